@@ -1,0 +1,50 @@
+// Public contract of the EQL engine. The engine is pure: it consumes events already ordered by
+// (timestamp, tiebreaker) and emits results; it knows nothing about files, rules or alerts.
+import type { EventDoc } from '../events/types.js';
+
+export interface EngineOptions {
+  /** Field holding the event time (default `@timestamp`). */
+  timestampField?: string;
+  /** Field that orders events with equal timestamps (default none). */
+  tiebreakerField?: string | null;
+  /** Field holding the event category (default `event.category`). */
+  eventCategoryField?: string;
+  /** Maximum number of results (events, sequences or samples); ES's `size`. Default: unlimited. */
+  size?: number;
+  /** Samples returned per join key (ES `max_samples_per_key`, default 1). */
+  maxSamplesPerKey?: number;
+}
+
+export interface EventResult {
+  kind: 'event';
+  event: EventDoc;
+}
+
+export interface SequenceResult {
+  kind: 'sequence' | 'sample';
+  /** Join key values in order: the query-level `by` keys, then the terms' own keys. */
+  joinKeys: unknown[];
+  /** One entry per term (runs expanded); null for a missing-event placeholder. */
+  events: (EventDoc | null)[];
+}
+
+export type QueryResult = EventResult | SequenceResult;
+
+/** Incremental execution of one compiled query over one ordered stream. */
+export interface QueryRun {
+  /** Feed the next event (in order). Results that become final may be passed to the run's callback. */
+  push(event: EventDoc): void;
+  /** End of input: returns all results in final order, after pipes and size. */
+  finish(): QueryResult[];
+  /** True when no further input can change the results (e.g. `| head N` already filled). */
+  readonly done: boolean;
+}
+
+export interface CompiledQuery {
+  readonly type: 'event' | 'sequence' | 'sample';
+  /** Categories the query can match; null when any event may match (`any`). */
+  readonly categories: ReadonlySet<string> | null;
+  createRun(): QueryRun;
+  run(events: Iterable<EventDoc>): QueryResult[];
+  runAsync(events: AsyncIterable<EventDoc>): Promise<QueryResult[]>;
+}

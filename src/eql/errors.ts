@@ -1,0 +1,61 @@
+import type { Span } from './ast.js';
+
+export type EqlErrorKind = 'syntax' | 'unsupported' | 'semantic';
+
+/**
+ * Every problem found in a query text. It carries the span so that callers can render
+ * `line:column`, the offending line and a caret, without a stack trace.
+ */
+export class EqlError extends Error {
+  readonly kind: EqlErrorKind;
+  readonly span: Span;
+  readonly hint: string | undefined;
+  readonly source: string;
+  readonly line: number;
+  readonly column: number;
+
+  constructor(kind: EqlErrorKind, message: string, source: string, span: Span, hint?: string) {
+    super(message);
+    this.name = 'EqlError';
+    this.kind = kind;
+    this.span = span;
+    this.hint = hint;
+    this.source = source;
+    const pos = lineColumn(source, span.start);
+    this.line = pos.line;
+    this.column = pos.column;
+  }
+
+  /**
+   * Multi-line rendering:
+   * ```
+   * <origin>:3:12: error: expected "]" but found "where"
+   *   [process whre x == 1]
+   *            ^^^^
+   * hint: ...
+   * ```
+   */
+  format(origin = 'query'): string {
+    const lines = this.source.split('\n');
+    const text = lines[this.line - 1] ?? '';
+    const width = Math.max(1, Math.min(this.span.end - this.span.start, text.length - (this.column - 1)));
+    const caret = ' '.repeat(this.column - 1) + '^'.repeat(width);
+    let out = `${origin}:${this.line}:${this.column}: error: ${this.message}\n  ${text.replace(/\t/g, ' ')}\n  ${caret}`;
+    if (this.hint) out += `\nhint: ${this.hint}`;
+    return out;
+  }
+}
+
+/** 1-based line and column of a UTF-16 offset. */
+export function lineColumn(source: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(offset, source.length);
+  for (let i = 0; i < end; i++) {
+    if (source.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: end - lineStart + 1 };
+}

@@ -1,0 +1,29 @@
+// The unit that flows from sources through ordering into the engine and detection.
+
+/** Where an event came from, for error messages and alerts. */
+export interface SourcePosition {
+  file: string;
+  /** 1-based line for NDJSON/JSON inputs. */
+  line?: number;
+  /** EVTX: 0-based chunk number and the record id. */
+  chunk?: number;
+  record?: number;
+  /** Byte offset in the file, when known. */
+  offset?: number;
+}
+
+export interface EventDoc {
+  /** The document (Elasticsearch `_source`). Never mutated by the engine. */
+  source: Record<string, unknown>;
+  /** Index the event belongs to ('' when unknown); rules route on it. */
+  index: string;
+  /** Document id (`_id`): given by the input, else derived deterministically from the position. */
+  id: string;
+  position?: SourcePosition;
+}
+
+/** A malformed item that was skipped; sources report these instead of throwing. */
+export interface SkippedItem {
+  position: SourcePosition;
+  reason: string;
+}
