@@ -1,0 +1,84 @@
+// Timestamps: ISO 8601 with any offset, or epoch numbers, kept to the nanosecond.
+// A JS number cannot hold epoch nanoseconds exactly (2^53 < 1.7e18), so a time is two numbers:
+// whole epoch milliseconds (UTC) and the nanoseconds within that millisecond.
+
+export interface Instant {
+  /** Epoch milliseconds, an integer (floor). */
+  ms: number;
+  /** Nanoseconds within the millisecond, 0..999999. */
+  ns: number;
+}
+
+const ISO =
+  /^([+-]?\d{4,6})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * Reads a timestamp value: a number or numeric string is epoch milliseconds (fractions keep
+ * sub-millisecond precision); a string is ISO 8601 (missing offset means UTC, as in ES).
+ * Returns null when the value is not a time.
+ */
+export function parseInstant(value: unknown): Instant | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? fromMillis(value) : null;
+  if (typeof value === 'bigint') return fromMillis(Number(value));
+  if (typeof value !== 'string') {
+    if (Array.isArray(value) && value.length > 0) return parseInstant(value[0]);
+    return null;
+  }
+  const s = value.trim();
+  if (/^[+-]?\d+(\.\d+)?$/.test(s)) {
+    const dot = s.indexOf('.');
+    if (dot < 0) return fromMillis(Number(s));
+    const ms = Number(s.slice(0, dot));
+    const frac = (s.slice(dot + 1) + '000000').slice(0, 6);
+    const ns = Number(frac);
+    return ms < 0 && ns > 0 ? { ms: ms - 1, ns: 1_000_000 - ns } : { ms, ns };
+  }
+  const m = ISO.exec(s);
+  if (!m) return null;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = m[4] ? Number(m[4]) : 0;
+  const minute = m[5] ? Number(m[5]) : 0;
+  const second = m[6] ? Number(m[6]) : 0;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return null;
+  let ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (year >= 0 && year < 100) {
+    const d = new Date(ms);
+    d.setUTCFullYear(year);
+    ms = d.getTime();
+  }
+  let ns = 0;
+  if (m[7]) {
+    const frac = (m[7] + '000000000').slice(0, 9);
+    ms += Number(frac.slice(0, 3));
+    ns = Number(frac.slice(3));
+  }
+  const zone = m[8];
+  if (zone && zone !== 'Z' && zone !== 'z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const offMin = Number(digits.slice(0, 2)) * 60 + (digits.length > 2 ? Number(digits.slice(2, 4)) : 0);
+    ms -= sign * offMin * 60_000;
+  }
+  return Number.isFinite(ms) ? { ms, ns } : null;
+}
+
+function fromMillis(v: number): Instant {
+  const ms = Math.floor(v);
+  return { ms, ns: Math.round((v - ms) * 1e6) };
+}
+
+/** Orders two instants. */
+export function compareInstants(a: Instant, b: Instant): number {
+  return a.ms - b.ms || a.ns - b.ns;
+}
+
+/** ISO 8601 UTC rendering; 3, 6 or 9 fractional digits depending on the precision held. */
+export function formatInstant(t: Instant): string {
+  const iso = new Date(t.ms).toISOString();
+  if (t.ns === 0) return iso;
+  const sub = String(t.ns).padStart(6, '0');
+  const trimmed = sub.endsWith('000') ? sub.slice(0, 3) : sub;
+  return iso.slice(0, -1) + trimmed + 'Z';
+}
