@@ -58,7 +58,34 @@ export interface Rule {
   /** Everything else the rule file had, kept verbatim. */
   extra: Record<string, unknown>;
   /** Where the rule was loaded from, for messages. */
-  origin: { file: string; line?: number; maturity?: string };
+  origin: RuleOrigin;
+  /**
+   * Set by the loader when eqlite cannot run the rule (non-EQL types such as query or esql). The
+   * rule is still returned so that callers can list it and count it as skipped by type.
+   */
+  unsupported?: string;
+}
+
+/**
+ * Where the query text starts in the rule file, so that an offset inside the query can be shown as
+ * a file line:column. `style` tells how the text was encoded there: `literal` text is verbatim,
+ * `basic` (TOML "..." / """...""") and `json` strings contain escapes, so `raw` keeps the encoded
+ * body to map decoded offsets back to file columns.
+ */
+export interface QueryLocation {
+  line: number;
+  column: number;
+  style: 'literal' | 'basic' | 'json';
+  raw?: string;
+}
+
+export interface RuleOrigin {
+  file: string;
+  /** Line of the `[rule]` table (TOML) or of the JSON object (NDJSON). */
+  line?: number;
+  /** `[metadata] maturity` of detection-rules TOML files (production, deprecated, ...). */
+  maturity?: string;
+  query?: QueryLocation;
 }
 
 export type ExceptionEntry =
@@ -79,6 +106,10 @@ export interface ExceptionItem {
   expire_time?: string;
   os_types?: string[];
   type?: string;
+  description?: string;
+  /** Everything else the item had (comments, tags, ids, timestamps), kept verbatim. */
+  extra?: Record<string, unknown>;
+  origin?: { file: string; line?: number };
 }
 
 export interface ExceptionList {
@@ -88,4 +119,9 @@ export interface ExceptionList {
   namespace_type: 'single' | 'agnostic';
   type: string;
   items: ExceptionItem[];
+  description?: string;
+  os_types?: string[];
+  /** Everything else the container had, kept verbatim. */
+  extra?: Record<string, unknown>;
+  origin?: { file: string; line?: number };
 }
