@@ -1,0 +1,511 @@
+// Binary XML (MS-EVEN6 2.2.12) decoding inside one 64 KiB chunk.
+//
+// Every offset in BinXML (names, template definitions) is a chunk offset, so the parser works
+// in place on the chunk buffer (buffer offset == chunk offset). Template definitions are
+// compiled once per chunk into a small tree whose substitution slots are filled per record;
+// subtrees without substitutions are resolved once and shared by all records using them.
+
+import { decodeUtf16 as decodeUtf16At, renderArray, renderScalar, VT, ValueError, type GuidCase } from './values.js';
+
+export const CHUNK_SIZE = 0x10000;
+
+/** Resolved (rendered) XML. Values are plain strings, never escaped. */
+export interface XElement {
+  name: string;
+  attrs: XAttr[];
+  children: XNode[];
+}
+export interface XAttr {
+  name: string;
+  value: string;
+}
+export interface XPi {
+  pi: string;
+  data: string;
+}
+export type XNode = string | XElement | XPi;
+
+/** A BinXML error at a chunk offset; the reader adds file / chunk / record context. */
+export class BinXmlError extends Error {
+  constructor(
+    message: string,
+    readonly chunkOffset: number,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Compiled template tree
+
+/** A substitution slot (0x0D normal, 0x0E optional). */
+class TSubst {
+  constructor(
+    readonly index: number,
+    readonly optional: boolean,
+  ) {}
+}
+interface TAttr {
+  name: string;
+  parts: (string | TSubst)[];
+}
+interface TElement {
+  name: string;
+  attrs: TAttr[];
+  children: TContent[];
+  /** Resolved form, set when the subtree holds no substitution (shared, never mutated). */
+  fixed: XElement | null;
+}
+type TContent = string | TSubst | TElement | XPi | XNode[];
+
+function isTElement(c: TContent): c is TElement {
+  return typeof c === 'object' && !Array.isArray(c) && 'fixed' in c;
+}
+
+export interface Template {
+  offset: number;
+  nodes: TContent[];
+}
+
+/** Decoded substitution values of one template instance. */
+type Value = string | string[] | Nested | null;
+class Nested {
+  constructor(readonly nodes: XNode[]) {}
+}
+
+/** Per-chunk parse state: caches of names and compiled templates, keyed by chunk offset. */
+export class ChunkContext {
+  readonly names = new Map<number, string>();
+  readonly templates = new Map<number, Template>();
+  constructor(
+    readonly buf: Buffer,
+    readonly guidCase: GuidCase,
+    /** Bound on element and BinXml nesting; hostile input cannot exhaust the stack. */
+    readonly maxDepth = 64,
+  ) {}
+}
+
+const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/**
+ * A cursor over [pos, end) of the chunk. `inTemplate` selects whether OpenStartElement carries
+ * the u16 dependency id, which exists only inside template definitions (see evtx-format §4).
+ */
+class Parser {
+  pos: number;
+  constructor(
+    readonly ctx: ChunkContext,
+    start: number,
+    readonly end: number,
+    readonly inTemplate: boolean,
+    private depth: number,
+  ) {
+    this.pos = start;
+    if (depth > ctx.maxDepth) throw new BinXmlError(`BinXml nesting deeper than ${ctx.maxDepth}`, start);
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.end)
+      throw new BinXmlError(`BinXml truncated: need ${n} bytes, ${this.end - this.pos} left`, this.pos);
+  }
+  private u8(): number {
+    this.need(1);
+    return this.ctx.buf[this.pos++]!;
+  }
+  private u16(): number {
+    this.need(2);
+    const v = this.ctx.buf.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  private u32(): number {
+    this.need(4);
+    const v = this.ctx.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  private utf16(nChars: number): string {
+    this.need(nChars * 2);
+    const s = decodeUtf16At(this.ctx.buf, this.pos, nChars);
+    this.pos += nChars * 2;
+    return s;
+  }
+
+  /** A name reference: inline (written here, skip it) when its offset is the current position. */
+  private name(): string {
+    const off = this.u32();
+    const cached = this.ctx.names.get(off);
+    if (off === this.pos) {
+      this.need(8);
+      const n = this.ctx.buf.readUInt16LE(this.pos + 6);
+      const total = 10 + 2 * n;
+      this.need(total);
+      const s = cached ?? decodeUtf16At(this.ctx.buf, this.pos + 8, n);
+      if (cached === undefined) this.ctx.names.set(off, s);
+      this.pos += total;
+      return s;
+    }
+    if (cached !== undefined) return cached;
+    // Not seen in this stream: decode directly at the offset (damaged string table, PR #238).
+    if (off + 8 > CHUNK_SIZE) throw new BinXmlError(`name offset 0x${off.toString(16)} outside the chunk`, this.pos - 4);
+    const n = this.ctx.buf.readUInt16LE(off + 6);
+    if (off + 10 + 2 * n > CHUNK_SIZE)
+      throw new BinXmlError(`name at 0x${off.toString(16)} (${n} chars) overruns the chunk`, this.pos - 4);
+    const s = decodeUtf16At(this.ctx.buf, off + 8, n);
+    this.ctx.names.set(off, s);
+    return s;
+  }
+
+  /**
+   * Reads tokens until EOF (0x00) or the end of the range; returns the content. Used for
+   * record streams, nested BinXml values and template definitions.
+   */
+  fragment(values: Value[] | null): TContent[] {
+    const out: TContent[] = [];
+    while (this.pos < this.end) {
+      const tok = this.ctx.buf[this.pos]!;
+      if (tok === 0x00) {
+        this.pos++;
+        break;
+      }
+      if (tok === 0x0f) {
+        this.need(4);
+        this.pos += 4;
+        continue;
+      }
+      if (tok === 0x04) throw new BinXmlError('EndElement with no open element', this.pos);
+      this.content(tok, out, values);
+    }
+    return out;
+  }
+
+  /** One content token (element, text, substitution, reference, PI, template instance). */
+  private content(tok: number, out: TContent[], values: Value[] | null): void {
+    switch (tok & 0xbf) {
+      case 0x01:
+        out.push(this.element(tok, values));
+        return;
+      case 0x05: {
+        this.pos++;
+        this.u8(); // value type, always 1 (string)
+        out.push(this.utf16(this.u16()));
+        return;
+      }
+      case 0x07: {
+        this.pos++;
+        out.push(this.utf16(this.u16()));
+        return;
+      }
+      case 0x08: {
+        this.pos++;
+        out.push(String.fromCharCode(this.u16()));
+        return;
+      }
+      case 0x09: {
+        this.pos++;
+        const n = this.name();
+        out.push(ENTITIES[n] ?? `&${n};`);
+        return;
+      }
+      case 0x0a: {
+        this.pos++;
+        const target = this.name();
+        let data = '';
+        if (this.pos < this.end && this.ctx.buf[this.pos] === 0x0b) {
+          this.pos++;
+          data = this.utf16(this.u16());
+        }
+        out.push({ pi: target, data });
+        return;
+      }
+      case 0x0c: {
+        if (this.inTemplate) throw new BinXmlError('TemplateInstance inside a template definition', this.pos);
+        out.push(this.templateInstance());
+        return;
+      }
+      case 0x0d:
+      case 0x0e: {
+        if (!this.inTemplate) throw new BinXmlError('substitution outside a template definition', this.pos);
+        this.pos++;
+        const index = this.u16();
+        this.u8(); // type hint; the instance descriptor's type is authoritative
+        out.push(new TSubst(index, tok === 0x0e));
+        return;
+      }
+      default:
+        throw new BinXmlError(`unexpected BinXml token 0x${tok.toString(16).padStart(2, '0')}`, this.pos);
+    }
+  }
+
+  private element(tok: number, values: Value[] | null): TElement {
+    const start = this.pos;
+    this.pos++;
+    let hasDep = this.inTemplate;
+    if (!hasDep) {
+      // Outside templates the dependency id is absent. A size check (as libfwevt does) catches
+      // producers that write it anyway: read as the data size, dep id + size would exceed what
+      // is left (with a dep id the u32 is depId | size << 16, far above any real remainder).
+      this.need(4);
+      const asSize = this.ctx.buf.readUInt32LE(this.pos);
+      if (asSize > this.end - this.pos - 4) hasDep = true;
+    }
+    if (hasDep) this.u16();
+    this.u32(); // data size: not needed, tokens are self-delimiting
+    const name = this.name();
+    if (tok & 0x40) this.u32(); // attribute list size
+    const attrs: TAttr[] = [];
+    let dynamic = false;
+    for (;;) {
+      if (this.pos >= this.end) throw new BinXmlError(`element <${name}> not closed`, start);
+      const t = this.ctx.buf[this.pos]!;
+      if ((t & 0xbf) !== 0x06) break;
+      this.pos++;
+      const attrName = this.name();
+      const parts: (string | TSubst)[] = [];
+      for (;;) {
+        if (this.pos >= this.end) break;
+        const v = this.ctx.buf[this.pos]! & 0xbf;
+        if (v !== 0x05 && v !== 0x0d && v !== 0x0e && v !== 0x08 && v !== 0x09 && v !== 0x07) break;
+        const tmp: TContent[] = [];
+        this.content(this.ctx.buf[this.pos]!, tmp, values);
+        const c = tmp[0]!;
+        if (c instanceof TSubst) dynamic = true;
+        parts.push(c as string | TSubst);
+      }
+      attrs.push({ name: attrName, parts });
+    }
+    const close = this.ctx.buf[this.pos]!;
+    const children: TContent[] = [];
+    if (close === 0x03) {
+      this.pos++;
+    } else if (close === 0x02) {
+      this.pos++;
+      for (;;) {
+        if (this.pos >= this.end) throw new BinXmlError(`element <${name}> not closed`, start);
+        const t = this.ctx.buf[this.pos]!;
+        if (t === 0x04) {
+          this.pos++;
+          break;
+        }
+        if (t === 0x00) throw new BinXmlError(`end of fragment inside <${name}>`, this.pos);
+        if (this.depth + 1 > this.ctx.maxDepth) throw new BinXmlError(`elements nested deeper than ${this.ctx.maxDepth}`, this.pos);
+        // Child elements recurse on the same cursor; depth counts open elements.
+        this.depth++;
+        this.content(t, children, values);
+        this.depth--;
+      }
+    } else {
+      throw new BinXmlError(`expected '>' or '/>' after <${name}>, got 0x${close.toString(16)}`, this.pos);
+    }
+    for (const c of children) {
+      if (c instanceof TSubst || (isTElement(c) && c.fixed === null)) dynamic = true;
+    }
+    const el: TElement = { name, attrs, children, fixed: null };
+    if (!dynamic) el.fixed = resolveFixed(el);
+    return el;
+  }
+
+  /** 0x0C: template reference (inline definition or earlier in the chunk) plus its values. */
+  private templateInstance(): XNode[] {
+    const at = this.pos;
+    this.pos++;
+    this.u8();
+    this.u32(); // template id (first dword of the GUID)
+    const defOffset = this.u32();
+    let tpl: Template | undefined = this.ctx.templates.get(defOffset);
+    if (defOffset === this.pos) {
+      // Inline definition: u32 next, GUID, u32 size, then the body. Skip it in all cases.
+      this.need(24);
+      const size = this.ctx.buf.readUInt32LE(this.pos + 20);
+      this.need(24 + size);
+      if (!tpl) tpl = compileTemplate(this.ctx, defOffset, this.depth);
+      this.pos += 24 + size;
+    } else if (!tpl) {
+      if (defOffset < 512 || defOffset + 24 > CHUNK_SIZE)
+        throw new BinXmlError(`template offset 0x${defOffset.toString(16)} outside the chunk`, at);
+      tpl = compileTemplate(this.ctx, defOffset, this.depth);
+    }
+    const values = this.instanceValues();
+    return resolveContent(tpl.nodes, values);
+  }
+
+  /** Descriptors then values; always advance by each declared size (dirty files mis-size values). */
+  private instanceValues(): Value[] {
+    const n = this.u32();
+    if (n * 4 > this.end - this.pos) throw new BinXmlError(`template instance declares ${n} values, too many for the record`, this.pos - 4);
+    const descPos = this.pos;
+    this.pos += n * 4;
+    const values: Value[] = new Array<Value>(n);
+    const buf = this.ctx.buf;
+    for (let i = 0; i < n; i++) {
+      const size = buf.readUInt16LE(descPos + 4 * i);
+      const type = buf[descPos + 4 * i + 2]!;
+      const vpos = this.pos;
+      if (vpos + size > this.end)
+        throw new BinXmlError(`value ${i} (type 0x${type.toString(16)}, ${size} bytes) overruns the record`, vpos);
+      try {
+        values[i] = this.decodeValue(vpos, size, type);
+      } catch (e) {
+        if (e instanceof ValueError) throw new BinXmlError(`value ${i}: ${e.message}`, vpos);
+        throw e;
+      }
+      this.pos = vpos + size;
+    }
+    return values;
+  }
+
+  private decodeValue(pos: number, size: number, type: number): Value {
+    if (type === VT.Null) return null;
+    if (type === VT.BinXml) {
+      // Nested BinXml sits at its chunk position; elements written directly in it have no dep id.
+      const p = new Parser(this.ctx, pos, pos + size, false, this.depth + 1);
+      return new Nested(resolveContent(p.fragment(null), EMPTY));
+    }
+    if (type & VT.Array) return renderArray(this.ctx.buf, pos, size, type, this.ctx.guidCase);
+    return renderScalar(this.ctx.buf, pos, size, type, this.ctx.guidCase);
+  }
+}
+
+const EMPTY: Value[] = [];
+
+/** Compiles the template definition at defOffset (u32 next, GUID, u32 size, body) and caches it. */
+function compileTemplate(ctx: ChunkContext, defOffset: number, depth: number): Template {
+  const size = ctx.buf.readUInt32LE(defOffset + 20);
+  const start = defOffset + 24;
+  if (start + size > CHUNK_SIZE)
+    throw new BinXmlError(`template at 0x${defOffset.toString(16)} declares ${size} bytes, past the chunk end`, defOffset);
+  const p = new Parser(ctx, start, start + size, true, depth + 1);
+  const tpl: Template = { offset: defOffset, nodes: p.fragment(null) };
+  ctx.templates.set(defOffset, tpl);
+  return tpl;
+}
+
+// ---------------------------------------------------------------------------------------
+// Resolution: fill substitution slots with a record's values
+
+function resolveFixed(el: TElement): XElement {
+  const attrs: XAttr[] = [];
+  for (const a of el.attrs) {
+    const v = a.parts.join('');
+    if (v !== '') attrs.push({ name: a.name, value: v });
+  }
+  const out: XNode[] = [];
+  for (const c of el.children) pushFixed(c, out);
+  return { name: el.name, attrs, children: out };
+}
+
+function pushFixed(c: TContent, out: XNode[]): void {
+  if (typeof c === 'string') out.push(c);
+  else if (Array.isArray(c)) for (const n of c) out.push(n);
+  else if (isTElement(c)) out.push(c.fixed ?? resolveFixed(c));
+  else if (!(c instanceof TSubst)) out.push(c);
+}
+
+/** Attribute text of a value: arrays are joined (rare in attributes), nested XML flattened to text. */
+function valueText(v: Value): string {
+  if (v === null) return '';
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.join(', ');
+  return textOf(v.nodes);
+}
+
+export function textOf(nodes: readonly XNode[]): string {
+  let s = '';
+  for (const n of nodes) {
+    if (typeof n === 'string') s += n;
+    else if ('name' in n) s += textOf(n.children);
+  }
+  return s;
+}
+
+export function resolveContent(nodes: readonly TContent[], values: Value[]): XNode[] {
+  const out: XNode[] = [];
+  for (const c of nodes) resolveInto(c, values, out, -1, '');
+  return out;
+}
+
+function valueAt(values: Value[], i: number): Value {
+  return i < values.length ? values[i]! : null;
+}
+
+/**
+ * Resolves one content item into out. `arrayIndex`/`arrayItem` carry the current item when the
+ * enclosing element is being repeated for an array value (MS-EVEN6 3.1.4.7.5).
+ */
+function resolveInto(c: TContent, values: Value[], out: XNode[], arrayIndex: number, arrayItem: string): void {
+  if (typeof c === 'string') {
+    out.push(c);
+    return;
+  }
+  if (c instanceof TSubst) {
+    const v = c.index === arrayIndex ? arrayItem : valueAt(values, c.index);
+    if (v === null) return;
+    if (typeof v === 'string') {
+      if (v !== '') out.push(v);
+    } else if (Array.isArray(v)) {
+      // An array outside an element that can repeat: keep the items as separate text nodes.
+      for (const s of v) out.push(s);
+    } else {
+      for (const n of v.nodes) out.push(n);
+    }
+    return;
+  }
+  if (Array.isArray(c)) {
+    for (const n of c) out.push(n);
+    return;
+  }
+  if (!isTElement(c)) {
+    out.push(c);
+    return;
+  }
+  if (c.fixed) {
+    out.push(c.fixed);
+    return;
+  }
+  // Optional substitution of a Null value in the content removes the element; an array value
+  // in the content repeats it once per item (an empty array still gives one empty element).
+  let repeatIndex = -1;
+  for (const ch of c.children) {
+    if (!(ch instanceof TSubst) || ch.index === arrayIndex) continue;
+    const v = valueAt(values, ch.index);
+    if (v === null && ch.optional) return;
+    if (repeatIndex < 0 && Array.isArray(v)) repeatIndex = ch.index;
+  }
+  if (repeatIndex >= 0) {
+    const items = values[repeatIndex] as string[];
+    if (items.length === 0) out.push(buildElement(c, values, repeatIndex, ''));
+    else for (const item of items) out.push(buildElement(c, values, repeatIndex, item));
+    return;
+  }
+  out.push(buildElement(c, values, arrayIndex, arrayItem));
+}
+
+function buildElement(c: TElement, values: Value[], arrayIndex: number, arrayItem: string): XElement {
+  const attrs: XAttr[] = [];
+  for (const a of c.attrs) {
+    let v = '';
+    let drop = false;
+    for (const p of a.parts) {
+      if (typeof p === 'string') v += p;
+      else {
+        const val = p.index === arrayIndex ? arrayItem : valueAt(values, p.index);
+        if (val === null && p.optional) drop = true;
+        v += valueText(val);
+      }
+    }
+    // Attributes whose rendered value is empty are not written (e.g. <Correlation/>).
+    if (!drop && v !== '') attrs.push({ name: a.name, value: v });
+  }
+  const children: XNode[] = [];
+  for (const ch of c.children) resolveInto(ch, values, children, arrayIndex, arrayItem);
+  return { name: c.name, attrs, children };
+}
+
+/**
+ * Parses one record's BinXML stream [start, end) into resolved XML nodes. Throws BinXmlError.
+ */
+export function parseRecordXml(ctx: ChunkContext, start: number, end: number): XNode[] {
+  const p = new Parser(ctx, start, end, false, 0);
+  const content = p.fragment(null);
+  return resolveContent(content, EMPTY);
+}

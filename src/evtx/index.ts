@@ -1,0 +1,28 @@
+// Public API of the native EVTX reader.
+
+import { emptyStats, iterateEvtx, type EvtxRecord, type EvtxStats, type ReadOptions } from './reader.js';
+
+export { EvtxError, EvtxRecord, type EvtxStats, type EvtxWarning, type EvtxWarningKind, type ReadOptions } from './reader.js';
+export type { RawWindowsEvent } from './types.js';
+export type { XAttr, XElement, XNode, XPi } from './binxml.js';
+export { toRawEvent, toXmlText } from './render.js';
+export * from './parallel.js';
+
+/** An async iterable of a file's records that also exposes running counts. */
+export interface EvtxReader extends AsyncIterable<EvtxRecord> {
+  /** Updated while iterating; final once the iteration has finished. */
+  readonly stats: EvtxStats;
+}
+
+/**
+ * Reads an .evtx file record by record, in file order (chunk slot order, then record order).
+ * Damaged chunks and records are reported through `onWarning` (with file, chunk, record id,
+ * offset and reason) and skipped; with `strict` the first problem throws an EvtxError instead.
+ */
+export function readEvtx(path: string, opts: ReadOptions = {}): EvtxReader {
+  const stats = emptyStats();
+  return {
+    stats,
+    [Symbol.asyncIterator]: () => iterateEvtx(path, opts, stats),
+  };
+}

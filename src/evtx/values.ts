@@ -1,0 +1,368 @@
+// Rendering of BinXML substitution values as Windows' EvtRender writes them (all strings).
+// Each function reads straight from the chunk buffer at an absolute position and never
+// allocates an intermediate copy of the bytes; callers have already checked that
+// [pos, pos + size) lies inside the chunk.
+
+/** Value type ids (MS-EVEN6 2.2.13 / libevtx). Bit 0x80 marks an array of the base type. */
+export const VT = {
+  Null: 0x00,
+  String: 0x01,
+  AnsiString: 0x02,
+  Int8: 0x03,
+  UInt8: 0x04,
+  Int16: 0x05,
+  UInt16: 0x06,
+  Int32: 0x07,
+  UInt32: 0x08,
+  Int64: 0x09,
+  UInt64: 0x0a,
+  Real32: 0x0b,
+  Real64: 0x0c,
+  Bool: 0x0d,
+  Binary: 0x0e,
+  Guid: 0x0f,
+  SizeT: 0x10,
+  FileTime: 0x11,
+  SystemTime: 0x12,
+  Sid: 0x13,
+  HexInt32: 0x14,
+  HexInt64: 0x15,
+  EvtHandle: 0x20,
+  BinXml: 0x21,
+  EvtXml: 0x23,
+  Array: 0x80,
+} as const;
+
+export type GuidCase = 'upper' | 'lower';
+
+/** Options that change how values are rendered. */
+export interface RenderOptions {
+  /**
+   * GUID letter case. Windows Event Viewer and libevtx show upper case (the default here);
+   * EvtRender on current Windows builds (what Winlogbeat stores in event.original) shows
+   * lower case. Both are "Windows renderings"; pick one and apply it everywhere.
+   */
+  guidCase?: GuidCase;
+}
+
+export class ValueError extends Error {}
+
+// ---------------------------------------------------------------------------------------
+// Strings
+
+const utf16Decoder = new TextDecoder('utf-16le');
+const ansiDecoder = new TextDecoder('windows-1252');
+
+/**
+ * Decodes nChars UTF-16LE code units at pos. Short ASCII-heavy strings dominate event logs
+ * (names, paths, numbers), and building them with String.fromCharCode avoids TextDecoder's
+ * per-call setup cost; longer strings go to TextDecoder, which is faster per byte. Lone
+ * surrogates are kept as-is by fromCharCode and replaced by U+FFFD by TextDecoder; we keep
+ * the TextDecoder behaviour for both by routing any surrogate to it.
+ */
+export function decodeUtf16(buf: Buffer, pos: number, nChars: number): string {
+  if (nChars <= 0) return '';
+  if (nChars <= 48) {
+    let s = '';
+    for (let i = 0, p = pos; i < nChars; i++, p += 2) {
+      const c = buf[p]! | (buf[p + 1]! << 8);
+      if (c >= 0xd800 && c <= 0xdfff) return utf16Decoder.decode(buf.subarray(pos, pos + nChars * 2));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf16Decoder.decode(buf.subarray(pos, pos + nChars * 2));
+}
+
+/** A UTF-16 string value of `size` bytes: trailing NULs are padding and are dropped. */
+export function renderUtf16String(buf: Buffer, pos: number, size: number): string {
+  let n = size >>> 1;
+  while (n > 0 && buf[pos + 2 * n - 2] === 0 && buf[pos + 2 * n - 1] === 0) n--;
+  return decodeUtf16(buf, pos, n);
+}
+
+/** ANSI string: codepage 1252 (the usual system codepage), NUL bytes removed. */
+export function renderAnsiString(buf: Buffer, pos: number, size: number): string {
+  let ascii = true;
+  let hasNul = false;
+  for (let i = pos; i < pos + size; i++) {
+    const b = buf[i]!;
+    if (b === 0) hasNul = true;
+    else if (b >= 0x80) ascii = false;
+  }
+  if (!hasNul) return ascii ? buf.toString('latin1', pos, pos + size) : ansiDecoder.decode(buf.subarray(pos, pos + size));
+  const bytes: number[] = [];
+  for (let i = pos; i < pos + size; i++) if (buf[i] !== 0) bytes.push(buf[i]!);
+  return ansiDecoder.decode(Uint8Array.from(bytes));
+}
+
+// ---------------------------------------------------------------------------------------
+// Numbers
+
+/** Minimal lower-case hex of a u64 given as two u32 halves, with the 0x prefix. */
+export function hex64(lo: number, hi: number): string {
+  if (hi === 0) return '0x' + lo.toString(16);
+  return '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
+}
+
+function u64Decimal(lo: number, hi: number): string {
+  // Below 2^53 the double is exact; beyond that use BigInt (rare: masks, sentinel values).
+  if (hi < 0x200000) return String(hi * 4294967296 + lo);
+  return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
+
+function i64Decimal(lo: number, hi: number): string {
+  if (hi & 0x80000000) {
+    const big = (BigInt(hi) << 32n) | BigInt(lo);
+    return (big - (1n << 64n)).toString();
+  }
+  return u64Decimal(lo, hi);
+}
+
+/**
+ * Shortest decimal that reads back as the same float32: Windows prints floats compactly
+ * (%g style), while String(Math.fround(x)) would show the float64 expansion (0.1 →
+ * 0.10000000149011612).
+ */
+function renderReal32(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  for (let p = 1; p <= 9; p++) {
+    const s = v.toPrecision(p);
+    if (Math.fround(Number(s)) === v) return String(Number(s));
+  }
+  return String(v);
+}
+
+// ---------------------------------------------------------------------------------------
+// GUID, SID, times, binary
+
+const HEX_UPPER: string[] = [];
+const HEX_LOWER: string[] = [];
+for (let i = 0; i < 256; i++) {
+  HEX_UPPER.push(i.toString(16).toUpperCase().padStart(2, '0'));
+  HEX_LOWER.push(i.toString(16).padStart(2, '0'));
+}
+
+/** {Data1-Data2-Data3-Data4[0..1]-Data4[2..7]}: the first three groups are little-endian. */
+export function renderGuid(buf: Buffer, pos: number, guidCase: GuidCase = 'upper'): string {
+  const h = guidCase === 'lower' ? HEX_LOWER : HEX_UPPER;
+  const b = (i: number): string => h[buf[pos + i]!]!;
+  return (
+    '{' + b(3) + b(2) + b(1) + b(0) + '-' + b(5) + b(4) + '-' + b(7) + b(6) + '-' + b(8) + b(9) + '-' +
+    b(10) + b(11) + b(12) + b(13) + b(14) + b(15) + '}'
+  );
+}
+
+/** Upper-case hex without separators, as Event Viewer shows <Binary>. */
+export function renderBinary(buf: Buffer, pos: number, size: number): string {
+  return buf.toString('hex', pos, pos + size).toUpperCase();
+}
+
+/** Byte length of a SID at pos (8 + 4 × sub-authority count); no cap on the count (plaso #66). */
+export function sidLength(buf: Buffer, pos: number): number {
+  return 8 + 4 * buf[pos + 1]!;
+}
+
+/** S-rev-authority-sub1-…: authority is 48-bit big-endian, sub-authorities u32 LE. */
+export function renderSid(buf: Buffer, pos: number, size: number): string {
+  if (size < 8) throw new ValueError(`SID of ${size} bytes is shorter than its 8-byte header`);
+  const n = buf[pos + 1]!;
+  if (8 + 4 * n > size) throw new ValueError(`SID declares ${n} sub-authorities but has only ${size} bytes`);
+  // 48-bit authority fits a double exactly.
+  const auth = buf.readUIntBE(pos + 2, 6);
+  let s = 'S-' + buf[pos]! + '-' + (auth >= 0x100000000 ? '0x' + auth.toString(16).toUpperCase() : auth);
+  for (let i = 0; i < n; i++) s += '-' + buf.readUInt32LE(pos + 8 + 4 * i);
+  return s;
+}
+
+const EPOCH_DIFF_SECONDS = 11644473600; // 1601-01-01 → 1970-01-01
+let lastSecond = NaN;
+let lastSecondText = '';
+
+/**
+ * FILETIME (100 ns ticks since 1601-01-01 UTC) as ISO 8601 with 7 fractional digits, exact.
+ * A double cannot hold the tick count (≈1.3e17 > 2^53), so seconds and the sub-second
+ * remainder are computed from the two halves: hi·2^32 = hi·429·10^7 + hi·4967296.
+ */
+export function renderFiletime(lo: number, hi: number): string {
+  let seconds: number;
+  let frac: number;
+  if (hi < 0x6b000000) {
+    const rem = hi * 4967296 + lo; // < 2^53 for hi below this bound
+    seconds = hi * 429 + Math.floor(rem / 1e7);
+    frac = rem % 1e7;
+  } else {
+    const t = (BigInt(hi) << 32n) | BigInt(lo);
+    seconds = Number(t / 10000000n);
+    frac = Number(t % 10000000n);
+  }
+  // Consecutive records usually share the second: reuse its formatted prefix.
+  if (seconds !== lastSecond) {
+    const d = new Date((seconds - EPOCH_DIFF_SECONDS) * 1000);
+    const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z (or ±YYYYYY for far years)
+    lastSecondText = iso.slice(0, iso.length - 5);
+    lastSecond = seconds;
+  }
+  return lastSecondText + '.' + String(frac).padStart(7, '0') + 'Z';
+}
+
+/** SYSTEMTIME: 8 × u16 (year, month, dayOfWeek, day, hour, minute, second, ms). */
+export function renderSystemtime(buf: Buffer, pos: number): string {
+  const y = buf.readUInt16LE(pos);
+  const mo = buf.readUInt16LE(pos + 2);
+  const d = buf.readUInt16LE(pos + 6);
+  const h = buf.readUInt16LE(pos + 8);
+  const mi = buf.readUInt16LE(pos + 10);
+  const s = buf.readUInt16LE(pos + 12);
+  const ms = buf.readUInt16LE(pos + 14);
+  // All-zero SYSTEMTIME is the "unset" value; Windows shows it as the FILETIME epoch.
+  if (y === 0 && mo === 0 && d === 0) return '1601-01-01T00:00:00.0000000Z';
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return (
+    String(y).padStart(4, '0') + '-' + p2(mo) + '-' + p2(d) + 'T' + p2(h) + ':' + p2(mi) + ':' + p2(s) + '.' +
+    String(ms).padStart(3, '0') + '0000Z'
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Dispatch
+
+/** Fixed byte width of a scalar type, 0 when the type is sized by its descriptor. */
+export function fixedWidth(type: number): number {
+  switch (type) {
+    case VT.Int8:
+    case VT.UInt8:
+      return 1;
+    case VT.Int16:
+    case VT.UInt16:
+      return 2;
+    case VT.Int32:
+    case VT.UInt32:
+    case VT.Real32:
+    case VT.Bool:
+    case VT.HexInt32:
+      return 4;
+    case VT.Int64:
+    case VT.UInt64:
+    case VT.Real64:
+    case VT.FileTime:
+    case VT.HexInt64:
+      return 8;
+    case VT.Guid:
+      return 16;
+    case VT.SystemTime:
+      return 16;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Renders one scalar value of `type` occupying [pos, pos+size). Throws ValueError when the
+ * size cannot hold the type (the caller turns that into a record-level error).
+ */
+export function renderScalar(buf: Buffer, pos: number, size: number, type: number, guidCase: GuidCase): string {
+  const w = fixedWidth(type);
+  if (w !== 0 && size < w) throw new ValueError(`value of type 0x${type.toString(16)} needs ${w} bytes, has ${size}`);
+  switch (type) {
+    case VT.Null:
+      return '';
+    case VT.String:
+      return renderUtf16String(buf, pos, size);
+    case VT.AnsiString:
+      return renderAnsiString(buf, pos, size);
+    case VT.Int8:
+      return String(buf.readInt8(pos));
+    case VT.UInt8:
+      return String(buf[pos]!);
+    case VT.Int16:
+      return String(buf.readInt16LE(pos));
+    case VT.UInt16:
+      return String(buf.readUInt16LE(pos));
+    case VT.Int32:
+      return String(buf.readInt32LE(pos));
+    case VT.UInt32:
+      return String(buf.readUInt32LE(pos));
+    case VT.Int64:
+      return i64Decimal(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+    case VT.UInt64:
+      return u64Decimal(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+    case VT.Real32:
+      return renderReal32(buf.readFloatLE(pos));
+    case VT.Real64:
+      return String(buf.readDoubleLE(pos));
+    case VT.Bool:
+      // Any non-zero i32 is true (omerbenamram/evtx sample-with-irregular-bool-values).
+      return buf.readInt32LE(pos) !== 0 ? 'true' : 'false';
+    case VT.Binary:
+      return renderBinary(buf, pos, size);
+    case VT.Guid:
+      return renderGuid(buf, pos, guidCase);
+    case VT.SizeT:
+      // Pointer-sized: 4 or 8 bytes, shown as hex by EvtRender (MS-EVEN6); libevtx prints decimal.
+      if (size === 4) return hex64(buf.readUInt32LE(pos), 0);
+      if (size === 8) return hex64(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+      throw new ValueError(`SizeT value of ${size} bytes (expected 4 or 8)`);
+    case VT.FileTime:
+      return renderFiletime(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+    case VT.SystemTime:
+      return renderSystemtime(buf, pos);
+    case VT.Sid:
+      return renderSid(buf, pos, size);
+    case VT.HexInt32:
+      return hex64(buf.readUInt32LE(pos), 0);
+    case VT.HexInt64:
+      return hex64(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+    default:
+      throw new ValueError(`unsupported value type 0x${type.toString(16)}`);
+  }
+}
+
+/**
+ * Renders an array value (type | 0x80) into its items. Strings are NUL-terminated and packed;
+ * SIDs are consecutive variable-size records; other types are size / width fixed items.
+ */
+export function renderArray(buf: Buffer, pos: number, size: number, type: number, guidCase: GuidCase): string[] {
+  const base = type & 0x7f;
+  const out: string[] = [];
+  const end = pos + size;
+  if (base === VT.String) {
+    let start = pos;
+    let p = pos;
+    for (; p + 1 < end; p += 2) {
+      if (buf[p] === 0 && buf[p + 1] === 0) {
+        out.push(decodeUtf16(buf, start, (p - start) >>> 1));
+        start = p + 2;
+      }
+    }
+    // A last item without its terminator still counts (dirty producers omit it).
+    if (start + 1 < end) out.push(decodeUtf16(buf, start, (end - start) >>> 1));
+    return out;
+  }
+  if (base === VT.AnsiString) {
+    let start = pos;
+    for (let p = pos; p < end; p++) {
+      if (buf[p] === 0) {
+        out.push(renderAnsiString(buf, start, p - start));
+        start = p + 1;
+      }
+    }
+    if (start < end) out.push(renderAnsiString(buf, start, end - start));
+    return out;
+  }
+  if (base === VT.Sid) {
+    let p = pos;
+    while (p + 8 <= end) {
+      const len = sidLength(buf, p);
+      if (p + len > end) throw new ValueError(`SID array item at +${p - pos} overruns the ${size}-byte value`);
+      out.push(renderSid(buf, p, len));
+      p += len;
+    }
+    return out;
+  }
+  let w = fixedWidth(base);
+  if (base === VT.SizeT) w = 8; // no per-item size is recorded; 64-bit producers are the norm
+  if (w === 0) throw new ValueError(`unsupported array type 0x${type.toString(16)}`);
+  for (let p = pos; p + w <= end; p += w) out.push(renderScalar(buf, p, w, base, guidCase));
+  return out;
+}
