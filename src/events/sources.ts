@@ -1,0 +1,457 @@
+// Event sources: files, directories and stdin holding NDJSON, JSON arrays, pretty-printed JSON or
+// Elasticsearch hits (plain or gzip-compressed), turned into a stream of EventDoc.
+//
+// The format is detected from the content, not the file name: gzip by its magic bytes, then the
+// JSON shape by the first non-blank character (see json-split.ts). Each value is then classified:
+// a search response (`{"hits":{"hits":[…]}}`) gives its hits, a hit (`_source`) gives its source
+// with `_index`/`_id`, any other object is the event itself.
+import { createHash } from 'node:crypto';
+import { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { getField } from '../engine/fields.js';
+import { DEFAULT_MAX_VALUE_CHARS, JsonSplitter } from './json-split.js';
+import type { EventDoc, SkippedItem } from './types.js';
+
+export { getField };
+
+/** A user-facing input problem (missing file, unreadable input). Print `message`; no stack. */
+export class InputError extends Error {
+  override name = 'InputError';
+}
+
+export interface ReadOptions {
+  /** Index for events that carry none (`--index NAME`); see inferIndex for the precedence. */
+  index?: string;
+  /** Called for every malformed item; the item is skipped and reading goes on. */
+  onSkip?: (item: SkippedItem) => void;
+  /** Stream read for the input '-' (default: process.stdin). */
+  stdin?: Readable;
+  /** Largest single JSON value accepted, in characters (default 64 MiB). */
+  maxEventChars?: number;
+  /** Read size for files (default 1 MiB). */
+  chunkSize?: number;
+}
+
+export interface ReadCounts {
+  /** Events produced. */
+  read: number;
+  /** Items reported through onSkip. */
+  skipped: number;
+  /** Bytes consumed from the input (compressed size for gzip). */
+  bytes: number;
+}
+
+/** Name used in positions and ids for the input '-'. */
+export const STDIN_NAME = '<stdin>';
+
+const DEFAULT_CHUNK = 1 << 20;
+
+/**
+ * Reads the events of one input (a file path, or '-' for stdin). The result is iterable once;
+ * `counts` is updated as the iteration proceeds. A missing or unreadable input throws InputError
+ * from the first `next()`.
+ */
+export function readEvents(input: string, opts: ReadOptions = {}): EventReader {
+  return new EventReader(input, opts);
+}
+
+export class EventReader implements AsyncIterable<EventDoc> {
+  readonly counts: ReadCounts = { read: 0, skipped: 0, bytes: 0 };
+  /** The name used in positions ('<stdin>' for '-'). */
+  readonly file: string;
+  private used = false;
+
+  constructor(
+    readonly input: string,
+    private readonly opts: ReadOptions,
+  ) {
+    this.file = input === '-' ? STDIN_NAME : input;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<EventDoc> {
+    for await (const batch of this.batches()) {
+      for (let i = 0; i < batch.length; i++) yield batch[i]!;
+    }
+  }
+
+  /**
+   * The events in batches (one per read chunk). Consumers on the hot path should prefer this:
+   * it costs one promise per chunk instead of one per event.
+   */
+  async *batches(): AsyncGenerator<EventDoc[]> {
+    if (this.used) throw new Error(`${this.file}: events can only be read once`);
+    this.used = true;
+    const opts = this.opts;
+    const counts = this.counts;
+    const file = this.file;
+    const idPrefix = fileIdPrefix(file);
+    const fallbackIndex = opts.index;
+    const onSkip = opts.onSkip;
+    let out: EventDoc[] = [];
+    let lastLine = 0;
+    let sameLine = 0;
+
+    const skip = (line: number, reason: string) => {
+      counts.skipped++;
+      onSkip?.({ position: { file, line }, reason });
+    };
+    const emit = (source: Record<string, unknown>, line: number, index: unknown, id: unknown) => {
+      let docId: string;
+      if (typeof id === 'string' && id !== '') docId = id;
+      else if (typeof id === 'number') docId = String(id);
+      else if (line === lastLine) docId = `${idPrefix}:${line}.${++sameLine}`;
+      else docId = `${idPrefix}:${line}`;
+      if (line !== lastLine) {
+        lastLine = line;
+        sameLine = 0;
+      }
+      out.push({
+        source,
+        index: typeof index === 'string' && index !== '' ? index : inferIndex(source, fallbackIndex),
+        id: docId,
+        position: { file, line },
+      });
+      counts.read++;
+    };
+    const splitter = new JsonSplitter(
+      {
+        value(v, line) {
+          if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+            skip(line, `expected a JSON object, found ${describeType(v)}`);
+            return;
+          }
+          const o = v as Record<string, unknown>;
+          const src = o._source;
+          if (src !== undefined) {
+            if (src === null || typeof src !== 'object' || Array.isArray(src)) {
+              skip(line, 'Elasticsearch hit whose _source is not an object');
+              return;
+            }
+            emit(src as Record<string, unknown>, line, o._index, o._id);
+            return;
+          }
+          const hits = searchHits(o);
+          if (hits) {
+            for (let i = 0; i < hits.length; i++) {
+              const h = hits[i];
+              const hs = h !== null && typeof h === 'object' ? (h as Record<string, unknown>)._source : undefined;
+              if (hs === null || typeof hs !== 'object' || Array.isArray(hs)) {
+                skip(line, `search response hit ${i} has no _source object (was _source disabled?)`);
+                continue;
+              }
+              const hr = h as Record<string, unknown>;
+              emit(hs as Record<string, unknown>, line, hr._index, hr._id);
+            }
+            return;
+          }
+          emit(o, line, undefined, undefined);
+        },
+        bad: skip,
+      },
+      opts.maxEventChars ?? DEFAULT_MAX_VALUE_CHARS,
+    );
+
+    const decoder = new StringDecoder('utf8');
+    const damaged = (offset: number, reason: string) => {
+      counts.skipped++;
+      onSkip?.({ position: { file, offset }, reason });
+    };
+    for await (const chunk of openBytes(this.input, file, opts, counts, damaged)) {
+      splitter.push(decoder.write(chunk));
+      if (out.length > 0) {
+        const b = out;
+        out = [];
+        yield b;
+      }
+    }
+    const rest = decoder.end();
+    if (rest) splitter.push(rest);
+    splitter.end();
+    if (out.length > 0) yield out;
+  }
+}
+
+/** Finds the hits of a search (or scroll) response: `{"hits":{"hits":[…]}}`. */
+function searchHits(o: Record<string, unknown>): unknown[] | null {
+  const h = o.hits;
+  if (h === null || typeof h !== 'object' || Array.isArray(h)) return null;
+  const arr = (h as Record<string, unknown>).hits;
+  if (!Array.isArray(arr)) return null;
+  // An event with its own `hits.hits` field is unlikely, but only treat the value as a response
+  // when the hits look like hits.
+  if (arr.length > 0 && (arr[0] === null || typeof arr[0] !== 'object' || !('_source' in arr[0] || '_id' in arr[0]))) {
+    return null;
+  }
+  return arr;
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `a string ${JSON.stringify(v.length > 30 ? v.slice(0, 30) + '…' : v)}`;
+  return `a ${typeof v} ${String(v)}`;
+}
+
+/** Deterministic id prefix for events without `_id`: 8 hex digits of sha1(normalized path). */
+export function fileIdPrefix(file: string): string {
+  const norm = file === STDIN_NAME ? file : path.normalize(file).split(path.sep).join('/');
+  return createHash('sha1').update(norm).digest('hex').slice(0, 8);
+}
+
+/** Opens the input and yields its (decompressed) bytes. */
+async function* openBytes(
+  input: string,
+  file: string,
+  opts: ReadOptions,
+  counts: ReadCounts,
+  damaged: (offset: number, reason: string) => void,
+): AsyncGenerator<Buffer> {
+  let stream: Readable;
+  if (input === '-') {
+    stream = opts.stdin ?? process.stdin;
+  } else {
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(input, 'r');
+      const st: Stats = await handle.stat();
+      if (st.isDirectory()) {
+        await handle.close();
+        throw new InputError(`${input}: is a directory (expand it with expandInputs)`);
+      }
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      throw new InputError(`cannot read ${input}: ${ioReason(e)}`);
+    }
+    stream = handle.createReadStream({ highWaterMark: opts.chunkSize ?? DEFAULT_CHUNK });
+  }
+
+  try {
+    yield* bytesOf(stream, file, counts, damaged);
+  } finally {
+    // Early exit by the consumer, or an error: release the file descriptor now.
+    if (input !== '-') stream.destroy();
+  }
+}
+
+async function* bytesOf(
+  stream: Readable,
+  file: string,
+  counts: ReadCounts,
+  damaged: (offset: number, reason: string) => void,
+): AsyncGenerator<Buffer> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const next = async (): Promise<Buffer | null> => {
+    let r: IteratorResult<Buffer | string>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      throw new InputError(`cannot read ${file}: ${ioReason(e)}`);
+    }
+    if (r.done) return null;
+    const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    counts.bytes += b.length;
+    return b;
+  };
+
+  let first = await next();
+  // A gzip member needs its 2 magic bytes; a first chunk of 1 byte is possible on stdin.
+  while (first && first.length < 2) {
+    const more = await next();
+    if (!more) break;
+    first = Buffer.concat([first, more]);
+  }
+  if (!first) return;
+  if (first[0] !== 0x1f || first[1] !== 0x8b) {
+    yield first;
+    for (let b = await next(); b; b = await next()) yield b;
+    return;
+  }
+
+  // gzip: feed the compressed chunks through zlib by hand so that read errors and gzip errors
+  // stay distinguishable, and a truncated archive keeps the events before the damage.
+  const gunzip = createGunzip({ chunkSize: 1 << 18 });
+  const pending: Buffer[] = [];
+  let failed: Error | null = null;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  gunzip.on('data', (d: Buffer) => {
+    pending.push(d);
+    wake?.();
+  });
+  gunzip.on('error', (e: Error) => {
+    failed = e;
+    wake?.();
+  });
+  gunzip.on('end', () => {
+    ended = true;
+    wake?.();
+  });
+  const wait = () => new Promise<void>((r) => (wake = r));
+
+  let input_: Buffer | null = first;
+  while (input_ && !failed) {
+    // Backpressure: write one compressed chunk, drain what it produced.
+    const ok = gunzip.write(input_);
+    if (!ok) await new Promise<void>((r) => gunzip.once('drain', r).once('error', () => r()));
+    while (pending.length > 0) yield pending.shift()!;
+    input_ = await next();
+  }
+  if (!failed) gunzip.end();
+  while (!ended && !failed) {
+    while (pending.length > 0) yield pending.shift()!;
+    if (ended || failed) break;
+    await wait();
+    wake = null;
+  }
+  while (pending.length > 0) yield pending.shift()!;
+  if (failed) {
+    const msg = (failed as Error).message;
+    damaged(counts.bytes, `gzip data is damaged or truncated (${msg}); the rest of the file was not read`);
+  }
+}
+
+function ioReason(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return e instanceof Error ? e.message : String(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index inference
+
+const BEATS = new Set(['winlogbeat', 'filebeat', 'auditbeat', 'packetbeat', 'metricbeat', 'heartbeat', 'journalbeat', 'functionbeat']);
+
+/**
+ * The index of an event that has no `_index`. Precedence (first that applies):
+ *  1. the data stream named by `data_stream.type`-`data_stream.dataset`-`data_stream.namespace`
+ *     (namespace defaults to `default`), e.g. `logs-endpoint.events.process-default`;
+ *  2. `fallback` (the `--index NAME` given for this input);
+ *  3. Beats: `agent.type` (winlogbeat, filebeat, auditbeat, packetbeat, …) with `agent.version`
+ *     gives `<type>-<version>`, e.g. `winlogbeat-8.12.0`, the Beats' default data stream;
+ *  4. '' (unknown: only rules with a match-all index pattern see the event).
+ * A hit's own `_index` comes before all of these; readEvents applies it.
+ */
+export function inferIndex(source: Record<string, unknown>, fallback?: string): string {
+  const type = getField(source, 'data_stream.type');
+  const dataset = getField(source, 'data_stream.dataset');
+  if (typeof type === 'string' && type !== '' && typeof dataset === 'string' && dataset !== '') {
+    const ns = getField(source, 'data_stream.namespace');
+    return `${type}-${dataset}-${typeof ns === 'string' && ns !== '' ? ns : 'default'}`.toLowerCase();
+  }
+  if (fallback) return fallback;
+  const agent = getField(source, 'agent.type');
+  const version = getField(source, 'agent.version');
+  if (typeof agent === 'string' && BEATS.has(agent.toLowerCase()) && typeof version === 'string' && version !== '') {
+    return `${agent}-${version}`.toLowerCase();
+  }
+  return '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input expansion
+
+export type InputKind = 'json' | 'evtx';
+
+export interface InputFile {
+  /** Path as given (directory + relative path for files found in a directory); '-' for stdin. */
+  path: string;
+  /** 'json' covers NDJSON, JSON arrays, ES hits and their .gz; 'evtx' is for the EVTX reader. */
+  kind: InputKind;
+}
+
+const JSON_EXT = ['.ndjson', '.jsonl', '.json', '.gz'];
+
+/** Classifies a file name found in a directory; null when it is not an input. */
+export function classifyInput(name: string): InputKind | null {
+  const lower = name.toLowerCase();
+  if (lower.endsWith('.evtx')) return 'evtx';
+  for (const ext of JSON_EXT) if (lower.endsWith(ext)) return 'json';
+  return null;
+}
+
+/**
+ * Expands command-line inputs: files are taken as given (any name; `.evtx` ones are EVTX), '-' is
+ * stdin, directories are walked recursively for .ndjson/.jsonl/.json/.gz/.evtx files. Within a
+ * directory, entries are visited in code-unit order of their names, so the result does not depend
+ * on the file system or locale. A file reached twice (two arguments, or a symlink) is listed once.
+ */
+export async function expandInputs(paths: string[]): Promise<InputFile[]> {
+  const out: InputFile[] = [];
+  const seen = new Set<string>();
+  const add = async (p: string, kind: InputKind) => {
+    let key = p;
+    try {
+      key = await fsp.realpath(p);
+    } catch {
+      // keep the path as its key
+    }
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ path: p, kind });
+  };
+  for (const p of paths) {
+    if (p === '-') {
+      out.push({ path: '-', kind: 'json' });
+      continue;
+    }
+    let st: Stats;
+    try {
+      st = await fsp.stat(p);
+    } catch (e) {
+      throw new InputError(`cannot read ${p}: ${ioReason(e)}`);
+    }
+    if (st.isDirectory()) await walk(p, add, new Set());
+    else await add(p, classifyInput(p) === 'evtx' ? 'evtx' : 'json');
+  }
+  return out;
+}
+
+async function walk(dir: string, add: (p: string, k: InputKind) => Promise<void>, active: Set<string>): Promise<void> {
+  let real: string;
+  try {
+    real = await fsp.realpath(dir);
+  } catch (e) {
+    throw new InputError(`cannot read directory ${dir}: ${ioReason(e)}`);
+  }
+  if (active.has(real)) return; // a symlink loop
+  active.add(real);
+  let entries;
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new InputError(`cannot read directory ${dir}: ${ioReason(e)}`);
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const ent of entries) {
+    const p = path.join(dir, ent.name);
+    let isDir = ent.isDirectory();
+    let isFile = ent.isFile();
+    if (ent.isSymbolicLink()) {
+      try {
+        const st = await fsp.stat(p);
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      } catch {
+        continue; // dangling link
+      }
+    }
+    if (isDir) await walk(p, add, active);
+    else if (isFile) {
+      const kind = classifyInput(ent.name);
+      if (kind) await add(p, kind);
+    }
+  }
+  active.delete(real);
+}
