@@ -227,7 +227,7 @@ class LoadContext {
           searchFrom = at;
         }
       }
-      this.loadObject(file, text, obj, line, 0);
+      this.loadObject(file, text, obj, line, 0, 1);
     }
   }
 
@@ -247,12 +247,15 @@ class LoadContext {
         this.invalid({ file, line: i + 1, column: pos.column, reason: `JSON syntax error: ${errorText(e)}` });
         continue;
       }
-      this.loadObject(file, text, obj, i + 1, lineStart);
+      this.loadObject(file, text, obj, i + 1, lineStart, i + 1);
     }
   }
 
-  /** Classifies one object of an export / JSON file and loads it. */
-  loadObject(file: string, text: string, obj: unknown, line: number | undefined, from: number): void {
+  /**
+   * Classifies one object of an export / JSON file and loads it. `from` is an offset in `text`
+   * where the object's text starts or precedes it, on line `fromLine`.
+   */
+  loadObject(file: string, text: string, obj: unknown, line: number | undefined, from: number, fromLine: number): void {
     if (!isObject(obj)) {
       this.invalid({ file, line, reason: 'expected a JSON object' });
       return;
@@ -278,7 +281,7 @@ class LoadContext {
       if (line !== undefined) origin.line = line;
       if (typeof obj['maturity'] === 'string') origin.maturity = obj['maturity'];
       if (typeof obj['query'] === 'string') {
-        const q = locateJsonString(text, obj['query'], from);
+        const q = locateJsonString(text, obj['query'], from, fromLine);
         if (q) origin.query = q;
       }
       this.addRule(obj, origin, {}, deprecationReason(
@@ -720,18 +723,25 @@ function findClose(line: string, from: number, delim: string): number {
  * starts. Tries the encoding of JSON.stringify and that of Python's json.dumps (non-ASCII as
  * \uXXXX), the two producers of the exports we read.
  */
-function locateJsonString(text: string, value: string, from: number): QueryLocation | undefined {
+function locateJsonString(text: string, value: string, from: number, fromLine: number): QueryLocation | undefined {
   const encodings = [JSON.stringify(value)];
   const ascii = encodings[0]!.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (ascii !== encodings[0]) encodings.push(ascii);
   for (const enc of encodings) {
     const at = text.indexOf(enc, from);
     if (at >= 0) {
-      const pos = textPosition(text, at + 1);
-      return { line: pos.line, column: pos.column, style: 'json', raw: enc.slice(1, -1) };
+      // Count lines from `from` (whose line is known) rather than from the file start: NDJSON
+      // exports have thousands of lines.
+      const pos = textPosition(text.slice(from, at + 1), at + 1 - from);
+      const column = pos.line === 1 ? pos.column + from - lineStartOf(text, from) : pos.column;
+      return { line: fromLine + pos.line - 1, column, style: 'json', raw: enc.slice(1, -1) };
     }
   }
   return undefined;
+}
+
+function lineStartOf(text: string, offset: number): number {
+  return text.lastIndexOf('\n', offset - 1) + 1;
 }
 
 function jsonErrorPosition(text: string, e: unknown): { line?: number; column?: number } {
