@@ -1,0 +1,199 @@
+// Windows event → ECS. Two inputs reach the same mapping:
+//  * RawWindowsEvent (System + EventData as Windows renders them), produced by the EVTX reader;
+//  * raw Winlogbeat / Elastic Agent documents (winlog.* without ECS fields, because Elastic maps
+//    them in ingest pipelines) read from NDJSON.
+// Both are first brought to the "beat stage" shape Winlogbeat ships, then the pipeline of the
+// event's channel is applied (Sysmon, Security, PowerShell). Pure, deterministic functions with
+// no top-level work beyond constant tables, so the module loads cheaply inside worker threads.
+import type { RawWindowsEvent } from '../../evtx/types.js';
+import { SECURITY_PROVIDER, SYSMON_PROVIDER, normalizeBeatDocument, rawToBeatDocument } from './beat.js';
+import { type Doc, child, hostIdFor, obj } from './common.js';
+import { mapPowerShellOperational } from './powershell.js';
+import { mapSecurity } from './security.js';
+import { mapSysmon } from './sysmon.js';
+
+export { hostIdFor } from './common.js';
+export { rawToBeatDocument } from './beat.js';
+
+export type WindowsProfile = 'integration' | 'winlogbeat';
+
+export interface WindowsMappingOptions {
+  /**
+   * `integration` (default): the Elastic Agent integrations' shape (windows / system packages),
+   * indexes `logs-<dataset>-<namespace>`. `winlogbeat`: the older Winlogbeat-module shape, index
+   * `winlogbeat-<version>`.
+   */
+  profile?: WindowsProfile;
+  /** Data stream namespace for the integration profile (default `default`). */
+  namespace?: string;
+  /** Version in the winlogbeat index name (default `7.17.0`, the last release with the JS module shape). */
+  winlogbeatVersion?: string;
+  /** Sysmon 7 event.type: `elastic` = ["change","start"] as current Elastic (default), `change` = ["change"]. */
+  imageLoadType?: 'elastic' | 'change';
+}
+
+export interface MappedWindowsEvent {
+  source: Record<string, unknown>;
+  index: string;
+}
+
+type Kind = 'sysmon' | 'security' | 'powershell_operational' | 'powershell' | 'system' | 'application' | 'other';
+
+interface Route {
+  dataset: string;
+  module: string;
+  winlogbeatModule?: string;
+}
+
+const ROUTES: Record<Kind, Route> = {
+  sysmon: { dataset: 'windows.sysmon_operational', module: 'windows', winlogbeatModule: 'sysmon' },
+  security: { dataset: 'system.security', module: 'system', winlogbeatModule: 'security' },
+  powershell_operational: { dataset: 'windows.powershell_operational', module: 'windows', winlogbeatModule: 'powershell' },
+  powershell: { dataset: 'windows.powershell', module: 'windows', winlogbeatModule: 'powershell' },
+  system: { dataset: 'system.system', module: 'system' },
+  application: { dataset: 'system.application', module: 'system' },
+  other: { dataset: 'winlog.winlog', module: 'winlog' },
+};
+
+function kindOf(channel: string, provider: string): Kind {
+  const ch = channel.toLowerCase();
+  if (provider === SYSMON_PROVIDER || ch === 'microsoft-windows-sysmon/operational') return 'sysmon';
+  // The security pipeline only runs on these two providers (1102 comes from Eventlog).
+  if (ch === 'security' && (provider === SECURITY_PROVIDER || provider === 'Microsoft-Windows-Eventlog')) return 'security';
+  if (provider === SECURITY_PROVIDER) return 'security';
+  if (ch === 'microsoft-windows-powershell/operational') return 'powershell_operational';
+  if (ch === 'windows powershell') return 'powershell';
+  if (ch === 'system') return 'system';
+  if (ch === 'application') return 'application';
+  return 'other';
+}
+
+/** Maps one EVTX record (RawWindowsEvent) to an ECS document and the index it belongs to. */
+export function mapRawWindowsEvent(raw: RawWindowsEvent, opts: WindowsMappingOptions = {}): MappedWindowsEvent {
+  return mapBeatStage(rawToBeatDocument(raw), opts);
+}
+
+/**
+ * Maps a raw Winlogbeat / Elastic Agent document (winlog.* present, ECS fields not yet derived)
+ * to the same ECS shape. The input is not modified. Collector metadata the document already
+ * carries (host.id, host.os.*, agent.*) is kept.
+ */
+export function mapWinlogbeatDocument(doc: Record<string, unknown>, opts: WindowsMappingOptions = {}): MappedWindowsEvent {
+  return mapBeatStage(normalizeBeatDocument(expandDotted(doc)), opts);
+}
+
+/**
+ * True for a document that carries Windows event data (winlog.event_id plus channel or provider)
+ * but not the ECS categorisation the ingest pipelines add. A cheap check: a few property reads,
+ * for nested or flat dotted documents.
+ */
+export function isUnmappedWinlogDocument(doc: Record<string, unknown>): boolean {
+  const winlog = obj(doc.winlog);
+  const eventId = winlog ? winlog.event_id : doc['winlog.event_id'];
+  if (eventId === undefined || eventId === null || eventId === '') return false;
+  const hasSource = winlog
+    ? winlog.channel !== undefined || winlog.provider_name !== undefined
+    : doc['winlog.channel'] !== undefined || doc['winlog.provider_name'] !== undefined;
+  if (!hasSource) return false;
+  const event = obj(doc.event);
+  const category = event ? event.category : doc['event.category'];
+  const type = event ? event.type : doc['event.type'];
+  return category === undefined && type === undefined;
+}
+
+/** Flat dotted keys ("winlog.event_data.Image") expanded into nested objects; the input itself otherwise. */
+function expandDotted(doc: Doc): Doc {
+  let hasDotted = false;
+  for (const k in doc) {
+    if (k.includes('.')) {
+      hasDotted = true;
+      break;
+    }
+  }
+  if (!hasDotted) return doc;
+  const out: Doc = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (!k.includes('.')) {
+      const cur = obj(out[k]);
+      const vo = obj(v);
+      out[k] = cur && vo ? { ...vo, ...cur } : v;
+      continue;
+    }
+    const parts = k.split('.');
+    // Everything after winlog.event_data / winlog.user_data is one Windows field name.
+    const split = parts[0] === 'winlog' && (parts[1] === 'event_data' || parts[1] === 'user_data') ? 2 : parts.length - 1;
+    let o = out;
+    for (let i = 0; i < split; i++) o = child(o, parts[i]!);
+    o[parts.slice(split).join('.')] = v;
+  }
+  return out;
+}
+
+function mapBeatStage(doc: Doc, opts: WindowsMappingOptions): MappedWindowsEvent {
+  const profile: WindowsProfile = opts.profile ?? 'integration';
+  const winlog = child(doc, 'winlog');
+  const channel = typeof winlog.channel === 'string' ? winlog.channel : '';
+  const provider = typeof winlog.provider_name === 'string' ? winlog.provider_name : '';
+  const kind = kindOf(channel, provider);
+  const route = ROUTES[kind];
+  const timeCreated = typeof winlog.time_created === 'string' ? winlog.time_created : undefined;
+
+  switch (kind) {
+    case 'sysmon':
+      mapSysmon(doc, { profile, imageLoadType: opts.imageLoadType ?? 'elastic' });
+      break;
+    case 'security':
+      mapSecurity(doc);
+      break;
+    case 'powershell_operational':
+      mapPowerShellOperational(doc);
+      break;
+    default:
+      mapGeneric(doc);
+  }
+  if (doc['@timestamp'] === undefined && timeCreated) doc['@timestamp'] = timeCreated;
+
+  // Host metadata that add_host_metadata would add on the collecting machine; see hostIdFor.
+  const host = child(doc, 'host');
+  const computer = typeof winlog.computer_name === 'string' ? winlog.computer_name : undefined;
+  if (host.name === undefined && computer) host.name = computer;
+  if (host.id === undefined || host.id === null || host.id === '') {
+    const name = computer ?? (typeof host.name === 'string' ? host.name : undefined);
+    if (name) host.id = hostIdFor(name);
+  }
+  const os = child(host, 'os');
+  if (os.type === undefined) os.type = 'windows';
+  if (os.family === undefined) os.family = 'windows';
+  if (os.platform === undefined) os.platform = 'windows';
+
+  const event = child(doc, 'event');
+  const agent = child(doc, 'agent');
+  if (agent.type === undefined) agent.type = profile === 'integration' ? 'filebeat' : 'winlogbeat';
+  const ecs = child(doc, 'ecs');
+  if (ecs.version === undefined) ecs.version = profile === 'integration' ? '8.17.0' : '1.12.0';
+
+  let index: string;
+  if (profile === 'integration') {
+    const namespace = opts.namespace ?? 'default';
+    event.module = route.module;
+    event.dataset = route.dataset;
+    doc.data_stream = { type: 'logs', dataset: route.dataset, namespace };
+    index = `logs-${route.dataset}-${namespace}`;
+  } else {
+    if (route.winlogbeatModule) event.module = route.winlogbeatModule;
+    index = `winlogbeat-${opts.winlogbeatVersion ?? '7.17.0'}`;
+  }
+  return { source: doc, index };
+}
+
+/** Channels without a dedicated pipeline: the beat-stage fields, tidied like the other pipelines. */
+function mapGeneric(doc: Doc): void {
+  const winlog = child(doc, 'winlog');
+  const event = child(doc, 'event');
+  event.kind = 'event';
+  if (winlog.event_id !== undefined) event.code = String(winlog.event_id);
+  if (typeof winlog.level === 'string' && winlog.level !== '') child(doc, 'log').level = winlog.level;
+  if (typeof winlog.time_created === 'string') event.created = winlog.time_created;
+  delete winlog.level;
+  delete winlog.time_created;
+}
