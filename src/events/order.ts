@@ -1,0 +1,332 @@
+// Time ordering: EQL sequences need events in (timestamp, tiebreaker) order across all inputs.
+//
+// mergeOrdered is a k-way merge over a binary heap of per-input heads. Each input gets a bounded
+// reorder buffer (itself a heap) so local disorder (a few events out of place, as log shippers
+// produce) is repaired without sorting the whole input. An event older than what the merge has
+// already emitted cannot be placed any more: it is dropped, counted and reported, never emitted
+// out of order, because the engine's sequence state assumes a monotonic clock.
+import { getField } from '../engine/fields.js';
+import type { EventDoc, SkippedItem } from './types.js';
+import { formatInstant, parseInstant } from './time.js';
+
+export interface OrderOptions {
+  /** Field holding the event time (default `@timestamp`). */
+  timestampField?: string;
+  /** Field ordering events with equal timestamps; numbers numerically, strings by code unit, missing last. */
+  tiebreakerField?: string | null;
+  /**
+   * Events held for reordering, shared by all inputs: each input's buffer holds
+   * max(MIN_WINDOW, ceil(reorderWindow / inputs)) events. 0 disables reordering. Default 100,000.
+   */
+  reorderWindow?: number;
+  /**
+   * Optional time window in milliseconds: an input's buffered event is also released as soon as
+   * an event of that input more than this much newer has been read. Bounds latency for inputs
+   * that are known to be only slightly out of order.
+   */
+  reorderWindowMs?: number;
+  /** Events without a parseable timestamp and late events are reported here. */
+  onSkip?: (item: SkippedItem) => void;
+  /** Called once per input the first time it delivers a late event, with advice. */
+  onWarning?: (message: string) => void;
+}
+
+export interface MergeStats {
+  emitted: number;
+  /** Events without a parseable timestamp (skipped). */
+  noTimestamp: number;
+  /** Events that arrived after newer events had been emitted (skipped). */
+  late: number;
+  /** Late events per input name. */
+  lateByInput: Map<string, number>;
+}
+
+export const DEFAULT_REORDER_WINDOW = 100_000;
+/** Smallest per-input buffer when the window is shared by many inputs. */
+export const MIN_WINDOW = 1_000;
+
+/** An event with its precomputed sort key. */
+interface Keyed {
+  doc: EventDoc;
+  ms: number;
+  ns: number;
+  /** Tiebreaker: a number, a string, or undefined (sorts last). */
+  tb: number | string | undefined;
+  /** Input index, then sequence within the input: stable order for full ties. */
+  src: number;
+  seq: number;
+}
+
+function compareTb(a: number | string | undefined, b: number | string | undefined): number {
+  if (a === b) return 0;
+  if (a === undefined) return 1;
+  if (b === undefined) return -1;
+  const ta = typeof a;
+  if (ta !== typeof b) return ta === 'number' ? -1 : 1; // numbers before strings
+  return a < b ? -1 : 1;
+}
+
+/** Orders by time and tiebreaker only. */
+function compareTime(a: Keyed, b: Keyed): number {
+  return a.ms - b.ms || a.ns - b.ns || compareTb(a.tb, b.tb);
+}
+
+/** Full order: time, tiebreaker, then input order. */
+function compareKeyed(a: Keyed, b: Keyed): number {
+  return a.ms - b.ms || a.ns - b.ns || compareTb(a.tb, b.tb) || a.src - b.src || a.seq - b.seq;
+}
+
+function tiebreakValue(v: unknown): number | string | undefined {
+  if (Array.isArray(v)) v = v[0];
+  if (typeof v === 'number') return Number.isNaN(v) ? undefined : v;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return undefined;
+}
+
+/** Binary min-heap with a fixed comparator. */
+class Heap<T> {
+  private a: T[] = [];
+  constructor(private readonly less: (x: T, y: T) => boolean) {}
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): T | undefined {
+    return this.a[0];
+  }
+  push(x: T): void {
+    const a = this.a;
+    let i = a.length;
+    a.push(x);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(x, a[p]!)) break;
+      a[i] = a[p]!;
+      i = p;
+    }
+    a[i] = x;
+  }
+  pop(): T | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      const n = a.length;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && this.less(a[r]!, a[l]!) ? r : l;
+        if (!this.less(a[c]!, last)) break;
+        a[i] = a[c]!;
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
+}
+
+const lessKeyed = (x: Keyed, y: Keyed) => compareKeyed(x, y) < 0;
+
+/** Builds Keyed entries; reports and drops events whose timestamp is missing or unparseable. */
+class Keyer {
+  private readonly tsField: string;
+  private readonly tbField: string | null;
+  constructor(
+    opts: OrderOptions,
+    private readonly stats: MergeStats,
+  ) {
+    this.tsField = opts.timestampField ?? '@timestamp';
+    this.tbField = opts.tiebreakerField ?? null;
+    this.onSkip = opts.onSkip;
+  }
+  private readonly onSkip: OrderOptions['onSkip'];
+
+  key(doc: EventDoc, src: number, seq: number): Keyed | null {
+    const raw = getField(doc.source, this.tsField);
+    const t = parseInstant(raw);
+    if (!t) {
+      this.stats.noTimestamp++;
+      this.onSkip?.({
+        position: doc.position ?? { file: '' },
+        reason:
+          raw === undefined
+            ? `event ${doc.id} has no ${this.tsField}; skipped`
+            : `event ${doc.id} has an unparseable ${this.tsField} ${JSON.stringify(raw)}; skipped`,
+      });
+      return null;
+    }
+    const tb = this.tbField === null ? undefined : tiebreakValue(getField(doc.source, this.tbField));
+    return { doc, ms: t.ms, ns: t.ns, tb, src, seq };
+  }
+}
+
+/** Sorts events in memory by (timestamp, tiebreaker, input order); timeless events are reported. */
+export function sortEvents(events: readonly EventDoc[], opts: OrderOptions = {}): EventDoc[] {
+  const stats = newStats();
+  const keyer = new Keyer(opts, stats);
+  const keyed: Keyed[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const k = keyer.key(events[i]!, 0, i);
+    if (k) keyed.push(k);
+  }
+  keyed.sort(compareKeyed);
+  return keyed.map((k) => k.doc);
+}
+
+function newStats(): MergeStats {
+  return { emitted: 0, noTimestamp: 0, late: 0, lateByInput: new Map() };
+}
+
+/** An AsyncIterable that may also deliver batches (EventReader does). */
+interface MaybeBatched extends AsyncIterable<EventDoc> {
+  batches?: () => AsyncIterable<EventDoc[]>;
+}
+
+/** One input: its iterator, reorder buffer and bookkeeping. */
+class Cursor {
+  readonly buffer = new Heap<Keyed>(lessKeyed);
+  private it: AsyncIterator<EventDoc[]> | AsyncIterator<EventDoc>;
+  private readonly batched: boolean;
+  private batch: EventDoc[] = [];
+  private bi = 0;
+  ended = false;
+  seq = 0;
+  /** Newest timestamp read from this input (for the time window). */
+  maxMs = -Infinity;
+  name: string;
+
+  constructor(
+    stream: MaybeBatched,
+    readonly src: number,
+  ) {
+    this.batched = typeof stream.batches === 'function';
+    this.it = this.batched ? stream.batches!()[Symbol.asyncIterator]() : stream[Symbol.asyncIterator]();
+    const file = (stream as { file?: unknown }).file;
+    this.name = typeof file === 'string' ? file : `input ${src + 1}`;
+  }
+
+  /** Next raw event, or null at the end. */
+  async next(): Promise<EventDoc | null> {
+    if (this.bi < this.batch.length) return this.batch[this.bi++]!;
+    if (this.ended) return null;
+    if (this.batched) {
+      for (;;) {
+        const r = await (this.it as AsyncIterator<EventDoc[]>).next();
+        if (r.done) {
+          this.ended = true;
+          return null;
+        }
+        if (r.value.length === 0) continue;
+        this.batch = r.value;
+        this.bi = 1;
+        return r.value[0]!;
+      }
+    }
+    const r = await (this.it as AsyncIterator<EventDoc>).next();
+    if (r.done) {
+      this.ended = true;
+      return null;
+    }
+    return r.value;
+  }
+
+  /** Synchronous next from the current batch, to avoid an await per event. */
+  nextSync(): EventDoc | undefined {
+    return this.bi < this.batch.length ? this.batch[this.bi++] : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+}
+
+/**
+ * Merges inputs into one stream ordered by (timestamp, tiebreaker); ties keep input order (the
+ * inputs' order in `streams`, then each input's own order). The returned object is iterable once
+ * and exposes `stats` (complete when the iteration ends).
+ */
+export function mergeOrdered(streams: AsyncIterable<EventDoc>[], opts: OrderOptions = {}): MergedStream {
+  return new MergedStream(streams, opts);
+}
+
+export class MergedStream implements AsyncIterable<EventDoc> {
+  readonly stats: MergeStats = newStats();
+  constructor(
+    private readonly streams: AsyncIterable<EventDoc>[],
+    private readonly opts: OrderOptions,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<EventDoc> {
+    const opts = this.opts;
+    const stats = this.stats;
+    const keyer = new Keyer(opts, stats);
+    const total = opts.reorderWindow ?? DEFAULT_REORDER_WINDOW;
+    const k = this.streams.length;
+    const perInput = total <= 0 ? 0 : Math.max(Math.min(MIN_WINDOW, total), Math.ceil(total / Math.max(1, k)));
+    const windowMs = opts.reorderWindowMs;
+    const cursors = this.streams.map((s, i) => new Cursor(s as MaybeBatched, i));
+    // Heap of inputs by their buffer's smallest event.
+    const heads = new Heap<Cursor>((x, y) => compareKeyed(x.buffer.peek()!, y.buffer.peek()!) < 0);
+    let last: Keyed | null = null;
+    const warned = new Set<number>();
+
+    const late = (c: Cursor, e: Keyed, prev: Keyed) => {
+      stats.late++;
+      stats.lateByInput.set(c.name, (stats.lateByInput.get(c.name) ?? 0) + 1);
+      const hint =
+        `input ${c.name} is not sorted by ${opts.timestampField ?? '@timestamp'} beyond the reorder window ` +
+        `(${perInput} events); sort it (e.g. \`eqlite sort\`) or raise --reorder-window`;
+      opts.onSkip?.({
+        position: e.doc.position ?? { file: c.name },
+        reason: `late event ${e.doc.id}: ${formatInstant(e)} is older than ${formatInstant(prev)} already emitted; ${hint}`,
+      });
+      if (!warned.has(c.src)) {
+        warned.add(c.src);
+        opts.onWarning?.(hint);
+      }
+    };
+
+    /**
+     * Reads from `c` until its buffer holds a releasable event: the buffer is full, the input
+     * ended, or (time window) the newest read event is far enough ahead of the oldest buffered.
+     */
+    const fill = async (c: Cursor): Promise<void> => {
+      const buf = c.buffer;
+      for (;;) {
+        if (buf.size > perInput) return;
+        if (windowMs !== undefined && buf.size > 0 && c.maxMs - buf.peek()!.ms > windowMs) return;
+        const doc = c.nextSync() ?? (await c.next());
+        if (doc === null || doc === undefined) return;
+        const e = keyer.key(doc, c.src, c.seq++);
+        if (!e) continue;
+        if (last !== null && compareTime(e, last) < 0) {
+          late(c, e, last);
+          continue;
+        }
+        if (e.ms > c.maxMs) c.maxMs = e.ms;
+        buf.push(e);
+      }
+    };
+
+    try {
+      for (const c of cursors) {
+        await fill(c);
+        if (c.buffer.size > 0) heads.push(c);
+      }
+      while (heads.size > 0) {
+        const c = heads.pop()!;
+        const e = c.buffer.pop()!;
+        last = e;
+        stats.emitted++;
+        yield e.doc;
+        await fill(c);
+        if (c.buffer.size > 0) heads.push(c);
+      }
+    } finally {
+      await Promise.all(cursors.map((c) => c.close()));
+    }
+  }
+}
