@@ -333,8 +333,10 @@ export function parseIp(s: string): Ip | null {
 function parseCidr(s: string): [bigint, bigint, 4 | 6] | null {
   const [addr, bitsText] = s.split('/');
   const ip = parseIp(addr!.trim());
-  const bits = Number(bitsText);
+  let bits = Number(bitsText);
   if (!ip || !Number.isInteger(bits)) return null;
+  // An IPv4-mapped IPv6 block (::ffff:a.b.c.d/120) is an IPv4 block with 96 fewer prefix bits.
+  if (ip.family === 4 && addr!.includes(':')) bits -= 96;
   const width = ip.family === 4 ? 32 : 128;
   if (bits < 0 || bits > width) return null;
   const hostBits = BigInt(width - bits);
