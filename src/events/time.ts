@@ -82,3 +82,31 @@ export function formatInstant(t: Instant): string {
   const trimmed = sub.endsWith('000') ? sub.slice(0, 3) : sub;
   return iso.slice(0, -1) + trimmed + 'Z';
 }
+
+/**
+ * The span of time a date literal denotes, as Elasticsearch's date parsing with rounding sees it:
+ * `"2017-08-30T20:47:33Z"` covers that whole second, `"…33.510Z"` that millisecond, and an
+ * epoch-millis number that millisecond. Equality on a date field means "inside the span".
+ */
+export function parseInstantSpan(value: unknown): { lo: Instant; hi: Instant } | null {
+  const lo = parseInstant(value);
+  if (!lo) return null;
+  let widthNs = 1_000_000;
+  if (typeof value === 'string') {
+    const m = ISO.exec(value.trim());
+    if (m) {
+      if (m[7]) widthNs = 10 ** (9 - m[7].length);
+      else if (m[6]) widthNs = 1e9;
+      else if (m[5]) widthNs = 60e9;
+      else if (m[4]) widthNs = 3600e9;
+      else widthNs = 86400e9;
+    } else if (value.includes('.')) widthNs = 1;
+  } else if (typeof value === 'number' && !Number.isInteger(value)) widthNs = 1;
+  return { lo, hi: addNanos(lo, widthNs - 1) };
+}
+
+function addNanos(t: Instant, nanos: number): Instant {
+  const total = t.ns + nanos;
+  const carryMs = Math.floor(total / 1_000_000);
+  return { ms: t.ms + carryMs, ns: total - carryMs * 1_000_000 };
+}

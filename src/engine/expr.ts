@@ -1,0 +1,471 @@
+// Compiles EQL expressions into closures, once per query.
+//
+// Null semantics follow Elasticsearch, which does not run SQL three-valued logic over the whole
+// condition: it folds constants (three-valued), then turns each predicate into a Lucene query or
+// a script, and a document either matches that predicate or not. So inside a predicate nulls
+// propagate (`compileValue`), while `and`/`or`/`not` between predicates are two-valued
+// (`compilePredicate`): `not f == "a"` and `f != "a"` match documents that lack `f`.
+// Multi-valued fields match a predicate when any element does, as a Lucene term query would.
+import type { Call, Compare, Expr, In, Literal, Match } from '../eql/ast.js';
+import { compareInstants, parseInstant, parseInstantSpan, type Instant } from '../events/time.js';
+import { fieldAccessor } from './fields.js';
+import { arithmetic, functionImpl } from './functions.js';
+import { compileLuceneRegex } from './regex.js';
+import { compareValues, modeForType, scalarToString, type CompareMode } from './values.js';
+import { compileWildcardList, type StringTest } from './wildcard.js';
+
+export type Source = Record<string, unknown>;
+export type ValueFn = (src: Source) => unknown;
+export type PredicateFn = (src: Source) => boolean;
+
+export interface ExprContext {
+  /** Mapping type of a field (`keyword`, `long`, `date`, `ip`, `version`, …), when known. */
+  fieldType?: (name: string) => string | undefined;
+  /**
+   * Whether a field exists in the mapping. An optional (`?`) field that does not is the constant
+   * null, folded before evaluation. Without a mapping every field is assumed to exist.
+   */
+  fieldExists?: (name: string) => boolean;
+  /** The timestamp field compares as a date even without a mapping. */
+  timestampField?: string;
+}
+
+const NULL_LITERAL: Literal = { kind: 'literal', value: null, span: { start: 0, end: 0 } };
+
+function lit(value: Literal['value'], from: Expr): Literal {
+  return { kind: 'literal', value, span: from.span };
+}
+
+function isLit(e: Expr): e is Literal {
+  return e.kind === 'literal';
+}
+
+function isNullLit(e: Expr): boolean {
+  return e.kind === 'literal' && e.value === null;
+}
+
+/** Replaces unmapped optional fields by null and evaluates every field-free subtree (three-valued). */
+export function fold(e: Expr, ctx: ExprContext): Expr {
+  switch (e.kind) {
+    case 'literal':
+      return e;
+    case 'field':
+      return e.optional && ctx.fieldExists && !ctx.fieldExists(e.name) ? { ...NULL_LITERAL, span: e.span } : e;
+    case 'and':
+    case 'or': {
+      const left = fold(e.left, ctx);
+      const right = fold(e.right, ctx);
+      if (isLit(left) && isLit(right)) return evalConst({ ...e, left, right }, ctx);
+      const constSide = isLit(left) ? left : isLit(right) ? right : null;
+      const other = constSide === left ? right : left;
+      if (constSide) {
+        const v = constSide.value;
+        if (e.kind === 'and') {
+          if (v === true) return other;
+          // `C and false` never matches; `C and null` is null or false: never true.
+          return v === false ? lit(false, e) : lit(null, e);
+        }
+        if (v === true) return lit(true, e);
+        return other;
+      }
+      return { ...e, left, right };
+    }
+    case 'not': {
+      const operand = fold(e.operand, ctx);
+      return isLit(operand) ? evalConst({ ...e, operand }, ctx) : { ...e, operand };
+    }
+    case 'negate': {
+      const operand = fold(e.operand, ctx);
+      return isLit(operand) ? evalConst({ ...e, operand }, ctx) : { ...e, operand };
+    }
+    case 'compare':
+    case 'arith': {
+      const left = fold(e.left, ctx);
+      const right = fold(e.right, ctx);
+      const n = { ...e, left, right } as Expr;
+      return isLit(left) && isLit(right) ? evalConst(n, ctx) : n;
+    }
+    case 'in': {
+      const operand = fold(e.operand, ctx);
+      const values = e.values.map((v) => fold(v, ctx));
+      const n: In = { ...e, operand, values };
+      return isLit(operand) && values.every(isLit) ? evalConst(n, ctx) : n;
+    }
+    case 'match': {
+      const operand = fold(e.operand, ctx);
+      const patterns = e.patterns.map((v) => fold(v, ctx));
+      const n: Match = { ...e, operand, patterns };
+      return isLit(operand) && patterns.every(isLit) ? evalConst(n, ctx) : n;
+    }
+    case 'call': {
+      const args = e.args.map((a) => fold(a, ctx));
+      const n: Call = { ...e, args };
+      return args.every(isLit) ? evalConst(n, ctx) : n;
+    }
+  }
+}
+
+function evalConst(e: Expr, ctx: ExprContext): Literal {
+  const v = compileValueFolded(e, ctx)({});
+  return lit(v === undefined ? null : (v as Literal['value']), e);
+}
+
+/** Compiles a `where` condition into a two-valued predicate. */
+export function compilePredicate(e: Expr, ctx: ExprContext = {}): PredicateFn {
+  return predicate(fold(e, ctx), ctx);
+}
+
+/** Compiles an expression into a value function (nulls propagate; predicates give true/false/null). */
+export function compileValue(e: Expr, ctx: ExprContext = {}): ValueFn {
+  return compileValueFolded(fold(e, ctx), ctx);
+}
+
+function predicate(e: Expr, ctx: ExprContext): PredicateFn {
+  switch (e.kind) {
+    case 'literal': {
+      const v = e.value === true;
+      return () => v;
+    }
+    case 'and': {
+      const l = predicate(e.left, ctx);
+      const r = predicate(e.right, ctx);
+      return (s) => l(s) && r(s);
+    }
+    case 'or': {
+      const l = predicate(e.left, ctx);
+      const r = predicate(e.right, ctx);
+      return (s) => l(s) || r(s);
+    }
+    case 'not': {
+      const p = predicate(e.operand, ctx);
+      return (s) => !p(s);
+    }
+    case 'compare':
+      if (e.op === '!=' && !isNullLit(e.left) && !isNullLit(e.right)) {
+        // `a != b` is `not a == b`: a Lucene must_not, true when the field is missing.
+        const eq = compileCompare({ ...e, op: '==' }, ctx);
+        return (s) => eq(s) !== true;
+      }
+      break;
+    case 'in':
+      if (e.negated) {
+        const pos = compileIn({ ...e, negated: false }, ctx);
+        return (s) => pos(s) !== true;
+      }
+      break;
+    default:
+      break;
+  }
+  const v = compileValueFolded(e, ctx);
+  return (s) => v(s) === true;
+}
+
+function compileValueFolded(e: Expr, ctx: ExprContext): ValueFn {
+  switch (e.kind) {
+    case 'literal': {
+      const v = e.value;
+      return () => v;
+    }
+    case 'field': {
+      const get = fieldAccessor(e.name);
+      return (s) => normalize(get(s));
+    }
+    case 'and': {
+      const l = compileValueFolded(e.left, ctx);
+      const r = compileValueFolded(e.right, ctx);
+      return (s) => {
+        const a = truth(l(s));
+        if (a === false) return false;
+        const b = truth(r(s));
+        if (b === false) return false;
+        return a === null || b === null ? null : true;
+      };
+    }
+    case 'or': {
+      const l = compileValueFolded(e.left, ctx);
+      const r = compileValueFolded(e.right, ctx);
+      return (s) => {
+        const a = truth(l(s));
+        if (a === true) return true;
+        const b = truth(r(s));
+        if (b === true) return true;
+        return a === null || b === null ? null : false;
+      };
+    }
+    case 'not': {
+      const o = compileValueFolded(e.operand, ctx);
+      return (s) => {
+        const v = truth(o(s));
+        return v === null ? null : !v;
+      };
+    }
+    case 'negate': {
+      const o = compileValueFolded(e.operand, ctx);
+      return (s) => {
+        const v = scalar(o(s));
+        if (v === null) return null;
+        const n = typeof v === 'number' ? v : Number(v);
+        return Number.isNaN(n) ? null : -n;
+      };
+    }
+    case 'arith': {
+      const l = compileValueFolded(e.left, ctx);
+      const r = compileValueFolded(e.right, ctx);
+      const op = e.op;
+      const floatHint = isFloatLiteral(e.left) || isFloatLiteral(e.right);
+      return (s) => arithmetic(op, scalar(l(s)), scalar(r(s)), floatHint);
+    }
+    case 'compare':
+      return compileCompare(e, ctx);
+    case 'in':
+      return compileIn(e, ctx);
+    case 'match':
+      return compileMatch(e, ctx);
+    case 'call':
+      return compileCall(e, ctx);
+  }
+}
+
+function isFloatLiteral(e: Expr): boolean {
+  return e.kind === 'literal' && e.isFloat === true;
+}
+
+/** Absent, null, empty array and all-null arrays are all "missing". */
+function normalize(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return null;
+    if (v.length === 1) return v[0] ?? null;
+    let nonNull = 0;
+    for (const x of v) if (x !== null && x !== undefined) nonNull++;
+    if (nonNull === 0) return null;
+    return v;
+  }
+  return v;
+}
+
+function truth(v: unknown): boolean | null {
+  if (v === true) return true;
+  if (v === false) return false;
+  return null;
+}
+
+/**
+ * A scalar for scripts: Painless reads the first doc value of a multi-valued field, and doc
+ * values are sorted, so the smallest value is used.
+ */
+function scalar(v: unknown): unknown {
+  if (!Array.isArray(v)) return v;
+  let best: unknown = null;
+  for (const x of v) {
+    if (x === null || x === undefined) continue;
+    if (best === null) best = x;
+    else if (typeof x === 'number' && typeof best === 'number') {
+      if (x < best) best = x;
+    } else if (String(x) < String(best)) best = x;
+  }
+  return best;
+}
+
+/** Applies a test to a value or, for multi-valued fields, to each element: true if any is true. */
+function anyOf(v: unknown, test: (x: unknown) => boolean | null): boolean | null {
+  if (v === null) return null;
+  if (!Array.isArray(v)) return test(v);
+  let sawFalse = false;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (x === null || x === undefined) continue;
+    const r = test(x);
+    if (r === true) return true;
+    if (r === false) sawFalse = true;
+  }
+  return sawFalse ? false : null;
+}
+
+function modeOf(e: Expr, ctx: ExprContext): CompareMode | null {
+  if (e.kind !== 'field') return null;
+  const t = ctx.fieldType?.(e.name);
+  if (t) return modeForType(t);
+  if (ctx.timestampField && e.name === ctx.timestampField) return 'date';
+  return null;
+}
+
+function compileCompare(e: Compare, ctx: ExprContext): ValueFn {
+  // Comparing with the constant null is a null test on the other side, negated or not.
+  if (isNullLit(e.left) || isNullLit(e.right)) {
+    const other = compileValueFolded(isNullLit(e.left) ? e.right : e.left, ctx);
+    if (e.op === '==') return (s) => other(s) === null;
+    if (e.op === '!=') return (s) => other(s) !== null;
+    return () => null;
+  }
+  if (isLit(e.left) && !isLit(e.right)) {
+    // Constant on the left: mirror so the fast paths below see `value OP constant`.
+    const mirrored = ({ '<': '>', '<=': '>=', '>': '<', '>=': '<=', '==': '==', '!=': '!=' } as const)[e.op];
+    e = { ...e, op: mirrored, left: e.right, right: e.left };
+  }
+  const mode = modeOf(e.left, ctx) ?? modeOf(e.right, ctx) ?? 'auto';
+  const op = e.op;
+  const test = (c: number | null): boolean | null => {
+    if (c === null) return op === '==' ? false : op === '!=' ? true : null;
+    switch (op) {
+      case '==':
+        return c === 0;
+      case '!=':
+        return c !== 0;
+      case '<':
+        return c < 0;
+      case '<=':
+        return c <= 0;
+      case '>':
+        return c > 0;
+      case '>=':
+        return c >= 0;
+    }
+  };
+  const l = compileValueFolded(e.left, ctx);
+  if (mode === 'date' && isLit(e.right) && e.right.value !== null) {
+    const span = parseInstantSpan(e.right.value);
+    if (span) return compileDateSpan(l, op, span);
+  }
+  if (isLit(e.right)) {
+    const c = e.right.value;
+    if (mode === 'auto' && typeof c === 'string' && op === '==') {
+      return (s) => anyOf(l(s), (x) => (x === c ? true : typeof x === 'string' ? false : compareValues(x, c, mode) === 0));
+    }
+    return (s) => anyOf(l(s), (x) => test(compareValues(x, c, mode)));
+  }
+  const r = compileValueFolded(e.right, ctx);
+  return (s) => {
+    const a = l(s);
+    const b = r(s);
+    return anyOf(a, (x) => anyOf(b, (y) => test(compareValues(x, y, mode))));
+  };
+}
+
+/** Date comparisons against a literal's span (see parseInstantSpan): ES rounds the bounds. */
+function compileDateSpan(l: ValueFn, op: Compare['op'], span: { lo: Instant; hi: Instant }): ValueFn {
+  const test = (x: unknown): boolean | null => {
+    const t = parseInstant(x);
+    if (!t) return null;
+    switch (op) {
+      case '==':
+        return compareInstants(t, span.lo) >= 0 && compareInstants(t, span.hi) <= 0;
+      case '!=':
+        return compareInstants(t, span.lo) < 0 || compareInstants(t, span.hi) > 0;
+      case '<':
+        return compareInstants(t, span.lo) < 0;
+      case '<=':
+        return compareInstants(t, span.hi) <= 0;
+      case '>':
+        return compareInstants(t, span.hi) > 0;
+      case '>=':
+        return compareInstants(t, span.lo) >= 0;
+    }
+  };
+  return (s) => anyOf(l(s), test);
+}
+
+function compileIn(e: In, ctx: ExprContext): ValueFn {
+  const operand = compileValueFolded(e.operand, ctx);
+  const ci = e.caseInsensitive;
+  const mode = modeOf(e.operand, ctx) ?? 'auto';
+  const negated = e.negated;
+  const finish = (r: boolean | null): boolean | null => (negated ? (r === null ? null : !r) : r);
+  if (e.values.every(isLit)) {
+    const consts = e.values.map((v) => (v as Literal).value);
+    const hasNull = consts.includes(null);
+    const strings = new Set<string>();
+    const numbers = new Set<number>();
+    for (const c of consts) {
+      if (c === null) continue;
+      if (typeof c === 'number') numbers.add(c);
+      const s = scalarToString(c)!;
+      strings.add(ci ? s.toLowerCase() : s);
+      if (typeof c === 'string' && mode !== 'string' && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(c)) numbers.add(Number(c));
+    }
+    const special = mode === 'date' || mode === 'ip' || mode === 'version';
+    const nonNull = consts.filter((c) => c !== null);
+    const member = (x: unknown): boolean => {
+      if (special) return nonNull.some((c) => compareValues(x, c, mode) === 0);
+      if (typeof x === 'string') return strings.has(ci ? x.toLowerCase() : x);
+      if (typeof x === 'number') return numbers.has(x) || strings.has(String(x));
+      if (typeof x === 'boolean') return strings.has(String(x));
+      return false;
+    };
+    return (s) => {
+      const v = operand(s);
+      if (v === null) return hasNull ? finish(true) : null;
+      return finish(anyOf(v, member));
+    };
+  }
+  const values = e.values.map((v) => compileValueFolded(v, ctx));
+  return (s) => {
+    const v = operand(s);
+    if (v === null) return null;
+    const items = values.map((f) => f(s));
+    return finish(
+      anyOf(v, (x) =>
+        items.some((y) => {
+          if (ci && typeof x === 'string' && typeof y === 'string') return x.toLowerCase() === y.toLowerCase();
+          return compareValues(x, y, mode) === 0;
+        }),
+      ),
+    );
+  };
+}
+
+function compileMatch(e: Match, ctx: ExprContext): ValueFn {
+  const operand = compileValueFolded(e.operand, ctx);
+  const ci = e.caseInsensitive;
+  const compileList = (patterns: string[]): StringTest => {
+    if (e.op === 'like') return compileWildcardList(ci ? patterns.map((p) => p.toLowerCase()) : patterns);
+    const tests = patterns.map((p) => compileLuceneRegex(p, ci));
+    return tests.length === 1 ? tests[0]! : (v) => tests.some((t) => t(v));
+  };
+  // Case-insensitive wildcard matching lower-cases the value; regex~ folds inside the matcher.
+  const lower = ci && e.op === 'like';
+  const run = (v: unknown, test: StringTest): boolean | null =>
+    anyOf(v, (x) => {
+      const s = typeof x === 'string' ? x : scalarToString(x);
+      if (s === null) return null;
+      return test(lower ? s.toLowerCase() : s);
+    });
+  if (e.patterns.every((p) => isLit(p) && typeof p.value === 'string')) {
+    const test = compileList(e.patterns.map((p) => (p as Literal).value as string));
+    return (s) => run(operand(s), test);
+  }
+  const patterns = e.patterns.map((p) => compileValueFolded(p, ctx));
+  return (s) => {
+    const ps = patterns.map((p) => scalarToString(scalar(p(s)))).filter((p): p is string => p !== null);
+    if (ps.length === 0) return null;
+    return run(operand(s), compileList(ps));
+  };
+}
+
+const STRING_PREDICATES = new Set(['startsWith', 'endsWith', 'stringContains']);
+
+function compileCall(e: Call, ctx: ExprContext): ValueFn {
+  const args = e.args.map((a) => compileValueFolded(a, ctx));
+  const constArgs = e.args.map((a) => (isLit(a) ? a.value : undefined));
+  if (['add', 'subtract', 'multiply', 'divide', 'modulo'].includes(e.name)) {
+    const op = ({ add: '+', subtract: '-', multiply: '*', divide: '/', modulo: '%' } as const)[
+      e.name as 'add' | 'subtract' | 'multiply' | 'divide' | 'modulo'
+    ];
+    const floatHint = e.args.some(isFloatLiteral);
+    const [a, b] = args as [ValueFn, ValueFn];
+    return (s) => arithmetic(op, scalar(a(s)), scalar(b(s)), floatHint);
+  }
+  const impl = functionImpl(e.name, e.caseInsensitive, constArgs);
+  // startsWith/endsWith/stringContains on a field with a constant become Lucene queries in ES,
+  // which match any value of a multi-valued field.
+  if (STRING_PREDICATES.has(e.name) && e.args[0]!.kind === 'field' && e.args.slice(1).every(isLit)) {
+    const [first, ...rest] = args as [ValueFn, ...ValueFn[]];
+    const restValues = rest.map((f) => f({}));
+    return (s) => anyOf(first(s), (x) => impl([x, ...restValues]) as boolean | null);
+  }
+  if (args.length === 1) {
+    const a0 = args[0]!;
+    return (s) => impl([scalar(a0(s))]);
+  }
+  return (s) => impl(args.map((a) => scalar(a(s))));
+}

@@ -1,0 +1,160 @@
+// compile(query) → CompiledQuery: the plan (event filter, sequence or sample) plus pipes.
+import type { EventQuery, Expr, SequenceTerm, Statement } from '../eql/ast.js';
+import type { EventDoc } from '../events/types.js';
+import { parse } from '../eql/index.js';
+import { parseInstant } from '../events/time.js';
+import { compilePredicate, compileValue, type ExprContext } from './expr.js';
+import { fieldAccessor } from './fields.js';
+import { ResultWindow } from './pipes.js';
+import { SampleCollector } from './sample.js';
+import { SequenceMatcher, type StageSpec } from './sequence.js';
+import type { CompiledQuery, EngineOptions, QueryResult, QueryRun } from './types.js';
+
+export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult } from './types.js';
+export { fieldAccessor, getField } from './fields.js';
+
+export interface CompileOptions extends EngineOptions {
+  /** Mapping types, e.g. from an index mapping or the ECS schema. */
+  fieldType?: (name: string) => string | undefined;
+  /** Whether a field is mapped at all (decides how `?field` folds); default: every field is. */
+  fieldExists?: (name: string) => boolean;
+}
+
+export function compile(query: Statement | string, options: CompileOptions = {}): CompiledQuery {
+  const stmt = typeof query === 'string' ? parse(query) : query;
+  const timestampField = options.timestampField ?? '@timestamp';
+  const categoryField = options.eventCategoryField ?? 'event.category';
+  const ctx: ExprContext = { fieldType: options.fieldType, fieldExists: options.fieldExists, timestampField };
+  const getCategory = fieldAccessor(categoryField);
+  const getTimestamp = fieldAccessor(timestampField);
+
+  const eventFilter = (q: EventQuery): ((ev: EventDoc) => boolean) => {
+    const pred = compilePredicate(q.condition, ctx);
+    const cat = q.category;
+    if (cat === null) return (ev) => pred(ev.source);
+    return (ev) => {
+      const c = getCategory(ev.source);
+      if (c !== cat && !(Array.isArray(c) && c.includes(cat))) return false;
+      return pred(ev.source);
+    };
+  };
+  // Sample keys come from a composite aggregation, which renders dates as epoch millis.
+  const sampleKey = (k: Expr) => {
+    const get = compileValue(k, ctx);
+    const type = k.kind === 'field' ? options.fieldType?.(k.name) : undefined;
+    if (type !== 'date' && type !== 'date_nanos') return get;
+    return (src: Record<string, unknown>) => {
+      const v = get(src);
+      const t = parseInstant(Array.isArray(v) ? v[0] : v);
+      return t ? String(t.ms) : v;
+    };
+  };
+  const keyOptional = (e: Expr) => e.kind === 'field' && e.optional;
+  const stageOf = (by: Expr[], term: SequenceTerm, forSample = false): StageSpec => {
+    const keys = [...by, ...term.by];
+    return {
+      filter: eventFilter(term.query),
+      keys: keys.map((k) => (forSample ? sampleKey(k) : compileValue(k, ctx))),
+      keyOptional: keys.map(keyOptional),
+      missing: term.missing,
+    };
+  };
+
+  const q = stmt.query;
+  const pipes = stmt.pipes;
+  const size = options.size;
+  let categories: Set<string> | null = new Set();
+  const addCategory = (c: string | null) => {
+    if (c === null) categories = null;
+    else categories?.add(c);
+  };
+
+  let createRun: () => QueryRun;
+  if (q.kind === 'event') {
+    addCategory(q.category);
+    const filter = eventFilter(q);
+    createRun = () => {
+      const window = new ResultWindow<QueryResult>(pipes, size);
+      return {
+        push(ev) {
+          if (!window.full && filter(ev)) window.add({ kind: 'event', event: ev });
+        },
+        finish: () => window.result(),
+        get done() {
+          return window.full;
+        },
+      };
+    };
+  } else if (q.kind === 'sequence') {
+    const stages: StageSpec[] = [];
+    for (const term of q.terms) {
+      addCategory(term.query.category);
+      const stage = stageOf(q.by, term);
+      for (let r = 0; r < term.runs; r++) stages.push(stage);
+    }
+    let until: StageSpec | null = null;
+    if (q.until) {
+      addCategory(q.until.query.category);
+      until = stageOf(q.by, q.until);
+    }
+    const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, timestamp: (ev: EventDoc) => getTimestamp(ev.source) };
+    createRun = () => {
+      const window = new ResultWindow<QueryResult>(pipes, size);
+      const matcher = new SequenceMatcher(spec, (m) => window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }));
+      return {
+        push(ev) {
+          if (!window.full) matcher.push(ev);
+        },
+        finish() {
+          matcher.finish();
+          return window.result();
+        },
+        get done() {
+          return window.full;
+        },
+      };
+    };
+  } else {
+    const filters: StageSpec[] = q.terms.map((term) => {
+      addCategory(term.query.category);
+      return stageOf(q.by, term, true);
+    });
+    const perKey = options.maxSamplesPerKey ?? 1;
+    createRun = () => {
+      const collector = new SampleCollector(filters, perKey);
+      return {
+        push: (ev) => collector.push(ev),
+        finish() {
+          const window = new ResultWindow<QueryResult>(pipes, size);
+          for (const s of collector.results()) window.add({ kind: 'sample', joinKeys: s.keyValues, events: s.events });
+          return window.result();
+        },
+        done: false,
+      };
+    };
+  }
+
+  const type = q.kind;
+  const cats: ReadonlySet<string> | null = categories;
+  return {
+    type,
+    categories: cats,
+    createRun,
+    run(events: Iterable<EventDoc>) {
+      const r = createRun();
+      for (const ev of events) {
+        r.push(ev);
+        if (r.done) break;
+      }
+      return r.finish();
+    },
+    async runAsync(events: AsyncIterable<EventDoc>) {
+      const r = createRun();
+      for await (const ev of events) {
+        r.push(ev);
+        if (r.done) break;
+      }
+      return r.finish();
+    },
+  };
+}

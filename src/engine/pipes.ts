@@ -1,0 +1,47 @@
+// `| head N` / `| tail N` and the request's `size`, applied while results stream in: the first
+// head only keeps N results (and tells the producer to stop), the first tail keeps a ring of N;
+// later pipes work on that bounded list.
+import type { Pipe } from '../eql/ast.js';
+
+export class ResultWindow<T> {
+  private readonly items: T[] = [];
+  private readonly first: Pipe | null;
+  private readonly rest: Pipe[];
+  private readonly size: number;
+  private total = 0;
+
+  constructor(pipes: Pipe[], size?: number) {
+    this.first = pipes[0] ?? null;
+    this.rest = pipes.slice(1);
+    this.size = size ?? Infinity;
+  }
+
+  /** True once more input cannot change the output (a leading head is full). */
+  get full(): boolean {
+    if (this.first?.kind === 'head') return this.items.length >= this.first.count;
+    if (!this.first && this.size !== Infinity) return this.items.length >= this.size;
+    return false;
+  }
+
+  add(item: T): void {
+    this.total++;
+    if (this.first?.kind === 'tail') {
+      if (this.first.count === 0) return;
+      this.items.push(item);
+      if (this.items.length > this.first.count) this.items.shift();
+      return;
+    }
+    if (!this.full) this.items.push(item);
+  }
+
+  /** Items offered so far, including those a pipe dropped. */
+  get seen(): number {
+    return this.total;
+  }
+
+  result(): T[] {
+    let out = this.items;
+    for (const p of this.rest) out = p.kind === 'head' ? out.slice(0, p.count) : p.count === 0 ? [] : out.slice(-p.count);
+    return out.length > this.size ? out.slice(0, this.size) : out;
+  }
+}

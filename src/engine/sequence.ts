@@ -1,0 +1,350 @@
+// The sequence state machine, as Elasticsearch's SequenceMatcher behaves, run event by event:
+// for each (stage, join key) only the newest pending sequence can advance (older ones would be
+// trimmed by ES), an event is tried against stages from last to first, maxspan is inclusive,
+// `until` kills a pending sequence when an until-event with its key falls after its last event,
+// and missing-event terms are checked after the positive terms complete (TumblingWindow's
+// post-check). State is pruned as maxspan expires, so memory follows live partial sequences.
+import type { EventDoc } from '../events/types.js';
+import { parseInstant, type Instant } from '../events/time.js';
+import type { PredicateFn, ValueFn } from './expr.js';
+import { encodeKeyValue } from './values.js';
+
+export interface StageSpec {
+  /** Category check and condition together. */
+  filter: (ev: EventDoc) => boolean;
+  /** Query-level keys then the term's own keys. */
+  keys: ValueFn[];
+  /** Per key: null allowed (`?field`). */
+  keyOptional: boolean[];
+  missing: boolean;
+}
+
+export interface SequenceSpec {
+  stages: StageSpec[];
+  until: StageSpec | null;
+  maxspanMs: number | null;
+  timestamp: (ev: EventDoc) => unknown;
+}
+
+interface Pending {
+  events: EventDoc[];
+  startMs: number;
+  startNs: number;
+  /** Millisecond timestamps of the positive events. */
+  times: number[];
+  lastOrdinal: number;
+  keyValues: unknown[];
+}
+
+interface Candidate {
+  seq: Pending;
+  key: string;
+  /** Ordinal of the completing event: the output order. */
+  ordinal: number;
+  state: 'waiting' | 'keep' | 'drop';
+  /** Trailing missing check: the latest time after which the decision is known. */
+  deadlineMs: number;
+  leadingMs: number | null;
+}
+
+export interface SequenceMatch {
+  keyValues: unknown[];
+  /** One per stage; null for missing-event terms. */
+  events: (EventDoc | null)[];
+}
+
+/** Join keys of an event for a stage: the Cartesian product of its (multi-valued) key values. */
+function stageKeys(stage: StageSpec, src: Record<string, unknown>): { key: string; values: unknown[] }[] | null {
+  const n = stage.keys.length;
+  if (n === 0) return [{ key: '', values: [] }];
+  let combos: { key: string; values: unknown[] }[] = [{ key: '', values: [] }];
+  for (let i = 0; i < n; i++) {
+    const raw = stage.keys[i]!(src);
+    let vals: unknown[];
+    if (Array.isArray(raw)) {
+      vals = [...new Set(raw.filter((x) => x !== null && x !== undefined))];
+      if (vals.length === 0) vals = [null];
+    } else vals = [raw === undefined ? null : raw];
+    if (vals.length === 1 && vals[0] === null && !stage.keyOptional[i]) return null;
+    if (vals.length === 1) {
+      const enc = encodeKeyValue(vals[0]);
+      for (const c of combos) {
+        c.key += (i ? '\u0001' : '') + enc;
+        c.values.push(vals[0]);
+      }
+    } else {
+      const next: { key: string; values: unknown[] }[] = [];
+      for (const c of combos) {
+        for (const v of vals) next.push({ key: c.key + (i ? '\u0001' : '') + encodeKeyValue(v), values: [...c.values, v] });
+      }
+      combos = next;
+    }
+  }
+  return combos;
+}
+
+export class SequenceMatcher {
+  private readonly positives: number[] = [];
+  /** pending[k]: sequences whose last matched positive stage is k (index into positives). */
+  private readonly pending: Map<string, Pending>[] = [];
+  private readonly untilLatest = new Map<string, { ordinal: number; ms: number }>();
+  /** Per missing stage: key → ascending millisecond timestamps of matching events. */
+  private readonly missingHistory: Map<string, number[]>[] = [];
+  private readonly missingIndexes: number[] = [];
+  private readonly leading: number[] = [];
+  private readonly trailing: number[] = [];
+  /** For each gap between positives i and i+1: the missing stages lying in it. */
+  private readonly between: number[][] = [];
+  private readonly candidates: Candidate[] = [];
+  private ordinal = 0;
+  private nowMs = -Infinity;
+  private sinceSweep = 0;
+
+  constructor(
+    private readonly spec: SequenceSpec,
+    private readonly emit: (m: SequenceMatch) => void,
+  ) {
+    spec.stages.forEach((s, i) => {
+      if (s.missing) this.missingIndexes.push(i);
+      else this.positives.push(i);
+    });
+    for (let k = 0; k < this.positives.length; k++) this.pending.push(new Map());
+    for (let i = 0; i < spec.stages.length; i++) this.missingHistory.push(new Map());
+    const first = this.positives[0]!;
+    const last = this.positives[this.positives.length - 1]!;
+    for (const m of this.missingIndexes) {
+      if (m < first) this.leading.push(m);
+      else if (m > last) this.trailing.push(m);
+    }
+    for (let k = 0; k + 1 < this.positives.length; k++) {
+      const a = this.positives[k]!;
+      const b = this.positives[k + 1]!;
+      this.between.push(this.missingIndexes.filter((m) => m > a && m < b));
+    }
+  }
+
+  /** Number of live partial sequences (for memory accounting and tests). */
+  get liveSequences(): number {
+    let n = 0;
+    for (const m of this.pending) n += m.size;
+    return n;
+  }
+
+  push(ev: EventDoc): void {
+    const ord = ++this.ordinal;
+    const stages = this.spec.stages;
+    const src = ev.source;
+    let t: Instant | null = null;
+    const time = (): Instant | null => (t ??= parseInstant(this.spec.timestamp(ev)));
+
+    for (const m of this.missingIndexes) {
+      if (m < first) this.leading.push(m);
+      else if (m > last) this.trailing.push(m);
+    }
+    for (let k = 0; k + 1 < this.positives.length; k++) {
+      const a = this.positives[k]!;
+      const b = this.positives[k + 1]!;
+      this.between.push(this.missingIndexes.filter((m) => m > a && m < b));
+    }
+  }
+
+  /** Number of live partial sequences (for memory accounting and tests). */
+  get liveSequences(): number {
+    let n = 0;
+    for (const m of this.pending) n += m.size;
+    return n;
+  }
+
+  push(ev: EventDoc): void {
+    const ord = ++this.ordinal;
+    const stages = this.spec.stages;
+    const src = ev.source;
+    let t: Instant | null = null;
+    const time = (): Instant | null => (t ??= parseInstant(this.spec.timestamp(ev)));
+
+    for (const m of this.missingIndexes) {
+      const stage = stages[m]!;
+      if (!stage.filter(ev)) continue;
+      const ts = time();
+      if (!ts) continue;
+      const keys = stageKeys(stage, src);
+      if (!keys) continue;
+      for (const k of keys) {
+        const hist = this.missingHistory[m]!;
+        const list = hist.get(k.key);
+        if (list) list.push(ts.ms);
+        else hist.set(k.key, [ts.ms]);
+        if (this.trailing.includes(m)) this.onTrailingEvent(k.key, ts.ms);
+      }
+    }
+
+    for (let k = this.positives.length - 1; k >= 0; k--) {
+      const stage = stages[this.positives[k]!]!;
+      if (!stage.filter(ev)) continue;
+      const ts = time();
+      if (!ts) continue;
+      const keys = stageKeys(stage, src);
+      if (!keys) continue;
+      for (const key of keys) {
+        if (k === 0) {
+          const seq: Pending = { events: [ev], startMs: ts.ms, startNs: ts.ns, times: [ts.ms], lastOrdinal: ord, keyValues: key.values };
+          if (this.positives.length === 1) this.complete(seq, key.key, ord);
+          else this.pending[0]!.set(key.key, seq);
+          continue;
+        }
+        const prev = this.pending[k - 1]!;
+        const seq = prev.get(key.key);
+        if (!seq) continue;
+        prev.delete(key.key);
+        if (this.spec.maxspanMs !== null && exceeds(ts, seq, this.spec.maxspanMs)) continue;
+        const u = this.untilLatest.get(key.key);
+        if (u && u.ordinal >= seq.lastOrdinal) continue;
+        const next: Pending = {
+          events: [...seq.events, ev],
+          startMs: seq.startMs,
+          startNs: seq.startNs,
+          times: [...seq.times, ts.ms],
+          lastOrdinal: ord,
+          keyValues: seq.keyValues,
+        };
+        if (k === this.positives.length - 1) this.complete(next, key.key, ord);
+        else this.pending[k]!.set(key.key, next);
+      }
+    }
+
+    // Until events are recorded after the stages: ES looks for the nearest until event strictly
+    // before the current one, and kills the sequence when it is at or after the sequence's last
+    // event (Ordinal.between is inclusive), so an until event that is also a sequence's last event
+    // ends it.
+    const until = this.spec.until;
+    if (until && until.filter(ev)) {
+      const ts = time();
+      const keys = ts ? stageKeys(until, src) : null;
+      if (keys && ts) for (const k of keys) this.untilLatest.set(k.key, { ordinal: ord, ms: ts.ms });
+    }
+
+    const ts = time();
+    if (ts && ts.ms > this.nowMs) {
+      this.nowMs = ts.ms;
+      this.resolveByTime();
+    }
+    if (++this.sinceSweep >= 4096) {
+      this.sinceSweep = 0;
+      this.sweep();
+    }
+  }
+
+  /** End of input: every waiting candidate is decided (no trailing event can come any more). */
+  finish(): void {
+    for (const c of this.candidates) if (c.state === 'waiting') c.state = 'keep';
+    this.release();
+  }
+
+  private complete(seq: Pending, key: string, ord: number): void {
+    if (this.missingIndexes.length === 0) {
+      this.emit(this.toMatch(seq));
+      return;
+    }
+    const maxspan = this.spec.maxspanMs ?? Infinity;
+    // In-between terms: any such event strictly between the two positive events rejects.
+    for (let g = 0; g < this.between.length; g++) {
+      for (const m of this.between[g]!) {
+        const list = this.missingHistory[m]!.get(key);
+        if (list && list.some((t) => t > seq.times[g]! && t < seq.times[g + 1]!)) return;
+      }
+    }
+    let leadingMs: number | null = null;
+    for (const m of this.leading) {
+      const list = this.missingHistory[m]!.get(key);
+      if (!list) continue;
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (list[i]! < seq.startMs) {
+          if (leadingMs === null || list[i]! > leadingMs) leadingMs = list[i]!;
+          break;
+        }
+      }
+    }
+    const lastMs = seq.times[seq.times.length - 1]!;
+    const cand: Candidate = { seq, key, ordinal: ord, state: 'waiting', deadlineMs: Infinity, leadingMs };
+    if (this.trailing.length === 0) {
+      cand.state = leadingMs === null || lastMs - leadingMs > maxspan ? 'keep' : 'drop';
+    } else if (this.leading.length > 0 && leadingMs === null) {
+      cand.state = 'keep';
+    } else {
+      // Wait for the earliest trailing event T: the sequence survives if there is none in time.
+      const anchor = this.leading.length > 0 ? leadingMs! : seq.startMs;
+      cand.deadlineMs = anchor + maxspan;
+    }
+    this.candidates.push(cand);
+    this.release();
+  }
+
+  private onTrailingEvent(key: string, ms: number): void {
+    let changed = false;
+    for (const c of this.candidates) {
+      if (c.state !== 'waiting' || c.key !== key) continue;
+      const lastMs = c.seq.times[c.seq.times.length - 1]!;
+      if (ms <= lastMs) continue;
+      // The earliest trailing event decides: beyond the deadline keeps, within it drops.
+      c.state = ms > c.deadlineMs ? 'keep' : 'drop';
+      changed = true;
+    }
+    if (changed) this.release();
+  }
+
+  private resolveByTime(): void {
+    let changed = false;
+    for (const c of this.candidates) {
+      if (c.state === 'waiting' && this.nowMs > c.deadlineMs) {
+        c.state = 'keep';
+        changed = true;
+      }
+    }
+    if (changed) this.release();
+  }
+
+  /** Emits decided candidates in completion order; a waiting one holds back those after it. */
+  private release(): void {
+    let i = 0;
+    while (i < this.candidates.length && this.candidates[i]!.state !== 'waiting') {
+      const c = this.candidates[i]!;
+      if (c.state === 'keep') this.emit(this.toMatch(c.seq));
+      i++;
+    }
+    if (i > 0) this.candidates.splice(0, i);
+  }
+
+  private toMatch(seq: Pending): SequenceMatch {
+    const events: (EventDoc | null)[] = [];
+    let p = 0;
+    for (const s of this.spec.stages) events.push(s.missing ? null : seq.events[p++]!);
+    return { keyValues: seq.keyValues, events };
+  }
+
+  /** Drops state that can no longer matter once maxspan has passed. */
+  private sweep(): void {
+    const maxspan = this.spec.maxspanMs;
+    if (maxspan === null) return;
+    const horizon = this.nowMs - maxspan;
+    for (const m of this.pending) {
+      for (const [k, seq] of m) if (seq.startMs < horizon) m.delete(k);
+    }
+    for (const [k, u] of this.untilLatest) if (u.ms < horizon) this.untilLatest.delete(k);
+    const histHorizon = this.nowMs - 2 * maxspan;
+    for (const hist of this.missingHistory) {
+      for (const [k, list] of hist) {
+        let drop = 0;
+        while (drop < list.length && list[drop]! < histHorizon) drop++;
+        if (drop === list.length) hist.delete(k);
+        else if (drop > 0) list.splice(0, drop);
+      }
+    }
+  }
+}
+
+function exceeds(ts: Instant, seq: Pending, maxspanMs: number): boolean {
+  const d = ts.ms - seq.startMs;
+  return d > maxspanMs || (d === maxspanMs && ts.ns > seq.startNs);
+}
+
+export type { PredicateFn };
