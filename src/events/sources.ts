@@ -344,19 +344,28 @@ const BEATS = new Set(['winlogbeat', 'filebeat', 'auditbeat', 'packetbeat', 'met
  * A hit's own `_index` comes before all of these; readEvents applies it.
  */
 export function inferIndex(source: Record<string, unknown>, fallback?: string): string {
-  const type = getField(source, 'data_stream.type');
-  const dataset = getField(source, 'data_stream.dataset');
+  // Runs once per event: skip the general field lookup unless a data_stream key exists at all.
+  const hasDs = source.data_stream !== undefined || hasKeyWithPrefix(source, 'data_stream.');
+  const type = hasDs ? getField(source, 'data_stream.type') : undefined;
+  const dataset = hasDs ? getField(source, 'data_stream.dataset') : undefined;
   if (typeof type === 'string' && type !== '' && typeof dataset === 'string' && dataset !== '') {
     const ns = getField(source, 'data_stream.namespace');
     return `${type}-${dataset}-${typeof ns === 'string' && ns !== '' ? ns : 'default'}`.toLowerCase();
   }
   if (fallback) return fallback;
+  if (source.agent === undefined && !hasKeyWithPrefix(source, 'agent.')) return '';
   const agent = getField(source, 'agent.type');
   const version = getField(source, 'agent.version');
   if (typeof agent === 'string' && BEATS.has(agent.toLowerCase()) && typeof version === 'string' && version !== '') {
     return `${agent}-${version}`.toLowerCase();
   }
   return '';
+}
+
+/** True when a flat dotted key starting with `prefix` exists (`{"data_stream.type": …}`). */
+function hasKeyWithPrefix(o: Record<string, unknown>, prefix: string): boolean {
+  for (const k in o) if (k.startsWith(prefix)) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
