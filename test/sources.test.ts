@@ -96,7 +96,7 @@ describe('NDJSON', () => {
     const { sources, skipped } = await readAll(p, { maxEventChars: 1000, chunkSize: 256 });
     expect(sources).toEqual([{ a: 1 }, { a: 2 }]);
     expect(skipped).toEqual([
-      { position: { file: p, line: 2 }, reason: 'item longer than 0 MB (unterminated value or missing newline?)' },
+      { position: { file: p, line: 2 }, reason: 'item longer than 1 KB (unterminated value or missing newline?)' },
     ]);
   });
 
@@ -182,6 +182,27 @@ describe('gzip and stdin', () => {
     expect(skipped[1]!.position).toEqual({ file: p, line: events.length + 1 });
     expect(skipped[1]!.reason).toMatch(/^invalid JSON/);
     expect(counts.skipped).toBe(2);
+  });
+
+  it('stops cleanly when the consumer breaks early', async () => {
+    const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ i }));
+    for (const p of [file('early.ndjson', lines.join('\n')), file('early.ndjson.gz', gzipSync(lines.join('\n')))]) {
+      const r = readEvents(p, { chunkSize: 512 });
+      const got: unknown[] = [];
+      for await (const e of r) {
+        got.push(e.source.i);
+        if (got.length === 3) break;
+      }
+      expect(got).toEqual([0, 1, 2]);
+    }
+  });
+
+  it('reads several values on one line (concatenated JSON)', async () => {
+    const p = file('concat.ndjson', '{"a":1} {"a":2},{"a":3}\n{"a":4}\n');
+    const { sources, lines, skipped } = await readAll(p);
+    expect(skipped).toEqual([]);
+    expect(sources).toEqual([{ a: 1 }, { a: 2 }, { a: 3 }, { a: 4 }]);
+    expect(lines).toEqual([1, 1, 1, 2]);
   });
 
   it("reads '-' from the given stdin stream, plain and gzip", async () => {

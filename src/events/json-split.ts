@@ -107,8 +107,9 @@ export class JsonSplitter {
 
   /** A value or line beyond the size cap: report it and resynchronise. */
   private tooLong(): void {
-    const mb = +(this.maxValueChars / (1024 * 1024)).toFixed(2);
-    const reason = `item longer than ${mb} MB (unterminated value or missing newline?)`;
+    const max = this.maxValueChars;
+    const size = max >= 1 << 20 ? `${+(max / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(max / 1024)} KB`;
+    const reason = `item longer than ${size} (unterminated value or missing newline?)`;
     if (this.valStart >= 0 && this.buf.indexOf('\n', this.valStart) >= 0) {
       // Rescan from the line after the value's start (see abandonValue), then go on.
       this.abandonValue(reason);

@@ -291,22 +291,25 @@ async function* bytesOf(
   });
   const wait = () => new Promise<void>((r) => (wake = r));
 
-  let input_: Buffer | null = first;
-  while (input_ && !failed) {
-    // Backpressure: write one compressed chunk, drain what it produced.
-    const ok = gunzip.write(input_);
-    if (!ok) await new Promise<void>((r) => gunzip.once('drain', r).once('error', () => r()));
-    while (pending.length > 0) yield pending.shift()!;
-    input_ = await next();
+  try {
+    let compressed: Buffer | null = first;
+    while (compressed && !failed) {
+      // Backpressure: write one compressed chunk, hand on what it produced so far.
+      if (!gunzip.write(compressed)) await new Promise<void>((r) => gunzip.once('drain', r).once('error', () => r()));
+      while (pending.length > 0) yield pending.shift()!;
+      compressed = await next();
+    }
+    if (!failed) gunzip.end();
+    for (;;) {
+      while (pending.length > 0) yield pending.shift()!;
+      if (ended || failed) break;
+      await wait();
+      wake = null;
+    }
+  } finally {
+    // Also on an early exit by the consumer: free zlib's native state now.
+    gunzip.destroy();
   }
-  if (!failed) gunzip.end();
-  while (!ended && !failed) {
-    while (pending.length > 0) yield pending.shift()!;
-    if (ended || failed) break;
-    await wait();
-    wake = null;
-  }
-  while (pending.length > 0) yield pending.shift()!;
   if (failed) {
     const msg = (failed as Error).message;
     damaged(counts.bytes, `gzip data is damaged or truncated (${msg}); the rest of the file was not read`);
