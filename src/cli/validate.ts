@@ -1,0 +1,59 @@
+// `eqlite validate RULES...`: loads rule files/directories, parses every EQL query and checks its
+// fields. Exit code 0 when there is no error, 1 otherwise (parse errors, unreadable rule files,
+// and with --strict unknown fields and type mismatches).
+
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { defaultRulesDir, loadRules } from '../rules/load.js';
+import { formatFinding, formatSummary, validateRules, type ValidateReport } from '../rules/validate.js';
+
+export interface ValidateCliOptions {
+  strict?: boolean;
+  format: 'text' | 'json';
+}
+
+function parseFormat(v: string): 'text' | 'json' {
+  if (v === 'text' || v === 'json') return v;
+  throw new InvalidArgumentError('expected "text" or "json"');
+}
+
+/** Runs the validation and writes the report; returns the exit code. */
+export function runValidate(paths: string[], opts: ValidateCliOptions, out: (s: string) => void): number {
+  const loaded = loadRules(paths.length > 0 ? paths : [defaultRulesDir()]);
+  const report = validateRules(loaded, { strict: opts.strict === true });
+  if (opts.format === 'json') out(JSON.stringify(jsonReport(report), null, 2) + '\n');
+  else {
+    for (const f of report.findings) out(formatFinding(f) + '\n');
+    out(formatSummary(report) + '\n');
+  }
+  return report.errors > 0 ? 1 : 0;
+}
+
+function jsonReport(r: ValidateReport): Record<string, unknown> {
+  return {
+    ok: r.errors === 0,
+    checked: r.checked,
+    parsed: r.parsed,
+    errors: r.errors,
+    warnings: r.warnings,
+    errors_by_kind: r.errorsByKind,
+    warnings_by_kind: r.warningsByKind,
+    skipped_by_type: r.skippedByType,
+    deprecated: r.deprecated,
+    ecs_version: r.ecsVersion,
+    findings: r.findings,
+  };
+}
+
+/** Adds the `validate` command to the CLI program. */
+export function registerValidate(program: Command): Command {
+  return program
+    .command('validate')
+    .description('parse every EQL rule and check its fields against ECS and known data-source fields')
+    .argument('[rules...]', 'rule files or directories: detection-rules TOML, Kibana export NDJSON, JSON (default: bundled rules)')
+    .option('--strict', 'treat unknown fields and type mismatches as errors')
+    .addOption(new Option('--format <format>', 'output format: text or json').argParser(parseFormat).default('text'))
+    .action((paths: string[], o: ValidateCliOptions) => {
+      const code = runValidate(paths, o, (s) => process.stdout.write(s));
+      if (code !== 0) process.exitCode = code;
+    });
+}
