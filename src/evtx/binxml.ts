@@ -462,15 +462,21 @@ function resolveInto(c: TContent, values: Value[], out: XNode[], arrayIndex: num
     out.push(c.fixed);
     return;
   }
-  // Optional substitution of a Null value in the content removes the element; an array value
-  // in the content repeats it once per item (an empty array still gives one empty element).
+  // Optional substitution of a Null value in the content removes the element (MS-EVEN6) when
+  // that is all the element holds: <Data>%1</Data> vanishes, but an <Event> holding <System>
+  // and a Null EventData substitution stays. An array value in the content repeats the
+  // element once per item (an empty array still gives one empty element).
   let repeatIndex = -1;
+  let hasElements = false;
+  let optionalNull = false;
   for (const ch of c.children) {
+    if (isTElement(ch)) hasElements = true;
     if (!(ch instanceof TSubst) || ch.index === arrayIndex) continue;
     const v = valueAt(values, ch.index);
-    if (v === null && ch.optional) return;
+    if (v === null && ch.optional) optionalNull = true;
     if (repeatIndex < 0 && Array.isArray(v)) repeatIndex = ch.index;
   }
+  if (optionalNull && !hasElements) return;
   if (repeatIndex >= 0) {
     const items = values[repeatIndex] as string[];
     if (items.length === 0) out.push(buildElement(c, values, repeatIndex, ''));

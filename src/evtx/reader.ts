@@ -22,7 +22,8 @@ export type EvtxWarningKind =
   | 'data-crc' // CRC of the chunk's record data mismatch
   | 'chunk' // chunk slot skipped (no ElfChnk magic) or chunk header inconsistent
   | 'record' // record skipped (bad magic, size, or BinXml that cannot be decoded)
-  | 'file'; // file-level oddity (trailing partial chunk)
+  | 'file' // file-level oddity (trailing partial chunk)
+  | 'transform'; // the caller's transform threw for this record (parallel reader)
 
 export interface EvtxWarning {
   kind: EvtxWarningKind;

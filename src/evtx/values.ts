@@ -51,7 +51,14 @@ export class ValueError extends Error {}
 // Strings
 
 const utf16Decoder = new TextDecoder('utf-16le');
-const ansiDecoder = new TextDecoder('windows-1252');
+
+// Windows-1252 differs from Latin-1 only in 0x80..0x9F. Node's TextDecoder maps the
+// 'windows-1252' label to plain Latin-1, so the table is spelled out (0x81, 0x8D, 0x8F, 0x90,
+// 0x9D are undefined in 1252 and kept as the C1 control, as MultiByteToWideChar does).
+const CP1252_HIGH = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+];
 
 /**
  * Decodes nChars UTF-16LE code units at pos. Short ASCII-heavy strings dominate event logs
@@ -83,17 +90,23 @@ export function renderUtf16String(buf: Buffer, pos: number, size: number): strin
 
 /** ANSI string: codepage 1252 (the usual system codepage), NUL bytes removed. */
 export function renderAnsiString(buf: Buffer, pos: number, size: number): string {
-  let ascii = true;
-  let hasNul = false;
+  let plain = true;
   for (let i = pos; i < pos + size; i++) {
     const b = buf[i]!;
-    if (b === 0) hasNul = true;
-    else if (b >= 0x80) ascii = false;
+    if (b === 0 || (b >= 0x80 && b < 0xa0)) {
+      plain = false;
+      break;
+    }
   }
-  if (!hasNul) return ascii ? buf.toString('latin1', pos, pos + size) : ansiDecoder.decode(buf.subarray(pos, pos + size));
-  const bytes: number[] = [];
-  for (let i = pos; i < pos + size; i++) if (buf[i] !== 0) bytes.push(buf[i]!);
-  return ansiDecoder.decode(Uint8Array.from(bytes));
+  // Without NULs and 0x80..0x9F, 1252 and Latin-1 agree.
+  if (plain) return buf.toString('latin1', pos, pos + size);
+  let s = '';
+  for (let i = pos; i < pos + size; i++) {
+    const b = buf[i]!;
+    if (b === 0) continue;
+    s += String.fromCharCode(b >= 0x80 && b < 0xa0 ? CP1252_HIGH[b - 0x80]! : b);
+  }
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,344 @@
+// Value rendering (exact Windows strings) and the BinXml semantics on synthetic files built
+// byte by byte, so these run on a clean clone without ../shared.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readEvtx, type EvtxRecord, type EvtxWarning } from '../src/evtx/index.js';
+import { renderArray, renderFiletime, renderGuid, renderScalar, renderSid, renderSystemtime } from '../src/evtx/values.js';
+import { buildFile, ChunkWriter, EVENT_TEMPLATE, v, type ValueSpec } from './evtx-build.js';
+
+const hexBuf = (h: string): Buffer => Buffer.from(h.replace(/\s/g, ''), 'hex');
+const scalar = (type: number, h: string): string => {
+  const b = hexBuf(h);
+  return renderScalar(b, 0, b.length, type, 'upper');
+};
+const filetimeOf = (iso: string, ticks: number): bigint =>
+  (BigInt(Date.parse(iso)) / 1000n + 11644473600n) * 10_000_000n + BigInt(ticks);
+
+describe('value rendering', () => {
+  it('GUID: little-endian first three groups, braces, upper case by default', () => {
+    const b = hexBuf('25968454 7854 9449 A5BA 3E3B0328C30D');
+    expect(renderGuid(b, 0)).toBe('{54849625-5478-4994-A5BA-3E3B0328C30D}');
+    expect(renderGuid(b, 0, 'lower')).toBe('{54849625-5478-4994-a5ba-3e3b0328c30d}');
+  });
+
+  it('SID: revision, 48-bit big-endian authority, u32 LE sub-authorities (no cap on count)', () => {
+    const sid = Buffer.alloc(8 + 20);
+    sid[0] = 1;
+    sid[1] = 5;
+    sid[7] = 5;
+    [21, 1587066498, 1489273250, 1035260531, 500].forEach((n, i) => sid.writeUInt32LE(n, 8 + 4 * i));
+    expect(renderSid(sid, 0, sid.length)).toBe('S-1-5-21-1587066498-1489273250-1035260531-500');
+    expect(renderSid(hexBuf('0101000000000005 12000000'), 0, 12)).toBe('S-1-5-18');
+    expect(renderSid(hexBuf('0100000000000000'), 0, 8)).toBe('S-1-0');
+    const many = Buffer.alloc(8 + 4 * 15);
+    many[0] = 1;
+    many[1] = 15;
+    many[7] = 5;
+    expect(renderSid(many, 0, many.length)).toBe('S-1-5' + '-0'.repeat(15));
+    expect(() => renderSid(hexBuf('0105000000000005 12000000'), 0, 12)).toThrow(/5 sub-authorities but has only 12 bytes/);
+  });
+
+  it('FILETIME: ISO 8601 UTC with 7 fractional digits, exact to 100 ns', () => {
+    const t = filetimeOf('2019-03-08T23:33:53Z', 7810500);
+    const lo = Number(t & 0xffffffffn);
+    const hi = Number(t >> 32n);
+    expect(renderFiletime(lo, hi)).toBe('2019-03-08T23:33:53.7810500Z');
+    const t2 = filetimeOf('2019-03-08T23:33:53Z', 1);
+    expect(renderFiletime(Number(t2 & 0xffffffffn), Number(t2 >> 32n))).toBe('2019-03-08T23:33:53.0000001Z');
+    expect(renderFiletime(0, 0)).toBe('1601-01-01T00:00:00.0000000Z');
+    expect(scalar(0x11, '00 00 00 00 00 00 00 00')).toBe('1601-01-01T00:00:00.0000000Z');
+  });
+
+  it('SYSTEMTIME: 8 × u16; all zero is the FILETIME epoch', () => {
+    const b = Buffer.alloc(16);
+    [2021, 3, 3, 31, 23, 51, 45, 18].forEach((n, i) => b.writeUInt16LE(n, 2 * i));
+    expect(renderSystemtime(b, 0)).toBe('2021-03-31T23:51:45.0180000Z');
+    expect(renderSystemtime(Buffer.alloc(16), 0)).toBe('1601-01-01T00:00:00.0000000Z');
+  });
+
+  it('HexInt32/64 and SizeT: 0x + minimal lower-case hex', () => {
+    expect(scalar(0x14, 'ffff1f00')).toBe('0x1fffff');
+    expect(scalar(0x14, 'e7030000')).toBe('0x3e7');
+    expect(scalar(0x14, '00000000')).toBe('0x0');
+    expect(scalar(0x15, 'e5810e0000000000')).toBe('0xe81e5');
+    expect(scalar(0x15, '0000000000000280')).toBe('0x8002000000000000');
+    expect(scalar(0x15, '0100000001000000')).toBe('0x100000001');
+    expect(scalar(0x10, 'e8030000')).toBe('0x3e8');
+    expect(scalar(0x10, 'e803000000000000')).toBe('0x3e8');
+  });
+
+  it('integers: signed and unsigned decimal, 64-bit exact', () => {
+    expect(scalar(0x03, 'ff')).toBe('-1');
+    expect(scalar(0x04, 'ff')).toBe('255');
+    expect(scalar(0x05, '00 80')).toBe('-32768');
+    expect(scalar(0x06, '00 80')).toBe('32768');
+    expect(scalar(0x07, 'ffffffff')).toBe('-1');
+    expect(scalar(0x08, 'ffffffff')).toBe('4294967295');
+    expect(scalar(0x09, 'ffffffffffffffff')).toBe('-1');
+    expect(scalar(0x09, '0000000000000080')).toBe('-9223372036854775808');
+    expect(scalar(0x0a, 'ffffffffffffffff')).toBe('18446744073709551615');
+    expect(scalar(0x0a, 'ffffffffffff1f00')).toBe('9007199254740991');
+  });
+
+  it('Bool: lower-case true/false, any non-zero is true', () => {
+    expect(scalar(0x0d, '01000000')).toBe('true');
+    expect(scalar(0x0d, '02000000')).toBe('true');
+    expect(scalar(0x0d, 'ffffffff')).toBe('true');
+    expect(scalar(0x0d, '00000000')).toBe('false');
+  });
+
+  it('floats print compactly', () => {
+    const f = Buffer.alloc(4);
+    f.writeFloatLE(0.1);
+    expect(renderScalar(f, 0, 4, 0x0b, 'upper')).toBe('0.1');
+    const d = Buffer.alloc(8);
+    d.writeDoubleLE(1.5);
+    expect(renderScalar(d, 0, 8, 0x0c, 'upper')).toBe('1.5');
+  });
+
+  it('strings: UTF-16 without trailing NULs, ANSI as codepage 1252 without NULs, binary as upper hex', () => {
+    const s = Buffer.from('C:\\Windows\0\0', 'utf16le');
+    expect(renderScalar(s, 0, s.length, 0x01, 'upper')).toBe('C:\\Windows');
+    const long = Buffer.from('x'.repeat(100) + 'é\u{1F600}', 'utf16le');
+    expect(renderScalar(long, 0, long.length, 0x01, 'upper')).toBe('x'.repeat(100) + 'é\u{1F600}');
+    expect(scalar(0x02, '63 61 66 e9 00 80')).toBe('café€');
+    expect(scalar(0x0e, 'd9060000')).toBe('D9060000');
+    expect(scalar(0x0e, '')).toBe('');
+    expect(scalar(0x00, 'abcd')).toBe('');
+  });
+
+  it('arrays: packed NUL-terminated strings, fixed-width items, consecutive SIDs', () => {
+    const strs = Buffer.from('a\0bc\0\0', 'utf16le');
+    expect(renderArray(strs, 0, strs.length, 0x81, 'upper')).toEqual(['a', 'bc', '']);
+    expect(renderArray(hexBuf('0100 ffff'), 0, 4, 0x86, 'upper')).toEqual(['1', '65535']);
+    expect(renderArray(hexBuf('ffff1f00 e7030000'), 0, 8, 0x94, 'upper')).toEqual(['0x1fffff', '0x3e7']);
+    const sids = hexBuf('0101000000000005 12000000 0102000000000005 20000000 20020000');
+    expect(renderArray(sids, 0, sids.length, 0x93, 'upper')).toEqual(['S-1-5-18', 'S-1-5-32-544']);
+  });
+
+  it('rejects values too small for their type', () => {
+    expect(() => scalar(0x08, '0100')).toThrow(/needs 4 bytes, has 2/);
+    expect(() => scalar(0x0f, '00')).toThrow(/needs 16 bytes/);
+    expect(() => scalar(0x10, '010203')).toThrow(/SizeT value of 3 bytes/);
+    expect(() => scalar(0x7f, '00')).toThrow(/unsupported value type 0x7f/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-evtx-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let fileNo = 0;
+function writeTmp(b: Buffer): string {
+  const p = path.join(dir, `f${fileNo++}.evtx`);
+  writeFileSync(p, b);
+  return p;
+}
+async function readAllFrom(file: string, strict = false) {
+  const warnings: EvtxWarning[] = [];
+  const r = readEvtx(file, { strict, onWarning: (w) => warnings.push(w) });
+  const recs: EvtxRecord[] = [];
+  for await (const x of r) recs.push(x);
+  return { recs, stats: r.stats, warnings };
+}
+
+const T0 = filetimeOf('2024-01-02T03:04:05Z', 1234567);
+const DATA_TEMPLATE = {
+  name: 'EventData',
+  children: [
+    { name: 'Data', attrs: [['Name', ['Image']]] as [string, string[]][], children: [{ sub: 0 }] },
+    { name: 'Data', attrs: [['Name', ['Maybe']]] as [string, string[]][], children: [{ sub: 1, opt: true }] },
+    { name: 'Data', attrs: [['Name', ['Access']]] as [string, string[]][], children: [{ sub: 2 }] },
+    { name: 'Data', attrs: [['Name', ['Items']]] as [string, string[]][], children: [{ sub: 3 }] },
+    { name: 'Data', attrs: [['Name', ['Empty']]] as [string, string[]][], children: [{ sub: 4 }] },
+    { name: 'Data', children: ['a&b<c>'] },
+  ],
+};
+
+function systemValues(id: number, nested: ValueSpec): ValueSpec[] {
+  const guid = Buffer.from('25968454785494 49A5BA3E3B0328C30D'.replace(/ /g, ''), 'hex');
+  return [
+    v.str('Prov'),
+    v.raw(0x0f, guid),
+    v.u16(4688),
+    v.u64(T0, 0x11),
+    v.u64(BigInt(id)),
+    v.null(),
+    v.str('Security'),
+    v.str('HOST'),
+    nested,
+  ];
+}
+
+function syntheticChunk(firstId: number, count: number): Buffer {
+  const w = new ChunkWriter();
+  for (let i = 0; i < count; i++) {
+    const id = firstId + i;
+    w.record(id, T0, (w) => {
+      w.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00]));
+      const nested = v.nested((w) => {
+        w.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00]));
+        w.templateInstance('data', DATA_TEMPLATE, [
+          v.str(`C:\\bin\\p${id}.exe`),
+          i % 2 ? v.str('yes') : v.null(),
+          v.hex32(0x1fffff),
+          v.strArray(['x', 'y']),
+          v.str(''),
+        ]);
+        w.u8(0x00);
+      });
+      w.templateInstance('event', EVENT_TEMPLATE, systemValues(id, nested));
+      w.u8(0x00);
+    });
+  }
+  return w.finish();
+}
+
+describe('synthetic files', () => {
+  it('renders templates, optional Null, arrays, nested BinXml and escaping', async () => {
+    const file = writeTmp(buildFile([syntheticChunk(10, 3)]));
+    const { recs, stats, warnings } = await readAllFrom(file, true);
+    expect(warnings).toEqual([]);
+    expect(stats).toEqual({ recordsRead: 3, recordsSkipped: 0, chunksRead: 1, chunksSkipped: 0, chunksEmpty: 0, warnings: 0 });
+    expect(recs.map((r) => r.recordId)).toEqual([10, 11, 12]);
+    expect(recs[0]!.timestamp).toBe('2024-01-02T03:04:05.1234567Z');
+    expect(recs[0]!.offset).toBe(0x1000 + 512);
+    expect(recs[0]!.toRaw()).toEqual({
+      System: {
+        Provider: { Name: 'Prov', Guid: '{54849625-5478-4994-A5BA-3E3B0328C30D}' },
+        EventID: '4688',
+        TimeCreated: '2024-01-02T03:04:05.1234567Z',
+        EventRecordID: '10',
+        Correlation: {},
+        Channel: 'Security',
+        Computer: 'HOST',
+      },
+      // "Maybe" is an optional substitution of a Null value: the element is not emitted.
+      EventData: { Image: 'C:\\bin\\p10.exe', Access: '0x1fffff', Items: ['x', 'y'], Empty: '', param6: 'a&b<c>' },
+    });
+    expect(recs[1]!.toRaw().EventData).toEqual({
+      Image: 'C:\\bin\\p11.exe',
+      Maybe: 'yes',
+      Access: '0x1fffff',
+      Items: ['x', 'y'],
+      Empty: '',
+      param7: 'a&b<c>',
+    });
+    expect(recs[0]!.toXml()).toBe(
+      [
+        '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">',
+        '  <System>',
+        '    <Provider Name="Prov" Guid="{54849625-5478-4994-A5BA-3E3B0328C30D}"/>',
+        '    <EventID>4688</EventID>',
+        '    <TimeCreated SystemTime="2024-01-02T03:04:05.1234567Z"/>',
+        '    <EventRecordID>10</EventRecordID>',
+        '    <Correlation/>',
+        '    <Channel>Security</Channel>',
+        '    <Computer>HOST</Computer>',
+        '  </System>',
+        '  <EventData>',
+        '    <Data Name="Image">C:\\bin\\p10.exe</Data>',
+        '    <Data Name="Access">0x1fffff</Data>',
+        '    <Data Name="Items">x</Data>',
+        '    <Data Name="Items">y</Data>',
+        '    <Data Name="Empty"/>',
+        '    <Data>a&amp;b&lt;c&gt;</Data>',
+        '  </EventData>',
+        '</Event>',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('reads past a stale header chunk count and skips garbage and empty slots', async () => {
+    const garbage = Buffer.alloc(0x10000, 0x5a);
+    const file = writeTmp(buildFile([syntheticChunk(1, 2), Buffer.alloc(0x10000), garbage, syntheticChunk(3, 4)], 1));
+    const { recs, stats, warnings } = await readAllFrom(file);
+    expect(recs.map((r) => [r.chunk, r.recordId])).toEqual([
+      [0, 1],
+      [0, 2],
+      [3, 3],
+      [3, 4],
+      [3, 5],
+      [3, 6],
+    ]);
+    expect(stats).toEqual({ recordsRead: 6, recordsSkipped: 0, chunksRead: 2, chunksSkipped: 1, chunksEmpty: 1, warnings: 1 });
+    expect(warnings.map((w) => w.message)).toEqual([`${file}, chunk 2, offset 0x21000: no ElfChnk magic; chunk slot skipped`]);
+  });
+
+  it('warns on CRC mismatches but keeps the records; strict rejects', async () => {
+    const c = syntheticChunk(1, 2);
+    c.writeUInt32LE(c.readUInt32LE(52) ^ 0xff, 52);
+    const file = writeTmp(buildFile([c]));
+    const { recs, warnings } = await readAllFrom(file);
+    expect(recs.length).toBe(2);
+    // The data CRC field lies inside the header bytes the header CRC covers: both mismatch.
+    expect(warnings.map((w) => w.kind)).toEqual(['chunk-crc', 'data-crc']);
+    await expect(readAllFrom(file, true)).rejects.toThrow(`${file}, chunk 0, offset 0x107c: chunk header CRC32`);
+    const h = buildFile([syntheticChunk(1, 1)]);
+    h[100] = 1; // inside the CRC-covered file header bytes
+    const hf = writeTmp(h);
+    expect((await readAllFrom(hf)).warnings.map((w) => [w.kind, w.offset])).toEqual([['file-header', 124]]);
+  });
+
+  // Also: a Null optional EventData substitution directly inside <Event> keeps <Event>.
+  it('skips a record with undecodable BinXml and continues with the next one', async () => {
+    const w = new ChunkWriter();
+    w.record(1, T0, (w) => {
+      w.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00]));
+      w.templateInstance('event', EVENT_TEMPLATE, systemValues(1, v.null()));
+      w.u8(0x00);
+    });
+    const bad = w.record(2, T0, (w) => w.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00, 0x13, 0x00])));
+    w.record(3, T0, (w) => {
+      w.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00]));
+      w.templateInstance('event', EVENT_TEMPLATE, systemValues(3, v.null()));
+      w.u8(0x00);
+    });
+    const file = writeTmp(buildFile([w.finish()]));
+    const { recs, stats, warnings } = await readAllFrom(file);
+    expect(recs.map((r) => r.toRaw().System.EventRecordID)).toEqual(['1', '3']);
+    expect(stats.recordsSkipped).toBe(1);
+    expect(warnings[0]!.message).toBe(
+      `${file}, chunk 0, record 2, offset 0x${(0x1000 + bad + 28).toString(16)}: record skipped: unexpected BinXml token 0x13`,
+    );
+  });
+
+  it('bounds nesting depth instead of overflowing the stack', async () => {
+    const w = new ChunkWriter();
+    w.record(1, T0, (w) => {
+      w.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00]));
+      let el = { name: 'X' } as { name: string; children?: unknown[] };
+      for (let i = 0; i < 200; i++) el = { name: 'X', children: [el] };
+      w.element(el as never, false);
+      w.u8(0x00);
+    });
+    const file = writeTmp(buildFile([w.finish()]));
+    const { recs, warnings } = await readAllFrom(file);
+    expect(recs.length).toBe(0);
+    expect(warnings[0]!.reason).toBe('record skipped: elements nested deeper than 64');
+  });
+
+  it('reads elements written directly in the record stream (no dependency id, WEC style)', async () => {
+    const w = new ChunkWriter();
+    w.record(7, T0, (w) => {
+      w.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00]));
+      w.element({ name: 'Event', children: [{ name: 'System', children: [{ name: 'EventID', children: ['42'] }] }] }, false);
+      w.u8(0x00);
+    });
+    const file = writeTmp(buildFile([w.finish()]));
+    const { recs } = await readAllFrom(file, true);
+    expect(recs[0]!.toRaw().System.EventID).toBe('42');
+  });
+
+  it('refuses a file that is not EVTX with a positioned message', async () => {
+    const file = writeTmp(Buffer.alloc(8192, 0x41));
+    await expect(readAllFrom(file)).rejects.toThrow(`${file}: offset 0x0: not an EVTX file (no ElfFile or ElfChnk magic)`);
+    const short = writeTmp(Buffer.alloc(10));
+    await expect(readAllFrom(short)).rejects.toThrow(`${short}: offset 0x0: file of 10 bytes is too short for an EVTX header`);
+    await expect(readAllFrom(path.join(dir, 'missing.evtx'))).rejects.toThrow(/missing\.evtx: cannot open: ENOENT/);
+  });
+});
