@@ -138,31 +138,6 @@ export class SequenceMatcher {
     const time = (): Instant | null => (t ??= parseInstant(this.spec.timestamp(ev)));
 
     for (const m of this.missingIndexes) {
-      if (m < first) this.leading.push(m);
-      else if (m > last) this.trailing.push(m);
-    }
-    for (let k = 0; k + 1 < this.positives.length; k++) {
-      const a = this.positives[k]!;
-      const b = this.positives[k + 1]!;
-      this.between.push(this.missingIndexes.filter((m) => m > a && m < b));
-    }
-  }
-
-  /** Number of live partial sequences (for memory accounting and tests). */
-  get liveSequences(): number {
-    let n = 0;
-    for (const m of this.pending) n += m.size;
-    return n;
-  }
-
-  push(ev: EventDoc): void {
-    const ord = ++this.ordinal;
-    const stages = this.spec.stages;
-    const src = ev.source;
-    let t: Instant | null = null;
-    const time = (): Instant | null => (t ??= parseInstant(this.spec.timestamp(ev)));
-
-    for (const m of this.missingIndexes) {
       const stage = stages[m]!;
       if (!stage.filter(ev)) continue;
       const ts = time();
