@@ -28,10 +28,7 @@ export function getField(source: Record<string, unknown>, name: string): unknown
 function buildAccessor(name: string): Accessor {
   const parts = name.split('.');
   if (parts.length === 1) {
-    return (source) => {
-      const v = source[name];
-      return v === undefined ? undefined : v;
-    };
+    return (source) => (Object.prototype.hasOwnProperty.call(source, name) ? source[name] : undefined);
   }
   // Fast path: plain nested objects with no arrays on the way, which is what most JSON logs are.
   // Anything unusual (missing step, flat key, array) falls back to the general lookup.
@@ -39,7 +36,10 @@ function buildAccessor(name: string): Accessor {
     let cur: unknown = source;
     for (let i = 0; i < parts.length; i++) {
       if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return lookup(source, parts, 0);
-      const next: unknown = (cur as Record<string, unknown>)[parts[i]!];
+      const rec = cur as Record<string, unknown>;
+      const key = parts[i]!;
+      // Own properties only: `constructor` or `toString` must not resolve to Object.prototype's.
+      const next: unknown = Object.prototype.hasOwnProperty.call(rec, key) ? rec[key] : undefined;
       if (next === undefined) return lookup(source, parts, 0);
       cur = next;
     }

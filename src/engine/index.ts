@@ -69,12 +69,12 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     else categories?.add(c);
   };
 
-  let createRun: () => QueryRun;
+  let createRun: (onResult?: (r: QueryResult) => void) => QueryRun;
   if (q.kind === 'event') {
     addCategory(q.category);
     const filter = eventFilter(q);
-    createRun = () => {
-      const window = new ResultWindow<QueryResult>(pipes, size);
+    createRun = (onResult) => {
+      const window = new ResultWindow<QueryResult>(pipes, size, onResult);
       return {
         push(ev) {
           if (!window.full && filter(ev)) window.add({ kind: 'event', event: ev });
@@ -98,8 +98,8 @@ export function compile(query: Statement | string, options: CompileOptions = {})
       until = stageOf(q.by, q.until);
     }
     const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, timestamp: (ev: EventDoc) => getTimestamp(ev.source) };
-    createRun = () => {
-      const window = new ResultWindow<QueryResult>(pipes, size);
+    createRun = (onResult) => {
+      const window = new ResultWindow<QueryResult>(pipes, size, onResult);
       const matcher = new SequenceMatcher(spec, (m) => window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }));
       return {
         push(ev) {
@@ -120,12 +120,12 @@ export function compile(query: Statement | string, options: CompileOptions = {})
       return stageOf(q.by, term, true);
     });
     const perKey = options.maxSamplesPerKey ?? 1;
-    createRun = () => {
+    createRun = (onResult) => {
       const collector = new SampleCollector(filters, perKey);
       return {
         push: (ev) => collector.push(ev),
         finish() {
-          const window = new ResultWindow<QueryResult>(pipes, size);
+          const window = new ResultWindow<QueryResult>(pipes, size, onResult);
           for (const s of collector.results()) window.add({ kind: 'sample', joinKeys: s.keyValues, events: s.events });
           return window.result();
         },

@@ -9,15 +9,24 @@ export class ResultWindow<T> {
   private readonly rest: Pipe[];
   private readonly size: number;
   private total = 0;
+  /** With only heads (or none), results are final as they come: streamed to the sink. */
+  private readonly streamLimit: number | null;
+  private streamed = 0;
 
-  constructor(pipes: Pipe[], size?: number) {
+  constructor(
+    pipes: Pipe[],
+    size?: number,
+    private readonly sink?: (item: T) => void,
+  ) {
     this.first = pipes[0] ?? null;
     this.rest = pipes.slice(1);
     this.size = size ?? Infinity;
+    this.streamLimit = sink && pipes.every((p) => p.kind === 'head') ? Math.min(this.size, ...pipes.map((p) => p.count)) : null;
   }
 
   /** True once more input cannot change the output (a leading head is full). */
   get full(): boolean {
+    if (this.streamLimit !== null) return this.streamed >= this.streamLimit;
     if (this.first?.kind === 'head') return this.items.length >= this.first.count;
     if (!this.first && this.size !== Infinity) return this.items.length >= this.size;
     return false;
@@ -25,6 +34,13 @@ export class ResultWindow<T> {
 
   add(item: T): void {
     this.total++;
+    if (this.streamLimit !== null) {
+      if (this.streamed < this.streamLimit) {
+        this.streamed++;
+        this.sink!(item);
+      }
+      return;
+    }
     if (this.first?.kind === 'tail') {
       if (this.first.count === 0) return;
       this.items.push(item);
@@ -39,7 +55,9 @@ export class ResultWindow<T> {
     return this.total;
   }
 
+  /** The final results; when streaming to a sink they were already delivered and this is empty. */
   result(): T[] {
+    if (this.streamLimit !== null) return [];
     let out = this.items;
     for (const p of this.rest) out = p.kind === 'head' ? out.slice(0, p.count) : p.count === 0 ? [] : out.slice(-p.count);
     return out.length > this.size ? out.slice(0, this.size) : out;

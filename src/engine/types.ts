@@ -44,7 +44,11 @@ export interface CompiledQuery {
   readonly type: 'event' | 'sequence' | 'sample';
   /** Categories the query can match; null when any event may match (`any`). */
   readonly categories: ReadonlySet<string> | null;
-  createRun(): QueryRun;
+  /**
+   * Starts a run. With `onResult`, results that are final as they are found (no `tail` pipe) are
+   * delivered to it immediately and `finish()` returns only what had to be buffered.
+   */
+  createRun(onResult?: (result: QueryResult) => void): QueryRun;
   run(events: Iterable<EventDoc>): QueryResult[];
   runAsync(events: AsyncIterable<EventDoc>): Promise<QueryResult[]>;
 }

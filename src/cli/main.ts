@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// The `eqlite` command line. Each command lives in its own module and registers itself here.
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../events/sources.js';
+import { UserError } from './errors.js';
+import { registerQuery } from './query.js';
+import { registerValidate } from './validate.js';
+import { registerConvert } from './convert.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+const program = new Command('eqlite')
+  .description('Run Elastic Security EQL detection rules over log files, Elasticsearch exports and EVTX')
+  .version(version)
+  .showHelpAfterError();
+registerQuery(program);
+registerValidate(program);
+registerConvert(program);
+
+program.exitOverride();
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else if (err instanceof UserError || err instanceof InputError) {
+    process.stderr.write(`eqlite: ${err.message}\n`);
+    process.exitCode = err instanceof UserError ? err.code : 1;
+  } else {
+    process.stderr.write(`eqlite: internal error: ${(err as Error).message}\n`);
+    if (process.env.EQLITE_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = 70;
+  }
+}

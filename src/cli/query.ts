@@ -1,0 +1,109 @@
+// `eqlite query QUERY FILE...`: runs one EQL query over files, directories or stdin and prints
+// what Elasticsearch's EQL search would return: the `_source` of each event for event queries, and
+// `{"join_keys", "events": [{_index,_id,_source} | {missing:true}]}` for sequences and samples.
+import { once } from 'node:events';
+import { Command, InvalidArgumentError } from 'commander';
+import { compile, type QueryResult } from '../engine/index.js';
+import { EqlError, parse } from '../eql/index.js';
+import { openInputs } from '../events/inputs.js';
+import { mergeOrdered } from '../events/order.js';
+import type { EventDoc } from '../events/types.js';
+import { SkipReporter, UserError } from './errors.js';
+
+export interface QueryCommandOptions {
+  timestampField: string;
+  tiebreakerField?: string;
+  eventCategoryField: string;
+  size?: number;
+  index?: string;
+  reorderWindow?: number;
+  maxSamplesPerKey?: number;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function hit(ev: EventDoc): Record<string, unknown> {
+  return { _index: ev.index, _id: ev.id, _source: ev.source };
+}
+
+/** Renders one result as Elasticsearch's EQL response would carry it. */
+export function formatResult(r: QueryResult): string {
+  if (r.kind === 'event') return JSON.stringify(r.event.source);
+  return JSON.stringify({ join_keys: r.joinKeys, events: r.events.map((e) => (e ? hit(e) : { missing: true })) });
+}
+
+export async function runQueryCommand(query: string, files: string[], opts: QueryCommandOptions): Promise<number> {
+  let stmt;
+  try {
+    stmt = parse(query);
+  } catch (err) {
+    if (err instanceof EqlError) {
+      process.stderr.write(err.format('query') + '\n');
+      return 2;
+    }
+    throw err;
+  }
+  const skips = new SkipReporter();
+  const inputs = await openInputs(files.length ? files : ['-'], { index: opts.index, onSkip: skips.add });
+  if (inputs.length === 0) throw new UserError('no input files found (NDJSON, JSON, .gz or .evtx)');
+  const compiled = compile(stmt, {
+    timestampField: opts.timestampField,
+    tiebreakerField: opts.tiebreakerField ?? null,
+    eventCategoryField: opts.eventCategoryField,
+    size: opts.size,
+    maxSamplesPerKey: opts.maxSamplesPerKey,
+  });
+  const out = process.stdout;
+  let closed = false;
+  out.on('error', () => {
+    closed = true;
+  });
+  let pending: Promise<unknown> | null = null;
+  const write = (r: QueryResult) => {
+    if (closed) return;
+    if (!out.write(formatResult(r) + '\n')) pending ??= once(out, 'drain').then(() => (pending = null));
+  };
+  const run = compiled.createRun(write);
+  const merged = mergeOrdered(
+    inputs.map((i) => i.events),
+    {
+      timestampField: opts.timestampField,
+      tiebreakerField: opts.tiebreakerField ?? null,
+      reorderWindow: opts.reorderWindow,
+      onSkip: skips.add,
+    },
+  );
+  for await (const ev of merged) {
+    run.push(ev);
+    if (run.done || closed) break;
+    if (pending) await pending;
+  }
+  for (const r of run.finish()) write(r);
+  let read = 0;
+  for (const i of inputs) read += i.counts().read;
+  const summary = skips.summary();
+  if (summary) process.stderr.write(`eqlite: read ${read} event(s); ${summary}\n`);
+  return 0;
+}
+
+export function registerQuery(program: Command): Command {
+  return program
+    .command('query')
+    .description('run one EQL query over NDJSON/JSON/.gz/ES-hits/EVTX files, directories or stdin (-)')
+    .argument('<query>', 'the EQL query')
+    .argument('[files...]', "inputs; '-' or none reads stdin")
+    .option('--timestamp-field <field>', 'field holding the event time', '@timestamp')
+    .option('--tiebreaker-field <field>', 'field ordering events with equal timestamps')
+    .option('--event-category-field <field>', 'field holding the event category', 'event.category')
+    .option('--size <n>', 'maximum number of results (events, sequences or samples)', positiveInt)
+    .option('--max-samples-per-key <n>', 'samples returned per join key (default 1)', positiveInt)
+    .option('--index <name>', 'index name for events that carry none')
+    .option('--reorder-window <n>', 'events held to repair out-of-order input (default 100000)', positiveInt)
+    .action(async (query: string, files: string[], opts: QueryCommandOptions) => {
+      process.exitCode = await runQueryCommand(query, files, opts);
+    });
+}
