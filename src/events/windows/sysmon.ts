@@ -167,6 +167,7 @@ export function mapSysmon(doc: Doc, opts: SysmonOptions): void {
     }
   }
 
+  if (typeof winlog.level === 'string' && winlog.level !== '') child(doc, 'log').level = winlog.level;
   if (typeof winlog.time_created === 'string') event.created = winlog.time_created;
   const utc = parseUtcTime(ed.UtcTime);
   if (utc) doc['@timestamp'] = utc;
