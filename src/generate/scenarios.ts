@@ -122,10 +122,16 @@ export class Planter {
     return this.world.hosts.filter((h) => h.shape === shape);
   }
 
-  private pickHost(shape: Shape): Host {
+  /**
+   * Positives and near-misses rotate over the shape's hosts separately (near-misses start further
+   * along), so consecutive positives of a shape land on different hosts and Winlogbeat positives
+   * cover both beat versions.
+   */
+  private pickHost(shape: Shape, positive: boolean): Host {
     const hosts = this.hostsOf(shape);
-    const i = this.nextHost.get(shape) ?? 0;
-    this.nextHost.set(shape, i + 1);
+    const key = `${shape}:${positive}`;
+    const i = this.nextHost.get(key) ?? (positive ? 0 : 3);
+    this.nextHost.set(key, i + 1);
     return hosts[i % hosts.length]!;
   }
 
@@ -139,7 +145,7 @@ export class Planter {
   plant(plan: ScenarioPlan, notBefore: number): PlantedScenario {
     const rng = this.rng;
     const w = this.world;
-    const a = this.pickHost(plan.shape);
+    const a = this.pickHost(plan.shape, plan.kind === 'positive');
     const b = plan.kind === 'nearmiss-otherhost' ? this.otherHost(a) : a;
     const t0 = w.align(a, Math.max(notBefore, this.hostFree.get(a) ?? 0, this.hostFree.get(b) ?? 0));
     const label = (role: PlantLabel['role']): PlantLabel => ({ scenario: plan.id, role });
