@@ -110,7 +110,7 @@ export class Planter {
   private positives = 0;
   /** Earliest time (µs) a new scenario may start on each host, so scenarios never overlap within 5 s. */
   private readonly hostFree = new Map<Host, number>();
-  private readonly nextHost = new Map<Shape, number>();
+  private readonly nextHost = new Map<string, number>();
 
   constructor(
     private readonly world: World,
