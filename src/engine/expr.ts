@@ -212,7 +212,7 @@ function compileValueFolded(e: Expr, ctx: ExprContext): ValueFn {
       const l = compileValueFolded(e.left, ctx);
       const r = compileValueFolded(e.right, ctx);
       const op = e.op;
-      const floatHint = isFloatLiteral(e.left) || isFloatLiteral(e.right);
+      const floatHint = isFloatOperand(e.left, ctx) || isFloatOperand(e.right, ctx);
       return (s) => arithmetic(op, scalar(l(s)), scalar(r(s)), floatHint);
     }
     case 'compare':
@@ -228,6 +228,19 @@ function compileValueFolded(e: Expr, ctx: ExprContext): ValueFn {
 
 function isFloatLiteral(e: Expr): boolean {
   return e.kind === 'literal' && e.isFloat === true;
+}
+
+const FLOAT_TYPES = new Set(['double', 'float', 'half_float', 'scaled_float']);
+
+/**
+ * A decimal literal, or a field mapped as a floating-point type: its doc value is a Double in
+ * ES scripts, so `/` is float division even when the JSON value (7.0 → 7) looks integral.
+ */
+function isFloatOperand(e: Expr, ctx: ExprContext): boolean {
+  if (isFloatLiteral(e)) return true;
+  if (e.kind !== 'field') return false;
+  const t = ctx.fieldType?.(e.name);
+  return t !== undefined && FLOAT_TYPES.has(t);
 }
 
 /** Absent, null, empty array and all-null arrays are all "missing". */
@@ -451,7 +464,7 @@ function compileCall(e: Call, ctx: ExprContext): ValueFn {
     const op = ({ add: '+', subtract: '-', multiply: '*', divide: '/', modulo: '%' } as const)[
       e.name as 'add' | 'subtract' | 'multiply' | 'divide' | 'modulo'
     ];
-    const floatHint = e.args.some(isFloatLiteral);
+    const floatHint = e.args.some((a) => isFloatOperand(a, ctx));
     const [a, b] = args as [ValueFn, ValueFn];
     return (s) => arithmetic(op, scalar(a(s)), scalar(b(s)), floatHint);
   }
