@@ -486,8 +486,11 @@ function resolveInto(c: TContent, values: Value[], out: XNode[], arrayIndex: num
   out.push(buildElement(c, values, arrayIndex, arrayItem));
 }
 
+/** Shared by every element without attributes (most of them): saves an array per element. */
+const NO_ATTRS: XAttr[] = [];
+
 function buildElement(c: TElement, values: Value[], arrayIndex: number, arrayItem: string): XElement {
-  const attrs: XAttr[] = [];
+  const attrs: XAttr[] = c.attrs.length === 0 ? NO_ATTRS : [];
   for (const a of c.attrs) {
     let v = '';
     let drop = false;

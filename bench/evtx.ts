@@ -1,0 +1,196 @@
+// EVTX reader benchmark: npx tsx bench/evtx.ts [--mb 200] [--workers N] [--keep]
+//
+// Builds (or reuses) a data set under bench/data/evtx (gitignored) of large .evtx files made by
+// concatenating the valid chunks of the ../shared corpus samples behind a fresh file header
+// (chunks are self-contained, so this is a valid log), then measures:
+//   parse, 1 thread   readEvtx + toRaw() on the main thread
+//   parse, N workers  readEvtxFilesParallel (RawWindowsEvent cloned back to the main thread)
+//   + ECS, 1 thread / N workers when src/events/windows/index.ts exists (mapRawWindowsEvent)
+// reporting records/s, MB/s and the process's peak RSS so far (workers are threads, so their
+// memory is included).
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { crc32 } from 'node:zlib';
+import { readEvtx, readEvtxFilesParallel, type RawWindowsEvent } from '../src/evtx/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..');
+
+export interface BenchEvtxOptions {
+  /** Size of the data set in MB (default 200). */
+  targetMB?: number;
+  /** Worker count for the parallel phases (default: available cores). */
+  workers?: number;
+  /** Where the samples are (default ../shared/corpus/evtx). */
+  corpusDir?: string;
+  /** Where the data set is built (default bench/data/evtx). */
+  dataDir?: string;
+  /** Number of files the data set is split into (default 8). */
+  files?: number;
+  log?: (line: string) => void;
+}
+
+export interface BenchPhase {
+  name: string;
+  records: number;
+  seconds: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+  peakRssMB: number;
+}
+
+export interface BenchEvtxResult {
+  files: number;
+  totalMB: number;
+  cores: number;
+  phases: BenchPhase[];
+}
+
+const CHUNK = 0x10000;
+
+/** All chunks with the ElfChnk magic from the sample files. */
+function sampleChunks(corpusDir: string): Buffer[] {
+  const out: Buffer[] = [];
+  for (const f of readdirSync(corpusDir).filter((f) => f.endsWith('.evtx')).sort()) {
+    const b = readFileSync(path.join(corpusDir, f));
+    for (let off = 0x1000; off + CHUNK <= b.length; off += CHUNK) {
+      if (b.toString('latin1', off, off + 8) === 'ElfChnk\0') out.push(b.subarray(off, off + CHUNK));
+    }
+  }
+  return out;
+}
+
+function header(chunks: number): Buffer {
+  const h = Buffer.alloc(0x1000);
+  h.write('ElfFile\0', 0, 'latin1');
+  h.writeBigUInt64LE(BigInt(chunks - 1), 16);
+  h.writeUInt32LE(128, 32);
+  h.writeUInt16LE(1, 36);
+  h.writeUInt16LE(3, 38);
+  h.writeUInt16LE(0x1000, 40);
+  h.writeUInt16LE(chunks & 0xffff, 42);
+  h.writeUInt32LE(crc32(h.subarray(0, 120)), 124);
+  return h;
+}
+
+/** Builds the data set unless files of the right size already exist. */
+export function ensureDataSet(opts: BenchEvtxOptions = {}): string[] {
+  const corpusDir = opts.corpusDir ?? path.resolve(repoRoot, '..', 'shared', 'corpus', 'evtx');
+  const dataDir = opts.dataDir ?? path.join(here, 'data', 'evtx');
+  const nFiles = opts.files ?? 8;
+  const perFile = Math.ceil(((opts.targetMB ?? 200) * 1024 * 1024) / nFiles / CHUNK);
+  const names = Array.from({ length: nFiles }, (_, i) => path.join(dataDir, `bench-${perFile}x${i}.evtx`));
+  const want = 0x1000 + perFile * CHUNK;
+  if (names.every((n) => existsSync(n) && statSync(n).size === want)) return names;
+  if (!existsSync(corpusDir)) throw new Error(`sample corpus not found at ${corpusDir}`);
+  const chunks = sampleChunks(corpusDir);
+  mkdirSync(dataDir, { recursive: true });
+  names.forEach((n, i) => {
+    const body: Buffer[] = [header(perFile)];
+    // Rotate through the samples so every file has the same mix.
+    for (let k = 0; k < perFile; k++) body.push(chunks[(k + i) % chunks.length]!);
+    writeFileSync(n, Buffer.concat(body));
+  });
+  return names;
+}
+
+function peakRssMB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+export async function benchEvtx(opts: BenchEvtxOptions = {}): Promise<BenchEvtxResult> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const files = ensureDataSet(opts);
+  const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
+  const totalMB = bytes / 1024 / 1024;
+  const cores = availableParallelism();
+  const workers = opts.workers ?? cores;
+  const phases: BenchPhase[] = [];
+  log(`EVTX bench: ${files.length} files, ${totalMB.toFixed(1)} MB, ${cores} cores, ${workers} workers`);
+
+  const phase = async (name: string, run: () => Promise<number>): Promise<void> => {
+    const t0 = process.hrtime.bigint();
+    const records = await run();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const p: BenchPhase = {
+      name,
+      records,
+      seconds: Number(seconds.toFixed(2)),
+      recordsPerSec: Math.round(records / seconds),
+      mbPerSec: Number((totalMB / seconds).toFixed(1)),
+      peakRssMB: peakRssMB(),
+    };
+    phases.push(p);
+    log(
+      `${name.padEnd(24)} ${String(records).padStart(8)} records  ${p.seconds.toFixed(2).padStart(6)} s  ` +
+        `${String(p.recordsPerSec).padStart(8)} rec/s  ${p.mbPerSec.toFixed(1).padStart(6)} MB/s  peak RSS ${p.peakRssMB} MB`,
+    );
+  };
+
+  await phase('parse, 1 thread', async () => {
+    let n = 0;
+    for (const f of files) for await (const r of readEvtx(f)) if (r.toRaw().System) n++;
+    return n;
+  });
+
+  await phase(`parse, ${workers} workers`, async () => {
+    const par = readEvtxFilesParallel(files, { workers });
+    const counts = await Promise.all(
+      par.files.map(async (f) => {
+        let n = 0;
+        for await (const _ of f.records) n++;
+        return n;
+      }),
+    );
+    await par.close();
+    return counts.reduce((a, b) => a + b, 0);
+  });
+
+  const mapperPath = path.join(repoRoot, 'src', 'events', 'windows', 'index.ts');
+  if (existsSync(mapperPath)) {
+    const mod = (await import(pathToFileURL(mapperPath).href)) as {
+      mapRawWindowsEvent?: (raw: RawWindowsEvent) => { source: Record<string, unknown>; index: string };
+    };
+    const map = mod.mapRawWindowsEvent;
+    if (typeof map === 'function') {
+      await phase('parse+ECS, 1 thread', async () => {
+        let n = 0;
+        for (const f of files) for await (const r of readEvtx(f)) if (map(r.toRaw()).index) n++;
+        return n;
+      });
+      await phase(`parse+ECS, ${workers} workers`, async () => {
+        const par = readEvtxFilesParallel(files, {
+          workers,
+          transform: { module: pathToFileURL(mapperPath).href, export: 'mapRawWindowsEvent' },
+        });
+        const counts = await Promise.all(
+          par.files.map(async (f) => {
+            let n = 0;
+            for await (const _ of f.records) n++;
+            return n;
+          }),
+        );
+        await par.close();
+        return counts.reduce((a, b) => a + b, 0);
+      });
+    } else log('src/events/windows/index.ts has no mapRawWindowsEvent export: ECS phases skipped');
+  } else log('src/events/windows/index.ts not found: ECS phases skipped');
+
+  return { files: files.length, totalMB: Number(totalMB.toFixed(1)), cores, phases };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const arg = (name: string): string | undefined => {
+    const i = process.argv.indexOf(name);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  const mb = arg('--mb');
+  const w = arg('--workers');
+  benchEvtx({ targetMB: mb ? Number(mb) : undefined, workers: w ? Number(w) : undefined }).catch((e: unknown) => {
+    console.error(`bench failed: ${(e as Error).message}`);
+    process.exitCode = 1;
+  });
+}
