@@ -1,0 +1,284 @@
+// `eqlite hunt [--rules PATH]… INPUT…`: runs EQL detection rules over log files and writes
+// Kibana-shaped alerts (table, NDJSON or JSON on stdout; NDJSON file with --out; SQLite with --db).
+// Progress (TTY only) and the end-of-run summary go to stderr, so stdout stays machine-readable.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { hunt, HuntError, TimeExpressionError, type HuntStats } from '../detect/hunt.js';
+import type { Alert } from '../detect/alerts.js';
+import { InputError } from '../events/sources.js';
+import { loadValueLists } from '../rules/exceptions.js';
+import { defaultRulesDir, loadRules, type LoadResult } from '../rules/load.js';
+import { openAlertStore, type AlertStore } from '../store/sqlite.js';
+import { getField } from '../engine/fields.js';
+
+export type HuntFormat = 'table' | 'ndjson' | 'json' | 'none';
+
+export interface HuntCliOptions {
+  rules?: string[];
+  out?: string;
+  db?: string;
+  from?: string;
+  to?: string;
+  schedule?: boolean;
+  format?: HuntFormat;
+  index?: string;
+  timestampField?: string;
+  maxSignals?: number;
+  valueList?: string[];
+  progress?: boolean;
+}
+
+function parseFormat(v: string): HuntFormat {
+  if (v === 'table' || v === 'ndjson' || v === 'json' || v === 'none') return v;
+  throw new InvalidArgumentError('expected table, ndjson, json or none');
+}
+
+function parsePositive(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const collectList = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
+export interface HuntIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** Runs a hunt from CLI options; returns the exit code (0 ok, 2 usage/input error). */
+export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const err = (s: string) => io.stderr.write(s + '\n');
+  const started = Date.now();
+  if (inputs.length === 0) {
+    err('error: no inputs given (files or directories of NDJSON, JSON, ES hits or EVTX; "-" for stdin)');
+    return 2;
+  }
+  const loaded: LoadResult = loadRules(o.rules && o.rules.length > 0 ? o.rules : [defaultRulesDir()]);
+  let valueLists: Map<string, Set<string>> | undefined;
+  try {
+    if (o.valueList && o.valueList.length > 0) valueLists = loadValueLists(o.valueList);
+  } catch (e) {
+    err(`error: ${(e as Error).message}`);
+    return 2;
+  }
+  // Default output: a table for people, NDJSON for pipes; nothing when alerts go to a file/db.
+  const format: HuntFormat = o.format ?? (o.out || o.db ? (io.stdout.isTTY ? 'table' : 'none') : io.stdout.isTTY ? 'table' : 'ndjson');
+
+  let outFile: WriteStream | null = null;
+  let store: AlertStore | null = null;
+  try {
+    if (o.db) store = openAlertStore(o.db);
+  } catch (e) {
+    err(`error: cannot open database ${o.db}: ${(e as Error).message}`);
+    return 2;
+  }
+  if (o.out) {
+    outFile = createWriteStream(o.out);
+    outFile.on('error', (e) => err(`error: cannot write ${o.out}: ${e.message}`));
+  }
+
+  const useBar = o.progress !== false && io.stderr.isTTY === true;
+  const bar = useBar
+    ? new cliProgress.SingleBar(
+        {
+          format: 'hunt [{bar}] {percentage}% | {mb}/{totalMb} MB | {events} events | {rate} ev/s | ETA {eta_formatted}',
+          stream: io.stderr as NodeJS.WritableStream,
+          hideCursor: true,
+          clearOnComplete: true,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  let barStarted = false;
+  const pendingDb: Alert[] = [];
+  const tableRows: Alert[] = [];
+  const jsonAll: Alert[] = [];
+  const onAlert = (a: Alert) => {
+    const line = JSON.stringify(a);
+    if (outFile) outFile.write(line + '\n');
+    if (format === 'ndjson') io.stdout.write(line + '\n');
+    else if (format === 'json') jsonAll.push(a);
+    else if (format === 'table' && a['kibana.alert.building_block_type'] !== 'default') tableRows.push(a);
+    if (store) {
+      pendingDb.push(a);
+      if (pendingDb.length >= 1000) store.write(pendingDb.splice(0));
+    }
+  };
+  const warnings: string[] = [];
+  let stats: HuntStats;
+  try {
+    const result = await hunt({
+      rules: loaded.rules,
+      exceptionLists: loaded.exceptionLists,
+      valueLists,
+      inputs,
+      index: o.index,
+      timestampField: o.timestampField,
+      from: o.from,
+      to: o.to,
+      schedule: o.schedule,
+      maxSignals: o.maxSignals,
+      collect: false,
+      onAlert,
+      onWarning: (m) => {
+        if (bar) warnings.push(m);
+        else err(`warning: ${m}`);
+      },
+      onProgress: (p) => {
+        if (!bar) return;
+        const secs = Math.max(0.001, (Date.now() - started) / 1000);
+        const payload = {
+          mb: (p.bytes / 1e6).toFixed(1),
+          totalMb: (p.totalBytes / 1e6).toFixed(1),
+          events: p.events,
+          rate: Math.round(p.events / secs),
+        };
+        if (!barStarted) {
+          bar.start(Math.max(1, p.totalBytes), p.bytes, payload);
+          barStarted = true;
+        } else bar.update(p.bytes, payload);
+      },
+    });
+    stats = result.stats;
+  } catch (e) {
+    if (barStarted) bar!.stop();
+    if (e instanceof InputError || e instanceof HuntError || e instanceof TimeExpressionError) {
+      err(`error: ${e.message}`);
+      store?.close();
+      outFile?.end();
+      return 2;
+    }
+    throw e;
+  }
+  if (barStarted) bar!.stop();
+  for (const m of warnings) err(`warning: ${m}`);
+  if (store) {
+    if (pendingDb.length > 0) store.write(pendingDb.splice(0));
+    store.close();
+  }
+  if (outFile) {
+    outFile.end();
+    await once(outFile, 'finish');
+  }
+  if (format === 'json') io.stdout.write(JSON.stringify(jsonAll, null, 2) + '\n');
+  if (format === 'table') io.stdout.write(formatAlertTable(tableRows));
+  err(formatHuntSummary(stats, loaded, (Date.now() - started) / 1000, { out: o.out, db: o.db }));
+  if (stats.rulesRun === 0) {
+    err('error: no runnable EQL rules were loaded');
+    return 2;
+  }
+  return 0;
+}
+
+function first(v: unknown): string {
+  if (Array.isArray(v)) return v.length > 0 ? String(v[0]) : '';
+  return v === undefined || v === null ? '' : String(v);
+}
+
+/** Alerts (shells and single-event alerts, as the Kibana Alerts page lists them) as a text table. */
+export function formatAlertTable(alerts: Alert[]): string {
+  if (alerts.length === 0) return 'no alerts\n';
+  const rows = alerts.map((a) => [
+    first(a['kibana.alert.original_time']),
+    first(a['kibana.alert.severity']),
+    String(a['kibana.alert.risk_score'] ?? ''),
+    first(a['kibana.alert.rule.name']),
+    first(getField(a, 'host.name')),
+    first(getField(a, 'user.name')),
+    first(a['kibana.alert.reason']),
+  ]);
+  rows.sort((x, y) => (x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : 0));
+  const head = ['original time', 'severity', 'risk', 'rule', 'host', 'user', 'reason'];
+  const widths = head.map((h, i) => Math.min(i === 6 ? 80 : 48, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const cell = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
+  const line = (r: string[]) => r.map((c, i) => cell(c, widths[i]!)).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+function countBy<T>(items: T[], key: (t: T) => string): [string, number][] {
+  const m = new Map<string, number>();
+  for (const it of items) m.set(key(it), (m.get(key(it)) ?? 0) + 1);
+  return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+/** The stderr summary: what was read, what ran, what was skipped and why, what alerted. */
+export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds: number, dest: { out?: string; db?: string } = {}): string {
+  const L: string[] = [];
+  const mb = (stats.bytes / 1e6).toFixed(1);
+  L.push(`hunt: ${stats.events} events from ${stats.inputs} input(s) (${mb} MB) in ${seconds.toFixed(1)}s`);
+  if (stats.range) L.push(`schedule replay over ${stats.range.from} – ${stats.range.to ?? 'end of data'}`);
+  // Rules
+  const skippedByType = countBy(stats.rulesSkipped, (r) => r.type);
+  L.push(
+    `rules: ${loaded.rules.length} loaded, ${stats.rulesRun} run` +
+      (stats.rulesSkipped.length > 0 ? `, ${stats.rulesSkipped.length} skipped (${skippedByType.map(([t, n]) => `${n} ${t}`).join(', ')})` : '') +
+      (loaded.skipped.length > 0 ? `; ${loaded.skipped.length} rule file entries not loaded` : ''),
+  );
+  for (const [reason, n] of countBy(stats.rulesSkipped, (r) => r.reason).slice(0, 10)) L.push(`  skipped ${n}: ${reason}`);
+  for (const s of loaded.skipped.slice(0, 10)) L.push(`  not loaded (${s.kind}): ${s.file}${s.line ? ':' + s.line : ''}: ${s.reason}`);
+  if (loaded.skipped.length > 10) L.push(`  … ${loaded.skipped.length - 10} more`);
+  // Events
+  let skippedTotal = 0;
+  for (const v of stats.skipped.values()) skippedTotal += v.count;
+  if (skippedTotal > 0) {
+    L.push(`skipped ${skippedTotal} lines/records/events:`);
+    for (const [, v] of [...stats.skipped].sort((a, b) => b[1].count - a[1].count).slice(0, 10)) L.push(`  ${v.count} × e.g. ${v.example}`);
+  }
+  if (stats.noIndex > 0) L.push(`${stats.noIndex} events without an index were seen by no rule (use --index NAME)`);
+  if (stats.unrouted > 0) L.push(`${stats.unrouted} events matched no rule's index patterns and categories`);
+  const excepted = stats.perRule.reduce((n, r) => n + r.excepted, 0);
+  if (excepted > 0) L.push(`${excepted} events withheld by rule exceptions`);
+  const outside = stats.perRule.reduce((n, r) => n + r.outsideWindows, 0);
+  if (outside > 0) L.push(`${outside} rule-event pairs fell outside every schedule window`);
+  // Alerts
+  const rules = stats.perRule.filter((r) => r.alerts > 0);
+  L.push(`alerts: ${stats.alerts}` + (stats.duplicates > 0 ? ` (${stats.duplicates} found again by overlapping windows, not duplicated)` : ''));
+  if (stats.alerts > 0) {
+    const sev = new Map<string, number>();
+    for (const r of rules) sev.set(r.severity, (sev.get(r.severity) ?? 0) + r.alerts);
+    const order = ['critical', 'high', 'medium', 'low'];
+    L.push(`  by severity: ${[...sev].sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0])).map(([s, n]) => `${s} ${n}`).join(', ')}`);
+    L.push('  by rule:');
+    for (const r of rules.sort((a, b) => b.alerts - a.alerts)) L.push(`    ${r.alerts}  ${r.name} (${r.severity})`);
+    if (stats.hosts.size > 0) {
+      L.push('  by host:');
+      for (const [h, n] of [...stats.hosts].sort((a, b) => b[1] - a[1]).slice(0, 20)) L.push(`    ${n}  ${h}`);
+    }
+  }
+  if (dest.out) L.push(`alerts written to ${dest.out}`);
+  if (dest.db) L.push(`alerts stored in ${dest.db}`);
+  return L.join('\n');
+}
+
+/** Adds the `hunt` command to the CLI program. */
+export function registerHunt(program: Command): Command {
+  return program
+    .command('hunt')
+    .description('run EQL detection rules over log files and write Kibana-shaped alerts')
+    .argument('<inputs...>', 'files or directories: NDJSON, JSON, Elasticsearch hits (optionally .gz), .evtx; "-" for stdin')
+    .option('-r, --rules <path>', 'rule file or directory (repeatable; default: bundled rules)', collectList)
+    .option('-o, --out <file>', 'write alerts as NDJSON to FILE')
+    .option('--db <file>', 'store alerts in a SQLite database (idempotent: reruns do not duplicate)')
+    .option('--from <time>', 'replay rule schedules from TIME (ISO 8601 or date math, e.g. now-24h)')
+    .option('--to <time>', 'replay rule schedules up to TIME (ISO 8601 or date math)')
+    .option('--schedule', "replay each rule's schedule (interval, from/to look-back) over the data's time span")
+    .addOption(new Option('--format <format>', 'stdout: table (default on a terminal), ndjson (default otherwise), json or none').argParser(parseFormat))
+    .option('--index <name>', 'index name for events that carry none (no _index, data_stream or Beats agent fields)')
+    .option('--timestamp-field <field>', 'field ordering events (default @timestamp)')
+    .addOption(new Option('--max-signals <n>', "override every rule's max_signals").argParser(parsePositive))
+    .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
+    .option('--no-progress', 'no progress bar')
+    .action(async (inputs: string[], o: HuntCliOptions) => {
+      // `eqlite hunt … | head`: a closed pipe ends output quietly instead of crashing.
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+        throw e;
+      });
+      const code = await runHunt(inputs, o);
+      if (code !== 0) process.exitCode = code;
+    });
+}

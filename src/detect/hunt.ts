@@ -1,0 +1,690 @@
+// hunt(): runs many EQL rules over log files in one pass, producing Kibana-shaped alerts.
+//
+// Pipeline: inputs are read (NDJSON/JSON/ES hits, EVTX) and merged into one stream in time order
+// ONCE; each event is handed only to the rules that can use it — those whose index patterns match
+// the event's index AND whose query can match its event category (a dispatch table keyed by
+// category; rules with `any` queries get every event of their indices). Each rule keeps its own
+// incremental query run(s); nothing holds all events, so memory is bounded by the merge buffers,
+// the engines' sequence state and the alerts of windows not yet closed.
+//
+// Runs. Without --from/--to/--schedule the whole data is ONE run of every rule, with
+// size = max_signals as Kibana's search. With them, the rule's schedule is replayed: runs every
+// `interval` starting one interval after the range start, each searching [run + from, run + to]
+// (e.g. now-9m..now) by `timestamp_override` (falling back to @timestamp unless disabled), each
+// with its own max_signals budget. Overlapping windows find the same matches again; alert ids are
+// deterministic, so those are recognised and not emitted twice (as Kibana's idempotent create).
+//
+// Exceptions are applied as Kibana applies them: as a filter on the search, i.e. an excepted event
+// never reaches the rule's query. For a sequence this means any excepted step kills it (the
+// sequence cannot form with that event). They are counted per rule as "events excepted".
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { compile, type CompiledQuery, type QueryRun, type QueryResult } from '../engine/index.js';
+import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
+import { expandInputs, fileIdPrefix, readEvents, type InputFile } from '../events/sources.js';
+import { mergeOrdered } from '../events/order.js';
+import { parseInstant } from '../events/time.js';
+import type { EventDoc, SkippedItem } from '../events/types.js';
+import { compileRuleExceptions, type ExceptionPredicate } from '../rules/exceptions.js';
+import type { ExceptionList, Rule } from '../rules/types.js';
+import { fieldStatus } from '../rules/validate.js';
+import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
+import { ruleIndexMatcher, type IndexMatcher } from './index-pattern.js';
+import { parseInterval, resolveDateMath, TimeExpressionError, windowOffsets } from './schedule.js';
+
+export { TimeExpressionError };
+
+export interface HuntOptions {
+  rules: Rule[];
+  exceptionLists?: ExceptionList[];
+  /** Value lists by id, for `list` exception entries. */
+  valueLists?: Map<string, Set<string>>;
+  /** Files or directories (expanded with expandInputs); '-' for stdin. */
+  inputs: string[];
+  /** Index for events that carry none (`--index`). */
+  index?: string;
+  /** Field ordering all events (default @timestamp). */
+  timestampField?: string;
+  /** Range start / end: ISO time or date math (`now-24h`), resolved against `now`. */
+  from?: string;
+  to?: string;
+  /** Replay rule schedules even without --from/--to (range = the data's time span). */
+  schedule?: boolean;
+  /** "now" for date math and exception expiry (epoch ms; default: the wall clock). */
+  now?: number;
+  /** Overrides every rule's max_signals. */
+  maxSignals?: number;
+  /** Reorder buffer of the merge (see mergeOrdered). */
+  reorderWindow?: number;
+  /** Keep alerts in the result (default true); with false, use onAlert to stream them. */
+  collect?: boolean;
+  onAlert?: (alert: Alert) => void;
+  onWarning?: (message: string) => void;
+  onSkip?: (item: SkippedItem) => void;
+  /** Called every few thousand events and at the end. */
+  onProgress?: (p: HuntProgress) => void;
+}
+
+export interface HuntProgress {
+  bytes: number;
+  totalBytes: number;
+  events: number;
+}
+
+export interface RuleStats {
+  rule_id: string;
+  name: string;
+  severity: string;
+  /** Events handed to the rule by the dispatcher (index and category matched). */
+  dispatched: number;
+  /** Of those, events withheld by the rule's exceptions. */
+  excepted: number;
+  /** Events outside every run window (schedule replay only). */
+  outsideWindows: number;
+  /** Runs (windows) executed. */
+  runs: number;
+  /** Query results (events or sequences) before deduplication. */
+  results: number;
+  alerts: number;
+  /** Alerts found again by an overlapping window and not emitted twice. */
+  duplicates: number;
+  /** Runs that hit max_signals. */
+  maxSignalsReached: number;
+}
+
+export interface SkippedRuleInfo {
+  rule_id: string;
+  name: string;
+  type: string;
+  file: string;
+  reason: string;
+}
+
+export interface HuntStats {
+  inputs: number;
+  bytes: number;
+  events: number;
+  /** Skipped lines/records/events by reason category, with one example each. */
+  skipped: Map<string, { count: number; example: string }>;
+  rulesRun: number;
+  rulesSkipped: SkippedRuleInfo[];
+  perRule: RuleStats[];
+  alerts: number;
+  duplicates: number;
+  /** Events that no rule was interested in (index/category). */
+  unrouted: number;
+  /** Events whose index is unknown (no rule can see them without --index). */
+  noIndex: number;
+  warnings: string[];
+  /** Emitted alerts per host.name (first value; '(no host)' when absent). */
+  hosts: Map<string, number>;
+  /** The hunt's time range (schedule replay), ISO. */
+  range?: { from: string; to: string | null };
+}
+
+export interface HuntResult {
+  alerts: Alert[];
+  stats: HuntStats;
+}
+
+/** A problem with the hunt's arguments (bad date, no usable rules); print the message only. */
+export class HuntError extends Error {
+  override name = 'HuntError';
+}
+
+interface WindowRun {
+  k: number;
+  start: number;
+  end: number;
+  runTime: number;
+  run: QueryRun;
+}
+
+interface RuleState {
+  idx: number;
+  rule: Rule;
+  uuid: string;
+  query: CompiledQuery;
+  maxSignals: number;
+  matchIndex: IndexMatcher;
+  excepted: ExceptionPredicate | null;
+  /** Window time of an event: timestamp_override with fallback (schedule replay). */
+  windowTime: (src: Record<string, unknown>) => number | null;
+  tiebreaker: Accessor | null;
+  /** Events with the same ordering time, held to be sorted by the rule's tiebreaker. */
+  tieGroup: EventDoc[];
+  tieTime: number;
+  runs: Map<number, WindowRun>;
+  /** Windows k ≤ closedThrough are finished; late events for them are ignored. */
+  closedThrough: number;
+  nextClose: number;
+  stamp: number;
+  stats: RuleStats;
+}
+
+const PROGRESS_EVERY = 4096;
+
+export async function hunt(opts: HuntOptions): Promise<HuntResult> {
+  const now = opts.now ?? Date.now();
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    opts.onWarning?.(m);
+  };
+  const stats: HuntStats = {
+    inputs: 0,
+    bytes: 0,
+    events: 0,
+    skipped: new Map(),
+    rulesRun: 0,
+    rulesSkipped: [],
+    perRule: [],
+    alerts: 0,
+    duplicates: 0,
+    unrouted: 0,
+    noIndex: 0,
+    warnings,
+    hosts: new Map(),
+  };
+  const skip = (item: SkippedItem) => {
+    const key = skipCategory(item.reason);
+    const e = stats.skipped.get(key);
+    const where = `${item.position.file}${item.position.line !== undefined ? ':' + item.position.line : ''}`;
+    if (e) e.count++;
+    else stats.skipped.set(key, { count: 1, example: `${where}: ${item.reason}` });
+    opts.onSkip?.(item);
+  };
+
+  const timestampField = opts.timestampField ?? '@timestamp';
+  const rangeFrom = opts.from !== undefined ? resolveDateMath(opts.from, now) : undefined;
+  const rangeTo = opts.to !== undefined ? resolveDateMath(opts.to, now) : undefined;
+  if (rangeFrom !== undefined && rangeTo !== undefined && rangeFrom >= rangeTo) {
+    throw new HuntError(`--from (${new Date(rangeFrom).toISOString()}) must be before --to (${new Date(rangeTo).toISOString()})`);
+  }
+  const replay = opts.schedule === true || rangeFrom !== undefined || rangeTo !== undefined;
+
+  // ---- rules
+  const states: RuleState[] = [];
+  const typeOf = (n: string) => {
+    const s = fieldStatus(n);
+    return s.known ? s.type : undefined;
+  };
+  for (const rule of opts.rules) {
+    const skipRule = (reason: string) =>
+      stats.rulesSkipped.push({ rule_id: rule.rule_id, name: rule.name, type: rule.type, file: rule.origin.file, reason });
+    if (rule.unsupported) {
+      skipRule(rule.unsupported);
+      continue;
+    }
+    if (rule.type !== 'eql') {
+      skipRule(`rule type ${rule.type} is not supported (eqlite runs EQL rules)`);
+      continue;
+    }
+    if (!rule.query) {
+      skipRule('rule has no query');
+      continue;
+    }
+    const maxSignals = opts.maxSignals ?? rule.max_signals;
+    let query: CompiledQuery;
+    try {
+      query = compile(rule.query, {
+        timestampField,
+        tiebreakerField: rule.tiebreaker_field ?? null,
+        eventCategoryField: rule.event_category_override ?? 'event.category',
+        size: maxSignals,
+        fieldType: typeOf,
+      });
+    } catch (e) {
+      skipRule(`query does not compile: ${(e as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    if (replay) {
+      try {
+        parseInterval(rule.interval);
+        windowOffsets(rule.from, rule.to, now);
+      } catch (e) {
+        skipRule((e as Error).message);
+        continue;
+      }
+    }
+    const exc = compileRuleExceptions(rule, opts.exceptionLists ?? [], { valueLists: opts.valueLists, now });
+    for (const m of exc.missing) warn(`rule "${rule.name}": exception list ${m.list_id} (${m.namespace_type}) not found; its exceptions are not applied`);
+    for (const p of exc.problems) warn(`rule "${rule.name}": exception item ${p.item_id} of ${p.list_id} ignored: ${p.reason}`);
+    const override = rule.timestamp_override ? fieldAccessor(rule.timestamp_override) : null;
+    const fallback = rule.timestamp_override_fallback_disabled !== true;
+    const tsAcc = fieldAccessor('@timestamp');
+    const windowTime = (src: Record<string, unknown>): number | null => {
+      if (override) {
+        const v = override(src);
+        if (v !== undefined && v !== null) return parseInstant(v)?.ms ?? null;
+        if (!fallback) return null;
+      }
+      return parseInstant(tsAcc(src))?.ms ?? null;
+    };
+    states.push({
+      idx: states.length,
+      rule,
+      uuid: ruleUuid(rule),
+      query,
+      maxSignals,
+      matchIndex: ruleIndexMatcher(rule.index),
+      excepted: exc.active > 0 ? exc.predicate : null,
+      windowTime,
+      tiebreaker: rule.tiebreaker_field ? fieldAccessor(rule.tiebreaker_field) : null,
+      tieGroup: [],
+      tieTime: Number.NaN,
+      runs: new Map(),
+      closedThrough: 0,
+      nextClose: Infinity,
+      stamp: 0,
+      stats: {
+        rule_id: rule.rule_id,
+        name: rule.name,
+        severity: rule.severity,
+        dispatched: 0,
+        excepted: 0,
+        outsideWindows: 0,
+        runs: 0,
+        results: 0,
+        alerts: 0,
+        duplicates: 0,
+        maxSignalsReached: 0,
+      },
+    });
+  }
+  stats.rulesRun = states.length;
+  stats.perRule = states.map((s) => s.stats);
+
+  // ---- dispatch table: category field → category → rules; plus rules taking any category.
+  interface Table {
+    get: Accessor;
+    byCategory: Map<string, RuleState[]>;
+    any: RuleState[];
+  }
+  const tables = new Map<string, Table>();
+  for (const s of states) {
+    const field = s.rule.event_category_override ?? 'event.category';
+    let t = tables.get(field);
+    if (!t) tables.set(field, (t = { get: fieldAccessor(field), byCategory: new Map(), any: [] }));
+    if (s.query.categories === null) t.any.push(s);
+    else {
+      for (const c of s.query.categories) {
+        const l = t.byCategory.get(c);
+        if (l) l.push(s);
+        else t.byCategory.set(c, [s]);
+      }
+    }
+  }
+  const tableList = [...tables.values()];
+  const indexMasks = new Map<string, Uint8Array>();
+  const maskFor = (index: string): Uint8Array => {
+    let m = indexMasks.get(index);
+    if (!m) {
+      m = new Uint8Array(states.length);
+      for (const s of states) m[s.idx] = s.matchIndex(index) ? 1 : 0;
+      indexMasks.set(index, m);
+    }
+    return m;
+  };
+
+  // ---- alerts
+  const alerts: Alert[] = [];
+  const collect = opts.collect !== false;
+  const seen = new Set<string>();
+  const emit = (s: RuleState, group: Alert[]) => {
+    // A group (sequence) is emitted whole or not at all: its ids all derive from the same events.
+    const id = group[group.length - 1]!['kibana.alert.uuid'] as string;
+    if (seen.has(id)) {
+      s.stats.duplicates += group.length;
+      stats.duplicates += group.length;
+      return;
+    }
+    seen.add(id);
+    for (const a of group) {
+      const h = hostOf(a);
+      stats.hosts.set(h, (stats.hosts.get(h) ?? 0) + 1);
+      s.stats.alerts++;
+      stats.alerts++;
+      if (collect) alerts.push(a);
+      opts.onAlert?.(a);
+    }
+  };
+  const finishRun = (s: RuleState, w: WindowRun | null, run: QueryRun, runTime: number) => {
+    s.stats.runs++;
+    const results: QueryResult[] = run.finish();
+    s.stats.results += results.length;
+    const runIso = new Date(runTime).toISOString();
+    if (results.length >= s.maxSignals) {
+      s.stats.maxSignalsReached++;
+      const where = w ? `run at ${runIso} (window ${new Date(w.start).toISOString()} – ${new Date(w.end).toISOString()})` : 'the hunt';
+      warn(
+        `rule "${s.rule.name}": max_signals (${s.maxSignals}) reached in ${where}; further matches of this run are not alerted` +
+          (w ? '' : ' (use --schedule to replay the rule schedule, or raise --max-signals)'),
+      );
+    }
+    const ctx: AlertContext = {
+      runTime: runIso,
+      executionUuid: sha256Uuid(`${s.uuid}:${w ? w.k : 'all'}:${runIso}`),
+    };
+    for (const r of results) {
+      if (r.kind === 'event') emit(s, [buildEventAlert(s.rule, r.event, ctx)]);
+      else emit(s, buildSequenceAlerts(s.rule, r.events, ctx));
+    }
+  };
+
+  // ---- schedule replay state
+  let anchor: number | undefined = rangeFrom;
+  const windowsOf = new Map<RuleState, { interval: number; fromOffset: number; toOffset: number }>();
+  const initWindows = (at: number) => {
+    for (const s of states) {
+      const interval = parseInterval(s.rule.interval);
+      windowsOf.set(s, { interval, ...windowOffsets(s.rule.from, s.rule.to, at) });
+    }
+  };
+  if (replay && anchor !== undefined) initWindows(anchor);
+  let globalNextClose = Infinity;
+
+  const pushRun = (s: RuleState, ev: EventDoc) => {
+    if (!replay) {
+      let w = s.runs.get(0);
+      if (!w) s.runs.set(0, (w = { k: 0, start: -Infinity, end: Infinity, runTime: 0, run: s.query.createRun() }));
+      if (!w.run.done) w.run.push(ev);
+      return;
+    }
+    const wt = s.windowTime(ev.source);
+    const win = windowsOf.get(s)!;
+    if (wt === null || wt < anchor! || (rangeTo !== undefined && wt > rangeTo)) {
+      s.stats.outsideWindows++;
+      return;
+    }
+    // Window k: run time anchor + k·interval, searching [run + fromOffset, run + toOffset].
+    const kLo = Math.max(1, Math.ceil((wt - win.toOffset - anchor!) / win.interval));
+    let kHi = Math.floor((wt - win.fromOffset - anchor!) / win.interval);
+    if (rangeTo !== undefined) kHi = Math.min(kHi, Math.ceil((rangeTo - anchor!) / win.interval));
+    let placed = false;
+    for (let k = Math.max(kLo, s.closedThrough + 1); k <= kHi; k++) {
+      let w = s.runs.get(k);
+      if (!w) {
+        const runTime = anchor! + k * win.interval;
+        const end = Math.min(runTime + win.toOffset, rangeTo ?? Infinity);
+        w = { k, start: Math.max(runTime + win.fromOffset, anchor!), end, runTime, run: s.query.createRun() };
+        s.runs.set(k, w);
+        if (end < s.nextClose) s.nextClose = end;
+        if (end < globalNextClose) globalNextClose = end;
+      }
+      if (!w.run.done) w.run.push(ev);
+      placed = true;
+    }
+    if (!placed) s.stats.outsideWindows++;
+  };
+
+  // Closes the windows that ended before `t` (ordering time): no later event can fall in them
+  // unless its window time precedes its ordering time, which ingest pipelines do not produce.
+  const closeWindows = (t: number) => {
+    globalNextClose = Infinity;
+    for (const s of states) {
+      if (s.nextClose < t) {
+        flushTies(s);
+        const done = [...s.runs.values()].filter((w) => w.end < t).sort((a, b) => a.k - b.k);
+        for (const w of done) {
+          s.runs.delete(w.k);
+          finishRun(s, w, w.run, w.runTime);
+          if (w.k > s.closedThrough) s.closedThrough = w.k;
+        }
+        s.nextClose = Infinity;
+        for (const w of s.runs.values()) if (w.end < s.nextClose) s.nextClose = w.end;
+      }
+      if (s.nextClose < globalNextClose) globalNextClose = s.nextClose;
+    }
+  };
+
+  const flushTies = (s: RuleState) => {
+    const g = s.tieGroup;
+    if (g.length === 0) return;
+    if (g.length > 1) {
+      const tb = s.tiebreaker!;
+      // Stable sort: numbers numerically, strings by code unit, missing last (as the merge does).
+      g.sort((a, b) => compareTb(tb(a.source), tb(b.source)));
+    }
+    for (const ev of g) pushRun(s, ev);
+    s.tieGroup = [];
+  };
+
+  const deliver = (s: RuleState, ev: EventDoc, t: number) => {
+    s.stats.dispatched++;
+    if (s.excepted && s.excepted(ev.source)) {
+      s.stats.excepted++;
+      return;
+    }
+    if (s.tiebreaker) {
+      if (t !== s.tieTime) {
+        flushTies(s);
+        s.tieTime = t;
+      }
+      s.tieGroup.push(ev);
+      return;
+    }
+    pushRun(s, ev);
+  };
+
+  // ---- inputs
+  let files: InputFile[];
+  files = await expandInputs(opts.inputs);
+  stats.inputs = files.length;
+  let totalBytes = 0;
+  for (const f of files) {
+    if (f.path === '-') continue;
+    try {
+      totalBytes += (await fsp.stat(f.path)).size;
+    } catch {
+      // reported when read
+    }
+  }
+  const sources: BytesSource[] = [];
+  for (const f of files) sources.push(f.kind === 'evtx' ? await evtxSource(f.path, warn, skip) : jsonSource(f.path, opts.index, skip));
+  const merged = mergeOrdered(sources, {
+    timestampField,
+    reorderWindow: opts.reorderWindow,
+    onSkip: skip,
+    onWarning: warn,
+  });
+  const tsOf = fieldAccessor(timestampField);
+  let stamp = 0;
+  let lastTime = -Infinity;
+  const progress = () => {
+    let bytes = 0;
+    for (const s of sources) bytes += s.bytes();
+    stats.bytes = bytes;
+    opts.onProgress?.({ bytes, totalBytes, events: stats.events });
+  };
+
+  for await (const ev of merged) {
+    stats.events++;
+    const t = parseInstant(tsOf(ev.source))!.ms;
+    if (t > lastTime) lastTime = t;
+    if (replay) {
+      if (anchor === undefined) initWindows((anchor = t));
+      if (t > globalNextClose) closeWindows(t);
+    }
+    if ((stats.events & (PROGRESS_EVERY - 1)) === 0) progress();
+    if (ev.index === '') {
+      stats.noIndex++;
+      continue;
+    }
+    const mask = maskFor(ev.index);
+    stamp++;
+    let routed = false;
+    for (let ti = 0; ti < tableList.length; ti++) {
+      const table = tableList[ti]!;
+      const c = table.get(ev.source);
+      if (typeof c === 'string') {
+        const l = table.byCategory.get(c);
+        if (l) for (const s of l) if (mask[s.idx] && s.stamp !== stamp) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
+      } else if (Array.isArray(c)) {
+        for (const x of c) {
+          const l = typeof x === 'string' ? table.byCategory.get(x) : undefined;
+          if (l) for (const s of l) if (mask[s.idx] && s.stamp !== stamp) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
+        }
+      }
+      for (const s of table.any) if (mask[s.idx] && s.stamp !== stamp) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
+    }
+    if (!routed) stats.unrouted++;
+  }
+  progress();
+
+  // ---- finish: remaining windows, oldest first; the single run's time is the last event's.
+  for (const s of states) {
+    flushTies(s);
+    const rest = [...s.runs.values()].sort((a, b) => a.k - b.k);
+    s.runs.clear();
+    for (const w of rest) finishRun(s, replay ? w : null, w.run, replay ? w.runTime : lastTime === -Infinity ? now : lastTime);
+  }
+  if (replay && anchor !== undefined) {
+    stats.range = { from: new Date(anchor).toISOString(), to: rangeTo !== undefined ? new Date(rangeTo).toISOString() : lastTime === -Infinity ? null : new Date(lastTime).toISOString() };
+  }
+  if (stats.noIndex > 0) {
+    warn(`${stats.noIndex} event(s) have no index (no _index, data_stream.* or Beats agent fields); no rule sees them — name their index with --index`);
+  }
+  return { alerts, stats };
+}
+
+function hostOf(a: Alert): string {
+  const v = getField(a, 'host.name');
+  const x = Array.isArray(v) ? v[0] : v;
+  return x === undefined || x === null || x === '' ? '(no host)' : String(x);
+}
+
+function compareTb(a: unknown, b: unknown): number {
+  const am = a === undefined || a === null;
+  const bm = b === undefined || b === null;
+  if (am || bm) return am === bm ? 0 : am ? 1 : -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const sa = String(a);
+  const sb = String(b);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+/** A UUID-shaped digest, for deterministic execution ids. */
+function sha256Uuid(s: string): string {
+  const h = createHash('sha256').update(s).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Groups skip reasons: the text before the first detail (quotes, numbers, colon). */
+function skipCategory(reason: string): string {
+  return reason
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/late event \S+:.*?older than/, 'late event: older than')
+    .replace(/\d[\d:.TZ-]*/g, 'N')
+    .slice(0, 120);
+}
+
+// ---- input adapters -------------------------------------------------------------------------
+
+interface BytesSource extends AsyncIterable<EventDoc> {
+  readonly file: string;
+  batches(): AsyncIterable<EventDoc[]>;
+  bytes(): number;
+}
+
+/** Windows mapping is optional: the module may be absent in trimmed builds; loaded lazily once. */
+type WinModule = typeof import('../events/windows/index.js');
+let winModule: Promise<WinModule | null> | undefined;
+function windowsModule(): Promise<WinModule | null> {
+  winModule ??= import('../events/windows/index.js').then(
+    (m) => (typeof m.mapRawWindowsEvent === 'function' ? m : null),
+    () => null,
+  );
+  return winModule;
+}
+
+function jsonSource(path: string, index: string | undefined, skip: (i: SkippedItem) => void): BytesSource {
+  const reader = readEvents(path, { index, onSkip: skip });
+  const src: BytesSource = {
+    file: reader.file,
+    bytes: () => reader.counts.bytes,
+    async *batches() {
+      const win = await windowsModule();
+      for await (const batch of reader.batches()) {
+        if (win) {
+          // Raw Winlogbeat / Agent documents (winlog.* without ECS categorisation) are mapped
+          // as Elastic's ingest pipelines would, so rules see the fields they expect.
+          for (let i = 0; i < batch.length; i++) {
+            const ev = batch[i]!;
+            if (!win.isUnmappedWinlogDocument(ev.source)) continue;
+            try {
+              const m = win.mapWinlogbeatDocument(ev.source);
+              batch[i] = { ...ev, source: m.source, index: ev.index !== '' ? ev.index : m.index };
+            } catch (e) {
+              skip({ position: ev.position ?? { file: reader.file }, reason: `cannot map Windows event: ${(e as Error).message}` });
+            }
+          }
+        }
+        yield batch;
+      }
+    },
+    [Symbol.asyncIterator]() {
+      return flatten(src.batches())[Symbol.asyncIterator]();
+    },
+  };
+  return src;
+}
+
+async function evtxSource(path: string, warn: (m: string) => void, skip: (i: SkippedItem) => void): Promise<BytesSource> {
+  const win = await windowsModule();
+  let evtx: typeof import('../evtx/index.js') | null = null;
+  try {
+    evtx = await import('../evtx/index.js');
+  } catch {
+    evtx = null;
+  }
+  let size = 0;
+  try {
+    size = (await fsp.stat(path)).size;
+  } catch {
+    // reported by the reader
+  }
+  let done = false;
+  const prefix = fileIdPrefix(path);
+  const src: BytesSource = {
+    file: path,
+    bytes: () => (done ? size : 0),
+    async *batches() {
+      if (!evtx || typeof evtx.readEvtx !== 'function' || !win) {
+        warn(`${path}: EVTX support is not available in this build; file skipped`);
+        done = true;
+        return;
+      }
+      const reader = evtx.readEvtx(path, {
+        onWarning: (w) => skip({ position: { file: path, chunk: w.chunk ?? undefined, record: w.recordId ?? undefined, offset: w.offset }, reason: w.reason }),
+      });
+      let out: EventDoc[] = [];
+      try {
+        for await (const rec of reader) {
+          try {
+            const m = win.mapRawWindowsEvent(rec.toRaw());
+            out.push({ source: m.source, index: m.index, id: `${prefix}:r${rec.recordId}`, position: { file: path, chunk: rec.chunk, record: rec.recordId, offset: rec.offset } });
+          } catch (e) {
+            skip({ position: { file: path, chunk: rec.chunk, record: rec.recordId, offset: rec.offset }, reason: `cannot map EVTX record: ${(e as Error).message}` });
+          }
+          if (out.length >= 1024) {
+            yield out;
+            out = [];
+          }
+        }
+      } catch (e) {
+        warn(`${path}: ${(e as Error).message}`);
+      }
+      if (out.length > 0) yield out;
+      done = true;
+    },
+    [Symbol.asyncIterator]() {
+      return flatten(src.batches())[Symbol.asyncIterator]();
+    },
+  };
+  return src;
+}
+
+async function* flatten(b: AsyncIterable<EventDoc[]>): AsyncGenerator<EventDoc> {
+  for await (const batch of b) yield* batch;
+}

@@ -1,0 +1,95 @@
+// Rule `index` patterns → a predicate over an event's index name.
+//
+// Kibana resolves a rule's index patterns with Elasticsearch's multi-target syntax: a list of
+// names where `*` matches any run of characters, entries may themselves be comma-separated
+// ("a-*,b-*"), and an entry starting with `-` removes the indices it matches from what the
+// entries before it selected (`logs-*,-logs-test-*`). Index names are case-sensitive.
+//
+// Offline, an event's index comes from the input (`_index` of a hit), from its data_stream.*
+// fields, from `--index NAME`, or from Beats' agent.* fields (see inferIndex). An event whose
+// index is unknown ('') is seen by no rule: guessing would route, say, Sysmon events to rules
+// written for Elastic Defend data. Pass `--index` to name such inputs.
+//
+// Cross-cluster patterns (`remote:logs-*`) name indices on another cluster; offline there is only
+// one "cluster", so the cluster prefix is dropped and the rest is matched locally.
+
+/** Kibana's default `securitySolution:defaultIndex`, used by rules that name no index. */
+export const DEFAULT_INDEX_PATTERNS: readonly string[] = [
+  'apm-*-transaction*',
+  'auditbeat-*',
+  'endgame-*',
+  'filebeat-*',
+  'logs-*',
+  'packetbeat-*',
+  'traces-apm*',
+  'winlogbeat-*',
+  '-*elastic-cloud-logs-*',
+];
+
+export type IndexMatcher = (index: string) => boolean;
+
+interface Clause {
+  exclude: boolean;
+  test: (index: string) => boolean;
+}
+
+/** Splits patterns on commas, trims them and drops empty entries. */
+export function splitIndexPatterns(patterns: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const p of patterns) {
+    for (const part of p.split(',')) {
+      const t = part.trim();
+      if (t !== '') out.push(t);
+    }
+  }
+  return out;
+}
+
+function clauseFor(pattern: string): Clause {
+  let exclude = false;
+  let p = pattern;
+  if (p.startsWith('-')) {
+    exclude = true;
+    p = p.slice(1);
+  }
+  const colon = p.indexOf(':');
+  if (colon >= 0) p = p.slice(colon + 1);
+  if (!p.includes('*')) return { exclude, test: (i) => i === p };
+  if (p === '*') return { exclude, test: () => true };
+  const re = new RegExp('^' + p.split('*').map(escapeRegExp).join('.*') + '$', 's');
+  return { exclude, test: (i) => re.test(i) };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Compiles index patterns into a matcher. Entries are applied left to right: an inclusion adds
+ * what it matches, an exclusion removes what it matches from the result so far (a leading
+ * exclusion therefore removes nothing). Results are cached per index name, since real inputs
+ * carry only a handful of distinct indices.
+ */
+export function compileIndexPatterns(patterns: readonly string[]): IndexMatcher {
+  const clauses = splitIndexPatterns(patterns).map(clauseFor);
+  const cache = new Map<string, boolean>();
+  return (index: string) => {
+    if (index === '') return false;
+    let hit = cache.get(index);
+    if (hit === undefined) {
+      hit = false;
+      for (const c of clauses) {
+        if (c.exclude) {
+          if (hit && c.test(index)) hit = false;
+        } else if (!hit && c.test(index)) hit = true;
+      }
+      cache.set(index, hit);
+    }
+    return hit;
+  };
+}
+
+/** The matcher for a rule: its own `index` patterns, or Kibana's default patterns. */
+export function ruleIndexMatcher(index: readonly string[] | undefined): IndexMatcher {
+  return compileIndexPatterns(index && index.length > 0 ? index : DEFAULT_INDEX_PATTERNS);
+}

@@ -1,0 +1,90 @@
+// SQLite alert store (`--db alerts.sqlite`). Alerts are keyed by their deterministic id, so writing
+// the same hunt twice, or overlapping hunts, leaves one row per alert (upsert). The full alert
+// document is kept as JSON next to a few columns for querying and indexing.
+import Database from 'better-sqlite3';
+import type { Alert } from '../detect/alerts.js';
+
+export interface AlertStore {
+  /** Inserts or replaces alerts in one transaction; returns how many rows were new. */
+  write(alerts: readonly Alert[]): number;
+  count(): number;
+  close(): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS alerts (
+  id TEXT PRIMARY KEY,
+  rule_id TEXT NOT NULL,
+  rule_name TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  risk_score REAL,
+  "@timestamp" TEXT NOT NULL,
+  original_time TEXT,
+  host_name TEXT,
+  user_name TEXT,
+  building_block INTEGER NOT NULL,
+  group_id TEXT,
+  reason TEXT,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_rule_id ON alerts(rule_id);
+CREATE INDEX IF NOT EXISTS alerts_timestamp ON alerts("@timestamp");
+`;
+
+function str(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (Array.isArray(v)) return v.length > 0 ? String(v[0]) : null;
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function field(a: Alert, dotted: string): unknown {
+  if (dotted in a) return a[dotted];
+  let cur: unknown = a;
+  for (const p of dotted.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+/** Opens (creating if needed) an alert database. */
+export function openAlertStore(file: string): AlertStore {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.exec(SCHEMA);
+  const exists = db.prepare('SELECT 1 FROM alerts WHERE id = ?');
+  // Upsert keeps the row's first-seen @timestamp: a rerun must not make old alerts look new.
+  const upsert = db.prepare(`
+    INSERT INTO alerts (id, rule_id, rule_name, severity, risk_score, "@timestamp", original_time, host_name, user_name, building_block, group_id, reason, doc)
+    VALUES (@id, @rule_id, @rule_name, @severity, @risk_score, @ts, @original_time, @host_name, @user_name, @building_block, @group_id, @reason, @doc)
+    ON CONFLICT(id) DO UPDATE SET rule_name = excluded.rule_name, severity = excluded.severity, risk_score = excluded.risk_score, reason = excluded.reason`);
+  const write = db.transaction((alerts: readonly Alert[]) => {
+    let added = 0;
+    for (const a of alerts) {
+      const id = String(a['kibana.alert.uuid']);
+      if (!exists.get(id)) added++;
+      upsert.run({
+        id,
+        rule_id: String(a['kibana.alert.rule.rule_id']),
+        rule_name: String(a['kibana.alert.rule.name']),
+        severity: String(a['kibana.alert.severity']),
+        risk_score: typeof a['kibana.alert.risk_score'] === 'number' ? a['kibana.alert.risk_score'] : null,
+        ts: String(a['@timestamp']),
+        original_time: str(a['kibana.alert.original_time']),
+        host_name: str(field(a, 'host.name')),
+        user_name: str(field(a, 'user.name')),
+        building_block: a['kibana.alert.building_block_type'] !== undefined ? 1 : 0,
+        group_id: str(a['kibana.alert.group.id']),
+        reason: str(a['kibana.alert.reason']),
+        doc: JSON.stringify(a),
+      });
+    }
+    return added;
+  });
+  const count = db.prepare('SELECT COUNT(*) AS n FROM alerts');
+  return {
+    write: (alerts) => write(alerts),
+    count: () => (count.get() as { n: number }).n,
+    close: () => db.close(),
+  };
+}
