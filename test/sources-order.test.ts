@@ -77,7 +77,7 @@ describe('mergeOrdered', () => {
     expect(stats.late).toBe(1);
     expect(stats.lateByInput).toEqual(new Map([['input 1', 1]]));
     const hint =
-      'input input 1 is not sorted by @timestamp beyond the reorder window (1 events); sort it (e.g. `eqlite sort`) or raise --reorder-window';
+      'input input 1 is not sorted by @timestamp beyond the reorder window (1 events); sort it by time first, or raise --reorder-window';
     expect(skipped).toEqual([
       {
         position: { file: 'mem', line: 0 },

@@ -97,7 +97,9 @@ export function compile(query: Statement | string, options: CompileOptions = {})
       addCategory(q.until.query.category);
       until = stageOf(q.by, q.until);
     }
-    const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, timestamp: (ev: EventDoc) => getTimestamp(ev.source) };
+    const time = (ev: EventDoc) =>
+      ev.time && ev.timeField === timestampField ? ev.time : parseInstant(getTimestamp(ev.source));
+    const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, time };
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, onResult);
       const matcher = new SequenceMatcher(spec, (m) => window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }));

@@ -5,7 +5,7 @@
 // and missing-event terms are checked after the positive terms complete (TumblingWindow's
 // post-check). State is pruned as maxspan expires, so memory follows live partial sequences.
 import type { EventDoc } from '../events/types.js';
-import { parseInstant, type Instant } from '../events/time.js';
+import type { Instant } from '../events/time.js';
 import type { PredicateFn, ValueFn } from './expr.js';
 import { encodeKeyValue } from './values.js';
 
@@ -23,7 +23,8 @@ export interface SequenceSpec {
   stages: StageSpec[];
   until: StageSpec | null;
   maxspanMs: number | null;
-  timestamp: (ev: EventDoc) => unknown;
+  /** The event's time (null when it has none). */
+  time: (ev: EventDoc) => Instant | null;
 }
 
 interface Pending {
@@ -135,7 +136,7 @@ export class SequenceMatcher {
     const stages = this.spec.stages;
     const src = ev.source;
     let t: Instant | null = null;
-    const time = (): Instant | null => (t ??= parseInstant(this.spec.timestamp(ev)));
+    const time = (): Instant | null => (t ??= this.spec.time(ev));
 
     for (const m of this.missingIndexes) {
       const stage = stages[m]!;
@@ -198,12 +199,17 @@ export class SequenceMatcher {
       if (keys && ts) for (const k of keys) this.untilLatest.set(k.key, { ordinal: ord, ms: ts.ms });
     }
 
-    const ts = time();
-    if (ts && ts.ms > this.nowMs) {
-      this.nowMs = ts.ms;
-      this.resolveByTime();
+    // The clock only matters for waiting missing-event checks and for pruning, so events that
+    // matched nothing do not pay for reading their time.
+    const sweepDue = ++this.sinceSweep >= 4096;
+    if (sweepDue || this.candidates.length > 0 || t !== null) {
+      const ts = time();
+      if (ts && ts.ms > this.nowMs) {
+        this.nowMs = ts.ms;
+        if (this.candidates.length > 0) this.resolveByTime();
+      }
     }
-    if (++this.sinceSweep >= 4096) {
+    if (sweepDue) {
       this.sinceSweep = 0;
       this.sweep();
     }

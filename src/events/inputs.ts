@@ -34,20 +34,30 @@ export async function openInputs(paths: string[], opts: OpenOptions = {}): Promi
 function openJson(file: string, opts: OpenOptions): OpenedInput {
   const reader = readEvents(file, { index: opts.index, onSkip: opts.onSkip });
   const profile = opts.profile;
-  async function* events(): AsyncGenerator<EventDoc> {
+  // Batches keep the hot path at one promise per read chunk; the merge consumes them directly.
+  async function* batches(): AsyncGenerator<EventDoc[]> {
     for await (const batch of reader.batches()) {
-      for (const ev of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        const ev = batch[i]!;
         if (isUnmappedWinlogDocument(ev.source)) {
           const mapped = mapWinlogbeatDocument(ev.source, { profile });
-          yield { ...ev, source: mapped.source, index: ev.index || mapped.index };
-        } else yield ev;
+          batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
+        }
       }
+      yield batch;
     }
   }
+  const events = {
+    file: reader.file,
+    batches,
+    async *[Symbol.asyncIterator](): AsyncGenerator<EventDoc> {
+      for await (const batch of batches()) yield* batch;
+    },
+  };
   return {
     name: reader.file,
     kind: 'json',
-    events: events(),
+    events,
     bytesRead: () => reader.counts.bytes,
     counts: () => ({ read: reader.counts.read, skipped: reader.counts.skipped }),
   };

@@ -16,7 +16,7 @@ export interface OrderOptions {
   tiebreakerField?: string | null;
   /**
    * Events held for reordering, shared by all inputs: each input's buffer holds
-   * max(MIN_WINDOW, ceil(reorderWindow / inputs)) events. 0 disables reordering. Default 100,000.
+   * max(MIN_WINDOW, ceil(reorderWindow / inputs)) events. 0 disables reordering. Default 10,000.
    */
   reorderWindow?: number;
   /**
@@ -41,7 +41,9 @@ export interface MergeStats {
   lateByInput: Map<string, number>;
 }
 
-export const DEFAULT_REORDER_WINDOW = 100_000;
+// 10,000 events repair the local disorder shippers produce while keeping the held parsed events
+// (several KB each) to tens of MB; a larger window is a command-line option.
+export const DEFAULT_REORDER_WINDOW = 10_000;
 /** Smallest per-input buffer when the window is shared by many inputs. */
 export const MIN_WINDOW = 1_000;
 
@@ -159,6 +161,8 @@ class Keyer {
       return null;
     }
     const tb = this.tbField === null ? undefined : tiebreakValue(getField(doc.source, this.tbField));
+    doc.time = t;
+    doc.timeField = this.tsField;
     return { doc, ms: t.ms, ns: t.ns, tb, src, seq };
   }
 }
@@ -278,7 +282,7 @@ export class MergedStream implements AsyncIterable<EventDoc> {
       stats.lateByInput.set(c.name, (stats.lateByInput.get(c.name) ?? 0) + 1);
       const hint =
         `input ${c.name} is not sorted by ${opts.timestampField ?? '@timestamp'} beyond the reorder window ` +
-        `(${perInput} events); sort it (e.g. \`eqlite sort\`) or raise --reorder-window`;
+        `(${perInput} events); sort it by time first, or raise --reorder-window`;
       opts.onSkip?.({
         position: e.doc.position ?? { file: c.name },
         reason: `late event ${e.doc.id}: ${formatInstant(e)} is older than ${formatInstant(prev)} already emitted; ${hint}`,

@@ -20,6 +20,12 @@ export interface EventDoc {
   /** Document id (`_id`): given by the input, else derived deterministically from the position. */
   id: string;
   position?: SourcePosition;
+  /**
+   * The event's time as parsed by the ordering stage, and the field it was read from: the engine
+   * reuses it instead of parsing the timestamp a second time.
+   */
+  time?: { ms: number; ns: number };
+  timeField?: string;
 }
 
 /** A malformed item that was skipped; sources report these instead of throwing. */
