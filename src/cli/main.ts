@@ -7,6 +7,8 @@ import { UserError } from './errors.js';
 import { registerQuery } from './query.js';
 import { registerValidate } from './validate.js';
 import { registerConvert } from './convert.js';
+import { registerGenerate } from './generate.js';
+import { registerHunt } from './hunt.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -15,9 +17,11 @@ const program = new Command('eqlite')
   .description('Run Elastic Security EQL detection rules over log files, Elasticsearch exports and EVTX')
   .version(version)
   .showHelpAfterError();
+registerHunt(program);
 registerQuery(program);
 registerValidate(program);
 registerConvert(program);
+registerGenerate(program);
 
 program.exitOverride();
 try {
