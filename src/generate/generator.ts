@@ -145,7 +145,7 @@ export class Generation {
     this.plans = planScenarios(shapes, positives, opts.nearMisses ?? true, this.hostCount);
     const planted = this.plans.reduce((n, p) => n + p.events, 0);
     if (planted > this.events) {
-      throw new RangeError(`${this.events} events cannot hold the ${planted} planted events; raise events or use positivesPerShape 0 and nearMisses false`);
+      throw new RangeError(`${this.events} events cannot hold the ${planted} planted events; ask for more events or plant fewer scenarios`);
     }
   }
 
@@ -246,13 +246,18 @@ export async function writeGenerated(opts: WriteOptions): Promise<GenerateResult
 
   let ndjsonBytes = 0;
   let events = 0;
-  let chunk = '';
+  // Lines are encoded straight into a large buffer: encoding each (small) line is much cheaper
+  // than concatenating megabytes of strings and encoding the resulting rope in one go.
+  let buf = Buffer.allocUnsafe(CHUNK);
+  let off = 0;
   const flush = async (): Promise<void> => {
-    if (chunk.length === 0) return;
-    const buf = Buffer.from(chunk, 'utf8');
-    chunk = '';
-    ndjsonBytes += buf.length;
-    if (!sink.write(buf) && !failure) {
+    if (off === 0) return;
+    const out = buf.subarray(0, off);
+    ndjsonBytes += off;
+    // The stream keeps `out` until it is written, so the next lines go to a fresh buffer.
+    buf = Buffer.allocUnsafe(CHUNK);
+    off = 0;
+    if (!sink.write(out) && !failure) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           sink.off('drain', done);
@@ -266,9 +271,15 @@ export async function writeGenerated(opts: WriteOptions): Promise<GenerateResult
     if (failure) throw failure;
   };
   for (const line of gen.lines()) {
-    chunk += line + '\n';
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit; a line longer than a chunk gets its own buffer.
+    const need = line.length * 3 + 1;
+    if (off + need > buf.length) {
+      await flush();
+      if (need > buf.length) buf = Buffer.allocUnsafe(need);
+    }
+    off += buf.write(line, off, 'utf8');
+    buf[off++] = 0x0a;
     events++;
-    if (chunk.length >= CHUNK) await flush();
   }
   await flush();
   sink.end();
