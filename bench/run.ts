@@ -1,0 +1,98 @@
+// `npm run bench`: the EQL engine and detection benchmarks, measured in one run on this machine.
+// Generates (or reuses) 1M realistic ECS Windows events over 500 hosts under bench/data/, then
+// runs each phase in its own process (so peak memory is the phase's own) and reports events/s
+// and each phase's cost as a ratio to read+parse, plus the EVTX reader benchmark.
+//   EQLITE_BENCH_EVENTS   number of events (default 1000000)
+//   EQLITE_BENCH_SKIP     comma list of phases to skip (e.g. hunt-corpus,evtx)
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeGenerated } from '../src/generate/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const events = Number(process.env.EQLITE_BENCH_EVENTS ?? 1_000_000);
+const skip = new Set((process.env.EQLITE_BENCH_SKIP ?? '').split(',').filter(Boolean));
+const dataDir = path.join(here, 'data');
+const file = path.join(dataDir, `events-${events}-h500-s7.ndjson`);
+const corpus = path.resolve(root, '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
+
+interface PhaseResult {
+  phase: string;
+  events: number;
+  results: number;
+  seconds: number;
+  peakRssMb: number;
+  rules: number;
+}
+
+mkdirSync(dataDir, { recursive: true });
+if (!existsSync(file)) {
+  process.stderr.write(`generating ${events} events over 500 hosts into ${path.relative(root, file)} …\n`);
+  const t0 = Date.now();
+  await writeGenerated({ events, hosts: 500, seed: 7, out: file });
+  process.stderr.write(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+const mb = statSync(file).size / 1e6;
+
+function runPhase(phase: string, extra: string[] = []): PhaseResult {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(here, 'phase.ts'), phase, file, ...extra], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as PhaseResult;
+}
+
+const phases: [string, string, string[]][] = [
+  ['parse', 'read + JSON.parse (baseline)', []],
+  ['order', 'read + parse + time-ordered merge', []],
+  ['filter', 'event query: process where event.type == "start" and process.name : "powershell.exe"', []],
+  ['seed', 'seed rule sequence (eqlite query)', []],
+  ['hunt-seed', 'eqlite hunt, bundled seed rule (alerts built)', []],
+  ['hunt-corpus', 'eqlite hunt, all active Elastic EQL rules in one pass', [corpus]],
+];
+
+console.log(`eqlite benchmark: ${events.toLocaleString('en')} events, ${mb.toFixed(0)} MB NDJSON, node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+console.log('');
+console.log('phase        events/s   MB/s   ratio  peak RSS  results  what');
+let base: PhaseResult | null = null;
+const results: PhaseResult[] = [];
+for (const [phase, what, extra] of phases) {
+  if (skip.has(phase)) continue;
+  if (phase === 'hunt-corpus' && !existsSync(corpus)) {
+    console.log(`hunt-corpus  (skipped: ${corpus} not found)`);
+    continue;
+  }
+  const r = runPhase(phase, extra);
+  results.push(r);
+  base ??= r;
+  const rate = r.events / r.seconds;
+  const ratio = r.seconds / base.seconds;
+  const label = r.rules ? `${what} (${r.rules} rules)` : what;
+  console.log(
+    `${phase.padEnd(11)} ${Math.round(rate).toLocaleString('en').padStart(9)} ${(mb / r.seconds).toFixed(0).padStart(6)} ${ratio.toFixed(2).padStart(6)}× ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.results).padStart(8)}  ${label}`,
+  );
+}
+const seed = results.find((r) => r.phase === 'seed');
+const order = results.find((r) => r.phase === 'order');
+if (seed && order) {
+  console.log('');
+  console.log(`sequence state (seed peak RSS − ordered-read peak RSS): ${(seed.peakRssMb - order.peakRssMb).toFixed(0)} MB`);
+}
+
+if (!skip.has('evtx')) {
+  const { benchEvtx } = await import('./evtx.js');
+  const corpusEvtx = path.resolve(root, '..', 'shared', 'corpus', 'evtx');
+  if (existsSync(corpusEvtx)) {
+    console.log('');
+    const r = await benchEvtx({ log: () => {} });
+    console.log(`EVTX: ${r.totalMB.toFixed(0)} MB in ${r.files} files, ${r.cores} cores`);
+    console.log('phase                        records/s    MB/s  peak RSS');
+    for (const p of r.phases) {
+      console.log(`${p.name.padEnd(28)} ${Math.round(p.recordsPerSec).toLocaleString('en').padStart(9)} ${p.mbPerSec.toFixed(0).padStart(7)} ${`${p.peakRssMB.toFixed(0)} MB`.padStart(9)}`);
+    }
+  } else console.log(`\nEVTX benchmark skipped: ${corpusEvtx} not found`);
+}
