@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { hunt } from '../src/detect/hunt.js';
+import { parseInterval, resolveDateMath, TimeExpressionError } from '../src/detect/schedule.js';
+import { makeRule, tempDir, wlb, writeNdjson } from './detect-helpers.js';
+
+const T = (s: string) => Date.parse(s);
+
+describe('time expressions', () => {
+  const now = T('2024-05-15T13:47:21.500Z');
+  it('resolves date math and ISO times', () => {
+    expect(resolveDateMath('now', now)).toBe(now);
+    expect(resolveDateMath('now-24h', now)).toBe(T('2024-05-14T13:47:21.500Z'));
+    expect(resolveDateMath('now-9m', now)).toBe(T('2024-05-15T13:38:21.500Z'));
+    expect(resolveDateMath('now-1d/d', now)).toBe(T('2024-05-14T00:00:00Z'));
+    expect(resolveDateMath('now/w', now)).toBe(T('2024-05-13T00:00:00Z'));
+    expect(resolveDateMath('now-1M/M', now)).toBe(T('2024-04-01T00:00:00Z'));
+    expect(resolveDateMath('2024-05-01T10:00:00Z', now)).toBe(T('2024-05-01T10:00:00Z'));
+    expect(resolveDateMath('2024-05-01T10:00:00+02:00||+1h', now)).toBe(T('2024-05-01T09:00:00Z'));
+  });
+  it('rejects malformed expressions with a clear message', () => {
+    expect(() => resolveDateMath('yesterday', now)).toThrow(new TimeExpressionError('invalid time "yesterday": expected an ISO 8601 time or date math such as now-24h'));
+    expect(() => resolveDateMath('now-5x', now)).toThrow(/invalid date math "now-5x" at "-5x"/);
+    expect(parseInterval('5m')).toBe(300_000);
+    expect(parseInterval('1h')).toBe(3_600_000);
+    expect(() => parseInterval('0m')).toThrow(/invalid interval "0m"/);
+  });
+});
+
+describe('schedule replay', () => {
+  const dir = tempDir();
+  // interval 5m, from now-9m: windows overlap by 4 minutes. Runs at 10:05, 10:10, … (anchor 10:00).
+  const rule = makeRule({ name: 'proc', index: ['winlogbeat-*'], query: 'process where true', from: 'now-9m', interval: '5m', max_signals: 2 });
+  const p = (ts: string, name: string, extra: Record<string, unknown> = {}) => wlb(ts, 'process', { process: { name }, ...extra });
+  const input = writeNdjson(dir, 'sched.ndjson', [
+    p('2024-05-01T09:50:00Z', 'before'),
+    p('2024-05-01T10:02:00Z', 'e1'), // windows 1 [10:00,10:05] and 2 [10:01,10:10]
+    p('2024-05-01T10:03:00Z', 'e2'),
+    p('2024-05-01T10:12:00Z', 'e3'), // windows 3 [10:06,10:15] and 4 [10:11,10:20]
+    p('2024-05-01T10:13:00Z', 'e4'),
+    p('2024-05-01T10:14:00Z', 'e5'),
+    p('2024-05-01T10:45:00Z', 'after'),
+  ]);
+  const range = { from: '2024-05-01T10:00:00Z', to: '2024-05-01T10:30:00Z' };
+
+  it('gives every window its own max_signals budget and never duplicates an alert', async () => {
+    const { alerts, stats } = await hunt({ rules: [rule], inputs: [input], ...range });
+    expect(alerts.map((a) => [(a.process as { name: string }).name, a['@timestamp']])).toEqual([
+      ['e1', '2024-05-01T10:05:00.000Z'],
+      ['e2', '2024-05-01T10:05:00.000Z'],
+      ['e3', '2024-05-01T10:15:00.000Z'],
+      ['e4', '2024-05-01T10:15:00.000Z'],
+    ]);
+    const r = stats.perRule[0]!;
+    expect(r.runs).toBe(4); // windows without events are never opened
+    expect(r.results).toBe(8);
+    expect(r.duplicates).toBe(4);
+    expect(r.maxSignalsReached).toBe(4);
+    expect(r.outsideWindows).toBe(2);
+    expect(new Set(alerts.map((a) => a['kibana.alert.uuid'])).size).toBe(4);
+    expect(stats.warnings.filter((w) => w.includes('max_signals (2) reached'))).toEqual([
+      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:05:00.000Z (window 2024-05-01T10:00:00.000Z – 2024-05-01T10:05:00.000Z); further matches of this run are not alerted',
+      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:10:00.000Z (window 2024-05-01T10:01:00.000Z – 2024-05-01T10:10:00.000Z); further matches of this run are not alerted',
+      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:15:00.000Z (window 2024-05-01T10:06:00.000Z – 2024-05-01T10:15:00.000Z); further matches of this run are not alerted',
+      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:20:00.000Z (window 2024-05-01T10:11:00.000Z – 2024-05-01T10:20:00.000Z); further matches of this run are not alerted',
+    ]);
+    expect(stats.range).toEqual({ from: '2024-05-01T10:00:00.000Z', to: '2024-05-01T10:30:00.000Z' });
+  });
+
+  it('alerts the same ids as a single run for the same matches', async () => {
+    const single = await hunt({ rules: [rule], inputs: [input] });
+    const replay = await hunt({ rules: [rule], inputs: [input], ...range });
+    // One run over everything: max_signals 2 in total, with one warning.
+    expect(single.alerts.map((a) => (a.process as { name: string }).name)).toEqual(['before', 'e1']);
+    expect(single.stats.perRule[0]!.maxSignalsReached).toBe(1);
+    expect(single.alerts[1]!['kibana.alert.uuid']).toBe(replay.alerts[0]!['kibana.alert.uuid']);
+  });
+
+  it('--schedule without a range anchors at the first event and runs to the end of the data', async () => {
+    const { alerts, stats } = await hunt({ rules: [rule], inputs: [input], schedule: true, maxSignals: 100 });
+    expect(alerts.map((a) => (a.process as { name: string }).name)).toEqual(['before', 'e1', 'e2', 'e3', 'e4', 'e5', 'after']);
+    expect(alerts[0]!['@timestamp']).toBe('2024-05-01T09:55:00.000Z');
+    expect(alerts[6]!['@timestamp']).toBe('2024-05-01T10:45:00.000Z'); // run 11 = 09:50 + 11 × 5m; window ends are inclusive
+    expect(stats.range).toEqual({ from: '2024-05-01T09:50:00.000Z', to: '2024-05-01T10:45:00.000Z' });
+  });
+
+  it('windows by timestamp_override with fallback to @timestamp', async () => {
+    const d = tempDir();
+    const f = writeNdjson(d, 'ingested.ndjson', [
+      p('2024-05-01T10:02:00Z', 'late-ingest', { event: { category: ['process'], type: ['start'], ingested: '2024-05-01T10:12:00Z' } }),
+      p('2024-05-01T10:03:00Z', 'no-ingested'),
+    ]);
+    const r = makeRule({ name: 'ovr', index: ['winlogbeat-*'], query: 'process where true', from: 'now-9m', interval: '5m', timestamp_override: 'event.ingested' });
+    const { alerts } = await hunt({ rules: [r], inputs: [f], ...range });
+    expect(alerts.map((a) => [(a.process as { name: string }).name, a['@timestamp']])).toEqual([
+      ['no-ingested', '2024-05-01T10:05:00.000Z'],
+      ['late-ingest', '2024-05-01T10:15:00.000Z'],
+    ]);
+    const strict = makeRule({ name: 'ovr2', index: ['winlogbeat-*'], query: 'process where true', from: 'now-9m', interval: '5m', timestamp_override: 'event.ingested', timestamp_override_fallback_disabled: true });
+    const s = await hunt({ rules: [strict], inputs: [f], ...range });
+    expect(s.alerts.map((a) => (a.process as { name: string }).name)).toEqual(['late-ingest']);
+    expect(s.stats.perRule[0]!.outsideWindows).toBe(1);
+  });
+
+  it('replays sequences per window without duplicating them', async () => {
+    const d = tempDir();
+    const f = writeNdjson(d, 'seq.ndjson', [
+      wlb('2024-05-01T10:04:00Z', 'process', { process: { name: 'a' } }),
+      wlb('2024-05-01T10:04:30Z', 'file', { process: { name: 'a' } }),
+    ]);
+    const r = makeRule({ name: 'seq', index: ['winlogbeat-*'], query: 'sequence by process.name [process where true] [file where true]', from: 'now-9m', interval: '5m' });
+    const { alerts, stats } = await hunt({ rules: [r], inputs: [f], ...range });
+    expect(alerts).toHaveLength(3);
+    expect(stats.perRule[0]!.results).toBe(2); // found by windows 1 and 2
+    expect(stats.perRule[0]!.duplicates).toBe(3);
+  });
+
+  it('rejects a reversed range', async () => {
+    await expect(hunt({ rules: [rule], inputs: [input], from: '2024-05-02T00:00:00Z', to: '2024-05-01T00:00:00Z' })).rejects.toThrow(
+      '--from (2024-05-02T00:00:00.000Z) must be before --to (2024-05-01T00:00:00.000Z)',
+    );
+  });
+});
