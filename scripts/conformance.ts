@@ -226,6 +226,35 @@ for (const [suiteName, raw] of Object.entries(suites)) {
   }
 }
 
+// Python eql's own suite: only queries that are valid Elasticsearch syntax can run; Python's
+// semantics differ (case-insensitive `==`, three-valued `not`, file-order streaming), so this is
+// an agreement rate, not a pass/fail gate.
+const pyQueries = path.join(pyDir, 'test_queries.toml');
+if (existsSync(pyQueries)) {
+  const pyDocs = loadIndex('endgame-140', indexDefs['endgame-140']!).docs;
+  const pyEvents: EventDoc[] = pyDocs.map((d, i) => ({ source: d, index: 'endgame-140', id: String(i) }));
+  const sorted = sortEvents(pyEvents, { timestampField: '@timestamp', tiebreakerField: 'serial_event_id' });
+  const specs = (parseToml(readFileSync(pyQueries, 'utf8')) as { queries: { query: string; expected_event_ids: number[] }[] }).queries;
+  let valid = 0;
+  let agree = 0;
+  for (const spec of specs) {
+    let stmt;
+    try {
+      stmt = parse(spec.query.trim());
+    } catch {
+      continue;
+    }
+    valid++;
+    try {
+      const got = flatten(compile(stmt, { size: 1000 }).run(sorted), 'serial_event_id').ids;
+      if (JSON.stringify(got) === JSON.stringify(spec.expected_event_ids)) agree++;
+    } catch {
+      // counted as a disagreement
+    }
+  }
+  console.log(`python-eql test_queries.toml: ${valid} of ${specs.length} queries are valid Elasticsearch EQL; eqlite gives Python's answer on ${agree} (${((agree / Math.max(1, valid)) * 100).toFixed(1)}%)`);
+}
+
 for (const f of failures) console.log('FAIL ' + f + '\n');
 console.log(`${notApplicable} queries of test_failing_shards.toml need a failing shard (runtime field \`broken\`) and were not run`);
 console.log(`${passed} passed, ${failed} failed`);

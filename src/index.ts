@@ -14,3 +14,4 @@ export { readEvtx } from './evtx/index.js';
 export { mapRawWindowsEvent, mapWinlogbeatDocument } from './events/windows/index.js';
 export { loadRules } from './rules/load.js';
 export type { Rule, ExceptionList, ExceptionItem } from './rules/types.js';
+export { generateEvents, writeGenerated } from './generate/index.js';
