@@ -398,7 +398,13 @@ function compileIn(e: In, ctx: ExprContext): ValueFn {
     }
     const special = mode === 'date' || mode === 'ip' || mode === 'version';
     const nonNull = consts.filter((c) => c !== null);
+    // ES translates `in` on a date field into one `==` per value: each literal covers its span.
+    const spans = mode === 'date' ? nonNull.map((c) => parseInstantSpan(c)) : [];
     const member = (x: unknown): boolean => {
+      if (mode === 'date') {
+        const t = parseInstant(x);
+        return t !== null && spans.some((sp) => sp !== null && compareInstants(t, sp.lo) >= 0 && compareInstants(t, sp.hi) <= 0);
+      }
       if (special) return nonNull.some((c) => compareValues(x, c, mode) === 0);
       if (typeof x === 'string') return strings.has(ci ? x.toLowerCase() : x);
       if (typeof x === 'number') return numbers.has(x) || strings.has(String(x));
