@@ -143,6 +143,11 @@ describe('dates', () => {
     expect(match('@timestamp < 1504126053000', rows, o)).toEqual([1]);
     expect(match('@timestamp >= 1504126053999', rows, o)).toEqual([3, 4]);
   });
+  it('in / not in on a date field use the same spans as ==', () => {
+    expect(match('@timestamp in ("2017-08-30T20:47:33Z")', rows, o)).toEqual([2, 3, 5]);
+    expect(match('@timestamp in ("2017-08-30T20:47:32.999Z", 1504126054000)', rows, o)).toEqual([1, 4]);
+    expect(match('@timestamp not in ("2017-08-30T20:47:33Z")', rows, o)).toEqual([1, 4]);
+  });
   it('the timestamp field compares as a date even without a mapping', () => {
     expect(match('@timestamp == "2017-08-30T20:47:33Z"', rows)).toEqual([2, 3, 5]);
   });
