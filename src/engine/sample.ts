@@ -29,27 +29,31 @@ export class SampleCollector {
     for (let f = 0; f < this.filters.length; f++) {
       const stage = this.filters[f]!;
       if (!stage.filter(ev)) continue;
-      const values: unknown[] = [];
+      // A multi-valued key puts the event in one bucket per value (per combination of values
+      // with several keys), as ES's composite aggregation over the keys does.
+      let combos: unknown[][] = [[]];
       let excluded = false;
       for (let i = 0; i < stage.keys.length; i++) {
-        let v = stage.keys[i]!(ev.source);
-        if (Array.isArray(v)) v = v.find((x) => x !== null && x !== undefined) ?? null;
-        if (v === undefined) v = null;
-        if (v === null && !stage.keyOptional[i]) {
+        const v = stage.keys[i]!(ev.source);
+        let vals: unknown[] = Array.isArray(v) ? [...new Set(v.filter((x) => x !== null && x !== undefined))] : [v ?? null];
+        if (vals.length === 0) vals = [null];
+        if (vals[0] === null && !stage.keyOptional[i]) {
           excluded = true;
           break;
         }
-        values.push(v);
+        combos = vals.length === 1 ? combos.map((c) => [...c, vals[0]]) : combos.flatMap((c) => vals.map((x) => [...c, x]));
       }
       if (excluded) continue;
-      const key = JSON.stringify(values.map((v) => (v === null ? null : [typeof v, v])));
-      let st = this.keys.get(key);
-      if (!st) {
-        st = { values, perFilter: this.filters.map(() => []) };
-        this.keys.set(key, st);
+      for (const values of combos) {
+        const key = JSON.stringify(values.map((v) => (v === null ? null : [typeof v, v])));
+        let st = this.keys.get(key);
+        if (!st) {
+          st = { values, perFilter: this.filters.map(() => []) };
+          this.keys.set(key, st);
+        }
+        const list = st.perFilter[f]!;
+        if (list.length < this.cap) list.push(ev);
       }
-      const list = st.perFilter[f]!;
-      if (list.length < this.cap) list.push(ev);
     }
   }
 
