@@ -180,3 +180,35 @@ describe('optional keys', () => {
     expect(run('sample [any where s == 1] by ?a [any where s == 2] by ?b', rows)).toEqual([{ ids: [1, 3], keys: [null] }]);
   });
 });
+
+describe('multi-valued keys', () => {
+  it('an event joins one bucket per key value; nulls inside the array are ignored', () => {
+    const rows = [
+      { k: ['b', 'a', null], s: 1 },
+      { k: 'a', s: 2 },
+      { k: 'b', s: 2 },
+      { k: 'c', s: 2 },
+    ];
+    expect(run('sample by k [any where s == 1] [any where s == 2]', rows)).toEqual([
+      { ids: [1, 2], keys: ['a'] },
+      { ids: [1, 3], keys: ['b'] },
+    ]);
+  });
+  it('several multi-valued keys give every combination', () => {
+    const rows = [
+      { a: ['x', 'y'], b: [1, 2], s: 1 },
+      { a: 'y', b: 2, s: 2 },
+      { a: 'x', b: 1, s: 2 },
+      { a: 'x', b: 3, s: 2 },
+    ];
+    expect(run('sample by a, b [any where s == 1] [any where s == 2]', rows)).toEqual([
+      { ids: [1, 3], keys: ['x', 1] },
+      { ids: [1, 2], keys: ['y', 2] },
+    ]);
+  });
+  it('[null] and [] are a null key', () => {
+    const rows = [{ k: [null], s: 1 }, { k: [], s: 2 }];
+    expect(run('sample by k [any where s == 1] [any where s == 2]', rows)).toEqual([]);
+    expect(run('sample by ?k [any where s == 1] [any where s == 2]', rows)).toEqual([{ ids: [1, 2], keys: [null] }]);
+  });
+});
