@@ -243,10 +243,10 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
     const order = ['critical', 'high', 'medium', 'low'];
     L.push(`  by severity: ${[...sev].sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0])).map(([s, n]) => `${s} ${n}`).join(', ')}`);
     L.push('  by rule:');
-    for (const r of rules.sort((a, b) => b.alerts - a.alerts)) L.push(`    ${r.alerts}  ${r.name} (${r.severity})`);
+    for (const r of rules.sort((a, b) => b.alerts - a.alerts || (a.name < b.name ? -1 : 1))) L.push(`    ${r.alerts}  ${r.name} (${r.severity})`);
     if (stats.hosts.size > 0) {
       L.push('  by host:');
-      for (const [h, n] of [...stats.hosts].sort((a, b) => b[1] - a[1]).slice(0, 20)) L.push(`    ${n}  ${h}`);
+      for (const [h, n] of [...stats.hosts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 20)) L.push(`    ${n}  ${h}`);
     }
   }
   if (dest.out) L.push(`alerts written to ${dest.out}`);
