@@ -461,7 +461,8 @@ function compileMatch(e: Match, ctx: ExprContext): ValueFn {
   };
 }
 
-const STRING_PREDICATES = new Set(['startsWith', 'endsWith', 'stringContains']);
+/** Functions that ES turns into a Lucene query when given a field and constants. */
+const STRING_PREDICATES = new Set(['startsWith', 'endsWith', 'stringContains', 'cidrMatch']);
 
 function compileCall(e: Call, ctx: ExprContext): ValueFn {
   const args = e.args.map((a) => compileValueFolded(a, ctx));
@@ -476,7 +477,8 @@ function compileCall(e: Call, ctx: ExprContext): ValueFn {
   }
   const impl = functionImpl(e.name, e.caseInsensitive, constArgs);
   // startsWith/endsWith/stringContains on a field with a constant become Lucene queries in ES,
-  // which match any value of a multi-valued field.
+  // and cidrMatch on a field with constant blocks a terms query; they match any value of a
+  // multi-valued field.
   if (STRING_PREDICATES.has(e.name) && e.args[0]!.kind === 'field' && e.args.slice(1).every(isLit)) {
     const [first, ...rest] = args as [ValueFn, ...ValueFn[]];
     const restValues = rest.map((f) => f({}));
