@@ -226,6 +226,12 @@ describe('cidrMatch', () => {
     expect(val(q, { ip: 'fd12::1' }, ip)).toBe(true);
     expect(val(q, { ip: '8.8.8.8' }, ip)).toBe(false);
   });
+  it('a multi-valued address field matches when any value is in a block', () => {
+    const q = 'cidrMatch(ip, "192.168.0.0/16")';
+    expect(holds(q, { ip: ['10.0.0.1', '192.168.1.1'] }, ip)).toBe(true);
+    expect(holds(`not ${q}`, { ip: ['10.0.0.1', '192.168.1.1'] }, ip)).toBe(false);
+    expect(holds(q, { ip: ['10.0.0.1', '172.16.0.1'] }, ip)).toBe(false);
+  });
   it('missing address is null; not cidrMatch matches it', () => {
     expect(val('cidrMatch(ip, "10.0.0.0/8")', {}, ip)).toBeNull();
     expect(holds('not cidrMatch(ip, "10.0.0.0/8")', {}, ip)).toBe(true);
