@@ -189,7 +189,11 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   const skip = (item: SkippedItem) => {
     const key = skipCategory(item.reason);
     const e = stats.skipped.get(key);
-    const where = `${item.position.file}${item.position.line !== undefined ? ':' + item.position.line : ''}`;
+    const pos = item.position;
+    const where =
+      pos.line !== undefined
+        ? `${pos.file}:${pos.line}`
+        : `${pos.file}${pos.chunk !== undefined ? ` chunk ${pos.chunk}` : ''}${pos.record !== undefined ? ` record ${pos.record}` : ''}${pos.offset !== undefined ? ` offset ${pos.offset}` : ''}`;
     if (e) e.count++;
     else stats.skipped.set(key, { count: 1, example: `${where}: ${item.reason}` });
     opts.onSkip?.(item);
@@ -575,6 +579,7 @@ function skipCategory(reason: string): string {
   return reason
     .replace(/"[^"]*"/g, '"…"')
     .replace(/late event \S+:.*?older than/, 'late event: older than')
+    .replace(/0x[0-9a-f]+/gi, 'N')
     .replace(/\d[\d:.TZ-]*/g, 'N')
     .slice(0, 120);
 }
