@@ -219,8 +219,12 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
       (loaded.skipped.length > 0 ? `; ${loaded.skipped.length} rule file entries not loaded` : ''),
   );
   for (const [reason, n] of countBy(stats.rulesSkipped, (r) => r.reason).slice(0, 10)) L.push(`  skipped ${n}: ${reason}`);
-  for (const s of loaded.skipped.slice(0, 10)) L.push(`  not loaded (${s.kind}): ${s.file}${s.line ? ':' + s.line : ''}: ${s.reason}`);
-  if (loaded.skipped.length > 10) L.push(`  … ${loaded.skipped.length - 10} more`);
+  // Deprecated rules are skipped on purpose: a count is enough. Invalid entries are listed.
+  const deprecated = loaded.skipped.filter((s) => s.kind === 'deprecated').length;
+  if (deprecated > 0) L.push(`  not loaded: ${deprecated} deprecated rules`);
+  const invalid = loaded.skipped.filter((s) => s.kind === 'invalid');
+  for (const s of invalid.slice(0, 10)) L.push(`  not loaded (invalid): ${s.file}${s.line ? ':' + s.line : ''}: ${s.reason}`);
+  if (invalid.length > 10) L.push(`  … ${invalid.length - 10} more invalid entries`);
   // Events
   let skippedTotal = 0;
   for (const v of stats.skipped.values()) skippedTotal += v.count;
