@@ -96,13 +96,23 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
   let barStarted = false;
   const pendingDb: Alert[] = [];
   const tableRows: Alert[] = [];
+  const lastStepReason = new Map<string, unknown>();
   const jsonAll: Alert[] = [];
   const onAlert = (a: Alert) => {
     const line = JSON.stringify(a);
     if (outFile) outFile.write(line + '\n');
     if (format === 'ndjson') io.stdout.write(line + '\n');
     else if (format === 'json') jsonAll.push(a);
-    else if (format === 'table' && a['kibana.alert.building_block_type'] !== 'default') tableRows.push(a);
+    else if (format === 'table') {
+      // A shell's own reason holds only what all steps share; the table shows the last step's
+      // reason instead, which names the process that completed the sequence.
+      if (a['kibana.alert.building_block_type'] === 'default') lastStepReason.set(String(a['kibana.alert.group.id']), a['kibana.alert.reason']);
+      else {
+        const step = lastStepReason.get(String(a['kibana.alert.uuid']));
+        tableRows.push(step === undefined ? a : { ...a, 'kibana.alert.reason': `sequence: ${String(step)}` });
+        lastStepReason.delete(String(a['kibana.alert.uuid']));
+      }
+    }
     if (store) {
       pendingDb.push(a);
       if (pendingDb.length >= 1000) store.write(pendingDb.splice(0));
