@@ -39,6 +39,8 @@ export function between(src: unknown, left: unknown, right: unknown, greedy: unk
   const l = str(left);
   const r = str(right);
   if (s === null || l === null || r === null) return null;
+  // ES (StringUtils.between): an empty source, left or right returns the source unchanged.
+  if (s === '' || l === '' || r === '') return s;
   const hay = ci ? s.toLowerCase() : s;
   const lo = ci ? l.toLowerCase() : l;
   const ro = ci ? r.toLowerCase() : r;
@@ -66,8 +68,9 @@ export function indexOf(src: unknown, sub: unknown, start: unknown, ci: boolean)
   if (s === null || t === null) return null;
   let from = start === null || start === undefined ? 0 : toNumber(start);
   if (from === null) return null;
+  // Java's String.indexOf, as ES calls it: a negative start counts as 0, and a start beyond the
+  // end finds nothing, except the empty string, found at the end (JS indexOf clamps the same way).
   from = Math.max(0, Math.trunc(from));
-  if (from > s.length) return null;
   const i = ci ? s.toLowerCase().indexOf(t.toLowerCase(), from) : s.indexOf(t, from);
   return i < 0 ? null : i;
 }
