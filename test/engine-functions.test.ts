@@ -36,6 +36,11 @@ describe('between / between~', () => {
   it('adjacent delimiters give the empty string', () => {
     expect(val('between("a()b", "(", ")")')).toBe('');
   });
+  it('an empty left or right delimiter returns the source unchanged (ES StringUtils.between)', () => {
+    expect(val('between("a(b)c", "", ")")')).toBe('a(b)c');
+    expect(val('between("a(b)c", "(", "")')).toBe('a(b)c');
+    expect(val('between(s, "", "", true)', { s: 'xyz' })).toBe('xyz');
+  });
   it('is case-sensitive; between~ is not and keeps the source case', () => {
     expect(val('between("ABCdef", "b", "E")')).toBe('');
     expect(val('between~("ABCdef", "b", "E")')).toBe('Cd');
@@ -79,10 +84,15 @@ describe('indexOf / indexOf~', () => {
     expect(val('indexOf("abc", "", -1)')).toBe(0);
     expect(val('indexOf("abc", "", 3)')).toBe(3);
   });
+  it('an empty substring with start beyond the length is found at the end (Java String.indexOf)', () => {
+    expect(val('indexOf("abc", "", 4)')).toBe(3);
+    expect(val('indexOf("", "", 1)')).toBe(0);
+  });
   it('null when not found or start beyond the length', () => {
     expect(val('indexOf("abc", "d")')).toBeNull();
     expect(val('indexOf("abc", "a", 1)')).toBeNull();
-    expect(val('indexOf("abc", "", 4)')).toBeNull();
+    expect(val('indexOf("abc", "c", 4)')).toBeNull();
+    expect(val('indexOf("", "bar", 1)')).toBeNull();
     expect(val('indexOf(s, "a")', {})).toBeNull();
   });
   it('is case-sensitive; indexOf~ is not', () => {
@@ -180,7 +190,6 @@ describe('startsWith / endsWith / stringContains and ~', () => {
     expect(val('endsWith("cmd.EXE", ".exe")')).toBe(false);
     expect(val('stringContains("Regsvr32.exe", "svr")')).toBe(true);
     expect(val('stringContains("Regsvr32.exe", "regsvr32")')).toBe(false);
-    expect(val('stringContains("abc", "")')).toBe(true);
   });
   it('~ forms are case-insensitive', () => {
     expect(val('startsWith~("Hello", "hE")')).toBe(true);
@@ -192,6 +201,11 @@ describe('startsWith / endsWith / stringContains and ~', () => {
     expect(val('startsWith(s, "a")', {})).toBeNull();
     expect(val('endsWith("a", s)', {})).toBeNull();
     expect(val('stringContains(s, "a")', {})).toBeNull();
+  });
+  it('on a field, an empty constant is a prefix/wildcard query that matches any present value', () => {
+    expect(holds('stringContains(s, "")', { s: 'abc' })).toBe(true);
+    expect(holds('startsWith(s, "")', { s: '' })).toBe(true);
+    expect(holds('stringContains(s, "")', {})).toBe(false);
   });
   it('on a field with a constant, any element of a multi-valued field matches', () => {
     expect(holds('startsWith(t, "b")', { t: ['ab', 'bc'] })).toBe(true);
