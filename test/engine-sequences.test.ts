@@ -386,12 +386,12 @@ describe('seed rule: script interpreter executing a process via WMI', () => {
 
 describe('streaming memory', () => {
   /** A matcher spec timed by `@timestamp` (epoch millis). */
-  const spec = (stages: StageSpec[], maxspanMs: number): SequenceSpec => {
-    const ts = (ev: EventDoc) => ev.source['@timestamp'];
-    // Both spellings of the clock hook (raw `timestamp` and parsed `time`), so the test does not
-    // depend on which revision of SequenceSpec it runs against.
-    return { stages, until: null, maxspanMs, timestamp: ts, time: (ev: EventDoc) => parseInstant(ts(ev)) } as unknown as SequenceSpec;
-  };
+  const spec = (stages: StageSpec[], maxspanMs: number): SequenceSpec => ({
+    stages,
+    until: null,
+    maxspanMs,
+    time: (ev: EventDoc) => parseInstant(ev.source['@timestamp']),
+  });
   it('a sequence with maxspan over 200k events on 500 keys keeps liveSequences bounded', () => {
     const KEYS = 500;
     const N = 200_000;
