@@ -10,6 +10,7 @@ import type { Call, Compare, Expr, In, Literal, Match } from '../eql/ast.js';
 import { compareInstants, parseInstant, parseInstantSpan, type Instant } from '../events/time.js';
 import { fieldAccessor } from './fields.js';
 import { arithmetic, functionImpl } from './functions.js';
+import { inCidr, parseCidr, parseIp, type Cidr } from './ip.js';
 import { compileLuceneRegex } from './regex.js';
 import { compareValues, modeForType, scalarToString, type CompareMode } from './values.js';
 import { compileWildcardList, type StringTest } from './wildcard.js';
@@ -340,6 +341,11 @@ function compileCompare(e: Compare, ctx: ExprContext): ValueFn {
     const span = parseInstantSpan(e.right.value);
     if (span) return compileDateSpan(l, op, span);
   }
+  // A term query on an ip field accepts CIDR notation: `ip == "10.0.0.0/8"` tests membership.
+  if (mode === 'ip' && op === '==' && isLit(e.right) && typeof e.right.value === 'string' && e.right.value.includes('/')) {
+    const block = parseCidr(e.right.value);
+    if (block) return (s) => anyOf(l(s), (x) => ipInBlock(x, block));
+  }
   if (isLit(e.right)) {
     const c = e.right.value;
     if (mode === 'auto' && typeof c === 'string' && op === '==') {
@@ -353,6 +359,11 @@ function compileCompare(e: Compare, ctx: ExprContext): ValueFn {
     const b = r(s);
     return anyOf(a, (x) => anyOf(b, (y) => test(compareValues(x, y, mode))));
   };
+}
+
+function ipInBlock(x: unknown, block: Cidr): boolean | null {
+  const ip = parseIp(String(x));
+  return ip ? inCidr(ip, block) : null;
 }
 
 /** Date comparisons against a literal's span (see parseInstantSpan): ES rounds the bounds. */
@@ -400,7 +411,15 @@ function compileIn(e: In, ctx: ExprContext): ValueFn {
     const nonNull = consts.filter((c) => c !== null);
     // ES translates `in` on a date field into one `==` per value: each literal covers its span.
     const spans = mode === 'date' ? nonNull.map((c) => parseInstantSpan(c)) : [];
+    // On an ip field each value is a term query, so a CIDR value matches its whole block.
+    const blocks = mode === 'ip' ? nonNull.map((c) => (typeof c === 'string' && c.includes('/') ? parseCidr(c) : null)) : [];
     const member = (x: unknown): boolean => {
+      if (mode === 'ip') {
+        return nonNull.some((c, i) => {
+          const b = blocks[i];
+          return b ? ipInBlock(x, b) === true : compareValues(x, c, mode) === 0;
+        });
+      }
       if (mode === 'date') {
         const t = parseInstant(x);
         return t !== null && spans.some((sp) => sp !== null && compareInstants(t, sp.lo) >= 0 && compareInstants(t, sp.hi) <= 0);
