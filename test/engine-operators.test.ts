@@ -187,6 +187,14 @@ describe('ip fields', () => {
     expect(match('ip == "2001:0db8:0:0:0:0:0:1"', rows, o)).toEqual([4]);
     expect(match('ip in ("10.0.0.10", "2001:db8::1")', rows, o)).toEqual([2, 4]);
   });
+  it('== and in with CIDR notation match the whole block (term query on an ip field)', () => {
+    expect(match('ip == "10.0.0.8/31"', rows, o)).toEqual([1, 3]);
+    expect(match('ip == "10.0.0.0/24"', rows, o)).toEqual([1, 2, 3]);
+    expect(match('ip != "10.0.0.8/31"', rows, o)).toEqual([2, 4]);
+    expect(match('ip in ("2001:db8::/32", "10.0.0.10")', rows, o)).toEqual([2, 4]);
+    expect(match('ip not in ("10.0.0.0/8")', rows, o)).toEqual([4]);
+    expect(match('ip == "10.0.0.0/24"', [{ ip: ['192.168.0.1', '10.0.0.200'] }], o)).toEqual([1]);
+  });
 });
 
 describe(': (case-insensitive wildcard)', () => {
