@@ -132,10 +132,6 @@ describe('join keys', () => {
       { ids: [1, 2], keys: ['h', 'u1'] },
     ]);
   });
-  it('a number and a numeric string are different keys', () => {
-    const rows = [{ t: 0, s: 1, k: 1 }, { t: 1, s: 2, k: '1' }];
-    expect(ids('sequence by k [any where s == 1] [any where s == 2]', rows)).toEqual([]);
-  });
   it('null keys exclude the event unless the key is optional', () => {
     const rows = [{ t: 0, s: 1 }, { t: 1, s: 2 }, { t: 2, s: 1, k: null }, { t: 3, s: 2, k: [] }];
     expect(ids('sequence by k [any where s == 1] [any where s == 2]', rows)).toEqual([]);
