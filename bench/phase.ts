@@ -36,13 +36,13 @@ async function main(): Promise<void> {
     const inputs = await openInputs([file]);
     const stream = mergeOrdered(inputs.map((i) => i.events));
     if (phase === 'order') {
-      for await (const _ of stream) events++;
+      for await (const batch of stream.batches()) events += batch.length;
     } else {
       const q = compile(phase === 'seed' ? seedQuery() : SIMPLE_FILTER);
       const run = q.createRun(() => results++);
-      for await (const ev of stream) {
-        events++;
-        run.push(ev);
+      for await (const batch of stream.batches()) {
+        events += batch.length;
+        for (const ev of batch) run.push(ev);
       }
       results += run.finish().length;
       live = (run as { liveSequences?: number }).liveSequences ?? 0;

@@ -77,9 +77,11 @@ export async function runQueryCommand(query: string, files: string[], opts: Quer
       onSkip: skips.add,
     },
   );
-  for await (const ev of merged) {
-    run.push(ev);
-    if (run.done || closed) break;
+  outer: for await (const batch of merged.batches()) {
+    for (const ev of batch) {
+      run.push(ev);
+      if (run.done || closed) break outer;
+    }
     if (pending) await pending;
   }
   for (const r of run.finish()) write(r);
