@@ -242,7 +242,6 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
     L.push(`skipped ${skippedTotal} lines/records/events:`);
     for (const [, v] of [...stats.skipped].sort((a, b) => b[1].count - a[1].count).slice(0, 10)) L.push(`  ${v.count} × e.g. ${v.example}`);
   }
-  if (stats.noIndex > 0) L.push(`${stats.noIndex} events without an index were seen by no rule (use --index NAME)`);
   if (stats.unrouted > 0) L.push(`${stats.unrouted} events matched no rule's index patterns and categories`);
   const excepted = stats.perRule.reduce((n, r) => n + r.excepted, 0);
   if (excepted > 0) L.push(`${excepted} events withheld by rule exceptions`);

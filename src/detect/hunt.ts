@@ -428,7 +428,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     globalNextClose = Infinity;
     for (const s of states) {
       if (s.nextClose < t) {
-        flushTies(s);
+        // Held ties older than t may belong to the closing windows; ties AT t cannot (their
+        // time is past every closing window's end) and stay held so their order is kept.
+        if (s.tieTime < t) flushTies(s);
         const done = [...s.runs.values()].filter((w) => w.end < t).sort((a, b) => a.k - b.k);
         for (const w of done) {
           s.runs.delete(w.k);
