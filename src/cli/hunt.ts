@@ -41,6 +41,8 @@ function parsePositive(v: string): number {
   return n;
 }
 
+const MAX_WARNINGS_SHOWN = 50;
+
 const collectList = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 export interface HuntIo {
@@ -119,6 +121,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
     }
   };
   const warnings: string[] = [];
+  let warningCount = 0;
   let stats: HuntStats;
   try {
     const result = await hunt({
@@ -135,6 +138,9 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
       collect: false,
       onAlert,
       onWarning: (m) => {
+        // A noisy rule replayed over weeks can hit max_signals in thousands of windows: show the
+        // first warnings, count the rest in the summary.
+        if (++warningCount > MAX_WARNINGS_SHOWN) return;
         if (bar) warnings.push(m);
         else err(`warning: ${m}`);
       },
@@ -166,6 +172,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
   }
   if (barStarted) bar!.stop();
   for (const m of warnings) err(`warning: ${m}`);
+  if (warningCount > MAX_WARNINGS_SHOWN) err(`warning: … ${warningCount - MAX_WARNINGS_SHOWN} more warnings not shown`);
   if (store) {
     if (pendingDb.length > 0) store.write(pendingDb.splice(0));
     store.close();
