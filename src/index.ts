@@ -15,3 +15,6 @@ export { mapRawWindowsEvent, mapWinlogbeatDocument } from './events/windows/inde
 export { loadRules } from './rules/load.js';
 export type { Rule, ExceptionList, ExceptionItem } from './rules/types.js';
 export { generateEvents, writeGenerated } from './generate/index.js';
+export { hunt, type HuntOptions, type HuntResult, type HuntStats } from './detect/hunt.js';
+export type { Alert } from './detect/alerts.js';
+export { openAlertStore } from './store/sqlite.js';

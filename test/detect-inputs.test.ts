@@ -33,7 +33,7 @@ describe('hunt input mapping', () => {
   });
 });
 
-const EVTX = '/work/shared/corpus/evtx/sysmon-wmi-cscript-comsvcs.evtx';
+const EVTX = path.resolve(import.meta.dirname, '..', '..', 'shared', 'corpus', 'evtx', 'sysmon-wmi-cscript-comsvcs.evtx');
 describe.skipIf(!existsSync(EVTX))('hunt over EVTX (shared corpus)', () => {
   it('the seed rule does not fire on the near miss; a relaxed sequence does', async () => {
     const seed = await hunt({ rules: seedRules, inputs: [EVTX] });

@@ -13,6 +13,20 @@ export class UserError extends Error {
   }
 }
 
+/**
+ * Groups skip reasons for the summary: the text before the first colon, cut before the first
+ * token that names a particular item (a number, an id, a quoted value).
+ */
+export function reasonKind(reason: string): string {
+  const head = reason.split(':')[0]!;
+  const words: string[] = [];
+  for (const w of head.split(' ')) {
+    if (/[\d"'`]/.test(w)) break;
+    words.push(w);
+  }
+  return (words.join(' ') || head).slice(0, 60);
+}
+
 export class SkipReporter {
   private shown = 0;
   readonly byReason = new Map<string, number>();
@@ -25,7 +39,7 @@ export class SkipReporter {
 
   readonly add = (item: SkippedItem): void => {
     this.total++;
-    const kind = item.reason.split(':')[0]!.replace(/\d+/g, 'N').slice(0, 60);
+    const kind = reasonKind(item.reason);
     this.byReason.set(kind, (this.byReason.get(kind) ?? 0) + 1);
     if (this.shown < this.maxShown) {
       this.shown++;

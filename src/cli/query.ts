@@ -37,9 +37,15 @@ export function formatResult(r: QueryResult): string {
 }
 
 export async function runQueryCommand(query: string, files: string[], opts: QueryCommandOptions): Promise<number> {
-  let stmt;
+  let compiled;
   try {
-    stmt = parse(query);
+    compiled = compile(parse(query), {
+      timestampField: opts.timestampField,
+      tiebreakerField: opts.tiebreakerField ?? null,
+      eventCategoryField: opts.eventCategoryField,
+      size: opts.size,
+      maxSamplesPerKey: opts.maxSamplesPerKey,
+    });
   } catch (err) {
     if (err instanceof EqlError) {
       process.stderr.write(err.format('query') + '\n');
@@ -50,13 +56,6 @@ export async function runQueryCommand(query: string, files: string[], opts: Quer
   const skips = new SkipReporter();
   const inputs = await openInputs(files.length ? files : ['-'], { index: opts.index, onSkip: skips.add });
   if (inputs.length === 0) throw new UserError('no input files found (NDJSON, JSON, .gz or .evtx)');
-  const compiled = compile(stmt, {
-    timestampField: opts.timestampField,
-    tiebreakerField: opts.tiebreakerField ?? null,
-    eventCategoryField: opts.eventCategoryField,
-    size: opts.size,
-    maxSamplesPerKey: opts.maxSamplesPerKey,
-  });
   const out = process.stdout;
   let closed = false;
   out.on('error', () => {
@@ -69,7 +68,7 @@ export async function runQueryCommand(query: string, files: string[], opts: Quer
   };
   const run = compiled.createRun(write);
   const merged = mergeOrdered(
-    inputs.map((i) => i.events),
+    inputs,
     {
       timestampField: opts.timestampField,
       tiebreakerField: opts.tiebreakerField ?? null,

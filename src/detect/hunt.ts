@@ -21,7 +21,8 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { compile, type CompiledQuery, type QueryRun, type QueryResult } from '../engine/index.js';
 import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
-import { expandInputs, fileIdPrefix, readEvents, type InputFile } from '../events/sources.js';
+import { expandInputs, type InputFile } from '../events/sources.js';
+import { openInput } from '../events/inputs.js';
 import { mergeOrdered } from '../events/order.js';
 import { parseInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
@@ -477,17 +478,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   let files: InputFile[];
   files = await expandInputs(opts.inputs);
   stats.inputs = files.length;
+  const sources = files.map((f) => openInput(f, { index: opts.index, onSkip: skip }));
   let totalBytes = 0;
-  for (const f of files) {
-    if (f.path === '-') continue;
-    try {
-      totalBytes += (await fsp.stat(f.path)).size;
-    } catch {
-      // reported when read
-    }
-  }
-  const sources: BytesSource[] = [];
-  for (const f of files) sources.push(f.kind === 'evtx' ? await evtxSource(f.path, warn, skip) : jsonSource(f.path, opts.index, skip));
+  for (const s of sources) totalBytes += s.size;
   const merged = mergeOrdered(sources, {
     timestampField,
     reorderWindow: opts.reorderWindow,
@@ -499,14 +492,14 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   let lastTime = -Infinity;
   const progress = () => {
     let bytes = 0;
-    for (const s of sources) bytes += s.bytes();
+    for (const s of sources) bytes += s.bytesRead();
     stats.bytes = bytes;
     opts.onProgress?.({ bytes, totalBytes, events: stats.events });
   };
 
-  for await (const ev of merged) {
+  for await (const batch of merged.batches()) for (const ev of batch) {
     stats.events++;
-    const t = parseInstant(tsOf(ev.source))!.ms;
+    const t = ev.time && ev.timeField === timestampField ? ev.time.ms : parseInstant(tsOf(ev.source))!.ms;
     if (t > lastTime) lastTime = t;
     if (replay) {
       if (anchor === undefined) initWindows((anchor = t));
@@ -588,110 +581,3 @@ function skipCategory(reason: string): string {
 
 // ---- input adapters -------------------------------------------------------------------------
 
-interface BytesSource extends AsyncIterable<EventDoc> {
-  readonly file: string;
-  batches(): AsyncIterable<EventDoc[]>;
-  bytes(): number;
-}
-
-/** Windows mapping is optional: the module may be absent in trimmed builds; loaded lazily once. */
-type WinModule = typeof import('../events/windows/index.js');
-let winModule: Promise<WinModule | null> | undefined;
-function windowsModule(): Promise<WinModule | null> {
-  winModule ??= import('../events/windows/index.js').then(
-    (m) => (typeof m.mapRawWindowsEvent === 'function' ? m : null),
-    () => null,
-  );
-  return winModule;
-}
-
-function jsonSource(path: string, index: string | undefined, skip: (i: SkippedItem) => void): BytesSource {
-  const reader = readEvents(path, { index, onSkip: skip });
-  const src: BytesSource = {
-    file: reader.file,
-    bytes: () => reader.counts.bytes,
-    async *batches() {
-      const win = await windowsModule();
-      for await (const batch of reader.batches()) {
-        if (win) {
-          // Raw Winlogbeat / Agent documents (winlog.* without ECS categorisation) are mapped
-          // as Elastic's ingest pipelines would, so rules see the fields they expect.
-          for (let i = 0; i < batch.length; i++) {
-            const ev = batch[i]!;
-            if (!win.isUnmappedWinlogDocument(ev.source)) continue;
-            try {
-              const m = win.mapWinlogbeatDocument(ev.source);
-              batch[i] = { ...ev, source: m.source, index: ev.index !== '' ? ev.index : m.index };
-            } catch (e) {
-              skip({ position: ev.position ?? { file: reader.file }, reason: `cannot map Windows event: ${(e as Error).message}` });
-            }
-          }
-        }
-        yield batch;
-      }
-    },
-    [Symbol.asyncIterator]() {
-      return flatten(src.batches())[Symbol.asyncIterator]();
-    },
-  };
-  return src;
-}
-
-async function evtxSource(path: string, warn: (m: string) => void, skip: (i: SkippedItem) => void): Promise<BytesSource> {
-  const win = await windowsModule();
-  let evtx: typeof import('../evtx/index.js') | null = null;
-  try {
-    evtx = await import('../evtx/index.js');
-  } catch {
-    evtx = null;
-  }
-  let size = 0;
-  try {
-    size = (await fsp.stat(path)).size;
-  } catch {
-    // reported by the reader
-  }
-  let done = false;
-  const prefix = fileIdPrefix(path);
-  const src: BytesSource = {
-    file: path,
-    bytes: () => (done ? size : 0),
-    async *batches() {
-      if (!evtx || typeof evtx.readEvtx !== 'function' || !win) {
-        warn(`${path}: EVTX support is not available in this build; file skipped`);
-        done = true;
-        return;
-      }
-      const reader = evtx.readEvtx(path, {
-        onWarning: (w) => skip({ position: { file: path, chunk: w.chunk ?? undefined, record: w.recordId ?? undefined, offset: w.offset }, reason: w.reason }),
-      });
-      let out: EventDoc[] = [];
-      try {
-        for await (const rec of reader) {
-          try {
-            const m = win.mapRawWindowsEvent(rec.toRaw());
-            out.push({ source: m.source, index: m.index, id: `${prefix}:r${rec.recordId}`, position: { file: path, chunk: rec.chunk, record: rec.recordId, offset: rec.offset } });
-          } catch (e) {
-            skip({ position: { file: path, chunk: rec.chunk, record: rec.recordId, offset: rec.offset }, reason: `cannot map EVTX record: ${(e as Error).message}` });
-          }
-          if (out.length >= 1024) {
-            yield out;
-            out = [];
-          }
-        }
-      } catch (e) {
-        warn(`${path}: ${(e as Error).message}`);
-      }
-      if (out.length > 0) yield out;
-      done = true;
-    },
-    [Symbol.asyncIterator]() {
-      return flatten(src.batches())[Symbol.asyncIterator]();
-    },
-  };
-  return src;
-}
-
-async function* flatten(b: AsyncIterable<EventDoc[]>): AsyncGenerator<EventDoc> {
-  for await (const batch of b) yield* batch;
-}

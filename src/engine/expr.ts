@@ -11,7 +11,8 @@ import { compareInstants, parseInstant, parseInstantSpan, type Instant } from '.
 import { fieldAccessor } from './fields.js';
 import { arithmetic, functionImpl } from './functions.js';
 import { inCidr, parseCidr, parseIp, type Cidr } from './ip.js';
-import { compileLuceneRegex } from './regex.js';
+import { compileLuceneRegex, RegexSyntaxError } from './regex.js';
+import { EqlError } from '../eql/errors.js';
 import { compareValues, modeForType, scalarToString, type CompareMode } from './values.js';
 import { compileWildcardList, type StringTest } from './wildcard.js';
 
@@ -29,6 +30,8 @@ export interface ExprContext {
   fieldExists?: (name: string) => boolean;
   /** The timestamp field compares as a date even without a mapping. */
   timestampField?: string;
+  /** The query text, so that compile-time problems (a bad regex) point into it. */
+  source?: string;
 }
 
 const NULL_LITERAL: Literal = { kind: 'literal', value: null, span: { start: 0, end: 0 } };
@@ -457,7 +460,15 @@ function compileMatch(e: Match, ctx: ExprContext): ValueFn {
   const ci = e.caseInsensitive;
   const compileList = (patterns: string[]): StringTest => {
     if (e.op === 'like') return compileWildcardList(ci ? patterns.map((p) => p.toLowerCase()) : patterns);
-    const tests = patterns.map((p) => compileLuceneRegex(p, ci));
+    const tests = patterns.map((p, i) => {
+      try {
+        return compileLuceneRegex(p, ci);
+      } catch (err) {
+        if (!(err instanceof RegexSyntaxError)) throw err;
+        const at = e.patterns[i]?.span ?? e.span;
+        throw new EqlError('semantic', err.message, ctx.source ?? '', at, 'Lucene regular expressions: see the README');
+      }
+    });
     return tests.length === 1 ? tests[0]! : (v) => tests.some((t) => t(v));
   };
   // Case-insensitive wildcard matching lower-cases the value; regex~ folds inside the matcher.

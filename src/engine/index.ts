@@ -24,7 +24,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   const stmt = typeof query === 'string' ? parse(query) : query;
   const timestampField = options.timestampField ?? '@timestamp';
   const categoryField = options.eventCategoryField ?? 'event.category';
-  const ctx: ExprContext = { fieldType: options.fieldType, fieldExists: options.fieldExists, timestampField };
+  const ctx: ExprContext = { fieldType: options.fieldType, fieldExists: options.fieldExists, timestampField, source: stmt.source };
   const getCategory = fieldAccessor(categoryField);
   const getTimestamp = fieldAccessor(timestampField);
 
