@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     for await (const batch of readEvents(file).batches()) events += batch.length;
   } else {
     const inputs = await openInputs([file]);
-    const stream = mergeOrdered(inputs);
+    const stream = mergeOrdered(inputs, { reorderWindow: process.env.EQLITE_REORDER ? Number(process.env.EQLITE_REORDER) : undefined });
     if (phase === 'order') {
       for await (const batch of stream.batches()) events += batch.length;
     } else {

@@ -26,6 +26,7 @@ export interface HuntCliOptions {
   index?: string;
   timestampField?: string;
   maxSignals?: number;
+  reorderWindow?: number;
   valueList?: string[];
   progress?: boolean;
 }
@@ -135,6 +136,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
       to: o.to,
       schedule: o.schedule,
       maxSignals: o.maxSignals,
+      reorderWindow: o.reorderWindow,
       collect: false,
       onAlert,
       onWarning: (m) => {
@@ -290,6 +292,7 @@ export function registerHunt(program: Command): Command {
     .option('--index <name>', 'index name for events that carry none (no _index, data_stream or Beats agent fields)')
     .option('--timestamp-field <field>', 'field ordering events (default @timestamp)')
     .addOption(new Option('--max-signals <n>', "override every rule's max_signals").argParser(parsePositive))
+    .addOption(new Option('--reorder-window <n>', 'events held to repair out-of-order input (default 4000)').argParser(parsePositive))
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
     .option('--no-progress', 'no progress bar')
     .action(async (inputs: string[], o: HuntCliOptions) => {

@@ -103,7 +103,7 @@ export function registerQuery(program: Command): Command {
     .option('--size <n>', 'maximum number of results (events, sequences or samples)', positiveInt)
     .option('--max-samples-per-key <n>', 'samples returned per join key (default 1)', positiveInt)
     .option('--index <name>', 'index name for events that carry none')
-    .option('--reorder-window <n>', 'events held to repair out-of-order input (default 10000)', positiveInt)
+    .option('--reorder-window <n>', 'events held to repair out-of-order input (default 4000)', positiveInt)
     .action(async (query: string, files: string[], opts: QueryCommandOptions) => {
       process.exitCode = await runQueryCommand(query, files, opts);
     });
