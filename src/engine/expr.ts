@@ -34,6 +34,20 @@ export interface ExprContext {
   source?: string;
 }
 
+// Case-insensitive operators lower-case the same document strings again and again (hundreds of
+// rules test process.name with `:`); a bounded memo turns the repeats into a hash lookup, and V8
+// caches a string's hash, so a hit costs far less than a fresh toLowerCase allocation.
+const lowerMemo = new Map<string, string>();
+export function lower(s: string): string {
+  let l = lowerMemo.get(s);
+  if (l === undefined) {
+    l = s.toLowerCase();
+    if (lowerMemo.size >= 65_536) lowerMemo.clear();
+    lowerMemo.set(s, l);
+  }
+  return l;
+}
+
 const NULL_LITERAL: Literal = { kind: 'literal', value: null, span: { start: 0, end: 0 } };
 
 function lit(value: Literal['value'], from: Expr): Literal {
@@ -428,7 +442,7 @@ function compileIn(e: In, ctx: ExprContext): ValueFn {
         return t !== null && spans.some((sp) => sp !== null && compareInstants(t, sp.lo) >= 0 && compareInstants(t, sp.hi) <= 0);
       }
       if (special) return nonNull.some((c) => compareValues(x, c, mode) === 0);
-      if (typeof x === 'string') return strings.has(ci ? x.toLowerCase() : x);
+      if (typeof x === 'string') return strings.has(ci ? lower(x) : x);
       if (typeof x === 'number') return numbers.has(x) || strings.has(String(x));
       if (typeof x === 'boolean') return strings.has(String(x));
       return false;
@@ -472,12 +486,12 @@ function compileMatch(e: Match, ctx: ExprContext): ValueFn {
     return tests.length === 1 ? tests[0]! : (v) => tests.some((t) => t(v));
   };
   // Case-insensitive wildcard matching lower-cases the value; regex~ folds inside the matcher.
-  const lower = ci && e.op === 'like';
+  const lowerValue = ci && e.op === 'like';
   const run = (v: unknown, test: StringTest): boolean | null =>
     anyOf(v, (x) => {
       const s = typeof x === 'string' ? x : scalarToString(x);
       if (s === null) return null;
-      return test(lower ? s.toLowerCase() : s);
+      return test(lowerValue ? lower(s) : s);
     });
   if (e.patterns.every((p) => isLit(p) && typeof p.value === 'string')) {
     const test = compileList(e.patterns.map((p) => (p as Literal).value as string));

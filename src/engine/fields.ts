@@ -6,6 +6,7 @@
 export type Accessor = (source: Record<string, unknown>) => unknown;
 
 const cache = new Map<string, Accessor>();
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
  * Returns a function reading `name` from a source document: the value, an array when the field is
@@ -27,51 +28,67 @@ export function getField(source: Record<string, unknown>, name: string): unknown
 
 function buildAccessor(name: string): Accessor {
   const parts = name.split('.');
-  if (parts.length === 1) {
-    return (source) => (Object.prototype.hasOwnProperty.call(source, name) ? source[name] : undefined);
+  const n = parts.length;
+  // joined[i][j] = parts[i..j] joined with dots, precomputed so lookups never concatenate.
+  const joined: string[][] = [];
+  for (let i = 0; i < n; i++) {
+    joined.push([]);
+    for (let j = i; j < n; j++) joined[i]![j] = parts.slice(i, j + 1).join('.');
   }
+  // A segment that names an Object.prototype member (`constructor`, `toString`, …) must be read
+  // as an own property; other segments can use a plain property read, since JSON values are
+  // never functions and a missing key reads as undefined.
+  const plain = parts.every((p) => !(p in Object.prototype));
+
+  /** General lookup from parts[from]: tries every split of the remaining path into key + rest. */
+  const lookup = (obj: unknown, from: number): unknown => {
+    if (obj === null || typeof obj !== 'object') return undefined;
+    if (Array.isArray(obj)) {
+      let out: unknown[] | undefined;
+      let single: unknown;
+      let count = 0;
+      for (const el of obj) {
+        const v = lookup(el, from);
+        if (v === undefined || v === null) continue;
+        if (count === 0 && !Array.isArray(v)) {
+          single = v;
+          count = 1;
+          continue;
+        }
+        out ??= count === 1 ? [single] : [];
+        if (Array.isArray(v)) out.push(...v);
+        else out.push(v);
+        count = 2;
+      }
+      return count === 0 ? undefined : count === 1 ? single : out;
+    }
+    const rec = obj as Record<string, unknown>;
+    const keys = joined[from]!;
+    for (let i = from; i < n; i++) {
+      const key = keys[i]!;
+      if (!hasOwn.call(rec, key)) continue;
+      const v = rec[key];
+      if (i === n - 1) {
+        if (v !== undefined) return v;
+        continue;
+      }
+      const found = lookup(v, i + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+
+  if (n === 1) return (source) => (hasOwn.call(source, name) ? source[name] : undefined);
+  if (!plain) return (source) => lookup(source, 0);
   // Fast path: plain nested objects with no arrays on the way, which is what most JSON logs are.
   // Anything unusual (missing step, flat key, array) falls back to the general lookup.
   return (source) => {
     let cur: unknown = source;
-    for (let i = 0; i < parts.length; i++) {
-      if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return lookup(source, parts, 0);
-      const rec = cur as Record<string, unknown>;
-      const key = parts[i]!;
-      // Own properties only: `constructor` or `toString` must not resolve to Object.prototype's.
-      const next: unknown = Object.prototype.hasOwnProperty.call(rec, key) ? rec[key] : undefined;
-      if (next === undefined) return lookup(source, parts, 0);
-      cur = next;
+    for (let i = 0; i < n; i++) {
+      if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return lookup(source, 0);
+      cur = (cur as Record<string, unknown>)[parts[i]!];
+      if (cur === undefined) return lookup(source, 0);
     }
     return cur;
   };
-}
-
-/** General lookup: tries every split of the remaining path into a key and a rest. */
-function lookup(obj: unknown, parts: string[], from: number): unknown {
-  if (obj === null || typeof obj !== 'object') return undefined;
-  if (Array.isArray(obj)) {
-    const out: unknown[] = [];
-    for (const el of obj) {
-      const v = lookup(el, parts, from);
-      if (v === undefined || v === null) continue;
-      if (Array.isArray(v)) out.push(...v);
-      else out.push(v);
-    }
-    return out.length === 0 ? undefined : out.length === 1 ? out[0] : out;
-  }
-  const rec = obj as Record<string, unknown>;
-  let key = '';
-  for (let i = from; i < parts.length; i++) {
-    key = i === from ? parts[i]! : key + '.' + parts[i]!;
-    if (!Object.prototype.hasOwnProperty.call(rec, key)) continue;
-    const v = rec[key];
-    if (i === parts.length - 1) {
-      if (v !== undefined) return v;
-      continue;
-    }
-    const found = lookup(v, parts, i + 1);
-    if (found !== undefined) return found;
-  }
-  return undefined;
 }

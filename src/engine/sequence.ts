@@ -131,17 +131,26 @@ export class SequenceMatcher {
     return n;
   }
 
+  private curEvent: EventDoc | null = null;
+  private curTime: Instant | null | undefined;
+
+  /** The current event's time, read at most once per event and only when something needs it. */
+  private time(): Instant | null {
+    if (this.curTime === undefined) this.curTime = this.spec.time(this.curEvent!);
+    return this.curTime;
+  }
+
   push(ev: EventDoc): void {
     const ord = ++this.ordinal;
     const stages = this.spec.stages;
     const src = ev.source;
-    let t: Instant | null = null;
-    const time = (): Instant | null => (t ??= this.spec.time(ev));
+    this.curEvent = ev;
+    this.curTime = undefined;
 
     for (const m of this.missingIndexes) {
       const stage = stages[m]!;
       if (!stage.filter(ev)) continue;
-      const ts = time();
+      const ts = this.time();
       if (!ts) continue;
       const keys = stageKeys(stage, src);
       if (!keys) continue;
@@ -157,7 +166,7 @@ export class SequenceMatcher {
     for (let k = this.positives.length - 1; k >= 0; k--) {
       const stage = stages[this.positives[k]!]!;
       if (!stage.filter(ev)) continue;
-      const ts = time();
+      const ts = this.time();
       if (!ts) continue;
       const keys = stageKeys(stage, src);
       if (!keys) continue;
@@ -194,7 +203,7 @@ export class SequenceMatcher {
     // ends it.
     const until = this.spec.until;
     if (until && until.filter(ev)) {
-      const ts = time();
+      const ts = this.time();
       const keys = ts ? stageKeys(until, src) : null;
       if (keys && ts) for (const k of keys) this.untilLatest.set(k.key, { ordinal: ord, ms: ts.ms });
     }
@@ -202,8 +211,8 @@ export class SequenceMatcher {
     // The clock only matters for waiting missing-event checks and for pruning, so events that
     // matched nothing do not pay for reading their time.
     const sweepDue = ++this.sinceSweep >= 4096;
-    if (sweepDue || this.candidates.length > 0 || t !== null) {
-      const ts = time();
+    if (sweepDue || this.candidates.length > 0 || this.curTime !== undefined) {
+      const ts = this.time();
       if (ts && ts.ms > this.nowMs) {
         this.nowMs = ts.ms;
         if (this.candidates.length > 0) this.resolveByTime();
