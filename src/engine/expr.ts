@@ -361,14 +361,24 @@ function compileCompare(e: Compare, ctx: ExprContext): ValueFn {
   // A term query on an ip field accepts CIDR notation: `ip == "10.0.0.0/8"` tests membership.
   if (mode === 'ip' && op === '==' && isLit(e.right) && typeof e.right.value === 'string' && e.right.value.includes('/')) {
     const block = parseCidr(e.right.value);
-    if (block) return (s) => anyOf(l(s), (x) => ipInBlock(x, block));
+    if (block) {
+      const inBlock = (x: unknown) => ipInBlock(x, block);
+      return (s) => anyOf(l(s), inBlock);
+    }
   }
   if (isLit(e.right)) {
     const c = e.right.value;
+    // Element tests are built once: a closure per evaluation would allocate on the hot path.
     if (mode === 'auto' && typeof c === 'string' && op === '==') {
-      return (s) => anyOf(l(s), (x) => (x === c ? true : typeof x === 'string' ? false : compareValues(x, c, mode) === 0));
+      const eqString = (x: unknown) => (x === c ? true : typeof x === 'string' ? false : compareValues(x, c, mode) === 0);
+      return (s) => {
+        const v = l(s);
+        if (typeof v === 'string') return v === c;
+        return anyOf(v, eqString);
+      };
     }
-    return (s) => anyOf(l(s), (x) => test(compareValues(x, c, mode)));
+    const againstConst = (x: unknown) => test(compareValues(x, c, mode));
+    return (s) => anyOf(l(s), againstConst);
   }
   const r = compileValueFolded(e.right, ctx);
   return (s) => {
@@ -487,15 +497,21 @@ function compileMatch(e: Match, ctx: ExprContext): ValueFn {
   };
   // Case-insensitive wildcard matching lower-cases the value; regex~ folds inside the matcher.
   const lowerValue = ci && e.op === 'like';
-  const run = (v: unknown, test: StringTest): boolean | null =>
-    anyOf(v, (x) => {
-      const s = typeof x === 'string' ? x : scalarToString(x);
-      if (s === null) return null;
-      return test(lowerValue ? lower(s) : s);
-    });
+  const elementTest = (test: StringTest) => (x: unknown) => {
+    const s = typeof x === 'string' ? x : scalarToString(x);
+    if (s === null) return null;
+    return test(lowerValue ? lower(s) : s);
+  };
+  const run = (v: unknown, test: StringTest): boolean | null => anyOf(v, elementTest(test));
   if (e.patterns.every((p) => isLit(p) && typeof p.value === 'string')) {
     const test = compileList(e.patterns.map((p) => (p as Literal).value as string));
-    return (s) => run(operand(s), test);
+    const elem = elementTest(test);
+    return (s) => {
+      const v = operand(s);
+      // Single string values (the common case) skip the multi-value walk.
+      if (typeof v === 'string') return test(lowerValue ? lower(v) : v);
+      return anyOf(v, elem);
+    };
   }
   const patterns = e.patterns.map((p) => compileValueFolded(p, ctx));
   return (s) => {
@@ -526,7 +542,12 @@ function compileCall(e: Call, ctx: ExprContext): ValueFn {
   if (STRING_PREDICATES.has(e.name) && e.args[0]!.kind === 'field' && e.args.slice(1).every(isLit)) {
     const [first, ...rest] = args as [ValueFn, ...ValueFn[]];
     const restValues = rest.map((f) => f({}));
-    return (s) => anyOf(first(s), (x) => impl([x, ...restValues]) as boolean | null);
+    const argv: unknown[] = [null, ...restValues];
+    const onValue = (x: unknown) => {
+      argv[0] = x;
+      return impl(argv) as boolean | null;
+    };
+    return (s) => anyOf(first(s), onValue);
   }
   if (args.length === 1) {
     const a0 = args[0]!;
