@@ -167,3 +167,43 @@ describe('sortEvents', () => {
     expect(skipped).toEqual([{ position: { file: 'mem', line: 4 }, reason: 'event e4 has an unparseable @timestamp null; skipped' }]);
   });
 });
+
+describe('mergeOrdered: adaptive default window', () => {
+  // Sorted inputs keep a 256-event window (cheap); the first sign of disorder widens it to the
+  // full default (4,000), so later, larger disorder is still repaired.
+  const ms = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 10).toISOString();
+
+  it('a straggler within 256 events widens the window for what follows', async () => {
+    const order = Array.from({ length: 6000 }, (_, i) => i);
+    // Small disorder first: event 100 arrives 50 events late.
+    order.splice(order.indexOf(100), 1);
+    order.splice(150, 0, 100);
+    // Then event 3000 arrives 2,000 events late: only a full window can place it.
+    order.splice(order.indexOf(3000), 1);
+    order.splice(5000, 0, 3000);
+    const { ids, skipped, stats } = await merge([order.map((i) => ev(`e${i}`, ms(i)))]);
+    expect(skipped).toEqual([]);
+    expect(stats).toMatchObject({ emitted: 6000, late: 0 });
+    expect(ids).toEqual(Array.from({ length: 6000 }, (_, i) => `e${i}`));
+  });
+
+  it('disorder beyond 256 events as the first sign is reported as late, then repaired', async () => {
+    const order = Array.from({ length: 6000 }, (_, i) => i);
+    order.splice(order.indexOf(100), 1);
+    order.splice(1000, 0, 100); // 900 events late, before any disorder was seen
+    order.splice(order.indexOf(3000), 1);
+    order.splice(5000, 0, 3000); // 2,000 late, after the window widened
+    const { ids, skipped, stats } = await merge([order.map((i) => ev(`e${i}`, ms(i)))]);
+    expect(stats).toMatchObject({ emitted: 5999, late: 1 });
+    expect(skipped.map((s) => s.reason.slice(0, 14))).toEqual(['late event e10']);
+    expect(ids).toEqual(Array.from({ length: 6000 }, (_, i) => `e${i}`).filter((id) => id !== 'e100'));
+  });
+
+  it('an explicit --reorder-window is used from the start', async () => {
+    const order = Array.from({ length: 3000 }, (_, i) => i);
+    order.splice(order.indexOf(100), 1);
+    order.splice(1000, 0, 100);
+    const { stats } = await merge([order.map((i) => ev(`e${i}`, ms(i)))], { reorderWindow: 2000 });
+    expect(stats).toMatchObject({ emitted: 3000, late: 0 });
+  });
+});

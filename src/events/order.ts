@@ -17,6 +17,9 @@ export interface OrderOptions {
   /**
    * Events held for reordering, shared by all inputs: each input's buffer holds
    * max(MIN_WINDOW, ceil(reorderWindow / inputs)) events. 0 disables reordering. Default 4,000.
+   * Without an explicit value an input starts with a small window (START_WINDOW) that grows to
+   * the full one at its first sign of disorder: holding thousands of parsed events costs far
+   * more (they outlive the young generation) than a sorted input needs.
    */
   reorderWindow?: number;
   /**
@@ -44,6 +47,8 @@ export interface MergeStats {
 // 4,000 events repair the local disorder shippers produce (a bulk batch or two) while keeping the
 // held parsed events (~20 KB of heap each for ECS documents) near 80 MB; a larger window is an option.
 export const DEFAULT_REORDER_WINDOW = 4_000;
+/** Initial per-input window while an input has shown no disorder (default window only). */
+export const START_WINDOW = 256;
 /** Smallest per-input buffer when the window is shared by many inputs. */
 export const MIN_WINDOW = 1_000;
 
@@ -146,10 +151,15 @@ class RunBuffer {
     return this.run.length - this.head + this.stragglers.size;
   }
 
-  push(e: Keyed): void {
+  /** Adds an event; false when it arrived out of order (it went to the stragglers). */
+  push(e: Keyed): boolean {
     const run = this.run;
-    if (run.length === this.head || compareKeyed(run[run.length - 1]!, e) <= 0) run.push(e);
-    else this.stragglers.push(e);
+    if (run.length === this.head || compareKeyed(run[run.length - 1]!, e) <= 0) {
+      run.push(e);
+      return true;
+    }
+    this.stragglers.push(e);
+    return false;
   }
 
   peek(): Keyed | undefined {
@@ -242,6 +252,8 @@ class Cursor {
   private bi = 0;
   ended = false;
   seq = 0;
+  /** Current reorder window of this input (events). */
+  window = 0;
   /** Newest timestamp read from this input (for the time window). */
   maxMs = -Infinity;
   name: string;
@@ -323,7 +335,10 @@ export class MergedStream implements AsyncIterable<EventDoc> {
     const k = this.streams.length;
     const perInput = total <= 0 ? 0 : Math.max(Math.min(MIN_WINDOW, total), Math.ceil(total / Math.max(1, k)));
     const windowMs = opts.reorderWindowMs;
+    const adaptive = opts.reorderWindow === undefined;
+    const startWindow = adaptive ? Math.min(START_WINDOW, perInput) : perInput;
     const cursors = this.streams.map((s, i) => new Cursor(s as MaybeBatched, i));
+    for (const c of cursors) c.window = startWindow;
     // Heap of inputs by their buffer's smallest event.
     const heads = new Heap<Cursor>((x, y) => compareKeyed(x.buffer.peek()!, y.buffer.peek()!) < 0);
     let last: Keyed | null = null;
@@ -334,7 +349,7 @@ export class MergedStream implements AsyncIterable<EventDoc> {
       stats.lateByInput.set(c.name, (stats.lateByInput.get(c.name) ?? 0) + 1);
       const hint =
         `input ${c.name} is not sorted by ${opts.timestampField ?? '@timestamp'} beyond the reorder window ` +
-        `(${perInput} events); sort it by time first, or raise --reorder-window`;
+        `(${c.window} events); sort it by time first, or raise --reorder-window`;
       opts.onSkip?.({
         position: e.doc.position ?? { file: c.name },
         reason: `late event ${e.doc.id}: ${formatInstant(e)} is older than ${formatInstant(prev)} already emitted; ${hint}`,
@@ -354,14 +369,15 @@ export class MergedStream implements AsyncIterable<EventDoc> {
       if (!e) return;
       if (last !== null && compareTime(e, last) < 0) {
         late(c, e, last);
+        c.window = perInput;
         return;
       }
       if (e.ms > c.maxMs) c.maxMs = e.ms;
-      c.buffer.push(e);
+      if (!c.buffer.push(e)) c.window = perInput;
     };
     const releasable = (c: Cursor): boolean => {
       const buf = c.buffer;
-      return buf.size > perInput || (windowMs !== undefined && buf.size > 0 && c.maxMs - buf.peek()!.ms > windowMs);
+      return buf.size > c.window || (windowMs !== undefined && buf.size > 0 && c.maxMs - buf.peek()!.ms > windowMs);
     };
     /** Fills from the current batch; true when the input must be awaited for more. */
     const fillSync = (c: Cursor): boolean => {
