@@ -121,6 +121,16 @@ export function toNumberFn(src: unknown, base: unknown): number | null {
 
 export type FunctionImpl = (args: unknown[]) => unknown;
 
+/** startsWith/endsWith/stringContains: null on a null argument, `~` folds both sides. */
+function stringPredicate(ci: boolean, test: (s: string, sub: string) => boolean): FunctionImpl {
+  return (a) => {
+    const s = str(a[0]);
+    const t = str(a[1]);
+    if (s === null || t === null) return null;
+    return ci ? test(s.toLowerCase(), t.toLowerCase()) : test(s, t);
+  };
+}
+
 /**
  * The implementation of a function given its name and `~`. Argument checks that depend only on
  * the query (arity, constant CIDRs) were done at parse/compile time.
@@ -142,26 +152,11 @@ export function functionImpl(name: FunctionName, ci: boolean, constArgs: (unknow
     case 'concat':
       return concat;
     case 'endsWith':
-      return (a) => {
-        const s = str(a[0]);
-        const t = str(a[1]);
-        if (s === null || t === null) return null;
-        return ci ? s.toLowerCase().endsWith(t.toLowerCase()) : s.endsWith(t);
-      };
+      return stringPredicate(ci, (x, y) => x.endsWith(y));
     case 'startsWith':
-      return (a) => {
-        const s = str(a[0]);
-        const t = str(a[1]);
-        if (s === null || t === null) return null;
-        return ci ? s.toLowerCase().startsWith(t.toLowerCase()) : s.startsWith(t);
-      };
+      return stringPredicate(ci, (x, y) => x.startsWith(y));
     case 'stringContains':
-      return (a) => {
-        const s = str(a[0]);
-        const t = str(a[1]);
-        if (s === null || t === null) return null;
-        return ci ? s.toLowerCase().includes(t.toLowerCase()) : s.includes(t);
-      };
+      return stringPredicate(ci, (x, y) => x.includes(y));
     case 'indexOf':
       return (a) => indexOf(a[0], a[1], a[2], ci);
     case 'length':

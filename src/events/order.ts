@@ -6,6 +6,7 @@
 // already emitted cannot be placed any more: it is dropped, counted and reported, never emitted
 // out of order, because the engine's sequence state assumes a monotonic clock.
 import { getField } from '../engine/fields.js';
+import { Heap } from '../util/heap.js';
 import type { EventDoc, SkippedItem } from './types.js';
 import { formatInstant, parseInstant } from './time.js';
 
@@ -89,50 +90,6 @@ function tiebreakValue(v: unknown): number | string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'bigint') return Number(v);
   return undefined;
-}
-
-/** Binary min-heap with a fixed comparator. */
-class Heap<T> {
-  private a: T[] = [];
-  constructor(private readonly less: (x: T, y: T) => boolean) {}
-  get size(): number {
-    return this.a.length;
-  }
-  peek(): T | undefined {
-    return this.a[0];
-  }
-  push(x: T): void {
-    const a = this.a;
-    let i = a.length;
-    a.push(x);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(x, a[p]!)) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = x;
-  }
-  pop(): T | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      const n = a.length;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && this.less(a[r]!, a[l]!) ? r : l;
-        if (!this.less(a[c]!, last)) break;
-        a[i] = a[c]!;
-        i = c;
-      }
-      a[i] = last;
-    }
-    return top;
-  }
 }
 
 const lessKeyed = (x: Keyed, y: Keyed) => compareKeyed(x, y) < 0;

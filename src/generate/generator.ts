@@ -9,6 +9,7 @@ import { SHAPES, type Shape, type SimEvent } from './model.js';
 import { Rng } from './prng.js';
 import { Planter, planScenarios, type PlantedScenario, type ScenarioPlan } from './scenarios.js';
 import { World, shapeOfHost } from './world.js';
+import { Heap } from '../util/heap.js';
 
 export interface GenerateOptions {
   /** Total number of events (background plus planted). Default 10000. */
@@ -55,48 +56,7 @@ interface Pending {
   ev: SimEvent;
 }
 
-/** Binary min-heap on (t, seq); seq keeps insertion order for equal times, so output is deterministic. */
-class Queue {
-  private readonly a: Pending[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  peek(): Pending | undefined {
-    return this.a[0];
-  }
-  push(p: Pending): void {
-    const a = this.a;
-    let i = a.length;
-    a.push(p);
-    while (i > 0) {
-      const up = (i - 1) >> 1;
-      if (!less(p, a[up]!)) break;
-      a[i] = a[up]!;
-      i = up;
-    }
-    a[i] = p;
-  }
-  pop(): Pending | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= a.length) break;
-        const r = l + 1;
-        const c = r < a.length && less(a[r]!, a[l]!) ? r : l;
-        if (!less(a[c]!, last)) break;
-        a[i] = a[c]!;
-        i = c;
-      }
-      a[i] = last;
-    }
-    return top;
-  }
-}
-
+/** (t, seq) order: seq keeps insertion order for equal times, so output is deterministic. */
 function less(x: Pending, y: Pending): boolean {
   return x.t < y.t || (x.t === y.t && x.seq < y.seq);
 }
@@ -151,7 +111,7 @@ export class Generation {
 
   *lines(): Generator<string> {
     const rng = new Rng(`eqlite-generate:${String(this.seed)}`);
-    const queue = new Queue();
+    const queue = new Heap<Pending>(less);
     let seq = 0;
     const sink = (ev: SimEvent): void => queue.push({ t: ev.t, seq: seq++, ev });
     const world = new World(rng.fork('world'), this.hostCount, this.startUs, sink);
