@@ -14,7 +14,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { readEvtx, readEvtxFilesParallel, type RawWindowsEvent } from '../src/evtx/index.js';
+// The compiled package (dist/) is measured: it is what eqlite runs, and its workers load worker.js.
+import { readEvtx, readEvtxFilesParallel, type RawWindowsEvent } from '../dist/evtx/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
@@ -149,7 +150,7 @@ export async function benchEvtx(opts: BenchEvtxOptions = {}): Promise<BenchEvtxR
     return counts.reduce((a, b) => a + b, 0);
   });
 
-  const mapperPath = path.join(repoRoot, 'src', 'events', 'windows', 'index.ts');
+  const mapperPath = path.join(repoRoot, 'dist', 'events', 'windows', 'index.js');
   if (existsSync(mapperPath)) {
     const mod = (await import(pathToFileURL(mapperPath).href)) as {
       mapRawWindowsEvent?: (raw: RawWindowsEvent) => { source: Record<string, unknown>; index: string };
