@@ -75,7 +75,7 @@ describe('eqlite hunt CLI', () => {
         'skipped 2 lines/records/events:',
         `  1 × e.g. ${messy}:2: ${summary[2]!.slice(summary[2]!.indexOf(`${messy}:2: `) + messy.length + 4)}`,
         `  1 × e.g. ${messy}:3: ${summary[3]!.slice(summary[3]!.indexOf(`${messy}:3: `) + messy.length + 4)}`,
-        '1 events matched no rule\'s index patterns and categories',
+        '1 events were handed to no rule (no index pattern, category or required field value matched)',
         'alerts: 6',
         '  by severity: medium 6',
         '  by rule:',

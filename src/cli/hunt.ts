@@ -251,7 +251,7 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
     L.push(`skipped ${skippedTotal} lines/records/events:`);
     for (const [, v] of [...stats.skipped].sort((a, b) => b[1].count - a[1].count).slice(0, 10)) L.push(`  ${v.count} × e.g. ${v.example}`);
   }
-  if (stats.unrouted > 0) L.push(`${stats.unrouted} events matched no rule's index patterns and categories`);
+  if (stats.unrouted > 0) L.push(`${stats.unrouted} events were handed to no rule (no index pattern, category or required field value matched)`);
   const excepted = stats.perRule.reduce((n, r) => n + r.excepted, 0);
   if (excepted > 0) L.push(`${excepted} events withheld by rule exceptions`);
   const outside = stats.perRule.reduce((n, r) => n + r.outsideWindows, 0);

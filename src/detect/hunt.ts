@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { compile, type CompiledQuery, type QueryRun, type QueryResult } from '../engine/index.js';
+import { lower } from '../engine/expr.js';
 import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
 import { expandInputs, type InputFile } from '../events/sources.js';
 import { openInput } from '../events/inputs.js';
@@ -160,6 +161,10 @@ interface RuleState {
   closedThrough: number;
   nextClose: number;
   stamp: number;
+  /** The query has anchors (see engine/anchors): it is only handed events that hit one. */
+  anchored: boolean;
+  /** Stamp of the last event that hit one of its anchors. */
+  anchorHit: number;
   stats: RuleStats;
 }
 
@@ -282,6 +287,8 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
       closedThrough: 0,
       nextClose: Infinity,
       stamp: 0,
+      anchored: false,
+      anchorHit: 0,
       stats: {
         rule_id: rule.rule_id,
         name: rule.name,
@@ -321,6 +328,42 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     }
   }
   const tableList = [...tables.values()];
+
+  // ---- anchor index: (field, case folding) → value → rules whose anchor accepts that value.
+  interface AnchorGroup {
+    get: Accessor;
+    caseInsensitive: boolean;
+    byValue: Map<string, RuleState[]>;
+    /** Every rule of the group, for values the index cannot judge (numbers, booleans). */
+    all: RuleState[];
+  }
+  const anchorGroups = new Map<string, AnchorGroup>();
+  for (const s of states) {
+    const anchors = s.query.anchors;
+    if (!anchors) continue;
+    s.anchored = true;
+    for (const a of anchors) {
+      const key = `${a.caseInsensitive ? 'i' : 's'}:${a.field}`;
+      let g = anchorGroups.get(key);
+      if (!g) anchorGroups.set(key, (g = { get: fieldAccessor(a.field), caseInsensitive: a.caseInsensitive, byValue: new Map(), all: [] }));
+      if (!g.all.includes(s)) g.all.push(s);
+      for (const v of a.values) {
+        const l = g.byValue.get(v);
+        if (!l) g.byValue.set(v, [s]);
+        else if (!l.includes(s)) l.push(s);
+      }
+    }
+  }
+  const anchorList = [...anchorGroups.values()];
+  const hitValue = (g: AnchorGroup, v: unknown, stamp: number): void => {
+    if (typeof v === 'string') {
+      const l = g.byValue.get(g.caseInsensitive ? lower(v) : v);
+      if (l) for (const s of l) s.anchorHit = stamp;
+    } else if (v !== null && v !== undefined && typeof v !== 'object') {
+      // A number or boolean compared with a string constant: let the rule's own condition decide.
+      for (const s of g.all) s.anchorHit = stamp;
+    }
+  };
   const indexMasks = new Map<string, Uint8Array>();
   const maskFor = (index: string): Uint8Array => {
     let m = indexMasks.get(index);
@@ -512,20 +555,26 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     }
     const mask = maskFor(ev.index);
     stamp++;
+    for (let ai = 0; ai < anchorList.length; ai++) {
+      const g = anchorList[ai]!;
+      const v = g.get(ev.source);
+      if (Array.isArray(v)) for (const x of v) hitValue(g, x, stamp);
+      else if (v !== undefined) hitValue(g, v, stamp);
+    }
     let routed = false;
     for (let ti = 0; ti < tableList.length; ti++) {
       const table = tableList[ti]!;
       const c = table.get(ev.source);
       if (typeof c === 'string') {
         const l = table.byCategory.get(c);
-        if (l) for (const s of l) if (mask[s.idx] && s.stamp !== stamp) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
+        if (l) for (const s of l) if (mask[s.idx] && s.stamp !== stamp && (!s.anchored || s.anchorHit === stamp)) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
       } else if (Array.isArray(c)) {
         for (const x of c) {
           const l = typeof x === 'string' ? table.byCategory.get(x) : undefined;
-          if (l) for (const s of l) if (mask[s.idx] && s.stamp !== stamp) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
+          if (l) for (const s of l) if (mask[s.idx] && s.stamp !== stamp && (!s.anchored || s.anchorHit === stamp)) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
         }
       }
-      for (const s of table.any) if (mask[s.idx] && s.stamp !== stamp) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
+      for (const s of table.any) if (mask[s.idx] && s.stamp !== stamp && (!s.anchored || s.anchorHit === stamp)) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
     }
     if (!routed) stats.unrouted++;
   }

@@ -3,6 +3,7 @@ import type { EventQuery, Expr, SequenceTerm, Statement } from '../eql/ast.js';
 import type { EventDoc } from '../events/types.js';
 import { parse } from '../eql/index.js';
 import { parseInstant } from '../events/time.js';
+import { queryAnchors } from './anchors.js';
 import { compilePredicate, compileValue, type ExprContext } from './expr.js';
 import { fieldAccessor } from './fields.js';
 import { ResultWindow } from './pipes.js';
@@ -141,6 +142,11 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   return {
     type,
     categories: cats,
+    anchors: queryAnchors(q, (field) => {
+      if (field === timestampField) return false;
+      const t = options.fieldType?.(field);
+      return t === undefined || t === 'keyword' || t === 'wildcard' || t === 'constant_keyword' || t === 'text' || t === 'match_only_text';
+    }),
     createRun,
     run(events: Iterable<EventDoc>) {
       const r = createRun();

@@ -1,6 +1,9 @@
 // Public contract of the EQL engine. The engine is pure: it consumes events already ordered by
 // (timestamp, tiebreaker) and emits results; it knows nothing about files, rules or alerts.
 import type { EventDoc } from '../events/types.js';
+import type { Anchor } from './anchors.js';
+
+export type { Anchor };
 
 export interface EngineOptions {
   /** Field holding the event time (default `@timestamp`). */
@@ -44,6 +47,11 @@ export interface CompiledQuery {
   readonly type: 'event' | 'sequence' | 'sample';
   /** Categories the query can match; null when any event may match (`any`). */
   readonly categories: ReadonlySet<string> | null;
+  /**
+   * Necessary conditions for an event to matter to the query, one per term: an event that meets
+   * none of them can be skipped. Null when the query must see every event of its categories.
+   */
+  readonly anchors: readonly Anchor[] | null;
   /**
    * Starts a run. With `onResult`, results that are final as they are found (no `tail` pipe) are
    * delivered to it immediately and `finish()` returns only what had to be buffered.

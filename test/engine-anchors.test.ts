@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { compile } from '../src/engine/index.js';
+
+const anchors = (q: string, fieldType?: (f: string) => string | undefined) => compile(q, { fieldType }).anchors;
+
+describe('query anchors (necessary literal conditions for dispatch)', () => {
+  it('prefers a specific field over a broad one', () => {
+    expect(anchors('process where host.os.type == "windows" and event.type == "start" and process.name : ("A.exe", "b.exe")')).toEqual([
+      { field: 'process.name', values: ['a.exe', 'b.exe'], caseInsensitive: true },
+    ]);
+  });
+
+  it('falls back to a broad field when it is the only literal condition', () => {
+    expect(anchors('process where host.os.type == "linux" and process.args_count > 3')).toEqual([
+      { field: 'host.os.type', values: ['linux'], caseInsensitive: false },
+    ]);
+  });
+
+  it('takes in, in~ and wildcard-free like; never wildcards, negations or disjunctions', () => {
+    expect(anchors('file where file.extension in ("exe", "dll")')).toEqual([{ field: 'file.extension', values: ['exe', 'dll'], caseInsensitive: false }]);
+    expect(anchors('file where file.extension in~ ("EXE")')).toEqual([{ field: 'file.extension', values: ['exe'], caseInsensitive: true }]);
+    expect(anchors('file where file.name like "a.txt"')).toEqual([{ field: 'file.name', values: ['a.txt'], caseInsensitive: false }]);
+    expect(anchors('file where file.name : "*.txt"')).toBeNull();
+    expect(anchors('file where file.name != "a.txt"')).toBeNull();
+    expect(anchors('file where file.name not in ("a.txt")')).toBeNull();
+    expect(anchors('file where file.name == "a" or file.path == "b"')).toBeNull();
+  });
+
+  it('needs an anchor for every term of a sequence, until included', () => {
+    expect(anchors('sequence by host.id [process where process.name : "a.exe"] [file where file.name == "x"]')).toEqual([
+      { field: 'process.name', values: ['a.exe'], caseInsensitive: true },
+      { field: 'file.name', values: ['x'], caseInsensitive: false },
+    ]);
+    expect(anchors('sequence [process where process.name : "a.exe"] [file where true]')).toBeNull();
+    expect(anchors('sequence [process where process.name : "a.exe"] [process where process.name : "b.exe"] until [process where true]')).toBeNull();
+  });
+
+  it('never anchors on the timestamp or on fields that do not compare as strings', () => {
+    expect(anchors('any where @timestamp == "2024-01-01T00:00:00Z"')).toBeNull();
+    expect(anchors('network where source.ip == "10.0.0.1"', (f) => (f === 'source.ip' ? 'ip' : undefined))).toBeNull();
+    expect(anchors('network where source.ip == "10.0.0.1"', (f) => (f === 'source.ip' ? 'keyword' : undefined))).toEqual([
+      { field: 'source.ip', values: ['10.0.0.1'], caseInsensitive: false },
+    ]);
+  });
+});
