@@ -124,29 +124,12 @@ export function mapSecurity(doc: Doc): void {
 
   const process: Doc = obj(doc.process) ?? {};
   if (COMMON_AUTH.has(code)) {
-    if (ed.ProcessId !== undefined) {
-      const pid = decodeLong(ed.ProcessId);
-      if (pid !== undefined) process.pid = pid;
-      delete ed.ProcessId;
-    }
-    if (typeof ed.ProcessName === 'string') {
-      process.executable = ed.ProcessName;
-      delete ed.ProcessName;
-    }
+    moveNumber(ed, 'ProcessId', process, 'pid');
+    moveString(ed, 'ProcessName', process, 'executable');
     const source: Doc = obj(doc.source) ?? {};
-    if (typeof ed.IpAddress === 'string' && ed.IpAddress !== '-') {
-      source.ip = ed.IpAddress;
-      delete ed.IpAddress;
-    }
-    if (typeof ed.IpPort === 'string' && ed.IpPort !== '-') {
-      const port = decodeLong(ed.IpPort);
-      if (port !== undefined) source.port = port;
-      delete ed.IpPort;
-    }
-    if (typeof ed.WorkstationName === 'string') {
-      source.domain = ed.WorkstationName;
-      delete ed.WorkstationName;
-    }
+    if (ed.IpAddress !== '-') moveString(ed, 'IpAddress', source, 'ip');
+    if (ed.IpPort !== '-') moveNumber(ed, 'IpPort', source, 'port');
+    moveString(ed, 'WorkstationName', source, 'domain');
     if (Object.keys(source).length > 0) doc.source = source;
     if (process.name === undefined && typeof process.executable === 'string') {
       process.name = process.executable.split('\\').pop();
@@ -215,22 +198,29 @@ function mapGroupMember(doc: Doc, ed: Doc, user: Doc): void {
   }
 }
 
+/**
+ * Moves an event_data value into an ECS field, as the pipeline's rename processors do: the value
+ * leaves winlog.event_data once it has an ECS home. A number that does not decode stays unset.
+ */
+function moveNumber(ed: Doc, key: string, target: Doc, field: string): void {
+  if (ed[key] === undefined) return;
+  const n = decodeLong(ed[key]);
+  if (n !== undefined) target[field] = n;
+  delete ed[key];
+}
+
+function moveString(ed: Doc, key: string, target: Doc, field: string): void {
+  if (typeof ed[key] !== 'string') return;
+  target[field] = ed[key];
+  delete ed[key];
+}
+
 /** 4688 process creation: new process, parent and the pipeline's own command-line split. */
 function map4688(ed: Doc, process: Doc, related: () => Doc): void {
-  if (ed.NewProcessId !== undefined) {
-    const pid = decodeLong(ed.NewProcessId);
-    if (pid !== undefined) process.pid = pid;
-    delete ed.NewProcessId;
-  }
-  if (typeof ed.NewProcessName === 'string') {
-    process.executable = ed.NewProcessName;
-    delete ed.NewProcessName;
-  }
+  moveNumber(ed, 'NewProcessId', process, 'pid');
+  moveString(ed, 'NewProcessName', process, 'executable');
   const parent: Doc = obj(process.parent) ?? {};
-  if (typeof ed.ParentProcessName === 'string') {
-    parent.executable = ed.ParentProcessName;
-    delete ed.ParentProcessName;
-  }
+  moveString(ed, 'ParentProcessName', parent, 'executable');
   if (process.name === undefined && typeof process.executable === 'string') {
     process.name = process.executable.split('\\').pop();
   }
