@@ -448,3 +448,18 @@ describe('streaming memory', () => {
     expect(matcher.liveSequences).toBeLessThanOrEqual(4196);
   });
 });
+
+describe('pipes over long streams', () => {
+  it('tail keeps the last N in order with a ring (and head after tail slices it)', async () => {
+    const { compile } = await import('../src/engine/index.js');
+    const events = Array.from({ length: 1000 }, (_, i) => ({
+      source: { '@timestamp': i, event: { category: 'process' }, n: i },
+      index: 'x',
+      id: String(i),
+    }));
+    const ids = (q: string) => compile(q).run(events).map((r) => (r.kind === 'event' ? r.event.id : ''));
+    expect(ids('process where true | tail 3')).toEqual(['997', '998', '999']);
+    expect(ids('process where n % 7 == 0 | tail 4 | head 2')).toEqual(['973', '980']);
+    expect(ids('process where n < 5 | tail 10')).toEqual(['0', '1', '2', '3', '4']);
+  });
+});

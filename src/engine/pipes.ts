@@ -12,6 +12,8 @@ export class ResultWindow<T> {
   /** With only heads (or none), results are final as they come: streamed to the sink. */
   private readonly streamLimit: number | null;
   private streamed = 0;
+  /** With a leading tail: index of the oldest item in the ring. */
+  private ringStart = 0;
 
   constructor(
     pipes: Pipe[],
@@ -42,9 +44,14 @@ export class ResultWindow<T> {
       return;
     }
     if (this.first?.kind === 'tail') {
-      if (this.first.count === 0) return;
-      this.items.push(item);
-      if (this.items.length > this.first.count) this.items.shift();
+      const n = this.first.count;
+      if (n === 0) return;
+      // A ring of the last n items: O(1) per item however long the stream.
+      if (this.items.length < n) this.items.push(item);
+      else {
+        this.items[this.ringStart] = item;
+        this.ringStart = (this.ringStart + 1) % n;
+      }
       return;
     }
     if (!this.full) this.items.push(item);
@@ -58,7 +65,7 @@ export class ResultWindow<T> {
   /** The final results; when streaming to a sink they were already delivered and this is empty. */
   result(): T[] {
     if (this.streamLimit !== null) return [];
-    let out = this.items;
+    let out = this.ringStart === 0 ? this.items : [...this.items.slice(this.ringStart), ...this.items.slice(0, this.ringStart)];
     for (const p of this.rest) out = p.kind === 'head' ? out.slice(0, p.count) : p.count === 0 ? [] : out.slice(-p.count);
     return out.length > this.size ? out.slice(0, this.size) : out;
   }
