@@ -258,7 +258,7 @@ export function mapSysmon(doc: Doc, opts: SysmonOptions): void {
     if (ed.Signed !== undefined) sig.signed = true;
   } else if (code === '7') {
     // Current integration (PR #16442) writes `trusted` where it used to write `signed`; the
-    // intent — Signed "true" — is applied to the rendered string (see docs-draft/windows-ecs.md).
+    // intent — Signed "true" — is applied to the rendered string (README: Windows events → ECS).
     const trusted = trustedOf(ed);
     if (trusted !== undefined) sig.trusted = trusted;
   }
