@@ -54,7 +54,11 @@ export async function runQueryCommand(query: string, files: string[], opts: Quer
     throw err;
   }
   const skips = new SkipReporter();
-  const inputs = await openInputs(files.length ? files : ['-'], { index: opts.index, onSkip: skips.add });
+  const inputs = await openInputs(files.length ? files : ['-'], {
+    index: opts.index,
+    onSkip: skips.add,
+    onWarning: (m) => process.stderr.write(`eqlite: warning: ${m}\n`),
+  });
   if (inputs.length === 0) throw new UserError('no input files found (NDJSON, JSON, .gz or .evtx)');
   const out = process.stdout;
   let closed = false;

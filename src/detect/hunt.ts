@@ -521,7 +521,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   let files: InputFile[];
   files = await expandInputs(opts.inputs);
   stats.inputs = files.length;
-  const sources = files.map((f) => openInput(f, { index: opts.index, onSkip: skip }));
+  const sources = files.map((f) => openInput(f, { index: opts.index, onSkip: skip, onWarning: warn }));
   let totalBytes = 0;
   for (const s of sources) totalBytes += s.size;
   const merged = mergeOrdered(sources, {

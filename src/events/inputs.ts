@@ -13,6 +13,8 @@ export interface OpenOptions {
   /** `--index NAME`: index for events that carry none. */
   index?: string;
   onSkip?: (item: SkippedItem) => void;
+  /** Problems that lose no data (an EVTX checksum mismatch on records that still decode). */
+  onWarning?: (message: string) => void;
   /** Windows mapping profile for EVTX and raw Winlogbeat documents. */
   profile?: WindowsProfile;
 }
@@ -100,7 +102,11 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
     const reader = readEvtx(file, {
       onWarning: (w) => {
         // CRC mismatches are warnings about records that are still read; the rest lose data.
-        if (!w.kind.endsWith('crc')) skipped++;
+        if (w.kind.endsWith('crc')) {
+          opts.onWarning?.(w.message);
+          return;
+        }
+        skipped++;
         opts.onSkip?.({
           position: { file, chunk: w.chunk ?? undefined, record: w.recordId ?? undefined, offset: w.offset },
           reason: w.reason,
