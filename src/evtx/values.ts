@@ -69,17 +69,14 @@ const CP1252_HIGH = [
  */
 export function decodeUtf16(buf: Buffer, pos: number, nChars: number): string {
   if (nChars <= 0) return '';
-  if (nChars <= 48) {
-    let s = '';
-    for (let i = 0, p = pos; i < nChars; i++, p += 2) {
-      const c = buf[p]! | (buf[p + 1]! << 8);
-      if (c >= 0xd800 && c <= 0xdfff) return utf16Decoder.decode(buf.subarray(pos, pos + nChars * 2));
-      s += String.fromCharCode(c);
-    }
-    return s;
-  }
-  return utf16Decoder.decode(buf.subarray(pos, pos + nChars * 2));
+  // Node's native UTF-16 slice is several times faster than building the string in JS, but it
+  // keeps lone surrogates; TextDecoder replaces them (U+FFFD) as Windows rendering does, so any
+  // string holding a surrogate is decoded again by it.
+  const s = buf.toString('utf16le', pos, pos + nChars * 2);
+  return SURROGATE.test(s) ? utf16Decoder.decode(buf.subarray(pos, pos + nChars * 2)) : s;
 }
+
+const SURROGATE = /[\ud800-\udfff]/;
 
 /** A UTF-16 string value of `size` bytes: trailing NULs are padding and are dropped. */
 export function renderUtf16String(buf: Buffer, pos: number, size: number): string {
