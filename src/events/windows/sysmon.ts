@@ -36,6 +36,7 @@ export interface SysmonOptions {
   imageLoadType: 'elastic' | 'change';
 }
 
+// Digits only, so case does not matter: a plain comparison is exact.
 const ZERO_GUID = '{00000000-0000-0000-0000-000000000000}';
 
 // Keys the pipeline's cleanup step removes from event_data after mapping.
@@ -162,7 +163,7 @@ export function mapSysmon(doc: Doc, opts: SysmonOptions): void {
   const profile = opts.profile;
 
   for (const [k, v] of Object.entries(ed)) {
-    if (v === null || v === '' || v === '-' || (typeof v === 'string' && v.toUpperCase() === ZERO_GUID.toUpperCase())) {
+    if (v === null || v === '' || v === '-' || v === ZERO_GUID) {
       delete ed[k];
     }
   }
