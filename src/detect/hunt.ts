@@ -18,11 +18,10 @@
 // never reaches the rule's query. For a sequence this means any excepted step kills it (the
 // sequence cannot form with that event). They are counted per rule as "events excepted".
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import { compile, type CompiledQuery, type QueryRun, type QueryResult } from '../engine/index.js';
 import { lower } from '../engine/expr.js';
 import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
-import { expandInputs, type InputFile } from '../events/sources.js';
+import { expandInputs } from '../events/sources.js';
 import { openInput } from '../events/inputs.js';
 import { mergeOrdered } from '../events/order.js';
 import { parseInstant } from '../events/time.js';
@@ -518,8 +517,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   };
 
   // ---- inputs
-  let files: InputFile[];
-  files = await expandInputs(opts.inputs);
+  const files = await expandInputs(opts.inputs);
   stats.inputs = files.length;
   const sources = files.map((f) => openInput(f, { index: opts.index, onSkip: skip, onWarning: warn }));
   let totalBytes = 0;
@@ -538,6 +536,21 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     for (const s of sources) bytes += s.bytesRead();
     stats.bytes = bytes;
     opts.onProgress?.({ bytes, totalBytes, events: stats.events });
+  };
+
+  /**
+   * Hands the event to each rule of a list that its index, anchors and this event's earlier
+   * deliveries allow (a rule listed under two of the event's categories gets it once).
+   */
+  const offer = (list: RuleState[], mask: Uint8Array, ev: EventDoc, t: number): boolean => {
+    let any = false;
+    for (const s of list) {
+      if (!mask[s.idx] || s.stamp === stamp || (s.anchored && s.anchorHit !== stamp)) continue;
+      s.stamp = stamp;
+      any = true;
+      deliver(s, ev, t);
+    }
+    return any;
   };
 
   for await (const batch of merged.batches()) for (const ev of batch) {
@@ -567,14 +580,14 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
       const c = table.get(ev.source);
       if (typeof c === 'string') {
         const l = table.byCategory.get(c);
-        if (l) for (const s of l) if (mask[s.idx] && s.stamp !== stamp && (!s.anchored || s.anchorHit === stamp)) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
+        if (l && offer(l, mask, ev, t)) routed = true;
       } else if (Array.isArray(c)) {
         for (const x of c) {
           const l = typeof x === 'string' ? table.byCategory.get(x) : undefined;
-          if (l) for (const s of l) if (mask[s.idx] && s.stamp !== stamp && (!s.anchored || s.anchorHit === stamp)) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
+          if (l && offer(l, mask, ev, t)) routed = true;
         }
       }
-      for (const s of table.any) if (mask[s.idx] && s.stamp !== stamp && (!s.anchored || s.anchorHit === stamp)) ((s.stamp = stamp), (routed = true), deliver(s, ev, t));
+      if (offer(table.any, mask, ev, t)) routed = true;
     }
     if (!routed) stats.unrouted++;
   }
