@@ -5,7 +5,7 @@
 // (chunks are self-contained, so this is a valid log), then measures:
 //   parse, 1 thread   readEvtx + toRaw() on the main thread
 //   parse, N workers  readEvtxFilesParallel (RawWindowsEvent cloned back to the main thread)
-//   + ECS, 1 thread / N workers when src/events/windows/index.ts exists (mapRawWindowsEvent)
+//   parse+ECS, 1 thread / N workers    the same with mapRawWindowsEvent (in the workers for the pool)
 // reporting records/s, MB/s and the process's peak RSS so far (workers are threads, so their
 // memory is included).
 
@@ -15,7 +15,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
 // The compiled package (dist/) is measured: it is what eqlite runs, and its workers load worker.js.
-import { readEvtx, readEvtxFilesParallel, type RawWindowsEvent } from '../dist/evtx/index.js';
+import { readEvtx, readEvtxFilesParallel, type ParallelOptions } from '../dist/evtx/index.js';
+import { mapRawWindowsEvent } from '../dist/events/windows/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
@@ -51,6 +52,20 @@ export interface BenchEvtxResult {
 }
 
 const CHUNK = 0x10000;
+
+/** Reads every file through the worker pool and counts the records delivered. */
+async function countParallel(files: string[], opts: ParallelOptions): Promise<number> {
+  const par = readEvtxFilesParallel(files, opts);
+  const counts = await Promise.all(
+    par.files.map(async (f) => {
+      let n = 0;
+      for await (const _ of f.records) n++;
+      return n;
+    }),
+  );
+  await par.close();
+  return counts.reduce((a, b) => a + b, 0);
+}
 
 /** All chunks with the ElfChnk magic from the sample files. */
 function sampleChunks(corpusDir: string): Buffer[] {
@@ -137,48 +152,17 @@ export async function benchEvtx(opts: BenchEvtxOptions = {}): Promise<BenchEvtxR
     return n;
   });
 
-  await phase(`parse, ${workers} workers`, async () => {
-    const par = readEvtxFilesParallel(files, { workers });
-    const counts = await Promise.all(
-      par.files.map(async (f) => {
-        let n = 0;
-        for await (const _ of f.records) n++;
-        return n;
-      }),
-    );
-    await par.close();
-    return counts.reduce((a, b) => a + b, 0);
-  });
+  await phase(`parse, ${workers} workers`, () => countParallel(files, { workers }));
 
-  const mapperPath = path.join(repoRoot, 'dist', 'events', 'windows', 'index.js');
-  if (existsSync(mapperPath)) {
-    const mod = (await import(pathToFileURL(mapperPath).href)) as {
-      mapRawWindowsEvent?: (raw: RawWindowsEvent) => { source: Record<string, unknown>; index: string };
-    };
-    const map = mod.mapRawWindowsEvent;
-    if (typeof map === 'function') {
-      await phase('parse+ECS, 1 thread', async () => {
-        let n = 0;
-        for (const f of files) for await (const r of readEvtx(f)) if (map(r.toRaw()).index) n++;
-        return n;
-      });
-      await phase(`parse+ECS, ${workers} workers`, async () => {
-        const par = readEvtxFilesParallel(files, {
-          workers,
-          transform: { module: pathToFileURL(mapperPath).href, export: 'mapRawWindowsEvent' },
-        });
-        const counts = await Promise.all(
-          par.files.map(async (f) => {
-            let n = 0;
-            for await (const _ of f.records) n++;
-            return n;
-          }),
-        );
-        await par.close();
-        return counts.reduce((a, b) => a + b, 0);
-      });
-    } else log('src/events/windows/index.ts has no mapRawWindowsEvent export: ECS phases skipped');
-  } else log('src/events/windows/index.ts not found: ECS phases skipped');
+  await phase('parse+ECS, 1 thread', async () => {
+    let n = 0;
+    for (const f of files) for await (const r of readEvtx(f)) if (mapRawWindowsEvent(r.toRaw()).index) n++;
+    return n;
+  });
+  const mapper = new URL('../dist/events/windows/index.js', import.meta.url).href;
+  await phase(`parse+ECS, ${workers} workers`, () =>
+    countParallel(files, { workers, transform: { module: mapper, export: 'mapRawWindowsEvent' } }),
+  );
 
   return { files: files.length, totalMB: Number(totalMB.toFixed(1)), cores, phases };
 }
