@@ -24,7 +24,7 @@ import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
 import { expandInputs } from '../events/sources.js';
 import { openInput } from '../events/inputs.js';
 import { mergeOrdered } from '../events/order.js';
-import { parseInstant } from '../events/time.js';
+import { eventInstant, parseInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { compileRuleExceptions, type ExceptionPredicate } from '../rules/exceptions.js';
 import type { ExceptionList, Rule } from '../rules/types.js';
@@ -555,7 +555,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
 
   for await (const batch of merged.batches()) for (const ev of batch) {
     stats.events++;
-    const t = ev.time && ev.timeField === timestampField ? ev.time.ms : parseInstant(tsOf(ev.source))!.ms;
+    const t = eventInstant(ev, timestampField, tsOf)!.ms;
     if (t > lastTime) lastTime = t;
     if (replay) {
       if (anchor === undefined) initWindows((anchor = t));

@@ -2,7 +2,7 @@
 import type { EventQuery, Expr, SequenceTerm, Statement } from '../eql/ast.js';
 import type { EventDoc } from '../events/types.js';
 import { parse } from '../eql/index.js';
-import { parseInstant } from '../events/time.js';
+import { eventInstant, parseInstant } from '../events/time.js';
 import { queryAnchors } from './anchors.js';
 import { compilePredicate, compileValue, type ExprContext } from './expr.js';
 import { fieldAccessor } from './fields.js';
@@ -98,8 +98,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
       addCategory(q.until.query.category);
       until = stageOf(q.by, q.until);
     }
-    const time = (ev: EventDoc) =>
-      ev.time && ev.timeField === timestampField ? ev.time : parseInstant(getTimestamp(ev.source));
+    const time = (ev: EventDoc) => eventInstant(ev, timestampField, getTimestamp);
     const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, time };
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, onResult);

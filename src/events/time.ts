@@ -110,3 +110,15 @@ function addNanos(t: Instant, nanos: number): Instant {
   const carryMs = Math.floor(total / 1_000_000);
   return { ms: t.ms + carryMs, ns: total - carryMs * 1_000_000 };
 }
+
+/**
+ * An event's time by `field`: the instant the ordering stage already parsed when it ordered by the
+ * same field, else parsed from the source through `read`.
+ */
+export function eventInstant(
+  ev: { source: Record<string, unknown>; time?: Instant; timeField?: string },
+  field: string,
+  read: (source: Record<string, unknown>) => unknown,
+): Instant | null {
+  return ev.time && ev.timeField === field ? ev.time : parseInstant(read(ev.source));
+}
