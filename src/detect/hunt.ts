@@ -18,19 +18,16 @@
 // never reaches the rule's query. For a sequence this means any excepted step kills it (the
 // sequence cannot form with that event). They are counted per rule as "events excepted".
 import { createHash } from 'node:crypto';
-import { compile, type CompiledQuery, type QueryRun, type QueryResult } from '../engine/index.js';
-import { lower } from '../engine/expr.js';
+import { type CompiledQuery, type QueryRun, type QueryResult } from '../engine/index.js';
 import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
 import { expandInputs } from '../events/sources.js';
 import { openInput } from '../events/inputs.js';
 import { mergeOrdered } from '../events/order.js';
 import { eventInstant, parseInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
-import { compileRuleExceptions, type ExceptionPredicate } from '../rules/exceptions.js';
 import type { ExceptionList, Rule } from '../rules/types.js';
-import { fieldStatus } from '../rules/validate.js';
 import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
-import { ruleIndexMatcher, type IndexMatcher } from './index-pattern.js';
+import { addCounters, prepareRule, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { parseInterval, resolveDateMath, TimeExpressionError, windowOffsets } from './schedule.js';
 
 export { TimeExpressionError };
@@ -147,8 +144,6 @@ interface RuleState {
   uuid: string;
   query: CompiledQuery;
   maxSignals: number;
-  matchIndex: IndexMatcher;
-  excepted: ExceptionPredicate | null;
   /** Window time of an event: timestamp_override with fallback (schedule replay). */
   windowTime: (src: Record<string, unknown>) => number | null;
   tiebreaker: Accessor | null;
@@ -159,11 +154,6 @@ interface RuleState {
   /** Windows k ≤ closedThrough are finished; late events for them are ignored. */
   closedThrough: number;
   nextClose: number;
-  stamp: number;
-  /** The query has anchors (see engine/anchors): it is only handed events that hit one. */
-  anchored: boolean;
-  /** Stamp of the last event that hit one of its anchors. */
-  anchorHit: number;
   stats: RuleStats;
 }
 
@@ -214,51 +204,23 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
 
   // ---- rules
   const states: RuleState[] = [];
-  const typeOf = (n: string) => {
-    const s = fieldStatus(n);
-    return s.known ? s.type : undefined;
+  const prepared: PreparedRule[] = [];
+  const prepareOpts: PrepareOptions = {
+    timestampField,
+    maxSignals: opts.maxSignals,
+    exceptionLists: opts.exceptionLists ?? [],
+    valueLists: opts.valueLists,
+    now,
+    replay,
   };
   for (const rule of opts.rules) {
-    const skipRule = (reason: string) =>
-      stats.rulesSkipped.push({ rule_id: rule.rule_id, name: rule.name, type: rule.type, file: rule.origin.file, reason });
-    if (rule.unsupported) {
-      skipRule(rule.unsupported);
+    const p = prepareRule(rule, prepareOpts);
+    if ('skip' in p) {
+      stats.rulesSkipped.push({ rule_id: rule.rule_id, name: rule.name, type: rule.type, file: rule.origin.file, reason: p.skip });
       continue;
     }
-    if (rule.type !== 'eql') {
-      skipRule(`rule type ${rule.type} is not supported (eqlite runs EQL rules)`);
-      continue;
-    }
-    if (!rule.query) {
-      skipRule('rule has no query');
-      continue;
-    }
-    const maxSignals = opts.maxSignals ?? rule.max_signals;
-    let query: CompiledQuery;
-    try {
-      query = compile(rule.query, {
-        timestampField,
-        tiebreakerField: rule.tiebreaker_field ?? null,
-        eventCategoryField: rule.event_category_override ?? 'event.category',
-        size: maxSignals,
-        fieldType: typeOf,
-      });
-    } catch (e) {
-      skipRule(`query does not compile: ${(e as Error).message.split('\n')[0]}`);
-      continue;
-    }
-    if (replay) {
-      try {
-        parseInterval(rule.interval);
-        windowOffsets(rule.from, rule.to, now);
-      } catch (e) {
-        skipRule((e as Error).message);
-        continue;
-      }
-    }
-    const exc = compileRuleExceptions(rule, opts.exceptionLists ?? [], { valueLists: opts.valueLists, now });
-    for (const m of exc.missing) warn(`rule "${rule.name}": exception list ${m.list_id} (${m.namespace_type}) not found; its exceptions are not applied`);
-    for (const p of exc.problems) warn(`rule "${rule.name}": exception item ${p.item_id} of ${p.list_id} ignored: ${p.reason}`);
+    for (const m of p.missingLists) warn(`rule "${rule.name}": exception list ${m.list_id} (${m.namespace_type}) not found; its exceptions are not applied`);
+    for (const x of p.exceptionProblems) warn(`rule "${rule.name}": exception item ${x.item_id} of ${x.list_id} ignored: ${x.reason}`);
     const override = rule.timestamp_override ? fieldAccessor(rule.timestamp_override) : null;
     const fallback = rule.timestamp_override_fallback_disabled !== true;
     const tsAcc = fieldAccessor('@timestamp');
@@ -270,14 +232,13 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
       }
       return parseInstant(tsAcc(src))?.ms ?? null;
     };
+    prepared.push(p);
     states.push({
       idx: states.length,
       rule,
       uuid: ruleUuid(rule),
-      query,
-      maxSignals,
-      matchIndex: ruleIndexMatcher(rule.index),
-      excepted: exc.active > 0 ? exc.predicate : null,
+      query: p.query,
+      maxSignals: p.maxSignals,
       windowTime,
       tiebreaker: rule.tiebreaker_field ? fieldAccessor(rule.tiebreaker_field) : null,
       tieGroup: [],
@@ -285,9 +246,6 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
       runs: new Map(),
       closedThrough: 0,
       nextClose: Infinity,
-      stamp: 0,
-      anchored: false,
-      anchorHit: 0,
       stats: {
         rule_id: rule.rule_id,
         name: rule.name,
@@ -305,74 +263,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   }
   stats.rulesRun = states.length;
   stats.perRule = states.map((s) => s.stats);
-
-  // ---- dispatch table: category field → category → rules; plus rules taking any category.
-  interface Table {
-    get: Accessor;
-    byCategory: Map<string, RuleState[]>;
-    any: RuleState[];
-  }
-  const tables = new Map<string, Table>();
-  for (const s of states) {
-    const field = s.rule.event_category_override ?? 'event.category';
-    let t = tables.get(field);
-    if (!t) tables.set(field, (t = { get: fieldAccessor(field), byCategory: new Map(), any: [] }));
-    if (s.query.categories === null) t.any.push(s);
-    else {
-      for (const c of s.query.categories) {
-        const l = t.byCategory.get(c);
-        if (l) l.push(s);
-        else t.byCategory.set(c, [s]);
-      }
-    }
-  }
-  const tableList = [...tables.values()];
-
-  // ---- anchor index: (field, case folding) → value → rules whose anchor accepts that value.
-  interface AnchorGroup {
-    get: Accessor;
-    caseInsensitive: boolean;
-    byValue: Map<string, RuleState[]>;
-    /** Every rule of the group, for values the index cannot judge (numbers, booleans). */
-    all: RuleState[];
-  }
-  const anchorGroups = new Map<string, AnchorGroup>();
-  for (const s of states) {
-    const anchors = s.query.anchors;
-    if (!anchors) continue;
-    s.anchored = true;
-    for (const a of anchors) {
-      const key = `${a.caseInsensitive ? 'i' : 's'}:${a.field}`;
-      let g = anchorGroups.get(key);
-      if (!g) anchorGroups.set(key, (g = { get: fieldAccessor(a.field), caseInsensitive: a.caseInsensitive, byValue: new Map(), all: [] }));
-      if (!g.all.includes(s)) g.all.push(s);
-      for (const v of a.values) {
-        const l = g.byValue.get(v);
-        if (!l) g.byValue.set(v, [s]);
-        else if (!l.includes(s)) l.push(s);
-      }
-    }
-  }
-  const anchorList = [...anchorGroups.values()];
-  const hitValue = (g: AnchorGroup, v: unknown, stamp: number): void => {
-    if (typeof v === 'string') {
-      const l = g.byValue.get(g.caseInsensitive ? lower(v) : v);
-      if (l) for (const s of l) s.anchorHit = stamp;
-    } else if (v !== null && v !== undefined && typeof v !== 'object') {
-      // A number or boolean compared with a string constant: let the rule's own condition decide.
-      for (const s of g.all) s.anchorHit = stamp;
-    }
-  };
-  const indexMasks = new Map<string, Uint8Array>();
-  const maskFor = (index: string): Uint8Array => {
-    let m = indexMasks.get(index);
-    if (!m) {
-      m = new Uint8Array(states.length);
-      for (const s of states) m[s.idx] = s.matchIndex(index) ? 1 : 0;
-      indexMasks.set(index, m);
-    }
-    return m;
-  };
+  const router = new RuleRouter(prepared);
 
   // ---- alerts
   const alerts: Alert[] = [];
@@ -500,11 +391,6 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   };
 
   const deliver = (s: RuleState, ev: EventDoc, t: number) => {
-    s.stats.dispatched++;
-    if (s.excepted && s.excepted(ev.source)) {
-      s.stats.excepted++;
-      return;
-    }
     if (s.tiebreaker) {
       if (t !== s.tieTime) {
         flushTies(s);
@@ -528,29 +414,14 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     onSkip: skip,
     onWarning: warn,
   });
+  const workerCounters: RouteCounters[] = [];
   const tsOf = fieldAccessor(timestampField);
-  let stamp = 0;
   let lastTime = -Infinity;
   const progress = () => {
     let bytes = 0;
     for (const s of sources) bytes += s.bytesRead();
     stats.bytes = bytes;
     opts.onProgress?.({ bytes, totalBytes, events: stats.events });
-  };
-
-  /**
-   * Hands the event to each rule of a list that its index, anchors and this event's earlier
-   * deliveries allow (a rule listed under two of the event's categories gets it once).
-   */
-  const offer = (list: RuleState[], mask: Uint8Array, ev: EventDoc, t: number): boolean => {
-    let any = false;
-    for (const s of list) {
-      if (!mask[s.idx] || s.stamp === stamp || (s.anchored && s.anchorHit !== stamp)) continue;
-      s.stamp = stamp;
-      any = true;
-      deliver(s, ev, t);
-    }
-    return any;
   };
 
   for await (const batch of merged.batches()) for (const ev of batch) {
@@ -562,34 +433,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
       if (t > globalNextClose) closeWindows(t);
     }
     if ((stats.events & (PROGRESS_EVERY - 1)) === 0) progress();
-    if (ev.index === '') {
-      stats.noIndex++;
-      continue;
-    }
-    const mask = maskFor(ev.index);
-    stamp++;
-    for (let ai = 0; ai < anchorList.length; ai++) {
-      const g = anchorList[ai]!;
-      const v = g.get(ev.source);
-      if (Array.isArray(v)) for (const x of v) hitValue(g, x, stamp);
-      else if (v !== undefined) hitValue(g, v, stamp);
-    }
-    let routed = false;
-    for (let ti = 0; ti < tableList.length; ti++) {
-      const table = tableList[ti]!;
-      const c = table.get(ev.source);
-      if (typeof c === 'string') {
-        const l = table.byCategory.get(c);
-        if (l && offer(l, mask, ev, t)) routed = true;
-      } else if (Array.isArray(c)) {
-        for (const x of c) {
-          const l = typeof x === 'string' ? table.byCategory.get(x) : undefined;
-          if (l && offer(l, mask, ev, t)) routed = true;
-        }
-      }
-      if (offer(table.any, mask, ev, t)) routed = true;
-    }
-    if (!routed) stats.unrouted++;
+    // Events from parallel inputs were routed by their worker thread.
+    const routes = ev.routed ?? router.route(ev);
+    for (let i = 0; i < routes.length; i++) deliver(states[routes[i]!]!, ev, t);
   }
   progress();
 
@@ -603,6 +449,14 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   if (replay && anchor !== undefined) {
     stats.range = { from: new Date(anchor).toISOString(), to: rangeTo !== undefined ? new Date(rangeTo).toISOString() : lastTime === -Infinity ? null : new Date(lastTime).toISOString() };
   }
+  const counters = router.counters;
+  for (const c of workerCounters) addCounters(counters, c);
+  for (const s of states) {
+    s.stats.dispatched = counters.dispatched[s.idx]!;
+    s.stats.excepted = counters.excepted[s.idx]!;
+  }
+  stats.unrouted = counters.unrouted;
+  stats.noIndex = counters.noIndex;
   if (stats.noIndex > 0) {
     warn(`${stats.noIndex} event(s) have no index (no _index, data_stream.* or Beats agent fields); no rule sees them — name their index with --index`);
   }

@@ -71,9 +71,13 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   };
 
   let createRun: (onResult?: (r: QueryResult) => void) => QueryRun;
+  // Filters of every term (positive, missing and until): an event passing none of them cannot
+  // change a run's results, so callers may drop it before pushing (see CompiledQuery.relevant).
+  let termFilters: ((ev: EventDoc) => boolean)[];
   if (q.kind === 'event') {
     addCategory(q.category);
     const filter = eventFilter(q);
+    termFilters = [filter];
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, onResult);
       return {
@@ -98,6 +102,8 @@ export function compile(query: Statement | string, options: CompileOptions = {})
       addCategory(q.until.query.category);
       until = stageOf(q.by, q.until);
     }
+    termFilters = [...new Set(stages.map((s) => s.filter))];
+    if (until) termFilters.push(until.filter);
     const time = (ev: EventDoc) => eventInstant(ev, timestampField, getTimestamp);
     const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, time };
     createRun = (onResult) => {
@@ -121,6 +127,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
       addCategory(term.query.category);
       return stageOf(q.by, term, true);
     });
+    termFilters = filters.map((s) => s.filter);
     const perKey = options.maxSamplesPerKey ?? 1;
     createRun = (onResult) => {
       const collector = new SampleCollector(filters, perKey);
@@ -138,9 +145,17 @@ export function compile(query: Statement | string, options: CompileOptions = {})
 
   const type = q.kind;
   const cats: ReadonlySet<string> | null = categories;
+  const relevant =
+    termFilters.length === 1
+      ? termFilters[0]!
+      : (ev: EventDoc) => {
+          for (let i = 0; i < termFilters.length; i++) if (termFilters[i]!(ev)) return true;
+          return false;
+        };
   return {
     type,
     categories: cats,
+    relevant,
     anchors: queryAnchors(q, (field) => {
       if (field === timestampField) return false;
       const t = options.fieldType?.(field);

@@ -53,6 +53,12 @@ export interface CompiledQuery {
    */
   readonly anchors: readonly Anchor[] | null;
   /**
+   * True when the event passes the filter of at least one term (positive, missing-event or
+   * `until`). Runs give the same results whether or not the other events are pushed, so a
+   * caller may route only relevant events (hunt does, and its worker threads do it in parallel).
+   */
+  relevant(event: EventDoc): boolean;
+  /**
    * Starts a run. With `onResult`, results that are final as they are found (no `tail` pipe) are
    * delivered to it immediately and `finish()` returns only what had to be buffered.
    */

@@ -8,7 +8,7 @@
 import { getField } from '../engine/fields.js';
 import { Heap } from '../util/heap.js';
 import type { EventDoc, SkippedItem } from './types.js';
-import { formatInstant, parseInstant } from './time.js';
+import { formatInstant, parseInstant, type Instant } from './time.js';
 
 export interface OrderOptions {
   /** Field holding the event time (default `@timestamp`). */
@@ -158,24 +158,37 @@ class Keyer {
   private readonly onSkip: OrderOptions['onSkip'];
 
   key(doc: EventDoc, src: number, seq: number): Keyed | null {
-    const raw = getField(doc.source, this.tsField);
-    const t = parseInstant(raw);
-    if (!t) {
-      this.stats.noTimestamp++;
-      this.onSkip?.({
-        position: doc.position ?? { file: '' },
-        reason:
-          raw === undefined
-            ? `event ${doc.id} has no ${this.tsField}; skipped`
-            : `event ${doc.id} has an unparseable ${this.tsField} ${JSON.stringify(raw)}; skipped`,
-      });
-      return null;
+    // A worker thread may have parsed the time already (parallel inputs).
+    let t = doc.timeField === this.tsField ? doc.time : undefined;
+    if (t === undefined) {
+      t = stampEventTime(doc, this.tsField) ?? undefined;
+      if (t === undefined) {
+        this.stats.noTimestamp++;
+        this.onSkip?.({ position: doc.position ?? { file: '' }, reason: timelessReason(doc, this.tsField) });
+        return null;
+      }
     }
     const tb = this.tbField === null ? undefined : tiebreakValue(getField(doc.source, this.tbField));
-    doc.time = t;
-    doc.timeField = this.tsField;
     return { doc, ms: t.ms, ns: t.ns, tb, src, seq };
   }
+}
+
+/** Parses the event's time from `tsField` and records it on the event; null when it has none. */
+export function stampEventTime(doc: EventDoc, tsField: string): Instant | null {
+  const t = parseInstant(getField(doc.source, tsField));
+  if (t) {
+    doc.time = t;
+    doc.timeField = tsField;
+  }
+  return t;
+}
+
+/** Why an event without a usable time is skipped (the same words wherever it is detected). */
+export function timelessReason(doc: EventDoc, tsField: string): string {
+  const raw = getField(doc.source, tsField);
+  return raw === undefined
+    ? `event ${doc.id} has no ${tsField}; skipped`
+    : `event ${doc.id} has an unparseable ${tsField} ${JSON.stringify(raw)}; skipped`;
 }
 
 /** Sorts events in memory by (timestamp, tiebreaker, input order); timeless events are reported. */

@@ -26,6 +26,12 @@ export interface EventDoc {
    */
   time?: { ms: number; ns: number };
   timeField?: string;
+  /**
+   * Set by parallel inputs (src/parallel): the consumers (rule indexes of a hunt, 0 for a single
+   * query) that the worker thread found need this event; empty for events it found nobody needs
+   * (those carry only their time, id and position, to keep the merge's order and checks exact).
+   */
+  routed?: readonly number[];
 }
 
 /** A malformed item that was skipped; sources report these instead of throwing. */

@@ -1,0 +1,262 @@
+// Routing: which rules need an event. This is the stateless half of a hunt — it depends only on
+// the event and the rules — so it can run on the main thread or, for parallel inputs, on the
+// worker thread that parsed the event (src/parallel), which then ships only the events some rule
+// needs. The stateful half (sequence state, schedule windows, alerts) stays in hunt().
+//
+// An event reaches a rule when, in this order:
+//   1. the rule's index patterns match the event's index;
+//   2. the rule's query can match the event's category (a table keyed by category; queries with
+//      `any` terms take every category);
+//   3. the rule has no anchors, or the event holds a value one of them requires (engine/anchors);
+//   — the rule is now "dispatched" the event —
+//   4. the rule's exceptions do not withhold it (Kibana applies them as a search filter);
+//   5. it passes the filter of one of the query's terms (CompiledQuery.relevant): any other event
+//      cannot change the rule's results.
+import { compile, type CompiledQuery } from '../engine/index.js';
+import { lower } from '../engine/expr.js';
+import { fieldAccessor, type Accessor } from '../engine/fields.js';
+import type { EventDoc } from '../events/types.js';
+import { compileRuleExceptions, type ExceptionPredicate, type ExceptionProblem } from '../rules/exceptions.js';
+import type { ExceptionList, ExceptionListRef, Rule } from '../rules/types.js';
+import { fieldStatus } from '../rules/validate.js';
+import { ruleIndexMatcher, type IndexMatcher } from './index-pattern.js';
+import { parseInterval, windowOffsets } from './schedule.js';
+
+export interface PrepareOptions {
+  timestampField: string;
+  /** Overrides the rule's max_signals (the query's size). */
+  maxSignals?: number;
+  exceptionLists: ExceptionList[];
+  valueLists?: Map<string, Set<string>>;
+  /** "now" for exception expiry and schedule offsets (epoch ms). */
+  now: number;
+  /** Schedule replay: the rule's interval and from/to must be valid. */
+  replay: boolean;
+}
+
+/** A rule ready to run: its compiled query, index matcher and exceptions. */
+export interface PreparedRule {
+  rule: Rule;
+  query: CompiledQuery;
+  maxSignals: number;
+  matchIndex: IndexMatcher;
+  excepted: ExceptionPredicate | null;
+  /** Exception lists the rule names that were not given, and exception items that were ignored. */
+  missingLists: ExceptionListRef[];
+  exceptionProblems: ExceptionProblem[];
+}
+
+const typeOf = (n: string) => {
+  const s = fieldStatus(n);
+  return s.known ? s.type : undefined;
+};
+
+/**
+ * Compiles one rule, or says why it cannot run. Deterministic in its inputs, so the worker
+ * threads of a parallel hunt prepare exactly the rules the main thread prepared.
+ */
+export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { skip: string } {
+  if (rule.unsupported) return { skip: rule.unsupported };
+  if (rule.type !== 'eql') return { skip: `rule type ${rule.type} is not supported (eqlite runs EQL rules)` };
+  if (!rule.query) return { skip: 'rule has no query' };
+  const maxSignals = opts.maxSignals ?? rule.max_signals;
+  let query: CompiledQuery;
+  try {
+    query = compile(rule.query, {
+      timestampField: opts.timestampField,
+      tiebreakerField: rule.tiebreaker_field ?? null,
+      eventCategoryField: rule.event_category_override ?? 'event.category',
+      size: maxSignals,
+      fieldType: typeOf,
+    });
+  } catch (e) {
+    return { skip: `query does not compile: ${(e as Error).message.split('\n')[0]}` };
+  }
+  if (opts.replay) {
+    try {
+      parseInterval(rule.interval);
+      windowOffsets(rule.from, rule.to, opts.now);
+    } catch (e) {
+      return { skip: (e as Error).message };
+    }
+  }
+  const exc = compileRuleExceptions(rule, opts.exceptionLists, { valueLists: opts.valueLists, now: opts.now });
+  return {
+    rule,
+    query,
+    maxSignals,
+    matchIndex: ruleIndexMatcher(rule.index),
+    excepted: exc.active > 0 ? exc.predicate : null,
+    missingLists: exc.missing,
+    exceptionProblems: exc.problems,
+  };
+}
+
+/** Counters of one router; a parallel hunt adds up those of its workers. */
+export interface RouteCounters {
+  /** Per rule: events dispatched to it (index, category and anchors matched). */
+  dispatched: number[];
+  /** Per rule: of those, events withheld by its exceptions. */
+  excepted: number[];
+  /** Events dispatched to no rule. */
+  unrouted: number;
+  /** Events without an index (no rule can see them). */
+  noIndex: number;
+}
+
+export function emptyCounters(rules: number): RouteCounters {
+  return { dispatched: new Array<number>(rules).fill(0), excepted: new Array<number>(rules).fill(0), unrouted: 0, noIndex: 0 };
+}
+
+export function addCounters(into: RouteCounters, c: RouteCounters): void {
+  for (let i = 0; i < into.dispatched.length; i++) {
+    into.dispatched[i]! += c.dispatched[i] ?? 0;
+    into.excepted[i]! += c.excepted[i] ?? 0;
+  }
+  into.unrouted += c.unrouted;
+  into.noIndex += c.noIndex;
+}
+
+interface CategoryTable {
+  get: Accessor;
+  byCategory: Map<string, number[]>;
+  any: number[];
+}
+
+interface AnchorGroup {
+  get: Accessor;
+  caseInsensitive: boolean;
+  byValue: Map<string, number[]>;
+  /** Every rule of the group, for values the index cannot judge (numbers, booleans). */
+  all: number[];
+}
+
+export class RuleRouter {
+  readonly counters: RouteCounters;
+  private readonly tables: CategoryTable[];
+  private readonly anchorGroups: AnchorGroup[];
+  private readonly anchored: Uint8Array;
+  /** Per rule: stamp of the event that last hit one of its anchors / was last offered. */
+  private readonly anchorHit: Float64Array;
+  private readonly offered: Float64Array;
+  private readonly indexMasks = new Map<string, Uint8Array>();
+  private readonly out: number[] = [];
+  private stamp = 0;
+
+  constructor(private readonly rules: readonly PreparedRule[]) {
+    const n = rules.length;
+    this.counters = emptyCounters(n);
+    this.anchored = new Uint8Array(n);
+    this.anchorHit = new Float64Array(n);
+    this.offered = new Float64Array(n);
+
+    const tables = new Map<string, CategoryTable>();
+    rules.forEach((r, i) => {
+      const field = r.rule.event_category_override ?? 'event.category';
+      let t = tables.get(field);
+      if (!t) tables.set(field, (t = { get: fieldAccessor(field), byCategory: new Map(), any: [] }));
+      if (r.query.categories === null) t.any.push(i);
+      else for (const c of r.query.categories) push(t.byCategory, c, i);
+    });
+    this.tables = [...tables.values()];
+
+    const groups = new Map<string, AnchorGroup>();
+    rules.forEach((r, i) => {
+      const anchors = r.query.anchors;
+      if (!anchors) return;
+      this.anchored[i] = 1;
+      for (const a of anchors) {
+        const key = `${a.caseInsensitive ? 'i' : 's'}:${a.field}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { get: fieldAccessor(a.field), caseInsensitive: a.caseInsensitive, byValue: new Map(), all: [] }));
+        if (!g.all.includes(i)) g.all.push(i);
+        for (const v of a.values) push(g.byValue, v, i);
+      }
+    });
+    this.anchorGroups = [...groups.values()];
+  }
+
+  /**
+   * Indexes (into the rules) of the rules that need the event, in no particular order. The array
+   * is reused by the next call.
+   */
+  route(ev: EventDoc): readonly number[] {
+    const out = this.out;
+    out.length = 0;
+    if (ev.index === '') {
+      this.counters.noIndex++;
+      return out;
+    }
+    const stamp = ++this.stamp;
+    const src = ev.source;
+    for (let ai = 0; ai < this.anchorGroups.length; ai++) {
+      const g = this.anchorGroups[ai]!;
+      const v = g.get(src);
+      if (Array.isArray(v)) for (const x of v) this.hit(g, x, stamp);
+      else if (v !== undefined) this.hit(g, v, stamp);
+    }
+    const mask = this.maskFor(ev.index);
+    let dispatched = false;
+    for (let ti = 0; ti < this.tables.length; ti++) {
+      const table = this.tables[ti]!;
+      const c = table.get(src);
+      if (typeof c === 'string') {
+        const l = table.byCategory.get(c);
+        if (l && this.offer(l, mask, ev, stamp)) dispatched = true;
+      } else if (Array.isArray(c)) {
+        for (const x of c) {
+          const l = typeof x === 'string' ? table.byCategory.get(x) : undefined;
+          if (l && this.offer(l, mask, ev, stamp)) dispatched = true;
+        }
+      }
+      if (this.offer(table.any, mask, ev, stamp)) dispatched = true;
+    }
+    if (!dispatched) this.counters.unrouted++;
+    return out;
+  }
+
+  private hit(g: AnchorGroup, v: unknown, stamp: number): void {
+    if (typeof v === 'string') {
+      const l = g.byValue.get(g.caseInsensitive ? lower(v) : v);
+      if (l) for (const i of l) this.anchorHit[i] = stamp;
+    } else if (v !== null && v !== undefined && typeof v !== 'object') {
+      // A number or boolean compared with a string constant: let the rule's own condition decide.
+      for (const i of g.all) this.anchorHit[i] = stamp;
+    }
+  }
+
+  /** Offers the event to each rule of a list (once per event); true if any was dispatched it. */
+  private offer(list: number[], mask: Uint8Array, ev: EventDoc, stamp: number): boolean {
+    let any = false;
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k]!;
+      if (!mask[i] || this.offered[i] === stamp || (this.anchored[i] && this.anchorHit[i] !== stamp)) continue;
+      this.offered[i] = stamp;
+      any = true;
+      this.counters.dispatched[i]!++;
+      const r = this.rules[i]!;
+      if (r.excepted && r.excepted(ev.source)) {
+        this.counters.excepted[i]!++;
+        continue;
+      }
+      if (r.query.relevant(ev)) this.out.push(i);
+    }
+    return any;
+  }
+
+  private maskFor(index: string): Uint8Array {
+    let m = this.indexMasks.get(index);
+    if (!m) {
+      m = new Uint8Array(this.rules.length);
+      for (let i = 0; i < this.rules.length; i++) m[i] = this.rules[i]!.matchIndex(index) ? 1 : 0;
+      this.indexMasks.set(index, m);
+    }
+    return m;
+  }
+}
+
+function push<K>(m: Map<K, number[]>, k: K, i: number): void {
+  const l = m.get(k);
+  if (!l) m.set(k, [i]);
+  else if (!l.includes(i)) l.push(i);
+}
