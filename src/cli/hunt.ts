@@ -1,6 +1,7 @@
 // `eqlite hunt [--rules PATH]… INPUT…`: runs EQL detection rules over log files and writes
 // Kibana-shaped alerts (table, NDJSON or JSON on stdout; NDJSON file with --out; SQLite with --db).
 // Progress (TTY only) and the end-of-run summary go to stderr, so stdout stays machine-readable.
+import { threadsOption } from './threads.js';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -27,6 +28,7 @@ export interface HuntCliOptions {
   timestampField?: string;
   maxSignals?: number;
   reorderWindow?: number;
+  threads?: number;
   valueList?: string[];
   progress?: boolean;
 }
@@ -137,6 +139,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
       schedule: o.schedule,
       maxSignals: o.maxSignals,
       reorderWindow: o.reorderWindow,
+      threads: o.threads,
       collect: false,
       onAlert,
       onWarning: (m) => {
@@ -293,6 +296,7 @@ export function registerHunt(program: Command): Command {
     .option('--timestamp-field <field>', 'field ordering events (default @timestamp)')
     .addOption(new Option('--max-signals <n>', "override every rule's max_signals").argParser(parsePositive))
     .addOption(new Option('--reorder-window <n>', 'events held to repair out-of-order input (default 4000)').argParser(parsePositive))
+    .addOption(threadsOption())
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
     .option('--no-progress', 'no progress bar')
     .action(async (inputs: string[], o: HuntCliOptions) => {

@@ -5,7 +5,10 @@ import { once } from 'node:events';
 import { Command, InvalidArgumentError } from 'commander';
 import { compile, type QueryResult } from '../engine/index.js';
 import { EqlError, parse } from '../eql/index.js';
-import { openInputs } from '../events/inputs.js';
+import { openInput, type OpenedInput } from '../events/inputs.js';
+import { expandInputs } from '../events/sources.js';
+import { defaultThreads, openParallelInputs } from '../parallel/pool.js';
+import { threadsOption } from './threads.js';
 import { mergeOrdered } from '../events/order.js';
 import type { EventDoc } from '../events/types.js';
 import { SkipReporter, UserError } from './errors.js';
@@ -18,6 +21,7 @@ export interface QueryCommandOptions {
   index?: string;
   reorderWindow?: number;
   maxSamplesPerKey?: number;
+  threads?: number;
 }
 
 function positiveInt(v: string): number {
@@ -36,7 +40,7 @@ export function formatResult(r: QueryResult): string {
   return JSON.stringify({ join_keys: r.joinKeys, events: r.events.map((e) => (e ? hit(e) : { missing: true })) });
 }
 
-export async function runQueryCommand(query: string, files: string[], opts: QueryCommandOptions): Promise<number> {
+export async function runQueryCommand(query: string, paths: string[], opts: QueryCommandOptions): Promise<number> {
   let compiled;
   try {
     compiled = compile(parse(query), {
@@ -54,12 +58,26 @@ export async function runQueryCommand(query: string, files: string[], opts: Quer
     throw err;
   }
   const skips = new SkipReporter();
-  const inputs = await openInputs(files.length ? files : ['-'], {
-    index: opts.index,
-    onSkip: skips.add,
-    onWarning: (m) => process.stderr.write(`eqlite: warning: ${m}\n`),
-  });
-  if (inputs.length === 0) throw new UserError('no input files found (NDJSON, JSON, .gz or .evtx)');
+  const onWarning = (m: string) => process.stderr.write(`eqlite: warning: ${m}\n`);
+  const files = await expandInputs(paths.length ? paths : ['-']);
+  if (files.length === 0) throw new UserError('no input files found (NDJSON, JSON, .gz or .evtx)');
+  // Files (not stdin) may be read and filtered on worker threads; see src/parallel.
+  const threads = opts.threads ?? defaultThreads(files.length);
+  const onDisk = files.filter((f) => f.path !== '-');
+  const pool =
+    threads >= 1 && onDisk.length > 0
+      ? openParallelInputs(onDisk, {
+          threads,
+          route: { kind: 'query', query, timestampField: opts.timestampField, tiebreakerField: opts.tiebreakerField ?? null, eventCategoryField: opts.eventCategoryField },
+          timestampField: opts.timestampField,
+          tiebreakerField: opts.tiebreakerField ?? null,
+          index: opts.index,
+          onSkip: skips.add,
+          onWarning,
+        })
+      : null;
+  const pooled = pool ? [...pool.inputs] : [];
+  const inputs: OpenedInput[] = files.map((f) => (pool && f.path !== '-' ? pooled.shift()! : openInput(f, { index: opts.index, onSkip: skips.add, onWarning })));
   const out = process.stdout;
   let closed = false;
   out.on('error', () => {
@@ -71,21 +89,23 @@ export async function runQueryCommand(query: string, files: string[], opts: Quer
     if (!out.write(formatResult(r) + '\n')) pending ??= once(out, 'drain').then(() => (pending = null));
   };
   const run = compiled.createRun(write);
-  const merged = mergeOrdered(
-    inputs,
-    {
-      timestampField: opts.timestampField,
-      tiebreakerField: opts.tiebreakerField ?? null,
-      reorderWindow: opts.reorderWindow,
-      onSkip: skips.add,
-    },
-  );
-  outer: for await (const batch of merged.batches()) {
-    for (const ev of batch) {
-      run.push(ev);
-      if (run.done || closed) break outer;
+  const merged = mergeOrdered(inputs, {
+    timestampField: opts.timestampField,
+    tiebreakerField: opts.tiebreakerField ?? null,
+    reorderWindow: opts.reorderWindow,
+    onSkip: skips.add,
+  });
+  try {
+    outer: for await (const batch of merged.batches()) {
+      for (const ev of batch) {
+        // Events from worker threads come with the verdict of the query's filters.
+        if (ev.routed === undefined || ev.routed.length > 0) run.push(ev);
+        if (run.done || closed) break outer;
+      }
+      if (pending) await pending;
     }
-    if (pending) await pending;
+  } finally {
+    await pool?.close();
   }
   for (const r of run.finish()) write(r);
   let read = 0;
@@ -108,6 +128,7 @@ export function registerQuery(program: Command): Command {
     .option('--max-samples-per-key <n>', 'samples returned per join key (default 1)', positiveInt)
     .option('--index <name>', 'index name for events that carry none')
     .option('--reorder-window <n>', 'events held to repair out-of-order input (default 4000)', positiveInt)
+    .addOption(threadsOption())
     .action(async (query: string, files: string[], opts: QueryCommandOptions) => {
       process.exitCode = await runQueryCommand(query, files, opts);
     });

@@ -21,13 +21,14 @@ import { createHash } from 'node:crypto';
 import { type CompiledQuery, type QueryRun, type QueryResult } from '../engine/index.js';
 import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
 import { expandInputs } from '../events/sources.js';
-import { openInput } from '../events/inputs.js';
-import { mergeOrdered } from '../events/order.js';
+import { openInput, type OpenedInput } from '../events/inputs.js';
+import { defaultThreads, openParallelInputs } from '../parallel/pool.js';
+import { mergeOrdered, timeOrSkip } from '../events/order.js';
 import { eventInstant, parseInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import type { ExceptionList, Rule } from '../rules/types.js';
 import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
-import { addCounters, prepareRule, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
+import { addCounters, emptyCounters, prepareRule, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { parseInterval, resolveDateMath, TimeExpressionError, windowOffsets } from './schedule.js';
 
 export { TimeExpressionError };
@@ -54,6 +55,11 @@ export interface HuntOptions {
   maxSignals?: number;
   /** Reorder buffer of the merge (see mergeOrdered). */
   reorderWindow?: number;
+  /**
+   * Worker threads reading, mapping and routing the input files (0: all on the main thread).
+   * Default: one per core, up to one per file, when there are two or more files.
+   */
+  threads?: number;
   /** Keep alerts in the result (default true); with false, use onAlert to stream them. */
   collect?: boolean;
   onAlert?: (alert: Alert) => void;
@@ -263,7 +269,6 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   }
   stats.rulesRun = states.length;
   stats.perRule = states.map((s) => s.stats);
-  const router = new RuleRouter(prepared);
 
   // ---- alerts
   const alerts: Alert[] = [];
@@ -405,7 +410,32 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   // ---- inputs
   const files = await expandInputs(opts.inputs);
   stats.inputs = files.length;
-  const sources = files.map((f) => openInput(f, { index: opts.index, onSkip: skip, onWarning: warn }));
+  // Files (not stdin) may be read, mapped and routed on worker threads; see src/parallel.
+  const threads = opts.threads ?? defaultThreads(files.length);
+  const pool =
+    threads >= 1 && files.some((f) => f.path !== '-')
+      ? openParallelInputs(
+          files.filter((f) => f.path !== '-'),
+          {
+            threads,
+            route: { kind: 'hunt', rules: states.map((s) => s.rule), prepare: prepareOpts },
+            timestampField,
+            index: opts.index,
+            onSkip: skip,
+            onWarning: warn,
+          },
+        )
+      : null;
+  const pooled = pool ? [...pool.inputs] : [];
+  // Inputs read on this thread are routed here, before the merge, exactly as the workers route
+  // theirs: the same events are counted whichever thread reads a file.
+  const localRouters: RuleRouter[] = [];
+  const sources: OpenedInput[] = files.map((f) => {
+    if (pool && f.path !== '-') return pooled.shift()!;
+    const router = new RuleRouter(prepared);
+    localRouters.push(router);
+    return routedInput(openInput(f, { index: opts.index, onSkip: skip, onWarning: warn }), router, timestampField, skip);
+  });
   let totalBytes = 0;
   for (const s of sources) totalBytes += s.size;
   const merged = mergeOrdered(sources, {
@@ -424,18 +454,25 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     opts.onProgress?.({ bytes, totalBytes, events: stats.events });
   };
 
-  for await (const batch of merged.batches()) for (const ev of batch) {
-    stats.events++;
-    const t = eventInstant(ev, timestampField, tsOf)!.ms;
-    if (t > lastTime) lastTime = t;
-    if (replay) {
-      if (anchor === undefined) initWindows((anchor = t));
-      if (t > globalNextClose) closeWindows(t);
+  try {
+    for await (const batch of merged.batches()) for (const ev of batch) {
+      stats.events++;
+      const t = eventInstant(ev, timestampField, tsOf)!.ms;
+      if (t > lastTime) lastTime = t;
+      if (replay) {
+        if (anchor === undefined) initWindows((anchor = t));
+        if (t > globalNextClose) closeWindows(t);
+      }
+      if ((stats.events & (PROGRESS_EVERY - 1)) === 0) progress();
+      const routes = ev.routed!;
+      for (let i = 0; i < routes.length; i++) deliver(states[routes[i]!]!, ev, t);
     }
-    if ((stats.events & (PROGRESS_EVERY - 1)) === 0) progress();
-    // Events from parallel inputs were routed by their worker thread.
-    const routes = ev.routed ?? router.route(ev);
-    for (let i = 0; i < routes.length; i++) deliver(states[routes[i]!]!, ev, t);
+  } finally {
+    await pool?.close();
+  }
+  for (const input of pool?.inputs ?? []) {
+    const c = input.counters();
+    if (c) workerCounters.push(c as RouteCounters);
   }
   progress();
 
@@ -449,7 +486,8 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   if (replay && anchor !== undefined) {
     stats.range = { from: new Date(anchor).toISOString(), to: rangeTo !== undefined ? new Date(rangeTo).toISOString() : lastTime === -Infinity ? null : new Date(lastTime).toISOString() };
   }
-  const counters = router.counters;
+  const counters = emptyCounters(states.length);
+  for (const r of localRouters) addCounters(counters, r.counters);
   for (const c of workerCounters) addCounters(counters, c);
   for (const s of states) {
     s.stats.dispatched = counters.dispatched[s.idx]!;
@@ -496,4 +534,35 @@ function skipCategory(reason: string): string {
 }
 
 // ---- input adapters -------------------------------------------------------------------------
+
+/**
+ * hunt's routing stage for an input read on the main thread: what a worker does for the files it
+ * reads (src/parallel/worker.ts) — time each event (those without one are reported and skipped)
+ * and attach the rules that need it.
+ */
+function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, onSkip: (item: SkippedItem) => void): OpenedInput {
+  async function* batches(): AsyncGenerator<EventDoc[]> {
+    for await (const batch of input.batches()) {
+      let w = 0;
+      for (let i = 0; i < batch.length; i++) {
+        const ev = batch[i]!;
+        if (!timeOrSkip(ev, tsField, onSkip)) continue;
+        const routes = router.route(ev);
+        ev.routed = routes.length === 0 ? NOBODY : routes.slice();
+        batch[w++] = ev;
+      }
+      batch.length = w;
+      if (w > 0) yield batch;
+    }
+  }
+  return {
+    ...input,
+    batches,
+    async *[Symbol.asyncIterator]() {
+      for await (const b of batches()) yield* b;
+    },
+  };
+}
+
+const NOBODY: readonly number[] = [];
 

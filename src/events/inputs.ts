@@ -17,6 +17,11 @@ export interface OpenOptions {
   onWarning?: (message: string) => void;
   /** Windows mapping profile for EVTX and raw Winlogbeat documents. */
   profile?: WindowsProfile;
+  /**
+   * EVTX records as ECS documents (default), or as RawWindowsEvent objects (System + EventData as
+   * Windows renders them, `eqlite convert --raw`) without the ECS mapping.
+   */
+  evtx?: 'ecs' | 'raw';
 }
 
 /** One input as the merge consumes it: batches, plus counters for progress and summaries. */
@@ -98,6 +103,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
   let done = false;
   const size = sizeOf(file);
   const prefix = fileIdPrefix(file);
+  const raw = opts.evtx === 'raw';
   async function* batches(): AsyncGenerator<EventDoc[]> {
     const reader = readEvtx(file, {
       onWarning: (w) => {
@@ -118,8 +124,13 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
       read++;
       const position = { file, chunk: record.chunk, record: record.recordId, offset: record.offset };
       try {
-        const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile });
-        out.push({ source: mapped.source, index: mapped.index || (opts.index ?? ''), id: `${prefix}:r${record.recordId}`, position });
+        const id = `${prefix}:r${record.recordId}`;
+        if (raw) {
+          out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, position });
+        } else {
+          const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile });
+          out.push({ source: mapped.source, index: mapped.index || (opts.index ?? ''), id, position });
+        }
       } catch (err) {
         skipped++;
         opts.onSkip?.({ position, reason: `cannot map EVTX record to ECS: ${(err as Error).message}` });

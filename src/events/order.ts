@@ -183,6 +183,16 @@ export function stampEventTime(doc: EventDoc, tsField: string): Instant | null {
   return t;
 }
 
+/**
+ * The input stage's time check: stamps the event's time, or reports the event as skipped (as the
+ * merge would) and returns null. Parallel workers and hunt's routing stage use it before routing.
+ */
+export function timeOrSkip(doc: EventDoc, tsField: string, onSkip: ((item: SkippedItem) => void) | undefined): Instant | null {
+  const t = stampEventTime(doc, tsField);
+  if (!t) onSkip?.({ position: doc.position ?? { file: '' }, reason: timelessReason(doc, tsField) });
+  return t;
+}
+
 /** Why an event without a usable time is skipped (the same words wherever it is detected). */
 export function timelessReason(doc: EventDoc, tsField: string): string {
   const raw = getField(doc.source, tsField);

@@ -6,7 +6,6 @@ export { EvtxError, EvtxRecord, type EvtxStats, type EvtxWarning, type EvtxWarni
 export type { RawWindowsEvent } from './types.js';
 export type { XAttr, XElement, XNode, XPi } from './binxml.js';
 export { toRawEvent, toXmlText } from './render.js';
-export * from './parallel.js';
 
 /** An async iterable of a file's records that also exposes running counts. */
 export interface EvtxReader extends AsyncIterable<EvtxRecord> {

@@ -1,0 +1,306 @@
+// Parallel inputs: files read, mapped and routed on worker threads (protocol.ts, worker.ts).
+//
+// Each file becomes an OpenedInput like the single-threaded ones, so the ordered merge and the
+// consumers (hunt, query) do not change: its events come in file order, those a consumer needs
+// whole and carrying `routed`, the others as light stubs (time, id, position, `routed` empty).
+// Files are spread round-robin over the workers and all open at once (the merge needs the head of
+// every file); a file whose batches the merge has not taken yet pauses after `credits` batches,
+// so a merge that drains one file first never deadlocks and memory stays bounded.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { OpenedInput } from '../events/inputs.js';
+import type { InputFile } from '../events/sources.js';
+import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
+import type { WindowsProfile } from '../events/windows/index.js';
+import type { EventBatch, FromWorker, RouteSpec, ToWorker, WorkerConfig } from './protocol.js';
+
+export type { RouteSpec } from './protocol.js';
+
+export interface ParallelOptions {
+  /** Worker threads (at least 1; at most one per file is used). */
+  threads: number;
+  route: RouteSpec;
+  timestampField?: string;
+  tiebreakerField?: string | null;
+  index?: string;
+  profile?: WindowsProfile;
+  /** EVTX records as ECS (default) or RawWindowsEvent objects (see OpenOptions.evtx). */
+  evtx?: 'ecs' | 'raw';
+  onSkip?: (item: SkippedItem) => void;
+  onWarning?: (message: string) => void;
+  /** Events per batch (default 4,096). */
+  batchEvents?: number;
+  /** Whole events per batch (default 256). */
+  batchForwarded?: number;
+  /** Batches in flight per file (default 16). */
+  credits?: number;
+}
+
+export interface ParallelInput extends OpenedInput {
+  /** The file's router counters once it has been read to the end (hunt: RouteCounters). */
+  counters(): unknown;
+}
+
+export interface ParallelInputs {
+  inputs: ParallelInput[];
+  /** Stops the workers; call it when done (also after an early stop or an error). */
+  close(): Promise<void>;
+}
+
+const NOBODY: readonly number[] = [];
+
+/** Worker threads used when the caller does not say: one per core and file, from two files on. */
+export function defaultThreads(files: number): number {
+  const cores = availableParallelism();
+  return files >= 2 && cores >= 2 ? Math.min(cores, files) : 0;
+}
+
+/** An event no consumer needs: enough for the merge to place it and to name it in messages. */
+class StubEvent implements EventDoc {
+  readonly index = '';
+  readonly routed = NOBODY;
+  constructor(
+    readonly id: string,
+    readonly time: { ms: number; ns: number },
+    readonly timeField: string,
+    readonly source: Record<string, unknown>,
+    private readonly file: string,
+    private readonly pos: number,
+    private readonly chunk: number,
+    private readonly offset: number,
+  ) {}
+  get position(): SourcePosition {
+    return makePosition(this.file, this.pos, this.chunk, this.offset);
+  }
+}
+
+function makePosition(file: string, pos: number, chunk: number, offset: number): SourcePosition {
+  if (Number.isNaN(chunk)) return Number.isNaN(pos) ? { file } : { file, line: pos };
+  const p: SourcePosition = { file, chunk };
+  if (!Number.isNaN(pos)) p.record = pos;
+  if (!Number.isNaN(offset)) p.offset = offset;
+  return p;
+}
+
+const EMPTY_SOURCE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+class FileChannel {
+  private queue: EventBatch[] = [];
+  private waiting: (() => void) | null = null;
+  private done = false;
+  private error: Error | null = null;
+  private started = false;
+  bytes = 0;
+  read = 0;
+  skipped = 0;
+  routeCounters: unknown = null;
+
+  constructor(
+    readonly id: number,
+    readonly file: InputFile,
+    readonly worker: Worker,
+    private readonly cfg: WorkerConfig,
+    private readonly onSkip: ((item: SkippedItem) => void) | undefined,
+    private readonly onDone: () => void,
+  ) {}
+
+  push(b: EventBatch): void {
+    this.queue.push(b);
+    this.wake();
+  }
+
+  end(m: Extract<FromWorker, { t: 'end' }>): void {
+    this.report(m.skips);
+    this.bytes = m.bytes;
+    this.read = m.read;
+    this.skipped = m.skipped;
+    this.routeCounters = m.counters;
+    this.finish(null);
+  }
+
+  finish(error: Error | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.error = error;
+    this.wake();
+    this.onDone();
+  }
+
+  private wake(): void {
+    const w = this.waiting;
+    this.waiting = null;
+    w?.();
+  }
+
+  private report(skips: SkippedItem[]): void {
+    if (this.onSkip) for (const s of skips) this.onSkip(s);
+  }
+
+  private toEvents(m: EventBatch): EventDoc[] {
+    this.report(m.skips);
+    this.bytes = m.bytes;
+    this.read = m.read;
+    this.skipped = m.skipped;
+    const file = this.file.path;
+    const tsField = this.cfg.timestampField;
+    const tbField = this.cfg.tiebreakerField;
+    const out = new Array<EventDoc>(m.n);
+    const fwd = m.fwd;
+    let f = 0;
+    for (let i = 0; i < m.n; i++) {
+      const time = { ms: m.ms[i]!, ns: m.ns[i]! };
+      const chunk = m.chunk ? m.chunk[i]! : Number.NaN;
+      const offset = m.offset ? m.offset[i]! : Number.NaN;
+      if (f < fwd.length && fwd[f]!.i === i) {
+        const x = fwd[f++]!;
+        out[i] = {
+          source: x.source,
+          index: x.index,
+          id: m.ids[i]!,
+          position: makePosition(file, m.pos[i]!, chunk, offset),
+          time,
+          timeField: tsField,
+          routed: x.routes,
+        };
+      } else {
+        // The merge orders ties by the tiebreaker, so a stub keeps that one value.
+        const source = m.tb && m.tb[i] !== undefined ? { [tbField!]: m.tb[i] } : EMPTY_SOURCE;
+        out[i] = new StubEvent(m.ids[i]!, time, tsField, source, file, m.pos[i]!, chunk, offset);
+      }
+    }
+    return out;
+  }
+
+  async *batches(): AsyncGenerator<EventDoc[]> {
+    if (this.started) throw new Error(`${this.file.path}: a parallel input can be read only once`);
+    this.started = true;
+    this.worker.postMessage({ t: 'open', id: this.id, path: this.file.path, kind: this.file.kind } satisfies ToWorker);
+    try {
+      for (;;) {
+        const b = this.queue.shift();
+        if (b) {
+          if (!this.done) this.worker.postMessage({ t: 'credit', id: this.id } satisfies ToWorker);
+          yield this.toEvents(b);
+          continue;
+        }
+        if (this.done) {
+          if (this.error) throw this.error;
+          return;
+        }
+        await new Promise<void>((r) => (this.waiting = r));
+      }
+    } finally {
+      // Consumer stopped early: let the worker drop the file.
+      if (!this.done) {
+        this.worker.postMessage({ t: 'cancel', id: this.id } satisfies ToWorker);
+        this.finish(null);
+      }
+    }
+  }
+}
+
+/**
+ * Opens files on `threads` worker threads. Each returned input starts reading when the merge
+ * first asks it for events.
+ */
+export function openParallelInputs(files: readonly InputFile[], opts: ParallelOptions): ParallelInputs {
+  const n = Math.max(1, Math.min(Math.floor(opts.threads), files.length || 1));
+  const cfg: WorkerConfig = {
+    route: opts.route,
+    timestampField: opts.timestampField ?? '@timestamp',
+    tiebreakerField: opts.tiebreakerField ?? null,
+    index: opts.index,
+    profile: opts.profile,
+    evtx: opts.evtx,
+    batchEvents: Math.max(1, opts.batchEvents ?? 4096),
+    batchForwarded: Math.max(1, opts.batchForwarded ?? 256),
+    credits: Math.max(1, opts.credits ?? 16),
+  };
+  const entry = workerEntry();
+  const workers: Worker[] = [];
+  const channels: FileChannel[] = [];
+  let closed = false;
+  let open = files.length;
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    for (const c of channels) c.finish(new Error('parallel inputs closed'));
+    await Promise.all(workers.map((w) => w.terminate()));
+  };
+
+  for (let w = 0; w < (files.length === 0 ? 0 : n); w++) {
+    const worker = new Worker(entry.entry, { workerData: cfg, eval: entry.eval });
+    worker.on('message', (m: FromWorker) => {
+      const c = channels[m.id];
+      if (!c) return;
+      if (m.t === 'batch') c.push(m);
+      else if (m.t === 'warn') opts.onWarning?.(m.message);
+      else if (m.t === 'end') c.end(m);
+      else c.finish(new Error(m.message));
+    });
+    worker.on('error', (e) => {
+      // A crashed worker (e.g. its module failed to load) fails its files.
+      for (const c of channels) if (c.worker === worker) c.finish(new Error(`input worker failed: ${e.message}`));
+    });
+    workers.push(worker);
+  }
+
+  const inputs: ParallelInput[] = files.map((f, id) => {
+    // Workers stop by themselves once every file is done, so a forgotten close() cannot hang.
+    const c = new FileChannel(id, f, workers[id % n]!, cfg, opts.onSkip, () => {
+      if (--open === 0) void close();
+    });
+    channels.push(c);
+    const batches = () => c.batches();
+    return {
+      file: f.path,
+      kind: f.kind,
+      size: sizeOf(f.path),
+      batches,
+      async *[Symbol.asyncIterator]() {
+        for await (const b of batches()) yield* b;
+      },
+      bytesRead: () => c.bytes,
+      counts: () => ({ read: c.read, skipped: c.skipped }),
+      counters: () => c.routeCounters,
+    };
+  });
+  return { inputs, close };
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The worker entry next to this module: worker.js when running compiled code. Under tsx or
+ * vitest only worker.ts exists; Node 20 does not apply `--import` loaders to worker threads,
+ * so a small eval'd bootstrap registers tsx's ESM hooks inside the worker first.
+ */
+function workerEntry(): { entry: URL | string; eval: boolean } {
+  const js = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { entry: js, eval: false };
+  const ts = new URL('./worker.ts', import.meta.url).href;
+  const boot =
+    `import(${JSON.stringify(tsxEsmApi())}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })` +
+    `.catch((e) => { setImmediate(() => { throw e; }); });`;
+  return { entry: boot, eval: true };
+}
+
+/**
+ * URL of tsx's ESM API (the "import" condition of its "./esm/api" export). require.resolve
+ * would give the CommonJS build, and import.meta.resolve is not available under vitest.
+ */
+function tsxEsmApi(): string {
+  const pkgPath = createRequire(import.meta.url).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  return new URL(pkg.exports['./esm/api']!.import.default, pathToFileURL(pkgPath)).href;
+}

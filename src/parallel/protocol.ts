@@ -1,0 +1,78 @@
+// Messages between the main thread and the input workers (pool.ts ↔ worker.ts).
+//
+// A worker reads whole files (any format openInput reads), parses each event's time and asks a
+// router which consumers need the event. Events somebody needs travel whole; all the others travel
+// as columns (time, id, position) only, so that the main thread's ordered merge sees every event
+// — its order, late-event checks and counts stay exactly those of a single-threaded read — while
+// the expensive part (parsing, ECS mapping, rule filters) runs on the workers.
+import type { PrepareOptions } from '../detect/router.js';
+import type { SkippedItem } from '../events/types.js';
+import type { WindowsProfile } from '../events/windows/index.js';
+import type { Rule } from '../rules/types.js';
+
+/** What the workers route events to. */
+export type RouteSpec =
+  /** Nobody: every event travels as columns only (measures reading and mapping). */
+  | { kind: 'none' }
+  /** Everybody: every event travels whole, routed to consumer 0. */
+  | { kind: 'all' }
+  /** One EQL query (consumer 0): events passing one of its terms' filters. */
+  | { kind: 'query'; query: string; timestampField: string; tiebreakerField: string | null; eventCategoryField: string }
+  /** A hunt: the rules (already known to prepare) are the consumers, in this order. */
+  | { kind: 'hunt'; rules: Rule[]; prepare: PrepareOptions };
+
+export interface WorkerConfig {
+  route: RouteSpec;
+  timestampField: string;
+  /** Field the merge orders ties by; its value travels with every event. */
+  tiebreakerField: string | null;
+  index?: string;
+  profile?: WindowsProfile;
+  evtx?: 'ecs' | 'raw';
+  /** A batch is sent when it holds this many events … */
+  batchEvents: number;
+  /** … or this many whole events. */
+  batchForwarded: number;
+  /** Batches a file may have in flight before its worker waits for the main thread. */
+  credits: number;
+}
+
+export interface ForwardedEvent {
+  /** Position in the batch. */
+  i: number;
+  source: Record<string, unknown>;
+  index: string;
+  routes: number[];
+}
+
+export interface EventBatch {
+  t: 'batch';
+  id: number;
+  n: number;
+  ms: Float64Array;
+  ns: Float64Array;
+  ids: string[];
+  /** NDJSON: line; EVTX: record id (NaN when the event has no such position). */
+  pos: Float64Array;
+  /** EVTX only: chunk number and byte offset. */
+  chunk: Float64Array | null;
+  offset: Float64Array | null;
+  /** Tiebreaker values (only with a tiebreaker field). */
+  tb: unknown[] | null;
+  fwd: ForwardedEvent[];
+  skips: SkippedItem[];
+  bytes: number;
+  read: number;
+  skipped: number;
+}
+
+export type FromWorker =
+  | EventBatch
+  | { t: 'warn'; id: number; message: string }
+  | { t: 'end'; id: number; skips: SkippedItem[]; bytes: number; read: number; skipped: number; counters: unknown }
+  | { t: 'fail'; id: number; message: string };
+
+export type ToWorker =
+  | { t: 'open'; id: number; path: string; kind: 'json' | 'evtx' }
+  | { t: 'credit'; id: number }
+  | { t: 'cancel'; id: number };

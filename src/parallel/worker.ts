@@ -1,0 +1,182 @@
+// Input worker (see protocol.ts): reads the files it is given with the same opener as the main
+// thread, routes each event, and streams batches back under credit-based flow control so a
+// file the merge is not consuming yet stops being read once its credits are spent.
+import { parentPort, workerData } from 'node:worker_threads';
+import { openInput } from '../events/inputs.js';
+import { timeOrSkip } from '../events/order.js';
+import { getField } from '../engine/fields.js';
+import type { EventDoc, SkippedItem } from '../events/types.js';
+import type { EventBatch, ForwardedEvent, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
+
+const port = parentPort!;
+const cfg = workerData as WorkerConfig;
+
+/** Per file: the router's decision for an event, and its counters at the end. */
+interface FileRouter {
+  route(ev: EventDoc): readonly number[];
+  counters(): unknown;
+}
+
+const NONE: readonly number[] = [];
+const ZERO: readonly number[] = [0];
+
+/**
+ * Builds what every file's router needs once per worker (compiled rules or query). The engine and
+ * the rule modules (with the ECS schema) are imported only when needed: a worker that just reads
+ * starts in a fraction of the time.
+ */
+async function routerFactory(): Promise<() => FileRouter> {
+  const spec = cfg.route;
+  if (spec.kind === 'none') return () => ({ route: () => NONE, counters: () => null });
+  if (spec.kind === 'all') return () => ({ route: () => ZERO, counters: () => null });
+  if (spec.kind === 'query') {
+    const { compile } = await import('../engine/index.js');
+    const q = compile(spec.query, {
+      timestampField: spec.timestampField,
+      tiebreakerField: spec.tiebreakerField,
+      eventCategoryField: spec.eventCategoryField,
+    });
+    return () => ({ route: (ev) => (q.relevant(ev) ? ZERO : NONE), counters: () => null });
+  }
+  const { prepareRule, RuleRouter } = await import('../detect/router.js');
+  const prepared = spec.rules.map((rule) => {
+    const p = prepareRule(rule, spec.prepare);
+    if ('skip' in p) throw new Error(`rule "${rule.name}" cannot be prepared in a worker: ${p.skip}`);
+    return p;
+  });
+  return () => {
+    const router = new RuleRouter(prepared);
+    return { route: (ev) => router.route(ev), counters: () => router.counters };
+  };
+}
+
+const factory = routerFactory();
+// Failures surface per file (run() awaits it); this only marks the rejection as handled.
+factory.catch(() => undefined);
+
+interface Job {
+  credits: number;
+  wake: (() => void) | null;
+  cancelled: boolean;
+}
+const jobs = new Map<number, Job>();
+
+function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(m, transfer);
+}
+
+class BatchBuilder {
+  n = 0;
+  ms: Float64Array;
+  ns: Float64Array;
+  pos: Float64Array;
+  chunk: Float64Array | null;
+  offset: Float64Array | null;
+  ids: string[] = [];
+  tb: unknown[] | null;
+  fwd: ForwardedEvent[] = [];
+  skips: SkippedItem[] = [];
+
+  constructor(
+    private readonly cap: number,
+    private readonly evtx: boolean,
+  ) {
+    this.ms = new Float64Array(cap);
+    this.ns = new Float64Array(cap);
+    this.pos = new Float64Array(cap);
+    this.chunk = evtx ? new Float64Array(cap) : null;
+    this.offset = evtx ? new Float64Array(cap) : null;
+    this.tb = cfg.tiebreakerField === null ? null : [];
+  }
+
+  add(ev: EventDoc, ms: number, ns: number, routes: readonly number[]): void {
+    const i = this.n++;
+    this.ms[i] = ms;
+    this.ns[i] = ns;
+    this.ids.push(ev.id);
+    const p = ev.position;
+    this.pos[i] = (this.evtx ? p?.record : p?.line) ?? Number.NaN;
+    if (this.evtx) {
+      this.chunk![i] = p?.chunk ?? Number.NaN;
+      this.offset![i] = p?.offset ?? Number.NaN;
+    }
+    if (this.tb) this.tb.push(getField(ev.source, cfg.tiebreakerField!));
+    if (routes.length > 0) this.fwd.push({ i, source: ev.source, index: ev.index, routes: routes.slice() });
+  }
+
+  /** Sends the batch (transferring its columns) and starts a new one. */
+  send(id: number, counts: { bytes: number; read: number; skipped: number }): BatchBuilder {
+    const n = this.n;
+    const cut = (a: Float64Array) => (n === this.cap ? a : a.slice(0, n));
+    const ms = cut(this.ms);
+    const ns = cut(this.ns);
+    const pos = cut(this.pos);
+    const chunk = this.chunk ? cut(this.chunk) : null;
+    const offset = this.offset ? cut(this.offset) : null;
+    const m: EventBatch = { t: 'batch', id, n, ms, ns, ids: this.ids, pos, chunk, offset, tb: this.tb, fwd: this.fwd, skips: this.skips, ...counts };
+    const transfer = [ms.buffer, ns.buffer, pos.buffer] as ArrayBuffer[];
+    if (chunk) transfer.push(chunk.buffer as ArrayBuffer, offset!.buffer as ArrayBuffer);
+    post(m, transfer);
+    return new BatchBuilder(this.cap, this.evtx);
+  }
+}
+
+async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<void> {
+  const job: Job = { credits: cfg.credits, wake: null, cancelled: false };
+  jobs.set(id, job);
+  let skips: SkippedItem[] = [];
+  const onSkip = (item: SkippedItem) => skips.push(item);
+  try {
+    const router = (await factory)();
+    const input = openInput(
+      { path, kind },
+      { index: cfg.index, profile: cfg.profile, evtx: cfg.evtx, onSkip, onWarning: (message) => post({ t: 'warn', id, message }) },
+    );
+    const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
+    const tsField = cfg.timestampField;
+    let b = new BatchBuilder(cfg.batchEvents, kind === 'evtx');
+    const flush = async () => {
+      b.skips = skips;
+      skips = [];
+      b = b.send(id, counts());
+      job.credits--;
+      while (job.credits <= 0 && !job.cancelled) await new Promise<void>((r) => (job.wake = r));
+    };
+    outer: for await (const batch of input.batches()) {
+      for (const ev of batch) {
+        const t = timeOrSkip(ev, tsField, onSkip);
+        if (!t) continue;
+        b.add(ev, t.ms, t.ns, router.route(ev));
+        if (b.n >= cfg.batchEvents || b.fwd.length >= cfg.batchForwarded) {
+          await flush();
+          if (job.cancelled) break outer;
+        }
+      }
+    }
+    if (job.cancelled) return;
+    if (b.n > 0) {
+      b.skips = skips;
+      skips = [];
+      b.send(id, counts());
+    }
+    post({ t: 'end', id, skips, ...counts(), counters: router.counters() });
+  } catch (e) {
+    post({ t: 'fail', id, message: (e as Error)?.message ?? String(e) });
+  } finally {
+    jobs.delete(id);
+  }
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.t === 'open') {
+    void run(m.id, m.path, m.kind);
+    return;
+  }
+  const job = jobs.get(m.id);
+  if (!job) return;
+  if (m.t === 'credit') job.credits++;
+  else job.cancelled = true;
+  const w = job.wake;
+  job.wake = null;
+  w?.();
+});
