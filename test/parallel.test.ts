@@ -1,0 +1,271 @@
+// Parallel inputs (src/parallel): files read, mapped and routed on worker threads must give exactly
+// what reading them on the main thread gives — the same events in the same order, the same skips,
+// the same alerts and the same hunt statistics. Under vitest the workers load worker.ts via tsx.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hunt, type HuntOptions } from '../src/detect/hunt.js';
+import { openInput } from '../src/events/inputs.js';
+import { mergeOrdered, timeOrSkip } from '../src/events/order.js';
+import type { InputFile } from '../src/events/sources.js';
+import type { EventDoc, SkippedItem } from '../src/events/types.js';
+import { generateEvents } from '../src/generate/generator.js';
+import { openParallelInputs } from '../src/parallel/pool.js';
+import { defaultRulesDir, loadRules } from '../src/rules/load.js';
+import { buildFile, ChunkWriter, EVENT_TEMPLATE, v } from './evtx-build.js';
+import { makeRule, seedPair, tempDir, wlb, writeNdjson } from './detect-helpers.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const shared = path.resolve(repoRoot, '..', 'shared');
+const dir = tempDir('eqlite-parallel-');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A synthetic .evtx of `chunks` × `per` records with EventRecordIDs base+1…, one second apart. */
+function syntheticEvtx(name: string, base: number, chunks: number, per: number): string {
+  const bufs: Buffer[] = [];
+  for (let c = 0; c < chunks; c++) {
+    const w = new ChunkWriter();
+    for (let i = 0; i < per; i++) {
+      const id = base + c * per + i + 1;
+      const filetime = 132000000000000000n + BigInt(id) * 10_000_000n;
+      w.record(id, filetime, (w) => {
+        w.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00]));
+        w.templateInstance('e', EVENT_TEMPLATE, [
+          v.str('P'), v.null(), v.u16(1), v.u64(filetime, 0x11), v.u64(BigInt(id)), v.null(), v.str('C'), v.str(name), v.null(),
+        ]);
+        w.u8(0x00);
+      });
+    }
+    bufs.push(w.finish());
+  }
+  const p = path.join(dir, name + '.evtx');
+  writeFileSync(p, buildFile(bufs));
+  return p;
+}
+
+/** Generated telemetry split round-robin over `n` files: their times interleave. */
+function generatedFiles(n: number, events: number, seed: string): string[] {
+  const parts: Record<string, unknown>[][] = Array.from({ length: n }, () => []);
+  let i = 0;
+  for (const doc of generateEvents({ events, hosts: 12, seed, start: '2026-11-01T00:00:00Z' })) parts[i++ % n]!.push(doc);
+  return parts.map((docs, k) => writeNdjson(dir, `gen-${seed}-${k}.ndjson`, docs));
+}
+
+interface Read {
+  events: EventDoc[];
+  skips: string[];
+}
+
+function shape(ev: EventDoc) {
+  return { id: ev.id, index: ev.index, position: ev.position, time: ev.time, source: ev.source };
+}
+
+async function readSerial(files: InputFile[]): Promise<Read[]> {
+  return Promise.all(
+    files.map(async (f) => {
+      const skips: string[] = [];
+      const events: EventDoc[] = [];
+      for await (const b of openInput(f, { onSkip: (s) => skips.push(s.reason) }).batches()) {
+        // Workers time each event and report those without a time, as hunt's routing stage does.
+        for (const ev of b) if (timeOrSkip(ev, '@timestamp', (s) => skips.push(s.reason))) events.push(ev);
+      }
+      return { events, skips };
+    }),
+  );
+}
+
+describe('openParallelInputs', () => {
+  const ndjson = writeNdjson(dir, 'mixed.ndjson', [
+    wlb('2024-05-01T10:00:00Z', 'process', { n: 1 }),
+    wlb('2024-05-01T10:00:01Z', 'network', { n: 2 }),
+    { message: 'no time' },
+    wlb('2024-05-01T10:00:02Z', 'process', { n: 3 }),
+  ]);
+  writeFileSync(ndjson, '{broken\n', { flag: 'a' });
+  const evtxA = syntheticEvtx('a', 0, 3, 50);
+  const evtxB = syntheticEvtx('b', 1000, 1, 7);
+
+  it('route "all": every event whole, in file order, with the skips of the main-thread reader', async () => {
+    const files: InputFile[] = [
+      { path: ndjson, kind: 'json' },
+      { path: evtxA, kind: 'evtx' },
+      { path: evtxB, kind: 'evtx' },
+    ];
+    const skips: string[] = [];
+    // Tiny batches and one credit force a flow-control round trip every few events.
+    const par = openParallelInputs(files, { threads: 2, route: { kind: 'all' }, batchEvents: 5, credits: 1, onSkip: (s) => skips.push(s.reason) });
+    const got = await Promise.all(
+      par.inputs.map(async (input) => {
+        const out: EventDoc[] = [];
+        for await (const b of input.batches()) out.push(...b);
+        return out;
+      }),
+    );
+    await par.close();
+    const want = await readSerial(files);
+    for (let i = 0; i < files.length; i++) {
+      expect(got[i]!.map(shape)).toEqual(want[i]!.events.map(shape));
+      expect(got[i]!.every((e) => e.routed!.length === 1 && e.routed![0] === 0)).toBe(true);
+    }
+    expect(got.map((g) => g.length)).toEqual([3, 150, 7]);
+    expect(skips.sort()).toEqual(want.flatMap((w) => w.skips).sort());
+    expect(par.inputs.map((i) => i.counts())).toEqual([
+      { read: 4, skipped: 1 },
+      { read: 150, skipped: 0 },
+      { read: 7, skipped: 0 },
+    ]);
+  });
+
+  it('route "none": stubs carrying time, id and position merge in the same order as whole events', async () => {
+    const files: InputFile[] = [
+      { path: evtxA, kind: 'evtx' },
+      { path: evtxB, kind: 'evtx' },
+      { path: ndjson, kind: 'json' },
+    ];
+    const par = openParallelInputs(files, { threads: 2, route: { kind: 'none' }, batchEvents: 16, credits: 2 });
+    const merged: EventDoc[] = [];
+    for await (const b of mergeOrdered(par.inputs).batches()) merged.push(...b);
+    await par.close();
+    const serial: EventDoc[] = [];
+    for await (const b of mergeOrdered(files.map((f) => openInput(f))).batches()) serial.push(...b);
+    expect(merged.map((e) => [e.id, e.position, e.time])).toEqual(serial.map((e) => [e.id, e.position, e.time]));
+    expect(merged.length).toBe(160);
+    expect(merged.every((e) => e.routed!.length === 0 && Object.keys(e.source).length === 0)).toBe(true);
+  });
+
+  it('fails a file that cannot be opened without stopping the others', async () => {
+    const par = openParallelInputs(
+      [
+        { path: path.join(dir, 'nope.evtx'), kind: 'evtx' },
+        { path: evtxB, kind: 'evtx' },
+      ],
+      { threads: 2, route: { kind: 'all' } },
+    );
+    await expect(
+      (async () => {
+        for await (const _ of par.inputs[0]!.batches());
+      })(),
+    ).rejects.toThrow(/nope\.evtx/);
+    let n = 0;
+    for await (const b of par.inputs[1]!.batches()) n += b.length;
+    expect(n).toBe(7);
+    await par.close();
+  });
+});
+
+describe('hunt with worker threads equals hunt on the main thread', () => {
+  const rules = [
+    ...loadRules([defaultRulesDir()]).rules,
+    makeRule({ name: 'net', index: ['winlogbeat-*', 'logs-*'], query: 'network where destination.port == 443' }),
+    makeRule({
+      name: 'proc-excepted',
+      index: ['winlogbeat-*', 'logs-*'],
+      query: 'process where event.type == "start"',
+      exceptions_list: [{ id: 'l', list_id: 'l', namespace_type: 'single', type: 'detection' }],
+    }),
+    makeRule({ name: 'any-seq', index: ['logs-*', 'winlogbeat-*'], query: 'sequence by host.id with maxspan=1m [any where true] ![network where true] [process where true]' }),
+    makeRule({ name: 'sample', index: ['logs-*', 'winlogbeat-*'], query: 'sample by host.id [process where true] [network where true]' }),
+  ];
+  const exceptionLists = [
+    {
+      list_id: 'l',
+      namespace_type: 'single' as const,
+      type: 'detection',
+      name: 'l',
+      items: [{ item_id: 'i', list_id: 'l', namespace_type: 'single' as const, name: 'i', entries: [{ field: 'process.name', type: 'match' as const, operator: 'included' as const, value: 'chrome.exe' }] }],
+    },
+  ];
+
+  async function both(inputs: string[], extra: Partial<HuntOptions> = {}) {
+    const run = async (threads: number) => {
+      const skipped: SkippedItem[] = [];
+      const r = await hunt({ rules, exceptionLists, inputs, threads, now: Date.parse('2026-11-02T00:00:00Z'), onSkip: (s) => skipped.push(s), ...extra });
+      return { r, skipped };
+    };
+    return { serial: await run(0), parallel: await run(2) };
+  }
+
+  it('generated telemetry over four files, with a late event, a timeless event and a broken line', async () => {
+    const files = generatedFiles(4, 6000, 'p1');
+    const messy = path.join(dir, 'messy.ndjson');
+    writeFileSync(
+      messy,
+      [
+        JSON.stringify(seedPair('2026-11-01T00:10:00Z', '2026-11-01T00:10:02Z', 'hx', 'eve')[0]),
+        JSON.stringify(seedPair('2026-11-01T00:10:00Z', '2026-11-01T00:10:02Z', 'hx', 'eve')[1]),
+        JSON.stringify({ message: 'no time' }),
+        '{broken',
+      ].join('\n') + '\n',
+    );
+    // After the last event of a file, far older than what the merge has emitted by then: late.
+    writeFileSync(files[0]!, JSON.stringify(wlb('2026-10-01T00:00:00Z', 'process', { process: { name: 'x.exe' } })) + '\n', { flag: 'a' });
+    const { serial, parallel } = await both([...files, messy], { reorderWindow: 4 });
+    expect(parallel.r.alerts).toEqual(serial.r.alerts);
+    expect(parallel.r.stats).toEqual(serial.r.stats);
+    expect(parallel.skipped.map((s) => s.reason).sort()).toEqual(serial.skipped.map((s) => s.reason).sort());
+    const s = serial.r.stats;
+    expect(s.events).toBe(6002);
+    expect([...s.skipped.values()].reduce((n, x) => n + x.count, 0)).toBe(3);
+    // 9 planted seed-rule sequences + the one in messy.ndjson, 3 alerts each (2 building blocks + shell).
+    expect(s.perRule.map((r) => [r.name, r.dispatched, r.excepted, r.alerts])).toEqual([
+      ['Windows Script Interpreter Executing Process via WMI', 345, 0, 30],
+      ['net', 1304, 0, 100],
+      ['proc-excepted', 1619, 187, 100],
+      ['any-seq', 6003, 0, 300],
+      ['sample', 4423, 0, 36],
+    ]);
+  }, 120_000);
+
+  it('schedule replay (--from/--to) gives the same windows and alerts', async () => {
+    const files = generatedFiles(3, 3000, 'p2');
+    const { serial, parallel } = await both(files, { from: '2026-11-01T00:00:00Z', to: '2026-11-01T06:00:00Z' });
+    expect(parallel.r.alerts).toEqual(serial.r.alerts);
+    expect(parallel.r.stats).toEqual(serial.r.stats);
+    expect(serial.r.stats.perRule.map((r) => [r.name, r.dispatched, r.excepted, r.alerts, r.runs])).toEqual([
+      ['Windows Script Interpreter Executing Process via WMI', 267, 0, 27, 2],
+      ['net', 634, 0, 100, 1],
+      ['proc-excepted', 817, 124, 100, 1],
+      ['any-seq', 3000, 0, 300, 1],
+      ['sample', 2163, 0, 36, 1],
+    ]);
+    expect(serial.r.stats.duplicates).toBe(9);
+  }, 120_000);
+
+  const evtxDir = path.join(shared, 'corpus', 'evtx');
+  const corpusRules = path.join(shared, 'corpus', 'elastic-rules', 'eql-rules.ndjson');
+  it.skipIf(!existsSync(evtxDir) || !existsSync(corpusRules))('the EVTX corpus with every Elastic EQL rule', async () => {
+    const loaded = loadRules([corpusRules]);
+    const inputs = readdirSync(evtxDir).filter((f) => f.endsWith('.evtx')).map((f) => path.join(evtxDir, f));
+    const run = (threads: number) => hunt({ rules: loaded.rules, exceptionLists: loaded.exceptionLists, inputs, threads, now: 0 });
+    const serial = await run(0);
+    const parallel = await run(2);
+    expect(parallel.alerts).toEqual(serial.alerts);
+    expect(parallel.stats).toEqual(serial.stats);
+    expect(serial.alerts.length).toBeGreaterThan(0);
+  }, 180_000);
+});
+
+describe('eqlite query --threads', () => {
+  const files = generatedFiles(3, 1500, 'p3');
+  const cli = (args: string[]) =>
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'query', ...args], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+  it('prints the same results as the main-thread read', async () => {
+    for (const q of ['sequence by host.id with maxspan=5s [library where dll.name == "wmiutils.dll"] [process where true]', 'network where destination.port == 443 | tail 5']) {
+      const serial = cli([q, ...files, '--threads', '0']);
+      const parallel = cli([q, ...files, '--threads', '2']);
+      expect(parallel).toBe(serial);
+      expect(serial.split('\n').filter(Boolean).length).toBeGreaterThan(4);
+    }
+  }, 120_000);
+
+  it('stops early with head and exits', async () => {
+    const out = cli(['process where true | head 3', ...files, '--threads', '2']);
+    expect(out.split('\n').filter(Boolean).length).toBe(3);
+  }, 60_000);
+});
