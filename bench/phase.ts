@@ -1,7 +1,8 @@
 // One benchmark phase, run in its own process so that its peak memory is its own. It measures the
 // compiled package (dist/, what `eqlite` runs), not the TypeScript sources through tsx, whose
 // transpiled output is measurably slower on the hot paths.
-// Usage: tsx bench/phase.ts <parse|order|filter|seed|hunt-seed|hunt-corpus> FILE [RULES]
+// Usage: tsx bench/phase.ts <parse|order|filter|seed|hunt-seed|hunt-corpus> FILE|DIR [RULES]
+// EQLITE_THREADS sets hunt's worker threads (default: hunt's own default).
 import { readFileSync } from 'node:fs';
 import { compile } from '../dist/engine/index.js';
 import { openInputs } from '../dist/events/inputs.js';
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
     const loaded = loadRules([phase === 'hunt-corpus' ? rulesPath! : defaultRulesDir()]);
     const eql = loaded.rules.filter((r) => !r.unsupported);
     rules = eql.length;
-    const r = await hunt({ rules: eql, exceptionLists: loaded.exceptionLists, inputs: [file], collect: false, onAlert: () => results++ });
+    const threads = process.env.EQLITE_THREADS === undefined ? undefined : Number(process.env.EQLITE_THREADS);
+    const r = await hunt({ rules: eql, exceptionLists: loaded.exceptionLists, inputs: [file], threads, collect: false, onAlert: () => results++ });
     events = r.stats.events;
   } else if (phase === 'parse') {
     for await (const batch of readEvents(file).batches()) events += batch.length;

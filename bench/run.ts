@@ -6,8 +6,11 @@
 //   EQLITE_BENCH_SKIP     comma list of phases to skip (e.g. hunt-corpus,evtx)
 //   EQLITE_BENCH_REPEAT   runs of each single-query phase, the median is reported (default 3):
 //                         a shared 2-core VM varies by ±15% from run to run
+//   EQLITE_BENCH_FILES    the worker-thread section: hunt over this many files (default 4) of
+//                         EQLITE_BENCH_FILE_EVENTS events each (default 100000), time-interleaved,
+//                         read on the main thread (--threads 0) and on one worker per core
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeGenerated } from '../src/generate/index.js';
@@ -39,9 +42,10 @@ if (!existsSync(file)) {
 }
 const mb = statSync(file).size / 1e6;
 
-function runPhase(phase: string, extra: string[] = []): PhaseResult {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(here, 'phase.ts'), phase, file, ...extra], {
+function runPhase(phase: string, extra: string[] = [], input = file, env: Record<string, string> = {}): PhaseResult {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(here, 'phase.ts'), phase, input, ...extra], {
     cwd: root,
+    env: { ...process.env, ...env },
     encoding: 'utf8',
     maxBuffer: 1 << 20,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -88,6 +92,36 @@ const order = results.find((r) => r.phase === 'order');
 if (seed && order) {
   console.log('');
   console.log(`sequence state (seed peak RSS − ordered-read peak RSS): ${(seed.peakRssMb - order.peakRssMb).toFixed(0)} MB`);
+}
+
+if (!skip.has('threads')) {
+  // Several time-interleaved files: what worker threads are for (each reads, parses and routes
+  // whole files; the main thread merges and runs the rules' state on the events they need).
+  const nFiles = Number(process.env.EQLITE_BENCH_FILES ?? 4);
+  const perFile = Number(process.env.EQLITE_BENCH_FILE_EVENTS ?? 100_000);
+  const dir = path.join(dataDir, `files-${nFiles}x${perFile}`);
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < nFiles; i++) {
+    const out = path.join(dir, `part-${i}.ndjson`);
+    if (!existsSync(out)) await writeGenerated({ events: perFile, hosts: 125, seed: 100 + i, out });
+  }
+  const cores = (await import('node:os')).availableParallelism();
+  const dirMb = readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0) / 1e6;
+  console.log('');
+  console.log(`worker threads: hunt over ${nFiles} files × ${perFile.toLocaleString('en')} events (${dirMb.toFixed(0)} MB), --threads 0 vs ${cores}`);
+  console.log('phase        threads  events/s  speedup  peak RSS  alerts');
+  for (const [phase, extra] of [['hunt-seed', []], ['hunt-corpus', [corpus]]] as [string, string[]][]) {
+    if (phase === 'hunt-corpus' && (!existsSync(corpus) || skip.has('hunt-corpus'))) continue;
+    let serial: PhaseResult | null = null;
+    for (const threads of [0, cores]) {
+      const r = runPhase(phase, extra, dir, { EQLITE_THREADS: String(threads) });
+      serial ??= r;
+      console.log(
+        `${phase.padEnd(11)} ${String(threads).padStart(8)} ${Math.round(r.events / r.seconds).toLocaleString('en').padStart(9)} ${(serial.seconds / r.seconds).toFixed(2).padStart(7)}× ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.results).padStart(7)}`,
+      );
+      if (r.results !== serial.results) console.log(`  !! alert counts differ: ${serial.results} vs ${r.results}`);
+    }
+  }
 }
 
 if (!skip.has('evtx')) {

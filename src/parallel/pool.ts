@@ -35,7 +35,7 @@ export interface ParallelOptions {
   batchEvents?: number;
   /** Whole events per batch (default 256). */
   batchForwarded?: number;
-  /** Batches in flight per file (default 16). */
+  /** Batches in flight per file (default 4). */
   credits?: number;
 }
 
@@ -217,7 +217,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
     evtx: opts.evtx,
     batchEvents: Math.max(1, opts.batchEvents ?? 4096),
     batchForwarded: Math.max(1, opts.batchForwarded ?? 256),
-    credits: Math.max(1, opts.credits ?? 16),
+    credits: Math.max(1, opts.credits ?? 4),
   };
   const entry = workerEntry();
   const workers: Worker[] = [];
