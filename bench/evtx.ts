@@ -3,12 +3,14 @@
 // Builds (or reuses) a data set under bench/data/evtx (gitignored) of large .evtx files made by
 // concatenating the valid chunks of the ../shared corpus samples behind a fresh file header
 // (chunks are self-contained, so this is a valid log), then measures:
-//   parse, 1 thread   readEvtx + toRaw() on the main thread
-//   parse, N workers  the input workers (src/parallel) decoding RawWindowsEvent objects
-//   parse+ECS, 1 thread / N workers    the same with mapRawWindowsEvent (in the workers for the pool)
-// The worker phases run as `hunt` and `query` read files: each worker parses (and maps) its files,
-// and the main thread receives every event's time, id and position in file order (no rule needs
-// the events here, so none travels whole).
+//   parse, 1 thread            the decoder alone: readEvtx + toRaw() on the main thread
+//   parse+ECS, 1 thread        the same plus mapRawWindowsEvent
+//   input raw|ECS, main thread what `hunt`/`query --threads 0` read: openInput (ids, positions,
+//                              time) on the main thread, files one after the other
+//   input raw|ECS, N workers   what `--threads N` reads: the input workers (src/parallel) each
+//                              decode (and map) their files; the main thread receives every
+//                              event's time, id and position (no rule needs the events here, so
+//                              none travels whole)
 // reporting records/s, MB/s and the process's peak RSS so far (workers are threads, so their
 // memory is included).
 
@@ -20,6 +22,8 @@ import { crc32 } from 'node:zlib';
 // The compiled package (dist/) is measured: it is what eqlite runs, and its workers load worker.js.
 import { readEvtx } from '../dist/evtx/index.js';
 import { openParallelInputs } from '../dist/parallel/pool.js';
+import { openInput } from '../dist/events/inputs.js';
+import { timeOrSkip } from '../dist/events/order.js';
 import { mapRawWindowsEvent } from '../dist/events/windows/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -56,6 +60,18 @@ export interface BenchEvtxResult {
 }
 
 const CHUNK = 0x10000;
+
+/** Reads the files one after the other on this thread as hunt does with --threads 0. */
+async function countMainThread(files: string[], evtx: 'ecs' | 'raw'): Promise<number> {
+  const tsField = evtx === 'raw' ? 'System.TimeCreated' : '@timestamp';
+  let n = 0;
+  for (const f of files) {
+    for await (const b of openInput({ path: f, kind: 'evtx' }, { evtx, onSkip: () => undefined }).batches()) {
+      for (const ev of b) if (timeOrSkip(ev, tsField, undefined)) n++;
+    }
+  }
+  return n;
+}
 
 /** Reads every file through the input workers and counts the events delivered. */
 async function countParallel(files: string[], threads: number, evtx: 'ecs' | 'raw'): Promise<number> {
@@ -169,15 +185,16 @@ export async function benchEvtx(opts: BenchEvtxOptions = {}): Promise<BenchEvtxR
     for (const f of files) for await (const r of readEvtx(f)) if (r.toRaw().System) n++;
     return n;
   });
-
-  await phase(`parse, ${workers} workers`, () => countParallel(files, workers, 'raw'));
-
   await phase('parse+ECS, 1 thread', async () => {
     let n = 0;
     for (const f of files) for await (const r of readEvtx(f)) if (mapRawWindowsEvent(r.toRaw()).index) n++;
     return n;
   });
-  await phase(`parse+ECS, ${workers} workers`, () => countParallel(files, workers, 'ecs'));
+  for (const evtx of ['raw', 'ecs'] as const) {
+    const label = evtx === 'raw' ? 'input raw' : 'input ECS';
+    await phase(`${label}, main thread`, () => countMainThread(files, evtx));
+    await phase(`${label}, ${workers} workers`, () => countParallel(files, workers, evtx));
+  }
 
   return { files: files.length, totalMB: Number(totalMB.toFixed(1)), cores, phases };
 }
