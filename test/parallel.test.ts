@@ -232,6 +232,18 @@ describe('hunt with worker threads equals hunt on the main thread', () => {
     expect(serial.r.stats.duplicates).toBe(9);
   }, 120_000);
 
+  it('a stray file that is not EVTX is reported and skipped; the other files are hunted', async () => {
+    const junk = path.join(dir, 'stray.evtx');
+    writeFileSync(junk, Buffer.alloc(8192, 0x41));
+    const good = writeNdjson(dir, 'good.ndjson', seedPair('2024-05-01T10:00:00Z', '2024-05-01T10:00:02Z'));
+    const { serial, parallel } = await both([junk, good]);
+    expect(parallel.r.alerts).toEqual(serial.r.alerts);
+    expect(serial.r.stats.perRule[0]!.alerts).toBe(3);
+    for (const x of [serial, parallel]) {
+      expect(x.skipped).toEqual([{ position: { file: junk, offset: 0 }, reason: 'not an EVTX file (no ElfFile or ElfChnk magic); file skipped' }]);
+    }
+  });
+
   const evtxDir = path.join(shared, 'corpus', 'evtx');
   const corpusRules = path.join(shared, 'corpus', 'elastic-rules', 'eql-rules.ndjson');
   it.skipIf(!existsSync(evtxDir) || !existsSync(corpusRules))('the EVTX corpus with every Elastic EQL rule', async () => {

@@ -4,9 +4,9 @@
 // would map in an ingest pipeline) are mapped on read so rules see the same fields. Every input
 // is batched (one promise per ~1,000 events) so the time-ordered merge stays cheap.
 import { statSync } from 'node:fs';
-import { readEvtx } from '../evtx/index.js';
+import { EvtxError, readEvtx } from '../evtx/index.js';
 import { isUnmappedWinlogDocument, mapRawWindowsEvent, mapWinlogbeatDocument, type WindowsProfile } from './windows/index.js';
-import { expandInputs, fileIdPrefix, readEvents, type InputFile } from './sources.js';
+import { expandInputs, fileIdPrefix, InputError, readEvents, type InputFile } from './sources.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
 export interface OpenOptions {
@@ -126,25 +126,34 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
       },
     });
     let out: EventDoc[] = [];
-    for await (const record of reader) {
-      read++;
-      const position = { file, chunk: record.chunk, record: record.recordId, offset: record.offset };
-      try {
-        const id = `${prefix}:r${record.recordId}`;
-        if (raw) {
-          out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, position });
-        } else {
-          const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile });
-          out.push({ source: mapped.source, index: mapped.index || (opts.index ?? ''), id, position });
+    try {
+      for await (const record of reader) {
+        read++;
+        const position = { file, chunk: record.chunk, record: record.recordId, offset: record.offset };
+        try {
+          const id = `${prefix}:r${record.recordId}`;
+          if (raw) {
+            out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, position });
+          } else {
+            const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile });
+            out.push({ source: mapped.source, index: mapped.index || (opts.index ?? ''), id, position });
+          }
+        } catch (err) {
+          skipped++;
+          opts.onSkip?.({ position, reason: `cannot map EVTX record to ECS: ${(err as Error).message}` });
         }
-      } catch (err) {
-        skipped++;
-        opts.onSkip?.({ position, reason: `cannot map EVTX record to ECS: ${(err as Error).message}` });
+        if (out.length >= EVTX_BATCH) {
+          yield out;
+          out = [];
+        }
       }
-      if (out.length >= EVTX_BATCH) {
-        yield out;
-        out = [];
-      }
+    } catch (e) {
+      // A file that is not EVTX at all is reported and skipped like a damaged record, so one
+      // stray file does not stop a hunt over a directory; an unreadable file is an input error.
+      if (!(e instanceof EvtxError) || e.kind === 'strict') throw e;
+      if (e.kind === 'open') throw new InputError(`cannot read ${e.message.replace(': cannot open: ', ': ')}`);
+      skipped++;
+      opts.onSkip?.({ position: { file, offset: 0 }, reason: `${e.message.slice(file.length + 2).replace(/^offset 0x0: /, '')}; file skipped` });
     }
     if (out.length > 0) yield out;
     done = true;

@@ -65,6 +65,8 @@ export class EvtxError extends Error {
   constructor(
     message: string,
     readonly warning?: EvtxWarning,
+    /** open: the file cannot be read; format: it is not an EVTX file; strict: a warning in strict mode. */
+    readonly kind: 'open' | 'format' | 'strict' = 'strict',
   ) {
     super(message);
     this.name = 'EvtxError';
@@ -234,25 +236,26 @@ export async function* iterateEvtx(path: string, opts: ReadOptions, stats: EvtxS
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    throw new EvtxError(`${path}: cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new EvtxError(`${path}: cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, undefined, 'open');
   }
   try {
     const size = (await fh.stat()).size;
-    if (size < FILE_HEADER_SIZE) throw new EvtxError(`${path}: offset 0x0: file of ${size} bytes is too short for an EVTX header`);
+    if (size < FILE_HEADER_SIZE) throw new EvtxError(`${path}: offset 0x0: file of ${size} bytes is too short for an EVTX header`, undefined, 'format');
     const header = Buffer.alloc(FILE_HEADER_SIZE);
     await fh.read(header, 0, FILE_HEADER_SIZE, 0);
     const slots = Math.floor((size - FILE_HEADER_SIZE) / CHUNK_SIZE);
     const per = Math.max(1, Math.min(opts.readAheadChunks ?? 16, 256));
     const block = Buffer.alloc(per * CHUNK_SIZE);
-    const headerOk = checkFileHeader(header, rep);
-    if (!headerOk) {
+    if (header.toString('latin1', 0, 8) !== 'ElfFile\0') {
       // Not an EVTX header: go on only if the first chunk looks real (a damaged header in an
-      // otherwise intact log); a file of another type is an error, not an empty log.
+      // otherwise intact log); a file of another type is an error, not an empty log. Checked
+      // before the header's own warnings, which would only repeat it.
       const probe = Buffer.alloc(8);
       if (slots > 0) await fh.read(probe, 0, 8, FILE_HEADER_SIZE);
       if (slots === 0 || probe.toString('latin1') !== 'ElfChnk\0')
-        throw new EvtxError(`${path}: offset 0x0: not an EVTX file (no ElfFile or ElfChnk magic)`);
+        throw new EvtxError(`${path}: offset 0x0: not an EVTX file (no ElfFile or ElfChnk magic)`, undefined, 'format');
     }
+    checkFileHeader(header, rep);
     const rest = (size - FILE_HEADER_SIZE) % CHUNK_SIZE;
     if (rest !== 0)
       rep.warn('file', null, null, FILE_HEADER_SIZE + slots * CHUNK_SIZE, `${rest} trailing bytes after the last whole chunk ignored`);

@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { OpenedInput } from '../events/inputs.js';
-import type { InputFile } from '../events/sources.js';
+import { InputError, type InputFile } from '../events/sources.js';
 import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
 import type { WindowsProfile } from '../events/windows/index.js';
 import type { EventBatch, FromWorker, RouteSpec, ToWorker, WorkerConfig } from './protocol.js';
@@ -240,7 +240,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
       if (m.t === 'batch') c.push(m);
       else if (m.t === 'warn') opts.onWarning?.(m.message);
       else if (m.t === 'end') c.end(m);
-      else c.finish(new Error(m.message));
+      else c.finish(m.input ? new InputError(m.message) : new Error(m.message));
     });
     worker.on('error', (e) => {
       // A crashed worker (e.g. its module failed to load) fails its files.

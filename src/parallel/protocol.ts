@@ -70,7 +70,8 @@ export type FromWorker =
   | EventBatch
   | { t: 'warn'; id: number; message: string }
   | { t: 'end'; id: number; skips: SkippedItem[]; bytes: number; read: number; skipped: number; counters: unknown }
-  | { t: 'fail'; id: number; message: string };
+  /** input: an InputError (unreadable file), reported as such on the main thread. */
+  | { t: 'fail'; id: number; message: string; input: boolean };
 
 export type ToWorker =
   | { t: 'open'; id: number; path: string; kind: 'json' | 'evtx' }

@@ -3,6 +3,7 @@
 // file the merge is not consuming yet stops being read once its credits are spent.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openInput } from '../events/inputs.js';
+import { InputError } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
 import { getField } from '../engine/fields.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
@@ -161,7 +162,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
     }
     post({ t: 'end', id, skips, ...counts(), counters: router.counters() });
   } catch (e) {
-    post({ t: 'fail', id, message: (e as Error)?.message ?? String(e) });
+    post({ t: 'fail', id, message: (e as Error)?.message ?? String(e), input: e instanceof InputError });
   } finally {
     jobs.delete(id);
   }
