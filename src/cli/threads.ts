@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 export function threadsOption(): Option {
   return new Option(
     '--threads <n>',
-    'worker threads that read, map and filter the input files (0: main thread only; default: one per core from two files on)',
+    'worker threads that read, map and filter the input files (0: main thread only; default: one per core from two files on, at most 8)',
   ).argParser((v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');

@@ -52,11 +52,16 @@ export interface ParallelInputs {
 
 const NOBODY: readonly number[] = [];
 
-/** Worker threads used when the caller does not say: one per core and file, from two files on. */
+/**
+ * Worker threads used when the caller does not say: one per core and file, from two files on, at
+ * most MAX_DEFAULT_THREADS (each worker compiles the rules: ~160 MB with all 1,024 Elastic rules).
+ */
 export function defaultThreads(files: number): number {
   const cores = availableParallelism();
-  return files >= 2 && cores >= 2 ? Math.min(cores, files) : 0;
+  return files >= 2 && cores >= 2 ? Math.min(cores, files, MAX_DEFAULT_THREADS) : 0;
 }
+
+export const MAX_DEFAULT_THREADS = 8;
 
 /** An event no consumer needs: enough for the merge to place it and to name it in messages. */
 class StubEvent implements EventDoc {
