@@ -7,7 +7,7 @@
 // Background traffic never has cscript/wscript load wmiutils.dll and never has WmiPrvSE start a
 // process as a non-"NT AUTHORITY" user, so the rule's ground truth is exactly the planted positives.
 import { B, D, type Binary } from './catalog.js';
-import type { Host, PlantLabel, Proc, Shape, SimEvent } from './model.js';
+import type { Host, PlantLabel, Shape, SimEvent } from './model.js';
 import { SHAPES } from './model.js';
 import { stableHex, type Rng } from './prng.js';
 import { SYSTEM, type World } from './world.js';
