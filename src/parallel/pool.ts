@@ -251,6 +251,11 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
       // A crashed worker (e.g. its module failed to load) fails its files.
       for (const c of channels) if (c.worker === worker) c.finish(new Error(`input worker failed: ${e.message}`));
     });
+    worker.on('exit', (code) => {
+      // Stopped without an error event (terminated, or out of memory): unfinished files fail
+      // instead of waiting forever. After close() they are all finished already.
+      for (const c of channels) if (c.worker === worker) c.finish(new Error(`input worker exited (code ${code})`));
+    });
     workers.push(worker);
   }
 
