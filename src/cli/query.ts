@@ -5,9 +5,9 @@ import { once } from 'node:events';
 import { Command, InvalidArgumentError } from 'commander';
 import { compile, type QueryResult } from '../engine/index.js';
 import { EqlError, parse } from '../eql/index.js';
-import { openInput, type OpenedInput } from '../events/inputs.js';
+import { openInput } from '../events/inputs.js';
 import { expandInputs } from '../events/sources.js';
-import { defaultThreads, openParallelInputs } from '../parallel/pool.js';
+import { openFiles } from '../parallel/pool.js';
 import { threadsOption } from './threads.js';
 import { mergeOrdered } from '../events/order.js';
 import type { EventDoc } from '../events/types.js';
@@ -62,22 +62,17 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   const files = await expandInputs(paths.length ? paths : ['-']);
   if (files.length === 0) throw new UserError('no input files found (NDJSON, JSON, .gz or .evtx)');
   // Files (not stdin) may be read and filtered on worker threads; see src/parallel.
-  const threads = opts.threads ?? defaultThreads(files.length);
-  const onDisk = files.filter((f) => f.path !== '-');
-  const pool =
-    threads >= 1 && onDisk.length > 0
-      ? openParallelInputs(onDisk, {
-          threads,
-          route: { kind: 'query', query, timestampField: opts.timestampField, tiebreakerField: opts.tiebreakerField ?? null, eventCategoryField: opts.eventCategoryField },
-          timestampField: opts.timestampField,
-          tiebreakerField: opts.tiebreakerField ?? null,
-          index: opts.index,
-          onSkip: skips.add,
-          onWarning,
-        })
-      : null;
-  const pooled = pool ? [...pool.inputs] : [];
-  const inputs: OpenedInput[] = files.map((f) => (pool && f.path !== '-' ? pooled.shift()! : openInput(f, { index: opts.index, onSkip: skips.add, onWarning })));
+  const opened = openFiles(files, {
+    threads: opts.threads,
+    route: { kind: 'query', query, timestampField: opts.timestampField, tiebreakerField: opts.tiebreakerField ?? null, eventCategoryField: opts.eventCategoryField },
+    timestampField: opts.timestampField,
+    tiebreakerField: opts.tiebreakerField ?? null,
+    index: opts.index,
+    onSkip: skips.add,
+    onWarning,
+    local: (f) => openInput(f, { index: opts.index, onSkip: skips.add, onWarning }),
+  });
+  const inputs = opened.inputs;
   const out = process.stdout;
   let closed = false;
   out.on('error', () => {
@@ -105,7 +100,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
       if (pending) await pending;
     }
   } finally {
-    await pool?.close();
+    await opened.close();
   }
   for (const r of run.finish()) write(r);
   let read = 0;

@@ -21,8 +21,8 @@ import { createHash } from 'node:crypto';
 import { type CompiledQuery, type QueryRun, type QueryResult } from '../engine/index.js';
 import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
 import { expandInputs } from '../events/sources.js';
-import { openInput, type OpenedInput } from '../events/inputs.js';
-import { defaultThreads, openParallelInputs } from '../parallel/pool.js';
+import { iterable, openInput, type OpenedInput } from '../events/inputs.js';
+import { openFiles } from '../parallel/pool.js';
 import { mergeOrdered, timeOrSkip } from '../events/order.js';
 import { eventInstant, parseInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
@@ -410,32 +410,24 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   // ---- inputs
   const files = await expandInputs(opts.inputs);
   stats.inputs = files.length;
-  // Files (not stdin) may be read, mapped and routed on worker threads; see src/parallel.
-  const threads = opts.threads ?? defaultThreads(files.length);
-  const pool =
-    threads >= 1 && files.some((f) => f.path !== '-')
-      ? openParallelInputs(
-          files.filter((f) => f.path !== '-'),
-          {
-            threads,
-            route: { kind: 'hunt', rules: states.map((s) => s.rule), prepare: prepareOpts },
-            timestampField,
-            index: opts.index,
-            onSkip: skip,
-            onWarning: warn,
-          },
-        )
-      : null;
-  const pooled = pool ? [...pool.inputs] : [];
-  // Inputs read on this thread are routed here, before the merge, exactly as the workers route
-  // theirs: the same events are counted whichever thread reads a file.
+  // Files (not stdin) may be read, mapped and routed on worker threads; see src/parallel. Inputs
+  // read on this thread are routed here, before the merge, exactly as the workers route theirs:
+  // the same events are counted whichever thread reads a file.
   const localRouters: RuleRouter[] = [];
-  const sources: OpenedInput[] = files.map((f) => {
-    if (pool && f.path !== '-') return pooled.shift()!;
-    const router = new RuleRouter(prepared);
-    localRouters.push(router);
-    return routedInput(openInput(f, { index: opts.index, onSkip: skip, onWarning: warn }), router, timestampField, skip);
+  const opened = openFiles(files, {
+    threads: opts.threads,
+    route: { kind: 'hunt', rules: states.map((s) => s.rule), prepare: prepareOpts },
+    timestampField,
+    index: opts.index,
+    onSkip: skip,
+    onWarning: warn,
+    local: (f) => {
+      const router = new RuleRouter(prepared);
+      localRouters.push(router);
+      return routedInput(openInput(f, { index: opts.index, onSkip: skip, onWarning: warn }), router, timestampField, skip);
+    },
   });
+  const sources = opened.inputs;
   let totalBytes = 0;
   for (const s of sources) totalBytes += s.size;
   const merged = mergeOrdered(sources, {
@@ -468,9 +460,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
       for (let i = 0; i < routes.length; i++) deliver(states[routes[i]!]!, ev, t);
     }
   } finally {
-    await pool?.close();
+    await opened.close();
   }
-  for (const input of pool?.inputs ?? []) {
+  for (const input of opened.parallel) {
     const c = input.counters();
     if (c) workerCounters.push(c as RouteCounters);
   }
@@ -555,13 +547,7 @@ function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, on
       if (w > 0) yield batch;
     }
   }
-  return {
-    ...input,
-    batches,
-    async *[Symbol.asyncIterator]() {
-      for await (const b of batches()) yield* b;
-    },
-  };
+  return { ...input, batches, ...iterable(batches) };
 }
 
 const NOBODY: readonly number[] = [];

@@ -55,7 +55,8 @@ function sizeOf(file: string): number {
   }
 }
 
-function iterable(batches: () => AsyncGenerator<EventDoc[]>): AsyncIterable<EventDoc> {
+/** The per-event iteration of a batched input (inputs are AsyncIterable as well). */
+export function iterable(batches: () => AsyncGenerator<EventDoc[]>): AsyncIterable<EventDoc> {
   return {
     async *[Symbol.asyncIterator]() {
       for await (const batch of batches()) yield* batch;

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { OpenedInput } from '../events/inputs.js';
+import { iterable, type OpenedInput } from '../events/inputs.js';
 import { InputError, type InputFile } from '../events/sources.js';
 import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
 import type { WindowsProfile } from '../events/windows/index.js';
@@ -118,10 +118,7 @@ class FileChannel {
   }
 
   end(m: Extract<FromWorker, { t: 'end' }>): void {
-    this.report(m.skips);
-    this.bytes = m.bytes;
-    this.read = m.read;
-    this.skipped = m.skipped;
+    this.account(m);
     this.routeCounters = m.counters;
     this.finish(null);
   }
@@ -140,15 +137,16 @@ class FileChannel {
     w?.();
   }
 
-  private report(skips: SkippedItem[]): void {
-    if (this.onSkip) for (const s of skips) this.onSkip(s);
-  }
-
-  private toEvents(m: EventBatch): EventDoc[] {
-    this.report(m.skips);
+  /** Reports the skips a message carries and takes its progress counters. */
+  private account(m: { skips: SkippedItem[]; bytes: number; read: number; skipped: number }): void {
+    if (this.onSkip) for (const s of m.skips) this.onSkip(s);
     this.bytes = m.bytes;
     this.read = m.read;
     this.skipped = m.skipped;
+  }
+
+  private toEvents(m: EventBatch): EventDoc[] {
+    this.account(m);
     const file = this.file.path;
     const tsField = this.cfg.timestampField;
     const tbField = this.cfg.tiebreakerField;
@@ -271,15 +269,45 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
       kind: f.kind,
       size: sizeOf(f.path),
       batches,
-      async *[Symbol.asyncIterator]() {
-        for await (const b of batches()) yield* b;
-      },
+      ...iterable(batches),
       bytesRead: () => c.bytes,
       counts: () => ({ read: c.read, skipped: c.skipped }),
       counters: () => c.routeCounters,
     };
   });
   return { inputs, close };
+}
+
+export interface FilesOptions extends Omit<ParallelOptions, 'threads'> {
+  /** Worker threads; default defaultThreads(number of inputs); 0 reads all on the main thread. */
+  threads?: number;
+  /** Opens an input on the main thread (stdin always, and every file with 0 threads). */
+  local: (file: InputFile) => OpenedInput;
+}
+
+export interface OpenedFiles {
+  /** One input per file, in the given order (the merge's order for ties). */
+  inputs: OpenedInput[];
+  /** Those read on workers (their router counters are there at the end). */
+  parallel: ParallelInput[];
+  close(): Promise<void>;
+}
+
+/**
+ * What `hunt` and `query` read: files on worker threads when there are threads to use, stdin
+ * (which a worker cannot open) and everything else on the main thread through `local`.
+ */
+export function openFiles(files: readonly InputFile[], opts: FilesOptions): OpenedFiles {
+  const threads = opts.threads ?? defaultThreads(files.length);
+  const onDisk = files.filter((f) => f.path !== '-');
+  if (threads < 1 || onDisk.length === 0) return { inputs: files.map(opts.local), parallel: [], close: async () => undefined };
+  const pool = openParallelInputs(onDisk, { ...opts, threads });
+  const queue = [...pool.inputs];
+  return {
+    inputs: files.map((f) => (f.path === '-' ? opts.local(f) : queue.shift()!)),
+    parallel: pool.inputs,
+    close: pool.close,
+  };
 }
 
 function sizeOf(file: string): number {

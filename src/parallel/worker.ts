@@ -136,10 +136,13 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
     const tsField = cfg.timestampField;
     let b = new BatchBuilder(cfg.batchEvents, kind === 'evtx');
-    const flush = async () => {
+    const send = () => {
       b.skips = skips;
       skips = [];
       b = b.send(id, counts());
+    };
+    const flush = async () => {
+      send();
       job.credits--;
       while (job.credits <= 0 && !job.cancelled) await new Promise<void>((r) => (job.wake = r));
     };
@@ -155,11 +158,8 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
       }
     }
     if (job.cancelled) return;
-    if (b.n > 0) {
-      b.skips = skips;
-      skips = [];
-      b.send(id, counts());
-    }
+    // The last batch needs no credit: the file ends with it.
+    if (b.n > 0) send();
     post({ t: 'end', id, skips, ...counts(), counters: router.counters() });
   } catch (e) {
     post({ t: 'fail', id, message: (e as Error)?.message ?? String(e), input: e instanceof InputError });
