@@ -17,5 +17,7 @@ export { loadRules } from './rules/load.js';
 export type { Rule, ExceptionList, ExceptionItem } from './rules/types.js';
 export { generateEvents, writeGenerated } from './generate/index.js';
 export { hunt, type HuntOptions, type HuntResult, type HuntStats } from './detect/hunt.js';
+export { DetectionEngine, type DetectionEngineOptions, type AlertLedger, type AlertSink, type RuleStats } from './detect/engine.js';
+export { prepareRule, RuleRouter, type PrepareOptions, type PreparedRule } from './detect/router.js';
 export type { Alert } from './detect/alerts.js';
 export { openAlertStore } from './store/sqlite.js';

@@ -93,3 +93,52 @@ function roundDown(t: number, unit: string): number {
 export function windowOffsets(from: string, to: string, at: number): { fromOffset: number; toOffset: number } {
   return { fromOffset: resolveDateMath(from, at) - at, toOffset: resolveDateMath(to, at) - at };
 }
+
+/** One scheduled run of a rule: run k at `runTime`, searching `[start, end]` (inclusive). */
+export interface ScheduledWindow {
+  k: number;
+  runTime: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * A rule's schedule replayed from `anchor`: run k (k ≥ 1) happens at anchor + k·interval and
+ * searches `[run + from, run + to]`, clipped to the replayed range `[anchor, rangeTo]`.
+ */
+export class RuleSchedule {
+  readonly interval: number;
+  private readonly fromOffset: number;
+  private readonly toOffset: number;
+
+  constructor(
+    rule: { interval: string; from: string; to: string },
+    readonly anchor: number,
+    readonly rangeTo?: number,
+  ) {
+    this.interval = parseInterval(rule.interval);
+    const o = windowOffsets(rule.from, rule.to, anchor);
+    this.fromOffset = o.fromOffset;
+    this.toOffset = o.toOffset;
+  }
+
+  /** Run k's window. */
+  window(k: number): ScheduledWindow {
+    const runTime = this.anchor + k * this.interval;
+    return { k, runTime, start: Math.max(runTime + this.fromOffset, this.anchor), end: Math.min(runTime + this.toOffset, this.rangeTo ?? Infinity) };
+  }
+
+  /** The window of a run at an arbitrary time (a service's scheduled run), unclipped. */
+  windowAt(runTime: number): { start: number; end: number } {
+    return { start: runTime + this.fromOffset, end: runTime + this.toOffset };
+  }
+
+  /** Runs whose windows contain time t: k in [lo, hi] (empty when lo > hi). */
+  runsContaining(t: number): { lo: number; hi: number } {
+    if (t < this.anchor || (this.rangeTo !== undefined && t > this.rangeTo)) return { lo: 1, hi: 0 };
+    const lo = Math.max(1, Math.ceil((t - this.toOffset - this.anchor) / this.interval));
+    let hi = Math.floor((t - this.fromOffset - this.anchor) / this.interval);
+    if (this.rangeTo !== undefined) hi = Math.min(hi, Math.ceil((this.rangeTo - this.anchor) / this.interval));
+    return { lo, hi };
+  }
+}

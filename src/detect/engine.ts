@@ -1,0 +1,385 @@
+// The detection engine: ordered events in, alerts out. The one implementation of rule runs that
+// `hunt` (files), `serve` (HTTP ingest and stored events) and the cluster mode (JetStream
+// partitions) drive; they differ only in where events come from and where alerts go.
+//
+//   driver ── routed events, in (time, tiebreaker) order ──▶ DetectionEngine ──▶ AlertSink
+//                                                              │  ▲
+//                                                              └──┴── AlertLedger (ids written)
+//
+// What the engine owns (and nobody else re-implements):
+//  * windows — a rule runs in windows, each a QueryRun with its own max_signals budget
+//    (Kibana's `size`): either ONE window over everything (`single`), or the rule's schedule
+//    replayed (`schedule`: run k at anchor + k·interval searches [run + from, run + to] by the
+//    rule's timestamp_override, see RuleSchedule);
+//  * tie order — events with equal time are ordered by the rule's tiebreaker_field before the
+//    rule sees them;
+//  * alerts — built from each closed window's results, deduplicated by their deterministic id
+//    against the ledger (Kibana's idempotent create: overlapping windows, a rerun, or a real-time
+//    run and the scheduled run finding the same match write it once), handed to the sink;
+//  * per-rule statistics.
+// What it does not own: reading inputs and ordering them (src/events), routing — which rules an
+// event can matter to, including index patterns and exceptions (router.ts, stateless, run on
+// worker threads or in the ingest path) — and storing alerts (the sink).
+//
+// Driving it:
+//  * push(ev, t, rules)  — the next event in order (t = its ordering time in ms) and the indexes of
+//                          the rules that need it; windows that ended before t close first;
+//  * advance(t)          — the clock passed t with no event (a live service's timer, after the
+//                          allowed lateness): windows ending before t close and alert;
+//  * finish()            — end of input: every open window closes;
+//  * runWindow(r, at, events) — one scheduled run of rule r at time `at` over events a store
+//                          returned for its window (a service's scheduled execution).
+import { createHash } from 'node:crypto';
+import type { QueryResult, QueryRun } from '../engine/index.js';
+import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
+import type { EventDoc } from '../events/types.js';
+import { parseInstant } from '../events/time.js';
+import type { Rule } from '../rules/types.js';
+import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
+import type { PreparedRule } from './router.js';
+import { RuleSchedule, type ScheduledWindow } from './schedule.js';
+
+export interface RuleStats {
+  rule_id: string;
+  name: string;
+  severity: string;
+  /** Events handed to the rule by the dispatcher (index and category matched). */
+  dispatched: number;
+  /** Of those, events withheld by the rule's exceptions. */
+  excepted: number;
+  /** Events outside every run window (schedule replay only). */
+  outsideWindows: number;
+  /** Runs (windows) executed. */
+  runs: number;
+  /** Query results (events or sequences) before deduplication. */
+  results: number;
+  alerts: number;
+  /** Alerts found again by an overlapping window and not emitted twice. */
+  duplicates: number;
+  /** Runs that hit max_signals. */
+  maxSignalsReached: number;
+}
+
+/** Ids of alerts already written (Kibana's alert index refuses a second create with the same id). */
+export interface AlertLedger {
+  has(id: string): boolean;
+  add(id: string): void;
+}
+
+/** Receives each new alert group (one event alert, or a sequence's building blocks and shell). */
+export type AlertSink = (alerts: Alert[], rule: Rule) => void;
+
+export interface DetectionEngineOptions {
+  rules: readonly PreparedRule[];
+  /** `single`: one window over all events; `schedule`: each rule's schedule replayed. */
+  mode: 'single' | 'schedule';
+  /** Schedule replay range (epoch ms); without `from` the replay starts at the first event. */
+  from?: number;
+  to?: number;
+  /** Run time of a single window that saw no event. */
+  now: number;
+  sink: AlertSink;
+  /** Default: an in-memory set (ids written by this engine). */
+  ledger?: AlertLedger;
+  onWarning?: (message: string) => void;
+}
+
+/** A rule's open window: its run and where it searches. */
+interface OpenWindow extends ScheduledWindow {
+  run: QueryRun;
+}
+
+interface RuleState {
+  prepared: PreparedRule;
+  rule: Rule;
+  uuid: string;
+  /** Window time of an event: timestamp_override with fallback (schedule replay). */
+  windowTime: (src: Record<string, unknown>) => number | null;
+  tiebreaker: Accessor | null;
+  /** Events with the same ordering time, held to be sorted by the rule's tiebreaker. */
+  tieGroup: EventDoc[];
+  tieTime: number;
+  schedule: RuleSchedule | null;
+  windows: Map<number, OpenWindow>;
+  /** Windows k ≤ closedThrough are finished; late events for them are ignored. */
+  closedThrough: number;
+  nextClose: number;
+  stats: RuleStats;
+}
+
+/** The single window's key and bounds. */
+const ALL = 0;
+
+export class DetectionEngine {
+  readonly stats: RuleStats[];
+  private readonly states: RuleState[];
+  private readonly ledger: AlertLedger;
+  private readonly replay: boolean;
+  private anchor: number | undefined;
+  private readonly rangeTo: number | undefined;
+  private nextClose = Infinity;
+  private lastTime = -Infinity;
+
+  constructor(private readonly opts: DetectionEngineOptions) {
+    this.replay = opts.mode === 'schedule';
+    this.anchor = opts.from;
+    this.rangeTo = opts.to;
+    this.ledger = opts.ledger ?? new Set<string>();
+    this.states = opts.rules.map((p) => newRuleState(p));
+    this.stats = this.states.map((s) => s.stats);
+    if (this.replay && this.anchor !== undefined) this.initSchedules(this.anchor);
+  }
+
+  /** The replayed range (ISO), once known; undefined for a single window. */
+  get range(): { from: string; to: string | null } | undefined {
+    if (!this.replay || this.anchor === undefined) return undefined;
+    const to = this.rangeTo ?? (this.lastTime === -Infinity ? null : this.lastTime);
+    return { from: new Date(this.anchor).toISOString(), to: to === null ? null : new Date(to).toISOString() };
+  }
+
+  /** The next event in order: `t` is its ordering time (ms), `rules` the indexes of the rules that need it. */
+  push(ev: EventDoc, t: number, rules: readonly number[]): void {
+    if (t > this.lastTime) this.lastTime = t;
+    if (this.replay) {
+      if (this.anchor === undefined) this.initSchedules((this.anchor = t));
+      if (t > this.nextClose) this.advance(t);
+    }
+    for (let i = 0; i < rules.length; i++) this.deliver(this.states[rules[i]!]!, ev, t);
+  }
+
+  /**
+   * Closes the windows that ended before `t` (ordering time): no later event can fall in them
+   * unless its window time precedes its ordering time, which ingest pipelines do not produce.
+   */
+  advance(t: number): void {
+    if (!this.replay) return;
+    this.nextClose = Infinity;
+    for (const s of this.states) {
+      if (s.nextClose < t) {
+        // Held ties older than t may belong to the closing windows; ties AT t cannot (their time
+        // is past every closing window's end) and stay held so their order is kept.
+        if (s.tieTime < t) this.flushTies(s);
+        const done = [...s.windows.values()].filter((w) => w.end < t).sort((a, b) => a.k - b.k);
+        for (const w of done) {
+          s.windows.delete(w.k);
+          this.closeWindow(s, w);
+          if (w.k > s.closedThrough) s.closedThrough = w.k;
+        }
+        s.nextClose = Infinity;
+        for (const w of s.windows.values()) if (w.end < s.nextClose) s.nextClose = w.end;
+      }
+      if (s.nextClose < this.nextClose) this.nextClose = s.nextClose;
+    }
+  }
+
+  /** End of input: every open window closes, oldest first; a single window runs at the last event's time. */
+  finish(): void {
+    for (const s of this.states) {
+      this.flushTies(s);
+      const rest = [...s.windows.values()].sort((a, b) => a.k - b.k);
+      s.windows.clear();
+      for (const w of rest) {
+        if (!this.replay) w.runTime = this.lastTime === -Infinity ? this.opts.now : this.lastTime;
+        this.closeWindow(s, w);
+      }
+    }
+    this.nextClose = Infinity;
+  }
+
+  /**
+   * One scheduled run of rule `ruleIndex` at `runTime` over `events` (in order; typically read from
+   * a store for the window's range): the rule's index patterns, exceptions and window are applied
+   * here, and the alerts go to the sink as for pushed events. Independent of push()'s windows.
+   */
+  runWindow(ruleIndex: number, runTime: number, events: Iterable<EventDoc>): void {
+    const s = this.states[ruleIndex]!;
+    const { start, end } = new RuleSchedule(s.rule, runTime).windowAt(runTime);
+    const w: OpenWindow = { k: -1, runTime, start, end, run: s.prepared.query.createRun() };
+    const p = s.prepared;
+    const inWindow = (ev: EventDoc) => {
+      if (!p.matchIndex(ev.index) || (p.excepted && p.excepted(ev.source))) return false;
+      const wt = s.windowTime(ev.source);
+      return wt !== null && wt >= start && wt <= end;
+    };
+    let ties: EventDoc[] = [];
+    let tieTime = Number.NaN;
+    const flush = () => {
+      if (ties.length > 1 && s.tiebreaker) sortTies(ties, s.tiebreaker);
+      for (const ev of ties) if (!w.run.done) w.run.push(ev);
+      ties = [];
+    };
+    for (const ev of events) {
+      if (!inWindow(ev)) continue;
+      const t = ev.time?.ms ?? s.windowTime(ev.source)!;
+      if (t !== tieTime) {
+        flush();
+        tieTime = t;
+      }
+      ties.push(ev);
+    }
+    flush();
+    this.closeWindow(s, w);
+  }
+
+  private initSchedules(anchor: number): void {
+    for (const s of this.states) s.schedule = new RuleSchedule(s.rule, anchor, this.rangeTo);
+  }
+
+  private deliver(s: RuleState, ev: EventDoc, t: number): void {
+    if (s.tiebreaker) {
+      if (t !== s.tieTime) {
+        this.flushTies(s);
+        s.tieTime = t;
+      }
+      s.tieGroup.push(ev);
+      return;
+    }
+    this.place(s, ev);
+  }
+
+  private flushTies(s: RuleState): void {
+    const g = s.tieGroup;
+    if (g.length === 0) return;
+    if (g.length > 1) sortTies(g, s.tiebreaker!);
+    for (const ev of g) this.place(s, ev);
+    s.tieGroup = [];
+  }
+
+  /** Hands an event to the windows it falls in, opening them as needed. */
+  private place(s: RuleState, ev: EventDoc): void {
+    if (!this.replay) {
+      let w = s.windows.get(ALL);
+      if (!w) s.windows.set(ALL, (w = { k: ALL, runTime: 0, start: -Infinity, end: Infinity, run: s.prepared.query.createRun() }));
+      if (!w.run.done) w.run.push(ev);
+      return;
+    }
+    const sched = s.schedule!;
+    const wt = s.windowTime(ev.source);
+    if (wt === null) {
+      s.stats.outsideWindows++;
+      return;
+    }
+    const { lo, hi } = sched.runsContaining(wt);
+    let placed = false;
+    for (let k = Math.max(lo, s.closedThrough + 1); k <= hi; k++) {
+      let w = s.windows.get(k);
+      if (!w) {
+        w = { ...sched.window(k), run: s.prepared.query.createRun() };
+        s.windows.set(k, w);
+        if (w.end < s.nextClose) s.nextClose = w.end;
+        if (w.end < this.nextClose) this.nextClose = w.end;
+      }
+      if (!w.run.done) w.run.push(ev);
+      placed = true;
+    }
+    if (!placed) s.stats.outsideWindows++;
+  }
+
+  /** Ends a window's run: its results become alerts (new ids only) for the sink. */
+  private closeWindow(s: RuleState, w: OpenWindow): void {
+    const st = s.stats;
+    const maxSignals = s.prepared.maxSignals;
+    st.runs++;
+    const results: QueryResult[] = w.run.finish();
+    st.results += results.length;
+    const runIso = new Date(w.runTime).toISOString();
+    const scheduled = this.replay || w.k < 0;
+    if (results.length >= maxSignals) {
+      st.maxSignalsReached++;
+      const where = scheduled ? `run at ${runIso} (window ${new Date(w.start).toISOString()} – ${new Date(w.end).toISOString()})` : 'the hunt';
+      this.opts.onWarning?.(
+        `rule "${s.rule.name}": max_signals (${maxSignals}) reached in ${where}; further matches of this run are not alerted` +
+          (scheduled ? '' : ' (use --schedule to replay the rule schedule, or raise --max-signals)'),
+      );
+    }
+    const ctx: AlertContext = {
+      runTime: runIso,
+      executionUuid: sha256Uuid(`${s.uuid}:${scheduled ? w.k : 'all'}:${runIso}`),
+    };
+    for (const r of results) {
+      if (r.kind === 'event') this.emit(s, [buildEventAlert(s.rule, r.event, ctx)]);
+      else this.emit(s, buildSequenceAlerts(s.rule, r.events, ctx));
+    }
+  }
+
+  private emit(s: RuleState, group: Alert[]): void {
+    // A group (sequence) is emitted whole or not at all: its ids all derive from the same events.
+    const id = group[group.length - 1]!['kibana.alert.uuid'] as string;
+    if (this.ledger.has(id)) {
+      s.stats.duplicates += group.length;
+      return;
+    }
+    this.ledger.add(id);
+    s.stats.alerts += group.length;
+    this.opts.sink(group, s.rule);
+  }
+}
+
+function newRuleState(p: PreparedRule): RuleState {
+  const rule = p.rule;
+  const override = rule.timestamp_override ? fieldAccessor(rule.timestamp_override) : null;
+  const fallback = rule.timestamp_override_fallback_disabled !== true;
+  const tsAcc = fieldAccessor('@timestamp');
+  const windowTime = (src: Record<string, unknown>): number | null => {
+    if (override) {
+      const v = override(src);
+      if (v !== undefined && v !== null) return parseInstant(v)?.ms ?? null;
+      if (!fallback) return null;
+    }
+    return parseInstant(tsAcc(src))?.ms ?? null;
+  };
+  return {
+    prepared: p,
+    rule,
+    uuid: ruleUuid(rule),
+    windowTime,
+    tiebreaker: rule.tiebreaker_field ? fieldAccessor(rule.tiebreaker_field) : null,
+    tieGroup: [],
+    tieTime: Number.NaN,
+    schedule: null,
+    windows: new Map(),
+    closedThrough: 0,
+    nextClose: Infinity,
+    stats: {
+      rule_id: rule.rule_id,
+      name: rule.name,
+      severity: rule.severity,
+      dispatched: 0,
+      excepted: 0,
+      outsideWindows: 0,
+      runs: 0,
+      results: 0,
+      alerts: 0,
+      duplicates: 0,
+      maxSignalsReached: 0,
+    },
+  };
+}
+
+/** Stable sort of equal-time events by a tiebreaker: numbers numerically, strings by code unit, missing last (as the merge does). */
+function sortTies(g: EventDoc[], tb: Accessor): void {
+  g.sort((a, b) => compareTb(tb(a.source), tb(b.source)));
+}
+
+function compareTb(a: unknown, b: unknown): number {
+  const am = a === undefined || a === null;
+  const bm = b === undefined || b === null;
+  if (am || bm) return am === bm ? 0 : am ? 1 : -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const sa = String(a);
+  const sb = String(b);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+/** A UUID-shaped digest, for deterministic execution ids. */
+function sha256Uuid(s: string): string {
+  const h = createHash('sha256').update(s).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The first host.name of an alert, for summaries ('(no host)' when absent). */
+export function alertHost(a: Alert): string {
+  const v = getField(a, 'host.name');
+  const x = Array.isArray(v) ? v[0] : v;
+  return x === undefined || x === null || x === '' ? '(no host)' : String(x);
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { DetectionEngine } from '../src/detect/engine.js';
+import { prepareRule, type PreparedRule } from '../src/detect/router.js';
+import type { Alert } from '../src/detect/alerts.js';
+import type { EventDoc } from '../src/events/types.js';
+import { makeRule, wlb } from './detect-helpers.js';
+
+const T = (s: string) => Date.parse(s);
+
+function prepared(fields: Record<string, unknown>): PreparedRule {
+  const p = prepareRule(makeRule(fields), { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: true });
+  if ('skip' in p) throw new Error(p.skip);
+  return p;
+}
+
+function ev(id: string, ts: string, name: string): EventDoc {
+  return { id, index: 'winlogbeat-8.12.0', source: wlb(ts, 'process', { process: { name } }), time: { ms: T(ts), ns: 0 }, timeField: '@timestamp' };
+}
+
+const rule = { name: 'proc', index: ['winlogbeat-*'], query: 'process where process.name != "x"', from: 'now-6m', interval: '5m' };
+const events = [ev('a', '2024-05-01T10:01:00Z', 'p1'), ev('b', '2024-05-01T10:04:00Z', 'p2'), ev('c', '2024-05-01T10:08:00Z', 'p3')];
+
+describe('DetectionEngine', () => {
+  it('alerts a window when the clock passes its end, once per alert id', () => {
+    const out: string[] = [];
+    const engine = new DetectionEngine({
+      rules: [prepared(rule)],
+      mode: 'schedule',
+      from: T('2024-05-01T10:00:00Z'),
+      now: 0,
+      sink: (group: Alert[]) => out.push(...group.map((a) => `${(a.process as { name: string }).name}@${String(a['@timestamp'])}`)),
+    });
+    engine.push(events[0]!, events[0]!.time!.ms, [0]);
+    engine.push(events[1]!, events[1]!.time!.ms, [0]);
+    expect(out).toEqual([]); // run 1 (10:05) has not ended yet
+    engine.advance(T('2024-05-01T10:05:00Z'));
+    expect(out).toEqual([]); // window ends are inclusive: an event at 10:05:00 could still come
+    engine.advance(T('2024-05-01T10:05:00.001Z'));
+    expect(out).toEqual(['p1@2024-05-01T10:05:00.000Z', 'p2@2024-05-01T10:05:00.000Z']);
+    engine.push(events[2]!, events[2]!.time!.ms, [0]);
+    engine.finish();
+    // Run 2 (10:10, window 10:04–10:10) finds p2 again (same id: not written twice) and p3.
+    expect(out).toEqual(['p1@2024-05-01T10:05:00.000Z', 'p2@2024-05-01T10:05:00.000Z', 'p3@2024-05-01T10:10:00.000Z']);
+    expect(engine.stats[0]).toMatchObject({ runs: 2, results: 4, alerts: 3, duplicates: 1 });
+    expect(engine.range).toEqual({ from: '2024-05-01T10:00:00.000Z', to: '2024-05-01T10:08:00.000Z' });
+  });
+
+  it('runWindow runs one scheduled execution over stored events with the same ids, skipping ids already written', () => {
+    const pushed: Alert[] = [];
+    const a = new DetectionEngine({ rules: [prepared(rule)], mode: 'schedule', from: T('2024-05-01T10:00:00Z'), now: 0, sink: (g) => pushed.push(...g) });
+    for (const e of events) a.push(e, e.time!.ms, [0]);
+    a.finish();
+
+    const ledger = new Set<string>([pushed[0]!['kibana.alert.uuid'] as string]);
+    const ran: Alert[] = [];
+    const b = new DetectionEngine({ rules: [prepared(rule)], mode: 'schedule', now: 0, ledger, sink: (g) => ran.push(...g) });
+    // Run at 10:10 searches [10:04, 10:10]: p2 and p3, plus p1 which is outside and ignored.
+    b.runWindow(0, T('2024-05-01T10:10:00Z'), events);
+    expect(ran.map((x) => (x.process as { name: string }).name)).toEqual(['p2', 'p3']);
+    expect(ran.map((x) => x['kibana.alert.uuid'])).toEqual(pushed.slice(1).map((x) => x['kibana.alert.uuid']));
+    expect(ran[0]!['@timestamp']).toBe('2024-05-01T10:10:00.000Z');
+    // The run at 10:05 finds p1 (already in the ledger) and p2 (written by the previous run).
+    b.runWindow(0, T('2024-05-01T10:05:00Z'), events);
+    expect(ran).toHaveLength(2);
+    expect(b.stats[0]).toMatchObject({ runs: 2, results: 4, alerts: 2, duplicates: 2 });
+  });
+});
