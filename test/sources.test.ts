@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -182,6 +183,25 @@ describe('gzip and stdin', () => {
     expect(skipped[1]!.position).toEqual({ file: p, line: events.length + 1 });
     expect(skipped[1]!.reason).toMatch(/^invalid JSON/);
     expect(counts.skipped).toBe(2);
+  });
+
+  it('waits for gzip back-pressure without piling up listeners (no MaxListenersExceededWarning)', async () => {
+    // Reads larger than zlib's 16 KiB write buffer: every write waits for 'drain'. Poorly
+    // compressible lines, so the file is many reads long.
+    const lines = Array.from({ length: 6_000 }, (_, i) => JSON.stringify({ i, r: createHash('sha512').update(String(i)).digest('hex') }));
+    const p = file('pressure.ndjson.gz', gzipSync(lines.join('\n') + '\n'));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const { events, skipped } = await readAll(p, { chunkSize: 20_000 });
+      expect(events).toHaveLength(6_000);
+      expect(skipped).toEqual([]);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 
   it('stops cleanly when the consumer breaks early', async () => {

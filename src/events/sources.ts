@@ -298,7 +298,7 @@ async function* bytesOf(
     let compressed: Buffer | null = first;
     while (compressed && !failed) {
       // Backpressure: write one compressed chunk, hand on what it produced so far.
-      if (!gunzip.write(compressed)) await new Promise<void>((r) => gunzip.once('drain', r).once('error', () => r()));
+      if (!gunzip.write(compressed)) await drained(gunzip);
       while (pending.length > 0) yield pending.shift()!;
       compressed = await next();
     }
@@ -317,6 +317,22 @@ async function* bytesOf(
     const msg = (failed as Error).message;
     damaged(counts.bytes, `gzip data is damaged or truncated (${msg}); the rest of the file was not read`);
   }
+}
+
+/**
+ * Resolves when a stream that refused a write drains, or fails (the caller checks the failure).
+ * Both listeners are removed again, so waiting on every chunk of a large file adds none.
+ */
+function drained(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+  });
 }
 
 function ioReason(e: unknown): string {
