@@ -15,21 +15,34 @@ export class UserError extends Error {
 
 /**
  * Groups skip reasons for the summary: the text before the first colon, cut before the first
- * token that names a particular item (a number, an id, a quoted value).
+ * token that names a particular item (a number, an id, a quoted value), without the dangling
+ * words that introduced it ("invalid JSON at line 2 column 3" → "invalid JSON").
  */
 export function reasonKind(reason: string): string {
-  const head = reason.split(':')[0]!;
+  const head = reason.split(':')[0]!.replace(/,? found .*$/, '');
   const words: string[] = [];
   for (const w of head.split(' ')) {
     if (/[\d"'`]/.test(w)) break;
     words.push(w);
   }
-  return (words.join(' ') || head).slice(0, 60);
+  while (words.length > 1 && DANGLING.has(words[words.length - 1]!.toLowerCase())) words.pop();
+  return (words.join(' ').replace(/[,;]$/, '') || head).slice(0, 60);
 }
+
+const DANGLING = new Set(['at', 'line', 'column', 'offset', 'found', 'in', 'of', 'is', 'for', 'record', 'chunk']);
+
+/** The value a reason names ("… found \"1\"" → "\"1\""), shown next to its position in the summary. */
+function offendingValue(reason: string): string | undefined {
+  const m = /\bfound (.+)$/.exec(reason.split(': ')[0]!);
+  return m ? m[1]!.slice(0, 40) : undefined;
+}
+
+/** Positions listed per reason in the summary line. */
+const POSITIONS_SHOWN = 3;
 
 export class SkipReporter {
   private shown = 0;
-  readonly byReason = new Map<string, number>();
+  readonly byReason = new Map<string, { count: number; where: string[] }>();
   total = 0;
 
   constructor(
@@ -40,7 +53,13 @@ export class SkipReporter {
   readonly add = (item: SkippedItem): void => {
     this.total++;
     const kind = reasonKind(item.reason);
-    this.byReason.set(kind, (this.byReason.get(kind) ?? 0) + 1);
+    let g = this.byReason.get(kind);
+    if (!g) this.byReason.set(kind, (g = { count: 0, where: [] }));
+    g.count++;
+    if (g.where.length < POSITIONS_SHOWN) {
+      const value = offendingValue(item.reason);
+      g.where.push(formatPosition(item.position) + (value ? ` ${value}` : ''));
+    }
     if (this.shown < this.maxShown) {
       this.shown++;
       this.out.write(`eqlite: skipped ${formatPosition(item.position)}: ${item.reason}\n`);
@@ -50,9 +69,12 @@ export class SkipReporter {
     }
   };
 
+  /** `skipped 2 item(s): 1 invalid JSON (app.ndjson:2); 1 expected a JSON object or array (app.ndjson:4 "1")`. */
   summary(): string | null {
     if (this.total === 0) return null;
-    const kinds = [...this.byReason].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`);
+    const kinds = [...this.byReason]
+      .sort((a, b) => b[1].count - a[1].count)
+      .map(([k, g]) => `${g.count} ${k} (${g.where.join(', ')}${g.count > g.where.length ? ', …' : ''})`);
     return `skipped ${this.total} item(s): ${kinds.join('; ')}`;
   }
 }

@@ -2,7 +2,7 @@
 // Kibana-shaped alerts (table, NDJSON or JSON on stdout; NDJSON file with --out; SQLite with --db).
 // Progress (TTY only) and the end-of-run summary go to stderr, so stdout stays machine-readable.
 import { threadsOption } from './threads.js';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
@@ -61,7 +61,22 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
     err('error: no inputs given (files or directories of NDJSON, JSON, ES hits or EVTX; "-" for stdin)');
     return 2;
   }
-  const loaded: LoadResult = loadRules(o.rules && o.rules.length > 0 ? o.rules : [defaultRulesDir()]);
+  // The rules are checked before any input is read: a typo in --rules must not cost a long read.
+  const rulePaths = o.rules && o.rules.length > 0 ? o.rules : [defaultRulesDir()];
+  for (const p of rulePaths) {
+    if (!existsSync(p)) {
+      err(`error: cannot read rules ${p}: no such file or directory`);
+      return 2;
+    }
+  }
+  const loaded: LoadResult = loadRules(rulePaths);
+  if (!loaded.rules.some((r) => r.type === 'eql')) {
+    const invalid = loaded.skipped.filter((s) => s.kind === 'invalid');
+    for (const s of invalid.slice(0, 10)) err(`${s.file}${s.line ? ':' + s.line : ''}: ${s.reason}`);
+    const found = loaded.rules.length > 0 ? ` (${loaded.rules.length} rule(s) of other types)` : '';
+    err(`error: no EQL rule in ${rulePaths.join(', ')}${found}; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)`);
+    return 2;
+  }
   let valueLists: Map<string, Set<string>> | undefined;
   try {
     if (o.valueList && o.valueList.length > 0) valueLists = loadValueLists(o.valueList);

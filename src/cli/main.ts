@@ -16,22 +16,25 @@ const { version } = require('../../package.json') as { version: string };
 const program = new Command('eqlite')
   .description('Run Elastic Security EQL detection rules over log files, Elasticsearch exports and EVTX')
   .version(version)
-  .showHelpAfterError();
+  // A usage error is one line and a pointer to the help, not the whole help text.
+  .showHelpAfterError('(add --help for the usage and options)')
+  // Set before the commands are added, so they inherit it: usage errors exit 2, not 1.
+  .exitOverride();
 registerHunt(program);
 registerQuery(program);
 registerValidate(program);
 registerConvert(program);
 registerGenerate(program);
 
-program.exitOverride();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else if (err instanceof UserError || err instanceof InputError) {
+    // Input errors (a missing or unreadable file, an empty stdin) are usage errors: exit 2.
     process.stderr.write(`eqlite: ${err.message}\n`);
-    process.exitCode = err instanceof UserError ? err.code : 1;
+    process.exitCode = err instanceof UserError ? err.code : 2;
   } else {
     process.stderr.write(`eqlite: internal error: ${(err as Error).message}\n`);
     if (process.env.EQLITE_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);

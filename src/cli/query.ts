@@ -59,8 +59,11 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   }
   const skips = new SkipReporter();
   const onWarning = (m: string) => process.stderr.write(`eqlite: warning: ${m}\n`);
+  if (paths.length === 0 && process.stdin.isTTY) {
+    throw new UserError('no input: give files or directories, or pipe events into stdin', 2);
+  }
   const files = await expandInputs(paths.length ? paths : ['-']);
-  if (files.length === 0) throw new UserError('no input files found (NDJSON, JSON, .gz or .evtx)');
+  if (files.length === 0) throw new UserError(`no input files found in ${paths.join(', ')} (NDJSON, JSON, .gz, .evtx or Windows XML)`, 2);
   // Files (not stdin) may be read and filtered on worker threads; see src/parallel.
   const opened = openFiles(files, {
     threads: opts.threads,

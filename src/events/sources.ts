@@ -174,6 +174,10 @@ export class EventReader implements AsyncIterable<EventDoc> {
     if (rest) splitter.push(rest);
     splitter.end();
     if (out.length > 0) yield out;
+    // `zcat missing.gz | eqlite hunt -` must not look like a clean run over no events.
+    if (this.input === '-' && counts.bytes === 0) {
+      throw new InputError('stdin is empty: nothing was piped in (did the command before "|" fail?)');
+    }
   }
 }
 

@@ -1,0 +1,72 @@
+// Exit codes and messages of usage and input errors: 2, one line, no help text, before any input
+// is read.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './cli-helpers.js';
+import { tempDir } from './detect-helpers.js';
+
+const dir = tempDir();
+const events = path.join(dir, 'events.ndjson');
+writeFileSync(events, '{"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"},"process":{"name":"a.exe"}}\n');
+
+describe('usage and input errors exit 2 with one message', () => {
+  it.each([
+    ['unknown option', ['hunt', events, '--bogus'], "error: unknown option '--bogus'"],
+    ['bad value', ['hunt', events, '--format', 'xml'], "error: option '--format <format>' argument 'xml' is invalid. expected table, ndjson, json or none"],
+    ['missing input', ['hunt'], "error: missing required argument 'inputs'"],
+    ['missing file in hunt', ['hunt', path.join(dir, 'nope.ndjson')], `error: cannot read ${path.join(dir, 'nope.ndjson')}: no such file or directory`],
+    ['missing file in query', ['query', 'process where true', path.join(dir, 'nope.ndjson')], `eqlite: cannot read ${path.join(dir, 'nope.ndjson')}: no such file or directory`],
+    ['bad threads value', ['query', 'process where true', events, '--threads', '-1'], "error: option '--threads <n>' argument '-1' is invalid. expected a non-negative integer"],
+  ])('%s', (_name, args, message) => {
+    const r = runCli(args);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe(message);
+    // At most a pointer to the help, never the help text itself.
+    expect(r.stderr).not.toContain('Options:');
+    expect(lines.length).toBeLessThanOrEqual(2);
+  });
+
+  it('a missing rule path fails before any input is read', () => {
+    // The input is stdin, which is never read: a missing rule set is reported first.
+    const r = runCli(['hunt', '-', '--rules', path.join(dir, 'no-rules')], { input: '{"a":1}\n' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`error: cannot read rules ${path.join(dir, 'no-rules')}: no such file or directory\n`);
+  });
+
+  it('an empty rule set fails before any input is read', () => {
+    const empty = path.join(dir, 'empty-rules');
+    mkdirSync(empty, { recursive: true });
+    const r = runCli(['hunt', path.join(dir, 'nope.ndjson'), '--rules', empty]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `error: no EQL rule in ${empty}; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)\n`,
+    );
+  });
+
+  it('an empty stdin says so', () => {
+    const h = runCli(['hunt', '-', '--format', 'none', '--no-progress'], { input: '' });
+    expect(h.code).toBe(2);
+    expect(h.stderr).toBe('error: stdin is empty: nothing was piped in (did the command before "|" fail?)\n');
+    const q = runCli(['query', 'process where true', '-'], { input: '' });
+    expect(q.code).toBe(2);
+    expect(q.stderr).toBe('eqlite: stdin is empty: nothing was piped in (did the command before "|" fail?)\n');
+  });
+});
+
+describe('skipped-items summary', () => {
+  it('names the positions and the offending value of each kind', () => {
+    const app = path.join(dir, 'app.ndjson');
+    writeFileSync(
+      app,
+      '{"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"}}\n{"@timestamp":"2025-01-01T00:00:01Z", true}\n' +
+        '{"@timestamp":"2025-01-01T00:00:02Z","event":{"category":"process"}}\n1\n[2]\n',
+    );
+    const r = runCli(['query', 'process where true', app]);
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+      `eqlite: read 2 event(s); skipped 3 item(s): 1 invalid JSON (${app}:2); 1 expected a JSON object or array (${app}:4 "1"); 1 expected a JSON object (${app}:5 a number 2)`,
+    );
+  });
+});
