@@ -38,6 +38,12 @@ function parseFormat(v: string): HuntFormat {
   throw new InvalidArgumentError('expected table, ndjson, json or none');
 }
 
+function parseNonNegative(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
 function parsePositive(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
@@ -306,11 +312,11 @@ export function registerHunt(program: Command): Command {
     .option('--from <time>', 'replay rule schedules from TIME (ISO 8601 or date math, e.g. now-24h)')
     .option('--to <time>', 'replay rule schedules up to TIME (ISO 8601 or date math)')
     .option('--schedule', "replay each rule's schedule (interval, from/to look-back) over the data's time span")
-    .addOption(new Option('--format <format>', 'stdout: table (default on a terminal), ndjson (default otherwise), json or none').argParser(parseFormat))
+    .addOption(new Option('--format <format>', 'stdout: table (default on a terminal), ndjson (default in a pipe; none when --out or --db is given), json or none').argParser(parseFormat))
     .option('--index <name>', 'index name for events that carry none (no _index, data_stream or Beats agent fields)')
     .option('--timestamp-field <field>', 'field ordering events (default @timestamp)')
     .addOption(new Option('--max-signals <n>', "override every rule's max_signals").argParser(parsePositive))
-    .addOption(new Option('--reorder-window <n>', 'events held to repair out-of-order input (default 4000)').argParser(parsePositive))
+    .addOption(new Option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)').argParser(parseNonNegative))
     .addOption(threadsOption())
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
     .option('--no-progress', 'no progress bar')

@@ -125,7 +125,7 @@ export function registerQuery(program: Command): Command {
     .option('--size <n>', 'maximum number of results (events, sequences or samples)', positiveInt)
     .option('--max-samples-per-key <n>', 'samples returned per join key (default 1)', positiveInt)
     .option('--index <name>', 'index name for events that carry none')
-    .option('--reorder-window <n>', 'events held to repair out-of-order input (default 4000)', positiveInt)
+    .option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)', positiveInt)
     .addOption(threadsOption())
     .action(async (query: string, files: string[], opts: QueryCommandOptions) => {
       process.exitCode = await runQueryCommand(query, files, opts);
