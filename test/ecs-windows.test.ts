@@ -159,8 +159,8 @@ describe('Sysmon (integration profile)', () => {
         dataset: 'windows.sysmon_operational',
       },
       host: {
-        name: 'MSEDGEWIN10',
-        id: hostIdFor('MSEDGEWIN10'),
+        name: 'msedgewin10',
+        id: hostIdFor('msedgewin10'),
         os: { type: 'windows', family: 'windows', platform: 'windows' },
       },
       log: { level: 'information' },
@@ -596,8 +596,9 @@ describe('Security (system.security)', () => {
         dataset: 'system.security',
       },
       host: {
-        name: 'WIN-77LTAPHIQ1R.example.corp',
-        id: hostIdFor('win-77ltaphiq1r.example.corp'),
+        // The machine's short name, lower-cased, as Elastic Agent names its host.
+        name: 'win-77ltaphiq1r',
+        id: hostIdFor('win-77ltaphiq1r'),
         os: { type: 'windows', family: 'windows', platform: 'windows' },
       },
       log: { level: 'information' },
@@ -846,7 +847,6 @@ describe('raw Winlogbeat / Agent documents', () => {
   const beatDoc = (): Record<string, unknown> => ({
     '@timestamp': '2019-08-30T12:54:08.1718755Z',
     event: { kind: 'event', code: '7', provider: 'Microsoft-Windows-Sysmon', action: 'Image loaded (rule: ImageLoad)' },
-    host: { name: 'MSEDGEWIN10' },
     log: { level: 'information' },
     winlog: {
       api: 'wineventlog',
@@ -900,7 +900,6 @@ describe('raw Winlogbeat / Agent documents', () => {
       else flat[`winlog.${k}`] = v;
     }
     flat['event.code'] = '7';
-    flat['host.name'] = 'MSEDGEWIN10';
     expect(mapWinlogbeatDocument(flat)).toEqual(mapRawWindowsEvent(raw));
     mapWinlogbeatDocument(nested);
     expect(JSON.stringify(nested)).toBe(before);
@@ -908,7 +907,7 @@ describe('raw Winlogbeat / Agent documents', () => {
 
   it('keeps collector metadata (host.id) when the shipper sent it', () => {
     const d = beatDoc();
-    (d.host as Record<string, unknown>).id = 'b9f2c8e4-machine-guid';
+    d.host = { name: 'MSEDGEWIN10', id: 'b9f2c8e4-machine-guid' };
     expect((mapWinlogbeatDocument(d).source as Src).host).toEqual({
       name: 'MSEDGEWIN10',
       id: 'b9f2c8e4-machine-guid',

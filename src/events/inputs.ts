@@ -1,11 +1,13 @@
 // Opens command-line inputs (files, directories, '-') as event streams, whatever their format:
 // NDJSON/JSON/ES hits (+gz) through the JSON reader, .evtx through the native EVTX reader and the
-// Windows → ECS mapper. Raw Winlogbeat/Agent documents (winlog.* without ECS fields, which Elastic
-// would map in an ingest pipeline) are mapped on read so rules see the same fields. Every input
+// Windows → ECS mapper. Windows events that are not ECS yet — raw Winlogbeat/Agent documents
+// (winlog.* without ECS fields, which Elastic would map in an ingest pipeline), NXLog
+// im_msvistalog documents and RawWindowsEvent JSON — are recognised per document and mapped on
+// read, so rules see the same fields. Every input
 // is batched (one promise per ~1,000 events) so the time-ordered merge stays cheap.
 import { statSync } from 'node:fs';
 import { EvtxError, readEvtx } from '../evtx/index.js';
-import { isUnmappedWinlogDocument, mapRawWindowsEvent, mapWinlogbeatDocument, type WindowsProfile } from './windows/index.js';
+import { mapRawWindowsEvent, mapWindowsDocument, windowsShapeOf, type WindowsProfile } from './windows/index.js';
 import { expandInputs, fileIdPrefix, InputError, readEvents, type InputFile } from './sources.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
@@ -73,9 +75,10 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
       let failed = false;
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]!;
-        if (!isUnmappedWinlogDocument(ev.source)) continue;
+        const shape = windowsShapeOf(ev.source);
+        if (shape === null) continue;
         try {
-          const mapped = mapWinlogbeatDocument(ev.source, { profile });
+          const mapped = mapWindowsDocument(shape, ev.source, { profile });
           batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
         } catch (err) {
           mapFailures++;

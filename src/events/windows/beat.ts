@@ -107,7 +107,7 @@ export function rawToBeatDocument(raw: RawWindowsEvent): Doc {
   const doc: Doc = {};
   if (time) doc['@timestamp'] = time;
   doc.event = event;
-  doc.host = { name: sys.Computer };
+  // host.* is the collecting machine's metadata, set after the pipelines (see hostNameOf).
   if (level) doc.log = { level };
   doc.winlog = winlog;
   return doc;
@@ -158,8 +158,7 @@ export function normalizeBeatDocument(input: Doc): Doc {
     const outcome = outcomeOf(kw);
     if (outcome) event.outcome = outcome;
   }
-  const host = obj(doc.host) ?? {};
-  doc.host = host;
-  if (host.name === undefined && typeof winlog.computer_name === 'string') host.name = winlog.computer_name;
+  // A shipper's host.* (add_host_metadata) is kept; what is missing is filled after the pipelines.
+  if (obj(doc.host) === undefined) delete doc.host;
   return doc;
 }

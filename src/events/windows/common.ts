@@ -200,6 +200,19 @@ export function splitUser(v: string): [string, string] | undefined {
   return parts.length === 2 ? [parts[0]!, parts[1]!] : undefined;
 }
 
+/**
+ * The machine a Computer name denotes, as Elastic Agent names its host (`host.name`: the host name
+ * without its DNS domain, lower-cased): `WORKSTATION6.theshire.local` and `WORKSTATION6` are one
+ * machine, so channels that write either form join on host.id. An IP address is kept whole.
+ * Machines with the same short name in different DNS domains are therefore one host.
+ */
+export function hostNameOf(computerName: string): string {
+  const s = computerName.trim().toLowerCase();
+  if (isIP(s) !== 0 || s.startsWith('[')) return s;
+  const dot = s.indexOf('.');
+  return dot > 0 ? s.slice(0, dot) : s;
+}
+
 // RFC 4122 DNS namespace: computer names are DNS host names.
 const HOST_ID_NAMESPACE = Buffer.from('6ba7b8109dad11d180b400c04fd430c8', 'hex');
 const hostIdCache = new Map<string, string>();

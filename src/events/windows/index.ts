@@ -7,12 +7,14 @@
 // no top-level work beyond constant tables, so the module loads cheaply inside worker threads.
 import type { RawWindowsEvent } from '../../evtx/types.js';
 import { SECURITY_PROVIDER, SYSMON_PROVIDER, normalizeBeatDocument, rawToBeatDocument } from './beat.js';
-import { type Doc, child, hostIdFor, obj } from './common.js';
-import { mapPowerShellOperational } from './powershell.js';
+import { type Doc, child, hostIdFor, hostNameOf, obj } from './common.js';
+import { mapPowerShellOperational, mapWindowsPowerShell } from './powershell.js';
 import { mapSecurity } from './security.js';
 import { mapSysmon } from './sysmon.js';
+import { isNxlogDocument, nxlogToBeatDocument } from './nxlog.js';
 
-export { hostIdFor } from './common.js';
+export { hostIdFor, hostNameOf } from './common.js';
+export { isNxlogDocument } from './nxlog.js';
 export { rawToBeatDocument } from './beat.js';
 
 export type WindowsProfile = 'integration' | 'winlogbeat';
@@ -83,6 +85,43 @@ export function mapWinlogbeatDocument(doc: Record<string, unknown>, opts: Window
 }
 
 /**
+ * Maps an NXLog im_msvistalog document (flat: EventID, Channel, Hostname, EventTime, event data at
+ * the top level) to the same ECS shape. The input is not modified.
+ */
+export function mapNxlogDocument(doc: Record<string, unknown>, opts: WindowsMappingOptions = {}): MappedWindowsEvent {
+  return mapBeatStage(nxlogToBeatDocument(doc), opts);
+}
+
+/**
+ * True for a RawWindowsEvent as JSON (`eqlite convert --raw` output, or what the Windows XML reader
+ * produces): System with EventID and Channel.
+ */
+export function isRawWindowsEvent(doc: Record<string, unknown>): boolean {
+  const sys = obj(doc.System);
+  return sys !== undefined && sys.EventID !== undefined && typeof sys.Channel === 'string' && doc.event === undefined;
+}
+
+/** The Windows shapes that are mapped to ECS on read; see windowsShapeOf. */
+export type WindowsShape = 'winlogbeat' | 'nxlog' | 'raw';
+
+/**
+ * Which Windows document shape needs mapping to ECS, or null for a document that does not (ECS
+ * already, or not a Windows event). Cheap: a few property reads.
+ */
+export function windowsShapeOf(doc: Record<string, unknown>): WindowsShape | null {
+  if (doc.EventID !== undefined) return isNxlogDocument(doc) ? 'nxlog' : null;
+  if (doc.System !== undefined) return isRawWindowsEvent(doc) ? 'raw' : null;
+  return isUnmappedWinlogDocument(doc) ? 'winlogbeat' : null;
+}
+
+/** Maps a document of a shape windowsShapeOf recognised. */
+export function mapWindowsDocument(shape: WindowsShape, doc: Record<string, unknown>, opts: WindowsMappingOptions = {}): MappedWindowsEvent {
+  if (shape === 'nxlog') return mapNxlogDocument(doc, opts);
+  if (shape === 'raw') return mapRawWindowsEvent(doc as unknown as RawWindowsEvent, opts);
+  return mapWinlogbeatDocument(doc, opts);
+}
+
+/**
  * True for a document that carries Windows event data (winlog.event_id plus channel or provider)
  * but not the ECS categorisation the ingest pipelines add. A cheap check: a few property reads,
  * for nested or flat dotted documents.
@@ -148,17 +187,22 @@ function mapBeatStage(doc: Doc, opts: WindowsMappingOptions): MappedWindowsEvent
     case 'powershell_operational':
       mapPowerShellOperational(doc);
       break;
+    case 'powershell':
+      mapWindowsPowerShell(doc);
+      break;
     default:
       mapGeneric(doc);
   }
   if (doc['@timestamp'] === undefined && timeCreated) doc['@timestamp'] = timeCreated;
 
-  // Host metadata that add_host_metadata would add on the collecting machine; see hostIdFor.
+  // Host metadata that add_host_metadata would add on the collecting machine: one name and id per
+  // machine, whether a channel names it WORKSTATION6 or WORKSTATION6.theshire.local (see hostNameOf).
   const host = child(doc, 'host');
-  const computer = typeof winlog.computer_name === 'string' ? winlog.computer_name : undefined;
-  if (host.name === undefined && computer) host.name = computer;
+  const computer = typeof winlog.computer_name === 'string' && winlog.computer_name.trim() !== '' ? winlog.computer_name : undefined;
+  const machine = computer !== undefined ? hostNameOf(computer) : undefined;
+  if (host.name === undefined && machine) host.name = machine;
   if (host.id === undefined || host.id === null || host.id === '') {
-    const name = computer ?? (typeof host.name === 'string' ? host.name : undefined);
+    const name = machine ?? (typeof host.name === 'string' && host.name !== '' ? hostNameOf(host.name) : undefined);
     if (name) host.id = hostIdFor(name);
   }
   const os = child(host, 'os');
