@@ -97,7 +97,8 @@ describe('generate: determinism and output files', () => {
     const example = readFileSync(join(ROOT, 'examples', 'windows-sample.ndjson'), 'utf8');
     const again = [...new Generation({ events: 1800, hosts: 20, seed: 1, detail: 'lean' }).lines()].join('\n') + '\n';
     expect(example === again).toBe(true);
-    expect(Buffer.byteLength(example)).toBeLessThan(2 * 1024 * 1024);
+    // Small enough to ship; code signatures (which Elastic's rules read) make it about 2.1 MB.
+    expect(Buffer.byteLength(example)).toBeLessThan(2.5 * 1024 * 1024);
   });
 });
 

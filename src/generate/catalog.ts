@@ -67,6 +67,7 @@ export const B = {
   taskhostw: bin(`${S32}taskhostw.exe`, 'taskhostw.exe', 'Host Process for Windows Tasks'),
   runtimebroker: bin(`${S32}RuntimeBroker.exe`, 'RuntimeBroker.exe', 'Runtime Broker'),
   searchprotocolhost: bin(`${S32}SearchProtocolHost.exe`, 'SearchProtocolHost.exe', 'Microsoft Windows Search Protocol Host'),
+  searchindexer: bin(`${S32}SearchIndexer.exe`, 'SearchIndexer.exe', 'Microsoft Windows Search Indexer'),
   backgroundtaskhost: bin(`${S32}backgroundTaskHost.exe`, 'backgroundTaskHost.exe', 'Background Task Host'),
   wmiprvse: bin(`${S32}wbem\\WmiPrvSE.exe`, 'Wmiprvse.exe', 'WMI Provider Host'),
   wmiapsrv: bin(`${S32}wbem\\WmiApSrv.exe`, 'WmiApSrv.exe', 'WMI Performance Reverse Adapter'),
@@ -204,6 +205,17 @@ export const WEB: readonly Destination[] = [
   { domain: 'login.microsoftonline.com', ips: ['20.190.159.2', '40.126.31.67'], port: 443 },
   { domain: 'www.bing.com', ips: ['13.107.21.200', '204.79.197.200'], port: 443 },
   { domain: 'stackoverflow.com', ips: ['104.18.32.7', '172.64.155.249'], port: 443 },
+];
+
+/** What programs that are not browsers talk to: their own vendor's services. */
+export const ONEDRIVE: readonly Destination[] = [
+  { domain: 'oneclient.sfx.ms', ips: ['13.107.42.12'], port: 443 },
+  { domain: 'skydrive.wns.windows.com', ips: ['20.44.229.112'], port: 443 },
+];
+
+export const VSCODE: readonly Destination[] = [
+  { domain: 'update.code.visualstudio.com', ips: ['13.107.246.40'], port: 443 },
+  { domain: 'marketplace.visualstudio.com', ips: ['13.107.42.18'], port: 443 },
 ];
 
 export const OFFICE: readonly Destination[] = [

@@ -92,9 +92,11 @@ export class Formatter {
   private readonly tf = new TimeFormatter();
 
   /**
-   * @param lean drop enrichment that no rule step here relies on (hashes, version resources, code
-   *   signatures, leftover winlog.event_data, related.*, host ip/mac) to make small fixtures; every
-   *   field path that remains has the same name and value as in the full shape.
+   * @param lean drop enrichment that no rule step here relies on (hashes, version resources,
+   *   leftover winlog.event_data, related.*, host ip/mac) to make small fixtures; every field path
+   *   that remains has the same name and value as in the full shape. Code signatures stay: Elastic's
+   *   rules exclude signed software by them (without them, every Chrome start looks like a
+   *   masquerading browser).
    */
   constructor(
     private readonly rng: Rng,
@@ -143,7 +145,7 @@ export class Formatter {
     if (this.lean) {
       const lp = par ? `,"parent":{"command_line":${q(par.cmd)},"entity_id":"${par.entityId}","executable":${q(par.exe)},"name":${q(par.name)},"pid":${par.pid}}` : '';
       return (p.frag.dfull =
-        `"process":{"args":${q(p.args)},"args_count":${p.args.length},"command_line":${q(p.cmd)},"entity_id":"${p.entityId}",` +
+        `"process":{"args":${q(p.args)},"args_count":${p.args.length},"code_signature":${this.defendSig(p.bin)},"command_line":${q(p.cmd)},"entity_id":"${p.entityId}",` +
         `"executable":${q(p.exe)},"name":${q(p.name)}${lp},${this.defendPe(p.bin, p.omitOfn)}"pid":${p.pid}`);
     }
     const tokenType = p.integrity === 'System' ? 'default' : p.integrity === 'High' ? 'full' : 'limited';
@@ -162,7 +164,7 @@ export class Formatter {
 
   /** Short process block that library, network, file, registry and security events carry. */
   private defendProcShort(p: Proc): string {
-    if (this.lean) return (p.frag.dshort ??= `"process":{"entity_id":"${p.entityId}","executable":${q(p.exe)},"name":${q(p.name)},"pid":${p.pid}}`);
+    if (this.lean) return (p.frag.dshort ??= `"process":{"code_signature":${this.defendSig(p.bin)},"entity_id":"${p.entityId}","executable":${q(p.exe)},"name":${q(p.name)},"pid":${p.pid}}`);
     return (p.frag.dshort ??=
       `"process":{"Ext":{"ancestry":${q(ancestry(p))},"code_signature":[${this.defendSig(p.bin)}]},` +
       `"code_signature":${this.defendSig(p.bin)},"entity_id":"${p.entityId}","executable":${q(p.exe)},"name":${q(p.name)},"pid":${p.pid}}`);
@@ -187,7 +189,7 @@ export class Formatter {
           `"message":"Endpoint process event",${this.defendProcFull(ev.proc)},"exit_code":${ev.exitCode}},${this.defendUser(ev.proc.user)}}`;
       case 'load': {
         const d = ev.dll;
-        const extra = this.lean ? '' : `"code_signature":${this.defendSig(d)},${hashFrag(d)},`;
+        const extra = this.lean ? `"code_signature":${this.defendSig(d)},` : `"code_signature":${this.defendSig(d)},${hashFrag(d)},`;
         return `${head}"dll":{${extra}"name":${q(d.name)},"path":${q(d.path)},${this.defendPe(d, false).slice(0, -1)}},` +
           `${this.defendEvent(h, ts, 'endpoint.events.library', 'load', '["library"]', '["start"]', 'unknown')},` +
           `"message":"Endpoint DLL load event",${this.defendProcShort(ev.proc)},${this.defendUser(ev.proc.user)}}`;
@@ -360,9 +362,9 @@ export class Formatter {
         const pe = this.lean
           ? `"pe":{"original_file_name":${q(d.ofn)}}`
           : `"pe":{"company":${q(d.company)},"description":${q(d.description)},"file_version":${q(d.version)},"imphash":"${d.imphash}","original_file_name":${q(d.ofn)},"product":${q(d.product)}}`;
-        const fileExtra = this.lean ? '' : `${sig},`;
+        const fileExtra = `${sig},`;
         const hashes = this.lean ? '' : `${hashFrag(d)},`;
-        const dllSig = this.lean ? '' : `"code_signature":{"status":"Valid","subject_name":${q(d.signer)},"trusted":true},`;
+        const dllSig = `"code_signature":{"status":"Valid","subject_name":${q(d.signer)},"trusted":true},`;
         const sp = splitPath(d.path);
         body = `"file":{${fileExtra}"directory":${q(sp.dir)},"extension":${q(sp.ext ?? '')},${hashes}"name":${q(d.name)},"path":${q(d.path)},${pe}},` +
           (f === 'agent' ? `"dll":{${dllSig}${hashes}"name":${q(d.name)},"path":${q(d.path)},${pe}},` : '') +

@@ -58,6 +58,8 @@ export interface CoreProcs {
   svcNet: Proc;
   svcSched: Proc;
   svcSysMain: Proc;
+  /** Windows Search: the parent of SearchProtocolHost.exe and SearchFilterHost.exe. */
+  searchIndexer: Proc;
   wmiprvse: Proc;
   explorer: Proc;
   msmpeng: Proc;

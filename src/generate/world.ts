@@ -1,8 +1,8 @@
 // The simulated estate: hosts with their boot-time process trees, and the background activities
 // (users starting programs, services, browsing, WMI management, logons) that produce telemetry.
-import { B, D, DOCUMENT_NAMES, OFFICE, USER_NAMES, WEB, WINDOWS, librariesFor, type Binary, type Destination } from './catalog.js';
+import { B, D, DOCUMENT_NAMES, OFFICE, ONEDRIVE, USER_NAMES, VSCODE, WEB, WINDOWS, librariesFor, type Binary, type Destination } from './catalog.js';
 import type { Account, Host, Proc, Shape, SimEvent } from './model.js';
-import type { Rng } from './prng.js';
+import { Rng } from './prng.js';
 import { splitWindowsCommandLine } from './winargs.js';
 
 export const SYSTEM: Account = { name: 'SYSTEM', domain: 'NT AUTHORITY', sid: 'S-1-5-18', system: true };
@@ -100,13 +100,17 @@ export class World {
     const winlogon = this.makeProc(host, B.winlogon, smss, SYSTEM, t0 + 4 * sec, 'winlogon.exe', 'System');
     const userinit = this.makeProc(host, { ...B.explorer, name: 'userinit.exe', path: 'C:\\Windows\\System32\\userinit.exe', ofn: 'USERINIT.EXE' }, winlogon, host.user, t0 + 60 * sec, 'C:\\Windows\\system32\\userinit.exe', 'Medium');
     const explorer = this.makeProc(host, B.explorer, userinit, host.user, t0 + 61 * sec, 'C:\\Windows\\Explorer.EXE', 'Medium');
-    host.core = { system, services, lsass, svcDcom, svcNet, svcSched, svcSysMain, wmiprvse, explorer, msmpeng };
+    // Boot processes added after the first release draw from their own stream, so that a seed
+    // keeps giving the same events as before.
+    const late = new Rng(`${host.id}:late-boot`);
+    const searchIndexer = this.makeProc(host, B.searchindexer, services, SYSTEM, t0 + 30 * sec, 'C:\\Windows\\system32\\SearchIndexer.exe /Embedding', 'System', undefined, late);
+    host.core = { system, services, lsass, svcDcom, svcNet, svcSched, svcSysMain, wmiprvse, explorer, msmpeng, searchIndexer };
     return host;
   }
 
-  private allocPid(host: Host): number {
+  private allocPid(host: Host, rng: Rng = this.rng): number {
     for (;;) {
-      const pid = this.rng.int(100, 16_000) * 4;
+      const pid = rng.int(100, 16_000) * 4;
       if (!host.pids.has(pid)) {
         host.pids.add(pid);
         return pid;
@@ -128,15 +132,16 @@ export class World {
     cmd: string,
     integrity: Proc['integrity'],
     exeOverride?: string,
+    rng: Rng = this.rng,
   ): Proc {
     const exe = exeOverride ?? this.userPath(host, bin.path);
-    const pid = this.allocPid(host);
+    const pid = this.allocPid(host, rng);
     const sec = Math.floor(startUs / 1_000_000);
     // Elastic Defend's entity id is base64 of "<agent id>-<pid>-<process start FILETIME>".
     const filetime = BigInt(startUs) * 10n + 116_444_736_000_000_000n;
     const entityId = Buffer.from(`${host.agentId}-${pid}-${filetime}`).toString('base64');
     // Sysmon ProcessGuid: machine part, then the start time, then a per-process sequence.
-    const guid = `{${host.guidPrefix}-${hex4(sec >>> 16)}-${hex4(sec & 0xffff)}-${hex4(pid & 0xffff)}-${this.rng.hex(12)}}`;
+    const guid = `{${host.guidPrefix}-${hex4(sec >>> 16)}-${hex4(sec & 0xffff)}-${hex4(pid & 0xffff)}-${rng.hex(12)}}`;
     return {
       host,
       bin,
@@ -228,9 +233,11 @@ export class World {
         break;
       }
       case 'browse': {
+        // Each program talks to its own kind of destination: only browsers browse the web (a
+        // shell resolving stackoverflow.com is what "Connection to Commonly Abused Web Services"
+        // looks for). With no program open, the shell reaches Windows' own services.
         const proc = host.apps.length > 0 ? rng.pick(host.apps) : c.explorer;
-        const isOffice = proc.bin === B.outlook || proc.bin === B.winword || proc.bin === B.excel || proc.bin === B.teams;
-        const tt = this.dnsAndConnect(proc, t, rng.pick(isOffice ? OFFICE : WEB));
+        const tt = this.dnsAndConnect(proc, t, rng.pick(destinationsOf(proc.bin)));
         if ((proc.bin === B.chrome || proc.bin === B.msedge) && rng.chance(0.15)) {
           const doc = `${rng.pick(DOCUMENT_NAMES)}-${rng.int(1, 999)}.${rng.pick(['pdf', 'zip', 'docx', 'xlsx'])}`;
           this.emit({ kind: 'file', t: this.align(host, tt + rng.int(100_000, 3 * s)), host, proc, path: `C:\\Users\\${host.user.name}\\Downloads\\${doc}`, op: 'creation' });
@@ -244,7 +251,7 @@ export class World {
       }
       case 'service': {
         const svc = rng.weighted(SERVICE_CHILDREN, SERVICE_CHILD_WEIGHTS);
-        const parent = svc.parent === 'sched' ? c.svcSched : svc.parent === 'dcom' ? c.svcDcom : c.msmpeng;
+        const parent = svc.parent === 'sched' ? c.svcSched : svc.parent === 'dcom' ? c.svcDcom : svc.parent === 'search' ? c.searchIndexer : c.msmpeng;
         const proc = this.makeProc(host, svc.bin, parent, svc.user, t, svc.cmd, 'System');
         const after = this.start(proc, t);
         this.end(proc, after + rng.int(s / 2, 40 * s));
@@ -358,10 +365,10 @@ const SHELL_TOOLS: readonly { bin: Binary; cmd: string }[] = [
   { bin: B.gpupdate, cmd: 'gpupdate  /force' },
 ];
 
-const SERVICE_CHILDREN: readonly { bin: Binary; cmd: string; parent: 'sched' | 'dcom' | 'defender'; user: Account }[] = [
+const SERVICE_CHILDREN: readonly { bin: Binary; cmd: string; parent: 'sched' | 'dcom' | 'defender' | 'search'; user: Account }[] = [
   { bin: B.taskhostw, cmd: 'taskhostw.exe -RegisterDevice -ProtectionStateChanged -FreeNetworkOnly', parent: 'sched', user: SYSTEM },
   { bin: B.backgroundtaskhost, cmd: '"C:\\Windows\\system32\\backgroundTaskHost.exe" -ServerName:BackgroundTaskHost.WebAccountProvider', parent: 'dcom', user: SYSTEM },
-  { bin: B.searchprotocolhost, cmd: '"C:\\Windows\\system32\\SearchProtocolHost.exe" Global\\UsGthrFltPipeMssGthrPipe1_ Global\\UsGthrCtrlFltPipeMssGthrPipe1 1 -2147483646 "Software\\Microsoft\\Windows Search" "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT; MS Search 4.0 Robot)" "C:\\ProgramData\\Microsoft\\Search\\Data\\Temp\\usgthrsvc" "DownLevelDaemon" ', parent: 'sched', user: SYSTEM },
+  { bin: B.searchprotocolhost, cmd: '"C:\\Windows\\system32\\SearchProtocolHost.exe" Global\\UsGthrFltPipeMssGthrPipe1_ Global\\UsGthrCtrlFltPipeMssGthrPipe1 1 -2147483646 "Software\\Microsoft\\Windows Search" "Mozilla/4.0 (compatible; MSIE 6.0; Windows NT; MS Search 4.0 Robot)" "C:\\ProgramData\\Microsoft\\Search\\Data\\Temp\\usgthrsvc" "DownLevelDaemon" ', parent: 'search', user: SYSTEM },
   { bin: B.mpcmdrun, cmd: '"C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18.24090.11-0\\MpCmdRun.exe" SignaturesUpdateService -ScheduleJob -UnmanagedUpdate', parent: 'defender', user: SYSTEM },
   { bin: B.gpupdate, cmd: 'gpupdate.exe /target:computer', parent: 'sched', user: SYSTEM },
   { bin: B.runtimebroker, cmd: 'C:\\Windows\\System32\\RuntimeBroker.exe -Embedding', parent: 'dcom', user: SYSTEM },
@@ -376,3 +383,23 @@ const WMI_JOBS: readonly { bin: Binary; cmd: string }[] = [
 
 const PREFETCH = ['CHROME.EXE', 'SVCHOST.EXE', 'CONHOST.EXE', 'TASKHOSTW.EXE', 'RUNTIMEBROKER.EXE', 'MSEDGE.EXE', 'WINWORD.EXE'];
 const LATE_DLLS: readonly Binary[] = [D.winhttp, D.wininet, D.crypt32, D.bcrypt, D.ole32, D.oleaut32, D.dnsapi, D.mswsock, D.shell32];
+
+/** The destinations a program's own traffic goes to. */
+function destinationsOf(bin: Binary): readonly Destination[] {
+  switch (bin) {
+    case B.chrome:
+    case B.msedge:
+      return WEB;
+    case B.outlook:
+    case B.winword:
+    case B.excel:
+    case B.teams:
+      return OFFICE;
+    case B.onedrive:
+      return ONEDRIVE;
+    case B.code:
+      return VSCODE;
+    default:
+      return WINDOWS;
+  }
+}
