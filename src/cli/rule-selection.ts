@@ -1,0 +1,84 @@
+// Rule-selection options shared by `hunt`, `validate`, `rules list` and `serve`: one definition,
+// so the same flags mean the same thing in every command (see src/rules/select.ts).
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { loadRuleSet, RuleSetError, type LoadedRuleSet } from '../rules/home.js';
+import { describeSelection, hasSelection, parseSeverity, selectRules, type RuleSelection, type Severity } from '../rules/select.js';
+import { UserError } from './errors.js';
+
+export interface SelectionCliOptions {
+  ruleId?: string[];
+  name?: string[];
+  tag?: string[];
+  tactic?: string[];
+  technique?: string[];
+  severity?: Severity;
+  dataSource?: string[];
+  excludeRule?: string[];
+}
+
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
+function severityArg(v: string): Severity {
+  const s = parseSeverity(v);
+  if (!s) throw new InvalidArgumentError('expected low, medium, high or critical');
+  return s;
+}
+
+/** Adds the selection options to a command. */
+export function addSelectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--rule-id <id>', 'only the rule with this rule_id (repeatable)', collect)
+    .option('--name <glob>', 'only rules whose name matches (* and ?, case-insensitive; repeatable)', collect)
+    .option('--tag <glob>', 'only rules with a matching tag, e.g. "OS: Windows" (repeatable)', collect)
+    .option('--tactic <id|name>', 'only rules mapped to this MITRE ATT&CK tactic, e.g. TA0002 or Execution (repeatable)', collect)
+    .option('--technique <id|name>', 'only rules mapped to this technique (T1059 includes T1059.001…) (repeatable)', collect)
+    .addOption(new Option('--severity <min>', 'only rules of this severity or higher (low, medium, high, critical)').argParser(severityArg))
+    .option('--data-source <index>', 'only rules whose index patterns cover this index or pattern, e.g. logs-windows.sysmon_operational-default (repeatable)', collect)
+    .option('--exclude-rule <id|glob>', 'leave out this rule_id or rule name glob (repeatable)', collect);
+}
+
+export function selectionFromOptions(o: SelectionCliOptions): RuleSelection {
+  const sel: RuleSelection = {};
+  if (o.ruleId?.length) sel.ids = o.ruleId;
+  if (o.name?.length) sel.names = o.name;
+  if (o.tag?.length) sel.tags = o.tag;
+  if (o.tactic?.length) sel.tactics = o.tactic;
+  if (o.technique?.length) sel.techniques = o.technique;
+  if (o.severity) sel.minSeverity = o.severity;
+  if (o.dataSource?.length) sel.dataSources = o.dataSource;
+  if (o.excludeRule?.length) sel.exclude = o.excludeRule;
+  return sel;
+}
+
+export interface SelectedRuleSet extends LoadedRuleSet {
+  selection: RuleSelection;
+  /** Notes for stderr: which set, what the selection kept, unknown ids. */
+  notes: string[];
+}
+
+/**
+ * Loads the rules a command runs (the given paths, else the installed set, else the bundled rule)
+ * and applies the selection. Throws UserError (exit 2) when the installed set is damaged or the
+ * selection keeps no rule.
+ */
+export function loadSelectedRules(paths: string[] | undefined, o: SelectionCliOptions, extra: { rulesHome?: string } = {}): SelectedRuleSet {
+  let loaded: LoadedRuleSet;
+  try {
+    loaded = loadRuleSet(paths, { home: extra.rulesHome });
+  } catch (e) {
+    if (e instanceof RuleSetError) throw new UserError(e.message, 2);
+    throw e;
+  }
+  const selection = selectionFromOptions(o);
+  const notes: string[] = [];
+  if (loaded.set.kind === 'installed') notes.push(`rule set: ${loaded.set.description}`);
+  if (loaded.set.hint) notes.push(`note: ${loaded.set.hint}`);
+  if (!hasSelection(selection)) return { ...loaded, selection, notes };
+  const res = selectRules(loaded.rules, selection);
+  for (const u of res.unmatched) notes.push(`warning: no loaded rule has rule_id or name ${JSON.stringify(u)}`);
+  if (res.selected.length === 0) {
+    throw new UserError(`no rule matches the selection (${describeSelection(selection)}) among ${loaded.rules.length} loaded rule(s)`, 2);
+  }
+  notes.push(`selected ${res.selected.length} of ${loaded.rules.length} rule(s): ${describeSelection(selection)}`);
+  return { ...loaded, rules: res.selected, selection, notes };
+}
