@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -5,5 +7,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // Tests never see the rule set a developer installed with `eqlite rules update`: commands
+    // that default to it find an empty rules home and use the bundled seed rule.
+    env: { EQLITE_RULES_HOME: path.join(os.tmpdir(), `eqlite-test-rules-home-${process.pid}`) },
   },
 });

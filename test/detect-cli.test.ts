@@ -85,6 +85,7 @@ describe('eqlite hunt CLI', () => {
         '    3  host-1',
         `alerts written to ${out}`,
         `alerts stored in ${db}`,
+        "note: only the bundled seed rule is used; `eqlite rules update` installs Elastic's EQL rule set (about 1,000 rules)",
       ]);
       expect(c.err()).toMatch(/^hunt: 5 events from 2 input\(s\) \(0\.0 MB\) in \d+\.\ds\n/);
       const rows = new Database(db, { readonly: true });

@@ -10,13 +10,15 @@ import { hunt, HuntError, TimeExpressionError, type HuntStats } from '../detect/
 import type { Alert } from '../detect/alerts.js';
 import { InputError } from '../events/sources.js';
 import { loadValueLists } from '../rules/exceptions.js';
-import { defaultRulesDir, loadRules, type LoadResult } from '../rules/load.js';
+import { defaultRulesDir, type LoadResult } from '../rules/load.js';
+import { UserError } from './errors.js';
+import { addSelectionOptions, loadSelectedRules, type SelectionCliOptions } from './rule-selection.js';
 import { openAlertStore, type AlertStore } from '../store/sqlite.js';
 import { getField } from '../engine/fields.js';
 
 export type HuntFormat = 'table' | 'ndjson' | 'json' | 'none';
 
-export interface HuntCliOptions {
+export interface HuntCliOptions extends SelectionCliOptions {
   rules?: string[];
   out?: string;
   db?: string;
@@ -68,19 +70,31 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
     return 2;
   }
   // The rules are checked before any input is read: a typo in --rules must not cost a long read.
-  const rulePaths = o.rules && o.rules.length > 0 ? o.rules : [defaultRulesDir()];
-  for (const p of rulePaths) {
+  const rulePaths = o.rules && o.rules.length > 0 ? o.rules : undefined;
+  for (const p of rulePaths ?? []) {
     if (!existsSync(p)) {
       err(`error: cannot read rules ${p}: no such file or directory`);
       return 2;
     }
   }
-  const loaded: LoadResult = loadRules(rulePaths);
+  let loaded: LoadResult;
+  let notes: string[];
+  try {
+    const selected = loadSelectedRules(rulePaths, o);
+    // Warnings about the selection now; which rule set ran, with the summary.
+    for (const n of selected.notes) if (n.startsWith('warning:')) err(n);
+    notes = selected.notes.filter((n) => !n.startsWith('warning:'));
+    loaded = selected;
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    err(`error: ${e.message}`);
+    return 2;
+  }
   if (!loaded.rules.some((r) => r.type === 'eql')) {
     const invalid = loaded.skipped.filter((s) => s.kind === 'invalid');
     for (const s of invalid.slice(0, 10)) err(`${s.file}${s.line ? ':' + s.line : ''}: ${s.reason}`);
     const found = loaded.rules.length > 0 ? ` (${loaded.rules.length} rule(s) of other types)` : '';
-    err(`error: no EQL rule in ${rulePaths.join(', ')}${found}; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)`);
+    err(`error: no EQL rule in ${(rulePaths ?? [defaultRulesDir()]).join(', ')}${found}; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)`);
     return 2;
   }
   let valueLists: Map<string, Set<string>> | undefined;
@@ -210,6 +224,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
   if (format === 'json') io.stdout.write(JSON.stringify(jsonAll, null, 2) + '\n');
   if (format === 'table') io.stdout.write(formatAlertTable(tableRows));
   err(formatHuntSummary(stats, loaded, (Date.now() - started) / 1000, { out: o.out, db: o.db }));
+  for (const n of notes) err(n);
   if (stats.rulesRun === 0) {
     err('error: no runnable EQL rules were loaded');
     return 2;
@@ -302,11 +317,11 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
 
 /** Adds the `hunt` command to the CLI program. */
 export function registerHunt(program: Command): Command {
-  return program
+  const cmd = program
     .command('hunt')
     .description('run EQL detection rules over log files and write Kibana-shaped alerts')
     .argument('<inputs...>', 'files or directories: NDJSON, JSON, Elasticsearch hits (optionally .gz), .evtx; "-" for stdin')
-    .option('-r, --rules <path>', 'rule file or directory (repeatable; default: bundled rules)', collectList)
+    .option('-r, --rules <path>', 'rule file or directory (repeatable; default: the installed Elastic rule set, else the bundled rule)', collectList)
     .option('-o, --out <file>', 'write alerts as NDJSON to FILE')
     .option('--db <file>', 'store alerts in a SQLite database (idempotent: reruns do not duplicate)')
     .option('--from <time>', 'replay rule schedules from TIME (ISO 8601 or date math, e.g. now-24h)')
@@ -319,7 +334,8 @@ export function registerHunt(program: Command): Command {
     .addOption(new Option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)').argParser(parseNonNegative))
     .addOption(threadsOption())
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
-    .option('--no-progress', 'no progress bar')
+    .option('--no-progress', 'no progress bar');
+  return addSelectionOptions(cmd)
     .action(async (inputs: string[], o: HuntCliOptions) => {
       // `eqlite hunt … | head`: a closed pipe ends output quietly instead of crashing.
       process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -9,6 +9,7 @@ import { registerValidate } from './validate.js';
 import { registerConvert } from './convert.js';
 import { registerGenerate } from './generate.js';
 import { registerHunt } from './hunt.js';
+import { registerRules } from './rules.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -25,6 +26,7 @@ registerQuery(program);
 registerValidate(program);
 registerConvert(program);
 registerGenerate(program);
+registerRules(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,10 +3,10 @@
 // and with --strict unknown fields and type mismatches).
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { defaultRulesDir, loadRules } from '../rules/load.js';
 import { formatFinding, formatSummary, validateRules, type ValidateReport } from '../rules/validate.js';
+import { addSelectionOptions, loadSelectedRules, type SelectionCliOptions } from './rule-selection.js';
 
-export interface ValidateCliOptions {
+export interface ValidateCliOptions extends SelectionCliOptions {
   strict?: boolean;
   format: 'text' | 'json';
 }
@@ -17,8 +17,9 @@ function parseFormat(v: string): 'text' | 'json' {
 }
 
 /** Runs the validation and writes the report; returns the exit code. */
-export function runValidate(paths: string[], opts: ValidateCliOptions, out: (s: string) => void): number {
-  const loaded = loadRules(paths.length > 0 ? paths : [defaultRulesDir()]);
+export function runValidate(paths: string[], opts: ValidateCliOptions, out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(s)): number {
+  const loaded = loadSelectedRules(paths, opts);
+  for (const n of loaded.notes) err(n + '\n');
   const report = validateRules(loaded, { strict: opts.strict === true });
   if (opts.format === 'json') out(JSON.stringify(jsonReport(report), null, 2) + '\n');
   else {
@@ -46,12 +47,12 @@ function jsonReport(r: ValidateReport): Record<string, unknown> {
 
 /** Adds the `validate` command to the CLI program. */
 export function registerValidate(program: Command): Command {
-  return program
+  return addSelectionOptions(program
     .command('validate')
     .description('parse every EQL rule and check its fields against ECS and known data-source fields')
-    .argument('[rules...]', 'rule files or directories: detection-rules TOML, Kibana export NDJSON, JSON (default: bundled rules)')
+    .argument('[rules...]', 'rule files or directories: detection-rules TOML, Kibana export NDJSON, JSON (default: the installed Elastic rule set, else the bundled rule)')
     .option('--strict', 'treat unknown fields and type mismatches as errors')
-    .addOption(new Option('--format <format>', 'output format: text or json').argParser(parseFormat).default('text'))
+    .addOption(new Option('--format <format>', 'output format: text or json').argParser(parseFormat).default('text')))
     .action((paths: string[], o: ValidateCliOptions) => {
       const code = runValidate(paths, o, (s) => process.stdout.write(s));
       if (code !== 0) process.exitCode = code;
