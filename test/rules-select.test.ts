@@ -145,7 +145,7 @@ describe('eqlite rules list / show', () => {
     const c = io();
     expect(runRulesShow('b64b183e', {}, c.io)).toBe(0);
     const text = c.out();
-    const file = path.join(defaultRulesDir(), 'windows', 'initial_access_scripts_process_started_via_wmi.toml');
+    const file = 'rules/windows/initial_access_scripts_process_started_via_wmi.toml';
     expect(text.split('\n').slice(0, 13)).toEqual([
       'Windows Script Interpreter Executing Process via WMI',
       '  rule_id      b64b183e-1a76-422d-9179-7b389513e74d',

@@ -72,13 +72,14 @@ export function loadSelectedRules(paths: string[] | undefined, o: SelectionCliOp
   const selection = selectionFromOptions(o);
   const notes: string[] = [];
   if (loaded.set.kind === 'installed') notes.push(`rule set: ${loaded.set.description}`);
-  if (loaded.set.hint) notes.push(`note: ${loaded.set.hint}`);
-  if (!hasSelection(selection)) return { ...loaded, selection, notes };
+  const hint = loaded.set.hint ? `note: ${loaded.set.hint}` : null;
+  if (!hasSelection(selection)) return { ...loaded, selection, notes: hint ? [...notes, hint] : notes };
   const res = selectRules(loaded.rules, selection);
   for (const u of res.unmatched) notes.push(`warning: no loaded rule has rule_id or name ${JSON.stringify(u)}`);
   if (res.selected.length === 0) {
     throw new UserError(`no rule matches the selection (${describeSelection(selection)}) among ${loaded.rules.length} loaded rule(s)`, 2);
   }
   notes.push(`selected ${res.selected.length} of ${loaded.rules.length} rule(s): ${describeSelection(selection)}`);
+  if (hint) notes.push(hint);
   return { ...loaded, rules: res.selected, selection, notes };
 }

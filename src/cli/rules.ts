@@ -1,6 +1,7 @@
 // `eqlite rules list|show|update|remove`: what rules there are, one rule in full, and the
 // installed Elastic rule set (see src/rules/install.ts and src/rules/home.ts).
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { parse } from '../eql/index.js';
 import { currentRelease, rulesHome, RuleSetError } from '../rules/home.js';
@@ -133,6 +134,12 @@ export function findRule(rules: readonly Rule[], key: string): Rule {
   throw new UserError(`no rule with rule_id or name "${key}" among ${rules.length} loaded rule(s)`, 2);
 }
 
+/** A path relative to the working directory when it lies below it, for shorter lines. */
+export function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
 function indent(text: string, by = '  '): string {
   return text
     .replace(/\s+$/, '')
@@ -153,7 +160,7 @@ export function runRulesShow(key: string, o: ShowOptions, io: RulesIo = stdio): 
     if (v) L.push(`  ${k.padEnd(13)}${v}`);
   };
   kv('rule_id', rule.rule_id);
-  kv('file', rule.origin.file + (rule.origin.line ? `:${rule.origin.line}` : ''));
+  kv('file', displayPath(rule.origin.file) + (rule.origin.line ? `:${rule.origin.line}` : ''));
   kv('type', rule.type + (queryShape(rule) ? ` (${queryShape(rule)})` : '') + (rule.unsupported ? ` — not run by eqlite: ${rule.unsupported}` : ''));
   kv('severity', `${rule.severity} (risk score ${rule.risk_score})`);
   kv('schedule', `every ${rule.interval}, searching ${rule.from} to ${rule.to}, at most ${rule.max_signals} alerts a run`);
@@ -173,7 +180,7 @@ export function runRulesShow(key: string, o: ShowOptions, io: RulesIo = stdio): 
   }
   if (rule.references.length > 0) kv('references', rule.references.join('\n' + ' '.repeat(15)));
   const tests = ruleTestDir(rule);
-  kv('tests', tests ?? '(none)');
+  kv('tests', tests ? displayPath(tests) : '(none)');
   if (rule.description) L.push('', 'description', indent(rule.description));
   if (rule.query) L.push('', 'query', indent(rule.query.replace(/^\n+/, '')));
   if (rule.note) L.push('', 'investigation guide', indent(rule.note));
