@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { alertReason, buildEventAlert, eventAlertId, intersect, ruleUuid } from '../src/detect/alerts.js';
+import { buildEventAlert, eventAlertId, ruleUuid } from '../src/detect/alerts.js';
 import { hunt } from '../src/detect/hunt.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
+import { KIBANA_VERSION } from '../src/detect/alerts.js';
 import { makeRule, seedPair, tempDir, writeNdjson } from './detect-helpers.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -52,22 +53,55 @@ describe('seed rule sequence alerts', () => {
     expect(b1!['kibana.alert.reason']).toBe(
       'process event with process cmd.exe, parent process wmiprvse.exe, by alice on host-1 created medium alert Windows Script Interpreter Executing Process via WMI.',
     );
-    // The shell keeps only what both events share.
+    // The shell keeps only what both events share (disjoint arrays become []).
     expect(shell!.host).toEqual({ id: 'h1', name: 'host-1', os: { type: 'windows' } });
     expect(shell!.user).toEqual({ name: 'alice', domain: 'CORP' });
     expect(shell!.process).toBeUndefined();
-    expect(shell!['kibana.alert.reason']).toBe(' event with by alice on host-1 created medium alert Windows Script Interpreter Executing Process via WMI.');
-    expect(b0!['kibana.alert.ancestors']).toEqual([{ id: `${(b0!['kibana.alert.ancestors'] as { id: string }[])[0]!.id}`, index: 'winlogbeat-8.12.0', type: 'event', depth: 0 }]);
+    expect(shell!.event).toEqual({ category: [], type: ['start'] });
+    expect(shell!['kibana.alert.original_event.category']).toEqual([]);
+    expect(shell!['kibana.alert.original_event.kind']).toBe('event');
+    expect(shell!['kibana.alert.reason']).toBe('event by alice on host-1 created medium alert Windows Script Interpreter Executing Process via WMI.');
+    const ev = (b: Record<string, unknown>) => (b['kibana.alert.ancestors'] as { id: string; index: string }[])[0]!;
+    expect(b0!['kibana.alert.ancestors']).toEqual([{ id: ev(b0!).id, index: 'winlogbeat-8.12.0', type: 'event', depth: 0 }]);
+    expect(ev(b0!).id).toMatch(/^[0-9a-f]{16}:1$/);
+    expect(ev(b1!).id).toMatch(/^[0-9a-f]{16}:2$/);
     expect(b0!['kibana.alert.depth']).toBe(1);
     expect(shell!['kibana.alert.depth']).toBe(2);
-    expect((shell!['kibana.alert.ancestors'] as unknown[]).length).toBe(4);
+    const uuid = ruleUuid(seed);
+    // The shell's ancestry interleaves each event with its building block (index "").
+    expect(shell!['kibana.alert.ancestors']).toEqual([
+      { id: ev(b0!).id, index: 'winlogbeat-8.12.0', type: 'event', depth: 0 },
+      { id: b0!['kibana.alert.uuid'], index: '', type: 'signal', depth: 1, rule: uuid },
+      { id: ev(b1!).id, index: 'winlogbeat-8.12.0', type: 'event', depth: 0 },
+      { id: b1!['kibana.alert.uuid'], index: '', type: 'signal', depth: 1, rule: uuid },
+    ]);
 
     // Kibana's building-block id: sha256(Σ(ancestor id + index + rule uuid), then the position).
-    const uuid = ruleUuid(seed);
-    const ev = (b: Record<string, unknown>) => (b['kibana.alert.ancestors'] as { id: string; index: string }[])[0]!;
     const base = ev(b0!).id + ev(b0!).index + uuid + ev(b1!).id + ev(b1!).index + uuid;
     expect(b0!['kibana.alert.uuid']).toBe(sha256(base + '0'));
     expect(b1!['kibana.alert.uuid']).toBe(sha256(base + '1'));
+    expect(shell!['kibana.alert.uuid']).toBe(sha256(ev(b0!).id + ev(b0!).index + b0!['kibana.alert.uuid'] + ev(b1!).id + ev(b1!).index + b1!['kibana.alert.uuid'] + uuid));
+    // Framework fields and the rule fields Kibana writes.
+    for (const a of alerts) {
+      expect(a['kibana.version']).toBe(KIBANA_VERSION);
+      expect(a['kibana.alert.start']).toBe('2024-05-01T10:00:02.000Z');
+      expect(a['kibana.alert.last_detected']).toBe('2024-05-01T10:00:02.000Z');
+      expect(a['kibana.alert.rule.execution.timestamp']).toBe('2024-05-01T10:00:02.000Z');
+      expect(a['kibana.alert.rule.created_at']).toBe('2020-11-27T00:00:00.000Z');
+      expect(a['kibana.alert.rule.updated_at']).toMatch(/^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
+      expect(a['kibana.alert.rule.actions']).toEqual([]);
+      expect(a['kibana.alert.rule.immutable']).toBe(true);
+      const p = a['kibana.alert.rule.parameters'] as Record<string, unknown>;
+      expect(p.immutable).toBe(true);
+      expect(p.rule_source).toEqual({ type: 'external', is_customized: false });
+      expect(p.related_integrations).toEqual([{ package: 'endpoint', version: '*' }, { package: 'windows', version: '*' }]);
+      expect(p.setup).toMatch(/^## Setup/);
+      // required_fields: the fields the query reads, sorted, with their ECS types.
+      const names = (p.required_fields as { name: string }[]).map((f) => f.name);
+      expect(names).toEqual([...new Set(names)].sort());
+      expect(p.required_fields).toContainEqual({ name: 'host.id', type: 'keyword', ecs: true });
+      expect(p.required_fields).toContainEqual({ name: 'process.parent.name', type: 'keyword', ecs: true });
+    }
   });
 
   it('gives the same ids on a second hunt', async () => {
@@ -94,11 +128,11 @@ describe('seed rule sequence alerts', () => {
 describe('alert building', () => {
   const rule = makeRule({ name: 'Net', severity: 'high', risk_score: 73, index: ['logs-*'], query: 'network where true' });
 
-  it("event alert id is Kibana's sha256(index + id + version + rule uuid)", () => {
+  it("event alert id is Kibana's sha256(_index + _id + 'undefined' + 'default:' + rule uuid)", () => {
     const ev = { source: { '@timestamp': '2024-01-01T00:00:00Z' }, index: 'logs-x', id: 'abc' };
-    expect(eventAlertId(ev, 'u1')).toBe(sha256('logs-xabcu1'));
-    const a = buildEventAlert(rule, ev, { runTime: '2024-01-01T00:05:00.000Z', executionUuid: 'e' });
-    expect(a['kibana.alert.uuid']).toBe(sha256('logs-xabc' + ruleUuid(rule)));
+    expect(eventAlertId(ev, 'u1')).toBe(sha256('logs-xabcundefineddefault:u1'));
+    const a = buildEventAlert(rule, ev, { runTime: '2024-01-01T00:05:00.000Z', executionUuid: 'e' })!;
+    expect(a['kibana.alert.uuid']).toBe(sha256('logs-xabcundefineddefault:' + ruleUuid(rule)));
     expect(ruleUuid(rule)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
@@ -107,12 +141,31 @@ describe('alert building', () => {
     expect(ruleUuid(r)).toBe('9a1a2dae-0b5f-4c3d-8305-a268d404c306');
   });
 
-  it('writes the reason with source/destination and multi-valued fields', () => {
-    const src = { event: { category: ['network', 'session'] }, source: { address: '10.0.0.1', port: 5000 }, destination: { address: '8.8.8.8', port: 53 }, host: { name: 'h' } };
-    expect(alertReason(rule, src)).toBe('network, session event with source 10.0.0.1:5000, destination 8.8.8.8:53, on h created high alert Net.');
+  it('writes original_time in UTC with milliseconds whatever the source format', () => {
+    const ctx = { runTime: '2025-03-10T08:00:00.000Z', executionUuid: 'e' };
+    const time = (t: unknown) => buildEventAlert(rule, { source: { '@timestamp': t }, index: 'logs-x', id: String(t) }, ctx)!['kibana.alert.original_time'];
+    expect(time('2025-03-10T09:00:00.5+02:00')).toBe('2025-03-10T07:00:00.500Z');
+    expect(time('2025-03-10T07:00:00.500123456Z')).toBe('2025-03-10T07:00:00.500Z');
+    expect(time('2025-03-10T07:00:00Z')).toBe('2025-03-10T07:00:00.000Z');
+    expect(time(1741590000500)).toBe('2025-03-10T07:00:00.500Z');
+    expect(time('1741590000500')).toBe('2025-03-10T07:00:00.500Z');
   });
 
-  it('intersects documents field by field', () => {
-    expect(intersect([{ a: 1, b: { c: 2, d: 3 }, e: ['x', 'y'] }, { a: 1, b: { c: 2, d: 4 }, e: ['y', 'z'] }])).toEqual({ a: 1, b: { c: 2 }, e: ['y'] });
+  it('drops source fields that do not fit ECS, replaces event.kind and keeps the event in original_event', () => {
+    const ctx = { runTime: '2025-03-10T08:00:00.000Z', executionUuid: 'e' };
+    const a = buildEventAlert(rule, {
+      source: { '@timestamp': '2025-03-10T07:00:00Z', event: { kind: 'event', category: ['network'] }, source: { ip: 'not-an-ip', port: 53 }, agent: 'x', labels: {}, tags: [], kibana: { alert: { uuid: 'old' } } },
+      index: 'logs-x',
+      id: 'z',
+    }, ctx)!;
+    expect(a.source).toEqual({ port: 53 });
+    expect(a.agent).toBeUndefined();
+    expect(a.labels).toBeUndefined();
+    expect(a.tags).toBeUndefined();
+    expect(a.kibana).toBeUndefined();
+    expect(a.event).toEqual({ category: ['network'] });
+    expect(a['event.kind']).toBe('signal');
+    expect(a['kibana.alert.original_event.kind']).toBe('event');
+    expect(a['kibana.alert.original_event.category']).toEqual(['network']);
   });
 });

@@ -22,8 +22,8 @@ describe('hunt: anchor dispatch', () => {
     expect(byRule.get('anchored')).toMatchObject({ dispatched: 3, alerts: 2 });
     expect(byRule.get('open')).toMatchObject({ dispatched: 5, alerts: 2 });
     expect(r.alerts.filter((a) => a['kibana.alert.rule.name'] === 'anchored').map((a) => a['kibana.alert.original_time'])).toEqual([
-      '2024-01-01T00:00:00Z',
-      '2024-01-01T00:00:02Z',
+      '2024-01-01T00:00:00.000Z',
+      '2024-01-01T00:00:02.000Z',
     ]);
   });
 });

@@ -100,7 +100,7 @@ describe('eqlite hunt CLI', () => {
     const lines = c.out().trimEnd().split('\n');
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^original time\s+severity\s+risk\s+rule\s+host\s+user\s+reason$/);
-    expect(lines[2]).toMatch(/^2024-05-01T10:00:00Z\s+medium\s+47\s+Windows Script Interpreter Executing Process vi…\s+host-1\s+alice\s+sequence: process event with process cmd\.exe, parent process wmiprvse\.exe, by a…$/);
+    expect(lines[2]).toMatch(/^2024-05-01T10:00:00\.000Z\s+medium\s+47\s+Windows Script Interpreter Executing Process vi…\s+host-1\s+alice\s+sequence: process event with process cmd\.exe, parent process wmiprvse\.exe, by a…$/);
     expect(formatAlertTable([])).toBe('no alerts\n');
   });
 

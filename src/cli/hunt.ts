@@ -136,7 +136,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
   let barStarted = false;
   const pendingDb: Alert[] = [];
   const tableRows: Alert[] = [];
-  const lastStepReason = new Map<string, unknown>();
+  const sequenceSteps = new Map<string, { first: unknown; reason: unknown }>();
   const jsonAll: Alert[] = [];
   const onAlert = (a: Alert) => {
     const line = JSON.stringify(a);
@@ -144,13 +144,18 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
     if (format === 'ndjson') io.stdout.write(line + '\n');
     else if (format === 'json') jsonAll.push(a);
     else if (format === 'table') {
-      // A shell's own reason holds only what all steps share; the table shows the last step's
-      // reason instead, which names the process that completed the sequence.
-      if (a['kibana.alert.building_block_type'] === 'default') lastStepReason.set(String(a['kibana.alert.group.id']), a['kibana.alert.reason']);
-      else {
-        const step = lastStepReason.get(String(a['kibana.alert.uuid']));
-        tableRows.push(step === undefined ? a : { ...a, 'kibana.alert.reason': `sequence: ${String(step)}` });
-        lastStepReason.delete(String(a['kibana.alert.uuid']));
+      // A shell's own reason holds only what all steps share, and its original_time is when the
+      // rule ran (Kibana takes it from the first building block's @timestamp); the table shows
+      // the last step's reason, which names the process that completed the sequence, and the
+      // first step's time. Steps are the alerts with a group index (as Kibana tells them apart).
+      if (a['kibana.alert.group.index'] !== undefined) {
+        const g = String(a['kibana.alert.group.id']);
+        const seen = sequenceSteps.get(g);
+        sequenceSteps.set(g, { first: seen ? seen.first : a['kibana.alert.original_time'], reason: a['kibana.alert.reason'] });
+      } else {
+        const step = sequenceSteps.get(String(a['kibana.alert.uuid']));
+        tableRows.push(step === undefined ? a : { ...a, 'kibana.alert.original_time': step.first, 'kibana.alert.reason': `sequence: ${String(step.reason)}` });
+        sequenceSteps.delete(String(a['kibana.alert.uuid']));
       }
     }
     if (store) {
@@ -293,6 +298,8 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
   if (stats.unrouted > 0) L.push(`${stats.unrouted} events were handed to no rule (no index pattern, category or required field value matched)`);
   const excepted = stats.perRule.reduce((n, r) => n + r.excepted, 0);
   if (excepted > 0) L.push(`${excepted} events withheld by rule exceptions`);
+  const filtered = stats.perRule.reduce((n, r) => n + r.filtered, 0);
+  if (filtered > 0) L.push(`${filtered} events rejected by rule filters`);
   const outside = stats.perRule.reduce((n, r) => n + r.outsideWindows, 0);
   if (outside > 0) L.push(`${outside} rule-event pairs fell outside every schedule window`);
   // Alerts

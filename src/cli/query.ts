@@ -10,6 +10,7 @@ import { expandInputs } from '../events/sources.js';
 import { openFiles } from '../parallel/pool.js';
 import { threadsOption } from './threads.js';
 import { mergeOrdered } from '../events/order.js';
+import { documentId } from '../events/ids.js';
 import type { EventDoc } from '../events/types.js';
 import { SkipReporter, UserError } from './errors.js';
 
@@ -31,7 +32,7 @@ function positiveInt(v: string): number {
 }
 
 function hit(ev: EventDoc): Record<string, unknown> {
-  return { _index: ev.index, _id: ev.id, _source: ev.source };
+  return { _index: ev.index, _id: documentId(ev), _source: ev.source };
 }
 
 /** Renders one result as Elasticsearch's EQL response would carry it. */

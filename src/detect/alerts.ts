@@ -1,33 +1,59 @@
-// Alert documents as Kibana's detection engine writes them into `.alerts-security.alerts-*`
-// (factories/utils/build_alert.ts, transform_hit_to_alert.ts, eql/build_alert_group_from_sequence.ts).
-//
-// An alert is the source event's `_source` with the alert fields merged in as dotted top-level
-// keys (`kibana.alert.rule.name`, …), `event.kind` replaced by "signal" and `@timestamp` set to the
-// time the rule ran. Ids are deterministic, as in Kibana, so rerunning a hunt, or an overlapping
-// schedule window, produces the same alert ids and never duplicates an alert:
-//  * event alert: sha256(index + id + version + rule uuid) (Kibana's generateId; offline events
-//    have no `_version`, so it is the empty string);
-//  * sequence building block i: sha256(Σ(event id + event index + rule uuid), then String(i));
-//  * sequence shell: sha256(Σ(building block id + alerts index) + rule uuid).
+// Alert documents as Kibana's detection engine writes them into `.alerts-security.alerts-default`
+// for EQL rules. Each piece follows the Kibana code that builds it (security_solution
+// server/lib/detection_engine/rule_types/…):
+//  * event alert (eql.ts → factories/wrap_hits.ts): id = sha256(_index + _id + String(_version) +
+//    "<space>:<rule uuid>") (utils.ts generateId; EQL hits carry no _version, so "undefined");
+//    body = the event `_source` cleaned as traverseAndMutateDoc does (ecs-source.ts), then the
+//    alert fields of build_alert.ts buildAlertFields, with the per-event severity, risk score and
+//    rule name overrides (overrides.ts) and the reason (reason.ts);
+//  * sequence (eql/build_alert_group_from_sequence.ts): one building block per event, built the
+//    same way without overrides, ids from generate_building_block_ids.ts; then the shell alert:
+//    the intersection of the building blocks' documents (intersect.ts) plus alert fields built
+//    with the building blocks as parents, so its ancestors interleave [event 0, building block 0,
+//    event 1, …] (building blocks are referenced with index "") and its id hashes them;
+//  * finally the fields the alerting framework adds to every alert it writes
+//    (rule_registry create_persistence_rule_type_wrapper.ts augmentAlerts, getCommonAlertFields).
+// Values Kibana leaves undefined are omitted (they are absent from the JSON it sends).
 import { createHash } from 'node:crypto';
-import { getField } from '../engine/fields.js';
+import { collectFields, parse } from '../eql/index.js';
+import { parseInstant } from '../events/time.js';
+import { documentId } from '../events/ids.js';
 import type { EventDoc } from '../events/types.js';
 import type { Rule } from '../rules/types.js';
+import { fieldStatus } from '../rules/validate.js';
+import { flattenInto, prepareAlertSource } from './ecs-source.js';
+import { DEFAULT_INDEX_PATTERNS } from './index-pattern.js';
+import { objectArrayIntersection } from './intersect.js';
+import { riskScoreFromMapping, ruleNameFromMapping, severityFromMapping, sortSeverityMapping, type RiskScoreMappingItem, type SeverityMappingItem } from './overrides.js';
+import { buildReasonMessage, lodashGet } from './reason.js';
 
 /** An alert `_source`; `kibana.alert.uuid` is its `_id`. */
 export type Alert = Record<string, unknown>;
 
-/** Index the alerts would live in (default space); used in ancestry of the shell alert. */
-export const ALERTS_INDEX = '.alerts-security.alerts-default';
+/** The Kibana space alerts are written for. */
+export const SPACE_ID = 'default';
+
+/** Index the alerts live in (default space). */
+export const ALERTS_INDEX = `.alerts-security.alerts-${SPACE_ID}`;
+
+/** The Kibana release whose detection engine eqlite reproduces (`kibana.version`). */
+export const KIBANA_VERSION = '9.1.0';
 
 export interface AlertContext {
-  /** When the rule ran (ISO 8601): the alert's `@timestamp` and intended timestamp. */
+  /** When the rule ran (ISO 8601): the alert's `@timestamp`, start and intended timestamp. */
   runTime: string;
   /** Identifies the run (deterministic for offline runs: rule uuid + window). */
   executionUuid: string;
 }
 
-const ruleFieldCache = new WeakMap<Rule, Record<string, unknown>>();
+export interface Ancestor {
+  id: string;
+  index: string;
+  type: 'event' | 'signal';
+  depth: number;
+  rule?: string;
+}
+
 const uuidCache = new WeakMap<Rule, string>();
 
 /**
@@ -40,7 +66,7 @@ export function ruleUuid(rule: Rule): string {
     const id = rule.extra.id;
     if (typeof id === 'string' && id !== '') u = id;
     else {
-      const h = createHash('sha256').update('eqlite-rule:' + rule.rule_id).digest('hex');
+      const h = sha256('eqlite-rule:' + rule.rule_id);
       // Version nibble 5 and the RFC 4122 variant, so that the value parses as a UUID.
       u = `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
     }
@@ -49,289 +75,440 @@ export function ruleUuid(rule: Rule): string {
   return u;
 }
 
-/** The `kibana.alert.rule.*` fields (identical for every alert of a rule, so computed once). */
-export function ruleFields(rule: Rule): Record<string, unknown> {
-  let f = ruleFieldCache.get(rule);
-  if (f) return f;
-  const x = rule.extra;
-  const parameters: Record<string, unknown> = {
-    description: rule.description ?? '',
-    risk_score: rule.risk_score,
-    severity: rule.severity,
-    license: rule.license ?? '',
-    author: rule.author,
-    false_positives: Array.isArray(x.false_positives) ? x.false_positives : [],
-    from: rule.from,
-    rule_id: rule.rule_id,
-    max_signals: rule.max_signals,
-    risk_score_mapping: Array.isArray(x.risk_score_mapping) ? x.risk_score_mapping : [],
-    severity_mapping: Array.isArray(x.severity_mapping) ? x.severity_mapping : [],
-    threat: rule.threat,
-    to: rule.to,
-    references: rule.references,
-    version: rule.version,
-    exceptions_list: rule.exceptions_list,
-    immutable: x.immutable === true,
-    type: rule.type,
-    language: rule.language ?? 'eql',
-    index: rule.index ?? [],
-    query: rule.query ?? '',
-    filters: Array.isArray(x.filters) ? x.filters : [],
-  };
-  if (rule.note !== undefined) parameters.note = rule.note;
-  if (rule.setup !== undefined) parameters.setup = rule.setup;
-  if (rule.building_block_type !== undefined) parameters.building_block_type = rule.building_block_type;
-  if (rule.timestamp_override !== undefined) parameters.timestamp_override = rule.timestamp_override;
-  if (rule.timestamp_override_fallback_disabled !== undefined) {
-    parameters.timestamp_override_fallback_disabled = rule.timestamp_override_fallback_disabled;
-  }
-  if (rule.event_category_override !== undefined) parameters.event_category_override = rule.event_category_override;
-  if (rule.tiebreaker_field !== undefined) parameters.tiebreaker_field = rule.tiebreaker_field;
-  const uuid = ruleUuid(rule);
-  f = {
-    'kibana.alert.rule.category': 'Event Correlation Rule',
-    'kibana.alert.rule.consumer': 'siem',
-    'kibana.alert.rule.producer': 'siem',
-    'kibana.alert.rule.rule_type_id': 'siem.eqlRule',
-    'kibana.alert.rule.uuid': uuid,
-    'kibana.alert.rule.name': rule.name,
-    'kibana.alert.rule.rule_id': rule.rule_id,
-    'kibana.alert.rule.type': rule.type,
-    'kibana.alert.rule.version': rule.version,
-    'kibana.alert.rule.revision': typeof x.revision === 'number' ? x.revision : 0,
-    'kibana.alert.rule.description': rule.description ?? '',
-    'kibana.alert.rule.author': rule.author,
-    'kibana.alert.rule.license': rule.license ?? '',
-    'kibana.alert.rule.tags': rule.tags,
-    'kibana.alert.rule.threat': rule.threat,
-    'kibana.alert.rule.severity': rule.severity,
-    'kibana.alert.rule.risk_score': rule.risk_score,
-    'kibana.alert.rule.from': rule.from,
-    'kibana.alert.rule.to': rule.to,
-    'kibana.alert.rule.interval': rule.interval,
-    'kibana.alert.rule.max_signals': rule.max_signals,
-    'kibana.alert.rule.indices': rule.index ?? [],
-    'kibana.alert.rule.exceptions_list': rule.exceptions_list,
-    'kibana.alert.rule.false_positives': parameters.false_positives,
-    'kibana.alert.rule.references': rule.references,
-    'kibana.alert.rule.immutable': x.immutable === true,
-    'kibana.alert.rule.enabled': rule.enabled ?? true,
-    'kibana.alert.rule.created_by': typeof x.created_by === 'string' ? x.created_by : 'eqlite',
-    'kibana.alert.rule.updated_by': typeof x.updated_by === 'string' ? x.updated_by : 'eqlite',
-    'kibana.alert.rule.parameters': parameters,
-  };
-  if (rule.note !== undefined) f['kibana.alert.rule.note'] = rule.note;
-  if (rule.building_block_type !== undefined) f['kibana.alert.rule.building_block_type'] = rule.building_block_type;
-  if (rule.timestamp_override !== undefined) f['kibana.alert.rule.timestamp_override'] = rule.timestamp_override;
-  ruleFieldCache.set(rule, f);
-  return f;
-}
-
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-/** Kibana's generateId(index, id, version, ruleUuid) for an alert on one event. */
-export function eventAlertId(ev: Pick<EventDoc, 'index' | 'id'>, uuid: string): string {
-  return sha256(ev.index + ev.id + '' + uuid);
-}
-
-// Reason text (Kibana's buildReasonMessageUtil). Each part appears only when the field has a
-// value; multi-valued fields are joined with ", ".
-const REASON_FIELDS = [
-  'event.category', 'process.name', 'process.parent.name', 'file.name', 'source.address', 'source.port',
-  'destination.address', 'destination.port', 'user.name', 'host.name',
-] as const;
-
-function reasonValue(src: Record<string, unknown>, field: string): string | null {
-  const v = getField(src, field);
-  if (v === undefined || v === null) return null;
-  const arr = Array.isArray(v) ? v : [v];
-  const vals = arr.filter((x) => x !== null && x !== undefined).map(String);
-  if (vals.length === 0 || (vals.length === 1 && (vals[0] === '-' || vals[0] === ''))) return null;
-  return vals.join(', ');
-}
-
-/** `kibana.alert.reason`: "process event with process X, parent process Y, by U on H created medium alert NAME." */
-export function alertReason(rule: Pick<Rule, 'name' | 'severity'>, src: Record<string, unknown>): string {
-  const v: Record<string, string | null> = {};
-  for (const f of REASON_FIELDS) v[f] = reasonValue(src, f);
-  let s = `${v['event.category'] ?? ''} event with`;
-  if (v['process.name'] !== null) s += ` process ${v['process.name']},`;
-  if (v['process.parent.name'] !== null) s += ` parent process ${v['process.parent.name']},`;
-  if (v['file.name'] !== null) s += ` file ${v['file.name']},`;
-  if (v['source.address'] !== null) s += ` source ${v['source.address']}`;
-  if (v['source.port'] !== null) s += `:${v['source.port']},`;
-  if (v['destination.address'] !== null) s += ` destination ${v['destination.address']}`;
-  if (v['destination.port'] !== null) s += `:${v['destination.port']},`;
-  if (v['user.name'] !== null) s += ` by ${v['user.name']}`;
-  if (v['host.name'] !== null) s += ` on ${v['host.name']}`;
-  return `${s} created ${rule.severity} alert ${rule.name}.`;
-}
-
 /**
- * The event's fields as they go into the alert: a shallow copy without `event.kind` (replaced by
- * "signal") and without fields of earlier alerts (`kibana.*`, `signal`), which Kibana never
- * copies from a source document.
+ * Kibana's generateId(_index, _id, String(_version), `${space}:${rule uuid}`) for an alert on one
+ * event. Events read offline, like EQL hits, have no `_version`.
  */
-function sourceFields(src: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k in src) {
-    if (k === 'kibana' || k.startsWith('kibana.') || k === 'signal' || k.startsWith('signal.')) continue;
-    if (k === 'event.kind') continue;
-    if (k === 'event') {
-      const e = src.event;
-      if (e !== null && typeof e === 'object' && !Array.isArray(e)) {
-        const { kind: _kind, ...rest } = e as Record<string, unknown>;
-        if (Object.keys(rest).length > 0) out.event = rest;
-        continue;
-      }
-    }
-    out[k] = src[k];
-  }
-  return out;
+export function eventAlertId(ev: Pick<EventDoc, 'index' | 'id' | 'derivedId' | 'source'>, uuid: string, space = SPACE_ID): string {
+  return sha256(ev.index + documentId(ev as EventDoc) + String(undefined) + `${space}:${uuid}`);
 }
 
-/** `kibana.alert.original_event.*`: every leaf of the source `event` object, flattened. */
-function originalEvent(src: Record<string, unknown>, into: Record<string, unknown>): void {
-  const walk = (o: Record<string, unknown>, prefix: string) => {
-    for (const k in o) {
-      const v = o[k];
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) walk(v as Record<string, unknown>, `${prefix}${k}.`);
-      else into[`kibana.alert.original_event.${prefix}${k}`] = v;
-    }
-  };
-  const e = src.event;
-  if (e !== null && typeof e === 'object' && !Array.isArray(e)) walk(e as Record<string, unknown>, '');
-  for (const k in src) if (k.startsWith('event.')) into[`kibana.alert.original_event.${k.slice(6)}`] = src[k];
-}
-
-interface Ancestor {
-  id: string;
-  index: string;
-  type: 'event' | 'signal';
-  depth: number;
-  rule?: string;
-}
-
-function baseAlert(
-  rule: Rule,
-  src: Record<string, unknown>,
-  id: string,
-  ancestors: Ancestor[],
-  ctx: AlertContext,
-  fieldsSource: Record<string, unknown>,
-): Alert {
-  const alert: Alert = { ...fieldsSource };
-  alert['@timestamp'] = ctx.runTime;
-  alert['event.kind'] = 'signal';
-  const original = getField(src, '@timestamp');
-  if (original !== undefined) alert['kibana.alert.original_time'] = original;
-  originalEvent(src, alert);
-  Object.assign(alert, ruleFields(rule));
-  alert['kibana.alert.rule.execution.type'] = 'scheduled';
-  alert['kibana.alert.rule.execution.uuid'] = ctx.executionUuid;
-  alert['kibana.alert.intended_timestamp'] = ctx.runTime;
-  alert['kibana.alert.uuid'] = id;
-  alert['kibana.alert.status'] = 'active';
-  alert['kibana.alert.workflow_status'] = 'open';
-  alert['kibana.alert.workflow_tags'] = [];
-  alert['kibana.alert.workflow_assignee_ids'] = [];
-  alert['kibana.alert.severity'] = rule.severity;
-  alert['kibana.alert.risk_score'] = rule.risk_score;
-  alert['kibana.alert.reason'] = alertReason(rule, src);
-  alert['kibana.alert.ancestors'] = ancestors;
-  alert['kibana.alert.depth'] = Math.max(0, ...ancestors.map((a) => a.depth)) + 1;
-  alert['kibana.space_ids'] = ['default'];
-  if (rule.building_block_type !== undefined) alert['kibana.alert.building_block_type'] = rule.building_block_type;
-  return alert;
-}
-
-function eventAncestor(ev: EventDoc): Ancestor {
-  return { id: ev.id, index: ev.index, type: 'event', depth: 0 };
-}
-
-/** One alert for one matched event (event queries). */
-export function buildEventAlert(rule: Rule, ev: EventDoc, ctx: AlertContext): Alert {
-  const uuid = ruleUuid(rule);
-  return baseAlert(rule, ev.source, eventAlertId(ev, uuid), [eventAncestor(ev)], ctx, sourceFields(ev.source));
-}
-
-/**
- * Alerts for one matched sequence: a building-block alert per event (in sequence order), then the
- * shell alert. Missing-event placeholders (null) produce no building block.
- */
-export function buildSequenceAlerts(rule: Rule, events: readonly (EventDoc | null)[], ctx: AlertContext): Alert[] {
-  const uuid = ruleUuid(rule);
-  const evs = events.filter((e): e is EventDoc => e !== null);
+/** generate_building_block_ids.ts: every block's ancestors and the rule, then the position. */
+export function buildingBlockIds(ancestorsPerBlock: readonly Ancestor[][], uuid: string): string[] {
   let base = '';
-  for (const ev of evs) base += ev.id + ev.index + uuid;
-  const bbIds = evs.map((_, i) => createHash('sha256').update(base).update(String(i)).digest('hex'));
-  let shellBase = '';
-  for (const id of bbIds) shellBase += id + ALERTS_INDEX;
-  const shellId = sha256(shellBase + uuid);
-
-  const blocks: Alert[] = evs.map((ev, i) => {
-    const a = baseAlert(rule, ev.source, bbIds[i]!, [eventAncestor(ev)], ctx, sourceFields(ev.source));
-    a['kibana.alert.building_block_type'] = 'default';
-    a['kibana.alert.group.id'] = shellId;
-    a['kibana.alert.group.index'] = i;
-    return a;
-  });
-
-  // The shell carries only what all events agree on, and points at its building blocks.
-  const common = intersect(evs.map((e) => sourceFields(e.source)));
-  const shellAncestors: Ancestor[] = [];
-  for (const ev of evs) shellAncestors.push(eventAncestor(ev));
-  bbIds.forEach((id) => shellAncestors.push({ id, index: ALERTS_INDEX, type: 'signal', depth: 1, rule: uuid }));
-  const shell = baseAlert(rule, common, shellId, [], ctx, common);
-  // depth: one above the building blocks (alerts on raw events have depth 1).
-  shell['kibana.alert.ancestors'] = shellAncestors;
-  shell['kibana.alert.depth'] = 2;
-  shell['kibana.alert.group.id'] = shellId;
-  // The shell stands for the whole sequence: its original time is the first event's.
-  const first = evs[0] ? getField(evs[0].source, '@timestamp') : undefined;
-  if (first !== undefined) shell['kibana.alert.original_time'] = first;
-  return [...blocks, shell];
+  for (const ancestors of ancestorsPerBlock) {
+    for (const a of ancestors) base += a.id + a.index;
+    base += uuid;
+  }
+  return ancestorsPerBlock.map((_, i) => createHash('sha256').update(base).update(String(i)).digest('hex'));
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+/** build_alert.ts generateAlertId: the ancestors' ids and indices, then the rule. */
+export function alertIdFromAncestors(ancestors: readonly Ancestor[], uuid: string): string {
+  let s = '';
+  for (const a of ancestors) s += a.id + a.index;
+  return sha256(s + uuid);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule fields
+
+function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** Rules from elastic/detection-rules TOML files are Elastic's prebuilt rules. */
+export function isPrebuilt(rule: Rule): boolean {
+  return isObject(rule.extra.metadata);
+}
+
+/** detection-rules dates (`2020/11/27`) as ISO instants. */
+function tomlDate(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = /^(\d{4})\/(\d{2})\/(\d{2})$/.exec(v.trim());
+  if (!m) return undefined;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+function isoOrUndefined(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const t = parseInstant(v);
+  return t ? new Date(t.ms).toISOString() : undefined;
+}
+
 /**
- * Field-wise intersection (Kibana's objectPairIntersection applied across all events): a value is
- * kept when every document has it equal; objects are intersected recursively, arrays keep the
- * elements present in all of them; anything else that differs is dropped.
+ * `required_fields` of a prebuilt rule as Elastic's rule build computes them: every field the
+ * query reads, by name, with its ECS type (`unknown` outside ECS).
  */
-export function intersect(docs: Record<string, unknown>[]): Record<string, unknown> {
-  if (docs.length === 0) return {};
-  let acc: Record<string, unknown> = docs[0]!;
-  for (let i = 1; i < docs.length; i++) acc = intersectPair(acc, docs[i]!) ?? {};
-  return acc;
+export function requiredFields(query: string): { name: string; type: string; ecs: boolean }[] {
+  let names: string[];
+  try {
+    names = [...new Set(collectFields(parse(query)).map((f) => f.name))];
+  } catch {
+    return [];
+  }
+  names.sort();
+  return names.map((name) => {
+    const s = fieldStatus(name);
+    const ecs = s.known && s.source === 'ecs' && s.type !== undefined;
+    return { name, type: ecs ? s.type! : 'unknown', ecs };
+  });
 }
 
-function intersectPair(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> | undefined {
-  const out: Record<string, unknown> = {};
-  let any = false;
-  for (const k in a) {
-    if (!(k in b)) continue;
-    const v = intersectValue(a[k], b[k]);
-    if (v !== undefined) {
-      out[k] = v;
-      any = true;
-    }
-  }
-  return any ? out : undefined;
+/** Stands for the alert's run time in the cached rule fields. */
+const RUN_TIME = Symbol('run time');
+
+interface RuleFieldSet {
+  /** kibana.alert.rule.parameters */
+  parameters: Record<string, unknown>;
+  /** The `kibana.alert.rule.*` and other per-rule fields of buildAlertFields, in its order. */
+  fields: [string, unknown][];
+  /** The alerting framework's common fields (getCommonAlertFields), in its order. */
+  common: [string, unknown][];
 }
 
-function intersectValue(x: unknown, y: unknown): unknown {
-  if (isPlainObject(x) && isPlainObject(y)) return intersectPair(x, y);
-  if (Array.isArray(x) && Array.isArray(y)) {
-    const ys = new Set(y.map((e) => JSON.stringify(e)));
-    const r = x.filter((e) => ys.has(JSON.stringify(e)));
-    return r.length > 0 ? r : undefined;
+const ruleFieldCache = new WeakMap<Rule, Map<string, RuleFieldSet>>();
+
+function definedEntries(entries: [string, unknown][]): [string, unknown][] {
+  return entries.filter(([, v]) => v !== undefined);
+}
+
+/**
+ * The per-rule fields, computed once per rule. `sortedSeverityMapping`: Kibana sorts the rule's
+ * severity_mapping in place when it applies overrides (alerts on single events), so those alerts
+ * carry it sorted by severity.
+ */
+function ruleFieldSet(rule: Rule, sortedSeverityMapping: boolean): RuleFieldSet {
+  let byVariant = ruleFieldCache.get(rule);
+  if (!byVariant) ruleFieldCache.set(rule, (byVariant = new Map()));
+  const key = sortedSeverityMapping ? 'sorted' : 'plain';
+  const cached = byVariant.get(key);
+  if (cached) return cached;
+
+  const x = rule.extra;
+  const prebuilt = isPrebuilt(rule);
+  const meta = isObject(x.metadata) ? x.metadata : {};
+  const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  let severityMapping = arr(x.severity_mapping) as SeverityMappingItem[];
+  if (sortedSeverityMapping && severityMapping.length > 0) severityMapping = sortSeverityMapping(severityMapping);
+  const immutable = prebuilt ? true : x.immutable === true;
+  const ruleSource = isObject(x.rule_source)
+    ? x.rule_source
+    : immutable
+      ? { type: 'external', is_customized: false }
+      : { type: 'internal' };
+  const relatedIntegrations = Array.isArray(x.related_integrations)
+    ? x.related_integrations
+    : prebuilt
+      ? arr(meta.integration).filter((p): p is string => typeof p === 'string').map((p) => ({ package: p, version: '*' }))
+      : [];
+  const requiredFieldsValue = Array.isArray(x.required_fields) ? x.required_fields : prebuilt && rule.query ? requiredFields(rule.query) : [];
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+  // Kibana's commonParamsCamelToSnake + typeSpecificCamelToSnake (EQL), in their order.
+  const parameters: Record<string, unknown> = Object.fromEntries(
+    definedEntries([
+      ['description', rule.description ?? ''],
+      ['risk_score', rule.risk_score],
+      ['severity', rule.severity],
+      ['building_block_type', rule.building_block_type],
+      ['namespace', str(x.namespace)],
+      ['note', rule.note],
+      ['license', rule.license],
+      ['timeline_id', str(x.timeline_id)],
+      ['timeline_title', str(x.timeline_title)],
+      ['meta', isObject(x.meta) ? x.meta : undefined],
+      ['rule_name_override', str(x.rule_name_override)],
+      ['timestamp_override', rule.timestamp_override],
+      ['timestamp_override_fallback_disabled', rule.timestamp_override_fallback_disabled],
+      ['investigation_fields', isObject(x.investigation_fields) ? x.investigation_fields : undefined],
+      ['author', rule.author],
+      ['false_positives', arr(x.false_positives)],
+      ['from', rule.from],
+      ['rule_id', rule.rule_id],
+      ['max_signals', rule.max_signals],
+      ['risk_score_mapping', arr(x.risk_score_mapping)],
+      ['severity_mapping', severityMapping],
+      ['threat', rule.threat],
+      ['to', rule.to],
+      ['references', rule.references],
+      ['version', rule.version],
+      ['exceptions_list', rule.exceptions_list],
+      ['immutable', immutable],
+      ['rule_source', ruleSource],
+      ['related_integrations', relatedIntegrations],
+      ['required_fields', requiredFieldsValue],
+      ['setup', rule.setup ?? ''],
+      ['response_actions', Array.isArray(x.response_actions) ? x.response_actions : undefined],
+      ['type', rule.type],
+      ['language', rule.language ?? 'eql'],
+      ['index', rule.index],
+      ['data_view_id', str(x.data_view_id)],
+      ['query', rule.query ?? ''],
+      ['filters', Array.isArray(x.filters) ? x.filters : undefined],
+      ['event_category_override', rule.event_category_override],
+      ['tiebreaker_field', rule.tiebreaker_field],
+      ['timestamp_field', str(x.timestamp_field)],
+      ['alert_suppression', isObject(x.alert_suppression) ? x.alert_suppression : undefined],
+    ]),
+  );
+  const uuid = ruleUuid(rule);
+  // A rule that says nothing about it was created, as far as its alerts can tell, when it ran.
+  const createdAt = isoOrUndefined(x.created_at) ?? tomlDate(meta.creation_date) ?? RUN_TIME;
+  const updatedAt = isoOrUndefined(x.updated_at) ?? tomlDate(meta.updated_date) ?? createdAt;
+  const metaFields: [string, unknown][] = [];
+  if (isObject(x.meta)) flattenInto('kibana.alert.rule.meta', x.meta, metaFields);
+  const fields: [string, unknown][] = definedEntries([
+    ['kibana.alert.rule.actions', arr(x.actions)],
+    ['kibana.alert.rule.author', rule.author],
+    ['kibana.alert.rule.created_at', createdAt],
+    ['kibana.alert.rule.created_by', str(x.created_by) ?? 'eqlite'],
+    ['kibana.alert.rule.description', rule.description ?? ''],
+    ['kibana.alert.rule.enabled', rule.enabled ?? true],
+    ['kibana.alert.rule.exceptions_list', rule.exceptions_list],
+    ['kibana.alert.rule.false_positives', parameters.false_positives],
+    ['kibana.alert.rule.from', rule.from],
+    ['kibana.alert.rule.immutable', immutable],
+    ['kibana.alert.rule.interval', rule.interval],
+    ['kibana.alert.rule.indices', rule.index && rule.index.length > 0 ? rule.index : [...DEFAULT_INDEX_PATTERNS]],
+    ['kibana.alert.rule.license', rule.license],
+    ['kibana.alert.rule.max_signals', rule.max_signals],
+    ['kibana.alert.rule.name', rule.name],
+    ['kibana.alert.rule.namespace', str(x.namespace)],
+    ['kibana.alert.rule.note', rule.note],
+    ['kibana.alert.rule.references', rule.references],
+    ['kibana.alert.rule.risk_score_mapping', parameters.risk_score_mapping],
+    ['kibana.alert.rule.rule_id', rule.rule_id],
+    ['kibana.alert.rule.rule_name_override', str(x.rule_name_override)],
+    ['kibana.alert.rule.severity_mapping', severityMapping],
+    ['kibana.alert.rule.tags', rule.tags],
+    ['kibana.alert.rule.threat', rule.threat],
+    ['kibana.alert.rule.throttle', str(x.throttle)],
+    ['kibana.alert.rule.timeline_id', str(x.timeline_id)],
+    ['kibana.alert.rule.timeline_title', str(x.timeline_title)],
+    ['kibana.alert.rule.timestamp_override', rule.timestamp_override],
+    ['kibana.alert.rule.to', rule.to],
+    ['kibana.alert.rule.type', rule.type],
+    ['kibana.alert.rule.updated_at', updatedAt],
+    ['kibana.alert.rule.updated_by', str(x.updated_by) ?? 'eqlite'],
+    ['kibana.alert.rule.uuid', uuid],
+    ['kibana.alert.rule.version', rule.version],
+  ]);
+  const common: [string, unknown][] = [
+    ['kibana.alert.rule.parameters', parameters],
+    ['kibana.alert.rule.category', 'Event Correlation Rule'],
+    ['kibana.alert.rule.consumer', 'siem'],
+    ['kibana.alert.rule.execution.uuid', ''],
+    ['kibana.alert.rule.name', rule.name],
+    ['kibana.alert.rule.producer', 'siem'],
+    ['kibana.alert.rule.revision', typeof x.revision === 'number' ? x.revision : 0],
+    ['kibana.alert.rule.rule_type_id', 'siem.eqlRule'],
+    ['kibana.alert.rule.uuid', uuid],
+    ['kibana.space_ids', [SPACE_ID]],
+    ['kibana.alert.rule.tags', rule.tags],
+  ];
+  const set: RuleFieldSet = { parameters, fields: [...fields, ...metaFields], common };
+  byVariant.set(key, set);
+  return set;
+}
+
+/** The `kibana.alert.rule.*` fields of a rule's alerts (for callers that show rules). */
+export function ruleFields(rule: Rule): Record<string, unknown> {
+  const set = ruleFieldSet(rule, false);
+  return Object.fromEntries([['kibana.alert.rule.parameters', set.parameters], ...set.fields.filter(([, v]) => v !== RUN_TIME)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ancestry
+
+/** A parent document: an event, or an alert (`kibana.alert.uuid`, or a legacy `signal`). */
+interface Parent {
+  id: string;
+  index: string;
+  source: Record<string, unknown>;
+}
+
+function isAlertDoc(src: Record<string, unknown>): 'alert' | 'signal' | null {
+  if (src['kibana.alert.uuid'] !== undefined && src['kibana.alert.uuid'] !== null) return 'alert';
+  if (src.signal !== undefined && src.signal !== null) return 'signal';
+  return null;
+}
+
+/** build_alert.ts buildParent. */
+function buildParent(p: Parent): Ancestor {
+  const kind = isAlertDoc(p.source);
+  if (kind === null) return { id: p.id, index: p.index, type: 'event', depth: 0 };
+  const depth = lodashGet(p.source, kind === 'alert' ? 'kibana.alert.depth' : 'signal.depth');
+  const rule = lodashGet(p.source, kind === 'alert' ? 'kibana.alert.rule.uuid' : 'signal.rule.id');
+  const a: Ancestor = { id: p.id, index: p.index, type: 'signal', depth: typeof depth === 'number' ? depth : 1 };
+  if (typeof rule === 'string') a.rule = rule;
+  return a;
+}
+
+/** build_alert.ts buildAncestors: the parent's own ancestry, then the parent. */
+function buildAncestors(p: Parent): Ancestor[] {
+  const kind = isAlertDoc(p.source);
+  const existing = kind === null ? undefined : lodashGet(p.source, kind === 'alert' ? 'kibana.alert.ancestors' : 'signal.ancestors');
+  return [...(Array.isArray(existing) ? (existing as Ancestor[]) : []), buildParent(p)];
+}
+
+function eventParent(ev: EventDoc): Parent {
+  return { id: documentId(ev), index: ev.index, source: ev.source };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building
+
+interface Overrides {
+  name: string;
+  severity: string;
+  riskScore: number;
+}
+
+/** `kibana.alert.original_time`: the parent's @timestamp as an ISO instant in UTC (milliseconds). */
+function originalTime(src: Record<string, unknown>): string | undefined {
+  const v = src['@timestamp'];
+  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+  const t = parseInstant(v);
+  if (!t) return undefined;
+  const d = new Date(t.ms);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+/** buildAlertFields: the alert fields for a new alert whose parents are `docs`. */
+function alertFields(
+  rule: Rule,
+  docs: Parent[],
+  reason: string,
+  uuidOfAlert: string,
+  ctx: AlertContext,
+  sortedSeverityMapping: boolean,
+  overrides?: Overrides,
+): [string, unknown][] {
+  const set = ruleFieldSet(rule, sortedSeverityMapping);
+  const parents = docs.map(buildParent);
+  const depth = parents.reduce((m, p) => Math.max(m, p.depth), 0) + 1;
+  const ancestors = docs.flatMap(buildAncestors);
+  const out: [string, unknown][] = [
+    ['@timestamp', ctx.runTime],
+    ['kibana.space_ids', [SPACE_ID]],
+    ['event.kind', 'signal'],
+    ['kibana.alert.original_time', docs[0] ? originalTime(docs[0].source) : undefined],
+    ['kibana.alert.rule.consumer', 'siem'],
+    ['kibana.alert.ancestors', ancestors],
+    ['kibana.alert.status', 'active'],
+    ['kibana.alert.workflow_status', 'open'],
+    ['kibana.alert.depth', depth],
+    ['kibana.alert.reason', reason],
+    ['kibana.alert.building_block_type', rule.building_block_type],
+    ['kibana.alert.severity', overrides?.severity ?? rule.severity],
+    ['kibana.alert.risk_score', overrides?.riskScore ?? rule.risk_score],
+    ['kibana.alert.rule.parameters', set.parameters],
+    ...set.fields.map(([k, v]): [string, unknown] => [k, v]),
+    ['kibana.alert.uuid', uuidOfAlert],
+    ['kibana.alert.workflow_tags', []],
+    ['kibana.alert.workflow_assignee_ids', []],
+    ['kibana.alert.rule.risk_score', rule.risk_score],
+    ['kibana.alert.rule.severity', rule.severity],
+    ['kibana.alert.rule.building_block_type', rule.building_block_type],
+    ['kibana.alert.intended_timestamp', ctx.runTime],
+    ['kibana.alert.rule.execution.type', 'scheduled'],
+  ];
+  for (const e of out) {
+    if (e[1] === RUN_TIME) e[1] = ctx.runTime;
+    else if (overrides && e[0] === 'kibana.alert.rule.name') e[1] = overrides.name;
   }
-  if (x === y) return x;
-  return undefined;
+  return definedEntries(out);
+}
+
+/**
+ * The event's cleaned `_source` with the alert fields merged in (transform_hit_to_alert.ts:
+ * traverseAndMutateDoc, `event.kind` unset, lodash merge of the alert fields).
+ */
+function mergeSourceAndFields(source: Record<string, unknown>, fields: [string, unknown][]): Alert {
+  const { result } = prepareAlertSource(source);
+  if ('event.kind' in result) delete result['event.kind'];
+  const ev = result.event;
+  if (isObject(ev) && 'kind' in ev) {
+    const { kind: _kind, ...rest } = ev;
+    result.event = rest;
+  }
+  for (const [k, v] of fields) result[k] = v;
+  return result;
+}
+
+/** augmentAlerts: the framework's fields first, then the alert (which wins on shared keys). */
+function augment(rule: Rule, alert: Alert, ctx: AlertContext): Alert {
+  const set = ruleFieldSet(rule, false);
+  const out: Alert = {
+    'kibana.alert.rule.execution.timestamp': ctx.runTime,
+    'kibana.alert.start': ctx.runTime,
+    'kibana.alert.last_detected': ctx.runTime,
+    'kibana.version': KIBANA_VERSION,
+  };
+  for (const [k, v] of set.common) out[k] = v;
+  out['kibana.alert.rule.execution.uuid'] = ctx.executionUuid;
+  out['@timestamp'] = ctx.runTime;
+  for (const k of Object.keys(alert)) out[k] = alert[k];
+  return out;
+}
+
+/** True when the parent is an alert of this same rule: Kibana drops those (no self-chaining). */
+function chainsOnItself(ancestors: readonly Ancestor[], uuid: string): boolean {
+  return ancestors.some((a) => a.rule === uuid);
+}
+
+/**
+ * The alert for one matched event (event queries), or null when the event is an alert written by
+ * this same rule.
+ */
+export function buildEventAlert(rule: Rule, ev: EventDoc, ctx: AlertContext): Alert | null {
+  const uuid = ruleUuid(rule);
+  const parent = eventParent(ev);
+  if (chainsOnItself(buildAncestors(parent), uuid)) return null;
+  const id = eventAlertId(ev, uuid);
+  const x = rule.extra;
+  const overrides: Overrides = {
+    name: ruleNameFromMapping(ev.source, rule.name, typeof x.rule_name_override === 'string' ? x.rule_name_override : undefined),
+    severity: severityFromMapping(ev.source, rule.severity, x.severity_mapping as SeverityMappingItem[] | undefined),
+    riskScore: riskScoreFromMapping(ev.source, rule.risk_score, x.risk_score_mapping as RiskScoreMappingItem[] | undefined),
+  };
+  const reason = buildReasonMessage(overrides.name, overrides.severity, { _source: ev.source });
+  const fields = alertFields(rule, [parent], reason, id, ctx, true, overrides);
+  return augment(rule, mergeSourceAndFields(ev.source, fields), ctx);
+}
+
+/**
+ * Alerts for one matched sequence: a building block per event (in sequence order), then the
+ * shell. Missing-event placeholders (null) produce no building block. Empty when one of the
+ * events is an alert of this same rule.
+ */
+export function buildSequenceAlerts(rule: Rule, events: readonly (EventDoc | null)[], ctx: AlertContext): Alert[] {
+  const uuid = ruleUuid(rule);
+  const parents = events.filter((e): e is EventDoc => e !== null).map(eventParent);
+  if (parents.length === 0) return [];
+  const ancestry = parents.map(buildAncestors);
+  if (ancestry.some((a) => chainsOnItself(a, uuid))) return [];
+
+  const blockIds = buildingBlockIds(ancestry, uuid);
+  const blocks: Alert[] = parents.map((p, i) => {
+    const reason = buildReasonMessage(rule.name, rule.severity, { _source: p.source });
+    return mergeSourceAndFields(p.source, alertFields(rule, [p], reason, blockIds[i]!, ctx, false));
+  });
+
+  // The shell: what the building blocks share, with the building blocks as its parents.
+  const merged = objectArrayIntersection(blocks);
+  const reason = buildReasonMessage(rule.name, rule.severity, { _source: merged });
+  const blockParents: Parent[] = blocks.map((b, i) => ({ id: blockIds[i]!, index: '', source: b }));
+  const fields = alertFields(rule, blockParents, reason, 'placeholder', ctx, false);
+  const ancestors = fields.find(([k]) => k === 'kibana.alert.ancestors')![1] as Ancestor[];
+  const shellId = alertIdFromAncestors(ancestors, uuid);
+  const shell: Alert = { ...(merged ?? {}) };
+  for (const [k, v] of fields) shell[k] = v;
+  shell['kibana.alert.uuid'] = shellId;
+  shell['kibana.alert.group.id'] = shellId;
+
+  const out = blocks.map((b, i) => {
+    b['kibana.alert.building_block_type'] = 'default';
+    b['kibana.alert.group.id'] = shellId;
+    b['kibana.alert.group.index'] = i;
+    return augment(rule, b, ctx);
+  });
+  out.push(augment(rule, shell, ctx));
+  return out;
 }

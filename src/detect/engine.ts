@@ -47,6 +47,8 @@ export interface RuleStats {
   dispatched: number;
   /** Of those, events withheld by the rule's exceptions. */
   excepted: number;
+  /** Of those, events the rule's `filters` rejected. */
+  filtered: number;
   /** Events outside every run window (schedule replay only). */
   outsideWindows: number;
   /** Runs (windows) executed. */
@@ -188,7 +190,7 @@ export class DetectionEngine {
 
   /**
    * One scheduled run of rule `ruleIndex` at `runTime` over `events` (in order; typically read from
-   * a store for the window's range): the rule's index patterns, exceptions and window are applied
+   * a store for the window's range): the rule's index patterns, filters, exceptions and window are applied
    * here, and the alerts go to the sink as for pushed events. Independent of push()'s windows.
    */
   runWindow(ruleIndex: number, runTime: number, events: Iterable<EventDoc>): void {
@@ -197,7 +199,7 @@ export class DetectionEngine {
     const w: OpenWindow = { k: -1, runTime, start, end, run: s.prepared.query.createRun() };
     const p = s.prepared;
     const inWindow = (ev: EventDoc) => {
-      if (!p.matchIndex(ev.index) || (p.excepted && p.excepted(ev.source))) return false;
+      if (!p.matchIndex(ev.index) || (p.filter && !p.filter(ev.source)) || (p.excepted && p.excepted(ev.source))) return false;
       const wt = s.windowTime(ev.source);
       return wt !== null && wt >= start && wt <= end;
     };
@@ -297,8 +299,9 @@ export class DetectionEngine {
       executionUuid: sha256Uuid(`${s.uuid}:${scheduled ? w.k : 'all'}:${runIso}`),
     };
     for (const r of results) {
-      if (r.kind === 'event') this.emit(s, [buildEventAlert(s.rule, r.event, ctx)]);
-      else this.emit(s, buildSequenceAlerts(s.rule, r.events, ctx));
+      // Empty when the matched events are this rule's own alerts (Kibana drops those).
+      const group = r.kind === 'event' ? [buildEventAlert(s.rule, r.event, ctx)].filter((a) => a !== null) : buildSequenceAlerts(s.rule, r.events, ctx);
+      if (group.length > 0) this.emit(s, group);
     }
   }
 
@@ -346,6 +349,7 @@ function newRuleState(p: PreparedRule): RuleState {
       severity: rule.severity,
       dispatched: 0,
       excepted: 0,
+      filtered: 0,
       outsideWindows: 0,
       runs: 0,
       results: 0,

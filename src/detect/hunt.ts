@@ -10,9 +10,10 @@
 // size = max_signals as Kibana's search. With them, each rule's schedule is replayed (see
 // engine.ts and RuleSchedule).
 //
-// Exceptions are applied as Kibana applies them: as a filter on the search, i.e. an excepted event
-// never reaches the rule's query. For a sequence this means any excepted step kills it (the
-// sequence cannot form with that event). They are counted per rule as "events excepted".
+// Exceptions and the rule's `filters` are applied as Kibana applies them: as a filter on the
+// search, i.e. an excepted or filtered-out event never reaches the rule's query. For a sequence
+// this means any excepted step kills it (the sequence cannot form with that event). They are
+// counted per rule as "events excepted" and "events filtered".
 import { fieldAccessor } from '../engine/fields.js';
 import { expandInputs } from '../events/sources.js';
 import { iterable, openInput, type OpenedInput } from '../events/inputs.js';
@@ -174,6 +175,10 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     }
     for (const m of p.missingLists) warn(`rule "${rule.name}": exception list ${m.list_id} (${m.namespace_type}) not found; its exceptions are not applied`);
     for (const x of p.exceptionProblems) warn(`rule "${rule.name}": exception item ${x.item_id} of ${x.list_id} ignored: ${x.reason}`);
+    // Kibana's warning (utils.ts getUnprocessedExceptionsWarnings) for value lists it cannot use.
+    if (p.unprocessedExceptions.length > 0) {
+      warn(`rule "${rule.name}": The following exceptions won't be applied to rule execution: ${p.unprocessedExceptions.join(', ')}`);
+    }
     prepared.push(p);
   }
 
@@ -265,6 +270,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   engine.stats.forEach((r, i) => {
     r.dispatched = counters.dispatched[i]!;
     r.excepted = counters.excepted[i]!;
+    r.filtered = counters.filtered[i]!;
   });
   stats.unrouted = counters.unrouted;
   stats.noIndex = counters.noIndex;

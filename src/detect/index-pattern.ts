@@ -12,6 +12,14 @@
 //
 // Cross-cluster patterns (`remote:logs-*`) name indices on another cluster; offline there is only
 // one "cluster", so the cluster prefix is dropped and the rest is matched locally.
+//
+// Data streams. Elasticsearch resolves a pattern such as `logs-endpoint.events.process-*` to data
+// streams; their documents live in hidden backing indices named
+// `.ds-<data stream>-<yyyy.MM.dd>-<generation>`, and a hit's `_index` is that backing index. So an
+// event whose index is a backing index (also one mounted as a searchable snapshot, `partial-` or
+// `restored-` in front) is selected by a pattern when the pattern matches its data stream's name,
+// or the backing index name itself (a pattern starting with `.` can name hidden indices). Its
+// `_index` — and so its alert ids and ancestry — stays the backing index, as in Kibana.
 
 /** Kibana's default `securitySolution:defaultIndex`, used by rules that name no index. */
 export const DEFAULT_INDEX_PATTERNS: readonly string[] = [
@@ -27,6 +35,14 @@ export const DEFAULT_INDEX_PATTERNS: readonly string[] = [
 ];
 
 export type IndexMatcher = (index: string) => boolean;
+
+const BACKING_INDEX = /^(?:partial-|restored-)?\.ds-(.+)-\d{4}\.\d{2}\.\d{2}-\d{6,}$/;
+
+/** The data stream a backing index belongs to (`.ds-logs-x-default-2024.04.28-000007` → `logs-x-default`). */
+export function dataStreamOf(index: string): string | null {
+  const m = BACKING_INDEX.exec(index);
+  return m ? m[1]! : null;
+}
 
 interface Clause {
   exclude: boolean;
@@ -73,16 +89,21 @@ function escapeRegExp(s: string): string {
 export function compileIndexPatterns(patterns: readonly string[]): IndexMatcher {
   const clauses = splitIndexPatterns(patterns).map(clauseFor);
   const cache = new Map<string, boolean>();
+  const matches = (name: string) => {
+    let hit = false;
+    for (const c of clauses) {
+      if (c.exclude) {
+        if (hit && c.test(name)) hit = false;
+      } else if (!hit && c.test(name)) hit = true;
+    }
+    return hit;
+  };
   return (index: string) => {
     if (index === '') return false;
     let hit = cache.get(index);
     if (hit === undefined) {
-      hit = false;
-      for (const c of clauses) {
-        if (c.exclude) {
-          if (hit && c.test(index)) hit = false;
-        } else if (!hit && c.test(index)) hit = true;
-      }
+      const stream = dataStreamOf(index);
+      hit = (stream !== null && matches(stream)) || matches(index);
       cache.set(index, hit);
     }
     return hit;

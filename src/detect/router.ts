@@ -9,7 +9,8 @@
 //      `any` terms take every category);
 //   3. the rule has no anchors, or the event holds a value one of them requires (engine/anchors);
 //   — the rule is now "dispatched" the event —
-//   4. the rule's exceptions do not withhold it (Kibana applies them as a search filter);
+//   4. the rule's `filters` accept it and its exceptions do not withhold it (Kibana adds both to
+//      the rule's search, see filters.ts and rules/exceptions.ts);
 //   5. it passes the filter of one of the query's terms (CompiledQuery.relevant): any other event
 //      cannot change the rule's results.
 import { compile, type CompiledQuery } from '../engine/index.js';
@@ -19,6 +20,7 @@ import type { EventDoc } from '../events/types.js';
 import { compileRuleExceptions, type ExceptionPredicate, type ExceptionProblem } from '../rules/exceptions.js';
 import type { ExceptionList, ExceptionListRef, Rule } from '../rules/types.js';
 import { fieldStatus } from '../rules/validate.js';
+import { compileRuleFilters, FilterError, type SourcePredicate } from './filters.js';
 import { ruleIndexMatcher, type IndexMatcher } from './index-pattern.js';
 import { parseInterval, windowOffsets } from './schedule.js';
 
@@ -41,9 +43,13 @@ export interface PreparedRule {
   maxSignals: number;
   matchIndex: IndexMatcher;
   excepted: ExceptionPredicate | null;
+  /** The rule's `filters` (true: the event passes), or null without enabled filters. */
+  filter: SourcePredicate | null;
   /** Exception lists the rule names that were not given, and exception items that were ignored. */
   missingLists: ExceptionListRef[];
   exceptionProblems: ExceptionProblem[];
+  /** Names of exception items Kibana would not apply to an EQL rule (value lists it cannot use). */
+  unprocessedExceptions: string[];
 }
 
 const typeOf = (n: string) => {
@@ -80,15 +86,24 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
       return { skip: (e as Error).message };
     }
   }
-  const exc = compileRuleExceptions(rule, opts.exceptionLists, { valueLists: opts.valueLists, now: opts.now });
+  let filter: SourcePredicate | null;
+  try {
+    filter = compileRuleFilters(rule.extra.filters, { now: opts.now });
+  } catch (e) {
+    if (e instanceof FilterError) return { skip: `rule filters cannot be applied: ${e.message}` };
+    throw e;
+  }
+  const exc = compileRuleExceptions(rule, opts.exceptionLists, { valueLists: opts.valueLists, now: opts.now, eql: true });
   return {
     rule,
     query,
     maxSignals,
     matchIndex: ruleIndexMatcher(rule.index),
     excepted: exc.active > 0 ? exc.predicate : null,
+    filter,
     missingLists: exc.missing,
     exceptionProblems: exc.problems,
+    unprocessedExceptions: exc.unprocessed.map((i) => i.name),
   };
 }
 
@@ -98,6 +113,8 @@ export interface RouteCounters {
   dispatched: number[];
   /** Per rule: of those, events withheld by its exceptions. */
   excepted: number[];
+  /** Per rule: of those, events its `filters` rejected. */
+  filtered: number[];
   /** Events dispatched to no rule. */
   unrouted: number;
   /** Events without an index (no rule can see them). */
@@ -105,13 +122,20 @@ export interface RouteCounters {
 }
 
 export function emptyCounters(rules: number): RouteCounters {
-  return { dispatched: new Array<number>(rules).fill(0), excepted: new Array<number>(rules).fill(0), unrouted: 0, noIndex: 0 };
+  return {
+    dispatched: new Array<number>(rules).fill(0),
+    excepted: new Array<number>(rules).fill(0),
+    filtered: new Array<number>(rules).fill(0),
+    unrouted: 0,
+    noIndex: 0,
+  };
 }
 
 export function addCounters(into: RouteCounters, c: RouteCounters): void {
   for (let i = 0; i < into.dispatched.length; i++) {
     into.dispatched[i]! += c.dispatched[i] ?? 0;
     into.excepted[i]! += c.excepted[i] ?? 0;
+    into.filtered[i]! += c.filtered?.[i] ?? 0;
   }
   into.unrouted += c.unrouted;
   into.noIndex += c.noIndex;
@@ -235,6 +259,10 @@ export class RuleRouter {
       any = true;
       this.counters.dispatched[i]!++;
       const r = this.rules[i]!;
+      if (r.filter && !r.filter(ev.source)) {
+        this.counters.filtered[i]!++;
+        continue;
+      }
       if (r.excepted && r.excepted(ev.source)) {
         this.counters.excepted[i]!++;
         continue;

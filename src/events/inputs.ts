@@ -137,10 +137,10 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
         try {
           const id = `${prefix}:r${record.recordId}`;
           if (raw) {
-            out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, position });
+            out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, derivedId: true, position });
           } else {
             const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile });
-            out.push({ source: mapped.source, index: mapped.index || (opts.index ?? ''), id, position });
+            out.push({ source: mapped.source, index: mapped.index || (opts.index ?? ''), id, derivedId: true, position });
           }
         } catch (err) {
           skipped++;

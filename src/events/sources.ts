@@ -103,10 +103,13 @@ export class EventReader implements AsyncIterable<EventDoc> {
     };
     const emit = (source: Record<string, unknown>, line: number, index: unknown, id: unknown) => {
       let docId: string;
+      let derivedId = false;
       if (typeof id === 'string' && id !== '') docId = id;
       else if (typeof id === 'number') docId = String(id);
-      else if (line === lastLine) docId = `${idPrefix}:${line}.${++sameLine}`;
-      else docId = `${idPrefix}:${line}`;
+      else {
+        derivedId = true;
+        docId = line === lastLine ? `${idPrefix}:${line}.${++sameLine}` : `${idPrefix}:${line}`;
+      }
       if (line !== lastLine) {
         lastLine = line;
         sameLine = 0;
@@ -115,6 +118,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
         source,
         index: typeof index === 'string' && index !== '' ? index : inferIndex(source, fallbackIndex),
         id: docId,
+        derivedId,
         position: { file, line },
       });
       counts.read++;
@@ -202,7 +206,11 @@ function describeType(v: unknown): string {
   return `a ${typeof v} ${String(v)}`;
 }
 
-/** Deterministic id prefix for events without `_id`: 8 hex digits of sha1(normalized path). */
+/**
+ * Prefix of the placeholder ids of events without `_id` (8 hex digits of sha1 of the normalized
+ * path): it only tells events apart in messages. Their real ids do not depend on the path; see
+ * documentId() in ids.ts.
+ */
 export function fileIdPrefix(file: string): string {
   const norm = file === STDIN_NAME ? file : path.normalize(file).split(path.sep).join('/');
   return createHash('sha1').update(norm).digest('hex').slice(0, 8);

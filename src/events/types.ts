@@ -17,8 +17,15 @@ export interface EventDoc {
   source: Record<string, unknown>;
   /** Index the event belongs to ('' when unknown); rules route on it. */
   index: string;
-  /** Document id (`_id`): given by the input, else derived deterministically from the position. */
+  /**
+   * Document id (`_id`) given by the input; for events without one (`derivedId`), a placeholder
+   * `<prefix>:<position>` naming the event in messages. The id of such an event, as alerts and
+   * outputs carry it, is documentId(ev) (src/events/ids.ts): its content and position, whatever
+   * the path it was read from.
+   */
   id: string;
+  /** The input gave no `_id`: `id` is a placeholder; use documentId(ev). */
+  derivedId?: boolean;
   position?: SourcePosition;
   /**
    * The event's time as parsed by the ordering stage, and the field it was read from: the engine

@@ -163,6 +163,7 @@ class FileChannel {
           source: x.source,
           index: x.index,
           id: m.ids[i]!,
+          derivedId: x.derivedId,
           position: makePosition(file, m.pos[i]!, chunk, offset),
           time,
           timeField: tsField,

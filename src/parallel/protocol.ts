@@ -42,6 +42,8 @@ export interface ForwardedEvent {
   i: number;
   source: Record<string, unknown>;
   index: string;
+  /** The input gave no `_id` (see documentId in events/ids.ts). */
+  derivedId: boolean;
   routes: number[];
 }
 

@@ -102,7 +102,7 @@ class BatchBuilder {
       this.offset![i] = p?.offset ?? Number.NaN;
     }
     if (this.tb) this.tb.push(getField(ev.source, cfg.tiebreakerField!));
-    if (routes.length > 0) this.fwd.push({ i, source: ev.source, index: ev.index, routes: routes.slice() });
+    if (routes.length > 0) this.fwd.push({ i, source: ev.source, index: ev.index, derivedId: ev.derivedId === true, routes: routes.slice() });
   }
 
   /** Sends the batch (transferring its columns) and starts a new one. */

@@ -13,7 +13,11 @@
 //    an analysed `match` with operator AND for text lists);
 //  * an item with `os_types` additionally requires host.os.type or host.os.name.caseless to be
 //    one of them (Kibana's transformOsType);
-//  * items whose expire_time is at or before the run time are ignored.
+//  * items whose expire_time is at or before the run time are ignored;
+//  * for EQL rules (`eql: true`) Kibana applies an item with value lists only when every list is
+//    of type keyword, ip or ip_range, holds at most 65,536 values and (ip_range) at most 200
+//    `from-to` ranges (build_exception_filter.ts filterOutUnprocessableValueLists,
+//    buildListClause); other such items are not applied at all and reported as "unprocessed".
 // Arrays behave like Elasticsearch multi-valued fields: a clause holds when any value matches.
 
 import { readFileSync } from 'node:fs';
@@ -28,7 +32,13 @@ export interface ExceptionOptions {
   valueLists?: Map<string, Set<string>>;
   /** Run time; items with an expire_time at or before it are ignored. Default: now. */
   now?: Date | number;
+  /** Apply Kibana's value-list limits for EQL rules (see above). */
+  eql?: boolean;
 }
+
+/** Kibana's limits for value lists used by exceptions of EQL rules. */
+export const MAXIMUM_SMALL_VALUE_LIST_SIZE = 65536;
+export const MAXIMUM_SMALL_IP_RANGE_VALUE_LIST_DASH_SIZE = 200;
 
 export interface ExceptionProblem {
   list_id: string;
@@ -48,6 +58,8 @@ export interface CompiledExceptions {
    * list must not silently hide alerts.
    */
   problems: ExceptionProblem[];
+  /** Items Kibana does not apply to an EQL rule (value lists of other types or too large). */
+  unprocessed: ExceptionItem[];
 }
 
 const NEVER: ExceptionPredicate = () => false;
@@ -57,6 +69,7 @@ export function compileExceptionItems(items: ExceptionItem[], opts: ExceptionOpt
   const now = opts.now === undefined ? Date.now() : typeof opts.now === 'number' ? opts.now : opts.now.getTime();
   const expired: ExceptionItem[] = [];
   const problems: ExceptionProblem[] = [];
+  const unprocessed: ExceptionItem[] = [];
   const preds: ExceptionPredicate[] = [];
   for (const item of items) {
     if (item.expire_time !== undefined) {
@@ -65,6 +78,10 @@ export function compileExceptionItems(items: ExceptionItem[], opts: ExceptionOpt
         expired.push(item);
         continue;
       }
+    }
+    if (opts.eql && !valueListsProcessable(item, opts.valueLists)) {
+      unprocessed.push(item);
+      continue;
     }
     try {
       preds.push(compileItem(item, opts.valueLists));
@@ -82,7 +99,28 @@ export function compileExceptionItems(items: ExceptionItem[], opts: ExceptionOpt
       return false;
     };
   }
-  return { predicate, active: preds.length, expired, problems };
+  return { predicate, active: preds.length, expired, problems, unprocessed };
+}
+
+/**
+ * Whether Kibana turns an item's value-list entries into a filter for an EQL rule. A list that
+ * was not loaded is left to compileItem, which reports it as a problem.
+ */
+function valueListsProcessable(item: ExceptionItem, valueLists: Map<string, Set<string>> | undefined): boolean {
+  for (const e of item.entries) {
+    if (e.type !== 'list') continue;
+    const type = e.list.type;
+    if (type !== 'keyword' && type !== 'ip' && type !== 'ip_range') return false;
+    const list = valueLists?.get(e.list.id);
+    if (!list) continue;
+    if (list.size > MAXIMUM_SMALL_VALUE_LIST_SIZE) return false;
+    if (type === 'ip_range') {
+      let dashes = 0;
+      for (const v of list) if (v.includes('-')) dashes++;
+      if (dashes > MAXIMUM_SMALL_IP_RANGE_VALUE_LIST_DASH_SIZE) return false;
+    }
+  }
+  return true;
 }
 
 /** Resolves a rule's `exceptions_list` references (by list_id and namespace_type, else by id). */

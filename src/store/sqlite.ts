@@ -1,11 +1,14 @@
-// SQLite alert store (`--db alerts.sqlite`). Alerts are keyed by their deterministic id, so writing
-// the same hunt twice, or overlapping hunts, leaves one row per alert (upsert). The full alert
-// document is kept as JSON next to a few columns for querying and indexing.
+// SQLite alert store (`--db alerts.sqlite`). Alerts are keyed by their deterministic id and the
+// store is create-only, like Kibana's writes to `.alerts-security.alerts-*` (a bulk `create` per
+// alert after filtering out ids that already exist): writing the same hunt twice, or overlapping
+// hunts, leaves one row per alert, and a row once written is never rewritten — its first
+// `@timestamp`, and whatever a triager changed in it, stay. The full alert document is kept as
+// JSON next to a few columns for querying and indexing.
 import Database from 'better-sqlite3';
 import type { Alert } from '../detect/alerts.js';
 
 export interface AlertStore {
-  /** Inserts or replaces alerts in one transaction; returns how many rows were new. */
+  /** Inserts the alerts whose ids are not stored yet, in one transaction; returns how many. */
   write(alerts: readonly Alert[]): number;
   count(): number;
   close(): void;
@@ -52,19 +55,15 @@ export function openAlertStore(file: string): AlertStore {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.exec(SCHEMA);
-  const exists = db.prepare('SELECT 1 FROM alerts WHERE id = ?');
-  // Upsert keeps the row's first-seen @timestamp: a rerun must not make old alerts look new.
-  const upsert = db.prepare(`
+  const insert = db.prepare(`
     INSERT INTO alerts (id, rule_id, rule_name, severity, risk_score, "@timestamp", original_time, host_name, user_name, building_block, group_id, reason, doc)
     VALUES (@id, @rule_id, @rule_name, @severity, @risk_score, @ts, @original_time, @host_name, @user_name, @building_block, @group_id, @reason, @doc)
-    ON CONFLICT(id) DO UPDATE SET rule_name = excluded.rule_name, severity = excluded.severity, risk_score = excluded.risk_score, reason = excluded.reason`);
+    ON CONFLICT(id) DO NOTHING`);
   const write = db.transaction((alerts: readonly Alert[]) => {
     let added = 0;
     for (const a of alerts) {
-      const id = String(a['kibana.alert.uuid']);
-      if (!exists.get(id)) added++;
-      upsert.run({
-        id,
+      const info = insert.run({
+        id: String(a['kibana.alert.uuid']),
         rule_id: String(a['kibana.alert.rule.rule_id']),
         rule_name: String(a['kibana.alert.rule.name']),
         severity: String(a['kibana.alert.severity']),
@@ -78,6 +77,7 @@ export function openAlertStore(file: string): AlertStore {
         reason: str(a['kibana.alert.reason']),
         doc: JSON.stringify(a),
       });
+      added += info.changes;
     }
     return added;
   });
