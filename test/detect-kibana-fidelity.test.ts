@@ -316,3 +316,31 @@ describe.skipIf(!existsSync(evtxDir) || !existsSync(corpus))('EVTX ids', () => {
     expect((a.alerts[0]!['kibana.alert.ancestors'] as { id: string }[])[0]!.id).toMatch(/^[0-9a-f]{16}:r\d+$/);
   }, 120_000);
 });
+
+describe("a rule's own timestamp_field", () => {
+  it('orders the events its EQL query sees, as the EQL search does', async () => {
+    const d = tempDir();
+    const ds = { type: 'logs', dataset: 'x', namespace: 'default' };
+    const ev = (ts: string, created: string | undefined, name: string) => ({
+      '@timestamp': ts,
+      data_stream: ds,
+      event: { category: ['process'], ...(created ? { created } : {}) },
+      host: { id: 'h' },
+      process: { name },
+    });
+    // By @timestamp "b" comes first; by event.created "a" does.
+    const f = writeNdjson(d, 't.ndjson', [
+      ev('2024-01-01T00:00:00Z', '2024-01-01T00:00:09Z', 'b'),
+      ev('2024-01-01T00:00:01Z', '2024-01-01T00:00:05Z', 'a'),
+      ev('2024-01-01T00:00:02Z', undefined, 'a'),
+    ]);
+    const query = 'sequence by host.id [process where process.name == "a"] [process where process.name == "b"]';
+    const plain = makeRule({ name: 'by @timestamp', index: ['logs-*'], query });
+    const own = makeRule({ name: 'by event.created', index: ['logs-*'], query, timestamp_field: 'event.created' });
+    const r = await hunt({ rules: [plain, own], inputs: [f] });
+    const shells = r.alerts.filter((a) => a['kibana.alert.group.index'] === undefined).map((a) => a['kibana.alert.rule.name']);
+    expect(shells).toEqual(['by event.created']);
+    expect(r.stats.warnings).toContain('rule "by event.created": 1 event(s) without a event.created (the rule\'s timestamp_field) cannot be ordered and were not searched');
+    expect((r.alerts[0]!['kibana.alert.rule.parameters'] as { timestamp_field: string }).timestamp_field).toBe('event.created');
+  });
+});

@@ -13,6 +13,9 @@
 //    rule's timestamp_override, see RuleSchedule);
 //  * tie order — events with equal time are ordered by the rule's tiebreaker_field before the
 //    rule sees them;
+//  * a rule's own `timestamp_field` — Kibana passes it to the EQL search, which orders the
+//    rule's events by it; when it is not the field the pushed stream is ordered by, the rule's
+//    events are held per window and sorted by it (then the tiebreaker) when the window closes;
 //  * alerts — built from each closed window's results, deduplicated by their deterministic id
 //    against the ledger (Kibana's idempotent create: overlapping windows, a rerun, or a real-time
 //    run and the scheduled run finding the same match write it once), handed to the sink;
@@ -36,7 +39,7 @@ import type { EventDoc } from '../events/types.js';
 import { parseInstant } from '../events/time.js';
 import type { Rule } from '../rules/types.js';
 import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
-import type { PreparedRule } from './router.js';
+import { ruleTimestampField, type PreparedRule } from './router.js';
 import { RuleSchedule, type ScheduledWindow } from './schedule.js';
 
 export interface RuleStats {
@@ -80,6 +83,8 @@ export interface DetectionEngineOptions {
   to?: number;
   /** Run time of a single window that saw no event. */
   now: number;
+  /** The field the pushed events are ordered by (default `@timestamp`). */
+  timestampField?: string;
   sink: AlertSink;
   /** Default: an in-memory set (ids written by this engine). */
   ledger?: AlertLedger;
@@ -89,6 +94,8 @@ export interface DetectionEngineOptions {
 /** A rule's open window: its run and where it searches. */
 interface OpenWindow extends ScheduledWindow {
   run: QueryRun;
+  /** Events held for a rule ordered by its own timestamp_field (RuleState.ownOrder). */
+  held?: EventDoc[];
 }
 
 interface RuleState {
@@ -100,6 +107,8 @@ interface RuleState {
   tiebreaker: Accessor | null;
   /** Events with the same ordering time, held to be sorted by the rule's tiebreaker. */
   tieGroup: EventDoc[];
+  /** The rule's own timestamp_field, when it differs from the stream's ordering field. */
+  ownOrder: { field: string; get: Accessor; missing: number } | null;
   tieTime: number;
   schedule: RuleSchedule | null;
   windows: Map<number, OpenWindow>;
@@ -127,7 +136,7 @@ export class DetectionEngine {
     this.anchor = opts.from;
     this.rangeTo = opts.to;
     this.ledger = opts.ledger ?? new Set<string>();
-    this.states = opts.rules.map((p) => newRuleState(p));
+    this.states = opts.rules.map((p) => newRuleState(p, opts.timestampField ?? '@timestamp'));
     this.stats = this.states.map((s) => s.stats);
     if (this.replay && this.anchor !== undefined) this.initSchedules(this.anchor);
   }
@@ -184,6 +193,11 @@ export class DetectionEngine {
         if (!this.replay) w.runTime = this.lastTime === -Infinity ? this.opts.now : this.lastTime;
         this.closeWindow(s, w);
       }
+      const own = s.ownOrder;
+      if (own && own.missing > 0) {
+        this.opts.onWarning?.(`rule "${s.rule.name}": ${own.missing} event(s) without a ${own.field} (the rule's timestamp_field) cannot be ordered and were not searched`);
+        own.missing = 0;
+      }
     }
     this.nextClose = Infinity;
   }
@@ -197,6 +211,7 @@ export class DetectionEngine {
     const s = this.states[ruleIndex]!;
     const { start, end } = new RuleSchedule(s.rule, runTime).windowAt(runTime);
     const w: OpenWindow = { k: -1, runTime, start, end, run: s.prepared.query.createRun() };
+    if (s.ownOrder) w.held = [];
     const p = s.prepared;
     const inWindow = (ev: EventDoc) => {
       if (!p.matchIndex(ev.index) || (p.filter && !p.filter(ev.source)) || (p.excepted && p.excepted(ev.source))) return false;
@@ -212,6 +227,10 @@ export class DetectionEngine {
     };
     for (const ev of events) {
       if (!inWindow(ev)) continue;
+      if (w.held) {
+        w.held.push(ev);
+        continue;
+      }
       const t = ev.time?.ms ?? s.windowTime(ev.source)!;
       if (t !== tieTime) {
         flush();
@@ -228,7 +247,7 @@ export class DetectionEngine {
   }
 
   private deliver(s: RuleState, ev: EventDoc, t: number): void {
-    if (s.tiebreaker) {
+    if (s.tiebreaker && !s.ownOrder) {
       if (t !== s.tieTime) {
         this.flushTies(s);
         s.tieTime = t;
@@ -251,8 +270,9 @@ export class DetectionEngine {
   private place(s: RuleState, ev: EventDoc): void {
     if (!this.replay) {
       let w = s.windows.get(ALL);
-      if (!w) s.windows.set(ALL, (w = { k: ALL, runTime: 0, start: -Infinity, end: Infinity, run: s.prepared.query.createRun() }));
-      if (!w.run.done) w.run.push(ev);
+      if (!w) s.windows.set(ALL, (w = this.newWindow(s, { k: ALL, runTime: 0, start: -Infinity, end: Infinity })));
+      if (w.held) w.held.push(ev);
+      else if (!w.run.done) w.run.push(ev);
       return;
     }
     const sched = s.schedule!;
@@ -266,19 +286,49 @@ export class DetectionEngine {
     for (let k = Math.max(lo, s.closedThrough + 1); k <= hi; k++) {
       let w = s.windows.get(k);
       if (!w) {
-        w = { ...sched.window(k), run: s.prepared.query.createRun() };
+        w = this.newWindow(s, sched.window(k));
         s.windows.set(k, w);
         if (w.end < s.nextClose) s.nextClose = w.end;
         if (w.end < this.nextClose) this.nextClose = w.end;
       }
-      if (!w.run.done) w.run.push(ev);
+      if (w.held) w.held.push(ev);
+      else if (!w.run.done) w.run.push(ev);
       placed = true;
     }
     if (!placed) s.stats.outsideWindows++;
   }
 
+  private newWindow(s: RuleState, at: ScheduledWindow): OpenWindow {
+    const w: OpenWindow = { ...at, run: s.prepared.query.createRun() };
+    if (s.ownOrder) w.held = [];
+    return w;
+  }
+
+  /**
+   * Feeds a window held for a rule with its own timestamp_field its events in that field's order
+   * (then the tiebreaker, then arrival). Events without that time cannot be placed: counted.
+   */
+  private pushInOwnOrder(s: RuleState, w: OpenWindow): void {
+    const own = s.ownOrder!;
+    const held = w.held!;
+    w.held = undefined;
+    const keyed: { ev: EventDoc; ms: number; ns: number; i: number }[] = [];
+    for (let i = 0; i < held.length; i++) {
+      const t = parseInstant(own.get(held[i]!.source));
+      if (t === null) own.missing++;
+      else keyed.push({ ev: held[i]!, ms: t.ms, ns: t.ns, i });
+    }
+    const tb = s.tiebreaker;
+    keyed.sort((a, b) => a.ms - b.ms || a.ns - b.ns || (tb ? compareTb(tb(a.ev.source), tb(b.ev.source)) : 0) || a.i - b.i);
+    for (const k of keyed) {
+      if (w.run.done) break;
+      w.run.push(k.ev);
+    }
+  }
+
   /** Ends a window's run: its results become alerts (new ids only) for the sink. */
   private closeWindow(s: RuleState, w: OpenWindow): void {
+    if (w.held) this.pushInOwnOrder(s, w);
     const st = s.stats;
     const maxSignals = s.prepared.maxSignals;
     st.runs++;
@@ -318,8 +368,9 @@ export class DetectionEngine {
   }
 }
 
-function newRuleState(p: PreparedRule): RuleState {
+function newRuleState(p: PreparedRule, orderField: string): RuleState {
   const rule = p.rule;
+  const own = ruleTimestampField(rule);
   const override = rule.timestamp_override ? fieldAccessor(rule.timestamp_override) : null;
   const fallback = rule.timestamp_override_fallback_disabled !== true;
   const tsAcc = fieldAccessor('@timestamp');
@@ -339,6 +390,7 @@ function newRuleState(p: PreparedRule): RuleState {
     tiebreaker: rule.tiebreaker_field ? fieldAccessor(rule.tiebreaker_field) : null,
     tieGroup: [],
     tieTime: Number.NaN,
+    ownOrder: own !== undefined && own !== orderField ? { field: own, get: fieldAccessor(own), missing: 0 } : null,
     schedule: null,
     windows: new Map(),
     closedThrough: 0,

@@ -191,6 +191,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     from: rangeFrom,
     to: rangeTo,
     now,
+    timestampField,
     onWarning: warn,
     sink: (group) => {
       for (const a of group) {

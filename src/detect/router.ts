@@ -58,6 +58,15 @@ const typeOf = (n: string) => {
 };
 
 /**
+ * The rule's own EQL `timestamp_field` (Kibana passes it to the EQL search, which orders events
+ * by it), or undefined for the hunt's ordering field.
+ */
+export function ruleTimestampField(rule: Rule): string | undefined {
+  const f = rule.extra.timestamp_field;
+  return typeof f === 'string' && f !== '' ? f : undefined;
+}
+
+/**
  * Compiles one rule, or says why it cannot run. Deterministic in its inputs, so the worker
  * threads of a parallel hunt prepare exactly the rules the main thread prepared.
  */
@@ -69,7 +78,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   let query: CompiledQuery;
   try {
     query = compile(rule.query, {
-      timestampField: opts.timestampField,
+      timestampField: ruleTimestampField(rule) ?? opts.timestampField,
       tiebreakerField: rule.tiebreaker_field ?? null,
       eventCategoryField: rule.event_category_override ?? 'event.category',
       size: maxSignals,
