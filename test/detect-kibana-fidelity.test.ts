@@ -240,6 +240,19 @@ describe('value lists in exceptions of EQL rules', () => {
       expect(r.stats.warnings).toContain("rule \"procs\": The following exceptions won't be applied to rule execution: service accounts");
     }
   });
+  it('applies ip_range lists up to 200 from-to ranges', async () => {
+    const ipRule = makeRule({ ...{ name: 'ips', index: ['logs-*'], query: 'network where true' }, exceptions_list: [{ id: 'L', list_id: 'L', namespace_type: 'single', type: 'detection' }] });
+    const g = writeNdjson(tempDir(), 'ip.ndjson', [
+      { '@timestamp': '2024-01-01T00:00:00Z', data_stream: { type: 'logs', dataset: 'x', namespace: 'default' }, event: { category: ['network'] }, source: { ip: '10.0.0.5' } },
+    ]);
+    const ipLists: ExceptionList[] = lists('ip_range').map((l) => ({ ...l, items: l.items.map((i) => ({ ...i, entries: [{ type: 'list', field: 'source.ip', operator: 'included', list: { id: 'nets', type: 'ip_range' } }] })) }));
+    const ranges = (n: number) => new Set(Array.from({ length: n }, (_, i) => `10.0.${i}.0-10.0.${i}.255`));
+    const within = await hunt({ rules: [ipRule], exceptionLists: ipLists, valueLists: new Map([['nets', ranges(200)]]), inputs: [g] });
+    expect(within.alerts).toHaveLength(0);
+    const over = await hunt({ rules: [ipRule], exceptionLists: ipLists, valueLists: new Map([['nets', ranges(201)]]), inputs: [g] });
+    expect(over.alerts).toHaveLength(1);
+    expect(over.stats.warnings).toContain("rule \"ips\": The following exceptions won't be applied to rule execution: service accounts");
+  });
 });
 
 describe('per-event overrides on single-event alerts', () => {
