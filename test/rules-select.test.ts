@@ -158,7 +158,7 @@ describe('eqlite rules list / show', () => {
       '  tags         Domain: Endpoint, OS: Windows, Use Case: Threat Detection, Tactic: Initial Access, Tactic: Execution, Data Source: Elastic Endgame, Data Source: Elastic Defend, Data Source: Sysmon, Resources: Investigation Guide',
       '  MITRE ATT&CK TA0001 Initial Access: T1566 Phishing (T1566.001 Spearphishing Attachment)',
       '               TA0002 Execution: T1047 Windows Management Instrumentation; T1059 Command and Scripting Interpreter (T1059.005 Visual Basic, T1059.007 JavaScript)',
-      '  tests        (none)',
+      `  tests        ${file.replace(/\.toml$/, '.test')}`,
       '',
     ]);
     expect(text).toContain('\nquery\n  sequence by host.id with maxspan = 5s\n      [any where host.os.type == "windows" and\n');

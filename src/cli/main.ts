@@ -10,6 +10,7 @@ import { registerConvert } from './convert.js';
 import { registerGenerate } from './generate.js';
 import { registerHunt } from './hunt.js';
 import { registerRules } from './rules.js';
+import { registerTest } from './test.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -27,6 +28,7 @@ registerValidate(program);
 registerConvert(program);
 registerGenerate(program);
 registerRules(program);
+registerTest(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -113,7 +113,7 @@ export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
   return ctx.finish();
 }
 
-/** Rule files below `dir`, recursively, in sorted order; hidden entries are ignored. */
+/** Rule files below `dir`, recursively, in sorted order; hidden entries and `*.test` folders are ignored. */
 function listRuleFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
@@ -132,8 +132,10 @@ function listRuleFiles(dir: string): string[] {
       } catch {
         continue;
       }
-      if (st.isDirectory()) walk(full);
-      else if (RULE_FILE_EXTENSIONS.has(path.extname(name).toLowerCase())) out.push(full);
+      // `<rule>.test/` folders hold a rule's test cases and events (src/ruletest), not rules.
+      if (st.isDirectory()) {
+        if (!name.toLowerCase().endsWith('.test')) walk(full);
+      } else if (RULE_FILE_EXTENSIONS.has(path.extname(name).toLowerCase())) out.push(full);
     }
   };
   walk(dir);
