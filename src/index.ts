@@ -21,3 +21,12 @@ export { DetectionEngine, type DetectionEngineOptions, type AlertLedger, type Al
 export { prepareRule, RuleRouter, type PrepareOptions, type PreparedRule } from './detect/router.js';
 export type { Alert } from './detect/alerts.js';
 export { openAlertStore } from './store/sqlite.js';
+export { selectRules, compileSelection, describeSelection, type RuleSelection, type Severity } from './rules/select.js';
+export { loadRuleSet, rulesHome, currentRelease, type LoadedRuleSet, type RuleSetInfo, type InstalledRelease, type ReleaseManifest } from './rules/home.js';
+export { installRules, removeInstalled, contentDigest, PINNED_RELEASE, InstallError, type InstallOptions, type InstallReport } from './rules/install.js';
+export { runRuleTests, collectCases, type RuleTestOptions, type RuleTestRun, type CaseResult, type ActualAlert } from './ruletest/run.js';
+export { readCaseFile, type TestCase, type Expectation } from './ruletest/cases.js';
+export { junitXml, formatCase, formatSummary } from './ruletest/report.js';
+export { explainRule, ExplainError, type ExplainOptions, type Explanation, type StageReport, type DeadEnd } from './explain/explain.js';
+export { formatExplanation } from './explain/format.js';
+export type { SequenceTrace } from './engine/sequence.js';

@@ -11,6 +11,7 @@ import { registerGenerate } from './generate.js';
 import { registerHunt } from './hunt.js';
 import { registerRules } from './rules.js';
 import { registerTest } from './test.js';
+import { registerExplain } from './explain.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -29,6 +30,7 @@ registerConvert(program);
 registerGenerate(program);
 registerRules(program);
 registerTest(program);
+registerExplain(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -13,7 +13,7 @@
 //      the rule's search, see filters.ts and rules/exceptions.ts);
 //   5. it passes the filter of one of the query's terms (CompiledQuery.relevant): any other event
 //      cannot change the rule's results.
-import { compile, type CompiledQuery } from '../engine/index.js';
+import { compile, type CompiledQuery, type CompileOptions } from '../engine/index.js';
 import { lower } from '../engine/expr.js';
 import { fieldAccessor, type Accessor } from '../engine/fields.js';
 import type { EventDoc } from '../events/types.js';
@@ -67,6 +67,21 @@ export function ruleTimestampField(rule: Rule): string | undefined {
 }
 
 /**
+ * The options a rule's query is compiled with: its timestamp, tiebreaker and category fields,
+ * max_signals as the size, and field types from ECS. `eqlite explain` compiles the parts of a
+ * query with the same options, so that its verdicts are the engine's.
+ */
+export function ruleCompileOptions(rule: Rule, opts: Pick<PrepareOptions, 'timestampField' | 'maxSignals'>): CompileOptions {
+  return {
+    timestampField: ruleTimestampField(rule) ?? opts.timestampField,
+    tiebreakerField: rule.tiebreaker_field ?? null,
+    eventCategoryField: rule.event_category_override ?? 'event.category',
+    size: opts.maxSignals ?? rule.max_signals,
+    fieldType: typeOf,
+  };
+}
+
+/**
  * Compiles one rule, or says why it cannot run. Deterministic in its inputs, so the worker
  * threads of a parallel hunt prepare exactly the rules the main thread prepared.
  */
@@ -77,13 +92,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   const maxSignals = opts.maxSignals ?? rule.max_signals;
   let query: CompiledQuery;
   try {
-    query = compile(rule.query, {
-      timestampField: ruleTimestampField(rule) ?? opts.timestampField,
-      tiebreakerField: rule.tiebreaker_field ?? null,
-      eventCategoryField: rule.event_category_override ?? 'event.category',
-      size: maxSignals,
-      fieldType: typeOf,
-    });
+    query = compile(rule.query, ruleCompileOptions(rule, opts));
   } catch (e) {
     return { skip: `query does not compile: ${(e as Error).message.split('\n')[0]}` };
   }

@@ -8,7 +8,7 @@ import { compilePredicate, compileValue, type ExprContext } from './expr.js';
 import { fieldAccessor } from './fields.js';
 import { ResultWindow } from './pipes.js';
 import { SampleCollector } from './sample.js';
-import { SequenceMatcher, type StageSpec } from './sequence.js';
+import { SequenceMatcher, type SequenceTrace, type StageSpec } from './sequence.js';
 import type { CompiledQuery, EngineOptions, QueryResult, QueryRun } from './types.js';
 
 export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult } from './types.js';
@@ -19,6 +19,8 @@ export interface CompileOptions extends EngineOptions {
   fieldType?: (name: string) => string | undefined;
   /** Whether a field is mapped at all (decides how `?field` folds); default: every field is. */
   fieldExists?: (name: string) => boolean;
+  /** Observer of sequence state, for `eqlite explain` (src/explain). */
+  trace?: SequenceTrace;
 }
 
 export function compile(query: Statement | string, options: CompileOptions = {}): CompiledQuery {
@@ -105,7 +107,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     termFilters = [...new Set(stages.map((s) => s.filter))];
     if (until) termFilters.push(until.filter);
     const time = (ev: EventDoc) => eventInstant(ev, timestampField, getTimestamp);
-    const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, time };
+    const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, time, trace: options.trace };
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, onResult);
       const matcher = new SequenceMatcher(spec, (m) => window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }));

@@ -25,6 +25,27 @@ export interface SequenceSpec {
   maxspanMs: number | null;
   /** The event's time (null when it has none). */
   time: (ev: EventDoc) => Instant | null;
+  /** Observer of partial sequences (`eqlite explain`); absent in normal runs. */
+  trace?: SequenceTrace;
+}
+
+/**
+ * What happened to partial sequences, told as it happens (src/explain builds its account of why a
+ * rule did not fire from this). `k` indexes the positive stages; keys are encoded as in the state.
+ */
+export interface SequenceTrace {
+  /** Stage k took the event: a partial sequence of k+1 events now exists for `key`. */
+  advanced(k: number, key: string, keyValues: unknown[], events: readonly EventDoc[], times: readonly number[]): void;
+  /** A newer partial sequence for `key` replaced the one that waited after stage k. */
+  replaced(k: number, key: string, events: readonly EventDoc[]): void;
+  /** The event passed stage k (k ≥ 1), but no partial sequence with its key waited for it. */
+  unmatched(k: number, key: string, keyValues: unknown[], ev: EventDoc, ms: number): void;
+  /** The partial sequence waiting for stage k is dropped: the stage-k event came `overMs` after maxspan. */
+  expired(k: number, key: string, events: readonly EventDoc[], ev: EventDoc, overMs: number): void;
+  /** The partial sequence waiting for stage k is dropped: an until event (at `untilMs`) ended it. */
+  untilKilled(k: number, key: string, events: readonly EventDoc[], ev: EventDoc, untilMs: number): void;
+  /** A complete sequence was rejected by a missing-event (`![…]`) term. */
+  rejectedByMissing(key: string, keyValues: unknown[], events: readonly EventDoc[]): void;
 }
 
 interface Pending {
@@ -55,7 +76,7 @@ export interface SequenceMatch {
 }
 
 /** Join keys of an event for a stage: the Cartesian product of its (multi-valued) key values. */
-function stageKeys(stage: StageSpec, src: Record<string, unknown>): { key: string; values: unknown[] }[] | null {
+export function stageKeys(stage: StageSpec, src: Record<string, unknown>): { key: string; values: unknown[] }[] | null {
   const n = stage.keys.length;
   if (n === 0) return [{ key: '', values: [] }];
   let combos: { key: string; values: unknown[] }[] = [{ key: '', values: [] }];
@@ -170,20 +191,31 @@ export class SequenceMatcher {
       if (!ts) continue;
       const keys = stageKeys(stage, src);
       if (!keys) continue;
+      const trace = this.spec.trace;
       for (const key of keys) {
         if (k === 0) {
           const seq: Pending = { events: [ev], startMs: ts.ms, startNs: ts.ns, times: [ts.ms], lastOrdinal: ord, keyValues: key.values };
+          if (trace) this.traceAdvance(trace, 0, key.key, seq);
           if (this.positives.length === 1) this.complete(seq, key.key, ord);
           else this.pending[0]!.set(key.key, seq);
           continue;
         }
         const prev = this.pending[k - 1]!;
         const seq = prev.get(key.key);
-        if (!seq) continue;
+        if (!seq) {
+          trace?.unmatched(k, key.key, key.values, ev, ts.ms);
+          continue;
+        }
         prev.delete(key.key);
-        if (this.spec.maxspanMs !== null && exceeds(ts, seq, this.spec.maxspanMs)) continue;
+        if (this.spec.maxspanMs !== null && exceeds(ts, seq, this.spec.maxspanMs)) {
+          trace?.expired(k, key.key, seq.events, ev, ts.ms - seq.startMs - this.spec.maxspanMs);
+          continue;
+        }
         const u = this.untilLatest.get(key.key);
-        if (u && u.ordinal >= seq.lastOrdinal) continue;
+        if (u && u.ordinal >= seq.lastOrdinal) {
+          trace?.untilKilled(k, key.key, seq.events, ev, u.ms);
+          continue;
+        }
         const next: Pending = {
           events: [...seq.events, ev],
           startMs: seq.startMs,
@@ -192,6 +224,7 @@ export class SequenceMatcher {
           lastOrdinal: ord,
           keyValues: seq.keyValues,
         };
+        if (trace) this.traceAdvance(trace, k, key.key, next);
         if (k === this.positives.length - 1) this.complete(next, key.key, ord);
         else this.pending[k]!.set(key.key, next);
       }
@@ -224,6 +257,12 @@ export class SequenceMatcher {
     }
   }
 
+  private traceAdvance(trace: SequenceTrace, k: number, key: string, seq: Pending): void {
+    const waiting = k < this.positives.length - 1 ? this.pending[k]!.get(key) : undefined;
+    if (waiting) trace.replaced(k, key, waiting.events);
+    trace.advanced(k, key, seq.keyValues, seq.events, seq.times);
+  }
+
   /** End of input: every waiting candidate is decided (no trailing event can come any more). */
   finish(): void {
     for (const c of this.candidates) if (c.state === 'waiting') c.state = 'keep';
@@ -240,7 +279,10 @@ export class SequenceMatcher {
     for (let g = 0; g < this.between.length; g++) {
       for (const m of this.between[g]!) {
         const list = this.missingHistory[m]!.get(key);
-        if (list && list.some((t) => t > seq.times[g]! && t < seq.times[g + 1]!)) return;
+        if (list && list.some((t) => t > seq.times[g]! && t < seq.times[g + 1]!)) {
+          this.spec.trace?.rejectedByMissing(key, seq.keyValues, seq.events);
+          return;
+        }
       }
     }
     let leadingMs: number | null = null;
@@ -299,6 +341,7 @@ export class SequenceMatcher {
     while (i < this.candidates.length && this.candidates[i]!.state !== 'waiting') {
       const c = this.candidates[i]!;
       if (c.state === 'keep') this.emit(this.toMatch(c.seq));
+      else this.spec.trace?.rejectedByMissing(c.key, c.seq.keyValues, c.seq.events);
       i++;
     }
     if (i > 0) this.candidates.splice(0, i);

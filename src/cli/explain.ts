@@ -1,0 +1,82 @@
+// `eqlite explain --rule ID FILES…`: why a rule did (not) fire on these events (src/explain).
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { explainRule, ExplainError } from '../explain/explain.js';
+import { formatExplanation } from '../explain/format.js';
+import { InputError } from '../events/sources.js';
+import { loadValueLists } from '../rules/exceptions.js';
+import { UserError } from './errors.js';
+import { loadSelectedRules } from './rule-selection.js';
+import { findRule } from './rules.js';
+
+export interface ExplainCliOptions {
+  rule: string;
+  rules?: string[];
+  index?: string;
+  timestampField?: string;
+  valueList?: string[];
+  json?: boolean;
+  examples?: number;
+}
+
+export interface ExplainIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/** Returns the exit code: 0 explained (whether or not the rule fired), 2 usage or input errors. */
+export async function runExplain(files: string[], o: ExplainCliOptions, io: ExplainIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+  try {
+    for (const p of o.rules ?? []) if (!existsSync(p)) throw new UserError(`cannot read rules ${p}: no such file or directory`, 2);
+    const loaded = loadSelectedRules(o.rules, {});
+    const rule = findRule(loaded.rules, o.rule);
+    const valueLists = o.valueList?.length ? loadValueLists(o.valueList) : undefined;
+    let skipped = 0;
+    const x = await explainRule({
+      rule,
+      inputs: files,
+      exceptionLists: loaded.exceptionLists,
+      valueLists,
+      index: o.index,
+      timestampField: o.timestampField,
+      examples: o.examples,
+      onSkip: (s) => {
+        if (++skipped <= 5) io.err(`skipped ${s.position.file}${s.position.line !== undefined ? ':' + s.position.line : ''}: ${s.reason}\n`);
+      },
+      onWarning: (m) => io.err(`warning: ${m}\n`),
+    });
+    io.out(o.json ? JSON.stringify(x, null, 2) + '\n' : formatExplanation(x, o.examples));
+    return 0;
+  } catch (e) {
+    if (e instanceof UserError || e instanceof InputError || e instanceof ExplainError) {
+      io.err(`error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+export function registerExplain(program: Command): Command {
+  return program
+    .command('explain')
+    .description('why a rule did (not) fire on these events: per stage and condition, the closest misses, and how partial sequences ended')
+    .argument('<files...>', 'NDJSON, JSON, Elasticsearch hits (optionally .gz), .evtx files or directories; "-" for stdin')
+    .requiredOption('--rule <rule>', 'rule_id, a unique rule_id prefix, or the exact rule name')
+    .option('-r, --rules <path>', 'rule file or directory holding the rule (default: the installed Elastic rule set, else the bundled rule)', collect)
+    .option('--index <name>', 'index for events that carry none')
+    .option('--timestamp-field <field>', 'field ordering events (default @timestamp)')
+    .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collect)
+    .addOption(new Option('--examples <n>', 'examples shown per list (default 5)').argParser(positive))
+    .option('--json', 'the explanation as JSON')
+    .action(async (files: string[], o: ExplainCliOptions) => {
+      process.exitCode = await runExplain(files, o);
+    });
+}
