@@ -147,7 +147,7 @@ describe('case files', () => {
     expect(c.out()).toContain('test: 3 case(s) of 2 rule(s): 3 passed, 0 failed\n');
     const only = io();
     expect(await runTestCommand([d], { tests: [t], case: ['*whoami*'], verbose: true }, only.io)).toBe(0);
-    expect(only.out()).toContain('  PASS  two whoami starts  (2 alerts)\n          [events.ndjson:1]  2025-01-01T00:00:01Z  process event with process whoami.exe, created low alert Rule r-whoami.\n');
+    expect(only.out()).toContain('  PASS  two whoami starts  (2 alerts)\n          [events.ndjson:1]  2025-01-01T00:00:01.000Z  process event with process whoami.exe, created low alert Rule r-whoami.\n');
     expect(only.out()).toContain('test: 1 case(s) of 1 rule(s): 1 passed, 0 failed\n');
   });
 

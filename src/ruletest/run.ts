@@ -4,7 +4,9 @@
 import path from 'node:path';
 import { hunt } from '../detect/hunt.js';
 import type { Alert } from '../detect/alerts.js';
-import { expandInputs, fileIdPrefix } from '../events/sources.js';
+import { expandInputs } from '../events/sources.js';
+import { openInputs } from '../events/inputs.js';
+import { documentId } from '../events/ids.js';
 import type { ExceptionList, Rule } from '../rules/types.js';
 import { caseFilesIn, readCaseFile, testsDirFor, type CaseFileProblem, type Expectation, type TestCase } from './cases.js';
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
@@ -135,18 +137,23 @@ export async function runRuleTests(opts: RuleTestOptions): Promise<RuleTestRun> 
   return { results, problems, untested };
 }
 
-/** A ref for an event id: `<file>:<line>` for ids eqlite derived from the position, else the id. */
-function refMaker(files: string[], caseDir: string): (id: string) => string {
-  const byPrefix = new Map<string, string>();
-  for (const f of files) byPrefix.set(fileIdPrefix(f), path.relative(caseDir, f).split(path.sep).join('/'));
-  return (id) => {
-    const colon = id.indexOf(':');
-    if (colon === 8) {
-      const file = byPrefix.get(id.slice(0, 8));
-      if (file !== undefined) return `${file}:${id.slice(9)}`;
+/**
+ * Refs for the events of some alerts: `<file>:<line>` (`:r<record>` for EVTX) for events whose id
+ * eqlite derived (from content and position, see events/ids.ts), the `_id` otherwise. The files
+ * are read again and each event's id computed as the alerts computed it, so a ref names exactly
+ * the event that alerted.
+ */
+async function refMaker(files: string[], caseDir: string, wanted: Set<string>): Promise<(id: string) => string> {
+  const refs = new Map<string, string>();
+  for (const input of await openInputs(files)) {
+    const rel = path.relative(caseDir, input.file).split(path.sep).join('/');
+    for await (const ev of input) {
+      if (!ev.derivedId) continue;
+      const id = documentId(ev);
+      if (wanted.has(id)) refs.set(id, `${rel}:${ev.id.slice(ev.id.indexOf(':') + 1)}`);
     }
-    return id;
-  };
+  }
+  return (id) => refs.get(id) ?? id;
 }
 
 /** Groups a hunt's alerts into what a test compares: one entry per event, sequence or sample. */
@@ -192,7 +199,6 @@ async function runCase(rule: Rule, c: TestCase, opts: RuleTestOptions): Promise<
   const skipped: string[] = [];
   try {
     const files = (await expandInputs(c.events)).map((f) => f.path);
-    const ref = refMaker(files, path.dirname(c.file));
     const res = await hunt({
       rules: [rule],
       exceptionLists: opts.exceptionLists,
@@ -205,6 +211,9 @@ async function runCase(rule: Rule, c: TestCase, opts: RuleTestOptions): Promise<
     });
     if (res.stats.rulesSkipped.length > 0) return done({ status: 'error', message: `the rule cannot be run: ${res.stats.rulesSkipped[0]!.reason}`, actual: [] });
     alerts = res.alerts;
+    const wanted = new Set<string>();
+    alertsAsTested(alerts, (id) => (wanted.add(id), id));
+    const ref = await refMaker(files, path.dirname(c.file), wanted);
     const actual = alertsAsTested(alerts, ref);
     if (skipped.length > 0) {
       // Test data that does not read is a broken test, whatever the alerts.
