@@ -47,8 +47,9 @@ describe('schedule replay', () => {
     expect(alerts.map((a) => [(a.process as { name: string }).name, a['@timestamp']])).toEqual([
       ['e1', '2024-05-01T10:05:00.000Z'],
       ['e2', '2024-05-01T10:05:00.000Z'],
-      ['e3', '2024-05-01T10:15:00.000Z'],
+      // Runs keep the most recent max_signals matches (Elasticsearch's result_position tail).
       ['e4', '2024-05-01T10:15:00.000Z'],
+      ['e5', '2024-05-01T10:15:00.000Z'],
     ]);
     const r = stats.perRule[0]!;
     expect(r.runs).toBe(4); // windows without events are never opened
@@ -69,10 +70,10 @@ describe('schedule replay', () => {
   it('alerts the same ids as a single run for the same matches', async () => {
     const single = await hunt({ rules: [rule], inputs: [input] });
     const replay = await hunt({ rules: [rule], inputs: [input], ...range });
-    // One run over everything: max_signals 2 in total, with one warning.
-    expect(single.alerts.map((a) => (a.process as { name: string }).name)).toEqual(['before', 'e1']);
+    // One run over everything: max_signals 2 in total (the most recent two), with one warning.
+    expect(single.alerts.map((a) => (a.process as { name: string }).name)).toEqual(['e5', 'after']);
     expect(single.stats.perRule[0]!.maxSignalsReached).toBe(1);
-    expect(single.alerts[1]!['kibana.alert.uuid']).toBe(replay.alerts[0]!['kibana.alert.uuid']);
+    expect(single.alerts[0]!['kibana.alert.uuid']).toBe(replay.alerts[3]!['kibana.alert.uuid']);
   });
 
   it('--schedule without a range anchors at the first event and runs to the end of the data', async () => {

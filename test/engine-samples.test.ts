@@ -212,3 +212,17 @@ describe('multi-valued keys', () => {
     expect(run('sample by ?k [any where s == 1] [any where s == 2]', rows)).toEqual([{ ids: [1, 2], keys: [null] }]);
   });
 });
+
+describe('size and result_position on samples', () => {
+  it('size keeps the first samples in key order whatever result_position says (as the ES QA suite expects)', () => {
+    const rows: Src[] = [];
+    for (const k of ['a', 'b', 'c']) rows.push({ k, s: 1 }, { k, s: 2 });
+    const q = 'sample by k [any where s == 1] [any where s == 2]';
+    expect(run(q, rows, { size: 2 }).map((s) => s.keys)).toEqual([['a'], ['b']]);
+    expect(run(q, rows, { size: 2, resultPosition: 'head' }).map((s) => s.keys)).toEqual([['a'], ['b']]);
+    const r = compile(q, { size: 2 }).createRun();
+    for (const d of docs(rows)) r.push(d);
+    expect(r.finish()).toHaveLength(2);
+    expect(r.found).toBe(3);
+  });
+});

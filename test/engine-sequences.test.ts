@@ -280,9 +280,31 @@ describe('output order, pipes and size', () => {
     expect(ids(`${q} | tail 2 | head 1`, rows)).toEqual([[4, 5]]);
     expect(ids(`${q} | head 0`, rows)).toEqual([]);
   });
-  it('size caps the number of sequences', () => {
-    expect(ids(q, rows, { size: 1 })).toEqual([[2, 3]]);
-    expect(ids(`${q} | tail 2`, rows, { size: 1 })).toEqual([[4, 5]]);
+  it('size keeps the last sequences (result_position tail, the default) or the first (head)', () => {
+    expect(ids(q, rows, { size: 1 })).toEqual([[1, 6]]);
+    expect(ids(q, rows, { size: 2 })).toEqual([[4, 5], [1, 6]]);
+    expect(ids(q, rows, { size: 1, resultPosition: 'head' })).toEqual([[2, 3]]);
+    expect(ids(q, rows, { size: 2, resultPosition: 'head' })).toEqual([[2, 3], [4, 5]]);
+  });
+  it("with pipes, size is a limit of the first pipe's kind beneath it (LogicalPlanBuilder)", () => {
+    // | tail 2 with size 1: Tail(1) then tail 2 → the last sequence, whatever the position.
+    expect(ids(`${q} | tail 2`, rows, { size: 1, resultPosition: 'head' })).toEqual([[1, 6]]);
+    // | head 2 with size 1: Head(1) then head 2 → the first sequence, whatever the position.
+    expect(ids(`${q} | head 2`, rows, { size: 1 })).toEqual([[2, 3]]);
+    expect(ids(`${q} | head 2 | tail 1`, rows, { size: 10 })).toEqual([[4, 5]]);
+  });
+  it('a tail run reports how many results it found before cutting; a head run stops one past its limit', () => {
+    const tail = compile(q, { size: 1 }).createRun();
+    const head = compile(q, { size: 1, resultPosition: 'head' }).createRun();
+    for (const ev of docs(rows)) {
+      tail.push(ev);
+      if (!head.done) head.push(ev);
+    }
+    expect(tail.finish()).toHaveLength(1);
+    expect(tail.found).toBe(3);
+    expect(head.done).toBe(true);
+    expect(head.finish()).toHaveLength(1);
+    expect(head.found).toBe(2);
   });
 });
 

@@ -19,6 +19,7 @@ export interface QueryCommandOptions {
   tiebreakerField?: string;
   eventCategoryField: string;
   size?: number;
+  resultPosition?: 'head' | 'tail';
   index?: string;
   reorderWindow?: number;
   maxSamplesPerKey?: number;
@@ -29,6 +30,14 @@ function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
+}
+
+/** Elasticsearch's default `size` for an EQL search. */
+export const DEFAULT_QUERY_SIZE = 10;
+
+function resultPosition(v: string): 'head' | 'tail' {
+  if (v === 'head' || v === 'tail') return v;
+  throw new InvalidArgumentError('expected head or tail');
 }
 
 function hit(ev: EventDoc): Record<string, unknown> {
@@ -43,12 +52,15 @@ export function formatResult(r: QueryResult): string {
 
 export async function runQueryCommand(query: string, paths: string[], opts: QueryCommandOptions): Promise<number> {
   let compiled;
+  const size = opts.size ?? DEFAULT_QUERY_SIZE;
+  const position = opts.resultPosition ?? 'tail';
   try {
     compiled = compile(parse(query), {
       timestampField: opts.timestampField,
       tiebreakerField: opts.tiebreakerField ?? null,
       eventCategoryField: opts.eventCategoryField,
-      size: opts.size,
+      size,
+      resultPosition: position,
       maxSamplesPerKey: opts.maxSamplesPerKey,
     });
   } catch (err) {
@@ -83,7 +95,9 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     closed = true;
   });
   let pending: Promise<unknown> | null = null;
+  let shown = 0;
   const write = (r: QueryResult) => {
+    shown++;
     if (closed) return;
     if (!out.write(formatResult(r) + '\n')) pending ??= once(out, 'drain').then(() => (pending = null));
   };
@@ -107,6 +121,14 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     await opened.close();
   }
   for (const r of run.finish()) write(r);
+  // Results beyond --size are dropped as Elasticsearch drops them; say so, since a search that
+  // returned exactly `size` results is otherwise indistinguishable from a complete one.
+  if (shown === size && run.found > shown) {
+    // A tail (and the sample collector) saw every result; a head stopped one past its limit.
+    const counted = position === 'tail' || compiled.type === 'sample';
+    const which = counted ? `${compiled.type === 'sample' ? 'first' : 'last'} ${shown} of ${run.found} results` : `first ${shown} result${shown === 1 ? '' : 's'}; more matched`;
+    process.stderr.write(`eqlite: showing the ${which} (--size ${size}, --result-position ${position}); raise --size to see more\n`);
+  }
   let read = 0;
   for (const i of inputs) read += i.counts().read;
   const summary = skips.summary();
@@ -123,7 +145,8 @@ export function registerQuery(program: Command): Command {
     .option('--timestamp-field <field>', 'field holding the event time', '@timestamp')
     .option('--tiebreaker-field <field>', 'field ordering events with equal timestamps')
     .option('--event-category-field <field>', 'field holding the event category', 'event.category')
-    .option('--size <n>', 'maximum number of results (events, sequences or samples)', positiveInt)
+    .option('--size <n>', `maximum number of results (events, sequences or samples; default ${DEFAULT_QUERY_SIZE}, as Elasticsearch)`, positiveInt)
+    .option('--result-position <pos>', 'which results --size keeps: tail (default, the most recent, as Elasticsearch) or head (the earliest)', resultPosition)
     .option('--max-samples-per-key <n>', 'samples returned per join key (default 1)', positiveInt)
     .option('--index <name>', 'index name for events that carry none')
     .option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)', positiveInt)

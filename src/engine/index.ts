@@ -66,6 +66,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   const q = stmt.query;
   const pipes = stmt.pipes;
   const size = options.size;
+  const position = options.resultPosition ?? 'tail';
   let categories: Set<string> | null = new Set();
   const addCategory = (c: string | null) => {
     if (c === null) categories = null;
@@ -81,7 +82,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     const filter = eventFilter(q);
     termFilters = [filter];
     createRun = (onResult) => {
-      const window = new ResultWindow<QueryResult>(pipes, size, onResult);
+      const window = new ResultWindow<QueryResult>(pipes, size, position, onResult);
       return {
         push(ev) {
           if (!window.full && filter(ev)) window.add({ kind: 'event', event: ev });
@@ -89,6 +90,9 @@ export function compile(query: Statement | string, options: CompileOptions = {})
         finish: () => window.result(),
         get done() {
           return window.full;
+        },
+        get found() {
+          return window.seen;
         },
       };
     };
@@ -109,7 +113,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     const time = (ev: EventDoc) => eventInstant(ev, timestampField, getTimestamp);
     const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, time, trace: options.trace };
     createRun = (onResult) => {
-      const window = new ResultWindow<QueryResult>(pipes, size, onResult);
+      const window = new ResultWindow<QueryResult>(pipes, size, position, onResult);
       const matcher = new SequenceMatcher(spec, (m) => window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }));
       return {
         push(ev) {
@@ -122,6 +126,9 @@ export function compile(query: Statement | string, options: CompileOptions = {})
         get done() {
           return window.full;
         },
+        get found() {
+          return window.seen;
+        },
       };
     };
   } else {
@@ -133,14 +140,20 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     const perKey = options.maxSamplesPerKey ?? 1;
     createRun = (onResult) => {
       const collector = new SampleCollector(filters, perKey);
+      let found = 0;
       return {
         push: (ev) => collector.push(ev),
         finish() {
-          const window = new ResultWindow<QueryResult>(pipes, size, onResult);
+          // Samples come in join-key order: size keeps the first ones (see EngineOptions.resultPosition).
+          const window = new ResultWindow<QueryResult>(pipes, size, 'head', onResult);
           for (const s of collector.results()) window.add({ kind: 'sample', joinKeys: s.keyValues, events: s.events });
+          found = window.seen;
           return window.result();
         },
         done: false,
+        get found() {
+          return found;
+        },
       };
     };
   }

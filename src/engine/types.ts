@@ -14,6 +14,12 @@ export interface EngineOptions {
   eventCategoryField?: string;
   /** Maximum number of results (events, sequences or samples); ES's `size`. Default: unlimited. */
   size?: number;
+  /**
+   * Which results `size` keeps (ES `result_position`): `tail` (default, as Elasticsearch) the most
+   * recent, `head` the earliest. Samples are ordered by join key, not time: `size` keeps the first
+   * samples whichever the position (as Elasticsearch returns them).
+   */
+  resultPosition?: 'head' | 'tail';
   /** Samples returned per join key (ES `max_samples_per_key`, default 1). */
   maxSamplesPerKey?: number;
 }
@@ -41,6 +47,11 @@ export interface QueryRun {
   finish(): QueryResult[];
   /** True when no further input can change the results (e.g. `| head N` already filled). */
   readonly done: boolean;
+  /**
+   * Results found so far, before `size` and pipes cut them (a head stops counting one past its
+   * limit, when the run is done). `found > finish().length` means results were dropped.
+   */
+  readonly found: number;
 }
 
 export interface CompiledQuery {

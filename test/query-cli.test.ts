@@ -1,0 +1,71 @@
+// `eqlite query` end to end: Elasticsearch's default size (10) and result_position (tail), the
+// --result-position option and the note on stderr when --size cut the results.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tempDir, writeNdjson } from './detect-helpers.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dir = tempDir('eqlite-query-');
+// 25 process events n = 1..25, one second apart; hosts alternate.
+const input = writeNdjson(
+  dir,
+  'events.ndjson',
+  Array.from({ length: 25 }, (_, i) => ({
+    '@timestamp': new Date(Date.UTC(2024, 0, 1, 0, 0, i + 1)).toISOString(),
+    event: { category: 'process' },
+    host: { id: i % 2 ? 'b' : 'a' },
+    n: i + 1,
+  })),
+);
+
+function query(...args: string[]): { out: number[][]; err: string; status: number | null } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'query', ...args], { cwd: repoRoot, encoding: 'utf8' });
+  const out = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const o = JSON.parse(l) as { n?: number; events?: { _source: { n: number } }[] };
+      return o.events ? o.events.map((e) => e._source.n) : [o.n!];
+    });
+  return { out, err: r.stderr, status: r.status };
+}
+
+describe('eqlite query: size and result position', () => {
+  it('keeps the last 10 results by default and says that results were cut', () => {
+    const r = query('process where true', input);
+    expect(r.status).toBe(0);
+    expect(r.out.flat()).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+    expect(r.err).toBe('eqlite: showing the last 10 of 25 results (--size 10, --result-position tail); raise --size to see more\n');
+  }, 30_000);
+
+  it('--result-position head keeps the first N; --size larger than the results prints them all without a note', () => {
+    const h = query('process where n > 3', input, '--size', '3', '--result-position', 'head');
+    expect(h.out.flat()).toEqual([4, 5, 6]);
+    expect(h.err).toBe('eqlite: showing the first 3 results; more matched (--size 3, --result-position head); raise --size to see more\n');
+    const all = query('process where n > 20', input, '--size', '50');
+    expect(all.out.flat()).toEqual([21, 22, 23, 24, 25]);
+    expect(all.err).toBe('');
+  }, 30_000);
+
+  it('sequences: the most recent sequences by default', () => {
+    const r = query('sequence by host.id [process where true] [process where true]', input, '--size', '2');
+    // Host a pairs 1,3 / 3,5 / … / 23,25 (12), host b 2,4 / … / 22,24 (11): ordered by last event.
+    expect(r.out).toEqual([
+      [22, 24],
+      [23, 25],
+    ]);
+    expect(r.err).toBe('eqlite: showing the last 2 of 23 results (--size 2, --result-position tail); raise --size to see more\n');
+    expect(query('sequence by host.id [process where true] [process where true]', input, '--size', '2', '--result-position', 'head').out).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
+  }, 30_000);
+
+  it('rejects an unknown position', () => {
+    const r = query('process where true', input, '--result-position', 'middle');
+    expect(r.status).not.toBe(0);
+    expect(r.err).toContain('expected head or tail');
+  }, 30_000);
+});
