@@ -39,8 +39,8 @@ describe('seed rule sequence alerts', () => {
       expect(a['kibana.alert.workflow_status']).toBe('open');
       expect(a['kibana.alert.status']).toBe('active');
       expect(a['event.kind']).toBe('signal');
-      // The single run of an offline hunt happens at the last event's time.
-      expect(a['@timestamp']).toBe('2024-05-01T10:00:02.000Z');
+      // The first replayed run whose window holds the sequence: runs every 5m on the epoch grid.
+      expect(a['@timestamp']).toBe('2024-05-01T10:05:00.000Z');
       const threat = a['kibana.alert.rule.threat'] as { technique?: { id: string; subtechnique?: { id: string }[] }[] }[];
       const ids = threat.flatMap((t) => (t.technique ?? []).flatMap((x) => [x.id, ...(x.subtechnique ?? []).map((s) => s.id)]));
       expect(ids).toEqual(['T1566', 'T1566.001', 'T1047', 'T1059', 'T1059.005', 'T1059.007']);

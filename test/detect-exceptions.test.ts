@@ -47,21 +47,38 @@ describe('hunt exceptions', () => {
     expect(stats.perRule[0]!.excepted).toBe(1);
   });
 
-  it('honours excluded operators and ignores expired items', async () => {
-    const now = Date.parse('2024-06-01T00:00:00Z');
+  it('honours excluded operators', async () => {
     const exc = list([
       // "user.name is not bob": excepts alice's events.
       { item_id: 'not-bob', entries: [{ type: 'match', field: 'user.name', operator: 'excluded', value: 'bob' }] },
-      // Would except everything, but expired before "now".
-      { item_id: 'expired', expire_time: '2024-05-31T00:00:00Z', entries: [{ type: 'exists', field: 'host.id', operator: 'included' }] },
     ]);
-    const { alerts, stats } = await hunt({ rules: [withList(seed)], exceptionLists: [exc], inputs: [input], now });
+    const { alerts, stats } = await hunt({ rules: [withList(seed)], exceptionLists: [exc], inputs: [input] });
     expect(users(alerts)).toEqual(['bob']);
     expect(stats.perRule[0]!.excepted).toBe(2);
-    // Before expiry the second item excepts every event.
-    const early = await hunt({ rules: [withList(seed)], exceptionLists: [exc], inputs: [input], now: Date.parse('2024-05-30T00:00:00Z') });
-    expect(early.alerts).toEqual([]);
-    expect(early.stats.perRule[0]!.excepted).toBe(4);
+  });
+
+  it("evaluates expire_time at each run's start, as Kibana does, not against the wall clock", async () => {
+    const bobUntil = (expire: string) =>
+      list([{ item_id: 'bob-until', expire_time: expire, entries: [{ type: 'match', field: 'user.name', operator: 'included', value: 'bob' }] }]);
+    const shells = (alerts: Record<string, unknown>[]) =>
+      alerts.filter((a) => a['kibana.alert.building_block_type'] === undefined).map((a) => [(a.user as { name: string }).name, a['@timestamp']]);
+    const run = (expire: string) => hunt({ rules: [withList(seed)], exceptionLists: [bobUntil(expire)], inputs: [input], now: Date.parse('2030-01-01T00:00:00Z') });
+    // The seed rule runs every 5m over now-9m: alice's sequence (10:00:00–10:00:02) lies in the
+    // window of the run at 10:05 only, bob's (10:01:00–10:01:02) in those of 10:05 and 10:10.
+    const midway = await run('2024-05-01T10:07:00Z'); // active for the 10:05 run, expired for 10:10
+    expect(shells(midway.alerts)).toEqual([
+      ['alice', '2024-05-01T10:05:00.000Z'],
+      ['bob', '2024-05-01T10:10:00.000Z'],
+    ]);
+    expect(midway.stats.perRule[0]!.excepted).toBe(2); // bob's two events, withheld from one run
+    const later = await run('2024-05-01T10:12:00Z'); // active for both runs
+    expect(shells(later.alerts)).toEqual([['alice', '2024-05-01T10:05:00.000Z']]);
+    const earlier = await run('2024-05-01T10:04:00Z'); // expired before either run started
+    expect(shells(earlier.alerts)).toEqual([
+      ['alice', '2024-05-01T10:05:00.000Z'],
+      ['bob', '2024-05-01T10:05:00.000Z'],
+    ]);
+    expect(earlier.stats.perRule[0]!.excepted).toBe(0);
   });
 
   it('warns about a referenced list that was not loaded', async () => {

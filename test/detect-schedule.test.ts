@@ -58,30 +58,69 @@ describe('schedule replay', () => {
     expect(r.maxSignalsReached).toBe(4);
     expect(r.outsideWindows).toBe(2);
     expect(new Set(alerts.map((a) => a['kibana.alert.uuid'])).size).toBe(4);
+    expect(r.dropped).toBe(2); // e3 cut from the runs at 10:15 and 10:20 (never alerted)
     expect(stats.warnings.filter((w) => w.includes('max_signals (2) reached'))).toEqual([
-      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:05:00.000Z (window 2024-05-01T10:00:00.000Z – 2024-05-01T10:05:00.000Z); further matches of this run are not alerted',
-      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:10:00.000Z (window 2024-05-01T10:01:00.000Z – 2024-05-01T10:10:00.000Z); further matches of this run are not alerted',
-      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:15:00.000Z (window 2024-05-01T10:06:00.000Z – 2024-05-01T10:15:00.000Z); further matches of this run are not alerted',
-      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:20:00.000Z (window 2024-05-01T10:11:00.000Z – 2024-05-01T10:20:00.000Z); further matches of this run are not alerted',
+      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:05:00.000Z (window 2024-05-01T10:00:00.000Z – 2024-05-01T10:05:00.000Z)',
+      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:10:00.000Z (window 2024-05-01T10:01:00.000Z – 2024-05-01T10:10:00.000Z)',
+      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:15:00.000Z (window 2024-05-01T10:06:00.000Z – 2024-05-01T10:15:00.000Z); 1 older match was not alerted by this run',
+      'rule "proc": max_signals (2) reached in run at 2024-05-01T10:20:00.000Z (window 2024-05-01T10:11:00.000Z – 2024-05-01T10:20:00.000Z); 1 older match was not alerted by this run',
     ]);
     expect(stats.range).toEqual({ from: '2024-05-01T10:00:00.000Z', to: '2024-05-01T10:30:00.000Z' });
   });
 
-  it('alerts the same ids as a single run for the same matches', async () => {
-    const single = await hunt({ rules: [rule], inputs: [input] });
+  it('alerts the same ids as a single window for the same matches', async () => {
+    const single = await hunt({ rules: [rule], inputs: [input], singleWindow: true });
     const replay = await hunt({ rules: [rule], inputs: [input], ...range });
     // One run over everything: max_signals 2 in total (the most recent two), with one warning.
     expect(single.alerts.map((a) => (a.process as { name: string }).name)).toEqual(['e5', 'after']);
     expect(single.stats.perRule[0]!.maxSignalsReached).toBe(1);
+    expect(single.stats.perRule[0]!.dropped).toBe(5);
+    expect(single.stats.range).toBeUndefined();
+    expect(single.alerts[0]!['@timestamp']).toBe('2024-05-01T10:45:00.000Z'); // the last event's time
     expect(single.alerts[0]!['kibana.alert.uuid']).toBe(replay.alerts[3]!['kibana.alert.uuid']);
+    // One window over a range: only the events in [from, to].
+    const ranged = await hunt({ rules: [rule], inputs: [input], singleWindow: true, ...range, maxSignals: 100 });
+    expect(ranged.alerts.map((a) => (a.process as { name: string }).name)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5']);
+    expect(ranged.alerts[0]!['@timestamp']).toBe('2024-05-01T10:30:00.000Z');
+    expect(ranged.stats.perRule[0]!.outsideWindows).toBe(2);
   });
 
-  it('--schedule without a range anchors at the first event and runs to the end of the data', async () => {
-    const { alerts, stats } = await hunt({ rules: [rule], inputs: [input], schedule: true, maxSignals: 100 });
+  it('by default replays the schedule over the data, runs at multiples of the interval since the epoch', async () => {
+    const { alerts, stats } = await hunt({ rules: [rule], inputs: [input], maxSignals: 100 });
     expect(alerts.map((a) => (a.process as { name: string }).name)).toEqual(['before', 'e1', 'e2', 'e3', 'e4', 'e5', 'after']);
-    expect(alerts[0]!['@timestamp']).toBe('2024-05-01T09:55:00.000Z');
-    expect(alerts[6]!['@timestamp']).toBe('2024-05-01T10:45:00.000Z'); // run 11 = 09:50 + 11 × 5m; window ends are inclusive
+    // 09:50:00 is a run time itself; window ends are inclusive.
+    expect(alerts.map((a) => a['@timestamp'])).toEqual([
+      '2024-05-01T09:50:00.000Z',
+      '2024-05-01T10:05:00.000Z',
+      '2024-05-01T10:05:00.000Z',
+      '2024-05-01T10:15:00.000Z',
+      '2024-05-01T10:15:00.000Z',
+      '2024-05-01T10:15:00.000Z',
+      '2024-05-01T10:45:00.000Z',
+    ]);
     expect(stats.range).toEqual({ from: '2024-05-01T09:50:00.000Z', to: '2024-05-01T10:45:00.000Z' });
+    expect(stats.perRule[0]!.runs).toBe(8); // 09:50, 09:55, 10:05, 10:10, 10:15, 10:20, 10:45, 10:50: runs without events are never opened
+    // --schedule says the same.
+    expect((await hunt({ rules: [rule], inputs: [input], maxSignals: 100, schedule: true })).alerts).toEqual(alerts);
+    await expect(hunt({ rules: [rule], inputs: [input], schedule: true, singleWindow: true })).rejects.toThrow('--single-window and --schedule exclude each other');
+  });
+
+  it("evaluates the rule's from/to date math, rounding included, at each run's time", async () => {
+    // Every 30m over [now-1h/h, now/h]: the window is the previous full hour(s) up to the hour.
+    const hourly = makeRule({ name: 'hourly', index: ['winlogbeat-*'], query: 'process where true', from: 'now-1h/h', to: 'now/h', interval: '30m' });
+    const d = tempDir();
+    const f = writeNdjson(d, 'hours.ndjson', [p('2024-05-01T10:10:00Z', 'a'), p('2024-05-01T10:59:59Z', 'b'), p('2024-05-01T11:00:00Z', 'c'), p('2024-05-01T11:20:00Z', 'd')]);
+    const { alerts, stats } = await hunt({ rules: [hourly], inputs: [f] });
+    // Run 11:00 searches [10:00, 11:00]: a, b, c. Run 11:30 the same window again (duplicates).
+    // Run 12:00 and 12:30 search [11:00, 12:00]: c (again) and d.
+    expect(alerts.map((a) => [(a.process as { name: string }).name, a['@timestamp']])).toEqual([
+      ['a', '2024-05-01T11:00:00.000Z'],
+      ['b', '2024-05-01T11:00:00.000Z'],
+      ['c', '2024-05-01T11:00:00.000Z'],
+      ['d', '2024-05-01T12:00:00.000Z'],
+    ]);
+    expect(stats.perRule[0]!.runs).toBe(4);
+    expect(stats.perRule[0]!.duplicates).toBe(6); // a, b, c at 11:30; c at 12:00; c, d at 12:30
   });
 
   it('windows by timestamp_override with fallback to @timestamp', async () => {
@@ -135,7 +174,7 @@ describe('tiebreaker_field', () => {
     // from now-9m, interval 5m: 10:02 lies in the windows of the runs at 10:05 and 10:10.
     const plain = makeRule({ name: 'plain', index: ['winlogbeat-*'], query: q, from: 'now-9m' });
     const tb = makeRule({ name: 'tb', index: ['winlogbeat-*'], query: q, tiebreaker_field: 'event.sequence', from: 'now-9m' });
-    const one = await hunt({ rules: [plain, tb], inputs: [f] });
+    const one = await hunt({ rules: [plain, tb], inputs: [f], singleWindow: true });
     expect(one.stats.perRule.map((r) => [r.name, r.results])).toEqual([
       ['plain', 0],
       ['tb', 1],

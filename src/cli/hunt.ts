@@ -25,6 +25,7 @@ export interface HuntCliOptions extends SelectionCliOptions {
   from?: string;
   to?: string;
   schedule?: boolean;
+  singleWindow?: boolean;
   format?: HuntFormat;
   index?: string;
   timestampField?: string;
@@ -177,6 +178,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
       from: o.from,
       to: o.to,
       schedule: o.schedule,
+      singleWindow: o.singleWindow,
       maxSignals: o.maxSignals,
       reorderWindow: o.reorderWindow,
       threads: o.threads,
@@ -274,6 +276,7 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
   const mb = (stats.bytes / 1e6).toFixed(1);
   L.push(`hunt: ${stats.events} events from ${stats.inputs} input(s) (${mb} MB) in ${seconds.toFixed(1)}s`);
   if (stats.range) L.push(`schedule replay over ${stats.range.from} – ${stats.range.to ?? 'end of data'}`);
+  else if (stats.rulesRun > 0) L.push('single window: each rule ran once over all events');
   // Rules
   const skippedByType = countBy(stats.rulesSkipped, (r) => r.type);
   L.push(
@@ -302,6 +305,17 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
   if (filtered > 0) L.push(`${filtered} events rejected by rule filters`);
   const outside = stats.perRule.reduce((n, r) => n + r.outsideWindows, 0);
   if (outside > 0) L.push(`${outside} rule-event pairs fell outside every schedule window`);
+  // max_signals: how much the per-run cap cut (Kibana keeps a run's most recent max_signals matches).
+  const capped = stats.perRule.filter((r) => r.maxSignalsReached > 0);
+  if (capped.length > 0) {
+    const runs = capped.reduce((n, r) => n + r.maxSignalsReached, 0);
+    const dropped = capped.reduce((n, r) => n + r.dropped, 0);
+    L.push(`max_signals: ${runs} run(s) of ${capped.length} rule(s) reached it; ${dropped} older match(es) were cut from those runs (an overlapping run may have alerted some of them)`);
+    for (const r of capped.sort((a, b) => b.dropped - a.dropped || (a.name < b.name ? -1 : 1)).slice(0, 20)) {
+      L.push(`  ${r.dropped} cut in ${r.maxSignalsReached} run(s): ${r.name}`);
+    }
+    if (capped.length > 20) L.push(`  … ${capped.length - 20} more rules`);
+  }
   // Alerts
   const rules = stats.perRule.filter((r) => r.alerts > 0);
   L.push(`alerts: ${stats.alerts}` + (stats.duplicates > 0 ? ` (${stats.duplicates} found again by overlapping windows, not duplicated)` : ''));
@@ -331,9 +345,10 @@ export function registerHunt(program: Command): Command {
     .option('-r, --rules <path>', 'rule file or directory (repeatable; default: the installed Elastic rule set, else the bundled rule)', collectList)
     .option('-o, --out <file>', 'write alerts as NDJSON to FILE')
     .option('--db <file>', 'store alerts in a SQLite database (idempotent: reruns do not duplicate)')
-    .option('--from <time>', 'replay rule schedules from TIME (ISO 8601 or date math, e.g. now-24h)')
-    .option('--to <time>', 'replay rule schedules up to TIME (ISO 8601 or date math)')
-    .option('--schedule', "replay each rule's schedule (interval, from/to look-back) over the data's time span")
+    .option('--from <time>', 'hunt from TIME (ISO 8601 or date math, e.g. now-24h): the replayed runs start here')
+    .option('--to <time>', 'hunt up to TIME (ISO 8601 or date math)')
+    .option('--single-window', 'run each rule once over all the data (or --from/--to) with one max_signals budget, instead of replaying its schedule')
+    .option('--schedule', "replay each rule's schedule over the data's time span (the default)")
     .addOption(new Option('--format <format>', 'stdout: table (default on a terminal), ndjson (default in a pipe; none when --out or --db is given), json or none').argParser(parseFormat))
     .option('--index <name>', 'index name for events that carry none (no _index, data_stream or Beats agent fields)')
     .option('--timestamp-field <field>', 'field ordering events (default @timestamp)')

@@ -8,9 +8,14 @@
 //
 // What the engine owns (and nobody else re-implements):
 //  * windows — a rule runs in windows, each a QueryRun with its own max_signals budget
-//    (Kibana's `size`): either ONE window over everything (`single`), or the rule's schedule
-//    replayed (`schedule`: run k at anchor + k·interval searches [run + from, run + to] by the
-//    rule's timestamp_override, see RuleSchedule);
+//    (Kibana's `size`, keeping the most recent matches as Elasticsearch's default
+//    result_position tail): either the rule's schedule replayed (`schedule`, the default of
+//    hunt: run k at anchor + k·interval searches [from, to] evaluated at the run's time, by the
+//    rule's timestamp_override; see RuleSchedule), or ONE window over everything (`single`);
+//    the run grid is aligned to the epoch unless a range start is given, so the same event
+//    falls in the same runs whatever else is hunted with it;
+//  * exceptions with an expire_time — applied to the runs that start before they expire (the
+//    others are applied before the engine, by the router);
 //  * tie order — events with equal time are ordered by the rule's tiebreaker_field before the
 //    rule sees them;
 //  * a rule's own `timestamp_field` — Kibana passes it to the EQL search, which orders the
@@ -40,7 +45,7 @@ import { parseInstant } from '../events/time.js';
 import type { Rule } from '../rules/types.js';
 import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
 import { ruleTimestampField, type PreparedRule } from './router.js';
-import { RuleSchedule, type ScheduledWindow } from './schedule.js';
+import { RuleSchedule, type ScheduleGrid, type ScheduledWindow } from './schedule.js';
 
 export interface RuleStats {
   rule_id: string;
@@ -63,6 +68,11 @@ export interface RuleStats {
   duplicates: number;
   /** Runs that hit max_signals. */
   maxSignalsReached: number;
+  /**
+   * Matches cut by max_signals, summed over runs (older matches beyond the most recent
+   * max_signals of a run; an overlapping run may still have alerted some of them).
+   */
+  dropped: number;
 }
 
 /** Ids of alerts already written (Kibana's alert index refuses a second create with the same id). */
@@ -78,10 +88,17 @@ export interface DetectionEngineOptions {
   rules: readonly PreparedRule[];
   /** `single`: one window over all events; `schedule`: each rule's schedule replayed. */
   mode: 'single' | 'schedule';
-  /** Schedule replay range (epoch ms); without `from` the replay starts at the first event. */
+  /**
+   * The range (epoch ms). Schedule: runs start at `from` + interval and windows are clipped to
+   * [from, to]; without `from` the run grid is aligned to the epoch (runs at multiples of the
+   * interval) and starts with the data. Single: the one window searches [from, to].
+   */
   from?: number;
   to?: number;
-  /** Run time of a single window that saw no event. */
+  /**
+   * Run time of a single window that saw no event, and the time at which a single window
+   * evaluates exception expiry (its run time, the last event's, is only known at the end).
+   */
   now: number;
   /** The field the pushed events are ordered by (default `@timestamp`). */
   timestampField?: string;
@@ -99,6 +116,8 @@ interface OpenWindow extends ScheduledWindow {
 }
 
 interface RuleState {
+  /** Position in the engine's rules. */
+  index: number;
   prepared: PreparedRule;
   rule: Rule;
   uuid: string;
@@ -110,6 +129,7 @@ interface RuleState {
   /** The rule's own timestamp_field, when it differs from the stream's ordering field. */
   ownOrder: { field: string; get: Accessor; missing: number } | null;
   tieTime: number;
+  /** The rule's schedule on the engine's grid (null for a single window until runWindow needs it). */
   schedule: RuleSchedule | null;
   windows: Map<number, OpenWindow>;
   /** Windows k ≤ closedThrough are finished; late events for them are ignored. */
@@ -126,35 +146,43 @@ export class DetectionEngine {
   private readonly states: RuleState[];
   private readonly ledger: AlertLedger;
   private readonly replay: boolean;
-  private anchor: number | undefined;
-  private readonly rangeTo: number | undefined;
+  private readonly grid: ScheduleGrid;
   private nextClose = Infinity;
+  private firstTime = Infinity;
   private lastTime = -Infinity;
+  /** Events excepted by expiring exception items from at least one of their windows, per rule. */
+  private readonly expiringExcepted: number[];
 
   constructor(private readonly opts: DetectionEngineOptions) {
     this.replay = opts.mode === 'schedule';
-    this.anchor = opts.from;
-    this.rangeTo = opts.to;
     this.ledger = opts.ledger ?? new Set<string>();
-    this.states = opts.rules.map((p) => newRuleState(p, opts.timestampField ?? '@timestamp'));
+    const grid =
+      opts.from !== undefined ? { anchor: opts.from, firstRun: 1, clipStart: opts.from, clipEnd: opts.to } : { anchor: 0, firstRun: -Infinity, clipEnd: opts.to };
+    this.states = opts.rules.map((p, i) => newRuleState(p, i, this.replay ? grid : null, opts.timestampField ?? '@timestamp'));
+    this.grid = grid;
     this.stats = this.states.map((s) => s.stats);
-    if (this.replay && this.anchor !== undefined) this.initSchedules(this.anchor);
+    this.expiringExcepted = this.states.map(() => 0);
   }
 
   /** The replayed range (ISO), once known; undefined for a single window. */
   get range(): { from: string; to: string | null } | undefined {
-    if (!this.replay || this.anchor === undefined) return undefined;
-    const to = this.rangeTo ?? (this.lastTime === -Infinity ? null : this.lastTime);
-    return { from: new Date(this.anchor).toISOString(), to: to === null ? null : new Date(to).toISOString() };
+    if (!this.replay) return undefined;
+    const from = this.opts.from ?? (this.firstTime === Infinity ? undefined : this.firstTime);
+    if (from === undefined) return undefined;
+    const to = this.opts.to ?? (this.lastTime === -Infinity ? null : this.lastTime);
+    return { from: new Date(from).toISOString(), to: to === null ? null : new Date(to).toISOString() };
+  }
+
+  /** Per rule: events withheld by exception items with an expire_time, in at least one run. */
+  get exceptedPerRun(): readonly number[] {
+    return this.expiringExcepted;
   }
 
   /** The next event in order: `t` is its ordering time (ms), `rules` the indexes of the rules that need it. */
   push(ev: EventDoc, t: number, rules: readonly number[]): void {
     if (t > this.lastTime) this.lastTime = t;
-    if (this.replay) {
-      if (this.anchor === undefined) this.initSchedules((this.anchor = t));
-      if (t > this.nextClose) this.advance(t);
-    }
+    if (t < this.firstTime) this.firstTime = t;
+    if (t > this.nextClose) this.advance(t);
     for (let i = 0; i < rules.length; i++) this.deliver(this.states[rules[i]!]!, ev, t);
   }
 
@@ -190,7 +218,7 @@ export class DetectionEngine {
       const rest = [...s.windows.values()].sort((a, b) => a.k - b.k);
       s.windows.clear();
       for (const w of rest) {
-        if (!this.replay) w.runTime = this.lastTime === -Infinity ? this.opts.now : this.lastTime;
+        if (!this.replay) w.runTime = this.opts.to ?? (this.lastTime === -Infinity ? this.opts.now : this.lastTime);
         this.closeWindow(s, w);
       }
       const own = s.ownOrder;
@@ -209,12 +237,14 @@ export class DetectionEngine {
    */
   runWindow(ruleIndex: number, runTime: number, events: Iterable<EventDoc>): void {
     const s = this.states[ruleIndex]!;
-    const { start, end } = new RuleSchedule(s.rule, runTime).windowAt(runTime);
-    const w: OpenWindow = { k: -1, runTime, start, end, run: s.prepared.query.createRun() };
+    s.schedule ??= new RuleSchedule(s.rule, this.grid);
+    const { start, end } = s.schedule.windowAt(runTime);
+    const w: OpenWindow = { k: Number.NaN, runTime, start, end, run: s.prepared.query.createRun() };
     if (s.ownOrder) w.held = [];
     const p = s.prepared;
     const inWindow = (ev: EventDoc) => {
       if (!p.matchIndex(ev.index) || (p.filter && !p.filter(ev.source)) || (p.excepted && p.excepted(ev.source))) return false;
+      if (p.expiring.length > 0 && runTime < expiringUntil(p, ev)) return false;
       const wt = s.windowTime(ev.source);
       return wt !== null && wt >= start && wt <= end;
     };
@@ -242,10 +272,6 @@ export class DetectionEngine {
     this.closeWindow(s, w);
   }
 
-  private initSchedules(anchor: number): void {
-    for (const s of this.states) s.schedule = new RuleSchedule(s.rule, anchor, this.rangeTo);
-  }
-
   private deliver(s: RuleState, ev: EventDoc, t: number): void {
     if (s.tiebreaker && !s.ownOrder) {
       if (t !== s.tieTime) {
@@ -268,34 +294,55 @@ export class DetectionEngine {
 
   /** Hands an event to the windows it falls in, opening them as needed. */
   private place(s: RuleState, ev: EventDoc): void {
+    const p = s.prepared;
+    // Exception items with an expire_time apply to the runs that start before it.
+    const exceptedUntil = p.expiring.length > 0 ? expiringUntil(p, ev) : -Infinity;
     if (!this.replay) {
+      if (this.opts.from !== undefined || this.opts.to !== undefined) {
+        const wt = s.windowTime(ev.source);
+        if (wt === null || wt < (this.opts.from ?? -Infinity) || wt > (this.opts.to ?? Infinity)) {
+          s.stats.outsideWindows++;
+          return;
+        }
+      }
+      if ((this.opts.to ?? this.opts.now) < exceptedUntil) {
+        this.expiringExcepted[s.index]!++;
+        return;
+      }
       let w = s.windows.get(ALL);
-      if (!w) s.windows.set(ALL, (w = this.newWindow(s, { k: ALL, runTime: 0, start: -Infinity, end: Infinity })));
+      if (!w) s.windows.set(ALL, (w = this.newWindow(s, { k: ALL, runTime: 0, start: this.opts.from ?? -Infinity, end: this.opts.to ?? Infinity })));
       if (w.held) w.held.push(ev);
       else if (!w.run.done) w.run.push(ev);
       return;
     }
-    const sched = s.schedule!;
     const wt = s.windowTime(ev.source);
     if (wt === null) {
       s.stats.outsideWindows++;
       return;
     }
+    const sched = s.schedule!;
     const { lo, hi } = sched.runsContaining(wt);
     let placed = false;
+    let excepted = false;
     for (let k = Math.max(lo, s.closedThrough + 1); k <= hi; k++) {
       let w = s.windows.get(k);
       if (!w) {
         w = this.newWindow(s, sched.window(k));
+        if (w.start > wt || w.end < wt) continue; // clipped away
         s.windows.set(k, w);
         if (w.end < s.nextClose) s.nextClose = w.end;
         if (w.end < this.nextClose) this.nextClose = w.end;
       }
+      placed = true;
+      if (w.runTime < exceptedUntil) {
+        excepted = true;
+        continue;
+      }
       if (w.held) w.held.push(ev);
       else if (!w.run.done) w.run.push(ev);
-      placed = true;
     }
     if (!placed) s.stats.outsideWindows++;
+    if (excepted) this.expiringExcepted[s.index]!++;
   }
 
   private newWindow(s: RuleState, at: ScheduledWindow): OpenWindow {
@@ -335,13 +382,15 @@ export class DetectionEngine {
     const results: QueryResult[] = w.run.finish();
     st.results += results.length;
     const runIso = new Date(w.runTime).toISOString();
-    const scheduled = this.replay || w.k < 0;
+    const scheduled = this.replay || Number.isNaN(w.k);
     if (results.length >= maxSignals) {
       st.maxSignalsReached++;
-      const where = scheduled ? `run at ${runIso} (window ${new Date(w.start).toISOString()} – ${new Date(w.end).toISOString()})` : 'the hunt';
+      const dropped = w.run.found - results.length;
+      st.dropped += dropped;
+      const where = scheduled ? `run at ${runIso} (window ${new Date(w.start).toISOString()} – ${new Date(w.end).toISOString()})` : 'the single window';
       this.opts.onWarning?.(
-        `rule "${s.rule.name}": max_signals (${maxSignals}) reached in ${where}; further matches of this run are not alerted` +
-          (scheduled ? '' : ' (use --schedule to replay the rule schedule, or raise --max-signals)'),
+        `rule "${s.rule.name}": max_signals (${maxSignals}) reached in ${where}` +
+          (dropped > 0 ? `; ${dropped} older match${dropped === 1 ? ' was' : 'es were'} not alerted by this run` : ''),
       );
     }
     const ctx: AlertContext = {
@@ -368,7 +417,14 @@ export class DetectionEngine {
   }
 }
 
-function newRuleState(p: PreparedRule, orderField: string): RuleState {
+/** The latest expire_time of the rule's expiring exception items that match the event (-Infinity: none). */
+function expiringUntil(p: PreparedRule, ev: EventDoc): number {
+  let until = -Infinity;
+  for (const x of p.expiring) if (x.expireMs > until && x.predicate(ev.source)) until = x.expireMs;
+  return until;
+}
+
+function newRuleState(p: PreparedRule, index: number, grid: ScheduleGrid | null, orderField: string): RuleState {
   const rule = p.rule;
   const own = ruleTimestampField(rule);
   const override = rule.timestamp_override ? fieldAccessor(rule.timestamp_override) : null;
@@ -383,6 +439,7 @@ function newRuleState(p: PreparedRule, orderField: string): RuleState {
     return parseInstant(tsAcc(src))?.ms ?? null;
   };
   return {
+    index,
     prepared: p,
     rule,
     uuid: ruleUuid(rule),
@@ -391,9 +448,9 @@ function newRuleState(p: PreparedRule, orderField: string): RuleState {
     tieGroup: [],
     tieTime: Number.NaN,
     ownOrder: own !== undefined && own !== orderField ? { field: own, get: fieldAccessor(own), missing: 0 } : null,
-    schedule: null,
+    schedule: grid ? new RuleSchedule(rule, grid) : null,
     windows: new Map(),
-    closedThrough: 0,
+    closedThrough: -Infinity,
     nextClose: Infinity,
     stats: {
       rule_id: rule.rule_id,
@@ -408,6 +465,7 @@ function newRuleState(p: PreparedRule, orderField: string): RuleState {
       alerts: 0,
       duplicates: 0,
       maxSignalsReached: 0,
+      dropped: 0,
     },
   };
 }

@@ -6,9 +6,9 @@
 // alerts to a sink that collects, streams and counts them. Nothing holds all events, so memory is
 // bounded by the merge buffers, the rules' sequence state and the results of open windows.
 //
-// Runs. Without --from/--to/--schedule the whole data is ONE window of every rule, with
-// size = max_signals as Kibana's search. With them, each rule's schedule is replayed (see
-// engine.ts and RuleSchedule).
+// Runs. By default each rule's schedule is replayed over the data's time span (or --from/--to),
+// as Kibana's manual rule run does: every run has its own max_signals budget (see engine.ts and
+// RuleSchedule). With `singleWindow` the whole data is ONE run of every rule.
 //
 // Exceptions and the rule's `filters` are applied as Kibana applies them: as a filter on the
 // search, i.e. an excepted or filtered-out event never reaches the rule's query. For a sequence
@@ -44,7 +44,12 @@ export interface HuntOptions {
   /** Range start / end: ISO time or date math (`now-24h`), resolved against `now`. */
   from?: string;
   to?: string;
-  /** Replay rule schedules even without --from/--to (range = the data's time span). */
+  /**
+   * Run each rule ONCE over the whole data (or [from, to]) with one max_signals budget, instead
+   * of replaying its schedule (the default).
+   */
+  singleWindow?: boolean;
+  /** Replay rule schedules (the default; kept for compatibility). */
   schedule?: boolean;
   /** "now" for date math and exception expiry (epoch ms; default: the wall clock). */
   now?: number;
@@ -155,7 +160,8 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   if (rangeFrom !== undefined && rangeTo !== undefined && rangeFrom >= rangeTo) {
     throw new HuntError(`--from (${new Date(rangeFrom).toISOString()}) must be before --to (${new Date(rangeTo).toISOString()})`);
   }
-  const replay = opts.schedule === true || rangeFrom !== undefined || rangeTo !== undefined;
+  if (opts.singleWindow && opts.schedule) throw new HuntError('--single-window and --schedule exclude each other');
+  const replay = opts.singleWindow !== true;
 
   // ---- rules
   const prepared: PreparedRule[] = [];
@@ -270,7 +276,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   for (const c of workerCounters) addCounters(counters, c);
   engine.stats.forEach((r, i) => {
     r.dispatched = counters.dispatched[i]!;
-    r.excepted = counters.excepted[i]!;
+    r.excepted = counters.excepted[i]! + engine.exceptedPerRun[i]!;
     r.filtered = counters.filtered[i]!;
   });
   stats.unrouted = counters.unrouted;

@@ -17,7 +17,7 @@ import { compile, type CompiledQuery, type CompileOptions } from '../engine/inde
 import { lower } from '../engine/expr.js';
 import { fieldAccessor, type Accessor } from '../engine/fields.js';
 import type { EventDoc } from '../events/types.js';
-import { compileRuleExceptions, type ExceptionPredicate, type ExceptionProblem } from '../rules/exceptions.js';
+import { compileExceptionItems, resolveRuleExceptions, type ExceptionPredicate, type ExceptionProblem } from '../rules/exceptions.js';
 import type { ExceptionList, ExceptionListRef, Rule } from '../rules/types.js';
 import { fieldStatus } from '../rules/validate.js';
 import { compileRuleFilters, FilterError, type SourcePredicate } from './filters.js';
@@ -30,7 +30,7 @@ export interface PrepareOptions {
   maxSignals?: number;
   exceptionLists: ExceptionList[];
   valueLists?: Map<string, Set<string>>;
-  /** "now" for exception expiry and schedule offsets (epoch ms). */
+  /** "now" for validating the rule's from/to (epoch ms). */
   now: number;
   /** Schedule replay: the rule's interval and from/to must be valid. */
   replay: boolean;
@@ -42,14 +42,26 @@ export interface PreparedRule {
   query: CompiledQuery;
   maxSignals: number;
   matchIndex: IndexMatcher;
+  /** Exception items without an expire_time: they apply to every run (and are routed on). */
   excepted: ExceptionPredicate | null;
   /** The rule's `filters` (true: the event passes), or null without enabled filters. */
   filter: SourcePredicate | null;
+  /**
+   * Items with an expire_time: each applies to the runs that start before it expires, as Kibana
+   * drops expired items when a run starts; the detection engine checks them per run.
+   */
+  expiring: ExpiringException[];
   /** Exception lists the rule names that were not given, and exception items that were ignored. */
   missingLists: ExceptionListRef[];
   exceptionProblems: ExceptionProblem[];
   /** Names of exception items Kibana would not apply to an EQL rule (value lists it cannot use). */
   unprocessedExceptions: string[];
+}
+
+export interface ExpiringException {
+  /** Epoch ms: the item applies to runs starting before this time. */
+  expireMs: number;
+  predicate: ExceptionPredicate;
 }
 
 const typeOf = (n: string) => {
@@ -111,17 +123,36 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
     if (e instanceof FilterError) return { skip: `rule filters cannot be applied: ${e.message}` };
     throw e;
   }
-  const exc = compileRuleExceptions(rule, opts.exceptionLists, { valueLists: opts.valueLists, now: opts.now, eql: true });
+  const { lists, missing } = resolveRuleExceptions(rule, opts.exceptionLists);
+  const items = lists.flatMap((l) => l.items);
+  const expireOf = (i: (typeof items)[number]) => (i.expire_time === undefined ? Number.NaN : Date.parse(i.expire_time));
+  // Items whose expire_time does not parse never expire (as before); the others are per run.
+  const permanent = compileExceptionItems(
+    items.filter((i) => Number.isNaN(expireOf(i))),
+    { valueLists: opts.valueLists, eql: true },
+  );
+  const expiring: ExpiringException[] = [];
+  const problems = [...permanent.problems];
+  const unprocessed = [...permanent.unprocessed];
+  for (const item of items) {
+    const expireMs = expireOf(item);
+    if (Number.isNaN(expireMs)) continue;
+    const c = compileExceptionItems([item], { valueLists: opts.valueLists, now: -Infinity, eql: true });
+    problems.push(...c.problems);
+    unprocessed.push(...c.unprocessed);
+    if (c.active > 0) expiring.push({ expireMs, predicate: c.predicate });
+  }
   return {
     rule,
     query,
     maxSignals,
     matchIndex: ruleIndexMatcher(rule.index),
-    excepted: exc.active > 0 ? exc.predicate : null,
+    excepted: permanent.active > 0 ? permanent.predicate : null,
     filter,
-    missingLists: exc.missing,
-    exceptionProblems: exc.problems,
-    unprocessedExceptions: exc.unprocessed.map((i) => i.name),
+    expiring,
+    missingLists: missing,
+    exceptionProblems: problems,
+    unprocessedExceptions: unprocessed.map((i) => i.name),
   };
 }
 

@@ -94,6 +94,14 @@ export function windowOffsets(from: string, to: string, at: number): { fromOffse
   return { fromOffset: resolveDateMath(from, at) - at, toOffset: resolveDateMath(to, at) - at };
 }
 
+/**
+ * True when `expr` is `now` plus or minus fixed durations (no rounding, no months or years): its
+ * offset from the run time is then the same for every run.
+ */
+export function isFixedOffset(expr: string): boolean {
+  return /^now(?:[+-]\d+(?:ms|[wdhHms]))*$/.test(expr.trim());
+}
+
 /** One scheduled run of a rule: run k at `runTime`, searching `[start, end]` (inclusive). */
 export interface ScheduledWindow {
   k: number;
@@ -102,43 +110,84 @@ export interface ScheduledWindow {
   end: number;
 }
 
+export interface ScheduleGrid {
+  /** Run k happens at anchor + k·interval. */
+  anchor: number;
+  /** First run (default 1: the first run is one interval after the anchor). */
+  firstRun?: number;
+  /** Windows are clipped to [clipStart, clipEnd] (a replayed range given by the user). */
+  clipStart?: number;
+  clipEnd?: number;
+}
+
 /**
- * A rule's schedule replayed from `anchor`: run k (k ≥ 1) happens at anchor + k·interval and
- * searches `[run + from, run + to]`, clipped to the replayed range `[anchor, rangeTo]`.
+ * A rule's schedule replayed on a grid: run k happens at anchor + k·interval and searches
+ * [from, to] evaluated AT THAT RUN's time, as Kibana evaluates them when a run starts (so
+ * `now-1h/h` rounds per run). With fixed offsets (`now-9m`, the prebuilt rules' form) the windows
+ * containing a time are found arithmetically; otherwise by search, the windows' bounds being
+ * non-decreasing in k.
  */
 export class RuleSchedule {
   readonly interval: number;
-  private readonly fromOffset: number;
-  private readonly toOffset: number;
+  private readonly from: string;
+  private readonly to: string;
+  /** Offsets when both bounds are fixed offsets from the run time. */
+  private readonly fixed: { fromOffset: number; toOffset: number } | null;
+  private readonly firstRun: number;
+  private readonly lastRun: number;
 
   constructor(
     rule: { interval: string; from: string; to: string },
-    readonly anchor: number,
-    readonly rangeTo?: number,
+    private readonly grid: ScheduleGrid,
   ) {
     this.interval = parseInterval(rule.interval);
-    const o = windowOffsets(rule.from, rule.to, anchor);
-    this.fromOffset = o.fromOffset;
-    this.toOffset = o.toOffset;
+    this.from = rule.from;
+    this.to = rule.to;
+    this.fixed = isFixedOffset(rule.from) && isFixedOffset(rule.to) ? windowOffsets(rule.from, rule.to, 0) : null;
+    this.firstRun = grid.firstRun ?? 1;
+    // No run after the end of a replayed range is needed: its window would lie past the range.
+    this.lastRun = grid.clipEnd !== undefined ? Math.ceil((grid.clipEnd - grid.anchor) / this.interval) : Infinity;
   }
 
-  /** Run k's window. */
-  window(k: number): ScheduledWindow {
-    const runTime = this.anchor + k * this.interval;
-    return { k, runTime, start: Math.max(runTime + this.fromOffset, this.anchor), end: Math.min(runTime + this.toOffset, this.rangeTo ?? Infinity) };
-  }
-
-  /** The window of a run at an arbitrary time (a service's scheduled run), unclipped. */
+  /** The unclipped window of a run at `runTime`. */
   windowAt(runTime: number): { start: number; end: number } {
-    return { start: runTime + this.fromOffset, end: runTime + this.toOffset };
+    if (this.fixed) return { start: runTime + this.fixed.fromOffset, end: runTime + this.fixed.toOffset };
+    return { start: resolveDateMath(this.from, runTime), end: resolveDateMath(this.to, runTime) };
+  }
+
+  /** Run k's window, clipped to the replayed range. */
+  window(k: number): ScheduledWindow {
+    const runTime = this.grid.anchor + k * this.interval;
+    const w = this.windowAt(runTime);
+    return { k, runTime, start: Math.max(w.start, this.grid.clipStart ?? -Infinity), end: Math.min(w.end, this.grid.clipEnd ?? Infinity) };
   }
 
   /** Runs whose windows contain time t: k in [lo, hi] (empty when lo > hi). */
   runsContaining(t: number): { lo: number; hi: number } {
-    if (t < this.anchor || (this.rangeTo !== undefined && t > this.rangeTo)) return { lo: 1, hi: 0 };
-    const lo = Math.max(1, Math.ceil((t - this.toOffset - this.anchor) / this.interval));
-    let hi = Math.floor((t - this.fromOffset - this.anchor) / this.interval);
-    if (this.rangeTo !== undefined) hi = Math.min(hi, Math.ceil((this.rangeTo - this.anchor) / this.interval));
-    return { lo, hi };
+    const g = this.grid;
+    if ((g.clipStart !== undefined && t < g.clipStart) || (g.clipEnd !== undefined && t > g.clipEnd)) return { lo: 1, hi: 0 };
+    const iv = this.interval;
+    let lo: number;
+    let hi: number;
+    if (this.fixed) {
+      lo = Math.ceil((t - this.fixed.toOffset - g.anchor) / iv);
+      hi = Math.floor((t - this.fixed.fromOffset - g.anchor) / iv);
+    } else {
+      // Start from the offsets at time t, then step to the exact bounds (a few steps at most:
+      // rounding and month lengths move a bound by less than the window's own length).
+      const est = this.windowAt(t);
+      const endOf = (k: number) => this.windowAt(g.anchor + k * iv).end;
+      const startOf = (k: number) => this.windowAt(g.anchor + k * iv).start;
+      lo = Math.ceil((t - (est.end - t) - g.anchor) / iv);
+      for (let n = 0; n < MAX_STEPS && endOf(lo - 1) >= t; n++) lo--;
+      for (let n = 0; n < MAX_STEPS && endOf(lo) < t; n++) lo++;
+      hi = Math.floor((t - (est.start - t) - g.anchor) / iv);
+      for (let n = 0; n < MAX_STEPS && startOf(hi + 1) <= t; n++) hi++;
+      for (let n = 0; n < MAX_STEPS && startOf(hi) > t; n++) hi--;
+    }
+    return { lo: Math.max(lo, this.firstRun), hi: Math.min(hi, this.lastRun) };
   }
 }
+
+/** Bound on the steps of the window search (a window spanning more than this many runs is cut). */
+const MAX_STEPS = 100_000;
