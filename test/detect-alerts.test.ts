@@ -84,9 +84,9 @@ describe('seed rule sequence alerts', () => {
     // Framework fields and the rule fields Kibana writes.
     for (const a of alerts) {
       expect(a['kibana.version']).toBe(KIBANA_VERSION);
-      expect(a['kibana.alert.start']).toBe('2024-05-01T10:00:02.000Z');
-      expect(a['kibana.alert.last_detected']).toBe('2024-05-01T10:00:02.000Z');
-      expect(a['kibana.alert.rule.execution.timestamp']).toBe('2024-05-01T10:00:02.000Z');
+      expect(a['kibana.alert.start']).toBe('2024-05-01T10:05:00.000Z'); // the run's time
+      expect(a['kibana.alert.last_detected']).toBe('2024-05-01T10:05:00.000Z');
+      expect(a['kibana.alert.rule.execution.timestamp']).toBe('2024-05-01T10:05:00.000Z');
       expect(a['kibana.alert.rule.created_at']).toBe('2020-11-27T00:00:00.000Z');
       expect(a['kibana.alert.rule.updated_at']).toMatch(/^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
       expect(a['kibana.alert.rule.actions']).toEqual([]);
