@@ -12,6 +12,7 @@ import { registerHunt } from './hunt.js';
 import { registerRules } from './rules.js';
 import { registerTest } from './test.js';
 import { registerExplain } from './explain.js';
+import { registerServe } from './serve.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -31,6 +32,7 @@ registerGenerate(program);
 registerRules(program);
 registerTest(program);
 registerExplain(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

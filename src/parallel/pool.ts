@@ -6,15 +6,14 @@
 // Files are spread round-robin over the workers and all open at once (the merge needs the head of
 // every file); a file whose batches the merge has not taken yet pauses after `credits` batches,
 // so a merge that drains one file first never deadlocks and memory stays bounded.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { iterable, type OpenedInput } from '../events/inputs.js';
 import { InputError, type InputFile } from '../events/sources.js';
 import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
 import type { WindowsProfile } from '../events/windows/index.js';
+import { workerEntry } from '../util/worker-entry.js';
 import type { EventBatch, FromWorker, RouteSpec, ToWorker, WorkerConfig } from './protocol.js';
 
 export type { RouteSpec } from './protocol.js';
@@ -223,7 +222,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
     batchForwarded: Math.max(1, opts.batchForwarded ?? 256),
     credits: Math.max(1, opts.credits ?? 4),
   };
-  const entry = workerEntry();
+  const entry = workerEntry(import.meta.url, 'worker');
   const workers: Worker[] = [];
   const channels: FileChannel[] = [];
   let closed = false;
@@ -317,29 +316,4 @@ function sizeOf(file: string): number {
   } catch {
     return 0;
   }
-}
-
-/**
- * The worker entry next to this module: worker.js when running compiled code. Under tsx or
- * vitest only worker.ts exists; Node 20 does not apply `--import` loaders to worker threads,
- * so a small eval'd bootstrap registers tsx's ESM hooks inside the worker first.
- */
-function workerEntry(): { entry: URL | string; eval: boolean } {
-  const js = new URL('./worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { entry: js, eval: false };
-  const ts = new URL('./worker.ts', import.meta.url).href;
-  const boot =
-    `import(${JSON.stringify(tsxEsmApi())}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })` +
-    `.catch((e) => { setImmediate(() => { throw e; }); });`;
-  return { entry: boot, eval: true };
-}
-
-/**
- * URL of tsx's ESM API (the "import" condition of its "./esm/api" export). require.resolve
- * would give the CommonJS build, and import.meta.resolve is not available under vitest.
- */
-function tsxEsmApi(): string {
-  const pkgPath = createRequire(import.meta.url).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return new URL(pkg.exports['./esm/api']!.import.default, pathToFileURL(pkgPath)).href;
 }

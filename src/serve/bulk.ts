@@ -1,0 +1,388 @@
+// The `_bulk` request body: NDJSON action/source pairs, parsed line by line as the body streams
+// in (bulk-parser), then turned into store writes (toWriteItems), and the response each shipper
+// reads (bulkResponse). es-ingest.md §1–2 lists what every client sends and expects.
+//
+// A bad line never disturbs the other items: an action line that is not a valid action, or a
+// source line that is not a JSON object, becomes an item with status 400 in its position, and the
+// line is kept in the store's `rejected` table. After a broken action line, the next line is taken
+// as the next action if it looks like one, otherwise as the broken action's source.
+import { createHash } from 'node:crypto';
+import { parseInstant } from '../events/time.js';
+import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
+import { Op, type RejectedLine, type WriteItem } from './store/event-store.js';
+
+export type BulkOp = 'create' | 'index' | 'delete' | 'update';
+
+export interface ItemError {
+  status: number;
+  type: string;
+  reason: string;
+}
+
+/** One action of a bulk request, in request order. */
+export interface BulkItem {
+  op: BulkOp;
+  index: string;
+  /** `_id` given by the client, or derived from the content (autoId). */
+  id: string;
+  autoId: boolean;
+  /** Parsed document (after Windows mapping), for detection; absent for delete. */
+  doc?: Record<string, unknown>;
+  /** JSON stored as `_source`. */
+  src?: string;
+  /** update: the document to create when none exists (JSON). */
+  upsert?: string | null;
+  ts: number | null;
+  /** True when the document was mapped from raw winlog.* to ECS on ingest. */
+  mapped?: boolean;
+  error?: ItemError;
+}
+
+export interface BulkDefaults {
+  /** Index from the URL (`/<index>/_bulk`). */
+  index?: string;
+  /** `?pipeline=` (recorded; eqlite runs its own Windows mapping, see mapDocument). */
+  pipeline?: string;
+}
+
+/** Longest line kept in the rejected table. */
+const REJECTED_LINE_MAX = 64 * 1024;
+/** Elasticsearch's limit on `_id`. */
+const MAX_ID_BYTES = 512;
+const OPS: ReadonlySet<string> = new Set(['create', 'index', 'delete', 'update']);
+
+interface PendingAction {
+  op: BulkOp;
+  index: string;
+  id: string | null;
+  error?: ItemError;
+  /** The source line is still expected (create/index/update, or a broken action). */
+  broken?: boolean;
+}
+
+/**
+ * Incremental NDJSON bulk parser: feed it body chunks (already decompressed); it keeps at most
+ * one partial line between chunks.
+ */
+export class BulkParser {
+  readonly items: BulkItem[] = [];
+  readonly rejected: RejectedLine[] = [];
+  /** Bytes of body seen. */
+  bytes = 0;
+  private rest: Buffer | null = null;
+  private pending: PendingAction | null = null;
+
+  constructor(private readonly defaults: BulkDefaults = {}) {}
+
+  push(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    let buf = chunk;
+    if (this.rest) {
+      buf = Buffer.concat([this.rest, chunk]);
+      this.rest = null;
+    }
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0) break;
+      this.line(buf, start, nl);
+      start = nl + 1;
+    }
+    if (start < buf.length) this.rest = buf.subarray(start);
+  }
+
+  /** End of body: a last line without newline is accepted; a missing source line is an item error. */
+  end(): BulkItem[] {
+    if (this.rest) {
+      const r = this.rest;
+      this.rest = null;
+      this.line(r, 0, r.length);
+    }
+    if (this.pending) {
+      const p = this.pending;
+      this.pending = null;
+      if (p.broken) this.items.push(errorItem(p, p.error!));
+      else this.items.push(errorItem(p, { status: 400, type: 'action_request_validation_exception', reason: `the ${p.op} action has no source line` }));
+    }
+    return this.items;
+  }
+
+  private line(buf: Buffer, start: number, end: number): void {
+    if (end > start && buf[end - 1] === 13) end--;
+    // Skip blank lines (and a UTF-8 BOM on the first line).
+    while (start < end && (buf[start] === 32 || buf[start] === 9)) start++;
+    if (start === end) return;
+    if (buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
+    const text = buf.toString('utf8', start, end);
+    const p = this.pending;
+    if (p === null) {
+      this.action(text);
+      return;
+    }
+    if (p.broken) {
+      // After a broken action: a valid action line starts the next item, anything else was its source.
+      const a = parseAction(text, this.defaults);
+      if (a && !a.error) {
+        this.pending = null;
+        this.items.push(errorItem(p, p.error!));
+        this.accept(a);
+        return;
+      }
+      this.pending = null;
+      this.items.push(errorItem(p, p.error!));
+      this.reject(text, p.index || null, p.error!.reason);
+      return;
+    }
+    this.pending = null;
+    this.items.push(this.source(p, text));
+  }
+
+  private action(text: string): void {
+    const a = parseAction(text, this.defaults);
+    if (a === null) {
+      const error = { status: 400, type: 'illegal_argument_exception', reason: `malformed action/metadata line: ${describeJsonError(text)}` };
+      this.reject(text, null, error.reason);
+      this.pending = { op: 'index', index: this.defaults.index ?? '', id: null, error, broken: true };
+      return;
+    }
+    if (a.error && a.op !== 'delete') {
+      // A well-formed action we refuse (bad index, id): its source line follows and is skipped.
+      this.reject(text, a.index || null, a.error.reason);
+      this.pending = { ...a, broken: true };
+      return;
+    }
+    this.accept(a);
+  }
+
+  private accept(a: PendingAction): void {
+    if (a.op === 'delete') {
+      this.items.push(a.error ? errorItem(a, a.error) : { op: 'delete', index: a.index, id: a.id ?? '', autoId: false, ts: null });
+      return;
+    }
+    this.pending = a;
+  }
+
+  private source(a: PendingAction, text: string): BulkItem {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      const error = { status: 400, type: 'document_parsing_exception', reason: `failed to parse the document: ${describeJsonError(text)}` };
+      this.reject(text, a.index, error.reason);
+      return errorItem(a, error);
+    }
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+      const error = { status: 400, type: 'document_parsing_exception', reason: 'the document is not a JSON object' };
+      this.reject(text, a.index, error.reason);
+      return errorItem(a, error);
+    }
+    const obj = doc as Record<string, unknown>;
+    if (a.op === 'update') return updateItem(a, obj, text);
+    const item: BulkItem = { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null };
+    const mapped = mapDocument(obj, a.index);
+    item.doc = mapped.doc;
+    item.mapped = mapped.mapped;
+    item.src = mapped.mapped ? JSON.stringify(mapped.doc) : text;
+    item.ts = parseInstant(item.doc['@timestamp'])?.ms ?? null;
+    // Shippers rarely send _id and resend whole batches after a timeout: the same document sent
+    // again to the same index gets the same id, so a retry is recognised and stored once.
+    if (item.autoId) item.id = contentId(a.index, text);
+    return item;
+  }
+
+  private reject(line: string, idx: string | null, reason: string): void {
+    this.rejected.push({ reason, idx, line: line.length > REJECTED_LINE_MAX ? line.slice(0, REJECTED_LINE_MAX) : line });
+  }
+}
+
+function errorItem(a: Pick<PendingAction, 'op' | 'index' | 'id'>, error: ItemError): BulkItem {
+  return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, error };
+}
+
+function updateItem(a: PendingAction, body: Record<string, unknown>, text: string): BulkItem {
+  const item: BulkItem = { op: 'update', index: a.index, id: a.id ?? '', autoId: false, ts: null };
+  if (a.id === null) {
+    item.error = { status: 400, type: 'action_request_validation_exception', reason: 'an update needs an _id' };
+    return item;
+  }
+  const doc = body.doc;
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    const script = Object.hasOwn(body, 'script');
+    item.error = {
+      status: 400,
+      type: 'action_request_validation_exception',
+      reason: script ? 'scripted updates are not supported by eqlite; send a partial document in "doc"' : 'an update needs a "doc" object',
+    };
+    void text;
+    return item;
+  }
+  item.src = JSON.stringify(doc);
+  const upsert = body.upsert;
+  if (body.doc_as_upsert === true) item.upsert = item.src;
+  else if (upsert !== null && typeof upsert === 'object' && !Array.isArray(upsert)) item.upsert = JSON.stringify(upsert);
+  else item.upsert = null;
+  item.doc = doc as Record<string, unknown>;
+  return item;
+}
+
+/** The parsed action line, or null when it is not a bulk action at all. */
+function parseAction(text: string, defaults: BulkDefaults): PendingAction | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || !OPS.has(keys[0]!)) return null;
+  const op = keys[0] as BulkOp;
+  const meta = (v as Record<string, unknown>)[op];
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return null;
+  const m = meta as Record<string, unknown>;
+  const rawIndex = Object.hasOwn(m, '_index') ? m._index : defaults.index;
+  const rawId = Object.hasOwn(m, '_id') ? m._id : undefined;
+  const a: PendingAction = { op, index: typeof rawIndex === 'string' ? logicalIndex(rawIndex) : '', id: null };
+  if (typeof rawId === 'string' || typeof rawId === 'number') a.id = String(rawId);
+  else if (rawId !== undefined && rawId !== null) a.error = { status: 400, type: 'illegal_argument_exception', reason: '_id must be a string' };
+  if (a.error) return a;
+  if (rawIndex === undefined || rawIndex === null || a.index === '') {
+    a.error = { status: 400, type: 'action_request_validation_exception', reason: 'index is missing' };
+    return a;
+  }
+  const bad = invalidIndexName(a.index);
+  if (bad) {
+    a.error = { status: 400, type: 'invalid_index_name_exception', reason: `Invalid index name [${a.index}], ${bad}` };
+    return a;
+  }
+  if (a.id !== null && (a.id === '' || Buffer.byteLength(a.id) > MAX_ID_BYTES)) {
+    a.error = { status: 400, type: 'illegal_argument_exception', reason: a.id === '' ? 'if _id is specified it must not be empty' : `id [${a.id.slice(0, 40)}…] is too long, must be no longer than 512 bytes` };
+    return a;
+  }
+  if (op === 'delete' && a.id === null) a.error = { status: 400, type: 'action_request_validation_exception', reason: 'a delete needs an _id' };
+  return a;
+}
+
+/**
+ * The index an item is stored under: a data stream's backing index (`.ds-<stream>-<date>-<gen>`,
+ * what an Elasticsearch export names) is stored as its data stream, which rules' patterns match.
+ */
+export function logicalIndex(name: string): string {
+  const m = /^\.ds-(.+)-\d{4}\.\d{2}\.\d{2}-\d{6}$/.exec(name);
+  return m ? m[1]! : name;
+}
+
+/** Why Elasticsearch would refuse this index name, or null. */
+export function invalidIndexName(name: string): string | null {
+  if (name !== name.toLowerCase()) return 'must be lowercase';
+  if (/^[-_+]/.test(name)) return "must not start with '_', '-', or '+'";
+  if (name === '.' || name === '..') return "must not be '.' or '..'";
+  if (/[\\/*?"<>| ,#:]/.test(name)) return 'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?, #, :]';
+  if (Buffer.byteLength(name) > 255) return 'index name is too long';
+  return null;
+}
+
+/** A document id derived from the index and the exact bytes sent (20 characters, as ES ids). */
+export function contentId(index: string, text: string): string {
+  return createHash('sha256').update(index).update('\n').update(text).digest('base64url').slice(0, 20);
+}
+
+/**
+ * What Elasticsearch's ingest pipelines would have done before storing: raw Windows events
+ * (Winlogbeat's routing pipeline, the Agent integrations' default pipelines) are mapped to ECS by
+ * eqlite's Sysmon/Security/PowerShell mapping. The event keeps the index the client wrote to.
+ */
+export function mapDocument(doc: Record<string, unknown>, index: string): { doc: Record<string, unknown>; mapped: boolean } {
+  if (!isUnmappedWinlogDocument(doc)) return { doc, mapped: false };
+  const wlb = /^winlogbeat-(\d+\.\d+\.\d+)/.exec(index);
+  // Winlogbeat 7.x shipped its own JS-module shape; 8.x and later, and Agent, the integration shape.
+  const profile = wlb && wlb[1]!.startsWith('7.') ? 'winlogbeat' : 'integration';
+  const mapped = mapWinlogbeatDocument(doc, profile === 'winlogbeat' ? { profile, winlogbeatVersion: wlb![1] } : { profile, namespace: namespaceOf(index) });
+  const out = mapped.source;
+  // The data stream is the one the client wrote to, not the one the mapping would pick.
+  const ds = doc.data_stream;
+  if (ds !== undefined) out.data_stream = ds;
+  else if (!/^logs-[^-]+-[^-]+$/.test(index)) delete out.data_stream;
+  return { doc: out, mapped: true };
+}
+
+function namespaceOf(index: string): string {
+  const m = /^logs-[^-]+-([^-]+)$/.exec(index);
+  return m ? m[1]! : 'default';
+}
+
+function describeJsonError(text: string): string {
+  try {
+    JSON.parse(text);
+    return 'not an object';
+  } catch (e) {
+    const msg = (e as Error).message;
+    return msg.length > 200 ? msg.slice(0, 200) + '…' : msg;
+  }
+}
+
+/** Store writes for the items that have no error; `index` maps write positions back to items. */
+export function toWriteItems(items: readonly BulkItem[]): { writes: WriteItem[]; positions: number[] } {
+  const writes: WriteItem[] = [];
+  const positions: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
+    if (it.error) continue;
+    // An `index` without _id names the document by its content: the same content again is a
+    // retry, not a new version, so it is stored like a create (once).
+    const op = it.op === 'create' || (it.op === 'index' && it.autoId) ? Op.Create : it.op === 'index' ? Op.Index : it.op === 'delete' ? Op.Delete : Op.Update;
+    const w: WriteItem = { op, idx: it.index, id: it.id, ts: it.ts, src: it.src ?? null };
+    if (it.op === 'update') w.upsert = it.upsert ?? null;
+    writes.push(w);
+    positions.push(i);
+  }
+  return { writes, positions };
+}
+
+// ---- response --------------------------------------------------------------------------------------
+
+export interface ItemOutcome {
+  status: number;
+  seq?: number;
+  error?: ItemError;
+}
+
+const RESULT: Record<number, string> = { 201: 'created', 200: 'updated', 404: 'not_found' };
+
+/**
+ * The bulk response, compact, `took` first and `errors` right before `items` (Fluent Bit matches
+ * the literal `"errors":false,"items":[` in a truncated body; Vector the literal `"errors":true`).
+ * One single-key item per action, in order, each with an integer status.
+ */
+export function bulkResponse(items: readonly BulkItem[], outcomes: readonly ItemOutcome[], took: number, backingIndex: (index: string) => string): string {
+  let errors = false;
+  const parts: string[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
+    const o = outcomes[i]!;
+    const body: Record<string, unknown> = { _index: it.index ? backingIndex(it.index) : '', _id: it.id || null };
+    if (o.error) {
+      errors = true;
+      body.status = o.error.status;
+      body.error = { type: o.error.type, reason: o.error.reason, index: it.index || undefined };
+    } else if (o.status === 409) {
+      errors = true;
+      body.status = 409;
+      body.error = { type: 'version_conflict_engine_exception', reason: `[${it.id}]: version conflict, document already exists (current version [1])`, index: it.index };
+    } else {
+      let result = RESULT[o.status] ?? 'updated';
+      if (it.op === 'delete' && o.status === 200) result = 'deleted';
+      if (o.status === 200 && it.op === 'create') result = 'noop';
+      body._version = 1;
+      body.result = result;
+      body._shards = { total: 1, successful: o.status === 404 ? 0 : 1, failed: 0 };
+      if (o.seq) body._seq_no = o.seq;
+      body._primary_term = 1;
+      body.status = o.status;
+      // A delete of a missing document is reported (404, not_found) but is not a failure.
+      if (o.status >= 300 && !(it.op === 'delete' && o.status === 404)) errors = true;
+    }
+    parts[i] = `{${JSON.stringify(it.op)}:${JSON.stringify(body)}}`;
+  }
+  return `{"took":${took},"errors":${errors},"items":[${parts.join(',')}]}`;
+}

@@ -1,0 +1,157 @@
+// `_bulk`: the ingest endpoint. A request is parsed as it streams in, its items are committed to
+// the event store (one fsynced transaction shared with the other requests waiting at that moment),
+// and only then answered: every 2xx item is on disk. Stored events are then handed to the
+// listeners (real-time detection) in commit order.
+//
+// When the service cannot take the request as a whole — too many events waiting, disk full, data
+// directory read-only — the whole request is refused with 429 (or 503), which every shipper
+// retries; items are never refused one by one for a transient reason (es-ingest.md §4).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { BulkParser, bulkResponse, toWriteItems, type BulkItem, type ItemOutcome } from './bulk.js';
+import type { ServeConfig } from './config.js';
+import type { EsObjects } from './es-api.js';
+import { applyFilterPath, parseFilterPath } from './filter-path.js';
+import { EsError, qs, sendJson, streamBody } from './http.js';
+import type { Metrics } from './metrics.js';
+import { setIngested, StoreUnavailableError, type EventStore } from './store/event-store.js';
+
+/** An event just committed, as detection receives it. */
+export interface StoredEvent {
+  seq: number;
+  index: string;
+  id: string;
+  /** `_source` with `event.ingested` set. */
+  source: Record<string, unknown>;
+  /** @timestamp, epoch ms (null when absent). */
+  ts: number | null;
+  ingested: number;
+}
+
+export type StoredListener = (events: StoredEvent[]) => void;
+
+export interface IngestDeps {
+  config: ServeConfig;
+  store: EventStore;
+  objects: EsObjects;
+  metrics: Metrics;
+  log: Logger;
+  /** Events stored but not yet through detection (counts towards the 429 threshold). */
+  backlog: () => number;
+}
+
+export class Ingest {
+  private readonly listeners: StoredListener[] = [];
+  private lastFailureLog = 0;
+
+  constructor(private readonly deps: IngestDeps) {}
+
+  onStored(l: StoredListener): void {
+    this.listeners.push(l);
+  }
+
+  register(app: FastifyInstance): void {
+    const opts = { config: { privilege: 'ingest' } };
+    const handler = (req: FastifyRequest, reply: FastifyReply) => this.bulk(req, reply);
+    for (const path of ['/_bulk', '/:index/_bulk']) {
+      app.post(path, opts, handler);
+      app.put(path, opts, handler);
+    }
+  }
+
+  async bulk(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const { config, store, metrics, log } = this.deps;
+    const started = performance.now();
+    const pending = store.inFlight + this.deps.backlog();
+    if (pending > config.ingest.maxPendingEvents) {
+      metrics.bulkRequests.inc({ status: '429' });
+      throw new EsError(429, 'es_rejected_execution_exception', `rejected execution: ${pending} events are waiting to be stored or detected (limit ${config.ingest.maxPendingEvents}); retry later`);
+    }
+    if (store.failure) {
+      this.unavailable(store.failure.failure, store.failure.message);
+    }
+    const params = req.params as { index?: string };
+    const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline') });
+    await streamBody(req, config.ingest.maxBodyBytes, (c) => parser.push(c));
+    const items = parser.end();
+    if (items.length === 0) {
+      metrics.bulkRequests.inc({ status: '400' });
+      throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;');
+    }
+    metrics.eventsReceived.inc(items.length);
+    const { writes, positions } = toWriteItems(items);
+    const outcomes: ItemOutcome[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const e = items[i]!.error;
+      if (e) {
+        outcomes[i] = { status: e.status, error: e };
+        metrics.itemsRejected.inc({ reason: e.type });
+      }
+    }
+    if (parser.rejected.length > 0) {
+      log.warn({ rejected: parser.rejected.length, example: parser.rejected[0]!.reason, remote: req.ip }, 'bulk: malformed lines answered with per-item 400 and kept in the rejected table');
+    }
+    const stored: StoredEvent[] = [];
+    if (writes.length > 0 || parser.rejected.length > 0) {
+      metrics.pending.inc(writes.length);
+      let res;
+      try {
+        res = await store.write(writes, parser.rejected);
+      } catch (e) {
+        if (e instanceof StoreUnavailableError) this.unavailable(e.failure, e.message);
+        throw e;
+      } finally {
+        metrics.pending.dec(writes.length);
+      }
+      let storedCount = 0;
+      let dup = 0;
+      for (let k = 0; k < positions.length; k++) {
+        const i = positions[k]!;
+        const it = items[i]!;
+        let status = res.status[k]!;
+        const seq = res.seq[k]!;
+        // The same content sent again without _id is a retry: acknowledge it (200, not 409,
+        // which Fluent Bit and Vector treat as a failure).
+        if (status === 409) dup++;
+        if (status === 409 && it.autoId) status = 200;
+        outcomes[i] = { status, seq };
+        if (seq > 0 && it.doc) {
+          storedCount++;
+          if (it.mapped) metrics.eventsMapped.inc();
+          setIngested(it.doc, res.ingested);
+          stored.push({ seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested });
+        }
+      }
+      metrics.eventsStored.inc(storedCount);
+      if (dup > 0) metrics.eventsDuplicate.inc(dup);
+    }
+    const took = Math.round(performance.now() - started);
+    const body = bulkResponse(items, outcomes, took, (i) => this.deps.objects.backingIndex(i));
+    const filter = parseFilterPath(qs(req, 'filter_path'));
+    metrics.bulkRequests.inc({ status: '200' });
+    metrics.bulkDuration.observe((performance.now() - started) / 1000);
+    sendJson(reply, 200, filter ? JSON.stringify(applyFilterPath(JSON.parse(body), filter) ?? {}) : body);
+    if (stored.length > 0) for (const l of this.listeners) l(stored);
+  }
+
+  /** Throws the whole-request refusal for an unwritable store, logging it (at most every 10 s). */
+  private unavailable(failure: string, message: string): never {
+    const now = Date.now();
+    if (now - this.lastFailureLog > 10_000) {
+      this.lastFailureLog = now;
+      this.deps.log.error(
+        { failure, err: message, data: this.deps.config.data },
+        failure === 'full'
+          ? 'event store: the disk is full; bulk requests are refused with 429 until space is freed'
+          : failure === 'readonly'
+            ? 'event store: the data directory is not writable; bulk requests are refused with 503 until it is'
+            : 'event store: writes fail; bulk requests are refused with 503',
+      );
+    }
+    this.deps.metrics.bulkRequests.inc({ status: failure === 'full' ? '429' : '503' });
+    if (failure === 'full') throw new EsError(429, 'es_rejected_execution_exception', 'rejected execution: the event store disk is full; retry later');
+    throw new EsError(503, 'unavailable_shards_exception', `the event store cannot be written (${failure}: ${message}); retry later`);
+  }
+}
+
+export type { BulkItem };

@@ -1,0 +1,223 @@
+// `eqlite serve`: the service object. It owns the data directory (events.sqlite, alerts.sqlite,
+// state.sqlite), the HTTP server (fastify) and the parts behind it: the Elasticsearch-compatible
+// ingest endpoint, the read APIs, detection and notifications. One instance per process in
+// production; tests start several on port 0.
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { allows, CredentialStore, type Principal, type Privilege } from './auth.js';
+import { ConfigError, type ServeConfig } from './config.js';
+import { EsObjects, registerEsApi } from './es-api.js';
+import { EsError, sendJson } from './http.js';
+import { Ingest } from './ingest.js';
+import { Metrics } from './metrics.js';
+import { openStateDb, type StateDb } from './state.js';
+import { EventStore } from './store/event-store.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export interface ServiceOptions {
+  config: ServeConfig;
+  log?: Logger;
+  /** URL path prefix a reverse proxy or a shipper's `path` option adds (e.g. `/es`). */
+  pathPrefix?: string;
+}
+
+const ANONYMOUS: Principal = { kind: 'user', id: 'anonymous', name: 'anonymous', role: 'admin' };
+
+export class Service {
+  readonly app: FastifyInstance;
+  readonly metrics = new Metrics();
+  readonly log: Logger;
+  readonly state: StateDb;
+  readonly credentials: CredentialStore;
+  readonly objects: EsObjects;
+  readonly ingest: Ingest;
+  /** Base URL once listening. */
+  url = '';
+  private closed = false;
+  private readonly closers: (() => Promise<void> | void)[] = [];
+
+  private constructor(
+    readonly config: ServeConfig,
+    readonly store: EventStore,
+    log: Logger,
+    state: StateDb,
+    pathPrefix: string | undefined,
+  ) {
+    this.log = log;
+    this.state = state;
+    this.credentials = new CredentialStore(state);
+    if (config.auth.required) this.credentials.setRequired();
+    this.objects = new EsObjects(state);
+    this.app = this.createApp(pathPrefix);
+    this.ingest = new Ingest({ config, store, objects: this.objects, metrics: this.metrics, log, backlog: () => 0 });
+    this.ingest.register(this.app);
+    registerEsApi(this.app, { config, objects: this.objects, writable: () => store.failure === null });
+    this.registerOps();
+  }
+
+  /** Opens the data directory and starts listening. */
+  static async start(opts: ServiceOptions): Promise<Service> {
+    const { config } = opts;
+    const log = opts.log ?? pino({ level: config.log.level });
+    const state = openStateDb(config.data);
+    const metricsRef: { m?: Metrics } = {};
+    const store = await EventStore.open({
+      dir: config.data,
+      maxAgeMs: config.retention.maxAgeMs,
+      maxBytes: config.retention.maxBytes,
+      retentionEveryMs: config.retention.everyMs,
+      onUnavailable: (failure, message) => {
+        metricsRef.m?.storeAvailable.set(0);
+        log.error({ failure, err: message, data: config.data }, failure === 'full' ? 'event store: disk full; ingest answers 429 until space is freed' : 'event store: cannot write; ingest answers 503 until this is fixed');
+      },
+      onAvailable: () => {
+        metricsRef.m?.storeAvailable.set(1);
+        log.info({ data: config.data }, 'event store: writable again');
+      },
+      onRetention: (deleted, reason, oldestSeq) => {
+        metricsRef.m?.eventsDeleted.inc({ reason }, deleted);
+        log.info({ deleted, reason, oldestSeq }, 'retention: deleted old events');
+      },
+    });
+    const svc = new Service(config, store, log, state, opts.pathPrefix);
+    metricsRef.m = svc.metrics;
+    svc.metrics.storeAvailable.set(store.failure ? 0 : 1);
+    await svc.listen();
+    return svc;
+  }
+
+  private createApp(pathPrefix: string | undefined): FastifyInstance {
+    const { config } = this;
+    let https: { cert: Buffer; key: Buffer } | null = null;
+    if (config.tls) {
+      const read = (f: string, what: string) => {
+        try {
+          return readFileSync(f);
+        } catch (e) {
+          throw new ConfigError(`cannot read TLS ${what} ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        }
+      };
+      https = { cert: read(config.tls.cert, 'certificate'), key: read(config.tls.key, 'key') };
+    }
+    const prefix = pathPrefix ? '/' + pathPrefix.replace(/^\/+|\/+$/g, '') : '';
+    const app = Fastify({
+      loggerInstance: this.log,
+      // Requests are not logged one by one (thousands per second); errors and summaries are.
+      logController: new LogController({ disableRequestLogging: true }),
+      ...(https ? { https } : {}),
+      // Longer than shippers keep idle connections (Logstash checks them after 10 s).
+      keepAliveTimeout: 65_000,
+      requestTimeout: 300_000,
+      bodyLimit: config.ingest.maxBodyBytes,
+      return503OnClosing: true,
+      exposeHeadRoutes: false,
+      rewriteUrl: prefix ? (req) => (req.url && (req.url === prefix || req.url.startsWith(prefix + '/') || req.url.startsWith(prefix + '?')) ? req.url.slice(prefix.length) || '/' : req.url ?? '/') : undefined,
+    }) as unknown as FastifyInstance;
+
+    // Bodies are read by the routes themselves, as streams with their own limits (http.ts).
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+
+    app.addHook('onSend', async (_req, reply, payload) => {
+      reply.header('X-Elastic-Product', 'Elasticsearch');
+      if (!reply.hasHeader('content-type')) reply.header('content-type', 'application/json; charset=UTF-8');
+      return payload;
+    });
+
+    app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+      const cfg = (req.routeOptions.config ?? {}) as { privilege?: Privilege | 'public' };
+      const privilege = cfg.privilege ?? (req.routeOptions.url === undefined ? 'info' : 'read');
+      if (privilege === 'public') return;
+      if (!this.credentials.required()) {
+        req.principal = ANONYMOUS;
+        return;
+      }
+      const principal = await this.credentials.authenticate(req.headers.authorization);
+      if (!principal) {
+        this.metrics.authFailures.inc();
+        const missing = !req.headers.authorization;
+        throw new EsError(
+          401,
+          'security_exception',
+          missing ? `missing authentication credentials for REST request [${req.url.split('?')[0]}]` : 'unable to authenticate with provided credentials',
+          { 'WWW-Authenticate': 'Basic realm="security", charset="UTF-8", ApiKey' },
+        );
+      }
+      if (!allows(principal.role, privilege)) {
+        throw new EsError(403, 'security_exception', `action [${req.method} ${req.routeOptions.url}] is unauthorized for ${principal.kind === 'api_key' ? 'API key id' : 'user'} [${principal.id}] with role [${principal.role}]`);
+      }
+      req.principal = principal;
+      void reply;
+    });
+
+    app.setErrorHandler((err: FastifyError | EsError, req, reply) => {
+      if (err instanceof EsError) {
+        for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+        if (err.status >= 500) this.log.error({ err: err.message, url: req.url }, 'request failed');
+        return sendJson(reply, err.status, err.body());
+      }
+      const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
+      if (status >= 500) this.log.error({ err, url: req.url }, 'request failed');
+      const e = new EsError(status, status === 413 ? 'content_too_long_exception' : status < 500 ? 'illegal_argument_exception' : 'exception', err.message);
+      return sendJson(reply, status, e.body());
+    });
+
+    app.setNotFoundHandler((req, reply) => {
+      // Elastic's own mock and Fluent Bit answer unknown Elasticsearch calls with 200 {}; eqlite's
+      // own API paths are exact, so a typo there is a 404.
+      if (req.url.startsWith('/api/')) return sendJson(reply, 404, new EsError(404, 'not_found', `no such API: ${req.method} ${req.url.split('?')[0]}`).body());
+      if (req.method === 'HEAD') return reply.code(200).send();
+      return sendJson(reply, 200, {});
+    });
+    return app;
+  }
+
+  private registerOps(): void {
+    const { app, store } = this;
+    app.get('/healthz', { config: { privilege: 'public' } }, (_req, reply) => {
+      const ok = store.failure === null;
+      sendJson(reply, ok ? 200 : 503, { status: ok ? 'ok' : 'degraded', store: ok ? { writable: true } : { writable: false, failure: store.failure!.failure, reason: store.failure!.message } });
+    });
+    app.get('/metrics', { config: { privilege: 'read' } }, async (_req, reply) => {
+      try {
+        const size = store.size();
+        this.metrics.storeBytes.set({ store: 'events' }, size.used);
+        const r = store.db().prepare('SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM events').get() as { lo: number | null; hi: number | null };
+        this.metrics.storeEvents.set(r.hi === null ? 0 : r.hi - r.lo! + 1);
+      } catch {
+        // Store not readable (read-only data directory): the other metrics still answer.
+      }
+      reply.header('content-type', this.metrics.registry.contentType);
+      return reply.send(await this.metrics.registry.metrics());
+    });
+  }
+
+  /** Registers something to close on shutdown (in reverse order). */
+  onClose(fn: () => Promise<void> | void): void {
+    this.closers.push(fn);
+  }
+
+  private async listen(): Promise<void> {
+    const { config } = this;
+    await this.app.listen({ host: config.host, port: config.port });
+    const addr = this.app.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    this.url = `${config.tls ? 'https' : 'http'}://${host}:${addr.port}`;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.app.close();
+    for (const fn of this.closers.reverse()) await fn();
+    await this.store.close();
+    this.state.close();
+  }
+}

@@ -1,0 +1,213 @@
+// The durable event store of `eqlite serve` (`<data>/events.sqlite`, schema.ts).
+//
+// Writes go to the writer thread (writer.ts), which commits the items of all pending requests in
+// one fsynced transaction; write() resolves only after that commit, so whoever acknowledges a bulk
+// item after write() resolved acknowledges what is on disk. Reads use a separate connection on
+// this thread (WAL readers never block the writer).
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { workerEntry } from '../../util/worker-entry.js';
+import type { FromWriter, RejectedLine, ToWriter, WriteItem, WriterConfig, WriterFailure } from './protocol.js';
+
+export type { WriteItem, RejectedLine, WriterFailure } from './protocol.js';
+export { Op, Outcome } from './protocol.js';
+
+export interface EventStoreOptions {
+  /** Data directory; the store is `<dir>/events.sqlite`. */
+  dir: string;
+  maxAgeMs?: number;
+  maxBytes?: number;
+  retentionEveryMs?: number;
+  onUnavailable?: (failure: WriterFailure, message: string) => void;
+  onAvailable?: () => void;
+  onRetention?: (deleted: number, reason: 'age' | 'size', oldestSeq: number) => void;
+}
+
+export interface WriteResult {
+  /** Commit time (epoch ms): `event.ingested` of the stored events. */
+  ingested: number;
+  /** Per item: bulk item status (201 created, 200 replaced/deleted, 409 conflict, 404 missing). */
+  status: number[];
+  /** Per item: seq of the stored row (0 when none). */
+  seq: number[];
+}
+
+/** The store cannot take writes now; `failure` says why (the HTTP layer answers 429 or 503). */
+export class StoreUnavailableError extends Error {
+  constructor(
+    readonly failure: WriterFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface StoredRow {
+  seq: number;
+  idx: string;
+  id: string;
+  ts: number | null;
+  ingested: number;
+  src: string;
+}
+
+export class EventStore {
+  readonly file: string;
+  /** Null while writable; otherwise why not. */
+  failure: { failure: WriterFailure; message: string } | null = null;
+  /** Items handed to the writer and not yet committed. */
+  inFlight = 0;
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, { resolve: (r: WriteResult) => void; reject: (e: Error) => void; n: number }>();
+  private nextReq = 1;
+  private readDb: Database.Database | null = null;
+  private closed = false;
+  private closeWait: (() => void) | null = null;
+
+  private constructor(
+    private readonly opts: EventStoreOptions,
+    ready: (ok: boolean) => void,
+  ) {
+    this.file = path.join(opts.dir, 'events.sqlite');
+    const cfg: WriterConfig = {
+      path: this.file,
+      maxAgeMs: opts.maxAgeMs ?? 0,
+      maxBytes: opts.maxBytes ?? 0,
+      retentionEveryMs: opts.retentionEveryMs ?? 5000,
+    };
+    const entry = workerEntry(import.meta.url, 'writer');
+    this.worker = new Worker(entry.entry, { workerData: cfg, eval: entry.eval });
+    let first = true;
+    this.worker.on('message', (m: FromWriter) => {
+      switch (m.t) {
+        case 'ready':
+          if (this.failure) opts.onAvailable?.();
+          this.failure = null;
+          if (first) {
+            first = false;
+            ready(true);
+          }
+          break;
+        case 'unavailable':
+          this.failure = { failure: m.failure, message: m.message };
+          opts.onUnavailable?.(m.failure, m.message);
+          if (first) {
+            first = false;
+            ready(false);
+          }
+          break;
+        case 'done': {
+          const w = this.waiting.get(m.req);
+          if (!w) break;
+          this.waiting.delete(m.req);
+          this.inFlight -= w.n;
+          w.resolve({ ingested: m.ingested, status: m.status, seq: m.seq });
+          break;
+        }
+        case 'failed': {
+          const w = this.waiting.get(m.req);
+          if (!w) break;
+          this.waiting.delete(m.req);
+          this.inFlight -= w.n;
+          w.reject(new StoreUnavailableError(m.failure, m.message));
+          break;
+        }
+        case 'retained':
+          opts.onRetention?.(m.deleted, m.reason, m.oldestSeq);
+          break;
+        case 'closed':
+          this.closeWait?.();
+          break;
+      }
+    });
+    this.worker.on('error', (e) => {
+      // The writer died (a bug): fail what waits; nothing was acknowledged for it.
+      this.failure = { failure: 'io', message: `event store writer failed: ${e.message}` };
+      opts.onUnavailable?.('io', this.failure.message);
+      for (const [req, w] of this.waiting) {
+        this.waiting.delete(req);
+        w.reject(new StoreUnavailableError('io', this.failure.message));
+      }
+      this.inFlight = 0;
+      if (first) {
+        first = false;
+        ready(false);
+      }
+      this.closeWait?.();
+    });
+  }
+
+  /** Starts the writer; resolves once it opened the store or reported why it cannot. */
+  static open(opts: EventStoreOptions): Promise<EventStore> {
+    return new Promise((resolve) => {
+      const s: EventStore = new EventStore(opts, () => resolve(s));
+    });
+  }
+
+  /** Stores items (and rejected lines); resolves after the commit is on disk. */
+  write(items: WriteItem[], rejected: RejectedLine[] = []): Promise<WriteResult> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('io', 'event store is closed'));
+    if (this.failure) return Promise.reject(new StoreUnavailableError(this.failure.failure, this.failure.message));
+    const req = this.nextReq++;
+    this.inFlight += items.length;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(req, { resolve, reject, n: items.length });
+      this.worker.postMessage({ t: 'write', req, items, rejected } satisfies ToWriter);
+    });
+  }
+
+  setRetention(maxAgeMs: number, maxBytes: number): void {
+    this.worker.postMessage({ t: 'retention', maxAgeMs, maxBytes } satisfies ToWriter);
+  }
+
+  /** The read connection (opened on first use; throws when the store cannot be opened). */
+  db(): Database.Database {
+    if (!this.readDb) {
+      const db = new Database(this.file, { fileMustExist: true });
+      db.pragma('busy_timeout = 10000');
+      db.pragma('query_only = ON');
+      this.readDb = db;
+    }
+    return this.readDb;
+  }
+
+  /** Used bytes of the store file (pages in use), and the file sizes on disk. */
+  size(): { used: number; file: number } {
+    const db = this.db();
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    return { used: (pages - free) * pageSize, file: pages * pageSize };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const done = new Promise<void>((r) => (this.closeWait = r));
+    this.worker.postMessage({ t: 'close' } satisfies ToWriter);
+    await Promise.race([done, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    await this.worker.terminate();
+    this.readDb?.close();
+    this.readDb = null;
+  }
+}
+
+/**
+ * A stored row's `_source` as Elasticsearch would return it: the stored document with
+ * `event.ingested` set to the commit time (what Elastic's final ingest pipeline does).
+ */
+export function eventSource(row: Pick<StoredRow, 'src' | 'ingested'>): Record<string, unknown> {
+  const doc = JSON.parse(row.src) as Record<string, unknown>;
+  setIngested(doc, row.ingested);
+  return doc;
+}
+
+/** Sets `event.ingested` (nested, replacing a flat `event.ingested` key if the document had one). */
+export function setIngested(doc: Record<string, unknown>, ingested: number): void {
+  const iso = new Date(ingested).toISOString();
+  if (Object.hasOwn(doc, 'event.ingested')) delete doc['event.ingested'];
+  const ev = doc.event;
+  if (ev !== null && typeof ev === 'object' && !Array.isArray(ev)) (ev as Record<string, unknown>).ingested = iso;
+  else Object.defineProperty(doc, 'event', { value: { ingested: iso }, enumerable: true, writable: true, configurable: true });
+}
