@@ -1,0 +1,365 @@
+// `eqlite serve` ingest: each shipper's real start-up and bulk sequence (es-ingest.md §1) replayed
+// against a running service, checking every answer the way that client reads it; plus the bulk
+// edge cases (gzip, malformed lines, duplicates, limits) and what ends up in the event store.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Client } from '@elastic/elasticsearch';
+import { gzip, ndjson, req, startService, type Res, type TestService } from './serve-helpers.js';
+
+/** A raw Sysmon process-creation event as Winlogbeat 8/9 ships it (ECS mapping left to the pipeline). */
+function rawSysmon(recordId: number, image: string, parent: string, time = '2025-08-01T10:00:00.000Z') {
+  return {
+    '@timestamp': time,
+    agent: { type: 'winlogbeat', version: '9.1.2', name: 'ws-01' },
+    host: { name: 'ws-01.corp.example' },
+    event: { code: '1', provider: 'Microsoft-Windows-Sysmon', kind: 'event', created: time },
+    winlog: {
+      api: 'wineventlog',
+      channel: 'Microsoft-Windows-Sysmon/Operational',
+      provider_name: 'Microsoft-Windows-Sysmon',
+      computer_name: 'ws-01.corp.example',
+      event_id: '1',
+      record_id: String(recordId),
+      event_data: {
+        RuleName: '-',
+        UtcTime: time.replace('T', ' ').replace('Z', ''),
+        ProcessGuid: `{00000000-0000-0000-0000-${String(recordId).padStart(12, '0')}}`,
+        ProcessId: '4242',
+        Image: image,
+        CommandLine: image,
+        User: 'CORP\\alice',
+        ParentProcessGuid: '{00000000-0000-0000-0000-000000000001}',
+        ParentProcessId: '1000',
+        ParentImage: parent,
+        ParentCommandLine: parent,
+      },
+    },
+  };
+}
+
+/** Beats' strict reading of a bulk response (libbeat client.go): exactly 200, one single-key item per event, integer status. */
+function beatsAccepts(r: Res, events: number): { acked: number; retried: number; dropped: number } {
+  expect(r.status).toBe(200);
+  const items = r.json.items as Record<string, { status: number }>[];
+  expect(items).toHaveLength(events);
+  let acked = 0;
+  let retried = 0;
+  let dropped = 0;
+  for (const it of items) {
+    expect(Object.keys(it)).toHaveLength(1);
+    const s = Object.values(it)[0]!.status;
+    expect(Number.isInteger(s)).toBe(true);
+    if (s < 300 || s === 409) acked++;
+    else if (s === 429 || s >= 500) retried++;
+    else dropped++;
+  }
+  return { acked, retried, dropped };
+}
+
+function storedEvents(t: TestService): { idx: string; id: string; src: Record<string, unknown> }[] {
+  return (t.svc.store.db().prepare('SELECT idx, id, src FROM events ORDER BY seq').all() as { idx: string; id: string; src: string }[]).map((r) => ({
+    idx: r.idx,
+    id: r.id,
+    src: JSON.parse(r.src) as Record<string, unknown>,
+  }));
+}
+
+describe('shippers against a running eqlite serve', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startService();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('Winlogbeat: connect sequence, index management, pipeline, gzip bulk of raw events mapped to ECS', async () => {
+    const ua = { 'user-agent': 'Winlogbeat/9.1.2 (windows; amd64; abc; 2025-07-01)', 'x-elastic-product-origin': 'beats' };
+    // 1. GET / twice (version, flavour, then cluster_uuid); licence check in between.
+    const info = await req(`${t.url}/`, 'GET', undefined, ua);
+    expect(info.status).toBe(200);
+    expect(info.headers.get('x-elastic-product')).toBe('Elasticsearch');
+    expect(info.json.version.number).toMatch(/^8\.19\.\d+$/);
+    expect(info.json.version.build_flavor).toBe('default');
+    const lic = await req(`${t.url}/_license?human=false`, 'GET', undefined, ua);
+    expect(lic.status).toBe(200);
+    expect(['oss', 'trial', 'basic', 'standard', 'gold', 'platinum', 'enterprise']).toContain(lic.json.license.type);
+    expect(['active', 'inactive', 'expired']).toContain(lic.json.license.status);
+    const again = await req(`${t.url}/`, 'GET', undefined, ua);
+    expect(again.json.cluster_uuid).toBe(info.json.cluster_uuid);
+    // 2. ILM, then template, then data stream: check (404 = missing), create, check again.
+    expect((await req(`${t.url}/_ilm/policy/winlogbeat`, 'GET', undefined, ua)).status).toBe(404);
+    expect((await req(`${t.url}/_ilm/policy/winlogbeat`, 'PUT', { policy: { phases: { hot: { actions: { rollover: { max_age: '30d' } } } } } }, ua)).status).toBe(200);
+    const ilm = await req(`${t.url}/_ilm/policy/winlogbeat`, 'GET', undefined, ua);
+    expect(ilm.status).toBe(200);
+    expect(ilm.json.winlogbeat.policy.phases.hot.actions.rollover.max_age).toBe('30d');
+    expect((await req(`${t.url}/_index_template/winlogbeat-9.1.2`, 'HEAD', undefined, ua)).status).toBe(404);
+    const tpl = await req(`${t.url}/_index_template/winlogbeat-9.1.2`, 'PUT', { index_patterns: ['winlogbeat-9.1.2'], data_stream: {}, priority: 150, template: { settings: {} } }, ua);
+    expect(tpl.status).toBe(200);
+    expect(tpl.json).toEqual({ acknowledged: true });
+    expect((await req(`${t.url}/_index_template/winlogbeat-9.1.2`, 'HEAD', undefined, ua)).status).toBe(200);
+    expect((await req(`${t.url}/_data_stream/winlogbeat-9.1.2`, 'GET', undefined, ua)).status).toBe(404);
+    expect((await req(`${t.url}/_data_stream/winlogbeat-9.1.2`, 'PUT', undefined, ua)).status).toBe(200);
+    const ds = await req(`${t.url}/_data_stream/winlogbeat-9.1.2`, 'GET', undefined, ua);
+    expect(ds.json.data_streams[0].name).toBe('winlogbeat-9.1.2');
+    expect(ds.json.data_streams[0].indices[0].index_name).toMatch(/^\.ds-winlogbeat-9\.1\.2-\d{4}\.\d{2}\.\d{2}-000001$/);
+    // 3. Ingest pipelines: GET (404) then PUT; the body is kept.
+    expect((await req(`${t.url}/_ingest/pipeline/winlogbeat-9.1.2-routing`, 'GET', undefined, ua)).status).toBe(404);
+    const pipe = { description: 'Winlogbeat Routing Pipeline', processors: [{ pipeline: { name: 'winlogbeat-9.1.2-sysmon', if: "ctx?.winlog?.channel == 'Microsoft-Windows-Sysmon/Operational'" } }] };
+    expect((await req(`${t.url}/_ingest/pipeline/winlogbeat-9.1.2-routing`, 'PUT', pipe, ua)).status).toBe(200);
+    expect((await req(`${t.url}/_ingest/pipeline/winlogbeat-9.1.2-routing`, 'GET', undefined, ua)).json).toEqual({ 'winlogbeat-9.1.2-routing': pipe });
+    // 4. Bulk: gzip, filter_path, create actions with the routing pipeline, raw winlog documents.
+    const body = ndjson([
+      { create: { _index: 'winlogbeat-9.1.2', pipeline: 'winlogbeat-9.1.2-routing' } },
+      rawSysmon(101, 'C:\\Windows\\System32\\cscript.exe', 'C:\\Windows\\System32\\wbem\\WmiPrvSE.exe'),
+      { create: { _index: 'winlogbeat-9.1.2', pipeline: 'winlogbeat-9.1.2-routing' } },
+      rawSysmon(102, 'C:\\Windows\\System32\\whoami.exe', 'C:\\Windows\\System32\\cmd.exe', '2025-08-01T10:00:01.000Z'),
+    ]);
+    const bulk = await req(`${t.url}/_bulk?filter_path=errors,items.*.error,items.*.status`, 'POST', gzip(body), {
+      ...ua,
+      'content-type': 'application/json; charset=UTF-8',
+      accept: 'application/json',
+      'content-encoding': 'gzip',
+    });
+    expect(bulk.headers.get('x-elastic-product')).toBe('Elasticsearch');
+    expect(bulk.json).toEqual({ errors: false, items: [{ create: { status: 201 } }, { create: { status: 201 } }] });
+    expect(beatsAccepts(bulk, 2)).toEqual({ acked: 2, retried: 0, dropped: 0 });
+    const stored = storedEvents(t).filter((e) => e.idx === 'winlogbeat-9.1.2');
+    expect(stored).toHaveLength(2);
+    const ecs = stored[0]!.src as any;
+    // Mapped as Elastic's Sysmon pipeline would: ECS process fields from winlog.event_data.
+    expect(ecs.process.name).toBe('cscript.exe');
+    expect(ecs.process.parent.name).toBe('WmiPrvSE.exe');
+    expect(ecs.event.category).toEqual(['process']);
+    expect(ecs.event.type).toEqual(['start']);
+    expect(ecs.winlog.record_id).toBe('101');
+  });
+
+  test('Elastic Agent: GET /, licence, GET /, then create actions to integration data streams; the OTel exporter bulk', async () => {
+    for (const path of ['/', '/_license', '/']) expect((await req(`${t.url}${path}`, 'GET')).status).toBe(200);
+    const doc = { ...rawSysmon(201, 'C:\\Windows\\System32\\rundll32.exe', 'C:\\Windows\\explorer.exe'), data_stream: { type: 'logs', dataset: 'windows.sysmon_operational', namespace: 'default' } };
+    (doc.agent as Record<string, unknown>).type = 'filebeat';
+    const r = await req(`${t.url}/_bulk`, 'POST', ndjson([{ create: { _index: 'logs-windows.sysmon_operational-default' } }, doc]), { 'content-type': 'application/json' });
+    expect(beatsAccepts(r, 1)).toEqual({ acked: 1, retried: 0, dropped: 0 });
+    expect(r.json.items[0].create._index).toMatch(/^\.ds-logs-windows\.sysmon_operational-default-\d{4}\.\d{2}\.\d{2}-000001$/);
+    // The OTel exporter (Agent 9.3+): filter_path with _index, require_data_stream, header on the first 2xx.
+    const otel = await req(
+      `${t.url}/_bulk?filter_path=items.*._index,items.*.status,items.*.failure_store,items.*.error.type,items.*.error.reason&require_data_stream=true`,
+      'POST',
+      ndjson([{ create: { _index: 'logs-elastic_agent-default' } }, { '@timestamp': '2025-08-01T10:00:00Z', message: 'agent running', data_stream: { type: 'logs', dataset: 'elastic_agent', namespace: 'default' } }]),
+      { 'content-type': 'application/json' },
+    );
+    expect(otel.status).toBe(200);
+    expect(otel.headers.get('x-elastic-product')).toBe('Elasticsearch');
+    expect(otel.json.items[0].create.status).toBe(201);
+    expect(otel.json.items[0].create._index).toMatch(/^\.ds-logs-elastic_agent-default-/);
+    const agentEvent = storedEvents(t).find((e) => e.idx === 'logs-windows.sysmon_operational-default')!.src as any;
+    expect(agentEvent.process.name).toBe('rundll32.exe');
+    expect(agentEvent.data_stream).toEqual({ type: 'logs', dataset: 'windows.sysmon_operational', namespace: 'default' });
+  });
+
+  test('Logstash: HEAD /, GET /, licence with status, legacy ILM alias calls, gzip bulk read with errors first', async () => {
+    const head = await req(`${t.url}/`, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers.get('x-elastic-product')).toBe('Elasticsearch');
+    const info = await req(`${t.url}/`, 'GET');
+    expect(info.headers.get('x-elastic-product')).toBe('Elasticsearch');
+    expect(info.json.version.number.split('.').map(Number)[0]).toBeGreaterThanOrEqual(7);
+    expect((await req(`${t.url}/_license`, 'GET')).json.license.status).toBe('active');
+    // Legacy ILM mode: alias check, bootstrap index with date math, policy.
+    expect((await req(`${t.url}/logstash`, 'HEAD')).status).toBe(200);
+    const boot = await req(`${t.url}/%3Clogstash-%7Bnow%2Fd%7D-000001%3E`, 'PUT', { aliases: { logstash: { is_write_index: true } } });
+    expect(boot.status).toBe(200);
+    expect(boot.json.acknowledged).toBe(true);
+    expect((await req(`${t.url}/_ilm/policy/logstash-policy`, 'GET')).status).toBe(404);
+    expect((await req(`${t.url}/_ilm/policy/logstash-policy`, 'PUT', { policy: { phases: {} } })).status).toBe(200);
+    const lines = [
+      { create: { _index: 'logs-generic-default' } },
+      { '@timestamp': '2025-08-01T10:00:02Z', message: 'hello', data_stream: { type: 'logs', dataset: 'generic', namespace: 'default' } },
+      { create: { _index: 'logs-generic-default' } },
+      { '@timestamp': '2025-08-01T10:00:03Z', message: 'world', data_stream: { type: 'logs', dataset: 'generic', namespace: 'default' } },
+    ];
+    const r = await req(`${t.url}/_bulk?filter_path=errors,items.*.error,items.*.status`, 'POST', gzip(ndjson(lines)), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      'x-elastic-event-count': '2',
+      'x-elastic-uncompressed-request-length': String(ndjson(lines).length),
+      'x-elastic-product-origin': 'logstash-output-elasticsearch',
+    });
+    expect(r.status).toBe(200);
+    // Logstash: errors false means the items are not even looked at.
+    expect(r.json.errors).toBe(false);
+  });
+
+  test('Fluent Bit: no start-up calls, x-ndjson with _type, literal "errors":false,"items":[ in the body', async () => {
+    const lines = [
+      { create: { _index: 'fluent-bit', _type: '_doc' } },
+      { '@timestamp': '2025-08-01T10:00:04.000Z', log: 'one' },
+      { create: { _index: 'logstash-2025.08.01', _type: '_doc', _id: 'fb-gen-1' } },
+      { '@timestamp': '2025-08-01T10:00:05.000Z', log: 'two' },
+    ];
+    const r = await req(`${t.url}/_bulk`, 'POST', ndjson(lines), { 'content-type': 'application/x-ndjson' });
+    expect([200, 201]).toContain(r.status);
+    expect(r.text).toContain('"errors":false,"items":[');
+    expect(r.text.startsWith('{"took":')).toBe(true);
+    // Pipeline as a query parameter, gzip ("compress gzip").
+    const p = await req(`${t.url}/_bulk?pipeline=my-pipeline`, 'POST', gzip(ndjson(lines.slice(0, 2).map((l, i) => (i === 1 ? { ...(l as object), log: 'three' } : l)))), {
+      'content-type': 'application/x-ndjson',
+      'content-encoding': 'gzip',
+    });
+    expect(p.text).toContain('"errors":false,"items":[');
+  });
+
+  test('Vector: GET / for the version, health check, index actions with ?timeout=60s, no "errors":true', async () => {
+    const info = await req(`${t.url}/`, 'GET');
+    expect(Number(info.json.version.number.split('.')[0])).toBe(8);
+    const health = await req(`${t.url}/_cluster/health`, 'GET');
+    expect(health.status).toBe(200);
+    expect(health.json.status).toBe('green');
+    const lines = [{ index: { _index: 'vector-2025.08.01' } }, { '@timestamp': '2025-08-01T10:00:06Z', message: 'v' }];
+    const r = await req(`${t.url}/_bulk?timeout=60s`, 'POST', ndjson(lines), { 'content-type': 'application/x-ndjson' });
+    expect(r.status).toBe(200);
+    expect(r.text).not.toContain('"errors":true');
+    expect(r.json.items[0].index.status).toBe(201);
+    // Vector retries whole requests: the same index action again is not stored twice.
+    const again = await req(`${t.url}/_bulk?timeout=60s`, 'POST', ndjson(lines), { 'content-type': 'application/x-ndjson' });
+    expect(again.text).not.toContain('"errors":true');
+    expect(storedEvents(t).filter((e) => e.idx === 'vector-2025.08.01')).toHaveLength(1);
+  });
+
+  test('the @elastic/elasticsearch client: bulk and its bulk helper', async () => {
+    const client = new Client({ node: t.url });
+    try {
+      const r = await client.bulk({
+        operations: [{ create: { _index: 'logs-client-default', _id: 'c1' } }, { '@timestamp': '2025-08-01T10:00:07Z', n: 1 }, { index: { _index: 'logs-client-default', _id: 'c2' } }, { '@timestamp': '2025-08-01T10:00:08Z', n: 2 }],
+      });
+      expect(r.errors).toBe(false);
+      expect(r.items.map((i) => Object.values(i)[0]!.status)).toEqual([201, 201]);
+      const docs = Array.from({ length: 50 }, (_, i) => ({ '@timestamp': '2025-08-01T10:00:09Z', n: i }));
+      const stats = await client.helpers.bulk({ datasource: docs, onDocument: () => ({ create: { _index: 'logs-helper-default' } }), flushBytes: 1000 });
+      expect(stats.successful).toBe(50);
+      expect(stats.failed).toBe(0);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('bulk edge cases', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startService((c) => {
+      c.ingest.maxBodyBytes = 64 * 1024;
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('PUT, /<index>/_bulk with the URL index, missing final newline, delete and update actions', async () => {
+    const put = await req(`${t.url}/logs-url-default/_bulk`, 'PUT', `{"create":{"_id":"u1"}}\n{"@timestamp":"2025-08-01T10:00:00Z","a":1}\n{"index":{"_id":"u2"}}\n{"@timestamp":"2025-08-01T10:00:00Z","a":2}`, {
+      'content-type': 'application/json',
+    });
+    expect(put.status).toBe(200);
+    expect(put.json.items.map((i: Record<string, { status: number; _index: string }>) => Object.values(i)[0]!.status)).toEqual([201, 201]);
+    const upd = await req(
+      `${t.url}/_bulk`,
+      'POST',
+      ndjson([{ update: { _index: 'logs-url-default', _id: 'u1' } }, { doc: { b: { c: 3 } } }, { delete: { _index: 'logs-url-default', _id: 'u2' } }, { delete: { _index: 'logs-url-default', _id: 'nope' } }]),
+      { 'content-type': 'application/json' },
+    );
+    expect(upd.json.errors).toBe(false);
+    expect(upd.json.items).toMatchObject([{ update: { status: 200, result: 'updated' } }, { delete: { status: 200, result: 'deleted' } }, { delete: { status: 404, result: 'not_found' } }]);
+    const rows = storedEvents(t).filter((e) => e.idx === 'logs-url-default');
+    expect(rows.map((r) => [r.id, r.src])).toEqual([['u1', { '@timestamp': '2025-08-01T10:00:00Z', a: 1, b: { c: 3 } }]]);
+  });
+
+  test('malformed lines get a per-item 400 in their position and are kept; the other items are stored', async () => {
+    const body = [
+      '{"create":{"_index":"logs-bad-default","_id":"ok1"}}',
+      '{"@timestamp":"2025-08-01T10:00:00Z","good":1}',
+      '{"create":{"_index":"logs-bad-default","_id":"bad1"}}',
+      '{"@timestamp": "2025-08-01T10:00:00Z", "truncated',
+      '{not an action',
+      '{"create":{"_index":"logs-bad-default","_id":"ok2"}}',
+      '{"@timestamp":"2025-08-01T10:00:01Z","good":2}',
+      '{"create":{"_index":"Logs-Upper","_id":"x"}}',
+      '{"@timestamp":"2025-08-01T10:00:01Z","good":3}',
+      '{"create":{"_index":"logs-bad-default","_id":"arr"}}',
+      '[1,2]',
+      '{"create":{"_index":"logs-bad-default","_id":"ok3"}}',
+      '{"@timestamp":"2025-08-01T10:00:02Z","good":4,"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}',
+    ].join('\n');
+    const r = await req(`${t.url}/_bulk`, 'POST', body, { 'content-type': 'application/x-ndjson' });
+    expect(r.status).toBe(200);
+    expect(r.json.errors).toBe(true);
+    const statuses = r.json.items.map((i: Record<string, { status: number }>) => Object.values(i)[0]!.status);
+    expect(statuses).toEqual([201, 400, 400, 201, 400, 400, 201]);
+    expect(r.json.items[1].create.error.type).toBe('document_parsing_exception');
+    expect(r.json.items[4].create.error.type).toBe('invalid_index_name_exception');
+    const ids = storedEvents(t)
+      .filter((e) => e.idx === 'logs-bad-default')
+      .map((e) => e.id);
+    expect(ids).toEqual(['ok1', 'ok2', 'ok3']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const rejected = t.svc.store.db().prepare('SELECT reason, line FROM rejected ORDER BY seq').all() as { reason: string; line: string }[];
+    expect(rejected.map((x) => x.line)).toEqual([
+      '{"@timestamp": "2025-08-01T10:00:00Z", "truncated',
+      '{not an action',
+      '{"create":{"_index":"Logs-Upper","_id":"x"}}',
+      // the source line of a refused action is kept too: nothing is dropped silently
+      '{"@timestamp":"2025-08-01T10:00:01Z","good":3}',
+      '[1,2]',
+    ]);
+  });
+
+  test('a retried request is stored once: 409 for a repeated _id, 200 for repeated content without _id', async () => {
+    const lines = ndjson([{ create: { _index: 'logs-retry-default', _id: 'r1' } }, { '@timestamp': '2025-08-01T10:00:00Z', n: 1 }, { create: { _index: 'logs-retry-default' } }, { '@timestamp': '2025-08-01T10:00:00Z', n: 2 }]);
+    const first = await req(`${t.url}/_bulk`, 'POST', lines, { 'content-type': 'application/json' });
+    expect(first.json.items.map((i: any) => i.create.status)).toEqual([201, 201]);
+    const second = await req(`${t.url}/_bulk`, 'POST', lines, { 'content-type': 'application/json' });
+    expect(second.json.items.map((i: any) => i.create.status)).toEqual([409, 200]);
+    expect(second.json.items[0].create.error.type).toBe('version_conflict_engine_exception');
+    expect(beatsAccepts(second, 2)).toEqual({ acked: 2, retried: 0, dropped: 0 });
+    expect(storedEvents(t).filter((e) => e.idx === 'logs-retry-default')).toHaveLength(2);
+  });
+
+  test('oversized bodies get 413, also when only the decompressed size is too large; damaged gzip gets 400', async () => {
+    const big = ndjson([{ create: { _index: 'logs-big-default' } }, { '@timestamp': '2025-08-01T10:00:00Z', pad: 'x'.repeat(70 * 1024) }]);
+    expect((await req(`${t.url}/_bulk`, 'POST', big, { 'content-type': 'application/json' })).status).toBe(413);
+    const bomb = gzip(ndjson([{ create: { _index: 'logs-big-default' } }, { pad: '0'.repeat(1024 * 1024) }]));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const r = await req(`${t.url}/_bulk`, 'POST', bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(r.status).toBe(413);
+    expect(r.headers.get('x-elastic-product')).toBe('Elasticsearch');
+    const damaged = await req(`${t.url}/_bulk`, 'POST', Buffer.from('1f8b0800000000000003ffff', 'hex'), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(damaged.status).toBe(400);
+    // The service is unaffected.
+    const ok = await req(`${t.url}/_bulk`, 'POST', ndjson([{ create: { _index: 'logs-big-default' } }, { '@timestamp': '2025-08-01T10:00:00Z' }]), { 'content-type': 'application/json' });
+    expect(ok.json.items[0].create.status).toBe(201);
+  });
+
+  test('an empty bulk is a 400; unknown Elasticsearch calls get 200 {}, unknown eqlite API paths 404', async () => {
+    const empty = await req(`${t.url}/_bulk`, 'POST', '\n', { 'content-type': 'application/json' });
+    expect(empty.status).toBe(400);
+    expect(empty.json.error.type).toBe('action_request_validation_exception');
+    const unknown = await req(`${t.url}/_something/else`, 'GET');
+    expect(unknown.status).toBe(200);
+    expect(unknown.json).toEqual({});
+    expect(unknown.headers.get('x-elastic-product')).toBe('Elasticsearch');
+    expect((await req(`${t.url}/api/nope`, 'GET')).status).toBe(404);
+  });
+});
+
+describe('path prefix', () => {
+  test('a shipper configured with path: /es reaches every endpoint under it', async () => {
+    const t = await startService(() => {}, { pathPrefix: '/es' });
+    try {
+      expect((await req(`${t.url}/es/`, 'GET')).json.tagline).toBe('You Know, for Search');
+      expect((await req(`${t.url}/es/_license`, 'GET')).json.license.status).toBe('active');
+      const r = await req(`${t.url}/es/_bulk?filter_path=errors`, 'POST', ndjson([{ create: { _index: 'logs-p-default' } }, { '@timestamp': '2025-08-01T10:00:00Z' }]), { 'content-type': 'application/json' });
+      expect(r.json).toEqual({ errors: false });
+    } finally {
+      await t.close();
+    }
+  });
+});
