@@ -33,6 +33,9 @@ export interface BulkItem {
   /** update: the document to create when none exists (JSON). */
   upsert?: string | null;
   ts: number | null;
+  /** Routing at ingest (see WriteItem.routed) and the rules that can use the event. */
+  routed?: number;
+  routes?: readonly number[];
   /** True when the document was mapped from raw winlog.* to ECS on ingest. */
   mapped?: boolean;
   error?: ItemError;
@@ -331,7 +334,7 @@ export function toWriteItems(items: readonly BulkItem[]): { writes: WriteItem[];
     // An `index` without _id names the document by its content: the same content again is a
     // retry, not a new version, so it is stored like a create (once).
     const op = it.op === 'create' || (it.op === 'index' && it.autoId) ? Op.Create : it.op === 'index' ? Op.Index : it.op === 'delete' ? Op.Delete : Op.Update;
-    const w: WriteItem = { op, idx: it.index, id: it.id, ts: it.ts, src: it.src ?? null };
+    const w: WriteItem = { op, idx: it.index, id: it.id, ts: it.ts, src: it.src ?? null, routed: it.routed ?? 0 };
     if (it.op === 'update') w.upsert = it.upsert ?? null;
     writes.push(w);
     positions.push(i);

@@ -8,6 +8,7 @@
 // retries; items are never refused one by one for a transient reason (es-ingest.md §4).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { EventDoc } from '../events/types.js';
 import { BulkParser, bulkResponse, toWriteItems, type BulkItem, type ItemOutcome } from './bulk.js';
 import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
@@ -26,6 +27,15 @@ export interface StoredEvent {
   /** @timestamp, epoch ms (null when absent). */
   ts: number | null;
   ingested: number;
+  /** Rule generation the routes refer to, and the indexes of the rules that can use the event. */
+  gen: number;
+  routes: readonly number[];
+}
+
+/** Routing at ingest: which rules of generation `gen` can use an event. */
+export interface IngestRouter {
+  gen: number;
+  route(ev: EventDoc): readonly number[];
 }
 
 export type StoredListener = (events: StoredEvent[]) => void;
@@ -38,6 +48,8 @@ export interface IngestDeps {
   log: Logger;
   /** Events stored but not yet through detection (counts towards the 429 threshold). */
   backlog: () => number;
+  /** The current rules' router (null: no routing, every event kept for scheduled runs). */
+  router?: () => IngestRouter | null;
 }
 
 export class Ingest {
@@ -79,6 +91,15 @@ export class Ingest {
       throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;');
     }
     metrics.eventsReceived.inc(items.length);
+    const router = this.deps.router?.() ?? null;
+    if (router) {
+      for (const it of items) {
+        if (!it.doc || it.error || it.op === 'update' || it.op === 'delete') continue;
+        const routes = router.route({ source: it.doc, index: it.index, id: it.id });
+        it.routes = routes.length === 0 ? NO_ROUTES : routes.slice();
+        it.routed = routes.length === 0 ? -router.gen : router.gen;
+      }
+    }
     const { writes, positions } = toWriteItems(items);
     const outcomes: ItemOutcome[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
@@ -119,7 +140,7 @@ export class Ingest {
           storedCount++;
           if (it.mapped) metrics.eventsMapped.inc();
           setIngested(it.doc, res.ingested);
-          stored.push({ seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested });
+          stored.push({ seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested, gen: router?.gen ?? 0, routes: it.routes ?? NO_ROUTES });
         }
       }
       metrics.eventsStored.inc(storedCount);
@@ -153,5 +174,7 @@ export class Ingest {
     throw new EsError(503, 'unavailable_shards_exception', `the event store cannot be written (${failure}: ${message}); retry later`);
   }
 }
+
+const NO_ROUTES: readonly number[] = [];
 
 export type { BulkItem };

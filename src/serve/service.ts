@@ -14,6 +14,11 @@ import { Ingest } from './ingest.js';
 import { Metrics } from './metrics.js';
 import { openStateDb, type StateDb } from './state.js';
 import { EventStore } from './store/event-store.js';
+import { ServedAlerts } from './alerts.js';
+import { Detection } from './detection.js';
+import { RuleSet } from './rules.js';
+import { registerApi } from './api.js';
+import { registerEsSearch } from './es-search.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,6 +43,9 @@ export class Service {
   readonly credentials: CredentialStore;
   readonly objects: EsObjects;
   readonly ingest: Ingest;
+  readonly rules: RuleSet;
+  readonly alerts: ServedAlerts;
+  readonly detection: Detection;
   /** Base URL once listening. */
   url = '';
   private closed = false;
@@ -56,9 +64,27 @@ export class Service {
     if (config.auth.required) this.credentials.setRequired();
     this.objects = new EsObjects(state);
     this.app = this.createApp(pathPrefix);
-    this.ingest = new Ingest({ config, store, objects: this.objects, metrics: this.metrics, log, backlog: () => 0 });
+    this.alerts = new ServedAlerts(config.data);
+    let detection: Detection | null = null;
+    this.rules = new RuleSet({ paths: config.rules, valueLists: config.valueLists, state, log, onChange: (g) => detection?.install(g) });
+    this.detection = detection = new Detection({ config, store, rules: this.rules, alerts: this.alerts, metrics: this.metrics, state, log });
+    this.ingest = new Ingest({
+      config,
+      store,
+      objects: this.objects,
+      metrics: this.metrics,
+      log,
+      backlog: () => this.detection.backlog(),
+      router: () => {
+        const g = this.rules.current;
+        return { gen: g.gen, route: (ev) => g.router.route(ev) };
+      },
+    });
+    this.ingest.onStored((evs) => this.detection.accept(evs));
     this.ingest.register(this.app);
     registerEsApi(this.app, { config, objects: this.objects, writable: () => store.failure === null });
+    registerEsSearch(this.app, { config, store, alerts: this.alerts, objects: this.objects });
+    registerApi(this.app, { config, alerts: this.alerts, rules: this.rules, detection: this.detection, store });
     this.registerOps();
   }
 
@@ -89,6 +115,8 @@ export class Service {
     const svc = new Service(config, store, log, state, opts.pathPrefix);
     metricsRef.m = svc.metrics;
     svc.metrics.storeAvailable.set(store.failure ? 0 : 1);
+    svc.detection.start();
+    svc.rules.watch();
     await svc.listen();
     return svc;
   }
@@ -217,6 +245,9 @@ export class Service {
     this.closed = true;
     await this.app.close();
     for (const fn of this.closers.reverse()) await fn();
+    this.rules.close();
+    this.detection.stop();
+    this.alerts.close();
     await this.store.close();
     this.state.close();
   }

@@ -23,6 +23,8 @@ export interface WriteItem {
   ts: number | null;
   /** `_source` JSON (the partial document for Update; null for Delete). */
   src: string | null;
+  /** Routing at ingest: rule generation G if some rule can use the event, -G if none, 0 unknown. */
+  routed?: number;
   /** Update only: the document to create when none exists (JSON), or null. */
   upsert?: string | null;
 }

@@ -6,6 +6,10 @@
 // hot path never re-serialises a document. Ingest times only grow with `seq` (the writer makes
 // them monotonic), so `ingest_marks` — one row per transaction — turns an `event.ingested` range
 // into a `seq` range without a second index on the events.
+//
+// `routed` records what routing decided when the event arrived, under rule generation G: G when
+// some enabled rule could use the event, -G when none could, 0 when unknown. Scheduled runs skip
+// events no rule of the current generation can use without parsing them again.
 export const EVENTS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
@@ -13,6 +17,7 @@ CREATE TABLE IF NOT EXISTS events (
   id TEXT NOT NULL,
   ts INTEGER,
   ingested INTEGER NOT NULL,
+  routed INTEGER NOT NULL DEFAULT 0,
   src TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events(id, idx);

@@ -76,7 +76,7 @@ function open(): boolean {
     }
     conn = {
       db,
-      insert: db.prepare('INSERT INTO events (idx, id, ts, ingested, src) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id, idx) DO NOTHING'),
+      insert: db.prepare('INSERT INTO events (idx, id, ts, ingested, routed, src) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id, idx) DO NOTHING'),
       find: db.prepare('SELECT seq, src FROM events WHERE id = ? AND idx = ?'),
       remove: db.prepare('DELETE FROM events WHERE seq = ?'),
       mark: db.prepare('INSERT INTO ingest_marks (ingested, first_seq) VALUES (?, ?)'),
@@ -198,7 +198,7 @@ function flush(): void {
 }
 
 function insert(c: Conn, it: WriteItem, src: string, ts: number | null, ingested: number): number {
-  const info = c.insert.run(it.idx, it.id, ts, ingested, src);
+  const info = c.insert.run(it.idx, it.id, ts, ingested, it.routed ?? 0, src);
   return info.changes > 0 ? Number(info.lastInsertRowid) : 0;
 }
 

@@ -1,0 +1,269 @@
+// The service's rules: rule files (`--rules`, hot-reloaded when they change), rules imported
+// through Kibana's `POST /api/detection_engine/rules/_import` (kept in state.sqlite), and each
+// rule's enabled state (API). Every change makes a new generation: the prepared rules, the
+// router that decides which rules an event can matter to, and a stream copy of the rules
+// (compiled without a size limit, for real-time runs).
+import { watch, type FSWatcher } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ruleUuid } from '../detect/alerts.js';
+import { prepareRule, RuleRouter, type PreparedRule, type PrepareOptions } from '../detect/router.js';
+import { loadValueLists } from '../rules/exceptions.js';
+import { defaultRulesDir, loadRules, type LoadResult } from '../rules/load.js';
+import type { ExceptionList, Rule } from '../rules/types.js';
+import type { StateDb } from './state.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS imported_rules (
+  rule_id TEXT PRIMARY KEY,
+  body TEXT NOT NULL,
+  imported_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS imported_exception_lists (
+  list_id TEXT NOT NULL,
+  namespace_type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (list_id, namespace_type)
+);
+CREATE TABLE IF NOT EXISTS rule_enabled (
+  rule_id TEXT PRIMARY KEY,
+  enabled INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`;
+
+/** A rule as the service knows it (runnable or not). */
+export interface ServedRule {
+  rule: Rule;
+  uuid: string;
+  source: 'file' | 'import';
+  enabled: boolean;
+  /** Why the rule cannot run (non-EQL type, query that does not compile), or null. */
+  skip: string | null;
+  /** Warnings from preparing it (missing exception lists, ignored items). */
+  problems: string[];
+}
+
+/** One generation of runnable rules. */
+export interface RuleGeneration {
+  gen: number;
+  /** Enabled, runnable rules, in a fixed order (engine and router indexes refer to it). */
+  prepared: PreparedRule[];
+  /** The same rules compiled without a size limit (real-time runs). */
+  stream: PreparedRule[];
+  router: RuleRouter;
+  all: ServedRule[];
+  exceptionLists: ExceptionList[];
+}
+
+export interface RuleSetOptions {
+  paths: string[];
+  valueLists: string[];
+  state: StateDb;
+  log: Logger;
+  /** Called with each new generation (after a reload, an import, enabling or disabling). */
+  onChange?: (g: RuleGeneration) => void;
+}
+
+export class RuleSet {
+  current!: RuleGeneration;
+  loadErrors: string[] = [];
+  private gen = 0;
+  private watchers: FSWatcher[] = [];
+  private reloadTimer: NodeJS.Timeout | null = null;
+  private valueLists = new Map<string, Set<string>>();
+
+  constructor(private readonly opts: RuleSetOptions) {
+    opts.state.exec(SCHEMA);
+    this.reload();
+  }
+
+  get paths(): string[] {
+    return this.opts.paths.length > 0 ? this.opts.paths : [defaultRulesDir()];
+  }
+
+  /** Watches the rule paths; a change reloads the rules after 300 ms of quiet. */
+  watch(): void {
+    for (const p of this.paths) {
+      try {
+        const w = watch(p, { recursive: true, persistent: false }, () => this.scheduleReload());
+        w.on('error', () => undefined);
+        this.watchers.push(w);
+      } catch (e) {
+        this.opts.log.warn({ path: p, err: (e as Error).message }, 'rules: cannot watch for changes; edits need a restart');
+      }
+    }
+  }
+
+  private scheduleReload(): void {
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = null;
+      this.opts.log.info({ paths: this.paths }, 'rules: files changed, reloading');
+      this.reload();
+    }, 300);
+    this.reloadTimer.unref();
+  }
+
+  close(): void {
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    if (this.reloadTimer) clearTimeout(this.reloadTimer);
+  }
+
+  /** Reads the files and the imported rules again and builds a new generation. */
+  reload(): RuleGeneration {
+    const files = loadRules(this.paths);
+    this.loadErrors = files.skipped.filter((s) => s.kind === 'invalid').map((s) => `${s.file}${s.line ? `:${s.line}` : ''}: ${s.reason}`);
+    for (const e of this.loadErrors) this.opts.log.warn({ problem: e }, 'rules: a rule file could not be loaded');
+    try {
+      this.valueLists = loadValueLists(this.opts.valueLists);
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).message }, 'rules: a value list could not be read');
+    }
+    const imported = this.importedRules();
+    const byId = new Map<string, { rule: Rule; source: 'file' | 'import' }>();
+    for (const r of files.rules) byId.set(r.rule_id, { rule: r, source: 'file' });
+    // An imported rule replaces a file rule with the same rule_id (the import was an overwrite).
+    for (const r of imported.rules) byId.set(r.rule_id, { rule: r, source: 'import' });
+    const lists = mergeLists(files.exceptionLists, imported.exceptionLists);
+    return this.build([...byId.values()], lists);
+  }
+
+  private build(rules: { rule: Rule; source: 'file' | 'import' }[], lists: ExceptionList[]): RuleGeneration {
+    const enabledRows = this.opts.state.prepare('SELECT rule_id, enabled FROM rule_enabled').all() as { rule_id: string; enabled: number }[];
+    const enabledOverride = new Map(enabledRows.map((r) => [r.rule_id, r.enabled === 1]));
+    const now = Date.now();
+    const base: PrepareOptions = { timestampField: '@timestamp', exceptionLists: lists, valueLists: this.valueLists, now, replay: true };
+    const all: ServedRule[] = [];
+    const prepared: PreparedRule[] = [];
+    const stream: PreparedRule[] = [];
+    for (const { rule, source } of rules) {
+      const enabled = enabledOverride.get(rule.rule_id) ?? rule.enabled ?? true;
+      const p = prepareRule(rule, base);
+      const served: ServedRule = { rule, uuid: ruleUuid(rule), source, enabled, skip: null, problems: [] };
+      all.push(served);
+      if ('skip' in p) {
+        served.skip = p.skip;
+        continue;
+      }
+      for (const m of p.missingLists) served.problems.push(`exception list ${m.list_id} (${m.namespace_type}) not found; its exceptions are not applied`);
+      for (const x of p.exceptionProblems) served.problems.push(`exception item ${x.item_id} of ${x.list_id} ignored: ${x.reason}`);
+      if (!enabled) continue;
+      const s = prepareRule(rule, { ...base, maxSignals: Number.MAX_SAFE_INTEGER });
+      if ('skip' in s) continue;
+      prepared.push(p);
+      stream.push(s);
+    }
+    this.current = { gen: ++this.gen, prepared, stream, router: new RuleRouter(prepared), all, exceptionLists: lists };
+    this.opts.onChange?.(this.current);
+    return this.current;
+  }
+
+  /** Enables or disables a rule; returns false when no such rule exists. */
+  setEnabled(ruleId: string, enabled: boolean): boolean {
+    if (!this.current.all.some((r) => r.rule.rule_id === ruleId)) return false;
+    this.opts.state.prepare('INSERT OR REPLACE INTO rule_enabled (rule_id, enabled, updated_at) VALUES (?, ?, ?)').run(ruleId, enabled ? 1 : 0, Date.now());
+    this.reload();
+    return true;
+  }
+
+  find(ruleIdOrUuid: string): ServedRule | undefined {
+    return this.current.all.find((r) => r.rule.rule_id === ruleIdOrUuid || r.uuid === ruleIdOrUuid);
+  }
+
+  private importedRules(): LoadResult {
+    const rows = this.opts.state.prepare('SELECT body FROM imported_rules ORDER BY rule_id').all() as { body: string }[];
+    const lists = this.opts.state.prepare('SELECT body FROM imported_exception_lists').all() as { body: string }[];
+    if (rows.length === 0 && lists.length === 0) return { rules: [], exceptionLists: [], skipped: [], counts: {} as LoadResult['counts'] };
+    return parseExport([...rows.map((r) => r.body), ...lists.flatMap((l) => (JSON.parse(l.body) as unknown[]).map((x) => JSON.stringify(x)))].join('\n'), 'imported');
+  }
+
+  /**
+   * Kibana's rule import: an NDJSON export (rules, exception lists and items, connectors, the
+   * summary line). Existing rule_ids are refused unless `overwrite`; exception lists likewise
+   * unless `overwriteExceptions`. Returns Kibana's import response.
+   */
+  import(ndjson: string, overwrite: boolean, overwriteExceptions: boolean): Record<string, unknown> {
+    const parsed = parseExport(ndjson, 'import.ndjson');
+    const errors: { rule_id?: string; error: { status_code: number; message: string } }[] = [];
+    const exceptionErrors: { list_id?: string; error: { status_code: number; message: string } }[] = [];
+    for (const s of parsed.skipped) {
+      if (s.kind === 'invalid') errors.push({ ...(s.rule_id ? { rule_id: s.rule_id } : {}), error: { status_code: 400, message: `line ${s.line ?? '?'}: ${s.reason}` } });
+    }
+    const state = this.opts.state;
+    let success = 0;
+    let exceptionsSuccess = 0;
+    const lines = ndjson.split('\n');
+    state.transaction(() => {
+      for (const l of parsed.exceptionLists) {
+        const exists = state.prepare('SELECT 1 FROM imported_exception_lists WHERE list_id = ? AND namespace_type = ?').get(l.list_id, l.namespace_type);
+        if (exists && !overwriteExceptions) {
+          exceptionErrors.push({ list_id: l.list_id, error: { status_code: 409, message: `Found that list_id: "${l.list_id}" already exists. Import of list_id: "${l.list_id}" skipped.` } });
+          continue;
+        }
+        // Keep the export's own objects (container + items) so they load exactly as exported.
+        const objs = lines
+          .filter((x) => x.trim() !== '')
+          .map((x) => {
+            try {
+              return JSON.parse(x) as Record<string, unknown>;
+            } catch {
+              return null;
+            }
+          })
+          .filter((o): o is Record<string, unknown> => o !== null && o.list_id === l.list_id && !('rule_id' in o));
+        state.prepare('INSERT OR REPLACE INTO imported_exception_lists (list_id, namespace_type, body) VALUES (?, ?, ?)').run(l.list_id, l.namespace_type, JSON.stringify(objs));
+        exceptionsSuccess++;
+      }
+      for (const r of parsed.rules) {
+        const exists = this.current.all.some((x) => x.rule.rule_id === r.rule_id);
+        if (exists && !overwrite) {
+          errors.push({ rule_id: r.rule_id, error: { status_code: 409, message: `rule_id: "${r.rule_id}" already exists` } });
+          continue;
+        }
+        const raw = lines.find((x) => x.includes(JSON.stringify(r.rule_id)) && x.includes('"rule_id"'));
+        if (!raw) continue;
+        state.prepare('INSERT OR REPLACE INTO imported_rules (rule_id, body, imported_at) VALUES (?, ?, ?)').run(r.rule_id, raw.trim(), Date.now());
+        success++;
+      }
+    })();
+    this.reload();
+    return {
+      success: errors.length === 0 && exceptionErrors.length === 0,
+      success_count: success,
+      rules_count: parsed.rules.length,
+      errors,
+      exceptions_success: exceptionErrors.length === 0,
+      exceptions_success_count: exceptionsSuccess,
+      exceptions_errors: exceptionErrors,
+      action_connectors_success: true,
+      action_connectors_success_count: 0,
+      action_connectors_errors: [],
+      action_connectors_warnings: [],
+    };
+  }
+}
+
+/** Parses an NDJSON export with the rule loader (it reads files, so the text goes through one). */
+function parseExport(ndjson: string, name: string): LoadResult {
+  const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-import-'));
+  try {
+    const f = path.join(dir, name.endsWith('.ndjson') ? name : `${name}.ndjson`);
+    writeFileSync(f, ndjson);
+    const r = loadRules([f]);
+    for (const s of r.skipped) s.file = name;
+    for (const rule of r.rules) rule.origin.file = name;
+    return r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function mergeLists(a: ExceptionList[], b: ExceptionList[]): ExceptionList[] {
+  const out = new Map<string, ExceptionList>();
+  for (const l of [...a, ...b]) out.set(`${l.namespace_type}:${l.list_id}`, l);
+  return [...out.values()];
+}
