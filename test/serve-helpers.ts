@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import pino from 'pino';
+import { defaultRulesDir } from '../src/rules/load.js';
 import { defaultConfig, type ServeConfig } from '../src/serve/config.js';
 import { Service } from '../src/serve/service.js';
 
@@ -22,6 +23,8 @@ export async function startService(edit: (c: ServeConfig) => void = () => {}, op
   config.data = dir;
   config.port = 0;
   config.retention.everyMs = 200;
+  // Hermetic: the bundled seed rule, whatever rule release this machine has installed.
+  config.rules = [defaultRulesDir()];
   edit(config);
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({

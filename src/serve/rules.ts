@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { ruleUuid } from '../detect/alerts.js';
 import { prepareRule, RuleRouter, type PreparedRule, type PrepareOptions } from '../detect/router.js';
 import { loadValueLists } from '../rules/exceptions.js';
+import { currentRelease, loadRuleSet } from '../rules/home.js';
 import { defaultRulesDir, loadRules, type LoadResult } from '../rules/load.js';
 import type { ExceptionList, Rule } from '../rules/types.js';
 import type { StateDb } from './state.js';
@@ -80,9 +81,14 @@ export class RuleSet {
     this.reload();
   }
 
+  /** What is watched: the given paths, else the installed rule release, else the bundled rules. */
   get paths(): string[] {
-    return this.opts.paths.length > 0 ? this.opts.paths : [defaultRulesDir()];
+    if (this.opts.paths.length > 0) return this.opts.paths;
+    return [currentRelease()?.dir ?? defaultRulesDir()];
   }
+
+  /** Which rules are loaded (as hunt says it: given paths, installed release, bundled seed rule). */
+  description = '';
 
   /** Watches the rule paths; a change reloads the rules after 300 ms of quiet. */
   watch(): void {
@@ -115,7 +121,10 @@ export class RuleSet {
 
   /** Reads the files and the imported rules again and builds a new generation. */
   reload(): RuleGeneration {
-    const files = loadRules(this.paths);
+    // The same default as hunt: the given paths, else the installed release's production EQL
+    // rules (`eqlite rules update`), else the bundled seed rule.
+    const files = loadRuleSet(this.opts.paths.length > 0 ? this.opts.paths : undefined);
+    this.description = files.set.description;
     this.loadErrors = files.skipped.filter((s) => s.kind === 'invalid').map((s) => `${s.file}${s.line ? `:${s.line}` : ''}: ${s.reason}`);
     for (const e of this.loadErrors) this.opts.log.warn({ problem: e }, 'rules: a rule file could not be loaded');
     try {
