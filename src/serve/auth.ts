@@ -121,12 +121,15 @@ export class CredentialStore {
         .run('user', username, username, role, salt, hash, Date.now());
       this.setRequired();
     })();
+    this.cache.clear();
   }
 
   /** Revokes an API key (by id or name) or removes a user; returns how many were affected. */
   revoke(idOrName: string): number {
     const keys = this.db.prepare("UPDATE credentials SET revoked = ? WHERE kind = 'api_key' AND revoked IS NULL AND (id = ? OR name = ?)").run(Date.now(), idOrName, idOrName).changes;
     const users = this.db.prepare("DELETE FROM credentials WHERE kind = 'user' AND id = ?").run(idOrName).changes;
+    // data_version only tells about other connections' changes: forget this one's verifications.
+    this.cache.clear();
     return keys + users;
   }
 

@@ -46,6 +46,8 @@ export interface ServeConfig {
     tickMs: number;
   };
   webhooks: WebhookConfig[];
+  /** First webhook retry delay (doubled per attempt). */
+  webhookRetryBaseMs: number;
   auth: { required: boolean };
   log: { level: string; file: string | null };
 }
@@ -66,6 +68,7 @@ export function defaultConfig(): ServeConfig {
     elasticsearch: { version: '8.19.0', clusterName: 'eqlite' },
     detection: { realtime: true, latenessMs: 30_000, maxCatchupRuns: 100, tickMs: 1000 },
     webhooks: [],
+    webhookRetryBaseMs: 1000,
     auth: { required: false },
     log: { level: 'info', file: null },
   };

@@ -18,6 +18,7 @@ import { ServedAlerts } from './alerts.js';
 import { Detection } from './detection.js';
 import { RuleSet } from './rules.js';
 import { registerApi } from './api.js';
+import { Webhooks } from './webhooks.js';
 import { registerEsSearch } from './es-search.js';
 
 declare module 'fastify' {
@@ -46,6 +47,7 @@ export class Service {
   readonly rules: RuleSet;
   readonly alerts: ServedAlerts;
   readonly detection: Detection;
+  readonly webhooks: Webhooks;
   /** Base URL once listening. */
   url = '';
   private closed = false;
@@ -81,6 +83,8 @@ export class Service {
       },
     });
     this.ingest.onStored((evs) => this.detection.accept(evs));
+    this.webhooks = new Webhooks(config.webhooks, state, this.metrics, log, config.webhookRetryBaseMs);
+    this.alerts.onAlerts((alerts, rule, mode) => this.webhooks.enqueue(alerts, rule, mode));
     this.ingest.register(this.app);
     registerEsApi(this.app, { config, objects: this.objects, writable: () => store.failure === null });
     registerEsSearch(this.app, { config, store, alerts: this.alerts, objects: this.objects });
@@ -116,6 +120,7 @@ export class Service {
     metricsRef.m = svc.metrics;
     svc.metrics.storeAvailable.set(store.failure ? 0 : 1);
     svc.detection.start();
+    svc.webhooks.start();
     svc.rules.watch();
     await svc.listen();
     return svc;
@@ -247,6 +252,7 @@ export class Service {
     for (const fn of this.closers.reverse()) await fn();
     this.rules.close();
     this.detection.stop();
+    await this.webhooks.stop();
     this.alerts.close();
     await this.store.close();
     this.state.close();
