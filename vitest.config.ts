@@ -1,10 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Slow suites run separately (npm run test:slow, called by .ci/run).
+    exclude: [...configDefaults.exclude, 'test/slow/**'],
     testTimeout: 60_000,
     pool: 'forks',
     // Tests never see the rule set a developer installed with `eqlite rules update`: commands

@@ -116,6 +116,8 @@ export class Detection {
   /** Alerts written by the current scheduled run (for its record). */
   private runAlerts = 0;
   lateForRealtime = 0;
+  /** Rules (indexes in the current generation) that received events too late for the stream. */
+  private repair = new Set<number>();
 
   constructor(private readonly deps: DetectionDeps) {
     deps.state.exec(SCHEMA);
@@ -150,6 +152,7 @@ export class Detection {
     this.gen = g;
     const { alerts, log, metrics } = this.deps;
     const warn = (m: string) => log.warn({ warning: m }, 'detection');
+    this.repair = new Set();
     this.scheduled = new DetectionEngine({
       rules: g.prepared,
       mode: 'schedule',
@@ -220,7 +223,10 @@ export class Detection {
     batch.sort((a, b) => a.t - b.t || a.ns - b.ns || a.seq - b.seq);
     for (const h of batch) {
       if (h.t < this.lastPushed) {
+        // Too late for the stream (later events were pushed): the rules it can matter to get a
+        // repair run over their current window on the next tick.
         this.lateForRealtime++;
+        for (const r of h.routes) this.repair.add(r);
         continue;
       }
       this.lastPushed = h.t;
@@ -305,9 +311,7 @@ export class Detection {
 
   private runDue(now: number): void {
     const { config, state, metrics } = this.deps;
-    if (this.deps.store.failure && this.deps.store.failure.failure === 'readonly') {
-      // Reading may still work; runs go on.
-    }
+    this.runRepairs(now);
     const effective = now - config.detection.latenessMs;
     const getState = state.prepare('SELECT last_run FROM rule_schedule WHERE uuid = ?');
     type Due = { i: number; runTime: number; kind: 'scheduled' | 'catch-up' };
@@ -366,6 +370,43 @@ export class Detection {
         continue;
       }
       for (const d of g.runs) this.runOne(d.i, d.runTime, g.start, g.end, d.kind, events);
+    }
+  }
+
+  /**
+   * Rules that got late events run now over their current window (what their next scheduled run
+   * will search), so a sequence completed by a late event alerts without waiting for the
+   * schedule. Same engine run, same ids: nothing is written twice.
+   */
+  private runRepairs(now: number): void {
+    if (this.repair.size === 0) return;
+    const rules = [...this.repair];
+    this.repair.clear();
+    const groups = new Map<string, { start: number; end: number; byIngested: boolean; rules: number[] }>();
+    for (const i of rules) {
+      const rule = this.gen.prepared[i]?.rule;
+      if (!rule) continue;
+      const w = new RuleSchedule(rule, now).windowAt(now);
+      const byIngested = rule.timestamp_override === 'event.ingested';
+      const key = `${w.start}:${w.end}:${byIngested}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { start: w.start, end: w.end, byIngested, rules: [] }));
+      g.rules.push(i);
+    }
+    for (const g of groups.values()) {
+      let events: EventDoc[];
+      try {
+        events = this.readWindow(g.start, g.end, g.byIngested);
+      } catch {
+        continue;
+      }
+      for (const i of g.rules) {
+        try {
+          this.scheduled.runWindow(i, now, events);
+        } catch (e) {
+          this.deps.log.error({ rule: this.gen.prepared[i]!.rule.rule_id, err: (e as Error).message }, 'detection: repair run failed');
+        }
+      }
     }
   }
 

@@ -1,0 +1,190 @@
+// `npm run bench` service section (also alone: `npm run build && npx tsx bench/serve.ts`): sustained
+// ingest into `eqlite serve` (the compiled service in its own process) by a load generator on the
+// same machine, with the seed rule and with every Elastic EQL rule from ../shared.
+//
+// The generator pre-builds Beats-sized bulk bodies (1,600 events, `create` actions, generated
+// Windows ECS events) and sends them over 4 concurrent connections, retrying 429s. Reported:
+// events/s acknowledged (stored on disk), events/s through detection (until the real-time backlog
+// is empty), p50/p99 acknowledgement latency (client side), real-time alert latency (the
+// service's commit-to-alert histogram), peak RSS of the service, alerts.
+//   EQLITE_BENCH_SERVE_EVENTS  events sent per configuration (default 200000)
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeGenerated } from '../src/generate/index.js';
+import { inferIndex } from '../src/events/sources.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+
+export interface ServeBenchResult {
+  label: string;
+  rules: number;
+  events: number;
+  ackPerSec: number;
+  detectedPerSec: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+  alertP50Ms: number | null;
+  alertP99Ms: number | null;
+  peakRssMb: number;
+  alerts: number;
+  retried429: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]!;
+}
+
+/** p-quantile of a Prometheus histogram (upper bound of the bucket holding it). */
+function histQuantile(metrics: string, name: string, p: number): number | null {
+  const buckets: [number, number][] = [];
+  for (const m of metrics.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)$`, 'gm'))) buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  const total = buckets.length ? buckets[buckets.length - 1]![1] : 0;
+  if (total === 0) return null;
+  for (const [le, n] of buckets) if (n >= total * p) return le;
+  return null;
+}
+
+function metric(metrics: string, name: string): number {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'm').exec(metrics);
+  return m ? Number(m[1]) : 0;
+}
+
+function sumMetric(metrics: string, name: string): number {
+  let s = 0;
+  for (const m of metrics.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'gm'))) s += Number(m[1]);
+  return s;
+}
+
+async function bodies(events: number): Promise<string[]> {
+  const dir = path.join(here, 'data');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `serve-${events}-h200-s11.ndjson`);
+  if (!existsSync(file)) await writeGenerated({ events, hosts: 200, seed: 11, out: file });
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i += 1600) {
+    let b = '';
+    for (const l of lines.slice(i, i + 1600)) b += `{"create":{"_index":"${inferIndex(JSON.parse(l) as Record<string, unknown>)}"}}\n${l}\n`;
+    out.push(b);
+  }
+  return out;
+}
+
+export async function benchServe(label: string, rules: string, events: number): Promise<ServeBenchResult> {
+  const payloads = await bodies(events);
+  const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-bench-serve-'));
+  const port = 19500 + Math.floor(Math.random() * 400);
+  const url = `http://127.0.0.1:${port}`;
+  writeFileSync(path.join(dir, 'eqlite.toml'), '[log]\nlevel = "warn"\n');
+  const child = spawn(process.execPath, [path.join(root, 'dist/cli/main.js'), 'serve', '--config', path.join(dir, 'eqlite.toml'), '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--rules', rules], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        if ((await fetch(`${url}/healthz`)).status === 200) break;
+      } catch {
+        /* starting */
+      }
+      if (i > 600) throw new Error('eqlite serve did not start');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const ruleCount = ((await (await fetch(`${url}/api/rules?enabled=true&per_page=1`)).json()) as { total: number }).total;
+    let peakRss = 0;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        try {
+          const m = await (await fetch(`${url}/metrics`)).text();
+          peakRss = Math.max(peakRss, metric(m, 'eqlite_process_resident_memory_bytes'));
+        } catch {
+          /* ignore */
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    const latencies: number[] = [];
+    let retried = 0;
+    let next = 0;
+    const t0 = performance.now();
+    const sender = async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= payloads.length) return;
+        for (;;) {
+          const s = performance.now();
+          const r = await fetch(`${url}/_bulk?filter_path=errors`, { method: 'POST', body: payloads[i], headers: { 'content-type': 'application/json' } });
+          const text = await r.text();
+          if (r.status === 200) {
+            latencies.push(performance.now() - s);
+            if (text.includes('"errors":true')) throw new Error(`bulk errors: ${text.slice(0, 200)}`);
+            break;
+          }
+          retried++;
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, sender));
+    const acked = (performance.now() - t0) / 1000;
+    // Detection done: the real-time backlog is empty (checked a few times in a row).
+    let quiet = 0;
+    while (quiet < 3) {
+      const m = await (await fetch(`${url}/metrics`)).text();
+      quiet = metric(m, 'eqlite_detection_backlog_events') === 0 ? quiet + 1 : 0;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const detected = (performance.now() - t0) / 1000 - 0.3;
+    polling = false;
+    await poller;
+    const m = await (await fetch(`${url}/metrics`)).text();
+    latencies.sort((a, b) => a - b);
+    const sent = payloads.reduce((n, b) => n + b.split('\n').length / 2, 0) | 0;
+    const p50 = histQuantile(m, 'eqlite_realtime_alert_latency_seconds', 0.5);
+    const p99 = histQuantile(m, 'eqlite_realtime_alert_latency_seconds', 0.99);
+    return {
+      label,
+      rules: ruleCount,
+      events: sent,
+      ackPerSec: sent / acked,
+      detectedPerSec: sent / Math.max(acked, detected),
+      ackP50Ms: percentile(latencies, 0.5),
+      ackP99Ms: percentile(latencies, 0.99),
+      alertP50Ms: p50 === null ? null : p50 * 1000,
+      alertP99Ms: p99 === null ? null : p99 * 1000,
+      peakRssMb: peakRss / 1e6,
+      alerts: sumMetric(m, 'eqlite_alerts_written_total'),
+      retried429: retried,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function printServe(results: ServeBenchResult[], log: (s: string) => void = console.log): void {
+  log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  peak RSS  alerts  429s');
+  for (const r of results) {
+    const ms = (v: number | null) => (v === null ? '—' : v === Infinity ? '>10 s' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
+    log(
+      `${r.label.padEnd(30)} ${String(r.rules).padStart(6)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.alerts).padStart(7)} ${String(r.retried429).padStart(5)}`,
+    );
+  }
+}
+
+export async function runServeBench(log: (s: string) => void = console.log): Promise<void> {
+  const events = Number(process.env.EQLITE_BENCH_SERVE_EVENTS ?? 200_000);
+  const corpus = path.resolve(root, '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
+  log(`eqlite serve: ${events.toLocaleString('en')} generated Windows events in bulk requests of 1,600 over 4 connections, load generator on the same machine`);
+  const results = [await benchServe('seed rule', path.join(root, 'rules'), events)];
+  if (existsSync(corpus)) results.push(await benchServe('all Elastic EQL rules', corpus, events));
+  else log(`(all-rules configuration skipped: ${corpus} not found)`);
+  printServe(results, log);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await runServeBench();

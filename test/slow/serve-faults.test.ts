@@ -1,0 +1,236 @@
+// Slow fault tests of `eqlite serve` (run by `npm run test:slow`, which .ci/run calls):
+//  * kill -9 under continuous load: the service is killed repeatedly while clients send bulk
+//    requests and retry what was not acknowledged; afterwards every acknowledged event is stored
+//    exactly once and the alerts are exactly those of `hunt` over the same events (same ids);
+//  * a full disk and a read-only data directory: 429 / 503 answers and a clear log line, no
+//    crash, no damaged store, and recovery when the cause is gone (needs root for tmpfs mounts;
+//    skipped otherwise).
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, test } from 'vitest';
+import { hunt } from '../../src/detect/hunt.js';
+import { inferIndex } from '../../src/events/sources.js';
+import { loadRules } from '../../src/rules/load.js';
+import { eventSource } from '../../src/serve/store/event-store.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const RULES = path.join(ROOT, 'rules');
+const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+
+function startServer(dir: string, port: number, logFile: string): ChildProcess {
+  const cfg = `${logFile}.toml`;
+  writeFileSync(cfg, `[log]\nfile = ${JSON.stringify(logFile)}\n[retention]\ncheck_every = "500ms"\n`);
+  return spawn(process.execPath, [TSX, path.join(ROOT, 'src/cli/main.ts'), 'serve', '--config', cfg, '--data', dir, '--listen', `127.0.0.1:${port}`, '--rules', RULES], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+}
+
+async function waitHealthy(url: string, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.status === 200 || r.status === 503) return;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > end) throw new Error('service did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The sample, copied `copies` times onto distinct hosts, with times moved to end now. */
+function events(copies: number): Record<string, unknown>[] {
+  const base = readFileSync(path.join(ROOT, 'examples/windows-sample.ndjson'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  const last = Date.parse(String((JSON.parse(base[base.length - 1]!) as Record<string, unknown>)['@timestamp']));
+  const shift = Date.now() - 60_000 - last;
+  const out: Record<string, unknown>[] = [];
+  for (let c = 0; c < copies; c++) {
+    for (const l of base) {
+      const d = JSON.parse(l) as Record<string, any>;
+      d['@timestamp'] = new Date(Date.parse(d['@timestamp']) + shift).toISOString();
+      if (d.host) {
+        d.host.id = `${d.host.id}-${c}`;
+        d.host.name = `${d.host.name}-${c}`;
+      }
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+describe('kill -9 under continuous load', () => {
+  test('every acknowledged event is stored once; the alerts are those of hunting the stored events', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-kill-'));
+    const port = 19400 + Math.floor(Math.random() * 500);
+    const url = `http://127.0.0.1:${port}`;
+    const docs = events(4);
+    const batches: string[] = [];
+    for (let i = 0; i < docs.length; i += 150) {
+      batches.push(docs.slice(i, i + 150).map((d) => `{"create":{"_index":"${inferIndex(d)}"}}\n${JSON.stringify(d)}\n`).join(''));
+    }
+    let server = startServer(dir, port, path.join(tmpdir(), `eqlite-kill-${port}.log`));
+    await waitHealthy(url);
+    let kills = 0;
+    let stop = false;
+    // The killer: every 1–2.5 s, kill -9 and start again.
+    const killer = (async () => {
+      while (!stop) {
+        await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1500));
+        if (stop) break;
+        server.kill('SIGKILL');
+        await new Promise((r) => server.once('exit', r));
+        kills++;
+        server = startServer(dir, port, path.join(tmpdir(), `eqlite-kill-${port}.log`));
+        await waitHealthy(url);
+      }
+    })();
+    // Two clients, each retrying its batch until every item is acknowledged.
+    let retries = 0;
+    const client = async (mine: string[]) => {
+      for (const body of mine) {
+        for (;;) {
+          try {
+            const r = await fetch(`${url}/_bulk`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' }, signal: AbortSignal.timeout(30_000) });
+            const j = (await r.json()) as { items?: Record<string, { status: number }>[] };
+            if (r.status === 200 && j.items && j.items.every((it) => Object.values(it)[0]!.status < 300 || Object.values(it)[0]!.status === 409)) break;
+          } catch {
+            /* connection refused or reset: not acknowledged */
+          }
+          retries++;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await new Promise((r) => setTimeout(r, 40));
+      }
+    };
+    await Promise.all([client(batches.filter((_, i) => i % 2 === 0)), client(batches.filter((_, i) => i % 2 === 1))]);
+    stop = true;
+    await killer;
+    expect(kills).toBeGreaterThanOrEqual(3);
+    // Let real-time detection (and its replay after the last restart) finish, then stop cleanly.
+    await new Promise((r) => setTimeout(r, 3000));
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+
+    const edb = new Database(path.join(dir, 'events.sqlite'), { readonly: true });
+    // (in time order: the offline hunt reads a file as shippers would write it)
+    const rows = edb.prepare('SELECT idx, id, ingested, src FROM events ORDER BY ts, seq').all() as { idx: string; id: string; ingested: number; src: string }[];
+    expect(edb.pragma('integrity_check', { simple: true })).toBe('ok');
+    edb.close();
+    expect(rows).toHaveLength(docs.length);
+    const sent = new Set(docs.map((d) => JSON.stringify(d)));
+    for (const r of rows) expect(sent.has(r.src)).toBe(true);
+    expect(new Set(rows.map((r) => r.src)).size).toBe(docs.length);
+
+    const exportFile = path.join(dir, 'export.ndjson');
+    writeFileSync(exportFile, rows.map((r) => JSON.stringify({ _index: r.idx, _id: r.id, _source: eventSource(r) })).join('\n') + '\n');
+    const { rules, exceptionLists } = loadRules([RULES]);
+    const offline = (await hunt({ rules, exceptionLists, inputs: [exportFile], threads: 0 })).alerts.map((a) => String(a['kibana.alert.uuid'])).sort();
+    const adb = new Database(path.join(dir, 'alerts.sqlite'), { readonly: true });
+    const served = (adb.prepare('SELECT id FROM alerts ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+    adb.close();
+    expect(offline).toHaveLength(4 * 27);
+    expect(served).toEqual(offline);
+    console.log(`kill -9: ${kills} kills, ${retries} retried requests, ${rows.length} events stored once, ${served.length} alerts = hunt`);
+    rmSync(dir, { recursive: true, force: true });
+  }, 600_000);
+});
+
+const isRoot = process.getuid?.() === 0;
+function tryMount(dir: string, sizeMb: number): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.runIf(isRoot)('full disk and read-only data directory', () => {
+  test('429 when the disk is full, 503 when read-only, a log line, no crash, an intact store, recovery', async () => {
+    const mnt = mkdtempSync(path.join(tmpdir(), 'eqlite-fs-'));
+    if (!tryMount(mnt, 24)) {
+      console.log('tmpfs mount not permitted here: skipped');
+      return;
+    }
+    const dir = path.join(mnt, 'data');
+    mkdirSync(dir);
+    const port = 19900 + Math.floor(Math.random() * 90);
+    const url = `http://127.0.0.1:${port}`;
+    const logFile = path.join(tmpdir(), `eqlite-fs-${port}.log`);
+    let server = startServer(dir, port, logFile);
+    try {
+      await waitHealthy(url);
+      const doc = (i: number) => JSON.stringify({ '@timestamp': new Date().toISOString(), n: i, pad: 'x'.repeat(2000) });
+      let i = 0;
+      let full: Response | null = null;
+      // Fill the disk (a filler file takes most of it first).
+      writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(16 * 1024 * 1024));
+      for (let round = 0; round < 400 && !full; round++) {
+        const body = Array.from({ length: 200 }, () => `{"create":{"_index":"logs-fill-default"}}\n${doc(i++)}\n`).join('');
+        const r = await fetch(`${url}/_bulk`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        if (r.status !== 200) full = r;
+        else await r.arrayBuffer();
+      }
+      expect(full?.status).toBe(429);
+      expect(((await full!.json()) as any).error.type).toBe('es_rejected_execution_exception');
+      expect((await fetch(`${url}/healthz`)).status).toBe(503);
+      // Space again: writes succeed again.
+      rmSync(path.join(mnt, 'filler'));
+      let ok = false;
+      for (let t = 0; t < 50 && !ok; t++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const r = await fetch(`${url}/_bulk`, { method: 'POST', body: `{"create":{"_index":"logs-fill-default"}}\n${doc(i++)}\n`, headers: { 'content-type': 'application/json' } });
+        ok = r.status === 200;
+        await r.arrayBuffer();
+      }
+      expect(ok).toBe(true);
+      // Read-only: 503, then writable again.
+      execFileSync('mount', ['-o', 'remount,ro', mnt]);
+      let ro: Response | null = null;
+      for (let t = 0; t < 50 && !ro; t++) {
+        const r = await fetch(`${url}/_bulk`, { method: 'POST', body: `{"create":{"_index":"logs-fill-default"}}\n${doc(i++)}\n`, headers: { 'content-type': 'application/json' } });
+        if (r.status !== 200) ro = r;
+        else {
+          await r.arrayBuffer();
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      }
+      expect([429, 503]).toContain(ro?.status);
+      execFileSync('mount', ['-o', 'remount,rw', mnt]);
+      ok = false;
+      for (let t = 0; t < 50 && !ok; t++) {
+        await new Promise((r) => setTimeout(r, 300));
+        const r = await fetch(`${url}/_bulk`, { method: 'POST', body: `{"create":{"_index":"logs-fill-default"}}\n${doc(i++)}\n`, headers: { 'content-type': 'application/json' } });
+        ok = r.status === 200;
+        await r.arrayBuffer();
+      }
+      expect(ok).toBe(true);
+      server.kill('SIGTERM');
+      await new Promise((r) => server.once('exit', r));
+      const log = readFileSync(logFile, 'utf8');
+      expect(log).toContain('disk full');
+      expect(log).toMatch(/not writable|cannot write/);
+      const db = new Database(path.join(dir, 'events.sqlite'), { readonly: true });
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      db.close();
+      server = null as unknown as ChildProcess;
+    } finally {
+      if (server && server.exitCode === null) {
+        server.kill('SIGKILL');
+        await new Promise((r) => server.once('exit', r));
+      }
+      try {
+        execFileSync('umount', [mnt]);
+      } catch {
+        /* already unmounted */
+      }
+      rmSync(mnt, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
