@@ -62,6 +62,9 @@ async function runServe(o: ServeCliOptions): Promise<void> {
     if (code === 'EADDRINUSE') throw new UserError(`cannot listen on ${config.host}:${config.port}: the address is in use`, 2);
     if (code === 'EACCES') throw new UserError(`cannot listen on ${config.host}:${config.port}: permission denied`, 2);
     if (code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${config.host}:${config.port}: no such local address`, 2);
+    if (code && /^(SQLITE_(CANTOPEN|READONLY|PERM|IOERR)|EACCES|EROFS|EPERM|ENOSPC)/.test(code)) {
+      throw new UserError(`cannot use the data directory ${config.data}: ${(e as Error).message} (${code}); it must be writable`, 2);
+    }
     throw e;
   }
   if (!isLoopback(config.host) && !svc.credentials.required()) {

@@ -6,9 +6,10 @@
 // source line that is not a JSON object, becomes an item with status 400 in its position, and the
 // line is kept in the store's `rejected` table. After a broken action line, the next line is taken
 // as the next action if it looks like one, otherwise as the broken action's source.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parseInstant } from '../events/time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
+import { applyFilterPath, parseFilterPath } from './filter-path.js';
 import { Op, type RejectedLine, type WriteItem } from './store/event-store.js';
 
 export type BulkOp = 'create' | 'index' | 'delete' | 'update';
@@ -44,6 +45,12 @@ export interface BulkItem {
 export interface BulkDefaults {
   /** Index from the URL (`/<index>/_bulk`). */
   index?: string;
+  /**
+   * Routing, applied to each document as soon as it is parsed: the rules of generation `gen` that
+   * can use it. A document no rule can use is not kept parsed (only its text is stored), so it
+   * dies young instead of living until the commit.
+   */
+  router?: { gen: number; route(ev: { source: Record<string, unknown>; index: string; id: string }): readonly number[] } | null;
   /** `?pipeline=` (recorded; eqlite runs its own Windows mapping, see mapDocument). */
   pipeline?: string;
 }
@@ -190,6 +197,15 @@ export class BulkParser {
     // Shippers rarely send _id and resend whole batches after a timeout: the same document sent
     // again to the same index gets the same id, so a retry is recognised and stored once.
     if (item.autoId) item.id = contentId(a.index, text);
+    const router = this.defaults.router;
+    if (router) {
+      const routes = router.route({ source: item.doc, index: item.index, id: item.id });
+      item.routed = routes.length === 0 ? -router.gen : router.gen;
+      if (routes.length === 0) {
+        item.routes = NO_ROUTES;
+        item.doc = undefined;
+      } else item.routes = routes.slice();
+    }
     return item;
   }
 
@@ -287,8 +303,10 @@ export function invalidIndexName(name: string): string | null {
 
 /** A document id derived from the index and the exact bytes sent (20 characters, as ES ids). */
 export function contentId(index: string, text: string): string {
-  return createHash('sha256').update(index).update('\n').update(text).digest('base64url').slice(0, 20);
+  return hash('sha256', index + '\n' + text, 'base64url').slice(0, 20);
 }
+
+const NO_ROUTES: readonly number[] = [];
 
 /**
  * What Elasticsearch's ingest pipelines would have done before storing: raw Windows events
@@ -355,37 +373,61 @@ const RESULT: Record<number, string> = { 201: 'created', 200: 'updated', 404: 'n
 /**
  * The bulk response, compact, `took` first and `errors` right before `items` (Fluent Bit matches
  * the literal `"errors":false,"items":[` in a truncated body; Vector the literal `"errors":true`).
- * One single-key item per action, in order, each with an integer status.
+ * One single-key item per action, in order, each with an integer status. `filter_path` is
+ * applied; the filters shippers send on every request (Beats and Logstash:
+ * `errors,items.*.error,items.*.status`) are built directly.
  */
-export function bulkResponse(items: readonly BulkItem[], outcomes: readonly ItemOutcome[], took: number, backingIndex: (index: string) => string): string {
+export function bulkResponse(
+  items: readonly BulkItem[],
+  outcomes: readonly ItemOutcome[],
+  took: number,
+  backingIndex: (index: string) => string,
+  filterPath?: string,
+): string {
   let errors = false;
+  for (let i = 0; i < items.length; i++) {
+    const o = outcomes[i]!;
+    if (o.error || o.status === 409 || (o.status >= 300 && !(items[i]!.op === 'delete' && o.status === 404))) {
+      errors = true;
+      break;
+    }
+  }
+  const fp = filterPath?.replace(/\s+/g, '');
+  if (fp === 'errors') return `{"errors":${errors}}`;
+  const statusOnly = fp === 'errors,items.*.error,items.*.status' || fp === 'items.*.error,items.*.status,errors' || fp === 'errors,items.*.status,items.*.error';
   const parts: string[] = new Array(items.length);
+  const idxCache = new Map<string, string>();
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;
     const o = outcomes[i]!;
-    const body: Record<string, unknown> = { _index: it.index ? backingIndex(it.index) : '', _id: it.id || null };
-    if (o.error) {
-      errors = true;
-      body.status = o.error.status;
-      body.error = { type: o.error.type, reason: o.error.reason, index: it.index || undefined };
-    } else if (o.status === 409) {
-      errors = true;
-      body.status = 409;
-      body.error = { type: 'version_conflict_engine_exception', reason: `[${it.id}]: version conflict, document already exists (current version [1])`, index: it.index };
-    } else {
-      let result = RESULT[o.status] ?? 'updated';
-      if (it.op === 'delete' && o.status === 200) result = 'deleted';
-      if (o.status === 200 && it.op === 'create') result = 'noop';
-      body._version = 1;
-      body.result = result;
-      body._shards = { total: 1, successful: o.status === 404 ? 0 : 1, failed: 0 };
-      if (o.seq) body._seq_no = o.seq;
-      body._primary_term = 1;
-      body.status = o.status;
-      // A delete of a missing document is reported (404, not_found) but is not a failure.
-      if (o.status >= 300 && !(it.op === 'delete' && o.status === 404)) errors = true;
+    const op = it.op;
+    if (statusOnly) {
+      const e = itemError(it, o);
+      parts[i] = e ? `{"${op}":{"status":${e.status},"error":${JSON.stringify({ type: e.type, reason: e.reason })}}}` : `{"${op}":{"status":${o.status}}}`;
+      continue;
     }
-    parts[i] = `{${JSON.stringify(it.op)}:${JSON.stringify(body)}}`;
+    let idx = idxCache.get(it.index);
+    if (idx === undefined) idxCache.set(it.index, (idx = JSON.stringify(it.index ? backingIndex(it.index) : '')));
+    const id = it.id ? JSON.stringify(it.id) : 'null';
+    const e = itemError(it, o);
+    if (e) {
+      parts[i] = `{"${op}":{"_index":${idx},"_id":${id},"status":${e.status},"error":${JSON.stringify({ type: e.type, reason: e.reason, index: it.index || undefined })}}}`;
+      continue;
+    }
+    let result = RESULT[o.status] ?? 'updated';
+    if (op === 'delete' && o.status === 200) result = 'deleted';
+    if (o.status === 200 && op === 'create') result = 'noop';
+    const seq = o.seq ? `"_seq_no":${o.seq},` : '';
+    parts[i] = `{"${op}":{"_index":${idx},"_id":${id},"_version":1,"result":"${result}","_shards":{"total":1,"successful":${o.status === 404 ? 0 : 1},"failed":0},${seq}"_primary_term":1,"status":${o.status}}}`;
   }
-  return `{"took":${took},"errors":${errors},"items":[${parts.join(',')}]}`;
+  const body = `{"took":${took},"errors":${errors},"items":[${parts.join(',')}]}`;
+  if (statusOnly || !fp) return statusOnly ? `{"errors":${errors},"items":[${parts.join(',')}]}` : body;
+  const filter = parseFilterPath(fp);
+  return filter ? JSON.stringify(applyFilterPath(JSON.parse(body), filter) ?? {}) : body;
+}
+
+function itemError(it: BulkItem, o: ItemOutcome): ItemError | null {
+  if (o.error) return o.error;
+  if (o.status === 409) return { status: 409, type: 'version_conflict_engine_exception', reason: `[${it.id}]: version conflict, document already exists (current version [1])` };
+  return null;
 }

@@ -12,7 +12,6 @@ import type { EventDoc } from '../events/types.js';
 import { BulkParser, bulkResponse, toWriteItems, type BulkItem, type ItemOutcome } from './bulk.js';
 import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
-import { applyFilterPath, parseFilterPath } from './filter-path.js';
 import { EsError, qs, sendJson, streamBody } from './http.js';
 import type { Metrics } from './metrics.js';
 import { setIngested, StoreUnavailableError, type EventStore } from './store/event-store.js';
@@ -83,7 +82,8 @@ export class Ingest {
       this.unavailable(store.failure.failure, store.failure.message);
     }
     const params = req.params as { index?: string };
-    const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline') });
+    const router = this.deps.router?.() ?? null;
+    const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline'), router });
     await streamBody(req, config.ingest.maxBodyBytes, (c) => parser.push(c));
     const items = parser.end();
     if (items.length === 0) {
@@ -91,15 +91,6 @@ export class Ingest {
       throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;');
     }
     metrics.eventsReceived.inc(items.length);
-    const router = this.deps.router?.() ?? null;
-    if (router) {
-      for (const it of items) {
-        if (!it.doc || it.error || it.op === 'update' || it.op === 'delete') continue;
-        const routes = router.route({ source: it.doc, index: it.index, id: it.id });
-        it.routes = routes.length === 0 ? NO_ROUTES : routes.slice();
-        it.routed = routes.length === 0 ? -router.gen : router.gen;
-      }
-    }
     const { writes, positions } = toWriteItems(items);
     const outcomes: ItemOutcome[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
@@ -136,9 +127,9 @@ export class Ingest {
         if (status === 409) dup++;
         if (status === 409 && it.autoId) status = 200;
         outcomes[i] = { status, seq };
+        if (seq > 0) storedCount++;
+        if (seq > 0 && it.mapped) metrics.eventsMapped.inc();
         if (seq > 0 && it.doc) {
-          storedCount++;
-          if (it.mapped) metrics.eventsMapped.inc();
           setIngested(it.doc, res.ingested);
           stored.push({ seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested, gen: router?.gen ?? 0, routes: it.routes ?? NO_ROUTES });
         }
@@ -147,11 +138,10 @@ export class Ingest {
       if (dup > 0) metrics.eventsDuplicate.inc(dup);
     }
     const took = Math.round(performance.now() - started);
-    const body = bulkResponse(items, outcomes, took, (i) => this.deps.objects.backingIndex(i));
-    const filter = parseFilterPath(qs(req, 'filter_path'));
+    const body = bulkResponse(items, outcomes, took, (i) => this.deps.objects.backingIndex(i), qs(req, 'filter_path'));
     metrics.bulkRequests.inc({ status: '200' });
     metrics.bulkDuration.observe((performance.now() - started) / 1000);
-    sendJson(reply, 200, filter ? JSON.stringify(applyFilterPath(JSON.parse(body), filter) ?? {}) : body);
+    sendJson(reply, 200, body);
     if (stored.length > 0) for (const l of this.listeners) l(stored);
   }
 
