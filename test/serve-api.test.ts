@@ -298,3 +298,30 @@ describe('rule import and webhooks', () => {
     expect(m.text).toMatch(/^eqlite_webhook_deliveries_total\{webhook="soar",outcome="delivered"\} 1$/m);
   });
 });
+
+describe('rule files', () => {
+  test('are hot-reloaded when they change', async () => {
+    const { mkdtempSync, copyFileSync, readFileSync: read, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-rules-'));
+    const file = path.join(dir, 'seed.toml');
+    copyFileSync(path.resolve('rules/windows/initial_access_scripts_process_started_via_wmi.toml'), file);
+    const t = await startService((c) => {
+      c.rules = [dir];
+    });
+    try {
+      expect((await req(`${t.url}/api/rules`, 'GET')).json.rules[0].name).toBe(SEED_NAME);
+      writeFileSync(file, read(file, 'utf8').replace(`name = "${SEED_NAME}"`, 'name = "Renamed Seed Rule"'));
+      const end = Date.now() + 15_000;
+      let name = '';
+      while (Date.now() < end) {
+        name = (await req(`${t.url}/api/rules`, 'GET')).json.rules[0].name;
+        if (name === 'Renamed Seed Rule') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(name).toBe('Renamed Seed Rule');
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -254,12 +254,8 @@ export class Detection {
       return;
     }
     const evs: StoredEvent[] = [];
-    for (const r of rows) {
-      const source = eventSource(r);
-      const ev: EventDoc = { source, index: r.idx, id: r.id };
-      evs.push({ seq: r.seq, index: r.idx, id: r.id, source, ts: null, ingested: r.ingested, gen: -1, routes: [] });
-      void ev;
-    }
+    // gen -1: routed again by accept() under the current rules.
+    for (const r of rows) evs.push({ seq: r.seq, index: r.idx, id: r.id, source: eventSource(r), ts: null, ingested: r.ingested, gen: -1, routes: [] });
     this.accept(evs);
     this.release(true);
     if (rows.length > 0) this.deps.log.info({ events: rows.length, since: new Date(since).toISOString() }, 'detection: replayed recent events through real-time rules');
