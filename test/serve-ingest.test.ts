@@ -363,3 +363,58 @@ describe('path prefix', () => {
     }
   });
 });
+
+describe('backpressure and retention', () => {
+  test('429 for the whole request while too many events wait for detection; accepted again once they are through', async () => {
+    const t = await startService((c) => {
+      c.ingest.maxPendingEvents = 10;
+    });
+    try {
+      const { readFileSync } = await import('node:fs');
+      const { inferIndex } = await import('../src/events/sources.js');
+      const lines: unknown[] = [];
+      for (const l of readFileSync('examples/windows-sample.ndjson', 'utf8').split('\n')) {
+        if (!l.trim()) continue;
+        const d = JSON.parse(l) as Record<string, unknown>;
+        lines.push({ create: { _index: inferIndex(d) } }, d);
+      }
+      expect((await req(`${t.url}/_bulk`, 'POST', ndjson(lines), { 'content-type': 'application/json' })).status).toBe(200);
+      // The rule can use those events: they wait (250 ms) to be put in time order.
+      const busy = await req(`${t.url}/_bulk`, 'POST', ndjson(lines.slice(0, 2)), { 'content-type': 'application/json' });
+      expect(busy.status).toBe(429);
+      expect(busy.json.error.type).toBe('es_rejected_execution_exception');
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await req(`${t.url}/_bulk`, 'POST', ndjson(lines.slice(0, 2)), { 'content-type': 'application/json' })).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('retention by size keeps the store under its limit; retention by age empties it', async () => {
+    const t = await startService((c) => {
+      c.retention.maxBytes = 2 * 1024 * 1024;
+    });
+    try {
+      for (let b = 0; b < 8; b++) {
+        const lines: unknown[] = [];
+        for (let i = 0; i < 250; i++) lines.push({ create: { _index: 'logs-big-default' } }, { '@timestamp': '2025-08-01T10:00:00Z', b, i, pad: 'y'.repeat(2000) });
+        expect((await req(`${t.url}/_bulk?filter_path=errors`, 'POST', ndjson(lines), { 'content-type': 'application/json' })).json).toEqual({ errors: false });
+      }
+      const end = Date.now() + 10_000;
+      while (t.svc.store.size().used > 2 * 1024 * 1024 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(t.svc.store.size().used).toBeLessThanOrEqual(2 * 1024 * 1024);
+      const left = (t.svc.store.db().prepare('SELECT COUNT(*) AS n, MIN(seq) AS lo FROM events').get() as { n: number; lo: number });
+      expect(left.n).toBeGreaterThan(0);
+      expect(left.n).toBeLessThan(2000);
+      expect(left.lo).toBeGreaterThan(1);
+      const m = await req(`${t.url}/metrics`, 'GET');
+      expect(m.text).toMatch(/^eqlite_events_deleted_total\{reason="size"\} [1-9]/m);
+      t.svc.store.setRetention(1, 0);
+      const end2 = Date.now() + 10_000;
+      while ((t.svc.store.db().prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n > 0 && Date.now() < end2) await new Promise((r) => setTimeout(r, 100));
+      expect((t.svc.store.db().prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
