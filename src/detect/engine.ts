@@ -36,7 +36,11 @@
 //                          allowed lateness): windows ending before t close and alert;
 //  * finish()            — end of input: every open window closes;
 //  * runWindow(r, at, events) — one scheduled run of rule r at time `at` over events a store
-//                          returned for its window (a service's scheduled execution).
+//                          returned for its window (a service's scheduled execution);
+//  * mode 'stream'       — a live service's real-time detection: each rule has one unbounded run
+//                          whose results are alerted as soon as they are final (prepare the rules
+//                          without a size limit); max_signals becomes a budget per rule interval,
+//                          and the alert's run time is the clock's (opts.clock).
 import { createHash } from 'node:crypto';
 import type { QueryResult, QueryRun } from '../engine/index.js';
 import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
@@ -45,7 +49,7 @@ import { parseInstant } from '../events/time.js';
 import type { Rule } from '../rules/types.js';
 import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
 import { ruleTimestampField, type PreparedRule } from './router.js';
-import { RuleSchedule, type ScheduleGrid, type ScheduledWindow } from './schedule.js';
+import { parseInterval, RuleSchedule, type ScheduleGrid, type ScheduledWindow } from './schedule.js';
 
 export interface RuleStats {
   rule_id: string;
@@ -86,8 +90,13 @@ export type AlertSink = (alerts: Alert[], rule: Rule) => void;
 
 export interface DetectionEngineOptions {
   rules: readonly PreparedRule[];
-  /** `single`: one window over all events; `schedule`: each rule's schedule replayed. */
-  mode: 'single' | 'schedule';
+  /**
+   * `single`: one window over all events; `schedule`: each rule's schedule replayed; `stream`:
+   * results alerted as they are found (real time).
+   */
+  mode: 'single' | 'schedule' | 'stream';
+  /** Stream mode: the current time (epoch ms) for alerts' run time and the max_signals budget. */
+  clock?: () => number;
   /**
    * The range (epoch ms). Schedule: runs start at `from` + interval and windows are clipped to
    * [from, to]; without `from` the run grid is aligned to the epoch (runs at multiples of the
@@ -131,6 +140,8 @@ interface RuleState {
   tieTime: number;
   /** The rule's schedule on the engine's grid (null for a single window until runWindow needs it). */
   schedule: RuleSchedule | null;
+  /** Stream mode: the current budget interval (start, alert groups so far). */
+  budget: { start: number; used: number; interval: number } | null;
   windows: Map<number, OpenWindow>;
   /** Windows k ≤ closedThrough are finished; late events for them are ignored. */
   closedThrough: number;
@@ -146,6 +157,7 @@ export class DetectionEngine {
   private readonly states: RuleState[];
   private readonly ledger: AlertLedger;
   private readonly replay: boolean;
+  private readonly stream: boolean;
   private readonly grid: ScheduleGrid;
   private nextClose = Infinity;
   private firstTime = Infinity;
@@ -155,6 +167,7 @@ export class DetectionEngine {
 
   constructor(private readonly opts: DetectionEngineOptions) {
     this.replay = opts.mode === 'schedule';
+    this.stream = opts.mode === 'stream';
     this.ledger = opts.ledger ?? new Set<string>();
     const grid =
       opts.from !== undefined ? { anchor: opts.from, firstRun: 1, clipStart: opts.from, clipEnd: opts.to } : { anchor: 0, firstRun: -Infinity, clipEnd: opts.to };
@@ -294,6 +307,12 @@ export class DetectionEngine {
 
   /** Hands an event to the windows it falls in, opening them as needed. */
   private place(s: RuleState, ev: EventDoc): void {
+    if (this.stream) {
+      let w = s.windows.get(ALL);
+      if (!w) s.windows.set(ALL, (w = { k: ALL, runTime: 0, start: -Infinity, end: Infinity, run: s.prepared.query.createRun((r) => this.streamResult(s, r)) }));
+      w.run.push(ev);
+      return;
+    }
     const p = s.prepared;
     // Exception items with an expire_time apply to the runs that start before it.
     const exceptedUntil = p.expiring.length > 0 ? expiringUntil(p, ev) : -Infinity;
@@ -397,11 +416,37 @@ export class DetectionEngine {
       runTime: runIso,
       executionUuid: sha256Uuid(`${s.uuid}:${scheduled ? w.k : 'all'}:${runIso}`),
     };
-    for (const r of results) {
-      // Empty when the matched events are this rule's own alerts (Kibana drops those).
-      const group = r.kind === 'event' ? [buildEventAlert(s.rule, r.event, ctx)].filter((a) => a !== null) : buildSequenceAlerts(s.rule, r.events, ctx);
-      if (group.length > 0) this.emit(s, group);
+    for (const r of results) this.alert(s, r, ctx);
+  }
+
+  /**
+   * Stream mode: one result found by a rule's unbounded run. At most max_signals alert groups per
+   * rule interval are written (the same cap a scheduled run has); a result beyond it is left to
+   * the scheduled runs, which find it again in their windows.
+   */
+  private streamResult(s: RuleState, r: QueryResult): void {
+    const now = this.opts.clock ? this.opts.clock() : Date.now();
+    s.stats.results++;
+    const b = (s.budget ??= { start: now, used: 0, interval: parseInterval(s.rule.interval) });
+    if (now - b.start >= b.interval) {
+      b.start = now;
+      b.used = 0;
     }
+    if (b.used >= s.rule.max_signals) {
+      if (b.used++ === s.rule.max_signals) {
+        s.stats.maxSignalsReached++;
+        this.opts.onWarning?.(`rule "${s.rule.name}": max_signals (${s.rule.max_signals}) reached in real time within one interval; further matches are left to the scheduled runs`);
+      }
+      return;
+    }
+    b.used++;
+    this.alert(s, r, { runTime: new Date(now).toISOString(), executionUuid: sha256Uuid(`${s.uuid}:stream:${b.start}`) });
+  }
+
+  private alert(s: RuleState, r: QueryResult, ctx: AlertContext): void {
+    // Empty when the matched events are this rule's own alerts (Kibana drops those).
+    const group = r.kind === 'event' ? [buildEventAlert(s.rule, r.event, ctx)].filter((a) => a !== null) : buildSequenceAlerts(s.rule, r.events, ctx);
+    if (group.length > 0) this.emit(s, group);
   }
 
   private emit(s: RuleState, group: Alert[]): void {
@@ -450,6 +495,7 @@ function newRuleState(p: PreparedRule, index: number, grid: ScheduleGrid | null,
     ownOrder: own !== undefined && own !== orderField ? { field: own, get: fieldAccessor(own), missing: 0 } : null,
     schedule: grid ? new RuleSchedule(rule, grid) : null,
     windows: new Map(),
+    budget: null,
     closedThrough: -Infinity,
     nextClose: Infinity,
     stats: {

@@ -29,6 +29,9 @@ import type { RuleGeneration, RuleSet } from './rules.js';
 import type { StateDb } from './state.js';
 import { eventSource, type EventStore } from './store/event-store.js';
 
+/** The run grid: runs at multiples of the interval since the epoch. */
+const EPOCH = { anchor: 0 };
+
 /** How long committed events wait to be put in time order before real-time rules see them. */
 export const REORDER_MS = 250;
 
@@ -240,7 +243,7 @@ export class Detection {
     if (!this.stream || this.gen.prepared.length === 0) return;
     let span = 0;
     for (const p of this.gen.prepared) {
-      const s = new RuleSchedule(p.rule, Date.now()).windowAt(Date.now());
+      const s = new RuleSchedule(p.rule, EPOCH).windowAt(Date.now());
       span = Math.max(span, s.end - s.start);
     }
     span = Math.min(span, 3_600_000);
@@ -332,14 +335,14 @@ export class Detection {
         // Downtime: the runs between were not made. Catch up on them (oldest first), at most
         // max_catchup_runs; anything older is a gap that stays reported.
         const cap = config.detection.maxCatchupRuns;
-        const w = new RuleSchedule(rule, first).windowAt(first);
+        const w = new RuleSchedule(rule, EPOCH).windowAt(first);
         if (missed - 1 > cap) {
           const skippedTo = latest - cap * interval;
-          const gapEnd = new RuleSchedule(rule, skippedTo).windowAt(skippedTo).start;
+          const gapEnd = new RuleSchedule(rule, EPOCH).windowAt(skippedTo).start;
           this.recordGap(uuid, w.start, gapEnd, 'unfilled');
           first = skippedTo;
         }
-        this.recordGap(uuid, new RuleSchedule(rule, first).windowAt(first).start, new RuleSchedule(rule, latest - interval).windowAt(latest - interval).end, 'filled');
+        this.recordGap(uuid, new RuleSchedule(rule, EPOCH).windowAt(first).start, new RuleSchedule(rule, EPOCH).windowAt(latest - interval).end, 'filled');
       }
       for (let t = first; t <= latest; t += interval) due.push({ i, runTime: t, kind: t === latest ? 'scheduled' : 'catch-up' });
     });
@@ -349,7 +352,7 @@ export class Detection {
     const groups = new Map<string, { start: number; end: number; byIngested: boolean; runs: Due[] }>();
     for (const d of due) {
       const rule = this.gen.prepared[d.i]!.rule;
-      const w = new RuleSchedule(rule, d.runTime).windowAt(d.runTime);
+      const w = new RuleSchedule(rule, EPOCH).windowAt(d.runTime);
       const byIngested = rule.timestamp_override === 'event.ingested';
       const key = `${w.start}:${w.end}:${byIngested}`;
       let g = groups.get(key);
@@ -382,7 +385,7 @@ export class Detection {
     for (const i of rules) {
       const rule = this.gen.prepared[i]?.rule;
       if (!rule) continue;
-      const w = new RuleSchedule(rule, now).windowAt(now);
+      const w = new RuleSchedule(rule, EPOCH).windowAt(now);
       const byIngested = rule.timestamp_override === 'event.ingested';
       const key = `${w.start}:${w.end}:${byIngested}`;
       let g = groups.get(key);
@@ -467,7 +470,7 @@ export class Detection {
     let runs = 0;
     let alerts = 0;
     for (let t = Math.ceil(from / interval) * interval; t <= to + interval; t += interval) {
-      const w = new RuleSchedule(rule, t).windowAt(t);
+      const w = new RuleSchedule(rule, EPOCH).windowAt(t);
       if (w.start > to) break;
       const events = this.readWindow(w.start, w.end, rule.timestamp_override === 'event.ingested');
       this.runOne(i, t, w.start, w.end, 'manual', events);
