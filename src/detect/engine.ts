@@ -39,7 +39,7 @@
 //                          returned for its window (a service's scheduled execution);
 //  * mode 'stream'       — a live service's real-time detection: each rule has one unbounded run
 //                          whose results are alerted as soon as they are final (prepare the rules
-//                          without a size limit); max_signals becomes a budget per rule interval,
+//                          with maxSignals: Infinity, i.e. no size); max_signals becomes a budget per rule interval,
 //                          and the alert's run time is the clock's (opts.clock).
 import { createHash } from 'node:crypto';
 import type { QueryResult, QueryRun } from '../engine/index.js';

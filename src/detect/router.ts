@@ -26,7 +26,10 @@ import { parseInterval, windowOffsets } from './schedule.js';
 
 export interface PrepareOptions {
   timestampField: string;
-  /** Overrides the rule's max_signals (the query's size). */
+  /**
+   * Overrides the rule's max_signals (the query's size). `Infinity`: no size, every result final
+   * as soon as it is found (the detection engine's stream mode).
+   */
   maxSignals?: number;
   exceptionLists: ExceptionList[];
   valueLists?: Map<string, Set<string>>;
@@ -88,7 +91,7 @@ export function ruleCompileOptions(rule: Rule, opts: Pick<PrepareOptions, 'times
     timestampField: ruleTimestampField(rule) ?? opts.timestampField,
     tiebreakerField: rule.tiebreaker_field ?? null,
     eventCategoryField: rule.event_category_override ?? 'event.category',
-    size: opts.maxSignals ?? rule.max_signals,
+    size: opts.maxSignals === Infinity ? undefined : (opts.maxSignals ?? rule.max_signals),
     fieldType: typeOf,
   };
 }

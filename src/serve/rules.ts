@@ -161,7 +161,7 @@ export class RuleSet {
       for (const m of p.missingLists) served.problems.push(`exception list ${m.list_id} (${m.namespace_type}) not found; its exceptions are not applied`);
       for (const x of p.exceptionProblems) served.problems.push(`exception item ${x.item_id} of ${x.list_id} ignored: ${x.reason}`);
       if (!enabled) continue;
-      const s = prepareRule(rule, { ...base, maxSignals: Number.MAX_SAFE_INTEGER });
+      const s = prepareRule(rule, { ...base, maxSignals: Infinity });
       if ('skip' in s) continue;
       prepared.push(p);
       stream.push(s);
