@@ -167,8 +167,8 @@ export async function benchServe(label: string, rules: string, events: number): 
   }
 }
 
-export function printServe(results: ServeBenchResult[], log: (s: string) => void = console.log): void {
-  log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  peak RSS  alerts  429s');
+export function printServe(results: ServeBenchResult[], log: (s: string) => void = console.log, header = true): void {
+  if (header) log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  peak RSS  alerts  429s');
   for (const r of results) {
     const ms = (v: number | null) => (v === null ? '—' : v === Infinity ? '>10 s' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
     log(
@@ -181,10 +181,10 @@ export async function runServeBench(log: (s: string) => void = console.log): Pro
   const events = Number(process.env.EQLITE_BENCH_SERVE_EVENTS ?? 200_000);
   const corpus = path.resolve(root, '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
   log(`eqlite serve: ${events.toLocaleString('en')} generated Windows events in bulk requests of 1,600 over 4 connections, load generator on the same machine`);
-  const results = [await benchServe('seed rule', path.join(root, 'rules'), events)];
-  if (existsSync(corpus)) results.push(await benchServe('all Elastic EQL rules', corpus, events));
+  // Each row is printed as soon as it is measured.
+  printServe([await benchServe('seed rule', path.join(root, 'rules'), events)], log);
+  if (existsSync(corpus)) printServe([await benchServe('all Elastic EQL rules', corpus, events)], log, false);
   else log(`(all-rules configuration skipped: ${corpus} not found)`);
-  printServe(results, log);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await runServeBench();
