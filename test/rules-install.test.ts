@@ -226,6 +226,21 @@ describe('rules update from a local HTTP server', () => {
     }
     // Nothing is left behind: only the release and `current`.
     expect(readdir(home)).toEqual(['current', 'detection-rules-9.9.1']);
+    // What an interrupted update leaves (its process is gone) is removed by the next one.
+    mkdirSync(path.join(home, '.update-999999999-0badf00d/extract'), { recursive: true });
+    await installRules({ source: `${base}/v1.tar.gz`, home });
+    expect(readdir(home)).toEqual(['current', 'detection-rules-9.9.1']);
+    // A rules home that cannot be written is one clear error.
+    const blocked = path.join(tmp, 'a-file');
+    writeFileSync(blocked, 'x');
+    await expect(installRules({ source: `${base}/v1.tar.gz`, home: path.join(blocked, 'home') })).rejects.toThrow(
+      `cannot write to the rules home ${path.join(blocked, 'home')}: ENOTDIR (set EQLITE_RULES_HOME or --rules-home to another folder)`,
+    );
+    // A damaged install is reported by the commands that need it, and repaired by an update.
+    rmSync(path.join(home, 'detection-rules-9.9.1', 'manifest.json'));
+    expect(() => loadRuleSet(undefined, { home })).toThrow(/the installed rule set .*detection-rules-9\.9\.1 is missing or damaged \(no readable manifest\.json\); run `eqlite rules update` to reinstall/);
+    expect((await installRules({ source: `${base}/v1.tar.gz`, home })).previous).toBe(null);
+    expect(currentRelease({ home })!.name).toMatch(/^detection-rules-9\.9\.1/);
     // The right checksum is accepted.
     const ok = await installRules({ source: `${base}/v2.tar.gz`, home, sha256: createHash('sha256').update(served.get('/v2.tar.gz')!).digest('hex') });
     expect(ok.release).toBe('detection-rules-9.9.2');

@@ -28,7 +28,7 @@ import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { prepareRule } from '../detect/router.js';
 import { loadRules } from './load.js';
-import { CURRENT_FILE, MANIFEST_FILE, currentRelease, readManifest, releaseRulePaths, rulesHome, type ManifestRule, type ReleaseManifest, type RulesHomeOptions } from './home.js';
+import { CURRENT_FILE, MANIFEST_FILE, currentRelease, readManifest, releaseRulePaths, rulesHome, RuleSetError, type ManifestRule, type ReleaseManifest, type RulesHomeOptions } from './home.js';
 
 /**
  * The release `rules update` installs without a SOURCE: elastic/detection-rules at the commit of
@@ -111,10 +111,21 @@ export async function installRules(opts: InstallOptions = {}): Promise<InstallRe
   const source = opts.source ?? PINNED_RELEASE.url;
   const progress = opts.onProgress ?? (() => {});
   const home = rulesHome(opts);
-  mkdirSync(home, { recursive: true });
-  const previous = currentRelease(opts);
   const tmp = path.join(home, `.update-${process.pid}-${randomBytes(4).toString('hex')}`);
-  mkdirSync(tmp);
+  try {
+    mkdirSync(home, { recursive: true });
+    removeStaleUpdates(home);
+    mkdirSync(tmp);
+  } catch (e) {
+    throw new InstallError(`cannot write to the rules home ${home}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (set EQLITE_RULES_HOME or --rules-home to another folder)`);
+  }
+  // A damaged install (its manifest gone) is what an update repairs: it counts as nothing installed.
+  let previous: ReturnType<typeof currentRelease> = null;
+  try {
+    previous = currentRelease(opts);
+  } catch (e) {
+    if (!(e instanceof RuleSetError)) throw e;
+  }
   try {
     // ---- 1–3: obtain the files
     let kind: ReleaseManifest['source_kind'];
@@ -226,6 +237,25 @@ export async function installRules(opts: InstallOptions = {}): Promise<InstallRe
     return { status: 'installed', release, dir, ...base };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Temporary folders of updates whose process is gone (killed, power loss) are removed. */
+function removeStaleUpdates(home: string): void {
+  for (const name of readdirSync(home)) {
+    const m = /^\.update-(\d+)-[0-9a-f]+$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (!alive) rmSync(path.join(home, name), { recursive: true, force: true });
   }
 }
 
