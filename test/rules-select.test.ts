@@ -8,6 +8,8 @@ import type { Rule } from '../src/rules/types.js';
 import { findRule, runRulesList, runRulesShow } from '../src/cli/rules.js';
 import { runHunt } from '../src/cli/hunt.js';
 import { runValidate } from '../src/cli/validate.js';
+import { resolveConfig } from '../src/cli/serve.js';
+import { startService } from './serve-helpers.js';
 
 function rule(id: string, name: string, extra: Record<string, unknown> = {}): Rule {
   const r = buildRule(
@@ -188,6 +190,30 @@ describe('eqlite rules list / show', () => {
     expect(runValidate([], { format: 'text', excludeRule: ['zzz'], dataSource: ['endgame-8.0'] }, (s) => (out += s), (s) => (verr += s))).toBe(0);
     expect(out).toBe('checked 1 EQL rule(s): 1 parsed, 0 error(s), 0 warning(s)\n');
     expect(verr).toContain('warning: no loaded rule has rule_id or name "zzz"\n');
+  });
+});
+
+describe('eqlite serve: the same selection', () => {
+  it('runs only the selected file rules', async () => {
+    expect(resolveConfig({ tag: ['OS: Linux'], severity: 'high' }).selection).toEqual({ tags: ['OS: Linux'], minSeverity: 'high' });
+    expect(resolveConfig({}).selection).toEqual({});
+    const none = await startService((c) => {
+      c.selection = { tags: ['OS: Linux'] };
+    });
+    try {
+      expect(none.svc.rules.current.prepared).toHaveLength(0);
+      expect(none.svc.rules.description).toMatch(/; 0 of 1 selected \(tag "OS: Linux"\)$/);
+    } finally {
+      await none.close();
+    }
+    const seed = await startService((c) => {
+      c.selection = { techniques: ['T1047'], minSeverity: 'medium' };
+    });
+    try {
+      expect(seed.svc.rules.current.prepared.map((p) => p.rule.rule_id)).toEqual(['b64b183e-1a76-422d-9179-7b389513e74d']);
+    } finally {
+      await seed.close();
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import { UserError } from './errors.js';
 
 export interface SelectionCliOptions {
   ruleId?: string[];
-  name?: string[];
+  ruleName?: string[];
   tag?: string[];
   tactic?: string[];
   technique?: string[];
@@ -28,7 +28,7 @@ function severityArg(v: string): Severity {
 export function addSelectionOptions(cmd: Command): Command {
   return cmd
     .option('--rule-id <id>', 'only the rule with this rule_id (repeatable)', collect)
-    .option('--name <glob>', 'only rules whose name matches (* and ?, case-insensitive; repeatable)', collect)
+    .option('--rule-name <glob>', 'only rules whose name matches (* and ?, case-insensitive; repeatable)', collect)
     .option('--tag <glob>', 'only rules with a matching tag, e.g. "OS: Windows" (repeatable)', collect)
     .option('--tactic <id|name>', 'only rules mapped to this MITRE ATT&CK tactic, e.g. TA0002 or Execution (repeatable)', collect)
     .option('--technique <id|name>', 'only rules mapped to this technique (T1059 includes T1059.001…) (repeatable)', collect)
@@ -40,7 +40,7 @@ export function addSelectionOptions(cmd: Command): Command {
 export function selectionFromOptions(o: SelectionCliOptions): RuleSelection {
   const sel: RuleSelection = {};
   if (o.ruleId?.length) sel.ids = o.ruleId;
-  if (o.name?.length) sel.names = o.name;
+  if (o.ruleName?.length) sel.names = o.ruleName;
   if (o.tag?.length) sel.tags = o.tag;
   if (o.tactic?.length) sel.tactics = o.tactic;
   if (o.technique?.length) sel.techniques = o.technique;

@@ -8,8 +8,10 @@ import { ConfigError, DEFAULT_DATA, DEFAULT_LISTEN, defaultConfig, loadConfigFil
 import { Service } from '../serve/service.js';
 import { openStateDb } from '../serve/state.js';
 import { UserError } from './errors.js';
+import { hasSelection } from '../rules/select.js';
+import { addSelectionOptions, selectionFromOptions, type SelectionCliOptions } from './rule-selection.js';
 
-export interface ServeCliOptions {
+export interface ServeCliOptions extends SelectionCliOptions {
   data?: string;
   listen?: string;
   rules?: string[];
@@ -32,6 +34,8 @@ export function resolveConfig(o: ServeCliOptions): ServeConfig {
     if (o.listen !== undefined) Object.assign(c, parseListen(o.listen));
     if (o.rules !== undefined) c.rules = o.rules;
     if (o.valueList !== undefined) c.valueLists = o.valueList;
+    const selection = selectionFromOptions(o);
+    if (hasSelection(selection)) c.selection = selection;
     if (o.tlsCert !== undefined || o.tlsKey !== undefined) {
       if (!o.tlsCert || !o.tlsKey) throw new ConfigError('--tls-cert and --tls-key go together');
       c.tls = { cert: o.tlsCert, key: o.tlsKey };
@@ -183,17 +187,17 @@ export function registerServe(program: Command): Command {
     .description('live detection service: an Elasticsearch-compatible endpoint that Beats and Elastic Agent ship to, running every rule on schedule and in real time')
     .option('--data <dir>', `data directory (events, alerts, state; default ${DEFAULT_DATA})`)
     .option('--listen <host:port>', `address to listen on (default ${DEFAULT_LISTEN})`)
-    .option('-r, --rules <path>', 'rule file or directory, repeatable, hot-reloaded (default: bundled rules)', collectList)
+    .option('-r, --rules <path>', 'rule file or directory, repeatable, hot-reloaded (default: the installed Elastic rule set, else the bundled rule)', collectList)
     .option('--config <file>', 'TOML configuration file (see README: Live detection)')
     .option('--tls-cert <file>', 'TLS certificate (PEM); with --tls-key serves HTTPS')
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--path-prefix <path>', 'URL prefix in front of every API call (a reverse proxy path or the shippers\' "path" option)')
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
     .option('--no-realtime', 'run rules on schedule only, not also as events arrive')
-    .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent')
-    .action(async (o: ServeCliOptions) => {
-      await runServe(o);
-    });
+    .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent');
+  addSelectionOptions(serve).action(async (o: ServeCliOptions) => {
+    await runServe(o);
+  });
   registerKeys(serve);
   return serve;
 }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
+import type { RuleSelection } from '../rules/select.js';
 
 export interface WebhookConfig {
   /** Name in logs and metrics (default: the URL's host). */
@@ -25,6 +26,8 @@ export interface ServeConfig {
   port: number;
   /** Rule files and directories; empty = the bundled rules. */
   rules: string[];
+  /** Which of the file rules run (hunt's selection options); imported rules always do. */
+  selection: RuleSelection;
   valueLists: string[];
   tls: { cert: string; key: string } | null;
   retention: { maxAgeMs: number; maxBytes: number; everyMs: number };
@@ -61,6 +64,7 @@ export function defaultConfig(): ServeConfig {
     host: '127.0.0.1',
     port: 9200,
     rules: [],
+    selection: {},
     valueLists: [],
     tls: null,
     retention: { maxAgeMs: 7 * 86_400_000, maxBytes: 10 * 1024 ** 3, everyMs: 5000 },

@@ -12,6 +12,7 @@ import { ruleUuid } from '../detect/alerts.js';
 import { prepareRule, RuleRouter, type PreparedRule, type PrepareOptions } from '../detect/router.js';
 import { loadValueLists } from '../rules/exceptions.js';
 import { currentRelease, loadRuleSet } from '../rules/home.js';
+import { describeSelection, hasSelection, selectRules, type RuleSelection } from '../rules/select.js';
 import { defaultRulesDir, loadRules, type LoadResult } from '../rules/load.js';
 import type { ExceptionList, Rule } from '../rules/types.js';
 import type { StateDb } from './state.js';
@@ -61,6 +62,8 @@ export interface RuleGeneration {
 
 export interface RuleSetOptions {
   paths: string[];
+  /** Which file rules run (the selection options of hunt); imported rules always run. */
+  selection?: RuleSelection;
   valueLists: string[];
   state: StateDb;
   log: Logger;
@@ -134,7 +137,9 @@ export class RuleSet {
     }
     const imported = this.importedRules();
     const byId = new Map<string, { rule: Rule; source: 'file' | 'import' }>();
-    for (const r of files.rules) byId.set(r.rule_id, { rule: r, source: 'file' });
+    const selected = this.opts.selection && hasSelection(this.opts.selection) ? selectRules(files.rules, this.opts.selection).selected : files.rules;
+    if (selected.length < files.rules.length) this.description += `; ${selected.length} of ${files.rules.length} selected (${describeSelection(this.opts.selection!)})`;
+    for (const r of selected) byId.set(r.rule_id, { rule: r, source: 'file' });
     // An imported rule replaces a file rule with the same rule_id (the import was an overwrite).
     for (const r of imported.rules) byId.set(r.rule_id, { rule: r, source: 'import' });
     const lists = mergeLists(files.exceptionLists, imported.exceptionLists);

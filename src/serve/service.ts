@@ -68,7 +68,7 @@ export class Service {
     this.app = this.createApp(pathPrefix);
     this.alerts = new ServedAlerts(config.data);
     let detection: Detection | null = null;
-    this.rules = new RuleSet({ paths: config.rules, valueLists: config.valueLists, state, log, onChange: (g) => detection?.install(g) });
+    this.rules = new RuleSet({ paths: config.rules, selection: config.selection, valueLists: config.valueLists, state, log, onChange: (g) => detection?.install(g) });
     this.detection = detection = new Detection({ config, store, rules: this.rules, alerts: this.alerts, metrics: this.metrics, state, log });
     this.ingest = new Ingest({
       config,
