@@ -1,8 +1,9 @@
 // Event sources: files, directories and stdin holding NDJSON, JSON arrays, pretty-printed JSON or
 // Elasticsearch hits (plain or gzip-compressed), turned into a stream of EventDoc.
 //
-// The format is detected from the content, not the file name: gzip by its magic bytes, then the
-// JSON shape by the first non-blank character (see json-split.ts). Each value is then classified:
+// The format is detected from the content, not the file name: gzip by its magic bytes, then
+// Windows XML events (`<`, see windows-xml.ts) or the JSON shape by the first non-blank character
+// (see json-split.ts). Each value is then classified:
 // a search response (`{"hits":{"hits":[…]}}`) gives its hits, a hit (`_source`) gives its source
 // with `_index`/`_id`, any other object is the event itself.
 import { createHash } from 'node:crypto';
@@ -13,6 +14,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { getField } from '../engine/fields.js';
 import { DEFAULT_MAX_VALUE_CHARS, JsonSplitter } from './json-split.js';
+import { looksLikeXml, XmlEventSplitter } from './windows-xml.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
 export { getField };
@@ -166,8 +168,23 @@ export class EventReader implements AsyncIterable<EventDoc> {
       counts.skipped++;
       onSkip?.({ position: { file, offset }, reason });
     };
+    // JSON, or Windows XML events (decided by the first non-blank character; see windows-xml.ts).
+    let text: { push(s: string): void; end(): void } | null = null;
+    let lead = '';
+    const feed = (s: string) => {
+      if (text === null) {
+        lead += s;
+        if (!/\S/.test(lead.replace(/\uFEFF/g, ''))) return;
+        text = looksLikeXml(lead)
+          ? new XmlEventSplitter({ event: (raw, line) => emit(raw as unknown as Record<string, unknown>, line, undefined, undefined), bad: skip }, opts.maxEventChars ?? DEFAULT_MAX_VALUE_CHARS)
+          : splitter;
+        s = lead;
+        lead = '';
+      }
+      text.push(s);
+    };
     for await (const chunk of openBytes(this.input, file, opts, counts, damaged)) {
-      splitter.push(decoder.write(chunk));
+      feed(decoder.write(chunk));
       if (out.length > 0) {
         const b = out;
         out = [];
@@ -175,8 +192,8 @@ export class EventReader implements AsyncIterable<EventDoc> {
       }
     }
     const rest = decoder.end();
-    if (rest) splitter.push(rest);
-    splitter.end();
+    if (rest) feed(rest);
+    (text ?? splitter).end();
     if (out.length > 0) yield out;
     // `zcat missing.gz | eqlite hunt -` must not look like a clean run over no events.
     if (this.input === '-' && counts.bytes === 0) {
@@ -414,7 +431,7 @@ export interface InputFile {
   kind: InputKind;
 }
 
-const JSON_EXT = ['.ndjson', '.jsonl', '.json', '.gz'];
+const JSON_EXT = ['.ndjson', '.jsonl', '.json', '.gz', '.xml'];
 
 /** Classifies a file name found in a directory; null when it is not an input. */
 export function classifyInput(name: string): InputKind | null {
