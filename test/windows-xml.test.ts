@@ -111,7 +111,8 @@ describe('Windows XML files as inputs', () => {
     const file = path.join(dir, 'events.xml');
     writeFileSync(file, `<Events>${PS_400}${WEVTUTIL}</Events>`);
     const skipped: SkippedItem[] = [];
-    const [input] = await openInputs([dir], { onSkip: (s) => skipped.push(s) });
+    // Named on the command line (directories are walked for .ndjson/.jsonl/.json/.gz/.evtx only).
+    const [input] = await openInputs([file], { onSkip: (s) => skipped.push(s) });
     const docs: EventDoc[] = [];
     for await (const e of input!) docs.push(e);
     expect(skipped).toEqual([]);

@@ -1,12 +1,16 @@
-// `eqlite convert FILE.evtx…`: EVTX records to NDJSON, as ECS documents (default), as ES bulk
-// pairs carrying the target index, or as RawWindowsEvent JSON (--raw). Counts go to stderr so
-// stdout stays pure NDJSON for piping.
+// `eqlite convert INPUT…`: every input shape `hunt` reads (EVTX, Windows XML, NXLog JSON, raw
+// Winlogbeat/Agent documents, ECS NDJSON/JSON/ES hits, gzip, stdin) written as NDJSON: ECS
+// documents (default), Elasticsearch bulk pairs carrying the target index, or with --raw the
+// records as read (EVTX and XML events as RawWindowsEvent JSON). Inputs are converted one after
+// another in file order. Counts go to stderr so stdout stays pure NDJSON for piping.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readEvtx } from '../evtx/index.js';
-import { mapRawWindowsEvent, type WindowsProfile } from '../events/windows/index.js';
+import { formatPosition, openInput } from '../events/inputs.js';
+import { expandInputs, InputError, type InputFile } from '../events/sources.js';
+import type { WindowsProfile } from '../events/windows/index.js';
+import { EvtxError } from '../evtx/index.js';
 
 export interface ConvertOptions {
   raw?: boolean;
@@ -15,14 +19,16 @@ export interface ConvertOptions {
   namespace?: string;
   /** Emit Elasticsearch bulk pairs ({"create":{"_index":…}} then the document). */
   bulk?: boolean;
-  /** Stop on the first damaged record (reader strict mode). */
+  /** Stop on the first damaged EVTX record (reader strict mode). */
   strict?: boolean;
+  /** Index for documents that carry none (`--index`), used in bulk pairs. */
+  index?: string;
 }
 
 export interface ConvertCounts {
   files: number;
   converted: number;
-  /** Records the reader skipped (damaged) plus records the mapper could not convert. */
+  /** Items the readers skipped (damaged records, malformed lines) plus documents the mapper could not convert. */
   skipped: number;
   /** Files that could not be read at all. */
   failedFiles: number;
@@ -30,14 +36,13 @@ export interface ConvertCounts {
   outputClosed: boolean;
 }
 
-/** Writes a line, honouring backpressure so large files stream in constant memory. */
-async function writeLine(out: Writable, line: string): Promise<void> {
-  if (!out.write(line + '\n')) await once(out, 'drain');
+function closedPipe(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException)?.code === 'EPIPE' || (e as NodeJS.ErrnoException)?.code === 'ERR_STREAM_DESTROYED';
 }
 
 /**
- * Converts the files in order and writes NDJSON to `out`. Problems are reported through `warn`;
- * a file that cannot be opened is counted in failedFiles and the next file is processed.
+ * Converts the inputs in order and writes NDJSON to `out`. Problems are reported through `warn`;
+ * an input that cannot be read is counted in failedFiles and the next one is converted.
  */
 export async function convertFiles(
   paths: readonly string[],
@@ -46,42 +51,69 @@ export async function convertFiles(
   warn: (message: string) => void,
 ): Promise<ConvertCounts> {
   const counts: ConvertCounts = { files: 0, converted: 0, skipped: 0, failedFiles: 0, outputClosed: false };
-  for (const path of paths) {
-    const reader = readEvtx(path, {
-      strict: opts.strict ?? false,
-      onWarning: (w) => warn(w.message),
-    });
-    let mapFailures = 0;
-    try {
-      for await (const record of reader) {
-        let line: string;
-        try {
-          const raw = record.toRaw();
-          if (opts.raw) {
-            line = JSON.stringify(raw);
-          } else {
-            const { source, index } = mapRawWindowsEvent(raw, { profile: opts.profile, namespace: opts.namespace });
-            line = opts.bulk ? JSON.stringify({ create: { _index: index } }) + '\n' + JSON.stringify(source) : JSON.stringify(source);
-          }
-        } catch (e) {
-          mapFailures++;
-          warn(`${path}: record ${record.recordId} at offset ${record.offset}: ${(e as Error).message}`);
-          continue;
-        }
-        await writeLine(out, line);
-        counts.converted++;
-      }
-      counts.files++;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EPIPE') {
-        counts.outputClosed = true;
-        break;
-      }
-      counts.failedFiles++;
-      const message = (e as Error).message;
-      warn(message.includes(path) ? message : `${path}: ${message}`);
+  let failed: Error | null = null;
+  const onError = (e: Error) => {
+    failed ??= e;
+  };
+  out.on('error', onError);
+  let unindexed = 0;
+  const write = async (line: string) => {
+    if (failed) throw failed;
+    if (!out.write(line + '\n')) {
+      await Promise.race([once(out, 'drain'), once(out, 'close')]);
+      if (failed) throw failed;
     }
-    counts.skipped += reader.stats.recordsSkipped + mapFailures;
+  };
+  try {
+    for (const p of paths) {
+      let files: InputFile[];
+      try {
+        files = await expandInputs([p]);
+      } catch (e) {
+        counts.failedFiles++;
+        warn((e as Error).message);
+        continue;
+      }
+      for (const f of files) {
+        const input = openInput(f, {
+          profile: opts.profile,
+          namespace: opts.namespace,
+          evtx: opts.raw ? 'raw' : 'ecs',
+          strict: opts.strict,
+          onSkip: (s) => warn(`${formatPosition(s.position)}: ${s.reason}`),
+          onWarning: warn,
+        });
+        try {
+          for await (const batch of input.batches()) {
+            for (const ev of batch) {
+              let line = JSON.stringify(ev.source);
+              if (opts.bulk) {
+                const index = ev.index || opts.index;
+                if (!index) unindexed++;
+                line = JSON.stringify({ create: index ? { _index: index } : {} }) + '\n' + line;
+              }
+              await write(line);
+              counts.converted++;
+            }
+          }
+          counts.files++;
+        } catch (e) {
+          if (closedPipe(e) || (e === failed && failed !== null)) throw e;
+          counts.failedFiles++;
+          if (e instanceof EvtxError || e instanceof InputError) warn(e.message.includes(f.path) ? e.message : `${f.path}: ${e.message}`);
+          else throw e;
+        }
+        counts.skipped += input.counts().skipped;
+      }
+    }
+  } catch (e) {
+    if (!closedPipe(e) && e !== failed) throw e;
+    counts.outputClosed = true;
+  } finally {
+    out.off('error', onError);
+  }
+  if (unindexed > 0) {
+    warn(`${unindexed} document(s) carry no index (no _index, data_stream.* or Beats agent fields): their bulk action has none; give --index NAME`);
   }
   return counts;
 }
@@ -95,9 +127,9 @@ function parseProfile(v: string): WindowsProfile {
 export function registerConvert(program: Command): Command {
   return program
     .command('convert')
-    .description('convert .evtx files to NDJSON: ECS documents (default) or RawWindowsEvent JSON (--raw)')
-    .argument('<files...>', '.evtx files, converted in the order given')
-    .option('--raw', 'write RawWindowsEvent JSON (System + EventData as Windows renders them) instead of ECS')
+    .description('convert any input hunt reads (EVTX, Windows XML, NXLog JSON, Winlogbeat documents, NDJSON, .gz, stdin) to ECS NDJSON')
+    .argument('<inputs...>', 'files or directories, converted in the order given; "-" for stdin')
+    .option('--raw', 'write EVTX and XML events as RawWindowsEvent JSON (System + EventData as Windows renders them), other documents as read')
     .addOption(
       new Option('--profile <profile>', 'ECS shape: integration (Elastic Agent) or winlogbeat (Winlogbeat module)')
         .argParser(parseProfile)
@@ -105,22 +137,25 @@ export function registerConvert(program: Command): Command {
     )
     .option('--namespace <namespace>', 'data stream namespace of the integration indexes', 'default')
     .option('--bulk', 'write Elasticsearch _bulk pairs (create action with the target index, then the document)')
-    .option('--strict', 'stop at the first damaged chunk or record')
+    .option('--index <name>', 'index for documents that carry none (bulk actions)')
+    .option('--strict', 'stop at the first damaged EVTX chunk or record')
     .option('-o, --out <file>', 'write to FILE instead of stdout')
-    .action(async (files: string[], o: ConvertOptions & { out?: string }) => {
+    .action(async (inputs: string[], o: ConvertOptions & { out?: string }) => {
       const out: Writable = o.out ? createWriteStream(o.out) : process.stdout;
-      // A closed pipe is reported by convertFiles; without a listener Node would throw it again.
+      // A closed pipe is handled by convertFiles; a late 'error' must not crash the process.
       out.on('error', () => {});
-      const counts = await convertFiles(files, o, out, (m) => process.stderr.write(`warning: ${m}\n`));
+      const counts = await convertFiles(inputs, o, out, (m) => process.stderr.write(`warning: ${m}\n`));
       if (o.out) {
         out.end();
         await once(out, 'finish');
       }
+      // `convert … | head`: the reader stopped; a count of what was written would mislead.
+      if (counts.outputClosed) return;
       process.stderr.write(
-        `converted ${counts.converted} records from ${counts.files} file(s); skipped ${counts.skipped}` +
-          (counts.failedFiles > 0 ? `; ${counts.failedFiles} file(s) could not be read` : '') +
+        `converted ${counts.converted} document(s) from ${counts.files} input(s); skipped ${counts.skipped}` +
+          (counts.failedFiles > 0 ? `; ${counts.failedFiles} input(s) could not be read` : '') +
           '\n',
       );
-      if (counts.failedFiles > 0) process.exitCode = 1;
+      if (counts.failedFiles > 0) process.exitCode = 2;
     });
 }

@@ -24,6 +24,10 @@ export interface OpenOptions {
    * Windows renders them, `eqlite convert --raw`) without the ECS mapping.
    */
   evtx?: 'ecs' | 'raw';
+  /** Data stream namespace of the indexes Windows events are mapped to (default `default`). */
+  namespace?: string;
+  /** EVTX: stop at the first damaged chunk or record (an EvtxError) instead of skipping it. */
+  strict?: boolean;
 }
 
 /** One input as the merge consumes it: batches, plus counters for progress and summaries. */
@@ -69,6 +73,7 @@ export function iterable(batches: () => AsyncGenerator<EventDoc[]>): AsyncIterab
 function openJson(file: string, opts: OpenOptions): OpenedInput {
   const reader = readEvents(file, { index: opts.index, onSkip: opts.onSkip });
   const profile = opts.profile;
+  const raw = opts.evtx === 'raw';
   let mapFailures = 0;
   async function* batches(): AsyncGenerator<EventDoc[]> {
     for await (const batch of reader.batches()) {
@@ -76,9 +81,10 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]!;
         const shape = windowsShapeOf(ev.source);
-        if (shape === null) continue;
+        // Raw mode (`convert --raw`): documents are written as read, RawWindowsEvents unmapped.
+        if (shape === null || raw) continue;
         try {
-          const mapped = mapWindowsDocument(shape, ev.source, { profile });
+          const mapped = mapWindowsDocument(shape, ev.source, { profile, namespace: opts.namespace });
           batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
         } catch (err) {
           mapFailures++;
@@ -116,6 +122,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
   const raw = opts.evtx === 'raw';
   async function* batches(): AsyncGenerator<EventDoc[]> {
     const reader = readEvtx(file, {
+      strict: opts.strict ?? false,
       onWarning: (w) => {
         // CRC mismatches are warnings about records that are still read; the rest lose data.
         if (w.kind.endsWith('crc')) {
@@ -139,7 +146,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
           if (raw) {
             out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, derivedId: true, position });
           } else {
-            const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile });
+            const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile, namespace: opts.namespace });
             out.push({ source: mapped.source, index: mapped.index || (opts.index ?? ''), id, derivedId: true, position });
           }
         } catch (err) {

@@ -431,7 +431,7 @@ export interface InputFile {
   kind: InputKind;
 }
 
-const JSON_EXT = ['.ndjson', '.jsonl', '.json', '.gz', '.xml'];
+const JSON_EXT = ['.ndjson', '.jsonl', '.json', '.gz'];
 
 /** Classifies a file name found in a directory; null when it is not an input. */
 export function classifyInput(name: string): InputKind | null {
