@@ -70,3 +70,13 @@ describe('skipped-items summary', () => {
     );
   });
 });
+
+describe('eqlite query field hints', () => {
+  it('a misspelled field gets the same "did you mean" hint as validate; custom fields are left alone', async () => {
+    const { misspelledFields } = await import('../src/cli/query.js');
+    expect(misspelledFields('process where proces.name == "x" and my_custom_flag == 1 and ?procss.pid == 1')).toEqual([
+      'query:1:15: warning: unknown field proces.name: not in ECS nor a known data-source field family\n  process where proces.name == "x" and my_custom_flag == 1 and ?procss.pid == 1\n                ^^^^^^^^^^^\nhint: did you mean process.name?',
+    ]);
+    expect(misspelledFields('process where process.name == "x"')).toEqual([]);
+  });
+});

@@ -4,7 +4,9 @@
 import { once } from 'node:events';
 import { Command, InvalidArgumentError } from 'commander';
 import { compile, type QueryResult } from '../engine/index.js';
-import { EqlError, parse } from '../eql/index.js';
+import { collectFields, EqlError, parse } from '../eql/index.js';
+import { lineColumn } from '../eql/errors.js';
+import { fieldStatus, suggestField } from '../rules/validate.js';
 import { openInput } from '../events/inputs.js';
 import { expandInputs } from '../events/sources.js';
 import { openFiles } from '../parallel/pool.js';
@@ -70,6 +72,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     }
     throw err;
   }
+  for (const w of misspelledFields(query)) process.stderr.write(w + '\n');
   const skips = new SkipReporter();
   const onWarning = (m: string) => process.stderr.write(`eqlite: warning: ${m}\n`);
   if (paths.length === 0 && process.stdin.isTTY) {
@@ -134,6 +137,34 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   const summary = skips.summary();
   if (summary) process.stderr.write(`eqlite: read ${read} event(s); ${summary}\n`);
   return 0;
+}
+
+/**
+ * Warnings for fields that are neither ECS nor a known data-source field but are one edit away from
+ * one ("proces.name" → process.name), as `validate` reports them. Fields of the user's own data
+ * that resemble nothing known are not reported.
+ */
+export function misspelledFields(query: string): string[] {
+  let refs;
+  try {
+    refs = collectFields(parse(query));
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const ref of refs) {
+    if (ref.optional || seen.has(ref.name)) continue;
+    seen.add(ref.name);
+    if (fieldStatus(ref.name).known) continue;
+    const near = suggestField(ref.name);
+    if (!near) continue;
+    const { line, column } = lineColumn(query, ref.span.start);
+    const text = query.split('\n')[line - 1] ?? '';
+    const caret = ' '.repeat(column - 1) + '^'.repeat(Math.max(1, Math.min(ref.span.end - ref.span.start, text.length - column + 1)));
+    out.push(`query:${line}:${column}: warning: unknown field ${ref.name}: not in ECS nor a known data-source field family\n  ${text}\n  ${caret}\nhint: did you mean ${near}?`);
+  }
+  return out;
 }
 
 export function registerQuery(program: Command): Command {
