@@ -79,3 +79,14 @@ describe('eqlite convert', () => {
     expect(r.stderr).toBe('');
   });
 });
+
+describe('samples/', () => {
+  it('are exactly what scripts/make-samples.ts writes', async () => {
+    const { writeSamples } = await import('../scripts/make-samples.js');
+    const out = tempDir();
+    const { readFileSync } = await import('node:fs');
+    for (const name of writeSamples(out)) {
+      expect(readFileSync(path.join(out, name)).equals(readFileSync(path.join(repoRoot, 'samples', name))), name).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,162 @@
+// Every command example in README.md runs as printed, from a fresh checkout: the `$ ` lines of the
+// README's code blocks are run in order with bash (in a scratch directory holding the checkout's
+// examples/, samples/ and rules/, with `eqlite` on PATH running this source tree), and each must
+// exit 0 — or fail exactly as the README shows — and print every output line the README shows
+// (lines with "…" are abbreviated and not compared; durations and sizes may differ).
+//
+// Markers, on the line before a code block:
+//   <!-- readme-test: needs-shared -->   runs only when ../shared is present
+//   <!-- readme-test: needs-server -->   not run here (needs a running service; its own suite covers it)
+//   <!-- readme-test: skip REASON -->    not run (say why: installs globally, takes minutes, …)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './cli-helpers.js';
+
+export interface Example {
+  /** 1-based README line of the `$ ` command. */
+  line: number;
+  command: string;
+  expected: string[];
+}
+
+export interface Block {
+  line: number;
+  marker: string | null;
+  examples: Example[];
+}
+
+/** Splits the README into code blocks with their `$ ` commands and the output lines shown after each. */
+export function readmeBlocks(text: string): Block[] {
+  const lines = text.split('\n');
+  const blocks: Block[] = [];
+  let marker: string | null = null;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const m = /^<!--\s*readme-test:\s*(.*?)\s*-->/.exec(l.trim());
+    if (m) {
+      marker = m[1]!;
+      continue;
+    }
+    if (!/^```/.test(l)) {
+      if (l.trim() !== '') marker = null;
+      continue;
+    }
+    const block: Block = { line: i + 1, marker, examples: [] };
+    marker = null;
+    let cur: Example | null = null;
+    for (i++; i < lines.length && !/^```/.test(lines[i]!); i++) {
+      const b = lines[i]!;
+      if (b.startsWith('$ ')) {
+        let command = b.slice(2);
+        const line = i + 1;
+        // A command continues while it ends in a backslash or leaves a quote open.
+        while ((command.endsWith('\\') || openQuote(command)) && i + 1 < lines.length && !/^```/.test(lines[i + 1]!)) {
+          command += '\n' + lines[++i]!;
+        }
+        cur = { line, command, expected: [] };
+        block.examples.push(cur);
+      } else if (cur) cur.expected.push(b);
+    }
+    if (block.examples.length > 0) blocks.push(block);
+  }
+  return blocks;
+}
+
+function openQuote(cmd: string): boolean {
+  let q: string | null = null;
+  for (let i = 0; i < cmd.length; i++) {
+    const c = cmd[i]!;
+    if (q) {
+      if (c === q) q = null;
+      else if (q === '"' && c === '\\') i++;
+    } else if (c === "'" || c === '"') q = c;
+    else if (c === '\\') i++;
+  }
+  return q !== null;
+}
+
+/** Durations and sizes vary from run to run; trailing blanks are layout. */
+function normalize(s: string): string {
+  return s
+    .replace(/\bin \d+(\.\d+)? ?s\b/g, 'in Ns')
+    .replace(/\(\d+(\.\d+)? MB\)/g, '(N MB)')
+    .replace(/\s+$/, '');
+}
+
+const HINT =
+  'If the example needs ../shared or a running server, put <!-- readme-test: needs-shared --> or <!-- readme-test: needs-server --> on the line before its code block; ' +
+  'otherwise make the README show what the command prints (abbreviate with "…").';
+
+const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+const blocks = readmeBlocks(readme);
+const shared = existsSync(path.join(repoRoot, '..', 'shared'));
+
+// A scratch checkout: ../shared beside it when there is one, the checkout's inputs inside it.
+const parent = mkdtempSync(path.join(tmpdir(), 'eqlite-readme-'));
+const work = path.join(parent, 'eqlite');
+mkdirSync(path.join(work, 'bin'), { recursive: true });
+for (const d of ['examples', 'samples', 'rules', 'node_modules', 'package.json']) {
+  if (existsSync(path.join(repoRoot, d))) symlinkSync(path.join(repoRoot, d), path.join(work, d));
+}
+if (shared) symlinkSync(path.join(repoRoot, '..', 'shared'), path.join(parent, 'shared'));
+// `eqlite` is this source tree, bundled once by esbuild (tsx's own compiler) so that each example
+// starts in a fraction of a second: the CLI and the input worker side by side, as in dist/.
+const bundle = path.join(work, 'build', 'cli');
+await build({
+  entryPoints: { main: path.join(repoRoot, 'src', 'cli', 'main.ts'), worker: path.join(repoRoot, 'src', 'parallel', 'worker.ts') },
+  outdir: bundle,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'error',
+});
+writeFileSync(path.join(work, 'bin', 'eqlite'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(bundle, 'main.js')}" "$@"\n`, { mode: 0o755 });
+afterAll(() => rmSync(parent, { recursive: true, force: true }));
+
+function run(ex: Example): string | null {
+  const r = spawnSync('bash', ['-o', 'pipefail', '-c', ex.command], {
+    cwd: work,
+    encoding: 'utf8',
+    timeout: 120_000,
+    input: '',
+    env: { ...process.env, PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
+  const actual = (r.stdout + r.stderr).split('\n').map(normalize);
+  const shown = ex.expected.map(normalize).filter((l) => l !== '');
+  const problems: string[] = [];
+  if (r.error) problems.push(`could not run: ${r.error.message}`);
+  if (r.status !== 0) {
+    // A failure the README shows (an error example) is fine: its first line must be what it printed.
+    const first = (r.stderr || r.stdout).split('\n').map(normalize).find((l) => l !== '');
+    if (shown.length === 0 || first !== shown[0]) problems.push(`exit code ${r.status ?? r.signal} (the README shows no such failure)`);
+  }
+  if (/internal error|^\s+at .*\.(ts|js):\d+/m.test(r.stderr)) problems.push('it printed an internal error or a stack trace');
+  for (const want of shown) {
+    if (want.includes('…')) continue;
+    if (!actual.includes(want)) problems.push(`the README shows a line it did not print: ${JSON.stringify(want)}`);
+  }
+  if (problems.length === 0) return null;
+  return (
+    `README.md:${ex.line}: the example\n  $ ${ex.command}\nfailed: ${problems.join('; ')}\n` +
+    `--- it printed (exit ${r.status}):\n${(r.stdout + r.stderr).split('\n').slice(0, 40).join('\n')}\n---\n${HINT}`
+  );
+}
+
+describe('README examples run as printed', () => {
+  it('the README has examples to run', () => {
+    expect(blocks.reduce((n, b) => n + b.examples.length, 0)).toBeGreaterThan(10);
+  });
+  for (const b of blocks) {
+    const skip = b.marker !== null && (b.marker.startsWith('skip') || b.marker === 'needs-server' || (b.marker === 'needs-shared' && !shared));
+    it.skipIf(skip)(`README.md:${b.line} (${b.examples.map((e) => e.command.split(/\s+/).slice(0, 2).join(' ')).join('; ')})`, () => {
+      const failures = b.examples.map(run).filter((f): f is string => f !== null);
+      if (failures.length > 0) expect.fail(failures.join('\n\n'));
+    }, 300_000);
+  }
+});
