@@ -119,13 +119,22 @@ await build({
 writeFileSync(path.join(work, 'bin', 'eqlite'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(bundle, 'main.js')}" "$@"\n`, { mode: 0o755 });
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
-function run(ex: Example): string | null {
+function run(ex: Example, block: Block): string | null {
   const r = spawnSync('bash', ['-o', 'pipefail', '-c', ex.command], {
     cwd: work,
     encoding: 'utf8',
     timeout: 120_000,
     input: '',
-    env: { ...process.env, PATH: `${path.join(work, 'bin')}:${process.env.PATH}`, NO_COLOR: '1', FORCE_COLOR: '0' },
+    env: {
+      ...process.env,
+      PATH: `${path.join(work, 'bin')}:${process.env.PATH}`,
+      // Each block starts as a fresh install would: no rule set installed (`eqlite rules update`
+      // in one block must not change what the others run, nor touch the user's own).
+      EQLITE_RULES_HOME: path.join(parent, `rules-home-${block.line}`),
+      HOME: parent,
+      NO_COLOR: '1',
+      FORCE_COLOR: '0',
+    },
   });
   const actual = (r.stdout + r.stderr).split('\n').map(normalize);
   const shown = ex.expected.map(normalize).filter((l) => l !== '');
@@ -155,7 +164,7 @@ describe('README examples run as printed', () => {
   for (const b of blocks) {
     const skip = b.marker !== null && (b.marker.startsWith('skip') || b.marker === 'needs-server' || (b.marker === 'needs-shared' && !shared));
     it.skipIf(skip)(`README.md:${b.line} (${b.examples.map((e) => e.command.split(/\s+/).slice(0, 2).join(' ')).join('; ')})`, () => {
-      const failures = b.examples.map(run).filter((f): f is string => f !== null);
+      const failures = b.examples.map((e) => run(e, b)).filter((f): f is string => f !== null);
       if (failures.length > 0) expect.fail(failures.join('\n\n'));
     }, 300_000);
   }
