@@ -8,7 +8,7 @@
 //   <!-- readme-test: needs-shared -->   runs only when ../shared is present
 //   <!-- readme-test: needs-server -->   not run here (needs a running service; its own suite covers it)
 //   <!-- readme-test: skip REASON -->    not run (say why: installs globally, takes minutes, …)
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -119,22 +119,36 @@ await build({
 writeFileSync(path.join(work, 'bin', 'eqlite'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(bundle, 'main.js')}" "$@"\n`, { mode: 0o755 });
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
-function run(ex: Example, block: Block): string | null {
-  const r = spawnSync('bash', ['-o', 'pipefail', '-c', ex.command], {
-    cwd: work,
-    encoding: 'utf8',
-    timeout: 120_000,
-    input: '',
-    env: {
-      ...process.env,
-      PATH: `${path.join(work, 'bin')}:${process.env.PATH}`,
-      // Each block starts as a fresh install would: no rule set installed (`eqlite rules update`
-      // in one block must not change what the others run, nor touch the user's own).
-      EQLITE_RULES_HOME: path.join(parent, `rules-home-${block.line}`),
-      HOME: parent,
-      NO_COLOR: '1',
-      FORCE_COLOR: '0',
-    },
+/** Runs a command with bash, asynchronously (a blocking spawn would starve vitest's own messages). */
+function bash(command: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; signal: string | null; stdout: string; stderr: string; error?: Error }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-o', 'pipefail', '-c', command], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ status: null, signal: null, stdout, stderr, error });
+    });
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+async function run(ex: Example, block: Block): Promise<string | null> {
+  const r = await bash(ex.command, {
+    ...process.env,
+    PATH: `${path.join(work, 'bin')}:${process.env.PATH}`,
+    // Each block starts as a fresh install would: no rule set installed (`eqlite rules update`
+    // in one block must not change what the others run, nor touch the user's own).
+    EQLITE_RULES_HOME: path.join(parent, `rules-home-${block.line}`),
+    HOME: parent,
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
   });
   const actual = (r.stdout + r.stderr).split('\n').map(normalize);
   const shown = ex.expected.map(normalize).filter((l) => l !== '');
@@ -163,8 +177,12 @@ describe('README examples run as printed', () => {
   });
   for (const b of blocks) {
     const skip = b.marker !== null && (b.marker.startsWith('skip') || b.marker === 'needs-server' || (b.marker === 'needs-shared' && !shared));
-    it.skipIf(skip)(`README.md:${b.line} (${b.examples.map((e) => e.command.split(/\s+/).slice(0, 2).join(' ')).join('; ')})`, () => {
-      const failures = b.examples.map((e) => run(e, b)).filter((f): f is string => f !== null);
+    it.skipIf(skip)(`README.md:${b.line} (${b.examples.map((e) => e.command.split(/\s+/).slice(0, 2).join(' ')).join('; ')})`, async () => {
+      const failures: string[] = [];
+      for (const e of b.examples) {
+        const f = await run(e, b);
+        if (f !== null) failures.push(f);
+      }
       if (failures.length > 0) expect.fail(failures.join('\n\n'));
     }, 300_000);
   }
