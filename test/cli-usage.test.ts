@@ -80,3 +80,24 @@ describe('eqlite query field hints', () => {
     expect(misspelledFields('process where process.name == "x"')).toEqual([]);
   });
 });
+
+describe('inputs without event.category or time', () => {
+  it('are named with the shape they were read as and what to do, with and without worker threads', () => {
+    const plain = path.join(dir, 'plain.json');
+    writeFileSync(plain, '{"EventTime":"2025-01-01 10:00:00","message":"a"}\n{"EventTime":"2025-01-01 10:00:01","message":"b"}\n');
+    const nocat = path.join(dir, 'nocat.json');
+    writeFileSync(nocat, '{"@timestamp":"2025-01-01T10:00:00Z","message":"a"}\n');
+    const expected = [
+      `warning: ${plain}: none of its 2 document(s) has event.category (read as JSON); EQL rules and queries select events by category, so only "any where …" sees them — give ECS documents (as Elastic Agent, Beats or their ingest pipelines write them), or Windows events as EVTX, XML, NXLog JSON or Winlogbeat documents, which eqlite maps to ECS`,
+      `warning: ${plain}: none of its 2 document(s) has a usable @timestamp (read as JSON); every one was skipped — their time seems to be in EventTime: add --timestamp-field EventTime`,
+      `warning: ${nocat}: none of its 1 document(s) has event.category (read as JSON); EQL rules and queries select events by category, so only "any where …" sees them — give ECS documents (as Elastic Agent, Beats or their ingest pipelines write them), or Windows events as EVTX, XML, NXLog JSON or Winlogbeat documents, which eqlite maps to ECS`,
+    ];
+    for (const threads of ['0', '2']) {
+      const r = runCli(['hunt', plain, nocat, '--format', 'none', '--no-progress', '--threads', threads]);
+      expect(r.code).toBe(0);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith(`warning: ${dir}`))).toEqual(expected);
+      expect(r.stderr).toContain('plain.json:1: event ');
+      expect(r.stderr).toContain('has no @timestamp; skipped (its time may be EventTime: give --timestamp-field EventTime)');
+    }
+  });
+});

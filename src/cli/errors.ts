@@ -19,7 +19,8 @@ export class UserError extends Error {
  * words that introduced it ("invalid JSON at line 2 column 3" → "invalid JSON").
  */
 export function reasonKind(reason: string): string {
-  const head = reason.split(':')[0]!.replace(/,? found .*$/, '');
+  // "event 7c82ce45:3 has no @timestamp; skipped" is about the event's time, not its id.
+  const head = reason.replace(/^event \S+ /, '').split(/[:;]/)[0]!.replace(/,? found .*$/, '');
   const words: string[] = [];
   for (const w of head.split(' ')) {
     if (/[\d"'`]/.test(w)) break;

@@ -2,6 +2,7 @@
 // Kibana-shaped alerts (table, NDJSON or JSON on stdout; NDJSON file with --out; SQLite with --db).
 // Progress (TTY only) and the end-of-run summary go to stderr, so stdout stays machine-readable.
 import { threadsOption } from './threads.js';
+import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -167,6 +168,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
   const warnings: string[] = [];
   let warningCount = 0;
   let stats: HuntStats;
+  const timeless = new TimelessCounter();
   try {
     const result = await hunt({
       rules: loaded.rules,
@@ -184,6 +186,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
       threads: o.threads,
       collect: false,
       onAlert,
+      onSkip: timeless.add,
       onWarning: (m) => {
         // A noisy rule replayed over weeks can hit max_signals in thousands of windows: show the
         // first warnings, count the rest in the summary.
@@ -231,6 +234,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
   if (format === 'json') io.stdout.write(JSON.stringify(jsonAll, null, 2) + '\n');
   if (format === 'table') io.stdout.write(formatAlertTable(tableRows));
   err(formatHuntSummary(stats, loaded, (Date.now() - started) / 1000, { out: o.out, db: o.db }));
+  for (const w of shapeWarnings(stats.inputShapes ?? [], timeless, o.timestampField ?? '@timestamp')) err(`warning: ${w}`);
   for (const n of notes) err(n);
   if (stats.rulesRun === 0) {
     err('error: no runnable EQL rules were loaded');

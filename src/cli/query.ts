@@ -7,7 +7,9 @@ import { compile, type QueryResult } from '../engine/index.js';
 import { collectFields, EqlError, parse } from '../eql/index.js';
 import { lineColumn } from '../eql/errors.js';
 import { fieldStatus, suggestField } from '../rules/validate.js';
-import { openInput } from '../events/inputs.js';
+import { emptyShape, openInput } from '../events/inputs.js';
+import { shapeWarnings, TimelessCounter } from './diagnose.js';
+import type { SkippedItem } from '../events/types.js';
 import { expandInputs } from '../events/sources.js';
 import { openFiles } from '../parallel/pool.js';
 import { threadsOption } from './threads.js';
@@ -74,6 +76,11 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   }
   for (const w of misspelledFields(query)) process.stderr.write(w + '\n');
   const skips = new SkipReporter();
+  const timeless = new TimelessCounter();
+  const onSkip = (item: SkippedItem) => {
+    timeless.add(item);
+    skips.add(item);
+  };
   const onWarning = (m: string) => process.stderr.write(`eqlite: warning: ${m}\n`);
   if (paths.length === 0 && process.stdin.isTTY) {
     throw new UserError('no input: give files or directories, or pipe events into stdin', 2);
@@ -87,9 +94,9 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     timestampField: opts.timestampField,
     tiebreakerField: opts.tiebreakerField ?? null,
     index: opts.index,
-    onSkip: skips.add,
+    onSkip,
     onWarning,
-    local: (f) => openInput(f, { index: opts.index, onSkip: skips.add, onWarning }),
+    local: (f) => openInput(f, { index: opts.index, onSkip, onWarning }),
   });
   const inputs = opened.inputs;
   const out = process.stdout;
@@ -109,7 +116,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     timestampField: opts.timestampField,
     tiebreakerField: opts.tiebreakerField ?? null,
     reorderWindow: opts.reorderWindow,
-    onSkip: skips.add,
+    onSkip,
   });
   try {
     outer: for await (const batch of merged.batches()) {
@@ -134,6 +141,9 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   }
   let read = 0;
   for (const i of inputs) read += i.counts().read;
+  for (const w of shapeWarnings(inputs.map((i) => ({ file: i.file, shape: i.shape?.() ?? emptyShape() })), timeless, opts.timestampField)) {
+    process.stderr.write(`eqlite: warning: ${w}\n`);
+  }
   const summary = skips.summary();
   if (summary) process.stderr.write(`eqlite: read ${read} event(s); ${summary}\n`);
   return 0;

@@ -16,7 +16,7 @@
 // counted per rule as "events excepted" and "events filtered".
 import { fieldAccessor } from '../engine/fields.js';
 import { expandInputs } from '../events/sources.js';
-import { iterable, openInput, type OpenedInput } from '../events/inputs.js';
+import { emptyShape, iterable, openInput, type InputShape, type OpenedInput } from '../events/inputs.js';
 import { openFiles } from '../parallel/pool.js';
 import { mergeOrdered, timeOrSkip } from '../events/order.js';
 import { eventInstant } from '../events/time.js';
@@ -103,6 +103,8 @@ export interface HuntStats {
   warnings: string[];
   /** Emitted alerts per host.name (first value; '(no host)' when absent). */
   hosts: Map<string, number>;
+  /** Per input: its documents' shapes (for the "no category / no time" diagnostics). */
+  inputShapes?: { file: string; shape: InputShape }[];
   /** The hunt's time range (schedule replay), ISO. */
   range?: { from: string; to: string | null };
 }
@@ -258,6 +260,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   } finally {
     await opened.close();
   }
+  stats.inputShapes = sources.map((s) => ({ file: s.file, shape: s.shape?.() ?? emptyShape() }));
   for (const input of opened.parallel) {
     const c = input.counters();
     if (c) workerCounters.push(c as RouteCounters);

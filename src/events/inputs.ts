@@ -30,6 +30,41 @@ export interface OpenOptions {
   strict?: boolean;
 }
 
+/**
+ * What an input's documents looked like: how many were read, by shape, and how many carried no
+ * event.category after mapping (for the "what to do" diagnostics of hunt and query).
+ */
+export interface InputShape {
+  docs: number;
+  noCategory: number;
+  /** Documents by shape: `ECS`, `EVTX`, `Windows XML`, `NXLog JSON`, `Winlogbeat/Agent (winlog.*)`, `RawWindowsEvent JSON`, `JSON`. */
+  shapes: Record<string, number>;
+}
+
+export function emptyShape(): InputShape {
+  return { docs: 0, noCategory: 0, shapes: {} };
+}
+
+function hasCategory(source: Record<string, unknown>): boolean {
+  const ev = source.event;
+  const c = ev !== null && typeof ev === 'object' && !Array.isArray(ev) ? (ev as Record<string, unknown>).category : source['event.category'];
+  return c !== undefined && c !== null && !(Array.isArray(c) && c.length === 0);
+}
+
+function countShape(shape: InputShape, label: string, source: Record<string, unknown>): void {
+  shape.docs++;
+  shape.shapes[label] = (shape.shapes[label] ?? 0) + 1;
+  if (!hasCategory(source)) shape.noCategory++;
+}
+
+/** The main shape of an input, as a phrase for messages ("NXLog JSON", "EVTX and ECS"). */
+export function describeShape(shape: InputShape): string {
+  const labels = Object.entries(shape.shapes).sort((a, b) => b[1] - a[1]).map(([l]) => l);
+  return labels.length === 0 ? 'no documents' : labels.slice(0, 2).join(' and ');
+}
+
+const SHAPE_LABEL = { nxlog: 'NXLog JSON', winlogbeat: 'Winlogbeat/Agent (winlog.*)', raw: 'RawWindowsEvent JSON' } as const;
+
 /** One input as the merge consumes it: batches, plus counters for progress and summaries. */
 export interface OpenedInput extends AsyncIterable<EventDoc> {
   /** Name used in messages (the path, or `<stdin>`). */
@@ -42,6 +77,8 @@ export interface OpenedInput extends AsyncIterable<EventDoc> {
   bytesRead(): number;
   /** Items read and skipped so far. */
   counts(): { read: number; skipped: number };
+  /** The documents' shapes so far (see InputShape). */
+  shape?(): InputShape;
 }
 
 export async function openInputs(paths: string[], opts: OpenOptions = {}): Promise<OpenedInput[]> {
@@ -74,6 +111,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
   const reader = readEvents(file, { index: opts.index, onSkip: opts.onSkip });
   const profile = opts.profile;
   const raw = opts.evtx === 'raw';
+  const shapes = emptyShape();
   let mapFailures = 0;
   async function* batches(): AsyncGenerator<EventDoc[]> {
     for await (const batch of reader.batches()) {
@@ -81,11 +119,15 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]!;
         const shape = windowsShapeOf(ev.source);
-        // Raw mode (`convert --raw`): documents are written as read, RawWindowsEvents unmapped.
-        if (shape === null || raw) continue;
+        const label = shape === null ? (hasCategory(ev.source) ? 'ECS' : 'JSON') : shape === 'raw' && reader.format === 'xml' ? 'Windows XML' : SHAPE_LABEL[shape];
+        if (shape === null || raw) {
+          countShape(shapes, label, ev.source);
+          continue;
+        }
         try {
           const mapped = mapWindowsDocument(shape, ev.source, { profile, namespace: opts.namespace });
           batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
+          countShape(shapes, label, mapped.source);
         } catch (err) {
           mapFailures++;
           failed = true;
@@ -104,6 +146,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
     ...iterable(batches),
     bytesRead: () => reader.counts.bytes,
     counts: () => ({ read: reader.counts.read, skipped: reader.counts.skipped + mapFailures }),
+    shape: () => shapes,
   };
 }
 
@@ -120,6 +163,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
   const size = sizeOf(file);
   const prefix = fileIdPrefix(file);
   const raw = opts.evtx === 'raw';
+  const shapes = emptyShape();
   async function* batches(): AsyncGenerator<EventDoc[]> {
     const reader = readEvtx(file, {
       strict: opts.strict ?? false,
@@ -147,6 +191,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
             out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, derivedId: true, position });
           } else {
             const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile, namespace: opts.namespace });
+            countShape(shapes, 'EVTX', mapped.source);
             out.push({ source: mapped.source, index: mapped.index || (opts.index ?? ''), id, derivedId: true, position });
           }
         } catch (err) {
@@ -177,6 +222,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
     ...iterable(batches),
     bytesRead: () => (done ? size : 0),
     counts: () => ({ read, skipped }),
+    shape: () => shapes,
   };
 }
 

@@ -196,9 +196,29 @@ export function timeOrSkip(doc: EventDoc, tsField: string, onSkip: ((item: Skipp
 /** Why an event without a usable time is skipped (the same words wherever it is detected). */
 export function timelessReason(doc: EventDoc, tsField: string): string {
   const raw = getField(doc.source, tsField);
-  return raw === undefined
-    ? `event ${doc.id} has no ${tsField}; skipped`
-    : `event ${doc.id} has an unparseable ${tsField} ${JSON.stringify(raw)}; skipped`;
+  if (raw !== undefined) return `event ${doc.id} has an unparseable ${tsField} ${JSON.stringify(raw)}; skipped`;
+  const other = timeFieldOf(doc.source, tsField);
+  return `event ${doc.id} has no ${tsField}; skipped` + (other ? ` (its time may be ${other}: give --timestamp-field ${other})` : '');
+}
+
+const TIME_NAME = /(^|[._@])(time|timestamp|date|datetime|ts|eventtime|utctime|created)$|time$|Time$|Date$/i;
+
+/** A field (top level or one level down) whose name and value look like the event's time. */
+export function timeFieldOf(source: Record<string, unknown>, except: string): string | undefined {
+  const visit = (o: Record<string, unknown>, prefix: string, depth: number): string | undefined => {
+    for (const [k, v] of Object.entries(o)) {
+      const name = prefix + k;
+      if (name === except) continue;
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+        if (depth > 0) {
+          const inner = visit(v as Record<string, unknown>, name + '.', depth - 1);
+          if (inner) return inner;
+        }
+      } else if ((typeof v === 'string' || typeof v === 'number') && TIME_NAME.test(k) && parseInstant(v)) return name;
+    }
+    return undefined;
+  };
+  return visit(source, '', 1);
 }
 
 /** Sorts events in memory by (timestamp, tiebreaker, input order); timeless events are reported. */

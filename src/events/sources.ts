@@ -65,6 +65,8 @@ export function readEvents(input: string, opts: ReadOptions = {}): EventReader {
 
 export class EventReader implements AsyncIterable<EventDoc> {
   readonly counts: ReadCounts = { read: 0, skipped: 0, bytes: 0 };
+  /** What the content turned out to be (known once reading has started). */
+  format: 'json' | 'xml' | undefined;
   /** The name used in positions ('<stdin>' for '-'). */
   readonly file: string;
   private used = false;
@@ -175,7 +177,8 @@ export class EventReader implements AsyncIterable<EventDoc> {
       if (text === null) {
         lead += s;
         if (!/\S/.test(lead.replace(/\uFEFF/g, ''))) return;
-        text = looksLikeXml(lead)
+        this.format = looksLikeXml(lead) ? 'xml' : 'json';
+        text = this.format === 'xml'
           ? new XmlEventSplitter({ event: (raw, line) => emit(raw as unknown as Record<string, unknown>, line, undefined, undefined), bad: skip }, opts.maxEventChars ?? DEFAULT_MAX_VALUE_CHARS)
           : splitter;
         s = lead;

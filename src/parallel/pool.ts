@@ -9,7 +9,7 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { iterable, type OpenedInput } from '../events/inputs.js';
+import { emptyShape, iterable, type InputShape, type OpenedInput } from '../events/inputs.js';
 import { InputError, type InputFile } from '../events/sources.js';
 import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
 import type { WindowsProfile } from '../events/windows/index.js';
@@ -101,6 +101,7 @@ class FileChannel {
   read = 0;
   skipped = 0;
   routeCounters: unknown = null;
+  shape: InputShape | undefined;
 
   constructor(
     readonly id: number,
@@ -119,6 +120,7 @@ class FileChannel {
   end(m: Extract<FromWorker, { t: 'end' }>): void {
     this.account(m);
     this.routeCounters = m.counters;
+    this.shape = m.shape;
     this.finish(null);
   }
 
@@ -272,6 +274,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
       ...iterable(batches),
       bytesRead: () => c.bytes,
       counts: () => ({ read: c.read, skipped: c.skipped }),
+      shape: () => c.shape ?? emptyShape(),
       counters: () => c.routeCounters,
     };
   });

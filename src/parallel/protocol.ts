@@ -6,6 +6,7 @@
 // — its order, late-event checks and counts stay exactly those of a single-threaded read — while
 // the expensive part (parsing, ECS mapping, rule filters) runs on the workers.
 import type { PrepareOptions } from '../detect/router.js';
+import type { InputShape } from '../events/inputs.js';
 import type { SkippedItem } from '../events/types.js';
 import type { WindowsProfile } from '../events/windows/index.js';
 import type { Rule } from '../rules/types.js';
@@ -71,7 +72,7 @@ export interface EventBatch {
 export type FromWorker =
   | EventBatch
   | { t: 'warn'; id: number; message: string }
-  | { t: 'end'; id: number; skips: SkippedItem[]; bytes: number; read: number; skipped: number; counters: unknown }
+  | { t: 'end'; id: number; skips: SkippedItem[]; bytes: number; read: number; skipped: number; counters: unknown; shape?: InputShape }
   /** input: an InputError (unreadable file), reported as such on the main thread. */
   | { t: 'fail'; id: number; message: string; input: boolean };
 

@@ -160,7 +160,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
     if (job.cancelled) return;
     // The last batch needs no credit: the file ends with it.
     if (b.n > 0) send();
-    post({ t: 'end', id, skips, ...counts(), counters: router.counters() });
+    post({ t: 'end', id, skips, ...counts(), counters: router.counters(), shape: input.shape?.() });
   } catch (e) {
     post({ t: 'fail', id, message: (e as Error)?.message ?? String(e), input: e instanceof InputError });
   } finally {
