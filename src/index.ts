@@ -8,7 +8,7 @@ export { getField, fieldAccessor } from './engine/fields.js';
 export type { EventDoc, SourcePosition, SkippedItem } from './events/types.js';
 export { readEvents, expandInputs, inferIndex } from './events/sources.js';
 export { openInputs, type OpenOptions, type OpenedInput } from './events/inputs.js';
-export { defaultThreads, openParallelInputs, type ParallelInput, type ParallelInputs, type ParallelOptions, type RouteSpec } from './parallel/pool.js';
+export { defaultThreads, WORKER_FILE_BYTES, WORKER_TOTAL_BYTES, openParallelInputs, type ParallelInput, type ParallelInputs, type ParallelOptions, type RouteSpec } from './parallel/pool.js';
 export { mergeOrdered, sortEvents } from './events/order.js';
 export { parseInstant, formatInstant, type Instant } from './events/time.js';
 export { readEvtx } from './evtx/index.js';
