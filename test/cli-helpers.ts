@@ -1,6 +1,6 @@
 // Test helper: runs the eqlite CLI from source (node --import tsx) as a user would, capturing
 // exit code, stdout and stderr.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,13 +13,24 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { input?: string | Buffer; cwd?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', main, ...args], {
-    cwd: opts.cwd ?? repoRoot,
-    input: opts.input ?? '',
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-    env: { ...process.env, NO_COLOR: '1' },
+/**
+ * Runs the CLI asynchronously: a blocking spawn would keep the test worker from answering vitest's
+ * own messages on a loaded machine.
+ */
+export function runCli(args: string[], opts: { input?: string | Buffer; cwd?: string } = {}): Promise<CliResult> {
+  return runCommand(process.execPath, ['--import', 'tsx', main, ...args], opts);
+}
+
+export function runCommand(cmd: string, args: string[], opts: { input?: string | Buffer; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

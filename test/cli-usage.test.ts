@@ -18,8 +18,8 @@ describe('usage and input errors exit 2 with one message', () => {
     ['missing file in hunt', ['hunt', path.join(dir, 'nope.ndjson')], `error: cannot read ${path.join(dir, 'nope.ndjson')}: no such file or directory`],
     ['missing file in query', ['query', 'process where true', path.join(dir, 'nope.ndjson')], `eqlite: cannot read ${path.join(dir, 'nope.ndjson')}: no such file or directory`],
     ['bad threads value', ['query', 'process where true', events, '--threads', '-1'], "error: option '--threads <n>' argument '-1' is invalid. expected a non-negative integer"],
-  ])('%s', (_name, args, message) => {
-    const r = runCli(args);
+  ])('%s', async (_name, args, message) => {
+    const r = await runCli(args);
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines[0]).toBe(message);
@@ -28,42 +28,42 @@ describe('usage and input errors exit 2 with one message', () => {
     expect(lines.length).toBeLessThanOrEqual(2);
   });
 
-  it('a missing rule path fails before any input is read', () => {
+  it('a missing rule path fails before any input is read', async () => {
     // The input is stdin, which is never read: a missing rule set is reported first.
-    const r = runCli(['hunt', '-', '--rules', path.join(dir, 'no-rules')], { input: '{"a":1}\n' });
+    const r = await runCli(['hunt', '-', '--rules', path.join(dir, 'no-rules')], { input: '{"a":1}\n' });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`error: cannot read rules ${path.join(dir, 'no-rules')}: no such file or directory\n`);
   });
 
-  it('an empty rule set fails before any input is read', () => {
+  it('an empty rule set fails before any input is read', async () => {
     const empty = path.join(dir, 'empty-rules');
     mkdirSync(empty, { recursive: true });
-    const r = runCli(['hunt', path.join(dir, 'nope.ndjson'), '--rules', empty]);
+    const r = await runCli(['hunt', path.join(dir, 'nope.ndjson'), '--rules', empty]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       `error: no EQL rule in ${empty}; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)\n`,
     );
   });
 
-  it('an empty stdin says so', () => {
-    const h = runCli(['hunt', '-', '--format', 'none', '--no-progress'], { input: '' });
+  it('an empty stdin says so', async () => {
+    const h = await runCli(['hunt', '-', '--format', 'none', '--no-progress'], { input: '' });
     expect(h.code).toBe(2);
     expect(h.stderr).toBe('error: stdin is empty: nothing was piped in (did the command before "|" fail?)\n');
-    const q = runCli(['query', 'process where true', '-'], { input: '' });
+    const q = await runCli(['query', 'process where true', '-'], { input: '' });
     expect(q.code).toBe(2);
     expect(q.stderr).toBe('eqlite: stdin is empty: nothing was piped in (did the command before "|" fail?)\n');
   });
 });
 
 describe('skipped-items summary', () => {
-  it('names the positions and the offending value of each kind', () => {
+  it('names the positions and the offending value of each kind', async () => {
     const app = path.join(dir, 'app.ndjson');
     writeFileSync(
       app,
       '{"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"}}\n{"@timestamp":"2025-01-01T00:00:01Z", true}\n' +
         '{"@timestamp":"2025-01-01T00:00:02Z","event":{"category":"process"}}\n1\n[2]\n',
     );
-    const r = runCli(['query', 'process where true', app]);
+    const r = await runCli(['query', 'process where true', app]);
     expect(r.code).toBe(0);
     expect(r.stderr.trim().split('\n').at(-1)).toBe(
       `eqlite: read 2 event(s); skipped 3 item(s): 1 invalid JSON (${app}:2); 1 expected a JSON object or array (${app}:4 "1"); 1 expected a JSON object (${app}:5 a number 2)`,
@@ -82,7 +82,7 @@ describe('eqlite query field hints', () => {
 });
 
 describe('inputs without event.category or time', () => {
-  it('are named with the shape they were read as and what to do, with and without worker threads', () => {
+  it('are named with the shape they were read as and what to do, with and without worker threads', async () => {
     const plain = path.join(dir, 'plain.json');
     writeFileSync(plain, '{"EventTime":"2025-01-01 10:00:00","message":"a"}\n{"EventTime":"2025-01-01 10:00:01","message":"b"}\n');
     const nocat = path.join(dir, 'nocat.json');
@@ -93,7 +93,7 @@ describe('inputs without event.category or time', () => {
       `warning: ${nocat}: none of its 1 document(s) has event.category (read as JSON); EQL rules and queries select events by category, so only "any where …" sees them — give ECS documents (as Elastic Agent, Beats or their ingest pipelines write them), or Windows events as EVTX, XML, NXLog JSON or Winlogbeat documents, which eqlite maps to ECS`,
     ];
     for (const threads of ['0', '2']) {
-      const r = runCli(['hunt', plain, nocat, '--format', 'none', '--no-progress', '--threads', threads]);
+      const r = await runCli(['hunt', plain, nocat, '--format', 'none', '--no-progress', '--threads', threads]);
       expect(r.code).toBe(0);
       expect(r.stderr.split('\n').filter((l) => l.startsWith(`warning: ${dir}`))).toEqual(expected);
       expect(r.stderr).toContain('plain.json:1: event ');

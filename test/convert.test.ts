@@ -1,13 +1,12 @@
 // `eqlite convert` reads every input shape hunt reads and writes ECS (or bulk pairs, or the
 // records as read with --raw).
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { convertFiles, type ConvertOptions } from '../src/cli/convert.js';
 import { hostIdFor } from '../src/events/windows/index.js';
-import { repoRoot } from './cli-helpers.js';
+import { repoRoot, runCommand } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
 
 const dir = tempDir();
@@ -73,8 +72,8 @@ describe('eqlite convert', () => {
     expect(warnings).toEqual([`cannot read ${path.join(dir, 'missing.evtx')}: no such file or directory`]);
   });
 
-  it('`convert … | head` ends quietly, without a misleading count', () => {
-    const r = spawnSync('bash', ['-c', `node --import tsx src/cli/main.ts convert examples/windows-sample.ndjson | head -2 | wc -l`], { cwd: repoRoot, encoding: 'utf8' });
+  it('`convert … | head` ends quietly, without a misleading count', async () => {
+    const r = await runCommand('bash', ['-c', `node --import tsx src/cli/main.ts convert examples/windows-sample.ndjson | head -2 | wc -l`]);
     expect(r.stdout.trim()).toBe('2');
     expect(r.stderr).toBe('');
   });
