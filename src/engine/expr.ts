@@ -11,6 +11,7 @@ import { compareInstants, parseInstant, parseInstantSpan, type Instant } from '.
 import { fieldAccessor } from './fields.js';
 import { arithmetic, functionImpl } from './functions.js';
 import { inCidr, parseCidr, parseIp, type Cidr } from './ip.js';
+import { TooComplexError } from './automaton.js';
 import { compileLuceneRegex, RegexSyntaxError } from './regex.js';
 import { EqlError } from '../eql/errors.js';
 import { compareValues, modeForType, scalarToString, type CompareMode } from './values.js';
@@ -483,7 +484,14 @@ function compileMatch(e: Match, ctx: ExprContext): ValueFn {
   const operand = compileValueFolded(e.operand, ctx);
   const ci = e.caseInsensitive;
   const compileList = (patterns: string[]): StringTest => {
-    if (e.op === 'like') return compileWildcardList(ci ? patterns.map((p) => p.toLowerCase()) : patterns);
+    if (e.op === 'like') {
+      try {
+        return compileWildcardList(ci ? patterns.map((p) => p.toLowerCase()) : patterns);
+      } catch (err) {
+        if (!(err instanceof TooComplexError)) throw err;
+        throw new EqlError('semantic', `wildcard pattern too complex to determinize: ${err.message}`, ctx.source ?? '', e.span, 'Elasticsearch refuses it too (max_determinized_states)');
+      }
+    }
     const tests = patterns.map((p, i) => {
       try {
         return compileLuceneRegex(p, ci);

@@ -2,9 +2,11 @@
 // match the whole value (implicitly anchored), `.` matches any character including newlines, `\`
 // escapes the next character, `"..."` is a literal string, `@` is any string, `#` is the empty
 // language, `<n-m>` is a numeric interval, and \d \s \w (and negations) are classes as in Lucene 9.
-// Lucene runs patterns on an automaton, so no pattern can make it backtrack exponentially. We use
-// JavaScript's RegExp when the pattern cannot backtrack badly (no nested repetition) and an NFA
-// simulation, linear in the input, when it could.
+// Like Lucene, the pattern is compiled to a deterministic automaton when the query is compiled
+// (automaton.ts): matching is linear in the value, and a pattern whose automaton would be too large
+// is refused then, with Lucene's "too complex to determinize" message.
+
+import { compileDfa, TooComplexError, type PatternNode } from './automaton.js';
 
 export class RegexSyntaxError extends Error {
   constructor(message: string, readonly offset: number) {
@@ -12,15 +14,7 @@ export class RegexSyntaxError extends Error {
   }
 }
 
-type Node =
-  | { t: 'char'; cp: number }
-  | { t: 'any' }
-  | { t: 'class'; ranges: number[]; neg: boolean }
-  | { t: 'empty' }
-  | { t: 'none' }
-  | { t: 'cat'; items: Node[] }
-  | { t: 'alt'; items: Node[] }
-  | { t: 'rep'; sub: Node; min: number; max: number };
+type Node = PatternNode;
 
 const DIGIT = [48, 57];
 const SPACE = [9, 13, 32, 32];
@@ -28,6 +22,7 @@ const WORD = [48, 57, 65, 90, 95, 95, 97, 122];
 
 class Parser {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly src: string) {}
 
   parse(): Node {
@@ -98,7 +93,6 @@ class Parser {
         const min = Number(m[1]);
         const max = m[2] === undefined ? min : m[3] === '' ? -1 : Number(m[3]);
         if (max !== -1 && max < min) throw this.error('repetition maximum is below its minimum');
-        if (min > 1000 || max > 1000) throw this.error('repetition bound above 1000');
         n = { t: 'rep', sub: n, min, max };
       } else {
         return n;
@@ -197,7 +191,9 @@ class Parser {
           this.pos++;
           return { t: 'empty' };
         }
+        if (++this.depth > MAX_REGEX_NESTING) throw this.error(`groups nested deeper than ${MAX_REGEX_NESTING}`);
         const n = this.union();
+        this.depth--;
         if (this.peek() !== 0x29) throw this.error("missing ')'");
         this.pos++;
         return n;
@@ -220,215 +216,88 @@ class Parser {
   }
 }
 
-/** `<n-m>`: integers in the range, optionally zero-padded to the width of the bounds as Lucene does. */
-function numericInterval(a: string, b: string): Node {
-  let lo = Number(a);
-  let hi = Number(b);
+/**
+ * `<n-m>`: decimal integers in the range, as Lucene's Automata.makeDecimalInterval builds them.
+ * When both bounds are written with the same number of digits, values have exactly that many
+ * digits (zero-padded: `<01-10>` matches `01` … `10`); otherwise any number of leading zeros is
+ * accepted (`<8-12>` matches `8`, `008` and `12`). The automaton is built digit by digit, so
+ * its size grows with the number of digits, not with the width of the range.
+ */
+function numericInterval(a: string, b: string): PatternNode {
+  let lo = BigInt(a);
+  let hi = BigInt(b);
   if (lo > hi) [lo, hi] = [hi, lo];
-  if (hi - lo > 10_000) throw new RegexSyntaxError(`numeric interval <${a}-${b}> is too large`, 0);
-  const width = a.length === b.length ? a.length : 0;
-  const items: Node[] = [];
-  for (let i = lo; i <= hi; i++) {
-    const s = width ? String(i).padStart(width, '0') : String(i);
-    items.push({ t: 'cat', items: [...s].map((ch) => ({ t: 'char', cp: ch.codePointAt(0)! }) as Node) });
+  if (a.length === b.length) {
+    const w = a.length;
+    return digitRange(lo.toString().padStart(w, '0'), hi.toString().padStart(w, '0'));
   }
-  return { t: 'alt', items };
-}
-
-/** True when a repeated sub-pattern itself repeats or alternates: the shapes that backtrack badly. */
-function isRisky(n: Node, underRep = false): boolean {
-  switch (n.t) {
-    case 'rep':
-      if (underRep && n.max !== 1) return true;
-      return isRisky(n.sub, underRep || n.max === -1 || n.max > 1);
-    case 'cat':
-      return n.items.some((i) => isRisky(i, underRep));
-    case 'alt':
-      return (underRep && n.items.length > 1) || n.items.some((i) => isRisky(i, underRep));
-    default:
-      return false;
+  // Any number of leading zeros, then the number without them (0 itself is "0").
+  const alts: PatternNode[] = [];
+  const los = lo.toString();
+  const his = hi.toString();
+  for (let len = los.length; len <= his.length; len++) {
+    const first = len === 1 ? 0n : 10n ** BigInt(len - 1);
+    const last = 10n ** BigInt(len) - 1n;
+    const from = lo > first ? lo : first;
+    const to = hi < last ? hi : last;
+    if (from <= to) alts.push(digitRange(from.toString(), to.toString()));
   }
+  const zeros: PatternNode = { t: 'rep', sub: { t: 'char', cp: 48 }, min: 0, max: -1 };
+  return { t: 'cat', items: [zeros, alts.length === 1 ? alts[0]! : { t: 'alt', items: alts }] };
 }
 
-function cpEscape(cp: number): string {
-  return '\\u{' + cp.toString(16) + '}';
-}
+const DIGITS = (lo: number, hi: number): PatternNode => ({ t: 'class', ranges: [48 + lo, 48 + hi], neg: false });
 
-function toJs(n: Node): string {
-  switch (n.t) {
-    case 'char':
-      return cpEscape(n.cp);
-    case 'any':
-      return '.';
-    case 'empty':
-      return '(?:)';
-    case 'none':
-      return '[^\\s\\S]';
-    case 'class': {
-      let s = n.neg ? '[^' : '[';
-      for (let i = 0; i < n.ranges.length; i += 2) {
-        s += cpEscape(n.ranges[i]!);
-        if (n.ranges[i + 1] !== n.ranges[i]) s += '-' + cpEscape(n.ranges[i + 1]!);
-      }
-      return s + ']';
-    }
-    case 'cat':
-      return n.items.map(toJs).join('');
-    case 'alt':
-      return '(?:' + n.items.map(toJs).join('|') + ')';
-    case 'rep': {
-      const q = n.min === 0 && n.max === -1 ? '*' : n.min === 1 && n.max === -1 ? '+' : n.min === 0 && n.max === 1 ? '?' : n.max === -1 ? `{${n.min},}` : `{${n.min},${n.max}}`;
-      return '(?:' + toJs(n.sub) + ')' + q;
-    }
+/** Strings of digits of the same length as lo and hi (lo ≤ hi), between them. */
+function digitRange(lo: string, hi: string): PatternNode {
+  if (lo.length === 0) return { t: 'empty' };
+  const l0 = lo.charCodeAt(0) - 48;
+  const h0 = hi.charCodeAt(0) - 48;
+  const restLo = lo.slice(1);
+  const restHi = hi.slice(1);
+  if (l0 === h0) return { t: 'cat', items: [DIGITS(l0, l0), digitRange(restLo, restHi)] };
+  const anyRest = (): PatternNode => ({ t: 'rep', sub: DIGITS(0, 9), min: restLo.length, max: restLo.length });
+  const allZero = /^0*$/.test(restLo);
+  const allNine = /^9*$/.test(restHi);
+  if (allZero && allNine) return { t: 'cat', items: [DIGITS(l0, h0), anyRest()] };
+  const alts: PatternNode[] = [];
+  let from = l0;
+  let to = h0;
+  if (!allZero) {
+    alts.push({ t: 'cat', items: [DIGITS(l0, l0), digitRange(restLo, '9'.repeat(restLo.length))] });
+    from = l0 + 1;
   }
-}
-
-// ---- NFA simulation (Thompson), used for patterns that could backtrack badly ----
-
-interface State {
-  /** 0 = match, 1 = char test, 2 = split (epsilon to out and out2), 3 = epsilon */
-  kind: 0 | 1 | 2 | 3;
-  test?: (cp: number) => boolean;
-  out: number;
-  out2: number;
-}
-
-class NfaBuilder {
-  states: State[] = [];
-  constructor(private readonly fold: boolean) {}
-
-  add(s: State): number {
-    this.states.push(s);
-    return this.states.length - 1;
-  }
-
-  /** Builds `n` so that it continues to state `next`; returns its entry state. */
-  build(n: Node, next: number): number {
-    switch (n.t) {
-      case 'char': {
-        const cp = n.cp;
-        const test = this.fold ? foldTest((c) => c === cp) : (c: number) => c === cp;
-        return this.add({ kind: 1, test, out: next, out2: -1 });
-      }
-      case 'any':
-        return this.add({ kind: 1, test: () => true, out: next, out2: -1 });
-      case 'none':
-        return this.add({ kind: 1, test: () => false, out: next, out2: -1 });
-      case 'class': {
-        const r = n.ranges;
-        const inSet = (c: number) => {
-          for (let i = 0; i < r.length; i += 2) if (c >= r[i]! && c <= r[i + 1]!) return true;
-          return false;
-        };
-        const base = this.fold ? foldTest(inSet) : inSet;
-        const test = n.neg ? (c: number) => !base(c) : base;
-        return this.add({ kind: 1, test, out: next, out2: -1 });
-      }
-      case 'empty':
-        return next;
-      case 'cat': {
-        let entry = next;
-        for (let i = n.items.length - 1; i >= 0; i--) entry = this.build(n.items[i]!, entry);
-        return entry;
-      }
-      case 'alt': {
-        let entry = this.build(n.items[n.items.length - 1]!, next);
-        for (let i = n.items.length - 2; i >= 0; i--) {
-          entry = this.add({ kind: 2, out: this.build(n.items[i]!, next), out2: entry });
-        }
-        return entry;
-      }
-      case 'rep': {
-        let entry = next;
-        if (n.max === -1) {
-          const loop = this.add({ kind: 2, out: -1, out2: next });
-          this.states[loop]!.out = this.build(n.sub, loop);
-          entry = loop;
-        } else {
-          for (let i = n.max; i > n.min; i--) {
-            entry = this.add({ kind: 2, out: this.build(n.sub, entry), out2: next });
-            next = entry;
-          }
-        }
-        for (let i = 0; i < n.min; i++) entry = this.build(n.sub, entry);
-        return entry;
-      }
-    }
-  }
-}
-
-function foldTest(test: (cp: number) => boolean): (cp: number) => boolean {
-  return (cp) => {
-    if (test(cp)) return true;
-    const ch = String.fromCodePoint(cp);
-    const lo = ch.toLowerCase();
-    const up = ch.toUpperCase();
-    return (lo !== ch && test(lo.codePointAt(0)!)) || (up !== ch && test(up.codePointAt(0)!));
-  };
-}
-
-function nfaMatcher(root: Node, fold: boolean): (v: string) => boolean {
-  const b = new NfaBuilder(fold);
-  const accept = b.add({ kind: 0, out: -1, out2: -1 });
-  const start = b.build(root, accept);
-  const states = b.states;
-  const n = states.length;
-  const mark = new Uint32Array(n);
-  let gen = 0;
-  let cur = new Int32Array(n);
-  let nxt = new Int32Array(n);
-  const stack = new Int32Array(n);
-
-  // Adds a state and its epsilon closure to a list; `mark` de-duplicates within a generation.
-  function addState(list: Int32Array, len: number, s: number): number {
-    let sp = 0;
-    stack[sp++] = s;
-    while (sp > 0) {
-      const i = stack[--sp]!;
-      if (mark[i] === gen) continue;
-      mark[i] = gen;
-      const st = states[i]!;
-      if (st.kind === 2) {
-        stack[sp++] = st.out2;
-        stack[sp++] = st.out;
-      } else if (st.kind === 3) {
-        stack[sp++] = st.out;
-      } else {
-        list[len++] = i;
-      }
-    }
-    return len;
-  }
-
-  return (v: string) => {
-    gen++;
-    let curLen = addState(cur, 0, start);
-    for (let p = 0; p < v.length && curLen > 0; ) {
-      const cp = v.codePointAt(p)!;
-      p += cp > 0xffff ? 2 : 1;
-      gen++;
-      let nxtLen = 0;
-      for (let k = 0; k < curLen; k++) {
-        const st = states[cur[k]!]!;
-        if (st.kind === 1 && st.test!(cp)) nxtLen = addState(nxt, nxtLen, st.out);
-      }
-      const t = cur;
-      cur = nxt;
-      nxt = t;
-      curLen = nxtLen;
-    }
-    for (let k = 0; k < curLen; k++) if (states[cur[k]!]!.kind === 0) return true;
-    return false;
-  };
+  if (!allNine) to = h0 - 1;
+  if (from <= to) alts.push({ t: 'cat', items: [DIGITS(from, to), anyRest()] });
+  if (!allNine) alts.push({ t: 'cat', items: [DIGITS(h0, h0), digitRange('0'.repeat(restHi.length), restHi)] });
+  return alts.length === 1 ? alts[0]! : { t: 'alt', items: alts };
 }
 
 /**
- * Compiles a Lucene regular expression into an anchored whole-value test.
- * Throws RegexSyntaxError for invalid or unsupported patterns.
+ * Elasticsearch's `index.max_regex_length` default: a longer pattern is refused before it is
+ * parsed (Elasticsearch checks it when the regexp query is built).
+ */
+export const MAX_REGEX_LENGTH = 1000;
+/** Bound on group nesting, so that the recursive parser cannot exhaust the stack. */
+export const MAX_REGEX_NESTING = 100;
+
+/**
+ * Compiles a Lucene regular expression into an anchored whole-value test that runs in time
+ * linear in the value (a DFA). Throws RegexSyntaxError for invalid, unsupported or too complex
+ * patterns; a too complex one carries Lucene's message.
  */
 export function compileLuceneRegex(pattern: string, caseInsensitive: boolean): (v: string) => boolean {
+  if (pattern.length > MAX_REGEX_LENGTH) {
+    throw new RegexSyntaxError(
+      `The length of regex [${pattern.length}] used in the Regexp Query request has exceeded the allowed maximum of [${MAX_REGEX_LENGTH}] (Elasticsearch's index.max_regex_length)`,
+      0,
+    );
+  }
   const ast = new Parser(pattern).parse();
-  if (isRisky(ast)) return nfaMatcher(ast, caseInsensitive);
-  const re = new RegExp('^(?:' + toJs(ast) + ')$', caseInsensitive ? 'sui' : 'su');
-  return (v) => re.test(v);
+  try {
+    return compileDfa(ast, caseInsensitive, JSON.stringify(pattern)).run;
+  } catch (e) {
+    if (e instanceof TooComplexError) throw new RegexSyntaxError(`regular expression too complex to determinize: ${e.message}`, 0);
+    throw e;
+  }
 }

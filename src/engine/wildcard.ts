@@ -1,5 +1,16 @@
-// EQL wildcard patterns: `*` is any run of characters, `?` exactly one; everything else, backslash
-// included, is literal (Windows paths are written `C:\\Windows\\*` and must keep their backslashes).
+// Wildcard patterns: `*` is any run of characters, `?` exactly one. EQL's `:`/`like` keep every
+// other character literal, backslash included (Windows paths are written `C:\\Windows\\*` and must
+// keep their backslashes); Kibana's exception `wildcard` entries use `\` to escape; index patterns
+// only know `*`.
+//
+// Matching is linear in pattern plus value, whatever the pattern. Patterns made of literal pieces
+// and stars are matched by placing each piece at its leftmost possible position (anchored first
+// and last piece, string searches for the middle ones): leftmost placement never loses a match,
+// so there is no backtracking. Patterns with `?` are compiled to a DFA, as Lucene compiles
+// wildcard queries (automaton.ts); one whose automaton would be too large is refused with
+// TooComplexError when it is compiled.
+
+import { compileDfa, type PatternNode } from './automaton.js';
 
 export type StringTest = (value: string) => boolean;
 
@@ -8,31 +19,97 @@ export function hasWildcard(pattern: string): boolean {
   return pattern.includes('*') || pattern.includes('?');
 }
 
+type Token = string | typeof STAR | typeof ONE;
+const STAR = 0;
+const ONE = 1;
+
 /**
- * Compiles one pattern (already lower-cased by the caller for case-insensitive matching).
+ * Compiles one EQL pattern (already lower-cased by the caller for case-insensitive matching).
  * Common shapes get dedicated tests so that the hot path is a single string method call.
+ * Throws TooComplexError for a `?` pattern whose automaton would be too large.
  */
 export function compileWildcard(pattern: string): StringTest {
   if (!hasWildcard(pattern)) return (v) => v === pattern;
-  if (!pattern.includes('?')) {
-    const pieces = pattern.split('*');
-    if (pieces.length === 2) {
-      const [head, tail] = pieces as [string, string];
-      if (tail === '') return head === '' ? () => true : (v) => v.startsWith(head);
-      if (head === '') return (v) => v.endsWith(tail);
-      const min = head.length + tail.length;
-      return (v) => v.length >= min && v.startsWith(head) && v.endsWith(tail);
-    }
-    if (pieces.length === 3 && pieces[0] === '' && pieces[2] === '') {
-      const mid = pieces[1]!;
-      return (v) => v.includes(mid);
-    }
-    return (v) => matchStars(v, pieces);
+  if (!pattern.includes('?')) return compileStars(pattern.split('*'));
+  const tokens: Token[] = [];
+  let lit = '';
+  for (const ch of pattern) {
+    if (ch === '*' || ch === '?') {
+      if (lit !== '') tokens.push(lit);
+      lit = '';
+      tokens.push(ch === '*' ? STAR : ONE);
+    } else lit += ch;
   }
-  return (v) => matchGeneral(v, pattern);
+  if (lit !== '') tokens.push(lit);
+  return compileTokens(tokens, pattern);
 }
 
-/** `a*b*c`: anchored first and last piece, greedy-leftmost search for the middle pieces. */
+/**
+ * Compiles a Kibana exception `wildcard` value: `*` and `?` are wildcards, `\` makes the next
+ * character literal. Case-sensitive. Throws TooComplexError like compileWildcard.
+ */
+export function compileEscapedWildcard(pattern: string): StringTest {
+  const tokens: Token[] = [];
+  let lit = '';
+  const chars = [...pattern];
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i]!;
+    if (ch === '\\' && i + 1 < chars.length) lit += chars[++i]!;
+    else if (ch === '*' || ch === '?') {
+      if (lit !== '') tokens.push(lit);
+      lit = '';
+      tokens.push(ch === '*' ? STAR : ONE);
+    } else lit += ch;
+  }
+  if (lit !== '') tokens.push(lit);
+  return compileTokens(tokens, pattern);
+}
+
+function compileTokens(tokens: Token[], pattern: string): StringTest {
+  if (!tokens.includes(ONE)) {
+    const pieces: string[] = [''];
+    for (const t of tokens) {
+      if (t === STAR) pieces.push('');
+      else pieces[pieces.length - 1] += t as string;
+    }
+    return compileStars(pieces);
+  }
+  const items: PatternNode[] = [];
+  for (const t of tokens) {
+    if (t === STAR) items.push({ t: 'rep', sub: { t: 'any' }, min: 0, max: -1 });
+    else if (t === ONE) items.push({ t: 'any' });
+    else for (const ch of t as string) items.push({ t: 'char', cp: ch.codePointAt(0)! });
+  }
+  return compileDfa({ t: 'cat', items }, false, JSON.stringify(pattern)).run;
+}
+
+/**
+ * Matcher for literal pieces separated by stars (`pieces` as from `pattern.split('*')`). Empty
+ * middle pieces (runs of stars) are dropped, so 5,000 stars cost nothing at match time.
+ */
+export function compileStars(split: readonly string[]): StringTest {
+  if (split.length === 1) {
+    const only = split[0]!;
+    return (v) => v === only;
+  }
+  const head = split[0]!;
+  const tail = split[split.length - 1]!;
+  const middle = split.slice(1, -1).filter((p) => p !== '');
+  if (middle.length === 0) {
+    if (tail === '') return head === '' ? () => true : (v) => v.startsWith(head);
+    if (head === '') return (v) => v.endsWith(tail);
+    const min = head.length + tail.length;
+    return (v) => v.length >= min && v.startsWith(head) && v.endsWith(tail);
+  }
+  if (middle.length === 1 && head === '' && tail === '') {
+    const mid = middle[0]!;
+    return (v) => v.includes(mid);
+  }
+  const pieces = [head, ...middle, tail];
+  return (v) => matchStars(v, pieces);
+}
+
+/** `a*b*c`: anchored first and last piece, leftmost search for the middle pieces. */
 function matchStars(v: string, pieces: string[]): boolean {
   const first = pieces[0]!;
   const last = pieces[pieces.length - 1]!;
@@ -41,46 +118,11 @@ function matchStars(v: string, pieces: string[]): boolean {
   const end = v.length - last.length;
   for (let i = 1; i < pieces.length - 1; i++) {
     const p = pieces[i]!;
-    if (p === '') continue;
     const at = v.indexOf(p, pos);
     if (at < 0 || at + p.length > end) return false;
     pos = at + p.length;
   }
   return true;
-}
-
-/**
- * Iterative matcher with single-star backtracking: O(len(v) × len(p)) at worst, never exponential,
- * whatever the pattern.
- */
-function matchGeneral(v: string, p: string): boolean {
-  let vi = 0;
-  let pi = 0;
-  let starP = -1;
-  let starV = 0;
-  while (vi < v.length) {
-    const pc = pi < p.length ? p.charCodeAt(pi) : -1;
-    if (pc === 63 /* ? */ || (pc !== 42 && pc === v.charCodeAt(vi))) {
-      // A `?` consumes a whole surrogate pair, as Lucene counts code points.
-      if (pc === 63 && isHighSurrogate(v.charCodeAt(vi)) && vi + 1 < v.length) vi++;
-      vi++;
-      pi++;
-    } else if (pc === 42 /* * */) {
-      starP = pi++;
-      starV = vi;
-    } else if (starP >= 0) {
-      pi = starP + 1;
-      vi = ++starV;
-    } else {
-      return false;
-    }
-  }
-  while (pi < p.length && p.charCodeAt(pi) === 42) pi++;
-  return pi === p.length;
-}
-
-function isHighSurrogate(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
 }
 
 /**

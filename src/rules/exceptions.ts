@@ -23,6 +23,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fieldAccessor } from '../engine/fields.js';
+import { TooComplexError } from '../engine/automaton.js';
+import { compileEscapedWildcard } from '../engine/wildcard.js';
 import type { ExceptionEntry, ExceptionItem, ExceptionList, ExceptionListRef, Rule } from './types.js';
 
 export type ExceptionPredicate = (source: Record<string, unknown>) => boolean;
@@ -211,8 +213,14 @@ function compileValueTest(
       return (values) => values.some((v) => eqs.some((eq) => eq(v)));
     }
     case 'wildcard': {
-      const re = wildcardRegExp(entry.value);
-      return (values) => values.some((v) => typeof v === 'string' && re.test(v));
+      let test: (v: string) => boolean;
+      try {
+        test = compileEscapedWildcard(entry.value);
+      } catch (e) {
+        if (e instanceof TooComplexError) throw new ExceptionCompileError(`wildcard ${e.message}`);
+        throw e;
+      }
+      return (values) => values.some((v) => typeof v === 'string' && test(v));
     }
     case 'exists':
       return (values) => values.some((v) => typeof v !== 'object' || v === null || Object.keys(v).length > 0);
@@ -238,22 +246,12 @@ function phraseEquals(value: string): (v: unknown) => boolean {
   };
 }
 
-/** Elasticsearch wildcard syntax as an anchored, case-sensitive RegExp. */
-export function wildcardRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) {
-      re += escapeRegExp(pattern[++i]!);
-    } else if (c === '*') re += '[\\s\\S]*';
-    else if (c === '?') re += '[\\s\\S]';
-    else re += escapeRegExp(c);
-  }
-  return new RegExp(`^${re}$`, 'u');
-}
-
-function escapeRegExp(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
+/**
+ * Elasticsearch wildcard syntax (`*`, `?`, `\` escapes) as an anchored, case-sensitive test, linear
+ * in the value (see engine/wildcard.ts). Throws TooComplexError for a pattern Lucene would refuse.
+ */
+export function wildcardMatcher(pattern: string): (v: string) => boolean {
+  return compileEscapedWildcard(pattern);
 }
 
 /** Field values as a flat list (multi-valued fields flattened, nulls dropped). */
