@@ -1,5 +1,10 @@
 import type { Span } from './ast.js';
 
+/** Longest query line shown in full under an error; longer ones are shown around the error. */
+const SNIPPET_WIDTH = 120;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 export type EqlErrorKind = 'syntax' | 'unsupported' | 'semantic';
 
 /**
@@ -37,10 +42,21 @@ export class EqlError extends Error {
    */
   format(origin = 'query'): string {
     const lines = this.source.split('\n');
-    const text = lines[this.line - 1] ?? '';
-    const width = Math.max(1, Math.min(this.span.end - this.span.start, text.length - (this.column - 1)));
-    const caret = ' '.repeat(this.column - 1) + '^'.repeat(width);
-    let out = `${origin}:${this.line}:${this.column}: error: ${this.message}\n  ${text.replace(/\t/g, ' ')}\n  ${caret}`;
+    let text = lines[this.line - 1] ?? '';
+    let col = this.column - 1;
+    let width = Math.max(1, Math.min(this.span.end - this.span.start, text.length - col));
+    // A long line (a generated query, a hostile one) is shown as a window around the error.
+    if (text.length > SNIPPET_WIDTH) {
+      const from = Math.max(0, Math.min(col - SNIPPET_WIDTH / 2, text.length - SNIPPET_WIDTH));
+      const to = Math.min(text.length, from + SNIPPET_WIDTH);
+      const head = from > 0 ? '…' : '';
+      text = head + text.slice(from, to) + (to < text.length ? '…' : '');
+      col = col - from + head.length;
+      width = Math.max(1, Math.min(width, to - from - (col - head.length)));
+    }
+    const caret = ' '.repeat(col) + '^'.repeat(width);
+    // Control characters (tabs, terminal escapes) are shown as spaces: one column each, inert.
+    let out = `${origin}:${this.line}:${this.column}: error: ${this.message}\n  ${text.replace(CONTROL, ' ')}\n  ${caret}`;
     if (this.hint) out += `\nhint: ${this.hint}`;
     return out;
   }

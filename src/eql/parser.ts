@@ -60,6 +60,17 @@ const PYTHON_ONLY_FUNCTIONS: ReadonlyMap<string, [string, string]> = new Map([
 
 const PYTHON_ONLY_PIPES: ReadonlySet<string> = new Set(['count', 'unique', 'unique_count', 'filter', 'sort', 'window']);
 
+/**
+ * Deepest expression tree accepted. Elasticsearch has no fixed bound: its parser fails with "EQL
+ * statement is too large, causing stack overflow when generating the parsing tree" when the JVM
+ * stack runs out. eqlite refuses earlier, at a fixed depth, with the position (the deepest
+ * Elastic rule is 28 levels deep). Long chains of `and`/`or` do not count: they are built as
+ * balanced trees.
+ */
+export const MAX_EXPRESSION_DEPTH = 200;
+/** `and`/`or` chains with more operands than this become balanced trees (depth log2 n). */
+const BALANCE_CHAINS_FROM = 16;
+
 const COMPARE_OPS: ReadonlySet<string> = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
 const UNIT_MILLIS: Readonly<Record<TimeUnit, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -99,6 +110,10 @@ class Parser {
   private pos = 0;
   /** End offset of the last consumed token: the end of every node's span. */
   private lastEnd = 0;
+  /** Current recursion depth of the expression parser (parentheses, calls, not, unary minus). */
+  private nesting = 0;
+  /** Tree depth of the inner nodes built so far (leaves are 1). */
+  private readonly depths = new WeakMap<Expr, number>();
 
   constructor(private readonly src: string) {
     this.toks = tokenize(src);
@@ -135,6 +150,32 @@ class Parser {
 
   private fail(kind: EqlErrorKind, message: string, span: Span, hint?: string): never {
     throw new EqlError(kind, message, this.src, span, hint);
+  }
+
+  private tooDeep(at: Span): never {
+    this.fail(
+      'syntax',
+      `expression nested too deeply: more than ${MAX_EXPRESSION_DEPTH} levels`,
+      at,
+      'Elasticsearch rejects such a statement as too large; simplify the expression',
+    );
+  }
+
+  /** Enters one level of parser recursion at token `t`. */
+  private enter(t: Token): void {
+    if (++this.nesting > MAX_EXPRESSION_DEPTH) this.tooDeep(t);
+  }
+
+  /** Records the tree depth of a new inner node (1 + its deepest child) and enforces the bound. */
+  private node<T extends Expr>(e: T, at: Span, ...children: Expr[]): T {
+    let deepest = 0;
+    for (const c of children) {
+      const d = this.depths.get(c) ?? 1;
+      if (d > deepest) deepest = d;
+    }
+    if (deepest + 1 > MAX_EXPRESSION_DEPTH) this.tooDeep(at);
+    this.depths.set(e, deepest + 1);
+    return e;
   }
 
   private describe(t: Token): string {
@@ -373,33 +414,54 @@ class Parser {
   // ---- expressions -----------------------------------------------------------------------------
 
   parseExpr(): Expr {
-    const start = this.peek().start;
-    let left = this.parseAnd();
-    while (this.isKw('or')) {
-      this.advance();
-      const right = this.parseAnd();
-      left = { kind: 'or', left, right, span: { start, end: this.lastEnd } };
-    }
-    return left;
+    this.enter(this.peek());
+    const e = this.parseChain('or');
+    this.nesting--;
+    return e;
   }
 
-  private parseAnd(): Expr {
-    const start = this.peek().start;
-    let left = this.parseNot();
-    while (this.isKw('and')) {
-      this.advance();
-      const right = this.parseNot();
-      left = { kind: 'and', left, right, span: { start, end: this.lastEnd } };
+  /**
+   * `a or b or …` (kind 'or', operands parsed by parseChain('and')) or `a and b and …` (operands
+   * parsed by parseNot). Short chains are left-deep, as written; long ones are balanced, which
+   * evaluates the same (three-valued and/or are associative) without a tree as deep as the chain.
+   */
+  private parseChain(kind: 'or' | 'and'): Expr {
+    const operand = () => (kind === 'or' ? this.parseChain('and') : this.parseNot());
+    const starts = [this.peek().start];
+    const items = [operand()];
+    const ends = [this.lastEnd];
+    const ops: Token[] = [];
+    while (this.isKw(kind)) {
+      ops.push(this.advance());
+      starts.push(this.peek().start);
+      items.push(operand());
+      ends.push(this.lastEnd);
     }
-    return left;
+    if (items.length <= BALANCE_CHAINS_FROM) {
+      let left = items[0]!;
+      for (let i = 1; i < items.length; i++) {
+        left = this.node({ kind, left, right: items[i]!, span: { start: starts[0]!, end: ends[i]! } }, ops[i - 1]!, left, items[i]!);
+      }
+      return left;
+    }
+    const build = (lo: number, hi: number): Expr => {
+      if (lo === hi) return items[lo]!;
+      const mid = (lo + hi) >> 1;
+      const left = build(lo, mid);
+      const right = build(mid + 1, hi);
+      return this.node({ kind, left, right, span: { start: starts[lo]!, end: ends[hi]! } }, ops[mid]!, left, right);
+    };
+    return build(0, items.length - 1);
   }
 
   private parseNot(): Expr {
     const t = this.peek();
     if (t.type === 'keyword' && t.text === 'not') {
       this.advance();
+      this.enter(t);
       const operand = this.parseNot();
-      return { kind: 'not', operand, span: { start: t.start, end: this.lastEnd } };
+      this.nesting--;
+      return this.node({ kind: 'not', operand, span: { start: t.start, end: this.lastEnd } }, t, operand);
     }
     if (t.type === 'ident' && this.isKw('of', 1)) {
       this.fail(
@@ -425,7 +487,7 @@ class Parser {
     if (n.type === 'op' && (COMPARE_OPS.has(n.text) || n.text === '=')) {
       this.fail('syntax', `chained comparison: unexpected ${JSON.stringify(n.text)} after a comparison`, n, 'combine two comparisons with and: a < b and b < c');
     }
-    return { kind: 'compare', op: t.text as CompareOp, left, right, span: { start, end: this.lastEnd } };
+    return this.node({ kind: 'compare', op: t.text as CompareOp, left, right, span: { start, end: this.lastEnd } }, t, left, right);
   }
 
   private parseAdditive(): Expr {
@@ -436,7 +498,7 @@ class Parser {
       if (t.type !== 'op' || (t.text !== '+' && t.text !== '-')) return left;
       this.advance();
       const right = this.parseMultiplicative();
-      left = { kind: 'arith', op: t.text, left, right, span: { start, end: this.lastEnd } };
+      left = this.node({ kind: 'arith', op: t.text, left, right, span: { start, end: this.lastEnd } }, t, left, right);
     }
   }
 
@@ -448,7 +510,7 @@ class Parser {
       if (t.type !== 'op' || (t.text !== '*' && t.text !== '/' && t.text !== '%')) return left;
       this.advance();
       const right = this.parseUnary();
-      left = { kind: 'arith', op: t.text, left, right, span: { start, end: this.lastEnd } };
+      left = this.node({ kind: 'arith', op: t.text, left, right, span: { start, end: this.lastEnd } }, t, left, right);
     }
   }
 
@@ -456,9 +518,11 @@ class Parser {
     const t = this.peek();
     if (t.type === 'op' && (t.text === '-' || t.text === '+')) {
       this.advance();
+      this.enter(t);
       const operand = this.parseUnary();
+      this.nesting--;
       if (t.text === '+') return operand;
-      return { kind: 'negate', operand, span: { start: t.start, end: this.lastEnd } };
+      return this.node({ kind: 'negate', operand, span: { start: t.start, end: this.lastEnd } }, t, operand);
     }
     return this.parsePredicate();
   }
@@ -490,7 +554,7 @@ class Parser {
         values.push(this.parseExpr());
       }
       this.expectOp(')', '"," or ")"');
-      return { kind: 'in', operand, values, negated, caseInsensitive: t.text === 'in~', span: { start, end: this.lastEnd } };
+      return this.node({ kind: 'in', operand, values, negated, caseInsensitive: t.text === 'in~', span: { start, end: this.lastEnd } }, t, operand, ...values);
     }
     const isColon = t.type === 'op' && t.text === ':';
     if (isColon || (t.type === 'keyword' && (t.text === 'like' || t.text === 'like~' || t.text === 'regex' || t.text === 'regex~'))) {
@@ -507,7 +571,7 @@ class Parser {
       } else {
         patterns.push(this.parseConstant());
       }
-      return {
+      const match: Expr = {
         kind: 'match',
         op: isColon || t.text.startsWith('like') ? 'like' : 'regex',
         caseInsensitive: isColon || t.text.endsWith('~'),
@@ -516,6 +580,7 @@ class Parser {
         patterns,
         span: { start, end: this.lastEnd },
       };
+      return this.node(match, t, operand);
     }
     return operand;
   }
@@ -609,7 +674,7 @@ class Parser {
       }
     }
     this.expectOp(')', '"," or ")"');
-    return { kind: 'call', name, caseInsensitive: tilde, args, span: { start: t.start, end: this.lastEnd } };
+    return this.node({ kind: 'call', name, caseInsensitive: tilde, args, span: { start: t.start, end: this.lastEnd } }, t, ...args);
   }
 }
 
