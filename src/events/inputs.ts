@@ -108,7 +108,11 @@ export function iterable(batches: () => AsyncGenerator<EventDoc[]>): AsyncIterab
 }
 
 function openJson(file: string, opts: OpenOptions): OpenedInput {
-  const reader = readEvents(file, { index: opts.index, onSkip: opts.onSkip });
+  const reader = readEvents(file, {
+    index: opts.index,
+    onSkip: opts.onSkip,
+    onWarning: (w) => opts.onWarning?.(`${w.position.file} (offset ${w.position.offset ?? 0}): ${w.reason}`),
+  });
   const profile = opts.profile;
   const raw = opts.evtx === 'raw';
   const shapes = emptyShape();

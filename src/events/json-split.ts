@@ -10,6 +10,17 @@
 // JSON strings cannot contain raw newlines, which gives two cheap invariants: line numbers can be
 // counted outside strings only, and a value whose string runs past the end of a line is broken
 // (a truncated line) and can be abandoned at once.
+//
+// Bounds (hostile input must not hang, overflow the stack or balloon memory):
+//   - every character is looked at a bounded number of times: text already searched is never
+//     searched again, and the text of an item that spans reads is kept as a list of pieces
+//     (joined once, when the item is complete), so a long item costs linear time;
+//   - an item longer than `maxValueChars` (64 MiB) is reported as soon as it grows past the cap,
+//     its pieces are dropped and the rest of its line is skipped without being kept;
+//   - an item nested deeper than MAX_JSON_DEPTH is reported and skipped: nothing downstream (field
+//     access, alert building, structured clone to the worker threads, JSON output) recurses deeper;
+//   - after an abandoned value, the lines it swallowed are read again, each as one NDJSON line, so
+//     no text is rescanned twice.
 
 /** Receives what the splitter finds. Lines are 1-based. */
 export interface SplitSink {
@@ -40,8 +51,16 @@ const enum Mode {
   SkipLine,
 }
 
-/** Default cap on one value (characters); a longer value is reported and skipped. */
+/** Default cap on one value or line (characters); a longer one is reported and skipped. */
 export const DEFAULT_MAX_VALUE_CHARS = 64 * 1024 * 1024;
+/**
+ * Deepest nesting of objects and arrays accepted in one item: Jackson's default
+ * (StreamReadConstraints), which Elasticsearch's JSON parser enforces on documents too.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** valStart when the open value's text begins in `head` (earlier reads). */
+const IN_HEAD = -2;
 
 export class JsonSplitter {
   private buf = '';
@@ -55,7 +74,7 @@ export class JsonSplitter {
   /** Inside a top-level array: elements are the items. */
   private inArray = false;
   private arrayLine = 0;
-  /** Start of the value being scanned, -1 when between values; its line and column. */
+  /** Start of the value being scanned (IN_HEAD: in `head`), -1 when between values; its line and column. */
   private valStart = -1;
   private valLine = 0;
   private valCol = 0;
@@ -64,11 +83,37 @@ export class JsonSplitter {
   private depth = 0;
   private inString = false;
   private started = false;
+  /**
+   * Text of the open item that arrived in earlier reads (already searched or scanned): the value
+   * being scanned, or in Line mode the line whose newline has not come yet. Joined once, when the
+   * item is complete.
+   */
+  private head: string[] = [];
+  private headLen = 0;
+  /** Line mode: line number, column and absolute start of the line held in `head`; -1 when none. */
+  private headLine = -1;
+  private headCol = 0;
+  private headAt = 0;
+  /**
+   * Absolute offset up to which lines are being read again after an abandoned value. There, each
+   * line is taken on its own (never continued as a multi-line value), so nothing is rescanned twice.
+   */
+  private rescanEnd = 0;
+  /** The open value grew past the size cap: it is scanned to its end without keeping its text. */
+  private discarding = false;
 
   constructor(
     private readonly sink: SplitSink,
     private readonly maxValueChars = DEFAULT_MAX_VALUE_CHARS,
   ) {}
+
+  /**
+   * True while the splitter only looks for the next newline (after an item it skipped) and holds
+   * nothing: the reader may then drop input bytes that hold no newline without decoding them.
+   */
+  get skipping(): boolean {
+    return this.mode === Mode.SkipLine && this.buf.length === 0;
+  }
 
   /** Feeds decoded text. The first chunk may start with a byte order mark. */
   push(text: string): void {
@@ -91,41 +136,93 @@ export class JsonSplitter {
     }
     this.buf = '';
     this.pos = 0;
+    this.dropHead();
   }
 
-  /** Drops consumed text so memory holds at most the open value or partial line. */
+  /**
+   * Moves the open item's searched text out of `buf` into `head`, and drops consumed text, so the
+   * next read is searched alone and memory holds at most the open item plus one read.
+   */
   private compact(): void {
-    const keep = this.valStart >= 0 ? this.valStart : this.pos;
-    if (keep > 0) {
-      this.buf = this.buf.slice(keep);
-      this.base += keep;
-      this.pos -= keep;
-      if (this.valStart >= 0) this.valStart = 0;
+    let scanned = this.pos;
+    let keepFrom = -1;
+    if (this.mode === Mode.Line) {
+      // lines() stops at the start of a line without its newline: that text has been searched.
+      scanned = this.buf.length;
+      if (this.headLine >= 0) keepFrom = 0;
+      else {
+        const s = skipBlanks(this.buf, this.pos);
+        if (s < scanned) {
+          keepFrom = s;
+          this.headLine = this.line;
+          this.headAt = this.base + s;
+          this.headCol = this.headAt - this.lineStart + 1;
+        }
+      }
+    } else if (this.mode === Mode.Scan) {
+      if (this.valStart === IN_HEAD) keepFrom = 0;
+      else if (this.valStart >= 0) {
+        keepFrom = this.valStart;
+        this.valStart = IN_HEAD;
+      }
     }
-    if (this.buf.length > this.maxValueChars) this.tooLong();
+    if (keepFrom >= 0 && scanned > keepFrom) {
+      if (this.discarding) {
+        // Only a trailing run of backslashes matters (it may escape a quote in the next read).
+        let k = scanned;
+        while (k > keepFrom && this.buf.charCodeAt(k - 1) === BACKSLASH) k--;
+        if (k > keepFrom) this.head = [];
+        if (scanned > k) this.head.push(this.buf.slice(k, scanned));
+      } else {
+        this.head.push(this.buf.slice(keepFrom, scanned));
+        this.headLen += scanned - keepFrom;
+      }
+    }
+    if (scanned > 0) {
+      this.buf = this.buf.slice(scanned);
+      this.base += scanned;
+    }
+    this.pos = 0;
+    if (this.headLen > this.maxValueChars) this.tooLong();
   }
 
-  /** A value or line beyond the size cap: report it and resynchronise. */
-  private tooLong(): void {
+  private dropHead(): void {
+    this.head = [];
+    this.headLen = 0;
+    this.headLine = -1;
+  }
+
+  private headText(): string {
+    const t = this.head.length === 1 ? this.head[0]! : this.head.join('');
+    this.dropHead();
+    return t;
+  }
+
+  /**
+   * An item beyond the size cap: report it and forget its text. A line is skipped to its end; a
+   * value being scanned is followed to its end without keeping its text.
+   */
+  private tooLongReason(): string {
     const max = this.maxValueChars;
     const size = max >= 1 << 20 ? `${+(max / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(max / 1024)} KB`;
-    const reason = `item longer than ${size} (unterminated value or missing newline?)`;
-    if (this.valStart >= 0 && this.buf.indexOf('\n', this.valStart) >= 0) {
-      // Rescan from the line after the value's start (see abandonValue), then go on.
-      this.abandonValue(reason);
-      this.run(false);
-      this.compact();
-      return;
+    return `item longer than ${size} (unterminated value or missing newline?)`;
+  }
+
+  private tooLong(): void {
+    const inLine = this.mode === Mode.Line;
+    this.sink.bad(inLine ? this.headLine : this.valLine, this.tooLongReason());
+    this.dropHead();
+    if (inLine) {
+      this.mode = Mode.SkipLine;
+    } else {
+      this.discarding = true;
     }
-    this.sink.bad(this.valStart >= 0 ? this.valLine : this.line, reason);
-    this.base += this.buf.length;
-    this.buf = '';
-    this.pos = 0;
-    this.resetValue();
-    this.mode = Mode.SkipLine;
+    this.run(false);
+    this.compact();
   }
 
   private resetValue(): void {
+    this.discarding = false;
     this.valStart = -1;
     this.valScalar = false;
     this.depth = 0;
@@ -135,7 +232,7 @@ export class JsonSplitter {
   private run(final: boolean): void {
     for (;;) {
       let more: boolean;
-      if (this.mode === Mode.Line) more = this.lines(final);
+      if (this.mode === Mode.Line) more = this.headLine >= 0 ? this.headLineEnd(final) : this.lines(final);
       else if (this.mode === Mode.Scan) more = this.scan(final);
       else more = this.skipLine(final);
       if (!more) return;
@@ -161,18 +258,61 @@ export class JsonSplitter {
     return true;
   }
 
+  /**
+   * Line mode with a line begun in earlier reads (in `head`): looks for its newline in the new
+   * text only, then handles the whole line. Returns true when another handler must run.
+   */
+  private headLineEnd(final: boolean): boolean {
+    let nl = this.buf.indexOf('\n');
+    if (nl < 0) {
+      if (!final) {
+        this.pos = 0;
+        return false;
+      }
+      nl = this.buf.length;
+    }
+    const line = this.headLine;
+    const col = this.headCol;
+    const at = this.headAt;
+    const text = this.headText() + this.buf.slice(0, nl);
+    const rest = this.buf.slice(nl);
+    // Handle the line as if it had arrived whole: buf = the line and what follows it.
+    this.buf = text + rest;
+    this.base = at;
+    this.pos = 0;
+    const savedLine = this.line;
+    this.line = line;
+    const more = this.oneLine(0, text.length, col);
+    if (more) return true; // continued as a multi-line value by the scanner, from pos 0
+    this.line = savedLine;
+    if (text.length >= this.buf.length) {
+      this.pos = this.buf.length;
+      return false;
+    }
+    this.pos = text.length + 1;
+    this.newline(this.pos);
+    return true;
+  }
+
   /** NDJSON fast path. Returns true when the mode changed and another handler must run. */
   private lines(final: boolean): boolean {
     const buf = this.buf;
     const len = buf.length;
-    const sink = this.sink;
     let pos = this.pos;
     for (;;) {
       let s = pos;
       let c = buf.charCodeAt(s);
-      while (c === SPACE || c === TAB || c === CR) c = buf.charCodeAt(++s);
+      while (c === SPACE || c === TAB || c === CR) {
+        c = buf.charCodeAt(++s);
+        if (s - pos > 64) {
+          // A long blank run (padding, a decompression bomb of spaces): search it natively.
+          s = skipBlanks(buf, s);
+          c = buf.charCodeAt(s);
+          break;
+        }
+      }
       if (s >= len) {
-        this.pos = pos;
+        this.pos = len; // blank so far: nothing to keep
         return false;
       }
       if (c === NL) {
@@ -180,7 +320,7 @@ export class JsonSplitter {
         this.newline(pos);
         continue;
       }
-      if (c === LBRACKET) {
+      if (c === LBRACKET && this.base + s >= this.rescanEnd) {
         // A top-level array: decided on its first character, so a huge one-line array streams.
         this.pos = s;
         this.mode = Mode.Scan;
@@ -194,31 +334,9 @@ export class JsonSplitter {
         }
         nl = len;
       }
-      if (c === LBRACE) {
-        let v: unknown;
-        let ok = true;
-        try {
-          // JSON whitespace includes '\r' and spaces, so the raw line parses as is.
-          v = JSON.parse(buf.slice(s, nl));
-        } catch {
-          ok = false;
-        }
-        if (ok) {
-          sink.value(v, this.line);
-        } else {
-          const text = trimEnd(buf, s, nl);
-          const fault = findJsonError(text);
-          if (fault.kind !== 'syntax') {
-            // The object continues on the next lines (pretty-printed), or another value follows
-            // it on this line: scan structurally.
-            this.pos = s;
-            this.mode = Mode.Scan;
-            return true;
-          }
-          sink.bad(this.line, describeJsonError(text, this.line, s - pos + 1, fault));
-        }
-      } else {
-        sink.bad(this.line, `expected a JSON object or array, found ${quoteSnippet(buf.slice(s, nl))}`);
+      if (this.oneLine(s, nl, this.base + s - this.lineStart + 1)) {
+        this.pos = s;
+        return true;
       }
       if (nl >= len) {
         this.pos = len;
@@ -227,6 +345,52 @@ export class JsonSplitter {
       pos = nl + 1;
       this.newline(pos);
     }
+  }
+
+  /**
+   * One line of buf, [s, nl), starting with a non-blank character at column `col`. Returns true
+   * when the line opens a value that continues past it (the scanner takes over at s).
+   */
+  private oneLine(s: number, nl: number, col: number): boolean {
+    const buf = this.buf;
+    const c = buf.charCodeAt(s);
+    const rescanning = this.base + s < this.rescanEnd;
+    if (nl - s > this.maxValueChars) {
+      this.sink.bad(this.line, this.tooLongReason());
+      return false;
+    }
+    if (c === LBRACE || (c === LBRACKET && rescanning)) {
+      let v: unknown;
+      let ok = true;
+      try {
+        // JSON whitespace includes '\r' and spaces, so the raw line parses as is.
+        v = JSON.parse(buf.slice(s, nl));
+      } catch {
+        ok = false;
+      }
+      if (ok) {
+        if (nl - s > 2 * MAX_JSON_DEPTH && nestedDeeperThan(buf, s, nl, MAX_JSON_DEPTH)) {
+          this.sink.bad(this.line, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+        } else if (c === LBRACKET) {
+          for (const el of v as unknown[]) this.sink.value(el, this.line);
+        } else {
+          this.sink.value(v, this.line);
+        }
+        return false;
+      }
+      const text = trimEnd(buf, s, nl);
+      const fault = findJsonError(text);
+      if (fault.kind !== 'syntax' && !rescanning) {
+        // The object continues on the next lines (pretty-printed), or another value follows
+        // it on this line: scan structurally.
+        this.mode = Mode.Scan;
+        return true;
+      }
+      this.sink.bad(this.line, describeJsonError(text, this.line, col, fault));
+      return false;
+    }
+    this.sink.bad(this.line, `expected a JSON object or array, found ${quoteSnippet(buf.slice(s, nl))}`);
+    return false;
   }
 
   /** Structural scanner. Returns true when the mode changed and another handler must run. */
@@ -248,7 +412,7 @@ export class JsonSplitter {
         if (nextNl !== -1 && nextNl < pos) nextNl = buf.indexOf('\n', pos);
         if (nextNl >= 0 && (q < 0 || nextNl < q)) {
           // A raw newline inside a string: the value is broken (typically a truncated line).
-          this.pos = pos;
+          this.pos = nextNl;
           this.abandonValue('invalid JSON: unterminated string (the line ends inside a string)');
           return true;
         }
@@ -257,10 +421,8 @@ export class JsonSplitter {
           if (final) return this.endOfInputInScan();
           return false;
         }
-        let b = q - 1;
-        while (buf.charCodeAt(b) === BACKSLASH) b--;
         pos = q + 1;
-        if (((q - 1 - b) & 1) === 1) continue; // escaped quote
+        if ((this.backslashesBefore(q) & 1) === 1) continue; // escaped quote
         this.inString = false;
         if (this.depth === 0) {
           // A string scalar at array level is complete.
@@ -269,7 +431,7 @@ export class JsonSplitter {
         continue;
       }
       const c = buf.charCodeAt(pos);
-      if (this.valStart >= 0) {
+      if (this.valStart !== -1) {
         if (this.valScalar) {
           if (c === COMMA || c === RBRACKET || c === RBRACE || c === NL || c === SPACE || c === TAB || c === CR) {
             this.completeValue(pos);
@@ -280,8 +442,15 @@ export class JsonSplitter {
         }
         // Inside an object or array value.
         if (c === QUOTE) this.inString = true;
-        else if (c === LBRACE || c === LBRACKET) this.depth++;
-        else if (c === RBRACE || c === RBRACKET) {
+        else if (c === LBRACE || c === LBRACKET) {
+          if (++this.depth > MAX_JSON_DEPTH && !this.discarding) {
+            // Reported now; the value is followed to its end without keeping its text.
+            this.sink.bad(this.valLine, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+            this.discarding = true;
+            this.dropHead();
+            if (this.valStart >= 0) this.valStart = IN_HEAD;
+          }
+        } else if (c === RBRACE || c === RBRACKET) {
           if (--this.depth === 0) {
             pos++;
             this.completeValue(pos);
@@ -303,8 +472,11 @@ export class JsonSplitter {
             // Pretty printers indent nested values, so an object opening at column 0 while a
             // top-level object is still open means that object was cut short: report it and
             // resume at the new object instead of swallowing it.
-            this.sink.bad(this.valLine, `invalid JSON: unterminated object (line ${this.line + 1} starts a new object before it closed)`);
+            if (!this.discarding) {
+              this.sink.bad(this.valLine, `invalid JSON: unterminated object (line ${this.line + 1} starts a new object before it closed)`);
+            }
             this.resetValue();
+            this.dropHead();
             pos++;
             this.newline(pos);
             this.pos = pos;
@@ -363,6 +535,23 @@ export class JsonSplitter {
     }
   }
 
+  /** Number of backslashes right before buf[q], continuing into `head` for a value begun earlier. */
+  private backslashesBefore(q: number): number {
+    const buf = this.buf;
+    let b = q - 1;
+    while (b >= 0 && buf.charCodeAt(b) === BACKSLASH) b--;
+    let n = q - 1 - b;
+    if (b >= 0 || this.valStart !== IN_HEAD) return n;
+    for (let i = this.head.length - 1; i >= 0; i--) {
+      const part = this.head[i]!;
+      let k = part.length - 1;
+      while (k >= 0 && part.charCodeAt(k) === BACKSLASH) k--;
+      n += part.length - 1 - k;
+      if (k >= 0) break;
+    }
+    return n;
+  }
+
   private startValue(pos: number): void {
     this.valStart = pos;
     this.valLine = this.line;
@@ -382,12 +571,27 @@ export class JsonSplitter {
     return false;
   }
 
-  /** Parses and emits buf[valStart, end). */
+  /** The open value's text up to buf[end). */
+  private valueText(end: number): string {
+    if (this.valStart === IN_HEAD) return this.headText() + this.buf.slice(0, end);
+    return this.buf.slice(this.valStart, end);
+  }
+
+  /** Parses and emits the open value, ending at buf[end). */
   private completeValue(end: number): void {
-    const text = this.buf.slice(this.valStart, end);
+    if (this.discarding) {
+      this.dropHead();
+      this.resetValue();
+      return;
+    }
+    const text = this.valueText(end);
     const line = this.valLine;
     const col = this.valCol;
     this.resetValue();
+    if (text.length > this.maxValueChars) {
+      this.sink.bad(line, this.tooLongReason());
+      return;
+    }
     let v: unknown;
     try {
       v = JSON.parse(text);
@@ -399,32 +603,91 @@ export class JsonSplitter {
   }
 
   /**
-   * Gives up on the open value: reports it at its first line and rescans from the line after it.
-   * Rescanning is what recovers an NDJSON file with one truncated line: the lines that the broken
-   * value seemed to swallow are read again as values of their own.
+   * Gives up on the open value: reports it at its first line and reads the lines after that line
+   * again, up to where the value was abandoned (this.pos). Reading them again is what recovers an
+   * NDJSON file with one truncated line: the lines that the broken value seemed to swallow are
+   * read as values of their own. They are read as single lines, so this happens once per text.
    */
   private abandonValue(reason: string): void {
     const line = this.valLine;
-    const start = this.valStart;
+    if (this.discarding) {
+      // Already reported as too long, and its text is gone: go on after this line.
+      this.dropHead();
+      this.resetValue();
+      this.mode = Mode.SkipLine;
+      return;
+    }
     this.sink.bad(line, reason);
+    if (this.valStart === IN_HEAD) {
+      // Bring the value's earlier text back into buf (bounded by the size cap).
+      const headLen = this.headLen;
+      this.buf = this.headText() + this.buf;
+      this.base -= headLen;
+      this.pos += headLen;
+      this.valStart = 0;
+    }
+    const start = this.valStart;
+    this.rescanEnd = Math.max(this.rescanEnd, this.base + this.pos);
     this.resetValue();
     const nl = this.buf.indexOf('\n', start);
-    this.line = line;
-    // SkipLine moves past that newline and counts it.
-    this.pos = nl < 0 ? this.buf.length : nl;
+    if (nl >= 0 && nl < this.pos) {
+      // Line numbers restart at the value's first line; SkipLine moves past its newline.
+      this.line = line;
+      this.pos = nl;
+    }
     this.mode = Mode.SkipLine;
   }
 
   private endOfInputInScan(): boolean {
-    if (this.valStart < 0) return false;
+    if (this.valStart === -1) return false;
     if (this.valScalar) {
       this.completeValue(this.buf.length);
       return false;
     }
-    const hadNl = this.buf.indexOf('\n', this.valStart) >= 0;
+    this.pos = this.buf.length;
+    const hadNl = this.buf.indexOf('\n', Math.max(0, this.valStart)) >= 0 || this.head.some((t) => t.includes('\n'));
     this.abandonValue('invalid JSON: unterminated value (end of input before it closed)');
-    return hadNl; // rescan the following lines, if any
+    return hadNl; // read the following lines again, if any
   }
+}
+
+const NON_BLANK = /[^ \t\r]/g;
+
+/** Index of the first character at or after `from` that is not a space, tab or CR (or buf.length). */
+function skipBlanks(buf: string, from: number): number {
+  NON_BLANK.lastIndex = from;
+  const m = NON_BLANK.exec(buf);
+  return m ? m.index : buf.length;
+}
+
+/**
+ * Whether the JSON text buf[s, e) nests objects and arrays deeper than `max`. Most lines have far
+ * fewer than `max` brackets in all, which a few indexOf calls establish; only lines with more are
+ * scanned character by character (skipping strings).
+ */
+export function nestedDeeperThan(buf: string, s: number, e: number, max: number): boolean {
+  let open = 0;
+  for (const ch of ['{', '[']) {
+    for (let i = buf.indexOf(ch, s); i >= 0 && i < e; i = buf.indexOf(ch, i + 1)) {
+      if (++open > max) break;
+    }
+    if (open > max) break;
+  }
+  if (open <= max) return false;
+  let depth = 0;
+  for (let i = s; i < e; i++) {
+    const c = buf.charCodeAt(i);
+    if (c === QUOTE) {
+      for (i++; i < e; i++) {
+        const d = buf.charCodeAt(i);
+        if (d === BACKSLASH) i++;
+        else if (d === QUOTE) break;
+      }
+    } else if (c === LBRACE || c === LBRACKET) {
+      if (++depth > max) return true;
+    } else if (c === RBRACE || c === RBRACKET) depth--;
+  }
+  return false;
 }
 
 function trimEnd(buf: string, s: number, e: number): string {
@@ -472,7 +735,10 @@ export interface JsonFault {
   kind: 'eof' | 'trailing' | 'syntax';
 }
 
-/** Minimal JSON validator that reports the first fault's offset. */
+/**
+ * Minimal JSON validator that reports the first fault's offset. Iterative (an explicit stack of
+ * open containers), so a line nested 100,000 levels deep is explained, not a stack overflow.
+ */
 export function findJsonError(s: string): JsonFault {
   let i = 0;
   const n = s.length;
@@ -508,64 +774,72 @@ export function findJsonError(s: string): JsonFault {
       else i++;
     }
   };
+  /** Open containers: LBRACE or LBRACKET. */
+  const open: number[] = [];
+  /**
+   * Reads one value. A non-empty container is opened (pushed) and its first member read in the
+   * same loop; the caller's loop reads the rest.
+   */
   const value = (): void => {
-    ws();
-    const c = s[i];
-    if (c === '{') {
-      i++;
+    for (;;) {
       ws();
-      if (s[i] === '}') {
+      const c = s[i];
+      if (c === '{') {
         i++;
-        return;
-      }
-      for (;;) {
         ws();
-        if (s[i] !== '"') unexpected('a property name in double quotes');
-        str();
-        ws();
-        if (s[i] !== ':') unexpected("':'");
-        i++;
-        value();
-        ws();
-        if (s[i] === ',') {
-          i++;
-          continue;
-        }
         if (s[i] === '}') {
           i++;
           return;
         }
-        unexpected("',' or '}'");
+        open.push(LBRACE);
+        key();
+        continue;
       }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (s[i] === ']') {
+      if (c === '[') {
         i++;
-        return;
-      }
-      for (;;) {
-        value();
         ws();
-        if (s[i] === ',') {
-          i++;
-          continue;
-        }
         if (s[i] === ']') {
           i++;
           return;
         }
-        unexpected("',' or ']'");
+        open.push(LBRACKET);
+        continue;
       }
+      if (c === '"') return str();
+      const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|^true|^false|^null/.exec(s.slice(i, i + 400));
+      if (!m) unexpected('a value');
+      i += m![0].length;
+      return;
     }
-    if (c === '"') return str();
-    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|^true|^false|^null/.exec(s.slice(i, i + 400));
-    if (!m) unexpected('a value');
-    i += m![0].length;
+  };
+  /** Inside an object: a property name and its colon. */
+  const key = (): void => {
+    ws();
+    if (s[i] !== '"') unexpected('a property name in double quotes');
+    str();
+    ws();
+    if (s[i] !== ':') unexpected("':'");
+    i++;
   };
   try {
     value();
+    while (open.length > 0) {
+      // After a member: a comma and the next member, or the container's end.
+      ws();
+      const inObject = open[open.length - 1] === LBRACE;
+      if (s[i] === ',') {
+        i++;
+        if (inObject) key();
+        value();
+        continue;
+      }
+      if (s[i] === (inObject ? '}' : ']')) {
+        i++;
+        open.pop();
+        continue;
+      }
+      unexpected(inObject ? "',' or '}'" : "',' or ']'");
+    }
     ws();
     if (i < n) {
       if (s[i] === '{' || s[i] === '[') fault(`unexpected ${JSON.stringify(s[i])} after the end of a value`, 'trailing');

@@ -33,9 +33,21 @@ export interface ReadOptions {
   stdin?: Readable;
   /** Largest single JSON value accepted, in characters (default 64 MiB). */
   maxEventChars?: number;
-  /** Read size for files (default 1 MiB). */
+  /** Read size for files (default 64 KiB). */
   chunkSize?: number;
+  /** Problems that lose no data (a gzip member expanding absurdly); reading goes on. */
+  onWarning?: (item: SkippedItem) => void;
 }
+
+/**
+ * A gzip input whose output passes both bounds is reported (once) as a likely decompression
+ * bomb. Event data compresses 5–20×; deflate cannot exceed about 1,032×.
+ */
+export const GZIP_WARN_RATIO = 100;
+export const GZIP_WARN_BYTES = 256 * 1024 * 1024;
+
+/** Blank text held while the format (JSON or XML) is undecided. */
+const MAX_BLANK_LEAD = 1 << 20;
 
 export interface ReadCounts {
   /** Events produced. */
@@ -165,19 +177,24 @@ export class EventReader implements AsyncIterable<EventDoc> {
       opts.maxEventChars ?? DEFAULT_MAX_VALUE_CHARS,
     );
 
-    const decoder = new StringDecoder('utf8');
+    let decoder = new StringDecoder('utf8');
     const damaged = (offset: number, reason: string) => {
       counts.skipped++;
       onSkip?.({ position: { file, offset }, reason });
     };
+    const warn = (offset: number, reason: string) => opts.onWarning?.({ position: { file, offset }, reason });
     // JSON, or Windows XML events (decided by the first non-blank character; see windows-xml.ts).
     let text: { push(s: string): void; end(): void } | null = null;
+    let jsonInput = false;
     let lead = '';
     const feed = (s: string) => {
       if (text === null) {
         lead += s;
-        if (!/\S/.test(lead.replace(/\uFEFF/g, ''))) return;
+        // A blank prefix decides nothing yet; past 1 MiB of it (a decompression bomb of spaces)
+        // the input is read as JSON, whose scanner skips blank runs without keeping them.
+        if (lead.length <= MAX_BLANK_LEAD && !/\S/.test(lead.replace(/\uFEFF/g, ''))) return;
         this.format = looksLikeXml(lead) ? 'xml' : 'json';
+        jsonInput = this.format === 'json';
         text = this.format === 'xml'
           ? new XmlEventSplitter({ event: (raw, line) => emit(raw as unknown as Record<string, unknown>, line, undefined, undefined), bad: skip }, opts.maxEventChars ?? DEFAULT_MAX_VALUE_CHARS)
           : splitter;
@@ -186,7 +203,15 @@ export class EventReader implements AsyncIterable<EventDoc> {
       }
       text.push(s);
     };
-    for await (const chunk of openBytes(this.input, file, opts, counts, damaged)) {
+    for await (let chunk of openBytes(this.input, file, opts, counts, damaged, warn)) {
+      if (jsonInput && splitter.skipping) {
+        // The rest of a skipped item (a line beyond the size cap): find its end in the bytes,
+        // without decoding what is thrown away. '\n' never occurs inside a UTF-8 sequence.
+        const nl = chunk.indexOf(10);
+        if (nl < 0) continue;
+        chunk = chunk.subarray(nl);
+        decoder = new StringDecoder('utf8');
+      }
       feed(decoder.write(chunk));
       if (out.length > 0) {
         const b = out;
@@ -243,6 +268,7 @@ async function* openBytes(
   opts: ReadOptions,
   counts: ReadCounts,
   damaged: (offset: number, reason: string) => void,
+  warn: (offset: number, reason: string) => void,
 ): AsyncGenerator<Buffer> {
   let stream: Readable;
   if (input === '-') {
@@ -264,7 +290,7 @@ async function* openBytes(
   }
 
   try {
-    yield* bytesOf(stream, file, counts, damaged);
+    yield* bytesOf(stream, file, counts, damaged, warn);
   } finally {
     // Early exit by the consumer, or an error: release the file descriptor now.
     if (input !== '-') stream.destroy();
@@ -276,6 +302,7 @@ async function* bytesOf(
   file: string,
   counts: ReadCounts,
   damaged: (offset: number, reason: string) => void,
+  warn: (offset: number, reason: string) => void,
 ): AsyncGenerator<Buffer> {
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const next = async (): Promise<Buffer | null> => {
@@ -305,65 +332,72 @@ async function* bytesOf(
     return;
   }
 
-  // gzip: feed the compressed chunks through zlib by hand so that read errors and gzip errors
-  // stay distinguishable, and a truncated archive keeps the events before the damage.
-  const gunzip = createGunzip({ chunkSize: 1 << 18 });
-  const pending: Buffer[] = [];
+  // gzip: the compressed chunks are written into zlib by a pump that waits for 'drain', and the
+  // output is read one chunk at a time (paused mode), so zlib stops inflating while the consumer
+  // is busy: memory stays at a few chunks even for a member that inflates 1,000-fold. Read errors
+  // and gzip errors stay distinguishable, and a truncated archive keeps the events before the
+  // damage.
+  const gunzip = createGunzip({ chunkSize: 1 << 16 });
+  let readError: unknown = null;
+  const pump = (async () => {
+    try {
+      for (let b: Buffer | null = first; b; b = await next()) {
+        if (gunzip.destroyed) return; // the consumer stopped early, or zlib failed
+        if (!gunzip.write(b)) await drained(gunzip);
+      }
+      if (!gunzip.destroyed) gunzip.end();
+    } catch (e) {
+      if (e instanceof InputError) {
+        readError = e;
+        gunzip.destroy(e);
+      }
+      // otherwise zlib failed: the reader below sees the same error
+    }
+  })();
+  let out = 0;
+  let warned = false;
   let failed: Error | null = null;
-  let ended = false;
-  let wake: (() => void) | null = null;
-  gunzip.on('data', (d: Buffer) => {
-    pending.push(d);
-    wake?.();
-  });
-  gunzip.on('error', (e: Error) => {
-    failed = e;
-    wake?.();
-  });
-  gunzip.on('end', () => {
-    ended = true;
-    wake?.();
-  });
-  const wait = () => new Promise<void>((r) => (wake = r));
-
   try {
-    let compressed: Buffer | null = first;
-    while (compressed && !failed) {
-      // Backpressure: write one compressed chunk, hand on what it produced so far.
-      if (!gunzip.write(compressed)) await drained(gunzip);
-      while (pending.length > 0) yield pending.shift()!;
-      compressed = await next();
+    for await (const d of gunzip) {
+      out += (d as Buffer).length;
+      if (!warned && out > GZIP_WARN_BYTES && out > GZIP_WARN_RATIO * counts.bytes) {
+        warned = true;
+        warn(
+          counts.bytes,
+          `gzip data expands more than ${GZIP_WARN_RATIO}× (${(out / 2 ** 20).toFixed(0)} MiB from ${(counts.bytes / 2 ** 20).toFixed(1)} MiB so far): a decompression bomb? reading on`,
+        );
+      }
+      yield d as Buffer;
     }
-    if (!failed) gunzip.end();
-    for (;;) {
-      while (pending.length > 0) yield pending.shift()!;
-      if (ended || failed) break;
-      await wait();
-      wake = null;
-    }
+  } catch (e) {
+    if (readError) throw readError;
+    failed = e as Error;
   } finally {
     // Also on an early exit by the consumer: free zlib's native state now.
     gunzip.destroy();
   }
+  void pump; // ends by itself: it sees the destroyed stream at its next chunk
+  if (readError) throw readError;
   if (failed) {
-    const msg = (failed as Error).message;
-    damaged(counts.bytes, `gzip data is damaged or truncated (${msg}); the rest of the file was not read`);
+    damaged(counts.bytes, `gzip data is damaged or truncated (${failed.message}); the rest of the file was not read`);
   }
 }
 
 /**
- * Resolves when a stream that refused a write drains, or fails (the caller checks the failure).
- * Both listeners are removed again, so waiting on every chunk of a large file adds none.
+ * Resolves when a stream that refused a write drains, fails or is destroyed (the caller checks
+ * which). The listeners are removed again, so waiting on every chunk of a large file adds none.
  */
 function drained(stream: NodeJS.EventEmitter): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       stream.off('drain', done);
       stream.off('error', done);
+      stream.off('close', done);
       resolve();
     };
     stream.on('drain', done);
     stream.on('error', done);
+    stream.on('close', done);
   });
 }
 
