@@ -2,6 +2,7 @@
 // (each one named with its position, the first few in full, always a total at the end).
 import { formatPosition } from '../events/inputs.js';
 import type { SkippedItem } from '../events/types.js';
+import { escapeControl } from '../util/terminal.js';
 
 /** An error meant for the user: printed as `eqlite: message`, then exit with `code`. */
 export class UserError extends Error {
@@ -63,7 +64,7 @@ export class SkipReporter {
     }
     if (this.shown < this.maxShown) {
       this.shown++;
-      this.out.write(`eqlite: skipped ${formatPosition(item.position)}: ${item.reason}\n`);
+      this.out.write(`eqlite: skipped ${escapeControl(`${formatPosition(item.position)}: ${item.reason}`)}\n`);
     } else if (this.shown === this.maxShown) {
       this.shown++;
       this.out.write('eqlite: (further skipped items are counted, not shown)\n');

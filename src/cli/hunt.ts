@@ -16,6 +16,7 @@ import { UserError } from './errors.js';
 import { addSelectionOptions, loadSelectedRules, type SelectionCliOptions } from './rule-selection.js';
 import { openAlertStore, type AlertStore } from '../store/sqlite.js';
 import { getField } from '../engine/fields.js';
+import { escapeControl, escapeJsonControls, escapeLines } from '../util/terminal.js';
 
 export type HuntFormat = 'table' | 'ndjson' | 'json' | 'none';
 
@@ -65,7 +66,8 @@ export interface HuntIo {
 
 /** Runs a hunt from CLI options; returns the exit code (0 ok, 2 usage/input error). */
 export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const err = (s: string) => io.stderr.write(s + '\n');
+  // Everything shown on stderr may quote data (host and rule names, file names): escaped.
+  const err = (s: string) => io.stderr.write(escapeLines(s) + '\n');
   const started = Date.now();
   if (inputs.length === 0) {
     err('error: no inputs given (files or directories of NDJSON, JSON, ES hits or EVTX; "-" for stdin)');
@@ -143,7 +145,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
   const onAlert = (a: Alert) => {
     const line = JSON.stringify(a);
     if (outFile) outFile.write(line + '\n');
-    if (format === 'ndjson') io.stdout.write(line + '\n');
+    if (format === 'ndjson') io.stdout.write(escapeJsonControls(line) + '\n');
     else if (format === 'json') jsonAll.push(a);
     else if (format === 'table') {
       // A shell's own reason holds only what all steps share, and its original_time is when the
@@ -231,7 +233,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
     outFile.end();
     await once(outFile, 'finish');
   }
-  if (format === 'json') io.stdout.write(JSON.stringify(jsonAll, null, 2) + '\n');
+  if (format === 'json') io.stdout.write(escapeJsonControls(JSON.stringify(jsonAll, null, 2)) + '\n');
   if (format === 'table') io.stdout.write(formatAlertTable(tableRows));
   err(formatHuntSummary(stats, loaded, (Date.now() - started) / 1000, { out: o.out, db: o.db }));
   for (const w of shapeWarnings(stats.inputShapes ?? [], timeless, o.timestampField ?? '@timestamp')) err(`warning: ${w}`);
@@ -251,15 +253,18 @@ function first(v: unknown): string {
 /** Alerts (shells and single-event alerts, as the Kibana Alerts page lists them) as a text table. */
 export function formatAlertTable(alerts: Alert[]): string {
   if (alerts.length === 0) return 'no alerts\n';
-  const rows = alerts.map((a) => [
-    first(a['kibana.alert.original_time']),
-    first(a['kibana.alert.severity']),
-    String(a['kibana.alert.risk_score'] ?? ''),
-    first(a['kibana.alert.rule.name']),
-    first(getField(a, 'host.name')),
-    first(getField(a, 'user.name')),
-    first(a['kibana.alert.reason']),
-  ]);
+  // Cells come from event and rule data: terminal controls are shown escaped (\u001b…).
+  const rows = alerts.map((a) =>
+    [
+      first(a['kibana.alert.original_time']),
+      first(a['kibana.alert.severity']),
+      String(a['kibana.alert.risk_score'] ?? ''),
+      first(a['kibana.alert.rule.name']),
+      first(getField(a, 'host.name')),
+      first(getField(a, 'user.name')),
+      first(a['kibana.alert.reason']),
+    ].map(escapeControl),
+  );
   rows.sort((x, y) => (x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : 0));
   const head = ['original time', 'severity', 'risk', 'rule', 'host', 'user', 'reason'];
   const widths = head.map((h, i) => Math.min(i === 6 ? 80 : 48, Math.max(h.length, ...rows.map((r) => r[i]!.length))));

@@ -13,6 +13,7 @@ import { registerRules } from './rules.js';
 import { registerTest } from './test.js';
 import { registerExplain } from './explain.js';
 import { registerServe } from './serve.js';
+import { escapeLines } from '../util/terminal.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -41,10 +42,10 @@ try {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else if (err instanceof UserError || err instanceof InputError) {
     // Input errors (a missing or unreadable file, an empty stdin) are usage errors: exit 2.
-    process.stderr.write(`eqlite: ${err.message}\n`);
+    process.stderr.write(`eqlite: ${escapeLines(err.message)}\n`);
     process.exitCode = err instanceof UserError ? err.code : 2;
   } else {
-    process.stderr.write(`eqlite: internal error: ${(err as Error).message}\n`);
+    process.stderr.write(`eqlite: internal error: ${escapeLines((err as Error).message)}\n`);
     if (process.env.EQLITE_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     process.exitCode = 70;
   }

@@ -17,6 +17,7 @@ import { mergeOrdered } from '../events/order.js';
 import { documentId } from '../events/ids.js';
 import type { EventDoc } from '../events/types.js';
 import { SkipReporter, UserError } from './errors.js';
+import { escapeControl, escapeJsonControls } from '../util/terminal.js';
 
 export interface QueryCommandOptions {
   timestampField: string;
@@ -50,8 +51,9 @@ function hit(ev: EventDoc): Record<string, unknown> {
 
 /** Renders one result as Elasticsearch's EQL response would carry it. */
 export function formatResult(r: QueryResult): string {
-  if (r.kind === 'event') return JSON.stringify(r.event.source);
-  return JSON.stringify({ join_keys: r.joinKeys, events: r.events.map((e) => (e ? hit(e) : { missing: true })) });
+  // JSON.stringify leaves DEL, C1 controls and bidi overrides raw: escape them for the terminal.
+  if (r.kind === 'event') return escapeJsonControls(JSON.stringify(r.event.source));
+  return escapeJsonControls(JSON.stringify({ join_keys: r.joinKeys, events: r.events.map((e) => (e ? hit(e) : { missing: true })) }));
 }
 
 export async function runQueryCommand(query: string, paths: string[], opts: QueryCommandOptions): Promise<number> {
@@ -81,7 +83,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     timeless.add(item);
     skips.add(item);
   };
-  const onWarning = (m: string) => process.stderr.write(`eqlite: warning: ${m}\n`);
+  const onWarning = (m: string) => process.stderr.write(`eqlite: warning: ${escapeControl(m)}\n`);
   if (paths.length === 0 && process.stdin.isTTY) {
     throw new UserError('no input: give files or directories, or pipe events into stdin', 2);
   }
@@ -145,7 +147,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     process.stderr.write(`eqlite: warning: ${w}\n`);
   }
   const summary = skips.summary();
-  if (summary) process.stderr.write(`eqlite: read ${read} event(s); ${summary}\n`);
+  if (summary) process.stderr.write(`eqlite: read ${read} event(s); ${escapeControl(summary)}\n`);
   return 0;
 }
 

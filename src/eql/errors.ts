@@ -3,7 +3,7 @@ import type { Span } from './ast.js';
 /** Longest query line shown in full under an error; longer ones are shown around the error. */
 const SNIPPET_WIDTH = 120;
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 export type EqlErrorKind = 'syntax' | 'unsupported' | 'semantic';
 

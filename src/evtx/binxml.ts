@@ -35,6 +35,33 @@ export class BinXmlError extends Error {
   }
 }
 
+/**
+ * Bounds on the work one record, and one chunk, may cause. A record's XML is what its template
+ * and values expand to: templates can repeat a value, array values repeat their element, and a
+ * BinXml value can hold a template instance whose values hold BinXml again, so a few bytes can
+ * describe an exponentially large document ("billion laughs"). Resolved subtrees are shared, so
+ * the sizes are counted as the document would be written out (each reference to a shared subtree
+ * counts its whole size), while resolving. The largest records of the test corpus expand to 99
+ * nodes and 3,701 characters, the largest chunks to 4,773 nodes and 51,106 characters; the
+ * limits are far above anything Windows writes.
+ */
+export const EVTX_LIMITS = {
+  /** Elements, attributes and text pieces of one record's XML. */
+  recordNodes: 65_536,
+  /** Characters of text and attribute values in one record's XML. */
+  recordChars: 2 * 1024 * 1024,
+  /** The same, for all records of one 64 KiB chunk (tiny records expanding one big template). */
+  chunkNodes: 262_144,
+  chunkChars: 4 * 1024 * 1024,
+  /** Bytes of template definitions compiled in one chunk (records may point anywhere in it). */
+  chunkTemplateBytes: 1024 * 1024,
+  /** Element and BinXml nesting. */
+  depth: 64,
+} as const;
+
+/** The chunk's expansion budget is spent: the rest of the chunk cannot be resolved. */
+export class ChunkBudgetError extends BinXmlError {}
+
 // ---------------------------------------------------------------------------------------
 // Compiled template tree
 
@@ -55,6 +82,9 @@ interface TElement {
   children: TContent[];
   /** Resolved form, set when the subtree holds no substitution (shared, never mutated). */
   fixed: XElement | null;
+  /** Size of `fixed` written out: nodes and characters (charged at each use). */
+  fixedNodes: number;
+  fixedChars: number;
 }
 type TContent = string | TSubst | TElement | XPi | XNode[];
 
@@ -70,19 +100,43 @@ export interface Template {
 /** Decoded substitution values of one template instance. */
 type Value = string | string[] | Nested | null;
 class Nested {
-  constructor(readonly nodes: XNode[]) {}
+  /** The first use is paid by resolving it; each further use is charged its size. */
+  used = false;
+  constructor(
+    readonly nodes: XNode[],
+    readonly weightNodes: number,
+    readonly weightChars: number,
+  ) {}
 }
 
 /** Per-chunk parse state: caches of names and compiled templates, keyed by chunk offset. */
 export class ChunkContext {
   readonly names = new Map<number, string>();
   readonly templates = new Map<number, Template>();
+  /** Expansion spent by this chunk's records so far (see EVTX_LIMITS), and at the record's start. */
+  nodes = 0;
+  chars = 0;
+  templateBytes = 0;
+  recordNodes = 0;
+  recordChars = 0;
   constructor(
     readonly buf: Buffer,
     readonly guidCase: GuidCase,
     /** Bound on element and BinXml nesting; hostile input cannot exhaust the stack. */
-    readonly maxDepth = 64,
+    readonly maxDepth: number = EVTX_LIMITS.depth,
   ) {}
+
+  /** Throws when the record or the chunk has expanded beyond its limits. */
+  check(at: number): void {
+    if (this.nodes - this.recordNodes > EVTX_LIMITS.recordNodes)
+      throw new BinXmlError(`record expands to more than ${EVTX_LIMITS.recordNodes} XML nodes (limit)`, at);
+    if (this.chars - this.recordChars > EVTX_LIMITS.recordChars)
+      throw new BinXmlError(`record expands to more than ${EVTX_LIMITS.recordChars} characters of text (limit)`, at);
+    if (this.nodes > EVTX_LIMITS.chunkNodes)
+      throw new ChunkBudgetError(`the chunk's records expand to more than ${EVTX_LIMITS.chunkNodes} XML nodes (limit)`, at);
+    if (this.chars > EVTX_LIMITS.chunkChars)
+      throw new ChunkBudgetError(`the chunk's records expand to more than ${EVTX_LIMITS.chunkChars} characters of text (limit)`, at);
+  }
 }
 
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
@@ -300,8 +354,13 @@ class Parser {
     for (const c of children) {
       if (c instanceof TSubst || (isTElement(c) && c.fixed === null)) dynamic = true;
     }
-    const el: TElement = { name, attrs, children, fixed: null };
-    if (!dynamic) el.fixed = resolveFixed(el);
+    const el: TElement = { name, attrs, children, fixed: null, fixedNodes: 0, fixedChars: 0 };
+    if (!dynamic) {
+      el.fixed = resolveFixed(el);
+      const [n, c] = sizeOf(el.fixed);
+      el.fixedNodes = n;
+      el.fixedChars = c;
+    }
     return el;
   }
 
@@ -326,7 +385,7 @@ class Parser {
       tpl = compileTemplate(this.ctx, defOffset, this.depth);
     }
     const values = this.instanceValues();
-    return resolveContent(tpl.nodes, values);
+    return resolveContent(this.ctx, tpl.nodes, values, at);
   }
 
   /** Descriptors then values; always advance by each declared size (dirty files mis-size values). */
@@ -359,7 +418,11 @@ class Parser {
     if (type === VT.BinXml) {
       // Nested BinXml sits at its chunk position; elements written directly in it have no dep id.
       const p = new Parser(this.ctx, pos, pos + size, false, this.depth + 1);
-      return new Nested(resolveContent(p.fragment(null), EMPTY));
+      const ctx = this.ctx;
+      const n0 = ctx.nodes;
+      const c0 = ctx.chars;
+      const nodes = resolveContent(ctx, p.fragment(null), EMPTY, pos);
+      return new Nested(nodes, ctx.nodes - n0, ctx.chars - c0);
     }
     if (type & VT.Array) return renderArray(this.ctx.buf, pos, size, type, this.ctx.guidCase);
     return renderScalar(this.ctx.buf, pos, size, type, this.ctx.guidCase);
@@ -374,6 +437,9 @@ function compileTemplate(ctx: ChunkContext, defOffset: number, depth: number): T
   const start = defOffset + 24;
   if (start + size > CHUNK_SIZE)
     throw new BinXmlError(`template at 0x${defOffset.toString(16)} declares ${size} bytes, past the chunk end`, defOffset);
+  ctx.templateBytes += size;
+  if (ctx.templateBytes > EVTX_LIMITS.chunkTemplateBytes)
+    throw new ChunkBudgetError(`the chunk's records refer to more than ${EVTX_LIMITS.chunkTemplateBytes} bytes of template definitions (limit)`, defOffset);
   const p = new Parser(ctx, start, start + size, true, depth + 1);
   const tpl: Template = { offset: defOffset, nodes: p.fragment(null) };
   ctx.templates.set(defOffset, tpl);
@@ -418,9 +484,34 @@ export function textOf(nodes: readonly XNode[]): string {
   return s;
 }
 
-export function resolveContent(nodes: readonly TContent[], values: Value[]): XNode[] {
+/** Size of a resolved element written out: [nodes, characters] (shared subtrees counted at each use). */
+function sizeOf(el: XElement): [number, number] {
+  let nodes = 1 + el.attrs.length;
+  let chars = 0;
+  for (const a of el.attrs) chars += a.value.length;
+  for (const c of el.children) {
+    if (typeof c === 'string') {
+      nodes++;
+      chars += c.length;
+    } else if ('name' in c) {
+      const [n, k] = sizeOf(c);
+      nodes += n;
+      chars += k;
+    } else {
+      nodes++;
+      chars += c.data.length;
+    }
+  }
+  return [nodes, chars];
+}
+
+/**
+ * Resolves content against a record's values, charging what it produces to the chunk's budget
+ * (ctx.check throws past the limits). `at` is the chunk offset named in errors.
+ */
+export function resolveContent(ctx: ChunkContext, nodes: readonly TContent[], values: Value[], at: number): XNode[] {
   const out: XNode[] = [];
-  for (const c of nodes) resolveInto(c, values, out, -1, '');
+  for (const c of nodes) resolveInto(ctx, c, values, out, -1, '', at);
   return out;
 }
 
@@ -430,22 +521,48 @@ function valueAt(values: Value[], i: number): Value {
 
 /**
  * Resolves one content item into out. `arrayIndex`/`arrayItem` carry the current item when the
- * enclosing element is being repeated for an array value (MS-EVEN6 3.1.4.7.5).
+ * enclosing element is being repeated for an array value (MS-EVEN6 3.1.4.7.5). Every node and
+ * character produced is counted in ctx (counters only: no extra pass over the tree).
  */
-function resolveInto(c: TContent, values: Value[], out: XNode[], arrayIndex: number, arrayItem: string): void {
+function resolveInto(
+  ctx: ChunkContext,
+  c: TContent,
+  values: Value[],
+  out: XNode[],
+  arrayIndex: number,
+  arrayItem: string,
+  at: number,
+): void {
   if (typeof c === 'string') {
     out.push(c);
+    ctx.nodes++;
+    ctx.chars += c.length;
     return;
   }
   if (c instanceof TSubst) {
     const v = c.index === arrayIndex ? arrayItem : valueAt(values, c.index);
     if (v === null) return;
     if (typeof v === 'string') {
-      if (v !== '') out.push(v);
+      if (v !== '') {
+        out.push(v);
+        ctx.nodes++;
+        ctx.chars += v.length;
+      }
     } else if (Array.isArray(v)) {
       // An array outside an element that can repeat: keep the items as separate text nodes.
-      for (const s of v) out.push(s);
+      for (const s of v) {
+        out.push(s);
+        ctx.chars += s.length;
+      }
+      ctx.nodes += v.length;
     } else {
+      // A BinXml value used again (a template may repeat a substitution) is as big again.
+      if (v.used) {
+        ctx.nodes += v.weightNodes;
+        ctx.chars += v.weightChars;
+        ctx.check(at);
+      }
+      v.used = true;
       for (const n of v.nodes) out.push(n);
     }
     return;
@@ -456,10 +573,14 @@ function resolveInto(c: TContent, values: Value[], out: XNode[], arrayIndex: num
   }
   if (!isTElement(c)) {
     out.push(c);
+    ctx.nodes++;
+    ctx.chars += c.data.length;
     return;
   }
   if (c.fixed) {
     out.push(c.fixed);
+    ctx.nodes += c.fixedNodes;
+    ctx.chars += c.fixedChars;
     return;
   }
   // Optional substitution of a Null value in the content removes the element (MS-EVEN6) when
@@ -479,17 +600,17 @@ function resolveInto(c: TContent, values: Value[], out: XNode[], arrayIndex: num
   if (optionalNull && !hasElements) return;
   if (repeatIndex >= 0) {
     const items = values[repeatIndex] as string[];
-    if (items.length === 0) out.push(buildElement(c, values, repeatIndex, ''));
-    else for (const item of items) out.push(buildElement(c, values, repeatIndex, item));
+    if (items.length === 0) out.push(buildElement(ctx, c, values, repeatIndex, '', at));
+    else for (const item of items) out.push(buildElement(ctx, c, values, repeatIndex, item, at));
     return;
   }
-  out.push(buildElement(c, values, arrayIndex, arrayItem));
+  out.push(buildElement(ctx, c, values, arrayIndex, arrayItem, at));
 }
 
 /** Shared by every element without attributes (most of them): saves an array per element. */
 const NO_ATTRS: XAttr[] = [];
 
-function buildElement(c: TElement, values: Value[], arrayIndex: number, arrayItem: string): XElement {
+function buildElement(ctx: ChunkContext, c: TElement, values: Value[], arrayIndex: number, arrayItem: string, at: number): XElement {
   const attrs: XAttr[] = c.attrs.length === 0 ? NO_ATTRS : [];
   for (const a of c.attrs) {
     let v = '';
@@ -499,14 +620,25 @@ function buildElement(c: TElement, values: Value[], arrayIndex: number, arrayIte
       else {
         const val = p.index === arrayIndex ? arrayItem : valueAt(values, p.index);
         if (val === null && p.optional) drop = true;
+        // Flattening a BinXml or array value walks all of it: charge that walk.
+        if (val instanceof Nested || Array.isArray(val)) {
+          ctx.nodes += val instanceof Nested ? val.weightNodes : val.length;
+          ctx.check(at);
+        }
         v += valueText(val);
       }
     }
     // Attributes whose rendered value is empty are not written (e.g. <Correlation/>).
-    if (!drop && v !== '') attrs.push({ name: a.name, value: v });
+    if (!drop && v !== '') {
+      attrs.push({ name: a.name, value: v });
+      ctx.nodes++;
+      ctx.chars += v.length;
+    }
   }
+  ctx.nodes++;
   const children: XNode[] = [];
-  for (const ch of c.children) resolveInto(ch, values, children, arrayIndex, arrayItem);
+  for (const ch of c.children) resolveInto(ctx, ch, values, children, arrayIndex, arrayItem, at);
+  ctx.check(at);
   return { name: c.name, attrs, children };
 }
 
@@ -514,7 +646,11 @@ function buildElement(c: TElement, values: Value[], arrayIndex: number, arrayIte
  * Parses one record's BinXML stream [start, end) into resolved XML nodes. Throws BinXmlError.
  */
 export function parseRecordXml(ctx: ChunkContext, start: number, end: number): XNode[] {
+  ctx.recordNodes = ctx.nodes;
+  ctx.recordChars = ctx.chars;
   const p = new Parser(ctx, start, end, false, 0);
   const content = p.fragment(null);
-  return resolveContent(content, EMPTY);
+  const nodes = resolveContent(ctx, content, EMPTY, start);
+  ctx.check(start);
+  return nodes;
 }

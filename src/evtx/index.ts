@@ -6,6 +6,7 @@ export { EvtxError, EvtxRecord, type EvtxStats, type EvtxWarning, type EvtxWarni
 export type { RawWindowsEvent } from './types.js';
 export type { XAttr, XElement, XNode, XPi } from './binxml.js';
 export { toRawEvent, toXmlText } from './render.js';
+export { EVTX_LIMITS } from './binxml.js';
 
 /** An async iterable of a file's records that also exposes running counts. */
 export interface EvtxReader extends AsyncIterable<EvtxRecord> {

@@ -6,7 +6,7 @@
 
 import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { BinXmlError, CHUNK_SIZE, ChunkContext, parseRecordXml, type XNode } from './binxml.js';
+import { BinXmlError, CHUNK_SIZE, ChunkBudgetError, ChunkContext, parseRecordXml, type XNode } from './binxml.js';
 import { toRawEvent, toXmlText } from './render.js';
 import type { RawWindowsEvent } from './types.js';
 import { renderFiletime, type GuidCase } from './values.js';
@@ -207,6 +207,15 @@ export function parseChunk(
       nodes = parseRecordXml(ctx, off + 24, off + size - 4);
     } catch (e) {
       if (!(e instanceof BinXmlError)) throw e;
+      if (e instanceof ChunkBudgetError) {
+        // The chunk's budget is spent: every later record would be refused the same way, so
+        // they are counted and reported together instead of being resolved one by one.
+        const rest = countRecords(buf, off + size, free, lastId);
+        stats.recordsSkipped += 1 + rest.count;
+        const more = rest.count > 0 ? `; the chunk's ${rest.count} later record(s) (up to record ${rest.lastId}) are skipped too` : '';
+        rep.warn('record', chunkIndex, id, fileOffset + e.chunkOffset, `record skipped: ${e.message}${more}`);
+        break;
+      }
       stats.recordsSkipped++;
       rep.warn('record', chunkIndex, id, fileOffset + e.chunkOffset, `record skipped: ${e.message}`);
     }
@@ -219,6 +228,22 @@ export function parseChunk(
     if (id === lastId) break;
   }
   return records;
+}
+
+/** Counts the well-framed records from `off` on (same framing rules as parseChunk). */
+function countRecords(buf: Buffer, off: number, free: number, lastId: number): { count: number; lastId: number | null } {
+  let count = 0;
+  let last: number | null = null;
+  while (off + 24 <= free && buf.readUInt32LE(off) === RECORD_MAGIC) {
+    const size = buf.readUInt32LE(off + 4);
+    if (size < MIN_RECORD_SIZE || off + size > CHUNK_SIZE || buf.readUInt32LE(off + size - 4) !== size) break;
+    const id = u64(buf, off + 8);
+    count++;
+    last = id;
+    off += size;
+    if (id === lastId) break;
+  }
+  return { count, lastId: last };
 }
 
 export function emptyStats(): EvtxStats {
