@@ -407,9 +407,15 @@ export class JsonSplitter {
         if (final) return this.endOfInputInScan();
         return false;
       }
+      // The size cap applies at the first position beyond it, wherever reads split the text.
+      if (this.valStart !== -1 && !this.discarding && this.overLimit(pos)) this.startTooLong();
       if (this.inString) {
         const q = buf.indexOf('"', pos);
         if (nextNl !== -1 && nextNl < pos) nextNl = buf.indexOf('\n', pos);
+        if (!this.discarding) {
+          const next = nextNl >= 0 && (q < 0 || nextNl < q) ? nextNl : q < 0 ? len : q;
+          if (this.overLimit(next)) this.startTooLong();
+        }
         if (nextNl >= 0 && (q < 0 || nextNl < q)) {
           // A raw newline inside a string: the value is broken (typically a truncated line).
           this.pos = nextNl;
@@ -528,11 +534,32 @@ export class JsonSplitter {
         pos++;
         continue;
       }
-      this.sink.bad(this.line, `expected a JSON object or array, found ${quoteSnippet(buf.slice(pos, lineEnd(buf, pos)))}`);
+      // The report quotes the start of the line: wait until its end or 41 characters are here,
+      // so that it does not depend on where a read ended.
+      const end = lineEnd(buf, pos);
+      if (end === len && end - pos <= SNIPPET && !final) {
+        this.pos = pos;
+        return false;
+      }
+      this.sink.bad(this.line, `expected a JSON object or array, found ${quoteSnippet(buf.slice(pos, Math.min(end, pos + SNIPPET + 1)))}`);
       this.pos = pos;
       this.mode = Mode.SkipLine;
       return true;
     }
+  }
+
+  /** Whether the open value, up to buf[p], is longer than the size cap. */
+  private overLimit(p: number): boolean {
+    const length = this.valStart === IN_HEAD ? this.headLen + p : p - this.valStart;
+    return length > this.maxValueChars;
+  }
+
+  /** Reports the open value as too long; it is followed to its end without keeping its text. */
+  private startTooLong(): void {
+    this.sink.bad(this.valLine, this.tooLongReason());
+    this.discarding = true;
+    this.dropHead();
+    if (this.valStart >= 0) this.valStart = IN_HEAD;
   }
 
   /** Number of backslashes right before buf[q], continuing into `head` for a value begun earlier. */
@@ -706,9 +733,17 @@ function countNewlines(s: string, from: number, to: number): number {
   return n;
 }
 
+/** Characters of a bad line quoted in its report. */
+const SNIPPET = 40;
+
+/**
+ * Quotes the start of a bad line. Only its first SNIPPET + 1 characters are looked at (a longer
+ * line is cut there), so the scanner can quote a line whose end has not been read yet.
+ */
 function quoteSnippet(s: string): string {
+  if (s.length > SNIPPET + 1) return JSON.stringify(s.slice(0, SNIPPET).trimStart() + '…');
   const t = s.trim();
-  return JSON.stringify(t.length > 40 ? t.slice(0, 40) + '…' : t);
+  return JSON.stringify(t.length > SNIPPET ? t.slice(0, SNIPPET) + '…' : t);
 }
 
 /**

@@ -49,10 +49,10 @@ export const EVTX_LIMITS = {
   /** Elements, attributes and text pieces of one record's XML. */
   recordNodes: 65_536,
   /** Characters of text and attribute values in one record's XML. */
-  recordChars: 2 * 1024 * 1024,
+  recordChars: 1024 * 1024,
   /** The same, for all records of one 64 KiB chunk (tiny records expanding one big template). */
-  chunkNodes: 262_144,
-  chunkChars: 4 * 1024 * 1024,
+  chunkNodes: 131_072,
+  chunkChars: 2 * 1024 * 1024,
   /** Bytes of template definitions compiled in one chunk (records may point anywhere in it). */
   chunkTemplateBytes: 1024 * 1024,
   /** Element and BinXml nesting. */

@@ -24,6 +24,10 @@ function text(el: XElement | undefined): string {
   if (!el) return '';
   const ch = el.children;
   if (ch.length === 1 && typeof ch[0] === 'string') return ch[0];
+  let allText = true;
+  for (const c of ch) if (typeof c !== 'string') allText = false;
+  // Text split in many pieces (a value repeated by its template): one join, not a rope of pieces.
+  if (allText) return (ch as string[]).join('');
   let s = '';
   for (const c of ch) {
     if (typeof c === 'string') s += c;

@@ -1,0 +1,65 @@
+// Runs one constructed hostile case (scripts/hostile.ts) through the CLI in a child process and
+// checks what it must do: finish (a hang is killed at the time bound and fails), stay under the
+// memory bound (peak RSS reported by rusage-preload.mjs; the V8 heap is also capped so a blow-up
+// fails fast instead of exhausting the machine), exit with the expected code, print the good
+// data around the bad and a one-line report of the bad, and never a stack trace or raw terminal
+// controls.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'vitest';
+import type { HostileCase } from '../../scripts/hostile.js';
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+
+export interface Bounds {
+  /** Wall-clock bound: the child is killed after it (a hang detector, not a speed test). */
+  seconds: number;
+  /** Peak resident memory of the child, MiB. */
+  rssMb: number;
+}
+
+export function runHostileCase(c: HostileCase, bounds: Bounds): void {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'eqlite-rusage-'));
+  const usageFile = path.join(tmp, 'usage.json');
+  try {
+    const r = spawnSync(
+      process.execPath,
+      [
+        `--max-old-space-size=${bounds.rssMb}`,
+        '--import',
+        'tsx',
+        '--import',
+        path.join(repoRoot, 'test', 'hostile', 'rusage-preload.mjs'),
+        path.join(repoRoot, 'src', 'cli', 'main.ts'),
+        ...c.args,
+      ],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: bounds.seconds * 1000,
+        killSignal: 'SIGKILL',
+        maxBuffer: 64 << 20,
+        env: { ...process.env, EQLITE_RUSAGE_FILE: usageFile, FORCE_COLOR: '0' },
+      },
+    );
+    const what = `${c.name} (${c.what})`;
+    expect(r.error?.message ?? null, `${what}: did not finish within ${bounds.seconds} s`).toBeNull();
+    expect(r.signal, `${what}: killed`).toBeNull();
+    const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as { maxRssKb: number };
+    expect(usage.maxRssKb / 1024, `${what}: peak RSS`).toBeLessThan(bounds.rssMb);
+    expect(r.stderr, `${what}: internal error or stack trace`).not.toMatch(/internal error|\n\s+at .*:\d+:\d+\)?\n|Maximum call stack/);
+    expect(r.status, `${what}: exit code; stderr:\n${r.stderr.slice(0, 2000)}`).toBe(c.exit);
+    for (const re of c.stderr ?? []) expect(r.stderr, `${what}: stderr`).toMatch(re);
+    for (const re of c.stdout ?? []) expect(r.stdout, `${what}: stdout`).toMatch(re);
+    if (c.stdoutLines !== undefined) expect(r.stdout.split('\n').filter((l) => l !== '').length, `${what}: results`).toBe(c.stdoutLines);
+    if (c.forbidden) {
+      expect(r.stdout, `${what}: raw terminal controls on stdout`).not.toMatch(c.forbidden);
+      expect(r.stderr, `${what}: raw terminal controls on stderr`).not.toMatch(c.forbidden);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
