@@ -198,6 +198,24 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
     heavy: false,
   });
   {
+    // Events nested just under the cap go all the way: routing, sequences, alerts (Kibana's
+    // source cleaning walks every path), the SQLite store and NDJSON output, on worker threads.
+    const deepEvent = (i: number) =>
+      `{"@timestamp":"2024-01-20T00:00:0${i}Z","data_stream":{"type":"logs","dataset":"x","namespace":"default"},"event":{"category":"process"},"host":{"id":"h"},"deep":${'{"a":'.repeat(998)}1${'}'.repeat(998)},"arr":${'['.repeat(998)}${']'.repeat(998)}}`;
+    writeFileSync(f('json-deep-999-a.ndjson'), [deepEvent(1), deepEvent(2)].join('\n') + '\n');
+    writeFileSync(f('json-deep-999-b.ndjson'), deepEvent(3) + '\n');
+    writeFileSync(f('rules-sequence.ndjson'), RULE('pair', { query: 'sequence by host.id [process where true] [process where true]' }) + '\n');
+    cases.push({
+      name: 'json-deep-999-alerts',
+      what: 'events nested 999 levels (just under the cap) alerted by a sequence rule, stored and printed',
+      args: ['hunt', '--format', 'ndjson', '--no-progress', '--threads', '2', '-r', f('rules-sequence.ndjson'), '--db', f('deep.db'), f('json-deep-999-a.ndjson'), f('json-deep-999-b.ndjson')],
+      exit: 0,
+      stdoutLines: 6,
+      stderr: [/hunt: 3 events from 2 input/, /alerts: 6/],
+      heavy: false,
+    });
+  }
+  {
     const lines = [GOOD(1)];
     for (let i = 0; i < 100_000; i++) lines.push(' {"a":');
     lines.push('"broken', GOOD(2));

@@ -87,11 +87,14 @@ function isEcsObject(path: string): boolean {
 
 /** A dotted path is valid only if every ECS field along it is an object. */
 function parentsAreObjects(path: string): boolean {
-  const parts = path.split('.');
-  let p = '';
-  for (let i = 0; i < parts.length - 1; i++) {
-    p = i === 0 ? parts[0]! : `${p}.${parts[i]}`;
-    if (isEcsField(p) && !isEcsObject(p)) return false;
+  let end = path.indexOf('.');
+  while (end >= 0) {
+    const p = path.slice(0, end);
+    // Every prefix of an ECS name is known: past the first unknown prefix there is no ECS field,
+    // so a path deep inside a custom object (hostile input nests 1,000 levels) stops here.
+    if (!isEcsField(p)) return true;
+    if (!isEcsObject(p)) return false;
+    end = path.indexOf('.', end + 1);
   }
   return true;
 }

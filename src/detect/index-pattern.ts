@@ -77,6 +77,8 @@ function clauseFor(pattern: string): Clause {
   return { exclude, test: compileStars(p.split('*')) };
 }
 
+const MAX_CACHED_INDICES = 4096;
+
 /**
  * Compiles index patterns into a matcher. Entries are applied left to right: an inclusion adds
  * what it matches, an exclusion removes what it matches from the result so far (a leading
@@ -99,6 +101,9 @@ export function compileIndexPatterns(patterns: readonly string[]): IndexMatcher 
     if (index === '') return false;
     let hit = cache.get(index);
     if (hit === undefined) {
+      // Real inputs carry a handful of indices; input naming a new one per event must not grow
+      // the cache without bound.
+      if (cache.size >= MAX_CACHED_INDICES) cache.clear();
       const stream = dataStreamOf(index);
       hit = (stream !== null && matches(stream)) || matches(index);
       cache.set(index, hit);

@@ -329,6 +329,8 @@ export class RuleRouter {
     if (!m) {
       m = new Uint8Array(this.rules.length);
       for (let i = 0; i < this.rules.length; i++) m[i] = this.rules[i]!.matchIndex(index) ? 1 : 0;
+      // Bounded: input that names a new index per event must not grow this without limit.
+      if (this.indexMasks.size >= 4096) this.indexMasks.clear();
       this.indexMasks.set(index, m);
     }
     return m;
