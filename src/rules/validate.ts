@@ -6,6 +6,7 @@
 // field findings into errors.
 
 import { createRequire } from 'node:module';
+import { compile } from '../engine/index.js';
 import { collectFields, EqlError, parse, type Expr, type Span, type Statement } from '../eql/index.js';
 import type { LoadResult } from './load.js';
 import { queryPosition } from './position.js';
@@ -112,6 +113,9 @@ export function validateRule(rule: Rule, opts: ValidateOptions = {}): Finding[] 
   let stmt: Statement;
   try {
     stmt = parse(query);
+    // Compiling also checks the patterns: a regex or wildcard that is invalid, or whose automaton
+    // would be too large (Lucene's "too complex to determinize"), is an error here as in a hunt.
+    compile(stmt);
   } catch (e) {
     if (!(e instanceof EqlError)) throw e;
     const f: Finding = { severity: 'error', kind: e.kind, ...base, ...at(e.span), message: e.message };
