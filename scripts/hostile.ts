@@ -359,6 +359,8 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
     forbidden: RAW,
     heavy: false,
   });
+  // `query` returns 10 results unless told otherwise (as _eql/search): ask for all of them.
+  for (const c of cases) if (c.args[0] === 'query') c.args.splice(2, 0, '--size', '10000');
   return cases.filter((c) => opts.heavy || !c.heavy);
 }
 
