@@ -9,7 +9,9 @@ import type { Writable } from 'node:stream';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatPosition, openInput } from '../events/inputs.js';
 import { expandInputs, InputError, type InputFile } from '../events/sources.js';
-import type { WindowsProfile } from '../events/windows/index.js';
+import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js';
+import { discoverHostAddresses } from '../events/host-discovery.js';
+import { hostIpOption, type HostIpMode } from './threads.js';
 import { EvtxError } from '../evtx/index.js';
 
 export interface ConvertOptions {
@@ -23,6 +25,8 @@ export interface ConvertOptions {
   strict?: boolean;
   /** Index for documents that carry none (`--index`), used in bulk pairs. */
   index?: string;
+  /** host.ip of mapped Windows events from a first pass over the files (`auto` and `on`: yes). */
+  hostIp?: HostIpMode;
 }
 
 export interface ConvertCounts {
@@ -64,6 +68,12 @@ export async function convertFiles(
       if (failed) throw failed;
     }
   };
+  let hostAddresses: HostAddressBook | undefined;
+  if (!opts.raw && opts.hostIp !== 'off') {
+    const all: InputFile[] = [];
+    for (const p of paths) all.push(...(await expandInputs([p]).catch(() => [])));
+    hostAddresses = (await discoverHostAddresses(all, { profile: opts.profile, namespace: opts.namespace })).book;
+  }
   try {
     for (const p of paths) {
       let files: InputFile[];
@@ -80,6 +90,7 @@ export async function convertFiles(
           namespace: opts.namespace,
           evtx: opts.raw ? 'raw' : 'ecs',
           strict: opts.strict,
+          hostAddresses,
           onSkip: (s) => warn(`${formatPosition(s.position)}: ${s.reason}`),
           onWarning: warn,
         });
@@ -138,6 +149,7 @@ export function registerConvert(program: Command): Command {
     .option('--namespace <namespace>', 'data stream namespace of the integration indexes', 'default')
     .option('--bulk', 'write Elasticsearch _bulk pairs (create action with the target index, then the document)')
     .option('--index <name>', 'index for documents that carry none (bulk actions)')
+    .addOption(hostIpOption('on, except with --raw'))
     .option('--strict', 'stop at the first damaged EVTX chunk or record')
     .option('-o, --out <file>', 'write to FILE instead of stdout')
     .action(async (inputs: string[], o: ConvertOptions & { out?: string }) => {

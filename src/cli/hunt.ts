@@ -1,7 +1,7 @@
 // `eqlite hunt [--rules PATH]… INPUT…`: runs EQL detection rules over log files and writes
 // Kibana-shaped alerts (table, NDJSON or JSON on stdout; NDJSON file with --out; SQLite with --db).
 // Progress (TTY only) and the end-of-run summary go to stderr, so stdout stays machine-readable.
-import { threadsOption } from './threads.js';
+import { hostIpOption, threadsOption, type HostIpMode } from './threads.js';
 import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -34,6 +34,7 @@ export interface HuntCliOptions extends SelectionCliOptions {
   maxSignals?: number;
   reorderWindow?: number;
   threads?: number;
+  hostIp?: HostIpMode;
   valueList?: string[];
   progress?: boolean;
 }
@@ -186,6 +187,7 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
       maxSignals: o.maxSignals,
       reorderWindow: o.reorderWindow,
       threads: o.threads,
+      hostIp: o.hostIp,
       collect: false,
       onAlert,
       onSkip: timeless.add,
@@ -307,6 +309,19 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
     L.push(`skipped ${skippedTotal} lines/records/events:`);
     for (const [, v] of [...stats.skipped].sort((a, b) => b[1].count - a[1].count).slice(0, 10)) L.push(`  ${v.count} × e.g. ${v.example}`);
   }
+  // The host.ip pass, when it ran over Windows events that eqlite mapped (ECS documents carry their own).
+  let mappedWindows = 0;
+  for (const { shape } of stats.inputShapes ?? []) for (const [label, n] of Object.entries(shape.shapes)) if (label !== 'ECS' && label !== 'JSON') mappedWindows += n;
+  if (stats.hostAddresses && mappedWindows > 0) {
+    const h = stats.hostAddresses;
+    L.push(
+      h.files === 0
+        ? 'host.ip: not derived: stdin is read only once (give the files themselves to derive it)'
+        : h.hosts > 0
+        ? `host.ip: ${h.addresses} address(es) of ${h.hosts} machine(s) found in their own outbound connections (Sysmon 3, Security 5156-5159) and set on their Windows events`
+        : 'host.ip: no machine revealed its own address (no outbound Sysmon 3 or Security 5156-5159 events), so the Windows events read have no host.ip',
+    );
+  }
   if (stats.unrouted > 0) L.push(`${stats.unrouted} events were handed to no rule (no index pattern, category or required field value matched)`);
   const excepted = stats.perRule.reduce((n, r) => n + r.excepted, 0);
   if (excepted > 0) L.push(`${excepted} events withheld by rule exceptions`);
@@ -364,6 +379,7 @@ export function registerHunt(program: Command): Command {
     .addOption(new Option('--max-signals <n>', "override every rule's max_signals").argParser(parsePositive))
     .addOption(new Option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)').argParser(parseNonNegative))
     .addOption(threadsOption())
+    .addOption(hostIpOption())
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
     .option('--no-progress', 'no progress bar');
   return addSelectionOptions(cmd)

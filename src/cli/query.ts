@@ -12,7 +12,9 @@ import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import type { SkippedItem } from '../events/types.js';
 import { expandInputs } from '../events/sources.js';
 import { openFiles } from '../parallel/pool.js';
-import { threadsOption } from './threads.js';
+import { hostIpOption, threadsOption, type HostIpMode } from './threads.js';
+import { discoverHostAddresses, mentionsHostIp } from '../events/host-discovery.js';
+import type { HostAddressBook } from '../events/windows/index.js';
 import { mergeOrdered } from '../events/order.js';
 import { documentId } from '../events/ids.js';
 import type { EventDoc } from '../events/types.js';
@@ -29,6 +31,7 @@ export interface QueryCommandOptions {
   reorderWindow?: number;
   maxSamplesPerKey?: number;
   threads?: number;
+  hostIp?: HostIpMode;
 }
 
 function positiveInt(v: string): number {
@@ -89,6 +92,12 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   }
   const files = await expandInputs(paths.length ? paths : ['-']);
   if (files.length === 0) throw new UserError(`no input files found in ${paths.join(', ')} (NDJSON, JSON, .gz, .evtx or Windows XML)`, 2);
+  // host.ip of Windows events mapped on read: a first pass over the files when the query uses it.
+  let hostAddresses: HostAddressBook | undefined;
+  const hostIp = opts.hostIp ?? 'auto';
+  if (hostIp === 'on' || (hostIp === 'auto' && mentionsHostIp(query))) {
+    hostAddresses = (await discoverHostAddresses(files)).book;
+  }
   // Files (not stdin) may be read and filtered on worker threads; see src/parallel.
   const opened = openFiles(files, {
     threads: opts.threads,
@@ -96,9 +105,10 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     timestampField: opts.timestampField,
     tiebreakerField: opts.tiebreakerField ?? null,
     index: opts.index,
+    hostAddresses,
     onSkip,
     onWarning,
-    local: (f) => openInput(f, { index: opts.index, onSkip, onWarning }),
+    local: (f) => openInput(f, { index: opts.index, hostAddresses, onSkip, onWarning }),
   });
   const inputs = opened.inputs;
   const out = process.stdout;
@@ -194,6 +204,7 @@ export function registerQuery(program: Command): Command {
     .option('--index <name>', 'index name for events that carry none')
     .option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)', positiveInt)
     .addOption(threadsOption())
+    .addOption(hostIpOption('when the query uses host.ip'))
     .action(async (query: string, files: string[], opts: QueryCommandOptions) => {
       process.exitCode = await runQueryCommand(query, files, opts);
     });

@@ -1,5 +1,9 @@
-// `--threads N`, shared by the commands that read files (hunt, query).
+// Options shared by the commands that read files: `--threads N` (hunt, query), `--host-ip MODE`
+// (hunt, query, convert).
 import { InvalidArgumentError, Option } from 'commander';
+import type { HostIpMode } from '../events/host-discovery.js';
+
+export type { HostIpMode };
 
 export function threadsOption(): Option {
   return new Option(
@@ -10,4 +14,21 @@ export function threadsOption(): Option {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
     return n;
   });
+}
+
+
+/**
+ * `--host-ip auto|on|off`: whether the discovery pass fills host.ip of Windows events mapped on
+ * read (src/events/host-discovery.ts). `auto` means what `autoMeans` says for the command.
+ */
+export function hostIpOption(autoMeans = 'when a rule (or the query) uses host.ip'): Option {
+  return new Option(
+    '--host-ip <mode>',
+    `host.ip of Windows events read from EVTX, XML, NXLog or raw Winlogbeat documents: the addresses each machine shows as its own in its outbound connections, found by a first pass over the input files (auto: ${autoMeans}; on; off: no host.ip)`,
+  )
+    .argParser((v: string): HostIpMode => {
+      if (v === 'auto' || v === 'on' || v === 'off') return v;
+      throw new InvalidArgumentError('expected auto, on or off');
+    })
+    .default('auto');
 }

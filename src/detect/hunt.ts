@@ -16,7 +16,10 @@
 // counted per rule as "events excepted" and "events filtered".
 import { fieldAccessor } from '../engine/fields.js';
 import { expandInputs } from '../events/sources.js';
+import { discoverHostAddresses, mentionsHostIp, type HostIpMode } from '../events/host-discovery.js';
 import { emptyShape, iterable, openInput, type InputShape, type OpenedInput } from '../events/inputs.js';
+import type { HostAddressBook } from '../events/windows/index.js';
+
 import { openFiles } from '../parallel/pool.js';
 import { mergeOrdered, timeOrSkip } from '../events/order.js';
 import { eventInstant } from '../events/time.js';
@@ -62,6 +65,12 @@ export interface HuntOptions {
    * Default: one per core, up to one per file, when there are two or more files.
    */
   threads?: number;
+  /**
+   * host.ip for Windows events mapped on read (EVTX, XML, NXLog, raw Winlogbeat): `auto` (default)
+   * runs the discovery pass (src/events/host-discovery.ts) when a rule, its filters or exceptions
+   * use host.ip; `on` always; `off` never (such events then have no host.ip).
+   */
+  hostIp?: HostIpMode;
   /** Keep alerts in the result (default true); with false, use onAlert to stream them. */
   collect?: boolean;
   onAlert?: (alert: Alert) => void;
@@ -107,6 +116,8 @@ export interface HuntStats {
   inputShapes?: { file: string; shape: InputShape }[];
   /** The hunt's time range (schedule replay), ISO. */
   range?: { from: string; to: string | null };
+  /** The host.ip discovery pass, when it ran: files it read, machines with addresses, addresses found. */
+  hostAddresses?: { files: number; hosts: number; addresses: number };
 }
 
 export interface HuntResult {
@@ -216,6 +227,15 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   // ---- inputs
   const files = await expandInputs(opts.inputs);
   stats.inputs = files.length;
+  const mode = opts.hostIp ?? 'auto';
+  let hostAddresses: HostAddressBook | undefined;
+  if (mode === 'on' || (mode === 'auto' && rulesUseHostIp(prepared.map((p) => p.rule), opts.exceptionLists ?? []))) {
+    const found = await discoverHostAddresses(files);
+    hostAddresses = found.book;
+    let n = 0;
+    for (const [, ips] of found.book.entries()) n += ips.length;
+    stats.hostAddresses = { files: found.files, hosts: found.book.size, addresses: n };
+  }
   // Files (not stdin) may be read, mapped and routed on worker threads; see src/parallel. Inputs
   // read on this thread are routed here, before the merge, exactly as the workers route theirs:
   // the same events are counted whichever thread reads a file.
@@ -225,12 +245,13 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     route: { kind: 'hunt', rules: prepared.map((p) => p.rule), prepare: prepareOpts },
     timestampField,
     index: opts.index,
+    hostAddresses,
     onSkip: skip,
     onWarning: warn,
     local: (f) => {
       const router = new RuleRouter(prepared);
       localRouters.push(router);
-      return routedInput(openInput(f, { index: opts.index, onSkip: skip, onWarning: warn }), router, timestampField, skip);
+      return routedInput(openInput(f, { index: opts.index, hostAddresses, onSkip: skip, onWarning: warn }), router, timestampField, skip);
     },
   });
   const sources = opened.inputs;
@@ -288,6 +309,18 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     warn(`${stats.noIndex} event(s) have no index (no _index, data_stream.* or Beats agent fields); no rule sees them — name their index with --index`);
   }
   return { alerts, stats };
+}
+
+/**
+ * True when one of the rules' query or filters, or an exception list, names host.ip: then the
+ * host.ip discovery pass runs (`auto`). Conservative: an exception list counts whichever rule uses it.
+ */
+export function rulesUseHostIp(rules: readonly Rule[], exceptionLists: readonly ExceptionList[]): boolean {
+  for (const r of rules) {
+    if (r.query !== undefined && mentionsHostIp(r.query)) return true;
+    if (r.extra.filters !== undefined && mentionsHostIp(JSON.stringify(r.extra.filters))) return true;
+  }
+  return exceptionLists.some((l) => mentionsHostIp(JSON.stringify(l.items)));
 }
 
 /** Groups skip reasons: the text before the first detail (quotes, numbers, colon). */

@@ -21,6 +21,15 @@ function json(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
 }
 
+/** The source as JSON without the host.ip eqlite added (see EventDoc.derivedHostIp). */
+function jsonWithoutHostIp(source: Record<string, unknown>): string {
+  const host = source.host;
+  return JSON.stringify(source, function (this: unknown, k, x) {
+    if (k === 'ip' && this === host) return undefined;
+    return typeof x === 'bigint' ? x.toString() : x;
+  });
+}
+
 /** The `_id` of an event: its own, or one derived from its content and position. */
 export function documentId(ev: EventDoc): string {
   if (!ev.derivedId) return ev.id;
@@ -28,7 +37,8 @@ export function documentId(ev: EventDoc): string {
   if (id === undefined) {
     const colon = ev.id.indexOf(':');
     const position = colon >= 0 ? ev.id.slice(colon + 1) : ev.id;
-    id = `${createHash('sha256').update(json(ev.source)).digest('hex').slice(0, 16)}:${position}`;
+    const text = ev.derivedHostIp ? jsonWithoutHostIp(ev.source) : json(ev.source);
+    id = `${createHash('sha256').update(text).digest('hex').slice(0, 16)}:${position}`;
     cache.set(ev, id);
   }
   return id;

@@ -7,7 +7,7 @@
 // is batched (one promise per ~1,000 events) so the time-ordered merge stays cheap.
 import { statSync } from 'node:fs';
 import { EvtxError, readEvtx } from '../evtx/index.js';
-import { mapRawWindowsEvent, mapWindowsDocument, windowsShapeOf, type WindowsProfile } from './windows/index.js';
+import { mapRawWindowsEvent, mapWindowsDocument, windowsShapeOf, type HostAddressBook, type WindowsProfile } from './windows/index.js';
 import { expandInputs, fileIdPrefix, InputError, readEvents, type InputFile } from './sources.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
@@ -28,6 +28,8 @@ export interface OpenOptions {
   namespace?: string;
   /** EVTX: stop at the first damaged chunk or record (an EvtxError) instead of skipping it. */
   strict?: boolean;
+  /** The machines' own addresses: mapped Windows events without host.ip get their host's (see windows/host-ip.ts). */
+  hostAddresses?: HostAddressBook;
 }
 
 /**
@@ -129,8 +131,9 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
           continue;
         }
         try {
-          const mapped = mapWindowsDocument(shape, ev.source, { profile, namespace: opts.namespace });
+          const mapped = mapWindowsDocument(shape, ev.source, { profile, namespace: opts.namespace, hostAddresses: opts.hostAddresses });
           batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
+          if (mapped.hostIpAdded) batch[i]!.derivedHostIp = true;
           countShape(shapes, label, mapped.source);
         } catch (err) {
           mapFailures++;
@@ -194,9 +197,11 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
           if (raw) {
             out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, derivedId: true, position });
           } else {
-            const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile, namespace: opts.namespace });
+            const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile, namespace: opts.namespace, hostAddresses: opts.hostAddresses });
             countShape(shapes, 'EVTX', mapped.source);
-            out.push({ source: mapped.source, index: mapped.index || (opts.index ?? ''), id, derivedId: true, position });
+            const ev: EventDoc = { source: mapped.source, index: mapped.index || (opts.index ?? ''), id, derivedId: true, position };
+            if (mapped.hostIpAdded) ev.derivedHostIp = true;
+            out.push(ev);
           }
         } catch (err) {
           skipped++;

@@ -26,6 +26,11 @@ export interface EventDoc {
   id: string;
   /** The input gave no `_id`: `id` is a placeholder; use documentId(ev). */
   derivedId?: boolean;
+  /**
+   * `host.ip` was added from the addresses the machine revealed (events/windows/host-ip.ts), not
+   * read: the derived id leaves it out, so an event has the same id whether or not the pass ran.
+   */
+  derivedHostIp?: boolean;
   position?: SourcePosition;
   /**
    * The event's time as parsed by the ordering stage, and the field it was read from: the engine

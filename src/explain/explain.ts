@@ -16,11 +16,14 @@ import { parse } from '../eql/index.js';
 import { compile, type CompiledQuery } from '../engine/index.js';
 import { fieldAccessor, getField } from '../engine/fields.js';
 import { stageKeys, type SequenceTrace } from '../engine/sequence.js';
-import { openInputs } from '../events/inputs.js';
+import { discoverHostAddresses } from '../events/host-discovery.js';
+import { openInput } from '../events/inputs.js';
+import { expandInputs } from '../events/sources.js';
 import { mergeOrdered } from '../events/order.js';
 import { eventInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { prepareRule, ruleCompileOptions } from '../detect/router.js';
+import { rulesUseHostIp } from '../detect/hunt.js';
 import { compileExceptionItems, resolveRuleExceptions } from '../rules/exceptions.js';
 import type { ExceptionItem, ExceptionList, Rule } from '../rules/types.js';
 import { planQuery, type ConditionPlan, type QueryPlan, type StagePlan } from './plan.js';
@@ -355,7 +358,10 @@ export async function explainRule(opts: ExplainOptions): Promise<Explanation> {
     input.skipped++;
     opts.onSkip?.(s);
   };
-  const opened = await openInputs(opts.inputs, { index: opts.index, onSkip, onWarning: opts.onWarning });
+  // host.ip as hunt derives it (its `auto` mode), so that the verdicts are hunt's.
+  const files = await expandInputs(opts.inputs);
+  const hostAddresses = rulesUseHostIp([opts.rule], opts.exceptionLists ?? []) ? (await discoverHostAddresses(files)).book : undefined;
+  const opened = files.map((f) => openInput(f, { index: opts.index, hostAddresses, onSkip, onWarning: opts.onWarning }));
   const merged = mergeOrdered(opened, { timestampField, onSkip, onWarning: opts.onWarning });
   const outOfScope = (ev: EventDoc, ms: number, reason: OutOfScope['reason']) => {
     for (let i = 0; i < plan.stages.length; i++) {

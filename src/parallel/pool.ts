@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { emptyShape, iterable, type InputShape, type OpenedInput } from '../events/inputs.js';
 import { InputError, type InputFile } from '../events/sources.js';
 import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
-import type { WindowsProfile } from '../events/windows/index.js';
+import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js';
 import { workerEntry } from '../util/worker-entry.js';
 import type { EventBatch, FromWorker, RouteSpec, ToWorker, WorkerConfig } from './protocol.js';
 
@@ -28,6 +28,8 @@ export interface ParallelOptions {
   profile?: WindowsProfile;
   /** EVTX records as ECS (default) or RawWindowsEvent objects (see OpenOptions.evtx). */
   evtx?: 'ecs' | 'raw';
+  /** The machines' own addresses, given to the Windows mapping (see OpenOptions.hostAddresses). */
+  hostAddresses?: HostAddressBook;
   onSkip?: (item: SkippedItem) => void;
   onWarning?: (message: string) => void;
   /** Events per batch (default 4,096). */
@@ -190,6 +192,7 @@ class FileChannel {
           timeField: tsField,
           routed: x.routes,
         };
+        if (x.derivedHostIp) out[i]!.derivedHostIp = true;
       } else {
         // The merge orders ties by the tiebreaker, so a stub keeps that one value.
         const source = m.tb && m.tb[i] !== undefined ? { [tbField!]: m.tb[i] } : EMPTY_SOURCE;
@@ -240,6 +243,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
     index: opts.index,
     profile: opts.profile,
     evtx: opts.evtx,
+    hostAddresses: opts.hostAddresses && opts.hostAddresses.size > 0 ? opts.hostAddresses.entries() : undefined,
     batchEvents: Math.max(1, opts.batchEvents ?? 4096),
     batchForwarded: Math.max(1, opts.batchForwarded ?? 256),
     credits: Math.max(1, opts.credits ?? 4),

@@ -30,6 +30,8 @@ export interface WorkerConfig {
   index?: string;
   profile?: WindowsProfile;
   evtx?: 'ecs' | 'raw';
+  /** The machines' own addresses ([host.id, addresses] pairs; see events/windows/host-ip.ts). */
+  hostAddresses?: [string, string[]][];
   /** A batch is sent when it holds this many events … */
   batchEvents: number;
   /** … or this many whole events. */
@@ -45,6 +47,8 @@ export interface ForwardedEvent {
   index: string;
   /** The input gave no `_id` (see documentId in events/ids.ts). */
   derivedId: boolean;
+  /** host.ip was added by the mapping (EventDoc.derivedHostIp). */
+  derivedHostIp?: true;
   routes: number[];
 }
 

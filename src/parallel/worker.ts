@@ -6,11 +6,13 @@ import { openInput } from '../events/inputs.js';
 import { InputError } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
 import { getField } from '../engine/fields.js';
+import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import type { EventBatch, ForwardedEvent, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 
 const port = parentPort!;
 const cfg = workerData as WorkerConfig;
+const hostAddresses = cfg.hostAddresses ? new HostAddressBook(cfg.hostAddresses) : undefined;
 
 /** Per file: the router's decision for an event, and its counters at the end. */
 interface FileRouter {
@@ -102,7 +104,11 @@ class BatchBuilder {
       this.offset![i] = p?.offset ?? Number.NaN;
     }
     if (this.tb) this.tb.push(getField(ev.source, cfg.tiebreakerField!));
-    if (routes.length > 0) this.fwd.push({ i, source: ev.source, index: ev.index, derivedId: ev.derivedId === true, routes: routes.slice() });
+    if (routes.length > 0) {
+      const f: ForwardedEvent = { i, source: ev.source, index: ev.index, derivedId: ev.derivedId === true, routes: routes.slice() };
+      if (ev.derivedHostIp) f.derivedHostIp = true;
+      this.fwd.push(f);
+    }
   }
 
   /** Sends the batch (transferring its columns) and starts a new one. */
@@ -131,7 +137,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
     const router = (await factory)();
     const input = openInput(
       { path, kind },
-      { index: cfg.index, profile: cfg.profile, evtx: cfg.evtx, onSkip, onWarning: (message) => post({ t: 'warn', id, message }) },
+      { index: cfg.index, profile: cfg.profile, evtx: cfg.evtx, hostAddresses, onSkip, onWarning: (message) => post({ t: 'warn', id, message }) },
     );
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
     const tsField = cfg.timestampField;

@@ -12,10 +12,12 @@ import { mapPowerShellOperational, mapWindowsPowerShell } from './powershell.js'
 import { mapSecurity } from './security.js';
 import { mapSysmon } from './sysmon.js';
 import { isNxlogDocument, nxlogToBeatDocument } from './nxlog.js';
+import type { HostAddressBook } from './host-ip.js';
 
 export { hostIdFor, hostNameOf } from './common.js';
 export { isNxlogDocument } from './nxlog.js';
 export { rawToBeatDocument } from './beat.js';
+export { HostAddressBook, hostAddress, revealedHostAddress } from './host-ip.js';
 
 export type WindowsProfile = 'integration' | 'winlogbeat';
 
@@ -32,11 +34,18 @@ export interface WindowsMappingOptions {
   winlogbeatVersion?: string;
   /** Sysmon 7 event.type: `elastic` = ["change","start"] as current Elastic (default), `change` = ["change"]. */
   imageLoadType?: 'elastic' | 'change';
+  /**
+   * The machines' own addresses (see host-ip.ts): an event without host.ip gets its host's, as
+   * add_host_metadata would add them. Without a book, host.ip is left as the input has it.
+   */
+  hostAddresses?: HostAddressBook;
 }
 
 export interface MappedWindowsEvent {
   source: Record<string, unknown>;
   index: string;
+  /** host.ip was set from opts.hostAddresses. */
+  hostIpAdded?: boolean;
 }
 
 type Kind = 'sysmon' | 'security' | 'powershell_operational' | 'powershell' | 'system' | 'application' | 'other';
@@ -205,6 +214,14 @@ function mapBeatStage(doc: Doc, opts: WindowsMappingOptions): MappedWindowsEvent
     const name = machine ?? (typeof host.name === 'string' && host.name !== '' ? hostNameOf(host.name) : undefined);
     if (name) host.id = hostIdFor(name);
   }
+  let hostIpAdded = false;
+  if (opts.hostAddresses !== undefined && typeof host.id === 'string' && isAbsent(host.ip)) {
+    const ips = opts.hostAddresses.get(host.id);
+    if (ips !== undefined) {
+      host.ip = [...ips];
+      hostIpAdded = true;
+    }
+  }
   const os = child(host, 'os');
   if (os.type === undefined) os.type = 'windows';
   if (os.family === undefined) os.family = 'windows';
@@ -227,7 +244,11 @@ function mapBeatStage(doc: Doc, opts: WindowsMappingOptions): MappedWindowsEvent
     if (route.winlogbeatModule) event.module = route.winlogbeatModule;
     index = `winlogbeat-${opts.winlogbeatVersion ?? '7.17.0'}`;
   }
-  return { source: doc, index };
+  return hostIpAdded ? { source: doc, index, hostIpAdded } : { source: doc, index };
+}
+
+function isAbsent(v: unknown): boolean {
+  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
 }
 
 /** Channels without a dedicated pipeline: the beat-stage fields, tidied like the other pipelines. */

@@ -1,0 +1,55 @@
+// The discovery pass behind host.ip (see windows/host-ip.ts): reads the input files once, maps
+// their Windows events as the real read will, and collects the addresses each machine reveals as
+// its own. It runs before the real read because add_host_metadata gives every event of a machine
+// the same host.ip — the first event as well as the last — and because rules, filters and
+// exceptions are evaluated while the files are read (on worker threads too), so every event must
+// carry its host.ip from the start.
+//
+// Files only: stdin cannot be read twice (its events still get the addresses the files revealed).
+// The pass reports nothing: the real read reports every damaged item and unreadable file.
+import { openInput } from './inputs.js';
+import type { InputFile } from './sources.js';
+import { HostAddressBook, type WindowsProfile } from './windows/index.js';
+
+/** When the pass runs: `auto` (the command decides: hunt and query when host.ip is used), `on`, `off`. */
+export type HostIpMode = 'auto' | 'on' | 'off';
+
+const HOST_IP = /(^|[^\w.@`])host\.ip(?![\w.])|`host\.ip`/;
+
+/** True when a query (or a filter or exception as JSON) names the field host.ip. */
+export function mentionsHostIp(text: string): boolean {
+  return HOST_IP.test(text);
+}
+
+export interface DiscoveryOptions {
+  profile?: WindowsProfile;
+  namespace?: string;
+}
+
+export interface DiscoveryResult {
+  book: HostAddressBook;
+  /** Events that revealed an address (including repeats of known ones). */
+  revealing: number;
+  /** Files read by the pass (stdin is not). */
+  files: number;
+}
+
+export async function discoverHostAddresses(files: readonly InputFile[], opts: DiscoveryOptions = {}): Promise<DiscoveryResult> {
+  const book = new HostAddressBook();
+  let revealing = 0;
+  let read = 0;
+  const quiet = () => undefined;
+  for (const f of files) {
+    if (f.path === '-') continue;
+    read++;
+    const input = openInput(f, { profile: opts.profile, namespace: opts.namespace, onSkip: quiet, onWarning: quiet });
+    try {
+      for await (const batch of input.batches()) {
+        for (const ev of batch) if (book.observe(ev.source)) revealing++;
+      }
+    } catch {
+      // Unreadable or not what its name says: the real read reports it.
+    }
+  }
+  return { book, revealing, files: read };
+}
