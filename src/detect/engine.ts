@@ -114,6 +114,12 @@ export interface DetectionEngineOptions {
   sink: AlertSink;
   /** Default: an in-memory set (ids written by this engine). */
   ledger?: AlertLedger;
+  /**
+   * Results the driver owns (default: all). A partitioned driver drops the results that belong
+   * to another partition (a multi-valued join key reaches several partitions) or that a previous
+   * owner already alerted (state rebuilt by replay), before max_signals counts them.
+   */
+  accept?: (ruleIndex: number, result: QueryResult) => boolean;
   onWarning?: (message: string) => void;
 }
 
@@ -416,7 +422,8 @@ export class DetectionEngine {
       runTime: runIso,
       executionUuid: sha256Uuid(`${s.uuid}:${scheduled ? w.k : 'all'}:${runIso}`),
     };
-    for (const r of results) this.alert(s, r, ctx);
+    const accept = this.opts.accept;
+    for (const r of results) if (!accept || accept(s.index, r)) this.alert(s, r, ctx);
   }
 
   /**
@@ -425,6 +432,7 @@ export class DetectionEngine {
    * the scheduled runs, which find it again in their windows.
    */
   private streamResult(s: RuleState, r: QueryResult): void {
+    if (this.opts.accept && !this.opts.accept(s.index, r)) return;
     const now = this.opts.clock ? this.opts.clock() : Date.now();
     s.stats.results++;
     const b = (s.budget ??= { start: now, used: 0, interval: parseInterval(s.rule.interval) });

@@ -7,12 +7,15 @@
 //    runWindow(). Each rule's last run is kept in state.sqlite, so after downtime the missed runs
 //    are caught up, oldest first (at most `max_catchup_runs`; anything older is a gap, reported).
 //    Runs due at the same tick with the same window share one read of the store.
-//  * Real time (on by default): committed events are held for REORDER_MS, then pushed in time
-//    order into a stream-mode engine whose rules alert as soon as a match is final. Alert ids are
-//    the same the scheduled run computes, and the shared ledger (the alert store) makes whichever
-//    comes second find it written. Events arriving after later events were pushed are left to
-//    the scheduled runs. On start, the recent past is replayed from the store so sequences that
-//    were pending at a crash or restart are completed.
+//  * Real time (on by default): the store is read as an event log (store/sqlite-log.ts) by the
+//    shared partition detector (realtime.ts) — the same driver the cluster's workers run on
+//    JetStream partitions: committed events are held REORDER_MS, pushed in time order into a
+//    stream-mode engine whose rules alert as soon as a match is final, and the position whose
+//    alerts are written is acknowledged (state.sqlite). Alert ids are the same the scheduled run
+//    computes, and the shared ledger (the alert store) makes whichever comes second find it
+//    written. Events arriving after later events were pushed get repair runs over their rules'
+//    windows. After a restart, sequences pending at the last acknowledgement are rebuilt by a
+//    silent replay and detection continues from it.
 import type { Logger } from 'pino';
 import type { Alert } from '../detect/alerts.js';
 import { DetectionEngine } from '../detect/engine.js';
@@ -23,11 +26,12 @@ import type { EventDoc } from '../events/types.js';
 import type { Rule } from '../rules/types.js';
 import { lastIngested, type ServedAlerts } from './alerts.js';
 import type { ServeConfig } from './config.js';
-import type { StoredEvent } from './ingest.js';
 import type { Metrics } from './metrics.js';
+import { PartitionDetector, WHOLE_LOG } from './realtime.js';
 import type { RuleGeneration, RuleSet } from './rules.js';
 import type { StateDb } from './state.js';
 import { eventSource, type EventStore } from './store/event-store.js';
+import type { SqliteEventLog } from './store/sqlite-log.js';
 
 /** The run grid: runs at multiples of the interval since the epoch. */
 const EPOCH = { anchor: 0 };
@@ -79,20 +83,13 @@ const RUNS_KEPT = 200;
 export interface DetectionDeps {
   config: ServeConfig;
   store: EventStore;
+  /** The store read as an event log (real time). */
+  eventLog: SqliteEventLog;
   rules: RuleSet;
   alerts: ServedAlerts;
   metrics: Metrics;
   state: StateDb;
   log: Logger;
-}
-
-interface Held {
-  ev: EventDoc;
-  t: number;
-  ns: number;
-  seq: number;
-  routes: readonly number[];
-  arrived: number;
 }
 
 export interface RunRecord {
@@ -109,18 +106,15 @@ export interface RunRecord {
 
 export class Detection {
   private gen!: RuleGeneration;
-  private stream: DetectionEngine | null = null;
   private scheduled!: DetectionEngine;
-  private held: Held[] = [];
-  private lastPushed = -Infinity;
-  private timer: NodeJS.Timeout | null = null;
+  private realtime: PartitionDetector | null = null;
+  /** Generation changes are applied to the real-time detector one at a time. */
+  private installing: Promise<void> = Promise.resolve();
   private tickTimer: NodeJS.Timeout | null = null;
   private running = false;
   /** Alerts written by the current scheduled run (for its record). */
   private runAlerts = 0;
   lateForRealtime = 0;
-  /** Rules (indexes in the current generation) that received events too late for the stream. */
-  private repair = new Set<number>();
 
   constructor(private readonly deps: DetectionDeps) {
     deps.state.exec(SCHEMA);
@@ -128,34 +122,35 @@ export class Detection {
 
   /** Events waiting for real-time detection. */
   backlog(): number {
-    return this.held.length;
+    return this.realtime?.backlog ?? 0;
   }
 
-  /** Starts both modes: installs the current rules, replays the recent past, starts the timers. */
+  /** Starts both modes: installs the current rules, starts real time (from its checkpoint) and the scheduler. */
   start(): void {
     this.install(this.deps.rules.current);
-    if (this.deps.config.detection.realtime) this.replayRecent();
-    this.timer = setInterval(() => this.release(), Math.max(50, REORDER_MS / 2));
-    this.timer.unref();
     this.tickTimer = setInterval(() => this.tick(), this.deps.config.detection.tickMs);
     this.tickTimer.unref();
     setImmediate(() => this.tick());
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
+  async stop(): Promise<void> {
     if (this.tickTimer) clearInterval(this.tickTimer);
-    this.timer = this.tickTimer = null;
-    this.release(true);
+    this.tickTimer = null;
+    await this.installing;
+    await this.realtime?.stop();
+  }
+
+  /** Real time is through everything read so far (tests). */
+  async settle(): Promise<void> {
+    await this.installing;
+    await this.realtime?.drain();
   }
 
   /** A new rule generation (reload, import, enable/disable). */
   install(g: RuleGeneration): void {
-    const first = this.gen === undefined;
     this.gen = g;
-    const { alerts, log, metrics } = this.deps;
+    const { alerts, log, metrics, config } = this.deps;
     const warn = (m: string) => log.warn({ warning: m }, 'detection');
-    this.repair = new Set();
     this.scheduled = new DetectionEngine({
       rules: g.prepared,
       mode: 'schedule',
@@ -167,24 +162,47 @@ export class Detection {
         this.written(group, rule, 'scheduled');
       },
     });
-    if (this.deps.config.detection.realtime) {
-      this.release(true);
-      this.stream = new DetectionEngine({
-        rules: g.stream,
-        mode: 'stream',
-        now: Date.now(),
-        clock: Date.now,
-        ledger: alerts.ledger,
-        onWarning: warn,
-        sink: (group, rule) => this.written(group, rule, 'realtime'),
+    if (config.detection.realtime) {
+      const rules = { gen: g.gen, prepared: g.prepared, stream: g.stream, router: g.router };
+      this.installing = this.installing.then(async () => {
+        try {
+          if (this.realtime) await this.realtime.install(rules);
+          else {
+            this.realtime = new PartitionDetector({
+              reader: this.deps.eventLog.reader(0),
+              rules,
+              scope: WHOLE_LOG,
+              ledger: alerts.ledger,
+              log,
+              reorderMs: REORDER_MS,
+              checkpointEveryMs: 1000,
+              maxReplayMs: 3_600_000,
+              // No checkpoint yet (first start, or a store from before checkpoints): the recent
+              // past (the longest rule look-back, at most 1 h) is run again.
+              initialStart: () => ({ time: Date.now() - this.lookBack() }),
+              sink: (group, rule, mode) => this.written(group, rule, mode),
+              onLate: (n) => (this.lateForRealtime += n),
+            });
+            await this.realtime.start();
+          }
+        } catch (e) {
+          log.error({ err: (e as Error).message }, 'detection: real-time detection could not start');
+        }
       });
-      this.lastPushed = -Infinity;
-      // Pending sequences of the old rules are lost with their engine: replay the recent past.
-      if (!first) this.replayRecent();
     }
     metrics.rulesLoaded.set({ state: 'enabled' }, g.prepared.length);
     metrics.rulesLoaded.set({ state: 'disabled' }, g.all.filter((r) => !r.enabled && !r.skip).length);
     metrics.rulesLoaded.set({ state: 'not_runnable' }, g.all.filter((r) => r.skip).length);
+  }
+
+  /** The longest rule look-back (to − from), at most 1 h. */
+  private lookBack(): number {
+    let span = 0;
+    for (const p of this.gen.prepared) {
+      const s = new RuleSchedule(p.rule, EPOCH).windowAt(Date.now());
+      span = Math.max(span, s.end - s.start);
+    }
+    return Math.min(span, 3_600_000);
   }
 
   private written(group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled'): void {
@@ -195,73 +213,6 @@ export class Detection {
       const t = lastIngested(group);
       if (t !== null) metrics.realtimeLatency.observe(Math.max(0, Date.now() - t) / 1000);
     }
-  }
-
-  // ---- real time ---------------------------------------------------------------------------------
-
-  /** Ingest listener: events just committed, in commit order. */
-  accept(events: readonly StoredEvent[]): void {
-    if (!this.stream) return;
-    const now = Date.now();
-    for (const e of events) {
-      const ev: EventDoc = { source: e.source, index: e.index, id: e.id };
-      const time = stampEventTime(ev, '@timestamp');
-      if (!time) continue;
-      const routes = e.gen === this.gen.gen ? e.routes : this.gen.router.route(ev).slice();
-      if (routes.length === 0) continue;
-      this.held.push({ ev, t: time.ms, ns: time.ns, seq: e.seq, routes, arrived: now });
-    }
-    this.deps.metrics.detectionBacklog.set(this.held.length);
-  }
-
-  /** Pushes the events held long enough, in time order; `all` pushes everything. */
-  private release(all = false): void {
-    if (!this.stream || this.held.length === 0) return;
-    const cutoff = all ? Infinity : Date.now() - REORDER_MS;
-    let n = 0;
-    while (n < this.held.length && this.held[n]!.arrived <= cutoff) n++;
-    if (n === 0) return;
-    const batch = this.held.slice(0, n);
-    this.held = this.held.slice(n);
-    batch.sort((a, b) => a.t - b.t || a.ns - b.ns || a.seq - b.seq);
-    for (const h of batch) {
-      if (h.t < this.lastPushed) {
-        // Too late for the stream (later events were pushed): the rules it can matter to get a
-        // repair run over their current window on the next tick.
-        this.lateForRealtime++;
-        for (const r of h.routes) this.repair.add(r);
-        continue;
-      }
-      this.lastPushed = h.t;
-      this.stream.push(h.ev, h.t, h.routes);
-    }
-    this.deps.metrics.detectionBacklog.set(this.held.length);
-  }
-
-  /** Replays stored events of the recent past (the longest rule look-back, at most 1 h) through real time. */
-  private replayRecent(): void {
-    if (!this.stream || this.gen.prepared.length === 0) return;
-    let span = 0;
-    for (const p of this.gen.prepared) {
-      const s = new RuleSchedule(p.rule, EPOCH).windowAt(Date.now());
-      span = Math.max(span, s.end - s.start);
-    }
-    span = Math.min(span, 3_600_000);
-    const since = Date.now() - span;
-    let rows: { seq: number; idx: string; id: string; ingested: number; src: string; routed: number }[];
-    try {
-      const lo = this.seqAtIngested(since);
-      rows = this.deps.store.db().prepare('SELECT seq, idx, id, ingested, src, routed FROM events WHERE seq >= ? AND routed > ?').all(lo, -this.gen.gen) as typeof rows;
-    } catch (e) {
-      this.deps.log.warn({ err: (e as Error).message }, 'detection: cannot replay recent events (store not readable)');
-      return;
-    }
-    const evs: StoredEvent[] = [];
-    // gen -1: routed again by accept() under the current rules.
-    for (const r of rows) evs.push({ seq: r.seq, index: r.idx, id: r.id, source: eventSource(r), ts: null, ingested: r.ingested, gen: -1, routes: [] });
-    this.accept(evs);
-    this.release(true);
-    if (rows.length > 0) this.deps.log.info({ events: rows.length, since: new Date(since).toISOString() }, 'detection: replayed recent events through real-time rules');
   }
 
   // ---- schedule -----------------------------------------------------------------------------------
@@ -310,7 +261,6 @@ export class Detection {
 
   private runDue(now: number): void {
     const { config, state, metrics } = this.deps;
-    this.runRepairs(now);
     const effective = now - config.detection.latenessMs;
     const getState = state.prepare('SELECT last_run FROM rule_schedule WHERE uuid = ?');
     type Due = { i: number; runTime: number; kind: 'scheduled' | 'catch-up' };
@@ -369,43 +319,6 @@ export class Detection {
         continue;
       }
       for (const d of g.runs) this.runOne(d.i, d.runTime, g.start, g.end, d.kind, events);
-    }
-  }
-
-  /**
-   * Rules that got late events run now over their current window (what their next scheduled run
-   * will search), so a sequence completed by a late event alerts without waiting for the
-   * schedule. Same engine run, same ids: nothing is written twice.
-   */
-  private runRepairs(now: number): void {
-    if (this.repair.size === 0) return;
-    const rules = [...this.repair];
-    this.repair.clear();
-    const groups = new Map<string, { start: number; end: number; byIngested: boolean; rules: number[] }>();
-    for (const i of rules) {
-      const rule = this.gen.prepared[i]?.rule;
-      if (!rule) continue;
-      const w = new RuleSchedule(rule, EPOCH).windowAt(now);
-      const byIngested = rule.timestamp_override === 'event.ingested';
-      const key = `${w.start}:${w.end}:${byIngested}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = { start: w.start, end: w.end, byIngested, rules: [] }));
-      g.rules.push(i);
-    }
-    for (const g of groups.values()) {
-      let events: EventDoc[];
-      try {
-        events = this.readWindow(g.start, g.end, g.byIngested);
-      } catch {
-        continue;
-      }
-      for (const i of g.rules) {
-        try {
-          this.scheduled.runWindow(i, now, events);
-        } catch (e) {
-          this.deps.log.error({ rule: this.gen.prepared[i]!.rule.rule_id, err: (e as Error).message }, 'detection: repair run failed');
-        }
-      }
     }
   }
 

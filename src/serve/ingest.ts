@@ -14,7 +14,8 @@ import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
 import { EsError, qs, sendJson, streamBody } from './http.js';
 import type { Metrics } from './metrics.js';
-import { setIngested, StoreUnavailableError, type EventStore } from './store/event-store.js';
+import type { EventSink } from './event-log.js';
+import { setIngested, StoreUnavailableError } from './store/event-store.js';
 
 /** An event just committed, as detection receives it. */
 export interface StoredEvent {
@@ -29,6 +30,11 @@ export interface StoredEvent {
   /** Rule generation the routes refer to, and the indexes of the rules that can use the event. */
   gen: number;
   routes: readonly number[];
+  /**
+   * The document was not kept parsed (routing found no rule of generation `gen` for it):
+   * `source` is empty; read it from the store if it is needed after all.
+   */
+  stub?: boolean;
 }
 
 /** Routing at ingest: which rules of generation `gen` can use an event. */
@@ -41,7 +47,8 @@ export type StoredListener = (events: StoredEvent[]) => void;
 
 export interface IngestDeps {
   config: ServeConfig;
-  store: EventStore;
+  /** Where events go: the single-node store, or the cluster's event log. */
+  store: EventSink;
   objects: EsObjects;
   metrics: Metrics;
   log: Logger;
@@ -132,6 +139,9 @@ export class Ingest {
         if (seq > 0 && it.doc) {
           setIngested(it.doc, res.ingested);
           stored.push({ seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested, gen: router?.gen ?? 0, routes: it.routes ?? NO_ROUTES });
+        } else if (seq > 0) {
+          // Listeners see every position (the log's readers check that none is missing).
+          stored.push({ seq, index: it.index, id: it.id, source: NO_SOURCE, ts: it.ts, ingested: res.ingested, gen: router?.gen ?? 0, routes: NO_ROUTES, stub: true });
         }
       }
       metrics.eventsStored.inc(storedCount);
@@ -166,5 +176,6 @@ export class Ingest {
 }
 
 const NO_ROUTES: readonly number[] = [];
+const NO_SOURCE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export type { BulkItem };

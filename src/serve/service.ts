@@ -14,6 +14,7 @@ import { Ingest } from './ingest.js';
 import { Metrics } from './metrics.js';
 import { openStateDb, type StateDb } from './state.js';
 import { EventStore } from './store/event-store.js';
+import { SqliteEventLog } from './store/sqlite-log.js';
 import { ServedAlerts } from './alerts.js';
 import { Detection } from './detection.js';
 import { RuleSet } from './rules.js';
@@ -48,6 +49,8 @@ export class Service {
   readonly alerts: ServedAlerts;
   readonly detection: Detection;
   readonly webhooks: Webhooks;
+  /** The event store read as an event log (real-time detection reads it). */
+  readonly log$: SqliteEventLog;
   /** Base URL once listening. */
   url = '';
   private closed = false;
@@ -67,9 +70,10 @@ export class Service {
     this.objects = new EsObjects(state);
     this.app = this.createApp(pathPrefix);
     this.alerts = new ServedAlerts(config.data);
+    this.log$ = new SqliteEventLog(store, state);
     let detection: Detection | null = null;
     this.rules = new RuleSet({ paths: config.rules, selection: config.selection, valueLists: config.valueLists, state, log, onChange: (g) => detection?.install(g) });
-    this.detection = detection = new Detection({ config, store, rules: this.rules, alerts: this.alerts, metrics: this.metrics, state, log });
+    this.detection = detection = new Detection({ config, store, eventLog: this.log$, rules: this.rules, alerts: this.alerts, metrics: this.metrics, state, log });
     this.ingest = new Ingest({
       config,
       store,
@@ -82,7 +86,7 @@ export class Service {
         return { gen: g.gen, route: (ev) => g.router.route(ev) };
       },
     });
-    this.ingest.onStored((evs) => this.detection.accept(evs));
+    this.ingest.onStored((evs) => this.log$.notify(evs));
     this.webhooks = new Webhooks(config.webhooks, state, this.metrics, log, config.webhookRetryBaseMs);
     this.alerts.onAlerts((alerts, rule, mode) => this.webhooks.enqueue(alerts, rule, mode));
     this.ingest.register(this.app);
@@ -224,6 +228,7 @@ export class Service {
         this.metrics.storeBytes.set({ store: 'events' }, size.used);
         const r = store.db().prepare('SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM events').get() as { lo: number | null; hi: number | null };
         this.metrics.storeEvents.set(r.hi === null ? 0 : r.hi - r.lo! + 1);
+        this.metrics.detectionBacklog.set(this.detection.backlog());
       } catch {
         // Store not readable (read-only data directory): the other metrics still answer.
       }
@@ -251,7 +256,7 @@ export class Service {
     await this.app.close();
     for (const fn of this.closers.reverse()) await fn();
     this.rules.close();
-    this.detection.stop();
+    await this.detection.stop();
     await this.webhooks.stop();
     this.alerts.close();
     await this.store.close();

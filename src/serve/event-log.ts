@@ -1,0 +1,93 @@
+// The event log detection reads from. Two implementations:
+//  * the embedded single-node log — `<data>/events.sqlite` (store/sqlite-log.ts), one partition;
+//  * NATS JetStream (src/cluster/jetstream-log.ts), partitioned by the rules' join keys.
+// A Kafka implementation would map onto it directly: publish = produce (acks=all), a partition is
+// a topic partition, consume/replay = a consumer positioned with seek / offsetsForTimes, and
+// committed/ack = the committed offset of the group, fenced by the group generation.
+//
+// What detection needs from a log, and nothing more:
+//  * publish — ingest appends events and learns when they are durable (the HTTP answer waits);
+//  * consume with ack — read one partition in order from a position, following new events, and
+//    acknowledge (commit) how far the effects of the reading are durable, so that whoever reads
+//    the partition next resumes there; a commit by a reader that lost the partition is refused
+//    (fencing), never silently applied;
+//  * replay from a position — read a bounded range again (state rebuild after a takeover,
+//    windows re-run for late events).
+import type { RejectedLine, WriteItem, WriteResult, WriterFailure } from './store/event-store.js';
+
+/** One event as read from a log partition. */
+export interface LogEvent {
+  /** Position in the log: increasing within a partition (not necessarily dense). */
+  position: number;
+  /** When the log stored it (epoch ms, the log's clock): what replay-from-time selects on. */
+  storedAt: number;
+  index: string;
+  id: string;
+  /** `event.ingested` (epoch ms), already set in `source`. */
+  ingested: number;
+  source: Record<string, unknown>;
+  /**
+   * Routing already computed for this event by the process that read it (the single-node log
+   * hands ingest's own routing over): rule generation and rule indexes. Absent: route again.
+   */
+  routed?: { gen: number; routes: readonly number[] };
+}
+
+/** Where a read starts: a position (inclusive), or the first event stored at or after a time. */
+export type LogStart = { position: number } | { time: number };
+
+/** How far a partition's reader got: the last position whose effects (alerts) are durable. */
+export interface Checkpoint {
+  position: number;
+  /** storedAt of that event (replay after a takeover starts from this time minus the state span). */
+  storedAt: number;
+}
+
+/** A commit refused because another reader took the partition over (its commit won). */
+export class FencedError extends Error {
+  constructor(readonly partition: number, message: string) {
+    super(message);
+  }
+}
+
+export type BatchHandler = (batch: LogEvent[]) => Promise<void> | void;
+
+export interface ReadOptions {
+  signal: AbortSignal;
+  /** Largest number of events per batch (default: the implementation's). */
+  batch?: number;
+}
+
+/** The publishing side, as ingest sees it (the single-node EventStore has the same shape). */
+export interface EventSink {
+  /** Appends the items; resolves once every stored item is durable. */
+  write(items: WriteItem[], rejected?: RejectedLine[]): Promise<WriteResult>;
+  /** Items handed over and not yet durable. */
+  readonly inFlight: number;
+  /** Null while writable; otherwise why not (ingest answers 429/503). */
+  readonly failure: { failure: WriterFailure; message: string } | null;
+}
+
+/** A reader's hold on one partition: reads, and commits fenced against other readers. */
+export interface PartitionReader {
+  readonly partition: number;
+  /**
+   * Takes the partition over: returns its committed checkpoint (null when never committed) and
+   * makes every later commit of a previous reader fail with FencedError.
+   */
+  claim(): Promise<Checkpoint | null>;
+  /** Reads from `from`, in order, then follows new events until the signal aborts. */
+  consume(from: LogStart, handler: BatchHandler, opts: ReadOptions): Promise<void>;
+  /** Reads [from, through] (through: a position already seen) and returns. */
+  replay(from: LogStart, through: number, handler: BatchHandler, opts: ReadOptions): Promise<void>;
+  /** Acknowledges everything up to the checkpoint (durable when resolved); FencedError when taken over. */
+  ack(c: Checkpoint): Promise<void>;
+}
+
+export interface EventLog {
+  readonly partitions: number;
+  /** The ingest side. */
+  readonly sink: EventSink;
+  /** A reader of partition p (one per partition per process; ownership is the caller's). */
+  reader(p: number): PartitionReader;
+}

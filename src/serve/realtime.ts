@@ -1,0 +1,497 @@
+// Real-time detection of one log partition: the shared driver of the detection engine's stream
+// mode, used by `eqlite serve` (the single-node log, one partition) and by the cluster's workers
+// (one detector per JetStream partition they hold a lease on). It reads the partition through the
+// EventLog interface only, so a log implementation can be swapped without touching detection.
+//
+//   claim ─▶ consume from (checkpoint − state span) ─▶ route ─▶ reorder hold ─▶ stream engine ─▶ sink
+//                 │ events ≤ checkpoint: silent (state only)                        │
+//                 └──────────── ack(checkpoint) ◀── alerts durable ◀────────────────┘
+//
+//  * Claim: the partition's committed checkpoint — the last position whose alerts are durable —
+//    and a fence against the previous reader (its later acks fail).
+//  * Silent replay: sequences pending at the checkpoint are rebuilt by reading from the
+//    checkpoint's store time minus the state span (2 × the longest maxspan, plus the reorder
+//    hold): a partial sequence older than maxspan can never complete, and an event inside the last
+//    maxspan may belong to a partial that began up to one maxspan earlier. Results completed by
+//    events at or before the checkpoint are dropped (the previous reader alerted them); after it,
+//    they are alerted. Alert ids are deterministic, so an alert found again is written once.
+//  * Reorder: events are held `reorderMs` after they are read and pushed in time order. An event
+//    older than one already pushed is late: the rules it concerns get a repair run over their
+//    current window, read again from the log (replay), on the next tick.
+//  * Ack: every `checkpointEveryMs`, once the alert writes started so far are durable, the
+//    position before the oldest event still held (or not yet repaired) is acknowledged.
+import type { Logger } from 'pino';
+import type { Alert } from '../detect/alerts.js';
+import { DetectionEngine, type AlertLedger } from '../detect/engine.js';
+import type { PreparedRule, RuleRouter } from '../detect/router.js';
+import { RuleSchedule } from '../detect/schedule.js';
+import type { QueryResult } from '../engine/index.js';
+import { parse } from '../eql/index.js';
+import { stampEventTime } from '../events/order.js';
+import type { EventDoc } from '../events/types.js';
+import type { Rule } from '../rules/types.js';
+import { FencedError, type Checkpoint, type LogEvent, type LogStart, type PartitionReader } from './event-log.js';
+
+/** The rules of one generation, as the detector runs them. */
+export interface DetectorRules {
+  gen: number;
+  /** Rules as scheduled runs use them (repair runs). */
+  prepared: readonly PreparedRule[];
+  /** The same rules compiled without a size (stream mode); same order. */
+  stream: readonly PreparedRule[];
+  router: Pick<RuleRouter, 'route'>;
+}
+
+/** Which events and results of a generation a partition is responsible for. */
+export interface PartitionScope {
+  /** Of the rules that can use the event, those this partition runs it for. */
+  rulesFor(ev: EventDoc, routes: readonly number[]): readonly number[];
+  /** Whether a result of rule `rule` belongs to this partition. */
+  owns(rule: number, result: QueryResult): boolean;
+}
+
+/** Every event and result (a log with one partition). */
+export const WHOLE_LOG: PartitionScope = { rulesFor: (_ev, routes) => routes, owns: () => true };
+
+/** Where alerts go. A promise: the write is durable when it resolves (acks wait for it). */
+export type DetectorSink = (group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled') => void | Promise<void>;
+
+export interface DetectorOptions {
+  reader: PartitionReader;
+  rules: DetectorRules;
+  scope: PartitionScope;
+  sink: DetectorSink;
+  /** Ids already written (shared with other engines of this process). */
+  ledger: AlertLedger;
+  log: Logger;
+  /** Hold before events are pushed in time order. */
+  reorderMs: number;
+  checkpointEveryMs: number;
+  /** Upper bound of the state span replayed silently (rules without maxspan use their look-back). */
+  maxReplayMs: number;
+  /** Where to start when the partition has no checkpoint yet. */
+  initialStart: () => LogStart;
+  clock?: () => number;
+  /** Observers (metrics). */
+  onLate?: (n: number) => void;
+  onAlerts?: (group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled') => void;
+  /** The detector stopped by itself: fenced (another reader took over) or a read failed. */
+  onStopped?: (reason: 'fenced' | 'error', err?: Error) => void;
+}
+
+interface Held {
+  ev: EventDoc;
+  t: number;
+  ns: number;
+  position: number;
+  silent: boolean;
+  routes: readonly number[];
+  arrived: number;
+  /** The event read just before this one: the checkpoint while this one is not done. */
+  prev: Checkpoint;
+}
+
+export interface DetectorStatus {
+  partition: number;
+  state: 'starting' | 'replaying' | 'live' | 'stopped' | 'fenced' | 'failed';
+  /** Last position read, and the last acknowledged checkpoint. */
+  position: number;
+  checkpoint: Checkpoint | null;
+  /** Position the silent replay runs to (the checkpoint found at claim). */
+  silentThrough: number;
+  held: number;
+  events: number;
+  replayed: number;
+  late: number;
+  repairs: number;
+  alerts: number;
+  pendingWrites: number;
+}
+
+/** Largest number of alert writes in flight before reading pauses. */
+const MAX_PENDING_WRITES = 2000;
+/** Events held before a release is forced (memory bound while detection is behind). */
+const MAX_HELD = 200_000;
+/** Store-time slack of window reads (clocks of ingest nodes and the log differ). */
+const WINDOW_READ_SLACK_MS = 60_000;
+
+export class PartitionDetector {
+  private rules: DetectorRules;
+  private scope: PartitionScope;
+  private stream!: DetectionEngine;
+  private scheduled!: DetectionEngine;
+  private held: Held[] = [];
+  private lastPushed = -Infinity;
+  /** Results completed by the event being pushed are dropped (it is at or before the checkpoint). */
+  private silent = false;
+  private silentThrough = 0;
+  private lastRead: Checkpoint = { position: 0, storedAt: 0 };
+  private acked: Checkpoint | null = null;
+  private pending = new Set<Promise<void>>();
+  private repair = new Set<number>();
+  /** Late events whose repair has not completed: the checkpoint stays before them. */
+  private unrepaired: Held[] = [];
+  /** The late events the repair in flight covers. */
+  private inRepair: Held[] = [];
+  private repairing = false;
+  private abort: AbortController | null = null;
+  private running: Promise<void> | null = null;
+  private releaseTimer: NodeJS.Timeout | null = null;
+  private ackTimer: NodeJS.Timeout | null = null;
+  private state: DetectorStatus['state'] = 'starting';
+  private counts = { events: 0, replayed: 0, late: 0, repairs: 0, alerts: 0 };
+  private readonly clock: () => number;
+  private writeError: Error | null = null;
+
+  constructor(private readonly opts: DetectorOptions) {
+    this.rules = opts.rules;
+    this.scope = opts.scope;
+    this.clock = opts.clock ?? Date.now;
+    this.build();
+  }
+
+  get partition(): number {
+    return this.opts.reader.partition;
+  }
+
+  /** Events read and not yet through detection. */
+  get backlog(): number {
+    return this.held.length;
+  }
+
+  status(): DetectorStatus {
+    return {
+      partition: this.partition,
+      state: this.state,
+      position: this.lastRead.position,
+      checkpoint: this.acked,
+      silentThrough: this.silentThrough,
+      held: this.held.length,
+      ...this.counts,
+      pendingWrites: this.pending.size,
+    };
+  }
+
+  /** Claims the partition and starts reading (resolves once the claim succeeded). */
+  async start(): Promise<void> {
+    const ckpt = await this.opts.reader.claim();
+    this.acked = ckpt;
+    this.begin(ckpt);
+  }
+
+  private begin(ckpt: Checkpoint | null): void {
+    const span = stateSpanMs(this.rules.stream.map((p) => p.rule), this.opts.maxReplayMs) + this.opts.reorderMs;
+    this.silentThrough = ckpt?.position ?? 0;
+    const from: LogStart = ckpt ? { time: ckpt.storedAt - span } : this.opts.initialStart();
+    this.lastRead = ckpt ?? { position: 0, storedAt: 0 };
+    this.state = ckpt && ckpt.position > 0 ? 'replaying' : 'live';
+    const abort = (this.abort = new AbortController());
+    this.releaseTimer = setInterval(() => this.release(false), Math.max(20, Math.min(250, this.opts.reorderMs / 2)));
+    this.releaseTimer.unref();
+    this.ackTimer = setInterval(() => void this.checkpoint(), this.opts.checkpointEveryMs);
+    this.ackTimer.unref();
+    this.running = this.opts.reader
+      .consume(from, (batch) => this.accept(batch), { signal: abort.signal })
+      .catch((e: Error) => {
+        if (abort.signal.aborted) return;
+        this.state = 'failed';
+        this.opts.log.error({ partition: this.partition, err: e.message }, 'detection: reading the partition failed');
+        this.halt();
+        this.opts.onStopped?.('error', e);
+      });
+  }
+
+  /** Stops reading; acknowledges what is done unless fenced. */
+  async stop(): Promise<void> {
+    const wasRunning = this.state !== 'fenced' && this.state !== 'failed' && this.state !== 'stopped';
+    this.halt();
+    await this.running;
+    if (wasRunning) {
+      try {
+        await this.checkpoint(true);
+      } catch {
+        /* fenced or unreachable: the next reader replays from the last ack */
+      }
+      this.state = 'stopped';
+    }
+  }
+
+  private halt(): void {
+    this.abort?.abort();
+    if (this.releaseTimer) clearInterval(this.releaseTimer);
+    if (this.ackTimer) clearInterval(this.ackTimer);
+    this.releaseTimer = this.ackTimer = null;
+  }
+
+  /** A new rule generation: stop, acknowledge, and start again from the checkpoint (state rebuilt). */
+  async install(rules: DetectorRules, scope: PartitionScope = this.scope): Promise<void> {
+    await this.stop();
+    this.rules = rules;
+    this.scope = scope;
+    this.held = [];
+    this.unrepaired = [];
+    this.repair.clear();
+    this.build();
+    this.state = 'starting';
+    await this.start();
+  }
+
+  private build(): void {
+    const { ledger, log } = this.opts;
+    const warn = (m: string) => log.warn({ partition: this.partition, warning: m }, 'detection');
+    this.lastPushed = -Infinity;
+    this.stream = new DetectionEngine({
+      rules: this.rules.stream,
+      mode: 'stream',
+      now: this.clock(),
+      clock: this.clock,
+      ledger,
+      onWarning: warn,
+      accept: (i, r) => !this.silent && this.scope.owns(i, r),
+      sink: (group, rule) => this.emit(group, rule, 'realtime'),
+    });
+    this.scheduled = new DetectionEngine({
+      rules: this.rules.prepared,
+      mode: 'schedule',
+      now: this.clock(),
+      ledger,
+      onWarning: warn,
+      accept: (i, r) => this.scope.owns(i, r),
+      sink: (group, rule) => this.emit(group, rule, 'scheduled'),
+    });
+  }
+
+  private emit(group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled'): void {
+    this.counts.alerts += group.length;
+    this.opts.onAlerts?.(group, rule, mode);
+    let r: void | Promise<void>;
+    try {
+      r = this.opts.sink(group, rule, mode);
+    } catch (e) {
+      this.writeError = e as Error;
+      return;
+    }
+    if (r) {
+      const p: Promise<void> = r.then(
+        () => void this.pending.delete(p),
+        (e: Error) => {
+          this.pending.delete(p);
+          this.writeError = e;
+        },
+      );
+      this.pending.add(p);
+    }
+  }
+
+  // ---- reading ---------------------------------------------------------------------------------------
+
+  private async accept(batch: LogEvent[]): Promise<void> {
+    const now = this.clock();
+    const { router } = this.rules;
+    for (const e of batch) {
+      const prev = this.lastRead;
+      this.lastRead = { position: e.position, storedAt: e.storedAt };
+      const silent = e.position <= this.silentThrough;
+      if (silent) this.counts.replayed++;
+      else this.counts.events++;
+      const ev: EventDoc = { source: e.source, index: e.index, id: e.id };
+      let routes: readonly number[] = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : router.route(ev).slice();
+      if (routes.length === 0) continue;
+      routes = this.scope.rulesFor(ev, routes);
+      if (routes.length === 0) continue;
+      const time = stampEventTime(ev, '@timestamp');
+      if (!time) continue;
+      this.held.push({ ev, t: time.ms, ns: time.ns, position: e.position, silent, routes, arrived: now, prev });
+    }
+    if (this.state === 'replaying' && this.lastRead.position >= this.silentThrough) {
+      this.state = 'live';
+      this.opts.log.info({ partition: this.partition, replayed: this.counts.replayed, checkpoint: this.silentThrough }, 'detection: partition state rebuilt, live');
+    }
+    if (this.held.length > MAX_HELD) this.release(true);
+    // Back-pressure: reading waits while alert writes are behind.
+    while (this.pending.size > MAX_PENDING_WRITES) await Promise.race(this.pending);
+  }
+
+  /** Pushes the events held long enough, in time order (`all`: everything held). */
+  private release(all: boolean): void {
+    if (this.held.length > 0) {
+      const cutoff = all ? Infinity : this.clock() - this.opts.reorderMs;
+      let n = 0;
+      while (n < this.held.length && this.held[n]!.arrived <= cutoff) n++;
+      if (n > 0) {
+        const batch = this.held.slice(0, n);
+        this.held = this.held.slice(n);
+        batch.sort((a, b) => a.t - b.t || a.ns - b.ns || a.position - b.position);
+        let late = 0;
+        for (const h of batch) {
+          if (h.t < this.lastPushed) {
+            // Too late for the stream: a repair run over the rules' current windows finds what
+            // it completes (the previous reader did, for events before the checkpoint).
+            if (h.silent) continue;
+            late++;
+            for (const r of h.routes) this.repair.add(r);
+            this.unrepaired.push(h);
+            continue;
+          }
+          this.lastPushed = h.t;
+          this.silent = h.silent;
+          try {
+            this.stream.push(h.ev, h.t, h.routes);
+          } finally {
+            this.silent = false;
+          }
+        }
+        if (late > 0) {
+          this.counts.late += late;
+          this.opts.onLate?.(late);
+        }
+      }
+    }
+    if (this.repair.size > 0 && !this.repairing) void this.runRepairs();
+  }
+
+  // ---- repairs ---------------------------------------------------------------------------------------
+
+  /** Rules that got late events run over their current window, read again from the log. */
+  private async runRepairs(): Promise<void> {
+    this.repairing = true;
+    const rules = [...this.repair];
+    const covered = (this.inRepair = this.unrepaired);
+    this.repair = new Set();
+    this.unrepaired = [];
+    const now = this.clock();
+    const gen = this.rules.gen;
+    try {
+      const groups = new Map<string, { start: number; end: number; rules: number[] }>();
+      for (const i of rules) {
+        const rule = this.rules.prepared[i]?.rule;
+        if (!rule) continue;
+        const w = new RuleSchedule(rule, { anchor: 0 }).windowAt(now);
+        const key = `${w.start}:${w.end}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { start: w.start, end: w.end, rules: [] }));
+        g.rules.push(i);
+      }
+      const through = this.lastRead.position;
+      for (const g of groups.values()) {
+        const events = await this.readWindow(g.start - WINDOW_READ_SLACK_MS, through, new Set(g.rules));
+        if (this.rules.gen !== gen || this.abort?.signal.aborted) return;
+        for (const i of g.rules) {
+          try {
+            this.scheduled.runWindow(i, now, events);
+          } catch (e) {
+            this.opts.log.error({ partition: this.partition, rule: this.rules.prepared[i]!.rule.rule_id, err: (e as Error).message }, 'detection: repair run failed');
+          }
+        }
+        this.counts.repairs += g.rules.length;
+      }
+    } catch (e) {
+      // Not repaired: keep the checkpoint before these events and try again on the next tick.
+      if (this.rules.gen === gen) {
+        for (const i of rules) this.repair.add(i);
+        this.unrepaired.push(...covered);
+      }
+      if (!this.abort?.signal.aborted) this.opts.log.warn({ partition: this.partition, err: (e as Error).message }, 'detection: repair run could not read the partition; retrying');
+    } finally {
+      this.inRepair = [];
+      this.repairing = false;
+    }
+  }
+
+  /** Events of the partition stored since `since` (through a position already read), in time order. */
+  private async readWindow(since: number, through: number, rules: Set<number>): Promise<EventDoc[]> {
+    const out: (EventDoc & { pos: number })[] = [];
+    const { router } = this.rules;
+    await this.opts.reader.replay({ time: since }, through, (batch) => {
+      for (const e of batch) {
+        const ev = { source: e.source, index: e.index, id: e.id, pos: e.position };
+        const routes = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : router.route(ev);
+        if (routes.length === 0) continue;
+        const mine = this.scope.rulesFor(ev, routes);
+        if (!mine.some((r) => rules.has(r))) continue;
+        if (stampEventTime(ev, '@timestamp')) out.push(ev);
+      }
+    }, { signal: this.abort!.signal });
+    out.sort((a, b) => a.time!.ms - b.time!.ms || a.time!.ns - b.time!.ns || a.pos - b.pos);
+    return out;
+  }
+
+  // ---- acknowledgement -------------------------------------------------------------------------------
+
+  /** The last position everything up to which is done. */
+  private safePoint(): Checkpoint {
+    let c = this.held.length > 0 ? this.held[0]!.prev : this.lastRead;
+    for (const h of this.unrepaired) if (h.prev.position < c.position) c = h.prev;
+    for (const h of this.inRepair) if (h.prev.position < c.position) c = h.prev;
+    return c;
+  }
+
+  private acking = false;
+
+  /** Acknowledges the safe point once the alert writes started so far are durable. */
+  private async checkpoint(final = false): Promise<void> {
+    if (this.acking && !final) return;
+    this.acking = true;
+    try {
+      if (this.writeError) {
+        // An alert write failed for good: do not move past it; the next reader redoes it.
+        const e = this.writeError;
+        this.writeError = null;
+        throw e;
+      }
+      const c = this.safePoint();
+      // Never move the checkpoint before the end of the silent replay's range (that range is done).
+      if (c.position <= (this.acked?.position ?? 0)) return;
+      await Promise.all([...this.pending]);
+      if (this.writeError) return;
+      await this.opts.reader.ack(c);
+      this.acked = c;
+    } catch (e) {
+      if (e instanceof FencedError) {
+        this.state = 'fenced';
+        this.opts.log.warn({ partition: this.partition }, 'detection: another reader took the partition over (fenced); stopping');
+        this.halt();
+        this.opts.onStopped?.('fenced', e);
+        return;
+      }
+      if (final) throw e;
+      this.opts.log.warn({ partition: this.partition, err: (e as Error).message }, 'detection: acknowledgement failed; retrying');
+    } finally {
+      this.acking = false;
+    }
+  }
+
+  /** Pushes everything held and waits for the alert writes (tests, shutdown of a single node). */
+  async drain(): Promise<void> {
+    this.release(true);
+    while (this.repairing || this.repair.size > 0) {
+      if (!this.repairing) void this.runRepairs();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.all([...this.pending]);
+  }
+}
+
+/**
+ * How far back state must be rebuilt: 2 × the longest maxspan of the sequence rules (rules
+ * without maxspan, and samples, keep state for their whole look-back, to − from), at most `cap`.
+ */
+export function stateSpanMs(rules: readonly Rule[], cap: number): number {
+  let span = 0;
+  for (const rule of rules) {
+    let s = 0;
+    try {
+      const q = parse(rule.query ?? '').query;
+      if (q.kind === 'event') continue;
+      if (q.kind === 'sequence' && q.maxspan) s = q.maxspan.millis;
+      else {
+        const w = new RuleSchedule(rule, { anchor: 0 }).windowAt(0);
+        s = w.end - w.start;
+      }
+    } catch {
+      continue;
+    }
+    span = Math.max(span, 2 * s);
+  }
+  return Math.min(span, cap);
+}
