@@ -13,7 +13,7 @@
 //    (fencing), never silently applied;
 //  * replay from a position — read a bounded range again (state rebuild after a takeover,
 //    windows re-run for late events).
-import type { RejectedLine, WriteItem, WriteResult, WriterFailure } from './store/event-store.js';
+import type { EventStore } from './store/event-store.js';
 
 /** One event as read from a log partition. */
 export interface LogEvent {
@@ -58,15 +58,13 @@ export interface ReadOptions {
   batch?: number;
 }
 
-/** The publishing side, as ingest sees it (the single-node EventStore has the same shape). */
-export interface EventSink {
-  /** Appends the items; resolves once every stored item is durable. */
-  write(items: WriteItem[], rejected?: RejectedLine[]): Promise<WriteResult>;
-  /** Items handed over and not yet durable. */
-  readonly inFlight: number;
-  /** Null while writable; otherwise why not (ingest answers 429/503). */
-  readonly failure: { failure: WriterFailure; message: string } | null;
-}
+/**
+ * The publishing side, as ingest sees it: the single-node EventStore's own shape (write resolves
+ * once every stored item is durable; `inFlight` counts items handed over and not yet durable;
+ * `failure` is null while writable, otherwise why not, and ingest answers 429/503). Defined from
+ * the store so that the two cannot drift apart.
+ */
+export type EventSink = Pick<EventStore, 'write' | 'inFlight' | 'failure'>;
 
 /** A reader's hold on one partition: reads, and commits fenced against other readers. */
 export interface PartitionReader {
