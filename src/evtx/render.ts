@@ -3,6 +3,7 @@
 
 import type { XElement, XNode } from './binxml.js';
 import type { RawWindowsEvent } from './types.js';
+import { own, setOwn } from '../util/own.js';
 
 function isElement(n: XNode): n is XElement {
   return typeof n === 'object' && 'name' in n;
@@ -123,7 +124,8 @@ function systemOf(sys: XElement | undefined): RawWindowsEvent['System'] {
  * EventData children → name/value. <Data Name="X"> gives X; a <Data> without Name gives
  * param<N> where N is its 1-based position among the children (Winlogbeat's numbering); other
  * elements (<Binary>) keep their element name. A name seen twice (array values expand into
- * repeated <Data> elements) collects its values into a string[]. Empty elements give ''.
+ * repeated <Data> elements) collects its values into a string[]. Empty elements give ''. Names
+ * come from the file: `__proto__`, `constructor` or `toString` are field names like any other.
  */
 function eventDataOf(ed: XElement): Record<string, string | string[] | null> {
   const out: Record<string, string | string[] | null> = {};
@@ -133,10 +135,10 @@ function eventDataOf(ed: XElement): Record<string, string | string[] | null> {
     i++;
     const key = c.name === 'Data' ? (attr(c, 'Name') ?? `param${i}`) : c.name;
     const v = text(c);
-    const prev = out[key];
-    if (prev === undefined) out[key] = v;
+    const prev = own(out, key) as string | string[] | null | undefined;
+    if (prev === undefined) setOwn(out, key, v);
     else if (Array.isArray(prev)) prev.push(v);
-    else out[key] = [prev ?? '', v];
+    else setOwn(out, key, [prev ?? '', v]);
   }
   return out;
 }
@@ -147,10 +149,10 @@ function userValue(el: XElement): unknown {
   for (const c of el.children) {
     if (!isElement(c)) continue;
     const v = userValue(c);
-    const prev = out[c.name];
-    if (prev === undefined) out[c.name] = v;
+    const prev = own(out, c.name);
+    if (prev === undefined) setOwn(out, c.name, v);
     else if (Array.isArray(prev)) prev.push(v);
-    else out[c.name] = [prev, v];
+    else setOwn(out, c.name, [prev, v]);
   }
   return out;
 }
@@ -165,7 +167,7 @@ function userDataOf(ud: XElement): Record<string, unknown> {
   if (!first) return {};
   const v = userValue(first);
   const out: Record<string, unknown> = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
-  if (typeof v === 'string' && v !== '') out[first.name] = v;
+  if (typeof v === 'string' && v !== '') setOwn(out, first.name, v);
   out.xml_name = first.name;
   return out;
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { textPosition } from './position.js';
+import { countInto, setOwn } from '../util/own.js';
 import type {
   ExceptionEntry,
   ExceptionItem,
@@ -203,7 +204,7 @@ class LoadContext {
     if (located.query) origin.query = located.query;
     const extra: Record<string, unknown> = {};
     if (doc['metadata'] !== undefined) extra['metadata'] = doc['metadata'];
-    for (const [k, v] of Object.entries(doc)) if (k !== 'rule' && k !== 'metadata') extra[k] = v;
+    for (const k of Object.keys(doc)) if (k !== 'rule' && k !== 'metadata') setOwn(extra, k, doc[k]);
     this.addRule(ruleTable, origin, extra, deprecationReason(file, origin.maturity, false));
   }
 
@@ -343,8 +344,8 @@ class LoadContext {
     }
     const list = this.listFor(listId, ns);
     const rest: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) {
-      if (!['list_id', 'id', 'name', 'namespace_type', 'type', 'description', 'os_types'].includes(k)) rest[k] = v;
+    for (const k of Object.keys(obj)) {
+      if (!['list_id', 'id', 'name', 'namespace_type', 'type', 'description', 'os_types'].includes(k)) setOwn(rest, k, obj[k]);
     }
     if (typeof obj['id'] === 'string') list.id = obj['id'];
     if (typeof obj['name'] === 'string') list.name = obj['name'];
@@ -392,8 +393,8 @@ class LoadContext {
     if (typeof obj['type'] === 'string') item.type = obj['type'];
     if (typeof obj['description'] === 'string') item.description = obj['description'];
     const rest: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) {
-      if (!['item_id', 'list_id', 'name', 'namespace_type', 'entries', 'expire_time', 'os_types', 'type', 'description'].includes(k)) rest[k] = v;
+    for (const k of Object.keys(obj)) {
+      if (!['item_id', 'list_id', 'name', 'namespace_type', 'entries', 'expire_time', 'os_types', 'type', 'description'].includes(k)) setOwn(rest, k, obj[k]);
     }
     item.extra = rest;
     item.origin = line === undefined ? { file } : { file, line };
@@ -404,7 +405,7 @@ class LoadContext {
     const byType: Record<string, number> = {};
     let eql = 0;
     for (const r of this.rules) {
-      byType[r.type] = (byType[r.type] ?? 0) + 1;
+      countInto(byType, r.type);
       if (!r.unsupported) eql++;
     }
     const exceptionLists = [...this.lists.values()];
@@ -515,8 +516,9 @@ export function buildRule(raw: Record<string, unknown>, origin: RuleOrigin, extr
   }
 
   const extra: Record<string, unknown> = { ...extraIn };
-  for (const [k, v] of Object.entries(raw)) {
-    if (!MODEL_KEYS.has(k) && v !== null && v !== undefined) extra[k] = v;
+  for (const k of Object.keys(raw)) {
+    const v = raw[k];
+    if (!MODEL_KEYS.has(k) && v !== null && v !== undefined) setOwn(extra, k, v);
   }
 
   const rule: Rule = {
@@ -752,13 +754,18 @@ function jsonErrorPosition(text: string, e: unknown): { line?: number; column?: 
   return textPosition(text, Number(m[1]));
 }
 
-/** Deep copy that turns TOML dates into ISO strings and drops null prototypes. */
+/**
+ * Deep copy that turns TOML dates into ISO strings and gives smol-toml's null-prototype tables
+ * the ordinary prototype. Keys are copied as own properties: `[__proto__]` is a table like any
+ * other.
+ */
 function plain(v: unknown): unknown {
   if (v instanceof Date) return v.toISOString();
   if (Array.isArray(v)) return v.map(plain);
   if (v !== null && typeof v === 'object') {
+    const src = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = plain(x);
+    for (const k of Object.keys(src)) setOwn(out, k, plain(src[k]));
     return out;
   }
   return v;

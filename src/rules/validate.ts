@@ -11,6 +11,7 @@ import { collectFields, EqlError, parse, type Expr, type Span, type Statement } 
 import type { LoadResult } from './load.js';
 import { queryPosition } from './position.js';
 import type { Rule } from './types.js';
+import { countInto } from '../util/own.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -70,7 +71,7 @@ export function validateRules(loaded: LoadResult, opts: ValidateOptions = {}): V
   let parsed = 0;
   for (const rule of loaded.rules) {
     if (rule.unsupported) {
-      skippedByType[rule.type] = (skippedByType[rule.type] ?? 0) + 1;
+      countInto(skippedByType, rule.type);
       continue;
     }
     checked++;

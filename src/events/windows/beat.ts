@@ -4,6 +4,7 @@
 import type { RawWindowsEvent } from '../../evtx/types.js';
 import { KEYWORD_BITS, LEVELS, OPCODES, SECURITY_TASKS, SYSMON_TASKS, WELL_KNOWN_SIDS } from './tables.js';
 import { type Doc, obj, str, toLong } from './common.js';
+import { copyData, setOwn } from '../../util/own.js';
 
 export const SYSMON_PROVIDER = 'Microsoft-Windows-Sysmon';
 export const SECURITY_PROVIDER = 'Microsoft-Windows-Security-Auditing';
@@ -39,21 +40,12 @@ export function normalizeSystemTime(t: string | undefined): string | undefined {
 function eventDataOf(data: RawWindowsEvent['EventData']): Doc | undefined {
   if (!data) return undefined;
   const out: Doc = {};
-  for (const [k, v] of Object.entries(data)) {
+  for (const k of Object.keys(data)) {
+    const v = data[k];
     if (v === null || v === undefined || v === '') continue;
-    out[k] = Array.isArray(v) ? [...v] : v;
+    setOwn(out, k, Array.isArray(v) ? [...v] : v);
   }
   return Object.keys(out).length > 0 ? out : undefined;
-}
-
-function deepCopy(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(deepCopy);
-  if (v !== null && typeof v === 'object') {
-    const o: Doc = {};
-    for (const [k, x] of Object.entries(v as Doc)) o[k] = deepCopy(x);
-    return o;
-  }
-  return v;
 }
 
 /**
@@ -97,7 +89,7 @@ export function rawToBeatDocument(raw: RawWindowsEvent): Doc {
   if (level) winlog.level = level;
   const ed = eventDataOf(raw.EventData);
   if (ed) winlog.event_data = ed;
-  if (raw.UserData && Object.keys(raw.UserData).length > 0) winlog.user_data = deepCopy(raw.UserData);
+  if (raw.UserData && Object.keys(raw.UserData).length > 0) winlog.user_data = copyData(raw.UserData);
 
   const event: Doc = { kind: 'event', code: winlog.event_id };
   if (provider) event.provider = provider;
@@ -127,7 +119,7 @@ function outcomeOf(keywords: string[] | undefined): string | undefined {
  * dropped, missing beat fields filled from `winlog.*`.
  */
 export function normalizeBeatDocument(input: Doc): Doc {
-  const doc = deepCopy(input) as Doc;
+  const doc = copyData(input) as Doc;
   const winlog = obj(doc.winlog) ?? {};
   doc.winlog = winlog;
   for (const k of ['event_id', 'record_id'] as const) {

@@ -3,17 +3,15 @@
 // fails silently, split quirks), because rules are written against what those produce.
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { own, ownChild, setOwn } from '../../util/own.js';
 
 export type Doc = Record<string, unknown>;
 
-/** The object at `key` of `parent`, created when missing (or when a scalar is in the way). */
-export function child(parent: Doc, key: string): Doc {
-  const v = parent[key];
-  if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Doc;
-  const created: Doc = {};
-  parent[key] = created;
-  return created;
-}
+/**
+ * The object at `key` of `parent`, created when missing (or when a scalar is in the way). Keys may
+ * come from the input (dotted field names), so only own properties are read and written.
+ */
+export const child: (parent: Doc, key: string) => Doc = ownChild;
 
 /** Object-valued member or undefined. */
 export function obj(v: unknown): Doc | undefined {
@@ -28,13 +26,13 @@ export function str(v: unknown): string | undefined {
 /** Appends to a keyword list without duplicates (ingest `append` with allow_duplicates: false). */
 export function appendUnique(parent: Doc, key: string, value: unknown): void {
   if (value === undefined || value === null || value === '') return;
-  const cur = parent[key];
+  const cur = own(parent, key);
   if (Array.isArray(cur)) {
     if (!cur.includes(value)) cur.push(value);
   } else if (cur === undefined) {
-    parent[key] = [value];
+    setOwn(parent, key, [value]);
   } else if (cur !== value) {
-    parent[key] = [cur, value];
+    setOwn(parent, key, [cur, value]);
   }
 }
 
@@ -43,10 +41,10 @@ export function appendUnique(parent: Doc, key: string, value: unknown): void {
  * already exists (ES refuses to overwrite, and the source then stays where it was).
  */
 export function rename(from: Doc, src: string, to: Doc, key: string): boolean {
-  const v = from[src];
+  const v = own(from, src);
   if (v === undefined || v === null || v === '') return false;
-  if (to[key] !== undefined) return false;
-  to[key] = v;
+  if (own(to, key) !== undefined) return false;
+  setOwn(to, key, v);
   delete from[src];
   return true;
 }

@@ -13,6 +13,7 @@ import { mapSecurity } from './security.js';
 import { mapSysmon } from './sysmon.js';
 import { isNxlogDocument, nxlogToBeatDocument } from './nxlog.js';
 import type { HostAddressBook } from './host-ip.js';
+import { own, setOwn } from '../../util/own.js';
 
 export { hostIdFor, hostNameOf } from './common.js';
 export { isNxlogDocument } from './nxlog.js';
@@ -149,7 +150,12 @@ export function isUnmappedWinlogDocument(doc: Record<string, unknown>): boolean 
   return category === undefined && type === undefined;
 }
 
-/** Flat dotted keys ("winlog.event_data.Image") expanded into nested objects; the input itself otherwise. */
+/**
+ * Flat dotted keys ("winlog.event_data.Image") expanded into nested objects; the input itself
+ * otherwise. Keys come from the input, so every step reads and writes own properties only: a key
+ * such as "__proto__.x" becomes a field named "__proto__" (as Elasticsearch would index it), never
+ * a write into a prototype.
+ */
 function expandDotted(doc: Doc): Doc {
   let hasDotted = false;
   for (const k in doc) {
@@ -160,11 +166,12 @@ function expandDotted(doc: Doc): Doc {
   }
   if (!hasDotted) return doc;
   const out: Doc = {};
-  for (const [k, v] of Object.entries(doc)) {
+  for (const k of Object.keys(doc)) {
+    const v = doc[k];
     if (!k.includes('.')) {
-      const cur = obj(out[k]);
+      const cur = obj(own(out, k));
       const vo = obj(v);
-      out[k] = cur && vo ? { ...vo, ...cur } : v;
+      setOwn(out, k, cur && vo ? { ...vo, ...cur } : v);
       continue;
     }
     const parts = k.split('.');
@@ -172,7 +179,7 @@ function expandDotted(doc: Doc): Doc {
     const split = parts[0] === 'winlog' && (parts[1] === 'event_data' || parts[1] === 'user_data') ? 2 : parts.length - 1;
     let o = out;
     for (let i = 0; i < split; i++) o = child(o, parts[i]!);
-    o[parts.slice(split).join('.')] = v;
+    setOwn(o, parts.slice(split).join('.'), v);
   }
   return out;
 }

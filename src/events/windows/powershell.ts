@@ -2,6 +2,7 @@
 // powershell_operational pipeline: 4103 ContextInfo key/value lines, category "process",
 // script block fields for 4104, host process fields and users.
 import { type Doc, appendUnique, child, obj, setFileParts, splitCommandLineWindows, splitUser, toLong } from './common.js';
+import { setOwn } from '../../util/own.js';
 
 /** 4103 ContextInfo: "        Key = Value" lines, merged into event_data (keys lose their spaces below). */
 function splitContextInfo(ed: Doc): void {
@@ -11,7 +12,7 @@ function splitContextInfo(ed: Doc): void {
     if (eq < 0) continue;
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
-    if (key !== '') ed[key] = value;
+    if (key !== '') setOwn(ed, key, value);
   }
 }
 
@@ -39,7 +40,7 @@ export function mapPowerShellOperational(doc: Doc): void {
   if (code === '4103') splitContextInfo(src);
   // Keys such as "Host Application" lose their whitespace ("HostApplication").
   const ed: Doc = {};
-  for (const [k, v] of Object.entries(src)) ed[k.replace(/\s/g, '')] = v;
+  for (const k of Object.keys(src)) setOwn(ed, k.replace(/\s/g, ''), src[k]);
 
   event.kind = 'event';
   event.code = code;

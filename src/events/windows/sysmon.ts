@@ -25,6 +25,7 @@ import {
   toIp,
   toLong,
 } from './common.js';
+import { setOwn } from '../../util/own.js';
 
 export interface SysmonOptions {
   profile: 'integration' | 'winlogbeat';
@@ -147,7 +148,7 @@ function parseHashes(doc: Doc, value: string): Doc | undefined {
     const key = pair.slice(0, eq).trim().toLowerCase();
     const v = pair.slice(eq + 1).trim().toLowerCase();
     if (/^0*$/.test(v)) continue;
-    hashes[key] = v;
+    setOwn(hashes, key, v);
     related.push(v);
   }
   if (related.length > 0) child(doc, 'related').hash = related;

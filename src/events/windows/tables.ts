@@ -1,7 +1,9 @@
 // Lookup tables that Winlogbeat renders from provider manifests or that Elastic's ingest
 // pipelines carry as script params. Offline there is no manifest and no pipeline, so they ship
-// here. Everything is a plain object literal: building them costs nothing at import time, which
-// keeps this module cheap to load inside worker threads.
+// here. Everything is an object literal (cheap to build at import time, which keeps this module
+// cheap to load inside worker threads) without a prototype: the tables are indexed with values
+// read from events, and `LEVELS["constructor"]` must be undefined, not Object.
+import { lookupTable } from '../../util/own.js';
 
 /** ECS categorisation for one event id. `action` is a string or, for Sysmon 7 (current integration), a list. */
 export interface Categorization {
@@ -15,7 +17,7 @@ export interface Categorization {
  * Sysmon event id → categorisation, as the Elastic Agent "windows" integration pipeline
  * (data stream sysmon_operational, default.yml) sets it. Event 24 has no category there.
  */
-export const SYSMON_INTEGRATION: Record<string, Categorization> = {
+export const SYSMON_INTEGRATION: Readonly<Record<string, Categorization>> = lookupTable({
   '1': { category: ['process'], type: ['start'], action: 'Process creation' },
   '2': { category: ['file'], type: ['change'], action: 'A process changed a file creation time' },
   '3': { category: ['network'], type: ['start', 'connection', 'protocol'], action: 'Network connection' },
@@ -46,14 +48,14 @@ export const SYSMON_INTEGRATION: Record<string, Categorization> = {
   '28': { category: ['file'], type: ['deletion'], action: 'FileBlockShredding' },
   '29': { category: ['file'], type: ['creation'], action: 'FileExecutableDetected' },
   '255': { category: ['process'], outcome: 'failure', action: 'Error' },
-};
+});
 
 /**
  * Sysmon categorisation of the older Winlogbeat module (winlogbeat-sysmon.js, 7.x). It sets no
  * action (the rendered task name from the beat stays) and no category for 8, 9, 19, 20, 21; 1 and
  * 5 carry the extra legacy types.
  */
-export const SYSMON_WINLOGBEAT: Record<string, Categorization> = {
+export const SYSMON_WINLOGBEAT: Readonly<Record<string, Categorization>> = lookupTable({
   '1': { category: ['process'], type: ['start', 'process_start'] },
   '2': { category: ['file'], type: ['change'] },
   '3': { category: ['network'], type: ['connection', 'start', 'protocol'] },
@@ -75,10 +77,10 @@ export const SYSMON_WINLOGBEAT: Record<string, Categorization> = {
   '24': { type: ['change'] },
   '25': { category: ['process'], type: ['change'] },
   '26': { category: ['file'], type: ['deletion'] },
-};
+});
 
 /** Sysmon manifest task names (task id = event id), what Winlogbeat puts in winlog.task and event.action. */
-export const SYSMON_TASKS: Record<string, string> = {
+export const SYSMON_TASKS: Readonly<Record<string, string>> = lookupTable({
   '1': 'Process Create (rule: ProcessCreate)',
   '2': 'File creation time changed (rule: FileCreateTime)',
   '3': 'Network connection detected (rule: NetworkConnect)',
@@ -109,10 +111,10 @@ export const SYSMON_TASKS: Record<string, string> = {
   '28': 'File Block Shredding (rule: FileBlockShredding)',
   '29': 'File Executable Detected (rule: FileExecutableDetected)',
   '255': 'Error report',
-};
+});
 
 /** Security-Auditing task ids (audit subcategories) → rendered task name. */
-export const SECURITY_TASKS: Record<string, string> = {
+export const SECURITY_TASKS: Readonly<Record<string, string>> = lookupTable({
   '12288': 'Security State Change',
   '12289': 'Security System Extension',
   '12290': 'System Integrity',
@@ -172,13 +174,13 @@ export const SECURITY_TASKS: Record<string, string> = {
   '14337': 'Kerberos Service Ticket Operations',
   '14338': 'Other Account Logon Events',
   '14339': 'Kerberos Authentication Service',
-};
+});
 
 /**
  * Security event id → categorisation from the system integration's security pipeline
  * (standard.yml). Covers the account, logon, process, service and task events rules use.
  */
-export const SECURITY_EVENTS: Record<string, Categorization> = {
+export const SECURITY_EVENTS: Readonly<Record<string, Categorization>> = lookupTable({
   '1100': { category: ['process'], type: ['end'], action: 'logging-service-shutdown' },
   '1102': { category: ['iam'], type: ['admin', 'change'], action: 'audit-log-cleared' },
   '1104': { category: ['iam'], type: ['admin'], action: 'logging-full' },
@@ -241,10 +243,10 @@ export const SECURITY_EVENTS: Record<string, Categorization> = {
   '4799': { category: ['iam'], type: ['group', 'info'], action: 'user-member-enumerated' },
   '5140': { category: ['network', 'file'], type: ['info', 'access'], action: 'network-share-object-accessed' },
   '5145': { category: ['network', 'file'], type: ['info', 'access'], action: 'network-share-object-access-checked' },
-};
+});
 
 /** LogonType number → winlog.logon.type. */
-export const LOGON_TYPES: Record<string, string> = {
+export const LOGON_TYPES: Readonly<Record<string, string>> = lookupTable({
   '2': 'Interactive',
   '3': 'Network',
   '4': 'Batch',
@@ -254,10 +256,10 @@ export const LOGON_TYPES: Record<string, string> = {
   '9': 'NewCredentials',
   '10': 'RemoteInteractive',
   '11': 'CachedInteractive',
-};
+});
 
 /** NTSTATUS values of 4625/4776 Status and SubStatus → winlog.logon.failure.status / sub_status. */
-export const LOGON_FAILURE_STATUS: Record<string, string> = {
+export const LOGON_FAILURE_STATUS: Readonly<Record<string, string>> = lookupTable({
   '0xc000005e': 'There are currently no logon servers available to service the logon request.',
   '0xc0000064': 'User logon with misspelled or bad user account',
   '0xc000006a': 'User logon with misspelled or bad password',
@@ -279,10 +281,10 @@ export const LOGON_FAILURE_STATUS: Record<string, string> = {
   '0xc00002ee': 'Failure Reason: An Error occurred during Logon',
   '0xc0000371': 'The local account store does not contain secret material for the specified account',
   '0x0': 'Status OK.',
-};
+});
 
 /** 4697 ServiceType → service.type. */
-export const SERVICE_TYPES: Record<string, string> = {
+export const SERVICE_TYPES: Readonly<Record<string, string>> = lookupTable({
   '0x1': 'Kernel Driver',
   '0x2': 'File System Driver',
   '0x8': 'Recognizer Driver',
@@ -290,10 +292,10 @@ export const SERVICE_TYPES: Record<string, string> = {
   '0x20': 'Win32 Share Process',
   '0x110': 'Interactive Own Process',
   '0x120': 'Interactive Share Process',
-};
+});
 
 /** Sysmon 22 QueryStatus (Win32 / DNS error code) → sysmon.dns.status. The codes seen in practice. */
-export const DNS_STATUS: Record<string, string> = {
+export const DNS_STATUS: Readonly<Record<string, string>> = lookupTable({
   '0': 'SUCCESS',
   '5': 'ERROR_ACCESS_DENIED',
   '8': 'ERROR_NOT_ENOUGH_MEMORY',
@@ -341,10 +343,10 @@ export const DNS_STATUS: Record<string, string> = {
   '10054': 'WSAECONNRESET',
   '10055': 'WSAENOBUFS',
   '10060': 'WSAETIMEDOUT',
-};
+});
 
 /** DNS record type numbers (Windows dns-constants) → names, for dns.answers[].type. */
-export const DNS_RECORD_TYPES: Record<string, string> = {
+export const DNS_RECORD_TYPES: Readonly<Record<string, string>> = lookupTable({
   '1': 'A', '2': 'NS', '3': 'MD', '4': 'MF', '5': 'CNAME', '6': 'SOA', '7': 'MB', '8': 'MG', '9': 'MR',
   '10': 'NULL', '11': 'WKS', '12': 'PTR', '13': 'HINFO', '14': 'MINFO', '15': 'MX', '16': 'TXT', '17': 'RP',
   '18': 'AFSDB', '19': 'X25', '20': 'ISDN', '21': 'RT', '22': 'NSAP', '23': 'NSAPPTR', '24': 'SIG', '25': 'KEY',
@@ -353,10 +355,10 @@ export const DNS_RECORD_TYPES: Record<string, string> = {
   '43': 'DS', '46': 'RRSIG', '47': 'NSEC', '48': 'DNSKEY', '49': 'DHCID', '100': 'UINFO', '101': 'UID',
   '102': 'GID', '103': 'UNSPEC', '248': 'ADDRS', '249': 'TKEY', '250': 'TSIG', '251': 'IXFR', '252': 'AXFR',
   '253': 'MAILB', '254': 'MAILA', '255': 'ANY', '65281': 'WINS', '65282': 'WINSR',
-};
+});
 
 /** Registry root names → the short hive names of registry.hive. */
-export const REGISTRY_HIVES: Record<string, string> = {
+export const REGISTRY_HIVES: Readonly<Record<string, string>> = lookupTable({
   HKEY_CLASSES_ROOT: 'HKCR',
   HKCR: 'HKCR',
   HKEY_CURRENT_CONFIG: 'HKCC',
@@ -371,30 +373,30 @@ export const REGISTRY_HIVES: Record<string, string> = {
   HKPD: 'HKPD',
   HKEY_USERS: 'HKU',
   HKU: 'HKU',
-};
+});
 
 /**
  * Well-known SIDs Winlogbeat resolves through LSA for winlog.user (no LSA offline). Only the
  * service accounts that System/Security@UserID carries in practice.
  */
-export const WELL_KNOWN_SIDS: Record<string, { name: string; domain: string; type: string }> = {
+export const WELL_KNOWN_SIDS: Readonly<Record<string, { name: string; domain: string; type: string }>> = lookupTable({
   'S-1-5-18': { name: 'SYSTEM', domain: 'NT AUTHORITY', type: 'Well Known Group' },
   'S-1-5-19': { name: 'LOCAL SERVICE', domain: 'NT AUTHORITY', type: 'Well Known Group' },
   'S-1-5-20': { name: 'NETWORK SERVICE', domain: 'NT AUTHORITY', type: 'Well Known Group' },
-};
+});
 
 /** System/Level → rendered level name (log.level), lower case as Winlogbeat writes it. */
-export const LEVELS: Record<string, string> = {
+export const LEVELS: Readonly<Record<string, string>> = lookupTable({
   '0': 'information',
   '1': 'critical',
   '2': 'error',
   '3': 'warning',
   '4': 'information',
   '5': 'verbose',
-};
+});
 
 /** System/Opcode → standard winmeta opcode names (winlog.opcode). */
-export const OPCODES: Record<string, string> = {
+export const OPCODES: Readonly<Record<string, string>> = lookupTable({
   '0': 'Info',
   '1': 'Start',
   '2': 'Stop',
@@ -406,7 +408,7 @@ export const OPCODES: Record<string, string> = {
   '8': 'Suspend',
   '9': 'Send',
   '240': 'Receive',
-};
+});
 
 /**
  * Standard (winmeta) keyword bits → rendered names (winlog.keywords). Provider-defined bits (the
