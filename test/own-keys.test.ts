@@ -11,6 +11,7 @@ import { hunt } from '../src/detect/hunt.js';
 import { intersect } from '../src/detect/alerts.js';
 import { compile } from '../src/engine/index.js';
 import { readEvents } from '../src/events/sources.js';
+import type { EventDoc } from '../src/events/types.js';
 import { mapRawWindowsEvent, mapWinlogbeatDocument } from '../src/events/windows/index.js';
 import { readEvtx } from '../src/evtx/index.js';
 import { loadRules } from '../src/rules/load.js';
@@ -203,7 +204,7 @@ describe('events read from JSON', () => {
         '{"@timestamp":"2025-01-01T00:00:02Z","event":{"category":"process"}}',
       ].join('\n') + '\n',
     );
-    const events = [];
+    const events: EventDoc[] = [];
     for await (const ev of readEvents(file)) events.push(ev);
     expect(events).toHaveLength(3);
     expect(own(events[0]!.source, '__proto__')).toEqual({ _source: 'x', event: { category: 'process' } });

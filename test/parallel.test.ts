@@ -260,6 +260,116 @@ describe('hunt with worker threads equals hunt on the main thread', () => {
   }, 180_000);
 });
 
+/** A JSON document whose field `deep` nests `depth` objects (written as text: no recursion here). */
+function deepLine(ts: string, depth: number, extra = ''): string {
+  return `{"@timestamp":"${ts}","agent":{"type":"winlogbeat","version":"8.12.0"},"host":{"id":"h1","name":"host-1"},"event":{"category":["process"],"type":["start"]},"process":{"name":"deep.exe"}${extra},"deep":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+}
+
+/** `n` process events one second apart from `start`, with the line numbers in `deepAt` nested `depth` deep. */
+function fileWithDeepEvents(name: string, start: number, n: number, deepAt: number[], depth: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const ts = new Date(start + i * 1000).toISOString();
+    lines.push(deepAt.includes(i + 1) ? deepLine(ts, depth) : JSON.stringify(wlb(ts, 'process', { process: { name: 'p.exe' }, n: i })));
+  }
+  const p = path.join(dir, name);
+  writeFileSync(p, lines.join('\n') + '\n');
+  return p;
+}
+
+describe('hostile data: worker threads lose nothing and equal the main thread', () => {
+  const all = makeRule({ name: 'all-process', index: ['winlogbeat-*'], query: 'process where true', max_signals: 10_000 });
+
+  it('two files of 2,000 events, each with one event nested 3,000 deep: 4,000 read either way (issue 16)', async () => {
+    const t0 = Date.parse('2025-01-01T00:00:00Z');
+    const a = fileWithDeepEvents('deep-a.ndjson', t0, 2000, [1000], 3000);
+    const b = fileWithDeepEvents('deep-b.ndjson', t0 + 500, 2000, [1500], 3000);
+    const run = async (threads: number) => {
+      const skipped: SkippedItem[] = [];
+      const r = await hunt({ rules: [all], inputs: [a, b], threads, onSkip: (x) => skipped.push(x) });
+      return { r, skipped };
+    };
+    const serial = await run(0);
+    const parallel = await run(2);
+    expect(serial.r.stats.events).toBe(4000);
+    expect(parallel.r.stats.events).toBe(4000);
+    expect(parallel.skipped).toEqual([]);
+    expect(parallel.r.alerts).toEqual(serial.r.alerts);
+    expect(parallel.r.stats).toEqual(serial.r.stats);
+    expect(serial.r.alerts).toHaveLength(4000);
+    const deep = parallel.r.alerts.filter((x) => (x as Record<string, any>).process.name === 'deep.exe');
+    expect(deep).toHaveLength(2);
+    let d: unknown = (deep[0] as Record<string, unknown>).deep;
+    let levels = 0;
+    while (d !== null && typeof d === 'object') {
+      d = (d as Record<string, unknown>).a;
+      levels++;
+    }
+    expect(levels).toBe(3000);
+  }, 120_000);
+
+  it('a batch that cannot be received (messageerror) is reported with its place, and reading goes on', async () => {
+    // With the depth guard switched off, the 3,000-deep event goes by structured clone and its
+    // batch fails to deserialise on this thread: the gap is reported, the other batches arrive,
+    // and the lost credit is given back (one credit per file would otherwise stall the file).
+    const f = fileWithDeepEvents('deep-lost.ndjson', Date.parse('2025-01-01T00:00:00Z'), 60, [25], 3000);
+    const skips: SkippedItem[] = [];
+    const par = openParallelInputs([{ path: f, kind: 'json' }], { threads: 1, route: { kind: 'all' }, batchEvents: 10, credits: 1, cloneDepth: 1e9, onSkip: (x) => skips.push(x) });
+    const got: EventDoc[] = [];
+    for await (const b of par.inputs[0]!.batches()) got.push(...b);
+    await par.close();
+    expect(got.map((e) => e.position!.line)).toEqual([...Array.from({ length: 20 }, (_, i) => i + 1), ...Array.from({ length: 30 }, (_, i) => i + 31)]);
+    expect(skips).toEqual([
+      {
+        position: { file: f },
+        reason: expect.stringMatching(/^10 event\(s\) after line 20 and before line 31 lost: 1 batch\(es\) from the input worker could not be received \(.+\)$/),
+      },
+    ]);
+    expect(par.inputs[0]!.counts()).toEqual({ read: 60, skipped: 10 });
+  }, 60_000);
+
+  it('hostile lines (prototype keys, deep nesting, broken JSON, no time, late events) give equal hunts', async () => {
+    const t0 = Date.parse('2025-02-01T00:00:00Z');
+    const seq = makeRule({ name: 'seq', index: ['winlogbeat-*', 'logs-*'], query: 'sequence by host.id with maxspan=1m [process where process.name == "p.exe"] [process where process.name == "deep.exe"]' });
+    const keyed = makeRule({ name: 'keyed', index: ['winlogbeat-*', 'logs-*'], query: 'any where constructor == "c" or __proto__.x == 1' });
+    const files: string[] = [];
+    for (let k = 0; k < 3; k++) {
+      const lines: string[] = [];
+      for (let i = 0; i < 400; i++) {
+        const ts = new Date(t0 + i * 1000 + k * 333).toISOString();
+        const m = i % 50;
+        if (m === 7) lines.push(`{"@timestamp":"${ts}","winlog.event_id":1,"winlog.channel":"x","__proto__._source":"x","__proto__.polluted":"y"}`);
+        else if (m === 11) lines.push(deepLine(ts, 2500 + k * 100, ',"constructor":"c"'));
+        else if (m === 13) lines.push('{"@timestamp":"' + ts + '","__proto__":{"x":1},"agent":{"type":"winlogbeat","version":"8.12.0"},"event":{"category":["process"]}}');
+        else if (m === 17) lines.push('{broken');
+        else if (m === 19) lines.push('{"no":"time","constructor":"c"}');
+        else lines.push(JSON.stringify(wlb(ts, 'process', { process: { name: 'p.exe' }, n: i, k })));
+      }
+      // Older than anything the merge has passed on by then: late.
+      lines.push(JSON.stringify(wlb('2025-01-01T00:00:00Z', 'process', { process: { name: 'p.exe' } })));
+      const p = path.join(dir, `hostile-${k}.ndjson`);
+      writeFileSync(p, lines.join('\n') + '\n');
+      files.push(p);
+    }
+    const run = async (threads: number) => {
+      const skipped: SkippedItem[] = [];
+      const r = await hunt({ rules: [all, seq, keyed], inputs: files, threads, reorderWindow: 8, onSkip: (x) => skipped.push(x) });
+      return { r, skipped };
+    };
+    const serial = await run(0);
+    const parallel = await run(2);
+    expect(parallel.r.alerts).toEqual(serial.r.alerts);
+    expect(parallel.r.stats).toEqual(serial.r.stats);
+    expect(parallel.skipped.map((x) => x.reason).sort()).toEqual(serial.skipped.map((x) => x.reason).sort());
+    expect(serial.r.stats.events).toBe(3 * (400 - 16));
+    expect(serial.r.stats.perRule.map((r) => [r.name, r.alerts])).toEqual([
+      ['all-process', 3 * (400 - 16 - 8)],
+      ['seq', 8 * 3],
+      ['keyed', 3 * 16],
+    ]);
+  }, 120_000);
+});
+
 describe('eqlite query --threads', () => {
   const files = generatedFiles(3, 1500, 'p3');
   const cli = (args: string[]) =>

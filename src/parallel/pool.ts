@@ -38,6 +38,8 @@ export interface ParallelOptions {
   batchForwarded?: number;
   /** Batches in flight per file (default 4). */
   credits?: number;
+  /** Whole events nested deeper than this travel as JSON text (default 256; see WorkerConfig). */
+  cloneDepth?: number;
 }
 
 export interface ParallelInput extends OpenedInput {
@@ -124,6 +126,14 @@ class FileChannel {
   skipped = 0;
   routeCounters: unknown = null;
   shape: InputShape | undefined;
+  /** Gap detection: the next batch number expected, events received so far, and the last
+   * position received (line or record id), to name where a lost batch was. */
+  private nextBatch = 0;
+  private received = 0;
+  private lastPos = Number.NaN;
+  private lostEvents = 0;
+  /** Why the worker's last message could not be received (its `messageerror`). */
+  lostReason = '';
 
   constructor(
     readonly id: number,
@@ -135,11 +145,32 @@ class FileChannel {
   ) {}
 
   push(b: EventBatch): void {
+    if (b.b > this.nextBatch) this.lost(b.b - this.nextBatch, b.sent - b.n - this.received, b.n > 0 ? b.pos[0]! : Number.NaN);
+    this.nextBatch = b.b + 1;
+    this.received = b.sent;
+    if (b.n > 0) this.lastPos = b.pos[b.n - 1]!;
     this.queue.push(b);
     this.wake();
   }
 
+  /**
+   * Batches the worker sent that never arrived (their deserialisation failed): never silent, the
+   * events are reported as one skipped item naming where they were.
+   */
+  private lost(batches: number, events: number, nextPos: number): void {
+    const unit = this.file.kind === 'evtx' ? 'record' : 'line';
+    const after = Number.isNaN(this.lastPos) ? 'from the start of the file' : `after ${unit} ${this.lastPos}`;
+    const before = Number.isNaN(nextPos) ? 'to its end' : `before ${unit} ${nextPos}`;
+    this.lostEvents += events;
+    this.skipped += events;
+    this.onSkip?.({
+      position: { file: this.file.path },
+      reason: `${events} event(s) ${after} and ${before} lost: ${batches} batch(es) from the input worker could not be received (${this.lostReason || 'message could not be deserialised'})`,
+    });
+  }
+
   end(m: Extract<FromWorker, { t: 'end' }>): void {
+    if (m.batches > this.nextBatch) this.lost(m.batches - this.nextBatch, m.sent - this.received, Number.NaN);
     this.account(m);
     this.routeCounters = m.counters;
     this.shape = m.shape;
@@ -165,7 +196,7 @@ class FileChannel {
     if (this.onSkip) for (const s of m.skips) this.onSkip(s);
     this.bytes = m.bytes;
     this.read = m.read;
-    this.skipped = m.skipped;
+    this.skipped = m.skipped + this.lostEvents;
   }
 
   private toEvents(m: EventBatch): EventDoc[] {
@@ -183,7 +214,7 @@ class FileChannel {
       if (f < fwd.length && fwd[f]!.i === i) {
         const x = fwd[f++]!;
         out[i] = {
-          source: x.source,
+          source: x.source ?? (JSON.parse(x.json!) as Record<string, unknown>),
           index: x.index,
           id: m.ids[i]!,
           derivedId: x.derivedId,
@@ -247,6 +278,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
     batchEvents: Math.max(1, opts.batchEvents ?? 4096),
     batchForwarded: Math.max(1, opts.batchForwarded ?? 256),
     credits: Math.max(1, opts.credits ?? 4),
+    cloneDepth: Math.max(1, opts.cloneDepth ?? 256),
   };
   const entry = workerEntry(import.meta.url, 'worker');
   const workers: Worker[] = [];
@@ -270,6 +302,13 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
       else if (m.t === 'warn') opts.onWarning?.(m.message);
       else if (m.t === 'end') c.end(m);
       else c.finish(m.input ? new InputError(m.message) : new Error(m.message));
+    });
+    worker.on('messageerror', (e) => {
+      // A message this worker sent could not be deserialised here. Only batches carry input data;
+      // the file that lost one sees the gap in its batch numbers and reports it. Its credit never
+      // comes back, so the worker is told to grant one more to every open file.
+      for (const c of channels) if (c.worker === worker) c.lostReason = (e as Error).message;
+      worker.postMessage({ t: 'lost' } satisfies ToWorker);
     });
     worker.on('error', (e) => {
       // A crashed worker (e.g. its module failed to load) fails its files.

@@ -38,12 +38,20 @@ export interface WorkerConfig {
   batchForwarded: number;
   /** Batches a file may have in flight before its worker waits for the main thread. */
   credits: number;
+  /**
+   * Whole events nested deeper than this travel as JSON text instead of structured-clone objects:
+   * the main thread's deserialiser recurses on a smaller stack than the worker's serialiser and
+   * fails on documents about 2,000 levels deep (a `messageerror`, the whole batch lost).
+   */
+  cloneDepth: number;
 }
 
 export interface ForwardedEvent {
   /** Position in the batch. */
   i: number;
-  source: Record<string, unknown>;
+  /** The document, or null when it travels as `json` (see WorkerConfig.cloneDepth). */
+  source: Record<string, unknown> | null;
+  json?: string;
   index: string;
   /** The input gave no `_id` (see documentId in events/ids.ts). */
   derivedId: boolean;
@@ -55,6 +63,10 @@ export interface ForwardedEvent {
 export interface EventBatch {
   t: 'batch';
   id: number;
+  /** The file's batch number (0, 1, …) and events sent in this and the earlier batches: a batch the
+   * main thread could not receive shows as a gap, reported with its size and place. */
+  b: number;
+  sent: number;
   n: number;
   ms: Float64Array;
   ns: Float64Array;
@@ -76,11 +88,14 @@ export interface EventBatch {
 export type FromWorker =
   | EventBatch
   | { t: 'warn'; id: number; message: string }
-  | { t: 'end'; id: number; skips: SkippedItem[]; bytes: number; read: number; skipped: number; counters: unknown; shape?: InputShape }
+  | { t: 'end'; id: number; batches: number; sent: number; skips: SkippedItem[]; bytes: number; read: number; skipped: number; counters: unknown; shape?: InputShape }
   /** input: an InputError (unreadable file), reported as such on the main thread. */
   | { t: 'fail'; id: number; message: string; input: boolean };
 
 export type ToWorker =
   | { t: 'open'; id: number; path: string; kind: 'json' | 'evtx' }
   | { t: 'credit'; id: number }
-  | { t: 'cancel'; id: number };
+  | { t: 'cancel'; id: number }
+  /** A message of this worker could not be received: its batch's credit will never come back, so
+   * every open file gets one more (the file that lost it reports the gap). */
+  | { t: 'lost' };

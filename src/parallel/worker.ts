@@ -92,7 +92,7 @@ class BatchBuilder {
     this.tb = cfg.tiebreakerField === null ? null : [];
   }
 
-  add(ev: EventDoc, ms: number, ns: number, routes: readonly number[]): void {
+  add(ev: EventDoc, ms: number, ns: number, routes: readonly number[], json: string | undefined): void {
     const i = this.n++;
     this.ms[i] = ms;
     this.ns[i] = ns;
@@ -103,16 +103,19 @@ class BatchBuilder {
       this.chunk![i] = p?.chunk ?? Number.NaN;
       this.offset![i] = p?.offset ?? Number.NaN;
     }
-    if (this.tb) this.tb.push(getField(ev.source, cfg.tiebreakerField!));
+    // The merge orders by a number or string only (the first of several): send just that, so a
+    // tiebreaker holding a deep object cannot break the message.
+    if (this.tb) this.tb.push(tiebreakPrimitive(getField(ev.source, cfg.tiebreakerField!)));
     if (routes.length > 0) {
-      const f: ForwardedEvent = { i, source: ev.source, index: ev.index, derivedId: ev.derivedId === true, routes: routes.slice() };
-      if (ev.derivedHostIp) f.derivedHostIp = true;
-      this.fwd.push(f);
+      const x: ForwardedEvent = { i, source: json === undefined ? ev.source : null, index: ev.index, derivedId: ev.derivedId === true, routes: routes.slice() };
+      if (json !== undefined) x.json = json;
+      if (ev.derivedHostIp) x.derivedHostIp = true;
+      this.fwd.push(x);
     }
   }
 
   /** Sends the batch (transferring its columns) and starts a new one. */
-  send(id: number, counts: { bytes: number; read: number; skipped: number }): BatchBuilder {
+  send(id: number, b: number, sent: number, counts: { bytes: number; read: number; skipped: number }): BatchBuilder {
     const n = this.n;
     const cut = (a: Float64Array) => (n === this.cap ? a : a.slice(0, n));
     const ms = cut(this.ms);
@@ -120,7 +123,7 @@ class BatchBuilder {
     const pos = cut(this.pos);
     const chunk = this.chunk ? cut(this.chunk) : null;
     const offset = this.offset ? cut(this.offset) : null;
-    const m: EventBatch = { t: 'batch', id, n, ms, ns, ids: this.ids, pos, chunk, offset, tb: this.tb, fwd: this.fwd, skips: this.skips, ...counts };
+    const m: EventBatch = { t: 'batch', id, b, sent, n, ms, ns, ids: this.ids, pos, chunk, offset, tb: this.tb, fwd: this.fwd, skips: this.skips, ...counts };
     const transfer = [ms.buffer, ns.buffer, pos.buffer] as ArrayBuffer[];
     if (chunk) transfer.push(chunk.buffer as ArrayBuffer, offset!.buffer as ArrayBuffer);
     post(m, transfer);
@@ -142,10 +145,13 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
     const tsField = cfg.timestampField;
     let b = new BatchBuilder(cfg.batchEvents, kind === 'evtx');
+    let batches = 0;
+    let sent = 0;
     const send = () => {
       b.skips = skips;
       skips = [];
-      b = b.send(id, counts());
+      sent += b.n;
+      b = b.send(id, batches++, sent, counts());
     };
     const flush = async () => {
       send();
@@ -156,7 +162,17 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
       for (const ev of batch) {
         const t = timeOrSkip(ev, tsField, onSkip);
         if (!t) continue;
-        b.add(ev, t.ms, t.ns, router.route(ev));
+        const routes = router.route(ev);
+        let json: string | undefined;
+        if (routes.length > 0 && nestedDeeper(ev.source, cfg.cloneDepth)) {
+          json = asJson(ev.source);
+          if (json === undefined) {
+            // Deeper than JSON.stringify can go on this thread's stack: say so, do not lose it silently.
+            onSkip({ position: ev.position ?? { file: path }, reason: `document nested too deeply to pass between threads (over ${cfg.cloneDepth} levels and too deep for JSON text); read it with --threads 0` });
+            continue;
+          }
+        }
+        b.add(ev, t.ms, t.ns, routes, json);
         if (b.n >= cfg.batchEvents || b.fwd.length >= cfg.batchForwarded) {
           await flush();
           if (job.cancelled) break outer;
@@ -166,7 +182,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
     if (job.cancelled) return;
     // The last batch needs no credit: the file ends with it.
     if (b.n > 0) send();
-    post({ t: 'end', id, skips, ...counts(), counters: router.counters(), shape: input.shape?.() });
+    post({ t: 'end', id, batches, sent, skips, ...counts(), counters: router.counters(), shape: input.shape?.() });
   } catch (e) {
     post({ t: 'fail', id, message: (e as Error)?.message ?? String(e), input: e instanceof InputError });
   } finally {
@@ -174,9 +190,49 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
   }
 }
 
+/** True when `v` nests objects or arrays more than `budget` levels deep (stops at the first such path). */
+function nestedDeeper(v: unknown, budget: number): boolean {
+  if (budget < 0) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x !== null && typeof x === 'object' && nestedDeeper(x, budget - 1)) return true;
+    }
+    return false;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (x !== null && typeof x === 'object' && nestedDeeper(x, budget - 1)) return true;
+  }
+  return false;
+}
+
+function asJson(v: unknown): string | undefined {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return undefined;
+  }
+}
+
+function tiebreakPrimitive(v: unknown): unknown {
+  if (Array.isArray(v)) v = v[0];
+  return typeof v === 'number' || typeof v === 'string' || typeof v === 'bigint' ? v : undefined;
+}
+
 port.on('message', (m: ToWorker) => {
   if (m.t === 'open') {
     void run(m.id, m.path, m.kind);
+    return;
+  }
+  if (m.t === 'lost') {
+    for (const job of jobs.values()) {
+      job.credits++;
+      const w = job.wake;
+      job.wake = null;
+      w?.();
+    }
     return;
   }
   const job = jobs.get(m.id);
