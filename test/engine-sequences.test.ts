@@ -415,7 +415,7 @@ describe('streaming memory', () => {
     const N = 200_000;
     const stage = (cond: string): StageSpec => {
       const pred = compilePredicate(parseExpression(cond));
-      return { filter: (ev) => pred(ev.source), keys: [compileValue(parseExpression('k'))], keyOptional: [false], missing: false };
+      return { filter: (ev) => pred(ev.source), keys: [compileValue(parseExpression('k'))], keyOptional: [false], keyNames: ['k'], missing: false };
     };
     let emitted = 0;
     const matcher = new SequenceMatcher(spec([stage('s == 0'), stage('s == 1'), stage('s == 2')], 1000), () => emitted++);
@@ -450,8 +450,8 @@ describe('streaming memory', () => {
     const matcher = new SequenceMatcher(
       spec(
         [
-          { filter: (ev) => pred0(ev.source), keys: [key], keyOptional: [false], missing: false },
-          { filter: (ev) => pred1(ev.source), keys: [key], keyOptional: [false], missing: false },
+          { filter: (ev) => pred0(ev.source), keys: [key], keyOptional: [false], keyNames: ['k'], missing: false },
+          { filter: (ev) => pred1(ev.source), keys: [key], keyOptional: [false], keyNames: ['k'], missing: false },
         ],
         100,
       ),

@@ -151,6 +151,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     const which = counted ? `${compiled.type === 'sample' ? 'first' : 'last'} ${shown} of ${run.found} results` : `first ${shown} result${shown === 1 ? '' : 's'}; more matched`;
     process.stderr.write(`eqlite: showing the ${which} (--size ${size}, --result-position ${position}); raise --size to see more\n`);
   }
+  for (const w of run.warnings()) onWarning(w);
   let read = 0;
   for (const i of inputs) read += i.counts().read;
   for (const w of shapeWarnings(inputs.map((i) => ({ file: i.file, shape: i.shape?.() ?? emptyShape() })), timeless, opts.timestampField)) {

@@ -405,6 +405,7 @@ export class DetectionEngine {
     const maxSignals = s.prepared.maxSignals;
     st.runs++;
     const results: QueryResult[] = w.run.finish();
+    for (const m of w.run.warnings()) this.opts.onWarning?.(`rule "${s.rule.name}": ${m}`);
     st.results += results.length;
     const runIso = new Date(w.runTime).toISOString();
     const scheduled = this.replay || Number.isNaN(w.k);

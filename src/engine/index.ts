@@ -1,7 +1,7 @@
 // compile(query) → CompiledQuery: the plan (event filter, sequence or sample) plus pipes.
 import type { EventQuery, Expr, SequenceTerm, Statement } from '../eql/ast.js';
 import type { EventDoc } from '../events/types.js';
-import { parse } from '../eql/index.js';
+import { formatExpr, parse } from '../eql/index.js';
 import { eventInstant, parseInstant } from '../events/time.js';
 import { queryAnchors } from './anchors.js';
 import { compilePredicate, compileValue, type ExprContext } from './expr.js';
@@ -22,6 +22,8 @@ export interface CompileOptions extends EngineOptions {
   /** Observer of sequence state, for `eqlite explain` (src/explain). */
   trace?: SequenceTrace;
 }
+
+const lines = (m: string | null): string[] => (m === null ? [] : [m]);
 
 export function compile(query: Statement | string, options: CompileOptions = {}): CompiledQuery {
   const stmt = typeof query === 'string' ? parse(query) : query;
@@ -59,6 +61,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
       filter: eventFilter(term.query),
       keys: keys.map((k) => (forSample ? sampleKey(k) : compileValue(k, ctx))),
       keyOptional: keys.map(keyOptional),
+      keyNames: keys.map((k) => formatExpr(k)),
       missing: term.missing,
     };
   };
@@ -94,6 +97,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
         get found() {
           return window.seen;
         },
+        warnings: () => [],
       };
     };
   } else if (q.kind === 'sequence') {
@@ -129,6 +133,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
         get found() {
           return window.seen;
         },
+        warnings: () => lines(matcher.cuts.message()),
       };
     };
   } else {
@@ -154,6 +159,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
         get found() {
           return found;
         },
+        warnings: () => lines(collector.cuts.message()),
       };
     };
   }

@@ -6,6 +6,10 @@
 import type { EventDoc } from '../events/types.js';
 import type { StageSpec } from './sequence.js';
 import { compareValues } from './values.js';
+import { joinKeys, KeyCuts } from './join-keys.js';
+
+/** A key part: type and value, so that 1 and "1" stay different keys. */
+const encodeSampleValue = (v: unknown): string => JSON.stringify(v === null ? null : [typeof v, v]);
 
 interface KeyState {
   values: unknown[];
@@ -15,6 +19,8 @@ interface KeyState {
 export class SampleCollector {
   private readonly keys = new Map<string, KeyState>();
   private readonly cap: number;
+  /** Key combinations left out (see join-keys.ts). */
+  readonly cuts = new KeyCuts();
 
   constructor(
     private readonly filters: StageSpec[],
@@ -31,21 +37,9 @@ export class SampleCollector {
       if (!stage.filter(ev)) continue;
       // A multi-valued key puts the event in one bucket per value (per combination of values
       // with several keys), as ES's composite aggregation over the keys does.
-      let combos: unknown[][] = [[]];
-      let excluded = false;
-      for (let i = 0; i < stage.keys.length; i++) {
-        const v = stage.keys[i]!(ev.source);
-        let vals: unknown[] = Array.isArray(v) ? [...new Set(v.filter((x) => x !== null && x !== undefined))] : [v ?? null];
-        if (vals.length === 0) vals = [null];
-        if (vals[0] === null && !stage.keyOptional[i]) {
-          excluded = true;
-          break;
-        }
-        combos = vals.length === 1 ? combos.map((c) => [...c, vals[0]]) : combos.flatMap((c) => vals.map((x) => [...c, x]));
-      }
-      if (excluded) continue;
-      for (const values of combos) {
-        const key = JSON.stringify(values.map((v) => (v === null ? null : [typeof v, v])));
+      const combos = joinKeys(stage, ev, encodeSampleValue, this.cuts);
+      if (!combos) continue;
+      for (const { key, values } of combos) {
         let st = this.keys.get(key);
         if (!st) {
           st = { values, perFilter: this.filters.map(() => []) };

@@ -8,6 +8,7 @@ import type { EventDoc } from '../events/types.js';
 import type { Instant } from '../events/time.js';
 import type { PredicateFn, ValueFn } from './expr.js';
 import { encodeKeyValue } from './values.js';
+import { joinKeys, KeyCuts, type JoinKey } from './join-keys.js';
 
 export interface StageSpec {
   /** Category check and condition together. */
@@ -16,6 +17,8 @@ export interface StageSpec {
   keys: ValueFn[];
   /** Per key: null allowed (`?field`). */
   keyOptional: boolean[];
+  /** The key expressions as written, for reports. */
+  keyNames: string[];
   missing: boolean;
 }
 
@@ -75,34 +78,12 @@ export interface SequenceMatch {
   events: (EventDoc | null)[];
 }
 
-/** Join keys of an event for a stage: the Cartesian product of its (multi-valued) key values. */
-export function stageKeys(stage: StageSpec, src: Record<string, unknown>): { key: string; values: unknown[] }[] | null {
-  const n = stage.keys.length;
-  if (n === 0) return [{ key: '', values: [] }];
-  let combos: { key: string; values: unknown[] }[] = [{ key: '', values: [] }];
-  for (let i = 0; i < n; i++) {
-    const raw = stage.keys[i]!(src);
-    let vals: unknown[];
-    if (Array.isArray(raw)) {
-      vals = [...new Set(raw.filter((x) => x !== null && x !== undefined))];
-      if (vals.length === 0) vals = [null];
-    } else vals = [raw === undefined ? null : raw];
-    if (vals.length === 1 && vals[0] === null && !stage.keyOptional[i]) return null;
-    if (vals.length === 1) {
-      const enc = encodeKeyValue(vals[0]);
-      for (const c of combos) {
-        c.key += (i ? '\u0001' : '') + enc;
-        c.values.push(vals[0]);
-      }
-    } else {
-      const next: { key: string; values: unknown[] }[] = [];
-      for (const c of combos) {
-        for (const v of vals) next.push({ key: c.key + (i ? '\u0001' : '') + encodeKeyValue(v), values: [...c.values, v] });
-      }
-      combos = next;
-    }
-  }
-  return combos;
+/**
+ * Join keys of an event for a stage (see join-keys.ts: the Cartesian product of multi-valued keys,
+ * bounded per event); for callers outside a run, such as `explain`, which report no cuts.
+ */
+export function stageKeys(stage: StageSpec, src: Record<string, unknown>): JoinKey[] | null {
+  return joinKeys(stage, { source: src, index: '', id: '' }, encodeKeyValue, new KeyCuts());
 }
 
 export class SequenceMatcher {
@@ -121,6 +102,11 @@ export class SequenceMatcher {
   private ordinal = 0;
   private nowMs = -Infinity;
   private sinceSweep = 0;
+  /** Key combinations left out (see join-keys.ts). */
+  readonly cuts = new KeyCuts();
+  /** The current event's keys per stage spec (a term with `runs = N` is N stages with one spec). */
+  private keysFor: StageSpec | null = null;
+  private keysMemo: JoinKey[] | null = null;
 
   constructor(
     private readonly spec: SequenceSpec,
@@ -161,19 +147,27 @@ export class SequenceMatcher {
     return this.curTime;
   }
 
+  private stageKeys(stage: StageSpec): JoinKey[] | null {
+    if (stage !== this.keysFor) {
+      this.keysFor = stage;
+      this.keysMemo = joinKeys(stage, this.curEvent!, encodeKeyValue, this.cuts);
+    }
+    return this.keysMemo;
+  }
+
   push(ev: EventDoc): void {
     const ord = ++this.ordinal;
     const stages = this.spec.stages;
-    const src = ev.source;
     this.curEvent = ev;
     this.curTime = undefined;
+    this.keysFor = null;
 
     for (const m of this.missingIndexes) {
       const stage = stages[m]!;
       if (!stage.filter(ev)) continue;
       const ts = this.time();
       if (!ts) continue;
-      const keys = stageKeys(stage, src);
+      const keys = this.stageKeys(stage);
       if (!keys) continue;
       for (const k of keys) {
         const hist = this.missingHistory[m]!;
@@ -189,7 +183,7 @@ export class SequenceMatcher {
       if (!stage.filter(ev)) continue;
       const ts = this.time();
       if (!ts) continue;
-      const keys = stageKeys(stage, src);
+      const keys = this.stageKeys(stage);
       if (!keys) continue;
       const trace = this.spec.trace;
       for (const key of keys) {
@@ -237,7 +231,7 @@ export class SequenceMatcher {
     const until = this.spec.until;
     if (until && until.filter(ev)) {
       const ts = this.time();
-      const keys = ts ? stageKeys(until, src) : null;
+      const keys = ts ? this.stageKeys(until) : null;
       if (keys && ts) for (const k of keys) this.untilLatest.set(k.key, { ordinal: ord, ms: ts.ms });
     }
 

@@ -52,6 +52,11 @@ export interface QueryRun {
    * limit, when the run is done). `found > finish().length` means results were dropped.
    */
   readonly found: number;
+  /**
+   * Work the run left out to stay within its per-event bounds (join-key combinations of
+   * multi-valued keys, see MAX_JOIN_KEY_COMBINATIONS), one line each; empty when nothing was cut.
+   */
+  warnings(): string[];
 }
 
 export interface CompiledQuery {

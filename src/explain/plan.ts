@@ -92,6 +92,7 @@ export function planQuery(stmt: Statement, options: CompileOptions): QueryPlan {
         filter: () => true,
         keys: keys.map((k) => compileValue(k, ctx)),
         keyOptional: keys.map((k) => k.kind === 'field' && k.optional),
+        keyNames: keys.map((k) => formatExpr(k)),
         missing: term?.missing ?? false,
       },
       keyNames: keys.map((k) => formatExpr(k)),

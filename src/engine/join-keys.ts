@@ -1,0 +1,128 @@
+// Join keys of one event for one term. A multi-valued key field gives one key per value, and
+// several multi-valued fields give their Cartesian product — Elasticsearch's QA suite fixes that
+// semantics (test_extra: sequenceWithMultivalue_CartesianProduct, …_Duplicates, …_NullValues:
+// duplicates count once, nulls inside an array are ignored, an array of only nulls is null).
+//
+// The product is bounded per event and term: one crafted event whose host.id, source.ip and
+// user.name each hold 300 values would otherwise expand to 27,000,000 keys (and a rule with
+// `runs = 60` would do that 60 times). Past MAX_JOIN_KEY_COMBINATIONS only the first combinations
+// (in the order of the values in the document) are used, and the run reports what it cut.
+import type { EventDoc } from '../events/types.js';
+import { formatPosition } from '../events/inputs.js';
+import type { ValueFn } from './expr.js';
+
+/** Key combinations used per event and term at most; the rest are reported as cut. */
+export const MAX_JOIN_KEY_COMBINATIONS = 1000;
+
+export interface JoinKey {
+  /** Encoded key, for maps. */
+  key: string;
+  values: unknown[];
+}
+
+export interface KeySpec {
+  keys: ValueFn[];
+  keyOptional: boolean[];
+  /** Key expressions as written (for reports). */
+  keyNames: string[];
+}
+
+/** Work a run left out to stay within MAX_JOIN_KEY_COMBINATIONS. */
+export class KeyCuts {
+  events = 0;
+  combinations = 0;
+  private first: string | null = null;
+  private lastEvent: EventDoc | null = null;
+
+  note(ev: EventDoc, spec: KeySpec, counts: number[], product: number): void {
+    if (ev === this.lastEvent) return; // runs=N terms share a spec: one event counts once
+    this.lastEvent = ev;
+    this.events++;
+    this.combinations += product - MAX_JOIN_KEY_COMBINATIONS;
+    if (this.first === null) {
+      const where = ev.position ? ` (${formatPosition(ev.position)})` : '';
+      this.first =
+        `event ${ev.id}${where}: join keys ${spec.keyNames.join(', ')} hold ${counts.join(' × ')} values ` +
+        `(${product.toLocaleString('en-US')} combinations)`;
+    }
+  }
+
+  /** One line for the run's report, or null when nothing was cut. */
+  message(): string | null {
+    if (this.events === 0) return null;
+    return (
+      `${this.events} event(s) had more join-key value combinations than ${MAX_JOIN_KEY_COMBINATIONS.toLocaleString('en-US')}; ` +
+      `only the first ${MAX_JOIN_KEY_COMBINATIONS.toLocaleString('en-US')} of each were used ` +
+      `(${this.combinations.toLocaleString('en-US')} left out), e.g. ${this.first}`
+    );
+  }
+}
+
+/** The distinct non-null values of a key (or [null] when there are none). */
+function valuesOf(raw: unknown): unknown[] {
+  if (!Array.isArray(raw)) return [raw === undefined ? null : raw];
+  const seen = new Set<unknown>();
+  for (const x of raw) if (x !== null && x !== undefined) seen.add(x);
+  return seen.size === 0 ? [null] : [...seen];
+}
+
+/**
+ * The event's join keys for a term, or null when a required key is missing. `encode` turns one
+ * value into its part of the map key (sequences and samples encode differently).
+ */
+export function joinKeys(
+  spec: KeySpec,
+  ev: EventDoc,
+  encode: (v: unknown) => string,
+  cuts: KeyCuts,
+): JoinKey[] | null {
+  const n = spec.keys.length;
+  if (n === 0) return NO_KEYS;
+  const src = ev.source;
+  // Fast path: every key single-valued (nearly every event).
+  let lists: unknown[][] | null = null;
+  let single = '';
+  const singles: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const raw = spec.keys[i]!(src);
+    const vals = Array.isArray(raw) ? valuesOf(raw) : null;
+    if (vals === null || vals.length === 1) {
+      const v = vals === null ? (raw === undefined ? null : raw) : vals[0];
+      if (v === null && !spec.keyOptional[i]) return null;
+      if (lists) lists.push([v]);
+      else {
+        single += (i ? '\u0001' : '') + encode(v);
+        singles.push(v);
+      }
+      continue;
+    }
+    if (!lists) lists = singles.map((v) => [v]);
+    lists.push(vals);
+  }
+  if (!lists) return [{ key: single, values: singles }];
+
+  let product = 1;
+  for (const l of lists) product *= l.length;
+  const take = Math.min(product, MAX_JOIN_KEY_COMBINATIONS);
+  if (product > take) cuts.note(ev, spec, lists.map((l) => l.length), product);
+  // Odometer over the lists, last key fastest: combinations in document order, no full product.
+  const parts = lists.map((l) => l.map(encode));
+  const idx = new Array<number>(n).fill(0);
+  const out: JoinKey[] = [];
+  for (let c = 0; c < take; c++) {
+    let key = '';
+    const values = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      key += (i ? '\u0001' : '') + parts[i]![idx[i]!]!;
+      values[i] = lists[i]![idx[i]!];
+    }
+    out.push({ key, values });
+    for (let i = n - 1; i >= 0; i--) {
+      if (++idx[i]! < lists[i]!.length) break;
+      idx[i] = 0;
+    }
+  }
+  return out;
+}
+
+const NO_KEYS: JoinKey[] = [{ key: '', values: [] }];
