@@ -13,6 +13,7 @@ import { compile } from '../src/engine/index.js';
 import { readEvents } from '../src/events/sources.js';
 import type { EventDoc } from '../src/events/types.js';
 import { mapRawWindowsEvent, mapWinlogbeatDocument } from '../src/events/windows/index.js';
+import { nxlogToBeatDocument } from '../src/events/windows/nxlog.js';
 import { readEvtx } from '../src/evtx/index.js';
 import { loadRules } from '../src/rules/load.js';
 import { validateRules } from '../src/rules/validate.js';
@@ -149,6 +150,34 @@ describe('hostile dotted keys in raw Winlogbeat documents (issue 16 reproduction
     const ped = (ps.source as Record<string, any>).winlog.event_data as Record<string, unknown>;
     expect(own(ped, '__proto__')).toBe('evil');
     expect(own(ped, 'constructor')).toBe('c');
+  });
+});
+
+describe('NXLog and classic PowerShell documents', () => {
+  it('top-level data fields named __proto__ or constructor become own event_data fields', () => {
+    const doc = JSON.parse(
+      '{"EventID":4624,"Channel":"Security","Hostname":"h","SourceName":"Microsoft-Windows-Security-Auditing","EventTime":"2025-01-01 00:00:00",' +
+        '"__proto__":{"polluted":1},"constructor":"c","toString":"t","TargetUserName":"bob"}',
+    );
+    const beat = nxlogToBeatDocument(doc);
+    const ed = (beat.winlog as Record<string, unknown>).event_data as Record<string, unknown>;
+    expect(own(ed, 'constructor')).toBe('c');
+    expect(own(ed, 'toString')).toBe('t');
+    expect(own(beat, '__proto__')).toEqual({ polluted: 1 });
+    expect(Object.getPrototypeOf(beat)).toBe(Object.prototype);
+  });
+
+  it('PowerShell 600/800 detail lines with hostile keys stay own fields', () => {
+    const raw = (code: string, data: Record<string, string>) => ({
+      System: { Provider: { Name: 'PowerShell' }, EventID: code, TimeCreated: '2025-01-01T00:00:00Z', EventRecordID: '1', Channel: 'Windows PowerShell', Computer: 'h' },
+      EventData: data,
+    });
+    const s600 = mapRawWindowsEvent(raw('600', { param3: '\t__proto__=x\r\n\tconstructor=y\r\n\tProviderName=Registry' })).source as Record<string, any>;
+    expect(own(s600.winlog.event_data, '__proto__')).toBe('x');
+    expect(own(s600.winlog.event_data, 'constructor')).toBe('y');
+    const s400 = mapRawWindowsEvent(raw('400', { param3: '\tNewEngineState=Available\r\n\t__proto__=a\r\n\t__proto__=b\r\n\ttoString=z' })).source as Record<string, any>;
+    expect(own(s400.winlog.event_data, '__proto__')).toEqual(['a', 'b']);
+    expect(own(s400.winlog.event_data, 'toString')).toBe('z');
   });
 });
 

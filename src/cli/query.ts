@@ -90,7 +90,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   if (paths.length === 0 && process.stdin.isTTY) {
     throw new UserError('no input: give files or directories, or pipe events into stdin', 2);
   }
-  const files = await expandInputs(paths.length ? paths : ['-']);
+  const files = await expandInputs(paths.length ? paths : ['-'], { onWarning });
   if (files.length === 0) throw new UserError(`no input files found in ${paths.join(', ')} (NDJSON, JSON, .gz, .evtx or Windows XML)`, 2);
   // host.ip of Windows events mapped on read: a first pass over the files when the query uses it.
   let hostAddresses: HostAddressBook | undefined;

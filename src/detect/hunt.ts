@@ -225,7 +225,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   stats.perRule = engine.stats;
 
   // ---- inputs
-  const files = await expandInputs(opts.inputs);
+  const files = await expandInputs(opts.inputs, { onWarning: warn });
   stats.inputs = files.length;
   const mode = opts.hostIp ?? 'auto';
   let hostAddresses: HostAddressBook | undefined;

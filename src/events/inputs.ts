@@ -5,7 +5,11 @@
 // im_msvistalog documents and RawWindowsEvent JSON — are recognised per document and mapped on
 // read, so rules see the same fields. Every input
 // is batched (one promise per ~1,000 events) so the time-ordered merge stays cheap.
-import { statSync } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { EvtxError, readEvtx } from '../evtx/index.js';
 import { mapRawWindowsEvent, mapWindowsDocument, windowsShapeOf, type HostAddressBook, type WindowsProfile } from './windows/index.js';
 import { expandInputs, fileIdPrefix, InputError, readEvents, type InputFile } from './sources.js';
@@ -84,7 +88,7 @@ export interface OpenedInput extends AsyncIterable<EventDoc> {
 }
 
 export async function openInputs(paths: string[], opts: OpenOptions = {}): Promise<OpenedInput[]> {
-  return (await expandInputs(paths)).map((f) => openInput(f, opts));
+  return (await expandInputs(paths, { onWarning: opts.onWarning })).map((f) => openInput(f, opts));
 }
 
 export function openInput(f: InputFile, opts: OpenOptions = {}): OpenedInput {
@@ -172,12 +176,23 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
   const raw = opts.evtx === 'raw';
   const shapes = emptyShape();
   async function* batches(): AsyncGenerator<EventDoc[]> {
-    const reader = readEvtx(file, {
+    // The EVTX reader needs random access: a FIFO or device named on the command line (e.g.
+    // `<(ssh host cat Security.evtx)`) is first copied to a temporary file, read, then removed.
+    const spool = await spoolIfNotRegular(file);
+    try {
+      yield* evtxBatches(spool ?? file);
+    } finally {
+      if (spool) await rm(path.dirname(spool), { recursive: true, force: true });
+    }
+    done = true;
+  }
+  async function* evtxBatches(readPath: string): AsyncGenerator<EventDoc[]> {
+    const reader = readEvtx(readPath, {
       strict: opts.strict ?? false,
       onWarning: (w) => {
         // CRC mismatches are warnings about records that are still read; the rest lose data.
         if (w.kind.endsWith('crc')) {
-          opts.onWarning?.(w.message);
+          opts.onWarning?.(readPath === file ? w.message : w.message.split(readPath).join(file));
           return;
         }
         skipped++;
@@ -216,12 +231,12 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
       // A file that is not EVTX at all is reported and skipped like a damaged record, so one
       // stray file does not stop a hunt over a directory; an unreadable file is an input error.
       if (!(e instanceof EvtxError) || e.kind === 'strict') throw e;
-      if (e.kind === 'open') throw new InputError(`cannot read ${e.message.replace(': cannot open: ', ': ')}`);
+      const message = readPath === file ? e.message : e.message.split(readPath).join(file);
+      if (e.kind === 'open') throw new InputError(`cannot read ${message.replace(': cannot open: ', ': ')}`);
       skipped++;
-      opts.onSkip?.({ position: { file, offset: 0 }, reason: `${e.message.slice(file.length + 2).replace(/^offset 0x0: /, '')}; file skipped` });
+      opts.onSkip?.({ position: { file, offset: 0 }, reason: `${message.slice(file.length + 2).replace(/^offset 0x0: /, '')}; file skipped` });
     }
     if (out.length > 0) yield out;
-    done = true;
   }
   return {
     file,
@@ -233,6 +248,26 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
     counts: () => ({ read, skipped }),
     shape: () => shapes,
   };
+}
+
+/** A copy of `file` in a temporary directory when it is not a regular file (FIFO, device); else null. */
+async function spoolIfNotRegular(file: string): Promise<string | null> {
+  let st;
+  try {
+    st = await stat(file);
+  } catch {
+    return null; // the reader reports it
+  }
+  if (st.isFile()) return null;
+  const dir = await mkdtemp(path.join(tmpdir(), 'eqlite-spool-'));
+  const copy = path.join(dir, 'input.evtx');
+  try {
+    await pipeline(createReadStream(file), createWriteStream(copy));
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw new InputError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  return copy;
 }
 
 /** `file:line`, `file chunk N record R offset O` or just the file, for messages. */

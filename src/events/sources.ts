@@ -7,14 +7,15 @@
 // a search response (`{"hits":{"hits":[…]}}`) gives its hits, a hit (`_source`) gives its source
 // with `_index`/`_id`, any other object is the event itself.
 import { createHash } from 'node:crypto';
-import { promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { getField } from '../engine/fields.js';
 import { DEFAULT_MAX_VALUE_CHARS, JsonSplitter } from './json-split.js';
 import { looksLikeXml, XmlEventSplitter } from './windows-xml.js';
+import { SNIFF_BYTES, sniffEncoding, textDecoder, type TextChunks } from '../util/text.js';
+import { fileTypeName } from '../util/files.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
 export { getField };
@@ -177,12 +178,29 @@ export class EventReader implements AsyncIterable<EventDoc> {
       opts.maxEventChars ?? DEFAULT_MAX_VALUE_CHARS,
     );
 
-    let decoder = new StringDecoder('utf8');
     const damaged = (offset: number, reason: string) => {
       counts.skipped++;
       onSkip?.({ position: { file, offset }, reason });
     };
     const warn = (offset: number, reason: string) => opts.onWarning?.({ position: { file, offset }, reason });
+    // The text encoding is decided on the first bytes (after gzip): UTF-8, or UTF-16 (see
+    // util/text.ts); UTF-32 is refused as one skipped item naming the encoding.
+    let decoder: TextChunks | null = null;
+    let utf8 = false;
+    let head: Buffer | null = null;
+    const decode = (chunk: Buffer, last: boolean): string | null => {
+      if (!decoder) {
+        head = head ? Buffer.concat([head, chunk]) : chunk;
+        if (head.length < SNIFF_BYTES && !last) return '';
+        const sniffed = sniffEncoding(head.subarray(0, SNIFF_BYTES));
+        if ('refused' in sniffed) return null;
+        decoder = textDecoder(sniffed.encoding);
+        utf8 = sniffed.encoding === 'utf-8';
+        chunk = head;
+        head = null;
+      }
+      return decoder.write(chunk);
+    };
     // JSON, or Windows XML events (decided by the first non-blank character; see windows-xml.ts).
     let text: { push(s: string): void; end(): void } | null = null;
     let jsonInput = false;
@@ -203,23 +221,40 @@ export class EventReader implements AsyncIterable<EventDoc> {
       }
       text.push(s);
     };
+    let refused = false;
     for await (let chunk of openBytes(this.input, file, opts, counts, damaged, warn)) {
-      if (jsonInput && splitter.skipping) {
+      if (jsonInput && utf8 && splitter.skipping) {
         // The rest of a skipped item (a line beyond the size cap): find its end in the bytes,
-        // without decoding what is thrown away. '\n' never occurs inside a UTF-8 sequence.
+        // without decoding what is thrown away. '\n' never occurs inside a UTF-8 sequence (UTF-16
+        // input is decoded and skipped by the splitter).
         const nl = chunk.indexOf(10);
         if (nl < 0) continue;
         chunk = chunk.subarray(nl);
-        decoder = new StringDecoder('utf8');
+        decoder = textDecoder('utf-8');
       }
-      feed(decoder.write(chunk));
+      const decoded = decode(chunk, false);
+      if (decoded === null) {
+        refused = true;
+        break;
+      }
+      feed(decoded);
       if (out.length > 0) {
         const b = out;
         out = [];
         yield b;
       }
     }
-    const rest = decoder.end();
+    if (!refused && !decoder && head) {
+      // Fewer than SNIFF_BYTES in the whole input.
+      const decoded = decode(Buffer.alloc(0), true);
+      if (decoded === null) refused = true;
+      else feed(decoded);
+    }
+    if (refused) {
+      damaged(0, `${(sniffEncoding(head!.subarray(0, SNIFF_BYTES)) as { refused: string }).refused}; file skipped`);
+      return;
+    }
+    const rest = (decoder as TextChunks | null)?.end();
     if (rest) feed(rest);
     (text ?? splitter).end();
     if (out.length > 0) yield out;
@@ -478,13 +513,23 @@ export function classifyInput(name: string): InputKind | null {
   return null;
 }
 
+export interface ExpandOptions {
+  /**
+   * Entries of a directory that are not read: subdirectories that cannot be listed, and entries
+   * with an input's name that are not regular files (FIFOs, sockets, devices: reading them could
+   * block forever) or are broken links. Each is reported once; the walk goes on.
+   */
+  onWarning?: (message: string) => void;
+}
+
 /**
- * Expands command-line inputs: files are taken as given (any name; `.evtx` ones are EVTX), '-' is
- * stdin, directories are walked recursively for .ndjson/.jsonl/.json/.gz/.evtx files. Within a
- * directory, entries are visited in code-unit order of their names, so the result does not depend
- * on the file system or locale. A file reached twice (two arguments, or a symlink) is listed once.
+ * Expands command-line inputs: files are taken as given (any name; `.evtx` ones are EVTX; a FIFO
+ * named explicitly is streamed), '-' is stdin, directories are walked recursively for
+ * .ndjson/.jsonl/.json/.gz/.evtx regular files. Within a directory, entries are visited in
+ * code-unit order of their names, so the result does not depend on the file system or locale. A
+ * file reached twice (two arguments, or a symlink) is listed once.
  */
-export async function expandInputs(paths: string[]): Promise<InputFile[]> {
+export async function expandInputs(paths: string[], opts: ExpandOptions = {}): Promise<InputFile[]> {
   const out: InputFile[] = [];
   const seen = new Set<string>();
   const add = async (p: string, kind: InputKind) => {
@@ -498,6 +543,7 @@ export async function expandInputs(paths: string[]): Promise<InputFile[]> {
     seen.add(key);
     out.push({ path: p, kind });
   };
+  const warn = opts.onWarning ?? (() => undefined);
   for (const p of paths) {
     if (p === '-') {
       out.push({ path: '-', kind: 'json' });
@@ -509,45 +555,50 @@ export async function expandInputs(paths: string[]): Promise<InputFile[]> {
     } catch (e) {
       throw new InputError(`cannot read ${p}: ${ioReason(e)}`);
     }
-    if (st.isDirectory()) await walk(p, add, new Set());
-    else await add(p, classifyInput(p) === 'evtx' ? 'evtx' : 'json');
+    if (st.isDirectory()) {
+      // The directory named on the command line must be readable; below it, one unreadable
+      // subdirectory is reported and skipped.
+      try {
+        await fsp.readdir(p);
+      } catch (e) {
+        throw new InputError(`cannot read directory ${p}: ${ioReason(e)}`);
+      }
+      await walk(p, add, new Set(), warn);
+    } else await add(p, classifyInput(p) === 'evtx' ? 'evtx' : 'json');
   }
   return out;
 }
 
-async function walk(dir: string, add: (p: string, k: InputKind) => Promise<void>, active: Set<string>): Promise<void> {
+async function walk(dir: string, add: (p: string, k: InputKind) => Promise<void>, active: Set<string>, warn: (m: string) => void): Promise<void> {
   let real: string;
+  let entries;
   try {
     real = await fsp.realpath(dir);
+    entries = await fsp.readdir(dir, { withFileTypes: true });
   } catch (e) {
-    throw new InputError(`cannot read directory ${dir}: ${ioReason(e)}`);
+    warn(`cannot read directory ${dir}: ${ioReason(e)}; skipped`);
+    return;
   }
   if (active.has(real)) return; // a symlink loop
   active.add(real);
-  let entries;
-  try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
-  } catch (e) {
-    throw new InputError(`cannot read directory ${dir}: ${ioReason(e)}`);
-  }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const ent of entries) {
     const p = path.join(dir, ent.name);
-    let isDir = ent.isDirectory();
-    let isFile = ent.isFile();
+    let kind: Stats | Dirent = ent;
     if (ent.isSymbolicLink()) {
       try {
-        const st = await fsp.stat(p);
-        isDir = st.isDirectory();
-        isFile = st.isFile();
-      } catch {
-        continue; // dangling link
+        kind = await fsp.stat(p);
+      } catch (e) {
+        if (classifyInput(ent.name)) warn(`skipped ${p}: ${(e as NodeJS.ErrnoException).code === 'ELOOP' ? 'symbolic link loop' : 'broken symbolic link'}`);
+        continue;
       }
     }
-    if (isDir) await walk(p, add, active);
-    else if (isFile) {
-      const kind = classifyInput(ent.name);
-      if (kind) await add(p, kind);
+    if (kind.isDirectory()) await walk(p, add, active, warn);
+    else {
+      const input = classifyInput(ent.name);
+      if (!input) continue;
+      if (kind.isFile()) await add(p, input);
+      else warn(`skipped ${p}: ${fileTypeName(kind)}; only regular files are read from directories (name it on the command line to stream it)`);
     }
   }
   active.delete(real);

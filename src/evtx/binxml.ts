@@ -6,6 +6,7 @@
 // subtrees without substitutions are resolved once and shared by all records using them.
 
 import { decodeUtf16 as decodeUtf16At, renderArray, renderScalar, VT, ValueError, type GuidCase } from './values.js';
+import { lookupTable } from '../util/own.js';
 
 export const CHUNK_SIZE = 0x10000;
 
@@ -139,7 +140,8 @@ export class ChunkContext {
   }
 }
 
-const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+// Indexed with names from the file: no prototype, so `&constructor;` stays text.
+const ENTITIES: Readonly<Record<string, string>> = lookupTable({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" });
 
 /**
  * A cursor over [pos, end) of the chunk. `inTemplate` selects whether OpenStartElement carries

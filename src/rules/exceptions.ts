@@ -26,6 +26,7 @@ import { fieldAccessor } from '../engine/fields.js';
 import { TooComplexError } from '../engine/automaton.js';
 import { compileEscapedWildcard } from '../engine/wildcard.js';
 import type { ExceptionEntry, ExceptionItem, ExceptionList, ExceptionListRef, Rule } from './types.js';
+import { decodeText } from '../util/text.js';
 
 export type ExceptionPredicate = (source: Record<string, unknown>) => boolean;
 
@@ -389,7 +390,7 @@ function parseCidr(s: string): [bigint, bigint, 4 | 6] | null {
  */
 export function loadValueLists(files: string[], into: Map<string, Set<string>> = new Map()): Map<string, Set<string>> {
   for (const file of files) {
-    const text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    const text = decodeText(readFileSync(file));
     const fallbackId = path.basename(file).replace(/\.[^.]*$/, '');
     for (const rawLine of text.split('\n')) {
       const line = rawLine.replace(/\r$/, '');

@@ -6,12 +6,14 @@
 // Loading never throws for bad input: every problem becomes a `skipped` entry with file:line and
 // the reason, so one broken file does not hide the other 2,000 rules.
 
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { textPosition } from './position.js';
 import { countInto, setOwn } from '../util/own.js';
+import { decodeText } from '../util/text.js';
+import { fileTypeName } from '../util/files.js';
 import type {
   ExceptionEntry,
   ExceptionItem,
@@ -97,6 +99,7 @@ export function defaultRulesDir(): string {
 /** Loads every rule, exception list and exception item found under `paths`. */
 export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
   const ctx = new LoadContext(opts);
+  const seen = new Set<string>();
   for (const p of paths) {
     let st;
     try {
@@ -106,37 +109,65 @@ export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
       continue;
     }
     if (st.isDirectory()) {
-      for (const f of listRuleFiles(p)) ctx.loadFile(f);
-    } else {
+      for (const f of listRuleFiles(p, seen, (file, reason) => ctx.invalid({ file, reason }))) ctx.loadFile(f);
+    } else if (!seen.has(realpathOr(p))) {
+      // A file named on the command line is read whatever it is: a FIFO (`-r <(…)`) streams.
+      seen.add(realpathOr(p));
       ctx.loadFile(p);
     }
   }
   return ctx.finish();
 }
 
-/** Rule files below `dir`, recursively, in sorted order; hidden entries and `*.test` folders are ignored. */
-function listRuleFiles(dir: string): string[] {
+function realpathOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/**
+ * Rule files below `dir`, recursively, in sorted order; hidden entries and `*.test` folders (a
+ * rule's test cases and events, see src/ruletest) are ignored. Only regular
+ * files are read (a FIFO would block forever); each directory and file is visited once however
+ * many links lead to it, so a symlink loop cannot load a rule twice. Unreadable directories and
+ * entries that are not regular files are reported through `problem` and skipped.
+ */
+function listRuleFiles(dir: string, seen: Set<string>, problem: (file: string, reason: string) => void): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
+    const real = realpathOr(d);
+    if (seen.has(real)) return;
+    seen.add(real);
     let names: string[];
     try {
       names = readdirSync(d).sort();
-    } catch {
+    } catch (e) {
+      problem(d, `cannot read directory: ${errorText(e)}; skipped`);
       return;
     }
     for (const name of names) {
       if (name.startsWith('.')) continue;
       const full = path.join(d, name);
+      const isRuleFile = RULE_FILE_EXTENSIONS.has(path.extname(name).toLowerCase());
       let st;
       try {
         st = statSync(full);
-      } catch {
+      } catch (e) {
+        if (isRuleFile) problem(full, (e as NodeJS.ErrnoException).code === 'ELOOP' ? 'symbolic link loop; skipped' : `cannot read: ${errorText(e)}`);
         continue;
       }
-      // `<rule>.test/` folders hold a rule's test cases and events (src/ruletest), not rules.
       if (st.isDirectory()) {
         if (!name.toLowerCase().endsWith('.test')) walk(full);
-      } else if (RULE_FILE_EXTENSIONS.has(path.extname(name).toLowerCase())) out.push(full);
+      } else if (!isRuleFile) continue;
+      else if (!st.isFile()) problem(full, `${fileTypeName(st)}, not a regular file; only regular files are read from rule directories`);
+      else {
+        const key = realpathOr(full);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push(full);
+      }
     }
   };
   walk(dir);
@@ -163,12 +194,12 @@ class LoadContext {
     this.files++;
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      // UTF-8 or UTF-16 (a BOM is dropped); UTF-32 is refused naming the encoding.
+      text = decodeText(readFileSync(file));
     } catch (e) {
       this.invalid({ file, reason: `cannot read: ${errorText(e)}` });
       return;
     }
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     const ext = path.extname(file).toLowerCase();
     if (ext === '.toml') this.loadToml(file, text);
     else if (ext === '.json') this.loadJson(file, text);
@@ -780,8 +811,18 @@ function isStringArray(v: unknown): v is string[] {
 }
 
 function errorText(e: unknown): string {
-  if (e instanceof Error) return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : e.message;
-  return String(e);
+  if (!(e instanceof Error)) return String(e);
+  switch ((e as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'symbolic link loop';
+    default:
+      return e.message;
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
 // beat-stage shape here, then mapped like any other Windows event.
 import { renderKeywords, normalizeSystemTime } from './beat.js';
 import { type Doc, obj } from './common.js';
+import { lookupTable, setOwn } from '../../util/own.js';
 
 /** NXLog's own fields (im_msvistalog and the core); everything else at the top level is event data. */
 const NXLOG_FIELDS = new Set([
@@ -33,7 +34,7 @@ export function isNxlogDocument(doc: Doc): boolean {
 }
 
 /** NXLog's EventType: Windows level as a name (audit events are level 0, "information"). */
-const LEVEL_OF_TYPE: Record<string, string> = {
+const LEVEL_OF_TYPE: Readonly<Record<string, string>> = lookupTable({
   AUDIT_SUCCESS: 'information',
   AUDIT_FAILURE: 'information',
   INFO: 'information',
@@ -41,7 +42,7 @@ const LEVEL_OF_TYPE: Record<string, string> = {
   ERROR: 'error',
   CRITICAL: 'critical',
   VERBOSE: 'verbose',
-};
+});
 
 /**
  * NXLog writes Keywords as a signed 64-bit integer (-9214364837600034816 for Audit Success); as
@@ -126,13 +127,15 @@ export function nxlogToBeatDocument(doc: Doc): Doc {
 
   const ed: Doc = {};
   const out: Doc = {};
-  for (const [k, v] of Object.entries(doc)) {
+  for (const k of Object.keys(doc)) {
+    const v = doc[k];
     if (NXLOG_FIELDS.has(k)) continue;
     if (SHIPPER_FIELDS.has(k)) continue;
     if (v === null || v === undefined || v === '') continue;
-    // Objects are not event data (NXLog's event data are scalars): keep them where they are.
-    if (typeof v === 'object' && !Array.isArray(v)) out[k] = v;
-    else ed[k] = Array.isArray(v) ? v.map(eventDataValue) : eventDataValue(v);
+    // Objects are not event data (NXLog's event data are scalars): keep them where they are. Keys
+    // come from the input: own properties only (see util/own.ts).
+    if (typeof v === 'object' && !Array.isArray(v)) setOwn(out, k, v);
+    else setOwn(ed, k, Array.isArray(v) ? v.map(eventDataValue) : eventDataValue(v));
   }
   if (Object.keys(ed).length > 0) winlog.event_data = ed;
 

@@ -2,7 +2,7 @@
 // powershell_operational pipeline: 4103 ContextInfo key/value lines, category "process",
 // script block fields for 4104, host process fields and users.
 import { type Doc, appendUnique, child, obj, setFileParts, splitCommandLineWindows, splitUser, toLong } from './common.js';
-import { setOwn } from '../../util/own.js';
+import { own, setOwn } from '../../util/own.js';
 
 /** 4103 ContextInfo: "        Key = Value" lines, merged into event_data (keys lose their spaces below). */
 function splitContextInfo(ed: Doc): void {
@@ -147,10 +147,10 @@ function splitKeyValueLines(text: string, into: Doc): void {
     const key = trimChars(part.slice(0, eq));
     const value = trimChars(part.slice(eq + 1));
     if (key === '') continue;
-    const cur = into[key];
-    if (cur === undefined) into[key] = value;
+    const cur = own(into, key);
+    if (cur === undefined) setOwn(into, key, value);
     else if (Array.isArray(cur)) cur.push(value);
-    else into[key] = [cur, value];
+    else setOwn(into, key, [cur, value]);
   }
 }
 
@@ -172,7 +172,7 @@ function splitProviderDetails(text: string, into: Doc): void {
   for (let i = 0; i < keys.length; i++) {
     const m = keys[i]!;
     const end = i + 1 < keys.length ? keys[i + 1]!.index : text.length;
-    into[m[1]!] = text.slice(m.index + m[0].length, end).replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, '');
+    setOwn(into, m[1]!, text.slice(m.index + m[0].length, end).replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, ''));
   }
 }
 
