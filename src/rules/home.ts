@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultRulesDir, loadRules, type LoadOptions, type LoadResult } from './load.js';
 import type { Rule } from './types.js';
+import { countInto } from '../util/own.js';
 
 export const RULES_HOME_ENV = 'EQLITE_RULES_HOME';
 export const MANIFEST_FILE = 'manifest.json';
@@ -167,7 +168,7 @@ export function loadRuleSet(paths: string[] | undefined, opts: RulesHomeOptions 
   let notProduction = 0;
   const rules: Rule[] = [];
   for (const r of loaded.rules) {
-    if (r.unsupported || r.type !== 'eql') byType[r.type] = (byType[r.type] ?? 0) + 1;
+    if (r.unsupported || r.type !== 'eql') countInto(byType, r.type);
     else if (r.origin.maturity !== undefined && r.origin.maturity !== 'production') notProduction++;
     else rules.push(r);
   }

@@ -29,6 +29,7 @@ import yauzl from 'yauzl';
 import { prepareRule } from '../detect/router.js';
 import { loadRules } from './load.js';
 import { CURRENT_FILE, MANIFEST_FILE, currentRelease, readManifest, releaseRulePaths, rulesHome, RuleSetError, type ManifestRule, type ReleaseManifest, type RulesHomeOptions } from './home.js';
+import { countInto, own, setOwn } from '../util/own.js';
 
 /**
  * The release `rules update` installs without a SOURCE: elastic/detection-rules at the commit of
@@ -587,7 +588,7 @@ function checkRules(dir: string): { counts: ReleaseManifest['counts']; rules: Re
   let runnable = 0;
   const now = Date.now();
   for (const r of loaded.rules) {
-    byType[r.type] = (byType[r.type] ?? 0) + 1;
+    countInto(byType, r.type);
     const file = rel(r.origin.file);
     let sha = digests.get(file);
     if (!sha) digests.set(file, (sha = createHash('sha256').update(readFileSync(r.origin.file)).digest('hex')));
@@ -607,7 +608,7 @@ function checkRules(dir: string): { counts: ReleaseManifest['counts']; rules: Re
     if (ok) runnable++;
     const entry: ManifestRule = { name: r.name, file, sha256: sha, type: r.type, runnable: ok };
     if (r.origin.maturity !== undefined) entry.maturity = r.origin.maturity;
-    rules[r.rule_id] = entry;
+    setOwn(rules, r.rule_id, entry);
   }
   return {
     counts: {
@@ -632,15 +633,16 @@ export function diffReleases(before: ReleaseManifest | null, after: ReleaseManif
   const removed: RuleRef[] = [];
   const old = before?.rules ?? {};
   const ref = (id: string, r: ManifestRule): RuleRef => ({ rule_id: id, name: r.name, file: r.file });
+  // Rule ids are keys chosen by rule files: own properties only (util/own.ts).
   for (const [id, r] of Object.entries(after.rules)) {
     if (!r.runnable) continue;
-    const o = old[id];
+    const o = own(old, id) as ManifestRule | undefined;
     if (!o || !o.runnable) added.push(ref(id, r));
     else if (o.sha256 !== r.sha256) changed.push(ref(id, r));
   }
   for (const [id, o] of Object.entries(old)) {
     if (!o.runnable) continue;
-    const r = after.rules[id];
+    const r = own(after.rules, id) as ManifestRule | undefined;
     if (!r || !r.runnable) removed.push(ref(id, o));
   }
   const byName = (a: RuleRef, b: RuleRef) => a.name.localeCompare(b.name) || a.rule_id.localeCompare(b.rule_id);
