@@ -26,6 +26,7 @@ import { DEFAULT_INDEX_PATTERNS } from './index-pattern.js';
 import { objectArrayIntersection } from './intersect.js';
 import { riskScoreFromMapping, ruleNameFromMapping, severityFromMapping, sortSeverityMapping, type RiskScoreMappingItem, type SeverityMappingItem } from './overrides.js';
 import { buildReasonMessage, lodashGet } from './reason.js';
+import { setOwn } from '../util/own.js';
 
 /** An alert `_source`; `kibana.alert.uuid` is its `_id`. */
 export type Alert = Record<string, unknown>;
@@ -444,7 +445,7 @@ function augment(rule: Rule, alert: Alert, ctx: AlertContext): Alert {
   for (const [k, v] of set.common) out[k] = v;
   out['kibana.alert.rule.execution.uuid'] = ctx.executionUuid;
   out['@timestamp'] = ctx.runTime;
-  for (const k of Object.keys(alert)) out[k] = alert[k];
+  for (const k of Object.keys(alert)) setOwn(out, k, alert[k]);
   return out;
 }
 

@@ -14,6 +14,7 @@
 // Unlike Kibana this never mutates its input: events are shared by every rule of a hunt.
 import { createRequire } from 'node:module';
 import ipaddr from 'ipaddr.js';
+import { own, setOwn } from '../util/own.js';
 
 export interface RemovedField {
   key: string;
@@ -177,9 +178,10 @@ export function prepareAlertSource(source: Record<string, unknown>): PreparedSou
     }
     const kept = cleanValue(source[key], key, removed);
     if (kept === DROP) continue;
-    result[key] = kept;
+    // Keys come from the event: own properties only (util/own.ts).
+    setOwn(result, key, kept);
     const top = key.split('.')[0]!;
-    const dest = COPY_TO[top];
+    const dest = own(COPY_TO, top) as string | undefined;
     if (dest !== undefined) {
       // `event` → kibana.alert.original_event, `event.action` → kibana.alert.original_event.action
       const newKey = dest + key.slice(top.length);
@@ -187,7 +189,7 @@ export function prepareAlertSource(source: Record<string, unknown>): PreparedSou
       else added.push([newKey, kept]);
     }
   }
-  for (const [k, v] of added) result[k] = v;
+  for (const [k, v] of added) setOwn(result, k, v);
   return { result, removed };
 }
 
@@ -214,7 +216,7 @@ function cleanObject(doc: Record<string, unknown>, path: string, removed: Remove
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(doc)) {
     const kept = cleanValue(doc[key], `${path}.${key}`, removed);
-    if (kept !== DROP) out[key] = kept;
+    if (kept !== DROP) setOwn(out, key, kept);
   }
   return out;
 }
