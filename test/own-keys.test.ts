@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runHunt, type HuntIo } from '../src/cli/hunt.js';
 import { hunt } from '../src/detect/hunt.js';
 import { objectArrayIntersection } from '../src/detect/intersect.js';
-import { compile } from '../src/engine/index.js';
+import { compile, getField } from '../src/engine/index.js';
 import { readEvents } from '../src/events/sources.js';
 import type { EventDoc } from '../src/events/types.js';
 import { mapRawWindowsEvent, mapWinlogbeatDocument } from '../src/events/windows/index.js';
@@ -130,6 +130,19 @@ describe('hostile dotted keys in raw Winlogbeat documents (issue 16 reproduction
     expect(own(ed, '__proto__')).toBe('d');
     expect(own(ed, 'toString')).toBe('e');
     expect(JSON.parse(JSON.stringify(source)).__proto__).toEqual({ z: 1, x: 'a' });
+  });
+
+  it('a dotted key of 5,000 segments expands 32 levels deep at most, and the field is still found', () => {
+    const key = Array.from({ length: 5000 }, (_, i) => `k${i}`).join('.');
+    const { source } = mapWinlogbeatDocument({ '@timestamp': '2025-01-01T00:00:00Z', 'winlog.event_id': 1, 'winlog.channel': 'x', [key]: 'v' });
+    let depth = 0;
+    let cur: unknown = source.k0;
+    while (cur !== null && typeof cur === 'object') {
+      cur = Object.values(cur as object)[0];
+      depth++;
+    }
+    expect(depth).toBe(32);
+    expect(compile(`any where ${key} == "v"`).run([{ source, index: 'i', id: '1' }])).toHaveLength(1);
   });
 
   it('hostile keys inside Windows fields (event_data, hashes, PowerShell context) stay own fields', () => {
@@ -345,6 +358,28 @@ describe('rule files and exception lists', () => {
       threads: 0,
     });
     expect(alerts.map((a) => a.n)).toEqual([2]);
+  });
+});
+
+describe('very long field names', () => {
+  it('are read like short ones (nested, flat dotted and mixed, through arrays) without a cubic table', () => {
+    const seg = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `s${i + from}`).join('.');
+    const long = seg(40);
+    const nest = (keys: string[], v: unknown): unknown => keys.reduceRight<unknown>((acc, k) => ({ [k]: acc }), v);
+    const docs: Record<string, unknown>[] = [
+      nest(long.split('.'), 1) as Record<string, unknown>,
+      { [long]: 2 },
+      { [seg(10)]: { [seg(30, 10)]: 3 } },
+      nest(seg(5).split('.'), { [seg(35, 5)]: 4 }) as Record<string, unknown>,
+      { s0: [{ [seg(39, 1)]: 5 }, { [seg(39, 1)]: 6 }] },
+      { [seg(10)]: { x: 1 }, [seg(11)]: { [seg(29, 11)]: 7 } },
+      { [seg(39)]: 8 },
+    ];
+    expect(docs.map((d) => getField(d, long))).toEqual([1, 2, 3, 4, [5, 6], 7, undefined]);
+    // A 20-segment name (the table path) reads the same shapes the same way.
+    const short = seg(20);
+    const shortDocs = [nest(short.split('.'), 1), { [short]: 2 }, { [seg(10)]: { [seg(10, 10)]: 3 } }, { s0: [{ [seg(19, 1)]: 5 }, { [seg(19, 1)]: 6 }] }];
+    expect(shortDocs.map((d) => getField(d as Record<string, unknown>, short))).toEqual([1, 2, 3, [5, 6]]);
   });
 });
 

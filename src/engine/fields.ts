@@ -26,8 +26,60 @@ export function getField(source: Record<string, unknown>, name: string): unknown
   return fieldAccessor(name)(source);
 }
 
+/**
+ * Names with more segments than this are looked up by the object's own keys instead of through a
+ * table of every sub-path, which costs memory cubic in the number of segments (a 5,000-segment
+ * name in a rule would not fit in memory).
+ */
+const TABLE_SEGMENTS = 32;
+
 function buildAccessor(name: string): Accessor {
   const parts = name.split('.');
+  const n = parts.length;
+  // A segment that names an Object.prototype member (`constructor`, `toString`, …) must be read
+  // as an own property; other segments can use a plain property read, since JSON values are
+  // never functions and a missing key reads as undefined.
+  const plain = parts.every((p) => !(p in Object.prototype));
+  const lookup = n > TABLE_SEGMENTS ? longLookup(name, parts) : tableLookup(parts);
+
+  if (n === 1) return (source) => (hasOwn.call(source, name) ? source[name] : undefined);
+  if (!plain) return (source) => lookup(source, 0);
+  // Fast path: plain nested objects with no arrays on the way, which is what most JSON logs are.
+  // Anything unusual (missing step, flat key, array) falls back to the general lookup.
+  return (source) => {
+    let cur: unknown = source;
+    for (let i = 0; i < n; i++) {
+      if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return lookup(source, 0);
+      cur = (cur as Record<string, unknown>)[parts[i]!];
+      if (cur === undefined) return lookup(source, 0);
+    }
+    return cur;
+  };
+}
+
+/** Collects the values an array holds at a path, as one multi-valued field. */
+function fromArray(arr: unknown[], from: number, lookup: (obj: unknown, from: number) => unknown): unknown {
+  let out: unknown[] | undefined;
+  let single: unknown;
+  let count = 0;
+  for (const el of arr) {
+    const v = lookup(el, from);
+    if (v === undefined || v === null) continue;
+    if (count === 0 && !Array.isArray(v)) {
+      single = v;
+      count = 1;
+      continue;
+    }
+    out ??= count === 1 ? [single] : [];
+    if (Array.isArray(v)) out.push(...v);
+    else out.push(v);
+    count = 2;
+  }
+  return count === 0 ? undefined : count === 1 ? single : out;
+}
+
+/** General lookup from parts[from]: tries every split of the remaining path into key + rest. */
+function tableLookup(parts: string[]): (obj: unknown, from: number) => unknown {
   const n = parts.length;
   // joined[i][j] = parts[i..j] joined with dots, precomputed so lookups never concatenate.
   const joined: string[][] = [];
@@ -35,33 +87,9 @@ function buildAccessor(name: string): Accessor {
     joined.push([]);
     for (let j = i; j < n; j++) joined[i]![j] = parts.slice(i, j + 1).join('.');
   }
-  // A segment that names an Object.prototype member (`constructor`, `toString`, …) must be read
-  // as an own property; other segments can use a plain property read, since JSON values are
-  // never functions and a missing key reads as undefined.
-  const plain = parts.every((p) => !(p in Object.prototype));
-
-  /** General lookup from parts[from]: tries every split of the remaining path into key + rest. */
   const lookup = (obj: unknown, from: number): unknown => {
     if (obj === null || typeof obj !== 'object') return undefined;
-    if (Array.isArray(obj)) {
-      let out: unknown[] | undefined;
-      let single: unknown;
-      let count = 0;
-      for (const el of obj) {
-        const v = lookup(el, from);
-        if (v === undefined || v === null) continue;
-        if (count === 0 && !Array.isArray(v)) {
-          single = v;
-          count = 1;
-          continue;
-        }
-        out ??= count === 1 ? [single] : [];
-        if (Array.isArray(v)) out.push(...v);
-        else out.push(v);
-        count = 2;
-      }
-      return count === 0 ? undefined : count === 1 ? single : out;
-    }
+    if (Array.isArray(obj)) return fromArray(obj, from, lookup);
     const rec = obj as Record<string, unknown>;
     const keys = joined[from]!;
     for (let i = from; i < n; i++) {
@@ -77,18 +105,39 @@ function buildAccessor(name: string): Accessor {
     }
     return undefined;
   };
+  return lookup;
+}
 
-  if (n === 1) return (source) => (hasOwn.call(source, name) ? source[name] : undefined);
-  if (!plain) return (source) => lookup(source, 0);
-  // Fast path: plain nested objects with no arrays on the way, which is what most JSON logs are.
-  // Anything unusual (missing step, flat key, array) falls back to the general lookup.
-  return (source) => {
-    let cur: unknown = source;
-    for (let i = 0; i < n; i++) {
-      if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return lookup(source, 0);
-      cur = (cur as Record<string, unknown>)[parts[i]!];
-      if (cur === undefined) return lookup(source, 0);
+/** The same lookup for very long names: the object's own keys are matched against the rest of the name. */
+function longLookup(name: string, parts: string[]): (obj: unknown, from: number) => unknown {
+  const n = parts.length;
+  const start: number[] = [];
+  let off = 0;
+  for (const p of parts) {
+    start.push(off);
+    off += p.length + 1;
+  }
+  const lookup = (obj: unknown, from: number): unknown => {
+    if (obj === null || typeof obj !== 'object') return undefined;
+    if (Array.isArray(obj)) return fromArray(obj, from, lookup);
+    const rec = obj as Record<string, unknown>;
+    const rest = name.slice(start[from]!);
+    // Shorter keys first, as the table lookup tries them.
+    const keys = Object.keys(rec).filter((k) => rest === k || rest.startsWith(k + '.'));
+    keys.sort((a, b) => a.length - b.length);
+    for (const key of keys) {
+      const v = rec[key];
+      if (key.length === rest.length) {
+        if (v !== undefined) return v;
+        continue;
+      }
+      let segments = 1;
+      for (let i = key.indexOf('.'); i >= 0; i = key.indexOf('.', i + 1)) segments++;
+      if (from + segments >= n) continue;
+      const found = lookup(v, from + segments);
+      if (found !== undefined) return found;
     }
-    return cur;
+    return undefined;
   };
+  return lookup;
 }

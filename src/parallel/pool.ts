@@ -40,6 +40,8 @@ export interface ParallelOptions {
   credits?: number;
   /** Whole events nested deeper than this travel as JSON text (default 256; see WorkerConfig). */
   cloneDepth?: number;
+  /** Tests only: see WorkerConfig.unclonableBatch. */
+  unclonableBatch?: number;
 }
 
 export interface ParallelInput extends OpenedInput {
@@ -280,6 +282,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
     credits: Math.max(1, opts.credits ?? 4),
     cloneDepth: Math.max(1, opts.cloneDepth ?? 256),
   };
+  if (opts.unclonableBatch !== undefined) cfg.unclonableBatch = opts.unclonableBatch;
   const entry = workerEntry(import.meta.url, 'worker');
   const workers: Worker[] = [];
   const channels: FileChannel[] = [];

@@ -44,6 +44,11 @@ export interface WorkerConfig {
    * fails on documents about 2,000 levels deep (a `messageerror`, the whole batch lost).
    */
   cloneDepth: number;
+  /**
+   * Fault injection for tests: the file's batch with this number carries a value the main thread
+   * cannot deserialise, to exercise the `messageerror` path that no bounded input reaches.
+   */
+  unclonableBatch?: number;
 }
 
 export interface ForwardedEvent {
@@ -80,6 +85,8 @@ export interface EventBatch {
   tb: unknown[] | null;
   fwd: ForwardedEvent[];
   skips: SkippedItem[];
+  /** Only with WorkerConfig.unclonableBatch. */
+  probe?: unknown;
   bytes: number;
   read: number;
   skipped: number;

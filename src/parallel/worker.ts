@@ -126,6 +126,7 @@ class BatchBuilder {
     const m: EventBatch = { t: 'batch', id, b, sent, n, ms, ns, ids: this.ids, pos, chunk, offset, tb: this.tb, fwd: this.fwd, skips: this.skips, ...counts };
     const transfer = [ms.buffer, ns.buffer, pos.buffer] as ArrayBuffer[];
     if (chunk) transfer.push(chunk.buffer as ArrayBuffer, offset!.buffer as ArrayBuffer);
+    if (cfg.unclonableBatch === b) m.probe = nestedValue(5000);
     post(m, transfer);
     return new BatchBuilder(this.cap, this.evtx);
   }
@@ -206,6 +207,13 @@ function nestedDeeper(v: unknown, budget: number): boolean {
     if (x !== null && typeof x === 'object' && nestedDeeper(x, budget - 1)) return true;
   }
   return false;
+}
+
+/** An object nested `depth` levels deep, built without recursion. */
+function nestedValue(depth: number): unknown {
+  let v: unknown = 0;
+  for (let i = 0; i < depth; i++) v = { v };
+  return v;
 }
 
 function asJson(v: unknown): string | undefined {

@@ -150,6 +150,9 @@ export function isUnmappedWinlogDocument(doc: Record<string, unknown>): boolean 
   return category === undefined && type === undefined;
 }
 
+/** Object levels a flat dotted key expands into at most (Elasticsearch's mapping depth limit is 20). */
+const MAX_EXPANDED_DEPTH = 32;
+
 /**
  * Flat dotted keys ("winlog.event_data.Image") expanded into nested objects; the input itself
  * otherwise. Keys come from the input, so every step reads and writes own properties only: a key
@@ -175,8 +178,10 @@ function expandDotted(doc: Doc): Doc {
       continue;
     }
     const parts = k.split('.');
-    // Everything after winlog.event_data / winlog.user_data is one Windows field name.
-    const split = parts[0] === 'winlog' && (parts[1] === 'event_data' || parts[1] === 'user_data') ? 2 : parts.length - 1;
+    // Everything after winlog.event_data / winlog.user_data is one Windows field name. A key of
+    // thousands of dots must not become a document thousands of levels deep: past
+    // MAX_EXPANDED_DEPTH the rest stays one dotted key, which field access reads all the same.
+    const split = Math.min(parts[0] === 'winlog' && (parts[1] === 'event_data' || parts[1] === 'user_data') ? 2 : parts.length - 1, MAX_EXPANDED_DEPTH);
     let o = out;
     for (let i = 0; i < split; i++) o = child(o, parts[i]!);
     setOwn(o, parts.slice(split).join('.'), v);
