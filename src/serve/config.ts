@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { RuleSelection } from '../rules/select.js';
+import { setOwn } from '../util/own.js';
 
 export interface WebhookConfig {
   /** Name in logs and metrics (default: the URL's host). */
@@ -243,7 +244,7 @@ function parseWebhook(v: unknown, where: string): WebhookConfig {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${where}.url: expected an http or https URL`);
   const headers: Record<string, string> = {};
   const h = table(t.headers, `${where}.headers`);
-  for (const k of Object.keys(h)) headers[k] = str(h[k], `${where}.headers.${k}`);
+  for (const k of Object.keys(h)) setOwn(headers, k, str(h[k], `${where}.headers.${k}`));
   const sev = t.min_severity === undefined ? 'low' : str(t.min_severity, `${where}.min_severity`);
   if (!(SEVERITIES as readonly string[]).includes(sev)) throw new ConfigError(`${where}.min_severity: expected low, medium, high or critical`);
   return {
