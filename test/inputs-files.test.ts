@@ -1,7 +1,7 @@
 // What files are read (issue 14: only regular files from folders, FIFOs stream when named; issue
 // 16: UTF-16 input, unreadable subdirectories, symlink loops in rule folders). Anything that could
 // block runs the CLI as a child process with a timeout, so a regression fails instead of hanging.
-import { execFileSync, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import { chmodSync, copyFileSync, createWriteStream, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -27,16 +27,24 @@ function openDir(): string {
 }
 
 /** Root reads every directory: to test an unreadable one, the CLI runs as nobody. */
-const asUser: SpawnSyncOptions = isRoot ? { uid: 65534, gid: 65534 } : {};
+const asUser: SpawnOptions = isRoot ? { uid: 65534, gid: 65534 } : {};
 
-function cli(args: string[], opts: SpawnSyncOptions = {}) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), ...args], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 30_000,
-    ...opts,
+/** Runs the CLI asynchronously (a blocking spawn keeps vitest's worker from answering its RPC under load). */
+function cli(args: string[], opts: SpawnOptions = {}): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), ...args], {
+      cwd: repoRoot,
+      timeout: 60_000,
+      ...opts,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
   });
-  return { status: r.status, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 function mkfifo(p: string): string {
@@ -57,7 +65,7 @@ describe('inputs: folders hold regular files only', () => {
     writeFileSync(path.join(d, 'locked', 'hidden.ndjson'), readFileSync(sample));
     chmodSync(path.join(d, 'locked'), 0o000);
     try {
-      const r = cli(['hunt', d, '--format', 'none', '--no-progress'], asUser);
+      const r = await cli(['hunt', d, '--format', 'none', '--no-progress'], asUser);
       expect(r.signal).toBe(null);
       expect(r.status).toBe(0);
       expect(r.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
@@ -123,7 +131,7 @@ describe('inputs: folders hold regular files only', () => {
 });
 
 describe('rule folders', () => {
-  it('a FIFO is reported, a symlink loop loads each rule once, an unreadable subdirectory is reported (no hang)', () => {
+  it('a FIFO is reported, a symlink loop loads each rule once, an unreadable subdirectory is reported (no hang)', async () => {
     const d = openDir();
     copyFileSync(seedRule, path.join(d, 'seed.toml'));
     mkfifo(path.join(d, 'pipe.toml'));
@@ -134,7 +142,7 @@ describe('rule folders', () => {
     mkdirSync(path.join(d, 'locked'));
     chmodSync(path.join(d, 'locked'), 0o000);
     try {
-      const r = cli(['validate', d, '--format', 'json'], asUser);
+      const r = await cli(['validate', d, '--format', 'json'], asUser);
       expect(r.signal).toBe(null);
       const report = JSON.parse(r.stdout) as { checked: number; findings: { file: string; message: string }[] };
       expect(report.checked).toBe(1);
