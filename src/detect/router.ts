@@ -37,7 +37,16 @@ export interface PrepareOptions {
   now: number;
   /** Schedule replay: the rule's interval and from/to must be valid. */
   replay: boolean;
+  /**
+   * Shortest interval a replayed rule may have (ms; default 60,000: Kibana's
+   * xpack.alerting.rules.minimumScheduleInterval). A shorter one is refused: replaying `1ms` over a
+   * day of data is 86 million runs.
+   */
+  minimumInterval?: number;
 }
+
+/** Kibana's default xpack.alerting.rules.minimumScheduleInterval.value (1m). */
+export const MINIMUM_INTERVAL_MS = 60_000;
 
 /** A rule ready to run: its compiled query, index matcher and exceptions. */
 export interface PreparedRule {
@@ -113,7 +122,11 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   }
   if (opts.replay) {
     try {
-      parseInterval(rule.interval);
+      const interval = parseInterval(rule.interval);
+      const minimum = opts.minimumInterval ?? MINIMUM_INTERVAL_MS;
+      if (interval < minimum) {
+        return { skip: `interval "${rule.interval}" is shorter than the minimum schedule interval ${formatDuration(minimum)} (Kibana's xpack.alerting.rules.minimumScheduleInterval); give the rule an interval of ${formatDuration(minimum)} or more` };
+      }
       windowOffsets(rule.from, rule.to, opts.now);
     } catch (e) {
       return { skip: (e as Error).message };
@@ -341,4 +354,12 @@ function push<K>(m: Map<K, number[]>, k: K, i: number): void {
   const l = m.get(k);
   if (!l) m.set(k, [i]);
   else if (!l.includes(i)) l.push(i);
+}
+
+/** 60000 → "1m", 1500 → "1500ms": a duration as a rule interval is written. */
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
