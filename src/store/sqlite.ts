@@ -50,9 +50,28 @@ function field(a: Alert, dotted: string): unknown {
   return cur;
 }
 
+/** A write to the store failed (locked for too long, disk full…): one line for the user. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+export interface AlertStoreOptions {
+  /**
+   * How long a write waits for another process's write lock (two hunts into one --db) before it
+   * fails (default 300 s).
+   */
+  lockWaitMs?: number;
+  /** Told once when a write has to wait for another process's lock. */
+  onWait?: (message: string) => void;
+}
+
+const DEFAULT_LOCK_WAIT_MS = 300_000;
+
 /** Opens (creating if needed) an alert database. */
-export function openAlertStore(file: string): AlertStore {
-  const db = new Database(file);
+export function openAlertStore(file: string, opts: AlertStoreOptions = {}): AlertStore {
+  const lockWait = opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+  // Opening waits like a write does: another hunt may be in the middle of one.
+  const db = new Database(file, { timeout: lockWait });
   db.pragma('journal_mode = WAL');
   db.exec(SCHEMA);
   const insert = db.prepare(`
@@ -82,8 +101,35 @@ export function openAlertStore(file: string): AlertStore {
     return added;
   });
   const count = db.prepare('SELECT COUNT(*) AS n FROM alerts');
+  // Each write takes the write lock up front (BEGIN IMMEDIATE), so a concurrent writer makes it
+  // wait for the lock instead of failing half-way. First without waiting, to say that we wait.
+  let told = false;
+  const writeWaiting = (alerts: readonly Alert[]): number => {
+    db.pragma('busy_timeout = 0');
+    try {
+      return write.immediate(alerts);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e;
+    } finally {
+      db.pragma(`busy_timeout = ${lockWait}`);
+    }
+    if (!told) {
+      told = true;
+      opts.onWait?.(`${file} is being written by another process; waiting for its lock (up to ${Math.round(lockWait / 1000)} s)`);
+    }
+    return write.immediate(alerts);
+  };
   return {
-    write: (alerts) => write(alerts),
+    write: (alerts) => {
+      try {
+        return writeWaiting(alerts);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === 'SQLITE_BUSY') throw new StoreError(`cannot store alerts in ${file}: still locked by another process after ${Math.round(lockWait / 1000)} s; ${alerts.length} alert(s) not stored (rerun to add them)`);
+        if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new StoreError(`cannot store alerts in ${file}: ${(e as Error).message} (${code}); ${alerts.length} alert(s) not stored`);
+        throw e;
+      }
+    },
     count: () => (count.get() as { n: number }).n,
     close: () => db.close(),
   };
