@@ -3,9 +3,7 @@
 // documents (default), Elasticsearch bulk pairs carrying the target index, or with --raw the
 // records as read (EVTX and XML events as RawWindowsEvent JSON). Inputs are converted one after
 // another in file order. Counts go to stderr so stdout stays pure NDJSON for piping.
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatPosition, openInput } from '../events/inputs.js';
 import { expandInputs, InputError, type InputFile } from '../events/sources.js';
@@ -13,6 +11,7 @@ import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js
 import { discoverHostAddresses } from '../events/host-discovery.js';
 import { hostIpOption, type HostIpMode } from './threads.js';
 import { EvtxError } from '../evtx/index.js';
+import { LineStream, NdjsonFile, OutputError, type LineSink } from './sinks.js';
 
 export interface ConvertOptions {
   raw?: boolean;
@@ -40,32 +39,30 @@ export interface ConvertCounts {
   outputClosed: boolean;
 }
 
-function closedPipe(e: unknown): boolean {
-  return (e as NodeJS.ErrnoException)?.code === 'EPIPE' || (e as NodeJS.ErrnoException)?.code === 'ERR_STREAM_DESTROYED';
-}
+/** The reader of the output went away (`| head`): conversion stops there. */
+class OutputClosed extends Error {}
 
 /**
- * Converts the inputs in order and writes NDJSON to `out`. Problems are reported through `warn`;
- * an input that cannot be read is counted in failedFiles and the next one is converted.
+ * Converts the inputs in order and writes NDJSON to `out` (a stream, or a LineSink such as an
+ * NdjsonFile). Problems are reported through `warn`; an input that cannot be read is counted in
+ * failedFiles and the next one is converted. A failed output throws OutputError.
  */
 export async function convertFiles(
   paths: readonly string[],
   opts: ConvertOptions,
-  out: Writable,
+  out: Writable | LineSink,
   warn: (message: string) => void,
 ): Promise<ConvertCounts> {
   const counts: ConvertCounts = { files: 0, converted: 0, skipped: 0, failedFiles: 0, outputClosed: false };
-  let failed: Error | null = null;
-  const onError = (e: Error) => {
-    failed ??= e;
-  };
-  out.on('error', onError);
+  const sink: LineSink = out instanceof Writable ? new LineStream(out, 'the output') : out;
   let unindexed = 0;
   const write = async (line: string) => {
-    if (failed) throw failed;
-    if (!out.write(line + '\n')) {
-      await Promise.race([once(out, 'drain'), once(out, 'close')]);
-      if (failed) throw failed;
+    sink.write(line);
+    if (sink.closed) throw new OutputClosed();
+    const full = sink.drain();
+    if (full) {
+      await full;
+      if (sink.closed) throw new OutputClosed();
     }
   };
   let hostAddresses: HostAddressBook | undefined;
@@ -109,7 +106,7 @@ export async function convertFiles(
           }
           counts.files++;
         } catch (e) {
-          if (closedPipe(e) || (e === failed && failed !== null)) throw e;
+          if (e instanceof OutputClosed || e instanceof OutputError) throw e;
           counts.failedFiles++;
           if (e instanceof EvtxError || e instanceof InputError) warn(e.message.includes(f.path) ? e.message : `${f.path}: ${e.message}`);
           else throw e;
@@ -117,11 +114,10 @@ export async function convertFiles(
         counts.skipped += input.counts().skipped;
       }
     }
+    if (sink instanceof LineStream) await sink.end();
   } catch (e) {
-    if (!closedPipe(e) && e !== failed) throw e;
+    if (!(e instanceof OutputClosed)) throw e;
     counts.outputClosed = true;
-  } finally {
-    out.off('error', onError);
   }
   if (unindexed > 0) {
     warn(`${unindexed} document(s) carry no index (no _index, data_stream.* or Beats agent fields): their bulk action has none; give --index NAME`);
@@ -153,13 +149,27 @@ export function registerConvert(program: Command): Command {
     .option('--strict', 'stop at the first damaged EVTX chunk or record')
     .option('-o, --out <file>', 'write to FILE instead of stdout')
     .action(async (inputs: string[], o: ConvertOptions & { out?: string }) => {
-      const out: Writable = o.out ? createWriteStream(o.out) : process.stdout;
-      // A closed pipe is handled by convertFiles; a late 'error' must not crash the process.
-      out.on('error', () => {});
-      const counts = await convertFiles(inputs, o, out, (m) => process.stderr.write(`warning: ${m}\n`));
-      if (o.out) {
-        out.end();
-        await once(out, 'finish');
+      // -o FILE is created (as FILE.partial) before any input is read, renamed when done.
+      let file: NdjsonFile | null = null;
+      let counts: ConvertCounts;
+      try {
+        if (o.out) file = NdjsonFile.open(o.out);
+        counts = await convertFiles(inputs, o, file ?? new LineStream(process.stdout), (m) => process.stderr.write(`warning: ${m}\n`));
+      } catch (e) {
+        if (!(e instanceof OutputError)) throw e;
+        process.stderr.write(`error: ${e.message}\n`);
+        if (file) {
+          file.close();
+          process.stderr.write(`${file.lines} whole line(s) kept in ${o.out}\n`);
+        }
+        process.exitCode = 2;
+        return;
+      }
+      const failed = file?.close();
+      if (failed) {
+        process.stderr.write(`error: ${failed.message}\n`);
+        process.exitCode = 2;
+        return;
       }
       // `convert … | head`: the reader stopped; a count of what was written would mislead.
       if (counts.outputClosed) return;

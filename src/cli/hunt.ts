@@ -3,8 +3,7 @@
 // Progress (TTY only) and the end-of-run summary go to stderr, so stdout stays machine-readable.
 import { hostIpOption, threadsOption, type HostIpMode } from './threads.js';
 import { shapeWarnings, TimelessCounter } from './diagnose.js';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { hunt, HuntError, TimeExpressionError, type HuntStats } from '../detect/hunt.js';
@@ -14,7 +13,8 @@ import { loadValueLists } from '../rules/exceptions.js';
 import { defaultRulesDir, type LoadResult } from '../rules/load.js';
 import { UserError } from './errors.js';
 import { addSelectionOptions, loadSelectedRules, type SelectionCliOptions } from './rule-selection.js';
-import { openAlertStore, type AlertStore } from '../store/sqlite.js';
+import { openAlertStore, StoreError, type AlertStore } from '../store/sqlite.js';
+import { LineStream, NdjsonFile, OutputError } from './sinks.js';
 import { getField } from '../engine/fields.js';
 import { escapeControl, escapeJsonControls, escapeLines } from '../util/terminal.js';
 
@@ -65,8 +65,16 @@ export interface HuntIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-/** Runs a hunt from CLI options; returns the exit code (0 ok, 2 usage/input error). */
-export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+/**
+ * Runs a hunt from CLI options; returns the exit code (0 ok, 2 usage/input/output error; 130 or
+ * 143 when `signal` stopped it, after writing what was done and the summary).
+ */
+export async function runHunt(
+  inputs: string[],
+  o: HuntCliOptions,
+  io: HuntIo = { stdout: process.stdout, stderr: process.stderr },
+  signal?: AbortSignal,
+): Promise<number> {
   // Everything shown on stderr may quote data (host and rule names, file names): escaped.
   const err = (s: string) => io.stderr.write(escapeLines(s) + '\n');
   const started = Date.now();
@@ -112,18 +120,30 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
   // Default output: a table for people, NDJSON for pipes; nothing when alerts go to a file/db.
   const format: HuntFormat = o.format ?? (o.out || o.db ? (io.stdout.isTTY ? 'table' : 'none') : io.stdout.isTTY ? 'table' : 'ndjson');
 
-  let outFile: WriteStream | null = null;
+  // Outputs are opened before any input is read: a missing directory must not cost a long hunt.
+  // Alerts go to FILE.partial, renamed to FILE at the end (see sinks.ts).
+  let outFile: NdjsonFile | null = null;
   let store: AlertStore | null = null;
   try {
-    if (o.db) store = openAlertStore(o.db);
+    if (o.out) outFile = NdjsonFile.open(o.out);
   } catch (e) {
-    err(`error: cannot open database ${o.db}: ${(e as Error).message}`);
+    if (!(e instanceof OutputError)) throw e;
+    err(`error: ${e.message}`);
     return 2;
   }
-  if (o.out) {
-    outFile = createWriteStream(o.out);
-    outFile.on('error', (e) => err(`error: cannot write ${o.out}: ${e.message}`));
+  try {
+    if (o.db) store = openAlertStore(o.db, { onWait: (m) => err(`warning: ${m}`) });
+  } catch (e) {
+    err(`error: cannot open database ${o.db}: ${(e as Error).message}`);
+    outFile?.abandon();
+    return 2;
   }
+  const stdout = new LineStream(io.stdout);
+  // A closed stdout (`| head`) ends the hunt when nothing else receives the alerts.
+  const stdoutOnly = !outFile && !store;
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  signal?.addEventListener('abort', onSignal);
 
   const useBar = o.progress !== false && io.stderr.isTTY === true;
   const bar = useBar
@@ -145,9 +165,11 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
   const jsonAll: Alert[] = [];
   const onAlert = (a: Alert) => {
     const line = JSON.stringify(a);
-    if (outFile) outFile.write(line + '\n');
-    if (format === 'ndjson') io.stdout.write(escapeJsonControls(line) + '\n');
-    else if (format === 'json') jsonAll.push(a);
+    if (outFile) outFile.write(line);
+    if (format === 'ndjson') {
+      stdout.write(escapeJsonControls(line));
+      if (stdout.closed && stdoutOnly) stop.abort();
+    } else if (format === 'json') jsonAll.push(a);
     else if (format === 'table') {
       // A shell's own reason holds only what all steps share, and its original_time is when the
       // rule ran (Kibana takes it from the first building block's @timestamp); the table shows
@@ -165,9 +187,25 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
     }
     if (store) {
       pendingDb.push(a);
-      if (pendingDb.length >= 1000) store.write(pendingDb.splice(0));
+      if (pendingDb.length >= 1000) flushSinks();
     }
   };
+  // Alerts reach --out and --db together, at most 1,000 alerts or about a second after they were
+  // found: a hunt over a quiet stdin, or one that is interrupted or killed, has stored what it found.
+  const flushSinks = () => {
+    outFile?.flush();
+    if (store && pendingDb.length > 0) store.write(pendingDb.splice(0));
+  };
+  let sinkError: unknown = null;
+  const flusher = setInterval(() => {
+    try {
+      flushSinks();
+    } catch (e) {
+      sinkError ??= e;
+      stop.abort();
+    }
+  }, 1000);
+  flusher.unref();
   const warnings: string[] = [];
   let warningCount = 0;
   let stats: HuntStats;
@@ -190,6 +228,8 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
       hostIp: o.hostIp,
       collect: false,
       onAlert,
+      backpressure: () => stdout.drain(),
+      signal: stop.signal,
       onSkip: timeless.add,
       onWarning: (m) => {
         // A noisy rule replayed over weeks can hit max_signals in thousands of windows: show the
@@ -213,38 +253,79 @@ export async function runHunt(inputs: string[], o: HuntCliOptions, io: HuntIo = 
         } else bar.update(p.bytes, payload);
       },
     });
+    if (sinkError) throw sinkError;
     stats = result.stats;
   } catch (e) {
+    clearInterval(flusher);
     if (barStarted) bar!.stop();
-    if (e instanceof InputError || e instanceof HuntError || e instanceof TimeExpressionError) {
+    signal?.removeEventListener('abort', onSignal);
+    if (e instanceof InputError || e instanceof HuntError || e instanceof TimeExpressionError || e instanceof OutputError || e instanceof StoreError) {
+      // What was written stays: whole lines in --out, whole transactions in --db.
       err(`error: ${e.message}`);
-      store?.close();
-      outFile?.end();
+      const stored = e instanceof StoreError ? closeStore(store, []) : closeStore(store, pendingDb);
+      if (stored) err(`error: ${stored.message}`);
+      const kept = outFile?.close();
+      if (outFile && !(e instanceof OutputError)) err(kept ? `error: ${kept.message}` : `${outFile.lines} alert(s) written to ${o.out} before the error`);
+      else if (outFile) err(`${outFile.lines} whole alert line(s) kept in ${o.out}`);
       return 2;
     }
     throw e;
   }
+  clearInterval(flusher);
+  signal?.removeEventListener('abort', onSignal);
   if (barStarted) bar!.stop();
   for (const m of warnings) err(`warning: ${m}`);
   if (warningCount > MAX_WARNINGS_SHOWN) err(`warning: … ${warningCount - MAX_WARNINGS_SHOWN} more warnings not shown`);
-  if (store) {
-    if (pendingDb.length > 0) store.write(pendingDb.splice(0));
-    store.close();
+  let failed = false;
+  const stored = closeStore(store, pendingDb);
+  if (stored) {
+    err(`error: ${stored.message}`);
+    failed = true;
   }
-  if (outFile) {
-    outFile.end();
-    await once(outFile, 'finish');
+  const written = outFile?.close();
+  if (written) {
+    err(`error: ${written.message}`);
+    failed = true;
   }
-  if (format === 'json') io.stdout.write(escapeJsonControls(JSON.stringify(jsonAll, null, 2)) + '\n');
-  if (format === 'table') io.stdout.write(formatAlertTable(tableRows));
+  try {
+    if (format === 'json') stdout.write(escapeJsonControls(JSON.stringify(jsonAll, null, 2)));
+    if (format === 'table') stdout.write(formatAlertTable(tableRows).replace(/\n$/, ''));
+    await stdout.end();
+  } catch (e) {
+    if (!(e instanceof OutputError)) throw e;
+    err(`error: ${e.message}`);
+    failed = true;
+  }
+  // `| head` closed stdout with nothing else receiving alerts: stop quietly, as `head` expects.
+  if (stdout.closed && stdoutOnly) return 0;
   err(formatHuntSummary(stats, loaded, (Date.now() - started) / 1000, { out: o.out, db: o.db }));
   for (const w of shapeWarnings(stats.inputShapes ?? [], timeless, o.timestampField ?? '@timestamp')) err(`warning: ${w}`);
   for (const n of notes) err(n);
+  if (stats.interrupted) {
+    const name = signal?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    err(`interrupted (${name}) after ${stats.events} events: the alerts of completed rule runs were written; runs still open were not alerted — rerun to complete them` + (o.db ? ` (${o.db} keeps one row per alert: no duplicates)` : ''));
+    return name === 'SIGTERM' ? 143 : 130;
+  }
+  if (failed) return 2;
   if (stats.rulesRun === 0) {
     err('error: no runnable EQL rules were loaded');
     return 2;
   }
   return 0;
+}
+
+/** Writes the alerts still pending and closes the store; the store's error, if any. */
+function closeStore(store: AlertStore | null, pending: Alert[]): StoreError | null {
+  if (!store) return null;
+  try {
+    if (pending.length > 0) store.write(pending.splice(0));
+    return null;
+  } catch (e) {
+    if (e instanceof StoreError) return e;
+    throw e;
+  } finally {
+    store.close();
+  }
 }
 
 function first(v: unknown): string {
@@ -384,12 +465,21 @@ export function registerHunt(program: Command): Command {
     .option('--no-progress', 'no progress bar');
   return addSelectionOptions(cmd)
     .action(async (inputs: string[], o: HuntCliOptions) => {
-      // `eqlite hunt … | head`: a closed pipe ends output quietly instead of crashing.
-      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-        throw e;
-      });
-      const code = await runHunt(inputs, o);
+      // Ctrl-C or kill: the hunt stops at its next batch, writes what is done and the summary, and
+      // exits 130 (SIGINT) or 143 (SIGTERM). A second signal ends the process at once (FILE.partial
+      // then holds the whole alert lines written so far).
+      const stop = new AbortController();
+      const onSignal = (name: NodeJS.Signals) => {
+        if (stop.signal.aborted) process.exit(name === 'SIGTERM' ? 143 : 130);
+        stop.abort(name);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const code = await runHunt(inputs, o, { stdout: process.stdout, stderr: process.stderr }, stop.signal);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      // Interrupted: an abandoned read (a quiet stdin) would keep the process alive.
+      if (stop.signal.aborted) process.exit(code);
       if (code !== 0) process.exitCode = code;
     });
 }

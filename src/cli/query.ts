@@ -1,7 +1,6 @@
 // `eqlite query QUERY FILE...`: runs one EQL query over files, directories or stdin and prints
 // what Elasticsearch's EQL search would return: the `_source` of each event for event queries, and
 // `{"join_keys", "events": [{_index,_id,_source} | {missing:true}]}` for sequences and samples.
-import { once } from 'node:events';
 import { Command, InvalidArgumentError } from 'commander';
 import { compile, type QueryResult } from '../engine/index.js';
 import { collectFields, EqlError, parse } from '../eql/index.js';
@@ -20,6 +19,7 @@ import { documentId } from '../events/ids.js';
 import type { EventDoc } from '../events/types.js';
 import { SkipReporter, UserError } from './errors.js';
 import { escapeControl, escapeJsonControls } from '../util/terminal.js';
+import { LineStream, OutputError } from './sinks.js';
 
 export interface QueryCommandOptions {
   timestampField: string;
@@ -111,17 +111,12 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     local: (f) => openInput(f, { index: opts.index, hostAddresses, onSkip, onWarning }),
   });
   const inputs = opened.inputs;
-  const out = process.stdout;
-  let closed = false;
-  out.on('error', () => {
-    closed = true;
-  });
-  let pending: Promise<unknown> | null = null;
+  // `query … | head`: a closed pipe stops the query quietly; other write errors are one line.
+  const out = new LineStream(process.stdout);
   let shown = 0;
   const write = (r: QueryResult) => {
     shown++;
-    if (closed) return;
-    if (!out.write(formatResult(r) + '\n')) pending ??= once(out, 'drain').then(() => (pending = null));
+    out.write(formatResult(r));
   };
   const run = compiled.createRun(write);
   const merged = mergeOrdered(inputs, {
@@ -135,14 +130,21 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
       for (const ev of batch) {
         // Events from worker threads come with the verdict of the query's filters.
         if (ev.routed === undefined || ev.routed.length > 0) run.push(ev);
-        if (run.done || closed) break outer;
+        if (run.done || out.closed) break outer;
       }
-      if (pending) await pending;
+      const full = out.drain();
+      if (full) await full;
     }
+    for (const r of run.finish()) write(r);
+    await out.end();
+  } catch (e) {
+    if (!(e instanceof OutputError)) throw e;
+    process.stderr.write(`eqlite: ${escapeControl(e.message)}\n`);
+    return 2;
   } finally {
     await opened.close();
   }
-  for (const r of run.finish()) write(r);
+  if (out.closed) return 0;
   // Results beyond --size are dropped as Elasticsearch drops them; say so, since a search that
   // returned exactly `size` results is otherwise indistinguishable from a complete one.
   if (shown === size && run.found > shown) {

@@ -78,6 +78,18 @@ export interface HuntOptions {
   onSkip?: (item: SkippedItem) => void;
   /** Called every few thousand events and at the end. */
   onProgress?: (p: HuntProgress) => void;
+  /**
+   * Awaited between input batches when it returns a promise: a slow alert consumer (a pipe) slows
+   * the hunt down instead of letting alerts pile up in memory.
+   */
+  backpressure?: () => Promise<void> | null;
+  /**
+   * Stops the hunt at the next input batch (Ctrl-C). The alerts of runs that had ended are out;
+   * runs still open are dropped, not alerted from part of their data (a partial run could alert
+   * matches a complete one cuts under max_signals): a rerun completes them. stats.interrupted
+   * says so.
+   */
+  signal?: AbortSignal;
 }
 
 export interface HuntProgress {
@@ -118,6 +130,8 @@ export interface HuntStats {
   range?: { from: string; to: string | null };
   /** The host.ip discovery pass, when it ran: files it read, machines with addresses, addresses found. */
   hostAddresses?: { files: number; hosts: number; addresses: number };
+  /** Stopped early by HuntOptions.signal: the runs still open were not alerted. */
+  interrupted?: boolean;
 }
 
 export interface HuntResult {
@@ -272,13 +286,35 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     opts.onProgress?.({ bytes, totalBytes, events: stats.events });
   };
 
+  const signal = opts.signal;
+  // An interruption also ends a wait for input (a quiet stdin): the read is abandoned.
+  const aborted = signal ? new Promise<null>((resolve) => (signal.aborted ? resolve(null) : signal.addEventListener('abort', () => resolve(null), { once: true }))) : null;
+  const it = merged.batches()[Symbol.asyncIterator]();
+  // 'idle' between batches, 'waiting' while a read was abandoned, 'done' at the end.
+  let reader: 'idle' | 'waiting' | 'done' = 'idle';
   try {
-    for await (const batch of merged.batches()) for (const ev of batch) {
-      stats.events++;
-      if ((stats.events & (PROGRESS_EVERY - 1)) === 0) progress();
-      engine.push(ev, eventInstant(ev, timestampField, tsOf)!.ms, ev.routed!);
+    for (;;) {
+      reader = 'waiting';
+      const next = aborted ? await Promise.race([it.next(), aborted]) : await it.next();
+      if (next === null) break;
+      if (next.done) {
+        reader = 'done';
+        break;
+      }
+      reader = 'idle';
+      for (const ev of next.value) {
+        stats.events++;
+        if ((stats.events & (PROGRESS_EVERY - 1)) === 0) progress();
+        engine.push(ev, eventInstant(ev, timestampField, tsOf)!.ms, ev.routed!);
+      }
+      const full = opts.backpressure?.();
+      if (full) await (aborted ? Promise.race([full, aborted]) : full);
+      if (signal?.aborted) break;
     }
   } finally {
+    // Inputs left early (an interruption, a failed output) are closed; a read abandoned while
+    // waiting on input cannot be (its generator is busy) and ends with the process.
+    if (reader === 'idle') await it.return?.(undefined);
     await opened.close();
   }
   stats.inputShapes = sources.map((s) => ({ file: s.file, shape: s.shape?.() ?? emptyShape() }));
@@ -288,8 +324,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   }
   progress();
 
-  // ---- finish: remaining windows, oldest first
-  engine.finish();
+  // ---- finish: remaining windows, oldest first (not when interrupted: see HuntOptions.signal)
+  if (signal?.aborted) stats.interrupted = true;
+  else engine.finish();
   stats.range = engine.range;
   for (const r of engine.stats) {
     stats.alerts += r.alerts;

@@ -15,7 +15,7 @@ import { getField } from '../engine/fields.js';
 import { DEFAULT_MAX_VALUE_CHARS, JsonSplitter } from './json-split.js';
 import { looksLikeXml, XmlEventSplitter } from './windows-xml.js';
 import { SNIFF_BYTES, sniffEncoding, textDecoder, type TextChunks } from '../util/text.js';
-import { fileTypeName } from '../util/files.js';
+import { fileTypeName, ioReason } from '../util/files.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
 export { getField };
@@ -434,21 +434,6 @@ function drained(stream: NodeJS.EventEmitter): Promise<void> {
     stream.on('error', done);
     stream.on('close', done);
   });
-}
-
-function ioReason(e: unknown): string {
-  const code = (e as { code?: string }).code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file or directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return e instanceof Error ? e.message : String(e);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

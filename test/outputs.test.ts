@@ -1,0 +1,345 @@
+// Issue 16, "every alert is written, once, or the user is told": outputs are checked before any
+// input is read, a write error is one line and exit 2 (never a stack trace), a file never ends in
+// a half line, a closed pipe ends `query`/`convert`/`hunt` quietly, a hunt interrupted (SIGINT,
+// SIGTERM) or killed (SIGKILL) leaves --out and --db consistent and a rerun completes them
+// without duplicates, two hunts into one --db wait for each other, and a schedule interval below
+// Kibana's minimum is refused.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { NdjsonFile, OutputError } from '../src/cli/sinks.js';
+import { openAlertStore } from '../src/store/sqlite.js';
+import { repoRoot, runCli, runCommand } from './cli-helpers.js';
+import { tempDir } from './detect-helpers.js';
+
+const main = path.join(repoRoot, 'src', 'cli', 'main.ts');
+
+function ruleToml(interval = '5m'): string {
+  return [
+    '[metadata]',
+    'creation_date = "2025/01/01"',
+    'maturity = "production"',
+    'updated_date = "2025/01/01"',
+    '',
+    '[rule]',
+    'author = ["test"]',
+    'description = "evil.exe started"',
+    'index = ["logs-*"]',
+    'language = "eql"',
+    'license = "Apache-2.0"',
+    'name = "Evil process"',
+    'risk_score = 47',
+    'rule_id = "evil-1"',
+    'severity = "medium"',
+    'type = "eql"',
+    `interval = "${interval}"`,
+    'from = "now-6m"',
+    "query = '''",
+    'process where process.name == "evil.exe"',
+    "'''",
+    '',
+  ].join('\n');
+}
+
+/** Minute m holds one evil.exe start and 9 others; every evil.exe start is one alert. */
+function eventLines(minutes: number, from = 0): string[] {
+  const lines: string[] = [];
+  for (let m = from; m < minutes; m++) {
+    for (let i = 0; i < 10; i++) {
+      const ts = new Date(Date.UTC(2025, 0, 1) + m * 60_000 + i * 1000).toISOString();
+      lines.push(
+        JSON.stringify({
+          '@timestamp': ts,
+          event: { category: ['process'], type: ['start'] },
+          host: { id: 'h1', name: 'ws-1' },
+          process: { name: i === 0 ? 'evil.exe' : 'ok.exe', pid: m * 10 + i, command_line: 'x'.repeat(200) },
+        }),
+      );
+    }
+  }
+  return lines;
+}
+
+function setup(interval = '5m') {
+  const dir = tempDir('eqlite-outputs-');
+  const rules = path.join(dir, 'rule.toml');
+  writeFileSync(rules, ruleToml(interval));
+  const input = path.join(dir, 'events.ndjson');
+  writeFileSync(input, eventLines(200).join('\n') + '\n');
+  return { dir, rules, input };
+}
+
+function ids(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  expect(text === '' || text.endsWith('\n')).toBe(true);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => String(JSON.parse(l)['kibana.alert.uuid']));
+}
+
+function dbIds(db: string): string[] {
+  const d = new Database(db, { readonly: true });
+  try {
+    return (d.prepare('SELECT id FROM alerts').all() as { id: string }[]).map((r) => r.id);
+  } finally {
+    d.close();
+  }
+}
+
+/** Runs the CLI under `ulimit -f KB`: writes past it fail with EFBIG, as writes fail on a full disk. */
+function underFileSizeLimit(kb: number, args: string[]) {
+  const quoted = [process.execPath, '--import', 'tsx', main, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  return runCommand('bash', ['-c', `ulimit -f ${kb}; exec ${quoted}`]);
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+}
+
+async function until(what: string, cond: () => boolean, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function lineCount(file: string): number {
+  if (!existsSync(file)) return 0;
+  return readFileSync(file, 'utf8').split('\n').length - 1;
+}
+
+function dbCount(db: string): number {
+  if (!existsSync(db)) return 0;
+  try {
+    return dbIds(db).length;
+  } catch {
+    return 0; // not created yet
+  }
+}
+
+describe('NdjsonFile', () => {
+  it('writes FILE.partial and renames it to FILE at close; a missing directory fails at open', () => {
+    const dir = tempDir('eqlite-outputs-');
+    const file = path.join(dir, 'a.ndjson');
+    writeFileSync(file, 'previous run\n');
+    const f = NdjsonFile.open(file);
+    f.write('{"a":1}');
+    f.write('{"a":2}');
+    // Until close, FILE is the previous run's and the new lines are in FILE.partial.
+    expect(readFileSync(file, 'utf8')).toBe('previous run\n');
+    expect(existsSync(`${file}.partial`)).toBe(true);
+    expect(f.close()).toBe(null);
+    expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n{"a":2}\n');
+    expect(existsSync(`${file}.partial`)).toBe(false);
+    expect(f.lines).toBe(2);
+
+    const missing = path.join(dir, 'no-such-dir', 'a.ndjson');
+    expect(() => NdjsonFile.open(missing)).toThrow(OutputError);
+    expect(() => NdjsonFile.open(missing)).toThrow(`cannot write ${missing}: directory ${path.dirname(missing)} does not exist`);
+    expect(() => NdjsonFile.open(dir)).toThrow(`cannot write ${dir}: is a directory`);
+  });
+
+  it('abandon() removes the partial file and leaves FILE as it was', () => {
+    const dir = tempDir('eqlite-outputs-');
+    const file = path.join(dir, 'a.ndjson');
+    writeFileSync(file, 'kept\n');
+    const f = NdjsonFile.open(file);
+    f.write('{"new":true}');
+    f.abandon();
+    expect(readFileSync(file, 'utf8')).toBe('kept\n');
+    expect(existsSync(`${file}.partial`)).toBe(false);
+  });
+});
+
+describe('outputs are checked before any input is read', () => {
+  it('hunt --out into a missing directory: one line, exit 2, no input read', async () => {
+    const { dir, rules } = setup();
+    const out = path.join(dir, 'missing', 'alerts.ndjson');
+    // The input does not exist either: the output error comes first, so no input was opened.
+    const r = await runCli(['hunt', '--rules', rules, '--index', 'logs-x', '--out', out, path.join(dir, 'no-such-input.ndjson')]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`error: cannot write ${out}: directory ${path.dirname(out)} does not exist\n`);
+  });
+
+  it('convert -o into a missing directory: one line, exit 2', async () => {
+    const { dir, input } = setup();
+    const out = path.join(dir, 'missing', 'ecs.ndjson');
+    const r = await runCli(['convert', input, '-o', out]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`error: cannot write ${out}: directory ${path.dirname(out)} does not exist\n`);
+  });
+});
+
+describe('a failing write (full disk, file size limit) is one line, exit 2, and leaves whole lines', () => {
+  it('hunt --out past the file size limit', async () => {
+    const { dir, rules, input } = setup();
+    const out = path.join(dir, 'alerts.ndjson');
+    const r = await underFileSizeLimit(64, ['hunt', '--rules', rules, '--index', 'logs-x', '--out', out, '--format', 'none', input]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toEqual([`error: cannot write ${out}: file too large`, `${lines[1]!.split(' ')[0]} whole alert line(s) kept in ${out}`]);
+    const kept = ids(out); // parses every line; the file ends with a newline
+    expect(kept.length).toBe(Number(lines[1]!.split(' ')[0]));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(200);
+    expect(readFileSync(out).length).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('convert -o past the file size limit', async () => {
+    const { dir, input } = setup();
+    const out = path.join(dir, 'ecs.ndjson');
+    const r = await underFileSizeLimit(64, ['convert', input, '-o', out]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`error: cannot write ${out}: file too large`);
+    expect(lines).toHaveLength(2);
+    const text = readFileSync(out, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const docs = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines[1]).toBe(`${docs.length} whole line(s) kept in ${out}`);
+    expect(docs[0].process.pid).toBe(0);
+  });
+
+  it('convert into a full stdout (/dev/full)', async () => {
+    const { input } = setup();
+    const fd = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', main, 'convert', input], { cwd: repoRoot, stdio: ['ignore', fd, 'pipe'] });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const { code } = await exited(child);
+      expect(code).toBe(2);
+      expect(stderr).toBe('error: cannot write stdout: no space left on device\n');
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+describe('a closed pipe ends the command quietly', () => {
+  for (const cmd of [
+    ['query', 'process where true', '--size', '100000', '--result-position', 'head'],
+    ['convert'],
+    ['hunt', '--format', 'ndjson', '--index', 'logs-x', '--single-window', '--max-signals', '10000'],
+  ]) {
+    it(`${cmd[0]} … | head -1: exit 0, nothing on stderr`, async () => {
+      const { rules, input } = setup();
+      const args = cmd[0] === 'hunt' ? [...cmd, '--rules', rules, input] : [...cmd, input];
+      const child = spawn(process.execPath, ['--import', 'tsx', main, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      // Like `head -1`: read the first line, then close the pipe.
+      await new Promise<void>((resolve) => {
+        let got = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          got += d.toString();
+          if (got.includes('\n')) {
+            child.stdout!.destroy();
+            resolve();
+          }
+        });
+      });
+      const { code } = await exited(child);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    });
+  }
+});
+
+describe('hunt interrupted or killed mid-run: --out and --db stay consistent, a rerun completes them', () => {
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGKILL'] as const) {
+    it(`${sig}`, async () => {
+      const { dir, rules, input } = setup();
+      const out = path.join(dir, 'alerts.ndjson');
+      const db = path.join(dir, 'alerts.sqlite');
+      const args = ['--import', 'tsx', main, 'hunt', '--rules', rules, '--index', 'logs-x', '--out', out, '--db', db, '--format', 'none', '-'];
+      const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['pipe', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const done = exited(child);
+      // The first 100 minutes go in; stdin stays open, so the hunt is mid-run whatever the load.
+      child.stdin!.write(eventLines(100).join('\n') + '\n');
+      await until('the first alerts in both outputs', () => lineCount(`${out}.partial`) > 0 && dbCount(db) > 0);
+      child.kill(sig);
+      const { code, signal } = await done;
+      child.stdin!.destroy();
+      if (sig === 'SIGKILL') {
+        expect(signal).toBe('SIGKILL');
+        // FILE was never renamed; the partial file holds whole lines up to its last newline.
+        expect(existsSync(out)).toBe(false);
+        const text = readFileSync(`${out}.partial`, 'utf8');
+        for (const l of text.slice(0, text.lastIndexOf('\n')).split('\n')) expect(typeof JSON.parse(l)['kibana.alert.uuid']).toBe('string');
+      } else {
+        expect(code).toBe(sig === 'SIGTERM' ? 143 : 130);
+        expect(stderr).toContain(`interrupted (${sig}) after `);
+        expect(stderr).toContain('alerts: ');
+        expect(stderr).not.toMatch(/\n\s+at /);
+        expect(existsSync(`${out}.partial`)).toBe(false);
+        const fromFile = ids(out);
+        const fromDb = dbIds(db);
+        expect(fromFile.length).toBeGreaterThan(0);
+        expect(fromFile.length).toBeLessThan(200);
+        expect(new Set(fromFile).size).toBe(fromFile.length);
+        expect([...fromFile].sort()).toEqual([...fromDb].sort());
+      }
+      const before = new Set(dbIds(db));
+      // The rerun over all the data completes both outputs: 200 alerts, each once.
+      const again = await runCli(['hunt', '--rules', rules, '--index', 'logs-x', '--out', out, '--db', db, '--format', 'none', input]);
+      expect(again.code).toBe(0);
+      const all = ids(out);
+      expect(all).toHaveLength(200);
+      expect(new Set(all).size).toBe(200);
+      const stored = dbIds(db);
+      expect(stored).toHaveLength(200);
+      expect([...stored].sort()).toEqual([...all].sort());
+      for (const id of before) expect(all).toContain(id);
+      expect(existsSync(`${out}.partial`)).toBe(false);
+    }, 240_000);
+  }
+});
+
+describe('two hunts into one --db', () => {
+  it('the second waits for the lock, says so, and stores its alerts', async () => {
+    const { dir, rules, input } = setup();
+    const db = path.join(dir, 'alerts.sqlite');
+    // Another writer (another hunt) holds the database's write lock while this hunt runs.
+    openAlertStore(db).close();
+    const holder = new Database(db);
+    holder.exec('BEGIN IMMEDIATE');
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'hunt', '--rules', rules, '--index', 'logs-x', '--db', db, '--format', 'none', input], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const done = exited(child);
+    try {
+      await until('the hunt to wait for the lock', () => stderr.includes('waiting for its lock'));
+    } finally {
+      holder.exec('COMMIT');
+      holder.close();
+    }
+    const { code } = await done;
+    expect(code).toBe(0);
+    expect(stderr).toContain(`warning: ${db} is being written by another process; waiting for its lock (up to 300 s)`);
+    expect(dbIds(db)).toHaveLength(200);
+  }, 240_000);
+});
+
+describe('schedule interval', () => {
+  it('below the 1m minimum is refused with a clear message', async () => {
+    const { rules, input } = setup('1ms');
+    const r = await runCli(['hunt', '--rules', rules, '--index', 'logs-x', '--format', 'none', input]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('rules: 1 loaded, 0 run, 1 skipped (1 eql)');
+    expect(r.stderr).toContain(`  skipped 1: interval "1ms" is shorter than the minimum schedule interval 1m (Kibana's xpack.alerting.rules.minimumScheduleInterval); give the rule an interval of 1m or more`);
+    expect(r.stderr).toContain('error: no runnable EQL rules were loaded');
+  });
+});
