@@ -235,7 +235,8 @@ export class LineStream implements LineSink {
     private readonly out: NodeJS.WritableStream,
     private readonly name = 'stdout',
   ) {
-    out.on('error', (e: NodeJS.ErrnoException) => this.failed(e));
+    // A bare object with only write() (a test's capture) has no events to listen to.
+    if (typeof out.on === 'function') out.on('error', (e: NodeJS.ErrnoException) => this.failed(e));
   }
 
   private failed(e: NodeJS.ErrnoException): void {
