@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../events/sources.js';
 import { UserError } from './errors.js';
+import { ioReason } from '../util/files.js';
 import { registerQuery } from './query.js';
 import { registerValidate } from './validate.js';
 import { registerConvert } from './convert.js';
@@ -35,10 +36,23 @@ registerTest(program);
 registerExplain(program);
 registerServe(program);
 
+// A reader that stops early (`eqlite validate … | head`) closes stdout: the commands that stream
+// (hunt, query, convert) handle it through their sinks (src/cli/sinks.ts) and may go on writing
+// other outputs; for the others, a closed pipe simply ends the command.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (process.stdout.listenerCount('error') > 1) return;
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  process.stderr.write(`error: cannot write stdout: ${ioReason(e)}\n`);
+  process.exit(2);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) {
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') {
+    // process.stdout on a pipe can throw EPIPE from write() itself: the reader is gone.
+    process.exitCode ??= 0;
+  } else if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else if (err instanceof UserError || err instanceof InputError) {
     // Input errors (a missing or unreadable file, an empty stdin) are usage errors: exit 2.
