@@ -182,6 +182,16 @@ export class Detection {
               initialStart: () => ({ time: Date.now() - this.lookBack() }),
               sink: (group, rule, mode) => this.written(group, rule, mode),
               onLate: (n) => (this.lateForRealtime += n),
+              // An alert write failed (the alert store is not writable): start again from the
+              // last acknowledgement a little later.
+              onStopped: (reason) => {
+                if (reason !== 'error') return;
+                setTimeout(() => {
+                  if (this.tickTimer === null) return;
+                  const g = this.gen;
+                  this.installing = this.installing.then(() => this.realtime?.install({ gen: g.gen, prepared: g.prepared, stream: g.stream, router: g.router })).catch((e: Error) => log.error({ err: e.message }, 'detection: real-time detection could not restart'));
+                }, 5000).unref();
+              },
             });
             await this.realtime.start();
           }

@@ -228,6 +228,7 @@ export class PartitionDetector {
     await this.stop();
     this.rules = rules;
     this.scope = scope;
+    this.writeError = null;
     this.held = [];
     this.unrepaired = [];
     this.repair.clear();
@@ -268,7 +269,7 @@ export class PartitionDetector {
     try {
       r = this.opts.sink(group, rule, mode);
     } catch (e) {
-      this.writeError = e as Error;
+      this.writeFailed(e as Error);
       return;
     }
     if (r) {
@@ -276,11 +277,25 @@ export class PartitionDetector {
         () => void this.pending.delete(p),
         (e: Error) => {
           this.pending.delete(p);
-          this.writeError = e;
+          this.writeFailed(e);
         },
       );
       this.pending.add(p);
     }
+  }
+
+  /**
+   * An alert write failed for good: the checkpoint must never move past it, so the partition
+   * stops here; whoever reads it next (this process after a restart, or another worker)
+   * replays from the last acknowledgement and writes the alert again (same id).
+   */
+  private writeFailed(e: Error): void {
+    this.writeError ??= e;
+    if (this.state === 'failed' || this.state === 'fenced' || this.state === 'stopped') return;
+    this.state = 'failed';
+    this.opts.log.error({ partition: this.partition, err: e.message }, 'detection: an alert write failed; stopping the partition (it resumes from the last acknowledgement)');
+    this.halt();
+    this.opts.onStopped?.('error', e);
   }
 
   // ---- reading ---------------------------------------------------------------------------------------
@@ -433,12 +448,8 @@ export class PartitionDetector {
     if (this.acking && !final) return;
     this.acking = true;
     try {
-      if (this.writeError) {
-        // An alert write failed for good: do not move past it; the next reader redoes it.
-        const e = this.writeError;
-        this.writeError = null;
-        throw e;
-      }
+      // An alert write failed for good: never move past it (the next reader redoes it).
+      if (this.writeError) return;
       const c = this.safePoint();
       // Never move the checkpoint before the end of the silent replay's range (that range is done).
       if (c.position <= (this.acked?.position ?? 0)) return;
