@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { CredentialStore, parseRole, type Role } from '../serve/auth.js';
-import { ConfigError, DEFAULT_DATA, DEFAULT_LISTEN, defaultConfig, loadConfigFile, parseDuration, parseListen, type ServeConfig } from '../serve/config.js';
+import { ConfigError, DEFAULT_DATA, DEFAULT_LISTEN, defaultClusterConfig, defaultConfig, loadConfigFile, parseDuration, parseListen, parseRoles, parseServers, type ServeConfig } from '../serve/config.js';
 import { Service } from '../serve/service.js';
 import { openStateDb } from '../serve/state.js';
 import { UserError } from './errors.js';
@@ -22,6 +22,9 @@ export interface ServeCliOptions extends SelectionCliOptions {
   realtime?: boolean;
   logLevel?: string;
   valueList?: string[];
+  cluster?: string;
+  nodeId?: string;
+  roles?: string;
 }
 
 const collectList = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
@@ -41,6 +44,10 @@ export function resolveConfig(o: ServeCliOptions): ServeConfig {
       c.tls = { cert: o.tlsCert, key: o.tlsKey };
     }
     if (o.realtime === false) c.detection.realtime = false;
+    if (o.cluster !== undefined) c.cluster = { ...(c.cluster ?? defaultClusterConfig()), servers: parseServers(o.cluster, '--cluster') };
+    if ((o.nodeId !== undefined || o.roles !== undefined) && !c.cluster) throw new ConfigError('--node-id and --roles need --cluster (or a [cluster] table in the config file)');
+    if (o.nodeId !== undefined) c.cluster!.nodeId = o.nodeId;
+    if (o.roles !== undefined) c.cluster!.roles = parseRoles(o.roles, '--roles');
     if (o.logLevel !== undefined) c.log.level = o.logLevel;
     return c;
   } catch (e) {
@@ -194,6 +201,9 @@ export function registerServe(program: Command): Command {
     .option('--path-prefix <path>', 'URL prefix in front of every API call (a reverse proxy path or the shippers\' "path" option)')
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
     .option('--no-realtime', 'run rules on schedule only, not also as events arrive')
+    .option('--cluster <urls>', 'run as a node of a cluster on NATS JetStream: the servers, e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222 (see README: Cluster mode)')
+    .option('--node-id <id>', 'this node\'s name in the cluster (default: host name and port)')
+    .option('--roles <roles>', 'what this cluster node does: ingest, detect, or both (default)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent');
   addSelectionOptions(serve).action(async (o: ServeCliOptions) => {
     await runServe(o);

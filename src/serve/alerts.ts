@@ -51,12 +51,11 @@ export class ServedAlerts {
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
     const exists = this.db.prepare('SELECT 1 FROM alerts WHERE id = ?');
+    // An id counts as written once its write succeeded (write() records it), never before: a
+    // group whose write failed is found and written again by whoever replays its events.
     this.ledger = {
       has: (id) => this.recent.has(id) || exists.get(id) !== undefined,
-      add: (id) => {
-        if (this.recent.size > 200_000) this.recent.clear();
-        this.recent.add(id);
-      },
+      add: () => undefined,
     };
   }
 
@@ -67,32 +66,58 @@ export class ServedAlerts {
   /** The engine's sink: stores a group (fsynced) and tells the listeners. */
   write(alerts: Alert[], rule: Rule, mode: 'realtime' | 'scheduled'): number {
     const n = this.store.write(alerts);
-    for (const l of this.listeners) l(alerts, rule, mode);
+    if (this.recent.size > 200_000) this.recent.clear();
+    for (const a of alerts) this.recent.add(String(a['kibana.alert.uuid']));
+    this.notify(alerts, rule, mode);
     return n;
   }
+
+  /** Tells the listeners (webhooks) about a new alert group written elsewhere (cluster mode). */
+  notify(alerts: Alert[], rule: Rule, mode: 'realtime' | 'scheduled'): void {
+    for (const l of this.listeners) l(alerts, rule, mode);
+  }
+
+  /** Stores alerts without telling the listeners (a replica of alerts written elsewhere). */
+  insert(alerts: readonly Alert[]): number {
+    return this.store.write(alerts);
+  }
+
+  /**
+   * Cluster mode: status changes go to the cluster (which applies them to every node's replica,
+   * this one included, before resolving) instead of this file.
+   */
+  statusWriter: ((ids: readonly string[], status: WorkflowStatus, by: string) => Promise<number>) | null = null;
 
   count(): number {
     return this.store.count();
   }
 
   /** Sets the workflow status of alerts; returns how many exist. */
-  setStatus(ids: readonly string[], status: WorkflowStatus, by: string): number {
+  setStatus(ids: readonly string[], status: WorkflowStatus, by: string): number | Promise<number> {
+    if (this.statusWriter) return this.statusWriter(ids.filter((id) => this.exists(id)), status, by);
     const now = Date.now();
-    const exists = this.db.prepare('SELECT 1 FROM alerts WHERE id = ?');
-    const upsert = this.db.prepare('INSERT INTO alert_status (id, status, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, updated_by = excluded.updated_by');
-    const hist = this.db.prepare('INSERT INTO alert_status_history (id, status, at, by) VALUES (?, ?, ?, ?)');
-    const doc = this.db.prepare(`UPDATE alerts SET doc = json_set(doc, '$."kibana.alert.workflow_status"', ?, '$."kibana.alert.workflow_status_updated_at"', ?) WHERE id = ?`);
     let n = 0;
     this.db.transaction(() => {
-      for (const id of ids) {
-        if (!exists.get(id)) continue;
-        upsert.run(id, status, now, by);
-        hist.run(id, status, now, by);
-        doc.run(status, new Date(now).toISOString(), id);
-        n++;
-      }
+      for (const id of ids) if (this.applyStatus(id, status, now, by)) n++;
     })();
     return n;
+  }
+
+  exists(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM alerts WHERE id = ?').get(id) !== undefined;
+  }
+
+  /**
+   * Records one status change of an existing alert (false when there is no such alert). `seq`
+   * numbers the history entry (a replica uses the cluster's, so that applying twice is harmless).
+   */
+  applyStatus(id: string, status: WorkflowStatus, at: number, by: string | null, seq?: number): boolean {
+    if (!this.exists(id)) return false;
+    this.db.prepare('INSERT INTO alert_status (id, status, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, updated_by = excluded.updated_by').run(id, status, at, by);
+    if (seq === undefined) this.db.prepare('INSERT INTO alert_status_history (id, status, at, by) VALUES (?, ?, ?, ?)').run(id, status, at, by);
+    else this.db.prepare('INSERT OR IGNORE INTO alert_status_history (seq, id, status, at, by) VALUES (?, ?, ?, ?, ?)').run(seq, id, status, at, by);
+    this.db.prepare(`UPDATE alerts SET doc = json_set(doc, '$."kibana.alert.workflow_status"', ?, '$."kibana.alert.workflow_status_updated_at"', ?) WHERE id = ?`).run(status, new Date(at).toISOString(), id);
+    return true;
   }
 
   close(): void {

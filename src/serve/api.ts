@@ -205,7 +205,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     }
     if (target.length > 100_000) throw badRequest('at most 100000 ids per request', 'illegal_argument_exception');
     const by = req.principal ? `${req.principal.kind === 'api_key' ? 'api_key' : 'user'}:${req.principal.name}` : null;
-    const updated = alerts.setStatus(target, status as WorkflowStatus, by ?? 'anonymous');
+    const updated = await alerts.setStatus(target, status as WorkflowStatus, by ?? 'anonymous');
     sendJson(reply, 200, { updated, status });
   };
   app.post('/api/alerts/_status', { config: write }, (req, reply) => setStatus(req, reply));

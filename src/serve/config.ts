@@ -21,6 +21,38 @@ export interface WebhookConfig {
   timeoutMs: number;
 }
 
+/** `eqlite serve --cluster`: the node's part in a cluster on NATS JetStream (src/cluster). */
+export interface ClusterConfig {
+  /** NATS server URLs (nats://host:4222; user:password@ in the URL for authentication). */
+  servers: string[];
+  /** Name of the cluster: prefix of its streams, key-value buckets and subjects. */
+  name: string;
+  /** What this node does: accept `_bulk` (ingest), run detection on partitions (detect). The API is served by every node. */
+  roles: { ingest: boolean; detect: boolean };
+  /** This node's name in leases, logs and the status API (default: host name and port). */
+  nodeId: string;
+  /** Replicas of every stream and bucket; null: 3 when the NATS cluster has 3 or more servers, else 1. */
+  replicas: number | null;
+  /** Partitions of the event stream (fixed when the cluster is first started). */
+  partitions: number;
+  /** The join key events are partitioned by first (fixed when the cluster is first started). */
+  partitionKey: string;
+  leaseTtlMs: number;
+  checkpointEveryMs: number;
+  /** JetStream's duplicate window: a publish retried within it is stored once. */
+  dedupeWindowMs: number;
+  /** Hold before events are pushed in time order (events from several ingest nodes interleave). */
+  reorderMs: number;
+  /** Longest state span replayed after a takeover. */
+  maxReplayMs: number;
+  /** How long a bulk request waits for JetStream's acknowledgements before it is refused (503). */
+  publishTimeoutMs: number;
+  /** Alerts are kept this long (0: forever). */
+  alertsMaxAgeMs: number;
+  /** NATS token authentication (user and password go in the server URLs). */
+  token: string | null;
+}
+
 export interface ServeConfig {
   data: string;
   host: string;
@@ -54,6 +86,8 @@ export interface ServeConfig {
   webhookRetryBaseMs: number;
   auth: { required: boolean };
   log: { level: string; file: string | null };
+  /** Null: single node (the default). */
+  cluster: ClusterConfig | null;
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:9200';
@@ -76,7 +110,93 @@ export function defaultConfig(): ServeConfig {
     webhookRetryBaseMs: 1000,
     auth: { required: false },
     log: { level: 'info', file: null },
+    cluster: null,
   };
+}
+
+export function defaultClusterConfig(servers: string[] = ['nats://127.0.0.1:4222']): ClusterConfig {
+  return {
+    servers,
+    name: 'eqlite',
+    roles: { ingest: true, detect: true },
+    nodeId: '',
+    replicas: null,
+    partitions: 32,
+    partitionKey: 'host.id',
+    leaseTtlMs: 15_000,
+    checkpointEveryMs: 1000,
+    dedupeWindowMs: 10 * 60_000,
+    reorderMs: 1000,
+    maxReplayMs: 3_600_000,
+    publishTimeoutMs: 10_000,
+    alertsMaxAgeMs: 0,
+    token: null,
+  };
+}
+
+/** `nats://a:4222,nats://b:4222` or a list: each must be a nats:// (or tls://) URL or host:port. */
+export function parseServers(v: unknown, where: string): string[] {
+  const list = typeof v === 'string' ? v.split(',') : Array.isArray(v) ? v : null;
+  if (!list || list.length === 0) throw new ConfigError(`${where}: expected NATS server URLs such as nats://127.0.0.1:4222`);
+  return list.map((x) => {
+    if (typeof x !== 'string' || x.trim() === '') throw new ConfigError(`${where}: expected NATS server URLs such as nats://127.0.0.1:4222`);
+    const u = x.trim();
+    if (/^(nats|tls|ws|wss):\/\//.test(u)) return u;
+    if (/^[A-Za-z0-9.[\]:-]+:\d+$/.test(u)) return `nats://${u}`;
+    throw new ConfigError(`${where}: invalid NATS server URL ${JSON.stringify(u)}: expected nats://HOST:PORT`);
+  });
+}
+
+/** The roles list: ingest, detect (or "all"). */
+export function parseRoles(v: unknown, where: string): ClusterConfig['roles'] {
+  const list = strList(v, where).flatMap((x) => x.split(',')).map((x) => x.trim());
+  const roles = { ingest: false, detect: false };
+  for (const r of list) {
+    if (r === 'all') roles.ingest = roles.detect = true;
+    else if (r === 'ingest' || r === 'detect') roles[r] = true;
+    else throw new ConfigError(`${where}: unknown role "${r}" (known: ingest, detect, all)`);
+  }
+  if (!roles.ingest && !roles.detect) throw new ConfigError(`${where}: give at least one role (ingest, detect)`);
+  return roles;
+}
+
+function parseClusterTable(t: Table, where: string, base: ClusterConfig | null): ClusterConfig {
+  checkKeys(
+    t,
+    ['servers', 'name', 'roles', 'node_id', 'replicas', 'partitions', 'partition_key', 'lease_ttl', 'checkpoint_every', 'dedupe_window', 'reorder', 'max_replay', 'publish_timeout', 'alerts_max_age', 'token'],
+    where,
+  );
+  const c = base ? structuredClone(base) : defaultClusterConfig();
+  const at = (k: string) => `${where}.${k}`;
+  if (t.servers !== undefined) c.servers = parseServers(t.servers, at('servers'));
+  if (t.name !== undefined) {
+    const n = str(t.name, at('name'));
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(n)) throw new ConfigError(`${at('name')}: expected 1 to 32 letters, digits, '-' or '_'`);
+    c.name = n;
+  }
+  if (t.roles !== undefined) c.roles = parseRoles(t.roles, at('roles'));
+  if (t.node_id !== undefined) c.nodeId = str(t.node_id, at('node_id'));
+  if (t.replicas !== undefined) {
+    const r = posInt(t.replicas, at('replicas'));
+    if (r > 5) throw new ConfigError(`${at('replicas')}: JetStream keeps 1 to 5 replicas`);
+    c.replicas = r;
+  }
+  if (t.partitions !== undefined) {
+    const p = posInt(t.partitions, at('partitions'));
+    if (p > 4096) throw new ConfigError(`${at('partitions')}: at most 4096`);
+    c.partitions = p;
+  }
+  if (t.partition_key !== undefined) c.partitionKey = str(t.partition_key, at('partition_key'));
+  const dur = (k: string, min: number) => Math.max(min, parseDuration(t[k], at(k)));
+  if (t.lease_ttl !== undefined) c.leaseTtlMs = dur('lease_ttl', 3000);
+  if (t.checkpoint_every !== undefined) c.checkpointEveryMs = dur('checkpoint_every', 100);
+  if (t.dedupe_window !== undefined) c.dedupeWindowMs = dur('dedupe_window', 1000);
+  if (t.reorder !== undefined) c.reorderMs = parseDuration(t.reorder, at('reorder'));
+  if (t.max_replay !== undefined) c.maxReplayMs = dur('max_replay', 1000);
+  if (t.publish_timeout !== undefined) c.publishTimeoutMs = dur('publish_timeout', 500);
+  if (t.alerts_max_age !== undefined) c.alertsMaxAgeMs = parseDuration(t.alerts_max_age, at('alerts_max_age'));
+  if (t.token !== undefined) c.token = str(t.token, at('token'));
+  return c;
 }
 
 /** A configuration problem: printed as one line, exit code 2. */
@@ -179,7 +299,7 @@ export function loadConfigFile(file: string, base: ServeConfig = defaultConfig()
   }
   const c = structuredClone(base);
   const at = (k: string) => `${file}: ${k}`;
-  checkKeys(doc, ['data', 'listen', 'rules', 'value_lists', 'tls', 'retention', 'ingest', 'elasticsearch', 'detection', 'webhooks', 'auth', 'log'], file);
+  checkKeys(doc, ['data', 'listen', 'rules', 'value_lists', 'tls', 'retention', 'ingest', 'elasticsearch', 'detection', 'webhooks', 'auth', 'log', 'cluster'], file);
   if (doc.data !== undefined) c.data = str(doc.data, at('data'));
   if (doc.listen !== undefined) Object.assign(c, parseListen(str(doc.listen, at('listen')), at('listen')));
   if (doc.rules !== undefined) c.rules = strList(doc.rules, at('rules'));
@@ -228,6 +348,7 @@ export function loadConfigFile(file: string, base: ServeConfig = defaultConfig()
     c.log.level = l;
   }
   if (log.file !== undefined) c.log.file = str(log.file, at('log.file'));
+  if (doc.cluster !== undefined) c.cluster = parseClusterTable(table(doc.cluster, at('cluster')), at('cluster'), c.cluster);
   return c;
 }
 

@@ -48,6 +48,12 @@ export interface ServedRule {
   problems: string[];
 }
 
+/** One row of the rule state (imported rules and lists, enabled flags), as nodes of a cluster share it. */
+export type RuleStateRow =
+  | { table: 'imported_rules'; key: string; row: { rule_id: string; body: string; imported_at: number } }
+  | { table: 'imported_exception_lists'; key: string; row: { list_id: string; namespace_type: string; body: string } }
+  | { table: 'rule_enabled'; key: string; row: { rule_id: string; enabled: number; updated_at: number } };
+
 /** One generation of runnable rules. */
 export interface RuleGeneration {
   gen: number;
@@ -69,6 +75,8 @@ export interface RuleSetOptions {
   log: Logger;
   /** Called with each new generation (after a reload, an import, enabling or disabling). */
   onChange?: (g: RuleGeneration) => void;
+  /** Cluster mode: the rule state rows this node just changed (the cluster shares them). */
+  onPersist?: (rows: RuleStateRow[]) => void;
 }
 
 export class RuleSet {
@@ -179,9 +187,40 @@ export class RuleSet {
   /** Enables or disables a rule; returns false when no such rule exists. */
   setEnabled(ruleId: string, enabled: boolean): boolean {
     if (!this.current.all.some((r) => r.rule.rule_id === ruleId)) return false;
-    this.opts.state.prepare('INSERT OR REPLACE INTO rule_enabled (rule_id, enabled, updated_at) VALUES (?, ?, ?)').run(ruleId, enabled ? 1 : 0, Date.now());
+    const row = { rule_id: ruleId, enabled: enabled ? 1 : 0, updated_at: Date.now() };
+    this.writeRow({ table: 'rule_enabled', key: ruleId, row });
+    this.opts.onPersist?.([{ table: 'rule_enabled', key: ruleId, row }]);
     this.reload();
     return true;
+  }
+
+  private writeRow(r: RuleStateRow): void {
+    const st = this.opts.state;
+    if (r.table === 'rule_enabled') st.prepare('INSERT OR REPLACE INTO rule_enabled (rule_id, enabled, updated_at) VALUES (?, ?, ?)').run(r.row.rule_id, r.row.enabled, r.row.updated_at);
+    else if (r.table === 'imported_rules') st.prepare('INSERT OR REPLACE INTO imported_rules (rule_id, body, imported_at) VALUES (?, ?, ?)').run(r.row.rule_id, r.row.body, r.row.imported_at);
+    else st.prepare('INSERT OR REPLACE INTO imported_exception_lists (list_id, namespace_type, body) VALUES (?, ?, ?)').run(r.row.list_id, r.row.namespace_type, r.row.body);
+  }
+
+  /** Rows another node of the cluster changed: stored here too; the rules are rebuilt when something differs. */
+  applyRemote(rows: readonly RuleStateRow[]): boolean {
+    const st = this.opts.state;
+    let changed = false;
+    st.transaction(() => {
+      for (const r of rows) {
+        const cur =
+          r.table === 'rule_enabled'
+            ? (st.prepare('SELECT enabled AS v FROM rule_enabled WHERE rule_id = ?').get(r.row.rule_id) as { v: unknown } | undefined)
+            : r.table === 'imported_rules'
+              ? (st.prepare('SELECT body AS v FROM imported_rules WHERE rule_id = ?').get(r.row.rule_id) as { v: unknown } | undefined)
+              : (st.prepare('SELECT body AS v FROM imported_exception_lists WHERE list_id = ? AND namespace_type = ?').get(r.row.list_id, r.row.namespace_type) as { v: unknown } | undefined);
+        const next = r.table === 'rule_enabled' ? r.row.enabled : r.row.body;
+        if (cur && cur.v === next) continue;
+        this.writeRow(r);
+        changed = true;
+      }
+    })();
+    if (changed) this.reload();
+    return changed;
   }
 
   find(ruleIdOrUuid: string): ServedRule | undefined {
@@ -211,6 +250,7 @@ export class RuleSet {
     let success = 0;
     let exceptionsSuccess = 0;
     const lines = ndjson.split('\n');
+    const persisted: RuleStateRow[] = [];
     state.transaction(() => {
       for (const l of parsed.exceptionLists) {
         const exists = state.prepare('SELECT 1 FROM imported_exception_lists WHERE list_id = ? AND namespace_type = ?').get(l.list_id, l.namespace_type);
@@ -229,7 +269,9 @@ export class RuleSet {
             }
           })
           .filter((o): o is Record<string, unknown> => o !== null && o.list_id === l.list_id && !('rule_id' in o));
-        state.prepare('INSERT OR REPLACE INTO imported_exception_lists (list_id, namespace_type, body) VALUES (?, ?, ?)').run(l.list_id, l.namespace_type, JSON.stringify(objs));
+        const row = { list_id: l.list_id, namespace_type: l.namespace_type, body: JSON.stringify(objs) };
+        this.writeRow({ table: 'imported_exception_lists', key: `${l.namespace_type}:${l.list_id}`, row });
+        persisted.push({ table: 'imported_exception_lists', key: `${l.namespace_type}:${l.list_id}`, row });
         exceptionsSuccess++;
       }
       for (const r of parsed.rules) {
@@ -240,10 +282,13 @@ export class RuleSet {
         }
         const raw = lines.find((x) => x.includes(JSON.stringify(r.rule_id)) && x.includes('"rule_id"'));
         if (!raw) continue;
-        state.prepare('INSERT OR REPLACE INTO imported_rules (rule_id, body, imported_at) VALUES (?, ?, ?)').run(r.rule_id, raw.trim(), Date.now());
+        const row = { rule_id: r.rule_id, body: raw.trim(), imported_at: Date.now() };
+        this.writeRow({ table: 'imported_rules', key: r.rule_id, row });
+        persisted.push({ table: 'imported_rules', key: r.rule_id, row });
         success++;
       }
     })();
+    if (persisted.length > 0) this.opts.onPersist?.(persisted);
     this.reload();
     return {
       success: errors.length === 0 && exceptionErrors.length === 0,

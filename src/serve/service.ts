@@ -21,6 +21,9 @@ import { RuleSet } from './rules.js';
 import { registerApi } from './api.js';
 import { Webhooks } from './webhooks.js';
 import { registerEsSearch } from './es-search.js';
+import type { EventSink } from './event-log.js';
+import type { ClusterNode } from '../cluster/node.js';
+import type { ClusterResources } from '../cluster/nats.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -51,6 +54,10 @@ export class Service {
   readonly webhooks: Webhooks;
   /** The event store read as an event log (real-time detection reads it). */
   readonly log$: SqliteEventLog;
+  /** Cluster mode (`--cluster`): this node's part in the cluster; null on a single node. */
+  readonly cluster: ClusterNode | null = null;
+  /** Where ingest writes: the event store, or the cluster's event stream. */
+  readonly sink: EventSink;
   /** Base URL once listening. */
   url = '';
   private closed = false;
@@ -62,6 +69,7 @@ export class Service {
     log: Logger,
     state: StateDb,
     pathPrefix: string | undefined,
+    cluster: { res: ClusterResources; Node: typeof ClusterNode } | null,
   ) {
     this.log = log;
     this.state = state;
@@ -72,15 +80,28 @@ export class Service {
     this.alerts = new ServedAlerts(config.data);
     this.log$ = new SqliteEventLog(store, state);
     let detection: Detection | null = null;
-    this.rules = new RuleSet({ paths: config.rules, selection: config.selection, valueLists: config.valueLists, state, log, onChange: (g) => detection?.install(g) });
+    let node: ClusterNode | null = null;
+    this.rules = new RuleSet({
+      paths: config.rules,
+      selection: config.selection,
+      valueLists: config.valueLists,
+      state,
+      log,
+      // Cluster mode: the workers run the rules (restarting their partitions), and rule-state
+      // changes made on this node are shared with the others.
+      onChange: (g) => (node ? node.onRules() : detection?.install(g)),
+      onPersist: (rows) => node?.persistRules(rows),
+    });
     this.detection = detection = new Detection({ config, store, eventLog: this.log$, rules: this.rules, alerts: this.alerts, metrics: this.metrics, state, log });
+    if (cluster) this.cluster = node = new cluster.Node({ res: cluster.res, rules: this.rules, alerts: this.alerts, metrics: this.metrics, log });
+    this.sink = node ? node.eventLog.sink : store;
     this.ingest = new Ingest({
       config,
-      store,
+      store: this.sink,
       objects: this.objects,
       metrics: this.metrics,
       log,
-      backlog: () => this.detection.backlog(),
+      backlog: () => (node ? node.backlog() : this.detection.backlog()),
       router: () => {
         const g = this.rules.current;
         return { gen: g.gen, route: (ev) => g.router.route(ev) };
@@ -120,10 +141,26 @@ export class Service {
         log.info({ deleted, reason, oldestSeq }, 'retention: deleted old events');
       },
     });
-    const svc = new Service(config, store, log, state, opts.pathPrefix);
+    let cluster: { res: ClusterResources; Node: typeof ClusterNode } | null = null;
+    if (config.cluster) {
+      // Loaded only in cluster mode: a single node never loads the NATS client.
+      const { openCluster } = await import('../cluster/nats.js');
+      const { ClusterNode } = await import('../cluster/node.js');
+      try {
+        cluster = { res: await openCluster(config, log), Node: ClusterNode };
+      } catch (e) {
+        await store.close();
+        state.close();
+        throw e;
+      }
+    }
+    const svc = new Service(config, store, log, state, opts.pathPrefix, cluster);
     metricsRef.m = svc.metrics;
     svc.metrics.storeAvailable.set(store.failure ? 0 : 1);
-    svc.detection.start();
+    // Cluster mode: detection runs on the workers' partitions of the event stream; the local
+    // event store stays empty (single-node scheduled runs and real time do not run).
+    if (svc.cluster) await svc.cluster.start();
+    else svc.detection.start();
     svc.webhooks.start();
     svc.rules.watch();
     await svc.listen();
@@ -217,10 +254,16 @@ export class Service {
   }
 
   private registerOps(): void {
-    const { app, store } = this;
+    const { app, store, sink } = this;
     app.get('/healthz', { config: { privilege: 'public' } }, (_req, reply) => {
-      const ok = store.failure === null;
-      sendJson(reply, ok ? 200 : 503, { status: ok ? 'ok' : 'degraded', store: ok ? { writable: true } : { writable: false, failure: store.failure!.failure, reason: store.failure!.message } });
+      // Cluster mode: writable means connected to NATS (events go to the stream).
+      const failure = sink.failure;
+      const ok = failure === null;
+      sendJson(reply, ok ? 200 : 503, { status: ok ? 'ok' : 'degraded', store: ok ? { writable: true } : { writable: false, failure: failure!.failure, reason: failure!.message } });
+    });
+    app.get('/api/cluster', { config: { privilege: 'read' } }, (_req, reply) => {
+      if (!this.cluster) throw new EsError(404, 'not_found', 'this node is not part of a cluster (start it with --cluster)');
+      sendJson(reply, 200, this.cluster.status());
     });
     app.get('/metrics', { config: { privilege: 'read' } }, async (_req, reply) => {
       try {
@@ -256,6 +299,7 @@ export class Service {
     await this.app.close();
     for (const fn of this.closers.reverse()) await fn();
     this.rules.close();
+    await this.cluster?.stop();
     await this.detection.stop();
     await this.webhooks.stop();
     this.alerts.close();
