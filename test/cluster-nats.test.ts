@@ -1,0 +1,97 @@
+// Cluster mode against one real nats-server (skipped when it is not installed; .ci/run installs
+// it): the publisher's partition function is the server's own `partition()` mapping; a retried
+// publish is stored once; a checkpoint commit by a reader whose partition was claimed by another
+// is refused (fencing); a replay reads exactly one partition from a store time.
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { openCluster, type ClusterResources } from '../src/cluster/nats.js';
+import { JetStreamEventLog } from '../src/cluster/jetstream-log.js';
+import { partitionOfKey } from '../src/cluster/partition.js';
+import { defaultClusterConfig, defaultConfig } from '../src/serve/config.js';
+import { FencedError, type LogEvent } from '../src/serve/event-log.js';
+import { Op, type WriteItem } from '../src/serve/store/event-store.js';
+import { NatsCluster, natsServerPath, NO_NATS } from './nats-helpers.js';
+
+const nats = natsServerPath();
+const log = pino({ level: 'silent' });
+
+describe.runIf(nats !== null)(nats ? 'cluster mode on one nats-server' : NO_NATS, () => {
+  let server: NatsCluster;
+  let nc: NatsConnection;
+  const opened: ClusterResources[] = [];
+  const open = async (partitions: number) => {
+    const config = defaultConfig();
+    config.retention.maxBytes = 64 * 1024 * 1024;
+    config.cluster = { ...defaultClusterConfig(server.urls), name: 'unit', partitions, nodeId: `n${opened.length}` };
+    const res = await openCluster(config, log);
+    opened.push(res);
+    return res;
+  };
+
+  beforeAll(async () => {
+    const port = 23000 + Math.floor(Math.random() * 80) * 10;
+    server = await NatsCluster.start(1, port, ['mappings = { "map.*": "mapped.{{partition(8,1)}}.{{wildcard(1)}}" }']);
+    nc = await connect({ servers: server.urls });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const r of opened) await r.nc.close();
+    await nc?.close();
+    await server?.stop();
+  });
+
+  test("the publisher's partition is the server's partition(8, host) for 40 hosts", async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'MAPPED', subjects: ['mapped.>'] });
+    const js = jetstream(nc);
+    for (let i = 0; i < 40; i++) await js.publish(`map.host${i}`, 'x');
+    const c = await js.consumers.get('MAPPED');
+    const msgs = await c.fetch({ max_messages: 40, expires: 5000 });
+    const got: Record<string, number> = {};
+    for await (const m of msgs) {
+      const [, p, host] = m.subject.split('.');
+      got[host!] = Number(p);
+    }
+    const mine = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`host${i}`, partitionOfKey(`host${i}`, 8)]));
+    expect(got).toEqual(mine);
+    // Spread: every partition gets some of the 40 hosts.
+    expect(new Set(Object.values(got)).size).toBe(8);
+  });
+
+  test('publish: acknowledged once stored; a retried create is stored once (409), events land in their partitions', async () => {
+    const res = await open(4);
+    const elog = new JetStreamEventLog(res, log, { partitionsOf: (ev) => [partitionOfKey((ev.source.host as { id: string }).id, 4)] });
+    const items: WriteItem[] = ['a', 'b', 'c', 'd', 'e', 'f'].map((h, i) => ({ op: Op.Create, idx: 'logs-x', id: `id${i}`, ts: null, src: JSON.stringify({ '@timestamp': '2026-01-01T00:00:00Z', host: { id: h } }), routed: 1 }));
+    const first = await elog.sink.write(items);
+    expect([...first.status]).toEqual([201, 201, 201, 201, 201, 201]);
+    const again = await elog.sink.write(items);
+    expect([...again.status]).toEqual([409, 409, 409, 409, 409, 409]);
+    const info = await res.jsm.streams.info(res.stream);
+    expect(info.state.messages).toBe(6);
+    // A replay of partition p from the start returns exactly its events, in order.
+    for (let p = 0; p < 4; p++) {
+      const seen: LogEvent[] = [];
+      await elog.reader(p).replay({ time: 0 }, info.state.last_seq, (b) => void seen.push(...b), { signal: new AbortController().signal });
+      const want = items.filter((it) => partitionOfKey((JSON.parse(it.src!) as { host: { id: string } }).host.id, 4) === p).map((it) => it.id);
+      expect(seen.map((e) => e.id)).toEqual(want);
+      for (const e of seen) expect(typeof (e.source.event as { ingested: string }).ingested).toBe('string');
+    }
+  });
+
+  test('fencing: once another reader claimed the partition, the old reader cannot acknowledge', async () => {
+    const a = new JetStreamEventLog(await open(4), log, { partitionsOf: () => [] }).reader(2);
+    const b = new JetStreamEventLog(await open(4), log, { partitionsOf: () => [] }).reader(2);
+    expect(await a.claim()).toBe(null);
+    await a.ack({ position: 5, storedAt: 1000 });
+    await a.ack({ position: 7, storedAt: 1100 });
+    // The new reader starts from the old one's last acknowledgement…
+    expect(await b.claim()).toEqual({ position: 7, storedAt: 1100 });
+    // …and the old one is fenced.
+    await expect(a.ack({ position: 9, storedAt: 1200 })).rejects.toBeInstanceOf(FencedError);
+    await b.ack({ position: 9, storedAt: 1200 });
+    expect(await a.claim()).toEqual({ position: 9, storedAt: 1200 });
+    await expect(b.ack({ position: 10, storedAt: 1300 })).rejects.toBeInstanceOf(FencedError);
+  });
+});

@@ -1,0 +1,237 @@
+// Cluster mode without a server: how rules are partitioned, where events are published, which
+// results a partition keeps; the cluster settings; and the replay rule of a takeover (state
+// rebuilt from checkpoint − 2 × maxspan gives the alerts of an uninterrupted run).
+import pino from 'pino';
+import { describe, expect, test } from 'vitest';
+import { fnv1a32, partitionOfKey, Partitioner, ruleFamily } from '../src/cluster/partition.js';
+import { prepareRule, RuleRouter, type PreparedRule } from '../src/detect/router.js';
+import type { Alert } from '../src/detect/alerts.js';
+import { ConfigError, defaultConfig, loadConfigFile } from '../src/serve/config.js';
+import type { BatchHandler, Checkpoint, LogEvent, LogStart, PartitionReader, ReadOptions } from '../src/serve/event-log.js';
+import { PartitionDetector, WHOLE_LOG, type DetectorRules } from '../src/serve/realtime.js';
+import { makeRule, tempDir } from './detect-helpers.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+describe('partition hash', () => {
+  test('FNV-1a 32 over UTF-8 bytes (the function of nats-server partition())', () => {
+    expect(fnv1a32('')).toBe(0x811c9dc5);
+    expect(fnv1a32('a')).toBe(0xe40c292c);
+    expect(fnv1a32('foobar')).toBe(0xbf9cf968);
+    // Multi-byte characters hash their UTF-8 bytes (é = C3 A9).
+    expect(fnv1a32('é')).toBe(Math.imul((Math.imul(0x811c9dc5 ^ 0xc3, 0x01000193) >>> 0) ^ 0xa9, 0x01000193) >>> 0);
+    expect(partitionOfKey(null, 8)).toBe(0x811c9dc5 % 8);
+  });
+});
+
+describe('rule families', () => {
+  test('sequence keys, per-term keys, unsplittable rules and event queries', () => {
+    expect(ruleFamily('sequence by host.id with maxspan=5s [process where true] [network where true]', 'host.id')).toEqual({ kind: 'key', field: 'host.id', keyIndex: 0 });
+    expect(ruleFamily('sequence by user.name, host.id [process where true] [network where true]', 'host.id')).toEqual({ kind: 'key', field: 'host.id', keyIndex: 1 });
+    expect(ruleFamily('sequence by user.name [process where true] [network where true]', 'host.id')).toEqual({ kind: 'key', field: 'user.name', keyIndex: 0 });
+    expect(ruleFamily('sequence [process where true] by process.entity_id [network where true] by process.entity_id', 'host.id')).toEqual({ kind: 'key', field: 'process.entity_id', keyIndex: 0 });
+    expect(ruleFamily('sequence [process where true] by process.entity_id [network where true] by process.parent.entity_id', 'host.id')).toEqual({ kind: 'global' });
+    expect(ruleFamily('sequence [process where true] [network where true]', 'host.id')).toEqual({ kind: 'global' });
+    expect(ruleFamily('process where process.name == "cmd.exe"', 'host.id')).toEqual({ kind: 'event' });
+  });
+});
+
+function prepared(queries: string[]): PreparedRule[] {
+  return queries.map((q, i) => {
+    const p = prepareRule(makeRule({ name: `r${i}`, query: q, index: ['logs-*'] }), { timestampField: '@timestamp', exceptionLists: [], now: Date.now(), replay: true, maxSignals: Infinity });
+    if ('skip' in p) throw new Error(p.skip);
+    return p;
+  });
+}
+
+describe('Partitioner', () => {
+  const rules = prepared([
+    'sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]',
+    'sequence by process.entity_id [process where process.name == "a"] [network where true]',
+    'process where process.name == "a"',
+  ]);
+  const P = 16;
+  const part = new Partitioner(rules, P, 'host.id');
+  const ev = (source: Record<string, unknown>) => ({ source, index: 'logs-x', id: 'e1' });
+
+  test('an event goes to the partition of each family key its rules use, once per partition', () => {
+    const e = ev({ host: { id: 'host0' }, process: { name: 'a', entity_id: 'p-1' } });
+    expect(part.partitionsOf(e, [0])).toEqual([partitionOfKey('host0', P)]);
+    expect(part.partitionsOf(e, [1])).toEqual([partitionOfKey('p-1', P)]);
+    // The event rule runs on the primary copy (host.id): no extra partition.
+    expect(part.partitionsOf(e, [0, 2])).toEqual([partitionOfKey('host0', P)]);
+    expect(part.partitionsOf(e, [0, 1, 2])).toEqual([...new Set([partitionOfKey('host0', P), partitionOfKey('p-1', P)])].sort((a, b) => a - b));
+    expect(part.partitionsOf(e, [])).toEqual([]);
+    // A multi-valued key reaches the partition of each value.
+    const multi = ev({ host: { id: ['host0', 'host1'] }, process: { name: 'a' } });
+    expect(part.partitionsOf(multi, [0])).toEqual([partitionOfKey('host0', P), partitionOfKey('host1', P)].sort((a, b) => a - b));
+    expect(part.summary).toEqual({ event: 1, global: 0, families: { 'host.id': 1, 'process.entity_id': 1 } });
+  });
+
+  test('a partition runs a rule only on the events whose key maps to it', () => {
+    const e = ev({ host: { id: 'host0' }, process: { name: 'a', entity_id: 'p-1' } });
+    const ph = partitionOfKey('host0', P);
+    const pe = partitionOfKey('p-1', P);
+    expect(ph).not.toBe(pe);
+    expect([...part.scope(ph).rulesFor(e, [0, 1, 2])]).toEqual([0, 2]);
+    expect([...part.scope(pe).rulesFor(e, [0, 1, 2])]).toEqual([1]);
+    const other = [...Array(P).keys()].find((p) => p !== ph && p !== pe)!;
+    expect([...part.scope(other).rulesFor(e, [0, 1, 2])]).toEqual([]);
+  });
+});
+
+describe('cluster settings', () => {
+  test('the [cluster] table, with clear one-line errors', () => {
+    const dir = tempDir('eqlite-cluster-cfg-');
+    const f = path.join(dir, 'c.toml');
+    writeFileSync(f, '[cluster]\nservers = ["nats://10.0.0.1:4222", "10.0.0.2:4222"]\nname = "prod"\nroles = ["detect"]\nreplicas = 3\npartitions = 64\nlease_ttl = "20s"\nreorder = "2s"\n');
+    const c = loadConfigFile(f, defaultConfig()).cluster!;
+    expect(c.servers).toEqual(['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222']);
+    expect(c.name).toBe('prod');
+    expect(c.roles).toEqual({ ingest: false, detect: true });
+    expect(c.replicas).toBe(3);
+    expect(c.partitions).toBe(64);
+    expect(c.leaseTtlMs).toBe(20_000);
+    expect(c.reorderMs).toBe(2000);
+    expect(c.partitionKey).toBe('host.id');
+    writeFileSync(f, '[cluster]\nreplicas = 7\n');
+    expect(() => loadConfigFile(f, defaultConfig())).toThrow(new ConfigError(`${f}: cluster.replicas: JetStream keeps 1 to 5 replicas`));
+    writeFileSync(f, '[cluster]\nroles = ["ingest", "search"]\n');
+    expect(() => loadConfigFile(f, defaultConfig())).toThrow(/unknown role "search"/);
+    writeFileSync(f, '[cluster]\nservers = ["http://x"]\n');
+    expect(() => loadConfigFile(f, defaultConfig())).toThrow(/invalid NATS server URL "http:\/\/x"/);
+  });
+});
+
+// ---- takeover: silent replay from checkpoint − 2 × maxspan ------------------------------------------
+
+/** A partition in memory: positions 1…n, store time = position × 100 ms. */
+class MemoryReader implements PartitionReader {
+  readonly partition = 0;
+  checkpoint: Checkpoint | null = null;
+  owner = 0;
+  constructor(readonly events: LogEvent[], private readonly upTo = Infinity) {}
+  async claim(): Promise<Checkpoint | null> {
+    this.owner++;
+    return this.checkpoint;
+  }
+  async ack(c: Checkpoint): Promise<void> {
+    this.checkpoint = c;
+  }
+  private from(start: LogStart): number {
+    const i = 'position' in start ? this.events.findIndex((e) => e.position >= start.position) : this.events.findIndex((e) => e.storedAt >= start.time);
+    return i < 0 ? this.events.length : i;
+  }
+  async consume(start: LogStart, handler: BatchHandler, opts: ReadOptions): Promise<void> {
+    const list = this.events.filter((e) => e.position <= this.upTo);
+    for (let i = this.from(start); i < list.length; i += 7) await handler(list.slice(i, i + 7));
+    await new Promise<void>((r) => (opts.signal.aborted ? r() : opts.signal.addEventListener('abort', () => r(), { once: true })));
+  }
+  async replay(start: LogStart, through: number, handler: BatchHandler): Promise<void> {
+    await handler(this.events.slice(this.from(start)).filter((e) => e.position <= through));
+  }
+}
+
+function rulesOf(queries: string[]): DetectorRules {
+  const mk = (max: number) =>
+    queries.map((q, i) => {
+      const p = prepareRule(makeRule({ name: `r${i}`, query: q, index: ['logs-*'], from: 'now-9m', interval: '5m' }), { timestampField: '@timestamp', exceptionLists: [], now: Date.now(), replay: true, maxSignals: max });
+      if ('skip' in p) throw new Error(p.skip);
+      return p;
+    });
+  const prepared = mk(100);
+  return { gen: 1, prepared, stream: mk(Infinity), router: new RuleRouter(prepared) };
+}
+
+/** Seeded pseudo-random numbers (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n events on `hosts` hosts, in time order, 0–1.5 s apart, stored 100 ms apart. */
+function stream(seed: number, n: number, hosts: number): LogEvent[] {
+  const r = rng(seed);
+  const t0 = Date.now() - 60_000 - n * 1500;
+  let t = t0;
+  const out: LogEvent[] = [];
+  for (let i = 1; i <= n; i++) {
+    t += Math.floor(r() * 1500);
+    const name = ['a', 'b', 'c', 'x'][Math.floor(r() * 4)]!;
+    const source = { '@timestamp': new Date(t).toISOString(), host: { id: `h${Math.floor(r() * hosts)}` }, process: { name }, event: { category: ['process'] } };
+    out.push({ position: i, storedAt: t0 + i * 100, index: 'logs-test-default', id: `e${i}`, ingested: t0 + i * 100, source });
+  }
+  return out;
+}
+
+async function run(reader: MemoryReader, rules: DetectorRules, consumeAll: () => boolean, maxReplayMs = 3_600_000): Promise<Alert[]> {
+  const alerts: Alert[] = [];
+  const ids = new Set<string>();
+  const d = new PartitionDetector({
+    reader,
+    rules,
+    scope: WHOLE_LOG,
+    sink: (group) => void alerts.push(...group),
+    ledger: { has: (id) => ids.has(id), add: (id) => void ids.add(id) },
+    log: pino({ level: 'silent' }),
+    reorderMs: 0,
+    checkpointEveryMs: 20,
+    maxReplayMs,
+    initialStart: () => ({ position: 1 }),
+  });
+  await d.start();
+  while (!consumeAll()) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 30));
+  await d.drain();
+  await d.stop();
+  return alerts;
+}
+
+describe('takeover: the new owner rebuilds state silently from checkpoint − 2 × maxspan', () => {
+  const rules = rulesOf([
+    'sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]',
+    'sequence by host.id with maxspan=8s [process where process.name == "a"] [process where process.name == "b"] [process where process.name == "c"]',
+  ]);
+  const ids = (as: Alert[]) => as.map((a) => String(a['kibana.alert.uuid'])).sort();
+
+  /** One run cut at a seeded position: [whole run, before the cut, after the takeover]. */
+  async function takeover(seed: number, maxReplayMs?: number): Promise<[string[], string[], string[]]> {
+    const events = stream(seed, 600, 4);
+    const full = new MemoryReader(events);
+    const whole = ids(await run(full, rules, () => full.checkpoint?.position === events.length));
+    const cut = 150 + Math.floor(rng(seed * 7)() * 300);
+    // First owner: reads up to the cut, acknowledges, dies.
+    const first = new MemoryReader(events, cut);
+    const before = await run(first, rules, () => first.checkpoint?.position === cut);
+    // Second owner: claims the checkpoint, replays silently, continues.
+    const second = new MemoryReader(events);
+    second.checkpoint = first.checkpoint;
+    const after = await run(second, rules, () => second.checkpoint?.position === events.length, maxReplayMs);
+    return [whole, ids(before), ids(after)];
+  }
+
+  test.each([1, 2, 3, 4, 5, 6])('seed %i: alerts before the cut ∪ alerts after it = alerts of one uninterrupted run, none twice', async (seed) => {
+    const [whole, before, after] = await takeover(seed);
+    expect(whole.length).toBeGreaterThan(10);
+    const beforeIds = new Set(before);
+    // The new owner re-emits nothing the old one alerted, and together they alerted everything.
+    expect(after.filter((id) => beforeIds.has(id))).toEqual([]);
+    expect([...before, ...after].sort()).toEqual(whole);
+  });
+
+  test('control: without the silent replay, sequences open at the cut are lost', async () => {
+    let lost = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const [whole, before, after] = await takeover(seed, 0);
+      lost += whole.length - new Set([...before, ...after]).size;
+    }
+    expect(lost).toBeGreaterThan(0);
+  });
+
+});
