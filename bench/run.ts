@@ -6,6 +6,8 @@
 //   EQLITE_BENCH_SKIP     comma list of phases to skip (e.g. hunt-corpus,evtx)
 //   EQLITE_BENCH_REPEAT   runs of each single-query phase, the median is reported (default 3):
 //                         a shared 2-core VM varies by ±15% from run to run
+//   EQLITE_BENCH_CLUSTER_EVENTS the `eqlite serve --cluster` section (needs nats-server): events
+//                         per configuration (default 20000; skip with EQLITE_BENCH_SKIP=cluster)
 //   EQLITE_BENCH_SERVE_EVENTS  the `eqlite serve` section: events sent per configuration
 //                         (default 200000; skip the section with EQLITE_BENCH_SKIP=serve)
 //   EQLITE_BENCH_FILES    the worker-thread section: hunt over this many files (default 4) of
@@ -130,6 +132,12 @@ if (!skip.has('serve')) {
   console.log('');
   const { runServeBench } = await import('./serve.js');
   await runServeBench();
+}
+
+if (!skip.has('cluster')) {
+  console.log('');
+  const { runClusterBench } = await import('./cluster.js');
+  await runClusterBench();
 }
 
 if (!skip.has('evtx')) {
