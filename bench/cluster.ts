@@ -36,7 +36,7 @@ export interface ClusterBenchResult {
   alertP50Ms: number | null;
   alertP99Ms: number | null;
   alerts: number;
-  cpu: Record<string, number>;
+  cpu: { ingest: number; workers: number; nats: number; wall: number };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -179,7 +179,7 @@ export async function benchCluster(nats: NatsCluster, replicas: number, workers:
       await new Promise((r) => setTimeout(r, 300));
     }
     const detected = (doneAt - t0) / 1000;
-    const cpu = { ingest: cpuSeconds(ingest.child.pid) - cpu0[0]!, workers: detect.reduce((n, p, i) => n + cpuSeconds(p.child.pid) - cpu0[i + 1]!, 0), nats: nats.pids().reduce((n, pid, i) => n + cpuSeconds(pid) - (nats0[i] ?? 0), 0), wall: detected };
+    const cpu = { ingest: cpuSeconds(ingest.child.pid) - cpu0[0]!, workers: detect.reduce((n, p, i) => n + cpuSeconds(p.child.pid) - cpu0[i + 1]!, 0), nats: nats.pids().reduce<number>((n, pid, i) => n + cpuSeconds(pid) - (nats0[i] ?? 0), 0), wall: detected };
     const metrics = await Promise.all(detect.map(async (p) => (await fetch(`${p.url}/metrics`)).text()));
     const buckets = histBuckets(metrics, 'eqlite_realtime_alert_latency_seconds');
     let alerts = 0;
@@ -213,7 +213,7 @@ export function printCluster(r: ClusterBenchResult, log: (s: string) => void): v
   const c = r.cpu;
   const us = (sec: number) => `${Math.round((sec / r.events) * 1e6)}`.padStart(7);
   log(
-    `R${r.replicas}  ${String(r.workers).padStart(7)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${String(r.alerts).padStart(7)} ${us(c.ingest!)} ${us(c.workers!)} ${us(c.nats!)}`,
+    `R${r.replicas}  ${String(r.workers).padStart(7)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${String(r.alerts).padStart(7)} ${us(c.ingest)} ${us(c.workers)} ${us(c.nats)}`,
   );
 }
 
