@@ -163,7 +163,9 @@ export class ClusterNode {
     const kv = this.deps.res.buckets.rules;
     while (!this.abort.signal.aborted) {
       try {
-        const w = await kv.watch({ include: 'updates' as never });
+        // Current values first, then updates: nothing changed since syncRulesOnce() is missed
+        // (rows already applied are recognised and skipped).
+        const w = await kv.watch();
         const onAbort = () => w.stop();
         this.abort.signal.addEventListener('abort', onAbort, { once: true });
         try {

@@ -79,7 +79,16 @@ export class ServedAlerts {
 
   /** Stores alerts without telling the listeners (a replica of alerts written elsewhere). */
   insert(alerts: readonly Alert[]): number {
-    return this.store.write(alerts);
+    const n = this.store.write(alerts);
+    // A status may have reached this replica before its alert did: mirror it into the document.
+    const status = this.db.prepare('SELECT status, updated_at FROM alert_status WHERE id = ?');
+    const mirror = this.db.prepare(`UPDATE alerts SET doc = json_set(doc, '$."kibana.alert.workflow_status"', ?, '$."kibana.alert.workflow_status_updated_at"', ?) WHERE id = ?`);
+    for (const a of alerts) {
+      const id = String(a['kibana.alert.uuid']);
+      const st = status.get(id) as { status: string; updated_at: number } | undefined;
+      if (st) mirror.run(st.status, new Date(st.updated_at).toISOString(), id);
+    }
+    return n;
   }
 
   /**
@@ -108,16 +117,19 @@ export class ServedAlerts {
   }
 
   /**
-   * Records one status change of an existing alert (false when there is no such alert). `seq`
-   * numbers the history entry (a replica uses the cluster's, so that applying twice is harmless).
+   * Records one status change of an alert; returns whether the alert exists. `seq` numbers the
+   * history entry: a replica passes the cluster's (applying twice is harmless) and records the
+   * status even when the alert has not reached it yet (insert() mirrors it into the document
+   * then); without `seq` (this node's own change) an unknown alert is left alone.
    */
   applyStatus(id: string, status: WorkflowStatus, at: number, by: string | null, seq?: number): boolean {
-    if (!this.exists(id)) return false;
+    const exists = this.exists(id);
+    if (!exists && seq === undefined) return false;
     this.db.prepare('INSERT INTO alert_status (id, status, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, updated_by = excluded.updated_by').run(id, status, at, by);
     if (seq === undefined) this.db.prepare('INSERT INTO alert_status_history (id, status, at, by) VALUES (?, ?, ?, ?)').run(id, status, at, by);
     else this.db.prepare('INSERT OR IGNORE INTO alert_status_history (seq, id, status, at, by) VALUES (?, ?, ?, ?, ?)').run(seq, id, status, at, by);
-    this.db.prepare(`UPDATE alerts SET doc = json_set(doc, '$."kibana.alert.workflow_status"', ?, '$."kibana.alert.workflow_status_updated_at"', ?) WHERE id = ?`).run(status, new Date(at).toISOString(), id);
-    return true;
+    if (exists) this.db.prepare(`UPDATE alerts SET doc = json_set(doc, '$."kibana.alert.workflow_status"', ?, '$."kibana.alert.workflow_status_updated_at"', ?) WHERE id = ?`).run(status, new Date(at).toISOString(), id);
+    return exists;
   }
 
   close(): void {

@@ -6,7 +6,9 @@
 //    server (restarted later);
 //  * afterwards: every acknowledged event is in the stream exactly once; the alerts, read from
 //    every surviving node's API, are exactly those of hunting the same events offline (same
-//    ids, none missing, none duplicated), and the alert bucket holds each id once.
+//    ids, none missing, none duplicated), and the alert bucket holds each id once;
+//  * a workflow status set on one node and a rule disabled on another reach every node, also the
+//    killed one once it is back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -216,10 +218,27 @@ describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server J
       // The bucket holds each alert once.
       const kvInfo = await jsm.streams.info(`KV_${NAME}_alerts`);
       expect(kvInfo.state.messages).toBe(offline.length);
+      // A workflow status set on one node shows on the others; so does a rule disabled on one.
+      const [a, b] = live as [EqNode, EqNode];
+      const put = await fetch(`${a.url}/api/alerts/${offline[0]}/status`, { method: 'PUT', body: JSON.stringify({ status: 'acknowledged' }), headers: { 'content-type': 'application/json' } });
+      expect(await put.json()).toEqual({ updated: 1, status: 'acknowledged' });
+      const SEED = 'b64b183e-1a76-422d-9179-7b389513e74d';
+      expect((await fetch(`${b.url}/api/rules/${SEED}/_disable`, { method: 'POST' })).status).toBe(200);
+      let seen = { status: '', disabled: 0 };
+      for (let i = 0; i < 60; i++) {
+        const st = ((await (await fetch(`${b.url}/api/alerts/${offline[0]}`)).json()) as { summary: { status: string } }).summary.status;
+        const disabled = ((await (await fetch(`${a.url}/api/rules?enabled=false`)).json()) as { total: number }).total;
+        seen = { status: st, disabled };
+        if (st === 'acknowledged' && disabled === 1) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(seen).toEqual({ status: 'acknowledged', disabled: 1 });
       // The node that was killed comes back and catches up from the bucket.
       startNode(w1, cluster.urls);
       await waitHealthy(w1.url);
       expect((await alertIds(w1.url)).sort()).toEqual(offline);
+      expect(((await (await fetch(`${w1.url}/api/alerts/${offline[0]}`)).json()) as { summary: { status: string } }).summary.status).toBe('acknowledged');
+      expect(((await (await fetch(`${w1.url}/api/rules?enabled=false`)).json()) as { total: number }).total).toBe(1);
       const status = (await (await fetch(`${live[0]!.url}/api/cluster`)).json()) as { takeovers: number };
       console.log(`cluster: ${total} events acknowledged (${retries} retried requests), ${offline.length} alerts = hunt on ${live.length + 1} nodes; takeovers on ${live[0]!.name}: ${status.takeovers}`);
       await nc.close();
