@@ -7,9 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { NdjsonFile, OutputError } from '../src/cli/sinks.js';
+import { LineStream, NdjsonFile, OutputError } from '../src/cli/sinks.js';
+import { hunt } from '../src/detect/hunt.js';
+import { loadRules } from '../src/rules/load.js';
 import { openAlertStore } from '../src/store/sqlite.js';
 import { repoRoot, runCli, runCommand } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
@@ -152,6 +155,84 @@ describe('NdjsonFile', () => {
     f.abandon();
     expect(readFileSync(file, 'utf8')).toBe('kept\n');
     expect(existsSync(`${file}.partial`)).toBe(false);
+  });
+});
+
+describe('back-pressure', () => {
+  it('LineStream: drain() is a promise while the stream is full and resolves when it empties', async () => {
+    const got: string[] = [];
+    let release: (() => void) | null = null;
+    // A reader that takes one chunk, then waits until released.
+    const slow = new Writable({
+      highWaterMark: 16,
+      write(chunk, _enc, cb) {
+        got.push(String(chunk));
+        release = cb;
+      },
+    });
+    const out = new LineStream(slow);
+    out.write('0123456789');
+    out.write('0123456789');
+    const full = out.drain();
+    expect(full).toBeInstanceOf(Promise);
+    let drained = false;
+    void full!.then(() => (drained = true));
+    await new Promise((r) => setImmediate(r));
+    expect(drained).toBe(false);
+    while (release) {
+      const cb: () => void = release;
+      release = null;
+      cb();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(drained).toBe(true);
+    expect(out.drain()).toBe(null);
+    expect(got.join('')).toBe('0123456789\n0123456789\n');
+  });
+
+  it('LineStream: a closed pipe (EPIPE) marks it closed and drops later lines; another error is an OutputError', async () => {
+    const failing = (code: string) =>
+      new Writable({
+        write(_chunk, _enc, cb) {
+          cb(Object.assign(new Error(code), { code }));
+        },
+      });
+    const piped = new LineStream(failing('EPIPE'));
+    piped.write('a');
+    await new Promise((r) => setImmediate(r));
+    expect(piped.closed).toBe(true);
+    piped.write('b'); // dropped, no throw
+    await piped.end();
+    const full = new LineStream(failing('ENOSPC'), 'stdout');
+    full.write('a');
+    await new Promise((r) => setImmediate(r));
+    expect(() => full.write('b')).toThrow(new OutputError('cannot write stdout: no space left on device'));
+  });
+
+  it('hunt() reads no further while the alert consumer is full', async () => {
+    const { rules, input } = setup();
+    let calls = 0;
+    let open: (() => void) | null = null;
+    const gate = new Promise<void>((r) => (open = r));
+    const run = hunt({
+      rules: loadRules([rules]).rules,
+      inputs: [input],
+      index: 'logs-x',
+      threads: 0,
+      collect: false,
+      backpressure: () => {
+        calls++;
+        return calls === 1 ? gate : null;
+      },
+    });
+    // The first batch is read, then the hunt waits on the consumer however long it takes.
+    for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(calls).toBe(1);
+    open!();
+    const { stats } = await run;
+    expect(calls).toBeGreaterThan(1);
+    expect(stats.events).toBe(2000);
+    expect(stats.alerts).toBe(200);
   });
 });
 
