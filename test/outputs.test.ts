@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { LineStream, NdjsonFile, OutputError } from '../src/cli/sinks.js';
 import { hunt } from '../src/detect/hunt.js';
+import { runValidate } from '../src/cli/validate.js';
 import { loadRules } from '../src/rules/load.js';
 import { openAlertStore } from '../src/store/sqlite.js';
 import { repoRoot, runCli, runCommand } from './cli-helpers.js';
@@ -422,5 +423,15 @@ describe('schedule interval', () => {
     expect(r.stderr).toContain('rules: 1 loaded, 0 run, 1 skipped (1 eql)');
     expect(r.stderr).toContain(`  skipped 1: interval "1ms" is shorter than the minimum schedule interval 1m (Kibana's xpack.alerting.rules.minimumScheduleInterval); give the rule an interval of 1m or more`);
     expect(r.stderr).toContain('error: no runnable EQL rules were loaded');
+  });
+
+  it('validate reports it as an error', () => {
+    const { rules } = setup('30s');
+    let out = '';
+    expect(runValidate([rules], { format: 'text' }, (s) => (out += s), () => {})).toBe(1);
+    expect(out).toContain(
+      `${rules}:6: error: interval "30s" is shorter than the minimum schedule interval 1m (Kibana's xpack.alerting.rules.minimumScheduleInterval); give the rule an interval of 1m or more [schedule]`,
+    );
+    expect(out).toContain('errors: 1 schedule');
   });
 });

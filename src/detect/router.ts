@@ -22,7 +22,7 @@ import type { ExceptionList, ExceptionListRef, Rule } from '../rules/types.js';
 import { fieldStatus } from '../rules/validate.js';
 import { compileRuleFilters, FilterError, type SourcePredicate } from './filters.js';
 import { ruleIndexMatcher, type IndexMatcher } from './index-pattern.js';
-import { parseInterval, windowOffsets } from './schedule.js';
+import { intervalTooShort, parseInterval, windowOffsets } from './schedule.js';
 
 export interface PrepareOptions {
   timestampField: string;
@@ -45,8 +45,6 @@ export interface PrepareOptions {
   minimumInterval?: number;
 }
 
-/** Kibana's default xpack.alerting.rules.minimumScheduleInterval.value (1m). */
-export const MINIMUM_INTERVAL_MS = 60_000;
 
 /** A rule ready to run: its compiled query, index matcher and exceptions. */
 export interface PreparedRule {
@@ -122,11 +120,8 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   }
   if (opts.replay) {
     try {
-      const interval = parseInterval(rule.interval);
-      const minimum = opts.minimumInterval ?? MINIMUM_INTERVAL_MS;
-      if (interval < minimum) {
-        return { skip: `interval "${rule.interval}" is shorter than the minimum schedule interval ${formatDuration(minimum)} (Kibana's xpack.alerting.rules.minimumScheduleInterval); give the rule an interval of ${formatDuration(minimum)} or more` };
-      }
+      const short = intervalTooShort(rule.interval, parseInterval(rule.interval), opts.minimumInterval);
+      if (short) return { skip: short };
       windowOffsets(rule.from, rule.to, opts.now);
     } catch (e) {
       return { skip: (e as Error).message };
@@ -356,10 +351,3 @@ function push<K>(m: Map<K, number[]>, k: K, i: number): void {
   else if (!l.includes(i)) l.push(i);
 }
 
-/** 60000 → "1m", 1500 → "1500ms": a duration as a rule interval is written. */
-function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}

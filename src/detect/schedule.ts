@@ -18,6 +18,23 @@ const UNIT_MS: Record<string, number> = {
 };
 
 /** Kibana rule interval (`30s`, `5m`, `1h`, `1d`) in milliseconds. */
+/** Kibana's default xpack.alerting.rules.minimumScheduleInterval.value (1m). */
+export const MINIMUM_INTERVAL_MS = 60_000;
+
+/** 60000 → "1m", 1500 → "1500ms": a duration as a rule interval is written. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** Why a replayed rule's interval cannot run, or null: shorter than the minimum schedule interval. */
+export function intervalTooShort(interval: string, ms: number, minimum = MINIMUM_INTERVAL_MS): string | null {
+  if (ms >= minimum) return null;
+  return `interval "${interval}" is shorter than the minimum schedule interval ${formatDuration(minimum)} (Kibana's xpack.alerting.rules.minimumScheduleInterval); give the rule an interval of ${formatDuration(minimum)} or more`;
+}
+
 export function parseInterval(s: string): number {
   const m = /^(\d+)(ms|s|m|h|d|w)$/.exec(s.trim());
   if (!m || Number(m[1]) <= 0) throw new TimeExpressionError(`invalid interval "${s}": expected a positive number followed by s, m, h or d (e.g. 5m)`);

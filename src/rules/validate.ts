@@ -12,6 +12,7 @@ import type { LoadResult } from './load.js';
 import { queryPosition } from './position.js';
 import type { Rule } from './types.js';
 import { countInto } from '../util/own.js';
+import { intervalTooShort, parseInterval } from '../detect/schedule.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -76,6 +77,16 @@ export function validateRules(loaded: LoadResult, opts: ValidateOptions = {}): V
     }
     checked++;
     const ruleFindings = validateRule(rule, opts);
+    // The schedule, as a hunt or the service would run it.
+    let scheduleProblem: string | null;
+    try {
+      scheduleProblem = intervalTooShort(rule.interval, parseInterval(rule.interval));
+    } catch (e) {
+      scheduleProblem = (e as Error).message;
+    }
+    if (scheduleProblem) {
+      ruleFindings.push({ severity: 'error', kind: 'schedule', file: rule.origin.file, line: rule.origin.line, rule_id: rule.rule_id, rule_name: rule.name, message: scheduleProblem });
+    }
     if (!ruleFindings.some((f) => f.kind === 'syntax' || f.kind === 'unsupported' || f.kind === 'semantic')) parsed++;
     findings.push(...ruleFindings);
     for (const ref of rule.exceptions_list) {
