@@ -309,8 +309,12 @@ export class PartitionDetector {
       const silent = e.position <= this.silentThrough;
       if (silent) this.counts.replayed++;
       else this.counts.events++;
+      // Routing known and empty: skip without touching `source` (a document no rule can use may
+      // not be kept parsed; reading it would cost a store read and a parse).
+      const known = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : null;
+      if (known && known.length === 0) continue;
       const ev: EventDoc = { source: e.source, index: e.index, id: e.id };
-      let routes: readonly number[] = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : router.route(ev).slice();
+      let routes: readonly number[] = known ?? router.route(ev).slice();
       if (routes.length === 0) continue;
       routes = this.scope.rulesFor(ev, routes);
       if (routes.length === 0) continue;
@@ -419,8 +423,10 @@ export class PartitionDetector {
     const { router } = this.rules;
     await this.opts.reader.replay({ time: since }, through, (batch) => {
       for (const e of batch) {
+        const known = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : null;
+        if (known && known.length === 0) continue;
         const ev = { source: e.source, index: e.index, id: e.id, pos: e.position };
-        const routes = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : router.route(ev);
+        const routes = known ?? router.route(ev);
         if (routes.length === 0) continue;
         const mine = this.scope.rulesFor(ev, routes);
         if (!mine.some((r) => rules.has(r))) continue;
