@@ -80,6 +80,60 @@ describe.runIf(nats !== null)(nats ? 'cluster mode on one nats-server' : NO_NATS
     }
   });
 
+  test('a Service in cluster mode: _bulk as on a single node (delete and update refused per item), alerts on both nodes, /api/cluster, /healthz', async () => {
+    const { Service } = await import('../src/serve/service.js');
+    const { defaultRulesDir } = await import('../src/rules/load.js');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { inferIndex } = await import('../src/events/sources.js');
+    const svcs: InstanceType<typeof Service>[] = [];
+    const dirs: string[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const config = defaultConfig();
+        config.data = mkdtempSync(path.join(tmpdir(), 'eqlite-cluster-svc-'));
+        dirs.push(config.data);
+        config.port = 0;
+        config.rules = [defaultRulesDir()];
+        config.retention.maxBytes = 64 * 1024 * 1024;
+        config.cluster = { ...defaultClusterConfig(server.urls), name: 'svc', nodeId: `s${i}`, partitions: 4, reorderMs: 200, leaseTtlMs: 6000 };
+        svcs.push(await Service.start({ config, log }));
+      }
+      const [a, b] = svcs as [InstanceType<typeof Service>, InstanceType<typeof Service>];
+      const lines: string[] = [];
+      for (const l of readFileSync('examples/windows-sample.ndjson', 'utf8').split('\n')) {
+        if (!l.trim()) continue;
+        const d = JSON.parse(l) as Record<string, unknown>;
+        lines.push(JSON.stringify({ create: { _index: inferIndex(d) } }), l);
+      }
+      lines.push('{"delete":{"_index":"logs-x-default","_id":"1"}}', '{"update":{"_index":"logs-x-default","_id":"1"}}', '{"doc":{"a":1}}');
+      const r = await fetch(`${a.url}/_bulk`, { method: 'POST', body: lines.join('\n') + '\n', headers: { 'content-type': 'application/json' } });
+      const j = (await r.json()) as { errors: boolean; items: Record<string, { status: number; error?: { reason: string } }>[] };
+      expect(r.status).toBe(200);
+      expect(j.items).toHaveLength(1802);
+      expect(j.items.slice(0, 1800).every((it) => it.create!.status === 201)).toBe(true);
+      expect(j.items[1800]!.delete!.status).toBe(400);
+      expect(j.items[1801]!.update!.error!.reason).toBe('[update] is not supported by eqlite serve --cluster: events are appended to a log and cannot be changed or removed');
+      // The sample's 27 alerts (9 sequences and their building blocks), on both nodes.
+      const total = async (url: string) => ((await (await fetch(`${url}/api/alerts?building_blocks=true&per_page=1`)).json()) as { total: number }).total;
+      let got: number[] = [];
+      for (let i = 0; i < 120; i++) {
+        got = [await total(a.url), await total(b.url)];
+        if (got[0] === 27 && got[1] === 27) break;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      expect(got).toEqual([27, 27]);
+      const st = (await (await fetch(`${b.url}/api/cluster`)).json()) as { node: string; partitions: number; alerts: { created: number; existed: number } };
+      expect(st.node).toBe('s1');
+      expect(st.partitions).toBe(4);
+      expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
+    } finally {
+      for (const s of svcs) await s.close();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   test('fencing: once another reader claimed the partition, the old reader cannot acknowledge', async () => {
     const a = new JetStreamEventLog(await open(4), log, { partitionsOf: () => [] }).reader(2);
     const b = new JetStreamEventLog(await open(4), log, { partitionsOf: () => [] }).reader(2);

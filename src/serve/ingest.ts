@@ -129,6 +129,13 @@ export class Ingest {
         const it = items[i]!;
         let status = res.status[k]!;
         const seq = res.seq[k]!;
+        if (status === 400) {
+          // Cluster mode: the event log is append-only.
+          const error = { status: 400, type: 'illegal_argument_exception', reason: `[${it.op}] is not supported by eqlite serve --cluster: events are appended to a log and cannot be changed or removed` };
+          outcomes[i] = { status, error };
+          metrics.itemsRejected.inc({ reason: error.type });
+          continue;
+        }
         // The same content sent again without _id is a retry: acknowledge it (200, not 409,
         // which Fluent Bit and Vector treat as a failure).
         if (status === 409) dup++;
