@@ -12,6 +12,7 @@ import { partitionOfKey } from '../src/cluster/partition.js';
 import { defaultClusterConfig, defaultConfig } from '../src/serve/config.js';
 import { FencedError, type LogEvent } from '../src/serve/event-log.js';
 import { Op, type WriteItem } from '../src/serve/store/event-store.js';
+import type { Service as ServiceT } from '../src/serve/service.js';
 import { NatsCluster, natsServerPath, NO_NATS } from './nats-helpers.js';
 
 const nats = natsServerPath();
@@ -87,7 +88,7 @@ describe.runIf(nats !== null)(nats ? 'cluster mode on one nats-server' : NO_NATS
     const { tmpdir } = await import('node:os');
     const path = await import('node:path');
     const { inferIndex } = await import('../src/events/sources.js');
-    const svcs: InstanceType<typeof Service>[] = [];
+    const svcs: ServiceT[] = [];
     const dirs: string[] = [];
     try {
       for (let i = 0; i < 2; i++) {
@@ -100,7 +101,7 @@ describe.runIf(nats !== null)(nats ? 'cluster mode on one nats-server' : NO_NATS
         config.cluster = { ...defaultClusterConfig(server.urls), name: 'svc', nodeId: `s${i}`, partitions: 4, reorderMs: 200, leaseTtlMs: 6000 };
         svcs.push(await Service.start({ config, log }));
       }
-      const [a, b] = svcs as [InstanceType<typeof Service>, InstanceType<typeof Service>];
+      const [a, b] = svcs as [ServiceT, ServiceT];
       const lines: string[] = [];
       for (const l of readFileSync('examples/windows-sample.ndjson', 'utf8').split('\n')) {
         if (!l.trim()) continue;
