@@ -258,6 +258,33 @@ describe('outputs are checked before any input is read', () => {
   });
 });
 
+describe('special outputs and early errors', () => {
+  it('hunt --out /dev/stdout writes the stream directly (no partial file, nothing renamed over it)', async () => {
+    const { rules, input } = setup();
+    // Through a shell pipe, as a user would (Node's own child pipes are sockets, which /dev/stdout cannot reopen).
+    const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const cmd = [process.execPath, '--import', 'tsx', main, 'hunt', '--rules', rules, '--index', 'logs-x', '--out', '/dev/stdout', '--format', 'none', input].map(q).join(' ');
+    const r = await runCommand('bash', ['-o', 'pipefail', '-c', `${cmd} | cat`]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(200);
+    expect(new Set(lines.map((l) => JSON.parse(l)['kibana.alert.uuid'])).size).toBe(200);
+    expect(existsSync('/dev/stdout.partial')).toBe(false);
+  });
+
+  it('an input error before any alert leaves the previous --out file as it was', async () => {
+    const { dir, rules } = setup();
+    const out = path.join(dir, 'alerts.ndjson');
+    writeFileSync(out, '{"previous":true}\n');
+    const missing = path.join(dir, 'missing.ndjson');
+    const r = await runCli(['hunt', '--rules', rules, '--index', 'logs-x', '--out', out, '--format', 'none', missing]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`error: cannot read ${missing}: no such file or directory\n`);
+    expect(readFileSync(out, 'utf8')).toBe('{"previous":true}\n');
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+});
+
 describe('a failing write (full disk, file size limit) is one line, exit 2, and leaves whole lines', () => {
   it('hunt --out past the file size limit', async () => {
     const { dir, rules, input } = setup();

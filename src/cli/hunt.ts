@@ -264,9 +264,14 @@ export async function runHunt(
       err(`error: ${e.message}`);
       const stored = e instanceof StoreError ? closeStore(store, []) : closeStore(store, pendingDb);
       if (stored) err(`error: ${stored.message}`);
-      const kept = outFile?.close();
-      if (outFile && !(e instanceof OutputError)) err(kept ? `error: ${kept.message}` : `${outFile.lines} alert(s) written to ${o.out} before the error`);
-      else if (outFile) err(`${outFile.lines} whole alert line(s) kept in ${o.out}`);
+      if (outFile && !(e instanceof OutputError) && outFile.written === 0) {
+        // Nothing was written (a missing input, a bad --from): the previous FILE stays as it was.
+        outFile.abandon();
+      } else if (outFile) {
+        const kept = outFile.close();
+        if (!(e instanceof OutputError)) err(kept ? `error: ${kept.message}` : `${outFile.lines} alert(s) written to ${o.out} before the error`);
+        else err(`${outFile.lines} whole alert line(s) kept in ${o.out}`);
+      }
       return 2;
     }
     throw e;

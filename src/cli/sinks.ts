@@ -36,7 +36,8 @@ const FLUSH_BYTES = 256 * 1024;
  * and written synchronously, so a failure loses at most that chunk, which is then cut off.
  */
 export class NdjsonFile implements LineSink {
-  readonly partial: string;
+  /** FILE.partial; null when FILE is not a regular file (a FIFO, /dev/stdout) and is written directly. */
+  readonly partial: string | null;
   readonly closed = false;
   private fd: number | null;
   private chunks: string[] = [];
@@ -51,7 +52,7 @@ export class NdjsonFile implements LineSink {
   private constructor(
     readonly file: string,
     fd: number,
-    partial: string,
+    partial: string | null,
   ) {
     this.fd = fd;
     this.partial = partial;
@@ -61,11 +62,22 @@ export class NdjsonFile implements LineSink {
   static open(file: string): NdjsonFile {
     const dir = path.dirname(path.resolve(file));
     if (!existsSync(dir)) throw new OutputError(`cannot write ${file}: directory ${path.dirname(file)} does not exist`);
+    let special = false;
     try {
-      if (statSync(file).isDirectory()) throw new OutputError(`cannot write ${file}: is a directory`);
+      const st = statSync(file);
+      if (st.isDirectory()) throw new OutputError(`cannot write ${file}: is a directory`);
+      special = !st.isFile();
     } catch (e) {
       if (e instanceof OutputError) throw e;
       // no such file yet: fine
+    }
+    if (special) {
+      // `--out /dev/stdout`, `--out >(gzip > a.gz)`: written as a stream, never renamed over.
+      try {
+        return new NdjsonFile(file, openSync(file, 'w'), null);
+      } catch (e) {
+        throw new OutputError(`cannot write ${file}: ${ioReason(e)}`);
+      }
     }
     const partial = `${file}.partial`;
     let fd: number;
@@ -87,6 +99,11 @@ export class NdjsonFile implements LineSink {
   /** Lines in the file so far (whole lines only). */
   get lines(): number {
     return this.durableLines;
+  }
+
+  /** Lines given to write() so far, written or still buffered. */
+  get written(): number {
+    return this.durableLines + this.bufferedLines;
   }
 
   /** Appends one line (without its newline). Throws OutputError when the file cannot be written. */
@@ -111,17 +128,19 @@ export class NdjsonFile implements LineSink {
     this.pending = 0;
     let off = 0;
     try {
-      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off, this.durable + off);
+      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off, this.partial === null ? null : this.durable + off);
     } catch (e) {
       // Part of the chunk may be on disk: keep its whole lines, cut the rest.
       this.failed = new OutputError(`cannot write ${this.file}: ${ioReason(e)}`);
       const keep = off > 0 ? buf.lastIndexOf(0x0a, off - 1) + 1 : 0;
       for (let i = 0; i < keep; i++) if (buf[i] === 0x0a) this.durableLines++;
       this.durable += keep;
-      try {
-        ftruncateSync(this.fd, this.durable);
-      } catch {
-        // close() cuts the file to its last newline before renaming it
+      if (this.partial !== null) {
+        try {
+          ftruncateSync(this.fd, this.durable);
+        } catch {
+          // close() cuts the file to its last newline before renaming it
+        }
       }
       throw this.failed;
     }
@@ -143,6 +162,17 @@ export class NdjsonFile implements LineSink {
       } catch {
         // this.failed is set; the file is cut back to whole lines
       }
+    }
+    if (this.partial === null) {
+      if (this.fd !== null) {
+        try {
+          closeSync(this.fd);
+        } catch {
+          // a stream: nothing to keep
+        }
+        this.fd = null;
+      }
+      return this.failed;
     }
     if (this.fd !== null) {
       try {
@@ -173,6 +203,7 @@ export class NdjsonFile implements LineSink {
       }
       this.fd = null;
     }
+    if (this.partial === null) return;
     try {
       unlinkSync(this.partial);
     } catch {
