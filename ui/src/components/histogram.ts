@@ -1,0 +1,95 @@
+// Alerts over time by severity: uPlot stacked bars (uPlot draws series over each other, so each
+// series holds the running total up to its severity and the most severe, tallest one is drawn
+// first). Dragging across the chart selects a time range; the page turns it into from/to.
+import uPlot from 'uplot';
+import { useEffect, useRef } from 'preact/hooks';
+import { html } from '../html.js';
+import { fmtTime } from '../format.js';
+import { usePrefs } from '../prefs.js';
+import type { Histogram } from '../types.js';
+
+const ORDER = ['low', 'medium', 'high', 'critical'] as const;
+
+function cssVar(name: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: (from: number, to: number) => void }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const prefs = usePrefs();
+  const select = useRef(onSelect);
+  select.current = onSelect;
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const xs = data.buckets.map((b) => Date.parse(b.key) / 1000);
+    const raw = ORDER.map((s) => data.buckets.map((b) => b[s]));
+    // Running totals: low, low+medium, …; drawn from the top (critical) down.
+    const stacked = raw.map((_, i) => data.buckets.map((_b, j) => raw.slice(0, i + 1).reduce((sum, r) => sum + r[j]!, 0)));
+    const width = data.interval_ms / 1000;
+    const bars = uPlot.paths.bars!({ size: [0.8, 40], align: 1 });
+    const series: uPlot.Series[] = [{ label: 'time', value: (_u, v) => (v === null ? '' : fmtTime(v * 1000, false)) }];
+    for (let i = ORDER.length - 1; i >= 0; i--) {
+      const sev = ORDER[i]!;
+      const color = cssVar(`--sev-${sev}`);
+      series.push({
+        label: sev,
+        stroke: color,
+        fill: color,
+        width: 0,
+        paths: bars,
+        points: { show: false },
+        value: (_u, _v, _s, idx) => (idx === null ? '' : String(raw[i]![idx] ?? 0)),
+      });
+    }
+    const grid = cssVar('--border');
+    const fg = cssVar('--muted');
+    const opts: uPlot.Options = {
+      width: el.clientWidth || 600,
+      height: 150,
+      series,
+      legend: { show: true, live: true },
+      cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
+      scales: { x: { time: true, range: (_u, min, max) => [min, max + width] }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
+      axes: [
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: (_u, splits) => splits.map((s) => axisTime(s * 1000, data.interval_ms)) },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 44, values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? String(s) : '')) },
+      ],
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width < 3) return;
+            const from = u.posToVal(u.select.left, 'x') * 1000;
+            const to = u.posToVal(u.select.left + u.select.width, 'x') * 1000;
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            select.current(Math.floor(from), Math.ceil(to));
+          },
+        ],
+      },
+    };
+    const stackedData = [xs, ...[...stacked].reverse()] as uPlot.AlignedData;
+    plot.current?.destroy();
+    plot.current = new uPlot(opts, stackedData, el);
+    const resize = new ResizeObserver(() => plot.current?.setSize({ width: el.clientWidth, height: 150 }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.current?.destroy();
+      plot.current = null;
+    };
+  }, [data, prefs.theme, prefs.tz]);
+
+  const total = data.buckets.reduce((n, b) => n + b.low + b.medium + b.high + b.critical, 0);
+  return html`<figure class="histogram" aria-label=${`Alerts over time by severity: ${total} alerts`}>
+    <div ref=${box} class="histogram-plot"></div>
+  </figure>`;
+}
+
+function axisTime(ms: number, interval: number): string {
+  const t = fmtTime(ms, false);
+  if (interval >= 86_400_000) return t.slice(0, 10);
+  if (interval >= 60_000) return t.slice(5, 16);
+  return t.slice(11, 19);
+}
