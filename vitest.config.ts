@@ -5,8 +5,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Slow suites run separately (npm run test:slow, called by .ci/run).
-    exclude: [...configDefaults.exclude, 'test/slow/**'],
+    // Slow suites run separately (npm run test:slow and test:ui, called by .ci/run).
+    exclude: [...configDefaults.exclude, 'test/slow/**', 'test/browser/**'],
     testTimeout: 60_000,
     pool: 'forks',
     // Tests never see the rule set a developer installed with `eqlite rules update`: commands

@@ -15,6 +15,7 @@ import { registerTest } from './test.js';
 import { registerExplain } from './explain.js';
 import { registerServe } from './serve.js';
 import { escapeLines } from '../util/terminal.js';
+import { registerUi } from './ui.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -35,6 +36,7 @@ registerRules(program);
 registerTest(program);
 registerExplain(program);
 registerServe(program);
+registerUi(program);
 
 // A reader that stops early (`eqlite validate … | head`) closes stdout: the commands that stream
 // (hunt, query, convert) handle it through their sinks (src/cli/sinks.ts) and may go on writing

@@ -42,8 +42,9 @@ export class ServedAlerts {
   private readonly listeners: AlertListener[] = [];
   readonly ledger: AlertLedger;
 
-  constructor(dir: string) {
-    this.file = path.join(dir, 'alerts.sqlite');
+  /** `file`: another alert store than the data directory's (`eqlite ui` opens a `hunt --db` file). */
+  constructor(dir: string, file = path.join(dir, 'alerts.sqlite')) {
+    this.file = file;
     this.store = openAlertStore(this.file);
     this.db = new Database(this.file);
     this.db.pragma('journal_mode = WAL');

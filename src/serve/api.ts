@@ -4,37 +4,38 @@
 // runs, Kibana's rule import).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseInstant } from '../events/time.js';
+import type { ExceptionList } from '../rules/types.js';
+import { ALERT_COLUMNS, alertSummary, parseFilter, type AlertFilter, type AlertQueries, type AlertRow } from './alert-query.js';
 import { WORKFLOW_STATUSES, type ServedAlerts, type WorkflowStatus } from './alerts.js';
+import type { AlertFeed } from './alert-feed.js';
 import type { ServeConfig } from './config.js';
 import type { Detection } from './detection.js';
 import { badRequest, notFound, qs, readJsonBody, readTextBody, sendJson } from './http.js';
-import type { RuleSet, ServedRule } from './rules.js';
+import type { ServedRule } from './rules.js';
 import { eventSource, type EventStore } from './store/event-store.js';
+
+/** The rules the API shows: the service's RuleSet, or (eqlite ui) the rules of a store's alerts. */
+export interface RuleCatalog {
+  readonly current: { readonly all: readonly ServedRule[]; readonly exceptionLists: readonly ExceptionList[] };
+  readonly loadErrors: string[];
+  find(ruleIdOrUuid: string): ServedRule | undefined;
+  setEnabled(ruleId: string, enabled: boolean): boolean;
+  import(ndjson: string, overwrite: boolean, overwriteExceptions: boolean): Record<string, unknown>;
+}
 
 export interface ApiDeps {
   config: ServeConfig;
   alerts: ServedAlerts;
-  rules: RuleSet;
-  detection: Detection;
-  store: EventStore;
+  queries: AlertQueries;
+  feed: AlertFeed;
+  rules: RuleCatalog;
+  /** Absent over a hunt --db store (eqlite ui): nothing runs, rules have no run state. */
+  detection?: Pick<Detection, 'ruleState' | 'manualRun'>;
+  /** The event store (source events of alerts); absent over a hunt --db store. */
+  store?: EventStore;
 }
 
-const SEVERITIES = ['low', 'medium', 'high', 'critical'];
-const SORTABLE: Record<string, string> = {
-  '@timestamp': 'a."@timestamp"',
-  timestamp: 'a."@timestamp"',
-  original_time: 'a.original_time',
-  severity: "CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END",
-  risk_score: 'a.risk_score',
-  rule: 'a.rule_name',
-  host: 'a.host_name',
-  user: 'a.user_name',
-  status: "COALESCE(s.status, 'open')",
-};
-
-function list(v: string | undefined): string[] {
-  return v === undefined ? [] : v.split(',').map((x) => x.trim()).filter((x) => x !== '');
-}
+const NO_RUNS = { last_run: null, runs: [], gaps: [] } as ReturnType<Detection['ruleState']>;
 
 function intParam(req: FastifyRequest, name: string, dflt: number, min: number, max: number): number {
   const v = qs(req, name);
@@ -44,128 +45,55 @@ function intParam(req: FastifyRequest, name: string, dflt: number, min: number, 
   return n;
 }
 
-function timeParam(req: FastifyRequest, name: string): string | undefined {
-  const v = qs(req, name);
-  if (v === undefined) return undefined;
-  const t = parseInstant(v);
-  if (!t) throw badRequest(`${name} must be an ISO 8601 time or epoch milliseconds`, 'illegal_argument_exception');
-  return new Date(t.ms).toISOString();
+/** The alert filter of a request's query string. */
+function queryFilter(req: FastifyRequest): AlertFilter {
+  const q = (req.query ?? {}) as Record<string, unknown>;
+  return parseFilter((name) => {
+    const v = q[name];
+    return Array.isArray(v) ? v.join(',') : v;
+  });
 }
 
-interface Filters {
-  where: string[];
-  args: unknown[];
-}
-
-/** The alert list's filters as SQL over alerts (a) joined with their workflow status (s). */
-function alertFilters(req: FastifyRequest): Filters {
-  const where: string[] = [];
-  const args: unknown[] = [];
-  const inList = (col: string, values: string[]) => {
-    if (values.length === 0) return;
-    where.push(`${col} IN (${values.map(() => '?').join(',')})`);
-    args.push(...values);
-  };
-  const status = list(qs(req, 'status'));
-  for (const s of status) if (!(WORKFLOW_STATUSES as readonly string[]).includes(s)) throw badRequest(`status must be open, acknowledged or closed, found [${s}]`, 'illegal_argument_exception');
-  inList("COALESCE(s.status, 'open')", status);
-  const sev = list(qs(req, 'severity'));
-  for (const s of sev) if (!SEVERITIES.includes(s)) throw badRequest(`severity must be low, medium, high or critical, found [${s}]`, 'illegal_argument_exception');
-  inList('a.severity', sev);
-  const rules = list(qs(req, 'rule'));
-  if (rules.length > 0) {
-    where.push(`(a.rule_id IN (${rules.map(() => '?').join(',')}) OR a.rule_name IN (${rules.map(() => '?').join(',')}))`);
-    args.push(...rules, ...rules);
-  }
-  inList('a.host_name', list(qs(req, 'host')));
-  inList('a.user_name', list(qs(req, 'user')));
-  const from = timeParam(req, 'from');
-  const to = timeParam(req, 'to');
-  if (from) {
-    where.push('a."@timestamp" >= ?');
-    args.push(from);
-  }
-  if (to) {
-    where.push('a."@timestamp" <= ?');
-    args.push(to);
-  }
-  const bb = qs(req, 'building_blocks');
-  if (bb !== 'true') where.push('a.building_block = 0');
-  const q = qs(req, 'q');
-  if (q) {
-    where.push('(a.reason LIKE ? OR a.rule_name LIKE ? OR a.host_name LIKE ? OR a.user_name LIKE ?)');
-    const like = `%${q.replace(/[%_\\]/g, (c) => '\\' + c)}%`;
-    args.push(like, like, like, like);
-    where[where.length - 1] = where[where.length - 1]!.replace(/LIKE \?/g, "LIKE ? ESCAPE '\\'");
-  }
-  return { where, args };
-}
-
-type AlertRow = {
-  id: string;
-  rule_id: string;
-  rule_name: string;
-  severity: string;
-  risk_score: number | null;
-  ts: string;
-  original_time: string | null;
-  host_name: string | null;
-  user_name: string | null;
-  building_block: number;
-  group_id: string | null;
-  reason: string | null;
-  status: string;
-};
-
-function summary(r: AlertRow) {
-  return {
-    id: r.id,
-    '@timestamp': r.ts,
-    original_time: r.original_time,
-    rule: { rule_id: r.rule_id, name: r.rule_name },
-    severity: r.severity,
-    risk_score: r.risk_score,
-    host: r.host_name,
-    user: r.user_name,
-    reason: r.reason,
-    status: r.status,
-    building_block: r.building_block === 1,
-    group_id: r.group_id,
-  };
-}
-
-const ALERT_COLUMNS = `a.id, a.rule_id, a.rule_name, a.severity, a.risk_score, a."@timestamp" AS ts, a.original_time, a.host_name, a.user_name, a.building_block, a.group_id, a.reason, COALESCE(s.status, 'open') AS status`;
+const ALERT_DETAIL_COLUMNS = ALERT_COLUMNS;
 
 export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
-  const { alerts, rules, detection } = deps;
+  const { alerts, rules, detection, queries } = deps;
+  const live = detection !== undefined;
   const read = { privilege: 'read' };
   const write = { privilege: 'write' };
   const limit = deps.config.ingest.maxBodyBytes;
 
   // ---- alerts
   app.get('/api/alerts', { config: read }, (req, reply) => {
-    const f = alertFilters(req);
-    const page = intParam(req, 'page', 1, 1, 1_000_000);
+    const f = queryFilter(req);
     const perPage = intParam(req, 'per_page', 50, 1, 1000);
-    const sortSpec = qs(req, 'sort') ?? '@timestamp:desc';
-    const order: string[] = [];
-    for (const part of list(sortSpec)) {
-      const [field, dir = 'asc'] = part.split(':');
-      const col = SORTABLE[field!];
-      if (!col || (dir !== 'asc' && dir !== 'desc')) throw badRequest(`cannot sort by [${part}]: use one of ${Object.keys(SORTABLE).join(', ')} with :asc or :desc`, 'illegal_argument_exception');
-      order.push(`${col} ${dir.toUpperCase()}`);
-    }
-    order.push('a.id ASC');
-    const where = f.where.length > 0 ? `WHERE ${f.where.join(' AND ')}` : '';
-    const from = `FROM alerts a LEFT JOIN alert_status s ON s.id = a.id ${where}`;
-    const total = (alerts.db.prepare(`SELECT COUNT(*) AS n ${from}`).get(...f.args) as { n: number }).n;
-    const rows = alerts.db.prepare(`SELECT ${ALERT_COLUMNS} ${from} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`).all(...f.args, perPage, (page - 1) * perPage) as AlertRow[];
-    sendJson(reply, 200, { total, page, per_page: perPage, alerts: rows.map(summary) });
+    const page = intParam(req, 'page', 1, 1, 1_000_000);
+    const res = queries.list(f, { sort: qs(req, 'sort'), perPage, page, searchAfter: qs(req, 'search_after'), searchBefore: qs(req, 'search_before') });
+    sendJson(reply, 200, { total: res.total, ...(res.page !== undefined ? { page: res.page } : {}), per_page: perPage, next: res.next, prev: res.prev, alerts: res.rows.map(alertSummary) });
+  });
+
+  // Alerts over time by severity, for the same filters as the list.
+  app.get('/api/alerts/_histogram', { config: read }, (req, reply) => {
+    const buckets = intParam(req, 'buckets', 60, 1, 500);
+    const interval = qs(req, 'interval') === undefined ? undefined : intParam(req, 'interval', 0, 1000, 366 * 86_400_000);
+    sendJson(reply, 200, queries.histogram(queryFilter(req), buckets, interval));
+  });
+
+  // The most frequent values of rule, host, user or severity among the filtered alerts.
+  app.get('/api/alerts/_facets', { config: read }, (req, reply) => {
+    const field = qs(req, 'field');
+    if (!field) throw badRequest('field is required (rule, host, user or severity)', 'illegal_argument_exception');
+    sendJson(reply, 200, queries.facets(queryFilter(req), field, intParam(req, 'size', 50, 1, 1000)));
+  });
+
+  // Live updates as Server-Sent Events: `alerts` (new alerts written) and `status` (workflow changes).
+  app.get('/api/alerts/_stream', { config: read }, (req, reply) => {
+    deps.feed.subscribe(req, reply);
   });
 
   app.get('/api/alerts/:id', { config: read }, (req, reply) => {
     const { id } = req.params as { id: string };
-    const row = alerts.db.prepare(`SELECT ${ALERT_COLUMNS}, a.doc FROM alerts a LEFT JOIN alert_status s ON s.id = a.id WHERE a.id = ?`).get(id) as (AlertRow & { doc: string }) | undefined;
+    const row = alerts.db.prepare(`SELECT ${ALERT_DETAIL_COLUMNS}, a.doc FROM alerts a WHERE a.id = ?`).get(id) as (AlertRow & { doc: string }) | undefined;
     if (!row) throw notFound(`no alert with id [${id}]`);
     const doc = JSON.parse(row.doc) as Record<string, unknown>;
     const blocks =
@@ -178,6 +106,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const ancestors = (Array.isArray(doc['kibana.alert.ancestors']) ? doc['kibana.alert.ancestors'] : []) as { id: string; index: string; type: string }[];
     const events: { _index: string; _id: string; _source: Record<string, unknown> | null }[] = [];
     try {
+      if (!deps.store) throw new Error('no event store');
       const get = deps.store.db().prepare('SELECT ingested, src FROM events WHERE id = ? AND idx = ?');
       for (const a of ancestors.filter((x) => x.type === 'event')) {
         const r = get.get(a.id, a.index) as { ingested: number; src: string } | undefined;
@@ -191,7 +120,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
       at: new Date(h.at).toISOString(),
       by: h.by,
     }));
-    sendJson(reply, 200, { alert: doc, summary: summary(row), building_blocks: blocks, events, status_history: history });
+    sendJson(reply, 200, { alert: doc, summary: alertSummary(row), building_blocks: blocks, events: deps.store ? events : [], status_history: history });
   });
 
   const setStatus = async (req: FastifyRequest, reply: FastifyReply, ids?: string[]) => {
@@ -201,11 +130,16 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     let target = ids;
     if (!target) {
       if (Array.isArray(body.ids)) target = body.ids.map(String);
-      else throw badRequest('body.ids must list the alert ids', 'illegal_argument_exception');
+      else if (body.query !== null && typeof body.query === 'object' && !Array.isArray(body.query)) {
+        // Every alert a list filter matches (the list's parameters as an object).
+        const q = body.query as Record<string, unknown>;
+        target = queries.ids(parseFilter((name) => q[name]), 100_001);
+      } else throw badRequest('body.ids must list the alert ids (or body.query hold a list filter)', 'illegal_argument_exception');
     }
     if (target.length > 100_000) throw badRequest('at most 100000 ids per request', 'illegal_argument_exception');
     const by = req.principal ? `${req.principal.kind === 'api_key' ? 'api_key' : 'user'}:${req.principal.name}` : null;
     const updated = await alerts.setStatus(target, status as WorkflowStatus, by ?? 'anonymous');
+    deps.feed.poke();
     sendJson(reply, 200, { updated, status });
   };
   app.post('/api/alerts/_status', { config: write }, (req, reply) => setStatus(req, reply));
@@ -218,7 +152,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     return m;
   };
   const ruleSummary = (r: ServedRule, counts: Map<string, number>) => {
-    const st = detection.ruleState(r.uuid);
+    const st = detection?.ruleState(r.uuid) ?? NO_RUNS;
     return {
       rule_id: r.rule.rule_id,
       id: r.uuid,
@@ -250,7 +184,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     if (q) all = all.filter((r) => r.rule.name.toLowerCase().includes(q) || r.rule.rule_id.toLowerCase().includes(q) || r.rule.tags.some((t) => t.toLowerCase().includes(q)));
     const counts = alertCounts();
     const slice = [...all].sort((a, b) => a.rule.name.localeCompare(b.rule.name)).slice((page - 1) * perPage, page * perPage);
-    sendJson(reply, 200, { total: all.length, page, per_page: perPage, load_errors: rules.loadErrors, rules: slice.map((r) => ruleSummary(r, counts)) });
+    sendJson(reply, 200, { total: all.length, page, per_page: perPage, live, load_errors: rules.loadErrors, rules: slice.map((r) => ruleSummary(r, counts)) });
   });
   const findRule = (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
@@ -260,10 +194,15 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
   };
   app.get('/api/rules/:id', { config: read }, (req, reply) => {
     const r = findRule(req);
-    const st = detection.ruleState(r.uuid);
+    const st = detection?.ruleState(r.uuid) ?? NO_RUNS;
     const { extra, origin, unsupported: _u, ...rule } = r.rule;
     void extra;
-    sendJson(reply, 200, { ...ruleSummary(r, alertCounts()), rule: { ...rule, file: origin.file }, runs: st.runs, gaps: st.gaps });
+    // The rule's exception lists with their items, as the engine applies them.
+    const exceptions = (r.rule.exceptions_list ?? []).map((ref) => {
+      const l = rules.current.exceptionLists.find((x) => x.list_id === ref.list_id && x.namespace_type === ref.namespace_type);
+      return { list_id: ref.list_id, namespace_type: ref.namespace_type, type: ref.type, found: l !== undefined, name: l?.name, items: l?.items ?? [] };
+    });
+    sendJson(reply, 200, { ...ruleSummary(r, alertCounts()), live, rule: { ...rule, file: origin.file }, exceptions, runs: st.runs, gaps: st.gaps });
   });
   for (const [path, on] of [
     ['/api/rules/:id/_enable', true],
@@ -281,6 +220,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const start = parseInstant(body.start);
     const end = body.end === undefined ? { ms: Date.now() } : parseInstant(body.end);
     if (!start || !end || start.ms >= end.ms) throw badRequest('body.start and body.end must be times with start < end', 'illegal_argument_exception');
+    if (!detection) throw badRequest('rules do not run over a hunt --db store (eqlite ui)', 'illegal_argument_exception');
     if (!r.enabled || r.skip) throw badRequest(`rule [${r.rule.rule_id}] is ${r.skip ? 'not runnable' : 'disabled'}`, 'illegal_argument_exception');
     const res = detection.manualRun(r.rule.rule_id, start.ms, end.ms);
     sendJson(reply, 200, res ?? { runs: 0, alerts: 0 });

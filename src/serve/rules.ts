@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS rule_enabled (
 export interface ServedRule {
   rule: Rule;
   uuid: string;
-  source: 'file' | 'import';
+  /** `store`: known only from its alerts (`eqlite ui` over a hunt --db store). */
+  source: 'file' | 'import' | 'store';
   enabled: boolean;
   /** Why the rule cannot run (non-EQL type, query that does not compile), or null. */
   skip: string | null;
@@ -307,7 +308,7 @@ export class RuleSet {
 }
 
 /** Parses an NDJSON export with the rule loader (it reads files, so the text goes through one). */
-function parseExport(ndjson: string, name: string): LoadResult {
+export function parseExport(ndjson: string, name: string): LoadResult {
   const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-import-'));
   try {
     const f = path.join(dir, name.endsWith('.ndjson') ? name : `${name}.ndjson`);

@@ -24,6 +24,10 @@ import { registerEsSearch } from './es-search.js';
 import type { EventSink } from './event-log.js';
 import type { ClusterNode } from '../cluster/node.js';
 import type { ClusterResources } from '../cluster/nats.js';
+import { AlertQueries } from './alert-query.js';
+import { AlertFeed } from './alert-feed.js';
+import { readCookie, SESSION_COOKIE, Sessions } from './sessions.js';
+import { registerUi } from './ui.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,6 +43,15 @@ export interface ServiceOptions {
 }
 
 const ANONYMOUS: Principal = { kind: 'user', id: 'anonymous', name: 'anonymous', role: 'admin' };
+
+/** What the HTTP app's authentication and error handling need (the service, or `eqlite ui`). */
+export interface AppContext {
+  config: ServeConfig;
+  log: Logger;
+  credentials: CredentialStore;
+  sessions: Sessions;
+  metrics: Metrics;
+}
 
 export class Service {
   readonly app: FastifyInstance;
@@ -58,6 +71,10 @@ export class Service {
   readonly cluster: ClusterNode | null = null;
   /** Where ingest writes: the event store, or the cluster's event stream. */
   readonly sink: EventSink;
+  readonly sessions: Sessions;
+  /** The alerts API's queries and live feed (shared with the web UI). */
+  readonly queries: AlertQueries;
+  readonly feed: AlertFeed;
   /** Base URL once listening. */
   url = '';
   private closed = false;
@@ -76,9 +93,17 @@ export class Service {
     this.credentials = new CredentialStore(state);
     if (config.auth.required) this.credentials.setRequired();
     this.objects = new EsObjects(state);
-    this.app = this.createApp(pathPrefix);
+    this.sessions = new Sessions(state);
+    this.app = Service.createApp(this, pathPrefix);
     this.alerts = new ServedAlerts(config.data);
     this.log$ = new SqliteEventLog(store, state);
+    this.queries = new AlertQueries(this.alerts.db);
+    const feed = (this.feed = new AlertFeed(this.alerts.db, { onTick: () => this.queries.catchUpSearch(50_000) }));
+    this.alerts.onAlerts(() => feed.poke());
+    this.app.addHook('preClose', (done) => {
+      feed.close();
+      done();
+    });
     let detection: Detection | null = null;
     let node: ClusterNode | null = null;
     this.rules = new RuleSet({
@@ -113,7 +138,8 @@ export class Service {
     this.ingest.register(this.app);
     registerEsApi(this.app, { config, objects: this.objects, writable: () => store.failure === null });
     registerEsSearch(this.app, { config, store, alerts: this.alerts, objects: this.objects });
-    registerApi(this.app, { config, alerts: this.alerts, rules: this.rules, detection: this.detection, store });
+    registerApi(this.app, { config, alerts: this.alerts, queries: this.queries, feed, rules: this.rules, detection: this.detection, store });
+    registerUi(this.app, { credentials: this.credentials, sessions: this.sessions, metrics: this.metrics, prefix: normalizePrefix(pathPrefix), tls: config.tls !== null && config.tls !== undefined, mode: 'serve' });
     this.registerOps();
   }
 
@@ -167,8 +193,9 @@ export class Service {
     return svc;
   }
 
-  private createApp(pathPrefix: string | undefined): FastifyInstance {
-    const { config } = this;
+  /** The fastify app with eqlite's authentication, errors and not-found answers (also used by `eqlite ui`). */
+  static createApp(ctx: AppContext, pathPrefix: string | undefined): FastifyInstance {
+    const { config } = ctx;
     let https: { cert: Buffer; key: Buffer } | null = null;
     if (config.tls) {
       const read = (f: string, what: string) => {
@@ -180,9 +207,9 @@ export class Service {
       };
       https = { cert: read(config.tls.cert, 'certificate'), key: read(config.tls.key, 'key') };
     }
-    const prefix = pathPrefix ? '/' + pathPrefix.replace(/^\/+|\/+$/g, '') : '';
+    const prefix = normalizePrefix(pathPrefix);
     const app = Fastify({
-      loggerInstance: this.log,
+      loggerInstance: ctx.log,
       // Requests are not logged one by one (thousands per second); errors and summaries are.
       logController: new LogController({ disableRequestLogging: true }),
       ...(https ? { https } : {}),
@@ -206,39 +233,50 @@ export class Service {
     });
 
     app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-      const cfg = (req.routeOptions.config ?? {}) as { privilege?: Privilege | 'public' };
+      const cfg = (req.routeOptions.config ?? {}) as { privilege?: Privilege | 'public'; page?: boolean };
       const privilege = cfg.privilege ?? (req.routeOptions.url === undefined ? 'info' : 'read');
       if (privilege === 'public') return;
-      if (!this.credentials.required()) {
+      if (!ctx.credentials.required()) {
         req.principal = ANONYMOUS;
         return;
       }
-      const principal = await this.credentials.authenticate(req.headers.authorization);
+      // Browsers signed in with the web UI's login form send their session cookie instead.
+      const viaSession = !req.headers.authorization && hasSessionCookie(req);
+      const principal = viaSession ? ctx.sessions.principal(req) : await ctx.credentials.authenticate(req.headers.authorization);
       if (!principal) {
-        this.metrics.authFailures.inc();
+        ctx.metrics.authFailures.inc();
+        // A web page asked for without a session: the login form, then back here.
+        if (cfg.page && req.method === 'GET') return reply.redirect(`${prefix}/app/login?next=${encodeURIComponent(prefix + req.url)}`, 303);
         const missing = !req.headers.authorization;
+        // The web UI (session cookie or kbn-xsrf) must not get a challenge: browsers would show
+        // their own password dialog instead of our login form.
+        const browser = viaSession || req.headers['kbn-xsrf'] !== undefined;
         throw new EsError(
           401,
           'security_exception',
           missing ? `missing authentication credentials for REST request [${req.url.split('?')[0]}]` : 'unable to authenticate with provided credentials',
-          { 'WWW-Authenticate': 'Basic realm="security", charset="UTF-8", ApiKey' },
+          browser ? {} : { 'WWW-Authenticate': 'Basic realm="security", charset="UTF-8", ApiKey' },
         );
+      }
+      // Cookies go along with requests other sites make: a cookie-authenticated change must carry
+      // the kbn-xsrf header (as Kibana requires), which another site's form or image cannot add.
+      if (viaSession && req.method !== 'GET' && req.method !== 'HEAD' && req.headers['kbn-xsrf'] === undefined) {
+        throw new EsError(400, 'illegal_argument_exception', 'Request must contain a kbn-xsrf header.');
       }
       if (!allows(principal.role, privilege)) {
         throw new EsError(403, 'security_exception', `action [${req.method} ${req.routeOptions.url}] is unauthorized for ${principal.kind === 'api_key' ? 'API key id' : 'user'} [${principal.id}] with role [${principal.role}]`);
       }
       req.principal = principal;
-      void reply;
     });
 
     app.setErrorHandler((err: FastifyError | EsError, req, reply) => {
       if (err instanceof EsError) {
         for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-        if (err.status >= 500) this.log.error({ err: err.message, url: req.url }, 'request failed');
+        if (err.status >= 500) ctx.log.error({ err: err.message, url: req.url }, 'request failed');
         return sendJson(reply, err.status, err.body());
       }
       const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
-      if (status >= 500) this.log.error({ err, url: req.url }, 'request failed');
+      if (status >= 500) ctx.log.error({ err, url: req.url }, 'request failed');
       const e = new EsError(status, status === 413 ? 'content_too_long_exception' : status < 500 ? 'illegal_argument_exception' : 'exception', err.message);
       return sendJson(reply, status, e.body());
     });
@@ -306,4 +344,13 @@ export class Service {
     await this.store.close();
     this.state.close();
   }
+}
+
+/** `/es/` → `/es`; none → ''. */
+export function normalizePrefix(pathPrefix: string | undefined): string {
+  return pathPrefix ? '/' + pathPrefix.replace(/^\/+|\/+$/g, '') : '';
+}
+
+function hasSessionCookie(req: FastifyRequest): boolean {
+  return readCookie(req, SESSION_COOKIE) !== null;
 }

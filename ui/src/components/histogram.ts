@@ -30,7 +30,7 @@ export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: 
     const stacked = raw.map((_, i) => data.buckets.map((_b, j) => raw.slice(0, i + 1).reduce((sum, r) => sum + r[j]!, 0)));
     const width = data.interval_ms / 1000;
     const bars = uPlot.paths.bars!({ size: [0.8, 40], align: 1 });
-    const series: uPlot.Series[] = [{ label: 'time', value: (_u, v) => (v === null ? '' : fmtTime(v * 1000, false)) }];
+    const series: uPlot.Series[] = [{ label: 'Time', value: (_u, v) => (v === null || v === undefined ? 'all' : fmtTime(v * 1000, false)) }];
     for (let i = ORDER.length - 1; i >= 0; i--) {
       const sev = ORDER[i]!;
       const color = cssVar(`--sev-${sev}`);
@@ -41,7 +41,8 @@ export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: 
         width: 0,
         paths: bars,
         points: { show: false },
-        value: (_u, _v, _s, idx) => (idx === null ? '' : String(raw[i]![idx] ?? 0)),
+        // Hovering: the bucket's count; otherwise the total over the chart.
+        value: (_u, _v, _s, idx) => String(idx === null || idx === undefined ? raw[i]!.reduce((a, b) => a + b, 0) : (raw[i]![idx] ?? 0)),
       });
     }
     const grid = cssVar('--border');

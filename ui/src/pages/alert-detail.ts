@@ -73,7 +73,7 @@ export function AlertDetailPage({ id, me }: { id: string; me: Me | null }) {
       <p class="reason">${visible(s.reason ?? '')}</p>
       <div class="meta-row">
         <span><span class="label">Alert time</span> ${fmtTime(s['@timestamp'])} ${tzLabel()}</span>
-        <span><span class="label">Event time</span> ${fmtTime(s.original_time)}</span>
+        <span><span class="label">${isShell ? 'First event' : 'Event time'}</span> ${fmtTime(isShell ? (data.building_blocks[0]?.['kibana.alert.original_time'] ?? s.original_time) : s.original_time)}</span>
         <span><span class="label">Host</span> ${visible(s.host ?? '—')}</span>
         <span><span class="label">User</span> ${visible(s.user ?? '—')}</span>
       </div>

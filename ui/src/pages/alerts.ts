@@ -314,7 +314,7 @@ function BlockRow({ b, canWrite }: { b: Doc; canWrite: boolean }) {
   return html`<tr class="bb" data-id=${id}>
     ${canWrite ? html`<td class="c-check"></td>` : null}
     <td class="c-expand"><span aria-hidden="true">↳</span></td>
-    <td class="c-time"><${Link} to=${`/alerts/${encodeURIComponent(id)}`} label=${`Open building block ${Number(b['kibana.alert.group.index'] ?? 0) + 1}`}>${fmtTime(b['kibana.alert.original_time'])}</${Link}></td>
+    <td class="c-time" title="Time of the event"><${Link} to=${`/alerts/${encodeURIComponent(id)}`} label=${`Open building block ${Number(b['kibana.alert.group.index'] ?? 0) + 1}`}>${fmtTime(b['kibana.alert.original_time'])}</${Link}></td>
     <td class="c-rule"><span class="tag">building block ${Number(b['kibana.alert.group.index'] ?? 0) + 1}</span></td>
     <td class="c-severity"><${SeverityBadge} severity=${String(b['kibana.alert.severity'])} /></td>
     <td class="c-risk num">${String(b['kibana.alert.risk_score'] ?? '—')}</td>

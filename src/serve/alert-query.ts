@@ -1,0 +1,403 @@
+// Queries over the alert store for the alerts API and the web UI: filters, free-text search,
+// sorting with keyset ("search_after") paging, a histogram by severity and facet values. Built to
+// stay fast at millions of alerts: every default view walks an index in order and stops after a
+// page; counts and aggregations read covering indexes, not the JSON documents.
+//
+// Free-text search uses an FTS5 index kept beside the alerts (alerts_fts, contentless, keyed by
+// the alert's rowid). Writers (hunt --db, the service's detection) do not maintain it: the reader
+// catches it up from the last indexed rowid (alerts are never rewritten in place, only added), so
+// stores written before it existed, or by another process, become searchable as well.
+import type Database from 'better-sqlite3';
+import { parseInstant } from '../events/time.js';
+import { badRequest } from './http.js';
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export const STATUSES = ['open', 'acknowledged', 'closed'] as const;
+
+/** The alert list's filters (all optional; lists are ORed within, filters ANDed). */
+export interface AlertFilter {
+  status?: string[];
+  severity?: string[];
+  /** rule_id or rule name */
+  rule?: string[];
+  host?: string[];
+  user?: string[];
+  from?: string;
+  to?: string;
+  /** Free text (FTS5 over reason, rule, host, user, process, command lines, paths). */
+  q?: string;
+  /** Only the alerts of one sequence (its shell and building blocks). */
+  group?: string;
+  /** Include building blocks (default: only when `group` is given). */
+  buildingBlocks?: boolean;
+}
+
+/** Reads a filter from named parameters (a query string or a JSON body). */
+export function parseFilter(get: (name: string) => unknown): AlertFilter {
+  const list = (name: string): string[] | undefined => {
+    const v = get(name);
+    if (v === undefined || v === null || v === '') return undefined;
+    const items = (Array.isArray(v) ? v.map(String) : String(v).split(',')).map((x) => x.trim()).filter((x) => x !== '');
+    return items.length > 0 ? items : undefined;
+  };
+  const time = (name: string): string | undefined => {
+    const v = get(name);
+    if (v === undefined || v === null || v === '') return undefined;
+    const t = parseInstant(v);
+    if (!t) throw badRequest(`${name} must be an ISO 8601 time or epoch milliseconds`, 'illegal_argument_exception');
+    return new Date(t.ms).toISOString();
+  };
+  const f: AlertFilter = {};
+  const status = list('status');
+  for (const s of status ?? []) if (!(STATUSES as readonly string[]).includes(s)) throw badRequest(`status must be open, acknowledged or closed, found [${s}]`, 'illegal_argument_exception');
+  const severity = list('severity');
+  for (const s of severity ?? []) if (!(SEVERITIES as readonly string[]).includes(s)) throw badRequest(`severity must be low, medium, high or critical, found [${s}]`, 'illegal_argument_exception');
+  if (status) f.status = status;
+  if (severity) f.severity = severity;
+  for (const k of ['rule', 'host', 'user'] as const) {
+    const v = list(k);
+    if (v) f[k] = v;
+  }
+  const from = time('from');
+  const to = time('to');
+  if (from) f.from = from;
+  if (to) f.to = to;
+  const q = get('q');
+  if (typeof q === 'string' && q.trim() !== '') {
+    if (q.length > 1000) throw badRequest('q is longer than 1000 characters', 'illegal_argument_exception');
+    f.q = q.trim();
+  }
+  const group = get('group');
+  if (typeof group === 'string' && group !== '') f.group = group;
+  const bb = get('building_blocks');
+  if (bb !== undefined && bb !== null) f.buildingBlocks = bb === true || bb === 'true';
+  return f;
+}
+
+/** A free-text query as FTS5 syntax: every word must occur, the last one as a prefix. */
+export function ftsQuery(q: string): string | null {
+  const words = q.match(/[\p{L}\p{N}_]+/gu);
+  if (!words || words.length === 0) return null;
+  return words
+    .slice(0, 32)
+    .map((w, i, all) => `"${w}"${i === all.length - 1 ? '*' : ''}`)
+    .join(' ');
+}
+
+interface Where {
+  sql: string;
+  args: unknown[];
+}
+
+const SORTS: Record<string, { expr: string; nullable: boolean }> = {
+  '@timestamp': { expr: 'a."@timestamp"', nullable: false },
+  timestamp: { expr: 'a."@timestamp"', nullable: false },
+  original_time: { expr: "COALESCE(a.original_time, '')", nullable: false },
+  severity: { expr: "(CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END)", nullable: false },
+  risk_score: { expr: 'COALESCE(a.risk_score, -1)', nullable: false },
+  rule: { expr: 'a.rule_name', nullable: false },
+  host: { expr: "COALESCE(a.host_name, '')", nullable: false },
+  user: { expr: "COALESCE(a.user_name, '')", nullable: false },
+  status: { expr: "COALESCE((SELECT st.status FROM alert_status st WHERE st.id = a.id), 'open')", nullable: false },
+};
+export const SORT_FIELDS = Object.keys(SORTS);
+
+export interface SortKey {
+  field: string;
+  expr: string;
+  desc: boolean;
+}
+
+/** `field:dir,…` (default newest first); the alert id always breaks ties, in the last key's direction. */
+export function parseSort(spec: string | undefined): SortKey[] {
+  const keys: SortKey[] = [];
+  for (const part of (spec ?? '@timestamp:desc').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [field, dir = 'asc'] = part.split(':');
+    const s = SORTS[field!];
+    if (!s || (dir !== 'asc' && dir !== 'desc')) throw badRequest(`cannot sort by [${part}]: use one of ${SORT_FIELDS.join(', ')} with :asc or :desc`, 'illegal_argument_exception');
+    keys.push({ field: field!, expr: s.expr, desc: dir === 'desc' });
+  }
+  if (keys.length === 0) keys.push({ field: '@timestamp', expr: SORTS['@timestamp']!.expr, desc: true });
+  keys.push({ field: 'id', expr: 'a.id', desc: keys[keys.length - 1]!.desc });
+  return keys;
+}
+
+/** A keyset cursor: the sort values of a row (opaque to clients, base64url JSON). */
+export function encodeCursor(values: unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+function decodeCursor(s: string, n: number, name: string): unknown[] {
+  try {
+    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v;
+  } catch {
+    // fall through
+  }
+  throw badRequest(`${name} is not a cursor of this sort order (pass back the "next" or "prev" value of a page with the same sort)`, 'illegal_argument_exception');
+}
+
+export interface AlertRow {
+  rowid: number;
+  id: string;
+  rule_id: string;
+  rule_name: string;
+  severity: string;
+  risk_score: number | null;
+  ts: string;
+  original_time: string | null;
+  host_name: string | null;
+  user_name: string | null;
+  building_block: number;
+  group_id: string | null;
+  reason: string | null;
+  status: string;
+}
+
+export const ALERT_COLUMNS = `a.rowid AS rowid, a.id, a.rule_id, a.rule_name, a.severity, a.risk_score, a."@timestamp" AS ts, a.original_time, a.host_name, a.user_name, a.building_block, a.group_id, a.reason, COALESCE((SELECT st.status FROM alert_status st WHERE st.id = a.id), 'open') AS status`;
+
+/** An alert row as the API lists it. */
+export function alertSummary(r: AlertRow) {
+  return {
+    id: r.id,
+    '@timestamp': r.ts,
+    original_time: r.original_time,
+    rule: { rule_id: r.rule_id, name: r.rule_name },
+    severity: r.severity,
+    risk_score: r.risk_score,
+    host: r.host_name,
+    user: r.user_name,
+    reason: r.reason,
+    status: r.status,
+    building_block: r.building_block === 1,
+    group_id: r.group_id,
+  };
+}
+
+export interface ListOptions {
+  sort?: string;
+  perPage: number;
+  /** 1-based offset paging (kept for scripts; deep offsets are slow, cursors are not). */
+  page?: number;
+  searchAfter?: string;
+  searchBefore?: string;
+}
+
+/** Histogram intervals offered, so buckets fall on round times. */
+const INTERVALS = [1000, 5000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000, 3_600_000, 3 * 3_600_000, 6 * 3_600_000, 12 * 3_600_000, 86_400_000, 7 * 86_400_000, 30 * 86_400_000];
+
+const FACETS: Record<string, string> = { rule: 'a.rule_name', host: 'a.host_name', user: 'a.user_name', severity: 'a.severity' };
+export const FACET_FIELDS = Object.keys(FACETS);
+
+export class AlertQueries {
+  private ftsReady = false;
+  private ftsIndexed = 0;
+
+  constructor(private readonly db: Database.Database) {
+    // The store's own indexes (src/store/sqlite.ts) serve the filters; the status tables are the
+    // service's (alerts.ts). Both exist once ServedAlerts opened the file.
+  }
+
+  /** Creates the search index if missing and indexes the alerts added since the last call. */
+  catchUpSearch(maxRows = Infinity): number {
+    const db = this.db;
+    if (!this.ftsReady) {
+      db.exec(`
+        CREATE VIRTUAL TABLE IF NOT EXISTS alerts_fts USING fts5(text, content='', tokenize='unicode61 remove_diacritics 2');
+        CREATE TABLE IF NOT EXISTS alerts_fts_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`);
+      const r = db.prepare("SELECT v FROM alerts_fts_state WHERE k = 'rowid'").get() as { v: number } | undefined;
+      this.ftsIndexed = r?.v ?? 0;
+      this.ftsReady = true;
+    }
+    const max = (db.prepare('SELECT MAX(rowid) AS m FROM alerts').get() as { m: number | null }).m ?? 0;
+    if (max <= this.ftsIndexed) return 0;
+    // What an analyst searches for: the reason (it names the rule, host, user and process), the
+    // rule, host and user, and the processes, command lines, files and libraries of the event.
+    const j = (f: string) => `COALESCE(json_extract(doc, '$."${f}"'), json_extract(doc, '$.${f}'), '')`;
+    const fields = ['process.name', 'process.executable', 'process.command_line', 'process.parent.name', 'process.parent.executable', 'process.parent.command_line', 'file.path', 'dll.path', 'user.domain', 'host.id', 'destination.ip', 'source.ip', 'dns.question.name', 'registry.path'];
+    const text = ["COALESCE(reason, '')", 'rule_name', 'rule_id', "COALESCE(host_name, '')", "COALESCE(user_name, '')", 'id', ...fields.map(j)].join(" || ' ' || ");
+    const batch = 20_000;
+    let done = 0;
+    const insert = db.prepare(`INSERT INTO alerts_fts (rowid, text) SELECT rowid, ${text} FROM alerts WHERE rowid > ? AND rowid <= ? ORDER BY rowid`);
+    const save = db.prepare("INSERT OR REPLACE INTO alerts_fts_state (k, v) VALUES ('rowid', ?)");
+    while (this.ftsIndexed < max && done < maxRows) {
+      const from = this.ftsIndexed;
+      const to = Math.min(max, from + batch);
+      db.transaction(() => {
+        insert.run(from, to);
+        save.run(to);
+      })();
+      this.ftsIndexed = to;
+      done += to - from;
+    }
+    return done;
+  }
+
+  private where(f: AlertFilter): Where {
+    const parts: string[] = [];
+    const args: unknown[] = [];
+    const inList = (col: string, values: string[] | undefined) => {
+      if (!values || values.length === 0) return;
+      parts.push(`${col} IN (${values.map(() => '?').join(',')})`);
+      args.push(...values);
+    };
+    if (f.group) {
+      parts.push('a.group_id = ?');
+      args.push(f.group);
+    }
+    if (!(f.buildingBlocks ?? f.group !== undefined)) parts.push('a.building_block = 0');
+    if (f.status && f.status.length < STATUSES.length) {
+      // Status lives beside the alerts; few alerts have a row there, so the filter is phrased to
+      // be answered from that small table (an alert without a row is open).
+      const others = STATUSES.filter((s) => !f.status!.includes(s));
+      if (f.status.includes('open')) {
+        parts.push(`a.id NOT IN (SELECT id FROM alert_status WHERE status IN (${others.map(() => '?').join(',')}))`);
+        args.push(...others);
+      } else {
+        parts.push(`a.id IN (SELECT id FROM alert_status WHERE status IN (${f.status.map(() => '?').join(',')}))`);
+        args.push(...f.status);
+      }
+    }
+    inList('a.severity', f.severity);
+    if (f.rule && f.rule.length > 0) {
+      const qs = f.rule.map(() => '?').join(',');
+      parts.push(`(a.rule_id IN (${qs}) OR a.rule_name IN (${qs}))`);
+      args.push(...f.rule, ...f.rule);
+    }
+    inList('a.host_name', f.host);
+    inList('a.user_name', f.user);
+    if (f.from) {
+      parts.push('a."@timestamp" >= ?');
+      args.push(f.from);
+    }
+    if (f.to) {
+      parts.push('a."@timestamp" <= ?');
+      args.push(f.to);
+    }
+    if (f.q) {
+      const fts = ftsQuery(f.q);
+      if (fts === null) parts.push('0');
+      else {
+        this.catchUpSearch();
+        // A sequence matches when any of its events does (its building blocks hold them).
+        parts.push(
+          '(a.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?) OR (a.group_id IS NOT NULL AND a.group_id IN (SELECT b.group_id FROM alerts b WHERE b.building_block = 1 AND b.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?))))',
+        );
+        args.push(fts, fts);
+      }
+    }
+    return { sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args };
+  }
+
+  count(f: AlertFilter): number {
+    const w = this.where(f);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM alerts a ${w.sql}`).get(...w.args) as { n: number }).n;
+  }
+
+  /** One page of alerts with its cursors. */
+  list(f: AlertFilter, o: ListOptions): { total: number; rows: AlertRow[]; next: string | null; prev: string | null; page?: number } {
+    const keys = parseSort(o.sort);
+    const w = this.where(f);
+    const total = this.count(f);
+    let backwards = false;
+    let cursor: unknown[] | null = null;
+    if (o.searchAfter) cursor = decodeCursor(o.searchAfter, keys.length, 'search_after');
+    else if (o.searchBefore) {
+      cursor = decodeCursor(o.searchBefore, keys.length, 'search_before');
+      backwards = true;
+    }
+    const where = [...(w.sql ? [w.sql.slice(6)] : [])];
+    const args = [...w.args];
+    if (cursor) {
+      // (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …, each with its own direction (reversed when
+      // paging backwards): rows strictly after the cursor in the listing order.
+      const ors: string[] = [];
+      for (let i = 0; i < keys.length; i++) {
+        const ands: string[] = [];
+        for (let j = 0; j < i; j++) {
+          ands.push(`${keys[j]!.expr} = ?`);
+          args.push(cursor[j]);
+        }
+        const after = keys[i]!.desc !== backwards ? '<' : '>';
+        ands.push(`${keys[i]!.expr} ${after} ?`);
+        args.push(cursor[i]);
+        ors.push(`(${ands.join(' AND ')})`);
+      }
+      where.push(`(${ors.join(' OR ')})`);
+    }
+    const order = keys.map((k) => `${k.expr} ${k.desc !== backwards ? 'DESC' : 'ASC'}`).join(', ');
+    const sortCols = keys.map((k, i) => `${k.expr} AS _k${i}`).join(', ');
+    const offset = !cursor && o.page && o.page > 1 ? (o.page - 1) * o.perPage : 0;
+    const sql = `SELECT ${ALERT_COLUMNS}, ${sortCols} FROM alerts a ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    const rows = this.db.prepare(sql).all(...args, o.perPage + 1, offset) as (AlertRow & Record<string, unknown>)[];
+    const more = rows.length > o.perPage;
+    if (more) rows.pop();
+    if (backwards) rows.reverse();
+    const keyOf = (r: Record<string, unknown>) => encodeCursor(keys.map((_, i) => r[`_k${i}`]));
+    // Going forwards there is a previous page when we started after a cursor or an offset; going
+    // backwards there is a next page (the one we came from).
+    const hasNext = backwards ? true : more;
+    const hasPrev = backwards ? more : cursor !== null || offset > 0;
+    const clean = rows.map((r) => {
+      const out = { ...r };
+      for (let i = 0; i < keys.length; i++) delete out[`_k${i}`];
+      return out as AlertRow;
+    });
+    return {
+      total,
+      rows: clean,
+      next: hasNext && rows.length > 0 ? keyOf(rows[rows.length - 1]!) : null,
+      prev: hasPrev && rows.length > 0 ? keyOf(rows[0]!) : null,
+      ...(cursor ? {} : { page: o.page ?? 1 }),
+    };
+  }
+
+  /**
+   * Alerts over time by severity: buckets of a round interval (about `buckets` of them over the
+   * filter's time range, or the alerts' own when the filter has none).
+   */
+  histogram(f: AlertFilter, buckets = 60, intervalMs?: number) {
+    const w = this.where(f);
+    let from = f.from ? Date.parse(f.from) : NaN;
+    let to = f.to ? Date.parse(f.to) : NaN;
+    if (Number.isNaN(from) || Number.isNaN(to)) {
+      const r = this.db.prepare(`SELECT MIN(a."@timestamp") AS lo, MAX(a."@timestamp") AS hi FROM alerts a ${w.sql}`).get(...w.args) as { lo: string | null; hi: string | null };
+      if (r.lo === null || r.hi === null) return { interval_ms: intervalMs ?? 3_600_000, from: f.from ?? null, to: f.to ?? null, buckets: [] };
+      if (Number.isNaN(to)) to = Date.parse(r.hi);
+      // At least a quarter of an hour, so that a few alerts close together are not one wide bar.
+      if (Number.isNaN(from)) from = Math.min(Date.parse(r.lo), to - 15 * 60_000);
+    }
+    const span = Math.max(1, to - from);
+    const interval = intervalMs ?? INTERVALS.find((i) => span / i <= buckets) ?? INTERVALS[INTERVALS.length - 1]!;
+    const start = Math.floor(from / interval) * interval;
+    const n = Math.min(2000, Math.floor((to - start) / interval) + 1);
+    // Milliseconds since the epoch from the ISO text, then the bucket number (integer division:
+    // the driver binds JavaScript numbers as REAL, hence the casts).
+    const ms = `CAST(ROUND((julianday(a."@timestamp") - 2440587.5) * 86400000.0) AS INTEGER)`;
+    const rows = this.db
+      .prepare(`SELECT (${ms} - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS b, a.severity AS sev, COUNT(*) AS n FROM alerts a ${w.sql} GROUP BY b, sev`)
+      .all(start, interval, ...w.args) as { b: number; sev: string; n: number }[];
+    const out = Array.from({ length: n }, (_, i) => ({ key: new Date(start + i * interval).toISOString(), low: 0, medium: 0, high: 0, critical: 0 }));
+    for (const r of rows) {
+      const b = out[r.b];
+      if (b && (SEVERITIES as readonly string[]).includes(r.sev)) b[r.sev as (typeof SEVERITIES)[number]] += r.n;
+    }
+    return { interval_ms: interval, from: new Date(from).toISOString(), to: new Date(to).toISOString(), buckets: out };
+  }
+
+  /** The most frequent values of a field among the filtered alerts (for filter menus). */
+  facets(f: AlertFilter, field: string, size = 50) {
+    const col = FACETS[field];
+    if (!col) throw badRequest(`no facet for [${field}]: use one of ${FACET_FIELDS.join(', ')}`, 'illegal_argument_exception');
+    const w = this.where(f);
+    const cond = `${w.sql ? `${w.sql} AND` : 'WHERE'} ${col} IS NOT NULL`;
+    const rows = this.db.prepare(`SELECT ${col} AS value, COUNT(*) AS count FROM alerts a ${cond} GROUP BY ${col} ORDER BY count DESC, value ASC LIMIT ?`).all(...w.args, size) as { value: string; count: number }[];
+    return { field, values: rows };
+  }
+
+  /** Ids of every alert the filter matches (bulk status by query), at most `limit`. */
+  ids(f: AlertFilter, limit: number): string[] {
+    const w = this.where(f);
+    return (this.db.prepare(`SELECT a.id FROM alerts a ${w.sql} LIMIT ?`).all(...w.args, limit) as { id: string }[]).map((r) => r.id);
+  }
+}
