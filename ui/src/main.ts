@@ -45,7 +45,7 @@ function App() {
       <div class="topbar-right">
         ${me?.mode === 'ui' ? html`<span class="tag" title="A hunt --db store opened with eqlite ui: nothing is ingested or run">offline store</span>` : null}
         <button class="btn small ghost" onClick=${() => setPrefs({ tz: prefs.tz === 'utc' ? 'local' : 'utc' })} title="Show times in UTC or in this browser's time zone">${prefs.tz === 'utc' ? 'UTC' : 'Local time'}</button>
-        <button class="btn small ghost" onClick=${() => setPrefs({ theme: nextTheme })} title=${`Switch to the ${nextTheme} theme`}>${nextTheme === 'dark' ? '☾ Dark' : '☀ Light'}</button>
+        <button class="btn small ghost" onClick=${() => setPrefs({ theme: nextTheme })} title=${`Switch to the ${nextTheme} theme`}><span aria-hidden="true">${nextTheme === 'dark' ? '☾' : '☀'}</span><span class="wide-only"> ${nextTheme === 'dark' ? 'Dark' : 'Light'}</span></button>
         ${me && me.auth_required
           ? html`<span class="who" title=${`${me.authentication_type} · ${me.roles.join(', ')}`}>${me.username}</span>
               <form method="post" action=${`${BASE}/app/logout`} class="inline"><button class="btn small ghost" type="submit">Sign out</button></form>`
