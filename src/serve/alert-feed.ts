@@ -64,6 +64,8 @@ export class AlertFeed {
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), this.opts.heartbeatMs ?? 15_000);
     heartbeat.unref();
     const client: Client = { reply, heartbeat };
+    // Nobody was watching: the feed's position is stale; new clients start from now.
+    if (this.clients.size === 0) this.pos = this.now();
     this.clients.add(client);
     req.raw.on('close', () => this.drop(client));
     // A reconnecting browser says where it was: send what it missed in one go.

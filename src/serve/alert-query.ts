@@ -74,14 +74,18 @@ export function parseFilter(get: (name: string) => unknown): AlertFilter {
   return f;
 }
 
-/** A free-text query as FTS5 syntax: every word must occur, the last one as a prefix. */
+/**
+ * A free-text query as FTS5 syntax: each term must occur, as a phrase of its words (`host-6` is
+ * "host" followed by "6", `cscript.exe` is "cscript" "exe"); terms are separated by spaces or
+ * written in double quotes (`"rule number 3"`); the last one matches as a prefix, as one types.
+ */
 export function ftsQuery(q: string): string | null {
-  const words = q.match(/[\p{L}\p{N}_]+/gu);
-  if (!words || words.length === 0) return null;
-  return words
-    .slice(0, 32)
-    .map((w, i, all) => `"${w}"${i === all.length - 1 ? '*' : ''}`)
-    .join(' ');
+  const phrases = (q.match(/"[^"]*"|[^\s"]+/g) ?? [])
+    .map((term) => term.match(/[\p{L}\p{N}_]+/gu)?.join(' '))
+    .filter((p): p is string => p !== undefined && p !== '')
+    .slice(0, 32);
+  if (phrases.length === 0) return null;
+  return phrases.map((p, i) => `"${p}"${i === phrases.length - 1 ? '*' : ''}`).join(' ');
 }
 
 interface Where {

@@ -1,0 +1,345 @@
+// The API the web UI is built on (and scripts can use): keyset paging, filters, free-text search,
+// histogram and facets over the alert store; the live stream (SSE); browser sessions from the
+// login form (cookie, kbn-xsrf, sign-out, revocation); the pages' and assets' access rules.
+// The browser itself is driven in test/browser (npm run test:ui).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Alert } from '../src/detect/alerts.js';
+import { defaultRulesDir, loadRules } from '../src/rules/load.js';
+import { AlertQueries, ftsQuery, parseFilter } from '../src/serve/alert-query.js';
+import { ServedAlerts } from '../src/serve/alerts.js';
+import { openAlertStore } from '../src/store/sqlite.js';
+import { req, startService, type TestService } from './serve-helpers.js';
+
+const SEVS = ['low', 'medium', 'high', 'critical'];
+const T0 = Date.parse('2025-03-10T00:00:00.000Z');
+
+/** A synthetic alert: single event, or (with group) a sequence shell / building block. */
+function alert(i: number, o: { group?: string; bb?: number; host?: string; cmd?: string; ts?: number } = {}): Alert {
+  const id = `a${String(i).padStart(5, '0')}`;
+  const host = o.host ?? `host-${i % 7}`;
+  const user = `user-${i % 3}`;
+  const sev = SEVS[i % 4]!;
+  const doc: Alert = {
+    '@timestamp': new Date(o.ts ?? T0 + i * 60_000).toISOString(),
+    'kibana.alert.original_time': new Date((o.ts ?? T0 + i * 60_000) - 1000).toISOString(),
+    'kibana.alert.uuid': id,
+    'kibana.alert.rule.rule_id': `rule-${i % 5}`,
+    'kibana.alert.rule.name': `Rule number ${i % 5}`,
+    'kibana.alert.severity': sev,
+    'kibana.alert.risk_score': (i % 100) + 1,
+    'kibana.alert.reason': `process event with process p${i}.exe on ${host} created ${sev} alert Rule number ${i % 5}.`,
+    host: { name: host },
+    user: { name: user },
+    process: { name: `p${i}.exe`, command_line: o.cmd ?? `p${i}.exe --run ${i}` },
+  };
+  if (o.group) {
+    doc['kibana.alert.group.id'] = o.group;
+    if (o.bb !== undefined) {
+      doc['kibana.alert.building_block_type'] = 'default';
+      doc['kibana.alert.group.index'] = o.bb;
+    }
+  }
+  return doc;
+}
+
+describe('alert queries (keyset paging, filters, search, histogram, facets)', () => {
+  let dir: string;
+  let served: ServedAlerts;
+  let q: AlertQueries;
+  const N = 250;
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'eqlite-ui-api-'));
+    const file = path.join(dir, 'alerts.db');
+    const store = openAlertStore(file);
+    const docs: Alert[] = [];
+    for (let i = 0; i < N; i++) docs.push(alert(i));
+    // One sequence: shell a90000 with two building blocks; only the second holds the command line.
+    docs.push(alert(90_000, { group: 'a90000', ts: T0 + 10 * 60_000 }));
+    docs.push(alert(90_001, { group: 'a90000', bb: 0, cmd: 'cscript.exe loader.vbs' }));
+    docs.push(alert(90_002, { group: 'a90000', bb: 1, cmd: 'powershell.exe -enc ZABlAGMAbwBkAGUA' }));
+    store.write(docs);
+    store.close();
+    served = new ServedAlerts(dir, file);
+    q = new AlertQueries(served.db);
+    served.setStatus(['a00004', 'a00008'], 'closed', 'user:test');
+    served.setStatus(['a00012'], 'acknowledged', 'user:test');
+  });
+  afterAll(() => {
+    served.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const all = (sort?: string) =>
+    q.list({}, { perPage: 1000, sort }).rows.map((r) => r.id);
+
+  test('keyset pages walk the whole list in order, forwards and back, for several sort orders', () => {
+    for (const sort of ['@timestamp:desc', '@timestamp:asc', 'severity:desc,@timestamp:desc', 'risk_score:asc', 'host:asc', 'status:desc', 'rule:asc,risk_score:desc']) {
+      const expected = all(sort);
+      expect(expected).toHaveLength(N + 1);
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      let prevCursors: (string | null)[] = [];
+      for (let guard = 0; guard < 100; guard++) {
+        const p = q.list({}, { perPage: 37, sort, searchAfter: cursor });
+        pages.push(p.rows.map((r) => r.id));
+        prevCursors.push(p.prev);
+        if (!p.next) break;
+        cursor = p.next;
+      }
+      expect(pages.flat()).toEqual(expected);
+      expect(pages).toHaveLength(Math.ceil((N + 1) / 37));
+      // Back from the third page gives the second.
+      const back = q.list({}, { perPage: 37, sort, searchBefore: prevCursors[2]! });
+      expect(back.rows.map((r) => r.id)).toEqual(pages[1]);
+      prevCursors = [];
+    }
+  });
+
+  test('the default order is newest first; building blocks are hidden unless asked for or a group is given', () => {
+    const p = q.list({}, { perPage: 3 });
+    expect(p.total).toBe(N + 1);
+    expect(p.rows.map((r) => r.id)).toEqual(['a00249', 'a00248', 'a00247']);
+    expect(p.prev).toBeNull();
+    expect(q.count({ buildingBlocks: true })).toBe(N + 3);
+    expect(q.list({ group: 'a90000' }, { perPage: 10, sort: '@timestamp:asc' }).rows.map((r) => [r.id, r.building_block])).toEqual([
+      ['a90000', 0],
+      ['a90001', 1],
+      ['a90002', 1],
+    ]);
+  });
+
+  test('filters: status (also open = no status row), severity, rule by id or name, host, user, time range', () => {
+    expect(q.list({ status: ['closed'] }, { perPage: 10 }).rows.map((r) => [r.id, r.status])).toEqual([
+      ['a00008', 'closed'],
+      ['a00004', 'closed'],
+    ]);
+    expect(q.count({ status: ['open'] })).toBe(N + 1 - 3);
+    expect(q.count({ status: ['open', 'acknowledged'] })).toBe(N + 1 - 2);
+    // critical: i % 4 == 3 for i < 250 (62); low: i % 4 == 0 (63) and the shell a90000.
+    expect(q.count({ severity: ['critical'] })).toBe(62);
+    expect(q.count({ severity: ['low'] })).toBe(64);
+    expect(q.count({ rule: ['rule-1'] })).toBe(50);
+    expect(q.count({ rule: ['Rule number 1'] })).toBe(50);
+    expect(q.count({ host: ['host-3'], user: ['user-0'] })).toBe(12);
+    expect(q.count({ from: new Date(T0 + 100 * 60_000).toISOString(), to: new Date(T0 + 109 * 60_000).toISOString() })).toBe(10);
+    expect(() => parseFilter((n) => ({ status: 'done' })[n])).toThrow('status must be open, acknowledged or closed, found [done]');
+    expect(() => parseFilter((n) => ({ from: 'yesterday' })[n])).toThrow('from must be an ISO 8601 time or epoch milliseconds');
+  });
+
+  test('free-text search: words of the reason, host, command line; a sequence matches by its building blocks', () => {
+    expect(ftsQuery('cscript.exe loader')).toBe('"cscript exe" "loader"*');
+    expect(ftsQuery('  !!  ')).toBeNull();
+    expect(q.list({ q: 'p17.exe' }, { perPage: 10 }).rows.map((r) => r.id)).toEqual(['a00017']);
+    expect(q.list({ q: '--run 123' }, { perPage: 10 }).rows.map((r) => r.id)).toEqual(['a00123']);
+    // host-6: i % 7 == 6 for i < 250.
+    expect(q.count({ q: 'host-6' })).toBe(35);
+    // Prefix on the last term, as one types.
+    expect(q.count({ q: 'host-6 Rule numb' })).toBe(35);
+    // Terms are separate (the prefix "3" also finds a00034's "--run 34"); quotes make a phrase.
+    expect(q.count({ q: 'host-6 Rule number 3' })).toBe(8);
+    expect(ftsQuery('host-6 "Rule number 3"')).toBe('"host 6" "Rule number 3"*');
+    expect(q.list({ q: 'host-6 "Rule number 3"' }, { perPage: 10, sort: '@timestamp:asc' }).rows.map((r) => r.id)).toEqual(['a00013', 'a00048', 'a00083', 'a00118', 'a00153', 'a00188', 'a00223']);
+    // "powershell -enc" is only in building block 2: its sequence is found.
+    expect(q.list({ q: 'powershell.exe -enc' }, { perPage: 10 }).rows.map((r) => r.id)).toEqual(['a90000']);
+    expect(q.count({ q: 'nothing-like-this' })).toBe(0);
+    // Alerts added later are indexed before the next search.
+    const store = openAlertStore(served.file);
+    store.write([alert(300, { cmd: 'mimikatz.exe sekurlsa::logonpasswords' })]);
+    store.close();
+    expect(q.list({ q: 'sekurlsa' }, { perPage: 10 }).rows.map((r) => r.id)).toEqual(['a00300']);
+  });
+
+  test('histogram: round buckets by severity over the filtered alerts, counts add up', () => {
+    const h = q.histogram({ from: new Date(T0).toISOString(), to: new Date(T0 + 60 * 60_000 - 1).toISOString() }, 60);
+    expect(h.interval_ms).toBe(60_000);
+    expect(h.buckets).toHaveLength(60);
+    expect(h.buckets[0]).toEqual({ key: '2025-03-10T00:00:00.000Z', low: 1, medium: 0, high: 0, critical: 0 });
+    expect(h.buckets[3]).toEqual({ key: '2025-03-10T00:03:00.000Z', low: 0, medium: 0, high: 0, critical: 1 });
+    // Minute 10 also holds the sequence shell (low).
+    expect(h.buckets[10]).toEqual({ key: '2025-03-10T00:10:00.000Z', low: 1, medium: 0, high: 1, critical: 0 });
+    const total = (b: (typeof h.buckets)[number]) => b.low + b.medium + b.high + b.critical;
+    expect(h.buckets.reduce((n, b) => n + total(b), 0)).toBe(61);
+    // a00000 … a00300 (added by the search test): 300 minutes, in 5-minute buckets.
+    const wide = q.histogram({}, 60);
+    expect(wide.interval_ms).toBe(300_000);
+    expect(wide.buckets.reduce((n, b) => n + total(b), 0)).toBe(q.count({}));
+    const closed = q.histogram({ status: ['closed'] }, 60);
+    expect(closed.buckets.reduce((n, b) => n + total(b), 0)).toBe(2);
+  });
+
+  test('facets: the most frequent values among the other filters', () => {
+    expect(q.facets({ user: ['user-1'] }, 'host', 3).values).toEqual([
+      // i % 3 == 1 for i < 250 is 83 alerts; every host has 12 of them but host-5 (11).
+      { value: 'host-0', count: 12 },
+      { value: 'host-1', count: 12 },
+      { value: 'host-2', count: 12 },
+    ]);
+    expect(q.facets({}, 'severity').values.map((v) => v.value).sort()).toEqual(['critical', 'high', 'low', 'medium']);
+    expect(() => q.facets({}, 'process')).toThrow('no facet for [process]');
+  });
+
+  test('keyset cursors are checked', () => {
+    expect(() => q.list({}, { perPage: 5, searchAfter: 'garbage' })).toThrow(/search_after is not a cursor of this sort order/);
+    const c = q.list({}, { perPage: 5 }).next!;
+    expect(() => q.list({}, { perPage: 5, sort: 'severity:desc,@timestamp:desc', searchAfter: c })).toThrow(/search_after is not a cursor/);
+  });
+});
+
+describe('the UI API on eqlite serve: routes, live stream, sessions', () => {
+  let t: TestService;
+  const basic = (u: string, p: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+  let admin: Record<string, string>;
+
+  beforeAll(async () => {
+    t = await startService();
+    const { rules } = loadRules([defaultRulesDir()]);
+    const docs: Alert[] = [];
+    for (let i = 0; i < 30; i++) docs.push(alert(i));
+    t.svc.alerts.write(docs, rules[0]!, 'scheduled');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('list, histogram and facets over HTTP, with the same filters', async () => {
+    const p = await req(`${t.url}/api/alerts?per_page=4&host=host-1,host-2&sort=risk_score:desc`, 'GET');
+    expect(p.status).toBe(200);
+    expect(p.json.total).toBe(9);
+    expect(p.json.alerts.map((a: { id: string }) => a.id)).toEqual(['a00029', 'a00023', 'a00022', 'a00016']);
+    const next = await req(`${t.url}/api/alerts?per_page=4&host=host-1,host-2&sort=risk_score:desc&search_after=${p.json.next}`, 'GET');
+    expect(next.json.alerts.map((a: { id: string }) => a.id)).toEqual(['a00015', 'a00009', 'a00008', 'a00002']);
+    expect(next.json.page).toBeUndefined();
+    const h = await req(`${t.url}/api/alerts/_histogram?severity=critical&buckets=10`, 'GET');
+    expect(h.json.buckets.reduce((n: number, b: { critical: number }) => n + b.critical, 0)).toBe(7);
+    const f = await req(`${t.url}/api/alerts/_facets?field=user&size=2`, 'GET');
+    expect(f.json).toEqual({ field: 'user', values: [{ value: 'user-0', count: 10 }, { value: 'user-1', count: 10 }] });
+    expect((await req(`${t.url}/api/alerts/_facets`, 'GET')).status).toBe(400);
+    expect((await req(`${t.url}/api/alerts?sort=reason:asc`, 'GET')).json.error.reason).toBe('cannot sort by [reason:asc]: use one of @timestamp, timestamp, original_time, severity, risk_score, rule, host, user, status with :asc or :desc');
+  });
+
+  test('workflow status for every alert a filter matches', async () => {
+    const r = await req(`${t.url}/api/alerts/_status`, 'POST', { status: 'acknowledged', query: { host: 'host-5', severity: ['high', 'critical'] } });
+    // host-5: a00005 (medium), a00012 (low), a00019 (critical), a00026 (high).
+    expect(r.json).toEqual({ updated: 2, status: 'acknowledged' });
+    const l = await req(`${t.url}/api/alerts?status=acknowledged`, 'GET');
+    expect(l.json.alerts.map((a: { id: string }) => a.id)).toEqual(['a00026', 'a00019']);
+    expect(l.json.total).toBe(2);
+  });
+
+  test('the live stream: new alerts and status changes as events; a reconnect gets what it missed', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${t.url}/api/alerts/_stream`, { signal: ac.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = res.body!.getReader();
+    let buf = '';
+    const until = async (re: RegExp) => {
+      const end = Date.now() + 10_000;
+      while (!re.test(buf) && Date.now() < end) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += Buffer.from(value).toString();
+      }
+      return re.exec(buf);
+    };
+    await until(/: eqlite alert stream/);
+    const { rules } = loadRules([defaultRulesDir()]);
+    t.svc.alerts.write([alert(500), alert(501, { group: 'a00501' }), alert(502, { group: 'a00501', bb: 0 })], rules[0]!, 'realtime');
+    const m = await until(/id: (\d+:\d+)\nevent: alerts\ndata: (.*)\n\n/);
+    expect(JSON.parse(m![2]!)).toEqual({ count: 2, ids: ['a00501', 'a00500'] });
+    const lastId = m![1]!;
+    await req(`${t.url}/api/alerts/a00500/status`, 'PUT', { status: 'closed' });
+    const s = await until(/event: status\ndata: (.*)\n\n/);
+    expect(JSON.parse(s![1]!)).toEqual({ status: 'closed', ids: ['a00500'] });
+    ac.abort();
+    // Reconnecting with the last id seen: the status change is sent again at once.
+    const again = await fetch(`${t.url}/api/alerts/_stream`, { headers: { 'last-event-id': lastId } });
+    const r2 = again.body!.getReader();
+    let b2 = '';
+    const end = Date.now() + 5000;
+    while (!/event: status/.test(b2) && Date.now() < end) b2 += Buffer.from((await r2.read()).value ?? []).toString();
+    expect(b2).toMatch(/event: status\ndata: \{"status":"closed","ids":\["a00500"\]\}/);
+    await r2.cancel();
+  });
+
+  test('the UI pages are served with a strict content security policy', async () => {
+    const r = await req(`${t.url}/app/alerts?host=x`, 'GET');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(r.text).toContain('<script type="module" src="/app/assets/app.js?v=');
+    const js = await req(`${t.url}/app/assets/app.js`, 'GET');
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const again = await req(`${t.url}/app/assets/app.js`, 'GET', undefined, { 'if-none-match': js.headers.get('etag')! });
+    expect(again.status).toBe(304);
+    expect((await req(`${t.url}/app/assets/nope.js`, 'GET')).status).toBe(404);
+    const who = await req(`${t.url}/_security/_authenticate`, 'GET');
+    expect(who.json).toMatchObject({ username: 'anonymous', roles: ['admin'], auth_required: false, mode: 'serve' });
+  });
+
+  test('sessions: the login form sets an HttpOnly cookie; cookie writes need kbn-xsrf; sign-out and user removal end it', async () => {
+    await t.svc.credentials.setUser('ana', 'password one', 'admin');
+    await t.svc.credentials.setUser('reader', 'password two', 'read');
+    admin = basic('ana', 'password one');
+    // Pages without a session go to the login form; the API answers 401 (no browser dialog for the UI).
+    const page = await fetch(`${t.url}/app/rules`, { redirect: 'manual' });
+    expect([page.status, page.headers.get('location')]).toEqual([303, '/app/login?next=%2Fapp%2Frules']);
+    const api = await req(`${t.url}/api/alerts`, 'GET', undefined, { 'kbn-xsrf': 'x' });
+    expect([api.status, api.headers.get('www-authenticate')]).toEqual([401, null]);
+    expect((await req(`${t.url}/api/alerts`, 'GET')).headers.get('www-authenticate')).toContain('Basic');
+    const login = (body: string) => fetch(`${t.url}/app/login`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, redirect: 'manual' });
+    const bad = await login('username=ana&password=wrong&next=%2Fapp%2Frules');
+    expect([bad.status, bad.headers.get('location'), bad.headers.get('set-cookie')]).toEqual([303, '/app/login?error=1&next=%2Fapp%2Frules', null]);
+    // No open redirect: only this app's pages.
+    const ok = await login('username=ana&password=password+one&next=%2F%2Fevil.example%2F');
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('/app/alerts');
+    const setCookie = ok.headers.get('set-cookie')!;
+    expect(setCookie).toMatch(/^eqlite_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
+    const cookie = { cookie: setCookie.split(';')[0]! };
+    expect((await req(`${t.url}/api/alerts?per_page=1`, 'GET', undefined, cookie)).status).toBe(200);
+    expect((await req(`${t.url}/_security/_authenticate`, 'GET', undefined, cookie)).json).toMatchObject({ username: 'ana', roles: ['admin'], authentication_type: 'token', auth_required: true });
+    const noXsrf = await req(`${t.url}/api/alerts/a00001/status`, 'PUT', { status: 'closed' }, cookie);
+    expect([noXsrf.status, noXsrf.json.error.reason]).toEqual([400, 'Request must contain a kbn-xsrf header.']);
+    expect((await req(`${t.url}/api/alerts/a00001/status`, 'PUT', { status: 'closed' }, { ...cookie, 'kbn-xsrf': 'eqlite-ui' })).json).toEqual({ updated: 1, status: 'closed' });
+    // Scripts with basic auth need no kbn-xsrf.
+    expect((await req(`${t.url}/api/alerts/a00001/status`, 'PUT', { status: 'open' }, admin)).status).toBe(200);
+    const history = await req(`${t.url}/api/alerts/a00001`, 'GET', undefined, admin);
+    expect(history.json.status_history.map((h: { status: string; by: string }) => [h.status, h.by])).toEqual([
+      ['closed', 'user:ana'],
+      ['open', 'user:ana'],
+    ]);
+    // A read-only user's session can read but not change status.
+    const r = await login('username=reader&password=password+two&next=%2Fapp%2Falerts%3Fstatus%3Dclosed');
+    expect(r.headers.get('location')).toBe('/app/alerts?status=closed');
+    const readerCookie = { cookie: r.headers.get('set-cookie')!.split(';')[0]!, 'kbn-xsrf': 'x' };
+    expect((await req(`${t.url}/api/alerts/a00002/status`, 'PUT', { status: 'closed' }, readerCookie)).status).toBe(403);
+    // API keys cannot sign in to a browser session.
+    const key = await t.svc.credentials.createApiKey('k', 'admin');
+    expect((await login(`username=${key.id}&password=${key.api_key}`)).headers.get('location')).toMatch(/error=1/);
+    // Removing the user ends their sessions at once; a new password too.
+    t.svc.credentials.revoke('reader');
+    expect((await req(`${t.url}/api/alerts`, 'GET', undefined, readerCookie)).status).toBe(401);
+    await new Promise((res) => setTimeout(res, 2));
+    await t.svc.credentials.setUser('ana', 'password three', 'admin');
+    expect((await req(`${t.url}/api/alerts`, 'GET', undefined, cookie)).status).toBe(401);
+    // Sign-out clears the cookie and forgets the session.
+    const again = await login('username=ana&password=password+three');
+    const c2 = { cookie: again.headers.get('set-cookie')!.split(';')[0]! };
+    const out = await fetch(`${t.url}/app/logout`, { method: 'POST', headers: c2, redirect: 'manual' });
+    expect(out.headers.get('set-cookie')).toBe('eqlite_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0');
+    expect((await req(`${t.url}/api/alerts`, 'GET', undefined, c2)).status).toBe(401);
+    // The login form and its stylesheet are all that is served without credentials.
+    expect((await req(`${t.url}/app/login`, 'GET')).status).toBe(200);
+    expect((await req(`${t.url}/app/assets/login.css`, 'GET')).status).toBe(200);
+    expect((await req(`${t.url}/app/assets/app.css`, 'GET')).status).toBe(401);
+    const stored = new Database(path.join(t.dir, 'state.sqlite'), { readonly: true });
+    const hashes = stored.prepare('SELECT hash FROM ui_sessions').all() as { hash: string }[];
+    stored.close();
+    // Only digests are stored, never the token itself.
+    expect(hashes.some((h) => setCookie.includes(h.hash))).toBe(false);
+  });
+});
