@@ -14,6 +14,34 @@ import { badRequest } from './http.js';
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export const STATUSES = ['open', 'acknowledged', 'closed'] as const;
 
+/** What an analyst searches for in an alert: the reason (it names the rule, host, user and process), the rule, host and user, and the event's processes, command lines, files, libraries, addresses. */
+const SEARCHED_FIELDS = ['process.name', 'process.executable', 'process.command_line', 'process.parent.name', 'process.parent.executable', 'process.parent.command_line', 'file.path', 'dll.path', 'user.domain', 'host.id', 'destination.ip', 'source.ip', 'dns.question.name', 'registry.path', 'url.full'];
+
+function docField(doc: Record<string, unknown>, dotted: string): unknown {
+  if (dotted in doc) return doc[dotted];
+  let cur: unknown = doc;
+  for (const p of dotted.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+function searchText(r: Record<string, unknown>): string {
+  const parts = [r.reason, r.rule_name, r.rule_id, r.host_name, r.user_name, r.id];
+  try {
+    const doc = JSON.parse(String(r.doc)) as Record<string, unknown>;
+    for (const f of SEARCHED_FIELDS) {
+      const v = docField(doc, f);
+      if (Array.isArray(v)) parts.push(...v.filter((x) => typeof x !== 'object'));
+      else if (v !== undefined && v !== null && typeof v !== 'object') parts.push(v);
+    }
+  } catch {
+    // A document that does not parse is still found by its columns.
+  }
+  return parts.filter((p) => p !== null && p !== undefined && p !== '').join(' ').slice(0, 64 * 1024);
+}
+
 /** The alert list's filters (all optional; lists are ORed within, filters ANDed). */
 export interface AlertFilter {
   status?: string[];
@@ -89,14 +117,21 @@ export function ftsQuery(q: string): string | null {
 }
 
 interface Where {
+  /** `alerts a`, or driven from the status table when only non-open statuses are asked for. */
+  from: string;
   sql: string;
   args: unknown[];
 }
+
+const FROM_ALERTS = 'alerts a';
+/** Alerts with a status row: few, so the status table leads (CROSS JOIN fixes the loop order). */
+const FROM_STATUS = 'alert_status st CROSS JOIN alerts a ON a.id = st.id';
 
 const SORTS: Record<string, { expr: string; nullable: boolean }> = {
   '@timestamp': { expr: 'a."@timestamp"', nullable: false },
   timestamp: { expr: 'a."@timestamp"', nullable: false },
   original_time: { expr: "COALESCE(a.original_time, '')", nullable: false },
+  // (The same expressions as the store's indexes alerts_by_severity_rank and alerts_by_risk.)
   severity: { expr: "(CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END)", nullable: false },
   risk_score: { expr: 'COALESCE(a.risk_score, -1)', nullable: false },
   rule: { expr: 'a.rule_name', nullable: false },
@@ -199,7 +234,9 @@ export class AlertQueries {
 
   constructor(private readonly db: Database.Database) {
     // The store's own indexes (src/store/sqlite.ts) serve the filters; the status tables are the
-    // service's (alerts.ts). Both exist once ServedAlerts opened the file.
+    // service's (alerts.ts). Both exist once ServedAlerts opened the file. Counting and
+    // aggregating read whole indexes: keep them in memory (64 MiB).
+    db.pragma('cache_size = -65536');
   }
 
   /** Creates the search index if missing and indexes the alerts added since the last call. */
@@ -215,20 +252,17 @@ export class AlertQueries {
     }
     const max = (db.prepare('SELECT MAX(rowid) AS m FROM alerts').get() as { m: number | null }).m ?? 0;
     if (max <= this.ftsIndexed) return 0;
-    // What an analyst searches for: the reason (it names the rule, host, user and process), the
-    // rule, host and user, and the processes, command lines, files and libraries of the event.
-    const j = (f: string) => `COALESCE(json_extract(doc, '$."${f}"'), json_extract(doc, '$.${f}'), '')`;
-    const fields = ['process.name', 'process.executable', 'process.command_line', 'process.parent.name', 'process.parent.executable', 'process.parent.command_line', 'file.path', 'dll.path', 'user.domain', 'host.id', 'destination.ip', 'source.ip', 'dns.question.name', 'registry.path'];
-    const text = ["COALESCE(reason, '')", 'rule_name', 'rule_id', "COALESCE(host_name, '')", "COALESCE(user_name, '')", 'id', ...fields.map(j)].join(" || ' ' || ");
-    const batch = 20_000;
+    const batch = 5000;
     let done = 0;
-    const insert = db.prepare(`INSERT INTO alerts_fts (rowid, text) SELECT rowid, ${text} FROM alerts WHERE rowid > ? AND rowid <= ? ORDER BY rowid`);
+    const rows = db.prepare('SELECT rowid, id, rule_id, rule_name, host_name, user_name, reason, doc FROM alerts WHERE rowid > ? AND rowid <= ? ORDER BY rowid');
+    const insert = db.prepare('INSERT INTO alerts_fts (rowid, text) VALUES (?, ?)');
     const save = db.prepare("INSERT OR REPLACE INTO alerts_fts_state (k, v) VALUES ('rowid', ?)");
     while (this.ftsIndexed < max && done < maxRows) {
       const from = this.ftsIndexed;
       const to = Math.min(max, from + batch);
       db.transaction(() => {
-        insert.run(from, to);
+        // (all(), not iterate(): the connection cannot write while a read is open.)
+        for (const r of rows.all(from, to) as ({ rowid: number; doc: string } & Record<string, string | null>)[]) insert.run(r.rowid, searchText(r));
         save.run(to);
       })();
       this.ftsIndexed = to;
@@ -250,23 +284,26 @@ export class AlertQueries {
       args.push(f.group);
     }
     if (!(f.buildingBlocks ?? f.group !== undefined)) parts.push('a.building_block = 0');
+    let from = FROM_ALERTS;
     if (f.status && f.status.length < STATUSES.length) {
-      // Status lives beside the alerts; few alerts have a row there, so the filter is phrased to
-      // be answered from that small table (an alert without a row is open).
+      // Status lives beside the alerts; few alerts have a row there (an alert without one is
+      // open), so the filter is answered from that small table.
       const others = STATUSES.filter((s) => !f.status!.includes(s));
       if (f.status.includes('open')) {
         parts.push(`a.id NOT IN (SELECT id FROM alert_status WHERE status IN (${others.map(() => '?').join(',')}))`);
         args.push(...others);
       } else {
-        parts.push(`a.id IN (SELECT id FROM alert_status WHERE status IN (${f.status.map(() => '?').join(',')}))`);
+        from = FROM_STATUS;
+        parts.push(`st.status IN (${f.status.map(() => '?').join(',')})`);
         args.push(...f.status);
       }
     }
     inList('a.severity', f.severity);
     if (f.rule && f.rule.length > 0) {
-      const qs = f.rule.map(() => '?').join(',');
-      parts.push(`(a.rule_id IN (${qs}) OR a.rule_name IN (${qs}))`);
-      args.push(...f.rule, ...f.rule);
+      // Names are turned into rule ids first, so that the rule index answers.
+      const ids = this.ruleIds(f.rule);
+      parts.push(`a.rule_id IN (${ids.map(() => '?').join(',')})`);
+      args.push(...ids);
     }
     inList('a.host_name', f.host);
     inList('a.user_name', f.user);
@@ -290,12 +327,39 @@ export class AlertQueries {
         args.push(fts, fts);
       }
     }
-    return { sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args };
+    return { from, sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args };
+  }
+
+  private ruleNames: { rowid: number; byName: Map<string, string[]> } = { rowid: -1, byName: new Map() };
+
+  /** Rule ids for values that are rule ids or rule names. */
+  private ruleIds(values: string[]): string[] {
+    const max = (this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM alerts').get() as { m: number }).m;
+    if (max !== this.ruleNames.rowid) {
+      const byName = new Map<string, string[]>();
+      // One alert per rule and name it was shown under.
+      for (const r of this.db.prepare('SELECT rule_id, rule_name FROM alerts WHERE rowid IN (SELECT MAX(rowid) FROM alerts GROUP BY rule_id, rule_name)').all() as { rule_id: string; rule_name: string }[]) {
+        const l = byName.get(r.rule_name) ?? [];
+        l.push(r.rule_id);
+        byName.set(r.rule_name, l);
+      }
+      this.ruleNames = { rowid: max, byName };
+    }
+    return [...new Set(values.flatMap((v) => [v, ...(this.ruleNames.byName.get(v) ?? [])]))];
   }
 
   count(f: AlertFilter): number {
-    const w = this.where(f);
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM alerts a ${w.sql}`).get(...w.args) as { n: number }).n;
+    const n = (g: AlertFilter) => {
+      const w = this.where(g);
+      return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${w.from} ${w.sql}`).get(...w.args) as { n: number }).n;
+    };
+    // "Open" is the absence of a status row: rather than test every alert, count them all (an
+    // index-only count) less those the small status table names with another status.
+    if (f.status && f.status.includes('open') && f.status.length < STATUSES.length) {
+      const others = STATUSES.filter((s) => !f.status!.includes(s));
+      return n({ ...f, status: undefined }) - n({ ...f, status: others });
+    }
+    return n(f);
   }
 
   /** One page of alerts with its cursors. */
@@ -332,7 +396,7 @@ export class AlertQueries {
     const order = keys.map((k) => `${k.expr} ${k.desc !== backwards ? 'DESC' : 'ASC'}`).join(', ');
     const sortCols = keys.map((k, i) => `${k.expr} AS _k${i}`).join(', ');
     const offset = !cursor && o.page && o.page > 1 ? (o.page - 1) * o.perPage : 0;
-    const sql = `SELECT ${ALERT_COLUMNS}, ${sortCols} FROM alerts a ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
+    const sql = `SELECT ${ALERT_COLUMNS}, ${sortCols} FROM ${w.from} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
     const rows = this.db.prepare(sql).all(...args, o.perPage + 1, offset) as (AlertRow & Record<string, unknown>)[];
     const more = rows.length > o.perPage;
     if (more) rows.pop();
@@ -365,7 +429,9 @@ export class AlertQueries {
     let from = f.from ? Date.parse(f.from) : NaN;
     let to = f.to ? Date.parse(f.to) : NaN;
     if (Number.isNaN(from) || Number.isNaN(to)) {
-      const r = this.db.prepare(`SELECT MIN(a."@timestamp") AS lo, MAX(a."@timestamp") AS hi FROM alerts a ${w.sql}`).get(...w.args) as { lo: string | null; hi: string | null };
+      // The first and last in time order (walks an index from each end; MIN/MAX with a filter would scan).
+      const end = (dir: string) => (this.db.prepare(`SELECT a."@timestamp" AS t FROM ${w.from} ${w.sql} ORDER BY a."@timestamp" ${dir} LIMIT 1`).get(...w.args) as { t: string } | undefined)?.t ?? null;
+      const r = { lo: end('ASC'), hi: end('DESC') };
       if (r.lo === null || r.hi === null) return { interval_ms: intervalMs ?? 3_600_000, from: f.from ?? null, to: f.to ?? null, buckets: [] };
       if (Number.isNaN(to)) to = Date.parse(r.hi);
       // At least a quarter of an hour, so that a few alerts close together are not one wide bar.
@@ -375,17 +441,31 @@ export class AlertQueries {
     const interval = intervalMs ?? INTERVALS.find((i) => span / i <= buckets) ?? INTERVALS[INTERVALS.length - 1]!;
     const start = Math.floor(from / interval) * interval;
     const n = Math.min(2000, Math.floor((to - start) / interval) + 1);
-    // Milliseconds since the epoch from the ISO text, then the bucket number (integer division:
-    // the driver binds JavaScript numbers as REAL, hence the casts).
-    const ms = `CAST(ROUND((julianday(a."@timestamp") - 2440587.5) * 86400000.0) AS INTEGER)`;
-    const rows = this.db
-      .prepare(`SELECT (${ms} - CAST(? AS INTEGER)) / CAST(? AS INTEGER) AS b, a.severity AS sev, COUNT(*) AS n FROM alerts a ${w.sql} GROUP BY b, sev`)
-      .all(start, interval, ...w.args) as { b: number; sev: string; n: number }[];
     const out = Array.from({ length: n }, (_, i) => ({ key: new Date(start + i * interval).toISOString(), low: 0, medium: 0, high: 0, critical: 0 }));
-    for (const r of rows) {
-      const b = out[r.b];
-      if (b && (SEVERITIES as readonly string[]).includes(r.sev)) b[r.sev as (typeof SEVERITIES)[number]] += r.n;
+    const bounds = Array.from({ length: n + 1 }, (_, i) => new Date(start + i * interval).toISOString());
+    // Alerts with a status row (few): read and bucketed one by one, `sign` = +1 or -1.
+    const addStatusRows = (g: AlertFilter, sign: number) => {
+      const v = this.where(g);
+      for (const r of this.db.prepare(`SELECT a."@timestamp" AS ts, a.severity AS sev FROM ${v.from} ${v.sql}`).iterate(...v.args) as Iterable<{ ts: string; sev: string }>) {
+        const b = out[Math.floor((Date.parse(r.ts) - start) / interval)];
+        if (b && r.ts <= bounds[n]! && (SEVERITIES as readonly string[]).includes(r.sev)) b[r.sev as (typeof SEVERITIES)[number]] += sign;
+      }
+    };
+    if (f.status && !f.status.includes('open')) {
+      addStatusRows(f, 1);
+      return { interval_ms: interval, from: new Date(from).toISOString(), to: new Date(to).toISOString(), buckets: out };
     }
+    // Everything else: one range count per severity and bucket, each walking a stretch of an
+    // index (comparing ISO strings, not parsing times); open = all less those with another status.
+    const withoutStatus = f.status && f.status.length < STATUSES.length ? { ...f, status: undefined } : f;
+    const v = this.where(withoutStatus);
+    const cond = `${v.sql ? `${v.sql} AND` : 'WHERE'} a.severity = ? AND a."@timestamp" >= ? AND a."@timestamp" < ?`;
+    const count = this.db.prepare(`SELECT COUNT(*) AS n FROM ${v.from} ${cond}`);
+    for (const sev of SEVERITIES) {
+      if (f.severity && !f.severity.includes(sev)) continue;
+      for (let i = 0; i < n; i++) out[i]![sev] = (count.get(...v.args, sev, bounds[i], bounds[i + 1]) as { n: number }).n;
+    }
+    if (withoutStatus !== f) addStatusRows({ ...f, status: STATUSES.filter((s) => !f.status!.includes(s)) }, -1);
     return { interval_ms: interval, from: new Date(from).toISOString(), to: new Date(to).toISOString(), buckets: out };
   }
 
@@ -393,15 +473,23 @@ export class AlertQueries {
   facets(f: AlertFilter, field: string, size = 50) {
     const col = FACETS[field];
     if (!col) throw badRequest(`no facet for [${field}]: use one of ${FACET_FIELDS.join(', ')}`, 'illegal_argument_exception');
-    const w = this.where(f);
-    const cond = `${w.sql ? `${w.sql} AND` : 'WHERE'} ${col} IS NOT NULL`;
-    const rows = this.db.prepare(`SELECT ${col} AS value, COUNT(*) AS count FROM alerts a ${cond} GROUP BY ${col} ORDER BY count DESC, value ASC LIMIT ?`).all(...w.args, size) as { value: string; count: number }[];
-    return { field, values: rows };
+    const groups = (g: AlertFilter, limit: number) => {
+      const w = this.where(g);
+      const cond = `${w.sql ? `${w.sql} AND` : 'WHERE'} ${col} IS NOT NULL`;
+      return this.db.prepare(`SELECT ${col} AS value, COUNT(*) AS count FROM ${w.from} ${cond} GROUP BY ${col} ORDER BY count DESC, value ASC LIMIT ?`).all(...w.args, limit) as { value: string; count: number }[];
+    };
+    if (!f.status || !f.status.includes('open') || f.status.length === STATUSES.length) return { field, values: groups(f, size) };
+    // Open (and maybe more): every value's count less those with another status, then the top.
+    const counts = new Map(groups({ ...f, status: undefined }, 1_000_000).map((r) => [r.value, r.count]));
+    for (const r of groups({ ...f, status: STATUSES.filter((s) => !f.status!.includes(s)) }, 1_000_000)) counts.set(r.value, (counts.get(r.value) ?? 0) - r.count);
+    const values = [...counts].filter(([, c]) => c > 0).map(([value, count]) => ({ value, count }));
+    values.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    return { field, values: values.slice(0, size) };
   }
 
   /** Ids of every alert the filter matches (bulk status by query), at most `limit`. */
   ids(f: AlertFilter, limit: number): string[] {
     const w = this.where(f);
-    return (this.db.prepare(`SELECT a.id FROM alerts a ${w.sql} LIMIT ?`).all(...w.args, limit) as { id: string }[]).map((r) => r.id);
+    return (this.db.prepare(`SELECT a.id FROM ${w.from} ${w.sql} LIMIT ?`).all(...w.args, limit) as { id: string }[]).map((r) => r.id);
   }
 }

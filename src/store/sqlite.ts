@@ -32,14 +32,18 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_rule_id ON alerts(rule_id);
 CREATE INDEX IF NOT EXISTS alerts_timestamp ON alerts("@timestamp");
--- For the alerts API and web UI at millions of alerts: lists walk (building_block, time) in
--- order and stop after a page; filters and facets read covering indexes; a sequence's building
--- blocks are found by group.
+-- For the alerts API and web UI at millions of alerts: a list walks one of these in its order
+-- (time, then id) and stops after a page, whatever the filter on host, user, severity or rule;
+-- counts, facets and the histogram read them without touching the documents; the severity and
+-- risk orders have their own; a sequence's building blocks are found by group.
 CREATE INDEX IF NOT EXISTS alerts_list ON alerts(building_block, "@timestamp", id);
 CREATE INDEX IF NOT EXISTS alerts_group ON alerts(group_id) WHERE group_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS alerts_host ON alerts(building_block, host_name, "@timestamp");
-CREATE INDEX IF NOT EXISTS alerts_user ON alerts(building_block, user_name, "@timestamp");
-CREATE INDEX IF NOT EXISTS alerts_severity ON alerts(building_block, severity, "@timestamp");
+CREATE INDEX IF NOT EXISTS alerts_by_host ON alerts(building_block, host_name, "@timestamp", id);
+CREATE INDEX IF NOT EXISTS alerts_by_user ON alerts(building_block, user_name, "@timestamp", id);
+CREATE INDEX IF NOT EXISTS alerts_by_severity ON alerts(building_block, severity, "@timestamp", id);
+CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts(building_block, rule_id, "@timestamp", id);
+CREATE INDEX IF NOT EXISTS alerts_by_severity_rank ON alerts(building_block, (CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END), "@timestamp", id);
+CREATE INDEX IF NOT EXISTS alerts_by_risk ON alerts(building_block, COALESCE(risk_score, -1), "@timestamp", id);
 `;
 
 function str(v: unknown): string | null {
