@@ -10,6 +10,8 @@
 //                         per configuration (default 20000; skip with EQLITE_BENCH_SKIP=cluster)
 //   EQLITE_BENCH_SERVE_EVENTS  the `eqlite serve` section: events sent per configuration
 //                         (default 200000; skip the section with EQLITE_BENCH_SKIP=serve)
+//   EQLITE_BENCH_UI_ALERTS  the web UI section: alerts in the store the alerts API is timed on
+//                         (default 1000000; skip with EQLITE_BENCH_SKIP=ui)
 //   EQLITE_BENCH_FILES    the worker-thread section: hunt over this many files (default 4) of
 //                         EQLITE_BENCH_FILE_EVENTS events each (default 100000), time-interleaved,
 //                         read on the main thread (--threads 0) and on one worker per core
@@ -138,6 +140,12 @@ if (!skip.has('cluster')) {
   console.log('');
   const { runClusterBench } = await import('./cluster.js');
   await runClusterBench();
+}
+
+if (!skip.has('ui')) {
+  console.log('');
+  const { runUiBench } = await import('./ui.js');
+  await runUiBench();
 }
 
 if (!skip.has('evtx')) {

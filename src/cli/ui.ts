@@ -37,7 +37,9 @@ export function registerUi(program: Command): void {
       const loopback = listen.host === 'localhost' || listen.host === '::1' || listen.host.startsWith('127.');
       if (!loopback) process.stderr.write(`eqlite ui: warning: listening on ${listen.host} without credentials: anyone who can reach it can read and triage these alerts\n`);
       const prefix = o.pathPrefix ? '/' + o.pathPrefix.replace(/^\/+|\/+$/g, '') : '';
-      process.stdout.write(`eqlite ui: ${b.alerts.count()} alerts in ${file}\nopen ${b.url}${prefix}/app/alerts\n(Ctrl+C stops)\n`);
+      const alerts = b.queries.count({});
+      const blocks = b.alerts.count() - alerts;
+      process.stdout.write(`eqlite ui: ${alerts} alert${alerts === 1 ? '' : 's'}${blocks > 0 ? ` (and ${blocks} building block${blocks === 1 ? '' : 's'})` : ''} in ${file}\nopen ${b.url}${prefix}/app/alerts\n(Ctrl+C stops)\n`);
       const stop = () => {
         b.close().then(
           () => process.exit(0),

@@ -154,6 +154,8 @@ suite('web UI on eqlite serve (Chromium)', () => {
     expect(json).toMatch(/wmiutils\.dll/i);
     await page.click('.step >> nth=0 >> button');
     await shot(page, 'alert-detail-light-wide');
+    await page.evaluate(() => document.activeElement?.blur());
+    await shot(page, 'alert-detail-light-wide-top', false);
 
     await page.click('button:has-text("Close alert")');
     await page.waitForSelector('.detail-head .status-closed');

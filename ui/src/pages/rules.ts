@@ -47,7 +47,7 @@ export function RulesPage({ loc, me }: { loc: Location; me: Me | null }) {
   const live = list?.live !== false;
 
   return html`<section class="page rules-page" aria-labelledby="rules-title">
-    <header class="page-head"><h1 id="rules-title">Rules</h1>${list ? html`<span class="count">${fmtCount(list.total)} rules</span>` : null}</header>
+    <header class="page-head"><h1 id="rules-title">Rules</h1>${list ? html`<span class="count">${fmtCount(list.total)} rule${list.total === 1 ? '' : 's'}</span>` : null}</header>
     <form class="filters" role="search" aria-label="Filter rules" onSubmit=${(e: Event) => {
       e.preventDefault();
       go({ q: term.trim() });
@@ -146,7 +146,7 @@ export function RuleDetailPage({ id, me }: { id: string; me: Me | null }) {
       <p class="description">${String(rule.description ?? '')}</p>
       <div class="actions">
         ${live && canWrite && r.runnable ? html`<button class="btn" onClick=${toggle}>${r.enabled ? 'Disable rule' : 'Enable rule'}</button>` : null}
-        <${Link} cls="btn" to=${viewUrl({ ...viewFromParams(new URLSearchParams('status=all')), rule: r.rule_id })}>${fmtCount(r.alerts)} alerts</${Link}>
+        <${Link} cls="btn" to=${viewUrl({ ...viewFromParams(new URLSearchParams('status=all')), rule: r.rule_id })}>${fmtCount(r.alerts)} alert${r.alerts === 1 ? '' : 's'}</${Link}>
       </div>
       <${ErrorBox} error=${error} />
     </header>
