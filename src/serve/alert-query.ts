@@ -117,27 +117,25 @@ export function ftsQuery(q: string): string | null {
 }
 
 interface Where {
-  /** `alerts a`, or driven from the status table when only non-open statuses are asked for. */
   from: string;
   sql: string;
   args: unknown[];
 }
 
 const FROM_ALERTS = 'alerts a';
-/** Alerts with a status row: few, so the status table leads (CROSS JOIN fixes the loop order). */
-const FROM_STATUS = 'alert_status st CROSS JOIN alerts a ON a.id = st.id';
+const STATUS_EXPR = "COALESCE(a.workflow_status, 'open')";
 
 const SORTS: Record<string, { expr: string; nullable: boolean }> = {
   '@timestamp': { expr: 'a."@timestamp"', nullable: false },
   timestamp: { expr: 'a."@timestamp"', nullable: false },
   original_time: { expr: "COALESCE(a.original_time, '')", nullable: false },
-  // (The same expressions as the store's indexes alerts_by_severity_rank and alerts_by_risk.)
+  // (The same expressions as the store's indexes alerts_severity_rank and alerts_risk.)
   severity: { expr: "(CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END)", nullable: false },
   risk_score: { expr: 'COALESCE(a.risk_score, -1)', nullable: false },
   rule: { expr: 'a.rule_name', nullable: false },
   host: { expr: "COALESCE(a.host_name, '')", nullable: false },
   user: { expr: "COALESCE(a.user_name, '')", nullable: false },
-  status: { expr: "COALESCE((SELECT st.status FROM alert_status st WHERE st.id = a.id), 'open')", nullable: false },
+  status: { expr: "COALESCE(a.workflow_status, 'open')", nullable: false },
 };
 export const SORT_FIELDS = Object.keys(SORTS);
 
@@ -193,7 +191,7 @@ export interface AlertRow {
   status: string;
 }
 
-export const ALERT_COLUMNS = `a.rowid AS rowid, a.id, a.rule_id, a.rule_name, a.severity, a.risk_score, a."@timestamp" AS ts, a.original_time, a.host_name, a.user_name, a.building_block, a.group_id, a.reason, COALESCE((SELECT st.status FROM alert_status st WHERE st.id = a.id), 'open') AS status`;
+export const ALERT_COLUMNS = `a.rowid AS rowid, a.id, a.rule_id, a.rule_name, a.severity, a.risk_score, a."@timestamp" AS ts, a.original_time, a.host_name, a.user_name, a.building_block, a.group_id, a.reason, COALESCE(a.workflow_status, 'open') AS status`;
 
 /** An alert row as the API lists it. */
 export function alertSummary(r: AlertRow) {
@@ -284,19 +282,10 @@ export class AlertQueries {
       args.push(f.group);
     }
     if (!(f.buildingBlocks ?? f.group !== undefined)) parts.push('a.building_block = 0');
-    let from = FROM_ALERTS;
     if (f.status && f.status.length < STATUSES.length) {
-      // Status lives beside the alerts; few alerts have a row there (an alert without one is
-      // open), so the filter is answered from that small table.
-      const others = STATUSES.filter((s) => !f.status!.includes(s));
-      if (f.status.includes('open')) {
-        parts.push(`a.id NOT IN (SELECT id FROM alert_status WHERE status IN (${others.map(() => '?').join(',')}))`);
-        args.push(...others);
-      } else {
-        from = FROM_STATUS;
-        parts.push(`st.status IN (${f.status.map(() => '?').join(',')})`);
-        args.push(...f.status);
-      }
+      // The store's status column (NULL: open), the same expression as in its indexes.
+      parts.push(`${STATUS_EXPR} IN (${f.status.map(() => '?').join(',')})`);
+      args.push(...f.status);
     }
     inList('a.severity', f.severity);
     if (f.rule && f.rule.length > 0) {
@@ -321,13 +310,14 @@ export class AlertQueries {
       else {
         this.catchUpSearch();
         // A sequence matches when any of its events does (its building blocks hold them).
+        // One set of rowids (matches, and the shells of matching building blocks), probed by rowid.
         parts.push(
-          '(a.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?) OR (a.group_id IS NOT NULL AND a.group_id IN (SELECT b.group_id FROM alerts b WHERE b.building_block = 1 AND b.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?))))',
+          'a.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? UNION SELECT s.rowid FROM alerts_fts f JOIN alerts b ON b.rowid = f.rowid JOIN alerts s ON s.id = b.group_id WHERE alerts_fts MATCH ? AND b.building_block = 1)',
         );
         args.push(fts, fts);
       }
     }
-    return { from, sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args };
+    return { from: FROM_ALERTS, sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args };
   }
 
   private ruleNames: { rowid: number; byName: Map<string, string[]> } = { rowid: -1, byName: new Map() };
@@ -349,17 +339,8 @@ export class AlertQueries {
   }
 
   count(f: AlertFilter): number {
-    const n = (g: AlertFilter) => {
-      const w = this.where(g);
-      return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${w.from} ${w.sql}`).get(...w.args) as { n: number }).n;
-    };
-    // "Open" is the absence of a status row: rather than test every alert, count them all (an
-    // index-only count) less those the small status table names with another status.
-    if (f.status && f.status.includes('open') && f.status.length < STATUSES.length) {
-      const others = STATUSES.filter((s) => !f.status!.includes(s));
-      return n({ ...f, status: undefined }) - n({ ...f, status: others });
-    }
-    return n(f);
+    const w = this.where(f);
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${w.from} ${w.sql}`).get(...w.args) as { n: number }).n;
   }
 
   /** One page of alerts with its cursors. */
@@ -443,29 +424,15 @@ export class AlertQueries {
     const n = Math.min(2000, Math.floor((to - start) / interval) + 1);
     const out = Array.from({ length: n }, (_, i) => ({ key: new Date(start + i * interval).toISOString(), low: 0, medium: 0, high: 0, critical: 0 }));
     const bounds = Array.from({ length: n + 1 }, (_, i) => new Date(start + i * interval).toISOString());
-    // Alerts with a status row (few): read and bucketed one by one, `sign` = +1 or -1.
-    const addStatusRows = (g: AlertFilter, sign: number) => {
-      const v = this.where(g);
-      for (const r of this.db.prepare(`SELECT a."@timestamp" AS ts, a.severity AS sev FROM ${v.from} ${v.sql}`).iterate(...v.args) as Iterable<{ ts: string; sev: string }>) {
-        const b = out[Math.floor((Date.parse(r.ts) - start) / interval)];
-        if (b && r.ts <= bounds[n]! && (SEVERITIES as readonly string[]).includes(r.sev)) b[r.sev as (typeof SEVERITIES)[number]] += sign;
-      }
-    };
-    if (f.status && !f.status.includes('open')) {
-      addStatusRows(f, 1);
-      return { interval_ms: interval, from: new Date(from).toISOString(), to: new Date(to).toISOString(), buckets: out };
-    }
-    // Everything else: one range count per severity and bucket, each walking a stretch of an
-    // index (comparing ISO strings, not parsing times); open = all less those with another status.
-    const withoutStatus = f.status && f.status.length < STATUSES.length ? { ...f, status: undefined } : f;
-    const v = this.where(withoutStatus);
+    // One range count per severity and bucket, each walking a stretch of an index (comparing
+    // ISO strings, not parsing times).
+    const v = this.where(f);
     const cond = `${v.sql ? `${v.sql} AND` : 'WHERE'} a.severity = ? AND a."@timestamp" >= ? AND a."@timestamp" < ?`;
     const count = this.db.prepare(`SELECT COUNT(*) AS n FROM ${v.from} ${cond}`);
     for (const sev of SEVERITIES) {
       if (f.severity && !f.severity.includes(sev)) continue;
       for (let i = 0; i < n; i++) out[i]![sev] = (count.get(...v.args, sev, bounds[i], bounds[i + 1]) as { n: number }).n;
     }
-    if (withoutStatus !== f) addStatusRows({ ...f, status: STATUSES.filter((s) => !f.status!.includes(s)) }, -1);
     return { interval_ms: interval, from: new Date(from).toISOString(), to: new Date(to).toISOString(), buckets: out };
   }
 
@@ -478,13 +445,7 @@ export class AlertQueries {
       const cond = `${w.sql ? `${w.sql} AND` : 'WHERE'} ${col} IS NOT NULL`;
       return this.db.prepare(`SELECT ${col} AS value, COUNT(*) AS count FROM ${w.from} ${cond} GROUP BY ${col} ORDER BY count DESC, value ASC LIMIT ?`).all(...w.args, limit) as { value: string; count: number }[];
     };
-    if (!f.status || !f.status.includes('open') || f.status.length === STATUSES.length) return { field, values: groups(f, size) };
-    // Open (and maybe more): every value's count less those with another status, then the top.
-    const counts = new Map(groups({ ...f, status: undefined }, 1_000_000).map((r) => [r.value, r.count]));
-    for (const r of groups({ ...f, status: STATUSES.filter((s) => !f.status!.includes(s)) }, 1_000_000)) counts.set(r.value, (counts.get(r.value) ?? 0) - r.count);
-    const values = [...counts].filter(([, c]) => c > 0).map(([value, count]) => ({ value, count }));
-    values.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
-    return { field, values: values.slice(0, size) };
+    return { field, values: groups(f, size) };
   }
 
   /** Ids of every alert the filter matches (bulk status by query), at most `limit`. */

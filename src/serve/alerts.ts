@@ -83,11 +83,11 @@ export class ServedAlerts {
     const n = this.store.write(alerts);
     // A status may have reached this replica before its alert did: mirror it into the document.
     const status = this.db.prepare('SELECT status, updated_at FROM alert_status WHERE id = ?');
-    const mirror = this.db.prepare(`UPDATE alerts SET doc = json_set(doc, '$."kibana.alert.workflow_status"', ?, '$."kibana.alert.workflow_status_updated_at"', ?) WHERE id = ?`);
+    const mirror = this.db.prepare(`UPDATE alerts SET doc = json_set(doc, '$."kibana.alert.workflow_status"', ?, '$."kibana.alert.workflow_status_updated_at"', ?), workflow_status = NULLIF(?, 'open') WHERE id = ?`);
     for (const a of alerts) {
       const id = String(a['kibana.alert.uuid']);
       const st = status.get(id) as { status: string; updated_at: number } | undefined;
-      if (st) mirror.run(st.status, new Date(st.updated_at).toISOString(), id);
+      if (st) mirror.run(st.status, new Date(st.updated_at).toISOString(), st.status, id);
     }
     return n;
   }
@@ -129,7 +129,8 @@ export class ServedAlerts {
     this.db.prepare('INSERT INTO alert_status (id, status, updated_at, updated_by) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, updated_by = excluded.updated_by').run(id, status, at, by);
     if (seq === undefined) this.db.prepare('INSERT INTO alert_status_history (id, status, at, by) VALUES (?, ?, ?, ?)').run(id, status, at, by);
     else this.db.prepare('INSERT OR IGNORE INTO alert_status_history (seq, id, status, at, by) VALUES (?, ?, ?, ?, ?)').run(seq, id, status, at, by);
-    if (exists) this.db.prepare(`UPDATE alerts SET doc = json_set(doc, '$."kibana.alert.workflow_status"', ?, '$."kibana.alert.workflow_status_updated_at"', ?) WHERE id = ?`).run(status, new Date(at).toISOString(), id);
+    // The document and the store's status column (src/store/sqlite.ts; NULL is open), which the alert list's indexes hold.
+    if (exists) this.db.prepare(`UPDATE alerts SET doc = json_set(doc, '$."kibana.alert.workflow_status"', ?, '$."kibana.alert.workflow_status_updated_at"', ?), workflow_status = NULLIF(?, 'open') WHERE id = ?`).run(status, new Date(at).toISOString(), status, id);
     return exists;
   }
 

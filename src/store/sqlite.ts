@@ -32,18 +32,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 );
 CREATE INDEX IF NOT EXISTS alerts_rule_id ON alerts(rule_id);
 CREATE INDEX IF NOT EXISTS alerts_timestamp ON alerts("@timestamp");
--- For the alerts API and web UI at millions of alerts: a list walks one of these in its order
--- (time, then id) and stops after a page, whatever the filter on host, user, severity or rule;
--- counts, facets and the histogram read them without touching the documents; the severity and
--- risk orders have their own; a sequence's building blocks are found by group.
-CREATE INDEX IF NOT EXISTS alerts_list ON alerts(building_block, "@timestamp", id);
 CREATE INDEX IF NOT EXISTS alerts_group ON alerts(group_id) WHERE group_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS alerts_by_host ON alerts(building_block, host_name, "@timestamp", id);
-CREATE INDEX IF NOT EXISTS alerts_by_user ON alerts(building_block, user_name, "@timestamp", id);
-CREATE INDEX IF NOT EXISTS alerts_by_severity ON alerts(building_block, severity, "@timestamp", id);
-CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts(building_block, rule_id, "@timestamp", id);
-CREATE INDEX IF NOT EXISTS alerts_by_severity_rank ON alerts(building_block, (CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END), "@timestamp", id);
-CREATE INDEX IF NOT EXISTS alerts_by_risk ON alerts(building_block, COALESCE(risk_score, -1), "@timestamp", id);
 `;
 
 function str(v: unknown): string | null {
@@ -79,6 +68,37 @@ export interface AlertStoreOptions {
 
 const DEFAULT_LOCK_WAIT_MS = 300_000;
 
+/**
+ * The alert's workflow status as a column (NULL: open, as written), kept by the service's status
+ * writer beside the document's `kibana.alert.workflow_status`, so that status filters and counts
+ * are answered by an index at millions of alerts. Stores made before it get the column (an
+ * ALTER TABLE that does not rewrite the table) and their recorded statuses copied in, once.
+ */
+function ensureStatusColumn(db: Database.Database): void {
+  const cols = db.prepare('PRAGMA table_info(alerts)').all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'workflow_status')) {
+    db.transaction(() => {
+      db.exec('ALTER TABLE alerts ADD COLUMN workflow_status TEXT');
+      const hasStatus = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alert_status'").get();
+      if (hasStatus) db.exec("UPDATE alerts SET workflow_status = s.status FROM alert_status s WHERE s.id = alerts.id AND s.status != 'open'");
+    })();
+  }
+  // For the alerts API and web UI at millions of alerts: a list walks one of these in its order
+  // (time, then id) and stops after a page, whatever the filter on status, host, user, severity or
+  // rule (and status with any of them); counts, facets and the histogram read them without touching
+  // the documents; the severity and risk orders have their own.
+  const status = "COALESCE(workflow_status, 'open')";
+  db.exec(`
+    CREATE INDEX IF NOT EXISTS alerts_list ON alerts(building_block, "@timestamp", id);
+    CREATE INDEX IF NOT EXISTS alerts_status_time ON alerts(building_block, ${status}, "@timestamp", id);
+    CREATE INDEX IF NOT EXISTS alerts_host_status ON alerts(building_block, host_name, ${status}, "@timestamp", id);
+    CREATE INDEX IF NOT EXISTS alerts_user_status ON alerts(building_block, user_name, ${status}, "@timestamp", id);
+    CREATE INDEX IF NOT EXISTS alerts_severity_status ON alerts(building_block, severity, ${status}, "@timestamp", id);
+    CREATE INDEX IF NOT EXISTS alerts_rule_status ON alerts(building_block, rule_id, ${status}, "@timestamp", id);
+    CREATE INDEX IF NOT EXISTS alerts_severity_rank ON alerts(building_block, (CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END), "@timestamp", id);
+    CREATE INDEX IF NOT EXISTS alerts_risk ON alerts(building_block, COALESCE(risk_score, -1), "@timestamp", id);`);
+}
+
 /** Opens (creating if needed) an alert database. */
 export function openAlertStore(file: string, opts: AlertStoreOptions = {}): AlertStore {
   const lockWait = opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
@@ -86,6 +106,7 @@ export function openAlertStore(file: string, opts: AlertStoreOptions = {}): Aler
   const db = new Database(file, { timeout: lockWait });
   db.pragma('journal_mode = WAL');
   db.exec(SCHEMA);
+  ensureStatusColumn(db);
   const insert = db.prepare(`
     INSERT INTO alerts (id, rule_id, rule_name, severity, risk_score, "@timestamp", original_time, host_name, user_name, building_block, group_id, reason, doc)
     VALUES (@id, @rule_id, @rule_name, @severity, @risk_score, @ts, @original_time, @host_name, @user_name, @building_block, @group_id, @reason, @doc)
