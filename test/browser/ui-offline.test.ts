@@ -140,10 +140,16 @@ suite('eqlite ui over a hunt --db store (Chromium)', () => {
     expect(await value('process.command_line')).toBe('<script>window.__pwned = "field"</script>');
     expect(await value('user.name')).toBe('\\u001b[31mroot\\u001b[0m');
     expect(await value('message')).toBe('<img src=x onerror="window.__pwned=\'message\'"> \\u001b]8;;https://evil.example\\u0007link\\u001b]8;;\\u0007');
-    const long = (await value('process.args'))!;
+    // The long value: its first 400 characters and a button for the rest, which shows it whole and wrapped.
+    const longCell = '.field-table tr:has(td.field-name:text-is("process.args")) td.field-value';
+    expect(await page.textContent(`${longCell} .long-value`)).toBe(`${'A'.repeat(400)}…`);
+    await shot(page, 'offline-hostile-detail-light-wide-cut');
+    await page.click(`${longCell} button:text-is("Show all 50,017 characters")`);
+    const long = (await page.textContent(`${longCell} .long-value`))!;
     expect(long.length).toBe(LONG.length);
     expect(long.endsWith('END-OF-LONG-VALUE')).toBe(true);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+    await page.click(`${longCell} button:text-is("Show less")`);
     // The field filter finds fields by name or value.
     await page.fill('.field-filter input', 'command_line');
     expect(await page.$$eval('.field-table td.field-name', (tds: any[]) => tds.map((t) => t.textContent))).toEqual(['process.command_line']);

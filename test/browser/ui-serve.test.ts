@@ -236,6 +236,10 @@ suite('web UI on eqlite serve (Chromium)', () => {
     const narrow = await b.newPage({ width: 420, height: 860 });
     await narrow.goto(`${t.url}/app/alerts`);
     await narrow.waitForSelector('tr.alert-row');
+    // The table fits the window: nothing to scroll sideways; host and status sit under the rule.
+    expect(await narrow.evaluate(() => { const w = document.querySelector('.table-wrap'); return w.scrollWidth - w.clientWidth; })).toBe(0);
+    expect(await narrow.isVisible('tr.alert-row .narrow-meta .status')).toBe(true);
+    expect(await narrow.isVisible('tr.alert-row td.c-host')).toBe(false);
     await shot(narrow, 'alerts-light-narrow');
     await shot(narrow, 'alerts-light-narrow-top', false);
     // Keyboard: Tab from the top reaches the skip link, then the app's controls; the alert link opens with Enter.

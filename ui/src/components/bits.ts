@@ -1,7 +1,9 @@
 // Small pieces the pages share: badges, messages, a JSON viewer, a spinner.
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { href, linkClick } from '../router.js';
+import { fmtCount, visible } from '../format.js';
 import type { Severity, WorkflowStatus } from '../types.js';
 
 export function Link({ to, children, cls, title, label }: { to: string; children: ComponentChildren; cls?: string; title?: string; label?: string }) {
@@ -32,4 +34,15 @@ export function JsonView({ value }: { value: unknown }) {
 
 export function Empty({ children }: { children: ComponentChildren }) {
   return html`<div class="empty">${children}</div>`;
+}
+
+/** Values longer than this show their start and a button for the rest (an encoded command line can run to megabytes). */
+export const LONG_VALUE = 400;
+
+/** A field value as text, control characters made visible, cut at LONG_VALUE characters until asked for in full. */
+export function LongValue({ value }: { value: string }) {
+  const [all, setAll] = useState(false);
+  if (value.length <= LONG_VALUE) return html`${visible(value)}`;
+  return html`<span class="long-value">${visible(all ? value : value.slice(0, LONG_VALUE))}${all ? '' : '…'}</span>
+    <button class="btn small more" aria-expanded=${all} onClick=${() => setAll(!all)}>${all ? 'Show less' : `Show all ${fmtCount(value.length)} characters`}</button>`;
 }

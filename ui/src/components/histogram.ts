@@ -9,6 +9,7 @@ import { usePrefs } from '../prefs.js';
 import type { Histogram } from '../types.js';
 
 const ORDER = ['low', 'medium', 'high', 'critical'] as const;
+const COUNT_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
 
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -30,7 +31,9 @@ export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: 
     const stacked = raw.map((_, i) => data.buckets.map((_b, j) => raw.slice(0, i + 1).reduce((sum, r) => sum + r[j]!, 0)));
     const width = data.interval_ms / 1000;
     const bars = uPlot.paths.bars!({ size: [0.8, 40], align: 1 });
-    const series: uPlot.Series[] = [{ label: 'Time', value: (_u, v) => (v === null || v === undefined ? 'all' : fmtTime(v * 1000, false)) }];
+    // The x series' legend entry names what the counts beside it are: the whole chart's totals,
+    // or the bucket under the pointer.
+    const series: uPlot.Series[] = [{ label: '', value: (_u, v) => (v === null || v === undefined ? 'Total' : fmtTime(v * 1000, false)) }];
     for (let i = ORDER.length - 1; i >= 0; i--) {
       const sev = ORDER[i]!;
       const color = cssVar(`--sev-${sev}`);
@@ -51,12 +54,15 @@ export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: 
       width: el.clientWidth || 600,
       height: 150,
       series,
+      // Room on the right for the last time label, which uPlot centres on the plot's edge.
+      padding: [12, 28, 0, 0],
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       scales: { x: { time: true, range: (_u, min, max) => [min, max + width] }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: (_u, splits) => splits.map((s) => axisTime(s * 1000, data.interval_ms)) },
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 44, values: (_u, splits) => splits.map((s) => (Number.isInteger(s) ? String(s) : '')) },
+        // Whole counts only: no ticks between 0 and 1.
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 44, incrs: COUNT_STEPS, values: (_u, splits) => splits.map((s) => String(s)) },
       ],
       hooks: {
         setSelect: [

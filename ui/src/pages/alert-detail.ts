@@ -4,7 +4,7 @@
 // status with its history, pivots to related alerts, and the whole document.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Empty, ErrorBox, JsonView, Link, SeverityBadge, Spinner, StatusBadge } from '../components/bits.js';
+import { Empty, ErrorBox, JsonView, Link, LongValue, SeverityBadge, Spinner, StatusBadge } from '../components/bits.js';
 import { Markdown } from '../components/markdown.js';
 import { Mitre } from '../components/mitre.js';
 import { fmtDuration, fmtTime, flatten, getField, queryMaxspan, text, tzLabel, visible } from '../format.js';
@@ -261,7 +261,7 @@ function StepItem({ step, index, prev, maxspan }: { step: Step; index: number; p
       <dl class="step-facts">
         ${user ? html`<dt>User</dt><dd>${visible(user)}</dd>` : null}
         ${host ? html`<dt>Host</dt><dd>${visible(host)}</dd>` : null}
-        ${KEY_FIELDS.filter((k) => f(k) !== '').map((k) => html`<dt>${k}</dt><dd class="mono">${visible(f(k))}</dd>`)}
+        ${KEY_FIELDS.filter((k) => f(k) !== '').map((k) => html`<dt>${k}</dt><dd class="mono"><${LongValue} value=${f(k)} /></dd>`)}
       </dl>
       <button class="btn small" aria-expanded=${open} onClick=${() => setOpen(!open)}>${open ? 'Hide' : 'Show'} full event JSON</button>
       ${open ? html`<${JsonView} value=${d} />` : null}
@@ -281,7 +281,7 @@ function FieldTable({ doc }: { doc: Doc }) {
     <table class="field-table">
       <thead><tr><th>Field</th><th>Value</th></tr></thead>
       <tbody>
-        ${shown.map(([k, v]) => html`<tr><td class="mono field-name">${k}</td><td class="mono field-value">${visible(text(v))}</td></tr>`)}
+        ${shown.map(([k, v]) => html`<tr><td class="mono field-name">${k}</td><td class="mono field-value"><${LongValue} value=${text(v)} /></td></tr>`)}
       </tbody>
     </table>
     ${shown.length === 0 ? html`<${Empty}>No field matches “${filter}”.</${Empty}>` : null}

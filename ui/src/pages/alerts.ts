@@ -263,7 +263,7 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
             ${canWrite ? html`<th class="c-check"><input type="checkbox" aria-label="Select all alerts on this page" checked=${allSelected} onChange=${toggleAll} /></th>` : null}
             <th class="c-expand"><span class="sr-only">Building blocks</span></th>
             ${COLUMNS.map(
-              ([key, label, sk]) => html`<th class=${`c-${key}`} aria-sort=${sk && sortField === sk ? (sortDir === 'asc' ? 'ascending' : 'descending') : undefined}>
+              ([key, label, sk]) => html`<th class=${`c-${key}${key === 'risk' ? ' num' : ''}`} aria-sort=${sk && sortField === sk ? (sortDir === 'asc' ? 'ascending' : 'descending') : undefined}>
                 ${sk
                   ? html`<button class="sort" onClick=${() => sortBy(sk)}>${label}${key === 'time' ? html` <small>(${tzLabel()})</small>` : null}<span class="arrow" aria-hidden="true">${sortField === sk ? (sortDir === 'asc' ? '▲' : '▼') : ''}</span></button>`
                   : label}
@@ -297,7 +297,8 @@ function Row({ a, canWrite, selected, toggle, expanded, onExpand, fresh }: { a: 
         : null}
     </td>
     <td class="c-time"><${Link} to=${`/alerts/${encodeURIComponent(a.id)}`} label=${`Open alert ${a.rule.name} at ${fmtTime(a['@timestamp'])}`}>${fmtTime(a['@timestamp'])}</${Link}></td>
-    <td class="c-rule"><${Link} to=${`/alerts/${encodeURIComponent(a.id)}`}>${a.rule.name}</${Link}>${isSeq ? html` <span class="tag">sequence</span>` : null}</td>
+    <td class="c-rule"><${Link} to=${`/alerts/${encodeURIComponent(a.id)}`}>${a.rule.name}</${Link}>${isSeq ? html` <span class="tag">sequence</span>` : null}
+      <div class="narrow-meta" aria-hidden="true">${a.host ? visible(a.host) : ''} <${StatusBadge} status=${a.status} /></div></td>
     <td class="c-severity"><${SeverityBadge} severity=${a.severity} /></td>
     <td class="c-risk num">${a.risk_score ?? '—'}</td>
     <td class="c-host">${a.host ? html`<${Link} to=${viewUrl({ ...defaults(), host: a.host })} title=${`Alerts on host ${a.host}`}>${visible(a.host)}</${Link}>` : '—'}</td>
