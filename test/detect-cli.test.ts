@@ -53,7 +53,20 @@ describe('SQLite alert store', () => {
       { rule_id: 'b64b183e-1a76-422d-9179-7b389513e74d', severity: 'medium', building_block: 1, host_name: 'host-1', user_name: 'alice' },
     ]);
     const idx = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts' AND name NOT LIKE 'sqlite_%' ORDER BY name").all();
-    expect(idx).toEqual([{ name: 'alerts_rule_id' }, { name: 'alerts_timestamp' }]);
+    // The list indexes the alerts API and web UI walk (src/store/sqlite.ts), each created once.
+    expect(idx.map((i) => (i as { name: string }).name)).toEqual([
+      'alerts_group',
+      'alerts_host_status',
+      'alerts_list',
+      'alerts_risk',
+      'alerts_rule_id',
+      'alerts_rule_status',
+      'alerts_severity_rank',
+      'alerts_severity_status',
+      'alerts_status_time',
+      'alerts_timestamp',
+      'alerts_user_status',
+    ]);
     raw.close();
   });
 });

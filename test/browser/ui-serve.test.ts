@@ -191,7 +191,7 @@ suite('web UI on eqlite serve (Chromium)', () => {
     await narrow.close();
   });
 
-  test('filters live in the URL: status, host (typed or from a shared link), and a reload keeps them', async () => {
+  test('filters live in the URL: status, host (typed or from a shared link), severity, time range, sort; a reload keeps them; bulk acknowledge and reopen', async () => {
     await page.goto(`${t.url}/app/alerts`);
     // The only alert is closed: the default (open) view is empty.
     await page.waitForSelector('.alerts-page .empty');
@@ -221,6 +221,42 @@ suite('web UI on eqlite serve (Chromium)', () => {
     await page.click('.bulk button:has-text("Reopen")');
     await page.waitForSelector('.notice:has-text("1 alert marked open")');
     expect(await page.textContent('tr.alert-row .c-status')).toBe('open');
+    // Acknowledge it with the bulk bar: it is listed under Acknowledged, not under Open; then reopen it.
+    await page.check('tr.alert-row .c-check input');
+    await page.click('.bulk button:text-is("Acknowledge")');
+    await page.waitForSelector('.notice:has-text("1 alert marked acknowledged")');
+    expect(await page.textContent('tr.alert-row .c-status')).toBe('acknowledged');
+    await page.click('.segmented label:has-text("Open")');
+    await page.waitForURL((u) => !u.searchParams.has('status'));
+    await page.waitForSelector('.alerts-page .empty');
+    await page.click('.segmented label:has-text("Acknowledged")');
+    await page.waitForURL(/status=acknowledged/);
+    await page.waitForSelector('tr.alert-row');
+    await page.check('tr.alert-row .c-check input');
+    await page.click('.bulk button:text-is("Reopen")');
+    await page.waitForSelector('.alerts-page .empty');
+    // Severity chips: high matches nothing, medium the alert.
+    await page.goto(`${t.url}/app/alerts`);
+    await page.waitForSelector('tr.alert-row');
+    await page.click('.chip:has-text("High")');
+    await page.waitForURL(/severity=high/);
+    await page.waitForSelector('.alerts-page .empty');
+    await page.click('.chip:has-text("High")');
+    await page.click('.chip:has-text("Medium")');
+    await page.waitForURL((u) => u.searchParams.get('severity') === 'medium');
+    await page.waitForSelector('tr.alert-row');
+    // Time range: the last 15 minutes hold it (it was planted a minute ago).
+    await page.selectOption('select[name=range]', '15m');
+    await page.waitForURL(/range=15m/);
+    await page.waitForSelector('tr.alert-row');
+    // Sorting: a header is a button; risk score sorts descending, then ascending; the URL says so.
+    await page.click('th.c-risk button.sort');
+    await page.waitForURL(/sort=risk_score%3Adesc|sort=risk_score:desc/);
+    expect(await page.getAttribute('th.c-risk', 'aria-sort')).toBe('descending');
+    await page.click('th.c-risk button.sort');
+    await page.waitForURL(/sort=risk_score%3Aasc|sort=risk_score:asc/);
+    expect(await page.getAttribute('th.c-risk', 'aria-sort')).toBe('ascending');
+    await page.waitForSelector('tr.alert-row');
   });
 
   test('alerts page: dark and narrow screenshots; keyboard reaches the filters and the first alert', async () => {
