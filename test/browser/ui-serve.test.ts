@@ -317,6 +317,47 @@ suite('web UI on eqlite serve (Chromium)', () => {
     await dark.close();
   });
 
+  test('a rule imported with an exception list shows its items as conditions on the rule page', async () => {
+    const rule = {
+      rule_id: 'imported-whoami',
+      name: 'Whoami Execution (imported)',
+      description: 'whoami run by a user',
+      type: 'eql',
+      language: 'eql',
+      query: 'process where process.name : "whoami.exe"',
+      index: ['logs-*'],
+      severity: 'high',
+      risk_score: 73,
+      interval: '5m',
+      from: 'now-9m',
+      enabled: true,
+      references: ['https://example.org/whoami'],
+      exceptions_list: [{ id: 'c0ffee00-0000-4000-8000-000000000001', list_id: 'whoami-exceptions', type: 'detection', namespace_type: 'single' }],
+    };
+    const list = { id: 'c0ffee00-0000-4000-8000-000000000001', list_id: 'whoami-exceptions', type: 'detection', namespace_type: 'single', name: 'whoami exceptions', description: 'admins' };
+    const item = {
+      item_id: 'exc-1',
+      list_id: 'whoami-exceptions',
+      namespace_type: 'single',
+      type: 'simple',
+      name: 'admin hosts, not from a temp folder',
+      entries: [
+        { field: 'host.name', operator: 'included', type: 'match_any', value: ['admin-01', 'admin-02'] },
+        { field: 'process.executable', operator: 'excluded', type: 'wildcard', value: 'C:\\Users\\*\\Temp\\*' },
+      ],
+    };
+    const body = ndjson([rule, list, item, { exported_count: 3, exported_rules_count: 1, missing_rules: [], exported_exception_list_count: 1, exported_exception_list_item_count: 1 }]);
+    const r = await req(`${t.url}/api/detection_engine/rules/_import`, 'POST', body, { 'content-type': 'application/x-ndjson', 'kbn-xsrf': 'true', authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` });
+    expect(r.json).toMatchObject({ success: true, success_count: 1, exceptions_success: true });
+    await page.goto(`${t.url}/app/rules/imported-whoami`);
+    await page.waitForSelector('.rule-detail .exception-item');
+    expect(await page.textContent('.exception-list h3')).toBe('whoami-exceptions (single)');
+    expect(await page.textContent('.exception-name')).toBe('admin hosts, not from a temp folder');
+    expect(await page.textContent('.exception-entries')).toBe('host.name is one of admin-01, admin-02 AND NOT process.executable matches C:\\Users\\*\\Temp\\*');
+    expect(await page.$$eval('.rule-detail .refs a', (as: any[]) => as.map((a) => a.getAttribute('href')))).toEqual(['https://example.org/whoami']);
+    await shot(page, 'rule-detail-exceptions-light-wide', false);
+  });
+
   test('signing out ends the session', async () => {
     await page.goto(`${t.url}/app/alerts`);
     await page.click('button:has-text("Sign out")');
