@@ -1,16 +1,21 @@
-// The `_bulk` request body: NDJSON action/source pairs, parsed line by line as the body streams
-// in (bulk-parser), then turned into store writes (toWriteItems), and the response each shipper
+// The `_bulk` request body: NDJSON action/source pairs, parsed from the body's bytes
+// (BulkParser), then turned into one store write (toWriteBatch), and the response each shipper
 // reads (bulkResponse). es-ingest.md §1–2 lists what every client sends and expects.
+//
+// Documents are not parsed here unless something needs them parsed: the router (a rule may use
+// the event: real-time detection takes it parsed and routed), the Windows mapping (a raw winlog
+// event is stored as ECS), or an update (merged). The others travel as spans of the body to the
+// store's writer thread, which checks each is a JSON object, reads its @timestamp, derives its id
+// and stores the bytes unchanged (store/writer.ts).
 //
 // A bad line never disturbs the other items: an action line that is not a valid action, or a
 // source line that is not a JSON object, becomes an item with status 400 in its position, and the
 // line is kept in the store's `rejected` table. After a broken action line, the next line is taken
 // as the next action if it looks like one, otherwise as the broken action's source.
-import { hash } from 'node:crypto';
 import { parseInstant } from '../events/time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
-import { Op, type RejectedLine, type WriteItem } from './store/event-store.js';
+import { Op, WriteBatchBuilder, type RejectedLine, type WriteBatch } from './store/event-store.js';
 
 export type BulkOp = 'create' | 'index' | 'delete' | 'update';
 
@@ -24,17 +29,22 @@ export interface ItemError {
 export interface BulkItem {
   op: BulkOp;
   index: string;
-  /** `_id` given by the client, or derived from the content (autoId). */
+  /** `_id` given by the client, or derived from the content by the store (autoId; set after the write). */
   id: string;
   autoId: boolean;
-  /** Parsed document (after Windows mapping), for detection; absent for delete. */
+  /** Parsed document (after Windows mapping), for detection; only when a rule can use it. */
   doc?: Record<string, unknown>;
-  /** JSON stored as `_source`. */
-  src?: string;
+  /** The source: its bytes in the body ([srcStart, srcEnd)), or the rewritten JSON (`text`). */
+  srcStart: number;
+  srcEnd: number;
+  text?: string;
   /** update: the document to create when none exists (JSON). */
   upsert?: string | null;
+  /** @timestamp (epoch ms) of a parsed document. */
   ts: number | null;
-  /** Routing at ingest (see WriteItem.routed) and the rules that can use the event. */
+  /** Line number of the source (of the action when there is none) in the body. */
+  line: number;
+  /** Routing at ingest (see protocol.ts F.routed) and the rules that can use the event. */
   routed?: number;
   routes?: readonly number[];
   /** True when the document was mapped from raw winlog.* to ECS on ingest. */
@@ -42,15 +52,23 @@ export interface BulkItem {
   error?: ItemError;
 }
 
+/** Routing at ingest, as the parser uses it. */
+export interface BulkRouter {
+  gen: number;
+  /** Whether some rule's index patterns match the index (else its events need no parsing). */
+  wants(index: string): boolean;
+  /** The rules that can use the event. */
+  route(ev: { source: Record<string, unknown>; index: string; id: string }): readonly number[];
+}
+
 export interface BulkDefaults {
   /** Index from the URL (`/<index>/_bulk`). */
   index?: string;
   /**
    * Routing, applied to each document as soon as it is parsed: the rules of generation `gen` that
-   * can use it. A document no rule can use is not kept parsed (only its text is stored), so it
-   * dies young instead of living until the commit.
+   * can use it. A document no rule can use is not kept parsed, so it dies young.
    */
-  router?: { gen: number; route(ev: { source: Record<string, unknown>; index: string; id: string }): readonly number[] } | null;
+  router?: BulkRouter | null;
   /** `?pipeline=` (recorded; eqlite runs its own Windows mapping, see mapDocument). */
   pipeline?: string;
 }
@@ -68,46 +86,46 @@ interface PendingAction {
   error?: ItemError;
   /** The source line is still expected (create/index/update, or a broken action). */
   broken?: boolean;
+  /** Line number of the action. */
+  line?: number;
 }
 
+/** What a raw winlog document holds in its text: its event id key. */
+const WINLOG_ID = Buffer.from('vent_id"');
+
 /**
- * Incremental NDJSON bulk parser: feed it body chunks (already decompressed); it keeps at most
- * one partial line between chunks.
+ * The bulk parser: give it the whole (decompressed) body; it finds the lines with the bytes'
+ * newlines, parses action lines (a run of identical action lines, as shippers send, is parsed
+ * once), and parses a source line only when it must (see the module comment).
  */
 export class BulkParser {
   readonly items: BulkItem[] = [];
   readonly rejected: RejectedLine[] = [];
   /** Bytes of body seen. */
   bytes = 0;
-  private rest: Buffer | null = null;
+  /** Documents parsed here (the others are checked by the store's writer). */
+  parsed = 0;
+  private body: Buffer = Buffer.alloc(0);
   private pending: PendingAction | null = null;
+  private lineNo = 0;
+  private lastAction: { start: number; end: number; a: PendingAction } | null = null;
+  private readonly wanted = new Map<string, boolean>();
 
   constructor(private readonly defaults: BulkDefaults = {}) {}
 
-  push(chunk: Buffer): void {
-    this.bytes += chunk.length;
-    let buf = chunk;
-    if (this.rest) {
-      buf = Buffer.concat([this.rest, chunk]);
-      this.rest = null;
-    }
+  /** Parses a whole body. */
+  parse(body: Buffer): BulkItem[] {
+    this.body = body;
+    this.bytes = body.length;
     let start = 0;
     for (;;) {
-      const nl = buf.indexOf(10, start);
+      const nl = body.indexOf(10, start);
       if (nl < 0) break;
-      this.line(buf, start, nl);
+      this.line(start, nl);
       start = nl + 1;
     }
-    if (start < buf.length) this.rest = buf.subarray(start);
-  }
-
-  /** End of body: a last line without newline is accepted; a missing source line is an item error. */
-  end(): BulkItem[] {
-    if (this.rest) {
-      const r = this.rest;
-      this.rest = null;
-      this.line(r, 0, r.length);
-    }
+    // A last line without newline is accepted.
+    if (start < body.length) this.line(start, body.length);
     if (this.pending) {
       const p = this.pending;
       this.pending = null;
@@ -117,24 +135,27 @@ export class BulkParser {
     return this.items;
   }
 
-  private line(buf: Buffer, start: number, end: number): void {
+  private line(start: number, end: number): void {
+    const buf = this.body;
+    this.lineNo++;
     if (end > start && buf[end - 1] === 13) end--;
     // Skip blank lines (and a UTF-8 BOM on the first line).
     while (start < end && (buf[start] === 32 || buf[start] === 9)) start++;
     if (start === end) return;
     if (buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
-    const text = buf.toString('utf8', start, end);
     const p = this.pending;
     if (p === null) {
-      this.action(text);
+      this.action(start, end);
       return;
     }
     if (p.broken) {
       // After a broken action: a valid action line starts the next item, anything else was its source.
+      const text = buf.toString('utf8', start, end);
       const a = parseAction(text, this.defaults);
       if (a && !a.error) {
         this.pending = null;
         this.items.push(errorItem(p, p.error!));
+        a.line = this.lineNo;
         this.accept(a);
         return;
       }
@@ -144,82 +165,112 @@ export class BulkParser {
       return;
     }
     this.pending = null;
-    this.items.push(this.source(p, text));
+    this.items.push(this.source(p, start, end));
   }
 
-  private action(text: string): void {
+  private action(start: number, end: number): void {
+    const buf = this.body;
+    const last = this.lastAction;
+    // Shippers repeat the same action line for every document: parse it once.
+    if (last && last.end - last.start === end - start && buf.compare(buf, last.start, last.end, start, end) === 0) {
+      this.accept({ ...last.a, line: this.lineNo });
+      return;
+    }
+    const text = buf.toString('utf8', start, end);
     const a = parseAction(text, this.defaults);
     if (a === null) {
       const error = { status: 400, type: 'illegal_argument_exception', reason: `malformed action/metadata line: ${describeJsonError(text)}` };
       this.reject(text, null, error.reason);
-      this.pending = { op: 'index', index: this.defaults.index ?? '', id: null, error, broken: true };
+      this.pending = { op: 'index', index: this.defaults.index ?? '', id: null, error, broken: true, line: this.lineNo };
       return;
     }
+    a.line = this.lineNo;
     if (a.error && a.op !== 'delete') {
       // A well-formed action we refuse (bad index, id): its source line follows and is skipped.
       this.reject(text, a.index || null, a.error.reason);
       this.pending = { ...a, broken: true };
       return;
     }
+    if (!a.error) this.lastAction = { start, end, a };
     this.accept(a);
   }
 
   private accept(a: PendingAction): void {
     if (a.op === 'delete') {
-      this.items.push(a.error ? errorItem(a, a.error) : { op: 'delete', index: a.index, id: a.id ?? '', autoId: false, ts: null });
+      this.items.push(a.error ? errorItem(a, a.error) : { op: 'delete', index: a.index, id: a.id ?? '', autoId: false, ts: null, srcStart: 0, srcEnd: 0, line: a.line ?? 0 });
       return;
     }
     this.pending = a;
   }
 
-  private source(a: PendingAction, text: string): BulkItem {
+  /** Whether the document must be parsed here (see the module comment). */
+  private mustParse(index: string, start: number, end: number): boolean {
+    const router = this.defaults.router;
+    if (router) {
+      let w = this.wanted.get(index);
+      if (w === undefined) this.wanted.set(index, (w = router.wants(index)));
+      if (w) return true;
+    }
+    // A raw Windows event is mapped to ECS before it is stored: it holds a winlog event id.
+    const at = this.body.indexOf(WINLOG_ID, start);
+    return at >= 0 && at < end;
+  }
+
+  private source(a: PendingAction, start: number, end: number): BulkItem {
+    const line = this.lineNo;
+    if (a.op !== 'update' && !this.mustParse(a.index, start, end)) {
+      return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: start, srcEnd: end, line };
+    }
+    this.parsed++;
+    const text = this.body.toString('utf8', start, end);
     let doc: unknown;
     try {
       doc = JSON.parse(text);
     } catch {
       const error = { status: 400, type: 'document_parsing_exception', reason: `failed to parse the document: ${describeJsonError(text)}` };
       this.reject(text, a.index, error.reason);
-      return errorItem(a, error);
+      return errorItem(a, error, line);
     }
     if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-      const error = { status: 400, type: 'document_parsing_exception', reason: 'the document is not a JSON object' };
+      const error = { status: 400, type: 'document_parsing_exception', reason: 'failed to parse the document: the document is not a JSON object' };
       this.reject(text, a.index, error.reason);
-      return errorItem(a, error);
+      return errorItem(a, error, line);
     }
     const obj = doc as Record<string, unknown>;
-    if (a.op === 'update') return updateItem(a, obj, text);
-    const item: BulkItem = { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null };
+    if (a.op === 'update') return updateItem(a, obj, line);
+    const item: BulkItem = { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: start, srcEnd: end, line };
     const mapped = mapDocument(obj, a.index);
     item.doc = mapped.doc;
     item.mapped = mapped.mapped;
-    item.src = mapped.mapped ? JSON.stringify(mapped.doc) : text;
+    if (mapped.mapped) item.text = JSON.stringify(mapped.doc);
     item.ts = parseInstant(item.doc['@timestamp'])?.ms ?? null;
-    // Shippers rarely send _id and resend whole batches after a timeout: the same document sent
-    // again to the same index gets the same id, so a retry is recognised and stored once.
-    if (item.autoId) item.id = contentId(a.index, text);
     const router = this.defaults.router;
-    if (router) {
+    if (router && router.wants(a.index)) {
+      // The id is not known yet (content-derived ids are made by the store): routing does not use it.
       const routes = router.route({ source: item.doc, index: item.index, id: item.id });
       item.routed = routes.length === 0 ? -router.gen : router.gen;
       if (routes.length === 0) {
         item.routes = NO_ROUTES;
         item.doc = undefined;
       } else item.routes = routes.slice();
+    } else {
+      if (router) item.routed = -router.gen;
+      item.doc = undefined;
     }
     return item;
   }
 
   private reject(line: string, idx: string | null, reason: string): void {
-    this.rejected.push({ reason, idx, line: line.length > REJECTED_LINE_MAX ? line.slice(0, REJECTED_LINE_MAX) : line });
+    this.rejected.push({ reason, idx, line: line.length > REJECTED_LINE_MAX ? line.slice(0, REJECTED_LINE_MAX) : line, at: this.lineNo });
   }
 }
 
-function errorItem(a: Pick<PendingAction, 'op' | 'index' | 'id'>, error: ItemError): BulkItem {
-  return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, error };
+function errorItem(a: Pick<PendingAction, 'op' | 'index' | 'id' | 'line'>, error: ItemError, line = a.line ?? 0): BulkItem {
+  return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: 0, srcEnd: 0, line, error };
 }
 
-function updateItem(a: PendingAction, body: Record<string, unknown>, text: string): BulkItem {
-  const item: BulkItem = { op: 'update', index: a.index, id: a.id ?? '', autoId: false, ts: null };
+function updateItem(a: PendingAction, body: Record<string, unknown>, line: number): BulkItem {
+  const item: BulkItem = { op: 'update', index: a.index, id: a.id ?? '', autoId: false, ts: null, srcStart: 0, srcEnd: 0, line };
   if (a.id === null) {
     item.error = { status: 400, type: 'action_request_validation_exception', reason: 'an update needs an _id' };
     return item;
@@ -232,12 +283,11 @@ function updateItem(a: PendingAction, body: Record<string, unknown>, text: strin
       type: 'action_request_validation_exception',
       reason: script ? 'scripted updates are not supported by eqlite; send a partial document in "doc"' : 'an update needs a "doc" object',
     };
-    void text;
     return item;
   }
-  item.src = JSON.stringify(doc);
+  item.text = JSON.stringify(doc);
   const upsert = body.upsert;
-  if (body.doc_as_upsert === true) item.upsert = item.src;
+  if (body.doc_as_upsert === true) item.upsert = item.text;
   else if (upsert !== null && typeof upsert === 'object' && !Array.isArray(upsert)) item.upsert = JSON.stringify(upsert);
   else item.upsert = null;
   item.doc = doc as Record<string, unknown>;
@@ -301,11 +351,6 @@ export function invalidIndexName(name: string): string | null {
   return null;
 }
 
-/** A document id derived from the index and the exact bytes sent (20 characters, as ES ids). */
-export function contentId(index: string, text: string): string {
-  return hash('sha256', index + '\n' + text, 'base64url').slice(0, 20);
-}
-
 const NO_ROUTES: readonly number[] = [];
 
 /**
@@ -342,9 +387,12 @@ function describeJsonError(text: string): string {
   }
 }
 
-/** Store writes for the items that have no error; `index` maps write positions back to items. */
-export function toWriteItems(items: readonly BulkItem[]): { writes: WriteItem[]; positions: number[] } {
-  const writes: WriteItem[] = [];
+/**
+ * The store write for the items that have no error (`positions` maps batch positions back to
+ * items). The body's buffer may be handed to the writer thread: do not read it afterwards.
+ */
+export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected: RejectedLine[]): { write: { batch: WriteBatch; transfer: ArrayBuffer[] }; positions: number[] } {
+  const b = new WriteBatchBuilder(body);
   const positions: number[] = [];
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;
@@ -352,12 +400,11 @@ export function toWriteItems(items: readonly BulkItem[]): { writes: WriteItem[];
     // An `index` without _id names the document by its content: the same content again is a
     // retry, not a new version, so it is stored like a create (once).
     const op = it.op === 'create' || (it.op === 'index' && it.autoId) ? Op.Create : it.op === 'index' ? Op.Index : it.op === 'delete' ? Op.Delete : Op.Update;
-    const w: WriteItem = { op, idx: it.index, id: it.id, ts: it.ts, src: it.src ?? null, routed: it.routed ?? 0 };
-    if (it.op === 'update') w.upsert = it.upsert ?? null;
-    writes.push(w);
+    const src = it.op === 'delete' ? null : it.text !== undefined ? it.text : { off: it.srcStart, len: it.srcEnd - it.srcStart };
+    b.add(op, it.index, it.autoId ? null : it.id, src, it.op === 'update' ? (it.upsert ?? null) : null, it.routed ?? 0, it.line);
     positions.push(i);
   }
-  return { writes, positions };
+  return { write: b.build(rejected), positions };
 }
 
 // ---- response --------------------------------------------------------------------------------------

@@ -9,13 +9,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { EventDoc } from '../events/types.js';
-import { BulkParser, bulkResponse, toWriteItems, type BulkItem, type ItemOutcome } from './bulk.js';
+import { BulkParser, bulkResponse, toWriteBatch, type BulkItem, type ItemOutcome } from './bulk.js';
 import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
 import { EsError, qs, sendJson, streamBody } from './http.js';
 import type { Metrics } from './metrics.js';
 import type { EventSink } from './event-log.js';
-import { setIngested, StoreUnavailableError } from './store/event-store.js';
+import { AUTO_ID_LENGTH, setIngested, StoreUnavailableError } from './store/event-store.js';
 
 /** An event just committed, as detection receives it. */
 export interface StoredEvent {
@@ -40,6 +40,8 @@ export interface StoredEvent {
 /** Routing at ingest: which rules of generation `gen` can use an event. */
 export interface IngestRouter {
   gen: number;
+  /** Whether some rule's index patterns match the index. */
+  wants(index: string): boolean;
   route(ev: EventDoc): readonly number[];
 }
 
@@ -91,14 +93,23 @@ export class Ingest {
     const params = req.params as { index?: string };
     const router = this.deps.router?.() ?? null;
     const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline'), router });
-    await streamBody(req, config.ingest.maxBodyBytes, (c) => parser.push(c));
-    const items = parser.end();
+    const chunks: Buffer[] = [];
+    const size = await streamBody(req, config.ingest.maxBodyBytes, (c) => chunks.push(c));
+    // One buffer of its own (not pooled): it can be handed to the writer thread as it is.
+    const body = Buffer.allocUnsafeSlow(size);
+    let at = 0;
+    for (const c of chunks) {
+      c.copy(body, at);
+      at += c.length;
+    }
+    chunks.length = 0;
+    const items = parser.parse(body);
     if (items.length === 0) {
       metrics.bulkRequests.inc({ status: '400' });
       throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;');
     }
     metrics.eventsReceived.inc(items.length);
-    const { writes, positions } = toWriteItems(items);
+    const { write, positions } = toWriteBatch(items, body, parser.rejected);
     const outcomes: ItemOutcome[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
       const e = items[i]!.error;
@@ -107,20 +118,25 @@ export class Ingest {
         metrics.itemsRejected.inc({ reason: e.type });
       }
     }
-    if (parser.rejected.length > 0) {
-      log.warn({ rejected: parser.rejected.length, example: parser.rejected[0]!.reason, remote: req.ip }, 'bulk: malformed lines answered with per-item 400 and kept in the rejected table');
-    }
+    let rejectedLines = parser.rejected.length;
+    let rejectedExample = rejectedLines > 0 ? parser.rejected[0]!.reason : '';
     const stored: StoredEvent[] = [];
-    if (writes.length > 0 || parser.rejected.length > 0) {
-      metrics.pending.inc(writes.length);
+    if (positions.length > 0 || parser.rejected.length > 0) {
+      metrics.pending.inc(positions.length);
       let res;
       try {
-        res = await store.write(writes, parser.rejected);
+        res = await store.write(write);
       } catch (e) {
         if (e instanceof StoreUnavailableError) this.unavailable(e.failure, e.message);
         throw e;
       } finally {
-        metrics.pending.dec(writes.length);
+        metrics.pending.dec(positions.length);
+      }
+      for (const r of res.refused) {
+        const error = { status: 400, type: 'document_parsing_exception', reason: r.reason };
+        outcomes[positions[r.i]!] = { status: 400, error };
+        metrics.itemsRejected.inc({ reason: error.type });
+        if (rejectedLines++ === 0) rejectedExample = r.reason;
       }
       let storedCount = 0;
       let dup = 0;
@@ -130,12 +146,15 @@ export class Ingest {
         let status = res.status[k]!;
         const seq = res.seq[k]!;
         if (status === 400) {
+          // A document the store refused (not one JSON object): its outcome is set above.
+          if (outcomes[i] !== undefined) continue;
           // Cluster mode: the event log is append-only.
           const error = { status: 400, type: 'illegal_argument_exception', reason: `[${it.op}] is not supported by eqlite serve --cluster: events are appended to a log and cannot be changed or removed` };
           outcomes[i] = { status, error };
           metrics.itemsRejected.inc({ reason: error.type });
           continue;
         }
+        if (it.autoId) it.id = res.autoIds.substr(k * AUTO_ID_LENGTH, AUTO_ID_LENGTH);
         // The same content sent again without _id is a retry: acknowledge it (200, not 409,
         // which Fluent Bit and Vector treat as a failure).
         if (status === 409) dup++;
@@ -154,11 +173,14 @@ export class Ingest {
       metrics.eventsStored.inc(storedCount);
       if (dup > 0) metrics.eventsDuplicate.inc(dup);
     }
+    if (rejectedLines > 0) {
+      log.warn({ rejected: rejectedLines, example: rejectedExample, remote: req.ip }, 'bulk: malformed lines answered with per-item 400 and kept in the rejected table');
+    }
     const took = Math.round(performance.now() - started);
-    const body = bulkResponse(items, outcomes, took, (i) => this.deps.objects.backingIndex(i), qs(req, 'filter_path'));
+    const answer = bulkResponse(items, outcomes, took, (i) => this.deps.objects.backingIndex(i), qs(req, 'filter_path'));
     metrics.bulkRequests.inc({ status: '200' });
     metrics.bulkDuration.observe((performance.now() - started) / 1000);
-    sendJson(reply, 200, body);
+    sendJson(reply, 200, answer);
     if (stored.length > 0) for (const l of this.listeners) l(stored);
   }
 

@@ -63,6 +63,8 @@ export interface RuleGeneration {
   /** The same rules compiled without a size limit (real-time runs). */
   stream: PreparedRule[];
   router: RuleRouter;
+  /** Whether some rule's index patterns match an index (events of other indices need no parsing). */
+  wants(index: string): boolean;
   all: ServedRule[];
   exceptionLists: ExceptionList[];
 }
@@ -180,7 +182,18 @@ export class RuleSet {
       prepared.push(p);
       stream.push(s);
     }
-    this.current = { gen: ++this.gen, prepared, stream, router: new RuleRouter(prepared), all, exceptionLists: lists };
+    const wanted = new Map<string, boolean>();
+    const wants = (index: string): boolean => {
+      let w = wanted.get(index);
+      if (w === undefined) {
+        w = prepared.some((p) => p.matchIndex(index));
+        // Bounded: a shipper writing to ever new indices (dates in names) must not grow it forever.
+        if (wanted.size >= 10_000) wanted.clear();
+        wanted.set(index, w);
+      }
+      return w;
+    };
+    this.current = { gen: ++this.gen, prepared, stream, router: new RuleRouter(prepared), wants, all, exceptionLists: lists };
     this.opts.onChange?.(this.current);
     return this.current;
   }

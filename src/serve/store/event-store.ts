@@ -8,10 +8,11 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { workerEntry } from '../../util/worker-entry.js';
-import type { FromWriter, RejectedLine, ToWriter, WriteItem, WriterConfig, WriterFailure } from './protocol.js';
+import type { FromWriter, ItemRefusal, ToWriter, WriteBatch, WriterConfig, WriterFailure } from './protocol.js';
 
-export type { WriteItem, RejectedLine, WriterFailure } from './protocol.js';
-export { Op, Outcome } from './protocol.js';
+export type { WriteBatch, RejectedLine, WriterFailure, ItemRefusal } from './protocol.js';
+export { Op, Outcome, AUTO_ID_LENGTH } from './protocol.js';
+export { WriteBatchBuilder, batchOf, type SimpleItem } from './batch.js';
 
 export interface EventStoreOptions {
   /** Data directory; the store is `<dir>/events.sqlite`. */
@@ -27,10 +28,17 @@ export interface EventStoreOptions {
 export interface WriteResult {
   /** Commit time (epoch ms): `event.ingested` of the stored events. */
   ingested: number;
-  /** Per item: bulk item status (201 created, 200 replaced/deleted, 409 conflict, 404 missing). */
-  status: number[];
+  /**
+   * Per item: bulk item status (201 created, 200 replaced/deleted, 409 conflict, 404 missing,
+   * 400 not a JSON object — see `refused`).
+   */
+  status: Int32Array;
   /** Per item: seq of the stored row (0 when none). */
-  seq: number[];
+  seq: Float64Array;
+  /** Content-derived ids, AUTO_ID_LENGTH characters per item (blanks where the client gave one). */
+  autoIds: string;
+  /** Items refused as malformed, with the reason. */
+  refused: ItemRefusal[];
 }
 
 /** The store cannot take writes now; `failure` says why (the HTTP layer answers 429 or 503). */
@@ -102,7 +110,7 @@ export class EventStore {
           if (!w) break;
           this.waiting.delete(m.req);
           this.inFlight -= w.n;
-          w.resolve({ ingested: m.ingested, status: m.status, seq: m.seq });
+          w.resolve({ ingested: m.ingested, status: m.status, seq: m.seq, autoIds: m.autoIds, refused: m.refused });
           break;
         }
         case 'failed': {
@@ -145,15 +153,19 @@ export class EventStore {
     });
   }
 
-  /** Stores items (and rejected lines); resolves after the commit is on disk. */
-  write(items: WriteItem[], rejected: RejectedLine[] = []): Promise<WriteResult> {
+  /**
+   * Stores a request's items (and its rejected lines); resolves after the commit is on disk.
+   * The batch's buffers are transferred to the writer thread: the caller must not use them after.
+   */
+  write(b: { batch: WriteBatch; transfer: ArrayBuffer[] }): Promise<WriteResult> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('io', 'event store is closed'));
     if (this.failure) return Promise.reject(new StoreUnavailableError(this.failure.failure, this.failure.message));
     const req = this.nextReq++;
-    this.inFlight += items.length;
+    const n = b.batch.count;
+    this.inFlight += n;
     return new Promise((resolve, reject) => {
-      this.waiting.set(req, { resolve, reject, n: items.length });
-      this.worker.postMessage({ t: 'write', req, items, rejected } satisfies ToWriter);
+      this.waiting.set(req, { resolve, reject, n });
+      this.worker.postMessage({ t: 'write', req, ...b.batch } satisfies ToWriter, b.transfer);
     });
   }
 

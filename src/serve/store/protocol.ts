@@ -2,6 +2,12 @@
 // (writer.ts). One thread owns the write connection: it commits what every pending bulk request
 // brought in one transaction (group commit), so one fsync acknowledges many requests, and the
 // main thread keeps parsing requests while the disk works.
+//
+// A request's items travel as one WriteBatch: the documents' bytes in one buffer (the request
+// body as the shipper sent it, plus the few documents eqlite rewrote) and the per-item numbers in
+// one Float64Array. Both buffers are transferred to the writer, not copied or cloned item by
+// item; the writer checks each document (json-scan.ts), reads its @timestamp, derives its id and
+// stores the bytes unchanged.
 
 /** Operation of one bulk item, as the writer applies it. */
 export const Op = {
@@ -10,23 +16,45 @@ export const Op = {
   /** Insert or replace (the old version is removed and the new one gets a new seq). */
   Index: 1,
   Delete: 2,
-  /** Merge `src` (a partial document) into the stored one; with `upsert`, create when missing. */
+  /** Merge the source (a partial document) into the stored one; with an upsert, create when missing. */
   Update: 3,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
-export interface WriteItem {
-  op: Op;
-  idx: string;
-  id: string;
-  /** @timestamp in epoch ms (null when absent or unparseable). */
-  ts: number | null;
-  /** `_source` JSON (the partial document for Update; null for Delete). */
-  src: string | null;
+/** Fields of an item in WriteBatch.meta (item i's field f is meta[i * META + f]). */
+export const F = {
+  op: 0,
+  /** Position of the item's index in WriteBatch.names. */
+  index: 1,
+  /** The source's bytes in WriteBatch.bytes (length -1: none, e.g. delete). */
+  srcOff: 2,
+  srcLen: 3,
+  /** Update only: the document to create when none exists (length -1: none). */
+  upsertOff: 4,
+  upsertLen: 5,
   /** Routing at ingest: rule generation G if some rule can use the event, -G if none, 0 unknown. */
-  routed?: number;
-  /** Update only: the document to create when none exists (JSON), or null. */
-  upsert?: string | null;
+  routed: 6,
+  /** Line number of the source in the request (orders rejected lines). */
+  line: 7,
+} as const;
+export const META = 8;
+
+/** The items of one request, ready for the writer (see WriteBatchBuilder). */
+export interface WriteBatch {
+  count: number;
+  /** META numbers per item. */
+  meta: Float64Array;
+  /** The sources' bytes. */
+  bytes: Uint8Array;
+  /** Distinct index names of the items. */
+  names: string[];
+  /**
+   * Per item: the client's `_id`, or null when the id is derived from the content (a
+   * document without `_id`). Null when no item has a client id.
+   */
+  ids: (string | null)[] | null;
+  /** Lines the request parser refused (kept in the rejected table). */
+  rejected: RejectedLine[];
 }
 
 /** A bulk line that could not be used, kept for inspection (never silently dropped). */
@@ -35,6 +63,8 @@ export interface RejectedLine {
   idx: string | null;
   /** The line, cut to a bounded length. */
   line: string;
+  /** Line number in the request: rejected lines are stored in request order. */
+  at: number;
 }
 
 export interface WriterConfig {
@@ -48,7 +78,7 @@ export interface WriterConfig {
 }
 
 export type ToWriter =
-  | { t: 'write'; req: number; items: WriteItem[]; rejected: RejectedLine[] }
+  | ({ t: 'write'; req: number } & WriteBatch)
   | { t: 'retention'; maxAgeMs: number; maxBytes: number }
   | { t: 'close' };
 
@@ -56,7 +86,17 @@ export type ToWriter =
 export type WriterFailure = 'full' | 'readonly' | 'io';
 
 /** Per-item outcome codes, the HTTP status of the bulk item. */
-export const Outcome = { Created: 201, Updated: 200, Deleted: 200, Conflict: 409, NotFound: 404 } as const;
+export const Outcome = { Created: 201, Updated: 200, Deleted: 200, Conflict: 409, NotFound: 404, Invalid: 400 } as const;
+
+/** Length of a content-derived id (as Elasticsearch's generated ids). */
+export const AUTO_ID_LENGTH = 20;
+
+/** An item the writer refused (status 400): the document is not a JSON object. */
+export interface ItemRefusal {
+  /** Item position in the batch. */
+  i: number;
+  reason: string;
+}
 
 export type FromWriter =
   | { t: 'ready'; lastSeq: number }
@@ -67,9 +107,12 @@ export type FromWriter =
       /** Commit time: `event.ingested` of every event this transaction stored. */
       ingested: number;
       /** Per item: an Outcome. */
-      status: number[];
+      status: Int32Array;
       /** Per item: the stored row's seq (0 when nothing was stored). */
-      seq: number[];
+      seq: Float64Array;
+      /** The content-derived ids, AUTO_ID_LENGTH characters per item (blanks for items with a client id). */
+      autoIds: string;
+      refused: ItemRefusal[];
     }
   | { t: 'failed'; req: number; failure: WriterFailure; message: string }
   | { t: 'retained'; deleted: number; reason: 'age' | 'size'; oldestSeq: number }

@@ -1,0 +1,280 @@
+// Checking a bulk source line from its bytes, without building it: is it one JSON object (what
+// JSON.parse of its UTF-8 text accepts), and where is its top-level `@timestamp` value? The store
+// keeps the bytes a shipper sent, so most documents are never turned into strings or objects on
+// the way in; this scan is what stands between them and the store (a malformed line is a
+// per-item 400, as Elasticsearch answers it).
+//
+// The grammar is RFC 8259's, as V8's JSON.parse applies it to the decoded text: bytes from 0x80
+// up are never structural and JSON.parse sees invalid UTF-8 as U+FFFD, so string contents beyond
+// ASCII need no decoding here; control characters (below 0x20) are refused inside strings;
+// escapes are `\" \\ \/ \b \f \n \r \t \uXXXX`; numbers are `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`.
+// One bound, as for every loop over untrusted data: nesting deeper than MAX_DEPTH is refused.
+
+/** Deepest nesting of objects and arrays accepted. */
+export const MAX_DEPTH = 512;
+
+/** What a scan found. Reused between calls (no allocation per document). */
+export interface ScanResult {
+  /** Null when the line is one JSON object; otherwise why not. */
+  error: string | null;
+  /**
+   * The top-level `@timestamp` value (the last one, as JSON.parse keeps the last of repeated keys):
+   * TS_NONE, TS_STRING (bytes tsStart..tsEnd are the string's contents, without escapes),
+   * TS_NUMBER (bytes are the number) or TS_OTHER (any other value, or a string with escapes).
+   */
+  tsKind: number;
+  tsStart: number;
+  tsEnd: number;
+}
+
+export const TS_NONE = 0;
+export const TS_STRING = 1;
+export const TS_NUMBER = 2;
+export const TS_OTHER = 3;
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const LBRACE = 123;
+const RBRACE = 125;
+const LBRACKET = 91;
+const RBRACKET = 93;
+const COMMA = 44;
+const COLON = 58;
+const MINUS = 45;
+const PLUS = 43;
+const DOT = 46;
+
+/** 1 for the bytes that end a run of plain string characters: `"`, `\` and controls. */
+const STRING_STOP = new Uint8Array(256);
+for (let c = 0; c < 32; c++) STRING_STOP[c] = 1;
+STRING_STOP[QUOTE] = 1;
+STRING_STOP[BACKSLASH] = 1;
+
+/** Characters allowed after a backslash (u is handled apart). */
+const SIMPLE_ESCAPE = new Uint8Array(256);
+for (const ch of '"\\/bfnrt') SIMPLE_ESCAPE[ch.charCodeAt(0)] = 1;
+
+const HEX = new Uint8Array(256);
+for (const ch of '0123456789abcdefABCDEF') HEX[ch.charCodeAt(0)] = 1;
+
+/** `@timestamp` as bytes. */
+const TS_KEY = Buffer.from('@timestamp');
+
+const isWs = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/** Container stack: 1 = object, 2 = array (shared; scans do not nest). */
+const stack = new Uint8Array(MAX_DEPTH + 1);
+
+/**
+ * Checks that bytes [start, end) of `b` are exactly one JSON object (surrounding whitespace
+ * allowed) and finds its top-level `@timestamp`. Fills and returns `out`.
+ */
+export function scanObject(b: Uint8Array, start: number, end: number, out: ScanResult): ScanResult {
+  out.error = null;
+  out.tsKind = TS_NONE;
+  out.tsStart = out.tsEnd = 0;
+  let p = start;
+  while (p < end && isWs(b[p]!)) p++;
+  if (p >= end || b[p] !== LBRACE) {
+    out.error = p >= end ? 'the document is empty' : 'the document is not a JSON object';
+    return out;
+  }
+  let depth = 0;
+  // Set while the value being read is the top-level @timestamp.
+  let tsValue = false;
+  // Expecting a value (true) or what follows one (false).
+  let wantValue = true;
+  for (;;) {
+    if (wantValue) {
+      while (p < end && isWs(b[p]!)) p++;
+      if (p >= end) return fail(out, 'unexpected end of the document');
+      const c = b[p]!;
+      const valueStart = p;
+      if (c === LBRACE || c === LBRACKET) {
+        if (depth === MAX_DEPTH) return fail(out, `the document is nested deeper than ${MAX_DEPTH} levels`);
+        if (tsValue) setTs(out, TS_OTHER, p, p);
+        tsValue = false;
+        stack[++depth] = c === LBRACE ? 1 : 2;
+        p++;
+        while (p < end && isWs(b[p]!)) p++;
+        if (c === LBRACE) {
+          if (p < end && b[p] === RBRACE) {
+            p++;
+            depth--;
+            wantValue = false;
+            if (depth === 0) break;
+            continue;
+          }
+          // A key, then the value.
+          const r = key(b, p, end, depth, out);
+          if (r < 0) return out;
+          tsValue = keyIsTs;
+          p = r;
+          continue;
+        }
+        if (p < end && b[p] === RBRACKET) {
+          p++;
+          depth--;
+          wantValue = false;
+          continue;
+        }
+        continue;
+      }
+      if (c === QUOTE) {
+        const q = stringEnd(b, p + 1, end);
+        if (q < 0) return fail(out, q === -2 ? 'invalid escape in a string' : q === -3 ? 'control character in a string' : 'unterminated string');
+        // Contents without a backslash are read as they are; with escapes, by JSON.parse.
+        if (tsValue) setTs(out, sawEscape ? TS_OTHER : TS_STRING, p + 1, q);
+        p = q + 1;
+      } else if (c === MINUS || isDigit(c)) {
+        const q = numberEnd(b, p, end);
+        if (q < 0) return fail(out, 'invalid number');
+        if (tsValue) setTs(out, TS_NUMBER, p, q);
+        p = q;
+      } else if (c === 116 /* t */ && literal(b, p, end, 'true')) {
+        if (tsValue) setTs(out, TS_OTHER, p, p + 4);
+        p += 4;
+      } else if (c === 102 /* f */ && literal(b, p, end, 'false')) {
+        if (tsValue) setTs(out, TS_OTHER, p, p + 5);
+        p += 5;
+      } else if (c === 110 /* n */ && literal(b, p, end, 'null')) {
+        // A null @timestamp is no timestamp (JSON.parse keeps the last key, so it replaces one).
+        if (tsValue) setTs(out, TS_NONE, 0, 0);
+        p += 4;
+      } else {
+        return fail(out, `unexpected character at byte ${valueStart - start}`);
+      }
+      tsValue = false;
+      wantValue = false;
+      continue;
+    }
+    // After a value: a separator or the end of its container.
+    while (p < end && isWs(b[p]!)) p++;
+    if (p >= end) return fail(out, 'unexpected end of the document');
+    const c = b[p]!;
+    const inObject = stack[depth] === 1;
+    if (c === COMMA) {
+      p++;
+      if (inObject) {
+        while (p < end && isWs(b[p]!)) p++;
+        const r = key(b, p, end, depth, out);
+        if (r < 0) return out;
+        tsValue = keyIsTs;
+        p = r;
+      }
+      wantValue = true;
+      continue;
+    }
+    if ((inObject && c === RBRACE) || (!inObject && c === RBRACKET)) {
+      p++;
+      depth--;
+      if (depth === 0) break;
+      continue;
+    }
+    return fail(out, `unexpected character at byte ${p - start}`);
+  }
+  while (p < end && isWs(b[p]!)) p++;
+  if (p < end) return fail(out, `unexpected data after the document at byte ${p - start}`);
+  return out;
+}
+
+function fail(out: ScanResult, reason: string): ScanResult {
+  out.error = reason;
+  return out;
+}
+
+function setTs(out: ScanResult, kind: number, s: number, e: number): void {
+  out.tsKind = kind;
+  out.tsStart = s;
+  out.tsEnd = e;
+}
+
+/** Set by key(): the key just read is the top-level @timestamp. */
+let keyIsTs = false;
+/** Set by stringEnd(): the string just read holds an escape. */
+let sawEscape = false;
+
+/**
+ * Reads `"key" :` at p; returns the position after the colon (keyIsTs tells whether the key is
+ * the top-level @timestamp), or -1 with out.error set when malformed.
+ */
+function key(b: Uint8Array, p: number, end: number, depth: number, out: ScanResult): number {
+  if (p >= end || b[p] !== QUOTE) {
+    fail(out, p >= end ? 'unexpected end of the document' : `expected a key at byte ${p}`);
+    return -1;
+  }
+  const q = stringEnd(b, p + 1, end);
+  if (q < 0) {
+    fail(out, q === -2 ? 'invalid escape in a key' : q === -3 ? 'control character in a key' : 'unterminated key');
+    return -1;
+  }
+  let isTs = false;
+  if (depth === 1 && q - p - 1 === TS_KEY.length) {
+    isTs = true;
+    for (let i = 0; i < TS_KEY.length; i++) {
+      if (b[p + 1 + i] !== TS_KEY[i]) {
+        isTs = false;
+        break;
+      }
+    }
+  }
+  let r = q + 1;
+  while (r < end && isWs(b[r]!)) r++;
+  if (r >= end || b[r] !== COLON) {
+    fail(out, `expected ':' after a key at byte ${r}`);
+    return -1;
+  }
+  r++;
+  keyIsTs = isTs;
+  return r;
+}
+
+/**
+ * Position of the closing quote of the string whose contents start at p; -1 unterminated, -2 bad
+ * escape, -3 control character.
+ */
+function stringEnd(b: Uint8Array, p: number, end: number): number {
+  sawEscape = false;
+  for (;;) {
+    while (p < end && STRING_STOP[b[p]!] === 0) p++;
+    if (p >= end) return -1;
+    const c = b[p]!;
+    if (c === QUOTE) return p;
+    if (c !== BACKSLASH) return -3;
+    sawEscape = true;
+    const e = b[p + 1];
+    if (p + 1 >= end) return -1;
+    if (e === 117 /* u */) {
+      if (p + 5 >= end || !HEX[b[p + 2]!] || !HEX[b[p + 3]!] || !HEX[b[p + 4]!] || !HEX[b[p + 5]!]) return -2;
+      p += 6;
+    } else if (SIMPLE_ESCAPE[e!]) p += 2;
+    else return -2;
+  }
+}
+
+/** End of the number starting at p, or -1 when it is not one. */
+function numberEnd(b: Uint8Array, p: number, end: number): number {
+  if (b[p] === MINUS) p++;
+  if (p >= end || !isDigit(b[p]!)) return -1;
+  if (b[p] === 48) p++;
+  else while (p < end && isDigit(b[p]!)) p++;
+  if (p < end && b[p] === DOT) {
+    p++;
+    if (p >= end || !isDigit(b[p]!)) return -1;
+    while (p < end && isDigit(b[p]!)) p++;
+  }
+  if (p < end && (b[p] === 101 || b[p] === 69)) {
+    p++;
+    if (p < end && (b[p] === PLUS || b[p] === MINUS)) p++;
+    if (p >= end || !isDigit(b[p]!)) return -1;
+    while (p < end && isDigit(b[p]!)) p++;
+  }
+  return p;
+}
+
+function literal(b: Uint8Array, p: number, end: number, word: string): boolean {
+  if (p + word.length > end) return false;
+  for (let i = 1; i < word.length; i++) if (b[p + i] !== word.charCodeAt(i)) return false;
+  return true;
+}

@@ -1,0 +1,124 @@
+// Building a WriteBatch (protocol.ts): the items of one bulk request as two transferable buffers.
+// Sources are spans of the request body (the bytes the shipper sent, stored unchanged) or, for
+// the few documents eqlite rewrites (raw Windows events mapped to ECS, partial updates), strings
+// appended after the body.
+import { F, META, type Op, type RejectedLine, type WriteBatch } from './protocol.js';
+
+/** A source: bytes [off, off + len) of the body, or a rewritten document. */
+export type Source = { off: number; len: number } | string | null;
+
+export class WriteBatchBuilder {
+  private meta = new Float64Array(META * 64);
+  private count = 0;
+  private readonly names: string[] = [];
+  private readonly nameIndex = new Map<string, number>();
+  private ids: (string | null)[] | null = null;
+  private readonly extras: Buffer[] = [];
+  private extraLen = 0;
+  /** Whether some item refers to the body's bytes. */
+  private usesBody = false;
+
+  /** `body`: the bytes that { off, len } sources refer to. */
+  constructor(private readonly body: Uint8Array | null) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds an item; returns its position in the batch. */
+  add(op: Op, index: string, id: string | null, src: Source, upsert: string | null, routed: number, line: number): number {
+    const i = this.count++;
+    if ((i + 1) * META > this.meta.length) {
+      const grown = new Float64Array(this.meta.length * 2);
+      grown.set(this.meta);
+      this.meta = grown;
+    }
+    const m = this.meta;
+    const o = i * META;
+    m[o + F.op] = op;
+    let n = this.nameIndex.get(index);
+    if (n === undefined) {
+      n = this.names.push(index) - 1;
+      this.nameIndex.set(index, n);
+    }
+    m[o + F.index] = n;
+    this.place(o + F.srcOff, o + F.srcLen, src);
+    this.place(o + F.upsertOff, o + F.upsertLen, upsert);
+    m[o + F.routed] = routed;
+    m[o + F.line] = line;
+    if (id !== null) {
+      if (!this.ids) this.ids = new Array<string | null>(i).fill(null);
+      this.ids.push(id);
+    } else if (this.ids) this.ids.push(null);
+    return i;
+  }
+
+  private place(offField: number, lenField: number, src: Source): void {
+    const m = this.meta;
+    if (src === null) {
+      m[offField] = 0;
+      m[lenField] = -1;
+    } else if (typeof src === 'string') {
+      const b = Buffer.from(src, 'utf8');
+      m[offField] = -1 - this.extraLen; // resolved in build(), once the body's length is final
+      m[lenField] = b.length;
+      this.extras.push(b);
+      this.extraLen += b.length;
+    } else {
+      m[offField] = src.off;
+      m[lenField] = src.len;
+      this.usesBody = true;
+    }
+  }
+
+  /**
+   * The batch and the buffers to transfer with it. When nothing was rewritten and the body owns
+   * its whole ArrayBuffer, the body itself is handed over (the caller must not read it after the
+   * transfer); otherwise one buffer is made of the body and the rewritten documents.
+   */
+  build(rejected: RejectedLine[]): { batch: WriteBatch; transfer: ArrayBuffer[] } {
+    const body = this.usesBody ? this.body : null;
+    const bodyLen = body ? body.length : 0;
+    let bytes: Uint8Array;
+    if (this.extraLen === 0 && body && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) {
+      bytes = body;
+    } else {
+      bytes = new Uint8Array(new ArrayBuffer(bodyLen + this.extraLen));
+      if (body) bytes.set(body);
+      let at = bodyLen;
+      for (const e of this.extras) {
+        bytes.set(e, at);
+        at += e.length;
+      }
+    }
+    const m = this.meta.length === this.count * META ? this.meta : this.meta.slice(0, this.count * META);
+    if (this.extraLen > 0) {
+      for (let o = 0; o < m.length; o += META) {
+        if (m[o + F.srcOff]! < 0) m[o + F.srcOff] = bodyLen + (-1 - m[o + F.srcOff]!);
+        if (m[o + F.upsertOff]! < 0) m[o + F.upsertOff] = bodyLen + (-1 - m[o + F.upsertOff]!);
+      }
+    }
+    const batch: WriteBatch = { count: this.count, meta: m, bytes, names: this.names, ids: this.ids, rejected };
+    const transfer: ArrayBuffer[] = [m.buffer as ArrayBuffer];
+    if (bytes.buffer !== m.buffer && bytes.byteLength > 0) transfer.push(bytes.buffer as ArrayBuffer);
+    return { batch, transfer };
+  }
+}
+
+/** A simple item, for callers that have documents rather than a request body (tests, tools). */
+export interface SimpleItem {
+  op: Op;
+  index: string;
+  /** The client's `_id`; absent: derived from the content. */
+  id?: string;
+  /** The document as JSON text (absent for delete). */
+  src?: string;
+  upsert?: string | null;
+  routed?: number;
+}
+
+export function batchOf(items: readonly SimpleItem[], rejected: RejectedLine[] = []): { batch: WriteBatch; transfer: ArrayBuffer[] } {
+  const b = new WriteBatchBuilder(null);
+  items.forEach((it, line) => b.add(it.op, it.index, it.id ?? null, it.src ?? null, it.upsert ?? null, it.routed ?? 0, line));
+  return b.build(rejected);
+}

@@ -1,0 +1,150 @@
+// The byte-level check of bulk source lines (src/serve/json-scan.ts) must accept exactly what
+// JSON.parse of the UTF-8 text accepts as an object, and find the @timestamp JSON.parse keeps.
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { MAX_DEPTH, scanObject, TS_NONE, TS_NUMBER, TS_OTHER, TS_STRING, type ScanResult } from '../src/serve/json-scan.js';
+
+const out: ScanResult = { error: null, tsKind: 0, tsStart: 0, tsEnd: 0 };
+
+function scan(text: string | Buffer): ScanResult {
+  const b = typeof text === 'string' ? Buffer.from(text) : text;
+  return { ...scanObject(b, 0, b.length, out) };
+}
+
+/** What JSON.parse says: an object, or not. */
+function parsesAsObject(b: Buffer): boolean {
+  try {
+    const v = JSON.parse(b.toString('utf8')) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('scanObject', () => {
+  test('accepts and refuses exactly what JSON.parse does, on hand-picked lines', () => {
+    const good = [
+      '{}',
+      ' { } ',
+      '{"a":1}',
+      '{"a":-0.5e+10,"b":[1,2,{"c":null}],"d":true,"e":false,"f":"x\\u00e9\\n\\"\\\\\\/"}',
+      '{"a":[]}',
+      '{"a":{}}',
+      '{"a":[[],[[]]]}',
+      '{"a":0}',
+      '{"a":1E5}',
+      '{"\u00e9":"\u2028 \u{1f600}"}',
+      '{"a":"\\ud800"}',
+      '\t{"a" : [ 1 , 2 ] }\r',
+    ];
+    const bad = [
+      '',
+      '   ',
+      '[1,2]',
+      '"str"',
+      '1',
+      'null',
+      '{',
+      '{"a"}',
+      '{"a":}',
+      '{"a":1,}',
+      '{"a":[1,]}',
+      '{,"a":1}',
+      '{"a":01}',
+      '{"a":1.}',
+      '{"a":.5}',
+      '{"a":-}',
+      '{"a":1e}',
+      '{"a":+1}',
+      '{"a":tru}',
+      '{"a":nul}',
+      '{"a":"\\x"}',
+      '{"a":"\\u12"}',
+      '{"a":"\\u12g4"}',
+      '{"a":"tab\there"}',
+      '{"a":"unterminated}',
+      '{"a":1}{"b":2}',
+      '{"a":1} x',
+      "{'a':1}",
+      '{a:1}',
+      '{"a":1]',
+      '{"a":[1}',
+      '{"a":NaN}',
+      '\ufeff{"a":1}',
+    ];
+    for (const t of good) {
+      expect(parsesAsObject(Buffer.from(t)), t).toBe(true);
+      expect(scan(t).error, t).toBeNull();
+    }
+    for (const t of bad) {
+      expect(parsesAsObject(Buffer.from(t)), t).toBe(false);
+      expect(scan(t).error, t).not.toBeNull();
+    }
+  });
+
+  test('agrees with JSON.parse on 5,000 damaged copies of real events', () => {
+    const lines = readFileSync('examples/windows-sample.ndjson', 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => Buffer.from(l));
+    const rand = rng(42);
+    const alphabet = Buffer.from('{}[]",:\\ -+.0123456789eEtrufalsn\t\u0001');
+    let agreedValid = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const src = lines[Math.floor(rand() * lines.length)]!;
+      const b = Buffer.from(src);
+      const edits = 1 + Math.floor(rand() * 3);
+      let cur = b;
+      for (let k = 0; k < edits; k++) {
+        const at = Math.floor(rand() * cur.length);
+        const kind = rand();
+        const ch = alphabet[Math.floor(rand() * alphabet.length)]!;
+        if (kind < 0.4) cur = Buffer.concat([cur.subarray(0, at), cur.subarray(at + 1)]);
+        else if (kind < 0.7) cur = Buffer.concat([cur.subarray(0, at), Buffer.from([ch]), cur.subarray(at)]);
+        else {
+          cur = Buffer.from(cur);
+          cur[at] = ch;
+        }
+      }
+      const expected = parsesAsObject(cur);
+      expect(scan(cur).error === null, cur.toString()).toBe(expected);
+      if (expected) agreedValid++;
+    }
+    // Some damaged copies are still valid JSON (a digit replaced by a digit, …): both kinds were checked.
+    expect(agreedValid).toBeGreaterThan(100);
+  });
+
+  test('finds the top-level @timestamp that JSON.parse keeps', () => {
+    const ts = (t: string) => {
+      const b = Buffer.from(t);
+      const r = scanObject(b, 0, b.length, out);
+      return [r.tsKind, b.toString('utf8', r.tsStart, r.tsEnd)];
+    };
+    expect(ts('{"@timestamp":"2025-01-01T00:00:00Z","a":1}')).toEqual([TS_STRING, '2025-01-01T00:00:00Z']);
+    expect(ts('{"a":{"@timestamp":"x"},"@timestamp":1700000000000}')).toEqual([TS_NUMBER, '1700000000000']);
+    expect(ts('{"@timestamp":"a","@timestamp":"b"}')).toEqual([TS_STRING, 'b']);
+    expect(ts('{"@timestamp":"a","@timestamp":null}')[0]).toBe(TS_NONE);
+    expect(ts('{"@timestamp":["2025-01-01T00:00:00Z"]}')[0]).toBe(TS_OTHER);
+    expect(ts('{"@timestamp":"2025\\u002d01-01T00:00:00Z"}')[0]).toBe(TS_OTHER);
+    expect(ts('{"a":[{"@timestamp":"x"}]}')[0]).toBe(TS_NONE);
+    expect(ts('{"@timestamps":"x","@timestam":"y"}')[0]).toBe(TS_NONE);
+  });
+
+  test(`nesting is bounded (${MAX_DEPTH} levels)`, () => {
+    const deep = (n: number) => '{"a":' + '['.repeat(n - 1) + ']'.repeat(n - 1) + '}';
+    expect(scan(deep(MAX_DEPTH)).error).toBeNull();
+    expect(scan(deep(MAX_DEPTH + 1)).error).toMatch(/nested deeper than 512/);
+    expect(scan(deep(100_000)).error).toMatch(/nested deeper/);
+  });
+});
