@@ -2,7 +2,8 @@
 // JSON.parse of the UTF-8 text accepts as an object, and find the @timestamp JSON.parse keeps.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { MAX_DEPTH, scanObject, TS_NONE, TS_NUMBER, TS_OTHER, TS_STRING, type ScanResult } from '../src/serve/json-scan.js';
+import { parseInstant } from '../src/events/time.js';
+import { isoUtcMillis, MAX_DEPTH, scanObject, TS_NONE, TS_NUMBER, TS_OTHER, TS_STRING, type ScanResult } from '../src/serve/json-scan.js';
 
 const out: ScanResult = { error: null, tsKind: 0, tsStart: 0, tsEnd: 0 };
 
@@ -146,5 +147,41 @@ describe('scanObject', () => {
     expect(scan(deep(MAX_DEPTH)).error).toBeNull();
     expect(scan(deep(MAX_DEPTH + 1)).error).toMatch(/nested deeper than 512/);
     expect(scan(deep(100_000)).error).toMatch(/nested deeper/);
+  });
+});
+
+describe('isoUtcMillis', () => {
+  test('reads UTC ISO times as parseInstant does, and declines every other form', () => {
+    const read = (s: string) => {
+      const b = Buffer.from(`"${s}"`);
+      return isoUtcMillis(b, 1, b.length - 1);
+    };
+    const same = [
+      '2025-08-01T10:00:00Z',
+      '2025-08-01T10:00:00.5Z',
+      '2025-08-01T10:00:00.123Z',
+      '2025-08-01T10:00:00.123456789Z',
+      '1970-01-01T00:00:00Z',
+      '2024-02-29T23:59:59.999Z',
+      '2025-12-31T24:00:00Z',
+      '2016-12-31T23:59:60Z',
+    ];
+    for (const s of same) expect(read(s), s).toBe(parseInstant(s)!.ms);
+    // Forms the fast path leaves to parseInstant (null here): offsets, no zone, dates only,
+    // two-digit years, more than 9 fraction digits, out-of-range fields, non-digits.
+    const declined = [
+      '2025-08-01T10:00:00+02:00',
+      '2025-08-01T10:00:00',
+      '2025-08-01',
+      '0099-08-01T10:00:00Z',
+      '2025-08-01T10:00:00.1234567891Z',
+      '2025-13-01T10:00:00Z',
+      '2025-08-01T10:61:00Z',
+      '2025-08-01T1a:00:00Z',
+      '2025-08-01 10:00:00Z',
+      '2025-08-01T10:00:00.Z',
+      '2025-08-01T10:00:00,5Z',
+    ];
+    for (const s of declined) expect(read(s), s).toBeNull();
   });
 });

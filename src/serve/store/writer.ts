@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { parseInstant } from '../../events/time.js';
 import { EVENTS_SCHEMA, EVENTS_SCHEMA_VERSION } from './schema.js';
 import { hash } from 'node:crypto';
-import { scanObject, TS_NONE, TS_NUMBER, TS_OTHER, TS_STRING, type ScanResult } from '../json-scan.js';
+import { isoUtcMillis, scanObject, TS_NONE, TS_NUMBER, TS_OTHER, TS_STRING, type ScanResult } from '../json-scan.js';
 import { AUTO_ID_LENGTH, F, META, Op, Outcome, type FromWriter, type ItemRefusal, type RejectedLine, type ToWriter, type WriteBatch, type WriterConfig, type WriterFailure } from './protocol.js';
 
 const port = parentPort!;
@@ -293,7 +293,7 @@ const SORTABLE = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwx
 function timeOfScanned(doc: Buffer): number | null {
   switch (scan.tsKind) {
     case TS_STRING: {
-      const fast = isoMillis(doc, scan.tsStart, scan.tsEnd);
+      const fast = isoUtcMillis(doc, scan.tsStart, scan.tsEnd);
       return fast ?? parseInstant(doc.toString('utf8', scan.tsStart, scan.tsEnd))?.ms ?? null;
     }
     case TS_NUMBER:
@@ -303,45 +303,6 @@ function timeOfScanned(doc: Buffer): number | null {
     default:
       return null;
   }
-}
-
-/** `YYYY-MM-DDTHH:MM:SS[.fraction]Z` read from bytes (epoch ms), or null for any other form. */
-function isoMillis(b: Uint8Array, s: number, e: number): number | null {
-  const len = e - s;
-  if (len < 20 || len > 30 || b[e - 1] !== 90 /* Z */) return null;
-  if (b[s + 4] !== 45 || b[s + 7] !== 45 || b[s + 10] !== 84 || b[s + 13] !== 58 || b[s + 16] !== 58) return null;
-  const year = digits(b, s, 4);
-  const month = digits(b, s + 5, 2);
-  const day = digits(b, s + 8, 2);
-  const hour = digits(b, s + 11, 2);
-  const minute = digits(b, s + 14, 2);
-  const second = digits(b, s + 17, 2);
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 24 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
-  let ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  if (len > 20) {
-    if (b[s + 19] !== 46) return null;
-    let frac = 0;
-    let scale = 100;
-    for (let p = s + 20; p < e - 1; p++) {
-      const d = b[p]! - 48;
-      if (d < 0 || d > 9) return null;
-      if (scale >= 1) frac += d * scale;
-      scale /= 10;
-    }
-    if (e - 1 - (s + 20) > 9) return null;
-    ms += frac;
-  } else if (b[s + 19] !== 90) return null;
-  return Number.isFinite(ms) ? ms : null;
-}
-
-function digits(b: Uint8Array, at: number, n: number): number {
-  let v = 0;
-  for (let i = at; i < at + n; i++) {
-    const d = b[i]! - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
 }
 
 function insert(c: Conn, idx: string, id: string, ts: number | null, ingested: number, routed: number, src: Uint8Array | string): number {
