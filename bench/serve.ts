@@ -10,8 +10,8 @@
 //   EQLITE_BENCH_SERVE_EVENTS     events sent per configuration (default 200000)
 //   EQLITE_BENCH_SERVE_NODE_ARGS  extra node options for the service (e.g. --cpu-prof)
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeGenerated } from '../src/generate/index.js';
@@ -33,6 +33,48 @@ export interface ServeBenchResult {
   peakRssMb: number;
   alerts: number;
   retried429: number;
+  /**
+   * CPU time the service spent per event from the first request to the end of detection, by
+   * thread (Linux /proc; null elsewhere): the main thread (HTTP, parsing, routing, real-time
+   * detection), the store's writer thread, and the others (GC helpers, libuv). Unlike events/s,
+   * this hardly depends on what else the machine is running.
+   */
+  cpuUsPerEvent: { main: number; writer: number; other: number } | null;
+  /** The machine's 1-minute load average at the end of the run (2 cores: above 2, others compete). */
+  load: number;
+}
+
+/** CPU seconds per thread of a process (Linux), by thread id. */
+function threadCpu(pid: number): Map<number, number> | null {
+  const out = new Map<number, number>();
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(t), (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    return null;
+  }
+  return out;
+}
+
+/** Per-event CPU by thread between two samples: the main thread, the busiest other (the writer), the rest. */
+function cpuPerEvent(pid: number, before: Map<number, number> | null, after: Map<number, number> | null, events: number): ServeBenchResult['cpuUsPerEvent'] {
+  if (!before || !after) return null;
+  let main = 0;
+  const others: number[] = [];
+  for (const [tid, s] of after) {
+    const d = s - (before.get(tid) ?? 0);
+    if (tid === pid) main = d;
+    else others.push(d);
+  }
+  others.sort((a, b) => b - a);
+  const writer = others[0] ?? 0;
+  const other = others.slice(1).reduce((a, b) => a + b, 0);
+  const us = (s: number) => (s * 1e6) / events;
+  return { main: us(main), writer: us(writer), other: us(other) };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -121,6 +163,7 @@ export async function benchServe(label: string, rules: string, events: number): 
     const latencies: number[] = [];
     let retried = 0;
     let next = 0;
+    const cpu0 = threadCpu(child.pid!);
     const t0 = performance.now();
     const sender = async () => {
       for (;;) {
@@ -150,6 +193,7 @@ export async function benchServe(label: string, rules: string, events: number): 
       await new Promise((r) => setTimeout(r, 100));
     }
     const detected = (performance.now() - t0) / 1000 - 0.3;
+    const cpu1 = threadCpu(child.pid!);
     polling = false;
     await poller;
     const m = await (await fetch(`${url}/metrics`)).text();
@@ -170,6 +214,8 @@ export async function benchServe(label: string, rules: string, events: number): 
       peakRssMb: peakRss / 1e6,
       alerts: sumMetric(m, 'eqlite_alerts_written_total'),
       retried429: retried,
+      cpuUsPerEvent: cpuPerEvent(child.pid!, cpu0, cpu1, sent),
+      load: loadavg()[0]!,
     };
   } finally {
     child.kill('SIGTERM');
@@ -179,11 +225,11 @@ export async function benchServe(label: string, rules: string, events: number): 
 }
 
 export function printServe(results: ServeBenchResult[], log: (s: string) => void = console.log, header = true): void {
-  if (header) log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  peak RSS  alerts  429s');
+  if (header) log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  peak RSS  alerts  429s  CPU µs/event (main+writer+other)  load');
   for (const r of results) {
     const ms = (v: number | null) => (v === null ? '—' : v === Infinity ? '>10 s' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
     log(
-      `${r.label.padEnd(30)} ${String(r.rules).padStart(6)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.alerts).padStart(7)} ${String(r.retried429).padStart(5)}`,
+      `${r.label.padEnd(30)} ${String(r.rules).padStart(6)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.alerts).padStart(7)} ${String(r.retried429).padStart(5)}  ${r.cpuUsPerEvent ? `${Math.round(r.cpuUsPerEvent.main)}+${Math.round(r.cpuUsPerEvent.writer)}+${Math.round(r.cpuUsPerEvent.other)}` : '—'}  ${r.load.toFixed(1)}/${cpus().length}`,
     );
   }
 }
