@@ -312,6 +312,20 @@ describe('bulk edge cases', () => {
     ]);
   });
 
+  test('documents are stored as sent, byte for byte; a raw Windows event is mapped to ECS also in an index no rule reads', async () => {
+    // Spacing, key order, escapes and non-ASCII as the shipper sent them (nothing re-serialised).
+    const asSent = '{ "@timestamp" : "2025-08-01T10:00:00.5Z", "message":"caf\\u00e9 é\\n", "n": 1.50, "event":{"category":["process"]} }';
+    const body = ndjson([{ create: { _index: 'app-raw-default', _id: 's1' } }, asSent, { create: { _index: 'app-raw-default', _id: 'w1' } }, rawSysmon(301, 'C:\\Windows\\System32\\cmd.exe', 'C:\\Windows\\explorer.exe')]);
+    const r = await req(`${t.url}/_bulk`, 'POST', body, { 'content-type': 'application/json' });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json.items.map((i: any) => i.create.status)).toEqual([201, 201]);
+    const rows = t.svc.store.db().prepare("SELECT id, ts, src FROM events WHERE idx = 'app-raw-default' ORDER BY seq").all() as { id: string; ts: number; src: string }[];
+    expect(rows[0]).toEqual({ id: 's1', ts: Date.parse('2025-08-01T10:00:00.500Z'), src: asSent });
+    const mapped = JSON.parse(rows[1]!.src);
+    expect(mapped.process.name).toBe('cmd.exe');
+    expect(mapped.event.category).toEqual(['process']);
+  });
+
   test('a retried request is stored once: 409 for a repeated _id, 200 for repeated content without _id', async () => {
     const lines = ndjson([{ create: { _index: 'logs-retry-default', _id: 'r1' } }, { '@timestamp': '2025-08-01T10:00:00Z', n: 1 }, { create: { _index: 'logs-retry-default' } }, { '@timestamp': '2025-08-01T10:00:00Z', n: 2 }]);
     const first = await req(`${t.url}/_bulk`, 'POST', lines, { 'content-type': 'application/json' });

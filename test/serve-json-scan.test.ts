@@ -3,9 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseInstant } from '../src/events/time.js';
-import { isoUtcMillis, MAX_DEPTH, scanObject, TS_NONE, TS_NUMBER, TS_OTHER, TS_STRING, type ScanResult } from '../src/serve/json-scan.js';
+import { fieldAccessor } from '../src/engine/fields.js';
+import { fieldTrie, isoUtcMillis, MAX_DEPTH, scanObject, TS_NONE, TS_NUMBER, TS_OTHER, TS_STRING, type ScanResult } from '../src/serve/json-scan.js';
 
-const out: ScanResult = { error: null, tsKind: 0, tsStart: 0, tsEnd: 0 };
+const out: ScanResult = { error: null, tsKind: 0, tsStart: 0, tsEnd: 0, picked: null };
 
 function scan(text: string | Buffer): ScanResult {
   const b = typeof text === 'string' ? Buffer.from(text) : text;
@@ -183,5 +184,57 @@ describe('isoUtcMillis', () => {
       '2025-08-01T10:00:00,5Z',
     ];
     for (const s of declined) expect(read(s), s).toBeNull();
+  });
+});
+
+describe('scanObject picking fields', () => {
+  const fields = ['event.category', 'process.name', 'process.parent.name', 'host.os.type', 'winlog.event_data.Image', 'tags', 'a.b.c'];
+  const trie = fieldTrie(fields);
+  const pickAll = (text: string | Buffer) => {
+    const b = typeof text === 'string' ? Buffer.from(text) : text;
+    const r = scanObject(b, 0, b.length, out, trie);
+    expect(r.error).toBeNull();
+    return r.picked!;
+  };
+  /** Every wanted field reads the same from the picked copy as from JSON.parse of the document. */
+  const agrees = (text: string | Buffer) => {
+    const picked = pickAll(text);
+    const full = JSON.parse(text.toString()) as Record<string, unknown>;
+    for (const f of fields) expect(fieldAccessor(f)(picked), `${f} in ${text.toString()}`).toEqual(fieldAccessor(f)(full));
+  };
+
+  test('keeps only the way to the wanted fields, nested or dotted, with their values as JSON.parse reads them', () => {
+    expect(pickAll('{"@timestamp":"x","event":{"category":["process"],"type":["start"]},"process":{"name":"a.exe","pid":4,"parent":{"name":"b.exe","pid":1}},"user":{"name":"u"}}')).toEqual({
+      event: { category: ['process'] },
+      process: { name: 'a.exe', parent: { name: 'b.exe' } },
+    });
+    expect(pickAll('{"event.category":"file","process.parent":{"name":"c\\u002eexe"},"a":{"b.c":[1,{"x":2}]}}')).toEqual({
+      'event.category': 'file',
+      'process.parent': { name: 'c.exe' },
+      a: { 'b.c': [1, { x: 2 }] },
+    });
+    expect(pickAll('{"tags":null,"host":{"os":{"type":true}},"process":{"name":-1.5e3}}')).toEqual({ tags: null, host: { os: { type: true } }, process: { name: -1500 } });
+    // A key with an escape is read as JSON.parse reads it; __proto__ is never a wanted way.
+    expect(pickAll('{"ev\\u0065nt":{"category":"x"},"__proto__":{"polluted":1}}')).toEqual({ event: { category: 'x' } });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  test('agrees with JSON.parse on repeated keys, arrays on the way, objects as values, empty containers', () => {
+    for (const t of [
+      '{"process":{"name":"x"},"process":5}',
+      '{"process":5,"process":{"name":"x"}}',
+      '{"process":{"name":"x"},"process":{"pid":1}}',
+      '{"process":[{"name":"x"},{"name":"y","parent":{"name":"z"}}]}',
+      '{"event":{"category":{}},"tags":[],"a":{}}',
+      '{"event":{"category":[[],["process",null]]}}',
+      '{"process":{"parent":{}},"process.parent.name":"p"}',
+      '{"winlog":{"event_data":{"Image":"C:\\\\Windows\\\\x.exe"}}}',
+      '{"process":{"name":"\u00e9\u{1f600}"}}',
+    ])
+      agrees(t);
+  });
+
+  test('agrees with JSON.parse on every example event', () => {
+    for (const l of readFileSync('examples/windows-sample.ndjson', 'utf8').split('\n')) if (l.trim()) agrees(l);
   });
 });

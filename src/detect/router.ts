@@ -202,12 +202,14 @@ export function addCounters(into: RouteCounters, c: RouteCounters): void {
 }
 
 interface CategoryTable {
+  field: string;
   get: Accessor;
   byCategory: Map<string, number[]>;
   any: number[];
 }
 
 interface AnchorGroup {
+  field: string;
   get: Accessor;
   caseInsensitive: boolean;
   byValue: Map<string, number[]>;
@@ -238,7 +240,7 @@ export class RuleRouter {
     rules.forEach((r, i) => {
       const field = r.rule.event_category_override ?? 'event.category';
       let t = tables.get(field);
-      if (!t) tables.set(field, (t = { get: fieldAccessor(field), byCategory: new Map(), any: [] }));
+      if (!t) tables.set(field, (t = { field, get: fieldAccessor(field), byCategory: new Map(), any: [] }));
       if (r.query.categories === null) t.any.push(i);
       else for (const c of r.query.categories) push(t.byCategory, c, i);
     });
@@ -252,7 +254,7 @@ export class RuleRouter {
       for (const a of anchors) {
         const key = `${a.caseInsensitive ? 'i' : 's'}:${a.field}`;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { get: fieldAccessor(a.field), caseInsensitive: a.caseInsensitive, byValue: new Map(), all: [] }));
+        if (!g) groups.set(key, (g = { field: a.field, get: fieldAccessor(a.field), caseInsensitive: a.caseInsensitive, byValue: new Map(), all: [] }));
         if (!g.all.includes(i)) g.all.push(i);
         for (const v of a.values) push(g.byValue, v, i);
       }
@@ -297,6 +299,56 @@ export class RuleRouter {
     }
     if (!dispatched) this.counters.unrouted++;
     return out;
+  }
+
+  /**
+   * The fields steps 1–3 read (category fields and anchor fields): an event that holds the same
+   * values in these fields is dispatched to the same rules.
+   */
+  dispatchFields(): string[] {
+    const fields = new Set<string>();
+    for (const t of this.tables) fields.add(t.field);
+    for (const g of this.anchorGroups) fields.add(g.field);
+    return [...fields];
+  }
+
+  /**
+   * Whether some rule would be dispatched the event (steps 1–3 only, no counters): `source` need
+   * only hold the dispatchFields(). False means route() of the whole event returns no rule, so
+   * the service can leave a document it cannot use unparsed.
+   */
+  mayDispatch(source: Record<string, unknown>, index: string): boolean {
+    if (index === '') return false;
+    const stamp = ++this.stamp;
+    for (let ai = 0; ai < this.anchorGroups.length; ai++) {
+      const g = this.anchorGroups[ai]!;
+      const v = g.get(source);
+      if (Array.isArray(v)) for (const x of v) this.hit(g, x, stamp);
+      else if (v !== undefined) this.hit(g, v, stamp);
+    }
+    const mask = this.maskFor(index);
+    const open = (list: number[]): boolean => {
+      for (let k = 0; k < list.length; k++) {
+        const i = list[k]!;
+        if (mask[i] && (!this.anchored[i] || this.anchorHit[i] === stamp)) return true;
+      }
+      return false;
+    };
+    for (let ti = 0; ti < this.tables.length; ti++) {
+      const table = this.tables[ti]!;
+      const c = table.get(source);
+      if (typeof c === 'string') {
+        const l = table.byCategory.get(c);
+        if (l && open(l)) return true;
+      } else if (Array.isArray(c)) {
+        for (const x of c) {
+          const l = typeof x === 'string' ? table.byCategory.get(x) : undefined;
+          if (l && open(l)) return true;
+        }
+      }
+      if (open(table.any)) return true;
+    }
+    return false;
   }
 
   private hit(g: AnchorGroup, v: unknown, stamp: number): void {

@@ -2,11 +2,13 @@
 // (BulkParser), then turned into one store write (toWriteBatch), and the response each shipper
 // reads (bulkResponse). es-ingest.md §1–2 lists what every client sends and expects.
 //
-// Documents are not parsed here unless something needs them parsed: the router (a rule may use
-// the event: real-time detection takes it parsed and routed), the Windows mapping (a raw winlog
-// event is stored as ECS), or an update (merged). The others travel as spans of the body to the
-// store's writer thread, which checks each is a JSON object, reads its @timestamp, derives its id
-// and stores the bytes unchanged (store/writer.ts).
+// Documents are checked from their bytes (json-scan.ts: one JSON object? its @timestamp?) and
+// parsed only when something needs them parsed: a rule may use the event (decided from the few
+// fields routing reads, picked during the check — real-time detection takes it parsed and
+// routed), the Windows mapping (a raw winlog event is stored as ECS), or an update (merged). The
+// others travel as spans of the body to the store's writer thread, which derives their ids and
+// stores the bytes unchanged (store/writer.ts). Parsing is most of the cost of an event no rule
+// reads, and most events are such events.
 //
 // A bad line never disturbs the other items: an action line that is not a valid action, or a
 // source line that is not a JSON object, becomes an item with status 400 in its position, and the
@@ -15,6 +17,7 @@
 import { parseInstant } from '../events/time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
+import { fieldTrie, scannedTime, scanObject, type FieldTrie, type ScanResult } from './json-scan.js';
 import { Op, WriteBatchBuilder, type RejectedLine, type WriteBatch } from './store/event-store.js';
 
 export type BulkOp = 'create' | 'index' | 'delete' | 'update';
@@ -40,8 +43,10 @@ export interface BulkItem {
   text?: string;
   /** update: the document to create when none exists (JSON). */
   upsert?: string | null;
-  /** @timestamp (epoch ms) of a parsed document. */
+  /** @timestamp (epoch ms). */
   ts: number | null;
+  /** The source was checked here (one JSON object; `ts` read): the store's writer need not check it. */
+  checked?: boolean;
   /** Line number of the source (of the action when there is none) in the body. */
   line: number;
   /** Routing at ingest (see protocol.ts F.routed) and the rules that can use the event. */
@@ -57,6 +62,10 @@ export interface BulkRouter {
   gen: number;
   /** Whether some rule's index patterns match the index (else its events need no parsing). */
   wants(index: string): boolean;
+  /** The fields mayDispatch() reads (the same array for one rule generation). */
+  fields: readonly string[];
+  /** Whether some rule may use an event holding these values of `fields` (else it is not parsed). */
+  mayDispatch(picked: Record<string, unknown>, index: string): boolean;
   /** The rules that can use the event. */
   route(ev: { source: Record<string, unknown>; index: string; id: string }): readonly number[];
 }
@@ -90,8 +99,24 @@ interface PendingAction {
   line?: number;
 }
 
+/** Distinct action lines a parser remembers (a request writes to a few indices). */
+const ACTIONS_KEPT = 64;
+
 /** What a raw winlog document holds in its text: its event id key. */
 const WINLOG_ID = Buffer.from('vent_id"');
+
+/** The fields isUnmappedWinlogDocument reads. */
+const WINLOG_FIELDS = ['winlog.event_id', 'winlog.channel', 'winlog.provider_name', 'event.category', 'event.type'];
+const WINLOG_TRIE = fieldTrie(WINLOG_FIELDS);
+
+/** Per rule generation (its dispatch fields): the fields picked from a document before parsing it. */
+const picking = new WeakMap<readonly string[], FieldTrie>();
+
+function pickFields(router: BulkRouter): FieldTrie {
+  let t = picking.get(router.fields);
+  if (!t) picking.set(router.fields, (t = fieldTrie([...router.fields, ...WINLOG_FIELDS])));
+  return t;
+}
 
 /**
  * The bulk parser: give it the whole (decompressed) body; it finds the lines with the bytes'
@@ -108,8 +133,10 @@ export class BulkParser {
   private body: Buffer = Buffer.alloc(0);
   private pending: PendingAction | null = null;
   private lineNo = 0;
-  private lastAction: { start: number; end: number; a: PendingAction } | null = null;
+  /** Action lines without _id already parsed (at most ACTIONS_KEPT). */
+  private readonly actions = new Map<string, PendingAction>();
   private readonly wanted = new Map<string, boolean>();
+  private readonly scan: ScanResult = { error: null, tsKind: 0, tsStart: 0, tsEnd: 0, picked: null };
 
   constructor(private readonly defaults: BulkDefaults = {}) {}
 
@@ -169,14 +196,13 @@ export class BulkParser {
   }
 
   private action(start: number, end: number): void {
-    const buf = this.body;
-    const last = this.lastAction;
-    // Shippers repeat the same action line for every document: parse it once.
-    if (last && last.end - last.start === end - start && buf.compare(buf, last.start, last.end, start, end) === 0) {
-      this.accept({ ...last.a, line: this.lineNo });
+    const text = this.body.toString('utf8', start, end);
+    // Shippers repeat the same few action lines (one per index, without _id): each is parsed once.
+    const known = this.actions.get(text);
+    if (known) {
+      this.accept({ ...known, line: this.lineNo });
       return;
     }
-    const text = buf.toString('utf8', start, end);
     const a = parseAction(text, this.defaults);
     if (a === null) {
       const error = { status: 400, type: 'illegal_argument_exception', reason: `malformed action/metadata line: ${describeJsonError(text)}` };
@@ -191,7 +217,7 @@ export class BulkParser {
       this.pending = { ...a, broken: true };
       return;
     }
-    if (!a.error) this.lastAction = { start, end, a };
+    if (!a.error && a.id === null && this.actions.size < ACTIONS_KEPT) this.actions.set(text, a);
     this.accept(a);
   }
 
@@ -203,24 +229,40 @@ export class BulkParser {
     this.pending = a;
   }
 
-  /** Whether the document must be parsed here (see the module comment). */
-  private mustParse(index: string, start: number, end: number): boolean {
-    const router = this.defaults.router;
-    if (router) {
-      let w = this.wanted.get(index);
-      if (w === undefined) this.wanted.set(index, (w = router.wants(index)));
-      if (w) return true;
-    }
-    // A raw Windows event is mapped to ECS before it is stored: it holds a winlog event id.
-    const at = this.body.indexOf(WINLOG_ID, start);
-    return at >= 0 && at < end;
-  }
-
   private source(a: PendingAction, start: number, end: number): BulkItem {
     const line = this.lineNo;
-    if (a.op !== 'update' && !this.mustParse(a.index, start, end)) {
-      return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: start, srcEnd: end, line };
+    if (a.op === 'update') return this.parseSource(a, start, end, line);
+    // Checked from its bytes; with rules for its index, the fields routing reads are picked.
+    const router = this.defaults.router;
+    let wanted = false;
+    if (router) {
+      let w = this.wanted.get(a.index);
+      if (w === undefined) this.wanted.set(a.index, (w = router.wants(a.index)));
+      wanted = w;
     }
+    // A document that may be a raw Windows event (it holds a winlog event id key) also has the
+    // fields that tell (isUnmappedWinlogDocument) picked.
+    const at = this.body.indexOf(WINLOG_ID, start);
+    const winlogKey = at >= 0 && at < end;
+    const pick = wanted ? pickFields(router!) : winlogKey ? WINLOG_TRIE : null;
+    const scan = scanObject(this.body, start, end, this.scan, pick);
+    if (scan.error !== null) {
+      const error = { status: 400, type: 'document_parsing_exception', reason: `failed to parse the document: ${scan.error}` };
+      this.reject(this.body.toString('utf8', start, Math.min(end, start + REJECTED_LINE_MAX)), a.index, error.reason);
+      return errorItem(a, error, line);
+    }
+    // Parsed only when a rule may use it, or when it is a raw Windows event (mapped to ECS before
+    // it is stored).
+    const raw = winlogKey && isUnmappedWinlogDocument(scan.picked!);
+    if (!raw && !(wanted && router!.mayDispatch(scan.picked!, a.index))) {
+      const ts = scannedTime(this.body, start, end, scan);
+      return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts, checked: true, srcStart: start, srcEnd: end, line, routed: router ? -router.gen : undefined };
+    }
+    return this.parseSource(a, start, end, line);
+  }
+
+  /** A source parsed: mapped, routed, or an update's body. */
+  private parseSource(a: PendingAction, start: number, end: number, line: number): BulkItem {
     this.parsed++;
     const text = this.body.toString('utf8', start, end);
     let doc: unknown;
@@ -238,7 +280,7 @@ export class BulkParser {
     }
     const obj = doc as Record<string, unknown>;
     if (a.op === 'update') return updateItem(a, obj, line);
-    const item: BulkItem = { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: start, srcEnd: end, line };
+    const item: BulkItem = { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, checked: true, srcStart: start, srcEnd: end, line };
     const mapped = mapDocument(obj, a.index);
     item.doc = mapped.doc;
     item.mapped = mapped.mapped;
@@ -401,7 +443,7 @@ export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected:
     // retry, not a new version, so it is stored like a create (once).
     const op = it.op === 'create' || (it.op === 'index' && it.autoId) ? Op.Create : it.op === 'index' ? Op.Index : it.op === 'delete' ? Op.Delete : Op.Update;
     const src = it.op === 'delete' ? null : it.text !== undefined ? it.text : { off: it.srcStart, len: it.srcEnd - it.srcStart };
-    b.add(op, it.index, it.autoId ? null : it.id, src, it.op === 'update' ? (it.upsert ?? null) : null, it.routed ?? 0, it.line);
+    b.add(op, it.index, it.autoId ? null : it.id, src, it.op === 'update' ? (it.upsert ?? null) : null, it.routed ?? 0, it.line, it.checked ? it.ts : undefined);
     positions.push(i);
   }
   return { write: b.build(rejected), positions };

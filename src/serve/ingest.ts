@@ -42,6 +42,10 @@ export interface IngestRouter {
   gen: number;
   /** Whether some rule's index patterns match the index. */
   wants(index: string): boolean;
+  /** The fields mayDispatch reads, picked from a document's bytes (one array per rule generation). */
+  fields: readonly string[];
+  /** Whether some rule may use an event with these values of `fields` (RuleRouter.mayDispatch). */
+  mayDispatch(picked: Record<string, unknown>, index: string): boolean;
   route(ev: EventDoc): readonly number[];
 }
 

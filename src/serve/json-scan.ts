@@ -9,6 +9,7 @@
 // ASCII need no decoding here; control characters (below 0x20) are refused inside strings;
 // escapes are `\" \\ \/ \b \f \n \r \t \uXXXX`; numbers are `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`.
 // One bound, as for every loop over untrusted data: nesting deeper than MAX_DEPTH is refused.
+import { parseInstant } from '../events/time.js';
 
 /** Deepest nesting of objects and arrays accepted. */
 export const MAX_DEPTH = 512;
@@ -25,6 +26,90 @@ export interface ScanResult {
   tsKind: number;
   tsStart: number;
   tsEnd: number;
+  /**
+   * With a FieldTrie: the document pruned to the wanted fields — the same keys on the way to them
+   * (nested or dotted, as the document has them) and their values as JSON.parse gives them — so
+   * reading a wanted field from it gives what reading it from the whole parsed document gives.
+   */
+  picked: Record<string, unknown> | null;
+}
+
+/** Fields to pick while scanning (see fieldTrie). */
+export interface FieldTrie {
+  /** A wanted field ends here: its whole value is picked. */
+  terminal: boolean;
+  children: Map<string, FieldTrie> | null;
+  /** The children with their names as UTF-8 bytes: keys are matched without decoding them. */
+  kids: { name: string; bytes: Uint8Array; node: FieldTrie }[];
+}
+
+/** The trie of dotted field names (`event.category`, `process.parent.name`, …). */
+export function fieldTrie(fields: Iterable<string>): FieldTrie {
+  const root: FieldTrie = { terminal: false, children: null, kids: [] };
+  for (const f of fields) {
+    let n = root;
+    for (const part of f.split('.')) {
+      // Never a key the picked objects could receive as their prototype.
+      if (part === '__proto__') break;
+      n.children ??= new Map();
+      let c = n.children.get(part);
+      if (!c) {
+        n.children.set(part, (c = { terminal: false, children: null, kids: [] }));
+        n.kids.push({ name: part, bytes: Buffer.from(part), node: c });
+      }
+      n = c;
+    }
+    if (n !== root) n.terminal = true;
+  }
+  return root;
+}
+
+/** Set by keyNode(): the key (as JSON.parse reads it) of the node returned. */
+let foundKey = '';
+
+/**
+ * The node the key just scanned (bytes keyStart..keyEnd) leads to from `node`, or null. Plain
+ * keys are compared as bytes; a key with an escape or a dot (`"event.category"` walks two
+ * levels) is decoded first.
+ */
+function keyNode(b: Buffer, node: FieldTrie): FieldTrie | null {
+  const len = keyEnd - keyStart;
+  let dotted = keyEscaped;
+  if (!dotted) {
+    const kids = node.kids;
+    for (let k = 0; k < kids.length; k++) {
+      const kb = kids[k]!.bytes;
+      if (kb.length !== len) continue;
+      let i = 0;
+      while (i < len && kb[i] === b[keyStart + i]) i++;
+      if (i === len) {
+        foundKey = kids[k]!.name;
+        return kids[k]!.node;
+      }
+    }
+    for (let i = keyStart; i < keyEnd; i++) {
+      if (b[i] === DOT) {
+        dotted = true;
+        break;
+      }
+    }
+    if (!dotted) return null;
+  }
+  const key = keyEscaped ? (JSON.parse(b.toString('utf8', keyStart - 1, keyEnd + 1)) as string) : b.toString('utf8', keyStart, keyEnd);
+  const n = walk(node, key);
+  if (n !== null) foundKey = key;
+  return n;
+}
+
+/** The node a key leads to from `node` (a dotted key walks several levels), or null. */
+function walk(node: FieldTrie, key: string): FieldTrie | null {
+  if (key.indexOf('.') < 0) return node.children?.get(key) ?? null;
+  let n: FieldTrie | undefined = node;
+  for (const part of key.split('.')) {
+    n = n.children?.get(part);
+    if (!n) return null;
+  }
+  return n;
 }
 
 export const TS_NONE = 0;
@@ -65,15 +150,29 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 
 /** Container stack: 1 = object, 2 = array (shared; scans do not nest). */
 const stack = new Uint8Array(MAX_DEPTH + 1);
+/** While picking: per depth, the trie node of the object there and its picked copy (null: not picked). */
+const nodes: (FieldTrie | null)[] = new Array(MAX_DEPTH + 1).fill(null);
+const objs: (Record<string, unknown> | null)[] = new Array(MAX_DEPTH + 1).fill(null);
 
 /**
  * Checks that bytes [start, end) of `b` are exactly one JSON object (surrounding whitespace
  * allowed) and finds its top-level `@timestamp`. Fills and returns `out`.
  */
-export function scanObject(b: Uint8Array, start: number, end: number, out: ScanResult): ScanResult {
+export function scanObject(b: Uint8Array, start: number, end: number, out: ScanResult, want: FieldTrie | null = null): ScanResult {
   out.error = null;
   out.tsKind = TS_NONE;
   out.tsStart = out.tsEnd = 0;
+  out.picked = null;
+  // Picking: the trie node and key of the value about to be read (null: not wanted), and the
+  // container being picked whole (capDepth > 0: its depth; its text is parsed when it closes).
+  // (No closures here: locals a closure captured would live on the heap, slowing every step.)
+  let valueNode: FieldTrie | null = null;
+  let valueKey = '';
+  let capDepth = 0;
+  let capStart = 0;
+  let capObj: Record<string, unknown> | null = null;
+  let capKey = '';
+  const buf = want === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   let p = start;
   while (p < end && isWs(b[p]!)) p++;
   if (p >= end || b[p] !== LBRACE) {
@@ -95,12 +194,41 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
         if (depth === MAX_DEPTH) return fail(out, `the document is nested deeper than ${MAX_DEPTH} levels`);
         if (tsValue) setTs(out, TS_OTHER, p, p);
         tsValue = false;
+        if (want !== null) {
+          const d = depth + 1;
+          if (depth === 0) {
+            nodes[d] = want;
+            objs[d] = out.picked = {};
+          } else if (valueNode !== null) {
+            // (set by pickKey(), which TypeScript's flow analysis does not see)
+            const vn = valueNode as FieldTrie;
+            if (c === LBRACE && !vn.terminal && vn.children !== null) {
+              // On the way to a wanted field: a pruned copy.
+              const o: Record<string, unknown> = {};
+              objs[depth]![valueKey] = o;
+              nodes[d] = vn;
+              objs[d] = o;
+            } else {
+              // A wanted field's value, or an array on the way to one: picked whole.
+              capDepth = d;
+              capStart = p;
+              capObj = objs[depth]!;
+              capKey = valueKey;
+              nodes[d] = null;
+            }
+          } else nodes[d] = null;
+          valueNode = null;
+        }
         stack[++depth] = c === LBRACE ? 1 : 2;
         p++;
         while (p < end && isWs(b[p]!)) p++;
         if (c === LBRACE) {
           if (p < end && b[p] === RBRACE) {
             p++;
+            if (capDepth === depth) {
+              capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
+              capDepth = 0;
+            }
             depth--;
             wantValue = false;
             if (depth === 0) break;
@@ -110,11 +238,20 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
           const r = key(b, p, end, depth, out);
           if (r < 0) return out;
           tsValue = keyIsTs;
+          if (want !== null) {
+            valueNode = null;
+            const node = nodes[depth];
+            if (capDepth === 0 && node !== null && node !== undefined && (valueNode = keyNode(buf!, node)) !== null) valueKey = foundKey;
+          }
           p = r;
           continue;
         }
         if (p < end && b[p] === RBRACKET) {
           p++;
+          if (capDepth === depth) {
+              capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
+              capDepth = 0;
+            }
           depth--;
           wantValue = false;
           continue;
@@ -126,26 +263,32 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
         if (q < 0) return fail(out, q === -2 ? 'invalid escape in a string' : q === -3 ? 'control character in a string' : 'unterminated string');
         // Contents without a backslash are read as they are; with escapes, by JSON.parse.
         if (tsValue) setTs(out, sawEscape ? TS_OTHER : TS_STRING, p + 1, q);
+        if (valueNode !== null) objs[depth]![valueKey] = sawEscape ? JSON.parse(buf!.toString('utf8', p, q + 1)) : buf!.toString('utf8', p + 1, q);
         p = q + 1;
       } else if (c === MINUS || isDigit(c)) {
         const q = numberEnd(b, p, end);
         if (q < 0) return fail(out, 'invalid number');
         if (tsValue) setTs(out, TS_NUMBER, p, q);
+        if (valueNode !== null) objs[depth]![valueKey] = Number(buf!.toString('latin1', p, q));
         p = q;
       } else if (c === 116 /* t */ && literal(b, p, end, 'true')) {
         if (tsValue) setTs(out, TS_OTHER, p, p + 4);
+        if (valueNode !== null) objs[depth]![valueKey] = true;
         p += 4;
       } else if (c === 102 /* f */ && literal(b, p, end, 'false')) {
         if (tsValue) setTs(out, TS_OTHER, p, p + 5);
+        if (valueNode !== null) objs[depth]![valueKey] = false;
         p += 5;
       } else if (c === 110 /* n */ && literal(b, p, end, 'null')) {
         // A null @timestamp is no timestamp (JSON.parse keeps the last key, so it replaces one).
         if (tsValue) setTs(out, TS_NONE, 0, 0);
+        if (valueNode !== null) objs[depth]![valueKey] = null;
         p += 4;
       } else {
         return fail(out, `unexpected character at byte ${valueStart - start}`);
       }
       tsValue = false;
+      valueNode = null;
       wantValue = false;
       continue;
     }
@@ -161,6 +304,11 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
         const r = key(b, p, end, depth, out);
         if (r < 0) return out;
         tsValue = keyIsTs;
+        if (want !== null) {
+          valueNode = null;
+          const node = nodes[depth];
+          if (capDepth === 0 && node !== null && node !== undefined && (valueNode = keyNode(buf!, node)) !== null) valueKey = foundKey;
+        }
         p = r;
       }
       wantValue = true;
@@ -168,6 +316,10 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
     }
     if ((inObject && c === RBRACE) || (!inObject && c === RBRACKET)) {
       p++;
+      if (capDepth === depth) {
+              capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
+              capDepth = 0;
+            }
       depth--;
       if (depth === 0) break;
       continue;
@@ -192,6 +344,10 @@ function setTs(out: ScanResult, kind: number, s: number, e: number): void {
 
 /** Set by key(): the key just read is the top-level @timestamp. */
 let keyIsTs = false;
+/** Set by key(): the key's contents (bytes keyStart..keyEnd) and whether it holds an escape. */
+let keyStart = 0;
+let keyEnd = 0;
+let keyEscaped = false;
 /** Set by stringEnd(): the string just read holds an escape. */
 let sawEscape = false;
 
@@ -219,6 +375,9 @@ function key(b: Uint8Array, p: number, end: number, depth: number, out: ScanResu
       }
     }
   }
+  keyStart = p + 1;
+  keyEnd = q;
+  keyEscaped = sawEscape;
   let r = q + 1;
   while (r < end && isWs(b[r]!)) r++;
   if (r >= end || b[r] !== COLON) {
@@ -320,4 +479,21 @@ function digits(b: Uint8Array, at: number, n: number): number {
     v = v * 10 + d;
   }
   return v;
+}
+
+/**
+ * The @timestamp (epoch ms) of the document scanned into `r` (bytes [start, end) of `b`), as
+ * parseInstant reads the value JSON.parse gives; null when absent or not a time.
+ */
+export function scannedTime(b: Buffer, start: number, end: number, r: ScanResult): number | null {
+  switch (r.tsKind) {
+    case TS_STRING:
+      return isoUtcMillis(b, r.tsStart, r.tsEnd) ?? parseInstant(b.toString('utf8', r.tsStart, r.tsEnd))?.ms ?? null;
+    case TS_NUMBER:
+      return parseInstant(Number(b.toString('latin1', r.tsStart, r.tsEnd)))?.ms ?? null;
+    case TS_OTHER:
+      return parseInstant((JSON.parse(b.toString('utf8', start, end)) as Record<string, unknown>)['@timestamp'])?.ms ?? null;
+    default:
+      return null;
+  }
 }

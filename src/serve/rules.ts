@@ -65,6 +65,8 @@ export interface RuleGeneration {
   router: RuleRouter;
   /** Whether some rule's index patterns match an index (events of other indices need no parsing). */
   wants(index: string): boolean;
+  /** The fields the router's dispatch reads (picked from a document's bytes before parsing it). */
+  dispatchFields: readonly string[];
   all: ServedRule[];
   exceptionLists: ExceptionList[];
 }
@@ -193,7 +195,8 @@ export class RuleSet {
       }
       return w;
     };
-    this.current = { gen: ++this.gen, prepared, stream, router: new RuleRouter(prepared), wants, all, exceptionLists: lists };
+    const router = new RuleRouter(prepared);
+    this.current = { gen: ++this.gen, prepared, stream, router, wants, dispatchFields: router.dispatchFields(), all, exceptionLists: lists };
     this.opts.onChange?.(this.current);
     return this.current;
   }

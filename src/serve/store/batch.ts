@@ -26,7 +26,8 @@ export class WriteBatchBuilder {
   }
 
   /** Adds an item; returns its position in the batch. */
-  add(op: Op, index: string, id: string | null, src: Source, upsert: string | null, routed: number, line: number): number {
+  /** `ts`: the checked source's @timestamp (epoch ms, null: none); undefined: the writer checks the source. */
+  add(op: Op, index: string, id: string | null, src: Source, upsert: string | null, routed: number, line: number, ts?: number | null): number {
     const i = this.count++;
     if ((i + 1) * META > this.meta.length) {
       const grown = new Float64Array(this.meta.length * 2);
@@ -46,6 +47,8 @@ export class WriteBatchBuilder {
     this.place(o + F.upsertOff, o + F.upsertLen, upsert);
     m[o + F.routed] = routed;
     m[o + F.line] = line;
+    m[o + F.checked] = ts === undefined ? 0 : 1;
+    m[o + F.ts] = ts === undefined || ts === null ? Number.NaN : ts;
     if (id !== null) {
       if (!this.ids) this.ids = new Array<string | null>(i).fill(null);
       this.ids.push(id);

@@ -36,8 +36,14 @@ export const F = {
   routed: 6,
   /** Line number of the source in the request (orders rejected lines). */
   line: 7,
+  /**
+   * 1: the request parser checked the source (one JSON object) and read its @timestamp into
+   * `ts` (NaN: none); 0: the writer checks it.
+   */
+  checked: 8,
+  ts: 9,
 } as const;
-export const META = 8;
+export const META = 10;
 
 /** The items of one request, ready for the writer (see WriteBatchBuilder). */
 export interface WriteBatch {

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { parseInstant } from '../../events/time.js';
 import { EVENTS_SCHEMA, EVENTS_SCHEMA_VERSION } from './schema.js';
 import { hash } from 'node:crypto';
-import { isoUtcMillis, scanObject, TS_NONE, TS_NUMBER, TS_OTHER, TS_STRING, type ScanResult } from '../json-scan.js';
+import { scannedTime, scanObject, TS_NONE, type ScanResult } from '../json-scan.js';
 import { AUTO_ID_LENGTH, F, META, Op, Outcome, type FromWriter, type ItemRefusal, type RejectedLine, type ToWriter, type WriteBatch, type WriterConfig, type WriterFailure } from './protocol.js';
 
 const port = parentPort!;
@@ -204,7 +204,7 @@ function flush(): void {
   });
 }
 
-const scan: ScanResult = { error: null, tsKind: TS_NONE, tsStart: 0, tsEnd: 0 };
+const scan: ScanResult = { error: null, tsKind: TS_NONE, tsStart: 0, tsEnd: 0, picked: null };
 const BLANK_ID = ' '.repeat(AUTO_ID_LENGTH);
 
 /** Applies one request's items; refused documents and the parser's rejected lines go to `rejected`, in request order. */
@@ -232,7 +232,9 @@ function applyBatch(c: Conn, p: WriteBatch, ingested: number): BatchResult {
     const off = m[o + F.srcOff]!;
     const len = m[o + F.srcLen]!;
     const doc = bytes.subarray(off, off + len);
-    if (scanObject(doc, 0, len, scan).error !== null) {
+    // Documents the request parser checked come with their @timestamp; the others are checked here.
+    const checked = m[o + F.checked] === 1 && op !== Op.Update;
+    if (!checked && scanObject(doc, 0, len, scan).error !== null) {
       const reason = `failed to parse the document: ${scan.error}`;
       status[i] = Outcome.Invalid;
       refused.push({ i, reason });
@@ -247,7 +249,7 @@ function applyBatch(c: Conn, p: WriteBatch, ingested: number): BatchResult {
       seq[i] = r.seq;
       continue;
     }
-    const ts = timeOfScanned(doc);
+    const ts = checked ? (Number.isNaN(m[o + F.ts]!) ? null : m[o + F.ts]!) : scannedTime(doc, 0, len, scan);
     let id = clientId;
     if (id === null) id = ids[i] = autoId(ts, doc);
     if (op === Op.Index) {
@@ -288,22 +290,6 @@ export function autoId(ts: number | null, doc: Uint8Array): string {
 
 /** 64 characters in ASCII order. */
 const SORTABLE = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
-
-/** The @timestamp (epoch ms) of the document just scanned, as JSON.parse + parseInstant would read it. */
-function timeOfScanned(doc: Buffer): number | null {
-  switch (scan.tsKind) {
-    case TS_STRING: {
-      const fast = isoUtcMillis(doc, scan.tsStart, scan.tsEnd);
-      return fast ?? parseInstant(doc.toString('utf8', scan.tsStart, scan.tsEnd))?.ms ?? null;
-    }
-    case TS_NUMBER:
-      return parseInstant(Number(doc.toString('latin1', scan.tsStart, scan.tsEnd)))?.ms ?? null;
-    case TS_OTHER:
-      return parseInstant((JSON.parse(doc.toString('utf8')) as Record<string, unknown>)['@timestamp'])?.ms ?? null;
-    default:
-      return null;
-  }
-}
 
 function insert(c: Conn, idx: string, id: string, ts: number | null, ingested: number, routed: number, src: Uint8Array | string): number {
   const info = c.insert.run(idx, id, ts, ingested, routed, src);
