@@ -433,8 +433,8 @@ function describeJsonError(text: string): string {
  * The store write for the items that have no error (`positions` maps batch positions back to
  * items). The body's buffer may be handed to the writer thread: do not read it afterwards.
  */
-export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected: RejectedLine[]): { write: { batch: WriteBatch; transfer: ArrayBuffer[] }; positions: number[] } {
-  const b = new WriteBatchBuilder(body);
+export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected: RejectedLine[], ownsBuffer = false): { write: { batch: WriteBatch; transfer: ArrayBuffer[] }; positions: number[] } {
+  const b = new WriteBatchBuilder(body, ownsBuffer);
   const positions: number[] = [];
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;

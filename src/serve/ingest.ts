@@ -99,8 +99,8 @@ export class Ingest {
     const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline'), router });
     const chunks: Buffer[] = [];
     const size = await streamBody(req, config.ingest.maxBodyBytes, (c) => chunks.push(c));
-    // One buffer of its own (not pooled): it can be handed to the writer thread as it is.
-    const body = Buffer.allocUnsafeSlow(size);
+    // A buffer of its own (reused from an earlier request): handed to the writer thread as it is.
+    const body = store.bodyBuffer(size);
     let at = 0;
     for (const c of chunks) {
       c.copy(body, at);
@@ -113,7 +113,7 @@ export class Ingest {
       throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;');
     }
     metrics.eventsReceived.inc(items.length);
-    const { write, positions } = toWriteBatch(items, body, parser.rejected);
+    const { write, positions } = toWriteBatch(items, body, parser.rejected, true);
     const outcomes: ItemOutcome[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) {
       const e = items[i]!.error;

@@ -18,8 +18,14 @@ export class WriteBatchBuilder {
   /** Whether some item refers to the body's bytes. */
   private usesBody = false;
 
-  /** `body`: the bytes that { off, len } sources refer to. */
-  constructor(private readonly body: Uint8Array | null) {}
+  /**
+   * `body`: the bytes that { off, len } sources refer to. `ownsBuffer`: the body's whole
+   * ArrayBuffer belongs to it (EventStore.bodyBuffer), so it can be transferred as it is.
+   */
+  constructor(
+    private readonly body: Uint8Array | null,
+    private readonly ownsBuffer = false,
+  ) {}
 
   get size(): number {
     return this.count;
@@ -83,7 +89,7 @@ export class WriteBatchBuilder {
     const body = this.usesBody ? this.body : null;
     const bodyLen = body ? body.length : 0;
     let bytes: Uint8Array;
-    if (this.extraLen === 0 && body && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) {
+    if (this.extraLen === 0 && body && body.byteOffset === 0 && body.buffer instanceof ArrayBuffer && (this.ownsBuffer || body.byteLength === body.buffer.byteLength)) {
       bytes = body;
     } else {
       bytes = new Uint8Array(new ArrayBuffer(bodyLen + this.extraLen));

@@ -60,6 +60,10 @@ export interface StoredRow {
   src: string;
 }
 
+/** Smallest body buffer kept for reuse, and the most bytes kept in all. */
+const SPARE_MIN = 64 * 1024;
+const SPARE_MAX_BYTES = 64 * 1024 * 1024;
+
 export class EventStore {
   readonly file: string;
   /** Null while writable; otherwise why not. */
@@ -72,6 +76,9 @@ export class EventStore {
   private readDb: Database.Database | null = null;
   private closed = false;
   private closeWait: (() => void) | null = null;
+  /** Body buffers handed back by the writer, by capacity (see bodyBuffer). */
+  private readonly spares = new Map<number, ArrayBuffer[]>();
+  private spareBytes = 0;
 
   private constructor(
     private readonly opts: EventStoreOptions,
@@ -110,6 +117,7 @@ export class EventStore {
           if (!w) break;
           this.waiting.delete(m.req);
           this.inFlight -= w.n;
+          if (m.spare) this.keepSpare(m.spare);
           w.resolve({ ingested: m.ingested, status: m.status, seq: m.seq, autoIds: m.autoIds, refused: m.refused });
           break;
         }
@@ -151,6 +159,29 @@ export class EventStore {
     return new Promise((resolve) => {
       const s: EventStore = new EventStore(opts, () => resolve(s));
     });
+  }
+
+  /**
+   * A buffer of `size` bytes for a request body that will be handed to write() whole (its
+   * ArrayBuffer is transferred to the writer, which hands it back after the commit). Bodies are
+   * copied into reused buffers: a fresh multi-megabyte buffer per request costs its page faults.
+   */
+  bodyBuffer(size: number): Buffer {
+    const cap = Math.max(SPARE_MIN, 2 ** Math.ceil(Math.log2(Math.max(size, 1))));
+    const list = this.spares.get(cap);
+    const ab = list?.pop();
+    if (ab) this.spareBytes -= ab.byteLength;
+    return Buffer.from(ab ?? new ArrayBuffer(cap), 0, size);
+  }
+
+  private keepSpare(ab: ArrayBuffer): void {
+    const cap = ab.byteLength;
+    // Only the sizes bodyBuffer() makes, and a bounded total.
+    if (cap < SPARE_MIN || (cap & (cap - 1)) !== 0 || this.spareBytes + cap > SPARE_MAX_BYTES) return;
+    let list = this.spares.get(cap);
+    if (!list) this.spares.set(cap, (list = []));
+    list.push(ab);
+    this.spareBytes += cap;
   }
 
   /**

@@ -119,6 +119,8 @@ export type FromWriter =
       /** The content-derived ids, AUTO_ID_LENGTH characters per item (blanks for items with a client id). */
       autoIds: string;
       refused: ItemRefusal[];
+      /** The request's bytes buffer, handed back for the next request (see EventStore.bodyBuffer). */
+      spare: ArrayBuffer | null;
     }
   | { t: 'failed'; req: number; failure: WriterFailure; message: string }
   | { t: 'retained'; deleted: number; reason: 'age' | 'size'; oldestSeq: number }

@@ -200,9 +200,17 @@ function flush(): void {
   lastIngested = ingested;
   batch.forEach((p, i) => {
     const r = results[i]!;
-    port.postMessage({ t: 'done', req: p.req, ingested, status: r.status, seq: r.seq, autoIds: r.autoIds, refused: r.refused } satisfies FromWriter, [r.status.buffer as ArrayBuffer, r.seq.buffer as ArrayBuffer]);
+    // The bytes buffer goes back too: reused for a later request, it spares the main thread a
+    // fresh allocation (and its page faults) per request.
+    const spare = p.bytes.buffer instanceof ArrayBuffer && p.bytes.buffer.byteLength >= MIN_SPARE ? p.bytes.buffer : null;
+    const transfer = [r.status.buffer as ArrayBuffer, r.seq.buffer as ArrayBuffer];
+    if (spare) transfer.push(spare);
+    port.postMessage({ t: 'done', req: p.req, ingested, status: r.status, seq: r.seq, autoIds: r.autoIds, refused: r.refused, spare } satisfies FromWriter, transfer);
   });
 }
+
+/** Bytes buffers smaller than this are not handed back (the pool keeps request-sized buffers). */
+const MIN_SPARE = 64 * 1024;
 
 const scan: ScanResult = { error: null, tsKind: TS_NONE, tsStart: 0, tsEnd: 0, picked: null };
 const BLANK_ID = ' '.repeat(AUTO_ID_LENGTH);
