@@ -180,16 +180,30 @@ export class Service {
         throw e;
       }
     }
-    const svc = new Service(config, store, log, state, opts.pathPrefix, cluster);
-    metricsRef.m = svc.metrics;
-    svc.metrics.storeAvailable.set(store.failure ? 0 : 1);
-    // Cluster mode: detection runs on the workers' partitions of the event stream; the local
-    // event store stays empty (single-node scheduled runs and real time do not run).
-    if (svc.cluster) await svc.cluster.start();
-    else svc.detection.start();
-    svc.webhooks.start();
-    svc.rules.watch();
-    await svc.listen();
+    // A service that cannot start (an unreadable TLS file, a port in use) closes what it opened:
+    // the store's writer thread would otherwise keep the process alive after the error.
+    let svc: Service;
+    try {
+      svc = new Service(config, store, log, state, opts.pathPrefix, cluster);
+    } catch (e) {
+      await store.close();
+      state.close();
+      throw e;
+    }
+    try {
+      metricsRef.m = svc.metrics;
+      svc.metrics.storeAvailable.set(store.failure ? 0 : 1);
+      // Cluster mode: detection runs on the workers' partitions of the event stream; the local
+      // event store stays empty (single-node scheduled runs and real time do not run).
+      if (svc.cluster) await svc.cluster.start();
+      else svc.detection.start();
+      svc.webhooks.start();
+      svc.rules.watch();
+      await svc.listen();
+    } catch (e) {
+      await svc.close();
+      throw e;
+    }
     return svc;
   }
 
