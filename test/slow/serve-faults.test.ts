@@ -2,9 +2,13 @@
 //  * kill -9 under continuous load: the service is killed repeatedly while clients send bulk
 //    requests and retry what was not acknowledged; afterwards every acknowledged event is stored
 //    exactly once and the alerts are exactly those of `hunt` over the same events (same ids);
-//  * a full disk and a read-only data directory: 429 / 503 answers and a clear log line, no
-//    crash, no damaged store, and recovery when the cause is gone (needs root for tmpfs mounts;
-//    skipped otherwise).
+//  * a full disk: 429 answers and a clear log line, no crash, no damaged store, recovery when
+//    space is freed; a read-only data directory at start: one line and exit code 2 (needs root
+//    for tmpfs mounts; skipped otherwise);
+//  * the data directory turning read-only under the running service (ext4 on a loop device with
+//    errors=remount-ro, an ext4 error triggered as a failing disk would): 503 answers and a log
+//    line, no crash; after repair the store is intact and holds every acknowledged event once
+//    (needs root and loop devices; skipped otherwise).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -233,6 +237,131 @@ describe.runIf(isRoot)('full disk and read-only data directory', () => {
       } catch {
         /* a lazily unmounted directory goes when the last user is gone */
       }
+    }
+  }, 300_000);
+});
+
+/**
+ * An ext4 file system on a loop device, mounted with errors=remount-ro (the usual default): an
+ * ext4 error then turns it read-only under the running service, as a failing disk does. Null when
+ * this machine cannot (no loop devices, no root).
+ */
+function ext4(dir: string): { mnt: string; img: string; loop: string; remount(): void; close(): void } | null {
+  const img = path.join(dir, 'fs.img');
+  const mnt = path.join(dir, 'mnt');
+  mkdirSync(mnt);
+  let loop = '';
+  try {
+    execFileSync('truncate', ['-s', '64M', img]);
+    execFileSync('mkfs.ext4', ['-q', '-F', img], { stdio: 'ignore' });
+    loop = execFileSync('losetup', ['-f', '--show', img], { encoding: 'utf8' }).trim();
+    execFileSync('mount', ['-o', 'errors=remount-ro', loop, mnt], { stdio: 'ignore' });
+  } catch {
+    if (loop) execFileSync('losetup', ['-d', loop], { stdio: 'ignore' });
+    return null;
+  }
+  const fs = {
+    mnt,
+    img,
+    loop,
+    /** Unmounts, repairs (e2fsck, as an administrator would) and mounts again read-write. */
+    remount() {
+      execFileSync('umount', [mnt]);
+      try {
+        execFileSync('e2fsck', ['-f', '-y', fs.loop], { stdio: 'ignore' });
+      } catch {
+        /* exit 1: errors corrected */
+      }
+      execFileSync('mount', ['-o', 'errors=remount-ro', fs.loop, mnt], { stdio: 'ignore' });
+    },
+    close() {
+      try {
+        execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+      } catch {
+        /* not mounted */
+      }
+      try {
+        execFileSync('losetup', ['-d', fs.loop], { stdio: 'ignore' });
+      } catch {
+        /* already detached */
+      }
+    },
+  };
+  return fs;
+}
+
+describe.runIf(isRoot)('the data directory turns read-only under the running service', () => {
+  test('503 and a log line while read-only, no crash; after repair every acknowledged event is there once, the store is intact, ingest resumes', async () => {
+    const base = mkdtempSync(path.join(tmpdir(), 'eqlite-ro-'));
+    const fs = ext4(base);
+    if (!fs) {
+      console.log('loop device or ext4 not available here: skipped');
+      rmSync(base, { recursive: true, force: true });
+      return;
+    }
+    const dir = path.join(fs.mnt, 'data');
+    mkdirSync(dir);
+    const port = 19800 + Math.floor(Math.random() * 90);
+    const url = `http://127.0.0.1:${port}`;
+    const logFile = path.join(base, 'serve.log');
+    let server: ChildProcess | null = startServer(dir, port, logFile);
+    const bulk = (ids: string[]) =>
+      fetch(`${url}/_bulk`, {
+        method: 'POST',
+        body: ids.map((id) => `{"create":{"_index":"logs-ro-default","_id":"${id}"}}\n${JSON.stringify({ '@timestamp': new Date().toISOString(), id })}\n`).join(''),
+        headers: { 'content-type': 'application/json' },
+      });
+    try {
+      await waitHealthy(url);
+      const acked: string[] = [];
+      for (let b = 0; b < 5; b++) {
+        const ids = Array.from({ length: 100 }, (_, i) => `a${b}-${i}`);
+        const r = await bulk(ids);
+        expect(r.status).toBe(200);
+        expect(((await r.json()) as { errors: boolean }).errors).toBe(false);
+        acked.push(...ids);
+      }
+      // The disk fails: ext4 goes read-only under the open store.
+      writeFileSync(`/sys/fs/ext4/${path.basename(fs.loop)}/trigger_fs_error`, 'eqlite test\n');
+      let refused: Response | null = null;
+      for (let t = 0; t < 20 && !refused; t++) {
+        const r = await bulk([`late-${t}`]);
+        if (r.status === 200) {
+          // Accepted before the error reached the store: acknowledged, so it must survive too.
+          if (!((await r.json()) as { errors: boolean }).errors) acked.push(`late-${t}`);
+        } else refused = r;
+      }
+      expect(refused?.status).toBe(503);
+      expect(((await refused!.json()) as any).error.reason).toMatch(/event store cannot be written/);
+      // Still running and answering: health says why.
+      expect((await fetch(`${url}/healthz`)).status).toBe(503);
+      expect((await fetch(`${url}/`)).status).toBe(200);
+      server.kill('SIGTERM');
+      await new Promise((r) => server!.once('exit', r));
+      server = null;
+      expect(readFileSync(logFile, 'utf8')).toContain('ingest answers 503 until this is fixed');
+      // The administrator repairs the file system; the store is intact and holds every
+      // acknowledged event exactly once.
+      fs.remount();
+      const db = new Database(path.join(dir, 'events.sqlite'));
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      const ids = (db.prepare("SELECT id FROM events WHERE idx = 'logs-ro-default'").all() as { id: string }[]).map((r) => r.id);
+      db.close();
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of acked) expect(ids).toContain(id);
+      // And ingest resumes.
+      server = startServer(dir, port, logFile);
+      await waitHealthy(url);
+      const again = await bulk(['after-repair']);
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as { errors: boolean }).errors).toBe(false);
+    } finally {
+      if (server && server.exitCode === null) {
+        server.kill('SIGKILL');
+        await new Promise((r) => server!.once('exit', r));
+      }
+      fs.close();
+      rmSync(base, { recursive: true, force: true });
     }
   }, 300_000);
 });
