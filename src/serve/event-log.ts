@@ -61,10 +61,11 @@ export interface ReadOptions {
 /**
  * The publishing side, as ingest sees it: the single-node EventStore's own shape (write resolves
  * once every stored item is durable; `inFlight` counts items handed over and not yet durable;
- * `failure` is null while writable, otherwise why not, and ingest answers 429/503). Defined from
- * the store so that the two cannot drift apart.
+ * `failure` is null while writable, otherwise why not, and ingest answers 429/503; bodyBuffer
+ * gives the buffer a request body is read into, whose ArrayBuffer write() may take over). Defined
+ * from the store so that the two cannot drift apart.
  */
-export type EventSink = Pick<EventStore, 'write' | 'inFlight' | 'failure'>;
+export type EventSink = Pick<EventStore, 'write' | 'inFlight' | 'failure' | 'bodyBuffer'>;
 
 /** A reader's hold on one partition: reads, and commits fenced against other readers. */
 export interface PartitionReader {
