@@ -11,7 +11,7 @@ import { JetStreamEventLog } from '../src/cluster/jetstream-log.js';
 import { partitionOfKey } from '../src/cluster/partition.js';
 import { defaultClusterConfig, defaultConfig } from '../src/serve/config.js';
 import { FencedError, type LogEvent } from '../src/serve/event-log.js';
-import { Op, type WriteItem } from '../src/serve/store/event-store.js';
+import { batchOf, Op, type SimpleItem } from '../src/serve/store/event-store.js';
 import type { Service as ServiceT } from '../src/serve/service.js';
 import { NatsCluster, natsServerPath, NO_NATS } from './nats-helpers.js';
 
@@ -64,10 +64,10 @@ describe.runIf(nats !== null)(nats ? 'cluster mode on one nats-server' : NO_NATS
   test('publish: acknowledged once stored; a retried create is stored once (409), events land in their partitions', async () => {
     const res = await open(4);
     const elog = new JetStreamEventLog(res, log, { partitionsOf: (ev) => [partitionOfKey((ev.source.host as { id: string }).id, 4)] });
-    const items: WriteItem[] = ['a', 'b', 'c', 'd', 'e', 'f'].map((h, i) => ({ op: Op.Create, idx: 'logs-x', id: `id${i}`, ts: null, src: JSON.stringify({ '@timestamp': '2026-01-01T00:00:00Z', host: { id: h } }), routed: 1 }));
-    const first = await elog.sink.write(items);
+    const items: SimpleItem[] = ['a', 'b', 'c', 'd', 'e', 'f'].map((h, i) => ({ op: Op.Create, index: 'logs-x', id: `id${i}`, src: JSON.stringify({ '@timestamp': '2026-01-01T00:00:00Z', host: { id: h } }), routed: 1 }));
+    const first = await elog.sink.write(batchOf(items));
     expect([...first.status]).toEqual([201, 201, 201, 201, 201, 201]);
-    const again = await elog.sink.write(items);
+    const again = await elog.sink.write(batchOf(items));
     expect([...again.status]).toEqual([409, 409, 409, 409, 409, 409]);
     const info = await res.jsm.streams.info(res.stream);
     expect(info.state.messages).toBe(6);

@@ -1,6 +1,6 @@
 // The event log on NATS JetStream (the cluster's implementation of src/serve/event-log.ts).
 //
-//  * publish — each bulk item is published to the partitions its rules need (WriteItem.parts,
+//  * publish — each bulk item is published to the partitions its rules need (its routing,
 //    computed at parse time by the Partitioner), with a `Nats-Msg-Id` per copy, and retried until
 //    JetStream acknowledges it (a leader election answers "no responders" for a few seconds) or
 //    `publish_timeout` passes; the request is answered only after every acknowledgement. A retried
@@ -18,7 +18,7 @@ import type { JsMsg, PubAck } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { BatchHandler, Checkpoint, EventLog, EventSink, LogEvent, LogStart, PartitionReader, ReadOptions } from '../serve/event-log.js';
 import { FencedError } from '../serve/event-log.js';
-import { Op, setIngested, StoreUnavailableError, type RejectedLine, type WriteItem, type WriteResult, type WriterFailure } from '../serve/store/event-store.js';
+import { autoIdsOf, decodeBatch, Op, setIngested, StoreUnavailableError, type ItemRefusal, type WriteBatch, type WriteResult, type WriterFailure } from '../serve/store/event-store.js';
 import { fnv1a32 } from './partition.js';
 import { isTransient, sleep, type ClusterResources } from './nats.js';
 
@@ -83,8 +83,20 @@ class JetStreamSink implements EventSink {
     this.failure = { failure: 'io', message: 'the NATS connection is closed' };
   }
 
-  async write(items: WriteItem[], rejected: RejectedLine[] = []): Promise<WriteResult> {
+  /** A request body's buffer (nothing is transferred here: a plain buffer). */
+  bodyBuffer(size: number): Buffer {
+    return Buffer.allocUnsafeSlow(size);
+  }
+
+  async write(b: { batch: WriteBatch; transfer: ArrayBuffer[] }): Promise<WriteResult> {
     const { res } = this;
+    // The request's items as the SQLite writer reads them (checked, ids derived from content).
+    const items = decodeBatch(b.batch);
+    const rejected = b.batch.rejected;
+    const refused: ItemRefusal[] = [];
+    items.forEach((it, i) => {
+      if (it.refused !== null) refused.push({ i, reason: it.refused });
+    });
     if (rejected.length > 0) this.log.warn({ rejected: rejected.length, example: rejected[0]!.reason, line: rejected[0]!.line.slice(0, 200) }, 'bulk: rejected lines (cluster mode keeps them in this log only)');
     const now = Date.now();
     const ingested = (this.last = now > this.last ? now : this.last);
@@ -96,7 +108,7 @@ class JetStreamSink implements EventSink {
     try {
       const outcomes = await Promise.all(
         items.map(async (it) => {
-          if (it.op !== Op.Create && it.op !== Op.Index) return { status: 400, seq: 0 };
+          if (it.refused !== null || (it.op !== Op.Create && it.op !== Op.Index)) return { status: 400, seq: 0 };
           const data = encodeEvent(it.idx, it.id, ingested, it.src!);
           // A create is identified by (index, id): the same id again is a conflict. An index
           // action with an _id may carry a new version: its content is part of the identity.
@@ -127,7 +139,7 @@ class JetStreamSink implements EventSink {
         }),
       );
       this.stats.onPublished?.(copies, performance.now() - started);
-      return { ingested, status: outcomes.map((o) => o.status), seq: outcomes.map((o) => o.seq) };
+      return { ingested, status: Int32Array.from(outcomes, (o) => o.status), seq: Float64Array.from(outcomes, (o) => o.seq), autoIds: autoIdsOf(items), refused };
     } catch (e) {
       throw new StoreUnavailableError('io', `JetStream did not acknowledge the events within ${res.cfg.publishTimeoutMs} ms: ${(e as Error).message}`);
     } finally {

@@ -2,7 +2,11 @@
 // Sources are spans of the request body (the bytes the shipper sent, stored unchanged) or, for
 // the few documents eqlite rewrites (raw Windows events mapped to ECS, partial updates), strings
 // appended after the body.
-import { F, META, type Op, type RejectedLine, type WriteBatch } from './protocol.js';
+import { scannedTime, scanObject, type ScanResult } from '../json-scan.js';
+import { autoId } from './auto-id.js';
+import { AUTO_ID_LENGTH, F, META, Op as Ops, type Op, type RejectedLine, type WriteBatch } from './protocol.js';
+
+const OpUpdate = Ops.Update;
 
 /** A source: bytes [off, off + len) of the body, or a rewritten document. */
 export type Source = { off: number; len: number } | string | null;
@@ -130,4 +134,59 @@ export function batchOf(items: readonly SimpleItem[], rejected: RejectedLine[] =
   const b = new WriteBatchBuilder(null);
   items.forEach((it, line) => b.add(it.op, it.index, it.id ?? null, it.src ?? null, it.upsert ?? null, it.routed ?? 0, line));
   return b.build(rejected);
+}
+
+/** One item of a WriteBatch read back, for event logs that are not the SQLite store (the cluster's). */
+export interface DecodedItem {
+  op: Op;
+  idx: string;
+  /** The client's `_id`, or the content-derived id (autoId) of a document sent without one. */
+  id: string;
+  autoId: boolean;
+  /** The document (JSON text); null for delete. */
+  src: string | null;
+  upsert: string | null;
+  routed: number;
+  /** @timestamp (epoch ms) of a checked document. */
+  ts: number | null;
+  /** Why the document is refused (not one JSON object), or null. */
+  refused: string | null;
+}
+
+const decodeScan: ScanResult = { error: null, tsKind: 0, tsStart: 0, tsEnd: 0, picked: null };
+
+/**
+ * The items of a batch as the SQLite writer reads them: documents the request parser did not check
+ * are checked here, and ids are derived from the content where the client gave none.
+ */
+export function decodeBatch(b: WriteBatch): DecodedItem[] {
+  const m = b.meta;
+  const bytes = Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength);
+  const out: DecodedItem[] = [];
+  for (let i = 0; i < b.count; i++) {
+    const o = i * META;
+    const op = m[o + F.op]! as Op;
+    const len = m[o + F.srcLen]!;
+    const off = m[o + F.srcOff]!;
+    const doc = len < 0 ? null : bytes.subarray(off, off + len);
+    const ul = m[o + F.upsertLen]!;
+    const upsert = ul < 0 ? null : bytes.toString('utf8', m[o + F.upsertOff]!, m[o + F.upsertOff]! + ul);
+    let ts: number | null = null;
+    let refused: string | null = null;
+    if (doc && op !== OpUpdate) {
+      if (m[o + F.checked] === 1) ts = Number.isNaN(m[o + F.ts]!) ? null : m[o + F.ts]!;
+      else if (scanObject(doc, 0, len, decodeScan).error !== null) refused = `failed to parse the document: ${decodeScan.error}`;
+      else ts = scannedTime(doc, 0, len, decodeScan);
+    }
+    const clientId = b.ids ? b.ids[i]! : null;
+    const id = clientId ?? (doc && refused === null ? autoId(ts, doc) : '');
+    out.push({ op, idx: b.names[m[o + F.index]!]!, id, autoId: clientId === null, src: doc ? doc.toString('utf8') : null, upsert, routed: m[o + F.routed]!, ts, refused });
+  }
+  return out;
+}
+
+/** The autoIds string of a WriteResult (AUTO_ID_LENGTH characters per item, blanks for client ids). */
+export function autoIdsOf(items: readonly DecodedItem[]): string {
+  const blank = ' '.repeat(AUTO_ID_LENGTH);
+  return items.map((it) => (it.autoId && it.id.length === AUTO_ID_LENGTH ? it.id : blank)).join('');
 }

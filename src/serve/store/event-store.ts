@@ -12,7 +12,7 @@ import type { FromWriter, ItemRefusal, ToWriter, WriteBatch, WriterConfig, Write
 
 export type { WriteBatch, RejectedLine, WriterFailure, ItemRefusal } from './protocol.js';
 export { Op, Outcome, AUTO_ID_LENGTH } from './protocol.js';
-export { WriteBatchBuilder, batchOf, type SimpleItem } from './batch.js';
+export { WriteBatchBuilder, batchOf, decodeBatch, autoIdsOf, type SimpleItem, type DecodedItem } from './batch.js';
 
 export interface EventStoreOptions {
   /** Data directory; the store is `<dir>/events.sqlite`. */

@@ -9,8 +9,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { parseInstant } from '../../events/time.js';
 import { EVENTS_SCHEMA, EVENTS_SCHEMA_VERSION } from './schema.js';
-import { hash } from 'node:crypto';
 import { scannedTime, scanObject, TS_NONE, type ScanResult } from '../json-scan.js';
+import { autoId } from './auto-id.js';
 import { AUTO_ID_LENGTH, F, META, Op, Outcome, type FromWriter, type ItemRefusal, type RejectedLine, type ToWriter, type WriteBatch, type WriterConfig, type WriterFailure } from './protocol.js';
 
 const port = parentPort!;
@@ -279,25 +279,6 @@ function applyBatch(c: Conn, p: WriteBatch, ingested: number): BatchResult {
 /** Longest line kept in the rejected table. */
 const REJECTED_LINE_MAX = 64 * 1024;
 
-/**
- * An id derived from the document: 8 characters of its @timestamp (milliseconds, in an alphabet
- * that sorts as the numbers do) and 12 of the SHA-256 of its bytes, 20 in all as Elasticsearch's
- * generated ids. The same document sent again gets the same id, so a shipper's retry is stored
- * once; the time prefix keeps the id index growing at its end (documents arrive roughly in time
- * order), as Elasticsearch's time-based ids do, instead of touching random index pages.
- */
-export function autoId(ts: number | null, doc: Uint8Array): string {
-  let t = ts === null || !(ts > 0) ? 0 : Math.min(Math.floor(ts), 2 ** 48 - 1);
-  let prefix = '';
-  for (let k = 0; k < 8; k++) {
-    prefix = SORTABLE[t % 64]! + prefix;
-    t = Math.floor(t / 64);
-  }
-  return prefix + hash('sha256', doc, 'base64url').slice(0, 12);
-}
-
-/** 64 characters in ASCII order. */
-const SORTABLE = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
 
 function insert(c: Conn, idx: string, id: string, ts: number | null, ingested: number, routed: number, src: Uint8Array | string): number {
   const info = c.insert.run(idx, id, ts, ingested, routed, src);
