@@ -3,6 +3,7 @@
 // bench/data/), opens it as `eqlite ui` does, and times the requests the Alerts page makes, over
 // HTTP, median of several runs. Reports numbers; asserts nothing.
 //   EQLITE_BENCH_UI_ALERTS  alerts in the store (default 1000000)
+//   EQLITE_BENCH_UI_ONLY    time only the requests whose label contains one of these (comma list)
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,7 +121,9 @@ export async function runUiBench(log: (s: string) => void = console.log): Promis
     if (res.status !== 200) throw new Error(`${url}: ${res.status} ${JSON.stringify(body)}`);
     return { ms: performance.now() - t, body };
   };
+  const only = process.env.EQLITE_BENCH_UI_ONLY;
   const time = async (label: string, url: string | (() => Promise<string>), runs = 5) => {
+    if (only && !only.split(',').some((x) => label.includes(x)) && !label.startsWith('first page')) return {};
     const ms: number[] = [];
     let body: Record<string, unknown> = {};
     for (let i = 0; i < runs; i++) {
