@@ -69,3 +69,23 @@ describe('eqlite query: size and result position', () => {
     expect(r.err).toContain('expected head or tail');
   }, 30_000);
 });
+
+describe('eqlite query: input order', () => {
+  it('out-of-order input is sorted (not skipped) and gives the same results', () => {
+    const lines = Array.from({ length: 25 }, (_, i) => ({
+      '@timestamp': new Date(Date.UTC(2024, 0, 1, 0, 0, i + 1)).toISOString(),
+      event: { category: 'process' },
+      host: { id: i % 2 ? 'b' : 'a' },
+      n: i + 1,
+    }));
+    const reversed = writeNdjson(dir, 'reversed.ndjson', [...lines].reverse());
+    const q = 'sequence by host.id [process where true] [process where true]';
+    const r = query(q, reversed, '--size', '2', '--reorder-window', '0');
+    expect(r.out).toEqual([
+      [22, 24],
+      [23, 25],
+    ]);
+    expect(r.err).toMatch(/^eqlite: input .*reversed\.ndjson is not in time order beyond the reorder window \(0 events\): event \S+ at 2024-01-01T00:00:24.000Z comes after 2024-01-01T00:00:25.000Z; sorted 25 events in memory \(memory budget 512 MiB\)\n/);
+    expect(query('process where true', reversed, '--result-position', 'head', '--size', '3', '--reorder-window', '0').out.flat()).toEqual([1, 2, 3]);
+  }, 30_000);
+});

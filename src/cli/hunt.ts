@@ -4,6 +4,7 @@
 import { hostIpOption, threadsOption, type HostIpMode } from './threads.js';
 import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import { existsSync } from 'node:fs';
+import { formatBytes, memoryOption } from './memory.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { hunt, HuntError, TimeExpressionError, type HuntStats } from '../detect/hunt.js';
@@ -33,6 +34,7 @@ export interface HuntCliOptions extends SelectionCliOptions {
   timestampField?: string;
   maxSignals?: number;
   reorderWindow?: number;
+  memory?: number;
   threads?: number;
   hostIp?: HostIpMode;
   valueList?: string[];
@@ -224,6 +226,7 @@ export async function runHunt(
       singleWindow: o.singleWindow,
       maxSignals: o.maxSignals,
       reorderWindow: o.reorderWindow,
+      memory: o.memory,
       threads: o.threads,
       hostIp: o.hostIp,
       collect: false,
@@ -374,6 +377,15 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
   L.push(`hunt: ${stats.events} events from ${stats.inputs} input(s) (${mb} MB) in ${seconds.toFixed(1)}s`);
   if (stats.range) L.push(`schedule replay over ${stats.range.from} – ${stats.range.to ?? 'end of data'}`);
   else if (stats.rulesRun > 0) L.push('single window: each rule ran once over all events');
+  if (stats.sorted) {
+    const x = stats.sorted;
+    L.push(`inputs were sorted: ${x.reason}`);
+    L.push(
+      x.runs === 0
+        ? `  sorted ${x.events} events in memory (budget ${formatBytes(x.memory)})`
+        : `  sorted ${x.events} events through ${x.runs} temporary file(s), ${formatBytes(x.spilledBytes)} written${x.mergePasses > 0 ? ` in ${x.mergePasses + 1} merge passes` : ''} (memory budget ${formatBytes(x.memory)}, --memory)`,
+    );
+  }
   // Rules
   const skippedByType = countBy(stats.rulesSkipped, (r) => r.type);
   L.push(
@@ -464,6 +476,7 @@ export function registerHunt(program: Command): Command {
     .option('--timestamp-field <field>', 'field ordering events (default @timestamp)')
     .addOption(new Option('--max-signals <n>', "override every rule's max_signals").argParser(parsePositive))
     .addOption(new Option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)').argParser(parseNonNegative))
+    .addOption(memoryOption())
     .addOption(threadsOption())
     .addOption(hostIpOption())
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)

@@ -6,7 +6,7 @@ import { compile, type QueryResult } from '../engine/index.js';
 import { collectFields, EqlError, parse } from '../eql/index.js';
 import { lineColumn } from '../eql/errors.js';
 import { fieldStatus, suggestField } from '../rules/validate.js';
-import { emptyShape, openInput } from '../events/inputs.js';
+import { emptyShape, openInput, type OpenedInput } from '../events/inputs.js';
 import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import type { SkippedItem } from '../events/types.js';
 import { expandInputs } from '../events/sources.js';
@@ -14,7 +14,9 @@ import { openFiles } from '../parallel/pool.js';
 import { hostIpOption, threadsOption, type HostIpMode } from './threads.js';
 import { discoverHostAddresses, mentionsHostIp } from '../events/host-discovery.js';
 import type { HostAddressBook } from '../events/windows/index.js';
-import { mergeOrdered } from '../events/order.js';
+import { readOrdered } from '../events/ordered.js';
+import { DEFAULT_SORT_MEMORY } from '../events/external-sort.js';
+import { formatBytes, memoryOption } from './memory.js';
 import { documentId } from '../events/ids.js';
 import type { EventDoc } from '../events/types.js';
 import { SkipReporter, UserError } from './errors.js';
@@ -29,6 +31,7 @@ export interface QueryCommandOptions {
   resultPosition?: 'head' | 'tail';
   index?: string;
   reorderWindow?: number;
+  memory?: number;
   maxSamplesPerKey?: number;
   threads?: number;
   hostIp?: HostIpMode;
@@ -98,53 +101,81 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   if (hostIp === 'on' || (hostIp === 'auto' && mentionsHostIp(query))) {
     hostAddresses = (await discoverHostAddresses(files)).book;
   }
-  // Files (not stdin) may be read and filtered on worker threads; see src/parallel.
-  const opened = openFiles(files, {
-    threads: opts.threads,
-    route: { kind: 'query', query, timestampField: opts.timestampField, tiebreakerField: opts.tiebreakerField ?? null, eventCategoryField: opts.eventCategoryField },
-    timestampField: opts.timestampField,
-    tiebreakerField: opts.tiebreakerField ?? null,
-    index: opts.index,
-    hostAddresses,
-    onSkip,
-    onWarning,
-    local: (f) => openInput(f, { index: opts.index, hostAddresses, onSkip, onWarning }),
-  });
-  const inputs = opened.inputs;
   // `query … | head`: a closed pipe stops the query quietly; other write errors are one line.
   const out = new LineStream(process.stdout);
+  // The inputs in order (events/ordered.ts): merged as read, or sorted when out of order beyond
+  // the reorder window. Results are printed once the order is known to be right: a first attempt
+  // that has to give way to a sort is discarded.
+  let run = compiled.createRun();
+  let inputs: OpenedInput[] = [];
+  const report = await readOrdered(
+    {
+      readsStdin: files.some((f) => f.path === '-'),
+      timestampField: opts.timestampField,
+      tiebreakerField: opts.tiebreakerField ?? null,
+      reorderWindow: opts.reorderWindow,
+      memory: opts.memory,
+      onSkip,
+      onWarning,
+      // Files (not stdin) may be read and filtered on worker threads; see src/parallel.
+      open: (_attempt, io) => {
+        const opened = openFiles(files, {
+          threads: opts.threads,
+          route: { kind: 'query', query, timestampField: opts.timestampField, tiebreakerField: opts.tiebreakerField ?? null, eventCategoryField: opts.eventCategoryField },
+          timestampField: opts.timestampField,
+          tiebreakerField: opts.tiebreakerField ?? null,
+          index: opts.index,
+          hostAddresses,
+          onSkip: io.onSkip,
+          onWarning: io.onWarning,
+          local: (f) => openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin }),
+        });
+        inputs = opened.inputs;
+        return opened;
+      },
+    },
+    (attempt) => {
+      const r = compiled.createRun();
+      run = r;
+      return {
+        push(batch) {
+          if (r.done) return;
+          // Events from worker threads come with the verdict of the query's filters.
+          for (const ev of batch) {
+            if (ev.routed === undefined || ev.routed.length > 0) r.push(ev);
+            if (r.done) break;
+          }
+        },
+        // A head that is full may stop reading once the order is certain (sorted input); while
+        // merging as read, the rest must still be read to know that no earlier event follows.
+        get stopped() {
+          return out.closed || (attempt === 'sort' && r.done);
+        },
+      };
+    },
+  );
   let shown = 0;
-  const write = (r: QueryResult) => {
-    shown++;
-    out.write(formatResult(r));
-  };
-  const run = compiled.createRun(write);
-  const merged = mergeOrdered(inputs, {
-    timestampField: opts.timestampField,
-    tiebreakerField: opts.tiebreakerField ?? null,
-    reorderWindow: opts.reorderWindow,
-    onSkip,
-  });
   try {
-    outer: for await (const batch of merged.batches()) {
-      for (const ev of batch) {
-        // Events from worker threads come with the verdict of the query's filters.
-        if (ev.routed === undefined || ev.routed.length > 0) run.push(ev);
-        if (run.done || out.closed) break outer;
-      }
+    for (const r of run.finish()) {
+      shown++;
+      out.write(formatResult(r));
       const full = out.drain();
       if (full) await full;
+      if (out.closed) break;
     }
-    for (const r of run.finish()) write(r);
     await out.end();
   } catch (e) {
     if (!(e instanceof OutputError)) throw e;
     process.stderr.write(`eqlite: ${escapeControl(e.message)}\n`);
     return 2;
-  } finally {
-    await opened.close();
   }
   if (out.closed) return 0;
+  if (report.attempt === 'sort') {
+    const x = report.sort!;
+    process.stderr.write(
+      `eqlite: ${report.reason}; sorted ${x.events} events ${x.runs === 0 ? 'in memory' : `through ${x.runs} temporary file(s), ${formatBytes(x.spilledBytes)} written`} (memory budget ${formatBytes(opts.memory ?? DEFAULT_SORT_MEMORY)})\n`,
+    );
+  }
   // Results beyond --size are dropped as Elasticsearch drops them; say so, since a search that
   // returned exactly `size` results is otherwise indistinguishable from a complete one.
   if (shown === size && run.found > shown) {
@@ -206,6 +237,7 @@ export function registerQuery(program: Command): Command {
     .option('--max-samples-per-key <n>', 'samples returned per join key (default 1)', positiveInt)
     .option('--index <name>', 'index name for events that carry none')
     .option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)', positiveInt)
+    .addOption(memoryOption())
     .addOption(threadsOption())
     .addOption(hostIpOption('when the query uses host.ip'))
     .action(async (query: string, files: string[], opts: QueryCommandOptions) => {

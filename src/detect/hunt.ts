@@ -14,6 +14,8 @@
 // search, i.e. an excepted or filtered-out event never reaches the rule's query. For a sequence
 // this means any excepted step kills it (the sequence cannot form with that event). They are
 // counted per rule as "events excepted" and "events filtered".
+import { tmpdir } from 'node:os';
+import type { Readable } from 'node:stream';
 import { fieldAccessor } from '../engine/fields.js';
 import { expandInputs } from '../events/sources.js';
 import { discoverHostAddresses, mentionsHostIp, type HostIpMode } from '../events/host-discovery.js';
@@ -21,7 +23,9 @@ import { emptyShape, iterable, openInput, type InputShape, type OpenedInput } fr
 import type { HostAddressBook } from '../events/windows/index.js';
 
 import { openFiles } from '../parallel/pool.js';
-import { mergeOrdered, timeOrSkip } from '../events/order.js';
+import { timeOrSkip } from '../events/order.js';
+import { readOrdered } from '../events/ordered.js';
+import { DEFAULT_SORT_MEMORY, type SortStats } from '../events/external-sort.js';
 import { eventInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import type { ExceptionList, Rule } from '../rules/types.js';
@@ -60,6 +64,15 @@ export interface HuntOptions {
   maxSignals?: number;
   /** Reorder buffer of the merge (see mergeOrdered). */
   reorderWindow?: number;
+  /**
+   * Memory budget (bytes) for sorting inputs that are out of order beyond the reorder buffer;
+   * beyond it the sort goes through temporary files. Default 512 MiB.
+   */
+  memory?: number;
+  /** Directory for temporary files (default: the OS's, e.g. $TMPDIR). */
+  tmpDir?: string;
+  /** The stream read for the input '-' (default process.stdin). */
+  stdin?: Readable;
   /**
    * Worker threads reading, mapping and routing the input files (0: all on the main thread).
    * Default: one per core, up to one per file, when there are two or more files.
@@ -132,6 +145,11 @@ export interface HuntStats {
   hostAddresses?: { files: number; hosts: number; addresses: number };
   /** Stopped early by HuntOptions.signal: the runs still open were not alerted. */
   interrupted?: boolean;
+  /**
+   * Set when the inputs were out of order beyond the reorder buffers and were read again through
+   * an external sort: why, and what the sort did (runs = temporary files; 0: done in memory).
+   */
+  sorted?: SortStats & { reason: string; memory: number };
 }
 
 export interface HuntResult {
@@ -218,27 +236,21 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   // ---- the detection engine, with a sink that collects, streams and counts the alerts
   const alerts: Alert[] = [];
   const collect = opts.collect !== false;
-  const engine = new DetectionEngine({
-    rules: prepared,
-    mode: replay ? 'schedule' : 'single',
-    from: rangeFrom,
-    to: rangeTo,
-    now,
-    timestampField,
-    onWarning: warn,
-    sink: (group) => {
-      for (const a of group) {
-        const h = alertHost(a);
-        stats.hosts.set(h, (stats.hosts.get(h) ?? 0) + 1);
-        if (collect) alerts.push(a);
-        opts.onAlert?.(a);
-      }
-    },
-  });
+  const deliver = (group: Alert[]) => {
+    for (const a of group) {
+      const h = alertHost(a);
+      stats.hosts.set(h, (stats.hosts.get(h) ?? 0) + 1);
+      if (collect) alerts.push(a);
+      opts.onAlert?.(a);
+    }
+  };
+  const newEngine = (sink: (group: Alert[]) => void, onWarning: (m: string) => void) =>
+    new DetectionEngine({ rules: prepared, mode: replay ? 'schedule' : 'single', from: rangeFrom, to: rangeTo, now, timestampField, onWarning, sink });
   stats.rulesRun = prepared.length;
-  stats.perRule = engine.stats;
 
-  // ---- inputs
+  // ---- inputs, in order (events/ordered.ts): merged as read, or — when an input is out of order
+  // beyond the reorder buffers — read again through an external sort. The first attempt's engine
+  // warnings are held until it is known to be the final one; its alerts are written (see sink).
   const files = await expandInputs(opts.inputs, { onWarning: warn });
   stats.inputs = files.length;
   const mode = opts.hostIp ?? 'auto';
@@ -250,34 +262,13 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     for (const [, ips] of found.book.entries()) n += ips.length;
     stats.hostAddresses = { files: found.files, hosts: found.book.size, addresses: n };
   }
-  // Files (not stdin) may be read, mapped and routed on worker threads; see src/parallel. Inputs
-  // read on this thread are routed here, before the merge, exactly as the workers route theirs:
-  // the same events are counted whichever thread reads a file.
-  const localRouters: RuleRouter[] = [];
-  const opened = openFiles(files, {
-    threads: opts.threads,
-    route: { kind: 'hunt', rules: prepared.map((p) => p.rule), prepare: prepareOpts },
-    timestampField,
-    index: opts.index,
-    hostAddresses,
-    onSkip: skip,
-    onWarning: warn,
-    local: (f) => {
-      const router = new RuleRouter(prepared);
-      localRouters.push(router);
-      return routedInput(openInput(f, { index: opts.index, hostAddresses, onSkip: skip, onWarning: warn }), router, timestampField, skip);
-    },
-  });
-  const sources = opened.inputs;
+  const tmpDir = opts.tmpDir ?? tmpdir();
+  let engine = newEngine(deliver, warn);
+  let heldWarnings: string[] = [];
+  let localRouters: RuleRouter[] = [];
+  let opened: ReturnType<typeof openFiles> | null = null;
+  let sources: OpenedInput[] = [];
   let totalBytes = 0;
-  for (const s of sources) totalBytes += s.size;
-  const merged = mergeOrdered(sources, {
-    timestampField,
-    reorderWindow: opts.reorderWindow,
-    onSkip: skip,
-    onWarning: warn,
-  });
-  const workerCounters: RouteCounters[] = [];
   const tsOf = fieldAccessor(timestampField);
   const progress = () => {
     let bytes = 0;
@@ -285,48 +276,108 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     stats.bytes = bytes;
     opts.onProgress?.({ bytes, totalBytes, events: stats.events });
   };
-
   const signal = opts.signal;
-  // An interruption also ends a wait for input (a quiet stdin): the read is abandoned.
-  const aborted = signal ? new Promise<null>((resolve) => (signal.aborted ? resolve(null) : signal.addEventListener('abort', () => resolve(null), { once: true }))) : null;
-  const it = merged.batches()[Symbol.asyncIterator]();
-  // 'idle' between batches, 'waiting' while a read was abandoned, 'done' at the end.
-  let reader: 'idle' | 'waiting' | 'done' = 'idle';
-  try {
-    for (;;) {
-      reader = 'waiting';
-      const next = aborted ? await Promise.race([it.next(), aborted]) : await it.next();
-      if (next === null) break;
-      if (next.done) {
-        reader = 'done';
-        break;
-      }
-      reader = 'idle';
-      for (const ev of next.value) {
-        stats.events++;
-        if ((stats.events & (PROGRESS_EVERY - 1)) === 0) progress();
-        engine.push(ev, eventInstant(ev, timestampField, tsOf)!.ms, ev.routed!);
-      }
-      const full = opts.backpressure?.();
-      if (full) await (aborted ? Promise.race([full, aborted]) : full);
-      if (signal?.aborted) break;
+  // Alerts are written as runs end, also while the inputs are merged as read. If an input then
+  // turns out to be out of order and everything is read again sorted, the sorted attempt writes
+  // only the alerts not written yet; an alert written by the first attempt that the sorted one
+  // does not find (a run that closed before its late event arrived) is counted and reported.
+  const written = new Set<string>();
+  const confirmed = new Set<string>();
+  let sortAttempt = false;
+  const sink = (group: Alert[]) => {
+    if (!sortAttempt) {
+      for (const a of group) written.add(a['kibana.alert.uuid'] as string);
+      deliver(group);
+      return;
     }
-  } finally {
-    // Inputs left early (an interruption, a failed output) are closed; a read abandoned while
-    // waiting on input cannot be (its generator is busy) and ends with the process.
-    if (reader === 'idle') await it.return?.(undefined);
-    await opened.close();
-  }
+    const fresh = group.filter((a) => {
+      const id = a['kibana.alert.uuid'] as string;
+      if (!written.has(id)) return true;
+      confirmed.add(id);
+      return false;
+    });
+    if (fresh.length > 0) deliver(fresh);
+  };
+  const report = await readOrdered(
+    {
+      readsStdin: files.some((f) => f.path === '-'),
+      stdin: opts.stdin,
+      timestampField,
+      reorderWindow: opts.reorderWindow,
+      memory: opts.memory,
+      tmpDir,
+      signal,
+      onSkip: skip,
+      onWarning: warn,
+      // Files (not stdin) may be read, mapped and routed on worker threads; see src/parallel.
+      // Inputs read on this thread are routed here, before the order stage, exactly as the
+      // workers route theirs: the same events are counted whichever thread reads a file.
+      open: (_attempt, io) => {
+        localRouters = [];
+        opened = openFiles(files, {
+          threads: opts.threads,
+          route: { kind: 'hunt', rules: prepared.map((p) => p.rule), prepare: prepareOpts },
+          timestampField,
+          index: opts.index,
+          hostAddresses,
+          onSkip: io.onSkip,
+          onWarning: io.onWarning,
+          local: (f) => {
+            const router = new RuleRouter(prepared);
+            localRouters.push(router);
+            return routedInput(openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin }), router, timestampField, io.onSkip);
+          },
+        });
+        sources = opened.inputs;
+        totalBytes = 0;
+        for (const x of sources) totalBytes += x.size;
+        return { inputs: opened.inputs, close: () => opened!.close() };
+      },
+    },
+    (attempt) => {
+      stats.events = 0;
+      heldWarnings = [];
+      sortAttempt = attempt === 'sort';
+      // The first attempt's engine warnings (max_signals reached …) wait until it stands.
+      engine = sortAttempt ? newEngine(sink, warn) : newEngine(sink, (m) => heldWarnings.push(m));
+      const e = engine;
+      return {
+        push(batch) {
+          for (const ev of batch) {
+            stats.events++;
+            if ((stats.events & (PROGRESS_EVERY - 1)) === 0) progress();
+            e.push(ev, eventInstant(ev, timestampField, tsOf)!.ms, ev.routed!);
+          }
+          return opts.backpressure?.() ?? undefined;
+        },
+        get stopped() {
+          return signal?.aborted === true;
+        },
+      };
+    },
+  );
   stats.inputShapes = sources.map((s) => ({ file: s.file, shape: s.shape?.() ?? emptyShape() }));
-  for (const input of opened.parallel) {
+  const workerCounters: RouteCounters[] = [];
+  for (const input of (opened as ReturnType<typeof openFiles> | null)?.parallel ?? []) {
     const c = input.counters();
     if (c) workerCounters.push(c as RouteCounters);
   }
   progress();
+  if (report.attempt === 'sort') {
+    stats.sorted = { reason: report.reason!, memory: opts.memory ?? DEFAULT_SORT_MEMORY, ...report.sort! };
+  }
 
   // ---- finish: remaining windows, oldest first (not when interrupted: see HuntOptions.signal)
   if (signal?.aborted) stats.interrupted = true;
   else engine.finish();
+  for (const m of heldWarnings) warn(m);
+  if (sortAttempt && !stats.interrupted) {
+    const unconfirmed = written.size - confirmed.size;
+    if (unconfirmed > 0) {
+      warn(`${unconfirmed} alert(s) written before the inputs were found out of order are not among the results of the sorted read (a run ended before an event of its window arrived); rerun over sorted input for exactly the sorted results`);
+    }
+  }
+  stats.perRule = engine.stats;
   stats.range = engine.range;
   for (const r of engine.stats) {
     stats.alerts += r.alerts;
@@ -396,4 +447,3 @@ function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, on
 }
 
 const NOBODY: readonly number[] = [];
-

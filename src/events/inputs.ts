@@ -10,6 +10,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { EvtxError, readEvtx } from '../evtx/index.js';
 import { mapRawWindowsEvent, mapWindowsDocument, windowsShapeOf, type HostAddressBook, type WindowsProfile } from './windows/index.js';
 import { expandInputs, fileIdPrefix, InputError, readEvents, type InputFile } from './sources.js';
@@ -18,6 +19,8 @@ import type { EventDoc, SkippedItem } from './types.js';
 export interface OpenOptions {
   /** `--index NAME`: index for events that carry none. */
   index?: string;
+  /** The stream read for the input '-' (default process.stdin). */
+  stdin?: Readable;
   onSkip?: (item: SkippedItem) => void;
   /** Problems that lose no data (an EVTX checksum mismatch on records that still decode). */
   onWarning?: (message: string) => void;
@@ -117,6 +120,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
   const reader = readEvents(file, {
     index: opts.index,
     onSkip: opts.onSkip,
+    stdin: opts.stdin,
     onWarning: (w) => opts.onWarning?.(`${w.position.file} (offset ${w.position.offset ?? 0}): ${w.reason}`),
   });
   const profile = opts.profile;

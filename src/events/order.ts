@@ -1,10 +1,16 @@
 // Time ordering: EQL sequences need events in (timestamp, tiebreaker) order across all inputs.
 //
+// The order is a function of the data: (timestamp, tiebreaker, `_id` for events whose input gave
+// one), and only for events equal in all of these, the inputs' order and the position in the
+// input. So hunting files together, one by one or concatenated in any order sees the same order.
+//
 // mergeOrdered is a k-way merge over a binary heap of per-input heads. Each input gets a bounded
 // reorder buffer (itself a heap) so local disorder (a few events out of place, as log shippers
 // produce) is repaired without sorting the whole input. An event older than what the merge has
-// already emitted cannot be placed any more: it is dropped, counted and reported, never emitted
-// out of order, because the engine's sequence state assumes a monotonic clock.
+// already emitted cannot be placed any more: by default it is dropped, counted and reported,
+// never emitted out of order, because the engine's sequence state assumes a monotonic clock; with
+// `onLate: 'throw'` the merge stops with an OutOfOrderError instead, so that a caller can sort the
+// inputs (external-sort.ts) and start again.
 import { getField } from '../engine/fields.js';
 import { Heap } from '../util/heap.js';
 import type { EventDoc, SkippedItem } from './types.js';
@@ -33,6 +39,13 @@ export interface OrderOptions {
   onSkip?: (item: SkippedItem) => void;
   /** Called once per input the first time it delivers a late event, with advice. */
   onWarning?: (message: string) => void;
+  /** A late event is skipped and reported (default), or stops the merge with an OutOfOrderError. */
+  onLate?: 'skip' | 'throw';
+}
+
+/** An input is out of order beyond what the reorder buffers repair (mergeOrdered with onLate: 'throw'). */
+export class OutOfOrderError extends Error {
+  override name = 'OutOfOrderError';
 }
 
 export interface MergeStats {
@@ -60,6 +73,8 @@ interface Keyed {
   ns: number;
   /** Tiebreaker: a number, a string, or undefined (sorts last). */
   tb: number | string | undefined;
+  /** The `_id` the input gave the event ('' for derived ids, which then keep input order). */
+  idk: string;
   /** Input index, then sequence within the input: stable order for full ties. */
   src: number;
   seq: number;
@@ -74,15 +89,18 @@ function compareTb(a: number | string | undefined, b: number | string | undefine
   return a < b ? -1 : 1;
 }
 
-/** Orders by time and tiebreaker only. */
-function compareTime(a: Keyed, b: Keyed): number {
-  return a.ms - b.ms || a.ns - b.ns || compareTb(a.tb, b.tb);
+/** The data's order: time, tiebreaker, then the input-given `_id`. */
+export function compareData(a: SortKey, b: SortKey): number {
+  return a.ms - b.ms || a.ns - b.ns || compareTb(a.tb, b.tb) || (a.idk === b.idk ? 0 : a.idk < b.idk ? -1 : 1);
 }
 
-/** Full order: time, tiebreaker, then input order. */
-function compareKeyed(a: Keyed, b: Keyed): number {
-  return a.ms - b.ms || a.ns - b.ns || compareTb(a.tb, b.tb) || a.src - b.src || a.seq - b.seq;
+/** Full order: the data's, then input order. */
+export function compareKeyed(a: SortKey, b: SortKey): number {
+  return compareData(a, b) || a.src - b.src || a.seq - b.seq;
 }
+
+/** The fields events are ordered by (see Keyed). */
+export type SortKey = Pick<Keyed, 'ms' | 'ns' | 'tb' | 'idk' | 'src' | 'seq'>;
 
 function tiebreakValue(v: unknown): number | string | undefined {
   if (Array.isArray(v)) v = v[0];
@@ -144,12 +162,12 @@ class RunBuffer {
 }
 
 /** Builds Keyed entries; reports and drops events whose timestamp is missing or unparseable. */
-class Keyer {
+export class Keyer {
   private readonly tsField: string;
   private readonly tbField: string | null;
   constructor(
     opts: OrderOptions,
-    private readonly stats: MergeStats,
+    private readonly stats: MergeStats = newStats(),
   ) {
     this.tsField = opts.timestampField ?? '@timestamp';
     this.tbField = opts.tiebreakerField ?? null;
@@ -169,7 +187,7 @@ class Keyer {
       }
     }
     const tb = this.tbField === null ? undefined : tiebreakValue(getField(doc.source, this.tbField));
-    return { doc, ms: t.ms, ns: t.ns, tb, src, seq };
+    return { doc, ms: t.ms, ns: t.ns, tb, idk: doc.derivedId ? '' : doc.id, src, seq };
   }
 }
 
@@ -345,6 +363,11 @@ export class MergedStream implements AsyncIterable<EventDoc> {
     const warned = new Set<number>();
 
     const late = (c: Cursor, e: Keyed, prev: Keyed) => {
+      if (opts.onLate === 'throw') {
+        throw new OutOfOrderError(
+          `input ${c.name} is not in time order beyond the reorder window (${c.window} events): event ${e.doc.id} at ${formatInstant(e)} comes after ${formatInstant(prev)}`,
+        );
+      }
       stats.late++;
       stats.lateByInput.set(c.name, (stats.lateByInput.get(c.name) ?? 0) + 1);
       const hint =
@@ -367,7 +390,7 @@ export class MergedStream implements AsyncIterable<EventDoc> {
     const add = (c: Cursor, doc: EventDoc): void => {
       const e = keyer.key(doc, c.src, c.seq++);
       if (!e) return;
-      if (last !== null && compareTime(e, last) < 0) {
+      if (last !== null && compareData(e, last) < 0) {
         late(c, e, last);
         c.window = perInput;
         return;

@@ -94,6 +94,7 @@ class StubEvent implements EventDoc {
   readonly routed = NOBODY;
   constructor(
     readonly id: string,
+    readonly derivedId: boolean,
     readonly time: { ms: number; ns: number },
     readonly timeField: string,
     readonly source: Record<string, unknown>,
@@ -229,7 +230,7 @@ class FileChannel {
       } else {
         // The merge orders ties by the tiebreaker, so a stub keeps that one value.
         const source = m.tb && m.tb[i] !== undefined ? { [tbField!]: m.tb[i] } : EMPTY_SOURCE;
-        out[i] = new StubEvent(m.ids[i]!, time, tsField, source, file, m.pos[i]!, chunk, offset);
+        out[i] = new StubEvent(m.ids[i]!, m.derived[i] === 1, time, tsField, source, file, m.pos[i]!, chunk, offset);
       }
     }
     return out;

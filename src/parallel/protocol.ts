@@ -76,6 +76,8 @@ export interface EventBatch {
   ms: Float64Array;
   ns: Float64Array;
   ids: string[];
+  /** 1 where the id is derived (see ForwardedEvent.derivedId). */
+  derived: Uint8Array;
   /** NDJSON: line; EVTX: record id (NaN when the event has no such position). */
   pos: Float64Array;
   /** EVTX only: chunk number and byte offset. */

@@ -76,6 +76,8 @@ class BatchBuilder {
   chunk: Float64Array | null;
   offset: Float64Array | null;
   ids: string[] = [];
+  /** 1 where the id is derived (the input gave no `_id`): the merge orders ties by given ids only. */
+  derived: Uint8Array;
   tb: unknown[] | null;
   fwd: ForwardedEvent[] = [];
   skips: SkippedItem[] = [];
@@ -87,6 +89,7 @@ class BatchBuilder {
     this.ms = new Float64Array(cap);
     this.ns = new Float64Array(cap);
     this.pos = new Float64Array(cap);
+    this.derived = new Uint8Array(cap);
     this.chunk = evtx ? new Float64Array(cap) : null;
     this.offset = evtx ? new Float64Array(cap) : null;
     this.tb = cfg.tiebreakerField === null ? null : [];
@@ -97,6 +100,7 @@ class BatchBuilder {
     this.ms[i] = ms;
     this.ns[i] = ns;
     this.ids.push(ev.id);
+    this.derived[i] = ev.derivedId ? 1 : 0;
     const p = ev.position;
     this.pos[i] = (this.evtx ? p?.record : p?.line) ?? Number.NaN;
     if (this.evtx) {
@@ -123,8 +127,9 @@ class BatchBuilder {
     const pos = cut(this.pos);
     const chunk = this.chunk ? cut(this.chunk) : null;
     const offset = this.offset ? cut(this.offset) : null;
-    const m: EventBatch = { t: 'batch', id, b, sent, n, ms, ns, ids: this.ids, pos, chunk, offset, tb: this.tb, fwd: this.fwd, skips: this.skips, ...counts };
-    const transfer = [ms.buffer, ns.buffer, pos.buffer] as ArrayBuffer[];
+    const derived = n === this.cap ? this.derived : this.derived.slice(0, n);
+    const m: EventBatch = { t: 'batch', id, b, sent, n, ms, ns, ids: this.ids, derived, pos, chunk, offset, tb: this.tb, fwd: this.fwd, skips: this.skips, ...counts };
+    const transfer = [ms.buffer, ns.buffer, pos.buffer, derived.buffer] as ArrayBuffer[];
     if (chunk) transfer.push(chunk.buffer as ArrayBuffer, offset!.buffer as ArrayBuffer);
     if (cfg.unclonableBatch === b) m.probe = nestedValue(5000);
     post(m, transfer);
