@@ -2,10 +2,13 @@
 // exit code, stdout and stderr.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const main = path.join(repoRoot, 'src', 'cli', 'main.ts');
+// tsx resolved from the repository, so that the command runs from any working directory.
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface CliResult {
   code: number | null;
@@ -18,7 +21,7 @@ export interface CliResult {
  * own messages on a loaded machine.
  */
 export function runCli(args: string[], opts: { input?: string | Buffer; cwd?: string } = {}): Promise<CliResult> {
-  return runCommand(process.execPath, ['--import', 'tsx', main, ...args], opts);
+  return runCommand(process.execPath, ['--import', tsx, main, ...args], opts);
 }
 
 export function runCommand(cmd: string, args: string[], opts: { input?: string | Buffer; cwd?: string } = {}): Promise<CliResult> {

@@ -2,9 +2,6 @@
 // named, a create-only --db, the reason and original_time in hunt output, rule filters, value
 // lists as Kibana applies them to EQL rules, per-event overrides, and Elasticsearch exports whose
 // hits carry data stream backing indices.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -17,22 +14,15 @@ import { dataStreamOf } from '../src/detect/index-pattern.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
 import type { ExceptionList, Rule } from '../src/rules/types.js';
 import { makeRule, seedPair, tempDir, writeNdjson } from './detect-helpers.js';
+import { runCli } from './cli-helpers.js';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const sample = path.join(repo, 'examples', 'windows-sample.ndjson');
 
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-/** Runs the real `eqlite hunt` (src/cli/main.ts under tsx) in `cwd`. */
-function cli(args: string[], cwd = repo, input?: Buffer): { code: number; out: string; err: string } {
-  // tsx resolved from the repository, so that the command runs from any working directory.
-  const r = spawnSync(process.execPath, ['--import', tsxLoader, path.join(repo, 'src', 'cli', 'main.ts'), 'hunt', '--no-progress', ...args], {
-    cwd,
-    input,
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+/** Runs the real `eqlite hunt` (src/cli/main.ts under tsx) in `cwd`, without blocking the test worker. */
+async function cli(args: string[], cwd = repo, input?: Buffer): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await runCli(['hunt', '--no-progress', ...args], { cwd, input });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const count = (db: string) => {
@@ -53,13 +43,13 @@ describe('ids do not depend on how the inputs are named', () => {
   // Relative path from the repository, absolute path from elsewhere: Kibana would see one index.
   it('examples/ and $PWD/examples/windows-sample.ndjson into one --db store 27 rows, not 54', async () => {
     const db = path.join(tempDir(), 'alerts.db');
-    const a = cli(['examples/', '--db', db, '--format', 'none'], repo);
+    const a = await cli(['examples/', '--db', db, '--format', 'none'], repo);
     expect(a.code).toBe(0);
     expect(count(db)).toBe(27);
-    const b = cli([sample, '--db', db, '--format', 'none'], tempDir());
+    const b = await cli([sample, '--db', db, '--format', 'none'], tempDir());
     expect(b.code).toBe(0);
     expect(count(db)).toBe(27);
-  });
+  }, 180_000);
 
   it('a copy under another name, a gzip of it and stdin give the same alert ids', async () => {
     const d = tempDir();
@@ -73,12 +63,12 @@ describe('ids do not depend on how the inputs are named', () => {
     expect(base).toHaveLength(27);
     expect(await huntIds(copy)).toEqual(base);
     expect(await huntIds(gz)).toEqual(base);
-    const viaStdin = cli(['-', '--format', 'ndjson'], tempDir(), readFileSync(gz));
+    const viaStdin = await cli(['-', '--format', 'ndjson'], tempDir(), readFileSync(gz));
     expect(ids(viaStdin.out)).toEqual(base);
     // Ancestors name the event by content and position: <16 hex>:<line>.
     const first = JSON.parse(viaStdin.out.split('\n')[0]!);
     expect(first['kibana.alert.ancestors'][0].id).toMatch(/^[0-9a-f]{16}:\d+$/);
-  });
+  }, 180_000);
 
   it('worker threads and the main thread give the same ids', async () => {
     const d = tempDir();

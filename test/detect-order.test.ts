@@ -1,28 +1,13 @@
 // Results depend only on the data: hunting a folder gives exactly the alerts of hunting each file
 // on its own, and of hunting all events concatenated in any order — with the inputs sorted through
 // temporary files when they are out of order beyond the reorder window, never skipped as late.
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runHunt } from '../src/cli/hunt.js';
-import { repoRoot } from './cli-helpers.js';
+import { repoRoot, runCli } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
-
-/** Runs the CLI from source in a child process (for stdin), without blocking the test worker. */
-function runCli(args: string[], opts: { input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), ...args], { cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
-}
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
