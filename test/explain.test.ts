@@ -197,6 +197,21 @@ describe('explain: other query shapes', () => {
   });
 });
 
+describe('explain: input order', () => {
+  it('input out of order beyond the reorder window is sorted, not skipped: the same explanation', async () => {
+    const r = rule('sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]');
+    // 300 a/b pairs two seconds apart; then the first pair is moved to the end, far beyond the
+    // merge's first reorder buffer (256 events).
+    const docs = Array.from({ length: 600 }, (_, i) => proc(i * 2, i % 2 === 0 ? 'a' : 'b', { host: { id: `h${i >> 1}` } }));
+    const sorted = await explainRule({ rule: r, inputs: [events(docs)] });
+    const moved = await explainRule({ rule: r, inputs: [events([...docs.slice(2), ...docs.slice(0, 2)])] });
+    expect([sorted.results, sorted.sequences!.completed]).toEqual([100, 300]);
+    expect(moved.input.skipped).toBe(0);
+    expect([moved.results, moved.input.events, moved.sequences!.completed, moved.verdict]).toEqual([100, 600, 300, sorted.verdict]);
+    expect(moved.stages.map((s) => [s.passed, s.searched])).toEqual(sorted.stages.map((s) => [s.passed, s.searched]));
+  });
+});
+
 describe('eqlite explain CLI', () => {
   it('prints text and JSON, and fails with exit 2 on an unknown rule', async () => {
     let out = '';

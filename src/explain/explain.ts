@@ -18,8 +18,8 @@ import { fieldAccessor, getField } from '../engine/fields.js';
 import { stageKeys, type SequenceTrace } from '../engine/sequence.js';
 import { discoverHostAddresses } from '../events/host-discovery.js';
 import { openInput } from '../events/inputs.js';
+import { readOrdered } from '../events/ordered.js';
 import { expandInputs } from '../events/sources.js';
-import { mergeOrdered } from '../events/order.js';
 import { eventInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { prepareRule, ruleCompileOptions } from '../detect/router.js';
@@ -226,272 +226,304 @@ export async function explainRule(opts: ExplainOptions): Promise<Explanation> {
     return { id: ev.id, index: ev.index, time: Number.isFinite(ms) ? new Date(ms).toISOString() : '', where };
   };
 
-  // ---- per-stage accounting
-  const stages: StageReport[] = plan.stages.map((s) => ({
-    label: s.label,
-    role: s.role,
-    text: s.text,
-    category: s.category,
-    searched: 0,
-    inCategory: 0,
-    passed: 0,
-    conditions: s.conditions.map((c) => ({ condition: c.text, passed: 0, failed: 0, failedAlone: 0 })),
-    nearMisses: [],
-    noJoinKey: 0,
-    noJoinKeyExamples: [],
-    outOfScope: { index: 0, noIndex: 0, filter: 0, exception: 0, examples: [] },
-    joinKeys: s.keyNames,
-  }));
-  const nearPerCondition = plan.stages.map((s) => s.conditions.map(() => 0));
-  let inconsistent = 0;
-  const failedConditions = (s: StagePlan, ev: EventDoc): ConditionPlan[] => s.conditions.filter((c) => !c.test(ev));
-  const describe = (c: ConditionPlan, ev: EventDoc): FailedCondition => ({ condition: c.text, values: c.fields.map((f) => valueOf(ev.source, f)) });
+  // One pass over the events in order; a pass abandoned because the inputs had to be sorted
+  // (events/ordered.ts) is replaced by a fresh one.
+  const newPass = () => {
+    // ---- per-stage accounting
+    const stages: StageReport[] = plan.stages.map((s) => ({
+      label: s.label,
+      role: s.role,
+      text: s.text,
+      category: s.category,
+      searched: 0,
+      inCategory: 0,
+      passed: 0,
+      conditions: s.conditions.map((c) => ({ condition: c.text, passed: 0, failed: 0, failedAlone: 0 })),
+      nearMisses: [],
+      noJoinKey: 0,
+      noJoinKeyExamples: [],
+      outOfScope: { index: 0, noIndex: 0, filter: 0, exception: 0, examples: [] },
+      joinKeys: s.keyNames,
+    }));
+    const nearPerCondition = plan.stages.map((s) => s.conditions.map(() => 0));
+    let inconsistent = 0;
+    const failedConditions = (s: StagePlan, ev: EventDoc): ConditionPlan[] => s.conditions.filter((c) => !c.test(ev));
+    const describe = (c: ConditionPlan, ev: EventDoc): FailedCondition => ({ condition: c.text, values: c.fields.map((f) => valueOf(ev.source, f)) });
 
-  // ---- sequence state, mirrored from the engine's trace
-  const live = new Map<string, Partial>();
-  const liveKey = (k: number, key: string) => `${k}\u0002${key}`;
-  const orphans: Orphan[][] = plan.positives.map(() => []);
-  const reached = plan.positives.map(() => 0);
-  let completed = 0;
-  const deadCounts: Record<DeadEnd['reason'], number> = { maxspan: 0, end: 0, until: 0, replaced: 0, missing: 0 };
-  const furthest: DeadEnd[] = [];
-  const maxspan = plan.maxspanMs;
-  const positiveLabel = (k: number) => plan.stages[plan.positives[k]!]!.label;
-  const rank = (d: DeadEnd) => d.matched * 1e6 + (d.evidence.late ? 8 : 0) + (d.evidence.closest.length ? 4 : 0) + (d.evidence.otherKey ? 2 : 0) + (d.evidence.before ? 1 : 0);
-  const keepDeadEnd = (d: DeadEnd) => {
-    deadCounts[d.reason]++;
-    furthest.push(d);
-    // Best first; among equals, the latest (a partial sequence near the end of the data is what
-    // an analyst looking at a recent attack wants).
-    furthest.sort((a, b) => rank(b) - rank(a));
-    if (furthest.length > 10) furthest.length = 10;
-  };
-  const finish = (p: Partial, reason: DeadEnd['reason'], detail?: string) => {
-    // A next-stage event within the window, with another join key.
-    if (!p.evidence.otherKey && p.k + 1 < plan.positives.length) {
-      const end = maxspan === null ? Infinity : p.startMs + maxspan;
-      let best: Orphan | null = null;
-      for (const o of orphans[p.k + 1]!) if (o.ms >= p.lastMs && o.ms <= end && o.key !== p.key && (!best || o.ms < best.ms)) best = o;
-      if (best) p.evidence.otherKey = { event: best.event, keyValues: best.keyValues, afterMs: best.ms - p.lastMs };
-      let early: Orphan | null = null;
-      for (const o of orphans[p.k + 1]!) {
-        if (o.key === p.key && o.ms <= p.startMs && (maxspan === null || p.startMs - o.ms <= maxspan) && (!early || o.ms > early.ms)) early = o;
+    // ---- sequence state, mirrored from the engine's trace
+    const live = new Map<string, Partial>();
+    const liveKey = (k: number, key: string) => `${k}\u0002${key}`;
+    const orphans: Orphan[][] = plan.positives.map(() => []);
+    const reached = plan.positives.map(() => 0);
+    let completed = 0;
+    const deadCounts: Record<DeadEnd['reason'], number> = { maxspan: 0, end: 0, until: 0, replaced: 0, missing: 0 };
+    const furthest: DeadEnd[] = [];
+    const maxspan = plan.maxspanMs;
+    const positiveLabel = (k: number) => plan.stages[plan.positives[k]!]!.label;
+    const rank = (d: DeadEnd) => d.matched * 1e6 + (d.evidence.late ? 8 : 0) + (d.evidence.closest.length ? 4 : 0) + (d.evidence.otherKey ? 2 : 0) + (d.evidence.before ? 1 : 0);
+    const keepDeadEnd = (d: DeadEnd) => {
+      deadCounts[d.reason]++;
+      furthest.push(d);
+      // Best first; among equals, the latest (a partial sequence near the end of the data is what
+      // an analyst looking at a recent attack wants).
+      furthest.sort((a, b) => rank(b) - rank(a));
+      if (furthest.length > 10) furthest.length = 10;
+    };
+    const finish = (p: Partial, reason: DeadEnd['reason'], detail?: string) => {
+      // A next-stage event within the window, with another join key.
+      if (!p.evidence.otherKey && p.k + 1 < plan.positives.length) {
+        const end = maxspan === null ? Infinity : p.startMs + maxspan;
+        let best: Orphan | null = null;
+        for (const o of orphans[p.k + 1]!) if (o.ms >= p.lastMs && o.ms <= end && o.key !== p.key && (!best || o.ms < best.ms)) best = o;
+        if (best) p.evidence.otherKey = { event: best.event, keyValues: best.keyValues, afterMs: best.ms - p.lastMs };
+        let early: Orphan | null = null;
+        for (const o of orphans[p.k + 1]!) {
+          if (o.key === p.key && o.ms <= p.startMs && (maxspan === null || p.startMs - o.ms <= maxspan) && (!early || o.ms > early.ms)) early = o;
+        }
+        if (early) p.evidence.before = { event: early.event, beforeMs: p.startMs - early.ms };
       }
-      if (early) p.evidence.before = { event: early.event, beforeMs: p.startMs - early.ms };
-    }
-    const d: DeadEnd = { matched: p.k + 1, waitingFor: p.k + 1 < plan.positives.length ? positiveLabel(p.k + 1) : '', keyValues: p.keyValues, events: p.events, reason, evidence: p.evidence };
-    if (detail) d.detail = detail;
-    keepDeadEnd(d);
-  };
-  let curEvent: EventDoc | null = null;
-  let curMs = Number.NaN;
-  const trace: SequenceTrace = {
-    advanced(k, key, keyValues, events, times) {
-      reached[k]!++;
-      let prev: Partial | undefined;
-      if (k > 0) {
-        prev = live.get(liveKey(k - 1, key));
+      const d: DeadEnd = { matched: p.k + 1, waitingFor: p.k + 1 < plan.positives.length ? positiveLabel(p.k + 1) : '', keyValues: p.keyValues, events: p.events, reason, evidence: p.evidence };
+      if (detail) d.detail = detail;
+      keepDeadEnd(d);
+    };
+    let curEvent: EventDoc | null = null;
+    let curMs = Number.NaN;
+    const trace: SequenceTrace = {
+      advanced(k, key, keyValues, events, times) {
+        reached[k]!++;
+        let prev: Partial | undefined;
+        if (k > 0) {
+          prev = live.get(liveKey(k - 1, key));
+          live.delete(liveKey(k - 1, key));
+        }
+        if (k === plan.positives.length - 1) {
+          completed++;
+          return;
+        }
+        const refs = prev ? [...prev.events, refOf(curEvent!, curMs)] : events.map((e) => refOf(e, eventInstant(e, timestampField, tsOf)?.ms ?? Number.NaN));
+        live.set(liveKey(k, key), { k, key, keyValues, events: refs, startMs: times[0]!, lastMs: times[times.length - 1]!, evidence: { closest: [] } });
+      },
+      replaced(k, key) {
+        const p = live.get(liveKey(k, key));
+        if (!p) return;
+        live.delete(liveKey(k, key));
+        finish(p, 'replaced', `a newer partial sequence with the same join key started at ${new Date(curMs).toISOString()} (${refOf(curEvent!, curMs).where}); only the newest per key can advance`);
+      },
+      unmatched(k, key, keyValues, ev, ms) {
+        const ring = orphans[k]!;
+        ring.push({ key, keyValues, event: refOf(ev, ms), ms });
+        if (ring.length > ORPHANS_PER_STAGE) ring.shift();
+      },
+      expired(k, key, events, ev, overMs) {
+        const p = live.get(liveKey(k - 1, key));
+        const late = { event: refOf(ev, curMs), overMs };
+        if (p) {
+          live.delete(liveKey(k - 1, key));
+          p.evidence.late = late;
+          finish(p, 'maxspan');
+        } else {
+          // Already ended by time (the engine prunes later than this mirror): add the evidence if
+          // that partial sequence is among those kept.
+          const first = events[0]?.id;
+          const d = furthest.find((x) => x.matched === k && x.reason === 'maxspan' && x.events[0]?.id === first && !x.evidence.late);
+          if (d) d.evidence.late = late;
+        }
+      },
+      untilKilled(k, key, _events, _ev, untilMs) {
+        const p = live.get(liveKey(k - 1, key));
+        if (!p) return;
         live.delete(liveKey(k - 1, key));
+        finish(p, 'until', `an until event at ${new Date(untilMs).toISOString()} ended it before ${positiveLabel(k)} matched`);
+      },
+      rejectedByMissing(_key, keyValues, events) {
+        const refs = events.map((e) => refOf(e, eventInstant(e, timestampField, tsOf)?.ms ?? Number.NaN));
+        keepDeadEnd({ matched: plan.positives.length, waitingFor: '', keyValues, events: refs, reason: 'missing', detail: 'every stage matched, but an event of a missing-event term (![…]) was present', evidence: { closest: [] } });
+      },
+    };
+    const sweep = (nowMs: number) => {
+      if (maxspan === null) return;
+      for (const [lk, p] of live) {
+        if (p.startMs + maxspan < nowMs) {
+          live.delete(lk);
+          finish(p, 'maxspan');
+        }
       }
-      if (k === plan.positives.length - 1) {
-        completed++;
-        return;
+    };
+
+    const query: CompiledQuery = compile(stmt, { ...copts, trace: isSeq ? trace : undefined });
+    const run = query.createRun();
+
+    // ---- the pass
+    const input = { events: 0, skipped: 0, searched: 0, noIndex: 0, notInIndex: 0, otherIndices: [] as { index: string; events: number }[], filtered: 0, excepted: 0 };
+    const otherIdx = new Map<string, number>();
+    let otherIdxRest = 0;
+    const outOfScope = (ev: EventDoc, ms: number, reason: OutOfScope['reason']) => {
+      for (let i = 0; i < plan.stages.length; i++) {
+        if (!plan.stages[i]!.filter(ev)) continue;
+        const o = stages[i]!.outOfScope;
+        if (reason === 'index') o.index++;
+        else if (reason === 'no-index') o.noIndex++;
+        else if (reason === 'filter') o.filter++;
+        else o.exception++;
+        if (o.examples.length < examples) {
+          const x: OutOfScope = { event: refOf(ev, ms), reason };
+          if (reason === 'exception') x.exceptions = items.filter((it) => it.test(ev.source)).map((it) => ({ list_id: it.item.list_id, item_id: it.item.item_id, name: it.item.name }));
+          o.examples.push(x);
+        }
       }
-      const refs = prev ? [...prev.events, refOf(curEvent!, curMs)] : events.map((e) => refOf(e, eventInstant(e, timestampField, tsOf)?.ms ?? Number.NaN));
-      live.set(liveKey(k, key), { k, key, keyValues, events: refs, startMs: times[0]!, lastMs: times[times.length - 1]!, evidence: { closest: [] } });
-    },
-    replaced(k, key) {
-      const p = live.get(liveKey(k, key));
-      if (!p) return;
-      live.delete(liveKey(k, key));
-      finish(p, 'replaced', `a newer partial sequence with the same join key started at ${new Date(curMs).toISOString()} (${refOf(curEvent!, curMs).where}); only the newest per key can advance`);
-    },
-    unmatched(k, key, keyValues, ev, ms) {
-      const ring = orphans[k]!;
-      ring.push({ key, keyValues, event: refOf(ev, ms), ms });
-      if (ring.length > ORPHANS_PER_STAGE) ring.shift();
-    },
-    expired(k, key, events, ev, overMs) {
-      const p = live.get(liveKey(k - 1, key));
-      const late = { event: refOf(ev, curMs), overMs };
-      if (p) {
-        live.delete(liveKey(k - 1, key));
-        p.evidence.late = late;
-        finish(p, 'maxspan');
-      } else {
-        // Already ended by time (the engine prunes later than this mirror): add the evidence if
-        // that partial sequence is among those kept.
-        const first = events[0]?.id;
-        const d = furthest.find((x) => x.matched === k && x.reason === 'maxspan' && x.events[0]?.id === first && !x.evidence.late);
-        if (d) d.evidence.late = late;
+    };
+
+    const push = (ev: EventDoc): void => {
+        input.events++;
+        const ms = eventInstant(ev, timestampField, tsOf)?.ms ?? Number.NaN;
+        if (ev.index === '') {
+          input.noIndex++;
+          outOfScope(ev, ms, 'no-index');
+          return;
+        }
+        if (!prepared.matchIndex(ev.index)) {
+          input.notInIndex++;
+          if (otherIdx.has(ev.index) || otherIdx.size < MAX_OTHER_INDICES) otherIdx.set(ev.index, (otherIdx.get(ev.index) ?? 0) + 1);
+          else otherIdxRest++;
+          outOfScope(ev, ms, 'index');
+          return;
+        }
+        if (prepared.filter && !prepared.filter(ev.source)) {
+          input.filtered++;
+          outOfScope(ev, ms, 'filter');
+          return;
+        }
+        if (prepared.excepted && prepared.excepted(ev.source)) {
+          input.excepted++;
+          outOfScope(ev, ms, 'exception');
+          return;
+        }
+        input.searched++;
+        if (isSeq && maxspan !== null && input.searched % SWEEP_EVERY === 0) sweep(ms);
+        for (let i = 0; i < plan.stages.length; i++) {
+          const s = plan.stages[i]!;
+          const r = stages[i]!;
+          r.searched++;
+          if (s.filter(ev)) {
+            r.passed++;
+            r.inCategory++;
+            for (const c of r.conditions) c.passed++;
+            if (isSeq && s.spec.keys.length > 0 && stageKeys(s.spec, ev.source) === null) {
+              r.noJoinKey++;
+              if (r.noJoinKeyExamples.length < examples) r.noJoinKeyExamples.push(refOf(ev, ms));
+            }
+            continue;
+          }
+          if (!s.categoryTest(ev)) continue;
+          r.inCategory++;
+          const failed = failedConditions(s, ev);
+          if (failed.length === 0) {
+            inconsistent++;
+            continue;
+          }
+          s.conditions.forEach((c, ci) => {
+            if (failed.includes(c)) r.conditions[ci]!.failed++;
+            else r.conditions[ci]!.passed++;
+          });
+          if (failed.length === 1) {
+            const ci = s.conditions.indexOf(failed[0]!);
+            r.conditions[ci]!.failedAlone++;
+            if (nearPerCondition[i]![ci]! < examples) {
+              nearPerCondition[i]![ci]!++;
+              r.nearMisses.push({ event: refOf(ev, ms), failed: [describe(failed[0]!, ev)] });
+            }
+          }
+          // A partial sequence waiting for this stage with the event's join key: the event is one of
+          // its closest misses.
+          const k = plan.positives.indexOf(i);
+          if (isSeq && k > 0 && live.size > 0) {
+            const keys = stageKeys(s.spec, ev.source);
+            for (const key of keys ?? []) {
+              const p = live.get(liveKey(k - 1, key.key));
+              if (!p || ms < p.lastMs || (maxspan !== null && ms - p.startMs > maxspan)) continue;
+              const c = p.evidence.closest;
+              c.push({ event: refOf(ev, ms), failed: failed.map((f) => describe(f, ev)), afterMs: ms - p.lastMs });
+              c.sort((a, b) => a.failed.length - b.failed.length || a.afterMs - b.afterMs);
+              if (c.length > CLOSEST_PER_PARTIAL) c.length = CLOSEST_PER_PARTIAL;
+            }
+          }
+        }
+        curEvent = ev;
+        curMs = ms;
+        run.push(ev);
+
+    };
+    const end = (): Explanation => {
+      const results = run.finish();
+      // Partial sequences still waiting: their window closed (maxspan) or the data ended first.
+      for (const p of live.values()) {
+        const closed = maxspan !== null && Number.isFinite(curMs) && p.startMs + maxspan < curMs;
+        finish(p, closed ? 'maxspan' : 'end');
       }
-    },
-    untilKilled(k, key, _events, _ev, untilMs) {
-      const p = live.get(liveKey(k - 1, key));
-      if (!p) return;
-      live.delete(liveKey(k - 1, key));
-      finish(p, 'until', `an until event at ${new Date(untilMs).toISOString()} ended it before ${positiveLabel(k)} matched`);
-    },
-    rejectedByMissing(_key, keyValues, events) {
-      const refs = events.map((e) => refOf(e, eventInstant(e, timestampField, tsOf)?.ms ?? Number.NaN));
-      keepDeadEnd({ matched: plan.positives.length, waitingFor: '', keyValues, events: refs, reason: 'missing', detail: 'every stage matched, but an event of a missing-event term (![…]) was present', evidence: { closest: [] } });
-    },
-  };
-  const sweep = (nowMs: number) => {
-    if (maxspan === null) return;
-    for (const [lk, p] of live) {
-      if (p.startMs + maxspan < nowMs) {
-        live.delete(lk);
-        finish(p, 'maxspan');
-      }
-    }
+      live.clear();
+      input.otherIndices = [...otherIdx].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([index, events]) => ({ index, events }));
+      if (otherIdxRest > 0) input.otherIndices.push({ index: '(other indices)', events: otherIdxRest });
+
+      const resultEvents = results.slice(0, examples).map((r) =>
+        r.kind === 'event' ? [refOf(r.event, eventInstant(r.event, timestampField, tsOf)?.ms ?? Number.NaN)] : r.events.filter((e): e is EventDoc => e !== null).map((e) => refOf(e, eventInstant(e, timestampField, tsOf)?.ms ?? Number.NaN)),
+      );
+      const explanation: Explanation = {
+        rule: {
+          rule_id: rule.rule_id,
+          name: rule.name,
+          query_type: plan.kind,
+          index: rule.index ?? null,
+          max_signals: prepared.maxSignals,
+          maxspan_ms: maxspan,
+          join_keys: plan.stages[0]?.keyNames ?? [],
+        },
+        input,
+        results: results.length,
+        maxSignalsReached: results.length >= prepared.maxSignals,
+        resultEvents,
+        stages,
+        sequences: isSeq ? { reached, completed, deadEnds: deadCounts, furthest } : null,
+        inconsistent,
+        verdict: '',
+      };
+      explanation.verdict = verdictOf(explanation);
+      return explanation;
+    };
+    return { push, end, input };
   };
 
-  const query: CompiledQuery = compile(stmt, { ...copts, trace: isSeq ? trace : undefined });
-  const run = query.createRun();
-
-  // ---- the pass
-  const input = { events: 0, skipped: 0, searched: 0, noIndex: 0, notInIndex: 0, otherIndices: [] as { index: string; events: number }[], filtered: 0, excepted: 0 };
-  const otherIdx = new Map<string, number>();
-  let otherIdxRest = 0;
-  const onSkip = (s: SkippedItem) => {
-    input.skipped++;
-    opts.onSkip?.(s);
+  let skipped = 0;
+  const onSkip = (item: SkippedItem) => {
+    skipped++;
+    opts.onSkip?.(item);
   };
-  // host.ip as hunt derives it (its `auto` mode), so that the verdicts are hunt's.
   const files = await expandInputs(opts.inputs);
+  // host.ip as hunt derives it (its `auto` mode), so that the verdicts are hunt's.
   const hostAddresses = rulesUseHostIp([opts.rule], opts.exceptionLists ?? []) ? (await discoverHostAddresses(files)).book : undefined;
-  const opened = files.map((f) => openInput(f, { index: opts.index, hostAddresses, onSkip, onWarning: opts.onWarning }));
-  const merged = mergeOrdered(opened, { timestampField, onSkip, onWarning: opts.onWarning });
-  const outOfScope = (ev: EventDoc, ms: number, reason: OutOfScope['reason']) => {
-    for (let i = 0; i < plan.stages.length; i++) {
-      if (!plan.stages[i]!.filter(ev)) continue;
-      const o = stages[i]!.outOfScope;
-      if (reason === 'index') o.index++;
-      else if (reason === 'no-index') o.noIndex++;
-      else if (reason === 'filter') o.filter++;
-      else o.exception++;
-      if (o.examples.length < examples) {
-        const x: OutOfScope = { event: refOf(ev, ms), reason };
-        if (reason === 'exception') x.exceptions = items.filter((it) => it.test(ev.source)).map((it) => ({ list_id: it.item.list_id, item_id: it.item.item_id, name: it.item.name }));
-        o.examples.push(x);
-      }
-    }
-  };
-
-  for await (const ev of merged) {
-    input.events++;
-    const ms = eventInstant(ev, timestampField, tsOf)?.ms ?? Number.NaN;
-    if (ev.index === '') {
-      input.noIndex++;
-      outOfScope(ev, ms, 'no-index');
-      continue;
-    }
-    if (!prepared.matchIndex(ev.index)) {
-      input.notInIndex++;
-      if (otherIdx.has(ev.index) || otherIdx.size < MAX_OTHER_INDICES) otherIdx.set(ev.index, (otherIdx.get(ev.index) ?? 0) + 1);
-      else otherIdxRest++;
-      outOfScope(ev, ms, 'index');
-      continue;
-    }
-    if (prepared.filter && !prepared.filter(ev.source)) {
-      input.filtered++;
-      outOfScope(ev, ms, 'filter');
-      continue;
-    }
-    if (prepared.excepted && prepared.excepted(ev.source)) {
-      input.excepted++;
-      outOfScope(ev, ms, 'exception');
-      continue;
-    }
-    input.searched++;
-    if (isSeq && maxspan !== null && input.searched % SWEEP_EVERY === 0) sweep(ms);
-    for (let i = 0; i < plan.stages.length; i++) {
-      const s = plan.stages[i]!;
-      const r = stages[i]!;
-      r.searched++;
-      if (s.filter(ev)) {
-        r.passed++;
-        r.inCategory++;
-        for (const c of r.conditions) c.passed++;
-        if (isSeq && s.spec.keys.length > 0 && stageKeys(s.spec, ev.source) === null) {
-          r.noJoinKey++;
-          if (r.noJoinKeyExamples.length < examples) r.noJoinKeyExamples.push(refOf(ev, ms));
-        }
-        continue;
-      }
-      if (!s.categoryTest(ev)) continue;
-      r.inCategory++;
-      const failed = failedConditions(s, ev);
-      if (failed.length === 0) {
-        inconsistent++;
-        continue;
-      }
-      s.conditions.forEach((c, ci) => {
-        if (failed.includes(c)) r.conditions[ci]!.failed++;
-        else r.conditions[ci]!.passed++;
-      });
-      if (failed.length === 1) {
-        const ci = s.conditions.indexOf(failed[0]!);
-        r.conditions[ci]!.failedAlone++;
-        if (nearPerCondition[i]![ci]! < examples) {
-          nearPerCondition[i]![ci]!++;
-          r.nearMisses.push({ event: refOf(ev, ms), failed: [describe(failed[0]!, ev)] });
-        }
-      }
-      // A partial sequence waiting for this stage with the event's join key: the event is one of
-      // its closest misses.
-      const k = plan.positives.indexOf(i);
-      if (isSeq && k > 0 && live.size > 0) {
-        const keys = stageKeys(s.spec, ev.source);
-        for (const key of keys ?? []) {
-          const p = live.get(liveKey(k - 1, key.key));
-          if (!p || ms < p.lastMs || (maxspan !== null && ms - p.startMs > maxspan)) continue;
-          const c = p.evidence.closest;
-          c.push({ event: refOf(ev, ms), failed: failed.map((f) => describe(f, ev)), afterMs: ms - p.lastMs });
-          c.sort((a, b) => a.failed.length - b.failed.length || a.afterMs - b.afterMs);
-          if (c.length > CLOSEST_PER_PARTIAL) c.length = CLOSEST_PER_PARTIAL;
-        }
-      }
-    }
-    curEvent = ev;
-    curMs = ms;
-    run.push(ev);
-  }
-  const results = run.finish();
-  // Partial sequences still waiting: their window closed (maxspan) or the data ended first.
-  for (const p of live.values()) {
-    const closed = maxspan !== null && Number.isFinite(curMs) && p.startMs + maxspan < curMs;
-    finish(p, closed ? 'maxspan' : 'end');
-  }
-  live.clear();
-  input.otherIndices = [...otherIdx].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([index, events]) => ({ index, events }));
-  if (otherIdxRest > 0) input.otherIndices.push({ index: '(other indices)', events: otherIdxRest });
-
-  const resultEvents = results.slice(0, examples).map((r) =>
-    r.kind === 'event' ? [refOf(r.event, eventInstant(r.event, timestampField, tsOf)?.ms ?? Number.NaN)] : r.events.filter((e): e is EventDoc => e !== null).map((e) => refOf(e, eventInstant(e, timestampField, tsOf)?.ms ?? Number.NaN)),
-  );
-  const explanation: Explanation = {
-    rule: {
-      rule_id: rule.rule_id,
-      name: rule.name,
-      query_type: plan.kind,
-      index: rule.index ?? null,
-      max_signals: prepared.maxSignals,
-      maxspan_ms: maxspan,
-      join_keys: plan.stages[0]?.keyNames ?? [],
+  let pass = newPass();
+  await readOrdered(
+    {
+      readsStdin: files.some((f) => f.path === '-'),
+      timestampField,
+      onSkip,
+      onWarning: opts.onWarning,
+      open: (_attempt, io) => {
+        // Read on this thread; a reader ends with its iteration, so there is nothing to close.
+        const inputs = files.map((f) => openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin }));
+        return { inputs, close: async () => {} };
+      },
     },
-    input,
-    results: results.length,
-    maxSignalsReached: results.length >= prepared.maxSignals,
-    resultEvents,
-    stages,
-    sequences: isSeq ? { reached, completed, deadEnds: deadCounts, furthest } : null,
-    inconsistent,
-    verdict: '',
-  };
-  explanation.verdict = verdictOf(explanation);
-  return explanation;
+    () => {
+      const p = (pass = newPass());
+      return {
+        push(batch) {
+          for (const ev of batch) p.push(ev);
+        },
+      };
+    },
+  );
+  pass.input.skipped = skipped;
+  return pass.end();
 }
 
 export class ExplainError extends Error {
