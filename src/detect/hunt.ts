@@ -284,12 +284,15 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   const written = new Set<string>();
   const confirmed = new Set<string>();
   let sortAttempt = false;
+  /** Every alert of the sorted attempt, written earlier or not (the result's order; collect only). */
+  const sortedAlerts: Alert[] = [];
   const sink = (group: Alert[]) => {
     if (!sortAttempt) {
       for (const a of group) written.add(a['kibana.alert.uuid'] as string);
       deliver(group);
       return;
     }
+    if (collect) sortedAlerts.push(...group);
     const fresh = group.filter((a) => {
       const id = a['kibana.alert.uuid'] as string;
       if (!written.has(id)) return true;
@@ -373,6 +376,14 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   for (const m of heldWarnings) warn(m);
   if (sortAttempt && !stats.interrupted) {
     const unconfirmed = written.size - confirmed.size;
+    // The result lists the sorted attempt's alerts in its order (whenever each was written), then
+    // those only the first attempt wrote: the same list however the read went.
+    if (collect) {
+      const extra = alerts.filter((a) => !confirmed.has(a['kibana.alert.uuid'] as string) && written.has(a['kibana.alert.uuid'] as string));
+      alerts.length = 0;
+      for (const a of sortedAlerts) alerts.push(a);
+      for (const a of extra) alerts.push(a);
+    }
     if (unconfirmed > 0) {
       warn(`${unconfirmed} alert(s) written before the inputs were found out of order are not among the results of the sorted read (a run ended before an event of its window arrived); rerun over sorted input for exactly the sorted results`);
     }
