@@ -1,7 +1,6 @@
 // Parallel inputs (src/parallel): files read, mapped and routed on worker threads must give exactly
 // what reading them on the main thread gives — the same events in the same order, the same skips,
 // the same alerts and the same hunt statistics. Under vitest the workers load worker.ts via tsx.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { openParallelInputs } from '../src/parallel/pool.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
 import { buildFile, ChunkWriter, EVENT_TEMPLATE, v } from './evtx-build.js';
 import { makeRule, seedPair, tempDir, wlb, writeNdjson } from './detect-helpers.js';
+import { runCli } from './cli-helpers.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const shared = path.resolve(repoRoot, '..', 'shared');
@@ -395,24 +395,23 @@ describe('hostile data: worker threads lose nothing and equal the main thread', 
 
 describe('eqlite query --threads', () => {
   const files = generatedFiles(3, 1500, 'p3');
-  const cli = (args: string[]) =>
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'query', ...args], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  // Asynchronously: a blocking spawn keeps the test worker from answering vitest on a loaded machine.
+  const cli = async (args: string[]) => {
+    const r = await runCli(['query', ...args]);
+    if (r.code !== 0) throw new Error(`eqlite query exited ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
 
   it('prints the same results as the main-thread read', async () => {
     for (const q of ['sequence by host.id with maxspan=5s [library where dll.name == "wmiutils.dll"] [process where true]', 'network where destination.port == 443 | tail 5']) {
-      const serial = cli([q, ...files, '--threads', '0']);
-      const parallel = cli([q, ...files, '--threads', '2']);
+      const [serial, parallel] = await Promise.all([cli([q, ...files, '--threads', '0']), cli([q, ...files, '--threads', '2'])]);
       expect(parallel).toBe(serial);
       expect(serial.split('\n').filter(Boolean).length).toBeGreaterThan(4);
     }
   }, 120_000);
 
   it('stops early with head and exits', async () => {
-    const out = cli(['process where true | head 3', ...files, '--threads', '2']);
+    const out = await cli(['process where true | head 3', ...files, '--threads', '2']);
     expect(out.split('\n').filter(Boolean).length).toBe(3);
   }, 60_000);
 });

@@ -49,7 +49,7 @@ describe('eqlite query: size and result position', () => {
     expect(r.status).toBe(0);
     expect(r.out.flat()).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
     expect(r.err).toBe('eqlite: showing the last 10 of 25 results (--size 10, --result-position tail); raise --size to see more\n');
-  }, 30_000);
+  }, 120_000);
 
   it('--result-position head keeps the first N; --size larger than the results prints them all without a note', async () => {
     const h = await query('process where n > 3', input, '--size', '3', '--result-position', 'head');
@@ -58,7 +58,7 @@ describe('eqlite query: size and result position', () => {
     const all = await query('process where n > 20', input, '--size', '50');
     expect(all.out.flat()).toEqual([21, 22, 23, 24, 25]);
     expect(all.err).toBe('');
-  }, 30_000);
+  }, 120_000);
 
   it('sequences: the most recent sequences by default', async () => {
     const r = await query('sequence by host.id [process where true] [process where true]', input, '--size', '2');
@@ -72,13 +72,13 @@ describe('eqlite query: size and result position', () => {
       [1, 3],
       [2, 4],
     ]);
-  }, 30_000);
+  }, 120_000);
 
   it('rejects an unknown position', async () => {
     const r = await query('process where true', input, '--result-position', 'middle');
     expect(r.status).not.toBe(0);
     expect(r.err).toContain('expected head or tail');
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('eqlite query: input order', () => {
@@ -98,5 +98,5 @@ describe('eqlite query: input order', () => {
     ]);
     expect(r.err).toMatch(/^eqlite: input .*reversed\.ndjson is not in time order beyond the reorder window \(0 events\): event \S+ at 2024-01-01T00:00:24.000Z comes after 2024-01-01T00:00:25.000Z; sorted 25 events in memory \(memory budget 512 MiB\)\n/);
     expect((await query('process where true', reversed, '--result-position', 'head', '--size', '3', '--reorder-window', '0')).out.flat()).toEqual([1, 2, 3]);
-  }, 30_000);
+  }, 120_000);
 });
