@@ -413,5 +413,5 @@ describe('eqlite query --threads', () => {
   it('stops early with head and exits', async () => {
     const out = await cli(['process where true | head 3', ...files, '--threads', '2']);
     expect(out.split('\n').filter(Boolean).length).toBe(3);
-  }, 60_000);
+  }, 120_000);
 });

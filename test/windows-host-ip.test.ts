@@ -303,7 +303,7 @@ describe('discovery pass and hunt', () => {
     const off = await runCli(['hunt', '--rules', rulePath, '--format', 'ndjson', '--single-window', '--no-progress', '--host-ip', 'off', security, sysmon]);
     expect(off.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Src).source.ip)).toEqual(['10.0.2.15', '10.0.2.99', '10.0.2.16']);
     expect(off.stderr).not.toContain('host.ip:');
-  });
+  }, 180_000);
 
   it('eqlite convert writes host.ip by default, not with --host-ip off', async () => {
     const dir = tempDir('eqlite-hostip-');
@@ -325,7 +325,7 @@ describe('discovery pass and hunt', () => {
     expect(docs[4]!.host.id).toBe(WS7);
     const off = await runCli(['convert', '--host-ip', 'off', security]);
     expect(off.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Src).host.ip ?? null)).toEqual([null, null, null, null, null]);
-  });
+  }, 180_000);
 
   it('eqlite query runs the pass when the query names host.ip', async () => {
     const dir = tempDir('eqlite-hostip-');
@@ -333,5 +333,5 @@ describe('discovery pass and hunt', () => {
     const r = await runCli(['query', 'file where event.code == "5145" and not endswith(string(source.ip), string(host.ip))', security, sysmon]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Src).source.ip)).toEqual(['10.0.2.99', '10.0.2.16']);
-  });
+  }, 180_000);
 });
