@@ -7,9 +7,10 @@
 //
 // Files only: stdin cannot be read twice (its events still get the addresses the files revealed).
 // The pass reports nothing: the real read reports every damaged item and unreadable file.
+import { readEvtx } from '../evtx/index.js';
 import { openInput } from './inputs.js';
 import type { InputFile } from './sources.js';
-import { HostAddressBook, type WindowsProfile } from './windows/index.js';
+import { HostAddressBook, mapRawWindowsEvent, mayRevealHostAddress, type WindowsProfile } from './windows/index.js';
 
 /** When the pass runs: `auto` (the command decides: hunt and query when host.ip is used), `on`, `off`. */
 export type HostIpMode = 'auto' | 'on' | 'off';
@@ -42,8 +43,18 @@ export async function discoverHostAddresses(files: readonly InputFile[], opts: D
   for (const f of files) {
     if (f.path === '-') continue;
     read++;
-    const input = openInput(f, { profile: opts.profile, namespace: opts.namespace, onSkip: quiet, onWarning: quiet });
     try {
+      if (f.kind === 'evtx') {
+        // Only the few event ids that can reveal an address are mapped (the mapping is a good
+        // part of an EVTX record's cost).
+        for await (const record of readEvtx(f.path, { onWarning: quiet })) {
+          const raw = record.toRaw();
+          if (!mayRevealHostAddress(String(raw.System.EventID).trim())) continue;
+          if (book.observe(mapRawWindowsEvent(raw, { profile: opts.profile, namespace: opts.namespace }).source)) revealing++;
+        }
+        continue;
+      }
+      const input = openInput(f, { profile: opts.profile, namespace: opts.namespace, onSkip: quiet, onWarning: quiet });
       for await (const batch of input.batches()) {
         for (const ev of batch) if (book.observe(ev.source)) revealing++;
       }

@@ -28,6 +28,11 @@ const WFP_BIND = new Set(['5158', '5159']);
 /** %%14593 is the message-table id of "Outbound" (%%14592: "Inbound"). */
 const OUTBOUND = new Set(['%%14593', 'outbound']);
 
+/** Event ids that can reveal an address (revealedHostAddress decides): a cheap pre-check. */
+export function mayRevealHostAddress(eventId: string): boolean {
+  return eventId === '3' || WFP_CONNECTION.has(eventId) || WFP_BIND.has(eventId);
+}
+
 /**
  * The address as add_host_metadata would print it (Go's net.IP.String(): IPv6 in RFC 5952
  * compressed form, an IPv4-mapped IPv6 address as dotted IPv4, no zone), or undefined when it is

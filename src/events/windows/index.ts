@@ -18,7 +18,7 @@ import { own, setOwn } from '../../util/own.js';
 export { hostIdFor, hostNameOf } from './common.js';
 export { isNxlogDocument } from './nxlog.js';
 export { rawToBeatDocument } from './beat.js';
-export { HostAddressBook, hostAddress, revealedHostAddress } from './host-ip.js';
+export { HostAddressBook, hostAddress, mayRevealHostAddress, revealedHostAddress } from './host-ip.js';
 
 export type WindowsProfile = 'integration' | 'winlogbeat';
 
