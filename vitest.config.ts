@@ -8,6 +8,9 @@ export default defineConfig({
     // Slow suites run separately (npm run test:slow and test:ui, called by .ci/run).
     exclude: [...configDefaults.exclude, 'test/slow/**', 'test/browser/**'],
     testTimeout: 60_000,
+    // Set-up and clean-up (building the CLI, removing large work folders) can take long on a
+    // loaded machine; 10 s (the default) failed whole suites there.
+    hookTimeout: 120_000,
     pool: 'forks',
     // Tests never see the rule set a developer installed with `eqlite rules update`: commands
     // that default to it find an empty rules home and use the bundled seed rule.
