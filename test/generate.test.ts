@@ -135,6 +135,19 @@ describe('generate: stream properties', () => {
     }
   });
 
+  it('with shapes defend,agent, every event carries its data stream (Elastic Agent data only)', () => {
+    const gen = new Generation({ events: 3000, hosts: 12, seed: 5, shapes: ['agent', 'defend', 'agent'] });
+    const agentDocs = [...gen.lines()].map((l) => JSON.parse(l) as Record<string, any>);
+    expect(agentDocs).toHaveLength(3000);
+    for (const d of agentDocs) {
+      expect(d.data_stream.type).toBe('logs');
+      expect(routeIndex(d)).toBe(`logs-${d.data_stream.dataset}-default`);
+    }
+    expect(new Set(agentDocs.map((d) => d.agent.type))).toEqual(new Set(['endpoint', 'filebeat']));
+    expect(gen.planted.positives).toEqual({ defend: 3, winlogbeat: 0, agent: 3 });
+    expect(() => new Generation({ shapes: [] })).toThrow(/shapes must be/);
+  });
+
   it('keeps host identity stable: one host.id and one shape per host.name, all Windows', () => {
     const ids = new Map<string, Set<string>>();
     const types = new Map<string, Set<string>>();

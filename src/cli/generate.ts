@@ -2,7 +2,7 @@
 // Elastic Agent shapes mixed across hosts) with planted detections of the seed rule and near-misses.
 // The summary goes to stderr; the data goes to --out (gzip when it ends in .gz).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { SHAPES, writeGenerated, type GenerateResult } from '../generate/index.js';
+import { SHAPES, writeGenerated, type GenerateResult, type Shape } from '../generate/index.js';
 import { UserError } from './errors.js';
 
 function intArg(min: number): (value: string) => number {
@@ -30,6 +30,14 @@ interface GenerateCliOptions {
   positives: number;
   nearMisses: boolean;
   detail: 'full' | 'lean';
+  shapes?: Shape[];
+}
+
+function shapesArg(value: string): Shape[] {
+  const list = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const bad = list.filter((s) => !(SHAPES as readonly string[]).includes(s));
+  if (list.length === 0 || bad.length > 0) throw new InvalidArgumentError(`expected a comma-separated list of ${SHAPES.join(', ')}`);
+  return list as Shape[];
 }
 
 /** The stderr summary: totals, then planted positives and near-misses per shape. */
@@ -56,6 +64,7 @@ export function registerGenerate(program: Command): Command {
     .option('--rate <n>', 'background activities per host per second', rateArg, 0.5)
     .option('--positives <n>', 'planted true positives of the seed rule per shape', intArg(0), 3)
     .option('--no-near-misses', 'do not plant the near-miss scenarios')
+    .option('--shapes <list>', 'producers to simulate, e.g. defend,agent for Elastic Agent data only (default: defend,winlogbeat,agent)', shapesArg)
     .addOption(new Option('--detail <level>', 'full documents, or lean ones for small fixtures').choices(['full', 'lean']).default('full'))
     .action(async (o: GenerateCliOptions) => {
       const began = Date.now();
@@ -72,6 +81,7 @@ export function registerGenerate(program: Command): Command {
           positivesPerShape: o.positives,
           nearMisses: o.nearMisses,
           detail: o.detail,
+          shapes: o.shapes,
         });
       } catch (err) {
         if (err instanceof RangeError) throw new UserError(err.message, 2);

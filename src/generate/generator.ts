@@ -31,6 +31,11 @@ export interface GenerateOptions {
    * hashes, version resources, signatures, leftover event_data and related.* (small fixtures).
    */
   detail?: 'full' | 'lean';
+  /**
+   * Producers to simulate, rotated over the hosts (default all three). `['defend', 'agent']` gives
+   * Elastic Agent data only: every document carries its data stream (`data_stream.*`).
+   */
+  shapes?: readonly Shape[];
 }
 
 export interface PlantedSummary {
@@ -90,6 +95,7 @@ export class Generation {
   private readonly startUs: number;
   private readonly activityRate: number;
   private readonly lean: boolean;
+  private readonly shapes: readonly Shape[];
 
   constructor(opts: GenerateOptions = {}) {
     this.events = positiveInt('events', opts.events ?? 10_000, 0);
@@ -101,7 +107,11 @@ export class Generation {
     this.lean = opts.detail === 'lean';
     if (!(this.activityRate > 0)) throw new RangeError('activityRate must be > 0');
     const positives = positiveInt('positivesPerShape', opts.positivesPerShape ?? 3, 0);
-    const shapes = SHAPES.filter((s) => Array.from({ length: this.hostCount }, (_, i) => shapeOfHost(i)).includes(s));
+    const wanted = opts.shapes ?? SHAPES;
+    if (wanted.length === 0 || wanted.some((s) => !SHAPES.includes(s))) throw new RangeError(`shapes must be a non-empty list of ${SHAPES.join(', ')}`);
+    // Canonical order, duplicates dropped: the same set of shapes always gives the same hosts.
+    this.shapes = SHAPES.filter((s) => wanted.includes(s));
+    const shapes = SHAPES.filter((s) => Array.from({ length: this.hostCount }, (_, i) => shapeOfHost(i, this.shapes)).includes(s));
     this.plans = planScenarios(shapes, positives, opts.nearMisses ?? true, this.hostCount);
     const planted = this.plans.reduce((n, p) => n + p.events, 0);
     if (planted > this.events) {
@@ -114,7 +124,7 @@ export class Generation {
     const queue = new Heap<Pending>(less);
     let seq = 0;
     const sink = (ev: SimEvent): void => queue.push({ t: ev.t, seq: seq++, ev });
-    const world = new World(rng.fork('world'), this.hostCount, this.startUs, sink);
+    const world = new World(rng.fork('world'), this.hostCount, this.startUs, sink, this.shapes);
     const planter = new Planter(world, rng.fork('planter'), sink);
     const formatter = new Formatter(rng.fork('format'), this.lean);
     const actRng = rng.fork('clock');

@@ -21,10 +21,15 @@ const OS_CHOICES = [
 
 const DEPARTMENTS = ['fin', 'hr', 'eng', 'ops', 'mkt', 'it', 'sales', 'legal'];
 
-/** Mixes shapes across hosts: host i gets shape i mod 3, so any 3 consecutive hosts cover all three. */
-export function shapeOfHost(index: number): Shape {
-  return (['defend', 'winlogbeat', 'agent'] as const)[index % 3]!;
+/**
+ * Mixes shapes across hosts: host i gets shape i mod (number of shapes), so any few consecutive
+ * hosts cover all of them. By default the three shapes rotate (Defend, Winlogbeat, Agent).
+ */
+export function shapeOfHost(index: number, shapes: readonly Shape[] = ALL_SHAPES): Shape {
+  return shapes[index % shapes.length]!;
 }
+
+const ALL_SHAPES: readonly Shape[] = ['defend', 'winlogbeat', 'agent'];
 
 /** Winlogbeat hosts alternate between a 7.17 beat (JS module) and an 8.x beat (ingest pipeline). */
 export function winlogbeatVersion(index: number): string {
@@ -39,6 +44,7 @@ export class World {
     hostCount: number,
     private readonly startUs: number,
     private readonly emit: (ev: SimEvent) => void,
+    private readonly shapes: readonly Shape[] = ALL_SHAPES,
   ) {
     for (let i = 0; i < hostCount; i++) this.hosts.push(this.makeHost(i));
   }
@@ -50,7 +56,7 @@ export class World {
 
   private makeHost(index: number): Host {
     const rng = this.rng;
-    const shape = shapeOfHost(index);
+    const shape = shapeOfHost(index, this.shapes);
     const dept = DEPARTMENTS[index % DEPARTMENTS.length]!;
     const server = index % 10 === 9;
     const short = server ? `srv-${dept}-${String(index + 1).padStart(2, '0')}` : `ws-${dept}-${String(100 + index * 7).padStart(3, '0')}`;
