@@ -16,14 +16,31 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
     ]);
   });
 
-  it('takes in, in~ and wildcard-free like; never wildcards, negations or disjunctions', () => {
+  it('takes in, in~ and wildcard-free like; never wildcards or negations', () => {
     expect(anchors('file where file.extension in ("exe", "dll")')).toEqual([{ field: 'file.extension', values: ['exe', 'dll'], caseInsensitive: false }]);
     expect(anchors('file where file.extension in~ ("EXE")')).toEqual([{ field: 'file.extension', values: ['exe'], caseInsensitive: true }]);
     expect(anchors('file where file.name like "a.txt"')).toEqual([{ field: 'file.name', values: ['a.txt'], caseInsensitive: false }]);
     expect(anchors('file where file.name : "*.txt"')).toBeNull();
     expect(anchors('file where file.name != "a.txt"')).toBeNull();
     expect(anchors('file where file.name not in ("a.txt")')).toBeNull();
-    expect(anchors('file where file.name == "a" or file.path == "b"')).toBeNull();
+  });
+
+  it('takes a disjunction as alternatives when every branch has an anchor', () => {
+    expect(anchors('file where file.name == "a" or file.path == "b"')).toEqual([
+      { field: 'file.name', values: ['a'], caseInsensitive: false },
+      { field: 'file.path', values: ['b'], caseInsensitive: false },
+    ]);
+    // A branch with a specific anchor and one with only a broad one: both alternatives are kept.
+    expect(anchors('any where process.executable != null and ((event.category == "file" and file.path : "?:*hosts") or process.name in ("vi", "sed"))')).toEqual([
+      { field: 'event.category', values: ['file'], caseInsensitive: false },
+      { field: 'process.name', values: ['vi', 'sed'], caseInsensitive: false },
+    ]);
+    // Inside a conjunction, a specific anchor wins over a disjunction that has a broad branch.
+    expect(anchors('process where (event.type == "start" or process.name : "a.exe") and process.parent.name : "b.exe"')).toEqual([
+      { field: 'process.parent.name', values: ['b.exe'], caseInsensitive: true },
+    ]);
+    expect(anchors('file where file.name == "a" or file.path : "*.txt"')).toBeNull();
+    expect(anchors('file where not (file.name == "a" or file.path == "b")')).toBeNull();
   });
 
   it('needs an anchor for every term of a sequence, until included', () => {

@@ -19,18 +19,6 @@ const BROAD = new Set([
   'event.category', 'event.module', 'event.dataset', 'data_stream.dataset', 'agent.type', 'os.type',
 ]);
 
-function conjuncts(e: Expr, out: Expr[]): Expr[] {
-  if (e.kind === 'and') {
-    conjuncts(e.left, out);
-    conjuncts(e.right, out);
-  } else out.push(e);
-  return out;
-}
-
-/**
- * `usable(field)` excludes fields whose comparisons are not plain string equality (dates compare
- * by time span, ip by address, numbers numerically): only keyword-like fields can be anchors.
- */
 /** The anchor a single conjunct gives, if it is a field tested against literal strings only. */
 function anchorOf(e: Expr): Anchor | null {
   if (e.kind === 'compare' && e.op === '==') {
@@ -56,20 +44,50 @@ function anchorOf(e: Expr): Anchor | null {
   return null;
 }
 
-/** The best anchor of one event query: a specific field if any, else a broad one. */
-export function eventAnchor(q: EventQuery, usable: (field: string) => boolean = () => true): Anchor | null {
-  let broad: Anchor | null = null;
-  for (const c of conjuncts(q.condition, [])) {
-    const a = anchorOf(c);
-    if (!a || !usable(a.field)) continue;
-    if (!BROAD.has(a.field)) return a;
-    broad ??= a;
-  }
-  return broad;
+interface Choice {
+  /** Alternatives: the condition holds only if one of them does. */
+  anchors: Anchor[];
+  /** Some alternative is on a broad field. */
+  broad: boolean;
 }
 
 /**
- * Anchors of a whole query: one per event query it contains (sequence and sample terms, missing
+ * Anchors of a condition: a conjunction takes the best of its parts (the first without a broad
+ * field, else the first), a disjunction the union of its branches' (when every branch has some).
+ * `not` and anything else give none.
+ */
+function choose(e: Expr, usable: (field: string) => boolean): Choice | null {
+  if (e.kind === 'and') {
+    const l = choose(e.left, usable);
+    const r = choose(e.right, usable);
+    if (!l || !r) return l ?? r;
+    return l.broad && !r.broad ? r : l;
+  }
+  if (e.kind === 'or') {
+    const l = choose(e.left, usable);
+    if (!l) return null;
+    const r = choose(e.right, usable);
+    if (!r) return null;
+    return { anchors: [...l.anchors, ...r.anchors], broad: l.broad || r.broad };
+  }
+  const a = anchorOf(e);
+  if (!a || !usable(a.field)) return null;
+  return { anchors: [a], broad: BROAD.has(a.field) };
+}
+
+/**
+ * The best anchors of one event query: alternatives on specific fields if it has some, else on
+ * broad ones; null when its condition requires no literal value.
+ */
+export function eventAnchors(q: EventQuery, usable: (field: string) => boolean = () => true): Anchor[] | null {
+  return choose(q.condition, usable)?.anchors ?? null;
+}
+
+/**
+ * `usable(field)` excludes fields whose comparisons are not plain string equality (dates compare
+ * by time span, ip by address, numbers numerically): only keyword-like fields can be anchors.
+ *
+ * Anchors of a whole query: those of every event query it contains (sequence and sample terms, missing
  * terms and `until` included, since the query must see their events). Null when some term has
  * none, so the query has to see every event of its categories.
  */
@@ -78,9 +96,9 @@ export function queryAnchors(q: Query, usable: (field: string) => boolean = () =
     q.kind === 'event' ? [q] : q.kind === 'sample' ? q.terms.map((t) => t.query) : [...q.terms.map((t) => t.query), ...(q.until ? [q.until.query] : [])];
   const out: Anchor[] = [];
   for (const t of terms) {
-    const a = eventAnchor(t, usable);
+    const a = eventAnchors(t, usable);
     if (!a) return null;
-    out.push(a);
+    out.push(...a);
   }
   return out;
 }

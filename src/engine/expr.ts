@@ -139,6 +139,97 @@ export function compileValue(e: Expr, ctx: ExprContext = {}): ValueFn {
   return compileValueFolded(fold(e, ctx), ctx);
 }
 
+// ---- shared leaves
+//
+// A thousand rules share most of their conditions (`host.os.type == "windows"`, `event.type ==
+// "start"`, the same `process.name : (…)` lists), and a hunt hands one event to dozens of rules in
+// a row. Each distinct leaf condition — a comparison, `in`, `:`/like/regex or string function of
+// fields and constants — is compiled once per process and remembers its result for the last
+// source object it saw, so the rules after the first get the answer for the price of an identity
+// check. Sources are never mutated once read (see EventDoc.source), which is what makes the
+// identity a valid key.
+
+interface SharedLeaf {
+  fn: ValueFn;
+  src: Source | null;
+  value: unknown;
+}
+
+const leaves = new Map<string, SharedLeaf>();
+/** Bound on remembered leaves (a long-lived process compiling ever new rules): reset when full. */
+const MAX_SHARED_LEAVES = 200_000;
+
+/**
+ * A structural key for an expression: its JSON without source spans. Numbers JSON cannot tell
+ * apart (-0, infinities, NaN all print as 0 or null) are spelled out as objects, which no literal
+ * value can be.
+ */
+function exprKey(e: Expr): string {
+  return JSON.stringify(e, (k, v: unknown) => {
+    if (k === 'span') return undefined;
+    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return { number: Object.is(v, -0) ? '-0' : String(v) };
+    return v;
+  });
+}
+
+/** The fields an expression reads, for the key (their mapping types change how it compiles). */
+function fieldTypesKey(e: Expr, ctx: ExprContext): string {
+  const names: string[] = [];
+  const walk = (x: Expr): void => {
+    switch (x.kind) {
+      case 'field':
+        names.push(x.name);
+        return;
+      case 'literal':
+        return;
+      case 'and':
+      case 'or':
+      case 'compare':
+      case 'arith':
+        walk(x.left);
+        walk(x.right);
+        return;
+      case 'not':
+      case 'negate':
+        walk(x.operand);
+        return;
+      case 'in':
+        walk(x.operand);
+        x.values.forEach(walk);
+        return;
+      case 'match':
+        walk(x.operand);
+        x.patterns.forEach(walk);
+        return;
+      case 'call':
+        x.args.forEach(walk);
+        return;
+    }
+  };
+  walk(e);
+  return names.map((n) => `${n}:${ctx.fieldType?.(n) ?? ''}${n === ctx.timestampField ? ':ts' : ''}`).join(',');
+}
+
+/** Compiles a leaf through the shared table (see above). */
+function sharedLeaf(e: Expr, ctx: ExprContext, build: () => ValueFn): ValueFn {
+  const key = `${fieldTypesKey(e, ctx)}|${exprKey(e)}`;
+  let leaf = leaves.get(key);
+  if (!leaf) {
+    const fn = build();
+    if (leaves.size >= MAX_SHARED_LEAVES) leaves.clear();
+    leaf = { fn, src: null, value: undefined };
+    leaves.set(key, leaf);
+  }
+  const l = leaf;
+  return (s) => {
+    if (l.src === s) return l.value;
+    const v = l.fn(s);
+    l.src = s;
+    l.value = v;
+    return v;
+  };
+}
+
 function predicate(e: Expr, ctx: ExprContext): PredicateFn {
   switch (e.kind) {
     case 'literal': {
@@ -162,13 +253,15 @@ function predicate(e: Expr, ctx: ExprContext): PredicateFn {
     case 'compare':
       if (e.op === '!=' && !isNullLit(e.left) && !isNullLit(e.right)) {
         // `a != b` is `not a == b`: a Lucene must_not, true when the field is missing.
-        const eq = compileCompare({ ...e, op: '==' }, ctx);
+        const pos: Compare = { ...e, op: '==' };
+        const eq = sharedLeaf(pos, ctx, () => compileCompare(pos, ctx));
         return (s) => eq(s) !== true;
       }
       break;
     case 'in':
       if (e.negated) {
-        const pos = compileIn({ ...e, negated: false }, ctx);
+        const inPos: In = { ...e, negated: false };
+        const pos = sharedLeaf(inPos, ctx, () => compileIn(inPos, ctx));
         return (s) => pos(s) !== true;
       }
       break;
@@ -235,13 +328,13 @@ function compileValueFolded(e: Expr, ctx: ExprContext): ValueFn {
       return (s) => arithmetic(op, scalar(l(s)), scalar(r(s)), floatHint);
     }
     case 'compare':
-      return compileCompare(e, ctx);
+      return sharedLeaf(e, ctx, () => compileCompare(e, ctx));
     case 'in':
-      return compileIn(e, ctx);
+      return sharedLeaf(e, ctx, () => compileIn(e, ctx));
     case 'match':
-      return compileMatch(e, ctx);
+      return sharedLeaf(e, ctx, () => compileMatch(e, ctx));
     case 'call':
-      return compileCall(e, ctx);
+      return sharedLeaf(e, ctx, () => compileCall(e, ctx));
   }
 }
 
