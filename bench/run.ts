@@ -1,11 +1,18 @@
 // `npm run bench`: the EQL engine and detection benchmarks, measured in one run on this machine.
-// Generates (or reuses) 1M realistic ECS Windows events over 500 hosts under bench/data/, then
-// runs each phase in its own process (so peak memory is the phase's own) and reports events/s
-// and each phase's cost as a ratio to read+parse, plus the EVTX reader benchmark.
+//
+// Data: 1M realistic ECS Windows events over 500 hosts, generated once under bench/data/.
+//  * Agent data (the main case): Elastic Defend and the Elastic Agent Windows integration only,
+//    so every event carries its data stream (`data_stream.*`) and reaches every rule whose index
+//    patterns name it — what a user with Elastic Agent data gets;
+//  * mixed data (second case): Defend, Winlogbeat 7/8 and Agent hosts, as before.
+// Each phase runs in its own process (peak memory is the phase's own) and is reported as events/s
+// and as its time relative to read + JSON.parse of the same file measured in the same run.
 //   EQLITE_BENCH_EVENTS   number of events (default 1000000)
-//   EQLITE_BENCH_SKIP     comma list of phases to skip (e.g. hunt-corpus,evtx)
-//   EQLITE_BENCH_REPEAT   runs of each single-query phase, the median is reported (default 3):
-//                         a shared 2-core VM varies by ±15% from run to run
+//   EQLITE_BENCH_SKIP     comma list of phases/sections to skip: order, filter, seed,
+//                         hunt-seed, scaling, mixed, startup, threads, evtx, serve, cluster
+//   EQLITE_BENCH_REPEAT   runs of each phase shorter than a minute, the median is reported
+//                         (default 3): a shared 2-core VM varies by ±15% from run to run
+//   EQLITE_BENCH_SCALE    rule counts of the scaling section (default 1,10,100,all)
 //   EQLITE_BENCH_CLUSTER_EVENTS the `eqlite serve --cluster` section (needs nats-server): events
 //                         per configuration (default 20000; skip with EQLITE_BENCH_SKIP=cluster)
 //   EQLITE_BENCH_SERVE_EVENTS  the `eqlite serve` section: events sent per configuration
@@ -15,20 +22,23 @@
 //   EQLITE_BENCH_FILES    the worker-thread section: hunt over this many files (default 4) of
 //                         EQLITE_BENCH_FILE_EVENTS events each (default 100000), time-interleaved,
 //                         read on the main thread (--threads 0) and on one worker per core
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeGenerated } from '../src/generate/index.js';
+import { writeGenerated, type Shape } from '../src/generate/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const events = Number(process.env.EQLITE_BENCH_EVENTS ?? 1_000_000);
 const repeat = Math.max(1, Number(process.env.EQLITE_BENCH_REPEAT ?? 3));
 const skip = new Set((process.env.EQLITE_BENCH_SKIP ?? '').split(',').filter(Boolean));
+const scale = (process.env.EQLITE_BENCH_SCALE ?? '1,10,100,all').split(',').map((s) => s.trim());
 const dataDir = path.join(here, 'data');
-const file = path.join(dataDir, `events-${events}-h500-s7.ndjson`);
 const corpus = path.resolve(root, '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
+const haveCorpus = existsSync(corpus);
+const AGENT: Shape[] = ['defend', 'agent'];
 
 interface PhaseResult {
   phase: string;
@@ -40,15 +50,19 @@ interface PhaseResult {
 }
 
 mkdirSync(dataDir, { recursive: true });
-if (!existsSync(file)) {
-  process.stderr.write(`generating ${events} events over 500 hosts into ${path.relative(root, file)} …\n`);
-  const t0 = Date.now();
-  await writeGenerated({ events, hosts: 500, seed: 7, out: file });
-  process.stderr.write(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-}
-const mb = statSync(file).size / 1e6;
 
-function runPhase(phase: string, extra: string[] = [], input = file, env: Record<string, string> = {}): PhaseResult {
+async function dataFile(name: string, opts: { events: number; hosts: number; seed: number; shapes?: Shape[] }): Promise<string> {
+  const file = path.join(dataDir, name);
+  if (!existsSync(file)) {
+    process.stderr.write(`generating ${opts.events} events over ${opts.hosts} hosts into ${path.relative(root, file)} …\n`);
+    const t0 = Date.now();
+    await writeGenerated({ ...opts, out: file });
+    process.stderr.write(`  done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  }
+  return file;
+}
+
+function runPhase(phase: string, input: string, extra: string[] = [], env: Record<string, string> = {}): PhaseResult {
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(here, 'phase.ts'), phase, input, ...extra], {
     cwd: root,
     env: { ...process.env, ...env },
@@ -59,45 +73,80 @@ function runPhase(phase: string, extra: string[] = [], input = file, env: Record
   return JSON.parse(out.trim().split('\n').pop()!) as PhaseResult;
 }
 
-const phases: [string, string, string[]][] = [
-  ['parse', 'read + JSON.parse (baseline)', []],
-  ['order', 'read + parse + time-ordered merge', []],
-  ['filter', 'event query: process where event.type == "start" and process.name : "powershell.exe"', []],
-  ['seed', 'seed rule sequence (eqlite query)', []],
-  ['hunt-seed', 'eqlite hunt, bundled seed rule (alerts built)', []],
-  ['hunt-corpus', 'eqlite hunt, all active Elastic EQL rules in one pass', [corpus]],
-];
-
-console.log(`eqlite benchmark: ${events.toLocaleString('en')} events, ${mb.toFixed(0)} MB NDJSON, node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
-console.log('');
-console.log(`(median of ${repeat} runs per phase; hunt phases run once)`);
-console.log('phase        events/s   MB/s   ratio  peak RSS  results  what');
-let base: PhaseResult | null = null;
-const results: PhaseResult[] = [];
-for (const [phase, what, extra] of phases) {
-  if (skip.has(phase)) continue;
-  if (phase === 'hunt-corpus' && !existsSync(corpus)) {
-    console.log(`hunt-corpus  (skipped: ${corpus} not found)`);
-    continue;
-  }
-  // The multi-minute hunt phases run once; the others take the median of `repeat` runs.
-  const runs = Array.from({ length: phase.startsWith('hunt-') ? 1 : repeat }, () => runPhase(phase, extra));
+/** Median of `repeat` runs for phases under a minute; a longer phase runs once. */
+function measure(phase: string, input: string, extra: string[] = [], env: Record<string, string> = {}): PhaseResult {
+  const first = runPhase(phase, input, extra, env);
+  if (repeat === 1 || first.seconds > 60) return first;
+  const runs = [first, ...Array.from({ length: repeat - 1 }, () => runPhase(phase, input, extra, env))];
   runs.sort((a, b) => a.seconds - b.seconds);
-  const r = runs[runs.length >> 1]!;
-  results.push(r);
-  base ??= r;
-  const rate = r.events / r.seconds;
-  const ratio = r.seconds / base.seconds;
-  const label = r.rules ? `${what} (${r.rules} rules)` : what;
-  console.log(
-    `${phase.padEnd(11)} ${Math.round(rate).toLocaleString('en').padStart(9)} ${(mb / r.seconds).toFixed(0).padStart(6)} ${ratio.toFixed(2).padStart(6)}× ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.results).padStart(8)}  ${label}`,
-  );
+  return runs[runs.length >> 1]!;
 }
-const seed = results.find((r) => r.phase === 'seed');
-const order = results.find((r) => r.phase === 'order');
-if (seed && order) {
+
+const mbOf = (file: string) => statSync(file).size / 1e6;
+const rate = (r: PhaseResult) => Math.round(r.events / r.seconds).toLocaleString('en');
+
+/** Rows: [label, phase, description, extra arguments]. */
+type Row = [string, string, string, string[]];
+
+function table(title: string, file: string, rows: Row[]): PhaseResult | null {
+  const mb = mbOf(file);
   console.log('');
-  console.log(`sequence state (seed peak RSS − ordered-read peak RSS): ${(seed.peakRssMb - order.peakRssMb).toFixed(0)} MB`);
+  console.log(title);
+  console.log('phase        events/s   MB/s   ratio  peak RSS  results  what');
+  let base: PhaseResult | null = null;
+  for (const [phase, name, what, extra] of rows) {
+    const r = measure(name, file, extra);
+    base ??= r;
+    const label = r.rules ? `${what} (${r.rules} rules)` : what;
+    console.log(
+      `${phase.padEnd(11)} ${rate(r).padStart(9)} ${(mb / r.seconds).toFixed(0).padStart(6)} ${(r.seconds / base.seconds).toFixed(2).padStart(6)}× ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.results).padStart(8)}  ${label}`,
+    );
+  }
+  return base;
+}
+
+const agentFile = await dataFile(`agent-${events}-h500-s7.ndjson`, { events, hosts: 500, seed: 7, shapes: AGENT });
+console.log(
+  `eqlite benchmark: ${events.toLocaleString('en')} events, node ${process.version}, ${cpus().length} cores; ` +
+    `(median of ${repeat} runs for phases under a minute)`,
+);
+
+// ---- main case: Agent data
+const rows: Row[] = [['parse', 'parse', 'read + JSON.parse (baseline)', []]];
+if (!skip.has('order')) rows.push(['order', 'order', 'read + parse + time-ordered merge', []]);
+if (!skip.has('filter')) rows.push(['filter', 'filter', 'eqlite query: process where event.type == "start" and process.name : "powershell.exe"', []]);
+if (!skip.has('seed')) rows.push(['seed', 'seed', "eqlite query: the seed rule's sequence", []]);
+if (!skip.has('hunt-seed')) rows.push(['hunt-seed', 'hunt-seed', 'eqlite hunt, bundled seed rule (alerts built)', []]);
+if (haveCorpus && !skip.has('scaling')) {
+  for (const n of scale) rows.push([`rules-${n}`, 'hunt-corpus', 'eqlite hunt, active Elastic EQL rules in one pass', n === 'all' ? [corpus] : [corpus, n]]);
+}
+table(`Agent data (every event carries data_stream.*): ${mbOf(agentFile).toFixed(0)} MB NDJSON`, agentFile, rows);
+if (!haveCorpus) console.log(`(rule-set phases skipped: ${corpus} not found)`);
+
+// ---- second case: mixed Defend / Winlogbeat / Agent data
+if (!skip.has('mixed')) {
+  const mixedFile = await dataFile(`events-${events}-h500-s7.ndjson`, { events, hosts: 500, seed: 7 });
+  const mixedRows: Row[] = [['parse', 'parse', 'read + JSON.parse (baseline)', []]];
+  if (haveCorpus) mixedRows.push(['rules-all', 'hunt-corpus', 'eqlite hunt, all active Elastic EQL rules in one pass', [corpus]]);
+  table(`Mixed data (Defend, Winlogbeat 7/8, Agent hosts): ${mbOf(mixedFile).toFixed(0)} MB NDJSON`, mixedFile, mixedRows);
+}
+
+// ---- start-up: process start to exit of a hunt over a one-event file (an upper bound of the
+// time to the first event read), with all rules.
+if (haveCorpus && !skip.has('startup')) {
+  const one = path.join(dataDir, 'one-event.ndjson');
+  const first = (await import('node:fs')).readFileSync(agentFile, 'utf8').slice(0, 1 << 16).split('\n')[0]!;
+  writeFileSync(one, first + '\n');
+  const times: number[] = [];
+  for (let i = 0; i < Math.max(3, repeat); i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, [path.join(root, 'dist', 'cli', 'main.js'), 'hunt', '-r', corpus, '--format', 'none', '--no-progress', one], { encoding: 'utf8' });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (r.status !== 0) throw new Error(`start-up run failed: ${r.stderr}`);
+  }
+  times.sort((a, b) => a - b);
+  console.log('');
+  console.log(`start-up, all active rules (eqlite hunt -r eql-rules.ndjson one-event.ndjson, process start to exit): median ${times[times.length >> 1]!.toFixed(0)} ms (runs: ${times.map((t) => t.toFixed(0)).join(', ')} ms)`);
 }
 
 if (!skip.has('threads')) {
@@ -105,25 +154,25 @@ if (!skip.has('threads')) {
   // whole files; the main thread merges and runs the rules' state on the events they need).
   const nFiles = Number(process.env.EQLITE_BENCH_FILES ?? 4);
   const perFile = Number(process.env.EQLITE_BENCH_FILE_EVENTS ?? 100_000);
-  const dir = path.join(dataDir, `files-${nFiles}x${perFile}`);
+  const dir = path.join(dataDir, `agent-files-${nFiles}x${perFile}`);
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < nFiles; i++) {
     const out = path.join(dir, `part-${i}.ndjson`);
-    if (!existsSync(out)) await writeGenerated({ events: perFile, hosts: 125, seed: 100 + i, out });
+    if (!existsSync(out)) await writeGenerated({ events: perFile, hosts: 125, seed: 100 + i, shapes: AGENT, out });
   }
-  const cores = (await import('node:os')).availableParallelism();
+  const cores = availableParallelism();
   const dirMb = readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0) / 1e6;
   console.log('');
-  console.log(`worker threads: hunt over ${nFiles} files × ${perFile.toLocaleString('en')} events (${dirMb.toFixed(0)} MB), --threads 0 vs ${cores}`);
+  console.log(`worker threads: hunt over ${nFiles} Agent-data files × ${perFile.toLocaleString('en')} events (${dirMb.toFixed(0)} MB), --threads 0 vs ${cores}`);
   console.log('phase        threads  events/s  speedup  peak RSS  alerts');
   for (const [phase, extra] of [['hunt-seed', []], ['hunt-corpus', [corpus]]] as [string, string[]][]) {
-    if (phase === 'hunt-corpus' && (!existsSync(corpus) || skip.has('hunt-corpus'))) continue;
+    if (phase === 'hunt-corpus' && !haveCorpus) continue;
     let serial: PhaseResult | null = null;
     for (const threads of [0, cores]) {
-      const r = runPhase(phase, extra, dir, { EQLITE_THREADS: String(threads) });
+      const r = runPhase(phase, dir, extra, { EQLITE_THREADS: String(threads) });
       serial ??= r;
       console.log(
-        `${phase.padEnd(11)} ${String(threads).padStart(8)} ${Math.round(r.events / r.seconds).toLocaleString('en').padStart(9)} ${(serial.seconds / r.seconds).toFixed(2).padStart(7)}× ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.results).padStart(7)}`,
+        `${phase.padEnd(11)} ${String(threads).padStart(8)} ${rate(r).padStart(9)} ${(serial.seconds / r.seconds).toFixed(2).padStart(7)}× ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.results).padStart(7)}`,
       );
       if (r.results !== serial.results) console.log(`  !! alert counts differ: ${serial.results} vs ${r.results}`);
     }
