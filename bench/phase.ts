@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       threads,
       route: { kind: 'query', query, timestampField: '@timestamp', tiebreakerField: null, eventCategoryField: 'event.category' },
       timestampField: '@timestamp',
-      local: (f) => openInput(f),
+      local: (f) => openInput(f, { needles: q.needles, timestampField: '@timestamp' }),
     });
     const run = q.createRun(() => results++);
     try {

@@ -118,7 +118,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
       onSkip,
       onWarning,
       // Files (not stdin) may be read and filtered on worker threads; see src/parallel.
-      open: (_attempt, io) => {
+      open: (attempt, io) => {
         const opened = openFiles(files, {
           threads: opts.threads,
           route: { kind: 'query', query, timestampField: opts.timestampField, tiebreakerField: opts.tiebreakerField ?? null, eventCategoryField: opts.eventCategoryField },
@@ -128,7 +128,18 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
           hostAddresses,
           onSkip: io.onSkip,
           onWarning: io.onWarning,
-          local: (f) => openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin }),
+          // Lines holding none of the query's needles are read unparsed (stubs carry no tiebreaker;
+          // the sorting attempt parses every line).
+          local: (f) =>
+            openInput(f, {
+              index: opts.index,
+              hostAddresses,
+              onSkip: io.onSkip,
+              onWarning: io.onWarning,
+              stdin: io.stdin,
+              needles: attempt === 'stream' && !opts.tiebreakerField ? compiled.needles : null,
+              timestampField: opts.timestampField,
+            }),
         });
         inputs = opened.inputs;
         return opened;

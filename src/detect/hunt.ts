@@ -315,7 +315,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
       // Files (not stdin) may be read, mapped and routed on worker threads; see src/parallel.
       // Inputs read on this thread are routed here, before the order stage, exactly as the
       // workers route theirs: the same events are counted whichever thread reads a file.
-      open: (_attempt, io) => {
+      open: (attempt, io) => {
         localRouters = [];
         opened = openFiles(files, {
           threads: opts.threads,
@@ -328,7 +328,10 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
           local: (f) => {
             const router = new RuleRouter(prepared);
             localRouters.push(router);
-            return routedInput(openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin }), router, timestampField, io.onSkip);
+            // Lines holding none of the rules' needles are read unparsed (not in the sorting attempt).
+            const needles = attempt === 'stream' ? router.needles : null;
+            const input = openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin, needles, timestampField });
+            return routedInput(input, router, timestampField, io.onSkip);
           },
         });
         sources = opened.inputs;
@@ -445,9 +448,14 @@ function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, on
       let w = 0;
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]!;
-        if (!timeOrSkip(ev, tsField, onSkip)) continue;
-        const routes = router.route(ev);
-        ev.routed = routes.length === 0 ? NOBODY : routes.slice();
+        if (ev.routed !== undefined) {
+          // A line the input did not parse (no rule's needle in it): timed, needed by no rule.
+          router.counters.unrouted++;
+        } else {
+          if (!timeOrSkip(ev, tsField, onSkip)) continue;
+          const routes = router.route(ev);
+          ev.routed = routes.length === 0 ? NOBODY : routes.slice();
+        }
         batch[w++] = ev;
       }
       batch.length = w;

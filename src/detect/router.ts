@@ -219,6 +219,11 @@ interface AnchorGroup {
 
 export class RuleRouter {
   readonly counters: RouteCounters;
+  /**
+   * Strings one of which the JSON text of any event some rule can use contains (the union of the
+   * rules' needles); null when a rule has none. Inputs use them to skip lines unparsed.
+   */
+  readonly needles: readonly string[] | null;
   private readonly tables: CategoryTable[];
   private readonly anchorGroups: AnchorGroup[];
   private readonly anchored: Uint8Array;
@@ -260,6 +265,17 @@ export class RuleRouter {
       }
     });
     this.anchorGroups = [...groups.values()];
+
+    const needles = new Set<string>();
+    let all = rules.length > 0;
+    for (const r of rules) {
+      if (!r.query.needles) {
+        all = false;
+        break;
+      }
+      for (const n of r.query.needles) needles.add(n);
+    }
+    this.needles = all ? [...needles] : null;
   }
 
   /**

@@ -4,6 +4,7 @@ import type { EventDoc } from '../events/types.js';
 import { formatExpr, parse } from '../eql/index.js';
 import { eventInstant, parseInstant } from '../events/time.js';
 import { queryAnchors } from './anchors.js';
+import { queryNeedles } from './needles.js';
 import { compilePredicate, compileValue, type ExprContext } from './expr.js';
 import { fieldAccessor } from './fields.js';
 import { ResultWindow } from './pipes.js';
@@ -165,6 +166,12 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   }
 
   const type = q.kind;
+  // Fields compared as plain strings (keyword-like, or unmapped): the ones anchors and needles use.
+  const stringField = (field: string): boolean => {
+    if (field === timestampField) return false;
+    const t = options.fieldType?.(field);
+    return t === undefined || t === 'keyword' || t === 'wildcard' || t === 'constant_keyword' || t === 'text' || t === 'match_only_text';
+  };
   const cats: ReadonlySet<string> | null = categories;
   const relevant =
     termFilters.length === 1
@@ -177,11 +184,8 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     type,
     categories: cats,
     relevant,
-    anchors: queryAnchors(q, (field) => {
-      if (field === timestampField) return false;
-      const t = options.fieldType?.(field);
-      return t === undefined || t === 'keyword' || t === 'wildcard' || t === 'constant_keyword' || t === 'text' || t === 'match_only_text';
-    }),
+    anchors: queryAnchors(q, stringField),
+    needles: queryNeedles(q, stringField),
     createRun,
     run(events: Iterable<EventDoc>) {
       const r = createRun();

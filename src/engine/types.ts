@@ -69,6 +69,11 @@ export interface CompiledQuery {
    */
   readonly anchors: readonly Anchor[] | null;
   /**
+   * Strings the raw JSON text of any event that passes a term's filter contains (lower-cased,
+   * JSON-escaped; see engine/needles.ts); null when the query has a term without such a string.
+   */
+  readonly needles: readonly string[] | null;
+  /**
    * True when the event passes the filter of at least one term (positive, missing-event or
    * `until`). Runs give the same results whether or not the other events are pushed, so a
    * caller may route only relevant events (hunt does, and its worker threads do it in parallel).

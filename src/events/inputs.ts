@@ -13,7 +13,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { EvtxError, readEvtx } from '../evtx/index.js';
 import { mapRawWindowsEvent, mapWindowsDocument, windowsShapeOf, type HostAddressBook, type WindowsProfile } from './windows/index.js';
-import { expandInputs, fileIdPrefix, InputError, readEvents, type InputFile } from './sources.js';
+import { expandInputs, fileIdPrefix, InputError, readEvents, STUB_SOURCE, type InputFile } from './sources.js';
+import { lineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
 export interface OpenOptions {
@@ -37,6 +38,14 @@ export interface OpenOptions {
   strict?: boolean;
   /** The machines' own addresses: mapped Windows events without host.ip get their host's (see windows/host-ip.ts). */
   hostAddresses?: HostAddressBook;
+  /**
+   * Strings one of which any event a consumer can use contains in its JSON text (needles, see
+   * engine/needles.ts): NDJSON lines holding none of them are not parsed but read as stubs (time,
+   * id, position; `routed` empty). Null or absent: every line is parsed.
+   */
+  needles?: readonly string[] | null;
+  /** Field holding the event time, for stubs (default @timestamp). */
+  timestampField?: string;
 }
 
 /**
@@ -122,6 +131,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
     onSkip: opts.onSkip,
     stdin: opts.stdin,
     onWarning: (w) => opts.onWarning?.(`${w.position.file} (offset ${w.position.offset ?? 0}): ${w.reason}`),
+    lineFilter: lineFilter(opts.needles ?? null, opts.timestampField ?? '@timestamp'),
   });
   const profile = opts.profile;
   const raw = opts.evtx === 'raw';
@@ -132,6 +142,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
       let failed = false;
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]!;
+        if (ev.source === STUB_SOURCE) continue;
         const shape = windowsShapeOf(ev.source);
         const label = shape === null ? (hasCategory(ev.source) ? 'ECS' : 'JSON') : shape === 'raw' && reader.format === 'xml' ? 'Windows XML' : SHAPE_LABEL[shape];
         if (shape === null || raw) {

@@ -28,6 +28,11 @@ export interface SplitSink {
   value(v: unknown, line: number): void;
   /** A malformed item starting on `line`; it has been skipped. */
   bad(line: number, reason: string): void;
+  /**
+   * Optional: offered each NDJSON line text[start, end) that starts an object, before it is
+   * parsed; returning true takes the line as it is (it is not parsed and `value` is not called).
+   */
+  line?(text: string, start: number, end: number, line: number): boolean;
 }
 
 const NL = 10;
@@ -359,6 +364,8 @@ export class JsonSplitter {
       this.sink.bad(this.line, this.tooLongReason());
       return false;
     }
+    // Taken unparsed when the sink says so (see SplitSink.line).
+    if (c === LBRACE && !rescanning && this.sink.line !== undefined && this.sink.line(buf, s, nl, this.line)) return false;
     if (c === LBRACE || (c === LBRACKET && rescanning)) {
       let v: unknown;
       let ok = true;

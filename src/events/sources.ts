@@ -16,7 +16,9 @@ import { DEFAULT_MAX_VALUE_CHARS, JsonSplitter } from './json-split.js';
 import { looksLikeXml, XmlEventSplitter } from './windows-xml.js';
 import { SNIFF_BYTES, sniffEncoding, textDecoder, type TextChunks } from '../util/text.js';
 import { fileTypeName, ioReason } from '../util/files.js';
-import type { EventDoc, SkippedItem } from './types.js';
+import type { LineFilter } from './prefilter.js';
+import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
+import type { Instant } from './time.js';
 
 export { getField };
 
@@ -38,6 +40,35 @@ export interface ReadOptions {
   chunkSize?: number;
   /** Problems that lose no data (a gzip member expanding absurdly); reading goes on. */
   onWarning?: (item: SkippedItem) => void;
+  /**
+   * Lines this filter says no consumer can use are not parsed: they become stub events holding
+   * only their time, id and position, with `routed` empty (see events/prefilter.ts).
+   */
+  lineFilter?: LineFilter | null;
+}
+
+/** The source of a stub event (a line not parsed, see ReadOptions.lineFilter): empty, frozen. */
+export const STUB_SOURCE: Record<string, unknown> = Object.freeze({});
+const NOBODY: readonly number[] = Object.freeze([]) as readonly number[];
+
+/** An NDJSON line read unparsed: its time, and its id and position made only when asked for. */
+class LineStub implements EventDoc {
+  readonly source = STUB_SOURCE;
+  readonly index = '';
+  readonly routed = NOBODY;
+  constructor(
+    readonly time: Instant,
+    readonly timeField: string,
+    private readonly file: string,
+    private readonly idPrefix: string,
+    private readonly line: number,
+  ) {}
+  get id(): string {
+    return `${this.idPrefix}:${this.line}`;
+  }
+  get position(): SourcePosition {
+    return { file: this.file, line: this.line };
+  }
 }
 
 /**
@@ -140,8 +171,23 @@ export class EventReader implements AsyncIterable<EventDoc> {
       });
       counts.read++;
     };
+    const filter = opts.lineFilter ?? null;
+    const tsField = filter?.timestampField;
     const splitter = new JsonSplitter(
       {
+        line:
+          filter === null
+            ? undefined
+            : (text, start, end, line) => {
+                const time = filter.skip(text, start, end);
+                if (time === null) return false;
+                // A line offered here starts a value of its own: the first on its line.
+                lastLine = line;
+                sameLine = 0;
+                out.push(new LineStub(time, tsField!, file, idPrefix, line));
+                counts.read++;
+                return true;
+              },
         value(v, line) {
           if (v === null || typeof v !== 'object' || Array.isArray(v)) {
             skip(line, `expected a JSON object, found ${describeType(v)}`);

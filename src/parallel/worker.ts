@@ -18,6 +18,10 @@ const hostAddresses = cfg.hostAddresses ? new HostAddressBook(cfg.hostAddresses)
 interface FileRouter {
   route(ev: EventDoc): readonly number[];
   counters(): unknown;
+  /** Needles for the input's line filter (see OpenOptions.needles). */
+  needles: readonly string[] | null;
+  /** A line the input did not parse (a stub): needed by nobody. */
+  stub(): void;
 }
 
 const NONE: readonly number[] = [];
@@ -30,8 +34,9 @@ const ZERO: readonly number[] = [0];
  */
 async function routerFactory(): Promise<() => FileRouter> {
   const spec = cfg.route;
-  if (spec.kind === 'none') return () => ({ route: () => NONE, counters: () => null });
-  if (spec.kind === 'all') return () => ({ route: () => ZERO, counters: () => null });
+  const nothing = () => undefined;
+  if (spec.kind === 'none') return () => ({ route: () => NONE, counters: () => null, needles: null, stub: nothing });
+  if (spec.kind === 'all') return () => ({ route: () => ZERO, counters: () => null, needles: null, stub: nothing });
   if (spec.kind === 'query') {
     const { compile } = await import('../engine/index.js');
     const q = compile(spec.query, {
@@ -39,7 +44,9 @@ async function routerFactory(): Promise<() => FileRouter> {
       tiebreakerField: spec.tiebreakerField,
       eventCategoryField: spec.eventCategoryField,
     });
-    return () => ({ route: (ev) => (q.relevant(ev) ? ZERO : NONE), counters: () => null });
+    // Stubs carry no tiebreaker value, so lines are parsed when the merge orders ties by one.
+    const needles = spec.tiebreakerField === null ? q.needles : null;
+    return () => ({ route: (ev) => (q.relevant(ev) ? ZERO : NONE), counters: () => null, needles, stub: nothing });
   }
   const { prepareRule, RuleRouter } = await import('../detect/router.js');
   const prepared = spec.rules.map((rule) => {
@@ -49,7 +56,12 @@ async function routerFactory(): Promise<() => FileRouter> {
   });
   return () => {
     const router = new RuleRouter(prepared);
-    return { route: (ev) => router.route(ev), counters: () => router.counters };
+    return {
+      route: (ev) => router.route(ev),
+      counters: () => router.counters,
+      needles: cfg.tiebreakerField === null ? router.needles : null,
+      stub: () => void router.counters.unrouted++,
+    };
   };
 }
 
@@ -146,7 +158,16 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
     const router = (await factory)();
     const input = openInput(
       { path, kind },
-      { index: cfg.index, profile: cfg.profile, evtx: cfg.evtx, hostAddresses, onSkip, onWarning: (message) => post({ t: 'warn', id, message }) },
+      {
+        index: cfg.index,
+        profile: cfg.profile,
+        evtx: cfg.evtx,
+        hostAddresses,
+        onSkip,
+        onWarning: (message) => post({ t: 'warn', id, message }),
+        needles: router.needles,
+        timestampField: cfg.timestampField,
+      },
     );
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
     const tsField = cfg.timestampField;
@@ -166,19 +187,25 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
     };
     outer: for await (const batch of input.batches()) {
       for (const ev of batch) {
-        const t = timeOrSkip(ev, tsField, onSkip);
-        if (!t) continue;
-        const routes = router.route(ev);
-        let json: string | undefined;
-        if (routes.length > 0 && nestedDeeper(ev.source, cfg.cloneDepth)) {
-          json = asJson(ev.source);
-          if (json === undefined) {
-            // Deeper than JSON.stringify can go on this thread's stack: say so, do not lose it silently.
-            onSkip({ position: ev.position ?? { file: path }, reason: `document nested too deeply to pass between threads (over ${cfg.cloneDepth} levels and too deep for JSON text); read it with --threads 0` });
-            continue;
+        if (ev.routed !== undefined) {
+          // A line the input did not parse: its time is known and nobody needs it.
+          router.stub();
+          b.add(ev, ev.time!.ms, ev.time!.ns, NONE);
+        } else {
+          const t = timeOrSkip(ev, tsField, onSkip);
+          if (!t) continue;
+          const routes = router.route(ev);
+          let json: string | undefined;
+          if (routes.length > 0 && nestedDeeper(ev.source, cfg.cloneDepth)) {
+            json = asJson(ev.source);
+            if (json === undefined) {
+              // Deeper than JSON.stringify can go on this thread's stack: say so, do not lose it silently.
+              onSkip({ position: ev.position ?? { file: path }, reason: `document nested too deeply to pass between threads (over ${cfg.cloneDepth} levels and too deep for JSON text); read it with --threads 0` });
+              continue;
+            }
           }
+          b.add(ev, t.ms, t.ns, routes, json);
         }
-        b.add(ev, t.ms, t.ns, routes, json);
         if (b.n >= cfg.batchEvents || b.fwd.length >= cfg.batchForwarded) {
           await flush();
           if (job.cancelled) break outer;

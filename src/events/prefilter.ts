@@ -1,0 +1,198 @@
+// Deciding from the raw bytes, before JSON.parse: an NDJSON line that no consumer can use is not
+// parsed, only timed. What the consumers can use comes as needles (engine/needles.ts): strings
+// that any useful line contains. A line is skipped — it becomes a stub holding just its time,
+// which keeps the time-ordered merge, its late-event checks and the rules' clocks exactly as they
+// were — only when all of these hold:
+//   1. it starts with the timestamp field as its first key, `{"@timestamp":"…"` (or a number), and
+//      that value is a time (the merge needs it; anything else is parsed and handled as before);
+//   2. it ends with `}` (a line cut short is parsed, and reported as before);
+//   3. it has no `\uXXXX` or `\/` escape (either could spell a needle's characters differently);
+//   4. it cannot be a Windows document that is mapped to ECS on read (Winlogbeat without ECS
+//      fields, NXLog, RawWindowsEvent JSON): mapping adds values that are not in the text. So no
+//      `EventID":` or `System":`, and a winlog `event_id` only beside ECS `event.category` or
+//      `event.type`;
+//   5. it contains none of the needles, compared case-insensitively.
+// What is not checked on a skipped line: that the JSON between the first key and the final `}`
+// is well-formed, and that the timestamp key is not repeated (JSON.parse keeps the last one).
+// Lines are examined a read buffer at a time: one regular expression finds the needles and the
+// markers of 3 and 4 in one pass over the buffer, so the cost per line does not grow with the
+// number of lines per read; with more than MAX_NEEDLES needles the filter is not used (the pass
+// then costs about what parsing saves, and nearly every line holds some needle anyway).
+import type { Instant } from './time.js';
+import { parseInstant } from './time.js';
+
+/** More needles than this cost more to search than parsing saves: no filter then. */
+export const MAX_NEEDLES = 24;
+
+const QUOTE = 34;
+const RBRACE = 125;
+
+/** Marks an ECS-mapped Windows document: event.category or event.type present. */
+const ECS_EVENT = /"event":\{[^{}]*"(?:category|type)":|"event\.(?:category|type)":/;
+/** What a `winlog` event id key ends with (nested `"event_id"` or flat `"winlog.event_id"`). */
+const WINLOG_ID = 'vent_id"';
+/**
+ * The only characters outside ASCII whose lower case holds an ASCII letter (Kelvin sign → k,
+ * dotted capital I → i + U+0307): EQL's case-insensitive comparison folds them into a needle's
+ * letters, while the search below folds ASCII only. A line holding one is parsed.
+ */
+const FOLDS_TO_ASCII = ['\u212a', '\u0130'];
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A needle as a pattern that ignores ASCII case (the markers beside it must not). */
+function caseless(needle: string): string {
+  let out = '';
+  for (const ch of needle) {
+    const up = ch.toUpperCase();
+    out += /[a-z]/.test(ch) && up !== ch ? `[${ch}${up}]` : escapeRegExp(ch);
+  }
+  return out;
+}
+
+/** A sorted list of positions with a cursor that only moves forward. */
+class Hits {
+  pos: number[] = [];
+  private at = 0;
+  reset(): void {
+    this.pos.length = 0;
+    this.at = 0;
+  }
+  /** Whether some position lies in [start, end); positions before start are passed for good. */
+  any(start: number, end: number): boolean {
+    const p = this.pos;
+    let i = this.at;
+    while (i < p.length && p[i]! < start) i++;
+    this.at = i;
+    return i < p.length && p[i]! < end;
+  }
+}
+
+export class LineFilter {
+  private readonly prefix: string;
+  /**
+   * One pass over a read buffer finds: the needles (ignoring ASCII case); `\u` and `\/` escapes
+   * (an odd run of backslashes before `u` or `/`); the keys of Windows shapes mapped on read
+   * (`EventID":`, `System":`); and winlog event ids, which need the ECS check per line.
+   */
+  private readonly search: RegExp;
+  private text: string | null = null;
+  private scannedFrom = 0;
+  private readonly parseHits = new Hits();
+  private readonly winlogHits = new Hits();
+  /** Lines offered and lines skipped. */
+  lines = 0;
+  skipped = 0;
+
+  constructor(
+    needles: readonly string[],
+    readonly timestampField: string,
+  ) {
+    this.prefix = `{${JSON.stringify(timestampField)}:`;
+    const parts = [...needles.map(caseless), '(?<!\\\\)(?:\\\\\\\\)*\\\\[u/]', 'EventID":', 'System":', escapeRegExp(WINLOG_ID)];
+    this.search = new RegExp(parts.join('|'), 'g');
+  }
+
+  /**
+   * The time of the line text[start, end) when it can be skipped (see the module comment), else
+   * null: the line must be parsed. Lines of one text must come in increasing order.
+   */
+  skip(text: string, start: number, end: number): Instant | null {
+    this.lines++;
+    if (!text.startsWith(this.prefix, start)) return null;
+    if (text !== this.text || start < this.scannedFrom) this.scan(text, start);
+    let e = end;
+    while (e > start && text.charCodeAt(e - 1) <= 32) e--;
+    if (text.charCodeAt(e - 1) !== RBRACE) return null;
+    if (this.parseHits.any(start, e)) return null;
+    if (this.winlogHits.any(start, e) && !ECS_EVENT.test(text.slice(start, e))) return null;
+    const t = timeAt(text, start + this.prefix.length, e);
+    if (t) this.skipped++;
+    return t;
+  }
+
+  private scan(text: string, from: number): void {
+    this.text = text;
+    this.scannedFrom = from;
+    this.parseHits.reset();
+    this.winlogHits.reset();
+    const parse = this.parseHits.pos;
+    const winlog = this.winlogHits.pos;
+    const re = this.search;
+    re.lastIndex = from;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const hit = m[0];
+      if (hit === WINLOG_ID) winlog.push(m.index);
+      else parse.push(m.index);
+      if (hit.length === 0) re.lastIndex++;
+    }
+    for (const c of FOLDS_TO_ASCII) {
+      for (let i = text.indexOf(c, from); i >= 0; i = text.indexOf(c, i + 1)) parse.push(i);
+    }
+    if (parse.length > 1) parse.sort((a, b) => a - b);
+  }
+}
+
+/** The time written at text[p…]: a string without escapes, or a number; null otherwise. */
+function timeAt(text: string, p: number, end: number): Instant | null {
+  if (text.charCodeAt(p) === QUOTE) {
+    const q = text.indexOf('"', p + 1);
+    if (q < 0 || q >= end) return null;
+    return isoInstant(text, p + 1, q) ?? parseInstant(text.slice(p + 1, q));
+  }
+  let q = p;
+  while (q < end) {
+    const c = text.charCodeAt(q);
+    if ((c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46 || c === 101 || c === 69) q++;
+    else break;
+  }
+  if (q === p) return null;
+  const n = Number(text.slice(p, q));
+  return Number.isFinite(n) ? parseInstant(n) : null;
+}
+
+function digits(text: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS[.fraction]Z` read without a regular expression, with parseInstant's
+ * result for the same text; null for any other form (parseInstant then reads it). A backslash
+ * in the text makes it fail too (the value would have an escape).
+ */
+export function isoInstant(text: string, s: number, e: number): Instant | null {
+  const len = e - s;
+  if (len < 20 || len > 30 || text.charCodeAt(e - 1) !== 90 /* Z */) return null;
+  if (text.charCodeAt(s + 4) !== 45 || text.charCodeAt(s + 7) !== 45 || text.charCodeAt(s + 10) !== 84 || text.charCodeAt(s + 13) !== 58 || text.charCodeAt(s + 16) !== 58) return null;
+  const year = digits(text, s, 4);
+  const month = digits(text, s + 5, 2);
+  const day = digits(text, s + 8, 2);
+  const hour = digits(text, s + 11, 2);
+  const minute = digits(text, s + 14, 2);
+  const second = digits(text, s + 17, 2);
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 24 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
+  let ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  let ns = 0;
+  if (len > 20) {
+    const nfrac = len - 21;
+    if (text.charCodeAt(s + 19) !== 46 || nfrac < 1 || nfrac > 9) return null;
+    const frac = digits(text, s + 20, nfrac);
+    if (frac < 0) return null;
+    const nine = frac * 10 ** (9 - nfrac);
+    ms += Math.floor(nine / 1e6);
+    ns = nine % 1e6;
+  } else if (text.charCodeAt(s + 19) !== 90) return null;
+  return Number.isFinite(ms) ? { ms, ns } : null;
+}
+
+/** A filter for these needles, or null when filtering cannot pay (none, or too many). */
+export function lineFilter(needles: readonly string[] | null, timestampField: string): LineFilter | null {
+  if (!needles || needles.length === 0 || needles.length > MAX_NEEDLES) return null;
+  return new LineFilter(needles, timestampField);
+}
