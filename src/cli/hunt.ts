@@ -18,6 +18,7 @@ import { openAlertStore, StoreError, type AlertStore } from '../store/sqlite.js'
 import { LineStream, NdjsonFile, OutputError } from './sinks.js';
 import { getField } from '../engine/fields.js';
 import { escapeControl, escapeJsonControls, escapeLines } from '../util/terminal.js';
+import { cacheDir } from '../util/cache-dir.js';
 
 export type HuntFormat = 'table' | 'ndjson' | 'json' | 'none';
 
@@ -229,6 +230,7 @@ export async function runHunt(
       memory: o.memory,
       threads: o.threads,
       hostIp: o.hostIp,
+      outlines: cacheDir(),
       collect: false,
       onAlert,
       backpressure: () => stdout.drain(),

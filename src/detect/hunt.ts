@@ -31,6 +31,7 @@ import type { EventDoc, SkippedItem } from '../events/types.js';
 import type { ExceptionList, Rule } from '../rules/types.js';
 import type { Alert } from './alerts.js';
 import { alertHost, DetectionEngine, type RuleStats } from './engine.js';
+import { saveOutlines } from '../engine/outline.js';
 import { addCounters, emptyCounters, prepareRule, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { resolveDateMath, TimeExpressionError } from './schedule.js';
 
@@ -84,6 +85,10 @@ export interface HuntOptions {
    * use host.ip; `on` always; `off` never (such events then have no host.ip).
    */
   hostIp?: HostIpMode;
+   * Outline cache directory (engine/outline.ts): rules whose outline is cached there compile when
+   * an event first reaches them, instead of before reading starts. The CLI passes its cache dir.
+   */
+  outlines?: string;
   /** Keep alerts in the result (default true); with false, use onAlert to stream them. */
   collect?: boolean;
   onAlert?: (alert: Alert) => void;
@@ -217,6 +222,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     valueLists: opts.valueLists,
     now,
     replay,
+    outlines: opts.outlines,
   };
   for (const rule of opts.rules) {
     const p = prepareRule(rule, prepareOpts);
@@ -232,6 +238,8 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     }
     prepared.push(p);
   }
+  // New outlines are written before reading starts: the input workers find them there.
+  if (opts.outlines) saveOutlines();
 
   // ---- the detection engine, with a sink that collects, streams and counts the alerts
   const alerts: Alert[] = [];

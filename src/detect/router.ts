@@ -14,6 +14,7 @@
 //   5. it passes the filter of one of the query's terms (CompiledQuery.relevant): any other event
 //      cannot change the rule's results.
 import { compile, type CompiledQuery, type CompileOptions } from '../engine/index.js';
+import { lazyQuery, OutlineCache, outlineCacheAt, outlineOf } from '../engine/outline.js';
 import { lower } from '../engine/expr.js';
 import { fieldAccessor, type Accessor } from '../engine/fields.js';
 import type { EventDoc } from '../events/types.js';
@@ -35,6 +36,11 @@ export interface PrepareOptions {
   valueLists?: Map<string, Set<string>>;
   /** "now" for validating the rule's from/to (epoch ms). */
   now: number;
+  /**
+   * Directory of the outline cache (engine/outline.ts): queries whose outline is cached there
+   * compile when an event first reaches them instead of now. Absent: every query compiles now.
+   */
+  outlines?: string;
   /** Schedule replay: the rule's interval and from/to must be valid. */
   replay: boolean;
   /**
@@ -66,6 +72,12 @@ export interface PreparedRule {
   exceptionProblems: ExceptionProblem[];
   /** Names of exception items Kibana would not apply to an EQL rule (value lists it cannot use). */
   unprocessedExceptions: string[];
+}
+
+/** The rule's index matcher, built the first time an index is asked about (most never are). */
+function lazyIndexMatcher(patterns: Rule['index']): IndexMatcher {
+  let m: IndexMatcher | null = null;
+  return (index) => (m ??= ruleIndexMatcher(patterns))(index);
 }
 
 export interface ExpiringException {
@@ -112,11 +124,24 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   if (rule.type !== 'eql') return { skip: `rule type ${rule.type} is not supported (eqlite runs EQL rules)` };
   if (!rule.query) return { skip: 'rule has no query' };
   const maxSignals = opts.maxSignals ?? rule.max_signals;
+  const copts = ruleCompileOptions(rule, opts);
+  const text = rule.query;
+  // With an outline cache, a query seen before compiles only when an event first reaches it.
+  const cache = opts.outlines ? outlineCacheAt(opts.outlines) : null;
+  const key = cache ? OutlineCache.key(text, [copts.timestampField, copts.tiebreakerField, copts.eventCategoryField]) : '';
+  const known = cache?.get(key);
+  if (known && 'error' in known) return { skip: `query does not compile: ${known.error}` };
   let query: CompiledQuery;
   try {
-    query = compile(rule.query, ruleCompileOptions(rule, opts));
+    if (known) query = lazyQuery(known, () => compile(text, copts));
+    else {
+      query = compile(text, copts);
+      cache?.set(key, outlineOf(query));
+    }
   } catch (e) {
-    return { skip: `query does not compile: ${(e as Error).message.split('\n')[0]}` };
+    const message = (e as Error).message.split('\n')[0]!;
+    cache?.set(key, { error: message });
+    return { skip: `query does not compile: ${message}` };
   }
   if (opts.replay) {
     try {
@@ -157,7 +182,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
     rule,
     query,
     maxSignals,
-    matchIndex: ruleIndexMatcher(rule.index),
+    matchIndex: lazyIndexMatcher(rule.index),
     excepted: permanent.active > 0 ? permanent.predicate : null,
     filter,
     expiring,

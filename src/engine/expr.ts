@@ -39,13 +39,19 @@ export interface ExprContext {
 // rules test process.name with `:`); a bounded memo turns the repeats into a hash lookup, and V8
 // caches a string's hash, so a hit costs far less than a fresh toLowerCase allocation.
 const lowerMemo = new Map<string, string>();
+// The last string lowered: rules testing the same field of one event ask for it in a row.
+let lastRaw = '';
+let lastLower = '';
 export function lower(s: string): string {
+  if (s === lastRaw) return lastLower;
+  lastRaw = s;
   let l = lowerMemo.get(s);
   if (l === undefined) {
     l = s.toLowerCase();
     if (lowerMemo.size >= 65_536) lowerMemo.clear();
     lowerMemo.set(s, l);
   }
+  lastLower = l;
   return l;
 }
 
@@ -279,8 +285,9 @@ function compileValueFolded(e: Expr, ctx: ExprContext): ValueFn {
       return () => v;
     }
     case 'field': {
+      // Shared too: dozens of rules' conditions read process.name of the same event.
       const get = fieldAccessor(e.name);
-      return (s) => normalize(get(s));
+      return sharedLeaf(e, ctx, () => (s) => normalize(get(s)));
     }
     case 'and': {
       const l = compileValueFolded(e.left, ctx);

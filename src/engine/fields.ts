@@ -42,16 +42,37 @@ function buildAccessor(name: string): Accessor {
   const plain = parts.every((p) => !(p in Object.prototype));
   const lookup = n > TABLE_SEGMENTS ? longLookup(name, parts) : tableLookup(parts);
 
+  /**
+   * The nested walk stopped at step `at` (a key missing, or not an object). The field can still be
+   * there under a flat dotted key at one of the levels walked (`{"process":{"parent.name":…}}`):
+   * only then is the general lookup needed; a field that is simply absent — most fields of most
+   * events — costs a few own-key tests.
+   */
+  const miss = (source: Record<string, unknown>, at: number): unknown => {
+    let cur: Record<string, unknown> = source;
+    for (let k = 0; k <= at; k++) {
+      const keys = joined[k]!;
+      for (let j = k + 1; j < n; j++) if (hasOwn.call(cur, keys[j]!)) return lookup(source, 0);
+      if (k === at) break;
+      const next = cur[parts[k]!];
+      if (next === null || typeof next !== 'object' || Array.isArray(next)) break;
+      cur = next as Record<string, unknown>;
+    }
+    return undefined;
+  };
+
   if (n === 1) return (source) => (hasOwn.call(source, name) ? source[name] : undefined);
   if (!plain) return (source) => lookup(source, 0);
   // Fast path: plain nested objects with no arrays on the way, which is what most JSON logs are.
-  // Anything unusual (missing step, flat key, array) falls back to the general lookup.
+  // An array on the way goes to the general lookup; a missing step to `miss`.
   return (source) => {
     let cur: unknown = source;
     for (let i = 0; i < n; i++) {
-      if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return lookup(source, 0);
-      cur = (cur as Record<string, unknown>)[parts[i]!];
-      if (cur === undefined) return lookup(source, 0);
+      if (cur === null || typeof cur !== 'object') return miss(source, i - 1);
+      if (Array.isArray(cur)) return lookup(source, 0);
+      const next = (cur as Record<string, unknown>)[parts[i]!];
+      if (next === undefined) return miss(source, i);
+      cur = next;
     }
     return cur;
   };

@@ -56,6 +56,7 @@ class LineStub implements EventDoc {
   readonly source = STUB_SOURCE;
   readonly index = '';
   readonly routed = NOBODY;
+  readonly derivedId = true;
   constructor(
     readonly time: Instant,
     readonly timeField: string,
