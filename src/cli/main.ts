@@ -5,17 +5,24 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../events/sources.js';
 import { UserError } from './errors.js';
 import { ioReason } from '../util/files.js';
-import { registerQuery } from './query.js';
-import { registerValidate } from './validate.js';
-import { registerConvert } from './convert.js';
-import { registerGenerate } from './generate.js';
-import { registerHunt } from './hunt.js';
-import { registerRules } from './rules.js';
-import { registerTest } from './test.js';
-import { registerExplain } from './explain.js';
-import { registerServe } from './serve.js';
 import { escapeLines } from '../util/terminal.js';
-import { registerUi } from './ui.js';
+
+type Register = (program: Command) => unknown;
+
+// Each command's module is imported only when it runs: a hunt does not load the HTTP server's
+// modules, and start-up with a thousand rules is not spent loading code it will not use.
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  hunt: async () => (await import('./hunt.js')).registerHunt,
+  query: async () => (await import('./query.js')).registerQuery,
+  validate: async () => (await import('./validate.js')).registerValidate,
+  convert: async () => (await import('./convert.js')).registerConvert,
+  generate: async () => (await import('./generate.js')).registerGenerate,
+  rules: async () => (await import('./rules.js')).registerRules,
+  test: async () => (await import('./test.js')).registerTest,
+  explain: async () => (await import('./explain.js')).registerExplain,
+  serve: async () => (await import('./serve.js')).registerServe,
+  ui: async () => (await import('./ui.js')).registerUi,
+};
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -27,16 +34,10 @@ const program = new Command('eqlite')
   .showHelpAfterError('(add --help for the usage and options)')
   // Set before the commands are added, so they inherit it: usage errors exit 2, not 1.
   .exitOverride();
-registerHunt(program);
-registerQuery(program);
-registerValidate(program);
-registerConvert(program);
-registerGenerate(program);
-registerRules(program);
-registerTest(program);
-registerExplain(program);
-registerServe(program);
-registerUi(program);
+// The command being run alone; for help, --version or a mistyped command, all of them (in order).
+const named = process.argv[2];
+const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+for (const register of await Promise.all(wanted.map((c) => COMMANDS[c]!()))) register(program);
 
 // A reader that stops early (`eqlite validate … | head`) closes stdout: the commands that stream
 // (hunt, query, convert) handle it through their sinks (src/cli/sinks.ts) and may go on writing

@@ -5,8 +5,11 @@
 // keyword). Unknown fields are warnings because custom data may well have them; `strict` turns
 // field findings into errors.
 
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { compile } from '../engine/index.js';
+import path from 'node:path';
+import { cacheDir } from '../util/cache-dir.js';
 import { collectFields, EqlError, parse, type Expr, type Span, type Statement } from '../eql/index.js';
 import type { LoadResult } from './load.js';
 import { queryPosition } from './position.js';
@@ -170,10 +173,28 @@ interface EcsInfo {
 
 let ecsCache: EcsInfo | undefined;
 
-/** ECS flat schema from @elastic/ecs, loaded on first use (it is ~2 MB of JavaScript). */
+/**
+ * ECS flat schema from @elastic/ecs, loaded on first use. The package is ~2 MB of JavaScript
+ * (loading it is a good part of a hunt's start-up), so the few things used here — field types
+ * and container fields — are kept in the cache directory (see util/cache-dir.ts) per package
+ * version and read from there when present.
+ */
 function ecs(): EcsInfo {
   if (ecsCache) return ecsCache;
   const require = createRequire(import.meta.url);
+  const dir = cacheDir();
+  let file: string | undefined;
+  if (dir) {
+    try {
+      const { version } = require('@elastic/ecs/package.json') as { version: string };
+      file = path.join(dir, `ecs-types-${version}.json`);
+      const kept = JSON.parse(readFileSync(file, 'utf8')) as { version: string; types: [string, string][]; containers: string[] };
+      ecsCache = { version: kept.version, types: new Map(kept.types), containers: kept.containers };
+      return ecsCache;
+    } catch {
+      // Not kept yet (or unreadable): load the package, and keep what is needed below.
+    }
+  }
   const mod = require('@elastic/ecs') as {
     EcsFlat: Record<string, { type: string; flat_name: string; multi_fields?: { flat_name: string; type: string }[] }>;
     EcsVersion: string;
@@ -186,6 +207,16 @@ function ecs(): EcsInfo {
     if (f.type === 'object' || f.type === 'flattened' || f.type === 'nested') containers.push(f.flat_name + '.');
   }
   ecsCache = { version: mod.EcsVersion, types, containers };
+  if (file) {
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ version: mod.EcsVersion, types: [...types], containers }));
+      renameSync(tmp, file);
+    } catch {
+      // A read-only cache only costs the next start-up its speed.
+    }
+  }
   return ecsCache;
 }
 
