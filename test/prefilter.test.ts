@@ -127,3 +127,28 @@ describe('reading with needles', () => {
     expect(q.run(filtered.filter((e) => e.routed === undefined))).toEqual(q.run(all));
   });
 });
+
+describe('input shapes with stubs', () => {
+  it('count unparsed lines as documents, with or without event.category, as parsing would', async () => {
+    const file = path.join(dir, 's.ndjson');
+    const lines = [
+      `${TS},"event":{"category":["process"]},"process":{"name":"cmd.exe"}}`,
+      `${TS},"message":"no category here"}`,
+      `${TS},"event.category":"file","file":{"name":"a.txt"}}`,
+      `${TS},"message":"nor here"}`,
+      `${TS},"process":{"name":"powershell.exe"}}`,
+    ];
+    writeFileSync(file, lines.join('\n') + '\n');
+    const shapeOf = async (n: readonly string[] | null) => {
+      const input = openInput({ path: file, kind: 'json' }, { needles: n });
+      const docs: EventDoc[] = [];
+      for await (const b of input.batches()) docs.push(...b);
+      return { stubs: docs.filter((e) => e.routed !== undefined).length, shape: input.shape!() };
+    };
+    const plain = await shapeOf(null);
+    expect(plain).toEqual({ stubs: 0, shape: { docs: 5, noCategory: 3, shapes: { ECS: 2, JSON: 3 } } });
+    const filtered = await shapeOf(['powershell.exe']);
+    expect(filtered.stubs).toBe(4);
+    expect(filtered.shape).toEqual(plain.shape);
+  });
+});

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { EvtxError, readEvtx } from '../evtx/index.js';
 import { mapRawWindowsEvent, mapWindowsDocument, windowsShapeOf, type HostAddressBook, type WindowsProfile } from './windows/index.js';
-import { expandInputs, fileIdPrefix, InputError, readEvents, STUB_SOURCE, type InputFile } from './sources.js';
+import { expandInputs, fileIdPrefix, InputError, readEvents, STUB_SOURCE, type InputFile, type LineStub } from './sources.js';
 import { lineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
@@ -142,7 +142,15 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
       let failed = false;
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]!;
-        if (ev.source === STUB_SOURCE) continue;
+        if (ev.source === STUB_SOURCE) {
+          // A line read unparsed (no Windows shape mapped on read, see events/prefilter.ts).
+          const category = (ev as LineStub).hasCategory;
+          shapes.docs++;
+          const label = category ? 'ECS' : 'JSON';
+          shapes.shapes[label] = (shapes.shapes[label] ?? 0) + 1;
+          if (!category) shapes.noCategory++;
+          continue;
+        }
         const shape = windowsShapeOf(ev.source);
         const label = shape === null ? (hasCategory(ev.source) ? 'ECS' : 'JSON') : shape === 'raw' && reader.format === 'xml' ? 'Windows XML' : SHAPE_LABEL[shape];
         if (shape === null || raw) {

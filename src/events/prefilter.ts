@@ -29,6 +29,8 @@ const RBRACE = 125;
 
 /** Marks an ECS-mapped Windows document: event.category or event.type present. */
 const ECS_EVENT = /"event":\{[^{}]*"(?:category|type)":|"event\.(?:category|type)":/;
+/** What an `event.category` key ends with, nested or flat. */
+const CATEGORY_KEY = 'category":';
 /** What a `winlog` event id key ends with (nested `"event_id"` or flat `"winlog.event_id"`). */
 const WINLOG_ID = 'vent_id"';
 /**
@@ -83,6 +85,15 @@ export class LineFilter {
   /** Lines offered and lines skipped. */
   lines = 0;
   skipped = 0;
+  /**
+   * Whether the line last skipped holds a `category":` key (event.category, nested or flat):
+   * the inputs' "no event.category" diagnostics count stubs by it. Approximate on purpose (a
+   * `category` key elsewhere counts too): it can only hold back a warning, never change a result.
+   */
+  lastHasCategory = false;
+  /** Position of the next `category":` in `text` at or after the last search, or -1 for none. */
+  private nextCategory = -1;
+  private categoryFrom = 0;
 
   constructor(
     needles: readonly string[],
@@ -107,13 +118,27 @@ export class LineFilter {
     if (this.parseHits.any(start, e)) return null;
     if (this.winlogHits.any(start, e) && !ECS_EVENT.test(text.slice(start, e))) return null;
     const t = timeAt(text, start + this.prefix.length, e);
-    if (t) this.skipped++;
+    if (t) {
+      this.skipped++;
+      this.lastHasCategory = this.categoryIn(text, start, e);
+    }
     return t;
+  }
+
+  /** Whether text[start, end) holds `category":`; one forward search per text, not per line. */
+  private categoryIn(text: string, start: number, end: number): boolean {
+    if (start < this.categoryFrom || (this.nextCategory >= 0 && this.nextCategory < start)) {
+      this.nextCategory = text.indexOf(CATEGORY_KEY, start);
+      this.categoryFrom = start;
+    }
+    return this.nextCategory >= 0 && this.nextCategory < end;
   }
 
   private scan(text: string, from: number): void {
     this.text = text;
     this.scannedFrom = from;
+    this.nextCategory = text.indexOf(CATEGORY_KEY, from);
+    this.categoryFrom = from;
     this.parseHits.reset();
     this.winlogHits.reset();
     const parse = this.parseHits.pos;

@@ -52,7 +52,7 @@ export const STUB_SOURCE: Record<string, unknown> = Object.freeze({});
 const NOBODY: readonly number[] = Object.freeze([]) as readonly number[];
 
 /** An NDJSON line read unparsed: its time, and its id and position made only when asked for. */
-class LineStub implements EventDoc {
+export class LineStub implements EventDoc {
   readonly source = STUB_SOURCE;
   readonly index = '';
   readonly routed = NOBODY;
@@ -63,6 +63,8 @@ class LineStub implements EventDoc {
     private readonly file: string,
     private readonly idPrefix: string,
     private readonly line: number,
+    /** Whether the line holds an event.category key (see LineFilter.lastHasCategory). */
+    readonly hasCategory: boolean,
   ) {}
   get id(): string {
     return `${this.idPrefix}:${this.line}`;
@@ -185,7 +187,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
                 // A line offered here starts a value of its own: the first on its line.
                 lastLine = line;
                 sameLine = 0;
-                out.push(new LineStub(time, tsField!, file, idPrefix, line));
+                out.push(new LineStub(time, tsField!, file, idPrefix, line, filter.lastHasCategory));
                 counts.read++;
                 return true;
               },
