@@ -14,7 +14,7 @@
 //   --events N   events per generated data set (default 60000)
 //   --only NAME  run one case
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeGenerated } from '../src/generate/index.js';
@@ -129,8 +129,13 @@ function runHunt(checkout: string, c: Case): Outcome {
   return { ids, perRule };
 }
 
+/** The reference's commit; for a checkout that is not a git work tree (e.g. `git archive main | tar -x`), its build's time. */
 function gitHead(dir: string): string {
-  return execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return `build${Math.round(statSync(path.join(dir, 'dist', 'cli', 'main.js')).mtimeMs)}`;
+  }
 }
 
 const refHead = gitHead(ref);
