@@ -85,6 +85,7 @@ export interface HuntOptions {
    * use host.ip; `on` always; `off` never (such events then have no host.ip).
    */
   hostIp?: HostIpMode;
+  /**
    * Outline cache directory (engine/outline.ts): rules whose outline is cached there compile when
    * an event first reaches them, instead of before reading starts. The CLI passes its cache dir.
    */
