@@ -40,7 +40,8 @@ function buildAccessor(name: string): Accessor {
   // as an own property; other segments can use a plain property read, since JSON values are
   // never functions and a missing key reads as undefined.
   const plain = parts.every((p) => !(p in Object.prototype));
-  const lookup = n > TABLE_SEGMENTS ? longLookup(name, parts) : tableLookup(parts);
+  const joined = n > TABLE_SEGMENTS ? null : joinedTable(parts);
+  const lookup = joined === null ? longLookup(name, parts) : tableLookup(parts, joined);
 
   /**
    * The nested walk stopped at step `at` (a key missing, or not an object). The field can still be
@@ -49,6 +50,7 @@ function buildAccessor(name: string): Accessor {
    * events — costs a few own-key tests.
    */
   const miss = (source: Record<string, unknown>, at: number): unknown => {
+    if (joined === null) return lookup(source, 0);
     let cur: Record<string, unknown> = source;
     for (let k = 0; k <= at; k++) {
       const keys = joined[k]!;
@@ -100,14 +102,19 @@ function fromArray(arr: unknown[], from: number, lookup: (obj: unknown, from: nu
 }
 
 /** General lookup from parts[from]: tries every split of the remaining path into key + rest. */
-function tableLookup(parts: string[]): (obj: unknown, from: number) => unknown {
+/** joined[i][j] = parts[i..j] joined with dots, precomputed so lookups never concatenate. */
+function joinedTable(parts: string[]): string[][] {
   const n = parts.length;
-  // joined[i][j] = parts[i..j] joined with dots, precomputed so lookups never concatenate.
   const joined: string[][] = [];
   for (let i = 0; i < n; i++) {
     joined.push([]);
     for (let j = i; j < n; j++) joined[i]![j] = parts.slice(i, j + 1).join('.');
   }
+  return joined;
+}
+
+function tableLookup(parts: string[], joined: string[][]): (obj: unknown, from: number) => unknown {
+  const n = parts.length;
   const lookup = (obj: unknown, from: number): unknown => {
     if (obj === null || typeof obj !== 'object') return undefined;
     if (Array.isArray(obj)) return fromArray(obj, from, lookup);

@@ -190,7 +190,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
         if (ev.routed !== undefined) {
           // A line the input did not parse: its time is known and nobody needs it.
           router.stub();
-          b.add(ev, ev.time!.ms, ev.time!.ns, NONE);
+          b.add(ev, ev.time!.ms, ev.time!.ns, NONE, undefined);
         } else {
           const t = timeOrSkip(ev, tsField, onSkip);
           if (!t) continue;
