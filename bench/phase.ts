@@ -36,6 +36,7 @@ const threads = process.env.EQLITE_THREADS === undefined ? undefined : Number(pr
 async function main(): Promise<void> {
   const [phase, file, rulesPath, limit] = process.argv.slice(2) as [string, string, string | undefined, string | undefined];
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   let events = 0;
   let results = 0;
   let live = 0;
@@ -77,8 +78,12 @@ async function main(): Promise<void> {
     live = (run as { liveSequences?: number }).liveSequences ?? 0;
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  // CPU time of the whole process (every thread): on a shared machine whose other load takes the
+  // cores away, it varies far less than the wall clock.
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ phase, events, results, seconds, peakRssMb, live, rules }) + '\n');
+  process.stdout.write(JSON.stringify({ phase, events, results, seconds, cpuSeconds, peakRssMb, live, rules }) + '\n');
 }
 
 if (process.argv[2]) await main();
