@@ -14,7 +14,11 @@ export default defineConfig({
     pool: 'forks',
     // Tests never see the rule set a developer installed with `eqlite rules update`: commands
     // that default to it find an empty rules home and use the bundled seed rule.
-    env: { EQLITE_RULES_HOME: path.join(os.tmpdir(), `eqlite-test-rules-home-${process.pid}`) },
+    // Nor do they write the user's cache (outlines, ECS types): their own, per run.
+    env: {
+      EQLITE_RULES_HOME: path.join(os.tmpdir(), `eqlite-test-rules-home-${process.pid}`),
+      EQLITE_CACHE_HOME: path.join(os.tmpdir(), `eqlite-test-cache-${process.pid}`),
+    },
     // The default report, then one line naming what was skipped and why (see the reporter).
     reporters: ['default', './test/skip-summary-reporter.ts'],
   },

@@ -4,12 +4,15 @@
 // reaches it, so a hunt with a thousand rules starts reading at once and never compiles the rules
 // no event reaches.
 //
-// The outline cache is a JSON file per eqlite version (OUTLINE_FILE in the cache directory),
-// keyed by a digest of the query text and the options that change its outline. It is read once
-// per process; new outlines are written back by `saveOutlines()` (the CLI calls it after a run).
-// A damaged or foreign file is ignored and replaced.
+// The outline cache is a JSON file per build of the engine (`outlines-<fingerprint>.json` in the
+// cache directory, see engineFingerprint), so builds used side by side — an installed eqlite and
+// a development checkout, or the tests — never overwrite each other's outlines. Entries are keyed
+// by a digest of the query text and the options that change its outline. The file is read once
+// per process; `saveOutlines()` writes new outlines back merged with what other processes wrote
+// meanwhile. A damaged file is ignored and replaced; only the most recent few builds' files are
+// kept.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -64,7 +67,13 @@ export function lazyQuery(outline: QueryOutline, compileNow: () => CompiledQuery
   return lazy;
 }
 
-export const OUTLINE_FILE = 'outlines.json';
+/** The cache file of one engine build. */
+export function outlineFile(fingerprint: string): string {
+  return `outlines-${fingerprint.slice(0, 16)}.json`;
+}
+
+/** Cache files of this many builds are kept (the most recently written). */
+const KEEP_BUILDS = 4;
 
 const opened = new Map<string, OutlineCache>();
 
@@ -127,15 +136,20 @@ export class OutlineCache {
     readonly dir: string,
     private readonly version: string,
   ) {
-    this.file = path.join(dir, OUTLINE_FILE);
+    this.file = path.join(dir, outlineFile(version));
     this.entries = new Map();
+    this.readInto(this.entries);
+  }
+
+  /** Adds the file's entries that `into` lacks (none when it is missing, damaged or not ours). */
+  private readInto(into: Map<string, CachedOutline>): void {
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as OutlineFile;
-      if (data && data.eqlite === version && data.outlines && typeof data.outlines === 'object') {
-        for (const [k, v] of Object.entries(data.outlines)) this.entries.set(k, v);
+      if (data && data.eqlite === this.version && data.outlines && typeof data.outlines === 'object') {
+        for (const [k, v] of Object.entries(data.outlines)) if (!into.has(k)) into.set(k, v);
       }
     } catch {
-      // No cache yet, or not ours: start empty.
+      // No cache yet, or not ours: nothing to add.
     }
   }
 
@@ -161,13 +175,27 @@ export class OutlineCache {
     if (!this.dirty) return;
     try {
       mkdirSync(this.dir, { recursive: true });
+      // Another process of the same build may have added outlines since this one read the file.
+      this.readInto(this.entries);
       const tmp = `${this.file}.${process.pid}.tmp`;
       const data: OutlineFile = { eqlite: this.version, outlines: Object.fromEntries(this.entries) };
       writeFileSync(tmp, JSON.stringify(data));
       renameSync(tmp, this.file);
       this.dirty = false;
+      this.prune();
     } catch {
       // A read-only or full disk only costs the next start-up its speed.
     }
+  }
+
+  /** Removes the files of all but the KEEP_BUILDS most recently written builds (and the old single file). */
+  private prune(): void {
+    const files = readdirSync(this.dir)
+      .filter((f) => /^outlines(-[\w-]+)?\.json$/.test(f))
+      .map((f) => ({ f, t: statSync(path.join(this.dir, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    const own = path.basename(this.file);
+    const keep = new Set([own, ...files.filter(({ f }) => f !== own).slice(0, KEEP_BUILDS - 1).map(({ f }) => f)]);
+    for (const { f } of files) if (!keep.has(f)) rmSync(path.join(this.dir, f), { force: true });
   }
 }

@@ -1,0 +1,73 @@
+// The outline cache (engine/outline.ts): what the router needs of a query, kept on disk per
+// engine build, so a known query compiles only when an event first reaches it.
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compile } from '../src/engine/index.js';
+import { engineFingerprint, lazyQuery, outlineFile, OutlineCache, outlineOf } from '../src/engine/outline.js';
+import type { EventDoc } from '../src/events/types.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-outline-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SEQ = 'sequence by host.id with maxspan=5s [library where dll.name : "wmiutils.dll"] [process where process.parent.name : ("wmiprvse.exe", "scrcons.exe")]';
+
+function ev(i: number, source: Record<string, unknown>): EventDoc {
+  return { id: `e${i}`, index: 'logs-endpoint.events.process-default', source: { '@timestamp': `2025-03-10T08:00:0${i}Z`, host: { id: 'h1' }, ...source } };
+}
+
+describe('outline cache', () => {
+  it('a lazy query routes like the compiled one, compiles on first use and finds the same results', () => {
+    const real = compile(SEQ);
+    let compiled = 0;
+    const lazy = lazyQuery(outlineOf(real), () => {
+      compiled++;
+      return compile(SEQ);
+    });
+    expect([lazy.type, [...lazy.categories!], lazy.anchors, lazy.needles]).toEqual([real.type, [...real.categories!], real.anchors, real.needles]);
+    expect(compiled).toBe(0);
+    const events = [
+      ev(1, { event: { category: ['library'] }, dll: { name: 'WMIUTILS.DLL' } }),
+      ev(2, { event: { category: ['process'] }, process: { parent: { name: 'WmiPrvSE.exe' } } }),
+    ];
+    expect(lazy.relevant(events[0]!)).toBe(true);
+    expect(compiled).toBe(1);
+    expect(lazy.run(events)).toEqual(real.run(events));
+    expect(lazy.run(events)).toHaveLength(1);
+    expect(compiled).toBe(1);
+  });
+
+  it('keeps one file per engine build, and merges what other processes of the build saved', () => {
+    const a1 = new OutlineCache(dir, 'build-a-0123456789');
+    const a2 = new OutlineCache(dir, 'build-a-0123456789');
+    const b = new OutlineCache(dir, 'build-b-0123456789');
+    const outline = outlineOf(compile(SEQ));
+    a1.set('x', outline);
+    a1.save();
+    a2.set('y', { error: 'bad query' });
+    a2.save();
+    b.set('z', outline);
+    b.save();
+    const a = new OutlineCache(dir, 'build-a-0123456789');
+    expect([a.size, a.get('x'), a.get('y'), a.get('z')]).toEqual([2, outline, { error: 'bad query' }, undefined]);
+    expect(new OutlineCache(dir, 'build-b-0123456789').get('z')).toEqual(outline);
+    expect(readdirSync(dir).sort()).toEqual([outlineFile('build-a-0123456789'), outlineFile('build-b-0123456789')].sort());
+  });
+
+  it('keeps the files of the four most recent builds', () => {
+    const d = mkdtempSync(path.join(dir, 'prune-'));
+    for (let i = 0; i < 6; i++) {
+      const c = new OutlineCache(d, `build-${i}-0123456789abcdef`);
+      c.set('k', { error: String(i) });
+      c.save();
+    }
+    expect(readdirSync(d)).toHaveLength(4);
+    expect(existsSync(path.join(d, outlineFile('build-5-0123456789abcdef')))).toBe(true);
+  });
+
+  it('the build fingerprint is stable within a process', () => {
+    expect(engineFingerprint()).toBe(engineFingerprint());
+    expect(engineFingerprint()).toMatch(/^[\w-]{43}$/);
+  });
+});
