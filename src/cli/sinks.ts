@@ -13,6 +13,7 @@
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ioReason } from '../util/files.js';
+import { drained } from '../util/drained.js';
 
 /** Where lines go: a file (NdjsonFile) or a stream (LineStream). */
 export interface LineSink {
@@ -232,24 +233,6 @@ function cutToLastNewline(fd: number): void {
   ftruncateSync(fd, 0);
 }
 
-/**
- * Resolves when `out` can take more ('drain'), or will never take any ('close', 'error'). Unlike
- * events.once(out, 'drain'), an 'error' event resolves instead of rejecting: the stream's own
- * error listener reports it.
- */
-export function writable(out: NodeJS.WritableStream): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      out.removeListener('drain', done);
-      out.removeListener('close', done);
-      out.removeListener('error', done);
-      resolve();
-    };
-    out.on('drain', done);
-    out.on('close', done);
-    out.on('error', done);
-  });
-}
 
 /**
  * Lines to a stream (stdout): `write` never blocks; `drain()` is awaited by the producer between
@@ -291,7 +274,7 @@ export class LineStream implements LineSink {
       this.check();
       return;
     }
-    if (!room && !this.waiting) this.waiting = writable(this.out).then(() => void (this.waiting = null));
+    if (!room && !this.waiting) this.waiting = drained(this.out).then(() => void (this.waiting = null));
   }
 
   /** A promise while the stream is full, null when it has room (or is closed). */

@@ -19,6 +19,7 @@ import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
+import { drained } from '../util/drained.js';
 
 export { getField };
 
@@ -467,23 +468,6 @@ async function* bytesOf(
   }
 }
 
-/**
- * Resolves when a stream that refused a write drains, fails or is destroyed (the caller checks
- * which). The listeners are removed again, so waiting on every chunk of a large file adds none.
- */
-function drained(stream: NodeJS.EventEmitter): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('error', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('error', done);
-    stream.on('close', done);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Index inference
