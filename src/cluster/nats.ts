@@ -63,8 +63,40 @@ export function defaultNodeId(config: ServeConfig): string {
   return `${hostname()}-${config.port}`;
 }
 
-/** Connects and creates (or checks) the cluster's stream and buckets. */
-export async function openCluster(config: ServeConfig, log: Logger): Promise<ClusterResources> {
+/** A set-up failure worth another attempt (JetStream electing leaders, a server still starting, a timeout). */
+class TransientSetupError extends ConfigError {}
+
+/** How long a starting node keeps retrying transient set-up failures before it gives up. */
+export const SETUP_RETRY_MS = 120_000;
+
+/**
+ * Connects and creates (or checks) the cluster's stream and buckets. Nodes usually start together
+ * with (or before) their NATS servers: while the servers elect JetStream leaders, creating an R3
+ * stream or bucket can time out or find too few peers. Those failures are retried with backoff for
+ * up to `retryMs` (each logged); anything else — and a failure that lasts longer — ends start-up
+ * with one line.
+ */
+export async function openCluster(config: ServeConfig, log: Logger, retryMs = SETUP_RETRY_MS): Promise<ClusterResources> {
+  const end = Date.now() + retryMs;
+  for (let attempt = 1, wait = 500; ; attempt++, wait = Math.min(wait * 2, 5000)) {
+    try {
+      return await openClusterOnce(config, log);
+    } catch (e) {
+      if (!(e instanceof TransientSetupError) || Date.now() + wait > end) {
+        throw e instanceof TransientSetupError ? new ConfigError(`${e.message} (still failing after ${attempt} attempts over ${Math.round(retryMs / 1000)} s)`) : e;
+      }
+      log.warn({ attempt, err: e.message, retryInMs: wait }, 'cluster: JetStream set-up failed; retrying');
+      await sleep(wait);
+    }
+  }
+}
+
+/** The error to end (or retry) start-up with: transient JetStream failures are marked so. */
+function setupError(message: string, cause: unknown): ConfigError {
+  return isTransient(cause) ? new TransientSetupError(message) : new ConfigError(message);
+}
+
+async function openClusterOnce(config: ServeConfig, log: Logger): Promise<ClusterResources> {
   const cfg = config.cluster!;
   const nodeId = cfg.nodeId || defaultNodeId(config);
   const owner = `${nodeId}#${Math.random().toString(36).slice(2, 8)}`;
@@ -81,6 +113,7 @@ export async function openCluster(config: ServeConfig, log: Logger): Promise<Clu
       maxPingOut: 3,
     });
   } catch (e) {
+    // Not retried: an unreachable address is more often a typo than a server still starting.
     throw new ConfigError(`cannot connect to NATS at ${cfg.servers.join(', ')}: ${(e as Error).message}`);
   }
   try {
@@ -105,7 +138,7 @@ export async function openCluster(config: ServeConfig, log: Logger): Promise<Clu
           log.warn({ bucket: b, err: m }, 'cluster: the bucket exists with other settings; using it as it is');
           return kvm.open(b);
         }
-        throw new ConfigError(`cannot create the JetStream bucket ${b}: ${m}`);
+        throw setupError(`cannot create the JetStream bucket ${b}: ${m}`, e);
       }
     };
     const state = await bucket('state', { history: 1 });
@@ -116,9 +149,10 @@ export async function openCluster(config: ServeConfig, log: Logger): Promise<Clu
       await state.create('cluster', JSON.stringify(metaWanted));
       meta = metaWanted;
       log.info({ cluster: name, partitions: meta.partitions, partitionKey: meta.partitionKey, replicas }, 'cluster: created');
-    } catch {
+    } catch (createError) {
       const e = await state.get('cluster');
-      if (!e || e.operation !== 'PUT') throw new ConfigError(`cluster ${name}: cannot read its settings from ${name}_state`);
+      // The create may have failed for want of a leader rather than because another node created the settings first.
+      if (!e || e.operation !== 'PUT') throw setupError(`cluster ${name}: cannot read its settings from ${name}_state: ${(createError as Error).message}`, createError);
       meta = e.json<ClusterMeta>();
       if (config.cluster!.partitions !== meta.partitions && cfg.partitions !== 32) {
         log.warn({ configured: cfg.partitions, cluster: meta.partitions }, 'cluster: partitions is fixed when the cluster is created; using the cluster\'s');
@@ -151,7 +185,7 @@ export async function openCluster(config: ServeConfig, log: Logger): Promise<Clu
         if (/insufficient storage/i.test(m)) {
           throw new ConfigError(`cannot create the JetStream stream ${stream}: ${m} — its size limit is [retention] max_size (${config.retention.maxBytes} bytes) on each of ${replicas} server(s); lower it or raise the servers' jetstream max_file_store`);
         }
-        if (!/already in use/i.test(m)) throw new ConfigError(`cannot create the JetStream stream ${stream} (${replicas} replicas): ${m}`);
+        if (!/already in use/i.test(m)) throw setupError(`cannot create the JetStream stream ${stream} (${replicas} replicas): ${m}`, e);
       }
     }
     const leases = await bucket('leases', { history: 1, ttl: cfg.leaseTtlMs });
@@ -165,7 +199,7 @@ export async function openCluster(config: ServeConfig, log: Logger): Promise<Clu
   } catch (e) {
     await nc.close().catch(() => undefined);
     if (e instanceof ConfigError) throw e;
-    throw new ConfigError(`cluster: cannot set up JetStream: ${(e as Error).message}`);
+    throw setupError(`cluster: cannot set up JetStream: ${(e as Error).message}`, e);
   }
 }
 
@@ -174,7 +208,7 @@ export function isTransient(e: unknown): boolean {
   const m = String((e as Error)?.message ?? e);
   const code = (e as { code?: unknown })?.code;
   if (code === 10071) return false;
-  return /timeout|timed out|no responders|503|disconnect|closed|connection|not available|not enabled|leader|insufficient|stream not found|TIMEOUT/i.test(m) || code === 503 || code === 'TIMEOUT';
+  return /timeout|timed out|no responders|503|disconnect|closed|connection|not available|temporarily unavailable|not enabled|leader|insufficient|stream not found|TIMEOUT/i.test(m) || code === 503 || code === 'TIMEOUT';
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

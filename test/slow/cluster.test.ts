@@ -10,7 +10,7 @@
 //  * a workflow status set on one node and a rule disabled on another reach every node, also the
 //    killed one once it is back.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -53,22 +53,33 @@ function startNode(n: EqNode, servers: string[]): void {
       '',
     ].join('\n'),
   );
+  // The node's own output (a start-up error is one line on stderr) is kept for the failure message.
+  const out = openSync(`${n.log}.out`, 'a');
   n.proc = spawn(process.execPath, [...NODE_ARGS, 'serve', '--cluster', servers.join(','), '--config', cfg, '--data', n.dir, '--listen', `127.0.0.1:${n.port}`, '--rules', RULES], {
-    stdio: ['ignore', 'ignore', 'ignore'],
+    stdio: ['ignore', out, out],
     cwd: ROOT,
   });
+  closeSync(out);
 }
 
-async function waitHealthy(url: string, ms = 120_000): Promise<void> {
+/** The last lines a node printed and logged, to say why it did not start. */
+function tails(n: EqNode): string {
+  const tail = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').slice(-6).join('\n') : '(none)');
+  return `output:\n${tail(`${n.log}.out`)}\nlog:\n${tail(n.log)}`;
+}
+
+async function waitHealthy(n: EqNode, ms = 120_000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     try {
-      const r = await fetch(`${url}/healthz`);
+      const r = await fetch(`${n.url}/healthz`);
       if (r.status === 200) return;
     } catch {
       /* not up yet */
     }
-    if (Date.now() > end) throw new Error(`${url} did not start`);
+    const code = n.proc?.exitCode ?? n.proc?.signalCode ?? null;
+    if (code !== null) throw new Error(`${n.name} (${n.url}) exited (${code}) before it answered\n${tails(n)}`);
+    if (Date.now() > end) throw new Error(`${n.name} (${n.url}) did not start in ${ms / 1000} s\n${tails(n)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -120,7 +131,7 @@ describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server J
     });
     try {
       for (const n of nodes) startNode(n, cluster.urls);
-      await Promise.all(nodes.map((n) => waitHealthy(n.url)));
+      await Promise.all(nodes.map((n) => waitHealthy(n)));
 
       // Load: 10 copies of the sample on distinct hosts (90 alert groups: under the rule's max_signals of 100 a run, which the offline hunt applies); each client owns half the hosts (a
       // host's events arrive in order) and sends 50 events a request, to the next live node.
@@ -235,7 +246,7 @@ describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server J
       expect(seen).toEqual({ status: 'acknowledged', disabled: 1 });
       // The node that was killed comes back and catches up from the bucket.
       startNode(w1, cluster.urls);
-      await waitHealthy(w1.url);
+      await waitHealthy(w1);
       expect((await alertIds(w1.url)).sort()).toEqual(offline);
       expect(((await (await fetch(`${w1.url}/api/alerts/${offline[0]}`)).json()) as { summary: { status: string } }).summary.status).toBe('acknowledged');
       expect(((await (await fetch(`${w1.url}/api/rules?enabled=false`)).json()) as { total: number }).total).toBe(1);
