@@ -16,11 +16,10 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
     ]);
   });
 
-  it('takes in, in~ and wildcard-free like; never wildcards or negations', () => {
+  it('takes in, in~ and wildcard-free like; never negations', () => {
     expect(anchors('file where file.extension in ("exe", "dll")')).toEqual([{ field: 'file.extension', values: ['exe', 'dll'], caseInsensitive: false }]);
     expect(anchors('file where file.extension in~ ("EXE")')).toEqual([{ field: 'file.extension', values: ['exe'], caseInsensitive: true }]);
     expect(anchors('file where file.name like "a.txt"')).toEqual([{ field: 'file.name', values: ['a.txt'], caseInsensitive: false }]);
-    expect(anchors('file where file.name : "*.txt"')).toBeNull();
     expect(anchors('file where file.name != "a.txt"')).toBeNull();
     expect(anchors('file where file.name not in ("a.txt")')).toBeNull();
   });
@@ -31,16 +30,54 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
       { field: 'file.path', values: ['b'], caseInsensitive: false },
     ]);
     // A branch with a specific anchor and one with only a broad one: both alternatives are kept.
-    expect(anchors('any where process.executable != null and ((event.category == "file" and file.path : "?:*hosts") or process.name in ("vi", "sed"))')).toEqual([
+    expect(anchors('any where process.executable != null and ((event.category == "file" and file.path regex "x.*") or process.name in ("vi", "sed"))')).toEqual([
       { field: 'event.category', values: ['file'], caseInsensitive: false },
+      { field: 'process.name', values: ['vi', 'sed'], caseInsensitive: false },
+    ]);
+    // A wildcard's literal end is more specific than a broad field.
+    expect(anchors('any where process.executable != null and ((event.category == "file" and file.path : "?:*hosts") or process.name in ("vi", "sed"))')).toEqual([
+      { field: 'file.path', values: [], suffixes: ['hosts'], caseInsensitive: true },
       { field: 'process.name', values: ['vi', 'sed'], caseInsensitive: false },
     ]);
     // Inside a conjunction, a specific anchor wins over a disjunction that has a broad branch.
     expect(anchors('process where (event.type == "start" or process.name : "a.exe") and process.parent.name : "b.exe"')).toEqual([
       { field: 'process.parent.name', values: ['b.exe'], caseInsensitive: true },
     ]);
-    expect(anchors('file where file.name == "a" or file.path : "*.txt"')).toBeNull();
+    expect(anchors('file where file.name == "a" or file.path : "*"')).toBeNull();
     expect(anchors('file where not (file.name == "a" or file.path == "b")')).toBeNull();
+  });
+
+  it('takes the literal start, end or longest inner run of wildcard patterns', () => {
+    expect(anchors('file where file.path : ("C:\\\\Users\\\\*", "*\\\\SVCHOST.exe", "?:\\\\x\\\\*\\\\Temp\\\\*.js", "exact.TXT")')).toEqual([
+      { field: 'file.path', values: ['exact.txt'], prefixes: ['c:\\users\\'], suffixes: ['\\svchost.exe'], infixes: ['\\temp\\'], caseInsensitive: true },
+    ]);
+    // like is case-sensitive: pieces keep their case; `?` splits like `*`.
+    expect(anchors('file where file.name like ("Ab?cdef*", "*XYZ")')).toEqual([{ field: 'file.name', values: [], suffixes: ['XYZ'], infixes: ['cdef'], caseInsensitive: false }]);
+    // Runs shorter than three characters give no anchor; one such pattern spoils the list.
+    expect(anchors('file where file.name : ("*.js", "ab*")')).toBeNull();
+    expect(anchors('file where file.name : "?:\\\\*"')).toBeNull();
+    // A literal piece beats a field like event.action whose values most events share…
+    expect(anchors('library where event.action == "load" and process.executable : "?:\\\\Windows\\\\System32\\\\lsass.exe"')).toEqual([
+      { field: 'process.executable', values: [], suffixes: [':\\windows\\system32\\lsass.exe'], caseInsensitive: true },
+    ]);
+    // …but an exact value of a specific field beats a piece.
+    expect(anchors('process where process.executable : "*\\\\cmd.exe" and process.parent.name : "x.exe"')).toEqual([
+      { field: 'process.parent.name', values: ['x.exe'], caseInsensitive: true },
+    ]);
+  });
+
+  it('gives each term its category and anchors', () => {
+    expect(compile('sequence by process.entity_id [process where process.name : "a.exe"] [network where host.os.type == "windows"] until [any where event.code == "1"]').terms).toEqual([
+      { category: 'process', anchors: [{ field: 'process.name', values: ['a.exe'], caseInsensitive: true }] },
+      { category: 'network', anchors: [{ field: 'host.os.type', values: ['windows'], caseInsensitive: false }] },
+      { category: null, anchors: [{ field: 'event.code', values: ['1'], caseInsensitive: false }] },
+    ]);
+    expect(compile('sequence [process where true] [process where process.name == "b"]').terms).toEqual([
+      { category: 'process', anchors: null },
+      { category: 'process', anchors: [{ field: 'process.name', values: ['b'], caseInsensitive: false }] },
+    ]);
+    // A term repeated with [runs=2] is one entry.
+    expect(compile('sequence [process where process.name == "b"] with runs=2').terms).toHaveLength(1);
   });
 
   it('needs an anchor for every term of a sequence, until included', () => {

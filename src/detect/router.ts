@@ -7,16 +7,18 @@
 //   1. the rule's index patterns match the event's index;
 //   2. the rule's query can match the event's category (a table keyed by category; queries with
 //      `any` terms take every category);
-//   3. the rule has no anchors, or the event holds a value one of them requires (engine/anchors);
+//   3. the rule has no anchors, or the event holds a value one of them requires (engine/anchors,
+//      looked up in one index per field: anchor-index.ts);
 //   — the rule is now "dispatched" the event —
 //   4. the rule's `filters` accept it and its exceptions do not withhold it (Kibana adds both to
 //      the rule's search, see filters.ts and rules/exceptions.ts);
 //   5. it passes the filter of one of the query's terms (CompiledQuery.relevant): any other event
 //      cannot change the rule's results.
-import { compile, type CompiledQuery, type CompileOptions } from '../engine/index.js';
+import { compile, type CompiledQuery, type CompileOptions, type TermOutline } from '../engine/index.js';
 import { lazyQuery, OutlineCache, outlineCacheAt, outlineOf } from '../engine/outline.js';
 import { lower } from '../engine/expr.js';
-import { fieldAccessor, type Accessor } from '../engine/fields.js';
+import { fieldAccessor, markPlain, type Accessor } from '../engine/fields.js';
+import { FieldAnchorIndex } from './anchor-index.js';
 import type { EventDoc } from '../events/types.js';
 import { compileExceptionItems, resolveRuleExceptions, type ExceptionPredicate, type ExceptionProblem } from '../rules/exceptions.js';
 import type { ExceptionList, ExceptionListRef, Rule } from '../rules/types.js';
@@ -229,7 +231,9 @@ export function addCounters(into: RouteCounters, c: RouteCounters): void {
 interface CategoryTable {
   field: string;
   get: Accessor;
+  /** Category → the slots (rule terms) of that category. */
   byCategory: Map<string, number[]>;
+  /** Slots of `any` terms. */
   any: number[];
 }
 
@@ -237,11 +241,16 @@ interface AnchorGroup {
   field: string;
   get: Accessor;
   caseInsensitive: boolean;
-  byValue: Map<string, number[]>;
-  /** Every rule of the group, for values the index cannot judge (numbers, booleans). */
-  all: number[];
+  index: FieldAnchorIndex;
 }
 
+/**
+ * Routing works on slots: one per term of a rule's query (positive, missing-event and `until`
+ * terms), each with the term's category and anchors. A rule is offered an event when one of its
+ * slots is of the event's category and, if anchored, had an anchor hit — so a sequence whose
+ * network term only needs `host.os.type == "windows"` is not offered every Windows process event
+ * its process term's anchors reject.
+ */
 export class RuleRouter {
   readonly counters: RouteCounters;
   /**
@@ -251,9 +260,11 @@ export class RuleRouter {
   readonly needles: readonly string[] | null;
   private readonly tables: CategoryTable[];
   private readonly anchorGroups: AnchorGroup[];
-  private readonly anchored: Uint8Array;
-  /** Per rule: stamp of the event that last hit one of its anchors / was last offered. */
-  private readonly anchorHit: Float64Array;
+  /** Per slot: its rule, whether it is anchored, and the stamp of the event that last hit an anchor. */
+  private readonly slotRule: Int32Array;
+  private readonly slotAnchored: Uint8Array;
+  private readonly slotHit: Float64Array;
+  /** Per rule: stamp of the event it was last offered. */
   private readonly offered: Float64Array;
   private readonly indexMasks = new Map<string, Uint8Array>();
   private readonly out: number[] = [];
@@ -262,33 +273,36 @@ export class RuleRouter {
   constructor(private readonly rules: readonly PreparedRule[]) {
     const n = rules.length;
     this.counters = emptyCounters(n);
-    this.anchored = new Uint8Array(n);
-    this.anchorHit = new Float64Array(n);
     this.offered = new Float64Array(n);
 
-    const tables = new Map<string, CategoryTable>();
+    const slots: { rule: number; term: TermOutline }[] = [];
     rules.forEach((r, i) => {
-      const field = r.rule.event_category_override ?? 'event.category';
+      const q = r.query;
+      // A query without term outlines (a hand-made CompiledQuery) is one slot per category.
+      const terms: readonly TermOutline[] =
+        q.terms ?? (q.categories === null ? [{ category: null, anchors: q.anchors ? [...q.anchors] : null }] : [...q.categories].map((c) => ({ category: c, anchors: q.anchors ? [...q.anchors] : null })));
+      for (const term of terms) slots.push({ rule: i, term });
+    });
+    this.slotRule = Int32Array.from(slots, (s) => s.rule);
+    this.slotAnchored = Uint8Array.from(slots, (s) => (s.term.anchors ? 1 : 0));
+    this.slotHit = new Float64Array(slots.length);
+
+    const tables = new Map<string, CategoryTable>();
+    const groups = new Map<string, AnchorGroup>();
+    slots.forEach(({ rule, term }, s) => {
+      const field = rules[rule]!.rule.event_category_override ?? 'event.category';
       let t = tables.get(field);
       if (!t) tables.set(field, (t = { field, get: fieldAccessor(field), byCategory: new Map(), any: [] }));
-      if (r.query.categories === null) t.any.push(i);
-      else for (const c of r.query.categories) push(t.byCategory, c, i);
-    });
-    this.tables = [...tables.values()];
-
-    const groups = new Map<string, AnchorGroup>();
-    rules.forEach((r, i) => {
-      const anchors = r.query.anchors;
-      if (!anchors) return;
-      this.anchored[i] = 1;
-      for (const a of anchors) {
+      if (term.category === null) t.any.push(s);
+      else push(t.byCategory, term.category, s);
+      for (const a of term.anchors ?? []) {
         const key = `${a.caseInsensitive ? 'i' : 's'}:${a.field}`;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { field: a.field, get: fieldAccessor(a.field), caseInsensitive: a.caseInsensitive, byValue: new Map(), all: [] }));
-        if (!g.all.includes(i)) g.all.push(i);
-        for (const v of a.values) push(g.byValue, v, i);
+        if (!g) groups.set(key, (g = { field: a.field, get: fieldAccessor(a.field), caseInsensitive: a.caseInsensitive, index: new FieldAnchorIndex() }));
+        g.index.add(a, s);
       }
     });
+    this.tables = [...tables.values()];
     this.anchorGroups = [...groups.values()];
 
     const needles = new Set<string>();
@@ -316,12 +330,8 @@ export class RuleRouter {
     }
     const stamp = ++this.stamp;
     const src = ev.source;
-    for (let ai = 0; ai < this.anchorGroups.length; ai++) {
-      const g = this.anchorGroups[ai]!;
-      const v = g.get(src);
-      if (Array.isArray(v)) for (const x of v) this.hit(g, x, stamp);
-      else if (v !== undefined) this.hit(g, v, stamp);
-    }
+    markPlain(src);
+    this.markAnchors(src, stamp);
     const mask = this.maskFor(ev.index);
     let dispatched = false;
     for (let ti = 0; ti < this.tables.length; ti++) {
@@ -361,17 +371,12 @@ export class RuleRouter {
   mayDispatch(source: Record<string, unknown>, index: string): boolean {
     if (index === '') return false;
     const stamp = ++this.stamp;
-    for (let ai = 0; ai < this.anchorGroups.length; ai++) {
-      const g = this.anchorGroups[ai]!;
-      const v = g.get(source);
-      if (Array.isArray(v)) for (const x of v) this.hit(g, x, stamp);
-      else if (v !== undefined) this.hit(g, v, stamp);
-    }
+    this.markAnchors(source, stamp);
     const mask = this.maskFor(index);
     const open = (list: number[]): boolean => {
       for (let k = 0; k < list.length; k++) {
-        const i = list[k]!;
-        if (mask[i] && (!this.anchored[i] || this.anchorHit[i] === stamp)) return true;
+        const s = list[k]!;
+        if (mask[this.slotRule[s]!] && (!this.slotAnchored[s] || this.slotHit[s] === stamp)) return true;
       }
       return false;
     };
@@ -392,22 +397,29 @@ export class RuleRouter {
     return false;
   }
 
-  private hit(g: AnchorGroup, v: unknown, stamp: number): void {
-    if (typeof v === 'string') {
-      const l = g.byValue.get(g.caseInsensitive ? lower(v) : v);
-      if (l) for (const i of l) this.anchorHit[i] = stamp;
-    } else if (v !== null && v !== undefined && typeof v !== 'object') {
-      // A number or boolean compared with a string constant: let the rule's own condition decide.
-      for (const i of g.all) this.anchorHit[i] = stamp;
+  /** Stamps every slot one of whose anchors the event's values meet. */
+  private markAnchors(src: Record<string, unknown>, stamp: number): void {
+    for (let ai = 0; ai < this.anchorGroups.length; ai++) {
+      const g = this.anchorGroups[ai]!;
+      const v = g.get(src);
+      if (Array.isArray(v)) for (const x of v) this.hit(g, x, stamp);
+      else if (v !== undefined) this.hit(g, v, stamp);
     }
   }
 
-  /** Offers the event to each rule of a list (once per event); true if any was dispatched it. */
+  private hit(g: AnchorGroup, v: unknown, stamp: number): void {
+    if (typeof v === 'string') g.index.markString(g.caseInsensitive ? lower(v) : v, this.slotHit, stamp);
+    // A number or boolean compared with a string constant: let the rule's own condition decide.
+    else if (v !== null && v !== undefined && typeof v !== 'object') g.index.markAll(this.slotHit, stamp);
+  }
+
+  /** Offers the event to the rule of each slot of a list (once per event); true if any was dispatched it. */
   private offer(list: number[], mask: Uint8Array, ev: EventDoc, stamp: number): boolean {
     let any = false;
     for (let k = 0; k < list.length; k++) {
-      const i = list[k]!;
-      if (!mask[i] || this.offered[i] === stamp || (this.anchored[i] && this.anchorHit[i] !== stamp)) continue;
+      const s = list[k]!;
+      const i = this.slotRule[s]!;
+      if (!mask[i] || this.offered[i] === stamp || (this.slotAnchored[s] && this.slotHit[s] !== stamp)) continue;
       this.offered[i] = stamp;
       any = true;
       this.counters.dispatched[i]!++;

@@ -1,8 +1,10 @@
 // Anchors: a necessary condition of a query that an index can test without running the query.
 // When every way for an event to matter to a query requires a field to hold one of a few literal
-// strings (`process.name : ("a.exe", "b.exe")`, `event.action == "load"`), a hunt over a thousand
-// rules can look the event's value up in a map and skip every rule whose anchor it misses,
-// instead of evaluating each rule's condition.
+// strings (`process.name : ("a.exe", "b.exe")`, `event.action == "load"`) — or to start with, end
+// with or contain one (`process.executable : "?:\\Windows\\System32\\svchost.exe"` ends with
+// `:\windows\system32\svchost.exe`) — a hunt over a thousand rules can look the event's value up
+// in an index (detect/anchor-index.ts) and skip every rule whose anchor it misses, instead of
+// evaluating each rule's condition.
 import type { EventQuery, Expr, Query } from '../eql/ast.js';
 
 export interface Anchor {
@@ -10,7 +12,18 @@ export interface Anchor {
   /** Accepted values; lower-cased when `caseInsensitive`. */
   values: string[];
   caseInsensitive: boolean;
+  /**
+   * Literal pieces of wildcard patterns (lower-cased when `caseInsensitive`): the field's value
+   * may also start with one of `prefixes`, end with one of `suffixes` or contain one of
+   * `infixes`. Absent when the anchor has none of that kind.
+   */
+  prefixes?: string[];
+  suffixes?: string[];
+  infixes?: string[];
 }
+
+/** Shortest literal piece of a wildcard pattern worth an index entry. */
+export const MIN_PIECE = 3;
 
 // Fields that nearly every event of a data source shares: an anchor on them rarely skips a rule,
 // so a more specific conjunct is preferred when the query has one.
@@ -19,27 +32,97 @@ const BROAD = new Set([
   'event.category', 'event.module', 'event.dataset', 'data_stream.dataset', 'agent.type', 'os.type',
 ]);
 
+// Fields with few distinct values, each shared by a large share of a data source's events
+// (`event.action == "load"` is every library load): better than a broad field, worse than a
+// literal piece of a path or command line.
+const MEDIUM = new Set([
+  'event.action', 'event.code', 'event.provider', 'network.direction', 'network.transport', 'network.protocol',
+  'network.type', 'user.domain', 'user.id', 'process.code_signature.status', 'dll.code_signature.status',
+  'file.code_signature.status', 'process.code_signature.subject_name', 'dll.code_signature.subject_name', 'winlog.channel',
+  'registry.hive', 'registry.data.type', 'dns.question.type',
+]);
+
+type PieceKind = 'prefix' | 'suffix' | 'infix';
+
+/**
+ * How little an anchor narrows (lower is better): exact values on a specific field 1; pieces of
+ * wildcard patterns more the shorter they are (`.exe` is in most executables' paths), a contained
+ * piece more than a prefix or suffix of the same length; anything on a broad field 100.
+ */
+const EXACT = 1;
+const ON_MEDIUM = 10;
+const ON_BROAD = 100;
+const pieceWeakness = (kind: PieceKind, length: number) => (kind === 'infix' ? 3 : 2) + Math.max(0, 8 - length);
+
+/**
+ * The piece of one wildcard pattern (already lower-cased for `:`) an index tests best: its literal
+ * start or end, else the longest literal run inside it; null when every run is shorter than
+ * MIN_PIECE (`*`, `?:\\*`).
+ */
+export function patternPiece(pattern: string): { kind: PieceKind; piece: string } | null {
+  const runs = pattern.split(/[*?]/);
+  if (runs.length === 1) return null;
+  let best: { kind: PieceKind; piece: string } | null = null;
+  let bestWeak = Infinity;
+  const consider = (kind: PieceKind, piece: string) => {
+    if (piece.length < MIN_PIECE) return;
+    const w = pieceWeakness(kind, piece.length) - piece.length / 1000;
+    if (w < bestWeak) {
+      best = { kind, piece };
+      bestWeak = w;
+    }
+  };
+  consider('prefix', runs[0]!);
+  consider('suffix', runs[runs.length - 1]!);
+  for (let i = 1; i < runs.length - 1; i++) consider('infix', runs[i]!);
+  return best;
+}
+
+interface Graded {
+  anchor: Anchor;
+  weakness: number;
+}
+
 /** The anchor a single conjunct gives, if it is a field tested against literal strings only. */
-function anchorOf(e: Expr): Anchor | null {
+function anchorOf(e: Expr): Graded | null {
+  const grade = (anchor: Anchor, weakness: number): Graded => ({
+    anchor,
+    weakness: BROAD.has(anchor.field) ? ON_BROAD : MEDIUM.has(anchor.field) ? Math.max(weakness, ON_MEDIUM) : weakness,
+  });
   if (e.kind === 'compare' && e.op === '==') {
     const [f, l] = e.left.kind === 'field' ? [e.left, e.right] : [e.right, e.left];
     if (f.kind === 'field' && l.kind === 'literal' && typeof l.value === 'string') {
-      return { field: f.name, values: [l.value], caseInsensitive: false };
+      return grade({ field: f.name, values: [l.value], caseInsensitive: false }, EXACT);
     }
     return null;
   }
   if (e.kind === 'in' && !e.negated && e.operand.kind === 'field') {
     if (!e.values.every((v) => v.kind === 'literal' && typeof v.value === 'string')) return null;
     const values = e.values.map((v) => (v as { value: string }).value);
-    return { field: e.operand.name, values: e.caseInsensitive ? values.map((v) => v.toLowerCase()) : values, caseInsensitive: e.caseInsensitive };
+    return grade({ field: e.operand.name, values: e.caseInsensitive ? values.map((v) => v.toLowerCase()) : values, caseInsensitive: e.caseInsensitive }, EXACT);
   }
   if (e.kind === 'match' && e.op === 'like' && e.operand.kind === 'field') {
     const values: string[] = [];
+    const pieces: Record<PieceKind, string[]> = { prefix: [], suffix: [], infix: [] };
+    let weakness = EXACT;
     for (const p of e.patterns) {
-      if (p.kind !== 'literal' || typeof p.value !== 'string' || p.value.includes('*') || p.value.includes('?')) return null;
-      values.push(e.caseInsensitive ? p.value.toLowerCase() : p.value);
+      if (p.kind !== 'literal' || typeof p.value !== 'string') return null;
+      // The matcher compares the lower-cased value with the lower-cased pattern (engine/expr.ts).
+      const pattern = e.caseInsensitive ? p.value.toLowerCase() : p.value;
+      if (!pattern.includes('*') && !pattern.includes('?')) {
+        values.push(pattern);
+        continue;
+      }
+      const piece = patternPiece(pattern);
+      if (!piece) return null;
+      pieces[piece.kind].push(piece.piece);
+      weakness = Math.max(weakness, pieceWeakness(piece.kind, piece.piece.length));
     }
-    return { field: e.operand.name, values, caseInsensitive: e.caseInsensitive };
+    const anchor: Anchor = { field: e.operand.name, values, caseInsensitive: e.caseInsensitive };
+    if (pieces.prefix.length > 0) anchor.prefixes = pieces.prefix;
+    if (pieces.suffix.length > 0) anchor.suffixes = pieces.suffix;
+    if (pieces.infix.length > 0) anchor.infixes = pieces.infix;
+    return grade(anchor, weakness);
   }
   return null;
 }
@@ -47,32 +130,32 @@ function anchorOf(e: Expr): Anchor | null {
 interface Choice {
   /** Alternatives: the condition holds only if one of them does. */
   anchors: Anchor[];
-  /** Some alternative is on a broad field. */
-  broad: boolean;
+  /** The weakest alternative's weakness (see pieceWeakness). */
+  weakness: number;
 }
 
 /**
- * Anchors of a condition: a conjunction takes the best of its parts (the first without a broad
- * field, else the first), a disjunction the union of its branches' (when every branch has some).
- * `not` and anything else give none.
+ * Anchors of a condition: a conjunction takes the better of its parts (the first on ties), a
+ * disjunction the union of its branches' (when every branch has some). `not` and anything else
+ * give none.
  */
 function choose(e: Expr, usable: (field: string) => boolean): Choice | null {
   if (e.kind === 'and') {
     const l = choose(e.left, usable);
     const r = choose(e.right, usable);
     if (!l || !r) return l ?? r;
-    return l.broad && !r.broad ? r : l;
+    return r.weakness < l.weakness ? r : l;
   }
   if (e.kind === 'or') {
     const l = choose(e.left, usable);
     if (!l) return null;
     const r = choose(e.right, usable);
     if (!r) return null;
-    return { anchors: [...l.anchors, ...r.anchors], broad: l.broad || r.broad };
+    return { anchors: [...l.anchors, ...r.anchors], weakness: Math.max(l.weakness, r.weakness) };
   }
   const a = anchorOf(e);
-  if (!a || !usable(a.field)) return null;
-  return { anchors: [a], broad: BROAD.has(a.field) };
+  if (!a || !usable(a.anchor.field)) return null;
+  return { anchors: [a.anchor], weakness: a.weakness };
 }
 
 /**
@@ -101,4 +184,13 @@ export function queryAnchors(q: Query, usable: (field: string) => boolean = () =
     out.push(...a);
   }
   return out;
+}
+
+/** A copy of an anchor as plain data (for the outline cache). */
+export function copyAnchor(a: Anchor): Anchor {
+  const c: Anchor = { field: a.field, values: [...a.values], caseInsensitive: a.caseInsensitive };
+  if (a.prefixes) c.prefixes = [...a.prefixes];
+  if (a.suffixes) c.suffixes = [...a.suffixes];
+  if (a.infixes) c.infixes = [...a.infixes];
+  return c;
 }

@@ -21,6 +21,49 @@ export function fieldAccessor(name: string): Accessor {
   return fn;
 }
 
+// A source whose objects hold no dotted key (`{"process.name": …}`) — nearly every event — can
+// answer "absent" as soon as the nested walk stops, without the general lookup that looks for the
+// field under dotted keys. The router checks each event once (markPlain) and the accessors of
+// every rule's conditions then read it at the fast path's cost. The mark is one source at a time:
+// sources are not mutated once read (see EventDoc.source), so the check stays true while it is set.
+let plainSource: object | null = null;
+
+/** Bound on the keys markPlain looks at: a larger source is simply not marked. */
+const PLAIN_MAX_KEYS = 4096;
+
+/**
+ * Checks that no object in `source` has a key with a dot and, if so, lets the accessors treat
+ * missing fields of it as absent at once (until another source is marked). Returns whether it did.
+ */
+export function markPlain(source: Record<string, unknown>): boolean {
+  if (source === plainSource) return true;
+  plainSource = null;
+  budget = PLAIN_MAX_KEYS;
+  if (!noDottedKeys(source, 0)) return false;
+  plainSource = source;
+  return true;
+}
+
+let budget = 0;
+
+function noDottedKeys(o: object, depth: number): boolean {
+  if (depth > 64) return false;
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) {
+      const v: unknown = o[i];
+      if (v !== null && typeof v === 'object' && !noDottedKeys(v, depth + 1)) return false;
+    }
+    return true;
+  }
+  const rec = o as Record<string, unknown>;
+  for (const k in rec) {
+    if (--budget < 0 || k.indexOf('.') >= 0) return false;
+    const v = rec[k];
+    if (v !== null && typeof v === 'object' && !noDottedKeys(v, depth + 1)) return false;
+  }
+  return true;
+}
+
 /** One-off read; prefer `fieldAccessor` on hot paths. */
 export function getField(source: Record<string, unknown>, name: string): unknown {
   return fieldAccessor(name)(source);
@@ -50,6 +93,7 @@ function buildAccessor(name: string): Accessor {
    * events — costs a few own-key tests.
    */
   const miss = (source: Record<string, unknown>, at: number): unknown => {
+    if (source === plainSource) return undefined;
     if (joined === null) return lookup(source, 0);
     let cur: Record<string, unknown> = source;
     for (let k = 0; k <= at; k++) {

@@ -3,16 +3,16 @@ import type { EventQuery, Expr, SequenceTerm, Statement } from '../eql/ast.js';
 import type { EventDoc } from '../events/types.js';
 import { formatExpr, parse } from '../eql/index.js';
 import { eventInstant, parseInstant } from '../events/time.js';
-import { queryAnchors } from './anchors.js';
+import { eventAnchors, queryAnchors } from './anchors.js';
 import { queryNeedles } from './needles.js';
 import { compilePredicate, compileValue, type ExprContext } from './expr.js';
 import { fieldAccessor } from './fields.js';
 import { ResultWindow } from './pipes.js';
 import { SampleCollector } from './sample.js';
 import { SequenceMatcher, type SequenceTrace, type StageSpec } from './sequence.js';
-import type { CompiledQuery, EngineOptions, QueryResult, QueryRun } from './types.js';
+import type { CompiledQuery, EngineOptions, QueryResult, QueryRun, TermOutline } from './types.js';
 
-export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult } from './types.js';
+export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult, TermOutline } from './types.js';
 export { fieldAccessor, getField } from './fields.js';
 
 export interface CompileOptions extends EngineOptions {
@@ -173,6 +173,9 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     return t === undefined || t === 'keyword' || t === 'wildcard' || t === 'constant_keyword' || t === 'text' || t === 'match_only_text';
   };
   const cats: ReadonlySet<string> | null = categories;
+  const termQueries: EventQuery[] =
+    q.kind === 'event' ? [q] : q.kind === 'sample' ? q.terms.map((t) => t.query) : [...q.terms.map((t) => t.query), ...(q.until ? [q.until.query] : [])];
+  const terms: TermOutline[] = [...new Set(termQueries)].map((t) => ({ category: t.category, anchors: eventAnchors(t, stringField) }));
   const relevant =
     termFilters.length === 1
       ? termFilters[0]!
@@ -185,6 +188,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     categories: cats,
     relevant,
     anchors: queryAnchors(q, stringField),
+    terms,
     needles: queryNeedles(q, stringField),
     createRun,
     run(events: Iterable<EventDoc>) {

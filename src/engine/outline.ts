@@ -16,13 +16,14 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import type { Anchor } from './anchors.js';
-import type { CompiledQuery } from './types.js';
+import { copyAnchor, type Anchor } from './anchors.js';
+import type { CompiledQuery, TermOutline } from './types.js';
 
 export interface QueryOutline {
   type: CompiledQuery['type'];
   categories: string[] | null;
   anchors: Anchor[] | null;
+  terms: TermOutline[];
   needles: string[] | null;
 }
 
@@ -33,7 +34,8 @@ export function outlineOf(q: CompiledQuery): QueryOutline {
   return {
     type: q.type,
     categories: q.categories === null ? null : [...q.categories],
-    anchors: q.anchors === null ? null : q.anchors.map((a) => ({ field: a.field, values: [...a.values], caseInsensitive: a.caseInsensitive })),
+    anchors: q.anchors === null ? null : q.anchors.map(copyAnchor),
+    terms: q.terms.map((t) => ({ category: t.category, anchors: t.anchors === null ? null : t.anchors.map(copyAnchor) })),
     needles: q.needles === null ? null : [...q.needles],
   };
 }
@@ -58,6 +60,7 @@ export function lazyQuery(outline: QueryOutline, compileNow: () => CompiledQuery
     type: outline.type,
     categories: outline.categories === null ? null : new Set(outline.categories),
     anchors: outline.anchors,
+    terms: outline.terms,
     needles: outline.needles,
     relevant: (ev) => get().relevant(ev),
     createRun: (onResult) => get().createRun(onResult),

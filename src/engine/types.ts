@@ -5,6 +5,11 @@ import type { Anchor } from './anchors.js';
 
 export type { Anchor };
 
+export interface TermOutline {
+  category: string | null;
+  anchors: Anchor[] | null;
+}
+
 export interface EngineOptions {
   /** Field holding the event time (default `@timestamp`). */
   timestampField?: string;
@@ -68,6 +73,12 @@ export interface CompiledQuery {
    * none of them can be skipped. Null when the query must see every event of its categories.
    */
   readonly anchors: readonly Anchor[] | null;
+  /**
+   * The same per term (positive, missing and `until`; repeated terms once): the term's category
+   * (null for `any`) and its anchors (null when it has none). An event matters to the query only
+   * if, for some term, it is of the term's category and meets one of the term's anchors.
+   */
+  readonly terms: readonly TermOutline[];
   /**
    * Strings the raw JSON text of any event that passes a term's filter contains (lower-cased,
    * JSON-escaped; see engine/needles.ts); null when the query has a term without such a string.

@@ -1,0 +1,148 @@
+// The router's index of anchors on one field (engine/anchors.ts): given a value of the field, it
+// marks every rule with an anchor the value satisfies — an exact value, a literal start, end or
+// contained piece of a wildcard pattern — in a few map look-ups, however many rules share the field.
+//
+// Marking means `hit[rule] = stamp` (the router's per-event stamp), so nothing is allocated or
+// cleared per event. The index only narrows: a marked rule still runs its own condition.
+
+/** Rules whose anchor holds one literal piece. */
+interface Entry {
+  piece: string;
+  rules: number[];
+}
+
+/** Prefixes and suffixes are looked up by their first / last KEY characters (all of a shorter one). */
+const KEY = 8;
+
+/** A map from a fixed-length end of the value (length in `lengths`) to the pieces it may start. */
+class EndIndex {
+  private readonly byKey = new Map<string, Entry[]>();
+  /** Key lengths in use, ascending. */
+  lengths: number[] = [];
+
+  constructor(private readonly atStart: boolean) {}
+
+  add(piece: string, rule: number): void {
+    const len = Math.min(KEY, piece.length);
+    const key = this.atStart ? piece.slice(0, len) : piece.slice(piece.length - len);
+    let list = this.byKey.get(key);
+    if (!list) {
+      this.byKey.set(key, (list = []));
+      if (!this.lengths.includes(len)) {
+        this.lengths.push(len);
+        this.lengths.sort((a, b) => a - b);
+      }
+    }
+    let entry = list.find((e) => e.piece === piece);
+    if (!entry) list.push((entry = { piece, rules: [] }));
+    if (!entry.rules.includes(rule)) entry.rules.push(rule);
+  }
+
+  mark(v: string, hit: Float64Array, stamp: number): void {
+    const n = v.length;
+    const lengths = this.lengths;
+    for (let k = 0; k < lengths.length; k++) {
+      const len = lengths[k]!;
+      if (len > n) return;
+      const key = len === n ? v : this.atStart ? v.slice(0, len) : v.slice(n - len);
+      const list = this.byKey.get(key);
+      if (list === undefined) continue;
+      for (let j = 0; j < list.length; j++) {
+        const e = list[j]!;
+        if (e.piece.length > KEY && !(this.atStart ? v.startsWith(e.piece) : v.endsWith(e.piece))) continue;
+        markAll(e.rules, hit, stamp);
+      }
+    }
+  }
+}
+
+/**
+ * Contained pieces (at least 3 characters), keyed by their first three characters: the value is
+ * scanned once, each position tested against a bit table of the pieces' first two characters and
+ * only then looked up. Characters are folded to 7 bits for the keys (a collision only costs a
+ * `startsWith` that fails).
+ */
+class InfixIndex {
+  private readonly byKey = new Map<number, Entry[]>();
+  private readonly firstTwo = new Uint8Array(1 << 14);
+  size = 0;
+
+  add(piece: string, rule: number): void {
+    const c0 = piece.charCodeAt(0) & 0x7f;
+    const c1 = piece.charCodeAt(1) & 0x7f;
+    const key = (c0 << 14) | (c1 << 7) | (piece.charCodeAt(2) & 0x7f);
+    this.firstTwo[(c0 << 7) | c1] = 1;
+    let list = this.byKey.get(key);
+    if (!list) this.byKey.set(key, (list = []));
+    let entry = list.find((e) => e.piece === piece);
+    if (!entry) {
+      list.push((entry = { piece, rules: [] }));
+      this.size++;
+    }
+    if (!entry.rules.includes(rule)) entry.rules.push(rule);
+  }
+
+  mark(v: string, hit: Float64Array, stamp: number): void {
+    const end = v.length - 2;
+    if (end <= 0) return;
+    let c1 = v.charCodeAt(0) & 0x7f;
+    for (let i = 0; i < end; i++) {
+      const c0 = c1;
+      c1 = v.charCodeAt(i + 1) & 0x7f;
+      if (this.firstTwo[(c0 << 7) | c1] === 0) continue;
+      const list = this.byKey.get((c0 << 14) | (c1 << 7) | (v.charCodeAt(i + 2) & 0x7f));
+      if (list === undefined) continue;
+      for (let j = 0; j < list.length; j++) {
+        const e = list[j]!;
+        if (v.startsWith(e.piece, i)) markAll(e.rules, hit, stamp);
+      }
+    }
+  }
+}
+
+function markAll(rules: number[], hit: Float64Array, stamp: number): void {
+  for (let i = 0; i < rules.length; i++) hit[rules[i]!] = stamp;
+}
+
+export interface AnchorPieces {
+  values: readonly string[];
+  prefixes?: readonly string[];
+  suffixes?: readonly string[];
+  infixes?: readonly string[];
+}
+
+/** Every anchor of every rule on one field and case sensitivity. */
+export class FieldAnchorIndex {
+  private readonly exact = new Map<string, number[]>();
+  private prefixes: EndIndex | null = null;
+  private suffixes: EndIndex | null = null;
+  private infixes: InfixIndex | null = null;
+  /** Every rule with an anchor here, for values the index cannot judge (numbers, booleans). */
+  readonly all: number[] = [];
+
+  add(anchor: AnchorPieces, rule: number): void {
+    if (!this.all.includes(rule)) this.all.push(rule);
+    for (const v of anchor.values) {
+      const l = this.exact.get(v);
+      if (!l) this.exact.set(v, [rule]);
+      else if (!l.includes(rule)) l.push(rule);
+    }
+    for (const p of anchor.prefixes ?? []) (this.prefixes ??= new EndIndex(true)).add(p, rule);
+    for (const p of anchor.suffixes ?? []) (this.suffixes ??= new EndIndex(false)).add(p, rule);
+    for (const p of anchor.infixes ?? []) (this.infixes ??= new InfixIndex()).add(p, rule);
+  }
+
+  /** Marks the rules whose anchor here the (already case-folded) string satisfies. */
+  markString(v: string, hit: Float64Array, stamp: number): void {
+    const l = this.exact.get(v);
+    if (l !== undefined) markAll(l, hit, stamp);
+    if (this.prefixes !== null) this.prefixes.mark(v, hit, stamp);
+    if (this.suffixes !== null) this.suffixes.mark(v, hit, stamp);
+    if (this.infixes !== null) this.infixes.mark(v, hit, stamp);
+  }
+
+  /** Marks every rule anchored here (a value the index cannot judge). */
+  markAll(hit: Float64Array, stamp: number): void {
+    markAll(this.all, hit, stamp);
+  }
+}

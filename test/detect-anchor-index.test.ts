@@ -1,0 +1,163 @@
+// The router's shared anchor index (src/detect/anchor-index.ts) and per-term slots narrow which
+// rules evaluate an event; they must never change which rules keep it. Each case routes events
+// through one RuleRouter over many rules and compares, event by event, with every rule's own
+// relevance test — and states the exact expected rules.
+import { describe, expect, it } from 'vitest';
+import { FieldAnchorIndex } from '../src/detect/anchor-index.js';
+import { prepareRule, RuleRouter, type PreparedRule } from '../src/detect/router.js';
+import { fieldAccessor, markPlain } from '../src/engine/fields.js';
+import type { EventDoc } from '../src/events/types.js';
+import { makeRule } from './detect-helpers.js';
+
+const QUERIES: Record<string, string> = {
+  // case-insensitive `:` with a literal end, a literal start and a contained run
+  suffix: 'process where process.executable : "?:\\\\Windows\\\\System32\\\\SVCHOST.exe"',
+  prefix: 'process where process.executable : "C:\\\\Users\\\\*\\\\AppData\\\\*"',
+  infix: 'process where process.command_line : ("*-EncodedCommand*", "*frombase64string*")',
+  // case-sensitive like, `?` wildcards
+  likeCase: 'file where file.name like ("Report??.DOCX", "*.PS1")',
+  // in~ and == mixed with a wildcard list in one disjunction
+  mixed: 'any where process.name in~ ("CMD.EXE") or file.path : "*\\\\startup\\\\*"',
+  // a negation alone: no anchor, every process event is evaluated
+  negated: 'process where not process.name : "*.exe"',
+  // `!=` against null: no anchor
+  notNull: 'process where process.parent.name != null and process.args : "*-nop*"',
+  // a sequence whose terms have different categories and anchors
+  seq: 'sequence by host.id [process where process.name : "winword.exe"] [network where destination.port == 443 and host.os.type == "windows"]',
+  // regex~ gives no anchor; the broad host.os.type does
+  regex: 'process where host.os.type == "windows" and process.name regex~ "[a-z]{3}\\\\.exe"',
+  // function calls are evaluated by the rule (no anchor of their own)
+  ends: 'process where endsWith~(process.name, ".SCR") and event.type == "start"',
+  // a non-ASCII piece (folded by toLowerCase as the matcher folds it)
+  unicode: 'file where file.name : "*ÄÖÜ*"',
+};
+
+function prepared(): PreparedRule[] {
+  return Object.entries(QUERIES).map(([name, query]) => {
+    const p = prepareRule(makeRule({ name, index: ['logs-*'], query }), { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: false });
+    if ('skip' in p) throw new Error(`${name}: ${p.skip}`);
+    return p;
+  });
+}
+
+let seq = 0;
+function ev(category: string | string[], fields: Record<string, unknown>, index = 'logs-endpoint'): EventDoc {
+  const source = { '@timestamp': `2024-01-01T00:00:${String(seq % 60).padStart(2, '0')}Z`, event: { category, type: 'start' }, host: { id: 'h', os: { type: 'windows' } }, ...fields };
+  seq++;
+  return { source, index, id: String(seq), ordinal: seq } as unknown as EventDoc;
+}
+
+const EVENTS: [string, EventDoc, string[]][] = [
+  ['upper-case path, literal end', ev('process', { process: { name: 'svchost.exe', executable: 'C:\\WINDOWS\\system32\\svchost.EXE' } }), ['suffix']],
+  ['a one-character longer end does not match', ev('process', { process: { name: 'svchost.exe', executable: 'C:\\Windows\\System32\\xsvchost.exe' } }), []],
+  ['literal start', ev('process', { process: { name: 'a', executable: 'c:\\users\\bob\\appdata\\x' } }), ['prefix', 'negated']],
+  ['contained run, in an array of args', ev('process', { process: { name: 'powershell.exe', command_line: 'powershell -nop -EncodedCommand AAA', args: ['powershell', '-NOP'] } }), ['infix']],
+  ['args with -nop and a parent', ev('process', { process: { name: 'x.exe', parent: { name: 'p' }, args: ['a', '-nop'] } }), ['notNull']],
+  ['like is case-sensitive', ev('file', { file: { name: 'report12.docx' } }), []],
+  ['like with ? matches exactly one character', ev('file', { file: { name: 'Report12.DOCX' } }), ['likeCase']],
+  ['like end', ev('file', { file: { name: 'evil.PS1', path: 'C:\\Users\\u\\Start Menu\\Programs\\Startup\\evil.PS1' } }), ['likeCase', 'mixed']],
+  ['in~ in a disjunction', ev('process', { process: { name: 'cmd.EXE' } }), ['mixed', 'regex']],
+  ['multi-valued category and name', ev(['process', 'file'], { process: { name: ['winword.exe', 'x'] } }), ['seq']],
+  ['second sequence term', ev('network', { destination: { port: 443 } }), ['seq']],
+  ['network event without the port still matches the broad anchor only', ev('network', { destination: { port: 80 } }), []],
+  ['missing field: negation is true', ev('process', {}), ['negated']],
+  ['number where a string is expected', ev('process', { process: { name: 12345 } }), ['negated']],
+  ['function on the name', ev('process', { process: { name: 'screen.scr' } }), ['negated', 'ends']],
+  ['flat dotted keys', ev('process', { 'process.executable': 'D:\\Windows\\System32\\svchost.exe', 'process.name': 'svc.exe' }), ['suffix', 'regex']],
+  ['dotted keys under an object', ev('process', { process: { 'parent.name': 'p', args: '-nop' } }), ['negated', 'notNull']],
+  ['array of objects', ev('file', { file: [{ name: 'a' }, { name: 'Report99.DOCX' }] }), ['likeCase']],
+  ['non-ASCII case folding', ev('file', { file: { name: 'xäöüy' } }), ['unicode']],
+  ['another index', ev('process', { process: { name: 'cmd.exe' } }, 'winlogbeat-8'), []],
+];
+
+describe('router: shared anchor index', () => {
+  it('routes each event to exactly the rules whose own term filters accept it', () => {
+    const rules = prepared();
+    const router = new RuleRouter(rules);
+    const names = rules.map((r) => r.rule.name);
+    const got = EVENTS.map(([what, e]) => ({ what, routed: [...router.route(e)].map((i) => names[i]!).sort() }));
+    const own = EVENTS.map(([what, e]) => ({
+      what,
+      routed: e.index === 'logs-endpoint' ? rules.filter((r) => r.query.relevant(e)).map((r) => r.rule.name).sort() : [],
+    }));
+    expect(got).toEqual(own);
+    expect(got).toEqual(EVENTS.map(([what, , expected]) => ({ what, routed: [...expected].sort() })));
+  });
+
+  it('offers an event only to the rules one of whose terms it can meet', () => {
+    const rules = prepared();
+    const router = new RuleRouter(rules);
+    const names = rules.map((r) => r.rule.name);
+    router.route(ev('network', { destination: { port: 80 } }));
+    const offered = names.filter((_, i) => router.counters.dispatched[i]! > 0);
+    // Only the sequence's network term (host.os.type) and no process-only rule.
+    expect(offered).toEqual(['seq']);
+    router.route(ev('process', { process: { name: 'notepad.exe', executable: 'C:\\Program Files\\x.exe' } }));
+    // The regex rule (broad anchor), the negation and the function rule (no anchors); not the
+    // suffix/prefix/infix/sequence rules, whose anchors notepad misses.
+    expect(names.filter((_, i) => router.counters.dispatched[i]! > 0).sort()).toEqual(['ends', 'negated', 'regex', 'seq']);
+    expect(router.counters.dispatched[names.indexOf('seq')]).toBe(1);
+  });
+
+  it('mayDispatch agrees with route on which events some rule is offered', () => {
+    const rules = prepared();
+    const router = new RuleRouter(rules);
+    for (const [, e] of EVENTS) {
+      const before = router.counters.dispatched.reduce((a, b) => a + b, 0);
+      router.route(e);
+      const offered = router.counters.dispatched.reduce((a, b) => a + b, 0) > before;
+      expect(router.mayDispatch(e.source, e.index)).toBe(offered);
+    }
+  });
+});
+
+describe('FieldAnchorIndex', () => {
+  const marked = (idx: FieldAnchorIndex, v: string): number[] => {
+    const hit = new Float64Array(8);
+    idx.markString(v, hit, 1);
+    return [...hit.keys()].filter((i) => hit[i] === 1);
+  };
+
+  it('marks the rules of exact values, literal starts and ends (short and long) and contained runs', () => {
+    const idx = new FieldAnchorIndex();
+    idx.add({ values: ['cmd.exe'] }, 0);
+    idx.add({ values: [], suffixes: ['.exe'] }, 1);
+    idx.add({ values: [], suffixes: ['\\system32\\svchost.exe'] }, 2);
+    idx.add({ values: [], prefixes: ['c:\\users\\'] }, 3);
+    idx.add({ values: [], infixes: ['-enc', 'base64'] }, 4);
+    idx.add({ values: ['x'], prefixes: ['abc'] }, 5);
+    expect(marked(idx, 'cmd.exe')).toEqual([0, 1]);
+    expect(marked(idx, 'c:\\windows\\system32\\svchost.exe')).toEqual([1, 2]);
+    expect(marked(idx, 'c:\\windows\\syswow64\\svchost.exe')).toEqual([1]);
+    expect(marked(idx, 'c:\\users\\bob\\a.exe -enc')).toEqual([3, 4]);
+    expect(marked(idx, 'frombase64')).toEqual([4]);
+    expect(marked(idx, 'abc')).toEqual([5]);
+    expect(marked(idx, 'ab')).toEqual([]);
+    expect(marked(idx, 'x')).toEqual([5]);
+    expect(marked(idx, '')).toEqual([]);
+    // Characters beyond 7 bits share keys with others; the piece itself still has to be there.
+    const wide = new FieldAnchorIndex();
+    wide.add({ values: [], infixes: ['\u0141ab'] }, 0);
+    expect(marked(wide, 'xAab')).toEqual([]);
+    expect(marked(wide, 'x\u0141ab')).toEqual([0]);
+  });
+});
+
+describe('markPlain', () => {
+  it('answers absent fields at once only for sources without dotted keys', () => {
+    const get = fieldAccessor('process.parent.name');
+    const plain = { process: { name: 'a', args: [{ x: 1 }] } };
+    expect(markPlain(plain)).toBe(true);
+    expect(get(plain)).toBeUndefined();
+    const dotted = { process: { 'parent.name': 'p' } };
+    expect(markPlain(dotted)).toBe(false);
+    expect(get(dotted)).toBe('p');
+    const deep = { a: [{ b: { 'c.d': 1 } }], process: { parent: null } };
+    expect(markPlain(deep)).toBe(false);
+    expect(fieldAccessor('a.b.c.d')(deep)).toBe(1);
+    // Marking another source unmarks the previous one.
+    const flat = { 'process.parent.name': 'q' };
+    expect(markPlain(plain)).toBe(true);
+    expect(get(flat)).toBe('q');
+  });
+});
