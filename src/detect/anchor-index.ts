@@ -14,25 +14,29 @@ interface Entry {
 /** Prefixes and suffixes are looked up by their first / last KEY characters (all of a shorter one). */
 const KEY = 8;
 
-/** A map from a fixed-length end of the value (length in `lengths`) to the pieces it may start. */
+/**
+ * Hash of the first (or last) `len` characters, computed a character at a time so that a value's
+ * ends of every length are hashed in one walk without allocating substrings. Kept a small integer.
+ */
+const step = (h: number, c: number, len: number) => ((h * 31 + c) ^ (len << 24)) & 0x3fffffff;
+
+/** A map from the hash of a value's first / last characters to the pieces it may start / end with. */
 class EndIndex {
-  private readonly byKey = new Map<string, Entry[]>();
-  /** Key lengths in use, ascending. */
-  lengths: number[] = [];
+  private readonly byKey = new Map<number, Entry[]>();
+  /** Bit k set: some key is k characters long (1 ≤ k ≤ KEY). */
+  private lengths = 0;
+  private maxLength = 0;
 
   constructor(private readonly atStart: boolean) {}
 
   add(piece: string, rule: number): void {
     const len = Math.min(KEY, piece.length);
-    const key = this.atStart ? piece.slice(0, len) : piece.slice(piece.length - len);
-    let list = this.byKey.get(key);
-    if (!list) {
-      this.byKey.set(key, (list = []));
-      if (!this.lengths.includes(len)) {
-        this.lengths.push(len);
-        this.lengths.sort((a, b) => a - b);
-      }
-    }
+    let h = 0;
+    for (let k = 1; k <= len; k++) h = step(h, piece.charCodeAt(this.atStart ? k - 1 : piece.length - k), k);
+    this.lengths |= 1 << len;
+    this.maxLength = Math.max(this.maxLength, len);
+    let list = this.byKey.get(h);
+    if (!list) this.byKey.set(h, (list = []));
     let entry = list.find((e) => e.piece === piece);
     if (!entry) list.push((entry = { piece, rules: [] }));
     if (!entry.rules.includes(rule)) entry.rules.push(rule);
@@ -40,17 +44,16 @@ class EndIndex {
 
   mark(v: string, hit: Float64Array, stamp: number): void {
     const n = v.length;
-    const lengths = this.lengths;
-    for (let k = 0; k < lengths.length; k++) {
-      const len = lengths[k]!;
-      if (len > n) return;
-      const key = len === n ? v : this.atStart ? v.slice(0, len) : v.slice(n - len);
-      const list = this.byKey.get(key);
+    const max = Math.min(n, this.maxLength);
+    let h = 0;
+    for (let k = 1; k <= max; k++) {
+      h = step(h, v.charCodeAt(this.atStart ? k - 1 : n - k), k);
+      if ((this.lengths & (1 << k)) === 0) continue;
+      const list = this.byKey.get(h);
       if (list === undefined) continue;
       for (let j = 0; j < list.length; j++) {
         const e = list[j]!;
-        if (e.piece.length > KEY && !(this.atStart ? v.startsWith(e.piece) : v.endsWith(e.piece))) continue;
-        markAll(e.rules, hit, stamp);
+        if (this.atStart ? v.startsWith(e.piece) : v.endsWith(e.piece)) markAll(e.rules, hit, stamp);
       }
     }
   }
