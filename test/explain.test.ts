@@ -263,9 +263,11 @@ describe('eqlite explain CLI', () => {
     const inputs = ['examples/windows-sample.ndjson'];
     const h = await hunt({ rules, inputs, threads: 0 });
     const seen = h.stats.perRule.filter((s) => s.dispatched > 0);
-    expect(seen.length).toBeGreaterThan(300);
+    // The router hands an event only to rules one of whose terms it can meet (category and
+    // anchors, wildcard pieces included): 194 rules are offered some event of the sample.
+    expect(seen.length).toBeGreaterThan(150);
     // A deterministic sample of them keeps the test short; the full check ran on all (see README).
-    for (const s of seen.filter((_, i) => i % 24 === 0)) {
+    for (const s of seen.filter((_, i) => i % 15 === 0)) {
       const x = await explainRule({ rule: rules.find((r) => r.rule_id === s.rule_id)!, inputs });
       expect([s.name, x.results, x.inconsistent]).toEqual([s.name, s.results, 0]);
     }
