@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Alert } from '../src/detect/alerts.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
-import { AlertQueries, ftsQuery, parseFilter } from '../src/serve/alert-query.js';
+import { AlertQueries, ftsQuery, parseFilter, type AlertFilter } from '../src/serve/alert-query.js';
 import { ServedAlerts } from '../src/serve/alerts.js';
 import { openAlertStore } from '../src/store/sqlite.js';
 import { req, startService, type TestService } from './serve-helpers.js';
@@ -181,6 +181,50 @@ describe('alert queries (keyset paging, filters, search, histogram, facets)', ()
     ]);
     expect(q.facets({}, 'severity').values.map((v) => v.value).sort()).toEqual(['critical', 'high', 'low', 'medium']);
     expect(() => q.facets({}, 'process')).toThrow('no facet for [process]');
+  });
+
+  test('query plans: each filter and order of the list walks its index in order and stops, counts read a covering index', () => {
+    // Without statistics (stores are never ANALYZEd) SQLite's choice depends only on the schema
+    // and the statement, so these plans are the ones a million-alert store gets. A page must not
+    // scan the table or sort it ("USE TEMP B-TREE") unless the filter's rows are few (a group, a
+    // host over every status); a count must not read the documents.
+    const page = (f: AlertFilter, sort?: string) => q.explain(f, { perPage: 50, sort }).page;
+    const count = (f: AlertFilter) => q.explain(f, { perPage: 50 }).count;
+    const idx = (name: string, terms: string, covering = false) => `SEARCH a USING ${covering ? 'COVERING ' : ''}INDEX ${name} (${terms})`;
+    const capped = (search: string) => ['CO-ROUTINE (subquery-1)', search, 'SCAN (subquery-1)'];
+    const open = { status: ['open'] };
+    expect(page({})).toEqual([idx('alerts_list', 'building_block=?')]);
+    expect(page(open)).toEqual([idx('alerts_status_time', 'building_block=? AND <expr>=?')]);
+    expect(count(open)).toEqual(capped(idx('alerts_status_time', 'building_block=? AND <expr>=?', true)));
+    // Severity (the fix pinned here): with a status it walks the severity index in time order…
+    expect(page({ ...open, severity: ['critical'] })).toEqual([idx('alerts_severity_status', 'building_block=? AND severity=? AND <expr>=?')]);
+    expect(count({ ...open, severity: ['critical'] })).toEqual(capped(idx('alerts_severity_status', 'building_block=? AND severity=? AND <expr>=?', true)));
+    expect(count({ severity: ['critical'] })).toEqual(capped(idx('alerts_severity_status', 'building_block=? AND severity=?', true)));
+    // … and with a rule, host or user, that index answers and severity is checked on its rows.
+    expect(page({ ...open, user: ['user-1'], severity: ['critical'] })).toEqual([idx('alerts_user_status', 'building_block=? AND user_name=? AND <expr>=?')]);
+    expect(count({ ...open, user: ['user-1'], severity: ['critical'] })).toEqual(capped(idx('alerts_user_status', 'building_block=? AND user_name=? AND <expr>=?')));
+    expect(page({ ...open, rule: ['rule-1'], severity: ['high'] })).toEqual([idx('alerts_rule_status', 'building_block=? AND rule_id=? AND <expr>=?')]);
+    expect(page({ ...open, host: ['host-1'], severity: ['low', 'high'] })).toEqual([idx('alerts_host_status', 'building_block=? AND host_name=? AND <expr>=?')]);
+    expect(q.explain({ ...open, host: ['host-1'], severity: ['critical'] }, { perPage: 50 }).count).toEqual(capped(idx('alerts_host_status', 'building_block=? AND host_name=? AND <expr>=?')));
+    // Rule (by name too: resolved to ids), host, user with a status; the same over every status
+    // sorts just that host's rows.
+    expect(page({ ...open, rule: ['Rule number 1'] })).toEqual([idx('alerts_rule_status', 'building_block=? AND rule_id=? AND <expr>=?')]);
+    expect(count({ ...open, rule: ['rule-1'] })).toEqual(capped(idx('alerts_rule_status', 'building_block=? AND rule_id=? AND <expr>=?', true)));
+    expect(page({ ...open, host: ['host-1'] })).toEqual([idx('alerts_host_status', 'building_block=? AND host_name=? AND <expr>=?')]);
+    expect(page({ status: ['closed'], user: ['user-1'] })).toEqual([idx('alerts_user_status', 'building_block=? AND user_name=? AND <expr>=?')]);
+    expect(page({ host: ['host-1'] })).toEqual([idx('alerts_host_status', 'building_block=? AND host_name=?'), 'USE TEMP B-TREE FOR ORDER BY']);
+    expect(page({ user: ['user-1'] })).toEqual([idx('alerts_user_status', 'building_block=? AND user_name=?'), 'USE TEMP B-TREE FOR ORDER BY']);
+    expect(count({ host: ['host-1'] })).toEqual(capped(idx('alerts_host_status', 'building_block=? AND host_name=?', true)));
+    // Time range, status closed, the other orders, a cursor deep in the list.
+    expect(page({ ...open, from: '2025-03-10T01:00:00.000Z' })).toEqual([idx('alerts_status_time', 'building_block=? AND <expr>=? AND @timestamp>?')]);
+    expect(page({ status: ['closed'] })).toEqual([idx('alerts_status_time', 'building_block=? AND <expr>=?')]);
+    expect(page(open, 'severity:desc')).toEqual([idx('alerts_severity_rank', 'building_block=?')]);
+    expect(page(open, 'risk_score:desc')).toEqual([idx('alerts_risk', 'building_block=?')]);
+    expect(page({}, '@timestamp:asc')).toEqual([idx('alerts_list', 'building_block=?')]);
+    const next = q.list(open, { perPage: 5 }).next!;
+    expect(q.explain(open, { perPage: 50, searchAfter: next }).page).toEqual([idx('alerts_status_time', 'building_block=? AND <expr>=? AND @timestamp<?')]);
+    // A sequence's alerts: the group index, then a few rows sorted.
+    expect(page({ group: 'a90000' }, '@timestamp:asc')).toEqual([idx('alerts_group', 'group_id=?'), 'USE TEMP B-TREE FOR ORDER BY']);
   });
 
   test('keyset cursors are checked', () => {

@@ -120,13 +120,23 @@ interface Where {
   from: string;
   sql: string;
   args: unknown[];
+  /**
+   * A rule, host or user filter whose index cannot give the list's order (several values, or
+   * several statuses: their indexes hold status before time): the page sorts the filter's rows.
+   */
+  sortRows: boolean;
 }
 
 const FROM_ALERTS = 'alerts a';
 
+/** A rule, host or user filter: one of their indexes is the selective one. */
+function filterNarrows(f: AlertFilter): boolean {
+  return (f.rule?.length ?? 0) + (f.host?.length ?? 0) + (f.user?.length ?? 0) > 0;
+}
+
 /** The severity column as a filter term: not an index choice when a more selective filter is there. */
 function severityColumn(f: AlertFilter): string {
-  return (f.rule?.length ?? 0) + (f.host?.length ?? 0) + (f.user?.length ?? 0) > 0 ? '+a.severity' : 'a.severity';
+  return filterNarrows(f) ? '+a.severity' : 'a.severity';
 }
 const STATUS_EXPR = "COALESCE(a.workflow_status, 'open')";
 
@@ -160,7 +170,11 @@ export function parseSort(spec: string | undefined): SortKey[] {
     keys.push({ field: field!, expr: s.expr, desc: dir === 'desc' });
   }
   if (keys.length === 0) keys.push({ field: '@timestamp', expr: SORTS['@timestamp']!.expr, desc: true });
-  keys.push({ field: 'id', expr: 'a.id', desc: keys[keys.length - 1]!.desc });
+  // Ties are broken by time, then id, in the last key's direction: the order of the list indexes
+  // (…, "@timestamp", id), so a page walks one and stops instead of sorting a quarter of the store.
+  const last = keys[keys.length - 1]!;
+  if (last.field !== '@timestamp' && last.field !== 'timestamp' && !keys.some((k) => k.expr === SORTS['@timestamp']!.expr)) keys.push({ field: '@timestamp', expr: SORTS['@timestamp']!.expr, desc: last.desc });
+  keys.push({ field: 'id', expr: 'a.id', desc: last.desc });
   return keys;
 }
 
@@ -216,8 +230,17 @@ export function alertSummary(r: AlertRow) {
   };
 }
 
+/**
+ * How far a list counts its total by default: past it the total is reported as "at least" this
+ * many, as Elasticsearch's `track_total_hits` (10,000 by default) and Kibana's "10,000+" do.
+ * Counting a million rows for every page would cost more than finding the page.
+ */
+export const TRACK_TOTAL_HITS = 10_000;
+
 export interface ListOptions {
   sort?: string;
+  /** Count the total up to this many (then `total_relation` is "gte"), or exactly (true). */
+  trackTotalHits?: number | true;
   perPage: number;
   /** 1-based offset paging (kept for scripts; deep offsets are slow, cursors are not). */
   page?: number;
@@ -296,9 +319,10 @@ export class AlertQueries {
     // and severity is checked on its rows (the unary + keeps SQLite from picking the severity index,
     // which without statistics ties with it and then reads a quarter of the store).
     inList(severityColumn(f), f.severity);
+    let ids: string[] = [];
     if (f.rule && f.rule.length > 0) {
       // Names are turned into rule ids first, so that the rule index answers.
-      const ids = this.ruleIds(f.rule);
+      ids = this.ruleIds(f.rule);
       parts.push(`a.rule_id IN (${ids.map(() => '?').join(',')})`);
       args.push(...ids);
     }
@@ -325,7 +349,9 @@ export class AlertQueries {
         args.push(fts, fts);
       }
     }
-    return { from: FROM_ALERTS, sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args };
+    const single = (l: string[] | undefined) => l === undefined || l.length <= 1;
+    const sortRows = filterNarrows(f) && !(f.status?.length === 1 && ids.length <= 1 && single(f.host) && single(f.user));
+    return { from: FROM_ALERTS, sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args, sortRows };
   }
 
   private ruleNames: { rowid: number; byName: Map<string, string[]> } = { rowid: -1, byName: new Map() };
@@ -343,19 +369,33 @@ export class AlertQueries {
       }
       this.ruleNames = { rowid: max, byName };
     }
-    return [...new Set(values.flatMap((v) => [v, ...(this.ruleNames.byName.get(v) ?? [])]))];
+    // A name stands for its rule's ids; anything else is taken as a rule id.
+    return [...new Set(values.flatMap((v) => this.ruleNames.byName.get(v) ?? [v]))];
   }
 
   count(f: AlertFilter): number {
-    const w = this.where(f);
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM ${w.from} ${w.sql}`).get(...w.args) as { n: number }).n;
+    return this.countUpTo(f, true).value;
   }
 
-  /** One page of alerts with its cursors. */
-  list(f: AlertFilter, o: ListOptions): { total: number; rows: AlertRow[]; next: string | null; prev: string | null; page?: number } {
+  private countStatement(f: AlertFilter, cap: number | true): { sql: string; args: unknown[] } {
+    const w = this.where(f);
+    if (cap === true) return { sql: `SELECT COUNT(*) AS n FROM ${w.from} ${w.sql}`, args: w.args };
+    // Stops after cap + 1 rows of whichever index the filter uses.
+    return { sql: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${w.from} ${w.sql} LIMIT ?)`, args: [...w.args, cap + 1] };
+  }
+
+  /** The number of matches, counted up to `cap` (Elasticsearch's hits.total: value and relation). */
+  countUpTo(f: AlertFilter, cap: number | true): { value: number; relation: 'eq' | 'gte' } {
+    const c = this.countStatement(f, cap);
+    const n = (this.db.prepare(c.sql).get(...c.args) as { n: number }).n;
+    if (cap === true) return { value: n, relation: 'eq' };
+    return n > cap ? { value: cap, relation: 'gte' } : { value: n, relation: 'eq' };
+  }
+
+  /** The statement of a page: the filter, the cursor's keyset condition, the order, a limit. */
+  private pageStatement(f: AlertFilter, o: ListOptions) {
     const keys = parseSort(o.sort);
     const w = this.where(f);
-    const total = this.count(f);
     let backwards = false;
     let cursor: unknown[] | null = null;
     if (o.searchAfter) cursor = decodeCursor(o.searchAfter, keys.length, 'search_after');
@@ -381,12 +421,37 @@ export class AlertQueries {
         ors.push(`(${ands.join(' AND ')})`);
       }
       where.push(`(${ors.join(' OR ')})`);
+      // The same bound on the first key alone, which SQLite can seek the index to (it cannot
+      // with the OR): a page deep in the list starts there instead of skipping what comes before.
+      where.push(`${keys[0]!.expr} ${keys[0]!.desc !== backwards ? '<=' : '>='} ?`);
+      args.push(cursor[0]);
     }
-    const order = keys.map((k) => `${k.expr} ${k.desc !== backwards ? 'DESC' : 'ASC'}`).join(', ');
+    // The unary + keeps SQLite from walking the time index (checking every row of the store for
+    // the host) when the filter's index cannot give the order: it sorts the filter's rows instead.
+    const order = keys.map((k) => `${w.sortRows ? '+' : ''}${k.expr} ${k.desc !== backwards ? 'DESC' : 'ASC'}`).join(', ');
     const sortCols = keys.map((k, i) => `${k.expr} AS _k${i}`).join(', ');
     const offset = !cursor && o.page && o.page > 1 ? (o.page - 1) * o.perPage : 0;
     const sql = `SELECT ${ALERT_COLUMNS}, ${sortCols} FROM ${w.from} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${order} LIMIT ? OFFSET ?`;
-    const rows = this.db.prepare(sql).all(...args, o.perPage + 1, offset) as (AlertRow & Record<string, unknown>)[];
+    return { sql, args: [...args, o.perPage + 1, offset], keys, cursor, backwards, offset };
+  }
+
+  /**
+   * SQLite's query plan (EXPLAIN QUERY PLAN details) of a page and of its count: the tests pin
+   * which index each filter and order walks, since a plan that scans the table or sorts it is
+   * what makes a page slow at a million alerts.
+   */
+  explain(f: AlertFilter, o: ListOptions): { page: string[]; count: string[] } {
+    const plan = (sql: string, args: unknown[]) => (this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((r) => r.detail);
+    const p = this.pageStatement(f, o);
+    const c = this.countStatement(f, o.trackTotalHits ?? TRACK_TOTAL_HITS);
+    return { page: plan(p.sql, p.args), count: plan(c.sql, c.args) };
+  }
+
+  /** One page of alerts with its cursors. */
+  list(f: AlertFilter, o: ListOptions): { total: number; totalRelation: 'eq' | 'gte'; rows: AlertRow[]; next: string | null; prev: string | null; page?: number } {
+    const counted = this.countUpTo(f, o.trackTotalHits ?? TRACK_TOTAL_HITS);
+    const { sql, args, keys, cursor, backwards, offset } = this.pageStatement(f, o);
+    const rows = this.db.prepare(sql).all(...args) as (AlertRow & Record<string, unknown>)[];
     const more = rows.length > o.perPage;
     if (more) rows.pop();
     if (backwards) rows.reverse();
@@ -401,7 +466,8 @@ export class AlertQueries {
       return out as AlertRow;
     });
     return {
-      total,
+      total: counted.value,
+      totalRelation: counted.relation,
       rows: clean,
       next: hasNext && rows.length > 0 ? keyOf(rows[rows.length - 1]!) : null,
       prev: hasPrev && rows.length > 0 ? keyOf(rows[0]!) : null,

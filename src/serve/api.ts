@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseInstant } from '../events/time.js';
 import type { ExceptionList } from '../rules/types.js';
-import { ALERT_COLUMNS, alertSummary, parseFilter, type AlertFilter, type AlertQueries, type AlertRow } from './alert-query.js';
+import { ALERT_COLUMNS, alertSummary, parseFilter, TRACK_TOTAL_HITS, type AlertFilter, type AlertQueries, type AlertRow } from './alert-query.js';
 import { WORKFLOW_STATUSES, type ServedAlerts, type WorkflowStatus } from './alerts.js';
 import type { AlertFeed } from './alert-feed.js';
 import type { ServeConfig } from './config.js';
@@ -45,6 +45,16 @@ function intParam(req: FastifyRequest, name: string, dflt: number, min: number, 
   return n;
 }
 
+/** `track_total_hits`: true counts every match; a number counts up to it (default 10,000), as Elasticsearch. */
+function trackTotalHits(req: FastifyRequest): number | true {
+  const v = qs(req, 'track_total_hits');
+  if (v === undefined) return TRACK_TOTAL_HITS;
+  if (v === 'true') return true;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 100_000_000) throw badRequest('track_total_hits must be true or an integer from 0 to 100000000', 'illegal_argument_exception');
+  return n;
+}
+
 /** The alert filter of a request's query string. */
 function queryFilter(req: FastifyRequest): AlertFilter {
   const q = (req.query ?? {}) as Record<string, unknown>;
@@ -68,8 +78,8 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     const f = queryFilter(req);
     const perPage = intParam(req, 'per_page', 50, 1, 1000);
     const page = intParam(req, 'page', 1, 1, 1_000_000);
-    const res = queries.list(f, { sort: qs(req, 'sort'), perPage, page, searchAfter: qs(req, 'search_after'), searchBefore: qs(req, 'search_before') });
-    sendJson(reply, 200, { total: res.total, ...(res.page !== undefined ? { page: res.page } : {}), per_page: perPage, next: res.next, prev: res.prev, alerts: res.rows.map(alertSummary) });
+    const res = queries.list(f, { sort: qs(req, 'sort'), perPage, page, searchAfter: qs(req, 'search_after'), searchBefore: qs(req, 'search_before'), trackTotalHits: trackTotalHits(req) });
+    sendJson(reply, 200, { total: res.total, total_relation: res.totalRelation, ...(res.page !== undefined ? { page: res.page } : {}), per_page: perPage, next: res.next, prev: res.prev, alerts: res.rows.map(alertSummary) });
   });
 
   // Alerts over time by severity, for the same filters as the list.

@@ -21,7 +21,9 @@ export interface AlertSummary {
 }
 
 export interface AlertPage {
+  /** Counted up to 10,000 by default: past that, total_relation is "gte" (at least). */
   total: number;
+  total_relation: 'eq' | 'gte';
   page?: number;
   per_page: number;
   alerts: AlertSummary[];

@@ -98,6 +98,20 @@ export function viewUrl(v: Partial<AlertView>): string {
   );
 }
 
+/** What the histogram and filter menus depend on (not the page, order or page size). */
+function filterKey(v: AlertView): string {
+  return JSON.stringify([v.q, v.status, v.severity, v.rule, v.host, v.user, v.range, v.from, v.to]);
+}
+
+/**
+ * "1,234 alerts", or past the count's limit "More than 10,000 alerts" (as Kibana: the list
+ * stops counting there, so that pages stay fast at millions of alerts).
+ */
+export function countText(p: Pick<AlertPage, 'total' | 'total_relation'>): string {
+  if (p.total_relation === 'gte') return `More than ${fmtCount(p.total)} alerts`;
+  return `${fmtCount(p.total)} alert${p.total === 1 ? '' : 's'}`;
+}
+
 /** The API's filter parameters for a view (relative ranges resolved now). */
 function filterParams(v: AlertView): Record<string, string | undefined> {
   let from = v.from || undefined;
@@ -140,19 +154,24 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
   const [pending, setPending] = useState(0);
   const [notice, setNotice] = useState('');
   const reqSeq = useRef(0);
+  const filterOf = useRef('');
 
   const load = useCallback(
     async (quiet = false) => {
       const seq = ++reqSeq.current;
       if (!quiet) setLoading(true);
       const f = filterParams(view);
+      // Paging or sorting keeps the filter: the histogram and the filter menus stay as they are
+      // (a live refresh or another filter fetches them again).
+      const key = filterKey(view);
+      const sameFilter = !quiet && key === filterOf.current;
       try {
         const [p, h, fr, fh, fu] = await Promise.all([
           api<AlertPage>(`/api/alerts${query({ ...f, sort: view.sort, per_page: view.perPage, search_after: view.after, search_before: view.before })}`),
-          api<Histogram>(`/api/alerts/_histogram${query(f)}`),
-          api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...f, rule: undefined, field: 'rule' })}`),
-          api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...f, host: undefined, field: 'host' })}`),
-          api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...f, user: undefined, field: 'user' })}`),
+          sameFilter ? null : api<Histogram>(`/api/alerts/_histogram${query(f)}`),
+          sameFilter ? null : api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...f, rule: undefined, field: 'rule' })}`),
+          sameFilter ? null : api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...f, host: undefined, field: 'host' })}`),
+          sameFilter ? null : api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...f, user: undefined, field: 'user' })}`),
         ]);
         if (seq !== reqSeq.current) return;
         if (quiet && page) {
@@ -160,8 +179,11 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
           setFresh(new Set(p.alerts.filter((a) => !before.has(a.id)).map((a) => a.id)));
         } else setFresh(new Set());
         setPage(p);
-        setHist(h);
-        setFacets({ rule: fr.values, host: fh.values, user: fu.values });
+        if (h && fr && fh && fu) {
+          setHist(h);
+          setFacets({ rule: fr.values, host: fh.values, user: fu.values });
+          filterOf.current = key;
+        }
         setError(null);
         setPending(0);
       } catch (e) {
@@ -227,7 +249,6 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
   };
   const [sortField, sortDir] = view.sort.split(':') as [string, string];
   const sortBy = (key: string) => go({ sort: `${key}:${sortField === key && sortDir === 'desc' ? 'asc' : 'desc'}` });
-  const total = page?.total ?? 0;
   void prefs;
 
   return html`<section class="page alerts-page" aria-labelledby="alerts-title">
@@ -245,7 +266,7 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
       ? html`<div class="notice live-notice" role="status">${fmtCount(pending)} new alert${pending === 1 ? '' : 's'} <button class="btn small" onClick=${() => (firstPage ? load(true) : go({ after: '', before: '' }))}>Show</button></div>`
       : null}
     <div class="table-tools">
-      <span class="count" aria-live="polite">${page ? `${fmtCount(total)} alert${total === 1 ? '' : 's'}` : ''}</span>
+      <span class="count" aria-live="polite">${page ? countText(page) : ''}</span>
       ${canWrite && selected.size > 0
         ? html`<div class="bulk" role="group" aria-label="Bulk actions">
             <span>${selected.size} selected</span>
