@@ -131,7 +131,7 @@ export async function runUiBench(log: (s: string) => void = console.log): Promis
       ms.push(r.ms);
       body = r.body;
     }
-    const total = typeof body.total === 'number' ? `${body.total.toLocaleString('en')} match` : '';
+    const total = typeof body.total === 'number' ? `${body.total.toLocaleString('en')}${body.total_relation === 'gte' ? '+' : ''} match` : '';
     log(`  ${label.padEnd(52)} ${median(ms).toFixed(1).padStart(8)} ms   ${total}`);
     return body;
   };
@@ -152,9 +152,16 @@ export async function runUiBench(log: (s: string) => void = console.log): Promis
   await time('sort by risk score', `${base}?status=open&sort=risk_score:desc`);
   await time('free-text search "regsvr32 job-4242"', `${base}?q=regsvr32%20job-4242`);
   await time('free-text search "mshta" (many hits)', `${base}?status=open&q=mshta`);
+  await time('search "mshta", exact total (track_total_hits)', `${base}?status=open&q=mshta&track_total_hits=true`, 3);
+  await time('search "mshta": histogram', `${base}/_histogram?status=open&q=mshta`, 3);
+  await time('search "mshta": facet rule', `${base}/_facets?status=open&q=mshta&field=rule`, 3);
+  await time('search "mshta": facet host', `${base}/_facets?status=open&q=mshta&field=host`, 3);
+  await time('search "mshta": next page', async () => `${base}?status=open&q=mshta&search_after=${((await get(`${base}?status=open&q=mshta`)).body as { next: string }).next}`, 3);
+  await time('filter host, every status', `${base}?host=ws-42`);
   await time('histogram by severity (all open)', `${base}/_histogram?status=open`);
   await time('histogram, one host', `${base}/_histogram?status=open&host=ws-42`);
   await time('facet: top 50 hosts (all open)', `${base}/_facets?status=open&field=host`);
+  await time('facet: top 50 rules (all open)', `${base}/_facets?status=open&field=rule`);
   await time('facet: top users of one rule', `${base}/_facets?status=open&field=user&rule=rule-5`);
   await time('alert detail (sequence with building blocks)', async () => `${base}/${(b.alerts.db.prepare("SELECT id FROM alerts WHERE group_id = id LIMIT 1 OFFSET 1000").get() as { id: string }).id}`);
   await b.close();

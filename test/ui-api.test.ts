@@ -152,6 +152,24 @@ describe('alert queries (keyset paging, filters, search, histogram, facets)', ()
     store.write([alert(300, { cmd: 'mimikatz.exe sekurlsa::logonpasswords' })]);
     store.close();
     expect(q.list({ q: 'sekurlsa' }, { perPage: 10 }).rows.map((r) => r.id)).toEqual(['a00300']);
+    // Within a sequence (its alerts listed), each building block is found by its own text.
+    expect(q.list({ group: 'a90000', q: 'powershell.exe -enc' }, { perPage: 10, sort: '@timestamp:asc' }).rows.map((r) => r.id)).toEqual(['a90000', 'a90002']);
+    expect(q.list({ buildingBlocks: true, q: 'cscript loader.vbs' }, { perPage: 10, sort: '@timestamp:asc' }).rows.map((r) => r.id)).toEqual(['a90000', 'a90001']);
+  });
+
+  test('free-text search: a building block stored after its sequence was indexed makes the sequence found by it', () => {
+    const late = openAlertStore(served.file);
+    late.write([alert(91_000, { group: 'a91000', ts: T0 + 250 * 60_000, host: 'late-host' }), alert(91_001, { group: 'a91000', bb: 0, cmd: 'certutil.exe -urlcache', host: 'late-host' })]);
+    expect(q.list({ q: 'certutil' }, { perPage: 10 }).rows.map((r) => r.id)).toEqual(['a91000']);
+    late.write([alert(91_002, { group: 'a91000', bb: 1, cmd: 'bitsadmin.exe /transfer job', host: 'late-host' })]);
+    late.close();
+    expect(q.list({ q: 'bitsadmin' }, { perPage: 10 }).rows.map((r) => r.id)).toEqual(['a91000']);
+    // Indexed once each: a search for the shell's own words finds it once.
+    expect(q.count({ q: 'p91000.exe' })).toBe(1);
+    expect(q.count({ q: 'certutil', buildingBlocks: true })).toBe(2);
+    const db = served.db;
+    expect(db.prepare("SELECT v FROM alerts_fts_state WHERE k = 'version'").get()).toEqual({ v: 2 });
+    expect(db.prepare("SELECT v FROM alerts_fts_state WHERE k = 'rowid'").get()).toEqual({ v: (db.prepare('SELECT MAX(rowid) AS m FROM alerts').get() as { m: number }).m });
   });
 
   test('histogram: round buckets by severity over the filtered alerts, counts add up', () => {
@@ -170,6 +188,16 @@ describe('alert queries (keyset paging, filters, search, histogram, facets)', ()
     expect(wide.buckets.reduce((n, b) => n + total(b), 0)).toBe(q.count({}));
     const closed = q.histogram({ status: ['closed'] }, 60);
     expect(closed.buckets.reduce((n, b) => n + total(b), 0)).toBe(2);
+    // Under a search (bucketed in one statement): host-6 in the first hour is i = 6, 13, … 55.
+    const found = q.histogram({ q: 'host-6', from: new Date(T0).toISOString(), to: new Date(T0 + 60 * 60_000 - 1).toISOString() }, 60);
+    expect(found.interval_ms).toBe(60_000);
+    expect(found.buckets[6]).toEqual({ key: '2025-03-10T00:06:00.000Z', low: 0, medium: 0, high: 1, critical: 0 });
+    expect(found.buckets[13]).toEqual({ key: '2025-03-10T00:13:00.000Z', low: 0, medium: 1, high: 0, critical: 0 });
+    expect(found.buckets.reduce((n, b) => n + total(b), 0)).toBe(8);
+    const wideFound = q.histogram({ q: 'host-6' }, 60);
+    for (const sev of ['low', 'medium', 'high', 'critical'] as const) expect(wideFound.buckets.reduce((n, b) => n + b[sev], 0)).toBe(q.count({ q: 'host-6', severity: [sev] }));
+    // (a00300, added by the search test, is on host-6 too.)
+    expect(wideFound.buckets.reduce((n, b) => n + total(b), 0)).toBe(36);
   });
 
   test('facets: the most frequent values among the other filters', () => {
@@ -180,6 +208,13 @@ describe('alert queries (keyset paging, filters, search, histogram, facets)', ()
       { value: 'host-2', count: 12 },
     ]);
     expect(q.facets({}, 'severity').values.map((v) => v.value).sort()).toEqual(['critical', 'high', 'low', 'medium']);
+    // Rules by name (counted by id): rule-0 has 50 single alerts and the sequences a90000 and
+    // a91000 and the alert a00300 of the search tests.
+    expect(q.facets({}, 'rule', 2).values).toEqual([
+      { value: 'Rule number 0', count: 53 },
+      { value: 'Rule number 1', count: 50 },
+    ]);
+    expect(q.facets({ host: ['host-3'], q: '"Rule number 2"' }, 'rule').values).toEqual([{ value: 'Rule number 2', count: 7 }]);
     expect(() => q.facets({}, 'process')).toThrow('no facet for [process]');
   });
 

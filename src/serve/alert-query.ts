@@ -12,6 +12,9 @@ import { parseInstant } from '../events/time.js';
 import { badRequest } from './http.js';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+/** The search index's layout (alerts_fts); a store indexed with another is indexed again. 2: shells hold their building blocks' text. */
+const FTS_VERSION = 2;
 export const STATUSES = ['open', 'acknowledged', 'closed'] as const;
 
 /** What an analyst searches for in an alert: the reason (it names the rule, host, user and process), the rule, host and user, and the event's processes, command lines, files, libraries, addresses. */
@@ -251,12 +254,11 @@ export interface ListOptions {
 /** Histogram intervals offered, so buckets fall on round times. */
 const INTERVALS = [1000, 5000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000, 3_600_000, 3 * 3_600_000, 6 * 3_600_000, 12 * 3_600_000, 86_400_000, 7 * 86_400_000, 30 * 86_400_000];
 
-const FACETS: Record<string, string> = { rule: 'a.rule_name', host: 'a.host_name', user: 'a.user_name', severity: 'a.severity' };
+const FACETS: Record<string, string> = { rule: 'a.rule_id', host: 'a.host_name', user: 'a.user_name', severity: 'a.severity' };
 export const FACET_FIELDS = Object.keys(FACETS);
 
 export class AlertQueries {
   private ftsReady = false;
-  private ftsIndexed = 0;
 
   constructor(private readonly db: Database.Database) {
     // The store's own indexes (src/store/sqlite.ts) serve the filters; the status tables are the
@@ -265,34 +267,78 @@ export class AlertQueries {
     db.pragma('cache_size = -65536');
   }
 
-  /** Creates the search index if missing and indexes the alerts added since the last call. */
+  /**
+   * Creates the search index if missing (or made by an older eqlite: rebuilt) and indexes the
+   * alerts added since the last call, in rowid order, `maxRows` at most.
+   *
+   * Each alert is one document keyed by its rowid. A sequence's shell holds its own text and its
+   * building blocks' (they are its events), so a search finds the sequence straight from the
+   * index, as one set of rowids, without joining its matches to their groups; each building block
+   * also has its own document, found when a sequence's alerts are listed. Building blocks are
+   * written with their shell in one transaction, so the shell is indexed after all of them are
+   * stored; one written later (a replica catching up) has its shell indexed again.
+   */
   catchUpSearch(maxRows = Infinity): number {
     const db = this.db;
     if (!this.ftsReady) {
-      db.exec(`
-        CREATE VIRTUAL TABLE IF NOT EXISTS alerts_fts USING fts5(text, content='', tokenize='unicode61 remove_diacritics 2');
-        CREATE TABLE IF NOT EXISTS alerts_fts_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL);`);
-      const r = db.prepare("SELECT v FROM alerts_fts_state WHERE k = 'rowid'").get() as { v: number } | undefined;
-      this.ftsIndexed = r?.v ?? 0;
+      db.transaction(() => {
+        db.exec('CREATE TABLE IF NOT EXISTS alerts_fts_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+        const version = db.prepare("SELECT v FROM alerts_fts_state WHERE k = 'version'").get() as { v: number } | undefined;
+        if (version?.v !== FTS_VERSION) {
+          db.exec("DROP TABLE IF EXISTS alerts_fts; DELETE FROM alerts_fts_state WHERE k = 'rowid'");
+          db.prepare("INSERT OR REPLACE INTO alerts_fts_state (k, v) VALUES ('version', ?)").run(FTS_VERSION);
+        }
+        // Contentless (the text is not stored twice), deletable (a shell indexed again).
+        db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS alerts_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')");
+      })();
       this.ftsReady = true;
     }
     const max = (db.prepare('SELECT MAX(rowid) AS m FROM alerts').get() as { m: number | null }).m ?? 0;
-    if (max <= this.ftsIndexed) return 0;
+    const indexed = db.prepare("SELECT v FROM alerts_fts_state WHERE k = 'rowid'").pluck();
+    if (max <= ((indexed.get() as number | undefined) ?? 0)) return 0;
     const batch = 5000;
     let done = 0;
-    const rows = db.prepare('SELECT rowid, id, rule_id, rule_name, host_name, user_name, reason, doc FROM alerts WHERE rowid > ? AND rowid <= ? ORDER BY rowid');
+    const cols = 'rowid, id, rule_id, rule_name, host_name, user_name, reason, building_block, group_id, doc';
+    const rows = db.prepare(`SELECT ${cols} FROM alerts WHERE rowid > ? AND rowid <= ? ORDER BY rowid`);
+    const blocksOf = db.prepare(`SELECT ${cols} FROM alerts WHERE group_id = ? AND building_block = 1 ORDER BY rowid`);
+    const shellOf = db.prepare('SELECT rowid, building_block FROM alerts WHERE id = ?');
     const insert = db.prepare('INSERT INTO alerts_fts (rowid, text) VALUES (?, ?)');
+    const remove = db.prepare('DELETE FROM alerts_fts WHERE rowid = ?');
     const save = db.prepare("INSERT OR REPLACE INTO alerts_fts_state (k, v) VALUES ('rowid', ?)");
-    while (this.ftsIndexed < max && done < maxRows) {
-      const from = this.ftsIndexed;
-      const to = Math.min(max, from + batch);
-      db.transaction(() => {
+    type Row = { rowid: number; building_block: number; group_id: string | null; doc: string } & Record<string, unknown>;
+    while (done < maxRows) {
+      const more = db.transaction(() => {
+        // (Read again inside the write transaction: another process may have indexed meanwhile.)
+        const from = (indexed.get() as number | undefined) ?? 0;
+        if (from >= max) return false;
+        const to = Math.min(max, from + batch);
+        const texts = new Map<number, string>();
+        const textOf = (r: Row) => {
+          let t = texts.get(r.rowid);
+          if (t === undefined) texts.set(r.rowid, (t = searchText(r)));
+          return t;
+        };
+        const shellText = (shell: Row) => [textOf(shell), ...(blocksOf.all(shell.group_id) as Row[]).map(textOf)].join(' ').slice(0, 256 * 1024);
+        const again = new Set<string>();
         // (all(), not iterate(): the connection cannot write while a read is open.)
-        for (const r of rows.all(from, to) as ({ rowid: number; doc: string } & Record<string, string | null>)[]) insert.run(r.rowid, searchText(r));
+        for (const r of rows.all(from, to) as Row[]) {
+          if (r.building_block === 0 && r.group_id !== null) insert.run(r.rowid, shellText(r));
+          else insert.run(r.rowid, textOf(r));
+          if (r.building_block === 1 && r.group_id !== null) {
+            const shell = shellOf.get(r.group_id) as { rowid: number; building_block: number } | undefined;
+            if (shell && shell.building_block === 0 && shell.rowid <= from) again.add(r.group_id);
+          }
+        }
+        for (const group of again) {
+          const shell = db.prepare(`SELECT ${cols} FROM alerts WHERE id = ?`).get(group) as Row;
+          remove.run(shell.rowid);
+          insert.run(shell.rowid, shellText(shell));
+        }
         save.run(to);
+        done += to - from;
+        return to < max;
       })();
-      this.ftsIndexed = to;
-      done += to - from;
+      if (!more) break;
     }
     return done;
   }
@@ -341,12 +387,9 @@ export class AlertQueries {
       if (fts === null) parts.push('0');
       else {
         this.catchUpSearch();
-        // A sequence matches when any of its events does (its building blocks hold them).
-        // One set of rowids (matches, and the shells of matching building blocks), probed by rowid.
-        parts.push(
-          'a.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? UNION SELECT s.rowid FROM alerts_fts f JOIN alerts b ON b.rowid = f.rowid JOIN alerts s ON s.id = b.group_id WHERE alerts_fts MATCH ? AND b.building_block = 1)',
-        );
-        args.push(fts, fts);
+        // Shells hold their building blocks' text: a sequence matches when any of its events does.
+        parts.push('a.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?)');
+        args.push(fts);
       }
     }
     const single = (l: string[] | undefined) => l === undefined || l.length <= 1;
@@ -354,23 +397,42 @@ export class AlertQueries {
     return { from: FROM_ALERTS, sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args, sortRows };
   }
 
-  private ruleNames: { rowid: number; byName: Map<string, string[]> } = { rowid: -1, byName: new Map() };
+  private rules = { rowid: 0, byName: new Map<string, Set<string>>(), nameOf: new Map<string, string>() };
+
+  /**
+   * The rules' names: each rule id's latest name, and the ids each name was shown under. Built
+   * from the rule index (each rule id's newest alert, not a scan of the store), then kept up to
+   * date from the alerts added since.
+   */
+  private ruleCatalog() {
+    const db = this.db;
+    const max = (db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM alerts').get() as { m: number }).m;
+    const r = this.rules;
+    if (max === r.rowid) return r;
+    const note = (id: string, name: string) => {
+      r.nameOf.set(id, name);
+      const ids = r.byName.get(name) ?? new Set<string>();
+      ids.add(id);
+      r.byName.set(name, ids);
+    };
+    if (r.rowid === 0) {
+      // Distinct rule ids by seeking the index from one to the next (a loose index scan).
+      const ids = db
+        .prepare('WITH RECURSIVE r(id) AS (SELECT MIN(rule_id) FROM alerts UNION ALL SELECT (SELECT MIN(rule_id) FROM alerts WHERE rule_id > r.id) FROM r WHERE r.id IS NOT NULL) SELECT id FROM r WHERE id IS NOT NULL')
+        .pluck()
+        .all() as string[];
+      const latest = db.prepare('SELECT rule_name FROM alerts WHERE rule_id = ? ORDER BY rowid DESC LIMIT 1').pluck();
+      for (const id of ids) note(id, latest.get(id) as string);
+    } else for (const x of db.prepare('SELECT rule_id, rule_name FROM alerts WHERE rowid > ? ORDER BY rowid').all(r.rowid) as { rule_id: string; rule_name: string }[]) note(x.rule_id, x.rule_name);
+    r.rowid = max;
+    return r;
+  }
 
   /** Rule ids for values that are rule ids or rule names. */
   private ruleIds(values: string[]): string[] {
-    const max = (this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM alerts').get() as { m: number }).m;
-    if (max !== this.ruleNames.rowid) {
-      const byName = new Map<string, string[]>();
-      // One alert per rule and name it was shown under.
-      for (const r of this.db.prepare('SELECT rule_id, rule_name FROM alerts WHERE rowid IN (SELECT MAX(rowid) FROM alerts GROUP BY rule_id, rule_name)').all() as { rule_id: string; rule_name: string }[]) {
-        const l = byName.get(r.rule_name) ?? [];
-        l.push(r.rule_id);
-        byName.set(r.rule_name, l);
-      }
-      this.ruleNames = { rowid: max, byName };
-    }
+    const byName = this.ruleCatalog().byName;
     // A name stands for its rule's ids; anything else is taken as a rule id.
-    return [...new Set(values.flatMap((v) => this.ruleNames.byName.get(v) ?? [v]))];
+    return [...new Set(values.flatMap((v) => [...(byName.get(v) ?? [v])]))];
   }
 
   count(f: AlertFilter): number {
@@ -498,14 +560,26 @@ export class AlertQueries {
     const n = Math.min(2000, Math.floor((to - start) / interval) + 1);
     const out = Array.from({ length: n }, (_, i) => ({ key: new Date(start + i * interval).toISOString(), low: 0, medium: 0, high: 0, critical: 0 }));
     const bounds = Array.from({ length: n + 1 }, (_, i) => new Date(start + i * interval).toISOString());
-    // One range count per severity and bucket, each walking a stretch of an index (comparing
-    // ISO strings, not parsing times).
     const v = this.where(f);
-    const cond = `${v.sql ? `${v.sql} AND` : 'WHERE'} ${severityColumn(f)} = ? AND a."@timestamp" >= ? AND a."@timestamp" < ?`;
-    const count = this.db.prepare(`SELECT COUNT(*) AS n FROM ${v.from} ${cond}`);
-    for (const sev of SEVERITIES) {
-      if (f.severity && !f.severity.includes(sev)) continue;
-      for (let i = 0; i < n; i++) out[i]![sev] = (count.get(...v.args, sev, bounds[i], bounds[i + 1]) as { n: number }).n;
+    if (f.q) {
+      // Under a search, one statement (its set of matches is built once, not once per count):
+      // the matches' severities and times, bucketed by SQLite (times to whole milliseconds).
+      const bucket = `CAST((CAST(round(unixepoch(a."@timestamp", 'subsec') * 1000) AS INTEGER) - ?) / ? AS INTEGER)`;
+      const cond = `${v.sql ? `${v.sql} AND` : 'WHERE'} a."@timestamp" >= ? AND a."@timestamp" < ?`;
+      const sql = `SELECT a.severity AS s, ${bucket} AS b, COUNT(*) AS n FROM ${v.from} ${cond} GROUP BY 1, 2`;
+      for (const r of this.db.prepare(sql).all(start, interval, ...v.args, bounds[0], bounds[n]) as { s: string; b: number; n: number }[]) {
+        const o = out[r.b];
+        if (o && (SEVERITIES as readonly string[]).includes(r.s)) o[r.s as (typeof SEVERITIES)[number]] += r.n;
+      }
+    } else {
+      // One range count per severity and bucket, each walking a stretch of an index (comparing
+      // ISO strings, not parsing times).
+      const cond = `${v.sql ? `${v.sql} AND` : 'WHERE'} ${severityColumn(f)} = ? AND a."@timestamp" >= ? AND a."@timestamp" < ?`;
+      const count = this.db.prepare(`SELECT COUNT(*) AS n FROM ${v.from} ${cond}`);
+      for (const sev of SEVERITIES) {
+        if (f.severity && !f.severity.includes(sev)) continue;
+        for (let i = 0; i < n; i++) out[i]![sev] = (count.get(...v.args, sev, bounds[i], bounds[i + 1]) as { n: number }).n;
+      }
     }
     return { interval_ms: interval, from: new Date(from).toISOString(), to: new Date(to).toISOString(), buckets: out };
   }
@@ -514,12 +588,23 @@ export class AlertQueries {
   facets(f: AlertFilter, field: string, size = 50) {
     const col = FACETS[field];
     if (!col) throw badRequest(`no facet for [${field}]: use one of ${FACET_FIELDS.join(', ')}`, 'illegal_argument_exception');
-    const groups = (g: AlertFilter, limit: number) => {
-      const w = this.where(g);
-      const cond = `${w.sql ? `${w.sql} AND` : 'WHERE'} ${col} IS NOT NULL`;
-      return this.db.prepare(`SELECT ${col} AS value, COUNT(*) AS count FROM ${w.from} ${cond} GROUP BY ${col} ORDER BY count DESC, value ASC LIMIT ?`).all(...w.args, limit) as { value: string; count: number }[];
-    };
-    return { field, values: groups(f, size) };
+    const w = this.where(f);
+    const cond = `${w.sql ? `${w.sql} AND` : 'WHERE'} ${col} IS NOT NULL`;
+    if (field !== 'rule') {
+      const sql = `SELECT ${col} AS value, COUNT(*) AS count FROM ${w.from} ${cond} GROUP BY ${col} ORDER BY count DESC, value ASC LIMIT ?`;
+      return { field, values: this.db.prepare(sql).all(...w.args, size) as { value: string; count: number }[] };
+    }
+    // Rules are counted by id (the rule index holds it; names are only in the rows) and shown by
+    // their latest name (ids shown under one name counted together).
+    const nameOf = this.ruleCatalog().nameOf;
+    const byName = new Map<string, number>();
+    for (const r of this.db.prepare(`SELECT a.rule_id AS id, COUNT(*) AS count FROM ${w.from} ${cond} GROUP BY a.rule_id`).all(...w.args) as { id: string; count: number }[]) {
+      const name = nameOf.get(r.id) ?? r.id;
+      byName.set(name, (byName.get(name) ?? 0) + r.count);
+    }
+    const values = [...byName].map(([value, count]) => ({ value, count }));
+    values.sort((x, y) => y.count - x.count || (x.value < y.value ? -1 : x.value > y.value ? 1 : 0));
+    return { field, values: values.slice(0, size) };
   }
 
   /** Ids of every alert the filter matches (bulk status by query), at most `limit`. */
