@@ -132,6 +132,12 @@ interface Where {
 
 const FROM_ALERTS = 'alerts a';
 
+/**
+ * Up to this many search matches are read from the search index and sorted; more are dense
+ * enough in the store that walking a list index in order finds a page sooner.
+ */
+const FEW_MATCHES = 2000;
+
 /** A rule, host or user filter: one of their indexes is the selective one. */
 function filterNarrows(f: AlertFilter): boolean {
   return (f.rule?.length ?? 0) + (f.host?.length ?? 0) + (f.user?.length ?? 0) > 0;
@@ -344,6 +350,7 @@ export class AlertQueries {
   }
 
   private where(f: AlertFilter): Where {
+    let from = FROM_ALERTS;
     const parts: string[] = [];
     const args: unknown[] = [];
     const inList = (col: string, values: string[] | undefined) => {
@@ -388,13 +395,27 @@ export class AlertQueries {
       else {
         this.catchUpSearch();
         // Shells hold their building blocks' text: a sequence matches when any of its events does.
-        parts.push('a.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?)');
+        if (this.fewMatches(fts)) {
+          // Few matches: start from them (CROSS JOIN fixes the order), then sort what is left. Walking
+          // a list index in order and probing each row would read the whole index to find them.
+          from = `alerts_fts CROSS JOIN ${FROM_ALERTS} ON a.rowid = alerts_fts.rowid`;
+          parts.push('alerts_fts MATCH ?');
+        } else {
+          // Many: they are dense in any order, so a page walks its index and stops soon.
+          parts.push('a.rowid IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?)');
+        }
         args.push(fts);
       }
     }
     const single = (l: string[] | undefined) => l === undefined || l.length <= 1;
     const sortRows = filterNarrows(f) && !(f.status?.length === 1 && ids.length <= 1 && single(f.host) && single(f.user));
-    return { from: FROM_ALERTS, sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args, sortRows };
+    return { from, sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', args, sortRows };
+  }
+
+  /** Whether a search matches few documents (counted in the index alone, up to FEW_MATCHES). */
+  private fewMatches(fts: string): boolean {
+    const n = this.db.prepare('SELECT COUNT(*) FROM (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? LIMIT ?)').pluck().get(fts, FEW_MATCHES + 1) as number;
+    return n <= FEW_MATCHES;
   }
 
   private rules = { rowid: 0, byName: new Map<string, Set<string>>(), nameOf: new Map<string, string>() };
@@ -565,9 +586,12 @@ export class AlertQueries {
       // Under a search, one statement (its set of matches is built once, not once per count):
       // the matches' severities and times, bucketed by SQLite (times to whole milliseconds).
       const bucket = `CAST((CAST(round(unixepoch(a."@timestamp", 'subsec') * 1000) AS INTEGER) - ?) / ? AS INTEGER)`;
-      const cond = `${v.sql ? `${v.sql} AND` : 'WHERE'} a."@timestamp" >= ? AND a."@timestamp" < ?`;
+      // Every severity named: then the severity index (severity, status, time) holds all the
+      // statement reads, for each severity a stretch of it per status, and no document is read.
+      const sevs = f.severity ?? [...SEVERITIES];
+      const cond = `${v.sql ? `${v.sql} AND` : 'WHERE'} ${severityColumn(f)} IN (${sevs.map(() => '?').join(',')}) AND a."@timestamp" >= ? AND a."@timestamp" < ?`;
       const sql = `SELECT a.severity AS s, ${bucket} AS b, COUNT(*) AS n FROM ${v.from} ${cond} GROUP BY 1, 2`;
-      for (const r of this.db.prepare(sql).all(start, interval, ...v.args, bounds[0], bounds[n]) as { s: string; b: number; n: number }[]) {
+      for (const r of this.db.prepare(sql).all(start, interval, ...v.args, ...sevs, bounds[0], bounds[n]) as { s: string; b: number; n: number }[]) {
         const o = out[r.b];
         if (o && (SEVERITIES as readonly string[]).includes(r.s)) o[r.s as (typeof SEVERITIES)[number]] += r.n;
       }

@@ -4,7 +4,7 @@
 import uPlot from 'uplot';
 import { useEffect, useRef } from 'preact/hooks';
 import { html } from '../html.js';
-import { fmtTime } from '../format.js';
+import { fmtCount, fmtTime } from '../format.js';
 import { usePrefs } from '../prefs.js';
 import type { Histogram } from '../types.js';
 
@@ -45,7 +45,7 @@ export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: 
         paths: bars,
         points: { show: false },
         // Hovering: the bucket's count; otherwise the total over the chart.
-        value: (_u, _v, _s, idx) => String(idx === null || idx === undefined ? raw[i]!.reduce((a, b) => a + b, 0) : (raw[i]![idx] ?? 0)),
+        value: (_u, _v, _s, idx) => fmtCount(idx === null || idx === undefined ? raw[i]!.reduce((a, b) => a + b, 0) : (raw[i]![idx] ?? 0)),
       });
     }
     const grid = cssVar('--border');
@@ -89,7 +89,7 @@ export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: 
   }, [data, prefs.theme, prefs.tz]);
 
   const total = data.buckets.reduce((n, b) => n + b.low + b.medium + b.high + b.critical, 0);
-  return html`<figure class="histogram" aria-label=${`Alerts over time by severity: ${total} alerts`}>
+  return html`<figure class="histogram" aria-label=${`Alerts over time by severity: ${fmtCount(total)} alert${total === 1 ? '' : 's'}`}>
     <div ref=${box} class="histogram-plot"></div>
   </figure>`;
 }
