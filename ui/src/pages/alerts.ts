@@ -166,12 +166,9 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
       const key = filterKey(view);
       const sameFilter = !quiet && key === filterOf.current;
       try {
-        const [p, h, fr, fh, fu] = await Promise.all([
+        const [p, h] = await Promise.all([
           api<AlertPage>(`/api/alerts${query({ ...f, sort: view.sort, per_page: view.perPage, search_after: view.after, search_before: view.before })}`),
           sameFilter ? null : api<Histogram>(`/api/alerts/_histogram${query(f)}`),
-          sameFilter ? null : api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...f, rule: undefined, field: 'rule' })}`),
-          sameFilter ? null : api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...f, host: undefined, field: 'host' })}`),
-          sameFilter ? null : api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...f, user: undefined, field: 'user' })}`),
         ]);
         if (seq !== reqSeq.current) return;
         if (quiet && page) {
@@ -179,9 +176,11 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
           setFresh(new Set(p.alerts.filter((a) => !before.has(a.id)).map((a) => a.id)));
         } else setFresh(new Set());
         setPage(p);
-        if (h && fr && fh && fu) {
+        if (h) {
           setHist(h);
-          setFacets({ rule: fr.values, host: fh.values, user: fu.values });
+          // The filter menus' values are fetched when one is opened (each is a count over the
+          // filtered alerts: no need to pay for three on every view).
+          setFacets({});
           filterOf.current = key;
         }
         setError(null);
@@ -210,6 +209,18 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
       else setPending((n) => n + ev.count);
     } else if (ev.type === 'status') void load(true);
   });
+
+  /** A filter menu's values (the other filters applied), fetched once per filter when it is opened. */
+  const loadFacet = async (field: 'rule' | 'host' | 'user') => {
+    if (facets[field]) return;
+    const key = filterKey(view);
+    try {
+      const r = await api<{ values: FacetValue[] }>(`/api/alerts/_facets${query({ ...filterParams(view), [field]: undefined, field })}`);
+      if (filterKey(view) === key) setFacets((x) => ({ ...x, [field]: r.values }));
+    } catch (e) {
+      setError(e);
+    }
+  };
 
   const act = async (status: WorkflowStatus, ids: string[]) => {
     if (ids.length === 0) return;
@@ -256,7 +267,7 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
       <h1 id="alerts-title">Alerts</h1>
       <${LiveBadge} state=${live} />
     </header>
-    <${Filters} view=${view} go=${go} facets=${facets} />
+    <${Filters} view=${view} go=${go} facets=${facets} loadFacet=${loadFacet} />
     ${hist && hist.buckets.length > 0
       ? html`<${AlertHistogram} data=${hist} onSelect=${(from: number, to: number) => go({ range: 'custom', from: new Date(from).toISOString(), to: new Date(to).toISOString() })} />`
       : null}
@@ -366,7 +377,7 @@ function Pager({ page, view, go }: { page: AlertPage | null; view: AlertView; go
   </nav>`;
 }
 
-function Filters({ view, go, facets }: { view: AlertView; go: (p: Partial<AlertView>, replace?: boolean) => void; facets: Record<string, FacetValue[]> }) {
+function Filters({ view, go, facets, loadFacet }: { view: AlertView; go: (p: Partial<AlertView>, replace?: boolean) => void; facets: Record<string, FacetValue[]>; loadFacet: (field: 'rule' | 'host' | 'user') => void }) {
   const [q, setQ] = useState(view.q);
   useEffect(() => setQ(view.q), [view.q]);
   const submit = (e: Event) => {
@@ -405,16 +416,16 @@ function Filters({ view, go, facets }: { view: AlertView; go: (p: Partial<AlertV
           (s) => html`<label class=${`chip sev-${s}${view.severity.includes(s) ? ' on' : ''}`}><input type="checkbox" name="severity" value=${s} checked=${view.severity.includes(s)} onChange=${() => go({ severity: view.severity.includes(s) ? view.severity.filter((x) => x !== s) : [...view.severity, s] })} /><span class="dot" aria-hidden="true"></span>${s}</label>`,
         )}
       </fieldset>
-      <${FacetSelect} name="rule" label="Rule" value=${view.rule} values=${facets.rule ?? []} onChange=${(v: string) => go({ rule: v })} />
-      <${FacetSelect} name="host" label="Host" value=${view.host} values=${facets.host ?? []} onChange=${(v: string) => go({ host: v })} />
-      <${FacetSelect} name="user" label="User" value=${view.user} values=${facets.user ?? []} onChange=${(v: string) => go({ user: v })} />
+      <${FacetSelect} name="rule" label="Rule" value=${view.rule} values=${facets.rule ?? []} onOpen=${() => loadFacet('rule')} onChange=${(v: string) => go({ rule: v })} />
+      <${FacetSelect} name="host" label="Host" value=${view.host} values=${facets.host ?? []} onOpen=${() => loadFacet('host')} onChange=${(v: string) => go({ host: v })} />
+      <${FacetSelect} name="user" label="User" value=${view.user} values=${facets.user ?? []} onOpen=${() => loadFacet('user')} onChange=${(v: string) => go({ user: v })} />
       ${active ? html`<button type="button" class="btn link" onClick=${() => navigate('/alerts')}>Clear filters</button>` : null}
     </div>
   </form>`;
 }
 
 /** A filter with the values the current alerts have (and their counts), typed or picked. */
-function FacetSelect({ name, label, value, values, onChange }: { name: string; label: string; value: string; values: FacetValue[]; onChange: (v: string) => void }) {
+function FacetSelect({ name, label, value, values, onOpen, onChange }: { name: string; label: string; value: string; values: FacetValue[]; onOpen: () => void; onChange: (v: string) => void }) {
   const [v, setV] = useState(value);
   useEffect(() => setV(value), [value]);
   const listId = `facet-${name}`;
@@ -423,6 +434,8 @@ function FacetSelect({ name, label, value, values, onChange }: { name: string; l
   };
   return html`<label class="facet"><span class="label">${label}</span>
     <input name=${name} list=${listId} value=${v} placeholder="any" autocomplete="off"
+      onFocus=${onOpen}
+      onPointerDown=${onOpen}
       onInput=${(e: Event) => setV((e.target as HTMLInputElement).value)}
       onChange=${commit}
       onKeyDown=${(e: KeyboardEvent) => {
