@@ -71,6 +71,35 @@ describe('Lucene regex as a DFA', () => {
     expect(() => compile('process where process.name : "*a????????????????????????"')).toThrow(/wildcard pattern too complex to determinize/);
   });
 
+  it("intersection '&' and complement '~' as Lucene parses them (Elasticsearch turns every syntax flag on)", () => {
+    const m = (p: string, vals: string[], ci = false) => vals.map(re(p, ci));
+    expect(m('~(abc)', ['abc', 'ab', 'abcd', '', 'ABC'])).toEqual([false, true, true, true, true]);
+    expect(m('~(abc)', ['abc', 'ABC', 'aBd'], true)).toEqual([false, false, true]);
+    expect(m('[a-z]+&~(foo)', ['foo', 'fo', 'bar', 'FOO', ''])).toEqual([false, true, true, false, false]);
+    expect(m('.*cmd.*&.*\\.exe', ['cmd.exe', 'x.exe', 'cmd.ex', 'acmdb.exe'])).toEqual([true, false, false, true]);
+    expect(m('x~(y)z', ['xz', 'xyz', 'xyyz', 'xaz'])).toEqual([true, false, true, true]);
+    // '~' binds tighter than repetition: (~a)* holds every string but "a".
+    expect(m('~a*', ['', 'a', 'b', 'aa', 'ab'])).toEqual([true, false, true, true, true]);
+    expect(m('~~a', ['a', 'b'])).toEqual([true, false]);
+    expect(m('~#', ['', 'x'])).toEqual([true, true]);
+    expect(m('#&a', ['a', ''])).toEqual([false, false]);
+    // As in Lucene, '&' ends a concatenation only after its first item: a&&b is a & "&b".
+    expect(m('a&&b', ['a', '&b'])).toEqual([false, false]);
+    expect(m('@&~(@secret@)', ['top SECRET', 'public'], true)).toEqual([false, true]);
+    // A long run of '~' is counted, not recursed into.
+    expect(m('~'.repeat(999) + 'a', ['a', 'b'])).toEqual([false, true]);
+    expect(() => re('a&')).toThrow("invalid regular expression at offset 2: expected an expression after '&'");
+    expect(() => re('a~')).toThrow("invalid regular expression at offset 2: expected an expression after '~'");
+    // The work limit holds across the operands.
+    expect(() => re('.*a.{20}&.*')).toThrow(`regular expression too complex to determinize: Determinizing ".*a.{20}&.*" would require more than ${DETERMINIZE_WORK_LIMIT} effort`);
+    // Through the query language: regex~ folds case on both operands.
+    const names = ['notepad.exe', 'CMD.EXE', 'cmd.exe', 'Setup.EXE', 'a.dll'];
+    const hits = compile('any where process.name regex~ "[a-z]+\\\\.exe&~(cmd\\\\.exe)"')
+      .run(names.map((n, i) => ({ source: { event: { category: 'process' }, process: { name: n } }, index: 'x', id: String(i + 1) })))
+      .map((r) => (r.kind === 'event' ? r.event.id : '?'));
+    expect(hits).toEqual(['1', '4']);
+  });
+
   it('a DFA over a tiny alphabet stays small', () => {
     const d = compileDfa({ t: 'rep', sub: { t: 'class', ranges: [97, 122], neg: false }, min: 1, max: 1000 }, false, 'x');
     expect(d.states).toBe(1001);

@@ -42,7 +42,11 @@ export type PatternNode =
   | { t: 'cat'; items: PatternNode[] }
   | { t: 'alt'; items: PatternNode[] }
   /** `max` -1 is unbounded. */
-  | { t: 'rep'; sub: PatternNode; min: number; max: number };
+  | { t: 'rep'; sub: PatternNode; min: number; max: number }
+  /** Lucene's intersection `a&b`: strings both operands match. */
+  | { t: 'and'; items: PatternNode[] }
+  /** Lucene's complement `~a`: every string `a` does not match. */
+  | { t: 'not'; sub: PatternNode };
 
 // ---------------------------------------------------------------------------------------------
 // Case folding
@@ -178,7 +182,8 @@ function nfaSize(n: PatternNode, cap: number): number {
     case 'empty':
       return 0;
     case 'cat':
-    case 'alt': {
+    case 'alt':
+    case 'and': {
       let s = n.items.length;
       for (const i of n.items) {
         s += nfaSize(i, cap);
@@ -192,7 +197,48 @@ function nfaSize(n: PatternNode, cap: number): number {
       const s = (sub + 1) * copies + 1;
       return s > cap ? cap + 1 : s;
     }
+    case 'not': {
+      const s = nfaSize(n.sub, cap) + 1;
+      return s > cap ? cap + 1 : s;
+    }
   }
+}
+
+/** The character ranges a node's edges use (folded as the NFA folds them), for the class boundaries. */
+function collectRanges(n: PatternNode, fold: boolean, out: number[][]): void {
+  switch (n.t) {
+    case 'char':
+      out.push(fold ? foldRanges([n.cp, n.cp]) : [n.cp, n.cp]);
+      return;
+    case 'class': {
+      const r = fold ? foldRanges(n.ranges) : normalizeRanges(n.ranges);
+      out.push(n.neg ? complementRanges(r) : r);
+      return;
+    }
+    case 'cat':
+    case 'alt':
+    case 'and':
+      for (const i of n.items) collectRanges(i, fold, out);
+      return;
+    case 'rep':
+    case 'not':
+      collectRanges(n.sub, fold, out);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Sorted class boundaries: maximal intervals of code points on which every range agrees. */
+function classBounds(ranges: number[][]): Int32Array {
+  const points = new Set<number>([0]);
+  for (const r of ranges) {
+    for (let k = 0; k < r.length; k += 2) {
+      points.add(r[k]!);
+      if (r[k + 1]! < MAX_CODE_POINT) points.add(r[k + 1]! + 1);
+    }
+  }
+  return Int32Array.from([...points].sort((a, b) => a - b));
 }
 
 /**
@@ -205,8 +251,42 @@ class Nfa {
   hi: number[][] = [];
   to: number[][] = [];
 
-  constructor(private readonly fold: boolean) {
+  /**
+   * `operand` turns an operand of `&` or `~` into a DFA over the pattern's character classes
+   * (`bounds`); intersection and complement are taken on DFAs, as Lucene does, and the result is
+   * embedded here as ordinary states.
+   */
+  constructor(
+    private readonly fold: boolean,
+    private readonly bounds: Int32Array,
+    private readonly operand: (n: PatternNode) => DfaTable,
+  ) {
     this.add(); // 0: accept
+  }
+
+  /** Embeds a DFA so that its accepting states continue to `next`; returns its entry state. */
+  private embed(d: DfaTable, next: number): number {
+    const K = this.bounds.length;
+    const base = this.eps.length;
+    for (let i = 0; i < d.rows.length; i++) this.add();
+    for (let i = 0; i < d.rows.length; i++) {
+      const s = base + i;
+      const row = d.rows[i]!;
+      if (d.accepting[i]) this.eps[s]!.push(next);
+      // Adjacent classes with the same target become one edge.
+      for (let c = 0; c < K; ) {
+        const t = row[c]!;
+        let e = c + 1;
+        while (e < K && row[e] === t) e++;
+        if (t !== DEAD) {
+          this.lo[s]!.push(this.bounds[c]!);
+          this.hi[s]!.push(e < K ? this.bounds[e]! - 1 : MAX_CODE_POINT);
+          this.to[s]!.push(base + t);
+        }
+        c = e;
+      }
+    }
+    return base + d.start;
   }
 
   add(): number {
@@ -270,6 +350,13 @@ class Nfa {
         for (let i = 0; i < n.min; i++) entry = this.build(n.sub, entry);
         return entry;
       }
+      case 'and': {
+        let d = this.operand(n.items[0]!);
+        for (let i = 1; i < n.items.length; i++) d = intersect(d, this.operand(n.items[i]!));
+        return this.embed(d, next);
+      }
+      case 'not':
+        return this.embed(complement(this.operand(n.sub)), next);
     }
   }
 }
@@ -286,42 +373,23 @@ export interface Dfa {
 
 const DEAD = -1;
 
-/**
- * Compiles a pattern tree into a DFA. `fold` makes letters match either case. `what` names the
- * pattern in the TooComplexError message. Throws TooComplexError.
- */
-export function compileDfa(root: PatternNode, fold: boolean, what: string): Dfa {
-  const tooComplex = (): never => {
-    throw new TooComplexError(`Determinizing ${what} would require more than ${DETERMINIZE_WORK_LIMIT} effort`);
-  };
-  if (nfaSize(root, MAX_NFA_STATES) > MAX_NFA_STATES) tooComplex();
-  const nfa = new Nfa(fold);
-  const start = nfa.build(root, 0);
+/** A DFA as rows of class → target (DEAD: no way on), with its accepting states. */
+interface DfaTable {
+  rows: Int32Array[];
+  accepting: boolean[];
+  start: number;
+}
+
+/** Limits shared by every determinization of one pattern (Lucene's work limit). */
+interface Budget {
+  effort: number;
+  tooComplex(): never;
+}
+
+/** Subset construction of `nfa` from `start` over the classes `bounds`. */
+function determinize(nfa: Nfa, start: number, bounds: Int32Array, classOf: (cp: number) => number, budget: Budget): DfaTable {
   const n = nfa.eps.length;
-
-  // Character classes: maximal intervals on which every NFA edge agrees.
-  const points = new Set<number>([0]);
-  for (let s = 0; s < n; s++) {
-    const lo = nfa.lo[s]!;
-    const hi = nfa.hi[s]!;
-    for (let k = 0; k < lo.length; k++) {
-      points.add(lo[k]!);
-      if (hi[k]! < MAX_CODE_POINT) points.add(hi[k]! + 1);
-    }
-  }
-  const bounds = Int32Array.from([...points].sort((a, b) => a - b));
   const K = bounds.length;
-  const classOf = (cp: number): number => {
-    let lo = 0;
-    let hi = K - 1;
-    while (lo < hi) {
-      const m = (lo + hi + 1) >> 1;
-      if (bounds[m]! <= cp) lo = m;
-      else hi = m - 1;
-    }
-    return lo;
-  };
-
   // Epsilon closure into a sorted list of "important" states (those with character edges, and
   // the accepting state), which identify a DFA state.
   const mark = new Uint32Array(n);
@@ -350,22 +418,21 @@ export function compileDfa(root: PatternNode, fold: boolean, what: string): Dfa 
     let id = ids.get(key);
     if (id === undefined) {
       id = sets.length;
-      if (id >= DETERMINIZE_WORK_LIMIT) tooComplex();
+      if (id >= DETERMINIZE_WORK_LIMIT) budget.tooComplex();
       ids.set(key, id);
       sets.push(set);
     }
     return id;
   };
 
-  stateOf(closure([start]));
+  const first = stateOf(closure([start]));
   const rows: Int32Array[] = [];
   const accepting: boolean[] = [];
-  let effort = 0;
   const buckets: number[][] = Array.from({ length: K }, () => []);
   for (let d = 0; d < sets.length; d++) {
     const set = sets[d]!;
-    effort += set.length;
-    if (effort >= EFFORT_LIMIT || (d + 1) * K > MAX_TABLE_ENTRIES) tooComplex();
+    budget.effort += set.length;
+    if (budget.effort >= EFFORT_LIMIT || (d + 1) * K > MAX_TABLE_ENTRIES) budget.tooComplex();
     accepting.push(set[0] === 0);
     const used: number[] = [];
     for (const s of set) {
@@ -397,6 +464,101 @@ export function compileDfa(root: PatternNode, fold: boolean, what: string): Dfa 
     }
     rows.push(row);
   }
+  if (first === DEAD) {
+    // The empty language: one state, not accepting, no way on.
+    return { rows: [new Int32Array(K).fill(DEAD)], accepting: [false], start: 0 };
+  }
+  return { rows, accepting, start: first };
+}
+
+/** Every string the DFA does not accept: a sink replaces DEAD, and acceptance flips. */
+function complement(d: DfaTable): DfaTable {
+  const K = d.rows[0]!.length;
+  const sink = d.rows.length;
+  if (sink + 1 > DETERMINIZE_WORK_LIMIT) throw new TooComplexError(`Determinizing a complement would require more than ${DETERMINIZE_WORK_LIMIT} effort`);
+  const rows = d.rows.map((r) => r.map((t) => (t === DEAD ? sink : t)));
+  rows.push(new Int32Array(K).fill(sink));
+  return { rows, accepting: [...d.accepting.map((a) => !a), true], start: d.start };
+}
+
+/** Strings both DFAs accept (the product automaton of the pairs reachable from the starts). */
+function intersect(a: DfaTable, b: DfaTable): DfaTable {
+  const K = a.rows[0]!.length;
+  const ids = new Map<number, number>();
+  const pairs: number[] = [];
+  const idOf = (x: number, y: number): number => {
+    if (x === DEAD || y === DEAD) return DEAD;
+    const key = x * b.rows.length + y;
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = pairs.length / 2;
+      if (id >= DETERMINIZE_WORK_LIMIT) throw new TooComplexError(`Determinizing an intersection would require more than ${DETERMINIZE_WORK_LIMIT} effort`);
+      ids.set(key, id);
+      pairs.push(x, y);
+    }
+    return id;
+  };
+  idOf(a.start, b.start);
+  const rows: Int32Array[] = [];
+  const accepting: boolean[] = [];
+  for (let p = 0; p < pairs.length / 2; p++) {
+    const x = pairs[2 * p]!;
+    const y = pairs[2 * p + 1]!;
+    const ra = a.rows[x]!;
+    const rb = b.rows[y]!;
+    const row = new Int32Array(K);
+    for (let c = 0; c < K; c++) row[c] = idOf(ra[c]!, rb[c]!);
+    rows.push(row);
+    accepting.push(a.accepting[x]! && b.accepting[y]!);
+  }
+  return { rows, accepting, start: 0 };
+}
+
+/**
+ * Compiles a pattern tree into a DFA. `fold` makes letters match either case. `what` names the
+ * pattern in the TooComplexError message. Throws TooComplexError.
+ */
+export function compileDfa(root: PatternNode, fold: boolean, what: string): Dfa {
+  const budget: Budget = {
+    effort: 0,
+    tooComplex(): never {
+      throw new TooComplexError(`Determinizing ${what} would require more than ${DETERMINIZE_WORK_LIMIT} effort`);
+    },
+  };
+  if (nfaSize(root, MAX_NFA_STATES) > MAX_NFA_STATES) budget.tooComplex();
+
+  // Character classes: maximal intervals on which every edge of the pattern agrees (computed
+  // from the tree, so that the operands of & and ~ are determinized over the same classes).
+  const ranges: number[][] = [];
+  collectRanges(root, fold, ranges);
+  ranges.push([0, MAX_CODE_POINT]);
+  const bounds = classBounds(ranges);
+  const K = bounds.length;
+  const classOf = (cp: number): number => {
+    let lo = 0;
+    let hi = K - 1;
+    while (lo < hi) {
+      const m = (lo + hi + 1) >> 1;
+      if (bounds[m]! <= cp) lo = m;
+      else hi = m - 1;
+    }
+    return lo;
+  };
+  const operand = (n: PatternNode): DfaTable => {
+    const sub = new Nfa(fold, bounds, operand);
+    return determinize(sub, sub.build(n, 0), bounds, classOf, budget);
+  };
+  let dfa: DfaTable;
+  try {
+    const nfa = new Nfa(fold, bounds, operand);
+    dfa = determinize(nfa, nfa.build(root, 0), bounds, classOf, budget);
+  } catch (e) {
+    // Intersections and complements say "an intersection"; the error names the pattern.
+    if (e instanceof TooComplexError && !e.message.includes(what)) budget.tooComplex();
+    throw e;
+  }
+  const rows = dfa.rows;
+  const accepting = dfa.accepting;
 
   // States that cannot reach acceptance are dead: the run stops at the first character that
   // leads there.
@@ -426,7 +588,7 @@ export function compileDfa(root: PatternNode, fold: boolean, what: string): Dfa 
   const accept = Uint8Array.from(accepting, (a) => (a ? 1 : 0));
   const ascii = new Int32Array(128);
   for (let cp = 0; cp < 128; cp++) ascii[cp] = classOf(cp);
-  const startRow = live[0] ? 0 : DEAD;
+  const startRow = live[dfa.start] ? dfa.start * K : DEAD;
 
   return {
     states: S,

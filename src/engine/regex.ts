@@ -1,7 +1,8 @@
 // Lucene regular expressions, as Elasticsearch's `regex`/`regex~` evaluate them: the pattern must
 // match the whole value (implicitly anchored), `.` matches any character including newlines, `\`
 // escapes the next character, `"..."` is a literal string, `@` is any string, `#` is the empty
-// language, `<n-m>` is a numeric interval, and \d \s \w (and negations) are classes as in Lucene 9.
+// language, `<n-m>` is a numeric interval, `a&b` is the intersection and `~a` the complement, and
+// \d \s \w (and negations) are classes as in Lucene 9.
 // Like Lucene, the pattern is compiled to a deterministic automaton when the query is compiled
 // (automaton.ts): matching is linear in the value, and a pattern whose automaton would be too large
 // is refused then, with Lucene's "too complex to determinize" message.
@@ -54,19 +55,23 @@ class Parser {
     return items.length === 1 ? items[0]! : { t: 'alt', items };
   }
 
+  /** `a&b&c`: Lucene's intersection (Elasticsearch parses regex with every syntax flag on). */
   private inter(): Node {
-    const n = this.concat();
-    if (this.peek() === 0x26 /* & */) {
-      throw this.error("the intersection operator '&' is not supported by eqlite");
+    const items = [this.concat()];
+    while (this.peek() === 0x26 /* & */) {
+      this.pos++;
+      if (this.peek() === -1) throw this.error("expected an expression after '&'");
+      items.push(this.concat());
     }
-    return n;
+    return items.length === 1 ? items[0]! : { t: 'and', items };
   }
 
   private concat(): Node {
     const items: Node[] = [];
     for (;;) {
       const c = this.peek();
-      if (c === -1 || c === 0x7c || c === 0x29 /* ) */ || c === 0x26) break;
+      // As in Lucene, '&' ends a concatenation only after its first item: `a&&b` is a & "&b".
+      if (c === -1 || c === 0x7c || c === 0x29 /* ) */ || (c === 0x26 && items.length > 0)) break;
       items.push(this.repeat());
     }
     if (items.length === 0) return { t: 'empty' };
@@ -100,9 +105,19 @@ class Parser {
     }
   }
 
+  /**
+   * `~a`: Lucene's complement, binding tighter than repetition (`~a*` is `(~a)*`). Counted rather
+   * than recursed, so a long run of `~` cannot exhaust the stack; two cancel out.
+   */
   private complement(): Node {
-    if (this.peek() === 0x7e /* ~ */) throw this.error("the complement operator '~' is not supported by eqlite");
-    return this.charClass();
+    let tildes = 0;
+    while (this.peek() === 0x7e /* ~ */) {
+      this.pos++;
+      tildes++;
+    }
+    if (tildes > 0 && this.peek() === -1) throw this.error("expected an expression after '~'");
+    const n = this.charClass();
+    return tildes % 2 === 1 ? { t: 'not', sub: n } : n;
   }
 
   private charClass(): Node {
