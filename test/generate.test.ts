@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,22 @@ describe('generate: determinism and output files', () => {
     expect(ra.bytes).toBe(ba.length);
     expect(ra.ndjsonBytes).toBe(ba.length);
     expect(ba.toString('utf8').split('\n')).toHaveLength(3001); // 3000 lines plus the final newline
+  });
+
+  it('writes FILE.partial and renames it when complete; a failed run does not create the file', async () => {
+    const dir = join(TMP, 'partial');
+    mkdirSync(dir);
+    const out = join(dir, 'data.ndjson');
+    writeFileSync(out, 'previous\n');
+    await writeGenerated({ out, events: 600, hosts: 3, seed: 5 });
+    expect(readdirSync(dir)).toEqual(['data.ndjson']);
+    expect(readFileSync(out, 'utf8').split('\n')).toHaveLength(601);
+    // The output path is a directory: the write fails, nothing is left behind, the old file stays.
+    const blocked = join(dir, 'blocked.ndjson');
+    mkdirSync(`${blocked}.partial`);
+    await expect(writeGenerated({ out: blocked, events: 600, hosts: 3, seed: 5 })).rejects.toThrow(/EISDIR/);
+    expect(existsSync(blocked)).toBe(false);
+    expect(readdirSync(dir).sort()).toEqual(['blocked.ndjson.partial', 'data.ndjson']);
   });
 
   it('gzips when the name ends in .gz, with the same content as the plain file', async () => {

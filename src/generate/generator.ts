@@ -1,7 +1,7 @@
 // The streaming generator: background activities and planted scenarios are merged through a small
 // time-ordered queue and formatted as they leave it, so output is in @timestamp order and memory
 // stays bounded by the number of pending (future) events, not by the file size.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, renameSync, statSync, unlinkSync } from 'node:fs';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import { Formatter, indexFor } from './formats.js';
@@ -10,6 +10,7 @@ import { Rng } from './prng.js';
 import { Planter, planScenarios, type PlantedScenario, type ScenarioPlan } from './scenarios.js';
 import { World, shapeOfHost } from './world.js';
 import { Heap } from '../util/heap.js';
+import { drained } from '../util/drained.js';
 
 export interface GenerateOptions {
   /** Total number of events (background plus planted). Default 10000. */
@@ -201,10 +202,41 @@ export interface WriteOptions extends GenerateOptions {
 const CHUNK = 4 * 1024 * 1024;
 
 /** Streams the generated NDJSON to `opts.out` in large chunks, honouring back-pressure. */
+/** Where to write `out`: FILE.partial beside a regular file (renamed at the end), else `out` itself (a FIFO, /dev/stdout). */
+function partialPath(out: string): string | null {
+  try {
+    return statSync(out).isFile() ? `${out}.partial` : null;
+  } catch {
+    return `${out}.partial`; // does not exist yet
+  }
+}
+
+/**
+ * Writes the generated events to `opts.out`. A regular file is written as FILE.partial and renamed
+ * when complete, so an interrupted or failed run never leaves a file that looks whole.
+ */
 export async function writeGenerated(opts: WriteOptions): Promise<GenerateResult> {
   const gen = new Generation(opts);
-  const file = createWriteStream(opts.out);
-  const gzip = opts.out.endsWith('.gz') ? createGzip({ level: 4 }) : null;
+  const partial = partialPath(opts.out);
+  try {
+    const r = await writeTo(gen, opts.out, partial ?? opts.out);
+    if (partial) renameSync(partial, opts.out);
+    return r;
+  } catch (e) {
+    if (partial) {
+      try {
+        unlinkSync(partial);
+      } catch {
+        /* never created */
+      }
+    }
+    throw e;
+  }
+}
+
+async function writeTo(gen: Generation, out: string, path: string): Promise<GenerateResult> {
+  const file = createWriteStream(path);
+  const gzip = out.endsWith('.gz') ? createGzip({ level: 4 }) : null;
   const sink = gzip ?? file;
   if (gzip) gzip.pipe(file);
   let failure: Error | null = null;
@@ -222,22 +254,12 @@ export async function writeGenerated(opts: WriteOptions): Promise<GenerateResult
   let off = 0;
   const flush = async (): Promise<void> => {
     if (off === 0) return;
-    const out = buf.subarray(0, off);
+    const chunk = buf.subarray(0, off);
     ndjsonBytes += off;
-    // The stream keeps `out` until it is written, so the next lines go to a fresh buffer.
+    // The stream keeps `chunk` until it is written, so the next lines go to a fresh buffer.
     buf = Buffer.allocUnsafe(CHUNK);
     off = 0;
-    if (!sink.write(out) && !failure) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          sink.off('drain', done);
-          sink.off('error', done);
-          resolve();
-        };
-        sink.on('drain', done);
-        sink.on('error', done);
-      });
-    }
+    if (!sink.write(chunk) && !failure) await drained(sink);
     if (failure) throw failure;
   };
   for (const line of gen.lines()) {
