@@ -99,7 +99,7 @@ describe('scheduled detection', () => {
     // The next run (at most one interval away) covers them: run the scheduler at that time.
     const interval = 300_000;
     const next = Math.ceil(Date.now() / interval) * interval;
-    t.svc.detection.tick(next + 1);
+    await t.svc.detection.tick(next + 1);
     const ids = servedAlertIds(t);
     expect(ids).toHaveLength(27);
     expect(ids).toEqual(await huntStored(t));
@@ -109,7 +109,7 @@ describe('scheduled detection', () => {
     expect(seed.last_run.status).toBe('succeeded');
     expect(seed.last_run.alerts).toBe(27);
     // Downtime: three intervals later, the two missed runs are caught up and reported.
-    t.svc.detection.tick(next + 3 * interval + 1);
+    await t.svc.detection.tick(next + 3 * interval + 1);
     const detail = await req(`${t.url}/api/rules/${seed.rule_id}`, 'GET');
     expect(detail.json.runs.slice(0, 3).map((r: { kind: string }) => r.kind)).toEqual(['scheduled', 'catch-up', 'catch-up']);
     expect(detail.json.gaps[0].status).toBe('filled');

@@ -324,3 +324,54 @@ export class JetStreamEventLog implements EventLog {
     return new JetStreamReader(this.res, p, this.log);
   }
 }
+
+/** One message of the event stream, undecoded. */
+export interface RawStreamEvent {
+  subject: string;
+  seq: number;
+  /** When JetStream stored it (epoch ms). */
+  storedAt: number;
+  data: Uint8Array;
+}
+
+/**
+ * Reads every partition of the event stream, in stream order, from the first event stored at or
+ * after `from` (epoch ms, store time) through sequence `through` (the last sequence when the read
+ * began: a read never follows new events). `onEvent` returns false to stop early. An ephemeral
+ * consumer, fetched in batches; a failed fetch is retried from the next sequence (10 times).
+ */
+export async function scanStream(res: ClusterResources, from: number, through: number, onEvent: (e: RawStreamEvent) => boolean | void, signal?: AbortSignal): Promise<void> {
+  let next: { opt_start_time: string } | { opt_start_seq: number } = { opt_start_time: new Date(Math.max(0, from)).toISOString() };
+  for (let failures = 0; !signal?.aborted; ) {
+    try {
+      const c = await res.js.consumers.get(res.stream, { filter_subjects: eventSubjects(res.subjectPrefix).all, inactive_threshold: 60_000, ...next });
+      try {
+        for (;;) {
+          const msgs = await c.fetch({ max_messages: 1000, expires: 2000 });
+          let n = 0;
+          for await (const m of msgs) {
+            n++;
+            if (m.seq > through) return;
+            next = { opt_start_seq: m.seq + 1 };
+            if (onEvent({ subject: m.subject, seq: m.seq, storedAt: Number(m.timestampNanos / 1_000_000n), data: m.data }) === false) return;
+            // The end of the range, or of the stream: stop without waiting for the fetch to expire.
+            if (m.seq >= through || m.info.pending === 0) return;
+          }
+          if (n === 0 || signal?.aborted) return;
+        }
+      } finally {
+        c.delete().catch(() => undefined);
+      }
+    } catch (e) {
+      if (signal?.aborted) return;
+      if (++failures > 10) throw e;
+      await sleep(Math.min(2000, 100 * 2 ** failures));
+    }
+  }
+}
+
+/** The stream's last sequence (0 when empty). */
+export async function lastSequence(res: ClusterResources): Promise<number> {
+  const info = await res.jsm.streams.info(res.stream);
+  return info.state.last_seq;
+}

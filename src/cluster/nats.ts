@@ -11,6 +11,8 @@
 //   KV      <name>_alerts        alerts by id, create-only
 //   KV      <name>_alert_status  workflow status by alert id (history: the status history)
 //   KV      <name>_rules         rule state shared by the nodes: enabled flags, imported rules and exception lists
+//   KV      <name>_schedule      rule run state: last run, run history, gaps (scheduler.ts)
+//   KV      <name>_budget        real-time max_signals budget per rule and interval (budget.ts), TTL 25 h
 //
 // Works on nats-server 2.9 (Debian 12): no stream subject transforms or multi-filter consumers
 // are used; the client library refuses newer features on an older server by itself.
@@ -29,6 +31,8 @@ export interface ClusterBuckets {
   alerts: KV;
   status: KV;
   rules: KV;
+  schedule: KV;
+  budget: KV;
 }
 
 export interface ClusterResources {
@@ -193,8 +197,10 @@ async function openClusterOnce(config: ServeConfig, log: Logger): Promise<Cluste
     const alerts = await bucket('alerts', { history: 1, ttl: cfg.alertsMaxAgeMs, maxValueSize: -1 });
     const status = await bucket('alert_status', { history: 64, ttl: cfg.alertsMaxAgeMs });
     const rules = await bucket('rules', { history: 5 });
-    const buckets = { state, leases, members, alerts, status, rules };
-    const bucketStreams = Object.fromEntries(Object.entries({ state: 'state', leases: 'leases', members: 'members', alerts: 'alerts', status: 'alert_status', rules: 'rules' }).map(([k, v]) => [k, `KV_${name}_${v}`])) as Record<keyof ClusterBuckets, string>;
+    const schedule = await bucket('schedule', { history: 1 });
+    const budget = await bucket('budget', { history: 1, ttl: 25 * 3_600_000 });
+    const buckets = { state, leases, members, alerts, status, rules, schedule, budget };
+    const bucketStreams = Object.fromEntries(Object.entries({ state: 'state', leases: 'leases', members: 'members', alerts: 'alerts', status: 'alert_status', rules: 'rules', schedule: 'schedule', budget: 'budget' }).map(([k, v]) => [k, `KV_${name}_${v}`])) as Record<keyof ClusterBuckets, string>;
     return { nc, js, jsm, cfg, owner, nodeId, stream, subjectPrefix: name, partitions: meta.partitions, partitionKey: meta.partitionKey, replicas, buckets, bucketStreams };
   } catch (e) {
     await nc.close().catch(() => undefined);

@@ -8,6 +8,8 @@
 //   ClusterAlerts.write ──▶ KV <name>_alerts (create-only: written once) ──▶ every node's replica
 //                                                                           (<data>/alerts.sqlite)
 //   RuleSet changes (enable/disable, imports) ──▶ KV <name>_rules ──▶ every node's RuleSet
+//   Scheduled runs (scheduler.ts): the scheduler lease holder reads every partition per window;
+//   rule run state ──▶ KV <name>_schedule ──▶ every node's mirror (GET /api/rules)
 //
 // Every node serves the API and the UI from its replica, so an alert is readable from any node.
 import type { Logger } from 'pino';
@@ -15,8 +17,13 @@ import type { RuleGeneration, RuleSet, RuleStateRow } from '../serve/rules.js';
 import { lastIngested, type ServedAlerts } from '../serve/alerts.js';
 import type { Metrics } from '../serve/metrics.js';
 import type { DetectorRules } from '../serve/realtime.js';
+import type { Alert } from '../detect/alerts.js';
+import type { Rule } from '../rules/types.js';
+import type { ClusterScheduling } from '../serve/detection.js';
 import { ClusterAlerts } from './alerts.js';
+import { RealtimeBudget } from './budget.js';
 import { JetStreamEventLog } from './jetstream-log.js';
+import { ClusterScheduleStore, readStreamWindow, SchedulerLease } from './scheduler.js';
 import { isTransient, sleep, type ClusterResources } from './nats.js';
 import { Partitioner } from './partition.js';
 import { ClusterWorker } from './worker.js';
@@ -27,6 +34,8 @@ export interface ClusterNodeDeps {
   alerts: ServedAlerts;
   metrics: Metrics;
   log: Logger;
+  /** Real-time detection on this node's partitions (false: `--no-realtime`, scheduled runs only). */
+  realtime: boolean;
 }
 
 export interface ClusterStatus {
@@ -44,12 +53,20 @@ export interface ClusterStatus {
   takeovers: number;
   publish_retries: number;
   alerts: { created: number; existed: number; retries: number };
+  /** Scheduled runs: whether this node holds the scheduler lease, and who does. */
+  scheduler: { active: boolean; holder: string | null; acquired: number };
+  /** Real-time alert groups refused by the cluster-wide max_signals budget. */
+  realtime_budget: { refused: number; unchecked: number };
 }
 
 export class ClusterNode {
   readonly eventLog: JetStreamEventLog;
   readonly alerts: ClusterAlerts;
   readonly worker: ClusterWorker | null;
+  readonly schedule: ClusterScheduleStore;
+  readonly scheduler: SchedulerLease | null;
+  readonly budget: RealtimeBudget;
+  private holder: string | null = null;
   private partitioner: { gen: number; p: Partitioner } | null = null;
   private readonly abort = new AbortController();
   private rulesWatch: Promise<void> | null = null;
@@ -68,12 +85,18 @@ export class ClusterNode {
       },
       onRetry: () => this.counts.alertRetries++,
     });
-    this.worker = res.cfg.roles.detect
+    this.schedule = new ClusterScheduleStore(res.buckets.schedule, log);
+    this.scheduler = res.cfg.roles.detect ? new SchedulerLease(res, log) : null;
+    this.budget = new RealtimeBudget(res.buckets.budget, log);
+    this.worker =
+      res.cfg.roles.detect && deps.realtime
       ? new ClusterWorker({
           res,
           log: this.eventLog,
           logger: log,
           sink: async (group, rule, mode) => {
+            // max_signals per rule and interval across every partition (budget.ts).
+            if (!(await this.budget.take(rule))) return;
             await this.alerts.write(group, rule, mode);
             // Ingest (the event's acknowledgement) to alert stored, as single-node real time measures it.
             const t = lastIngested(group);
@@ -107,12 +130,28 @@ export class ClusterNode {
     return { rules: { gen: g.gen, prepared: g.prepared, stream: g.stream, router: g.router }, partitioner: this.current() };
   }
 
+  /** What the scheduled runs of this node use (src/serve/detection.ts). */
+  scheduling(): ClusterScheduling {
+    return {
+      store: this.schedule,
+      readWindow: (start, end, byIngested) => {
+        const g = this.deps.rules.current;
+        return readStreamWindow(this.deps.res, start, end, byIngested, (ev) => g.router.route(ev).length > 0);
+      },
+      active: () => this.scheduler?.active ?? false,
+      sink: (group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled') => this.alerts.write(group, rule, mode),
+      ledger: this.alerts.ledger,
+    };
+  }
+
   /** Starts the alert replica (caught up before the node answers), the worker and the rule-state sync. */
   async start(): Promise<void> {
     await this.syncRulesOnce();
     await this.alerts.startReplica();
+    await this.schedule.start();
     this.rulesWatch = this.watchRules();
     this.worker?.start();
+    this.scheduler?.start();
     const p = this.current();
     this.deps.log.info(
       { cluster: this.deps.res.cfg.name, node: this.deps.res.nodeId, roles: this.roles(), partitions: this.deps.res.partitions, rules: p.summary },
@@ -197,6 +236,11 @@ export class ClusterNode {
     return [...(r.ingest ? ['ingest'] : []), ...(r.detect ? ['detect'] : [])];
   }
 
+  /** The scheduler lease's holder, refreshed for the status API. */
+  async refreshStatus(): Promise<void> {
+    this.holder = (await this.scheduler?.holder()) ?? null;
+  }
+
   status(): ClusterStatus {
     const { res } = this.deps;
     return {
@@ -214,13 +258,17 @@ export class ClusterNode {
       takeovers: this.worker?.takeovers ?? 0,
       publish_retries: this.counts.publishRetries,
       alerts: { created: this.counts.created, existed: this.counts.existed, retries: this.counts.alertRetries },
+      scheduler: { active: this.scheduler?.active ?? false, holder: this.holder, acquired: this.scheduler?.acquired ?? 0 },
+      realtime_budget: { refused: this.budget.refused, unchecked: this.budget.unchecked },
     };
   }
 
   /** Stops detection (acknowledging what is done, releasing leases), the replica, and the connection. */
   async stop(): Promise<void> {
     this.abort.abort();
+    await this.scheduler?.stop();
     await this.worker?.stop();
+    await this.schedule.stop();
     await this.alerts.stop();
     await this.rulesWatch?.catch(() => undefined);
     await this.deps.res.nc.drain().catch(() => this.deps.res.nc.close());

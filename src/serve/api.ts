@@ -232,7 +232,7 @@ export function registerApi(app: FastifyInstance, deps: ApiDeps): void {
     if (!start || !end || start.ms >= end.ms) throw badRequest('body.start and body.end must be times with start < end', 'illegal_argument_exception');
     if (!detection) throw badRequest('rules do not run over a hunt --db store (eqlite ui)', 'illegal_argument_exception');
     if (!r.enabled || r.skip) throw badRequest(`rule [${r.rule.rule_id}] is ${r.skip ? 'not runnable' : 'disabled'}`, 'illegal_argument_exception');
-    const res = detection.manualRun(r.rule.rule_id, start.ms, end.ms);
+    const res = await detection.manualRun(r.rule.rule_id, start.ms, end.ms);
     sendJson(reply, 200, res ?? { runs: 0, alerts: 0 });
   });
 

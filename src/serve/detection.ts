@@ -16,9 +16,15 @@
 //    written. Events arriving after later events were pushed get repair runs over their rules'
 //    windows. After a restart, sequences pending at the last acknowledgement are rebuilt by a
 //    silent replay and detection continues from it.
+//
+// Where the scheduled runs read and keep their state is plugged in: a single node reads its SQLite
+// event store and keeps rule state in state.sqlite (SqliteScheduleStore); a cluster node reads the
+// JetStream event stream and keeps rule state in a KV bucket every node mirrors, and runs only
+// while it holds the cluster's scheduler lease (src/cluster/scheduler.ts). The due runs, gaps,
+// catch-up, grouping and the engine's runWindow are this file's, for both.
 import type { Logger } from 'pino';
 import type { Alert } from '../detect/alerts.js';
-import { DetectionEngine } from '../detect/engine.js';
+import { DetectionEngine, type AlertLedger } from '../detect/engine.js';
 import { parseInterval } from '../detect/schedule.js';
 import { RuleSchedule } from '../detect/schedule.js';
 import { stampEventTime } from '../events/order.js';
@@ -77,9 +83,6 @@ CREATE TABLE IF NOT EXISTS rule_gaps (
 CREATE INDEX IF NOT EXISTS rule_gaps_uuid ON rule_gaps(uuid, seq);
 `;
 
-/** Run history kept per rule. */
-const RUNS_KEPT = 200;
-
 export interface DetectionDeps {
   config: ServeConfig;
   store: EventStore;
@@ -90,6 +93,112 @@ export interface DetectionDeps {
   metrics: Metrics;
   state: StateDb;
   log: Logger;
+  /** Cluster mode: scheduled runs over the cluster's event stream, state shared (null: single node). */
+  cluster?: ClusterScheduling | null;
+}
+
+/** What a cluster node plugs into the scheduled runs. */
+export interface ClusterScheduling {
+  /** Rule run state shared by every node. */
+  store: ScheduleStore;
+  /** The events of a window (every partition, each event once), in time order. */
+  readWindow: (start: number, end: number, byIngested: boolean) => Promise<EventDoc[]>;
+  /** True while this node holds the scheduler lease (only it runs scheduled and catch-up runs). */
+  active: () => boolean;
+  /** Alerts of scheduled and manual runs: resolves once they are durable. */
+  sink: (group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled') => Promise<void>;
+  ledger: AlertLedger;
+}
+
+/** One run as recorded. */
+export interface RunRow {
+  uuid: string;
+  rule_id: string;
+  run_time: number;
+  window_start: number;
+  window_end: number;
+  kind: 'scheduled' | 'catch-up' | 'manual';
+  status: 'succeeded' | 'failed';
+  error: string | null;
+  duration_ms: number;
+  events: number;
+  alerts: number;
+  executed_at: number;
+}
+
+export interface GapRow {
+  gap_start: number;
+  gap_end: number;
+  status: 'filled' | 'unfilled';
+  detected_at: number;
+}
+
+/** Where rule run state (last run, run history, gaps) is kept. */
+export interface ScheduleStore {
+  /** Run time of the rule's last scheduled or catch-up run (null: never ran). */
+  lastRun(uuid: string): number | null;
+  /**
+   * Records a run; `advance`: it moves the rule's last run (scheduled and catch-up runs). Returns
+   * false when the run was already recorded (a cluster's other scheduler did it): nothing written.
+   */
+  recordRun(row: RunRow, advance: boolean): boolean | Promise<boolean>;
+  recordGap(uuid: string, rule_id: string, gap: GapRow): void | Promise<void>;
+  /** Marks the unfilled gaps inside [from, to] filled (a manual run covered them). */
+  fillGaps(uuid: string, from: number, to: number): void | Promise<void>;
+  /** Most recent runs first (at most 50) and gaps (at most 100). */
+  runs(uuid: string): RunRow[];
+  gaps(uuid: string): GapRow[];
+}
+
+/** Run history kept per rule. */
+export const RUNS_KEPT = 200;
+
+/** Rule state in `<data>/state.sqlite` (single node). */
+export class SqliteScheduleStore implements ScheduleStore {
+  constructor(private readonly state: StateDb) {
+    state.exec(SCHEMA);
+  }
+
+  lastRun(uuid: string): number | null {
+    const row = this.state.prepare('SELECT last_run FROM rule_schedule WHERE uuid = ?').get(uuid) as { last_run: number | null } | undefined;
+    return row?.last_run ?? null;
+  }
+
+  recordRun(r: RunRow, advance: boolean): boolean {
+    const { state } = this;
+    state.transaction(() => {
+      if (advance) {
+        state
+          .prepare(
+            `INSERT INTO rule_schedule (uuid, rule_id, last_run, last_status, last_error, last_duration_ms, last_events, last_alerts, last_executed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (uuid) DO UPDATE SET rule_id = excluded.rule_id, last_run = MAX(COALESCE(rule_schedule.last_run, 0), excluded.last_run), last_status = excluded.last_status,
+             last_error = excluded.last_error, last_duration_ms = excluded.last_duration_ms, last_events = excluded.last_events, last_alerts = excluded.last_alerts, last_executed_at = excluded.last_executed_at`,
+          )
+          .run(r.uuid, r.rule_id, r.run_time, r.status, r.error, r.duration_ms, r.events, r.alerts, r.executed_at);
+      }
+      state
+        .prepare('INSERT INTO rule_runs (uuid, run_time, window_start, window_end, kind, status, error, duration_ms, events, alerts, executed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(r.uuid, r.run_time, r.window_start, r.window_end, r.kind, r.status, r.error, r.duration_ms, r.events, r.alerts, r.executed_at);
+      state.prepare('DELETE FROM rule_runs WHERE uuid = ? AND seq <= (SELECT MAX(seq) FROM rule_runs WHERE uuid = ?) - ?').run(r.uuid, r.uuid, RUNS_KEPT);
+    })();
+    return true;
+  }
+
+  recordGap(uuid: string, _ruleId: string, g: GapRow): void {
+    this.state.prepare('INSERT INTO rule_gaps (uuid, gap_start, gap_end, status, detected_at) VALUES (?, ?, ?, ?, ?)').run(uuid, g.gap_start, g.gap_end, g.status, g.detected_at);
+  }
+
+  fillGaps(uuid: string, from: number, to: number): void {
+    this.state.prepare("UPDATE rule_gaps SET status = 'filled' WHERE uuid = ? AND status = 'unfilled' AND gap_start >= ? AND gap_end <= ?").run(uuid, from, to);
+  }
+
+  runs(uuid: string): RunRow[] {
+    return this.state.prepare('SELECT * FROM rule_runs WHERE uuid = ? ORDER BY seq DESC LIMIT 50').all(uuid) as RunRow[];
+  }
+
+  gaps(uuid: string): GapRow[] {
+    return this.state.prepare('SELECT gap_start, gap_end, status, detected_at FROM rule_gaps WHERE uuid = ? ORDER BY seq DESC LIMIT 100').all(uuid) as GapRow[];
+  }
 }
 
 export interface RunRecord {
@@ -104,6 +213,12 @@ export interface RunRecord {
   executed_at: string;
 }
 
+/** A window's events could not be read for a reason a retry will not fix (too many): the run fails for good. */
+export class WindowReadError extends Error {}
+
+/** Largest number of events one scheduled window reads (the run fails beyond, and says so). */
+export const MAX_WINDOW_EVENTS = 2_000_000;
+
 export class Detection {
   private gen!: RuleGeneration;
   private scheduled!: DetectionEngine;
@@ -111,13 +226,15 @@ export class Detection {
   /** Generation changes are applied to the real-time detector one at a time. */
   private installing: Promise<void> = Promise.resolve();
   private tickTimer: NodeJS.Timeout | null = null;
-  private running = false;
-  /** Alerts written by the current scheduled run (for its record). */
+  private running: Promise<void> | null = null;
+  /** Alerts written by the current scheduled run (for its record), and their writes in flight. */
   private runAlerts = 0;
+  private runWrites: Promise<void>[] = [];
+  private readonly store: ScheduleStore;
   lateForRealtime = 0;
 
   constructor(private readonly deps: DetectionDeps) {
-    deps.state.exec(SCHEMA);
+    this.store = deps.cluster?.store ?? new SqliteScheduleStore(deps.state);
   }
 
   /** Events waiting for real-time detection. */
@@ -128,14 +245,15 @@ export class Detection {
   /** Starts both modes: installs the current rules, starts real time (from its checkpoint) and the scheduler. */
   start(): void {
     this.install(this.deps.rules.current);
-    this.tickTimer = setInterval(() => this.tick(), this.deps.config.detection.tickMs);
+    this.tickTimer = setInterval(() => void this.tick(), this.deps.config.detection.tickMs);
     this.tickTimer.unref();
-    setImmediate(() => this.tick());
+    setImmediate(() => void this.tick());
   }
 
   async stop(): Promise<void> {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
+    await this.running;
     await this.installing;
     await this.realtime?.stop();
   }
@@ -149,20 +267,21 @@ export class Detection {
   /** A new rule generation (reload, import, enable/disable). */
   install(g: RuleGeneration): void {
     this.gen = g;
-    const { alerts, log, metrics, config } = this.deps;
+    const { alerts, log, metrics, config, cluster } = this.deps;
     const warn = (m: string) => log.warn({ warning: m }, 'detection');
     this.scheduled = new DetectionEngine({
       rules: g.prepared,
       mode: 'schedule',
       now: Date.now(),
-      ledger: alerts.ledger,
+      ledger: cluster?.ledger ?? alerts.ledger,
       onWarning: warn,
       sink: (group, rule) => {
         this.runAlerts += group.length;
         this.written(group, rule, 'scheduled');
       },
     });
-    if (config.detection.realtime) {
+    // Cluster mode: real time runs on the workers' partitions (src/cluster/worker.ts).
+    if (config.detection.realtime && !cluster) {
       const rules = { gen: g.gen, prepared: g.prepared, stream: g.stream, router: g.router };
       this.installing = this.installing.then(async () => {
         try {
@@ -216,8 +335,11 @@ export class Detection {
   }
 
   private written(group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled'): void {
-    const { alerts, metrics } = this.deps;
-    alerts.write(group, rule, mode);
+    const { alerts, metrics, cluster } = this.deps;
+    if (cluster) {
+      // Durable once the promise resolves: the run is recorded only after its alerts are.
+      this.runWrites.push(cluster.sink(group, rule, mode));
+    } else alerts.write(group, rule, mode);
     metrics.alertsWritten.inc({ severity: rule.severity, mode }, group.length);
     if (mode === 'realtime') {
       const t = lastIngested(group);
@@ -236,8 +358,14 @@ export class Detection {
     return (max.s ?? 0) + 1;
   }
 
+  /** The events of a window, parsed and in time order: the cluster's stream, or the local store. */
+  private async readWindow(start: number, end: number, byIngested: boolean): Promise<EventDoc[]> {
+    const { cluster } = this.deps;
+    return cluster ? cluster.readWindow(start, end, byIngested) : this.readStoredWindow(start, end, byIngested);
+  }
+
   /** The stored events of a window, parsed and in time order (rules' routing applied). */
-  private readWindow(start: number, end: number, byIngested: boolean): EventDoc[] {
+  private readStoredWindow(start: number, end: number, byIngested: boolean): EventDoc[] {
     const db = this.deps.store.db();
     type Row = { seq: number; idx: string; id: string; ingested: number; src: string };
     let rows: Row[];
@@ -258,36 +386,38 @@ export class Detection {
     return out;
   }
 
-  /** Runs what is due. */
-  tick(now = Date.now()): void {
-    if (this.running) return;
-    this.running = true;
-    try {
-      this.runDue(now);
-    } finally {
-      this.running = false;
-    }
+  /**
+   * Runs what is due (one tick at a time; a tick while one runs waits for it). In cluster mode,
+   * only on the node holding the scheduler lease.
+   */
+  tick(now = Date.now()): Promise<void> {
+    if (this.running) return this.running;
+    if (this.deps.cluster && !this.deps.cluster.active()) return Promise.resolve();
+    this.running = this.runDue(now)
+      .catch((e: Error) => this.deps.log.error({ err: e.message }, 'detection: scheduled runs failed'))
+      .finally(() => (this.running = null));
+    return this.running;
   }
 
-  private runDue(now: number): void {
-    const { config, state, metrics } = this.deps;
+  private async runDue(now: number): Promise<void> {
+    const { config, metrics, cluster } = this.deps;
+    const { store } = this;
     const effective = now - config.detection.latenessMs;
-    const getState = state.prepare('SELECT last_run FROM rule_schedule WHERE uuid = ?');
     type Due = { i: number; runTime: number; kind: 'scheduled' | 'catch-up' };
     const due: Due[] = [];
     let lag = 0;
-    this.gen.prepared.forEach((p, i) => {
-      const rule = p.rule;
+    const gen = this.gen;
+    for (let i = 0; i < gen.prepared.length; i++) {
+      const rule = gen.prepared[i]!.rule;
       const uuid = this.uuidOf(i);
       const interval = parseInterval(rule.interval);
       const latest = Math.floor(effective / interval) * interval;
-      const row = getState.get(uuid) as { last_run: number | null } | undefined;
-      const last = row?.last_run ?? null;
+      const last = store.lastRun(uuid);
       if (last === null) {
         due.push({ i, runTime: latest, kind: 'scheduled' });
-        return;
+        continue;
       }
-      if (latest <= last) return;
+      if (latest <= last) continue;
       const missed = Math.round((latest - last) / interval);
       lag = Math.max(lag, (effective - latest) / 1000);
       let first = last + interval;
@@ -299,19 +429,19 @@ export class Detection {
         if (missed - 1 > cap) {
           const skippedTo = latest - cap * interval;
           const gapEnd = new RuleSchedule(rule, EPOCH).windowAt(skippedTo).start;
-          this.recordGap(uuid, w.start, gapEnd, 'unfilled');
+          await this.recordGap(i, w.start, gapEnd, 'unfilled');
           first = skippedTo;
         }
-        this.recordGap(uuid, new RuleSchedule(rule, EPOCH).windowAt(first).start, new RuleSchedule(rule, EPOCH).windowAt(latest - interval).end, 'filled');
+        await this.recordGap(i, new RuleSchedule(rule, EPOCH).windowAt(first).start, new RuleSchedule(rule, EPOCH).windowAt(latest - interval).end, 'filled');
       }
       for (let t = first; t <= latest; t += interval) due.push({ i, runTime: t, kind: t === latest ? 'scheduled' : 'catch-up' });
-    });
+    }
     metrics.ruleLag.set(lag);
     if (due.length === 0) return;
-    // Group runs with the same window (and time field): one read of the store each.
+    // Group runs with the same window (and time field): one read of the events each.
     const groups = new Map<string, { start: number; end: number; byIngested: boolean; runs: Due[] }>();
     for (const d of due) {
-      const rule = this.gen.prepared[d.i]!.rule;
+      const rule = gen.prepared[d.i]!.rule;
       const w = new RuleSchedule(rule, EPOCH).windowAt(d.runTime);
       const byIngested = rule.timestamp_override === 'event.ingested';
       const key = `${w.start}:${w.end}:${byIngested}`;
@@ -321,31 +451,50 @@ export class Detection {
     }
     const ordered = [...groups.values()].sort((a, b) => a.end - b.end);
     for (const g of ordered) {
+      // A new rule generation or a lost lease: the rest waits for the next tick.
+      if (this.gen !== gen || (cluster && !cluster.active())) return;
       let events: EventDoc[];
       try {
-        events = this.readWindow(g.start, g.end, g.byIngested);
+        events = await this.readWindow(g.start, g.end, g.byIngested);
       } catch (e) {
-        for (const d of g.runs) this.recordRun(d.i, d.runTime, g.start, g.end, d.kind, 0, 0, 0, (e as Error).message);
+        // Single node: a store that cannot be read fails the run. Cluster: an unreachable stream
+        // is retried at the next tick (the run is recorded as failed, the rule's last run stays).
+        const retry = cluster !== undefined && cluster !== null && !(e instanceof WindowReadError);
+        for (const d of g.runs) await this.recordRun(d.i, d.runTime, g.start, g.end, d.kind, 0, 0, 0, (e as Error).message, !retry);
         continue;
       }
-      for (const d of g.runs) this.runOne(d.i, d.runTime, g.start, g.end, d.kind, events);
+      if (this.gen !== gen) return;
+      for (const d of g.runs) await this.runOne(d.i, d.runTime, g.start, g.end, d.kind, events);
     }
   }
 
-  private runOne(i: number, runTime: number, start: number, end: number, kind: 'scheduled' | 'catch-up' | 'manual', events: EventDoc[]): void {
+  private async runOne(i: number, runTime: number, start: number, end: number, kind: 'scheduled' | 'catch-up' | 'manual', events: EventDoc[]): Promise<number> {
     const t0 = performance.now();
     this.runAlerts = 0;
+    this.runWrites = [];
     let error: string | null = null;
+    let advance = kind !== 'manual';
     try {
       this.scheduled.runWindow(i, runTime, events);
     } catch (e) {
       error = (e as Error).message;
       this.deps.log.error({ rule: this.gen.prepared[i]!.rule.rule_id, err: error }, 'detection: rule run failed');
     }
+    const alerts = this.runAlerts;
+    // Cluster: the run counts once its alerts are stored; a write that failed for good leaves the
+    // rule's last run where it was, so the next tick runs it again (same ids, written once).
+    const writes = await Promise.allSettled(this.runWrites);
+    this.runWrites = [];
+    const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed && !error) {
+      error = `alerts not stored: ${(failed.reason as Error).message}`;
+      advance = false;
+    }
     const ms = performance.now() - t0;
     this.deps.metrics.ruleRunDuration.observe(ms / 1000);
     this.deps.metrics.ruleRuns.inc({ status: error ? 'failed' : 'succeeded' });
-    this.recordRun(i, runTime, start, end, kind, ms, events.length, this.runAlerts, error);
+    await this.recordRun(i, runTime, start, end, kind, ms, events.length, alerts, error, advance);
+    return alerts;
   }
 
   private uuidOf(i: number): string {
@@ -353,63 +502,73 @@ export class Detection {
     return this.gen.all.find((r) => r.rule === p.rule)!.uuid;
   }
 
-  private recordRun(i: number, runTime: number, start: number, end: number, kind: string, ms: number, events: number, alerts: number, error: string | null): void {
-    const { state } = this.deps;
-    const uuid = this.uuidOf(i);
+  private async recordRun(i: number, runTime: number, start: number, end: number, kind: RunRow['kind'], ms: number, events: number, alerts: number, error: string | null, advance = kind !== 'manual'): Promise<void> {
     const rule = this.gen.prepared[i]!.rule;
-    const now = Date.now();
-    const status = error ? 'failed' : 'succeeded';
-    state.transaction(() => {
-      if (kind !== 'manual') {
-        state
-          .prepare(
-            `INSERT INTO rule_schedule (uuid, rule_id, last_run, last_status, last_error, last_duration_ms, last_events, last_alerts, last_executed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (uuid) DO UPDATE SET rule_id = excluded.rule_id, last_run = MAX(COALESCE(rule_schedule.last_run, 0), excluded.last_run), last_status = excluded.last_status,
-             last_error = excluded.last_error, last_duration_ms = excluded.last_duration_ms, last_events = excluded.last_events, last_alerts = excluded.last_alerts, last_executed_at = excluded.last_executed_at`,
-          )
-          .run(uuid, rule.rule_id, runTime, status, error, ms, events, alerts, now);
-      }
-      state.prepare('INSERT INTO rule_runs (uuid, run_time, window_start, window_end, kind, status, error, duration_ms, events, alerts, executed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(uuid, runTime, start, end, kind, status, error, ms, events, alerts, now);
-      state.prepare('DELETE FROM rule_runs WHERE uuid = ? AND seq <= (SELECT MAX(seq) FROM rule_runs WHERE uuid = ?) - ?').run(uuid, uuid, RUNS_KEPT);
-    })();
+    const row: RunRow = {
+      uuid: this.uuidOf(i),
+      rule_id: rule.rule_id,
+      run_time: runTime,
+      window_start: start,
+      window_end: end,
+      kind,
+      status: error ? 'failed' : 'succeeded',
+      error,
+      duration_ms: ms,
+      events,
+      alerts,
+      executed_at: Date.now(),
+    };
+    try {
+      await this.store.recordRun(row, advance && kind !== 'manual');
+    } catch (e) {
+      this.deps.log.error({ rule: rule.rule_id, err: (e as Error).message }, 'detection: cannot record a rule run (it runs again)');
+    }
   }
 
-  private recordGap(uuid: string, start: number, end: number, status: 'filled' | 'unfilled'): void {
+  private async recordGap(i: number, start: number, end: number, status: 'filled' | 'unfilled'): Promise<void> {
     if (end <= start) return;
-    this.deps.state.prepare('INSERT INTO rule_gaps (uuid, gap_start, gap_end, status, detected_at) VALUES (?, ?, ?, ?, ?)').run(uuid, start, end, status, Date.now());
+    const uuid = this.uuidOf(i);
+    await this.store.recordGap(uuid, this.gen.prepared[i]!.rule.rule_id, { gap_start: start, gap_end: end, status, detected_at: Date.now() });
     if (status === 'unfilled') this.deps.metrics.gaps.inc();
     this.deps.log.warn({ rule: uuid, start: new Date(start).toISOString(), end: new Date(end).toISOString(), status }, status === 'filled' ? 'detection: missed runs after downtime, caught up' : 'detection: gap not covered by any run');
   }
 
   /**
    * Kibana's manual run: the rule's runs over [from, to] (one per interval, windows as
-   * scheduled), e.g. to fill a reported gap. Returns the alerts written.
+   * scheduled), e.g. to fill a reported gap. Returns the alerts written. (In cluster mode it runs
+   * on the node asked, over the cluster's stream; its alerts are written once as any others.)
    */
-  manualRun(ruleId: string, from: number, to: number): { runs: number; alerts: number } | null {
+  async manualRun(ruleId: string, from: number, to: number): Promise<{ runs: number; alerts: number } | null> {
     const i = this.gen.prepared.findIndex((p) => p.rule.rule_id === ruleId);
     if (i < 0) return null;
-    const rule = this.gen.prepared[i]!.rule;
-    const interval = parseInterval(rule.interval);
-    let runs = 0;
-    let alerts = 0;
-    for (let t = Math.ceil(from / interval) * interval; t <= to + interval; t += interval) {
-      const w = new RuleSchedule(rule, EPOCH).windowAt(t);
-      if (w.start > to) break;
-      const events = this.readWindow(w.start, w.end, rule.timestamp_override === 'event.ingested');
-      this.runOne(i, t, w.start, w.end, 'manual', events);
-      runs++;
-      alerts += this.runAlerts;
-      if (runs > 10_000) break;
+    // One run at a time on this node: a scheduled tick in progress finishes first.
+    while (this.running) await this.running;
+    let release!: () => void;
+    this.running = new Promise<void>((r) => (release = r));
+    try {
+      const rule = this.gen.prepared[i]!.rule;
+      const interval = parseInterval(rule.interval);
+      let runs = 0;
+      let alerts = 0;
+      for (let t = Math.ceil(from / interval) * interval; t <= to + interval; t += interval) {
+        const w = new RuleSchedule(rule, EPOCH).windowAt(t);
+        if (w.start > to) break;
+        const events = await this.readWindow(w.start, w.end, rule.timestamp_override === 'event.ingested');
+        alerts += await this.runOne(i, t, w.start, w.end, 'manual', events);
+        runs++;
+        if (runs > 10_000) break;
+      }
+      if (runs > 0) await this.store.fillGaps(this.uuidOf(i), from - interval, to + interval);
+      return { runs, alerts };
+    } finally {
+      this.running = null;
+      release();
     }
-    if (runs > 0) this.deps.state.prepare("UPDATE rule_gaps SET status = 'filled' WHERE uuid = ? AND status = 'unfilled' AND gap_start >= ? AND gap_end <= ?").run(this.uuidOf(i), from - interval, to + interval);
-    return { runs, alerts };
   }
 
   /** Schedule state of a rule for the API. */
   ruleState(uuid: string): { last_run: RunRecord | null; runs: RunRecord[]; gaps: { start: string; end: string; status: string; detected_at: string }[] } {
-    const { state } = this.deps;
-    type RunRow = { run_time: number; window_start: number; window_end: number; kind: RunRecord['kind']; status: RunRecord['status']; error: string | null; duration_ms: number; events: number; alerts: number; executed_at: number };
-    const runs = (state.prepare('SELECT * FROM rule_runs WHERE uuid = ? ORDER BY seq DESC LIMIT 50').all(uuid) as RunRow[]).map((r) => ({
+    const runs = this.store.runs(uuid).map((r) => ({
       run_time: iso(r.run_time),
       window: { start: iso(r.window_start), end: iso(r.window_end) },
       kind: r.kind,
@@ -420,9 +579,7 @@ export class Detection {
       alerts: r.alerts,
       executed_at: iso(r.executed_at),
     }));
-    const gaps = (state.prepare('SELECT gap_start, gap_end, status, detected_at FROM rule_gaps WHERE uuid = ? ORDER BY seq DESC LIMIT 100').all(uuid) as { gap_start: number; gap_end: number; status: string; detected_at: number }[]).map(
-      (g) => ({ start: iso(g.gap_start), end: iso(g.gap_end), status: g.status, detected_at: iso(g.detected_at) }),
-    );
+    const gaps = this.store.gaps(uuid).map((g) => ({ start: iso(g.gap_start), end: iso(g.gap_end), status: g.status, detected_at: iso(g.detected_at) }));
     return { last_run: runs.find((r) => r.kind !== 'manual') ?? null, runs, gaps };
   }
 }

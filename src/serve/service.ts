@@ -112,13 +112,19 @@ export class Service {
       valueLists: config.valueLists,
       state,
       log,
-      // Cluster mode: the workers run the rules (restarting their partitions), and rule-state
-      // changes made on this node are shared with the others.
-      onChange: (g) => (node ? node.onRules() : detection?.install(g)),
+      // Cluster mode: the workers run the rules in real time (restarting their partitions), the
+      // scheduled runs take the new rules, and rule-state changes made on this node are shared
+      // with the others.
+      onChange: (g) => {
+        detection?.install(g);
+        node?.onRules();
+      },
       onPersist: (rows) => node?.persistRules(rows),
     });
-    this.detection = detection = new Detection({ config, store, eventLog: this.log$, rules: this.rules, alerts: this.alerts, metrics: this.metrics, state, log });
-    if (cluster) this.cluster = node = new cluster.Node({ res: cluster.res, rules: this.rules, alerts: this.alerts, metrics: this.metrics, log });
+    if (cluster) this.cluster = node = new cluster.Node({ res: cluster.res, rules: this.rules, alerts: this.alerts, metrics: this.metrics, log, realtime: config.detection.realtime });
+    // Cluster mode: scheduled runs read the cluster's stream, keep rule state in JetStream and run
+    // on the node holding the scheduler lease (src/cluster/scheduler.ts).
+    this.detection = detection = new Detection({ config, store, eventLog: this.log$, rules: this.rules, alerts: this.alerts, metrics: this.metrics, state, log, cluster: node?.scheduling() ?? null });
     this.sink = node ? node.eventLog.sink : store;
     this.ingest = new Ingest({
       config,
@@ -193,10 +199,10 @@ export class Service {
     try {
       metricsRef.m = svc.metrics;
       svc.metrics.storeAvailable.set(store.failure ? 0 : 1);
-      // Cluster mode: detection runs on the workers' partitions of the event stream; the local
-      // event store stays empty (single-node scheduled runs and real time do not run).
+      // Cluster mode: real time runs on the workers' partitions of the event stream, scheduled
+      // runs on the scheduler lease's holder; the local event store stays empty.
       if (svc.cluster) await svc.cluster.start();
-      else svc.detection.start();
+      svc.detection.start();
       svc.webhooks.start();
       svc.rules.watch();
       await svc.listen();
@@ -313,8 +319,9 @@ export class Service {
       const ok = failure === null;
       sendJson(reply, ok ? 200 : 503, { status: ok ? 'ok' : 'degraded', store: ok ? { writable: true } : { writable: false, failure: failure!.failure, reason: failure!.message } });
     });
-    app.get('/api/cluster', { config: { privilege: 'read' } }, (_req, reply) => {
+    app.get('/api/cluster', { config: { privilege: 'read' } }, async (_req, reply) => {
       if (!this.cluster) throw new EsError(404, 'not_found', 'this node is not part of a cluster (start it with --cluster)');
+      await this.cluster.refreshStatus();
       sendJson(reply, 200, this.cluster.status());
     });
     app.get('/metrics', { config: { privilege: 'read' } }, async (_req, reply) => {
@@ -351,8 +358,8 @@ export class Service {
     await this.app.close();
     for (const fn of this.closers.reverse()) await fn();
     this.rules.close();
-    await this.cluster?.stop();
     await this.detection.stop();
+    await this.cluster?.stop();
     await this.webhooks.stop();
     this.alerts.close();
     await this.store.close();
