@@ -24,6 +24,8 @@ import { ClusterAlerts } from './alerts.js';
 import { RealtimeBudget } from './budget.js';
 import { JetStreamEventLog } from './jetstream-log.js';
 import { ClusterScheduleStore, readStreamWindow, SchedulerLease } from './scheduler.js';
+import { scanClusterEvents } from './search.js';
+import type { ClusterEventScan } from '../serve/es-search.js';
 import { isTransient, sleep, type ClusterResources } from './nats.js';
 import { Partitioner } from './partition.js';
 import { ClusterWorker } from './worker.js';
@@ -142,6 +144,11 @@ export class ClusterNode {
       sink: (group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled') => this.alerts.write(group, rule, mode),
       ledger: this.alerts.ledger,
     };
+  }
+
+  /** How `_eql/search` and `_count` read events on this node: the cluster's stream (search.ts). */
+  eventSearch(): ClusterEventScan {
+    return (match, limit, onEvent, opts) => scanClusterEvents(this.deps.res, match, limit, onEvent, opts);
   }
 
   /** Starts the alert replica (caught up before the node answers), the worker and the rule-state sync. */

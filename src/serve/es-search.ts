@@ -4,12 +4,13 @@
 //  * `POST /<pattern>/_search` and `GET /<pattern>/_count` on the alerts
 //    (`.alerts-security.alerts-*`), with size, from, sort and the Query DSL of query-dsl.ts;
 //  * `_count` on event indices.
+// In cluster mode the events are read from the cluster's stream (src/cluster/search.ts), with the
+// same bound (EQL_MAX_SCAN events of the indices asked for).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { compile, type QueryResult, type SequenceResult } from '../engine/index.js';
 import { EqlError } from '../eql/index.js';
 import { ruleIndexMatcher } from '../detect/index-pattern.js';
 import { stampEventTime } from '../events/order.js';
-import { parseInstant } from '../events/time.js';
 import type { EventDoc } from '../events/types.js';
 import type { ServedAlerts } from './alerts.js';
 import type { ServeConfig } from './config.js';
@@ -24,7 +25,14 @@ export interface EsSearchDeps {
   store: EventStore;
   alerts: ServedAlerts;
   objects: EsObjects;
+  /**
+   * Cluster mode: the events live in the cluster's stream, read by this (src/cluster/search.ts):
+   * the events of the indices `match` accepts, each once, in stored order; at most `limit`.
+   */
+  clusterEvents?: ClusterEventScan | null;
 }
+
+export type ClusterEventScan = (match: (index: string) => boolean, limit: number, onEvent: (ev: EventDoc & { seq: number }) => void, opts: { parse: boolean }) => Promise<void>;
 
 /** The alias alerts are read through, and the concrete index Kibana writes them to. */
 export const ALERTS_ALIAS = '.alerts-security.alerts-default';
@@ -107,7 +115,10 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
       else for (const row of deps.alerts.db.prepare('SELECT doc FROM alerts').iterate() as Iterable<{ doc: string }>) if (pred(JSON.parse(row.doc) as Record<string, unknown>)) n++;
     }
     const events = eventPatterns(target);
-    if (events) {
+    if (events && deps.clusterEvents) {
+      // Without a query only the index names are read, not the documents.
+      await deps.clusterEvents(events, EQL_MAX_SCAN, (ev) => void (!pred || pred(ev.source) ? n++ : 0), { parse: pred !== null });
+    } else if (events) {
       const db = deps.store.db();
       const names = (db.prepare('SELECT idx, COUNT(*) AS n FROM events GROUP BY idx').all() as { idx: string; n: number }[]).filter((r) => events(r.idx));
       if (!pred) n += names.reduce((s, r) => s + r.n, 0);
@@ -145,7 +156,7 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
       throw e;
     }
     const started = performance.now();
-    const events = readEventsForEql(deps, index, filter, timestampField, tiebreakerField);
+    const events = deps.clusterEvents ? await readClusterEventsForEql(deps.clusterEvents, index, filter, timestampField, tiebreakerField) : readEventsForEql(deps, index, filter, timestampField, tiebreakerField);
     let results = compiled.run(events);
     if (position === 'tail' && results.length > size) results = results.slice(results.length - size);
     const hit = (ev: EventDoc | null) => (ev === null ? { _index: '', _id: '', missing: true } : { _index: deps.objects.backingIndex(ev.index), _id: ev.id, _source: ev.source });
@@ -195,7 +206,23 @@ function readEventsForEql(deps: EsSearchDeps, index: string, filter: ((d: Record
     const ev = { source, index: r.idx, id: r.id, seq: r.seq };
     if (stampEventTime(ev, tsField)) out.push(ev);
   }
-  const tb = tbField;
+  return orderForEql(out, tbField);
+}
+
+/** The cluster's stored events of the indices, passing the filter, in (timestamp, tiebreaker, stream) order. */
+async function readClusterEventsForEql(scan: ClusterEventScan, index: string, filter: ((d: Record<string, unknown>) => boolean) | null, tsField: string, tbField: string | null): Promise<EventDoc[]> {
+  const match = eventPatterns(index);
+  if (!match) return [];
+  const out: (EventDoc & { seq: number })[] = [];
+  await scan(match, EQL_MAX_SCAN, (ev) => {
+    if (filter && !filter(ev.source)) return;
+    if (stampEventTime(ev, tsField)) out.push(ev);
+  }, { parse: true });
+  return orderForEql(out, tbField);
+}
+
+/** Events in EQL's order: timestamp, then the tiebreaker (missing last), then arrival. */
+function orderForEql(out: (EventDoc & { seq: number })[], tb: string | null): EventDoc[] {
   out.sort((a, b) => {
     const d = a.time!.ms - b.time!.ms || a.time!.ns - b.time!.ns;
     if (d !== 0) return d;
@@ -206,6 +233,5 @@ function readEventsForEql(deps: EsSearchDeps, index: string, filter: ((d: Record
     }
     return a.seq - b.seq;
   });
-  void parseInstant;
   return out;
 }
