@@ -168,8 +168,45 @@ describe('alert queries (keyset paging, filters, search, histogram, facets)', ()
     expect(q.count({ q: 'p91000.exe' })).toBe(1);
     expect(q.count({ q: 'certutil', buildingBlocks: true })).toBe(2);
     const db = served.db;
-    expect(db.prepare("SELECT v FROM alerts_fts_state WHERE k = 'version'").get()).toEqual({ v: 2 });
+    expect(db.prepare("SELECT v FROM alerts_fts_state WHERE k = 'version'").get()).toEqual({ v: 3 });
     expect(db.prepare("SELECT v FROM alerts_fts_state WHERE k = 'rowid'").get()).toEqual({ v: (db.prepare('SELECT MAX(rowid) AS m FROM alerts').get() as { m: number }).m });
+  });
+
+  test('a search with many matches (walking the list, counting from the index) answers as one with few (starting from the matches)', () => {
+    // The same store, with "few" meaning at most 3: every search below takes the other way.
+    const many = new AlertQueries(served.db, { fewMatches: 3 });
+    const searches: AlertFilter[] = [
+      { q: 'host-6' },
+      { q: 'host-6', status: ['open'] },
+      { q: 'host-6', status: ['closed', 'acknowledged'] },
+      { q: 'Rule number', status: ['open', 'acknowledged'], severity: ['high', 'critical'] },
+      { q: 'Rule number 2', rule: ['Rule number 2'], host: ['host-3'] },
+      { q: 'Rule number', user: ['user-1'], from: new Date(T0 + 30 * 60_000).toISOString(), to: new Date(T0 + 200 * 60_000).toISOString() },
+      { q: 'powershell.exe -enc' },
+      { q: 'Rule number', buildingBlocks: true },
+      { q: 'Rule number', status: ['closed'], buildingBlocks: true },
+    ];
+    for (const f of searches) {
+      const a = q.list(f, { perPage: 1000, trackTotalHits: true });
+      const b = many.list(f, { perPage: 1000, trackTotalHits: true });
+      expect(b.rows.map((r) => r.id), JSON.stringify(f)).toEqual(a.rows.map((r) => r.id));
+      expect(b.total, JSON.stringify(f)).toBe(a.total);
+      expect(a.total, JSON.stringify(f)).toBe(a.rows.length);
+      expect(many.countUpTo(f, 10), JSON.stringify(f)).toEqual(q.countUpTo(f, 10));
+      expect(many.histogram(f, 30), JSON.stringify(f)).toEqual(q.histogram(f, 30));
+      for (const field of ['rule', 'host', 'user', 'severity']) expect(many.facets(f, field), `${field} ${JSON.stringify(f)}`).toEqual(q.facets(f, field));
+    }
+    // Which way each took: few start from the index's matches; many count from the index alone.
+    const f: AlertFilter = { q: 'host-6', status: ['open'] };
+    const few = q.explain(f, { perPage: 50 }).page;
+    expect(few[0]).toMatch(/^SCAN alerts_fts VIRTUAL TABLE INDEX 0:M\d+$/);
+    expect(few.slice(1)).toEqual(['SEARCH a USING INTEGER PRIMARY KEY (rowid=?)', 'USE TEMP B-TREE FOR ORDER BY']);
+    const m = many.explain(f, { perPage: 50 });
+    expect(m.page[0]).toBe('SEARCH a USING INDEX alerts_status_time (building_block=? AND <expr>=?)');
+    expect(m.count[0]).toBe('CO-ROUTINE (subquery-2)');
+    expect(m.count[1]).toMatch(/^SCAN a VIRTUAL TABLE INDEX 0:M\d+$/);
+    expect(m.count.some((d) => d.includes('alerts_status_time'))).toBe(true);
+    expect(m.count.some((d) => / alerts a| alerts USING|INTEGER PRIMARY KEY/.test(d))).toBe(false);
   });
 
   test('histogram: round buckets by severity over the filtered alerts, counts add up', () => {

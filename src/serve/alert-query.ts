@@ -13,8 +13,14 @@ import { badRequest } from './http.js';
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 
-/** The search index's layout (alerts_fts); a store indexed with another is indexed again. 2: shells hold their building blocks' text. */
-const FTS_VERSION = 2;
+/**
+ * The search index's layout (alerts_fts); a store indexed with another is indexed again.
+ * 2: shells hold their building blocks' text; 3: with a copy of FTS_COLUMNS.
+ */
+const FTS_VERSION = 3;
+
+/** The alerts' columns copied into the search index (they never change: alerts are create-only). */
+const FTS_COLUMNS = ['building_block', 'severity', '"@timestamp"', 'host_name', 'user_name', 'rule_id'];
 export const STATUSES = ['open', 'acknowledged', 'closed'] as const;
 
 /** What an analyst searches for in an alert: the reason (it names the rule, host, user and process), the rule, host and user, and the event's processes, command lines, files, libraries, addresses. */
@@ -266,7 +272,14 @@ export const FACET_FIELDS = Object.keys(FACETS);
 export class AlertQueries {
   private ftsReady = false;
 
-  constructor(private readonly db: Database.Database) {
+  private readonly fewMatchesLimit: number;
+
+  /** `fewMatches`: how many search matches count as few (tests lower it to drive both ways). */
+  constructor(
+    private readonly db: Database.Database,
+    opts: { fewMatches?: number } = {},
+  ) {
+    this.fewMatchesLimit = opts.fewMatches ?? FEW_MATCHES;
     // The store's own indexes (src/store/sqlite.ts) serve the filters; the status tables are the
     // service's (alerts.ts). Both exist once ServedAlerts opened the file. Counting and
     // aggregating read whole indexes: keep them in memory (64 MiB).
@@ -294,8 +307,9 @@ export class AlertQueries {
           db.exec("DROP TABLE IF EXISTS alerts_fts; DELETE FROM alerts_fts_state WHERE k = 'rowid'");
           db.prepare("INSERT OR REPLACE INTO alerts_fts_state (k, v) VALUES ('version', ?)").run(FTS_VERSION);
         }
-        // Contentless (the text is not stored twice), deletable (a shell indexed again).
-        db.exec("CREATE VIRTUAL TABLE IF NOT EXISTS alerts_fts USING fts5(text, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')");
+        // Contentless (the text is not stored twice), deletable (a shell indexed again), with a
+        // copy of the columns that never change and that counts and aggregations read.
+        db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS alerts_fts USING fts5(text, ${FTS_COLUMNS.map((c) => `${c} UNINDEXED`).join(', ')}, content='', contentless_delete=1, contentless_unindexed=1, tokenize='unicode61 remove_diacritics 2')`);
       })();
       this.ftsReady = true;
     }
@@ -304,11 +318,12 @@ export class AlertQueries {
     if (max <= ((indexed.get() as number | undefined) ?? 0)) return 0;
     const batch = 5000;
     let done = 0;
-    const cols = 'rowid, id, rule_id, rule_name, host_name, user_name, reason, building_block, group_id, doc';
+    const cols = `rowid, id, rule_name, reason, group_id, doc, ${FTS_COLUMNS.join(', ')}`;
     const rows = db.prepare(`SELECT ${cols} FROM alerts WHERE rowid > ? AND rowid <= ? ORDER BY rowid`);
     const blocksOf = db.prepare(`SELECT ${cols} FROM alerts WHERE group_id = ? AND building_block = 1 ORDER BY rowid`);
     const shellOf = db.prepare('SELECT rowid, building_block FROM alerts WHERE id = ?');
-    const insert = db.prepare('INSERT INTO alerts_fts (rowid, text) VALUES (?, ?)');
+    const ins = db.prepare(`INSERT INTO alerts_fts (rowid, text, ${FTS_COLUMNS.join(', ')}) VALUES (?, ?${', ?'.repeat(FTS_COLUMNS.length)})`);
+    const insert = { run: (r: Row, text: string) => ins.run(r.rowid, text, ...FTS_COLUMNS.map((c) => r[c.replaceAll('"', '')])) };
     const remove = db.prepare('DELETE FROM alerts_fts WHERE rowid = ?');
     const save = db.prepare("INSERT OR REPLACE INTO alerts_fts_state (k, v) VALUES ('rowid', ?)");
     type Row = { rowid: number; building_block: number; group_id: string | null; doc: string } & Record<string, unknown>;
@@ -328,8 +343,7 @@ export class AlertQueries {
         const again = new Set<string>();
         // (all(), not iterate(): the connection cannot write while a read is open.)
         for (const r of rows.all(from, to) as Row[]) {
-          if (r.building_block === 0 && r.group_id !== null) insert.run(r.rowid, shellText(r));
-          else insert.run(r.rowid, textOf(r));
+          insert.run(r, r.building_block === 0 && r.group_id !== null ? shellText(r) : textOf(r));
           if (r.building_block === 1 && r.group_id !== null) {
             const shell = shellOf.get(r.group_id) as { rowid: number; building_block: number } | undefined;
             if (shell && shell.building_block === 0 && shell.rowid <= from) again.add(r.group_id);
@@ -338,7 +352,7 @@ export class AlertQueries {
         for (const group of again) {
           const shell = db.prepare(`SELECT ${cols} FROM alerts WHERE id = ?`).get(group) as Row;
           remove.run(shell.rowid);
-          insert.run(shell.rowid, shellText(shell));
+          insert.run(shell, shellText(shell));
         }
         save.run(to);
         done += to - from;
@@ -349,10 +363,20 @@ export class AlertQueries {
     return done;
   }
 
-  private where(f: AlertFilter): Where {
+  /**
+   * The filter as SQL over `alerts a`. `aggregate`: for counting and aggregating rather than
+   * listing — a search with many matches is then answered from the search index's own copy of
+   * the columns the filters and aggregations read (the rows of the matches, in rowid order),
+   * instead of probing the match set from every entry of a list index.
+   */
+  private where(f: AlertFilter, aggregate = false): Where {
     let from = FROM_ALERTS;
     const parts: string[] = [];
     const args: unknown[] = [];
+    const fts = f.q ? ftsQuery(f.q) : null;
+    if (fts !== null) this.catchUpSearch();
+    const few = fts !== null && this.fewMatches(fts);
+    const fromIndex = aggregate && fts !== null && !few && f.group === undefined;
     const inList = (col: string, values: string[] | undefined) => {
       if (!values || values.length === 0) return;
       parts.push(`${col} IN (${values.map(() => '?').join(',')})`);
@@ -362,11 +386,22 @@ export class AlertQueries {
       parts.push('a.group_id = ?');
       args.push(f.group);
     }
-    if (!(f.buildingBlocks ?? f.group !== undefined)) parts.push('a.building_block = 0');
+    const blocks = f.buildingBlocks ?? f.group !== undefined;
+    if (!blocks) parts.push('a.building_block = 0');
     if (f.status && f.status.length < STATUSES.length) {
-      // The store's status column (NULL: open), the same expression as in its indexes.
-      parts.push(`${STATUS_EXPR} IN (${f.status.map(() => '?').join(',')})`);
-      args.push(...f.status);
+      if (fromIndex) {
+        // The search index has no status (it changes): the alerts not open are few and have
+        // an index of their own, so the filter is "in" or "not in" them.
+        const others = STATUSES.filter((x) => !f.status!.includes(x));
+        const open = f.status.includes('open');
+        const listed = open ? others : f.status;
+        parts.push(`a.rowid ${open ? 'NOT IN' : 'IN'} (SELECT x.rowid FROM alerts x WHERE x.building_block IN (${blocks ? '0, 1' : '0'}) AND COALESCE(x.workflow_status, 'open') IN (${listed.map(() => '?').join(',')}))`);
+        args.push(...listed);
+      } else {
+        // The store's status column (NULL: open), the same expression as in its indexes.
+        parts.push(`${STATUS_EXPR} IN (${f.status.map(() => '?').join(',')})`);
+        args.push(...f.status);
+      }
     }
     // Severity has four values: with a rule, host or user filter, that index is the selective one,
     // and severity is checked on its rows (the unary + keeps SQLite from picking the severity index,
@@ -390,12 +425,13 @@ export class AlertQueries {
       args.push(f.to);
     }
     if (f.q) {
-      const fts = ftsQuery(f.q);
       if (fts === null) parts.push('0');
       else {
-        this.catchUpSearch();
         // Shells hold their building blocks' text: a sequence matches when any of its events does.
-        if (this.fewMatches(fts)) {
+        if (fromIndex) {
+          from = 'alerts_fts a';
+          parts.push('alerts_fts MATCH ?');
+        } else if (few) {
           // Few matches: start from them (CROSS JOIN fixes the order), then sort what is left. Walking
           // a list index in order and probing each row would read the whole index to find them.
           from = `alerts_fts CROSS JOIN ${FROM_ALERTS} ON a.rowid = alerts_fts.rowid`;
@@ -414,8 +450,8 @@ export class AlertQueries {
 
   /** Whether a search matches few documents (counted in the index alone, up to FEW_MATCHES). */
   private fewMatches(fts: string): boolean {
-    const n = this.db.prepare('SELECT COUNT(*) FROM (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? LIMIT ?)').pluck().get(fts, FEW_MATCHES + 1) as number;
-    return n <= FEW_MATCHES;
+    const n = this.db.prepare('SELECT COUNT(*) FROM (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ? LIMIT ?)').pluck().get(fts, this.fewMatchesLimit + 1) as number;
+    return n <= this.fewMatchesLimit;
   }
 
   private rules = { rowid: 0, byName: new Map<string, Set<string>>(), nameOf: new Map<string, string>() };
@@ -461,7 +497,7 @@ export class AlertQueries {
   }
 
   private countStatement(f: AlertFilter, cap: number | true): { sql: string; args: unknown[] } {
-    const w = this.where(f);
+    const w = this.where(f, true);
     if (cap === true) return { sql: `SELECT COUNT(*) AS n FROM ${w.from} ${w.sql}`, args: w.args };
     // Stops after cap + 1 rows of whichever index the filter uses.
     return { sql: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${w.from} ${w.sql} LIMIT ?)`, args: [...w.args, cap + 1] };
@@ -563,13 +599,20 @@ export class AlertQueries {
    * filter's time range, or the alerts' own when the filter has none).
    */
   histogram(f: AlertFilter, buckets = 60, intervalMs?: number) {
-    const w = this.where(f);
     let from = f.from ? Date.parse(f.from) : NaN;
     let to = f.to ? Date.parse(f.to) : NaN;
     if (Number.isNaN(from) || Number.isNaN(to)) {
-      // The first and last in time order (walks an index from each end; MIN/MAX with a filter would scan).
-      const end = (dir: string) => (this.db.prepare(`SELECT a."@timestamp" AS t FROM ${w.from} ${w.sql} ORDER BY a."@timestamp" ${dir} LIMIT 1`).get(...w.args) as { t: string } | undefined)?.t ?? null;
-      const r = { lo: end('ASC'), hi: end('DESC') };
+      let r: { lo: string | null; hi: string | null };
+      if (f.q) {
+        // A search's matches: their first and last time, read with them.
+        const w = this.where(f, true);
+        r = this.db.prepare(`SELECT MIN(a."@timestamp") AS lo, MAX(a."@timestamp") AS hi FROM ${w.from} ${w.sql}`).get(...w.args) as typeof r;
+      } else {
+        // The first and last in time order (walks an index from each end; MIN/MAX with a filter would scan).
+        const w = this.where(f);
+        const end = (dir: string) => (this.db.prepare(`SELECT a."@timestamp" AS t FROM ${w.from} ${w.sql} ORDER BY a."@timestamp" ${dir} LIMIT 1`).get(...w.args) as { t: string } | undefined)?.t ?? null;
+        r = { lo: end('ASC'), hi: end('DESC') };
+      }
       if (r.lo === null || r.hi === null) return { interval_ms: intervalMs ?? 3_600_000, from: f.from ?? null, to: f.to ?? null, buckets: [] };
       if (Number.isNaN(to)) to = Date.parse(r.hi);
       // At least a quarter of an hour, so that a few alerts close together are not one wide bar.
@@ -581,8 +624,8 @@ export class AlertQueries {
     const n = Math.min(2000, Math.floor((to - start) / interval) + 1);
     const out = Array.from({ length: n }, (_, i) => ({ key: new Date(start + i * interval).toISOString(), low: 0, medium: 0, high: 0, critical: 0 }));
     const bounds = Array.from({ length: n + 1 }, (_, i) => new Date(start + i * interval).toISOString());
-    const v = this.where(f);
     if (f.q) {
+      const v = this.where(f, true);
       // Under a search, one statement (its set of matches is built once, not once per count):
       // the matches' severities and times, bucketed by SQLite (times to whole milliseconds).
       const bucket = `CAST((CAST(round(unixepoch(a."@timestamp", 'subsec') * 1000) AS INTEGER) - ?) / ? AS INTEGER)`;
@@ -598,6 +641,7 @@ export class AlertQueries {
     } else {
       // One range count per severity and bucket, each walking a stretch of an index (comparing
       // ISO strings, not parsing times).
+      const v = this.where(f);
       const cond = `${v.sql ? `${v.sql} AND` : 'WHERE'} ${severityColumn(f)} = ? AND a."@timestamp" >= ? AND a."@timestamp" < ?`;
       const count = this.db.prepare(`SELECT COUNT(*) AS n FROM ${v.from} ${cond}`);
       for (const sev of SEVERITIES) {
@@ -612,7 +656,7 @@ export class AlertQueries {
   facets(f: AlertFilter, field: string, size = 50) {
     const col = FACETS[field];
     if (!col) throw badRequest(`no facet for [${field}]: use one of ${FACET_FIELDS.join(', ')}`, 'illegal_argument_exception');
-    const w = this.where(f);
+    const w = this.where(f, true);
     const cond = `${w.sql ? `${w.sql} AND` : 'WHERE'} ${col} IS NOT NULL`;
     if (field !== 'rule') {
       const sql = `SELECT ${col} AS value, COUNT(*) AS count FROM ${w.from} ${cond} GROUP BY ${col} ORDER BY count DESC, value ASC LIMIT ?`;
