@@ -90,6 +90,18 @@ suite('the Alerts page over more than 10,000 alerts (Chromium): capped count, dr
     await page.waitForURL(/search_after=/);
     await page.waitForFunction(() => document.querySelector('tr.alert-row')?.dataset.id === 'c23-369');
     expect(asked).toEqual(['/api/alerts']);
+    // A filter menu fetches its values, with their counts, when it is opened (and only then).
+    expect(await page.locator('#facet-host option').count()).toBe(0);
+    await page.focus('input[name=host]');
+    await page.waitForFunction(() => document.querySelectorAll('#facet-host option').length === 40);
+    expect(asked).toEqual(['/api/alerts', '/api/alerts/_facets']);
+    // host-0 … host-19 have 11 alerts of each cluster's 420, host-20 … host-39 have 10.
+    expect(await page.$$eval('#facet-host option', (os: any[]) => os.slice(0, 3).map((o) => [o.value, o.textContent]))).toEqual([
+      ['host-0', 'host-0 (264)'],
+      ['host-1', 'host-1 (264)'],
+      ['host-10', 'host-10 (264)'],
+    ]);
+    expect(await page.$eval('#facet-host option:last-child', (o: any) => o.textContent)).toBe('host-39 (240)');
     expect(await page.textContent('.table-tools .count')).toBe('More than 10,000 alerts');
     await shot(page, 'alerts-10k-light-wide', false);
     await page.close();
