@@ -295,6 +295,14 @@ describe('alert queries (keyset paging, filters, search, histogram, facets)', ()
     expect(page({}, '@timestamp:asc')).toEqual([idx('alerts_list', 'building_block=?')]);
     const next = q.list(open, { perPage: 5 }).next!;
     expect(q.explain(open, { perPage: 50, searchAfter: next }).page).toEqual([idx('alerts_status_time', 'building_block=? AND <expr>=? AND @timestamp<?')]);
+    // Facets: over a status, each field's own index, whole and covering (grouped in its order);
+    // with a rule, host or user filter, that filter's index and its rows grouped apart.
+    const facet = (f: AlertFilter, field: string) => q.explain(f, { perPage: 50 }, field).facet;
+    expect(facet(open, 'host')).toEqual([idx('alerts_host_status', 'building_block=? AND host_name>?', true)]);
+    expect(facet(open, 'rule')).toEqual([idx('alerts_rule_status', 'building_block=?', true)]);
+    expect(facet(open, 'severity')).toEqual([idx('alerts_severity_status', 'building_block=?', true)]);
+    expect(facet({ ...open, rule: ['rule-5'] }, 'user')).toEqual([idx('alerts_rule_status', 'building_block=? AND rule_id=? AND <expr>=?'), 'USE TEMP B-TREE FOR GROUP BY']);
+    expect(facet({ ...open, host: ['host-1'] }, 'rule')).toEqual([idx('alerts_host_status', 'building_block=? AND host_name=? AND <expr>=?'), 'USE TEMP B-TREE FOR GROUP BY']);
     // A sequence's alerts: the group index, then a few rows sorted.
     expect(page({ group: 'a90000' }, '@timestamp:asc')).toEqual([idx('alerts_group', 'group_id=?'), 'USE TEMP B-TREE FOR ORDER BY']);
   });

@@ -31,9 +31,16 @@ export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: 
     const stacked = raw.map((_, i) => data.buckets.map((_b, j) => raw.slice(0, i + 1).reduce((sum, r) => sum + r[j]!, 0)));
     const width = data.interval_ms / 1000;
     const bars = uPlot.paths.bars!({ size: [0.8, 40], align: 1 });
-    // The x series' legend entry names what the counts beside it are: the whole chart's totals,
-    // or the bucket under the pointer.
-    const series: uPlot.Series[] = [{ label: '', value: (_u, v) => (v === null || v === undefined ? 'Total' : fmtTime(v * 1000, false)) }];
+    // Time labels: the time alone when the chart is within one day, else the date too; ticks
+    // spaced by the label's width so that labels never run into each other.
+    const first = xs[0]! * 1000;
+    const last = (xs[xs.length - 1]! + width) * 1000;
+    const oneDay = fmtTime(first, false).slice(0, 10) === fmtTime(last - 1, false).slice(0, 10);
+    const label = (ms: number) => axisTime(ms, data.interval_ms, oneDay);
+    const labelPx = 7.5 * label(first).length + 24;
+    // The x series' legend entry names what the counts beside it are: the whole chart's totals
+    // (within one day, whose date the axis leaves out), or the bucket under the pointer.
+    const series: uPlot.Series[] = [{ label: '', value: (_u, v) => (v === null || v === undefined ? (oneDay ? `${fmtTime(first, false).slice(0, 10)}: total` : 'Total') : fmtTime(v * 1000, false)) }];
     for (let i = ORDER.length - 1; i >= 0; i--) {
       const sev = ORDER[i]!;
       const color = cssVar(`--sev-${sev}`);
@@ -54,13 +61,13 @@ export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: 
       width: el.clientWidth || 600,
       height: 150,
       series,
-      // Room on the right for the last time label, which uPlot centres on the plot's edge.
-      padding: [12, 28, 0, 0],
+      // Room on the right for half the last time label, which uPlot centres on the plot's edge.
+      padding: [12, Math.ceil(labelPx / 2), 0, 0],
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false, setScale: false }, points: { show: false } },
       scales: { x: { time: true, range: (_u, min, max) => [min, max + width] }, y: { range: (_u, _min, max) => [0, Math.max(1, max) * 1.1] } },
       axes: [
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: (_u, splits) => splits.map((s) => axisTime(s * 1000, data.interval_ms)) },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: labelPx, values: (_u, splits) => splits.map((s) => label(s * 1000)) },
         // Whole counts only: no ticks between 0 and 1.
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 44, incrs: COUNT_STEPS, values: (_u, splits) => splits.map((s) => String(s)) },
       ],
@@ -94,9 +101,9 @@ export function AlertHistogram({ data, onSelect }: { data: Histogram; onSelect: 
   </figure>`;
 }
 
-function axisTime(ms: number, interval: number): string {
+function axisTime(ms: number, interval: number, oneDay: boolean): string {
   const t = fmtTime(ms, false);
   if (interval >= 86_400_000) return t.slice(0, 10);
-  if (interval >= 60_000) return t.slice(5, 16);
+  if (interval >= 60_000) return oneDay ? t.slice(11, 16) : t.slice(5, 16);
   return t.slice(11, 19);
 }
