@@ -315,6 +315,21 @@ suite('web UI on eqlite serve (Chromium)', () => {
     await dark.waitForSelector('tr[data-rule]');
     await shot(dark, 'rules-dark-wide');
     await dark.close();
+    // Narrow, light and dark: the list and the rule's page fit the window.
+    for (const theme of ['light', 'dark'] as const) {
+      const narrow = await b.newPage({ dark: theme === 'dark', width: 420, height: 860 });
+      await narrow.goto(`${t.url}/app/rules`);
+      await narrow.waitForSelector('tr[data-rule]');
+      await shot(narrow, `rules-${theme}-narrow`, false);
+      expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+      // The table fits its box (nothing cut off at the right).
+      expect(await narrow.$eval('.table-wrap', (e: any) => e.scrollWidth - e.clientWidth)).toBe(0);
+      await narrow.goto(page.url());
+      await narrow.waitForSelector('.rule-detail pre.eql');
+      expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+      await shot(narrow, `rule-detail-${theme}-narrow`, false);
+      await narrow.close();
+    }
   });
 
   test('a rule imported with an exception list shows its items as conditions on the rule page', async () => {

@@ -226,9 +226,10 @@ export function AlertsPage({ loc, me }: { loc: Location; me: Me | null }) {
     if (ids.length === 0) return;
     try {
       const r = await api<{ updated: number }>('/api/alerts/_status', { method: 'POST', body: { ids, status } });
-      setNotice(`${fmtCount(r.updated)} alert${r.updated === 1 ? '' : 's'} marked ${status}`);
       setSelected(new Set());
+      // The notice once the table shows the change, so that the two never disagree.
       await load(true);
+      setNotice(`${fmtCount(r.updated)} alert${r.updated === 1 ? '' : 's'} marked ${status}`);
     } catch (e) {
       setError(e);
     }

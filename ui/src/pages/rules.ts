@@ -72,7 +72,7 @@ export function RulesPage({ loc, me }: { loc: Location; me: Me | null }) {
           <caption class="sr-only">Rules; times in ${tzLabel()}</caption>
           <thead><tr>
             ${live ? html`<th class="c-enabled">Enabled</th>` : null}
-            <th>Rule</th><th>Severity</th><th class="num">Risk</th>
+            <th>Rule</th><th class="c-severity">Severity</th><th class="num c-risk">Risk</th>
             ${live ? html`<th>Last run</th><th class="num">Duration</th><th class="num">Gaps</th><th>Errors</th>` : null}
             <th class="num">Alerts</th>
           </tr></thead>
@@ -85,8 +85,8 @@ export function RulesPage({ loc, me }: { loc: Location; me: Me | null }) {
                     </label></td>`
                   : null}
                 <td class="c-rule-name"><${Link} to=${`/rules/${encodeURIComponent(r.rule_id)}`}>${r.name}</${Link}>${!r.runnable ? html` <span class="tag warn" title=${r.not_runnable_reason ?? ''}>not runnable</span>` : null}</td>
-                <td><${SeverityBadge} severity=${r.severity} /></td>
-                <td class="num">${r.risk_score}</td>
+                <td class="c-severity"><${SeverityBadge} severity=${r.severity} /></td>
+                <td class="num c-risk">${r.risk_score}</td>
                 ${live
                   ? html`<td title=${r.last_run ? fmtTime(r.last_run.executed_at) : ''}>${r.last_run ? html`<span class=${r.last_run.status === 'failed' ? 'bad' : ''}>${fmtAgo(r.last_run.executed_at)}</span>` : 'never'}</td>
                       <td class="num">${r.last_run ? fmtDuration(r.last_run.duration_ms) : '—'}</td>
