@@ -60,6 +60,16 @@ function threadCpu(pid: number): Map<number, number> | null {
   return out;
 }
 
+/** Peak resident set size of a process in bytes (Linux VmHWM), or null. */
+function peakRssOf(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Per-event CPU by thread between two samples: the main thread, the busiest other (the writer), the rest. */
 function cpuPerEvent(pid: number, before: Map<number, number> | null, after: Map<number, number> | null, events: number): ServeBenchResult['cpuUsPerEvent'] {
   if (!before || !after) return null;
@@ -147,8 +157,10 @@ export async function benchServe(label: string, rules: string, events: number): 
       await new Promise((r) => setTimeout(r, 200));
     }
     const ruleCount = ((await (await fetch(`${url}/api/rules?enabled=true&per_page=1`)).json()) as { total: number }).total;
+    // Peak RSS: the kernel's high-water mark (Linux), so the service is not asked for it during
+    // the run (its /metrics answer costs it CPU); elsewhere /metrics is polled.
     let peakRss = 0;
-    let polling = true;
+    let polling = peakRssOf(child.pid!) === null;
     const poller = (async () => {
       while (polling) {
         try {
@@ -196,6 +208,7 @@ export async function benchServe(label: string, rules: string, events: number): 
     const cpu1 = threadCpu(child.pid!);
     polling = false;
     await poller;
+    peakRss = Math.max(peakRss, peakRssOf(child.pid!) ?? 0);
     const m = await (await fetch(`${url}/metrics`)).text();
     latencies.sort((a, b) => a - b);
     const sent = lines(payloads) / 2;

@@ -102,6 +102,9 @@ interface PendingAction {
 /** Distinct action lines a parser remembers (a request writes to a few indices). */
 const ACTIONS_KEPT = 64;
 
+/** BulkParser.winlogAt before the first search of a body. */
+const NOT_SEARCHED = -2;
+
 /** What a raw winlog document holds in its text: its event id key. */
 const WINLOG_ID = Buffer.from('vent_id"');
 
@@ -137,6 +140,14 @@ export class BulkParser {
   private readonly actions = new Map<string, PendingAction>();
   private readonly wanted = new Map<string, boolean>();
   private readonly scan: ScanResult = { error: null, tsKind: 0, tsStart: 0, tsEnd: 0, picked: null };
+  /** The last remembered action line read, and its bytes in the body. */
+  private lastAction: PendingAction | null = null;
+  private lastActionStart = 0;
+  private lastActionEnd = 0;
+  /** Line number of the pending action (kept apart: remembered actions are shared, not copied per item). */
+  private pendingLine = 0;
+  /** Position of the next winlog event id key at or after the line being read (-1: none left). */
+  private winlogAt = NOT_SEARCHED;
 
   constructor(private readonly defaults: BulkDefaults = {}) {}
 
@@ -144,6 +155,7 @@ export class BulkParser {
   parse(body: Buffer): BulkItem[] {
     this.body = body;
     this.bytes = body.length;
+    this.winlogAt = NOT_SEARCHED;
     let start = 0;
     for (;;) {
       const nl = body.indexOf(10, start);
@@ -157,7 +169,7 @@ export class BulkParser {
       const p = this.pending;
       this.pending = null;
       if (p.broken) this.items.push(errorItem(p, p.error!));
-      else this.items.push(errorItem(p, { status: 400, type: 'action_request_validation_exception', reason: `the ${p.op} action has no source line` }));
+      else this.items.push(errorItem(p, { status: 400, type: 'action_request_validation_exception', reason: `the ${p.op} action has no source line` }, this.pendingLine));
     }
     return this.items;
   }
@@ -183,7 +195,7 @@ export class BulkParser {
         this.pending = null;
         this.items.push(errorItem(p, p.error!));
         a.line = this.lineNo;
-        this.accept(a);
+        this.accept(a, this.lineNo);
         return;
       }
       this.pending = null;
@@ -196,11 +208,27 @@ export class BulkParser {
   }
 
   private action(start: number, end: number): void {
-    const text = this.body.toString('utf8', start, end);
+    const body = this.body;
+    // Most action lines repeat the one before (a shipper writes a request's events to one index):
+    // compared as bytes, without decoding.
+    const prev = this.lastAction;
+    if (prev !== null && end - start === this.lastActionEnd - this.lastActionStart) {
+      let i = 0;
+      const d = this.lastActionStart - start;
+      while (start + i < end && body[start + i] === body[start + i + d]) i++;
+      if (start + i === end) {
+        this.lastActionStart = start;
+        this.lastActionEnd = end;
+        this.accept(prev, this.lineNo);
+        return;
+      }
+    }
+    const text = body.toString('utf8', start, end);
     // Shippers repeat the same few action lines (one per index, without _id): each is parsed once.
     const known = this.actions.get(text);
     if (known) {
-      this.accept({ ...known, line: this.lineNo });
+      this.remember(known, start, end);
+      this.accept(known, this.lineNo);
       return;
     }
     const a = parseAction(text, this.defaults);
@@ -217,16 +245,36 @@ export class BulkParser {
       this.pending = { ...a, broken: true };
       return;
     }
-    if (!a.error && a.id === null && this.actions.size < ACTIONS_KEPT) this.actions.set(text, a);
-    this.accept(a);
+    if (!a.error && a.id === null && this.actions.size < ACTIONS_KEPT) {
+      this.actions.set(text, a);
+      this.remember(a, start, end);
+    }
+    this.accept(a, this.lineNo);
   }
 
-  private accept(a: PendingAction): void {
+  /** The action line just read, to compare the next one with (a remembered action only). */
+  private remember(a: PendingAction, start: number, end: number): void {
+    this.lastAction = a;
+    this.lastActionStart = start;
+    this.lastActionEnd = end;
+  }
+
+  /** `a` may be a remembered action shared by many items: it is never changed here. */
+  private accept(a: PendingAction, line: number): void {
     if (a.op === 'delete') {
-      this.items.push(a.error ? errorItem(a, a.error) : { op: 'delete', index: a.index, id: a.id ?? '', autoId: false, ts: null, srcStart: 0, srcEnd: 0, line: a.line ?? 0 });
+      this.items.push(a.error ? errorItem(a, a.error, line) : { op: 'delete', index: a.index, id: a.id ?? '', autoId: false, ts: null, srcStart: 0, srcEnd: 0, line });
       return;
     }
     this.pending = a;
+    this.pendingLine = line;
+  }
+
+  /** Whether bytes [start, end) hold a winlog event id key; one forward search per body, not per line. */
+  private winlogKeyIn(start: number, end: number): boolean {
+    if (this.winlogAt === NOT_SEARCHED || (this.winlogAt >= 0 && this.winlogAt < start)) {
+      this.winlogAt = this.body.indexOf(WINLOG_ID, start);
+    }
+    return this.winlogAt >= 0 && this.winlogAt < end;
   }
 
   private source(a: PendingAction, start: number, end: number): BulkItem {
@@ -242,9 +290,13 @@ export class BulkParser {
     }
     // A document that may be a raw Windows event (it holds a winlog event id key) also has the
     // fields that tell (isUnmappedWinlogDocument) picked.
-    const at = this.body.indexOf(WINLOG_ID, start);
-    const winlogKey = at >= 0 && at < end;
-    const pick = wanted ? pickFields(router!) : winlogKey ? WINLOG_TRIE : null;
+    if (!wanted && !this.winlogKeyIn(start, end)) {
+      // No rule reads the index and nothing is mapped: the store's writer thread checks the
+      // document (one JSON object? its @timestamp) while this thread reads the next request.
+      return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: start, srcEnd: end, line, routed: router ? -router.gen : undefined };
+    }
+    // (The fields routing reads include the Windows ones: a wanted document's scan tells both.)
+    const pick = wanted ? pickFields(router!) : WINLOG_TRIE;
     const scan = scanObject(this.body, start, end, this.scan, pick);
     if (scan.error !== null) {
       const error = { status: 400, type: 'document_parsing_exception', reason: `failed to parse the document: ${scan.error}` };
@@ -253,7 +305,7 @@ export class BulkParser {
     }
     // Parsed only when a rule may use it, or when it is a raw Windows event (mapped to ECS before
     // it is stored).
-    const raw = winlogKey && isUnmappedWinlogDocument(scan.picked!);
+    const raw = isUnmappedWinlogDocument(scan.picked!);
     if (!raw && !(wanted && router!.mayDispatch(scan.picked!, a.index))) {
       const ts = scannedTime(this.body, start, end, scan);
       return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts, checked: true, srcStart: start, srcEnd: end, line, routed: router ? -router.gen : undefined };
@@ -451,13 +503,40 @@ export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected:
 
 // ---- response --------------------------------------------------------------------------------------
 
-export interface ItemOutcome {
-  status: number;
-  seq?: number;
-  error?: ItemError;
+/**
+ * What became of each item of a request: its status and seq (0: nothing stored), and the errors
+ * by position — typed arrays rather than an object per item (a request holds thousands).
+ */
+export class Outcomes {
+  readonly status: Int32Array;
+  readonly seq: Float64Array;
+  readonly errors = new Map<number, ItemError>();
+
+  constructor(readonly length: number) {
+    this.status = new Int32Array(length);
+    this.seq = new Float64Array(length);
+  }
+
+  fail(i: number, error: ItemError): void {
+    this.status[i] = error.status;
+    this.errors.set(i, error);
+  }
+
+  has(i: number): boolean {
+    return this.status[i] !== 0;
+  }
 }
 
 const RESULT: Record<number, string> = { 201: 'created', 200: 'updated', 404: 'not_found' };
+
+/** `{"<op>":{"status":N}}`, the status-only item, made once per op and status. */
+const statusItems = new Map<string, string>();
+function statusItem(op: BulkOp, status: number): string {
+  const k = `${op}${status}`;
+  let s = statusItems.get(k);
+  if (s === undefined) statusItems.set(k, (s = `{"${op}":{"status":${status}}}`));
+  return s;
+}
 
 /**
  * The bulk response, compact, `took` first and `errors` right before `items` (Fluent Bit matches
@@ -466,20 +545,11 @@ const RESULT: Record<number, string> = { 201: 'created', 200: 'updated', 404: 'n
  * applied; the filters shippers send on every request (Beats and Logstash:
  * `errors,items.*.error,items.*.status`) are built directly.
  */
-export function bulkResponse(
-  items: readonly BulkItem[],
-  outcomes: readonly ItemOutcome[],
-  took: number,
-  backingIndex: (index: string) => string,
-  filterPath?: string,
-): string {
-  let errors = false;
-  for (let i = 0; i < items.length; i++) {
-    const o = outcomes[i]!;
-    if (o.error || o.status === 409 || (o.status >= 300 && !(items[i]!.op === 'delete' && o.status === 404))) {
-      errors = true;
-      break;
-    }
+export function bulkResponse(items: readonly BulkItem[], outcomes: Outcomes, took: number, backingIndex: (index: string) => string, filterPath?: string): string {
+  let errors = outcomes.errors.size > 0;
+  for (let i = 0; i < items.length && !errors; i++) {
+    const st = outcomes.status[i]!;
+    if (st === 409 || (st >= 300 && !(items[i]!.op === 'delete' && st === 404))) errors = true;
   }
   const fp = filterPath?.replace(/\s+/g, '');
   if (fp === 'errors') return `{"errors":${errors}}`;
@@ -488,26 +558,26 @@ export function bulkResponse(
   const idxCache = new Map<string, string>();
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;
-    const o = outcomes[i]!;
+    const status = outcomes.status[i]!;
+    const seq = outcomes.seq[i]!;
     const op = it.op;
+    const e = itemError(it, status, outcomes.errors.get(i));
     if (statusOnly) {
-      const e = itemError(it, o);
-      parts[i] = e ? `{"${op}":{"status":${e.status},"error":${JSON.stringify({ type: e.type, reason: e.reason })}}}` : `{"${op}":{"status":${o.status}}}`;
+      parts[i] = e ? `{"${op}":{"status":${e.status},"error":${JSON.stringify({ type: e.type, reason: e.reason })}}}` : statusItem(op, status);
       continue;
     }
     let idx = idxCache.get(it.index);
     if (idx === undefined) idxCache.set(it.index, (idx = JSON.stringify(it.index ? backingIndex(it.index) : '')));
     const id = it.id ? JSON.stringify(it.id) : 'null';
-    const e = itemError(it, o);
     if (e) {
       parts[i] = `{"${op}":{"_index":${idx},"_id":${id},"status":${e.status},"error":${JSON.stringify({ type: e.type, reason: e.reason, index: it.index || undefined })}}}`;
       continue;
     }
-    let result = RESULT[o.status] ?? 'updated';
-    if (op === 'delete' && o.status === 200) result = 'deleted';
-    if (o.status === 200 && op === 'create') result = 'noop';
-    const seq = o.seq ? `"_seq_no":${o.seq},` : '';
-    parts[i] = `{"${op}":{"_index":${idx},"_id":${id},"_version":1,"result":"${result}","_shards":{"total":1,"successful":${o.status === 404 ? 0 : 1},"failed":0},${seq}"_primary_term":1,"status":${o.status}}}`;
+    let result = RESULT[status] ?? 'updated';
+    if (op === 'delete' && status === 200) result = 'deleted';
+    if (status === 200 && op === 'create') result = 'noop';
+    const seqPart = seq ? `"_seq_no":${seq},` : '';
+    parts[i] = `{"${op}":{"_index":${idx},"_id":${id},"_version":1,"result":"${result}","_shards":{"total":1,"successful":${status === 404 ? 0 : 1},"failed":0},${seqPart}"_primary_term":1,"status":${status}}}`;
   }
   const body = `{"took":${took},"errors":${errors},"items":[${parts.join(',')}]}`;
   if (statusOnly || !fp) return statusOnly ? `{"errors":${errors},"items":[${parts.join(',')}]}` : body;
@@ -515,8 +585,8 @@ export function bulkResponse(
   return filter ? JSON.stringify(applyFilterPath(JSON.parse(body), filter) ?? {}) : body;
 }
 
-function itemError(it: BulkItem, o: ItemOutcome): ItemError | null {
-  if (o.error) return o.error;
-  if (o.status === 409) return { status: 409, type: 'version_conflict_engine_exception', reason: `[${it.id}]: version conflict, document already exists (current version [1])` };
+function itemError(it: BulkItem, status: number, error: ItemError | undefined): ItemError | null {
+  if (error) return error;
+  if (status === 409) return { status: 409, type: 'version_conflict_engine_exception', reason: `[${it.id}]: version conflict, document already exists (current version [1])` };
   return null;
 }

@@ -50,12 +50,34 @@ export class FencedError extends Error {
   }
 }
 
-export type BatchHandler = (batch: LogEvent[]) => Promise<void> | void;
+/**
+ * How far a batch reaches when a log left events out of it (ReadOptions.routedGen): the last
+ * position it covers (at or after its last event's), that position's storedAt, and how many
+ * events of the range it left out. Events left out before an event of the batch share that
+ * event's storedAt.
+ */
+export interface BatchTail {
+  position: number;
+  storedAt: number;
+  skipped: number;
+}
+
+export type BatchHandler = (batch: LogEvent[], tail?: BatchTail) => Promise<void> | void;
 
 export interface ReadOptions {
   signal: AbortSignal;
   /** Largest number of events per batch (default: the implementation's). */
   batch?: number;
+  /**
+   * The reader's rule generation: a log may leave out the events that ingest routed to no rule
+   * of this generation (routed = { gen: routedGen, routes: [] }), saying so in the tail.
+   */
+  routedGen?: number;
+  /**
+   * Replay only: the reader needs just the events whose @timestamp (epoch ms) lies in
+   * [start, end]; a log may leave the others out (an optimisation, never required).
+   */
+  eventTime?: { start: number; end: number };
 }
 
 /**

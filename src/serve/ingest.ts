@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { EventDoc } from '../events/types.js';
-import { BulkParser, bulkResponse, toWriteBatch, type BulkItem, type ItemOutcome } from './bulk.js';
+import { BulkParser, bulkResponse, Outcomes, toWriteBatch, type BulkItem } from './bulk.js';
 import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
 import { EsError, qs, sendJson, streamBody } from './http.js';
@@ -17,7 +17,7 @@ import type { Metrics } from './metrics.js';
 import type { EventSink } from './event-log.js';
 import { AUTO_ID_LENGTH, setIngested, StoreUnavailableError } from './store/event-store.js';
 
-/** An event just committed, as detection receives it. */
+/** An event just committed that some rule can use, as detection receives it. */
 export interface StoredEvent {
   seq: number;
   index: string;
@@ -30,11 +30,24 @@ export interface StoredEvent {
   /** Rule generation the routes refer to, and the indexes of the rules that can use the event. */
   gen: number;
   routes: readonly number[];
-  /**
-   * The document was not kept parsed (routing found no rule of generation `gen` for it):
-   * `source` is empty; read it from the store if it is needed after all.
-   */
-  stub?: boolean;
+}
+
+/**
+ * What one bulk request stored, in one commit: the position (seq) of every stored event, and
+ * parsed and routed, only the events some rule of generation `gen` can use. The others were
+ * routed to no rule of `gen` (or not routed, gen 0) and are not kept parsed: no object is made
+ * for them here; a reader that needs one reads it from the store.
+ */
+export interface StoredBatch {
+  /** Commit time: `event.ingested` of every event of the batch. */
+  ingested: number;
+  /** Rule generation of the routing (0: not routed). */
+  gen: number;
+  /** Seqs of the stored events, ascending; the first `count` entries are used. */
+  seqs: Float64Array;
+  count: number;
+  /** The events some rule of `gen` can use, ascending seq. */
+  events: StoredEvent[];
 }
 
 /** Routing at ingest: which rules of generation `gen` can use an event. */
@@ -49,7 +62,7 @@ export interface IngestRouter {
   route(ev: EventDoc): readonly number[];
 }
 
-export type StoredListener = (events: StoredEvent[]) => void;
+export type StoredListener = (batch: StoredBatch) => void;
 
 export interface IngestDeps {
   config: ServeConfig;
@@ -114,17 +127,17 @@ export class Ingest {
     }
     metrics.eventsReceived.inc(items.length);
     const { write, positions } = toWriteBatch(items, body, parser.rejected, true);
-    const outcomes: ItemOutcome[] = new Array(items.length);
+    const outcomes = new Outcomes(items.length);
     for (let i = 0; i < items.length; i++) {
       const e = items[i]!.error;
       if (e) {
-        outcomes[i] = { status: e.status, error: e };
+        outcomes.fail(i, e);
         metrics.itemsRejected.inc({ reason: e.type });
       }
     }
     let rejectedLines = parser.rejected.length;
     let rejectedExample = rejectedLines > 0 ? parser.rejected[0]!.reason : '';
-    const stored: StoredEvent[] = [];
+    let stored: StoredBatch | null = null;
     if (positions.length > 0 || parser.rejected.length > 0) {
       metrics.pending.inc(positions.length);
       let res;
@@ -138,12 +151,14 @@ export class Ingest {
       }
       for (const r of res.refused) {
         const error = { status: 400, type: 'document_parsing_exception', reason: r.reason };
-        outcomes[positions[r.i]!] = { status: 400, error };
+        outcomes.fail(positions[r.i]!, error);
         metrics.itemsRejected.inc({ reason: error.type });
         if (rejectedLines++ === 0) rejectedExample = r.reason;
       }
-      let storedCount = 0;
+      const gen = router?.gen ?? 0;
+      const batch: StoredBatch = (stored = { ingested: res.ingested, gen, seqs: new Float64Array(positions.length), count: 0, events: [] });
       let dup = 0;
+      let mapped = 0;
       for (let k = 0; k < positions.length; k++) {
         const i = positions[k]!;
         const it = items[i]!;
@@ -151,10 +166,10 @@ export class Ingest {
         const seq = res.seq[k]!;
         if (status === 400) {
           // A document the store refused (not one JSON object): its outcome is set above.
-          if (outcomes[i] !== undefined) continue;
+          if (outcomes.has(i)) continue;
           // Cluster mode: the event log is append-only.
-          const error = { status: 400, type: 'illegal_argument_exception', reason: `[${it.op}] is not supported by eqlite serve --cluster: events are appended to a log and cannot be changed or removed` };
-          outcomes[i] = { status, error };
+          const error = { status, type: 'illegal_argument_exception', reason: `[${it.op}] is not supported by eqlite serve --cluster: events are appended to a log and cannot be changed or removed` };
+          outcomes.fail(i, error);
           metrics.itemsRejected.inc({ reason: error.type });
           continue;
         }
@@ -163,18 +178,20 @@ export class Ingest {
         // which Fluent Bit and Vector treat as a failure).
         if (status === 409) dup++;
         if (status === 409 && it.autoId) status = 200;
-        outcomes[i] = { status, seq };
-        if (seq > 0) storedCount++;
-        if (seq > 0 && it.mapped) metrics.eventsMapped.inc();
-        if (seq > 0 && it.doc) {
-          setIngested(it.doc, res.ingested);
-          stored.push({ seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested, gen: router?.gen ?? 0, routes: it.routes ?? NO_ROUTES });
-        } else if (seq > 0) {
-          // Listeners see every position (the log's readers check that none is missing).
-          stored.push({ seq, index: it.index, id: it.id, source: NO_SOURCE, ts: it.ts, ingested: res.ingested, gen: router?.gen ?? 0, routes: NO_ROUTES, stub: true });
+        outcomes.status[i] = status;
+        outcomes.seq[i] = seq;
+        if (seq > 0) {
+          // Listeners learn every position (the log's readers check that none is missing).
+          batch.seqs[batch.count++] = seq;
+          if (it.mapped) mapped++;
+          if (it.doc) {
+            setIngested(it.doc, res.ingested);
+            batch.events.push({ seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested, gen, routes: it.routes ?? NO_ROUTES });
+          }
         }
       }
-      metrics.eventsStored.inc(storedCount);
+      metrics.eventsStored.inc(batch.count);
+      if (mapped > 0) metrics.eventsMapped.inc(mapped);
       if (dup > 0) metrics.eventsDuplicate.inc(dup);
     }
     if (rejectedLines > 0) {
@@ -185,7 +202,7 @@ export class Ingest {
     metrics.bulkRequests.inc({ status: '200' });
     metrics.bulkDuration.observe((performance.now() - started) / 1000);
     sendJson(reply, 200, answer);
-    if (stored.length > 0) for (const l of this.listeners) l(stored);
+    if (stored !== null && stored.count > 0) for (const l of this.listeners) l(stored);
   }
 
   /** Throws the whole-request refusal for an unwritable store, logging it (at most every 10 s). */
@@ -209,6 +226,5 @@ export class Ingest {
 }
 
 const NO_ROUTES: readonly number[] = [];
-const NO_SOURCE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export type { BulkItem };

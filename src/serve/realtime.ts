@@ -30,7 +30,7 @@ import { parse } from '../eql/index.js';
 import { stampEventTime } from '../events/order.js';
 import type { EventDoc } from '../events/types.js';
 import type { Rule } from '../rules/types.js';
-import { FencedError, type Checkpoint, type LogEvent, type LogStart, type PartitionReader } from './event-log.js';
+import { FencedError, type BatchTail, type Checkpoint, type LogEvent, type LogStart, type PartitionReader } from './event-log.js';
 
 /** The rules of one generation, as the detector runs them. */
 export interface DetectorRules {
@@ -191,7 +191,7 @@ export class PartitionDetector {
     this.ackTimer = setInterval(() => void this.checkpoint(), this.opts.checkpointEveryMs);
     this.ackTimer.unref();
     this.running = this.opts.reader
-      .consume(from, (batch) => this.accept(batch), { signal: abort.signal })
+      .consume(from, (batch, tail) => this.accept(batch, tail), { signal: abort.signal, routedGen: this.rules.gen })
       .catch((e: Error) => {
         if (abort.signal.aborted) return;
         this.state = 'failed';
@@ -300,11 +300,16 @@ export class PartitionDetector {
 
   // ---- reading ---------------------------------------------------------------------------------------
 
-  private async accept(batch: LogEvent[]): Promise<void> {
+  /**
+   * A batch read from the log. With a tail, the log left out events that ingest routed to no rule
+   * of this generation: they are read (counted, and the checkpoint may pass them) but never seen.
+   */
+  private async accept(batch: LogEvent[], tail?: BatchTail): Promise<void> {
     const now = this.clock();
     const { router } = this.rules;
     for (const e of batch) {
-      const prev = this.lastRead;
+      // Events left out just before this one share its store time.
+      const prev = tail && e.position > this.lastRead.position + 1 ? { position: e.position - 1, storedAt: e.storedAt } : this.lastRead;
       this.lastRead = { position: e.position, storedAt: e.storedAt };
       const silent = e.position <= this.silentThrough;
       if (silent) this.counts.replayed++;
@@ -321,6 +326,11 @@ export class PartitionDetector {
       const time = stampEventTime(ev, '@timestamp');
       if (!time) continue;
       this.held.push({ ev, t: time.ms, ns: time.ns, position: e.position, silent, routes, arrived: now, prev });
+    }
+    if (tail && tail.position > this.lastRead.position) this.lastRead = { position: tail.position, storedAt: tail.storedAt };
+    if (tail && tail.skipped > 0) {
+      if (tail.position <= this.silentThrough) this.counts.replayed += tail.skipped;
+      else this.counts.events += tail.skipped;
     }
     if (this.state === 'replaying' && this.lastRead.position >= this.silentThrough) {
       this.state = 'live';
@@ -381,19 +391,22 @@ export class PartitionDetector {
     const now = this.clock();
     const gen = this.rules.gen;
     try {
-      const groups = new Map<string, { start: number; end: number; rules: number[] }>();
+      const groups = new Map<string, { start: number; end: number; byTimestamp: boolean; rules: number[] }>();
       for (const i of rules) {
         const rule = this.rules.prepared[i]?.rule;
         if (!rule) continue;
         const w = new RuleSchedule(rule, { anchor: 0 }).windowAt(now);
-        const key = `${w.start}:${w.end}`;
+        // A rule windowed by @timestamp (no timestamp_override) uses only events whose
+        // @timestamp is in its window: the read can leave the others out.
+        const byTimestamp = !rule.timestamp_override || rule.timestamp_override === '@timestamp';
+        const key = `${w.start}:${w.end}:${byTimestamp}`;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { start: w.start, end: w.end, rules: [] }));
+        if (!g) groups.set(key, (g = { start: w.start, end: w.end, byTimestamp, rules: [] }));
         g.rules.push(i);
       }
       const through = this.lastRead.position;
       for (const g of groups.values()) {
-        const events = await this.readWindow(g.start - WINDOW_READ_SLACK_MS, through, new Set(g.rules));
+        const events = await this.readWindow(g.start - WINDOW_READ_SLACK_MS, through, new Set(g.rules), g.byTimestamp ? { start: g.start, end: g.end } : undefined);
         if (this.rules.gen !== gen || this.abort?.signal.aborted) return;
         for (const i of g.rules) {
           try {
@@ -418,7 +431,7 @@ export class PartitionDetector {
   }
 
   /** Events of the partition stored since `since` (through a position already read), in time order. */
-  private async readWindow(since: number, through: number, rules: Set<number>): Promise<EventDoc[]> {
+  private async readWindow(since: number, through: number, rules: Set<number>, eventTime?: { start: number; end: number }): Promise<EventDoc[]> {
     const out: (EventDoc & { pos: number })[] = [];
     const { router } = this.rules;
     await this.opts.reader.replay({ time: since }, through, (batch) => {
@@ -432,7 +445,7 @@ export class PartitionDetector {
         if (!mine.some((r) => rules.has(r))) continue;
         if (stampEventTime(ev, '@timestamp')) out.push(ev);
       }
-    }, { signal: this.abort!.signal });
+    }, { signal: this.abort!.signal, routedGen: this.rules.gen, eventTime });
     out.sort((a, b) => a.time!.ms - b.time!.ms || a.time!.ns - b.time!.ns || a.pos - b.pos);
     return out;
   }

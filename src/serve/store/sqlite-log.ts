@@ -2,11 +2,13 @@
 // interface, one partition. Positions are the store's `seq`; store time is the commit time
 // (`event.ingested`). The live tail takes the events ingest just committed, already parsed and
 // routed (no second JSON.parse); when their positions do not follow the last one read (requests
-// finishing out of order), the gap is read from the store instead. The checkpoint lives in
+// finishing out of order), the gap is read from the store instead. Events ingest routed to no rule
+// of the reader's generation are left out of the batches (ReadOptions.routedGen): the live tail
+// never makes an object for them, and store reads skip them in SQL. The checkpoint lives in
 // `state.sqlite` (one process owns the data directory, so nothing can fence it).
-import type { StoredEvent } from '../ingest.js';
+import type { StoredBatch } from '../ingest.js';
 import type { StateDb } from '../state.js';
-import type { BatchHandler, Checkpoint, EventLog, LogEvent, LogStart, PartitionReader, ReadOptions } from '../event-log.js';
+import type { BatchHandler, BatchTail, Checkpoint, EventLog, LogEvent, LogStart, PartitionReader, ReadOptions } from '../event-log.js';
 import { setIngested, type EventStore } from './event-store.js';
 
 const SCHEMA = `
@@ -45,7 +47,7 @@ function rowEvent(r: Row): LogEvent {
 
 export class SqliteEventLog implements EventLog {
   readonly partitions = 1;
-  private readonly tails = new Set<(evs: readonly StoredEvent[]) => void>();
+  private readonly tails = new Set<(batch: StoredBatch) => void>();
 
   constructor(
     readonly store: EventStore,
@@ -58,9 +60,9 @@ export class SqliteEventLog implements EventLog {
     return this.store;
   }
 
-  /** Ingest's listener: events just committed, in the order their requests finished. */
-  notify(events: readonly StoredEvent[]): void {
-    for (const t of this.tails) t(events);
+  /** Ingest's listener: what a request just committed, in the order requests finished. */
+  notify(batch: StoredBatch): void {
+    for (const t of this.tails) t(batch);
   }
 
   reader(p: number): PartitionReader {
@@ -81,15 +83,40 @@ export class SqliteEventLog implements EventLog {
     return r.s ?? 0;
   }
 
-  /** Rows with from ≤ seq ≤ through, in batches. */
-  *rows(from: number, through: number): Generator<LogEvent[]> {
-    const stmt = this.store.db().prepare('SELECT seq, idx, id, ingested, src, routed FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?');
+  /**
+   * Rows with from ≤ seq ≤ through, in batches, each with its tail: the last position it covers
+   * and how many positions before it it left out. With `skipGen`, rows ingest routed to no rule of
+   * that generation are left out (in SQL: their documents are not even read). Positions of rows
+   * deleted since (replaced documents, retention) count as left out.
+   */
+  *rows(from: number, through: number, skipGen?: number, eventTime?: { start: number; end: number }): Generator<{ events: LogEvent[]; tail: BatchTail }> {
+    const db = this.store.db();
+    let where = 'seq >= ? AND seq <= ?';
+    const extra: number[] = [];
+    if (skipGen !== undefined) {
+      where += ' AND routed <> ?';
+      extra.push(-skipGen);
+    }
+    if (eventTime) {
+      // `ts` is the @timestamp as parseInstant reads it (the rules' window time), in ms.
+      where += ' AND ts BETWEEN ? AND ?';
+      extra.push(Math.floor(eventTime.start), Math.ceil(eventTime.end));
+    }
+    const stmt = db.prepare(`SELECT seq, idx, id, ingested, src, routed FROM events WHERE ${where} ORDER BY seq LIMIT ?`);
+    const lastStored = db.prepare('SELECT seq, ingested FROM events WHERE seq <= ? ORDER BY seq DESC LIMIT 1');
     let next = from;
     for (;;) {
-      const rows = stmt.all(next, through, BATCH) as Row[];
-      if (rows.length === 0) return;
-      yield rows.map(rowEvent);
-      next = rows[rows.length - 1]!.seq + 1;
+      const rows = stmt.all(next, through, ...extra, BATCH) as Row[];
+      let tail: { seq: number; ingested: number } | undefined = rows[rows.length - 1];
+      if (rows.length < BATCH) {
+        // The range's last row may have been left out: the tail reaches it.
+        const end = lastStored.get(through) as { seq: number; ingested: number } | undefined;
+        if (end && end.seq >= next) tail = end;
+      }
+      if (!tail) return;
+      yield { events: rows.map(rowEvent), tail: { position: tail.seq, storedAt: tail.ingested, skipped: tail.seq - next + 1 - rows.length } };
+      if (rows.length < BATCH) return;
+      next = tail.seq + 1;
     }
   }
 
@@ -97,7 +124,7 @@ export class SqliteEventLog implements EventLog {
     return 'position' in from ? from.position : this.positionAt(from.time);
   }
 
-  subscribe(tail: (evs: readonly StoredEvent[]) => void): () => void {
+  subscribe(tail: (batch: StoredBatch) => void): () => void {
     this.tails.add(tail);
     return () => this.tails.delete(tail);
   }
@@ -117,28 +144,6 @@ class SqliteReader implements PartitionReader {
 
   constructor(private readonly log: SqliteEventLog) {}
 
-  /** An event ingest did not keep parsed: its document is read from the store if a reader needs it. */
-  private stubEvent(e: StoredEvent): LogEvent {
-    const log = this.log;
-    let source: Record<string, unknown> | null = null;
-    return {
-      position: e.seq,
-      storedAt: e.ingested,
-      index: e.index,
-      id: e.id,
-      ingested: e.ingested,
-      get source() {
-        if (source === null) {
-          const r = log.store.db().prepare('SELECT src FROM events WHERE seq = ?').get(e.seq) as { src: string } | undefined;
-          source = r ? (JSON.parse(r.src) as Record<string, unknown>) : {};
-          setIngested(source, e.ingested);
-        }
-        return source;
-      },
-      routed: { gen: e.gen, routes: e.routes },
-    };
-  }
-
   async claim(): Promise<Checkpoint | null> {
     return this.log.loadCheckpoint(0);
   }
@@ -148,19 +153,19 @@ class SqliteReader implements PartitionReader {
   }
 
   async replay(from: LogStart, through: number, handler: BatchHandler, opts: ReadOptions): Promise<void> {
-    for (const batch of this.log.rows(this.log.start(from), through)) {
+    for (const b of this.log.rows(this.log.start(from), through, opts.routedGen, opts.eventTime)) {
       if (opts.signal.aborted) return;
-      await handler(batch);
+      if (b.events.length > 0 || opts.routedGen !== undefined) await handler(b.events, opts.routedGen === undefined ? undefined : b.tail);
     }
   }
 
   async consume(from: LogStart, handler: BatchHandler, opts: ReadOptions): Promise<void> {
-    const { signal } = opts;
+    const { signal, routedGen } = opts;
     // Listen first, so that nothing committed while the store is read is missed.
-    let queue: StoredEvent[] = [];
+    let queue: StoredBatch[] = [];
     let wake: (() => void) | null = null;
-    const unsubscribe = this.log.subscribe((evs) => {
-      for (const e of evs) queue.push(e);
+    const unsubscribe = this.log.subscribe((b) => {
+      queue.push(b);
       wake?.();
     });
     const onAbort = () => wake?.();
@@ -168,34 +173,44 @@ class SqliteReader implements PartitionReader {
     try {
       let last = this.log.start(from) - 1;
       const catchUp = async (through: number) => {
-        for (const batch of this.log.rows(last + 1, through)) {
+        for (const b of this.log.rows(last + 1, through, routedGen)) {
           if (signal.aborted) return;
-          last = batch[batch.length - 1]!.position;
-          await handler(batch);
+          last = b.tail.position;
+          await handler(b.events, routedGen === undefined ? undefined : b.tail);
         }
       };
-      await catchUp(Number.MAX_SAFE_INTEGER);
+      await catchUp(this.log.lastPosition());
       while (!signal.aborted) {
         if (queue.length === 0) {
           await new Promise<void>((r) => (wake = r));
           wake = null;
           continue;
         }
-        const evs = queue;
+        const batches = queue;
         queue = [];
-        evs.sort((a, b) => a.seq - b.seq);
-        const fresh = evs.filter((e) => e.seq > last);
-        if (fresh.length === 0) continue;
-        // Positions that do not follow on (a request finished before an earlier one): read the
-        // range from the store, which has everything committed.
-        let contiguous = fresh[0]!.seq === last + 1;
-        for (let i = 1; contiguous && i < fresh.length; i++) if (fresh[i]!.seq !== fresh[i - 1]!.seq + 1) contiguous = false;
-        if (!contiguous) {
-          await catchUp(fresh[fresh.length - 1]!.seq);
-          continue;
+        if (batches.length > 1) batches.sort((a, b) => a.seqs[0]! - b.seqs[0]!);
+        for (let bi = 0; bi < batches.length && !signal.aborted; bi++) {
+          const b = batches[bi]!;
+          const lastSeq = b.seqs[b.count - 1]!;
+          if (lastSeq <= last) continue;
+          // Positions that do not follow on (a request finished before an earlier one), or
+          // events this reader cannot take from the batch (routed by another generation, or
+          // not kept parsed without a generation to skip them by): read from the store, which
+          // has everything committed.
+          let direct = b.seqs[0] === last + 1 && (b.events.length === b.count || (routedGen !== undefined && b.gen === routedGen));
+          for (let k = 1; direct && k < b.count; k++) if (b.seqs[k] !== b.seqs[k - 1]! + 1) direct = false;
+          if (!direct) {
+            let through = lastSeq;
+            for (let k = bi + 1; k < batches.length; k++) through = Math.max(through, batches[k]!.seqs[batches[k]!.count - 1]!);
+            await catchUp(through);
+            break;
+          }
+          last = lastSeq;
+          const events = b.events.map(
+            (e): LogEvent => ({ position: e.seq, storedAt: e.ingested, index: e.index, id: e.id, ingested: e.ingested, source: e.source, routed: { gen: e.gen, routes: e.routes } }),
+          );
+          await handler(events, routedGen === undefined ? undefined : { position: lastSeq, storedAt: b.ingested, skipped: b.count - b.events.length });
         }
-        last = fresh[fresh.length - 1]!.seq;
-        await handler(fresh.map((e) => (e.stub ? this.stubEvent(e) : { position: e.seq, storedAt: e.ingested, index: e.index, id: e.id, ingested: e.ingested, source: e.source, routed: { gen: e.gen, routes: e.routes } })));
       }
     } finally {
       unsubscribe();
