@@ -1,11 +1,13 @@
 // Detection in `eqlite serve`: real-time and scheduled runs over ingested events give the alerts
 // `eqlite hunt` gives over the same stored events (same ids), once each.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hunt } from '../src/detect/hunt.js';
 import { inferIndex } from '../src/events/sources.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
+import { defaultConfig, loadConfigFile } from '../src/serve/config.js';
 import { eventSource } from '../src/serve/store/event-store.js';
 import { ndjson, req, startService, type TestService } from './serve-helpers.js';
 
@@ -114,5 +116,82 @@ describe('scheduled detection', () => {
     expect(detail.json.runs.slice(0, 3).map((r: { kind: string }) => r.kind)).toEqual(['scheduled', 'catch-up', 'catch-up']);
     expect(detail.json.gaps[0].status).toBe('filled');
     expect(servedAlertIds(t)).toHaveLength(27);
+  });
+});
+
+describe('the real-time reorder hold is a setting', () => {
+  test('[detection] reorder is read from the config file, with a bound', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-config-'));
+    try {
+      const file = path.join(dir, 'eqlite.toml');
+      expect(defaultConfig().detection.reorderMs).toBe(250);
+      writeFileSync(file, '[detection]\nreorder = "2s"\n');
+      expect(loadConfigFile(file).detection.reorderMs).toBe(2000);
+      writeFileSync(file, '[detection]\nreorder = "0"\n');
+      expect(loadConfigFile(file).detection.reorderMs).toBe(0);
+      writeFileSync(file, '[detection]\nreorder = "2m"\n');
+      expect(() => loadConfigFile(file)).toThrow(`${file}: detection.reorder: at most 60s (events are held in memory that long; later ones are repaired)`);
+      writeFileSync(file, '[detection]\nreorder = "soon"\n');
+      expect(() => loadConfigFile(file)).toThrow(/detection\.reorder: invalid duration "soon"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('with no hold, the planted attacks alert as with the default one', async () => {
+    const t = await startService((c) => (c.detection.reorderMs = 0));
+    try {
+      // One request: its events are in time order, so none is late for a zero hold.
+      const r = await req(`${t.url}/_bulk?filter_path=errors`, 'POST', sampleBodies(10_000)[0], { 'content-type': 'application/json' });
+      expect(r.json).toEqual({ errors: false });
+      const ids = await waitFor(() => servedAlertIds(t), (v) => v.length >= 27);
+      expect(ids).toEqual(await huntStored(t));
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('rule generations across restarts', () => {
+  test('the generation keeps growing after a restart, so events stored under an old one are not hidden from new rules', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-serve-gen-'));
+    const start = () =>
+      startService(
+        (c) => {
+          c.detection.realtime = false;
+          c.detection.latenessMs = 0;
+        },
+        { dir },
+      );
+    const generation = async (t: TestService) => Number(/^eqlite_rules_generation (\d+)$/m.exec((await req(`${t.url}/metrics`, 'GET')).text)![1]);
+    const first = Date.parse('2025-03-10T08:00:00Z');
+    const shift = Math.floor((Date.now() - 180_000) / 1000) * 1000 - first;
+    try {
+      let t = await start();
+      const seed = (await req(`${t.url}/api/rules`, 'GET')).json.rules[0].rule_id as string;
+      expect(await generation(t)).toBe(1);
+      // Generation 2 has no enabled rule: the events are stored as usable by no rule of it.
+      expect((await req(`${t.url}/api/rules/${seed}/_disable`, 'POST')).status).toBe(200);
+      expect(await generation(t)).toBe(2);
+      for (const body of sampleBodies(300, shift)) expect((await req(`${t.url}/_bulk?filter_path=errors`, 'POST', body, { 'content-type': 'application/json' })).json).toEqual({ errors: false });
+      const routed = t.svc.store.db().prepare('SELECT DISTINCT routed FROM events').all() as { routed: number }[];
+      expect(routed).toEqual([{ routed: -2 }]);
+      await t.close();
+
+      // After the restart the numbering goes on (3), and enabling the rule makes 4: the events
+      // of generation 2 are read again for it (a restart from 1 would have made this 2 again).
+      t = await start();
+      expect(await generation(t)).toBe(3);
+      expect((await req(`${t.url}/api/rules/${seed}/_enable`, 'POST')).status).toBe(200);
+      expect(await generation(t)).toBe(4);
+      const interval = 300_000;
+      t.svc.detection.tick(Math.ceil(Date.now() / interval) * interval + 1);
+      const ids = servedAlertIds(t);
+      expect(ids).toHaveLength(27);
+      expect(ids).toEqual(await huntStored(t));
+      await t.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

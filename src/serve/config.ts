@@ -76,6 +76,12 @@ export interface ServeConfig {
     realtime: boolean;
     /** How long after its end a window may still receive late events before it is final. */
     latenessMs: number;
+    /**
+     * Real time: how long committed events are held to be put in time order before the rules see
+     * them (events later than that are repaired, see realtime.ts). Longer absorbs more disorder
+     * between shippers; it adds to every real-time alert's latency.
+     */
+    reorderMs: number;
     /** Largest number of missed intervals a rule catches up on after downtime (Kibana: 4× interval… see README). */
     maxCatchupRuns: number;
     /** Scheduler tick. */
@@ -91,6 +97,8 @@ export interface ServeConfig {
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:9200';
+/** Longest real-time reorder hold accepted (the held events are kept in memory). */
+export const MAX_REORDER_MS = 60_000;
 export const DEFAULT_DATA = './eqlite-data';
 
 export function defaultConfig(): ServeConfig {
@@ -105,7 +113,7 @@ export function defaultConfig(): ServeConfig {
     retention: { maxAgeMs: 7 * 86_400_000, maxBytes: 10 * 1024 ** 3, everyMs: 5000 },
     ingest: { maxBodyBytes: 100 * 1024 * 1024, maxPendingEvents: 500_000 },
     elasticsearch: { version: '8.19.0', clusterName: 'eqlite' },
-    detection: { realtime: true, latenessMs: 30_000, maxCatchupRuns: 100, tickMs: 1000 },
+    detection: { realtime: true, latenessMs: 30_000, reorderMs: 250, maxCatchupRuns: 100, tickMs: 1000 },
     webhooks: [],
     webhookRetryBaseMs: 1000,
     auth: { required: false },
@@ -328,9 +336,14 @@ export function loadConfigFile(file: string, base: ServeConfig = defaultConfig()
   }
   if (es.cluster_name !== undefined) c.elasticsearch.clusterName = str(es.cluster_name, at('elasticsearch.cluster_name'));
   const det = table(doc.detection, at('detection'));
-  checkKeys(det, ['realtime', 'lateness', 'max_catchup_runs', 'tick'], at('detection'));
+  checkKeys(det, ['realtime', 'lateness', 'reorder', 'max_catchup_runs', 'tick'], at('detection'));
   if (det.realtime !== undefined) c.detection.realtime = bool(det.realtime, at('detection.realtime'));
   if (det.lateness !== undefined) c.detection.latenessMs = parseDuration(det.lateness, at('detection.lateness'));
+  if (det.reorder !== undefined) {
+    const ms = parseDuration(det.reorder, at('detection.reorder'));
+    if (ms > MAX_REORDER_MS) throw new ConfigError(`${at('detection.reorder')}: at most ${MAX_REORDER_MS / 1000}s (events are held in memory that long; later ones are repaired)`);
+    c.detection.reorderMs = ms;
+  }
   if (det.max_catchup_runs !== undefined) c.detection.maxCatchupRuns = posInt(det.max_catchup_runs, at('detection.max_catchup_runs'));
   if (det.tick !== undefined) c.detection.tickMs = Math.max(50, parseDuration(det.tick, at('detection.tick')));
   if (doc.webhooks !== undefined) {

@@ -9,7 +9,7 @@
 //    Runs due at the same tick with the same window share one read of the store.
 //  * Real time (on by default): the store is read as an event log (store/sqlite-log.ts) by the
 //    shared partition detector (realtime.ts) — the same driver the cluster's workers run on
-//    JetStream partitions: committed events are held REORDER_MS, pushed in time order into a
+//    JetStream partitions: committed events are held `detection.reorder` (default 250 ms), pushed in time order into a
 //    stream-mode engine whose rules alert as soon as a match is final, and the position whose
 //    alerts are written is acknowledged (state.sqlite). Alert ids are the same the scheduled run
 //    computes, and the shared ledger (the alert store) makes whichever comes second find it
@@ -41,9 +41,6 @@ import type { SqliteEventLog } from './store/sqlite-log.js';
 
 /** The run grid: runs at multiples of the interval since the epoch. */
 const EPOCH = { anchor: 0 };
-
-/** How long committed events wait to be put in time order before real-time rules see them. */
-export const REORDER_MS = 250;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS rule_schedule (
@@ -293,7 +290,7 @@ export class Detection {
               scope: WHOLE_LOG,
               ledger: alerts.ledger,
               log,
-              reorderMs: REORDER_MS,
+              reorderMs: config.detection.reorderMs,
               checkpointEveryMs: 1000,
               maxReplayMs: 3_600_000,
               // No checkpoint yet (first start, or a store from before checkpoints): the recent

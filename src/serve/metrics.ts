@@ -25,6 +25,7 @@ export class Metrics {
   readonly detectionBacklog: Gauge;
   readonly webhookDeliveries: Counter<'webhook' | 'outcome'>;
   readonly rulesLoaded: Gauge<'state'>;
+  readonly rulesGeneration: Gauge;
   readonly authFailures: Counter;
 
   constructor() {
@@ -66,6 +67,7 @@ export class Metrics {
     this.detectionBacklog = new Gauge({ name: 'eqlite_detection_backlog_events', help: 'Stored events real-time detection has not processed yet', registers: [r] });
     this.webhookDeliveries = new Counter({ name: 'eqlite_webhook_deliveries_total', help: 'Webhook POSTs by outcome', labelNames: ['webhook', 'outcome'], registers: [r] });
     this.rulesLoaded = new Gauge({ name: 'eqlite_rules', help: 'Rules by state', labelNames: ['state'], registers: [r] });
+    this.rulesGeneration = new Gauge({ name: 'eqlite_rules_generation', help: 'Generation of the rules running (grows with every rule change, across restarts)', registers: [r] });
     this.authFailures = new Counter({ name: 'eqlite_auth_failures_total', help: 'Requests refused with 401', registers: [r] });
   }
 }

@@ -308,8 +308,9 @@ export class PartitionDetector {
     const now = this.clock();
     const { router } = this.rules;
     for (const e of batch) {
-      // Events left out just before this one share its store time.
-      const prev = tail && e.position > this.lastRead.position + 1 ? { position: e.position - 1, storedAt: e.storedAt } : this.lastRead;
+      // The checkpoint while this event is not done: the last position read, with its own store
+      // time (a replay after a restart starts from it; events left out since are simply read again).
+      const prev = this.lastRead;
       this.lastRead = { position: e.position, storedAt: e.storedAt };
       const silent = e.position <= this.silentThrough;
       if (silent) this.counts.replayed++;

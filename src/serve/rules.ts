@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS rule_enabled (
   enabled INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS rule_generation (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  gen INTEGER NOT NULL
+);
 `;
 
 /** A rule as the service knows it (runnable or not). */
@@ -57,6 +61,12 @@ export type RuleStateRow =
 
 /** One generation of runnable rules. */
 export interface RuleGeneration {
+  /**
+   * Its number: every change of the rules makes a new, larger one, across restarts too (kept in
+   * state.sqlite). Stored events carry the generation ingest routed them with (`routed` = -gen:
+   * no rule of that generation can use the event), and readers skip an event only when its
+   * generation is theirs; a number used twice for different rules would hide events from them.
+   */
   gen: number;
   /** Enabled, runnable rules, in a fixed order (engine and router indexes refer to it). */
   prepared: PreparedRule[];
@@ -87,7 +97,6 @@ export interface RuleSetOptions {
 export class RuleSet {
   current!: RuleGeneration;
   loadErrors: string[] = [];
-  private gen = 0;
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | null = null;
   private valueLists = new Map<string, Set<string>>();
@@ -196,9 +205,20 @@ export class RuleSet {
       return w;
     };
     const router = new RuleRouter(prepared);
-    this.current = { gen: ++this.gen, prepared, stream, router, wants, dispatchFields: router.dispatchFields(), all, exceptionLists: lists };
+    this.current = { gen: this.nextGeneration(), prepared, stream, router, wants, dispatchFields: router.dispatchFields(), all, exceptionLists: lists };
     this.opts.onChange?.(this.current);
     return this.current;
+  }
+
+  /**
+   * The next generation number, durable before it is used (state.sqlite is fsynced on commit):
+   * after a crash, the numbers events were stored with are never handed out again.
+   */
+  private nextGeneration(): number {
+    const row = this.opts.state
+      .prepare('INSERT INTO rule_generation (id, gen) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET gen = gen + 1 RETURNING gen')
+      .get() as { gen: number };
+    return row.gen;
   }
 
   /** Enables or disables a rule; returns false when no such rule exists. */

@@ -325,6 +325,7 @@ export class Service {
       sendJson(reply, 200, this.cluster.status());
     });
     app.get('/metrics', { config: { privilege: 'read' } }, async (_req, reply) => {
+      this.metrics.rulesGeneration.set(this.rules.current.gen);
       try {
         const size = store.size();
         this.metrics.storeBytes.set({ store: 'events' }, size.used);
