@@ -545,6 +545,15 @@ function statusItem(op: BulkOp, status: number): string {
  * applied; the filters shippers send on every request (Beats and Logstash:
  * `errors,items.*.error,items.*.status`) are built directly.
  */
+/** Whether the response for this `filter_path` holds the items' ids (else content-derived ids need not be made into strings). */
+export function responseHasIds(filterPath?: string): boolean {
+  const fp = filterPath?.replace(/\s+/g, '');
+  return !(fp === 'errors' || STATUS_ONLY.has(fp ?? ''));
+}
+
+/** The filters that keep each item's status and error only (Beats, Logstash). */
+const STATUS_ONLY: ReadonlySet<string> = new Set(['errors,items.*.error,items.*.status', 'items.*.error,items.*.status,errors', 'errors,items.*.status,items.*.error']);
+
 export function bulkResponse(items: readonly BulkItem[], outcomes: Outcomes, took: number, backingIndex: (index: string) => string, filterPath?: string): string {
   let errors = outcomes.errors.size > 0;
   for (let i = 0; i < items.length && !errors; i++) {
@@ -553,7 +562,7 @@ export function bulkResponse(items: readonly BulkItem[], outcomes: Outcomes, too
   }
   const fp = filterPath?.replace(/\s+/g, '');
   if (fp === 'errors') return `{"errors":${errors}}`;
-  const statusOnly = fp === 'errors,items.*.error,items.*.status' || fp === 'items.*.error,items.*.status,errors' || fp === 'errors,items.*.status,items.*.error';
+  const statusOnly = STATUS_ONLY.has(fp ?? '');
   const parts: string[] = new Array(items.length);
   const idxCache = new Map<string, string>();
   for (let i = 0; i < items.length; i++) {

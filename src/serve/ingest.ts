@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { EventDoc } from '../events/types.js';
-import { BulkParser, bulkResponse, Outcomes, toWriteBatch, type BulkItem } from './bulk.js';
+import { BulkParser, bulkResponse, Outcomes, responseHasIds, toWriteBatch, type BulkItem } from './bulk.js';
 import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
 import { EsError, qs, sendJson, streamBody } from './http.js';
@@ -108,6 +108,7 @@ export class Ingest {
       this.unavailable(store.failure.failure, store.failure.message);
     }
     const params = req.params as { index?: string };
+    const filterPath = qs(req, 'filter_path');
     const router = this.deps.router?.() ?? null;
     const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline'), router });
     const chunks: Buffer[] = [];
@@ -156,6 +157,7 @@ export class Ingest {
         if (rejectedLines++ === 0) rejectedExample = r.reason;
       }
       const gen = router?.gen ?? 0;
+      const withIds = responseHasIds(filterPath);
       const batch: StoredBatch = (stored = { ingested: res.ingested, gen, seqs: new Float64Array(positions.length), count: 0, events: [] });
       let dup = 0;
       let mapped = 0;
@@ -173,7 +175,8 @@ export class Ingest {
           metrics.itemsRejected.inc({ reason: error.type });
           continue;
         }
-        if (it.autoId) it.id = res.autoIds.substr(k * AUTO_ID_LENGTH, AUTO_ID_LENGTH);
+        // A content-derived id is made into a string only where it is used: the response, detection.
+        if (it.autoId && (withIds || it.doc)) it.id = res.autoIds.substr(k * AUTO_ID_LENGTH, AUTO_ID_LENGTH);
         // The same content sent again without _id is a retry: acknowledge it (200, not 409,
         // which Fluent Bit and Vector treat as a failure).
         if (status === 409) dup++;
@@ -198,7 +201,7 @@ export class Ingest {
       log.warn({ rejected: rejectedLines, example: rejectedExample, remote: req.ip }, 'bulk: malformed lines answered with per-item 400 and kept in the rejected table');
     }
     const took = Math.round(performance.now() - started);
-    const answer = bulkResponse(items, outcomes, took, (i) => this.deps.objects.backingIndex(i), qs(req, 'filter_path'));
+    const answer = bulkResponse(items, outcomes, took, (i) => this.deps.objects.backingIndex(i), filterPath);
     metrics.bulkRequests.inc({ status: '200' });
     metrics.bulkDuration.observe((performance.now() - started) / 1000);
     sendJson(reply, 200, answer);
