@@ -172,7 +172,7 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
   let capStart = 0;
   let capObj: Record<string, unknown> | null = null;
   let capKey = '';
-  const buf = want === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const buf = want === null ? null : b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   let p = start;
   while (p < end && isWs(b[p]!)) p++;
   if (p >= end || b[p] !== LBRACE) {
@@ -259,7 +259,11 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
         continue;
       }
       if (c === QUOTE) {
-        const q = stringEnd(b, p + 1, end);
+        // Most strings hold no escape: their end is found here, the rest by stringEnd().
+        let q = p + 1;
+        while (q < end && STRING_STOP[b[q]!] === 0) q++;
+        if (q < end && b[q] === QUOTE) sawEscape = false;
+        else q = stringEnd(b, q, end);
         if (q < 0) return fail(out, q === -2 ? 'invalid escape in a string' : q === -3 ? 'control character in a string' : 'unterminated string');
         // Contents without a backslash are read as they are; with escapes, by JSON.parse.
         if (tsValue) setTs(out, sawEscape ? TS_OTHER : TS_STRING, p + 1, q);
@@ -360,7 +364,10 @@ function key(b: Uint8Array, p: number, end: number, depth: number, out: ScanResu
     fail(out, p >= end ? 'unexpected end of the document' : `expected a key at byte ${p}`);
     return -1;
   }
-  const q = stringEnd(b, p + 1, end);
+  let q = p + 1;
+  while (q < end && STRING_STOP[b[q]!] === 0) q++;
+  if (q < end && b[q] === QUOTE) sawEscape = false;
+  else q = stringEnd(b, q, end);
   if (q < 0) {
     fail(out, q === -2 ? 'invalid escape in a key' : q === -3 ? 'control character in a key' : 'unterminated key');
     return -1;
