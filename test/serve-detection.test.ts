@@ -185,7 +185,7 @@ describe('rule generations across restarts', () => {
       expect((await req(`${t.url}/api/rules/${seed}/_enable`, 'POST')).status).toBe(200);
       expect(await generation(t)).toBe(4);
       const interval = 300_000;
-      t.svc.detection.tick(Math.ceil(Date.now() / interval) * interval + 1);
+      await t.svc.detection.tick(Math.ceil(Date.now() / interval) * interval + 1);
       const ids = servedAlertIds(t);
       expect(ids).toHaveLength(27);
       expect(ids).toEqual(await huntStored(t));
