@@ -14,12 +14,13 @@
 //    revision the reader last wrote (compare-and-set): once another reader claimed the partition
 //    (its claim rewrote the key), every ack of the previous reader fails — fencing.
 import { createHash } from 'node:crypto';
-import type { JsMsg, PubAck } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { BatchHandler, Checkpoint, EventLog, EventSink, LogEvent, LogStart, PartitionReader, ReadOptions } from '../serve/event-log.js';
 import { FencedError } from '../serve/event-log.js';
 import { autoIdsOf, decodeBatch, Op, setIngested, StoreUnavailableError, type ItemRefusal, type WriteBatch, type WriteResult, type WriterFailure } from '../serve/store/event-store.js';
 import { fnv1a32 } from './partition.js';
+import { AsyncPublisher, type Ack } from './publisher.js';
 import { isTransient, sleep, type ClusterResources } from './nats.js';
 
 /** Subjects of the event stream. */
@@ -66,12 +67,15 @@ class JetStreamSink implements EventSink {
   inFlight = 0;
   failure: { failure: WriterFailure; message: string } | null = null;
   private last = 0;
+  /** Every copy of every request in flight at once, each settled by its own PubAck (publisher.ts). */
+  private readonly publisher: AsyncPublisher;
 
   constructor(
     private readonly res: ClusterResources,
     private readonly log: Logger,
     private readonly stats: PublishOptions,
   ) {
+    this.publisher = new AsyncPublisher(res.nc);
     void this.watchConnection();
   }
 
@@ -124,7 +128,7 @@ class JetStreamSink implements EventSink {
             }
             if (source && typeof source === 'object' && !Array.isArray(source)) parts = this.stats.partitionsOf({ source, index: it.idx, id: it.id }, it.routed ?? 0);
           }
-          let first: PubAck;
+          let first: Ack;
           if (parts.length === 0) {
             const p = fnv1a32(`${it.idx}/${it.id}`) % res.partitions;
             first = await this.publish(subjects.unrouted(p), data, `${base}@n`, deadline);
@@ -148,10 +152,10 @@ class JetStreamSink implements EventSink {
   }
 
   /** Publishes until acknowledged (a duplicate of an earlier attempt counts) or the deadline passes. */
-  private async publish(subject: string, data: Uint8Array, msgID: string, deadline: number): Promise<PubAck> {
+  private async publish(subject: string, data: Uint8Array, msgID: string, deadline: number): Promise<Ack> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.res.js.publish(subject, data, { msgID, timeout: Math.max(500, Math.min(5000, deadline - Date.now())) });
+        return await this.publisher.publish(subject, data, msgID, Math.max(500, Math.min(5000, deadline - Date.now())));
       } catch (e) {
         if (Date.now() >= deadline || !isTransient(e)) throw e;
         this.stats.onRetry?.();
