@@ -135,6 +135,21 @@ describe.runIf(nats !== null)(nats ? 'cluster mode on one nats-server' : NO_NATS
     }
   }, 120_000);
 
+  test('the publisher: acknowledged with the stream sequence, a repeated id is a duplicate, no stream is "no responders"', async () => {
+    const { AsyncPublisher } = await import('../src/cluster/publisher.js');
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: 'PUBTEST', subjects: ['pubtest.>'] });
+    const pub = new AsyncPublisher(nc);
+    const acks = await Promise.all([1, 2, 3, 2].map((i) => pub.publish('pubtest.a', Buffer.from(`m${i}`), `id${i}`, 5000)));
+    expect(acks.map((a) => a.duplicate)).toEqual([false, false, false, true]);
+    expect(acks.map((a) => a.seq).slice(0, 3).sort()).toEqual([1, 2, 3]);
+    expect(acks[3]!.seq).toBe(acks[1]!.seq);
+    expect((await jsm.streams.info('PUBTEST')).state.messages).toBe(3);
+    await expect(pub.publish('nostream.a', Buffer.from('x'), 'x1', 5000)).rejects.toThrow(/no responders/);
+    expect(pub.inFlight).toBe(0);
+    pub.close();
+  });
+
   test('fencing: once another reader claimed the partition, the old reader cannot acknowledge', async () => {
     const a = new JetStreamEventLog(await open(4), log, { partitionsOf: () => [] }).reader(2);
     const b = new JetStreamEventLog(await open(4), log, { partitionsOf: () => [] }).reader(2);
