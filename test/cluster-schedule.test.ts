@@ -99,7 +99,8 @@ describe.runIf(nats !== null)(nats ? 'cluster mode: scheduled runs and max_signa
       config.detection.latenessMs = 0;
       // The test drives the scheduler itself (tick(at)); the timer's first tick finds nothing due later.
       config.detection.tickMs = 3_600_000;
-      config.cluster = { ...defaultClusterConfig(server.urls), name, nodeId: `${name}${i}`, partitions: 4, reorderMs: 200, leaseTtlMs: 3000 };
+      // A lease long enough that a loaded machine's late renewals do not pause the scheduler mid-tick.
+      config.cluster = { ...defaultClusterConfig(server.urls), name, nodeId: `${name}${i}`, partitions: 4, reorderMs: 200, leaseTtlMs: 12_000 };
       out.push(await Service.start({ config, log }));
     }
     return out;
@@ -125,11 +126,21 @@ describe.runIf(nats !== null)(nats ? 'cluster mode: scheduled runs and max_signa
       const holder = nodes[active.indexOf(true)]!;
       const other = nodes[active.indexOf(false)]!;
 
-      // Both nodes' schedulers tick at the run time: one run per rule.
-      await Promise.all(nodes.map((s) => s.detection.tick(next + 1)));
+      // Both nodes' schedulers tick at the run time: one run per rule. (A tick is repeated as the
+      // service's timer would repeat it: a scheduler whose lease renewal ran late stops a tick
+      // early and goes on at the next; a tick with nothing due does nothing.)
+      const tickUntil = async (at: number, url: string, done: (d: RuleDetail) => boolean) =>
+        waitFor(async () => {
+          await Promise.all(nodes.map((s) => s.detection.tick(at)));
+          return ruleDetail(url, SEED_ID);
+        }, done);
+      await tickUntil(next + 1, holder.url, (d) => d.last_run !== null);
 
       // What hunting the same events gives (the seed keeps its 9 sequences; the copy the last 2).
-      const exportFile = path.join(rules, 'export.ndjson');
+      // (Not in the rules directory: a new file there reloads the rules.)
+      const work = mkdtempSync(path.join(tmpdir(), 'eqlite-cluster-export-'));
+      dirs.push(work);
+      const exportFile = path.join(work, 'export.ndjson');
       writeFileSync(exportFile, docs.map((d, i) => JSON.stringify({ _index: inferIndex(d), _id: `e${i}`, _source: d })).join('\n') + '\n');
       const loaded = loadRules([rules]);
       const offline = (await hunt({ rules: loaded.rules, exceptionLists: loaded.exceptionLists, inputs: [exportFile], threads: 0 })).alerts;
@@ -148,7 +159,7 @@ describe.runIf(nats !== null)(nats ? 'cluster mode: scheduled runs and max_signa
       }
 
       // Three intervals later: two missed runs caught up (a filled gap), seen from the other node.
-      await Promise.all(nodes.map((s) => s.detection.tick(next + 3 * INTERVAL + 1)));
+      await tickUntil(next + 3 * INTERVAL + 1, holder.url, (d) => d.runs.length === 4);
       const caught = await waitFor(() => ruleDetail(other.url, SEED_ID), (d) => d.runs.length === 4);
       expect(caught.runs.map((x) => x.kind)).toEqual(['scheduled', 'catch-up', 'catch-up', 'scheduled']);
       expect(caught.runs[0]!.run_time).toBe(new Date(next + 3 * INTERVAL).toISOString());
@@ -157,8 +168,10 @@ describe.runIf(nats !== null)(nats ? 'cluster mode: scheduled runs and max_signa
       // The holder stops: the other node takes the lease and goes on from the shared last run.
       await holder.close();
       await waitFor(async () => other.cluster!.scheduler!.tick().then(() => other.cluster!.scheduler!.active), (a) => a, 30_000);
-      await other.detection.tick(next + 4 * INTERVAL + 1);
-      const after = await ruleDetail(other.url, SEED_ID);
+      const after = await waitFor(async () => {
+        await other.detection.tick(next + 4 * INTERVAL + 1);
+        return ruleDetail(other.url, SEED_ID);
+      }, (d) => d.runs.length === 5);
       expect(after.runs.map((x) => x.kind)).toEqual(['scheduled', 'scheduled', 'catch-up', 'catch-up', 'scheduled']);
       expect(after.last_run!.run_time).toBe(new Date(next + 4 * INTERVAL).toISOString());
       expect(await alertIds(other.url)).toEqual(offlineIds);
