@@ -137,6 +137,15 @@ function evalConst(e: Expr, ctx: ExprContext): Literal {
 
 /** Compiles a `where` condition into a two-valued predicate. */
 export function compilePredicate(e: Expr, ctx: ExprContext = {}): PredicateFn {
+  const folded = fold(e, ctx);
+  return generatedPredicate(folded, ctx) ?? predicate(folded, ctx);
+}
+
+/**
+ * The same predicate as a tree of closures, without generated code: the reference the generated
+ * predicates are tested against (and the fallback for conditions too large to generate).
+ */
+export function compilePredicateClosures(e: Expr, ctx: ExprContext = {}): PredicateFn {
   return predicate(fold(e, ctx), ctx);
 }
 
@@ -216,8 +225,8 @@ function fieldTypesKey(e: Expr, ctx: ExprContext): string {
   return names.map((n) => `${n}:${ctx.fieldType?.(n) ?? ''}${n === ctx.timestampField ? ':ts' : ''}`).join(',');
 }
 
-/** Compiles a leaf through the shared table (see above). */
-function sharedLeaf(e: Expr, ctx: ExprContext, build: () => ValueFn): ValueFn {
+/** The shared table's entry for a leaf, compiled on first sight (see above). */
+function sharedLeafEntry(e: Expr, ctx: ExprContext, build: () => ValueFn): SharedLeaf {
   const key = `${fieldTypesKey(e, ctx)}|${exprKey(e)}`;
   let leaf = leaves.get(key);
   if (!leaf) {
@@ -226,7 +235,12 @@ function sharedLeaf(e: Expr, ctx: ExprContext, build: () => ValueFn): ValueFn {
     leaf = { fn, src: null, value: undefined };
     leaves.set(key, leaf);
   }
-  const l = leaf;
+  return leaf;
+}
+
+/** Compiles a leaf through the shared table (see above). */
+function sharedLeaf(e: Expr, ctx: ExprContext, build: () => ValueFn): ValueFn {
+  const l = sharedLeafEntry(e, ctx, build);
   return (s) => {
     if (l.src === s) return l.value;
     const v = l.fn(s);
@@ -234,6 +248,118 @@ function sharedLeaf(e: Expr, ctx: ExprContext, build: () => ValueFn): ValueFn {
     l.value = v;
     return v;
   };
+}
+
+// ---- straight-line predicates
+//
+// A rule's condition is mostly `and`/`or`/`not` over shared leaves. As a tree of closures each
+// connective costs a call through a megamorphic call site per event; generated as one JavaScript
+// function (`new Function`) the connectives become `&&`, `||` and `!` in one body, and each shared
+// leaf's memo is tested inline (`L3.src === s ? L3.value : …`), so a rule whose leaves another rule
+// already evaluated for this event makes no call at all. The generated code holds no constants from
+// the query — only references to compiled leaves — so no query text is ever turned into code.
+// Semantics are predicate()'s, which stays the fallback and the reference.
+
+/** Largest generated body (characters); bigger conditions use the closures. */
+const MAX_GENERATED = 200_000;
+
+/** Evaluates a shared leaf whose memo is for another source, and remembers the result. */
+function evalLeaf(l: SharedLeaf, s: Source): unknown {
+  const v = l.fn(s);
+  l.src = s;
+  l.value = v;
+  return v;
+}
+
+/** Leaf kinds that compileValueFolded shares (see sharedLeaf). */
+const SHARED_KINDS = new Set<Expr['kind']>(['field', 'compare', 'in', 'match', 'call']);
+
+function generatedPredicate(e: Expr, ctx: ExprContext): PredicateFn | null {
+  const refs: unknown[] = [];
+  const ref = (x: unknown): string => {
+    refs.push(x);
+    return `r${refs.length - 1}`;
+  };
+  const leaf = (entry: SharedLeaf): string => {
+    const r = ref(entry);
+    return `(${r}.src === s ? ${r}.value : ev(${r}, s))`;
+  };
+  /** Operands of a chain of the same connective, flattened (no deep nesting in the source). */
+  const chain = (x: Expr, kind: 'and' | 'or', out: Expr[]): Expr[] => {
+    if (x.kind === kind) {
+      chain(x.left, kind, out);
+      chain(x.right, kind, out);
+    } else out.push(x);
+    return out;
+  };
+  let size = 0;
+  const gen = (x: Expr): string => {
+    if (++size > MAX_GENERATED / 40) throw new RangeError('condition too large to generate');
+    switch (x.kind) {
+      case 'literal':
+        return x.value === true ? 'true' : 'false';
+      case 'and':
+      case 'or':
+        return `(${chain(x, x.kind, []).map(gen).join(x.kind === 'and' ? ' && ' : ' || ')})`;
+      case 'not':
+        return `!${gen(x.operand)}`;
+      case 'compare':
+        if (x.op === '!=' && !isNullLit(x.left) && !isNullLit(x.right)) {
+          const pos: Compare = { ...x, op: '==' };
+          return `(${leaf(sharedLeafEntry(pos, ctx, () => compileCompare(pos, ctx)))} !== true)`;
+        }
+        break;
+      case 'in':
+        if (x.negated) {
+          const inPos: In = { ...x, negated: false };
+          return `(${leaf(sharedLeafEntry(inPos, ctx, () => compileIn(inPos, ctx)))} !== true)`;
+        }
+        break;
+      default:
+        break;
+    }
+    if (SHARED_KINDS.has(x.kind)) {
+      // The same entry compileValueFolded would share (its build for a field reads and normalizes).
+      const entry =
+        x.kind === 'field'
+          ? sharedLeafEntry(x, ctx, () => {
+              const get = fieldAccessor(x.name);
+              return (src) => normalize(get(src));
+            })
+          : sharedLeafEntry(x, ctx, () => leafBuilder(x, ctx));
+      return `(${leaf(entry)} === true)`;
+    }
+    return `(${ref(compileValueFolded(x, ctx))}(s) === true)`;
+  };
+  let body: string;
+  try {
+    body = gen(e);
+  } catch (err) {
+    if (err instanceof RangeError) return null;
+    throw err;
+  }
+  if (body.length > MAX_GENERATED) return null;
+  const names = refs.map((_, i) => `r${i}`);
+  const make = new Function('ev', ...names, `"use strict"; return function generatedPredicate(s) { return ${body}; };`) as (
+    ...args: unknown[]
+  ) => PredicateFn;
+  return make(evalLeaf, ...refs);
+}
+
+/** The unshared value function of a compare / in / match / call leaf (what sharedLeaf wraps). */
+function leafBuilder(e: Expr, ctx: ExprContext): ValueFn {
+  switch (e.kind) {
+    case 'compare':
+      return compileCompare(e, ctx);
+    case 'in':
+      return compileIn(e, ctx);
+    case 'match':
+      return compileMatch(e, ctx);
+    case 'call':
+      return compileCall(e, ctx);
+    default:
+      throw new Error(`not a leaf: ${e.kind}`);
+  }
 }
 
 function predicate(e: Expr, ctx: ExprContext): PredicateFn {
