@@ -31,6 +31,8 @@ const ONE = 1;
 export function compileWildcard(pattern: string): StringTest {
   if (!hasWildcard(pattern)) return (v) => v === pattern;
   if (!pattern.includes('?')) return compileStars(pattern.split('*'));
+  const leading = compileLeadingOnes(pattern);
+  if (leading) return leading;
   const tokens: Token[] = [];
   let lit = '';
   for (const ch of pattern) {
@@ -81,6 +83,55 @@ function compileTokens(tokens: Token[], pattern: string): StringTest {
     else for (const ch of t as string) items.push({ t: 'char', cp: ch.codePointAt(0)! });
   }
   return compileDfa({ t: 'cat', items }, false, JSON.stringify(pattern)).run;
+}
+
+/** Longest pattern given to compileLeadingOnes: its automaton stays far below the work limit. */
+const LEADING_ONES_MAX = 256;
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * Patterns whose `?`s all come before the first `*` (`?:\Windows\*\x.exe`, most `?` patterns
+ * of Elastic's rules): the head is a fixed-length run of literal characters and `?`, tested in
+ * place, and the rest is matched as compileStars matches — no automaton to build. `?` is one code
+ * point, so a value holding a surrogate pair is left to the automaton, built the first time one
+ * comes. Null for other patterns (or very long ones), which compile to an automaton at once, so
+ * that a pattern Elasticsearch would refuse is still refused when the query is compiled.
+ */
+function compileLeadingOnes(pattern: string): StringTest | null {
+  const star = pattern.indexOf('*');
+  if (pattern.length > LEADING_ONES_MAX || pattern.indexOf('?', star < 0 ? pattern.length : star) >= 0) return null;
+  if (SURROGATE.test(pattern)) return null;
+  const head = star < 0 ? pattern : pattern.slice(0, star);
+  const rest = star < 0 ? null : compileStars(['', ...pattern.slice(star + 1).split('*')]);
+  const restMin = star < 0 ? 0 : pattern.length - star - 1 - (pattern.slice(star + 1).match(/\*/g)?.length ?? 0);
+  const n = head.length;
+  const ones: number[] = [];
+  for (let i = 0; i < n; i++) if (head[i] === '?') ones.push(i);
+  let automaton: StringTest | null = null;
+  const slow = (v: string): boolean => (automaton ??= compileDfa(tokensOf(pattern), false, JSON.stringify(pattern)).run)(v);
+  return (v) => {
+    if (SURROGATE.test(v)) return slow(v);
+    if (rest === null ? v.length !== n : v.length < n + restMin) return false;
+    for (let i = 0, k = 0; i < n; i++) {
+      if (k < ones.length && ones[k] === i) {
+        k++;
+        continue;
+      }
+      if (v.charCodeAt(i) !== head.charCodeAt(i)) return false;
+    }
+    return rest === null || rest(v.slice(n));
+  };
+}
+
+/** The automaton of a pattern of literal characters, `*` and `?`. */
+function tokensOf(pattern: string): PatternNode {
+  const items: PatternNode[] = [];
+  for (const ch of pattern) {
+    if (ch === '*') items.push({ t: 'rep', sub: { t: 'any' }, min: 0, max: -1 });
+    else if (ch === '?') items.push({ t: 'any' });
+    else items.push({ t: 'char', cp: ch.codePointAt(0)! });
+  }
+  return { t: 'cat', items };
 }
 
 /**
