@@ -3,7 +3,7 @@
 // Builds (or reuses) a data set under bench/data/evtx (gitignored) of large .evtx files made by
 // concatenating the valid chunks of the ../shared corpus samples behind a fresh file header
 // (chunks are self-contained, so this is a valid log), then measures:
-//   parse, 1 thread            the decoder alone: readEvtx + toRaw() on the main thread
+//   parse, 1 thread            the decoder alone: readEvtx(…).chunks() + toRaw() on the main thread
 //   parse+ECS, 1 thread        the same plus mapRawWindowsEvent
 //   input raw|ECS, main thread what `hunt`/`query --threads 0` read: openInput (ids, positions,
 //                              time) on the main thread, files one after the other
@@ -182,12 +182,12 @@ export async function benchEvtx(opts: BenchEvtxOptions = {}): Promise<BenchEvtxR
 
   await phase('parse, 1 thread', async () => {
     let n = 0;
-    for (const f of files) for await (const r of readEvtx(f)) if (r.toRaw().System) n++;
+    for (const f of files) for await (const rs of readEvtx(f).chunks()) for (const r of rs) if (r.toRaw().System) n++;
     return n;
   });
   await phase('parse+ECS, 1 thread', async () => {
     let n = 0;
-    for (const f of files) for await (const r of readEvtx(f)) if (mapRawWindowsEvent(r.toRaw()).index) n++;
+    for (const f of files) for await (const rs of readEvtx(f).chunks()) for (const r of rs) if (mapRawWindowsEvent(r.toRaw()).index) n++;
     return n;
   });
   for (const evtx of ['raw', 'ecs'] as const) {

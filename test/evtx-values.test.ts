@@ -1,11 +1,12 @@
 // Value rendering (exact Windows strings) and the BinXml semantics on synthetic files built
 // byte by byte, so these run on a clean clone without ../shared.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readEvtx, type EvtxRecord, type EvtxWarning } from '../src/evtx/index.js';
+import { readEvtx, toRawEvent, type EvtxRecord, type EvtxWarning } from '../src/evtx/index.js';
+import { rawFromInstance } from '../src/evtx/direct.js';
 import { renderArray, renderFiletime, renderGuid, renderScalar, renderSid, renderSystemtime } from '../src/evtx/values.js';
 import { buildFile, ChunkWriter, EVENT_TEMPLATE, v, type ValueSpec } from './evtx-build.js';
 
@@ -251,6 +252,31 @@ describe('synthetic files', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('renders RawWindowsEvent straight from the template exactly as from the resolved tree', async () => {
+    const files = [writeTmp(buildFile([syntheticChunk(10, 4)]))];
+    const corpus = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'shared', 'corpus', 'evtx');
+    if (existsSync(corpus)) for (const f of readdirSync(corpus).sort()) if (f.endsWith('.evtx')) files.push(path.join(corpus, f));
+    let direct = 0;
+    let total = 0;
+    for (const f of files) {
+      for await (const rs of readEvtx(f, { onWarning: () => undefined }).chunks()) {
+        for (const r of rs) {
+          total++;
+          const fromTemplate = r.instance ? rawFromInstance(r.instance) : null;
+          if (fromTemplate) direct++;
+          // Same keys in the same order, same values: what `convert --raw` prints is unchanged.
+          expect(JSON.stringify(r.toRaw())).toBe(JSON.stringify(toRawEvent(r.nodes)));
+          if (fromTemplate) {
+            expect(JSON.stringify(fromTemplate)).toBe(JSON.stringify(toRawEvent(r.nodes)));
+            if (fromTemplate.EventData) expect(Object.getPrototypeOf(fromTemplate.EventData)).toBe(Object.prototype);
+          }
+        }
+      }
+    }
+    expect(direct).toBeGreaterThanOrEqual(4);
+    expect(direct).toBe(total);
   });
 
   it('reads past a stale header chunk count and skips garbage and empty slots', async () => {

@@ -227,7 +227,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
     });
     let out: EventDoc[] = [];
     try {
-      for await (const record of reader) {
+      for await (const records of reader.chunks()) for (const record of records) {
         read++;
         const position = { file, chunk: record.chunk, record: record.recordId, offset: record.offset };
         try {

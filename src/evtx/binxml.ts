@@ -67,7 +67,7 @@ export class ChunkBudgetError extends BinXmlError {}
 // Compiled template tree
 
 /** A substitution slot (0x0D normal, 0x0E optional). */
-class TSubst {
+export class TSubst {
   constructor(
     readonly index: number,
     readonly optional: boolean,
@@ -77,7 +77,7 @@ interface TAttr {
   name: string;
   parts: (string | TSubst)[];
 }
-interface TElement {
+export interface TElement {
   name: string;
   attrs: TAttr[];
   children: TContent[];
@@ -87,9 +87,9 @@ interface TElement {
   fixedNodes: number;
   fixedChars: number;
 }
-type TContent = string | TSubst | TElement | XPi | XNode[];
+export type TContent = string | TSubst | TElement | XPi | XNode[] | Instance;
 
-function isTElement(c: TContent): c is TElement {
+export function isTElement(c: TContent): c is TElement {
   return typeof c === 'object' && !Array.isArray(c) && 'fixed' in c;
 }
 
@@ -99,15 +99,50 @@ export interface Template {
 }
 
 /** Decoded substitution values of one template instance. */
-type Value = string | string[] | Nested | null;
-class Nested {
-  /** The first use is paid by resolving it; each further use is charged its size. */
+export type Value = string | string[] | Nested | null;
+
+/**
+ * A BinXml value. Its content keeps its template instances unresolved (Instance): the resolved
+ * nodes are built only when read (toXml, or a record the direct path cannot render). Its size
+ * written out is measured when it is decoded, exactly as resolving it would count, and charged
+ * to the budget then, so the lazy tree is bounded by limits already checked.
+ */
+export class Nested {
+  /** The first use is paid by decoding it; each further use is charged its size. */
   used = false;
+  weightNodes = 0;
+  weightChars = 0;
+  private resolved: XNode[] | null = null;
   constructor(
-    readonly nodes: XNode[],
-    readonly weightNodes: number,
-    readonly weightChars: number,
+    readonly content: TContent[],
+    /** Chunk offset of the value (for errors). */
+    readonly at: number,
   ) {}
+  get nodes(): XNode[] {
+    return (this.resolved ??= resolveContent(UNCHARGED, this.content, EMPTY, this.at));
+  }
+  /** Resolves now, charging ctx (the eager reference path). */
+  resolveWith(ctx: ChunkContext): void {
+    this.resolved = resolveContent(ctx, this.content, EMPTY, this.at);
+  }
+}
+
+/**
+ * A template instance left unresolved: a record's (nearly every record is exactly one) or a
+ * nested BinXml value's top-level one. Its size is measured (and charged) when it is parsed;
+ * the resolved tree is built only if asked for, since toRaw() can usually read System and
+ * EventData from the template and the values directly (direct.ts).
+ */
+export class Instance {
+  constructor(
+    readonly template: Template,
+    readonly values: Value[],
+    /** Chunk offset of the instance (for errors). */
+    readonly at: number,
+  ) {}
+  resolve(): XNode[] {
+    return resolveContent(UNCHARGED, this.template.nodes, this.values, this.at);
+  }
 }
 
 /** Per-chunk parse state: caches of names and compiled templates, keyed by chunk offset. */
@@ -120,15 +155,20 @@ export class ChunkContext {
   templateBytes = 0;
   recordNodes = 0;
   recordChars = 0;
+  /** Resolve nested values while parsing, as the reference path parseRecordXml does. */
+  eager = false;
   constructor(
     readonly buf: Buffer,
     readonly guidCase: GuidCase,
     /** Bound on element and BinXml nesting; hostile input cannot exhaust the stack. */
     readonly maxDepth: number = EVTX_LIMITS.depth,
+    /** False only for UNCHARGED: resolving what was measured and charged already. */
+    readonly limited = true,
   ) {}
 
   /** Throws when the record or the chunk has expanded beyond its limits. */
   check(at: number): void {
+    if (!this.limited) return;
     if (this.nodes - this.recordNodes > EVTX_LIMITS.recordNodes)
       throw new BinXmlError(`record expands to more than ${EVTX_LIMITS.recordNodes} XML nodes (limit)`, at);
     if (this.chars - this.recordChars > EVTX_LIMITS.recordChars)
@@ -140,6 +180,12 @@ export class ChunkContext {
   }
 }
 
+/**
+ * Counters for resolving a record or value after parsing: its size was measured and charged
+ * then (and found within the limits), so building its tree later is bounded already.
+ */
+const UNCHARGED = new ChunkContext(Buffer.alloc(0), 'upper', EVTX_LIMITS.depth, false);
+
 // Indexed with names from the file: no prototype, so `&constructor;` stays text.
 const ENTITIES: Readonly<Record<string, string>> = lookupTable({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" });
 
@@ -149,14 +195,21 @@ const ENTITIES: Readonly<Record<string, string>> = lookupTable({ lt: '<', gt: '>
  */
 class Parser {
   pos: number;
+  private readonly topDepth: number;
   constructor(
     readonly ctx: ChunkContext,
     start: number,
     readonly end: number,
     readonly inTemplate: boolean,
     private depth: number,
+    /**
+     * Template instances at this parser's top level (a record, or a nested BinXml value) are
+     * returned unresolved (Instance); the caller measures them.
+     */
+    private readonly lazy = false,
   ) {
     this.pos = start;
+    this.topDepth = depth;
     if (depth > ctx.maxDepth) throw new BinXmlError(`BinXml nesting deeper than ${ctx.maxDepth}`, start);
   }
 
@@ -367,7 +420,7 @@ class Parser {
   }
 
   /** 0x0C: template reference (inline definition or earlier in the chunk) plus its values. */
-  private templateInstance(): XNode[] {
+  private templateInstance(): XNode[] | Instance {
     const at = this.pos;
     this.pos++;
     this.u8();
@@ -387,6 +440,8 @@ class Parser {
       tpl = compileTemplate(this.ctx, defOffset, this.depth);
     }
     const values = this.instanceValues();
+    // Only a top-level instance stays unresolved: inside an element it is part of that element.
+    if (this.lazy && this.depth === this.topDepth) return new Instance(tpl, values, at);
     return resolveContent(this.ctx, tpl.nodes, values, at);
   }
 
@@ -419,12 +474,16 @@ class Parser {
     if (type === VT.Null) return null;
     if (type === VT.BinXml) {
       // Nested BinXml sits at its chunk position; elements written directly in it have no dep id.
-      const p = new Parser(this.ctx, pos, pos + size, false, this.depth + 1);
       const ctx = this.ctx;
+      const p = new Parser(ctx, pos, pos + size, false, this.depth + 1, !ctx.eager);
       const n0 = ctx.nodes;
       const c0 = ctx.chars;
-      const nodes = resolveContent(ctx, p.fragment(null), EMPTY, pos);
-      return new Nested(nodes, ctx.nodes - n0, ctx.chars - c0);
+      const nested = new Nested(p.fragment(null), pos);
+      if (ctx.eager) nested.resolveWith(ctx);
+      else measureContent(ctx, nested.content, EMPTY, pos);
+      nested.weightNodes = ctx.nodes - n0;
+      nested.weightChars = ctx.chars - c0;
+      return nested;
     }
     if (type & VT.Array) return renderArray(this.ctx.buf, pos, size, type, this.ctx.guidCase);
     return renderScalar(this.ctx.buf, pos, size, type, this.ctx.guidCase);
@@ -466,6 +525,7 @@ function pushFixed(c: TContent, out: XNode[]): void {
   if (typeof c === 'string') out.push(c);
   else if (Array.isArray(c)) for (const n of c) out.push(n);
   else if (isTElement(c)) out.push(c.fixed ?? resolveFixed(c));
+  else if (c instanceof Instance) for (const n of c.resolve()) out.push(n);
   else if (!(c instanceof TSubst)) out.push(c);
 }
 
@@ -573,6 +633,11 @@ function resolveInto(
     for (const n of c) out.push(n);
     return;
   }
+  if (c instanceof Instance) {
+    // A top-level instance beside other content: resolved (and charged) like the rest.
+    for (const n of resolveContent(ctx, c.template.nodes, c.values, c.at)) out.push(n);
+    return;
+  }
   if (!isTElement(c)) {
     out.push(c);
     ctx.nodes++;
@@ -644,14 +709,147 @@ function buildElement(ctx: ChunkContext, c: TElement, values: Value[], arrayInde
   return { name: c.name, attrs, children };
 }
 
+// ---------------------------------------------------------------------------------------
+// Measurement: what resolving would charge, without building anything
+
 /**
- * Parses one record's BinXML stream [start, end) into resolved XML nodes. Throws BinXmlError.
+ * Charges ctx exactly what resolveContent would (same nodes, characters, `used` flags and
+ * checks) without building the tree: records and nested values are measured when parsed and
+ * resolved only if their tree is asked for.
+ */
+function measureContent(ctx: ChunkContext, nodes: readonly TContent[], values: Value[], at: number): void {
+  for (let i = 0; i < nodes.length; i++) measureInto(ctx, nodes[i]!, values, -1, '', at);
+}
+
+function measureInto(ctx: ChunkContext, c: TContent, values: Value[], arrayIndex: number, arrayItem: string, at: number): void {
+  if (typeof c === 'string') {
+    ctx.nodes++;
+    ctx.chars += c.length;
+    return;
+  }
+  if (c instanceof TSubst) {
+    const v = c.index === arrayIndex ? arrayItem : valueAt(values, c.index);
+    if (v === null) return;
+    if (typeof v === 'string') {
+      if (v !== '') {
+        ctx.nodes++;
+        ctx.chars += v.length;
+      }
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) ctx.chars += v[i]!.length;
+      ctx.nodes += v.length;
+    } else {
+      if (v.used) {
+        ctx.nodes += v.weightNodes;
+        ctx.chars += v.weightChars;
+        ctx.check(at);
+      }
+      v.used = true;
+    }
+    return;
+  }
+  if (Array.isArray(c)) return;
+  if (c instanceof Instance) {
+    measureContent(ctx, c.template.nodes, c.values, c.at);
+    return;
+  }
+  if (!isTElement(c)) {
+    ctx.nodes++;
+    ctx.chars += c.data.length;
+    return;
+  }
+  if (c.fixed) {
+    ctx.nodes += c.fixedNodes;
+    ctx.chars += c.fixedChars;
+    return;
+  }
+  let repeatIndex = -1;
+  let hasElements = false;
+  let optionalNull = false;
+  const ch = c.children;
+  for (let i = 0; i < ch.length; i++) {
+    const x = ch[i]!;
+    if (isTElement(x)) hasElements = true;
+    if (!(x instanceof TSubst) || x.index === arrayIndex) continue;
+    const v = valueAt(values, x.index);
+    if (v === null && x.optional) optionalNull = true;
+    if (repeatIndex < 0 && Array.isArray(v)) repeatIndex = x.index;
+  }
+  if (optionalNull && !hasElements) return;
+  if (repeatIndex >= 0) {
+    const items = values[repeatIndex] as string[];
+    if (items.length === 0) measureElement(ctx, c, values, repeatIndex, '', at);
+    else for (let i = 0; i < items.length; i++) measureElement(ctx, c, values, repeatIndex, items[i]!, at);
+    return;
+  }
+  measureElement(ctx, c, values, arrayIndex, arrayItem, at);
+}
+
+function measureElement(ctx: ChunkContext, c: TElement, values: Value[], arrayIndex: number, arrayItem: string, at: number): void {
+  const attrs = c.attrs;
+  for (let i = 0; i < attrs.length; i++) {
+    const parts = attrs[i]!.parts;
+    let len = 0;
+    let drop = false;
+    for (let j = 0; j < parts.length; j++) {
+      const p = parts[j]!;
+      if (typeof p === 'string') {
+        len += p.length;
+        continue;
+      }
+      const val = p.index === arrayIndex ? arrayItem : valueAt(values, p.index);
+      if (val === null) {
+        if (p.optional) drop = true;
+      } else if (typeof val === 'string') len += val.length;
+      else {
+        ctx.nodes += val instanceof Nested ? val.weightNodes : val.length;
+        ctx.check(at);
+        len += valueText(val).length;
+      }
+    }
+    if (!drop && len !== 0) {
+      ctx.nodes++;
+      ctx.chars += len;
+    }
+  }
+  ctx.nodes++;
+  const ch = c.children;
+  for (let i = 0; i < ch.length; i++) measureInto(ctx, ch[i]!, values, arrayIndex, arrayItem, at);
+  ctx.check(at);
+}
+
+/**
+ * Parses one record's BinXML stream [start, end) into resolved XML nodes, resolving everything
+ * as it goes (the reference for parseRecord's measurement: both charge ctx the same). Throws
+ * BinXmlError.
  */
 export function parseRecordXml(ctx: ChunkContext, start: number, end: number): XNode[] {
+  ctx.eager = true;
   ctx.recordNodes = ctx.nodes;
   ctx.recordChars = ctx.chars;
   const p = new Parser(ctx, start, end, false, 0);
+  const nodes = resolveContent(ctx, p.fragment(null), EMPTY, start);
+  ctx.check(start);
+  return nodes;
+}
+
+/**
+ * Like parseRecordXml, but a record that is exactly one template instance (nearly all of them)
+ * comes back unresolved, for direct rendering; anything else is resolved as usual. Either way
+ * the record's expansion is charged to the chunk's budget and checked (throws BinXmlError, or
+ * ChunkBudgetError when the chunk's budget is spent).
+ */
+export function parseRecord(ctx: ChunkContext, start: number, end: number): XNode[] | Instance {
+  ctx.recordNodes = ctx.nodes;
+  ctx.recordChars = ctx.chars;
+  const p = new Parser(ctx, start, end, false, 0, true);
   const content = p.fragment(null);
+  if (content.length === 1 && content[0] instanceof Instance) {
+    const inst = content[0];
+    measureContent(ctx, inst.template.nodes, inst.values, inst.at);
+    ctx.check(start);
+    return inst;
+  }
   const nodes = resolveContent(ctx, content, EMPTY, start);
   ctx.check(start);
   return nodes;

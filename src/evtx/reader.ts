@@ -6,7 +6,8 @@
 
 import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { BinXmlError, CHUNK_SIZE, ChunkBudgetError, ChunkContext, parseRecordXml, type XNode } from './binxml.js';
+import { BinXmlError, CHUNK_SIZE, ChunkBudgetError, ChunkContext, Instance, parseRecord, type XNode } from './binxml.js';
+import { rawFromInstance } from './direct.js';
 import { toRawEvent, toXmlText } from './render.js';
 import type { RawWindowsEvent } from './types.js';
 import { renderFiletime, type GuidCase } from './values.js';
@@ -74,6 +75,9 @@ export class EvtxError extends Error {
 }
 
 export class EvtxRecord {
+  private resolved: XNode[] | null;
+  /** The record's template instance, unresolved, when the record is exactly one (most are). */
+  readonly instance: Instance | null;
   constructor(
     /** Record identifier from the record header (may differ from System/EventRecordID in saved logs). */
     readonly recordId: number,
@@ -83,10 +87,22 @@ export class EvtxRecord {
     readonly chunk: number,
     /** Absolute file offset of the record header. */
     readonly offset: number,
-    /** Resolved XML tree (shared subtrees: treat as read-only). */
-    readonly nodes: XNode[],
-  ) {}
+    /** The record's XML: resolved, or its template instance (resolved when first asked for). */
+    parsed: XNode[] | Instance,
+  ) {
+    this.instance = parsed instanceof Instance ? parsed : null;
+    this.resolved = parsed instanceof Instance ? null : parsed;
+  }
+  /** Resolved XML tree (shared subtrees: treat as read-only). */
+  get nodes(): XNode[] {
+    return (this.resolved ??= this.instance!.resolve());
+  }
   toRaw(): RawWindowsEvent {
+    const inst = this.instance;
+    if (inst) {
+      const raw = rawFromInstance(inst);
+      if (raw) return raw;
+    }
     return toRawEvent(this.nodes);
   }
   toXml(): string {
@@ -202,9 +218,9 @@ export function parseChunk(
       rep.warn('record', chunkIndex, id, fileOffset + off, `${why}; rest of chunk skipped`);
       break;
     }
-    let nodes: XNode[] | null = null;
+    let nodes: XNode[] | Instance | null = null;
     try {
-      nodes = parseRecordXml(ctx, off + 24, off + size - 4);
+      nodes = parseRecord(ctx, off + 24, off + size - 4);
     } catch (e) {
       if (!(e instanceof BinXmlError)) throw e;
       if (e instanceof ChunkBudgetError) {
@@ -255,6 +271,14 @@ export function emptyStats(): EvtxStats {
  * and is final once iteration ends.
  */
 export async function* iterateEvtx(path: string, opts: ReadOptions, stats: EvtxStats): AsyncGenerator<EvtxRecord> {
+  for await (const recs of iterateEvtxChunks(path, opts, stats)) yield* recs;
+}
+
+/**
+ * The records of one file, a chunk at a time (one promise per chunk instead of one per record:
+ * at a few microseconds per record, per-record async iteration is a measurable share).
+ */
+export async function* iterateEvtxChunks(path: string, opts: ReadOptions, stats: EvtxStats): AsyncGenerator<EvtxRecord[]> {
   const rep = new Reporter(path, stats, opts);
   const guidCase = opts.guidCase ?? 'upper';
   let fh;
@@ -309,7 +333,7 @@ export async function* iterateEvtx(path: string, opts: ReadOptions, stats: EvtxS
         }
         stats.chunksRead++;
         const recs = parseChunk(buf, idx, chunkOff, rep, guidCase);
-        for (const r of recs) yield r;
+        if (recs.length > 0) yield recs;
       }
       if (whole < n) {
         // The file shrank while being read.

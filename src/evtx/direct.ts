@@ -1,0 +1,312 @@
+// RawWindowsEvent straight from a template instance (the compiled template tree plus the record's
+// substitution values), without building the record's resolved XML tree first.
+//
+// Nearly every record is one template instance, and toRaw() only needs System, EventData and
+// the way elements resolve: building the tree (one object per element and attribute) and then
+// walking it cost most of the decoder's time in allocation and garbage collection. This walks
+// the template tree once per record with the same rules as resolveInto/buildElement (binxml.ts)
+// and toRawEvent (render.ts):
+//  - an element whose content is an optional substitution holding Null (and no child element)
+//    is removed; an array value in an element's content repeats the element once per item;
+//  - attributes whose value renders empty are not written; arrays in attributes join with ", ";
+//  - text is the concatenation of the content's strings and of nested elements' text.
+// Anything rarer — a substitution that inserts elements (nested BinXml) where System, EventData
+// or their children are looked up, a repeated root or System child, UserData — returns null and
+// the caller resolves the tree as before, so the output is the same for every record.
+import type { RawWindowsEvent } from './types.js';
+import { own, setOwn } from '../util/own.js';
+import { Instance, isTElement, Nested, TSubst, textOf, type TContent, type TElement, type Value } from './binxml.js';
+
+/** Result of resolving one template element against the values: removed, once, or repeated. */
+const DROPPED = 0;
+const ONCE = 1;
+const REPEATED = 2;
+
+let repeatAt = -1;
+
+/** How `c` resolves (see resolveInto); for REPEATED, `repeatAt` is the array's value index. */
+function status(c: TElement, values: Value[], arrayIndex: number): number {
+  if (c.fixed) return ONCE;
+  let repeatIndex = -1;
+  let hasElements = false;
+  let optionalNull = false;
+  const ch = c.children;
+  for (let i = 0; i < ch.length; i++) {
+    const x = ch[i]!;
+    if (!(x instanceof TSubst)) {
+      if (isTElement(x)) hasElements = true;
+      continue;
+    }
+    if (x.index === arrayIndex) continue;
+    const v = x.index < values.length ? values[x.index]! : null;
+    if (v === null && x.optional) optionalNull = true;
+    if (repeatIndex < 0 && Array.isArray(v)) repeatIndex = x.index;
+  }
+  if (optionalNull && !hasElements) return DROPPED;
+  if (repeatIndex >= 0) {
+    repeatAt = repeatIndex;
+    return REPEATED;
+  }
+  return ONCE;
+}
+
+function valueAt(values: Value[], i: number, arrayIndex: number, arrayItem: string): Value {
+  if (i === arrayIndex) return arrayItem;
+  return i < values.length ? values[i]! : null;
+}
+
+/** Text of an element's content: strings, substituted values and nested elements' text. */
+function textOfContent(children: readonly TContent[], values: Value[], arrayIndex: number, arrayItem: string): string {
+  let s = '';
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i]!;
+    if (typeof c === 'string') {
+      s += c;
+      continue;
+    }
+    if (c instanceof TSubst) {
+      const v = valueAt(values, c.index, arrayIndex, arrayItem);
+      if (v === null) continue;
+      if (typeof v === 'string') s += v;
+      else if (Array.isArray(v)) for (const x of v) s += x;
+      else s += textOf(v.nodes);
+      continue;
+    }
+    if (Array.isArray(c)) {
+      s += textOf(c);
+      continue;
+    }
+    if (!isTElement(c)) continue; // processing instruction
+    if (c.fixed) {
+      s += textOf(c.fixed.children);
+      continue;
+    }
+    const st = status(c, values, arrayIndex);
+    if (st === DROPPED) continue;
+    if (st === ONCE) {
+      s += textOfContent(c.children, values, arrayIndex, arrayItem);
+      continue;
+    }
+    const at = repeatAt;
+    const items = values[at] as string[];
+    if (items.length === 0) s += textOfContent(c.children, values, at, '');
+    else for (const item of items) s += textOfContent(c.children, values, at, item);
+  }
+  return s;
+}
+
+function elementText(c: TElement, values: Value[], arrayIndex: number, arrayItem: string): string {
+  if (c.fixed) return textOf(c.fixed.children);
+  return textOfContent(c.children, values, arrayIndex, arrayItem);
+}
+
+/** The attribute's value as written (undefined when it is not written: empty or a Null optional). */
+function attrOf(c: TElement, name: string, values: Value[], arrayIndex: number, arrayItem: string): string | undefined {
+  if (c.fixed) {
+    for (const a of c.fixed.attrs) if (a.name === name) return a.value;
+    return undefined;
+  }
+  for (const a of c.attrs) {
+    let v = '';
+    let drop = false;
+    for (const p of a.parts) {
+      if (typeof p === 'string') v += p;
+      else {
+        const val = valueAt(values, p.index, arrayIndex, arrayItem);
+        if (val === null) {
+          if (p.optional) drop = true;
+        } else if (typeof val === 'string') v += val;
+        else if (Array.isArray(val)) v += val.join(', ');
+        else v += textOf(val.nodes);
+      }
+    }
+    if (drop || v === '') continue;
+    if (a.name === name) return v;
+  }
+  return undefined;
+}
+
+/** One element as it resolves: the template element, the values it reads, its array context. */
+interface Inst {
+  el: TElement;
+  values: Value[];
+  arrayIndex: number;
+  arrayItem: string;
+}
+
+const NO_VALUES: Value[] = [];
+
+/**
+ * Appends the elements that `content` resolves to, in order (elements inserted by nested BinXml
+ * values and template instances included). False when one cannot be followed without the tree
+ * (an already resolved element list, or a repeated element where `repeatOk` is false).
+ */
+function collect(content: readonly TContent[], values: Value[], arrayIndex: number, arrayItem: string, repeatOk: boolean, out: Inst[]): boolean {
+  for (let i = 0; i < content.length; i++) {
+    const c = content[i]!;
+    if (typeof c === 'string') continue;
+    if (c instanceof TSubst) {
+      const v = valueAt(values, c.index, arrayIndex, arrayItem);
+      if (v instanceof Nested && !collect(v.content, NO_VALUES, -1, '', repeatOk, out)) return false;
+      continue;
+    }
+    if (c instanceof Instance) {
+      if (!collect(c.template.nodes, c.values, -1, '', repeatOk, out)) return false;
+      continue;
+    }
+    if (Array.isArray(c)) {
+      for (const n of c) if (typeof n === 'object' && 'name' in n) return false;
+      continue;
+    }
+    if (!isTElement(c)) continue; // processing instruction
+    const st = status(c, values, arrayIndex);
+    if (st === DROPPED) continue;
+    if (st === ONCE) {
+      out.push({ el: c, values, arrayIndex, arrayItem });
+      continue;
+    }
+    if (!repeatOk) return false;
+    const at = repeatAt;
+    const items = values[at] as string[];
+    if (items.length === 0) out.push({ el: c, values, arrayIndex: at, arrayItem: '' });
+    else for (const item of items) out.push({ el: c, values, arrayIndex: at, arrayItem: item });
+  }
+  return true;
+}
+
+function systemOf(sys: Inst | undefined): RawWindowsEvent['System'] | null {
+  const out: RawWindowsEvent['System'] = { Provider: {}, EventID: '', TimeCreated: '', EventRecordID: '', Channel: '', Computer: '' };
+  if (!sys) return out;
+  const kids: Inst[] = [];
+  if (!collect(sys.el.children, sys.values, sys.arrayIndex, sys.arrayItem, false, kids)) return null;
+  for (const k of kids) {
+    const c = k.el;
+    const values = k.values;
+    const ai = k.arrayIndex;
+    const item = k.arrayItem;
+    switch (c.name) {
+      case 'Provider': {
+        const p: RawWindowsEvent['System']['Provider'] = {};
+        const name = attrOf(c, 'Name', values, ai, item);
+        const guid = attrOf(c, 'Guid', values, ai, item);
+        const src = attrOf(c, 'EventSourceName', values, ai, item);
+        // Key order as render.ts builds it: in attribute order. Templates write Name, Guid,
+        // EventSourceName in that order; any other order goes through the tree.
+        if (!providerOrderIsCanonical(c)) return null;
+        if (name !== undefined) p.Name = name;
+        if (guid !== undefined) p.Guid = guid;
+        if (src !== undefined) p.EventSourceName = src;
+        out.Provider = p;
+        break;
+      }
+      case 'EventID': {
+        out.EventID = elementText(c, values, ai, item);
+        const q = attrOf(c, 'Qualifiers', values, ai, item);
+        if (q !== undefined) out.Qualifiers = q;
+        break;
+      }
+      case 'Version':
+      case 'Level':
+      case 'Task':
+      case 'Opcode':
+      case 'Keywords':
+      case 'EventRecordID':
+      case 'Channel':
+      case 'Computer':
+        out[c.name] = elementText(c, values, ai, item);
+        break;
+      case 'TimeCreated':
+        out.TimeCreated = attrOf(c, 'SystemTime', values, ai, item) ?? '';
+        break;
+      case 'Correlation': {
+        const v: NonNullable<RawWindowsEvent['System']['Correlation']> = {};
+        const a1 = attrOf(c, 'ActivityID', values, ai, item);
+        const a2 = attrOf(c, 'RelatedActivityID', values, ai, item);
+        if (a1 !== undefined) v.ActivityID = a1;
+        if (a2 !== undefined) v.RelatedActivityID = a2;
+        out.Correlation = v;
+        break;
+      }
+      case 'Execution': {
+        const v: NonNullable<RawWindowsEvent['System']['Execution']> = {};
+        const a1 = attrOf(c, 'ProcessID', values, ai, item);
+        const a2 = attrOf(c, 'ThreadID', values, ai, item);
+        if (a1 !== undefined) v.ProcessID = a1;
+        if (a2 !== undefined) v.ThreadID = a2;
+        out.Execution = v;
+        break;
+      }
+      case 'Security': {
+        const v: NonNullable<RawWindowsEvent['System']['Security']> = {};
+        const u = attrOf(c, 'UserID', values, ai, item);
+        if (u !== undefined) v.UserID = u;
+        out.Security = v;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Provider attributes in the order Name, Guid, EventSourceName (each optional). */
+function providerOrderIsCanonical(c: TElement): boolean {
+  const attrs = c.fixed ? c.fixed.attrs : c.attrs;
+  let rank = -1;
+  for (const a of attrs) {
+    const r = a.name === 'Name' ? 0 : a.name === 'Guid' ? 1 : a.name === 'EventSourceName' ? 2 : -1;
+    if (r < 0) continue;
+    if (r <= rank) return false;
+    rank = r;
+  }
+  return true;
+}
+
+function eventDataOf(ed: Inst): Record<string, string | string[] | null> | null {
+  const out: Record<string, string | string[] | null> = {};
+  const kids: Inst[] = [];
+  if (!collect(ed.el.children, ed.values, ed.arrayIndex, ed.arrayItem, true, kids)) return null;
+  let i = 0;
+  for (const k of kids) {
+    i++;
+    const c = k.el;
+    const values = k.values;
+    const key = c.name === 'Data' ? (attrOf(c, 'Name', values, k.arrayIndex, k.arrayItem) ?? `param${i}`) : c.name;
+    const v = elementText(c, values, k.arrayIndex, k.arrayItem);
+    // Names come from the file (`__proto__`, `constructor`…): own properties only, as render.ts.
+    const prev = own(out, key) as string | string[] | null | undefined;
+    if (prev === undefined) setOwn(out, key, v);
+    else if (Array.isArray(prev)) prev.push(v);
+    else setOwn(out, key, [prev ?? '', v]);
+  }
+  return out;
+}
+
+/**
+ * The RawWindowsEvent of one template instance, or null when the record needs the general
+ * (tree) path. `nodes` is the template's top-level content.
+ */
+export function rawFromInstance(inst: Instance): RawWindowsEvent | null {
+  const top: Inst[] = [];
+  if (!collect(inst.template.nodes, inst.values, -1, '', false, top) || top.length === 0) return null;
+  // The root is the first element the record resolves to.
+  const root = top[0]!;
+  const kids: Inst[] = [];
+  if (!collect(root.el.children, root.values, -1, '', false, kids)) return null;
+  let sys: Inst | undefined;
+  let ed: Inst | undefined;
+  for (const k of kids) {
+    const n = k.el.name;
+    if (n === 'System') sys ??= k;
+    else if (n === 'EventData') ed ??= k;
+    else if (n === 'UserData') return null;
+  }
+  const system = systemOf(sys);
+  if (!system) return null;
+  const raw: RawWindowsEvent = { System: system };
+  if (ed) {
+    const data = eventDataOf(ed);
+    if (!data) return null;
+    raw.EventData = data;
+  }
+  return raw;
+}
