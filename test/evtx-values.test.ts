@@ -51,6 +51,19 @@ describe('value rendering', () => {
     expect(renderFiletime(Number(t2 & 0xffffffffn), Number(t2 >> 32n))).toBe('2019-03-08T23:33:53.0000001Z');
     expect(renderFiletime(0, 0)).toBe('1601-01-01T00:00:00.0000000Z');
     expect(scalar(0x11, '00 00 00 00 00 00 00 00')).toBe('1601-01-01T00:00:00.0000000Z');
+    // The time of day is computed, the date formatted by Date: both agree with BigInt + Date
+    // over the whole range, across midnights, in any order.
+    const reference = (t: bigint): string => {
+      const iso = new Date(Number(t / 10_000_000n - 11_644_473_600n) * 1000).toISOString();
+      return `${iso.slice(0, -5)}.${String(t % 10_000_000n).padStart(7, '0')}Z`;
+    };
+    let seed = 7;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const day = 864_000_000_000n;
+    const base = filetimeOf('2024-02-28T23:59:58Z', 0);
+    const times = [0n, 2n ** 64n - 1n, 0x6b000000n << 32n, (0x6b000000n << 32n) - 1n, base + day - 1n, base + day];
+    for (let i = 0; i < 2000; i++) times.push(i % 2 ? (BigInt(next()) << 32n) | BigInt(next()) : base + BigInt(next() % 5) * day + BigInt(next()) * 1000n);
+    for (const t of times) expect(renderFiletime(Number(t & 0xffffffffn), Number(t >> 32n))).toBe(reference(t));
   });
 
   it('SYSTEMTIME: 8 × u16; all zero is the FILETIME epoch', () => {

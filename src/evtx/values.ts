@@ -186,8 +186,10 @@ export function renderSid(buf: Buffer, pos: number, size: number): string {
 }
 
 const EPOCH_DIFF_SECONDS = 11644473600; // 1601-01-01 → 1970-01-01
-let lastSecond = NaN;
-let lastSecondText = '';
+let lastDay = NaN;
+let lastDayText = '';
+/** "00" … "59". */
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
 
 /**
  * FILETIME (100 ns ticks since 1601-01-01 UTC) as ISO 8601 with 7 fractional digits, exact.
@@ -206,14 +208,21 @@ export function renderFiletime(lo: number, hi: number): string {
     seconds = Number(t / 10000000n);
     frac = Number(t % 10000000n);
   }
-  // Consecutive records usually share the second: reuse its formatted prefix.
-  if (seconds !== lastSecond) {
-    const d = new Date((seconds - EPOCH_DIFF_SECONDS) * 1000);
-    const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z (or ±YYYYYY for far years)
-    lastSecondText = iso.slice(0, iso.length - 5);
-    lastSecond = seconds;
+  // Records of a log mostly share the day: its date is formatted once (by Date, which knows
+  // the calendar), the time of day by arithmetic (UTC has no leap seconds here, as in Date).
+  const unix = seconds - EPOCH_DIFF_SECONDS;
+  const day = Math.floor(unix / 86400);
+  if (day !== lastDay) {
+    const iso = new Date(day * 86400000).toISOString(); // YYYY-MM-DDT00:00:00.000Z (or ±YYYYYY-…)
+    lastDayText = iso.slice(0, iso.indexOf('T') + 1);
+    lastDay = day;
   }
-  return lastSecondText + '.' + String(frac).padStart(7, '0') + 'Z';
+  const t = unix - day * 86400;
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t - h * 3600) / 60);
+  return (
+    lastDayText + TWO_DIGITS[h]! + ':' + TWO_DIGITS[m]! + ':' + TWO_DIGITS[t - h * 3600 - m * 60]! + '.' + String(frac).padStart(7, '0') + 'Z'
+  );
 }
 
 /** SYSTEMTIME: 8 × u16 (year, month, dayOfWeek, day, hour, minute, second, ms). */
