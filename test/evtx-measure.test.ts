@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { prng, randomEvtx } from '../scripts/fuzz.js';
 import { writeHostileCases } from '../scripts/hostile.js';
 import { BinXmlError, ChunkContext, Instance, parseRecord, parseRecordXml, type XNode } from '../src/evtx/binxml.js';
-import { rawFromInstance } from '../src/evtx/direct.js';
+import { renderInstance } from '../src/evtx/direct.js';
 import { toRawEvent, toXmlText } from '../src/evtx/render.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-evtx-measure-'));
@@ -51,7 +51,7 @@ function walk(file: string, lazy: boolean): Outcome[] {
         let nodes: XNode[];
         if (lazy) {
           const p = parseRecord(ctx, off + 24, off + size - 4);
-          const direct = p instanceof Instance ? rawFromInstance(p) : null;
+          const direct = p instanceof Instance ? renderInstance(p) : null;
           nodes = p instanceof Instance ? p.resolve() : p;
           raw = JSON.stringify(direct ?? toRawEvent(nodes));
         } else {

@@ -7,6 +7,7 @@
 
 import { decodeUtf16 as decodeUtf16At, renderArray, renderScalar, VT, ValueError, type GuidCase } from './values.js';
 import { lookupTable } from '../util/own.js';
+import type { RawWindowsEvent } from './types.js';
 
 export const CHUNK_SIZE = 0x10000;
 
@@ -96,6 +97,36 @@ export function isTElement(c: TContent): c is TElement {
 export interface Template {
   offset: number;
   nodes: TContent[];
+  /**
+   * What records of this template cost and render to, per pattern of their values; shared by
+   * every chunk's copy of the same template (same compiled tree: see templateShapes).
+   */
+  shapes: TemplateShapes;
+}
+
+/** The shapes of one template tree (shared by its copies in every chunk), and its number. */
+export interface TemplateShapes {
+  id: number;
+  byPattern: Map<string, Shape>;
+}
+
+/**
+ * A template instance whose values are plain strings, null, or BinXml values that are one
+ * such instance themselves, by which values are null, empty or not and which templates the
+ * BinXml values hold (its *pattern*): the elements and attributes it resolves to are fixed, so
+ * its size is `nodes` and `chars` plus each string value's length per use and each BinXml
+ * value's size per use after the first, and its RawWindowsEvent is built by `render`
+ * (direct.ts) from the values alone.
+ */
+export interface Shape {
+  nodes: number;
+  chars: number;
+  /** Value indexes whose text is written, each once per use. */
+  uses: number[];
+  /** BinXml value indexes used again (charged their size), once per further use. */
+  repeats: number[];
+  /** Built on first use: the RawWindowsEvent from the values, or null for the general path. */
+  render: ((values: Value[]) => RawWindowsEvent) | null | undefined;
 }
 
 /** Decoded substitution values of one template instance. */
@@ -134,6 +165,8 @@ export class Nested {
  * EventData from the template and the values directly (direct.ts).
  */
 export class Instance {
+  /** Set when the values are plain and the record's size came from this shape. */
+  shape: Shape | null = null;
   constructor(
     readonly template: Template,
     readonly values: Value[],
@@ -502,10 +535,143 @@ function compileTemplate(ctx: ChunkContext, defOffset: number, depth: number): T
   if (ctx.templateBytes > EVTX_LIMITS.chunkTemplateBytes)
     throw new ChunkBudgetError(`the chunk's records refer to more than ${EVTX_LIMITS.chunkTemplateBytes} bytes of template definitions (limit)`, defOffset);
   const p = new Parser(ctx, start, start + size, true, depth + 1);
-  const tpl: Template = { offset: defOffset, nodes: p.fragment(null) };
+  const nodes = p.fragment(null);
+  const tpl: Template = { offset: defOffset, nodes, shapes: templateShapes(nodes) };
   ctx.templates.set(defOffset, tpl);
   return tpl;
 }
+
+/**
+ * Each chunk compiles its own copy of a template (definitions are chunk-local), but the same
+ * provider template recurs in every chunk: its shapes are kept across chunks, keyed by the
+ * compiled tree written out (names and text resolved, so equal keys mean equal trees). Bounded:
+ * a file of ever-new templates clears the table now and then.
+ */
+const SHAPES_BY_TREE = new Map<string, TemplateShapes>();
+const MAX_TEMPLATES_KEPT = 4096;
+const MAX_SHAPES_PER_TEMPLATE = 256;
+let templateIds = 0;
+
+function templateShapes(nodes: readonly TContent[]): TemplateShapes {
+  const key = treeKey(nodes);
+  let shapes = SHAPES_BY_TREE.get(key);
+  if (!shapes) {
+    if (SHAPES_BY_TREE.size >= MAX_TEMPLATES_KEPT) SHAPES_BY_TREE.clear();
+    shapes = { id: ++templateIds, byPattern: new Map() };
+    SHAPES_BY_TREE.set(key, shapes);
+  }
+  return shapes;
+}
+
+let uniqueKeys = 0;
+
+/** The compiled tree as text: every name, literal, substitution and nesting, unambiguously. */
+function treeKey(nodes: readonly TContent[]): string {
+  let k = '';
+  for (const c of nodes) {
+    if (typeof c === 'string') k += 't' + c.length + ':' + c;
+    else if (c instanceof TSubst) k += (c.optional ? 'o' : 's') + c.index + ';';
+    else if (Array.isArray(c) || c instanceof Instance) k += 'x' + ++uniqueKeys + ';'; // never in a template: matches nothing
+    else if (isTElement(c)) {
+      k += '<' + c.name.length + ':' + c.name;
+      for (const a of c.attrs) {
+        k += '@' + a.name.length + ':' + a.name;
+        for (const p of a.parts) k += p instanceof TSubst ? (p.optional ? 'o' : 's') + p.index + ';' : 't' + p.length + ':' + p;
+      }
+      k += '>' + treeKey(c.children) + '/';
+    } else k += '?' + c.pi.length + ':' + c.pi + c.data.length + ':' + c.data;
+  }
+  return k;
+}
+
+/** The instance's pattern (see Shape), or null when a value is an array or other BinXml. */
+function patternOf(inst: Instance): string | null {
+  const values = inst.values;
+  let key = '';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null) key += 'n';
+    else if (typeof v === 'string') key += v.length === 0 ? 'e' : 's';
+    else if (v instanceof Nested) {
+      const c = v.content;
+      if (c.length !== 1 || !(c[0] instanceof Instance)) return null;
+      const inner = patternOf(c[0]);
+      if (inner === null) return null;
+      key += '(' + c[0].template.shapes.id + ':' + inner + ')';
+    } else return null;
+  }
+  return key;
+}
+
+/** The shape of an instance's values, or null (walk it): see Shape. */
+function shapeOf(inst: Instance): Shape | null {
+  const key = patternOf(inst);
+  if (key === null) return null;
+  const shapes = inst.template.shapes.byPattern;
+  let shape = shapes.get(key);
+  if (shape !== undefined) return shape;
+  if (shapes.size >= MAX_SHAPES_PER_TEMPLATE) return null;
+  // Measure once with the values' own sizes counted apart, per use.
+  const values = inst.values;
+  const counter = new ChunkContext(EMPTY_BUFFER, 'upper', EVTX_LIMITS.depth, false);
+  const sym: Symbolic = { uses: new Array<number>(values.length).fill(0), nestedUses: new Array<number>(values.length).fill(0), ok: true };
+  symbolic = sym;
+  try {
+    measureContent(counter, inst.template.nodes, values, inst.at);
+  } finally {
+    symbolic = null;
+  }
+  if (!sym.ok) return null;
+  const uses: number[] = [];
+  const repeats: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    for (let n = 0; n < sym.uses[i]!; n++) uses.push(i);
+    for (let n = 1; n < sym.nestedUses[i]!; n++) repeats.push(i);
+  }
+  shape = { nodes: counter.nodes, chars: counter.chars, uses, repeats, render: undefined };
+  shapes.set(key, shape);
+  return shape;
+}
+
+/**
+ * Charges ctx an instance's size from its shape, when it has one and the totals stay within
+ * every limit (then walking would not have thrown either; otherwise the walk finds exactly
+ * where and which limit is passed). False: walk it.
+ */
+function chargeShape(ctx: ChunkContext, inst: Instance): boolean {
+  const shape = shapeOf(inst);
+  if (shape === null) return false;
+  const values = inst.values;
+  let nodes = shape.nodes;
+  let chars = shape.chars;
+  const uses = shape.uses;
+  for (let i = 0; i < uses.length; i++) chars += (values[uses[i]!] as string).length;
+  const repeats = shape.repeats;
+  for (let i = 0; i < repeats.length; i++) {
+    const v = values[repeats[i]!] as Nested;
+    nodes += v.weightNodes;
+    chars += v.weightChars;
+  }
+  const n = ctx.nodes + nodes;
+  const c = ctx.chars + chars;
+  if (n - ctx.recordNodes > EVTX_LIMITS.recordNodes || c - ctx.recordChars > EVTX_LIMITS.recordChars) return false;
+  if (n > EVTX_LIMITS.chunkNodes || c > EVTX_LIMITS.chunkChars) return false;
+  ctx.nodes = n;
+  ctx.chars = c;
+  inst.shape = shape;
+  return true;
+}
+
+/** While computing a shape: per value index, how often its text, or its BinXml, is written. */
+interface Symbolic {
+  uses: number[];
+  nestedUses: number[];
+  /** False when a size depends on a value in a way a shape cannot hold (BinXml in an attribute). */
+  ok: boolean;
+}
+let symbolic: Symbolic | null = null;
+
+const EMPTY_BUFFER = Buffer.alloc(0);
 
 // ---------------------------------------------------------------------------------------
 // Resolution: fill substitution slots with a record's values
@@ -733,11 +899,14 @@ function measureInto(ctx: ChunkContext, c: TContent, values: Value[], arrayIndex
     if (typeof v === 'string') {
       if (v !== '') {
         ctx.nodes++;
-        ctx.chars += v.length;
+        if (symbolic) symbolic.uses[c.index]!++;
+        else ctx.chars += v.length;
       }
     } else if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) ctx.chars += v[i]!.length;
       ctx.nodes += v.length;
+    } else if (symbolic) {
+      symbolic.nestedUses[c.index]!++;
     } else {
       if (v.used) {
         ctx.nodes += v.weightNodes;
@@ -750,7 +919,7 @@ function measureInto(ctx: ChunkContext, c: TContent, values: Value[], arrayIndex
   }
   if (Array.isArray(c)) return;
   if (c instanceof Instance) {
-    measureContent(ctx, c.template.nodes, c.values, c.at);
+    if (!chargeShape(ctx, c)) measureContent(ctx, c.template.nodes, c.values, c.at);
     return;
   }
   if (!isTElement(c)) {
@@ -790,6 +959,7 @@ function measureElement(ctx: ChunkContext, c: TElement, values: Value[], arrayIn
   for (let i = 0; i < attrs.length; i++) {
     const parts = attrs[i]!.parts;
     let len = 0;
+    let valueLen = 0;
     let drop = false;
     for (let j = 0; j < parts.length; j++) {
       const p = parts[j]!;
@@ -800,8 +970,11 @@ function measureElement(ctx: ChunkContext, c: TElement, values: Value[], arrayIn
       const val = p.index === arrayIndex ? arrayItem : valueAt(values, p.index);
       if (val === null) {
         if (p.optional) drop = true;
-      } else if (typeof val === 'string') len += val.length;
-      else {
+      } else if (typeof val === 'string') {
+        len += val.length;
+        valueLen += val.length;
+      } else {
+        if (symbolic) symbolic.ok = false;
         ctx.nodes += val instanceof Nested ? val.weightNodes : val.length;
         ctx.check(at);
         len += valueText(val).length;
@@ -809,7 +982,14 @@ function measureElement(ctx: ChunkContext, c: TElement, values: Value[], arrayIn
     }
     if (!drop && len !== 0) {
       ctx.nodes++;
-      ctx.chars += len;
+      if (symbolic) {
+        // Only the literal parts are constant; each string value's length is counted per use.
+        ctx.chars += len - valueLen;
+        for (let j = 0; j < parts.length; j++) {
+          const p = parts[j]!;
+          if (p instanceof TSubst && typeof valueAt(values, p.index) === 'string') symbolic.uses[p.index]!++;
+        }
+      } else ctx.chars += len;
     }
   }
   ctx.nodes++;
@@ -846,8 +1026,11 @@ export function parseRecord(ctx: ChunkContext, start: number, end: number): XNod
   const content = p.fragment(null);
   if (content.length === 1 && content[0] instanceof Instance) {
     const inst = content[0];
-    measureContent(ctx, inst.template.nodes, inst.values, inst.at);
-    ctx.check(start);
+    // The size from the template's shape when it has one, else by walking it.
+    if (!chargeShape(ctx, inst)) {
+      measureContent(ctx, inst.template.nodes, inst.values, inst.at);
+      ctx.check(start);
+    }
     return inst;
   }
   const nodes = resolveContent(ctx, content, EMPTY, start);

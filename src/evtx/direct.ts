@@ -310,3 +310,98 @@ export function rawFromInstance(inst: Instance): RawWindowsEvent | null {
   }
   return raw;
 }
+
+// ---------------------------------------------------------------------------------------
+// Compiled renderers: one JavaScript function per template and value pattern
+
+const MARK_OPEN = '\ufdd0';
+const MARK_CLOSE = '\ufdd1';
+const MARKED = /\ufdd0(\d+(?:\.\d+)*)\ufdd1/g;
+
+/**
+ * The RawWindowsEvent of a record: through its shape's compiled renderer when it has one,
+ * else by walking the template (rawFromInstance), else null (the caller resolves the tree).
+ */
+export function renderInstance(inst: Instance): RawWindowsEvent | null {
+  const shape = inst.shape;
+  if (shape) {
+    if (shape.render === undefined) shape.render = compileRenderer(inst);
+    if (shape.render) return shape.render(inst.values);
+  }
+  return rawFromInstance(inst);
+}
+
+/** A copy of the instance whose non-empty strings are markers naming their place. */
+function markedInstance(inst: Instance, prefix: string): Instance {
+  const marked = inst.values.map((v, i): Value => {
+    if (typeof v === 'string') return v === '' ? v : `${MARK_OPEN}${prefix}${i}${MARK_CLOSE}`;
+    if (v instanceof Nested) {
+      // A shape's BinXml values are one template instance each (binxml.ts patternOf).
+      const inner = v.content[0] as Instance;
+      return new Nested([markedInstance(inner, `${prefix}${i}.`)], v.at);
+    }
+    return v;
+  });
+  return new Instance(inst.template, marked, inst.at);
+}
+
+/**
+ * Builds the renderer of the instance's shape: the template is rendered once with each
+ * non-empty value replaced by a marker, and the result written out as an object literal whose
+ * strings concatenate literal text and values. Within a shape (same null and empty values)
+ * the elements, attributes and keys do not depend on the values' text, except EventData names
+ * taken from a value (two values may be equal and merge) — those templates keep the walk, as
+ * do templates whose text holds a marker character. The renderer is checked once against the
+ * walk on the record that built it.
+ */
+function compileRenderer(inst: Instance): ((values: Value[]) => RawWindowsEvent) | null {
+  const values = inst.values;
+  const probe = rawFromInstance(markedInstance(inst, ''));
+  if (!probe) return null;
+  let ok = true;
+  const str = (s: string): string => {
+    if (!s.includes(MARK_OPEN)) {
+      if (s.includes(MARK_CLOSE)) ok = false;
+      return JSON.stringify(s);
+    }
+    const parts: string[] = [];
+    let last = 0;
+    for (const m of s.matchAll(MARKED)) {
+      if (m.index > last) parts.push(JSON.stringify(s.slice(last, m.index)));
+      // "3" is values[3]; "8.2" is value 2 of the instance that BinXml value 8 holds.
+      const path = m[1]!.split('.').map(Number);
+      let ref = `v[${path[0]}]`;
+      for (let k = 1; k < path.length; k++) ref += `.content[0].values[${path[k]}]`;
+      parts.push(ref);
+      last = m.index + m[0].length;
+    }
+    if (last < s.length) parts.push(JSON.stringify(s.slice(last)));
+    const code = parts.join(' + ');
+    // Literal text holding a marker character would be read as a value.
+    if (code.includes(MARK_OPEN) || code.includes(MARK_CLOSE)) ok = false;
+    return parts.length === 1 && parts[0]!.startsWith('v[') ? `'' + ${code}` : code;
+  };
+  const key = (k: string): string => {
+    if (k.includes(MARK_OPEN) || k.includes(MARK_CLOSE)) ok = false;
+    // A computed key defines an own property even for __proto__.
+    return k === '__proto__' ? '["__proto__"]' : JSON.stringify(k);
+  };
+  const gen = (x: unknown): string => {
+    if (typeof x === 'string') return str(x);
+    if (x === null) return 'null';
+    if (Array.isArray(x)) return `[${x.map(gen).join(', ')}]`;
+    if (typeof x === 'object') {
+      return `{${Object.keys(x)
+        .map((k) => `${key(k)}: ${gen((x as Record<string, unknown>)[k])}`)
+        .join(', ')}}`;
+    }
+    ok = false;
+    return 'undefined';
+  };
+  const body = `return ${gen(probe)};`;
+  if (!ok) return null;
+  const render = new Function('v', body) as (values: Value[]) => RawWindowsEvent;
+  const expected = rawFromInstance(inst);
+  if (!expected || JSON.stringify(render(values)) !== JSON.stringify(expected)) return null;
+  return render;
+}

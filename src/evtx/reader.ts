@@ -7,7 +7,7 @@
 import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { BinXmlError, CHUNK_SIZE, ChunkBudgetError, ChunkContext, Instance, parseRecord, type XNode } from './binxml.js';
-import { rawFromInstance } from './direct.js';
+import { renderInstance } from './direct.js';
 import { toRawEvent, toXmlText } from './render.js';
 import type { RawWindowsEvent } from './types.js';
 import { renderFiletime, type GuidCase } from './values.js';
@@ -100,7 +100,7 @@ export class EvtxRecord {
   toRaw(): RawWindowsEvent {
     const inst = this.instance;
     if (inst) {
-      const raw = rawFromInstance(inst);
+      const raw = renderInstance(inst);
       if (raw) return raw;
     }
     return toRawEvent(this.nodes);
@@ -294,7 +294,20 @@ export async function* iterateEvtxChunks(path: string, opts: ReadOptions, stats:
     await fh.read(header, 0, FILE_HEADER_SIZE, 0);
     const slots = Math.floor((size - FILE_HEADER_SIZE) / CHUNK_SIZE);
     const per = Math.max(1, Math.min(opts.readAheadChunks ?? 16, 256));
-    const block = Buffer.alloc(per * CHUNK_SIZE);
+    // Two blocks: the next is read while the current one is decoded. Records keep nothing of
+    // the chunk buffer (values are decoded and templates compiled when the chunk is parsed).
+    const blocks = [Buffer.alloc(per * CHUNK_SIZE), Buffer.alloc(per * CHUNK_SIZE)] as const;
+    const readBlock = async (first: number, block: Buffer): Promise<number> => {
+      const want = Math.min(per, slots - first) * CHUNK_SIZE;
+      const pos = FILE_HEADER_SIZE + first * CHUNK_SIZE;
+      let got = 0;
+      while (got < want) {
+        const r = await fh.read(block, got, want - got, pos + got);
+        if (r.bytesRead === 0) break;
+        got += r.bytesRead;
+      }
+      return got;
+    };
     if (header.toString('latin1', 0, 8) !== 'ElfFile\0') {
       // Not an EVTX header: go on only if the first chunk looks real (a damaged header in an
       // otherwise intact log); a file of another type is an error, not an empty log. Checked
@@ -308,38 +321,45 @@ export async function* iterateEvtxChunks(path: string, opts: ReadOptions, stats:
     const rest = (size - FILE_HEADER_SIZE) % CHUNK_SIZE;
     if (rest !== 0)
       rep.warn('file', null, null, FILE_HEADER_SIZE + slots * CHUNK_SIZE, `${rest} trailing bytes after the last whole chunk ignored`);
-    for (let first = 0; first < slots; first += per) {
-      const n = Math.min(per, slots - first);
-      const want = n * CHUNK_SIZE;
-      const pos = FILE_HEADER_SIZE + first * CHUNK_SIZE;
-      let got = 0;
-      while (got < want) {
-        const r = await fh.read(block, got, want - got, pos + got);
-        if (r.bytesRead === 0) break;
-        got += r.bytesRead;
-      }
-      const whole = Math.floor(got / CHUNK_SIZE);
-      for (let k = 0; k < whole; k++) {
-        const idx = first + k;
-        const chunkOff = pos + k * CHUNK_SIZE;
-        const buf = block.subarray(k * CHUNK_SIZE, (k + 1) * CHUNK_SIZE);
-        if (buf.toString('latin1', 0, 8) !== 'ElfChnk\0') {
-          if (isAllZero(buf)) stats.chunksEmpty++;
-          else {
-            stats.chunksSkipped++;
-            rep.warn('chunk', idx, null, chunkOff, 'no ElfChnk magic; chunk slot skipped');
-          }
-          continue;
+    let pending: Promise<number> | null = null;
+    try {
+      for (let first = 0, cur = 0; first < slots; first += per, cur ^= 1) {
+        const n = Math.min(per, slots - first);
+        const pos = FILE_HEADER_SIZE + first * CHUNK_SIZE;
+        const block = blocks[cur]!;
+        const got = await (pending ?? readBlock(first, block));
+        pending = null;
+        if (first + per < slots) {
+          pending = readBlock(first + per, blocks[cur ^ 1]!);
+          // Awaited on the next turn, or in the finally below; never an unhandled rejection.
+          pending.catch(() => undefined);
         }
-        stats.chunksRead++;
-        const recs = parseChunk(buf, idx, chunkOff, rep, guidCase);
-        if (recs.length > 0) yield recs;
+        const whole = Math.floor(got / CHUNK_SIZE);
+        for (let k = 0; k < whole; k++) {
+          const idx = first + k;
+          const chunkOff = pos + k * CHUNK_SIZE;
+          const buf = block.subarray(k * CHUNK_SIZE, (k + 1) * CHUNK_SIZE);
+          if (buf.toString('latin1', 0, 8) !== 'ElfChnk\0') {
+            if (isAllZero(buf)) stats.chunksEmpty++;
+            else {
+              stats.chunksSkipped++;
+              rep.warn('chunk', idx, null, chunkOff, 'no ElfChnk magic; chunk slot skipped');
+            }
+            continue;
+          }
+          stats.chunksRead++;
+          const recs = parseChunk(buf, idx, chunkOff, rep, guidCase);
+          if (recs.length > 0) yield recs;
+        }
+        if (whole < n) {
+          // The file shrank while being read.
+          rep.warn('file', null, null, pos + got, 'file ended before the expected chunk end');
+          break;
+        }
       }
-      if (whole < n) {
-        // The file shrank while being read.
-        rep.warn('file', null, null, pos + got, 'file ended before the expected chunk end');
-        break;
-      }
+    } finally {
+      // A read still in flight (the caller stopped early, or an error) ends before the close.
+      if (pending) await pending.catch(() => undefined);
     }
   } finally {
     await fh.close();
