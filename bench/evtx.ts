@@ -11,7 +11,8 @@
 //                              decode (and map) their files; the main thread receives every
 //                              event's time, id and position (no rule needs the events here, so
 //                              none travels whole)
-// reporting records/s, MB/s and the process's peak RSS so far (workers are threads, so their
+// reporting records/s (wall clock and per CPU second of the process: on a shared machine the
+// CPU figure is the one to compare), MB/s and the process's peak RSS so far (workers are threads, so their
 // memory is included).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,9 @@ export interface BenchPhase {
   records: number;
   seconds: number;
   recordsPerSec: number;
+  /** CPU seconds (user + system, all threads of this process) and records per CPU second. */
+  cpuSeconds: number;
+  recordsPerCpuSec: number;
   mbPerSec: number;
   peakRssMB: number;
 }
@@ -163,20 +167,26 @@ export async function benchEvtx(opts: BenchEvtxOptions = {}): Promise<BenchEvtxR
 
   const phase = async (name: string, run: () => Promise<number>): Promise<void> => {
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     const records = await run();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(c0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const p: BenchPhase = {
       name,
       records,
       seconds: Number(seconds.toFixed(2)),
       recordsPerSec: Math.round(records / seconds),
+      cpuSeconds: Number(cpuSeconds.toFixed(2)),
+      recordsPerCpuSec: Math.round(records / cpuSeconds),
       mbPerSec: Number((totalMB / seconds).toFixed(1)),
       peakRssMB: peakRssMB(),
     };
     phases.push(p);
     log(
       `${name.padEnd(24)} ${String(records).padStart(8)} records  ${p.seconds.toFixed(2).padStart(6)} s  ` +
-        `${String(p.recordsPerSec).padStart(8)} rec/s  ${p.mbPerSec.toFixed(1).padStart(6)} MB/s  peak RSS ${p.peakRssMB} MB`,
+        `${String(p.recordsPerSec).padStart(8)} rec/s  ${p.mbPerSec.toFixed(1).padStart(6)} MB/s  ` +
+        `CPU ${p.cpuSeconds.toFixed(2).padStart(6)} s ${String(p.recordsPerCpuSec).padStart(8)} rec/CPU-s  peak RSS ${p.peakRssMB} MB`,
     );
   };
 
