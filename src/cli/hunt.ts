@@ -6,7 +6,8 @@ import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import { existsSync } from 'node:fs';
 import { formatBytes, memoryOption } from './memory.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import cliProgress from 'cli-progress';
+import type CliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { hunt, HuntError, TimeExpressionError, type HuntStats } from '../detect/hunt.js';
 import type { Alert } from '../detect/alerts.js';
 import { InputError } from '../events/sources.js';
@@ -19,6 +20,10 @@ import { LineStream, NdjsonFile, OutputError } from './sinks.js';
 import { getField } from '../engine/fields.js';
 import { escapeControl, escapeJsonControls, escapeLines } from '../util/terminal.js';
 import { cacheDir } from '../util/cache-dir.js';
+
+// The progress bar's module is loaded only when a bar is shown (stderr a terminal).
+const require = createRequire(import.meta.url);
+const cliProgressModule = (): typeof CliProgress => require('cli-progress') as typeof CliProgress;
 
 export type HuntFormat = 'table' | 'ndjson' | 'json' | 'none';
 
@@ -150,7 +155,7 @@ export async function runHunt(
 
   const useBar = o.progress !== false && io.stderr.isTTY === true;
   const bar = useBar
-    ? new cliProgress.SingleBar(
+    ? new (cliProgressModule().SingleBar)(
         {
           format: 'hunt [{bar}] {percentage}% | {mb}/{totalMb} MB | {events} events | {rate} ev/s | ETA {eta_formatted}',
           stream: io.stderr as NodeJS.WritableStream,
@@ -158,7 +163,7 @@ export async function runHunt(
           clearOnComplete: true,
           etaBuffer: 50,
         },
-        cliProgress.Presets.shades_classic,
+        cliProgressModule().Presets.shades_classic,
       )
     : null;
   let barStarted = false;

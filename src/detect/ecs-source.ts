@@ -13,8 +13,12 @@
 //
 // Unlike Kibana this never mutates its input: events are shared by every rule of a hunt.
 import { createRequire } from 'node:module';
-import ipaddr from 'ipaddr.js';
+import type IpAddr from 'ipaddr.js';
 import { own, setOwn } from '../util/own.js';
+
+// Loaded on first use: most alerts hold no field typed ip with a value to check.
+let ipaddrModule: typeof IpAddr | undefined;
+const ip = (): typeof IpAddr => (ipaddrModule ??= createRequire(import.meta.url)('ipaddr.js') as typeof IpAddr);
 
 export interface RemovedField {
   key: string;
@@ -114,15 +118,15 @@ function isLong(v: unknown): boolean {
 
 function isIp(v: unknown): boolean {
   if (typeof v !== 'string') return false;
-  if (ipaddr.isValid(v)) return true;
+  if (ip().isValid(v)) return true;
   try {
-    ipaddr.IPv4.parseCIDR(v);
+    ip().IPv4.parseCIDR(v);
     return true;
   } catch {
     // not an IPv4 block
   }
   try {
-    ipaddr.IPv6.parseCIDR(v);
+    ip().IPv6.parseCIDR(v);
     return true;
   } catch {
     return false;

@@ -8,7 +8,11 @@
 // RawWindowsEvent the EVTX reader produces, so both go through the same Windows → ECS mapping.
 // Bounds: an element larger than maxEventChars or nested deeper than MAX_DEPTH is skipped and
 // reported without being held; nothing else is buffered beyond the element being read.
-import { SaxesParser } from 'saxes';
+import { createRequire } from 'node:module';
+import type * as Saxes from 'saxes';
+
+// The XML parser is loaded when the first XML input is split: JSON and EVTX hunts do not load it.
+const require = createRequire(import.meta.url);
 import type { XElement, XNode } from '../evtx/binxml.js';
 import { toRawEvent } from '../evtx/render.js';
 import type { RawWindowsEvent } from '../evtx/types.js';
@@ -226,7 +230,7 @@ export class XmlEventSplitter {
 
 /** Parses one element's text into the XNode tree the EVTX renderer reads. */
 export function parseElement(xml: string): XElement {
-  const parser = new SaxesParser({ xmlns: false, position: true });
+  const parser = new (require('saxes') as typeof Saxes).SaxesParser({ xmlns: false, position: true });
   const stack: XElement[] = [];
   let root: XElement | undefined;
   let error: Error | undefined;

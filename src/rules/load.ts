@@ -9,7 +9,8 @@
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseToml, TomlError } from 'smol-toml';
+import { createRequire } from 'node:module';
+import type * as SmolToml from 'smol-toml';
 import { textPosition } from './position.js';
 import { countInto, setOwn } from '../util/own.js';
 import { decodeText } from '../util/text.js';
@@ -24,6 +25,12 @@ import type {
   RuleOrigin,
   Threat,
 } from './types.js';
+
+// The TOML parser is loaded when the first TOML file is read: rules from NDJSON or JSON (a
+// Kibana export, the bundled set) do not load it.
+const require = createRequire(import.meta.url);
+let toml: typeof SmolToml | undefined;
+const tomlModule = (): typeof SmolToml => (toml ??= require('smol-toml') as typeof SmolToml);
 
 export interface SkippedRule {
   file: string;
@@ -214,9 +221,9 @@ class LoadContext {
   loadToml(file: string, text: string): void {
     let doc: Record<string, unknown>;
     try {
-      doc = parseToml(text) as Record<string, unknown>;
+      doc = tomlModule().parse(text) as Record<string, unknown>;
     } catch (e) {
-      if (e instanceof TomlError) {
+      if (e instanceof tomlModule().TomlError) {
         const msg = e.message.split('\n')[0]!.replace(/^Invalid TOML document:\s*/, '');
         this.invalid({ file, line: e.line, column: e.column, reason: `TOML syntax error: ${msg}` });
       } else this.invalid({ file, reason: `TOML syntax error: ${errorText(e)}` });

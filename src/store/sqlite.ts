@@ -4,7 +4,11 @@
 // hunts, leaves one row per alert, and a row once written is never rewritten — its first
 // `@timestamp`, and whatever a triager changed in it, stay. The full alert document is kept as
 // JSON next to a few columns for querying and indexing.
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
+
+// The native SQLite module is loaded when a store is opened: a hunt without --db does not pay it.
+const require = createRequire(import.meta.url);
 import type { Alert } from '../detect/alerts.js';
 
 export interface AlertStore {
@@ -103,7 +107,8 @@ function ensureStatusColumn(db: Database.Database): void {
 export function openAlertStore(file: string, opts: AlertStoreOptions = {}): AlertStore {
   const lockWait = opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   // Opening waits like a write does: another hunt may be in the middle of one.
-  const db = new Database(file, { timeout: lockWait });
+  const open = require('better-sqlite3') as typeof Database;
+  const db = new open(file, { timeout: lockWait });
   db.pragma('journal_mode = WAL');
   db.exec(SCHEMA);
   ensureStatusColumn(db);

@@ -10,7 +10,13 @@
 // see src/events/host-discovery.ts) and the Windows mapping copies a host's addresses onto each
 // of its events, so every event of the machine carries the same host.ip, as the agent's would.
 import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import { createRequire } from 'node:module';
+import type IpAddr from 'ipaddr.js';
+
+// Loaded on first use: hunts over JSON never parse an address here.
+const require = createRequire(import.meta.url);
+let ipaddrModule: typeof IpAddr | undefined;
+const ip = (): typeof IpAddr => (ipaddrModule ??= require('ipaddr.js') as typeof IpAddr);
 import { SECURITY_PROVIDER, SYSMON_PROVIDER } from './beat.js';
 import { obj, str, type Doc } from './common.js';
 
@@ -45,7 +51,7 @@ export function hostAddress(v: unknown): string | undefined {
   const zone = s.indexOf('%');
   if (zone >= 0) s = s.slice(0, zone);
   if (isIP(s) === 0) return undefined;
-  const addr = ipaddr.process(s);
+  const addr = ip().process(s);
   const range = addr.range();
   if (range === 'loopback' || range === 'unspecified' || range === 'multicast' || range === 'broadcast') return undefined;
   return addr.toString();
@@ -82,8 +88,8 @@ export function revealedHostAddress(doc: Doc): string | undefined {
 
 /** Orders addresses IPv4 before IPv6, then by their bytes: the same list whatever the input order. */
 function compareAddresses(a: string, b: string): number {
-  const x = ipaddr.parse(a).toByteArray();
-  const y = ipaddr.parse(b).toByteArray();
+  const x = ip().parse(a).toByteArray();
+  const y = ip().parse(b).toByteArray();
   if (x.length !== y.length) return x.length - y.length;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
   return 0;
