@@ -544,20 +544,37 @@ function compileTemplate(ctx: ChunkContext, defOffset: number, depth: number): T
 /**
  * Each chunk compiles its own copy of a template (definitions are chunk-local), but the same
  * provider template recurs in every chunk: its shapes are kept across chunks, keyed by the
- * compiled tree written out (names and text resolved, so equal keys mean equal trees). Bounded:
- * a file of ever-new templates clears the table now and then.
+ * compiled tree written out (names and text resolved, so equal keys mean equal trees). Bounded
+ * in entries and in size (keys, shapes, compiled renderers' source): a file of ever-new templates
+ * or patterns clears the table now and then, and costs only the time to rebuild what it uses.
  */
 const SHAPES_BY_TREE = new Map<string, TemplateShapes>();
 const MAX_TEMPLATES_KEPT = 4096;
 const MAX_SHAPES_PER_TEMPLATE = 256;
+/** About the characters and array slots the table holds (keys, patterns, uses, renderers). */
+const MAX_TABLE_COST = 16 * 1024 * 1024;
+let tableCost = 0;
 let templateIds = 0;
+
+/** Counts what the shape table now holds; clears it past its bound. */
+export function chargeShapeTable(cost: number): void {
+  tableCost += cost;
+  if (tableCost > MAX_TABLE_COST) {
+    SHAPES_BY_TREE.clear();
+    tableCost = 0;
+  }
+}
 
 function templateShapes(nodes: readonly TContent[]): TemplateShapes {
   const key = treeKey(nodes);
   let shapes = SHAPES_BY_TREE.get(key);
   if (!shapes) {
-    if (SHAPES_BY_TREE.size >= MAX_TEMPLATES_KEPT) SHAPES_BY_TREE.clear();
+    if (SHAPES_BY_TREE.size >= MAX_TEMPLATES_KEPT) {
+      SHAPES_BY_TREE.clear();
+      tableCost = 0;
+    }
     shapes = { id: ++templateIds, byPattern: new Map() };
+    chargeShapeTable(key.length);
     SHAPES_BY_TREE.set(key, shapes);
   }
   return shapes;
@@ -629,6 +646,7 @@ function shapeOf(inst: Instance): Shape | null {
     for (let n = 1; n < sym.nestedUses[i]!; n++) repeats.push(i);
   }
   shape = { nodes: counter.nodes, chars: counter.chars, uses, repeats, render: undefined };
+  chargeShapeTable(key.length + uses.length + repeats.length + 16);
   shapes.set(key, shape);
   return shape;
 }

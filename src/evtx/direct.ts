@@ -15,7 +15,7 @@
 // the caller resolves the tree as before, so the output is the same for every record.
 import type { RawWindowsEvent } from './types.js';
 import { own, setOwn } from '../util/own.js';
-import { Instance, isTElement, Nested, TSubst, textOf, type TContent, type TElement, type Value } from './binxml.js';
+import { chargeShapeTable, Instance, isTElement, Nested, TSubst, textOf, type TContent, type TElement, type Value } from './binxml.js';
 
 /** Result of resolving one template element against the values: removed, once, or repeated. */
 const DROPPED = 0;
@@ -400,6 +400,7 @@ function compileRenderer(inst: Instance): ((values: Value[]) => RawWindowsEvent)
   };
   const body = `return ${gen(probe)};`;
   if (!ok) return null;
+  chargeShapeTable(body.length);
   const render = new Function('v', body) as (values: Value[]) => RawWindowsEvent;
   const expected = rawFromInstance(inst);
   if (!expected || JSON.stringify(render(values)) !== JSON.stringify(expected)) return null;
