@@ -226,9 +226,9 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
           if (p < end && b[p] === RBRACE) {
             p++;
             if (capDepth === depth) {
-              capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
-              capDepth = 0;
-            }
+            capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
+            capDepth = 0;
+          }
             depth--;
             wantValue = false;
             if (depth === 0) break;
@@ -249,9 +249,9 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
         if (p < end && b[p] === RBRACKET) {
           p++;
           if (capDepth === depth) {
-              capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
-              capDepth = 0;
-            }
+            capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
+            capDepth = 0;
+          }
           depth--;
           wantValue = false;
           continue;
@@ -321,9 +321,9 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
     if ((inObject && c === RBRACE) || (!inObject && c === RBRACKET)) {
       p++;
       if (capDepth === depth) {
-              capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
-              capDepth = 0;
-            }
+        capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
+        capDepth = 0;
+      }
       depth--;
       if (depth === 0) break;
       continue;
