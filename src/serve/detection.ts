@@ -35,6 +35,7 @@ import type { ServeConfig } from './config.js';
 import type { Metrics } from './metrics.js';
 import { PartitionDetector, WHOLE_LOG } from './realtime.js';
 import type { RuleGeneration, RuleSet } from './rules.js';
+import type { RuleGap, RunRecord } from './rule-runs.js';
 import type { StateDb } from './state.js';
 import { eventSource, type EventStore } from './store/event-store.js';
 import type { SqliteEventLog } from './store/sqlite-log.js';
@@ -196,18 +197,6 @@ export class SqliteScheduleStore implements ScheduleStore {
   gaps(uuid: string): GapRow[] {
     return this.state.prepare('SELECT gap_start, gap_end, status, detected_at FROM rule_gaps WHERE uuid = ? ORDER BY seq DESC LIMIT 100').all(uuid) as GapRow[];
   }
-}
-
-export interface RunRecord {
-  run_time: string;
-  window: { start: string; end: string };
-  kind: 'scheduled' | 'catch-up' | 'manual';
-  status: 'succeeded' | 'failed';
-  error: string | null;
-  duration_ms: number;
-  events: number;
-  alerts: number;
-  executed_at: string;
 }
 
 /** A window's events could not be read for a reason a retry will not fix (too many): the run fails for good. */
@@ -564,7 +553,7 @@ export class Detection {
   }
 
   /** Schedule state of a rule for the API. */
-  ruleState(uuid: string): { last_run: RunRecord | null; runs: RunRecord[]; gaps: { start: string; end: string; status: string; detected_at: string }[] } {
+  ruleState(uuid: string): { last_run: RunRecord | null; runs: RunRecord[]; gaps: RuleGap[] } {
     const runs = this.store.runs(uuid).map((r) => ({
       run_time: iso(r.run_time),
       window: { start: iso(r.window_start), end: iso(r.window_end) },

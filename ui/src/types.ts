@@ -1,5 +1,9 @@
 // Shapes of eqlite's JSON API (README "Live detection → API") as the pages read them.
 
+import type { RuleGap, RunRecord } from '../../src/serve/rule-runs.js';
+
+export type { RuleGap, RunRecord };
+
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 export type WorkflowStatus = 'open' | 'acknowledged' | 'closed';
 export type Doc = Record<string, unknown>;
@@ -74,25 +78,6 @@ export interface FacetValue {
   count: number;
 }
 
-export interface RunRecord {
-  run_time: string;
-  window: { start: string; end: string };
-  kind: 'scheduled' | 'catch-up' | 'manual';
-  status: 'succeeded' | 'failed';
-  error: string | null;
-  duration_ms: number;
-  events: number;
-  alerts: number;
-  executed_at: string;
-}
-
-export interface Gap {
-  start: string;
-  end: string;
-  status: string;
-  detected_at: string;
-}
-
 /** One row of GET /api/rules. */
 export interface RuleSummary {
   rule_id: string;
@@ -154,7 +139,7 @@ export interface RuleDetail extends RuleSummary {
     max_signals?: number;
   };
   runs: RunRecord[];
-  gaps_list?: Gap[];
+  gaps_list?: RuleGap[];
   /** False over a `hunt --db` store (`eqlite ui`). */
   live?: boolean;
   exceptions?: RuleExceptions[];
