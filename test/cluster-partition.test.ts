@@ -12,6 +12,7 @@ import { PartitionDetector, WHOLE_LOG, type DetectorRules } from '../src/serve/r
 import { makeRule, tempDir } from './detect-helpers.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { mulberry32 as rng } from './prng.js';
 
 describe('partition hash', () => {
   test('FNV-1a 32 over UTF-8 bytes (the function of nats-server partition())', () => {
@@ -141,18 +142,6 @@ function rulesOf(queries: string[]): DetectorRules {
     });
   const prepared = mk(100);
   return { gen: 1, prepared, stream: mk(Infinity), router: new RuleRouter(prepared) };
-}
-
-/** Seeded pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** n events on `hosts` hosts, in time order, 0–1.5 s apart, stored 100 ms apart. */

@@ -8,17 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runHunt } from '../src/cli/hunt.js';
 import { repoRoot, runCli } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from './prng.js';
 
 const T0 = Date.UTC(2024, 4, 1, 10, 0, 0);
 const HOSTS = ['h1', 'h2', 'h3', 'h4'];

@@ -4,18 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ExternalSorter } from '../src/events/external-sort.js';
 import { compareKeyed, Keyer, sortEvents } from '../src/events/order.js';
 import type { EventDoc } from '../src/events/types.js';
-
-/** A small seeded PRNG (mulberry32), so the shuffles are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from './prng.js';
 
 function events(n: number, seed: number): EventDoc[] {
   const r = rng(seed);

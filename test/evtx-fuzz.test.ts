@@ -10,23 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EvtxError, readEvtx } from '../src/evtx/index.js';
 import { buildFile, ChunkWriter, EVENT_TEMPLATE, v } from './evtx-build.js';
+import { mulberry32 as prng } from './prng.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const corpus = path.resolve(repoRoot, '..', 'shared', 'corpus', 'evtx');
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-evtxf-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function syntheticFile(): Buffer {
   const chunks: Buffer[] = [];

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { findJsonError, JsonSplitter, MAX_JSON_DEPTH, nestedDeeperThan } from '../src/events/json-split.js';
+import { mulberry32 as prng } from './prng.js';
 
 interface Outcome {
   values: [unknown, number][];
@@ -16,18 +17,6 @@ function split(text: string, chunk: number, max?: number): Outcome {
   for (let i = 0; i < text.length; i += chunk) s.push(text.slice(i, i + chunk));
   s.end();
   return out;
-}
-
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const good = (i: number) => JSON.stringify({ i, s: 'a\\"b}{][', p: 'C:\\Windows\\x' });

@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { parseInstant } from '../src/events/time.js';
 import { fieldAccessor } from '../src/engine/fields.js';
 import { fieldTrie, isoUtcMillis, MAX_DEPTH, scanObject, TS_NONE, TS_NUMBER, TS_OTHER, TS_STRING, type ScanResult } from '../src/serve/json-scan.js';
+import { mulberry32 as rng } from './prng.js';
 
 const out: ScanResult = { error: null, tsKind: 0, tsStart: 0, tsEnd: 0, picked: null };
 
@@ -21,17 +22,6 @@ function parsesAsObject(b: Buffer): boolean {
   } catch {
     return false;
   }
-}
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('scanObject', () => {
