@@ -10,7 +10,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { formatAlertTable } from '../src/cli/hunt.js';
 import { LineStream, NdjsonFile, OutputError } from '../src/cli/sinks.js';
+import type { Alert } from '../src/detect/alerts.js';
 import { hunt } from '../src/detect/hunt.js';
 import { runValidate } from '../src/cli/validate.js';
 import { loadRules } from '../src/rules/load.js';
@@ -360,6 +362,51 @@ describe('a closed pipe ends the command quietly', () => {
       expect(code).toBe(0);
     });
   }
+});
+
+describe('--format table and json with many alerts', () => {
+  it('the table of 300,000 alerts is printed (column widths were found by spreading every row into Math.max: a stack overflow, exit 70)', () => {
+    const alerts: Alert[] = [];
+    for (let i = 0; i < 300_000; i++) {
+      alerts.push({
+        'kibana.alert.original_time': new Date(Date.UTC(2025, 0, 1) + (299_999 - i) * 1000).toISOString(),
+        'kibana.alert.severity': 'high',
+        'kibana.alert.risk_score': 73,
+        'kibana.alert.rule.name': 'Mimikatz Process',
+        'kibana.alert.reason': `process event with process mimikatz.exe ${'x'.repeat(i === 7 ? 500 : 10)}`,
+        host: { name: `h${i % 50}` },
+      } as unknown as Alert);
+    }
+    const lines = formatAlertTable(alerts).trimEnd().split('\n');
+    expect(lines).toHaveLength(300_002);
+    expect(lines[0]).toBe('original time             severity  risk  rule              host  user  reason');
+    // Sorted by time; the long reason is cut at the column's 80 characters.
+    expect(lines[2]!.startsWith('2025-01-01T00:00:00.000Z  high      73    Mimikatz Process  h49')).toBe(true);
+    expect(lines.find((l) => l.includes('x'.repeat(30)))!.endsWith('…')).toBe(true);
+  }, 60_000);
+
+  it('json is one array streamed as alerts are found (not held to the end), still whole when interrupted', async () => {
+    const { rules } = setup();
+    const args = ['--import', 'tsx', main, 'hunt', '--rules', rules, '--index', 'logs-x', '--format', 'json', '--no-progress', '-'];
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const done = exited(child);
+    // stdin stays open: alerts can only be on stdout if they are written as they are found.
+    child.stdin!.write(eventLines(100).join('\n') + '\n');
+    await until('alerts on stdout while the input is still open', () => stdout.split('"kibana.alert.uuid"').length > 2);
+    child.kill('SIGINT');
+    const { code } = await done;
+    child.stdin!.destroy();
+    expect(code).toBe(130);
+    expect(stderr).toContain('interrupted (SIGINT) after ');
+    const arr = JSON.parse(stdout) as Record<string, unknown>[];
+    expect(arr.length).toBeGreaterThan(1);
+    expect(stdout).toBe(JSON.stringify(arr, null, 2) + '\n');
+    expect(new Set(arr.map((a) => a['kibana.alert.uuid'])).size).toBe(arr.length);
+  }, 240_000);
 });
 
 describe('hunt interrupted or killed mid-run: --out and --db stay consistent, a rerun completes them', () => {

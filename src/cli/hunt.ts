@@ -168,17 +168,19 @@ export async function runHunt(
     : null;
   let barStarted = false;
   const pendingDb: Alert[] = [];
-  const tableRows: Alert[] = [];
+  // The table is sorted by time, so its rows wait for the end — as short, capped strings, never
+  // whole alerts. A JSON array is streamed like NDJSON (one element held back for its comma).
+  const tableRows: string[][] = [];
   const sequenceSteps = new Map<string, { first: unknown; reason: unknown }>();
-  const jsonAll: Alert[] = [];
+  const json = new JsonArrayWriter(stdout);
   const onAlert = (a: Alert) => {
     const line = JSON.stringify(a);
     if (outFile) outFile.write(line);
-    if (format === 'ndjson') {
-      stdout.write(escapeJsonControls(line));
+    if (format === 'ndjson' || format === 'json') {
+      if (format === 'ndjson') stdout.write(escapeJsonControls(line));
+      else json.add(a);
       if (stdout.closed && stdoutOnly) stop.abort();
-    } else if (format === 'json') jsonAll.push(a);
-    else if (format === 'table') {
+    } else if (format === 'table') {
       // A shell's own reason holds only what all steps share, and its original_time is when the
       // rule ran (Kibana takes it from the first building block's @timestamp); the table shows
       // the last step's reason, which names the process that completed the sequence, and the
@@ -189,7 +191,7 @@ export async function runHunt(
         sequenceSteps.set(g, { first: seen ? seen.first : a['kibana.alert.original_time'], reason: a['kibana.alert.reason'] });
       } else {
         const step = sequenceSteps.get(String(a['kibana.alert.uuid']));
-        tableRows.push(step === undefined ? a : { ...a, 'kibana.alert.original_time': step.first, 'kibana.alert.reason': `sequence: ${String(step.reason)}` });
+        tableRows.push(alertTableRow(step === undefined ? a : { ...a, 'kibana.alert.original_time': step.first, 'kibana.alert.reason': `sequence: ${String(step.reason)}` }));
         sequenceSteps.delete(String(a['kibana.alert.uuid']));
       }
     }
@@ -272,6 +274,8 @@ export async function runHunt(
     if (e instanceof InputError || e instanceof HuntError || e instanceof TimeExpressionError || e instanceof OutputError || e instanceof StoreError) {
       // What was written stays: whole lines in --out, whole transactions in --db.
       err(`error: ${e.message}`);
+      // The alerts already printed as a JSON array stay a valid array.
+      if (format === 'json' && !(e instanceof OutputError)) json.end(false);
       const stored = e instanceof StoreError ? closeStore(store, []) : closeStore(store, pendingDb);
       if (stored) err(`error: ${stored.message}`);
       if (outFile && !(e instanceof OutputError) && outFile.written === 0) {
@@ -303,8 +307,8 @@ export async function runHunt(
     failed = true;
   }
   try {
-    if (format === 'json') stdout.write(escapeJsonControls(JSON.stringify(jsonAll, null, 2)));
-    if (format === 'table') stdout.write(formatAlertTable(tableRows).replace(/\n$/, ''));
+    if (format === 'json') json.end();
+    if (format === 'table') await writeTable(tableRows, stdout);
     await stdout.end();
   } catch (e) {
     if (!(e instanceof OutputError)) throw e;
@@ -349,26 +353,86 @@ function first(v: unknown): string {
 }
 
 /** Alerts (shells and single-event alerts, as the Kibana Alerts page lists them) as a text table. */
-export function formatAlertTable(alerts: Alert[]): string {
-  if (alerts.length === 0) return 'no alerts\n';
-  // Cells come from event and rule data: terminal controls are shown escaped (\u001b…).
-  const rows = alerts.map((a) =>
-    [
-      first(a['kibana.alert.original_time']),
-      first(a['kibana.alert.severity']),
-      String(a['kibana.alert.risk_score'] ?? ''),
-      first(a['kibana.alert.rule.name']),
-      first(getField(a, 'host.name')),
-      first(getField(a, 'user.name')),
-      first(a['kibana.alert.reason']),
-    ].map(escapeControl),
-  );
+/** Widest cell of each table column (longer cells are cut with …); the reason may be wider. */
+const TABLE_WIDTHS = [48, 48, 48, 48, 48, 48, 80];
+const TABLE_HEAD = ['original time', 'severity', 'risk', 'rule', 'host', 'user', 'reason'];
+
+/**
+ * One alert as a table row: the columns Kibana's Alerts page lists, escaped (cells come from event
+ * and rule data: terminal controls show as \u001b…) and capped one past their widest cell (enough
+ * to know the cell is cut), so that a hunt of millions of alerts keeps only short strings.
+ */
+export function alertTableRow(a: Alert): string[] {
+  return [
+    first(a['kibana.alert.original_time']),
+    first(a['kibana.alert.severity']),
+    String(a['kibana.alert.risk_score'] ?? ''),
+    first(a['kibana.alert.rule.name']),
+    first(getField(a, 'host.name')),
+    first(getField(a, 'user.name')),
+    first(a['kibana.alert.reason']),
+  ].map((c, i) => escapeControl(c.length > TABLE_WIDTHS[i]! + 1 ? c.slice(0, TABLE_WIDTHS[i]! + 1) : c));
+}
+
+/** The table's lines in time order (rows sorted in place; widths found by a loop, not by spreading every row into Math.max). */
+function tableLines(rows: string[][]): string[] {
+  if (rows.length === 0) return ['no alerts'];
   rows.sort((x, y) => (x[0]! < y[0]! ? -1 : x[0]! > y[0]! ? 1 : 0));
-  const head = ['original time', 'severity', 'risk', 'rule', 'host', 'user', 'reason'];
-  const widths = head.map((h, i) => Math.min(i === 6 ? 80 : 48, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const widths = TABLE_HEAD.map((h) => h.length);
+  for (const r of rows) for (let i = 0; i < widths.length; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
+  for (let i = 0; i < widths.length; i++) widths[i] = Math.min(TABLE_WIDTHS[i]!, widths[i]!);
   const cell = (s: string, w: number) => (s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
   const line = (r: string[]) => r.map((c, i) => cell(c, widths[i]!)).join('  ').trimEnd();
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+  const out = [line(TABLE_HEAD), line(widths.map((w) => '-'.repeat(w)))];
+  for (const r of rows) out.push(line(r));
+  return out;
+}
+
+export function formatAlertTable(alerts: Alert[]): string {
+  return tableLines(alerts.map(alertTableRow)).join('\n') + '\n';
+}
+
+/** Prints the table a line at a time, waiting whenever stdout is full. */
+async function writeTable(rows: string[][], out: LineStream): Promise<void> {
+  const lines = tableLines(rows);
+  rows.length = 0;
+  for (const l of lines) {
+    out.write(l);
+    const full = out.drain();
+    if (full) await full;
+    if (out.closed) return;
+  }
+}
+
+/**
+ * `--format json`: one JSON array, as JSON.stringify(alerts, null, 2) prints it, written element
+ * by element as alerts are found (they were all held until the end: memory grew with the alerts,
+ * not with max_signals). The last element waits for the next one to know whether a comma follows.
+ */
+class JsonArrayWriter {
+  private opened = false;
+  private pending: string | null = null;
+  private ended = false;
+
+  constructor(private readonly out: LineStream) {}
+
+  add(a: Alert): void {
+    if (!this.opened) {
+      this.out.write('[');
+      this.opened = true;
+    }
+    if (this.pending !== null) this.out.write(this.pending + ',');
+    this.pending = '  ' + escapeJsonControls(JSON.stringify(a, null, 2)).replace(/\n/g, '\n  ');
+  }
+
+  /** Closes the array; prints `[]` when no alert came, unless `empty` is false (a failed hunt). */
+  end(empty = true): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.opened) return empty ? this.out.write('[]') : undefined;
+    if (this.pending !== null) this.out.write(this.pending);
+    this.out.write(']');
+  }
 }
 
 function countBy<T>(items: T[], key: (t: T) => string): [string, number][] {
