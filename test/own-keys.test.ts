@@ -2,7 +2,7 @@
 // data, rule files and exception lists are field names like any other: they never reach a
 // prototype, never read an inherited member, and one such line changes nothing for the events
 // after it (issue 16; issue 14's "JSON keys such as __proto__ never reach Object.prototype").
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { readEvtx } from '../src/evtx/index.js';
 import { loadRules } from '../src/rules/load.js';
 import { validateRules } from '../src/rules/validate.js';
 import { lookupTable, setOwn, own, copyData, ownChild } from '../src/util/own.js';
+import { runCli } from './cli-helpers.js';
 import { makeRule, tempDir, writeNdjson } from './detect-helpers.js';
 import { buildFile, ChunkWriter, EVENT_TEMPLATE, v } from './evtx-build.js';
 
@@ -114,6 +115,34 @@ describe('hostile dotted keys in raw Winlogbeat documents (issue 16 reproduction
     expect(r.err).not.toMatch(/internal error/);
     expect(r.out.trim().split('\n')).toHaveLength(1);
   });
+
+  it('the CLI as a child process, over the bundled sample: the first line changes nothing for the 1,801 events after it', async () => {
+    // The issue's reproduction as a user runs it: the hostile line first, then the sample (whose
+    // events were skipped as "ES hits with a bad _source"), then a mimikatz.exe process start.
+    const dir = tempDir('eqlite-own-');
+    mkdirSync(path.join(dir, 'rules'));
+    writeFileSync(path.join(dir, 'rules', 'mimikatz.toml'), MIMIKATZ_RULE);
+    const repo = path.resolve(import.meta.dirname, '..');
+    const sample = readFileSync(path.join(repo, 'examples', 'windows-sample.ndjson'), 'utf8');
+    const rules = ['-r', path.join(dir, 'rules'), '-r', path.join(repo, 'rules')];
+    for (const [key, value] of [['__proto__._source', 'x'], ['__proto__.polluted', 'yes'], ['__proto__._source.message', 'x']]) {
+      const file = path.join(dir, `${key}.ndjson`);
+      const poison = `{"@timestamp":"2025-03-10T08:00:00Z","winlog.event_id":1,"winlog.channel":"x",${JSON.stringify(key)}:${JSON.stringify(value)}}`;
+      writeFileSync(file, `${poison}\n${sample}${JSON.stringify(mimikatzEvent('2025-03-10T08:02:00Z'))}\n`);
+      const r = await runCli(['hunt', ...rules, '--format', 'ndjson', '--no-progress', '--threads', '0', file]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).not.toMatch(/skipped|internal error/);
+      expect(r.stderr).toMatch(/^hunt: 1802 events from 1 input/m);
+      const alerts = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const byRule = new Map<string, number>();
+      for (const a of alerts) byRule.set(String(a['kibana.alert.rule.name']), (byRule.get(String(a['kibana.alert.rule.name'])) ?? 0) + 1);
+      expect([...byRule].sort()).toEqual([
+        ['Mimikatz Process', 1],
+        ['Windows Script Interpreter Executing Process via WMI', 27],
+      ]);
+      expect(r.stdout).not.toContain('polluted');
+    }
+  }, 120_000);
 
   it('keeps hostile keys as ordinary fields of the mapped document', () => {
     const doc: Record<string, unknown> = JSON.parse(
