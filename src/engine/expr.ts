@@ -6,11 +6,12 @@
 // propagate (`compileValue`), while `and`/`or`/`not` between predicates are two-valued
 // (`compilePredicate`): `not f == "a"` and `f != "a"` match documents that lack `f`.
 // Multi-valued fields match a predicate when any element does, as a Lucene term query would.
-import type { Call, Compare, Expr, In, Literal, Match } from '../eql/ast.js';
+import type { ArithOp, Call, Compare, Expr, In, Literal, Match } from '../eql/ast.js';
 import { compareInstants, parseInstant, parseInstantSpan, type Instant } from '../events/time.js';
 import { fieldAccessor } from './fields.js';
 import { arithmetic, functionImpl } from './functions.js';
 import { inCidr, parseCidr, parseIp, type Cidr } from './ip.js';
+import { javaNumberToString } from './java-number.js';
 import { TooComplexError } from './automaton.js';
 import { compileLuceneRegex, RegexSyntaxError } from './regex.js';
 import { EqlError } from '../eql/errors.js';
@@ -132,7 +133,13 @@ export function fold(e: Expr, ctx: ExprContext): Expr {
 
 function evalConst(e: Expr, ctx: ExprContext): Literal {
   const v = compileValueFolded(e, ctx)({});
-  return lit(v === undefined ? null : (v as Literal['value']), e);
+  const out = lit(v === undefined ? null : (v as Literal['value']), e);
+  // A folded Double stays one (`string(0.5 + 0.5)` is "1.0"): its class is known without an event.
+  if (typeof v === 'number') {
+    const d = doubleness(e, ctx);
+    if (d === true || (typeof d === 'function' && d({}))) out.isFloat = true;
+  }
+  return out;
 }
 
 /** Compiles a `where` condition into a two-valued predicate. */
@@ -457,8 +464,7 @@ function compileValueFolded(e: Expr, ctx: ExprContext): ValueFn {
       const l = compileValueFolded(e.left, ctx);
       const r = compileValueFolded(e.right, ctx);
       const op = e.op;
-      const floatHint = isFloatOperand(e.left, ctx) || isFloatOperand(e.right, ctx);
-      return (s) => arithmetic(op, scalar(l(s)), scalar(r(s)), floatHint);
+      return javaArithmetic(op, l, r, doubleness(e, ctx));
     }
     case 'compare':
       return sharedLeaf(e, ctx, () => compileCompare(e, ctx));
@@ -471,21 +477,84 @@ function compileValueFolded(e: Expr, ctx: ExprContext): ValueFn {
   }
 }
 
-function isFloatLiteral(e: Expr): boolean {
-  return e.kind === 'literal' && e.isFloat === true;
-}
-
 const FLOAT_TYPES = new Set(['double', 'float', 'half_float', 'scaled_float']);
+const INTEGER_TYPES = new Set(['long', 'integer', 'short', 'byte', 'unsigned_long']);
+const ARITH_CALLS = new Set(['add', 'subtract', 'multiply', 'divide', 'modulo']);
+
+/** Whether a number is a Java Double for Elasticsearch: fixed by the query, or read from the event. */
+type Doubleness = boolean | ((s: Source) => boolean);
 
 /**
- * A decimal literal, or a field mapped as a floating-point type: its doc value is a Double in
- * ES scripts, so `/` is float division even when the JSON value (7.0 → 7) looks integral.
+ * Whether an expression's number is a Java Double in Elasticsearch (rather than a Long/Integer),
+ * which decides how `/` divides and how `string`/`concat` print it (java-number.ts). ES follows
+ * the runtime class: a decimal literal or a floating-point field is a Double, arithmetic with a
+ * Double operand gives a Double, `number()` gives a Long unless the text has a fraction or leaves
+ * the long range (DecimalFormat.parse). A field without a mapping type holds what dynamic mapping
+ * would make of its JSON: a fraction is a float, an integer a long (the JSON text `7.0` reaches us
+ * as 7, so it counts as a long).
  */
-function isFloatOperand(e: Expr, ctx: ExprContext): boolean {
-  if (isFloatLiteral(e)) return true;
-  if (e.kind !== 'field') return false;
-  const t = ctx.fieldType?.(e.name);
-  return t !== undefined && FLOAT_TYPES.has(t);
+function doubleness(e: Expr, ctx: ExprContext): Doubleness {
+  switch (e.kind) {
+    case 'literal':
+      return typeof e.value === 'number' && (e.isFloat === true || !Number.isInteger(e.value));
+    case 'negate':
+      return doubleness(e.operand, ctx);
+    case 'field': {
+      const t = ctx.fieldType?.(e.name);
+      if (t !== undefined && FLOAT_TYPES.has(t)) return true;
+      if (t !== undefined && INTEGER_TYPES.has(t)) return false;
+      return fractionAt(compileValueFolded(e, ctx));
+    }
+    case 'arith':
+      return eitherDouble(doubleness(e.left, ctx), doubleness(e.right, ctx));
+    case 'call':
+      if (ARITH_CALLS.has(e.name) && e.args.length === 2) return eitherDouble(doubleness(e.args[0]!, ctx), doubleness(e.args[1]!, ctx));
+      if (e.name === 'number') {
+        const v = compileValueFolded(e, ctx);
+        return (s) => {
+          const n = scalar(v(s));
+          return typeof n === 'number' && (!Number.isInteger(n) || Object.is(n, -0) || Math.abs(n) >= 2 ** 63);
+        };
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+function fractionAt(v: ValueFn): (s: Source) => boolean {
+  return (s) => {
+    const n = scalar(v(s));
+    return typeof n === 'number' && !Number.isInteger(n);
+  };
+}
+
+function eitherDouble(a: Doubleness, b: Doubleness): Doubleness {
+  if (a === true || b === true) return true;
+  if (a === false) return b;
+  if (b === false) return a;
+  return (s) => a(s) || b(s);
+}
+
+/** Java's arithmetic on two operands whose Double-ness is known statically or per event. */
+function javaArithmetic(op: ArithOp, l: ValueFn, r: ValueFn, dbl: Doubleness): ValueFn {
+  if (typeof dbl === 'boolean') return (s) => arithmetic(op, scalar(l(s)), scalar(r(s)), dbl);
+  return (s) => {
+    const a = scalar(l(s));
+    const b = scalar(r(s));
+    return a === null || b === null ? null : arithmetic(op, a, b, dbl(s));
+  };
+}
+
+/** A value as `string`/`concat` render it: numbers by their Java class (see java-number.ts). */
+function javaText(e: Expr, ctx: ExprContext): ValueFn {
+  const v = compileValueFolded(e, ctx);
+  const dbl = doubleness(e, ctx);
+  return (s) => {
+    const x = scalar(v(s));
+    if (typeof x !== 'number') return x;
+    return javaNumberToString(x, typeof dbl === 'boolean' ? dbl : dbl(s));
+  };
 }
 
 /** Absent, null, empty array and all-null arrays are all "missing". */
@@ -765,9 +834,14 @@ function compileCall(e: Call, ctx: ExprContext): ValueFn {
     const op = ({ add: '+', subtract: '-', multiply: '*', divide: '/', modulo: '%' } as const)[
       e.name as 'add' | 'subtract' | 'multiply' | 'divide' | 'modulo'
     ];
-    const floatHint = e.args.some((a) => isFloatOperand(a, ctx));
     const [a, b] = args as [ValueFn, ValueFn];
-    return (s) => arithmetic(op, scalar(a(s)), scalar(b(s)), floatHint);
+    return javaArithmetic(op, a, b, doubleness(e, ctx));
+  }
+  if (e.name === 'string' || e.name === 'concat') {
+    // Numbers become text by their Java class: `string(1.0)` is "1.0", `string(1)` is "1".
+    const texts = e.args.map((a) => javaText(a, ctx));
+    const impl = functionImpl(e.name, false, []);
+    return (s) => impl(texts.map((t) => t(s)));
   }
   const impl = functionImpl(e.name, e.caseInsensitive, constArgs);
   // startsWith/endsWith/stringContains on a field with a constant become Lucene queries in ES,
