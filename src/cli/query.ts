@@ -29,6 +29,7 @@ export interface QueryCommandOptions {
   eventCategoryField: string;
   size?: number;
   resultPosition?: 'head' | 'tail';
+  fetchSize?: number;
   index?: string;
   reorderWindow?: number;
   memory?: number;
@@ -40,6 +41,12 @@ export interface QueryCommandOptions {
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function positiveFetch(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer (Elasticsearch: fetch size must be greater than 0)');
   return n;
 }
 
@@ -73,6 +80,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
       eventCategoryField: opts.eventCategoryField,
       size,
       resultPosition: position,
+      fetchSize: opts.fetchSize,
       maxSamplesPerKey: opts.maxSamplesPerKey,
     });
   } catch (err) {
@@ -245,6 +253,7 @@ export function registerQuery(program: Command): Command {
     .option('--event-category-field <field>', 'field holding the event category', 'event.category')
     .option('--size <n>', `maximum number of results (events, sequences or samples; default ${DEFAULT_QUERY_SIZE}, as Elasticsearch)`, positiveInt)
     .option('--result-position <pos>', 'which results --size keeps: tail (default, the most recent, as Elasticsearch) or head (the earliest)', resultPosition)
+    .option('--fetch-size <n>', "page size of Elasticsearch's sequence executor (default 1000): decides which sequences a tail --size keeps", positiveFetch)
     .option('--max-samples-per-key <n>', 'samples returned per join key (default 1)', positiveInt)
     .option('--index <name>', 'index name for events that carry none')
     .option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)', positiveInt)

@@ -10,6 +10,7 @@ import { fieldAccessor } from './fields.js';
 import { ResultWindow } from './pipes.js';
 import { SampleCollector } from './sample.js';
 import { SequenceMatcher, type SequenceTrace, type StageSpec } from './sequence.js';
+import { PagedTailSequences } from './sequence-paged.js';
 import type { CompiledQuery, EngineOptions, QueryResult, QueryRun, TermOutline } from './types.js';
 
 export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult, TermOutline } from './types.js';
@@ -25,6 +26,21 @@ export interface CompileOptions extends EngineOptions {
 }
 
 const lines = (m: string | null): string[] => (m === null ? [] : [m]);
+
+/**
+ * N when the results are the last N (ES's Tail limit: the request's size with result_position
+ * tail, or a leading `| tail N`); consecutive tails keep the smallest. Null otherwise.
+ */
+function leadingTail(pipes: Statement['pipes'], size: number | undefined, position: 'head' | 'tail'): number | null {
+  const limits = pipes.map((p) => ({ kind: p.kind, count: p.count }));
+  if (size !== undefined && size !== Infinity) limits.unshift({ kind: limits[0]?.kind ?? position, count: size });
+  let n: number | null = null;
+  for (const l of limits) {
+    if (l.kind !== 'tail') break;
+    n = n === null ? l.count : Math.min(n, l.count);
+  }
+  return n;
+}
 
 export function compile(query: Statement | string, options: CompileOptions = {}): CompiledQuery {
   const stmt = typeof query === 'string' ? parse(query) : query;
@@ -117,16 +133,27 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     if (until) termFilters.push(until.filter);
     const time = (ev: EventDoc) => eventInstant(ev, timestampField, getTimestamp);
     const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, time, trace: options.trace };
+    // Keeping the last N sequences, ES's answer depends on how it pages the first stage
+    // (sequence-paged.ts): the run buffers its events and replays that paging at the end.
+    const tailN = leadingTail(pipes, size, position);
+    const replay = tailN !== null && PagedTailSequences.supports(spec);
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, position, onResult);
       const matcher = new SequenceMatcher(spec, (m) => window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }));
+      const paged = replay ? new PagedTailSequences(spec, tailN!, options.fetchSize) : null;
       return {
         push(ev) {
           if (!window.full) matcher.push(ev);
+          paged?.push(ev);
         },
         finish() {
           matcher.finish();
-          return window.result();
+          const streamed = window.result();
+          const matches = paged?.result();
+          if (!matches) return streamed;
+          const selected = new ResultWindow<QueryResult>(pipes, size, position);
+          for (const m of matches) selected.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events });
+          return selected.result();
         },
         get done() {
           return window.full;
@@ -134,7 +161,12 @@ export function compile(query: Statement | string, options: CompileOptions = {})
         get found() {
           return window.seen;
         },
-        warnings: () => lines(matcher.cuts.message()),
+        warnings: () => [
+          ...lines(matcher.cuts.message()),
+          ...(paged?.overflow
+            ? [`the last ${tailN} sequences were chosen among all found, not through Elasticsearch's fetch_size paging: ${paged.overflow}`]
+            : []),
+        ],
       };
     };
   } else {

@@ -27,6 +27,11 @@ export interface EngineOptions {
   resultPosition?: 'head' | 'tail';
   /** Samples returned per join key (ES `max_samples_per_key`, default 1). */
   maxSamplesPerKey?: number;
+  /**
+   * ES's `fetch_size` (default 1,000): the page size of the sequence executor, which decides
+   * which sequences a tail selection keeps (see src/engine/sequence-paged.ts).
+   */
+  fetchSize?: number;
 }
 
 export interface EventResult {

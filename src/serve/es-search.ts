@@ -148,9 +148,9 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
     const filter = body.filter === undefined ? null : compileQuery(body.filter);
     let compiled;
     try {
-      // Elasticsearch keeps the last `size` results by default (result_position tail): the
-      // query then runs unbounded and the last results are kept.
-      compiled = compile(body.query, { timestampField, tiebreakerField, eventCategoryField, size: position === 'head' ? size : undefined, maxSamplesPerKey: num(body.max_samples_per_key, 1) });
+      // Elasticsearch keeps the last `size` results by default (result_position tail); which
+      // sequences those are depends on fetch_size (src/engine/sequence-paged.ts).
+      compiled = compile(body.query, { timestampField, tiebreakerField, eventCategoryField, size, resultPosition: position, fetchSize, maxSamplesPerKey: num(body.max_samples_per_key, 1) });
     } catch (e) {
       if (e instanceof EqlError) throw badRequest(e.message.split('\n')[0]!, 'verification_exception');
       throw e;
