@@ -30,6 +30,7 @@ const CASES: [string, string, string][] = [
   ["process where length~(a)", "semantic", "rule.eql:1:15: error: function `length` has no case-insensitive (~) variant\n  process where length~(a)\n                ^^^^^^^\nhint: only between, endsWith, indexOf, startsWith, stringContains accept ~"],
   ["process where length(a, b) > 1", "semantic", "rule.eql:1:15: error: function `length` expects 1 argument but found 2\n  process where length(a, b) > 1\n                ^^^^^^^^^^^^\nhint: usage: length(source)"],
   ["process where between(a, \"x\") == \"\"", "semantic", "rule.eql:1:15: error: function `between` expects 3 to 4 arguments but found 2\n  process where between(a, \"x\") == \"\"\n                ^^^^^^^^^^^^^^^\nhint: usage: between(source, left, right[, greedy])"],
+  ["process where file.Ext.sample == 1", "syntax", "rule.eql:1:24: error: `sample` is a keyword and cannot be part of a field name\n  process where file.Ext.sample == 1\n                         ^^^^^^\nhint: write it in backticks: `sample`"],
   ["sequence [a where true]", "semantic", "rule.eql:1:1: error: a sequence needs at least 2 terms, found 1\n  sequence [a where true]\n  ^^^^^^^^^^^^^^^^^^^^^^^\nhint: add another [...] term, or use a plain event query"],
   ["sequence [a where true] by x [b where true]", "semantic", "rule.eql:1:30: error: inconsistent number of join keys: expected 1 but found 0\n  sequence [a where true] by x [b where true]\n                               ^^^^^^^^^^^^^^\nhint: every term (and until) needs the same number of `by` keys"],
   ["sequence [a where true] ![b where true]", "semantic", "rule.eql:1:25: error: a sequence with missing-event terms (![...]) requires `with maxspan`\n  sequence [a where true] ![b where true]\n                          ^^^^^^^^^^^^^^^\nhint: write: sequence [by <keys>] with maxspan=<n><unit> ..."],
@@ -79,7 +80,7 @@ describe('string escapes', () => {
   it('rejects an unknown escape with its position', () => {
     const e = errorOf(String.raw`process where x == "a\d"`);
     expect([e.kind, e.message, e.line, e.column, e.span]).toEqual(['syntax', String.raw`invalid escape sequence \d in string`, 1, 22, { start: 21, end: 23 }]);
-    expect(e.hint).toBe(String.raw`supported escapes are \n \r \t \\ \" and \u{XX}; write \\ for a backslash or use a raw string """..."""`);
+    expect(e.hint).toBe(String.raw`supported escapes are \n \r \t \b \f \\ \" \' and \u{XX}; write \\ for a backslash or use a raw string """..."""`);
   });
 
   it('rejects \\u{} escapes outside 2 to 8 hex digits', () => {

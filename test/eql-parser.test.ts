@@ -82,7 +82,21 @@ describe('fields', () => {
     expect(expr('`my-field`')).toEqual(f('my-field'));
     expect(expr('`a``b`.c')).toEqual(f('a`b.c'));
     expect(expr('?dll.name')).toEqual(f('dll.name', true));
-    expect(expr('file.Ext.sample')).toEqual(f('file.Ext.sample'));
+    // A keyword is no identifier in ES's qualifiedName: backticks make it a segment.
+    expect(expr('file.Ext.`sample`')).toEqual(f('file.Ext.sample'));
+    expect(expr('`sequence`.id')).toEqual(f('sequence.id'));
+  });
+
+  it('accepts whitespace and comments around the dots, as hidden tokens of the grammar', () => {
+    expect(expr('process . name')).toEqual(f('process.name'));
+    expect(expr('process.\n  parent /* c */ .name')).toEqual(f('process.parent.name'));
+    expect(expr('?dll . name')).toEqual(f('dll.name', true));
+  });
+
+  it('rejects an unquoted keyword anywhere in a dotted path (ES: mismatched input)', () => {
+    for (const text of ['file.Ext.sample', 'a.in', 'sequence.id', 'x.by.y', 'a . where']) {
+      expect(() => parseExpression(text), text).toThrow(/is a keyword and cannot be part of a field name/);
+    }
   });
 
   it('records the field span including the ? marker', () => {

@@ -4,8 +4,9 @@
 // Token rules follow EqlBase.g4 (Elasticsearch 8.x/9.x): keywords are lower case only (the ANTLR lexer is
 // case-sensitive, so `AND` is an identifier), `in~ like~ regex~` are single keywords, `name~` directly
 // followed by `(` is an insensitive function name, `![` opens a missing-event term and `?` marks an
-// optional field. Dotted field paths are scanned as one token here (the grammar joins IDENTIFIER DOT
-// IDENTIFIER in the parser); this is why a keyword may appear after a dot (`foo.sample`).
+// optional field. Dotted field paths are scanned as one token here; as in the grammar's qualifiedName
+// (identifier (DOT identifier)*), whitespace and comments may surround the dots and no segment may be
+// an unquoted keyword (`foo.sample` is an error; `foo.`sample`` is the field).
 
 import { EqlError } from './errors.js';
 
@@ -146,6 +147,38 @@ export function tokenize(src: string): Token[] {
     }
   };
 
+  // Past whitespace and comments from p (p itself when there are none or a comment is unclosed).
+  const afterTrivia = (p: number): number => {
+    let j = p;
+    for (;;) {
+      const c = src.charCodeAt(j);
+      if (c === 32 || c === 9 || c === CH_LF || c === CH_CR) j++;
+      else if (c === CH_SLASH && src.charCodeAt(j + 1) === CH_SLASH) {
+        while (j < n && src.charCodeAt(j) !== CH_LF) j++;
+      } else if (c === CH_SLASH && src.charCodeAt(j + 1) === CH_STAR) {
+        let depth = 1;
+        let k = j + 2;
+        while (depth > 0 && k < n) {
+          if (src.charCodeAt(k) === CH_SLASH && src.charCodeAt(k + 1) === CH_STAR) (depth++, (k += 2));
+          else if (src.charCodeAt(k) === CH_STAR && src.charCodeAt(k + 1) === CH_SLASH) (depth--, (k += 2));
+          else k++;
+        }
+        if (depth > 0) return j;
+        j = k;
+      } else return j;
+    }
+  };
+
+  // Where the next segment of a field path starts, when `p` (after a segment) is followed by a
+  // dot and a segment; -1 otherwise. `.5` after a name stays a number, as in the grammar.
+  const continuation = (p: number): number => {
+    const dot = afterTrivia(p);
+    if (src.charCodeAt(dot) !== CH_DOT) return -1;
+    const seg = afterTrivia(dot + 1);
+    const c = src.charCodeAt(seg);
+    return isIdentStart(c) || c === CH_BACKTICK ? seg : -1;
+  };
+
   while (i < n) {
     const c = src.charCodeAt(i);
 
@@ -201,17 +234,22 @@ export function tokenize(src: string): Token[] {
           const segStart = i;
           i++;
           while (i < n && isIdentPart(src.charCodeAt(i))) i++;
-          name += src.slice(segStart, i);
-        }
-        // A dot continues the path only when a segment follows immediately.
-        if (src.charCodeAt(i) === CH_DOT) {
-          const after = src.charCodeAt(i + 1);
-          if (isIdentStart(after) || after === CH_BACKTICK) {
-            name += '.';
-            dotted = true;
-            i++;
-            continue;
+          const seg = src.slice(segStart, i);
+          // ES's qualifiedName is identifier (DOT identifier)*, and a keyword is no identifier:
+          // `file.Ext.sample` needs backticks there (`file.Ext.`sample``).
+          if (KEYWORDS.has(seg) && (dotted || continuation(i) >= 0)) {
+            fail(`\`${seg}\` is a keyword and cannot be part of a field name`, segStart, i, `write it in backticks: \`${seg}\``);
           }
+          name += seg;
+        }
+        // A dot continues the path when a segment follows; whitespace and comments may surround
+        // it, as they are hidden tokens in the grammar (`process . name` is process.name).
+        const next = continuation(i);
+        if (next >= 0) {
+          name += '.';
+          dotted = true;
+          i = next;
+          continue;
         }
         break;
       }
@@ -329,7 +367,7 @@ export function tokenize(src: string): Token[] {
               `invalid escape sequence \\${i + 1 < n ? src[i + 1] : ''} in string`,
               i,
               Math.min(n, i + 2),
-              'supported escapes are \\n \\r \\t \\\\ \\" and \\u{XX}; write \\\\ for a backslash or use a raw string """..."""',
+              'supported escapes are \\n \\r \\t \\b \\f \\\\ \\" \\\' and \\u{XX}; write \\\\ for a backslash or use a raw string """..."""',
             );
         }
         chunk = i;
