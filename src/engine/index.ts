@@ -139,12 +139,13 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     const replay = tailN !== null && PagedTailSequences.supports(spec);
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, position, onResult);
-      const matcher = new SequenceMatcher(spec, (m) => window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }));
       const paged = replay ? new PagedTailSequences(spec, tailN!, options.fetchSize) : null;
+      const matcher = new SequenceMatcher(paged ? { ...spec, onTerm: paged.onTerm } : spec, (m) =>
+        window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }),
+      );
       return {
         push(ev) {
           if (!window.full) matcher.push(ev);
-          paged?.push(ev);
         },
         finish() {
           matcher.finish();

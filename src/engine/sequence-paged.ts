@@ -25,10 +25,9 @@
 // The HEAD direction needs no replay: ES stops at the N-th completion in ascending order, which
 // is what streaming gives (src/engine/sequence.ts).
 import type { EventDoc } from '../events/types.js';
+import type { Instant } from '../events/time.js';
 import type { JoinKey } from './join-keys.js';
-import { joinKeys, KeyCuts } from './join-keys.js';
-import type { SequenceMatch, SequenceSpec, StageSpec } from './sequence.js';
-import { encodeKeyValue } from './values.js';
+import type { SequenceMatch, SequenceSpec } from './sequence.js';
 
 /** Elasticsearch's default `fetch_size`. */
 export const DEFAULT_FETCH_SIZE = 1000;
@@ -84,9 +83,10 @@ export class PagedTailSequences {
   private readonly untilHits: Hit[] = [];
   private ordinal = 0;
   private buffered = 0;
+  private lastEvent: EventDoc | null = null;
+  private lastRec: Rec | null = null;
   /** Set when the run outgrew what the replay may hold; the caller then keeps streaming's answer. */
   overflow: string | null = null;
-  private readonly cuts = new KeyCuts();
 
   constructor(
     private readonly spec: SequenceSpec,
@@ -102,43 +102,24 @@ export class PagedTailSequences {
     return spec.stages.every((s) => !s.missing);
   }
 
-  push(ev: EventDoc): void {
-    const ord = this.ordinal++;
+  /**
+   * SequenceSpec.onTerm: the streaming matcher tells each term an event passed, with its time and
+   * join keys (stage -1 is until), so terms are evaluated once for both.
+   */
+  readonly onTerm = (stage: number, ev: EventDoc, ts: Instant, keys: JoinKey[]): void => {
     if (this.overflow) return;
-    let rec: Rec | null = null;
-    let lastStage: StageSpec | null = null;
-    let lastKeys: JoinKey[] | null = null;
-    const take = (stage: StageSpec): Hit | null => {
-      if (!stage.filter(ev)) return null;
-      if (!rec) {
-        const t = this.spec.time(ev);
-        if (!t) return null;
-        rec = { ev, ord, ms: t.ms, ns: t.ns };
-      }
-      // `runs = N` repeats one spec: compute its keys once.
-      const keys = stage === lastStage ? lastKeys : joinKeys(stage, ev, encodeKeyValue, this.cuts);
-      lastStage = stage;
-      lastKeys = keys;
-      return keys ? { rec, keys } : null;
-    };
-    const stages = this.spec.stages;
-    let kept = false;
-    for (let i = 0; i < stages.length; i++) {
-      const h = take(stages[i]!);
-      if (h) {
-        this.hits[i]!.push(h);
-        kept = true;
+    if (ev !== this.lastEvent) {
+      this.lastEvent = ev;
+      this.lastRec = { ev, ord: this.ordinal++, ms: ts.ms, ns: ts.ns };
+      if (++this.buffered > MAX_PAGED_EVENTS) {
+        this.dropBuffer(`more than ${MAX_PAGED_EVENTS.toLocaleString('en-US')} events matched its terms`);
+        return;
       }
     }
-    if (this.spec.until) {
-      const h = take(this.spec.until);
-      if (h) {
-        this.untilHits.push(h);
-        kept = true;
-      }
-    }
-    if (kept && ++this.buffered > MAX_PAGED_EVENTS) this.dropBuffer(`more than ${MAX_PAGED_EVENTS.toLocaleString('en-US')} events matched its terms`);
-  }
+    const hit: Hit = { rec: this.lastRec!, keys };
+    if (stage < 0) this.untilHits.push(hit);
+    else this.hits[stage]!.push(hit);
+  };
 
   private dropBuffer(why: string): void {
     this.overflow = why;

@@ -30,6 +30,11 @@ export interface SequenceSpec {
   time: (ev: EventDoc) => Instant | null;
   /** Observer of partial sequences (`eqlite explain`); absent in normal runs. */
   trace?: SequenceTrace;
+  /**
+   * Told each (positive or until) term an event passed, with its time and join keys, as the matcher
+   * computes them (sequence-paged.ts replays ES's paging from these); `stage` is -1 for until.
+   */
+  onTerm?: (stage: number, ev: EventDoc, ts: Instant, keys: JoinKey[]) => void;
 }
 
 /**
@@ -185,6 +190,7 @@ export class SequenceMatcher {
       if (!ts) continue;
       const keys = this.stageKeys(stage);
       if (!keys) continue;
+      this.spec.onTerm?.(this.positives[k]!, ev, ts, keys);
       const trace = this.spec.trace;
       for (const key of keys) {
         if (k === 0) {
@@ -232,7 +238,10 @@ export class SequenceMatcher {
     if (until && until.filter(ev)) {
       const ts = this.time();
       const keys = ts ? this.stageKeys(until) : null;
-      if (keys && ts) for (const k of keys) this.untilLatest.set(k.key, { ordinal: ord, ms: ts.ms });
+      if (keys && ts) {
+        this.spec.onTerm?.(-1, ev, ts, keys);
+        for (const k of keys) this.untilLatest.set(k.key, { ordinal: ord, ms: ts.ms });
+      }
     }
 
     // The clock only matters for waiting missing-event checks and for pruning, so events that
