@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile, type CompileOptions } from '../src/engine/index.js';
 import type { EventDoc } from '../src/events/types.js';
+import { mulberry32 } from './prng.js';
 
 type Src = Record<string, unknown>;
 const BASE = Date.UTC(2024, 0, 1, 12, 0, 0);
@@ -96,12 +97,9 @@ describe('tail selection through ES paging (fetch_size)', () => {
 });
 
 describe('with a page larger than the data, the replay is "all sequences, keep the last N"', () => {
-  // A small deterministic generator: the same cases every run.
-  let seed = 12345;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
+  // Seeded: the same cases every run.
+  const next = mulberry32(12345);
+  const rand = (n: number) => Math.floor(next() * n);
   const queries = [
     AB,
     'sequence by k [a where true] [b where true] [c where true]',
