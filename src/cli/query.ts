@@ -2,7 +2,9 @@
 // what Elasticsearch's EQL search would return: the `_source` of each event for event queries, and
 // `{"join_keys", "events": [{_index,_id,_source} | {missing:true}]}` for sequences and samples.
 import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { compile, type QueryResult } from '../engine/index.js';
+import { isMapped, mappingType, parseMapping, resolveAliases, verifyFields, type IndexMapping } from '../engine/mapping.js';
 import { collectFields, EqlError, parse } from '../eql/index.js';
 import { lineColumn } from '../eql/errors.js';
 import { fieldStatus, suggestField } from '../rules/validate.js';
@@ -30,6 +32,7 @@ export interface QueryCommandOptions {
   size?: number;
   resultPosition?: 'head' | 'tail';
   fetchSize?: number;
+  mapping?: string;
   index?: string;
   reorderWindow?: number;
   memory?: number;
@@ -73,8 +76,14 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   let compiled;
   const size = opts.size ?? DEFAULT_QUERY_SIZE;
   const position = opts.resultPosition ?? 'tail';
+  const mapping = opts.mapping === undefined ? null : readMappingFile(opts.mapping);
   try {
-    compiled = compile(parse(query), {
+    const stmt = parse(query);
+    if (mapping) {
+      verifyFields(stmt, mapping);
+      resolveAliases(stmt, mapping);
+    }
+    compiled = compile(stmt, {
       timestampField: opts.timestampField,
       tiebreakerField: opts.tiebreakerField ?? null,
       eventCategoryField: opts.eventCategoryField,
@@ -82,6 +91,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
       resultPosition: position,
       fetchSize: opts.fetchSize,
       maxSamplesPerKey: opts.maxSamplesPerKey,
+      ...(mapping ? { fieldType: (f: string) => mappingType(mapping, f), fieldExists: (f: string) => isMapped(mapping, f) } : {}),
     });
   } catch (err) {
     if (err instanceof EqlError) {
@@ -90,7 +100,8 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     }
     throw err;
   }
-  for (const w of misspelledFields(query)) process.stderr.write(w + '\n');
+  // With a mapping, unknown fields were errors already; without one, near-misses of ECS names warn.
+  if (!mapping) for (const w of misspelledFields(query)) process.stderr.write(w + '\n');
   const skips = new SkipReporter();
   const timeless = new TimelessCounter();
   const onSkip = (item: SkippedItem) => {
@@ -219,6 +230,21 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
  * one ("proces.name" → process.name), as `validate` reports them. Fields of the user's own data
  * that resemble nothing known are not reported.
  */
+/** `--mapping FILE`: an Elasticsearch `_mapping` response (see src/engine/mapping.ts). */
+function readMappingFile(file: string): IndexMapping {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`--mapping ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
+  }
+  try {
+    return parseMapping(JSON.parse(text));
+  } catch (e) {
+    throw new UserError(`--mapping ${file}: ${(e as Error).message}`, 2);
+  }
+}
+
 export function misspelledFields(query: string): string[] {
   let refs;
   try {
@@ -255,6 +281,7 @@ export function registerQuery(program: Command): Command {
     .option('--result-position <pos>', 'which results --size keeps: tail (default, the most recent, as Elasticsearch) or head (the earliest)', resultPosition)
     .option('--fetch-size <n>', "page size of Elasticsearch's sequence executor (default 1000): decides which sequences a tail --size keeps", positiveFetch)
     .option('--max-samples-per-key <n>', 'samples returned per join key (default 1)', positiveInt)
+    .option('--mapping <file>', "the index mapping (the JSON of Elasticsearch's GET <index>/_mapping): unknown fields are errors, ?field of an unmapped field is null, field types come from it")
     .option('--index <name>', 'index name for events that carry none')
     .option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)', positiveInt)
     .addOption(memoryOption())

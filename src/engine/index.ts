@@ -139,7 +139,8 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     const replay = tailN !== null && PagedTailSequences.supports(spec);
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, position, onResult);
-      const paged = replay ? new PagedTailSequences(spec, tailN!, options.fetchSize) : null;
+      // A run that streams its results to a sink (live detection) keeps the streaming selection.
+      const paged = replay && !onResult ? new PagedTailSequences(spec, tailN!, options.fetchSize) : null;
       const matcher = new SequenceMatcher(paged ? { ...spec, onTerm: paged.onTerm } : spec, (m) =>
         window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }),
       );

@@ -33,6 +33,12 @@ import type { SequenceMatch, SequenceSpec } from './sequence.js';
 export const DEFAULT_FETCH_SIZE = 1000;
 /** Events a run buffers for the replay at most; past it, the streaming selection is used. */
 export const MAX_PAGED_EVENTS = 1_000_000;
+/**
+ * Events all live runs of the process buffer together at most (a hunt runs hundreds of rules at
+ * once); a run that would pass it gives up its buffer the same way.
+ */
+export const MAX_PAGED_EVENTS_TOTAL = 2_000_000;
+let liveBuffered = 0;
 /** Event visits the replay may make (each round rereads later stages); past it, streaming is used. */
 export const MAX_PAGED_WORK = 50_000_000;
 
@@ -111,8 +117,14 @@ export class PagedTailSequences {
     if (ev !== this.lastEvent) {
       this.lastEvent = ev;
       this.lastRec = { ev, ord: this.ordinal++, ms: ts.ms, ns: ts.ns };
-      if (++this.buffered > MAX_PAGED_EVENTS) {
+      this.buffered++;
+      liveBuffered++;
+      if (this.buffered > MAX_PAGED_EVENTS) {
         this.dropBuffer(`more than ${MAX_PAGED_EVENTS.toLocaleString('en-US')} events matched its terms`);
+        return;
+      }
+      if (liveBuffered > MAX_PAGED_EVENTS_TOTAL) {
+        this.dropBuffer(`the runs in progress held more than ${MAX_PAGED_EVENTS_TOTAL.toLocaleString('en-US')} events together`);
         return;
       }
     }
@@ -123,8 +135,17 @@ export class PagedTailSequences {
 
   private dropBuffer(why: string): void {
     this.overflow = why;
+    this.release();
+  }
+
+  /** Gives the buffer back (after the result, or when giving up). */
+  private release(): void {
     for (const h of this.hits) h.length = 0;
     this.untilHits.length = 0;
+    this.lastEvent = null;
+    this.lastRec = null;
+    liveBuffered -= this.buffered;
+    this.buffered = 0;
   }
 
   /** The sequences ES returns, oldest last event first; null when the replay gave up (see overflow). */
@@ -132,6 +153,7 @@ export class PagedTailSequences {
     if (this.overflow) return null;
     const replay = new Replay(this.spec, this.hits, this.untilHits, this.limit, this.fetchSize);
     const seqs = replay.run();
+    this.release();
     if (!seqs) {
       this.overflow = `replaying Elasticsearch's paging took more than ${MAX_PAGED_WORK.toLocaleString('en-US')} steps`;
       return null;
