@@ -37,3 +37,23 @@ export function runCommand(cmd: string, args: string[], opts: { input?: string |
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/**
+ * Bundles the CLI from this source tree once into DIR (esbuild, tsx's own compiler: the CLI and the
+ * input worker side by side, as in dist/), so that a test running many commands starts each in a
+ * fraction of a second. Returns the path of the bundled main.js.
+ */
+export async function bundleCli(dir: string): Promise<string> {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: { main: path.join(repoRoot, 'src', 'cli', 'main.ts'), worker: path.join(repoRoot, 'src', 'parallel', 'worker.ts') },
+    outdir: dir,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'error',
+  });
+  return path.join(dir, 'main.js');
+}

@@ -12,9 +12,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './cli-helpers.js';
+import { bundleCli, repoRoot } from './cli-helpers.js';
 
 export interface Example {
   /** 1-based README line of the `$ ` command. */
@@ -66,6 +65,45 @@ export function readmeBlocks(text: string): Block[] {
   return blocks;
 }
 
+/**
+ * Code blocks that show commands without the `$ ` prompt, so the runner above would not see them:
+ * every such block must be a usage synopsis (`eqlite hunt [options] <inputs...>`) or carry a
+ * readme-test marker saying why it is not run. Returns the 1-based line of each offending block.
+ */
+export function unpromptedCommandBlocks(text: string): number[] {
+  const lines = text.split('\n');
+  const bad: number[] = [];
+  let marker = false;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (/^<!--\s*readme-test:/.test(l.trim())) {
+      marker = true;
+      continue;
+    }
+    if (!/^```/.test(l)) {
+      if (l.trim() !== '') marker = false;
+      continue;
+    }
+    const start = i + 1;
+    const lang = l.slice(3).trim();
+    let prompted = false;
+    let command = false;
+    let synopsis = false;
+    for (i++; i < lines.length && !/^```/.test(lines[i]!); i++) {
+      const b = lines[i]!;
+      if (b.startsWith('$ ')) prompted = true;
+      if (!/^(eqlite|npm|npx|node|curl|zcat|gzip|sqlite3)( |$)/.test(b)) continue;
+      command = true;
+      // A synopsis block names placeholders: [options], <inputs...>, FILES…, RULE.
+      if (/[[<…]|\b[A-Z]{3,}\b/.test(b)) synopsis = true;
+    }
+    // Code in other languages (js, toml, yaml) is not a shell example.
+    if (command && !synopsis && !prompted && !marker && (lang === '' || lang === 'sh' || lang === 'bash' || lang === 'console')) bad.push(start);
+    marker = false;
+  }
+  return bad;
+}
+
 function openQuote(cmd: string): boolean {
   let q: string | null = null;
   for (let i = 0; i < cmd.length; i++) {
@@ -103,20 +141,9 @@ for (const d of ['examples', 'samples', 'rules', 'node_modules', 'package.json']
   if (existsSync(path.join(repoRoot, d))) symlinkSync(path.join(repoRoot, d), path.join(work, d));
 }
 if (shared) symlinkSync(path.join(repoRoot, '..', 'shared'), path.join(parent, 'shared'));
-// `eqlite` is this source tree, bundled once by esbuild (tsx's own compiler) so that each example
-// starts in a fraction of a second: the CLI and the input worker side by side, as in dist/.
-const bundle = path.join(work, 'build', 'cli');
-await build({
-  entryPoints: { main: path.join(repoRoot, 'src', 'cli', 'main.ts'), worker: path.join(repoRoot, 'src', 'parallel', 'worker.ts') },
-  outdir: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  logLevel: 'error',
-});
-writeFileSync(path.join(work, 'bin', 'eqlite'), `#!/bin/sh\nexec "${process.execPath}" "${path.join(bundle, 'main.js')}" "$@"\n`, { mode: 0o755 });
+// `eqlite` is this source tree, bundled once so that each example starts in a fraction of a second.
+const bundled = await bundleCli(path.join(work, 'build', 'cli'));
+writeFileSync(path.join(work, 'bin', 'eqlite'), `#!/bin/sh\nexec "${process.execPath}" "${bundled}" "$@"\n`, { mode: 0o755 });
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
 /** Runs a command with bash, asynchronously (a blocking spawn would starve vitest's own messages). */
@@ -176,15 +203,30 @@ function onPath(tool: string): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((d) => d !== '' && existsSync(path.join(d, tool)));
 }
 
+/** Why a block is not run here, or null. The wording of the ../shared case is the summary's (test/skip-summary-reporter.ts). */
+function skipReason(marker: string | null, missing: string[]): string | null {
+  if (marker?.startsWith('skip')) return `README example not run: ${marker.slice(4).trim() || 'marked skip'}`;
+  if (marker === 'needs-server') return 'README example needs a running service (its own suites cover it)';
+  if (marker === 'needs-shared' && !shared) return 'needs ../shared (third-party corpora), which is not present';
+  if (missing.length > 0) return `README example needs ${missing.join(', ')}, not installed`;
+  return null;
+}
+
 describe('README examples run as printed', () => {
   it('the README has examples to run', () => {
     expect(blocks.reduce((n, b) => n + b.examples.length, 0)).toBeGreaterThan(10);
   });
+  it('every command example is run (written with a `$ ` prompt) or says why not (a readme-test marker)', () => {
+    expect(unpromptedCommandBlocks(readme).map((l) => `README.md:${l}`)).toEqual([]);
+    expect(unpromptedCommandBlocks('```sh\nnpm ci\n```\n```\neqlite hunt [options] <inputs...>\n```\n<!-- readme-test: skip slow -->\n```\nnpm test\n```\n')).toEqual([1]);
+  });
   for (const b of blocks) {
-    const skip = b.marker !== null && (b.marker.startsWith('skip') || b.marker === 'needs-server' || (b.marker === 'needs-shared' && !shared));
     // Examples piping into jq or sqlite3 need them installed (.ci/run installs them from Debian).
     const missing = TOOLS.filter((t) => b.examples.some((e) => new RegExp(`(^|[|;&]\\s*)${t}\\b`, 'm').test(e.command)) && !onPath(t));
-    it.skipIf(skip || missing.length > 0)(`README.md:${b.line}${missing.length > 0 ? ` (needs ${missing.join(', ')}, not installed)` : ''} (${b.examples.map((e) => e.command.split(/\s+/).slice(0, 2).join(' ')).join('; ')})`, async () => {
+    const why = skipReason(b.marker, missing);
+    it(`README.md:${b.line} (${b.examples.map((e) => e.command.split(/\s+/).slice(0, 2).join(' ')).join('; ')})`, async (ctx) => {
+      // Skipped with its reason, which the summary at the end of `npm test` prints.
+      if (why !== null) ctx.skip(why);
       const failures: string[] = [];
       for (const e of b.examples) {
         const f = await run(e, b);

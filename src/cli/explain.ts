@@ -1,5 +1,4 @@
 // `eqlite explain --rule ID FILES…`: why a rule did (not) fire on these events (src/explain).
-import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { explainRule, ExplainError } from '../explain/explain.js';
 import { formatExplanation } from '../explain/format.js';
@@ -35,10 +34,14 @@ function positive(v: string): number {
 /** Returns the exit code: 0 explained (whether or not the rule fired), 2 usage or input errors. */
 export async function runExplain(files: string[], o: ExplainCliOptions, io: ExplainIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
   try {
-    for (const p of o.rules ?? []) if (!existsSync(p)) throw new UserError(`cannot read rules ${p}: no such file or directory`, 2);
     const loaded = loadSelectedRules(o.rules, {});
     const rule = findRule(loaded.rules, o.rule);
-    const valueLists = o.valueList?.length ? loadValueLists(o.valueList) : undefined;
+    let valueLists: Map<string, Set<string>> | undefined;
+    try {
+      if (o.valueList?.length) valueLists = loadValueLists(o.valueList);
+    } catch (e) {
+      throw new UserError((e as Error).message, 2); // a missing or unreadable --value-list file
+    }
     let skipped = 0;
     const x = await explainRule({
       rule,

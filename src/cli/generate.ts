@@ -1,9 +1,12 @@
 // `eqlite generate`: writes seeded, realistic Windows telemetry (Elastic Defend, Winlogbeat and
 // Elastic Agent shapes mixed across hosts) with planted detections of the seed rule and near-misses.
 // The summary goes to stderr; the data goes to --out (gzip when it ends in .gz).
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SHAPES, writeGenerated, type GenerateResult, type Shape } from '../generate/index.js';
 import { UserError } from './errors.js';
+import { ioReason } from '../util/files.js';
 
 function intArg(min: number): (value: string) => number {
   return (value: string): number => {
@@ -51,6 +54,17 @@ export function formatSummary(out: string, r: GenerateResult, ms: number): strin
   return lines.join('\n') + '\n';
 }
 
+/** Why OUT cannot be written (a missing directory, a directory), or null. */
+function outputProblem(out: string): string | null {
+  if (!existsSync(path.dirname(path.resolve(out)))) return `directory ${path.dirname(out)} does not exist`;
+  try {
+    if (statSync(out).isDirectory()) return 'is a directory';
+  } catch {
+    // no such file yet: it is created
+  }
+  return null;
+}
+
 /** Adds the `generate` command to the CLI program. */
 export function registerGenerate(program: Command): Command {
   return program
@@ -67,6 +81,13 @@ export function registerGenerate(program: Command): Command {
     .option('--shapes <list>', 'producers to simulate, e.g. defend,agent for Elastic Agent data only (default: defend,winlogbeat,agent)', shapesArg)
     .addOption(new Option('--detail <level>', 'full documents, or lean ones for small fixtures').choices(['full', 'lean']).default('full'))
     .action(async (o: GenerateCliOptions) => {
+      // The output is checked before anything is generated, with hunt's and convert's words.
+      const problem = outputProblem(o.out);
+      if (problem !== null) {
+        process.stderr.write(`error: cannot write ${o.out}: ${problem}\n`);
+        process.exitCode = 2;
+        return;
+      }
       const began = Date.now();
       let result: GenerateResult;
       try {
@@ -85,7 +106,14 @@ export function registerGenerate(program: Command): Command {
         });
       } catch (err) {
         if (err instanceof RangeError) throw new UserError(err.message, 2);
-        if ((err as NodeJS.ErrnoException).code) throw new UserError(`cannot write ${o.out}: ${(err as Error).message}`, 1);
+        const code = (err as NodeJS.ErrnoException).code;
+        // `generate --out /dev/stdout | head`: the reader has what it wanted; end quietly.
+        if (code === 'EPIPE') return;
+        if (code) {
+          process.stderr.write(`error: cannot write ${o.out}: ${ioReason(err)}\n`);
+          process.exitCode = 2;
+          return;
+        }
         throw err;
       }
       process.stderr.write(formatSummary(o.out, result, Date.now() - began));

@@ -1,5 +1,6 @@
 // Rule-selection options shared by `hunt`, `validate`, `rules list` and `serve`: one definition,
 // so the same flags mean the same thing in every command (see src/rules/select.ts).
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadRuleSet, RuleSetError, type LoadedRuleSet } from '../rules/home.js';
 import { describeSelection, hasSelection, parseSeverity, selectRules, type RuleSelection, type Severity } from '../rules/select.js';
@@ -58,10 +59,13 @@ export interface SelectedRuleSet extends LoadedRuleSet {
 
 /**
  * Loads the rules a command runs (the given paths, else the installed set, else the bundled rule)
- * and applies the selection. Throws UserError (exit 2) when the installed set is damaged or the
- * selection keeps no rule.
+ * and applies the selection. Throws UserError (exit 2) when a given path does not exist, the
+ * installed set is damaged or the selection keeps no rule.
  */
 export function loadSelectedRules(paths: string[] | undefined, o: SelectionCliOptions, extra: { rulesHome?: string } = {}): SelectedRuleSet {
+  // A rule path that does not exist is a usage error (exit 2) in every command, not an empty or
+  // broken rule set: `rules list --rules typo/` must not print "0 rule(s)" and succeed.
+  for (const p of paths ?? []) if (!existsSync(p)) throw new UserError(`cannot read rules ${p}: no such file or directory`, 2);
   let loaded: LoadedRuleSet;
   try {
     loaded = loadRuleSet(paths, { home: extra.rulesHome });

@@ -231,6 +231,11 @@ export function formatInstallReport(r: InstallReport): string {
 
 export async function runRulesUpdate(source: string | undefined, o: UpdateOptions, io: RulesIo = stdio): Promise<number> {
   if (o.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(o.sha256)) throw new UserError('--sha256 expects 64 hexadecimal digits', 2);
+  // A local SOURCE that does not exist is a typo (exit 2, as a missing input of any command), not
+  // a release that was refused (exit 1).
+  if (source !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !existsSync(source)) {
+    throw new UserError(`cannot read ${source}: no such file or directory`, 2);
+  }
   try {
     const report = await installRules({
       source,

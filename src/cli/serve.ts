@@ -1,6 +1,6 @@
 // `eqlite serve`: the live detection service (src/serve), and `eqlite serve keys …` to manage its
 // API keys and users (written to <data>/state.sqlite, also while the service runs).
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { CredentialStore, parseRole, type Role } from '../serve/auth.js';
@@ -62,6 +62,10 @@ function isLoopback(host: string): boolean {
 
 async function runServe(o: ServeCliOptions): Promise<void> {
   const config = resolveConfig(o);
+  // A rule path or value list that does not exist is a typo: exit 2 at start, as hunt does, rather
+  // than a service that runs without those rules (later reloads log unreadable files and go on).
+  for (const p of config.rules) if (!existsSync(p)) throw new UserError(`cannot read rules ${p}: no such file or directory`, 2);
+  for (const p of config.valueLists) if (!existsSync(p)) throw new UserError(`cannot read value list ${p}: no such file or directory`, 2);
   const dest = config.log.file ? createWriteStream(config.log.file, { flags: 'a' }) : process.stdout;
   const log = pino({ level: config.log.level, base: { service: 'eqlite' } }, dest);
   let svc: Service;

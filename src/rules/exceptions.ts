@@ -27,6 +27,7 @@ import { TooComplexError } from '../engine/automaton.js';
 import { compileEscapedWildcard } from '../engine/wildcard.js';
 import type { ExceptionEntry, ExceptionItem, ExceptionList, ExceptionListRef, Rule } from './types.js';
 import { decodeText } from '../util/text.js';
+import { ioReason } from '../util/files.js';
 
 export type ExceptionPredicate = (source: Record<string, unknown>) => boolean;
 
@@ -390,7 +391,14 @@ function parseCidr(s: string): [bigint, bigint, 4 | 6] | null {
  */
 export function loadValueLists(files: string[], into: Map<string, Set<string>> = new Map()): Map<string, Set<string>> {
   for (const file of files) {
-    const text = decodeText(readFileSync(file));
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      // One line naming the option and the file, not Node's "ENOENT: no such file or directory, open …".
+      throw new Error(`cannot read value list ${file}: ${ioReason(e)}`);
+    }
+    const text = decodeText(bytes);
     const fallbackId = path.basename(file).replace(/\.[^.]*$/, '');
     for (const rawLine of text.split('\n')) {
       const line = rawLine.replace(/\r$/, '');
