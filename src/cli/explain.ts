@@ -71,7 +71,7 @@ export function registerExplain(program: Command): Command {
   return program
     .command('explain')
     .description('why a rule did (not) fire on these events: per stage and condition, the closest misses, and how partial sequences ended')
-    .argument('<files...>', 'NDJSON, JSON, Elasticsearch hits (optionally .gz), .evtx files or directories; "-" for stdin')
+    .argument('<files...>', 'files or directories: NDJSON, JSON, Elasticsearch hits, EVTX, Windows XML, NXLog JSON (optionally .gz); "-" for stdin')
     .requiredOption('--rule <rule>', 'rule_id, a unique rule_id prefix, or the exact rule name')
     .option('-r, --rules <path>', 'rule file or directory holding the rule (default: the installed Elastic rule set, else the bundled rule)', collect)
     .option('--index <name>', 'index for events that carry none')

@@ -69,7 +69,7 @@ function outputProblem(out: string): string | null {
 export function registerGenerate(program: Command): Command {
   return program
     .command('generate')
-    .description('Write realistic, seeded Windows ECS telemetry (NDJSON) with planted seed-rule attacks and near-misses')
+    .description('write realistic, seeded Windows ECS telemetry (NDJSON) with planted seed-rule attacks and near-misses')
     .option('--events <n>', 'total number of events', intArg(0), 10_000)
     .option('--hosts <n>', 'number of hosts (shapes rotate Defend, Winlogbeat, Agent)', intArg(1), 20)
     .option('--seed <seed>', 'PRNG seed; the same seed gives identical output', '1')

@@ -534,7 +534,7 @@ export function registerHunt(program: Command): Command {
   const cmd = program
     .command('hunt')
     .description('run EQL detection rules over log files and write Kibana-shaped alerts')
-    .argument('<inputs...>', 'files or directories: NDJSON, JSON, Elasticsearch hits (optionally .gz), .evtx; "-" for stdin')
+    .argument('<inputs...>', 'files or directories: NDJSON, JSON, Elasticsearch hits, EVTX, Windows XML, NXLog JSON (optionally .gz); "-" for stdin')
     .option('-r, --rules <path>', 'rule file or directory (repeatable; default: the installed Elastic rule set, else the bundled rule)', collectList)
     .option('-o, --out <file>', 'write alerts as NDJSON to FILE')
     .option('--db <file>', 'store alerts in a SQLite database (idempotent: reruns do not duplicate)')

@@ -271,9 +271,9 @@ export function misspelledFields(query: string): string[] {
 export function registerQuery(program: Command): Command {
   return program
     .command('query')
-    .description('run one EQL query over NDJSON/JSON/.gz/ES-hits/EVTX files, directories or stdin (-)')
+    .description('run one EQL query over any input hunt reads: files or directories of NDJSON, JSON, Elasticsearch hits, EVTX, Windows XML or NXLog JSON (optionally .gz), or stdin (-)')
     .argument('<query>', 'the EQL query')
-    .argument('[files...]', "inputs; '-' or none reads stdin")
+    .argument('[files...]', 'files or directories (see Inputs in the README); "-" or none reads stdin')
     .option('--timestamp-field <field>', 'field holding the event time', '@timestamp')
     .option('--tiebreaker-field <field>', 'field ordering events with equal timestamps')
     .option('--event-category-field <field>', 'field holding the event category', 'event.category')
