@@ -205,3 +205,28 @@ describe('one machine, one host', () => {
     expect(map({ ...SECURITY_4624, Hostname: '172.18.39.6' }).source.host.name).toBe('172.18.39.6');
   });
 });
+
+describe('the datasets as they are downloaded', () => {
+  it('a ZIP archive is one skipped item that says how to read it, not its bytes as broken lines', async () => {
+    const { ZipFile } = await import('yazl');
+    const { readEvents } = await import('../src/events/sources.js');
+    const { mkdtempSync, createWriteStream, rmSync } = await import('node:fs');
+    const { once } = await import('node:events');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-zip-'));
+    const file = path.join(dir, 'empire_wmi.zip');
+    const zip = new ZipFile();
+    zip.addBuffer(Buffer.from(JSON.stringify(SYSMON_1) + '\n' + JSON.stringify(SECURITY_4624) + '\n'), 'empire_wmi.json');
+    zip.end();
+    const out = createWriteStream(file);
+    zip.outputStream.pipe(out);
+    await once(out, 'close');
+    const skipped: string[] = [];
+    const events: unknown[] = [];
+    for await (const e of readEvents(file, { onSkip: (s) => skipped.push(`${s.position.offset}: ${s.reason}`) })) events.push(e);
+    rmSync(dir, { recursive: true, force: true });
+    expect(events).toEqual([]);
+    expect(skipped).toEqual([`0: a ZIP archive, not read: unzip it first (its JSON members can be piped: unzip -p ${file} | eqlite hunt -)`]);
+  });
+});

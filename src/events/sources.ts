@@ -411,6 +411,12 @@ async function* bytesOf(
     first = Buffer.concat([first, more]);
   }
   if (!first) return;
+  // A ZIP archive (how the OTRF Security-Datasets / Mordor ship their JSON) is not read member by
+  // member: one clear item instead of its compressed bytes reported as broken JSON lines.
+  if (first.length >= 4 && first.readUInt32LE(0) === 0x04034b50) {
+    damaged(0, `a ZIP archive, not read: unzip it first (its JSON members can be piped: unzip -p ${file} | eqlite hunt -)`);
+    return;
+  }
   if (first[0] !== 0x1f || first[1] !== 0x8b) {
     yield first;
     for (let b = await next(); b; b = await next()) yield b;
