@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, type Option } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from './cli-helpers.js';
+import { readmeSection as section, repoRoot } from './cli-helpers.js';
 import { registerConvert } from '../src/cli/convert.js';
 import { registerExplain } from '../src/cli/explain.js';
 import { registerGenerate } from '../src/cli/generate.js';
@@ -20,22 +20,6 @@ import { registerUi } from '../src/cli/ui.js';
 import { registerValidate } from '../src/cli/validate.js';
 
 const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-
-/** The README text under a heading, down to the next heading of the same or a higher level. */
-export function section(text: string, heading: string): string {
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l === heading);
-  if (start < 0) throw new Error(`README has no heading ${JSON.stringify(heading)}`);
-  const level = /^#+/.exec(heading)![0].length;
-  let end = start + 1;
-  let code = false; // a "# comment" inside a code block is not a heading
-  for (; end < lines.length; end++) {
-    const l = lines[end]!;
-    if (l.startsWith('```')) code = !code;
-    if (!code && /^#+ /.test(l) && /^#+/.exec(l)![0].length <= level) break;
-  }
-  return lines.slice(start, end).join('\n');
-}
 
 // Where a user looks for each command's options.
 const SECTIONS: Record<string, string> = {

@@ -57,3 +57,19 @@ export async function bundleCli(dir: string): Promise<string> {
   });
   return path.join(dir, 'main.js');
 }
+
+/** The README text under a heading, down to the next heading of the same or a higher level. */
+export function readmeSection(text: string, heading: string): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l === heading);
+  if (start < 0) throw new Error(`README has no heading ${JSON.stringify(heading)}`);
+  const level = /^#+/.exec(heading)![0].length;
+  let end = start + 1;
+  let code = false; // a "# comment" inside a code block is not a heading
+  for (; end < lines.length; end++) {
+    const l = lines[end]!;
+    if (l.startsWith('```')) code = !code;
+    if (!code && /^#+ /.test(l) && /^#+/.exec(l)![0].length <= level) break;
+  }
+  return lines.slice(start, end).join('\n');
+}
