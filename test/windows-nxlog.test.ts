@@ -1,7 +1,13 @@
 // NXLog im_msvistalog documents (the OTRF Security-Datasets / Mordor shape) mapped through the
 // same Windows → ECS mapping as EVTX records, and one host per machine across channels. The
 // documents are written here in NXLog's shape (flat, typed numbers, signed 64-bit Keywords).
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ZipFile } from 'yazl';
+import { readEvents } from '../src/events/sources.js';
 import { compile } from '../src/engine/index.js';
 import { hostIdFor, isNxlogDocument, mapNxlogDocument, mapRawWindowsEvent, windowsShapeOf } from '../src/events/windows/index.js';
 import { keywordsMask } from '../src/events/windows/nxlog.js';
@@ -208,12 +214,6 @@ describe('one machine, one host', () => {
 
 describe('the datasets as they are downloaded', () => {
   it('a ZIP archive is one skipped item that says how to read it, not its bytes as broken lines', async () => {
-    const { ZipFile } = await import('yazl');
-    const { readEvents } = await import('../src/events/sources.js');
-    const { mkdtempSync, createWriteStream, rmSync } = await import('node:fs');
-    const { once } = await import('node:events');
-    const { tmpdir } = await import('node:os');
-    const path = await import('node:path');
     const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-zip-'));
     const file = path.join(dir, 'empire_wmi.zip');
     const zip = new ZipFile();
