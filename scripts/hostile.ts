@@ -147,9 +147,20 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
   const f = (name: string) => path.join(dir, name);
   const cases: HostileCase[] = [];
   const goodEvtx = ['query', 'any where host.name == "good"', '--threads', '0'];
+  // hunt with a rule alerting on every good record: the 20 good records around the bad give 20 alerts.
+  writeFileSync(f('rules-good-host.ndjson'), RULE('good-host', { index: ['logs-*', 'winlogbeat-*'], query: 'any where host.name == "good"' }) + '\n');
   const evtxCase = (name: string, what: string, chunks: Buffer[], stderr: RegExp[], heavy = false) => {
     evtxFile(f(`${name}.evtx`), chunks);
     cases.push({ name, what, args: [...goodEvtx, f(`${name}.evtx`)], exit: 0, stdoutLines: 20, stderr, heavy });
+    cases.push({
+      name: `${name}-hunt`,
+      what: `${what}, through hunt`,
+      args: ['hunt', '--format', 'ndjson', '--no-progress', '-r', f('rules-good-host.ndjson'), f(`${name}.evtx`)],
+      exit: 0,
+      stdoutLines: 20,
+      stderr: [...stderr, /^alerts: 20$/m],
+      heavy,
+    });
   };
 
   // ---- EVTX ----------------------------------------------------------------------------------

@@ -79,12 +79,34 @@ export interface OrderedReport {
  * attempt and returns its consumer; a call with 'sort' means everything the 'stream' consumer got
  * must be discarded.
  */
+/**
+ * `p`, or null as soon as `signal` aborts. Not `Promise.race([p, aborted])` over one long-lived
+ * `aborted` promise: every race leaves a reaction on that promise holding the race's result (here
+ * a batch of events) until it settles, so a run never interrupted kept every batch it read.
+ */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise<T | null>((resolve, reject) => {
+    const onAbort = () => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 export async function readOrdered(opts: ReadOrderedOptions, begin: (attempt: Attempt) => Consumer): Promise<OrderedReport> {
   const reported = new Map<string, number>();
   const warned = new Set<string>();
   const spool = opts.readsStdin ? new StdinSpool(opts.stdin ?? process.stdin, opts.tmpDir ?? tmpdir()) : null;
   const signal = opts.signal;
-  const aborted = signal ? new Promise<null>((resolve) => (signal.aborted ? resolve(null) : signal.addEventListener('abort', () => resolve(null), { once: true }))) : null;
   try {
     // ---- attempt 1: merge as read
     {
@@ -117,7 +139,7 @@ export async function readOrdered(opts: ReadOrderedOptions, begin: (attempt: Att
       try {
         for (;;) {
           reader = 'waiting';
-          const next = aborted ? await Promise.race([it.next(), aborted]) : await it.next();
+          const next = signal ? await unlessAborted(it.next(), signal) : await it.next();
           if (next === null) break;
           if (next.done) {
             reader = 'done';
@@ -125,7 +147,7 @@ export async function readOrdered(opts: ReadOrderedOptions, begin: (attempt: Att
           }
           reader = 'idle';
           const p = consumer.push(next.value);
-          if (p) await (aborted ? Promise.race([p, aborted]) : p);
+          if (p) await (signal ? unlessAborted(p, signal) : p);
           if (consumer.stopped || opts.signal?.aborted) break;
         }
       } catch (e) {
