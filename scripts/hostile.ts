@@ -9,7 +9,8 @@
 // them (`npm run test:hostile`, called by .ci/run), each CLI run in a child process with a
 // time and a memory bound.
 
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildFile, ChunkWriter, EVENT_TEMPLATE, v, type ElSpec, type ValueSpec } from '../test/evtx-build.js';
@@ -330,10 +331,46 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
     what: 'rules whose index pattern is 5,000 "*" then "x", whose regex is too complex, whose query nests 1,000 parentheses',
     args: ['hunt', '--format', 'ndjson', '--no-progress', '-r', f('rules-hostile.ndjson'), f('events.ndjson')],
     exit: 0,
-    stderr: [/rules: 4 loaded, 2 run, 2 skipped/, /too complex to determinize/, /nested too deeply/, /alerts: 1/],
+    stderr: [
+      /rules: 4 loaded, 2 run, 2 skipped/,
+      /too complex to determinize: .* \(rule "complex-regex" in .*rules-hostile\.ndjson:2\)$/m,
+      /nested too deeply: more than 200 levels \(rule "deep" in .*rules-hostile\.ndjson:3\)$/m,
+      /alerts: 1/,
+    ],
     stdoutLines: 1,
     heavy: false,
   });
+
+  // ---- Files --------------------------------------------------------------------------------
+  // A FIFO inside a rules folder and inside an input folder (opening one would wait for a writer
+  // forever), and a symbolic link loop in both.
+  {
+    const rulesDir = f('rules-with-fifo');
+    const logsDir = f('logs-with-fifo');
+    for (const d of [rulesDir, logsDir]) {
+      rmSync(d, { recursive: true, force: true });
+      mkdirSync(d);
+      execFileSync('mkfifo', [path.join(d, d === rulesDir ? 'pipe.toml' : 'pipe.ndjson')]);
+      symlinkSync('.', path.join(d, 'loop'));
+    }
+    writeFileSync(path.join(rulesDir, 'fine.ndjson'), RULE('fine', { query: 'process where process.name == "p1.exe"' }) + '\n');
+    writeFileSync(path.join(logsDir, 'events.ndjson'), [1, 2, 3].map((i) => JSON.stringify({ ...JSON.parse(GOOD(i)), data_stream: { type: 'logs', dataset: 'x', namespace: 'default' } })).join('\n') + '\n');
+    cases.push({
+      name: 'rules-fifo',
+      what: 'a FIFO (named pipe) and a symbolic link loop inside a rules folder and inside an input folder',
+      args: ['hunt', '--format', 'ndjson', '--no-progress', '-r', rulesDir, logsDir],
+      exit: 0,
+      stdoutLines: 1,
+      stderr: [
+        /rules: 1 loaded, 1 run; 1 rule file entries not loaded/,
+        /not loaded \(invalid\): .*rules-with-fifo\/pipe\.toml: a FIFO \(named pipe\), not a regular file; only regular files are read from rule directories/,
+        /skipped .*logs-with-fifo\/pipe\.ndjson: a FIFO \(named pipe\); only regular files are read from directories/,
+        /hunt: 3 events from 1 input/,
+        /alerts: 1/,
+      ],
+      heavy: false,
+    });
+  }
 
   // ---- Output --------------------------------------------------------------------------------
   const evil = '\u001b]0;owned\u0007\u001b[2J\u009b31m\u202eexe.txt';

@@ -464,7 +464,11 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
       (stats.rulesSkipped.length > 0 ? `, ${stats.rulesSkipped.length} skipped (${skippedByType.map(([t, n]) => `${n} ${t}`).join(', ')})` : '') +
       (loaded.skipped.length > 0 ? `; ${loaded.skipped.length} rule file entries not loaded` : ''),
   );
-  for (const [reason, n] of countBy(stats.rulesSkipped, (r) => r.reason).slice(0, 10)) L.push(`  skipped ${n}: ${reason}`);
+  // Each reason names a rule it skipped (the first), so the rule can be found and fixed.
+  for (const [reason, n] of countBy(stats.rulesSkipped, (r) => r.reason).slice(0, 10)) {
+    const r = stats.rulesSkipped.find((x) => x.reason === reason)!;
+    L.push(`  skipped ${n}: ${reason} (${n > 1 ? 'e.g. ' : ''}rule "${r.name}" in ${r.file}${r.line !== undefined ? `:${r.line}` : ''})`);
+  }
   // Deprecated rules are skipped on purpose: a count is enough. Invalid entries are listed.
   const deprecated = loaded.skipped.filter((s) => s.kind === 'deprecated').length;
   if (deprecated > 0) L.push(`  not loaded: ${deprecated} deprecated rules`);

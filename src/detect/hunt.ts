@@ -122,6 +122,8 @@ export interface SkippedRuleInfo {
   name: string;
   type: string;
   file: string;
+  /** Line of the rule in its file, when known. */
+  line?: number;
   reason: string;
 }
 
@@ -228,7 +230,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   for (const rule of opts.rules) {
     const p = prepareRule(rule, prepareOpts);
     if ('skip' in p) {
-      stats.rulesSkipped.push({ rule_id: rule.rule_id, name: rule.name, type: rule.type, file: rule.origin.file, reason: p.skip });
+      stats.rulesSkipped.push({ rule_id: rule.rule_id, name: rule.name, type: rule.type, file: rule.origin.file, line: rule.origin.line, reason: p.skip });
       continue;
     }
     for (const m of p.missingLists) warn(`rule "${rule.name}": exception list ${m.list_id} (${m.namespace_type}) not found; its exceptions are not applied`);
