@@ -341,6 +341,31 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
     heavy: false,
   });
 
+  {
+    // TOML nesting: a table header of 100,000 dotted keys (one level each; smol-toml bounds only
+    // inline nesting), and arrays nested 100,000 deep, next to a fine rule.
+    const d = f('rules-toml-deep');
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d);
+    writeFileSync(path.join(d, 'dotted.toml'), `[rule]\nname = "x"\n[${Array(100_000).fill('a').join('.')}]\nx = 1\n`);
+    writeFileSync(path.join(d, 'arrays.toml'), `[rule]\nx = ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
+    writeFileSync(path.join(d, 'fine.ndjson'), RULE('fine', { query: 'process where process.name == "p1.exe"' }) + '\n');
+    cases.push({
+      name: 'rules-toml-deep',
+      what: 'rule files nesting TOML 100,000 levels (a dotted table header, arrays) next to a fine rule',
+      args: ['hunt', '--format', 'ndjson', '--no-progress', '-r', d, f('events.ndjson')],
+      exit: 0,
+      stdoutLines: 1,
+      stderr: [
+        /rules: 1 loaded, 1 run; 2 rule file entries not loaded/,
+        /not loaded \(invalid\): .*dotted\.toml: TOML nested deeper than 100 levels \(tables, arrays, inline tables\), at "a"\."a"\."a"\.…/,
+        /not loaded \(invalid\): .*arrays\.toml:2: TOML syntax error: document contains excessively nested structures/,
+        /alerts: 1/,
+      ],
+      heavy: false,
+    });
+  }
+
   // ---- Files --------------------------------------------------------------------------------
   // A FIFO inside a rules folder and inside an input folder (opening one would wait for a writer
   // forever), and a symbolic link loop in both.

@@ -17,7 +17,7 @@ import { toRawEvent, toXmlText } from '../src/evtx/render.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-evtx-measure-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const hostile = (await writeHostileCases(dir)).filter((c) => c.name.startsWith('evtx-')).map((c) => path.join(dir, `${c.name}.evtx`));
+const hostile = [...new Set((await writeHostileCases(dir)).flatMap((c) => c.args.filter((a) => a.endsWith('.evtx'))))];
 const corpusDir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'shared', 'corpus', 'evtx');
 const corpus = existsSync(corpusDir) ? readdirSync(corpusDir).filter((f) => f.endsWith('.evtx')).sort().map((f) => path.join(corpusDir, f)) : [];
 

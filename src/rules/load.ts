@@ -229,7 +229,13 @@ class LoadContext {
       } else this.invalid({ file, reason: `TOML syntax error: ${errorText(e)}` });
       return;
     }
-    doc = plain(doc) as Record<string, unknown>;
+    try {
+      doc = plain(doc) as Record<string, unknown>;
+    } catch (e) {
+      if (!(e instanceof TomlDepthError)) throw e;
+      this.invalid({ file, reason: e.message });
+      return;
+    }
     const ruleTable = doc['rule'];
     if (!isObject(ruleTable)) {
       this.invalid({ file, line: 1, reason: 'no [rule] table: not a detection-rules rule file' });
@@ -793,20 +799,33 @@ function jsonErrorPosition(text: string, e: unknown): { line?: number; column?: 
 }
 
 /**
+ * Nesting allowed in a rule file's TOML (tables, arrays, inline tables). smol-toml bounds inline
+ * nesting itself, but a table header of dotted keys (`[a.b.c…]`) nests one level per key with no
+ * bound; Elastic's rule files nest about 6 levels.
+ */
+export const MAX_TOML_DEPTH = 100;
+
+/** A rule file's TOML nested deeper than MAX_TOML_DEPTH; `path` is where the limit was crossed. */
+class TomlDepthError extends Error {
+  constructor(readonly path: string[]) {
+    super(`TOML nested deeper than ${MAX_TOML_DEPTH} levels (tables, arrays, inline tables), at ${path.slice(0, 3).map((k) => JSON.stringify(k)).join('.')}${path.length > 3 ? '.…' : ''}`);
+  }
+}
+
+/**
  * Deep copy that turns TOML dates into ISO strings and gives smol-toml's null-prototype tables
  * the ordinary prototype. Keys are copied as own properties: `[__proto__]` is a table like any
- * other.
+ * other. Throws TomlDepthError beyond MAX_TOML_DEPTH (the recursion is bounded by it).
  */
-function plain(v: unknown): unknown {
+function plain(v: unknown, path: string[] = []): unknown {
   if (v instanceof Date) return v.toISOString();
-  if (Array.isArray(v)) return v.map(plain);
-  if (v !== null && typeof v === 'object') {
-    const src = v as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(src)) setOwn(out, k, plain(src[k]));
-    return out;
-  }
-  return v;
+  if (v === null || typeof v !== 'object') return v;
+  if (path.length >= MAX_TOML_DEPTH) throw new TomlDepthError(path);
+  if (Array.isArray(v)) return v.map((x, i) => plain(x, [...path, String(i)]));
+  const src = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(src)) setOwn(out, k, plain(src[k], [...path, k]));
+  return out;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
