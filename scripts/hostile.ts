@@ -397,6 +397,34 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
     });
   }
 
+  {
+    // Wildcards outside EQL: a rule's Kibana `filters` (Query DSL) whose wildcard query would make
+    // a backtracking RegExp try ~10^13 placements over a 64-character value.
+    const pieces = `${'*a'.repeat(14)}*b`;
+    writeFileSync(
+      f('rules-filter-wildcard.ndjson'),
+      [
+        RULE('filtered', { query: 'process where true', filters: [{ meta: { disabled: false, negate: false }, query: { wildcard: { 'process.name': { value: pieces } } } }] }),
+        RULE('fine', { query: 'process where process.name == "p1.exe"' }),
+      ].join('\n') + '\n',
+    );
+    writeFileSync(
+      f('events-long-names.ndjson'),
+      [GOOD(1), JSON.stringify({ '@timestamp': '2024-01-20T00:00:02Z', event: { category: 'process' }, host: { name: 'good' }, process: { name: 'a'.repeat(64) } })]
+        .map((l) => JSON.stringify({ ...JSON.parse(l), data_stream: { type: 'logs', dataset: 'x', namespace: 'default' } }))
+        .join('\n') + '\n',
+    );
+    cases.push({
+      name: 'rules-filter-wildcard',
+      what: "a rule whose filters hold the wildcard query \"*a\" × 14 then \"*b\", over a 64-character value",
+      args: ['hunt', '--format', 'ndjson', '--no-progress', '-r', f('rules-filter-wildcard.ndjson'), f('events-long-names.ndjson')],
+      exit: 0,
+      stdoutLines: 1,
+      stderr: [/rules: 2 loaded, 2 run/, /2 events rejected by rule filters/, /alerts: 1/],
+      heavy: false,
+    });
+  }
+
   // ---- Output --------------------------------------------------------------------------------
   const evil = '\u001b]0;owned\u0007\u001b[2J\u009b31m\u202eexe.txt';
   writeFileSync(

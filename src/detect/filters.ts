@@ -22,6 +22,7 @@ import { compareIps, parseIp } from '../engine/ip.js';
 import { parseInstant } from '../events/time.js';
 import { fieldStatus } from '../rules/validate.js';
 import { resolveDateMath } from './schedule.js';
+import { compileGlob, TooComplexError } from '../util/glob.js';
 
 export type SourcePredicate = (source: Record<string, unknown>) => boolean;
 
@@ -223,8 +224,8 @@ function compileFieldQuery(type: string, body: unknown, opts: FilterOptions): So
     case 'wildcard': {
       const v = options.value ?? options.wildcard ?? value;
       if (typeof v !== 'string') throw new FilterError('wildcard needs a string pattern');
-      const re = wildcardRegExp(v, options.case_insensitive === true);
-      test = (x) => typeof x === 'string' && re.test(x);
+      const match = wildcardTest(v, options.case_insensitive === true);
+      test = (x) => typeof x === 'string' && match(x);
       break;
     }
     case 'prefix': {
@@ -293,21 +294,17 @@ function wordsTest(q: string, all: boolean): (v: unknown) => boolean {
   };
 }
 
-/** Elasticsearch wildcard syntax (`*`, `?`, `\` escapes) as an anchored RegExp. */
-function wildcardRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) re += escapeRegExp(pattern[++i]!);
-    else if (c === '*') re += '[\\s\\S]*';
-    else if (c === '?') re += '[\\s\\S]';
-    else re += escapeRegExp(c);
+/**
+ * Elasticsearch wildcard syntax (`*`, `?`, `\` escapes), matched without backtracking (util/glob.ts);
+ * a pattern Lucene would refuse as too complex is refused as Elasticsearch refuses it.
+ */
+function wildcardTest(pattern: string, caseInsensitive: boolean): (v: string) => boolean {
+  try {
+    return compileGlob(pattern, { caseInsensitive, escapes: true, refuseTooComplex: true });
+  } catch (e) {
+    if (e instanceof TooComplexError) throw new FilterError(`wildcard pattern too complex to determinize: ${e.message}`);
+    throw e;
   }
-  return new RegExp(`^${re}$`, caseInsensitive ? 'iu' : 'u');
-}
-
-function escapeRegExp(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
 }
 
 const DATE_TYPES = new Set(['date', 'date_nanos']);

@@ -7,6 +7,7 @@
 // ignore case, as Kibana's rule table filters do.
 import { DEFAULT_INDEX_PATTERNS, compileIndexPatterns, splitIndexPatterns } from '../detect/index-pattern.js';
 import type { Rule } from './types.js';
+import { compileGlob } from '../util/glob.js';
 
 export const SEVERITY_ORDER = ['low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITY_ORDER)[number];
@@ -56,15 +57,9 @@ export function hasSelection(sel: RuleSelection | undefined): boolean {
   );
 }
 
-/** A glob (`*`, `?`) as a case-insensitive whole-string RegExp. */
-export function globRegExp(glob: string): RegExp {
-  let re = '';
-  for (const c of glob) {
-    if (c === '*') re += '[\\s\\S]*';
-    else if (c === '?') re += '[\\s\\S]';
-    else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 'i');
+/** A glob (`*`, `?`) as a case-insensitive whole-string test, never backtracking (util/glob.ts). */
+export function globRegExp(glob: string): { test: (s: string) => boolean } {
+  return { test: compileGlob(glob, { caseInsensitive: true }) };
 }
 
 export function parseSeverity(v: string): Severity | null {
@@ -183,13 +178,14 @@ function techniqueMatches(want: string, t: TechniqueRef): boolean {
 export function indexCovered(ruleIndex: readonly string[] | undefined, source: string): boolean {
   const patterns = ruleIndex && ruleIndex.length > 0 ? ruleIndex : DEFAULT_INDEX_PATTERNS;
   if (!source.includes('*')) return compileIndexPatterns(patterns)(source);
-  const wanted = new RegExp('^' + source.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  // Index patterns know only `*`; rule files are untrusted, so no backtracking RegExp (a pattern
+  // of 5,000 stars would never finish).
+  const wanted = compileGlob(source, { question: false });
   for (const p of splitIndexPatterns(patterns)) {
     if (p.startsWith('-')) continue;
     const pat = p.includes(':') ? p.slice(p.indexOf(':') + 1) : p;
-    if (wanted.test(pat)) return true;
-    const ruleRe = new RegExp('^' + pat.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
-    if (ruleRe.test(source)) return true;
+    if (wanted(pat)) return true;
+    if (compileGlob(pat, { question: false })(source)) return true;
   }
   return false;
 }

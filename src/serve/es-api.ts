@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServeConfig } from './config.js';
 import { EsError, notFound, readJsonBody, sendJson } from './http.js';
 import type { StateDb } from './state.js';
+import { compileGlob } from '../util/glob.js';
 
 export type EsObjectKind = 'index_template' | 'template' | 'component_template' | 'ilm_policy' | 'pipeline' | 'data_stream' | 'index';
 
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS es_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 export class EsObjects {
   readonly clusterUuid: string;
   private readonly backing = new Map<string, string>();
-  private streamPatterns: RegExp[] = [];
+  private streamPatterns: { test: (name: string) => boolean }[] = [];
 
   constructor(private readonly db: StateDb) {
     db.exec(SCHEMA);
@@ -68,7 +69,7 @@ export class EsObjects {
 
   /** Index patterns of templates that declare a data stream (`"data_stream": {}`). */
   private loadStreamPatterns(): void {
-    const out: RegExp[] = [];
+    const out: { test: (name: string) => boolean }[] = [];
     for (const t of this.list('index_template')) {
       const b = t.body as Record<string, unknown> | null;
       if (!b || typeof b !== 'object' || b.data_stream === undefined) continue;
@@ -117,8 +118,9 @@ export function backingName(stream: string, created: number): string {
   return `.ds-${stream}-${day}-000001`;
 }
 
-function globRegExp(p: string): RegExp {
-  return new RegExp('^' + p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+/** An index pattern (`*` only), linear in the name whatever the stars. */
+function globRegExp(p: string): { test: (name: string) => boolean } {
+  return { test: compileGlob(p, { question: false }) };
 }
 
 /** `GET /` body (es-ingest.md §2.1). build_flavor is never "serverless". */

@@ -6,6 +6,7 @@
 import { getField } from '../engine/fields.js';
 import { parseInstant } from '../events/time.js';
 import { badRequest } from './http.js';
+import { compileGlob, TooComplexError } from '../util/glob.js';
 
 export type DocPredicate = (doc: Record<string, unknown>) => boolean;
 
@@ -55,16 +56,14 @@ function resolveNow(b: unknown): unknown {
   return new Date(Date.now() + off).toISOString();
 }
 
-function globRe(p: string, ci: boolean): RegExp {
-  let re = '';
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === '\\' && i + 1 < p.length) re += p[++i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    else if (c === '*') re += '[\\s\\S]*';
-    else if (c === '?') re += '[\\s\\S]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+/** A wildcard query's pattern, matched without backtracking; refused as Lucene refuses it when too complex. */
+function wildcardTest(p: string, ci: boolean): (v: string) => boolean {
+  try {
+    return compileGlob(p, { caseInsensitive: ci, escapes: true, refuseTooComplex: true });
+  } catch (e) {
+    if (e instanceof TooComplexError) throw badRequest(`wildcard pattern too complex to determinize: ${e.message}`);
+    throw e;
   }
-  return new RegExp(`^${re}$`, ci ? 'i' : '');
 }
 
 /** Compiles a query clause (null or undefined = match_all). */
@@ -129,8 +128,8 @@ export function compileQuery(q: unknown, depth = 0): DocPredicate {
     case 'wildcard': {
       const [field, spec] = single(body, 'wildcard');
       const pattern = String(isObj(spec) ? (spec.value ?? spec.wildcard) : spec);
-      const re = globRe(pattern, isObj(spec) && spec.case_insensitive === true);
-      return (d) => values(d, field).some((v) => typeof v === 'string' && re.test(v));
+      const match = wildcardTest(pattern, isObj(spec) && spec.case_insensitive === true);
+      return (d) => values(d, field).some((v) => typeof v === 'string' && match(v));
     }
     case 'match':
     case 'match_phrase': {
