@@ -460,6 +460,23 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
     forbidden: RAW,
     heavy: false,
   });
+  // What other commands print of a rule file: validate's findings (name, query excerpt), rules
+  // list and show, explain.
+  writeFileSync(
+    f('rules-escapes-bad.ndjson'),
+    RULE('evil', { name: `rule${evil}`, query: `process where process.name == "${evil}" and process.name regex "(((a{1,1000}){1,1000}){1,1000})"` }) + '\n',
+  );
+  const ruleOutput = (name: string, what: string, args: string[], exit: number, stdout: RegExp[]) =>
+    cases.push({ name, what, args, exit, stdout, forbidden: RAW, heavy: false });
+  ruleOutput('output-validate', 'validate of a rule whose name and query hold terminal escapes', ['validate', f('rules-escapes-bad.ndjson')], 1, [
+    /in rule "rule\\u001b\]0;owned\\u0007/,
+    /^ {2}process where process\.name == " \]0;owned {2}\[2J 31m exe\.txt" and/m,
+  ]);
+  ruleOutput('output-rules-list', 'rules list of the same rule', ['rules', 'list', '-r', f('rules-escapes.ndjson')], 0, [/rule\\u001b\]0;owned/]);
+  ruleOutput('output-rules-show', 'rules show of the same rule', ['rules', 'show', `rule${evil}`, '-r', f('rules-escapes.ndjson')], 0, [/rule\\u001b\]0;owned/]);
+  ruleOutput('output-explain', 'explain of the same rule over the event', ['explain', '--rule', `rule${evil}`, '-r', f('rules-escapes.ndjson'), f('escapes.ndjson')], 0, [
+    /rule\\u001b\]0;owned/,
+  ]);
   // `query` returns 10 results unless told otherwise (as _eql/search): ask for all of them.
   for (const c of cases) if (c.args[0] === 'query') c.args.splice(2, 0, '--size', '10000');
   return cases.filter((c) => opts.heavy || !c.heavy);

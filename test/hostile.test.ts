@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeHostileCases } from '../scripts/hostile.js';
 import { runHostileCase } from './hostile/run.js';
 
-const LIGHT = new Set(['evtx-laughs', 'evtx-repeat-template', 'json-deep', 'json-deep-999-alerts', 'regex-nested-repeat', 'query-not', 'rules-hostile', 'rules-fifo', 'rules-toml-deep', 'rules-filter-wildcard', 'output-table']);
+const LIGHT = new Set(['evtx-laughs', 'evtx-repeat-template', 'json-deep', 'json-deep-999-alerts', 'regex-nested-repeat', 'query-not', 'rules-hostile', 'rules-fifo', 'rules-toml-deep', 'rules-filter-wildcard', 'output-table', 'output-validate']);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-hostile-'));
 const cases = (await writeHostileCases(dir)).filter((c) => LIGHT.has(c.name));

@@ -7,6 +7,7 @@ import { loadValueLists } from '../rules/exceptions.js';
 import { UserError } from './errors.js';
 import { loadSelectedRules } from './rule-selection.js';
 import { findRule } from './rules.js';
+import { escapeText } from '../util/terminal.js';
 
 export interface ExplainCliOptions {
   rule: string;
@@ -32,7 +33,7 @@ function positive(v: string): number {
 }
 
 /** Returns the exit code: 0 explained (whether or not the rule fired), 2 usage or input errors. */
-export async function runExplain(files: string[], o: ExplainCliOptions, io: ExplainIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+export async function runExplain(files: string[], o: ExplainCliOptions, io: ExplainIo = { out: (s) => process.stdout.write(escapeText(s)), err: (s) => process.stderr.write(escapeText(s)) }): Promise<number> {
   try {
     const loaded = loadSelectedRules(o.rules, {});
     const rule = findRule(loaded.rules, o.rule);

@@ -10,13 +10,15 @@ import { ruleTechniques } from '../rules/select.js';
 import type { Rule } from '../rules/types.js';
 import { UserError } from './errors.js';
 import { addSelectionOptions, loadSelectedRules, type SelectionCliOptions } from './rule-selection.js';
+import { escapeText } from '../util/terminal.js';
 
 export interface RulesIo {
   out: (s: string) => void;
   err: (s: string) => void;
 }
 
-const stdio: RulesIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+// Rule names, queries and guides come from rule files: terminal controls in them are shown escaped.
+const stdio: RulesIo = { out: (s) => process.stdout.write(escapeText(s)), err: (s) => process.stderr.write(escapeText(s)) };
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 interface ListOptions extends SelectionCliOptions {

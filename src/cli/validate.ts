@@ -5,6 +5,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatFinding, formatSummary, validateRules, type ValidateReport } from '../rules/validate.js';
 import { addSelectionOptions, loadSelectedRules, type SelectionCliOptions } from './rule-selection.js';
+import { escapeJsonControls } from '../util/terminal.js';
 
 export interface ValidateCliOptions extends SelectionCliOptions {
   strict?: boolean;
@@ -21,7 +22,7 @@ export function runValidate(paths: string[], opts: ValidateCliOptions, out: (s: 
   const loaded = loadSelectedRules(paths, opts);
   for (const n of loaded.notes) err(n + '\n');
   const report = validateRules(loaded, { strict: opts.strict === true });
-  if (opts.format === 'json') out(JSON.stringify(jsonReport(report), null, 2) + '\n');
+  if (opts.format === 'json') out(escapeJsonControls(JSON.stringify(jsonReport(report), null, 2)) + '\n');
   else {
     for (const f of report.findings) out(formatFinding(f) + '\n');
     out(formatSummary(report) + '\n');

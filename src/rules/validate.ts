@@ -16,6 +16,7 @@ import { queryPosition } from './position.js';
 import type { Rule } from './types.js';
 import { countInto } from '../util/own.js';
 import { intervalTooShort, parseInterval } from '../detect/schedule.js';
+import { escapeControl } from '../util/terminal.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -407,24 +408,43 @@ function children(e: Expr): Expr[] {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-/** The query line holding `span.start` and a caret line under the span. */
+/** Width of the query excerpt shown under a finding; a longer line is shown as a window around the span. */
+const SNIPPET_WIDTH = 120;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * The query line holding `span.start` and a caret line under the span. A long line (a generated or
+ * hostile query) is cut to a window around the span; control characters (tabs, terminal escapes
+ * from a rule file) are shown as spaces, one column each, so the caret stays aligned.
+ */
 function snippet(query: string, span: Span): string {
   const start = Math.min(span.start, query.length);
   const lineStart = query.lastIndexOf('\n', start - 1) + 1;
   let lineEnd = query.indexOf('\n', start);
   if (lineEnd < 0) lineEnd = query.length;
-  const text = query.slice(lineStart, lineEnd).replace(/\t/g, ' ');
-  const width = Math.max(1, Math.min(span.end, lineEnd) - start);
-  return `  ${text}\n  ${' '.repeat(start - lineStart)}${'^'.repeat(width)}`;
+  let text = query.slice(lineStart, lineEnd);
+  let col = start - lineStart;
+  let width = Math.max(1, Math.min(span.end, lineEnd) - start);
+  if (text.length > SNIPPET_WIDTH) {
+    const from = Math.max(0, Math.min(col - SNIPPET_WIDTH / 2, text.length - SNIPPET_WIDTH));
+    const to = Math.min(text.length, from + SNIPPET_WIDTH);
+    const head = from > 0 ? '…' : '';
+    text = head + text.slice(from, to) + (to < text.length ? '…' : '');
+    col = col - from + head.length;
+    width = Math.max(1, Math.min(width, to - from - (col - head.length)));
+  }
+  return `  ${text.replace(CONTROL, ' ')}\n  ${' '.repeat(col)}${'^'.repeat(width)}`;
 }
 
 /** `file:line:column: severity: message [kind]`, then the snippet and hint when present. */
 export function formatFinding(f: Finding): string {
   const where = [f.file, f.line, f.column].filter((x) => x !== undefined).join(':');
-  let s = `${where}: ${f.severity}: ${f.message} [${f.kind}]`;
-  if (f.rule_name) s += `\n  in rule "${f.rule_name}" (${f.rule_id})`;
+  // Names, messages and hints may quote the rule file: terminal controls in them are shown escaped.
+  let s = escapeControl(`${where}: ${f.severity}: ${f.message} [${f.kind}]`);
+  if (f.rule_name) s += `\n  in rule "${escapeControl(f.rule_name)}" (${escapeControl(f.rule_id ?? '')})`;
   if (f.snippet) s += `\n${f.snippet}`;
-  if (f.hint) s += `\n  hint: ${f.hint}`;
+  if (f.hint) s += `\n  hint: ${escapeControl(f.hint)}`;
   return s;
 }
 

@@ -39,3 +39,17 @@ export function escapeJsonControls(json: string): string {
 export function escapeLines(text: string): string {
   return UNSAFE_TEST.test(text) ? text.split('\n').map(escapeControl).join('\n') : text;
 }
+
+// eslint-disable-next-line no-control-regex
+const TEXT_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const TEXT_UNSAFE_TEST = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Multi-line text or JSON for a terminal: every control character but newline and tab escaped as
+ * `\uXXXX`. A JSON text stays the same JSON value (raw controls can only sit inside its strings,
+ * where `\uXXXX` is their escape).
+ */
+export function escapeText(text: string): string {
+  return TEXT_UNSAFE_TEST.test(text) ? text.replace(TEXT_UNSAFE, escapeChar) : text;
+}
