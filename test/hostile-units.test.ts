@@ -12,6 +12,7 @@ import { EqlError, formatExpr, parse } from '../src/eql/index.js';
 import { MAX_EXPRESSION_DEPTH } from '../src/eql/parser.js';
 import { EVTX_LIMITS, readEvtx, type EvtxWarning } from '../src/evtx/index.js';
 import { escapeControl, escapeJsonControls } from '../src/util/terminal.js';
+import { reasonKind } from '../src/cli/errors.js';
 import { buildFile, ChunkWriter, EVENT_TEMPLATE, v, type ElSpec, type ValueSpec } from './evtx-build.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-hostile-units-'));
@@ -170,5 +171,17 @@ describe('terminal output', () => {
     expect(table).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
     expect(table).toContain('hx\\u001b]0;t\\u0007');
     expect(table.split('\n')).toHaveLength(4);
+  });
+});
+
+describe('skipped-item summary', () => {
+  it('groups reports by their kind, keeping the limit a report names', () => {
+    expect(reasonKind('JSON nested deeper than 1000 levels')).toBe('JSON nested deeper than 1000 levels');
+    expect(reasonKind('item longer than 64 MB (unterminated value or missing newline?)')).toBe('item longer than 64 MB (unterminated value or missing newline?)');
+    expect(reasonKind(`record skipped: record expands to more than ${EVTX_LIMITS.recordNodes} XML nodes (limit)`)).toBe(`record expands to more than ${EVTX_LIMITS.recordNodes} XML nodes (limit)`);
+    expect(reasonKind("record skipped: the chunk's records expand to more than 131072 XML nodes (limit); the chunk's 3 later record(s) (up to record 9) are skipped too")).toBe(
+      "the chunk's records expand to more than 131072 XML nodes (limit)",
+    );
+    expect(reasonKind('invalid JSON at line 2 column 3: unexpected token')).toBe('invalid JSON');
   });
 });

@@ -21,14 +21,23 @@ export class UserError extends Error {
  */
 export function reasonKind(reason: string): string {
   // "event 7c82ce45:3 has no @timestamp; skipped" is about the event's time, not its id.
-  const head = reason.replace(/^event \S+ /, '').split(/[:;]/)[0]!.replace(/,? found .*$/, '');
+  // "record skipped: record expands to more than …": the kind is what follows the prefix.
+  const head = reason.replace(/^event \S+ /, '').replace(/^record skipped: /, '').split(/[:;]/)[0]!.replace(/,? found .*$/, '');
   const words: string[] = [];
-  for (const w of head.split(' ')) {
-    if (/[\d"'`]/.test(w)) break;
+  const all = head.split(' ');
+  for (let i = 0; i < all.length; i++) {
+    const w = all[i]!;
+    // A limit is part of the kind: "item longer than 64 MB", "JSON nested deeper than 1000 levels".
+    if (/^\d+$/.test(w) && all[i - 1] === 'than') {
+      words.push(w);
+      if (i + 1 < all.length && /^[A-Za-z]+$/.test(all[i + 1]!)) words.push(all[++i]!);
+      continue;
+    }
+    if (/[\d"`]/.test(w) || /^'|'$/.test(w)) break;
     words.push(w);
   }
   while (words.length > 1 && DANGLING.has(words[words.length - 1]!.toLowerCase())) words.pop();
-  return (words.join(' ').replace(/[,;]$/, '') || head).slice(0, 60);
+  return (words.join(' ').replace(/[,;]$/, '') || head).slice(0, 80);
 }
 
 const DANGLING = new Set(['at', 'line', 'column', 'offset', 'found', 'in', 'of', 'is', 'for', 'record', 'chunk']);
