@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleCli, repoRoot } from './cli-helpers.js';
+import { NO_SHARED } from './skip-summary-reporter.js';
 
 export interface Example {
   /** 1-based README line of the `$ ` command. */
@@ -203,11 +204,11 @@ function onPath(tool: string): boolean {
   return (process.env.PATH ?? '').split(path.delimiter).some((d) => d !== '' && existsSync(path.join(d, tool)));
 }
 
-/** Why a block is not run here, or null. The wording of the ../shared case is the summary's (test/skip-summary-reporter.ts). */
+/** Why a block is not run here, or null (the summary at the end of npm test groups by it). */
 function skipReason(marker: string | null, missing: string[]): string | null {
   if (marker?.startsWith('skip')) return `README example not run: ${marker.slice(4).trim() || 'marked skip'}`;
   if (marker === 'needs-server') return 'README example needs a running service (its own suites cover it)';
-  if (marker === 'needs-shared' && !shared) return 'needs ../shared (third-party corpora), which is not present';
+  if (marker === 'needs-shared' && !shared) return NO_SHARED;
   if (missing.length > 0) return `README example needs ${missing.join(', ')}, not installed`;
   return null;
 }

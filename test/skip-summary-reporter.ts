@@ -27,6 +27,9 @@ export interface Skip {
   reason: string;
 }
 
+/** The reason of tests that read the third-party corpora, on a clone without them. */
+export const NO_SHARED = 'needs ../shared (third-party corpora), which is not present';
+
 const NEEDS = /\((needs [^()]+)\)\s*$/;
 const NOT_INSTALLED = /^([\w.-]+ is not installed)\b/;
 
@@ -50,7 +53,8 @@ function walk(tasks: TaskLike[], file: string, fileReadsShared: boolean, sharedA
     if (t.mode === 'skip' || t.mode === 'todo' || state === 'skip') {
       let reason = t.result?.note ?? null;
       for (const n of [t.name, ...suites.slice().reverse()]) reason ??= reasonInName(n);
-      if (reason === null && sharedAbsent && fileReadsShared) reason = 'needs ../shared (third-party corpora), which is not present';
+      // "(needs ../shared)" in a name, or a file that reads ../shared: one wording for one reason.
+      if (reason?.startsWith('needs ../shared') || (reason === null && fileReadsShared)) reason = sharedAbsent ? NO_SHARED : null;
       acc.skips.push({ file, reason: reason ?? 'skipped by a filter (-t, .only) or by the test\'s own condition' });
     } else if (state === 'pass') acc.passed++;
     else if (state === 'fail') acc.failed++;
