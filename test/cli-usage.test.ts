@@ -1,6 +1,6 @@
 // Exit codes and messages of usage and input errors: 2, one line, no help text, before any input
 // is read.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli-helpers.js';
@@ -99,5 +99,21 @@ describe('inputs without event.category or time', () => {
       expect(r.stderr).toContain('plain.json:1: event ');
       expect(r.stderr).toContain('has no @timestamp; skipped (its time may be EventTime: give --timestamp-field EventTime)');
     }
+  });
+});
+
+describe('hunt stdout defaults in a pipe', () => {
+  it('NDJSON alerts alone; nothing when --out or --db took them, unless --format says so', async () => {
+    const out = path.join(dir, 'pipe-alerts.ndjson');
+    const db = path.join(dir, 'pipe-alerts.db');
+    const lines = (s: string) => (s === '' ? 0 : s.trimEnd().split('\n').length);
+    const plain = await runCli(['hunt', 'examples/', '--no-progress']);
+    expect([plain.code, lines(plain.stdout), (JSON.parse(plain.stdout.split('\n')[0]!) as Record<string, unknown>)['kibana.alert.rule.name']]).toEqual([0, 27, 'Windows Script Interpreter Executing Process via WMI']);
+    const toFile = await runCli(['hunt', 'examples/', '--no-progress', '--out', out]);
+    expect([toFile.code, toFile.stdout, lines(readFileSync(out, 'utf8'))]).toEqual([0, '', 27]);
+    const toDb = await runCli(['hunt', 'examples/', '--no-progress', '--db', db]);
+    expect([toDb.code, toDb.stdout]).toEqual([0, '']);
+    const both = await runCli(['hunt', 'examples/', '--no-progress', '--out', out, '--format', 'ndjson']);
+    expect([both.code, lines(both.stdout), lines(readFileSync(out, 'utf8'))]).toEqual([0, 27, 27]);
   });
 });
