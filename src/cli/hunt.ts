@@ -45,6 +45,8 @@ export interface HuntCliOptions extends SelectionCliOptions {
   hostIp?: HostIpMode;
   valueList?: string[];
   progress?: boolean;
+  /** false (`--no-cache`): no rule-set snapshot or outline cache is read or written. */
+  cache?: boolean;
 }
 
 function parseFormat(v: string): HuntFormat {
@@ -101,7 +103,7 @@ export async function runHunt(
   let loaded: LoadResult;
   let notes: string[];
   try {
-    const selected = loadSelectedRules(rulePaths, o);
+    const selected = loadSelectedRules(rulePaths, o, { cache: o.cache });
     // Warnings about the selection now; which rule set ran, with the summary.
     for (const n of selected.notes) if (n.startsWith('warning:')) err(n);
     notes = selected.notes.filter((n) => !n.startsWith('warning:'));
@@ -237,7 +239,7 @@ export async function runHunt(
       memory: o.memory,
       threads: o.threads,
       hostIp: o.hostIp,
-      outlines: cacheDir(),
+      outlines: o.cache === false ? undefined : cacheDir(),
       collect: false,
       onAlert,
       backpressure: () => stdout.drain(),
@@ -555,7 +557,8 @@ export function registerHunt(program: Command): Command {
     .addOption(threadsOption())
     .addOption(hostIpOption())
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
-    .option('--no-progress', 'no progress bar');
+    .option('--no-progress', 'no progress bar')
+    .option('--no-cache', 'load and compile every rule from its file, without reading or writing the cache directory ($EQLITE_CACHE_HOME)');
   return addSelectionOptions(cmd)
     .action(async (inputs: string[], o: HuntCliOptions) => {
       // Ctrl-C or kill: the hunt stops at its next batch, writes what is done and the summary, and

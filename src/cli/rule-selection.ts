@@ -5,6 +5,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadRuleSet, RuleSetError, type LoadedRuleSet } from '../rules/home.js';
 import { describeSelection, hasSelection, parseSeverity, selectRules, type RuleSelection, type Severity } from '../rules/select.js';
 import { UserError } from './errors.js';
+import { cacheDir } from '../util/cache-dir.js';
 
 export interface SelectionCliOptions {
   ruleId?: string[];
@@ -60,15 +61,17 @@ export interface SelectedRuleSet extends LoadedRuleSet {
 /**
  * Loads the rules a command runs (the given paths, else the installed set, else the bundled rule)
  * and applies the selection. Throws UserError (exit 2) when a given path does not exist, the
- * installed set is damaged or the selection keeps no rule.
+ * installed set is damaged or the selection keeps no rule. `extra.cache: false` parses every rule
+ * file, without the snapshots.
  */
-export function loadSelectedRules(paths: string[] | undefined, o: SelectionCliOptions, extra: { rulesHome?: string } = {}): SelectedRuleSet {
+export function loadSelectedRules(paths: string[] | undefined, o: SelectionCliOptions, extra: { rulesHome?: string; cache?: boolean } = {}): SelectedRuleSet {
   // A rule path that does not exist is a usage error (exit 2) in every command, not an empty or
   // broken rule set: `rules list --rules typo/` must not print "0 rule(s)" and succeed.
   for (const p of paths ?? []) if (!existsSync(p)) throw new UserError(`cannot read rules ${p}: no such file or directory`, 2);
   let loaded: LoadedRuleSet;
   try {
-    loaded = loadRuleSet(paths, { home: extra.rulesHome });
+    // Rule files loaded before come from their snapshot in the cache directory (rules/snapshot.ts).
+    loaded = loadRuleSet(paths, { home: extra.rulesHome, cache: extra.cache === false ? undefined : cacheDir() });
   } catch (e) {
     if (e instanceof RuleSetError) throw new UserError(e.message, 2);
     throw e;

@@ -135,7 +135,6 @@ interface RuleState {
   index: number;
   prepared: PreparedRule;
   rule: Rule;
-  uuid: string;
   /** Window time of an event: timestamp_override with fallback (schedule replay). */
   windowTime: (src: Record<string, unknown>) => number | null;
   tiebreaker: Accessor | null;
@@ -421,7 +420,7 @@ export class DetectionEngine {
     }
     const ctx: AlertContext = {
       runTime: runIso,
-      executionUuid: sha256Uuid(`${s.uuid}:${scheduled ? w.k : 'all'}:${runIso}`),
+      executionUuid: sha256Uuid(`${ruleUuid(s.rule)}:${scheduled ? w.k : 'all'}:${runIso}`),
     };
     const accept = this.opts.accept;
     for (const r of results) if (!accept || accept(s.index, r)) this.alert(s, r, ctx);
@@ -449,7 +448,7 @@ export class DetectionEngine {
       return;
     }
     b.used++;
-    this.alert(s, r, { runTime: new Date(now).toISOString(), executionUuid: sha256Uuid(`${s.uuid}:stream:${b.start}`) });
+    this.alert(s, r, { runTime: new Date(now).toISOString(), executionUuid: sha256Uuid(`${ruleUuid(s.rule)}:stream:${b.start}`) });
   }
 
   private alert(s: RuleState, r: QueryResult, ctx: AlertContext): void {
@@ -496,7 +495,6 @@ function newRuleState(p: PreparedRule, index: number, grid: ScheduleGrid | null,
     index,
     prepared: p,
     rule,
-    uuid: ruleUuid(rule),
     windowTime,
     tiebreaker: rule.tiebreaker_field ? fieldAccessor(rule.tiebreaker_field) : null,
     tieGroup: [],

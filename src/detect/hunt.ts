@@ -34,6 +34,7 @@ import { alertHost, DetectionEngine, type RuleStats } from './engine.js';
 import { saveOutlines } from '../engine/outline.js';
 import { addCounters, emptyCounters, prepareRule, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { resolveDateMath, TimeExpressionError } from './schedule.js';
+import { markFirstEventRead } from '../util/startup-trace.js';
 
 export type { RuleStats };
 export { TimeExpressionError };
@@ -274,7 +275,8 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     stats.hostAddresses = { files: found.files, hosts: found.book.size, addresses: n };
   }
   const tmpDir = opts.tmpDir ?? tmpdir();
-  let engine = newEngine(deliver, warn);
+  // Made by readOrdered's first call of the consumer factory below (each attempt has its own).
+  let engine!: DetectionEngine;
   let heldWarnings: string[] = [];
   let localRouters: RuleRouter[] = [];
   let opened: ReturnType<typeof openFiles> | null = null;
@@ -456,6 +458,7 @@ function skipCategory(reason: string): string {
 function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, onSkip: (item: SkippedItem) => void): OpenedInput {
   async function* batches(): AsyncGenerator<EventDoc[]> {
     for await (const batch of input.batches()) {
+      markFirstEventRead();
       let w = 0;
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]!;

@@ -112,7 +112,21 @@ export function compileIndexPatterns(patterns: readonly string[]): IndexMatcher 
   };
 }
 
-/** The matcher for a rule: its own `index` patterns, or Kibana's default patterns. */
+const sharedMatchers = new Map<string, IndexMatcher>();
+
+/**
+ * The matcher for a rule: its own `index` patterns, or Kibana's default patterns. Rules with the
+ * same patterns share one matcher (and its answers per index): the thousand Elastic rules name
+ * about a hundred distinct pattern lists.
+ */
 export function ruleIndexMatcher(index: readonly string[] | undefined): IndexMatcher {
-  return compileIndexPatterns(index && index.length > 0 ? index : DEFAULT_INDEX_PATTERNS);
+  const patterns = index && index.length > 0 ? index : DEFAULT_INDEX_PATTERNS;
+  const key = patterns.join('\n');
+  let m = sharedMatchers.get(key);
+  if (m === undefined) {
+    // Bounded: a service reloading ever-new rules must not keep every list it saw.
+    if (sharedMatchers.size >= 4096) sharedMatchers.clear();
+    sharedMatchers.set(key, (m = compileIndexPatterns(patterns)));
+  }
+  return m;
 }

@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { copyAnchor, type Anchor } from './anchors.js';
+import { buildId } from '../util/build-id.js';
 import type { CompiledQuery, TermOutline } from './types.js';
 
 export interface QueryOutline {
@@ -95,25 +96,13 @@ export function saveOutlines(): void {
 let fingerprint: string | null = null;
 
 /**
- * What an outline depends on besides the query: the code of the parser and the engine (and the
- * ECS field types), identified by a digest of the modules' own text, so an upgrade — or a
- * rebuild during development — never reuses outlines another build computed.
+ * What an outline depends on besides the query: the build of eqlite (util/build-id.ts: any
+ * upgrade or rebuild during development changes it) and the ECS field types, so outlines another
+ * build computed are never reused.
  */
 export function engineFingerprint(): string {
   if (fingerprint !== null) return fingerprint;
-  const h = createHash('sha256');
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const dir of [here, path.join(here, '..', 'eql')]) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir).filter((f) => /\.[cm]?[jt]s$/.test(f) && !f.endsWith('.d.ts')).sort();
-    } catch {
-      // not laid out as built: the names below still count
-    }
-    for (const f of names) h.update(f).update(readFileSync(path.join(dir, f)));
-  }
-  h.update(String(ecsVersion()));
-  return (fingerprint = h.digest('base64url'));
+  return (fingerprint = createHash('sha256').update(buildId()).update('\0').update(String(ecsVersion())).digest('base64url'));
 }
 
 function ecsVersion(): string {

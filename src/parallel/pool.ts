@@ -6,6 +6,7 @@
 // Files are spread round-robin over the workers and all open at once (the merge needs the head of
 // every file); a file whose batches the merge has not taken yet pauses after `credits` batches,
 // so a merge that drains one file first never deadlocks and memory stays bounded.
+import { markFirstEventRead } from '../util/startup-trace.js';
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -245,6 +246,7 @@ class FileChannel {
         const b = this.queue.shift();
         if (b) {
           if (!this.done) this.worker.postMessage({ t: 'credit', id: this.id } satisfies ToWorker);
+          markFirstEventRead();
           yield this.toEvents(b);
           continue;
         }

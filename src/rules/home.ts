@@ -15,7 +15,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultRulesDir, loadRules, type LoadOptions, type LoadResult } from './load.js';
+import { defaultRulesDir, loadPlanned, loadRules, planRuleFiles, type LoadOptions, type LoadResult } from './load.js';
+import { cachedRuleLoad } from './snapshot.js';
 import type { Rule } from './types.js';
 import { countInto } from '../util/own.js';
 
@@ -163,19 +164,26 @@ export function loadRuleSet(paths: string[] | undefined, opts: RulesHomeOptions 
     const dir = defaultRulesDir();
     return { ...loadRules([dir], opts), set: { kind: 'bundled', description: `bundled rules (${dir})`, hint: INSTALL_HINT } };
   }
-  const loaded = loadRules(releaseRulePaths(release.dir), opts);
-  const byType: Record<string, number> = {};
-  let notProduction = 0;
-  const rules: Rule[] = [];
-  for (const r of loaded.rules) {
-    if (r.unsupported || r.type !== 'eql') countInto(byType, r.type);
-    else if (r.origin.maturity !== undefined && r.origin.maturity !== 'production') notProduction++;
-    else rules.push(r);
-  }
+  // The release holds every rule type; only its production EQL rules run. What is kept is
+  // snapshotted with the filtering done (about half the files are other types).
+  const steps = planRuleFiles(releaseRulePaths(release.dir));
+  const load = (read: (file: string) => Buffer) => {
+    const all = loadPlanned(steps, opts, read);
+    const byType: Record<string, number> = {};
+    let notProduction = 0;
+    const rules: Rule[] = [];
+    for (const r of all.rules) {
+      if (r.unsupported || r.type !== 'eql') countInto(byType, r.type);
+      else if (r.origin.maturity !== undefined && r.origin.maturity !== 'production') notProduction++;
+      else rules.push(r);
+    }
+    return { loaded: { ...all, rules }, byType, notProduction };
+  };
+  const { loaded, byType, notProduction } =
+    opts.cache !== undefined ? cachedRuleLoad(opts.cache, 'installed-release', steps, { includeDeprecated: opts.includeDeprecated === true }, load) : load(readFileSync);
   const m = release.manifest;
   return {
     ...loaded,
-    rules,
     set: {
       kind: 'installed',
       description: `${m.release} (installed ${m.installed_at.slice(0, 10)} from ${m.source}; ${release.dir})`,

@@ -6,7 +6,8 @@
 // Loading never throws for bad input: every problem becomes a `skipped` entry with file:line and
 // the reason, so one broken file does not hide the other 2,000 rules.
 
-import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { cachedRuleLoad } from './snapshot.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -73,6 +74,11 @@ export interface LoadResult {
 export interface LoadOptions {
   /** Also return deprecated rules (`rules/_deprecated/`, maturity deprecated) instead of skipping them. */
   includeDeprecated?: boolean;
+  /**
+   * Cache directory for rule-set snapshots (snapshot.ts): loading files seen before is one read
+   * of their snapshot. Absent: every file is parsed.
+   */
+  cache?: string;
 }
 
 /** Kibana's defaults for fields a rule may leave out (create-rule API and rule schemas). */
@@ -105,23 +111,52 @@ export function defaultRulesDir(): string {
 
 /** Loads every rule, exception list and exception item found under `paths`. */
 export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
-  const ctx = new LoadContext(opts);
+  const steps = planRuleFiles(paths);
+  if (opts.cache !== undefined) {
+    return cachedRuleLoad(opts.cache, 'rules', steps, { includeDeprecated: opts.includeDeprecated === true }, (read) => loadPlanned(steps, opts, read));
+  }
+  return loadPlanned(steps, opts, readFileSync);
+}
+
+/**
+ * One step of loading a set of paths, in order: a rule file to read (with what `stat` said of it
+ * when the paths were listed), or a problem found while listing them (reported as it is).
+ */
+export type LoadStep = { file: string; stat: BigIntStats } | { problem: { file: string; reason: string } };
+
+/**
+ * What loading `paths` reads, in order: every rule file once (however many links or paths lead to
+ * it), and the problems met listing them. Loading is then a function of these files' bytes, so
+ * a rule-set snapshot (snapshot.ts) can stand in for it while the files are unchanged.
+ */
+export function planRuleFiles(paths: string[]): LoadStep[] {
+  const steps: LoadStep[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
-    let st;
+    let st: BigIntStats;
     try {
-      st = statSync(p);
+      st = statSync(p, { bigint: true });
     } catch (e) {
-      ctx.invalid({ file: p, reason: `cannot read: ${errorText(e)}` });
+      steps.push({ problem: { file: p, reason: `cannot read: ${errorText(e)}` } });
       continue;
     }
     if (st.isDirectory()) {
-      for (const f of listRuleFiles(p, seen, (file, reason) => ctx.invalid({ file, reason }))) ctx.loadFile(f);
+      listRuleFiles(p, seen, steps);
     } else if (!seen.has(realpathOr(p))) {
       // A file named on the command line is read whatever it is: a FIFO (`-r <(…)`) streams.
       seen.add(realpathOr(p));
-      ctx.loadFile(p);
+      steps.push({ file: p, stat: st });
     }
+  }
+  return steps;
+}
+
+/** Loads what planRuleFiles found, reading each file with `read`. */
+export function loadPlanned(steps: readonly LoadStep[], opts: LoadOptions, read: (file: string) => Buffer): LoadResult {
+  const ctx = new LoadContext(opts, read);
+  for (const step of steps) {
+    if ('problem' in step) ctx.invalid(step.problem);
+    else ctx.loadFile(step.file);
   }
   return ctx.finish();
 }
@@ -135,32 +170,36 @@ function realpathOr(p: string): string {
 }
 
 /**
- * Rule files below `dir`, recursively, in sorted order; hidden entries and `*.test` folders (a
- * rule's test cases and events, see src/ruletest) are ignored. Only regular
+ * Rule files below `dir`, recursively, in sorted order, appended to `steps`; hidden entries and
+ * `*.test` folders (a rule's test cases and events, see src/ruletest) are ignored. Only regular
  * files are read (a FIFO would block forever); each directory and file is visited once however
  * many links lead to it, so a symlink loop cannot load a rule twice. Unreadable directories and
- * entries that are not regular files are reported through `problem` and skipped.
+ * entries that are not regular files are added as problems and skipped.
  */
-function listRuleFiles(dir: string, seen: Set<string>, problem: (file: string, reason: string) => void): string[] {
-  const out: string[] = [];
+function listRuleFiles(dir: string, seen: Set<string>, steps: LoadStep[]): void {
+  const problem = (file: string, reason: string) => steps.push({ problem: { file, reason } });
   const walk = (d: string) => {
     const real = realpathOr(d);
     if (seen.has(real)) return;
     seen.add(real);
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(d).sort();
+      entries = readdirSync(d, { withFileTypes: true });
     } catch (e) {
       problem(d, `cannot read directory: ${errorText(e)}; skipped`);
       return;
     }
-    for (const name of names) {
+    // Sorted by name as Array.prototype.sort sorts strings (UTF-16 code units).
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      const name = entry.name;
       if (name.startsWith('.')) continue;
       const full = path.join(d, name);
       const isRuleFile = RULE_FILE_EXTENSIONS.has(path.extname(name).toLowerCase());
-      let st;
+      if (!isRuleFile && !entry.isDirectory() && !entry.isSymbolicLink()) continue;
+      let st: BigIntStats;
       try {
-        st = statSync(full);
+        st = statSync(full, { bigint: true });
       } catch (e) {
         if (isRuleFile) problem(full, (e as NodeJS.ErrnoException).code === 'ELOOP' ? 'symbolic link loop; skipped' : `cannot read: ${errorText(e)}`);
         continue;
@@ -170,15 +209,15 @@ function listRuleFiles(dir: string, seen: Set<string>, problem: (file: string, r
       } else if (!isRuleFile) continue;
       else if (!st.isFile()) problem(full, `${fileTypeName(st)}, not a regular file; only regular files are read from rule directories`);
       else {
-        const key = realpathOr(full);
+        // Only a link needs resolving: any other entry's real path is its directory's plus its name.
+        const key = entry.isSymbolicLink() ? realpathOr(full) : path.join(real, name);
         if (seen.has(key)) continue;
         seen.add(key);
-        out.push(full);
+        steps.push({ file: full, stat: st });
       }
     }
   };
   walk(dir);
-  return out;
 }
 
 class LoadContext {
@@ -191,7 +230,10 @@ class LoadContext {
   exportSummaries = 0;
   deprecated = 0;
 
-  constructor(readonly opts: LoadOptions) {}
+  constructor(
+    readonly opts: LoadOptions,
+    private readonly read: (file: string) => Buffer,
+  ) {}
 
   invalid(s: Omit<SkippedRule, 'kind'>): void {
     this.skipped.push({ ...s, kind: 'invalid' });
@@ -202,7 +244,7 @@ class LoadContext {
     let text: string;
     try {
       // UTF-8 or UTF-16 (a BOM is dropped); UTF-32 is refused naming the encoding.
-      text = decodeText(readFileSync(file));
+      text = decodeText(this.read(file));
     } catch (e) {
       this.invalid({ file, reason: `cannot read: ${errorText(e)}` });
       return;

@@ -1,8 +1,8 @@
 // File-system helpers shared by the input and rule readers.
-import type { Dirent, Stats } from 'node:fs';
+import type { BigIntStats, Dirent, Stats } from 'node:fs';
 
 /** What a non-regular file is, for messages ("a FIFO (named pipe)", "a socket", …). */
-export function fileTypeName(st: Stats | Dirent): string {
+export function fileTypeName(st: Stats | BigIntStats | Dirent): string {
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice()) return 'a character device';

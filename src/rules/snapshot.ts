@@ -1,0 +1,220 @@
+// Rule-set snapshots: loading a thousand rules parses megabytes of TOML or JSON, checks every rule
+// and locates every query in its file — about a second, or two for the installed TOML set, before
+// a hunt reads its first event. The result depends only on the rule files' bytes, the load
+// options and the code of this build, so it is kept on disk (in the cache directory, see
+// util/cache-dir.ts) and the next load of the same files is one read of that snapshot.
+//
+// A snapshot file (`rule-sets/<key>.snap`) is one line of JSON metadata, then the loaded value
+// serialized by V8 (node:v8, the structured-clone format: plain objects, arrays, strings, numbers
+// keep their own properties and order). The key is a digest of the build, what was loaded and how
+// (the file paths in order, the problems met listing them, the options), so editing a rule file
+// replaces its snapshot instead of adding one. The metadata holds:
+//   - a digest of every file's bytes: the snapshot is used only for the same contents;
+//   - each file's size, modification and change times, inode and device, as stat saw them when the
+//     snapshot was written. While every file still looks exactly so, the bytes are not read again
+//     (as git's index and make trust them); a file changed within 2 s before the snapshot was
+//     written could have changed again unseen within the same clock tick, so then the bytes are
+//     always read and compared (a "racily clean" file, in git's words);
+//   - the serialized value's length and digest, checked before it is deserialized.
+// A damaged, truncated or foreign file is ignored and replaced; files are written to a temporary
+// name and renamed, so a reader never sees half of one. At most KEEP_SNAPSHOTS snapshots are kept
+// (the most recently written), and none larger than MAX_SNAPSHOT_BYTES is written. Any problem
+// with the cache only costs the next load its speed: the rules are then loaded from their files.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import path from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import { buildId } from '../util/build-id.js';
+import type { LoadStep } from './load.js';
+
+const FORMAT = 'eqlite-rule-set-snapshot/1';
+export const SNAPSHOT_DIR = 'rule-sets';
+/** Snapshots kept in the cache directory (the most recently written). */
+export const KEEP_SNAPSHOTS = 8;
+/** Larger serialized values are not written (a rule set is a few MB). */
+export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+/** A file modified less than this before the snapshot was written is always read again (ns). */
+const RACY_NS = 2_000_000_000n;
+
+interface SnapshotMeta {
+  format: string;
+  build: string;
+  key: string;
+  /** sha256 of every file's path, length and bytes, in order. */
+  content: string;
+  /** Per file, as stat saw it: `size:mtimeNs:ctimeNs:ino:dev`. */
+  files: string[];
+  /** False when some file was modified too shortly before the snapshot to trust its stat. */
+  stable: boolean;
+  payload: { bytes: number; sha256: string };
+}
+
+/** What happened on the last cachedRuleLoad of this process (for tests and `--debug` output). */
+export type SnapshotOutcome = 'off' | 'hit' | 'hit-after-read' | 'written' | 'not-written';
+let lastOutcome: SnapshotOutcome = 'off';
+export function lastSnapshotOutcome(): SnapshotOutcome {
+  return lastOutcome;
+}
+
+type FileStep = Extract<LoadStep, { file: string }>;
+
+/**
+ * `compute(read)` — the loading of `steps` with `read` giving a file's bytes — or the value a
+ * snapshot of it in `dir` holds when the files are unchanged. `purpose` and `options` name what
+ * `compute` does with the files (they are part of the key).
+ */
+export function cachedRuleLoad<T>(dir: string, purpose: string, steps: readonly LoadStep[], options: unknown, compute: (read: (file: string) => Buffer) => T): T {
+  const files = steps.filter((s): s is FileStep => 'file' in s);
+  // A FIFO or device named on the command line is read as a stream: nothing to key it by.
+  if (files.some((f) => !f.stat.isFile())) {
+    lastOutcome = 'off';
+    return compute(readFileSync);
+  }
+  const key = digest(JSON.stringify([FORMAT, buildId(), purpose, options, steps.map((s) => ('file' in s ? s.file : [s.problem.file, s.problem.reason]))]));
+  const file = path.join(dir, SNAPSHOT_DIR, `${key.slice(0, 32)}.snap`);
+  const stats = files.map((f) => statKey(f.stat));
+  const found = readSnapshot(file, key);
+  if (found && found.meta.stable && sameList(found.meta.files, stats)) {
+    const value = decode<T>(found);
+    if (value !== undefined) {
+      lastOutcome = 'hit';
+      return value;
+    }
+  }
+
+  // Read every file once: its bytes decide whether the snapshot still holds, and loading uses them.
+  const bytes = new Map<string, Buffer>();
+  const h = createHash('sha256');
+  for (const f of files) {
+    let b: Buffer;
+    try {
+      b = readFileSync(f.file);
+    } catch {
+      // Unreadable: loading reports it; a result holding that error is not kept.
+      lastOutcome = 'not-written';
+      return compute(readFileSync);
+    }
+    bytes.set(f.file, b);
+    h.update(`${f.file}\0${b.length}\0`).update(b);
+  }
+  const content = h.digest('base64url');
+  const readAt = BigInt(Date.now()) * 1_000_000n;
+  const stable = files.every((f) => f.stat.mtimeNs < readAt - RACY_NS && f.stat.ctimeNs < readAt - RACY_NS);
+  const meta = (payload: Buffer): SnapshotMeta => ({ format: FORMAT, build: buildId(), key, content, files: stats, stable, payload: { bytes: payload.length, sha256: digest(payload) } });
+
+  if (found && found.meta.content === content) {
+    const value = decode<T>(found);
+    if (value !== undefined) {
+      // Same bytes, new stat data (a touched or copied file), or old enough now to be trusted:
+      // recorded for the next load.
+      if (!sameList(found.meta.files, stats) || (stable && !found.meta.stable)) writeSnapshot(file, meta(found.payload), found.payload);
+      lastOutcome = 'hit-after-read';
+      return value;
+    }
+  }
+  const value = compute((f) => bytes.get(f) ?? readFileSync(f));
+  let payload: Buffer;
+  try {
+    payload = serialize(value);
+  } catch {
+    // Not serializable (cannot happen for loaded rules, which are plain data): just not cached.
+    lastOutcome = 'not-written';
+    return value;
+  }
+  lastOutcome = payload.length <= MAX_SNAPSHOT_BYTES && writeSnapshot(file, meta(payload), payload) ? 'written' : 'not-written';
+  return value;
+}
+
+function digest(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('base64url');
+}
+
+function statKey(st: BigIntStats): string {
+  return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.dev}`;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+interface Found {
+  meta: SnapshotMeta;
+  payload: Buffer;
+}
+
+/** The snapshot in `file` if it is one of ours for `key` and whole; null otherwise. */
+function readSnapshot(file: string, key: string): Found | null {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return null;
+  }
+  const nl = buf.indexOf(0x0a);
+  if (nl < 0) return null;
+  let meta: SnapshotMeta;
+  try {
+    meta = JSON.parse(buf.toString('utf8', 0, nl)) as SnapshotMeta;
+  } catch {
+    return null;
+  }
+  if (
+    meta === null ||
+    typeof meta !== 'object' ||
+    meta.format !== FORMAT ||
+    meta.build !== buildId() ||
+    meta.key !== key ||
+    typeof meta.content !== 'string' ||
+    !Array.isArray(meta.files) ||
+    typeof meta.payload?.sha256 !== 'string'
+  ) {
+    return null;
+  }
+  const payload = buf.subarray(nl + 1);
+  return payload.length === meta.payload.bytes ? { meta, payload } : null;
+}
+
+/** The snapshot's value, or undefined when its bytes are not what was written. */
+function decode<T>(found: Found): T | undefined {
+  if (digest(found.payload) !== found.meta.payload.sha256) return undefined;
+  try {
+    return deserialize(found.payload) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a snapshot atomically (temporary file, then rename); false when it could not. */
+function writeSnapshot(file: string, meta: SnapshotMeta, payload: Buffer): boolean {
+  const dir = path.dirname(file);
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(tmp, Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), payload]));
+    renameSync(tmp, file);
+  } catch {
+    rmSync(tmp, { force: true });
+    return false;
+  }
+  prune(dir, path.basename(file));
+  return true;
+}
+
+/** Keeps the KEEP_SNAPSHOTS most recently written snapshots; removes temporary files left by crashed writers. */
+function prune(dir: string, own: string): void {
+  try {
+    const now = Date.now();
+    const snaps: { name: string; t: number }[] = [];
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (name.endsWith('.snap')) snaps.push({ name, t: name === own ? Infinity : statSync(full).mtimeMs });
+      else if (name.endsWith('.tmp') && now - statSync(full).mtimeMs > 3_600_000) rmSync(full, { force: true });
+    }
+    snaps.sort((a, b) => b.t - a.t);
+    for (const s of snaps.slice(KEEP_SNAPSHOTS)) rmSync(path.join(dir, s.name), { force: true });
+  } catch {
+    // Another process pruned at the same time, or the directory went away: nothing to do.
+  }
+}

@@ -1,0 +1,13 @@
+// `EQLITE_TRACE_STARTUP=1`: one line on stderr when the first event is read — the CPU time
+// (user + system) and wall time since the process started — so that start-up can be measured as
+// issue 13 defines it (process start to first event read) without a profiler.
+let marked = false;
+
+/** Called when an input yields its first events; prints once per process when tracing is on. */
+export function markFirstEventRead(): void {
+  if (marked) return;
+  marked = true;
+  if (!process.env.EQLITE_TRACE_STARTUP) return;
+  const cpu = process.cpuUsage();
+  process.stderr.write(`startup: first event read ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, ${performance.now().toFixed(0)} ms wall after the process started\n`);
+}

@@ -1,0 +1,192 @@
+// Rule-set snapshots (src/rules/snapshot.ts): a load of rule files seen before comes from one
+// snapshot file in the cache directory, and gives exactly what parsing the files gives — whatever
+// happened to the files or to the snapshot in between.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hunt } from '../src/detect/hunt.js';
+import { loadRuleSet } from '../src/rules/home.js';
+import { defaultRulesDir, loadRules } from '../src/rules/load.js';
+import { KEEP_SNAPSHOTS, lastSnapshotOutcome, SNAPSHOT_DIR } from '../src/rules/snapshot.js';
+
+const SEED_TOML = path.join(defaultRulesDir(), 'windows', 'initial_access_scripts_process_started_via_wmi.toml');
+const root = mkdtempSync(path.join(tmpdir(), 'eqlite-snapshot-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let n = 0;
+const fresh = (what: string) => {
+  const d = path.join(root, `${what}-${n++}`);
+  mkdirSync(d, { recursive: true });
+  return d;
+};
+
+const ruleJson = (id: string, name: string, extra: string = '') =>
+  `{"rule_id":"${id}","name":"${name}","type":"eql","language":"eql","index":["logs-*"],"query":"process where process.name == \\"${id}.exe\\"","severity":"low","risk_score":21,"description":"d"${extra}}`;
+
+/** A rules directory: an NDJSON export (rules, an exception list, an invalid line) and a TOML rule. */
+function rulesDir(): string {
+  const d = fresh('rules');
+  writeFileSync(
+    path.join(d, 'export.ndjson'),
+    [
+      ruleJson('a', 'Rule A', ',"exceptions_list":[{"id":"L","list_id":"L","namespace_type":"single","type":"detection"}]'),
+      // An own "__proto__" key must stay an own key (not become the object's prototype).
+      ruleJson('b', 'Rule B', ',"__proto__":{"polluted":true},"meta":{"x":[1,null,"y"]}'),
+      '{"list_id":"L","type":"detection","name":"L","namespace_type":"single","description":"x"}',
+      '{"item_id":"i1","list_id":"L","namespace_type":"single","name":"i1","type":"simple","entries":[{"field":"host.name","operator":"included","type":"match","value":"h1"}]}',
+      '{"rule_id": broken',
+      '{"exported_count":3}',
+    ].join('\n') + '\n',
+  );
+  mkdirSync(path.join(d, 'toml'));
+  writeFileSync(path.join(d, 'toml', 'c.toml'), readFileSync(SEED_TOML));
+  return d;
+}
+
+/** Files changed less than 2 s before a snapshot are not trusted by their stat data (snapshot.ts): wait that long. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 2100));
+
+const snapshots = (cache: string) => (existsSync(path.join(cache, SNAPSHOT_DIR)) ? readdirSync(path.join(cache, SNAPSHOT_DIR)).filter((f) => f.endsWith('.snap')) : []);
+
+describe('rule-set snapshots', () => {
+  it('give exactly what parsing the files gives: rules, exception lists, skipped lines, counts, key order', async () => {
+    const dir = rulesDir();
+    const cache = fresh('cache');
+    const parsed = loadRules([dir]);
+    expect(parsed.rules.map((r) => r.rule_id)).toEqual(['a', 'b', expect.any(String)]);
+    expect(parsed.skipped).toHaveLength(1);
+    expect(parsed.exceptionLists[0]!.items).toHaveLength(1);
+    const cold = loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('written');
+    const warm = loadRules([dir], { cache });
+    // The files were written just now: their stat cannot be trusted yet, so the bytes are compared.
+    expect(lastSnapshotOutcome()).toBe('hit-after-read');
+    await settle();
+    loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit-after-read');
+    const hit = loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit');
+    for (const r of [cold, warm, hit]) {
+      expect(r).toEqual(parsed);
+      expect(JSON.stringify(r)).toBe(JSON.stringify(parsed));
+    }
+    const b = hit.rules.find((r) => r.rule_id === 'b')!;
+    expect(Object.hasOwn(b.extra, '__proto__')).toBe(true);
+    expect((b.extra as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(snapshots(cache)).toHaveLength(1);
+  });
+
+  it('see an edited, added or removed file, and a touched file with the same bytes', async () => {
+    const dir = rulesDir();
+    const cache = fresh('cache');
+    await settle();
+    loadRules([dir], { cache });
+    loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit');
+    // Same length, one character changed, the modification time put back: the change time differs.
+    const f = path.join(dir, 'export.ndjson');
+    const text = readFileSync(f, 'utf8');
+    const before = Date.now() / 1000 - 60;
+    utimesSync(f, before, before);
+    await settle();
+    loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit-after-read');
+    loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit');
+    writeFileSync(f, text.replace('Rule A', 'Rule Z'));
+    utimesSync(f, before, before);
+    const edited = loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('written');
+    expect(edited.rules.map((r) => r.name)).toContain('Rule Z');
+    expect(edited).toEqual(loadRules([dir]));
+    // Touched (new times, same bytes): the bytes are read and compared, not parsed.
+    const t = Date.now() / 1000 - 30;
+    utimesSync(f, t, t);
+    expect(loadRules([dir], { cache })).toEqual(edited);
+    expect(lastSnapshotOutcome()).toBe('hit-after-read');
+    // A new file, then a removed one: another list of files, loaded from the files.
+    writeFileSync(path.join(dir, 'more.ndjson'), ruleJson('d', 'Rule D') + '\n');
+    expect(loadRules([dir], { cache }).rules.map((r) => r.rule_id)).toContain('d');
+    expect(lastSnapshotOutcome()).toBe('written');
+    rmSync(path.join(dir, 'toml', 'c.toml'));
+    const fewer = loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('written');
+    expect(fewer).toEqual(loadRules([dir]));
+    expect(fewer.rules).toHaveLength(3);
+  });
+
+  it('ignore and replace a damaged, truncated or foreign snapshot file', async () => {
+    const dir = rulesDir();
+    const cache = fresh('cache');
+    await settle();
+    const parsed = loadRules([dir]);
+    loadRules([dir], { cache });
+    const [name] = snapshots(cache);
+    const file = path.join(cache, SNAPSHOT_DIR, name!);
+    const good = readFileSync(file);
+    const damage: [string, Buffer][] = [
+      ['a flipped byte in the serialized rules', Buffer.concat([good.subarray(0, good.length - 40), Buffer.from([good[good.length - 40]! ^ 0xff]), good.subarray(good.length - 39)])],
+      ['cut short', good.subarray(0, Math.floor(good.length / 2))],
+      ['empty', Buffer.alloc(0)],
+      ['not ours', Buffer.from('{"format":"something else"}\nxyz')],
+      ['no metadata line', Buffer.from('garbage without a newline')],
+      ['metadata of another build', Buffer.concat([Buffer.from(good.toString('latin1').split('\n', 1)[0]!.replace(/"build":"[^"]*"/, '"build":"other"')), good.subarray(good.indexOf(0x0a))])],
+    ];
+    for (const [what, bytes] of damage) {
+      writeFileSync(file, bytes);
+      const r = loadRules([dir], { cache });
+      expect(lastSnapshotOutcome(), what).toBe('written');
+      expect(r, what).toEqual(parsed);
+      expect(readFileSync(file).equals(good), what).toBe(true);
+      loadRules([dir], { cache });
+      expect(lastSnapshotOutcome(), what).toBe('hit');
+    }
+    expect(readdirSync(path.join(cache, SNAPSHOT_DIR)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it(`keep the ${KEEP_SNAPSHOTS} most recently written snapshots`, () => {
+    const cache = fresh('cache');
+    const dirs = Array.from({ length: KEEP_SNAPSHOTS + 3 }, () => rulesDir());
+    for (const d of dirs) loadRules([d], { cache });
+    expect(snapshots(cache)).toHaveLength(KEEP_SNAPSHOTS);
+    // The newest is among them.
+    loadRules([dirs[dirs.length - 1]!], { cache });
+    expect(lastSnapshotOutcome()).not.toBe('written');
+  });
+
+  it('hunt: the same alerts with no cache, a cold cache, a warm cache and a damaged snapshot', async () => {
+    const cache = fresh('cache');
+    const sample = path.join(import.meta.dirname, '..', 'examples', 'windows-sample.ndjson');
+    const run = async (withCache: boolean) => {
+      const set = loadRuleSet([defaultRulesDir()], withCache ? { cache } : {});
+      const r = await hunt({ rules: set.rules, exceptionLists: set.exceptionLists, inputs: [sample], outlines: withCache ? cache : undefined, now: Date.parse('2025-03-11T00:00:00Z') });
+      return r.alerts.map((a) => a['kibana.alert.uuid']);
+    };
+    const none = await run(false);
+    expect(none.length).toBeGreaterThan(0);
+    expect(await run(true)).toEqual(none);
+    expect(await run(true)).toEqual(none);
+    for (const s of snapshots(cache)) writeFileSync(path.join(cache, SNAPSHOT_DIR, s), 'damaged');
+    expect(await run(true)).toEqual(none);
+  });
+
+  const elastic = path.join(import.meta.dirname, '..', '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
+  it.skipIf(!existsSync(elastic))('hunt with every Elastic EQL rule: the same alerts with no cache, a cold cache, a warm cache and a damaged snapshot', async () => {
+    const cache = fresh('cache');
+    const sample = path.join(import.meta.dirname, '..', 'examples', 'windows-sample.ndjson');
+    const run = async (withCache: boolean) => {
+      const set = loadRuleSet([elastic], withCache ? { cache } : {});
+      const r = await hunt({ rules: set.rules, exceptionLists: set.exceptionLists, inputs: [sample], outlines: withCache ? cache : undefined, now: Date.parse('2025-03-11T00:00:00Z') });
+      return { rules: set.rules.length, alerts: r.alerts.map((a) => JSON.stringify(a)) };
+    };
+    const none = await run(false);
+    expect(none.rules).toBeGreaterThan(1000);
+    expect(none.alerts.length).toBeGreaterThan(0);
+    expect(await run(true)).toEqual(none);
+    expect(await run(true)).toEqual(none);
+    for (const s of snapshots(cache)) writeFileSync(path.join(cache, SNAPSHOT_DIR, s), readFileSync(path.join(cache, SNAPSHOT_DIR, s)).subarray(0, 5000));
+    expect(await run(true)).toEqual(none);
+  }, 120_000);
+});
