@@ -67,14 +67,6 @@ describe('rule-set snapshots', () => {
     expect(lastSnapshotOutcome()).toBe('hit-after-read');
     const hit = loadRules([dir], { cache });
     expect(lastSnapshotOutcome()).toBe('hit');
-    // Rules from a snapshot read their text (descriptions, guides, MITRE mappings) when first
-    // used; copies made before that — as the rules posted to worker threads — hold all of it.
-    expect(structuredClone(hit)).toEqual(parsed);
-    expect(JSON.stringify(loadRules([dir], { cache }).rules)).toBe(JSON.stringify(parsed.rules));
-    const again = loadRules([dir], { cache });
-    again.rules[0]!.description = 'changed';
-    again.rules[0]!.extra['new'] = 1;
-    expect([again.rules[0]!.description, again.rules[0]!.note, again.rules[0]!.extra['new']]).toEqual(['changed', parsed.rules[0]!.note, 1]);
     for (const r of [cold, warm, hit]) {
       expect(r).toEqual(parsed);
       expect(JSON.stringify(r)).toBe(JSON.stringify(parsed));

@@ -113,7 +113,7 @@ export function defaultRulesDir(): string {
 export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
   const steps = planRuleFiles(paths);
   if (opts.cache !== undefined) {
-    return cachedRuleLoad(opts.cache, 'rules', steps, { includeDeprecated: opts.includeDeprecated === true }, (read) => ({ loaded: loadPlanned(steps, opts, read) })).loaded;
+    return cachedRuleLoad(opts.cache, 'rules', steps, { includeDeprecated: opts.includeDeprecated === true }, (read) => loadPlanned(steps, opts, read));
   }
   return loadPlanned(steps, opts, readFileSync);
 }

@@ -16,10 +16,6 @@
 //     written could have changed again unseen within the same clock tick, so then the bytes are
 //     always read and compared (a "racily clean" file, in git's words);
 //   - the serialized value's length and digest, checked before it is deserialized.
-// Most of a rule's bytes are text only alerts and listings read (descriptions, investigation
-// guides, MITRE mappings, …): each rule's such fields are serialized apart and deserialized when
-// one of them is first read (the rule object has accessors in their place, which then become plain
-// properties), so a hunt that alerts on a few rules never builds the others' guides.
 // A damaged, truncated or foreign file is ignored and replaced; files are written to a temporary
 // name and renamed, so a reader never sees half of one. At most KEEP_SNAPSHOTS snapshots are kept
 // (the most recently written), and none larger than MAX_SNAPSHOT_BYTES is written. Any problem
@@ -29,8 +25,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { buildId } from '../util/build-id.js';
-import type { LoadResult, LoadStep } from './load.js';
-import type { Rule } from './types.js';
+import type { LoadStep } from './load.js';
 
 const FORMAT = 'eqlite-rule-set-snapshot/1';
 export const SNAPSHOT_DIR = 'rule-sets';
@@ -68,13 +63,7 @@ type FileStep = Extract<LoadStep, { file: string }>;
  * snapshot of it in `dir` holds when the files are unchanged. `purpose` and `options` name what
  * `compute` does with the files (they are part of the key).
  */
-export function cachedRuleLoad<T extends { loaded: LoadResult }>(
-  dir: string,
-  purpose: string,
-  steps: readonly LoadStep[],
-  options: unknown,
-  compute: (read: (file: string) => Buffer) => T,
-): T {
+export function cachedRuleLoad<T>(dir: string, purpose: string, steps: readonly LoadStep[], options: unknown, compute: (read: (file: string) => Buffer) => T): T {
   const files = steps.filter((s): s is FileStep => 'file' in s);
   // A FIFO or device named on the command line is read as a stream: nothing to key it by.
   if (files.some((f) => !f.stat.isFile())) {
@@ -126,7 +115,7 @@ export function cachedRuleLoad<T extends { loaded: LoadResult }>(
   const value = compute((f) => bytes.get(f) ?? readFileSync(f));
   let payload: Buffer;
   try {
-    payload = encode(value);
+    payload = serialize(value);
   } catch {
     // Not serializable (cannot happen for loaded rules, which are plain data): just not cached.
     lastOutcome = 'not-written';
@@ -188,107 +177,13 @@ function readSnapshot(file: string, key: string): Found | null {
 }
 
 /** The snapshot's value, or undefined when its bytes are not what was written. */
-function decode<T extends { loaded: LoadResult }>(found: Found): T | undefined {
+function decode<T>(found: Found): T | undefined {
   if (digest(found.payload) !== found.meta.payload.sha256) return undefined;
   try {
-    const payload = found.payload;
-    if (payload.length < 4) return undefined;
-    const coreBytes = payload.readUInt32LE(0);
-    const value = deserialize(payload.subarray(4, 4 + coreBytes)) as T;
-    const heavy = payload.subarray(4 + coreBytes);
-    const stubs = value.loaded.rules as unknown as RuleStub[];
-    value.loaded.rules = stubs.map((stub) => reviveRule(stub, heavy));
-    return value;
+    return deserialize(found.payload) as T;
   } catch {
     return undefined;
   }
-}
-
-// ---- rules with lazily deserialized text --------------------------------------------------------
-
-/** Rule properties that loading, selecting, routing and running rules read: deserialized at once. */
-const HEAVY_RULE_KEYS = new Set(['description', 'note', 'setup', 'threat', 'references', 'author', 'license']);
-/** Keys of `extra` read before alerts are built (rule filters, the EQL timestamp_field, Kibana's id). */
-const LIGHT_EXTRA_KEYS = new Set(['filters', 'timestamp_field', 'id']);
-
-/** A rule as stored: its keys in order, the light values, and where its heavy values are. */
-interface RuleStub {
-  keys: string[];
-  light: Record<string, unknown>;
-  extraKeys: string[];
-  extraLight: Record<string, unknown>;
-  at: number;
-  bytes: number;
-}
-
-interface HeavyPart {
-  rule: Record<string, unknown>;
-  extra: Record<string, unknown>;
-}
-
-/** The payload: the value with each rule as a stub (length-prefixed), then the rules' heavy parts. */
-function encode<T extends { loaded: LoadResult }>(value: T): Buffer {
-  const parts: Buffer[] = [];
-  let at = 0;
-  const stubs: RuleStub[] = value.loaded.rules.map((rule) => {
-    const r = rule as unknown as Record<string, unknown>;
-    const light: Record<string, unknown> = {};
-    const heavy: HeavyPart = { rule: {}, extra: {} };
-    const keys = Object.keys(r);
-    for (const k of keys) ownSet(HEAVY_RULE_KEYS.has(k) ? heavy.rule : light, k, r[k]);
-    const extraLight: Record<string, unknown> = {};
-    const extra = rule.extra;
-    const extraKeys = Object.keys(extra);
-    for (const k of extraKeys) ownSet(LIGHT_EXTRA_KEYS.has(k) ? extraLight : heavy.extra, k, extra[k]);
-    delete light['extra'];
-    const blob = serialize(heavy);
-    parts.push(blob);
-    const stub = { keys, light, extraKeys, extraLight, at, bytes: blob.length };
-    at += blob.length;
-    return stub;
-  });
-  const core = serialize({ ...value, loaded: { ...value.loaded, rules: stubs } });
-  const head = Buffer.alloc(4);
-  head.writeUInt32LE(core.length, 0);
-  return Buffer.concat([head, core, ...parts]);
-}
-
-/**
- * The rule a stub stands for: its light values as properties, its heavy ones as accessors that
- * deserialize the rule's heavy part on first use and then become plain properties. Keys keep
- * their order (JSON output and listings are the same as from the files).
- */
-function reviveRule(stub: RuleStub, heavyBytes: Buffer): Rule {
-  if (!Array.isArray(stub.keys) || !Array.isArray(stub.extraKeys)) throw new Error('not a rule stub');
-  let heavy: HeavyPart | null = null;
-  const part = (): HeavyPart => (heavy ??= deserialize(heavyBytes.subarray(stub.at, stub.at + stub.bytes)) as HeavyPart);
-  const fill = (target: Record<string, unknown>, keys: string[], light: Record<string, unknown>, heavyOf: () => Record<string, unknown>) => {
-    for (const k of keys) {
-      if (Object.hasOwn(light, k)) ownSet(target, k, light[k]);
-      else {
-        Object.defineProperty(target, k, {
-          enumerable: true,
-          configurable: true,
-          get: () => {
-            const v = heavyOf()[k];
-            ownSet(target, k, v);
-            return v;
-          },
-          set: (v: unknown) => ownSet(target, k, v),
-        });
-      }
-    }
-  };
-  const extra: Record<string, unknown> = {};
-  fill(extra, stub.extraKeys, stub.extraLight, () => part().extra);
-  const rule: Record<string, unknown> = {};
-  fill(rule, stub.keys, { ...stub.light, extra }, () => part().rule);
-  return rule as unknown as Rule;
-}
-
-/** Defines an own, writable data property (also for keys such as `__proto__`). */
-function ownSet(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 /** Writes a snapshot atomically (temporary file, then rename); false when it could not. */
