@@ -39,7 +39,7 @@ class EndIndex {
     if (!list) this.byKey.set(h, (list = []));
     let entry = list.find((e) => e.piece === piece);
     if (!entry) list.push((entry = { piece, rules: [] }));
-    if (!entry.rules.includes(rule)) entry.rules.push(rule);
+    addRule(entry.rules, rule);
   }
 
   mark(v: string, hit: Float64Array, stamp: number): void {
@@ -82,7 +82,7 @@ class InfixIndex {
       list.push((entry = { piece, rules: [] }));
       this.size++;
     }
-    if (!entry.rules.includes(rule)) entry.rules.push(rule);
+    addRule(entry.rules, rule);
   }
 
   mark(v: string, hit: Float64Array, stamp: number): void {
@@ -101,6 +101,15 @@ class InfixIndex {
       }
     }
   }
+}
+
+/**
+ * Adds a rule to a list unless it was the last added: the router adds its slots in increasing
+ * order, so this keeps lists free of repeats without searching them (a list of a common field or
+ * value holds hundreds of slots); a repeat from another caller would only mark a rule twice.
+ */
+function addRule(rules: number[], rule: number): void {
+  if (rules.length === 0 || rules[rules.length - 1] !== rule) rules.push(rule);
 }
 
 function markAll(rules: number[], hit: Float64Array, stamp: number): void {
@@ -124,11 +133,11 @@ export class FieldAnchorIndex {
   readonly all: number[] = [];
 
   add(anchor: AnchorPieces, rule: number): void {
-    if (!this.all.includes(rule)) this.all.push(rule);
+    addRule(this.all, rule);
     for (const v of anchor.values) {
       const l = this.exact.get(v);
       if (!l) this.exact.set(v, [rule]);
-      else if (!l.includes(rule)) l.push(rule);
+      else addRule(l, rule);
     }
     for (const p of anchor.prefixes ?? []) (this.prefixes ??= new EndIndex(true)).add(p, rule);
     for (const p of anchor.suffixes ?? []) (this.suffixes ??= new EndIndex(false)).add(p, rule);

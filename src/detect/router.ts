@@ -453,6 +453,7 @@ export class RuleRouter {
 function push<K>(m: Map<K, number[]>, k: K, i: number): void {
   const l = m.get(k);
   if (!l) m.set(k, [i]);
-  else if (!l.includes(i)) l.push(i);
+  // Slots are pushed in increasing order: a repeat can only be the last one.
+  else if (l[l.length - 1] !== i) l.push(i);
 }
 
