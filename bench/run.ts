@@ -160,7 +160,7 @@ if (haveCorpus && !skip.has('startup')) {
   if (haveToml) execFileSync(process.execPath, [cli, 'rules', 'update', tomlDir], { env: { ...process.env, EQLITE_RULES_HOME: rulesHome }, stdio: 'ignore' });
   console.log('');
   console.log('start-up with all active Elastic EQL rules: process start to the first event read (EQLITE_TRACE_STARTUP=1)');
-  console.log('rules                                   cache   CPU ms   wall ms   (runs: CPU/wall)');
+  console.log('rules                                     cache   CPU ms   wall ms   (runs: CPU/wall)');
   const cases: [string, string[]][] = [['-r eql-rules.ndjson (Kibana export)', ['-r', corpus]]];
   if (haveToml) cases.push(['installed detection-rules TOML (default)', []]);
   for (const [label, args] of cases) {
@@ -177,9 +177,9 @@ if (haveCorpus && !skip.has('startup')) {
     }
     const [cold, ...warm] = runs;
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-    console.log(`${label.padEnd(40)}cold ${String(cold!.cpu).padStart(8)} ${String(cold!.wall).padStart(9)}`);
+    console.log(`${label.padEnd(42)}cold ${String(cold!.cpu).padStart(8)} ${String(cold!.wall).padStart(9)}`);
     console.log(
-      `${''.padEnd(40)}warm ${String(median(warm.map((w) => w.cpu))).padStart(8)} ${String(median(warm.map((w) => w.wall))).padStart(9)}   (${warm.map((w) => `${w.cpu}/${w.wall}`).join(', ')})`,
+      `${''.padEnd(42)}warm ${String(median(warm.map((w) => w.cpu))).padStart(8)} ${String(median(warm.map((w) => w.wall))).padStart(9)}   (${warm.map((w) => `${w.cpu}/${w.wall}`).join(', ')})`,
     );
   }
   rmSync(tmp, { recursive: true, force: true });
