@@ -2,8 +2,9 @@
 // (src/engine/sequence-paged.ts). The expected values are derived by walking Elasticsearch's
 // TumblingWindow and SequenceMatcher by hand (steps in the comments); the random test checks that
 // with a page larger than the data the replay equals "all sequences, keep the last N".
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type CompileOptions } from '../src/engine/index.js';
+import { PagedTailSequences } from '../src/engine/sequence-paged.js';
 import type { EventDoc } from '../src/events/types.js';
 import { mulberry32 } from './prng.js';
 
@@ -78,6 +79,25 @@ describe('tail selection through ES paging (fetch_size)', () => {
     expect(ids(AB, e2, { size: 1 })).toEqual([[2, 5]]);
   });
 
+  it('three stages: a full page of the second stage boxes the third into its window, and ES stops there', () => {
+    // Found by the random test below (seed 12345, round 72); traced by hand through TumblingWindow:
+    // a: 1z 3x 10z 13x 14y 15y 20y 21y 27z 30z 34y 35x (12) · b: 5y 6y 7x 8x 11x 12x 16z 17x 22x 24y
+    // 25z 28x 29x 31x 32z (15) · c: 2y 4z 9y 18z 19z 23y 26y 33y 36x (9); fetch_size 15, size 1.
+    // Stage a: one page of 12 (< 15: no restart). Stage b after event 1, keys {x,y,z}: all 15, a FULL
+    // page, so its window [5, 32] is not the last: (3,7) (10,16) (13,17) (21,24) (30,32) advance.
+    // Stage c is boxed to (5, 32]: 9 18 19 23 26 → 18 completes (10,16,18), 26 completes
+    // (21,24,26); the set holds 2 ≥ 1 → stop, last 1: (21,24,26). Event 36, which would complete
+    // (13,17,36), the last sequence overall, lies past the window and is never read.
+    const rows = '1az 2cy 3ax 4cz 5by 6by 7bx 8bx 9cy 10az 11bx 12bx 13ax 14ay 15ay 16bz 17bx 18cz 19cz 20ay 21ay 22bx 23cy 24by 25bz 26cy 27az 28bx 29bx 30az 31bx 32bz 33cy 34ay 35ax 36cx'
+      .split(' ')
+      .map((w, i) => ({ c: w.at(-2)!, k: w.at(-1)!, t: i }));
+    const q = 'sequence by k [a where true] [b where true] [c where true]';
+    expect(ids(q, events(rows), {}).at(-1)).toEqual([13, 17, 36]);
+    expect(ids(q, events(rows), { size: 1, fetchSize: 15 })).toEqual([[21, 24, 26]]);
+    // One more per page: no page is full, every search returns all, the answer is streaming's.
+    expect(ids(q, events(rows), { size: 1, fetchSize: 16 })).toEqual([[13, 17, 36]]);
+  });
+
   it('`| tail N` is the same limit as size with result_position tail', () => {
     expect(ids(`${AB} | tail 1`, evs, { fetchSize: 2 })).toEqual([[2, 4]]);
   });
@@ -96,30 +116,43 @@ describe('tail selection through ES paging (fetch_size)', () => {
   });
 });
 
-describe('with a page larger than the data, the replay is "all sequences, keep the last N"', () => {
+describe('with pages that hold every term\'s events, the replay is "all sequences, keep the last N"', () => {
   // Seeded: the same cases every run.
   const next = mulberry32(12345);
   const rand = (n: number) => Math.floor(next() * n);
-  const queries = [
-    AB,
-    'sequence by k [a where true] [b where true] [c where true]',
-    'sequence by k with maxspan=3s [a where true] [b where true]',
-    'sequence by k [a where true] [b where true] until [c where true]',
-    'sequence by k [a where true] with runs=2 [b where true]',
-    'sequence [a where x < 2] [any where x > 0]',
+  type Row = { c: string; k: string; t: number; x: number };
+  const cat = (c: string) => (r: Row) => r.c === c;
+  // Each query with the filters of its terms (until included), to size the page: fetch_size is one
+  // more than the largest term's count, so every search returns all in one page that is not full.
+  // Runs keep the streaming answer there without replaying; alwaysReplay makes them replay.
+  // (With a page exactly full, ES would query on and may stop earlier: see the 3-stage case above.)
+  const queries: [string, ((r: Row) => boolean)[]][] = [
+    [AB, [cat('a'), cat('b')]],
+    ['sequence by k [a where true] [b where true] [c where true]', [cat('a'), cat('b'), cat('c')]],
+    ['sequence by k with maxspan=3s [a where true] [b where true]', [cat('a'), cat('b')]],
+    ['sequence by k [a where true] [b where true] until [c where true]', [cat('a'), cat('b'), cat('c')]],
+    ['sequence by k [a where true] with runs=2 [b where true]', [cat('a'), cat('b')]],
+    ['sequence [a where x < 2] [any where x > 0]', [(r) => r.c === 'a' && r.x < 2, (r) => r.x > 0]],
   ];
+  beforeAll(() => {
+    PagedTailSequences.alwaysReplay = true;
+  });
+  afterAll(() => {
+    PagedTailSequences.alwaysReplay = false;
+  });
   it('100 random streams × 6 queries × sizes 1, 3, 10', () => {
     let compared = 0;
     for (let round = 0; round < 100; round++) {
       const n = 5 + rand(40);
-      const rows = [];
+      const rows: Row[] = [];
       for (let i = 0; i < n; i++) rows.push({ c: 'abc'[rand(3)]!, k: 'xyz'[rand(3)]!, t: i, x: rand(3) });
       const evs = events(rows);
-      for (const q of queries) {
+      for (const [q, terms] of queries) {
+        const fetchSize = 1 + Math.max(0, ...terms.map((f) => rows.filter(f).length));
         const all = ids(q, evs, {});
         for (const size of [1, 3, 10]) {
           const expected = all.slice(Math.max(0, all.length - size));
-          expect(ids(q, evs, { size, fetchSize: 1000 }), `${q} size ${size} round ${round}`).toEqual(expected);
+          expect(ids(q, evs, { size, fetchSize }), `${q} size ${size} round ${round}`).toEqual(expected);
           compared++;
         }
       }

@@ -151,6 +151,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
         finish() {
           matcher.finish();
           const streamed = window.result();
+          // Null: paging cannot change the answer (or the replay gave up, see warnings).
           const matches = paged?.result();
           if (!matches) return streamed;
           const selected = new ResultWindow<QueryResult>(pipes, size, position);

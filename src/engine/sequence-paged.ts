@@ -148,9 +148,26 @@ export class PagedTailSequences {
     this.buffered = 0;
   }
 
+  /**
+   * Whether paging can change the answer: when every term matched fewer events than a page, each
+   * of ES's searches returns everything in one page, the executor completes every sequence the
+   * streaming matcher finds before it looks at the limit, and the last N are the same.
+   */
+  get pagingMatters(): boolean {
+    if (PagedTailSequences.alwaysReplay) return true;
+    return this.hits.some((h) => h.length >= this.fetchSize) || this.untilHits.length >= this.fetchSize;
+  }
+
+  /** Tests: replay even where paging cannot matter, to check the replay against streaming there. */
+  static alwaysReplay = false;
+
   /** The sequences ES returns, oldest last event first; null when the replay gave up (see overflow). */
   result(): SequenceMatch[] | null {
     if (this.overflow) return null;
+    if (!this.pagingMatters) {
+      this.release();
+      return null;
+    }
     const replay = new Replay(this.spec, this.hits, this.untilHits, this.limit, this.fetchSize);
     const seqs = replay.run();
     this.release();
