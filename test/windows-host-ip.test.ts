@@ -218,6 +218,30 @@ describe('discovery pass and hunt', () => {
     expect(found.files).toBe(2);
   });
 
+  it('parses only the NDJSON lines that can reveal an address: ECS lines without `egress` or a 5156–5159 code are decided from their bytes', async () => {
+    const dir = tempDir('eqlite-hostip-');
+    const t = (s: number) => `2024-05-01T10:00:0${s}.000Z`;
+    const egress = (s: number, ip: string, provider: string) =>
+      `{"@timestamp":"${t(s)}","event":{"category":["network"],"type":["connection"]},"winlog":{"provider_name":"${provider}","event_id":"3"},"network":{"direction":"egress"},"source":{"ip":"${ip}"},"host":{"id":"h1"}}`;
+    const process = (s: number) => `{"@timestamp":"${t(s)}","event":{"category":["process"],"type":["start"]},"process":{"name":"cmd.exe"},"source":{"ip":"10.7.7.7"},"host":{"id":"h1"}}`;
+    const lines = [
+      process(1),
+      egress(2, '10.1.2.3', 'Microsoft-Windows-Sysmon'),
+      process(3),
+      // An escape could spell any text: the filter parses such a line.
+      egress(4, '10.9.9.9', '\\u004dicrosoft-Windows-Sysmon'),
+      // The right provider but not a connection: `egress` is not in it, so it is not parsed.
+      process(5).replace('"process":', '"winlog":{"provider_name":"Microsoft-Windows-Sysmon","event_id":"1"},"process":'),
+      process(6),
+    ];
+    const file = path.join(dir, 'agent.ndjson');
+    writeFileSync(file, lines.join('\n') + '\n');
+    const found = await discoverHostAddresses(await expandInputs([file]));
+    expect(found.book.entries()).toEqual([['h1', ['10.1.2.3', '10.9.9.9']]]);
+    expect(found.revealing).toBe(2);
+    expect(found.examined).toBe(2);
+  });
+
   const rule = () => makeRule({ name: 'Machine account share access from elsewhere', index: ['logs-system.security*'], query: RELAY_QUERY, from: 'now-9m', interval: '5m' });
 
   for (const threads of [0, 2]) {

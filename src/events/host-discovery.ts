@@ -7,9 +7,17 @@
 //
 // Files only: stdin cannot be read twice (its events still get the addresses the files revealed).
 // The pass reports nothing: the real read reports every damaged item and unreadable file.
+//
+// NDJSON lines are decided from their bytes first (events/prefilter.ts): only a Sysmon connection
+// (direction `egress`) or a Filtering Platform event (5156–5159) can reveal an address, so an ECS
+// line holding none of those texts (REVEALING_TEXT) is not parsed.
+// Windows documents mapped on read (raw Winlogbeat, NXLog, RawWindowsEvent JSON) and lines with
+// escapes are always parsed by that filter. On Agent data with every rule (some name host.ip),
+// the pass otherwise parsed the whole input once more before the real read.
 import { readEvtx } from '../evtx/index.js';
 import { openInput } from './inputs.js';
-import type { InputFile } from './sources.js';
+import { STUB_SOURCE, type InputFile } from './sources.js';
+import { REVEALING_TEXT } from './windows/host-ip.js';
 import { HostAddressBook, mapRawWindowsEvent, mayRevealHostAddress, type WindowsProfile } from './windows/index.js';
 
 /** When the pass runs: `auto` (the command decides: hunt and query when host.ip is used), `on`, `off`. */
@@ -33,12 +41,15 @@ export interface DiscoveryResult {
   revealing: number;
   /** Files read by the pass (stdin is not). */
   files: number;
+  /** Documents parsed and examined; JSON lines decided from their bytes are not counted. */
+  examined: number;
 }
 
 export async function discoverHostAddresses(files: readonly InputFile[], opts: DiscoveryOptions = {}): Promise<DiscoveryResult> {
   const book = new HostAddressBook();
   let revealing = 0;
   let read = 0;
+  let examined = 0;
   const quiet = () => undefined;
   for (const f of files) {
     if (f.path === '-') continue;
@@ -48,19 +59,24 @@ export async function discoverHostAddresses(files: readonly InputFile[], opts: D
         // Only the few event ids that can reveal an address are mapped (the mapping is a good
         // part of an EVTX record's cost).
         for await (const record of readEvtx(f.path, { onWarning: quiet })) {
+          examined++;
           const raw = record.toRaw();
           if (!mayRevealHostAddress(String(raw.System.EventID).trim())) continue;
           if (book.observe(mapRawWindowsEvent(raw, { profile: opts.profile, namespace: opts.namespace }).source)) revealing++;
         }
         continue;
       }
-      const input = openInput(f, { profile: opts.profile, namespace: opts.namespace, onSkip: quiet, onWarning: quiet });
+      const input = openInput(f, { profile: opts.profile, namespace: opts.namespace, onSkip: quiet, onWarning: quiet, needles: REVEALING_TEXT });
       for await (const batch of input.batches()) {
-        for (const ev of batch) if (book.observe(ev.source)) revealing++;
+        for (const ev of batch) {
+          if (ev.source === STUB_SOURCE) continue;
+          examined++;
+          if (book.observe(ev.source)) revealing++;
+        }
       }
     } catch {
       // Unreadable or not what its name says: the real read reports it.
     }
   }
-  return { book, revealing, files: read };
+  return { book, revealing, files: read, examined };
 }

@@ -31,6 +31,13 @@ export const MAX_HOSTS = 65_536;
 // a local port, allowed / blocked) name a local address by definition.
 const WFP_CONNECTION = new Set(['5156', '5157']);
 const WFP_BIND = new Set(['5158', '5159']);
+
+/**
+ * Text that every document revealedHostAddress can take an address from holds (when written
+ * without escapes): a Sysmon connection's `egress` direction, or a Filtering Platform event code.
+ * The discovery pass parses only the lines holding one of them.
+ */
+export const REVEALING_TEXT: readonly string[] = ['egress', ...WFP_CONNECTION, ...WFP_BIND];
 /** %%14593 is the message-table id of "Outbound" (%%14592: "Inbound"). */
 const OUTBOUND = new Set(['%%14593', 'outbound']);
 
