@@ -21,8 +21,20 @@ export class UserError extends Error {
  */
 export function reasonKind(reason: string): string {
   // "event 7c82ce45:3 has no @timestamp; skipped" is about the event's time, not its id.
+  const general = reason.replace(/^event \S+ /, '');
+  // Millions of items may be skipped for the same reason (a gzip of `{}` lines): computed once.
+  const known = kindCache.get(general);
+  if (known !== undefined) return known;
+  const kind = computeKind(general);
+  if (kindCache.size < 10_000) kindCache.set(general, kind);
+  return kind;
+}
+
+const kindCache = new Map<string, string>();
+
+function computeKind(general: string): string {
   // "record skipped: record expands to more than …": the kind is what follows the prefix.
-  const head = reason.replace(/^event \S+ /, '').replace(/^record skipped: /, '').split(/[:;]/)[0]!.replace(/,? found .*$/, '');
+  const head = general.replace(/^record skipped: /, '').split(/[:;]/)[0]!.replace(/,? found .*$/, '');
   const words: string[] = [];
   const all = head.split(' ');
   for (let i = 0; i < all.length; i++) {

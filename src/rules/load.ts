@@ -16,6 +16,7 @@ import { textPosition } from './position.js';
 import { countInto, setOwn } from '../util/own.js';
 import { decodeText } from '../util/text.js';
 import { fileTypeName } from '../util/files.js';
+import { nestedDeeperThan } from '../util/depth.js';
 import type {
   ExceptionEntry,
   ExceptionItem,
@@ -347,6 +348,12 @@ class LoadContext {
   loadObject(file: string, text: string, obj: unknown, line: number | undefined, from: number, fromLine: number): void {
     if (!isObject(obj)) {
       this.invalid({ file, line, reason: 'expected a JSON object' });
+      return;
+    }
+    // As for TOML: nothing in a rule nests deeply, and what does must not reach code that walks
+    // rules recursively (alert parameters, filters).
+    if (nestedDeeperThan(obj, MAX_RULE_DEPTH)) {
+      this.invalid({ file, line, reason: `JSON nested deeper than ${MAX_RULE_DEPTH} levels` });
       return;
     }
     if ('exported_count' in obj && !('type' in obj)) {
@@ -841,28 +848,29 @@ function jsonErrorPosition(text: string, e: unknown): { line?: number; column?: 
 }
 
 /**
- * Nesting allowed in a rule file's TOML (tables, arrays, inline tables). smol-toml bounds inline
- * nesting itself, but a table header of dotted keys (`[a.b.c…]`) nests one level per key with no
- * bound; Elastic's rule files nest about 6 levels.
+ * Nesting allowed in a rule file (TOML tables, arrays, inline tables; JSON objects and arrays).
+ * smol-toml bounds inline nesting itself, but a table header of dotted keys (`[a.b.c…]`) nests one
+ * level per key with no bound, and JSON.parse takes any depth; Elastic's rule files nest about 6
+ * levels, Kibana exports' filters a few more.
  */
-export const MAX_TOML_DEPTH = 100;
+export const MAX_RULE_DEPTH = 100;
 
-/** A rule file's TOML nested deeper than MAX_TOML_DEPTH; `path` is where the limit was crossed. */
+/** A rule file's TOML nested deeper than MAX_RULE_DEPTH; `path` is where the limit was crossed. */
 class TomlDepthError extends Error {
   constructor(readonly path: string[]) {
-    super(`TOML nested deeper than ${MAX_TOML_DEPTH} levels (tables, arrays, inline tables), at ${path.slice(0, 3).map((k) => JSON.stringify(k)).join('.')}${path.length > 3 ? '.…' : ''}`);
+    super(`TOML nested deeper than ${MAX_RULE_DEPTH} levels (tables, arrays, inline tables), at ${path.slice(0, 3).map((k) => JSON.stringify(k)).join('.')}${path.length > 3 ? '.…' : ''}`);
   }
 }
 
 /**
  * Deep copy that turns TOML dates into ISO strings and gives smol-toml's null-prototype tables
  * the ordinary prototype. Keys are copied as own properties: `[__proto__]` is a table like any
- * other. Throws TomlDepthError beyond MAX_TOML_DEPTH (the recursion is bounded by it).
+ * other. Throws TomlDepthError beyond MAX_RULE_DEPTH (the recursion is bounded by it).
  */
 function plain(v: unknown, path: string[] = []): unknown {
   if (v instanceof Date) return v.toISOString();
   if (v === null || typeof v !== 'object') return v;
-  if (path.length >= MAX_TOML_DEPTH) throw new TomlDepthError(path);
+  if (path.length >= MAX_RULE_DEPTH) throw new TomlDepthError(path);
   if (Array.isArray(v)) return v.map((x, i) => plain(x, [...path, String(i)]));
   const src = v as Record<string, unknown>;
   const out: Record<string, unknown> = {};
