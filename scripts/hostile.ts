@@ -349,15 +349,26 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
     mkdirSync(d);
     writeFileSync(path.join(d, 'dotted.toml'), `[rule]\nname = "x"\n[${Array(100_000).fill('a').join('.')}]\nx = 1\n`);
     writeFileSync(path.join(d, 'arrays.toml'), `[rule]\nx = ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
+    // JSON.parse takes any depth: a Kibana export whose rule nests `meta` or `filters` 100,000 deep.
+    const deepJson = (field: string, inner: string) => RULE(`deep-${field}`, { query: 'process where true' }).replace(/\}$/, `,"${field}":${inner}}`);
+    writeFileSync(
+      path.join(d, 'export.ndjson'),
+      [
+        deepJson('meta', `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`),
+        deepJson('filters', `[{"query":${'{"bool":{"must":'.repeat(100_000)}{"match_all":{}}${'}}'.repeat(100_000)}}]`),
+      ].join('\n') + '\n',
+    );
     writeFileSync(path.join(d, 'fine.ndjson'), RULE('fine', { query: 'process where process.name == "p1.exe"' }) + '\n');
     cases.push({
       name: 'rules-toml-deep',
-      what: 'rule files nesting TOML 100,000 levels (a dotted table header, arrays) next to a fine rule',
+      what: 'rule files nesting TOML or JSON 100,000 levels (a dotted table header, arrays, an export\'s meta and filters) next to a fine rule',
       args: ['hunt', '--format', 'ndjson', '--no-progress', '-r', d, f('events.ndjson')],
       exit: 0,
       stdoutLines: 1,
       stderr: [
-        /rules: 1 loaded, 1 run; 2 rule file entries not loaded/,
+        /rules: 1 loaded, 1 run; 4 rule file entries not loaded/,
+        /not loaded \(invalid\): .*export\.ndjson:1: JSON nested deeper than 100 levels/,
+        /not loaded \(invalid\): .*export\.ndjson:2: JSON nested deeper than 100 levels/,
         /not loaded \(invalid\): .*dotted\.toml: TOML nested deeper than 100 levels \(tables, arrays, inline tables\), at "a"\."a"\."a"\.…/,
         /not loaded \(invalid\): .*arrays\.toml:2: TOML syntax error: document contains excessively nested structures/,
         /alerts: 1/,
