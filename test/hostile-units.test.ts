@@ -13,6 +13,8 @@ import { MAX_EXPRESSION_DEPTH } from '../src/eql/parser.js';
 import { EVTX_LIMITS, readEvtx, type EvtxWarning } from '../src/evtx/index.js';
 import { escapeControl, escapeJsonControls } from '../src/util/terminal.js';
 import { reasonKind } from '../src/cli/errors.js';
+import { parseExport } from '../src/serve/rules.js';
+import { nestedDeeperThan } from '../src/util/depth.js';
 import { buildFile, ChunkWriter, EVENT_TEMPLATE, v, type ElSpec, type ValueSpec } from './evtx-build.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-hostile-units-'));
@@ -183,5 +185,17 @@ describe('skipped-item summary', () => {
       "the chunk's records expand to more than 131072 XML nodes (limit)",
     );
     expect(reasonKind('invalid JSON at line 2 column 3: unexpected token')).toBe('invalid JSON');
+  });
+});
+
+describe('rule nesting', () => {
+  it("serve's rule import refuses a line nested deeper than 100 levels and keeps the others", () => {
+    const rule = (id: string, extra = '') =>
+      `{"rule_id":"${id}","name":"${id}","description":"d","risk_score":21,"severity":"low","type":"eql","language":"eql","index":["logs-*"],"query":"process where true"${extra}}`;
+    const r = parseExport([rule('fine'), rule('deep', `,"meta":${'['.repeat(100_000)}${']'.repeat(100_000)}`)].join('\n'), 'import.ndjson');
+    expect(r.rules.map((x) => x.rule_id)).toEqual(['fine']);
+    expect(r.skipped.map((s) => [s.file, s.line, s.reason])).toEqual([['import.ndjson', 2, 'JSON nested deeper than 100 levels']]);
+    expect(nestedDeeperThan({ a: [[{ b: 1 }]] }, 4)).toBe(false);
+    expect(nestedDeeperThan({ a: [[{ b: {} }]] }, 4)).toBe(true);
   });
 });
