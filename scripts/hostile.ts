@@ -436,6 +436,28 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
     });
   }
 
+  if (opts.heavy) {
+    // A device named as a rule file or value list (`-r /dev/zero`): read up to the cap of a file
+    // read whole, then refused; the other rules still run.
+    cases.push({
+      name: 'rules-device',
+      what: 'a rule "file" that never ends (/dev/zero) next to a fine rule',
+      args: ['hunt', '--format', 'ndjson', '--no-progress', '-r', '/dev/zero', '-r', path.join(f('rules-with-fifo'), 'fine.ndjson'), f('events.ndjson')],
+      exit: 0,
+      stdoutLines: 1,
+      stderr: [/not loaded \(invalid\): \/dev\/zero: cannot read: larger than 256 MiB \(the limit for a file read whole\)/, /alerts: 1/],
+      heavy: true,
+    });
+    cases.push({
+      name: 'value-list-device',
+      what: 'a value list that never ends (/dev/zero)',
+      args: ['hunt', '--format', 'ndjson', '--no-progress', '--value-list', '/dev/zero', f('events.ndjson')],
+      exit: 2,
+      stderr: [/^error: cannot read value list \/dev\/zero: larger than 256 MiB \(the limit for a file read whole\)$/m],
+      heavy: true,
+    });
+  }
+
   // ---- Output --------------------------------------------------------------------------------
   const evil = '\u001b]0;owned\u0007\u001b[2J\u009b31m\u202eexe.txt';
   writeFileSync(

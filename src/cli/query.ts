@@ -2,7 +2,6 @@
 // what Elasticsearch's EQL search would return: the `_source` of each event for event queries, and
 // `{"join_keys", "events": [{_index,_id,_source} | {missing:true}]}` for sequences and samples.
 import { Command, InvalidArgumentError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { compile, type QueryResult } from '../engine/index.js';
 import { isMapped, mappingType, parseMapping, resolveAliases, verifyFields, type IndexMapping } from '../engine/mapping.js';
 import { collectFields, EqlError, parse } from '../eql/index.js';
@@ -24,6 +23,7 @@ import type { EventDoc } from '../events/types.js';
 import { SkipReporter, UserError } from './errors.js';
 import { escapeControl, escapeJsonControls } from '../util/terminal.js';
 import { LineStream, OutputError } from './sinks.js';
+import { readFileCapped } from '../util/files.js';
 
 export interface QueryCommandOptions {
   timestampField: string;
@@ -234,7 +234,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
 function readMappingFile(file: string): IndexMapping {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileCapped(file).toString('utf8');
   } catch (e) {
     throw new UserError(`--mapping ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
   }

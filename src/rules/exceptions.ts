@@ -20,14 +20,13 @@
 //    buildListClause); other such items are not applied at all and reported as "unprocessed".
 // Arrays behave like Elasticsearch multi-valued fields: a clause holds when any value matches.
 
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fieldAccessor } from '../engine/fields.js';
 import { TooComplexError } from '../engine/automaton.js';
 import { compileEscapedWildcard } from '../engine/wildcard.js';
 import type { ExceptionEntry, ExceptionItem, ExceptionList, ExceptionListRef, Rule } from './types.js';
 import { decodeText } from '../util/text.js';
-import { ioReason } from '../util/files.js';
+import { ioReason, readFileCapped } from '../util/files.js';
 
 export type ExceptionPredicate = (source: Record<string, unknown>) => boolean;
 
@@ -393,7 +392,7 @@ export function loadValueLists(files: string[], into: Map<string, Set<string>> =
   for (const file of files) {
     let bytes: Buffer;
     try {
-      bytes = readFileSync(file);
+      bytes = readFileCapped(file);
     } catch (e) {
       // One line naming the option and the file, not Node's "ENOENT: no such file or directory, open …".
       throw new Error(`cannot read value list ${file}: ${ioReason(e)}`);

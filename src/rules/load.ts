@@ -6,7 +6,7 @@
 // Loading never throws for bad input: every problem becomes a `skipped` entry with file:line and
 // the reason, so one broken file does not hide the other 2,000 rules.
 
-import { readFileSync, readdirSync, realpathSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { readdirSync, realpathSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
 import { cachedRuleLoad } from './snapshot.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import type * as SmolToml from 'smol-toml';
 import { textPosition } from './position.js';
 import { countInto, setOwn } from '../util/own.js';
 import { decodeText } from '../util/text.js';
-import { fileTypeName } from '../util/files.js';
+import { fileTypeName, readFileCapped } from '../util/files.js';
 import { nestedDeeperThan } from '../util/depth.js';
 import type {
   ExceptionEntry,
@@ -116,7 +116,7 @@ export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
   if (opts.cache !== undefined) {
     return cachedRuleLoad(opts.cache, 'rules', steps, { includeDeprecated: opts.includeDeprecated === true }, (read) => loadPlanned(steps, opts, read));
   }
-  return loadPlanned(steps, opts, readFileSync);
+  return loadPlanned(steps, opts, readFileCapped);
 }
 
 /**

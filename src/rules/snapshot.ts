@@ -22,6 +22,7 @@
 // with the cache only costs the next load its speed: the rules are then loaded from their files.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { readFileCapped } from '../util/files.js';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { buildId } from '../util/build-id.js';
@@ -68,7 +69,7 @@ export function cachedRuleLoad<T>(dir: string, purpose: string, steps: readonly 
   // A FIFO or device named on the command line is read as a stream: nothing to key it by.
   if (files.some((f) => !f.stat.isFile())) {
     lastOutcome = 'off';
-    return compute(readFileSync);
+    return compute(readFileCapped);
   }
   const key = digest(JSON.stringify([FORMAT, buildId(), purpose, options, steps.map((s) => ('file' in s ? s.file : [s.problem.file, s.problem.reason]))]));
   const file = path.join(dir, SNAPSHOT_DIR, `${key.slice(0, 32)}.snap`);
@@ -88,11 +89,11 @@ export function cachedRuleLoad<T>(dir: string, purpose: string, steps: readonly 
   for (const f of files) {
     let b: Buffer;
     try {
-      b = readFileSync(f.file);
+      b = readFileCapped(f.file);
     } catch {
       // Unreadable: loading reports it; a result holding that error is not kept.
       lastOutcome = 'not-written';
-      return compute(readFileSync);
+      return compute(readFileCapped);
     }
     bytes.set(f.file, b);
     h.update(`${f.file}\0${b.length}\0`).update(b);
@@ -112,7 +113,7 @@ export function cachedRuleLoad<T>(dir: string, purpose: string, steps: readonly 
       return value;
     }
   }
-  const value = compute((f) => bytes.get(f) ?? readFileSync(f));
+  const value = compute((f) => bytes.get(f) ?? readFileCapped(f));
   let payload: Buffer;
   try {
     payload = serialize(value);

@@ -19,9 +19,10 @@
 // or `<file>:r<record id>` (EVTX), with the file relative to the case file.
 // Optional per case: `rule` (overrides the file's), `index` (index of events that carry none),
 // `description`. Unknown keys are errors, so a typo never turns a test into one that cannot fail.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
+import { readFileCapped } from '../util/files.js';
 
 export type Expectation = { kind: 'none' } | { kind: 'count'; alerts: number } | { kind: 'matches'; matches: string[][] } | { kind: 'missing' };
 
@@ -86,7 +87,7 @@ export function readCaseFile(file: string): CaseFile {
   const out: CaseFile = { file, cases: [], problems: [] };
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileCapped(file).toString('utf8');
   } catch (e) {
     out.problems.push({ file, reason: `cannot read: ${(e as Error).message}` });
     return out;

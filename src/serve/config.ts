@@ -1,11 +1,11 @@
 // `eqlite serve` settings: defaults, the TOML config file (`--config FILE`) for everything beyond
 // the flags, and the flags themselves (which win). Every bad value is one clear error naming the
 // file and the key.
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { RuleSelection } from '../rules/select.js';
 import { setOwn } from '../util/own.js';
+import { readFileCapped } from '../util/files.js';
 
 export interface WebhookConfig {
   /** Name in logs and metrics (default: the URL's host). */
@@ -294,7 +294,7 @@ function checkKeys(t: Table, allowed: string[], where: string): void {
 export function loadConfigFile(file: string, base: ServeConfig = defaultConfig()): ServeConfig {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileCapped(file).toString('utf8');
   } catch (e) {
     throw new ConfigError(`cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }

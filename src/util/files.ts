@@ -1,5 +1,5 @@
 // File-system helpers shared by the input and rule readers.
-import type { BigIntStats, Dirent, Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
 
 /** What a non-regular file is, for messages ("a FIFO (named pipe)", "a socket", …). */
 export function fileTypeName(st: Stats | BigIntStats | Dirent): string {
@@ -36,5 +36,54 @@ export function ioReason(e: unknown): string {
       return 'the reading end of the pipe was closed';
     default:
       return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
+ * Largest rule file, value list, test case file, mapping or configuration read whole (256 MiB):
+ * Elastic's whole rule set as one NDJSON file is about 20 MiB. A device named by mistake
+ * (`-r /dev/zero`) would otherwise be read until memory runs out.
+ */
+export const MAX_WHOLE_FILE_BYTES = 256 * 1024 * 1024;
+
+/** A file too large to be read whole (see readFileCapped). */
+export class FileTooLargeError extends Error {
+  override name = 'FileTooLargeError';
+}
+
+/**
+ * Reads a whole file, as readFileSync does, but never more than `maxBytes`: a regular file larger
+ * than that is refused before reading, and a FIFO or device (`-r <(…)`, `/dev/zero`) is read until
+ * it ends or passes the cap. Throws FileTooLargeError naming the cap.
+ */
+export function readFileCapped(file: string, maxBytes = MAX_WHOLE_FILE_BYTES): Buffer {
+  const tooLarge = () => new FileTooLargeError(`larger than ${Math.round(maxBytes / 1024 / 1024)} MiB (the limit for a file read whole)`);
+  const fd = openSync(file, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile() && st.size > maxBytes) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(st.isFile() ? Math.min(Math.max(st.size - total, 0) + 1, 1 << 24) : 1 << 16);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        // A FIFO opened without a writer yet, or a non-blocking descriptor: wait and read again.
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+          continue;
+        }
+        throw e;
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > maxBytes) throw tooLarge();
+      chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
   }
 }
