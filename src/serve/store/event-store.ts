@@ -75,6 +75,8 @@ export class EventStore {
   private nextReq = 1;
   private readDb: Database.Database | null = null;
   private closed = false;
+  /** The writer thread has ended (after close(), or on its own). */
+  private exited = false;
   private closeWait: (() => void) | null = null;
   /** Body buffers handed back by the writer, by capacity (see bodyBuffer). */
   private readonly spares = new Map<number, ArrayBuffer[]>();
@@ -137,21 +139,39 @@ export class EventStore {
           break;
       }
     });
-    this.worker.on('error', (e) => {
-      // The writer died (a bug): fail what waits; nothing was acknowledged for it.
-      this.failure = { failure: 'io', message: `event store writer failed: ${e.message}` };
-      opts.onUnavailable?.('io', this.failure.message);
+    // Every request waits for its commit's reply: when replies can no longer come, the waiting
+    // requests fail (503, nothing acknowledged; a shipper's retry of a document that was committed
+    // is answered as a duplicate by its content id) instead of hanging.
+    const failWaiting = (message: string) => {
       for (const [req, w] of this.waiting) {
         this.waiting.delete(req);
-        w.reject(new StoreUnavailableError('io', this.failure.message));
+        w.reject(new StoreUnavailableError('io', message));
       }
       this.inFlight = 0;
+    };
+    let dead = false;
+    // The writer died (a bug, out of memory) or exited on its own: the store is unavailable.
+    const writerFailed = (why: string) => {
+      if (dead) return;
+      dead = true;
+      this.failure = { failure: 'io', message: `event store writer failed: ${why}` };
+      opts.onUnavailable?.('io', this.failure.message);
+      failWaiting(this.failure.message);
       if (first) {
         first = false;
         ready(false);
       }
       this.closeWait?.();
+    };
+    this.worker.on('error', (e) => writerFailed(e.message));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      this.closeWait?.();
+      if (!this.closed) writerFailed(`it exited (code ${code})`);
     });
+    // A reply that could not be received cannot be matched to its request: fail those waiting
+    // (the writer goes on; later requests are answered as usual).
+    this.worker.on('messageerror', (e) => failWaiting(`event store writer: a reply could not be received (${e.message})`));
   }
 
   /** Starts the writer; resolves once it opened the store or reported why it cannot. */
@@ -227,9 +247,11 @@ export class EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const done = new Promise<void>((r) => (this.closeWait = r));
-    this.worker.postMessage({ t: 'close' } satisfies ToWriter);
-    await Promise.race([done, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    if (!this.exited) {
+      const done = new Promise<void>((r) => (this.closeWait = r));
+      this.worker.postMessage({ t: 'close' } satisfies ToWriter);
+      await Promise.race([done, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    }
     await this.worker.terminate();
     this.readDb?.close();
     this.readDb = null;
