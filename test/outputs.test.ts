@@ -501,6 +501,17 @@ describe('two hunts into one --db', () => {
   }, 240_000);
 });
 
+describe('eqlite serve: its log file', () => {
+  it('in a missing directory: one line, exit 2, before the service starts (was an unhandled error event and a stack trace)', async () => {
+    const dir = tempDir('eqlite-outputs-');
+    const config = path.join(dir, 'serve.toml');
+    writeFileSync(config, `listen = "127.0.0.1:0"\n[log]\nfile = "${path.join(dir, 'no-such-dir', 'eqlite.log')}"\n`);
+    const r = await runCli(['serve', '--config', config, '--data', path.join(dir, 'data')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`eqlite: cannot write the log file ${path.join(dir, 'no-such-dir', 'eqlite.log')}: no such file or directory\n`);
+  }, 60_000);
+});
+
 describe('schedule interval', () => {
   it('below the 1m minimum is refused with a clear message', async () => {
     const { rules, input } = setup('1ms');

@@ -13,6 +13,7 @@ import { installRules, InstallError, classifyMember, contentDigest, PINNED_RELEA
 import { currentRelease, loadRuleSet, rulesHome } from '../src/rules/home.js';
 import { runRulesUpdate, runRulesRemove } from '../src/cli/rules.js';
 import { runHunt } from '../src/cli/hunt.js';
+import { runCommand } from './cli-helpers.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'eqlite-install-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -123,6 +124,7 @@ const served = new Map<string, Buffer>();
 beforeAll(async () => {
   served.set('/v1.tar.gz', readFileSync(await tarGz(V1, 'v1.tar.gz')));
   served.set('/v2.tar.gz', readFileSync(await tarGz(V2, 'v2.tar.gz')));
+  served.set('/big.tar.gz', Buffer.alloc(1 << 20, 7));
   server = createServer((req, res) => {
     if (req.url === '/latest') {
       res.writeHead(302, { location: '/v2.tar.gz' });
@@ -245,6 +247,18 @@ describe('rules update from a local HTTP server', () => {
     const ok = await installRules({ source: `${base}/v2.tar.gz`, home, sha256: createHash('sha256').update(served.get('/v2.tar.gz')!).digest('hex') });
     expect(ok.release).toBe('detection-rules-9.9.2');
   });
+
+  it('a download that cannot be written (full disk, file size limit) is one line and exit 1, not an unhandled error event', async () => {
+    const home = freshHome();
+    const main = path.join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+    const args = [process.execPath, '--import', 'tsx', main, 'rules', 'update', `${base}/big.tar.gz`, '--rules-home', home].map((a) => `'${a}'`).join(' ');
+    // Under `ulimit -f 64` a write past 64 KiB fails with EFBIG, as writes fail on a full disk.
+    const r = await runCommand('bash', ['-c', `ulimit -f 64; exec ${args}`]);
+    expect(r.stderr).not.toMatch(/\n\s+at |Unhandled/);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([expect.stringMatching(/^error: cannot write .*\.update-[^/]+\/.+: file too large$/)]);
+    expect(r.code).toBe(1);
+    expect(existsSync(home) ? readdir(home) : []).toEqual([]);
+  }, 60_000);
 
   it('the CLI prints the report, and after a failed update hunt still runs the installed rules', async () => {
     const home = freshHome();

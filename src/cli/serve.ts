@@ -1,6 +1,7 @@
 // `eqlite serve`: the live detection service (src/serve), and `eqlite serve keys …` to manage its
 // API keys and users (written to <data>/state.sqlite, also while the service runs).
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, openSync } from 'node:fs';
+import { ioReason } from '../util/files.js';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { CredentialStore, parseRole, type Role } from '../serve/auth.js';
@@ -56,6 +57,28 @@ export function resolveConfig(o: ServeCliOptions): ServeConfig {
   }
 }
 
+/**
+ * The service's log file, opened now (a missing directory is one line and exit 2 before the
+ * service starts, not an unhandled 'error' event's stack trace). A later write error (a full
+ * disk) is said once on stderr; the service goes on, as a service whose log cannot be written must.
+ */
+function openLogFile(file: string): NodeJS.WritableStream {
+  let fd: number;
+  try {
+    fd = openSync(file, 'a');
+  } catch (e) {
+    throw new UserError(`cannot write the log file ${file}: ${ioReason(e)}`, 2);
+  }
+  const out = createWriteStream(file, { fd });
+  let said = false;
+  out.on('error', (e) => {
+    if (said) return;
+    said = true;
+    process.stderr.write(`eqlite serve: cannot write the log file ${file}: ${ioReason(e)}; later log lines are lost (the service goes on)\n`);
+  });
+  return out;
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -66,7 +89,7 @@ async function runServe(o: ServeCliOptions): Promise<void> {
   // than a service that runs without those rules (later reloads log unreadable files and go on).
   for (const p of config.rules) if (!existsSync(p)) throw new UserError(`cannot read rules ${p}: no such file or directory`, 2);
   for (const p of config.valueLists) if (!existsSync(p)) throw new UserError(`cannot read value list ${p}: no such file or directory`, 2);
-  const dest = config.log.file ? createWriteStream(config.log.file, { flags: 'a' }) : process.stdout;
+  const dest = config.log.file ? openLogFile(config.log.file) : process.stdout;
   const log = pino({ level: config.log.level, base: { service: 'eqlite' } }, dest);
   let svc: Service;
   try {

@@ -30,6 +30,7 @@ import { prepareRule } from '../detect/router.js';
 import { loadRules } from './load.js';
 import { CURRENT_FILE, MANIFEST_FILE, currentRelease, readManifest, releaseRulePaths, rulesHome, RuleSetError, type ManifestRule, type ReleaseManifest, type RulesHomeOptions } from './home.js';
 import { countInto, own, setOwn } from '../util/own.js';
+import { ioReason } from '../util/files.js';
 
 /**
  * The release `rules update` installs without a SOURCE: elastic/detection-rules at the commit of
@@ -325,21 +326,31 @@ async function download(url: string, dest: string, o: { stallMs: number }): Prom
     if (declared > MAX_DOWNLOAD_BYTES) throw new InstallError(`cannot download ${url}: ${declared} bytes is more than the ${MAX_DOWNLOAD_BYTES} accepted`);
     if (!res.body) throw new InstallError(`cannot download ${url}: empty response`);
     const out = createWriteStream(dest);
+    // A failed write (full disk) is the download's error, said as such; without a listener its
+    // 'error' event would end the process with a stack trace.
+    let writeError: Error | null = null;
+    out.on('error', (e) => (writeError ??= e));
+    const writeFailed = () => new InstallError(`cannot write ${dest}: ${ioReason(writeError)}`);
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         bump();
         bytes += chunk.byteLength;
         if (bytes > MAX_DOWNLOAD_BYTES) throw new InstallError(`cannot download ${url}: more than ${MAX_DOWNLOAD_BYTES} bytes`);
         hash.update(chunk);
+        if (writeError) throw writeFailed();
         if (!out.write(chunk)) await once(out, 'drain');
       }
     } catch (e) {
       if (e instanceof InstallError) throw e;
+      if (writeError) throw writeFailed();
       throw new InstallError(`cannot download ${url}: ${stalled ? `no data for ${o.stallMs / 1000} s` : fetchErrorText(e)}`);
     } finally {
-      out.end();
-      await once(out, 'close');
+      if (!out.destroyed) {
+        out.end();
+        await once(out, 'close').catch(() => {});
+      }
     }
+    if (writeError) throw writeFailed();
     if (Number.isFinite(declared) && declared !== bytes) throw new InstallError(`cannot download ${url}: got ${bytes} of ${declared} bytes`);
   } finally {
     clearTimeout(timer);
