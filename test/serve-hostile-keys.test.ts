@@ -82,3 +82,58 @@ describe('eqlite serve: hostile keys in request bodies', () => {
     expect(({} as Record<string, unknown>).description).toBe(undefined);
   });
 });
+
+describe('eqlite serve: hostile keys in every request body', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startService();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const protoKeys = () => Reflect.ownKeys(Object.prototype).map(String).sort();
+
+  test('templates, policies, indices, searches, counts, EQL, alert status, rule import and runs: no prototype changes, no server error', async () => {
+    const before = protoKeys();
+    const H = '"__proto__":{"polluted":"yes","size":0,"status":"closed"},"constructor":{"prototype":{"polluted":"yes"}},"prototype":{"polluted":"yes"}';
+    const rule = `{"rule_id":"hostile-1","name":"Hostile","type":"eql","language":"eql","severity":"low","risk_score":1,"index":["logs-*"],"query":"process where true",${H}}`;
+    const json = { 'content-type': 'application/json' };
+    const calls: [string, string, string, Record<string, string>][] = [
+      ['PUT', '/_index_template/__proto__', `{"index_patterns":["x-*"],${H}}`, json],
+      ['PUT', '/_component_template/constructor', `{"template":{${H}}}`, json],
+      ['PUT', '/_ilm/policy/prototype', `{"policy":{${H}}}`, json],
+      ['PUT', '/_template/t1', `{${H}}`, json],
+      ['PUT', '/logs-hostile', `{"settings":{${H}},"mappings":{"properties":{${H}}}}`, json],
+      ['POST', '/_bulk', `{"index":{"_index":"logs-hostile",${H}}}\n{"@timestamp":"2025-08-01T10:00:00Z","event":{"category":["process"]},${H}}\n`, { 'content-type': 'application/x-ndjson' }],
+      ['POST', '/logs-*/_eql/search', `{"query":"process where constructor != null",${H},"filter":{"term":{"__proto__.polluted":"yes"}}}`, json],
+      ['POST', '/_search', `{"query":{"term":{"constructor":"x"}},${H}}`, json],
+      ['POST', '/logs-*/_count', `{"query":{"bool":{"filter":[{"term":{"__proto__":"x"}}],${H}}}}`, json],
+      ['POST', '/api/alerts/_status', `{"status":"closed","query":{${H}},${H}}`, json],
+      ['POST', '/api/detection_engine/rules/_import', `${rule}\n`, { 'content-type': 'application/x-ndjson' }],
+      ['POST', '/api/rules/hostile-1/_run', `{${H}}`, json],
+      ['POST', '/app/login', `{"username":"x","password":"y",${H}}`, json],
+    ];
+    const statuses: [string, number][] = [];
+    for (const [method, p, body, headers] of calls) {
+      const r = await req(`${t.url}${p}`, method, body, headers);
+      statuses.push([`${method} ${p}`, r.status]);
+      expect(protoKeys(), `${method} ${p}`).toEqual(before);
+      const probe: Record<string, unknown> = {};
+      expect([probe.polluted, probe.size, probe.status], `${method} ${p}`).toEqual([undefined, undefined, undefined]);
+    }
+    // Accepted, or refused as a client error (a bool clause named __proto__, a run without start).
+    expect(statuses.filter(([, s]) => s !== 200)).toEqual([
+      ['POST /logs-*/_count', 400],
+      ['POST /api/rules/hostile-1/_run', 400],
+    ]);
+    // Stored under their own names, with the hostile keys as their own fields.
+    const tpl = await req(`${t.url}/_index_template/__proto__`, 'GET');
+    expect(tpl.status).toBe(200);
+    expect(tpl.json.index_templates[0].name).toBe('__proto__');
+    expect(Object.keys(tpl.json.index_templates[0].index_template)).toEqual(['index_patterns', '__proto__', 'constructor', 'prototype']);
+    const imported = await req(`${t.url}/api/rules/hostile-1`, 'GET');
+    expect(imported.status).toBe(200);
+    expect(imported.json.rule.type).toBe('eql');
+  });
+});
