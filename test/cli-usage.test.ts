@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { reasonKind } from '../src/cli/errors.js';
 import { runCli } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
 
@@ -67,6 +68,15 @@ describe('skipped-items summary', () => {
     expect(r.code).toBe(0);
     expect(r.stderr.trim().split('\n').at(-1)).toBe(
       `eqlite: read 2 event(s); skipped 3 item(s): 1 invalid JSON (${app}:2); 1 expected a JSON object or array (${app}:4 "1"); 1 expected a JSON object (${app}:5 a number 2)`,
+    );
+  });
+
+  it('a kind that starts with a number is cut at a word', () => {
+    expect(reasonKind('UTF-32 little-endian text (byte order mark FF FE 00 00) is not supported; convert it to UTF-8; file skipped')).toBe(
+      'UTF-32 little-endian text (byte order mark FF FE 00 00) is not supported',
+    );
+    expect(reasonKind('UTF-32 big-endian text (byte order mark 00 00 FE FF) is not supported by this reader of text files; convert it')).toBe(
+      'UTF-32 big-endian text (byte order mark 00 00 FE FF) is not supported by this…',
     );
   });
 });

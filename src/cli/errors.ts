@@ -49,7 +49,12 @@ function computeKind(general: string): string {
     words.push(w);
   }
   while (words.length > 1 && DANGLING.has(words[words.length - 1]!.toLowerCase())) words.pop();
-  return (words.join(' ').replace(/[,;]$/, '') || head).slice(0, 80);
+  const kind = words.join(' ').replace(/[,;]$/, '') || head;
+  // A kind that starts with a number ("UTF-32 … is not supported") is the whole head: cut it at a
+  // word, not in one ("… is n").
+  if (kind.length <= 80) return kind;
+  const cut = kind.lastIndexOf(' ', 79);
+  return `${kind.slice(0, cut > 20 ? cut : 79)}…`;
 }
 
 const DANGLING = new Set(['at', 'line', 'column', 'offset', 'found', 'in', 'of', 'is', 'for', 'record', 'chunk']);
