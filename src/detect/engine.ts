@@ -404,10 +404,12 @@ export class DetectionEngine {
     const maxSignals = s.prepared.maxSignals;
     st.runs++;
     const results: QueryResult[] = w.run.finish();
-    for (const m of w.run.warnings()) this.opts.onWarning?.(`rule "${s.rule.name}": ${m}`);
-    st.results += results.length;
     const runIso = new Date(w.runTime).toISOString();
     const scheduled = this.replay || Number.isNaN(w.k);
+    // Overlapping scheduled runs see the same events: naming the run tells their warnings apart.
+    const inRun = scheduled && this.replay ? ` (run at ${runIso})` : '';
+    for (const m of w.run.warnings()) this.opts.onWarning?.(`rule "${s.rule.name}"${inRun}: ${m}`);
+    st.results += results.length;
     if (results.length >= maxSignals) {
       st.maxSignalsReached++;
       const dropped = w.run.found - results.length;
