@@ -1,6 +1,6 @@
 // `eqlite test`: rule test cases next to the rules or in --tests folders, pass/fail with diffs,
 // JUnit XML, --update; the seed rule's shipped tests.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,19 @@ describe('the seed rule tests shipped next to it', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('--junit into a missing directory: one line, exit 2, before any case runs; a written report is whole (FILE.partial renamed)', async () => {
+    const c = io();
+    const missing = path.join(tmp, 'no-such-dir', 'report.xml');
+    expect(await runTestCommand(['rules/'], { junit: missing }, c.io)).toBe(2);
+    expect(c.err()).toBe(`error: cannot write ${missing}: directory ${path.join(tmp, 'no-such-dir')} does not exist\n`);
+    expect(c.out()).toBe('');
+    const c2 = io();
+    const report = path.join(tmp, 'report.xml');
+    expect(await runTestCommand(['rules/'], { junit: report }, c2.io)).toBe(0);
+    expect(readFileSync(report, 'utf8')).toMatch(/^<\?xml [^\n]*\n<testsuites [^]*<\/testsuites>\n?$/);
+    expect(existsSync(`${report}.partial`)).toBe(false);
   });
 
   it('fail when the rule changes: a maxspan of 4s breaks the 5 s cases, with a diff and exit 1', async () => {

@@ -1,6 +1,7 @@
 // `eqlite test RULES…`: runs the rules' test cases (src/ruletest) and reports pass/fail per case,
 // with a diff of expected and actual alerts; JUnit XML for CI; `--update` records current results.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { ioReason, outputProblem, writeFileAtomic } from '../util/files.js';
 import type { Command } from 'commander';
 import { loadRules } from '../rules/load.js';
 import { selectRules, hasSelection, describeSelection } from '../rules/select.js';
@@ -33,6 +34,13 @@ export async function runTestCommand(paths: string[], o: TestCliOptions, io: Tes
       io.err(`error: cannot read ${p}: no such file or directory\n`);
       return 2;
     }
+  }
+  // The JUnit report's place is checked before any test runs (it failed after all had run, as an
+  // internal error).
+  const junitProblem = o.junit ? outputProblem(o.junit) : null;
+  if (junitProblem) {
+    io.err(`error: ${junitProblem}\n`);
+    return 2;
   }
   const loaded = loadRules(paths);
   for (const s of loaded.skipped.filter((x) => x.kind === 'invalid')) io.err(`${s.file}${s.line ? ':' + s.line : ''}: ${s.reason}\n`);
@@ -93,7 +101,12 @@ export async function runTestCommand(paths: string[], o: TestCliOptions, io: Tes
   }
   io.out(formatSummary(run) + (recorded > 0 ? `; ${recorded} recorded (--update)` : '') + '\n');
   if (o.junit) {
-    writeFileSync(o.junit, junitXml(run));
+    try {
+      writeFileAtomic(o.junit, junitXml(run));
+    } catch (e) {
+      io.err(`error: cannot write ${o.junit}: ${ioReason(e)}\n`);
+      return 2;
+    }
     io.out(`JUnit report written to ${o.junit}\n`);
   }
   const s = summarize(run);

@@ -1,7 +1,8 @@
 // `eqlite test --update`: records the current alerts as the expectation of failing cases and of
 // cases that have none, editing the case files in place. Only the expectation keys (`expect`,
 // `alerts`, `matches`) of those cases are rewritten; comments, order and every other line stay.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/files.js';
 import { caseHeaderLines, readCaseFile, type Expectation } from './cases.js';
 import type { ActualAlert } from './run.js';
 
@@ -82,10 +83,11 @@ export function updateCaseFile(file: string, updates: Map<number, string>): void
     }
   }
   const updated = lines.join('\n');
-  writeFileSync(file, updated);
+  // Replaced whole (a full disk must not leave the user's test cases cut short).
+  writeFileAtomic(file, updated);
   const check = readCaseFile(file);
   if (check.problems.length > 0 || check.cases.length !== caseHeaderLines(original).length) {
-    writeFileSync(file, original);
+    writeFileAtomic(file, original);
     throw new Error(`${file}: could not record the results without breaking the file (${check.problems[0]?.reason ?? 'cases changed'}); left unchanged`);
   }
 }

@@ -1,5 +1,6 @@
 // File-system helpers shared by the input and rule readers.
-import { closeSync, fstatSync, openSync, readSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
+import path from 'node:path';
 
 /** What a non-regular file is, for messages ("a FIFO (named pipe)", "a socket", …). */
 export function fileTypeName(st: Stats | BigIntStats | Dirent): string {
@@ -85,5 +86,43 @@ export function readFileCapped(file: string, maxBytes = MAX_WHOLE_FILE_BYTES): B
     return Buffer.concat(chunks, total);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Why FILE cannot be written as an output, checked before the work that produces it (a missing
+ * directory must not cost a whole run), or null when it can be tried.
+ */
+export function outputProblem(file: string): string | null {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    if (!statSync(dir).isDirectory()) return `cannot write ${file}: ${path.dirname(file)} is not a directory`;
+  } catch {
+    return `cannot write ${file}: directory ${path.dirname(file)} does not exist`;
+  }
+  try {
+    if (statSync(file).isDirectory()) return `cannot write ${file}: is a directory`;
+  } catch {
+    // not there yet: fine
+  }
+  return null;
+}
+
+/**
+ * Writes FILE whole or not at all: the text goes to FILE.partial, renamed over FILE once written,
+ * so a full disk or a crash never leaves FILE cut short (the partial file is removed on failure).
+ */
+export function writeFileAtomic(file: string, text: string): void {
+  const partial = `${file}.partial`;
+  try {
+    writeFileSync(partial, text);
+    renameSync(partial, file);
+  } catch (e) {
+    try {
+      unlinkSync(partial);
+    } catch {
+      // never created
+    }
+    throw e;
   }
 }
