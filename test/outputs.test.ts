@@ -409,6 +409,32 @@ describe('--format table and json with many alerts', () => {
   }, 240_000);
 });
 
+describe('convert -o interrupted', () => {
+  it('SIGINT while stdin is still open: FILE holds the converted documents, whole, the counts are printed, exit 130', async () => {
+    const dir = tempDir('eqlite-outputs-');
+    const out = path.join(dir, 'ecs.ndjson');
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'convert', '-', '-o', out], { cwd: repoRoot, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const done = exited(child);
+    // The broken first line is reported as soon as it is read: then conversion is under way.
+    child.stdin!.write('{broken\n' + eventLines(100).join('\n') + '\n');
+    await until('conversion to start', () => stderr.includes('warning: '));
+    child.kill('SIGINT');
+    const { code } = await done;
+    child.stdin!.destroy();
+    expect(code).toBe(130);
+    const converted = Number(/^converted (\d+) document\(s\)/m.exec(stderr)![1]);
+    expect(stderr).toContain(`interrupted (SIGINT): the documents converted until then were written to ${out}; rerun to convert everything`);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+    const text = readFileSync(out, 'utf8');
+    expect(text === '' || text.endsWith('\n')).toBe(true);
+    const docs = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { process: { pid: number } });
+    expect(docs).toHaveLength(converted);
+    expect(docs.map((d) => d.process.pid)).toEqual(Array.from({ length: converted }, (_, i) => i));
+  }, 120_000);
+});
+
 describe('hunt interrupted or killed mid-run: --out and --db stay consistent, a rerun completes them', () => {
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGKILL'] as const) {
     it(`${sig}`, async () => {

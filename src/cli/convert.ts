@@ -26,6 +26,8 @@ export interface ConvertOptions {
   index?: string;
   /** host.ip of mapped Windows events from a first pass over the files (`auto` and `on`: yes). */
   hostIp?: HostIpMode;
+  /** Ctrl-C or kill: conversion stops before the next batch of documents (counts.interrupted). */
+  signal?: AbortSignal;
 }
 
 export interface ConvertCounts {
@@ -37,6 +39,8 @@ export interface ConvertCounts {
   failedFiles: number;
   /** The output was closed early (EPIPE, e.g. piped into `head`); conversion stopped there. */
   outputClosed: boolean;
+  /** Stopped by ConvertOptions.signal: what was converted until then is written, whole. */
+  interrupted: boolean;
 }
 
 /** The reader of the output went away (`| head`): conversion stops there. */
@@ -53,7 +57,10 @@ export async function convertFiles(
   out: Writable | LineSink,
   warn: (message: string) => void,
 ): Promise<ConvertCounts> {
-  const counts: ConvertCounts = { files: 0, converted: 0, skipped: 0, failedFiles: 0, outputClosed: false };
+  const counts: ConvertCounts = { files: 0, converted: 0, skipped: 0, failedFiles: 0, outputClosed: false, interrupted: false };
+  // A read that waits (a quiet stdin) must not keep a signal from stopping the conversion.
+  const signal = opts.signal;
+  const aborted = signal ? new Promise<null>((resolve) => (signal.aborted ? resolve(null) : signal.addEventListener('abort', () => resolve(null), { once: true }))) : null;
   const sink: LineSink = out instanceof Writable ? new LineStream(out, 'the output') : out;
   let unindexed = 0;
   const write = async (line: string) => {
@@ -92,8 +99,16 @@ export async function convertFiles(
           onWarning: warn,
         });
         try {
-          for await (const batch of input.batches()) {
-            for (const ev of batch) {
+          const batches = input.batches()[Symbol.asyncIterator]();
+          for (;;) {
+            const next = aborted ? await Promise.race([batches.next(), aborted]) : await batches.next();
+            if (next === null || signal?.aborted) {
+              counts.interrupted = true;
+              void batches.return?.(undefined)?.catch(() => {});
+              break;
+            }
+            if (next.done) break;
+            for (const ev of next.value) {
               let line = JSON.stringify(ev.source);
               if (opts.bulk) {
                 const index = ev.index || opts.index;
@@ -104,6 +119,7 @@ export async function convertFiles(
               counts.converted++;
             }
           }
+          if (counts.interrupted) break;
           counts.files++;
         } catch (e) {
           if (e instanceof OutputClosed || e instanceof OutputError) throw e;
@@ -112,7 +128,9 @@ export async function convertFiles(
           else throw e;
         }
         counts.skipped += input.counts().skipped;
+        if (counts.interrupted) break;
       }
+      if (counts.interrupted) break;
     }
     if (sink instanceof LineStream) await sink.end();
   } catch (e) {
@@ -149,12 +167,28 @@ export function registerConvert(program: Command): Command {
     .option('--strict', 'stop at the first damaged EVTX chunk or record')
     .option('-o, --out <file>', 'write to FILE instead of stdout')
     .action(async (inputs: string[], o: ConvertOptions & { out?: string }) => {
+      // Ctrl-C or kill: conversion stops at its next batch, FILE gets the whole lines converted so
+      // far (renamed from FILE.partial), the counts are printed and the exit status is 130 (SIGINT)
+      // or 143 (SIGTERM). A second signal ends the process at once.
+      const stop = new AbortController();
+      const onSignal = (name: NodeJS.Signals) => {
+        if (stop.signal.aborted) process.exit(name === 'SIGTERM' ? 143 : 130);
+        stop.abort(name);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const interruptedExit = () => {
+        const name = stop.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+        process.stderr.write(`interrupted (${name}): the documents converted until then were written${o.out ? ` to ${o.out}` : ''}; rerun to convert everything\n`);
+        // An abandoned read (a quiet stdin) would keep the process alive.
+        process.exit(name === 'SIGTERM' ? 143 : 130);
+      };
       // -o FILE is created (as FILE.partial) before any input is read, renamed when done.
       let file: NdjsonFile | null = null;
       let counts: ConvertCounts;
       try {
         if (o.out) file = NdjsonFile.open(o.out);
-        counts = await convertFiles(inputs, o, file ?? new LineStream(process.stdout), (m) => process.stderr.write(`warning: ${m}\n`));
+        counts = await convertFiles(inputs, { ...o, signal: stop.signal }, file ?? new LineStream(process.stdout), (m) => process.stderr.write(`warning: ${m}\n`));
       } catch (e) {
         if (!(e instanceof OutputError)) throw e;
         process.stderr.write(`error: ${e.message}\n`);
@@ -164,6 +198,9 @@ export function registerConvert(program: Command): Command {
         }
         process.exitCode = 2;
         return;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
       const failed = file?.close();
       if (failed) {
@@ -178,6 +215,7 @@ export function registerConvert(program: Command): Command {
           (counts.failedFiles > 0 ? `; ${counts.failedFiles} input(s) could not be read` : '') +
           '\n',
       );
+      if (counts.interrupted) interruptedExit();
       if (counts.failedFiles > 0) process.exitCode = 2;
     });
 }
