@@ -42,7 +42,7 @@ describe('eqlite convert', () => {
   it('maps NXLog, Windows XML and ECS documents to ECS, in input order', async () => {
     const { counts, lines, warnings } = await convert([nxlog, xml], {});
     expect(warnings).toEqual([]);
-    expect(counts).toEqual({ files: 2, converted: 3, skipped: 0, failedFiles: 0, outputClosed: false });
+    expect(counts).toEqual({ files: 2, converted: 3, skipped: 0, failedFiles: 0, outputClosed: false, interrupted: false });
     expect(lines.map((l) => [l.event.code ?? null, l.event.category, l.host?.id ?? null])).toEqual([
       ['4624', ['authentication'], hostIdFor('workstation6')],
       [null, ['process'], null],
