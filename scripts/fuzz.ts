@@ -22,18 +22,8 @@ import { readEvents } from '../src/events/sources.js';
 import { mapRawWindowsEvent } from '../src/events/windows/index.js';
 import { EvtxError, readEvtx } from '../src/evtx/index.js';
 import { buildFile, ChunkWriter, type ElSpec, type Part, type ValueSpec, v } from '../test/evtx-build.js';
+import { mulberry32 as prng } from '../test/prng.js';
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (r: Rand, n: number) => Math.floor(r() * n);
