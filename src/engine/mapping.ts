@@ -3,9 +3,9 @@
 // that is not mapped is an error, ES's "Unknown column"), and each field's type (dates, ips,
 // versions, numbers compare by type; Doubles print as Java does). A `text` field is used through
 // its keyword sub-field, as ES's EQL does; a text field without one cannot be used.
-import type { Expr, SequenceTerm, Statement } from '../eql/ast.js';
+import type { Statement } from '../eql/ast.js';
 import { EqlError } from '../eql/errors.js';
-import { collectFields } from '../eql/index.js';
+import { collectFields, forEachField } from '../eql/index.js';
 
 export interface IndexMapping {
   /** Leaf field → mapping type (`text` with a keyword sub-field is recorded as keyword). */
@@ -123,45 +123,10 @@ export function verifyFields(stmt: Statement, m: IndexMapping): void {
  */
 export function resolveAliases(stmt: Statement, m: IndexMapping): void {
   if (m.aliases.size === 0) return;
-  const visit = (e: Expr): void => {
-    switch (e.kind) {
-      case 'field': {
-        const target = m.aliases.get(e.name);
-        if (target !== undefined) e.name = target;
-        return;
-      }
-      case 'literal':
-        return;
-      case 'not':
-      case 'negate':
-        return visit(e.operand);
-      case 'and':
-      case 'or':
-      case 'compare':
-      case 'arith':
-        visit(e.left);
-        return visit(e.right);
-      case 'in':
-        visit(e.operand);
-        return e.values.forEach(visit);
-      case 'match':
-        visit(e.operand);
-        return e.patterns.forEach(visit);
-      case 'call':
-        return e.args.forEach(visit);
-    }
-  };
-  const term = (t: SequenceTerm): void => {
-    visit(t.query.condition);
-    t.by.forEach(visit);
-  };
-  const q = stmt.query;
-  if (q.kind === 'event') visit(q.condition);
-  else {
-    q.by.forEach(visit);
-    q.terms.forEach(term);
-    if (q.kind === 'sequence' && q.until) term(q.until);
-  }
+  forEachField(stmt, (f) => {
+    const target = m.aliases.get(f.name);
+    if (target !== undefined) f.name = target;
+  });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -1,6 +1,6 @@
 // Public entry points of the EQL front end.
 
-import type { Expr, Literal, SequenceTerm, Span, Statement } from './ast.js';
+import type { Expr, Field, Literal, SequenceTerm, Span, Statement } from './ast.js';
 import { analyzeExpression, analyzeStatement } from './analyzer.js';
 import { KEYWORDS } from './lexer.js';
 import { parseExpressionSyntax, parseStatementSyntax } from './parser.js';
@@ -33,10 +33,16 @@ export interface FieldRef {
 /** Every field reference in source order, including `by` keys, duplicates kept. */
 export function collectFields(stmt: Statement): FieldRef[] {
   const out: FieldRef[] = [];
+  forEachField(stmt, (f) => out.push({ name: f.name, optional: f.optional, span: f.span }));
+  return out;
+}
+
+/** Calls `fn` with every field node of the statement in source order (`by` keys included). */
+export function forEachField(stmt: Statement, fn: (f: Field) => void): void {
   const visit = (e: Expr): void => {
     switch (e.kind) {
       case 'field':
-        out.push({ name: e.name, optional: e.optional, span: e.span });
+        fn(e);
         return;
       case 'literal':
         return;
@@ -75,7 +81,6 @@ export function collectFields(stmt: Statement): FieldRef[] {
     q.terms.forEach(term);
     if (q.kind === 'sequence' && q.until) term(q.until);
   }
-  return out;
 }
 
 // ---- printing ----------------------------------------------------------------------------------
