@@ -2,6 +2,20 @@ import type { Span } from './ast.js';
 
 /** Longest query line shown in full under an error; longer ones are shown around the error. */
 const SNIPPET_WIDTH = 120;
+
+/**
+ * A line longer than SNIPPET_WIDTH cut to a window around the marked columns [col, col + width),
+ * with `…` where text was cut; col and width moved to match. Shorter lines come back unchanged.
+ */
+export function snippetWindow(text: string, col: number, width: number): { text: string; col: number; width: number } {
+  if (text.length <= SNIPPET_WIDTH) return { text, col, width };
+  const from = Math.max(0, Math.min(col - SNIPPET_WIDTH / 2, text.length - SNIPPET_WIDTH));
+  const to = Math.min(text.length, from + SNIPPET_WIDTH);
+  const head = from > 0 ? '…' : '';
+  const shown = head + text.slice(from, to) + (to < text.length ? '…' : '');
+  const at = col - from + head.length;
+  return { text: shown, col: at, width: Math.max(1, Math.min(width, to - from - (at - head.length))) };
+}
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
@@ -46,14 +60,7 @@ export class EqlError extends Error {
     let col = this.column - 1;
     let width = Math.max(1, Math.min(this.span.end - this.span.start, text.length - col));
     // A long line (a generated query, a hostile one) is shown as a window around the error.
-    if (text.length > SNIPPET_WIDTH) {
-      const from = Math.max(0, Math.min(col - SNIPPET_WIDTH / 2, text.length - SNIPPET_WIDTH));
-      const to = Math.min(text.length, from + SNIPPET_WIDTH);
-      const head = from > 0 ? '…' : '';
-      text = head + text.slice(from, to) + (to < text.length ? '…' : '');
-      col = col - from + head.length;
-      width = Math.max(1, Math.min(width, to - from - (col - head.length)));
-    }
+    ({ text, col, width } = snippetWindow(text, col, width));
     const caret = ' '.repeat(col) + '^'.repeat(width);
     // Control characters (tabs, terminal escapes) are shown as spaces: one column each, inert.
     let out = `${origin}:${this.line}:${this.column}: error: ${this.message}\n  ${text.replace(CONTROL, ' ')}\n  ${caret}`;

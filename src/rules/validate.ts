@@ -11,6 +11,7 @@ import { compile } from '../engine/index.js';
 import path from 'node:path';
 import { cacheDir } from '../util/cache-dir.js';
 import { collectFields, EqlError, parse, type Expr, type Span, type Statement } from '../eql/index.js';
+import { snippetWindow } from '../eql/errors.js';
 import type { LoadResult } from './load.js';
 import { queryPosition } from './position.js';
 import type { Rule } from './types.js';
@@ -408,8 +409,6 @@ function children(e: Expr): Expr[] {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-/** Width of the query excerpt shown under a finding; a longer line is shown as a window around the span. */
-const SNIPPET_WIDTH = 120;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
@@ -426,14 +425,7 @@ function snippet(query: string, span: Span): string {
   let text = query.slice(lineStart, lineEnd);
   let col = start - lineStart;
   let width = Math.max(1, Math.min(span.end, lineEnd) - start);
-  if (text.length > SNIPPET_WIDTH) {
-    const from = Math.max(0, Math.min(col - SNIPPET_WIDTH / 2, text.length - SNIPPET_WIDTH));
-    const to = Math.min(text.length, from + SNIPPET_WIDTH);
-    const head = from > 0 ? '…' : '';
-    text = head + text.slice(from, to) + (to < text.length ? '…' : '');
-    col = col - from + head.length;
-    width = Math.max(1, Math.min(width, to - from - (col - head.length)));
-  }
+  ({ text, col, width } = snippetWindow(text, col, width));
   return `  ${text.replace(CONTROL, ' ')}\n  ${' '.repeat(col)}${'^'.repeat(width)}`;
 }
 
