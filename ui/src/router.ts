@@ -39,6 +39,10 @@ export function useLocation(): Location {
   useEffect(() => {
     const l = () => setLoc(current());
     listeners.add(l);
+    // A history move between the first render and this effect (a quick Back while the page was
+    // still starting) fired its popstate before anyone listened: catch up with the address bar.
+    const now = current();
+    if (now.path !== loc.path || now.params.toString() !== loc.params.toString()) l();
     return () => void listeners.delete(l);
   }, []);
   return loc;
