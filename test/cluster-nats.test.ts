@@ -9,11 +9,13 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { openCluster, type ClusterResources } from '../src/cluster/nats.js';
 import { JetStreamEventLog } from '../src/cluster/jetstream-log.js';
 import { partitionOfKey } from '../src/cluster/partition.js';
+import { RealtimeBudget } from '../src/cluster/budget.js';
 import { defaultClusterConfig, defaultConfig } from '../src/serve/config.js';
 import { FencedError, type LogEvent } from '../src/serve/event-log.js';
 import { batchOf, Op, type SimpleItem } from '../src/serve/store/event-store.js';
 import type { Service as ServiceT } from '../src/serve/service.js';
 import { NatsCluster, natsServerPath, NO_NATS } from './nats-helpers.js';
+import { makeRule } from './detect-helpers.js';
 
 const nats = natsServerPath();
 const log = pino({ level: 'silent' });
@@ -148,6 +150,25 @@ describe.runIf(nats !== null)(nats ? 'cluster mode on one nats-server' : NO_NATS
     await expect(pub.publish('nostream.a', Buffer.from('x'), 'x1', 5000)).rejects.toThrow(/no responders/);
     expect(pub.inFlight).toBe(0);
     pub.close();
+  });
+
+  test('the real-time budget admits max_signals distinct groups per rule and interval; a group offered again (a replay) is admitted for free', async () => {
+    const res = await open(4);
+    const a = new RealtimeBudget(res.buckets.budget, log);
+    const b = new RealtimeBudget(res.buckets.budget, log);
+    const rule = makeRule({ name: 'budget unit', query: 'process where true', max_signals: 3, interval: '5m' });
+    const t = Date.parse('2026-01-01T00:01:00Z');
+    // Two nodes offer groups; g1 and g2 twice each (the second time by the node that took a partition over).
+    const got = [];
+    for (const [who, g] of [[a, 'g1'], [b, 'g2'], [b, 'g1'], [a, 'g2'], [a, 'g3'], [b, 'g3'], [b, 'g4'], [a, 'g1']] as const) got.push(`${g}:${await who.take(rule, g, t)}`);
+    expect(got).toEqual(['g1:true', 'g2:true', 'g1:true', 'g2:true', 'g3:true', 'g3:true', 'g4:false', 'g1:true']);
+    expect(a.refused + b.refused).toBe(1);
+    // Concurrent offers of distinct groups: exactly max_signals admitted.
+    const other = makeRule({ name: 'budget race', query: 'process where true', max_signals: 5, interval: '5m' });
+    const race = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).take(other, `r${i}`, t)));
+    expect(race.filter(Boolean)).toHaveLength(5);
+    // The next interval has a budget of its own.
+    expect(await a.take(rule, 'g4', t + 5 * 60_000)).toBe(true);
   });
 
   test('fencing: once another reader claimed the partition, the old reader cannot acknowledge', async () => {

@@ -7,8 +7,9 @@ import { makeRule, wlb } from './detect-helpers.js';
 
 const T = (s: string) => Date.parse(s);
 
-function prepared(fields: Record<string, unknown>): PreparedRule {
-  const p = prepareRule(makeRule(fields), { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: true });
+/** A rule prepared as hunt prepares it, or (`stream`) as serve's real-time detection does: no query size. */
+function prepared(fields: Record<string, unknown>, stream = false): PreparedRule {
+  const p = prepareRule(makeRule(fields), { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: true, ...(stream ? { maxSignals: Infinity } : {}) });
   if ('skip' in p) throw new Error(p.skip);
   return p;
 }
@@ -63,5 +64,27 @@ describe('DetectionEngine', () => {
     b.runWindow(0, T('2024-05-01T10:05:00Z'), events);
     expect(ran).toHaveLength(2);
     expect(b.stats[0]).toMatchObject({ runs: 2, results: 4, alerts: 2, duplicates: 2 });
+  });
+
+  it('stream mode: groups replayed after a restart (already in the ledger) cost no max_signals budget', () => {
+    const five = ['p1', 'p2', 'p3', 'p4', 'p5'].map((n, i) => ev(`e${i}`, `2024-05-01T10:0${i}:00Z`, n));
+    const first: Alert[] = [];
+    const clock = () => T('2024-05-01T10:10:00Z');
+    const a = new DetectionEngine({ rules: [prepared({ ...rule, max_signals: 3 }, true)], mode: 'stream', now: 0, clock, sink: (g) => first.push(...g) });
+    for (const e of five.slice(0, 2)) a.push(e, e.time!.ms, [0]);
+    a.finish();
+    expect(first.map((x) => (x.process as { name: string }).name)).toEqual(['p1', 'p2']);
+
+    // The restarted detector replays p1 and p2 (written: in the ledger), then sees p3, p4, p5.
+    const ledger = new Set(first.map((x) => x['kibana.alert.uuid'] as string));
+    const warnings: string[] = [];
+    const again: Alert[] = [];
+    const b = new DetectionEngine({ rules: [prepared({ ...rule, max_signals: 3 }, true)], mode: 'stream', now: 0, clock, ledger, sink: (g) => again.push(...g), onWarning: (w) => warnings.push(w) });
+    for (const e of [...five, ev('e9', '2024-05-01T10:09:00Z', 'p6')]) b.push(e, e.time!.ms, [0]);
+    b.finish();
+    // Budget 3: p3, p4, p5 are new and fit (the two replayed groups were free); p6 is beyond it.
+    expect(again.map((x) => (x.process as { name: string }).name)).toEqual(['p3', 'p4', 'p5']);
+    expect(warnings).toEqual(['rule "proc": max_signals (3) reached in real time within one interval; further matches are left to the scheduled runs']);
+    expect(b.stats[0]).toMatchObject({ results: 6, alerts: 3, duplicates: 2, maxSignalsReached: 1 });
   });
 });

@@ -98,7 +98,7 @@ export class ClusterNode {
           logger: log,
           sink: async (group, rule, mode) => {
             // max_signals per rule and interval across every partition (budget.ts).
-            if (!(await this.budget.take(rule))) return;
+            if (!(await this.budget.take(rule, String(group[group.length - 1]!['kibana.alert.uuid'])))) return;
             await this.alerts.write(group, rule, mode);
             // Ingest (the event's acknowledgement) to alert stored, as single-node real time measures it.
             const t = lastIngested(group);

@@ -449,13 +449,25 @@ export class DetectionEngine {
       }
       return;
     }
+    const group = this.group(s, r, { runTime: new Date(now).toISOString(), executionUuid: sha256Uuid(`${ruleUuid(s.rule)}:stream:${b.start}`) });
+    if (group.length === 0) return;
+    // A group already written (replayed after a restart or a takeover) costs no budget: only new
+    // groups count towards max_signals.
+    if (this.ledger.has(group[group.length - 1]!['kibana.alert.uuid'] as string)) {
+      s.stats.duplicates += group.length;
+      return;
+    }
     b.used++;
-    this.alert(s, r, { runTime: new Date(now).toISOString(), executionUuid: sha256Uuid(`${ruleUuid(s.rule)}:stream:${b.start}`) });
+    this.emit(s, group);
+  }
+
+  /** The alert group of a result; empty when the matched events are this rule's own alerts (Kibana drops those). */
+  private group(s: RuleState, r: QueryResult, ctx: AlertContext): Alert[] {
+    return r.kind === 'event' ? [buildEventAlert(s.rule, r.event, ctx)].filter((a) => a !== null) : buildSequenceAlerts(s.rule, r.events, ctx);
   }
 
   private alert(s: RuleState, r: QueryResult, ctx: AlertContext): void {
-    // Empty when the matched events are this rule's own alerts (Kibana drops those).
-    const group = r.kind === 'event' ? [buildEventAlert(s.rule, r.event, ctx)].filter((a) => a !== null) : buildSequenceAlerts(s.rule, r.events, ctx);
+    const group = this.group(s, r, ctx);
     if (group.length > 0) this.emit(s, group);
   }
 
