@@ -225,6 +225,15 @@ describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server J
         if (got.every((g) => g.length >= offline.length) || Date.now() > end) break;
         await new Promise((r) => setTimeout(r, 1000));
       }
+      if (got.some((g) => g.length !== offline.length)) {
+        // Say why before failing: each node's budget refusals and takeovers, and its warnings.
+        for (const n of live) {
+          const st = (await (await fetch(`${n.url}/api/cluster`)).json()) as Record<string, unknown>;
+          console.log(`${n.name}: ${got[live.indexOf(n)]!.length} alerts; budget ${JSON.stringify(st.realtime_budget)}; takeovers ${String(st.takeovers)}`);
+          const warns = readFileSync(n.log, 'utf8').split('\n').filter((l) => /"level":(40|50)/.test(l));
+          console.log(warns.slice(-15).join('\n'));
+        }
+      }
       for (const g of got) expect(g).toEqual(offline);
       // The bucket holds each alert once.
       const kvInfo = await jsm.streams.info(`KV_${NAME}_alerts`);
