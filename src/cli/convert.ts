@@ -12,6 +12,7 @@ import { discoverHostAddresses } from '../events/host-discovery.js';
 import { hostIpOption, type HostIpMode } from './threads.js';
 import { EvtxError } from '../evtx/index.js';
 import { LineStream, NdjsonFile, OutputError, type LineSink } from './sinks.js';
+import { handleInterrupts, interruptExitCode, interruptName } from './interrupt.js';
 
 export interface ConvertOptions {
   raw?: boolean;
@@ -170,18 +171,11 @@ export function registerConvert(program: Command): Command {
       // Ctrl-C or kill: conversion stops at its next batch, FILE gets the whole lines converted so
       // far (renamed from FILE.partial), the counts are printed and the exit status is 130 (SIGINT)
       // or 143 (SIGTERM). A second signal ends the process at once.
-      const stop = new AbortController();
-      const onSignal = (name: NodeJS.Signals) => {
-        if (stop.signal.aborted) process.exit(name === 'SIGTERM' ? 143 : 130);
-        stop.abort(name);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const stop = handleInterrupts();
       const interruptedExit = () => {
-        const name = stop.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-        process.stderr.write(`interrupted (${name}): the documents converted until then were written${o.out ? ` to ${o.out}` : ''}; rerun to convert everything\n`);
+        process.stderr.write(`interrupted (${interruptName(stop.signal)}): the documents converted until then were written${o.out ? ` to ${o.out}` : ''}; rerun to convert everything\n`);
         // An abandoned read (a quiet stdin) would keep the process alive.
-        process.exit(name === 'SIGTERM' ? 143 : 130);
+        process.exit(interruptExitCode(stop.signal));
       };
       // -o FILE is created (as FILE.partial) before any input is read, renamed when done.
       let file: NdjsonFile | null = null;
@@ -199,8 +193,7 @@ export function registerConvert(program: Command): Command {
         process.exitCode = 2;
         return;
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        stop.dispose();
       }
       const failed = file?.close();
       if (failed) {

@@ -20,6 +20,7 @@ import { LineStream, NdjsonFile, OutputError } from './sinks.js';
 import { getField } from '../engine/fields.js';
 import { escapeControl, escapeJsonControls, escapeLines } from '../util/terminal.js';
 import { cacheDir } from '../util/cache-dir.js';
+import { handleInterrupts, interruptExitCode, interruptName } from './interrupt.js';
 
 // The progress bar's module is loaded only when a bar is shown (stderr a terminal).
 const require = createRequire(import.meta.url);
@@ -323,9 +324,8 @@ export async function runHunt(
   for (const w of shapeWarnings(stats.inputShapes ?? [], timeless, o.timestampField ?? '@timestamp')) err(`warning: ${w}`);
   for (const n of notes) err(n);
   if (stats.interrupted) {
-    const name = signal?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-    err(`interrupted (${name}) after ${stats.events} events: the alerts of completed rule runs were written; runs still open were not alerted — rerun to complete them` + (o.db ? ` (${o.db} keeps one row per alert: no duplicates)` : ''));
-    return name === 'SIGTERM' ? 143 : 130;
+    err(`interrupted (${interruptName(signal)}) after ${stats.events} events: the alerts of completed rule runs were written; runs still open were not alerted — rerun to complete them` + (o.db ? ` (${o.db} keeps one row per alert: no duplicates)` : ''));
+    return interruptExitCode(signal);
   }
   if (failed) return 2;
   if (stats.rulesRun === 0) {
@@ -564,16 +564,9 @@ export function registerHunt(program: Command): Command {
       // Ctrl-C or kill: the hunt stops at its next batch, writes what is done and the summary, and
       // exits 130 (SIGINT) or 143 (SIGTERM). A second signal ends the process at once (FILE.partial
       // then holds the whole alert lines written so far).
-      const stop = new AbortController();
-      const onSignal = (name: NodeJS.Signals) => {
-        if (stop.signal.aborted) process.exit(name === 'SIGTERM' ? 143 : 130);
-        stop.abort(name);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const stop = handleInterrupts();
       const code = await runHunt(inputs, o, { stdout: process.stdout, stderr: process.stderr }, stop.signal);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.dispose();
       // Interrupted: an abandoned read (a quiet stdin) would keep the process alive.
       if (stop.signal.aborted) process.exit(code);
       if (code !== 0) process.exitCode = code;
