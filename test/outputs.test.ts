@@ -548,6 +548,20 @@ describe('schedule interval', () => {
     expect(r.stderr).toContain('error: no runnable EQL rules were loaded');
   });
 
+  it('when no rule can run, the inputs are not read: a stdin that never ends is not waited for', async () => {
+    const { rules } = setup('10s');
+    const tsx = (await import('node:module')).createRequire(import.meta.url).resolve('tsx');
+    const child = spawn(process.execPath, ['--import', tsx, path.join(repoRoot, 'src/cli/main.ts'), 'hunt', '--rules', rules, '--format', 'none', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // stdin stays open (nothing written, never ended) until the command has exited by itself.
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin!.destroy();
+    expect(code).toBe(2);
+    expect(stderr).toContain('hunt: 0 events from 0 input(s)');
+    expect(stderr).toContain('error: no runnable EQL rules were loaded');
+  }, 60_000);
+
   it('validate reports it as an error', () => {
     const { rules } = setup('30s');
     let out = '';

@@ -259,6 +259,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   const newEngine = (sink: (group: Alert[]) => void, onWarning: (m: string) => void) =>
     new DetectionEngine({ rules: prepared, mode: replay ? 'schedule' : 'single', from: rangeFrom, to: rangeTo, now, timestampField, onWarning, sink });
   stats.rulesRun = prepared.length;
+  // Every rule was skipped: nothing could alert, so the inputs are not read (a quiet stdin would
+  // otherwise be waited for before the caller hears that no rule runs).
+  if (prepared.length === 0) return { alerts: [], stats };
 
   // ---- inputs, in order (events/ordered.ts): merged as read, or — when an input is out of order
   // beyond the reorder buffers — read again through an external sort. The first attempt's engine
