@@ -23,7 +23,7 @@ function events(rows: { c: string; k: string; t: number; x?: number }[]): EventD
 function ids(query: string, evs: EventDoc[], options: CompileOptions): number[][] {
   return compile(query, options)
     .run(evs)
-    .map((r) => (r.kind === 'sequence' ? r.events.map((e) => Number(e!.id)) : []));
+    .map((r) => (r.kind === 'sequence' ? r.events.map((e) => (e ? Number(e.id) : 0)) : []));
 }
 
 const AB = 'sequence by k [a where true] [b where true]';
@@ -116,6 +116,75 @@ describe('tail selection through ES paging (fetch_size)', () => {
   });
 });
 
+describe('ES search semantics inside the replay', () => {
+  it('join keys filter per field (term queries), so an event whose values each occur in flight takes a place on the page', () => {
+    // 1 a (x,1) · 2 a (y,2) · 3 b (x,2) · 4 b (y,2) · 5 b (x,1); by k, x; fetch_size 2, size 1.
+    // Page {2, 1} (full). Stage b after event 1 filtered by k ∈ {x, y} AND x ∈ {1, 2}: event 3 (x,2)
+    // passes although no sequence has the key (x,2): page [3, 4]. 3 advances nothing, 4 completes
+    // (2,4); the set holds 1 → stop. Filtering by whole keys would have read [4, 5] and returned (1,5).
+    const evs = events([
+      { c: 'a', k: 'x', t: 1, x: 1 },
+      { c: 'a', k: 'y', t: 2, x: 2 },
+      { c: 'b', k: 'x', t: 3, x: 2 },
+      { c: 'b', k: 'y', t: 4, x: 2 },
+      { c: 'b', k: 'x', t: 5, x: 1 },
+    ]);
+    const q = 'sequence by k, x [a where true] [b where true]';
+    expect(ids(q, evs, {}).at(-1)).toEqual([1, 5]);
+    expect(ids(q, evs, { size: 1, fetchSize: 2 })).toEqual([[2, 4]]);
+  });
+
+  it('more than 128 distinct values of a key field in flight: no key filter (BoxedQueryRequest.MAX_TERMS)', () => {
+    // 130 first-stage events with keys k0…k129 (one page of 200, the last: no restart), then stage b:
+    // b k129 (completes), 198 b events with a key nobody has, b k0, b k1. Stage b reads after the oldest a
+    // WITHOUT a key filter (130 > 128): page 1 = [b k129, 198 × b zz, b k0] (200, full) → (k129) and
+    // (k0) complete; the set holds 2 ≥ size 2 → stop before b k1. With 128 keys or fewer in flight the
+    // filtered page would hold b k129, b k0 and b k1 alike; here the unfiltered one cuts b k1 off.
+    const rows: { c: string; k: string; t: number }[] = [];
+    for (let i = 0; i < 130; i++) rows.push({ c: 'a', k: `k${i}`, t: i });
+    rows.push({ c: 'b', k: 'k129', t: 200 });
+    for (let i = 0; i < 198; i++) rows.push({ c: 'b', k: 'zz', t: 201 + i });
+    rows.push({ c: 'b', k: 'k0', t: 500 }, { c: 'b', k: 'k1', t: 501 });
+    const evs = events(rows);
+    const first = (r: number[]) => r[0];
+    expect(ids(AB, evs, { size: 2 }).map(first)).toEqual([1, 2]);
+    expect(ids(AB, evs, { size: 2, fetchSize: 200 }).map(first)).toEqual([130, 1]);
+  });
+});
+
+describe('missing-event terms (![…]) through the paging', () => {
+  // 1 a x · 2 a y · 3 a z · 4 b y · 5 b x (as the first case above), fetch_size 2, size 1.
+  const rows = [
+    { c: 'a', k: 'x', t: 1 },
+    { c: 'a', k: 'y', t: 2 },
+    { c: 'a', k: 'z', t: 3 },
+    { c: 'b', k: 'y', t: 4 },
+    { c: 'b', k: 'x', t: 5 },
+  ];
+  const q = 'sequence by k with maxspan=1h [a where true] [b where true] ![c where true]';
+
+  it('a sequence waits for its check; ES stops on the first round once the check has passed it', () => {
+    // Round 1: page {3, 2}; stage b after 2, keys {y, z}: [4] → (2,4) waits for its check (the set
+    // is still empty, so ES goes on). Stage b's page is the last: tumbleWindow(a) checks (2,4): no c
+    // after it → completed. Page {1}: matching it finds the set at 1 ≥ 1 → stop. (1,5), the last
+    // sequence overall, is never found.
+    const evs = events(rows);
+    expect(ids(q, evs, {}).at(-1)).toEqual([1, 5, 0]);
+    expect(ids(q, evs, { size: 1, fetchSize: 2 })).toEqual([[2, 4, 0]]);
+  });
+
+  it('a sequence the check rejects does not count: ES reads another round', () => {
+    // Event 6 c y at 6 s: the check of (2,4) finds it after event 4 and within maxspan → rejected, the
+    // set stays empty. Round 2: page {1}: x@1; stage b after 1 with keys {z, x} (y left): [5] → (1,5)
+    // waits, passes at the end (no c with key x) → [(1,5)].
+    const evs = events([...rows, { c: 'c', k: 'y', t: 6 }]);
+    expect(ids(q, evs, { size: 1, fetchSize: 2 })).toEqual([[1, 5, 0]]);
+    // A c event for y farther than maxspan does not reject (2,4), which then ends the run.
+    const far = events([...rows, { c: 'c', k: 'y', t: 7200 }]);
+    expect(ids(q, far, { size: 1, fetchSize: 2 })).toEqual([[2, 4, 0]]);
+  });
+});
+
 describe('with pages that hold every term\'s events, the replay is "all sequences, keep the last N"', () => {
   // Seeded: the same cases every run.
   const next = mulberry32(12345);
@@ -133,6 +202,9 @@ describe('with pages that hold every term\'s events, the replay is "all sequence
     ['sequence by k [a where true] [b where true] until [c where true]', [cat('a'), cat('b'), cat('c')]],
     ['sequence by k [a where true] with runs=2 [b where true]', [cat('a'), cat('b')]],
     ['sequence [a where x < 2] [any where x > 0]', [(r) => r.c === 'a' && r.x < 2, (r) => r.x > 0]],
+    ['sequence by k with maxspan=4s [a where true] [b where true] ![c where true]', [cat('a'), cat('b')]],
+    ['sequence by k with maxspan=4s ![c where true] [a where true] [b where true]', [cat('a'), cat('b')]],
+    ['sequence by k with maxspan=4s [a where true] ![c where true] [b where true]', [cat('a'), cat('b')]],
   ];
   beforeAll(() => {
     PagedTailSequences.alwaysReplay = true;
@@ -140,7 +212,7 @@ describe('with pages that hold every term\'s events, the replay is "all sequence
   afterAll(() => {
     PagedTailSequences.alwaysReplay = false;
   });
-  it('100 random streams × 6 queries × sizes 1, 3, 10', () => {
+  it('100 random streams × 9 queries × sizes 1, 3, 10', () => {
     let compared = 0;
     for (let round = 0; round < 100; round++) {
       const n = 5 + rand(40);
@@ -157,6 +229,6 @@ describe('with pages that hold every term\'s events, the replay is "all sequence
         }
       }
     }
-    expect(compared).toBe(1800);
+    expect(compared).toBe(2700);
   });
 });

@@ -136,7 +136,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     // Keeping the last N sequences, ES's answer depends on how it pages the first stage
     // (sequence-paged.ts): the run buffers its events and replays that paging at the end.
     const tailN = leadingTail(pipes, size, position);
-    const replay = tailN !== null && PagedTailSequences.supports(spec);
+    const replay = tailN !== null;
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, position, onResult);
       // A run that streams its results to a sink (live detection) keeps the streaming selection.

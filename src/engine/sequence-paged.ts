@@ -1,33 +1,47 @@
 // Which sequences Elasticsearch returns when a sequence query keeps the LAST N (`result_position:
 // tail`, the default, so every Kibana rule run that reaches max_signals): ES does not find all
-// sequences and keep the last N. Its TumblingWindow reads the first stage's events backwards in
-// pages of `fetch_size`, pairs each page with the later stages read forwards, and stops as soon as
-// a page of results leaves it holding N completed sequences. Which sequences exist at that moment
-// depends on the paging, so this module replays that executor over the run's buffered events:
+// sequences and keep the last N. Its TumblingWindow reads the first positive stage's events
+// backwards in pages of `fetch_size`, pairs each page with the later stages read forwards, and
+// stops as soon as a page of results leaves it holding N completed sequences. Which sequences exist
+// at that moment depends on the paging, so this module replays that executor over the run's
+// buffered events:
 //
 //   * round r takes page P_r: the fetch_size newest first-stage events not read yet; in-flight
 //     sequences are cleared (SequenceMatcher.trim(null)) and P_r's events start new ones;
-//   * the second stage is then read forwards from the oldest event of P_r in pages of fetch_size,
-//     filtered to the join keys that have in-flight sequences when the page is requested (the
-//     StageToKeys set, which only shrinks when a key's group empties by a match, so keys of earlier
-//     rounds stay in it); later stages are boxed into the window of the stage before, as in the
-//     ascending executor (secondaryCriterion, rebaseWindow, tumbleWindow with trimToTail);
+//   * the second stage is then read forwards from the oldest event of P_r in pages of fetch_size;
+//     later stages are boxed into the window of the stage before, as in the ascending executor
+//     (secondaryCriterion, rebaseWindow, tumbleWindow with trimToTail);
+//   * each search is what BoxedQueryRequest sends: search_after the last ordinal read (timestamp,
+//     tiebreaker, then the implicit tiebreaker, here the run's order), a RANGE ON THE TIMESTAMP
+//     ALONE up to the window's end (`lte end.timestamp`), so a page can hold events of the end's
+//     timestamp that come after it; the stage searches drop those from the page's tail (trim),
+//     the `until` search keeps them. Join keys filter as term queries, one per key field, on the
+//     values in flight (StageToKeys; a field with more than 128 distinct values, MAX_TERMS, drops
+//     the key filter), so an event whose key values each occur in flight passes even when their
+//     combination does not, and takes a place on the page;
 //   * a stage event advances the newest in-flight sequence of its key that is older than it and
 //     drops the older ones (SequenceGroup.trimBefore); maxspan and `until` reject as in
 //     SequenceMatcher.match;
+//   * missing-event terms (`![...]`) are not paged: a sequence whose positive terms are complete
+//     waits in a set that is checked (checkMissingEvents) when the window tumbles or rebases and
+//     before the answer, with ES's one-hit searches: the newest leading event before the first
+//     event's millisecond, the oldest trailing event after the last event's millisecond, any event
+//     strictly between the milliseconds of its neighbours; only sequences that pass become
+//     completed and count towards N;
 //   * completed sequences are a set ordered by their last event (Sequence.compareTo), so the same
 //     sequence found again in a later round counts once (several keys completed by one event, as
 //     multi-valued keys give, stay apart: ES's QA suite expects them all); after every page
 //     matched, ES stops when the set holds N or more (tailLimitReached) and returns its last N
 //     (Limit.view).
-// Ordinals are positions in the run's order (timestamp, tiebreaker, input order); ES's range
-// bounds compare timestamps only, which can put events of equal timestamp on other pages.
+// Ordinals are positions in the run's order (timestamp, tiebreaker, input order); ES breaks the
+// last ties by shard and document (`_shard_doc`), which for one file in order is input order.
 // The HEAD direction needs no replay: ES stops at the N-th completion in ascending order, which
 // is what streaming gives (src/engine/sequence.ts).
 import type { EventDoc } from '../events/types.js';
 import type { Instant } from '../events/time.js';
 import type { JoinKey } from './join-keys.js';
 import type { SequenceMatch, SequenceSpec } from './sequence.js';
+import { encodeKeyValue } from './values.js';
 
 /** Elasticsearch's default `fetch_size`. */
 export const DEFAULT_FETCH_SIZE = 1000;
@@ -52,11 +66,14 @@ interface Rec {
 interface Hit {
   rec: Rec;
   keys: JoinKey[];
+  /** Per key field, the encoded non-null values the event holds (built when a key filter asks). */
+  fields?: Set<string>[];
 }
 
 interface Seq {
   key: string;
   values: unknown[];
+  /** The events of the positive stages matched so far. */
   events: Rec[];
   /** Ordinal of the last matched event. */
   last: number;
@@ -68,11 +85,22 @@ interface Entry {
   until: number[] | null;
 }
 
+/** One key field's term filter: the encoded values in flight, and whether a missing value passes. */
+interface FieldTerms {
+  values: Set<string>;
+  missingPasses: boolean;
+}
+
 interface Request {
+  /** Key fields that may be null (`?field`), for the missing-value clause. */
+  optional: boolean[];
+  /** Lower bound (an ordinal); always at or before `after`, so the range on it never cuts more. */
   from: number | null;
   after: number | null;
+  /** Upper bound: the ordinal whose TIMESTAMP bounds the range (`lte`). */
   to: number | null;
-  keys: Set<string> | null;
+  /** Per key field: its terms, or null when the field is not filtered; null: no key filter. */
+  keys: (FieldTerms | null)[] | null;
 }
 
 interface Window {
@@ -83,11 +111,15 @@ interface Window {
 
 type Action = (() => Action) | null;
 
+/** BoxedQueryRequest.MAX_TERMS: more distinct values of one key field and the keys do not filter. */
+export const MAX_KEY_TERMS = 128;
+
 /** Buffers a run's events and replays ES's descending sequence executor at the end. */
 export class PagedTailSequences {
   private readonly hits: Hit[][] = [];
   private readonly untilHits: Hit[] = [];
-  private ordinal = 0;
+  /** Every buffered event by its ordinal. */
+  private readonly recs: Rec[] = [];
   private buffered = 0;
   private lastEvent: EventDoc | null = null;
   private lastRec: Rec | null = null;
@@ -103,20 +135,16 @@ export class PagedTailSequences {
     for (let i = 0; i < spec.stages.length; i++) this.hits.push([]);
   }
 
-  /** Whether a query can be replayed: only positive terms (missing-event checks are not paged here). */
-  static supports(spec: SequenceSpec): boolean {
-    return spec.stages.every((s) => !s.missing);
-  }
-
   /**
    * SequenceSpec.onTerm: the streaming matcher tells each term an event passed, with its time and
-   * join keys (stage -1 is until), so terms are evaluated once for both.
+   * join keys (stage -1 is until; missing-event stages too), so terms are evaluated once for both.
    */
   readonly onTerm = (stage: number, ev: EventDoc, ts: Instant, keys: JoinKey[]): void => {
     if (this.overflow) return;
     if (ev !== this.lastEvent) {
       this.lastEvent = ev;
-      this.lastRec = { ev, ord: this.ordinal++, ms: ts.ms, ns: ts.ns };
+      this.lastRec = { ev, ord: this.recs.length, ms: ts.ms, ns: ts.ns };
+      this.recs.push(this.lastRec);
       this.buffered++;
       liveBuffered++;
       if (this.buffered > MAX_PAGED_EVENTS) {
@@ -142,6 +170,7 @@ export class PagedTailSequences {
   private release(): void {
     for (const h of this.hits) h.length = 0;
     this.untilHits.length = 0;
+    this.recs.length = 0;
     this.lastEvent = null;
     this.lastRec = null;
     liveBuffered -= this.buffered;
@@ -149,13 +178,15 @@ export class PagedTailSequences {
   }
 
   /**
-   * Whether paging can change the answer: when every term matched fewer events than a page, each
-   * of ES's searches returns everything in one page, the executor completes every sequence the
-   * streaming matcher finds before it looks at the limit, and the last N are the same.
+   * Whether paging can change the answer: when every paged term (positive and until) matched
+   * fewer events than a page, each of ES's searches returns everything in one page, the executor
+   * completes every sequence the streaming matcher finds before it looks at the limit, and the last
+   * N are the same. (Missing-event searches are never paged.)
    */
   get pagingMatters(): boolean {
     if (PagedTailSequences.alwaysReplay) return true;
-    return this.hits.some((h) => h.length >= this.fetchSize) || this.untilHits.length >= this.fetchSize;
+    const paged = this.spec.stages.some((s, i) => !s.missing && this.hits[i]!.length >= this.fetchSize);
+    return paged || this.untilHits.length >= this.fetchSize;
   }
 
   /** Tests: replay even where paging cannot matter, to check the replay against streaming there. */
@@ -168,14 +199,20 @@ export class PagedTailSequences {
       this.release();
       return null;
     }
-    const replay = new Replay(this.spec, this.hits, this.untilHits, this.limit, this.fetchSize);
+    const replay = new Replay(this.spec, this.hits, this.untilHits, this.recs, this.limit, this.fetchSize);
     const seqs = replay.run();
     this.release();
     if (!seqs) {
       this.overflow = `replaying Elasticsearch's paging took more than ${MAX_PAGED_WORK.toLocaleString('en-US')} steps`;
       return null;
     }
-    return seqs.map((s) => ({ keyValues: s.values, events: s.events.map((r) => r.ev) }));
+    const stages = this.spec.stages;
+    return seqs.map((s) => {
+      const events: (EventDoc | null)[] = [];
+      let p = 0;
+      for (const st of stages) events.push(st.missing ? null : s.events[p++]!.ev);
+      return { keyValues: s.values, events };
+    });
   }
 }
 
@@ -185,11 +222,19 @@ class Replay {
   private readonly req: Request[];
   private readonly untilReq: Request;
   private readonly entries = new Map<string, Entry>();
-  /** StageToKeys: keys with in-flight sequences per stage (see the module comment). */
-  private readonly stageKeys: Set<string>[] = [];
+  /** StageToKeys: keys with in-flight sequences per stage, with their values (module comment). */
+  private readonly stageKeys: Map<string, unknown[]>[] = [];
   /** Completed sequences by last event and key, in completion order. */
   private readonly completed = new Map<string, Seq>();
+  /** Sequences whose positive stages are complete, waiting for the missing-event check. */
+  private readonly toCheck = new Map<string, Seq>();
   private readonly hasKeys: boolean;
+  private readonly missing: boolean[];
+  private readonly firstPos: number;
+  private readonly lastPos: number;
+  private readonly anyMissing: boolean;
+  /** Missing-event stages' events by join key, ascending (built on the first check). */
+  private missingByKey: Map<string, Rec[]>[] | null = null;
   private restart = true;
   private work = 0;
 
@@ -197,19 +242,24 @@ class Replay {
     private readonly spec: SequenceSpec,
     private readonly hits: Hit[][],
     private readonly untilHits: Hit[],
+    private readonly recs: Rec[],
     private readonly limit: number,
     private readonly fetch: number,
   ) {
     this.n = spec.stages.length;
-    this.req = spec.stages.map(() => ({ from: null, after: null, to: null, keys: null }));
-    this.untilReq = { from: null, after: null, to: null, keys: null };
-    for (let i = 0; i < this.n - 1; i++) this.stageKeys.push(new Set());
-    this.hasKeys = spec.stages[0]!.keys.length > 0;
+    this.req = spec.stages.map((s) => ({ optional: s.keyOptional, from: null, after: null, to: null, keys: null }));
+    this.untilReq = { optional: spec.until?.keyOptional ?? [], from: null, after: null, to: null, keys: null };
+    for (let i = 0; i < this.n - 1; i++) this.stageKeys.push(new Map());
+    this.missing = spec.stages.map((s) => s.missing);
+    this.firstPos = this.missing.indexOf(false);
+    this.lastPos = this.missing.lastIndexOf(false);
+    this.anyMissing = this.missing.includes(true);
+    this.hasKeys = spec.stages[this.firstPos]!.keys.length > 0;
   }
 
   run(): Seq[] | null {
-    if (this.limit <= 0) return [];
-    let next: Action = () => this.tumbleWindow(0);
+    if (this.limit <= 0 || this.firstPos < 0) return [];
+    let next: Action = () => this.tumbleWindow(this.firstPos);
     while (next) {
       if (this.work > MAX_PAGED_WORK) return null;
       next = next();
@@ -218,32 +268,42 @@ class Replay {
     return all.slice(Math.max(0, all.length - this.limit));
   }
 
+  private nextPos(stage: number): number {
+    for (let i = stage + 1; i < this.n; i++) if (!this.missing[i]) return i;
+    return -1;
+  }
+
+  private prevPos(stage: number): number {
+    for (let i = stage - 1; i >= 0; i--) if (!this.missing[i]) return i;
+    return -1;
+  }
+
   // ---- the executor (TumblingWindow), each step returning the next one
 
-  /** The end: ES answers with what it has completed. */
+  /** The end: the pending missing-event checks, then ES answers with what it has completed. */
   private payload(): Action {
-    return null;
+    return this.checkMissing(null);
   }
 
   private tumbleWindow(stage: number): Action {
-    if (stage > 0 && !this.hasCandidates(0)) {
+    if (stage > this.firstPos && !this.hasCandidates(0)) {
       if (!this.restart) return this.payload();
-      stage = 0;
+      stage = this.firstPos;
     }
     if (this.restart) {
-      if (stage === 0) this.entries.clear();
+      if (stage === this.firstPos) this.entries.clear();
     } else {
       const marker = this.req[stage]!.after;
       if (marker !== null) this.trimToTail(marker);
     }
-    return () => this.advance(stage);
+    return this.checkMissing(() => this.advance(stage));
   }
 
   private advance(stage: number): Action {
     const r = this.req[stage]!;
     r.to = null;
-    if (this.hasKeys) this.keyConstraints(stage - 1, r);
-    const hits = stage === 0 ? this.queryDescending() : this.query(this.hits[stage]!, r);
+    if (this.hasKeys) this.keyConstraints(this.prevPos(stage), r);
+    const hits = stage === this.firstPos ? this.queryDescending() : this.query(this.hits[stage]!, r);
     return () => this.baseCriterion(stage, hits);
   }
 
@@ -256,17 +316,20 @@ class Replay {
         const w = info;
         return this.untilCriterion(w, () => this.completeBase(stage, hits, w));
       }
+    } else if (stage === this.firstPos && stage === this.lastPos) {
+      // One positive term, the others missing events: nothing left to read.
+      return this.payload();
     }
     return this.completeBase(stage, hits, info);
   }
 
   private completeBase(stage: number, hits: Hit[], info: Window | null): Action {
     // The descending first page is matched in ascending order (wrapValues reverses it).
-    if (!this.match(stage, stage === 0 ? [...hits].reverse() : hits)) return this.payload();
-    const next = stage + 1 < this.n ? stage + 1 : -1;
+    const descending = stage === this.firstPos;
+    if (!this.match(stage, descending ? [...hits].reverse() : hits)) return this.payload();
+    const next = this.nextPos(stage);
     const windowCompleted = hits.length < this.fetch;
     if (next > 0) {
-      const descending = stage === 0;
       let then: Action;
       if (info) {
         if (descending) this.setupWindowFromTail(info.end);
@@ -276,24 +339,27 @@ class Replay {
         if (descending) {
           if (!info) return this.payload();
           this.restart = false;
-          then = () => this.advance(1);
-        } else if (this.hasCandidates(next - 1)) {
-          then = () => this.advance(next);
+          const second = this.nextPos(this.firstPos);
+          then = () => this.checkMissing(() => this.advance(second));
+        } else if (this.hasCandidates(this.prevPos(next))) {
+          // rebaseWindow
+          then = () => this.checkMissing(() => this.advance(next));
         } else if (!this.restart) {
           return this.payload();
         } else {
-          then = () => this.tumbleWindow(0);
+          then = () => this.tumbleWindow(this.firstPos);
         }
       } else if (descending) {
-        then = () => this.advance(1);
+        const second = this.nextPos(this.firstPos);
+        then = () => this.advance(second);
       } else {
         const w = info!;
         then = () => this.secondaryCriterion(w, next);
       }
-      if (this.spec.until && info && info.base === 0) return this.untilCriterion(info, then);
+      if (this.spec.until && info && info.base === this.firstPos) return this.untilCriterion(info, then);
       return then;
     }
-    if (windowCompleted) return this.restart ? () => this.tumbleWindow(0) : this.payload();
+    if (windowCompleted) return this.restart ? () => this.tumbleWindow(this.firstPos) : this.payload();
     return () => this.tumbleWindow(stage);
   }
 
@@ -301,6 +367,7 @@ class Replay {
     const r = this.untilReq;
     this.boxQuery(window, r, true);
     if (r.after !== null && r.after > window.end) return next;
+    // The until search is not trimmed: events of the window end's timestamp after it are kept.
     const hits = this.query(this.untilHits, r);
     if (hits.length > 0) {
       r.after = hits[hits.length - 1]!.rec.ord;
@@ -319,12 +386,15 @@ class Replay {
   private secondaryCriterion(window: Window, stage: number): Action {
     const r = this.req[stage]!;
     this.boxQuery(window, r, false);
-    const hits = this.query(this.hits[stage]!, r);
-    const next = stage + 1 < this.n ? stage + 1 : -1;
+    const page = this.query(this.hits[stage]!, r);
+    // trim: events of the end's timestamp that come after the window end leave the page's tail.
+    let keep = page.length;
+    while (keep > 0 && page[keep - 1]!.rec.ord > window.end) keep--;
+    const hits = keep === page.length ? page : page.slice(0, keep);
+    const next = this.nextPos(stage);
     if (hits.length > 0) {
-      let tail = hits[hits.length - 1]!.rec.ord;
+      const tail = hits[hits.length - 1]!.rec.ord;
       const head = hits[0]!.rec.ord;
-      if (tail > window.end) tail = window.end;
       r.after = tail;
       if (!this.match(stage, hits)) return this.payload();
       if (next > 0) {
@@ -350,7 +420,8 @@ class Replay {
   }
 
   private setupWindowFromTail(from: number): void {
-    const r = this.req[1]!;
+    const second = this.nextPos(this.firstPos);
+    const r = this.req[second]!;
     if (r.from !== from) {
       r.from = from;
       r.after = from;
@@ -358,24 +429,55 @@ class Replay {
         this.untilReq.from = from;
         this.untilReq.after = from;
       }
-      for (let i = 2; i < this.n; i++) this.req[i]!.from = null;
+      for (let i = second + 1; i < this.n; i++) this.req[i]!.from = null;
     }
   }
 
-  /** Key filter of a request: keys in flight at `stage`, all stages for -2, none below 0. */
+  /**
+   * Key filter of a request (BoxedQueryRequest.keys): the keys in flight at `stage`, at every
+   * stage for -2, none below 0; one term filter per key field over the values in flight, dropped
+   * entirely when a field has more than MAX_KEY_TERMS distinct values.
+   */
   private keyConstraints(stage: number, r: Request): void {
-    if (stage === -2) {
-      const all = new Set<string>();
-      for (const s of this.stageKeys) for (const k of s) all.add(k);
-      r.keys = all.size > 0 ? all : null;
-    } else if (stage >= 0) {
-      const s = this.stageKeys[stage];
-      r.keys = s && s.size > 0 ? new Set(s) : null;
-    } else r.keys = null;
+    let sets: Map<string, unknown[]>[];
+    if (stage === -2) sets = this.stageKeys;
+    else if (stage >= 0 && this.stageKeys[stage]) sets = [this.stageKeys[stage]!];
+    else sets = [];
+    const width = this.spec.stages[this.firstPos]!.keys.length;
+    const terms: FieldTerms[] = [];
+    for (let i = 0; i < width; i++) terms.push({ values: new Set(), missingPasses: false });
+    let any = false;
+    for (const m of sets) {
+      for (const values of m.values()) {
+        any = true;
+        for (let i = 0; i < width; i++) {
+          const v = values[i];
+          if (v === null || v === undefined) terms[i]!.missingPasses = true;
+          else terms[i]!.values.add(encodeKeyValue(v));
+        }
+      }
+    }
+    if (!any) {
+      r.keys = null;
+      return;
+    }
+    const filters: (FieldTerms | null)[] = [];
+    for (let i = 0; i < width; i++) {
+      const t = terms[i]!;
+      if (t.values.size > MAX_KEY_TERMS) {
+        r.keys = null;
+        return;
+      }
+      // A null value filters only on an optional key (`must_not exists`); a field whose values
+      // in flight are all null on a required key gets no filter.
+      t.missingPasses &&= r.optional[i] === true;
+      filters.push(t.values.size === 0 && !t.missingPasses ? null : t);
+    }
+    r.keys = filters;
   }
 
   private hasCandidates(from: number): boolean {
-    for (let i = from; i < this.stageKeys.length; i++) if (this.stageKeys[i]!.size > 0) return true;
+    for (let i = Math.max(0, from); i < this.stageKeys.length; i++) if (this.stageKeys[i]!.size > 0) return true;
     return false;
   }
 
@@ -383,8 +485,8 @@ class Replay {
 
   /** The next page of the first stage, newest first (search_after on a descending sort). */
   private queryDescending(): Hit[] {
-    const list = this.hits[0]!;
-    const r = this.req[0]!;
+    const list = this.hits[this.firstPos]!;
+    const r = this.req[this.firstPos]!;
     let i = r.after === null ? list.length - 1 : lowerBound(list, r.after) - 1;
     const out: Hit[] = [];
     while (i >= 0 && out.length < this.fetch) {
@@ -395,16 +497,20 @@ class Replay {
     return out;
   }
 
-  /** The next page of an ascending request: after < ordinal ≤ to, with a join key in the filter. */
+  /**
+   * The next page of an ascending request: ordinal after `after`, timestamp at or before the
+   * timestamp of `to`, passing the key filter.
+   */
   private query(list: Hit[], r: Request): Hit[] {
     let i = r.after === null ? 0 : lowerBound(list, r.after + 1);
     const out: Hit[] = [];
     const keys = r.keys;
+    const to = r.to === null ? null : this.recs[r.to]!;
     while (i < list.length && out.length < this.fetch) {
       const h = list[i++]!;
       this.work++;
-      if (r.to !== null && h.rec.ord > r.to) break;
-      if (keys && !h.keys.some((k) => keys.has(k.key))) continue;
+      if (to !== null && (h.rec.ms > to.ms || (h.rec.ms === to.ms && h.rec.ns > to.ns))) break;
+      if (keys && !passesKeys(h, keys)) continue;
       out.push(h);
     }
     return out;
@@ -417,10 +523,13 @@ class Replay {
     for (const h of hits) {
       this.work += h.keys.length;
       for (const k of h.keys) {
-        if (stage === 0) {
+        if (stage === this.firstPos) {
           const seq: Seq = { key: k.key, values: k.values, events: [h.rec], last: h.rec.ord };
-          this.stageKeys[0]!.add(k.key);
-          (this.entry(k.key).groups[0] ??= []).push(seq);
+          if (stage === this.lastPos) this.tryComplete(seq);
+          else {
+            this.stageKeys[stage]!.set(k.key, k.values);
+            (this.entry(k.key).groups[stage] ??= []).push(seq);
+          }
         } else this.advanceOne(stage, k.key, h.rec);
       }
     }
@@ -437,7 +546,7 @@ class Replay {
   }
 
   private advanceOne(stage: number, key: string, rec: Rec): void {
-    const prev = stage - 1;
+    const prev = this.prevPos(stage);
     const e = this.entries.get(key);
     const group = e?.groups[prev];
     if (!e || !group || group.length === 0) return;
@@ -455,11 +564,7 @@ class Replay {
       this.stageKeys[prev]!.delete(key);
     }
     const start = seq.events[0]!;
-    const maxspan = this.spec.maxspanMs;
-    if (maxspan !== null) {
-      const d = rec.ms - start.ms;
-      if (d > maxspan || (d === maxspan && rec.ns > start.ns)) return;
-    }
+    if (this.exceedsMaxspan(start, rec)) return;
     if (e.until) {
       let nearest = -1;
       for (const u of e.until) {
@@ -470,15 +575,107 @@ class Replay {
     }
     seq.events.push(rec);
     seq.last = rec.ord;
-    if (stage === this.n - 1) {
+    if (stage === this.lastPos) {
       // A set ordered by the last event, then the key: an equal one is already there and stays.
-      const id = `${seq.last}\u0000${key}`;
-      if (!this.completed.has(id)) this.completed.set(id, seq);
+      if (!this.completed.has(seqId(seq))) this.tryComplete(seq);
     } else {
-      this.stageKeys[stage]!.add(key);
+      this.stageKeys[stage]!.set(key, seq.values);
       const g = this.entry(key).groups;
       (g[stage] ??= []).push(seq);
     }
+  }
+
+  private tryComplete(seq: Seq): void {
+    const id = seqId(seq);
+    const into = this.anyMissing ? this.toCheck : this.completed;
+    if (!into.has(id)) into.set(id, seq);
+  }
+
+  private exceedsMaxspan(from: { ms: number; ns: number }, to: { ms: number; ns: number }): boolean {
+    const maxspan = this.spec.maxspanMs;
+    if (maxspan === null || maxspan <= 0) return false;
+    const d = to.ms - from.ms;
+    return d > maxspan || (d === maxspan && to.ns > from.ns);
+  }
+
+  /**
+   * checkMissingEvents: each sequence waiting for its missing-event check gets ES's one-hit
+   * searches (per missing term, filtered on the sequence's key; the ranges compare epoch
+   * milliseconds); the ones that pass join the completed set. Then `next` (null: the end).
+   */
+  private checkMissing(next: Action): Action {
+    if (this.toCheck.size === 0) return next;
+    const byKey = (this.missingByKey ??= this.indexMissing());
+    for (const seq of this.toCheck.values()) {
+      this.work += this.n;
+      if (this.passesMissing(seq, byKey)) {
+        const id = seqId(seq);
+        if (!this.completed.has(id)) this.completed.set(id, seq);
+      }
+    }
+    this.toCheck.clear();
+    return next;
+  }
+
+  private indexMissing(): Map<string, Rec[]>[] {
+    return this.hits.map((list, i) => {
+      const m = new Map<string, Rec[]>();
+      if (!this.missing[i]) return m;
+      for (const h of list) {
+        for (const k of h.keys) {
+          const l = m.get(k.key);
+          if (l) l.push(h.rec);
+          else m.set(k.key, [h.rec]);
+        }
+      }
+      return m;
+    });
+  }
+
+  /** TumblingWindow.doCheckMissingEvents for one sequence. */
+  private passesMissing(seq: Seq, byKey: Map<string, Rec[]>[]): boolean {
+    let leading = true;
+    let lastLeading: Rec | null = null;
+    let firstTrailing: Rec | null = null;
+    // The positive events by stage, for the in-between ranges.
+    const at = new Array<Rec | null>(this.n).fill(null);
+    let p = 0;
+    for (let i = 0; i < this.n; i++) if (!this.missing[i]) at[i] = seq.events[p++]!;
+    const start = seq.events[0]!;
+    const end = seq.events[seq.events.length - 1]!;
+    for (let i = 0; i < this.n; i++) {
+      if (!this.missing[i]) {
+        leading = false;
+        continue;
+      }
+      const list = byKey[i]!.get(seq.key) ?? [];
+      if (leading) {
+        // The newest event before the first event's millisecond.
+        const j = firstAtOrAfterMs(list, start.ms) - 1;
+        if (j >= 0 && (lastLeading === null || laterThan(list[j]!, lastLeading))) lastLeading = list[j]!;
+      } else if (this.nextPos(i - 1) < 0) {
+        // Trailing: the oldest event after the last event's millisecond.
+        const j = firstAfterMs(list, end.ms);
+        if (j < list.length && (firstTrailing === null || laterThan(firstTrailing, list[j]!))) firstTrailing = list[j]!;
+      } else {
+        // In between: any event strictly between its neighbours' milliseconds rejects.
+        const lo = at[this.prevPos(i)]!.ms;
+        const hi = at[this.nextPos(i)]!.ms;
+        const j = firstAfterMs(list, lo);
+        if (j < list.length && list[j]!.ms < hi) return false;
+      }
+    }
+    const leadMissing = this.missing[0]!;
+    const trailMissing = this.missing[this.n - 1]!;
+    const bigger = (a: Rec | null, b: Rec | null) => a === null || b === null || this.exceedsMaxspan(a, b);
+    return (
+      (firstTrailing === null && lastLeading === null) ||
+      (lastLeading === null && leadMissing) ||
+      (firstTrailing === null && trailMissing) ||
+      (leadMissing && trailMissing && bigger(lastLeading, firstTrailing)) ||
+      (leadMissing && !trailMissing && bigger(lastLeading, end)) ||
+      (!leadMissing && trailMissing && bigger(start, firstTrailing))
+    );
   }
 
   /** KeyToSequences.trimToTail: per group keep the newest sequence before `ord` and what follows. */
@@ -509,6 +706,74 @@ class Replay {
       }
     }
   }
+}
+
+function seqId(seq: Seq): string {
+  return `${seq.last}\u0000${seq.key}`;
+}
+
+function laterThan(a: Rec, b: Rec): boolean {
+  return a.ms > b.ms || (a.ms === b.ms && a.ns > b.ns);
+}
+
+/** Whether the event passes every key field's term filter (any of its values in the terms). */
+function passesKeys(h: Hit, keys: (FieldTerms | null)[]): boolean {
+  const fields = (h.fields ??= fieldValues(h, keys.length));
+  for (let i = 0; i < keys.length; i++) {
+    const t = keys[i];
+    if (!t) continue;
+    const mine = fields[i]!;
+    if (mine.size === 0) {
+      if (!t.missingPasses) return false;
+      continue;
+    }
+    let hit = false;
+    for (const v of mine) {
+      if (t.values.has(v)) {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) return false;
+  }
+  return true;
+}
+
+function fieldValues(h: Hit, width: number): Set<string>[] {
+  const out: Set<string>[] = [];
+  for (let i = 0; i < width; i++) out.push(new Set());
+  for (const k of h.keys) {
+    for (let i = 0; i < width; i++) {
+      const v = k.values[i];
+      if (v !== null && v !== undefined) out[i]!.add(encodeKeyValue(v));
+    }
+  }
+  return out;
+}
+
+/** First index whose millisecond is ≥ ms (the list is ascending in time). */
+function firstAtOrAfterMs(list: Rec[], ms: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.ms < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index whose time is after the millisecond `ms` begins (`gt` ms on a date or date_nanos). */
+function firstAfterMs(list: Rec[], ms: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = list[mid]!;
+    if (r.ms < ms || (r.ms === ms && r.ns === 0)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** First index whose ordinal is ≥ ord. */

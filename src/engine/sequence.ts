@@ -31,7 +31,7 @@ export interface SequenceSpec {
   /** Observer of partial sequences (`eqlite explain`); absent in normal runs. */
   trace?: SequenceTrace;
   /**
-   * Told each (positive or until) term an event passed, with its time and join keys, as the matcher
+   * Told each term (positive, missing-event or until) an event passed, with its time and join keys, as the matcher
    * computes them (sequence-paged.ts replays ES's paging from these); `stage` is -1 for until.
    */
   onTerm?: (stage: number, ev: EventDoc, ts: Instant, keys: JoinKey[]) => void;
@@ -174,6 +174,7 @@ export class SequenceMatcher {
       if (!ts) continue;
       const keys = this.stageKeys(stage);
       if (!keys) continue;
+      this.spec.onTerm?.(m, ev, ts, keys);
       for (const k of keys) {
         const hist = this.missingHistory[m]!;
         const list = hist.get(k.key);
