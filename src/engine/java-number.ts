@@ -117,3 +117,23 @@ function layout(digits: string, exp: number): string {
   const frac = digits.length > 1 ? digits.slice(1) : '0';
   return `${digits[0]}.${frac}E${exp}`;
 }
+
+/**
+ * Java's Float.toString of the float nearest v (a `float`/`half_float` field's value as ES returns
+ * it): the shortest decimal that rounds back to that float, in the same layout as a Double.
+ */
+export function javaFloatToString(v: number): string {
+  const f = Math.fround(v);
+  if (Number.isNaN(f) || !Number.isFinite(f) || f === 0) return javaDoubleToString(f);
+  const x = Math.abs(f);
+  for (let p = 1; p <= 9; p++) {
+    let d = decimalOfLength(x, p);
+    if (Math.fround(Number(`${d.digits}e${d.exp - d.digits.length + 1}`)) !== x) continue;
+    if (p === 1) {
+      const two = decimalOfLength(x, 2);
+      if (Math.fround(Number(`${two.digits}e${two.exp - 1}`)) === x) d = two;
+    }
+    return (f < 0 ? '-' : '') + layout(stripZeros(d.digits), d.exp);
+  }
+  return javaDoubleToString(f);
+}
