@@ -5,6 +5,7 @@ import { formatExplanation } from '../explain/format.js';
 import { InputError } from '../events/sources.js';
 import { loadValueLists } from '../rules/exceptions.js';
 import { UserError } from './errors.js';
+import { MAPPING_OPTION_HELP, readMappingOption } from './mapping-option.js';
 import { loadSelectedRules } from './rule-selection.js';
 import { findRule } from './rules.js';
 import { escapeText } from '../util/terminal.js';
@@ -15,6 +16,7 @@ export interface ExplainCliOptions {
   index?: string;
   timestampField?: string;
   valueList?: string[];
+  mapping?: string;
   json?: boolean;
   examples?: number;
 }
@@ -43,8 +45,10 @@ export async function runExplain(files: string[], o: ExplainCliOptions, io: Expl
     } catch (e) {
       throw new UserError((e as Error).message, 2); // a missing or unreadable --value-list file
     }
+    const mapping = o.mapping === undefined ? undefined : readMappingOption(o.mapping);
     let skipped = 0;
     const x = await explainRule({
+      mapping,
       rule,
       inputs: files,
       exceptionLists: loaded.exceptionLists,
@@ -78,6 +82,7 @@ export function registerExplain(program: Command): Command {
     .option('--index <name>', 'index for events that carry none')
     .option('--timestamp-field <field>', 'field ordering events (default @timestamp)')
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collect)
+    .option('--mapping <file>', MAPPING_OPTION_HELP)
     .addOption(new Option('--examples <n>', 'examples shown per list (default 5)').argParser(positive))
     .option('--json', 'the explanation as JSON')
     .action(async (files: string[], o: ExplainCliOptions) => {

@@ -1,6 +1,8 @@
 // `eqlite hunt [--rules PATH]… INPUT…`: runs EQL detection rules over log files and writes
 // Kibana-shaped alerts (table, NDJSON or JSON on stdout; NDJSON file with --out; SQLite with --db).
 // Progress (TTY only) and the end-of-run summary go to stderr, so stdout stays machine-readable.
+import { MAPPING_OPTION_HELP, readMappingOption } from './mapping-option.js';
+import type { IndexMappings } from '../engine/mapping.js';
 import { hostIpOption, threadsOption, type HostIpMode } from './threads.js';
 import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import { existsSync } from 'node:fs';
@@ -45,6 +47,7 @@ export interface HuntCliOptions extends SelectionCliOptions {
   threads?: number;
   hostIp?: HostIpMode;
   valueList?: string[];
+  mapping?: string;
   progress?: boolean;
   /** false (`--no-cache`): no rule-set snapshot or outline cache is read or written. */
   cache?: boolean;
@@ -122,8 +125,10 @@ export async function runHunt(
     return 2;
   }
   let valueLists: Map<string, Set<string>> | undefined;
+  let mapping: IndexMappings | undefined;
   try {
     if (o.valueList && o.valueList.length > 0) valueLists = loadValueLists(o.valueList);
+    if (o.mapping !== undefined) mapping = readMappingOption(o.mapping);
   } catch (e) {
     err(`error: ${(e as Error).message}`);
     return 2;
@@ -228,6 +233,7 @@ export async function runHunt(
       rules: loaded.rules,
       exceptionLists: loaded.exceptionLists,
       valueLists,
+      mapping,
       inputs,
       index: o.index,
       timestampField: o.timestampField,
@@ -557,6 +563,7 @@ export function registerHunt(program: Command): Command {
     .addOption(threadsOption())
     .addOption(hostIpOption())
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
+    .option('--mapping <file>', MAPPING_OPTION_HELP)
     .option('--no-progress', 'no progress bar')
     .option('--no-cache', 'load and compile every rule from its file, without reading or writing the cache directory ($EQLITE_CACHE_HOME)');
   return addSelectionOptions(cmd)

@@ -3,7 +3,9 @@
 // `{"join_keys", "events": [{_index,_id,_source} | {missing:true}]}` for sequences and samples.
 import { Command, InvalidArgumentError } from 'commander';
 import { compile, type QueryResult } from '../engine/index.js';
-import { isMapped, mappingType, parseMapping, resolveAliases, verifyFields, type IndexMapping } from '../engine/mapping.js';
+import { applyMapping, mappingCompileOptions, mergeMappings } from '../engine/mapping.js';
+import { readMappingOption } from './mapping-option.js';
+import { joinKeyClasses, joinKeysJson, type KeyClass } from '../engine/key-json.js';
 import { collectFields, EqlError, parse } from '../eql/index.js';
 import { lineColumn } from '../eql/errors.js';
 import { fieldStatus, suggestField } from '../rules/validate.js';
@@ -23,7 +25,6 @@ import type { EventDoc } from '../events/types.js';
 import { SkipReporter, UserError } from './errors.js';
 import { escapeControl, escapeJsonControls } from '../util/terminal.js';
 import { LineStream, OutputError } from './sinks.js';
-import { readFileCapped } from '../util/files.js';
 
 export interface QueryCommandOptions {
   timestampField: string;
@@ -65,24 +66,28 @@ function hit(ev: EventDoc): Record<string, unknown> {
   return { _index: ev.index, _id: documentId(ev), _source: ev.source };
 }
 
-/** Renders one result as Elasticsearch's EQL response would carry it. */
-export function formatResult(r: QueryResult): string {
+/**
+ * Renders one result as Elasticsearch's EQL response would carry it; `keyClasses` (key-json.ts)
+ * print numeric join keys by their Java class.
+ */
+export function formatResult(r: QueryResult, keyClasses: readonly KeyClass[] = []): string {
   // JSON.stringify leaves DEL, C1 controls and bidi overrides raw: escape them for the terminal.
   if (r.kind === 'event') return escapeJsonControls(JSON.stringify(r.event.source));
-  return escapeJsonControls(JSON.stringify({ join_keys: r.joinKeys, events: r.events.map((e) => (e ? hit(e) : { missing: true })) }));
+  const events = JSON.stringify(r.events.map((e) => (e ? hit(e) : { missing: true })));
+  return escapeJsonControls(`{"join_keys":${joinKeysJson(r.joinKeys, keyClasses)},"events":${events}}`);
 }
 
 export async function runQueryCommand(query: string, paths: string[], opts: QueryCommandOptions): Promise<number> {
   let compiled;
+  let keyClasses: KeyClass[] = [];
   const size = opts.size ?? DEFAULT_QUERY_SIZE;
   const position = opts.resultPosition ?? 'tail';
-  const mapping = opts.mapping === undefined ? null : readMappingFile(opts.mapping);
+  // The query searches every index of the file: their mappings merged.
+  const mapping = opts.mapping === undefined ? null : mergeMappings(readMappingOption(opts.mapping).indices.map((i) => i.mapping));
   try {
     const stmt = parse(query);
-    if (mapping) {
-      verifyFields(stmt, mapping);
-      resolveAliases(stmt, mapping);
-    }
+    if (mapping) applyMapping(stmt, mapping);
+    keyClasses = joinKeyClasses(stmt, mapping ? mappingCompileOptions(mapping).fieldType : undefined);
     compiled = compile(stmt, {
       timestampField: opts.timestampField,
       tiebreakerField: opts.tiebreakerField ?? null,
@@ -91,7 +96,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
       resultPosition: position,
       fetchSize: opts.fetchSize,
       maxSamplesPerKey: opts.maxSamplesPerKey,
-      ...(mapping ? { fieldType: (f: string) => mappingType(mapping, f), fieldExists: (f: string) => isMapped(mapping, f) } : {}),
+      ...(mapping ? mappingCompileOptions(mapping) : {}),
     });
   } catch (err) {
     if (err instanceof EqlError) {
@@ -188,7 +193,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   try {
     for (const r of run.finish()) {
       shown++;
-      out.write(formatResult(r));
+      out.write(formatResult(r, keyClasses));
       const full = out.drain();
       if (full) await full;
       if (out.closed) break;
@@ -230,20 +235,6 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
  * one ("proces.name" → process.name), as `validate` reports them. Fields of the user's own data
  * that resemble nothing known are not reported.
  */
-/** `--mapping FILE`: an Elasticsearch `_mapping` response (see src/engine/mapping.ts). */
-function readMappingFile(file: string): IndexMapping {
-  let text: string;
-  try {
-    text = readFileCapped(file).toString('utf8');
-  } catch (e) {
-    throw new UserError(`--mapping ${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
-  }
-  try {
-    return parseMapping(JSON.parse(text));
-  } catch (e) {
-    throw new UserError(`--mapping ${file}: ${(e as Error).message}`, 2);
-  }
-}
 
 export function misspelledFields(query: string): string[] {
   let refs;

@@ -1,5 +1,6 @@
 // `eqlite serve`: the live detection service (src/serve), and `eqlite serve keys …` to manage its
 // API keys and users (written to <data>/state.sqlite, also while the service runs).
+import { MAPPING_OPTION_HELP, readMappingOption } from './mapping-option.js';
 import { createWriteStream, existsSync, openSync } from 'node:fs';
 import { ioReason } from '../util/files.js';
 import { Command, InvalidArgumentError } from 'commander';
@@ -23,6 +24,7 @@ export interface ServeCliOptions extends SelectionCliOptions {
   realtime?: boolean;
   logLevel?: string;
   valueList?: string[];
+  mapping?: string;
   cluster?: string;
   nodeId?: string;
   roles?: string;
@@ -38,6 +40,7 @@ export function resolveConfig(o: ServeCliOptions): ServeConfig {
     if (o.listen !== undefined) Object.assign(c, parseListen(o.listen));
     if (o.rules !== undefined) c.rules = o.rules;
     if (o.valueList !== undefined) c.valueLists = o.valueList;
+    if (o.mapping !== undefined) c.mapping = o.mapping;
     const selection = selectionFromOptions(o);
     if (hasSelection(selection)) c.selection = selection;
     if (o.tlsCert !== undefined || o.tlsKey !== undefined) {
@@ -89,6 +92,8 @@ async function runServe(o: ServeCliOptions): Promise<void> {
   // than a service that runs without those rules (later reloads log unreadable files and go on).
   for (const p of config.rules) if (!existsSync(p)) throw new UserError(`cannot read rules ${p}: no such file or directory`, 2);
   for (const p of config.valueLists) if (!existsSync(p)) throw new UserError(`cannot read value list ${p}: no such file or directory`, 2);
+  // A mapping that cannot be read or is no mapping stops the start (exit 2), as in hunt.
+  if (config.mapping !== null) readMappingOption(config.mapping);
   const dest = config.log.file ? openLogFile(config.log.file) : process.stdout;
   const log = pino({ level: config.log.level, base: { service: 'eqlite' } }, dest);
   let svc: Service;
@@ -227,6 +232,7 @@ export function registerServe(program: Command): Command {
     .option('--tls-key <file>', 'TLS private key (PEM)')
     .option('--path-prefix <path>', 'URL prefix in front of every API call (a reverse proxy path or the shippers\' "path" option)')
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
+    .option('--mapping <file>', MAPPING_OPTION_HELP)
     .option('--no-realtime', 'run rules on schedule only, not also as events arrive')
     .option('--cluster <urls>', 'run as a node of a cluster on NATS JetStream: the servers, e.g. nats://10.0.0.1:4222,nats://10.0.0.2:4222 (see README: Cluster mode)')
     .option('--node-id <id>', 'this node\'s name in the cluster (default: host name and port)')

@@ -32,6 +32,7 @@ import type { ExceptionList, Rule } from '../rules/types.js';
 import type { Alert } from './alerts.js';
 import { alertHost, DetectionEngine, type RuleStats } from './engine.js';
 import { saveOutlines } from '../engine/outline.js';
+import type { IndexMappings } from '../engine/mapping.js';
 import { addCounters, emptyCounters, prepareRule, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { resolveDateMath, TimeExpressionError } from './schedule.js';
 import { markFirstEventRead } from '../util/startup-trace.js';
@@ -44,6 +45,8 @@ export interface HuntOptions {
   exceptionLists?: ExceptionList[];
   /** Value lists by id, for `list` exception entries. */
   valueLists?: Map<string, Set<string>>;
+  /** Index mappings (`--mapping`): each rule is verified and typed against its indices (router.ts). */
+  mapping?: IndexMappings;
   /** Files or directories (expanded with expandInputs); '-' for stdin. */
   inputs: string[];
   /** Index for events that carry none (`--index`). */
@@ -227,7 +230,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     now,
     replay,
     outlines: opts.outlines,
+    mapping: opts.mapping,
   };
+  const unmapped: string[] = [];
   for (const rule of opts.rules) {
     const p = prepareRule(rule, prepareOpts);
     if ('skip' in p) {
@@ -240,7 +245,12 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     if (p.unprocessedExceptions.length > 0) {
       warn(`rule "${rule.name}": The following exceptions won't be applied to rule execution: ${p.unprocessedExceptions.join(', ')}`);
     }
+    if (p.mapped === false) unmapped.push(rule.name);
     prepared.push(p);
+  }
+  if (unmapped.length > 0) {
+    const some = unmapped.slice(0, 3).map((n) => `"${n}"`).join(', ');
+    warn(`${unmapped.length} rule(s) search no index of --mapping and run with ECS field types (e.g. ${some}${unmapped.length > 3 ? ', …' : ''})`);
   }
   // New outlines are written before reading starts: the input workers find them there.
   if (opts.outlines) saveOutlines();

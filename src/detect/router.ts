@@ -15,6 +15,8 @@
 //   5. it passes the filter of one of the query's terms (CompiledQuery.relevant): any other event
 //      cannot change the rule's results.
 import { compile, type CompiledQuery, type CompileOptions, type TermOutline } from '../engine/index.js';
+import { applyMapping, mappingCompileOptions, mappingForIndices, type IndexMapping, type IndexMappings } from '../engine/mapping.js';
+import { parse, type Statement } from '../eql/index.js';
 import { lazyQuery, OutlineCache, outlineCacheAt, outlineOf } from '../engine/outline.js';
 import { lower } from '../engine/expr.js';
 import { fieldAccessor, markPlain, type Accessor } from '../engine/fields.js';
@@ -51,6 +53,12 @@ export interface PrepareOptions {
    * day of data is 86 million runs.
    */
   minimumInterval?: number;
+  /**
+   * The index mappings (`--mapping`): each rule's query is verified and typed against the indices
+   * its patterns select, as Elasticsearch resolves the fields of the rule's search. Absent: field
+   * types come from ECS and every field counts as mapped.
+   */
+  mapping?: IndexMappings;
 }
 
 
@@ -74,6 +82,11 @@ export interface PreparedRule {
   exceptionProblems: ExceptionProblem[];
   /** Names of exception items Kibana would not apply to an EQL rule (value lists it cannot use). */
   unprocessedExceptions: string[];
+  /**
+   * With a mapping: false when none of its indices is selected by the rule's index patterns (the
+   * rule then runs with ECS types, as without a mapping). Undefined without a mapping.
+   */
+  mapped?: boolean;
 }
 
 /** The rule's index matcher, built the first time an index is asked about (most never are). */
@@ -107,14 +120,40 @@ export function ruleTimestampField(rule: Rule): string | undefined {
  * max_signals as the size, and field types from ECS. `eqlite explain` compiles the parts of a
  * query with the same options, so that its verdicts are the engine's.
  */
-export function ruleCompileOptions(rule: Rule, opts: Pick<PrepareOptions, 'timestampField' | 'maxSignals'>): CompileOptions {
+export function ruleCompileOptions(rule: Rule, opts: Pick<PrepareOptions, 'timestampField' | 'maxSignals' | 'mapping'>): CompileOptions {
+  const mapping = opts.mapping ? ruleMapping(rule, opts.mapping) : null;
   return {
     timestampField: ruleTimestampField(rule) ?? opts.timestampField,
     tiebreakerField: rule.tiebreaker_field ?? null,
     eventCategoryField: rule.event_category_override ?? 'event.category',
     size: opts.maxSignals === Infinity ? undefined : (opts.maxSignals ?? rule.max_signals),
-    fieldType: typeOf,
+    ...(mapping ? mappingCompileOptions(mapping) : { fieldType: typeOf }),
   };
+}
+
+/** The mapping of the indices the rule's patterns select (null: the file holds none of them). */
+export function ruleMapping(rule: Rule, mappings: IndexMappings): IndexMapping | null {
+  // Rules share index patterns: one merge per distinct pattern list.
+  let byPatterns = mappingMemo.get(mappings);
+  if (!byPatterns) mappingMemo.set(mappings, (byPatterns = new Map()));
+  const key = (rule.index ?? []).join('\n');
+  let m = byPatterns.get(key);
+  if (m === undefined) byPatterns.set(key, (m = mappingForIndices(mappings, ruleIndexMatcher(rule.index))));
+  return m;
+}
+
+const mappingMemo = new WeakMap<IndexMappings, Map<string, IndexMapping | null>>();
+
+/**
+ * The rule's query as it runs: parsed, and with a mapping verified and its aliases resolved as
+ * Elasticsearch's analyzer does (throws EqlError for an unknown field). `eqlite explain` plans the
+ * same statement.
+ */
+export function ruleStatement(rule: Rule, mappings: IndexMappings | undefined): Statement {
+  const stmt = parse(rule.query!);
+  const mapping = mappings ? ruleMapping(rule, mappings) : null;
+  if (mapping) applyMapping(stmt, mapping);
+  return stmt;
 }
 
 /**
@@ -128,8 +167,9 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   const maxSignals = opts.maxSignals ?? rule.max_signals;
   const copts = ruleCompileOptions(rule, opts);
   const text = rule.query;
-  // With an outline cache, a query seen before compiles only when an event first reaches it.
-  const cache = opts.outlines ? outlineCacheAt(opts.outlines) : null;
+  // With an outline cache, a query seen before compiles only when an event first reaches it. The
+  // cache is keyed by the query text, not by a mapping, so a run with a mapping does not use it.
+  const cache = opts.outlines && !opts.mapping ? outlineCacheAt(opts.outlines) : null;
   const key = cache ? OutlineCache.key(text, [copts.timestampField, copts.tiebreakerField, copts.eventCategoryField]) : '';
   const known = cache?.get(key);
   if (known && 'error' in known) return { skip: `query does not compile: ${known.error}` };
@@ -137,7 +177,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   try {
     if (known) query = lazyQuery(known, () => compile(text, copts));
     else {
-      query = compile(text, copts);
+      query = compile(opts.mapping ? ruleStatement(rule, opts.mapping) : text, copts);
       cache?.set(key, outlineOf(query));
     }
   } catch (e) {
@@ -191,6 +231,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
     missingLists: missing,
     exceptionProblems: problems,
     unprocessedExceptions: unprocessed.map((i) => i.name),
+    ...(opts.mapping ? { mapped: ruleMapping(rule, opts.mapping) !== null } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
 import type { Statement } from '../eql/ast.js';
 import { EqlError } from '../eql/errors.js';
 import { collectFields, forEachField } from '../eql/index.js';
+import { readFileCapped } from '../util/files.js';
 
 export interface IndexMapping {
   /** Leaf field → mapping type (`text` with a keyword sub-field is recorded as keyword). */
@@ -22,29 +23,105 @@ const TEXT_FAMILY = new Set(['text', 'match_only_text']);
 const MAX_FIELDS = 100_000;
 const MAX_DEPTH = 64;
 
+/** A mapping file's indices, each with its own mapping (ES resolves a search's fields per index). */
+export interface IndexMappings {
+  /** In file order; `name` is null for a mapping given without its index (`{"mappings": …}`). */
+  indices: { name: string | null; mapping: IndexMapping }[];
+}
+
 /**
- * Reads a mapping: the `_mapping` response (`{"<index>": {"mappings": {...}}}`, several indices
- * are merged), or one index's `{"mappings": {...}}`, or bare `{"properties": {...}}`. Throws an
- * Error with a one-line reason when the shape is not a mapping.
+ * Reads a mapping: the `_mapping` response (`{"<index>": {"mappings": {...}}}`, one entry per
+ * index), or one index's `{"mappings": {...}}`, or bare `{"properties": {...}}`. Throws an Error
+ * with a one-line reason when the shape is not a mapping.
  */
-export function parseMapping(json: unknown): IndexMapping {
-  const m: IndexMapping = { types: new Map(), aliases: new Map(), inexact: new Set() };
-  const bodies: Record<string, unknown>[] = [];
+export function parseIndexMappings(json: unknown): IndexMappings {
   if (!isObject(json)) throw new Error('a mapping must be a JSON object');
-  if (isObject(json.properties) || isObject(json.runtime)) bodies.push(json);
-  else if (isObject(json.mappings)) bodies.push(json.mappings);
+  const bodies: { name: string | null; body: Record<string, unknown> }[] = [];
+  if (isObject(json.properties) || isObject(json.runtime)) bodies.push({ name: null, body: json });
+  else if (isObject(json.mappings)) bodies.push({ name: null, body: json.mappings });
   else {
     for (const [index, v] of Object.entries(json)) {
       if (!isObject(v) || !isObject(v.mappings)) throw new Error(`"${index}" holds no "mappings" object (expected the response of GET <index>/_mapping)`);
-      bodies.push(v.mappings);
+      bodies.push({ name: index, body: v.mappings });
     }
   }
   let count = 0;
-  const add = (name: string, type: string): void => {
-    if (++count > MAX_FIELDS) throw new Error(`more than ${MAX_FIELDS.toLocaleString('en-US')} fields`);
-    const had = m.types.get(name);
+  return {
+    indices: bodies.map(({ name, body }) => ({
+      name,
+      mapping: readBody(body, () => {
+        if (++count > MAX_FIELDS) throw new Error(`more than ${MAX_FIELDS.toLocaleString('en-US')} fields`);
+      }),
+    })),
+  };
+}
+
+/** Reads a mapping file; throws an Error with a one-line reason (`cannot read: ENOENT`, the shape). */
+export function loadIndexMappings(file: string): IndexMappings {
+  let text: string;
+  try {
+    text = readFileCapped(file).toString('utf8');
+  } catch (e) {
+    throw new Error(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`not JSON: ${(e as Error).message}`);
+  }
+  return parseIndexMappings(json);
+}
+
+/** The mapping of several indices together, as a search over all of them sees it. */
+export function mergeMappings(list: readonly IndexMapping[]): IndexMapping {
+  const m: IndexMapping = { types: new Map(), aliases: new Map(), inexact: new Set() };
+  for (const one of list) {
     // Indices that disagree on a field's type: ES reports it as a conflict; the first one is kept.
-    if (had === undefined) m.types.set(name, type);
+    for (const [name, type] of one.types) if (!m.types.has(name)) m.types.set(name, type);
+    for (const [name, path] of one.aliases) if (!m.aliases.has(name)) m.aliases.set(name, path);
+    for (const name of one.inexact) m.inexact.add(name);
+  }
+  // A field that is exact in one index (keyword sub-field) and inexact in another stays usable.
+  for (const name of [...m.inexact]) if (list.some((one) => one.types.has(name) && !one.inexact.has(name))) m.inexact.delete(name);
+  return m;
+}
+
+/** Every index of a mapping file merged (what `eqlite query`, which searches them all, uses). */
+export function parseMapping(json: unknown): IndexMapping {
+  return mergeMappings(parseIndexMappings(json).indices.map((i) => i.mapping));
+}
+
+/**
+ * The mapping a search over some indices sees: the indices of the file the search's index patterns
+ * select (a mapping given without its index applies to every search), merged; null when the file
+ * holds none of them.
+ */
+export function mappingForIndices(m: IndexMappings, selects: (index: string) => boolean): IndexMapping | null {
+  const picked = m.indices.filter((i) => i.name === null || selects(i.name)).map((i) => i.mapping);
+  return picked.length === 0 ? null : mergeMappings(picked);
+}
+
+/** The compile options a mapping decides: field types and which fields exist. */
+export function mappingCompileOptions(m: IndexMapping): { fieldType: (name: string) => string | undefined; fieldExists: (name: string) => boolean } {
+  return { fieldType: (f) => mappingType(m, f), fieldExists: (f) => isMapped(m, f) };
+}
+
+/**
+ * What ES's analyzer does with a query against a mapping before it runs: unknown fields and
+ * unusable text fields are errors (EqlError), aliases read their targets (the statement is changed
+ * in place).
+ */
+export function applyMapping(stmt: Statement, m: IndexMapping): void {
+  verifyFields(stmt, m);
+  resolveAliases(stmt, m);
+}
+
+function readBody(b: Record<string, unknown>, counted: () => void): IndexMapping {
+  const m: IndexMapping = { types: new Map(), aliases: new Map(), inexact: new Set() };
+  const add = (name: string, type: string): void => {
+    counted();
+    if (!m.types.has(name)) m.types.set(name, type);
   };
   const walk = (props: Record<string, unknown>, prefix: string, depth: number): void => {
     if (depth > MAX_DEPTH) throw new Error(`fields nested deeper than ${MAX_DEPTH} levels`);
@@ -71,11 +148,9 @@ export function parseMapping(json: unknown): IndexMapping {
       } else add(name, type);
     }
   };
-  for (const b of bodies) {
-    if (isObject(b.properties)) walk(b.properties, '', 0);
-    // Runtime fields are mapped too, with their declared type.
-    if (isObject(b.runtime)) for (const [name, r] of Object.entries(b.runtime)) if (isObject(r) && typeof r.type === 'string') add(name, r.type);
-  }
+  if (isObject(b.properties)) walk(b.properties, '', 0);
+  // Runtime fields are mapped too, with their declared type.
+  if (isObject(b.runtime)) for (const [name, r] of Object.entries(b.runtime)) if (isObject(r) && typeof r.type === 'string') add(name, r.type);
   return m;
 }
 

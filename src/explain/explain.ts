@@ -12,7 +12,6 @@
 //   * events that would have matched a stage but were outside the rule's indices or excepted.
 // Memory is bounded: partial sequences mirror the engine's own state (bounded by maxspan), and
 // every list of examples has a fixed size; counts are exact.
-import { parse } from '../eql/index.js';
 import { compile, type CompiledQuery } from '../engine/index.js';
 import { fieldAccessor, getField } from '../engine/fields.js';
 import { stageKeys, type SequenceTrace } from '../engine/sequence.js';
@@ -22,7 +21,8 @@ import { readOrdered } from '../events/ordered.js';
 import { expandInputs } from '../events/sources.js';
 import { eventInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
-import { prepareRule, ruleCompileOptions } from '../detect/router.js';
+import { prepareRule, ruleCompileOptions, ruleStatement } from '../detect/router.js';
+import type { IndexMappings } from '../engine/mapping.js';
 import { rulesUseHostIp } from '../detect/hunt.js';
 import { compileExceptionItems, resolveRuleExceptions } from '../rules/exceptions.js';
 import type { ExceptionItem, ExceptionList, Rule } from '../rules/types.js';
@@ -33,6 +33,8 @@ export interface ExplainOptions {
   inputs: string[];
   exceptionLists?: ExceptionList[];
   valueLists?: Map<string, Set<string>>;
+  /** Index mappings (`--mapping`), applied as hunt applies them (detect/router.ts). */
+  mapping?: IndexMappings;
   /** Index of events that carry none (`--index`). */
   index?: string;
   timestampField?: string;
@@ -200,13 +202,14 @@ export async function explainRule(opts: ExplainOptions): Promise<Explanation> {
   if (rule.unsupported || !rule.query) throw new ExplainError(`rule "${rule.name}" cannot be explained: ${rule.unsupported ?? 'it has no query'}`);
   const examples = opts.examples ?? 5;
   const now = opts.now ?? Date.now();
-  const prepared = prepareRule(rule, { timestampField: opts.timestampField ?? '@timestamp', exceptionLists: opts.exceptionLists ?? [], valueLists: opts.valueLists, now, replay: false });
+  const prepared = prepareRule(rule, { timestampField: opts.timestampField ?? '@timestamp', exceptionLists: opts.exceptionLists ?? [], valueLists: opts.valueLists, now, replay: false, mapping: opts.mapping });
   if ('skip' in prepared) throw new ExplainError(`rule "${rule.name}" cannot run: ${prepared.skip}`);
-  const copts = ruleCompileOptions(rule, { timestampField: opts.timestampField ?? '@timestamp' });
+  if (prepared.mapped === false) opts.onWarning?.(`no index of --mapping is selected by the rule's index patterns (${(rule.index ?? []).join(', ')}); ECS field types are used`);
+  const copts = ruleCompileOptions(rule, { timestampField: opts.timestampField ?? '@timestamp', mapping: opts.mapping });
   // The rule's own timestamp_field, when it has one, orders what its query sees (as in hunt).
   const timestampField = copts.timestampField!;
   const tsOf = fieldAccessor(timestampField);
-  const stmt = parse(rule.query);
+  const stmt = ruleStatement(rule, opts.mapping);
   const plan = planQuery(stmt, copts);
   const isSeq = plan.kind === 'sequence';
 

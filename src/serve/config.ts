@@ -62,6 +62,8 @@ export interface ServeConfig {
   /** Which of the file rules run (hunt's selection options); imported rules always do. */
   selection: RuleSelection;
   valueLists: string[];
+  /** Index mapping file (`--mapping`, `mapping = "…"`): rules are verified and typed against it. */
+  mapping: string | null;
   tls: { cert: string; key: string } | null;
   retention: { maxAgeMs: number; maxBytes: number; everyMs: number };
   ingest: {
@@ -109,6 +111,7 @@ export function defaultConfig(): ServeConfig {
     rules: [],
     selection: {},
     valueLists: [],
+    mapping: null,
     tls: null,
     retention: { maxAgeMs: 7 * 86_400_000, maxBytes: 10 * 1024 ** 3, everyMs: 5000 },
     ingest: { maxBodyBytes: 100 * 1024 * 1024, maxPendingEvents: 500_000 },
@@ -307,11 +310,12 @@ export function loadConfigFile(file: string, base: ServeConfig = defaultConfig()
   }
   const c = structuredClone(base);
   const at = (k: string) => `${file}: ${k}`;
-  checkKeys(doc, ['data', 'listen', 'rules', 'value_lists', 'tls', 'retention', 'ingest', 'elasticsearch', 'detection', 'webhooks', 'auth', 'log', 'cluster'], file);
+  checkKeys(doc, ['data', 'listen', 'rules', 'value_lists', 'mapping', 'tls', 'retention', 'ingest', 'elasticsearch', 'detection', 'webhooks', 'auth', 'log', 'cluster'], file);
   if (doc.data !== undefined) c.data = str(doc.data, at('data'));
   if (doc.listen !== undefined) Object.assign(c, parseListen(str(doc.listen, at('listen')), at('listen')));
   if (doc.rules !== undefined) c.rules = strList(doc.rules, at('rules'));
   if (doc.value_lists !== undefined) c.valueLists = strList(doc.value_lists, at('value_lists'));
+  if (doc.mapping !== undefined) c.mapping = str(doc.mapping, at('mapping'));
   const tls = table(doc.tls, at('tls'));
   checkKeys(tls, ['cert', 'key'], at('tls'));
   if (tls.cert !== undefined || tls.key !== undefined) {

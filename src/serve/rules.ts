@@ -3,6 +3,7 @@
 // rule's enabled state (API). Every change makes a new generation: the prepared rules, the
 // router that decides which rules an event can matter to, and a stream copy of the rules
 // (compiled without a size limit, for real-time runs).
+import { loadIndexMappings, type IndexMappings } from '../engine/mapping.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,8 @@ export interface RuleSetOptions {
   /** Which file rules run (the selection options of hunt); imported rules always run. */
   selection?: RuleSelection;
   valueLists: string[];
+  /** Index mapping file: every rule is verified and typed against it (detect/router.ts). */
+  mapping?: string | null;
   state: StateDb;
   log: Logger;
   /** Called with each new generation (after a reload, an import, enabling or disabling). */
@@ -100,6 +103,7 @@ export class RuleSet {
   private watchers: FSWatcher[] = [];
   private reloadTimer: NodeJS.Timeout | null = null;
   private valueLists = new Map<string, Set<string>>();
+  private mapping: IndexMappings | undefined;
 
   constructor(private readonly opts: RuleSetOptions) {
     opts.state.exec(SCHEMA);
@@ -157,6 +161,14 @@ export class RuleSet {
     } catch (e) {
       this.opts.log.error({ err: (e as Error).message }, 'rules: a value list could not be read');
     }
+    // Read at every load, as the value lists; a file that became unreadable keeps the last mapping.
+    if (this.opts.mapping) {
+      try {
+        this.mapping = loadIndexMappings(this.opts.mapping);
+      } catch (e) {
+        this.opts.log.error({ file: this.opts.mapping, err: (e as Error).message }, 'rules: the mapping could not be read');
+      }
+    }
     const imported = this.importedRules();
     const byId = new Map<string, { rule: Rule; source: 'file' | 'import' }>();
     const selected = this.opts.selection && hasSelection(this.opts.selection) ? selectRules(files.rules, this.opts.selection).selected : files.rules;
@@ -172,7 +184,7 @@ export class RuleSet {
     const enabledRows = this.opts.state.prepare('SELECT rule_id, enabled FROM rule_enabled').all() as { rule_id: string; enabled: number }[];
     const enabledOverride = new Map(enabledRows.map((r) => [r.rule_id, r.enabled === 1]));
     const now = Date.now();
-    const base: PrepareOptions = { timestampField: '@timestamp', exceptionLists: lists, valueLists: this.valueLists, now, replay: true };
+    const base: PrepareOptions = { timestampField: '@timestamp', exceptionLists: lists, valueLists: this.valueLists, now, replay: true, mapping: this.mapping };
     const all: ServedRule[] = [];
     const prepared: PreparedRule[] = [];
     const stream: PreparedRule[] = [];
@@ -185,6 +197,7 @@ export class RuleSet {
         served.skip = p.skip;
         continue;
       }
+      if (p.mapped === false) served.problems.push('no index of the mapping is selected by its index patterns; ECS field types are used');
       for (const m of p.missingLists) served.problems.push(`exception list ${m.list_id} (${m.namespace_type}) not found; its exceptions are not applied`);
       for (const x of p.exceptionProblems) served.problems.push(`exception item ${x.item_id} of ${x.list_id} ignored: ${x.reason}`);
       if (!enabled) continue;

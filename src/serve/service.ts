@@ -110,6 +110,7 @@ export class Service {
       paths: config.rules,
       selection: config.selection,
       valueLists: config.valueLists,
+      mapping: config.mapping,
       state,
       log,
       // Cluster mode: the workers run the rules in real time (restarting their partitions), the
