@@ -13,7 +13,8 @@
 //     (secondaryCriterion, rebaseWindow, tumbleWindow with trimToTail);
 //   * each search is what BoxedQueryRequest sends: search_after the last ordinal read (timestamp,
 //     tiebreaker, then the implicit tiebreaker, here the run's order), a RANGE ON THE TIMESTAMP
-//     ALONE up to the window's end (`lte end.timestamp`), so a page can hold events of the end's
+//     ALONE up to the window's end (`lte end.timestamp`, in milliseconds as a `date` field holds
+//     them; sub-millisecond digits count only in the order), so a page can hold events of the end's
 //     timestamp that come after it; the stage searches drop those from the page's tail (trim),
 //     the `until` search keeps them. Join keys filter as term queries, one per key field, on the
 //     values in flight (StageToKeys; a field with more than 128 distinct values, MAX_TERMS, drops
@@ -509,7 +510,7 @@ class Replay {
     while (i < list.length && out.length < this.fetch) {
       const h = list[i++]!;
       this.work++;
-      if (to !== null && (h.rec.ms > to.ms || (h.rec.ms === to.ms && h.rec.ns > to.ns))) break;
+      if (to !== null && h.rec.ms > to.ms) break;
       if (keys && !passesKeys(h, keys)) continue;
       out.push(h);
     }
@@ -763,17 +764,9 @@ function firstAtOrAfterMs(list: Rec[], ms: number): number {
   return lo;
 }
 
-/** First index whose time is after the millisecond `ms` begins (`gt` ms on a date or date_nanos). */
+/** First index whose millisecond is after `ms` (`gt` ms on a `date` field, which holds milliseconds). */
 function firstAfterMs(list: Rec[], ms: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = list[mid]!;
-    if (r.ms < ms || (r.ms === ms && r.ns === 0)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return firstAtOrAfterMs(list, ms + 1);
 }
 
 /** First index whose ordinal is ≥ ord. */
