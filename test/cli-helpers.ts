@@ -20,13 +20,13 @@ export interface CliResult {
  * Runs the CLI asynchronously: a blocking spawn would keep the test worker from answering vitest's
  * own messages on a loaded machine.
  */
-export function runCli(args: string[], opts: { input?: string | Buffer; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return runCommand(process.execPath, ['--import', tsx, main, ...args], opts);
 }
 
-export function runCommand(cmd: string, args: string[], opts: { input?: string | Buffer; cwd?: string } = {}): Promise<CliResult> {
+export function runCommand(cmd: string, args: string[], opts: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -8,7 +8,7 @@
 // `runs = 60` would do that 60 times). Past MAX_JOIN_KEY_COMBINATIONS only the first combinations
 // (in the order of the values in the document) are used, and the run reports what it cut.
 import type { EventDoc } from '../events/types.js';
-import { formatPosition } from '../events/inputs.js';
+import { formatPosition } from '../events/position.js';
 import type { ValueFn } from './expr.js';
 
 /** Key combinations used per event and term at most; the rest are reported as cut. */

@@ -14,11 +14,10 @@
 // Windows documents mapped on read (raw Winlogbeat, NXLog, RawWindowsEvent JSON) and lines with
 // escapes are always parsed by that filter. On Agent data with every rule (some name host.ip),
 // the pass otherwise parsed the whole input once more before the real read.
-import { readEvtx } from '../evtx/index.js';
 import { openInput } from './inputs.js';
 import { STUB_SOURCE, type InputFile } from './sources.js';
-import { REVEALING_TEXT } from './windows/host-ip.js';
-import { HostAddressBook, mapRawWindowsEvent, mayRevealHostAddress, type WindowsProfile } from './windows/index.js';
+import { HostAddressBook, mayRevealHostAddress, REVEALING_TEXT } from './windows/host-ip.js';
+import type { WindowsProfile } from './windows/index.js';
 
 /** When the pass runs: `auto` (the command decides: hunt and query when host.ip is used), `on`, `off`. */
 export type HostIpMode = 'auto' | 'on' | 'off';
@@ -56,6 +55,9 @@ export async function discoverHostAddresses(files: readonly InputFile[], opts: D
     read++;
     try {
       if (f.kind === 'evtx') {
+        // Loaded here: NDJSON input needs neither the EVTX reader nor the mapping.
+        const { readEvtx } = await import('../evtx/index.js');
+        const { mapRawWindowsEvent } = await import('./windows/index.js');
         // Only the few event ids that can reveal an address are mapped (the mapping is a good
         // part of an EVTX record's cost).
         for await (const record of readEvtx(f.path, { onWarning: quiet })) {

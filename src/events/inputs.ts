@@ -11,11 +11,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { EvtxError, readEvtx } from '../evtx/index.js';
-import { mapRawWindowsEvent, mapWindowsDocument, windowsShapeOf, type HostAddressBook, type WindowsProfile } from './windows/index.js';
+import type { HostAddressBook, WindowsProfile } from './windows/index.js';
+import { windowsShapeOf } from './windows/shape.js';
 import { expandInputs, fileIdPrefix, InputError, readEvents, STUB_SOURCE, type InputFile, type LineStub } from './sources.js';
 import { lineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem } from './types.js';
+
+export { formatPosition } from './position.js';
 
 export interface OpenOptions {
   /** `--index NAME`: index for events that carry none. */
@@ -125,6 +127,12 @@ export function iterable(batches: () => AsyncGenerator<EventDoc[]>): AsyncIterab
   };
 }
 
+// The EVTX reader and the Windows → ECS mapping are loaded the first time an input needs them: a
+// hunt over ECS NDJSON never does, and start-up with every rule is mostly module loading.
+type WindowsMapping = typeof import('./windows/index.js');
+let windowsMapping: Promise<WindowsMapping> | null = null;
+const loadWindowsMapping = (): Promise<WindowsMapping> => (windowsMapping ??= import('./windows/index.js'));
+
 function openJson(file: string, opts: OpenOptions): OpenedInput {
   const reader = readEvents(file, {
     index: opts.index,
@@ -137,6 +145,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
   const raw = opts.evtx === 'raw';
   const shapes = emptyShape();
   let mapFailures = 0;
+  let mapping: WindowsMapping | null = null;
   async function* batches(): AsyncGenerator<EventDoc[]> {
     for await (const batch of reader.batches()) {
       let failed = false;
@@ -157,8 +166,9 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
           countShape(shapes, label, ev.source);
           continue;
         }
+        mapping ??= await loadWindowsMapping();
         try {
-          const mapped = mapWindowsDocument(shape, ev.source, { profile, namespace: opts.namespace, hostAddresses: opts.hostAddresses });
+          const mapped = mapping.mapWindowsDocument(shape, ev.source, { profile, namespace: opts.namespace, hostAddresses: opts.hostAddresses });
           batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
           if (mapped.hostIpAdded) batch[i]!.derivedHostIp = true;
           countShape(shapes, label, mapped.source);
@@ -210,6 +220,8 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
     done = true;
   }
   async function* evtxBatches(readPath: string): AsyncGenerator<EventDoc[]> {
+    const { EvtxError, readEvtx } = await import('../evtx/index.js');
+    const { mapRawWindowsEvent } = raw ? { mapRawWindowsEvent: null } : await loadWindowsMapping();
     const reader = readEvtx(readPath, {
       strict: opts.strict ?? false,
       onWarning: (w) => {
@@ -235,7 +247,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
           if (raw) {
             out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, derivedId: true, position });
           } else {
-            const mapped = mapRawWindowsEvent(record.toRaw(), { profile: opts.profile, namespace: opts.namespace, hostAddresses: opts.hostAddresses });
+            const mapped = mapRawWindowsEvent!(record.toRaw(), { profile: opts.profile, namespace: opts.namespace, hostAddresses: opts.hostAddresses });
             countShape(shapes, 'EVTX', mapped.source);
             const ev: EventDoc = { source: mapped.source, index: mapped.index || (opts.index ?? ''), id, derivedId: true, position };
             if (mapped.hostIpAdded) ev.derivedHostIp = true;
@@ -291,14 +303,4 @@ async function spoolIfNotRegular(file: string): Promise<string | null> {
     throw new InputError(`cannot read ${file}: ${(e as Error).message}`);
   }
   return copy;
-}
-
-/** `file:line`, `file chunk N record R offset O` or just the file, for messages. */
-export function formatPosition(p: SkippedItem['position']): string {
-  if (p.line !== undefined) return `${p.file}:${p.line}`;
-  const parts = [p.file];
-  if (p.chunk !== undefined) parts.push(`chunk ${p.chunk}`);
-  if (p.record !== undefined) parts.push(`record ${p.record}`);
-  if (p.offset !== undefined) parts.push(`offset ${p.offset}`);
-  return parts.join(' ');
 }

@@ -3,11 +3,10 @@
 // EVTX record and the same event received raw from a shipper go through one mapping.
 import type { RawWindowsEvent } from '../../evtx/types.js';
 import { KEYWORD_BITS, LEVELS, OPCODES, SECURITY_TASKS, SYSMON_TASKS, WELL_KNOWN_SIDS } from './tables.js';
-import { type Doc, obj, str, toLong } from './common.js';
+import { type Doc, obj, SECURITY_PROVIDER, str, SYSMON_PROVIDER, toLong } from './common.js';
 import { copyData, setOwn } from '../../util/own.js';
 
-export const SYSMON_PROVIDER = 'Microsoft-Windows-Sysmon';
-export const SECURITY_PROVIDER = 'Microsoft-Windows-Security-Auditing';
+export { SECURITY_PROVIDER, SYSMON_PROVIDER };
 
 /** Rendered keyword names of a Keywords mask such as `0x8020000000000000`. */
 export function renderKeywords(mask: string | undefined): string[] | undefined {

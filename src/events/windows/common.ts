@@ -7,6 +7,9 @@ import { own, ownChild, setOwn } from '../../util/own.js';
 
 export type Doc = Record<string, unknown>;
 
+export const SYSMON_PROVIDER = 'Microsoft-Windows-Sysmon';
+export const SECURITY_PROVIDER = 'Microsoft-Windows-Security-Auditing';
+
 /**
  * The object at `key` of `parent`, created when missing (or when a scalar is in the way). Keys may
  * come from the input (dotted field names), so only own properties are read and written.

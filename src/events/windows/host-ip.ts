@@ -17,8 +17,7 @@ import type IpAddr from 'ipaddr.js';
 const require = createRequire(import.meta.url);
 let ipaddrModule: typeof IpAddr | undefined;
 const ip = (): typeof IpAddr => (ipaddrModule ??= require('ipaddr.js') as typeof IpAddr);
-import { SECURITY_PROVIDER, SYSMON_PROVIDER } from './beat.js';
-import { obj, str, type Doc } from './common.js';
+import { obj, SECURITY_PROVIDER, str, SYSMON_PROVIDER, type Doc } from './common.js';
 
 /** Addresses kept per host: a machine has a handful; this bounds pathological inputs. */
 export const MAX_ADDRESSES_PER_HOST = 64;

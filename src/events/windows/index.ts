@@ -11,12 +11,13 @@ import { type Doc, child, hostIdFor, hostNameOf, obj } from './common.js';
 import { mapPowerShellOperational, mapWindowsPowerShell } from './powershell.js';
 import { mapSecurity } from './security.js';
 import { mapSysmon } from './sysmon.js';
-import { isNxlogDocument, nxlogToBeatDocument } from './nxlog.js';
+import { nxlogToBeatDocument } from './nxlog.js';
+import type { WindowsShape } from './shape.js';
 import type { HostAddressBook } from './host-ip.js';
 import { own, setOwn } from '../../util/own.js';
 
 export { hostIdFor, hostNameOf } from './common.js';
-export { isNxlogDocument } from './nxlog.js';
+export { isNxlogDocument, isRawWindowsEvent, isUnmappedWinlogDocument, windowsShapeOf, type WindowsShape } from './shape.js';
 export { rawToBeatDocument } from './beat.js';
 export { HostAddressBook, hostAddress, mayRevealHostAddress, revealedHostAddress } from './host-ip.js';
 
@@ -102,52 +103,11 @@ export function mapNxlogDocument(doc: Record<string, unknown>, opts: WindowsMapp
   return mapBeatStage(nxlogToBeatDocument(doc), opts);
 }
 
-/**
- * True for a RawWindowsEvent as JSON (`eqlite convert --raw` output, or what the Windows XML reader
- * produces): System with EventID and Channel.
- */
-export function isRawWindowsEvent(doc: Record<string, unknown>): boolean {
-  const sys = obj(doc.System);
-  return sys !== undefined && sys.EventID !== undefined && typeof sys.Channel === 'string' && doc.event === undefined;
-}
-
-/** The Windows shapes that are mapped to ECS on read; see windowsShapeOf. */
-export type WindowsShape = 'winlogbeat' | 'nxlog' | 'raw';
-
-/**
- * Which Windows document shape needs mapping to ECS, or null for a document that does not (ECS
- * already, or not a Windows event). Cheap: a few property reads.
- */
-export function windowsShapeOf(doc: Record<string, unknown>): WindowsShape | null {
-  if (doc.EventID !== undefined) return isNxlogDocument(doc) ? 'nxlog' : null;
-  if (doc.System !== undefined) return isRawWindowsEvent(doc) ? 'raw' : null;
-  return isUnmappedWinlogDocument(doc) ? 'winlogbeat' : null;
-}
-
 /** Maps a document of a shape windowsShapeOf recognised. */
 export function mapWindowsDocument(shape: WindowsShape, doc: Record<string, unknown>, opts: WindowsMappingOptions = {}): MappedWindowsEvent {
   if (shape === 'nxlog') return mapNxlogDocument(doc, opts);
   if (shape === 'raw') return mapRawWindowsEvent(doc as unknown as RawWindowsEvent, opts);
   return mapWinlogbeatDocument(doc, opts);
-}
-
-/**
- * True for a document that carries Windows event data (winlog.event_id plus channel or provider)
- * but not the ECS categorisation the ingest pipelines add. A cheap check: a few property reads,
- * for nested or flat dotted documents.
- */
-export function isUnmappedWinlogDocument(doc: Record<string, unknown>): boolean {
-  const winlog = obj(doc.winlog);
-  const eventId = winlog ? winlog.event_id : doc['winlog.event_id'];
-  if (eventId === undefined || eventId === null || eventId === '') return false;
-  const hasSource = winlog
-    ? winlog.channel !== undefined || winlog.provider_name !== undefined
-    : doc['winlog.channel'] !== undefined || doc['winlog.provider_name'] !== undefined;
-  if (!hasSource) return false;
-  const event = obj(doc.event);
-  const category = event ? event.category : doc['event.category'];
-  const type = event ? event.type : doc['event.type'];
-  return category === undefined && type === undefined;
 }
 
 /** Object levels a flat dotted key expands into at most (Elasticsearch's mapping depth limit is 20). */

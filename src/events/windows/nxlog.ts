@@ -5,6 +5,9 @@
 // beat-stage shape here, then mapped like any other Windows event.
 import { renderKeywords, normalizeSystemTime } from './beat.js';
 import { type Doc, obj } from './common.js';
+import { isNxlogDocument } from './shape.js';
+
+export { isNxlogDocument };
 import { lookupTable, setOwn } from '../../util/own.js';
 
 /** NXLog's own fields (im_msvistalog and the core); everything else at the top level is event data. */
@@ -18,20 +21,6 @@ const NXLOG_FIELDS = new Set([
 
 /** Fields Logstash (or Filebeat) adds when it relays NXLog's output; kept or mapped, never event data. */
 const SHIPPER_FIELDS = new Set(['@timestamp', '@version', 'host', 'port', 'tags', 'type', 'path', 'log', 'agent', 'ecs', 'input', 'fields']);
-
-/**
- * True for an NXLog im_msvistalog document: EventID and Channel at the top level, with NXLog's
- * Hostname or SourceName, and no Winlogbeat `winlog` object or ECS categorisation.
- */
-export function isNxlogDocument(doc: Doc): boolean {
-  const id = doc.EventID;
-  if ((typeof id !== 'number' && typeof id !== 'string') || id === '') return false;
-  if (typeof doc.Channel !== 'string') return false;
-  if (typeof doc.Hostname !== 'string' && typeof doc.SourceName !== 'string') return false;
-  if (doc.winlog !== undefined || doc['winlog.event_id'] !== undefined) return false;
-  const event = obj(doc.event);
-  return (event ? event.category : doc['event.category']) === undefined;
-}
 
 /** NXLog's EventType: Windows level as a name (audit events are level 0, "information"). */
 const LEVEL_OF_TYPE: Readonly<Record<string, string>> = lookupTable({
