@@ -346,12 +346,24 @@ function generatedPredicate(e: Expr, ctx: ExprContext): PredicateFn | null {
     throw err;
   }
   if (body.length > MAX_GENERATED) return null;
-  const names = refs.map((_, i) => `r${i}`);
-  const make = new Function('ev', ...names, `"use strict"; return function generatedPredicate(s) { return ${body}; };`) as (
-    ...args: unknown[]
-  ) => PredicateFn;
+  // The body names its references by position only, so conditions of the same shape (half of the
+  // Elastic rules' terms share one with another term) share one factory: `new Function` is a good
+  // part of compiling a rule.
+  const key = `${refs.length}|${body}`;
+  let make = factories.get(key);
+  if (make === undefined) {
+    const names = refs.map((_, i) => `r${i}`);
+    make = new Function('ev', ...names, `"use strict"; return function generatedPredicate(s) { return ${body}; };`) as PredicateFactory;
+    if (factories.size >= MAX_FACTORIES) factories.clear();
+    factories.set(key, make);
+  }
   return make(evalLeaf, ...refs);
 }
+
+type PredicateFactory = (...args: unknown[]) => PredicateFn;
+/** Generated predicate factories by reference count and body (see generatedPredicate). */
+const factories = new Map<string, PredicateFactory>();
+const MAX_FACTORIES = 20_000;
 
 /** The unshared value function of a compare / in / match / call leaf (what sharedLeaf wraps). */
 function leafBuilder(e: Expr, ctx: ExprContext): ValueFn {
