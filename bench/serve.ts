@@ -9,6 +9,9 @@
 // service's commit-to-alert histogram), peak RSS of the service, alerts.
 //   EQLITE_BENCH_SERVE_EVENTS     events sent per configuration (default 200000)
 //   EQLITE_BENCH_SERVE_NODE_ARGS  extra node options for the service (e.g. --cpu-prof)
+//   EQLITE_BENCH_SERVE_MAIN       the service's main.js (default dist/cli/main.js): a copy of an
+//                                 older build, to measure it against the current one in one run
+//   EQLITE_BENCH_SERVE_ONLY       seed | all: one configuration only
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -143,7 +146,7 @@ export async function benchServe(label: string, rules: string, events: number): 
   writeFileSync(path.join(dir, 'eqlite.toml'), '[log]\nlevel = "warn"\n');
   // EQLITE_BENCH_SERVE_NODE_ARGS: extra node options for the service (e.g. --cpu-prof --cpu-prof-dir=…).
   const nodeArgs = (process.env.EQLITE_BENCH_SERVE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/cli/main.js'), 'serve', '--config', path.join(dir, 'eqlite.toml'), '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--rules', rules], {
+  const child = spawn(process.execPath, [...nodeArgs, process.env.EQLITE_BENCH_SERVE_MAIN ?? path.join(root, 'dist/cli/main.js'), 'serve', '--config', path.join(dir, 'eqlite.toml'), '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--rules', rules], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
@@ -252,7 +255,9 @@ export async function runServeBench(log: (s: string) => void = console.log): Pro
   const corpus = path.resolve(root, '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
   log(`eqlite serve: ${events.toLocaleString('en')} generated Windows events in bulk requests of 1,600 over 4 connections, load generator on the same machine`);
   // Each row is printed as soon as it is measured.
-  printServe([await benchServe('seed rule', path.join(root, 'rules'), events)], log);
+  const only = process.env.EQLITE_BENCH_SERVE_ONLY;
+  if (only !== 'all') printServe([await benchServe('seed rule', path.join(root, 'rules'), events)], log);
+  if (only === 'seed') return;
   if (existsSync(corpus)) printServe([await benchServe('all Elastic EQL rules', corpus, events)], log, false);
   else log(`(all-rules configuration skipped: ${corpus} not found)`);
 }

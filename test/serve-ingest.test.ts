@@ -364,6 +364,47 @@ describe('bulk edge cases', () => {
   });
 });
 
+describe('large requests', () => {
+  test('a request of 30,000 items: the long response is streamed, complete and in order; the shippers\' short one is sent whole', async () => {
+    const t = await startService(() => {});
+    try {
+      const n = 30_000;
+      const lines: unknown[] = [];
+      for (let i = 0; i < n; i++) {
+        // Every 1,000th item repeats the _id of the item before it: a 409 in its position.
+        const id = i % 1000 === 999 ? `big-${i - 1}` : `big-${i}`;
+        lines.push({ create: { _index: 'logs-big-default', _id: id } }, { '@timestamp': '2025-08-01T10:00:00Z', n: i });
+      }
+      const body = ndjson(lines);
+      const r = await req(`${t.url}/_bulk`, 'POST', body, { 'content-type': 'application/x-ndjson' });
+      expect(r.status).toBe(200);
+      // Longer than the whole-response limit (4 Mi characters): sent as it is made, without a length.
+      expect(r.text.length).toBeGreaterThan(4 * 1024 * 1024);
+      expect(r.headers.get('content-length')).toBeNull();
+      expect(r.headers.get('transfer-encoding')).toBe('chunked');
+      expect(r.headers.get('x-elastic-product')).toBe('Elasticsearch');
+      expect(r.json.errors).toBe(true);
+      const items = r.json.items as { create: { _id: string; status: number; _seq_no?: number } }[];
+      expect(items).toHaveLength(n);
+      const expected = Array.from({ length: n }, (_, i) => (i % 1000 === 999 ? 409 : 201));
+      expect(items.map((it) => it.create.status)).toEqual(expected);
+      expect(items.map((it) => it.create._id)).toEqual(Array.from({ length: n }, (_, i) => (i % 1000 === 999 ? `big-${i - 1}` : `big-${i}`)));
+      const seqs = items.filter((it) => it.create.status === 201).map((it) => it.create._seq_no!);
+      expect(seqs.every((s, k) => k === 0 || s === seqs[k - 1]! + 1)).toBe(true);
+      expect(storedEvents(t).filter((e) => e.idx === 'logs-big-default')).toHaveLength(n - 30);
+      // As many new events with Beats' filter: the status-only answer is short enough to be sent whole.
+      const fresh = body.replaceAll('"_id":"big-', '"_id":"fresh-');
+      const again = await req(`${t.url}/_bulk?filter_path=errors,items.*.error,items.*.status`, 'POST', fresh, { 'content-type': 'application/x-ndjson' });
+      expect(again.headers.get('content-length')).toBe(String(Buffer.byteLength(again.text)));
+      expect(again.json.errors).toBe(true);
+      expect(again.json.items.map((it: { create: { status: number } }) => it.create.status)).toEqual(expected);
+      expect(beatsAccepts(again, n)).toEqual({ acked: n, retried: 0, dropped: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('path prefix', () => {
   test('a shipper configured with path: /es reaches every endpoint under it', async () => {
     const t = await startService(() => {}, { pathPrefix: '/es' });

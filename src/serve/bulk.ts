@@ -485,9 +485,12 @@ function describeJsonError(text: string): string {
  * The store write for the items that have no error (`positions` maps batch positions back to
  * items). The body's buffer may be handed to the writer thread: do not read it afterwards.
  */
-export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected: RejectedLine[], ownsBuffer = false): { write: { batch: WriteBatch; transfer: ArrayBuffer[] }; positions: number[] } {
-  const b = new WriteBatchBuilder(body, ownsBuffer);
-  const positions: number[] = [];
+export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected: RejectedLine[], ownsBuffer = false): { write: { batch: WriteBatch; transfer: ArrayBuffer[] }; positions: Int32Array } {
+  let valid = 0;
+  for (let i = 0; i < items.length; i++) if (!items[i]!.error) valid++;
+  const b = new WriteBatchBuilder(body, ownsBuffer, valid);
+  const positions = new Int32Array(valid);
+  let k = 0;
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;
     if (it.error) continue;
@@ -496,7 +499,7 @@ export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected:
     const op = it.op === 'create' || (it.op === 'index' && it.autoId) ? Op.Create : it.op === 'index' ? Op.Index : it.op === 'delete' ? Op.Delete : Op.Update;
     const src = it.op === 'delete' ? null : it.text !== undefined ? it.text : { off: it.srcStart, len: it.srcEnd - it.srcStart };
     b.add(op, it.index, it.autoId ? null : it.id, src, it.op === 'update' ? (it.upsert ?? null) : null, it.routed ?? 0, it.line, it.checked ? it.ts : undefined);
-    positions.push(i);
+    positions[k++] = i;
   }
   return { write: b.build(rejected), positions };
 }
@@ -538,13 +541,6 @@ function statusItem(op: BulkOp, status: number): string {
   return s;
 }
 
-/**
- * The bulk response, compact, `took` first and `errors` right before `items` (Fluent Bit matches
- * the literal `"errors":false,"items":[` in a truncated body; Vector the literal `"errors":true`).
- * One single-key item per action, in order, each with an integer status. `filter_path` is
- * applied; the filters shippers send on every request (Beats and Logstash:
- * `errors,items.*.error,items.*.status`) are built directly.
- */
 /** Whether the response for this `filter_path` holds the items' ids (else content-derived ids need not be made into strings). */
 export function responseHasIds(filterPath?: string): boolean {
   const fp = filterPath?.replace(/\s+/g, '');
@@ -554,44 +550,77 @@ export function responseHasIds(filterPath?: string): boolean {
 /** The filters that keep each item's status and error only (Beats, Logstash). */
 const STATUS_ONLY: ReadonlySet<string> = new Set(['errors,items.*.error,items.*.status', 'items.*.error,items.*.status,errors', 'errors,items.*.status,items.*.error']);
 
+/**
+ * The bulk response, compact, `took` first and `errors` right before `items` (Fluent Bit matches
+ * the literal `"errors":false,"items":[` in a truncated body; Vector the literal `"errors":true`).
+ * One single-key item per action, in order, each with an integer status. `filter_path` is
+ * applied; the filters shippers send on every request (Beats and Logstash:
+ * `errors,items.*.error,items.*.status`) are built directly.
+ */
 export function bulkResponse(items: readonly BulkItem[], outcomes: Outcomes, took: number, backingIndex: (index: string) => string, filterPath?: string): string {
+  let out = '';
+  for (const part of bulkResponseParts(items, outcomes, took, backingIndex, filterPath)) out += part;
+  return out;
+}
+
+/** Characters of items gathered into one part of a response (see bulkResponseParts). */
+const PART_CHARS = 256 * 1024;
+
+/**
+ * The bulk response (see bulkResponse) in parts of about PART_CHARS characters, made as they are
+ * asked for: a response to a million items is hundreds of megabytes, which the socket takes as
+ * the parts are made instead of all of it being held at once. (A `filter_path` other than the
+ * shippers' is applied to the whole response, which is made first.)
+ */
+export function* bulkResponseParts(items: readonly BulkItem[], outcomes: Outcomes, took: number, backingIndex: (index: string) => string, filterPath?: string): Generator<string> {
   let errors = outcomes.errors.size > 0;
   for (let i = 0; i < items.length && !errors; i++) {
     const st = outcomes.status[i]!;
     if (st === 409 || (st >= 300 && !(items[i]!.op === 'delete' && st === 404))) errors = true;
   }
   const fp = filterPath?.replace(/\s+/g, '');
-  if (fp === 'errors') return `{"errors":${errors}}`;
+  if (fp === 'errors') {
+    yield `{"errors":${errors}}`;
+    return;
+  }
   const statusOnly = STATUS_ONLY.has(fp ?? '');
-  const parts: string[] = new Array(items.length);
+  if (fp && !statusOnly) {
+    const body = bulkResponse(items, outcomes, took, backingIndex);
+    const filter = parseFilterPath(fp);
+    yield filter ? JSON.stringify(applyFilterPath(JSON.parse(body), filter) ?? {}) : body;
+    return;
+  }
+  let part = statusOnly ? `{"errors":${errors},"items":[` : `{"took":${took},"errors":${errors},"items":[`;
   const idxCache = new Map<string, string>();
   for (let i = 0; i < items.length; i++) {
+    if (i > 0) part += ',';
     const it = items[i]!;
     const status = outcomes.status[i]!;
     const seq = outcomes.seq[i]!;
     const op = it.op;
     const e = itemError(it, status, outcomes.errors.get(i));
     if (statusOnly) {
-      parts[i] = e ? `{"${op}":{"status":${e.status},"error":${JSON.stringify({ type: e.type, reason: e.reason })}}}` : statusItem(op, status);
-      continue;
+      part += e ? `{"${op}":{"status":${e.status},"error":${JSON.stringify({ type: e.type, reason: e.reason })}}}` : statusItem(op, status);
+    } else {
+      let idx = idxCache.get(it.index);
+      if (idx === undefined) idxCache.set(it.index, (idx = JSON.stringify(it.index ? backingIndex(it.index) : '')));
+      const id = it.id ? JSON.stringify(it.id) : 'null';
+      if (e) {
+        part += `{"${op}":{"_index":${idx},"_id":${id},"status":${e.status},"error":${JSON.stringify({ type: e.type, reason: e.reason, index: it.index || undefined })}}}`;
+      } else {
+        let result = RESULT[status] ?? 'updated';
+        if (op === 'delete' && status === 200) result = 'deleted';
+        if (status === 200 && op === 'create') result = 'noop';
+        const seqPart = seq ? `"_seq_no":${seq},` : '';
+        part += `{"${op}":{"_index":${idx},"_id":${id},"_version":1,"result":"${result}","_shards":{"total":1,"successful":${status === 404 ? 0 : 1},"failed":0},${seqPart}"_primary_term":1,"status":${status}}}`;
+      }
     }
-    let idx = idxCache.get(it.index);
-    if (idx === undefined) idxCache.set(it.index, (idx = JSON.stringify(it.index ? backingIndex(it.index) : '')));
-    const id = it.id ? JSON.stringify(it.id) : 'null';
-    if (e) {
-      parts[i] = `{"${op}":{"_index":${idx},"_id":${id},"status":${e.status},"error":${JSON.stringify({ type: e.type, reason: e.reason, index: it.index || undefined })}}}`;
-      continue;
+    if (part.length >= PART_CHARS) {
+      yield part;
+      part = '';
     }
-    let result = RESULT[status] ?? 'updated';
-    if (op === 'delete' && status === 200) result = 'deleted';
-    if (status === 200 && op === 'create') result = 'noop';
-    const seqPart = seq ? `"_seq_no":${seq},` : '';
-    parts[i] = `{"${op}":{"_index":${idx},"_id":${id},"_version":1,"result":"${result}","_shards":{"total":1,"successful":${status === 404 ? 0 : 1},"failed":0},${seqPart}"_primary_term":1,"status":${status}}}`;
   }
-  const body = `{"took":${took},"errors":${errors},"items":[${parts.join(',')}]}`;
-  if (statusOnly || !fp) return statusOnly ? `{"errors":${errors},"items":[${parts.join(',')}]}` : body;
-  const filter = parseFilterPath(fp);
-  return filter ? JSON.stringify(applyFilterPath(JSON.parse(body), filter) ?? {}) : body;
+  yield part + ']}';
 }
 
 function itemError(it: BulkItem, status: number, error: ItemError | undefined): ItemError | null {

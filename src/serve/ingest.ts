@@ -6,10 +6,11 @@
 // When the service cannot take the request as a whole — too many events waiting, disk full, data
 // directory read-only — the whole request is refused with 429 (or 503), which every shipper
 // retries; items are never refused one by one for a transient reason (es-ingest.md §4).
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { EventDoc } from '../events/types.js';
-import { BulkParser, bulkResponse, Outcomes, responseHasIds, toWriteBatch, type BulkItem } from './bulk.js';
+import { BulkParser, bulkResponseParts, Outcomes, responseHasIds, toWriteBatch, type BulkItem } from './bulk.js';
 import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
 import { EsError, qs, sendJson, streamBody } from './http.js';
@@ -96,7 +97,7 @@ export class Ingest {
     }
   }
 
-  async bulk(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async bulk(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const { config, store, metrics, log } = this.deps;
     const started = performance.now();
     const pending = store.inFlight + this.deps.backlog();
@@ -111,16 +112,7 @@ export class Ingest {
     const filterPath = qs(req, 'filter_path');
     const router = this.deps.router?.() ?? null;
     const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline'), router });
-    const chunks: Buffer[] = [];
-    const size = await streamBody(req, config.ingest.maxBodyBytes, (c) => chunks.push(c));
-    // A buffer of its own (reused from an earlier request): handed to the writer thread as it is.
-    const body = store.bodyBuffer(size);
-    let at = 0;
-    for (const c of chunks) {
-      c.copy(body, at);
-      at += c.length;
-    }
-    chunks.length = 0;
+    const body = await this.readBody(req);
     const items = parser.parse(body);
     if (items.length === 0) {
       metrics.bulkRequests.inc({ status: '400' });
@@ -201,11 +193,63 @@ export class Ingest {
       log.warn({ rejected: rejectedLines, example: rejectedExample, remote: req.ip }, 'bulk: malformed lines answered with per-item 400 and kept in the rejected table');
     }
     const took = Math.round(performance.now() - started);
-    const answer = bulkResponse(items, outcomes, took, (i) => this.deps.objects.backingIndex(i), filterPath);
+    const parts = bulkResponseParts(items, outcomes, took, (i) => this.deps.objects.backingIndex(i), filterPath);
     metrics.bulkRequests.inc({ status: '200' });
     metrics.bulkDuration.observe((performance.now() - started) / 1000);
-    sendJson(reply, 200, answer);
+    // A response of usual size is sent whole (with its length); a larger one (a request of
+    // hundreds of thousands of items) is made part by part as the socket takes it.
+    let head = '';
+    let next = parts.next();
+    while (!next.done && head.length < WHOLE_RESPONSE_CHARS) {
+      head += next.value;
+      next = parts.next();
+    }
+    if (next.done) sendJson(reply, 200, head);
+    else {
+      const first = next.value;
+      const rest = function* () {
+        yield head;
+        yield first;
+        yield* { [Symbol.iterator]: () => parts };
+      };
+      reply.code(200).header('content-type', 'application/json; charset=UTF-8').send(Readable.from(rest(), { objectMode: false }));
+    }
     if (stored !== null && stored.count > 0) for (const l of this.listeners) l(stored);
+    // (The reply is a thenable settled when the response is sent: fastify must not take this
+    // handler's end for an empty answer while a streamed response is still being written.)
+    return reply;
+  }
+
+  /**
+   * The request body in a buffer of its own (reused from an earlier request), which is handed to
+   * the writer thread as it is. With a declared length and no compression the chunks are copied
+   * into it as they arrive (no second copy of the body is held); otherwise they are gathered first.
+   */
+  private async readBody(req: FastifyRequest): Promise<Buffer> {
+    const { config, store } = this.deps;
+    const limit = config.ingest.maxBodyBytes;
+    const declared = Number(req.headers['content-length']);
+    const enc = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
+    if (Number.isInteger(declared) && declared > 0 && declared <= limit && (enc === '' || enc === 'identity')) {
+      const body = store.bodyBuffer(declared);
+      let at = 0;
+      await streamBody(req, limit, (c) => {
+        // (Node's HTTP parser ends the body at its declared length; checked all the same.)
+        const n = Math.min(c.length, body.length - at);
+        c.copy(body, at, 0, n);
+        at += n;
+      });
+      return at === body.length ? body : body.subarray(0, at);
+    }
+    const chunks: Buffer[] = [];
+    const size = await streamBody(req, limit, (c) => chunks.push(c));
+    const body = store.bodyBuffer(size);
+    let at = 0;
+    for (const c of chunks) {
+      c.copy(body, at);
+      at += c.length;
+    }
+    return body;
   }
 
   /** Throws the whole-request refusal for an unwritable store, logging it (at most every 10 s). */
@@ -229,5 +273,8 @@ export class Ingest {
 }
 
 const NO_ROUTES: readonly number[] = [];
+
+/** Responses up to this many characters are sent whole; longer ones are streamed. */
+const WHOLE_RESPONSE_CHARS = 4 * 1024 * 1024;
 
 export type { BulkItem };
