@@ -153,18 +153,33 @@ export class BulkParser {
 
   /** Parses a whole body. */
   parse(body: Buffer): BulkItem[] {
-    this.body = body;
-    this.bytes = body.length;
+    this.feed(body, body.length);
+    return this.finish();
+  }
+
+  /**
+   * Parses the lines of bytes [0, end) of `buf`, a part of the body that ends at a line's end
+   * (or at the body's end: a last line without newline is accepted). Items made here refer to
+   * `buf` (srcStart, srcEnd); a body may come in several such parts, each in a buffer of its own.
+   */
+  feed(buf: Buffer, end: number): void {
+    this.body = buf;
+    this.bytes += end;
     this.winlogAt = NOT_SEARCHED;
     let start = 0;
     for (;;) {
-      const nl = body.indexOf(10, start);
-      if (nl < 0) break;
+      const nl = buf.indexOf(10, start);
+      if (nl < 0 || nl >= end) break;
       this.line(start, nl);
       start = nl + 1;
     }
-    // A last line without newline is accepted.
-    if (start < body.length) this.line(start, body.length);
+    if (start < end) this.line(start, end);
+    // (The next part's first action line is compared with its own buffer's action lines only.)
+    this.lastAction = null;
+  }
+
+  /** After the last part: an action still waiting for its source line becomes an error item. */
+  finish(): BulkItem[] {
     if (this.pending) {
       const p = this.pending;
       this.pending = null;
@@ -482,16 +497,16 @@ function describeJsonError(text: string): string {
 }
 
 /**
- * The store write for the items that have no error (`positions` maps batch positions back to
- * items). The body's buffer may be handed to the writer thread: do not read it afterwards.
+ * The store write for the items from `from` on that have no error (`positions` maps batch
+ * positions back to items). The body's buffer may be handed to the writer thread: do not read it afterwards.
  */
-export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected: RejectedLine[], ownsBuffer = false): { write: { batch: WriteBatch; transfer: ArrayBuffer[] }; positions: Int32Array } {
+export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected: RejectedLine[], ownsBuffer = false, from = 0): { write: { batch: WriteBatch; transfer: ArrayBuffer[] }; positions: Int32Array } {
   let valid = 0;
-  for (let i = 0; i < items.length; i++) if (!items[i]!.error) valid++;
+  for (let i = from; i < items.length; i++) if (!items[i]!.error) valid++;
   const b = new WriteBatchBuilder(body, ownsBuffer, valid);
   const positions = new Int32Array(valid);
   let k = 0;
-  for (let i = 0; i < items.length; i++) {
+  for (let i = from; i < items.length; i++) {
     const it = items[i]!;
     if (it.error) continue;
     // An `index` without _id names the document by its content: the same content again is a
@@ -511,13 +526,25 @@ export function toWriteBatch(items: readonly BulkItem[], body: Buffer, rejected:
  * by position — typed arrays rather than an object per item (a request holds thousands).
  */
 export class Outcomes {
-  readonly status: Int32Array;
-  readonly seq: Float64Array;
+  status: Int32Array;
+  seq: Float64Array;
   readonly errors = new Map<number, ItemError>();
 
-  constructor(readonly length: number) {
+  constructor(length: number) {
     this.status = new Int32Array(length);
     this.seq = new Float64Array(length);
+  }
+
+  /** Makes room for `length` items (a body parsed in parts learns its item count as it goes). */
+  grow(length: number): void {
+    if (length <= this.status.length) return;
+    const cap = Math.max(length, this.status.length * 2);
+    const status = new Int32Array(cap);
+    status.set(this.status);
+    const seq = new Float64Array(cap);
+    seq.set(this.seq);
+    this.status = status;
+    this.seq = seq;
   }
 
   fail(i: number, error: ItemError): void {

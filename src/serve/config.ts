@@ -71,6 +71,8 @@ export interface ServeConfig {
     maxBodyBytes: number;
     /** Events accepted but not yet committed, or not yet through detection, beyond which bulk requests get 429. */
     maxPendingEvents: number;
+    /** A larger body is parsed and stored in parts of about this many bytes (no file setting: tests make it small). */
+    partBytes: number;
   };
   elasticsearch: { version: string; clusterName: string };
   detection: {
@@ -114,7 +116,7 @@ export function defaultConfig(): ServeConfig {
     mapping: null,
     tls: null,
     retention: { maxAgeMs: 7 * 86_400_000, maxBytes: 10 * 1024 ** 3, everyMs: 5000 },
-    ingest: { maxBodyBytes: 100 * 1024 * 1024, maxPendingEvents: 500_000 },
+    ingest: { maxBodyBytes: 100 * 1024 * 1024, maxPendingEvents: 500_000, partBytes: 16 * 1024 * 1024 },
     elasticsearch: { version: '8.19.0', clusterName: 'eqlite' },
     detection: { realtime: true, latenessMs: 30_000, reorderMs: 250, maxCatchupRuns: 100, tickMs: 1000 },
     webhooks: [],

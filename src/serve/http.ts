@@ -47,7 +47,7 @@ export function bodyStream(request: FastifyRequest): Readable | null {
  * Reads a body stream chunk by chunk, decompressing gzip/deflate, and hands each chunk to
  * `onChunk`; fails with 413 beyond `limit` decompressed bytes, 400 on damaged compression.
  */
-export async function streamBody(request: FastifyRequest, limit: number, onChunk: (chunk: Buffer) => void): Promise<number> {
+export async function streamBody(request: FastifyRequest, limit: number, onChunk: (chunk: Buffer) => void | Promise<void>): Promise<number> {
   const src = bodyStream(request);
   if (!src) return 0;
   const declared = Number(request.headers['content-length']);
@@ -72,7 +72,9 @@ export async function streamBody(request: FastifyRequest, limit: number, onChunk
         src.resume();
         throw tooLarge(limit);
       }
-      onChunk(b);
+      // A promise from onChunk holds the reading back until it settles (backpressure).
+      const wait = onChunk(b);
+      if (wait) await wait;
     }
   } catch (e) {
     if (e instanceof EsError) throw e;
@@ -92,7 +94,7 @@ function tooLarge(limit: number): EsError {
 /** Reads a whole (JSON) body; empty bodies give null. */
 export async function readJsonBody(request: FastifyRequest, limit: number): Promise<unknown> {
   const chunks: Buffer[] = [];
-  const n = await streamBody(request, limit, (c) => chunks.push(c));
+  const n = await streamBody(request, limit, (c) => void chunks.push(c));
   if (n === 0) return null;
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return null;
@@ -106,7 +108,7 @@ export async function readJsonBody(request: FastifyRequest, limit: number): Prom
 /** Reads a whole body as text. */
 export async function readTextBody(request: FastifyRequest, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
-  await streamBody(request, limit, (c) => chunks.push(c));
+  await streamBody(request, limit, (c) => void chunks.push(c));
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -112,26 +112,29 @@ export class Ingest {
     const filterPath = qs(req, 'filter_path');
     const router = this.deps.router?.() ?? null;
     const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline'), router });
-    const body = await this.readBody(req);
-    const items = parser.parse(body);
-    if (items.length === 0) {
-      metrics.bulkRequests.inc({ status: '400' });
-      throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;');
-    }
-    metrics.eventsReceived.inc(items.length);
-    const { write, positions } = toWriteBatch(items, body, parser.rejected, true);
-    const outcomes = new Outcomes(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const e = items[i]!.error;
-      if (e) {
-        outcomes.fail(i, e);
-        metrics.itemsRejected.inc({ reason: e.type });
-      }
-    }
-    let rejectedLines = parser.rejected.length;
-    let rejectedExample = rejectedLines > 0 ? parser.rejected[0]!.reason : '';
-    let stored: StoredBatch | null = null;
-    if (positions.length > 0 || parser.rejected.length > 0) {
+    const gen = router?.gen ?? 0;
+    const withIds = responseHasIds(filterPath);
+    // Per item, what became of it; grown as parts of the body are parsed.
+    const outcomes = new Outcomes(0);
+    let rejectedLines = 0;
+    let rejectedExample = '';
+    // The body is parsed and stored in parts (one for a request of usual size; a part per
+    // config.ingest.partBytes, 16 MiB, of a large one): the next part is read and parsed while the
+    // writer stores the previous one, at most two parts wait for their commit, and each part's
+    // events reach detection as soon as they are committed. The response, after every part's
+    // commit, acknowledges them all.
+    let itemsWritten = 0;
+    let rejectedWritten = 0;
+    const writes: Promise<void>[] = [];
+    const writePart = async (body: Buffer): Promise<void> => {
+      const items = parser.items;
+      const from = itemsWritten;
+      itemsWritten = items.length;
+      const rejected = rejectedWritten === 0 && parser.rejected.length === 0 ? [] : parser.rejected.slice(rejectedWritten);
+      rejectedWritten = parser.rejected.length;
+      outcomes.grow(items.length);
+      const { write, positions } = toWriteBatch(items, body, rejected, true, from);
+      if (positions.length === 0 && rejected.length === 0) return;
       metrics.pending.inc(positions.length);
       let res;
       try {
@@ -148,9 +151,7 @@ export class Ingest {
         metrics.itemsRejected.inc({ reason: error.type });
         if (rejectedLines++ === 0) rejectedExample = r.reason;
       }
-      const gen = router?.gen ?? 0;
-      const withIds = responseHasIds(filterPath);
-      const batch: StoredBatch = (stored = { ingested: res.ingested, gen, seqs: new Float64Array(positions.length), count: 0, events: [] });
+      const batch: StoredBatch = { ingested: res.ingested, gen, seqs: new Float64Array(positions.length), count: 0, events: [] };
       let dup = 0;
       let mapped = 0;
       for (let k = 0; k < positions.length; k++) {
@@ -182,13 +183,54 @@ export class Ingest {
           if (it.doc) {
             setIngested(it.doc, res.ingested);
             batch.events.push({ seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested, gen, routes: it.routes ?? NO_ROUTES });
+            // (Held by the batch now; the item keeps what the response needs.)
+            it.doc = undefined;
           }
         }
       }
       metrics.eventsStored.inc(batch.count);
       if (mapped > 0) metrics.eventsMapped.inc(mapped);
       if (dup > 0) metrics.eventsDuplicate.inc(dup);
+      // Detection learns of each commit as it lands: commits, not requests, are in seq order.
+      if (batch.count > 0) for (const l of this.listeners) l(batch);
+    };
+    const flush = (body: Buffer) => {
+      const w = writePart(body);
+      // Awaited in order below; a failure is answered once, for the whole request.
+      w.catch(() => {});
+      writes.push(w);
+      return w;
+    };
+    let last: Buffer;
+    try {
+      last = await this.readBody(req, parser, flush);
+    } catch (e) {
+      // A body that could not be read whole (too large, damaged, cut off) is answered with its
+      // error once the parts already handed to the store are settled. (Those parts are stored: a
+      // shipper's retry of the request is stored once, by _id or by content.)
+      await Promise.allSettled(writes);
+      throw e;
     }
+    // The last part: the lines after the last part handed over (for most requests, the whole body).
+    parser.feed(last, last.length);
+    const items = parser.finish();
+    if (items.length === 0) {
+      metrics.bulkRequests.inc({ status: '400' });
+      throw new EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: no requests added;');
+    }
+    metrics.eventsReceived.inc(items.length);
+    flush(last);
+    for (const w of writes) await w;
+    outcomes.grow(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const e = items[i]!.error;
+      if (e) {
+        outcomes.fail(i, e);
+        metrics.itemsRejected.inc({ reason: e.type });
+      }
+    }
+    rejectedLines += parser.rejected.length;
+    if (parser.rejected.length > 0) rejectedExample = parser.rejected[0]!.reason;
     if (rejectedLines > 0) {
       log.warn({ rejected: rejectedLines, example: rejectedExample, remote: req.ip }, 'bulk: malformed lines answered with per-item 400 and kept in the rejected table');
     }
@@ -214,42 +256,70 @@ export class Ingest {
       };
       reply.code(200).header('content-type', 'application/json; charset=UTF-8').send(Readable.from(rest(), { objectMode: false }));
     }
-    if (stored !== null && stored.count > 0) for (const l of this.listeners) l(stored);
     // (The reply is a thenable settled when the response is sent: fastify must not take this
     // handler's end for an empty answer while a streamed response is still being written.)
     return reply;
   }
 
   /**
-   * The request body in a buffer of its own (reused from an earlier request), which is handed to
-   * the writer thread as it is. With a declared length and no compression the chunks are copied
-   * into it as they arrive (no second copy of the body is held); otherwise they are gathered first.
+   * Reads the request body into buffers of its own (reused from earlier requests), which are
+   * handed to the writer thread as they are. Once config.ingest.partBytes have come, the complete lines read so
+   * far are parsed (`parser.feed`) and handed to `flush` as one part, and the bytes after them move
+   * to a new buffer; the buffer holding the rest (not parsed yet) is returned. With a declared
+   * length and no compression, a body of usual size is read into one buffer of exactly its size.
    */
-  private async readBody(req: FastifyRequest): Promise<Buffer> {
+  private async readBody(req: FastifyRequest, parser: BulkParser, flush: (part: Buffer) => Promise<void>): Promise<Buffer> {
     const { config, store } = this.deps;
     const limit = config.ingest.maxBodyBytes;
+    const partBytes = config.ingest.partBytes;
     const declared = Number(req.headers['content-length']);
     const enc = String(req.headers['content-encoding'] ?? '').trim().toLowerCase();
-    if (Number.isInteger(declared) && declared > 0 && declared <= limit && (enc === '' || enc === 'identity')) {
-      const body = store.bodyBuffer(declared);
-      let at = 0;
-      await streamBody(req, limit, (c) => {
-        // (Node's HTTP parser ends the body at its declared length; checked all the same.)
-        const n = Math.min(c.length, body.length - at);
-        c.copy(body, at, 0, n);
-        at += n;
-      });
-      return at === body.length ? body : body.subarray(0, at);
-    }
-    const chunks: Buffer[] = [];
-    const size = await streamBody(req, limit, (c) => chunks.push(c));
-    const body = store.bodyBuffer(size);
-    let at = 0;
-    for (const c of chunks) {
-      c.copy(body, at);
-      at += c.length;
-    }
-    return body;
+    const known = Number.isInteger(declared) && declared > 0 && declared <= limit && (enc === '' || enc === 'identity');
+    // Bytes of the body moved to parts so far.
+    let handed = 0;
+    // A buffer holds at most a part (unless a line is longer); without a declared length, the
+    // first starts small and grows.
+    const capacity = () => (known ? Math.max(1, Math.min(declared - handed, partBytes)) : handed > 0 ? partBytes : 1024 * 1024);
+    // Parts handed to the store and not yet committed: reading waits while two are (backpressure).
+    const inflight: Promise<void>[] = [];
+    let buf = store.bodyBuffer(capacity());
+    let len = 0;
+    const cut = () => {
+      const nl = buf.lastIndexOf(10, len - 1);
+      if (nl < 0) return;
+      const part = buf.subarray(0, nl + 1);
+      handed += part.length;
+      const next = store.bodyBuffer(Math.max(capacity(), len - part.length));
+      buf.copy(next, 0, part.length, len);
+      len -= part.length;
+      buf = next;
+      parser.feed(part, part.length);
+      // (The part's buffer is transferred to the writer thread here: not read again.)
+      inflight.push(flush(part));
+    };
+    await streamBody(req, limit, (c) => {
+      let off = 0;
+      while (off < c.length) {
+        if (len === buf.length) {
+          if (len >= partBytes) cut();
+          if (len === buf.length) {
+            // A longer body than declared is not possible (Node's HTTP parser ends it there),
+            // a longer line than a part is: the buffer grows (up to the body limit).
+            const bigger = store.bodyBuffer(Math.max(2 * buf.length, 64 * 1024));
+            buf.copy(bigger, 0, 0, len);
+            buf = bigger;
+          }
+        }
+        const n = Math.min(c.length - off, buf.length - len);
+        c.copy(buf, len, off, off + n);
+        len += n;
+        off += n;
+      }
+      if (len >= partBytes) cut();
+      if (inflight.length > 2) return inflight.shift()!.then(NOTHING, NOTHING);
+      return undefined;
+    });
+    return len === buf.length ? buf : buf.subarray(0, len);
   }
 
   /** Throws the whole-request refusal for an unwritable store, logging it (at most every 10 s). */
@@ -273,6 +343,7 @@ export class Ingest {
 }
 
 const NO_ROUTES: readonly number[] = [];
+const NOTHING = () => {};
 
 /** Responses up to this many characters are sent whole; longer ones are streamed. */
 const WHOLE_RESPONSE_CHARS = 4 * 1024 * 1024;
