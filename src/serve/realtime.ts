@@ -154,9 +154,9 @@ export class PartitionDetector {
     return this.opts.reader.partition;
   }
 
-  /** Events read and not yet through detection. */
+  /** Events read and not yet through detection: held for reordering, or late and not yet repaired. */
   get backlog(): number {
-    return this.held.length;
+    return this.held.length + this.unrepaired.length + this.inRepair.length;
   }
 
   status(): DetectorStatus {
