@@ -89,12 +89,12 @@ describe('maxspan', () => {
     expect(ids(q3, [{ t: 0, s: 1 }, { t: 3000, s: 2 }, { t: 5000, s: 3 }])).toEqual([[1, 2, 3]]);
     expect(ids(q3, [{ t: 0, s: 1 }, { t: 3000, s: 2 }, { t: 6000, s: 3 }])).toEqual([]);
   });
-  it('has nanosecond precision', () => {
+  it('has nanosecond precision on a date_nanos timestamp field (a date field holds milliseconds: see below)', () => {
     const mk = (a: string, b: string): EventDoc[] => [
       { source: { '@timestamp': a, s: 1 }, index: 'i', id: '1' },
       { source: { '@timestamp': b, s: 2 }, index: 'i', id: '2' },
     ];
-    const c = compile(q);
+    const c = compile(q, { fieldType: (f) => (f === '@timestamp' ? 'date_nanos' : undefined) });
     expect(c.run(mk('2024-01-01T00:00:00.000000100Z', '2024-01-01T00:00:05.000000100Z'))).toHaveLength(1);
     expect(c.run(mk('2024-01-01T00:00:00.000000100Z', '2024-01-01T00:00:05.000000101Z'))).toHaveLength(0);
   });
@@ -483,5 +483,23 @@ describe('pipes over long streams', () => {
     expect(ids('process where true | tail 3')).toEqual(['997', '998', '999']);
     expect(ids('process where n % 7 == 0 | tail 4 | head 2')).toEqual(['973', '980']);
     expect(ids('process where n < 5 | tail 10')).toEqual(['0', '1', '2', '3', '4']);
+  });
+});
+
+describe('maxspan counts what the timestamp field holds', () => {
+  // Elastic Defend writes microseconds; a `date` field (ECS @timestamp, and what dynamic mapping
+  // makes of an ISO string) keeps milliseconds, so these two are 5,000 ms apart for Elasticsearch.
+  const evs: EventDoc[] = [
+    { source: { '@timestamp': '2024-01-01T12:00:00.000500Z', event: { category: 'a' }, k: 'x' }, index: 'test', id: '1' },
+    { source: { '@timestamp': '2024-01-01T12:00:05.000900Z', event: { category: 'b' }, k: 'x' }, index: 'test', id: '2' },
+  ];
+  const q = 'sequence by k with maxspan=5s [a where true] [b where true]';
+  const found = (options: CompileOptions) => compile(q, options).run(evs).length;
+  it('a date field: milliseconds, so the sequence is within 5s', () => {
+    expect(found({})).toBe(1);
+    expect(found({ fieldType: (f) => (f === '@timestamp' ? 'date' : undefined) })).toBe(1);
+  });
+  it('a date_nanos field: 5,000.4 ms is past 5s', () => {
+    expect(found({ fieldType: (f) => (f === '@timestamp' ? 'date_nanos' : undefined) })).toBe(0);
   });
 });

@@ -132,7 +132,10 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     termFilters = [...new Set(stages.map((s) => s.filter))];
     if (until) termFilters.push(until.filter);
     const time = (ev: EventDoc) => eventInstant(ev, timestampField, getTimestamp);
-    const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, time, trace: options.trace };
+    // A `date` field holds milliseconds (dynamic mapping makes one of an ISO string): maxspan
+    // compares them; only a `date_nanos` field keeps the digits below.
+    const nanos = options.fieldType?.(timestampField) === 'date_nanos';
+    const spec = { stages, until, maxspanMs: q.maxspan ? q.maxspan.millis : null, nanos, time, trace: options.trace };
     // Keeping the last N sequences, ES's answer depends on how it pages the first stage
     // (sequence-paged.ts): the run buffers its events and replays that paging at the end.
     const tailN = leadingTail(pipes, size, position);

@@ -596,7 +596,7 @@ class Replay {
     const maxspan = this.spec.maxspanMs;
     if (maxspan === null || maxspan <= 0) return false;
     const d = to.ms - from.ms;
-    return d > maxspan || (d === maxspan && to.ns > from.ns);
+    return d > maxspan || (this.spec.nanos === true && d === maxspan && to.ns > from.ns);
   }
 
   /**

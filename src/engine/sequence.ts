@@ -26,6 +26,11 @@ export interface SequenceSpec {
   stages: StageSpec[];
   until: StageSpec | null;
   maxspanMs: number | null;
+  /**
+   * The timestamp field is a `date_nanos`: maxspan counts the digits below the millisecond. A
+   * `date` field holds milliseconds, so events 5,000.9 ms apart are 5,000 ms apart (maxspan=5s).
+   */
+  nanos?: boolean;
   /** The event's time (null when it has none). */
   time: (ev: EventDoc) => Instant | null;
   /** Observer of partial sequences (`eqlite explain`); absent in normal runs. */
@@ -208,7 +213,7 @@ export class SequenceMatcher {
           continue;
         }
         prev.delete(key.key);
-        if (this.spec.maxspanMs !== null && exceeds(ts, seq, this.spec.maxspanMs)) {
+        if (this.spec.maxspanMs !== null && exceeds(ts, seq, this.spec.maxspanMs, this.spec.nanos === true)) {
           trace?.expired(k, key.key, seq.events, ev, ts.ms - seq.startMs - this.spec.maxspanMs);
           continue;
         }
@@ -379,9 +384,9 @@ export class SequenceMatcher {
   }
 }
 
-function exceeds(ts: Instant, seq: Pending, maxspanMs: number): boolean {
+function exceeds(ts: Instant, seq: Pending, maxspanMs: number, nanos: boolean): boolean {
   const d = ts.ms - seq.startMs;
-  return d > maxspanMs || (d === maxspanMs && ts.ns > seq.startNs);
+  return d > maxspanMs || (nanos && d === maxspanMs && ts.ns > seq.startNs);
 }
 
 export type { PredicateFn };
