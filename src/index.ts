@@ -3,6 +3,17 @@
 export { parse, parseExpression, collectFields, formatExpr, formatStatement, EqlError } from './eql/index.js';
 export type * from './eql/ast.js';
 export { compile, type CompileOptions } from './engine/index.js';
+export {
+  loadIndexMappings,
+  parseIndexMappings,
+  parseMapping,
+  mergeMappings,
+  applyMapping,
+  mappingCompileOptions,
+  type IndexMapping,
+  type IndexMappings,
+} from './engine/mapping.js';
+export { joinKeyClasses, joinKeysJson, type KeyClass } from './engine/key-json.js';
 export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult } from './engine/types.js';
 export { getField, fieldAccessor } from './engine/fields.js';
 export type { EventDoc, SourcePosition, SkippedItem } from './events/types.js';
