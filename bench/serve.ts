@@ -200,11 +200,15 @@ export async function benchServe(label: string, rules: string, events: number): 
     };
     await Promise.all(Array.from({ length: 4 }, sender));
     const acked = (performance.now() - t0) / 1000;
-    // Detection done: the real-time backlog is empty (checked a few times in a row).
+    // Detection done: the real-time backlog (events held for reordering, late events not yet
+    // repaired) is empty and no alert was written since the last look, a few times in a row.
     let quiet = 0;
+    let written = -1;
     while (quiet < 3) {
       const m = await (await fetch(`${url}/metrics`)).text();
-      quiet = metric(m, 'eqlite_detection_backlog_events') === 0 ? quiet + 1 : 0;
+      const alerts = sumMetric(m, 'eqlite_alerts_written_total');
+      quiet = metric(m, 'eqlite_detection_backlog_events') === 0 && alerts === written ? quiet + 1 : 0;
+      written = alerts;
       await new Promise((r) => setTimeout(r, 100));
     }
     const detected = (performance.now() - t0) / 1000 - 0.3;
