@@ -12,6 +12,7 @@ import { prepareRule, ruleMapping } from '../src/detect/router.js';
 import { mappingForIndices, mappingType, parseIndexMappings } from '../src/engine/mapping.js';
 import { RuleSet } from '../src/serve/rules.js';
 import { runCli } from './cli-helpers.js';
+import { ndjson, req, startService } from './serve-helpers.js';
 import { makeRule, tempDir, writeNdjson } from './detect-helpers.js';
 
 /** `GET logs-*,.ds-logs-*\/_mapping`: a plain index, a data stream's backing index, and another. */
@@ -126,6 +127,26 @@ describe('eqlite hunt / explain / serve --mapping', () => {
     const unknown = await runCli(['explain', input, '--rule', 'unknown', '--rules', rules, '--index', 'logs-a', '--mapping', mappingFile]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toBe('error: rule "unknown" cannot run: query does not compile: unknown field `extra`: it is not in the mapping');
+  });
+
+  it('serve: _eql/search resolves fields by the mapping of the searched indices', async () => {
+    const t = await startService((c) => {
+      c.rules = [rules];
+      c.mapping = mappingFile;
+    });
+    try {
+      const bulk = await req(`${t.url}/_bulk`, 'POST', ndjson([{ create: { _index: 'logs-a' } }, EVENT]), { 'content-type': 'application/json' });
+      expect(bulk.status).toBe(200);
+      const ok = await req(`${t.url}/logs-a/_eql/search`, 'POST', { query: 'process where pname == "cmd.exe" and ?extra == null' });
+      expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+      expect(ok.json.hits.events.map((e: { _source: { process: unknown } }) => e._source.process)).toEqual([{ name: 'cmd.exe' }]);
+      const bad = await req(`${t.url}/logs-a/_eql/search`, 'POST', { query: 'process where extra == "a"' });
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.type).toBe('verification_exception');
+      expect(bad.json.error.reason).toBe('unknown field `extra`: it is not in the mapping');
+    } finally {
+      await t.close();
+    }
   });
 
   it('serve: the rule set is prepared against the mapping (config key `mapping`, flag --mapping)', () => {

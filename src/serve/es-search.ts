@@ -8,7 +8,8 @@
 // same bound (EQL_MAX_SCAN events of the indices asked for).
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { compile, type QueryResult, type SequenceResult } from '../engine/index.js';
-import { EqlError } from '../eql/index.js';
+import { EqlError, parse } from '../eql/index.js';
+import { applyMapping, mappingCompileOptions, mappingForIndices, type IndexMappings } from '../engine/mapping.js';
 import { ruleIndexMatcher } from '../detect/index-pattern.js';
 import { stampEventTime } from '../events/order.js';
 import type { EventDoc } from '../events/types.js';
@@ -30,6 +31,8 @@ export interface EsSearchDeps {
    * the events of the indices `match` accepts, each once, in stored order; at most `limit`.
    */
   clusterEvents?: ClusterEventScan | null;
+  /** The index mappings (`--mapping`), read when the rules load: `_eql/search` resolves fields by them. */
+  mapping?: () => IndexMappings | undefined;
 }
 
 export type ClusterEventScan = (match: (index: string) => boolean, limit: number, onEvent: (ev: EventDoc & { seq: number }) => void, opts: { parse: boolean }) => Promise<void>;
@@ -150,7 +153,21 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
     try {
       // Elasticsearch keeps the last `size` results by default (result_position tail); which
       // sequences those are depends on fetch_size (src/engine/sequence-paged.ts).
-      compiled = compile(body.query, { timestampField, tiebreakerField, eventCategoryField, size, resultPosition: position, fetchSize, maxSamplesPerKey: num(body.max_samples_per_key, 1) });
+      // With --mapping, the fields resolve against the searched indices' mapping, as in hunt.
+      const mappings = deps.mapping?.();
+      const mapping = mappings ? mappingForIndices(mappings, eventPatterns(index) ?? (() => false)) : null;
+      const stmt = parse(body.query);
+      if (mapping) applyMapping(stmt, mapping);
+      compiled = compile(stmt, {
+        timestampField,
+        tiebreakerField,
+        eventCategoryField,
+        size,
+        resultPosition: position,
+        fetchSize,
+        maxSamplesPerKey: num(body.max_samples_per_key, 1),
+        ...(mapping ? mappingCompileOptions(mapping) : {}),
+      });
     } catch (e) {
       if (e instanceof EqlError) throw badRequest(e.message.split('\n')[0]!, 'verification_exception');
       throw e;

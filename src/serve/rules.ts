@@ -105,6 +105,11 @@ export class RuleSet {
   private valueLists = new Map<string, Set<string>>();
   private mapping: IndexMappings | undefined;
 
+  /** The index mappings of `--mapping` as last read (undefined without one). */
+  get indexMappings(): IndexMappings | undefined {
+    return this.mapping;
+  }
+
   constructor(private readonly opts: RuleSetOptions) {
     opts.state.exec(SCHEMA);
     this.reload();

@@ -144,7 +144,7 @@ export class Service {
     this.alerts.onAlerts((alerts, rule, mode) => this.webhooks.enqueue(alerts, rule, mode));
     this.ingest.register(this.app);
     registerEsApi(this.app, { config, objects: this.objects, writable: () => store.failure === null });
-    registerEsSearch(this.app, { config, store, alerts: this.alerts, objects: this.objects, clusterEvents: node?.eventSearch() ?? null });
+    registerEsSearch(this.app, { config, store, alerts: this.alerts, objects: this.objects, clusterEvents: node?.eventSearch() ?? null, mapping: () => this.rules.indexMappings });
     registerApi(this.app, { config, alerts: this.alerts, queries: this.queries, feed, rules: this.rules, detection: this.detection, store });
     registerUi(this.app, { credentials: this.credentials, sessions: this.sessions, metrics: this.metrics, prefix: normalizePrefix(pathPrefix), tls: config.tls !== null && config.tls !== undefined, mode: 'serve' });
     this.registerOps();
