@@ -23,7 +23,13 @@ const RESPONSE = {
       properties: {
         '@timestamp': { type: 'date' },
         event: { properties: { category: { type: 'keyword' } } },
-        process: { properties: { name: { type: 'keyword' }, title: { type: 'text' } } },
+        process: {
+          properties: {
+            name: { type: 'keyword' },
+            title: { type: 'text' },
+            command_line: { type: 'wildcard', fields: { text: { type: 'match_only_text' } } },
+          },
+        },
         pname: { type: 'alias', path: 'process.name' },
       },
     },
@@ -62,6 +68,11 @@ describe('the mapping a rule sees', () => {
     expect(skip('process where process.title == "x"')).toBe(
       'query does not compile: field `process.title` is a text field without a keyword sub-field, which EQL cannot use',
     );
+    // ECS's multi-field: the wildcard field is exact, its text sub-field is not.
+    expect(skip('process where process.command_line.text == "x"')).toBe(
+      'query does not compile: field `process.command_line.text` is a text field without a keyword sub-field, which EQL cannot use',
+    );
+    expect(skip('process where process.command_line : "*x*"')).toBe('runs');
     expect(skip('process where ?extra == "a" and pname == "cmd.exe"')).toBe('runs');
     const p = prepareRule(rule('w', 'process where extra == "a"', ['winlogbeat-*']), opts);
     expect('skip' in p ? p.skip : p.mapped).toBe(false);

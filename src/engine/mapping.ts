@@ -139,7 +139,11 @@ function readBody(b: Record<string, unknown>, counted: () => void): IndexMapping
       let exact = false;
       for (const [sub, sraw] of Object.entries(subs)) {
         if (!isObject(sraw) || typeof sraw.type !== 'string') continue;
-        add(`${name}.${sub}`, sraw.type);
+        // A text sub-field (ECS's `process.command_line.text`) has no exact variant of its own.
+        if (TEXT_FAMILY.has(sraw.type)) {
+          add(`${name}.${sub}`, 'keyword');
+          m.inexact.add(`${name}.${sub}`);
+        } else add(`${name}.${sub}`, sraw.type);
         if (KEYWORD_FAMILY.has(sraw.type)) exact = true;
       }
       if (TEXT_FAMILY.has(type)) {
