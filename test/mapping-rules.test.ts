@@ -155,6 +155,22 @@ describe('eqlite hunt / explain / serve --mapping', () => {
       expect(bad.status).toBe(400);
       expect(bad.json.error.type).toBe('verification_exception');
       expect(bad.json.error.reason).toBe('unknown field `extra`: it is not in the mapping');
+      // join_keys print as Elasticsearch's response does: `size` is a long in logs-b's backing
+      // index (7), a double in `other` (7.0), and a float where no mapping says (a fraction).
+      const sized = (index: string, size: number, s: number) => [{ create: { _index: index } }, { '@timestamp': `2024-01-01T00:00:0${s}Z`, event: { category: 'process' }, size }];
+      const more = await req(`${t.url}/_bulk`, 'POST', ndjson([...sized('logs-b-default', 7, 1), ...sized('logs-b-default', 7, 2), ...sized('other', 7, 3), ...sized('other', 7, 4), ...sized('loose', 2.5, 5), ...sized('loose', 2.5, 6)]), { 'content-type': 'application/json' });
+      expect(more.json.errors).toBe(false);
+      const keysOf = async (index: string) => {
+        const r = await req(`${t.url}/${index}/_eql/search?filter_path=hits.sequences.join_keys`, 'POST', { query: 'sequence by size [any where true] [any where true]' });
+        expect(r.status, r.text).toBe(200);
+        return r.text;
+      };
+      expect(await keysOf('logs-b-*')).toBe('{"hits":{"sequences":[{"join_keys":[7]}]}}');
+      expect(await keysOf('other')).toBe('{"hits":{"sequences":[{"join_keys":[7.0]}]}}');
+      expect(await keysOf('loose')).toBe('{"hits":{"sequences":[{"join_keys":[2.5]}]}}');
+      const whole = await req(`${t.url}/other/_eql/search`, 'POST', { query: 'sequence by size [any where true] [any where true]' });
+      expect(whole.text).toContain('"sequences":[{"join_keys":[7.0],"events":[{"_index":"other"');
+      expect(whole.json.hits.sequences[0].join_keys).toEqual([7]);
     } finally {
       await t.close();
     }

@@ -6,10 +6,12 @@
 //  * `_count` on event indices.
 // In cluster mode the events are read from the cluster's stream (src/cluster/search.ts), with the
 // same bound (EQL_MAX_SCAN events of the indices asked for).
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { compile, type QueryResult, type SequenceResult } from '../engine/index.js';
 import { EqlError, parse } from '../eql/index.js';
 import { applyMapping, mappingCompileOptions, mappingForIndices, type IndexMappings } from '../engine/mapping.js';
+import { joinKeyClasses, joinKeysJson, type KeyClass } from '../engine/key-json.js';
 import { ruleIndexMatcher } from '../detect/index-pattern.js';
 import { stampEventTime } from '../events/order.js';
 import type { EventDoc } from '../events/types.js';
@@ -136,7 +138,7 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
     for (const method of ['GET', 'POST'] as const) app.route({ method, url: path, config: read, handler: async (req, reply) => send(req, reply, await count(req)) });
   }
 
-  const eql = async (req: FastifyRequest) => {
+  const eql = async (req: FastifyRequest, raw: RawJsonSlots) => {
     const { index } = req.params as { index: string };
     const body = ((await readJsonBody(req, limit)) ?? {}) as Record<string, unknown>;
     if (typeof body.query !== 'string') throw badRequest('[eql/search] requires a [query] string', 'x_content_parse_exception');
@@ -150,6 +152,7 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
     if (position !== 'head' && position !== 'tail') throw badRequest(`[result_position] must be head or tail, found [${position}]`, 'illegal_argument_exception');
     const filter = body.filter === undefined ? null : compileQuery(body.filter);
     let compiled;
+    let keyClasses: KeyClass[] = [];
     try {
       // Elasticsearch keeps the last `size` results by default (result_position tail); which
       // sequences those are depends on fetch_size (src/engine/sequence-paged.ts).
@@ -158,6 +161,7 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
       const mapping = mappings ? mappingForIndices(mappings, eventPatterns(index) ?? (() => false)) : null;
       const stmt = parse(body.query);
       if (mapping) applyMapping(stmt, mapping);
+      keyClasses = joinKeyClasses(stmt, mapping ? mappingCompileOptions(mapping).fieldType : undefined);
       compiled = compile(stmt, {
         timestampField,
         tiebreakerField,
@@ -179,14 +183,48 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
     const hit = (ev: EventDoc | null) => (ev === null ? { _index: '', _id: '', missing: true } : { _index: deps.objects.backingIndex(ev.index), _id: ev.id, _source: ev.source });
     const hits: Record<string, unknown> = { total: { value: results.length, relation: 'eq' } };
     if (compiled.type === 'event') hits.events = results.map((r) => hit((r as Extract<QueryResult, { kind: 'event' }>).event));
-    else hits.sequences = results.map((r) => ({ join_keys: (r as SequenceResult).joinKeys, events: (r as SequenceResult).events.map(hit) }));
+    else hits.sequences = results.map((r) => ({ join_keys: raw.add(joinKeysJson((r as SequenceResult).joinKeys, keyClasses)), events: (r as SequenceResult).events.map(hit) }));
     return { is_partial: false, is_running: false, took: Math.round(performance.now() - started), timed_out: false, hits };
   };
-  for (const method of ['GET', 'POST'] as const) app.route({ method, url: '/:index/_eql/search', config: read, handler: async (req, reply) => send(req, reply, await eql(req)) });
+  for (const method of ['GET', 'POST'] as const) {
+    app.route({
+      method,
+      url: '/:index/_eql/search',
+      config: read,
+      handler: async (req, reply) => {
+        const raw = new RawJsonSlots();
+        const body = await eql(req, raw);
+        const f = parseFilterPath(qs(req, 'filter_path'));
+        return sendJson(reply, 200, raw.stringify(f ? (applyFilterPath(body, f) ?? {}) : body));
+      },
+    });
+  }
 
   function send(req: FastifyRequest, reply: import('fastify').FastifyReply, body: unknown) {
     const f = parseFilterPath(qs(req, 'filter_path'));
     return sendJson(reply, 200, f ? (applyFilterPath(body, f) ?? {}) : body);
+  }
+}
+
+/**
+ * JSON text placed into a response as it is: join keys print their numbers as Elasticsearch's
+ * Jackson does (`7.0`, `1.0E21`: key-json.ts), which JSON.stringify cannot. Each value becomes a
+ * token string carrying a per-response random nonce (no document can hold it), replaced by its
+ * text after stringify — also after filter_path has kept or dropped it.
+ */
+class RawJsonSlots {
+  private readonly nonce = randomUUID();
+  private readonly texts: string[] = [];
+
+  add(json: string): string {
+    this.texts.push(json);
+    return `eqlite-raw-${this.nonce}-${this.texts.length - 1}`;
+  }
+
+  stringify(body: unknown): string {
+    const text = JSON.stringify(body);
+    if (this.texts.length === 0) return text;
+    return text.replace(new RegExp(`"eqlite-raw-${this.nonce}-(\\d+)"`, 'g'), (_, i: string) => this.texts[Number(i)]!);
   }
 }
 
