@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/engine/index.js';
 import { needleOf } from '../src/engine/needles.js';
 import { openInput } from '../src/events/inputs.js';
-import { isoInstant, LineFilter, lineFilter } from '../src/events/prefilter.js';
+import { isoInstant, LineFilter, lineFilter, TRIAL_LINES } from '../src/events/prefilter.js';
 import { parseInstant } from '../src/events/time.js';
 import type { EventDoc } from '../src/events/types.js';
 import { generateEvents } from '../src/generate/index.js';
@@ -50,6 +50,24 @@ function decide(filter: LineFilter, line: string): boolean {
 
 describe('line filter', () => {
   const f = () => new LineFilter(['powershell.exe', 'c:\\\\windows\\\\'], '@timestamp');
+
+  it('turns itself off when its trial lines were nearly all parsed anyway, and not otherwise', () => {
+    const hit = `${TS},"process":{"name":"powershell.exe"}}`;
+    const miss = `${TS},"process":{"name":"cmd.exe"}}`;
+    // Three lines of four hold a needle: a quarter skipped is enough to keep filtering.
+    const kept = f();
+    for (let i = 0; i < TRIAL_LINES; i++) decide(kept, i % 4 === 0 ? miss : hit);
+    expect(kept.skipped).toBe(TRIAL_LINES / 4);
+    expect(decide(kept, miss)).toBe(true);
+    expect(kept.off).toBe(false);
+    // One line in five without a needle: the search costs more than it saves.
+    const dropped = f();
+    for (let i = 0; i < TRIAL_LINES; i++) decide(dropped, i % 5 === 0 ? miss : hit);
+    expect(dropped.off).toBe(false);
+    expect(decide(dropped, miss)).toBe(false);
+    expect(dropped.off).toBe(true);
+    expect(decide(dropped, miss)).toBe(false);
+  });
 
   it('skips a line holding no needle, and gives its time exactly as parseInstant does', () => {
     const line = `${TS},"process":{"name":"cmd.exe"}}`;
