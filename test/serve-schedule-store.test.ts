@@ -40,6 +40,15 @@ describe('rule run state in state.sqlite', () => {
     expect(committed()).toBe(5);
     expect(store.lastRun('u0')).toBe(300_000);
     expect(store.lastRun('nope')).toBe(null);
+    // Last runs already read follow the writes (the later of the stored and the new).
+    store.recordRun(run('u1', 900_000), true);
+    await tick();
+    store.recordRun(run('u1', 0, 'catch-up'), true);
+    store.recordRun(run('nope', 300_000), true);
+    expect(store.lastRun('u1')).toBe(900_000);
+    expect(store.lastRun('nope')).toBe(300_000);
+    expect((other.prepare("SELECT last_run FROM rule_schedule WHERE uuid = 'u1'").get() as { last_run: number }).last_run).toBe(900_000);
+    expect(committed()).toBe(8);
     expect(store.runs('u0').map((r) => [r.run_time, r.kind])).toEqual([
       [0, 'manual'],
       [300_000, 'scheduled'],

@@ -164,6 +164,9 @@ export const RUNS_KEPT = 200;
 export class SqliteScheduleStore implements ScheduleStore {
   private pending: { r: RunRow; advance: boolean }[] = [];
   private flushing: NodeJS.Immediate | null = null;
+  /** Last runs read or written (this store is the only writer of its file): the scheduler asks for every rule every tick. */
+  private readonly last = new Map<string, number | null>();
+  private readonly selectLast: Database.Statement;
   private readonly upsert: Database.Statement;
   private readonly insertRun: Database.Statement;
   private readonly trimRuns: Database.Statement;
@@ -178,14 +181,19 @@ export class SqliteScheduleStore implements ScheduleStore {
        ON CONFLICT (uuid) DO UPDATE SET rule_id = excluded.rule_id, last_run = MAX(COALESCE(rule_schedule.last_run, 0), excluded.last_run), last_status = excluded.last_status,
        last_error = excluded.last_error, last_duration_ms = excluded.last_duration_ms, last_events = excluded.last_events, last_alerts = excluded.last_alerts, last_executed_at = excluded.last_executed_at`,
     );
+    this.selectLast = state.prepare('SELECT last_run FROM rule_schedule WHERE uuid = ?');
     this.insertRun = state.prepare('INSERT INTO rule_runs (uuid, run_time, window_start, window_end, kind, status, error, duration_ms, events, alerts, executed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.trimRuns = state.prepare('DELETE FROM rule_runs WHERE uuid = ? AND seq <= (SELECT MAX(seq) FROM rule_runs WHERE uuid = ?) - ?');
   }
 
   lastRun(uuid: string): number | null {
     this.flush();
-    const row = this.state.prepare('SELECT last_run FROM rule_schedule WHERE uuid = ?').get(uuid) as { last_run: number | null } | undefined;
-    return row?.last_run ?? null;
+    const known = this.last.get(uuid);
+    if (known !== undefined) return known;
+    const row = this.selectLast.get(uuid) as { last_run: number | null } | undefined;
+    const last = row?.last_run ?? null;
+    this.last.set(uuid, last);
+    return last;
   }
 
   recordRun(r: RunRow, advance: boolean): boolean {
@@ -209,6 +217,13 @@ export class SqliteScheduleStore implements ScheduleStore {
         // Run history trimmed once per rule.
         for (const uuid of new Set(runs.map((x) => x.r.uuid))) this.trimRuns.run(uuid, uuid, RUNS_KEPT);
       })();
+      // Committed: the last runs as the upsert left them (the later of the stored and the new).
+      for (const { r, advance } of runs) {
+        if (!advance) continue;
+        const known = this.last.get(r.uuid);
+        // (Not read yet: the next read asks the file.)
+        if (known !== undefined) this.last.set(r.uuid, Math.max(known ?? 0, r.run_time));
+      }
     } catch (e) {
       // Not recorded: the rules' last runs stay where they were, so these runs are made again.
       this.onError((e as Error).message, runs.length);
@@ -521,9 +536,17 @@ export class Detection {
     return alerts;
   }
 
+  /** Uuids of the prepared rules of a generation (the scheduler asks for every rule every tick). */
+  private readonly uuids = new WeakMap<RuleGeneration, string[]>();
+
   private uuidOf(i: number): string {
-    const p = this.gen.prepared[i]!;
-    return this.gen.all.find((r) => r.rule === p.rule)!.uuid;
+    const g = this.gen;
+    let list = this.uuids.get(g);
+    if (!list) {
+      const byRule = new Map(g.all.map((r) => [r.rule, r.uuid] as const));
+      this.uuids.set(g, (list = g.prepared.map((p) => byRule.get(p.rule)!)));
+    }
+    return list[i]!;
   }
 
   private async recordRun(i: number, runTime: number, start: number, end: number, kind: RunRow['kind'], ms: number, events: number, alerts: number, error: string | null, advance = kind !== 'manual'): Promise<void> {
