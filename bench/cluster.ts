@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitUp } from './wait-up.js';
 import { writeGenerated } from '../src/generate/index.js';
 import { inferIndex } from '../src/events/sources.js';
 import { NatsCluster, natsServerPath } from '../test/nats-helpers.js';
@@ -100,18 +101,6 @@ function startNode(dir: string, name: string, port: number, servers: string[], c
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   return { url: `http://127.0.0.1:${port}`, child };
-}
-
-async function waitUp(url: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).status === 200) return;
-    } catch {
-      /* starting */
-    }
-    if (i > 600) throw new Error(`${url} did not start`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 type WorkerStatus = { worker: { partitions: { held: number; position: number; state: string }[] } | null };

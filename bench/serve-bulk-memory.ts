@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitUp } from './wait-up.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const main = process.env.EQLITE_BENCH_SERVE_MAIN ?? path.join(root, 'dist/cli/main.js');
@@ -21,15 +22,7 @@ async function once(filterPath: string | null): Promise<void> {
   const child = spawn(process.execPath, [main, 'serve', '--config', path.join(dir, 'eqlite.toml'), '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--rules', path.join(root, 'rules')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const peak = () => Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${url}/healthz`)).status === 200) break;
-      } catch {
-        /* starting */
-      }
-      if (i > 600) throw new Error('eqlite serve did not start');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitUp(url);
     const parts: string[] = [];
     for (let i = 0; i < n; i++) parts.push(`{"create":{"_index":"logs-tiny"}}\n{"@timestamp":"2026-12-05T10:00:00Z","n":${i}}\n`);
     const body = Buffer.from(parts.join(''));

@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitUp } from './wait-up.js';
 import { writeGenerated } from '../src/generate/index.js';
 import { inferIndex } from '../src/events/sources.js';
 
@@ -150,15 +151,7 @@ export async function benchServe(label: string, rules: string, events: number): 
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${url}/healthz`)).status === 200) break;
-      } catch {
-        /* starting */
-      }
-      if (i > 600) throw new Error('eqlite serve did not start');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitUp(url);
     const ruleCount = ((await (await fetch(`${url}/api/rules?enabled=true&per_page=1`)).json()) as { total: number }).total;
     // Peak RSS: the kernel's high-water mark (Linux), so the service is not asked for it during
     // the run (its /metrics answer costs it CPU); elsewhere /metrics is polled.
