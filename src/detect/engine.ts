@@ -450,15 +450,9 @@ export class DetectionEngine {
       return;
     }
     const group = this.group(s, r, { runTime: new Date(now).toISOString(), executionUuid: sha256Uuid(`${ruleUuid(s.rule)}:stream:${b.start}`) });
-    if (group.length === 0) return;
     // A group already written (replayed after a restart or a takeover) costs no budget: only new
     // groups count towards max_signals.
-    if (this.ledger.has(group[group.length - 1]!['kibana.alert.uuid'] as string)) {
-      s.stats.duplicates += group.length;
-      return;
-    }
-    b.used++;
-    this.emit(s, group);
+    if (group.length > 0 && this.emit(s, group)) b.used++;
   }
 
   /** The alert group of a result; empty when the matched events are this rule's own alerts (Kibana drops those). */
@@ -471,16 +465,18 @@ export class DetectionEngine {
     if (group.length > 0) this.emit(s, group);
   }
 
-  private emit(s: RuleState, group: Alert[]): void {
+  /** Writes a group unless the ledger has it; true when written. */
+  private emit(s: RuleState, group: Alert[]): boolean {
     // A group (sequence) is emitted whole or not at all: its ids all derive from the same events.
     const id = group[group.length - 1]!['kibana.alert.uuid'] as string;
     if (this.ledger.has(id)) {
       s.stats.duplicates += group.length;
-      return;
+      return false;
     }
     this.ledger.add(id);
     s.stats.alerts += group.length;
     this.opts.sink(group, s.rule);
+    return true;
   }
 }
 
