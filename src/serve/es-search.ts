@@ -193,16 +193,16 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
       config: read,
       handler: async (req, reply) => {
         const raw = new RawJsonSlots();
-        const body = await eql(req, raw);
-        const f = parseFilterPath(qs(req, 'filter_path'));
-        return sendJson(reply, 200, raw.stringify(f ? (applyFilterPath(body, f) ?? {}) : body));
+        return send(req, reply, await eql(req, raw), raw);
       },
     });
   }
 
-  function send(req: FastifyRequest, reply: import('fastify').FastifyReply, body: unknown) {
+  /** The body through filter_path; `raw`: the response carries raw JSON slots to fill in. */
+  function send(req: FastifyRequest, reply: import('fastify').FastifyReply, body: unknown, raw?: RawJsonSlots) {
     const f = parseFilterPath(qs(req, 'filter_path'));
-    return sendJson(reply, 200, f ? (applyFilterPath(body, f) ?? {}) : body);
+    const kept = f ? (applyFilterPath(body, f) ?? {}) : body;
+    return sendJson(reply, 200, raw ? raw.stringify(kept) : kept);
   }
 }
 
