@@ -269,7 +269,6 @@ export class Detection {
   private runAlerts = 0;
   private runWrites: Promise<void>[] = [];
   private readonly store: ScheduleStore;
-  lateForRealtime = 0;
 
   constructor(private readonly deps: DetectionDeps) {
     this.store = deps.cluster?.store ?? new SqliteScheduleStore(deps.state, (err, runs) => deps.log.error({ err, runs }, 'detection: cannot record rule runs (they run again)'));
@@ -339,7 +338,8 @@ export class Detection {
               // past (the longest rule look-back, at most 1 h) is run again.
               initialStart: () => ({ time: Date.now() - this.lookBack() }),
               sink: (group, rule, mode) => this.written(group, rule, mode),
-              onLate: (n) => (this.lateForRealtime += n),
+              onLate: (n) => metrics.lateEvents.inc(n),
+              onRepair: (n) => metrics.repairRuns.inc(n),
               // An alert write failed (the alert store is not writable): start again from the
               // last acknowledgement a little later.
               onStopped: (reason) => {

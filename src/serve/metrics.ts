@@ -23,6 +23,8 @@ export class Metrics {
   readonly gaps: Counter;
   readonly realtimeLatency: Histogram;
   readonly detectionBacklog: Gauge;
+  readonly lateEvents: Counter;
+  readonly repairRuns: Counter;
   readonly webhookDeliveries: Counter<'webhook' | 'outcome'>;
   readonly rulesLoaded: Gauge<'state'>;
   readonly rulesGeneration: Gauge;
@@ -65,6 +67,8 @@ export class Metrics {
       registers: [r],
     });
     this.detectionBacklog = new Gauge({ name: 'eqlite_detection_backlog_events', help: 'Stored events real-time detection has not processed yet', registers: [r] });
+    this.lateEvents = new Counter({ name: 'eqlite_detection_late_events_total', help: 'Real-time detection: events read after a later event had been pushed (beyond the reorder hold)', registers: [r] });
+    this.repairRuns = new Counter({ name: 'eqlite_detection_repair_runs_total', help: 'Real-time detection: rule runs over a window read again from the store because of late events', registers: [r] });
     this.webhookDeliveries = new Counter({ name: 'eqlite_webhook_deliveries_total', help: 'Webhook POSTs by outcome', labelNames: ['webhook', 'outcome'], registers: [r] });
     this.rulesLoaded = new Gauge({ name: 'eqlite_rules', help: 'Rules by state', labelNames: ['state'], registers: [r] });
     this.rulesGeneration = new Gauge({ name: 'eqlite_rules_generation', help: 'Generation of the rules running (grows with every rule change, across restarts)', registers: [r] });

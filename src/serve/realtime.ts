@@ -16,8 +16,11 @@
 //    events at or before the checkpoint are dropped (the previous reader alerted them); after it,
 //    they are alerted. Alert ids are deterministic, so an alert found again is written once.
 //  * Reorder: events are held `reorderMs` after they are read and pushed in time order. An event
-//    older than one already pushed is late: the rules it concerns get a repair run over their
-//    current window, read again from the log (replay), on the next tick.
+//    older than one already pushed is late. A rule whose query is one event query without pipes
+//    judges each event alone (its results do not depend on the order events come in): the late
+//    event is pushed to it at once, as if on time. The other rules it concerns (sequences,
+//    samples, pipes) get a repair run over their current window, read again from the log
+//    (replay), on the next tick.
 //  * Ack: every `checkpointEveryMs`, once the alert writes started so far are durable, the
 //    position before the oldest event still held (or not yet repaired) is acknowledged.
 import type { Logger } from 'pino';
@@ -74,6 +77,8 @@ export interface DetectorOptions {
   clock?: () => number;
   /** Observers (metrics). */
   onLate?: (n: number) => void;
+  /** Repair runs done (one per rule run over a window read again). */
+  onRepair?: (runs: number) => void;
   onAlerts?: (group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled') => void;
   /** The detector stopped by itself: fenced (another reader took over) or a read failed. */
   onStopped?: (reason: 'fenced' | 'error', err?: Error) => void;
@@ -129,6 +134,8 @@ export class PartitionDetector {
   private acked: Checkpoint | null = null;
   private pending = new Set<Promise<void>>();
   private repair = new Set<number>();
+  /** Per rule of the generation: 1 when its results do not depend on event order (see orderFree). */
+  private orderFree: Uint8Array = new Uint8Array(0);
   /** Late events whose repair has not completed: the checkpoint stays before them. */
   private unrepaired: Held[] = [];
   /** The late events the repair in flight covers. */
@@ -241,6 +248,7 @@ export class PartitionDetector {
     const { ledger, log } = this.opts;
     const warn = (m: string) => log.warn({ partition: this.partition, warning: m }, 'detection');
     this.lastPushed = -Infinity;
+    this.orderFree = Uint8Array.from(this.rules.stream, (p) => (orderFree(p) ? 1 : 0));
     this.stream = new DetectionEngine({
       rules: this.rules.stream,
       mode: 'stream',
@@ -355,12 +363,16 @@ export class PartitionDetector {
         let late = 0;
         for (const h of batch) {
           if (h.t < this.lastPushed) {
-            // Too late for the stream: a repair run over the rules' current windows finds what
-            // it completes (the previous reader did, for events before the checkpoint).
+            // (The previous reader did what an event before the checkpoint completes.)
             if (h.silent) continue;
             late++;
-            for (const r of h.routes) this.repair.add(r);
-            this.unrepaired.push(h);
+            // Too late for the stream's ordered rules: a repair run over their current windows
+            // finds what it completes. The rules that judge each event alone take it now.
+            const ordered = this.lateRoutes(h);
+            if (ordered.length > 0) {
+              for (const r of ordered) this.repair.add(r);
+              this.unrepaired.push(h);
+            }
             continue;
           }
           this.lastPushed = h.t;
@@ -378,6 +390,18 @@ export class PartitionDetector {
       }
     }
     if (this.repair.size > 0 && !this.repairing) void this.runRepairs();
+  }
+
+  /**
+   * A late event: pushed now to its rules whose results do not depend on event order; returns
+   * the others (they need a repair run).
+   */
+  private lateRoutes(h: Held): readonly number[] {
+    const free: number[] = [];
+    const ordered: number[] = [];
+    for (const r of h.routes) (this.orderFree[r] === 1 ? free : ordered).push(r);
+    if (free.length > 0) this.stream.push(h.ev, h.t, free);
+    return ordered;
   }
 
   // ---- repairs ---------------------------------------------------------------------------------------
@@ -417,6 +441,7 @@ export class PartitionDetector {
           }
         }
         this.counts.repairs += g.rules.length;
+        this.opts.onRepair?.(g.rules.length);
       }
     } catch (e) {
       // Not repaired: keep the checkpoint before these events and try again on the next tick.
@@ -500,6 +525,21 @@ export class PartitionDetector {
       await new Promise((r) => setTimeout(r, 10));
     }
     await Promise.all([...this.pending]);
+  }
+}
+
+/**
+ * Whether a rule's results in stream mode are the same whatever order its events come in: one
+ * event query without pipes alerts each matching event on its own (alert ids depend on the event,
+ * not on when it came). Sequences and samples keep state across events, and pipes (`head`,
+ * `tail`, `unique`, …) depend on order.
+ */
+export function orderFree(p: PreparedRule): boolean {
+  if (p.query.type !== 'event') return false;
+  try {
+    return parse(p.rule.query ?? '').pipes.length === 0;
+  } catch {
+    return false;
   }
 }
 
