@@ -6,7 +6,8 @@
 // Windows ECS events) and sends them over 4 concurrent connections, retrying 429s. Reported:
 // events/s acknowledged (stored on disk), events/s through detection (until the real-time backlog
 // is empty), p50/p99 acknowledgement latency (client side), real-time alert latency (the
-// service's commit-to-alert histogram), peak RSS of the service, alerts.
+// service's commit-to-alert histogram), peak RSS of the service, alerts, late events and repair
+// runs of real-time detection, and CPU per event of the service's threads and of the generator.
 //   EQLITE_BENCH_SERVE_EVENTS     events sent per configuration (default 200000)
 //   EQLITE_BENCH_SERVE_NODE_ARGS  extra node options for the service (e.g. --cpu-prof)
 //   EQLITE_BENCH_SERVE_MAIN       the service's main.js (default dist/cli/main.js): a copy of an
@@ -44,6 +45,11 @@ export interface ServeBenchResult {
    * this hardly depends on what else the machine is running.
    */
   cpuUsPerEvent: { main: number; writer: number; other: number } | null;
+  /** CPU time of the load generator (this process) per event while it sent the requests, µs. */
+  generatorUsPerEvent: number;
+  /** Events real-time detection read late (after later ones were pushed), and repair runs done. */
+  late: number;
+  repairs: number;
   /** The machine's 1-minute load average at the end of the run (2 cores: above 2, others compete). */
   load: number;
 }
@@ -172,6 +178,7 @@ export async function benchServe(label: string, rules: string, events: number): 
     let retried = 0;
     let next = 0;
     const cpu0 = threadCpu(child.pid!);
+    const gen0 = process.cpuUsage();
     const t0 = performance.now();
     const sender = async () => {
       for (;;) {
@@ -193,6 +200,7 @@ export async function benchServe(label: string, rules: string, events: number): 
     };
     await Promise.all(Array.from({ length: 4 }, sender));
     const acked = (performance.now() - t0) / 1000;
+    const gen = process.cpuUsage(gen0);
     // Detection done: the real-time backlog (events held for reordering, late events not yet
     // repaired) is empty and no alert was written since the last look, a few times in a row.
     let quiet = 0;
@@ -228,6 +236,9 @@ export async function benchServe(label: string, rules: string, events: number): 
       alerts: sumMetric(m, 'eqlite_alerts_written_total'),
       retried429: retried,
       cpuUsPerEvent: cpuPerEvent(child.pid!, cpu0, cpu1, sent),
+      generatorUsPerEvent: (gen.user + gen.system) / sent,
+      late: metric(m, 'eqlite_detection_late_events_total'),
+      repairs: metric(m, 'eqlite_detection_repair_runs_total'),
       load: loadavg()[0]!,
     };
   } finally {
@@ -238,11 +249,11 @@ export async function benchServe(label: string, rules: string, events: number): 
 }
 
 export function printServe(results: ServeBenchResult[], log: (s: string) => void = console.log, header = true): void {
-  if (header) log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  peak RSS  alerts  429s  CPU µs/event (main+writer+other)  load');
+  if (header) log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  peak RSS  alerts  429s    late  repairs  CPU µs/event (main+writer+other; generator)  load');
   for (const r of results) {
     const ms = (v: number | null) => (v === null ? '—' : v === Infinity ? '>10 s' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
     log(
-      `${r.label.padEnd(30)} ${String(r.rules).padStart(6)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.alerts).padStart(7)} ${String(r.retried429).padStart(5)}  ${r.cpuUsPerEvent ? `${Math.round(r.cpuUsPerEvent.main)}+${Math.round(r.cpuUsPerEvent.writer)}+${Math.round(r.cpuUsPerEvent.other)}` : '—'}  ${r.load.toFixed(1)}/${cpus().length}`,
+      `${r.label.padEnd(30)} ${String(r.rules).padStart(6)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.alerts).padStart(7)} ${String(r.retried429).padStart(5)} ${String(r.late).padStart(7)} ${String(r.repairs).padStart(8)}  ${r.cpuUsPerEvent ? `${Math.round(r.cpuUsPerEvent.main)}+${Math.round(r.cpuUsPerEvent.writer)}+${Math.round(r.cpuUsPerEvent.other)}` : '—'}; ${Math.round(r.generatorUsPerEvent)}  ${r.load.toFixed(1)}/${cpus().length}`,
     );
   }
 }
