@@ -8,12 +8,15 @@
 // routed), the Windows mapping (a raw winlog event is stored as ECS), or an update (merged). The
 // others travel as spans of the body to the store's writer thread, which derives their ids and
 // stores the bytes unchanged (store/writer.ts). Parsing is most of the cost of an event no rule
-// reads, and most events are such events.
+// reads, and with a few rules most events are such events. With hundreds of rules nearly every
+// event is dispatched to one: then the picking is skipped and documents are parsed and routed at
+// once (PickingStats decides from the share mayDispatch turned away lately).
 //
 // A bad line never disturbs the other items: an action line that is not a valid action, or a
 // source line that is not a JSON object, becomes an item with status 400 in its position, and the
 // line is kept in the store's `rejected` table. After a broken action line, the next line is taken
 // as the next action if it looks like one, otherwise as the broken action's source.
+import { markPlain } from '../engine/fields.js';
 import { parseInstant } from '../events/time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
@@ -119,6 +122,51 @@ function pickFields(router: BulkRouter): FieldTrie {
   let t = picking.get(router.fields);
   if (!t) picking.set(router.fields, (t = fieldTrie([...router.fields, ...WINLOG_FIELDS])));
   return t;
+}
+
+/**
+ * Whether picking the dispatch fields pays, per rule generation. Picking (a scan that builds the
+ * few fields, then mayDispatch) saves the parse and the routing of the documents no rule can use,
+ * and costs about as much as they do: with a few rules most documents are such documents, but
+ * with hundreds of rules nearly every document is dispatched to one and the picking is spent for
+ * nothing before the parse and the routing (which repeats its work). So the share of documents
+ * mayDispatch turns away is kept (decaying), and while it is under a half the documents are
+ * parsed and routed at once; one in SAMPLE_EVERY is still picked, to follow the share.
+ */
+class PickingStats {
+  seen = 0;
+  refused = 0;
+  private skipped = 0;
+
+  /** Pick this document's fields first? */
+  pick(): boolean {
+    if (this.seen < WARMUP || this.refused * 2 >= this.seen) return true;
+    if (++this.skipped < SAMPLE_EVERY) return false;
+    this.skipped = 0;
+    return true;
+  }
+
+  record(refused: boolean): void {
+    this.seen++;
+    if (refused) this.refused++;
+    if (this.seen >= DECAY_AT) {
+      this.seen /= 2;
+      this.refused /= 2;
+    }
+  }
+}
+
+/** Documents picked before the share is trusted, sampling rate, and the decay of the counts. */
+const WARMUP = 64;
+const SAMPLE_EVERY = 32;
+const DECAY_AT = 2048;
+
+const pickingStats = new WeakMap<readonly string[], PickingStats>();
+
+function statsOf(router: BulkRouter): PickingStats {
+  let s = pickingStats.get(router.fields);
+  if (!s) pickingStats.set(router.fields, (s = new PickingStats()));
+  return s;
 }
 
 /**
@@ -310,22 +358,36 @@ export class BulkParser {
       // document (one JSON object? its @timestamp) while this thread reads the next request.
       return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: start, srcEnd: end, line, routed: router ? -router.gen : undefined };
     }
+    // Most documents of a wanted index dispatched to some rule lately: parsed and routed at once.
+    const stats = wanted ? statsOf(router!) : null;
+    if (stats !== null && !stats.pick()) return this.parseSource(a, start, end, line);
     // (The fields routing reads include the Windows ones: a wanted document's scan tells both.)
     const pick = wanted ? pickFields(router!) : WINLOG_TRIE;
     const scan = scanObject(this.body, start, end, this.scan, pick);
-    if (scan.error !== null) {
-      const error = { status: 400, type: 'document_parsing_exception', reason: `failed to parse the document: ${scan.error}` };
-      this.reject(this.body.toString('utf8', start, Math.min(end, start + REJECTED_LINE_MAX)), a.index, error.reason);
-      return errorItem(a, error, line);
-    }
+    if (scan.error !== null) return this.malformed(a, start, end, line, scan.error);
     // Parsed only when a rule may use it, or when it is a raw Windows event (mapped to ECS before
     // it is stored).
-    const raw = isUnmappedWinlogDocument(scan.picked!);
-    if (!raw && !(wanted && router!.mayDispatch(scan.picked!, a.index))) {
+    const picked = scan.picked!;
+    const raw = isUnmappedWinlogDocument(picked);
+    let dispatch = false;
+    if (!raw && wanted) {
+      // (The accessors of the dispatch fields then read absent fields at their fast path.)
+      markPlain(picked);
+      dispatch = router!.mayDispatch(picked, a.index);
+      stats!.record(!dispatch);
+    }
+    if (!raw && !dispatch) {
       const ts = scannedTime(this.body, start, end, scan);
       return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts, checked: true, srcStart: start, srcEnd: end, line, routed: router ? -router.gen : undefined };
     }
     return this.parseSource(a, start, end, line);
+  }
+
+  /** A source line that is not one JSON object: a 400 item, the line kept in the rejected table. */
+  private malformed(a: PendingAction, start: number, end: number, line: number, why: string): BulkItem {
+    const error = { status: 400, type: 'document_parsing_exception', reason: `failed to parse the document: ${why}` };
+    this.reject(this.body.toString('utf8', start, Math.min(end, start + REJECTED_LINE_MAX)), a.index, error.reason);
+    return errorItem(a, error, line);
   }
 
   /** A source parsed: mapped, routed, or an update's body. */
@@ -336,6 +398,9 @@ export class BulkParser {
     try {
       doc = JSON.parse(text);
     } catch {
+      // Told as the scan tells it, whether or not this document was scanned first.
+      const why = a.op === 'update' ? null : scanObject(this.body, start, end, this.scan).error;
+      if (why !== null) return this.malformed(a, start, end, line, why);
       const error = { status: 400, type: 'document_parsing_exception', reason: `failed to parse the document: ${describeJsonError(text)}` };
       this.reject(text, a.index, error.reason);
       return errorItem(a, error, line);

@@ -163,6 +163,7 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
   out.tsKind = TS_NONE;
   out.tsStart = out.tsEnd = 0;
   out.picked = null;
+  docStart = start;
   // Picking: the trie node and key of the value about to be read (null: not wanted), and the
   // container being picked whole (capDepth > 0: its depth; its text is parsed when it closes).
   // (No closures here: locals a closure captured would live on the heap, slowing every step.)
@@ -346,6 +347,8 @@ function setTs(out: ScanResult, kind: number, s: number, e: number): void {
   out.tsEnd = e;
 }
 
+/** Where the document being scanned starts (error positions are told from it). */
+let docStart = 0;
 /** Set by key(): the key just read is the top-level @timestamp. */
 let keyIsTs = false;
 /** Set by key(): the key's contents (bytes keyStart..keyEnd) and whether it holds an escape. */
@@ -361,7 +364,7 @@ let sawEscape = false;
  */
 function key(b: Uint8Array, p: number, end: number, depth: number, out: ScanResult): number {
   if (p >= end || b[p] !== QUOTE) {
-    fail(out, p >= end ? 'unexpected end of the document' : `expected a key at byte ${p}`);
+    fail(out, p >= end ? 'unexpected end of the document' : `expected a key at byte ${p - docStart}`);
     return -1;
   }
   let q = p + 1;
@@ -388,7 +391,7 @@ function key(b: Uint8Array, p: number, end: number, depth: number, out: ScanResu
   let r = q + 1;
   while (r < end && isWs(b[r]!)) r++;
   if (r >= end || b[r] !== COLON) {
-    fail(out, `expected ':' after a key at byte ${r}`);
+    fail(out, `expected ':' after a key at byte ${r - docStart}`);
     return -1;
   }
   r++;
