@@ -176,9 +176,9 @@ describe.runIf(nats !== null)(nats ? 'cluster mode on one nats-server' : NO_NATS
     const b = new JetStreamEventLog(await open(4), log, { partitionsOf: () => [] }).reader(2);
     expect(await a.claim()).toBe(null);
     await a.ack({ position: 5, storedAt: 1000 });
-    await a.ack({ position: 7, storedAt: 1100 });
-    // The new reader starts from the old one's last acknowledgement…
-    expect(await b.claim()).toEqual({ position: 7, storedAt: 1100 });
+    await a.ack({ position: 7, storedAt: 1100, stateFrom: 400 });
+    // The new reader starts from the old one's last acknowledgement (with its state's store time)…
+    expect(await b.claim()).toEqual({ position: 7, storedAt: 1100, stateFrom: 400 });
     // …and the old one is fenced.
     await expect(a.ack({ position: 9, storedAt: 1200 })).rejects.toBeInstanceOf(FencedError);
     await b.ack({ position: 9, storedAt: 1200 });

@@ -224,3 +224,122 @@ describe('takeover: the new owner rebuilds state silently from checkpoint − 2 
   });
 
 });
+
+// ---- late events and store-time gaps ----------------------------------------------------------------
+
+/** A partition fed by the test, batch by batch (positions as given). */
+class StepReader implements PartitionReader {
+  readonly partition = 0;
+  checkpoint: Checkpoint | null = null;
+  readonly events: LogEvent[] = [];
+  private feed: ((b: LogEvent[]) => Promise<void>) | null = null;
+  async claim(): Promise<Checkpoint | null> {
+    return this.checkpoint;
+  }
+  async ack(c: Checkpoint): Promise<void> {
+    this.checkpoint = c;
+  }
+  async consume(start: LogStart, handler: BatchHandler, opts: ReadOptions): Promise<void> {
+    const first = this.events.filter((e) => ('position' in start ? e.position >= start.position : e.storedAt >= start.time));
+    if (first.length > 0) await handler(first);
+    this.feed = async (b) => handler(b);
+    await new Promise<void>((r) => (opts.signal.aborted ? r() : opts.signal.addEventListener('abort', () => r(), { once: true })));
+  }
+  async replay(start: LogStart, through: number, handler: BatchHandler): Promise<void> {
+    await handler(this.events.filter((e) => ('position' in start ? e.position >= start.position : e.storedAt >= start.time) && e.position <= through));
+  }
+  /** Stores a batch and hands it to the running consumer. */
+  async add(b: LogEvent[]): Promise<void> {
+    this.events.push(...b);
+    await this.feed?.(b);
+  }
+}
+
+function detectorOn(reader: PartitionReader, rules: DetectorRules, alerts: Alert[]): PartitionDetector {
+  const ids = new Set<string>();
+  return new PartitionDetector({
+    reader,
+    rules,
+    scope: WHOLE_LOG,
+    sink: (group) => void alerts.push(...group),
+    ledger: { has: (id) => ids.has(id), add: (id) => void ids.add(id) },
+    log: pino({ level: 'silent' }),
+    reorderMs: 0,
+    checkpointEveryMs: 20,
+    maxReplayMs: 3_600_000,
+    initialStart: () => ({ position: 1 }),
+  });
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(cond()).toBe(true);
+}
+
+describe('late events and store-time gaps', () => {
+  const SEQ = 'sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]';
+  const t0 = Date.now() - 120_000;
+  const ev = (position: number, host: string, name: string, dt: number, storedAt = t0 + position * 100): LogEvent => ({
+    position,
+    storedAt,
+    index: 'logs-test-default',
+    id: `e${position}`,
+    ingested: storedAt,
+    source: { '@timestamp': new Date(t0 + dt).toISOString(), host: { id: host }, process: { name }, event: { category: ['process'] } },
+  });
+
+  test('a late first event and an on-time second one, read after the late one was repaired, still make the sequence', async () => {
+    const rules = rulesOf([SEQ]);
+    const reader = new StepReader();
+    const alerts: Alert[] = [];
+    const d = detectorOn(reader, rules, alerts);
+    await d.start();
+    // Host h1 is ahead: its events at +0 s and +10 s are pushed (a "b" without an "a": no sequence).
+    await reader.add([ev(1, 'h1', 'b', 0), ev(2, 'h1', 'b', 10_000)]);
+    await until(() => d.status().held === 0);
+    // Host h2's "a" at +7 s is late (older than +10 s): it is repaired alone (no "b" read yet).
+    await reader.add([ev(3, 'h2', 'a', 7_000)]);
+    await until(() => d.status().repairs === 1 && d.backlog === 0);
+    // Its "b" at +11 s is on time, and 4 s after the "a": one sequence.
+    await reader.add([ev(4, 'h2', 'b', 11_000)]);
+    await until(() => d.status().held === 0);
+    await d.drain();
+    await d.stop();
+    expect(alerts.filter((a) => a['kibana.alert.building_block_type'] === undefined).map((a) => (a['host'] as { id: string } | undefined)?.id ?? a['host.id'])).toEqual(['h2']);
+  });
+
+  test('a takeover rebuilds a sequence whose first event was stored long before the checkpoint', async () => {
+    const rules = rulesOf([SEQ]);
+    // h1's "a" stored at 0 s; other hosts' events, 1 s later in event time, stored 100 s later
+    // (a shipper's backlog); then h1's "b", 2 s after its "a".
+    const events = [ev(1, 'h1', 'a', 0, t0), ...[2, 3, 4, 5].map((p) => ev(p, `o${p}`, 'b', 1000, t0 + 100_000 + p)), ev(6, 'h1', 'b', 2000, t0 + 100_010)];
+    const whole: Alert[] = [];
+    const full = new StepReader();
+    full.events.push(...events);
+    const d0 = detectorOn(full, rules, whole);
+    await d0.start();
+    await until(() => full.checkpoint?.position === 6);
+    await d0.drain();
+    await d0.stop();
+    expect(whole.length).toBe(3);
+    // First owner: reads through position 5, acknowledges it, dies; the second continues.
+    const first = new StepReader();
+    first.events.push(...events.slice(0, 5));
+    const before: Alert[] = [];
+    const d1 = detectorOn(first, rules, before);
+    await d1.start();
+    await until(() => first.checkpoint?.position === 5);
+    await d1.stop();
+    const second = new StepReader();
+    second.events.push(...events);
+    second.checkpoint = first.checkpoint;
+    const after: Alert[] = [];
+    const d2 = detectorOn(second, rules, after);
+    await d2.start();
+    await until(() => second.checkpoint?.position === 6);
+    await d2.drain();
+    await d2.stop();
+    expect(before).toEqual([]);
+    expect(after.map((a) => a['kibana.alert.uuid']).sort()).toEqual(whole.map((a) => a['kibana.alert.uuid']).sort());
+  });
+});

@@ -83,3 +83,30 @@ describe('rule run state in state.sqlite', () => {
     state.close();
   });
 });
+
+describe('the single-node log checkpoint in state.sqlite', () => {
+  test('keeps the state store time, and a data directory from before it gains the column', async () => {
+    const { SqliteEventLog } = await import('../src/serve/store/sqlite-log.js');
+    const { EventStore } = await import('../src/serve/store/event-store.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-ckpt-'));
+    dirs.push(dir);
+    // The table as earlier versions created it, with a checkpoint in it.
+    const old = new Database(path.join(dir, 'state.sqlite'));
+    old.exec('CREATE TABLE log_checkpoints (partition INTEGER PRIMARY KEY, position INTEGER NOT NULL, stored_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)');
+    old.prepare('INSERT INTO log_checkpoints VALUES (0, 12, 5000, 6000)').run();
+    old.close();
+    const state = openStateDb(dir);
+    const store = await EventStore.open({ dir, onUnavailable: () => undefined });
+    try {
+      const log = new SqliteEventLog(store, state);
+      expect(log.loadCheckpoint(0)).toEqual({ position: 12, storedAt: 5000 });
+      log.saveCheckpoint(0, { position: 20, storedAt: 7000, stateFrom: 1500 });
+      expect(log.loadCheckpoint(0)).toEqual({ position: 20, storedAt: 7000, stateFrom: 1500 });
+      log.saveCheckpoint(0, { position: 21, storedAt: 7100 });
+      expect(log.loadCheckpoint(0)).toEqual({ position: 21, storedAt: 7100 });
+    } finally {
+      await store.close();
+      state.close();
+    }
+  });
+});

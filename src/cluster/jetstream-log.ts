@@ -170,6 +170,13 @@ interface StoredCheckpoint extends Checkpoint {
   at: string;
 }
 
+/** A checkpoint as the state bucket keeps it: who wrote it and when (the fence's evidence). */
+function storedCheckpoint(c: Checkpoint, owner: string): string {
+  const v: StoredCheckpoint = { position: c.position, storedAt: c.storedAt, owner, at: new Date().toISOString() };
+  if (c.stateFrom !== undefined) v.stateFrom = c.stateFrom;
+  return JSON.stringify(v);
+}
+
 class JetStreamReader implements PartitionReader {
   private rev = 0;
   private readonly subject: string;
@@ -189,7 +196,7 @@ class JetStreamReader implements PartitionReader {
     for (let attempt = 0; attempt < 20; attempt++) {
       try {
         const e = await kv.get(this.key);
-        const value = (c: Checkpoint): string => JSON.stringify({ position: c.position, storedAt: c.storedAt, owner: this.res.owner, at: new Date().toISOString() } satisfies StoredCheckpoint);
+        const value = (c: Checkpoint): string => storedCheckpoint(c, this.res.owner);
         if (!e || e.operation !== 'PUT') {
           this.rev = await kv.create(this.key, value({ position: 0, storedAt: 0 }));
           return null;
@@ -197,7 +204,7 @@ class JetStreamReader implements PartitionReader {
         const c = e.json<StoredCheckpoint>();
         // Rewriting the key is the fence: the previous reader's next ack carries an old revision.
         this.rev = await kv.update(this.key, value(c), e.revision);
-        return c.position > 0 ? { position: c.position, storedAt: c.storedAt } : null;
+        return c.position > 0 ? { position: c.position, storedAt: c.storedAt, ...(typeof c.stateFrom === 'number' ? { stateFrom: c.stateFrom } : {}) } : null;
       } catch (e) {
         if (!isTransient(e) && (e as { code?: number }).code !== 10071) throw e;
         await sleep(Math.min(2000, 100 * 2 ** attempt));
@@ -208,7 +215,7 @@ class JetStreamReader implements PartitionReader {
 
   async ack(c: Checkpoint): Promise<void> {
     const kv = this.res.buckets.state;
-    const value = JSON.stringify({ position: c.position, storedAt: c.storedAt, owner: this.res.owner, at: new Date().toISOString() } satisfies StoredCheckpoint);
+    const value = storedCheckpoint(c, this.res.owner);
     try {
       this.rev = await kv.update(this.key, value, this.rev);
     } catch (e) {

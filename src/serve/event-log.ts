@@ -41,6 +41,12 @@ export interface Checkpoint {
   position: number;
   /** storedAt of that event (replay after a takeover starts from this time minus the state span). */
   storedAt: number;
+  /**
+   * The earliest store time of an event the reader's state may have held (only when earlier than
+   * `storedAt`): a replay after a takeover starts no later than this, so that a sequence begun
+   * by an event stored long before the checkpoint (a shipper's backlog) is rebuilt.
+   */
+  stateFrom?: number;
 }
 
 /** A commit refused because another reader took the partition over (its commit won). */

@@ -89,6 +89,8 @@ interface Held {
   t: number;
   ns: number;
   position: number;
+  /** When the log stored it: the replay after a takeover must start at or before it while it may be in the state. */
+  storedAt: number;
   silent: boolean;
   routes: readonly number[];
   arrived: number;
@@ -134,13 +136,27 @@ export class PartitionDetector {
   private acked: Checkpoint | null = null;
   private pending = new Set<Promise<void>>();
   private repair = new Set<number>();
-  /** Per rule of the generation: 1 when its results do not depend on event order (see orderFree). */
-  private orderFree: Uint8Array = new Uint8Array(0);
   /** Late events whose repair has not completed: the checkpoint stays before them. */
   private unrepaired: Held[] = [];
   /** The late events the repair in flight covers. */
   private inRepair: Held[] = [];
   private repairing = false;
+  /**
+   * Per rule (stream order): how long, in event time, a late event stays able to combine with
+   * later ones (its maxspan or window; 0: the rule needs no order), and until when the late events
+   * seen so far can: an on-time event before that time goes to a repair run too, since the stream
+   * never saw the late events it may complete a sequence with.
+   */
+  private ruleSpan = new Float64Array(0);
+  private lateUntil = new Float64Array(0);
+  /** The silent replay's span (state span + reorder hold), set at start. */
+  private span = 0;
+  /**
+   * Earliest store time of the events pushed in each second of event time: after a takeover the
+   * state must be rebuilt from the earliest store time of an event it may hold, which a shipper's
+   * backlog can put far before the checkpoint's own.
+   */
+  private pushedStoredAt = new Map<number, number>();
   private abort: AbortController | null = null;
   private running: Promise<void> | null = null;
   private releaseTimer: NodeJS.Timeout | null = null;
@@ -187,9 +203,10 @@ export class PartitionDetector {
   }
 
   private begin(ckpt: Checkpoint | null): void {
-    const span = stateSpanMs(this.rules.stream.map((p) => p.rule), this.opts.maxReplayMs) + this.opts.reorderMs;
+    const span = (this.span = stateSpanMs(this.rules.stream.map((p) => p.rule), this.opts.maxReplayMs) + this.opts.reorderMs);
     this.silentThrough = ckpt?.position ?? 0;
-    const from: LogStart = ckpt ? { time: ckpt.storedAt - span } : this.opts.initialStart();
+    this.pushedStoredAt.clear();
+    const from: LogStart = ckpt ? { time: replayStart(ckpt, span, this.opts.reorderMs, this.opts.maxReplayMs) } : this.opts.initialStart();
     this.lastRead = ckpt ?? { position: 0, storedAt: 0 };
     this.state = ckpt && ckpt.position > 0 ? 'replaying' : 'live';
     const abort = (this.abort = new AbortController());
@@ -248,7 +265,8 @@ export class PartitionDetector {
     const { ledger, log } = this.opts;
     const warn = (m: string) => log.warn({ partition: this.partition, warning: m }, 'detection');
     this.lastPushed = -Infinity;
-    this.orderFree = Uint8Array.from(this.rules.stream, (p) => (orderFree(p) ? 1 : 0));
+    this.ruleSpan = Float64Array.from(this.rules.stream, (p) => (orderFree(p) ? 0 : lateSpanMs(p.rule)));
+    this.lateUntil = new Float64Array(this.rules.stream.length).fill(-Infinity);
     this.stream = new DetectionEngine({
       rules: this.rules.stream,
       mode: 'stream',
@@ -334,7 +352,7 @@ export class PartitionDetector {
       if (routes.length === 0) continue;
       const time = stampEventTime(ev, '@timestamp');
       if (!time) continue;
-      this.held.push({ ev, t: time.ms, ns: time.ns, position: e.position, silent, routes, arrived: now, prev });
+      this.held.push({ ev, t: time.ms, ns: time.ns, position: e.position, storedAt: e.storedAt, silent, routes, arrived: now, prev });
     }
     if (tail && tail.position > this.lastRead.position) this.lastRead = { position: tail.position, storedAt: tail.storedAt };
     if (tail && tail.skipped > 0) {
@@ -363,24 +381,45 @@ export class PartitionDetector {
         let late = 0;
         for (const h of batch) {
           if (h.t < this.lastPushed) {
-            // (The previous reader did what an event before the checkpoint completes.)
+            // Too late for the stream (the previous reader handled silent ones, before the
+            // checkpoint). Rules that need no order take it as it is; for the others a repair run
+            // over their current windows finds what it completes.
             if (h.silent) continue;
             late++;
-            // Too late for the stream's ordered rules: a repair run over their current windows
-            // finds what it completes. The rules that judge each event alone take it now.
-            const ordered = this.lateRoutes(h);
-            if (ordered.length > 0) {
-              for (const r of ordered) this.repair.add(r);
-              this.unrepaired.push(h);
+            let ordered: number[] | null = null;
+            let free: number[] | null = null;
+            for (const r of h.routes) {
+              const span = this.ruleSpan[r]!;
+              if (span === 0) (free ??= []).push(r);
+              else {
+                (ordered ??= []).push(r);
+                this.repair.add(r);
+                if (h.t + span > this.lateUntil[r]!) this.lateUntil[r] = h.t + span;
+              }
             }
+            if (free) this.stream.push(h.ev, h.t, free);
+            if (ordered) this.unrepaired.push(h);
             continue;
           }
           this.lastPushed = h.t;
+          this.notePushed(h);
           this.silent = h.silent;
           try {
             this.stream.push(h.ev, h.t, h.routes);
           } finally {
             this.silent = false;
+          }
+          // On time, but maybe the next step of a sequence whose earlier events came late: the
+          // stream lacks those, so a repair run (which reads this event too) must look again.
+          if (!h.silent) {
+            let again = false;
+            for (const r of h.routes) {
+              if (h.t <= this.lateUntil[r]!) {
+                this.repair.add(r);
+                again = true;
+              }
+            }
+            if (again) this.unrepaired.push(h);
           }
         }
         if (late > 0) {
@@ -390,18 +429,6 @@ export class PartitionDetector {
       }
     }
     if (this.repair.size > 0 && !this.repairing) void this.runRepairs();
-  }
-
-  /**
-   * A late event: pushed now to its rules whose results do not depend on event order; returns
-   * the others (they need a repair run).
-   */
-  private lateRoutes(h: Held): readonly number[] {
-    const free: number[] = [];
-    const ordered: number[] = [];
-    for (const r of h.routes) (this.orderFree[r] === 1 ? free : ordered).push(r);
-    if (free.length > 0) this.stream.push(h.ev, h.t, free);
-    return ordered;
   }
 
   // ---- repairs ---------------------------------------------------------------------------------------
@@ -478,6 +505,32 @@ export class PartitionDetector {
 
   // ---- acknowledgement -------------------------------------------------------------------------------
 
+  /** Notes the store time of a pushed event under its second of event time. */
+  private notePushed(h: Held): void {
+    const sec = Math.floor(h.t / 1000);
+    const cur = this.pushedStoredAt.get(sec);
+    if (cur === undefined || h.storedAt < cur) this.pushedStoredAt.set(sec, h.storedAt);
+  }
+
+  /**
+   * The earliest store time of a pushed event the state may still hold: events within the state
+   * span before the newest event the checkpoint covers. That newest time is at least every late
+   * event's time (one already pushed was newer, and was read before it), so the span is counted
+   * from the oldest late event still unrepaired when there is one. Older seconds are forgotten.
+   */
+  private stateStoredFrom(): number | undefined {
+    let newest = this.lastPushed;
+    for (const h of this.unrepaired) if (h.t < newest) newest = h.t;
+    for (const h of this.inRepair) if (h.t < newest) newest = h.t;
+    const first = Math.floor((newest - this.span) / 1000) - 1;
+    let min: number | undefined;
+    for (const [sec, at] of this.pushedStoredAt) {
+      if (sec < first) this.pushedStoredAt.delete(sec);
+      else if (min === undefined || at < min) min = at;
+    }
+    return min;
+  }
+
   /** The last position everything up to which is done. */
   private safePoint(): Checkpoint {
     let c = this.held.length > 0 ? this.held[0]!.prev : this.lastRead;
@@ -495,9 +548,11 @@ export class PartitionDetector {
     try {
       // An alert write failed for good: never move past it (the next reader redoes it).
       if (this.writeError) return;
-      const c = this.safePoint();
+      const safe = this.safePoint();
       // Never move the checkpoint before the end of the silent replay's range (that range is done).
-      if (c.position <= (this.acked?.position ?? 0)) return;
+      if (safe.position <= (this.acked?.position ?? 0)) return;
+      const stateFrom = this.stateStoredFrom();
+      const c: Checkpoint = stateFrom !== undefined && stateFrom < safe.storedAt ? { position: safe.position, storedAt: safe.storedAt, stateFrom } : { position: safe.position, storedAt: safe.storedAt };
       await Promise.all([...this.pending]);
       if (this.writeError) return;
       await this.opts.reader.ack(c);
@@ -544,6 +599,22 @@ export function orderFree(p: PreparedRule): boolean {
 }
 
 /**
+ * How long, in event time, an event can combine with later ones in a rule that depends on order
+ * (see orderFree): a sequence's maxspan; sequences without one, samples and piped event queries
+ * keep state for their whole look-back (to − from).
+ */
+export function lateSpanMs(rule: Rule): number {
+  try {
+    const q = parse(rule.query ?? '').query;
+    if (q.kind === 'sequence' && q.maxspan) return q.maxspan.millis;
+    const w = new RuleSchedule(rule, { anchor: 0 }).windowAt(0);
+    return w.end - w.start;
+  } catch {
+    return 0;
+  }
+}
+
+/**
  * How far back state must be rebuilt: 2 × the longest maxspan of the sequence rules (rules
  * without maxspan, and samples, keep state for their whole look-back, to − from), at most `cap`.
  */
@@ -565,4 +636,15 @@ export function stateSpanMs(rules: readonly Rule[], cap: number): number {
     span = Math.max(span, 2 * s);
   }
   return Math.min(span, cap);
+}
+
+/**
+ * The store time a takeover's silent replay starts from: the checkpoint's minus the state span,
+ * or earlier when the previous reader's state held an event stored before that (less the reorder
+ * hold, as store clocks of cluster servers differ), but never more than `cap` before the checkpoint.
+ */
+export function replayStart(ckpt: Checkpoint, span: number, reorderMs: number, cap: number): number {
+  let t = ckpt.storedAt - span;
+  if (ckpt.stateFrom !== undefined) t = Math.min(t, ckpt.stateFrom - reorderMs);
+  return Math.max(t, ckpt.storedAt - cap);
 }

@@ -17,6 +17,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, test } from 'vitest';
 import { decodeEvent } from '../../src/cluster/jetstream-log.js';
+import { partitionOfKey } from '../../src/cluster/partition.js';
 import { hunt } from '../../src/detect/hunt.js';
 import { inferIndex } from '../../src/events/sources.js';
 import { loadRules } from '../../src/rules/load.js';
@@ -125,6 +126,7 @@ describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server J
     const base = 24000 + Math.floor(Math.random() * 60) * 10;
     const cluster = await NatsCluster.start(3, base);
     const work = mkdtempSync(path.join(tmpdir(), 'eqlite-cluster-'));
+    let keep = false;
     const nodes: EqNode[] = [0, 1, 2].map((i) => {
       const port = base + 300 + i;
       return { name: `w${i + 1}`, port, dir: path.join(work, `w${i + 1}`), log: path.join(work, `w${i + 1}.log`), proc: null, url: `http://127.0.0.1:${port}` };
@@ -212,7 +214,8 @@ describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server J
       const ordered = [...stored.values()].sort((a, b) => a.ts - b.ts || a.seq - b.seq);
       writeFileSync(exportFile, ordered.map((e) => JSON.stringify({ _index: e.index, _id: e.id, _source: JSON.parse(e.src) })).join('\n') + '\n');
       const { rules, exceptionLists } = loadRules([RULES]);
-      const offline = (await hunt({ rules, exceptionLists, inputs: [exportFile], threads: 0 })).alerts.map((a) => String(a['kibana.alert.uuid'])).sort();
+      const offlineAlerts = (await hunt({ rules, exceptionLists, inputs: [exportFile], threads: 0 })).alerts;
+      const offline = offlineAlerts.map((a) => String(a['kibana.alert.uuid'])).sort();
       expect(offline.length).toBe(10 * 27);
 
       // Every surviving node serves the same alerts, equal to the offline ones (waiting for the
@@ -226,13 +229,22 @@ describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server J
         await new Promise((r) => setTimeout(r, 1000));
       }
       if (got.some((g) => g.length !== offline.length)) {
-        // Say why before failing: each node's budget refusals and takeovers, and its warnings.
+        // Say why before failing: the missing alerts (rule, host, partition, time), each node's
+        // budget refusals, takeovers and partitions, and its warnings; the work directory is kept.
+        keep = true;
+        const have = new Set(got[0]);
+        for (const a of offlineAlerts.filter((x) => !have.has(String(x['kibana.alert.uuid'])))) {
+          const host = (a['host.id'] ?? (a.host as { id?: string } | undefined)?.id) as string;
+          console.log(`missing: ${String(a['kibana.alert.rule.name'])} host ${host} partition ${partitionOfKey(host, 8)} time ${String(a['kibana.alert.original_time'])} building_block ${String(a['kibana.alert.building_block_type'] ?? '')}`);
+        }
         for (const n of live) {
-          const st = (await (await fetch(`${n.url}/api/cluster`)).json()) as Record<string, unknown>;
+          const st = (await (await fetch(`${n.url}/api/cluster`)).json()) as Record<string, any>;
           console.log(`${n.name}: ${got[live.indexOf(n)]!.length} alerts; budget ${JSON.stringify(st.realtime_budget)}; takeovers ${String(st.takeovers)}`);
+          for (const p of st.worker?.partitions ?? []) console.log(`  ${JSON.stringify(p)}`);
           const warns = readFileSync(n.log, 'utf8').split('\n').filter((l) => /"level":(40|50)/.test(l));
           console.log(warns.slice(-15).join('\n'));
         }
+        console.log(`work directory kept: ${work}`);
       }
       for (const g of got) expect(g).toEqual(offline);
       // The bucket holds each alert once.
@@ -265,7 +277,7 @@ describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server J
     } finally {
       for (const n of nodes) n.proc?.kill('SIGKILL');
       await cluster.stop();
-      rmSync(work, { recursive: true, force: true });
+      if (!keep) rmSync(work, { recursive: true, force: true });
     }
   }, 600_000);
 });

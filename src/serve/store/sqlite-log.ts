@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS log_checkpoints (
   partition INTEGER PRIMARY KEY,
   position INTEGER NOT NULL,
   stored_at INTEGER NOT NULL,
+  state_from INTEGER,
   updated_at INTEGER NOT NULL
 );
 `;
@@ -54,6 +55,9 @@ export class SqliteEventLog implements EventLog {
     private readonly state: StateDb,
   ) {
     state.exec(SCHEMA);
+    // Data directories written before the state's store time was kept get the column.
+    const cols = state.prepare('PRAGMA table_info(log_checkpoints)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'state_from')) state.exec('ALTER TABLE log_checkpoints ADD COLUMN state_from INTEGER');
   }
 
   get sink(): EventStore {
@@ -130,12 +134,13 @@ export class SqliteEventLog implements EventLog {
   }
 
   loadCheckpoint(p: number): Checkpoint | null {
-    const r = this.state.prepare('SELECT position, stored_at FROM log_checkpoints WHERE partition = ?').get(p) as { position: number; stored_at: number } | undefined;
-    return r ? { position: r.position, storedAt: r.stored_at } : null;
+    const r = this.state.prepare('SELECT position, stored_at, state_from FROM log_checkpoints WHERE partition = ?').get(p) as { position: number; stored_at: number; state_from: number | null } | undefined;
+    if (!r) return null;
+    return r.state_from === null ? { position: r.position, storedAt: r.stored_at } : { position: r.position, storedAt: r.stored_at, stateFrom: r.state_from };
   }
 
   saveCheckpoint(p: number, c: Checkpoint): void {
-    this.state.prepare('INSERT OR REPLACE INTO log_checkpoints (partition, position, stored_at, updated_at) VALUES (?, ?, ?, ?)').run(p, c.position, c.storedAt, Date.now());
+    this.state.prepare('INSERT OR REPLACE INTO log_checkpoints (partition, position, stored_at, state_from, updated_at) VALUES (?, ?, ?, ?, ?)').run(p, c.position, c.storedAt, c.stateFrom ?? null, Date.now());
   }
 }
 
