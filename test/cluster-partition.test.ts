@@ -239,9 +239,16 @@ class StepReader implements PartitionReader {
   async ack(c: Checkpoint): Promise<void> {
     this.checkpoint = c;
   }
+  /** Hand the stored events over one at a time, each after the detector pushed the previous one. */
+  paced = false;
   async consume(start: LogStart, handler: BatchHandler, opts: ReadOptions): Promise<void> {
     const first = this.events.filter((e) => ('position' in start ? e.position >= start.position : e.storedAt >= start.time));
-    if (first.length > 0) await handler(first);
+    if (this.paced) {
+      for (const e of first) {
+        await handler([e]);
+        await new Promise((r) => setTimeout(r, 60));
+      }
+    } else if (first.length > 0) await handler(first);
     this.feed = async (b) => handler(b);
     await new Promise<void>((r) => (opts.signal.aborted ? r() : opts.signal.addEventListener('abort', () => r(), { once: true })));
   }
@@ -341,5 +348,32 @@ describe('late events and store-time gaps', () => {
     await d2.stop();
     expect(before).toEqual([]);
     expect(after.map((a) => a['kibana.alert.uuid']).sort()).toEqual(whole.map((a) => a['kibana.alert.uuid']).sort());
+  });
+
+  test('an event the takeover replays too late for the stream still makes a sequence with an on-time event after the checkpoint', async () => {
+    const rules = rulesOf([SEQ]);
+    // Read together, h2's "a" (+7 s) goes before h1's "b" (+10 s); replayed one at a time, it comes
+    // after it: late, and silent (before the checkpoint). h2's "b" at +11 s is on time.
+    const events = [ev(1, 'h1', 'b', 10_000), ev(2, 'h2', 'a', 7_000), ev(3, 'h2', 'b', 11_000)];
+    const first = new StepReader();
+    first.events.push(...events.slice(0, 2));
+    const before: Alert[] = [];
+    const d1 = detectorOn(first, rules, before);
+    await d1.start();
+    await until(() => first.checkpoint?.position === 2);
+    await d1.stop();
+    const second = new StepReader();
+    second.paced = true;
+    second.events.push(...events);
+    second.checkpoint = first.checkpoint;
+    const after: Alert[] = [];
+    const d2 = detectorOn(second, rules, after);
+    await d2.start();
+    await until(() => second.checkpoint?.position === 3);
+    await d2.drain();
+    await d2.stop();
+    expect(before).toEqual([]);
+    expect(d2.status().late).toBe(0);
+    expect(after.filter((a) => a['kibana.alert.building_block_type'] === undefined).map((a) => (a['host'] as { id: string } | undefined)?.id ?? a['host.id'])).toEqual(['h2']);
   });
 });

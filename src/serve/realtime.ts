@@ -381,22 +381,23 @@ export class PartitionDetector {
         let late = 0;
         for (const h of batch) {
           if (h.t < this.lastPushed) {
-            // Too late for the stream (the previous reader handled silent ones, before the
-            // checkpoint). Rules that need no order take it as it is; for the others a repair run
-            // over their current windows finds what it completes.
-            if (h.silent) continue;
-            late++;
-            let ordered: number[] | null = null;
+            // Too late for the stream. Rules that need no order take it as it is; for the others a
+            // repair run over their current windows finds what it completes. A silent one (at or
+            // before the checkpoint) was handled by the previous reader; still, the stream lacks
+            // it, so later events it may combine with go to a repair run.
+            let ordered = false;
             let free: number[] | null = null;
             for (const r of h.routes) {
               const span = this.ruleSpan[r]!;
               if (span === 0) (free ??= []).push(r);
               else {
-                (ordered ??= []).push(r);
-                this.repair.add(r);
+                ordered = true;
+                if (!h.silent) this.repair.add(r);
                 if (h.t + span > this.lateUntil[r]!) this.lateUntil[r] = h.t + span;
               }
             }
+            if (h.silent) continue;
+            late++;
             if (free) this.stream.push(h.ev, h.t, free);
             if (ordered) this.unrepaired.push(h);
             continue;
