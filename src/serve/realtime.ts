@@ -131,6 +131,7 @@ export class PartitionDetector {
   private lastPushed = -Infinity;
   /** Results completed by the event being pushed are dropped (it is at or before the checkpoint). */
   private silent = false;
+  private pushT = Infinity;
   private silentThrough = 0;
   private lastRead: Checkpoint = { position: 0, storedAt: 0 };
   private acked: Checkpoint | null = null;
@@ -149,6 +150,8 @@ export class PartitionDetector {
    */
   private ruleSpan = new Float64Array(0);
   private lateUntil = new Float64Array(0);
+  /** Per rule: its window's length (to − from). */
+  private lookback = new Float64Array(0);
   /** The silent replay's span (state span + reorder hold), set at start. */
   private span = 0;
   /**
@@ -266,6 +269,7 @@ export class PartitionDetector {
     const warn = (m: string) => log.warn({ partition: this.partition, warning: m }, 'detection');
     this.lastPushed = -Infinity;
     this.ruleSpan = Float64Array.from(this.rules.stream, (p) => (orderFree(p) ? 0 : lateSpanMs(p.rule)));
+    this.lookback = Float64Array.from(this.rules.stream, (p) => lookbackMs(p.rule));
     this.lateUntil = new Float64Array(this.rules.stream.length).fill(-Infinity);
     this.stream = new DetectionEngine({
       rules: this.rules.stream,
@@ -274,7 +278,7 @@ export class PartitionDetector {
       clock: this.clock,
       ledger,
       onWarning: warn,
-      accept: (i, r) => !this.silent && this.scope.owns(i, r),
+      accept: (i, r) => !this.silent && !this.repairOnly(i) && this.scope.owns(i, r),
       sink: (group, rule) => this.emit(group, rule, 'realtime'),
     });
     this.scheduled = new DetectionEngine({
@@ -286,6 +290,19 @@ export class PartitionDetector {
       accept: (i, r) => this.scope.owns(i, r),
       sink: (group, rule) => this.emit(group, rule, 'scheduled'),
     });
+  }
+
+  /**
+   * Whether the stream's results of rule i completed by the event being pushed are left to the
+   * repair run it triggers: the stream lacks the late events that may belong in them (in time
+   * order a late "a" replaces an earlier one a sequence would otherwise use). Only while that
+   * repair's window (the rule's look-back, a minute to spare) surely holds the event.
+   */
+  private repairOnly(i: number): boolean {
+    const t = this.pushT;
+    if (t > this.lateUntil[i]!) return false;
+    const now = this.clock();
+    return t <= now && t >= now - this.lookback[i]! + WINDOW_READ_SLACK_MS;
   }
 
   private emit(group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled'): void {
@@ -405,6 +422,7 @@ export class PartitionDetector {
           this.lastPushed = h.t;
           this.notePushed(h);
           this.silent = h.silent;
+          this.pushT = h.t;
           try {
             this.stream.push(h.ev, h.t, h.routes);
           } finally {
@@ -584,6 +602,16 @@ export class PartitionDetector {
   }
 }
 
+/** A rule's look-back (to − from); 0 when its schedule cannot be read. */
+function lookbackMs(rule: Rule): number {
+  try {
+    const w = new RuleSchedule(rule, { anchor: 0 }).windowAt(0);
+    return w.end - w.start;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Whether a rule's results in stream mode are the same whatever order its events come in: one
  * event query without pipes alerts each matching event on its own (alert ids depend on the event,
@@ -608,8 +636,7 @@ export function lateSpanMs(rule: Rule): number {
   try {
     const q = parse(rule.query ?? '').query;
     if (q.kind === 'sequence' && q.maxspan) return q.maxspan.millis;
-    const w = new RuleSchedule(rule, { anchor: 0 }).windowAt(0);
-    return w.end - w.start;
+    return lookbackMs(rule);
   } catch {
     return 0;
   }
