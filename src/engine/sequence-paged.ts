@@ -58,7 +58,6 @@ let liveBuffered = 0;
 export const MAX_PAGED_WORK = 50_000_000;
 
 interface Rec {
-  ev: EventDoc;
   ord: number;
   ms: number;
   ns: number;
@@ -115,15 +114,37 @@ type Action = (() => Action) | null;
 /** BoxedQueryRequest.MAX_TERMS: more distinct values of one key field and the keys do not filter. */
 export const MAX_KEY_TERMS = 128;
 
-/** Buffers a run's events and replays ES's descending sequence executor at the end. */
+/**
+ * Buffers a run's events and replays ES's descending sequence executor at the end.
+ *
+ * With hundreds of rules the buffers together hold most of a window's events, and events held
+ * that long are copied into the old generation by the collector: that copying was the largest
+ * single cost of a hunt with every rule. So the buffer is compact. Times and ordinals live in
+ * typed arrays, join keys are interned, and an event itself is kept only while the run may still
+ * return it: every event of a returned sequence passed a positive stage and, past the first one,
+ * carries a join key that a first-stage event had before it, within maxspan. Events that passed
+ * only until or missing-event terms, or a later stage with no such first-stage event, keep their
+ * place on the pages (time, ordinal, keys) without the event. The replay's objects are built only
+ * when paging can change the answer.
+ */
 export class PagedTailSequences {
-  private readonly hits: Hit[][] = [];
-  private readonly untilHits: Hit[] = [];
-  /** Every buffered event by its ordinal. */
-  private readonly recs: Rec[] = [];
-  private buffered = 0;
+  /** Per stage (then until): ordinals of the events that passed it and their key refs. */
+  private readonly terms: HitColumn[] = [];
+  private readonly untilTerm: HitColumn;
+  /** Per buffered event, by ordinal: epoch millisecond and nanoseconds within it. */
+  private readonly ms = new F64Column();
+  private readonly ns = new I32Column();
+  /** Per buffered event, by ordinal: the event, or null when no returned sequence can hold it. */
+  private readonly bodies: (EventDoc | null)[] = [];
+  /** Interned join keys: a ref ≥ 0 is the one key keyLists[ref]; a ref < 0 is multiKeys[-1 - ref]. */
+  private readonly keyIds = new Map<string, number>();
+  private readonly keyLists: JoinKey[][] = [];
+  private readonly multiKeys: JoinKey[][] = [];
+  /** Per join key: the latest millisecond of a first-stage event with it. */
+  private readonly firstStageMs = new Map<string, number>();
+  private readonly firstPos: number;
   private lastEvent: EventDoc | null = null;
-  private lastRec: Rec | null = null;
+  private lastOrd = -1;
   /** Set when the run outgrew what the replay may hold; the caller then keeps streaming's answer. */
   overflow: string | null = null;
 
@@ -133,7 +154,9 @@ export class PagedTailSequences {
     private readonly limit: number,
     private readonly fetchSize: number = DEFAULT_FETCH_SIZE,
   ) {
-    for (let i = 0; i < spec.stages.length; i++) this.hits.push([]);
+    for (let i = 0; i < spec.stages.length; i++) this.terms.push(new HitColumn());
+    this.untilTerm = new HitColumn();
+    this.firstPos = spec.stages.findIndex((s) => !s.missing);
   }
 
   /**
@@ -144,11 +167,12 @@ export class PagedTailSequences {
     if (this.overflow) return;
     if (ev !== this.lastEvent) {
       this.lastEvent = ev;
-      this.lastRec = { ev, ord: this.recs.length, ms: ts.ms, ns: ts.ns };
-      this.recs.push(this.lastRec);
-      this.buffered++;
+      this.lastOrd = this.bodies.length;
+      this.bodies.push(null);
+      this.ms.push(ts.ms);
+      this.ns.push(ts.ns);
       liveBuffered++;
-      if (this.buffered > MAX_PAGED_EVENTS) {
+      if (this.bodies.length > MAX_PAGED_EVENTS) {
         this.dropBuffer(`more than ${MAX_PAGED_EVENTS.toLocaleString('en-US')} events matched its terms`);
         return;
       }
@@ -157,10 +181,53 @@ export class PagedTailSequences {
         return;
       }
     }
-    const hit: Hit = { rec: this.lastRec!, keys };
-    if (stage < 0) this.untilHits.push(hit);
-    else this.hits[stage]!.push(hit);
+    (stage < 0 ? this.untilTerm : this.terms[stage]!).push(this.lastOrd, this.keyRef(keys));
+    if (stage < 0 || this.spec.stages[stage]!.missing) return;
+    if (stage === this.firstPos || PagedTailSequences.keepAllEvents) {
+      this.bodies[this.lastOrd] = ev;
+      for (const k of keys) {
+        const seen = this.firstStageMs.get(k.key);
+        if (seen === undefined || ts.ms > seen) this.firstStageMs.set(k.key, ts.ms);
+      }
+    } else if (this.bodies[this.lastOrd] === null && this.continues(keys, ts.ms)) {
+      this.bodies[this.lastOrd] = ev;
+    }
   };
+
+  /**
+   * Whether a later-stage event can continue a sequence: a first-stage event came before it with
+   * one of its keys, no more than maxspan earlier (in whole milliseconds: a superset of what
+   * exceedsMaxspan lets through). The matcher tells an event's stages last to first, so a first
+   * stage passed by this same event is not yet counted (a sequence's events are distinct).
+   */
+  private continues(keys: JoinKey[], ms: number): boolean {
+    const maxspan = this.spec.maxspanMs;
+    for (const k of keys) {
+      const first = this.firstStageMs.get(k.key);
+      if (first !== undefined && (maxspan === null || maxspan <= 0 || ms - first <= maxspan)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The interned reference of an event's keys. A key is interned with the values it first came
+   * with; values that encode the same but are not the same (0 and -0, equal objects) stay apart,
+   * so every hit keeps exactly its own values.
+   */
+  private keyRef(keys: JoinKey[]): number {
+    if (keys.length === 1) {
+      const k = keys[0]!;
+      const id = this.keyIds.get(k.key);
+      if (id === undefined) {
+        this.keyIds.set(k.key, this.keyLists.length);
+        this.keyLists.push(keys);
+        return this.keyLists.length - 1;
+      }
+      if (sameValues(this.keyLists[id]![0]!.values, k.values)) return id;
+    }
+    this.multiKeys.push(keys);
+    return -this.multiKeys.length;
+  }
 
   private dropBuffer(why: string): void {
     this.overflow = why;
@@ -169,13 +236,18 @@ export class PagedTailSequences {
 
   /** Gives the buffer back (after the result, or when giving up). */
   private release(): void {
-    for (const h of this.hits) h.length = 0;
-    this.untilHits.length = 0;
-    this.recs.length = 0;
+    for (const t of this.terms) t.clear();
+    this.untilTerm.clear();
+    liveBuffered -= this.bodies.length;
+    this.bodies.length = 0;
+    this.ms.clear();
+    this.ns.clear();
+    this.keyIds.clear();
+    this.keyLists.length = 0;
+    this.multiKeys.length = 0;
+    this.firstStageMs.clear();
     this.lastEvent = null;
-    this.lastRec = null;
-    liveBuffered -= this.buffered;
-    this.buffered = 0;
+    this.lastOrd = -1;
   }
 
   /**
@@ -186,12 +258,14 @@ export class PagedTailSequences {
    */
   get pagingMatters(): boolean {
     if (PagedTailSequences.alwaysReplay) return true;
-    const paged = this.spec.stages.some((s, i) => !s.missing && this.hits[i]!.length >= this.fetchSize);
-    return paged || this.untilHits.length >= this.fetchSize;
+    const paged = this.spec.stages.some((s, i) => !s.missing && this.terms[i]!.length >= this.fetchSize);
+    return paged || this.untilTerm.length >= this.fetchSize;
   }
 
   /** Tests: replay even where paging cannot matter, to check the replay against streaming there. */
   static alwaysReplay = false;
+  /** Tests: keep every buffered event, to check that the events left out are never returned. */
+  static keepAllEvents = false;
 
   /** The sequences ES returns, oldest last event first; null when the replay gave up (see overflow). */
   result(): SequenceMatch[] | null {
@@ -200,20 +274,119 @@ export class PagedTailSequences {
       this.release();
       return null;
     }
-    const replay = new Replay(this.spec, this.hits, this.untilHits, this.recs, this.limit, this.fetchSize);
+    const recs: Rec[] = [];
+    for (let i = 0; i < this.bodies.length; i++) recs.push({ ord: i, ms: this.ms.at(i), ns: this.ns.at(i) });
+    const hitsOf = (t: HitColumn): Hit[] => {
+      const out: Hit[] = [];
+      for (let i = 0; i < t.length; i++) {
+        const ref = t.keys.at(i);
+        out.push({ rec: recs[t.ords.at(i)]!, keys: ref >= 0 ? this.keyLists[ref]! : this.multiKeys[-1 - ref]! });
+      }
+      return out;
+    };
+    const replay = new Replay(this.spec, this.terms.map(hitsOf), hitsOf(this.untilTerm), recs, this.limit, this.fetchSize);
     const seqs = replay.run();
-    this.release();
     if (!seqs) {
+      this.release();
       this.overflow = `replaying Elasticsearch's paging took more than ${MAX_PAGED_WORK.toLocaleString('en-US')} steps`;
       return null;
     }
     const stages = this.spec.stages;
-    return seqs.map((s) => {
+    const out = seqs.map((s) => {
       const events: (EventDoc | null)[] = [];
       let p = 0;
-      for (const st of stages) events.push(st.missing ? null : s.events[p++]!.ev);
+      for (const st of stages) {
+        if (st.missing) {
+          events.push(null);
+          continue;
+        }
+        const ev = this.bodies[s.events[p++]!.ord];
+        // Unreachable by the rule above (continues); a bug if it is ever reached.
+        if (!ev) throw new Error('sequence replay: a returned event was not kept');
+        events.push(ev);
+      }
       return { keyValues: s.values, events };
     });
+    this.release();
+    return out;
+  }
+}
+
+function sameValues(a: unknown[], b: unknown[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+/** A growable column of doubles (no object per element for the collector to copy). */
+class F64Column {
+  private data = EMPTY_F64;
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Float64Array(Math.max(256, this.data.length * 2));
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+
+  at(i: number): number {
+    return this.data[i]!;
+  }
+
+  clear(): void {
+    this.data = EMPTY_F64;
+    this.length = 0;
+  }
+}
+
+/** A growable column of 32-bit integers. */
+class I32Column {
+  private data = EMPTY_I32;
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Int32Array(Math.max(256, this.data.length * 2));
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+
+  at(i: number): number {
+    return this.data[i]!;
+  }
+
+  clear(): void {
+    this.data = EMPTY_I32;
+    this.length = 0;
+  }
+}
+
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_I32 = new Int32Array(0);
+
+/** The events that passed one term: their ordinals and key refs, in order. */
+class HitColumn {
+  readonly ords = new I32Column();
+  readonly keys = new I32Column();
+
+  get length(): number {
+    return this.ords.length;
+  }
+
+  push(ord: number, keyRef: number): void {
+    this.ords.push(ord);
+    this.keys.push(keyRef);
+  }
+
+  clear(): void {
+    this.ords.clear();
+    this.keys.clear();
   }
 }
 
