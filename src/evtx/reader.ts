@@ -81,8 +81,9 @@ export class EvtxRecord {
   constructor(
     /** Record identifier from the record header (may differ from System/EventRecordID in saved logs). */
     readonly recordId: number,
-    /** Written time from the record header, ISO 8601 UTC with 7 fractional digits. */
-    readonly timestamp: string,
+    /** Written time from the record header as a FILETIME's two halves (rendered when asked for). */
+    private readonly writtenLo: number,
+    private readonly writtenHi: number,
     /** Chunk slot index. */
     readonly chunk: number,
     /** Absolute file offset of the record header. */
@@ -92,6 +93,13 @@ export class EvtxRecord {
   ) {
     this.instance = parsed instanceof Instance ? parsed : null;
     this.resolved = parsed instanceof Instance ? null : parsed;
+  }
+  /**
+   * Written time from the record header, ISO 8601 UTC with 7 fractional digits. Rendered on
+   * demand: events carry System/TimeCreated, and nothing on the reading path asks for this.
+   */
+  get timestamp(): string {
+    return renderFiletime(this.writtenLo, this.writtenHi);
   }
   /** Resolved XML tree (shared subtrees: treat as read-only). */
   get nodes(): XNode[] {
@@ -236,8 +244,7 @@ export function parseChunk(
       rep.warn('record', chunkIndex, id, fileOffset + e.chunkOffset, `record skipped: ${e.message}`);
     }
     if (nodes) {
-      const ts = renderFiletime(buf.readUInt32LE(off + 16), buf.readUInt32LE(off + 20));
-      records.push(new EvtxRecord(id, ts, chunkIndex, fileOffset + off, nodes));
+      records.push(new EvtxRecord(id, buf.readUInt32LE(off + 16), buf.readUInt32LE(off + 20), chunkIndex, fileOffset + off, nodes));
       stats.recordsRead++;
     }
     off += size;

@@ -72,8 +72,17 @@ export function decodeUtf16(buf: Buffer, pos: number, nChars: number): string {
   // Node's native UTF-16 slice is several times faster than building the string in JS, but it
   // keeps lone surrogates; TextDecoder replaces them (U+FFFD) as Windows rendering does, so any
   // string holding a surrogate is decoded again by it.
-  const s = buf.toString('utf16le', pos, pos + nChars * 2);
+  // ucs2Slice is what toString('utf16le') ends in, without its argument and encoding checks
+  // (a tenth of the decoder's time went to those wrappers).
+  const s = (buf as SliceBuffer).ucs2Slice(pos, pos + nChars * 2);
   return SURROGATE.test(s) ? utf16Decoder.decode(buf.subarray(pos, pos + nChars * 2)) : s;
+}
+
+/** Buffer's native slice methods (undocumented but stable since Node 0.x; toString calls them). */
+interface SliceBuffer extends Buffer {
+  ucs2Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+  hexSlice(start: number, end: number): string;
 }
 
 const SURROGATE = /[\ud800-\udfff]/;
@@ -96,7 +105,7 @@ export function renderAnsiString(buf: Buffer, pos: number, size: number): string
     }
   }
   // Without NULs and 0x80..0x9F, 1252 and Latin-1 agree.
-  if (plain) return buf.toString('latin1', pos, pos + size);
+  if (plain) return (buf as SliceBuffer).latin1Slice(pos, pos + size);
   let s = '';
   for (let i = pos; i < pos + size; i++) {
     const b = buf[i]!;
@@ -146,26 +155,31 @@ function renderReal32(v: number): string {
 // ---------------------------------------------------------------------------------------
 // GUID, SID, times, binary
 
-const HEX_UPPER: string[] = [];
-const HEX_LOWER: string[] = [];
-for (let i = 0; i < 256; i++) {
-  HEX_UPPER.push(i.toString(16).toUpperCase().padStart(2, '0'));
-  HEX_LOWER.push(i.toString(16).padStart(2, '0'));
-}
+/** Character codes of hex digits 0–15, upper and lower case. */
+const DIGIT_UPPER = Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
+const DIGIT_LOWER = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
-/** {Data1-Data2-Data3-Data4[0..1]-Data4[2..7]}: the first three groups are little-endian. */
+/**
+ * {Data1-Data2-Data3-Data4[0..1]-Data4[2..7]}: the first three groups are little-endian. Built
+ * by one fromCharCode (a flat string) rather than 38 concatenations (a rope flattened later).
+ */
 export function renderGuid(buf: Buffer, pos: number, guidCase: GuidCase = 'upper'): string {
-  const h = guidCase === 'lower' ? HEX_LOWER : HEX_UPPER;
-  const b = (i: number): string => h[buf[pos + i]!]!;
-  return (
-    '{' + b(3) + b(2) + b(1) + b(0) + '-' + b(5) + b(4) + '-' + b(7) + b(6) + '-' + b(8) + b(9) + '-' +
-    b(10) + b(11) + b(12) + b(13) + b(14) + b(15) + '}'
+  const d = guidCase === 'lower' ? DIGIT_LOWER : DIGIT_UPPER;
+  const b0 = buf[pos]!, b1 = buf[pos + 1]!, b2 = buf[pos + 2]!, b3 = buf[pos + 3]!;
+  const b4 = buf[pos + 4]!, b5 = buf[pos + 5]!, b6 = buf[pos + 6]!, b7 = buf[pos + 7]!;
+  const b8 = buf[pos + 8]!, b9 = buf[pos + 9]!, b10 = buf[pos + 10]!, b11 = buf[pos + 11]!;
+  const b12 = buf[pos + 12]!, b13 = buf[pos + 13]!, b14 = buf[pos + 14]!, b15 = buf[pos + 15]!;
+  return String.fromCharCode(
+    0x7b, d[b3 >> 4]!, d[b3 & 15]!, d[b2 >> 4]!, d[b2 & 15]!, d[b1 >> 4]!, d[b1 & 15]!, d[b0 >> 4]!, d[b0 & 15]!, 0x2d,
+    d[b5 >> 4]!, d[b5 & 15]!, d[b4 >> 4]!, d[b4 & 15]!, 0x2d, d[b7 >> 4]!, d[b7 & 15]!, d[b6 >> 4]!, d[b6 & 15]!, 0x2d,
+    d[b8 >> 4]!, d[b8 & 15]!, d[b9 >> 4]!, d[b9 & 15]!, 0x2d, d[b10 >> 4]!, d[b10 & 15]!, d[b11 >> 4]!, d[b11 & 15]!,
+    d[b12 >> 4]!, d[b12 & 15]!, d[b13 >> 4]!, d[b13 & 15]!, d[b14 >> 4]!, d[b14 & 15]!, d[b15 >> 4]!, d[b15 & 15]!, 0x7d,
   );
 }
 
 /** Upper-case hex without separators, as Event Viewer shows <Binary>. */
 export function renderBinary(buf: Buffer, pos: number, size: number): string {
-  return buf.toString('hex', pos, pos + size).toUpperCase();
+  return (buf as SliceBuffer).hexSlice(pos, pos + size).toUpperCase();
 }
 
 /** Byte length of a SID at pos (8 + 4 × sub-authority count); no cap on the count (plaso #66). */
@@ -276,36 +290,59 @@ export function fixedWidth(type: number): number {
   }
 }
 
+/** fixedWidth by type, looked up per value instead of a second switch. */
+const WIDTH = new Uint8Array(256);
+for (let t = 0; t < 256; t++) WIDTH[t] = fixedWidth(t);
+
 /**
  * Renders one scalar value of `type` occupying [pos, pos+size). Throws ValueError when the
- * size cannot hold the type (the caller turns that into a record-level error).
+ * size cannot hold the type (the caller turns that into a record-level error). The types
+ * Windows logs are full of are handled here; the others in renderRareScalar, so that this
+ * function stays small for the JIT and a first rare value does not throw its optimized code
+ * away.
  */
 export function renderScalar(buf: Buffer, pos: number, size: number, type: number, guidCase: GuidCase): string {
-  const w = fixedWidth(type);
-  if (w !== 0 && size < w) throw new ValueError(`value of type 0x${type.toString(16)} needs ${w} bytes, has ${size}`);
+  if (type === VT.String) return renderUtf16String(buf, pos, size);
+  const w = WIDTH[type & 0xff]!;
+  if (size < w) throw new ValueError(`value of type 0x${type.toString(16)} needs ${w} bytes, has ${size}`);
+  switch (type) {
+    case VT.UInt8:
+      return String(buf[pos]!);
+    case VT.UInt16:
+      return String(buf[pos]! | (buf[pos + 1]! << 8));
+    case VT.UInt32:
+      return String(buf.readUInt32LE(pos));
+    case VT.UInt64:
+      return u64Decimal(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+    case VT.HexInt32:
+      return hex64(buf.readUInt32LE(pos), 0);
+    case VT.HexInt64:
+      return hex64(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+    case VT.Guid:
+      return renderGuid(buf, pos, guidCase);
+    case VT.FileTime:
+      return renderFiletime(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+    case VT.Sid:
+      return renderSid(buf, pos, size);
+    default:
+      return renderRareScalar(buf, pos, size, type);
+  }
+}
+
+function renderRareScalar(buf: Buffer, pos: number, size: number, type: number): string {
   switch (type) {
     case VT.Null:
       return '';
-    case VT.String:
-      return renderUtf16String(buf, pos, size);
     case VT.AnsiString:
       return renderAnsiString(buf, pos, size);
     case VT.Int8:
       return String(buf.readInt8(pos));
-    case VT.UInt8:
-      return String(buf[pos]!);
     case VT.Int16:
       return String(buf.readInt16LE(pos));
-    case VT.UInt16:
-      return String(buf.readUInt16LE(pos));
     case VT.Int32:
       return String(buf.readInt32LE(pos));
-    case VT.UInt32:
-      return String(buf.readUInt32LE(pos));
     case VT.Int64:
       return i64Decimal(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
-    case VT.UInt64:
-      return u64Decimal(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
     case VT.Real32:
       return renderReal32(buf.readFloatLE(pos));
     case VT.Real64:
@@ -315,23 +352,13 @@ export function renderScalar(buf: Buffer, pos: number, size: number, type: numbe
       return buf.readInt32LE(pos) !== 0 ? 'true' : 'false';
     case VT.Binary:
       return renderBinary(buf, pos, size);
-    case VT.Guid:
-      return renderGuid(buf, pos, guidCase);
     case VT.SizeT:
       // Pointer-sized: 4 or 8 bytes, shown as hex by EvtRender (MS-EVEN6); libevtx prints decimal.
       if (size === 4) return hex64(buf.readUInt32LE(pos), 0);
       if (size === 8) return hex64(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
       throw new ValueError(`SizeT value of ${size} bytes (expected 4 or 8)`);
-    case VT.FileTime:
-      return renderFiletime(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
     case VT.SystemTime:
       return renderSystemtime(buf, pos);
-    case VT.Sid:
-      return renderSid(buf, pos, size);
-    case VT.HexInt32:
-      return hex64(buf.readUInt32LE(pos), 0);
-    case VT.HexInt64:
-      return hex64(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
     default:
       throw new ValueError(`unsupported value type 0x${type.toString(16)}`);
   }
