@@ -63,6 +63,8 @@ describe('value rendering', () => {
     const base = filetimeOf('2024-02-28T23:59:58Z', 0);
     const times = [0n, 2n ** 64n - 1n, 0x6b000000n << 32n, (0x6b000000n << 32n) - 1n, base + day - 1n, base + day];
     for (let i = 0; i < 2000; i++) times.push(i % 2 ? (BigInt(next()) << 32n) | BigInt(next()) : base + BigInt(next() % 5) * day + BigInt(next()) * 1000n);
+    // Runs within one second (the text up to the fraction is reused), fractions of every length.
+    for (let i = 0; i < 400; i++) times.push(base + BigInt(next() % 3) * 10_000_000n + BigInt(next() % 10 ** (1 + (i % 7))));
     for (const t of times) expect(renderFiletime(Number(t & 0xffffffffn), Number(t >> 32n))).toBe(reference(t));
   });
 

@@ -108,6 +108,8 @@ export interface Template {
 export interface TemplateShapes {
   id: number;
   byPattern: Map<string, Shape>;
+  /** The shape of the previous instance: records of one template mostly repeat one pattern. */
+  last: Shape | null;
 }
 
 /**
@@ -127,7 +129,22 @@ export interface Shape {
   repeats: number[];
   /** Built on first use: the RawWindowsEvent from the values, or null for the general path. */
   render: ((values: Value[]) => RawWindowsEvent) | null | undefined;
+  /** The pattern as data, to recognise it without building its key (see matchesPattern). */
+  pattern: Pattern;
 }
+
+/**
+ * A pattern (see patternOf) as data: per value, its kind, and for a BinXml value the template
+ * tree its instance has and that instance's own pattern.
+ */
+interface Pattern {
+  kinds: Uint8Array;
+  nested: ({ shapes: TemplateShapes; pattern: Pattern } | null)[];
+}
+const KIND_NULL = 0;
+const KIND_EMPTY = 1;
+const KIND_STRING = 2;
+const KIND_NESTED = 3;
 
 /** Decoded substitution values of one template instance. */
 export type Value = string | string[] | Nested | null;
@@ -573,7 +590,7 @@ function templateShapes(nodes: readonly TContent[]): TemplateShapes {
       SHAPES_BY_TREE.clear();
       tableCost = 0;
     }
-    shapes = { id: ++templateIds, byPattern: new Map() };
+    shapes = { id: ++templateIds, byPattern: new Map(), last: null };
     chargeShapeTable(key.length);
     SHAPES_BY_TREE.set(key, shapes);
   }
@@ -620,13 +637,60 @@ function patternOf(inst: Instance): string | null {
   return key;
 }
 
+/** The instance's pattern as data (only for a pattern patternOf gives a key to). */
+function patternData(inst: Instance): Pattern {
+  const values = inst.values;
+  const kinds = new Uint8Array(values.length);
+  const nested: Pattern['nested'] = new Array<Pattern['nested'][number]>(values.length).fill(null);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v === null) kinds[i] = KIND_NULL;
+    else if (typeof v === 'string') kinds[i] = v.length === 0 ? KIND_EMPTY : KIND_STRING;
+    else {
+      const inner = (v as Nested).content[0] as Instance;
+      kinds[i] = KIND_NESTED;
+      nested[i] = { shapes: inner.template.shapes, pattern: patternData(inner) };
+    }
+  }
+  return { kinds, nested };
+}
+
+/** Whether the values have pattern `p` (what comparing patternOf's keys would say, without one). */
+function matchesPattern(values: Value[], p: Pattern): boolean {
+  const kinds = p.kinds;
+  if (values.length !== kinds.length) return false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const k = kinds[i]!;
+    if (v === null) {
+      if (k !== KIND_NULL) return false;
+    } else if (typeof v === 'string') {
+      if (k !== (v.length === 0 ? KIND_EMPTY : KIND_STRING)) return false;
+    } else if (v instanceof Nested) {
+      if (k !== KIND_NESTED) return false;
+      const c = v.content;
+      const want = p.nested[i]!;
+      if (c.length !== 1) return false;
+      const inner = c[0];
+      if (!(inner instanceof Instance) || inner.template.shapes !== want.shapes || !matchesPattern(inner.values, want.pattern)) return false;
+    } else return false;
+  }
+  return true;
+}
+
 /** The shape of an instance's values, or null (walk it): see Shape. */
 function shapeOf(inst: Instance): Shape | null {
+  const tplShapes = inst.template.shapes;
+  const last = tplShapes.last;
+  if (last !== null && matchesPattern(inst.values, last.pattern)) return last;
   const key = patternOf(inst);
   if (key === null) return null;
-  const shapes = inst.template.shapes.byPattern;
+  const shapes = tplShapes.byPattern;
   let shape = shapes.get(key);
-  if (shape !== undefined) return shape;
+  if (shape !== undefined) {
+    tplShapes.last = shape;
+    return shape;
+  }
   if (shapes.size >= MAX_SHAPES_PER_TEMPLATE) return null;
   // Measure once with the values' own sizes counted apart, per use.
   const values = inst.values;
@@ -645,9 +709,10 @@ function shapeOf(inst: Instance): Shape | null {
     for (let n = 0; n < sym.uses[i]!; n++) uses.push(i);
     for (let n = 1; n < sym.nestedUses[i]!; n++) repeats.push(i);
   }
-  shape = { nodes: counter.nodes, chars: counter.chars, uses, repeats, render: undefined };
-  chargeShapeTable(key.length + uses.length + repeats.length + 16);
+  shape = { nodes: counter.nodes, chars: counter.chars, uses, repeats, render: undefined, pattern: patternData(inst) };
+  chargeShapeTable(2 * key.length + uses.length + repeats.length + 16);
   shapes.set(key, shape);
+  tplShapes.last = shape;
   return shape;
 }
 

@@ -120,9 +120,16 @@ export function renderAnsiString(buf: Buffer, pos: number, size: number): string
 
 /** Minimal lower-case hex of a u64 given as two u32 halves, with the 0x prefix. */
 export function hex64(lo: number, hi: number): string {
-  if (hi === 0) return '0x' + lo.toString(16);
-  return '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
+  // Keywords masks repeat record after record: the last one is kept.
+  if (lo === lastHexLo && hi === lastHexHi) return lastHex;
+  lastHexLo = lo;
+  lastHexHi = hi;
+  lastHex = hi === 0 ? '0x' + lo.toString(16) : '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
+  return lastHex;
 }
+let lastHexLo = 0;
+let lastHexHi = 0;
+let lastHex = '0x0';
 
 function u64Decimal(lo: number, hi: number): string {
   // Below 2^53 the double is exact; beyond that use BigInt (rare: masks, sentinel values).
@@ -202,6 +209,11 @@ export function renderSid(buf: Buffer, pos: number, size: number): string {
 const EPOCH_DIFF_SECONDS = 11644473600; // 1601-01-01 → 1970-01-01
 let lastDay = NaN;
 let lastDayText = '';
+/** The last second rendered, as its text up to the decimal point. */
+let lastSecond = NaN;
+let lastSecondText = '';
+/** Fractions 0–9,999,999 as seven digits: "0000000" prefix lengths by digit count. */
+const ZEROS = ['', '000000', '00000', '0000', '000', '00', '0', ''];
 /** "00" … "59". */
 const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
 
@@ -222,6 +234,10 @@ export function renderFiletime(lo: number, hi: number): string {
     seconds = Number(t / 10000000n);
     frac = Number(t % 10000000n);
   }
+  const f = String(frac);
+  // A log's records come in time order, many within one second (the record header's time and
+  // System/TimeCreated of one record are two such): the text up to the fraction is kept.
+  if (seconds === lastSecond) return lastSecondText + ZEROS[f.length]! + f + 'Z';
   // Records of a log mostly share the day: its date is formatted once (by Date, which knows
   // the calendar), the time of day by arithmetic (UTC has no leap seconds here, as in Date).
   const unix = seconds - EPOCH_DIFF_SECONDS;
@@ -234,9 +250,9 @@ export function renderFiletime(lo: number, hi: number): string {
   const t = unix - day * 86400;
   const h = Math.floor(t / 3600);
   const m = Math.floor((t - h * 3600) / 60);
-  return (
-    lastDayText + TWO_DIGITS[h]! + ':' + TWO_DIGITS[m]! + ':' + TWO_DIGITS[t - h * 3600 - m * 60]! + '.' + String(frac).padStart(7, '0') + 'Z'
-  );
+  lastSecond = seconds;
+  lastSecondText = lastDayText + TWO_DIGITS[h]! + ':' + TWO_DIGITS[m]! + ':' + TWO_DIGITS[t - h * 3600 - m * 60]! + '.';
+  return lastSecondText + ZEROS[f.length]! + f + 'Z';
 }
 
 /** SYSTEMTIME: 8 × u16 (year, month, dayOfWeek, day, hour, minute, second, ms). */
