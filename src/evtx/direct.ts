@@ -359,6 +359,20 @@ function compileRenderer(inst: Instance): ((values: Value[]) => RawWindowsEvent)
   const probe = rawFromInstance(markedInstance(inst, ''));
   if (!probe) return null;
   let ok = true;
+  // The value arrays of BinXml values ("8.2" reads nested[k][2]), each read once into a local.
+  const nested = new Map<string, string>();
+  const nestedRef = (path: readonly number[]): string => {
+    const at = path.join('.');
+    let name = nested.get(at);
+    if (name === undefined) {
+      const outer = path.length === 1 ? 'v' : nestedRef(path.slice(0, -1));
+      name = `n${nested.size}`;
+      nested.set(at, name);
+      decls.push(`const ${name} = ${outer}[${path[path.length - 1]}].content[0].values;`);
+    }
+    return name;
+  };
+  const decls: string[] = [];
   const str = (s: string): string => {
     if (!s.includes(MARK_OPEN)) {
       if (s.includes(MARK_CLOSE)) ok = false;
@@ -370,16 +384,16 @@ function compileRenderer(inst: Instance): ((values: Value[]) => RawWindowsEvent)
       if (m.index > last) parts.push(JSON.stringify(s.slice(last, m.index)));
       // "3" is values[3]; "8.2" is value 2 of the instance that BinXml value 8 holds.
       const path = m[1]!.split('.').map(Number);
-      let ref = `v[${path[0]}]`;
-      for (let k = 1; k < path.length; k++) ref += `.content[0].values[${path[k]}]`;
-      parts.push(ref);
+      const index = path.pop()!;
+      parts.push(`${path.length === 0 ? 'v' : nestedRef(path)}[${index}]`);
       last = m.index + m[0].length;
     }
     if (last < s.length) parts.push(JSON.stringify(s.slice(last)));
     const code = parts.join(' + ');
     // Literal text holding a marker character would be read as a value.
     if (code.includes(MARK_OPEN) || code.includes(MARK_CLOSE)) ok = false;
-    return parts.length === 1 && parts[0]!.startsWith('v[') ? `'' + ${code}` : code;
+    // A marker stands for a value that is a non-empty string in every record of the shape.
+    return code;
   };
   const key = (k: string): string => {
     if (k.includes(MARK_OPEN) || k.includes(MARK_CLOSE)) ok = false;
@@ -398,7 +412,8 @@ function compileRenderer(inst: Instance): ((values: Value[]) => RawWindowsEvent)
     ok = false;
     return 'undefined';
   };
-  const body = `return ${gen(probe)};`;
+  const result = gen(probe);
+  const body = `${decls.join('\n')}\nreturn ${result};`;
   if (!ok) return null;
   chargeShapeTable(body.length);
   const render = new Function('v', body) as (values: Value[]) => RawWindowsEvent;
