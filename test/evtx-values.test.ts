@@ -294,6 +294,61 @@ describe('synthetic files', () => {
     expect(direct).toBe(total);
   });
 
+  it('builds System the same from the template as from the tree: Provider attributes in any order, repeated elements', async () => {
+    // Guid before Name, Name twice (the last wins, keyed where the first stood), an empty
+    // EventSourceName (not written), Level twice, Execution with one attribute Null.
+    const tpl = {
+      name: 'Event',
+      children: [
+        {
+          name: 'System',
+          children: [
+            { name: 'Provider', attrs: [['Guid', [{ sub: 0 }]], ['Name', ['First']], ['EventSourceName', [{ sub: 1 }]], ['Name', [{ sub: 2 }]]] },
+            { name: 'EventID', attrs: [['Qualifiers', [{ sub: 3 }]]], children: ['4', { sub: 4 }] },
+            { name: 'Level', children: ['1'] },
+            { name: 'Level', children: [{ sub: 5 }] },
+            { name: 'Execution', attrs: [['ProcessID', [{ sub: 6, opt: true }]], ['ThreadID', [{ sub: 7 }]]] },
+            { name: 'Security', attrs: [['UserID', [{ sub: 8, opt: true }]]] },
+          ],
+        },
+      ],
+    } as const;
+    const w = new ChunkWriter();
+    for (let id = 1; id <= 3; id++) {
+      w.record(id, T0, (w) => {
+        w.bytes(Buffer.from([0x0f, 0x01, 0x01, 0x00]));
+        w.templateInstance('sys', tpl as never, [
+          v.str(`{G${id}}`),
+          v.str(''),
+          v.str(`Last${id}`),
+          v.u16(16384),
+          v.u16(id),
+          v.u8(id),
+          id === 2 ? v.null() : v.u32(100 + id),
+          v.u32(7),
+          v.null(),
+        ]);
+        w.u8(0x00);
+      });
+    }
+    const { recs } = await readAllFrom(writeTmp(buildFile([w.finish()])));
+    expect(recs.map((r) => JSON.stringify(r.toRaw()))).toEqual(recs.map((r) => JSON.stringify(toRawEvent(r.nodes))));
+    expect(recs.map((r) => JSON.stringify(rawFromInstance(r.instance!)))).toEqual(recs.map((r) => JSON.stringify(toRawEvent(r.nodes))));
+    expect(recs[1]!.toRaw().System).toEqual({
+      Provider: { Guid: '{G2}', Name: 'Last2' },
+      EventID: '42',
+      TimeCreated: '',
+      EventRecordID: '',
+      Channel: '',
+      Computer: '',
+      Qualifiers: '16384',
+      Level: '2',
+      Execution: { ThreadID: '7' },
+      Security: {},
+    });
+    expect(Object.keys(recs[1]!.toRaw().System.Provider)).toEqual(['Guid', 'Name']);
+  });
+
   it('reads past a stale header chunk count and skips garbage and empty slots', async () => {
     const garbage = Buffer.alloc(0x10000, 0x5a);
     const file = writeTmp(buildFile([syntheticChunk(1, 2), Buffer.alloc(0x10000), garbage, syntheticChunk(3, 4)], 1));

@@ -74,7 +74,7 @@ export class TSubst {
     readonly optional: boolean,
   ) {}
 }
-interface TAttr {
+export interface TAttr {
   name: string;
   parts: (string | TSubst)[];
 }

@@ -12,10 +12,12 @@
 //  - text is the concatenation of the content's strings and of nested elements' text.
 // Anything rarer — a substitution that inserts elements (nested BinXml) where System, EventData
 // or their children are looked up, a repeated root or System child, UserData — returns null and
-// the caller resolves the tree as before, so the output is the same for every record.
+// the caller resolves the tree as before, so the output is the same for every record. System
+// itself is built by system.ts for both paths, from the children each one finds.
 import type { RawWindowsEvent } from './types.js';
 import { own, setOwn } from '../util/own.js';
-import { chargeShapeTable, Instance, isTElement, Nested, TSubst, textOf, type TContent, type TElement, type Value } from './binxml.js';
+import { chargeShapeTable, Instance, isTElement, Nested, TSubst, textOf, type TAttr, type TContent, type TElement, type Value } from './binxml.js';
+import { buildSystem, emptySystem, type ElementReader } from './system.js';
 
 /** Result of resolving one template element against the values: removed, once, or repeated. */
 const DROPPED = 0;
@@ -100,28 +102,33 @@ function elementText(c: TElement, values: Value[], arrayIndex: number, arrayItem
   return textOfContent(c.children, values, arrayIndex, arrayItem);
 }
 
-/** The attribute's value as written (undefined when it is not written: empty or a Null optional). */
+/** An attribute's value as written (undefined when it is not written: empty or a Null optional). */
+function attrValue(a: TAttr, values: Value[], arrayIndex: number, arrayItem: string): string | undefined {
+  let v = '';
+  for (const p of a.parts) {
+    if (typeof p === 'string') v += p;
+    else {
+      const val = valueAt(values, p.index, arrayIndex, arrayItem);
+      if (val === null) {
+        if (p.optional) return undefined;
+      } else if (typeof val === 'string') v += val;
+      else if (Array.isArray(val)) v += val.join(', ');
+      else v += textOf(val.nodes);
+    }
+  }
+  return v === '' ? undefined : v;
+}
+
+/** The first written attribute named `name` (undefined when there is none). */
 function attrOf(c: TElement, name: string, values: Value[], arrayIndex: number, arrayItem: string): string | undefined {
   if (c.fixed) {
     for (const a of c.fixed.attrs) if (a.name === name) return a.value;
     return undefined;
   }
   for (const a of c.attrs) {
-    let v = '';
-    let drop = false;
-    for (const p of a.parts) {
-      if (typeof p === 'string') v += p;
-      else {
-        const val = valueAt(values, p.index, arrayIndex, arrayItem);
-        if (val === null) {
-          if (p.optional) drop = true;
-        } else if (typeof val === 'string') v += val;
-        else if (Array.isArray(val)) v += val.join(', ');
-        else v += textOf(val.nodes);
-      }
-    }
-    if (drop || v === '') continue;
-    if (a.name === name) return v;
+    if (a.name !== name) continue;
+    const v = attrValue(a, values, arrayIndex, arrayItem);
+    if (v !== undefined) return v;
   }
   return undefined;
 }
@@ -174,91 +181,30 @@ function collect(content: readonly TContent[], values: Value[], arrayIndex: numb
   return true;
 }
 
+/** Reads System's children from the template instance. */
+const INSTANCE_READER: ElementReader<Inst> = {
+  name: (k) => k.el.name,
+  text: (k) => elementText(k.el, k.values, k.arrayIndex, k.arrayItem),
+  attr: (k, name) => attrOf(k.el, name, k.values, k.arrayIndex, k.arrayItem),
+  eachAttr: (k, fn) => {
+    const c = k.el;
+    if (c.fixed) {
+      for (const a of c.fixed.attrs) fn(a.name, a.value);
+      return;
+    }
+    for (const a of c.attrs) {
+      const v = attrValue(a, k.values, k.arrayIndex, k.arrayItem);
+      if (v !== undefined) fn(a.name, v);
+    }
+  },
+};
+
+/** System as toRawEvent builds it from the tree, or null when the tree is needed to follow it. */
 function systemOf(sys: Inst | undefined): RawWindowsEvent['System'] | null {
-  const out: RawWindowsEvent['System'] = { Provider: {}, EventID: '', TimeCreated: '', EventRecordID: '', Channel: '', Computer: '' };
-  if (!sys) return out;
+  if (!sys) return emptySystem();
   const kids: Inst[] = [];
   if (!collect(sys.el.children, sys.values, sys.arrayIndex, sys.arrayItem, false, kids)) return null;
-  for (const k of kids) {
-    const c = k.el;
-    const values = k.values;
-    const ai = k.arrayIndex;
-    const item = k.arrayItem;
-    switch (c.name) {
-      case 'Provider': {
-        const p: RawWindowsEvent['System']['Provider'] = {};
-        const name = attrOf(c, 'Name', values, ai, item);
-        const guid = attrOf(c, 'Guid', values, ai, item);
-        const src = attrOf(c, 'EventSourceName', values, ai, item);
-        // Key order as render.ts builds it: in attribute order. Templates write Name, Guid,
-        // EventSourceName in that order; any other order goes through the tree.
-        if (!providerOrderIsCanonical(c)) return null;
-        if (name !== undefined) p.Name = name;
-        if (guid !== undefined) p.Guid = guid;
-        if (src !== undefined) p.EventSourceName = src;
-        out.Provider = p;
-        break;
-      }
-      case 'EventID': {
-        out.EventID = elementText(c, values, ai, item);
-        const q = attrOf(c, 'Qualifiers', values, ai, item);
-        if (q !== undefined) out.Qualifiers = q;
-        break;
-      }
-      case 'Version':
-      case 'Level':
-      case 'Task':
-      case 'Opcode':
-      case 'Keywords':
-      case 'EventRecordID':
-      case 'Channel':
-      case 'Computer':
-        out[c.name] = elementText(c, values, ai, item);
-        break;
-      case 'TimeCreated':
-        out.TimeCreated = attrOf(c, 'SystemTime', values, ai, item) ?? '';
-        break;
-      case 'Correlation': {
-        const v: NonNullable<RawWindowsEvent['System']['Correlation']> = {};
-        const a1 = attrOf(c, 'ActivityID', values, ai, item);
-        const a2 = attrOf(c, 'RelatedActivityID', values, ai, item);
-        if (a1 !== undefined) v.ActivityID = a1;
-        if (a2 !== undefined) v.RelatedActivityID = a2;
-        out.Correlation = v;
-        break;
-      }
-      case 'Execution': {
-        const v: NonNullable<RawWindowsEvent['System']['Execution']> = {};
-        const a1 = attrOf(c, 'ProcessID', values, ai, item);
-        const a2 = attrOf(c, 'ThreadID', values, ai, item);
-        if (a1 !== undefined) v.ProcessID = a1;
-        if (a2 !== undefined) v.ThreadID = a2;
-        out.Execution = v;
-        break;
-      }
-      case 'Security': {
-        const v: NonNullable<RawWindowsEvent['System']['Security']> = {};
-        const u = attrOf(c, 'UserID', values, ai, item);
-        if (u !== undefined) v.UserID = u;
-        out.Security = v;
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-/** Provider attributes in the order Name, Guid, EventSourceName (each optional). */
-function providerOrderIsCanonical(c: TElement): boolean {
-  const attrs = c.fixed ? c.fixed.attrs : c.attrs;
-  let rank = -1;
-  for (const a of attrs) {
-    const r = a.name === 'Name' ? 0 : a.name === 'Guid' ? 1 : a.name === 'EventSourceName' ? 2 : -1;
-    if (r < 0) continue;
-    if (r <= rank) return false;
-    rank = r;
-  }
-  return true;
+  return buildSystem(kids, INSTANCE_READER);
 }
 
 function eventDataOf(ed: Inst): Record<string, string | string[] | null> | null {

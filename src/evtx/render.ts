@@ -4,6 +4,7 @@
 import type { XElement, XNode } from './binxml.js';
 import type { RawWindowsEvent } from './types.js';
 import { own, setOwn } from '../util/own.js';
+import { buildSystem, emptySystem, type ElementReader } from './system.js';
 
 function isElement(n: XNode): n is XElement {
   return typeof n === 'object' && 'name' in n;
@@ -48,76 +49,18 @@ export function rootElement(nodes: readonly XNode[]): XElement | undefined {
   return undefined;
 }
 
+/** Reads System's children from the resolved tree. */
+const TREE_READER: ElementReader<XElement> = {
+  name: (c) => c.name,
+  text,
+  attr,
+  eachAttr: (c, fn) => {
+    for (const a of c.attrs) fn(a.name, a.value);
+  },
+};
+
 function systemOf(sys: XElement | undefined): RawWindowsEvent['System'] {
-  const out: RawWindowsEvent['System'] = {
-    Provider: {},
-    EventID: '',
-    TimeCreated: '',
-    EventRecordID: '',
-    Channel: '',
-    Computer: '',
-  };
-  if (!sys) return out;
-  for (const c of sys.children) {
-    if (!isElement(c)) continue;
-    switch (c.name) {
-      case 'Provider': {
-        const p: RawWindowsEvent['System']['Provider'] = {};
-        for (const a of c.attrs) {
-          if (a.name === 'Name') p.Name = a.value;
-          else if (a.name === 'Guid') p.Guid = a.value;
-          else if (a.name === 'EventSourceName') p.EventSourceName = a.value;
-        }
-        out.Provider = p;
-        break;
-      }
-      case 'EventID': {
-        out.EventID = text(c);
-        const q = attr(c, 'Qualifiers');
-        if (q !== undefined) out.Qualifiers = q;
-        break;
-      }
-      case 'Version':
-      case 'Level':
-      case 'Task':
-      case 'Opcode':
-      case 'Keywords':
-      case 'EventRecordID':
-      case 'Channel':
-      case 'Computer':
-        out[c.name] = text(c);
-        break;
-      case 'TimeCreated':
-        out.TimeCreated = attr(c, 'SystemTime') ?? '';
-        break;
-      case 'Correlation': {
-        const v: NonNullable<RawWindowsEvent['System']['Correlation']> = {};
-        const a1 = attr(c, 'ActivityID');
-        const a2 = attr(c, 'RelatedActivityID');
-        if (a1 !== undefined) v.ActivityID = a1;
-        if (a2 !== undefined) v.RelatedActivityID = a2;
-        out.Correlation = v;
-        break;
-      }
-      case 'Execution': {
-        const v: NonNullable<RawWindowsEvent['System']['Execution']> = {};
-        const a1 = attr(c, 'ProcessID');
-        const a2 = attr(c, 'ThreadID');
-        if (a1 !== undefined) v.ProcessID = a1;
-        if (a2 !== undefined) v.ThreadID = a2;
-        out.Execution = v;
-        break;
-      }
-      case 'Security': {
-        const v: NonNullable<RawWindowsEvent['System']['Security']> = {};
-        const u = attr(c, 'UserID');
-        if (u !== undefined) v.UserID = u;
-        out.Security = v;
-        break;
-      }
-    }
-  }
-  return out;
+  return sys ? buildSystem(sys.children.filter(isElement), TREE_READER) : emptySystem();
 }
 
 /**
