@@ -20,6 +20,8 @@
 //                         (default 200000; skip the section with EQLITE_BENCH_SKIP=serve)
 //   EQLITE_BENCH_UI_ALERTS  the web UI section: alerts in the store the alerts API is timed on
 //                         (default 1000000; skip with EQLITE_BENCH_SKIP=ui)
+//   EQLITE_BENCH_EVTX_REF another build's dist/ directory: the EVTX section also runs its decoder
+//                         phases with it (before/after in one run)
 //   EQLITE_BENCH_FILES    the worker-thread section: hunt over this many files (default 4) of
 //                         EQLITE_BENCH_FILE_EVENTS events each (default 100000), time-interleaved,
 //                         read on the main thread (--threads 0) and on one worker per core
@@ -238,11 +240,14 @@ if (!skip.has('evtx')) {
   const corpusEvtx = path.resolve(root, '..', 'shared', 'corpus', 'evtx');
   if (existsSync(corpusEvtx)) {
     console.log('');
-    const r = await benchEvtx({ log: () => {} });
-    console.log(`EVTX: ${r.totalMB.toFixed(0)} MB in ${r.files} files, ${r.cores} cores`);
-    console.log('phase                        records/s    MB/s  peak RSS');
+    const r = await benchEvtx({ log: () => {}, repeat, ref: process.env.EQLITE_BENCH_EVTX_REF });
+    console.log(`EVTX: ${r.totalMB.toFixed(0)} MB in ${r.files} files (${r.ndjsonMB.toFixed(0)} MB as NDJSON), ${r.cores} cores; CPU ratio to read + JSON.parse of the same records as NDJSON`);
+    console.log('phase                                        records/s  CPU rec/s  CPU ratio   MB/s  peak RSS');
     for (const p of r.phases) {
-      console.log(`${p.name.padEnd(28)} ${Math.round(p.recordsPerSec).toLocaleString('en').padStart(9)} ${p.mbPerSec.toFixed(0).padStart(7)} ${`${p.peakRssMB.toFixed(0)} MB`.padStart(9)}`);
+      console.log(
+        `${p.name.padEnd(44)} ${p.recordsPerSec.toLocaleString('en').padStart(9)} ${p.recordsPerCpuSec.toLocaleString('en').padStart(10)} ` +
+          `${p.cpuRatio.toFixed(2).padStart(9)}× ${p.mbPerSec.toFixed(0).padStart(6)} ${`${p.peakRssMB.toFixed(0)} MB`.padStart(9)}${p.build === 'this build' ? '' : `  [${p.build}]`}`,
+      );
     }
   } else console.log(`\nEVTX benchmark skipped: ${corpusEvtx} not found`);
 }
