@@ -5,7 +5,7 @@
 // compiled once per chunk into a small tree whose substitution slots are filled per record;
 // subtrees without substitutions are resolved once and shared by all records using them.
 
-import { decodeUtf16 as decodeUtf16At, renderArray, renderScalar, VT, ValueError, type GuidCase } from './values.js';
+import { decodeUtf16 as decodeUtf16At, renderArray, renderScalar, renderUtf16String, renderUtf16Strings, VT, ValueError, type GuidCase } from './values.js';
 import { lookupTable } from '../util/own.js';
 import type { RawWindowsEvent } from './types.js';
 
@@ -489,55 +489,119 @@ class Parser {
         throw new BinXmlError(`template offset 0x${defOffset.toString(16)} outside the chunk`, at);
       tpl = compileTemplate(this.ctx, defOffset, this.depth);
     }
-    const values = this.instanceValues();
+    const values = readValues(this.ctx, this.pos, this.end, this.depth);
+    this.pos = valuesEnd;
     // Only a top-level instance stays unresolved: inside an element it is part of that element.
     if (this.lazy && this.depth === this.topDepth) return new Instance(tpl, values, at);
     return resolveContent(this.ctx, tpl.nodes, values, at);
   }
+}
 
-  /** Descriptors then values; always advance by each declared size (dirty files mis-size values). */
-  private instanceValues(): Value[] {
-    const n = this.u32();
-    if (n * 4 > this.end - this.pos) throw new BinXmlError(`template instance declares ${n} values, too many for the record`, this.pos - 4);
-    const descPos = this.pos;
-    this.pos += n * 4;
-    const values: Value[] = new Array<Value>(n);
-    const buf = this.ctx.buf;
-    for (let i = 0; i < n; i++) {
-      const size = buf.readUInt16LE(descPos + 4 * i);
-      const type = buf[descPos + 4 * i + 2]!;
-      const vpos = this.pos;
-      if (vpos + size > this.end)
-        throw new BinXmlError(`value ${i} (type 0x${type.toString(16)}, ${size} bytes) overruns the record`, vpos);
-      try {
-        values[i] = this.decodeValue(vpos, size, type);
-      } catch (e) {
-        if (e instanceof ValueError) throw new BinXmlError(`value ${i}: ${e.message}`, vpos);
-        throw e;
+// ---------------------------------------------------------------------------------------
+// Substitution values, and the common record read without a Parser
+
+/** Where the last readValues or readKnownInstance call ended. */
+let valuesEnd = 0;
+
+/**
+ * Reads a template instance's values at pos (u32 count, descriptors, then the values; `depth`
+ * is the nesting of the instance, for BinXml values). Always advances by each declared size
+ * (dirty files mis-size values). Sets valuesEnd.
+ */
+function readValues(ctx: ChunkContext, pos: number, end: number, depth: number): Value[] {
+  const buf = ctx.buf;
+  if (pos + 4 > end) throw new BinXmlError(`BinXml truncated: need 4 bytes, ${end - pos} left`, pos);
+  const n = buf.readUInt32LE(pos);
+  pos += 4;
+  if (n * 4 > end - pos) throw new BinXmlError(`template instance declares ${n} values, too many for the record`, pos - 4);
+  const descPos = pos;
+  pos += n * 4;
+  const values: Value[] = new Array<Value>(n);
+  // Consecutive strings of even size are decoded together once the run ends (strings have no
+  // side effects, so the values are the same and the errors come in the same order).
+  let runFirst = -1;
+  let runStart = 0;
+  for (let i = 0; i < n; i++) {
+    const size = buf[descPos + 4 * i]! | (buf[descPos + 4 * i + 1]! << 8);
+    const type = buf[descPos + 4 * i + 2]!;
+    if (pos + size > end) throw new BinXmlError(`value ${i} (type 0x${type.toString(16)}, ${size} bytes) overruns the record`, pos);
+    if (type === VT.String && (size & 1) === 0) {
+      if (runFirst < 0) {
+        runFirst = i;
+        runStart = pos;
       }
-      this.pos = vpos + size;
+      pos += size;
+      continue;
     }
-    return values;
+    if (runFirst >= 0) {
+      renderUtf16Strings(buf, descPos, runFirst, i, runStart, pos, values);
+      runFirst = -1;
+    }
+    try {
+      values[i] = decodeValue(ctx, pos, size, type, depth);
+    } catch (e) {
+      if (e instanceof ValueError) throw new BinXmlError(`value ${i}: ${e.message}`, pos);
+      throw e;
+    }
+    pos += size;
   }
+  if (runFirst >= 0) renderUtf16Strings(buf, descPos, runFirst, n, runStart, pos, values);
+  valuesEnd = pos;
+  return values;
+}
 
-  private decodeValue(pos: number, size: number, type: number): Value {
-    if (type === VT.Null) return null;
-    if (type === VT.BinXml) {
-      // Nested BinXml sits at its chunk position; elements written directly in it have no dep id.
-      const ctx = this.ctx;
-      const p = new Parser(ctx, pos, pos + size, false, this.depth + 1, !ctx.eager);
-      const n0 = ctx.nodes;
-      const c0 = ctx.chars;
-      const nested = new Nested(p.fragment(null), pos);
-      if (ctx.eager) nested.resolveWith(ctx);
-      else measureContent(ctx, nested.content, EMPTY, pos);
-      nested.weightNodes = ctx.nodes - n0;
-      nested.weightChars = ctx.chars - c0;
-      return nested;
-    }
-    if (type & VT.Array) return renderArray(this.ctx.buf, pos, size, type, this.ctx.guidCase);
-    return renderScalar(this.ctx.buf, pos, size, type, this.ctx.guidCase);
+function decodeValue(ctx: ChunkContext, pos: number, size: number, type: number, depth: number): Value {
+  if (type === VT.String) return renderUtf16String(ctx.buf, pos, size);
+  if (type === VT.Null) return null;
+  if (type === VT.BinXml) return decodeBinXml(ctx, pos, size, depth);
+  if (type & VT.Array) return renderArray(ctx.buf, pos, size, type, ctx.guidCase);
+  return renderScalar(ctx.buf, pos, size, type, ctx.guidCase);
+}
+
+/** A BinXml value at its chunk position; elements written directly in it have no dep id. */
+function decodeBinXml(ctx: ChunkContext, pos: number, size: number, depth: number): Nested {
+  const n0 = ctx.nodes;
+  const c0 = ctx.chars;
+  const end = pos + size;
+  let content: TContent[] | null = null;
+  // Nearly always one template instance of a template the chunk has compiled (EventData).
+  if (!ctx.eager && depth + 1 <= ctx.maxDepth) {
+    const inst = readKnownInstance(ctx, pos, end, depth + 1);
+    if (inst) content = valuesEnd >= end || ctx.buf[valuesEnd] === 0x00 ? [inst] : [inst, ...new Parser(ctx, valuesEnd, end, false, depth + 1, true).fragment(null)];
   }
+  content ??= new Parser(ctx, pos, end, false, depth + 1, !ctx.eager).fragment(null);
+  const nested = new Nested(content, pos);
+  if (ctx.eager) nested.resolveWith(ctx);
+  else measureContent(ctx, nested.content, EMPTY, pos);
+  nested.weightNodes = ctx.nodes - n0;
+  nested.weightChars = ctx.chars - c0;
+  return nested;
+}
+
+/**
+ * The usual content of a record or BinXml value, read without a Parser: a fragment header
+ * (0x0F), then a template instance (0x0C) of a template this chunk has compiled already. Null
+ * when the bytes are anything else, before anything is read or charged: the caller parses
+ * them in general, to the same result. Otherwise the instance, as the Parser returns a lazy
+ * top-level one, with valuesEnd after its values (where the Parser would go on).
+ */
+function readKnownInstance(ctx: ChunkContext, start: number, end: number, depth: number): Instance | null {
+  const buf = ctx.buf;
+  // 0x0F + 3 bytes, 0x0C, 1 byte, u32 template id, u32 definition offset.
+  if (start + 14 > end || buf[start] !== 0x0f || buf[start + 4] !== 0x0c) return null;
+  const defOffset = buf.readUInt32LE(start + 10);
+  const tpl = ctx.templates.get(defOffset);
+  if (tpl === undefined) return null;
+  let pos = start + 14;
+  if (defOffset === pos) {
+    // The definition written here again: skipped, as the Parser does (it is compiled).
+    if (pos + 24 > end) return null;
+    const size = buf.readUInt32LE(pos + 20);
+    if (pos + 24 + size > end) return null;
+    pos += 24 + size;
+  }
+  const values = readValues(ctx, pos, end, depth);
+  return new Instance(tpl, values, start + 4);
 }
 
 const EMPTY: Value[] = [];
@@ -1105,8 +1169,11 @@ export function parseRecordXml(ctx: ChunkContext, start: number, end: number): X
 export function parseRecord(ctx: ChunkContext, start: number, end: number): XNode[] | Instance {
   ctx.recordNodes = ctx.nodes;
   ctx.recordChars = ctx.chars;
-  const p = new Parser(ctx, start, end, false, 0, true);
-  const content = p.fragment(null);
+  let content: TContent[];
+  const known = readKnownInstance(ctx, start, end, 0);
+  if (known === null) content = new Parser(ctx, start, end, false, 0, true).fragment(null);
+  else if (valuesEnd >= end || ctx.buf[valuesEnd] === 0x00) content = [known];
+  else content = [known, ...new Parser(ctx, valuesEnd, end, false, 0, true).fragment(null)];
   if (content.length === 1 && content[0] instanceof Instance) {
     const inst = content[0];
     // The size from the template's shape when it has one, else by walking it.

@@ -94,6 +94,35 @@ export function renderUtf16String(buf: Buffer, pos: number, size: number): strin
   return decodeUtf16(buf, pos, n);
 }
 
+/**
+ * Renders the UTF-16 string values first..last-1 of a template instance, which lie one after the
+ * other in [start, end) and are each of an even size (descriptors at descPos: u16 size, u8
+ * type, u8 0), into out[first..last-1], exactly as renderUtf16String renders each. The bytes are
+ * decoded by one native call and each value is a substring of that: records hold many strings
+ * in a row (Image, CommandLine, CurrentDirectory, User…), and the call, not the copying, is
+ * what a string costs.
+ */
+export function renderUtf16Strings(buf: Buffer, descPos: number, first: number, last: number, start: number, end: number, out: unknown[]): void {
+  if (last - first === 1) {
+    out[first] = renderUtf16String(buf, start, end - start);
+    return;
+  }
+  const text = (buf as SliceBuffer).ucs2Slice(start, end);
+  // Lone surrogates are replaced as decodeUtf16 does; a run without any needs no value checked.
+  const suspicious = SURROGATE.test(text);
+  let pos = start;
+  for (let k = first; k < last; k++) {
+    const size = buf[descPos + 4 * k]! | (buf[descPos + 4 * k + 1]! << 8);
+    let n = size >>> 1;
+    while (n > 0 && buf[pos + 2 * n - 2] === 0 && buf[pos + 2 * n - 1] === 0) n--;
+    const at = (pos - start) >>> 1;
+    let s = n === 0 ? '' : n === text.length ? text : text.substring(at, at + n);
+    if (suspicious && SURROGATE.test(s)) s = utf16Decoder.decode(buf.subarray(pos, pos + n * 2));
+    out[k] = s;
+    pos += size;
+  }
+}
+
 /** ANSI string: codepage 1252 (the usual system codepage), NUL bytes removed. */
 export function renderAnsiString(buf: Buffer, pos: number, size: number): string {
   let plain = true;
