@@ -23,6 +23,25 @@ describe('value rendering', () => {
     const b = hexBuf('25968454 7854 9449 A5BA 3E3B0328C30D');
     expect(renderGuid(b, 0)).toBe('{54849625-5478-4994-A5BA-3E3B0328C30D}');
     expect(renderGuid(b, 0, 'lower')).toBe('{54849625-5478-4994-a5ba-3e3b0328c30d}');
+    // Recently rendered GUIDs are kept by their bytes: repeats, slot collisions and both cases.
+    const reference = (g: Buffer, upper: boolean): string => {
+      const h = g.toString('hex');
+      const le = (x: string): string => x.match(/../g)!.reverse().join('');
+      const t = `{${le(h.slice(0, 8))}-${le(h.slice(8, 12))}-${le(h.slice(12, 16))}-${h.slice(16, 20)}-${h.slice(20)}}`;
+      return upper ? t.toUpperCase() : t;
+    };
+    let seed = 11;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const pool = Array.from({ length: 300 }, () => {
+      const g = Buffer.alloc(16);
+      for (let i = 0; i < 16; i += 4) g.writeUInt32LE(next(), i);
+      return g;
+    });
+    for (let i = 0; i < 5000; i++) {
+      const g = pool[next() % (i % 2 ? 300 : 5)]!;
+      const upper = next() % 3 !== 0;
+      expect(renderGuid(g, 0, upper ? 'upper' : 'lower')).toBe(reference(g, upper));
+    }
   });
 
   it('SID: revision, 48-bit big-endian authority, u32 LE sub-authorities (no cap on count)', () => {
