@@ -132,8 +132,8 @@ export class PagedTailSequences {
   private readonly terms: HitColumn[] = [];
   private readonly untilTerm: HitColumn;
   /** Per buffered event, by ordinal: epoch millisecond and nanoseconds within it. */
-  private readonly ms = new F64Column();
-  private readonly ns = new I32Column();
+  private readonly ms = new Column(f64);
+  private readonly ns = new Column(i32);
   /** Per buffered event, by ordinal: the event, or null when no returned sequence can hold it. */
   private readonly bodies: (EventDoc | null)[] = [];
   /** Interned join keys: a ref ≥ 0 is the one key keyLists[ref]; a ref < 0 is multiKeys[-1 - ref]. */
@@ -319,14 +319,21 @@ function sameValues(a: unknown[], b: unknown[]): boolean {
   return true;
 }
 
-/** A growable column of doubles (no object per element for the collector to copy). */
-class F64Column {
-  private data = EMPTY_F64;
+/**
+ * A growable column of numbers in a typed array: no object per element for the collector to copy.
+ * Doubles for times, 32-bit integers for ordinals and key references.
+ */
+class Column<A extends Float64Array | Int32Array> {
+  private data: A;
   length = 0;
+
+  constructor(private readonly make: (n: number) => A) {
+    this.data = make(0);
+  }
 
   push(v: number): void {
     if (this.length === this.data.length) {
-      const next = new Float64Array(Math.max(256, this.data.length * 2));
+      const next = this.make(Math.max(256, this.data.length * 2));
       next.set(this.data);
       this.data = next;
     }
@@ -338,42 +345,18 @@ class F64Column {
   }
 
   clear(): void {
-    this.data = EMPTY_F64;
+    this.data = this.make(0);
     this.length = 0;
   }
 }
 
-/** A growable column of 32-bit integers. */
-class I32Column {
-  private data = EMPTY_I32;
-  length = 0;
-
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(Math.max(256, this.data.length * 2));
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-
-  at(i: number): number {
-    return this.data[i]!;
-  }
-
-  clear(): void {
-    this.data = EMPTY_I32;
-    this.length = 0;
-  }
-}
-
-const EMPTY_F64 = new Float64Array(0);
-const EMPTY_I32 = new Int32Array(0);
+const f64 = (n: number) => new Float64Array(n);
+const i32 = (n: number) => new Int32Array(n);
 
 /** The events that passed one term: their ordinals and key refs, in order. */
 class HitColumn {
-  readonly ords = new I32Column();
-  readonly keys = new I32Column();
+  readonly ords = new Column(i32);
+  readonly keys = new Column(i32);
 
   get length(): number {
     return this.ords.length;
