@@ -61,32 +61,26 @@ export function buildSystem<C>(kids: readonly C[], r: ElementReader<C>): RawSyst
       case 'TimeCreated':
         out.TimeCreated = r.attr(c, 'SystemTime') ?? '';
         break;
-      case 'Correlation': {
-        const v: NonNullable<RawSystem['Correlation']> = {};
-        const a1 = r.attr(c, 'ActivityID');
-        const a2 = r.attr(c, 'RelatedActivityID');
-        if (a1 !== undefined) v.ActivityID = a1;
-        if (a2 !== undefined) v.RelatedActivityID = a2;
-        out.Correlation = v;
+      case 'Correlation':
+        out.Correlation = attrsOf(c, r, 'ActivityID', 'RelatedActivityID');
         break;
-      }
-      case 'Execution': {
-        const v: NonNullable<RawSystem['Execution']> = {};
-        const a1 = r.attr(c, 'ProcessID');
-        const a2 = r.attr(c, 'ThreadID');
-        if (a1 !== undefined) v.ProcessID = a1;
-        if (a2 !== undefined) v.ThreadID = a2;
-        out.Execution = v;
+      case 'Execution':
+        out.Execution = attrsOf(c, r, 'ProcessID', 'ThreadID');
         break;
-      }
-      case 'Security': {
-        const v: NonNullable<RawSystem['Security']> = {};
-        const u = r.attr(c, 'UserID');
-        if (u !== undefined) v.UserID = u;
-        out.Security = v;
+      case 'Security':
+        out.Security = attrsOf(c, r, 'UserID');
         break;
-      }
     }
+  }
+  return out;
+}
+
+/** The named attributes that are written, as name → value in the order named. */
+function attrsOf<C>(c: C, r: ElementReader<C>, ...names: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of names) {
+    const v = r.attr(c, n);
+    if (v !== undefined) out[n] = v;
   }
   return out;
 }
