@@ -20,13 +20,14 @@
 //    judges each event alone (its results do not depend on the order events come in): the late
 //    event is pushed to it at once, as if on time. The other rules it concerns (sequences,
 //    samples, pipes) get a repair run over their current window, read again from the log
-//    (replay), on the next tick.
+//    (replay) and routed by a router over just those rules. Repairs are coalesced: while late
+//    events keep coming, one starts twice as long as the last one took after the last one ended.
 //  * Ack: every `checkpointEveryMs`, once the alert writes started so far are durable, the
 //    position before the oldest event still held (or not yet repaired) is acknowledged.
 import type { Logger } from 'pino';
 import type { Alert } from '../detect/alerts.js';
 import { DetectionEngine, type AlertLedger } from '../detect/engine.js';
-import type { PreparedRule, RuleRouter } from '../detect/router.js';
+import { RuleRouter, type PreparedRule } from '../detect/router.js';
 import { RuleSchedule } from '../detect/schedule.js';
 import type { QueryResult } from '../engine/index.js';
 import { parse } from '../eql/index.js';
@@ -119,6 +120,10 @@ export interface DetectorStatus {
 const MAX_PENDING_WRITES = 2000;
 /** Events held before a release is forced (memory bound while detection is behind). */
 const MAX_HELD = 200_000;
+/** Longest wait between two repair runs (see runRepairs). */
+const REPAIR_GAP_MAX_MS = 30_000;
+/** Repair routers kept per generation. */
+const MAX_REPAIR_ROUTERS = 16;
 /** Store-time slack of window reads (clocks of ingest nodes and the log differ). */
 const WINDOW_READ_SLACK_MS = 60_000;
 
@@ -142,6 +147,10 @@ export class PartitionDetector {
   /** The late events the repair in flight covers. */
   private inRepair: Held[] = [];
   private repairing = false;
+  /** No repair run starts before this time (repairs of a burst of late events are coalesced). */
+  private nextRepairAt = 0;
+  /** Routers over the rule sets of recent repair runs, for this generation (see routerFor). */
+  private repairRouters = new Map<string, { router: RuleRouter; rules: number[] }>();
   /**
    * Per rule (stream order): how long, in event time, a late event stays able to combine with
    * later ones (its maxspan or window; 0: the rule needs no order), and until when the late events
@@ -271,6 +280,7 @@ export class PartitionDetector {
     this.ruleSpan = Float64Array.from(this.rules.stream, (p) => (orderFree(p) ? 0 : lateSpanMs(p.rule)));
     this.lookback = Float64Array.from(this.rules.stream, (p) => lookbackMs(p.rule));
     this.lateUntil = new Float64Array(this.rules.stream.length).fill(-Infinity);
+    this.repairRouters = new Map();
     this.stream = new DetectionEngine({
       rules: this.rules.stream,
       mode: 'stream',
@@ -447,7 +457,7 @@ export class PartitionDetector {
         }
       }
     }
-    if (this.repair.size > 0 && !this.repairing) void this.runRepairs();
+    if (this.repair.size > 0 && !this.repairing && this.clock() >= this.nextRepairAt) void this.runRepairs();
   }
 
   // ---- repairs ---------------------------------------------------------------------------------------
@@ -455,6 +465,7 @@ export class PartitionDetector {
   /** Rules that got late events run over their current window, read again from the log. */
   private async runRepairs(): Promise<void> {
     this.repairing = true;
+    const started = this.clock();
     const rules = [...this.repair];
     const covered = (this.inRepair = this.unrepaired);
     this.repair = new Set();
@@ -499,19 +510,43 @@ export class PartitionDetector {
     } finally {
       this.inRepair = [];
       this.repairing = false;
+      // A repair reads its rules' whole window again: while late events keep coming, the next
+      // one waits twice as long as this one took, so that repairs take at most a third of the
+      // thread, whatever the window's size (the late events of the wait share one run).
+      const end = this.clock();
+      this.nextRepairAt = end + Math.min(REPAIR_GAP_MAX_MS, 2 * (end - started));
     }
+  }
+
+  /**
+   * A router over just these rules (indexes into the generation's rules), kept for the next
+   * repairs of the same rules: a repair reads its window again and must find the events its
+   * rules can use, and routing each through the generation's router (every rule) costs many times
+   * more than through one over the few rules repaired. A rule's routing does not depend on the
+   * other rules, so both routers agree on these rules.
+   */
+  private routerFor(rules: readonly number[]): { router: RuleRouter; rules: number[] } {
+    const sorted = [...rules].sort((a, b) => a - b);
+    const key = sorted.join(',');
+    let r = this.repairRouters.get(key);
+    if (!r) {
+      if (this.repairRouters.size >= MAX_REPAIR_ROUTERS) this.repairRouters.clear();
+      r = { router: new RuleRouter(sorted.map((i) => this.rules.prepared[i]!)), rules: sorted };
+      this.repairRouters.set(key, r);
+    }
+    return r;
   }
 
   /** Events of the partition stored since `since` (through a position already read), in time order. */
   private async readWindow(since: number, through: number, rules: Set<number>, eventTime?: { start: number; end: number }): Promise<EventDoc[]> {
     const out: (EventDoc & { pos: number })[] = [];
-    const { router } = this.rules;
+    const sub = this.routerFor([...rules]);
     await this.opts.reader.replay({ time: since }, through, (batch) => {
       for (const e of batch) {
         const known = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : null;
         if (known && known.length === 0) continue;
         const ev = { source: e.source, index: e.index, id: e.id, pos: e.position };
-        const routes = known ?? router.route(ev);
+        const routes = known ?? sub.router.route(ev).map((k) => sub.rules[k]!);
         if (routes.length === 0) continue;
         const mine = this.scope.rulesFor(ev, routes);
         if (!mine.some((r) => rules.has(r))) continue;
