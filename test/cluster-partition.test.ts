@@ -1,15 +1,15 @@
 // Cluster mode without a server: how rules are partitioned, where events are published, which
 // results a partition keeps; the cluster settings; and the replay rule of a takeover (state
 // rebuilt from checkpoint − 2 × maxspan gives the alerts of an uninterrupted run).
-import pino from 'pino';
 import { describe, expect, test } from 'vitest';
 import { fnv1a32, partitionOfKey, Partitioner, ruleFamily } from '../src/cluster/partition.js';
-import { prepareRule, RuleRouter, type PreparedRule } from '../src/detect/router.js';
+import { prepareRule, type PreparedRule } from '../src/detect/router.js';
 import type { Alert } from '../src/detect/alerts.js';
 import { ConfigError, defaultConfig, loadConfigFile } from '../src/serve/config.js';
 import type { BatchHandler, Checkpoint, LogEvent, LogStart, PartitionReader, ReadOptions } from '../src/serve/event-log.js';
-import { PartitionDetector, WHOLE_LOG, type DetectorRules } from '../src/serve/realtime.js';
+import type { DetectorRules } from '../src/serve/realtime.js';
 import { makeRule, tempDir } from './detect-helpers.js';
+import { detectorOn, rulesOf } from './realtime-helpers.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { mulberry32 as rng } from './prng.js';
@@ -133,17 +133,6 @@ class MemoryReader implements PartitionReader {
   }
 }
 
-function rulesOf(queries: string[]): DetectorRules {
-  const mk = (max: number) =>
-    queries.map((q, i) => {
-      const p = prepareRule(makeRule({ name: `r${i}`, query: q, index: ['logs-*'], from: 'now-9m', interval: '5m' }), { timestampField: '@timestamp', exceptionLists: [], now: Date.now(), replay: true, maxSignals: max });
-      if ('skip' in p) throw new Error(p.skip);
-      return p;
-    });
-  const prepared = mk(100);
-  return { gen: 1, prepared, stream: mk(Infinity), router: new RuleRouter(prepared) };
-}
-
 /** n events on `hosts` hosts, in time order, 0–1.5 s apart, stored 100 ms apart. */
 function stream(seed: number, n: number, hosts: number): LogEvent[] {
   const r = rng(seed);
@@ -161,19 +150,7 @@ function stream(seed: number, n: number, hosts: number): LogEvent[] {
 
 async function run(reader: MemoryReader, rules: DetectorRules, consumeAll: () => boolean, maxReplayMs = 3_600_000): Promise<Alert[]> {
   const alerts: Alert[] = [];
-  const ids = new Set<string>();
-  const d = new PartitionDetector({
-    reader,
-    rules,
-    scope: WHOLE_LOG,
-    sink: (group) => void alerts.push(...group),
-    ledger: { has: (id) => ids.has(id), add: (id) => void ids.add(id) },
-    log: pino({ level: 'silent' }),
-    reorderMs: 0,
-    checkpointEveryMs: 20,
-    maxReplayMs,
-    initialStart: () => ({ position: 1 }),
-  });
+  const d = detectorOn(reader, rules, alerts, maxReplayMs);
   await d.start();
   while (!consumeAll()) await new Promise((r) => setTimeout(r, 5));
   await new Promise((r) => setTimeout(r, 30));
@@ -262,21 +239,6 @@ class StepReader implements PartitionReader {
   }
 }
 
-function detectorOn(reader: PartitionReader, rules: DetectorRules, alerts: Alert[]): PartitionDetector {
-  const ids = new Set<string>();
-  return new PartitionDetector({
-    reader,
-    rules,
-    scope: WHOLE_LOG,
-    sink: (group) => void alerts.push(...group),
-    ledger: { has: (id) => ids.has(id), add: (id) => void ids.add(id) },
-    log: pino({ level: 'silent' }),
-    reorderMs: 0,
-    checkpointEveryMs: 20,
-    maxReplayMs: 3_600_000,
-    initialStart: () => ({ position: 1 }),
-  });
-}
 
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));

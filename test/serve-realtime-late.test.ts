@@ -1,13 +1,11 @@
 // Real-time detection of events that come after later ones (realtime.ts): a rule that is one event
 // query without pipes takes a late event at once, as if on time (same alerts as reading in time
 // order, no repair run); sequences get a repair run over their window, read again from the log.
-import pino from 'pino';
 import { describe, expect, test } from 'vitest';
 import type { Alert } from '../src/detect/alerts.js';
-import { prepareRule, RuleRouter } from '../src/detect/router.js';
 import type { BatchHandler, Checkpoint, LogEvent, LogStart, PartitionReader, ReadOptions } from '../src/serve/event-log.js';
-import { orderFree, PartitionDetector, WHOLE_LOG, type DetectorRules, type DetectorStatus } from '../src/serve/realtime.js';
-import { makeRule } from './detect-helpers.js';
+import { orderFree, type DetectorRules, type DetectorStatus } from '../src/serve/realtime.js';
+import { detectorOn, rulesOf } from './realtime-helpers.js';
 
 /** A partition in memory that hands its batches over one at a time, each after the previous one was released. */
 class PacedReader implements PartitionReader {
@@ -35,17 +33,6 @@ class PacedReader implements PartitionReader {
   }
 }
 
-function rulesOf(queries: string[]): DetectorRules {
-  const mk = (max: number) =>
-    queries.map((q, i) => {
-      const p = prepareRule(makeRule({ name: `r${i}`, query: q, index: ['logs-*'], from: 'now-9m', interval: '5m' }), { timestampField: '@timestamp', exceptionLists: [], now: Date.now(), replay: true, maxSignals: max });
-      if ('skip' in p) throw new Error(p.skip);
-      return p;
-    });
-  const prepared = mk(100);
-  return { gen: 1, prepared, stream: mk(Infinity), router: new RuleRouter(prepared) };
-}
-
 const T0 = Date.now() - 120_000;
 
 /** One process event `ms` after T0, with its store position. */
@@ -69,20 +56,8 @@ function stored(): LogEvent[][] {
 
 async function detect(rules: DetectorRules, batches: LogEvent[][]): Promise<{ alerts: Alert[]; status: DetectorStatus }> {
   const alerts: Alert[] = [];
-  const ids = new Set<string>();
   const reader = new PacedReader(batches);
-  const d = new PartitionDetector({
-    reader,
-    rules,
-    scope: WHOLE_LOG,
-    sink: (group) => void alerts.push(...group),
-    ledger: { has: (id) => ids.has(id), add: (id) => void ids.add(id) },
-    log: pino({ level: 'silent' }),
-    reorderMs: 0,
-    checkpointEveryMs: 20,
-    maxReplayMs: 3_600_000,
-    initialStart: () => ({ position: 1 }),
-  });
+  const d = detectorOn(reader, rules, alerts);
   await d.start();
   while (reader.delivered < batches.length) await new Promise((r) => setTimeout(r, 5));
   await d.drain();
