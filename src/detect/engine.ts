@@ -45,7 +45,7 @@ import { createHash } from 'node:crypto';
 import type { QueryResult, QueryRun } from '../engine/index.js';
 import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
 import type { EventDoc } from '../events/types.js';
-import { parseInstant } from '../events/time.js';
+import { eventInstant, parseInstant } from '../events/time.js';
 import type { Rule } from '../rules/types.js';
 import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
 import { ruleTimestampField, type PreparedRule } from './router.js';
@@ -136,7 +136,7 @@ interface RuleState {
   prepared: PreparedRule;
   rule: Rule;
   /** Window time of an event: timestamp_override with fallback (schedule replay). */
-  windowTime: (src: Record<string, unknown>) => number | null;
+  windowTime: (ev: EventDoc) => number | null;
   tiebreaker: Accessor | null;
   /** Events with the same ordering time, held to be sorted by the rule's tiebreaker. */
   tieGroup: EventDoc[];
@@ -263,7 +263,7 @@ export class DetectionEngine {
     const inWindow = (ev: EventDoc) => {
       if (!p.matchIndex(ev.index) || (p.filter && !p.filter(ev.source)) || (p.excepted && p.excepted(ev.source))) return false;
       if (p.expiring.length > 0 && runTime < expiringUntil(p, ev)) return false;
-      const wt = s.windowTime(ev.source);
+      const wt = s.windowTime(ev);
       return wt !== null && wt >= start && wt <= end;
     };
     let ties: EventDoc[] = [];
@@ -279,7 +279,7 @@ export class DetectionEngine {
         w.held.push(ev);
         continue;
       }
-      const t = ev.time?.ms ?? s.windowTime(ev.source)!;
+      const t = ev.time?.ms ?? s.windowTime(ev)!;
       if (t !== tieTime) {
         flush();
         tieTime = t;
@@ -323,7 +323,7 @@ export class DetectionEngine {
     const exceptedUntil = p.expiring.length > 0 ? expiringUntil(p, ev) : -Infinity;
     if (!this.replay) {
       if (this.opts.from !== undefined || this.opts.to !== undefined) {
-        const wt = s.windowTime(ev.source);
+        const wt = s.windowTime(ev);
         if (wt === null || wt < (this.opts.from ?? -Infinity) || wt > (this.opts.to ?? Infinity)) {
           s.stats.outsideWindows++;
           return;
@@ -339,7 +339,7 @@ export class DetectionEngine {
       else if (!w.run.done) w.run.push(ev);
       return;
     }
-    const wt = s.windowTime(ev.source);
+    const wt = s.windowTime(ev);
     if (wt === null) {
       s.stats.outsideWindows++;
       return;
@@ -493,13 +493,15 @@ function newRuleState(p: PreparedRule, index: number, grid: ScheduleGrid | null,
   const override = rule.timestamp_override ? fieldAccessor(rule.timestamp_override) : null;
   const fallback = rule.timestamp_override_fallback_disabled !== true;
   const tsAcc = fieldAccessor('@timestamp');
-  const windowTime = (src: Record<string, unknown>): number | null => {
+  // Called for every (event, rule) pair: @timestamp comes from the time the ordering stage read
+  // (EventDoc.time, when it was read from that field) instead of being parsed once per rule.
+  const windowTime = (ev: EventDoc): number | null => {
     if (override) {
-      const v = override(src);
+      const v = override(ev.source);
       if (v !== undefined && v !== null) return parseInstant(v)?.ms ?? null;
       if (!fallback) return null;
     }
-    return parseInstant(tsAcc(src))?.ms ?? null;
+    return eventInstant(ev, '@timestamp', tsAcc)?.ms ?? null;
   };
   return {
     index,
