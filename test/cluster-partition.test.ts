@@ -208,7 +208,10 @@ describe('takeover: the new owner rebuilds state silently from checkpoint − 2 
 class StepReader implements PartitionReader {
   readonly partition = 0;
   checkpoint: Checkpoint | null = null;
-  readonly events: LogEvent[] = [];
+  readonly events: LogEvent[];
+  constructor(stored: LogEvent[] = []) {
+    this.events = [...stored];
+  }
   private feed: ((b: LogEvent[]) => Promise<void>) | null = null;
   async claim(): Promise<Checkpoint | null> {
     return this.checkpoint;
@@ -243,6 +246,36 @@ class StepReader implements PartitionReader {
 async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
   expect(cond()).toBe(true);
+}
+
+/** A detector reads everything stored in `reader` and stops: its alerts and late-event count. */
+async function readThrough(reader: StepReader, rules: DetectorRules): Promise<{ alerts: Alert[]; late: number }> {
+  const alerts: Alert[] = [];
+  const d = detectorOn(reader, rules, alerts);
+  await d.start();
+  const last = reader.events[reader.events.length - 1]!.position;
+  await until(() => reader.checkpoint?.position === last);
+  await d.drain();
+  await d.stop();
+  return { alerts, late: d.status().late };
+}
+
+/**
+ * A first owner reads the events through position `cut`, acknowledges and dies; a second claims
+ * its checkpoint and reads them all (`paced`: stored events handed over one at a time).
+ */
+async function handOver(rules: DetectorRules, events: LogEvent[], cut: number, paced = false): Promise<{ before: Alert[]; after: Alert[]; late: number }> {
+  const first = new StepReader(events.filter((e) => e.position <= cut));
+  const before: Alert[] = [];
+  const d1 = detectorOn(first, rules, before);
+  await d1.start();
+  await until(() => first.checkpoint?.position === cut);
+  await d1.stop();
+  const second = new StepReader(events);
+  second.paced = paced;
+  second.checkpoint = first.checkpoint;
+  const { alerts: after, late } = await readThrough(second, rules);
+  return { before, after, late };
 }
 
 describe('late events and store-time gaps', () => {
@@ -282,32 +315,10 @@ describe('late events and store-time gaps', () => {
     // h1's "a" stored at 0 s; other hosts' events, 1 s later in event time, stored 100 s later
     // (a shipper's backlog); then h1's "b", 2 s after its "a".
     const events = [ev(1, 'h1', 'a', 0, t0), ...[2, 3, 4, 5].map((p) => ev(p, `o${p}`, 'b', 1000, t0 + 100_000 + p)), ev(6, 'h1', 'b', 2000, t0 + 100_010)];
-    const whole: Alert[] = [];
-    const full = new StepReader();
-    full.events.push(...events);
-    const d0 = detectorOn(full, rules, whole);
-    await d0.start();
-    await until(() => full.checkpoint?.position === 6);
-    await d0.drain();
-    await d0.stop();
+    const whole = (await readThrough(new StepReader(events), rules)).alerts;
     expect(whole.length).toBe(3);
     // First owner: reads through position 5, acknowledges it, dies; the second continues.
-    const first = new StepReader();
-    first.events.push(...events.slice(0, 5));
-    const before: Alert[] = [];
-    const d1 = detectorOn(first, rules, before);
-    await d1.start();
-    await until(() => first.checkpoint?.position === 5);
-    await d1.stop();
-    const second = new StepReader();
-    second.events.push(...events);
-    second.checkpoint = first.checkpoint;
-    const after: Alert[] = [];
-    const d2 = detectorOn(second, rules, after);
-    await d2.start();
-    await until(() => second.checkpoint?.position === 6);
-    await d2.drain();
-    await d2.stop();
+    const { before, after } = await handOver(rules, events, 5);
     expect(before).toEqual([]);
     expect(after.map((a) => a['kibana.alert.uuid']).sort()).toEqual(whole.map((a) => a['kibana.alert.uuid']).sort());
   });
@@ -332,15 +343,8 @@ describe('late events and store-time gaps', () => {
     const place = (list: LogEvent[]) => list.map((e, i) => ({ ...e, position: i + 1, storedAt: t0 + (i + 1) * 10 }));
     const byTime = place([...made].sort((a, b) => Date.parse(String(a.e.source['@timestamp'])) - Date.parse(String(b.e.source['@timestamp']))).map((m) => m.e));
     const byArrival = place([...made].sort((a, b) => a.arrives - b.arrives).map((m) => m.e));
-    const inOrder: Alert[] = [];
-    const ref = new StepReader();
-    ref.events.push(...byTime);
-    const d0 = detectorOn(ref, rules, inOrder);
-    await d0.start();
-    await until(() => ref.checkpoint?.position === byTime.length);
-    await d0.drain();
-    await d0.stop();
-    expect(d0.status().late).toBe(0);
+    const { alerts: inOrder, late: lateInOrder } = await readThrough(new StepReader(byTime), rules);
+    expect(lateInOrder).toBe(0);
     // Arrival order, in batches of 1–12 with the detector pushing between them.
     const live: Alert[] = [];
     const reader = new StepReader();
@@ -371,25 +375,9 @@ describe('late events and store-time gaps', () => {
     // Read together, h2's "a" (+7 s) goes before h1's "b" (+10 s); replayed one at a time, it comes
     // after it: late, and silent (before the checkpoint). h2's "b" at +11 s is on time.
     const events = [ev(1, 'h1', 'b', 10_000), ev(2, 'h2', 'a', 7_000), ev(3, 'h2', 'b', 11_000)];
-    const first = new StepReader();
-    first.events.push(...events.slice(0, 2));
-    const before: Alert[] = [];
-    const d1 = detectorOn(first, rules, before);
-    await d1.start();
-    await until(() => first.checkpoint?.position === 2);
-    await d1.stop();
-    const second = new StepReader();
-    second.paced = true;
-    second.events.push(...events);
-    second.checkpoint = first.checkpoint;
-    const after: Alert[] = [];
-    const d2 = detectorOn(second, rules, after);
-    await d2.start();
-    await until(() => second.checkpoint?.position === 3);
-    await d2.drain();
-    await d2.stop();
+    const { before, after, late } = await handOver(rules, events, 2, true);
     expect(before).toEqual([]);
-    expect(d2.status().late).toBe(0);
+    expect(late).toBe(0);
     expect(after.filter((a) => a['kibana.alert.building_block_type'] === undefined).map((a) => (a['host'] as { id: string } | undefined)?.id ?? a['host.id'])).toEqual(['h2']);
   });
 });
