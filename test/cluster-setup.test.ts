@@ -5,7 +5,7 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { openCluster } from '../src/cluster/nats.js';
+import { isTransient, openCluster } from '../src/cluster/nats.js';
 import { ConfigError, defaultClusterConfig, defaultConfig } from '../src/serve/config.js';
 import { NatsCluster, natsServerPath, NO_NATS } from './nats-helpers.js';
 
@@ -22,6 +22,18 @@ function capturingLog(): { log: pino.Logger; lines: { msg: string; attempt?: num
   });
   return { log: pino({ level: 'warn' }, sink), lines };
 }
+
+describe('which JetStream failures are retried', () => {
+  test('a server down or just back, a timeout, a leader election: retried; a refused compare-and-set: not', () => {
+    // A restarted server is "offline" to the meta leader for a moment after it is back.
+    expect(isTransient(new Error('no suitable peers for placement, peer offline'))).toBe(true);
+    expect(isTransient(new Error('insufficient resources'))).toBe(true);
+    expect(isTransient(new Error('TIMEOUT'))).toBe(true);
+    expect(isTransient(new Error('JetStream system temporarily unavailable'))).toBe(true);
+    expect(isTransient(Object.assign(new Error('wrong last sequence: 4'), { code: 10071 }))).toBe(false);
+    expect(isTransient(new Error('stream name is required'))).toBe(false);
+  });
+});
 
 describe.runIf(nats !== null)(nats ? 'cluster node start-up while JetStream has no majority' : NO_NATS, () => {
   let cluster: NatsCluster;

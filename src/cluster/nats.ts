@@ -209,12 +209,16 @@ async function openClusterOnce(config: ServeConfig, log: Logger): Promise<Cluste
   }
 }
 
-/** Transient JetStream failures (leader election, a server down, a timeout): worth retrying. */
+/**
+ * Transient JetStream failures (leader election, a server down, a timeout): worth retrying. A
+ * server just back is "offline" to the meta leader for a moment, so placing replicas on it fails
+ * with "no suitable peers for placement, peer offline" until it is seen again.
+ */
 export function isTransient(e: unknown): boolean {
   const m = String((e as Error)?.message ?? e);
   const code = (e as { code?: unknown })?.code;
   if (code === 10071) return false;
-  return /timeout|timed out|no responders|503|disconnect|closed|connection|not available|temporarily unavailable|not enabled|leader|insufficient|stream not found|TIMEOUT/i.test(m) || code === 503 || code === 'TIMEOUT';
+  return /timeout|timed out|no responders|503|disconnect|closed|connection|not available|temporarily unavailable|not enabled|leader|insufficient|stream not found|no suitable peers|peer offline|TIMEOUT/i.test(m) || code === 503 || code === 'TIMEOUT';
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
