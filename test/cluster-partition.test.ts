@@ -7,7 +7,7 @@ import { prepareRule, type PreparedRule } from '../src/detect/router.js';
 import type { Alert } from '../src/detect/alerts.js';
 import { ConfigError, defaultConfig, loadConfigFile } from '../src/serve/config.js';
 import type { BatchHandler, Checkpoint, LogEvent, LogStart, PartitionReader, ReadOptions } from '../src/serve/event-log.js';
-import type { DetectorRules } from '../src/serve/realtime.js';
+import { lateSpanMs, stateSpanMs, type DetectorRules } from '../src/serve/realtime.js';
 import { makeRule, tempDir } from './detect-helpers.js';
 import { detectorOn, rulesOf } from './realtime-helpers.js';
 import { writeFileSync } from 'node:fs';
@@ -277,6 +277,21 @@ async function handOver(rules: DetectorRules, events: LogEvent[], cut: number, p
   const { alerts: after, late } = await readThrough(second, rules);
   return { before, after, late };
 }
+
+describe('spans', () => {
+  const rule = (query: string) => makeRule({ name: 'r', query, index: ['logs-*'], from: 'now-9m', interval: '5m' });
+  const seq = rule('sequence by host.id with maxspan=5s [process where true] [network where true]');
+  const open = rule('sequence by host.id [process where true] [network where true]');
+  const sample = rule('sample by host.id [process where true] [network where true]');
+  const event = rule('process where true');
+  test('a late event reaches as far as its maxspan, else the look-back; the state span is twice the longest of the stateful rules, capped', () => {
+    expect([seq, open, sample].map(lateSpanMs)).toEqual([5_000, 540_000, 540_000]);
+    expect(stateSpanMs([event, seq], 3_600_000)).toBe(10_000);
+    expect(stateSpanMs([event], 3_600_000)).toBe(0);
+    expect(stateSpanMs([seq, sample], 3_600_000)).toBe(1_080_000);
+    expect(stateSpanMs([seq, open], 60_000)).toBe(60_000);
+  });
+});
 
 describe('late events and store-time gaps', () => {
   const SEQ = 'sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]';

@@ -30,6 +30,7 @@ import { DetectionEngine, type AlertLedger } from '../detect/engine.js';
 import { RuleRouter, type PreparedRule } from '../detect/router.js';
 import { RuleSchedule } from '../detect/schedule.js';
 import type { QueryResult } from '../engine/index.js';
+import type { Query } from '../eql/ast.js';
 import { parse } from '../eql/index.js';
 import { stampEventTime } from '../events/order.js';
 import type { EventDoc } from '../events/types.js';
@@ -669,34 +670,31 @@ export function orderFree(p: PreparedRule): boolean {
  */
 export function lateSpanMs(rule: Rule): number {
   try {
-    const q = parse(rule.query ?? '').query;
-    if (q.kind === 'sequence' && q.maxspan) return q.maxspan.millis;
-    return lookbackMs(rule);
+    return spanOf(rule, parse(rule.query ?? '').query);
   } catch {
     return 0;
   }
 }
 
+/** lateSpanMs of a rule whose query is parsed. */
+function spanOf(rule: Rule, q: Query): number {
+  return q.kind === 'sequence' && q.maxspan ? q.maxspan.millis : lookbackMs(rule);
+}
+
 /**
- * How far back state must be rebuilt: 2 × the longest maxspan of the sequence rules (rules
- * without maxspan, and samples, keep state for their whole look-back, to − from), at most `cap`.
+ * How far back state must be rebuilt: 2 × the longest span (lateSpanMs) of the stateful rules
+ * (sequences and samples; event queries keep no state across events), at most `cap`.
  */
 export function stateSpanMs(rules: readonly Rule[], cap: number): number {
   let span = 0;
   for (const rule of rules) {
-    let s = 0;
+    let q: Query;
     try {
-      const q = parse(rule.query ?? '').query;
-      if (q.kind === 'event') continue;
-      if (q.kind === 'sequence' && q.maxspan) s = q.maxspan.millis;
-      else {
-        const w = new RuleSchedule(rule, { anchor: 0 }).windowAt(0);
-        s = w.end - w.start;
-      }
+      q = parse(rule.query ?? '').query;
     } catch {
       continue;
     }
-    span = Math.max(span, 2 * s);
+    if (q.kind !== 'event') span = Math.max(span, 2 * spanOf(rule, q));
   }
   return Math.min(span, cap);
 }
