@@ -23,6 +23,7 @@ import { getField } from '../engine/fields.js';
 import { escapeControl, escapeJsonControls, escapeLines } from '../util/terminal.js';
 import { cacheDir } from '../util/cache-dir.js';
 import { handleInterrupts, interruptExitCode, interruptName } from './interrupt.js';
+import { markStartup } from '../util/startup-trace.js';
 
 // The progress bar's module is loaded only when a bar is shown (stderr a terminal).
 const require = createRequire(import.meta.url);
@@ -107,7 +108,9 @@ export async function runHunt(
   let loaded: LoadResult;
   let notes: string[];
   try {
+    markStartup('hunt started');
     const selected = loadSelectedRules(rulePaths, o, { cache: o.cache });
+    markStartup('rules loaded');
     // Warnings about the selection now; which rule set ran, with the summary.
     for (const n of selected.notes) if (n.startsWith('warning:')) err(n);
     notes = selected.notes.filter((n) => !n.startsWith('warning:'));

@@ -6,6 +6,9 @@ import { InputError } from '../events/sources.js';
 import { UserError } from './errors.js';
 import { ioReason } from '../util/files.js';
 import { escapeLines } from '../util/terminal.js';
+import { markStartup } from '../util/startup-trace.js';
+
+markStartup('main module loaded');
 
 type Register = (program: Command) => unknown;
 
@@ -38,6 +41,7 @@ const program = new Command('eqlite')
 const named = process.argv[2];
 const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
 for (const register of await Promise.all(wanted.map((c) => COMMANDS[c]!()))) register(program);
+markStartup('command loaded');
 
 // A reader that stops early (`eqlite validate … | head`) closes stdout: the commands that stream
 // (hunt, query, convert) handle it through their sinks (src/cli/sinks.ts) and may go on writing

@@ -35,7 +35,7 @@ import { saveOutlines } from '../engine/outline.js';
 import type { IndexMappings } from '../engine/mapping.js';
 import { addCounters, emptyCounters, prepareRule, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { resolveDateMath, TimeExpressionError } from './schedule.js';
-import { markFirstEventRead } from '../util/startup-trace.js';
+import { markFirstEventRead, markStartup } from '../util/startup-trace.js';
 
 export type { RuleStats };
 export { TimeExpressionError };
@@ -252,6 +252,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     const some = unmapped.slice(0, 3).map((n) => `"${n}"`).join(', ');
     warn(`${unmapped.length} rule(s) search no index of --mapping and run with ECS field types (e.g. ${some}${unmapped.length > 3 ? ', …' : ''})`);
   }
+  markStartup('rules prepared');
   // New outlines are written before reading starts: the input workers find them there.
   if (opts.outlines) saveOutlines();
 
@@ -352,7 +353,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
           onSkip: io.onSkip,
           onWarning: io.onWarning,
           local: (f) => {
+            markStartup('first input opening');
             const router = new RuleRouter(prepared);
+            markStartup('router built');
             localRouters.push(router);
             // Lines holding none of the rules' needles are read unparsed (not in the sorting attempt).
             const needles = attempt === 'stream' ? router.needles : null;
