@@ -1,7 +1,7 @@
-// The event store's writer thread answers every write with its commit. When it can no longer
-// answer — it died, exited, or a reply could not be received — the requests waiting for it fail
-// (503 for the shipper, nothing acknowledged) instead of hanging forever (issue 16: no worker
-// event without a handler).
+// The event store's writer thread answers every write with its commit, once the commit is on disk
+// (the WAL fsynced after it). When it can no longer answer — it died, exited, or a reply could
+// not be received — the requests waiting for it fail (503 for the shipper, nothing acknowledged)
+// instead of hanging forever (issue 16: no worker event without a handler).
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { batchOf, EventStore, Op, StoreUnavailableError, type SimpleItem } from '../src/serve/store/event-store.js';
@@ -17,7 +17,28 @@ afterEach(async () => {
 
 const writerOf = (s: EventStore) => (s as unknown as { worker: Worker }).worker;
 
+const rowCount = (s: EventStore) => (s.db().prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+
 describe('event store writer thread', () => {
+  it('writes are answered in commit order; closing answers every write handed over before it, each stored', async () => {
+    const dir = tempDir('eqlite-writer-');
+    const store = await EventStore.open({ dir });
+    // 40 writes of 50 items at once (several transactions, the WAL synced while the next one is
+    // built), then close at once: the last commits are answered by the close's own sync.
+    const writes = Array.from({ length: 40 }, (_, w) => store.write(batchOf(items(50, w * 50))));
+    const closed = store.close();
+    const results = await Promise.all(writes);
+    await closed;
+    for (const r of results) expect([...r.status]).toEqual(new Array(50).fill(201));
+    const seqs = results.flatMap((r) => [...r.seq]);
+    expect(seqs).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+    const again = await EventStore.open({ dir });
+    open.push(again);
+    expect(rowCount(again)).toBe(2000);
+    // The same items again are conflicts: nothing was stored twice.
+    expect([...(await again.write(batchOf(items(3, 1997)))).status]).toEqual([409, 409, 409]);
+  }, 30_000);
+
   it('a writer that exits fails the waiting writes and the later ones; the store says why', async () => {
     const down: string[] = [];
     const store = await EventStore.open({ dir: tempDir('eqlite-writer-'), onUnavailable: (_f, m) => down.push(m) });

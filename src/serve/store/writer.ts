@@ -1,9 +1,11 @@
 // The event store's writer thread (see protocol.ts). It owns the only write connection to
 // `events.sqlite` and commits the items of every request waiting at that moment in one
-// transaction: WAL with synchronous=FULL, so a transaction is on disk (fsynced) when COMMIT returns
-// and the main thread may acknowledge its items. It also enforces retention, and reports, rather
-// than dies of, a full disk or a read-only directory (it keeps retrying to open and to write).
-import { mkdirSync } from 'node:fs';
+// transaction (WAL). A transaction's requests are answered only once it is on disk: COMMIT writes
+// its frames to the WAL file, and the WAL file is then fsynced (WalSync below) before the main
+// thread learns the outcome, so it acknowledges only what is durable. It also enforces retention,
+// and reports, rather than dies of, a full disk or a read-only directory (it keeps retrying to
+// open and to write).
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -68,7 +70,10 @@ function open(): boolean {
       // 4 KiB pages the same inserts took 3.8 times the CPU (bench of 40,000 events).
       db.pragma('page_size = 65536');
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      // NORMAL: COMMIT writes the transaction's WAL frames without fsyncing them; WalSync fsyncs
+      // the WAL file off this thread before the transaction's requests are answered (see there).
+      // Checkpoints still fsync the WAL before copying it into the database, as under FULL.
+      db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 10000');
       // Index pages of a large store stay in memory (64 MiB), so inserts do not re-read them.
       db.pragma('cache_size = -65536');
@@ -91,6 +96,10 @@ function open(): boolean {
       mark: db.prepare('INSERT INTO ingest_marks (ingested, first_seq) VALUES (?, ?)'),
       reject: db.prepare('INSERT INTO rejected (at, idx, reason, line) VALUES (?, ?, ?, ?)'),
     };
+    // The WAL file exists now (the write above made it): its directory entry is made durable
+    // once, as SQLite does on a new WAL's first sync under FULL.
+    walSync = new WalSync(cfg.path + '-wal');
+    syncDirectory(path.dirname(cfg.path));
     const last = db.prepare('SELECT MAX(ingested) AS t FROM ingest_marks').get() as { t: number | null };
     lastIngested = Math.max(lastIngested, last.t ?? 0);
     const seq = db.prepare('SELECT MAX(seq) AS s FROM events').get() as { s: number | null };
@@ -101,6 +110,15 @@ function open(): boolean {
     conn = null;
     fail(e);
     return false;
+  }
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -118,6 +136,8 @@ function fail(e: unknown): void {
       /* already broken */
     }
     conn = null;
+    walSync?.retire();
+    walSync = null;
   }
   scheduleReopen();
 }
@@ -198,16 +218,143 @@ function flush(): void {
     return;
   }
   lastIngested = ingested;
-  batch.forEach((p, i) => {
+  const answers: Answer[] = batch.map((p, i) => {
     const r = results[i]!;
     // The bytes buffer goes back too: reused for a later request, it spares the main thread a
     // fresh allocation (and its page faults) per request.
     const spare = p.bytes.buffer instanceof ArrayBuffer && p.bytes.buffer.byteLength >= MIN_SPARE ? p.bytes.buffer : null;
     const transfer = [r.status.buffer as ArrayBuffer, r.seq.buffer as ArrayBuffer];
     if (spare) transfer.push(spare);
-    port.postMessage({ t: 'done', req: p.req, ingested, status: r.status, seq: r.seq, autoIds: r.autoIds, refused: r.refused, spare } satisfies FromWriter, transfer);
+    return { m: { t: 'done', req: p.req, ingested, status: r.status, seq: r.seq, autoIds: r.autoIds, refused: r.refused, spare }, transfer };
   });
+  // Answered once the WAL holding the commit is fsynced; the next transaction is built meanwhile.
+  walSync!.committed(answers);
 }
+
+/** A committed request's answer, sent once the commit is on disk. */
+interface Answer {
+  m: Extract<FromWriter, { t: 'done' }>;
+  transfer: ArrayBuffer[];
+}
+
+/**
+ * Durability of commits. The connection runs synchronous=NORMAL: when COMMIT returns, the
+ * transaction's frames (its commit frame last) are written to the WAL file, maybe not yet on disk.
+ * Its answers wait here for an fsync of the WAL file that began after that COMMIT returned: an
+ * fsync makes every write made to the file before it began durable, so the transaction, and every
+ * one before it, is then on disk — what synchronous=FULL guarantees when COMMIT returns (SQLite
+ * recovers a WAL up to its last valid commit frame). Under FULL this thread waited for the disk
+ * in every COMMIT; here the fsync runs on libuv's thread pool while this thread builds the next
+ * transaction. One fsync at a time, each covering every commit made before it began; answers go
+ * out in commit order. If an fsync fails, its commits are not acknowledged (the requests fail as
+ * a whole and the shippers retry them; what is stored answers as a duplicate by its id).
+ */
+class WalSync {
+  private readonly fd: number;
+  /** Answers of commits made since the running fsync began. */
+  private waiting: Answer[] = [];
+  /** Answers the running fsync covers (null: none running). */
+  private syncing: Answer[] | null = null;
+  private retired = false;
+  private closed = false;
+  private broken = false;
+
+  constructor(file: string) {
+    this.fd = openSync(file, 'r');
+  }
+
+  committed(answers: Answer[]): void {
+    if (this.broken) {
+      syncFailed(answers, new Error('an earlier sync of this connection failed'));
+      return;
+    }
+    for (const a of answers) this.waiting.push(a);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.syncing !== null) return;
+    if (this.waiting.length === 0) {
+      if (this.retired) this.close();
+      return;
+    }
+    const covered = (this.syncing = this.waiting);
+    this.waiting = [];
+    fsync(this.fd, (err) => {
+      // (Already answered when the store was closed meanwhile: see drain.)
+      if (this.syncing !== covered) return;
+      this.syncing = null;
+      if (err) {
+        // What was written before a failed fsync may be lost (the kernel can drop the pages it
+        // could not write): nothing committed on this connection is acknowledged any more.
+        const all = [...covered, ...this.waiting];
+        this.waiting = [];
+        this.broken = true;
+        syncFailed(all, err);
+      } else deliver(covered);
+      this.kick();
+    });
+  }
+
+  /** Answers everything committed, after a synchronous fsync (the store is closing). */
+  drain(): void {
+    const all = [...(this.syncing ?? []), ...this.waiting];
+    this.syncing = null;
+    this.waiting = [];
+    if (all.length === 0) return;
+    try {
+      if (this.broken) throw new Error('an earlier sync of this connection failed');
+      fsyncSync(this.fd);
+    } catch (e) {
+      syncFailed(all, e);
+      return;
+    }
+    deliver(all);
+  }
+
+  /** The connection is gone: the fd is closed once the commits made on it are answered. */
+  retire(): void {
+    this.retired = true;
+    this.kick();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* closing anyway */
+    }
+  }
+}
+
+function deliver(answers: Answer[]): void {
+  for (const a of answers) port.postMessage(a.m, a.transfer);
+}
+
+/**
+ * Commits whose WAL could not be fsynced: not acknowledged (the requests fail as a whole), the
+ * store is failed, and the connection is dropped whatever the cause, to be opened afresh.
+ */
+function syncFailed(answers: Answer[], e: unknown): void {
+  const f = classify(e);
+  const message = `the event store could not be synced to disk: ${(e as Error).message ?? String(e)}`;
+  for (const a of answers) send({ t: 'failed', req: a.m.req, failure: f, message });
+  fail(e);
+  if (conn) {
+    try {
+      conn.db.close();
+    } catch {
+      /* already broken */
+    }
+    conn = null;
+    walSync?.retire();
+    walSync = null;
+  }
+}
+
+let walSync: WalSync | null = null;
 
 /** Bytes buffers smaller than this are not handed back (the pool keeps request-sized buffers). */
 const MIN_SPARE = 64 * 1024;
@@ -415,6 +562,7 @@ port.on('message', (m: ToWriter) => {
     case 'close':
       closing = true;
       flush();
+      walSync?.drain();
       clearInterval(retentionTimer);
       if (reopenTimer) clearTimeout(reopenTimer);
       try {
@@ -425,6 +573,8 @@ port.on('message', (m: ToWriter) => {
       } catch {
         /* closing anyway */
       }
+      walSync?.retire();
+      walSync = null;
       conn = null;
       send({ t: 'closed' });
       port.close();
