@@ -69,32 +69,33 @@ let foundKey = '';
 
 /**
  * The node the key just scanned (bytes keyStart..keyEnd) leads to from `node`, or null. Plain
- * keys are compared as bytes; a key with an escape or a dot (`"event.category"` walks two
- * levels) is decoded first.
+ * keys are compared as bytes with the node's children; a key that starts with a child's name and
+ * a dot (`"event.category"` walks two levels) and a key with an escape are decoded and walked.
+ * (Most keys match no child: they are told apart by their first bytes, without a pass over them.)
  */
 function keyNode(b: Buffer, node: FieldTrie): FieldTrie | null {
+  if (keyEscaped) return walkKey(b, node);
   const len = keyEnd - keyStart;
-  let dotted = keyEscaped;
-  if (!dotted) {
-    const kids = node.kids;
-    for (let k = 0; k < kids.length; k++) {
-      const kb = kids[k]!.bytes;
-      if (kb.length !== len) continue;
-      let i = 0;
-      while (i < len && kb[i] === b[keyStart + i]) i++;
-      if (i === len) {
-        foundKey = kids[k]!.name;
-        return kids[k]!.node;
-      }
+  const kids = node.kids;
+  for (let k = 0; k < kids.length; k++) {
+    const kb = kids[k]!.bytes;
+    const n = kb.length;
+    if (n > len) continue;
+    let i = 0;
+    while (i < n && kb[i] === b[keyStart + i]) i++;
+    if (i < n) continue;
+    if (n === len) {
+      foundKey = kids[k]!.name;
+      return kids[k]!.node;
     }
-    for (let i = keyStart; i < keyEnd; i++) {
-      if (b[i] === DOT) {
-        dotted = true;
-        break;
-      }
-    }
-    if (!dotted) return null;
+    // A dotted key can only lead somewhere through the child its first part names.
+    if (b[keyStart + n] === DOT) return walkKey(b, node);
   }
+  return null;
+}
+
+/** keyNode of a key that is decoded first (escaped or dotted). */
+function walkKey(b: Buffer, node: FieldTrie): FieldTrie | null {
   const key = keyEscaped ? (JSON.parse(b.toString('utf8', keyStart - 1, keyEnd + 1)) as string) : b.toString('utf8', keyStart, keyEnd);
   const n = walk(node, key);
   if (n !== null) foundKey = key;
