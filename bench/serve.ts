@@ -3,7 +3,7 @@
 // same machine, with the seed rule and with every Elastic EQL rule from ../shared.
 //
 // The generator pre-builds Beats-sized bulk bodies (1,600 events, `create` actions, generated
-// Windows ECS events) and sends them over 4 concurrent kept-alive connections (node:http),
+// Windows ECS events) and sends them over 4 (EQLITE_BENCH_SERVE_CONNECTIONS) concurrent kept-alive connections (node:http),
 // retrying 429s. Reported:
 // events/s acknowledged (stored on disk), events/s through detection (until the real-time backlog
 // is empty), p50/p99 acknowledgement latency (client side), real-time alert latency (the
@@ -14,6 +14,8 @@
 //   EQLITE_BENCH_SERVE_MAIN       the service's main.js (default dist/cli/main.js): a copy of an
 //                                 older build, to measure it against the current one in one run
 //   EQLITE_BENCH_SERVE_ONLY       seed | all: one configuration only
+//   EQLITE_BENCH_SERVE_CONNECTIONS concurrent connections of the generator (default 4; a fleet of
+//                                 shippers sends over many more)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -162,7 +164,7 @@ function lines(payloads: Buffer[]): number {
   return n;
 }
 
-export async function benchServe(label: string, rules: string, events: number): Promise<ServeBenchResult> {
+export async function benchServe(label: string, rules: string, events: number, connections = 4): Promise<ServeBenchResult> {
   const payloads = await bodies(events);
   const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-bench-serve-'));
   const port = 19500 + Math.floor(Math.random() * 400);
@@ -193,7 +195,7 @@ export async function benchServe(label: string, rules: string, events: number): 
     })();
     // node:http with kept-alive connections, one per sender: a Beats-like client that costs this
     // process little CPU per request (fetch cost about as much CPU per event as the service).
-    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const agent = new Agent({ keepAlive: true, maxSockets: connections });
     const latencies: number[] = [];
     let retried = 0;
     let next = 0;
@@ -218,7 +220,7 @@ export async function benchServe(label: string, rules: string, events: number): 
         }
       }
     };
-    await Promise.all(Array.from({ length: 4 }, sender));
+    await Promise.all(Array.from({ length: connections }, sender));
     const acked = (performance.now() - t0) / 1000;
     const gen = process.cpuUsage(gen0);
     agent.destroy();
@@ -281,13 +283,15 @@ export function printServe(results: ServeBenchResult[], log: (s: string) => void
 
 export async function runServeBench(log: (s: string) => void = console.log): Promise<void> {
   const events = Number(process.env.EQLITE_BENCH_SERVE_EVENTS ?? 200_000);
+  const connections = Number(process.env.EQLITE_BENCH_SERVE_CONNECTIONS ?? 4);
+  if (!Number.isInteger(connections) || connections < 1) throw new Error(`EQLITE_BENCH_SERVE_CONNECTIONS must be a positive integer (got ${process.env.EQLITE_BENCH_SERVE_CONNECTIONS})`);
   const corpus = path.resolve(root, '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
-  log(`eqlite serve: ${events.toLocaleString('en')} generated Windows events in bulk requests of 1,600 over 4 connections, load generator on the same machine`);
+  log(`eqlite serve: ${events.toLocaleString('en')} generated Windows events in bulk requests of 1,600 over ${connections} connections, load generator on the same machine`);
   // Each row is printed as soon as it is measured.
   const only = process.env.EQLITE_BENCH_SERVE_ONLY;
-  if (only !== 'all') printServe([await benchServe('seed rule', path.join(root, 'rules'), events)], log);
+  if (only !== 'all') printServe([await benchServe('seed rule', path.join(root, 'rules'), events, connections)], log);
   if (only === 'seed') return;
-  if (existsSync(corpus)) printServe([await benchServe('all Elastic EQL rules', corpus, events)], log, false);
+  if (existsSync(corpus)) printServe([await benchServe('all Elastic EQL rules', corpus, events, connections)], log, false);
   else log(`(all-rules configuration skipped: ${corpus} not found)`);
 }
 
