@@ -85,6 +85,11 @@ describe('line filter', () => {
     expect(decide(f(), `${TS},"p":"C:\\\\users\\\\x"}`)).toBe(true);
     expect(decide(f(), `${TS},"p":"C:\\\\\\u0041"}`)).toBe(false);
     expect(decide(f(), `${TS},"p":"a\\/b"}`)).toBe(false);
+    // A needle right after an escaped backslash, or starting inside a winlog event id key (which
+    // alone would only ask for the ECS check): found all the same.
+    expect(decide(new LineFilter(['users'], '@timestamp'), `${TS},"p":"C:\\\\users\\\\x"}`)).toBe(false);
+    expect(decide(new LineFilter(['nt_id'], '@timestamp'), `${TS},"a":"prevent_id","event":{"category":["x"]},"winlog":{"event_id":"1"}}`)).toBe(false);
+    expect(decide(new LineFilter(['xyz'], '@timestamp'), `${TS},"a":"prevent_id","event":{"category":["x"]},"winlog":{"event_id":"1"}}`)).toBe(true);
     // The Kelvin sign lower-cases to an ASCII k: a line holding it is parsed.
     expect(decide(new LineFilter(['kit.exe'], '@timestamp'), `${TS},"p":"\u212Ait.exe"}`)).toBe(false);
   });

@@ -15,8 +15,9 @@
 // What is not checked on a skipped line: that the JSON between the first key and the final `}`
 // is well-formed, and that the timestamp key is not repeated (JSON.parse keeps the last one).
 // Lines are examined a read buffer at a time: one regular expression finds the needles and the
-// markers of 3 and 4 in one pass over the buffer, so the cost per line does not grow with the
-// number of lines per read; with more than MAX_NEEDLES needles the filter is not used (the pass
+// markers of 3 and 4 in one pass over the buffer (every position is tried, so no match hides a
+// pattern that starts inside it), so the cost per line does not grow with the number of lines
+// per read; with more than MAX_NEEDLES needles the filter is not used (the pass
 // then costs about what parsing saves, and nearly every line holds some needle anyway).
 import type { Instant } from './time.js';
 import { parseInstant } from './time.js';
@@ -48,6 +49,13 @@ const WINLOG_ID = 'vent_id"';
  * letters, while the search below folds ASCII only. A line holding one is parsed.
  */
 const FOLDS_TO_ASCII = ['\u212a', '\u0130'];
+/** The same characters' UTF-8 bytes, as a latin1 view of the bytes shows them (see skipLatin1). */
+const FOLDS_TO_ASCII_LATIN1 = FOLDS_TO_ASCII.map(latin1Of);
+
+/** The latin1 view of a string's UTF-8 bytes: one character per byte. */
+function latin1Of(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
+}
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -59,6 +67,15 @@ function caseless(needle: string): string {
     out += /[a-z]/.test(ch) && up !== ch ? `[${ch}${up}]` : escapeRegExp(ch);
   }
   return out;
+}
+
+const BACKSLASH = 92;
+
+/** Whether the backslash at text[at] starts an escape: an even number of backslashes precede it. */
+function escapeAt(text: string, at: number): boolean {
+  let j = at;
+  while (j > 0 && text.charCodeAt(j - 1) === BACKSLASH) j--;
+  return ((at - j) & 1) === 0;
 }
 
 /** A sorted list of positions with a cursor that only moves forward. */
@@ -79,18 +96,81 @@ class Hits {
   }
 }
 
+/**
+ * Where one text was searched: the positions of the needles and markers found (one regular
+ * expression pass from `from` on), and the next `category":` key.
+ */
+class TextScan {
+  text: string | null = null;
+  from = 0;
+  readonly parseHits = new Hits();
+  readonly winlogHits = new Hits();
+  /** Position of the next `category":` in `text` at or after the last search, or -1 for none. */
+  private nextCategory = -1;
+  private categoryFrom = 0;
+
+  constructor(
+    private readonly search: RegExp,
+    /** A latin1 view of UTF-8 bytes (the characters folding to ASCII are then searched as bytes). */
+    private readonly latin1: boolean,
+  ) {}
+
+  /** Makes sure text[start…] has been searched. */
+  cover(text: string, start: number): void {
+    if (text !== this.text || start < this.from) this.scan(text, start);
+  }
+
+  /** Whether text[start, end) holds `category":`; one forward search per text, not per line. */
+  categoryIn(text: string, start: number, end: number): boolean {
+    if (start < this.categoryFrom || (this.nextCategory >= 0 && this.nextCategory < start)) {
+      this.nextCategory = text.indexOf(CATEGORY_KEY, start);
+      this.categoryFrom = start;
+    }
+    return this.nextCategory >= 0 && this.nextCategory < end;
+  }
+
+  forget(): void {
+    this.text = null;
+  }
+
+  private scan(text: string, from: number): void {
+    this.text = text;
+    this.from = from;
+    this.nextCategory = text.indexOf(CATEGORY_KEY, from);
+    this.categoryFrom = from;
+    this.parseHits.reset();
+    this.winlogHits.reset();
+    const parse = this.parseHits.pos;
+    const winlog = this.winlogHits.pos;
+    const re = this.search;
+    re.lastIndex = from;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const hit = m[0];
+      const at = m.index;
+      if (hit === WINLOG_ID) winlog.push(at);
+      // `\u` or `\/` (needles are longer): an escape unless its backslash is itself escaped.
+      else if (hit.length !== 2 || escapeAt(text, at)) parse.push(at);
+      // Every position is tried: a match must not hide another pattern starting inside it.
+      re.lastIndex = at + 1;
+    }
+    for (const c of this.latin1 ? FOLDS_TO_ASCII_LATIN1 : FOLDS_TO_ASCII) {
+      for (let i = text.indexOf(c, from); i >= 0; i = text.indexOf(c, i + 1)) parse.push(i);
+    }
+    if (parse.length > 1) parse.sort((a, b) => a - b);
+  }
+}
+
 export class LineFilter {
   private readonly prefix: string;
+  /** The prefix as a latin1 view of its UTF-8 bytes shows it. */
+  private readonly prefixLatin1: string;
   /**
-   * One pass over a read buffer finds: the needles (ignoring ASCII case); `\u` and `\/` escapes
-   * (an odd run of backslashes before `u` or `/`); the keys of Windows shapes mapped on read
-   * (`EventID":`, `System":`); and winlog event ids, which need the ECS check per line.
+   * What was found in the text last searched, and in the latin1 view last searched: kept apart,
+   * so that deciding a decoded line between two lines of a read's view does not search the view
+   * again (the reader may hand the splitter single decoded lines, which it may offer here).
    */
-  private readonly search: RegExp;
-  private text: string | null = null;
-  private scannedFrom = 0;
-  private readonly parseHits = new Hits();
-  private readonly winlogHits = new Hits();
+  private readonly decoded: TextScan;
+  private readonly bytes: TextScan;
   /** Lines offered and lines skipped. */
   lines = 0;
   skipped = 0;
@@ -102,17 +182,22 @@ export class LineFilter {
    * `category` key elsewhere counts too): it can only hold back a warning, never change a result.
    */
   lastHasCategory = false;
-  /** Position of the next `category":` in `text` at or after the last search, or -1 for none. */
-  private nextCategory = -1;
-  private categoryFrom = 0;
 
   constructor(
     needles: readonly string[],
     readonly timestampField: string,
   ) {
     this.prefix = `{${JSON.stringify(timestampField)}:`;
-    const parts = [...needles.map(caseless), '(?<!\\\\)(?:\\\\\\\\)*\\\\[u/]', 'EventID":', 'System":', escapeRegExp(WINLOG_ID)];
-    this.search = new RegExp(parts.join('|'), 'g');
+    this.prefixLatin1 = latin1Of(this.prefix);
+    // One pass over a read finds: the needles (ignoring ASCII case); `\u` and `\/` escapes (an odd
+    // run of backslashes before `u` or `/`); the keys of Windows shapes mapped on read
+    // (`EventID":`, `System":`); and winlog event ids, which need the ECS check per line.
+    // (The escape is found as a backslash before `u` or `/` and the backslashes before it are
+    // counted apart: a look-behind in the pattern made the pass twice as slow.)
+    const parts = [...needles.map(caseless), '\\\\[u/]', 'EventID":', 'System":', escapeRegExp(WINLOG_ID)];
+    const search = new RegExp(parts.join('|'), 'g');
+    this.decoded = new TextScan(search, false);
+    this.bytes = new TextScan(search, true);
   }
 
   /**
@@ -120,66 +205,61 @@ export class LineFilter {
    * null: the line must be parsed. Lines of one text must come in increasing order.
    */
   skip(text: string, start: number, end: number): Instant | null {
+    return this.decide(text, start, end, false);
+  }
+
+  /**
+   * skip() for a line of UTF-8 bytes seen through their latin1 view (`buffer.toString('latin1')`,
+   * one character per byte, made without decoding UTF-8): the same decision and time as skip()
+   * gives for the decoded line. Every pattern searched is ASCII, and in UTF-8 an ASCII byte is
+   * always that character (never part of a longer sequence, and a decoder that meets an invalid
+   * sequence replaces only the sequence's own bytes), so an ASCII needle or marker is in the
+   * bytes exactly when it is in the decoded text; the two characters that fold to ASCII are
+   * searched as their UTF-8 bytes (a lead byte then its continuation bytes, which decode to that
+   * character wherever they occur).
+   */
+  skipLatin1(view: string, start: number, end: number): Instant | null {
+    return this.decide(view, start, end, true);
+  }
+
+  private decide(text: string, start: number, end: number, latin1: boolean): Instant | null {
     if (this.off) return null;
     if (++this.lines > TRIAL_LINES && this.skipped < MIN_SKIPPED_IN_TRIAL) {
       this.off = true;
-      this.text = null;
+      this.decoded.forget();
+      this.bytes.forget();
       return null;
     }
-    if (!text.startsWith(this.prefix, start)) return null;
-    if (text !== this.text || start < this.scannedFrom) this.scan(text, start);
+    const prefix = latin1 ? this.prefixLatin1 : this.prefix;
+    if (!text.startsWith(prefix, start)) return null;
+    const scan = latin1 ? this.bytes : this.decoded;
+    scan.cover(text, start);
     let e = end;
     while (e > start && text.charCodeAt(e - 1) <= 32) e--;
     if (text.charCodeAt(e - 1) !== RBRACE) return null;
-    if (this.parseHits.any(start, e)) return null;
-    if (this.winlogHits.any(start, e) && !ECS_EVENT.test(text.slice(start, e))) return null;
-    const t = timeAt(text, start + this.prefix.length, e);
+    if (scan.parseHits.any(start, e)) return null;
+    if (scan.winlogHits.any(start, e) && !ECS_EVENT.test(text.slice(start, e))) return null;
+    const t = timeAt(text, start + prefix.length, e, latin1);
     if (t) {
       this.skipped++;
-      this.lastHasCategory = this.categoryIn(text, start, e);
+      this.lastHasCategory = scan.categoryIn(text, start, e);
     }
     return t;
   }
-
-  /** Whether text[start, end) holds `category":`; one forward search per text, not per line. */
-  private categoryIn(text: string, start: number, end: number): boolean {
-    if (start < this.categoryFrom || (this.nextCategory >= 0 && this.nextCategory < start)) {
-      this.nextCategory = text.indexOf(CATEGORY_KEY, start);
-      this.categoryFrom = start;
-    }
-    return this.nextCategory >= 0 && this.nextCategory < end;
-  }
-
-  private scan(text: string, from: number): void {
-    this.text = text;
-    this.scannedFrom = from;
-    this.nextCategory = text.indexOf(CATEGORY_KEY, from);
-    this.categoryFrom = from;
-    this.parseHits.reset();
-    this.winlogHits.reset();
-    const parse = this.parseHits.pos;
-    const winlog = this.winlogHits.pos;
-    const re = this.search;
-    re.lastIndex = from;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const hit = m[0];
-      if (hit === WINLOG_ID) winlog.push(m.index);
-      else parse.push(m.index);
-      if (hit.length === 0) re.lastIndex++;
-    }
-    for (const c of FOLDS_TO_ASCII) {
-      for (let i = text.indexOf(c, from); i >= 0; i = text.indexOf(c, i + 1)) parse.push(i);
-    }
-    if (parse.length > 1) parse.sort((a, b) => a - b);
-  }
 }
 
-/** The time written at text[p…]: a string without escapes, or a number; null otherwise. */
-function timeAt(text: string, p: number, end: number): Instant | null {
+/**
+ * The time written at text[p…]: a string without escapes, or a number; null otherwise. `latin1`:
+ * text is a latin1 view of UTF-8 bytes (a string other than the ISO form is decoded first).
+ */
+function timeAt(text: string, p: number, end: number, latin1: boolean): Instant | null {
   if (text.charCodeAt(p) === QUOTE) {
     const q = text.indexOf('"', p + 1);
     if (q < 0 || q >= end) return null;
-    return isoInstant(text, p + 1, q) ?? parseInstant(text.slice(p + 1, q));
+    const iso = isoInstant(text, p + 1, q);
+    if (iso) return iso;
+    const raw = text.slice(p + 1, q);
+    return parseInstant(latin1 ? Buffer.from(raw, 'latin1').toString('utf8') : raw);
   }
   let q = p;
   while (q < end) {
