@@ -120,6 +120,32 @@ export class JsonSplitter {
     return this.mode === Mode.SkipLine && this.buf.length === 0;
   }
 
+  /**
+   * True when the splitter stands at the start of a line on the NDJSON fast path and holds
+   * nothing (no partial line, no open value, no array, no line to read again): the next line is
+   * one it would offer to `SplitSink.line` if it starts with `{`. The reader may then take such a
+   * line itself, from its bytes, and say so with tookLine.
+   */
+  get atLineStart(): boolean {
+    return this.started && this.mode === Mode.Line && this.buf.length === 0 && this.headLine < 0 && !this.inArray && this.base >= this.rescanEnd;
+  }
+
+  /** Number of the line the next text starts (1-based). */
+  get lineNumber(): number {
+    return this.line;
+  }
+
+  /**
+   * A whole line, newline included, that the reader took without handing it over (only while
+   * atLineStart): counted as the splitter counts lines. `length` need not be in characters (the
+   * reader may only know bytes): positions are only compared within text handed over.
+   */
+  tookLine(length: number): void {
+    this.base += length;
+    this.line++;
+    this.lineStart = this.base;
+  }
+
   /** Feeds decoded text. The first chunk may start with a byte order mark. */
   push(text: string): void {
     if (!this.started) {
