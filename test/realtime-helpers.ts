@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { Alert } from '../src/detect/alerts.js';
 import { prepareRule, RuleRouter } from '../src/detect/router.js';
 import type { PartitionReader } from '../src/serve/event-log.js';
-import { PartitionDetector, WHOLE_LOG, type DetectorRules } from '../src/serve/realtime.js';
+import { PartitionDetector, WHOLE_LOG, type DetectorOptions, type DetectorRules } from '../src/serve/realtime.js';
 import { makeRule } from './detect-helpers.js';
 
 /** One rule per query (`r0`, `r1`, …) on logs-*, every 5 minutes over now-9m: scheduled and stream copies. */
@@ -20,7 +20,7 @@ export function rulesOf(queries: string[]): DetectorRules {
 }
 
 /** A detector of the whole log from position 1, no reorder hold, acknowledging every 20 ms. */
-export function detectorOn(reader: PartitionReader, rules: DetectorRules, alerts: Alert[], maxReplayMs = 3_600_000): PartitionDetector {
+export function detectorOn(reader: PartitionReader, rules: DetectorRules, alerts: Alert[], maxReplayMs = 3_600_000, extra: Partial<DetectorOptions> = {}): PartitionDetector {
   const ids = new Set<string>();
   return new PartitionDetector({
     reader,
@@ -33,5 +33,6 @@ export function detectorOn(reader: PartitionReader, rules: DetectorRules, alerts
     checkpointEveryMs: 20,
     maxReplayMs,
     initialStart: () => ({ position: 1 }),
+    ...extra,
   });
 }

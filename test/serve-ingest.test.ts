@@ -2,6 +2,7 @@
 // against a running service, checking every answer the way that client reads it; plus the bulk
 // edge cases (gzip, malformed lines, duplicates, limits) and what ends up in the event store.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { request } from 'node:http';
 import { Client } from '@elastic/elasticsearch';
 import { gzip, ndjson, req, startService, type Res, type TestService } from './serve-helpers.js';
 
@@ -543,6 +544,46 @@ describe('backpressure and retention', () => {
       const end2 = Date.now() + 10_000;
       while ((t.svc.store.db().prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n > 0 && Date.now() < end2) await new Promise((r) => setTimeout(r, 100));
       expect((t.svc.store.db().prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('requests in flight (real-time detection waits for them)', () => {
+  test('a request counts from its start until it is stored and answered; none is in flight otherwise', async () => {
+    const t = await startService();
+    try {
+      const ingest = t.svc.ingest;
+      expect(ingest.oldestInFlight()).toBe(Infinity);
+      const before = Date.now();
+      const { port } = new URL(t.url);
+      const action = '{"create":{"_index":"logs-inflight-default"}}\n';
+      const doc = (n: number) => `{"@timestamp":"2025-08-01T10:00:00Z","n":${n}}\n`;
+      // A chunked body sent in two halves: between them the request is being read.
+      const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const r = request({ host: '127.0.0.1', port: Number(port), path: '/_bulk', method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        r.on('error', reject);
+        r.write(action + doc(1));
+        void (async () => {
+          for (let i = 0; i < 500 && ingest.oldestInFlight() === Infinity; i++) await new Promise((w) => setTimeout(w, 10));
+          r.end(action + doc(2));
+        })();
+      });
+      // Seen in flight while its second half was not sent: it began after `before`.
+      for (let i = 0; i < 500 && ingest.oldestInFlight() === Infinity; i++) await new Promise((w) => setTimeout(w, 10));
+      const since = ingest.oldestInFlight();
+      expect(since).toBeGreaterThanOrEqual(before);
+      expect(since).toBeLessThanOrEqual(Date.now());
+      const res = await answer;
+      expect(res.status).toBe(200);
+      expect((JSON.parse(res.body) as { items: { create: { status: number } }[] }).items.map((i) => i.create.status)).toEqual([201, 201]);
+      expect(ingest.oldestInFlight()).toBe(Infinity);
     } finally {
       await t.close();
     }

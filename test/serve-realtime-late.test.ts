@@ -54,10 +54,14 @@ function stored(): LogEvent[][] {
   ];
 }
 
-async function detect(rules: DetectorRules, batches: LogEvent[][]): Promise<{ alerts: Alert[]; status: DetectorStatus }> {
+/**
+ * `inFlight`: ingest requests being stored, as the detector is told of them: given the reader, when
+ * the oldest one began (Infinity: none).
+ */
+async function detect(rules: DetectorRules, batches: LogEvent[][], inFlight?: { since: (reader: PacedReader) => number; waitMs?: number }): Promise<{ alerts: Alert[]; status: DetectorStatus }> {
   const alerts: Alert[] = [];
   const reader = new PacedReader(batches);
-  const d = detectorOn(reader, rules, alerts);
+  const d = detectorOn(reader, rules, alerts, undefined, inFlight ? { inFlightSince: () => inFlight.since(reader), inFlightWaitMs: inFlight.waitMs } : {});
   await d.start();
   while (reader.delivered < batches.length) await new Promise((r) => setTimeout(r, 5));
   await d.drain();
@@ -108,5 +112,29 @@ describe('late events in real time', () => {
     expect(ids(late.alerts)).toEqual(ids(inOrder.alerts));
     const shells = late.alerts.filter((a) => a['kibana.alert.group.id'] !== undefined && a['kibana.alert.building_block_type'] === undefined);
     expect(shells.map((a) => String(a['kibana.alert.rule.name']))).toEqual(['r1']);
+  });
+
+  test('events read while an earlier request is still being stored wait for it: none late, no repair run', async () => {
+    const rules = rulesOf([EVENT, SEQUENCE]);
+    // The request holding the buffered batch (the third) began before the first batch was read
+    // and is stored last.
+    const began = Date.now() - 1;
+    const waited = await detect(rules, stored(), { since: (reader) => (reader.delivered < 3 ? began : Infinity) });
+    const b = stored();
+    const inOrder = await detect(rules, [b[2]!, b[0]!, b[1]!, b[3]!]);
+    expect(waited.status.late).toBe(0);
+    expect(waited.status.repairs).toBe(0);
+    expect(ids(waited.alerts)).toEqual(ids(inOrder.alerts));
+    expect(alerted(waited.alerts)).toEqual(alerted(inOrder.alerts));
+  });
+
+  test('the wait for a request in flight is bounded: with no extra hold allowed, the late events are repaired as before', async () => {
+    const rules = rulesOf([EVENT, SEQUENCE]);
+    const began = Date.now() - 1;
+    const late = await detect(rules, stored(), { since: (reader) => (reader.delivered < 3 ? began : Infinity), waitMs: 0 });
+    expect(late.status.late).toBe(4);
+    expect(late.status.repairs).toBe(1);
+    const b = stored();
+    expect(ids(late.alerts)).toEqual(ids((await detect(rules, [b[2]!, b[0]!, b[1]!, b[3]!])).alerts));
   });
 });

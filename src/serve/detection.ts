@@ -94,6 +94,8 @@ export interface DetectionDeps {
   log: Logger;
   /** Cluster mode: scheduled runs over the cluster's event stream, state shared (null: single node). */
   cluster?: ClusterScheduling | null;
+  /** When the oldest bulk request still being stored began (Date.now; Infinity: none): real time waits for it. */
+  inFlightSince?: () => number;
 }
 
 /** What a cluster node plugs into the scheduled runs. */
@@ -332,6 +334,7 @@ export class Detection {
               ledger: alerts.ledger,
               log,
               reorderMs: config.detection.reorderMs,
+              inFlightSince: this.deps.inFlightSince,
               checkpointEveryMs: 1000,
               maxReplayMs: 3_600_000,
               // No checkpoint yet (first start, or a store from before checkpoints): the recent

@@ -81,11 +81,23 @@ export interface IngestDeps {
 export class Ingest {
   private readonly listeners: StoredListener[] = [];
   private lastFailureLog = 0;
+  /** Start times (Date.now) of the requests being read and stored, in the order they began. */
+  private readonly inFlight = new Set<{ started: number }>();
 
   constructor(private readonly deps: IngestDeps) {}
 
   onStored(l: StoredListener): void {
     this.listeners.push(l);
+  }
+
+  /**
+   * When the oldest request still being read or stored began (Date.now; Infinity: none). Real-time
+   * detection holds the events it reads after that until the request is stored (realtime.ts).
+   */
+  oldestInFlight(): number {
+    // (A Set keeps insertion order: the first entry began first.)
+    for (const r of this.inFlight) return r.started;
+    return Infinity;
   }
 
   register(app: FastifyInstance): void {
@@ -108,6 +120,18 @@ export class Ingest {
     if (store.failure) {
       this.unavailable(store.failure.failure, store.failure.message);
     }
+    const request = { started: Date.now() };
+    this.inFlight.add(request);
+    try {
+      return await this.admitted(req, reply, started);
+    } finally {
+      this.inFlight.delete(request);
+    }
+  }
+
+  /** The request, once admitted: parsed and stored part by part, then answered. */
+  private async admitted(req: FastifyRequest, reply: FastifyReply, started: number): Promise<FastifyReply> {
+    const { config, store, metrics, log } = this.deps;
     const params = req.params as { index?: string };
     const filterPath = qs(req, 'filter_path');
     const router = this.deps.router?.() ?? null;

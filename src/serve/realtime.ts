@@ -15,7 +15,9 @@
 //    maxspan may belong to a partial that began up to one maxspan earlier. Results completed by
 //    events at or before the checkpoint are dropped (the previous reader alerted them); after it,
 //    they are alerted. Alert ids are deterministic, so an alert found again is written once.
-//  * Reorder: events are held `reorderMs` after they are read and pushed in time order. An event
+//  * Reorder: events are held `reorderMs` after they are read (on a single node also while an
+//    ingest request that began before they were read is still being stored, at most 1 s more:
+//    requests sent at once commit in any order) and pushed in time order. An event
 //    older than one already pushed is late. A rule whose query is one event query without pipes
 //    judges each event alone (its results do not depend on the order events come in): the late
 //    event is pushed to it at once, as if on time. The other rules it concerns (sequences,
@@ -71,6 +73,16 @@ export interface DetectorOptions {
   log: Logger;
   /** Hold before events are pushed in time order. */
   reorderMs: number;
+  /**
+   * When the oldest ingest request still being stored began (this detector's clock; Infinity or
+   * absent: none). An event read after such a request began is held until that request is stored
+   * too (at most `inFlightWaitMs` beyond the reorder hold): requests sent at once by shippers
+   * commit in any order, and the older events of one committed later would otherwise be late,
+   * each costing its rules a repair run. Single node only (the service sees its own ingest).
+   */
+  inFlightSince?: () => number;
+  /** Longest extra hold for requests in flight (default IN_FLIGHT_WAIT_MS). */
+  inFlightWaitMs?: number;
   checkpointEveryMs: number;
   /** Upper bound of the state span replayed silently (rules without maxspan use their look-back). */
   maxReplayMs: number;
@@ -117,6 +129,8 @@ export interface DetectorStatus {
   pendingWrites: number;
 }
 
+/** Longest extra hold of events for ingest requests still being stored (see inFlightSince). */
+export const IN_FLIGHT_WAIT_MS = 1000;
 /** Largest number of alert writes in flight before reading pauses. */
 const MAX_PENDING_WRITES = 2000;
 /** Events held before a release is forced (memory bound while detection is behind). */
@@ -399,7 +413,7 @@ export class PartitionDetector {
   /** Pushes the events held long enough, in time order (`all`: everything held). */
   private release(all: boolean): void {
     if (this.held.length > 0) {
-      const cutoff = all ? Infinity : this.clock() - this.opts.reorderMs;
+      const cutoff = all ? Infinity : this.releaseCutoff();
       let n = 0;
       while (n < this.held.length && this.held[n]!.arrived <= cutoff) n++;
       if (n > 0) {
@@ -459,6 +473,17 @@ export class PartitionDetector {
       }
     }
     if (this.repair.size > 0 && !this.repairing && this.clock() >= this.nextRepairAt) void this.runRepairs();
+  }
+
+  /**
+   * Events read at or before this time are pushed: held `reorderMs`, and also while an ingest
+   * request that began before they were read is still being stored (at most inFlightWaitMs more).
+   */
+  private releaseCutoff(): number {
+    const cutoff = this.clock() - this.opts.reorderMs;
+    const since = this.opts.inFlightSince?.() ?? Infinity;
+    if (since > cutoff) return cutoff;
+    return Math.max(since - 1, cutoff - (this.opts.inFlightWaitMs ?? IN_FLIGHT_WAIT_MS));
   }
 
   // ---- repairs ---------------------------------------------------------------------------------------

@@ -125,7 +125,19 @@ export class Service {
     if (cluster) this.cluster = node = new cluster.Node({ res: cluster.res, rules: this.rules, alerts: this.alerts, metrics: this.metrics, log, realtime: config.detection.realtime });
     // Cluster mode: scheduled runs read the cluster's stream, keep rule state in JetStream and run
     // on the node holding the scheduler lease (src/cluster/scheduler.ts).
-    this.detection = detection = new Detection({ config, store, eventLog: this.log$, rules: this.rules, alerts: this.alerts, metrics: this.metrics, state, log, cluster: node?.scheduling() ?? null });
+    this.detection = detection = new Detection({
+      config,
+      store,
+      eventLog: this.log$,
+      rules: this.rules,
+      alerts: this.alerts,
+      metrics: this.metrics,
+      state,
+      log,
+      cluster: node?.scheduling() ?? null,
+      // Real time holds events read while an earlier request is still being stored (realtime.ts).
+      inFlightSince: () => this.ingest?.oldestInFlight() ?? Infinity,
+    });
     this.sink = node ? node.eventLog.sink : store;
     this.ingest = new Ingest({
       config,
