@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_CARRY } from '../src/events/byte-lines.js';
 import { openInput } from '../src/events/inputs.js';
@@ -180,6 +181,42 @@ describe('byte path: exact decisions', () => {
       expect(Math.max(...stubs)).toBeLessThanOrEqual(TRIAL_LINES);
       expect(r.events.length).toBe(lines.length);
     }
+  });
+});
+
+describe('byte path: other encodings and damaged bytes', () => {
+  it('decides on invalid UTF-8 as on its decoded text, and reads gzip and UTF-16 input alike', async () => {
+    const lines = [
+      Buffer.from(`{${T(1)},"a":"ok"}\n`),
+      Buffer.concat([Buffer.from(`{${T(2)},"a":"bad `), Buffer.from([0xff, 0xe2, 0x84, 0x41, 0xc4]), Buffer.from(` bytes"}\n`)]),
+      Buffer.concat([Buffer.from(`{${T(3)},"a":"bad `), Buffer.from([0xe2, 0x84]), Buffer.from(`PowerShell.exe"}\n`)]),
+      Buffer.concat([Buffer.from(`{${T(4)},"a":"`), Buffer.from([0xf0, 0x9f]), Buffer.from([0xe2, 0x84, 0xaa]), Buffer.from(`it.exe"}\n`)]),
+      Buffer.from(`{${T(5)},"a":"end"}\n`),
+    ];
+    const file = write(Buffer.concat(lines));
+    const whole = await read(file, NEEDLES);
+    expect(whole.events.map((e) => [e[0], e[1]])).toEqual([
+      ['stub', 1],
+      ['stub', 2],
+      ['parsed', 3],
+      ['parsed', 4],
+      ['stub', 5],
+    ]);
+    for (const chunk of [1, 2, 3, 7, 1 << 16]) {
+      expect(await read(file, NEEDLES, chunk), `reads of ${chunk}`).toEqual(whole);
+      expect(await read(file, NEEDLES, chunk, undefined, false), `decoded reads of ${chunk}`).toEqual(whole);
+    }
+    // The same lines gzip-compressed, and (valid ones) as UTF-16: the same events (ids aside:
+    // a derived id names the file).
+    const noId = (r: Read) => r.events.map((e) => (e[0] === 'parsed' ? [e[0], e[1], e[3]] : e));
+    const gz = path.join(dir, 'lines.ndjson.gz');
+    writeFileSync(gz, gzipSync(Buffer.concat(lines)));
+    expect(noId(await read(gz, NEEDLES))).toEqual(noId(whole));
+    const text = CASES.map(([l]) => l).join('\n');
+    const utf8 = await read(write(text), NEEDLES);
+    const utf16 = await read(write(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])), NEEDLES, 100);
+    expect(noId(utf16)).toEqual(noId(utf8));
+    expect([utf16.offered, utf16.skippedLines]).toEqual([utf8.offered, utf8.skippedLines]);
   });
 });
 
