@@ -16,8 +16,8 @@
 //    events at or before the checkpoint are dropped (the previous reader alerted them); after it,
 //    they are alerted. Alert ids are deterministic, so an alert found again is written once.
 //  * Reorder: events are held `reorderMs` after they are read (on a single node also while an
-//    ingest request that began before they were read is still being stored, at most 1 s more:
-//    requests sent at once commit in any order) and pushed in time order. An event
+//    ingest request that began before they were read is still being stored, at most `reorderMs`
+//    more: requests sent at once commit in any order) and pushed in time order. An event
 //    older than one already pushed is late. A rule whose query is one event query without pipes
 //    judges each event alone (its results do not depend on the order events come in): the late
 //    event is pushed to it at once, as if on time. The other rules it concerns (sequences,
@@ -81,7 +81,10 @@ export interface DetectorOptions {
    * each costing its rules a repair run. Single node only (the service sees its own ingest).
    */
   inFlightSince?: () => number;
-  /** Longest extra hold for requests in flight (default IN_FLIGHT_WAIT_MS). */
+  /**
+   * Longest extra hold for requests in flight (default: reorderMs, so that events are held at
+   * most twice the reorder hold and real-time alerts stay within a second by default).
+   */
   inFlightWaitMs?: number;
   checkpointEveryMs: number;
   /** Upper bound of the state span replayed silently (rules without maxspan use their look-back). */
@@ -129,8 +132,6 @@ export interface DetectorStatus {
   pendingWrites: number;
 }
 
-/** Longest extra hold of events for ingest requests still being stored (see inFlightSince). */
-export const IN_FLIGHT_WAIT_MS = 1000;
 /** Largest number of alert writes in flight before reading pauses. */
 const MAX_PENDING_WRITES = 2000;
 /** Events held before a release is forced (memory bound while detection is behind). */
@@ -483,7 +484,7 @@ export class PartitionDetector {
     const cutoff = this.clock() - this.opts.reorderMs;
     const since = this.opts.inFlightSince?.() ?? Infinity;
     if (since > cutoff) return cutoff;
-    return Math.max(since - 1, cutoff - (this.opts.inFlightWaitMs ?? IN_FLIGHT_WAIT_MS));
+    return Math.max(since - 1, cutoff - (this.opts.inFlightWaitMs ?? this.opts.reorderMs));
   }
 
   // ---- repairs ---------------------------------------------------------------------------------------
