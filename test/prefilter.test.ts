@@ -109,8 +109,18 @@ describe('line filter', () => {
 
   it('is not used without needles or with too many', () => {
     expect(lineFilter(null, '@timestamp')).toBeNull();
-    expect(lineFilter([], '@timestamp')).toBeNull();
     expect(lineFilter(Array.from({ length: 100 }, (_, i) => `needle${i}`), '@timestamp')).toBeNull();
+  });
+
+  it('with an empty needle list parses only the lines it must (Windows shapes mapped on read, escapes)', () => {
+    const none = () => lineFilter([], '@timestamp')!;
+    expect(none()).not.toBeNull();
+    expect(decide(none(), `${TS},"event":{"category":["network"]},"network":{"direction":"egress"}}`)).toBe(true);
+    expect(decide(none(), `${TS},"process":{"name":"powershell.exe"}}`)).toBe(true);
+    expect(decide(none(), `${TS},"winlog":{"channel":"Security","event_id":4688}}`)).toBe(false);
+    expect(decide(none(), `${TS},"EventID":4688,"Channel":"Security"}`)).toBe(false);
+    expect(decide(none(), `${TS},"System":{"EventID":"1"}}`)).toBe(false);
+    expect(decide(none(), `${TS},"process":{"name":"\\u0070owershell.exe"}}`)).toBe(false);
   });
 
   it('reads ISO timestamps as parseInstant does', () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hunt } from '../src/detect/hunt.js';
 import { discoverHostAddresses } from '../src/events/host-discovery.js';
-import { expandInputs } from '../src/events/sources.js';
+import { expandInputs, type InputFile } from '../src/events/sources.js';
 import { HostAddressBook, hostAddress, hostIdFor, mapNxlogDocument, mapWinlogbeatDocument, revealedHostAddress } from '../src/events/windows/index.js';
 import { MAX_ADDRESSES_PER_HOST } from '../src/events/windows/host-ip.js';
 import { loadRules } from '../src/rules/load.js';
@@ -234,12 +234,33 @@ describe('discovery pass and hunt', () => {
       process(5).replace('"process":', '"winlog":{"provider_name":"Microsoft-Windows-Sysmon","event_id":"1"},"process":'),
       process(6),
     ];
+    // A raw Winlogbeat document (mapped on read): it is what needs the book.
+    const raw = `{"@timestamp":"${t(7)}","winlog":{"channel":"Security","provider_name":"Microsoft-Windows-Security-Auditing","event_id":"4624"},"host":{"id":"h1"}}`;
     const file = path.join(dir, 'agent.ndjson');
-    writeFileSync(file, lines.join('\n') + '\n');
+    writeFileSync(file, [...lines, raw].join('\n') + '\n');
     const found = await discoverHostAddresses(await expandInputs([file]));
+    expect(found.needed).toBe(true);
     expect(found.book.entries()).toEqual([['h1', ['10.1.2.3', '10.9.9.9']]]);
     expect(found.revealing).toBe(2);
-    expect(found.examined).toBe(2);
+    // The two lines that can reveal an address, and the raw document (always parsed).
+    expect(found.examined).toBe(3);
+
+    // Without a document mapped on read no event can receive an address: nothing is collected,
+    // and the lines that could reveal one are not parsed.
+    const ecsOnly = path.join(dir, 'ecs.ndjson');
+    writeFileSync(ecsOnly, lines.join('\n') + '\n');
+    const none = await discoverHostAddresses(await expandInputs([ecsOnly]));
+    expect(none).toEqual({ book: new HostAddressBook(), revealing: 0, files: 1, examined: 0, needed: false });
+    // The raw document in another file: the ECS file's addresses are collected for it.
+    const rawOnly = path.join(dir, 'raw.ndjson');
+    writeFileSync(rawOnly, raw + '\n');
+    const both = await discoverHostAddresses(await expandInputs([ecsOnly, rawOnly]));
+    expect(both.needed).toBe(true);
+    expect(both.book.entries()).toEqual([['h1', ['10.1.2.3', '10.9.9.9']]]);
+    // Stdin's documents get the files' addresses, and stdin is not read in advance: needed.
+    const withStdin = await discoverHostAddresses([...(await expandInputs([ecsOnly])), { path: '-', kind: 'json' } satisfies InputFile]);
+    expect(withStdin.needed).toBe(true);
+    expect(withStdin.book.entries()).toEqual([['h1', ['10.1.2.3', '10.9.9.9']]]);
   });
 
   const rule = () => makeRule({ name: 'Machine account share access from elsewhere', index: ['logs-system.security*'], query: RELAY_QUERY, from: 'now-9m', interval: '5m' });

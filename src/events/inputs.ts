@@ -43,7 +43,8 @@ export interface OpenOptions {
   /**
    * Strings one of which any event a consumer can use contains in its JSON text (needles, see
    * engine/needles.ts): NDJSON lines holding none of them are not parsed but read as stubs (time,
-   * id, position; `routed` empty). Null or absent: every line is parsed.
+   * id, position; `routed` empty). Null or absent: every line is parsed. Empty: only the lines
+   * that must be parsed whatever the needles are (see events/prefilter.ts).
    */
   needles?: readonly string[] | null;
   /** Field holding the event time, for stubs (default @timestamp). */

@@ -312,8 +312,12 @@ export function isoInstant(text: string, s: number, e: number): Instant | null {
   return Number.isFinite(ms) ? { ms, ns } : null;
 }
 
-/** A filter for these needles, or null when filtering cannot pay (none, or too many). */
+/**
+ * A filter for these needles, or null when filtering cannot pay (too many) or is not asked for
+ * (null). An empty list means no line is of use for its text: only the lines that must be parsed
+ * whatever the needles (Windows shapes mapped on read, escapes, lines not shaped for a stub) are.
+ */
 export function lineFilter(needles: readonly string[] | null, timestampField: string): LineFilter | null {
-  if (!needles || needles.length === 0 || needles.length > MAX_NEEDLES) return null;
+  if (!needles || needles.length > MAX_NEEDLES) return null;
   return new LineFilter(needles, timestampField);
 }
