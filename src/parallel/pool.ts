@@ -109,6 +109,30 @@ class StubEvent implements EventDoc {
   }
 }
 
+/** A whole event from a worker; its position is made only when asked for (messages, alerts). */
+class WholeEvent implements EventDoc {
+  derivedHostIp?: boolean;
+  constructor(
+    readonly source: Record<string, unknown>,
+    readonly index: string,
+    readonly id: string,
+    readonly derivedId: boolean,
+    readonly time: { ms: number; ns: number },
+    readonly timeField: string,
+    readonly routed: readonly number[],
+    derivedHostIp: boolean,
+    private readonly file: string,
+    private readonly pos: number,
+    private readonly chunk: number,
+    private readonly offset: number,
+  ) {
+    if (derivedHostIp) this.derivedHostIp = true;
+  }
+  get position(): SourcePosition {
+    return makePosition(this.file, this.pos, this.chunk, this.offset);
+  }
+}
+
 function makePosition(file: string, pos: number, chunk: number, offset: number): SourcePosition {
   if (Number.isNaN(chunk)) return Number.isNaN(pos) ? { file } : { file, line: pos };
   const p: SourcePosition = { file, chunk };
@@ -217,17 +241,8 @@ class FileChannel {
       const offset = m.offset ? m.offset[i]! : Number.NaN;
       if (f < fwd.length && fwd[f]!.i === i) {
         const x = fwd[f++]!;
-        out[i] = {
-          source: x.source ?? (JSON.parse(x.json!) as Record<string, unknown>),
-          index: x.index,
-          id: m.ids[i]!,
-          derivedId: x.derivedId,
-          position: makePosition(file, m.pos[i]!, chunk, offset),
-          time,
-          timeField: tsField,
-          routed: x.routes,
-        };
-        if (x.derivedHostIp) out[i]!.derivedHostIp = true;
+        const source = x.source ?? (JSON.parse(x.json!) as Record<string, unknown>);
+        out[i] = new WholeEvent(source, x.index, m.ids[i]!, x.derivedId, time, tsField, x.routes, x.derivedHostIp === true, file, m.pos[i]!, chunk, offset);
       } else {
         // The merge orders ties by the tiebreaker, so a stub keeps that one value.
         const source = m.tb && m.tb[i] !== undefined ? { [tbField!]: m.tb[i] } : EMPTY_SOURCE;
