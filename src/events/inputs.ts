@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { HostAddressBook, WindowsProfile } from './windows/index.js';
 import { windowsShapeOf } from './windows/shape.js';
-import { expandInputs, fileIdPrefix, InputError, readEvents, STUB_SOURCE, type InputFile, type LineStub } from './sources.js';
+import { expandInputs, fileIdPrefix, InputError, readEvents, STUB_SOURCE, type InputFile, type LineStub, type ReadOptions } from './sources.js';
 import { lineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
@@ -49,6 +49,8 @@ export interface OpenOptions {
   needles?: readonly string[] | null;
   /** Field holding the event time, for stubs (default @timestamp). */
   timestampField?: string;
+  /** JSON inputs: read only part of the file (see ReadOptions.range). */
+  range?: ReadOptions['range'];
 }
 
 /**
@@ -100,6 +102,8 @@ export interface OpenedInput extends AsyncIterable<EventDoc> {
   counts(): { read: number; skipped: number };
   /** The documents' shapes so far (see InputShape). */
   shape?(): InputShape;
+  /** JSON inputs, once read: the splitter's state at the end (see EventReader.lineState). */
+  lineState?(): { linesOnly: boolean; line: number };
 }
 
 export async function openInputs(paths: string[], opts: OpenOptions = {}): Promise<OpenedInput[]> {
@@ -141,6 +145,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
     stdin: opts.stdin,
     onWarning: (w) => opts.onWarning?.(`${w.position.file} (offset ${w.position.offset ?? 0}): ${w.reason}`),
     lineFilter: lineFilter(opts.needles ?? null, opts.timestampField ?? '@timestamp'),
+    ...(opts.range ? { range: opts.range } : {}),
   });
   const profile = opts.profile;
   const raw = opts.evtx === 'raw';
@@ -192,6 +197,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
     bytesRead: () => reader.counts.bytes,
     counts: () => ({ read: reader.counts.read, skipped: reader.counts.skipped + mapFailures }),
     shape: () => shapes,
+    lineState: () => reader.lineState(),
   };
 }
 

@@ -107,10 +107,34 @@ export class JsonSplitter {
   /** The open value grew past the size cap: it is scanned to its end without keeping its text. */
   private discarding = false;
 
+  /** Whether the structural scanner ever ran (see linesOnly). */
+  private scanned = false;
+
   constructor(
     private readonly sink: SplitSink,
     private readonly maxValueChars = DEFAULT_MAX_VALUE_CHARS,
-  ) {}
+    /**
+     * The text continues an input at the start of a line (a part of an NDJSON file read on its
+     * own, src/parallel/chunks.ts): a byte order mark there is text, not a mark to drop.
+     */
+    continued = false,
+  ) {
+    this.started = continued;
+  }
+
+  /**
+   * True while every item so far was one line on its own (the NDJSON fast path, and lines skipped
+   * as malformed): then the splitter is in the same state at the start of every line as it would
+   * be at the start of a fresh input, which lets parts of a file be split independently.
+   */
+  get linesOnly(): boolean {
+    return !this.scanned && this.mode !== Mode.Scan;
+  }
+
+  /** Number of the line the splitter has reached (1-based; after the input's end, 1 + its newlines). */
+  get currentLine(): number {
+    return this.line;
+  }
 
   /**
    * True while the splitter only looks for the next newline (after an item it skipped) and holds
@@ -264,7 +288,10 @@ export class JsonSplitter {
     for (;;) {
       let more: boolean;
       if (this.mode === Mode.Line) more = this.headLine >= 0 ? this.headLineEnd(final) : this.lines(final);
-      else if (this.mode === Mode.Scan) more = this.scan(final);
+      else if (this.mode === Mode.Scan) {
+        this.scanned = true;
+        more = this.scan(final);
+      }
       else more = this.skipLine(final);
       if (!more) return;
     }

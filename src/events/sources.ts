@@ -53,6 +53,13 @@ export interface ReadOptions {
    * events, decisions and counts; kept to compare the two).
    */
   byteLines?: boolean;
+  /**
+   * Read only bytes [start, end) of the file (end absent: to its end), which the caller found to
+   * start a line of a UTF-8 NDJSON file (src/parallel/chunks.ts); lines are numbered from 1 at
+   * `start`. A part other than the file's first (`continued`) is read as the rest of that file:
+   * UTF-8 JSON text, no gzip, ZIP or byte order mark looked for.
+   */
+  range?: { start: number; end?: number; continued: boolean };
 }
 
 /** The source of a stub event (a line not parsed, see ReadOptions.lineFilter): empty, frozen. */
@@ -136,12 +143,22 @@ export class EventReader implements AsyncIterable<EventDoc> {
   /** The name used in positions ('<stdin>' for '-'). */
   readonly file: string;
   private used = false;
+  private splitter: JsonSplitter | null = null;
 
   constructor(
     readonly input: string,
     private readonly opts: ReadOptions,
   ) {
     this.file = input === '-' ? STDIN_NAME : input;
+  }
+
+  /**
+   * The JSON splitter's state once reading is done: whether every item was one line of its own
+   * (JsonSplitter.linesOnly; false for XML) and the line it reached. See src/parallel/chunks.ts.
+   */
+  lineState(): { linesOnly: boolean; line: number } {
+    const s = this.splitter;
+    return { linesOnly: this.format !== 'xml' && (s === null || s.linesOnly), line: s === null ? 1 : s.currentLine };
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<EventDoc> {
@@ -252,7 +269,10 @@ export class EventReader implements AsyncIterable<EventDoc> {
         bad: skip,
       },
       maxChars,
+      opts.range?.continued === true,
     );
+    this.splitter = splitter;
+    const continued = opts.range?.continued === true;
 
     const damaged = (offset: number, reason: string) => {
       counts.skipped++;
@@ -264,6 +284,11 @@ export class EventReader implements AsyncIterable<EventDoc> {
     let decoder: TextChunks | null = null;
     let utf8 = false;
     let head: Buffer | null = null;
+    if (continued) {
+      // The rest of a UTF-8 NDJSON file (see ReadOptions.range): its encoding and format are known.
+      decoder = textDecoder('utf-8');
+      utf8 = true;
+    }
     const decode = (chunk: Buffer, last: boolean): string | null => {
       if (!decoder) {
         head = head ? Buffer.concat([head, chunk]) : chunk;
@@ -281,6 +306,11 @@ export class EventReader implements AsyncIterable<EventDoc> {
     let text: { push(s: string): void; end(): void } | null = null;
     let jsonInput = false;
     let lead = '';
+    if (continued) {
+      this.format = 'json';
+      jsonInput = true;
+      text = splitter;
+    }
     const feed = (s: string) => {
       if (text === null) {
         lead += s;
@@ -443,7 +473,20 @@ async function* openBytes(
       if (e instanceof InputError) throw e;
       throw new InputError(`cannot read ${input}: ${ioReason(e)}`);
     }
-    stream = handle.createReadStream({ highWaterMark: readSize(opts) });
+    const range = opts.range;
+    stream = handle.createReadStream({
+      highWaterMark: readSize(opts),
+      ...(range ? { start: range.start, ...(range.end !== undefined ? { end: range.end - 1 } : {}) } : {}),
+    });
+    if (range?.continued) {
+      // Plain bytes of a file whose start was already looked at: no gzip or ZIP magic here.
+      try {
+        yield* plainBytes(stream, file, counts);
+      } finally {
+        stream.destroy();
+      }
+      return;
+    }
   }
 
   try {
@@ -451,6 +494,17 @@ async function* openBytes(
   } finally {
     // Early exit by the consumer, or an error: release the file descriptor now.
     if (input !== '-') stream.destroy();
+  }
+}
+
+async function* plainBytes(stream: Readable, file: string, counts: ReadCounts): AsyncGenerator<Buffer> {
+  try {
+    for await (const b of stream as AsyncIterable<Buffer>) {
+      counts.bytes += b.length;
+      yield b;
+    }
+  } catch (e) {
+    throw new InputError(`cannot read ${file}: ${ioReason(e)}`);
   }
 }
 
