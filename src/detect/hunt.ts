@@ -33,7 +33,8 @@ import type { Alert } from './alerts.js';
 import { alertHost, DetectionEngine, type RuleStats } from './engine.js';
 import { saveOutlines } from '../engine/outline.js';
 import type { IndexMappings } from '../engine/mapping.js';
-import { addCounters, emptyCounters, prepareRule, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
+import { lineFilter } from '../events/prefilter.js';
+import { addCounters, emptyCounters, prepareRule, ruleNeedles, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { resolveDateMath, TimeExpressionError } from './schedule.js';
 import { markFirstEventRead, markStartup } from '../util/startup-trace.js';
 
@@ -83,6 +84,8 @@ export interface HuntOptions {
    * Default: one per core, up to one per file, when there are two or more files.
    */
   threads?: number;
+  /** Size of the parts a single NDJSON file is cut into for the workers (tests; see src/parallel/chunks.ts). */
+  partBytes?: number;
   /**
    * host.ip for Windows events mapped on read (EVTX, XML, NXLog, raw Winlogbeat): `auto` (default)
    * runs the discovery pass (src/events/host-discovery.ts) when a rule, its filters or exceptions
@@ -346,6 +349,10 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
         localRouters = [];
         opened = openFiles(files, {
           threads: opts.threads,
+          // Without a line filter (the rules have too many needles, or one has none) a single
+          // file can be read in parts on every thread.
+          everyLine: lineFilter(ruleNeedles(prepared), timestampField) === null,
+          ...(opts.partBytes !== undefined ? { partBytes: opts.partBytes } : {}),
           route: { kind: 'hunt', rules: prepared.map((p) => p.rule), prepare: prepareOpts },
           timestampField,
           index: opts.index,

@@ -346,16 +346,7 @@ export class RuleRouter {
     this.tables = [...tables.values()];
     this.anchorGroups = [...groups.values()];
 
-    const needles = new Set<string>();
-    let all = rules.length > 0;
-    for (const r of rules) {
-      if (!r.query.needles) {
-        all = false;
-        break;
-      }
-      for (const n of r.query.needles) needles.add(n);
-    }
-    this.needles = all ? [...needles] : null;
+    this.needles = ruleNeedles(rules);
   }
 
   /**
@@ -489,6 +480,17 @@ export class RuleRouter {
     }
     return m;
   }
+}
+
+/** The union of the rules' needles (RuleRouter.needles); null when a rule has none. */
+export function ruleNeedles(rules: readonly PreparedRule[]): readonly string[] | null {
+  const needles = new Set<string>();
+  if (rules.length === 0) return null;
+  for (const r of rules) {
+    if (!r.query.needles) return null;
+    for (const n of r.query.needles) needles.add(n);
+  }
+  return [...needles];
 }
 
 function push<K>(m: Map<K, number[]>, k: K, i: number): void {

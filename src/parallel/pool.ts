@@ -15,7 +15,8 @@ import { InputError, type InputFile } from '../events/sources.js';
 import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
 import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js';
 import { workerEntry } from '../util/worker-entry.js';
-import type { EventBatch, FromWorker, RouteSpec, ToWorker, WorkerConfig } from './protocol.js';
+import { partedInput, PART_BYTES, splittable } from './chunks.js';
+import type { ByteRange, EventBatch, FromWorker, RouteSpec, ToWorker, WorkerConfig } from './protocol.js';
 
 export type { RouteSpec } from './protocol.js';
 
@@ -43,6 +44,12 @@ export interface ParallelOptions {
   cloneDepth?: number;
   /** Tests only: see WorkerConfig.unclonableBatch. */
   unclonableBatch?: number;
+  /**
+   * Read a single file in parts on all the threads (chunks.ts): only for a file splittable() found
+   * to be UTF-8 NDJSON, and only when the inputs are read without a line filter. `bytes`: the size
+   * of a part; `ahead`: parts started and not yet consumed (default 3 per thread).
+   */
+  parts?: { bytes: number; ahead?: number };
 }
 
 export interface ParallelInput extends OpenedInput {
@@ -81,6 +88,18 @@ export function defaultThreads(sizes: readonly number[]): number {
   }
   return cores >= 2 && big >= 2 && bytes >= WORKER_TOTAL_BYTES ? Math.min(cores, big, MAX_DEFAULT_THREADS) : 0;
 }
+
+/**
+ * Worker threads used when the caller does not say, for a single NDJSON file that can be read in
+ * parts (chunks.ts; every line parsed): one per core when it holds PARTED_FILE_BYTES or more.
+ */
+export function defaultPartThreads(size: number): number {
+  const cores = availableParallelism();
+  return cores >= 2 && size >= PARTED_FILE_BYTES ? Math.min(cores, MAX_DEFAULT_THREADS) : 0;
+}
+
+/** A single file read in parts by default from this size on (see defaultPartThreads). */
+export const PARTED_FILE_BYTES = 64 << 20;
 
 /** A file smaller than this is not worth a worker of its own (see defaultThreads). */
 export const WORKER_FILE_BYTES = 8 << 20;
@@ -143,12 +162,25 @@ function makePosition(file: string, pos: number, chunk: number, offset: number):
 
 const EMPTY_SOURCE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-class FileChannel {
+/** One file, or one part of a file (chunks.ts), read by one worker. */
+export class FileChannel {
   private queue: EventBatch[] = [];
   private waiting: (() => void) | null = null;
   private done = false;
   private error: Error | null = null;
-  private started = false;
+  private opened = false;
+  private iterated = false;
+  /**
+   * Lines of the file before this channel's part: added to the lines the worker numbered from 1
+   * (positions, derived ids, skipped items). Set before the part is consumed.
+   */
+  lineOffset = 0;
+  /** A part's `end`, accounted when the consumer reaches it (its skips carry part-relative lines). */
+  private deferredEnd: Extract<FromWorker, { t: 'end' }> | null = null;
+  /** The splitter's state at the end of a JSON input (see EventReader.lineState). */
+  lines: { linesOnly: boolean; line: number } | undefined;
+  private readonly finished: Promise<void>;
+  private settle!: () => void;
   bytes = 0;
   read = 0;
   skipped = 0;
@@ -170,7 +202,32 @@ class FileChannel {
     private readonly cfg: WorkerConfig,
     private readonly onSkip: ((item: SkippedItem) => void) | undefined,
     private readonly onDone: () => void,
-  ) {}
+    /** A part of the file (ToWorker 'open'), or the rest of it from a line start. */
+    private readonly job: { range: ByteRange; part: boolean } | null = null,
+  ) {
+    this.finished = new Promise<void>((r) => (this.settle = r));
+  }
+
+  /** Settles when the worker is done with this file or part (or it failed: see batches()). */
+  whenDone(): Promise<void> {
+    return this.finished;
+  }
+
+  get failed(): Error | null {
+    return this.error;
+  }
+
+  /** Asks the worker to start reading (batches() does it too); a part is started ahead of use. */
+  start(): void {
+    if (this.opened) return;
+    this.opened = true;
+    const m: ToWorker = { t: 'open', id: this.id, path: this.file.path, kind: this.file.kind };
+    if (this.job) {
+      m.range = this.job.range;
+      if (this.job.part) m.part = true;
+    }
+    this.worker.postMessage(m);
+  }
 
   push(b: EventBatch): void {
     if (b.b > this.nextBatch) this.lost(b.b - this.nextBatch, b.sent - b.n - this.received, b.n > 0 ? b.pos[0]! : Number.NaN);
@@ -199,9 +256,11 @@ class FileChannel {
 
   end(m: Extract<FromWorker, { t: 'end' }>): void {
     if (m.batches > this.nextBatch) this.lost(m.batches - this.nextBatch, m.sent - this.received, Number.NaN);
-    this.account(m);
+    if (this.job?.part) this.deferredEnd = m;
+    else this.account(m);
     this.routeCounters = m.counters;
     this.shape = m.shape;
+    this.lines = m.lines;
     this.finish(null);
   }
 
@@ -210,7 +269,15 @@ class FileChannel {
     this.done = true;
     this.error = error;
     this.wake();
+    this.settle();
     this.onDone();
+  }
+
+  /** Stops the worker's reading of this file or part (nothing more will be consumed). */
+  cancel(): void {
+    if (this.done) return;
+    if (this.opened) this.worker.postMessage({ t: 'cancel', id: this.id } satisfies ToWorker);
+    this.finish(null);
   }
 
   private wake(): void {
@@ -221,7 +288,7 @@ class FileChannel {
 
   /** Reports the skips a message carries and takes its progress counters. */
   private account(m: { skips: SkippedItem[]; bytes: number; read: number; skipped: number }): void {
-    if (this.onSkip) for (const s of m.skips) this.onSkip(s);
+    if (this.onSkip) for (const s of m.skips) this.onSkip(this.lineOffset === 0 ? s : shiftSkip(s, this.lineOffset));
     this.bytes = m.bytes;
     this.read = m.read;
     this.skipped = m.skipped + this.lostEvents;
@@ -234,6 +301,16 @@ class FileChannel {
     const tbField = this.cfg.tiebreakerField;
     const out = new Array<EventDoc>(m.n);
     const fwd = m.fwd;
+    const shift = this.lineOffset;
+    if (shift !== 0) {
+      // A part's lines are numbered from 1 by its worker: positions and derived ids move by the
+      // lines before it (a derived id is `<prefix>:<line>` or `<prefix>:<line>.<n>`).
+      for (let i = 0; i < m.n; i++) {
+        if (Number.isNaN(m.pos[i]!)) continue;
+        if (m.derived[i] === 1) m.ids[i] = shiftId(m.ids[i]!, m.pos[i]!, shift);
+        m.pos[i]! += shift;
+      }
+    }
     let f = 0;
     for (let i = 0; i < m.n; i++) {
       const time = { ms: m.ms[i]!, ns: m.ns[i]! };
@@ -253,9 +330,9 @@ class FileChannel {
   }
 
   async *batches(): AsyncGenerator<EventDoc[]> {
-    if (this.started) throw new Error(`${this.file.path}: a parallel input can be read only once`);
-    this.started = true;
-    this.worker.postMessage({ t: 'open', id: this.id, path: this.file.path, kind: this.file.kind } satisfies ToWorker);
+    if (this.iterated) throw new Error(`${this.file.path}: a parallel input can be read only once`);
+    this.iterated = true;
+    this.start();
     try {
       for (;;) {
         const b = this.queue.shift();
@@ -267,18 +344,38 @@ class FileChannel {
         }
         if (this.done) {
           if (this.error) throw this.error;
+          const end = this.deferredEnd;
+          this.deferredEnd = null;
+          if (end) this.account(end);
           return;
         }
         await new Promise<void>((r) => (this.waiting = r));
       }
     } finally {
       // Consumer stopped early: let the worker drop the file.
-      if (!this.done) {
-        this.worker.postMessage({ t: 'cancel', id: this.id } satisfies ToWorker);
-        this.finish(null);
-      }
+      this.cancel();
     }
   }
+}
+
+/** A derived id `<prefix>:<line>[.<n>]` of a part's line `line`, moved by `shift` lines. */
+function shiftId(id: string, line: number, shift: number): string {
+  const colon = id.indexOf(':');
+  const digits = String(line);
+  if (colon < 0 || !id.startsWith(digits, colon + 1)) return id;
+  return `${id.slice(0, colon + 1)}${line + shift}${id.slice(colon + 1 + digits.length)}`;
+}
+
+/**
+ * A skipped item of a part, with its line moved by `shift`. The splitter's reason for a malformed
+ * line names the line too (`invalid JSON at line N column C: …`, see describeJsonError).
+ */
+function shiftSkip(s: SkippedItem, shift: number): SkippedItem {
+  const line = s.position.line;
+  if (line === undefined) return s;
+  const at = `invalid JSON at line ${line} `;
+  const reason = s.reason.startsWith(at) ? `invalid JSON at line ${line + shift} ${s.reason.slice(at.length)}` : s.reason;
+  return { position: { ...s.position, line: line + shift }, reason };
 }
 
 /**
@@ -286,7 +383,9 @@ class FileChannel {
  * first asks it for events.
  */
 export function openParallelInputs(files: readonly InputFile[], opts: ParallelOptions): ParallelInputs {
-  const n = Math.max(1, Math.min(Math.floor(opts.threads), files.length || 1));
+  // One file read in parts uses every thread; otherwise at most one per file.
+  const parted = opts.parts !== undefined && files.length === 1;
+  const n = Math.max(1, Math.min(Math.floor(opts.threads), parted ? Infinity : files.length || 1));
   const cfg: WorkerConfig = {
     route: opts.route,
     timestampField: opts.timestampField ?? '@timestamp',
@@ -303,21 +402,26 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
   if (opts.unclonableBatch !== undefined) cfg.unclonableBatch = opts.unclonableBatch;
   const entry = workerEntry(import.meta.url, 'worker');
   const workers: Worker[] = [];
-  const channels: FileChannel[] = [];
+  const channels = new Map<number, FileChannel>();
+  let nextId = 0;
   let closed = false;
   let open = files.length;
 
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    for (const c of channels) c.finish(new Error('parallel inputs closed'));
+    for (const c of channels.values()) c.finish(new Error('parallel inputs closed'));
     await Promise.all(workers.map((w) => w.terminate()));
+  };
+  // Workers stop by themselves once every file is done, so a forgotten close() cannot hang.
+  const fileDone = () => {
+    if (--open === 0) void close();
   };
 
   for (let w = 0; w < (files.length === 0 ? 0 : n); w++) {
     const worker = new Worker(entry.entry, { workerData: cfg, eval: entry.eval });
     worker.on('message', (m: FromWorker) => {
-      const c = channels[m.id];
+      const c = channels.get(m.id);
       if (!c) return;
       if (m.t === 'batch') c.push(m);
       else if (m.t === 'warn') opts.onWarning?.(m.message);
@@ -328,27 +432,42 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
       // A message this worker sent could not be deserialised here. Only batches carry input data;
       // the file that lost one sees the gap in its batch numbers and reports it. Its credit never
       // comes back, so the worker is told to grant one more to every open file.
-      for (const c of channels) if (c.worker === worker) c.lostReason = (e as Error).message;
+      for (const c of channels.values()) if (c.worker === worker) c.lostReason = (e as Error).message;
       worker.postMessage({ t: 'lost' } satisfies ToWorker);
     });
     worker.on('error', (e) => {
       // A crashed worker (e.g. its module failed to load) fails its files.
-      for (const c of channels) if (c.worker === worker) c.finish(new Error(`input worker failed: ${e.message}`));
+      for (const c of channels.values()) if (c.worker === worker) c.finish(new Error(`input worker failed: ${e.message}`));
     });
     worker.on('exit', (code) => {
       // Stopped without an error event (terminated, or out of memory): unfinished files fail
       // instead of waiting forever. After close() they are all finished already.
-      for (const c of channels) if (c.worker === worker) c.finish(new Error(`input worker exited (code ${code})`));
+      for (const c of channels.values()) if (c.worker === worker) c.finish(new Error(`input worker exited (code ${code})`));
     });
     workers.push(worker);
   }
 
-  const inputs: ParallelInput[] = files.map((f, id) => {
-    // Workers stop by themselves once every file is done, so a forgotten close() cannot hang.
-    const c = new FileChannel(id, f, workers[id % n]!, cfg, opts.onSkip, () => {
-      if (--open === 0) void close();
+  const channel = (f: InputFile, worker: Worker, onDone: () => void, job: { range: ByteRange; part: boolean } | null = null): FileChannel => {
+    const c = new FileChannel(nextId++, f, worker, cfg, opts.onSkip, onDone, job);
+    channels.set(c.id, c);
+    return c;
+  };
+  if (parted && workers.length > 0) {
+    const f = files[0]!;
+    const input = partedInput(f, {
+      workers,
+      channel: (worker, range, part, onDone) => channel(f, worker, onDone, { range, part }),
+      onDone: fileDone,
+      release: (c) => channels.delete(c.id),
+      size: sizeOf(f.path),
+      partBytes: opts.parts!.bytes,
+      ahead: opts.parts!.ahead,
     });
-    channels.push(c);
+    return { inputs: [input], close };
+  }
+
+  const inputs: ParallelInput[] = files.map((f, id) => {
+    const c = channel(f, workers[id % n]!, fileDone);
     const batches = () => c.batches();
     return {
       file: f.path,
@@ -365,9 +484,19 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
   return { inputs, close };
 }
 
-export interface FilesOptions extends Omit<ParallelOptions, 'threads'> {
-  /** Worker threads; default defaultThreads(the files' sizes); 0 reads all on the main thread. */
+export interface FilesOptions extends Omit<ParallelOptions, 'threads' | 'parts'> {
+  /**
+   * Worker threads; default defaultThreads(the files' sizes), or one per core for a single file
+   * that can be read in parts (see everyLine); 0 reads all on the main thread.
+   */
   threads?: number;
+  /**
+   * The inputs are read without a line filter (every line is parsed: OpenOptions.needles gives
+   * none): then a single NDJSON file can be read in parts on all the threads (chunks.ts).
+   */
+  everyLine?: boolean;
+  /** Size of those parts (default PART_BYTES; tests use small ones). */
+  partBytes?: number;
   /** Opens an input on the main thread (stdin always, and every file with 0 threads). */
   local: (file: InputFile) => OpenedInput;
 }
@@ -385,10 +514,13 @@ export interface OpenedFiles {
  * (which a worker cannot open) and everything else on the main thread through `local`.
  */
 export function openFiles(files: readonly InputFile[], opts: FilesOptions): OpenedFiles {
-  const threads = opts.threads ?? defaultThreads(files.filter((f) => f.path !== '-').map((f) => sizeOf(f.path)));
   const onDisk = files.filter((f) => f.path !== '-');
+  const partBytes = opts.partBytes ?? PART_BYTES;
+  const one = files.length === 1 && onDisk.length === 1 && onDisk[0]!.kind === 'json' ? onDisk[0]!.path : null;
+  const parted = opts.everyLine === true && one !== null && (opts.threads ?? 1) >= 1 && splittable(one, partBytes);
+  const threads = opts.threads ?? (parted ? defaultPartThreads(sizeOf(one!)) : defaultThreads(onDisk.map((f) => sizeOf(f.path))));
   if (threads < 1 || onDisk.length === 0) return { inputs: files.map(opts.local), parallel: [], close: async () => undefined };
-  const pool = openParallelInputs(onDisk, { ...opts, threads });
+  const pool = openParallelInputs(onDisk, { ...opts, threads, ...(parted ? { parts: { bytes: partBytes } } : {}) });
   const queue = [...pool.inputs];
   return {
     inputs: files.map((f) => (f.path === '-' ? opts.local(f) : queue.shift()!)),

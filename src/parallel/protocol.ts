@@ -97,12 +97,39 @@ export interface EventBatch {
 export type FromWorker =
   | EventBatch
   | { t: 'warn'; id: number; message: string }
-  | { t: 'end'; id: number; batches: number; sent: number; skips: SkippedItem[]; bytes: number; read: number; skipped: number; counters: unknown; shape?: InputShape }
+  | {
+      t: 'end';
+      id: number;
+      batches: number;
+      sent: number;
+      skips: SkippedItem[];
+      bytes: number;
+      read: number;
+      skipped: number;
+      counters: unknown;
+      shape?: InputShape;
+      /** JSON inputs: the splitter's state at the end (EventReader.lineState). */
+      lines?: { linesOnly: boolean; line: number };
+    }
   /** input: an InputError (unreadable file), reported as such on the main thread. */
   | { t: 'fail'; id: number; message: string; input: boolean };
 
+/** A line-aligned part of an NDJSON file (see ReadOptions.range and src/parallel/chunks.ts). */
+export interface ByteRange {
+  start: number;
+  /** Exclusive; absent: to the end of the file. */
+  end?: number;
+  continued: boolean;
+}
+
 export type ToWorker =
-  | { t: 'open'; id: number; path: string; kind: 'json' | 'evtx' }
+  /**
+   * Read a file, or with `range` a part of one (read without a line filter). A `part` (one of the
+   * small pieces a file is cut into) is read without flow control, by one router the worker keeps
+   * for all its parts, whose counters each part's `end` carries and resets; parts are sent to a
+   * worker one at a time.
+   */
+  | { t: 'open'; id: number; path: string; kind: 'json' | 'evtx'; range?: ByteRange; part?: boolean }
   | { t: 'credit'; id: number }
   | { t: 'cancel'; id: number }
   /** A message of this worker could not be received: its batch's credit will never come back, so

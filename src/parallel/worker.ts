@@ -9,7 +9,7 @@ import { getField } from '../engine/fields.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { CLONE, forwardForm } from './forward-form.js';
-import type { EventBatch, ForwardedEvent, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
+import type { ByteRange, EventBatch, ForwardedEvent, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 
 const port = parentPort!;
 const cfg = workerData as WorkerConfig;
@@ -23,6 +23,8 @@ interface FileRouter {
   needles: readonly string[] | null;
   /** A line the input did not parse (a stub): needed by nobody. */
   stub(): void;
+  /** The counters so far, which start again from zero (parts of a file share one router). */
+  take(): unknown;
 }
 
 const NONE: readonly number[] = [];
@@ -36,8 +38,8 @@ const ZERO: readonly number[] = [0];
 async function routerFactory(): Promise<() => FileRouter> {
   const spec = cfg.route;
   const nothing = () => undefined;
-  if (spec.kind === 'none') return () => ({ route: () => NONE, counters: () => null, needles: null, stub: nothing });
-  if (spec.kind === 'all') return () => ({ route: () => ZERO, counters: () => null, needles: null, stub: nothing });
+  if (spec.kind === 'none') return () => ({ route: () => NONE, counters: () => null, needles: null, stub: nothing, take: () => null });
+  if (spec.kind === 'all') return () => ({ route: () => ZERO, counters: () => null, needles: null, stub: nothing, take: () => null });
   if (spec.kind === 'query') {
     const { compile } = await import('../engine/index.js');
     const q = compile(spec.query, {
@@ -47,9 +49,9 @@ async function routerFactory(): Promise<() => FileRouter> {
     });
     // Stubs carry no tiebreaker value, so lines are parsed when the merge orders ties by one.
     const needles = spec.tiebreakerField === null ? q.needles : null;
-    return () => ({ route: (ev) => (q.relevant(ev) ? ZERO : NONE), counters: () => null, needles, stub: nothing });
+    return () => ({ route: (ev) => (q.relevant(ev) ? ZERO : NONE), counters: () => null, needles, stub: nothing, take: () => null });
   }
-  const { prepareRule, RuleRouter } = await import('../detect/router.js');
+  const { emptyCounters, prepareRule, RuleRouter } = await import('../detect/router.js');
   const prepared = spec.rules.map((rule) => {
     const p = prepareRule(rule, spec.prepare);
     if ('skip' in p) throw new Error(`rule "${rule.name}" cannot be prepared in a worker: ${p.skip}`);
@@ -62,6 +64,12 @@ async function routerFactory(): Promise<() => FileRouter> {
       counters: () => router.counters,
       needles: cfg.tiebreakerField === null ? router.needles : null,
       stub: () => void router.counters.unrouted++,
+      take: () => {
+        const c = router.counters;
+        const copy = { ...c, dispatched: [...c.dispatched], excepted: [...c.excepted], filtered: [...c.filtered] };
+        Object.assign(c, emptyCounters(c.dispatched.length));
+        return copy;
+      },
     };
   };
 }
@@ -150,23 +158,27 @@ class BatchBuilder {
   }
 }
 
-async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<void> {
-  const job: Job = { credits: cfg.credits, wake: null, cancelled: false };
+/** The router of this worker's parts of files (see ToWorker 'open'); made once. */
+let partRouter: FileRouter | null = null;
+
+async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteRange | undefined, part: boolean): Promise<void> {
+  const job: Job = { credits: part ? Infinity : cfg.credits, wake: null, cancelled: false };
   jobs.set(id, job);
   let skips: SkippedItem[] = [];
   const onSkip = (item: SkippedItem) => skips.push(item);
   try {
-    const router = (await factory)();
+    const router = part ? (partRouter ??= (await factory)()) : (await factory)();
     const input = openInput(
       { path, kind },
       {
+        ...(range ? { range } : {}),
         index: cfg.index,
         profile: cfg.profile,
         evtx: cfg.evtx,
         hostAddresses,
         onSkip,
         onWarning: (message) => post({ t: 'warn', id, message }),
-        needles: router.needles,
+        needles: range ? null : router.needles,
         timestampField: cfg.timestampField,
       },
     );
@@ -217,10 +229,17 @@ async function run(id: number, path: string, kind: 'json' | 'evtx'): Promise<voi
         }
       }
     }
-    if (job.cancelled) return;
+    if (job.cancelled) {
+      // What a cancelled part counted is dropped with it (no part follows it on this worker).
+      if (part) router.take();
+      return;
+    }
     // The last batch needs no credit: the file ends with it.
     if (b.n > 0) send();
-    post({ t: 'end', id, batches, sent, skips, ...counts(), counters: router.counters(), shape: input.shape?.() });
+    const end: FromWorker = { t: 'end', id, batches, sent, skips, ...counts(), counters: part ? router.take() : router.counters(), shape: input.shape?.() };
+    const lines = input.lineState?.();
+    if (lines) end.lines = lines;
+    post(end);
   } catch (e) {
     post({ t: 'fail', id, message: (e as Error)?.message ?? String(e), input: e instanceof InputError });
   } finally {
@@ -250,7 +269,7 @@ function tiebreakPrimitive(v: unknown): unknown {
 
 port.on('message', (m: ToWorker) => {
   if (m.t === 'open') {
-    void run(m.id, m.path, m.kind);
+    void run(m.id, m.path, m.kind, m.range, m.part === true);
     return;
   }
   if (m.t === 'lost') {

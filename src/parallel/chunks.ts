@@ -1,0 +1,245 @@
+// One NDJSON file on several workers: the file is cut into parts of about PART_BYTES at line
+// starts, the workers read, parse and route parts (each its next one when it is done), and the
+// main thread takes the parts' results strictly in file order. So a single large file — the usual
+// hunt over one export, or every rule over one log — uses every core, while the events, their
+// order, positions, ids, skipped lines and counters are exactly those of reading it in one piece:
+//
+//   - a part is read as the rest of the file from a line start (ReadOptions.range): lines are
+//     numbered from 1 in the part and moved by the lines before it when the part is consumed
+//     (FileChannel.lineOffset);
+//   - that is the same as reading on from the previous part's end only when the splitter was, at
+//     that line start, in the state a fresh one is in: true when every item before it was one line
+//     of its own (JsonSplitter.linesOnly). A part that held anything else — a pretty-printed
+//     object, an array, an object cut short that the scanner followed past its line — is not
+//     used: the rest of the file, from that part's start, is read in one piece on one worker,
+//     which is what the single reader would have read from there;
+//   - only when no line filter is used (OpenOptions.needles): a filter decides from the first
+//     lines of an input whether it stays on, which a part cannot know;
+//   - the main thread holds at most `ahead` parts that it has not consumed (back-pressure); each
+//     worker reads one part at a time.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
+import { emptyShape, iterable, type InputShape } from '../events/inputs.js';
+import { InputError, type InputFile } from '../events/sources.js';
+import { ioReason } from '../util/files.js';
+import type { EventDoc } from '../events/types.js';
+import { sniffEncoding } from '../util/text.js';
+import type { FileChannel, ParallelInput } from './pool.js';
+import type { ByteRange } from './protocol.js';
+
+/** Size of a part: about 1,500 Agent events; small enough to hold a few per worker in memory. */
+export const PART_BYTES = 4 << 20;
+
+/** Bytes looked at to decide that a file is UTF-8 NDJSON, and read at a time to find a line start. */
+const PROBE = 64 << 10;
+
+/**
+ * Whether `path` can be read in parts: a regular file of at least two parts whose text starts,
+ * after an optional UTF-8 byte order mark and blanks, with `{` — not gzip, not ZIP, not UTF-16 or
+ * UTF-32. (A file that then holds multi-line JSON is still read right: see the fallback above.)
+ */
+export function splittable(path: string, partBytes: number): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false; // the reader reports it
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size < 2 * partBytes) return false;
+    const head = Buffer.alloc(Math.min(PROBE, st.size));
+    const n = readSync(fd, head, 0, head.length, 0);
+    const b = head.subarray(0, n);
+    if (b.length < 4 || (b[0] === 0x1f && b[1] === 0x8b) || b.readUInt32LE(0) === 0x04034b50) return false;
+    const enc = sniffEncoding(b.subarray(0, 4));
+    if ('refused' in enc || enc.encoding !== 'utf-8') return false;
+    let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+    while (i < b.length && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0d || b[i] === 0x0a)) i++;
+    return b[i] === 0x7b;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The first line start at or after `from` (> 0): just past a newline at or after from − 1; -1 at end of file. */
+function lineStartFrom(fd: number, from: number, buf: Buffer): number {
+  let at = from - 1;
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, at);
+    if (n <= 0) return -1;
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl >= 0) return at + nl + 1;
+    at += n;
+  }
+}
+
+export interface PartOptions {
+  workers: readonly Worker[];
+  /** A channel reading `range` of the file on `worker`; `part` false: the rest of the file, streamed. */
+  channel: (worker: Worker, range: ByteRange, part: boolean, onDone: () => void) => FileChannel;
+  /** Called once the file is read to its end, failed or was stopped. */
+  onDone: () => void;
+  /** A channel that has been consumed (the pool forgets it). */
+  release: (c: FileChannel) => void;
+  size: number;
+  partBytes?: number;
+  /** Parts started and not yet consumed (default 3 per worker). */
+  ahead?: number;
+}
+
+interface Part {
+  channel: FileChannel;
+  worker: Worker;
+  start: number;
+}
+
+/** Adds counters of the same shape: numbers, and arrays of numbers, field by field. */
+function addCounts(into: unknown, c: unknown): unknown {
+  if (into === null || into === undefined) return c === null || c === undefined ? c : structuredClone(c);
+  if (c === null || c === undefined) return into;
+  const a = into as Record<string, unknown>;
+  for (const [k, v] of Object.entries(c as Record<string, unknown>)) {
+    if (typeof v === 'number') a[k] = ((a[k] as number | undefined) ?? 0) + v;
+    else if (Array.isArray(v)) {
+      const arr = a[k] as number[];
+      for (let i = 0; i < v.length; i++) arr[i] = (arr[i] ?? 0) + (v[i] as number);
+    }
+  }
+  return a;
+}
+
+function addShape(into: InputShape, s: InputShape | undefined): void {
+  if (!s) return;
+  into.docs += s.docs;
+  into.noCategory += s.noCategory;
+  for (const [k, v] of Object.entries(s.shapes)) into.shapes[k] = (into.shapes[k] ?? 0) + v;
+}
+
+/** One file read in parts (see the top of this file), as one input of the merge. */
+export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
+  const partBytes = Math.max(1, opts.partBytes ?? PART_BYTES);
+  const ahead = Math.max(1, opts.ahead ?? 3 * opts.workers.length);
+  const idle = new Set<Worker>(opts.workers);
+  const parts: Part[] = [];
+  let fd = -1;
+  const probe = Buffer.alloc(PROBE);
+  /** Start of the next part to plan; -1 once the last part (to the end of the file) is planned. */
+  let next = 0;
+  let consumed = 0;
+  let stopped = false;
+  let doneCalled = false;
+  // Totals of the parts consumed so far, plus the current one's running counts.
+  let bytesBefore = 0;
+  let readBefore = 0;
+  let skippedBefore = 0;
+  let current: FileChannel | null = null;
+  let counters: unknown = null;
+  const shape = emptyShape();
+  let started = false;
+
+  const done = () => {
+    if (doneCalled) return;
+    doneCalled = true;
+    if (fd >= 0) closeSync(fd);
+    fd = -1;
+    opts.onDone();
+  };
+
+  /** Starts parts on idle workers while fewer than `ahead` wait to be consumed. */
+  let planError: Error | null = null;
+  const schedule = () => {
+    while (!stopped && planError === null && next >= 0 && idle.size > 0 && parts.length - consumed < ahead) {
+      const start = next;
+      let end: number;
+      try {
+        end = lineStartFrom(fd, start + partBytes, probe);
+      } catch (e) {
+        planError = new InputError(`cannot read ${file.path}: ${ioReason(e)}`);
+        return;
+      }
+      const worker = idle.values().next().value as Worker;
+      idle.delete(worker);
+      next = end;
+      const range: ByteRange = end < 0 ? { start, continued: start > 0 } : { start, end, continued: start > 0 };
+      const part: Part = { worker, start, channel: null as unknown as FileChannel };
+      part.channel = opts.channel(worker, range, true, () => {
+        idle.add(worker);
+        // Called from the channel's finish(): schedule after it has settled.
+        queueMicrotask(schedule);
+      });
+      parts.push(part);
+      part.channel.start();
+    }
+  };
+
+  const stop = () => {
+    stopped = true;
+    for (let k = consumed; k < parts.length; k++) parts[k]!.channel.cancel();
+  };
+
+  async function* batches(): AsyncGenerator<EventDoc[]> {
+    if (started) throw new Error(`${file.path}: a parallel input can be read only once`);
+    started = true;
+    let line = 0; // lines before the part being consumed
+    try {
+      try {
+        fd = openSync(file.path, 'r');
+      } catch (e) {
+        throw new InputError(`cannot read ${file.path}: ${ioReason(e)}`);
+      }
+      schedule();
+      while (consumed < parts.length) {
+        const part = parts[consumed]!;
+        await part.channel.whenDone();
+        const c = part.channel;
+        if (c.failed) throw c.failed;
+        if (!c.lines?.linesOnly) {
+          // Not one item per line: from this part's start, read the rest in one piece.
+          stop();
+          const rest = opts.channel(part.worker, { start: part.start, continued: part.start > 0 }, false, () => undefined);
+          rest.lineOffset = line;
+          current = rest;
+          yield* rest.batches();
+          take(rest);
+          return;
+        }
+        c.lineOffset = line;
+        current = c;
+        yield* c.batches();
+        take(c);
+        line += c.lines.line - 1;
+        consumed++;
+        schedule();
+      }
+      if (planError) throw planError;
+    } finally {
+      stop();
+      done();
+    }
+  }
+
+  const take = (c: FileChannel) => {
+    opts.release(c);
+    bytesBefore += c.bytes;
+    readBefore += c.read;
+    skippedBefore += c.skipped;
+    current = null;
+    counters = addCounts(counters, c.routeCounters);
+    addShape(shape, c.shape);
+  };
+
+  return {
+    file: file.path,
+    kind: file.kind,
+    size: opts.size,
+    batches,
+    ...iterable(batches),
+    bytesRead: () => bytesBefore + (current?.bytes ?? 0),
+    counts: () => ({ read: readBefore + (current?.read ?? 0), skipped: skippedBefore + (current?.skipped ?? 0) }),
+    shape: () => shape,
+    counters: () => counters,
+  };
+}
