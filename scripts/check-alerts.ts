@@ -9,7 +9,8 @@
 // under bench/data/check/ by the reference commit, so re-checking after the next change only runs
 // this build. Cases: Elastic Agent data (every event carries data_stream.*) on the main thread;
 // the mixed Defend/Winlogbeat/Agent data split over two files with two worker threads; the same
-// with --schedule (rule schedules replayed); the EVTX corpus; and, event by event over the Agent
+// with --schedule (rule schedules replayed); the Agent data file on two workers (read in parts);
+// the EVTX corpus; and, event by event over the Agent
 // data, the set of rules each build's router hands the event to. Exit status 1 on any difference.
 //   --events N   events per generated data set (default 60000)
 //   --only NAME  run one case
@@ -100,6 +101,8 @@ const cases: Case[] = [
   { name: 'seed-agent', rules: seedRules, args: ['--threads', '0', agentFile] },
   { name: 'seed-mixed', rules: seedRules, args: ['--threads', '2', ...mixedFiles] },
   { name: 'agent', args: ['--threads', '0', agentFile] },
+  // One file on two workers: read in parts (src/parallel/chunks.ts) when the build does so.
+  { name: 'agent-parts', args: ['--threads', '2', agentFile] },
   { name: 'mixed-threads', args: ['--threads', '2', ...mixedFiles] },
   { name: 'mixed-schedule', args: ['--threads', '2', '--schedule', ...mixedFiles] },
 ];

@@ -114,12 +114,16 @@ export class JsonSplitter {
     private readonly sink: SplitSink,
     private readonly maxValueChars = DEFAULT_MAX_VALUE_CHARS,
     /**
-     * The text continues an input at the start of a line (a part of an NDJSON file read on its
-     * own, src/parallel/chunks.ts): a byte order mark there is text, not a mark to drop.
+     * The text continues an input at the start of line `line` (a part of an NDJSON file read on
+     * its own, src/parallel/chunks.ts): lines are numbered from there, and a byte order mark there
+     * is text, not a mark to drop.
      */
-    continued = false,
+    from?: { line: number },
   ) {
-    this.started = continued;
+    if (from) {
+      this.started = true;
+      this.line = from.line;
+    }
   }
 
   /**

@@ -55,11 +55,11 @@ export interface ReadOptions {
   byteLines?: boolean;
   /**
    * Read only bytes [start, end) of the file (end absent: to its end), which the caller found to
-   * start a line of a UTF-8 NDJSON file (src/parallel/chunks.ts); lines are numbered from 1 at
-   * `start`. A part other than the file's first (`continued`) is read as the rest of that file:
-   * UTF-8 JSON text, no gzip, ZIP or byte order mark looked for.
+   * start line `line` of a UTF-8 NDJSON file (src/parallel/chunks.ts). A part other than the
+   * file's first (`continued`) is read as the rest of that file: UTF-8 JSON text, no gzip, ZIP or
+   * byte order mark looked for.
    */
-  range?: { start: number; end?: number; continued: boolean };
+  range?: { start: number; end?: number; line: number; continued: boolean };
 }
 
 /** The source of a stub event (a line not parsed, see ReadOptions.lineFilter): empty, frozen. */
@@ -269,7 +269,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
         bad: skip,
       },
       maxChars,
-      opts.range?.continued === true,
+      opts.range?.continued ? { line: opts.range.line } : undefined,
     );
     this.splitter = splitter;
     const continued = opts.range?.continued === true;

@@ -4,9 +4,10 @@
 // hunt over one export, or every rule over one log — uses every core, while the events, their
 // order, positions, ids, skipped lines and counters are exactly those of reading it in one piece:
 //
-//   - a part is read as the rest of the file from a line start (ReadOptions.range): lines are
-//     numbered from 1 in the part and moved by the lines before it when the part is consumed
-//     (FileChannel.lineOffset);
+//   - a part is read as the rest of the file from a line start (ReadOptions.range), numbering its
+//     lines from the line it starts: the main thread finds where each part ends (the first line
+//     start past PART_BYTES) and counts its newlines as it plans the next part, so positions,
+//     derived ids and every message name the line in the whole file;
 //   - that is the same as reading on from the previous part's end only when the splitter was, at
 //     that line start, in the state a fresh one is in: true when every item before it was one line
 //     of its own (JsonSplitter.linesOnly). A part that held anything else — a pretty-printed
@@ -30,7 +31,7 @@ import type { ByteRange } from './protocol.js';
 /** Size of a part: about 1,500 Agent events; small enough to hold a few per worker in memory. */
 export const PART_BYTES = 4 << 20;
 
-/** Bytes looked at to decide that a file is UTF-8 NDJSON, and read at a time to find a line start. */
+/** Bytes looked at to decide that a file is UTF-8 NDJSON, and read at a time to measure a part. */
 const PROBE = 64 << 10;
 
 /**
@@ -64,14 +65,24 @@ export function splittable(path: string, partBytes: number): boolean {
   }
 }
 
-/** The first line start at or after `from` (> 0): just past a newline at or after from − 1; -1 at end of file. */
-function lineStartFrom(fd: number, from: number, buf: Buffer): number {
-  let at = from - 1;
+/**
+ * Measures the part that starts at `start`: it ends at the first line start at or after
+ * `start + min` (just past a newline), or at the end of the file (end -1); `newlines` are the
+ * newlines in it, so the next part starts at line `line + newlines`. Reads the part's bytes once
+ * (a few milliseconds for 4 MiB): lines are then numbered on the workers as in one piece.
+ */
+function measurePart(fd: number, start: number, min: number, buf: Buffer): { end: number; newlines: number } {
+  let at = start;
+  let newlines = 0;
+  const target = start + min;
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, at);
-    if (n <= 0) return -1;
-    const nl = buf.subarray(0, n).indexOf(10);
-    if (nl >= 0) return at + nl + 1;
+    if (n <= 0) return { end: -1, newlines };
+    const b = n === buf.length ? buf : buf.subarray(0, n);
+    for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) {
+      newlines++;
+      if (at + i + 1 >= target) return { end: at + i + 1, newlines };
+    }
     at += n;
   }
 }
@@ -94,6 +105,8 @@ interface Part {
   channel: FileChannel;
   worker: Worker;
   start: number;
+  /** The line it starts (1-based). */
+  line: number;
 }
 
 /** Adds counters of the same shape: numbers, and arrays of numbers, field by field. */
@@ -126,8 +139,9 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
   const parts: Part[] = [];
   let fd = -1;
   const probe = Buffer.alloc(PROBE);
-  /** Start of the next part to plan; -1 once the last part (to the end of the file) is planned. */
+  /** Start and first line of the next part to plan; start -1 once the last part (to the end of the file) is planned. */
   let next = 0;
+  let nextLine = 1;
   let consumed = 0;
   let stopped = false;
   let doneCalled = false;
@@ -153,18 +167,20 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
   const schedule = () => {
     while (!stopped && planError === null && next >= 0 && idle.size > 0 && parts.length - consumed < ahead) {
       const start = next;
-      let end: number;
+      const line = nextLine;
+      let m: { end: number; newlines: number };
       try {
-        end = lineStartFrom(fd, start + partBytes, probe);
+        m = measurePart(fd, start, partBytes, probe);
       } catch (e) {
         planError = new InputError(`cannot read ${file.path}: ${ioReason(e)}`);
         return;
       }
       const worker = idle.values().next().value as Worker;
       idle.delete(worker);
-      next = end;
-      const range: ByteRange = end < 0 ? { start, continued: start > 0 } : { start, end, continued: start > 0 };
-      const part: Part = { worker, start, channel: null as unknown as FileChannel };
+      next = m.end;
+      nextLine = line + m.newlines;
+      const range: ByteRange = m.end < 0 ? { start, line, continued: start > 0 } : { start, end: m.end, line, continued: start > 0 };
+      const part: Part = { worker, start, line, channel: null as unknown as FileChannel };
       part.channel = opts.channel(worker, range, true, () => {
         idle.add(worker);
         // Called from the channel's finish(): schedule after it has settled.
@@ -183,7 +199,6 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
   async function* batches(): AsyncGenerator<EventDoc[]> {
     if (started) throw new Error(`${file.path}: a parallel input can be read only once`);
     started = true;
-    let line = 0; // lines before the part being consumed
     try {
       try {
         fd = openSync(file.path, 'r');
@@ -199,18 +214,15 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
         if (!c.lines?.linesOnly) {
           // Not one item per line: from this part's start, read the rest in one piece.
           stop();
-          const rest = opts.channel(part.worker, { start: part.start, continued: part.start > 0 }, false, () => undefined);
-          rest.lineOffset = line;
+          const rest = opts.channel(part.worker, { start: part.start, line: part.line, continued: part.start > 0 }, false, () => undefined);
           current = rest;
           yield* rest.batches();
           take(rest);
           return;
         }
-        c.lineOffset = line;
         current = c;
         yield* c.batches();
         take(c);
-        line += c.lines.line - 1;
         consumed++;
         schedule();
       }
@@ -241,5 +253,6 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
     counts: () => ({ read: readBefore + (current?.read ?? 0), skipped: skippedBefore + (current?.skipped ?? 0) }),
     shape: () => shape,
     counters: () => counters,
+    parts: () => ({ started: parts.length, consumed }),
   };
 }

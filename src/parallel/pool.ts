@@ -55,6 +55,8 @@ export interface ParallelOptions {
 export interface ParallelInput extends OpenedInput {
   /** The file's router counters once it has been read to the end (hunt: RouteCounters). */
   counters(): unknown;
+  /** A file read in parts (chunks.ts): parts started so far, and consumed. */
+  parts?(): { started: number; consumed: number };
 }
 
 export interface ParallelInputs {
@@ -170,12 +172,7 @@ export class FileChannel {
   private error: Error | null = null;
   private opened = false;
   private iterated = false;
-  /**
-   * Lines of the file before this channel's part: added to the lines the worker numbered from 1
-   * (positions, derived ids, skipped items). Set before the part is consumed.
-   */
-  lineOffset = 0;
-  /** A part's `end`, accounted when the consumer reaches it (its skips carry part-relative lines). */
+  /** A part's `end`, accounted when the consumer reaches it (its skips then come in file order). */
   private deferredEnd: Extract<FromWorker, { t: 'end' }> | null = null;
   /** The splitter's state at the end of a JSON input (see EventReader.lineState). */
   lines: { linesOnly: boolean; line: number } | undefined;
@@ -288,7 +285,7 @@ export class FileChannel {
 
   /** Reports the skips a message carries and takes its progress counters. */
   private account(m: { skips: SkippedItem[]; bytes: number; read: number; skipped: number }): void {
-    if (this.onSkip) for (const s of m.skips) this.onSkip(this.lineOffset === 0 ? s : shiftSkip(s, this.lineOffset));
+    if (this.onSkip) for (const s of m.skips) this.onSkip(s);
     this.bytes = m.bytes;
     this.read = m.read;
     this.skipped = m.skipped + this.lostEvents;
@@ -301,16 +298,6 @@ export class FileChannel {
     const tbField = this.cfg.tiebreakerField;
     const out = new Array<EventDoc>(m.n);
     const fwd = m.fwd;
-    const shift = this.lineOffset;
-    if (shift !== 0) {
-      // A part's lines are numbered from 1 by its worker: positions and derived ids move by the
-      // lines before it (a derived id is `<prefix>:<line>` or `<prefix>:<line>.<n>`).
-      for (let i = 0; i < m.n; i++) {
-        if (Number.isNaN(m.pos[i]!)) continue;
-        if (m.derived[i] === 1) m.ids[i] = shiftId(m.ids[i]!, m.pos[i]!, shift);
-        m.pos[i]! += shift;
-      }
-    }
     let f = 0;
     for (let i = 0; i < m.n; i++) {
       const time = { ms: m.ms[i]!, ns: m.ns[i]! };
@@ -356,26 +343,6 @@ export class FileChannel {
       this.cancel();
     }
   }
-}
-
-/** A derived id `<prefix>:<line>[.<n>]` of a part's line `line`, moved by `shift` lines. */
-function shiftId(id: string, line: number, shift: number): string {
-  const colon = id.indexOf(':');
-  const digits = String(line);
-  if (colon < 0 || !id.startsWith(digits, colon + 1)) return id;
-  return `${id.slice(0, colon + 1)}${line + shift}${id.slice(colon + 1 + digits.length)}`;
-}
-
-/**
- * A skipped item of a part, with its line moved by `shift`. The splitter's reason for a malformed
- * line names the line too (`invalid JSON at line N column C: …`, see describeJsonError).
- */
-function shiftSkip(s: SkippedItem, shift: number): SkippedItem {
-  const line = s.position.line;
-  if (line === undefined) return s;
-  const at = `invalid JSON at line ${line} `;
-  const reason = s.reason.startsWith(at) ? `invalid JSON at line ${line + shift} ${s.reason.slice(at.length)}` : s.reason;
-  return { position: { ...s.position, line: line + shift }, reason };
 }
 
 /**

@@ -119,6 +119,8 @@ export interface ByteRange {
   start: number;
   /** Exclusive; absent: to the end of the file. */
   end?: number;
+  /** The line `start` begins (1-based, in the whole file). */
+  line: number;
   continued: boolean;
 }
 

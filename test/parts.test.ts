@@ -1,0 +1,191 @@
+// One NDJSON file read in parts on several workers (src/parallel/chunks.ts) must give exactly what
+// reading it in one piece on the main thread gives: the same events in the same order with the same
+// positions and ids, the same skipped lines (named by their line in the whole file), the same
+// alerts and hunt statistics — also when parts are cut in the middle of lines, and when the file
+// holds multi-line JSON that a part cannot be read on its own from.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hunt, type HuntOptions } from '../src/detect/hunt.js';
+import { openInput } from '../src/events/inputs.js';
+import { timeOrSkip } from '../src/events/order.js';
+import { fileIdPrefix } from '../src/events/sources.js';
+import type { EventDoc, SkippedItem } from '../src/events/types.js';
+import { generateEvents } from '../src/generate/generator.js';
+import { splittable } from '../src/parallel/chunks.js';
+import { openParallelInputs, type ParallelInput } from '../src/parallel/pool.js';
+import { defaultRulesDir, loadRules } from '../src/rules/load.js';
+import { makeRule, seedPair, tempDir } from './detect-helpers.js';
+
+const dir = tempDir('eqlite-parts-');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Generated telemetry as NDJSON lines. */
+function generatedLines(events: number, seed: string): string[] {
+  return [...generateEvents({ events, hosts: 12, seed, start: '2026-11-01T00:00:00Z' })].map((d) => JSON.stringify(d));
+}
+
+function write(name: string, lines: string[]): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, lines.join('\n') + '\n');
+  return p;
+}
+
+interface Read {
+  events: { id: string; index: string; position: unknown; time: unknown; source: unknown }[];
+  skips: SkippedItem[];
+}
+
+const shape = (ev: EventDoc) => ({ id: ev.id, index: ev.index, position: ev.position, time: ev.time, source: ev.source });
+
+/** What the main thread reads (and times, as hunt's routing stage does). */
+async function readSerial(file: string): Promise<Read> {
+  const skips: SkippedItem[] = [];
+  const events: Read['events'] = [];
+  for await (const b of openInput({ path: file, kind: 'json' }, { onSkip: (s) => skips.push(s) }).batches()) {
+    for (const ev of b) if (timeOrSkip(ev, '@timestamp', (s) => skips.push(s))) events.push(shape(ev));
+  }
+  return { events, skips };
+}
+
+/** The same file read in parts of `bytes` on two workers, every event travelling whole. */
+async function readParts(file: string, bytes: number, ahead?: number): Promise<Read & { parts: { started: number; consumed: number } }> {
+  const skips: SkippedItem[] = [];
+  const events: Read['events'] = [];
+  const pool = openParallelInputs([{ path: file, kind: 'json' }], { threads: 2, route: { kind: 'all' }, onSkip: (s) => skips.push(s), parts: { bytes, ahead } });
+  const input = pool.inputs[0]! as ParallelInput;
+  try {
+    for await (const b of input.batches()) for (const ev of b) events.push(shape(ev));
+  } finally {
+    await pool.close();
+  }
+  return { events, skips, parts: input.parts!() };
+}
+
+describe('reading one file in parts', () => {
+  const lines = generatedLines(3000, 'parts-1');
+  // Malformed lines spread over the file: an unparsable line, a value that is not an object, an
+  // event without a time, a blank line and an empty object's neighbour with a byte order mark
+  // (text in the middle of a file, not a mark).
+  lines.splice(500, 0, '{"@timestamp": "2026-11-01T00:00:01Z", "a": tru}');
+  lines.splice(1200, 0, '42');
+  lines.splice(1800, 0, JSON.stringify({ message: 'no time' }));
+  lines.splice(2100, 0, '');
+  const bomLine = '\uFEFF' + JSON.stringify({ '@timestamp': '2026-11-01T00:00:02Z' });
+  lines.splice(2500, 0, bomLine);
+  const file = write('plain.ndjson', lines);
+
+  it('gives the events, positions, ids and skipped lines of one piece, parts cut mid-line', async () => {
+    const serial = await readSerial(file);
+    // Lines are about 1 KB: parts of 4 KiB end in the middle of lines, and there are hundreds.
+    const parted = await readParts(file, 4096);
+    expect(parted.parts.started).toBeGreaterThan(300);
+    expect(parted.parts.consumed).toBe(parted.parts.started);
+    expect(parted.events.length).toBe(serial.events.length);
+    expect(parted.events).toEqual(serial.events);
+    expect(parted.skips).toEqual(serial.skips);
+    // The malformed lines, named by their line in the whole file (1-based).
+    expect(serial.skips.map((s) => [s.position.line, s.reason])).toEqual([
+      [501, 'invalid JSON at line 501 column 45: unexpected "t", expected a value'],
+      [1201, 'expected a JSON object or array, found "42"'],
+      [1801, `event ${fileIdPrefix(file)}:1801 has no @timestamp; skipped`],
+      // The mark is text here (the line is not an object); the message's snippet leaves it out.
+      [2501, `expected a JSON object or array, found ${JSON.stringify(bomLine.slice(1))}`],
+    ]);
+    expect(serial.events.length).toBe(3000);
+  }, 60_000);
+
+  it('falls back to one piece from a part that holds multi-line JSON', async () => {
+    const more = generatedLines(1500, 'parts-2');
+    const pretty = JSON.stringify({ '@timestamp': '2026-11-01T00:00:03Z', event: { category: 'process' }, host: { id: 'hp' } }, null, 2).split('\n');
+    more.splice(700, 0, ...pretty);
+    more.splice(1000, 0, '{"@timestamp": "2026-11-01T00:00:04Z", "cut": ');
+    more.splice(1100, 0, '{"broken');
+    const f = write('pretty.ndjson', more);
+    const serial = await readSerial(f);
+    const parted = await readParts(f, 4096);
+    expect(parted.events).toEqual(serial.events);
+    expect(parted.skips).toEqual(serial.skips);
+    // The pretty-printed event is read (line 701), the object cut short swallowed the next line.
+    expect(serial.events.find((e) => (e.source as { host?: { id?: string } }).host?.id === 'hp')?.position).toEqual({ file: f, line: 701 });
+    expect(serial.skips.length).toBeGreaterThan(0);
+    expect(parted.parts.consumed).toBeLessThan(parted.parts.started);
+  }, 60_000);
+
+  it('keeps at most `ahead` parts it has not consumed (back-pressure)', async () => {
+    const pool = openParallelInputs([{ path: file, kind: 'json' }], { threads: 2, route: { kind: 'all' }, parts: { bytes: 4096, ahead: 3 } });
+    const input = pool.inputs[0]! as ParallelInput;
+    try {
+      const it = input.batches();
+      await it.next();
+      // The workers would read the whole file by now if nothing held them back.
+      await new Promise((r) => setTimeout(r, 500));
+      const p = input.parts!();
+      expect(p.consumed).toBe(0);
+      expect(p.started).toBe(3);
+      let n = 0;
+      for (let r = await it.next(); !r.done; r = await it.next()) n++;
+      expect(n).toBeGreaterThan(300);
+      expect(input.parts!().consumed).toBe(input.parts!().started);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('is used only for a UTF-8 NDJSON file of at least two parts', () => {
+    expect(splittable(file, 4096)).toBe(true);
+    expect(splittable(file, 1 << 30)).toBe(false); // smaller than two parts
+    const text = readFileSync(file);
+    const gz = path.join(dir, 'plain.ndjson.gz');
+    writeFileSync(gz, gzipSync(text));
+    expect(splittable(gz, 1024)).toBe(false);
+    const utf16 = path.join(dir, 'utf16.ndjson');
+    writeFileSync(utf16, Buffer.from('\uFEFF' + text.toString('utf8'), 'utf16le'));
+    expect(splittable(utf16, 4096)).toBe(false);
+    const array = path.join(dir, 'array.json');
+    writeFileSync(array, '[\n' + text.toString('utf8').trim().split('\n').join(',\n') + '\n]\n');
+    expect(splittable(array, 4096)).toBe(false);
+    const bom = path.join(dir, 'bom.ndjson');
+    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('\n  '), text]));
+    expect(splittable(bom, 4096)).toBe(true);
+    expect(splittable(path.join(dir, 'missing.ndjson'), 4096)).toBe(false);
+  });
+});
+
+describe('hunt over one file in parts equals hunt on the main thread', () => {
+  // A rule without needles (any-seq): every line is parsed, so the file is read in parts.
+  const rules = [
+    ...loadRules([defaultRulesDir()]).rules,
+    makeRule({ name: 'net', index: ['winlogbeat-*', 'logs-*'], query: 'network where destination.port == 443' }),
+    makeRule({ name: 'any-seq', index: ['logs-*', 'winlogbeat-*'], query: 'sequence by host.id with maxspan=1m [any where true] ![network where true] [process where true]' }),
+    makeRule({ name: 'sample', index: ['logs-*', 'winlogbeat-*'], query: 'sample by host.id [process where true] [network where true]' }),
+  ];
+
+  it('the same alerts, statistics and skipped items', async () => {
+    const lines = generatedLines(4000, 'parts-3');
+    const planted = seedPair('2026-11-01T00:10:00Z', '2026-11-01T00:10:02Z', 'hx', 'eve').map((d) => JSON.stringify(d));
+    lines.splice(2000, 0, ...planted);
+    lines.splice(3000, 0, '{broken', JSON.stringify({ message: 'no time' }));
+    const file = write('hunt.ndjson', lines);
+    const run = async (threads: number, extra: Partial<HuntOptions> = {}) => {
+      const skipped: SkippedItem[] = [];
+      const r = await hunt({ rules, inputs: [file], threads, now: Date.parse('2026-11-02T00:00:00Z'), onSkip: (s) => skipped.push(s), ...extra });
+      return { r, skipped };
+    };
+    const serial = await run(0);
+    const parted = await run(2, { partBytes: 16 << 10 });
+    expect(parted.r.alerts).toEqual(serial.r.alerts);
+    expect(parted.r.stats).toEqual(serial.r.stats);
+    expect(parted.skipped).toEqual(serial.skipped);
+    const s = serial.r.stats;
+    expect(s.events).toBe(4002);
+    expect(serial.skipped.map((x) => [x.position.line, x.reason])).toEqual([
+      [3001, 'invalid JSON at line 3001 column 2: unexpected "b", expected a property name in double quotes'],
+      [3002, `event ${fileIdPrefix(file)}:3002 has no @timestamp; skipped`],
+    ]);
+    // The planted seed-rule sequence alerts (2 building blocks + the shell) among the others.
+    expect(s.perRule.find((r) => r.name === 'Windows Script Interpreter Executing Process via WMI')!.alerts).toBeGreaterThanOrEqual(3);
+    expect(s.perRule.find((r) => r.name === 'any-seq')!.dispatched).toBe(4002);
+  }, 120_000);
+});
