@@ -1,7 +1,7 @@
 // The default number of input worker threads comes from the files' sizes: workers only when they pay.
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { defaultPartThreads, defaultThreads, MAX_DEFAULT_THREADS, PARTED_FILE_BYTES, WORKER_FILE_BYTES, WORKER_TOTAL_BYTES } from '../src/parallel/pool.js';
+import { defaultSingleFileThreads, defaultThreads, MAX_DEFAULT_THREADS, SINGLE_FILE_BYTES, WORKER_FILE_BYTES, WORKER_TOTAL_BYTES } from '../src/parallel/pool.js';
 
 const MB = 1 << 20;
 const cores = availableParallelism();
@@ -24,10 +24,11 @@ describe('defaultThreads', () => {
     expect(defaultThreads(Array.from({ length: 20 }, () => 261 * MB))).toBe(expectWorkers(20));
   });
 
-  it('reads one file in parts on one worker per core from 64 MiB on (every line parsed)', () => {
-    expect(PARTED_FILE_BYTES).toBe(64 * MB);
-    expect(defaultPartThreads(63 * MB)).toBe(0);
-    expect(defaultPartThreads(64 * MB)).toBe(expectWorkers(MAX_DEFAULT_THREADS));
-    expect(defaultPartThreads(10_000 * MB)).toBe(expectWorkers(MAX_DEFAULT_THREADS));
+  it('reads one large file whose every line is parsed on one worker fewer than the cores', () => {
+    const single = (n: number) => (cores >= 2 ? Math.min(cores - 1, n) : 0);
+    expect(SINGLE_FILE_BYTES).toBe(64 * MB);
+    expect(defaultSingleFileThreads(63 * MB)).toBe(0);
+    expect(defaultSingleFileThreads(64 * MB)).toBe(single(MAX_DEFAULT_THREADS));
+    expect(defaultSingleFileThreads(10_000 * MB)).toBe(single(MAX_DEFAULT_THREADS));
   });
 });

@@ -92,16 +92,23 @@ export function defaultThreads(sizes: readonly number[]): number {
 }
 
 /**
- * Worker threads used when the caller does not say, for a single NDJSON file that can be read in
- * parts (chunks.ts; every line parsed): one per core when it holds PARTED_FILE_BYTES or more.
+ * Worker threads used when the caller does not say, for a single JSON file whose every line is
+ * parsed (no line filter: every Elastic rule, say) and that holds SINGLE_FILE_BYTES or more: one
+ * core fewer than there are, since the main thread then has a large share of its own (the rules'
+ * sequence state and alerts, a third of the work with every Elastic rule). On 2 cores that is one
+ * worker reading, parsing and routing while the main thread runs the rules; with more, the
+ * workers share the file in parts (chunks.ts). Measured with every rule over 100,000 Agent events
+ * on the 2-core VM (per-thread CPU seconds; see the README's Worker threads): main thread alone
+ * 14–16 s; one worker 10–11 s beside 5 s on the main thread; two workers in parts 8–8.8 s each
+ * beside 5.3–5.9 s, 40–60% more CPU in all (each worker compiles every rule), so not on 2 cores.
  */
-export function defaultPartThreads(size: number): number {
+export function defaultSingleFileThreads(size: number): number {
   const cores = availableParallelism();
-  return cores >= 2 && size >= PARTED_FILE_BYTES ? Math.min(cores, MAX_DEFAULT_THREADS) : 0;
+  return cores >= 2 && size >= SINGLE_FILE_BYTES ? Math.min(cores - 1, MAX_DEFAULT_THREADS) : 0;
 }
 
-/** A single file read in parts by default from this size on (see defaultPartThreads). */
-export const PARTED_FILE_BYTES = 64 << 20;
+/** Size from which a single file is read on workers by default (see defaultSingleFileThreads). */
+export const SINGLE_FILE_BYTES = 64 << 20;
 
 /** A file smaller than this is not worth a worker of its own (see defaultThreads). */
 export const WORKER_FILE_BYTES = 8 << 20;
@@ -484,9 +491,11 @@ export function openFiles(files: readonly InputFile[], opts: FilesOptions): Open
   const onDisk = files.filter((f) => f.path !== '-');
   const partBytes = opts.partBytes ?? PART_BYTES;
   const one = files.length === 1 && onDisk.length === 1 && onDisk[0]!.kind === 'json' ? onDisk[0]!.path : null;
-  const parted = opts.everyLine === true && one !== null && (opts.threads ?? 1) >= 1 && splittable(one, partBytes);
-  const threads = opts.threads ?? (parted ? defaultPartThreads(sizeOf(one!)) : defaultThreads(onDisk.map((f) => sizeOf(f.path))));
+  const heavy = opts.everyLine === true && one !== null;
+  const threads = opts.threads ?? (heavy ? defaultSingleFileThreads(sizeOf(one)) : defaultThreads(onDisk.map((f) => sizeOf(f.path))));
   if (threads < 1 || onDisk.length === 0) return { inputs: files.map(opts.local), parallel: [], close: async () => undefined };
+  // One worker reads a single file whole; several share it in parts.
+  const parted = heavy && threads >= 2 && splittable(one, partBytes);
   const pool = openParallelInputs(onDisk, { ...opts, threads, ...(parted ? { parts: { bytes: partBytes } } : {}) });
   const queue = [...pool.inputs];
   return {
