@@ -1,8 +1,8 @@
 // The durable event store of `eqlite serve` (`<data>/events.sqlite`, schema.ts).
 //
 // Writes go to the writer thread (writer.ts), which commits the items of all pending requests in
-// one fsynced transaction; write() resolves only after that commit, so whoever acknowledges a bulk
-// item after write() resolved acknowledges what is on disk. Reads use a separate connection on
+// one transaction; write() resolves only after that commit is on disk (the WAL fsynced after it),
+// so whoever acknowledges a bulk item after write() resolved acknowledges what is on disk. Reads use a separate connection on
 // this thread (WAL readers never block the writer).
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
