@@ -7,6 +7,7 @@
 
 import { decodeUtf16 as decodeUtf16At, renderArray, renderScalar, renderUtf16String, renderUtf16Strings, VT, ValueError, type GuidCase } from './values.js';
 import { lookupTable } from '../util/own.js';
+import { findKept, forgetKept, keep, NameRefs } from './kept-templates.js';
 import type { RawWindowsEvent } from './types.js';
 
 export const CHUNK_SIZE = 0x10000;
@@ -94,8 +95,8 @@ export function isTElement(c: TContent): c is TElement {
   return typeof c === 'object' && !Array.isArray(c) && 'fixed' in c;
 }
 
+/** A compiled template definition: the same object serves every chunk that defines it alike (kept-templates.ts). */
 export interface Template {
-  offset: number;
   nodes: TContent[];
   /**
    * What records of this template cost and render to, per pattern of their values; shared by
@@ -236,6 +237,19 @@ export class ChunkContext {
  */
 const UNCHARGED = new ChunkContext(Buffer.alloc(0), 'upper', EVTX_LIMITS.depth, false);
 
+/**
+ * The name whose structure is at chunk offset `off`, referred to from `at` but not seen in this
+ * stream (a damaged string table, PR #238): decoded directly there, and kept.
+ */
+function nameAt(ctx: ChunkContext, off: number, at: number): string {
+  if (off + 8 > CHUNK_SIZE) throw new BinXmlError(`name offset 0x${off.toString(16)} outside the chunk`, at);
+  const n = ctx.buf.readUInt16LE(off + 6);
+  if (off + 10 + 2 * n > CHUNK_SIZE) throw new BinXmlError(`name at 0x${off.toString(16)} (${n} chars) overruns the chunk`, at);
+  const s = decodeUtf16At(ctx.buf, off + 8, n);
+  ctx.names.set(off, s);
+  return s;
+}
+
 // Indexed with names from the file: no prototype, so `&constructor;` stays text.
 const ENTITIES: Readonly<Record<string, string>> = lookupTable({ lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" });
 
@@ -246,6 +260,10 @@ const ENTITIES: Readonly<Record<string, string>> = lookupTable({ lt: '<', gt: '>
 class Parser {
   pos: number;
   private readonly topDepth: number;
+  /** When set (compiling a template), every name reference read is recorded here. */
+  refs: NameRefs | null = null;
+  /** The deepest element nesting reached, for a template's depth check when it is reused. */
+  deepest: number;
   constructor(
     readonly ctx: ChunkContext,
     start: number,
@@ -260,6 +278,7 @@ class Parser {
   ) {
     this.pos = start;
     this.topDepth = depth;
+    this.deepest = depth;
     if (depth > ctx.maxDepth) throw new BinXmlError(`BinXml nesting deeper than ${ctx.maxDepth}`, start);
   }
 
@@ -292,6 +311,7 @@ class Parser {
 
   /** A name reference: inline (written here, skip it) when its offset is the current position. */
   private name(): string {
+    const field = this.pos;
     const off = this.u32();
     const cached = this.ctx.names.get(off);
     if (off === this.pos) {
@@ -302,16 +322,11 @@ class Parser {
       const s = cached ?? decodeUtf16At(this.ctx.buf, this.pos + 8, n);
       if (cached === undefined) this.ctx.names.set(off, s);
       this.pos += total;
+      if (this.refs) this.refs.push(field, true, s);
       return s;
     }
-    if (cached !== undefined) return cached;
-    // Not seen in this stream: decode directly at the offset (damaged string table, PR #238).
-    if (off + 8 > CHUNK_SIZE) throw new BinXmlError(`name offset 0x${off.toString(16)} outside the chunk`, this.pos - 4);
-    const n = this.ctx.buf.readUInt16LE(off + 6);
-    if (off + 10 + 2 * n > CHUNK_SIZE)
-      throw new BinXmlError(`name at 0x${off.toString(16)} (${n} chars) overruns the chunk`, this.pos - 4);
-    const s = decodeUtf16At(this.ctx.buf, off + 8, n);
-    this.ctx.names.set(off, s);
+    const s = cached ?? nameAt(this.ctx, off, field);
+    if (this.refs) this.refs.push(field, false, s);
     return s;
   }
 
@@ -450,6 +465,7 @@ class Parser {
         if (this.depth + 1 > this.ctx.maxDepth) throw new BinXmlError(`elements nested deeper than ${this.ctx.maxDepth}`, this.pos);
         // Child elements recurse on the same cursor; depth counts open elements.
         this.depth++;
+        if (this.depth > this.deepest) this.deepest = this.depth;
         this.content(t, children, values);
         this.depth--;
       }
@@ -615,10 +631,19 @@ function compileTemplate(ctx: ChunkContext, defOffset: number, depth: number): T
   ctx.templateBytes += size;
   if (ctx.templateBytes > EVTX_LIMITS.chunkTemplateBytes)
     throw new ChunkBudgetError(`the chunk's records refer to more than ${EVTX_LIMITS.chunkTemplateBytes} bytes of template definitions (limit)`, defOffset);
+  // The reference path (parseRecordXml) always parses, so the tests compare the two.
+  const kept = ctx.eager ? null : findKept(ctx, defOffset, start, size, depth + 1);
+  if (kept !== null) {
+    ctx.templates.set(defOffset, kept);
+    return kept;
+  }
   const p = new Parser(ctx, start, start + size, true, depth + 1);
+  const refs = new NameRefs();
+  p.refs = refs;
   const nodes = p.fragment(null);
-  const tpl: Template = { offset: defOffset, nodes, shapes: templateShapes(nodes) };
+  const tpl: Template = { nodes, shapes: templateShapes(nodes) };
   ctx.templates.set(defOffset, tpl);
+  if (!ctx.eager) keep(ctx, defOffset, start, size, refs, p.deepest - (depth + 1), tpl);
   return tpl;
 }
 
@@ -642,6 +667,7 @@ export function chargeShapeTable(cost: number): void {
   tableCost += cost;
   if (tableCost > MAX_TABLE_COST) {
     SHAPES_BY_TREE.clear();
+    forgetKept();
     tableCost = 0;
   }
 }
@@ -652,6 +678,7 @@ function templateShapes(nodes: readonly TContent[]): TemplateShapes {
   if (!shapes) {
     if (SHAPES_BY_TREE.size >= MAX_TEMPLATES_KEPT) {
       SHAPES_BY_TREE.clear();
+      forgetKept();
       tableCost = 0;
     }
     shapes = { id: ++templateIds, byPattern: new Map(), last: null };
