@@ -106,16 +106,27 @@ export class EvtxRecord {
     return (this.resolved ??= this.instance!.resolve());
   }
   toRaw(): RawWindowsEvent {
+    // The usual record: its shape's compiled renderer. Everything else (a renderer still to
+    // compile, a record walked or resolved) is one call away, so a caller's loop that the JIT
+    // inlines toRaw into does not take in (and recompile for) the rare paths.
     const inst = this.instance;
-    if (inst) {
-      const raw = renderInstance(inst);
-      if (raw) return raw;
-    }
-    return toRawEvent(this.nodes);
+    const render = inst !== null && inst.shape !== null ? inst.shape.render : null;
+    if (render) return render(inst!.values);
+    return rawOtherwise(this);
   }
   toXml(): string {
     return toXmlText(this.nodes);
   }
+}
+
+/** toRaw() of a record without a compiled renderer. */
+function rawOtherwise(record: EvtxRecord): RawWindowsEvent {
+  const inst = record.instance;
+  if (inst) {
+    const raw = renderInstance(inst);
+    if (raw) return raw;
+  }
+  return toRawEvent(record.nodes);
 }
 
 function hex(n: number): string {
