@@ -7,7 +7,7 @@
 // no top-level work beyond constant tables, so the module loads cheaply inside worker threads.
 import type { RawWindowsEvent } from '../../evtx/types.js';
 import { SECURITY_PROVIDER, SYSMON_PROVIDER, normalizeBeatDocument, rawToBeatDocument } from './beat.js';
-import { type Doc, child, hostIdFor, hostNameOf, obj } from './common.js';
+import { type Doc, child, dropStageFields, hostIdFor, hostNameOf, obj } from './common.js';
 import { mapPowerShellOperational, mapWindowsPowerShell } from './powershell.js';
 import { mapSecurity } from './security.js';
 import { mapSysmon } from './sysmon.js';
@@ -231,6 +231,5 @@ function mapGeneric(doc: Doc): void {
   if (winlog.event_id !== undefined) event.code = String(winlog.event_id);
   if (typeof winlog.level === 'string' && winlog.level !== '') child(doc, 'log').level = winlog.level;
   if (typeof winlog.time_created === 'string') event.created = winlog.time_created;
-  delete winlog.level;
-  delete winlog.time_created;
+  dropStageFields(doc, winlog);
 }

@@ -3,7 +3,7 @@
 // later steps overwrite earlier ones (e.g. 4648: the target user is copied first, then the
 // subject replaces it).
 import { LOGON_FAILURE_STATUS, LOGON_TYPES, SECURITY_EVENTS, SERVICE_TYPES } from './tables.js';
-import { type Doc, appendUnique, child, decodeLong, obj, splitCommandLineSecurity, str } from './common.js';
+import { type Doc, appendUnique, child, decodeLong, dropStageFields, obj, splitCommandLineSecurity, str } from './common.js';
 
 const COPY_TARGET_USER = new Set(['4624', '4625', '4634', '4647', '4648', '4768', '4769', '4770', '4771', '4776', '4964']);
 const LOGON_ID_FROM_TARGET = new Set(['4634', '4647', '4964']);
@@ -154,10 +154,9 @@ export function mapSecurity(doc: Doc): void {
   }
 
   if (typeof winlog.level === 'string' && winlog.level !== '') child(doc, 'log').level = winlog.level;
-  delete winlog.level;
-  delete winlog.time_created;
   if (Object.keys(ed).length > 0) winlog.event_data = ed;
   else delete winlog.event_data;
+  dropStageFields(doc, winlog);
   if (Object.keys(user).length === 0) delete doc.user;
 }
 

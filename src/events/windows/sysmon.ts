@@ -15,6 +15,8 @@ import {
   baseName,
   child,
   communityId,
+  dropEmpty,
+  dropStageFields,
   obj,
   rename,
   setFileParts,
@@ -163,10 +165,9 @@ export function mapSysmon(doc: Doc, opts: SysmonOptions): void {
   const ed: Doc = obj(winlog.event_data) ?? {};
   const profile = opts.profile;
 
-  for (const [k, v] of Object.entries(ed)) {
-    if (v === null || v === '' || v === '-' || v === ZERO_GUID) {
-      delete ed[k];
-    }
+  for (const k of Object.keys(ed)) {
+    const v = ed[k];
+    if (v === null || v === '' || v === '-' || v === ZERO_GUID) delete ed[k];
   }
 
   if (typeof winlog.level === 'string' && winlog.level !== '') child(doc, 'log').level = winlog.level;
@@ -353,11 +354,10 @@ export function mapSysmon(doc: Doc, opts: SysmonOptions): void {
   }
 
   for (const k of CLEANUP) delete ed[k];
-  for (const [k, v] of Object.entries(ed)) if (v === null || v === '' || v === '-') delete ed[k];
+  dropEmpty(ed, true);
   if (Object.keys(ed).length > 0) winlog.event_data = ed;
   else delete winlog.event_data;
-  delete winlog.time_created;
-  delete winlog.level;
+  dropStageFields(doc, winlog);
 
   if (Object.keys(process).length > 0) doc.process = process;
   if (Object.keys(file).length > 0) doc.file = file;
