@@ -51,6 +51,8 @@ export interface OpenOptions {
   timestampField?: string;
   /** JSON inputs: read only part of the file (see ReadOptions.range). */
   range?: ReadOptions['range'];
+  /** JSON inputs: keep each plain NDJSON event's text (ReadOptions.keepText). */
+  keepText?: boolean;
 }
 
 /**
@@ -146,6 +148,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
     onWarning: (w) => opts.onWarning?.(`${w.position.file} (offset ${w.position.offset ?? 0}): ${w.reason}`),
     lineFilter: lineFilter(opts.needles ?? null, opts.timestampField ?? '@timestamp'),
     ...(opts.range ? { range: opts.range } : {}),
+    ...(opts.keepText ? { keepText: true } : {}),
   });
   const profile = opts.profile;
   const raw = opts.evtx === 'raw';
@@ -176,6 +179,8 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
         try {
           const mapped = mapping.mapWindowsDocument(shape, ev.source, { profile, namespace: opts.namespace, hostAddresses: opts.hostAddresses });
           batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
+          // The text is the document before mapping: not this event's.
+          delete batch[i]!.text;
           if (mapped.hostIpAdded) batch[i]!.derivedHostIp = true;
           countShape(shapes, label, mapped.source);
         } catch (err) {

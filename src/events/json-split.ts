@@ -25,7 +25,8 @@
 /** Receives what the splitter finds. Lines are 1-based. */
 export interface SplitSink {
   /** A complete top-level value (or top-level array element) that starts on `line`. */
-  value(v: unknown, line: number): void;
+  /** `text`: for an object that was one NDJSON line of its own, the text it was parsed from. */
+  value(v: unknown, line: number, text?: string): void;
   /** A malformed item starting on `line`; it has been skipped. */
   bad(line: number, reason: string): void;
   /**
@@ -426,9 +427,10 @@ export class JsonSplitter {
     if (c === LBRACE || (c === LBRACKET && rescanning)) {
       let v: unknown;
       let ok = true;
+      // JSON whitespace includes '\r' and spaces, so the raw line parses as is.
+      const line = buf.slice(s, nl);
       try {
-        // JSON whitespace includes '\r' and spaces, so the raw line parses as is.
-        v = JSON.parse(buf.slice(s, nl));
+        v = JSON.parse(line);
       } catch {
         ok = false;
       }
@@ -438,7 +440,7 @@ export class JsonSplitter {
         } else if (c === LBRACKET) {
           for (const el of v as unknown[]) this.sink.value(el, this.line);
         } else {
-          this.sink.value(v, this.line);
+          this.sink.value(v, this.line, line);
         }
         return false;
       }

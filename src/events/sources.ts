@@ -60,6 +60,8 @@ export interface ReadOptions {
    * byte order mark looked for.
    */
   range?: { start: number; end?: number; line: number; continued: boolean };
+  /** Keep on each event that was one NDJSON line of its own the text it was parsed from (EventDoc.text). */
+  keepText?: boolean;
 }
 
 /** The source of a stub event (a line not parsed, see ReadOptions.lineFilter): empty, frozen. */
@@ -188,6 +190,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
       counts.skipped++;
       onSkip?.({ position: { file, line }, reason });
     };
+    const keepText = opts.keepText === true;
     const emit = (source: Record<string, unknown>, line: number, index: unknown, id: unknown) => {
       let docId: string;
       let derivedId = false;
@@ -235,7 +238,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
                 takeStub(time, line, filter.lastHasCategory);
                 return true;
               },
-        value(v, line) {
+        value(v, line, text) {
           if (v === null || typeof v !== 'object' || Array.isArray(v)) {
             skip(line, `expected a JSON object, found ${describeType(v)}`);
             return;
@@ -265,6 +268,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
             return;
           }
           emit(o, line, undefined, undefined);
+          if (keepText && text !== undefined) out[out.length - 1]!.text = text;
         },
         bad: skip,
       },

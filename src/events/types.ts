@@ -44,6 +44,11 @@ export interface EventDoc {
    * (those carry only their time, id and position, to keep the merge's order and checks exact).
    */
   routed?: readonly number[];
+  /**
+   * The JSON text `source` was parsed from, kept only when the reader is asked to
+   * (ReadOptions.keepText: an input worker sends it instead of JSON.stringify's).
+   */
+  text?: string;
 }
 
 /** A malformed item that was skipped; sources report these instead of throwing. */

@@ -8,7 +8,7 @@ import { timeOrSkip } from '../events/order.js';
 import { getField } from '../engine/fields.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
-import { CLONE, forwardForm } from './forward-form.js';
+import { CLONE, forwardForm, JSON_TEXT } from './forward-form.js';
 import type { ByteRange, EventBatch, ForwardedEvent, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
 
 const port = parentPort!;
@@ -179,6 +179,8 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
         onSkip,
         onWarning: (message) => post({ t: 'warn', id, message }),
         needles: range ? null : router.needles,
+        // Whole events are sent as the text they were parsed from when they have one.
+        keepText: true,
         timestampField: cfg.timestampField,
       },
     );
@@ -212,9 +214,12 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
           // Whole events travel as JSON text when that text parses back to the same document (the
           // main thread's JSON.parse costs about half of the structured clone's deserialisation,
           // measured on Agent documents), or when they are nested too deeply to be cloned.
-          const form = routes.length > 0 ? forwardForm(ev.source, cfg.cloneDepth) : CLONE;
+          // The line an NDJSON event was parsed from gives the same document again (and costs
+          // nothing here); a document nested deeper than the main thread's JSON.parse takes was
+          // refused by the reader (MAX_JSON_DEPTH).
+          const form = routes.length === 0 ? CLONE : ev.text !== undefined ? JSON_TEXT : forwardForm(ev.source, cfg.cloneDepth);
           if (form !== CLONE) {
-            json = asJson(ev.source);
+            json = ev.text ?? asJson(ev.source);
             if (json === undefined) {
               // Deeper than JSON.stringify can go on this thread's stack: say so, do not lose it silently.
               onSkip({ position: ev.position ?? { file: path }, reason: `document nested too deeply to pass between threads (over ${cfg.cloneDepth} levels and too deep for JSON text); read it with --threads 0` });
