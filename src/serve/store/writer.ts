@@ -129,17 +129,21 @@ function fail(e: unknown): void {
   failure = { failure: f, message };
   if (changed) send({ t: 'unavailable', failure: f, message });
   // A connection that failed on an I/O error may be unusable: start again from a fresh one.
-  if (f !== 'full' && conn) {
-    try {
-      conn.db.close();
-    } catch {
-      /* already broken */
-    }
-    conn = null;
-    walSync?.retire();
-    walSync = null;
-  }
+  if (f !== 'full') dropConnection();
   scheduleReopen();
+}
+
+/** Closes the connection (it may be unusable) and its WAL syncer; the next reopen starts afresh. */
+function dropConnection(): void {
+  if (!conn) return;
+  try {
+    conn.db.close();
+  } catch {
+    /* already broken */
+  }
+  conn = null;
+  walSync?.retire();
+  walSync = null;
 }
 
 function scheduleReopen(): void {
@@ -342,16 +346,7 @@ function syncFailed(answers: Answer[], e: unknown): void {
   const message = `the event store could not be synced to disk: ${(e as Error).message ?? String(e)}`;
   for (const a of answers) send({ t: 'failed', req: a.m.req, failure: f, message });
   fail(e);
-  if (conn) {
-    try {
-      conn.db.close();
-    } catch {
-      /* already broken */
-    }
-    conn = null;
-    walSync?.retire();
-    walSync = null;
-  }
+  dropConnection();
 }
 
 let walSync: WalSync | null = null;
