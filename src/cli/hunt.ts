@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { hunt, HuntError, TimeExpressionError, type HuntStats } from '../detect/hunt.js';
 import type { Alert } from '../detect/alerts.js';
 import { InputError } from '../events/sources.js';
+import { mappedOnRead } from '../events/inputs.js';
 import { loadValueLists } from '../rules/exceptions.js';
 import { defaultRulesDir, type LoadResult } from '../rules/load.js';
 import { UserError } from './errors.js';
@@ -495,7 +496,7 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
   }
   // The host.ip pass, when it ran over Windows events that eqlite mapped (ECS documents carry their own).
   let mappedWindows = 0;
-  for (const { shape } of stats.inputShapes ?? []) for (const [label, n] of Object.entries(shape.shapes)) if (label !== 'ECS' && label !== 'JSON') mappedWindows += n;
+  for (const { shape } of stats.inputShapes ?? []) mappedWindows += mappedOnRead(shape);
   if (stats.hostAddresses && mappedWindows > 0) {
     const h = stats.hostAddresses;
     L.push(

@@ -21,8 +21,9 @@
 // could be one (a line filter without needles), and stops at the first; files of ECS documents
 // alone then cost one search of their bytes instead of parsing every line that can reveal an
 // address (about half the pass's CPU on Agent data). EVTX files and stdin (whose documents get
-// the addresses the files reveal) always need the book.
-import { openInput } from './inputs.js';
+// the addresses the files reveal) always need the book. The price: when the first such document
+// comes late, the files up to it are searched twice.
+import { mappedOnRead, openInput } from './inputs.js';
 import { STUB_SOURCE, type InputFile } from './sources.js';
 import { HostAddressBook, mayRevealHostAddress, REVEALING_TEXT } from './windows/host-ip.js';
 import type { WindowsProfile } from './windows/index.js';
@@ -54,9 +55,6 @@ export interface DiscoveryResult {
   needed: boolean;
 }
 
-/** Shapes (InputShape labels) of JSON documents that are not mapped on read. */
-const UNMAPPED_LABELS = new Set(['ECS', 'JSON']);
-
 /** Whether some input holds a document mapped to ECS on read, the only kind the book is given to. */
 async function anyMappedOnRead(files: readonly InputFile[], opts: DiscoveryOptions): Promise<boolean> {
   const quiet = () => undefined;
@@ -65,9 +63,7 @@ async function anyMappedOnRead(files: readonly InputFile[], opts: DiscoveryOptio
     const input = openInput(f, { profile: opts.profile, namespace: opts.namespace, onSkip: quiet, onWarning: quiet, needles: [] });
     try {
       if (!input.shape) return true;
-      for await (const _batch of input.batches()) {
-        for (const label of Object.keys(input.shape().shapes)) if (!UNMAPPED_LABELS.has(label)) return true;
-      }
+      for await (const _batch of input.batches()) if (mappedOnRead(input.shape()) > 0) return true;
     } catch {
       // Unreadable or not what its name says: the real read reports it.
     }

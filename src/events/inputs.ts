@@ -82,6 +82,16 @@ function countShape(shape: InputShape, label: string, source: Record<string, unk
   if (!hasCategory(source)) shape.noCategory++;
 }
 
+/** Labels of documents read as they are (every other label is a Windows shape mapped to ECS on read). */
+const AS_READ = new Set(['ECS', 'JSON']);
+
+/** Documents of an input that were mapped to ECS on read (EVTX, Windows XML, NXLog, Winlogbeat, RawWindowsEvent). */
+export function mappedOnRead(shape: InputShape): number {
+  let n = 0;
+  for (const [label, count] of Object.entries(shape.shapes)) if (!AS_READ.has(label)) n += count;
+  return n;
+}
+
 /** The main shape of an input, as a phrase for messages ("NXLog JSON", "EVTX and ECS"). */
 export function describeShape(shape: InputShape): string {
   const labels = Object.entries(shape.shapes).sort((a, b) => b[1] - a[1]).map(([l]) => l);

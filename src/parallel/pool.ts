@@ -441,8 +441,8 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
 
 export interface FilesOptions extends Omit<ParallelOptions, 'threads' | 'parts'> {
   /**
-   * Worker threads; default defaultThreads(the files' sizes), or one per core for a single file
-   * that can be read in parts (see everyLine); 0 reads all on the main thread.
+   * Worker threads; default defaultThreads(the files' sizes); 0 reads all on the main thread.
+   * Two or more over a single file that can be read in parts share it (see everyLine).
    */
   threads?: number;
   /**
@@ -476,8 +476,8 @@ export function openFiles(files: readonly InputFile[], opts: FilesOptions): Open
   // A single file is read on the main thread unless workers are asked for: one worker reading,
   // parsing and routing it beside the main thread's rules (a default for a while on 2026-12-06)
   // was no faster on the idle 2-core VM with every rule (300,000 Agent events: 31.3 and 29.0 s
-  // against 31.1 and 29.5 s on the main thread), cost 15–25% more CPU and 280 MB more memory, and
-  // halved the rate on a loaded machine.
+  // against 31.1 and 29.5 s on the main thread), cost 15–18% more CPU, and halved the rate on a
+  // loaded machine.
   const threads = opts.threads ?? defaultThreads(onDisk.map((f) => sizeOf(f.path)));
   if (threads < 1 || onDisk.length === 0) return { inputs: files.map(opts.local), parallel: [], close: async () => undefined };
   // One worker reads a single file whole; several share it in parts.
