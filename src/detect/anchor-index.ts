@@ -42,7 +42,8 @@ class EndIndex {
     addRule(entry.rules, rule);
   }
 
-  mark(v: string, hit: Float64Array, stamp: number): void {
+  /** Appends the rule list of every piece the value starts (ends) with. */
+  collect(v: string, into: number[][]): void {
     const n = v.length;
     const max = Math.min(n, this.maxLength);
     let h = 0;
@@ -53,7 +54,7 @@ class EndIndex {
       if (list === undefined) continue;
       for (let j = 0; j < list.length; j++) {
         const e = list[j]!;
-        if (this.atStart ? v.startsWith(e.piece) : v.endsWith(e.piece)) markAll(e.rules, hit, stamp);
+        if (this.atStart ? v.startsWith(e.piece) : v.endsWith(e.piece)) into.push(e.rules);
       }
     }
   }
@@ -85,7 +86,8 @@ class InfixIndex {
     addRule(entry.rules, rule);
   }
 
-  mark(v: string, hit: Float64Array, stamp: number): void {
+  /** Appends the rule list of every piece the value contains (a list once per place it occurs). */
+  collect(v: string, into: number[][]): void {
     const end = v.length - 2;
     if (end <= 0) return;
     let c1 = v.charCodeAt(0) & 0x7f;
@@ -97,7 +99,7 @@ class InfixIndex {
       if (list === undefined) continue;
       for (let j = 0; j < list.length; j++) {
         const e = list[j]!;
-        if (v.startsWith(e.piece, i)) markAll(e.rules, hit, stamp);
+        if (v.startsWith(e.piece, i)) into.push(e.rules);
       }
     }
   }
@@ -112,7 +114,9 @@ function addRule(rules: number[], rule: number): void {
   if (rules.length === 0 || rules[rules.length - 1] !== rule) rules.push(rule);
 }
 
-function markAll(rules: number[], hit: Float64Array, stamp: number): void {
+const NONE: readonly (readonly number[])[] = Object.freeze([]);
+
+function markAll(rules: readonly number[], hit: Float64Array, stamp: number): void {
   for (let i = 0; i < rules.length; i++) hit[rules[i]!] = stamp;
 }
 
@@ -123,6 +127,14 @@ export interface AnchorPieces {
   infixes?: readonly string[];
 }
 
+/**
+ * Bounds of an index's memo of answers (see FieldAnchorIndex.mark): values longer than this are
+ * not remembered, and the memo is emptied when it holds this many values or characters.
+ */
+const MEMO_VALUE_CHARS = 256;
+const MEMO_VALUES = 1024;
+const MEMO_CHARS = 65_536;
+
 /** Every anchor of every rule on one field and case sensitivity. */
 export class FieldAnchorIndex {
   private readonly exact = new Map<string, number[]>();
@@ -131,8 +143,24 @@ export class FieldAnchorIndex {
   private infixes: InfixIndex | null = null;
   /** Every rule with an anchor here, for values the index cannot judge (numbers, booleans). */
   readonly all: number[] = [];
+  /**
+   * The answer for each value seen lately, keyed by the value as the event holds it (before case
+   * folding): most values of the fields rules anchor on (executables, library paths, actions)
+   * recur from event to event, and a look-up here replaces folding the value and scanning it for
+   * pieces.
+   */
+  private readonly memo = new Map<string, readonly (readonly number[])[]>();
+  private memoChars = 0;
+
+  /** `fold`: how values are case-folded before the look-up (null: they are compared as they are). */
+  constructor(private readonly fold: ((v: string) => string) | null = null) {}
 
   add(anchor: AnchorPieces, rule: number): void {
+    // Answers remembered before would miss the new anchor.
+    if (this.memo.size > 0) {
+      this.memo.clear();
+      this.memoChars = 0;
+    }
     addRule(this.all, rule);
     for (const v of anchor.values) {
       const l = this.exact.get(v);
@@ -146,11 +174,38 @@ export class FieldAnchorIndex {
 
   /** Marks the rules whose anchor here the (already case-folded) string satisfies. */
   markString(v: string, hit: Float64Array, stamp: number): void {
+    for (const l of this.listsFor(v)) markAll(l, hit, stamp);
+  }
+
+  /**
+   * The rule lists markString would mark for the string (already case-folded), as the index's own
+   * lists (not to be changed); an empty array when none.
+   */
+  listsFor(v: string): readonly (readonly number[])[] {
+    const lists: number[][] = [];
     const l = this.exact.get(v);
-    if (l !== undefined) markAll(l, hit, stamp);
-    if (this.prefixes !== null) this.prefixes.mark(v, hit, stamp);
-    if (this.suffixes !== null) this.suffixes.mark(v, hit, stamp);
-    if (this.infixes !== null) this.infixes.mark(v, hit, stamp);
+    if (l !== undefined) lists.push(l);
+    if (this.prefixes !== null) this.prefixes.collect(v, lists);
+    if (this.suffixes !== null) this.suffixes.collect(v, lists);
+    if (this.infixes !== null) this.infixes.collect(v, lists);
+    return lists.length === 0 ? NONE : lists;
+  }
+
+  /** Marks the rules whose anchor here the event's string (not yet case-folded) satisfies. */
+  mark(raw: string, hit: Float64Array, stamp: number): void {
+    let lists = this.memo.get(raw);
+    if (lists === undefined) {
+      lists = this.listsFor(this.fold === null ? raw : this.fold(raw));
+      if (raw.length <= MEMO_VALUE_CHARS) {
+        if (this.memo.size >= MEMO_VALUES || this.memoChars >= MEMO_CHARS) {
+          this.memo.clear();
+          this.memoChars = 0;
+        }
+        this.memo.set(raw, lists);
+        this.memoChars += raw.length;
+      }
+    }
+    for (let i = 0; i < lists.length; i++) markAll(lists[i]!, hit, stamp);
   }
 
   /** Marks every rule anchored here (a value the index cannot judge). */

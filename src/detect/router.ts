@@ -281,7 +281,6 @@ interface CategoryTable {
 interface AnchorGroup {
   field: string;
   get: Accessor;
-  caseInsensitive: boolean;
   index: FieldAnchorIndex;
 }
 
@@ -339,7 +338,7 @@ export class RuleRouter {
       for (const a of term.anchors ?? []) {
         const key = `${a.caseInsensitive ? 'i' : 's'}:${a.field}`;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { field: a.field, get: fieldAccessor(a.field), caseInsensitive: a.caseInsensitive, index: new FieldAnchorIndex() }));
+        if (!g) groups.set(key, (g = { field: a.field, get: fieldAccessor(a.field), index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
         g.index.add(a, s);
       }
     });
@@ -440,7 +439,7 @@ export class RuleRouter {
   }
 
   private hit(g: AnchorGroup, v: unknown, stamp: number): void {
-    if (typeof v === 'string') g.index.markString(g.caseInsensitive ? lower(v) : v, this.slotHit, stamp);
+    if (typeof v === 'string') g.index.mark(v, this.slotHit, stamp);
     // A number or boolean compared with a string constant: let the rule's own condition decide.
     else if (v !== null && v !== undefined && typeof v !== 'object') g.index.markAll(this.slotHit, stamp);
   }

@@ -1,0 +1,84 @@
+// Routing alone: the CPU time RuleRouter.route() takes per event with every active Elastic EQL
+// rule, for this checkout's build and, optionally, a reference build, both in one process over the
+// same parsed events (so reading and parsing are left out and both builds see the same heap and
+// machine load). Passes alternate between the builds; the best and the median pass are reported.
+//
+//   npm run build && npx tsx bench/route.ts [--ref <built checkout>] [--events N] [--passes N] FILE
+//
+// FILE: NDJSON events, e.g. `head -n 20000` of the bench's Agent data. Also reports, per build,
+// how many rules each event was offered (dispatched) and kept, which must be equal across builds.
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const corpus = path.resolve(root, '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const file = process.argv[process.argv.length - 1]!;
+const ref = arg('--ref');
+const limit = Number(arg('--events') ?? 20_000);
+const passes = Number(arg('--passes') ?? 6);
+if (!existsSync(corpus) || !existsSync(file) || file.endsWith('.ts')) {
+  console.error('usage: tsx bench/route.ts [--ref <built checkout>] [--events N] [--passes N] FILE (needs ../shared)');
+  process.exit(2);
+}
+
+type Mod = Record<string, any>;
+interface Build {
+  name: string;
+  router: { route(ev: unknown): readonly number[]; counters: { dispatched: number[] } };
+  times: number[];
+}
+
+async function build(dir: string, name: string): Promise<Build> {
+  const load = (await import(path.join(dir, 'dist', 'rules', 'load.js'))) as Mod;
+  const router = (await import(path.join(dir, 'dist', 'detect', 'router.js'))) as Mod;
+  const rules = load.loadRules([corpus]).rules.filter((r: Mod) => !r.unsupported);
+  const opts = { timestampField: '@timestamp', exceptionLists: [], now: Date.parse('2025-06-01T00:00:00Z'), replay: false };
+  const prepared = rules.map((r: Mod) => router.prepareRule(r, opts)).filter((p: Mod) => !('skip' in p));
+  return { name, router: new router.RuleRouter(prepared), times: [] };
+}
+
+const builds = [await build(root, 'this build')];
+if (ref) builds.push(await build(path.resolve(ref), 'reference'));
+
+const { readEvents } = (await import(path.join(root, 'dist', 'events', 'sources.js'))) as Mod;
+const events: unknown[] = [];
+outer: for await (const batch of readEvents(file).batches()) {
+  for (const ev of batch) {
+    events.push(ev);
+    if (events.length >= limit) break outer;
+  }
+}
+
+const kept = builds.map(() => 0);
+for (let p = 0; p < passes; p++) {
+  // Alternate which build goes first, so neither always runs on a freshly collected heap.
+  const order = p % 2 === 0 ? builds : [...builds].reverse();
+  for (const b of order) {
+    const start = process.cpuUsage();
+    let k = 0;
+    for (let i = 0; i < events.length; i++) k += b.router.route(events[i]).length;
+    const used = process.cpuUsage(start);
+    b.times.push((used.user + used.system) / events.length);
+    kept[builds.indexOf(b)] = k;
+  }
+}
+
+for (const [i, b] of builds.entries()) {
+  const sorted = [...b.times].sort((x, y) => x - y);
+  const offered = b.router.counters.dispatched.reduce((a, c) => a + c, 0) / passes / events.length;
+  console.log(
+    `${b.name}: ${events.length} events, ${passes} passes, µs of CPU per event best ${sorted[0]!.toFixed(1)} median ${sorted[sorted.length >> 1]!.toFixed(1)}` +
+      ` (all: ${b.times.map((t) => t.toFixed(1)).join(' ')}); rules offered per event ${offered.toFixed(2)}, kept ${(kept[i]! / events.length).toFixed(3)}`,
+  );
+}
+if (builds.length === 2) {
+  const best = builds.map((b) => Math.min(...b.times));
+  console.log(`this build / reference, best pass: ${(best[0]! / best[1]!).toFixed(3)}`);
+}
