@@ -111,12 +111,13 @@ describe('router: shared anchor index', () => {
   });
 });
 
+const marked = (idx: FieldAnchorIndex, v: string): number[] => {
+  const hit = new Float64Array(8);
+  idx.markString(v, hit, 1);
+  return [...hit.keys()].filter((i) => hit[i] === 1);
+};
+
 describe('FieldAnchorIndex', () => {
-  const marked = (idx: FieldAnchorIndex, v: string): number[] => {
-    const hit = new Float64Array(8);
-    idx.markString(v, hit, 1);
-    return [...hit.keys()].filter((i) => hit[i] === 1);
-  };
 
   it('marks the rules of exact values, literal starts and ends (short and long) and contained runs', () => {
     const idx = new FieldAnchorIndex();
@@ -140,6 +141,30 @@ describe('FieldAnchorIndex', () => {
     wide.add({ values: [], infixes: ['\u0141ab'] }, 0);
     expect(marked(wide, 'xAab')).toEqual([]);
     expect(marked(wide, 'x\u0141ab')).toEqual([0]);
+  });
+});
+
+describe('FieldAnchorIndex memo', () => {
+  it('marks from the event\'s string what markString marks from its folded form, whether remembered or not', () => {
+    const fold = (v: string) => v.toLowerCase();
+    const idx = new FieldAnchorIndex(fold);
+    idx.add({ values: ['cmd.exe'], suffixes: ['\\svchost.exe'], infixes: ['-enc'] }, 0);
+    idx.add({ values: [], prefixes: ['c:\\users\\'], infixes: ['-enc'] }, 1);
+    const viaMark = (v: string, stamp: number): number[] => {
+      const hit = new Float64Array(2);
+      idx.mark(v, hit, stamp);
+      return [...hit.keys()].filter((i) => hit[i] === stamp);
+    };
+    const values = ['CMD.EXE', 'C:\\Users\\x\\svchost.exe', 'powershell -ENC', 'notepad.exe', 'x'.repeat(300) + '-enc'];
+    // 3,000 distinct values more than the memo holds (it is emptied and refilled) between repeats.
+    for (let round = 0; round < 3; round++) {
+      for (const v of values) expect(viaMark(v, round + 1), v).toEqual(marked(idx, fold(v)));
+      for (let i = 0; i < 3000; i++) viaMark(`c:\\users\\u${i}\\a-enc`, 9);
+    }
+    expect(viaMark('C:\\Users\\x\\svchost.exe', 20)).toEqual([0, 1]);
+    // An anchor added later is seen by values remembered before.
+    idx.add({ values: ['notepad.exe'] }, 1);
+    expect(viaMark('notepad.exe', 21)).toEqual([1]);
   });
 });
 

@@ -19,7 +19,7 @@ import { applyMapping, mappingCompileOptions, mappingForIndices, type IndexMappi
 import { parse, type Statement } from '../eql/index.js';
 import { lazyQuery, OutlineCache, outlineCacheAt, outlineOf } from '../engine/outline.js';
 import { lower } from '../engine/expr.js';
-import { fieldAccessor, markPlain, type Accessor } from '../engine/fields.js';
+import { fieldAccessor, FieldWalker, markPlain, type Accessor } from '../engine/fields.js';
 import { FieldAnchorIndex } from './anchor-index.js';
 import type { EventDoc } from '../events/types.js';
 import { compileExceptionItems, resolveRuleExceptions, type ExceptionPredicate, type ExceptionProblem } from '../rules/exceptions.js';
@@ -300,6 +300,14 @@ export class RuleRouter {
   readonly needles: readonly string[] | null;
   private readonly tables: CategoryTable[];
   private readonly anchorGroups: AnchorGroup[];
+  /** Reads every anchored field of an event in one walk; fieldGroups[i]: the groups of its field i. */
+  private readonly walker: FieldWalker;
+  private readonly fieldGroups: AnchorGroup[][];
+  private walkStamp = 0;
+  private readonly onValue = (field: number, v: unknown): void => {
+    const groups = this.fieldGroups[field]!;
+    for (let i = 0; i < groups.length; i++) this.hit(groups[i]!, v, this.walkStamp);
+  };
   /** Per slot: its rule, whether it is anchored, and the stamp of the event that last hit an anchor. */
   private readonly slotRule: Int32Array;
   private readonly slotAnchored: Uint8Array;
@@ -344,6 +352,10 @@ export class RuleRouter {
     });
     this.tables = [...tables.values()];
     this.anchorGroups = [...groups.values()];
+    const byField = new Map<string, AnchorGroup[]>();
+    for (const g of this.anchorGroups) push(byField, g.field, g);
+    this.walker = new FieldWalker([...byField.keys()]);
+    this.fieldGroups = [...byField.values()];
 
     this.needles = ruleNeedles(rules);
   }
@@ -361,7 +373,6 @@ export class RuleRouter {
     }
     const stamp = ++this.stamp;
     const src = ev.source;
-    markPlain(src);
     this.markAnchors(src, stamp);
     const mask = this.maskFor(ev.index);
     let dispatched = false;
@@ -428,8 +439,15 @@ export class RuleRouter {
     return false;
   }
 
-  /** Stamps every slot one of whose anchors the event's values meet. */
+  /**
+   * Stamps every slot one of whose anchors the event's values meet, and marks the source plain
+   * when it is (engine/fields.ts: the rules' accessors then answer its missing fields at once).
+   */
   private markAnchors(src: Record<string, unknown>, stamp: number): void {
+    this.walkStamp = stamp;
+    if (this.walker.walk(src, this.onValue)) return;
+    // Too large to walk: one look-up per field (marking a slot twice changes nothing).
+    markPlain(src);
     for (let ai = 0; ai < this.anchorGroups.length; ai++) {
       const g = this.anchorGroups[ai]!;
       const v = g.get(src);
@@ -492,7 +510,7 @@ export function ruleNeedles(rules: readonly PreparedRule[]): readonly string[] |
   return [...needles];
 }
 
-function push<K>(m: Map<K, number[]>, k: K, i: number): void {
+function push<K, V>(m: Map<K, V[]>, k: K, i: V): void {
   const l = m.get(k);
   if (!l) m.set(k, [i]);
   // Slots are pushed in increasing order: a repeat can only be the last one.

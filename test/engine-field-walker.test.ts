@@ -1,0 +1,119 @@
+// FieldWalker (src/engine/fields.ts) reads the router's ~150 anchored fields in one walk of an
+// event. It must find every value each field's accessor finds (nested, dotted, mixed, arrays along
+// the path), and must never mark a source with dotted keys plain.
+import { describe, expect, it } from 'vitest';
+import { fieldAccessor, FieldWalker } from '../src/engine/fields.js';
+
+/** The values of a field as the router used them from its accessor: an array's own non-object elements. */
+function accessorValues(name: string, source: Record<string, unknown>): unknown[] {
+  const v = fieldAccessor(name)(source);
+  const xs = Array.isArray(v) ? v : [v];
+  return xs.filter((x) => x !== null && x !== undefined && typeof x !== 'object');
+}
+
+function walked(walker: FieldWalker, names: string[], source: Record<string, unknown>): { ok: boolean; values: Record<string, unknown[]> } {
+  const values: Record<string, unknown[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const ok = walker.walk(source, (i, v) => values[names[i]!]!.push(v));
+  return { ok, values };
+}
+
+const sortValues = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+
+describe('FieldWalker', () => {
+  it('reports the values of nested, dotted and array-valued fields', () => {
+    const names = ['process.name', 'process.args', 'process.parent.name', 'a.b', 'a', 'n', 'flag', 'x.y.z'];
+    const walker = new FieldWalker(names);
+    const source = {
+      process: { name: 'cmd.exe', args: ['cmd', ['nested'], { o: 1 }, null, 7], 'parent.name': 'explorer.exe' },
+      a: [{ b: 'one' }, [{ b: ['two', ['three']] }], 'own', { c: 'no' }],
+      n: 12,
+      flag: false,
+      'x.y': { z: null },
+      other: { deep: { 'dotted.key': 1 } },
+    };
+    const { ok, values } = walked(walker, names, source);
+    expect(ok).toBe(true);
+    expect(values).toEqual({
+      'process.name': ['cmd.exe'],
+      'process.args': ['cmd', 7],
+      'process.parent.name': ['explorer.exe'],
+      'a.b': ['one', 'two'],
+      a: ['own'],
+      n: [12],
+      flag: [false],
+      'x.y.z': [],
+    });
+    for (const n of names) expect(sortValues(values[n]!)).toEqual(sortValues(accessorValues(n, source)));
+  });
+
+  it('finds every value the accessors find, in random sources', () => {
+    const segments = ['a', 'b', 'c'];
+    const names: string[] = [];
+    for (const x of segments) {
+      names.push(x);
+      for (const y of segments) {
+        names.push(`${x}.${y}`);
+        for (const z of segments) names.push(`${x}.${y}.${z}`);
+      }
+    }
+    const walker = new FieldWalker(names);
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >>> 16) % n;
+    };
+    const keys = ['a', 'b', 'c', 'd', 'a.b', 'b.c', 'a.b.c', 'c.a'];
+    const value = (depth: number, dotted: boolean): unknown => {
+      const r = rnd(depth > 3 ? 4 : 7);
+      if (r === 0) return `v${rnd(5)}`;
+      if (r === 1) return rnd(100);
+      if (r === 2) return rnd(2) === 0;
+      if (r === 3) return null;
+      if (r === 4) return Array.from({ length: rnd(4) }, () => value(depth + 1, dotted));
+      return object(depth + 1, dotted);
+    };
+    const object = (depth: number, dotted: boolean): Record<string, unknown> => {
+      const o: Record<string, unknown> = {};
+      for (let i = 1 + rnd(4); i > 0; i--) o[keys[rnd(dotted ? keys.length : 4)]!] = value(depth, dotted);
+      return o;
+    };
+    let compared = 0;
+    for (let round = 0; round < 2000; round++) {
+      const dotted = round % 2 === 1;
+      const source = object(0, dotted);
+      const { ok, values } = walked(walker, names, source);
+      expect(ok).toBe(true);
+      const hasDots = JSON.stringify(source).match(/"[^"]*\.[^"]*":/) !== null;
+      for (const n of names) {
+        const want = sortValues(accessorValues(n, source));
+        const got = sortValues(values[n]!);
+        if (!hasDots) expect(got, `${n} in ${JSON.stringify(source)}`).toEqual(want);
+        // With dotted keys an accessor returns the first spelling found; the walk reports all.
+        else for (const w of new Set(want)) expect(got, `${n} in ${JSON.stringify(source)}`).toContain(w);
+        compared += want.length;
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
+  });
+
+  it('does not mark a source with dotted keys plain, and gives up on sources too large to walk', () => {
+    const walker = new FieldWalker(['process.name']);
+    const dotted = { process: { name: 'a', 'parent.name': 'p' } };
+    expect(walker.walk(dotted, () => {})).toBe(true);
+    // Marked plain, the accessor would answer "absent" without looking under the dotted key.
+    expect(fieldAccessor('process.parent.name')(dotted)).toBe('p');
+    const deepDotted = { x: { y: [{ 'z.w': 1 }] } };
+    walker.walk(deepDotted, () => {});
+    expect(fieldAccessor('x.y.z.w')(deepDotted)).toBe(1);
+    const large: Record<string, unknown> = {};
+    for (let i = 0; i < 5000; i++) large[`k${i}`] = i;
+    large['process.name'] = 'x';
+    expect(walker.walk(large, () => {})).toBe(false);
+    expect(fieldAccessor('process.name')(large)).toBe('x');
+    // Deeper than 64 levels along a wanted field: given up; elsewhere only not marked plain.
+    let deep: Record<string, unknown> = { v: 1 };
+    for (let i = 0; i < 70; i++) deep = { p: deep };
+    expect(new FieldWalker([Array(71).fill('p').join('.')]).walk(deep, () => {})).toBe(false);
+    expect(walker.walk(deep, () => {})).toBe(true);
+  });
+});
