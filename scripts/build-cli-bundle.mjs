@@ -1,0 +1,54 @@
+// Bundles the command line (dist/cli/program.js and every module of ours it imports, statically or
+// lazily) into one classic script, dist/cli/program.bundle.cjs, that dist/cli/main.js compiles
+// with a V8 code cache (src/cli/launch.ts). Loading 150 ES modules one by one — resolving,
+// linking and compiling each — is the largest part of start-up; one script compiled from its
+// code cache is not. Built from tsc's output, so the bundle runs exactly the code of dist/.
+//
+// - Packages (node_modules) stay outside: they are require()d at run time as before.
+// - Modules imported with import() stay lazy: esbuild wraps them in functions evaluated on first
+//   use, as the ES modules were.
+// - `import.meta.url` becomes the URL of the module's own file in dist/, so that the paths built
+//   from it (package.json, rules/, the UI's assets, the worker threads' modules, the build id's
+//   walk of dist/) are those of the unbundled module. Any other use of import.meta fails the build
+//   (esbuild's empty-import-meta warning, made an error).
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+const outfile = path.join(dist, 'cli', 'program.bundle.cjs');
+
+/** Replaces import.meta.url in each module of dist/ by its own file's URL, found from the bundle's directory. */
+const moduleUrls = {
+  name: 'module-urls',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      if (!args.path.startsWith(dist + path.sep)) return undefined;
+      const code = readFileSync(args.path, 'utf8');
+      const rel = path.relative(path.dirname(outfile), args.path).split(path.sep).join('/');
+      return { contents: code.replaceAll('import.meta.url', `__eqliteModuleUrl(${JSON.stringify(rel)})`), loader: 'js' };
+    });
+  },
+};
+
+await build({
+  entryPoints: [path.join(dist, 'cli', 'program.js')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  packages: 'external',
+  // Not minified: --debug stacks stay readable (they name program.bundle.cjs and its lines).
+  minify: false,
+  sourcemap: false,
+  logLevel: 'warning',
+  logOverride: { 'empty-import-meta': 'error' },
+  banner: {
+    // __dirname is the bundle's directory (dist/cli), given by the launcher's wrapper.
+    js: `const __eqliteModuleUrl = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;`,
+  },
+  plugins: [moduleUrls],
+});

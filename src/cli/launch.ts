@@ -1,0 +1,150 @@
+// Starts the command line from its bundle, dist/cli/program.bundle.cjs (one classic script made
+// by scripts/build-cli-bundle.mjs from program.js and every module of ours it imports), compiled
+// with a V8 code cache. Loading the CLI as 150 ES modules — each resolved, linked, compiled — was
+// the largest part of a hunt's start-up; one script whose functions come compiled from the cache
+// is a fraction of it.
+//
+// The code cache (`code/<command>-<key>.bin` in the cache directory, util/cache-dir.ts) is what
+// V8 compiled while a previous run of the same command started: written once, when a process that
+// found none exits. The key is a digest of the bundle's bytes and of the Node, V8 and CPU
+// architecture it was made by, so a rebuild or another Node never reuses it. V8 itself checks
+// only the source's length, its version and its flags, and does not verify the cache's checksum
+// in release builds, so the file carries the length and sha256 of its payload, checked before V8
+// sees it. Anything wrong — no cache directory, `--no-cache`, a missing, damaged, cut or rejected
+// cache, a directory that cannot be written — only costs the speed: the bundle is compiled from
+// its source, and the program is the same code either way.
+//
+// Without the bundle (running src/ under tsx, or a dist/ built by tsc alone), or with
+// EQLITE_BUNDLE=off, main.ts imports program.js as ES modules instead.
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { cacheDir } from '../util/cache-dir.js';
+import { markStartup } from '../util/startup-trace.js';
+
+/** What program.ts exports. */
+export interface Program {
+  runProgram(): Promise<void>;
+}
+
+export const BUNDLE_FILE = 'program.bundle.cjs';
+export const CODE_CACHE_DIR = 'code';
+/** Code caches kept (the most recently written): one per command and build in use. */
+export const KEEP_CODE_CACHES = 8;
+const FORMAT = 'eqlite-code-cache/1';
+/** Header: FORMAT, payload length and sha256, on one line. */
+const HEADER_MAX = 256;
+
+/**
+ * How the bundle was compiled: `used` (from the code cache), `none` (no cache yet), `damaged`
+ * (its bytes are not what was written), `rejected` (V8 refused it), `off` (no cache directory or
+ * `--no-cache`).
+ */
+export type CodeCacheOutcome = 'used' | 'none' | 'damaged' | 'rejected' | 'off';
+
+/** The program compiled from the bundle beside main.js, or undefined to import the ES modules. */
+export function loadBundledProgram(mainUrl: string): Program | undefined {
+  if (process.env.EQLITE_BUNDLE === 'off') return undefined;
+  // import() from a vm script needs Node's own loader (Node 20.12+); the bundle keeps import()
+  // only for packages, but without it one would throw when called.
+  const mainLoader = vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+  if (mainLoader === undefined) return undefined;
+  const bundle = fileURLToPath(new URL(`./${BUNDLE_FILE}`, mainUrl));
+  let source: Buffer;
+  try {
+    source = readFileSync(bundle);
+  } catch {
+    return undefined;
+  }
+  const dir = process.argv.includes('--no-cache') ? undefined : cacheDir();
+  const file = dir === undefined ? undefined : path.join(dir, CODE_CACHE_DIR, `${commandName()}-${cacheKey(source)}.bin`);
+  let cached: Buffer | undefined;
+  let outcome: CodeCacheOutcome = file === undefined ? 'off' : 'none';
+  if (file !== undefined) {
+    const read = readCodeCache(file);
+    if (read === 'damaged') outcome = 'damaged';
+    else cached = read;
+  }
+  // The module wrapper of CommonJS, so that the bundle sees the usual free variables.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source.toString('utf8')}\n})`;
+  const script = new vm.Script(wrapped, { filename: bundle, cachedData: cached, importModuleDynamically: mainLoader });
+  if (cached !== undefined) outcome = script.cachedDataRejected === true ? 'rejected' : 'used';
+  const module = { exports: {} as Program };
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
+  markStartup(`program bundle compiled (code cache ${outcome})`);
+  if (file !== undefined && outcome !== 'used') process.once('exit', () => writeCodeCache(file, script));
+  return module.exports;
+}
+
+/** The command being run, for the cache's name: each command compiles its own part of the bundle. */
+function commandName(): string {
+  const c = process.argv[2];
+  return c !== undefined && /^[a-z]{1,20}$/.test(c) ? c : 'other';
+}
+
+function cacheKey(source: Buffer): string {
+  return createHash('sha256')
+    .update(`${FORMAT}\0${process.version}\0${process.versions.v8}\0${process.arch}\0`)
+    .update(source)
+    .digest('base64url')
+    .slice(0, 32);
+}
+
+/** The cache's payload; undefined when there is none, 'damaged' when it is not what was written. */
+function readCodeCache(file: string): Buffer | 'damaged' | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const eol = bytes.subarray(0, HEADER_MAX).indexOf(10);
+  if (eol < 0) return 'damaged';
+  const [format, length, sha256] = bytes.subarray(0, eol).toString('latin1').split(' ');
+  const payload = bytes.subarray(eol + 1);
+  if (format !== FORMAT || Number(length) !== payload.length) return 'damaged';
+  if (createHash('sha256').update(payload).digest('hex') !== sha256) return 'damaged';
+  return payload;
+}
+
+/** Writes what V8 compiled so far, atomically (temporary file, then rename); errors are ignored. */
+function writeCodeCache(file: string, script: vm.Script): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  let fd: number | undefined;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    // Opened before serializing: an unwritable directory costs nothing more.
+    fd = openSync(tmp, 'w');
+    const payload = script.createCachedData();
+    const header = `${FORMAT} ${payload.length} ${createHash('sha256').update(payload).digest('hex')}\n`;
+    writeFileSync(fd, Buffer.concat([Buffer.from(header, 'latin1'), payload]));
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, file);
+  } catch {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    return;
+  }
+  prune(path.dirname(file), path.basename(file));
+}
+
+/** Keeps the KEEP_CODE_CACHES most recently written caches; removes temporary files left by crashed writers. */
+function prune(dir: string, own: string): void {
+  try {
+    const now = Date.now();
+    const caches: { name: string; t: number }[] = [];
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (name.endsWith('.bin')) caches.push({ name, t: name === own ? Infinity : statSync(full).mtimeMs });
+      else if (name.endsWith('.tmp') && now - statSync(full).mtimeMs > 3_600_000) rmSync(full, { force: true });
+    }
+    caches.sort((a, b) => b.t - a.t);
+    for (const c of caches.slice(KEEP_CODE_CACHES)) rmSync(path.join(dir, c.name), { force: true });
+  } catch {
+    // Another process pruned at the same time, or the directory went away: nothing to do.
+  }
+}
