@@ -4,7 +4,7 @@
 // linking and compiling each — is the largest part of start-up; one script compiled from its
 // code cache is not. Built from tsc's output, so the bundle runs exactly the code of dist/.
 //
-// - Packages (node_modules) stay outside: they are require()d at run time as before.
+// - Packages (node_modules) stay outside, except commander: they are require()d at run time.
 // - Modules imported with import() stay lazy: esbuild wraps them in functions evaluated on first
 //   use, as the ES modules were.
 // - `import.meta.url` becomes the URL of the module's own file in dist/, so that the paths built
@@ -12,13 +12,14 @@
 //   walk of dist/) are those of the unbundled module. Any other use of import.meta fails the build
 //   (esbuild's empty-import-meta warning, made an error).
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const outfile = path.join(dist, 'cli', 'program.bundle.cjs');
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 /** Replaces import.meta.url in each module of dist/ by its own file's URL, found from the bundle's directory. */
 const moduleUrls = {
@@ -40,7 +41,11 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  packages: 'external',
+  // ASCII only (the default, made explicit), so that V8 holds the source as a one-byte string.
+  charset: 'ascii',
+  // Packages are loaded by require() at run time, except commander, which every command loads
+  // first: bundled, it is compiled from the code cache with the rest.
+  external: Object.keys(pkg.dependencies).filter((d) => d !== 'commander'),
   // Not minified: --debug stacks stay readable (they name program.bundle.cjs and its lines).
   minify: false,
   sourcemap: false,
@@ -52,3 +57,8 @@ await build({
   },
   plugins: [moduleUrls],
 });
+
+// esbuild escapes what is not ASCII in code, not in the comments it keeps (a class member's doc
+// comment): those characters are written as \u escapes too, which changes no code.
+const text = readFileSync(outfile, 'utf8');
+writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));

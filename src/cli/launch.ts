@@ -86,8 +86,10 @@ function commandName(): string {
 }
 
 function cacheKey(source: Buffer): string {
+  // V8 refuses a cache made under other V8 flags: runs with other flags keep their own.
+  const flags = `${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`;
   return createHash('sha256')
-    .update(`${FORMAT}\0${process.version}\0${process.versions.v8}\0${process.arch}\0`)
+    .update(`${FORMAT}\0${process.version}\0${process.versions.v8}\0${process.arch}\0${flags}\0`)
     .update(source)
     .digest('base64url')
     .slice(0, 32);
