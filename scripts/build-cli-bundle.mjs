@@ -14,51 +14,59 @@
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dist = path.join(root, 'dist');
-const outfile = path.join(dist, 'cli', 'program.bundle.cjs');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 
-/** Replaces import.meta.url in each module of dist/ by its own file's URL, found from the bundle's directory. */
-const moduleUrls = {
-  name: 'module-urls',
-  setup(b) {
-    b.onLoad({ filter: /\.js$/ }, (args) => {
-      if (!args.path.startsWith(dist + path.sep)) return undefined;
-      const code = readFileSync(args.path, 'utf8');
-      const rel = path.relative(path.dirname(outfile), args.path).split(path.sep).join('/');
-      return { contents: code.replaceAll('import.meta.url', `__eqliteModuleUrl(${JSON.stringify(rel)})`), loader: 'js' };
-    });
-  },
-};
+/**
+ * Bundles `entry` (program.js, or program.ts for the tests) and the modules of `codeRoot` it
+ * imports into `outfile`.
+ */
+export async function bundleProgram({ codeRoot, entry, outfile }) {
+  /** Replaces import.meta.url in each module of codeRoot by its own file's URL, found from the bundle's directory. */
+  const moduleUrls = {
+    name: 'module-urls',
+    setup(b) {
+      b.onLoad({ filter: /\.[jt]s$/ }, (args) => {
+        if (!args.path.startsWith(codeRoot + path.sep) || args.path.endsWith('.d.ts')) return undefined;
+        const code = readFileSync(args.path, 'utf8');
+        const rel = path.relative(path.dirname(outfile), args.path).split(path.sep).join('/');
+        const contents = code.replaceAll('import.meta.url', `__eqliteModuleUrl(${JSON.stringify(rel)})`);
+        return { contents, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+      });
+    },
+  };
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // ASCII only (the default, made explicit), so that V8 holds the source as a one-byte string.
+    charset: 'ascii',
+    // Packages are loaded by require() at run time, except commander, which every command loads
+    // first: bundled, it is compiled from the code cache with the rest.
+    external: Object.keys(pkg.dependencies).filter((d) => d !== 'commander'),
+    // Not minified: --debug stacks stay readable (they name program.bundle.cjs and its lines).
+    minify: false,
+    sourcemap: false,
+    logLevel: 'warning',
+    logOverride: { 'empty-import-meta': 'error' },
+    banner: {
+      // __dirname is the bundle's directory (dist/cli), given by the launcher's wrapper.
+      js: `const __eqliteModuleUrl = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;`,
+    },
+    plugins: [moduleUrls],
+  });
+  // esbuild escapes what is not ASCII in code, not in the comments it keeps (a class member's doc
+  // comment): those characters are written as \u escapes too, which changes no code.
+  const text = readFileSync(outfile, 'utf8');
+  writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
 
-await build({
-  entryPoints: [path.join(dist, 'cli', 'program.js')],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  // ASCII only (the default, made explicit), so that V8 holds the source as a one-byte string.
-  charset: 'ascii',
-  // Packages are loaded by require() at run time, except commander, which every command loads
-  // first: bundled, it is compiled from the code cache with the rest.
-  external: Object.keys(pkg.dependencies).filter((d) => d !== 'commander'),
-  // Not minified: --debug stacks stay readable (they name program.bundle.cjs and its lines).
-  minify: false,
-  sourcemap: false,
-  logLevel: 'warning',
-  logOverride: { 'empty-import-meta': 'error' },
-  banner: {
-    // __dirname is the bundle's directory (dist/cli), given by the launcher's wrapper.
-    js: `const __eqliteModuleUrl = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;`,
-  },
-  plugins: [moduleUrls],
-});
-
-// esbuild escapes what is not ASCII in code, not in the comments it keeps (a class member's doc
-// comment): those characters are written as \u escapes too, which changes no code.
-const text = readFileSync(outfile, 'utf8');
-writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const dist = path.join(root, 'dist');
+  await bundleProgram({ codeRoot: dist, entry: path.join(dist, 'cli', 'program.js'), outfile: path.join(dist, 'cli', 'program.bundle.cjs') });
+}

@@ -127,8 +127,12 @@ function writeCodeCache(file: string, script: vm.Script): void {
     fd = undefined;
     renameSync(tmp, file);
   } catch {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
+    try {
+      if (fd !== undefined) closeSync(fd);
+      rmSync(tmp, { force: true });
+    } catch {
+      // The path does not lead to a directory at all (ENOTDIR): there is nothing to remove.
+    }
     return;
   }
   prune(path.dirname(file), path.basename(file));

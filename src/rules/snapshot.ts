@@ -196,7 +196,11 @@ function writeSnapshot(file: string, meta: SnapshotMeta, payload: Buffer): boole
     writeFileSync(tmp, Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), payload]));
     renameSync(tmp, file);
   } catch {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The cache "directory" is a file (ENOTDIR): there is nothing to remove.
+    }
     return false;
   }
   prune(dir, path.basename(file));

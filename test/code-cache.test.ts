@@ -1,0 +1,125 @@
+// The command line's bundle and its V8 code cache (src/cli/launch.ts, scripts/build-cli-bundle.mjs):
+// a run that finds no cache writes one, the next run compiles from it, and a damaged, cut,
+// V8-rejected or unwritable cache only costs speed — the bundle is then compiled from its source
+// and the hunt's results are the same. The bundle is built here from src/ by the build's own
+// function, beside a main module that starts it as dist/cli/main.js does.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, runCommand, type CliResult } from './cli-helpers.js';
+
+const work = mkdtempSync(path.join(tmpdir(), 'eqlite-code-cache-'));
+const main = path.join(work, 'cli', 'main.mjs');
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  mkdirSync(path.join(work, 'cli'));
+  // Packages are required from the bundle's directory, as from dist/cli in a checkout.
+  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(work, 'node_modules'));
+  const script = pathToFileURL(path.join(repoRoot, 'scripts', 'build-cli-bundle.mjs')).href;
+  const { bundleProgram } = (await import(script)) as { bundleProgram: (o: { codeRoot: string; entry: string; outfile: string }) => Promise<void> };
+  const src = path.join(repoRoot, 'src');
+  await bundleProgram({ codeRoot: src, entry: path.join(src, 'cli', 'program.ts'), outfile: path.join(work, 'cli', 'program.bundle.cjs') });
+  const launch = pathToFileURL(path.join(src, 'cli', 'launch.ts')).href;
+  writeFileSync(
+    main,
+    `import { loadBundledProgram } from ${JSON.stringify(launch)};
+const program = loadBundledProgram(import.meta.url);
+if (program === undefined) { process.stderr.write('no bundle\\n'); process.exit(99); }
+await program.runProgram();
+`,
+  );
+}, 120_000);
+
+/** A hunt of the sample with the bundled seed rule, caching in `cache`. */
+function hunt(cache: string, ...extra: string[]): Promise<CliResult> {
+  return runCommand(process.execPath, ['--import', tsx, main, 'hunt', '--format', 'ndjson', '--no-progress', ...extra, 'examples/windows-sample.ndjson'], {
+    env: { EQLITE_CACHE_HOME: cache, EQLITE_TRACE_STARTUP: 'phases' },
+  });
+}
+
+/** How the bundle was compiled, as the start-up trace says. */
+function outcome(r: CliResult): string | undefined {
+  expect(r.stderr).not.toMatch(/internal error|no bundle/);
+  expect(r.code).toBe(0);
+  return /^startup: program bundle compiled \(code cache (\w+)\)/m.exec(r.stderr)?.[1];
+}
+
+function cacheFiles(cache: string): string[] {
+  const dir = path.join(cache, 'code');
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+/** Rewrites the cache file's payload with `change`, with a header that matches it (or not). */
+function rewrite(file: string, change: (payload: Buffer) => Buffer, header: 'matching' | 'stale'): void {
+  const bytes = readFileSync(file);
+  const eol = bytes.indexOf(10);
+  const [format, length, sha256] = bytes.subarray(0, eol).toString('latin1').split(' ');
+  const payload = change(Buffer.from(bytes.subarray(eol + 1)));
+  const head = header === 'matching' ? `${format} ${payload.length} ${createHash('sha256').update(payload).digest('hex')}` : `${format} ${length} ${sha256}`;
+  writeFileSync(file, Buffer.concat([Buffer.from(`${head}\n`), payload]));
+}
+
+describe('the code cache of the command line', () => {
+  it('is written by the first run, used by the next, and replaced when damaged, cut or rejected; results never change', async () => {
+    const cache = path.join(work, 'cache');
+    const first = await hunt(cache);
+    expect(outcome(first)).toBe('none');
+    expect(first.stderr).toMatch(/^alerts: 27$/m);
+    const files = cacheFiles(cache);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^hunt-[\w-]{32}\.bin$/);
+    const file = path.join(cache, 'code', files[0]!);
+
+    const second = await hunt(cache);
+    expect(outcome(second)).toBe('used');
+    expect(second.stdout).toBe(first.stdout);
+
+    // One byte of the payload changed, the header left as written: our digest catches it.
+    rewrite(file, (p) => ((p[p.length >> 1] ^= 0xff), p), 'stale');
+    const damaged = await hunt(cache);
+    expect(outcome(damaged)).toBe('damaged');
+    expect(damaged.stdout).toBe(first.stdout);
+    expect(outcome(await hunt(cache))).toBe('used');
+
+    // Cut in half.
+    writeFileSync(file, readFileSync(file).subarray(0, readFileSync(file).length >> 1));
+    const cut = await hunt(cache);
+    expect(outcome(cut)).toBe('damaged');
+    expect(cut.stdout).toBe(first.stdout);
+    expect(outcome(await hunt(cache))).toBe('used');
+
+    // A payload whose digest matches but that V8 does not accept (its first word, V8's magic
+    // number, changed): V8 rejects it and the source is compiled.
+    rewrite(file, (p) => ((p[0] ^= 0xff), p), 'matching');
+    const rejected = await hunt(cache);
+    expect(outcome(rejected)).toBe('rejected');
+    expect(rejected.stdout).toBe(first.stdout);
+    expect(outcome(await hunt(cache))).toBe('used');
+    expect(cacheFiles(cache)).toEqual(files);
+  }, 180_000);
+
+  it('is neither read nor written with --no-cache, and a cache directory that cannot be written costs nothing else', async () => {
+    const cache = path.join(work, 'cache-off');
+    const off = await hunt(cache, '--no-cache');
+    expect(outcome(off)).toBe('off');
+    expect(off.stderr).toMatch(/^alerts: 27$/m);
+    expect(cacheFiles(cache)).toEqual([]);
+
+    // The "directory" is a file: nothing can be written under it.
+    const blocked = path.join(work, 'not-a-directory');
+    writeFileSync(blocked, 'x');
+    for (let i = 0; i < 2; i++) {
+      const r = await hunt(blocked);
+      expect(outcome(r)).toBe('none');
+      expect(r.stdout).toBe(off.stdout);
+      expect(r.stderr).toMatch(/^alerts: 27$/m);
+    }
+    expect(readFileSync(blocked, 'utf8')).toBe('x');
+  }, 120_000);
+});
