@@ -12,7 +12,7 @@
 //   walk of dist/) are those of the unbundled module. Any other use of import.meta fails the build
 //   (esbuild's empty-import-meta warning, made an error).
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -37,8 +37,10 @@ export async function bundleProgram({ codeRoot, entry, outfile }) {
       });
     },
   };
-  await build({
+  const result = await build({
     entryPoints: [entry],
+    metafile: true,
+    absWorkingDir: root,
     outfile,
     bundle: true,
     platform: 'node',
@@ -64,6 +66,14 @@ export async function bundleProgram({ codeRoot, entry, outfile }) {
   // comment): those characters are written as \u escapes too, which changes no code.
   const text = readFileSync(outfile, 'utf8');
   writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  // Every file the bundle was made from, as stat sees it now: the launcher uses the bundle only
+  // while they are all unchanged, so that a later `tsc` alone never leaves an older bundle running.
+  const inputs = Object.keys(result.metafile.inputs).map((f) => {
+    const full = path.resolve(root, f);
+    const st = statSync(full);
+    return [path.relative(path.dirname(outfile), full).split(path.sep).join('/'), st.size, st.mtimeMs];
+  });
+  writeFileSync(outfile.replace(/\.cjs$/, '.json'), JSON.stringify({ inputs }));
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

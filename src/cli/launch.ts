@@ -14,7 +14,8 @@
 // cache, a directory that cannot be written — only costs the speed: the bundle is compiled from
 // its source, and the program is the same code either way.
 //
-// Without the bundle (running src/ under tsx, or a dist/ built by tsc alone), or with
+// Without the bundle (running src/ under tsx, or a dist/ built by tsc alone), when any module it
+// was made from has changed since (a `tsc` without the bundling step after it), or with
 // EQLITE_BUNDLE=off, main.ts imports program.js as ES modules instead.
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -55,6 +56,10 @@ export function loadBundledProgram(mainUrl: string): Program | undefined {
   const bundle = fileURLToPath(new URL(`./${BUNDLE_FILE}`, mainUrl));
   let source: Buffer;
   try {
+    if (!inputsUnchanged(bundle)) {
+      markStartup('program bundle out of date: ES modules loaded');
+      return undefined;
+    }
     source = readFileSync(bundle);
   } catch {
     return undefined;
@@ -70,13 +75,34 @@ export function loadBundledProgram(mainUrl: string): Program | undefined {
   }
   // The module wrapper of CommonJS, so that the bundle sees the usual free variables.
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source.toString('utf8')}\n})`;
-  const script = new vm.Script(wrapped, { filename: bundle, cachedData: cached, importModuleDynamically: mainLoader });
+  let script: vm.Script;
+  try {
+    script = new vm.Script(wrapped, { filename: bundle, cachedData: cached, importModuleDynamically: mainLoader });
+  } catch {
+    // Not a whole script (a build writing it right now): the ES modules are the same code.
+    return undefined;
+  }
   if (cached !== undefined) outcome = script.cachedDataRejected === true ? 'rejected' : 'used';
   const module = { exports: {} as Program };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
   markStartup(`program bundle compiled (code cache ${outcome})`);
   if (file !== undefined && outcome !== 'used') process.once('exit', () => writeCodeCache(file, script));
   return module.exports;
+}
+
+/**
+ * Whether every file the bundle was made from (listed beside it by the build, with its size and
+ * modification time) is still as it was: after a `tsc` alone, the ES modules are newer than the
+ * bundle, and they are what must run. Throws when the list is missing or unreadable.
+ */
+function inputsUnchanged(bundle: string): boolean {
+  const dir = path.dirname(bundle);
+  const { inputs } = JSON.parse(readFileSync(bundle.replace(/\.cjs$/, '.json'), 'utf8')) as { inputs: [string, number, number][] };
+  for (const [rel, size, mtimeMs] of inputs) {
+    const st = statSync(path.join(dir, rel), { throwIfNoEntry: false });
+    if (st === undefined || st.size !== size || st.mtimeMs !== mtimeMs) return false;
+  }
+  return true;
 }
 
 /** The command being run, for the cache's name: each command compiles its own part of the bundle. */
