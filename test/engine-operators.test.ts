@@ -141,10 +141,15 @@ describe('dates', () => {
     expect(match('@timestamp < 1504126053000', rows, o)).toEqual([1]);
     expect(match('@timestamp >= 1504126053999', rows, o)).toEqual([3, 4]);
   });
-  it('in / not in on a date field use the same spans as ==', () => {
-    expect(match('@timestamp in ("2017-08-30T20:47:33Z")', rows, o)).toEqual([2, 3, 5]);
-    expect(match('@timestamp in ("2017-08-30T20:47:32.999Z", 1504126054000)', rows, o)).toEqual([1, 4]);
-    expect(match('@timestamp not in ("2017-08-30T20:47:33Z")', rows, o)).toEqual([1, 4]);
+  it('in / not in on a date field are refused, as ES refuses them (In needs values of the field\'s type)', () => {
+    expect(() => match('@timestamp in ("2017-08-30T20:47:33Z")', rows, o)).toThrow(
+      'value 1 of `in` must be of the type of `@timestamp` (date), found "2017-08-30T20:47:33Z" (keyword)',
+    );
+    expect(() => match('@timestamp not in (1504126054000)', rows, o)).toThrow(
+      'value 1 of `not in` must be of the type of `@timestamp` (date), found 1504126054000 (long)',
+    );
+    // Without a mapping the field's type is unknown: nothing to refuse, == spans apply.
+    expect(match('@timestamp in ("2017-08-30T20:47:33Z")', rows)).toEqual([2, 3, 5]);
   });
   it('the timestamp field compares as a date even without a mapping', () => {
     expect(match('@timestamp == "2017-08-30T20:47:33Z"', rows)).toEqual([2, 3, 5]);
@@ -169,7 +174,8 @@ describe('version fields', () => {
     expect(match('v < "1.5.0"', rows, o)).toEqual([3, 4]);
     expect(match('v >= "1.5.0"', rows, o)).toEqual([1, 2, 5]);
     expect(match('v == "1.5.0"', rows, o)).toEqual([2]);
-    expect(match('v in ("1.11.3", "2.0.0")', rows, o)).toEqual([1, 5]);
+    expect(match('v == "1.11.3" or v == "2.0.0"', rows, o)).toEqual([1, 5]);
+    expect(() => match('v in ("1.11.3", "2.0.0")', rows, o)).toThrow('value 1 of `in` must be of the type of `v` (version), found "1.11.3" (keyword)');
   });
   it('without the mapping, versions compare as text ("1.11.3" < "1.5.0" < "1.5.0-rc1")', () => {
     expect(match('v > "1.5.0"', rows)).toEqual([4, 5]);
@@ -183,14 +189,16 @@ describe('ip fields', () => {
     expect(match('ip > "10.0.0.9"', rows, o)).toEqual([2, 4]);
     expect(match('ip == "10.0.0.9"', rows, o)).toEqual([1, 3]);
     expect(match('ip == "2001:0db8:0:0:0:0:0:1"', rows, o)).toEqual([4]);
-    expect(match('ip in ("10.0.0.10", "2001:db8::1")', rows, o)).toEqual([2, 4]);
+    expect(match('ip == "10.0.0.10" or ip == "2001:db8::1"', rows, o)).toEqual([2, 4]);
+    // ES's In needs values of the field's type and a string literal is a keyword: refused.
+    expect(() => match('ip in ("10.0.0.10", "2001:db8::1")', rows, o)).toThrow('value 1 of `in` must be of the type of `ip` (ip), found "10.0.0.10" (keyword)');
   });
-  it('== and in with CIDR notation match the whole block (term query on an ip field)', () => {
+  it('== with CIDR notation matches the whole block (term query on an ip field)', () => {
     expect(match('ip == "10.0.0.8/31"', rows, o)).toEqual([1, 3]);
     expect(match('ip == "10.0.0.0/24"', rows, o)).toEqual([1, 2, 3]);
     expect(match('ip != "10.0.0.8/31"', rows, o)).toEqual([2, 4]);
-    expect(match('ip in ("2001:db8::/32", "10.0.0.10")', rows, o)).toEqual([2, 4]);
-    expect(match('ip not in ("10.0.0.0/8")', rows, o)).toEqual([4]);
+    expect(match('ip == "2001:db8::/32" or ip == "10.0.0.10"', rows, o)).toEqual([2, 4]);
+    expect(match('not ip == "10.0.0.0/8"', rows, o)).toEqual([4]);
     expect(match('ip == "10.0.0.0/24"', [{ ip: ['192.168.0.1', '10.0.0.200'] }], o)).toEqual([1]);
   });
 });

@@ -8,7 +8,7 @@ import { readMappingOption } from './mapping-option.js';
 import { joinKeyClasses, joinKeysJson, type KeyClass } from '../engine/key-json.js';
 import { collectFields, EqlError, parse } from '../eql/index.js';
 import { lineColumn } from '../eql/errors.js';
-import { fieldStatus, suggestField } from '../rules/validate.js';
+import { ecsFieldType, fieldStatus, suggestField } from '../rules/validate.js';
 import { emptyShape, openInput, type OpenedInput } from '../events/inputs.js';
 import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import type { SkippedItem } from '../events/types.js';
@@ -85,7 +85,8 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   // The query searches every index of the file: their mappings merged.
   const mapping = opts.mapping === undefined ? null : mergeMappings(readMappingOption(opts.mapping).indices.map((i) => i.mapping));
   try {
-    const stmt = parse(query);
+    // Argument types are checked against the mapping, else against ECS (as for Elastic's rules).
+    const stmt = parse(query, mapping ? {} : { fieldType: ecsFieldType });
     if (mapping) applyMapping(stmt, mapping);
     keyClasses = joinKeyClasses(stmt, mapping ? mappingCompileOptions(mapping).fieldType : undefined);
     compiled = compile(stmt, {

@@ -1,7 +1,7 @@
 // compile(query) → CompiledQuery: the plan (event filter, sequence or sample) plus pipes.
 import type { EventQuery, Expr, SequenceTerm, Statement } from '../eql/ast.js';
 import type { EventDoc } from '../events/types.js';
-import { formatExpr, parse } from '../eql/index.js';
+import { checkTypes, formatExpr, parse } from '../eql/index.js';
 import { eventInstant, parseInstant } from '../events/time.js';
 import { eventAnchors, queryAnchors } from './anchors.js';
 import { queryNeedles } from './needles.js';
@@ -44,6 +44,8 @@ function leadingTail(pipes: Statement['pipes'], size: number | undefined, positi
 
 export function compile(query: Statement | string, options: CompileOptions = {}): CompiledQuery {
   const stmt = typeof query === 'string' ? parse(query) : query;
+  // With field types, ES's verifier refuses arguments of the wrong type (eql/types.ts).
+  if (options.fieldType) checkTypes(stmt, options);
   const timestampField = options.timestampField ?? '@timestamp';
   const categoryField = options.eventCategoryField ?? 'event.category';
   const ctx: ExprContext = { fieldType: options.fieldType, fieldExists: options.fieldExists, timestampField, source: stmt.source };

@@ -3,6 +3,7 @@
 
 import type { Call, Expr, FunctionName, SequenceTerm, Span, Statement } from './ast.js';
 import { EqlError, type EqlErrorKind } from './errors.js';
+import { checkExpressionTypes, checkTypes, type FieldTypes } from './types.js';
 
 /** [min, max] argument counts; max Infinity for variadic functions. */
 const ARITY: Readonly<Record<FunctionName, readonly [number, number]>> = {
@@ -236,10 +237,13 @@ function hasRequiredField(e: Expr): boolean {
   }
 }
 
-export function analyzeStatement(stmt: Statement): void {
+/** The checks ES makes after parsing: the query's structure, then the types (see types.ts). */
+export function analyzeStatement(stmt: Statement, fields: FieldTypes = {}): void {
   new Analyzer(stmt.source).statement(stmt);
+  checkTypes(stmt, fields);
 }
 
-export function analyzeExpression(expr: Expr, source: string): void {
+export function analyzeExpression(expr: Expr, source: string, fields: FieldTypes = {}): void {
   new Analyzer(source).expr(expr);
+  checkExpressionTypes(expr, source, fields);
 }

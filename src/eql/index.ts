@@ -4,23 +4,28 @@ import type { Expr, Field, Literal, SequenceTerm, Span, Statement } from './ast.
 import { analyzeExpression, analyzeStatement } from './analyzer.js';
 import { KEYWORDS } from './lexer.js';
 import { parseExpressionSyntax, parseStatementSyntax } from './parser.js';
+import type { FieldTypes } from './types.js';
 
 export type * from './ast.js';
 export { EqlError, lineColumn, type EqlErrorKind } from './errors.js';
 export { FUNCTION_NAMES } from './parser.js';
 export { INSENSITIVE_FUNCTIONS } from './analyzer.js';
+export { checkTypes, type FieldTypes } from './types.js';
 
-/** Parses and checks a query. Throws EqlError with the position of the first problem. */
-export function parse(text: string): Statement {
+/**
+ * Parses and checks a query. Throws EqlError with the position of the first problem. Argument
+ * types are checked for literals always, for fields where `fields` knows their types.
+ */
+export function parse(text: string, fields: FieldTypes = {}): Statement {
   const stmt = parseStatementSyntax(text);
-  analyzeStatement(stmt);
+  analyzeStatement(stmt, fields);
   return stmt;
 }
 
 /** Parses and checks a standalone condition (as written after `where`). Throws EqlError. */
-export function parseExpression(text: string): Expr {
+export function parseExpression(text: string, fields: FieldTypes = {}): Expr {
   const expr = parseExpressionSyntax(text);
-  analyzeExpression(expr, text);
+  analyzeExpression(expr, text, fields);
   return expr;
 }
 

@@ -1,9 +1,10 @@
 // Static checks of loaded rules: every EQL query must parse, and every field it references should
 // exist in the data the rule targets — ECS (from @elastic/ecs) or a documented non-ECS family of
-// fields such as Elastic Defend's `*.Ext.*` or an integration's own namespace. Cheap type checks
-// catch what Elasticsearch would reject at verification time (`:` on a number, arithmetic on a
-// keyword). Unknown fields are warnings because custom data may well have them; `strict` turns
-// field findings into errors.
+// fields such as Elastic Defend's `*.Ext.*` or an integration's own namespace. Argument types that
+// Elasticsearch's verifier refuses (`:` on a number, arithmetic on a keyword) are errors of the
+// parse, checked against ECS types; comparisons ES accepts but that look wrong
+// (`pid == "4"`) are warnings. Unknown fields are warnings because custom data may well have them;
+// `strict` turns field findings into errors.
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -129,7 +130,8 @@ export function validateRule(rule: Rule, opts: ValidateOptions = {}): Finding[] 
   };
   let stmt: Statement;
   try {
-    stmt = parse(query);
+    // Argument types are checked against ECS, as Elasticsearch checks them against the mapping.
+    stmt = parse(query, { fieldType: ecsFieldType });
     // Compiling also checks the patterns: a regex or wildcard that is invalid, or whose automaton
     // would be too large (Lucene's "too complex to determinize"), is an error here as in a hunt.
     compile(stmt);
@@ -295,9 +297,17 @@ function editDistance(a: string, b: string, limit: number): number {
 // ---------------------------------------------------------------------------------------------
 // Type checks
 
-const STRING_TYPES = new Set(['keyword', 'constant_keyword', 'wildcard', 'text', 'match_only_text', 'flattened']);
+/**
+ * The ECS type of a field (`long`, `keyword`, `ip`, ...), or undefined for a field outside ECS or
+ * below an object/flattened field. Elastic's rules target ECS-mapped indices, so this is what
+ * Elasticsearch's verifier would check their argument types against (eql/types.ts).
+ */
+export function ecsFieldType(name: string): string | undefined {
+  return ecs().types.get(name);
+}
+
+const STRING_TYPES = new Set(['keyword', 'constant_keyword', 'wildcard', 'text', 'match_only_text']);
 const NUMERIC_TYPES = new Set(['long', 'integer', 'short', 'byte', 'float', 'half_float', 'double', 'scaled_float', 'unsigned_long']);
-const STRING_FUNCTIONS = new Set(['startsWith', 'endsWith', 'stringContains', 'substring', 'length', 'indexOf', 'between']);
 
 interface Mismatch {
   span: Span;
@@ -305,62 +315,17 @@ interface Mismatch {
   message: string;
 }
 
-function ecsTypeOf(e: Expr): { name: string; type: string } | undefined {
-  if (e.kind !== 'field') return undefined;
-  const type = ecs().types.get(e.name);
-  return type === undefined ? undefined : { name: e.name, type };
-}
-
-function literalKind(e: Expr): 'string' | 'number' | undefined {
-  if (e.kind !== 'literal') return undefined;
-  if (typeof e.value === 'string') return 'string';
-  if (typeof e.value === 'number') return 'number';
-  return undefined;
-}
-
 /**
- * Type errors Elasticsearch's EQL verifier reports, for fields whose ECS type is known: pattern
- * operators and string functions on non-string fields, arithmetic on strings, comparisons between
- * a numeric field and a string literal (or a string field and a number), cidrMatch on a non-ip.
+ * Comparisons Elasticsearch accepts but that are likely mistakes: a numeric ECS field compared
+ * with a string, or a string field with a number (`pid == "4"`). What Elasticsearch refuses
+ * (`:` on a number, arithmetic on a string, ...) is an error of the parse itself.
  */
 function typeMismatches(stmt: Statement): Mismatch[] {
   const out: Mismatch[] = [];
   const visit = (e: Expr): void => {
-    switch (e.kind) {
-      case 'match': {
-        const f = ecsTypeOf(e.operand);
-        if (f && !STRING_TYPES.has(f.type)) {
-          const op = e.colon ? ':' : `${e.op}${e.caseInsensitive ? '~' : ''}`;
-          out.push({ span: e.operand.span, field: f.name, message: `the "${op}" operator needs a string field but ${f.name} is ${f.type}` });
-        }
-        break;
-      }
-      case 'arith':
-        for (const side of [e.left, e.right]) {
-          const f = ecsTypeOf(side);
-          if (f && STRING_TYPES.has(f.type)) {
-            out.push({ span: side.span, field: f.name, message: `arithmetic (${e.op}) on ${f.name}, which is ${f.type}` });
-          }
-        }
-        break;
-      case 'compare':
-        checkOperands(e.left, [e.right], `${e.op}`, out);
-        checkOperands(e.right, [e.left], `${e.op}`, out);
-        break;
-      case 'in':
-        checkOperands(e.operand, e.values, e.negated ? 'not in' : 'in', out);
-        break;
-      case 'call': {
-        const f = e.args[0] ? ecsTypeOf(e.args[0]) : undefined;
-        if (f && STRING_FUNCTIONS.has(e.name) && !STRING_TYPES.has(f.type)) {
-          out.push({ span: e.args[0]!.span, field: f.name, message: `${e.name} needs a string but ${f.name} is ${f.type}` });
-        } else if (f && e.name === 'cidrMatch' && f.type !== 'ip') {
-          out.push({ span: e.args[0]!.span, field: f.name, message: `cidrMatch needs an ip field but ${f.name} is ${f.type}` });
-        }
-        break;
-      }
-      default:
-        break;
+    if (e.kind === 'compare') {
+      checkOperands(e.left, e.right, e.op, out);
+      checkOperands(e.right, e.left, e.op, out);
     }
     for (const child of children(e)) visit(child);
   };
@@ -373,15 +338,13 @@ function typeMismatches(stmt: Statement): Mismatch[] {
   return out;
 }
 
-function checkOperands(fieldSide: Expr, others: Expr[], op: string, out: Mismatch[]): void {
-  const f = ecsTypeOf(fieldSide);
-  if (!f) return;
-  for (const o of others) {
-    const lit = literalKind(o);
-    if ((lit === 'string' && NUMERIC_TYPES.has(f.type)) || (lit === 'number' && STRING_TYPES.has(f.type))) {
-      out.push({ span: o.span, field: f.name, message: `${f.name} is ${f.type} but is compared (${op}) with a ${lit}` });
-      return;
-    }
+function checkOperands(fieldSide: Expr, other: Expr, op: string, out: Mismatch[]): void {
+  if (fieldSide.kind !== 'field' || other.kind !== 'literal') return;
+  const type = ecsFieldType(fieldSide.name);
+  if (type === undefined) return;
+  const lit = typeof other.value === 'string' ? 'string' : typeof other.value === 'number' ? 'number' : undefined;
+  if ((lit === 'string' && NUMERIC_TYPES.has(type)) || (lit === 'number' && STRING_TYPES.has(type))) {
+    out.push({ span: other.span, field: fieldSide.name, message: `${fieldSide.name} is ${type} but is compared (${op}) with a ${lit}` });
   }
 }
 

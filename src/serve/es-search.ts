@@ -13,6 +13,7 @@ import { EqlError, parse } from '../eql/index.js';
 import { applyMapping, mappingCompileOptions, mappingForIndices, type IndexMappings } from '../engine/mapping.js';
 import { joinKeyClasses, joinKeysJson, type KeyClass } from '../engine/key-json.js';
 import { ruleIndexMatcher } from '../detect/index-pattern.js';
+import { ecsFieldType } from '../rules/validate.js';
 import { stampEventTime } from '../events/order.js';
 import type { EventDoc } from '../events/types.js';
 import type { ServedAlerts } from './alerts.js';
@@ -159,7 +160,8 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
       // With --mapping, the fields resolve against the searched indices' mapping, as in hunt.
       const mappings = deps.mapping?.();
       const mapping = mappings ? mappingForIndices(mappings, eventPatterns(index) ?? (() => false)) : null;
-      const stmt = parse(body.query);
+      // Argument types: against the mapping (compile), else against ECS as for Elastic's rules.
+      const stmt = parse(body.query, mapping ? {} : { fieldType: ecsFieldType });
       if (mapping) applyMapping(stmt, mapping);
       keyClasses = joinKeyClasses(stmt, mapping ? mappingCompileOptions(mapping).fieldType : undefined);
       compiled = compile(stmt, {

@@ -1,0 +1,356 @@
+// Elasticsearch's type resolution of an EQL query: every function and operator checks the types
+// of its arguments (TypeResolutions.isString, isNumeric, isInteger, isBoolean, isIP, isFoldable in
+// each function's resolveType()), a `where` condition must be boolean, and the join keys of a
+// sequence must have compatible types. ES refuses such a query before it runs; so do we.
+//
+// Types come from literals (always known) and from fields, through a resolver the caller gives
+// (the index mapping, or ECS for the data Elastic's rules target). A field whose type is unknown,
+// or an expression built on one, is never refused: only what ES would certainly refuse is.
+
+import type { Call, Expr, SequenceTerm, Span, Statement } from './ast.js';
+import { EqlError } from './errors.js';
+
+/** What the type checks know about fields. */
+export interface FieldTypes {
+  /** Mapping type of a field (`long`, `keyword`, `ip`, ...); undefined when unknown. */
+  fieldType?: (name: string) => string | undefined;
+  /** Whether the field exists at all: a `?field` that does not is null. Default: unknown. */
+  fieldExists?: (name: string) => boolean;
+}
+
+/**
+ * ES's data-type families. `number` is a numeric whose width is unknown (arithmetic over a field
+ * of unknown type: whatever that field is, the result is numeric or the operator is refused).
+ */
+type Family = 'string' | 'integer' | 'rational' | 'number' | 'boolean' | 'date' | 'ip' | 'version' | 'null';
+
+/** A resolved type: its family for the checks, its name for messages. Undefined: unknown. */
+interface EsType {
+  family: Family;
+  name: string;
+}
+
+/** Mapping types ES's EQL resolves, by family; any other type (object, flattened, geo_point, ...) is left unknown. */
+const FAMILY_OF_MAPPING: Readonly<Record<string, Family>> = {
+  keyword: 'string',
+  constant_keyword: 'string',
+  wildcard: 'string',
+  text: 'string',
+  match_only_text: 'string',
+  long: 'integer',
+  integer: 'integer',
+  short: 'integer',
+  byte: 'integer',
+  unsigned_long: 'integer',
+  double: 'rational',
+  float: 'rational',
+  half_float: 'rational',
+  scaled_float: 'rational',
+  date: 'date',
+  date_nanos: 'date',
+  boolean: 'boolean',
+  ip: 'ip',
+  version: 'version',
+};
+
+const NULL_TYPE: EsType = { family: 'null', name: 'null' };
+const BOOLEAN: EsType = { family: 'boolean', name: 'boolean' };
+const KEYWORD: EsType = { family: 'string', name: 'keyword' };
+const INTEGER: EsType = { family: 'integer', name: 'integer' };
+const LONG: EsType = { family: 'integer', name: 'long' };
+const DOUBLE: EsType = { family: 'rational', name: 'double' };
+const NUMBER: EsType = { family: 'number', name: 'number' };
+
+/** What an argument must be, as ES's TypeResolutions checks it; `null` always passes. */
+interface Want {
+  /** Families that pass; an unknown-width number passes wherever any number could. */
+  accepts: ReadonlySet<Family>;
+  /** "a string", "an integer", ... */
+  label: string;
+}
+
+const STRING: Want = { accepts: new Set(['string']), label: 'a string' };
+const NUMERIC: Want = { accepts: new Set(['integer', 'rational', 'number']), label: 'a number' };
+const INTEGRAL: Want = { accepts: new Set(['integer', 'number']), label: 'an integer' };
+const BOOL: Want = { accepts: new Set(['boolean']), label: 'a boolean' };
+const IP: Want = { accepts: new Set(['ip']), label: 'an ip' };
+
+/** Argument types of each function (resolveType() of its ES class); null: not checked (isExact only). */
+const ARGUMENTS: Readonly<Record<Call['name'], readonly Want[] | null>> = {
+  add: [NUMERIC, NUMERIC],
+  subtract: [NUMERIC, NUMERIC],
+  multiply: [NUMERIC, NUMERIC],
+  divide: [NUMERIC, NUMERIC],
+  modulo: [NUMERIC, NUMERIC],
+  between: [STRING, STRING, STRING, BOOL],
+  endsWith: [STRING, STRING],
+  startsWith: [STRING, STRING],
+  stringContains: [STRING, STRING],
+  indexOf: [STRING, STRING, INTEGRAL],
+  length: [STRING],
+  number: [STRING, INTEGRAL],
+  substring: [STRING, INTEGRAL, INTEGRAL],
+  concat: null,
+  string: null,
+  cidrMatch: null, // its own rule below: an ip, then constant strings
+};
+
+const ORDINALS = ['first', 'second', 'third', 'fourth', 'fifth'];
+
+function ordinal(i: number): string {
+  return ORDINALS[i] ?? `${i + 1}th`;
+}
+
+/** ES's DataTypes.areCompatible: same family (strings with strings, numbers with numbers, ...), or null. */
+function compatible(a: EsType, b: EsType): boolean {
+  if (a.family === 'null' || b.family === 'null') return true;
+  const numeric = (t: EsType) => t.family === 'integer' || t.family === 'rational' || t.family === 'number';
+  return a.family === b.family || (numeric(a) && numeric(b));
+}
+
+/** The type ES gives the result of arithmetic (DataTypeConverter.commonType over numbers). */
+function arithmeticType(left: EsType | undefined, right: EsType | undefined): EsType {
+  if (left?.family === 'null') return right ?? NUMBER;
+  if (right?.family === 'null') return left ?? NUMBER;
+  if (!left || !right || left.family === 'number' || right.family === 'number') return NUMBER;
+  if (left.family === 'rational' || right.family === 'rational') return DOUBLE;
+  return left.name === 'integer' && right.name === 'integer' ? INTEGER : LONG;
+}
+
+/** The type of a numeric literal as ES's parser builds it: Integer, else Long, else Double. */
+function numberType(value: number, isFloat: boolean | undefined): EsType {
+  if (isFloat || !Number.isInteger(value)) return DOUBLE;
+  if (value >= -2147483648 && value <= 2147483647) return INTEGER;
+  return Math.abs(value) <= 9223372036854775807 ? LONG : DOUBLE;
+}
+
+const MAX_SHOWN = 40;
+
+class TypeChecker {
+  constructor(
+    private readonly src: string,
+    private readonly fields: FieldTypes,
+  ) {}
+
+  private fail(message: string, span: Span, hint?: string): never {
+    throw new EqlError('semantic', message, this.src, span, hint);
+  }
+
+  /** How a message names an expression: a field by name, anything else by its text. */
+  private show(e: Expr): string {
+    if (e.kind === 'field') return `\`${e.name}\``;
+    const text = this.src.slice(e.span.start, e.span.end).replace(/\s+/g, ' ');
+    const shown = text.length > MAX_SHOWN ? text.slice(0, MAX_SHOWN - 1) + '…' : text;
+    return e.kind === 'literal' ? shown : `\`${shown}\``;
+  }
+
+  /** Refuses `e` unless its type is unknown, null, or one `want` accepts. */
+  private expect(e: Expr, t: EsType | undefined, want: Want, what: string, hint?: string): void {
+    if (!t || t.family === 'null' || want.accepts.has(t.family)) return;
+    this.fail(`${what} must be ${want.label}, found ${this.show(e)} (${t.name})`, e.span, hint);
+  }
+
+  /** The type of `e`, checking its arguments bottom-up as ES does (the innermost problem first). */
+  typeOf(e: Expr): EsType | undefined {
+    switch (e.kind) {
+      case 'literal':
+        if (e.value === null) return NULL_TYPE;
+        if (typeof e.value === 'string') return KEYWORD;
+        if (typeof e.value === 'boolean') return BOOLEAN;
+        return numberType(e.value, e.isFloat);
+      case 'field': {
+        if (e.optional && this.fields.fieldExists && !this.fields.fieldExists(e.name)) return NULL_TYPE;
+        const mapped = this.fields.fieldType?.(e.name);
+        const family = mapped === undefined ? undefined : FAMILY_OF_MAPPING[mapped];
+        return family === undefined ? undefined : { family, name: mapped! };
+      }
+      case 'not':
+        this.expect(e.operand, this.typeOf(e.operand), BOOL, 'the operand of `not`');
+        return BOOLEAN;
+      case 'and':
+      case 'or': {
+        const left = this.typeOf(e.left);
+        const right = this.typeOf(e.right);
+        this.expect(e.left, left, BOOL, `the first operand of \`${e.kind}\``);
+        this.expect(e.right, right, BOOL, `the second operand of \`${e.kind}\``);
+        return BOOLEAN;
+      }
+      case 'compare':
+        // ES checks only that both sides are exact (keyword-backed): `pid == "abc"` is accepted.
+        this.typeOf(e.left);
+        this.typeOf(e.right);
+        return BOOLEAN;
+      case 'arith': {
+        const left = this.typeOf(e.left);
+        const right = this.typeOf(e.right);
+        this.expect(e.left, left, NUMERIC, `the first operand of \`${e.op}\``);
+        this.expect(e.right, right, NUMERIC, `the second operand of \`${e.op}\``);
+        return arithmeticType(left, right);
+      }
+      case 'negate': {
+        const t = this.typeOf(e.operand);
+        this.expect(e.operand, t, NUMERIC, 'the operand of unary `-`');
+        return t?.family === 'null' ? t : t ?? NUMBER;
+      }
+      case 'in':
+        this.inTypes(e);
+        return BOOLEAN;
+      case 'match':
+        this.matchTypes(e);
+        return BOOLEAN;
+      case 'call':
+        return this.callType(e);
+    }
+  }
+
+  private inTypes(e: Extract<Expr, { kind: 'in' }>): void {
+    const operand = this.typeOf(e.operand);
+    const values = e.values.map((v) => this.typeOf(v));
+    const op = `${e.negated ? 'not ' : ''}in${e.caseInsensitive ? '~' : ''}`;
+    if (e.caseInsensitive) {
+      // ES expands `x in~ (a, b)` into `x : a or x : b`: strings on both sides.
+      this.expect(e.operand, operand, STRING, `the operand of \`${op}\``, 'use in (...) to compare other types');
+      e.values.forEach((v, i) => this.expect(v, values[i], STRING, `value ${i + 1} of \`${op}\``, 'use in (...) to compare other types'));
+      return;
+    }
+    // ES's In: every value must be compatible with the operand's type.
+    if (!operand) return;
+    e.values.forEach((v, i) => {
+      const t = values[i];
+      if (t && !compatible(operand, t)) {
+        this.fail(`value ${i + 1} of \`${op}\` must be of the type of ${this.show(e.operand)} (${operand.name}), found ${this.show(v)} (${t.name})`, v.span);
+      }
+    });
+  }
+
+  private matchTypes(e: Extract<Expr, { kind: 'match' }>): void {
+    const operand = this.typeOf(e.operand);
+    const patterns = e.patterns.map((p) => this.typeOf(p));
+    const op = e.colon ? ':' : `${e.op}${e.caseInsensitive ? '~' : ''}`;
+    if (e.colon) {
+      // InsensitiveWildcardEquals: both sides strings, ES suggests == for anything else.
+      this.expect(e.operand, operand, STRING, 'the left operand of `:`', 'use == to compare values that are not strings');
+      e.patterns.forEach((p, i) => this.expect(p, patterns[i], STRING, 'the right operand of `:`', 'use == to compare values that are not strings'));
+      return;
+    }
+    this.expect(e.operand, operand, STRING, `the left operand of \`${op}\``);
+    // A `like` pattern is used as text whatever it is (ES folds it to a string); a regex must be one.
+    if (e.op === 'regex') e.patterns.forEach((p, i) => this.expect(p, patterns[i], STRING, `pattern ${i + 1} of \`${op}\``));
+  }
+
+  private callType(c: Call): EsType | undefined {
+    const types = c.args.map((a) => this.typeOf(a));
+    const fn = `\`${c.name}${c.caseInsensitive ? '~' : ''}\``;
+    if (c.name === 'cidrMatch') {
+      this.expect(c.args[0]!, types[0], IP, `the first argument of ${fn}`);
+      for (let i = 1; i < c.args.length; i++) this.expect(c.args[i]!, types[i], STRING, `the ${ordinal(i)} argument of ${fn}`);
+      for (let i = 1; i < c.args.length; i++) {
+        const a = c.args[i]!;
+        if (readsField(a)) this.fail(`the ${ordinal(i)} argument of ${fn} must be a constant, found ${this.show(a)}`, a.span, 'cidrMatch takes address blocks written in the query');
+      }
+      return BOOLEAN;
+    }
+    const wants = ARGUMENTS[c.name];
+    if (wants) c.args.forEach((a, i) => this.expect(a, types[i], wants[i]!, `the ${ordinal(i)} argument of ${fn}`));
+    switch (c.name) {
+      case 'add':
+      case 'subtract':
+      case 'multiply':
+      case 'divide':
+      case 'modulo':
+        return arithmeticType(types[0], types[1]);
+      case 'between':
+      case 'concat':
+      case 'string':
+      case 'substring':
+        return KEYWORD;
+      case 'length':
+      case 'indexOf':
+        return INTEGER;
+      case 'number':
+        return DOUBLE;
+      case 'endsWith':
+      case 'startsWith':
+      case 'stringContains':
+        return BOOLEAN;
+    }
+  }
+
+  /** ES's verifier after type resolution: a filter's condition must be boolean (or null). */
+  condition(e: Expr, t: EsType | undefined): void {
+    if (!t || t.family === 'boolean' || t.family === 'null') return;
+    this.fail(`a condition must be a boolean, found ${this.show(e)} (${t.name})`, e.span, 'compare it with a value (==, :, in, ...) or use a function that tests it');
+  }
+
+  /**
+   * ES's checkJoinKeyTypes: each key of every later term (and of `until`) must be compatible with
+   * the key at the same position in the first term. Samples are not checked (ES checks sequences).
+   */
+  joinKeys(shared: Expr[], terms: SequenceTerm[]): void {
+    const first = terms[0];
+    if (!first) return;
+    const expected = [...shared, ...first.by];
+    for (const t of terms.slice(1)) {
+      [...shared, ...t.by].forEach((k, i) => {
+        const want = expected[i];
+        if (!want) return;
+        const a = this.typeOf(want);
+        const b = this.typeOf(k);
+        if (a && b && !compatible(a, b)) {
+          this.fail(
+            `join key ${this.show(k)} (${b.name}) is incompatible with the first term's key ${this.show(want)} (${a.name})`,
+            k.span,
+            'keys at the same position must both be strings, both numbers, or of the same type',
+          );
+        }
+      });
+    }
+  }
+}
+
+/**
+ * Whether an expression reads a field that is certainly there: not a constant (ES's foldable).
+ * A `?field` may fold to null, so it does not count.
+ */
+function readsField(e: Expr): boolean {
+  switch (e.kind) {
+    case 'literal':
+      return false;
+    case 'field':
+      return !e.optional;
+    case 'not':
+    case 'negate':
+      return readsField(e.operand);
+    case 'and':
+    case 'or':
+    case 'compare':
+    case 'arith':
+      return readsField(e.left) || readsField(e.right);
+    case 'in':
+      return readsField(e.operand) || e.values.some(readsField);
+    case 'match':
+      return readsField(e.operand);
+    case 'call':
+      return e.args.some(readsField);
+  }
+}
+
+/**
+ * ES's type checks of a whole statement: argument types everywhere first (ES resolves every
+ * expression before its verifier runs), then join keys of sequences, then each condition. Throws
+ * EqlError ('semantic') at the first problem.
+ */
+export function checkTypes(stmt: Statement, fields: FieldTypes = {}): void {
+  const checker = new TypeChecker(stmt.source, fields);
+  const q = stmt.query;
+  const terms: SequenceTerm[] = q.kind === 'event' ? [] : q.kind === 'sequence' && q.until ? [...q.terms, q.until] : q.terms;
+  const conditions = q.kind === 'event' ? [q.condition] : terms.map((t) => t.query.condition);
+  const types = conditions.map((c) => checker.typeOf(c));
+  if (q.kind === 'sequence') checker.joinKeys(q.by, terms);
+  conditions.forEach((c, i) => checker.condition(c, types[i]));
+}
+
+/** ES's type checks of a standalone expression (no condition or join-key checks). Throws EqlError. */
+export function checkExpressionTypes(expr: Expr, source: string, fields: FieldTypes = {}): void {
+  new TypeChecker(source, fields).typeOf(expr);
+}
