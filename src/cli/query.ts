@@ -86,7 +86,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   const mapping = opts.mapping === undefined ? null : mergeMappings(readMappingOption(opts.mapping).indices.map((i) => i.mapping));
   try {
     // Argument types are checked against the mapping, else against ECS (as for Elastic's rules).
-    const stmt = parse(query, mapping ? {} : { fieldType: ecsFieldType });
+    const stmt = parse(query, mapping ? mappingCompileOptions(mapping) : { fieldType: ecsFieldType });
     if (mapping) applyMapping(stmt, mapping);
     keyClasses = joinKeyClasses(stmt, mapping ? mappingCompileOptions(mapping).fieldType : undefined);
     compiled = compile(stmt, {

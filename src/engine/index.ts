@@ -43,9 +43,9 @@ function leadingTail(pipes: Statement['pipes'], size: number | undefined, positi
 }
 
 export function compile(query: Statement | string, options: CompileOptions = {}): CompiledQuery {
-  const stmt = typeof query === 'string' ? parse(query) : query;
   // With field types, ES's verifier refuses arguments of the wrong type (eql/types.ts).
-  if (options.fieldType) checkTypes(stmt, options);
+  const stmt = typeof query === 'string' ? parse(query, options) : query;
+  if (typeof query !== 'string' && options.fieldType) checkTypes(stmt, options);
   const timestampField = options.timestampField ?? '@timestamp';
   const categoryField = options.eventCategoryField ?? 'event.category';
   const ctx: ExprContext = { fieldType: options.fieldType, fieldExists: options.fieldExists, timestampField, source: stmt.source };

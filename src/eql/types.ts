@@ -22,7 +22,7 @@ export interface FieldTypes {
  * ES's data-type families. `number` is a numeric whose width is unknown (arithmetic over a field
  * of unknown type: whatever that field is, the result is numeric or the operator is refused).
  */
-type Family = 'string' | 'integer' | 'rational' | 'number' | 'boolean' | 'date' | 'ip' | 'version' | 'null';
+type Family = 'string' | 'integer' | 'rational' | 'number' | 'boolean' | 'date' | 'ip' | 'version' | 'null' | 'unresolved';
 
 /** A resolved type: its family for the checks, its name for messages. Undefined: unknown. */
 interface EsType {
@@ -54,6 +54,11 @@ const FAMILY_OF_MAPPING: Readonly<Record<string, Family>> = {
 };
 
 const NULL_TYPE: EsType = { family: 'null', name: 'null' };
+/**
+ * A field the mapping does not have (an error of its own, mapping.ts): ES resolves nothing above
+ * it, so no check of an expression holding it is made.
+ */
+const UNRESOLVED: EsType = { family: 'unresolved', name: 'unresolved' };
 const BOOLEAN: EsType = { family: 'boolean', name: 'boolean' };
 const KEYWORD: EsType = { family: 'string', name: 'keyword' };
 const INTEGER: EsType = { family: 'integer', name: 'integer' };
@@ -146,11 +151,14 @@ class TypeChecker {
 
   /** Refuses `e` unless its type is unknown, null, or one `want` accepts. */
   private expect(e: Expr, t: EsType | undefined, want: Want, what: string, hint?: string): void {
-    if (!t || t.family === 'null' || want.accepts.has(t.family)) return;
+    if (!t || t.family === 'null' || t.family === 'unresolved' || want.accepts.has(t.family)) return;
     this.fail(`${what} must be ${want.label}, found ${this.show(e)} (${t.name})`, e.span, hint);
   }
 
-  /** The type of `e`, checking its arguments bottom-up as ES does (the innermost problem first). */
+  /**
+   * The type of `e`, checking its arguments bottom-up as ES does (the innermost problem first).
+   * Above an unresolved field nothing is checked: ES resolves no type there either.
+   */
   typeOf(e: Expr): EsType | undefined {
     switch (e.kind) {
       case 'literal':
@@ -159,87 +167,97 @@ class TypeChecker {
         if (typeof e.value === 'boolean') return BOOLEAN;
         return numberType(e.value, e.isFloat);
       case 'field': {
-        if (e.optional && this.fields.fieldExists && !this.fields.fieldExists(e.name)) return NULL_TYPE;
+        if (this.fields.fieldExists && !this.fields.fieldExists(e.name)) return e.optional ? NULL_TYPE : UNRESOLVED;
         const mapped = this.fields.fieldType?.(e.name);
         const family = mapped === undefined ? undefined : FAMILY_OF_MAPPING[mapped];
         return family === undefined ? undefined : { family, name: mapped! };
       }
-      case 'not':
-        this.expect(e.operand, this.typeOf(e.operand), BOOL, 'the operand of `not`');
+      case 'not': {
+        const t = this.typeOf(e.operand);
+        if (unresolved(t)) return UNRESOLVED;
+        this.expect(e.operand, t, BOOL, 'the operand of `not`');
         return BOOLEAN;
+      }
       case 'and':
       case 'or': {
         const left = this.typeOf(e.left);
         const right = this.typeOf(e.right);
+        if (unresolved(left, right)) return UNRESOLVED;
         this.expect(e.left, left, BOOL, `the first operand of \`${e.kind}\``);
         this.expect(e.right, right, BOOL, `the second operand of \`${e.kind}\``);
         return BOOLEAN;
       }
-      case 'compare':
+      case 'compare': {
         // ES checks only that both sides are exact (keyword-backed): `pid == "abc"` is accepted.
-        this.typeOf(e.left);
-        this.typeOf(e.right);
-        return BOOLEAN;
+        const left = this.typeOf(e.left);
+        const right = this.typeOf(e.right);
+        return unresolved(left, right) ? UNRESOLVED : BOOLEAN;
+      }
       case 'arith': {
         const left = this.typeOf(e.left);
         const right = this.typeOf(e.right);
+        if (unresolved(left, right)) return UNRESOLVED;
         this.expect(e.left, left, NUMERIC, `the first operand of \`${e.op}\``);
         this.expect(e.right, right, NUMERIC, `the second operand of \`${e.op}\``);
         return arithmeticType(left, right);
       }
       case 'negate': {
         const t = this.typeOf(e.operand);
+        if (unresolved(t)) return UNRESOLVED;
         this.expect(e.operand, t, NUMERIC, 'the operand of unary `-`');
-        return t?.family === 'null' ? t : t ?? NUMBER;
+        return t ?? NUMBER;
       }
       case 'in':
-        this.inTypes(e);
-        return BOOLEAN;
+        return this.inTypes(e);
       case 'match':
-        this.matchTypes(e);
-        return BOOLEAN;
+        return this.matchTypes(e);
       case 'call':
         return this.callType(e);
     }
   }
 
-  private inTypes(e: Extract<Expr, { kind: 'in' }>): void {
+  private inTypes(e: Extract<Expr, { kind: 'in' }>): EsType {
     const operand = this.typeOf(e.operand);
     const values = e.values.map((v) => this.typeOf(v));
+    if (unresolved(operand, ...values)) return UNRESOLVED;
     const op = `${e.negated ? 'not ' : ''}in${e.caseInsensitive ? '~' : ''}`;
     if (e.caseInsensitive) {
       // ES expands `x in~ (a, b)` into `x : a or x : b`: strings on both sides.
       this.expect(e.operand, operand, STRING, `the operand of \`${op}\``, 'use in (...) to compare other types');
       e.values.forEach((v, i) => this.expect(v, values[i], STRING, `value ${i + 1} of \`${op}\``, 'use in (...) to compare other types'));
-      return;
+      return BOOLEAN;
     }
     // ES's In: every value must be compatible with the operand's type.
-    if (!operand) return;
+    if (!operand) return BOOLEAN;
     e.values.forEach((v, i) => {
       const t = values[i];
       if (t && !compatible(operand, t)) {
         this.fail(`value ${i + 1} of \`${op}\` must be of the type of ${this.show(e.operand)} (${operand.name}), found ${this.show(v)} (${t.name})`, v.span);
       }
     });
+    return BOOLEAN;
   }
 
-  private matchTypes(e: Extract<Expr, { kind: 'match' }>): void {
+  private matchTypes(e: Extract<Expr, { kind: 'match' }>): EsType {
     const operand = this.typeOf(e.operand);
     const patterns = e.patterns.map((p) => this.typeOf(p));
+    if (unresolved(operand)) return UNRESOLVED;
     const op = e.colon ? ':' : `${e.op}${e.caseInsensitive ? '~' : ''}`;
     if (e.colon) {
       // InsensitiveWildcardEquals: both sides strings, ES suggests == for anything else.
       this.expect(e.operand, operand, STRING, 'the left operand of `:`', 'use == to compare values that are not strings');
       e.patterns.forEach((p, i) => this.expect(p, patterns[i], STRING, 'the right operand of `:`', 'use == to compare values that are not strings'));
-      return;
+      return BOOLEAN;
     }
     this.expect(e.operand, operand, STRING, `the left operand of \`${op}\``);
     // A `like` pattern is used as text whatever it is (ES folds it to a string); a regex must be one.
     if (e.op === 'regex') e.patterns.forEach((p, i) => this.expect(p, patterns[i], STRING, `pattern ${i + 1} of \`${op}\``));
+    return BOOLEAN;
   }
 
   private callType(c: Call): EsType | undefined {
     const types = c.args.map((a) => this.typeOf(a));
+    if (unresolved(...types)) return UNRESOLVED;
     const fn = `\`${c.name}${c.caseInsensitive ? '~' : ''}\``;
     if (c.name === 'cidrMatch') {
       this.expect(c.args[0]!, types[0], IP, `the first argument of ${fn}`);
@@ -278,7 +296,7 @@ class TypeChecker {
 
   /** ES's verifier after type resolution: a filter's condition must be boolean (or null). */
   condition(e: Expr, t: EsType | undefined): void {
-    if (!t || t.family === 'boolean' || t.family === 'null') return;
+    if (!t || t.family === 'boolean' || t.family === 'null' || t.family === 'unresolved') return;
     this.fail(`a condition must be a boolean, found ${this.show(e)} (${t.name})`, e.span, 'compare it with a value (==, :, in, ...) or use a function that tests it');
   }
 
@@ -296,7 +314,7 @@ class TypeChecker {
         if (!want) return;
         const a = this.typeOf(want);
         const b = this.typeOf(k);
-        if (a && b && !compatible(a, b)) {
+        if (a && b && a.family !== 'unresolved' && b.family !== 'unresolved' && !compatible(a, b)) {
           this.fail(
             `join key ${this.show(k)} (${b.name}) is incompatible with the first term's key ${this.show(want)} (${a.name})`,
             k.span,
@@ -306,6 +324,10 @@ class TypeChecker {
       });
     }
   }
+}
+
+function unresolved(...types: (EsType | undefined)[]): boolean {
+  return types.some((t) => t?.family === 'unresolved');
 }
 
 /**

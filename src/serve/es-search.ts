@@ -160,8 +160,8 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
       // With --mapping, the fields resolve against the searched indices' mapping, as in hunt.
       const mappings = deps.mapping?.();
       const mapping = mappings ? mappingForIndices(mappings, eventPatterns(index) ?? (() => false)) : null;
-      // Argument types: against the mapping (compile), else against ECS as for Elastic's rules.
-      const stmt = parse(body.query, mapping ? {} : { fieldType: ecsFieldType });
+      // Argument types: against the mapping, else against ECS as for Elastic's rules.
+      const stmt = parse(body.query, mapping ? mappingCompileOptions(mapping) : { fieldType: ecsFieldType });
       if (mapping) applyMapping(stmt, mapping);
       keyClasses = joinKeyClasses(stmt, mapping ? mappingCompileOptions(mapping).fieldType : undefined);
       compiled = compile(stmt, {
