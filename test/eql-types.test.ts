@@ -132,6 +132,9 @@ describe('operators', () => {
     expect(verdict('foo where process_name not in~ ("a", 2)')).toBe('1:38: value 2 of `not in~` must be a string, found 2 (integer)');
     expect(verdict('foo where long_field in (1, 2.5, null) and process_name in ("a", null) and md5 in~ ("A", null)')).toBe('accepted');
     expect(verdict('foo where hostname in ("a") and length(md5) in (32, 40)')).toBe('accepted');
+    // testPropertyEquationInClauseFilterUnsupported: In's values are constants, whatever its operand.
+    expect(verdict('foo where "SYSTEM" in (process_name)')).toBe('1:24: the values of `in` must be constants, found process_name');
+    expect(verdict('foo where "SYSTEM" in~ (process_name)')).toBe('accepted');
   });
   it('arithmetic needs numbers, not and/or need booleans', () => {
     expect(verdict('process where process_name + 1 == 2')).toBe('1:15: the first operand of `+` must be a number, found `process_name` (keyword)');

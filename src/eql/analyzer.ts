@@ -166,21 +166,25 @@ class Analyzer {
           );
         }
         return;
-      case 'in':
+      case 'in': {
         this.expr(e.operand);
         for (const v of e.values) this.expr(v);
-        if (hasRequiredField(e.operand)) {
-          const other = e.values.find(hasRequiredField);
-          if (other) {
-            this.fail(
-              'unsupported',
-              'comparing a field with another field is not supported by Elasticsearch EQL',
-              other.span,
-              'the values of in (...) must be literals (or functions of literals)',
-            );
-          }
+        const other = e.values.find(hasRequiredField);
+        if (other && hasRequiredField(e.operand)) {
+          this.fail(
+            'unsupported',
+            'comparing a field with another field is not supported by Elasticsearch EQL',
+            other.span,
+            'the values of in (...) must be literals (or functions of literals)',
+          );
+        }
+        // ES's In wants constant values whatever its operand (`"a" in (process.name)` too); in~
+        // becomes `:` comparisons, which ES turns around to put the constant on the right.
+        if (other && !e.caseInsensitive) {
+          this.fail('unsupported', `the values of \`in\` must be constants, found ${this.text(other.span)}`, other.span, 'compare the field with the constant instead: field == "value"');
         }
         return;
+      }
       case 'match':
         this.expr(e.operand);
         return;
