@@ -34,6 +34,8 @@ const mapping = parseMapping({
     ip_addr: { type: 'ip' },
     version_field: { type: 'version' },
     location: { type: 'geo_point' },
+    site: { type: 'geo_shape' },
+    ip_range_field: { type: 'ip_range' },
     labels: { type: 'flattened' },
   },
 });
@@ -214,8 +216,13 @@ describe('fields of unknown type are never refused', () => {
     expect(() => parse('process where between(123, "1", "3") == "2"')).toThrow('the first argument of `between` must be a string, found 123 (integer)');
     expect(() => parse('process where "a" + 1 == 2')).toThrow('the first operand of `+` must be a number, found "a" (keyword)');
   });
-  it('types ES does not resolve (binary, geo_point, flattened) and unmapped optional fields are not refused', () => {
-    expect(verdict('foo where startsWith(blob, "a") and location : "x" and labels like "y" and ?gone : "z"')).toBe('accepted');
+  it('types ES does not resolve (binary, flattened) and unmapped optional fields are not refused', () => {
+    expect(verdict('foo where startsWith(blob, "a") and labels like "y" and ?gone : "z"')).toBe('accepted');
+  });
+  it('geo, shape and range fields cannot be used at all (testGeo, testRange)', () => {
+    expect(verdict('foo where location == 0')).toBe('1:11: field `location` has type geo_point, which Elasticsearch EQL cannot use');
+    expect(verdict('foo where true and ?site == ""')).toBe('1:20: field `site` has type geo_shape, which Elasticsearch EQL cannot use');
+    expect(verdict('foo where ip_range_field == ""')).toBe('1:11: field `ip_range_field` has type ip_range, which Elasticsearch EQL cannot use');
   });
   it('arithmetic over an unknown field is still a number', () => {
     expect(() => parse('process where startsWith(x + 1, "1")', {})).toThrow('the first argument of `startsWith` must be a string, found `x + 1` (number)');

@@ -53,6 +53,12 @@ const FAMILY_OF_MAPPING: Readonly<Record<string, Family>> = {
   version: 'version',
 };
 
+/**
+ * Mapping types ES's EQL cannot use at all ("Cannot use field [x] with unsupported type [...]" in
+ * its VerifierTests: geo and shape types, ranges). Other types it does not resolve are left unknown.
+ */
+const UNUSABLE = new Set(['geo_point', 'geo_shape', 'point', 'shape', 'integer_range', 'float_range', 'long_range', 'double_range', 'date_range', 'ip_range']);
+
 const NULL_TYPE: EsType = { family: 'null', name: 'null' };
 /**
  * A field the mapping does not have (an error of its own, mapping.ts): ES resolves nothing above
@@ -169,6 +175,9 @@ class TypeChecker {
       case 'field': {
         if (this.fields.fieldExists && !this.fields.fieldExists(e.name)) return e.optional ? NULL_TYPE : UNRESOLVED;
         const mapped = this.fields.fieldType?.(e.name);
+        if (mapped !== undefined && UNUSABLE.has(mapped)) {
+          this.fail(`field \`${e.name}\` has type ${mapped}, which Elasticsearch EQL cannot use`, e.span);
+        }
         const family = mapped === undefined ? undefined : FAMILY_OF_MAPPING[mapped];
         return family === undefined ? undefined : { family, name: mapped! };
       }
