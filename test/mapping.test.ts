@@ -74,6 +74,28 @@ describe('queries against a mapping', () => {
   it('a text field without a keyword sub-field cannot be used', () => {
     expect(errorOf('process where note : "x"')).toBe('field `note` is a text field without a keyword sub-field, which EQL cannot use');
   });
+  it('nothing at or below a nested field can be used (VerifierTests.testNested)', () => {
+    const nested = parseMapping({
+      properties: {
+        long_field: { type: 'long' },
+        processes: { type: 'nested', properties: { pid: { type: 'long' }, path: { type: 'text', fields: { keyword: { type: 'keyword' } } } } },
+      },
+    });
+    const verdict = (q: string): string => {
+      try {
+        verifyFields(parse(q), nested);
+      } catch (e) {
+        if (e instanceof EqlError) return `${e.column}: ${e.message}`;
+        throw e;
+      }
+      return 'no error';
+    };
+    expect(verdict('foo where processes == 0')).toBe('11: field `processes` is nested, which Elasticsearch EQL cannot use');
+    expect(verdict('foo where processes.pid == 0')).toBe('11: field `processes.pid` is below the nested field `processes`, which Elasticsearch EQL cannot use');
+    expect(verdict('foo where ?processes.path.keyword == "x"')).toBe('11: field `processes.path.keyword` is below the nested field `processes`, which Elasticsearch EQL cannot use');
+    expect(verdict('foo where processe.pid == 0')).toBe('11: unknown field `processe.pid`: it is not in the mapping');
+    expect(verdict('foo where long_field == 123')).toBe('no error');
+  });
 
   const events = [
     { source: { '@timestamp': '2024-01-01T00:00:01Z', event: { category: 'process' }, process: { name: 'cmd.exe' }, extra: 'a', ratio: 10000000 }, index: 'logs-a', id: '1' },

@@ -15,6 +15,8 @@ export interface IndexMapping {
   aliases: Map<string, string>;
   /** Text fields without a keyword sub-field: mapped, but unusable in EQL. */
   inexact: Set<string>;
+  /** `nested` fields: neither they nor the fields below them can be used in EQL. */
+  nested: Set<string>;
 }
 
 const KEYWORD_FAMILY = new Set(['keyword', 'constant_keyword', 'wildcard']);
@@ -75,12 +77,13 @@ export function loadIndexMappings(file: string): IndexMappings {
 
 /** The mapping of several indices together, as a search over all of them sees it. */
 export function mergeMappings(list: readonly IndexMapping[]): IndexMapping {
-  const m: IndexMapping = { types: new Map(), aliases: new Map(), inexact: new Set() };
+  const m: IndexMapping = { types: new Map(), aliases: new Map(), inexact: new Set(), nested: new Set() };
   for (const one of list) {
     // Indices that disagree on a field's type: ES reports it as a conflict; the first one is kept.
     for (const [name, type] of one.types) if (!m.types.has(name)) m.types.set(name, type);
     for (const [name, path] of one.aliases) if (!m.aliases.has(name)) m.aliases.set(name, path);
     for (const name of one.inexact) m.inexact.add(name);
+    for (const name of one.nested) m.nested.add(name);
   }
   // A field that is exact in one index (keyword sub-field) and inexact in another stays usable.
   for (const name of [...m.inexact]) if (list.some((one) => one.types.has(name) && !one.inexact.has(name))) m.inexact.delete(name);
@@ -118,7 +121,7 @@ export function applyMapping(stmt: Statement, m: IndexMapping): void {
 }
 
 function readBody(b: Record<string, unknown>, counted: () => void): IndexMapping {
-  const m: IndexMapping = { types: new Map(), aliases: new Map(), inexact: new Set() };
+  const m: IndexMapping = { types: new Map(), aliases: new Map(), inexact: new Set(), nested: new Set() };
   const add = (name: string, type: string): void => {
     counted();
     if (!m.types.has(name)) m.types.set(name, type);
@@ -130,6 +133,7 @@ function readBody(b: Record<string, unknown>, counted: () => void): IndexMapping
       const name = prefix + key;
       const type = typeof raw.type === 'string' ? raw.type : isObject(raw.properties) ? 'object' : undefined;
       if (isObject(raw.properties)) walk(raw.properties, name + '.', depth + 1);
+      if (type === 'nested') m.nested.add(name);
       if (type === undefined || type === 'object' || type === 'nested') continue;
       if (type === 'alias') {
         if (typeof raw.path === 'string') m.aliases.set(name, raw.path);
@@ -169,11 +173,21 @@ export function isMapped(m: IndexMapping, name: string): boolean {
 
 /**
  * ES's verification of a query's fields against the mapping: a field written without `?` must be
- * mapped ("Unknown column"), and a text field needs a keyword sub-field. Throws EqlError.
+ * mapped ("Unknown column"), a text field needs a keyword sub-field, and nothing at or below a
+ * `nested` field can be used. Throws EqlError.
  */
 export function verifyFields(stmt: Statement, m: IndexMapping): void {
   for (const f of collectFields(stmt)) {
     const target = m.aliases.get(f.name) ?? f.name;
+    const nested = nestedAbove(m, target);
+    if (nested !== undefined) {
+      throw new EqlError(
+        'semantic',
+        nested === target ? `field \`${f.name}\` is nested, which Elasticsearch EQL cannot use` : `field \`${f.name}\` is below the nested field \`${nested}\`, which Elasticsearch EQL cannot use`,
+        stmt.source,
+        f.span,
+      );
+    }
     if (!m.types.has(target)) {
       if (f.optional) continue;
       throw new EqlError(
@@ -194,6 +208,16 @@ export function verifyFields(stmt: Statement, m: IndexMapping): void {
       );
     }
   }
+}
+
+/** The field itself or the closest field above it that is `nested`, or undefined. */
+function nestedAbove(m: IndexMapping, name: string): string | undefined {
+  if (m.nested.size === 0) return undefined;
+  for (let end = name.length; end > 0; end = name.lastIndexOf('.', end - 1)) {
+    const prefix = name.slice(0, end);
+    if (m.nested.has(prefix)) return prefix;
+  }
+  return undefined;
 }
 
 /**
