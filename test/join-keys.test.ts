@@ -105,3 +105,35 @@ describe('multi-valued join keys', () => {
     60_000,
   );
 });
+
+describe('join-key encoding', () => {
+  it('keeps values of different kinds apart, whatever a string holds (a string is its own key unless it starts with U+0000)', () => {
+    // Each pair holds a string that spells another value's encoding under some scheme: a number
+    // and its text, null and U+0000, a boolean and "T", JSON and its text.
+    const values: unknown[] = [1, '1', '\u0000n1', null, '\u0000', '', true, 'T', '\u0000T', 's1', 'n1', { a: 1 }, '{"a":1}', '\u0000j{"a":1}', '\u0000s1'];
+    const q = compile('sequence by k [any where n == 1] [any where n == 2]');
+    const events: EventDoc[] = [];
+    values.forEach((k, i) => events.push(ev(2 * i, { n: 1, k })));
+    values.forEach((k, i) => events.push(ev(2 * i + 1, { n: 2, k })));
+    // Every first event pairs with the second event of the same value only (null is no key at all).
+    const r = q.run(events);
+    expect(r.map((x) => (x.kind === 'sequence' ? [x.joinKeys, x.events.map((e) => e!.id)] : []))).toEqual(
+      values.flatMap((k, i) => (k === null ? [] : [[[k], [`e${2 * i}`, `e${2 * i + 1}`]]])),
+    );
+  });
+
+  it('joins equal strings of two fields without mixing their parts with other kinds', () => {
+    const q = compile('sequence by a, b [any where n == 1] [any where n == 2]');
+    const r = q.run([
+      ev(0, { n: 1, a: 'x', b: 1 }),
+      ev(1, { n: 1, a: 'y', b: '1' }),
+      ev(2, { n: 2, a: 'x', b: '1' }),
+      ev(3, { n: 2, a: 'y', b: '1' }),
+      ev(4, { n: 2, a: 'x', b: 1 }),
+    ]);
+    expect(r.map((x) => (x.kind === 'sequence' ? x.events.map((e) => e!.id) : []))).toEqual([
+      ['e1', 'e3'],
+      ['e0', 'e4'],
+    ]);
+  });
+});

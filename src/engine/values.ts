@@ -153,12 +153,15 @@ function parseVersion(s: string): { nums: number[]; pre: string[] } | null {
 
 /**
  * Join-key encoding: values that Elasticsearch considers equal encode equally; a number and a
- * string never collide.
+ * string never collide. A string is its own encoding (unless it starts with U+0000, the mark that
+ * every other kind of value starts with), so a single-field key is the event's own string: a
+ * sequence's maps then hash each value once, however many rules look it up, instead of hashing a
+ * fresh prefixed copy per rule (the largest cost of a sequence's state with every rule).
  */
 export function encodeKeyValue(v: unknown): string {
+  if (typeof v === 'string') return v.charCodeAt(0) === 0 ? '\u0000s' + v : v;
   if (v === null || v === undefined) return '\u0000';
-  if (typeof v === 'string') return 's' + v;
-  if (typeof v === 'number') return 'n' + String(v);
-  if (typeof v === 'boolean') return v ? 'T' : 'F';
-  return 'j' + JSON.stringify(v);
+  if (typeof v === 'number') return '\u0000n' + String(v);
+  if (typeof v === 'boolean') return v ? '\u0000T' : '\u0000F';
+  return '\u0000j' + JSON.stringify(v);
 }
