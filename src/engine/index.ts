@@ -49,7 +49,10 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   const timestampField = options.timestampField ?? '@timestamp';
   const categoryField = options.eventCategoryField ?? 'event.category';
   const ctx: ExprContext = { fieldType: options.fieldType, fieldExists: options.fieldExists, timestampField, source: stmt.source };
-  const getCategory = fieldAccessor(categoryField);
+  // The category is read through the shared leaf of its field (expr.ts): every term of every rule
+  // an event reaches tests it, and the leaf reads it once per event (normalized: a one-element
+  // array is its element, an empty one null — the same membership answer as the raw value).
+  const getCategory = compileValue({ kind: 'field', name: categoryField, optional: false, span: { start: 0, end: 0 } }, ctx);
   const getTimestamp = fieldAccessor(timestampField);
 
   const eventFilter = (q: EventQuery): ((ev: EventDoc) => boolean) => {

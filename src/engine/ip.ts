@@ -1,7 +1,26 @@
 // IPv4/IPv6 addresses for `cidrMatch` and `ip` field comparisons. Addresses are 16 bytes; IPv4
 // is stored IPv4-mapped (::ffff:a.b.c.d), as Elasticsearch's ip type does.
 
+// Rules compare the same few addresses again and again: every `cidrMatch(destination.ip, …)` and
+// `destination.ip == "…"` of every rule an event reaches parses its address, and a comparison on an
+// ip field parses the constant too. A bounded memo turns the repeats into one hash lookup (V8 keeps
+// a string's hash, so the constant and the event's own string are hashed once), without the
+// split, regular expressions and arrays of parsing. Parsed addresses are shared: callers only read them.
+const memo = new Map<string, Uint8Array | null>();
+const MEMO_MAX = 4096;
+
+/** The 16 bytes of an address (IPv4 mapped), or null; the array is shared and must not be modified. */
 export function parseIp(s: string): Uint8Array | null {
+  let ip = memo.get(s);
+  if (ip === undefined) {
+    ip = parseIpText(s);
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(s, ip);
+  }
+  return ip;
+}
+
+function parseIpText(s: string): Uint8Array | null {
   const text = s.trim();
   if (text.includes(':')) return parseV6(text);
   const v4 = parseV4(text);

@@ -223,7 +223,9 @@ export class PagedTailSequences {
         this.keyLists.push(keys);
         return this.keyLists.length - 1;
       }
-      if (sameValues(this.keyLists[id]![0]!.values, k.values)) return id;
+      // Equal encodings of one string are equal strings (values.ts): no need to read the interned
+      // key's values, which sit in the old generation (a cache miss per event and term).
+      if ((k.values.length === 1 && typeof k.values[0] === 'string') || sameValues(this.keyLists[id]![0]!.values, k.values)) return id;
     }
     this.multiKeys.push(keys);
     return -this.multiKeys.length;
