@@ -28,6 +28,8 @@ const QUERIES: Record<string, string> = {
   regex: 'process where host.os.type == "windows" and process.name regex~ "[a-z]{3}\\\\.exe"',
   // function calls are evaluated by the rule (no anchor of their own)
   ends: 'process where endsWith~(process.name, ".SCR") and event.type == "start"',
+  // two requirements: the name and the parent's name must both be met
+  both: 'process where process.name : "both.exe" and process.parent.name : "parent.exe"',
   // a non-ASCII piece (folded by toLowerCase as the matcher folds it)
   unicode: 'file where file.name : "*ÄÖÜ*"',
 };
@@ -68,6 +70,8 @@ const EVENTS: [string, EventDoc, string[]][] = [
   ['array of objects', ev('file', { file: [{ name: 'a' }, { name: 'Report99.DOCX' }] }), ['likeCase']],
   ['non-ASCII case folding', ev('file', { file: { name: 'xäöüy' } }), ['unicode']],
   ['another index', ev('process', { process: { name: 'cmd.exe' } }, 'winlogbeat-8'), []],
+  ['both requirements met', ev('process', { process: { name: 'BOTH.exe', parent: { name: 'parent.exe' } } }), ['both']],
+  ['one requirement of two met', ev('process', { process: { name: 'both.exe', parent: { name: 'other.exe' } } }), []],
 ];
 
 describe('router: shared anchor index', () => {
@@ -97,6 +101,13 @@ describe('router: shared anchor index', () => {
     // suffix/prefix/infix/sequence rules, whose anchors notepad misses.
     expect(names.filter((_, i) => router.counters.dispatched[i]! > 0).sort()).toEqual(['ends', 'negated', 'regex', 'seq']);
     expect(router.counters.dispatched[names.indexOf('seq')]).toBe(1);
+    // Both of a term's requirements must be met for it to be offered the event.
+    const both = names.indexOf('both');
+    router.route(ev('process', { process: { name: 'both.exe', parent: { name: 'other.exe' } } }));
+    router.route(ev('process', { process: { name: 'x.exe', parent: { name: 'parent.exe' } } }));
+    expect(router.counters.dispatched[both]).toBe(0);
+    router.route(ev('process', { process: { name: 'both.exe', parent: { name: 'PARENT.EXE' } } }));
+    expect(router.counters.dispatched[both]).toBe(1);
   });
 
   it('mayDispatch agrees with route on which events some rule is offered', () => {

@@ -76,6 +76,21 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
       { category: 'process', anchors: null },
       { category: 'process', anchors: [{ field: 'process.name', values: ['b'], caseInsensitive: false }] },
     ]);
+    // Every conjunct that gives anchors on a field not shared by most events is a requirement of
+    // its own, the best first; alternatives of one requirement share its number.
+    expect(
+      compile('process where host.os.type == "windows" and process.executable : "*\\\\cmd.exe" and (process.parent.name : "x.exe" or process.parent.args == "-y") and event.action == "start"').terms,
+    ).toEqual([
+      {
+        category: 'process',
+        anchors: [
+          { field: 'process.parent.name', values: ['x.exe'], caseInsensitive: true },
+          { field: 'process.parent.args', values: ['-y'], caseInsensitive: false },
+          { field: 'process.executable', values: [], suffixes: ['\\cmd.exe'], caseInsensitive: true, requirement: 1 },
+          { field: 'event.action', values: ['start'], caseInsensitive: false, requirement: 2 },
+        ],
+      },
+    ]);
     // A term repeated with [runs=2] is one entry.
     expect(compile('sequence [process where process.name == "b"] with runs=2').terms).toHaveLength(1);
   });

@@ -308,10 +308,14 @@ export class RuleRouter {
     const groups = this.fieldGroups[field]!;
     for (let i = 0; i < groups.length; i++) this.hit(groups[i]!, v, this.walkStamp);
   };
-  /** Per slot: its rule, whether it is anchored, and the stamp of the event that last hit an anchor. */
+  /**
+   * Per slot: its rule and its requirements (engine/anchors.ts: the event must meet an anchor of
+   * each), numbered slotReqs[s] to slotReqs[s + 1] - 1; none when the slot is not anchored.
+   */
   private readonly slotRule: Int32Array;
-  private readonly slotAnchored: Uint8Array;
-  private readonly slotHit: Float64Array;
+  private readonly slotReqs: Int32Array;
+  /** Per requirement: the stamp of the event that last met one of its anchors. */
+  private readonly reqHit: Float64Array;
   /** Per rule: stamp of the event it was last offered. */
   private readonly offered: Float64Array;
   private readonly indexMasks = new Map<string, Uint8Array>();
@@ -332,8 +336,13 @@ export class RuleRouter {
       for (const term of terms) slots.push({ rule: i, term });
     });
     this.slotRule = Int32Array.from(slots, (s) => s.rule);
-    this.slotAnchored = Uint8Array.from(slots, (s) => (s.term.anchors ? 1 : 0));
-    this.slotHit = new Float64Array(slots.length);
+    this.slotReqs = new Int32Array(slots.length + 1);
+    slots.forEach(({ term }, s) => {
+      let n = 0;
+      for (const a of term.anchors ?? []) n = Math.max(n, (a.requirement ?? 0) + 1);
+      this.slotReqs[s + 1] = this.slotReqs[s]! + n;
+    });
+    this.reqHit = new Float64Array(this.slotReqs[slots.length]!);
 
     const tables = new Map<string, CategoryTable>();
     const groups = new Map<string, AnchorGroup>();
@@ -347,7 +356,7 @@ export class RuleRouter {
         const key = `${a.caseInsensitive ? 'i' : 's'}:${a.field}`;
         let g = groups.get(key);
         if (!g) groups.set(key, (g = { field: a.field, get: fieldAccessor(a.field), index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
-        g.index.add(a, s);
+        g.index.add(a, this.slotReqs[s]! + (a.requirement ?? 0));
       }
     });
     this.tables = [...tables.values()];
@@ -418,7 +427,7 @@ export class RuleRouter {
     const open = (list: number[]): boolean => {
       for (let k = 0; k < list.length; k++) {
         const s = list[k]!;
-        if (mask[this.slotRule[s]!] && (!this.slotAnchored[s] || this.slotHit[s] === stamp)) return true;
+        if (mask[this.slotRule[s]!] && this.anchorsMet(s, stamp)) return true;
       }
       return false;
     };
@@ -457,9 +466,16 @@ export class RuleRouter {
   }
 
   private hit(g: AnchorGroup, v: unknown, stamp: number): void {
-    if (typeof v === 'string') g.index.mark(v, this.slotHit, stamp);
+    if (typeof v === 'string') g.index.mark(v, this.reqHit, stamp);
     // A number or boolean compared with a string constant: let the rule's own condition decide.
-    else if (v !== null && v !== undefined && typeof v !== 'object') g.index.markAll(this.slotHit, stamp);
+    else if (v !== null && v !== undefined && typeof v !== 'object') g.index.markAll(this.reqHit, stamp);
+  }
+
+  /** Whether the event met an anchor of each of the slot's requirements (true for an unanchored slot). */
+  private anchorsMet(s: number, stamp: number): boolean {
+    const end = this.slotReqs[s + 1]!;
+    for (let r = this.slotReqs[s]!; r < end; r++) if (this.reqHit[r] !== stamp) return false;
+    return true;
   }
 
   /** Offers the event to the rule of each slot of a list (once per event); true if any was dispatched it. */
@@ -468,7 +484,7 @@ export class RuleRouter {
     for (let k = 0; k < list.length; k++) {
       const s = list[k]!;
       const i = this.slotRule[s]!;
-      if (!mask[i] || this.offered[i] === stamp || (this.slotAnchored[s] && this.slotHit[s] !== stamp)) continue;
+      if (!mask[i] || this.offered[i] === stamp || !this.anchorsMet(s, stamp)) continue;
       this.offered[i] = stamp;
       any = true;
       this.counters.dispatched[i]!++;

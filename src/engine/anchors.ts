@@ -20,6 +20,13 @@ export interface Anchor {
   prefixes?: string[];
   suffixes?: string[];
   infixes?: string[];
+  /**
+   * Which of its term's requirements the anchor belongs to (absent: 0, the best). A term's
+   * condition holds only if each of its requirements has an anchor the event meets: anchors of
+   * one requirement are alternatives (the branches of an `or`), requirements are the conjuncts of
+   * its `and`s that give anchors.
+   */
+  requirement?: number;
 }
 
 /** Shortest literal piece of a wildcard pattern worth an index entry. */
@@ -159,10 +166,41 @@ function choose(e: Expr, usable: (field: string) => boolean): Choice | null {
 }
 
 /**
- * The best anchors of one event query: alternatives on specific fields if it has some, else on
- * broad ones; null when its condition requires no literal value.
+ * The anchors of one event query, as requirements (see Anchor.requirement): the best conjunct of
+ * its condition's top-level `and`s that gives anchors (alternatives on specific fields before
+ * broad ones; the first conjunct on ties), then every other such conjunct not on a broad field —
+ * the event must meet an anchor of each. Null when its condition requires no literal value.
+ *
+ * Why not the broad ones too: `host.os.type == "windows"` or `event.type == "start"` is a conjunct
+ * of most Windows rules, and a value such as `windows` would mark several hundred requirements on
+ * nearly every event, for few offers saved (measured: all rules over Agent data offered 6.7 rules
+ * an event instead of 8.3, but routing took 7% more CPU than with them left out).
  */
 export function eventAnchors(q: EventQuery, usable: (field: string) => boolean = () => true): Anchor[] | null {
+  const choices: Choice[] = [];
+  const conjuncts = (e: Expr): void => {
+    if (e.kind === 'and') {
+      conjuncts(e.left);
+      conjuncts(e.right);
+      return;
+    }
+    const c = choose(e, usable);
+    if (c) choices.push(c);
+  };
+  conjuncts(q.condition);
+  if (choices.length === 0) return null;
+  // Stable: among equally weak conjuncts the first stays first, as choose() prefers it.
+  choices.sort((a, b) => a.weakness - b.weakness);
+  const out: Anchor[] = [];
+  choices.forEach((c, i) => {
+    if (i > 0 && c.weakness >= ON_BROAD) return;
+    for (const a of c.anchors) out.push(i === 0 ? a : { ...a, requirement: i });
+  });
+  return out;
+}
+
+/** The best requirement's anchors of one event query (see eventAnchors), or null. */
+function bestAnchors(q: EventQuery, usable: (field: string) => boolean): Anchor[] | null {
   return choose(q.condition, usable)?.anchors ?? null;
 }
 
@@ -179,7 +217,7 @@ export function queryAnchors(q: Query, usable: (field: string) => boolean = () =
     q.kind === 'event' ? [q] : q.kind === 'sample' ? q.terms.map((t) => t.query) : [...q.terms.map((t) => t.query), ...(q.until ? [q.until.query] : [])];
   const out: Anchor[] = [];
   for (const t of terms) {
-    const a = eventAnchors(t, usable);
+    const a = bestAnchors(t, usable);
     if (!a) return null;
     out.push(...a);
   }
@@ -192,5 +230,6 @@ export function copyAnchor(a: Anchor): Anchor {
   if (a.prefixes) c.prefixes = [...a.prefixes];
   if (a.suffixes) c.suffixes = [...a.suffixes];
   if (a.infixes) c.infixes = [...a.infixes];
+  if (a.requirement !== undefined) c.requirement = a.requirement;
   return c;
 }
