@@ -1,8 +1,9 @@
 // The command line's bundle and its V8 code cache (src/cli/launch.ts, scripts/build-cli-bundle.mjs):
 // a run that finds no cache writes one, the next run compiles from it, and a damaged, cut,
 // V8-rejected or unwritable cache only costs speed — the bundle is then compiled from its source
-// and the hunt's results are the same. The bundle is built here from src/ by the build's own
-// function, beside a main module that starts it as dist/cli/main.js does.
+// and the hunt's results are the same; the bundle's modules compute the build id the ES modules
+// do. The bundle is built here from src/ by the build's own function, beside a main module that
+// starts it as dist/cli/main.js does.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -38,8 +39,12 @@ await program.runProgram();
 
 /** A hunt of the sample with the bundled seed rule, caching in `cache`. */
 function hunt(cache: string, ...extra: string[]): Promise<CliResult> {
+  return huntWith({}, cache, ...extra);
+}
+
+function huntWith(env: NodeJS.ProcessEnv, cache: string, ...extra: string[]): Promise<CliResult> {
   return runCommand(process.execPath, ['--import', tsx, main, 'hunt', '--format', 'ndjson', '--no-progress', ...extra, 'examples/windows-sample.ndjson'], {
-    env: { EQLITE_CACHE_HOME: cache, EQLITE_TRACE_STARTUP: 'phases' },
+    env: { EQLITE_CACHE_HOME: cache, EQLITE_TRACE_STARTUP: 'phases', ...env },
   });
 }
 
@@ -103,6 +108,18 @@ describe('the code cache of the command line', () => {
     expect(outcome(await hunt(cache))).toBe('used');
     expect(cacheFiles(cache)).toEqual(files);
   }, 180_000);
+
+  it('runs with the build id of the ES modules (its modules see their own files): both use the same rule-set snapshot and outlines', async () => {
+    const cache = path.join(work, 'cache-build-id');
+    const bundled = await hunt(cache);
+    expect(outcome(bundled)).toBe('none');
+    const modules = await huntWith({ EQLITE_BUNDLE: 'off' }, cache);
+    expect(outcome(modules)).toBeUndefined();
+    expect(modules.stdout).toBe(bundled.stdout);
+    // One build, one snapshot and one outline file, whichever way the program was loaded.
+    expect(readdirSync(path.join(cache, 'rule-sets'))).toHaveLength(1);
+    expect(readdirSync(cache).filter((f) => f.startsWith('outlines-'))).toHaveLength(1);
+  }, 120_000);
 
   it('is not used, nor the bundle, once a module the bundle was made from has changed', async () => {
     const cache = path.join(work, 'cache-stale');
