@@ -4,7 +4,7 @@
 // are stated exactly for a few.
 import { describe, expect, it } from 'vitest';
 import { parse } from '../src/eql/index.js';
-import { compilePredicate, compilePredicateClosures } from '../src/engine/expr.js';
+import { compilePredicate, compilePredicateClosures, compileTermFilter } from '../src/engine/expr.js';
 
 const condition = (q: string) => {
   const stmt = parse(`any where ${q}`);
@@ -68,5 +68,31 @@ describe('generated predicates', () => {
     expect(run('process.name == null')).toEqual([true, false, false, false, false, true, false, false, false]);
     expect(run('process.name not in ("a", "b")')).toEqual([true, true, true, true, true, true, true, false, false]);
     expect(run('not (process.name : "*.exe" or process.pid > 4)')).toEqual([true, false, false, true, false, true, true, false, true]);
+  });
+
+  it('term filters test the category (value or element) and the condition, in one function', () => {
+    const docs: Record<string, unknown>[] = [
+      { event: { category: 'process' }, process: { name: 'cmd.exe' } },
+      { event: { category: ['network', 'process'] }, process: { name: 'CMD.EXE' } },
+      { event: { category: ['network'] }, process: { name: 'cmd.exe' } },
+      { event: { category: 'Process' }, process: { name: 'cmd.exe' } },
+      { event: { category: [] }, process: { name: 'cmd.exe' } },
+      { process: { name: 'cmd.exe' } },
+      { 'event.category': 'process', process: { name: 'cmd.exe' } },
+      { event: { category: 'process' }, process: { name: 'x.exe' } },
+    ];
+    const e = condition('process.name : "cmd.exe"');
+    const ref = compilePredicateClosures(e);
+    const process = compileTermFilter('process', 'event.category', e);
+    const any = compileTermFilter(null, 'event.category', e);
+    const custom = compileTermFilter('process', 'x.kind', e);
+    // Several orders: the category leaf's memo must never leak between documents.
+    for (const order of [docs, [...docs].reverse(), [...docs, ...docs]]) {
+      expect(order.map((source) => process({ source }))).toEqual(order.map((d) => [docs[0], docs[1], docs[6]].includes(d) && ref(d)));
+      expect(order.map((source) => any({ source }))).toEqual(order.map((d) => ref(d)));
+    }
+    expect(docs.map((source) => process({ source }))).toEqual([true, true, false, false, false, false, true, false]);
+    expect(custom({ source: { x: { kind: ['process'] }, process: { name: 'CMD.exe' } } })).toBe(true);
+    expect(custom({ source: { event: { category: 'process' }, process: { name: 'cmd.exe' } } })).toBe(false);
   });
 });

@@ -5,7 +5,7 @@ import { checkTypes, formatExpr, parse } from '../eql/index.js';
 import { eventInstant, parseInstant } from '../events/time.js';
 import { eventAnchors, queryAnchors } from './anchors.js';
 import { queryNeedles } from './needles.js';
-import { compilePredicate, compileValue, type ExprContext } from './expr.js';
+import { compileTermFilter, compileValue, type ExprContext } from './expr.js';
 import { fieldAccessor } from './fields.js';
 import { ResultWindow } from './pipes.js';
 import { SampleCollector } from './sample.js';
@@ -49,22 +49,10 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   const timestampField = options.timestampField ?? '@timestamp';
   const categoryField = options.eventCategoryField ?? 'event.category';
   const ctx: ExprContext = { fieldType: options.fieldType, fieldExists: options.fieldExists, timestampField, source: stmt.source };
-  // The category is read through the shared leaf of its field (expr.ts): every term of every rule
-  // an event reaches tests it, and the leaf reads it once per event (normalized: a one-element
-  // array is its element, an empty one null — the same membership answer as the raw value).
-  const getCategory = compileValue({ kind: 'field', name: categoryField, optional: false, span: { start: 0, end: 0 } }, ctx);
   const getTimestamp = fieldAccessor(timestampField);
 
-  const eventFilter = (q: EventQuery): ((ev: EventDoc) => boolean) => {
-    const pred = compilePredicate(q.condition, ctx);
-    const cat = q.category;
-    if (cat === null) return (ev) => pred(ev.source);
-    return (ev) => {
-      const c = getCategory(ev.source);
-      if (c !== cat && !(Array.isArray(c) && c.includes(cat))) return false;
-      return pred(ev.source);
-    };
-  };
+  // A term's category test and condition, one generated function (expr.ts, compileTermFilter).
+  const eventFilter = (q: EventQuery): ((ev: EventDoc) => boolean) => compileTermFilter(q.category, categoryField, q.condition, ctx);
   // Sample keys come from a composite aggregation, which renders dates as epoch millis.
   const sampleKey = (k: Expr) => {
     const get = compileValue(k, ctx);
