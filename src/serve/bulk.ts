@@ -10,7 +10,9 @@
 // stores the bytes unchanged (store/writer.ts). Parsing is most of the cost of an event no rule
 // reads, and with a few rules most events are such events. With hundreds of rules nearly every
 // event is dispatched to one: then the picking is skipped and documents are parsed and routed at
-// once (PickingStats decides from the share mayDispatch turned away lately).
+// once (PickingStats decides from the share mayDispatch turned away lately). With a few rules, a
+// document that holds none of their needles (needles.ts) and cannot be a raw Windows event is not
+// even scanned here: its bytes go to the writer thread, which checks them.
 //
 // A bad line never disturbs the other items: an action line that is not a valid action, or a
 // source line that is not a JSON object, becomes an item with status 400 in its position, and the
@@ -20,6 +22,7 @@ import { markPlain } from '../engine/fields.js';
 import { parseInstant } from '../events/time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
+import { needleFilter, type NeedleFilter } from './needles.js';
 import { fieldTrie, scannedTime, scanObject, type FieldTrie, type ScanResult } from './json-scan.js';
 import { Op, WriteBatchBuilder, type RejectedLine, type WriteBatch } from './store/event-store.js';
 
@@ -69,6 +72,11 @@ export interface BulkRouter {
   fields: readonly string[];
   /** Whether some rule may use an event holding these values of `fields` (else it is not parsed). */
   mayDispatch(picked: Record<string, unknown>, index: string): boolean;
+  /**
+   * Strings one of which the JSON text of every event some rule can use contains (RuleRouter.needles;
+   * the same array for one rule generation), or null (some rule has none).
+   */
+  needles?: readonly string[] | null;
   /** The rules that can use the event. */
   route(ev: { source: Record<string, unknown>; index: string; id: string }): readonly number[];
 }
@@ -182,6 +190,8 @@ export class BulkParser {
   /** Documents parsed here (the others are checked by the store's writer). */
   parsed = 0;
   private body: Buffer = Buffer.alloc(0);
+  /** End of the part being read in `body`. */
+  private partEnd = 0;
   private pending: PendingAction | null = null;
   private lineNo = 0;
   /** Action lines without _id already parsed (at most ACTIONS_KEPT). */
@@ -196,8 +206,14 @@ export class BulkParser {
   private pendingLine = 0;
   /** Position of the next winlog event id key at or after the line being read (-1: none left). */
   private winlogAt = NOT_SEARCHED;
+  /** The rules' needle filter (null: none). */
+  private readonly needles: NeedleFilter | null;
+  /** The part being read as latin1 (made on first use per part). */
+  private latin1: string | null = null;
 
-  constructor(private readonly defaults: BulkDefaults = {}) {}
+  constructor(private readonly defaults: BulkDefaults = {}) {
+    this.needles = needleFilter(defaults.router?.needles ?? null);
+  }
 
   /** Parses a whole body. */
   parse(body: Buffer): BulkItem[] {
@@ -214,6 +230,8 @@ export class BulkParser {
     this.body = buf;
     this.bytes += end;
     this.winlogAt = NOT_SEARCHED;
+    this.latin1 = null;
+    this.partEnd = end;
     let start = 0;
     for (;;) {
       const nl = buf.indexOf(10, start);
@@ -224,6 +242,7 @@ export class BulkParser {
     if (start < end) this.line(start, end);
     // (The next part's first action line is compared with its own buffer's action lines only.)
     this.lastAction = null;
+    this.latin1 = null;
   }
 
   /** After the last part: an action still waiting for its source line becomes an error item. */
@@ -357,6 +376,16 @@ export class BulkParser {
       // No rule reads the index and nothing is mapped: the store's writer thread checks the
       // document (one JSON object? its @timestamp) while this thread reads the next request.
       return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: start, srcEnd: end, line, routed: router ? -router.gen : undefined };
+    }
+    // A document holding none of the rules' needles cannot pass any rule's filter: no rule can use
+    // it (needles.ts). Unless it may be a raw Windows event (mapped to ECS before it is stored,
+    // which the scan below tells), it is not looked at here: the store's writer thread checks it.
+    const needles = this.needles;
+    if (wanted && needles !== null && !needles.off && !this.winlogKeyIn(start, end)) {
+      this.latin1 ??= this.body.toString('latin1', 0, this.partEnd);
+      const spared = !needles.holds(this.latin1, this.body, start, end);
+      needles.record(spared);
+      if (spared) return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: start, srcEnd: end, line, routed: -router!.gen };
     }
     // Most documents of a wanted index dispatched to some rule lately: parsed and routed at once.
     const stats = wanted ? statsOf(router!) : null;

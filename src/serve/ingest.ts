@@ -60,6 +60,8 @@ export interface IngestRouter {
   fields: readonly string[];
   /** Whether some rule may use an event with these values of `fields` (RuleRouter.mayDispatch). */
   mayDispatch(picked: Record<string, unknown>, index: string): boolean;
+  /** Strings one of which every event some rule can use contains (RuleRouter.needles), or null. */
+  needles: readonly string[] | null;
   route(ev: EventDoc): readonly number[];
 }
 
