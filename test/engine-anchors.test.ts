@@ -91,6 +91,17 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
         ],
       },
     ]);
+    // Integer comparisons give integer anchors, whatever the field's type (two integers are
+    // equal under every comparison); fractions and `!=` give none.
+    expect(compile('network where destination.port == 445 and process.pid in (4, 8) and source.port == 1.5 and event.code != 3', { fieldType: () => 'long' }).terms).toEqual([
+      {
+        category: 'network',
+        anchors: [
+          { field: 'destination.port', values: ['445'], caseInsensitive: false, numeric: true },
+          { field: 'process.pid', values: ['4', '8'], caseInsensitive: false, numeric: true, requirement: 1 },
+        ],
+      },
+    ]);
     // A term repeated with [runs=2] is one entry.
     expect(compile('sequence [process where process.name == "b"] with runs=2').terms).toHaveLength(1);
   });

@@ -208,6 +208,12 @@ export class FieldAnchorIndex {
     for (let i = 0; i < lists.length; i++) markAll(lists[i]!, hit, stamp);
   }
 
+  /** Marks the rules with the string among their exact values (nothing else is looked at). */
+  markExact(v: string, hit: Float64Array, stamp: number): void {
+    const l = this.exact.get(v);
+    if (l !== undefined) markAll(l, hit, stamp);
+  }
+
   /** Marks every rule anchored here (a value the index cannot judge). */
   markAll(hit: Float64Array, stamp: number): void {
     markAll(this.all, hit, stamp);

@@ -281,6 +281,8 @@ interface CategoryTable {
 interface AnchorGroup {
   field: string;
   get: Accessor;
+  /** Integer anchors (Anchor.numeric): only integer values are looked up. */
+  numeric: boolean;
   index: FieldAnchorIndex;
 }
 
@@ -353,9 +355,10 @@ export class RuleRouter {
       if (term.category === null) t.any.push(s);
       else push(t.byCategory, term.category, s);
       for (const a of term.anchors ?? []) {
-        const key = `${a.caseInsensitive ? 'i' : 's'}:${a.field}`;
+        const numeric = a.numeric === true;
+        const key = `${numeric ? 'n' : a.caseInsensitive ? 'i' : 's'}:${a.field}`;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { field: a.field, get: fieldAccessor(a.field), index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
+        if (!g) groups.set(key, (g = { field: a.field, get: fieldAccessor(a.field), numeric, index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
         g.index.add(a, this.slotReqs[s]! + (a.requirement ?? 0));
       }
     });
@@ -466,6 +469,12 @@ export class RuleRouter {
   }
 
   private hit(g: AnchorGroup, v: unknown, stamp: number): void {
+    if (g.numeric) {
+      // An integer is one of the anchor's integers or meets none of them; anything else: the query decides.
+      if (typeof v === 'number' && Number.isSafeInteger(v)) g.index.markExact(String(v), this.reqHit, stamp);
+      else if (v !== null && v !== undefined && typeof v !== 'object') g.index.markAll(this.reqHit, stamp);
+      return;
+    }
     if (typeof v === 'string') g.index.mark(v, this.reqHit, stamp);
     // A number or boolean compared with a string constant: let the rule's own condition decide.
     else if (v !== null && v !== undefined && typeof v !== 'object') g.index.markAll(this.reqHit, stamp);

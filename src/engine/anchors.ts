@@ -27,6 +27,12 @@ export interface Anchor {
    * its `and`s that give anchors.
    */
   requirement?: number;
+  /**
+   * The values are integers (`destination.port == 445`), written as String(n): an event whose
+   * value is an integer must be one of them; any other value (a string, a fraction) is left to
+   * the query, whatever the field's type.
+   */
+  numeric?: boolean;
 }
 
 /** Shortest literal piece of a wildcard pattern worth an index entry. */
@@ -85,6 +91,13 @@ export function patternPiece(pattern: string): { kind: PieceKind; piece: string 
   return best;
 }
 
+/**
+ * An integer literal: two integers are equal under every comparison a field's type can give them
+ * (as numbers, as dates in the field's format, as the keyword text of the number), so an integer
+ * value that is none of the anchor's integers cannot meet it.
+ */
+const isInteger = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+
 interface Graded {
   anchor: Anchor;
   weakness: number;
@@ -101,7 +114,13 @@ function anchorOf(e: Expr): Graded | null {
     if (f.kind === 'field' && l.kind === 'literal' && typeof l.value === 'string') {
       return grade({ field: f.name, values: [l.value], caseInsensitive: false }, EXACT);
     }
+    if (f.kind === 'field' && l.kind === 'literal' && isInteger(l.value)) {
+      return grade({ field: f.name, values: [String(l.value)], caseInsensitive: false, numeric: true }, EXACT);
+    }
     return null;
+  }
+  if (e.kind === 'in' && !e.negated && e.operand.kind === 'field' && e.values.length > 0 && e.values.every((v) => v.kind === 'literal' && isInteger(v.value))) {
+    return grade({ field: e.operand.name, values: e.values.map((v) => String((v as { value: number }).value)), caseInsensitive: false, numeric: true }, EXACT);
   }
   if (e.kind === 'in' && !e.negated && e.operand.kind === 'field') {
     if (!e.values.every((v) => v.kind === 'literal' && typeof v.value === 'string')) return null;
@@ -161,7 +180,7 @@ function choose(e: Expr, usable: (field: string) => boolean): Choice | null {
     return { anchors: [...l.anchors, ...r.anchors], weakness: Math.max(l.weakness, r.weakness) };
   }
   const a = anchorOf(e);
-  if (!a || !usable(a.anchor.field)) return null;
+  if (!a || (!a.anchor.numeric && !usable(a.anchor.field))) return null;
   return { anchors: [a.anchor], weakness: a.weakness };
 }
 
@@ -231,5 +250,6 @@ export function copyAnchor(a: Anchor): Anchor {
   if (a.suffixes) c.suffixes = [...a.suffixes];
   if (a.infixes) c.infixes = [...a.infixes];
   if (a.requirement !== undefined) c.requirement = a.requirement;
+  if (a.numeric) c.numeric = true;
   return c;
 }
