@@ -14,18 +14,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCommand, type CliResult } from './cli-helpers.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'eqlite-code-cache-'));
-const main = path.join(work, 'cli', 'main.mjs');
+// A package laid out as a checkout: pkg/tsconfig.json, pkg/dist/cli/{main.mjs,program.bundle.cjs}.
+const pkg = path.join(work, 'pkg');
+const cli = path.join(pkg, 'dist', 'cli');
+const main = path.join(cli, 'main.mjs');
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  mkdirSync(path.join(work, 'cli'));
+  mkdirSync(cli, { recursive: true });
+  writeFileSync(path.join(pkg, 'tsconfig.json'), '{}\n');
   // Packages are required from the bundle's directory, as from dist/cli in a checkout.
-  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(work, 'node_modules'));
+  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
   const script = pathToFileURL(path.join(repoRoot, 'scripts', 'build-cli-bundle.mjs')).href;
   const { bundleProgram } = (await import(script)) as { bundleProgram: (o: { codeRoot: string; entry: string; outfile: string }) => Promise<void> };
   const src = path.join(repoRoot, 'src');
-  await bundleProgram({ codeRoot: src, entry: path.join(src, 'cli', 'program.ts'), outfile: path.join(work, 'cli', 'program.bundle.cjs') });
+  await bundleProgram({ codeRoot: src, entry: path.join(src, 'cli', 'program.ts'), outfile: path.join(cli, 'program.bundle.cjs') });
   const launch = pathToFileURL(path.join(src, 'cli', 'launch.ts')).href;
   const program = pathToFileURL(path.join(src, 'cli', 'program.ts')).href;
   writeFileSync(
@@ -125,7 +129,7 @@ describe('the code cache of the command line', () => {
     const cache = path.join(work, 'cache-stale');
     const fresh = await hunt(cache);
     expect(outcome(fresh)).toBe('none');
-    const list = path.join(work, 'cli', 'program.bundle.json');
+    const list = path.join(cli, 'program.bundle.json');
     const original = readFileSync(list, 'utf8');
     try {
       // As if src/cli/hunt.ts had been rebuilt after the bundle: its recorded time is not its own.
@@ -141,6 +145,34 @@ describe('the code cache of the command line', () => {
       writeFileSync(list, original);
     }
     expect(outcome(await hunt(cache))).toBe('used');
+  }, 120_000);
+
+  it('outside a checkout (an installed package, whose files npm dates at the install) checks sizes, not times', async () => {
+    const cache = path.join(work, 'cache-installed');
+    const list = path.join(cli, 'program.bundle.json');
+    const original = readFileSync(list, 'utf8');
+    rmSync(path.join(pkg, 'tsconfig.json'));
+    try {
+      const recorded = JSON.parse(original) as { inputs: [string, number, number][] };
+      const hunt_ = recorded.inputs.find(([f]) => f.endsWith('/src/cli/hunt.ts'))!;
+      hunt_[2] -= 1000;
+      // The bundled packages are not looked for where the checkout had them.
+      for (const input of recorded.inputs) if (input[0].includes('node_modules/')) input[0] = input[0].replace('node_modules/', 'node_modules/elsewhere/');
+      writeFileSync(list, JSON.stringify(recorded));
+      const installed = await hunt(cache);
+      expect(outcome(installed)).toBe('none');
+      expect(outcome(await hunt(cache))).toBe('used');
+      // A size that is not the recorded one: the ES modules are not what the bundle was made from.
+      hunt_[1] += 1;
+      writeFileSync(list, JSON.stringify(recorded));
+      const changed = await hunt(cache);
+      expect(outcome(changed)).toBeUndefined();
+      expect(changed.stderr).toMatch(/^startup: program bundle out of date: ES modules loaded /m);
+      expect(changed.stdout).toBe(installed.stdout);
+    } finally {
+      writeFileSync(list, original);
+      writeFileSync(path.join(pkg, 'tsconfig.json'), '{}\n');
+    }
   }, 120_000);
 
   it('is neither read nor written with --no-cache, and a cache directory that cannot be written costs nothing else', async () => {

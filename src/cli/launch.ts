@@ -15,10 +15,10 @@
 // its source, and the program is the same code either way.
 //
 // Without the bundle (running src/ under tsx, or a dist/ built by tsc alone), when any module it
-// was made from has changed since (a `tsc` without the bundling step after it), or with
-// EQLITE_BUNDLE=off, main.ts imports program.js as ES modules instead.
+// was made from has changed since (in a checkout, a `tsc` without the bundling step after it),
+// or with EQLITE_BUNDLE=off, main.ts imports program.js as ES modules instead.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,16 +92,22 @@ export function loadBundledProgram(mainUrl: string): Program | undefined {
 
 /**
  * Whether every file the bundle was made from (listed beside it by the build, with its size and
- * modification time) is still as it was: after a `tsc` alone, the ES modules are newer than the
- * bundle, and they are what must run. Throws when the list is missing or unreadable.
+ * modification time) is still as it was. In a checkout (a tsconfig.json beside dist/), a `tsc`
+ * alone after the build leaves the ES modules newer than the bundle, and they are what must run:
+ * sizes and times must be those recorded. An installed package's files are not rebuilt, and npm
+ * writes them with the time of the install: there, sizes are checked, and the packages the bundle
+ * holds (commander) are not looked for (npm may place them elsewhere). Throws when the list is
+ * missing or unreadable.
  */
 function inputsUnchanged(bundle: string): boolean {
   const dir = path.dirname(bundle);
+  const checkout = existsSync(path.join(dir, '..', '..', 'tsconfig.json'));
   const { inputs } = JSON.parse(readFileSync(bundle.replace(/\.cjs$/, '.json'), 'utf8')) as { inputs: [string, number, number][] };
   for (const [rel, size, mtimeMs] of inputs) {
+    if (!checkout && rel.includes('node_modules/')) continue;
     // Joined by hand: path.join normalizing 175 paths was a tenth of the launcher's time.
     const st = statSync(`${dir}/${rel}`, { throwIfNoEntry: false });
-    if (st === undefined || st.size !== size || st.mtimeMs !== mtimeMs) return false;
+    if (st === undefined || st.size !== size || (checkout && st.mtimeMs !== mtimeMs)) return false;
   }
   return true;
 }
