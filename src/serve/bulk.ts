@@ -190,8 +190,6 @@ export class BulkParser {
   /** Documents parsed here (the others are checked by the store's writer). */
   parsed = 0;
   private body: Buffer = Buffer.alloc(0);
-  /** End of the part being read in `body`. */
-  private partEnd = 0;
   private pending: PendingAction | null = null;
   private lineNo = 0;
   /** Action lines without _id already parsed (at most ACTIONS_KEPT). */
@@ -208,8 +206,6 @@ export class BulkParser {
   private winlogAt = NOT_SEARCHED;
   /** The rules' needle filter (null: none). */
   private readonly needles: NeedleFilter | null;
-  /** The part being read as latin1 (made on first use per part). */
-  private latin1: string | null = null;
 
   constructor(private readonly defaults: BulkDefaults = {}) {
     this.needles = needleFilter(defaults.router?.needles ?? null);
@@ -230,8 +226,6 @@ export class BulkParser {
     this.body = buf;
     this.bytes += end;
     this.winlogAt = NOT_SEARCHED;
-    this.latin1 = null;
-    this.partEnd = end;
     let start = 0;
     for (;;) {
       const nl = buf.indexOf(10, start);
@@ -242,7 +236,6 @@ export class BulkParser {
     if (start < end) this.line(start, end);
     // (The next part's first action line is compared with its own buffer's action lines only.)
     this.lastAction = null;
-    this.latin1 = null;
   }
 
   /** After the last part: an action still waiting for its source line becomes an error item. */
@@ -382,8 +375,7 @@ export class BulkParser {
     // which the scan below tells), it is not looked at here: the store's writer thread checks it.
     const needles = this.needles;
     if (wanted && needles !== null && !needles.off && !this.winlogKeyIn(start, end)) {
-      this.latin1 ??= this.body.toString('latin1', 0, this.partEnd);
-      const spared = !needles.holds(this.latin1, this.body, start, end);
+      const spared = !needles.holds(this.body, start, end);
       needles.record(spared);
       if (spared) return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts: null, srcStart: start, srcEnd: end, line, routed: -router!.gen };
     }
