@@ -226,16 +226,43 @@ const leaves = new Map<string, SharedLeaf>();
 const MAX_SHARED_LEAVES = 200_000;
 
 /**
- * A structural key for an expression: its JSON without source spans. Numbers JSON cannot tell
- * apart (-0, infinities, NaN all print as 0 or null) are spelled out as objects, which no literal
- * value can be.
+ * A structural key for an expression: every property but source spans, written by hand (JSON with
+ * a replacer called on every property was a good part of compiling a thousand rules). Strings and
+ * field names are JSON-quoted, so the key reads back one way; numbers are spelled by String (NaN and
+ * the infinities included), -0 spelled out (String gives "0").
  */
 function exprKey(e: Expr): string {
-  return JSON.stringify(e, (k, v: unknown) => {
-    if (k === 'span') return undefined;
-    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return { number: Object.is(v, -0) ? '-0' : String(v) };
-    return v;
-  });
+  switch (e.kind) {
+    case 'literal': {
+      const v = e.value;
+      const text =
+        typeof v === 'string'
+          ? JSON.stringify(v)
+          : typeof v === 'number'
+            ? `#${Object.is(v, -0) ? '-0' : String(v)}`
+            : v !== null && typeof v === 'object'
+              ? `J${JSON.stringify(v)}` // not a literal the parser makes; kept apart all the same
+              : String(v);
+      return e.isFloat === true ? `${text}|f` : text;
+    }
+    case 'field':
+      return `${e.optional ? '?' : '@'}${JSON.stringify(e.name)}`;
+    case 'not':
+    case 'negate':
+      return `${e.kind}(${exprKey(e.operand)})`;
+    case 'and':
+    case 'or':
+      return `${e.kind}(${exprKey(e.left)},${exprKey(e.right)})`;
+    case 'compare':
+    case 'arith':
+      return `${e.kind}${e.op}(${exprKey(e.left)},${exprKey(e.right)})`;
+    case 'in':
+      return `in${e.negated ? '!' : ''}${e.caseInsensitive ? '~' : ''}(${exprKey(e.operand)};${e.values.map(exprKey).join(',')})`;
+    case 'match':
+      return `${e.op}${e.caseInsensitive ? '~' : ''}${e.colon ? ':' : ''}(${exprKey(e.operand)};${e.patterns.map(exprKey).join(',')})`;
+    case 'call':
+      return `${e.name}${e.caseInsensitive ? '~' : ''}(${e.args.map(exprKey).join(',')})`;
+  }
 }
 
 /** The fields an expression reads, for the key (their mapping types change how it compiles). */
@@ -874,6 +901,15 @@ function compileMatch(e: Match, ctx: ExprContext): ValueFn {
   if (e.patterns.every((p) => isLit(p) && typeof p.value === 'string')) {
     const test = compileList(e.patterns.map((p) => (p as Literal).value as string));
     const elem = elementTest(test);
+    if (lowerValue && e.operand.kind === 'field') {
+      // The field's value lower-cased once per event for every `:` leaf on that field.
+      const folded = loweredField(e.operand, ctx, operand);
+      return (s) => {
+        const v = folded(s);
+        if (typeof v === 'string') return test(v);
+        return anyOf(v, elem);
+      };
+    }
     return (s) => {
       const v = operand(s);
       // Single string values (the common case) skip the multi-value walk.
@@ -887,6 +923,30 @@ function compileMatch(e: Match, ctx: ExprContext): ValueFn {
     if (ps.length === 0) return null;
     return run(operand(s), compileList(ps));
   };
+}
+
+const loweredLeaves = new Map<string, SharedLeaf>();
+
+/**
+ * A field's value with a single string lower-cased (other values as they are), shared by every
+ * case-insensitive wildcard leaf on the field and remembered for the last source: a hundred rules
+ * test `process.name : (…)` or `process.executable : (…)`, and each lower-cased the same string
+ * again (a memo look-up that compares the whole string) before.
+ */
+function loweredField(field: Expr, ctx: ExprContext, value: ValueFn): ValueFn {
+  const key = `${fieldTypesKey(field, ctx)}|${exprKey(field)}`;
+  let l = loweredLeaves.get(key);
+  if (!l) {
+    const fn = (s: Source): unknown => {
+      const v = value(s);
+      return typeof v === 'string' ? lower(v) : v;
+    };
+    l = { fn, src: null, value: undefined };
+    if (loweredLeaves.size >= MAX_SHARED_LEAVES) loweredLeaves.clear();
+    loweredLeaves.set(key, l);
+  }
+  const leaf = l;
+  return (s) => (leaf.src === s ? leaf.value : evalLeaf(leaf, s));
 }
 
 /** Functions that ES turns into a Lucene query when given a field and constants. */
