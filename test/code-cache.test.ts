@@ -181,6 +181,8 @@ describe('the code cache of the command line', () => {
     expect(outcome(off)).toBe('off');
     expect(off.stderr).toMatch(/^alerts: 27$/m);
     expect(cacheFiles(cache)).toEqual([]);
+    // Nothing else either (the ECS field types the type checks read are kept there otherwise).
+    expect(existsSync(cache)).toBe(false);
 
     // The "directory" is a file: nothing can be written under it.
     const blocked = path.join(work, 'not-a-directory');

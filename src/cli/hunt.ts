@@ -22,7 +22,7 @@ import { openAlertStore, StoreError, type AlertStore } from '../store/sqlite.js'
 import { LineStream, NdjsonFile, OutputError } from './sinks.js';
 import { getField } from '../engine/fields.js';
 import { escapeControl, escapeJsonControls, escapeLines } from '../util/terminal.js';
-import { cacheDir } from '../util/cache-dir.js';
+import { CACHE_HOME_ENV, cacheDir } from '../util/cache-dir.js';
 import { handleInterrupts, interruptExitCode, interruptName } from './interrupt.js';
 import { markStartup } from '../util/startup-trace.js';
 
@@ -576,6 +576,11 @@ export function registerHunt(program: Command): Command {
       // exits 130 (SIGINT) or 143 (SIGTERM). A second signal ends the process at once (FILE.partial
       // then holds the whole alert lines written so far).
       const stop = handleInterrupts();
+      // --no-cache is EQLITE_CACHE_HOME=off for the whole process: besides the snapshot and the
+      // outlines (turned off through `o.cache`), the ECS field types read by the type checks and
+      // the router are kept in the cache directory by a module far from here, and worker threads
+      // inherit the environment.
+      if (o.cache === false) process.env[CACHE_HOME_ENV] = 'off';
       const code = await runHunt(inputs, o, { stdout: process.stdout, stderr: process.stderr }, stop.signal);
       stop.dispose();
       // Interrupted: an abandoned read (a quiet stdin) would keep the process alive.
