@@ -1,0 +1,70 @@
+// The rules' work per event, for instruction counts: every active Elastic EQL rule, one build
+// (a built checkout), events parsed once; two warm-up passes, then one measured pass — routing
+// (offers, the rules' filters, exceptions and term filters: `route`), the detection engine's pushes
+// of the routed events (windows, sequence state, alerts: `push`), or both. The measured pass runs
+// inside a JSON.parse reviver, so that callgrind can count it alone:
+//
+//   valgrind --tool=callgrind --toggle-collect='v8::internal::JsonParseInternalizer::Internalize*' \
+//     node --single-threaded --import tsx bench/rule-pass.ts <built checkout> route|push|both FILE
+//
+// (`--single-threaded` keeps the collector on the measured thread.) Without valgrind it prints the
+// measured pass's CPU time, which on a shared machine says less than the instruction count.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const corpus = path.resolve(here, '..', '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
+const [dir, mode, file] = process.argv.slice(2);
+if (!dir || !file || !['route', 'push', 'both'].includes(mode ?? '')) {
+  console.error('usage: node --import tsx bench/rule-pass.ts <built checkout> route|push|both FILE (needs ../shared)');
+  process.exit(2);
+}
+const now = Date.parse('2026-01-01T00:00:00Z');
+type Mod = Record<string, any>;
+const load = (p: string): Promise<Mod> => import(path.resolve(dir, 'dist', p)) as Promise<Mod>;
+const { loadRules } = await load('rules/load.js');
+const router = await load('detect/router.js');
+const { DetectionEngine } = await load('detect/engine.js');
+const { inferIndex } = await load('events/sources.js');
+const { parseInstant } = await load('events/time.js');
+const loaded = loadRules([corpus]);
+const prepared: unknown[] = [];
+for (const rule of loaded.rules) {
+  const p = router.prepareRule(rule, { timestampField: '@timestamp', exceptionLists: loaded.exceptionLists, now, replay: true });
+  if (!('skip' in p)) prepared.push(p);
+}
+const events = readFileSync(file, 'utf8')
+  .split('\n')
+  .filter((l) => l !== '')
+  .map((line, i) => {
+    const source = JSON.parse(line) as Record<string, unknown>;
+    const t = parseInstant(source['@timestamp']);
+    return { source, index: inferIndex(source), id: `e:${i}`, time: { ms: t.ms, ns: t.ns }, timeField: '@timestamp' };
+  });
+const first = new router.RuleRouter(prepared);
+const routes = events.map((e) => [...(first.route(e) as number[])]);
+let alerts = 0;
+let routed = 0;
+const pass = (): void => {
+  if (mode !== 'push') {
+    const r = new router.RuleRouter(prepared);
+    for (const e of events) routed += (r.route(e) as number[]).length;
+  }
+  if (mode !== 'route') {
+    const engine = new DetectionEngine({ rules: prepared, mode: 'schedule', now, timestampField: '@timestamp', onWarning: () => {}, sink: (g: unknown[]) => (alerts += g.length) });
+    for (let i = 0; i < events.length; i++) engine.push(events[i], events[i]!.time.ms, routes[i]);
+    engine.finish();
+  }
+};
+pass();
+pass();
+alerts = 0;
+routed = 0;
+const c0 = process.cpuUsage();
+JSON.parse('0', () => {
+  pass();
+  return 0;
+});
+const c = process.cpuUsage(c0);
+console.log(`${events.length} events, ${mode}: ${((c.user + c.system) / 1000).toFixed(0)} ms of CPU in the measured pass; ${routed} routes, ${alerts} alerts`);
