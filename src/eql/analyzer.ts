@@ -3,7 +3,7 @@
 
 import type { Call, Expr, FunctionName, SequenceTerm, Span, Statement } from './ast.js';
 import { EqlError, type EqlErrorKind } from './errors.js';
-import { checkExpressionTypes, checkTypes, type FieldTypes } from './types.js';
+import { checkExpressionTypes, checkTypes, readsRequiredField, type FieldTypes } from './types.js';
 
 /** [min, max] argument counts; max Infinity for variadic functions. */
 const ARITY: Readonly<Record<FunctionName, readonly [number, number]>> = {
@@ -157,7 +157,7 @@ class Analyzer {
       case 'compare':
         this.expr(e.left);
         this.expr(e.right);
-        if (hasRequiredField(e.left) && hasRequiredField(e.right)) {
+        if (readsRequiredField(e.left) && readsRequiredField(e.right)) {
           this.fail(
             'unsupported',
             'comparing a field with another field is not supported by Elasticsearch EQL',
@@ -169,8 +169,8 @@ class Analyzer {
       case 'in': {
         this.expr(e.operand);
         for (const v of e.values) this.expr(v);
-        const other = e.values.find(hasRequiredField);
-        if (other && hasRequiredField(e.operand)) {
+        const other = e.values.find(readsRequiredField);
+        if (other && readsRequiredField(e.operand)) {
           this.fail(
             'unsupported',
             'comparing a field with another field is not supported by Elasticsearch EQL',
@@ -210,34 +210,6 @@ class Analyzer {
       );
     }
     for (const a of c.args) this.expr(a);
-  }
-}
-
-/**
- * Whether the expression reads a non-optional field. An optional field may be missing from every
- * mapping, and ES folds it to null before the field-vs-field check (`?a == ?b` is valid in ES's own
- * tests), so only required fields count here.
- */
-function hasRequiredField(e: Expr): boolean {
-  switch (e.kind) {
-    case 'literal':
-      return false;
-    case 'field':
-      return !e.optional;
-    case 'not':
-    case 'negate':
-      return hasRequiredField(e.operand);
-    case 'and':
-    case 'or':
-    case 'arith':
-    case 'compare':
-      return hasRequiredField(e.left) || hasRequiredField(e.right);
-    case 'in':
-      return hasRequiredField(e.operand) || e.values.some(hasRequiredField);
-    case 'match':
-      return hasRequiredField(e.operand);
-    case 'call':
-      return e.args.some(hasRequiredField);
   }
 }
 

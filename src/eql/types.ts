@@ -273,7 +273,7 @@ class TypeChecker {
       for (let i = 1; i < c.args.length; i++) this.expect(c.args[i]!, types[i], STRING, `the ${ordinal(i)} argument of ${fn}`);
       for (let i = 1; i < c.args.length; i++) {
         const a = c.args[i]!;
-        if (readsField(a)) this.fail(`the ${ordinal(i)} argument of ${fn} must be a constant, found ${this.show(a)}`, a.span, 'cidrMatch takes address blocks written in the query');
+        if (readsRequiredField(a)) this.fail(`the ${ordinal(i)} argument of ${fn} must be a constant, found ${this.show(a)}`, a.span, 'cidrMatch takes address blocks written in the query');
       }
       return BOOLEAN;
     }
@@ -340,10 +340,11 @@ function unresolved(...types: (EsType | undefined)[]): boolean {
 }
 
 /**
- * Whether an expression reads a field that is certainly there: not a constant (ES's foldable).
- * A `?field` may fold to null, so it does not count.
+ * Whether an expression reads a non-optional field, i.e. is not a constant (ES's foldable). A
+ * `?field` may be missing from every mapping and ES folds it to null (`?a == ?b` is valid in ES's
+ * own tests), so it does not count.
  */
-function readsField(e: Expr): boolean {
+export function readsRequiredField(e: Expr): boolean {
   switch (e.kind) {
     case 'literal':
       return false;
@@ -351,18 +352,18 @@ function readsField(e: Expr): boolean {
       return !e.optional;
     case 'not':
     case 'negate':
-      return readsField(e.operand);
+      return readsRequiredField(e.operand);
     case 'and':
     case 'or':
     case 'compare':
     case 'arith':
-      return readsField(e.left) || readsField(e.right);
+      return readsRequiredField(e.left) || readsRequiredField(e.right);
     case 'in':
-      return readsField(e.operand) || e.values.some(readsField);
+      return readsRequiredField(e.operand) || e.values.some(readsRequiredField);
     case 'match':
-      return readsField(e.operand);
+      return readsRequiredField(e.operand);
     case 'call':
-      return e.args.some(readsField);
+      return e.args.some(readsRequiredField);
   }
 }
 

@@ -60,7 +60,7 @@ function latin1Of(s: string): string {
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A needle as a pattern that ignores ASCII case (the markers beside it must not). */
-function caseless(needle: string): string {
+export function caseless(needle: string): string {
   let out = '';
   for (const ch of needle) {
     const up = ch.toUpperCase();

@@ -17,7 +17,7 @@
 // scanned whatever the needles say, to be mapped to ECS if it is one. When most documents hold a
 // needle anyway the search costs more than it saves: the filter follows the share it spared, per
 // rule generation, and stops searching when under a quarter were.
-import { MAX_NEEDLES } from '../events/prefilter.js';
+import { caseless, MAX_NEEDLES } from '../events/prefilter.js';
 
 /** The only characters outside ASCII whose lower case holds an ASCII letter (Kelvin sign, dotted capital I), as their UTF-8 bytes in a latin1 view. */
 const FOLDS_TO_ASCII = ['\u212a', '\u0130'].map((c) => Buffer.from(c, 'utf8').toString('latin1'));
@@ -27,18 +27,6 @@ const BACKSLASH = 92;
 /** Documents a filter is tried on, and how many of them it must spare to stay on. */
 const TRIAL = 4096;
 const MIN_SPARED = TRIAL / 4;
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** A needle as a pattern that ignores ASCII case. */
-function caseless(needle: string): string {
-  let out = '';
-  for (const ch of needle) {
-    const up = ch.toUpperCase();
-    out += /[a-z]/.test(ch) && up !== ch ? `[${ch}${up}]` : escapeRegExp(ch);
-  }
-  return out;
-}
 
 /** Per rule generation (its needles array): the search and whether it still pays. */
 export class NeedleFilter {
