@@ -18,12 +18,12 @@
 // was made from has changed since (in a checkout, a `tsc` without the bundling step after it),
 // or with EQLITE_BUNDLE=off, main.ts imports program.js as ES modules instead.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { cacheDir } from '../util/cache-dir.js';
+import { cacheDir, pruneCacheFiles } from '../util/cache-dir.js';
 import { markStartup } from '../util/startup-trace.js';
 
 /** What program.ts exports. */
@@ -168,22 +168,6 @@ function writeCodeCache(file: string, script: vm.Script): void {
     }
     return;
   }
-  prune(path.dirname(file), path.basename(file));
+  pruneCacheFiles(path.dirname(file), path.basename(file), '.bin', KEEP_CODE_CACHES);
 }
 
-/** Keeps the KEEP_CODE_CACHES most recently written caches; removes temporary files left by crashed writers. */
-function prune(dir: string, own: string): void {
-  try {
-    const now = Date.now();
-    const caches: { name: string; t: number }[] = [];
-    for (const name of readdirSync(dir)) {
-      const full = path.join(dir, name);
-      if (name.endsWith('.bin')) caches.push({ name, t: name === own ? Infinity : statSync(full).mtimeMs });
-      else if (name.endsWith('.tmp') && now - statSync(full).mtimeMs > 3_600_000) rmSync(full, { force: true });
-    }
-    caches.sort((a, b) => b.t - a.t);
-    for (const c of caches.slice(KEEP_CODE_CACHES)) rmSync(path.join(dir, c.name), { force: true });
-  } catch {
-    // Another process pruned at the same time, or the directory went away: nothing to do.
-  }
-}

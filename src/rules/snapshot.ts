@@ -21,11 +21,12 @@
 // (the most recently written), and none larger than MAX_SNAPSHOT_BYTES is written. Any problem
 // with the cache only costs the next load its speed: the rules are then loaded from their files.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { readFileCapped } from '../util/files.js';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { buildId } from '../util/build-id.js';
+import { pruneCacheFiles } from '../util/cache-dir.js';
 import type { LoadStep } from './load.js';
 
 const FORMAT = 'eqlite-rule-set-snapshot/1';
@@ -203,23 +204,7 @@ function writeSnapshot(file: string, meta: SnapshotMeta, payload: Buffer): boole
     }
     return false;
   }
-  prune(dir, path.basename(file));
+  pruneCacheFiles(dir, path.basename(file), '.snap', KEEP_SNAPSHOTS);
   return true;
 }
 
-/** Keeps the KEEP_SNAPSHOTS most recently written snapshots; removes temporary files left by crashed writers. */
-function prune(dir: string, own: string): void {
-  try {
-    const now = Date.now();
-    const snaps: { name: string; t: number }[] = [];
-    for (const name of readdirSync(dir)) {
-      const full = path.join(dir, name);
-      if (name.endsWith('.snap')) snaps.push({ name, t: name === own ? Infinity : statSync(full).mtimeMs });
-      else if (name.endsWith('.tmp') && now - statSync(full).mtimeMs > 3_600_000) rmSync(full, { force: true });
-    }
-    snaps.sort((a, b) => b.t - a.t);
-    for (const s of snaps.slice(KEEP_SNAPSHOTS)) rmSync(path.join(dir, s.name), { force: true });
-  } catch {
-    // Another process pruned at the same time, or the directory went away: nothing to do.
-  }
-}

@@ -1,6 +1,7 @@
 // Where eqlite keeps what it can recompute but would rather not (the rules' outlines, see
 // engine/outline.ts): `$EQLITE_CACHE_HOME`, else `$XDG_CACHE_HOME/eqlite`, else ~/.cache/eqlite.
 // EQLITE_CACHE_HOME=off turns caching off.
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -12,4 +13,26 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
   if (own !== undefined && own !== '') return own === 'off' ? undefined : path.resolve(own);
   const xdg = env.XDG_CACHE_HOME;
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'eqlite');
+}
+
+/**
+ * Keeps the `keep` most recently written files ending in `suffix` in `dir` (`own`, just written,
+ * counts as the newest) and removes temporary files (`.tmp`) that crashed writers left over an
+ * hour ago. Never throws: another process pruning at the same time, or a directory that went
+ * away, leaves nothing to do.
+ */
+export function pruneCacheFiles(dir: string, own: string, suffix: string, keep: number): void {
+  try {
+    const now = Date.now();
+    const kept: { name: string; t: number }[] = [];
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (name.endsWith(suffix)) kept.push({ name, t: name === own ? Infinity : statSync(full).mtimeMs });
+      else if (name.endsWith('.tmp') && now - statSync(full).mtimeMs > 3_600_000) rmSync(full, { force: true });
+    }
+    kept.sort((a, b) => b.t - a.t);
+    for (const k of kept.slice(keep)) rmSync(path.join(dir, k.name), { force: true });
+  } catch {
+    // Another process pruned at the same time, or the directory went away: nothing to do.
+  }
 }
