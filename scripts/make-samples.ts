@@ -399,7 +399,7 @@ rule_id = "t-1"
 severity = "low"
 type = "eql"
 query = '''
-process where proces.name == "x" and destination.port : "44*"
+process where proces.name == "x" and destination.port == "443"
 '''
 `;
 
