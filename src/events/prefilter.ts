@@ -50,7 +50,7 @@ const WINLOG_ID = 'vent_id"';
  */
 const FOLDS_TO_ASCII = ['\u212a', '\u0130'];
 /** The same characters' UTF-8 bytes, as a latin1 view of the bytes shows them (see skipLatin1). */
-const FOLDS_TO_ASCII_LATIN1 = FOLDS_TO_ASCII.map(latin1Of);
+export const FOLDS_TO_ASCII_LATIN1 = FOLDS_TO_ASCII.map(latin1Of);
 
 /** The latin1 view of a string's UTF-8 bytes: one character per byte. */
 function latin1Of(s: string): string {
@@ -72,7 +72,7 @@ export function caseless(needle: string): string {
 const BACKSLASH = 92;
 
 /** Whether the backslash at text[at] starts an escape: an even number of backslashes precede it. */
-function escapeAt(text: string, at: number): boolean {
+export function escapeAt(text: string, at: number): boolean {
   let j = at;
   while (j > 0 && text.charCodeAt(j - 1) === BACKSLASH) j--;
   return ((at - j) & 1) === 0;

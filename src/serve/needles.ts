@@ -17,12 +17,7 @@
 // scanned whatever the needles say, to be mapped to ECS if it is one. When most documents hold a
 // needle anyway the search costs more than it saves: the filter follows the share it spared, per
 // rule generation, and stops searching when under a quarter were.
-import { caseless, MAX_NEEDLES } from '../events/prefilter.js';
-
-/** The only characters outside ASCII whose lower case holds an ASCII letter (Kelvin sign, dotted capital I), as their UTF-8 bytes in a latin1 view. */
-const FOLDS_TO_ASCII = ['\u212a', '\u0130'].map((c) => Buffer.from(c, 'utf8').toString('latin1'));
-
-const BACKSLASH = 92;
+import { caseless, escapeAt, FOLDS_TO_ASCII_LATIN1, MAX_NEEDLES } from '../events/prefilter.js';
 
 /** Documents a filter is tried on, and how many of them it must spare to stay on. */
 const TRIAL = 4096;
@@ -54,10 +49,12 @@ export class NeedleFilter {
     re.lastIndex = 0;
     for (let m = re.exec(doc); m !== null; m = re.exec(doc)) {
       // (`\u` or `\/`: an escape unless its backslash is itself escaped.)
-      if (m[0].length !== 2 || escapeAt(buf, start + m.index)) return true;
+      // (The view's positions are the bytes': a document starts after a newline, so no
+      // backslash before it can escape one inside it.)
+      if (m[0].length !== 2 || escapeAt(doc, m.index)) return true;
       re.lastIndex = m.index + 1;
     }
-    for (const c of FOLDS_TO_ASCII) if (doc.includes(c)) return true;
+    for (const c of FOLDS_TO_ASCII_LATIN1) if (doc.includes(c)) return true;
     return false;
   }
 
@@ -69,13 +66,6 @@ export class NeedleFilter {
       this.seen = this.spared = 0;
     }
   }
-}
-
-/** Whether the backslash at buf[at] starts an escape: an even number of backslashes precede it. */
-function escapeAt(buf: Buffer, at: number): boolean {
-  let j = at;
-  while (j > 0 && buf[j - 1] === BACKSLASH) j--;
-  return ((at - j) & 1) === 0;
 }
 
 const filters = new WeakMap<readonly string[], NeedleFilter | null>();
