@@ -8,9 +8,16 @@
 // split, regular expressions and arrays of parsing. Parsed addresses are shared: callers only read them.
 const memo = new Map<string, Uint8Array | null>();
 const MEMO_MAX = 4096;
+/**
+ * Longer strings are parsed without being remembered: the memo holds its keys alive across
+ * events, and the longest address text (IPv6 with an IPv4 tail, 45 characters) is far shorter,
+ * so a field of hostile megabyte strings cannot make it hold gigabytes.
+ */
+const MEMO_KEY_MAX = 64;
 
 /** The 16 bytes of an address (IPv4 mapped), or null; the array is shared and must not be modified. */
 export function parseIp(s: string): Uint8Array | null {
+  if (s.length > MEMO_KEY_MAX) return parseIpText(s);
   let ip = memo.get(s);
   if (ip === undefined) {
     ip = parseIpText(s);
