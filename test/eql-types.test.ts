@@ -205,7 +205,7 @@ describe('join keys (VerifierTests.testKeysWith*)', () => {
   it('accepts strings with strings, numbers with numbers, and unmapped optional keys', () => {
     expect(verdict('sequence [process where true] by hostname, pid [process where true] by user_domain, double_field')).toBe('accepted');
     expect(verdict('sequence [process where true] by ?gone [process where true] by pid')).toBe('accepted');
-    // ES checks the key types of sequences only.
+    // ES checks the key types of sequences only (its check applies to Join plans; a Sample is not one).
     expect(verdict('sample [process where true] by pid [process where true] by md5')).toBe('accepted');
   });
 });
@@ -237,5 +237,64 @@ describe('versions', () => {
   it('a version field is not a string', () => {
     expect(verdict('foo where version_field : "1.*"')).toBe('1:11: the left operand of `:` must be a string, found `version_field` (version)');
     expect(verdict('foo where version_field == "1.2.3" and version_field > "1.0"')).toBe('accepted');
+  });
+});
+
+/** Every problem of the error compiling `query`, as `line:column: problem`. */
+function problems(query: string): string[] {
+  try {
+    compile(query, typed);
+    return [];
+  } catch (e) {
+    if (!(e instanceof EqlError)) throw e;
+    return e.all().map((p) => `${p.line}:${p.column}: ${p.problem}`);
+  }
+}
+
+describe('every problem of a query (ES: "Found N problems")', () => {
+  it('lists each node that fails, innermost first, and counts the others in the message', () => {
+    expect(problems('process where startsWith(pid, "a") and length(pid) > 0 and cidrMatch(md5, "10.0.0.0/8")')).toEqual([
+      '1:26: the first argument of `startsWith` must be a string, found `pid` (long)',
+      '1:47: the first argument of `length` must be a string, found `pid` (long)',
+      '1:70: the first argument of `cidrMatch` must be an ip, found `md5` (keyword)',
+    ]);
+    expect(verdict('process where startsWith(pid, "a") and length(pid) > 0')).toBe(
+      '1:26: the first argument of `startsWith` must be a string, found `pid` (long) (and 1 more problem)',
+    );
+  });
+  it('does not report the ancestors of a failing node (ES skips a node whose children are unresolved)', () => {
+    expect(problems('process where not (startsWith(pid, "a") + 1 == 2)')).toEqual(['1:31: the first argument of `startsWith` must be a string, found `pid` (long)']);
+    // one problem per node: ES's type resolution stops at a node's first failing argument
+    expect(problems('process where between(pid, ppid, md5, bool)')).toEqual(['1:23: the first argument of `between` must be a string, found `pid` (long)']);
+  });
+  it('checks conditions and join keys only when no argument is of the wrong type (ES\'s second pass)', () => {
+    expect(problems('sequence [process where length(pid) > 0] by pid [process where ppid] by md5')).toEqual([
+      '1:32: the first argument of `length` must be a string, found `pid` (long)',
+    ]);
+    expect(problems('sequence [process where pid] by pid [process where md5] by md5 [process where true] by @timestamp')).toEqual([
+      "1:60: join key `md5` (keyword) is incompatible with the first term's key `pid` (long)",
+      "1:88: join key `@timestamp` (date) is incompatible with the first term's key `pid` (long)",
+      '1:25: a condition must be a boolean, found `pid` (long)',
+      '1:52: a condition must be a boolean, found `md5` (keyword)',
+    ]);
+  });
+  it('renders every problem with its own caret', () => {
+    let err: unknown;
+    try {
+      compile('process where length(pid) > 0 or length(ppid) > 1', typed);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EqlError);
+    expect((err as EqlError).format('rule.toml')).toBe(
+      [
+        'rule.toml:1:22: error: the first argument of `length` must be a string, found `pid` (long)',
+        '  process where length(pid) > 0 or length(ppid) > 1',
+        '                       ^^^',
+        'rule.toml:1:41: error: the first argument of `length` must be a string, found `ppid` (long)',
+        '  process where length(pid) > 0 or length(ppid) > 1',
+        '                                          ^^^^',
+      ].join('\n'),
+    );
   });
 });

@@ -72,6 +72,10 @@ describe('the mapping a rule sees', () => {
     expect(skip('process where process.command_line.text == "x"')).toBe(
       'query does not compile: field `process.command_line.text` is a text field without a keyword sub-field, which EQL cannot use',
     );
+    // Every problem on the rule's line, in the order the fields are written.
+    expect(skip('process where extra == "a" and process.title == "x" or ?gone == 1 or other == 2')).toBe(
+      'query does not compile: unknown field `extra`: it is not in the mapping; field `process.title` is a text field without a keyword sub-field, which EQL cannot use; unknown field `other`: it is not in the mapping',
+    );
     expect(skip('process where process.command_line : "*x*"')).toBe('runs');
     expect(skip('process where ?extra == "a" and pname == "cmd.exe"')).toBe('runs');
     const p = prepareRule(rule('w', 'process where extra == "a"', ['winlogbeat-*']), opts);
@@ -154,7 +158,17 @@ describe('eqlite hunt / explain / serve --mapping', () => {
       const bad = await req(`${t.url}/logs-a/_eql/search`, 'POST', { query: 'process where extra == "a"' });
       expect(bad.status).toBe(400);
       expect(bad.json.error.type).toBe('verification_exception');
-      expect(bad.json.error.reason).toBe('unknown field `extra`: it is not in the mapping');
+      expect(bad.json.error.reason).toBe('Found 1 problem\nline 1:15: unknown field `extra`: it is not in the mapping');
+      // Every problem at once, as Elasticsearch's VerificationException lists them.
+      const two = await req(`${t.url}/logs-a/_eql/search`, 'POST', { query: 'process where extra == "a" and pname : "x" and other : "y"' });
+      expect([two.status, two.json.error.type, two.json.error.reason]).toEqual([
+        400,
+        'verification_exception',
+        'Found 2 problems\nline 1:15: unknown field `extra`: it is not in the mapping\nline 1:48: unknown field `other`: it is not in the mapping',
+      ]);
+      // A grammar error is a parsing_exception, `line L:C: …`.
+      const syntax = await req(`${t.url}/logs-a/_eql/search`, 'POST', { query: 'process where' });
+      expect([syntax.status, syntax.json.error.type, syntax.json.error.reason]).toEqual([400, 'parsing_exception', 'line 1:14: expected an expression but found end of query']);
       // join_keys print as Elasticsearch's response does: `size` is a long in logs-b's backing
       // index (7), a double in `other` (7.0), and a float where no mapping says (a fraction).
       const sized = (index: string, size: number, s: number) => [{ create: { _index: index } }, { '@timestamp': `2024-01-01T00:00:0${s}Z`, event: { category: 'process' }, size }];

@@ -107,6 +107,20 @@ describe('validateRules', () => {
     ]);
   });
 
+  it('reports every type problem of a query, each at its own position, as Elasticsearch lists them all', () => {
+    const file = ruleFile('two-problems.toml', [
+      'process where startsWith(process.pid, "1") and',
+      '  length(process.parent.pid) > 0 and not endsWith(process.args_count, "x")',
+    ].join('\n'));
+    const report = validateRules(loadRules([file]));
+    expect(report.findings.map((f) => [f.severity, f.kind, f.line, f.column, f.message])).toEqual([
+      ['error', 'semantic', 8, 26, 'the first argument of `startsWith` must be a string, found `process.pid` (long)'],
+      ['error', 'semantic', 9, 10, 'the first argument of `length` must be a string, found `process.parent.pid` (long)'],
+      ['error', 'semantic', 9, 51, 'the first argument of `endsWith` must be a string, found `process.args_count` (long)'],
+    ]);
+    expect(report.parsed).toBe(0);
+  });
+
   it('reports unreadable rule files and missing exception lists; counts skipped types', () => {
     const bad = path.join(dir, 'bad.toml');
     writeFileSync(bad, '[rule\nname = 1\n');

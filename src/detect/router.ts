@@ -16,7 +16,7 @@
 //      cannot change the rule's results.
 import { compile, type CompiledQuery, type CompileOptions, type TermOutline } from '../engine/index.js';
 import { applyMapping, mappingCompileOptions, mappingForIndices, type IndexMapping, type IndexMappings } from '../engine/mapping.js';
-import { parse, type Statement } from '../eql/index.js';
+import { EqlError, parse, type Statement } from '../eql/index.js';
 import { lazyQuery, OutlineCache, outlineCacheAt, outlineOf } from '../engine/outline.js';
 import { lower } from '../engine/expr.js';
 import { fieldAccessor, FieldWalker, markPlain, type Accessor } from '../engine/fields.js';
@@ -181,7 +181,8 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
       cache?.set(key, outlineOf(query));
     }
   } catch (e) {
-    const message = (e as Error).message.split('\n')[0]!;
+    // Every problem ES's verifier would list, on the rule's one line.
+    const message = e instanceof EqlError ? e.all().map((p) => p.problem.split('\n')[0]).join('; ') : (e as Error).message.split('\n')[0]!;
     cache?.set(key, { error: message });
     return { skip: `query does not compile: ${message}` };
   }

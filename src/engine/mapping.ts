@@ -5,7 +5,7 @@
 // its keyword sub-field, as ES's EQL does; a text field without one cannot be used.
 import type { Statement } from '../eql/ast.js';
 import { EqlError } from '../eql/errors.js';
-import { collectFields, forEachField } from '../eql/index.js';
+import { collectFields, forEachField, type FieldRef } from '../eql/index.js';
 import { readFileCapped } from '../util/files.js';
 
 export interface IndexMapping {
@@ -174,40 +174,41 @@ export function isMapped(m: IndexMapping, name: string): boolean {
 /**
  * ES's verification of a query's fields against the mapping: a field written without `?` must be
  * mapped ("Unknown column"), a text field needs a keyword sub-field, and nothing at or below a
- * `nested` field can be used. Throws EqlError.
+ * `nested` field can be used. Throws one EqlError standing for every such field (ES lists them
+ * all), in the order they are written.
  */
 export function verifyFields(stmt: Statement, m: IndexMapping): void {
+  const problems: EqlError[] = [];
   for (const f of collectFields(stmt)) {
-    const target = m.aliases.get(f.name) ?? f.name;
-    const nested = nestedAbove(m, target);
-    if (nested !== undefined) {
-      throw new EqlError(
-        'semantic',
-        nested === target ? `field \`${f.name}\` is nested, which Elasticsearch EQL cannot use` : `field \`${f.name}\` is below the nested field \`${nested}\`, which Elasticsearch EQL cannot use`,
-        stmt.source,
-        f.span,
-      );
-    }
-    if (!m.types.has(target)) {
-      if (f.optional) continue;
-      throw new EqlError(
-        'semantic',
-        `unknown field \`${f.name}\`: it is not in the mapping`,
-        stmt.source,
-        f.span,
-        `write ?${f.name} for a field that may be missing from the mapping`,
-      );
-    }
-    if (m.inexact.has(target)) {
-      throw new EqlError(
-        'semantic',
-        `field \`${f.name}\` is a text field without a keyword sub-field, which EQL cannot use`,
-        stmt.source,
-        f.span,
-        'map a keyword sub-field (for example "fields": {"keyword": {"type": "keyword"}})',
-      );
-    }
+    const problem = fieldProblem(f, m);
+    if (problem) problems.push(new EqlError('semantic', problem.message, stmt.source, f.span, problem.hint));
   }
+  if (problems.length > 0) throw EqlError.of(problems);
+}
+
+/** What is wrong with one field reference against the mapping, if anything. */
+function fieldProblem(f: FieldRef, m: IndexMapping): { message: string; hint?: string } | null {
+  const target = m.aliases.get(f.name) ?? f.name;
+  const nested = nestedAbove(m, target);
+  if (nested !== undefined) {
+    return {
+      message:
+        nested === target
+          ? `field \`${f.name}\` is nested, which Elasticsearch EQL cannot use`
+          : `field \`${f.name}\` is below the nested field \`${nested}\`, which Elasticsearch EQL cannot use`,
+    };
+  }
+  if (!m.types.has(target)) {
+    if (f.optional) return null;
+    return { message: `unknown field \`${f.name}\`: it is not in the mapping`, hint: `write ?${f.name} for a field that may be missing from the mapping` };
+  }
+  if (m.inexact.has(target)) {
+    return {
+      message: `field \`${f.name}\` is a text field without a keyword sub-field, which EQL cannot use`,
+      hint: 'map a keyword sub-field (for example "fields": {"keyword": {"type": "keyword"}})',
+    };
+  }
+  return null;
 }
 
 /** The field itself or the closest field above it that is `nested`, or undefined. */

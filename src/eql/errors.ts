@@ -21,9 +21,16 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u20
 
 export type EqlErrorKind = 'syntax' | 'unsupported' | 'semantic';
 
+/** Most further problems one error renders in full; the rest are counted. */
+const MAX_OTHERS_SHOWN = 20;
+
 /**
  * Every problem found in a query text. It carries the span so that callers can render
  * `line:column`, the offending line and a caret, without a stack trace.
+ *
+ * A check that finds several problems at once (Elasticsearch's verifier reports every problem
+ * of a query, "Found 3 problems") throws the first, carrying the others in `others`; its
+ * `message` then counts them, so that one-line reports do not hide them.
  */
 export class EqlError extends Error {
   readonly kind: EqlErrorKind;
@@ -32,10 +39,16 @@ export class EqlError extends Error {
   readonly source: string;
   readonly line: number;
   readonly column: number;
+  /** This problem alone, without the count of the others. */
+  readonly problem: string;
+  /** Further problems the same check found, in the order Elasticsearch lists them. */
+  readonly others: readonly EqlError[];
 
-  constructor(kind: EqlErrorKind, message: string, source: string, span: Span, hint?: string) {
-    super(message);
+  constructor(kind: EqlErrorKind, message: string, source: string, span: Span, hint?: string, others: readonly EqlError[] = []) {
+    super(others.length === 0 ? message : `${message} (and ${others.length} more problem${others.length === 1 ? '' : 's'})`);
     this.name = 'EqlError';
+    this.problem = message;
+    this.others = others;
     this.kind = kind;
     this.span = span;
     this.hint = hint;
@@ -63,9 +76,25 @@ export class EqlError extends Error {
     ({ text, col, width } = snippetWindow(text, col, width));
     const caret = ' '.repeat(col) + '^'.repeat(width);
     // Control characters (tabs, terminal escapes) are shown as spaces: one column each, inert.
-    let out = `${origin}:${this.line}:${this.column}: error: ${this.message}\n  ${text.replace(CONTROL, ' ')}\n  ${caret}`;
+    let out = `${origin}:${this.line}:${this.column}: error: ${this.problem}\n  ${text.replace(CONTROL, ' ')}\n  ${caret}`;
     if (this.hint) out += `\nhint: ${this.hint}`;
+    for (const other of this.others.slice(0, MAX_OTHERS_SHOWN)) out += '\n' + other.format(origin);
+    const unshown = this.others.length - MAX_OTHERS_SHOWN;
+    if (unshown > 0) out += `\n${origin}: and ${unshown} more problem${unshown === 1 ? '' : 's'}`;
     return out;
+  }
+
+  /** Every problem this error stands for: itself, then the others. */
+  all(): EqlError[] {
+    return [this, ...this.others];
+  }
+
+  /** One error standing for every problem in `problems` (at least one), the first in front. */
+  static of(problems: readonly EqlError[]): EqlError {
+    const [first, ...others] = problems;
+    if (!first) throw new RangeError('EqlError.of needs at least one problem');
+    if (others.length === 0 && first.others.length === 0) return first;
+    return new EqlError(first.kind, first.problem, first.source, first.span, first.hint, [...first.others, ...others]);
   }
 }
 

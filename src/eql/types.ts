@@ -138,13 +138,32 @@ function numberType(value: number, isFloat: boolean | undefined): EsType {
 const MAX_SHOWN = 40;
 
 class TypeChecker {
+  /** Every problem found so far, in the order ES's verifier lists them. */
+  readonly problems: EqlError[] = [];
+
   constructor(
     private readonly src: string,
     private readonly fields: FieldTypes,
   ) {}
 
+  /** Ends the check of the current node (its type becomes unresolved; see typeOf). */
   private fail(message: string, span: Span, hint?: string): never {
     throw new EqlError('semantic', message, this.src, span, hint);
+  }
+
+  /** Runs one check, recording its problem instead of stopping at it. */
+  collect(check: () => void): void {
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof EqlError)) throw e;
+      this.problems.push(e);
+    }
+  }
+
+  /** Throws one EqlError standing for every problem found, if any. */
+  throwProblems(): void {
+    if (this.problems.length > 0) throw EqlError.of(this.problems);
   }
 
   /** How a message names an expression: a field by name, anything else by its text. */
@@ -163,9 +182,22 @@ class TypeChecker {
 
   /**
    * The type of `e`, checking its arguments bottom-up as ES does (the innermost problem first).
-   * Above an unresolved field nothing is checked: ES resolves no type there either.
+   * Above an unresolved field nothing is checked: ES resolves no type there either. A node that
+   * fails its own check is recorded and becomes unresolved, so that its ancestors add no noise
+   * (ES's verifier skips a node whose children are unresolved) while its siblings are still
+   * checked: every problem of the query is found, one per node.
    */
   typeOf(e: Expr): EsType | undefined {
+    try {
+      return this.resolve(e);
+    } catch (err) {
+      if (!(err instanceof EqlError)) throw err;
+      this.problems.push(err);
+      return UNRESOLVED;
+    }
+  }
+
+  private resolve(e: Expr): EsType | undefined {
     switch (e.kind) {
       case 'literal':
         if (e.value === null) return NULL_TYPE;
@@ -311,8 +343,17 @@ class TypeChecker {
 
   /**
    * ES's checkJoinKeyTypes: each key of every later term (and of `until`) must be compatible with
-   * the key at the same position in the first term. Samples are not checked (ES checks sequences).
+   * the key at the same position in the first term. Samples are not checked, as in ES (its check
+   * applies to Join plans, and a Sample is not one).
    */
+  private readonly keyTypes = new Map<Expr, EsType | undefined>();
+
+  /** The type of a join key, resolved (and its problems recorded) once however often it is asked. */
+  keyType(k: Expr): EsType | undefined {
+    if (!this.keyTypes.has(k)) this.keyTypes.set(k, this.typeOf(k));
+    return this.keyTypes.get(k);
+  }
+
   joinKeys(shared: Expr[], terms: SequenceTerm[]): void {
     const first = terms[0];
     if (!first) return;
@@ -321,13 +362,15 @@ class TypeChecker {
       [...shared, ...t.by].forEach((k, i) => {
         const want = expected[i];
         if (!want) return;
-        const a = this.typeOf(want);
-        const b = this.typeOf(k);
+        const a = this.keyType(want);
+        const b = this.keyType(k);
         if (a && b && a.family !== 'unresolved' && b.family !== 'unresolved' && !compatible(a, b)) {
-          this.fail(
-            `join key ${this.show(k)} (${b.name}) is incompatible with the first term's key ${this.show(want)} (${a.name})`,
-            k.span,
-            'keys at the same position must both be strings, both numbers, or of the same type',
+          this.collect(() =>
+            this.fail(
+              `join key ${this.show(k)} (${b.name}) is incompatible with the first term's key ${this.show(want)} (${a.name})`,
+              k.span,
+              'keys at the same position must both be strings, both numbers, or of the same type',
+            ),
           );
         }
       });
@@ -368,21 +411,34 @@ export function readsRequiredField(e: Expr): boolean {
 }
 
 /**
- * ES's type checks of a whole statement: argument types everywhere first (ES resolves every
- * expression before its verifier runs), then join keys of sequences, then each condition. Throws
- * EqlError ('semantic') at the first problem.
+ * ES's type checks of a whole statement, in its verifier's two passes: argument types everywhere
+ * first (every problem, term by term, innermost first); only when there is none, join keys of
+ * sequences, then each condition. Throws one EqlError ('semantic') standing for every problem
+ * of the pass that found some (`others`), as ES lists them all ("Found 2 problems").
  */
 export function checkTypes(stmt: Statement, fields: FieldTypes = {}): void {
   const checker = new TypeChecker(stmt.source, fields);
   const q = stmt.query;
   const terms: SequenceTerm[] = q.kind === 'event' ? [] : q.kind === 'sequence' && q.until ? [...q.terms, q.until] : q.terms;
   const conditions = q.kind === 'event' ? [q.condition] : terms.map((t) => t.query.condition);
-  const types = conditions.map((c) => checker.typeOf(c));
+  // Each term's condition, then its keys (ES's keyed filter holds the query's `by` keys and its
+  // own); a key shared by every term is one expression, checked once.
+  const shared = q.kind === 'event' ? [] : q.by;
+  const types = conditions.map((c, i) => {
+    const t = checker.typeOf(c);
+    const term = terms[i];
+    if (term) for (const k of [...shared, ...term.by]) checker.keyType(k);
+    return t;
+  });
+  checker.throwProblems();
   if (q.kind === 'sequence') checker.joinKeys(q.by, terms);
-  conditions.forEach((c, i) => checker.condition(c, types[i]));
+  conditions.forEach((c, i) => checker.collect(() => checker.condition(c, types[i])));
+  checker.throwProblems();
 }
 
 /** ES's type checks of a standalone expression (no condition or join-key checks). Throws EqlError. */
 export function checkExpressionTypes(expr: Expr, source: string, fields: FieldTypes = {}): void {
-  new TypeChecker(source, fields).typeOf(expr);
+  const checker = new TypeChecker(source, fields);
+  checker.typeOf(expr);
+  checker.throwProblems();
 }

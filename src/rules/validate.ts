@@ -137,9 +137,12 @@ export function validateRule(rule: Rule, opts: ValidateOptions = {}): Finding[] 
     compile(stmt);
   } catch (e) {
     if (!(e instanceof EqlError)) throw e;
-    const f: Finding = { severity: 'error', kind: e.kind, ...base, ...at(e.span), message: e.message };
-    if (e.hint) f.hint = e.hint;
-    return [f];
+    // Every problem the check found, each at its own position (ES lists them all).
+    return e.all().map((p) => {
+      const f: Finding = { severity: 'error', kind: p.kind, ...base, ...at(p.span), message: p.problem };
+      if (p.hint) f.hint = p.hint;
+      return f;
+    });
   }
   const out: Finding[] = [];
   const fieldSeverity: Severity = opts.strict ? 'error' : 'warning';

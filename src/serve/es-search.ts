@@ -175,7 +175,7 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
         ...(mapping ? mappingCompileOptions(mapping) : {}),
       });
     } catch (e) {
-      if (e instanceof EqlError) throw badRequest(e.message.split('\n')[0]!, 'verification_exception');
+      if (e instanceof EqlError) throw eqlBadRequest(e);
       throw e;
     }
     const started = performance.now();
@@ -291,4 +291,16 @@ function orderForEql(out: (EventDoc & { seq: number })[], tb: string | null): Ev
     return a.seq - b.seq;
   });
   return out;
+}
+
+/**
+ * A query Elasticsearch refuses, as it answers: a grammar error is a `parsing_exception` whose
+ * reason is `line L:C: …`; the verifier's problems are one `verification_exception` listing them
+ * all (`Found 2 problems\nline 1:15: …\nline 1:40: …`). The wording of each problem is eqlite's.
+ */
+export function eqlBadRequest(e: EqlError): ReturnType<typeof badRequest> {
+  const line = (p: EqlError) => `line ${p.line}:${p.column}: ${p.problem.split('\n')[0]}`;
+  if (e.kind === 'syntax') return badRequest(line(e), 'parsing_exception');
+  const all = e.all();
+  return badRequest(`Found ${all.length} problem${all.length === 1 ? '' : 's'}\n${all.map(line).join('\n')}`, 'verification_exception');
 }
