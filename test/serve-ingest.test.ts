@@ -313,6 +313,33 @@ describe('bulk edge cases', () => {
     ]);
   });
 
+  test('a document that is not valid UTF-8 gets a 400 of its own, as Elasticsearch\'s parser refuses it; the others are stored', async () => {
+    const line = (s: string) => Buffer.from(s + '\n', 'utf8');
+    const body = Buffer.concat([
+      line('{"create":{"_index":"logs-utf-default","_id":"u1"}}'),
+      line('{"@timestamp":"2025-08-01T10:00:00Z","message":"café"}'),
+      line('{"create":{"_index":"logs-utf-default","_id":"u2"}}'),
+      // a lone continuation byte after "ab"
+      Buffer.concat([Buffer.from('{"@timestamp":"2025-08-01T10:00:00Z","message":"ab'), Buffer.from([0x80]), Buffer.from('"}\n')]),
+      // the same in an index the rules read (its documents take another path)
+      line('{"create":{"_index":"logs-endpoint.events.process-default","_id":"u3"}}'),
+      Buffer.concat([Buffer.from('{"@timestamp":"2025-08-01T10:00:00Z","process":{"name":"cmd'), Buffer.from([0xe2, 0x28, 0xa1]), Buffer.from('"}}\n')]),
+      line('{"create":{"_index":"logs-utf-default","_id":"u4"}}'),
+      line('{"@timestamp":"2025-08-01T10:00:01Z","message":"ok"}'),
+    ]);
+    const r = await req(`${t.url}/_bulk`, 'POST', body, { 'content-type': 'application/x-ndjson' });
+    expect(r.status).toBe(200);
+    expect(r.json.errors).toBe(true);
+    expect(r.json.items.map((i: any) => [i.create._id, i.create.status, i.create.error?.type, i.create.error?.reason])).toEqual([
+      ['u1', 201, undefined, undefined],
+      ['u2', 400, 'document_parsing_exception', 'failed to parse the document: invalid UTF-8 byte 0x80 at byte 51 of the document'],
+      ['u3', 400, 'document_parsing_exception', 'failed to parse the document: invalid UTF-8 byte 0x28 at byte 61 of the document'],
+      ['u4', 201, undefined, undefined],
+    ]);
+    const ids = t.svc.store.db().prepare("SELECT idx, id FROM events WHERE id IN ('u1','u2','u3','u4') AND idx IN ('logs-utf-default', 'logs-endpoint.events.process-default') ORDER BY seq").all();
+    expect(ids).toEqual([{ idx: 'logs-utf-default', id: 'u1' }, { idx: 'logs-utf-default', id: 'u4' }]);
+  });
+
   test('documents are stored as sent, byte for byte; a raw Windows event is mapped to ECS also in an index no rule reads', async () => {
     // Spacing, key order, escapes and non-ASCII as the shipper sent them (nothing re-serialised).
     const asSent = '{ "@timestamp" : "2025-08-01T10:00:00.5Z", "message":"caf\\u00e9 é\\n", "n": 1.50, "event":{"category":["process"]} }';

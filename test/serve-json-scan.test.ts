@@ -228,3 +228,33 @@ describe('scanObject picking fields', () => {
     for (const l of readFileSync('examples/windows-sample.ndjson', 'utf8').split('\n')) if (l.trim()) agrees(l);
   });
 });
+
+describe('firstInvalidUtf8', () => {
+  test('agrees with Node on every byte sequence of random documents, and names the first bad byte', async () => {
+    const { firstInvalidUtf8 } = await import('../src/serve/bulk.js');
+    const { isUtf8 } = await import('node:buffer');
+    expect(firstInvalidUtf8(Buffer.from('plain ascii é 𝄞 €'), 0, Buffer.byteLength('plain ascii é 𝄞 €'))).toBe(-1);
+    // overlong "/", a surrogate, above U+10FFFF, a truncated 3-byte sequence, a bad middle byte
+    expect(firstInvalidUtf8(Buffer.from([0x41, 0xc0, 0xaf]), 0, 3)).toBe(1);
+    expect(firstInvalidUtf8(Buffer.from([0x41, 0xed, 0xa0, 0x80]), 0, 4)).toBe(2);
+    expect(firstInvalidUtf8(Buffer.from([0xf4, 0x90, 0x80, 0x80]), 0, 4)).toBe(1);
+    expect(firstInvalidUtf8(Buffer.from([0x41, 0xe2, 0x82]), 0, 3)).toBe(1);
+    expect(firstInvalidUtf8(Buffer.from([0xe2, 0x82, 0x41]), 0, 3)).toBe(2);
+    // only [start, end) is looked at
+    expect(firstInvalidUtf8(Buffer.from([0xff, 0x41, 0x42, 0xff]), 1, 3)).toBe(-1);
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 256);
+    let bad = 0;
+    for (let n = 0; n < 20000; n++) {
+      const b = Buffer.from(Array.from({ length: 1 + (n % 7) }, () => (n % 3 === 0 ? rnd() : 0x80 + (rnd() & 0x7f))));
+      const at = firstInvalidUtf8(b, 0, b.length);
+      expect(at === -1).toBe(isUtf8(b));
+      if (at >= 0) {
+        bad++;
+        // the bytes before it are valid UTF-8 up to the start of the sequence it breaks
+        expect(at).toBeLessThan(b.length);
+      }
+    }
+    expect(bad).toBeGreaterThan(10000);
+  });
+});

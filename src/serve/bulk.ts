@@ -18,6 +18,7 @@
 // source line that is not a JSON object, becomes an item with status 400 in its position, and the
 // line is kept in the store's `rejected` table. After a broken action line, the next line is taken
 // as the next action if it looks like one, otherwise as the broken action's source.
+import { isUtf8 } from 'node:buffer';
 import { markPlain } from '../engine/fields.js';
 import { parseInstant } from '../events/time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
@@ -206,6 +207,8 @@ export class BulkParser {
   private winlogAt = NOT_SEARCHED;
   /** The rules' needle filter (null: none). */
   private readonly needles: NeedleFilter | null;
+  /** Whether the part being read is valid UTF-8 throughout. */
+  private partIsUtf8 = true;
 
   constructor(private readonly defaults: BulkDefaults = {}) {
     this.needles = needleFilter(defaults.router?.needles ?? null);
@@ -225,6 +228,9 @@ export class BulkParser {
   feed(buf: Buffer, end: number): void {
     this.body = buf;
     this.bytes += end;
+    // One pass over the part (SIMD in Node): when it is all valid UTF-8, as shippers send, no
+    // document needs a check of its own.
+    this.partIsUtf8 = isUtf8(end === buf.length ? buf : buf.subarray(0, end));
     this.winlogAt = NOT_SEARCHED;
     let start = 0;
     for (;;) {
@@ -354,6 +360,12 @@ export class BulkParser {
 
   private source(a: PendingAction, start: number, end: number): BulkItem {
     const line = this.lineNo;
+    // Elasticsearch's JSON parser refuses a document that is not valid UTF-8 (a 400 for the item
+    // alone); decoding it would store U+FFFD in place of the bytes sent.
+    if (!this.partIsUtf8) {
+      const bad = firstInvalidUtf8(this.body, start, end);
+      if (bad >= 0) return this.malformed(a, start, end, line, `invalid UTF-8 byte 0x${this.body[bad]!.toString(16).padStart(2, '0')} at byte ${bad - start + 1} of the document`);
+    }
     if (a.op === 'update') return this.parseSource(a, start, end, line);
     // Checked from its bytes; with rules for its index, the fields routing reads are picked.
     const router = this.defaults.router;
@@ -458,6 +470,43 @@ export class BulkParser {
   private reject(line: string, idx: string | null, reason: string): void {
     this.rejected.push({ reason, idx, line: line.length > REJECTED_LINE_MAX ? line.slice(0, REJECTED_LINE_MAX) : line, at: this.lineNo });
   }
+}
+
+/**
+ * Offset of the first byte of [start, end) that is not part of a well-formed UTF-8 sequence
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or -1. Only called for a
+ * part that Buffer's isUtf8 refused, so it may be simple.
+ */
+export function firstInvalidUtf8(b: Uint8Array, start: number, end: number): number {
+  let i = start;
+  while (i < end) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+      else if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      else if (c === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      // A sequence cut by the document's end is wrong at its first byte.
+      if (i + k >= end) return i;
+      const x = b[i + k]!;
+      if (x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i + k;
+    }
+    i += n + 1;
+  }
+  return -1;
 }
 
 function errorItem(a: Pick<PendingAction, 'op' | 'index' | 'id' | 'line'>, error: ItemError, line = a.line ?? 0): BulkItem {
