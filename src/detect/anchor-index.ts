@@ -37,8 +37,7 @@ class EndIndex {
     this.maxLength = Math.max(this.maxLength, len);
     let list = this.byKey.get(h);
     if (!list) this.byKey.set(h, (list = []));
-    let entry = list.find((e) => e.piece === piece);
-    if (!entry) list.push((entry = { piece, rules: [] }));
+    const entry = entryFor(list, piece);
     addRule(entry.rules, rule);
   }
 
@@ -78,11 +77,9 @@ class InfixIndex {
     this.firstTwo[(c0 << 7) | c1] = 1;
     let list = this.byKey.get(key);
     if (!list) this.byKey.set(key, (list = []));
-    let entry = list.find((e) => e.piece === piece);
-    if (!entry) {
-      list.push((entry = { piece, rules: [] }));
-      this.size++;
-    }
+    const before = list.length;
+    const entry = entryFor(list, piece);
+    if (list.length > before) this.size++;
     addRule(entry.rules, rule);
   }
 
@@ -103,6 +100,14 @@ class InfixIndex {
       }
     }
   }
+}
+
+/** The entry of a piece in a list of entries sharing a key, added when missing. */
+function entryFor(list: Entry[], piece: string): Entry {
+  for (let i = 0; i < list.length; i++) if (list[i]!.piece === piece) return list[i]!;
+  const entry: Entry = { piece, rules: [] };
+  list.push(entry);
+  return entry;
 }
 
 /**
@@ -162,14 +167,27 @@ export class FieldAnchorIndex {
       this.memoChars = 0;
     }
     addRule(this.all, rule);
-    for (const v of anchor.values) {
+    // Indexed loops: the router adds ~15,000 values at start-up, mostly in the interpreter.
+    const values = anchor.values;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
       const l = this.exact.get(v);
-      if (!l) this.exact.set(v, [rule]);
+      if (l === undefined) this.exact.set(v, [rule]);
       else addRule(l, rule);
     }
-    for (const p of anchor.prefixes ?? []) (this.prefixes ??= new EndIndex(true)).add(p, rule);
-    for (const p of anchor.suffixes ?? []) (this.suffixes ??= new EndIndex(false)).add(p, rule);
-    for (const p of anchor.infixes ?? []) (this.infixes ??= new InfixIndex()).add(p, rule);
+    const { prefixes, suffixes, infixes } = anchor;
+    if (prefixes !== undefined && prefixes.length > 0) {
+      const index = (this.prefixes ??= new EndIndex(true));
+      for (let i = 0; i < prefixes.length; i++) index.add(prefixes[i]!, rule);
+    }
+    if (suffixes !== undefined && suffixes.length > 0) {
+      const index = (this.suffixes ??= new EndIndex(false));
+      for (let i = 0; i < suffixes.length; i++) index.add(suffixes[i]!, rule);
+    }
+    if (infixes !== undefined && infixes.length > 0) {
+      const index = (this.infixes ??= new InfixIndex());
+      for (let i = 0; i < infixes.length; i++) index.add(infixes[i]!, rule);
+    }
   }
 
   /** Marks the rules whose anchor here the (already case-folded) string satisfies. */

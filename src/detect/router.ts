@@ -27,7 +27,7 @@ import type { ExceptionList, ExceptionListRef, Rule } from '../rules/types.js';
 import { fieldStatus } from '../rules/validate.js';
 import { compileRuleFilters, FilterError, type SourcePredicate } from './filters.js';
 import { ruleIndexMatcher, type IndexMatcher } from './index-pattern.js';
-import { intervalTooShort, parseInterval, windowOffsets } from './schedule.js';
+import { fixedOffsetOf, intervalTooShort, parseInterval, windowOffsets } from './schedule.js';
 
 export interface PrepareOptions {
   timestampField: string;
@@ -190,7 +190,8 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
     try {
       const short = intervalTooShort(rule.interval, parseInterval(rule.interval), opts.minimumInterval);
       if (short) return { skip: short };
-      windowOffsets(rule.from, rule.to, opts.now);
+      // Both bounds must resolve; the usual fixed offsets (`now-9m`) are known to.
+      if (fixedOffsetOf(rule.from) === null || fixedOffsetOf(rule.to) === null) windowOffsets(rule.from, rule.to, opts.now);
     } catch (e) {
       return { skip: (e as Error).message };
     }
@@ -330,41 +331,62 @@ export class RuleRouter {
     this.counters = emptyCounters(n);
     this.offered = new Float64Array(n);
 
-    const slots: { rule: number; term: TermOutline }[] = [];
-    rules.forEach((r, i) => {
-      const q = r.query;
+    // Written as plain indexed loops: this runs once per hunt over ~1,200 slots and ~15,000
+    // anchor values, mostly before V8 has compiled it (the interpreter pays for every iterator,
+    // callback and temporary string).
+    const slotTerms: TermOutline[] = [];
+    const slotRules: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const q = rules[i]!.query;
       // A query without term outlines (a hand-made CompiledQuery) is one slot per category.
       const terms: readonly TermOutline[] =
         q.terms ?? (q.categories === null ? [{ category: null, anchors: q.anchors ? [...q.anchors] : null }] : [...q.categories].map((c) => ({ category: c, anchors: q.anchors ? [...q.anchors] : null })));
-      for (const term of terms) slots.push({ rule: i, term });
-    });
-    this.slotRule = Int32Array.from(slots, (s) => s.rule);
-    this.slotReqs = new Int32Array(slots.length + 1);
-    slots.forEach(({ term }, s) => {
-      let n = 0;
-      for (const a of term.anchors ?? []) n = Math.max(n, (a.requirement ?? 0) + 1);
-      this.slotReqs[s + 1] = this.slotReqs[s]! + n;
-    });
-    this.reqHit = new Float64Array(this.slotReqs[slots.length]!);
+      for (let k = 0; k < terms.length; k++) {
+        slotTerms.push(terms[k]!);
+        slotRules.push(i);
+      }
+    }
+    const nSlots = slotTerms.length;
+    this.slotRule = Int32Array.from(slotRules);
+    this.slotReqs = new Int32Array(nSlots + 1);
+    for (let s = 0; s < nSlots; s++) {
+      const anchors = slotTerms[s]!.anchors;
+      let reqs = 0;
+      if (anchors !== null) for (let k = 0; k < anchors.length; k++) reqs = Math.max(reqs, (anchors[k]!.requirement ?? 0) + 1);
+      this.slotReqs[s + 1] = this.slotReqs[s]! + reqs;
+    }
+    this.reqHit = new Float64Array(this.slotReqs[nSlots]!);
 
     const tables = new Map<string, CategoryTable>();
-    const groups = new Map<string, AnchorGroup>();
-    slots.forEach(({ rule, term }, s) => {
-      const field = rules[rule]!.rule.event_category_override ?? 'event.category';
-      let t = tables.get(field);
-      if (!t) tables.set(field, (t = { field, get: fieldAccessor(field), byCategory: new Map(), any: [] }));
-      if (term.category === null) t.any.push(s);
-      else push(t.byCategory, term.category, s);
-      for (const a of term.anchors ?? []) {
+    /** Per field: its anchor groups by kind (0 case-sensitive, 1 case-insensitive, 2 integer). */
+    const groups = new Map<string, (AnchorGroup | undefined)[]>();
+    const ordered: AnchorGroup[] = [];
+    let table: CategoryTable | undefined;
+    for (let s = 0; s < nSlots; s++) {
+      const term = slotTerms[s]!;
+      // Slots of one rule are consecutive: its category field is looked up once.
+      if (s === 0 || slotRules[s] !== slotRules[s - 1]) {
+        const field = rules[slotRules[s]!]!.rule.event_category_override ?? 'event.category';
+        table = tables.get(field);
+        if (!table) tables.set(field, (table = { field, get: fieldAccessor(field), byCategory: new Map(), any: [] }));
+      }
+      if (term.category === null) table!.any.push(s);
+      else push(table!.byCategory, term.category, s);
+      const anchors = term.anchors;
+      if (anchors === null) continue;
+      for (let k = 0; k < anchors.length; k++) {
+        const a = anchors[k]!;
         const numeric = a.numeric === true;
-        const key = `${numeric ? 'n' : a.caseInsensitive ? 'i' : 's'}:${a.field}`;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { field: a.field, get: fieldAccessor(a.field), numeric, index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
+        const kind = numeric ? 2 : a.caseInsensitive ? 1 : 0;
+        let byKind = groups.get(a.field);
+        if (!byKind) groups.set(a.field, (byKind = [undefined, undefined, undefined]));
+        let g = byKind[kind];
+        if (!g) ordered.push((g = byKind[kind] = { field: a.field, get: fieldAccessor(a.field), numeric, index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
         g.index.add(a, this.slotReqs[s]! + (a.requirement ?? 0));
       }
-    });
+    }
     this.tables = [...tables.values()];
-    this.anchorGroups = [...groups.values()];
+    this.anchorGroups = ordered;
     const byField = new Map<string, AnchorGroup[]>();
     for (const g of this.anchorGroups) push(byField, g.field, g);
     this.walker = new FieldWalker([...byField.keys()]);

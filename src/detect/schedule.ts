@@ -119,6 +119,24 @@ export function isFixedOffset(expr: string): boolean {
   return /^now(?:[+-]\d+(?:ms|[wdhHms]))*$/.test(expr.trim());
 }
 
+/**
+ * The offset from the run time of a fixed-offset expression (isFixedOffset), or null for any
+ * other. Remembered per expression: a thousand rules share a handful (`now-9m`, `now`), and every
+ * hunt asks for each rule's bounds when its detection engine is made.
+ */
+export function fixedOffsetOf(expr: string): number | null {
+  let offset = fixedOffsets.get(expr);
+  if (offset === undefined) {
+    offset = isFixedOffset(expr) ? resolveDateMath(expr, 0) : null;
+    // Bounded: rule files are untrusted input, and each rule may bring its own expression.
+    if (fixedOffsets.size >= MAX_REMEMBERED) fixedOffsets.clear();
+    fixedOffsets.set(expr, offset);
+  }
+  return offset;
+}
+const fixedOffsets = new Map<string, number | null>();
+const MAX_REMEMBERED = 256;
+
 /** One scheduled run of a rule: run k at `runTime`, searching `[start, end]` (inclusive). */
 export interface ScheduledWindow {
   k: number;
@@ -160,7 +178,9 @@ export class RuleSchedule {
     this.interval = parseInterval(rule.interval);
     this.from = rule.from;
     this.to = rule.to;
-    this.fixed = isFixedOffset(rule.from) && isFixedOffset(rule.to) ? windowOffsets(rule.from, rule.to, 0) : null;
+    const fromOffset = fixedOffsetOf(rule.from);
+    const toOffset = fromOffset === null ? null : fixedOffsetOf(rule.to);
+    this.fixed = fromOffset !== null && toOffset !== null ? { fromOffset, toOffset } : null;
     this.firstRun = grid.firstRun ?? 1;
     // No run after the end of a replayed range is needed: its window would lie past the range.
     this.lastRun = grid.clipEnd !== undefined ? Math.ceil((grid.clipEnd - grid.anchor) / this.interval) : Infinity;
