@@ -78,6 +78,50 @@ describe('rule-set snapshots', () => {
     expect(snapshots(cache)).toHaveLength(1);
   });
 
+  it("give a warm load's seldom-read fields (guides, MITRE mappings, tags) as loaded, whether read, set, deleted or cloned first", async () => {
+    const dir = fresh('rules');
+    const threat = ',"threat":[{"framework":"MITRE ATT&CK","tactic":{"id":"TA0002","name":"Execution","reference":"r"},"technique":[{"id":"T1047","name":"WMI","reference":"t"}]}]';
+    writeFileSync(
+      path.join(dir, 'export.ndjson'),
+      [
+        ruleJson('a', 'Rule A', `,"note":"## Triage\\nlook","setup":"s","tags":["Domain: Endpoint"],"references":["https://x"],"author":["Elastic"],"license":"Elastic License v2"${threat}`),
+        ruleJson('b', 'Rule B', ',"tags":["OS: Windows"]'),
+        ruleJson('c', 'Rule C'),
+      ].join('\n') + '\n',
+    );
+    const parsed = loadRules([dir]);
+    const cache = fresh('cache');
+    await settle();
+    loadRules([dir], { cache });
+    const warm = () => {
+      const r = loadRules([dir], { cache });
+      expect(lastSnapshotOutcome()).toBe('hit');
+      return r;
+    };
+    // Read: one field of one rule, then every other rule's and field's.
+    let w = warm();
+    expect(w.rules[1]!.tags).toEqual(['OS: Windows']);
+    expect(w).toEqual(parsed);
+    expect(JSON.stringify(w)).toBe(JSON.stringify(parsed));
+    // Keys in the order loaded, and only those the rule had.
+    w = warm();
+    expect(w.rules.map((r) => Object.keys(r))).toEqual(parsed.rules.map((r) => Object.keys(r)));
+    expect('note' in w.rules[2]!).toBe(false);
+    // Set or deleted before any was read: the change stands, the rest is as loaded.
+    w = warm();
+    w.rules[0]!.note = 'edited';
+    delete (w.rules[1] as { tags?: string[] }).tags;
+    expect(w.rules[0]!.note).toBe('edited');
+    expect(Object.hasOwn(w.rules[1]!, 'tags')).toBe(false);
+    expect(w.rules[0]!.threat).toEqual(parsed.rules[0]!.threat);
+    expect(w.rules[2]).toEqual(parsed.rules[2]);
+    // Copied whole before any was read (spread, structured clone as worker threads receive rules).
+    w = warm();
+    expect(structuredClone(w.rules)).toEqual(parsed.rules);
+    w = warm();
+    expect(w.rules.map((r) => ({ ...r }))).toEqual(parsed.rules);
+  });
+
   it('see an edited, added or removed file, and a touched file with the same bytes', async () => {
     const dir = rulesDir();
     const cache = fresh('cache');

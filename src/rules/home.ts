@@ -16,7 +16,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultRulesDir, loadPlanned, loadRules, planRuleFiles, type LoadOptions, type LoadResult } from './load.js';
-import { cachedRuleLoad } from './snapshot.js';
+import { cachedRuleLoad, type RuleCarrier } from './snapshot.js';
 import type { Rule } from './types.js';
 import { countInto } from '../util/own.js';
 
@@ -151,6 +151,12 @@ export interface LoadedRuleSet extends LoadResult {
 
 export const INSTALL_HINT = 'only the bundled seed rule is used; `eqlite rules update` installs Elastic\'s EQL rule set (about 1,000 rules)';
 
+/** Where a loaded release keeps its rules (for the snapshot's cold fields, see snapshot.ts). */
+const RELEASE_RULES: RuleCarrier<{ loaded: LoadResult; byType: Record<string, number>; notProduction: number }> = {
+  rules: (v) => v.loaded.rules,
+  withRules: (v, rules) => ({ ...v, loaded: { ...v.loaded, rules } }),
+};
+
 /**
  * Loads the rules a command runs: the given paths, else the installed release (its production
  * EQL rules), else the bundled seed rule.
@@ -180,7 +186,7 @@ export function loadRuleSet(paths: string[] | undefined, opts: RulesHomeOptions 
     return { loaded: { ...all, rules }, byType, notProduction };
   };
   const { loaded, byType, notProduction } =
-    opts.cache !== undefined ? cachedRuleLoad(opts.cache, 'installed-release', steps, { includeDeprecated: opts.includeDeprecated === true }, load) : load(readFileSync);
+    opts.cache !== undefined ? cachedRuleLoad(opts.cache, 'installed-release', steps, { includeDeprecated: opts.includeDeprecated === true }, load, RELEASE_RULES) : load(readFileSync);
   const m = release.manifest;
   return {
     ...loaded,

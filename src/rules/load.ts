@@ -7,7 +7,7 @@
 // the reason, so one broken file does not hide the other 2,000 rules.
 
 import { readdirSync, realpathSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
-import { cachedRuleLoad } from './snapshot.js';
+import { cachedRuleLoad, type RuleCarrier } from './snapshot.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -110,11 +110,17 @@ export function defaultRulesDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'rules');
 }
 
+/** Where a LoadResult keeps its rules (for the snapshot's cold fields, see snapshot.ts). */
+export const LOADED_RULES: RuleCarrier<LoadResult> = {
+  rules: (v) => v.rules,
+  withRules: (v, rules) => ({ ...v, rules }),
+};
+
 /** Loads every rule, exception list and exception item found under `paths`. */
 export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
   const steps = planRuleFiles(paths);
   if (opts.cache !== undefined) {
-    return cachedRuleLoad(opts.cache, 'rules', steps, { includeDeprecated: opts.includeDeprecated === true }, (read) => loadPlanned(steps, opts, read));
+    return cachedRuleLoad(opts.cache, 'rules', steps, { includeDeprecated: opts.includeDeprecated === true }, (read) => loadPlanned(steps, opts, read), LOADED_RULES);
   }
   return loadPlanned(steps, opts, readFileCapped);
 }

@@ -16,6 +16,9 @@
 //     written could have changed again unseen within the same clock tick, so then the bytes are
 //     always read and compared (a "racily clean" file, in git's words);
 //   - the serialized value's length and digest, checked before it is deserialized.
+// The serialized value is in two parts when the loaded value carries rules (RuleCarrier): the
+// value with the rules' seldom-read fields left out, then those fields (cold-fields.ts), which are
+// deserialized only when some rule's field is first read. `payload.core` is the first part's length.
 // A damaged, truncated or foreign file is ignored and replaced; files are written to a temporary
 // name and renamed, so a reader never sees half of one. At most KEEP_SNAPSHOTS snapshots are kept
 // (the most recently written), and none larger than MAX_SNAPSHOT_BYTES is written. Any problem
@@ -28,8 +31,10 @@ import { deserialize, serialize } from 'node:v8';
 import { buildId } from '../util/build-id.js';
 import { pruneCacheFiles } from '../util/cache-dir.js';
 import type { LoadStep } from './load.js';
+import type { Rule } from './types.js';
+import { attachColdFields, splitColdFields } from './cold-fields.js';
 
-const FORMAT = 'eqlite-rule-set-snapshot/1';
+const FORMAT = 'eqlite-rule-set-snapshot/2';
 export const SNAPSHOT_DIR = 'rule-sets';
 /** Snapshots kept in the cache directory (the most recently written). */
 export const KEEP_SNAPSHOTS = 8;
@@ -48,7 +53,14 @@ interface SnapshotMeta {
   files: string[];
   /** False when some file was modified too shortly before the snapshot to trust its stat. */
   stable: boolean;
-  payload: { bytes: number; sha256: string };
+  payload: { bytes: number; sha256: string; core: number };
+}
+
+/** Where a loaded value keeps its rules, so that their cold fields can be stored apart. */
+export interface RuleCarrier<T> {
+  rules(value: T): readonly Rule[];
+  /** A copy of the value holding these rules instead. */
+  withRules(value: T, rules: Rule[]): T;
 }
 
 /** What happened on the last cachedRuleLoad of this process (for tests and `--debug` output). */
@@ -65,7 +77,14 @@ type FileStep = Extract<LoadStep, { file: string }>;
  * snapshot of it in `dir` holds when the files are unchanged. `purpose` and `options` name what
  * `compute` does with the files (they are part of the key).
  */
-export function cachedRuleLoad<T>(dir: string, purpose: string, steps: readonly LoadStep[], options: unknown, compute: (read: (file: string) => Buffer) => T): T {
+export function cachedRuleLoad<T>(
+  dir: string,
+  purpose: string,
+  steps: readonly LoadStep[],
+  options: unknown,
+  compute: (read: (file: string) => Buffer) => T,
+  carrier?: RuleCarrier<T>,
+): T {
   const files = steps.filter((s): s is FileStep => 'file' in s);
   // A FIFO or device named on the command line is read as a stream: nothing to key it by.
   if (files.some((f) => !f.stat.isFile())) {
@@ -77,7 +96,7 @@ export function cachedRuleLoad<T>(dir: string, purpose: string, steps: readonly 
   const stats = files.map((f) => statKey(f.stat));
   const found = readSnapshot(file, key);
   if (found && found.meta.stable && sameList(found.meta.files, stats)) {
-    const value = decode<T>(found);
+    const value = decode<T>(found, carrier);
     if (value !== undefined) {
       lastOutcome = 'hit';
       return value;
@@ -102,28 +121,45 @@ export function cachedRuleLoad<T>(dir: string, purpose: string, steps: readonly 
   const content = h.digest('base64url');
   const readAt = BigInt(Date.now()) * 1_000_000n;
   const stable = files.every((f) => f.stat.mtimeNs < readAt - RACY_NS && f.stat.ctimeNs < readAt - RACY_NS);
-  const meta = (payload: Buffer): SnapshotMeta => ({ format: FORMAT, build: buildId(), key, content, files: stats, stable, payload: { bytes: payload.length, sha256: digest(payload) } });
+  const meta = (payload: Buffer, core: number): SnapshotMeta => ({
+    format: FORMAT,
+    build: buildId(),
+    key,
+    content,
+    files: stats,
+    stable,
+    payload: { bytes: payload.length, sha256: digest(payload), core },
+  });
 
   if (found && found.meta.content === content) {
-    const value = decode<T>(found);
+    const value = decode<T>(found, carrier);
     if (value !== undefined) {
       // Same bytes, new stat data (a touched or copied file), or old enough now to be trusted:
       // recorded for the next load.
-      if (!sameList(found.meta.files, stats) || (stable && !found.meta.stable)) writeSnapshot(file, meta(found.payload), found.payload);
+      if (!sameList(found.meta.files, stats) || (stable && !found.meta.stable)) writeSnapshot(file, meta(found.payload, found.meta.payload.core), found.payload);
       lastOutcome = 'hit-after-read';
       return value;
     }
   }
   const value = compute((f) => bytes.get(f) ?? readFileCapped(f));
   let payload: Buffer;
+  let core: number;
   try {
-    payload = serialize(value);
+    if (carrier === undefined) {
+      payload = serialize(value);
+      core = payload.length;
+    } else {
+      const split = splitColdFields(carrier.rules(value));
+      const first = serialize(carrier.withRules(value, split.core));
+      payload = Buffer.concat([first, split.cold]);
+      core = first.length;
+    }
   } catch {
     // Not serializable (cannot happen for loaded rules, which are plain data): just not cached.
     lastOutcome = 'not-written';
     return value;
   }
-  lastOutcome = payload.length <= MAX_SNAPSHOT_BYTES && writeSnapshot(file, meta(payload), payload) ? 'written' : 'not-written';
+  lastOutcome = payload.length <= MAX_SNAPSHOT_BYTES && writeSnapshot(file, meta(payload, core), payload) ? 'written' : 'not-written';
   return value;
 }
 
@@ -170,7 +206,10 @@ function readSnapshot(file: string, key: string): Found | null {
     meta.key !== key ||
     typeof meta.content !== 'string' ||
     !Array.isArray(meta.files) ||
-    typeof meta.payload?.sha256 !== 'string'
+    typeof meta.payload?.sha256 !== 'string' ||
+    !Number.isSafeInteger(meta.payload.core) ||
+    meta.payload.core < 0 ||
+    meta.payload.core > meta.payload.bytes
   ) {
     return null;
   }
@@ -179,10 +218,16 @@ function readSnapshot(file: string, key: string): Found | null {
 }
 
 /** The snapshot's value, or undefined when its bytes are not what was written. */
-function decode<T>(found: Found): T | undefined {
+function decode<T>(found: Found, carrier: RuleCarrier<T> | undefined): T | undefined {
   if (digest(found.payload) !== found.meta.payload.sha256) return undefined;
+  const core = found.meta.payload.core;
+  // Written by a load with another carrier (or none): not this load's value.
+  if ((carrier === undefined) !== (core === found.payload.length)) return undefined;
   try {
-    return deserialize(found.payload) as T;
+    const value = deserialize(found.payload.subarray(0, core)) as T;
+    // A copy of the cold part: the file's buffer is not kept alive by the rules.
+    if (carrier !== undefined) attachColdFields(carrier.rules(value), Buffer.from(found.payload.subarray(core)));
+    return value;
   } catch {
     return undefined;
   }
