@@ -12,6 +12,8 @@ class PacedReader implements PartitionReader {
   readonly partition = 0;
   checkpoint: Checkpoint | null = null;
   delivered = 0;
+  /** When each batch had been handed over (Date.now). */
+  readonly deliveredAt: number[] = [];
   constructor(private readonly batches: LogEvent[][]) {}
   async claim(): Promise<Checkpoint | null> {
     return null;
@@ -23,6 +25,7 @@ class PacedReader implements PartitionReader {
     for (const b of this.batches) {
       await handler(b);
       this.delivered++;
+      this.deliveredAt.push(Date.now());
       // Longer than the release tick: the batch is pushed before the next one is read.
       await new Promise((r) => setTimeout(r, 60));
     }
@@ -56,12 +59,13 @@ function stored(): LogEvent[][] {
 
 /**
  * `inFlight`: ingest requests being stored, as the detector is told of them: given the reader, when
- * the oldest one began (Infinity: none).
+ * the oldest one began that is in flight or ended after `after` (Infinity: none); and the
+ * detector's reorder hold (default none).
  */
-async function detect(rules: DetectorRules, batches: LogEvent[][], inFlight?: { since: (reader: PacedReader) => number; waitMs?: number }): Promise<{ alerts: Alert[]; status: DetectorStatus }> {
+async function detect(rules: DetectorRules, batches: LogEvent[][], inFlight?: { since: (reader: PacedReader, after: number) => number; waitMs?: number; reorderMs?: number }): Promise<{ alerts: Alert[]; status: DetectorStatus }> {
   const alerts: Alert[] = [];
   const reader = new PacedReader(batches);
-  const d = detectorOn(reader, rules, alerts, undefined, inFlight ? { inFlightSince: () => inFlight.since(reader), inFlightWaitMs: inFlight.waitMs } : {});
+  const d = detectorOn(reader, rules, alerts, undefined, inFlight ? { inFlightSince: (after) => inFlight.since(reader, after), inFlightWaitMs: inFlight.waitMs, ...(inFlight.reorderMs !== undefined ? { reorderMs: inFlight.reorderMs } : {}) } : {});
   await d.start();
   while (reader.delivered < batches.length) await new Promise((r) => setTimeout(r, 5));
   await d.drain();
@@ -127,6 +131,26 @@ describe('late events in real time', () => {
     expect(waited.status.repairs).toBe(0);
     expect(ids(waited.alerts)).toEqual(ids(inOrder.alerts));
     expect(alerted(waited.alerts)).toEqual(alerted(inOrder.alerts));
+  });
+
+  test('with a reorder hold, events read after an earlier request began also wait for that request\'s own hold: pushed with its events, none late', async () => {
+    const rules = rulesOf([EVENT, SEQUENCE]);
+    const b = stored();
+    const inOrder = await detect(rules, [b[2]!, b[0]!, b[1]!, b[3]!]);
+    const began = Date.now() - 1;
+    // The request of the third batch began before the first was read; it ends when that batch is
+    // handed over. Each batch comes 60 ms after the one before; the hold is 150 ms.
+    const request = { since: (reader: PacedReader, after: number) => (reader.delivered < 3 || reader.deliveredAt[2]! > after ? began : Infinity), waitMs: 60_000, reorderMs: 150 };
+    const waited = await detect(rules, stored(), request);
+    expect(waited.status.late).toBe(0);
+    expect(waited.status.repairs).toBe(0);
+    expect(ids(waited.alerts)).toEqual(ids(inOrder.alerts));
+    // Told only of the request while it is stored (not until its own events were held), the first
+    // two batches are pushed before the third, whose older events are then late.
+    const unheld = await detect(rules, stored(), { ...request, since: (reader: PacedReader) => (reader.delivered < 3 ? began : Infinity) });
+    expect(unheld.status.late).toBe(4);
+    expect(unheld.status.repairs).toBe(1);
+    expect(ids(unheld.alerts)).toEqual(ids(inOrder.alerts));
   });
 
   test('the wait for a request in flight is bounded (by default by the reorder hold): with none, the late events are repaired as before', async () => {

@@ -94,8 +94,11 @@ export interface DetectionDeps {
   log: Logger;
   /** Cluster mode: scheduled runs over the cluster's event stream, state shared (null: single node). */
   cluster?: ClusterScheduling | null;
-  /** When the oldest bulk request still being stored began (Date.now; Infinity: none): real time waits for it. */
-  inFlightSince?: () => number;
+  /**
+   * When the oldest bulk request began that is still being stored, or that ended after `after`
+   * (Date.now; Infinity: none): real time waits for it (Ingest.oldestInFlight).
+   */
+  inFlightSince?: (after: number) => number;
 }
 
 /** What a cluster node plugs into the scheduled runs. */

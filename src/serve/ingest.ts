@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { EventDoc } from '../events/types.js';
 import { BulkParser, bulkResponseParts, Outcomes, responseHasIds, toWriteBatch, type BulkItem } from './bulk.js';
-import type { ServeConfig } from './config.js';
+import { MAX_REORDER_MS, type ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
 import { EsError, qs, sendJson, streamBody } from './http.js';
 import type { Metrics } from './metrics.js';
@@ -85,6 +85,11 @@ export class Ingest {
   private lastFailureLog = 0;
   /** Start times (Date.now) of the requests being read and stored, in the order they began. */
   private readonly inFlight = new Set<{ started: number }>();
+  /**
+   * Requests that ended (stored and answered, or failed) within the last FINISHED_KEPT_MS, in the
+   * order they ended: when each began and ended (Date.now).
+   */
+  private finished: { started: number; ended: number }[] = [];
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -93,13 +98,34 @@ export class Ingest {
   }
 
   /**
-   * When the oldest request still being read or stored began (Date.now; Infinity: none). Real-time
-   * detection holds the events it reads after that until the request is stored (realtime.ts).
+   * When the oldest request began that is still being read or stored, or that ended after `after`
+   * (Date.now; Infinity: none). Real-time detection holds the events it reads after that until the
+   * request is stored, and then until the request's own events have been held as long as its
+   * reorder hold asks (it passes `after` = now − that hold): the events of a request that began
+   * earlier and was stored later are then pushed with them, in time order, not after them
+   * (realtime.ts).
    */
-  oldestInFlight(): number {
+  oldestInFlight(after = Infinity): number {
+    let oldest = Infinity;
     // (A Set keeps insertion order: the first entry began first.)
-    for (const r of this.inFlight) return r.started;
-    return Infinity;
+    for (const r of this.inFlight) {
+      oldest = r.started;
+      break;
+    }
+    const f = this.finished;
+    for (let i = f.length - 1; i >= 0 && f[i]!.ended > after; i--) if (f[i]!.started < oldest) oldest = f[i]!.started;
+    return oldest;
+  }
+
+  /** A request ended: kept (for oldestInFlight) as long as a reorder hold may last. */
+  private ended(request: { started: number }): void {
+    this.inFlight.delete(request);
+    const now = Date.now();
+    const f = this.finished;
+    let drop = 0;
+    while (drop < f.length && (f[drop]!.ended < now - FINISHED_KEPT_MS || f.length - drop >= FINISHED_MAX)) drop++;
+    if (drop > 0) this.finished = f.slice(drop);
+    this.finished.push({ started: request.started, ended: now });
   }
 
   register(app: FastifyInstance): void {
@@ -127,7 +153,7 @@ export class Ingest {
     try {
       return await this.admitted(req, reply, started);
     } finally {
-      this.inFlight.delete(request);
+      this.ended(request);
     }
   }
 
@@ -370,6 +396,10 @@ export class Ingest {
 
 const NO_ROUTES: readonly number[] = [];
 const NOTHING = () => {};
+
+/** How long an ended request is remembered (the longest reorder hold, and a second to spare), and how many at most. */
+const FINISHED_KEPT_MS = MAX_REORDER_MS + 1000;
+const FINISHED_MAX = 100_000;
 
 /** Responses up to this many characters are sent whole; longer ones are streamed. */
 const WHOLE_RESPONSE_CHARS = 4 * 1024 * 1024;

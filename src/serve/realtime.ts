@@ -74,13 +74,15 @@ export interface DetectorOptions {
   /** Hold before events are pushed in time order. */
   reorderMs: number;
   /**
-   * When the oldest ingest request still being stored began (this detector's clock; Infinity or
-   * absent: none). An event read after such a request began is held until that request is stored
-   * too (at most `inFlightWaitMs` beyond the reorder hold): requests sent at once by shippers
-   * commit in any order, and the older events of one committed later would otherwise be late,
-   * each costing its rules a repair run. Single node only (the service sees its own ingest).
+   * When the oldest ingest request began that is still being stored, or that ended (its events
+   * handed to this detector) after `after` (this detector's clock; Infinity or absent: none). An
+   * event read after such a request began is held until that request is stored and its own
+   * events have been held `reorderMs` too, so that both are pushed together in time order (at
+   * most `inFlightWaitMs` beyond the reorder hold): requests sent at once by shippers commit in
+   * any order, and the older events of one committed later would otherwise be late, each costing
+   * its rules a repair run. Single node only (the service sees its own ingest).
    */
-  inFlightSince?: () => number;
+  inFlightSince?: (after: number) => number;
   /**
    * Longest extra hold for requests in flight (default: reorderMs, so that events are held at
    * most twice the reorder hold and real-time alerts stay within a second by default).
@@ -482,7 +484,9 @@ export class PartitionDetector {
    */
   private releaseCutoff(): number {
     const cutoff = this.clock() - this.opts.reorderMs;
-    const since = this.opts.inFlightSince?.() ?? Infinity;
+    // (A request that ended after the cutoff handed over events still held: what was read after
+    // it began waits for them.)
+    const since = this.opts.inFlightSince?.(cutoff) ?? Infinity;
     if (since > cutoff) return cutoff;
     return Math.max(since - 1, cutoff - (this.opts.inFlightWaitMs ?? this.opts.reorderMs));
   }

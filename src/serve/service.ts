@@ -136,7 +136,7 @@ export class Service {
       log,
       cluster: node?.scheduling() ?? null,
       // Real time holds events read while an earlier request is still being stored (realtime.ts).
-      inFlightSince: () => this.ingest?.oldestInFlight() ?? Infinity,
+      inFlightSince: (after) => this.ingest?.oldestInFlight(after) ?? Infinity,
     });
     this.sink = node ? node.eventLog.sink : store;
     this.ingest = new Ingest({
