@@ -280,6 +280,18 @@ interface CategoryTable {
   any: number[];
 }
 
+/** Per index: which rules search it, and per category table the slots of those rules. */
+interface IndexView {
+  mask: Uint8Array;
+  tables: IndexSlots[];
+}
+
+interface IndexSlots {
+  /** Category → the slots of rules that search the index (null: none of that category). */
+  byCategory: Map<string, readonly number[] | null>;
+  any: readonly number[];
+}
+
 interface AnchorGroup {
   field: string;
   get: Accessor;
@@ -322,7 +334,7 @@ export class RuleRouter {
   private readonly reqHit: Float64Array;
   /** Per rule: stamp of the event it was last offered. */
   private readonly offered: Float64Array;
-  private readonly indexMasks = new Map<string, Uint8Array>();
+  private readonly indexViews = new Map<string, IndexView>();
   private readonly out: number[] = [];
   private stamp = 0;
 
@@ -409,21 +421,22 @@ export class RuleRouter {
     const stamp = ++this.stamp;
     const src = ev.source;
     this.markAnchors(src, stamp);
-    const mask = this.maskFor(ev.index);
+    const view = this.viewFor(ev.index);
     let dispatched = false;
     for (let ti = 0; ti < this.tables.length; ti++) {
       const table = this.tables[ti]!;
+      const slots = view.tables[ti]!;
       const c = table.get(src);
       if (typeof c === 'string') {
-        const l = table.byCategory.get(c);
-        if (l && this.offer(l, mask, ev, stamp)) dispatched = true;
+        const l = this.slotsOf(table, slots, view.mask, c);
+        if (l !== null && this.offer(l, ev, stamp)) dispatched = true;
       } else if (Array.isArray(c)) {
         for (const x of c) {
-          const l = typeof x === 'string' ? table.byCategory.get(x) : undefined;
-          if (l && this.offer(l, mask, ev, stamp)) dispatched = true;
+          const l = typeof x === 'string' ? this.slotsOf(table, slots, view.mask, x) : null;
+          if (l !== null && this.offer(l, ev, stamp)) dispatched = true;
         }
       }
-      if (this.offer(table.any, mask, ev, stamp)) dispatched = true;
+      if (this.offer(slots.any, ev, stamp)) dispatched = true;
     }
     if (!dispatched) this.counters.unrouted++;
     return out;
@@ -449,7 +462,7 @@ export class RuleRouter {
     if (index === '') return false;
     const stamp = ++this.stamp;
     this.markAnchors(source, stamp);
-    const mask = this.maskFor(index);
+    const mask = this.viewFor(index).mask;
     const open = (list: number[]): boolean => {
       for (let k = 0; k < list.length; k++) {
         const s = list[k]!;
@@ -510,13 +523,16 @@ export class RuleRouter {
     return true;
   }
 
-  /** Offers the event to the rule of each slot of a list (once per event); true if any was dispatched it. */
-  private offer(list: number[], mask: Uint8Array, ev: EventDoc, stamp: number): boolean {
+  /**
+   * Offers the event to the rule of each slot of a list (once per event); true if any was
+   * dispatched it. The list holds only slots whose rule searches the event's index (viewFor).
+   */
+  private offer(list: readonly number[], ev: EventDoc, stamp: number): boolean {
     let any = false;
     for (let k = 0; k < list.length; k++) {
       const s = list[k]!;
       const i = this.slotRule[s]!;
-      if (!mask[i] || this.offered[i] === stamp || !this.anchorsMet(s, stamp)) continue;
+      if (this.offered[i] === stamp || !this.anchorsMet(s, stamp)) continue;
       this.offered[i] = stamp;
       any = true;
       this.counters.dispatched[i]!++;
@@ -534,16 +550,42 @@ export class RuleRouter {
     return any;
   }
 
-  private maskFor(index: string): Uint8Array {
-    let m = this.indexMasks.get(index);
-    if (!m) {
-      m = new Uint8Array(this.rules.length);
-      for (let i = 0; i < this.rules.length; i++) m[i] = this.rules[i]!.matchIndex(index) ? 1 : 0;
-      // Bounded: input that names a new index per event must not grow this without limit.
-      if (this.indexMasks.size >= 4096) this.indexMasks.clear();
-      this.indexMasks.set(index, m);
+  /**
+   * The slots of a category whose rule searches the index (in the table's order), made the first
+   * time the index and category meet: about two thirds of an Agent event's category slots belong
+   * to rules whose index patterns do not select its data stream, and were checked and passed over
+   * one by one for every event.
+   */
+  private slotsOf(table: CategoryTable, slots: IndexSlots, mask: Uint8Array, category: string): readonly number[] | null {
+    let l = slots.byCategory.get(category);
+    if (l === undefined) {
+      const all = table.byCategory.get(category);
+      l = all === undefined ? null : this.selected(all, mask);
+      // Bounded like the views: an input that names a new category per event must not grow it.
+      if (slots.byCategory.size >= 4096) slots.byCategory.clear();
+      slots.byCategory.set(category, l);
     }
-    return m;
+    return l;
+  }
+
+  private selected(list: readonly number[], mask: Uint8Array): number[] {
+    const out: number[] = [];
+    for (const s of list) if (mask[this.slotRule[s]!]) out.push(s);
+    return out;
+  }
+
+  /** The index's mask of rules and its slot lists (see slotsOf). */
+  private viewFor(index: string): IndexView {
+    let v = this.indexViews.get(index);
+    if (!v) {
+      const mask = new Uint8Array(this.rules.length);
+      for (let i = 0; i < this.rules.length; i++) mask[i] = this.rules[i]!.matchIndex(index) ? 1 : 0;
+      v = { mask, tables: this.tables.map((t) => ({ byCategory: new Map(), any: this.selected(t.any, mask) })) };
+      // Bounded: input that names a new index per event must not grow this without limit.
+      if (this.indexViews.size >= 4096) this.indexViews.clear();
+      this.indexViews.set(index, v);
+    }
+    return v;
   }
 }
 
