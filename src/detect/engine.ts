@@ -43,7 +43,7 @@
 //                          and the alert's run time is the clock's (opts.clock).
 import { createHash } from 'node:crypto';
 import type { QueryResult, QueryRun } from '../engine/index.js';
-import { fieldAccessor, getField, type Accessor } from '../engine/fields.js';
+import { fieldAccessor, getField, remarkPlain, type Accessor } from '../engine/fields.js';
 import type { EventDoc } from '../events/types.js';
 import { eventInstant, parseInstant } from '../events/time.js';
 import type { Rule } from '../rules/types.js';
@@ -201,6 +201,7 @@ export class DetectionEngine {
     if (t > this.lastTime) this.lastTime = t;
     if (t < this.firstTime) this.firstTime = t;
     if (t > this.nextClose) this.advance(t);
+    if (ev.plain === true) remarkPlain(ev.source);
     for (let i = 0; i < rules.length; i++) this.deliver(this.states[rules[i]!]!, ev, t);
   }
 

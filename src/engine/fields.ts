@@ -46,6 +46,20 @@ export function markPlain(source: Record<string, unknown>): boolean {
 
 let budget = 0;
 
+/** Whether `source` is the source marked plain now (by markPlain or a FieldWalker's walk). */
+export function isMarkedPlain(source: object): boolean {
+  return source === plainSource;
+}
+
+/**
+ * Marks a source plain again that was found plain before (isMarkedPlain) and has not changed
+ * since (sources are not mutated once read): the detection engine pushes events after the router
+ * has walked a whole batch of them, when the mark belongs to the batch's last event.
+ */
+export function remarkPlain(source: object): void {
+  plainSource = source;
+}
+
 function noDottedKeys(o: object, depth: number): boolean {
   if (depth > 64) return false;
   if (Array.isArray(o)) {

@@ -45,6 +45,11 @@ export interface EventDoc {
    */
   routed?: readonly number[];
   /**
+   * Set by the main thread's router: the source has no dotted key (engine/fields.ts markPlain), so
+   * the detection engine can mark it plain again without walking it.
+   */
+  plain?: boolean;
+  /**
    * The JSON text `source` was parsed from, kept only when the reader is asked to
    * (ReadOptions.keepText: an input worker sends it instead of JSON.stringify's).
    */
