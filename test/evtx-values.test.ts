@@ -59,6 +59,34 @@ describe('value rendering', () => {
     many[7] = 5;
     expect(renderSid(many, 0, many.length)).toBe('S-1-5' + '-0'.repeat(15));
     expect(() => renderSid(hexBuf('0105000000000005 12000000'), 0, 12)).toThrow(/5 sub-authorities but has only 12 bytes/);
+    // Recently rendered SIDs are kept by their bytes: repeats, slot collisions, a SID that is
+    // another's prefix, and SIDs too long to keep.
+    let seed = 7;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const pool = Array.from({ length: 400 }, (_, k) => {
+      const n = k % 9;
+      const b = Buffer.alloc(8 + 4 * n);
+      b[0] = 1;
+      b[1] = n;
+      b.writeUIntBE(k % 50 === 0 ? 0x1234567890 : 5, 2, 6);
+      for (let i = 0; i < n; i++) b.writeUInt32LE(k % 4 === 0 && i === 0 ? 21 : next(), 8 + 4 * i);
+      return b;
+    });
+    const prefix = Buffer.from(pool[5]!.subarray(0, 8 + 4 * 4));
+    prefix[1] = 4;
+    pool.push(prefix);
+    const reference = (b: Buffer): string => {
+      const auth = b.readUIntBE(2, 6);
+      let t = `S-${b[0]}-${auth >= 2 ** 32 ? '0x' + auth.toString(16).toUpperCase() : auth}`;
+      for (let i = 0; i < b[1]!; i++) t += '-' + b.readUInt32LE(8 + 4 * i);
+      return t;
+    };
+    for (let i = 0; i < 5000; i++) {
+      const b = pool[next() % (i % 2 ? pool.length : 6)]!;
+      // Extra bytes after the SID (a value sized larger than its SID) are not part of it.
+      const padded = Buffer.concat([b, Buffer.from([next() & 255, 1, 2, 3])]);
+      expect(renderSid(padded, 0, padded.length)).toBe(reference(b));
+    }
   });
 
   it('FILETIME: ISO 8601 UTC with 7 fractional digits, exact to 100 ns', () => {
@@ -112,6 +140,17 @@ describe('value rendering', () => {
     expect(scalar(0x06, '00 80')).toBe('32768');
     expect(scalar(0x07, 'ffffffff')).toBe('-1');
     expect(scalar(0x08, 'ffffffff')).toBe('4294967295');
+    // Decimals below 65,536 are made once and kept.
+    for (const n of [0, 1, 9, 10, 255, 256, 4624, 65535]) {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(n);
+      expect(renderScalar(b, 0, 4, 0x08, 'upper')).toBe(String(n));
+      expect(renderScalar(b, 0, 4, 0x08, 'upper')).toBe(String(n));
+      if (n < 65536) expect(renderScalar(b, 0, 2, 0x06, 'upper')).toBe(String(n));
+      if (n < 256) expect(renderScalar(b, 0, 1, 0x04, 'upper')).toBe(String(n));
+    }
+    expect(scalar(0x08, '00000100')).toBe('65536');
+    expect(scalar(0x08, '01000100')).toBe('65537');
     expect(scalar(0x09, 'ffffffffffffffff')).toBe('-1');
     expect(scalar(0x09, '0000000000000080')).toBe('-9223372036854775808');
     expect(scalar(0x0a, 'ffffffffffffffff')).toBe('18446744073709551615');

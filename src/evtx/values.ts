@@ -160,6 +160,18 @@ let lastHexLo = 0;
 let lastHexHi = 0;
 let lastHex = '0x0';
 
+/**
+ * Decimal text of 0–65,535, each made once: event ids, levels, tasks, versions, opcodes and
+ * most process ids repeat record after record.
+ */
+const SMALL_DECIMALS = 0x10000;
+const smallDecimals: string[] = new Array<string>(SMALL_DECIMALS).fill('');
+function smallDecimal(n: number): string {
+  let s = smallDecimals[n]!;
+  if (s === '') smallDecimals[n] = s = String(n);
+  return s;
+}
+
 function u64Decimal(lo: number, hi: number): string {
   // Below 2^53 the double is exact; beyond that use BigInt (rare: masks, sentinel values).
   if (hi < 0x200000) return String(hi * 4294967296 + lo);
@@ -196,10 +208,37 @@ const DIGIT_UPPER = Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
 const DIGIT_LOWER = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 /**
+ * GUIDs rendered lately, by a hash of their bytes (one slot each, per letter case): a log repeats
+ * the same few (its providers' GUIDs, the GUIDs of the processes it is about), and comparing 16
+ * bytes costs a tenth of writing the text.
+ */
+const GUID_SLOTS = 256;
+const guidBytes = new Int32Array(2 * GUID_SLOTS * 4);
+const guidText: string[] = new Array<string>(2 * GUID_SLOTS).fill('');
+
+/**
  * {Data1-Data2-Data3-Data4[0..1]-Data4[2..7]}: the first three groups are little-endian. Built
  * by one fromCharCode (a flat string) rather than 38 concatenations (a rope flattened later).
  */
 export function renderGuid(buf: Buffer, pos: number, guidCase: GuidCase = 'upper'): string {
+  const w0 = i32le(buf, pos);
+  const w1 = i32le(buf, pos + 4);
+  const w2 = i32le(buf, pos + 8);
+  const w3 = i32le(buf, pos + 12);
+  const slot = (Math.imul(w0 ^ Math.imul(w1, 31) ^ Math.imul(w2, 961) ^ w3, 0x9e3779b1) >>> 24) + (guidCase === 'lower' ? GUID_SLOTS : 0);
+  const at = slot * 4;
+  // An empty text marks a slot never filled (a GUID's text is never empty).
+  if (guidBytes[at] === w0 && guidBytes[at + 1] === w1 && guidBytes[at + 2] === w2 && guidBytes[at + 3] === w3 && guidText[slot] !== '') return guidText[slot]!;
+  const text = guidTextOf(buf, pos, guidCase);
+  guidBytes[at] = w0;
+  guidBytes[at + 1] = w1;
+  guidBytes[at + 2] = w2;
+  guidBytes[at + 3] = w3;
+  guidText[slot] = text;
+  return text;
+}
+
+function guidTextOf(buf: Buffer, pos: number, guidCase: GuidCase): string {
   const d = guidCase === 'lower' ? DIGIT_LOWER : DIGIT_UPPER;
   const b0 = buf[pos]!, b1 = buf[pos + 1]!, b2 = buf[pos + 2]!, b3 = buf[pos + 3]!;
   const b4 = buf[pos + 4]!, b5 = buf[pos + 5]!, b6 = buf[pos + 6]!, b7 = buf[pos + 7]!;
@@ -223,16 +262,54 @@ export function sidLength(buf: Buffer, pos: number): number {
   return 8 + 4 * buf[pos + 1]!;
 }
 
+/**
+ * SIDs rendered lately, as GUIDs are (a log names the same few accounts again and again): per
+ * slot the SID's bytes as up to SID_WORDS little-endian words (header, sub-authorities), their
+ * count, and the text.
+ */
+const SID_SLOTS = 256;
+const SID_WORDS = 8;
+const sidWords = new Int32Array(SID_SLOTS * SID_WORDS);
+const sidCount = new Int32Array(SID_SLOTS);
+const sidText: string[] = new Array<string>(SID_SLOTS).fill('');
+
 /** S-rev-authority-sub1-…: authority is 48-bit big-endian, sub-authorities u32 LE. */
 export function renderSid(buf: Buffer, pos: number, size: number): string {
   if (size < 8) throw new ValueError(`SID of ${size} bytes is shorter than its 8-byte header`);
   const n = buf[pos + 1]!;
   if (8 + 4 * n > size) throw new ValueError(`SID declares ${n} sub-authorities but has only ${size} bytes`);
+  const words = 2 + n;
+  if (words > SID_WORDS) return sidTextOf(buf, pos, n);
+  let h = words;
+  for (let i = 0; i < words; i++) h = Math.imul(h ^ i32le(buf, pos + 4 * i), 0x9e3779b1);
+  const slot = h >>> 24;
+  const at = slot * SID_WORDS;
+  let same = sidCount[slot] === words;
+  for (let i = 0; same && i < words; i++) same = sidWords[at + i] === i32le(buf, pos + 4 * i);
+  if (same) return sidText[slot]!;
+  const text = sidTextOf(buf, pos, n);
+  for (let i = 0; i < words; i++) sidWords[at + i] = i32le(buf, pos + 4 * i);
+  sidCount[slot] = words;
+  sidText[slot] = text;
+  return text;
+}
+
+function sidTextOf(buf: Buffer, pos: number, n: number): string {
   // 48-bit authority fits a double exactly.
   const auth = buf.readUIntBE(pos + 2, 6);
   let s = 'S-' + buf[pos]! + '-' + (auth >= 0x100000000 ? '0x' + auth.toString(16).toUpperCase() : auth);
-  for (let i = 0; i < n; i++) s += '-' + buf.readUInt32LE(pos + 8 + 4 * i);
+  for (let i = 0; i < n; i++) s += '-' + u32le(buf, pos + 8 + 4 * i);
   return s;
+}
+
+/** The u32 at pos, little-endian (the caller has checked the bounds; inlined where Buffer's method may not be). */
+export function u32le(buf: Buffer, pos: number): number {
+  return (buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16)) + buf[pos + 3]! * 0x1000000;
+}
+
+/** The same four bytes as a signed 32-bit integer (for comparing bytes). */
+function i32le(buf: Buffer, pos: number): number {
+  return buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16) | (buf[pos + 3]! << 24);
 }
 
 const EPOCH_DIFF_SECONDS = 11644473600; // 1601-01-01 → 1970-01-01
@@ -352,21 +429,23 @@ export function renderScalar(buf: Buffer, pos: number, size: number, type: numbe
   if (size < w) throw new ValueError(`value of type 0x${type.toString(16)} needs ${w} bytes, has ${size}`);
   switch (type) {
     case VT.UInt8:
-      return String(buf[pos]!);
+      return smallDecimal(buf[pos]!);
     case VT.UInt16:
-      return String(buf[pos]! | (buf[pos + 1]! << 8));
-    case VT.UInt32:
-      return String(buf.readUInt32LE(pos));
+      return smallDecimal(buf[pos]! | (buf[pos + 1]! << 8));
+    case VT.UInt32: {
+      const n = u32le(buf, pos);
+      return n < SMALL_DECIMALS ? smallDecimal(n) : String(n);
+    }
     case VT.UInt64:
-      return u64Decimal(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+      return u64Decimal(u32le(buf, pos), u32le(buf, pos + 4));
     case VT.HexInt32:
-      return hex64(buf.readUInt32LE(pos), 0);
+      return hex64(u32le(buf, pos), 0);
     case VT.HexInt64:
-      return hex64(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+      return hex64(u32le(buf, pos), u32le(buf, pos + 4));
     case VT.Guid:
       return renderGuid(buf, pos, guidCase);
     case VT.FileTime:
-      return renderFiletime(buf.readUInt32LE(pos), buf.readUInt32LE(pos + 4));
+      return renderFiletime(u32le(buf, pos), u32le(buf, pos + 4));
     case VT.Sid:
       return renderSid(buf, pos, size);
     default:
