@@ -5,7 +5,7 @@
 // compiled once per chunk into a small tree whose substitution slots are filled per record;
 // subtrees without substitutions are resolved once and shared by all records using them.
 
-import { decodeUtf16 as decodeUtf16At, renderArray, renderScalar, renderUtf16String, renderUtf16Strings, VT, ValueError, type GuidCase } from './values.js';
+import { decodeUtf16 as decodeUtf16At, u32le, renderArray, renderScalar, renderUtf16String, renderUtf16Strings, VT, ValueError, type GuidCase } from './values.js';
 import { lookupTable } from '../util/own.js';
 import { findKept, forgetKept, keep, NameRefs } from './kept-templates.js';
 import type { RawWindowsEvent } from './types.js';
@@ -108,9 +108,12 @@ export interface Template {
 /** The shapes of one template tree (shared by its copies in every chunk), and its number. */
 export interface TemplateShapes {
   id: number;
-  byPattern: Map<string, Shape>;
+  /** null: the pattern has no shape (a size the shape cannot hold), remembered as such. */
+  byPattern: Map<string, Shape | null>;
   /** The shape of the previous instance: records of one template mostly repeat one pattern. */
   last: Shape | null;
+  /** The one before it (when different). */
+  prev: Shape | null;
 }
 
 /**
@@ -128,6 +131,8 @@ export interface Shape {
   uses: number[];
   /** BinXml value indexes used again (charged their size), once per further use. */
   repeats: number[];
+  /** Array items whose text is written, as (value index, item index) pairs, once per use. */
+  itemUses: number[];
   /** Built on first use: the RawWindowsEvent from the values, or null for the general path. */
   render: ((values: Value[]) => RawWindowsEvent) | null | undefined;
   /** The pattern as data, to recognise it without building its key (see matchesPattern). */
@@ -140,12 +145,34 @@ export interface Shape {
  */
 interface Pattern {
   kinds: Uint8Array;
-  nested: ({ shapes: TemplateShapes; pattern: Pattern } | null)[];
+  /** The kinds as two numbers (see MAX_KINDS), -1 and 0 past MAX_KINDS values. */
+  kindsKey: number;
+  kindsKey2: number;
+  /**
+   * Per BinXml value: its template tree, its instance's pattern, and the shape that instance
+   * had (equal shapes are equal patterns of the same tree: the usual, cheap comparison).
+   */
+  nested: ({ shapes: TemplateShapes; pattern: Pattern; shape: Shape | null } | null)[];
+  /** The indexes of the BinXml values. */
+  nestedAt: number[];
+  /** Per array value, its items' kinds (KIND_EMPTY or KIND_STRING). */
+  arrays: (Uint8Array | null)[];
 }
 const KIND_NULL = 0;
 const KIND_EMPTY = 1;
 const KIND_STRING = 2;
 const KIND_NESTED = 3;
+/** Not one of the two-bit kinds: instances with an array value have no kinds number. */
+const KIND_ARRAY = 4;
+/** Arrays of more items leave their instance without a shape. */
+const MAX_ARRAY_ITEMS = 64;
+
+/**
+ * Kinds as two bits per value in two small integers (values 0–14 and 15–29): comparing them and
+ * the value count compares every kind at once. Known for instances of at most MAX_KINDS values.
+ */
+const MAX_KINDS = 30;
+
 
 /** Decoded substitution values of one template instance. */
 export type Value = string | string[] | Nested | null;
@@ -190,6 +217,9 @@ export class Instance {
     readonly values: Value[],
     /** Chunk offset of the instance (for errors). */
     readonly at: number,
+    /** The values' kinds (see MAX_KINDS): values 0–14, and 15–29; kinds -1 when not known. */
+    readonly kinds: number = -1,
+    readonly kinds2: number = 0,
   ) {}
   resolve(): XNode[] {
     return resolveContent(UNCHARGED, this.template.nodes, this.values, this.at);
@@ -508,7 +538,7 @@ class Parser {
     const values = readValues(this.ctx, this.pos, this.end, this.depth);
     this.pos = valuesEnd;
     // Only a top-level instance stays unresolved: inside an element it is part of that element.
-    if (this.lazy && this.depth === this.topDepth) return new Instance(tpl, values, at);
+    if (this.lazy && this.depth === this.topDepth) return new Instance(tpl, values, at, valuesKinds, valuesKinds2);
     return resolveContent(this.ctx, tpl.nodes, values, at);
   }
 }
@@ -518,6 +548,9 @@ class Parser {
 
 /** Where the last readValues or readKnownInstance call ended. */
 let valuesEnd = 0;
+/** The kinds of the last readValues call's values (see MAX_KINDS), or -1 (and 0). */
+let valuesKinds = -1;
+let valuesKinds2 = 0;
 
 /**
  * Reads a template instance's values at pos (u32 count, descriptors, then the values; `depth`
@@ -527,12 +560,16 @@ let valuesEnd = 0;
 function readValues(ctx: ChunkContext, pos: number, end: number, depth: number): Value[] {
   const buf = ctx.buf;
   if (pos + 4 > end) throw new BinXmlError(`BinXml truncated: need 4 bytes, ${end - pos} left`, pos);
-  const n = buf.readUInt32LE(pos);
+  const n = u32le(buf, pos);
   pos += 4;
   if (n * 4 > end - pos) throw new BinXmlError(`template instance declares ${n} values, too many for the record`, pos - 4);
   const descPos = pos;
   pos += n * 4;
   const values: Value[] = new Array<Value>(n);
+  // The values' kinds (see MAX_KINDS), gathered here where each value's type is at hand; an
+  // array value has no kind (its instance has no shape).
+  let kinds = n <= MAX_KINDS ? 0 : -1;
+  let kinds2 = 0;
   // Consecutive strings of even size are decoded together once the run ends (strings have no
   // side effects, so the values are the same and the errors come in the same order).
   let runFirst = -1;
@@ -551,18 +588,45 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
     }
     if (runFirst >= 0) {
       renderUtf16Strings(buf, descPos, runFirst, i, runStart, pos, values);
+      if (kinds >= 0) {
+        for (let k = runFirst; k < i; k++) {
+          const kind = (values[k] as string).length === 0 ? KIND_EMPTY : KIND_STRING;
+          if (k < 15) kinds |= kind << (2 * k);
+          else kinds2 |= kind << (2 * k - 30);
+        }
+      }
       runFirst = -1;
     }
+    let v: Value;
     try {
-      values[i] = decodeValue(ctx, pos, size, type, depth);
+      v = decodeValue(ctx, pos, size, type, depth);
     } catch (e) {
       if (e instanceof ValueError) throw new BinXmlError(`value ${i}: ${e.message}`, pos);
       throw e;
     }
+    values[i] = v;
+    if (kinds >= 0) {
+      // What decodeValue made of this type: null, a BinXml value, an array, or a string.
+      const kind = type === VT.Null ? KIND_NULL : type === VT.BinXml ? KIND_NESTED : type & VT.Array ? -1 : (v as string).length === 0 ? KIND_EMPTY : KIND_STRING;
+      if (kind < 0) kinds = -1;
+      else if (i < 15) kinds |= kind << (2 * i);
+      else kinds2 |= kind << (2 * i - 30);
+    }
     pos += size;
   }
-  if (runFirst >= 0) renderUtf16Strings(buf, descPos, runFirst, n, runStart, pos, values);
+  if (runFirst >= 0) {
+    renderUtf16Strings(buf, descPos, runFirst, n, runStart, pos, values);
+    if (kinds >= 0) {
+      for (let k = runFirst; k < n; k++) {
+        const kind = (values[k] as string).length === 0 ? KIND_EMPTY : KIND_STRING;
+        if (k < 15) kinds |= kind << (2 * k);
+        else kinds2 |= kind << (2 * k - 30);
+      }
+    }
+  }
   valuesEnd = pos;
+  valuesKinds = kinds;
+  valuesKinds2 = kinds2;
   return values;
 }
 
@@ -588,7 +652,11 @@ function decodeBinXml(ctx: ChunkContext, pos: number, size: number, depth: numbe
   content ??= new Parser(ctx, pos, end, false, depth + 1, !ctx.eager).fragment(null);
   const nested = new Nested(content, pos);
   if (ctx.eager) nested.resolveWith(ctx);
-  else measureContent(ctx, nested.content, EMPTY, pos);
+  else if (content.length === 1 && content[0] instanceof Instance) {
+    // What measureContent does for one instance, without the general walk's dispatch.
+    const inst = content[0];
+    if (!chargeShape(ctx, inst)) measureContent(ctx, inst.template.nodes, inst.values, inst.at);
+  } else measureContent(ctx, nested.content, EMPTY, pos);
   nested.weightNodes = ctx.nodes - n0;
   nested.weightChars = ctx.chars - c0;
   return nested;
@@ -596,28 +664,31 @@ function decodeBinXml(ctx: ChunkContext, pos: number, size: number, depth: numbe
 
 /**
  * The usual content of a record or BinXml value, read without a Parser: a fragment header
- * (0x0F), then a template instance (0x0C) of a template this chunk has compiled already. Null
- * when the bytes are anything else, before anything is read or charged: the caller parses
- * them in general, to the same result. Otherwise the instance, as the Parser returns a lazy
- * top-level one, with valuesEnd after its values (where the Parser would go on).
+ * (0x0F; records have one, BinXml values mostly not), then a template instance (0x0C) of a
+ * template defined right there or compiled by this chunk already. Null when the bytes are
+ * anything else, before anything is read or charged: the caller parses them in general, to
+ * the same result. Otherwise the instance, as the Parser returns a lazy top-level one, with
+ * valuesEnd after its values (where the Parser would go on).
  */
 function readKnownInstance(ctx: ChunkContext, start: number, end: number, depth: number): Instance | null {
   const buf = ctx.buf;
-  // 0x0F + 3 bytes, 0x0C, 1 byte, u32 template id, u32 definition offset.
-  if (start + 14 > end || buf[start] !== 0x0f || buf[start + 4] !== 0x0c) return null;
-  const defOffset = buf.readUInt32LE(start + 10);
-  const tpl = ctx.templates.get(defOffset);
-  if (tpl === undefined) return null;
-  let pos = start + 14;
+  // [0x0F + 3 bytes], 0x0C, 1 byte, u32 template id, u32 definition offset.
+  const at = buf[start] === 0x0f ? start + 4 : start;
+  if (at + 10 > end || buf[at] !== 0x0c) return null;
+  const defOffset = u32le(buf, at + 6);
+  let tpl = ctx.templates.get(defOffset);
+  let pos = at + 10;
   if (defOffset === pos) {
-    // The definition written here again: skipped, as the Parser does (it is compiled).
+    // The definition written here: compiled (usually found kept) and skipped, as the Parser
+    // does; each chunk's first record of a template is one of these.
     if (pos + 24 > end) return null;
-    const size = buf.readUInt32LE(pos + 20);
+    const size = u32le(buf, pos + 20);
     if (pos + 24 + size > end) return null;
+    tpl ??= compileTemplate(ctx, defOffset, depth);
     pos += 24 + size;
-  }
+  } else if (tpl === undefined) return null;
   const values = readValues(ctx, pos, end, depth);
-  return new Instance(tpl, values, start + 4);
+  return new Instance(tpl, values, at, valuesKinds, valuesKinds2);
 }
 
 const EMPTY: Value[] = [];
@@ -681,7 +752,7 @@ function templateShapes(nodes: readonly TContent[]): TemplateShapes {
       forgetKept();
       tableCost = 0;
     }
-    shapes = { id: ++templateIds, byPattern: new Map(), last: null };
+    shapes = { id: ++templateIds, byPattern: new Map(), last: null, prev: null };
     chargeShapeTable(key.length);
     SHAPES_BY_TREE.set(key, shapes);
   }
@@ -723,7 +794,13 @@ function patternOf(inst: Instance): string | null {
       const inner = patternOf(c[0]);
       if (inner === null) return null;
       key += '(' + c[0].template.shapes.id + ':' + inner + ')';
-    } else return null;
+    } else {
+      // An array: its length and which items are empty.
+      if (v.length > MAX_ARRAY_ITEMS) return null;
+      key += '[';
+      for (let j = 0; j < v.length; j++) key += v[j]!.length === 0 ? 'e' : 's';
+      key += ']';
+    }
   }
   return key;
 }
@@ -733,17 +810,56 @@ function patternData(inst: Instance): Pattern {
   const values = inst.values;
   const kinds = new Uint8Array(values.length);
   const nested: Pattern['nested'] = new Array<Pattern['nested'][number]>(values.length).fill(null);
+  const nestedAt: number[] = [];
+  let arrays: Pattern['arrays'] | null = null;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (v === null) kinds[i] = KIND_NULL;
     else if (typeof v === 'string') kinds[i] = v.length === 0 ? KIND_EMPTY : KIND_STRING;
-    else {
-      const inner = (v as Nested).content[0] as Instance;
+    else if (Array.isArray(v)) {
+      kinds[i] = KIND_ARRAY;
+      arrays ??= new Array<Uint8Array | null>(values.length).fill(null);
+      arrays[i] = Uint8Array.from(v, (x) => (x.length === 0 ? KIND_EMPTY : KIND_STRING));
+    } else {
+      const inner = v.content[0] as Instance;
       kinds[i] = KIND_NESTED;
-      nested[i] = { shapes: inner.template.shapes, pattern: patternData(inner) };
+      nested[i] = { shapes: inner.template.shapes, pattern: patternData(inner), shape: inner.shape };
+      nestedAt.push(i);
     }
   }
-  return { kinds, nested };
+  // With an array value the kinds do not fit two bits each: such patterns are compared in full.
+  let kindsKey = values.length <= MAX_KINDS && arrays === null ? 0 : -1;
+  let kindsKey2 = 0;
+  if (kindsKey === 0) {
+    for (let i = 0; i < values.length; i++) {
+      if (i < 15) kindsKey |= kinds[i]! << (2 * i);
+      else kindsKey2 |= kinds[i]! << (2 * i - 30);
+    }
+  }
+  return { kinds, kindsKey, kindsKey2, nested, nestedAt, arrays: arrays ?? [] };
+}
+
+/**
+ * Whether the instance's values have pattern `p`: matchesPattern's answer, from the kinds
+ * gathered while its values were read and, for its BinXml values, their instances' shapes.
+ */
+function matchesInstance(inst: Instance, p: Pattern): boolean {
+  const values = inst.values;
+  if (inst.kinds < 0 || p.kindsKey < 0) return matchesPattern(values, p);
+  if (inst.kinds !== p.kindsKey || inst.kinds2 !== p.kindsKey2 || values.length !== p.kinds.length) return false;
+  const at = p.nestedAt;
+  for (let j = 0; j < at.length; j++) {
+    const i = at[j]!;
+    // Equal kinds: the value is a BinXml value, as it was in the pattern.
+    const c = (values[i] as Nested).content;
+    if (c.length !== 1) return false;
+    const inner = c[0];
+    if (!(inner instanceof Instance)) return false;
+    const want = p.nested[i]!;
+    if (inner.shape !== null && inner.shape === want.shape) continue;
+    if (inner.template.shapes !== want.shapes || !matchesInstance(inner, want.pattern)) return false;
+  }
+  return true;
 }
 
 /** Whether the values have pattern `p` (what comparing patternOf's keys would say, without one). */
@@ -764,7 +880,12 @@ function matchesPattern(values: Value[], p: Pattern): boolean {
       if (c.length !== 1) return false;
       const inner = c[0];
       if (!(inner instanceof Instance) || inner.template.shapes !== want.shapes || !matchesPattern(inner.values, want.pattern)) return false;
-    } else return false;
+    } else {
+      if (k !== KIND_ARRAY) return false;
+      const want = p.arrays[i]!;
+      if (v.length !== want.length) return false;
+      for (let j = 0; j < v.length; j++) if ((v[j]!.length === 0 ? KIND_EMPTY : KIND_STRING) !== want[j]) return false;
+    }
   }
   return true;
 }
@@ -773,12 +894,21 @@ function matchesPattern(values: Value[], p: Pattern): boolean {
 function shapeOf(inst: Instance): Shape | null {
   const tplShapes = inst.template.shapes;
   const last = tplShapes.last;
-  if (last !== null && matchesPattern(inst.values, last.pattern)) return last;
+  if (last !== null && matchesInstance(inst, last.pattern)) return last;
+  // Records of a template often alternate between two patterns (a value empty or not).
+  const prev = tplShapes.prev;
+  if (prev !== null && matchesInstance(inst, prev.pattern)) {
+    tplShapes.prev = last;
+    tplShapes.last = prev;
+    return prev;
+  }
   const key = patternOf(inst);
   if (key === null) return null;
   const shapes = tplShapes.byPattern;
   let shape = shapes.get(key);
+  if (shape === null) return null;
   if (shape !== undefined) {
+    tplShapes.prev = last;
     tplShapes.last = shape;
     return shape;
   }
@@ -786,23 +916,29 @@ function shapeOf(inst: Instance): Shape | null {
   // Measure once with the values' own sizes counted apart, per use.
   const values = inst.values;
   const counter = new ChunkContext(EMPTY_BUFFER, 'upper', EVTX_LIMITS.depth, false);
-  const sym: Symbolic = { uses: new Array<number>(values.length).fill(0), nestedUses: new Array<number>(values.length).fill(0), ok: true };
+  const sym: Symbolic = { uses: new Array<number>(values.length).fill(0), nestedUses: new Array<number>(values.length).fill(0), items: [], ok: true };
   symbolic = sym;
   try {
     measureContent(counter, inst.template.nodes, values, inst.at);
   } finally {
     symbolic = null;
   }
-  if (!sym.ok) return null;
+  if (!sym.ok) {
+    shapes.set(key, null);
+    chargeShapeTable(2 * key.length + 16);
+    return null;
+  }
   const uses: number[] = [];
   const repeats: number[] = [];
   for (let i = 0; i < values.length; i++) {
     for (let n = 0; n < sym.uses[i]!; n++) uses.push(i);
     for (let n = 1; n < sym.nestedUses[i]!; n++) repeats.push(i);
   }
-  shape = { nodes: counter.nodes, chars: counter.chars, uses, repeats, render: undefined, pattern: patternData(inst) };
-  chargeShapeTable(2 * key.length + uses.length + repeats.length + 16);
+  const itemUses = sym.items;
+  shape = { nodes: counter.nodes, chars: counter.chars, uses, repeats, itemUses, render: undefined, pattern: patternData(inst) };
+  chargeShapeTable(2 * key.length + uses.length + repeats.length + itemUses.length + 16);
   shapes.set(key, shape);
+  tplShapes.prev = last;
   tplShapes.last = shape;
   return shape;
 }
@@ -820,6 +956,8 @@ function chargeShape(ctx: ChunkContext, inst: Instance): boolean {
   let chars = shape.chars;
   const uses = shape.uses;
   for (let i = 0; i < uses.length; i++) chars += (values[uses[i]!] as string).length;
+  const itemUses = shape.itemUses;
+  for (let i = 0; i < itemUses.length; i += 2) chars += (values[itemUses[i]!] as string[])[itemUses[i + 1]!]!.length;
   const repeats = shape.repeats;
   for (let i = 0; i < repeats.length; i++) {
     const v = values[repeats[i]!] as Nested;
@@ -840,10 +978,20 @@ function chargeShape(ctx: ChunkContext, inst: Instance): boolean {
 interface Symbolic {
   uses: number[];
   nestedUses: number[];
+  /** Array items written, as (value index, item index) pairs, one pair per use. */
+  items: number[];
   /** False when a size depends on a value in a way a shape cannot hold (BinXml in an attribute). */
   ok: boolean;
 }
 let symbolic: Symbolic | null = null;
+
+/** Item uses a shape may hold (arrays repeating nested elements multiply). */
+const MAX_ITEM_USES = 4096;
+
+function symbolicItem(sym: Symbolic, index: number, item: number): void {
+  if (sym.items.length >= 2 * MAX_ITEM_USES) sym.ok = false;
+  else sym.items.push(index, item);
+}
 
 const EMPTY_BUFFER = Buffer.alloc(0);
 
@@ -1058,10 +1206,11 @@ function buildElement(ctx: ChunkContext, c: TElement, values: Value[], arrayInde
  * resolved only if their tree is asked for.
  */
 function measureContent(ctx: ChunkContext, nodes: readonly TContent[], values: Value[], at: number): void {
-  for (let i = 0; i < nodes.length; i++) measureInto(ctx, nodes[i]!, values, -1, '', at);
+  for (let i = 0; i < nodes.length; i++) measureInto(ctx, nodes[i]!, values, -1, '', -1, at);
 }
 
-function measureInto(ctx: ChunkContext, c: TContent, values: Value[], arrayIndex: number, arrayItem: string, at: number): void {
+/** `itemAt` is the index of arrayItem in its array (for a shape's item uses), -1 outside a repeat. */
+function measureInto(ctx: ChunkContext, c: TContent, values: Value[], arrayIndex: number, arrayItem: string, itemAt: number, at: number): void {
   if (typeof c === 'string') {
     ctx.nodes++;
     ctx.chars += c.length;
@@ -1073,11 +1222,15 @@ function measureInto(ctx: ChunkContext, c: TContent, values: Value[], arrayIndex
     if (typeof v === 'string') {
       if (v !== '') {
         ctx.nodes++;
-        if (symbolic) symbolic.uses[c.index]!++;
-        else ctx.chars += v.length;
+        if (!symbolic) ctx.chars += v.length;
+        else if (c.index === arrayIndex) symbolicItem(symbolic, c.index, itemAt);
+        else symbolic.uses[c.index]!++;
       }
     } else if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) ctx.chars += v[i]!.length;
+      for (let i = 0; i < v.length; i++) {
+        if (!symbolic) ctx.chars += v[i]!.length;
+        else if (v[i] !== '') symbolicItem(symbolic, c.index, i);
+      }
       ctx.nodes += v.length;
     } else if (symbolic) {
       symbolic.nestedUses[c.index]!++;
@@ -1121,14 +1274,14 @@ function measureInto(ctx: ChunkContext, c: TContent, values: Value[], arrayIndex
   if (optionalNull && !hasElements) return;
   if (repeatIndex >= 0) {
     const items = values[repeatIndex] as string[];
-    if (items.length === 0) measureElement(ctx, c, values, repeatIndex, '', at);
-    else for (let i = 0; i < items.length; i++) measureElement(ctx, c, values, repeatIndex, items[i]!, at);
+    if (items.length === 0) measureElement(ctx, c, values, repeatIndex, '', -1, at);
+    else for (let i = 0; i < items.length; i++) measureElement(ctx, c, values, repeatIndex, items[i]!, i, at);
     return;
   }
-  measureElement(ctx, c, values, arrayIndex, arrayItem, at);
+  measureElement(ctx, c, values, arrayIndex, arrayItem, itemAt, at);
 }
 
-function measureElement(ctx: ChunkContext, c: TElement, values: Value[], arrayIndex: number, arrayItem: string, at: number): void {
+function measureElement(ctx: ChunkContext, c: TElement, values: Value[], arrayIndex: number, arrayItem: string, itemAt: number, at: number): void {
   const attrs = c.attrs;
   for (let i = 0; i < attrs.length; i++) {
     const parts = attrs[i]!.parts;
@@ -1161,14 +1314,18 @@ function measureElement(ctx: ChunkContext, c: TElement, values: Value[], arrayIn
         ctx.chars += len - valueLen;
         for (let j = 0; j < parts.length; j++) {
           const p = parts[j]!;
-          if (p instanceof TSubst && typeof valueAt(values, p.index) === 'string') symbolic.uses[p.index]!++;
+          if (!(p instanceof TSubst)) continue;
+          // An array's item (its length was counted in len): the item's own use, if any text.
+          if (p.index === arrayIndex) {
+            if (arrayItem !== '') symbolicItem(symbolic, p.index, itemAt);
+          } else if (typeof valueAt(values, p.index) === 'string') symbolic.uses[p.index]!++;
         }
       } else ctx.chars += len;
     }
   }
   ctx.nodes++;
   const ch = c.children;
-  for (let i = 0; i < ch.length; i++) measureInto(ctx, ch[i]!, values, arrayIndex, arrayItem, at);
+  for (let i = 0; i < ch.length; i++) measureInto(ctx, ch[i]!, values, arrayIndex, arrayItem, itemAt, at);
   ctx.check(at);
 }
 

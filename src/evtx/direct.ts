@@ -262,7 +262,7 @@ export function rawFromInstance(inst: Instance): RawWindowsEvent | null {
 
 const MARK_OPEN = '\ufdd0';
 const MARK_CLOSE = '\ufdd1';
-const MARKED = /\ufdd0(\d+(?:\.\d+)*)\ufdd1/g;
+const MARKED = /\ufdd0(\d+(?:\.\d+)*)(?::(\d+))?\ufdd1/g;
 
 /**
  * The RawWindowsEvent of a record: through its shape's compiled renderer when it has one,
@@ -277,10 +277,12 @@ export function renderInstance(inst: Instance): RawWindowsEvent | null {
   return rawFromInstance(inst);
 }
 
-/** A copy of the instance whose non-empty strings are markers naming their place. */
+/** A copy of the instance whose non-empty strings (and array items) are markers naming their place. */
 function markedInstance(inst: Instance, prefix: string): Instance {
   const marked = inst.values.map((v, i): Value => {
     if (typeof v === 'string') return v === '' ? v : `${MARK_OPEN}${prefix}${i}${MARK_CLOSE}`;
+    // "3:1" is item 1 of array value 3 (a shape fixes its arrays' lengths and empty items).
+    if (Array.isArray(v)) return v.map((x, j) => (x === '' ? x : `${MARK_OPEN}${prefix}${i}:${j}${MARK_CLOSE}`));
     if (v instanceof Nested) {
       // A shape's BinXml values are one template instance each (binxml.ts patternOf).
       const inner = v.content[0] as Instance;
@@ -294,8 +296,9 @@ function markedInstance(inst: Instance, prefix: string): Instance {
 /**
  * Builds the renderer of the instance's shape: the template is rendered once with each
  * non-empty value replaced by a marker, and the result written out as an object literal whose
- * strings concatenate literal text and values. Within a shape (same null and empty values)
- * the elements, attributes and keys do not depend on the values' text, except EventData names
+ * strings concatenate literal text and values. Within a shape (same null and empty values,
+ * same array lengths and empty items) the elements, attributes and keys do not depend on the
+ * values' text, except EventData names
  * taken from a value (two values may be equal and merge) — those templates keep the walk, as
  * do templates whose text holds a marker character. The renderer is checked once against the
  * walk on the record that built it.
@@ -328,10 +331,12 @@ function compileRenderer(inst: Instance): ((values: Value[]) => RawWindowsEvent)
     let last = 0;
     for (const m of s.matchAll(MARKED)) {
       if (m.index > last) parts.push(JSON.stringify(s.slice(last, m.index)));
-      // "3" is values[3]; "8.2" is value 2 of the instance that BinXml value 8 holds.
+      // "3" is values[3]; "8.2" is value 2 of the instance that BinXml value 8 holds; "3:1"
+      // is item 1 of array value 3.
       const path = m[1]!.split('.').map(Number);
       const index = path.pop()!;
-      parts.push(`${path.length === 0 ? 'v' : nestedRef(path)}[${index}]`);
+      const item = m[2] === undefined ? '' : `[${Number(m[2])}]`;
+      parts.push(`${path.length === 0 ? 'v' : nestedRef(path)}[${index}]${item}`);
       last = m.index + m[0].length;
     }
     if (last < s.length) parts.push(JSON.stringify(s.slice(last)));

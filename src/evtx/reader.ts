@@ -10,7 +10,7 @@ import { BinXmlError, CHUNK_SIZE, ChunkBudgetError, ChunkContext, Instance, pars
 import { renderInstance } from './direct.js';
 import { toRawEvent, toXmlText } from './render.js';
 import type { RawWindowsEvent } from './types.js';
-import { renderFiletime, type GuidCase } from './values.js';
+import { renderFiletime, u32le, type GuidCase } from './values.js';
 
 export const FILE_HEADER_SIZE = 0x1000;
 const CHUNK_HEADER_SIZE = 512;
@@ -134,7 +134,7 @@ function hex(n: number): string {
 }
 
 function u64(buf: Buffer, pos: number): number {
-  return buf.readUInt32LE(pos) + buf.readUInt32LE(pos + 4) * 4294967296;
+  return u32le(buf, pos) + u32le(buf, pos + 4) * 4294967296;
 }
 
 function isAllZero(buf: Buffer): boolean {
@@ -217,16 +217,16 @@ export function parseChunk(
   const ctx = new ChunkContext(buf, guidCase);
   let off = CHUNK_HEADER_SIZE;
   while (off + 24 <= free) {
-    const magic = buf.readUInt32LE(off);
+    const magic = u32le(buf, off);
     // Zeros: the clean end of the data, even when free-space offset claims more (evtx #197).
     if (magic === 0) break;
     if (magic !== RECORD_MAGIC) {
       rep.warn('record', chunkIndex, null, fileOffset + off, `bad record magic ${hex(magic)}; rest of chunk skipped`);
       break;
     }
-    const size = buf.readUInt32LE(off + 4);
+    const size = u32le(buf, off + 4);
     const id = u64(buf, off + 8);
-    if (size < MIN_RECORD_SIZE || off + size > CHUNK_SIZE || buf.readUInt32LE(off + size - 4) !== size) {
+    if (size < MIN_RECORD_SIZE || off + size > CHUNK_SIZE || u32le(buf, off + size - 4) !== size) {
       // The frame is unreliable, so the following records cannot be located: count this one
       // as skipped and end the chunk (libevtx drops such a truncated record too).
       stats.recordsSkipped++;
@@ -255,7 +255,7 @@ export function parseChunk(
       rep.warn('record', chunkIndex, id, fileOffset + e.chunkOffset, `record skipped: ${e.message}`);
     }
     if (nodes) {
-      records.push(new EvtxRecord(id, buf.readUInt32LE(off + 16), buf.readUInt32LE(off + 20), chunkIndex, fileOffset + off, nodes));
+      records.push(new EvtxRecord(id, u32le(buf, off + 16), u32le(buf, off + 20), chunkIndex, fileOffset + off, nodes));
       stats.recordsRead++;
     }
     off += size;
