@@ -27,14 +27,15 @@ type ColdValues = Partial<Record<(typeof COLD_FIELDS)[number], unknown>>;
 export function splitColdFields(rules: readonly Rule[]): { core: Rule[]; cold: Buffer } {
   const cold: ColdValues[] = [];
   const core = rules.map((r) => {
+    // A spread copy keeps the key order; a cold field then keeps its key with `undefined`.
+    const copy = { ...r } as unknown as Record<string, unknown>;
     const c: ColdValues = {};
-    const copy: Record<string, unknown> = {};
-    for (const k of Object.keys(r)) {
-      const v = (r as unknown as Record<string, unknown>)[k];
-      if (v !== undefined && (COLD_FIELDS as readonly string[]).includes(k)) {
-        c[k as keyof ColdValues] = v;
-        copy[k] = undefined;
-      } else copy[k] = v;
+    for (let f = 0; f < COLD_FIELDS.length; f++) {
+      const k = COLD_FIELDS[f]!;
+      const v = copy[k];
+      if (v === undefined) continue;
+      c[k] = v;
+      copy[k] = undefined;
     }
     cold.push(c);
     return copy as unknown as Rule;
