@@ -124,7 +124,8 @@ export const MAX_KEY_TERMS = 128;
  * return it: every event of a returned sequence passed a positive stage and, past the first one,
  * carries a join key that a first-stage event had before it, within maxspan. Events that passed
  * only until or missing-event terms, or a later stage with no such first-stage event, keep their
- * place on the pages (time, ordinal, keys) without the event. The replay's objects are built only
+ * place on the pages (time, ordinal, keys) without the event; so does a first-stage event once
+ * maxspan has passed without a later-stage event of its key (prune). The replay's objects are built only
  * when paging can change the answer.
  */
 export class PagedTailSequences {
@@ -142,6 +143,20 @@ export class PagedTailSequences {
   private readonly multiKeys: JoinKey[][] = [];
   /** Per join key: the latest millisecond of a first-stage event with it. */
   private readonly firstStageMs = new Map<string, number>();
+  /**
+   * Per join key: the latest millisecond of a later-stage event that a first-stage event with the
+   * key could precede within maxspan. A first-stage event older than any such continuation of its
+   * keys, and too old for any event still to come, cannot be in a returned sequence (prune).
+   */
+  private readonly continuedMs = new Map<string, number>();
+  /** Per buffered event, by ordinal: 1 when it is kept as a later stage's event. */
+  private readonly keptLater = new Column(u8);
+  /** The latest millisecond told so far (events come in time order). */
+  private maxMs = -Infinity;
+  /** Next entry of the first stage's hits that prune() looks at. */
+  private pruneCursor = 0;
+  /** Whether prune() has let an event go (the buffer then relies on the order of events). */
+  private pruned = false;
   private readonly firstPos: number;
   private lastEvent: EventDoc | null = null;
   private lastOrd = -1;
@@ -166,11 +181,19 @@ export class PagedTailSequences {
   readonly onTerm = (stage: number, ev: EventDoc, ts: Instant, keys: JoinKey[]): void => {
     if (this.overflow) return;
     if (ev !== this.lastEvent) {
+      if (ts.ms < this.maxMs && this.pruned) {
+        // Never in a hunt or a scheduled run (their events come in order); kept safe all the same.
+        this.dropBuffer('its events came out of time order');
+        return;
+      }
+      if (ts.ms > this.maxMs) this.maxMs = ts.ms;
       this.lastEvent = ev;
       this.lastOrd = this.bodies.length;
       this.bodies.push(null);
       this.ms.push(ts.ms);
       this.ns.push(ts.ns);
+      this.keptLater.push(0);
+      if ((this.lastOrd & (PRUNE_EVERY - 1)) === 0) this.prune();
       liveBuffered++;
       if (this.bodies.length > MAX_PAGED_EVENTS) {
         this.dropBuffer(`more than ${MAX_PAGED_EVENTS.toLocaleString('en-US')} events matched its terms`);
@@ -189,10 +212,48 @@ export class PagedTailSequences {
         const seen = this.firstStageMs.get(k.key);
         if (seen === undefined || ts.ms > seen) this.firstStageMs.set(k.key, ts.ms);
       }
-    } else if (this.bodies[this.lastOrd] === null && this.continues(keys, ts.ms)) {
+    } else if (this.continues(keys, ts.ms)) {
       this.bodies[this.lastOrd] = ev;
+      this.keptLater.set(this.lastOrd, 1);
     }
   };
+
+  /**
+   * Lets go of first-stage events that no returned sequence can hold: no later-stage event with
+   * one of their keys came at or after them, and none can come any more (every event still to come
+   * is more than maxspan after them, in whole milliseconds). With hundreds of rules most of what
+   * the buffers held was such events, kept for the whole of a run's window. Their place on the
+   * pages (time, ordinal, keys) stays.
+   */
+  private prune(): void {
+    const maxspan = this.spec.maxspanMs;
+    if (maxspan === null || maxspan <= 0 || PagedTailSequences.keepAllEvents || this.firstPos < 0) return;
+    const first = this.terms[this.firstPos]!;
+    const horizon = this.maxMs - maxspan;
+    let i = this.pruneCursor;
+    for (; i < first.length; i++) {
+      const ord = first.ords.at(i);
+      const at = this.ms.at(ord);
+      if (at >= horizon) break;
+      if (this.bodies[ord] === null || this.keptLater.at(ord) === 1) continue;
+      const ref = first.keys.at(i);
+      const keys = ref >= 0 ? this.keyLists[ref]! : this.multiKeys[-1 - ref]!;
+      let continued = false;
+      for (const k of keys) {
+        const c = this.continuedMs.get(k.key);
+        if (c !== undefined && c >= at) {
+          continued = true;
+          break;
+        }
+      }
+      if (!continued) {
+        this.bodies[ord] = null;
+        this.pruned = true;
+        PagedTailSequences.prunedEvents++;
+      }
+    }
+    this.pruneCursor = i;
+  }
 
   /**
    * Whether a later-stage event can continue a sequence: a first-stage event came before it with
@@ -202,11 +263,17 @@ export class PagedTailSequences {
    */
   private continues(keys: JoinKey[], ms: number): boolean {
     const maxspan = this.spec.maxspanMs;
+    let continues = false;
+    // Every key is recorded (not only the first that continues): prune() asks about each.
     for (const k of keys) {
       const first = this.firstStageMs.get(k.key);
-      if (first !== undefined && (maxspan === null || maxspan <= 0 || ms - first <= maxspan)) return true;
+      if (first !== undefined && (maxspan === null || maxspan <= 0 || ms - first <= maxspan)) {
+        continues = true;
+        const c = this.continuedMs.get(k.key);
+        if (c === undefined || ms > c) this.continuedMs.set(k.key, ms);
+      }
     }
-    return false;
+    return continues;
   }
 
   /**
@@ -248,6 +315,11 @@ export class PagedTailSequences {
     this.keyLists.length = 0;
     this.multiKeys.length = 0;
     this.firstStageMs.clear();
+    this.continuedMs.clear();
+    this.keptLater.clear();
+    this.maxMs = -Infinity;
+    this.pruneCursor = 0;
+    this.pruned = false;
     this.lastEvent = null;
     this.lastOrd = -1;
   }
@@ -268,6 +340,8 @@ export class PagedTailSequences {
   static alwaysReplay = false;
   /** Tests: keep every buffered event, to check that the events left out are never returned. */
   static keepAllEvents = false;
+  /** First-stage events prune() let go of, over the process (tests check that it happens). */
+  static prunedEvents = 0;
 
   /** The sequences ES returns, oldest last event first; null when the replay gave up (see overflow). */
   result(): SequenceMatch[] | null {
@@ -325,7 +399,7 @@ function sameValues(a: unknown[], b: unknown[]): boolean {
  * A growable column of numbers in a typed array: no object per element for the collector to copy.
  * Doubles for times, 32-bit integers for ordinals and key references.
  */
-class Column<A extends Float64Array | Int32Array> {
+class Column<A extends Float64Array | Int32Array | Uint8Array> {
   private data: A;
   length = 0;
 
@@ -346,6 +420,10 @@ class Column<A extends Float64Array | Int32Array> {
     return this.data[i]!;
   }
 
+  set(i: number, v: number): void {
+    this.data[i] = v;
+  }
+
   clear(): void {
     this.data = this.make(0);
     this.length = 0;
@@ -354,6 +432,9 @@ class Column<A extends Float64Array | Int32Array> {
 
 const f64 = (n: number) => new Float64Array(n);
 const i32 = (n: number) => new Int32Array(n);
+const u8 = (n: number) => new Uint8Array(n);
+/** New buffered events between two prune() passes (a power of two). */
+const PRUNE_EVERY = 256;
 
 /** The events that passed one term: their ordinals and key refs, in order. */
 class HitColumn {
