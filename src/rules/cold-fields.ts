@@ -49,11 +49,13 @@ export function splitColdFields(rules: readonly Rule[]): { core: Rule[]; cold: B
  * rules were split stays `undefined`.
  */
 export function attachColdFields(rules: readonly Rule[], bytes: Buffer): void {
-  let values: ColdValues[] | null = null;
+  // Dropped once filled: a long-lived process (serve) does not keep the serialized copy.
+  let pending: Buffer | null = bytes;
   const getters: (() => unknown)[] = [];
   const fill = (): void => {
-    if (values !== null) return;
-    values = deserialize(bytes) as ColdValues[];
+    if (pending === null) return;
+    const values = deserialize(pending) as ColdValues[];
+    pending = null;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
       const c = values[i] ?? {};
