@@ -1,7 +1,7 @@
 // The default number of input worker threads comes from the files' sizes: workers only when they pay.
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { defaultThreads, MAX_DEFAULT_THREADS, WORKER_FILE_BYTES, WORKER_TOTAL_BYTES } from '../src/parallel/pool.js';
+import { defaultSingleFileThreads, defaultThreads, MAX_DEFAULT_THREADS, SINGLE_FILE_BYTES, WORKER_FILE_BYTES, WORKER_TOTAL_BYTES } from '../src/parallel/pool.js';
 
 const MB = 1 << 20;
 const cores = availableParallelism();
@@ -22,5 +22,13 @@ describe('defaultThreads', () => {
     expect(defaultThreads([52 * MB, 52 * MB])).toBe(expectWorkers(2));
     expect(defaultThreads([40 * MB, 30 * MB, 1 * MB])).toBe(expectWorkers(2));
     expect(defaultThreads(Array.from({ length: 20 }, () => 261 * MB))).toBe(expectWorkers(20));
+  });
+
+  it('reads one large file whose every line is parsed on one worker fewer than the cores', () => {
+    const single = (n: number) => (cores >= 2 ? Math.min(cores - 1, n) : 0);
+    expect(SINGLE_FILE_BYTES).toBe(64 * MB);
+    expect(defaultSingleFileThreads(63 * MB)).toBe(0);
+    expect(defaultSingleFileThreads(64 * MB)).toBe(single(MAX_DEFAULT_THREADS));
+    expect(defaultSingleFileThreads(10_000 * MB)).toBe(single(MAX_DEFAULT_THREADS));
   });
 });

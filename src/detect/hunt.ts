@@ -22,7 +22,7 @@ import { discoverHostAddresses, mentionsHostIp, type HostIpMode } from '../event
 import { emptyShape, iterable, openInput, type InputShape, type OpenedInput } from '../events/inputs.js';
 import type { HostAddressBook } from '../events/windows/index.js';
 
-import { openFiles } from '../parallel/pool.js';
+import { openFiles, SINGLE_FILE_MIN_RULES } from '../parallel/pool.js';
 import { timeOrSkip } from '../events/order.js';
 import { readOrdered } from '../events/ordered.js';
 import { DEFAULT_SORT_MEMORY, type SortStats } from '../events/external-sort.js';
@@ -352,6 +352,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
           // Without a line filter (the rules have too many needles, or one has none) a single
           // file can be read in parts on every thread.
           everyLine: lineFilter(ruleNeedles(prepared), timestampField) === null,
+          busyMain: prepared.length >= SINGLE_FILE_MIN_RULES,
           ...(opts.partBytes !== undefined ? { partBytes: opts.partBytes } : {}),
           route: { kind: 'hunt', rules: prepared.map((p) => p.rule), prepare: prepareOpts },
           timestampField,

@@ -98,6 +98,33 @@ export function defaultThreads(sizes: readonly number[]): number {
   return cores >= 2 && big >= 2 && bytes >= WORKER_TOTAL_BYTES ? Math.min(cores, big, MAX_DEFAULT_THREADS) : 0;
 }
 
+/**
+ * Worker threads used when the caller does not say, for a single JSON file whose every line is
+ * parsed (no line filter: every Elastic rule, say) and that holds SINGLE_FILE_BYTES or more: one
+ * core fewer than there are, since the main thread then has a large share of its own (the rules'
+ * windows, sequence state and alerts). On 2 cores that is one worker reading, parsing and routing
+ * while the main thread runs the rules; with more, the workers share the file in parts
+ * (chunks.ts). On the idle 2-core VM (eighth session, every rule, the bench's 1,000,000 Agent
+ * events) one worker gave 18,149 events/s by the clock against 14,199 on the main thread alone,
+ * for the same CPU time (12,706 and 12,814 events per CPU second). It had been the default once
+ * before and was withdrawn when, before routing became cheaper, it gained nothing on the idle VM
+ * for 15–18% more CPU.
+ */
+export function defaultSingleFileThreads(size: number): number {
+  const cores = availableParallelism();
+  return cores >= 2 && size >= SINGLE_FILE_BYTES ? Math.min(cores - 1, MAX_DEFAULT_THREADS) : 0;
+}
+
+/** Size from which a single file is read on workers by default (see defaultSingleFileThreads). */
+export const SINGLE_FILE_BYTES = 64 << 20;
+/**
+ * Rules from which a hunt's main thread has enough of its own to do for a single file to be read
+ * on workers by default. Measured (per-thread CPU, 100,000 Agent events): with 10 rules one worker
+ * took 3.2 s while the main thread idled at 0.5 s, against 3.4 s on the main thread alone — no
+ * gain; with 100 rules 4.1 s and 1.1 s against 5.7 s.
+ */
+export const SINGLE_FILE_MIN_RULES = 100;
+
 /** A file smaller than this is not worth a worker of its own (see defaultThreads). */
 export const WORKER_FILE_BYTES = 8 << 20;
 /** What the files that are worth a worker must hold together before workers are started. */
@@ -459,6 +486,12 @@ export interface FilesOptions extends Omit<ParallelOptions, 'threads' | 'parts'>
   everyLine?: boolean;
   /** Size of those parts (default PART_BYTES; tests use small ones). */
   partBytes?: number;
+  /**
+   * The consumer's own share of the work is large (a hunt with SINGLE_FILE_MIN_RULES rules or
+   * more): a single large file whose every line is parsed then gets workers by default
+   * (defaultSingleFileThreads). With few rules the main thread would wait for the worker.
+   */
+  busyMain?: boolean;
   /** Opens an input on the main thread (stdin always, and every file with 0 threads). */
   local: (file: InputFile) => OpenedInput;
 }
@@ -480,12 +513,7 @@ export function openFiles(files: readonly InputFile[], opts: FilesOptions): Open
   const partBytes = opts.partBytes ?? PART_BYTES;
   const one = files.length === 1 && onDisk.length === 1 && onDisk[0]!.kind === 'json' ? onDisk[0]!.path : null;
   const heavy = opts.everyLine === true && one !== null;
-  // A single file is read on the main thread unless workers are asked for: one worker reading,
-  // parsing and routing it beside the main thread's rules (a default for a while on 2026-12-06)
-  // was no faster on the idle 2-core VM with every rule (300,000 Agent events: 31.3 and 29.0 s
-  // against 31.1 and 29.5 s on the main thread), cost 15–18% more CPU, and halved the rate on a
-  // loaded machine.
-  const threads = opts.threads ?? defaultThreads(onDisk.map((f) => sizeOf(f.path)));
+  const threads = opts.threads ?? (heavy && opts.busyMain === true ? defaultSingleFileThreads(sizeOf(one)) : defaultThreads(onDisk.map((f) => sizeOf(f.path))));
   if (threads < 1 || onDisk.length === 0) return { inputs: files.map(opts.local), parallel: [], close: async () => undefined };
   // One worker reads a single file whole; several share it in parts.
   const parted = heavy && threads >= 2 && splittable(one, partBytes);
