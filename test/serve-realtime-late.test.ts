@@ -14,7 +14,11 @@ class PacedReader implements PartitionReader {
   delivered = 0;
   /** When each batch had been handed over (Date.now). */
   readonly deliveredAt: number[] = [];
-  constructor(private readonly batches: LogEvent[][]) {}
+  constructor(
+    private readonly batches: LogEvent[][],
+    /** Time between two batches; longer than the release tick, so a batch is pushed before the next one is read. */
+    private readonly paceMs = 60,
+  ) {}
   async claim(): Promise<Checkpoint | null> {
     return null;
   }
@@ -26,8 +30,7 @@ class PacedReader implements PartitionReader {
       await handler(b);
       this.delivered++;
       this.deliveredAt.push(Date.now());
-      // Longer than the release tick: the batch is pushed before the next one is read.
-      await new Promise((r) => setTimeout(r, 60));
+      await new Promise((r) => setTimeout(r, this.paceMs));
     }
     await new Promise<void>((r) => (opts.signal.aborted ? r() : opts.signal.addEventListener('abort', () => r(), { once: true })));
   }
@@ -62,9 +65,9 @@ function stored(): LogEvent[][] {
  * the oldest one began that is in flight or ended after `after` (Infinity: none); and the
  * detector's reorder hold (default none).
  */
-async function detect(rules: DetectorRules, batches: LogEvent[][], inFlight?: { since: (reader: PacedReader, after: number) => number; waitMs?: number; reorderMs?: number }): Promise<{ alerts: Alert[]; status: DetectorStatus }> {
+async function detect(rules: DetectorRules, batches: LogEvent[][], inFlight?: { since: (reader: PacedReader, after: number) => number; waitMs?: number; reorderMs?: number; paceMs?: number }): Promise<{ alerts: Alert[]; status: DetectorStatus }> {
   const alerts: Alert[] = [];
-  const reader = new PacedReader(batches);
+  const reader = new PacedReader(batches, inFlight?.paceMs);
   const d = detectorOn(reader, rules, alerts, undefined, inFlight ? { inFlightSince: (after) => inFlight.since(reader, after), inFlightWaitMs: inFlight.waitMs, ...(inFlight.reorderMs !== undefined ? { reorderMs: inFlight.reorderMs } : {}) } : {});
   await d.start();
   while (reader.delivered < batches.length) await new Promise((r) => setTimeout(r, 5));
@@ -139,8 +142,9 @@ describe('late events in real time', () => {
     const inOrder = await detect(rules, [b[2]!, b[0]!, b[1]!, b[3]!]);
     const began = Date.now() - 1;
     // The request of the third batch began before the first was read; it ends when that batch is
-    // handed over. Each batch comes 60 ms after the one before; the hold is 150 ms.
-    const request = { since: (reader: PacedReader, after: number) => (reader.delivered < 3 || reader.deliveredAt[2]! > after ? began : Infinity), waitMs: 60_000, reorderMs: 150 };
+    // handed over. Each batch comes 250 ms after the one before; the hold is 600 ms (times wide
+    // enough that a loaded machine's late timers do not change which batch is pushed when).
+    const request = { since: (reader: PacedReader, after: number) => (reader.delivered < 3 || reader.deliveredAt[2]! > after ? began : Infinity), waitMs: 60_000, reorderMs: 600, paceMs: 250 };
     const waited = await detect(rules, stored(), request);
     expect(waited.status.late).toBe(0);
     expect(waited.status.repairs).toBe(0);
