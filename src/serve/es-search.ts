@@ -20,7 +20,7 @@ import type { ServedAlerts } from './alerts.js';
 import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
-import { badRequest, qs, readJsonBody, sendJson } from './http.js';
+import { badRequest, qs, readJsonBody, sendJson, type EsError } from './http.js';
 import { compileQuery, parseSort, sortComparator } from './query-dsl.js';
 import { eventSource, type EventStore } from './store/event-store.js';
 
@@ -298,7 +298,7 @@ function orderForEql(out: (EventDoc & { seq: number })[], tb: string | null): Ev
  * reason is `line L:C: …`; the verifier's problems are one `verification_exception` listing them
  * all (`Found 2 problems\nline 1:15: …\nline 1:40: …`). The wording of each problem is eqlite's.
  */
-export function eqlBadRequest(e: EqlError): ReturnType<typeof badRequest> {
+function eqlBadRequest(e: EqlError): EsError {
   const line = (p: EqlError) => `line ${p.line}:${p.column}: ${p.problem.split('\n')[0]}`;
   if (e.kind === 'syntax') return badRequest(line(e), 'parsing_exception');
   const all = e.all();
