@@ -13,7 +13,7 @@ import { timeOrSkip } from '../src/events/order.js';
 import { fileIdPrefix } from '../src/events/sources.js';
 import type { EventDoc, SkippedItem } from '../src/events/types.js';
 import { generateEvents } from '../src/generate/generator.js';
-import { splittable } from '../src/parallel/chunks.js';
+import { splittable, type LocalParts } from '../src/parallel/chunks.js';
 import { openParallelInputs, type ParallelInput } from '../src/parallel/pool.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
 import { makeRule, seedPair, tempDir } from './detect-helpers.js';
@@ -63,6 +63,35 @@ async function readParts(file: string, bytes: number, ahead?: number): Promise<R
   return { events, skips, parts: input.parts!() };
 }
 
+/**
+ * The same file read in parts on one worker and on this thread (chunks.ts, LocalParts): the main
+ * thread's parts are read and timed here, as hunt's are.
+ */
+async function readPartsWithMain(file: string, bytes: number): Promise<Read & { parts: { started: number; consumed: number; local: number } }> {
+  const skips: SkippedItem[] = [];
+  const events: Read['events'] = [];
+  let opened = 0;
+  const local: LocalParts = {
+    open(range, onSkip) {
+      opened++;
+      const input = openInput({ path: file, kind: 'json' }, { range, onSkip });
+      async function* timed(): AsyncGenerator<EventDoc[]> {
+        for await (const b of input.batches()) yield b.filter((ev) => timeOrSkip(ev, '@timestamp', onSkip) !== null);
+      }
+      return { ...input, batches: timed };
+    },
+    take: () => ({ opened }),
+  };
+  const pool = openParallelInputs([{ path: file, kind: 'json' }], { threads: 1, route: { kind: 'all' }, onSkip: (s) => skips.push(s), parts: { bytes, local } });
+  const input = pool.inputs[0]! as ParallelInput;
+  try {
+    for await (const b of input.batches()) for (const ev of b) events.push(shape(ev));
+  } finally {
+    await pool.close();
+  }
+  return { events, skips, parts: input.parts!() };
+}
+
 describe('reading one file in parts', () => {
   const lines = generatedLines(3000, 'parts-1');
   // Malformed lines spread over the file: an unparsable line, a value that is not an object, an
@@ -96,6 +125,18 @@ describe('reading one file in parts', () => {
     expect(serial.events.length).toBe(3000);
   }, 60_000);
 
+  it('gives the same when the main thread reads parts too, while it would wait for the worker', async () => {
+    const serial = await readSerial(file);
+    const parted = await readPartsWithMain(file, 4096);
+    // The worker starts (loads its modules) after the main thread has its first part to wait for.
+    expect(parted.parts.local).toBeGreaterThan(0);
+    expect(parted.parts.local).toBeLessThan(parted.parts.started);
+    expect(parted.parts.consumed).toBe(parted.parts.started);
+    expect(parted.events).toEqual(serial.events);
+    expect(parted.skips).toEqual(serial.skips);
+    expect(parted.skips.length).toBe(4);
+  }, 60_000);
+
   it('falls back to one piece from a part that holds multi-line JSON', async () => {
     const more = generatedLines(1500, 'parts-2');
     const pretty = JSON.stringify({ '@timestamp': '2026-11-01T00:00:03Z', event: { category: 'process' }, host: { id: 'hp' } }, null, 2).split('\n');
@@ -107,6 +148,9 @@ describe('reading one file in parts', () => {
     const parted = await readParts(f, 4096);
     expect(parted.events).toEqual(serial.events);
     expect(parted.skips).toEqual(serial.skips);
+    const withMain = await readPartsWithMain(f, 4096);
+    expect(withMain.events).toEqual(serial.events);
+    expect(withMain.skips).toEqual(serial.skips);
     // The pretty-printed event is read (line 701), the object cut short swallowed the next line.
     expect(serial.events.find((e) => (e.source as { host?: { id?: string } }).host?.id === 'hp')?.position).toEqual({ file: f, line: 701 });
     expect(serial.skips.length).toBeGreaterThan(0);
@@ -178,6 +222,11 @@ describe('hunt over one file in parts equals hunt on the main thread', () => {
     expect(parted.r.alerts).toEqual(serial.r.alerts);
     expect(parted.r.stats).toEqual(serial.r.stats);
     expect(parted.skipped).toEqual(serial.skipped);
+    // One worker and the main thread share the parts (the default on 2 cores for a large file).
+    const shared = await run(1, { partBytes: 16 << 10 });
+    expect(shared.r.alerts).toEqual(serial.r.alerts);
+    expect(shared.r.stats).toEqual(serial.r.stats);
+    expect(shared.skipped).toEqual(serial.skipped);
     const s = serial.r.stats;
     expect(s.events).toBe(4002);
     expect(serial.skipped.map((x) => [x.position.line, x.reason])).toEqual([

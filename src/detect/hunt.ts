@@ -34,7 +34,7 @@ import { alertHost, DetectionEngine, type RuleStats } from './engine.js';
 import { saveOutlines } from '../engine/outline.js';
 import type { IndexMappings } from '../engine/mapping.js';
 import { lineFilter } from '../events/prefilter.js';
-import { addCounters, emptyCounters, prepareRule, ruleNeedles, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
+import { addCounters, emptyCounters, takeCounters, prepareRule, ruleNeedles, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { resolveDateMath, TimeExpressionError } from './schedule.js';
 import { markFirstEventRead, markStartup } from '../util/startup-trace.js';
 
@@ -369,6 +369,19 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
             const needles = attempt === 'stream' ? router.needles : null;
             const input = openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin, needles, timestampField });
             return routedInput(input, router, timestampField, io.onSkip);
+          },
+          // The parts of a single file the main thread reads while it would wait for the worker,
+          // routed by one router of their own (its counters travel with each part, see chunks.ts).
+          localParts: (f) => {
+            let router: RuleRouter | null = null;
+            return {
+              open: (range, onSkip) => {
+                router ??= new RuleRouter(prepared);
+                const input = openInput(f, { range, index: opts.index, hostAddresses, onSkip, onWarning: io.onWarning, timestampField });
+                return routedInput(input, router, timestampField, onSkip);
+              },
+              take: () => (router === null ? null : takeCounters(router.counters)),
+            };
           },
         });
         sources = opened.inputs;

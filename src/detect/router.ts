@@ -261,6 +261,13 @@ export function emptyCounters(rules: number): RouteCounters {
   };
 }
 
+/** The counts so far (a copy), which start again from zero (parts of a file share one router). */
+export function takeCounters(c: RouteCounters): RouteCounters {
+  const copy = { ...c, dispatched: [...c.dispatched], excepted: [...c.excepted], filtered: [...c.filtered] };
+  Object.assign(c, emptyCounters(c.dispatched.length));
+  return copy;
+}
+
 export function addCounters(into: RouteCounters, c: RouteCounters): void {
   for (let i = 0; i < into.dispatched.length; i++) {
     into.dispatched[i]! += c.dispatched[i] ?? 0;

@@ -17,13 +17,19 @@
 //   - only when no line filter is used (OpenOptions.needles): a filter decides from the first
 //     lines of an input whether it stays on, which a part cannot know;
 //   - the main thread holds at most `ahead` parts that it has not consumed (back-pressure); each
-//     worker reads one part at a time.
+//     worker reads one part at a time;
+//   - the main thread reads parts too (LocalParts), whenever the part it must consume next is not
+//     done yet: with every rule one worker is the bottleneck while the main thread, which runs the
+//     rules' windows and sequences, waits for it about half the time. A part read here is routed
+//     here, by a router of its own, and held (events, skipped items, counters) until its turn, so
+//     what the merge receives is still in file order and the same as from a worker.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { emptyShape, iterable, type InputShape } from '../events/inputs.js';
 import { InputError, type InputFile } from '../events/sources.js';
 import { ioReason } from '../util/files.js';
-import type { EventDoc } from '../events/types.js';
+import type { EventDoc, SkippedItem } from '../events/types.js';
+import type { OpenedInput } from '../events/inputs.js';
 import { sniffEncoding } from '../util/text.js';
 import type { FileChannel, ParallelInput } from './pool.js';
 import type { ByteRange } from './protocol.js';
@@ -97,13 +103,43 @@ export interface PartOptions {
   release: (c: FileChannel) => void;
   size: number;
   partBytes?: number;
-  /** Parts started and not yet consumed (default 3 per worker). */
+  /** Parts started and not yet consumed (default 3 per thread reading parts). */
   ahead?: number;
+  /** The main thread's own reading of parts; absent: only the workers read them. */
+  local?: LocalParts;
+  /** Receives the skipped items of the parts read on the main thread, in file order. */
+  onSkip?: (item: SkippedItem) => void;
+}
+
+/**
+ * Reading parts of the file on the main thread (see the top of this file): `open` reads a range as
+ * a worker would — every event timed and routed, those without a time reported to `onSkip` —, and
+ * `take` gives the routing counters of what was opened since the last call, which start again
+ * from zero (as a worker's part router does).
+ */
+export interface LocalParts {
+  open(range: ByteRange, onSkip: (item: SkippedItem) => void): OpenedInput;
+  take(): unknown;
+}
+
+/** A part read on the main thread, held until its turn. */
+interface LocalRead {
+  batches: (EventDoc[] | null)[];
+  /** skips[i]: the items skipped before batches[i]; the last entry, those after the last batch. */
+  skips: SkippedItem[][];
+  bytes: number;
+  read: number;
+  skipped: number;
+  counters: unknown;
+  shape: InputShape | undefined;
+  linesOnly: boolean;
 }
 
 interface Part {
-  channel: FileChannel;
-  worker: Worker;
+  /** The worker's channel; null for a part read on the main thread (`local`). */
+  channel: FileChannel | null;
+  worker: Worker | null;
+  local: LocalRead | null;
   start: number;
   /** The line it starts (1-based). */
   line: number;
@@ -134,7 +170,12 @@ function addShape(into: InputShape, s: InputShape | undefined): void {
 /** One file read in parts (see the top of this file), as one input of the merge. */
 export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
   const partBytes = Math.max(1, opts.partBytes ?? PART_BYTES);
-  const ahead = Math.max(1, opts.ahead ?? 3 * opts.workers.length);
+  const local = opts.local ?? null;
+  const ahead = Math.max(1, opts.ahead ?? 3 * (opts.workers.length + (local === null ? 0 : 1)));
+  // The main thread's parts are smaller: it starts one whenever the part it must consume next is
+  // not done, and a smaller one overshoots that moment less (with every rule over 100,000 Agent
+  // events it then read about a third of the file, and waited 0.1 s in all).
+  const localBytes = Math.max(1, Math.floor(partBytes / 4));
   const idle = new Set<Worker>(opts.workers);
   const parts: Part[] = [];
   let fd = -1;
@@ -162,26 +203,34 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
     opts.onDone();
   };
 
-  /** Starts parts on idle workers while fewer than `ahead` wait to be consumed. */
+  /** Plans the next part while fewer than `ahead` wait to be consumed; null when none can be. */
   let planError: Error | null = null;
+  const plan = (bytes: number): { start: number; line: number; range: ByteRange } | null => {
+    if (stopped || planError !== null || next < 0 || parts.length - consumed >= ahead) return null;
+    const start = next;
+    const line = nextLine;
+    let m: { end: number; newlines: number };
+    try {
+      m = measurePart(fd, start, bytes, probe);
+    } catch (e) {
+      planError = new InputError(`cannot read ${file.path}: ${ioReason(e)}`);
+      return null;
+    }
+    next = m.end;
+    nextLine = line + m.newlines;
+    const range: ByteRange = m.end < 0 ? { start, line, continued: start > 0 } : { start, end: m.end, line, continued: start > 0 };
+    return { start, line, range };
+  };
+
+  /** Starts parts on idle workers while fewer than `ahead` wait to be consumed. */
   const schedule = () => {
-    while (!stopped && planError === null && next >= 0 && idle.size > 0 && parts.length - consumed < ahead) {
-      const start = next;
-      const line = nextLine;
-      let m: { end: number; newlines: number };
-      try {
-        m = measurePart(fd, start, partBytes, probe);
-      } catch (e) {
-        planError = new InputError(`cannot read ${file.path}: ${ioReason(e)}`);
-        return;
-      }
+    while (idle.size > 0) {
+      const p = plan(partBytes);
+      if (p === null) return;
       const worker = idle.values().next().value as Worker;
       idle.delete(worker);
-      next = m.end;
-      nextLine = line + m.newlines;
-      const range: ByteRange = m.end < 0 ? { start, line, continued: start > 0 } : { start, end: m.end, line, continued: start > 0 };
-      const part: Part = { worker, start, line, channel: null as unknown as FileChannel };
-      part.channel = opts.channel(worker, range, true, () => {
+      const part: Part = { worker, local: null, start: p.start, line: p.line, channel: null };
+      part.channel = opts.channel(worker, p.range, true, () => {
         idle.add(worker);
         // Called from the channel's finish(): schedule after it has settled.
         queueMicrotask(schedule);
@@ -191,9 +240,42 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
     }
   };
 
+  /**
+   * Reads the next part on this thread and holds what it gave until its turn; false when no part
+   * can be planned now (too many wait to be consumed, or the file is planned to its end).
+   */
+  const readLocal = async (): Promise<boolean> => {
+    const p = plan(localBytes);
+    if (p === null) return false;
+    const part: Part = { worker: null, local: null, start: p.start, line: p.line, channel: null };
+    parts.push(part);
+    let pending: SkippedItem[] = [];
+    const input = local!.open(p.range, (s) => pending.push(s));
+    const batches: EventDoc[][] = [];
+    const skips: SkippedItem[][] = [];
+    for await (const b of input.batches()) {
+      skips.push(pending);
+      pending = [];
+      batches.push(b);
+    }
+    skips.push(pending);
+    const counts = input.counts();
+    part.local = {
+      batches,
+      skips,
+      bytes: input.bytesRead(),
+      read: counts.read,
+      skipped: counts.skipped,
+      counters: local!.take(),
+      shape: input.shape?.(),
+      linesOnly: input.lineState?.().linesOnly ?? false,
+    };
+    return true;
+  };
+
   const stop = () => {
     stopped = true;
-    for (let k = consumed; k < parts.length; k++) parts[k]!.channel.cancel();
+    for (let k = consumed; k < parts.length; k++) parts[k]!.channel?.cancel();
   };
 
   async function* batches(): AsyncGenerator<EventDoc[]> {
@@ -208,21 +290,30 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
       schedule();
       while (consumed < parts.length) {
         const part = parts[consumed]!;
-        await part.channel.whenDone();
         const c = part.channel;
-        if (c.failed) throw c.failed;
-        if (!c.lines?.linesOnly) {
+        if (c !== null) {
+          // The main thread would wait for the worker: it reads a later part itself meanwhile.
+          while (local !== null && !c.isDone && (await readLocal()));
+          await c.whenDone();
+          if (c.failed) throw c.failed;
+        }
+        const linesOnly = c !== null ? c.lines?.linesOnly === true : part.local!.linesOnly;
+        if (!linesOnly) {
           // Not one item per line: from this part's start, read the rest in one piece.
           stop();
-          const rest = opts.channel(part.worker, { start: part.start, line: part.line, continued: part.start > 0 }, false, () => undefined);
+          const rest = opts.channel(part.worker ?? opts.workers[0]!, { start: part.start, line: part.line, continued: part.start > 0 }, false, () => undefined);
           current = rest;
           yield* rest.batches();
           take(rest);
           return;
         }
-        current = c;
-        yield* c.batches();
-        take(c);
+        if (c !== null) {
+          current = c;
+          yield* c.batches();
+          take(c);
+        } else {
+          yield* localBatches(part.local!);
+        }
         consumed++;
         schedule();
       }
@@ -231,6 +322,23 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
       stop();
       done();
     }
+  }
+
+  /** A part read on this thread, handed on in its turn: its skipped items before the events that follow them. */
+  async function* localBatches(r: LocalRead): AsyncGenerator<EventDoc[]> {
+    bytesBefore += r.bytes;
+    readBefore += r.read;
+    skippedBefore += r.skipped;
+    counters = addCounts(counters, r.counters);
+    addShape(shape, r.shape);
+    for (let i = 0; i < r.batches.length; i++) {
+      for (const s of r.skips[i]!) opts.onSkip?.(s);
+      const b = r.batches[i]!;
+      // Let go of what was handed on (a part holds a few hundred parsed events).
+      r.batches[i] = null;
+      yield b;
+    }
+    for (const s of r.skips[r.batches.length]!) opts.onSkip?.(s);
   }
 
   const take = (c: FileChannel) => {
@@ -253,6 +361,6 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
     counts: () => ({ read: readBefore + (current?.read ?? 0), skipped: skippedBefore + (current?.skipped ?? 0) }),
     shape: () => shape,
     counters: () => counters,
-    parts: () => ({ started: parts.length, consumed }),
+    parts: () => ({ started: parts.length, consumed, local: parts.filter((p) => p.channel === null).length }),
   };
 }

@@ -16,7 +16,7 @@ import { InputError, type InputFile } from '../events/sources.js';
 import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
 import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js';
 import { workerEntry } from '../util/worker-entry.js';
-import { partedInput, PART_BYTES, splittable } from './chunks.js';
+import { partedInput, PART_BYTES, splittable, type LocalParts } from './chunks.js';
 import type { ByteRange, EventBatch, FromWorker, RouteSpec, ToWorker, WorkerConfig } from './protocol.js';
 
 // node:worker_threads is loaded when the first worker starts: a hunt on the main thread (the
@@ -54,16 +54,17 @@ export interface ParallelOptions {
   /**
    * Read a single file in parts on all the threads (chunks.ts): only for a file splittable() found
    * to be UTF-8 NDJSON, and only when the inputs are read without a line filter. `bytes`: the size
-   * of a part; `ahead`: parts started and not yet consumed (default 3 per thread).
+   * of a part; `ahead`: parts started and not yet consumed (default 3 per thread); `local`: the
+   * main thread reads parts too whenever it would wait (chunks.ts, LocalParts).
    */
-  parts?: { bytes: number; ahead?: number };
+  parts?: { bytes: number; ahead?: number; local?: LocalParts };
 }
 
 export interface ParallelInput extends OpenedInput {
   /** The file's router counters once it has been read to the end (hunt: RouteCounters). */
   counters(): unknown;
-  /** A file read in parts (chunks.ts): parts started so far, and consumed. */
-  parts?(): { started: number; consumed: number };
+  /** A file read in parts (chunks.ts): parts started so far, consumed, and read on the main thread. */
+  parts?(): { started: number; consumed: number; local: number };
 }
 
 export interface ParallelInputs {
@@ -225,6 +226,11 @@ export class FileChannel {
     private readonly job: { range: ByteRange; part: boolean } | null = null,
   ) {
     this.finished = new Promise<void>((r) => (this.settle = r));
+  }
+
+  /** Whether the worker is done with this file or part (whenDone has settled or is about to). */
+  get isDone(): boolean {
+    return this.done;
   }
 
   /** Settles when the worker is done with this file or part (or it failed: see batches()). */
@@ -451,6 +457,8 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
       size: sizeOf(f.path),
       partBytes: opts.parts!.bytes,
       ahead: opts.parts!.ahead,
+      local: opts.parts!.local,
+      onSkip: opts.onSkip,
     });
     return { inputs: [input], close };
   }
@@ -494,6 +502,11 @@ export interface FilesOptions extends Omit<ParallelOptions, 'threads' | 'parts'>
   busyMain?: boolean;
   /** Opens an input on the main thread (stdin always, and every file with 0 threads). */
   local: (file: InputFile) => OpenedInput;
+  /**
+   * Reads parts of a single file on the main thread too, whenever it would wait for the workers
+   * (chunks.ts, LocalParts): then such a file is read in parts with one worker as well.
+   */
+  localParts?: (file: InputFile) => LocalParts;
 }
 
 export interface OpenedFiles {
@@ -515,9 +528,12 @@ export function openFiles(files: readonly InputFile[], opts: FilesOptions): Open
   const heavy = opts.everyLine === true && one !== null;
   const threads = opts.threads ?? (heavy && opts.busyMain === true ? defaultSingleFileThreads(sizeOf(one)) : defaultThreads(onDisk.map((f) => sizeOf(f.path))));
   if (threads < 1 || onDisk.length === 0) return { inputs: files.map(opts.local), parallel: [], close: async () => undefined };
-  // One worker reads a single file whole; several share it in parts.
-  const parted = heavy && threads >= 2 && splittable(one, partBytes);
-  const pool = openParallelInputs(onDisk, { ...opts, threads, ...(parted ? { parts: { bytes: partBytes } } : {}) });
+  // One worker reads a single file whole; several share it in parts, and so do one worker and the
+  // main thread when it reads parts too.
+  const withMain = opts.localParts !== undefined;
+  const parted = heavy && (threads >= 2 || withMain) && splittable(one, partBytes);
+  const parts = parted ? { bytes: partBytes, ...(withMain ? { local: opts.localParts!(onDisk[0]!) } : {}) } : undefined;
+  const pool = openParallelInputs(onDisk, { ...opts, threads, ...(parts ? { parts } : {}) });
   const queue = [...pool.inputs];
   return {
     inputs: files.map((f) => (f.path === '-' ? opts.local(f) : queue.shift()!)),
