@@ -19,6 +19,21 @@ import type { EventDoc, SkippedItem } from './types.js';
 
 export { formatPosition } from './position.js';
 
+/**
+ * The machines' own addresses, or how to find them when first needed: the discovery pass
+ * (events/host-discovery.ts) reads every input once more, and only documents mapped to ECS on
+ * read receive them, so an input of ECS documents alone need not wait for it. Undefined from the
+ * function: no address was found.
+ */
+export type HostAddresses = HostAddressBook | (() => Promise<HostAddressBook | undefined>);
+
+/** The book itself, asking a lazy HostAddresses for it (once per input). */
+function hostBook(h: HostAddresses | undefined): () => Promise<HostAddressBook | undefined> {
+  if (typeof h !== 'function') return () => Promise.resolve(h);
+  let book: Promise<HostAddressBook | undefined> | null = null;
+  return () => (book ??= h());
+}
+
 export interface OpenOptions {
   /** `--index NAME`: index for events that carry none. */
   index?: string;
@@ -38,8 +53,12 @@ export interface OpenOptions {
   namespace?: string;
   /** EVTX: stop at the first damaged chunk or record (an EvtxError) instead of skipping it. */
   strict?: boolean;
-  /** The machines' own addresses: mapped Windows events without host.ip get their host's (see windows/host-ip.ts). */
-  hostAddresses?: HostAddressBook;
+  /**
+   * The machines' own addresses: mapped Windows events without host.ip get their host's (see
+   * windows/host-ip.ts). A function is asked once, when the first document mapped to ECS on read
+   * is met (HostAddresses).
+   */
+  hostAddresses?: HostAddresses;
   /**
    * Strings one of which any event a consumer can use contains in its JSON text (needles, see
    * engine/needles.ts): NDJSON lines holding none of them are not parsed but read as stubs (time,
@@ -165,6 +184,8 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
   const shapes = emptyShape();
   let mapFailures = 0;
   let mapping: WindowsMapping | null = null;
+  const hosts = hostBook(opts.hostAddresses);
+  let hostAddresses: HostAddressBook | undefined;
   async function* batches(): AsyncGenerator<EventDoc[]> {
     for await (const batch of reader.batches()) {
       let failed = false;
@@ -185,9 +206,12 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
           countShape(shapes, label, ev.source);
           continue;
         }
-        mapping ??= await loadWindowsMapping();
+        if (mapping === null) {
+          mapping = await loadWindowsMapping();
+          hostAddresses = await hosts();
+        }
         try {
-          const mapped = mapping.mapWindowsDocument(shape, ev.source, { profile, namespace: opts.namespace, hostAddresses: opts.hostAddresses });
+          const mapped = mapping.mapWindowsDocument(shape, ev.source, { profile, namespace: opts.namespace, hostAddresses });
           batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
           // The text is the document before mapping: not this event's.
           delete batch[i]!.text;
@@ -244,6 +268,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
   async function* evtxBatches(readPath: string): AsyncGenerator<EventDoc[]> {
     const { EvtxError, readEvtx } = await import('../evtx/index.js');
     const { mapRawWindowsEvent } = raw ? { mapRawWindowsEvent: null } : await loadWindowsMapping();
+    const hostAddresses = raw ? undefined : await hostBook(opts.hostAddresses)();
     const reader = readEvtx(readPath, {
       strict: opts.strict ?? false,
       onWarning: (w) => {
@@ -269,7 +294,7 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
           if (raw) {
             out.push({ source: record.toRaw() as unknown as Record<string, unknown>, index: opts.index ?? '', id, derivedId: true, position });
           } else {
-            const mapped = mapRawWindowsEvent!(record.toRaw(), { profile: opts.profile, namespace: opts.namespace, hostAddresses: opts.hostAddresses });
+            const mapped = mapRawWindowsEvent!(record.toRaw(), { profile: opts.profile, namespace: opts.namespace, hostAddresses });
             countShape(shapes, 'EVTX', mapped.source);
             const ev: EventDoc = { source: mapped.source, index: mapped.index || (opts.index ?? ''), id, derivedId: true, position };
             if (mapped.hostIpAdded) ev.derivedHostIp = true;

@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import type { Worker } from 'node:worker_threads';
-import { emptyShape, iterable, type InputShape, type OpenedInput } from '../events/inputs.js';
+import { emptyShape, iterable, type HostAddresses, type InputShape, type OpenedInput } from '../events/inputs.js';
 import { InputError, type InputFile } from '../events/sources.js';
 import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
 import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js';
@@ -38,7 +38,7 @@ export interface ParallelOptions {
   /** EVTX records as ECS (default) or RawWindowsEvent objects (see OpenOptions.evtx). */
   evtx?: 'ecs' | 'raw';
   /** The machines' own addresses, given to the Windows mapping (see OpenOptions.hostAddresses). */
-  hostAddresses?: HostAddressBook;
+  hostAddresses?: HostAddresses;
   onSkip?: (item: SkippedItem) => void;
   onWarning?: (message: string) => void;
   /** Events per batch (default 4,096). */
@@ -388,13 +388,15 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
     index: opts.index,
     profile: opts.profile,
     evtx: opts.evtx,
-    hostAddresses: opts.hostAddresses && opts.hostAddresses.size > 0 ? opts.hostAddresses.entries() : undefined,
+    hostAddresses: opts.hostAddresses && typeof opts.hostAddresses !== 'function' && opts.hostAddresses.size > 0 ? opts.hostAddresses.entries() : undefined,
     batchEvents: Math.max(1, opts.batchEvents ?? 4096),
     batchForwarded: Math.max(1, opts.batchForwarded ?? 256),
     credits: Math.max(1, opts.credits ?? 4),
     cloneDepth: Math.max(1, opts.cloneDepth ?? 256),
   };
   if (opts.unclonableBatch !== undefined) cfg.unclonableBatch = opts.unclonableBatch;
+  const later = opts.hostAddresses;
+  if (typeof later === 'function') cfg.hostAddressesLater = true;
   const entry = workerEntry(import.meta.url, 'worker');
   const workers: Worker[] = [];
   const channels = new Map<number, FileChannel>();
@@ -416,6 +418,13 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
   for (let w = 0; w < (files.length === 0 ? 0 : n); w++) {
     const worker = new (workerThreads().Worker)(entry.entry, { workerData: cfg, eval: entry.eval });
     worker.on('message', (m: FromWorker) => {
+      if (m.t === 'hosts?') {
+        // Found once (the function remembers its answer), sent to each worker that asks.
+        void (later as () => Promise<HostAddressBook | undefined>)().then((book) => {
+          if (!closed) worker.postMessage({ t: 'hosts', entries: book !== undefined && book.size > 0 ? book.entries() : null } satisfies ToWorker);
+        });
+        return;
+      }
       const c = channels.get(m.id);
       if (!c) return;
       if (m.t === 'batch') c.push(m);

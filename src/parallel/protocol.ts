@@ -32,6 +32,11 @@ export interface WorkerConfig {
   evtx?: 'ecs' | 'raw';
   /** The machines' own addresses ([host.id, addresses] pairs; see events/windows/host-ip.ts). */
   hostAddresses?: [string, string[]][];
+  /**
+   * The addresses are found when first needed (OpenOptions.hostAddresses as a function): the
+   * worker asks the main thread ('hosts?') when it meets its first document mapped on read.
+   */
+  hostAddressesLater?: boolean;
   /** A batch is sent when it holds this many events … */
   batchEvents: number;
   /** … or this many whole events. */
@@ -112,7 +117,9 @@ export type FromWorker =
       lines?: { linesOnly: boolean; line: number };
     }
   /** input: an InputError (unreadable file), reported as such on the main thread. */
-  | { t: 'fail'; id: number; message: string; input: boolean };
+  | { t: 'fail'; id: number; message: string; input: boolean }
+  /** The machines' own addresses are needed now (WorkerConfig.hostAddressesLater). */
+  | { t: 'hosts?' };
 
 /** A line-aligned part of an NDJSON file (see ReadOptions.range and src/parallel/chunks.ts). */
 export interface ByteRange {
@@ -134,6 +141,8 @@ export type ToWorker =
   | { t: 'open'; id: number; path: string; kind: 'json' | 'evtx'; range?: ByteRange; part?: boolean }
   | { t: 'credit'; id: number }
   | { t: 'cancel'; id: number }
+  /** The answer to 'hosts?': [host.id, addresses] pairs, null when none were found. */
+  | { t: 'hosts'; entries: [string, string[]][] | null }
   /** A message of this worker could not be received: its batch's credit will never come back, so
    * every open file gets one more (the file that lost it reports the gap). */
   | { t: 'lost' };

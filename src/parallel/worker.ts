@@ -2,7 +2,7 @@
 // thread, routes each event, and streams batches back under credit-based flow control so a
 // file the merge is not consuming yet stops being read once its credits are spent.
 import { parentPort, workerData } from 'node:worker_threads';
-import { openInput } from '../events/inputs.js';
+import { openInput, type HostAddresses } from '../events/inputs.js';
 import { InputError } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
 import { getField } from '../engine/fields.js';
@@ -13,7 +13,18 @@ import type { ByteRange, EventBatch, ForwardedEvent, FromWorker, ToWorker, Worke
 
 const port = parentPort!;
 const cfg = workerData as WorkerConfig;
-const hostAddresses = cfg.hostAddresses ? new HostAddressBook(cfg.hostAddresses) : undefined;
+const hostAddresses: HostAddresses | undefined = cfg.hostAddresses ? new HostAddressBook(cfg.hostAddresses) : cfg.hostAddressesLater ? askHostAddresses : undefined;
+
+/** The main thread's answer to 'hosts?' (see WorkerConfig.hostAddressesLater), asked once. */
+let hostsAnswer: ((entries: [string, string[]][] | null) => void) | null = null;
+let hostsAsked: Promise<HostAddressBook | undefined> | null = null;
+function askHostAddresses(): Promise<HostAddressBook | undefined> {
+  hostsAsked ??= new Promise<[string, string[]][] | null>((resolve) => {
+    hostsAnswer = resolve;
+    port.postMessage({ t: 'hosts?' } satisfies FromWorker);
+  }).then((entries) => (entries === null ? undefined : new HostAddressBook(entries)));
+  return hostsAsked;
+}
 
 /** Per file: the router's decision for an event, and its counters at the end. */
 interface FileRouter {
@@ -275,6 +286,11 @@ function tiebreakPrimitive(v: unknown): unknown {
 port.on('message', (m: ToWorker) => {
   if (m.t === 'open') {
     void run(m.id, m.path, m.kind, m.range, m.part === true);
+    return;
+  }
+  if (m.t === 'hosts') {
+    hostsAnswer?.(m.entries);
+    hostsAnswer = null;
     return;
   }
   if (m.t === 'lost') {
