@@ -181,9 +181,11 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
   const local = opts.local ?? null;
   const ahead = Math.max(1, opts.ahead ?? 3 * opts.workers.length);
   // The main thread's parts are smaller: it starts one whenever the part it must consume next is
-  // not done, and a smaller one overshoots that moment less (with every rule over 100,000 Agent
-  // events it then read about a third of the file, and waited 0.1 s in all).
-  const localBytes = Math.max(1, Math.floor(partBytes / 4));
+  // not done, and a smaller one overshoots that moment less. Every rule over 200,000 Agent events,
+  // the busiest thread's CPU in four alternating pairs: 6.1–7.5 s with an eighth of a part (512
+  // KiB), 7.3–8.4 s with a quarter; with a sixteenth the worker took 9.6–11.3 s (the main thread
+  // then waited more than it read).
+  const localBytes = Math.max(1, Math.floor(partBytes / 8));
   const idle = new Set<Worker>(opts.workers);
   const parts: Part[] = [];
   let fd = -1;
