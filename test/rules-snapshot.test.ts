@@ -9,6 +9,7 @@ import { hunt } from '../src/detect/hunt.js';
 import { loadRuleSet } from '../src/rules/home.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
 import { KEEP_SNAPSHOTS, lastSnapshotOutcome, SNAPSHOT_DIR } from '../src/rules/snapshot.js';
+import { extraField } from '../src/rules/cold-fields.js';
 
 const SEED_TOML = path.join(defaultRulesDir(), 'windows', 'initial_access_scripts_process_started_via_wmi.toml');
 const root = mkdtempSync(path.join(tmpdir(), 'eqlite-snapshot-'));
@@ -120,6 +121,47 @@ describe('rule-set snapshots', () => {
     expect(structuredClone(w.rules)).toEqual(parsed.rules);
     w = warm();
     expect(w.rules.map((r) => ({ ...r }))).toEqual(parsed.rules);
+  });
+
+  it("give a warm load's filters and timestamp_field without reading the cold fields, and the rest of `extra` as loaded", async () => {
+    const dir = fresh('rules');
+    const filters = '[{"query":{"match_phrase":{"host.name":"h1"}}}]';
+    writeFileSync(
+      path.join(dir, 'export.ndjson'),
+      [
+        ruleJson('a', 'Rule A', `,"note":"guide","filters":${filters},"timestamp_field":"event.created","meta":{"integration":["endpoint"]}`),
+        ruleJson('b', 'Rule B', ',"meta":{"maturity":"production"}'),
+        ruleJson('c', 'Rule C'),
+      ].join('\n') + '\n',
+    );
+    const parsed = loadRules([dir]);
+    expect(parsed.rules.map((r) => Object.keys(r.extra))).toEqual([['filters', 'timestamp_field', 'meta'], ['meta'], []]);
+    const cache = fresh('cache');
+    await settle();
+    loadRules([dir], { cache });
+    const w = loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit');
+    const stillCold = () => Object.getOwnPropertyDescriptor(w.rules[0]!, 'note')!.get !== undefined;
+    expect(stillCold()).toBe(true);
+    expect(extraField(w.rules[0]!, 'filters')).toEqual([{ query: { match_phrase: { 'host.name': 'h1' } } }]);
+    expect(extraField(w.rules[0]!, 'timestamp_field')).toBe('event.created');
+    expect(extraField(w.rules[1]!, 'filters')).toBeUndefined();
+    expect(extraField(w.rules[2]!, 'timestamp_field')).toBeUndefined();
+    // Read through the copy kept beside the rules: nothing was deserialized.
+    expect(stillCold()).toBe(true);
+    // Reading `extra` itself fills every rule's cold fields.
+    expect(w.rules[1]!.extra).toEqual({ meta: { maturity: 'production' } });
+    expect(stillCold()).toBe(false);
+    expect(w).toEqual(parsed);
+    expect(JSON.stringify(w)).toBe(JSON.stringify(parsed));
+    // `extra` replaced (the setter fills first): extraField reads the new one.
+    const v = loadRules([dir], { cache });
+    v.rules[0]!.extra = { timestamp_field: 'other' };
+    expect(extraField(v.rules[0]!, 'timestamp_field')).toBe('other');
+    expect(extraField(v.rules[0]!, 'filters')).toBeUndefined();
+    expect(v.rules[0]!.note).toBe('guide');
+    // Without a snapshot, extraField is `rule.extra[key]`.
+    expect(extraField(parsed.rules[0]!, 'timestamp_field')).toBe('event.created');
   });
 
   it('see an edited, added or removed file, and a touched file with the same bytes', async () => {

@@ -37,6 +37,7 @@ import { lineFilter } from '../events/prefilter.js';
 import { addCounters, emptyCounters, takeCounters, prepareRule, ruleNeedles, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { resolveDateMath, TimeExpressionError } from './schedule.js';
 import { markFirstEventRead, markStartup } from '../util/startup-trace.js';
+import { extraField } from '../rules/cold-fields.js';
 
 export type { RuleStats };
 export { TimeExpressionError };
@@ -478,7 +479,8 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
 export function rulesUseHostIp(rules: readonly Rule[], exceptionLists: readonly ExceptionList[]): boolean {
   for (const r of rules) {
     if (r.query !== undefined && mentionsHostIp(r.query)) return true;
-    if (r.extra.filters !== undefined && mentionsHostIp(JSON.stringify(r.extra.filters))) return true;
+    const filters = extraField(r, 'filters');
+    if (filters !== undefined && mentionsHostIp(JSON.stringify(filters))) return true;
   }
   return exceptionLists.some((l) => mentionsHostIp(JSON.stringify(l.items)));
 }

@@ -28,6 +28,7 @@ import { fieldStatus } from '../rules/validate.js';
 import { compileRuleFilters, FilterError, type SourcePredicate } from './filters.js';
 import { ruleIndexMatcher, type IndexMatcher } from './index-pattern.js';
 import { fixedOffsetOf, intervalTooShort, parseInterval, windowOffsets } from './schedule.js';
+import { extraField } from '../rules/cold-fields.js';
 
 export interface PrepareOptions {
   timestampField: string;
@@ -111,7 +112,7 @@ const typeOf = (n: string) => {
  * by it), or undefined for the hunt's ordering field.
  */
 export function ruleTimestampField(rule: Rule): string | undefined {
-  const f = rule.extra.timestamp_field;
+  const f = extraField(rule, 'timestamp_field');
   return typeof f === 'string' && f !== '' ? f : undefined;
 }
 
@@ -198,7 +199,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   }
   let filter: SourcePredicate | null;
   try {
-    filter = compileRuleFilters(rule.extra.filters, { now: opts.now });
+    filter = compileRuleFilters(extraField(rule, 'filters'), { now: opts.now });
   } catch (e) {
     if (e instanceof FilterError) return { skip: `rule filters cannot be applied: ${e.message}` };
     throw e;

@@ -17,8 +17,9 @@
 //     always read and compared (a "racily clean" file, in git's words);
 //   - the serialized value's length and digest, checked before it is deserialized.
 // The serialized value is in two parts when the loaded value carries rules (RuleCarrier): the
-// value with the rules' seldom-read fields left out, then those fields (cold-fields.ts), which are
-// deserialized only when some rule's field is first read. `payload.core` is the first part's length.
+// value with the rules' seldom-read fields left out (with the few keys of their `extra` a hunt
+// reads while it starts, beside them), then those fields (cold-fields.ts), which are deserialized
+// only when some rule's field is first read. `payload.core` is the first part's length.
 // A damaged, truncated or foreign file is ignored and replaced; files are written to a temporary
 // name and renamed, so a reader never sees half of one. At most KEEP_SNAPSHOTS snapshots are kept
 // (the most recently written), and none larger than MAX_SNAPSHOT_BYTES is written. Any problem
@@ -32,9 +33,9 @@ import { buildId } from '../util/build-id.js';
 import { pruneCacheFiles } from '../util/cache-dir.js';
 import type { LoadStep } from './load.js';
 import type { Rule } from './types.js';
-import { attachColdFields, splitColdFields } from './cold-fields.js';
+import { attachColdFields, splitColdFields, type ColdIndex } from './cold-fields.js';
 
-const FORMAT = 'eqlite-rule-set-snapshot/2';
+const FORMAT = 'eqlite-rule-set-snapshot/3';
 export const SNAPSHOT_DIR = 'rule-sets';
 /** Snapshots kept in the cache directory (the most recently written). */
 export const KEEP_SNAPSHOTS = 8;
@@ -150,7 +151,7 @@ export function cachedRuleLoad<T>(
       core = payload.length;
     } else {
       const split = splitColdFields(carrier.rules(value));
-      const first = serialize(carrier.withRules(value, split.core));
+      const first = serialize([carrier.withRules(value, split.core), split.index]);
       payload = Buffer.concat([first, split.cold]);
       core = first.length;
     }
@@ -224,9 +225,13 @@ function decode<T>(found: Found, carrier: RuleCarrier<T> | undefined): T | undef
   // Written by a load with another carrier (or none): not this load's value.
   if ((carrier === undefined) !== (core === found.payload.length)) return undefined;
   try {
-    const value = deserialize(found.payload.subarray(0, core)) as T;
-    // A copy of the cold part: the file's buffer is not kept alive by the rules.
-    if (carrier !== undefined) attachColdFields(carrier.rules(value), Buffer.from(found.payload.subarray(core)));
+    if (carrier === undefined) return deserialize(found.payload) as T;
+    const [value, index] = deserialize(found.payload.subarray(0, core)) as [T, ColdIndex];
+    const rules = carrier.rules(value);
+    if (index?.masks?.length !== rules.length || index.extras?.length !== rules.length) return undefined;
+    // The cold part is not copied (8 MB for the installed set): the file's buffer stays alive
+    // until the cold fields are read.
+    attachColdFields(rules, found.payload.subarray(core), index);
     return value;
   } catch {
     return undefined;
