@@ -27,6 +27,7 @@ import { objectArrayIntersection } from './intersect.js';
 import { riskScoreFromMapping, ruleNameFromMapping, severityFromMapping, sortSeverityMapping, type RiskScoreMappingItem, type SeverityMappingItem } from './overrides.js';
 import { buildReasonMessage, lodashGet } from './reason.js';
 import { setOwn } from '../util/own.js';
+import { extraField } from '../rules/cold-fields.js';
 
 /** An alert `_source`; `kibana.alert.uuid` is its `_id`. */
 export type Alert = Record<string, unknown>;
@@ -64,7 +65,7 @@ const uuidCache = new WeakMap<Rule, string>();
 export function ruleUuid(rule: Rule): string {
   let u = uuidCache.get(rule);
   if (u === undefined) {
-    const id = rule.extra.id;
+    const id = extraField(rule, 'id');
     if (typeof id === 'string' && id !== '') u = id;
     else {
       const h = sha256('eqlite-rule:' + rule.rule_id);

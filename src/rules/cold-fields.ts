@@ -14,9 +14,10 @@
 // One deserialization for all rules, not one per rule: a hunt that raises an alert needs them
 // for that alert, and most of a run's rules never alert.
 //
-// Two keys of `extra` are read for every rule while a hunt starts (the rule's `filters` and its
-// EQL `timestamp_field`, by the router): they are kept beside the rules, in the snapshot's first
-// part, and `extraField` reads them there while `extra` is still cold. The accessor's getter for
+// Three keys of `extra` are read for every rule by every hunt: its `filters` and EQL
+// `timestamp_field` by the router as it starts, and its Kibana `id` for each run's execution id
+// as it ends. They are kept beside the rules, in the snapshot's first part, and `extraField`
+// reads them there while `extra` is still cold. The accessor's getter for
 // `extra` is not replaced by it: any other reader of `rule.extra` fills the fields as for the rest.
 import { deserialize, serialize } from 'node:v8';
 import type { Rule } from './types.js';
@@ -25,7 +26,7 @@ import type { Rule } from './types.js';
 export const COLD_FIELDS = ['description', 'note', 'setup', 'threat', 'references', 'author', 'license', 'tags', 'origin', 'extra'] as const;
 
 /** The keys of `extra` kept beside the rules while `extra` is cold (read by extraField). */
-export const HOT_EXTRA_KEYS = ['filters', 'timestamp_field'] as const;
+export const HOT_EXTRA_KEYS = ['filters', 'timestamp_field', 'id'] as const;
 export type HotExtraKey = (typeof HOT_EXTRA_KEYS)[number];
 
 /**
