@@ -1,14 +1,14 @@
 // Rule-set snapshots (src/rules/snapshot.ts): a load of rule files seen before comes from one
 // snapshot file in the cache directory, and gives exactly what parsing the files gives — whatever
 // happened to the files or to the snapshot in between.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hunt } from '../src/detect/hunt.js';
 import { loadRuleSet } from '../src/rules/home.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
-import { KEEP_SNAPSHOTS, lastSnapshotOutcome, SNAPSHOT_DIR } from '../src/rules/snapshot.js';
+import { KEEP_SNAPSHOTS, lastSnapshotOutcome, lastSnapshotWalked, SNAPSHOT_DIR } from '../src/rules/snapshot.js';
 import { extraField } from '../src/rules/cold-fields.js';
 
 const SEED_TOML = path.join(defaultRulesDir(), 'windows', 'initial_access_scripts_process_started_via_wmi.toml');
@@ -201,6 +201,99 @@ describe('rule-set snapshots', () => {
     expect(lastSnapshotOutcome()).toBe('written');
     expect(fewer).toEqual(loadRules([dir]));
     expect(fewer.rules).toHaveLength(3);
+  });
+
+  it('replay the listing of an unchanged tree without walking it, and see a file edited in place, added, removed or renamed anywhere in it', async () => {
+    const dir = fresh('rules');
+    mkdirSync(path.join(dir, 'sub'));
+    writeFileSync(path.join(dir, 'one.ndjson'), ruleJson('a', 'Rule A') + '\n');
+    writeFileSync(path.join(dir, 'sub', 'two.ndjson'), ruleJson('b', 'Rule B') + '\n');
+    const cache = fresh('cache');
+    const load = () => {
+      const r = loadRules([dir], { cache });
+      expect(r).toEqual(loadRules([dir]));
+      return { outcome: lastSnapshotOutcome(), walked: lastSnapshotWalked(), ids: r.rules.map((x) => `${x.rule_id}:${x.name}`) };
+    };
+    await settle();
+    expect(load()).toEqual({ outcome: 'written', walked: true, ids: ['a:Rule A', 'b:Rule B'] });
+    expect(load()).toEqual({ outcome: 'hit', walked: false, ids: ['a:Rule A', 'b:Rule B'] });
+    // Edited in place, same length, its modification time put back: no directory changed.
+    const one = path.join(dir, 'one.ndjson');
+    const old = Date.now() / 1000 - 60;
+    writeFileSync(one, ruleJson('a', 'Rule Z') + '\n');
+    utimesSync(one, old, old);
+    expect(load()).toEqual({ outcome: 'written', walked: true, ids: ['a:Rule Z', 'b:Rule B'] });
+    await settle();
+    expect(load()).toEqual({ outcome: 'hit-after-read', walked: true, ids: ['a:Rule Z', 'b:Rule B'] });
+    expect(load()).toEqual({ outcome: 'hit', walked: false, ids: ['a:Rule Z', 'b:Rule B'] });
+    // Added in a subdirectory, in a new subdirectory; removed; renamed (files load in name order).
+    writeFileSync(path.join(dir, 'sub', 'three.ndjson'), ruleJson('c', 'Rule C') + '\n');
+    expect(load()).toEqual({ outcome: 'written', walked: true, ids: ['a:Rule Z', 'c:Rule C', 'b:Rule B'] });
+    mkdirSync(path.join(dir, 'sub', 'deeper'));
+    writeFileSync(path.join(dir, 'sub', 'deeper', 'four.ndjson'), ruleJson('d', 'Rule D') + '\n');
+    expect(load()).toEqual({ outcome: 'written', walked: true, ids: ['a:Rule Z', 'd:Rule D', 'c:Rule C', 'b:Rule B'] });
+    rmSync(path.join(dir, 'sub', 'two.ndjson'));
+    expect(load()).toEqual({ outcome: 'written', walked: true, ids: ['a:Rule Z', 'd:Rule D', 'c:Rule C'] });
+    renameSync(one, path.join(dir, 'sub', 'zz.ndjson'));
+    expect(load()).toEqual({ outcome: 'written', walked: true, ids: ['d:Rule D', 'c:Rule C', 'a:Rule Z'] });
+    await settle();
+    load();
+    expect(load()).toEqual({ outcome: 'hit', walked: false, ids: ['d:Rule D', 'c:Rule C', 'a:Rule Z'] });
+    // A directory touched with nothing in it changed: walked, the same files. Its change time is
+    // recent, so it is walked (and the bytes compared) until that is 2 s old, then replayed.
+    const t = Date.now() / 1000 - 30;
+    utimesSync(path.join(dir, 'sub'), t, t);
+    expect(load()).toEqual({ outcome: 'hit', walked: true, ids: ['d:Rule D', 'c:Rule C', 'a:Rule Z'] });
+    expect(load()).toEqual({ outcome: 'hit-after-read', walked: true, ids: ['d:Rule D', 'c:Rule C', 'a:Rule Z'] });
+    await settle();
+    expect(load()).toEqual({ outcome: 'hit-after-read', walked: true, ids: ['d:Rule D', 'c:Rule C', 'a:Rule Z'] });
+    expect(load()).toEqual({ outcome: 'hit', walked: false, ids: ['d:Rule D', 'c:Rule C', 'a:Rule Z'] });
+    // A symbolic link in the tree: its target can change with no directory of the tree changing,
+    // so every load walks (and the snapshot still spares the parsing).
+    const outside = fresh('outside');
+    writeFileSync(path.join(outside, 'x.ndjson'), ruleJson('x', 'Rule X') + '\n');
+    symlinkSync(path.join(outside, 'x.ndjson'), path.join(dir, 'link.ndjson'));
+    expect(load()).toEqual({ outcome: 'written', walked: true, ids: ['x:Rule X', 'd:Rule D', 'c:Rule C', 'a:Rule Z'] });
+    await settle();
+    load();
+    expect(load()).toEqual({ outcome: 'hit', walked: true, ids: ['x:Rule X', 'd:Rule D', 'c:Rule C', 'a:Rule Z'] });
+    rmSync(path.join(outside, 'x.ndjson'));
+    mkdirSync(path.join(outside, 'x.ndjson'));
+    writeFileSync(path.join(outside, 'x.ndjson', 'y.ndjson'), ruleJson('y', 'Rule Y') + '\n');
+    expect(load()).toEqual({ outcome: 'written', walked: true, ids: ['y:Rule Y', 'd:Rule D', 'c:Rule C', 'a:Rule Z'] });
+  });
+
+  it("give an installed release's description from the snapshot, and see its manifest edited, damaged or removed", async () => {
+    const home = fresh('home');
+    const release = path.join(home, 'rel-1');
+    mkdirSync(path.join(release, 'rules'), { recursive: true });
+    writeFileSync(path.join(home, 'current'), 'rel-1\n');
+    writeFileSync(path.join(release, 'rules', 'c.toml'), readFileSync(SEED_TOML));
+    const manifest = (name: string) => JSON.stringify({ format: 1, release: name, source: '/src/rules', installed_at: '2026-12-01T10:00:00.000Z', rules: { x: { name: 'X' } } });
+    const manifestFile = path.join(release, 'manifest.json');
+    writeFileSync(manifestFile, manifest('detection-rules-r1'));
+    const cache = fresh('cache');
+    const load = () => {
+      const r = loadRuleSet(undefined, { home, cache });
+      return { outcome: lastSnapshotOutcome(), walked: lastSnapshotWalked(), description: r.set.description, rules: r.rules.map((x) => x.rule_id), release: r.set.release!.manifest.release };
+    };
+    const seedId = loadRules([SEED_TOML]).rules[0]!.rule_id;
+    const expected = (outcome: string, walked: boolean, name: string) => ({ outcome, walked, description: `${name} (installed 2026-12-01 from /src/rules; ${release})`, rules: [seedId], release: name });
+    await settle();
+    expect(load()).toEqual(expected('written', true, 'detection-rules-r1'));
+    expect(load()).toEqual(expected('hit', false, 'detection-rules-r1'));
+    // Edited in place, the same length: its stat differs, so it is read, and what it says is new.
+    writeFileSync(manifestFile, manifest('detection-rules-r2'));
+    expect(load()).toEqual(expected('written', true, 'detection-rules-r2'));
+    // Damaged, then removed: the same error as without a snapshot.
+    const damaged = /^the installed rule set .*rel-1 is missing or damaged \(no readable manifest\.json\); run `eqlite rules update` to reinstall/;
+    writeFileSync(manifestFile, '{"format":1,');
+    expect(() => loadRuleSet(undefined, { home, cache })).toThrow(damaged);
+    expect(() => loadRuleSet(undefined, { home })).toThrow(damaged);
+    rmSync(manifestFile);
+    expect(() => loadRuleSet(undefined, { home, cache })).toThrow(damaged);
+    writeFileSync(manifestFile, manifest('detection-rules-r1'));
+    expect(load()).toEqual(expected('written', true, 'detection-rules-r1'));
   });
 
   it('ignore and replace a damaged, truncated or foreign snapshot file', async () => {

@@ -15,7 +15,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultRulesDir, loadPlanned, loadRules, planRuleFiles, type LoadOptions, type LoadResult } from './load.js';
+import { defaultRulesDir, loadPlanned, loadRules, planRuleFiles, type Listing, type LoadOptions, type LoadResult, type LoadStep } from './load.js';
 import { cachedRuleLoad, type RuleCarrier } from './snapshot.js';
 import type { Rule } from './types.js';
 import { countInto } from '../util/own.js';
@@ -88,14 +88,16 @@ export function rulesHome(opts: RulesHomeOptions = {}): string {
 
 /** Reads a release's manifest; null when the directory holds none or it is not ours. */
 export function readManifest(dir: string): ReleaseManifest | null {
-  let text: string;
   try {
-    text = readFileSync(path.join(dir, MANIFEST_FILE), 'utf8');
+    return parseManifest(readFileSync(path.join(dir, MANIFEST_FILE)));
   } catch {
     return null;
   }
+}
+
+function parseManifest(bytes: Buffer): ReleaseManifest | null {
   try {
-    const m = JSON.parse(text) as ReleaseManifest;
+    const m = JSON.parse(bytes.toString('utf8')) as ReleaseManifest;
     return m && m.format === 1 && typeof m.release === 'string' && typeof m.rules === 'object' ? m : null;
   } catch {
     return null;
@@ -107,6 +109,15 @@ export function readManifest(dir: string): ReleaseManifest | null {
  * missing or damaged is an error: silently falling back to the seed rule would hide detections.
  */
 export function currentRelease(opts: RulesHomeOptions = {}): InstalledRelease | null {
+  const located = currentReleaseDir(opts);
+  if (!located) return null;
+  const manifest = readManifest(located.dir);
+  if (!manifest) throw damagedRelease(located.dir);
+  return { ...located, manifest };
+}
+
+/** The release `current` names, its manifest not read; null when none is installed. */
+function currentReleaseDir(opts: RulesHomeOptions): { name: string; dir: string } | null {
   const home = rulesHome(opts);
   let name: string;
   try {
@@ -114,15 +125,13 @@ export function currentRelease(opts: RulesHomeOptions = {}): InstalledRelease | 
   } catch {
     return null;
   }
-  if (name === '') return null;
-  const dir = path.join(home, name);
-  const manifest = readManifest(dir);
-  if (!manifest) {
-    throw new RuleSetError(
-      `the installed rule set ${dir} is missing or damaged (no readable ${MANIFEST_FILE}); run \`eqlite rules update\` to reinstall, or \`eqlite rules remove\` to use the bundled rule`,
-    );
-  }
-  return { name, dir, manifest };
+  return name === '' ? null : { name, dir: path.join(home, name) };
+}
+
+function damagedRelease(dir: string): RuleSetError {
+  return new RuleSetError(
+    `the installed rule set ${dir} is missing or damaged (no readable ${MANIFEST_FILE}); run \`eqlite rules update\` to reinstall, or \`eqlite rules remove\` to use the bundled rule`,
+  );
 }
 
 export class RuleSetError extends Error {
@@ -151,8 +160,16 @@ export interface LoadedRuleSet extends LoadResult {
 
 export const INSTALL_HINT = 'only the bundled seed rule is used; `eqlite rules update` installs Elastic\'s EQL rule set (about 1,000 rules)';
 
+/** What a loaded release is (the rules it runs, counts of the others, what its manifest says). */
+interface LoadedRelease {
+  loaded: LoadResult;
+  byType: Record<string, number>;
+  notProduction: number;
+  about: Pick<ReleaseManifest, 'release' | 'installed_at' | 'source'>;
+}
+
 /** Where a loaded release keeps its rules (for the snapshot's cold fields, see snapshot.ts). */
-const RELEASE_RULES: RuleCarrier<{ loaded: LoadResult; byType: Record<string, number>; notProduction: number }> = {
+const RELEASE_RULES: RuleCarrier<LoadedRelease> = {
   rules: (v) => v.loaded.rules,
   withRules: (v, rules) => ({ ...v, loaded: { ...v.loaded, rules } }),
 };
@@ -165,16 +182,36 @@ export function loadRuleSet(paths: string[] | undefined, opts: RulesHomeOptions 
   if (paths && paths.length > 0) {
     return { ...loadRules(paths, opts), set: { kind: 'given', description: paths.join(', ') } };
   }
-  const release = currentRelease(opts);
-  if (!release) {
+  const located = currentReleaseDir(opts);
+  if (!located) {
     const dir = defaultRulesDir();
     return { ...loadRules([dir], opts), set: { kind: 'bundled', description: `bundled rules (${dir})`, hint: INSTALL_HINT } };
   }
+  // The manifest is the first file of the load: a snapshot of it holds what the manifest says
+  // (the release's name, source and date), so that while it is unchanged it is not parsed again
+  // (750 kB for Elastic's set).
+  const manifestFile = path.join(located.dir, MANIFEST_FILE);
+  const ruleDirs = releaseRulePaths(located.dir);
+  const plan = (listing?: Listing): LoadStep[] => {
+    let stat;
+    try {
+      stat = statSync(manifestFile, { bigint: true });
+    } catch {
+      throw damagedRelease(located.dir);
+    }
+    return [{ file: manifestFile, stat }, ...planRuleFiles(ruleDirs, listing)];
+  };
   // The release holds every rule type; only its production EQL rules run. What is kept is
   // snapshotted with the filtering done (about half the files are other types).
-  const steps = planRuleFiles(releaseRulePaths(release.dir));
-  const load = (read: (file: string) => Buffer) => {
-    const all = loadPlanned(steps, opts, read);
+  const load = (steps: readonly LoadStep[], read: (file: string) => Buffer): LoadedRelease => {
+    let manifest: ReleaseManifest | null = null;
+    try {
+      manifest = parseManifest(read(manifestFile));
+    } catch {
+      // Unreadable: reported below.
+    }
+    if (!manifest) throw damagedRelease(located.dir);
+    const all = loadPlanned(steps.slice(1), opts, read);
     const byType: Record<string, number> = {};
     let notProduction = 0;
     const rules: Rule[] = [];
@@ -183,18 +220,33 @@ export function loadRuleSet(paths: string[] | undefined, opts: RulesHomeOptions 
       else if (r.origin.maturity !== undefined && r.origin.maturity !== 'production') notProduction++;
       else rules.push(r);
     }
-    return { loaded: { ...all, rules }, byType, notProduction };
+    return { loaded: { ...all, rules }, byType, notProduction, about: { release: manifest.release, installed_at: manifest.installed_at, source: manifest.source } };
   };
-  const { loaded, byType, notProduction } =
-    opts.cache !== undefined ? cachedRuleLoad(opts.cache, 'installed-release', steps, { includeDeprecated: opts.includeDeprecated === true }, load, RELEASE_RULES) : load(readFileSync);
-  const m = release.manifest;
+  const { loaded, byType, notProduction, about } =
+    opts.cache !== undefined
+      ? cachedRuleLoad(opts.cache, 'installed-release', [manifestFile, ...ruleDirs], { includeDeprecated: opts.includeDeprecated === true }, plan, load, RELEASE_RULES)
+      : load(plan(), readFileSync);
   return {
     ...loaded,
     set: {
       kind: 'installed',
-      description: `${m.release} (installed ${m.installed_at.slice(0, 10)} from ${m.source}; ${release.dir})`,
-      release,
+      description: `${about.release} (installed ${about.installed_at.slice(0, 10)} from ${about.source}; ${located.dir})`,
+      release: lazyRelease(located.name, located.dir),
       notRun: { byType, notProduction },
+    },
+  };
+}
+
+/** An InstalledRelease whose manifest is read when first asked for (a hunt does not need it). */
+function lazyRelease(name: string, dir: string): InstalledRelease {
+  let manifest: ReleaseManifest | undefined;
+  return {
+    name,
+    dir,
+    get manifest(): ReleaseManifest {
+      manifest ??= readManifest(dir) ?? undefined;
+      if (manifest === undefined) throw damagedRelease(dir);
+      return manifest;
     },
   };
 }

@@ -118,11 +118,11 @@ export const LOADED_RULES: RuleCarrier<LoadResult> = {
 
 /** Loads every rule, exception list and exception item found under `paths`. */
 export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
-  const steps = planRuleFiles(paths);
   if (opts.cache !== undefined) {
-    return cachedRuleLoad(opts.cache, 'rules', steps, { includeDeprecated: opts.includeDeprecated === true }, (read) => loadPlanned(steps, opts, read), LOADED_RULES);
+    const options = { includeDeprecated: opts.includeDeprecated === true };
+    return cachedRuleLoad(opts.cache, 'rules', paths, options, (listing) => planRuleFiles(paths, listing), (steps, read) => loadPlanned(steps, opts, read), LOADED_RULES);
   }
-  return loadPlanned(steps, opts, readFileCapped);
+  return loadPlanned(planRuleFiles(paths), opts, readFileCapped);
 }
 
 /**
@@ -132,11 +132,22 @@ export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
 export type LoadStep = { file: string; stat: BigIntStats } | { problem: { file: string; reason: string } };
 
 /**
+ * What a walk of rule paths saw besides the files: every directory it stat-ed (a given path, or
+ * one found on the way), and whether the walk can be replayed from those directories' stat data
+ * (see snapshot.ts): not once it met a symbolic link — whose target may change with no directory
+ * of the walk changing — or a problem.
+ */
+export interface Listing {
+  dirs: { path: string; stat: BigIntStats }[];
+  replayable: boolean;
+}
+
+/**
  * What loading `paths` reads, in order: every rule file once (however many links or paths lead to
  * it), and the problems met listing them. Loading is then a function of these files' bytes, so
  * a rule-set snapshot (snapshot.ts) can stand in for it while the files are unchanged.
  */
-export function planRuleFiles(paths: string[]): LoadStep[] {
+export function planRuleFiles(paths: readonly string[], listing: Listing = { dirs: [], replayable: true }): LoadStep[] {
   const steps: LoadStep[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
@@ -145,10 +156,12 @@ export function planRuleFiles(paths: string[]): LoadStep[] {
       st = statSync(p, { bigint: true });
     } catch (e) {
       steps.push({ problem: { file: p, reason: `cannot read: ${errorText(e)}` } });
+      listing.replayable = false;
       continue;
     }
     if (st.isDirectory()) {
-      listRuleFiles(p, seen, steps);
+      listing.dirs.push({ path: p, stat: st });
+      listRuleFiles(p, seen, steps, listing);
     } else if (!seen.has(realpathOr(p))) {
       // A file named on the command line is read whatever it is: a FIFO (`-r <(…)`) streams.
       seen.add(realpathOr(p));
@@ -183,8 +196,11 @@ function realpathOr(p: string): string {
  * many links lead to it, so a symlink loop cannot load a rule twice. Unreadable directories and
  * entries that are not regular files are added as problems and skipped.
  */
-function listRuleFiles(dir: string, seen: Set<string>, steps: LoadStep[]): void {
-  const problem = (file: string, reason: string) => steps.push({ problem: { file, reason } });
+function listRuleFiles(dir: string, seen: Set<string>, steps: LoadStep[], listing: Listing): void {
+  const problem = (file: string, reason: string) => {
+    steps.push({ problem: { file, reason } });
+    listing.replayable = false;
+  };
   const walk = (d: string) => {
     const real = realpathOr(d);
     if (seen.has(real)) return;
@@ -212,6 +228,7 @@ function listRuleFiles(dir: string, seen: Set<string>, steps: LoadStep[]): void 
       const dot = name.lastIndexOf('.');
       const isRuleFile = dot > 0 && RULE_FILE_EXTENSIONS.has(name.slice(dot).toLowerCase());
       if (!isRuleFile && !entry.isDirectory() && !entry.isSymbolicLink()) continue;
+      if (entry.isSymbolicLink()) listing.replayable = false;
       let st: BigIntStats;
       try {
         st = statSync(full, { bigint: true });
@@ -220,6 +237,7 @@ function listRuleFiles(dir: string, seen: Set<string>, steps: LoadStep[]): void 
         continue;
       }
       if (st.isDirectory()) {
+        listing.dirs.push({ path: full, stat: st });
         if (!name.toLowerCase().endsWith('.test')) walk(full);
       } else if (!isRuleFile) continue;
       else if (!st.isFile()) problem(full, `${fileTypeName(st)}, not a regular file; only regular files are read from rule directories`);
