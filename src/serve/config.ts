@@ -73,6 +73,11 @@ export interface ServeConfig {
     maxPendingEvents: number;
     /** A larger body is parsed and stored in parts of about this many bytes (no file setting: tests make it small). */
     partBytes: number;
+    /**
+     * Kernel receive buffer of every accepted connection (0: the kernel's default and tuning), so
+     * that a whole bulk request is queued however busy the main thread is (receive-buffer.ts).
+     */
+    receiveBufferBytes: number;
   };
   elasticsearch: { version: string; clusterName: string };
   detection: {
@@ -116,7 +121,7 @@ export function defaultConfig(): ServeConfig {
     mapping: null,
     tls: null,
     retention: { maxAgeMs: 7 * 86_400_000, maxBytes: 10 * 1024 ** 3, everyMs: 5000 },
-    ingest: { maxBodyBytes: 100 * 1024 * 1024, maxPendingEvents: 500_000, partBytes: 16 * 1024 * 1024 },
+    ingest: { maxBodyBytes: 100 * 1024 * 1024, maxPendingEvents: 500_000, partBytes: 16 * 1024 * 1024, receiveBufferBytes: 8 * 1024 * 1024 },
     elasticsearch: { version: '8.19.0', clusterName: 'eqlite' },
     detection: { realtime: true, latenessMs: 30_000, reorderMs: 250, maxCatchupRuns: 100, tickMs: 1000 },
     webhooks: [],
@@ -330,9 +335,10 @@ export function loadConfigFile(file: string, base: ServeConfig = defaultConfig()
   if (ret.max_size !== undefined) c.retention.maxBytes = parseSize(ret.max_size, at('retention.max_size'));
   if (ret.check_every !== undefined) c.retention.everyMs = Math.max(100, parseDuration(ret.check_every, at('retention.check_every')));
   const ing = table(doc.ingest, at('ingest'));
-  checkKeys(ing, ['max_body', 'max_pending_events'], at('ingest'));
+  checkKeys(ing, ['max_body', 'max_pending_events', 'receive_buffer'], at('ingest'));
   if (ing.max_body !== undefined) c.ingest.maxBodyBytes = parseSize(ing.max_body, at('ingest.max_body'));
   if (ing.max_pending_events !== undefined) c.ingest.maxPendingEvents = posInt(ing.max_pending_events, at('ingest.max_pending_events'));
+  if (ing.receive_buffer !== undefined) c.ingest.receiveBufferBytes = parseSize(ing.receive_buffer, at('ingest.receive_buffer'));
   const es = table(doc.elasticsearch, at('elasticsearch'));
   checkKeys(es, ['version', 'cluster_name'], at('elasticsearch'));
   if (es.version !== undefined) {

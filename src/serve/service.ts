@@ -10,6 +10,7 @@ import { allows, CredentialStore, type Principal, type Privilege } from './auth.
 import { ConfigError, type ServeConfig } from './config.js';
 import { EsObjects, registerEsApi } from './es-api.js';
 import { EsError, sendJson } from './http.js';
+import { setReceiveBuffer } from './receive-buffer.js';
 import { Ingest } from './ingest.js';
 import { Metrics } from './metrics.js';
 import { openStateDb, type StateDb } from './state.js';
@@ -361,6 +362,9 @@ export class Service {
   private async listen(): Promise<void> {
     const { config } = this;
     await this.app.listen({ host: config.host, port: config.port });
+    const rb = setReceiveBuffer(this.app.server, config.ingest.receiveBufferBytes);
+    if (rb.note) this.log.warn({ receiveBuffer: rb.bytes }, `ingest sockets: ${rb.note}`);
+    else if (rb.bytes !== null) this.log.debug({ receiveBuffer: rb.bytes }, 'ingest sockets: receive buffer set');
     const addr = this.app.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     this.url = `${config.tls ? 'https' : 'http'}://${host}:${addr.port}`;
