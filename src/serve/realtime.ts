@@ -521,7 +521,13 @@ export class PartitionDetector {
       for (const g of groups.values()) {
         const events = await this.readWindow(g.start - WINDOW_READ_SLACK_MS, through, new Set(g.rules), g.byTimestamp ? { start: g.start, end: g.end } : undefined);
         if (this.rules.gen !== gen || this.abort?.signal.aborted) return;
-        for (const i of g.rules) {
+        for (let k = 0; k < g.rules.length; k++) {
+          const i = g.rules[k]!;
+          // (Each rule's run over its window is one task; the event loop gets a turn between two.)
+          if (k > 0) {
+            await new Promise<void>((r) => setImmediate(r));
+            if (this.rules.gen !== gen || this.abort?.signal.aborted) return;
+          }
           try {
             this.scheduled.runWindow(i, now, events);
           } catch (e) {

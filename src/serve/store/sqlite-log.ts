@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS log_checkpoints (
 
 const BATCH = 2000;
 
+/** Resolves after the event loop's next turn (I/O and timers run in between). */
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
 type Row = { seq: number; idx: string; id: string; ingested: number; src: string; routed: number };
 
 /** A stored row as a log event; `_source` is parsed on first use (most rows routed to no rule are never read). */
@@ -158,7 +161,14 @@ class SqliteReader implements PartitionReader {
   }
 
   async replay(from: LogStart, through: number, handler: BatchHandler, opts: ReadOptions): Promise<void> {
+    let first = true;
     for (const b of this.log.rows(this.log.start(from), through, opts.routedGen, opts.eventTime)) {
+      // A replay (a repair run's window: tens of thousands of rows read, parsed and routed) gives
+      // the event loop a turn between batches, as a log read over the network does: otherwise it
+      // holds the thread for seconds, no socket is read meanwhile, and the bulk requests waiting
+      // finish late and out of order — their events late for real-time detection in turn.
+      if (!first) await yieldToLoop();
+      first = false;
       if (opts.signal.aborted) return;
       if (b.events.length > 0 || opts.routedGen !== undefined) await handler(b.events, opts.routedGen === undefined ? undefined : b.tail);
     }
