@@ -343,8 +343,8 @@ export class Service {
       try {
         const size = store.size();
         this.metrics.storeBytes.set({ store: 'events' }, size.used);
-        const r = store.db().prepare('SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM events').get() as { lo: number | null; hi: number | null };
-        this.metrics.storeEvents.set(r.hi === null ? 0 : r.hi - r.lo! + 1);
+        const r = store.seqSpan();
+        this.metrics.storeEvents.set(r.hi === null || r.lo === null ? 0 : r.hi - r.lo + 1);
         this.metrics.detectionBacklog.set(this.detection.backlog());
       } catch {
         // Store not readable (read-only data directory): the other metrics still answer.

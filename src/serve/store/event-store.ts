@@ -236,6 +236,15 @@ export class EventStore {
   }
 
   /** Used bytes of the store file (pages in use), and the file sizes on disk. */
+  /**
+   * The oldest and newest seq stored (null: none). Two subqueries: SQLite answers MIN or MAX of
+   * the rowid from the b-tree's ends only when it is a query's one aggregate; `SELECT MIN(seq),
+   * MAX(seq)` reads the whole table (on a large store, seconds per /metrics scrape).
+   */
+  seqSpan(): { lo: number | null; hi: number | null } {
+    return this.db().prepare(SEQ_SPAN_SQL).get() as { lo: number | null; hi: number | null };
+  }
+
   size(): { used: number; file: number } {
     const db = this.db();
     const pages = db.pragma('page_count', { simple: true }) as number;
@@ -276,3 +285,5 @@ export function setIngested(doc: Record<string, unknown>, ingested: number): voi
   if (ev !== null && typeof ev === 'object' && !Array.isArray(ev)) (ev as Record<string, unknown>).ingested = iso;
   else Object.defineProperty(doc, 'event', { value: { ingested: iso }, enumerable: true, writable: true, configurable: true });
 }
+
+export const SEQ_SPAN_SQL = 'SELECT (SELECT MIN(seq) FROM events) AS lo, (SELECT MAX(seq) FROM events) AS hi';
