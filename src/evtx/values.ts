@@ -103,8 +103,11 @@ export function renderUtf16String(buf: Buffer, pos: number, size: number): strin
  * what a string costs.
  */
 export function renderUtf16Strings(buf: Buffer, descPos: number, first: number, last: number, start: number, end: number, out: unknown[]): void {
-  if (last - first === 1) {
-    out[first] = renderUtf16String(buf, start, end - start);
+  // One native call site for runs of one string and of several: with two, the JIT's code for
+  // readValues (which inlines this) was compiled before the second had run and thrown away
+  // when it did.
+  if (start === end) {
+    for (let k = first; k < last; k++) out[k] = '';
     return;
   }
   const text = (buf as SliceBuffer).ucs2Slice(start, end);
