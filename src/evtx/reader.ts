@@ -280,6 +280,12 @@ function countRecords(buf: Buffer, off: number, free: number, lastId: number): {
   return { count, lastId: last };
 }
 
+/** A zeroed buffer of `size` bytes whose first byte is at an odd address (see iterateEvtxChunks). */
+export function oddBlock(size: number): Buffer {
+  const whole = Buffer.alloc(size + 1);
+  return whole.subarray(whole.byteOffset & 1 ? 0 : 1, (whole.byteOffset & 1 ? 0 : 1) + size);
+}
+
 export function emptyStats(): EvtxStats {
   return { recordsRead: 0, recordsSkipped: 0, chunksRead: 0, chunksSkipped: 0, chunksEmpty: 0, warnings: 0 };
 }
@@ -314,7 +320,11 @@ export async function* iterateEvtxChunks(path: string, opts: ReadOptions, stats:
     const per = Math.max(1, Math.min(opts.readAheadChunks ?? 16, 256));
     // Two blocks: the next is read while the current one is decoded. Records keep nothing of
     // the chunk buffer (values are decoded and templates compiled when the chunk is parsed).
-    const blocks = [Buffer.alloc(per * CHUNK_SIZE), Buffer.alloc(per * CHUNK_SIZE)] as const;
+    // Each block starts one byte into its allocation, at an odd address: string values mostly
+    // lie at odd chunk offsets (after the one-byte values a System template starts with), and
+    // Node copies a UTF-16 string at an odd address into an aligned buffer before V8 copies it
+    // again (a malloc, a memcpy and a free per string value otherwise).
+    const blocks = [oddBlock(per * CHUNK_SIZE), oddBlock(per * CHUNK_SIZE)] as const;
     const readBlock = async (first: number, block: Buffer): Promise<number> => {
       const want = Math.min(per, slots - first) * CHUNK_SIZE;
       const pos = FILE_HEADER_SIZE + first * CHUNK_SIZE;
