@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readEvtx, toRawEvent, type EvtxRecord, type EvtxWarning } from '../src/evtx/index.js';
 import { rawFromInstance } from '../src/evtx/direct.js';
-import { renderArray, renderFiletime, renderGuid, renderScalar, renderSid, renderSystemtime } from '../src/evtx/values.js';
+import { decimal, decodeUtf16, renderArray, renderFiletime, renderGuid, renderScalar, renderSid, renderSystemtime, renderUtf16Strings } from '../src/evtx/values.js';
 import { buildFile, ChunkWriter, EVENT_TEMPLATE, v, type ValueSpec } from './evtx-build.js';
 
 const hexBuf = (h: string): Buffer => Buffer.from(h.replace(/\s/g, ''), 'hex');
@@ -151,6 +151,22 @@ describe('value rendering', () => {
     }
     expect(scalar(0x08, '00000100')).toBe('65536');
     expect(scalar(0x08, '01000100')).toBe('65537');
+    // Below 10^8 the text is put together from kept pieces (high part, four padded digits).
+    expect(scalar(0x08, '70110100')).toBe('70000');
+    expect(scalar(0x08, '0a000100')).toBe('65546');
+    expect(scalar(0x08, 'ffe0f505')).toBe('99999999');
+    expect(scalar(0x08, '00e1f505')).toBe('100000000');
+    expect(scalar(0x08, '15cd5b07')).toBe('123456789');
+    expect(scalar(0x0a, 'ffe0f50500000000')).toBe('99999999');
+    expect(scalar(0x0a, '0100010000000000')).toBe('65537');
+    expect(scalar(0x0a, '0000000001000000')).toBe('4294967296');
+    for (const n of [65536, 69999, 70000, 70001, 1000000, 1000009, 12340000, 12345678, 99990000, 99999999, 100000000, 2 ** 53 - 1]) expect(decimal(n)).toBe(String(n));
+    let r = 5;
+    for (let i = 0; i < 3000; i++) {
+      r = (Math.imul(r, 1103515245) + 12345) >>> 0;
+      const n = i % 3 === 0 ? r : i % 3 === 1 ? r % 100_000_000 : r % 1_000_000;
+      expect(decimal(n)).toBe(String(n));
+    }
     expect(scalar(0x09, 'ffffffffffffffff')).toBe('-1');
     expect(scalar(0x09, '0000000000000080')).toBe('-9223372036854775808');
     expect(scalar(0x0a, 'ffffffffffffffff')).toBe('18446744073709551615');
@@ -182,6 +198,43 @@ describe('value rendering', () => {
     expect(scalar(0x0e, 'd9060000')).toBe('D9060000');
     expect(scalar(0x0e, '')).toBe('');
     expect(scalar(0x00, 'abcd')).toBe('');
+  });
+
+  it('strings: lone surrogates become U+FFFD, pairs are kept, also when values are decoded as one run', () => {
+    // Code units as a UTF-16LE buffer (a string literal cannot hold lone surrogates reliably).
+    const units = (...u: number[]): Buffer => {
+      const b = Buffer.alloc(2 * u.length);
+      u.forEach((x, i) => b.writeUInt16LE(x, 2 * i));
+      return b;
+    };
+    expect(decodeUtf16(units(0x61, 0xd83d, 0xde00, 0x62), 0, 4)).toBe('a\u{1F600}b');
+    expect(decodeUtf16(units(0x61, 0xd83d, 0x62), 0, 3)).toBe('a\ufffdb');
+    expect(decodeUtf16(units(0xde00, 0x61), 0, 2)).toBe('\ufffda');
+    // A run of values one after the other, described as a template instance's descriptors
+    // (u16 size, type 0x01, 0): each value comes out as if decoded alone.
+    const run = (values: Buffer[]): string[] => {
+      const desc = Buffer.alloc(4 * values.length);
+      values.forEach((v, i) => {
+        desc.writeUInt16LE(v.length, 4 * i);
+        desc[4 * i + 2] = 0x01;
+      });
+      const buf = Buffer.concat([desc, ...values]);
+      const out: string[] = [];
+      renderUtf16Strings(buf, 0, 0, values.length, desc.length, buf.length, out);
+      return out;
+    };
+    // Plain text, trailing NULs dropped, an empty value.
+    expect(run([units(0x61, 0x62), units(0x63, 0, 0), units()])).toEqual(['ab', 'c', '']);
+    // A pair inside one value is kept.
+    expect(run([units(0x61), units(0xd83d, 0xde00), units(0x62)])).toEqual(['a', '\u{1F600}', 'b']);
+    // A pair split between two values: the run is well-formed, each value is not.
+    expect(run([units(0x61, 0xd83d), units(0xde00, 0x62)])).toEqual(['a\ufffd', '\ufffdb']);
+    expect(run([units(0xd83d), units(0xde00)])).toEqual(['\ufffd', '\ufffd']);
+    // A lone high surrogate before NUL padding, and a lone low one, beside clean values.
+    expect(run([units(0x78), units(0x61, 0xd83d, 0, 0), units(0xdc00), units(0x79)])).toEqual(['x', 'a\ufffd', '\ufffd', 'y']);
+    // One value alone, with a pair and with a lone half.
+    expect(run([units(0xd83d, 0xde00, 0)])).toEqual(['\u{1F600}']);
+    expect(run([units(0x61, 0xdbff)])).toEqual(['a\ufffd']);
   });
 
   it('arrays: packed NUL-terminated strings, fixed-width items, consecutive SIDs', () => {

@@ -566,25 +566,31 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
   const descPos = pos;
   pos += n * 4;
   const values: Value[] = new Array<Value>(n);
+  // Consecutive strings of even size are decoded together once the run ends (strings have no
+  // side effects, so the values are the same and the errors come in the same order). The
+  // step after the last value only ends the run: one place decodes runs, so the JIT's code
+  // for this function is not thrown away when a path it had not seen first runs.
   // The values' kinds (see MAX_KINDS), gathered here where each value's type is at hand; an
   // array value has no kind (its instance has no shape).
   let kinds = n <= MAX_KINDS ? 0 : -1;
   let kinds2 = 0;
-  // Consecutive strings of even size are decoded together once the run ends (strings have no
-  // side effects, so the values are the same and the errors come in the same order).
   let runFirst = -1;
   let runStart = 0;
-  for (let i = 0; i < n; i++) {
-    const size = buf[descPos + 4 * i]! | (buf[descPos + 4 * i + 1]! << 8);
-    const type = buf[descPos + 4 * i + 2]!;
-    if (pos + size > end) throw new BinXmlError(`value ${i} (type 0x${type.toString(16)}, ${size} bytes) overruns the record`, pos);
-    if (type === VT.String && (size & 1) === 0) {
-      if (runFirst < 0) {
-        runFirst = i;
-        runStart = pos;
+  for (let i = 0; i <= n; i++) {
+    let size = 0;
+    let type = 0;
+    if (i < n) {
+      size = buf[descPos + 4 * i]! | (buf[descPos + 4 * i + 1]! << 8);
+      type = buf[descPos + 4 * i + 2]!;
+      if (pos + size > end) throw new BinXmlError(`value ${i} (type 0x${type.toString(16)}, ${size} bytes) overruns the record`, pos);
+      if (type === VT.String && (size & 1) === 0) {
+        if (runFirst < 0) {
+          runFirst = i;
+          runStart = pos;
+        }
+        pos += size;
+        continue;
       }
-      pos += size;
-      continue;
     }
     if (runFirst >= 0) {
       renderUtf16Strings(buf, descPos, runFirst, i, runStart, pos, values);
@@ -597,6 +603,7 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
       }
       runFirst = -1;
     }
+    if (i === n) break;
     let v: Value;
     try {
       v = decodeValue(ctx, pos, size, type, depth);
@@ -613,16 +620,6 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
       else kinds2 |= kind << (2 * i - 30);
     }
     pos += size;
-  }
-  if (runFirst >= 0) {
-    renderUtf16Strings(buf, descPos, runFirst, n, runStart, pos, values);
-    if (kinds >= 0) {
-      for (let k = runFirst; k < n; k++) {
-        const kind = (values[k] as string).length === 0 ? KIND_EMPTY : KIND_STRING;
-        if (k < 15) kinds |= kind << (2 * k);
-        else kinds2 |= kind << (2 * k - 30);
-      }
-    }
   }
   valuesEnd = pos;
   valuesKinds = kinds;

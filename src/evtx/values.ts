@@ -75,7 +75,17 @@ export function decodeUtf16(buf: Buffer, pos: number, nChars: number): string {
   // ucs2Slice is what toString('utf16le') ends in, without its argument and encoding checks
   // (a tenth of the decoder's time went to those wrappers).
   const s = (buf as SliceBuffer).ucs2Slice(pos, pos + nChars * 2);
-  return SURROGATE.test(s) ? utf16Decoder.decode(buf.subarray(pos, pos + nChars * 2)) : s;
+  return s.isWellFormed() ? s : utf16Decoder.decode(buf.subarray(pos, pos + nChars * 2));
+}
+
+declare global {
+  interface String {
+    /**
+     * ES2024 (V8 11.1+, Node 20): false when the string holds a lone surrogate. Answered at
+     * once for a string of one-byte characters, as nearly every string of a log is.
+     */
+    isWellFormed(): boolean;
+  }
 }
 
 /** Buffer's native slice methods (undocumented but stable since Node 0.x; toString calls them). */
@@ -84,8 +94,6 @@ interface SliceBuffer extends Buffer {
   latin1Slice(start: number, end: number): string;
   hexSlice(start: number, end: number): string;
 }
-
-const SURROGATE = /[\ud800-\udfff]/;
 
 /** A UTF-16 string value of `size` bytes: trailing NULs are padding and are dropped. */
 export function renderUtf16String(buf: Buffer, pos: number, size: number): string {
@@ -106,13 +114,13 @@ export function renderUtf16Strings(buf: Buffer, descPos: number, first: number, 
   // One native call site for runs of one string and of several: with two, the JIT's code for
   // readValues (which inlines this) was compiled before the second had run and thrown away
   // when it did.
-  if (start === end) {
-    for (let k = first; k < last; k++) out[k] = '';
-    return;
-  }
-  const text = (buf as SliceBuffer).ucs2Slice(start, end);
-  // Lone surrogates are replaced as decodeUtf16 does; a run without any needs no value checked.
-  const suspicious = SURROGATE.test(text);
+  const text = start === end ? '' : (buf as SliceBuffer).ucs2Slice(start, end);
+  // Lone surrogates are replaced as decodeUtf16 does (TextDecoder's U+FFFD). A well-formed run
+  // (nearly always: one-byte text, answered at once) can still hold a value that is not: one
+  // whose first character is the low half of a pair whose high half ends the value before it,
+  // or whose last character is the high half of a pair the next value completes. Its other
+  // characters are paired within it, so its two ends decide.
+  const wellFormed = text.isWellFormed();
   let pos = start;
   for (let k = first; k < last; k++) {
     const size = buf[descPos + 4 * k]! | (buf[descPos + 4 * k + 1]! << 8);
@@ -120,7 +128,9 @@ export function renderUtf16Strings(buf: Buffer, descPos: number, first: number, 
     while (n > 0 && buf[pos + 2 * n - 2] === 0 && buf[pos + 2 * n - 1] === 0) n--;
     const at = (pos - start) >>> 1;
     let s = n === 0 ? '' : n === text.length ? text : text.substring(at, at + n);
-    if (suspicious && SURROGATE.test(s)) s = utf16Decoder.decode(buf.subarray(pos, pos + n * 2));
+    // The ends' high bytes: 0xDC–0xDF starts a low surrogate, 0xD8–0xDB a high one.
+    if (n !== 0 && (wellFormed ? (buf[pos + 1]! & 0xfc) === 0xdc || (buf[pos + 2 * n - 1]! & 0xfc) === 0xd8 : !s.isWellFormed()))
+      s = utf16Decoder.decode(buf.subarray(pos, pos + n * 2));
     out[k] = s;
     pos += size;
   }
@@ -175,9 +185,30 @@ function smallDecimal(n: number): string {
   return s;
 }
 
+/** "0000" … "9999", each made once when first needed. */
+const PAD4: string[] = new Array<string>(10000).fill('');
+function pad4(n: number): string {
+  let s = PAD4[n]!;
+  if (s === '') PAD4[n] = s = String(n).padStart(4, '0');
+  return s;
+}
+/** "000" … "999". */
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
+/**
+ * Decimal text of an integer 0 ≤ n < 2^53. Below 10^8 it is put together from kept pieces:
+ * `String(n)` of a number not in V8's small cache of recent conversions is a call into the
+ * runtime, and record ids, process ids and logon ids are new numbers record after record.
+ */
+export function decimal(n: number): string {
+  if (n < SMALL_DECIMALS) return smallDecimal(n);
+  if (n < 1e8) return smallDecimal(Math.floor(n / 10000)) + pad4(n % 10000);
+  return String(n);
+}
+
 function u64Decimal(lo: number, hi: number): string {
   // Below 2^53 the double is exact; beyond that use BigInt (rare: masks, sentinel values).
-  if (hi < 0x200000) return String(hi * 4294967296 + lo);
+  if (hi < 0x200000) return decimal(hi * 4294967296 + lo);
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
@@ -321,8 +352,6 @@ let lastDayText = '';
 /** The last second rendered, as its text up to the decimal point. */
 let lastSecond = NaN;
 let lastSecondText = '';
-/** Fractions 0–9,999,999 as seven digits: "0000000" prefix lengths by digit count. */
-const ZEROS = ['', '000000', '00000', '0000', '000', '00', '0', ''];
 /** "00" … "59". */
 const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
 
@@ -343,10 +372,11 @@ export function renderFiletime(lo: number, hi: number): string {
     seconds = Number(t / 10000000n);
     frac = Number(t % 10000000n);
   }
-  const f = String(frac);
+  // Seven digits from kept pieces (String(frac) was a runtime call per time rendered).
+  const f = PAD3[Math.floor(frac / 10000)]! + pad4(frac % 10000);
   // A log's records come in time order, many within one second (the record header's time and
   // System/TimeCreated of one record are two such): the text up to the fraction is kept.
-  if (seconds === lastSecond) return lastSecondText + ZEROS[f.length]! + f + 'Z';
+  if (seconds === lastSecond) return lastSecondText + f + 'Z';
   // Records of a log mostly share the day: its date is formatted once (by Date, which knows
   // the calendar), the time of day by arithmetic (UTC has no leap seconds here, as in Date).
   const unix = seconds - EPOCH_DIFF_SECONDS;
@@ -361,7 +391,7 @@ export function renderFiletime(lo: number, hi: number): string {
   const m = Math.floor((t - h * 3600) / 60);
   lastSecond = seconds;
   lastSecondText = lastDayText + TWO_DIGITS[h]! + ':' + TWO_DIGITS[m]! + ':' + TWO_DIGITS[t - h * 3600 - m * 60]! + '.';
-  return lastSecondText + ZEROS[f.length]! + f + 'Z';
+  return lastSecondText + f + 'Z';
 }
 
 /** SYSTEMTIME: 8 × u16 (year, month, dayOfWeek, day, hour, minute, second, ms). */
@@ -437,7 +467,7 @@ export function renderScalar(buf: Buffer, pos: number, size: number, type: numbe
       return smallDecimal(buf[pos]! | (buf[pos + 1]! << 8));
     case VT.UInt32: {
       const n = u32le(buf, pos);
-      return n < SMALL_DECIMALS ? smallDecimal(n) : String(n);
+      return decimal(n);
     }
     case VT.UInt64:
       return u64Decimal(u32le(buf, pos), u32le(buf, pos + 4));
