@@ -218,6 +218,32 @@ describe('discovery pass and hunt', () => {
     expect(found.files).toBe(2);
   });
 
+  for (const threads of [0, 1]) {
+    it(`hunt (threads ${threads}) runs the pass when it first meets a document mapped on read, late in a file; over ECS documents alone, never`, async () => {
+      const dir = tempDir('eqlite-hostip-');
+      const t = (s: number) => `2024-05-01T10:00:${String(s).padStart(2, '0')}.000Z`;
+      const ds = '"data_stream":{"type":"logs","dataset":"windows.sysmon_operational","namespace":"default"}';
+      const egress = (s: number, ip: string) =>
+        `{"@timestamp":"${t(s)}","event":{"category":["network"],"type":["connection"]},"winlog":{"provider_name":"Microsoft-Windows-Sysmon","event_id":"3"},"network":{"direction":"egress"},"source":{"ip":"${ip}"},"host":{"id":"h1"},${ds}}`;
+      const process = (s: number) => `{"@timestamp":"${t(s)}","event":{"category":["process"],"type":["start"]},"process":{"name":"cmd.exe"},"host":{"id":"h1"},${ds}}`;
+      const ecs = [egress(1, '10.1.2.3'), ...Array.from({ length: 40 }, (_, i) => process(i + 2)), egress(45, '10.9.9.9')];
+      // A raw Winlogbeat document (mapped to ECS on read) after all of them: the first to need the book.
+      const raw = `{"@timestamp":"${t(50)}","winlog":{"channel":"Security","provider_name":"Microsoft-Windows-Security-Auditing","event_id":"4624"},"host":{"id":"h1"}}`;
+      const mixed = path.join(dir, 'mixed.ndjson');
+      writeFileSync(mixed, [...ecs, raw].join('\n') + '\n');
+      const ecsOnly = path.join(dir, 'ecs.ndjson');
+      writeFileSync(ecsOnly, ecs.join('\n') + '\n');
+      const byAddress = makeRule({ name: 'by address', index: ['logs-*'], query: 'any where cidrMatch(host.ip, "10.9.9.9/32")', from: 'now-9m', interval: '5m' });
+      const withRaw = await hunt({ rules: [byAddress], inputs: [mixed], threads, singleWindow: true });
+      expect(withRaw.stats.hostAddresses).toEqual({ files: 1, hosts: 1, addresses: 2 });
+      expect(withRaw.alerts.map((a) => [(a as Src)['@timestamp'], (a as Src).host.ip])).toEqual([[t(50), ['10.1.2.3', '10.9.9.9']]]);
+      const none = await hunt({ rules: [byAddress], inputs: [ecsOnly], threads, singleWindow: true });
+      expect(none.stats.hostAddresses).toEqual({ files: 1, hosts: 0, addresses: 0 });
+      expect(none.alerts).toEqual([]);
+      expect(none.stats.events).toBe(42);
+    });
+  }
+
   it('parses only the NDJSON lines that can reveal an address: ECS lines without `egress` or a 5156–5159 code are decided from their bytes', async () => {
     const dir = tempDir('eqlite-hostip-');
     const t = (s: number) => `2024-05-01T10:00:0${s}.000Z`;
