@@ -104,8 +104,8 @@ export function defaultThreads(sizes: readonly number[]): number {
  * parsed (no line filter: every Elastic rule, say) and that holds SINGLE_FILE_BYTES or more: one
  * core fewer than there are, since the main thread then has a large share of its own (the rules'
  * windows, sequence state and alerts). On 2 cores that is one worker reading, parsing and routing
- * while the main thread runs the rules; with more, the workers share the file in parts
- * (chunks.ts). On the idle 2-core VM (eighth session, every rule, the bench's 1,000,000 Agent
+ * while the main thread runs the rules; the file is read in parts (chunks.ts), which the main
+ * thread reads too whenever it would wait for the worker (a hunt gives openFiles its localParts). On the idle 2-core VM (eighth session, every rule, the bench's 1,000,000 Agent
  * events) one worker gave 18,149 events/s by the clock against 14,199 on the main thread alone,
  * for the same CPU time (12,706 and 12,814 events per CPU second). It had been the default once
  * before and was withdrawn when, before routing became cheaper, it gained nothing on the idle VM
