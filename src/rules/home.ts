@@ -195,7 +195,7 @@ export function loadRuleSet(paths: string[] | undefined, opts: RulesHomeOptions 
   const plan = (listing?: Listing): LoadStep[] => {
     let stat;
     try {
-      stat = statSync(manifestFile, { bigint: true });
+      stat = statSync(manifestFile);
     } catch {
       throw damagedRelease(located.dir);
     }

@@ -6,7 +6,7 @@
 // Loading never throws for bad input: every problem becomes a `skipped` entry with file:line and
 // the reason, so one broken file does not hide the other 2,000 rules.
 
-import { readdirSync, realpathSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { readdirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { cachedRuleLoad, type RuleCarrier } from './snapshot.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,7 +129,7 @@ export function loadRules(paths: string[], opts: LoadOptions = {}): LoadResult {
  * One step of loading a set of paths, in order: a rule file to read (with what `stat` said of it
  * when the paths were listed), or a problem found while listing them (reported as it is).
  */
-export type LoadStep = { file: string; stat: BigIntStats } | { problem: { file: string; reason: string } };
+export type LoadStep = { file: string; stat: Stats } | { problem: { file: string; reason: string } };
 
 /**
  * What a walk of rule paths saw besides the files: every directory it stat-ed (a given path, or
@@ -138,7 +138,7 @@ export type LoadStep = { file: string; stat: BigIntStats } | { problem: { file: 
  * of the walk changing — or a problem.
  */
 export interface Listing {
-  dirs: { path: string; stat: BigIntStats }[];
+  dirs: { path: string; stat: Stats }[];
   replayable: boolean;
 }
 
@@ -151,9 +151,9 @@ export function planRuleFiles(paths: readonly string[], listing: Listing = { dir
   const steps: LoadStep[] = [];
   const seen = new Set<string>();
   for (const p of paths) {
-    let st: BigIntStats;
+    let st: Stats;
     try {
-      st = statSync(p, { bigint: true });
+      st = statSync(p);
     } catch (e) {
       steps.push({ problem: { file: p, reason: `cannot read: ${errorText(e)}` } });
       listing.replayable = false;
@@ -229,9 +229,9 @@ function listRuleFiles(dir: string, seen: Set<string>, steps: LoadStep[], listin
       const isRuleFile = dot > 0 && RULE_FILE_EXTENSIONS.has(name.slice(dot).toLowerCase());
       if (!isRuleFile && !entry.isDirectory() && !entry.isSymbolicLink()) continue;
       if (entry.isSymbolicLink()) listing.replayable = false;
-      let st: BigIntStats;
+      let st: Stats;
       try {
-        st = statSync(full, { bigint: true });
+        st = statSync(full);
       } catch (e) {
         if (isRuleFile) problem(full, (e as NodeJS.ErrnoException).code === 'ELOOP' ? 'symbolic link loop; skipped' : `cannot read: ${errorText(e)}`);
         continue;

@@ -31,7 +31,7 @@
 // (the most recently written), and none larger than MAX_SNAPSHOT_BYTES is written. Any problem
 // with the cache only costs the next load its speed: the rules are then loaded from their files.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { readFileCapped } from '../util/files.js';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
@@ -41,14 +41,14 @@ import type { Listing, LoadStep } from './load.js';
 import type { Rule } from './types.js';
 import { attachColdFields, splitColdFields, type ColdIndex } from './cold-fields.js';
 
-const FORMAT = 'eqlite-rule-set-snapshot/3';
+const FORMAT = 'eqlite-rule-set-snapshot/4';
 export const SNAPSHOT_DIR = 'rule-sets';
 /** Snapshots kept in the cache directory (the most recently written). */
 export const KEEP_SNAPSHOTS = 8;
 /** Larger serialized values are not written (a rule set is a few MB). */
 export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
-/** A file modified less than this before the snapshot was written is always read again (ns). */
-const RACY_NS = 2_000_000_000n;
+/** A file modified less than this before the snapshot was written is always read again (ms). */
+const RACY_MS = 2000;
 
 interface SnapshotMeta {
   format: string;
@@ -58,15 +58,15 @@ interface SnapshotMeta {
   content: string;
   /** The files loaded, in order. */
   paths: string[];
-  /** Per file, as stat saw it: `size:mtimeNs:ctimeNs:ino:dev`. */
-  files: string[];
+  /** Per file, as stat saw it: size, mtimeMs, ctimeMs, ino, dev (STAT_FIELDS numbers a file). */
+  files: number[];
   /** The problems met listing them (`file\0reason`), in order. */
   problems: string[];
   /**
    * Every directory the walk looked at, with its stat data as `files`; null when the walk cannot
    * be replayed from them (it met a symbolic link or a problem): then every load walks.
    */
-  listing: [string, string][] | null;
+  listing: { dirs: string[]; stats: number[] } | null;
   /** False when some file was modified too shortly before the snapshot to trust its stat. */
   stable: boolean;
   payload: { bytes: number; sha256: string; core: number };
@@ -135,11 +135,11 @@ export function cachedRuleLoad<T>(
     return compute(steps, readFileCapped);
   }
   const loaded = files.map((f) => f.file);
-  const stats = files.map((f) => statKey(f.stat));
+  const stats = statNumbers(files.map((f) => f.stat));
   const problems = steps.flatMap((s) => ('problem' in s ? [`${s.problem.file}\0${s.problem.reason}`] : []));
-  const dirs: SnapshotMeta['listing'] = listing.replayable ? listing.dirs.map((d) => [d.path, statKey(d.stat)]) : null;
-  const readAt = BigInt(Date.now()) * 1_000_000n;
-  const settled = (st: BigIntStats) => st.mtimeNs < readAt - RACY_NS && st.ctimeNs < readAt - RACY_NS;
+  const dirs: SnapshotMeta['listing'] = listing.replayable ? { dirs: listing.dirs.map((d) => d.path), stats: statNumbers(listing.dirs.map((d) => d.stat)) } : null;
+  const readAt = Date.now();
+  const settled = (st: Stats) => st.mtimeMs < readAt - RACY_MS && st.ctimeMs < readAt - RACY_MS;
   const stable = files.every((f) => settled(f.stat)) && listing.dirs.every((d) => settled(d.stat));
   const meta = (content: string, payload: Buffer, core: number): SnapshotMeta => ({
     format: FORMAT,
@@ -225,32 +225,52 @@ function digest(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('base64url');
 }
 
-function statKey(st: BigIntStats): string {
-  return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${st.dev}`;
+/** Numbers kept per file or directory: what stat says of it. */
+const STAT_FIELDS = 5;
+
+/**
+ * size, mtimeMs, ctimeMs, ino, dev of each. Milliseconds as doubles keep a fraction of about a
+ * quarter of a microsecond at today's dates; a change that close to the last one is within the
+ * 2 s of a racy file anyway (the bytes are then compared).
+ */
+function statNumbers(stats: readonly Stats[]): number[] {
+  const out: number[] = [];
+  for (const st of stats) out.push(st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev);
+  return out;
+}
+
+/** `file` still looks as `recorded` (its STAT_FIELDS numbers from `at` on) says. */
+function looksAsRecorded(file: string, recorded: readonly number[], at: number): boolean {
+  let st: Stats | undefined;
+  try {
+    st = statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return false;
+  }
+  return (
+    st !== undefined &&
+    st.size === recorded[at] &&
+    st.mtimeMs === recorded[at + 1] &&
+    st.ctimeMs === recorded[at + 2] &&
+    st.ino === recorded[at + 3] &&
+    st.dev === recorded[at + 4]
+  );
 }
 
 /** Every directory and file the snapshot's listing recorded still looks as it did then. */
 function listingHolds(meta: SnapshotMeta): boolean {
-  for (const [dir, key] of meta.listing!) if (statKeyOf(dir) !== key) return false;
-  for (let i = 0; i < meta.paths.length; i++) if (statKeyOf(meta.paths[i]!) !== meta.files[i]) return false;
+  const { dirs, stats } = meta.listing!;
+  for (let i = 0; i < dirs.length; i++) if (!looksAsRecorded(dirs[i]!, stats, i * STAT_FIELDS)) return false;
+  for (let i = 0; i < meta.paths.length; i++) if (!looksAsRecorded(meta.paths[i]!, meta.files, i * STAT_FIELDS)) return false;
   return true;
-}
-
-function statKeyOf(file: string): string | undefined {
-  try {
-    const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-    return st === undefined ? undefined : statKey(st);
-  } catch {
-    return undefined;
-  }
 }
 
 function sameListing(a: SnapshotMeta['listing'], b: SnapshotMeta['listing']): boolean {
   if (a === null || b === null) return a === b;
-  return a.length === b.length && a.every(([d, k], i) => d === b[i]![0] && k === b[i]![1]);
+  return sameList(a.dirs, b.dirs) && sameList(a.stats, b.stats);
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -286,9 +306,9 @@ function readSnapshot(file: string, key: string): Found | null {
     typeof meta.content !== 'string' ||
     !Array.isArray(meta.files) ||
     !Array.isArray(meta.paths) ||
-    meta.paths.length !== meta.files.length ||
+    meta.files.length !== meta.paths.length * STAT_FIELDS ||
     !Array.isArray(meta.problems) ||
-    (meta.listing !== null && !Array.isArray(meta.listing)) ||
+    (meta.listing !== null && (!Array.isArray(meta.listing?.dirs) || !Array.isArray(meta.listing.stats) || meta.listing.stats.length !== meta.listing.dirs.length * STAT_FIELDS)) ||
     typeof meta.payload?.sha256 !== 'string' ||
     !Number.isSafeInteger(meta.payload.core) ||
     meta.payload.core < 0 ||
