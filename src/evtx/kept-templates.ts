@@ -11,7 +11,7 @@
 // shapes and renderers found for it, serve the new chunk too.
 
 import type { ChunkContext, Template } from './binxml.js';
-import { decodeUtf16 } from './values.js';
+import { decodeUtf16, u32le } from './values.js';
 
 const CHUNK_SIZE = 0x10000;
 
@@ -51,7 +51,7 @@ let keptBytes = 0;
 const SCRATCH = Buffer.alloc(CHUNK_SIZE);
 
 function keyOf(buf: Buffer, defOffset: number, size: number): number {
-  return buf.readUInt32LE(defOffset + 4) * 0x10000 + (size & 0xffff);
+  return u32le(buf, defOffset + 4) * 0x10000 + (size & 0xffff);
 }
 
 /** Zeroes the bytes of `body` that depend on where the definition is in its chunk. */
@@ -90,7 +90,7 @@ function sameNames(ctx: ChunkContext, start: number, kept: Kept): boolean {
   const names = ctx.names;
   for (let i = 0; i < kept.at.length; i++) {
     const field = start + kept.at[i]!;
-    const off = buf.readUInt32LE(field);
+    const off = u32le(buf, field);
     if (kept.inline[i]) {
       // The name's length and text are in the compared bytes: it is kept.text[i].
       if (off !== field + 4) return false;

@@ -203,22 +203,22 @@ export function parseChunk(
 ): EvtxRecord[] {
   const stats = rep.stats;
   const records: EvtxRecord[] = [];
-  const flags = buf.readUInt32LE(120);
+  const flags = u32le(buf, 120);
   const checkCrc = !(flags & 0x4);
   if (checkCrc) {
     let crc = crc32(buf.subarray(0, 120));
     crc = crc32(buf.subarray(128, CHUNK_HEADER_SIZE), crc);
-    const stored = buf.readUInt32LE(124);
+    const stored = u32le(buf, 124);
     if (crc !== stored)
       rep.warn('chunk-crc', chunkIndex, null, fileOffset + 124, `chunk header CRC32 ${hex(stored)} != computed ${hex(crc)}`);
   }
-  let free = buf.readUInt32LE(48);
+  let free = u32le(buf, 48);
   if (free < CHUNK_HEADER_SIZE || free > CHUNK_SIZE) {
     rep.warn('chunk', chunkIndex, null, fileOffset + 48, `free-space offset ${hex(free)} outside the chunk; scanning to the chunk end`);
     free = CHUNK_SIZE;
   } else if (checkCrc) {
     const crc = crc32(buf.subarray(CHUNK_HEADER_SIZE, free));
-    const stored = buf.readUInt32LE(52);
+    const stored = u32le(buf, 52);
     if (crc !== stored)
       rep.warn('data-crc', chunkIndex, null, fileOffset + 52, `record data CRC32 ${hex(stored)} != computed ${hex(crc)}`);
   }
