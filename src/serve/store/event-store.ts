@@ -235,7 +235,6 @@ export class EventStore {
     return this.readDb;
   }
 
-  /** Used bytes of the store file (pages in use), and the file sizes on disk. */
   /**
    * The oldest and newest seq stored (null: none). Two subqueries: SQLite answers MIN or MAX of
    * the rowid from the b-tree's ends only when it is a query's one aggregate; `SELECT MIN(seq),
@@ -245,6 +244,7 @@ export class EventStore {
     return this.db().prepare(SEQ_SPAN_SQL).get() as { lo: number | null; hi: number | null };
   }
 
+  /** Used bytes of the store file (pages in use), and the file sizes on disk. */
   size(): { used: number; file: number } {
     const db = this.db();
     const pages = db.pragma('page_count', { simple: true }) as number;
