@@ -27,11 +27,12 @@ export { formatPosition } from './position.js';
  */
 export type HostAddresses = HostAddressBook | (() => Promise<HostAddressBook | undefined>);
 
-/** The book itself, asking a lazy HostAddresses for it (once per input). */
+/**
+ * The book itself, from a lazy HostAddresses or a given one. Each input asks once; a lazy one
+ * remembers its answer itself (hunt's and the worker's run the pass or ask for it once).
+ */
 function hostBook(h: HostAddresses | undefined): () => Promise<HostAddressBook | undefined> {
-  if (typeof h !== 'function') return () => Promise.resolve(h);
-  let book: Promise<HostAddressBook | undefined> | null = null;
-  return () => (book ??= h());
+  return typeof h === 'function' ? h : () => Promise.resolve(h);
 }
 
 export interface OpenOptions {
