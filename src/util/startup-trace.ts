@@ -2,7 +2,9 @@
 // (user + system) and wall time since the process started — so that start-up can be measured as
 // issue 13 defines it (process start to first event read) without a profiler.
 // `EQLITE_TRACE_STARTUP=phases` also prints a line at each named step of start-up (markStartup),
-// to see where the time goes.
+// to see where the time goes. `EQLITE_TRACE_STARTUP=exit` prints the line and ends the process
+// there (exit code 0), so that a profiler or instruction counter (`node --cpu-prof`, callgrind)
+// sees start-up alone.
 let marked = false;
 const phases = process.env.EQLITE_TRACE_STARTUP === 'phases';
 
@@ -20,4 +22,5 @@ export function markFirstEventRead(): void {
   if (!process.env.EQLITE_TRACE_STARTUP) return;
   const cpu = process.cpuUsage();
   process.stderr.write(`startup: first event read ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU, ${performance.now().toFixed(0)} ms wall after the process started\n`);
+  if (process.env.EQLITE_TRACE_STARTUP === 'exit') process.exit(0);
 }
