@@ -22,12 +22,25 @@ const step = (h: number, c: number, len: number) => ((h * 31 + c) ^ (len << 24))
 
 /** A map from the hash of a value's first / last characters to the pieces it may start / end with. */
 class EndIndex {
-  private readonly byKey = new Map<number, Entry[]>();
+  private readonly byKey: Map<number, Entry[]>;
   /** Bit k set: some key is k characters long (1 ≤ k ≤ KEY). */
-  private lengths = 0;
-  private maxLength = 0;
+  private lengths: number;
+  private maxLength: number;
 
-  constructor(private readonly atStart: boolean) {}
+  /** `built`: what data() gave, taken as it is (its maps and lists are not copied). */
+  constructor(
+    private readonly atStart: boolean,
+    built?: EndIndexData,
+  ) {
+    this.byKey = built?.byKey ?? new Map();
+    this.lengths = built?.lengths ?? 0;
+    this.maxLength = built?.maxLength ?? 0;
+  }
+
+  /** What the index holds, as plain data (see AnchorIndexData). */
+  data(): EndIndexData {
+    return { byKey: this.byKey, lengths: this.lengths, maxLength: this.maxLength };
+  }
 
   add(piece: string, rule: number): void {
     const len = Math.min(KEY, piece.length);
@@ -66,9 +79,22 @@ class EndIndex {
  * `startsWith` that fails).
  */
 class InfixIndex {
-  private readonly byKey = new Map<number, Entry[]>();
+  private readonly byKey: Map<number, Entry[]>;
   private readonly firstTwo = new Uint8Array(1 << 14);
-  size = 0;
+  size: number;
+
+  /** `built`: what data() gave, taken as it is; the bit table is made again from its keys. */
+  constructor(built?: InfixIndexData) {
+    this.byKey = built?.byKey ?? new Map();
+    this.size = built?.size ?? 0;
+    // A key is c0 << 14 | c1 << 7 | c2: its first two characters are key >> 7.
+    if (built !== undefined) for (const k of this.byKey.keys()) this.firstTwo[k >> 7] = 1;
+  }
+
+  /** What the index holds, as plain data (the bit table is not part of it). */
+  data(): InfixIndexData {
+    return { byKey: this.byKey, size: this.size };
+  }
 
   add(piece: string, rule: number): void {
     const c0 = piece.charCodeAt(0) & 0x7f;
@@ -132,6 +158,32 @@ export interface AnchorPieces {
   infixes?: readonly string[];
 }
 
+interface EndIndexData {
+  byKey: Map<number, Entry[]>;
+  lengths: number;
+  maxLength: number;
+}
+
+interface InfixIndexData {
+  byKey: Map<number, Entry[]>;
+  size: number;
+}
+
+/**
+ * What a FieldAnchorIndex holds once built, as plain data that survives structured cloning
+ * (node:v8 serialize): maps, arrays, numbers and strings. The router's built index is kept on disk
+ * in this form (see router-cache.ts); the memo of answers is not part of it.
+ */
+export interface AnchorIndexData {
+  exact: Map<string, number[]>;
+  all: number[];
+  /** Values are case-folded before the look-up. */
+  folded: boolean;
+  prefixes: EndIndexData | null;
+  suffixes: EndIndexData | null;
+  infixes: InfixIndexData | null;
+}
+
 /**
  * Bounds of an index's memo of answers (see FieldAnchorIndex.mark): values longer than this are
  * not remembered, and the memo is emptied when it holds this many values or characters.
@@ -142,12 +194,12 @@ const MEMO_CHARS = 65_536;
 
 /** Every anchor of every rule on one field and case sensitivity. */
 export class FieldAnchorIndex {
-  private readonly exact = new Map<string, number[]>();
-  private prefixes: EndIndex | null = null;
-  private suffixes: EndIndex | null = null;
-  private infixes: InfixIndex | null = null;
+  private readonly exact: Map<string, number[]>;
+  private prefixes: EndIndex | null;
+  private suffixes: EndIndex | null;
+  private infixes: InfixIndex | null;
   /** Every rule with an anchor here, for values the index cannot judge (numbers, booleans). */
-  readonly all: number[] = [];
+  readonly all: number[];
   /**
    * The answer for each value seen lately, keyed by the value as the event holds it (before case
    * folding): most values of the fields rules anchor on (executables, library paths, actions)
@@ -156,9 +208,33 @@ export class FieldAnchorIndex {
    */
   private readonly memo = new Map<string, readonly (readonly number[])[]>();
   private memoChars = 0;
+  private readonly fold: ((v: string) => string) | null;
 
-  /** `fold`: how values are case-folded before the look-up (null: they are compared as they are). */
-  constructor(private readonly fold: ((v: string) => string) | null = null) {}
+  /**
+   * `fold`: how values are case-folded before the look-up (null: they are compared as they are).
+   * `built`: what data() of an index gave, taken as it is — its maps and lists are not copied, so
+   * nothing may be added to it; its values are folded with `fold` when they were folded then.
+   */
+  constructor(fold: ((v: string) => string) | null = null, built?: AnchorIndexData) {
+    this.fold = built === undefined || built.folded ? fold : null;
+    this.exact = built?.exact ?? new Map();
+    this.all = built?.all ?? [];
+    this.prefixes = built?.prefixes ? new EndIndex(true, built.prefixes) : null;
+    this.suffixes = built?.suffixes ? new EndIndex(false, built.suffixes) : null;
+    this.infixes = built?.infixes ? new InfixIndex(built.infixes) : null;
+  }
+
+  /** What the index holds, as plain data (shared with the index, not copied). */
+  data(): AnchorIndexData {
+    return {
+      exact: this.exact,
+      all: this.all,
+      folded: this.fold !== null,
+      prefixes: this.prefixes === null ? null : this.prefixes.data(),
+      suffixes: this.suffixes === null ? null : this.suffixes.data(),
+      infixes: this.infixes === null ? null : this.infixes.data(),
+    };
+  }
 
   add(anchor: AnchorPieces, rule: number): void {
     // Answers remembered before would miss the new anchor.

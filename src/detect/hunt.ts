@@ -37,6 +37,7 @@ import { lineFilter } from '../events/prefilter.js';
 import { addCounters, emptyCounters, takeCounters, prepareRule, ruleNeedles, RuleRouter, type PrepareOptions, type PreparedRule, type RouteCounters } from './router.js';
 import { resolveDateMath, TimeExpressionError } from './schedule.js';
 import { markFirstEventRead, markStartup } from '../util/startup-trace.js';
+import { routerIndexFor } from './router-cache.js';
 import { extraField } from '../rules/cold-fields.js';
 
 export type { RuleStats };
@@ -95,7 +96,9 @@ export interface HuntOptions {
   hostIp?: HostIpMode;
   /**
    * Outline cache directory (engine/outline.ts): rules whose outline is cached there compile when
-   * an event first reaches them, instead of before reading starts. The CLI passes its cache dir.
+   * an event first reaches them, instead of before reading starts; the router's index, once
+   * every rule's outline is cached, is kept there too (router-cache.ts). The CLI passes its cache
+   * dir.
    */
   outlines?: string;
   /** Keep alerts in the result (default true); with false, use onAlert to stream them. */
@@ -371,7 +374,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
           onWarning: io.onWarning,
           local: (f) => {
             markStartup('first input opening');
-            const router = new RuleRouter(prepared);
+            const router = new RuleRouter(prepared, routerIndexFor(prepared, opts.outlines));
             markStartup('router built');
             localRouters.push(router);
             // Lines holding none of the rules' needles are read unparsed (not in the sorting attempt).
@@ -385,7 +388,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
             let router: RuleRouter | null = null;
             return {
               open: (range, onSkip) => {
-                router ??= new RuleRouter(prepared);
+                router ??= new RuleRouter(prepared, routerIndexFor(prepared, opts.outlines));
                 const input = openInput(f, { range, index: opts.index, hostAddresses, onSkip, onWarning: io.onWarning, timestampField });
                 return routedInput(input, router, timestampField, onSkip);
               },

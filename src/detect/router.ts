@@ -20,7 +20,7 @@ import { EqlError, parse, type Statement } from '../eql/index.js';
 import { lazyQuery, OutlineCache, outlineCacheAt, outlineOf } from '../engine/outline.js';
 import { lower } from '../engine/expr.js';
 import { fieldAccessor, FieldWalker, markPlain, type Accessor } from '../engine/fields.js';
-import { FieldAnchorIndex } from './anchor-index.js';
+import { FieldAnchorIndex, type AnchorIndexData } from './anchor-index.js';
 import type { EventDoc } from '../events/types.js';
 import { compileExceptionItems, resolveRuleExceptions, type ExceptionPredicate, type ExceptionProblem } from '../rules/exceptions.js';
 import type { ExceptionList, ExceptionListRef, Rule } from '../rules/types.js';
@@ -88,6 +88,12 @@ export interface PreparedRule {
    * rule then runs with ECS types, as without a mapping). Undefined without a mapping.
    */
   mapped?: boolean;
+  /**
+   * The key of the query's outline in the outline cache when the query was made from it (compiled
+   * when an event first reaches it): everything the router's index takes from the rule follows
+   * from it (router-cache.ts). Undefined when the query was compiled now.
+   */
+  outline?: string;
 }
 
 /** The rule's index matcher, built the first time an index is asked about (most never are). */
@@ -235,6 +241,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
     exceptionProblems: problems,
     unprocessedExceptions: unprocessed.map((i) => i.name),
     ...(opts.mapping ? { mapped: ruleMapping(rule, opts.mapping) !== null } : {}),
+    ...(known ? { outline: key } : {}),
   };
 }
 
@@ -346,73 +353,28 @@ export class RuleRouter {
   private readonly out: number[] = [];
   private stamp = 0;
 
-  constructor(private readonly rules: readonly PreparedRule[]) {
+  /**
+   * `built`: the index buildRouterIndex made from these rules (in this order), kept from an earlier
+   * run (router-cache.ts); without it the index is built now.
+   */
+  constructor(
+    private readonly rules: readonly PreparedRule[],
+    built?: RouterIndexData,
+  ) {
     const n = rules.length;
     this.counters = emptyCounters(n);
     this.offered = new Float64Array(n);
-
-    // Written as plain indexed loops: this runs once per hunt over ~1,200 slots and ~15,000
-    // anchor values, mostly before V8 has compiled it (the interpreter pays for every iterator,
-    // callback and temporary string).
-    const slotTerms: TermOutline[] = [];
-    const slotRules: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const q = rules[i]!.query;
-      // A query without term outlines (a hand-made CompiledQuery) is one slot per category.
-      const terms: readonly TermOutline[] =
-        q.terms ?? (q.categories === null ? [{ category: null, anchors: q.anchors ? [...q.anchors] : null }] : [...q.categories].map((c) => ({ category: c, anchors: q.anchors ? [...q.anchors] : null })));
-      for (let k = 0; k < terms.length; k++) {
-        slotTerms.push(terms[k]!);
-        slotRules.push(i);
-      }
-    }
-    const nSlots = slotTerms.length;
-    this.slotRule = Int32Array.from(slotRules);
-    this.slotReqs = new Int32Array(nSlots + 1);
-    for (let s = 0; s < nSlots; s++) {
-      const anchors = slotTerms[s]!.anchors;
-      let reqs = 0;
-      if (anchors !== null) for (let k = 0; k < anchors.length; k++) reqs = Math.max(reqs, (anchors[k]!.requirement ?? 0) + 1);
-      this.slotReqs[s + 1] = this.slotReqs[s]! + reqs;
-    }
-    this.reqHit = new Float64Array(this.slotReqs[nSlots]!);
-
-    const tables = new Map<string, CategoryTable>();
-    /** Per field: its anchor groups by kind (0 case-sensitive, 1 case-insensitive, 2 integer). */
-    const groups = new Map<string, (AnchorGroup | undefined)[]>();
-    const ordered: AnchorGroup[] = [];
-    let table: CategoryTable | undefined;
-    for (let s = 0; s < nSlots; s++) {
-      const term = slotTerms[s]!;
-      // Slots of one rule are consecutive: its category field is looked up once.
-      if (s === 0 || slotRules[s] !== slotRules[s - 1]) {
-        const field = rules[slotRules[s]!]!.rule.event_category_override ?? 'event.category';
-        table = tables.get(field);
-        if (!table) tables.set(field, (table = { field, get: fieldAccessor(field), byCategory: new Map(), any: [] }));
-      }
-      if (term.category === null) table!.any.push(s);
-      else push(table!.byCategory, term.category, s);
-      const anchors = term.anchors;
-      if (anchors === null) continue;
-      for (let k = 0; k < anchors.length; k++) {
-        const a = anchors[k]!;
-        const numeric = a.numeric === true;
-        const kind = numeric ? 2 : a.caseInsensitive ? 1 : 0;
-        let byKind = groups.get(a.field);
-        if (!byKind) groups.set(a.field, (byKind = [undefined, undefined, undefined]));
-        let g = byKind[kind];
-        if (!g) ordered.push((g = byKind[kind] = { field: a.field, get: fieldAccessor(a.field), numeric, index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
-        g.index.add(a, this.slotReqs[s]! + (a.requirement ?? 0));
-      }
-    }
-    this.tables = [...tables.values()];
-    this.anchorGroups = ordered;
+    const d = built ?? buildRouterIndex(rules);
+    this.slotRule = d.slotRule;
+    this.slotReqs = d.slotReqs;
+    this.reqHit = new Float64Array(d.slotReqs[d.slotRule.length]!);
+    this.tables = d.tables.map((t) => ({ field: t.field, get: fieldAccessor(t.field), byCategory: t.byCategory, any: t.any }));
+    this.anchorGroups = d.groups.map((g) => ({ field: g.field, get: fieldAccessor(g.field), numeric: g.numeric, index: new FieldAnchorIndex(lower, g.index) }));
     const byField = new Map<string, AnchorGroup[]>();
     for (const g of this.anchorGroups) push(byField, g.field, g);
     this.walker = new FieldWalker([...byField.keys()]);
     this.fieldGroups = [...byField.values()];
-
-    this.needles = ruleNeedles(rules);
+    this.needles = d.needles;
   }
 
   /**
@@ -595,6 +557,87 @@ export class RuleRouter {
     }
     return v;
   }
+}
+
+/**
+ * What a router knows before any event, computed from the rules' outlines alone (their terms'
+ * categories and anchors, category fields and needles) as plain data that survives structured
+ * cloning: router-cache.ts keeps it on disk, keyed by the outlines, so that a warm start does not
+ * build it again (about a tenth of a hunt's start-up with every rule).
+ */
+export interface RouterIndexData {
+  /** Per category field: category → its slots, and the slots of `any` terms. */
+  tables: { field: string; byCategory: Map<string, number[]>; any: number[] }[];
+  /** Per anchored field and kind (case-sensitive, case-insensitive, integer), in order of first use. */
+  groups: { field: string; numeric: boolean; index: AnchorIndexData }[];
+  /** Per slot: its rule; and its requirements slotReqs[s] to slotReqs[s + 1] - 1 (RuleRouter). */
+  slotRule: Int32Array;
+  slotReqs: Int32Array;
+  needles: readonly string[] | null;
+}
+
+/** The router's index of the rules (RouterIndexData); RuleRouter's constructor builds it when not given one. */
+export function buildRouterIndex(rules: readonly PreparedRule[]): RouterIndexData {
+  const n = rules.length;
+  // Written as plain indexed loops: this runs once per hunt over ~1,200 slots and ~15,000
+  // anchor values, mostly before V8 has compiled it (the interpreter pays for every iterator,
+  // callback and temporary string).
+  const slotTerms: TermOutline[] = [];
+  const slotRules: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const q = rules[i]!.query;
+    // A query without term outlines (a hand-made CompiledQuery) is one slot per category.
+    const terms: readonly TermOutline[] =
+      q.terms ?? (q.categories === null ? [{ category: null, anchors: q.anchors ? [...q.anchors] : null }] : [...q.categories].map((c) => ({ category: c, anchors: q.anchors ? [...q.anchors] : null })));
+    for (let k = 0; k < terms.length; k++) {
+      slotTerms.push(terms[k]!);
+      slotRules.push(i);
+    }
+  }
+  const nSlots = slotTerms.length;
+  const slotReqs = new Int32Array(nSlots + 1);
+  for (let s = 0; s < nSlots; s++) {
+    const anchors = slotTerms[s]!.anchors;
+    let reqs = 0;
+    if (anchors !== null) for (let k = 0; k < anchors.length; k++) reqs = Math.max(reqs, (anchors[k]!.requirement ?? 0) + 1);
+    slotReqs[s + 1] = slotReqs[s]! + reqs;
+  }
+
+  const tables = new Map<string, RouterIndexData['tables'][number]>();
+  /** Per field: its anchor groups by kind (0 case-sensitive, 1 case-insensitive, 2 integer). */
+  const groups = new Map<string, ({ field: string; numeric: boolean; index: FieldAnchorIndex } | undefined)[]>();
+  const ordered: { field: string; numeric: boolean; index: FieldAnchorIndex }[] = [];
+  let table: RouterIndexData['tables'][number] | undefined;
+  for (let s = 0; s < nSlots; s++) {
+    const term = slotTerms[s]!;
+    // Slots of one rule are consecutive: its category field is looked up once.
+    if (s === 0 || slotRules[s] !== slotRules[s - 1]) {
+      const field = rules[slotRules[s]!]!.rule.event_category_override ?? 'event.category';
+      table = tables.get(field);
+      if (!table) tables.set(field, (table = { field, byCategory: new Map(), any: [] }));
+    }
+    if (term.category === null) table!.any.push(s);
+    else push(table!.byCategory, term.category, s);
+    const anchors = term.anchors;
+    if (anchors === null) continue;
+    for (let k = 0; k < anchors.length; k++) {
+      const a = anchors[k]!;
+      const numeric = a.numeric === true;
+      const kind = numeric ? 2 : a.caseInsensitive ? 1 : 0;
+      let byKind = groups.get(a.field);
+      if (!byKind) groups.set(a.field, (byKind = [undefined, undefined, undefined]));
+      let g = byKind[kind];
+      if (!g) ordered.push((g = byKind[kind] = { field: a.field, numeric, index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
+      g.index.add(a, slotReqs[s]! + (a.requirement ?? 0));
+    }
+  }
+  return {
+    tables: [...tables.values()],
+    groups: ordered.map((g) => ({ field: g.field, numeric: g.numeric, index: g.index.data() })),
+    slotRule: Int32Array.from(slotRules),
+    slotReqs,
+    needles: ruleNeedles(rules),
+  };
 }
 
 /** The union of the rules' needles (RuleRouter.needles); null when a rule has none. */
