@@ -16,14 +16,18 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { copyAnchor, type Anchor } from './anchors.js';
+import { copyAnchor } from './anchors.js';
 import { buildId } from '../util/build-id.js';
 import type { CompiledQuery, TermOutline } from './types.js';
 
+/**
+ * The query's own anchors (CompiledQuery.anchors) are not part of it: the router reads its terms'
+ * anchors, and they were a quarter of the cache file's bytes (a lazy query compiles when they are
+ * asked for).
+ */
 export interface QueryOutline {
   type: CompiledQuery['type'];
   categories: string[] | null;
-  anchors: Anchor[] | null;
   terms: TermOutline[];
   needles: string[] | null;
 }
@@ -35,7 +39,6 @@ export function outlineOf(q: CompiledQuery): QueryOutline {
   return {
     type: q.type,
     categories: q.categories === null ? null : [...q.categories],
-    anchors: q.anchors === null ? null : q.anchors.map(copyAnchor),
     terms: q.terms.map((t) => ({ category: t.category, anchors: t.anchors === null ? null : t.anchors.map(copyAnchor) })),
     needles: q.needles === null ? null : [...q.needles],
   };
@@ -60,7 +63,9 @@ export function lazyQuery(outline: QueryOutline, compileNow: () => CompiledQuery
   const lazy: CompiledQuery = {
     type: outline.type,
     categories: outline.categories === null ? null : new Set(outline.categories),
-    anchors: outline.anchors,
+    get anchors() {
+      return get().anchors;
+    },
     terms: outline.terms,
     needles: outline.needles,
     relevant: (ev) => get().relevant(ev),
