@@ -305,8 +305,11 @@ describe('rule-set snapshots', () => {
     const [name] = snapshots(cache);
     const file = path.join(cache, SNAPSHOT_DIR, name!);
     const good = readFileSync(file);
+    const nl = good.indexOf(0x0a);
+    const { core } = (JSON.parse(good.toString('utf8', 0, nl)) as { payload: { core: number } }).payload;
+    const flipped = (at: number) => Buffer.concat([good.subarray(0, at), Buffer.from([good[at]! ^ 0xff]), good.subarray(at + 1)]);
     const damage: [string, Buffer][] = [
-      ['a flipped byte in the serialized rules', Buffer.concat([good.subarray(0, good.length - 40), Buffer.from([good[good.length - 40]! ^ 0xff]), good.subarray(good.length - 39)])],
+      ['a flipped byte in the serialized rules', flipped(nl + 1 + (core >> 1))],
       ['cut short', good.subarray(0, Math.floor(good.length / 2))],
       ['empty', Buffer.alloc(0)],
       ['not ours', Buffer.from('{"format":"something else"}\nxyz')],
@@ -323,6 +326,58 @@ describe('rule-set snapshots', () => {
       expect(lastSnapshotOutcome(), what).toBe('hit');
     }
     expect(readdirSync(path.join(cache, SNAPSHOT_DIR)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it("check the rules' seldom-read fields when they are read: damaged, they come from the rule files, unless those changed since", async () => {
+    const dir = rulesDir();
+    const cache = fresh('cache');
+    await settle();
+    const parsed = loadRules([dir]);
+    loadRules([dir], { cache });
+    const [name] = snapshots(cache);
+    const file = path.join(cache, SNAPSHOT_DIR, name!);
+    const good = readFileSync(file);
+    /** The snapshot with a byte in the middle of its cold part flipped. */
+    const coldDamaged = (snap: Buffer) => {
+      const nl = snap.indexOf(0x0a);
+      const { core, bytes } = (JSON.parse(snap.toString('utf8', 0, nl)) as { payload: { core: number; bytes: number } }).payload;
+      expect(bytes - core).toBeGreaterThan(100);
+      const at = nl + 1 + core + ((bytes - core) >> 1);
+      return Buffer.concat([snap.subarray(0, at), Buffer.from([snap[at]! ^ 0xff]), snap.subarray(at + 1)]);
+    };
+    const damaged = coldDamaged(good);
+    // The files as they were: the fields are those the files give; the snapshot is removed, then written anew.
+    writeFileSync(file, damaged);
+    const r = loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit');
+    expect(existsSync(file)).toBe(true);
+    expect(r).toEqual(parsed);
+    expect(JSON.stringify(r)).toBe(JSON.stringify(parsed));
+    expect(existsSync(file)).toBe(false);
+    loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('written');
+    expect(readFileSync(file).equals(good)).toBe(true);
+    // Damaged and unchanged stat data kept on a rewrite (a touched file): still found damaged.
+    writeFileSync(file, damaged);
+    const later = new Date(Date.now() - 10_000);
+    utimesSync(path.join(dir, 'toml', 'c.toml'), later, later);
+    await settle();
+    loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit-after-read');
+    const again = loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit');
+    expect(existsSync(file)).toBe(true);
+    expect(again.rules[0]!.description).toBe('d');
+    expect(again).toEqual(parsed);
+    expect(existsSync(file)).toBe(false);
+    // The files changed after the load: the fields cannot be had; reading one says why.
+    loadRules([dir], { cache });
+    writeFileSync(file, coldDamaged(readFileSync(file)));
+    const stale = loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit');
+    writeFileSync(path.join(dir, 'export.ndjson'), ruleJson('z', 'Rule Z') + '\n');
+    expect(() => stale.rules[0]!.description).toThrow(/^the rule-set snapshot .* is damaged, and the rule files have changed since it was loaded/);
+    expect(existsSync(file)).toBe(false);
   });
 
   it(`keep the ${KEEP_SNAPSHOTS} most recently written snapshots`, () => {

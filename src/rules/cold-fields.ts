@@ -19,7 +19,7 @@
 // as it ends. They are kept beside the rules, in the snapshot's first part, and `extraField`
 // reads them there while `extra` is still cold. The accessor's getter for
 // `extra` is not replaced by it: any other reader of `rule.extra` fills the fields as for the rest.
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import type { Rule } from './types.js';
 
 /** The fields kept apart, in a fixed order (bit i of a mask is COLD_FIELDS[i]). */
@@ -39,7 +39,19 @@ export interface ColdIndex {
   extras: (Partial<Record<HotExtraKey, unknown>> | null)[];
 }
 
-type ColdValues = Partial<Record<(typeof COLD_FIELDS)[number], unknown>>;
+/** One rule's cold fields (those it has). */
+export type ColdValues = Partial<Record<(typeof COLD_FIELDS)[number], unknown>>;
+
+/** The cold fields a rule has, as splitColdFields stores them. */
+export function coldValuesOf(rule: Rule): ColdValues {
+  const r = rule as unknown as Record<string, unknown>;
+  const c: ColdValues = {};
+  for (let f = 0; f < COLD_FIELDS.length; f++) {
+    const k = COLD_FIELDS[f]!;
+    if (r[k] !== undefined) c[k] = r[k];
+  }
+  return c;
+}
 
 /**
  * Copies of the rules without their cold fields (each replaced by `undefined` in its place, so
@@ -89,15 +101,16 @@ export function extraField(rule: Rule, key: HotExtraKey): unknown {
 
 /**
  * Makes the cold fields of deserialized rules (splitColdFields' core, `index` its ColdIndex) read
- * their values from `bytes` (its cold part) when first read.
+ * their values from `cold` when first read: a function giving every rule's cold fields, in order
+ * (a snapshot's cold part deserialized, see snapshot.ts); what it throws, the first read throws.
  */
-export function attachColdFields(rules: readonly Rule[], bytes: Buffer, index: ColdIndex): void {
+export function attachColdFields(rules: readonly Rule[], cold: () => readonly ColdValues[], index: ColdIndex): void {
   // Dropped once filled: a long-lived process (serve) does not keep the serialized copy.
-  let pending: Buffer | null = bytes;
+  let pending: (() => readonly ColdValues[]) | null = cold;
   const getters: (() => unknown)[] = [];
   const fill = (): void => {
     if (pending === null) return;
-    const values = deserialize(pending) as ColdValues[];
+    const values = pending();
     pending = null;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;

@@ -21,11 +21,16 @@
 //     (as git's index and make trust them); a file changed within 2 s before the snapshot was
 //     written could have changed again unseen within the same clock tick, so then the bytes are
 //     always read and compared (a "racily clean" file, in git's words);
-//   - the serialized value's length and digest, checked before it is deserialized.
+//   - the serialized value's length and digests, each checked before its part is deserialized.
 // The serialized value is in two parts when the loaded value carries rules (RuleCarrier): the
 // value with the rules' seldom-read fields left out (with the few keys of their `extra` a hunt
 // reads while it starts, beside them), then those fields (cold-fields.ts), which are deserialized
-// only when some rule's field is first read. `payload.core` is the first part's length.
+// only when some rule's field is first read. `payload.core` is the first part's length; each part
+// has its own digest, and the cold part's (8.6 MB of the installed TOML set's 10.7) is checked
+// only when it is deserialized. Should it then be found damaged, the rule files are loaded again
+// and give the cold fields — the same rules in the same order, while the files hold what they held
+// when the snapshot was written (its content digest); if they have changed since, reading the
+// fields fails with an error saying so — and the snapshot is removed, to be written anew.
 // A damaged, truncated or foreign file is ignored and replaced; files are written to a temporary
 // name and renamed, so a reader never sees half of one. At most KEEP_SNAPSHOTS snapshots are kept
 // (the most recently written), and none larger than MAX_SNAPSHOT_BYTES is written. Any problem
@@ -39,9 +44,9 @@ import { buildId } from '../util/build-id.js';
 import { pruneCacheFiles } from '../util/cache-dir.js';
 import type { Listing, LoadStep } from './load.js';
 import type { Rule } from './types.js';
-import { attachColdFields, splitColdFields, type ColdIndex } from './cold-fields.js';
+import { attachColdFields, coldValuesOf, splitColdFields, type ColdIndex, type ColdValues } from './cold-fields.js';
 
-const FORMAT = 'eqlite-rule-set-snapshot/4';
+const FORMAT = 'eqlite-rule-set-snapshot/5';
 export const SNAPSHOT_DIR = 'rule-sets';
 /** Snapshots kept in the cache directory (the most recently written). */
 export const KEEP_SNAPSHOTS = 8;
@@ -69,7 +74,8 @@ interface SnapshotMeta {
   listing: { dirs: string[]; stats: number[] } | null;
   /** False when some file was modified too shortly before the snapshot to trust its stat. */
   stable: boolean;
-  payload: { bytes: number; sha256: string; core: number };
+  /** sha256: of the first `core` bytes; cold: of the rest (the cold fields, possibly empty). */
+  payload: { bytes: number; sha256: string; core: number; cold: string };
 }
 
 /** Where a loaded value keeps its rules, so that their cold fields can be stored apart. */
@@ -117,8 +123,19 @@ export function cachedRuleLoad<T>(
   const file = path.join(dir, SNAPSHOT_DIR, `${key.slice(0, 32)}.snap`);
   const found = readSnapshot(file, key);
   lastWalked = false;
+  // Should the cold part of a snapshot used now be found damaged when it is read (see the top).
+  const recover = (meta: SnapshotMeta) => (): ColdValues[] => {
+    rmSync(file, { force: true });
+    const steps = plan({ dirs: [], replayable: true });
+    const read = readFiles(steps);
+    if (read === null || read.content !== meta.content || carrier === undefined) {
+      throw new Error(`the rule-set snapshot ${file} is damaged, and the rule files have changed since it was loaded: the rules' seldom-read fields (descriptions, guides, MITRE mappings) cannot be read; run again`);
+    }
+    const rules = carrier.rules(compute(steps, (f) => read.bytes.get(f) ?? readFileCapped(f)));
+    return rules.map(coldValuesOf);
+  };
   if (found && found.meta.stable && found.meta.listing !== null && listingHolds(found.meta)) {
-    const value = decode<T>(found, carrier);
+    const value = decode<T>(found, carrier, recover(found.meta));
     if (value !== undefined) {
       lastOutcome = 'hit';
       return value;
@@ -141,7 +158,9 @@ export function cachedRuleLoad<T>(
   const readAt = Date.now();
   const settled = (st: Stats) => st.mtimeMs < readAt - RACY_MS && st.ctimeMs < readAt - RACY_MS;
   const stable = files.every((f) => settled(f.stat)) && listing.dirs.every((d) => settled(d.stat));
-  const meta = (content: string, payload: Buffer, core: number): SnapshotMeta => ({
+  // A snapshot written again with new stat data keeps its payload's recorded digests: its cold
+  // part has not been checked, and a digest of it now would take any damage in it for the truth.
+  const meta = (content: string, payload: SnapshotMeta['payload']): SnapshotMeta => ({
     format: FORMAT,
     build: buildId(),
     key,
@@ -151,49 +170,36 @@ export function cachedRuleLoad<T>(
     problems,
     listing: dirs,
     stable,
-    payload: { bytes: payload.length, sha256: digest(payload), core },
+    payload,
   });
 
   if (found && found.meta.stable && sameList(found.meta.paths, loaded) && sameList(found.meta.files, stats) && sameList(found.meta.problems, problems)) {
     // The same files, each as it was, and the same problems (a directory was touched, or the
     // walk cannot be replayed): the snapshot holds. A new listing is recorded for the next load.
-    const value = decode<T>(found, carrier);
+    const value = decode<T>(found, carrier, recover(found.meta));
     if (value !== undefined) {
-      if (!sameListing(found.meta.listing, dirs)) writeSnapshot(file, meta(found.meta.content, found.payload, found.meta.payload.core), found.payload);
+      if (!sameListing(found.meta.listing, dirs)) writeSnapshot(file, meta(found.meta.content, found.meta.payload), found.payload);
       lastOutcome = 'hit';
       return value;
     }
   }
 
   // Read every file once: its bytes decide whether the snapshot still holds, and loading uses them.
-  // The problems met listing them are part of what was loaded, so they are digested too.
-  const bytes = new Map<string, Buffer>();
-  const h = createHash('sha256');
-  for (const step of steps) {
-    if ('problem' in step) {
-      h.update(`\x01${step.problem.file}\0${step.problem.reason}\0`);
-      continue;
-    }
-    let b: Buffer;
-    try {
-      b = readFileCapped(step.file);
-    } catch {
-      // Unreadable: loading reports it; a result holding that error is not kept.
-      lastOutcome = 'not-written';
-      return compute(steps, readFileCapped);
-    }
-    bytes.set(step.file, b);
-    h.update(`${step.file}\0${b.length}\0`).update(b);
+  const read = readFiles(steps);
+  if (read === null) {
+    // Unreadable: loading reports it; a result holding that error is not kept.
+    lastOutcome = 'not-written';
+    return compute(steps, readFileCapped);
   }
-  const content = h.digest('base64url');
+  const { bytes, content } = read;
 
   if (found && found.meta.content === content) {
-    const value = decode<T>(found, carrier);
+    const value = decode<T>(found, carrier, recover(found.meta));
     if (value !== undefined) {
       // Same bytes, new stat data (a touched or copied file), or old enough now to be trusted:
       // recorded for the next load.
       if (!sameList(found.meta.files, stats) || (stable && !found.meta.stable) || !sameListing(found.meta.listing, dirs)) {
-        writeSnapshot(file, meta(content, found.payload, found.meta.payload.core), found.payload);
+        writeSnapshot(file, meta(content, found.meta.payload), found.payload);
       }
       lastOutcome = 'hit-after-read';
       return value;
@@ -217,8 +223,32 @@ export function cachedRuleLoad<T>(
     lastOutcome = 'not-written';
     return value;
   }
-  lastOutcome = payload.length <= MAX_SNAPSHOT_BYTES && writeSnapshot(file, meta(content, payload, core), payload) ? 'written' : 'not-written';
+  lastOutcome = payload.length <= MAX_SNAPSHOT_BYTES && writeSnapshot(file, meta(content, { bytes: payload.length, sha256: digest(payload.subarray(0, core)), core, cold: digest(payload.subarray(core)) }), payload) ? 'written' : 'not-written';
   return value;
+}
+
+/**
+ * Every file's bytes and the digest of them all, with the problems met listing them (part of what
+ * was loaded, so digested too); null when a file cannot be read.
+ */
+function readFiles(steps: readonly LoadStep[]): { bytes: Map<string, Buffer>; content: string } | null {
+  const bytes = new Map<string, Buffer>();
+  const h = createHash('sha256');
+  for (const step of steps) {
+    if ('problem' in step) {
+      h.update(`\x01${step.problem.file}\0${step.problem.reason}\0`);
+      continue;
+    }
+    let b: Buffer;
+    try {
+      b = readFileCapped(step.file);
+    } catch {
+      return null;
+    }
+    bytes.set(step.file, b);
+    h.update(`${step.file}\0${b.length}\0`).update(b);
+  }
+  return { bytes, content: h.digest('base64url') };
 }
 
 function digest(data: string | Buffer): string {
@@ -310,6 +340,7 @@ function readSnapshot(file: string, key: string): Found | null {
     !Array.isArray(meta.problems) ||
     (meta.listing !== null && (!Array.isArray(meta.listing?.dirs) || !Array.isArray(meta.listing.stats) || meta.listing.stats.length !== meta.listing.dirs.length * STAT_FIELDS)) ||
     typeof meta.payload?.sha256 !== 'string' ||
+    typeof meta.payload.cold !== 'string' ||
     !Number.isSafeInteger(meta.payload.core) ||
     meta.payload.core < 0 ||
     meta.payload.core > meta.payload.bytes
@@ -320,20 +351,42 @@ function readSnapshot(file: string, key: string): Found | null {
   return payload.length === meta.payload.bytes ? { meta, payload } : null;
 }
 
-/** The snapshot's value, or undefined when its bytes are not what was written. */
-function decode<T>(found: Found, carrier: RuleCarrier<T> | undefined): T | undefined {
-  if (digest(found.payload) !== found.meta.payload.sha256) return undefined;
+/**
+ * The snapshot's value, or undefined when its first part's bytes are not what was written. The
+ * cold part is checked when it is read: `recover` gives the cold fields if it is then found damaged.
+ */
+function decode<T>(found: Found, carrier: RuleCarrier<T> | undefined, recover: () => ColdValues[]): T | undefined {
   const core = found.meta.payload.core;
   // Written by a load with another carrier (or none): not this load's value.
   if ((carrier === undefined) !== (core === found.payload.length)) return undefined;
+  const first = found.payload.subarray(0, core);
+  if (digest(first) !== found.meta.payload.sha256) return undefined;
   try {
-    if (carrier === undefined) return deserialize(found.payload) as T;
-    const [value, index] = deserialize(found.payload.subarray(0, core)) as [T, ColdIndex];
+    if (carrier === undefined) return deserialize(first) as T;
+    const [value, index] = deserialize(first) as [T, ColdIndex];
     const rules = carrier.rules(value);
     if (index?.masks?.length !== rules.length || index.extras?.length !== rules.length) return undefined;
     // The cold part is not copied (8 MB for the installed set): the file's buffer stays alive
     // until the cold fields are read.
-    attachColdFields(rules, found.payload.subarray(core), index);
+    const cold = found.payload.subarray(core);
+    const sha256 = found.meta.payload.cold;
+    attachColdFields(
+      rules,
+      () => {
+        if (digest(cold) === sha256) {
+          try {
+            const values = deserialize(cold) as ColdValues[];
+            if (Array.isArray(values) && values.length === rules.length) return values;
+          } catch {
+            // Not what splitColdFields wrote: as damaged.
+          }
+        }
+        const values = recover();
+        if (values.length !== rules.length) throw new Error(`the rule-set snapshot's cold part is damaged, and loading the rule files again gave ${values.length} rules instead of ${rules.length}`);
+        return values;
+      },
+      index,
+    );
     return value;
   } catch {
     return undefined;
