@@ -1,11 +1,11 @@
 // The outline cache (engine/outline.ts): what the router needs of a query, kept on disk per
 // engine build, so a known query compiles only when an event first reaches it.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/engine/index.js';
-import { engineFingerprint, lazyQuery, outlineFile, OutlineCache, outlineOf } from '../src/engine/outline.js';
+import { engineFingerprint, lazyQuery, outlineFile, OutlineCache, outlineOf, type QueryOutline } from '../src/engine/outline.js';
 import type { EventDoc } from '../src/events/types.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-outline-'));
@@ -61,6 +61,39 @@ describe('outline cache', () => {
     expect([a.size, a.get('x'), a.get('y'), a.get('z')]).toEqual([2, outline, { error: 'bad query' }, undefined]);
     expect(new OutlineCache(dir, 'build-b-0123456789').get('z')).toEqual(outline);
     expect(readdirSync(dir).sort()).toEqual([outlineFile('build-a-0123456789'), outlineFile('build-b-0123456789')].sort());
+  });
+
+  it("keeps a query's terms as text, parsed when first read; text that does not parse gives the compiled query's terms", () => {
+    const d = mkdtempSync(path.join(dir, 'terms-'));
+    const real = compile(SEQ);
+    const c = new OutlineCache(d, 'build-t-0123456789');
+    c.set('q', outlineOf(real));
+    c.save();
+    const file = path.join(d, outlineFile('build-t-0123456789'));
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { outlines: Record<string, { terms: unknown }> };
+    expect(stored.outlines.q!.terms).toBe(JSON.stringify(real.terms));
+    const known = new OutlineCache(d, 'build-t-0123456789').get('q')!;
+    expect(known).toEqual(outlineOf(real));
+    let compiled = 0;
+    const lazy = lazyQuery(known as QueryOutline, () => {
+      compiled++;
+      return compile(SEQ);
+    });
+    expect(lazy.terms).toEqual(real.terms);
+    expect(compiled).toBe(0);
+    // Damaged text: the terms are those of the query compiled.
+    stored.outlines.q!.terms = '[{"category":';
+    writeFileSync(file, JSON.stringify(stored));
+    const damaged = lazyQuery(new OutlineCache(d, 'build-t-0123456789').get('q') as QueryOutline, () => {
+      compiled++;
+      return compile(SEQ);
+    });
+    expect(damaged.terms).toEqual(real.terms);
+    expect(compiled).toBe(1);
+    // An entry of another layout (terms not text) is not used.
+    (stored.outlines.q as { terms: unknown }).terms = real.terms;
+    writeFileSync(file, JSON.stringify(stored));
+    expect(new OutlineCache(d, 'build-t-0123456789').get('q')).toBeUndefined();
   });
 
   it('keeps the files of the four most recent builds', () => {

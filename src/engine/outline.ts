@@ -35,6 +35,38 @@ export interface QueryOutline {
 /** A cached outcome: the outline, or the message of the error compiling the query gave. */
 export type CachedOutline = QueryOutline | { error: string };
 
+/**
+ * An outline as the cache file holds it: its terms as JSON text, parsed when first asked for.
+ * They are most of the file's bytes and objects, and a hunt whose router index is kept
+ * (detect/router-cache.ts) never reads them.
+ */
+interface StoredOutline {
+  type: CompiledQuery['type'];
+  categories: string[] | null;
+  needles: string[] | null;
+  terms: string;
+}
+type StoredEntry = StoredOutline | { error: string };
+
+/** The outline a stored one stands for; its terms are parsed when first read (throws if they do not parse). */
+function fromStored(e: StoredOutline): QueryOutline {
+  let terms: TermOutline[] | undefined;
+  return {
+    type: e.type,
+    categories: e.categories,
+    needles: e.needles,
+    get terms(): TermOutline[] {
+      return (terms ??= JSON.parse(e.terms) as TermOutline[]);
+    },
+  };
+}
+
+function isStored(v: unknown): v is StoredEntry {
+  if (v === null || typeof v !== 'object') return false;
+  const e = v as Record<string, unknown>;
+  return typeof e.error === 'string' || (typeof e.type === 'string' && typeof e.terms === 'string');
+}
+
 export function outlineOf(q: CompiledQuery): QueryOutline {
   return {
     type: q.type,
@@ -60,13 +92,25 @@ export function lazyQuery(outline: QueryOutline, compileNow: () => CompiledQuery
     }
     return real;
   };
+  let terms: readonly TermOutline[] | null = null;
   const lazy: CompiledQuery = {
     type: outline.type,
     categories: outline.categories === null ? null : new Set(outline.categories),
     get anchors() {
       return get().anchors;
     },
-    terms: outline.terms,
+    // Read when a router's index is built: from the outline, or — should the cached text not
+    // parse — from the query compiled.
+    get terms() {
+      if (terms === null) {
+        try {
+          terms = outline.terms;
+        } catch {
+          terms = get().terms;
+        }
+      }
+      return terms;
+    },
     needles: outline.needles,
     relevant: (ev) => get().relevant(ev),
     createRun: (onResult) => get().createRun(onResult),
@@ -123,13 +167,13 @@ let keyBase: { opts: string; hash: Hash } | undefined;
 
 interface OutlineFile {
   eqlite: string;
-  outlines: Record<string, CachedOutline>;
+  outlines: Record<string, StoredEntry>;
 }
 
 /** Outlines of one process, backed by a file in `dir`. */
 export class OutlineCache {
   private readonly file: string;
-  private readonly entries: Map<string, CachedOutline>;
+  private readonly entries: Map<string, StoredEntry>;
   private dirty = false;
 
   constructor(
@@ -142,11 +186,11 @@ export class OutlineCache {
   }
 
   /** Adds the file's entries that `into` lacks (none when it is missing, damaged or not ours). */
-  private readInto(into: Map<string, CachedOutline>): void {
+  private readInto(into: Map<string, StoredEntry>): void {
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as OutlineFile;
       if (data && data.eqlite === this.version && data.outlines && typeof data.outlines === 'object') {
-        for (const [k, v] of Object.entries(data.outlines)) if (!into.has(k)) into.set(k, v);
+        for (const [k, v] of Object.entries(data.outlines)) if (!into.has(k) && isStored(v)) into.set(k, v);
       }
     } catch {
       // No cache yet, or not ours: nothing to add.
@@ -162,11 +206,12 @@ export class OutlineCache {
   }
 
   get(key: string): CachedOutline | undefined {
-    return this.entries.get(key);
+    const e = this.entries.get(key);
+    return e === undefined || 'error' in e ? e : fromStored(e);
   }
 
   set(key: string, value: CachedOutline): void {
-    this.entries.set(key, value);
+    this.entries.set(key, 'error' in value ? value : { type: value.type, categories: value.categories, needles: value.needles, terms: JSON.stringify(value.terms) });
     this.dirty = true;
   }
 
