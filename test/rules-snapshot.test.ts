@@ -370,6 +370,15 @@ describe('rule-set snapshots', () => {
     expect(again.rules[0]!.description).toBe('d');
     expect(again).toEqual(parsed);
     expect(existsSync(file)).toBe(false);
+    // The snapshot replaced (renamed over, as snapshots are written) after the load: the fields
+    // are read from the file as it was loaded.
+    loadRules([dir], { cache });
+    const loaded = loadRules([dir], { cache });
+    expect(lastSnapshotOutcome()).toBe('hit');
+    writeFileSync(`${file}.new`, 'another snapshot');
+    renameSync(`${file}.new`, file);
+    expect(loaded).toEqual(parsed);
+    expect(readFileSync(file, 'utf8')).toBe('another snapshot');
     // The files changed after the load: the fields cannot be had; reading one says why.
     loadRules([dir], { cache });
     writeFileSync(file, coldDamaged(readFileSync(file)));
