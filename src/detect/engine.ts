@@ -42,7 +42,7 @@
 //                          with maxSignals: Infinity, i.e. no size); max_signals becomes a budget per rule interval,
 //                          and the alert's run time is the clock's (opts.clock).
 import { createHash } from 'node:crypto';
-import type { QueryResult, QueryRun } from '../engine/index.js';
+import type { QueryResult, QueryRun, TermAnswers } from '../engine/index.js';
 import { fieldAccessor, getField, remarkPlain, type Accessor } from '../engine/fields.js';
 import type { EventDoc } from '../events/types.js';
 import { eventInstant, parseInstant } from '../events/time.js';
@@ -313,10 +313,12 @@ export class DetectionEngine {
 
   /** Hands an event to the windows it falls in, opening them as needed. */
   private place(s: RuleState, ev: EventDoc): void {
+    // What the rule's query says about the event, when a worker worked it out (EventDoc.answers).
+    const a = ev.answers === undefined ? undefined : answersFor(ev, s.index);
     if (this.stream) {
       let w = s.windows.get(ALL);
       if (!w) s.windows.set(ALL, (w = { k: ALL, runTime: 0, start: -Infinity, end: Infinity, run: s.prepared.query.createRun((r) => this.streamResult(s, r)) }));
-      w.run.push(ev);
+      w.run.push(ev, a);
       return;
     }
     const p = s.prepared;
@@ -337,7 +339,7 @@ export class DetectionEngine {
       let w = s.windows.get(ALL);
       if (!w) s.windows.set(ALL, (w = this.newWindow(s, { k: ALL, runTime: 0, start: this.opts.from ?? -Infinity, end: this.opts.to ?? Infinity })));
       if (w.held) w.held.push(ev);
-      else if (!w.run.done) w.run.push(ev);
+      else if (!w.run.done) w.run.push(ev, a);
       return;
     }
     const wt = s.windowTime(ev);
@@ -364,7 +366,7 @@ export class DetectionEngine {
         continue;
       }
       if (w.held) w.held.push(ev);
-      else if (!w.run.done) w.run.push(ev);
+      else if (!w.run.done) w.run.push(ev, a);
     }
     if (!placed) s.stats.outsideWindows++;
     if (excepted) this.expiringExcepted[s.index]!++;
@@ -488,6 +490,13 @@ function expiringUntil(p: PreparedRule, ev: EventDoc): number {
   return until;
 }
 
+/** The answers a worker gave for rule `rule` (EventDoc.answers, beside EventDoc.routed). */
+function answersFor(ev: EventDoc, rule: number): TermAnswers | undefined {
+  const routed = ev.routed!;
+  for (let k = 0; k < routed.length; k++) if (routed[k] === rule) return ev.answers![k] ?? undefined;
+  return undefined;
+}
+
 function newRuleState(p: PreparedRule, index: number, grid: ScheduleGrid | null, orderField: string): RuleState {
   const rule = p.rule;
   const own = ruleTimestampField(rule);
@@ -496,9 +505,11 @@ function newRuleState(p: PreparedRule, index: number, grid: ScheduleGrid | null,
   const tsAcc = fieldAccessor('@timestamp');
   // Called for every (event, rule) pair: @timestamp comes from the time the ordering stage read
   // (EventDoc.time, when it was read from that field) instead of being parsed once per rule.
+  const overrideField = rule.timestamp_override;
   const windowTime = (ev: EventDoc): number | null => {
     if (override) {
-      const v = override(ev.source);
+      const known = ev.fieldValues;
+      const v = known !== undefined && Object.hasOwn(known, overrideField!) ? known[overrideField!] : override(ev.source);
       if (v !== undefined && v !== null) return parseInstant(v)?.ms ?? null;
       if (!fallback) return null;
     }

@@ -11,9 +11,11 @@ import { ResultWindow } from './pipes.js';
 import { SampleCollector } from './sample.js';
 import { SequenceMatcher, type SequenceTrace, type StageSpec } from './sequence.js';
 import { PagedTailSequences } from './sequence-paged.js';
-import type { CompiledQuery, EngineOptions, QueryResult, QueryRun, TermOutline } from './types.js';
+import type { CompiledQuery, EngineOptions, QueryResult, QueryRun, TermAnswers, TermOutline } from './types.js';
+import { singleKeyValues } from './join-keys.js';
+import { encodeKeyValue } from './values.js';
 
-export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult, TermOutline } from './types.js';
+export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult, TermAnswers, TermOutline } from './types.js';
 export { fieldAccessor, getField } from './fields.js';
 
 export interface CompileOptions extends EngineOptions {
@@ -26,6 +28,11 @@ export interface CompileOptions extends EngineOptions {
 }
 
 const lines = (m: string | null): string[] => (m === null ? [] : [m]);
+
+/** Terms a TermAnswers mask holds (bits 0–30). */
+const MAX_ANSWERED_TERMS = 31;
+const PASSED: TermAnswers = Object.freeze({ mask: 1 });
+const FAILED: TermAnswers = Object.freeze({ mask: 0 });
 
 /**
  * N when the results are the last N (ES's Tail limit: the request's size with result_position
@@ -90,15 +97,18 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   // Filters of every term (positive, missing and until): an event passing none of them cannot
   // change a run's results, so callers may drop it before pushing (see CompiledQuery.relevant).
   let termFilters: ((ev: EventDoc) => boolean)[];
+  // Samples (and sequences of more than MAX_ANSWERED_TERMS terms) are not answered ahead.
+  let answers: (ev: EventDoc) => TermAnswers | null = () => null;
   if (q.kind === 'event') {
     addCategory(q.category);
     const filter = eventFilter(q);
     termFilters = [filter];
+    answers = (ev) => (filter(ev) ? PASSED : FAILED);
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, position, onResult);
       return {
-        push(ev) {
-          if (!window.full && filter(ev)) window.add({ kind: 'event', event: ev });
+        push(ev, a) {
+          if (!window.full && (a !== undefined ? (a.mask & 1) === 1 : filter(ev))) window.add({ kind: 'event', event: ev });
         },
         finish: () => window.result(),
         get done() {
@@ -124,6 +134,23 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     }
     termFilters = [...new Set(stages.map((s) => s.filter))];
     if (until) termFilters.push(until.filter);
+    // Each stage's bit in TermAnswers.mask is its filter's place in termFilters.
+    const specs: StageSpec[] = termFilters.map((f) => (f === until?.filter ? until : stages.find((s) => s.filter === f)!));
+    if (termFilters.length <= MAX_ANSWERED_TERMS) {
+      for (const s of stages) s.bit = termFilters.indexOf(s.filter);
+      if (until) until.bit = termFilters.length - 1;
+      answers = (ev) => {
+        let mask = 0;
+        let keys: (unknown[] | null | undefined)[] | undefined;
+        for (let j = 0; j < termFilters.length; j++) {
+          if (!termFilters[j]!(ev)) continue;
+          mask |= 1 << j;
+          keys ??= new Array<unknown[] | null | undefined>(termFilters.length).fill(undefined);
+          keys[j] = singleKeyValues(specs[j]!, ev, encodeKeyValue);
+        }
+        return keys === undefined ? { mask } : { mask, keys };
+      };
+    }
     const time = (ev: EventDoc) => eventInstant(ev, timestampField, getTimestamp);
     // A `date` field holds milliseconds (dynamic mapping makes one of an ISO string): maxspan
     // compares them; only a `date_nanos` field keeps the digits below.
@@ -141,8 +168,8 @@ export function compile(query: Statement | string, options: CompileOptions = {})
         window.add({ kind: 'sequence', joinKeys: m.keyValues, events: m.events }),
       );
       return {
-        push(ev) {
-          if (!window.full) matcher.push(ev);
+        push(ev, a) {
+          if (!window.full) matcher.push(ev, a);
         },
         finish() {
           matcher.finish();
@@ -218,6 +245,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     type,
     categories: cats,
     relevant,
+    answers,
     anchors: queryAnchors(q, stringField),
     terms,
     needles: queryNeedles(q, stringField),

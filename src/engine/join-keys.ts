@@ -126,3 +126,29 @@ export function joinKeys(
 }
 
 const NO_KEYS: JoinKey[] = [{ key: '', values: [] }];
+
+/**
+ * The one join key of single-valued key values, as joinKeys() makes it from an event whose every
+ * key held one value (TermAnswers.keys carries those values between threads).
+ */
+export function keysOfValues(values: unknown[], encode: (v: unknown) => string): JoinKey[] {
+  if (values.length === 0) return NO_KEYS;
+  let key = '';
+  for (let i = 0; i < values.length; i++) key += (i ? '\u0001' : '') + encode(values[i]);
+  return [{ key, values }];
+}
+
+/**
+ * What TermAnswers.keys says for a term whose filter passed: the values of its one join key, null
+ * when a required key is missing, undefined when a key held several values (the run then reads
+ * them from the event, and reports any combinations it cuts).
+ */
+export function singleKeyValues(spec: KeySpec, ev: EventDoc, encode: (v: unknown) => string): unknown[] | null | undefined {
+  const keys = joinKeys(spec, ev, encode, scratchCuts);
+  if (keys === null) return null;
+  // One key only on joinKeys' fast path: several values in one field make two or more.
+  return keys.length === 1 ? keys[0]!.values : undefined;
+}
+
+/** singleKeyValues() leaves multi-valued keys to the run, so nothing it notes is reported. */
+const scratchCuts = new KeyCuts();

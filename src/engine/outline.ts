@@ -86,6 +86,7 @@ export function lazyQuery(outline: QueryOutline, compileNow: () => CompiledQuery
     if (real === null) {
       real = compileNow();
       lazy.relevant = real.relevant;
+      lazy.answers = real.answers;
       lazy.createRun = real.createRun;
       lazy.run = real.run;
       lazy.runAsync = real.runAsync;
@@ -113,6 +114,7 @@ export function lazyQuery(outline: QueryOutline, compileNow: () => CompiledQuery
     },
     needles: outline.needles,
     relevant: (ev) => get().relevant(ev),
+    answers: (ev) => get().answers(ev),
     createRun: (onResult) => get().createRun(onResult),
     run: (events) => get().run(events),
     runAsync: (events) => get().runAsync(events),

@@ -7,8 +7,9 @@
 import type { EventDoc } from '../events/types.js';
 import type { Instant } from '../events/time.js';
 import type { PredicateFn, ValueFn } from './expr.js';
+import type { TermAnswers } from './types.js';
 import { encodeKeyValue } from './values.js';
-import { joinKeys, KeyCuts, type JoinKey } from './join-keys.js';
+import { joinKeys, keysOfValues, KeyCuts, type JoinKey } from './join-keys.js';
 
 export interface StageSpec {
   /** Category check and condition together. */
@@ -20,6 +21,8 @@ export interface StageSpec {
   /** The key expressions as written, for reports. */
   keyNames: string[];
   missing: boolean;
+  /** The filter's bit in TermAnswers.mask (absent: the stage is never answered ahead). */
+  bit?: number;
 }
 
 export interface SequenceSpec {
@@ -117,6 +120,8 @@ export class SequenceMatcher {
   /** The current event's keys per stage spec (a term with `runs = N` is N stages with one spec). */
   private keysFor: StageSpec | null = null;
   private keysMemo: JoinKey[] | null = null;
+  /** The current event's TermAnswers, when the caller gave them. */
+  private answers: TermAnswers | undefined;
 
   constructor(
     private readonly spec: SequenceSpec,
@@ -160,21 +165,30 @@ export class SequenceMatcher {
   private stageKeys(stage: StageSpec): JoinKey[] | null {
     if (stage !== this.keysFor) {
       this.keysFor = stage;
-      this.keysMemo = joinKeys(stage, this.curEvent!, encodeKeyValue, this.cuts);
+      const given = this.answers !== undefined && stage.bit !== undefined ? this.answers.keys?.[stage.bit] : undefined;
+      this.keysMemo = given === undefined ? joinKeys(stage, this.curEvent!, encodeKeyValue, this.cuts) : given === null ? null : keysOfValues(given, encodeKeyValue);
     }
     return this.keysMemo;
   }
 
-  push(ev: EventDoc): void {
+  /** Whether the current event passes the stage's filter (answered ahead when it can be). */
+  private passes(stage: StageSpec, ev: EventDoc): boolean {
+    const a = this.answers;
+    const bit = stage.bit;
+    return a !== undefined && bit !== undefined ? ((a.mask >>> bit) & 1) === 1 : stage.filter(ev);
+  }
+
+  push(ev: EventDoc, answers?: TermAnswers): void {
     const ord = ++this.ordinal;
     const stages = this.spec.stages;
     this.curEvent = ev;
     this.curTime = undefined;
     this.keysFor = null;
+    this.answers = answers;
 
     for (const m of this.missingIndexes) {
       const stage = stages[m]!;
-      if (!stage.filter(ev)) continue;
+      if (!this.passes(stage, ev)) continue;
       const ts = this.time();
       if (!ts) continue;
       const keys = this.stageKeys(stage);
@@ -191,7 +205,7 @@ export class SequenceMatcher {
 
     for (let k = this.positives.length - 1; k >= 0; k--) {
       const stage = stages[this.positives[k]!]!;
-      if (!stage.filter(ev)) continue;
+      if (!this.passes(stage, ev)) continue;
       const ts = this.time();
       if (!ts) continue;
       const keys = this.stageKeys(stage);
@@ -241,7 +255,7 @@ export class SequenceMatcher {
     // event (Ordinal.between is inclusive), so an until event that is also a sequence's last event
     // ends it.
     const until = this.spec.until;
-    if (until && until.filter(ev)) {
+    if (until && this.passes(until, ev)) {
       const ts = this.time();
       const keys = ts ? this.stageKeys(until) : null;
       if (keys && ts) {

@@ -49,10 +49,31 @@ export interface SequenceResult {
 
 export type QueryResult = EventResult | SequenceResult;
 
+/**
+ * What a query's terms say about one event, worked out where the event was parsed (an input
+ * worker) so that the thread running the query need not read the event's fields again — nor
+ * parse it, when nothing else reads them (CompiledQuery.answers, QueryRun.push).
+ */
+export interface TermAnswers {
+  /** Bit j: the query's term filter j passed (the order of CompiledQuery.relevant's filters). */
+  mask: number;
+  /**
+   * Sequences only, per term filter j that passed: the values of its join keys (query-level keys,
+   * then the term's), or null when a required key is missing. Undefined where the filter did not
+   * pass, or where a key held several values (the run then reads them from the event).
+   */
+  keys?: (unknown[] | null | undefined)[];
+}
+
 /** Incremental execution of one compiled query over one ordered stream. */
 export interface QueryRun {
-  /** Feed the next event (in order). Results that become final may be passed to the run's callback. */
-  push(event: EventDoc): void;
+  /**
+   * Feed the next event (in order). Results that become final may be passed to the run's callback.
+   * `answers`: the query's answers() for this event, when the caller has them (the run then
+   * reads none of the event's fields for its terms and keys); it must be exactly what answers()
+   * gives for this event.
+   */
+  push(event: EventDoc, answers?: TermAnswers): void;
   /** End of input: returns all results in final order, after pipes and size. */
   finish(): QueryResult[];
   /** True when no further input can change the results (e.g. `| head N` already filled). */
@@ -95,6 +116,12 @@ export interface CompiledQuery {
    * caller may route only relevant events (hunt does, and its worker threads do it in parallel).
    */
   relevant(event: EventDoc): boolean;
+  /**
+   * Every term filter's answer for an event, and for sequences each passing term's join keys
+   * (see TermAnswers); null when the query cannot say them in this form (more than 31 terms, a
+   * sample). Pure: the same event gives the same answers on any thread.
+   */
+  answers(event: EventDoc): TermAnswers | null;
   /**
    * Starts a run. With `onResult`, results that are final as they are found (no `tail` pipe) are
    * delivered to it immediately and `finish()` returns only what had to be buffered.

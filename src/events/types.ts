@@ -1,4 +1,5 @@
 // The unit that flows from sources through ordering into the engine and detection.
+import type { TermAnswers } from '../engine/types.js';
 
 /** Where an event came from, for error messages and alerts. */
 export interface SourcePosition {
@@ -44,6 +45,17 @@ export interface EventDoc {
    * (those carry only their time, id and position, to keep the merge's order and checks exact).
    */
   routed?: readonly number[];
+  /**
+   * Set by parallel inputs beside `routed`: answers[k] is what the query of rule routed[k] says
+   * about the event (CompiledQuery.answers, worked out on the worker; null where it cannot say),
+   * so that the rules' runs need not read the event's fields again.
+   */
+  answers?: readonly (TermAnswers | null)[];
+  /**
+   * Set by parallel inputs: the values some fields of `source` hold (the rules' timestamp_override
+   * fields), read on the worker with the same accessor; a field absent from it is read from `source`.
+   */
+  fieldValues?: Readonly<Record<string, unknown>>;
   /**
    * Set by the main thread's router: the source has no dotted key (engine/fields.ts markPlain), so
    * the detection engine can mark it plain again without walking it.

@@ -17,7 +17,8 @@ import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
 import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js';
 import { workerEntry } from '../util/worker-entry.js';
 import { partedInput, PART_BYTES, splittable, type LocalParts } from './chunks.js';
-import type { ByteRange, EventBatch, FromWorker, RouteSpec, ToWorker, WorkerConfig } from './protocol.js';
+import { timestampOverrides, type ByteRange, type EventBatch, type FromWorker, type RouteSpec, type ToWorker, type WorkerConfig } from './protocol.js';
+import type { TermAnswers } from '../engine/types.js';
 
 // node:worker_threads is loaded when the first worker starts: a hunt on the main thread (the
 // default for one NDJSON file) does not pay for it at start-up.
@@ -153,11 +154,22 @@ class StubEvent implements EventDoc {
   }
 }
 
-/** A whole event from a worker; its position is made only when asked for (messages, alerts). */
+/**
+ * A whole event from a worker; its position is made only when asked for (messages, alerts), and
+ * its document, when it came as JSON text, is parsed only when something reads it: with the
+ * answers of its rules' queries (EventDoc.answers) the rules' runs read none of its fields, so
+ * most such events — those a sequence's later term takes and no sequence keeps — are never parsed
+ * on this thread.
+ */
 class WholeEvent implements EventDoc {
   derivedHostIp?: boolean;
+  answers?: readonly (TermAnswers | null)[];
+  fieldValues?: Readonly<Record<string, unknown>>;
+  private doc: Record<string, unknown> | null;
+  private json: string | null;
   constructor(
-    readonly source: Record<string, unknown>,
+    source: Record<string, unknown> | null,
+    json: string | null,
     readonly index: string,
     readonly id: string,
     readonly derivedId: boolean,
@@ -170,7 +182,18 @@ class WholeEvent implements EventDoc {
     private readonly chunk: number,
     private readonly offset: number,
   ) {
+    this.doc = source;
+    this.json = source === null ? json : null;
     if (derivedHostIp) this.derivedHostIp = true;
+  }
+  get source(): Record<string, unknown> {
+    let d = this.doc;
+    if (d === null) {
+      // The worker parsed this very text: it parses here too.
+      d = this.doc = JSON.parse(this.json!) as Record<string, unknown>;
+      this.json = null;
+    }
+    return d;
   }
   get position(): SourcePosition {
     return makePosition(this.file, this.pos, this.chunk, this.offset);
@@ -186,6 +209,15 @@ function makePosition(file: string, pos: number, chunk: number, offset: number):
 }
 
 const EMPTY_SOURCE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+const overrideFields = new WeakMap<WorkerConfig, string[]>();
+
+/** timestampOverrides of a hunt's rules (what its workers send in ForwardedEvent.fv), once per pool. */
+function overridesOf(cfg: WorkerConfig): string[] {
+  let f = overrideFields.get(cfg);
+  if (f === undefined) overrideFields.set(cfg, (f = cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules) : []));
+  return f;
+}
 
 /** One file, or one part of a file (chunks.ts), read by one worker. */
 export class FileChannel {
@@ -214,6 +246,8 @@ export class FileChannel {
   private lostEvents = 0;
   /** Why the worker's last message could not be received (its `messageerror`). */
   lostReason = '';
+  /** The fields whose values ForwardedEvent.fv carries. */
+  private readonly overrides: string[];
 
   constructor(
     readonly id: number,
@@ -226,6 +260,7 @@ export class FileChannel {
     private readonly job: { range: ByteRange; part: boolean } | null = null,
   ) {
     this.finished = new Promise<void>((r) => (this.settle = r));
+    this.overrides = overridesOf(cfg);
   }
 
   /** Whether the worker is done with this file or part (whenDone has settled or is about to). */
@@ -333,8 +368,15 @@ export class FileChannel {
       const offset = m.offset ? m.offset[i]! : Number.NaN;
       if (f < fwd.length && fwd[f]!.i === i) {
         const x = fwd[f++]!;
-        const source = x.source ?? (JSON.parse(x.json!) as Record<string, unknown>);
-        out[i] = new WholeEvent(source, x.index, m.ids[i]!, x.derivedId, time, tsField, x.routes, x.derivedHostIp === true, file, m.pos[i]!, chunk, offset);
+        const ev = new WholeEvent(x.source, x.json ?? null, x.index, m.ids[i]!, x.derivedId, time, tsField, x.routes, x.derivedHostIp === true, file, m.pos[i]!, chunk, offset);
+        if (x.answers !== undefined) ev.answers = x.answers;
+        if (x.fv !== undefined) {
+          const fields = this.overrides;
+          const known: Record<string, unknown> = {};
+          for (let k = 0; k < fields.length; k++) known[fields[k]!] = x.fv[k];
+          ev.fieldValues = known;
+        }
+        out[i] = ev;
       } else {
         // The merge orders ties by the tiebreaker, so a stub keeps that one value.
         const source = m.tb && m.tb[i] !== undefined ? { [tbField!]: m.tb[i] } : EMPTY_SOURCE;

@@ -10,6 +10,7 @@ import type { InputShape } from '../events/inputs.js';
 import type { SkippedItem } from '../events/types.js';
 import type { WindowsProfile } from '../events/windows/index.js';
 import type { Rule } from '../rules/types.js';
+import type { TermAnswers } from '../engine/types.js';
 
 /** What the workers route events to. */
 export type RouteSpec =
@@ -68,6 +69,20 @@ export interface ForwardedEvent {
   /** host.ip was added by the mapping (EventDoc.derivedHostIp). */
   derivedHostIp?: true;
   routes: number[];
+  /** A hunt's: per route, its query's answers (EventDoc.answers). */
+  answers?: (TermAnswers | null)[];
+  /** A hunt's: the values of timestampOverrides(rules) in the event (EventDoc.fieldValues). */
+  fv?: unknown[];
+}
+
+/**
+ * The rules' timestamp_override fields, in the order ForwardedEvent.fv carries their values: the
+ * detection engine reads them for every (event, rule) pair (a rule's window time).
+ */
+export function timestampOverrides(rules: readonly Rule[]): string[] {
+  const fields = new Set<string>();
+  for (const r of rules) if (r.timestamp_override) fields.add(r.timestamp_override);
+  return [...fields];
 }
 
 export interface EventBatch {

@@ -5,11 +5,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openInput, type HostAddresses } from '../events/inputs.js';
 import { InputError } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
-import { getField } from '../engine/fields.js';
+import { fieldAccessor, getField } from '../engine/fields.js';
+import type { TermAnswers } from '../engine/types.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { CLONE, forwardForm, JSON_TEXT } from './forward-form.js';
-import type { ByteRange, EventBatch, ForwardedEvent, FromWorker, ToWorker, WorkerConfig } from './protocol.js';
+import { timestampOverrides, type ByteRange, type EventBatch, type ForwardedEvent, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
 
 const port = parentPort!;
 const cfg = workerData as WorkerConfig;
@@ -36,6 +37,10 @@ interface FileRouter {
   stub(): void;
   /** The counters so far, which start again from zero (parts of a file share one router). */
   take(): unknown;
+  /** A hunt's: what each routed rule's query says about the event (ForwardedEvent.answers). */
+  answers?(ev: EventDoc, routes: readonly number[]): (TermAnswers | null)[];
+  /** A hunt's: the values of the rules' timestamp_override fields (ForwardedEvent.fv). */
+  fieldValues?(ev: EventDoc): unknown[] | undefined;
 }
 
 const NONE: readonly number[] = [];
@@ -68,9 +73,16 @@ async function routerFactory(): Promise<() => FileRouter> {
     if ('skip' in p) throw new Error(`rule "${rule.name}" cannot be prepared in a worker: ${p.skip}`);
     return p;
   });
+  const overrides = timestampOverrides(spec.rules).map((f) => fieldAccessor(f));
   return () => {
     const router = new RuleRouter(prepared);
     return {
+      answers: (ev, routes) => {
+        const out = new Array<TermAnswers | null>(routes.length);
+        for (let k = 0; k < routes.length; k++) out[k] = prepared[routes[k]!]!.query.answers(ev);
+        return out;
+      },
+      fieldValues: overrides.length === 0 ? () => undefined : (ev) => overrides.map((get) => get(ev.source)),
       route: (ev) => router.route(ev),
       counters: () => router.counters,
       needles: cfg.tiebreakerField === null ? router.needles : null,
@@ -127,7 +139,7 @@ class BatchBuilder {
     this.tb = cfg.tiebreakerField === null ? null : [];
   }
 
-  add(ev: EventDoc, ms: number, ns: number, routes: readonly number[], json: string | undefined): void {
+  add(ev: EventDoc, ms: number, ns: number, routes: readonly number[], json: string | undefined, router?: FileRouter): void {
     const i = this.n++;
     this.ms[i] = ms;
     this.ns[i] = ns;
@@ -146,6 +158,11 @@ class BatchBuilder {
       const x: ForwardedEvent = { i, source: json === undefined ? ev.source : null, index: ev.index, derivedId: ev.derivedId === true, routes: routes.slice() };
       if (json !== undefined) x.json = json;
       if (ev.derivedHostIp) x.derivedHostIp = true;
+      // The main thread's runs then read no field of the event, and parse its text only when
+      // something else needs the document (an alert, a sequence that keeps it).
+      if (router?.answers) x.answers = router.answers(ev, routes);
+      const fv = router?.fieldValues?.(ev);
+      if (fv !== undefined) x.fv = fv;
       this.fwd.push(x);
     }
   }
@@ -237,7 +254,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
               continue;
             }
           }
-          b.add(ev, t.ms, t.ns, routes, json);
+          b.add(ev, t.ms, t.ns, routes, json, router);
         }
         if (b.n >= cfg.batchEvents || b.fwd.length >= cfg.batchForwarded) {
           await flush();
