@@ -351,6 +351,8 @@ export class RuleRouter {
   private readonly offered: Float64Array;
   private readonly indexViews = new Map<string, IndexView>();
   private readonly out: number[] = [];
+  /** route()'s `answers`, while it routes. */
+  private answersOut: unknown[] | null = null;
   private stamp = 0;
 
   /**
@@ -381,9 +383,10 @@ export class RuleRouter {
    * Indexes (into the rules) of the rules that need the event, in no particular order. The array
    * is reused by the next call.
    */
-  route(ev: EventDoc): readonly number[] {
+  route(ev: EventDoc, answers?: unknown[]): readonly number[] {
     const out = this.out;
     out.length = 0;
+    this.answersOut = answers ?? null;
     if (ev.index === '') {
       this.counters.noIndex++;
       return out;
@@ -515,7 +518,9 @@ export class RuleRouter {
         this.counters.excepted[i]!++;
         continue;
       }
-      if (r.query.relevant(ev)) this.out.push(i);
+      const flat = this.answersOut;
+      // With answers wanted, they decide relevance too, so the terms run once.
+      if (flat === null ? r.query.relevant(ev) : r.query.writeAnswers(ev, flat)) this.out.push(i);
     }
     return any;
   }

@@ -11,9 +11,9 @@ import { ResultWindow } from './pipes.js';
 import { SampleCollector } from './sample.js';
 import { SequenceMatcher, type SequenceTrace, type StageSpec } from './sequence.js';
 import { PagedTailSequences } from './sequence-paged.js';
-import type { CompiledQuery, EngineOptions, QueryResult, QueryRun, TermAnswers, TermOutline } from './types.js';
+import type { CompiledQuery, EngineOptions, QueryResult, QueryRun, TermOutline } from './types.js';
+import { KEYS_MISSING, KEYS_UNKNOWN, MAX_ANSWERED_TERMS, NOT_ANSWERED } from './answers.js';
 import { singleKeyValues } from './join-keys.js';
-import { encodeKeyValue } from './values.js';
 
 export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult, TermAnswers, TermOutline } from './types.js';
 export { fieldAccessor, getField } from './fields.js';
@@ -28,11 +28,6 @@ export interface CompileOptions extends EngineOptions {
 }
 
 const lines = (m: string | null): string[] => (m === null ? [] : [m]);
-
-/** Terms a TermAnswers mask holds (bits 0–30). */
-const MAX_ANSWERED_TERMS = 31;
-const PASSED: TermAnswers = Object.freeze({ mask: 1 });
-const FAILED: TermAnswers = Object.freeze({ mask: 0 });
 
 /**
  * N when the results are the last N (ES's Tail limit: the request's size with result_position
@@ -97,13 +92,14 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   // Filters of every term (positive, missing and until): an event passing none of them cannot
   // change a run's results, so callers may drop it before pushing (see CompiledQuery.relevant).
   let termFilters: ((ev: EventDoc) => boolean)[];
-  // Samples (and sequences of more than MAX_ANSWERED_TERMS terms) are not answered ahead.
-  let answers: (ev: EventDoc) => TermAnswers | null = () => null;
+  // Samples (and sequences of more than MAX_ANSWERED_TERMS terms) are not answered ahead: only
+  // whether the event is relevant (a mask of 0) is said.
+  let writeAnswers: (ev: EventDoc, out: unknown[]) => boolean = (ev, out) => relevant(ev) && out.push(NOT_ANSWERED, 0) > 0;
   if (q.kind === 'event') {
     addCategory(q.category);
     const filter = eventFilter(q);
     termFilters = [filter];
-    answers = (ev) => (filter(ev) ? PASSED : FAILED);
+    writeAnswers = (ev, out) => filter(ev) && out.push(1, 0) > 0;
     createRun = (onResult) => {
       const window = new ResultWindow<QueryResult>(pipes, size, position, onResult);
       return {
@@ -139,16 +135,22 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     if (termFilters.length <= MAX_ANSWERED_TERMS) {
       for (const s of stages) s.bit = termFilters.indexOf(s.filter);
       if (until) until.bit = termFilters.length - 1;
-      answers = (ev) => {
+      writeAnswers = (ev, out) => {
         let mask = 0;
-        let keys: (unknown[] | null | undefined)[] | undefined;
+        for (let j = 0; j < termFilters.length; j++) if (termFilters[j]!(ev)) mask |= 1 << j;
+        if (mask === 0) return false;
+        out.push(mask, 1);
         for (let j = 0; j < termFilters.length; j++) {
-          if (!termFilters[j]!(ev)) continue;
-          mask |= 1 << j;
-          keys ??= new Array<unknown[] | null | undefined>(termFilters.length).fill(undefined);
-          keys[j] = singleKeyValues(specs[j]!, ev, encodeKeyValue);
+          if (((mask >>> j) & 1) === 0) continue;
+          const values = singleKeyValues(specs[j]!, ev);
+          if (values === null) out.push(KEYS_MISSING);
+          else if (values === undefined) out.push(KEYS_UNKNOWN);
+          else {
+            out.push(values.length);
+            for (let i = 0; i < values.length; i++) out.push(values[i]);
+          }
         }
-        return keys === undefined ? { mask } : { mask, keys };
+        return true;
       };
     }
     const time = (ev: EventDoc) => eventInstant(ev, timestampField, getTimestamp);
@@ -245,7 +247,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     type,
     categories: cats,
     relevant,
-    answers,
+    writeAnswers,
     anchors: queryAnchors(q, stringField),
     terms,
     needles: queryNeedles(q, stringField),

@@ -143,12 +143,21 @@ export function keysOfValues(values: unknown[], encode: (v: unknown) => string):
  * when a required key is missing, undefined when a key held several values (the run then reads
  * them from the event, and reports any combinations it cuts).
  */
-export function singleKeyValues(spec: KeySpec, ev: EventDoc, encode: (v: unknown) => string): unknown[] | null | undefined {
-  const keys = joinKeys(spec, ev, encode, scratchCuts);
-  if (keys === null) return null;
-  // One key only on joinKeys' fast path: several values in one field make two or more.
-  return keys.length === 1 ? keys[0]!.values : undefined;
+export function singleKeyValues(spec: KeySpec, ev: EventDoc): unknown[] | null | undefined {
+  // joinKeys' fast path, without the encoded key (the receiving thread makes it: keysOfValues).
+  const n = spec.keys.length;
+  const src = ev.source;
+  const values = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const raw = spec.keys[i]!(src);
+    let v: unknown;
+    if (Array.isArray(raw)) {
+      const vals = valuesOf(raw);
+      if (vals.length > 1) return undefined;
+      v = vals[0];
+    } else v = raw === undefined ? null : raw;
+    if (v === null && !spec.keyOptional[i]) return null;
+    values[i] = v;
+  }
+  return values;
 }
-
-/** singleKeyValues() leaves multi-valued keys to the run, so nothing it notes is reported. */
-const scratchCuts = new KeyCuts();

@@ -86,7 +86,7 @@ export function lazyQuery(outline: QueryOutline, compileNow: () => CompiledQuery
     if (real === null) {
       real = compileNow();
       lazy.relevant = real.relevant;
-      lazy.answers = real.answers;
+      lazy.writeAnswers = real.writeAnswers;
       lazy.createRun = real.createRun;
       lazy.run = real.run;
       lazy.runAsync = real.runAsync;
@@ -114,7 +114,7 @@ export function lazyQuery(outline: QueryOutline, compileNow: () => CompiledQuery
     },
     needles: outline.needles,
     relevant: (ev) => get().relevant(ev),
-    answers: (ev) => get().answers(ev),
+    writeAnswers: (ev, out) => get().writeAnswers(ev, out),
     createRun: (onResult) => get().createRun(onResult),
     run: (events) => get().run(events),
     runAsync: (events) => get().runAsync(events),

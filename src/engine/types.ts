@@ -52,10 +52,10 @@ export type QueryResult = EventResult | SequenceResult;
 /**
  * What a query's terms say about one event, worked out where the event was parsed (an input
  * worker) so that the thread running the query need not read the event's fields again — nor
- * parse it, when nothing else reads them (CompiledQuery.answers, QueryRun.push).
+ * parse it, when nothing else reads them (CompiledQuery.writeAnswers, QueryRun.push).
  */
 export interface TermAnswers {
-  /** Bit j: the query's term filter j passed (the order of CompiledQuery.relevant's filters). */
+  /** Bit j: the query's term filter j passed (its terms in order: positive and missing ones once each, then until). */
   mask: number;
   /**
    * Sequences only, per term filter j that passed: the values of its join keys (query-level keys,
@@ -69,9 +69,8 @@ export interface TermAnswers {
 export interface QueryRun {
   /**
    * Feed the next event (in order). Results that become final may be passed to the run's callback.
-   * `answers`: the query's answers() for this event, when the caller has them (the run then
-   * reads none of the event's fields for its terms and keys); it must be exactly what answers()
-   * gives for this event.
+   * `answers`: what writeAnswers() said about this event, when the caller has it (the run then
+   * reads none of the event's fields for its terms and keys).
    */
   push(event: EventDoc, answers?: TermAnswers): void;
   /** End of input: returns all results in final order, after pipes and size. */
@@ -117,11 +116,12 @@ export interface CompiledQuery {
    */
   relevant(event: EventDoc): boolean;
   /**
-   * Every term filter's answer for an event, and for sequences each passing term's join keys
-   * (see TermAnswers); null when the query cannot say them in this form (more than 31 terms, a
-   * sample). Pure: the same event gives the same answers on any thread.
+   * relevant(), and for a relevant event also what the query's terms say about it — every term
+   * filter's answer and, for sequences, each passing term's join keys —, appended to `out` in the
+   * flat form of engine/answers.ts (readAnswers gives the TermAnswers back; nothing is appended for
+   * an event that is not relevant). Pure: the same event gives the same answers on any thread.
    */
-  answers(event: EventDoc): TermAnswers | null;
+  writeAnswers(event: EventDoc, out: unknown[]): boolean;
   /**
    * Starts a run. With `onResult`, results that are final as they are found (no `tail` pipe) are
    * delivered to it immediately and `finish()` returns only what had to be buffered.

@@ -19,6 +19,7 @@ import { workerEntry } from '../util/worker-entry.js';
 import { partedInput, PART_BYTES, splittable, type LocalParts } from './chunks.js';
 import { timestampOverrides, type ByteRange, type EventBatch, type FromWorker, type RouteSpec, type ToWorker, type WorkerConfig } from './protocol.js';
 import type { TermAnswers } from '../engine/types.js';
+import { readAnswers } from '../engine/answers.js';
 
 // node:worker_threads is loaded when the first worker starts: a hunt on the main thread (the
 // default for one NDJSON file) does not pay for it at start-up.
@@ -369,7 +370,11 @@ export class FileChannel {
       if (f < fwd.length && fwd[f]!.i === i) {
         const x = fwd[f++]!;
         const ev = new WholeEvent(x.source, x.json ?? null, x.index, m.ids[i]!, x.derivedId, time, tsField, x.routes, x.derivedHostIp === true, file, m.pos[i]!, chunk, offset);
-        if (x.answers !== undefined) ev.answers = x.answers;
+        if (x.answers !== undefined) {
+          const answers = new Array<TermAnswers | null>(x.routes.length);
+          readAnswers(x.answers, x.routes.length, answers);
+          ev.answers = answers;
+        }
         if (x.fv !== undefined) {
           const fields = this.overrides;
           const known: Record<string, unknown> = {};

@@ -10,7 +10,7 @@ import type { InputShape } from '../events/inputs.js';
 import type { SkippedItem } from '../events/types.js';
 import type { WindowsProfile } from '../events/windows/index.js';
 import type { Rule } from '../rules/types.js';
-import type { TermAnswers } from '../engine/types.js';
+
 
 /** What the workers route events to. */
 export type RouteSpec =
@@ -69,8 +69,8 @@ export interface ForwardedEvent {
   /** host.ip was added by the mapping (EventDoc.derivedHostIp). */
   derivedHostIp?: true;
   routes: number[];
-  /** A hunt's: per route, its query's answers (EventDoc.answers). */
-  answers?: (TermAnswers | null)[];
+  /** A hunt's: its routes' queries' answers, in the flat form of engine/answers.ts (EventDoc.answers). */
+  answers?: unknown[];
   /** A hunt's: the values of timestampOverrides(rules) in the event (EventDoc.fieldValues). */
   fv?: unknown[];
 }

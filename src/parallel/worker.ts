@@ -6,7 +6,6 @@ import { openInput, type HostAddresses } from '../events/inputs.js';
 import { InputError } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
 import { fieldAccessor, getField } from '../engine/fields.js';
-import type { TermAnswers } from '../engine/types.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { CLONE, forwardForm, JSON_TEXT } from './forward-form.js';
@@ -37,8 +36,8 @@ interface FileRouter {
   stub(): void;
   /** The counters so far, which start again from zero (parts of a file share one router). */
   take(): unknown;
-  /** A hunt's: what each routed rule's query says about the event (ForwardedEvent.answers). */
-  answers?(ev: EventDoc, routes: readonly number[]): (TermAnswers | null)[];
+  /** A hunt's: what the routed rules' queries said about the event route() was last asked about (ForwardedEvent.answers). */
+  answers?(): unknown[];
   /** A hunt's: the values of the rules' timestamp_override fields (ForwardedEvent.fv). */
   fieldValues?(ev: EventDoc): unknown[] | undefined;
 }
@@ -76,14 +75,15 @@ async function routerFactory(): Promise<() => FileRouter> {
   const overrides = timestampOverrides(spec.rules).map((f) => fieldAccessor(f));
   return () => {
     const router = new RuleRouter(prepared);
+    // The router writes its routes' answers here as it decides them (reused for every event).
+    const answers: unknown[] = [];
     return {
-      answers: (ev, routes) => {
-        const out = new Array<TermAnswers | null>(routes.length);
-        for (let k = 0; k < routes.length; k++) out[k] = prepared[routes[k]!]!.query.answers(ev);
-        return out;
-      },
+      answers: () => answers.slice(),
       fieldValues: overrides.length === 0 ? () => undefined : (ev) => overrides.map((get) => get(ev.source)),
-      route: (ev) => router.route(ev),
+      route: (ev) => {
+        answers.length = 0;
+        return router.route(ev, answers);
+      },
       counters: () => router.counters,
       needles: cfg.tiebreakerField === null ? router.needles : null,
       stub: () => void router.counters.unrouted++,
@@ -160,7 +160,7 @@ class BatchBuilder {
       if (ev.derivedHostIp) x.derivedHostIp = true;
       // The main thread's runs then read no field of the event, and parse its text only when
       // something else needs the document (an alert, a sequence that keeps it).
-      if (router?.answers) x.answers = router.answers(ev, routes);
+      if (router?.answers) x.answers = router.answers();
       const fv = router?.fieldValues?.(ev);
       if (fv !== undefined) x.fv = fv;
       this.fwd.push(x);
