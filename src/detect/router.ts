@@ -381,7 +381,8 @@ export class RuleRouter {
 
   /**
    * Indexes (into the rules) of the rules that need the event, in no particular order. The array
-   * is reused by the next call.
+   * is reused by the next call. With `answers`, each of those rules' queries appends its answers
+   * to it (CompiledQuery.writeAnswers), in the order of the indexes returned.
    */
   route(ev: EventDoc, answers?: unknown[]): readonly number[] {
     const out = this.out;
