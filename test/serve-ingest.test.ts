@@ -607,6 +607,9 @@ describe('requests in flight (real-time detection waits for them)', () => {
       const since = ingest.oldestInFlight();
       expect(since).toBeGreaterThanOrEqual(before);
       expect(since).toBeLessThanOrEqual(Date.now());
+      // A detector that stopped waiting for requests begun before some time is not told of it.
+      expect(ingest.oldestInFlight(Infinity, since)).toBe(since);
+      expect(ingest.oldestInFlight(Infinity, since + 1)).toBe(Infinity);
       const res = await answer;
       expect(res.status).toBe(200);
       expect((JSON.parse(res.body) as { items: { create: { status: number } }[] }).items.map((i) => i.create.status)).toEqual([201, 201]);
@@ -614,6 +617,23 @@ describe('requests in flight (real-time detection waits for them)', () => {
       // Ended now: still told of to a detector whose hold began before it ended, no longer after.
       expect(ingest.oldestInFlight(before - 1)).toBe(since);
       expect(ingest.oldestInFlight(Date.now())).toBe(Infinity);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('how long requests take is known once 8 have ended', async () => {
+    const t = await startService();
+    try {
+      const ingest = t.svc.ingest;
+      const body = '{"create":{"_index":"logs-inflight-default"}}\n{"@timestamp":"2025-08-01T10:00:00Z","n":1}\n';
+      for (let n = 1; n <= 8; n++) {
+        expect(ingest.typicalDuration()).toBe(Infinity);
+        const r = await fetch(`${t.url}/_bulk`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+        expect(r.status).toBe(200);
+      }
+      expect(Number.isFinite(ingest.typicalDuration())).toBe(true);
+      expect(ingest.typicalDuration()).toBeGreaterThanOrEqual(0);
     } finally {
       await t.close();
     }

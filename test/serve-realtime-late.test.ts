@@ -3,6 +3,9 @@
 // order, no repair run); sequences get a repair run over their window, read again from the log.
 import { describe, expect, test } from 'vitest';
 import type { Alert } from '../src/detect/alerts.js';
+import { DetectionEngine } from '../src/detect/engine.js';
+import { stampEventTime } from '../src/events/order.js';
+import type { EventDoc } from '../src/events/types.js';
 import type { BatchHandler, Checkpoint, LogEvent, LogStart, PartitionReader, ReadOptions } from '../src/serve/event-log.js';
 import { orderFree, type DetectorRules, type DetectorStatus } from '../src/serve/realtime.js';
 import { detectorOn, rulesOf } from './realtime-helpers.js';
@@ -165,5 +168,104 @@ describe('late events in real time', () => {
     expect(late.status.repairs).toBe(1);
     const b = stored();
     expect(ids(late.alerts)).toEqual(ids((await detect(rules, [b[2]!, b[0]!, b[1]!, b[3]!])).alerts));
+  });
+});
+
+/** One process event at `at` (epoch ms) on `host`, stored at position `position` a little after now. */
+function evAt(position: number, at: number, host: string, name: string): LogEvent {
+  const source = { '@timestamp': new Date(at).toISOString(), host: { id: host }, process: { name }, event: { category: ['process'] } };
+  const stored = Date.now() - 10_000 + position * 10;
+  return { position, storedAt: stored, index: 'logs-test-default', id: `o${position}`, ingested: stored, source };
+}
+
+/** Alert ids of `hunt` over these events: the rules' scheduled windows replayed over them in time order. */
+function huntIds(rules: DetectorRules, events: LogEvent[]): string[] {
+  const alerts: Alert[] = [];
+  const engine = new DetectionEngine({ rules: rules.prepared, mode: 'schedule', now: Date.now(), sink: (g) => void alerts.push(...g) });
+  const docs = events.map((e) => ({ source: e.source, index: e.index, id: e.id }) as EventDoc).filter((d) => stampEventTime(d, '@timestamp'));
+  docs.sort((a, b) => a.time!.ms - b.time!.ms);
+  for (const d of docs) engine.push(d, d.time!.ms, rules.router.route(d));
+  engine.finish();
+  return ids(alerts);
+}
+
+describe('out-of-order commits: real time alerts what hunt alerts over the stored events', () => {
+  const SEQUENCE = 'sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]';
+  const UNBOUNDED = 'sequence by host.id [process where process.name == "a"] [process where process.name == "c"]';
+  const EVENT = 'process where process.name == "x"';
+
+  test('events older than the look-back: a sequence whose first event is stored after its second is repaired around its own time', async () => {
+    const rules = rulesOf([EVENT, SEQUENCE, UNBOUNDED]);
+    // Two hours old (a shipper's backlog): far outside every rule's current window (now-9m).
+    const base = Date.now() - 2 * 3_600_000;
+    const batches = [
+      [evAt(1, base + 10_000, 'h1', 'x'), evAt(2, base + 12_000, 'h1', 'b'), evAt(3, base + 13_000, 'h2', 'c')],
+      [evAt(4, base + 20_000, 'h2', 'x')],
+      // Stored last, older than all of the above: completes h1's a→b (2 s) and h2's a→c.
+      [evAt(5, base + 9_000, 'h1', 'a'), evAt(6, base + 1_000, 'h2', 'a'), evAt(7, base + 5_000, 'h3', 'x')],
+    ];
+    const late = await detect(rules, batches);
+    const expected = huntIds(rules, batches.flat());
+    // x@10s, x@20s, x@5s; a→b on h1 (2 building blocks + shell), a→c on h2 (3).
+    expect(expected).toHaveLength(3 + 3 + 3);
+    expect(late.status.late).toBe(3);
+    expect(ids(late.alerts)).toEqual(expected);
+    // Each alert once.
+    expect(new Set(ids(late.alerts)).size).toBe(late.alerts.length);
+  });
+
+  test('a sequence whose first event commits after its second, within the look-back: the same ids as hunt', async () => {
+    const rules = rulesOf([SEQUENCE]);
+    const base = Date.now() - 60_000;
+    const batches = [[evAt(1, base + 3_000, 'h1', 'b'), evAt(2, base + 4_000, 'h1', 'b')], [evAt(3, base + 10_000, 'h2', 'x')], [evAt(4, base + 2_500, 'h1', 'a')]];
+    const late = await detect(rules, batches);
+    const expected = huntIds(rules, batches.flat());
+    expect(expected).toHaveLength(3);
+    expect(late.status.late).toBe(1);
+    expect(late.status.repairs).toBe(1);
+    expect(ids(late.alerts)).toEqual(expected);
+  });
+
+  test('a late event just before the edge of the current window and of a scheduled run', async () => {
+    const rules = rulesOf([SEQUENCE, UNBOUNDED]);
+    // The runs are every 5 minutes on the epoch grid, each over the 9 minutes before it: `a` falls
+    // 1 s before a run's window starts and 1 s before the current window's (now − 9m) start.
+    const now = Date.now();
+    const edge = Math.floor((now - 9 * 60_000) / 300_000) * 300_000;
+    for (const a of [edge - 1_000, now - 9 * 60_000 - 1_000]) {
+      const batches = [[evAt(1, a + 2_000, 'h1', 'b'), evAt(2, a + 3_000, 'h1', 'c')], [evAt(3, a + 4_000, 'h9', 'x')], [evAt(4, a, 'h1', 'a')]];
+      const late = await detect(rules, batches);
+      const expected = huntIds(rules, batches.flat());
+      expect(expected).toHaveLength(6);
+      expect(late.status.late).toBe(1);
+      expect(ids(late.alerts)).toEqual(expected);
+    }
+  });
+});
+
+describe('the hold for requests in flight', () => {
+  const SEQUENCE = 'sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]';
+
+  test('an event is held for a request begun before its own, not for one begun after it', async () => {
+    const rules = rulesOf([SEQUENCE]);
+    const base = Date.now() - 60_000;
+    const requestBegan = Date.now() - 1_000;
+    const batch = [evAt(1, base + 1_000, 'h1', 'a'), evAt(2, base + 2_000, 'h1', 'b')].map((e) => ({ ...e, began: requestBegan }));
+    const run = async (inFlightBegan: number): Promise<{ held: number; alerts: number }> => {
+      const alerts: Alert[] = [];
+      const reader = new PacedReader([batch]);
+      // A request still being stored all along (it never ends here); the wait allowed is long.
+      const d = detectorOn(reader, rules, alerts, undefined, { inFlightSince: () => inFlightBegan, inFlightWaitMs: 60_000, reorderMs: 50 });
+      await d.start();
+      while (reader.delivered < 1) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 400));
+      const seen = { held: d.status().held, alerts: alerts.length };
+      await d.stop();
+      return seen;
+    };
+    // Begun after the events' request (it holds newer events): not waited for.
+    expect(await run(requestBegan + 500)).toEqual({ held: 0, alerts: 3 });
+    // Begun before it (it may hold older events): waited for.
+    expect(await run(requestBegan - 500)).toEqual({ held: 2, alerts: 0 });
   });
 });

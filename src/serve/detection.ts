@@ -13,8 +13,8 @@
 //    stream-mode engine whose rules alert as soon as a match is final, and the position whose
 //    alerts are written is acknowledged (state.sqlite). Alert ids are the same the scheduled run
 //    computes, and the shared ledger (the alert store) makes whichever comes second find it
-//    written. Events arriving after later events were pushed get repair runs over their rules'
-//    windows. After a restart, sequences pending at the last acknowledgement are rebuilt by a
+//    written. Events arriving after later events were pushed get repair runs of their rules'
+//    scheduled windows that contain them. After a restart, sequences pending at the last acknowledgement are rebuilt by a
 //    silent replay and detection continues from it.
 //
 // Where the scheduled runs read and keep their state is plugged in: a single node reads its SQLite
@@ -40,6 +40,10 @@ import type { RuleGap, RunRecord } from './rule-runs.js';
 import type { StateDb } from './state.js';
 import { eventSource, type EventStore } from './store/event-store.js';
 import type { SqliteEventLog } from './store/sqlite-log.js';
+
+/** Shortest and longest wait of real time for a bulk request begun before an event's own (beyond the reorder hold). */
+const IN_FLIGHT_WAIT_MS = 1000;
+const IN_FLIGHT_WAIT_MAX_MS = 5000;
 
 /** The run grid: runs at multiples of the interval since the epoch. */
 const EPOCH = { anchor: 0 };
@@ -98,7 +102,9 @@ export interface DetectionDeps {
    * When the oldest bulk request began that is still being stored, or that ended after `after`
    * (Date.now; Infinity: none): real time waits for it (Ingest.oldestInFlight).
    */
-  inFlightSince?: (after: number) => number;
+  inFlightSince?: (after: number, startedFrom: number) => number;
+  /** How long a bulk request takes these days (ms; Ingest.typicalDuration). */
+  typicalRequestMs?: () => number;
 }
 
 /** What a cluster node plugs into the scheduled runs. */
@@ -338,6 +344,12 @@ export class Detection {
               log,
               reorderMs: config.detection.reorderMs,
               inFlightSince: this.deps.inFlightSince,
+              // Only requests begun before an event's own are waited for (older events), so this
+              // hold is rare and short in a steady flow. A request is waited for while it is
+              // not much slower than requests are these days (twice their median, at least a
+              // second), at most 5 s — the most until the first requests have ended: after a
+              // start they come at once, while the code is still cold, and commit out of order.
+              inFlightWaitMs: () => Math.min(IN_FLIGHT_WAIT_MAX_MS, Math.max(IN_FLIGHT_WAIT_MS, config.detection.reorderMs, 2 * (this.deps.typicalRequestMs?.() ?? 0))),
               checkpointEveryMs: 1000,
               maxReplayMs: 3_600_000,
               // No checkpoint yet (first start, or a store from before checkpoints): the recent

@@ -31,6 +31,11 @@ export interface LogEvent {
    * hands ingest's own routing over): rule generation and rule indexes. Absent: route again.
    */
   routed?: { gen: number; routes: readonly number[] };
+  /**
+   * When the ingest request that stored it began (this process's clock; the single-node log's
+   * live tail only): real time holds it while a request begun earlier is still being stored.
+   */
+  began?: number;
 }
 
 /** Where a read starts: a position (inclusive), or the first event stored at or after a time. */

@@ -49,6 +49,8 @@ export interface StoredBatch {
   count: number;
   /** The events some rule of `gen` can use, ascending seq. */
   events: StoredEvent[];
+  /** When the request that stored them began (Date.now): real time waits for requests begun before it. */
+  began: number;
 }
 
 /** Routing at ingest: which rules of generation `gen` can use an event. */
@@ -90,6 +92,9 @@ export class Ingest {
    * order they ended: when each began and ended (Date.now).
    */
   private finished: { started: number; ended: number }[] = [];
+  /** Durations (ms) of the last requests, a ring. */
+  private readonly durations = new Float64Array(64);
+  private durationCount = 0;
 
   constructor(private readonly deps: IngestDeps) {}
 
@@ -98,17 +103,19 @@ export class Ingest {
   }
 
   /**
-   * When the oldest request began that is still being read or stored, or that ended after `after`
-   * (Date.now; Infinity: none). Real-time detection holds the events it reads after that until the
+   * When the oldest request began that is still being read or stored (and began at or after
+   * `startedFrom`), or that ended after `after` (Date.now; Infinity: none). Real-time detection holds the events it reads after that until the
    * request is stored, and then until the request's own events have been held as long as its
    * reorder hold asks (it passes `after` = now − that hold): the events of a request that began
    * earlier and was stored later are then pushed with them, in time order, not after them
    * (realtime.ts).
    */
-  oldestInFlight(after = Infinity): number {
+  oldestInFlight(after = Infinity, startedFrom = -Infinity): number {
     let oldest = Infinity;
-    // (A Set keeps insertion order: the first entry began first.)
+    // (A Set keeps insertion order: the first entry began first. Requests in flight that began
+    // before `startedFrom` are not counted: the caller stopped waiting for them.)
     for (const r of this.inFlight) {
+      if (r.started < startedFrom) continue;
       oldest = r.started;
       break;
     }
@@ -126,6 +133,19 @@ export class Ingest {
     while (drop < f.length && (f[drop]!.ended < now - FINISHED_KEPT_MS || f.length - drop >= FINISHED_MAX)) drop++;
     if (drop > 0) this.finished = f.slice(drop);
     this.finished.push({ started: request.started, ended: now });
+    this.durations[this.durationCount++ % this.durations.length] = now - request.started;
+  }
+
+  /**
+   * How long a bulk request takes these days: the median of the last 64; Infinity until 8 have
+   * ended (the first requests after a start, often sent at once by shippers with a backlog,
+   * take longest, and nothing is known yet).
+   */
+  typicalDuration(): number {
+    const n = Math.min(this.durationCount, this.durations.length);
+    if (n < 8) return Infinity;
+    const d = this.durations.slice(0, n).sort();
+    return d[n >> 1]!;
   }
 
   register(app: FastifyInstance): void {
@@ -151,14 +171,14 @@ export class Ingest {
     const request = { started: Date.now() };
     this.inFlight.add(request);
     try {
-      return await this.admitted(req, reply, started);
+      return await this.admitted(req, reply, started, request.started);
     } finally {
       this.ended(request);
     }
   }
 
   /** The request, once admitted: parsed and stored part by part, then answered. */
-  private async admitted(req: FastifyRequest, reply: FastifyReply, started: number): Promise<FastifyReply> {
+  private async admitted(req: FastifyRequest, reply: FastifyReply, started: number, began: number): Promise<FastifyReply> {
     const { config, store, metrics, log } = this.deps;
     const params = req.params as { index?: string };
     const filterPath = qs(req, 'filter_path');
@@ -203,7 +223,7 @@ export class Ingest {
         metrics.itemsRejected.inc({ reason: error.type });
         if (rejectedLines++ === 0) rejectedExample = r.reason;
       }
-      const batch: StoredBatch = { ingested: res.ingested, gen, seqs: new Float64Array(positions.length), count: 0, events: [] };
+      const batch: StoredBatch = { ingested: res.ingested, gen, seqs: new Float64Array(positions.length), count: 0, events: [], began };
       let dup = 0;
       let mapped = 0;
       for (let k = 0; k < positions.length; k++) {

@@ -16,26 +16,30 @@
 //    events at or before the checkpoint are dropped (the previous reader alerted them); after it,
 //    they are alerted. Alert ids are deterministic, so an alert found again is written once.
 //  * Reorder: events are held `reorderMs` after they are read (on a single node also while an
-//    ingest request that began before they were read is still being stored, at most `reorderMs`
-//    more: requests sent at once commit in any order) and pushed in time order. An event
-//    older than one already pushed is late. A rule whose query is one event query without pipes
-//    judges each event alone (its results do not depend on the order events come in): the late
-//    event is pushed to it at once, as if on time. The other rules it concerns (sequences,
-//    samples, pipes) get a repair run over their current window, read again from the log
-//    (replay) and routed by a router over just those rules. Repairs are coalesced: while late
-//    events keep coming, one starts twice as long as the last one took after the last one ended.
+//    ingest request that began before their own is still being stored, within a bound: requests
+//    a shipper sends at once commit in any order) and pushed in time order. An event older than
+//    one already pushed is late. A rule whose query is one event query without pipes judges each
+//    event alone (its results do not depend on the order events come in): the late event is
+//    pushed to it at once, as if on time. The other rules it concerns (sequences, samples, pipes)
+//    get a repair run: the rule's scheduled windows that contain the late events are run again
+//    over the events read back from the log (replay), routed by a router over just those rules —
+//    for a sequence with a maxspan only the events within a maxspan of them — so the alerts do not
+//    depend on the order events were stored in. Repairs are coalesced: while late events keep
+//    coming, one starts twice as long as the last one took after the last one ended.
 //  * Ack: every `checkpointEveryMs`, once the alert writes started so far are durable, the
 //    position before the oldest event still held (or not yet repaired) is acknowledged.
 import type { Logger } from 'pino';
 import type { Alert } from '../detect/alerts.js';
 import { DetectionEngine, type AlertLedger } from '../detect/engine.js';
-import { RuleRouter, type PreparedRule } from '../detect/router.js';
+import { RuleRouter, ruleTimestampField, type PreparedRule } from '../detect/router.js';
 import { RuleSchedule } from '../detect/schedule.js';
 import type { QueryResult } from '../engine/index.js';
 import type { Query } from '../eql/ast.js';
 import { parse } from '../eql/index.js';
 import { stampEventTime } from '../events/order.js';
+import { parseInstant } from '../events/time.js';
 import type { EventDoc } from '../events/types.js';
+import { fieldAccessor } from '../engine/fields.js';
 import type { Rule } from '../rules/types.js';
 import { FencedError, type BatchTail, type Checkpoint, type LogEvent, type LogStart, type PartitionReader } from './event-log.js';
 
@@ -76,18 +80,21 @@ export interface DetectorOptions {
   /**
    * When the oldest ingest request began that is still being stored, or that ended (its events
    * handed to this detector) after `after` (this detector's clock; Infinity or absent: none). An
-   * event read after such a request began is held until that request is stored and its own
-   * events have been held `reorderMs` too, so that both are pushed together in time order (at
-   * most `inFlightWaitMs` beyond the reorder hold): requests sent at once by shippers commit in
-   * any order, and the older events of one committed later would otherwise be late, each costing
-   * its rules a repair run. Single node only (the service sees its own ingest).
+   * event stored by a request that began after such a request (LogEvent.began; when not known,
+   * an event read after it began) is held until that request is stored and its own events have
+   * been held `reorderMs` too (requests begun up to BEGAN_SLACK_MS after its own count as begun
+   * before: requests sent at once begin in any order), so that both are pushed together in time order (at most
+   * `inFlightWaitMs` beyond the reorder hold): requests a shipper sends at once commit in any
+   * order, and the older events of one committed later would otherwise be late, each costing its
+   * rules a repair run. Requests that began later hold newer events and are not waited for, nor
+   * are requests still being stored that began before `startedFrom` (now − inFlightWaitMs): one
+   * slow request (a slow client, a large body) does not hold real time up, and the requests
+   * behind it are still put in order among themselves. Single node only (the service sees its
+   * own ingest).
    */
-  inFlightSince?: (after: number) => number;
-  /**
-   * Longest extra hold for requests in flight (default: reorderMs, so that events are held at
-   * most twice the reorder hold and real-time alerts stay within a second by default).
-   */
-  inFlightWaitMs?: number;
+  inFlightSince?: (after: number, startedFrom: number) => number;
+  /** Longest extra hold for requests in flight (default: reorderMs); a function is asked at each release. */
+  inFlightWaitMs?: number | (() => number);
   checkpointEveryMs: number;
   /** Upper bound of the state span replayed silently (rules without maxspan use their look-back). */
   maxReplayMs: number;
@@ -113,6 +120,8 @@ interface Held {
   silent: boolean;
   routes: readonly number[];
   arrived: number;
+  /** When the ingest request that stored it began (its arrival when not known). */
+  began: number;
   /** The event read just before this one: the checkpoint while this one is not done. */
   prev: Checkpoint;
 }
@@ -144,6 +153,41 @@ const REPAIR_GAP_MAX_MS = 30_000;
 const MAX_REPAIR_ROUTERS = 16;
 /** Store-time slack of window reads (clocks of ingest nodes and the log differ). */
 const WINDOW_READ_SLACK_MS = 60_000;
+/** Event time one repair run covers at most (a longer backlog is repaired in several, oldest first). */
+const REPAIR_SPAN_MAX_MS = 3_600_000;
+/** Scheduled windows one repair runs a rule over at most. */
+const REPAIR_WINDOWS_MAX = 1_000;
+
+/**
+ * Requests sent at once (a shipper's workers, after answers that came together) begin in any
+ * order within a few tens of milliseconds: an event also waits for requests that began up to this
+ * long after its own.
+ */
+const BEGAN_SLACK_MS = 100;
+
+/** Largest repair read kept for the next repair (events). */
+const REPAIR_CACHE_MAX = 250_000;
+
+/** Events read for repairs, in time order, with the repaired rules each is routed to. */
+interface RepairRead {
+  events: EventDoc[];
+  routes: (readonly number[])[];
+}
+
+/** One rule's repair: the scheduled windows it runs again and what it reads for them. */
+interface RepairPlan {
+  rule: number;
+  /** The rule's window time: @timestamp, event.ingested (store time), or another field. */
+  kind: 'timestamp' | 'ingested' | 'other';
+  /** Results ending before this event time are not the repair's (−Infinity: all are). */
+  from: number;
+  /** Event time (@timestamp) read, inclusive (±Infinity: unbounded). */
+  readFrom: number;
+  readTo: number;
+  /** Store time the read starts from. */
+  storedFrom: number;
+  windows: { runTime: number; start: number; end: number }[];
+}
 
 export class PartitionDetector {
   private rules: DetectorRules;
@@ -167,6 +211,8 @@ export class PartitionDetector {
   private repairing = false;
   /** No repair run starts before this time (repairs of a burst of late events are coalesced). */
   private nextRepairAt = 0;
+  /** The last repair read of each kind, for this generation (see repairRead). */
+  private repairCache = new Map<string, { storedFrom: number; tFrom: number; tTo: number; through: number; rules: Set<number>; read: RepairRead }>();
   /** Routers over the rule sets of recent repair runs, for this generation (see routerFor). */
   private repairRouters = new Map<string, { router: RuleRouter; rules: number[] }>();
   /**
@@ -177,8 +223,12 @@ export class PartitionDetector {
    */
   private ruleSpan = new Float64Array(0);
   private lateUntil = new Float64Array(0);
-  /** Per rule: its window's length (to − from). */
-  private lookback = new Float64Array(0);
+  /** Per rule: its maxspan on @timestamp when it is a sequence with one (0: none; see repairPlans). */
+  private maxspan = new Float64Array(0);
+  /** Per rule: an event's window time (timestamp_override, with its fallback), or null. */
+  private windowTimes: ((ev: EventDoc, t: number) => number | null)[] = [];
+  /** While a repair runs a rule with a maxspan: results that end before this time are not its own. */
+  private repairFrom = -Infinity;
   /** The silent replay's span (state span + reorder hold), set at start. */
   private span = 0;
   /**
@@ -296,9 +346,11 @@ export class PartitionDetector {
     const warn = (m: string) => log.warn({ partition: this.partition, warning: m }, 'detection');
     this.lastPushed = -Infinity;
     this.ruleSpan = Float64Array.from(this.rules.stream, (p) => (orderFree(p) ? 0 : lateSpanMs(p.rule)));
-    this.lookback = Float64Array.from(this.rules.stream, (p) => lookbackMs(p.rule));
+    this.maxspan = Float64Array.from(this.rules.prepared, (p) => maxspanMs(p.rule));
+    this.windowTimes = this.rules.prepared.map((p) => windowTimeOf(p.rule));
     this.lateUntil = new Float64Array(this.rules.stream.length).fill(-Infinity);
     this.repairRouters = new Map();
+    this.repairCache = new Map();
     this.stream = new DetectionEngine({
       rules: this.rules.stream,
       mode: 'stream',
@@ -315,7 +367,7 @@ export class PartitionDetector {
       now: this.clock(),
       ledger,
       onWarning: warn,
-      accept: (i, r) => this.scope.owns(i, r),
+      accept: (i, r) => (this.repairFrom === -Infinity || endsAt(r) >= this.repairFrom) && this.scope.owns(i, r),
       sink: (group, rule) => this.emit(group, rule, 'scheduled'),
     });
   }
@@ -323,14 +375,11 @@ export class PartitionDetector {
   /**
    * Whether the stream's results of rule i completed by the event being pushed are left to the
    * repair run it triggers: the stream lacks the late events that may belong in them (in time
-   * order a late "a" replaces an earlier one a sequence would otherwise use). Only while that
-   * repair's window (the rule's look-back, a minute to spare) surely holds the event.
+   * order a late "a" replaces an earlier one a sequence would otherwise use). The repair runs the
+   * windows around the event's own time, so this holds whatever the event's age.
    */
   private repairOnly(i: number): boolean {
-    const t = this.pushT;
-    if (t > this.lateUntil[i]!) return false;
-    const now = this.clock();
-    return t <= now && t >= now - this.lookback[i]! + WINDOW_READ_SLACK_MS;
+    return this.pushT <= this.lateUntil[i]!;
   }
 
   private emit(group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled'): void {
@@ -397,7 +446,7 @@ export class PartitionDetector {
       if (routes.length === 0) continue;
       const time = stampEventTime(ev, '@timestamp');
       if (!time) continue;
-      this.held.push({ ev, t: time.ms, ns: time.ns, position: e.position, storedAt: e.storedAt, silent, routes, arrived: now, prev });
+      this.held.push({ ev, t: time.ms, ns: time.ns, position: e.position, storedAt: e.storedAt, silent, routes, arrived: now, began: e.began ?? now, prev });
     }
     if (tail && tail.position > this.lastRead.position) this.lastRead = { position: tail.position, storedAt: tail.storedAt };
     if (tail && tail.skipped > 0) {
@@ -416,9 +465,23 @@ export class PartitionDetector {
   /** Pushes the events held long enough, in time order (`all`: everything held). */
   private release(all: boolean): void {
     if (this.held.length > 0) {
-      const cutoff = all ? Infinity : this.releaseCutoff();
       let n = 0;
-      while (n < this.held.length && this.held[n]!.arrived <= cutoff) n++;
+      if (all) n = this.held.length;
+      else {
+        // Held `reorderMs`, and while a request that began before theirs is still being stored
+        // or its events are held (at most inFlightWaitMs more).
+        const now = this.clock();
+        const w = this.opts.inFlightWaitMs;
+        const wait = typeof w === 'function' ? w() : (w ?? this.opts.reorderMs);
+        const cutoff = now - this.opts.reorderMs;
+        const since = this.opts.inFlightSince?.(cutoff, now - wait) ?? Infinity;
+        const forced = cutoff - wait;
+        while (n < this.held.length) {
+          const h = this.held[n]!;
+          if (h.arrived > cutoff || (h.began + BEGAN_SLACK_MS >= since && h.arrived > forced)) break;
+          n++;
+        }
+      }
       if (n > 0) {
         const batch = this.held.slice(0, n);
         this.held = this.held.slice(n);
@@ -478,64 +541,88 @@ export class PartitionDetector {
     if (this.repair.size > 0 && !this.repairing && this.clock() >= this.nextRepairAt) void this.runRepairs();
   }
 
-  /**
-   * Events read at or before this time are pushed: held `reorderMs`, and also while an ingest
-   * request that began before they were read is still being stored (at most inFlightWaitMs more).
-   */
-  private releaseCutoff(): number {
-    const cutoff = this.clock() - this.opts.reorderMs;
-    // (A request that ended after the cutoff handed over events still held: what was read after
-    // it began waits for them.)
-    const since = this.opts.inFlightSince?.(cutoff) ?? Infinity;
-    if (since > cutoff) return cutoff;
-    return Math.max(since - 1, cutoff - (this.opts.inFlightWaitMs ?? this.opts.reorderMs));
-  }
-
   // ---- repairs ---------------------------------------------------------------------------------------
 
-  /** Rules that got late events run over their current window, read again from the log. */
+  /**
+   * Rules that got late events run again over the stored events around those events' own times,
+   * in the rule's scheduled windows (the epoch grid every scheduled run and `hunt` use) that
+   * contain them — not the rule's current window, which a late event older than the look-back
+   * (a shipper's backlog) falls outside of. So the alerts real time writes do not depend on the
+   * order requests commit: once every event is stored they are those of `hunt` over the stored
+   * events. A sequence with a maxspan (on @timestamp) reads only [oldest − maxspan, newest +
+   * maxspan] around the events it covers: a result that ends at or after the oldest holds no
+   * earlier event, and partials begun earlier have expired by then, so those results are the
+   * window's; results that end before it are left out (they hold no covered event: the stream
+   * alerted them).
+   * The other rules (samples, pipes, sequences without maxspan) read their windows whole.
+   */
   private async runRepairs(): Promise<void> {
     this.repairing = true;
     const started = this.clock();
     const rules = [...this.repair];
-    const covered = (this.inRepair = this.unrepaired);
+    let covered = this.unrepaired;
     this.repair = new Set();
     this.unrepaired = [];
-    const now = this.clock();
+    // A backlog spanning hours is repaired an hour of event time at a time, oldest first (the
+    // reads stay bounded); the rest waits for the next run.
+    covered.sort((a, b) => a.t - b.t);
+    const cut = covered.findIndex((h) => h.t > covered[0]!.t + REPAIR_SPAN_MAX_MS);
+    if (cut > 0) {
+      const rest = covered.slice(cut);
+      covered = covered.slice(0, cut);
+      const wanted = new Set(rules);
+      for (const h of rest) for (const r of h.routes) if (wanted.has(r)) this.repair.add(r);
+      this.unrepaired = rest;
+    }
+    this.inRepair = covered;
     const gen = this.rules.gen;
     try {
-      const groups = new Map<string, { start: number; end: number; byTimestamp: boolean; rules: number[] }>();
-      for (const i of rules) {
-        const rule = this.rules.prepared[i]?.rule;
-        if (!rule) continue;
-        const w = new RuleSchedule(rule, { anchor: 0 }).windowAt(now);
-        // A rule windowed by @timestamp (no timestamp_override) uses only events whose
-        // @timestamp is in its window: the read can leave the others out.
-        const byTimestamp = !rule.timestamp_override || rule.timestamp_override === '@timestamp';
-        const key = `${w.start}:${w.end}:${byTimestamp}`;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { start: w.start, end: w.end, byTimestamp, rules: [] }));
-        g.rules.push(i);
-      }
+      const plans = this.repairPlans(rules, covered);
       const through = this.lastRead.position;
-      for (const g of groups.values()) {
-        const events = await this.readWindow(g.start - WINDOW_READ_SLACK_MS, through, new Set(g.rules), g.byTimestamp ? { start: g.start, end: g.end } : undefined);
+      // Rules that read alike share one read: by @timestamp or by store time, whole or by maxspan.
+      const groups = new Map<string, RepairPlan[]>();
+      for (const p of plans) {
+        const key = `${p.kind}:${p.readFrom !== -Infinity}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = []));
+        g.push(p);
+      }
+      for (const [key, g] of groups) {
+        let tFrom = Infinity;
+        let tTo = -Infinity;
+        let storedFrom = Infinity;
+        for (const p of g) {
+          tFrom = Math.min(tFrom, p.readFrom);
+          tTo = Math.max(tTo, p.readTo);
+          storedFrom = Math.min(storedFrom, p.storedFrom);
+        }
+        const read = await this.repairRead(key, storedFrom, through, new Set(g.map((p) => p.rule)), tFrom, tTo);
         if (this.rules.gen !== gen || this.abort?.signal.aborted) return;
-        for (let k = 0; k < g.rules.length; k++) {
-          const i = g.rules[k]!;
-          // (Each rule's run over its window is one task; the event loop gets a turn between two.)
+        // Each rule runs over the events routed to it only.
+        const own = new Map<number, EventDoc[]>(g.map((p) => [p.rule, []]));
+        for (let k = 0; k < read.events.length; k++) for (const r of read.routes[k]!) own.get(r)?.push(read.events[k]!);
+        for (let k = 0; k < g.length; k++) {
+          const p = g[k]!;
+          // (Each rule's runs are one task; the event loop gets a turn between two rules.)
           if (k > 0) {
             await new Promise<void>((r) => setImmediate(r));
             if (this.rules.gen !== gen || this.abort?.signal.aborted) return;
           }
           try {
-            this.scheduled.runWindow(i, now, events);
+            this.repairFrom = p.from;
+            for (const w of p.windows) {
+              const lo = p.kind === 'timestamp' ? Math.max(w.start, p.readFrom) : p.readFrom;
+              const hi = p.kind === 'timestamp' ? Math.min(w.end, p.readTo) : p.readTo;
+              this.scheduled.runWindow(p.rule, w.runTime, sliceByTime(own.get(p.rule)!, lo, hi));
+            }
           } catch (e) {
-            this.opts.log.error({ partition: this.partition, rule: this.rules.prepared[i]!.rule.rule_id, err: (e as Error).message }, 'detection: repair run failed');
+            this.opts.log.error({ partition: this.partition, rule: this.rules.prepared[p.rule]!.rule.rule_id, err: (e as Error).message }, 'detection: repair run failed');
+          } finally {
+            this.repairFrom = -Infinity;
           }
         }
-        this.counts.repairs += g.rules.length;
-        this.opts.onRepair?.(g.rules.length);
+        this.counts.repairs += g.length;
+        this.opts.onRepair?.(g.length);
       }
     } catch (e) {
       // Not repaired: keep the checkpoint before these events and try again on the next tick.
@@ -547,12 +634,69 @@ export class PartitionDetector {
     } finally {
       this.inRepair = [];
       this.repairing = false;
-      // A repair reads its rules' whole window again: while late events keep coming, the next
-      // one waits twice as long as this one took, so that repairs take at most a third of the
-      // thread, whatever the window's size (the late events of the wait share one run).
+      // While late events keep coming, the next repair waits twice as long as this one took, so
+      // that repairs take at most a third of the thread (the late events of the wait share one run).
       const end = this.clock();
       this.nextRepairAt = end + Math.min(REPAIR_GAP_MAX_MS, 2 * (end - started));
     }
+  }
+
+  /** What each repaired rule reads and runs, from the events its repair covers. */
+  private repairPlans(rules: readonly number[], covered: readonly Held[]): RepairPlan[] {
+    const plans: RepairPlan[] = [];
+    for (const i of rules) {
+      const prepared = this.rules.prepared[i];
+      if (!prepared) continue;
+      const rule = prepared.rule;
+      const over = rule.timestamp_override;
+      const kind: RepairPlan['kind'] = !over || over === '@timestamp' ? 'timestamp' : over === 'event.ingested' ? 'ingested' : 'other';
+      const windowTime = this.windowTimes[i]!;
+      let tLo = Infinity;
+      let tHi = -Infinity;
+      let wLo = Infinity;
+      let wHi = -Infinity;
+      let storedLo = Infinity;
+      for (const h of covered) {
+        if (!h.routes.includes(i)) continue;
+        if (h.t < tLo) tLo = h.t;
+        if (h.t > tHi) tHi = h.t;
+        if (h.storedAt < storedLo) storedLo = h.storedAt;
+        const wt = windowTime(h.ev, h.t);
+        if (wt === null) continue;
+        if (wt < wLo) wLo = wt;
+        if (wt > wHi) wHi = wt;
+      }
+      if (wLo === Infinity) continue;
+      const sched = new RuleSchedule(rule, { anchor: 0, firstRun: -Infinity });
+      const first = sched.runsContaining(wLo).lo;
+      let last = sched.runsContaining(wHi).hi;
+      if (last - first + 1 > REPAIR_WINDOWS_MAX) {
+        this.opts.log.warn({ partition: this.partition, rule: rule.rule_id, windows: last - first + 1 }, `detection: late events span more than ${REPAIR_WINDOWS_MAX} runs of the rule; the repair runs the first ${REPAIR_WINDOWS_MAX} (the scheduled runs cover the rule's current window)`);
+        last = first + REPAIR_WINDOWS_MAX - 1;
+      }
+      const windows: RepairPlan['windows'] = [];
+      for (let k = first; k <= last; k++) windows.push(sched.window(k));
+      if (windows.length === 0) continue;
+      const span = this.maxspan[i]!;
+      // Event time (@timestamp) read: [oldest − maxspan, newest + maxspan] for a sequence with a
+      // maxspan (a late event combines with events on either side, already pushed or not), cut to
+      // the windows for a rule windowed by @timestamp; else its windows, or everything.
+      const wStart = windows[0]!.start;
+      const wEnd = windows[windows.length - 1]!.end;
+      let readFrom = span > 0 ? tLo - span : -Infinity;
+      let readTo = span > 0 ? tHi + span : Infinity;
+      if (kind === 'timestamp') {
+        readFrom = Math.max(readFrom, wStart);
+        readTo = Math.min(readTo, wEnd);
+      }
+      // Store time read: events are stored after they happen (a minute of clock skew spared), and
+      // never more than maxReplayMs before the oldest covered event was stored; by ingest time, the
+      // windows themselves.
+      const floor = storedLo - this.opts.maxReplayMs;
+      const storedFrom = kind === 'ingested' ? wStart - WINDOW_READ_SLACK_MS : kind === 'timestamp' ? Math.max(readFrom - WINDOW_READ_SLACK_MS, floor) : readFrom !== -Infinity ? Math.max(readFrom - WINDOW_READ_SLACK_MS, floor) : floor;
+      plans.push({ rule: i, kind, from: span > 0 ? tLo : -Infinity, readFrom, readTo, storedFrom, windows });
+    }
+    return plans;
   }
 
   /**
@@ -575,23 +719,57 @@ export class PartitionDetector {
   }
 
   /** Events of the partition stored since `since` (through a position already read), in time order. */
-  private async readWindow(since: number, through: number, rules: Set<number>, eventTime?: { start: number; end: number }): Promise<EventDoc[]> {
-    const out: (EventDoc & { pos: number })[] = [];
+  private async readWindow(since: LogStart, through: number, rules: Set<number>, eventTime?: { start: number; end: number }): Promise<RepairRead> {
+    const out: (EventDoc & { pos: number; routes: readonly number[] })[] = [];
     const sub = this.routerFor([...rules]);
-    await this.opts.reader.replay({ time: since }, through, (batch) => {
+    await this.opts.reader.replay(since, through, (batch) => {
       for (const e of batch) {
         const known = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : null;
         if (known && known.length === 0) continue;
         const ev = { source: e.source, index: e.index, id: e.id, pos: e.position };
         const routes = known ?? sub.router.route(ev).map((k) => sub.rules[k]!);
         if (routes.length === 0) continue;
-        const mine = this.scope.rulesFor(ev, routes);
-        if (!mine.some((r) => rules.has(r))) continue;
-        if (stampEventTime(ev, '@timestamp')) out.push(ev);
+        const mine = this.scope.rulesFor(ev, routes).filter((r) => rules.has(r));
+        if (mine.length === 0) continue;
+        if (stampEventTime(ev, '@timestamp')) out.push({ ...ev, routes: mine });
       }
     }, { signal: this.abort!.signal, routedGen: this.rules.gen, eventTime });
-    out.sort((a, b) => a.time!.ms - b.time!.ms || a.time!.ns - b.time!.ns || a.pos - b.pos);
-    return out;
+    out.sort(byTime);
+    return { events: out, routes: out.map((e) => e.routes) };
+  }
+
+  /**
+   * The events a group of repaired rules reads, sorted. The last read of each kind is kept
+   * (while small enough): rules windowed by their whole look-back read the same windows repair
+   * after repair while late events keep coming, and only what was stored since is read again.
+   */
+  private async repairRead(key: string, storedFrom: number, through: number, rules: Set<number>, tFrom: number, tTo: number): Promise<RepairRead> {
+    const c = this.repairCache.get(key);
+    if (c && c.storedFrom <= storedFrom && c.tFrom <= tFrom && c.tTo >= tTo && c.through <= through && [...rules].every((r) => c.rules.has(r))) {
+      if (c.through < through) {
+        const more = await this.readWindow({ position: c.through + 1 }, through, c.rules, c.tFrom !== -Infinity ? { start: c.tFrom, end: c.tTo } : undefined);
+        const merged = mergeByTime(c.read, more);
+        c.read = merged;
+        c.through = through;
+        if (merged.events.length > REPAIR_CACHE_MAX) this.repairCache.delete(key);
+      }
+      return c.read;
+    }
+    // Read anew, for the rules and range of the last read too (the next repair may want them).
+    const all = new Set(rules);
+    let from = storedFrom;
+    let lo = tFrom;
+    let hi = tTo;
+    if (c) {
+      for (const r of c.rules) all.add(r);
+      from = Math.min(from, c.storedFrom);
+      lo = Math.min(lo, c.tFrom);
+      hi = Math.max(hi, c.tTo);
+    }
+    const read = await this.readWindow({ time: from }, through, all, lo !== -Infinity ? { start: lo, end: hi } : undefined);
+    if (read.events.length <= REPAIR_CACHE_MAX) this.repairCache.set(key, { storedFrom: from, tFrom: lo, tTo: hi, through, rules: all, read });
+    else this.repairCache.delete(key);
+    return read;
   }
 
   // ---- acknowledgement -------------------------------------------------------------------------------
@@ -672,6 +850,90 @@ export class PartitionDetector {
     }
     await Promise.all([...this.pending]);
   }
+}
+
+/**
+ * A sequence rule's maxspan, when the sequence is ordered by @timestamp (the time repairs read by);
+ * 0 for any other rule.
+ */
+export function maxspanMs(rule: Rule): number {
+  if (ruleTimestampField(rule) !== undefined && ruleTimestampField(rule) !== '@timestamp') return 0;
+  try {
+    const q = parse(rule.query ?? '').query;
+    return q.kind === 'sequence' && q.maxspan ? q.maxspan.millis : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A rule's window time of an event ordered at `t` (@timestamp): its timestamp_override, with the fallback. */
+function windowTimeOf(rule: Rule): (ev: EventDoc, t: number) => number | null {
+  const over = rule.timestamp_override;
+  if (!over || over === '@timestamp') return (_ev, t) => t;
+  const get = fieldAccessor(over);
+  const fallback = rule.timestamp_override_fallback_disabled !== true;
+  return (ev, t) => {
+    const v = get(ev.source);
+    if (v !== undefined && v !== null) return parseInstant(v)?.ms ?? null;
+    return fallback ? t : null;
+  };
+}
+
+/** The time of a result's last event (its completion), in ms. */
+function endsAt(r: QueryResult): number {
+  if (r.kind === 'event') return r.event.time?.ms ?? -Infinity;
+  for (let i = r.events.length - 1; i >= 0; i--) {
+    const t = r.events[i]?.time?.ms;
+    if (t !== undefined) return t;
+  }
+  return -Infinity;
+}
+
+/** Order of repair reads: time, then store position. */
+function byTime(a: EventDoc & { pos: number }, b: EventDoc & { pos: number }): number {
+  return a.time!.ms - b.time!.ms || a.time!.ns - b.time!.ns || a.pos - b.pos;
+}
+
+/** Two repair reads merged in time order (`b` was stored after `a`). */
+function mergeByTime(a: RepairRead, b: RepairRead): RepairRead {
+  if (b.events.length === 0) return a;
+  const events: EventDoc[] = [];
+  const routes: (readonly number[])[] = [];
+  let i = 0;
+  let j = 0;
+  const ea = a.events as (EventDoc & { pos: number })[];
+  const eb = b.events as (EventDoc & { pos: number })[];
+  while (i < ea.length || j < eb.length) {
+    if (j >= eb.length || (i < ea.length && byTime(ea[i]!, eb[j]!) <= 0)) {
+      events.push(ea[i]!);
+      routes.push(a.routes[i++]!);
+    } else {
+      events.push(eb[j]!);
+      routes.push(b.routes[j++]!);
+    }
+  }
+  return { events, routes };
+}
+
+/** The events (sorted by time) whose time is in [lo, hi]. */
+export function sliceByTime(events: readonly EventDoc[], lo: number, hi: number): readonly EventDoc[] {
+  if (lo === -Infinity && hi === Infinity) return events;
+  const first = lowerBound(events, lo, false);
+  const end = lowerBound(events, hi, true);
+  return first === 0 && end === events.length ? events : events.slice(first, end);
+}
+
+/** First index whose time is ≥ t (or > t with `after`). */
+function lowerBound(events: readonly EventDoc[], t: number, after: boolean): number {
+  let a = 0;
+  let b = events.length;
+  while (a < b) {
+    const m = (a + b) >>> 1;
+    const x = events[m]!.time!.ms;
+    if (x < t || (after && x === t)) a = m + 1;
+    else b = m;
+  }
+  return a;
 }
 
 /** A rule's look-back (to − from); 0 when its schedule cannot be read. */

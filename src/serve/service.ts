@@ -137,7 +137,8 @@ export class Service {
       log,
       cluster: node?.scheduling() ?? null,
       // Real time holds events read while an earlier request is still being stored (realtime.ts).
-      inFlightSince: (after) => this.ingest?.oldestInFlight(after) ?? Infinity,
+      inFlightSince: (after, startedFrom) => this.ingest?.oldestInFlight(after, startedFrom) ?? Infinity,
+      typicalRequestMs: () => this.ingest?.typicalDuration() ?? 0,
     });
     this.sink = node ? node.eventLog.sink : store;
     this.ingest = new Ingest({

@@ -187,10 +187,17 @@ class SqliteReader implements PartitionReader {
     signal.addEventListener('abort', onAbort);
     try {
       let last = this.log.start(from) - 1;
-      const catchUp = async (through: number) => {
+      // (`known`: batches of the live tail the rows read come from, for when their requests began.)
+      const catchUp = async (through: number, known: readonly StoredBatch[] = []) => {
         for (const b of this.log.rows(last + 1, through, routedGen)) {
           if (signal.aborted) return;
           last = b.tail.position;
+          if (known.length > 0) {
+            for (const e of b.events) {
+              const from = known.find((k) => k.count > 0 && e.position >= k.seqs[0]! && e.position <= k.seqs[k.count - 1]!);
+              if (from) e.began = from.began;
+            }
+          }
           await handler(b.events, routedGen === undefined ? undefined : b.tail);
         }
       };
@@ -217,12 +224,12 @@ class SqliteReader implements PartitionReader {
           if (!direct) {
             let through = lastSeq;
             for (let k = bi + 1; k < batches.length; k++) through = Math.max(through, batches[k]!.seqs[batches[k]!.count - 1]!);
-            await catchUp(through);
+            await catchUp(through, batches.slice(bi));
             break;
           }
           last = lastSeq;
           const events = b.events.map(
-            (e): LogEvent => ({ position: e.seq, storedAt: e.ingested, index: e.index, id: e.id, ingested: e.ingested, source: e.source, routed: { gen: e.gen, routes: e.routes } }),
+            (e): LogEvent => ({ position: e.seq, storedAt: e.ingested, index: e.index, id: e.id, ingested: e.ingested, source: e.source, routed: { gen: e.gen, routes: e.routes }, began: b.began }),
           );
           await handler(events, routedGen === undefined ? undefined : { position: lastSeq, storedAt: b.ingested, skipped: b.count - b.events.length });
         }
