@@ -16,15 +16,26 @@
 //   EQLITE_BENCH_SERVE_ONLY       seed | all: one configuration only
 //   EQLITE_BENCH_SERVE_CONNECTIONS concurrent connections of the generator (default 4; a fleet of
 //                                 shippers sends over many more)
+//   EQLITE_BENCH_SERVE_REDATE=1   every event's @timestamp shifted by one offset (whole seconds:
+//                                 order and spacing kept) so that the last one is the run's start:
+//                                 the events fall in the rules' current windows, as shippers' do,
+//                                 and repair runs of late events find them (the generated data
+//                                 is dated 2025-03-10, outside every window)
+//   EQLITE_BENCH_SERVE_HUNT=1     after detection, `hunt` over the events the service stored (in
+//                                 time order) with the same rules, and the alert ids compared
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitUp } from './wait-up.js';
+import Database from 'better-sqlite3';
 import { writeGenerated } from '../src/generate/index.js';
+import { hunt } from '../src/detect/hunt.js';
 import { inferIndex } from '../src/events/sources.js';
+import { loadRules } from '../src/rules/load.js';
+import { eventSource } from '../src/serve/store/event-store.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -56,6 +67,8 @@ export interface ServeBenchResult {
   repairs: number;
   /** The machine's 1-minute load average at the end of the run (2 cores: above 2, others compete). */
   load: number;
+  /** With EQLITE_BENCH_SERVE_HUNT: alerts of `hunt` over the stored events, and ids only one side has. */
+  hunt?: { alerts: number; missing: number; extra: number };
 }
 
 /** CPU seconds per thread of a process (Linux), by thread id. */
@@ -141,12 +154,28 @@ function sumMetric(metrics: string, name: string): number {
   return s;
 }
 
-async function bodies(events: number): Promise<Buffer[]> {
+/** `"@timestamp":"<ISO>"` in a generated line (Z time, optional fraction of any length). */
+const TIMESTAMP = /"@timestamp":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)((?:\.\d+)?Z)"/g;
+
+/**
+ * Every @timestamp of the lines moved by the same whole number of seconds so that the latest is
+ * `end` (the fraction is kept as written: order and spacing unchanged).
+ */
+function redate(lines: string[], end: number): string[] {
+  let latest = -Infinity;
+  for (const l of lines) for (const m of l.matchAll(TIMESTAMP)) latest = Math.max(latest, Date.parse(`${m[1]}Z`));
+  if (latest === -Infinity) return lines;
+  const shift = Math.floor((end - latest) / 1000) * 1000;
+  return lines.map((l) => l.replace(TIMESTAMP, (_m, secs: string, rest: string) => `"@timestamp":"${new Date(Date.parse(`${secs}Z`) + shift).toISOString().slice(0, 19)}${rest}"`));
+}
+
+async function bodies(events: number, redateTo?: number): Promise<Buffer[]> {
   const dir = path.join(here, 'data');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `serve-${events}-h200-s11.ndjson`);
   if (!existsSync(file)) await writeGenerated({ events, hosts: 200, seed: 11, out: file });
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  let lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  if (redateTo !== undefined) lines = redate(lines, redateTo);
   const out: Buffer[] = [];
   for (let i = 0; i < lines.length; i += 1600) {
     let b = '';
@@ -164,8 +193,9 @@ function lines(payloads: Buffer[]): number {
   return n;
 }
 
-export async function benchServe(label: string, rules: string, events: number, connections = 4): Promise<ServeBenchResult> {
-  const payloads = await bodies(events);
+export async function benchServe(label: string, rules: string, events: number, connections = 4, opts: { redate?: boolean; hunt?: boolean } = {}): Promise<ServeBenchResult> {
+  // (Re-dated to end about when the first request is sent: the service starts in a few seconds.)
+  const payloads = await bodies(events, opts.redate ? Date.now() : undefined);
   const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-bench-serve-'));
   const port = 19500 + Math.floor(Math.random() * 400);
   const url = `http://127.0.0.1:${port}`;
@@ -245,6 +275,7 @@ export async function benchServe(label: string, rules: string, events: number, c
     const sent = lines(payloads) / 2;
     const p50 = histQuantile(m, 'eqlite_realtime_alert_latency_seconds', 0.5);
     const p99 = histQuantile(m, 'eqlite_realtime_alert_latency_seconds', 0.99);
+    const offline = opts.hunt ? await huntStored(path.join(dir, 'data'), rules) : undefined;
     return {
       label,
       rules: ruleCount,
@@ -263,6 +294,7 @@ export async function benchServe(label: string, rules: string, events: number, c
       late: metric(m, 'eqlite_detection_late_events_total'),
       repairs: metric(m, 'eqlite_detection_repair_runs_total'),
       load: loadavg()[0]!,
+      ...(offline ? { hunt: offline } : {}),
     };
   } finally {
     child.kill('SIGTERM');
@@ -271,12 +303,38 @@ export async function benchServe(label: string, rules: string, events: number, c
   }
 }
 
+/**
+ * `hunt` over the events a service stored (read while it runs: WAL readers do not block it), in
+ * time order as a shipper's file would hold them, with the service's rules; its alert ids against
+ * those the service wrote.
+ */
+async function huntStored(data: string, rulesPath: string): Promise<{ alerts: number; missing: number; extra: number }> {
+  const edb = new Database(path.join(data, 'events.sqlite'), { readonly: true });
+  const rows = edb.prepare('SELECT idx, id, ingested, src FROM events ORDER BY ts, seq').all() as { idx: string; id: string; ingested: number; src: string }[];
+  edb.close();
+  const file = path.join(data, '..', 'stored.ndjson');
+  // (Written in parts: 200,000 events are more than one string can hold.)
+  const fd = openSync(file, 'w');
+  for (let i = 0; i < rows.length; i += 10_000) writeSync(fd, rows.slice(i, i + 10_000).map((r) => JSON.stringify({ _index: r.idx, _id: r.id, _source: eventSource(r) }) + '\n').join(''));
+  closeSync(fd);
+  const { rules, exceptionLists } = loadRules([rulesPath]);
+  const offline = new Set((await hunt({ rules, exceptionLists, inputs: [file], threads: 0 })).alerts.map((a) => String(a['kibana.alert.uuid'])));
+  const adb = new Database(path.join(data, 'alerts.sqlite'), { readonly: true });
+  const served = new Set((adb.prepare('SELECT id FROM alerts').all() as { id: string }[]).map((r) => r.id));
+  adb.close();
+  let missing = 0;
+  for (const id of offline) if (!served.has(id)) missing++;
+  let extra = 0;
+  for (const id of served) if (!offline.has(id)) extra++;
+  return { alerts: offline.size, missing, extra };
+}
+
 export function printServe(results: ServeBenchResult[], log: (s: string) => void = console.log, header = true): void {
   if (header) log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  peak RSS  alerts  429s    late  repairs  CPU µs/event (main+writer+other; generator)  load');
   for (const r of results) {
     const ms = (v: number | null) => (v === null ? '—' : v === Infinity ? '>10 s' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
     log(
-      `${r.label.padEnd(30)} ${String(r.rules).padStart(6)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.alerts).padStart(7)} ${String(r.retried429).padStart(5)} ${String(r.late).padStart(7)} ${String(r.repairs).padStart(8)}  ${r.cpuUsPerEvent ? `${Math.round(r.cpuUsPerEvent.main)}+${Math.round(r.cpuUsPerEvent.writer)}+${Math.round(r.cpuUsPerEvent.other)}` : '—'}; ${Math.round(r.generatorUsPerEvent)}  ${r.load.toFixed(1)}/${cpus().length}`,
+      `${r.label.padEnd(30)} ${String(r.rules).padStart(6)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.alerts).padStart(7)} ${String(r.retried429).padStart(5)} ${String(r.late).padStart(7)} ${String(r.repairs).padStart(8)}  ${r.cpuUsPerEvent ? `${Math.round(r.cpuUsPerEvent.main)}+${Math.round(r.cpuUsPerEvent.writer)}+${Math.round(r.cpuUsPerEvent.other)}` : '—'}; ${Math.round(r.generatorUsPerEvent)}  ${r.load.toFixed(1)}/${cpus().length}${r.hunt ? `  hunt: ${r.hunt.alerts} alerts, ${r.hunt.missing} missing, ${r.hunt.extra} extra` : ''}`,
     );
   }
 }
@@ -289,9 +347,11 @@ export async function runServeBench(log: (s: string) => void = console.log): Pro
   log(`eqlite serve: ${events.toLocaleString('en')} generated Windows events in bulk requests of 1,600 over ${connections} connections, load generator on the same machine`);
   // Each row is printed as soon as it is measured.
   const only = process.env.EQLITE_BENCH_SERVE_ONLY;
-  if (only !== 'all') printServe([await benchServe('seed rule', path.join(root, 'rules'), events, connections)], log);
+  const opts = { redate: process.env.EQLITE_BENCH_SERVE_REDATE === '1', hunt: process.env.EQLITE_BENCH_SERVE_HUNT === '1' };
+  const dated = opts.redate ? ', re-dated to now' : '';
+  if (only !== 'all') printServe([await benchServe(`seed rule${dated}`, path.join(root, 'rules'), events, connections, opts)], log);
   if (only === 'seed') return;
-  if (existsSync(corpus)) printServe([await benchServe('all Elastic EQL rules', corpus, events, connections)], log, false);
+  if (existsSync(corpus)) printServe([await benchServe(`all Elastic EQL rules${dated}`, corpus, events, connections, opts)], log, false);
   else log(`(all-rules configuration skipped: ${corpus} not found)`);
 }
 
