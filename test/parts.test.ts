@@ -137,10 +137,13 @@ describe('reading one file in parts', () => {
     expect(parted.skips.length).toBe(4);
   }, 60_000);
 
-  it('falls back to one piece from a part that holds multi-line JSON', async () => {
+  it('falls back to one piece from a part that ends inside multi-line JSON', async () => {
     const more = generatedLines(1500, 'parts-2');
     const pretty = JSON.stringify({ '@timestamp': '2026-11-01T00:00:03Z', event: { category: 'process' }, host: { id: 'hp' } }, null, 2).split('\n');
     more.splice(700, 0, ...pretty);
+    // Longer than a part (800 lines of about 12 bytes): some part ends inside it.
+    const long = JSON.stringify({ '@timestamp': '2026-11-01T00:00:05Z', host: { id: 'hl' }, pad: Array.from({ length: 800 }, (_, k) => k) }, null, 2).split('\n');
+    more.splice(1300, 0, ...long);
     more.splice(1000, 0, '{"@timestamp": "2026-11-01T00:00:04Z", "cut": ');
     more.splice(1100, 0, '{"broken');
     const f = write('pretty.ndjson', more);
@@ -151,10 +154,39 @@ describe('reading one file in parts', () => {
     const withMain = await readPartsWithMain(f, 4096);
     expect(withMain.events).toEqual(serial.events);
     expect(withMain.skips).toEqual(serial.skips);
-    // The pretty-printed event is read (line 701), the object cut short swallowed the next line.
+    // The pretty-printed events are read: line 701, and 1,303 (the two lines spliced in below it).
     expect(serial.events.find((e) => (e.source as { host?: { id?: string } }).host?.id === 'hp')?.position).toEqual({ file: f, line: 701 });
+    expect(serial.events.find((e) => (e.source as { host?: { id?: string } }).host?.id === 'hl')?.position).toEqual({ file: f, line: 1303 });
     expect(serial.skips.length).toBeGreaterThan(0);
     expect(parted.parts.consumed).toBeLessThan(parted.parts.started);
+  }, 60_000);
+
+  it('reads on in parts past a truncated line, a deep array and invalid UTF-8 that end inside their parts', async () => {
+    // The hostile lines of a damaged export: each is skipped or abandoned before its part ends, so
+    // the part ends as a fresh splitter starts the next one and no part falls back to one piece.
+    const more = generatedLines(3000, 'parts-4');
+    more.splice(700, 0, '['.repeat(5000) + ']'.repeat(5000));
+    more.splice(1500, 0, more[1500]!.slice(0, 300));
+    const text = Buffer.from(more.join('\n') + '\n');
+    // Bytes that are not UTF-8 inside a string value of line 2,001.
+    const at = text.indexOf('"message"', text.indexOf(more[2000]!.slice(0, 60)));
+    const f = path.join(dir, 'damaged.ndjson');
+    writeFileSync(f, Buffer.concat([text.subarray(0, at + 12), Buffer.from([0xff, 0xfe, 0xc3]), text.subarray(at + 12)]));
+    const serial = await readSerial(f);
+    const parted = await readParts(f, 64 << 10);
+    expect(parted.events).toEqual(serial.events);
+    expect(parted.skips).toEqual(serial.skips);
+    expect(parted.parts.started).toBeGreaterThan(40);
+    expect(parted.parts.consumed).toBe(parted.parts.started);
+    const withMain = await readPartsWithMain(f, 64 << 10);
+    expect(withMain.events).toEqual(serial.events);
+    expect(withMain.skips).toEqual(serial.skips);
+    expect(withMain.parts.consumed).toBe(withMain.parts.started);
+    expect(serial.events.length).toBe(3000);
+    expect(serial.skips.map((x) => [x.position.line, x.reason])).toEqual([
+      [701, 'JSON nested deeper than 1000 levels'],
+      [1501, 'invalid JSON at line 1501 column 301: unterminated string'],
+    ]);
   }, 60_000);
 
   it('keeps at most `ahead` parts it has not consumed (back-pressure)', async () => {

@@ -110,6 +110,8 @@ export class JsonSplitter {
 
   /** Whether the structural scanner ever ran (see linesOnly). */
   private scanned = false;
+  /** Set by end(): whether the input ended at a line start with nothing open (see linesOnly). */
+  private endedClean: boolean | null = null;
 
   constructor(
     private readonly sink: SplitSink,
@@ -128,11 +130,16 @@ export class JsonSplitter {
   }
 
   /**
-   * True while every item so far was one line on its own (the NDJSON fast path, and lines skipped
-   * as malformed): then the splitter is in the same state at the start of every line as it would
-   * be at the start of a fresh input, which lets parts of a file be split independently.
+   * While reading: true while every item so far was one line on its own (the NDJSON fast path, and
+   * lines skipped as malformed). After end(): whether the input ended at a line start with nothing
+   * open — no value being scanned, no array, no line being skipped or read again. Either way the
+   * splitter is then in the state a fresh one is in, which lets parts of a file be split
+   * independently (src/parallel/chunks.ts): a part that held a multi-line value, a truncated line
+   * or a skipped array, all closed or abandoned before its end, still ends as a fresh splitter
+   * starts the next part.
    */
   get linesOnly(): boolean {
+    if (this.endedClean !== null) return this.endedClean;
     return !this.scanned && this.mode !== Mode.Scan;
   }
 
@@ -189,6 +196,8 @@ export class JsonSplitter {
 
   /** End of input: flushes the last line and reports anything left open. */
   end(): void {
+    // Before the flush: a value it reports as cut short was open here.
+    this.endedClean = this.mode === Mode.Line && this.buf.length === 0 && this.headLine < 0 && !this.inArray && this.base >= this.rescanEnd;
     this.run(true);
     if (this.inArray) {
       this.sink.bad(this.arrayLine, "unterminated JSON array: end of input before the closing ']'");

@@ -163,8 +163,9 @@ export class EventReader implements AsyncIterable<EventDoc> {
   }
 
   /**
-   * The JSON splitter's state once reading is done: whether every item was one line of its own
-   * (JsonSplitter.linesOnly; false for XML) and the line it reached. See src/parallel/chunks.ts.
+   * The JSON splitter's state once reading is done: whether it ended at a line start with nothing
+   * open, as a fresh splitter starts (JsonSplitter.linesOnly; false for XML), and the line it
+   * reached. See src/parallel/chunks.ts.
    */
   lineState(): { linesOnly: boolean; line: number } {
     const s = this.splitter;

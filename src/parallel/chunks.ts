@@ -9,11 +9,12 @@
 //     start past PART_BYTES) and counts its newlines as it plans the next part, so positions,
 //     derived ids and every message name the line in the whole file;
 //   - that is the same as reading on from the previous part's end only when the splitter was, at
-//     that line start, in the state a fresh one is in: true when every item before it was one line
-//     of its own (JsonSplitter.linesOnly). A part that held anything else — a pretty-printed
-//     object, an array, an object cut short that the scanner followed past its line — is not
-//     used: the rest of the file, from that part's start, is read in one piece on one worker,
-//     which is what the single reader would have read from there;
+//     that line start, in the state a fresh one is in: true when the previous part ended at a line
+//     start with nothing open (JsonSplitter.linesOnly after its end) — every item in it one line
+//     of its own, or a pretty-printed object, an array, an object cut short that the scanner
+//     followed past its line, all closed or abandoned before the part's end. A part that ended
+//     inside such an item is not used: the rest of the file, from that part's start, is read in
+//     one piece on one worker, which is what the single reader would have read from there;
 //   - only when no line filter is used (OpenOptions.needles): a filter decides from the first
 //     lines of an input whether it stays on, which a part cannot know;
 //   - the main thread holds at most `ahead` parts from the workers that it has not consumed
