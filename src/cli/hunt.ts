@@ -6,7 +6,7 @@ import type { IndexMappings } from '../engine/mapping.js';
 import { hostIpOption, threadsOption, type HostIpMode } from './threads.js';
 import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import { existsSync } from 'node:fs';
-import { formatBytes, memoryOption } from './memory.js';
+import { formatBytes, memoryOption, parseMemory } from './memory.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type CliProgress from 'cli-progress';
 import { createRequire } from 'node:module';
@@ -25,6 +25,7 @@ import { escapeControl, escapeJsonControls, escapeLines } from '../util/terminal
 import { CACHE_HOME_ENV, cacheDir } from '../util/cache-dir.js';
 import { handleInterrupts, interruptExitCode, interruptName } from './interrupt.js';
 import { markStartup } from '../util/startup-trace.js';
+import { DEFAULT_HEAP_BUDGET } from '../util/heap-growth.js';
 
 // The progress bar's module is loaded only when a bar is shown (stderr a terminal).
 const require = createRequire(import.meta.url);
@@ -94,6 +95,13 @@ export async function runHunt(
   // Everything shown on stderr may quote data (host and rule names, file names): escaped.
   const err = (s: string) => io.stderr.write(escapeLines(s) + '\n');
   const started = Date.now();
+  let budget: number;
+  try {
+    budget = heapBudget();
+  } catch (e) {
+    err(`error: ${(e as Error).message}`);
+    return 2;
+  }
   if (inputs.length === 0) {
     err('error: no inputs given (files or directories of NDJSON, JSON, ES hits or EVTX; "-" for stdin)');
     return 2;
@@ -249,6 +257,7 @@ export async function runHunt(
       reorderWindow: o.reorderWindow,
       memory: o.memory,
       threads: o.threads,
+      heapBudget: budget,
       hostIp: o.hostIp,
       outlines: o.cache === false ? undefined : cacheDir(),
       collect: false,
@@ -343,6 +352,21 @@ export async function runHunt(
     return 2;
   }
   return 0;
+}
+
+/**
+ * The heap budget (HuntOptions.heapBudget): DEFAULT_HEAP_BUDGET, or EQLITE_HEAP_BUDGET, a size such
+ * as 768M (0: V8's own growing factor, as before there was a budget).
+ */
+function heapBudget(): number {
+  const v = process.env.EQLITE_HEAP_BUDGET;
+  if (v === undefined || v === '') return DEFAULT_HEAP_BUDGET;
+  if (v.trim() === '0') return 0;
+  try {
+    return parseMemory(v);
+  } catch {
+    throw new Error(`EQLITE_HEAP_BUDGET: expected a size such as 768M, or 0; got ${JSON.stringify(v)}`);
+  }
 }
 
 /** Writes the alerts still pending and closes the store; the store's error, if any. */
