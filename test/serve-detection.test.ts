@@ -152,6 +152,28 @@ describe('the real-time reorder hold is a setting', () => {
   });
 });
 
+describe('alert latency', () => {
+  test('alerts a repair run writes for late events are observed by the real-time latency histogram, like those of the stream', async () => {
+    // No hold, and the sample's requests sent newest first: the sequences' first events come after
+    // their last ones, so their alerts come from repair runs (written as scheduled runs' are).
+    const t = await startService((c) => (c.detection.reorderMs = 0));
+    try {
+      for (const body of sampleBodies(200).reverse()) {
+        const r = await req(`${t.url}/_bulk?filter_path=errors`, 'POST', body, { 'content-type': 'application/json' });
+        expect(r.json).toEqual({ errors: false });
+      }
+      const ids = await waitFor(() => servedAlertIds(t), (v) => v.length >= 27);
+      expect(ids).toEqual(await huntStored(t));
+      const metric = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec((await req(`${t.url}/metrics`, 'GET')).text)?.[1]);
+      expect(await metric('eqlite_detection_repair_runs_total')).toBeGreaterThan(0);
+      // One observation per alert group: 9 groups (a sequence's shell with its building blocks is one).
+      expect(await metric('eqlite_realtime_alert_latency_seconds_count')).toBe(9);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('rule generations across restarts', () => {
   test('the generation keeps growing after a restart, so events stored under an old one are not hidden from new rules', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-serve-gen-'));

@@ -355,7 +355,9 @@ export class Detection {
               // No checkpoint yet (first start, or a store from before checkpoints): the recent
               // past (the longest rule look-back, at most 1 h) is run again.
               initialStart: () => ({ time: Date.now() - this.lookBack() }),
-              sink: (group, rule, mode) => this.written(group, rule, mode),
+              // Every group real time writes is observed, a repair run's too (written as
+              // 'scheduled'): its latency is what a late event costs, as cluster mode counts it.
+              sink: (group, rule, mode) => this.written(group, rule, mode, true),
               onLate: (n) => metrics.lateEvents.inc(n),
               onRepair: (n) => metrics.repairRuns.inc(n),
               // An alert write failed (the alert store is not writable): start again from the
@@ -391,14 +393,15 @@ export class Detection {
     return Math.min(span, 3_600_000);
   }
 
-  private written(group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled'): void {
+  /** `realtime`: written by real-time detection (its stream or a repair run), for the latency histogram. */
+  private written(group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled', realtime = false): void {
     const { alerts, metrics, cluster } = this.deps;
     if (cluster) {
       // Durable once the promise resolves: the run is recorded only after its alerts are.
       this.runWrites.push(cluster.sink(group, rule, mode));
     } else alerts.write(group, rule, mode);
     metrics.alertsWritten.inc({ severity: rule.severity, mode }, group.length);
-    if (mode === 'realtime') {
+    if (realtime) {
       const t = lastIngested(group);
       if (t !== null) metrics.realtimeLatency.observe(Math.max(0, Date.now() - t) / 1000);
     }

@@ -62,7 +62,7 @@ export class Metrics {
     this.gaps = new Counter({ name: 'eqlite_rule_gaps_total', help: 'Schedule gaps that could not be caught up', registers: [r] });
     this.realtimeLatency = new Histogram({
       name: 'eqlite_realtime_alert_latency_seconds',
-      help: 'Real-time detection: time from the commit of the last event of a match to its alert being written',
+      help: 'Real-time detection (its stream and repair runs): time from the commit of the last event of a match to its alert being written',
       // 0.9 s: the target is a p99 under one second, which buckets at 0.75 and 1 alone cannot show.
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.5, 2.5, 5, 10],
       registers: [r],
