@@ -17,11 +17,11 @@
 // temporary name and renamed; the KEEP_ROUTERS most recently written are kept. Any problem only
 // costs the start-up its speed: the index is built as without a cache.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { engineFingerprint } from '../engine/outline.js';
-import { pruneCacheFiles } from '../util/cache-dir.js';
+import { writeCacheFile } from '../util/cache-dir.js';
 import { buildRouterIndex, type PreparedRule, type RouterIndexData } from './router.js';
 
 const FORMAT = 'eqlite-router-index/1';
@@ -133,22 +133,12 @@ function wellFormed(x: unknown, rules: number): x is RouterIndexData {
 
 /** Writes the index atomically (temporary file, then rename); false when it could not. */
 function writeIndex(file: string, key: string, index: RouterIndexData): boolean {
-  const dir = path.dirname(file);
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  let payload: Buffer;
   try {
-    const payload = serialize(index);
-    const header = `${FORMAT} ${key} ${payload.length} ${createHash('sha256').update(payload).digest('hex')}\n`;
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, Buffer.concat([Buffer.from(header, 'latin1'), payload]));
-    renameSync(tmp, file);
+    payload = serialize(index);
   } catch {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // The cache "directory" is a file (ENOTDIR): there is nothing to remove.
-    }
     return false;
   }
-  pruneCacheFiles(dir, path.basename(file), '.bin', KEEP_ROUTERS);
-  return true;
+  const header = `${FORMAT} ${key} ${payload.length} ${createHash('sha256').update(payload).digest('hex')}\n`;
+  return writeCacheFile(file, Buffer.concat([Buffer.from(header, 'latin1'), payload]), '.bin', KEEP_ROUTERS);
 }

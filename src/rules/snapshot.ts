@@ -36,12 +36,12 @@
 // (the most recently written), and none larger than MAX_SNAPSHOT_BYTES is written. Any problem
 // with the cache only costs the next load its speed: the rules are then loaded from their files.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, type Stats } from 'node:fs';
 import { readFileCapped } from '../util/files.js';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { buildId } from '../util/build-id.js';
-import { pruneCacheFiles } from '../util/cache-dir.js';
+import { writeCacheFile } from '../util/cache-dir.js';
 import type { Listing, LoadStep } from './load.js';
 import type { Rule } from './types.js';
 import { attachColdFields, coldValuesOf, splitColdFields, type ColdIndex, type ColdValues } from './cold-fields.js';
@@ -482,21 +482,6 @@ function decode<T>(found: Found, carrier: RuleCarrier<T> | undefined, recover: (
 
 /** Writes a snapshot atomically (temporary file, then rename); false when it could not. */
 function writeSnapshot(file: string, meta: SnapshotMeta, payload: Buffer): boolean {
-  const dir = path.dirname(file);
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), payload]));
-    renameSync(tmp, file);
-  } catch {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // The cache "directory" is a file (ENOTDIR): there is nothing to remove.
-    }
-    return false;
-  }
-  pruneCacheFiles(dir, path.basename(file), '.snap', KEEP_SNAPSHOTS);
-  return true;
+  return writeCacheFile(file, Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), payload]), '.snap', KEEP_SNAPSHOTS);
 }
 

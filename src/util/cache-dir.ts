@@ -1,7 +1,7 @@
 // Where eqlite keeps what it can recompute but would rather not (the rules' outlines, see
 // engine/outline.ts): `$EQLITE_CACHE_HOME`, else `$XDG_CACHE_HOME/eqlite`, else ~/.cache/eqlite.
 // EQLITE_CACHE_HOME=off turns caching off.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -35,4 +35,27 @@ export function pruneCacheFiles(dir: string, own: string, suffix: string, keep: 
   } catch {
     // Another process pruned at the same time, or the directory went away: nothing to do.
   }
+}
+
+/**
+ * Writes a cache file atomically (a temporary file, then a rename, so a reader never sees half of
+ * it) and prunes its kind (`suffix`) to the `keep` newest; false when it could not be written.
+ */
+export function writeCacheFile(file: string, bytes: Buffer, suffix: string, keep: number): boolean {
+  const dir = path.dirname(file);
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, file);
+  } catch {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The cache "directory" is a file (ENOTDIR): there is nothing to remove.
+    }
+    return false;
+  }
+  pruneCacheFiles(dir, path.basename(file), suffix, keep);
+  return true;
 }
