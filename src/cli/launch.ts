@@ -23,7 +23,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { cacheDir, pruneCacheFiles } from '../util/cache-dir.js';
+import { cacheDir, digestedFile, pruneCacheFiles, readDigestedFile } from '../util/cache-dir.js';
 import { markStartup } from '../util/startup-trace.js';
 
 /** What program.ts exports. */
@@ -36,8 +36,6 @@ export const CODE_CACHE_DIR = 'code';
 /** Code caches kept (the most recently written): one per command and build in use. */
 export const KEEP_CODE_CACHES = 8;
 const FORMAT = 'eqlite-code-cache/1';
-/** Header: FORMAT, payload length and sha256, on one line. */
-const HEADER_MAX = 256;
 
 /**
  * How the bundle was compiled: `used` (from the code cache), `none` (no cache yet), `damaged`
@@ -130,19 +128,7 @@ function cacheKey(source: Buffer): string {
 
 /** The cache's payload; undefined when there is none, 'damaged' when it is not what was written. */
 function readCodeCache(file: string): Buffer | 'damaged' | undefined {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    return undefined;
-  }
-  const eol = bytes.subarray(0, HEADER_MAX).indexOf(10);
-  if (eol < 0) return 'damaged';
-  const [format, length, sha256] = bytes.subarray(0, eol).toString('latin1').split(' ');
-  const payload = bytes.subarray(eol + 1);
-  if (format !== FORMAT || Number(length) !== payload.length) return 'damaged';
-  if (createHash('sha256').update(payload).digest('hex') !== sha256) return 'damaged';
-  return payload;
+  return readDigestedFile(file, FORMAT);
 }
 
 /** Writes what V8 compiled so far, atomically (temporary file, then rename); errors are ignored. */
@@ -153,9 +139,7 @@ function writeCodeCache(file: string, script: vm.Script): void {
     mkdirSync(path.dirname(file), { recursive: true });
     // Opened before serializing: an unwritable directory costs nothing more.
     fd = openSync(tmp, 'w');
-    const payload = script.createCachedData();
-    const header = `${FORMAT} ${payload.length} ${createHash('sha256').update(payload).digest('hex')}\n`;
-    writeFileSync(fd, Buffer.concat([Buffer.from(header, 'latin1'), payload]));
+    writeFileSync(fd, digestedFile(FORMAT, script.createCachedData()));
     closeSync(fd);
     fd = undefined;
     renameSync(tmp, file);

@@ -17,19 +17,16 @@
 // temporary name and renamed; the KEEP_ROUTERS most recently written are kept. Any problem only
 // costs the start-up its speed: the index is built as without a cache.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { engineFingerprint } from '../engine/outline.js';
-import { writeCacheFile } from '../util/cache-dir.js';
+import { digestedFile, readDigestedFile, writeCacheFile } from '../util/cache-dir.js';
 import { buildRouterIndex, type PreparedRule, type RouterIndexData } from './router.js';
 
 const FORMAT = 'eqlite-router-index/1';
 export const ROUTER_DIR = 'routers';
 /** Router indexes kept in the cache directory (the most recently written). */
 export const KEEP_ROUTERS = 8;
-/** The header line is at most this long. */
-const HEADER_MAX = 512;
 
 /**
  * What the last routerIndexFor of this process did: `hit` (read from its file), `written` (built
@@ -89,18 +86,8 @@ export function routerKey(rules: readonly PreparedRule[]): string | null {
 
 /** The index kept in `file` for `key`, or null when there is none or it is not whole. */
 function readIndex(file: string, key: string, rules: number): RouterIndexData | null {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch {
-    return null;
-  }
-  const eol = bytes.subarray(0, HEADER_MAX).indexOf(10);
-  if (eol < 0) return null;
-  const [format, k, length, sha256] = bytes.subarray(0, eol).toString('latin1').split(' ');
-  const payload = bytes.subarray(eol + 1);
-  if (format !== FORMAT || k !== key || Number(length) !== payload.length) return null;
-  if (createHash('sha256').update(payload).digest('hex') !== sha256) return null;
+  const payload = readDigestedFile(file, `${FORMAT} ${key}`);
+  if (payload === undefined || payload === 'damaged') return null;
   let index: unknown;
   try {
     index = deserialize(payload);
@@ -139,6 +126,5 @@ function writeIndex(file: string, key: string, index: RouterIndexData): boolean 
   } catch {
     return false;
   }
-  const header = `${FORMAT} ${key} ${payload.length} ${createHash('sha256').update(payload).digest('hex')}\n`;
-  return writeCacheFile(file, Buffer.concat([Buffer.from(header, 'latin1'), payload]), '.bin', KEEP_ROUTERS);
+  return writeCacheFile(file, digestedFile(`${FORMAT} ${key}`, payload), '.bin', KEEP_ROUTERS);
 }

@@ -1,7 +1,8 @@
 // Where eqlite keeps what it can recompute but would rather not (the rules' outlines, see
 // engine/outline.ts): `$EQLITE_CACHE_HOME`, else `$XDG_CACHE_HOME/eqlite`, else ~/.cache/eqlite.
 // EQLITE_CACHE_HOME=off turns caching off.
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -58,4 +59,39 @@ export function writeCacheFile(file: string, bytes: Buffer, suffix: string, keep
   }
   pruneCacheFiles(dir, path.basename(file), suffix, keep);
   return true;
+}
+
+// A digested cache file: one header line — a tag (the format, and what the content was made for),
+// then the payload's length and sha256 — and the payload. The digest is checked before anything
+// reads the payload, so a cut or damaged file is told from a good one.
+
+/** Longest header line looked for. */
+const DIGESTED_HEADER_MAX = 512;
+
+/** A digested cache file's bytes: `tag` (without spaces or newlines in its last part) and `payload`. */
+export function digestedFile(tag: string, payload: Buffer): Buffer {
+  const header = `${tag} ${payload.length} ${createHash('sha256').update(payload).digest('hex')}\n`;
+  return Buffer.concat([Buffer.from(header, 'latin1'), payload]);
+}
+
+/**
+ * The payload of the digested cache file `file` written for `tag`: undefined when there is no
+ * file, 'damaged' when it is of another tag, cut or not what was written.
+ */
+export function readDigestedFile(file: string, tag: string): Buffer | 'damaged' | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const eol = bytes.subarray(0, DIGESTED_HEADER_MAX).indexOf(10);
+  if (eol < 0) return 'damaged';
+  const header = bytes.subarray(0, eol).toString('latin1');
+  const sha = header.lastIndexOf(' ');
+  const len = header.lastIndexOf(' ', sha - 1);
+  const payload = bytes.subarray(eol + 1);
+  if (len < 0 || header.slice(0, len) !== tag || Number(header.slice(len + 1, sha)) !== payload.length) return 'damaged';
+  if (createHash('sha256').update(payload).digest('hex') !== header.slice(sha + 1)) return 'damaged';
+  return payload;
 }
