@@ -78,28 +78,18 @@ export function joinKeys(
 ): JoinKey[] | null {
   const n = spec.keys.length;
   if (n === 0) return NO_KEYS;
-  const src = ev.source;
   // Fast path: every key single-valued (nearly every event).
-  let lists: unknown[][] | null = null;
-  let single = '';
-  const singles: unknown[] = [];
+  const singles = singleKeyValues(spec, ev);
+  if (singles === null) return null;
+  if (singles !== undefined) return keysOfValues(singles, encode);
+  // Some key holds several values (rare): its keys are read again, each as its distinct values.
+  const src = ev.source;
+  const lists: unknown[][] = [];
   for (let i = 0; i < n; i++) {
-    const raw = spec.keys[i]!(src);
-    const vals = Array.isArray(raw) ? valuesOf(raw) : null;
-    if (vals === null || vals.length === 1) {
-      const v = vals === null ? (raw === undefined ? null : raw) : vals[0];
-      if (v === null && !spec.keyOptional[i]) return null;
-      if (lists) lists.push([v]);
-      else {
-        single += (i ? '\u0001' : '') + encode(v);
-        singles.push(v);
-      }
-      continue;
-    }
-    if (!lists) lists = singles.map((v) => [v]);
+    const vals = valuesOf(spec.keys[i]!(src));
+    if (vals.length === 1 && vals[0] === null && !spec.keyOptional[i]) return null;
     lists.push(vals);
   }
-  if (!lists) return [{ key: single, values: singles }];
 
   let product = 1;
   for (const l of lists) product *= l.length;
@@ -144,7 +134,7 @@ export function keysOfValues(values: unknown[], encode: (v: unknown) => string):
  * them from the event, and reports any combinations it cuts).
  */
 export function singleKeyValues(spec: KeySpec, ev: EventDoc): unknown[] | null | undefined {
-  // joinKeys' fast path, without the encoded key (the receiving thread makes it: keysOfValues).
+  // Without the encoded key: joinKeys makes it with keysOfValues, and so does the thread the answers go to.
   const n = spec.keys.length;
   const src = ev.source;
   const values = new Array<unknown>(n);
