@@ -156,11 +156,22 @@ describe('alert latency', () => {
   test('alerts a repair run writes for late events are observed by the real-time latency histogram, like those of the stream', async () => {
     // No hold, and the sample's requests sent newest first: the sequences' first events come after
     // their last ones, so their alerts come from repair runs (written as scheduled runs' are).
-    const t = await startService((c) => (c.detection.reorderMs = 0));
+    // Each request is read by real time before the next is sent, so the next one's events are late
+    // however slow the machine is (read together, they would be put in order and none be late).
+    // No scheduled run may write the alerts first: the scheduler ticks once an hour.
+    const t = await startService((c) => {
+      c.detection.reorderMs = 0;
+      c.detection.tickMs = 3_600_000;
+    });
     try {
+      await t.svc.detection.settle();
       for (const body of sampleBodies(200).reverse()) {
         const r = await req(`${t.url}/_bulk?filter_path=errors`, 'POST', body, { 'content-type': 'application/json' });
         expect(r.json).toEqual({ errors: false });
+        const stored = (t.svc.store.db().prepare('SELECT MAX(seq) AS s FROM events').get() as { s: number }).s;
+        const status = await waitFor(() => t.svc.detection.realtimeStatus(), (s) => s !== null && s.position >= stored);
+        expect(status?.position).toBeGreaterThanOrEqual(stored);
+        await t.svc.detection.settle();
       }
       const ids = await waitFor(() => servedAlertIds(t), (v) => v.length >= 27);
       expect(ids).toEqual(await huntStored(t));

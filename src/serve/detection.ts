@@ -34,7 +34,7 @@ import type { Rule } from '../rules/types.js';
 import { lastIngested, type ServedAlerts } from './alerts.js';
 import type { ServeConfig } from './config.js';
 import type { Metrics } from './metrics.js';
-import { PartitionDetector, WHOLE_LOG } from './realtime.js';
+import { PartitionDetector, WHOLE_LOG, type DetectorStatus } from './realtime.js';
 import type { RuleGeneration, RuleSet } from './rules.js';
 import type { RuleGap, RunRecord } from './rule-runs.js';
 import type { StateDb } from './state.js';
@@ -288,6 +288,11 @@ export class Detection {
   /** Events waiting for real-time detection. */
   backlog(): number {
     return this.realtime?.backlog ?? 0;
+  }
+
+  /** Real-time detection's reading position and counts (null while it is not running). */
+  realtimeStatus(): DetectorStatus | null {
+    return this.realtime?.status() ?? null;
   }
 
   /** Starts both modes: installs the current rules, starts real time (from its checkpoint) and the scheduler. */
