@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/engine/index.js';
 import { engineFingerprint, lazyQuery, outlineFile, OutlineCache, outlineOf, type QueryOutline } from '../src/engine/outline.js';
 import type { EventDoc } from '../src/events/types.js';
+import { hasFastProperties, haveSameMap } from './v8-layout.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-outline-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,6 +95,40 @@ describe('outline cache', () => {
     (stored.outlines.q as { terms: unknown }).terms = real.terms;
     writeFileSync(file, JSON.stringify(stored));
     expect(new OutlineCache(d, 'build-t-0123456789').get('q')).toBeUndefined();
+  });
+
+  it('gives lazy queries and stored outlines the keys they had, as fast-mode objects sharing one hidden class', () => {
+    const d = mkdtempSync(path.join(dir, 'layout-'));
+    const c = new OutlineCache(d, 'build-l-0123456789');
+    c.set('a', outlineOf(compile(SEQ)));
+    c.set('b', outlineOf(compile('process where process.name : "cmd.exe"')));
+    c.save();
+    const again = new OutlineCache(d, 'build-l-0123456789');
+    const [a, b] = [again.get('a') as QueryOutline, again.get('b') as QueryOutline];
+    expect(Object.keys(a)).toEqual(['type', 'categories', 'needles', 'terms']);
+    expect([hasFastProperties(a), hasFastProperties(b), haveSameMap(a, b)]).toEqual([true, true, true]);
+    expect(a.terms).toEqual(compile(SEQ).terms);
+    // The getter shared by all of them reads nothing from an object it was copied onto.
+    const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(a)) as QueryOutline;
+    expect(copy.terms).toBeUndefined();
+
+    let compiled = 0;
+    const make = (o: QueryOutline, text: string) =>
+      lazyQuery(o, () => {
+        compiled++;
+        return compile(text);
+      });
+    const [la, lb] = [make(a, SEQ), make(b, 'process where process.name : "cmd.exe"')];
+    expect(Object.keys(la)).toEqual(['type', 'categories', 'anchors', 'terms', 'needles', 'relevant', 'writeAnswers', 'createRun', 'run', 'runAsync']);
+    expect([hasFastProperties(la), hasFastProperties(lb), haveSameMap(la, lb)]).toEqual([true, true, true]);
+    expect(compiled).toBe(0);
+    // A call taken off the query compiles it, and the query then holds the compiled query's own.
+    const relevant = lb.relevant;
+    expect(relevant(ev(1, { event: { category: ['process'] }, process: { name: 'CMD.EXE' } }))).toBe(true);
+    expect(compiled).toBe(1);
+    expect(lb.relevant).not.toBe(relevant);
+    expect(lb.relevant(ev(2, { event: { category: ['process'] }, process: { name: 'other.exe' } }))).toBe(false);
+    expect(compiled).toBe(1);
   });
 
   it('keeps the files of the four most recent builds', () => {

@@ -124,18 +124,19 @@ export function cachedRuleLoad<T>(
   const found = readSnapshot(file, key);
   lastWalked = false;
   // Should the cold part of a snapshot used now be found damaged when it is read (see the top).
-  const recover = (meta: SnapshotMeta) => (): ColdValues[] => {
+  // It keeps the content digest alone: the rest of the metadata is not kept for it.
+  const recover = (content: string) => (): ColdValues[] => {
     rmSync(file, { force: true });
     const steps = plan({ dirs: [], replayable: true });
     const read = readFiles(steps);
-    if (read === null || read.content !== meta.content || carrier === undefined) {
+    if (read === null || read.content !== content || carrier === undefined) {
       throw new Error(`the rule-set snapshot ${file} is damaged, and the rule files have changed since it was loaded: the rules' seldom-read fields (descriptions, guides, MITRE mappings) cannot be read; run again`);
     }
     const rules = carrier.rules(compute(steps, (f) => read.bytes.get(f) ?? readFileCapped(f)));
     return rules.map(coldValuesOf);
   };
   if (found && found.meta.stable && found.meta.listing !== null && listingHolds(found.meta)) {
-    const value = decode<T>(found, carrier, recover(found.meta));
+    const value = decode<T>(found, carrier, recover(found.meta.content));
     if (value !== undefined) {
       lastOutcome = 'hit';
       return value;
@@ -176,7 +177,7 @@ export function cachedRuleLoad<T>(
   if (found && found.meta.stable && sameList(found.meta.paths, loaded) && sameList(found.meta.files, stats) && sameList(found.meta.problems, problems)) {
     // The same files, each as it was, and the same problems (a directory was touched, or the
     // walk cannot be replayed): the snapshot holds. A new listing is recorded for the next load.
-    const value = decode<T>(found, carrier, recover(found.meta));
+    const value = decode<T>(found, carrier, recover(found.meta.content));
     if (value !== undefined) {
       const payload = sameListing(found.meta.listing, dirs) ? null : payloadOf(found);
       if (payload !== null) writeSnapshot(file, meta(found.meta.content, found.meta.payload), payload);
@@ -195,7 +196,7 @@ export function cachedRuleLoad<T>(
   const { bytes, content } = read;
 
   if (found && found.meta.content === content) {
-    const value = decode<T>(found, carrier, recover(found.meta));
+    const value = decode<T>(found, carrier, recover(found.meta.content));
     if (value !== undefined) {
       // Same bytes, new stat data (a touched or copied file), or old enough now to be trusted:
       // recorded for the next load.
@@ -454,22 +455,26 @@ function decode<T>(found: Found, carrier: RuleCarrier<T> | undefined, recover: (
     const [value, index] = deserialize(first) as [T, ColdIndex];
     const rules = carrier.rules(value);
     if (index?.masks?.length !== rules.length || index.extras?.length !== rules.length) return undefined;
-    // The cold part (8.6 MB for the installed set) is read and checked when first needed.
+    // The cold part (8.6 MB for the installed set) is read and checked when first needed. What the
+    // reader keeps is what it needs: neither the snapshot's metadata (2,193 paths and their stat
+    // data for the installed set) nor the buffer its first part was read into (2.1 MB).
     const sha256 = found.meta.payload.cold;
+    const readCold = found.cold;
+    const count = rules.length;
     attachColdFields(
       rules,
       () => {
-        const cold = found.cold();
+        const cold = readCold();
         if (cold !== null && digest(cold) === sha256) {
           try {
             const values = deserialize(cold) as ColdValues[];
-            if (Array.isArray(values) && values.length === rules.length) return values;
+            if (Array.isArray(values) && values.length === count) return values;
           } catch {
             // Not what splitColdFields wrote: as damaged.
           }
         }
         const values = recover();
-        if (values.length !== rules.length) throw new Error(`the rule-set snapshot's cold part is damaged, and loading the rule files again gave ${values.length} rules instead of ${rules.length}`);
+        if (values.length !== count) throw new Error(`the rule-set snapshot's cold part is damaged, and loading the rule files again gave ${values.length} rules instead of ${count}`);
         return values;
       },
       index,
