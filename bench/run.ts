@@ -184,6 +184,18 @@ if (haveCorpus && !skip.has('startup')) {
       `${''.padEnd(42)}warm ${String(median(warm.map((w) => w.cpu))).padStart(8)} ${String(median(warm.map((w) => w.wall))).padStart(9)}   (${warm.map((w) => `${w.cpu}/${w.wall}`).join(', ')})`,
     );
   }
+  // Node alone, in the same environment: the part of the figures above that is not eqlite's. On a
+  // machine whose environment sets NODE_EXTRA_CA_CERTS, Node 20 reads and parses those
+  // certificates at every start, before any script runs (about 40 ms of CPU for a bundle of 144).
+  const alone: { cpu: number; wall: number }[] = [];
+  for (let i = 0; i < Math.max(3, repeat); i++) {
+    const r = spawnSync(process.execPath, ['-e', 'const c = process.cpuUsage(); console.log(((c.user + c.system) / 1000).toFixed(0), performance.now().toFixed(0))'], { encoding: 'utf8' });
+    const [cpu, wall] = r.stdout.trim().split(' ').map(Number);
+    alone.push({ cpu: cpu!, wall: wall! });
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const extraCerts = process.env.NODE_EXTRA_CA_CERTS ? `; NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS} is set` : '';
+  console.log(`${'node alone (an empty script)'.padEnd(42)}     ${String(mid(alone.map((a) => a.cpu))).padStart(8)} ${String(mid(alone.map((a) => a.wall))).padStart(9)}   (${alone.map((a) => `${a.cpu}/${a.wall}`).join(', ')}${extraCerts})`);
   rmSync(tmp, { recursive: true, force: true });
 }
 
