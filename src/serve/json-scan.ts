@@ -41,11 +41,13 @@ export interface FieldTrie {
   children: Map<string, FieldTrie> | null;
   /** The children with their names as UTF-8 bytes: keys are matched without decoding them. */
   kids: { name: string; bytes: Uint8Array; node: FieldTrie }[];
+  /** 1 at the first byte of each child's name: most keys are told apart by that byte alone. */
+  firsts: Uint8Array;
 }
 
 /** The trie of dotted field names (`event.category`, `process.parent.name`, …). */
 export function fieldTrie(fields: Iterable<string>): FieldTrie {
-  const root: FieldTrie = { terminal: false, children: null, kids: [] };
+  const root: FieldTrie = { terminal: false, children: null, kids: [], firsts: new Uint8Array(256) };
   for (const f of fields) {
     let n = root;
     for (const part of f.split('.')) {
@@ -54,8 +56,11 @@ export function fieldTrie(fields: Iterable<string>): FieldTrie {
       n.children ??= new Map();
       let c = n.children.get(part);
       if (!c) {
-        n.children.set(part, (c = { terminal: false, children: null, kids: [] }));
-        n.kids.push({ name: part, bytes: Buffer.from(part), node: c });
+        n.children.set(part, (c = { terminal: false, children: null, kids: [], firsts: new Uint8Array(256) }));
+        const bytes = Buffer.from(part);
+        n.kids.push({ name: part, bytes, node: c });
+        // (An empty name matches only an empty key: its "first byte" is the closing quote.)
+        n.firsts[bytes.length > 0 ? bytes[0]! : QUOTE] = 1;
       }
       n = c;
     }
@@ -75,6 +80,7 @@ let foundKey = '';
  */
 function keyNode(b: Buffer, node: FieldTrie): FieldTrie | null {
   if (keyEscaped) return walkKey(b, node);
+  if (node.firsts[b[keyStart]!] === 0) return null;
   const len = keyEnd - keyStart;
   const kids = node.kids;
   for (let k = 0; k < kids.length; k++) {
@@ -164,7 +170,6 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
   out.tsKind = TS_NONE;
   out.tsStart = out.tsEnd = 0;
   out.picked = null;
-  docStart = start;
   // Picking: the trie node and key of the value about to be read (null: not wanted), and the
   // container being picked whole (capDepth > 0: its depth; its text is parsed when it closes).
   // (No closures here: locals a closure captured would live on the heap, slowing every step.)
@@ -184,9 +189,39 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
   let depth = 0;
   // Set while the value being read is the top-level @timestamp.
   let tsValue = false;
-  // Expecting a value (true) or what follows one (false).
+  // Expecting a value (true) or what follows one (false); a key first (wantKey, with wantValue).
   let wantValue = true;
+  let wantKey = false;
   for (;;) {
+    if (wantKey) {
+      // `"key" :`, read here in the loop: a function per key was a call per member (the compiler
+      // did not inline it into this large function); 2–5 % of the scan.
+      wantKey = false;
+      if (p >= end || b[p] !== QUOTE) return fail(out, p >= end ? 'unexpected end of the document' : `expected a key at byte ${p - start}`);
+      let q = p + 1;
+      while (q < end && STRING_STOP[b[q]!] === 0) q++;
+      let escaped = false;
+      if (q >= end || b[q] !== QUOTE) {
+        q = stringEnd(b, q, end);
+        if (q < 0) return fail(out, q === -2 ? 'invalid escape in a key' : q === -3 ? 'control character in a key' : 'unterminated key');
+        escaped = sawEscape;
+      }
+      tsValue = depth === 1 && q - p - 1 === TS_KEY_LENGTH && isTsKey(b, p + 1);
+      if (want !== null) {
+        valueNode = null;
+        const node = nodes[depth];
+        if (capDepth === 0 && node !== null && node !== undefined) {
+          keyStart = p + 1;
+          keyEnd = q;
+          keyEscaped = escaped;
+          if ((valueNode = keyNode(buf!, node)) !== null) valueKey = foundKey;
+        }
+      }
+      p = q + 1;
+      while (p < end && isWs(b[p]!)) p++;
+      if (p >= end || b[p] !== COLON) return fail(out, `expected ':' after a key at byte ${p - start}`);
+      p++;
+    }
     if (wantValue) {
       while (p < end && isWs(b[p]!)) p++;
       if (p >= end) return fail(out, 'unexpected end of the document');
@@ -228,7 +263,7 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
           if (p < end && b[p] === RBRACE) {
             p++;
             if (capDepth === depth) {
-            capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
+            capObj![capKey] = captured(buf!, capStart, p);
             capDepth = 0;
           }
             depth--;
@@ -237,21 +272,13 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
             continue;
           }
           // A key, then the value.
-          const r = key(b, p, end, depth, out);
-          if (r < 0) return out;
-          tsValue = keyIsTs;
-          if (want !== null) {
-            valueNode = null;
-            const node = nodes[depth];
-            if (capDepth === 0 && node !== null && node !== undefined && (valueNode = keyNode(buf!, node)) !== null) valueKey = foundKey;
-          }
-          p = r;
+          wantKey = true;
           continue;
         }
         if (p < end && b[p] === RBRACKET) {
           p++;
           if (capDepth === depth) {
-            capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
+            capObj![capKey] = captured(buf!, capStart, p);
             capDepth = 0;
           }
           depth--;
@@ -269,7 +296,7 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
         if (q < 0) return fail(out, q === -2 ? 'invalid escape in a string' : q === -3 ? 'control character in a string' : 'unterminated string');
         // Contents without a backslash are read as they are; with escapes, by JSON.parse.
         if (tsValue) setTs(out, sawEscape ? TS_OTHER : TS_STRING, p + 1, q);
-        if (valueNode !== null) objs[depth]![valueKey] = sawEscape ? JSON.parse(buf!.toString('utf8', p, q + 1)) : buf!.toString('utf8', p + 1, q);
+        if (valueNode !== null) objs[depth]![valueKey] = sawEscape ? JSON.parse(buf!.toString('utf8', p, q + 1)) : utf8Slice.call(buf!, p + 1, q);
         p = q + 1;
       } else if (c === MINUS || isDigit(c)) {
         const q = numberEnd(b, p, end);
@@ -307,15 +334,7 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
       p++;
       if (inObject) {
         while (p < end && isWs(b[p]!)) p++;
-        const r = key(b, p, end, depth, out);
-        if (r < 0) return out;
-        tsValue = keyIsTs;
-        if (want !== null) {
-          valueNode = null;
-          const node = nodes[depth];
-          if (capDepth === 0 && node !== null && node !== undefined && (valueNode = keyNode(buf!, node)) !== null) valueKey = foundKey;
-        }
-        p = r;
+        wantKey = true;
       }
       wantValue = true;
       continue;
@@ -323,7 +342,7 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
     if ((inObject && c === RBRACE) || (!inObject && c === RBRACKET)) {
       p++;
       if (capDepth === depth) {
-        capObj![capKey] = JSON.parse(buf!.toString('utf8', capStart, p)) as unknown;
+        capObj![capKey] = captured(buf!, capStart, p);
         capDepth = 0;
       }
       depth--;
@@ -337,6 +356,43 @@ export function scanObject(b: Uint8Array, start: number, end: number, out: ScanR
   return out;
 }
 
+/**
+ * Decodes bytes [s, e) of the Buffer it is called on, as toString('utf8', s, e) does: Buffer's own
+ * utf8Slice (Node's, undocumented but there since its first versions), without toString's checks
+ * of its arguments and look-up of the encoding — a picked value is a short string, and those were
+ * about a third of what making it cost. (toString where a Node has no utf8Slice.)
+ */
+const utf8Slice: (this: Buffer, s: number, e: number) => string =
+  (Buffer.prototype as unknown as { utf8Slice?: (this: Buffer, s: number, e: number) => string }).utf8Slice ??
+  function (this: Buffer, s: number, e: number): string {
+    return this.toString('utf8', s, e);
+  };
+
+/**
+ * The value of a picked container, bytes [s, e) (checked by the scan): as JSON.parse reads it.
+ * An array of plain strings (`["process"]`, `["start","end"]`: event.category and event.type, most
+ * picked containers) is built here from its strings, without a parse of its text.
+ */
+function captured(b: Buffer, s: number, e: number): unknown {
+  if (b[s] === LBRACKET && b[s + 1] === QUOTE && b[e - 1] === RBRACKET) {
+    const out: string[] = [];
+    let p = s + 1;
+    for (;;) {
+      // (p is at a quote)
+      let q = p + 1;
+      while (q < e && STRING_STOP[b[q]!] === 0) q++;
+      // An escape, or a string not followed by `,"` or `]` (whitespace, another kind of value): parsed.
+      if (b[q] !== QUOTE) break;
+      out.push(utf8Slice.call(b, p + 1, q));
+      const c = b[q + 1];
+      if (c === RBRACKET && q + 2 === e) return out;
+      if (c !== COMMA || b[q + 2] !== QUOTE) break;
+      p = q + 2;
+    }
+  }
+  return JSON.parse(b.toString('utf8', s, e)) as unknown;
+}
+
 function fail(out: ScanResult, reason: string): ScanResult {
   out.error = reason;
   return out;
@@ -348,56 +404,19 @@ function setTs(out: ScanResult, kind: number, s: number, e: number): void {
   out.tsEnd = e;
 }
 
-/** Where the document being scanned starts (error positions are told from it). */
-let docStart = 0;
-/** Set by key(): the key just read is the top-level @timestamp. */
-let keyIsTs = false;
-/** Set by key(): the key's contents (bytes keyStart..keyEnd) and whether it holds an escape. */
+/** Set before keyNode(): the key's contents (bytes keyStart..keyEnd) and whether it holds an escape. */
 let keyStart = 0;
 let keyEnd = 0;
 let keyEscaped = false;
 /** Set by stringEnd(): the string just read holds an escape. */
 let sawEscape = false;
 
-/**
- * Reads `"key" :` at p; returns the position after the colon (keyIsTs tells whether the key is
- * the top-level @timestamp), or -1 with out.error set when malformed.
- */
-function key(b: Uint8Array, p: number, end: number, depth: number, out: ScanResult): number {
-  if (p >= end || b[p] !== QUOTE) {
-    fail(out, p >= end ? 'unexpected end of the document' : `expected a key at byte ${p - docStart}`);
-    return -1;
-  }
-  let q = p + 1;
-  while (q < end && STRING_STOP[b[q]!] === 0) q++;
-  if (q < end && b[q] === QUOTE) sawEscape = false;
-  else q = stringEnd(b, q, end);
-  if (q < 0) {
-    fail(out, q === -2 ? 'invalid escape in a key' : q === -3 ? 'control character in a key' : 'unterminated key');
-    return -1;
-  }
-  let isTs = false;
-  if (depth === 1 && q - p - 1 === TS_KEY.length) {
-    isTs = true;
-    for (let i = 0; i < TS_KEY.length; i++) {
-      if (b[p + 1 + i] !== TS_KEY[i]) {
-        isTs = false;
-        break;
-      }
-    }
-  }
-  keyStart = p + 1;
-  keyEnd = q;
-  keyEscaped = sawEscape;
-  let r = q + 1;
-  while (r < end && isWs(b[r]!)) r++;
-  if (r >= end || b[r] !== COLON) {
-    fail(out, `expected ':' after a key at byte ${r - docStart}`);
-    return -1;
-  }
-  r++;
-  keyIsTs = isTs;
-  return r;
+const TS_KEY_LENGTH = TS_KEY.length;
+
+/** Whether the TS_KEY_LENGTH bytes at p are `@timestamp`. */
+function isTsKey(b: Uint8Array, p: number): boolean {
+  for (let i = 0; i < TS_KEY_LENGTH; i++) if (b[p + i] !== TS_KEY[i]) return false;
+  return true;
 }
 
 /**
