@@ -224,6 +224,33 @@ describe('scanObject picking fields', () => {
       agrees(t);
   });
 
+  test('picked arrays: plain strings built from their bytes, anything else parsed, both as JSON.parse reads them', () => {
+    // Built from the strings' bytes (no escape, no space, nothing but strings).
+    expect(pickAll('{"event":{"category":["process"]}}')).toEqual({ event: { category: ['process'] } });
+    expect(pickAll('{"event":{"category":["process","network",""]}}')).toEqual({ event: { category: ['process', 'network', ''] } });
+    expect(pickAll('{"tags":["caf\u00e9","\u{1f600}x"]}')).toEqual({ tags: ['caf\u00e9', '\u{1f600}x'] });
+    // Parsed: an escape, a space, another kind of value, a nested array, an empty one.
+    expect(pickAll('{"tags":["a\\"b","c\\u0041"]}')).toEqual({ tags: ['a"b', 'cA'] });
+    expect(pickAll('{"tags":[ "a", "b" ]}')).toEqual({ tags: ['a', 'b'] });
+    expect(pickAll('{"tags":["a",1,null,true]}')).toEqual({ tags: ['a', 1, null, true] });
+    expect(pickAll('{"tags":["a",["b"]],"event":{"category":[]}}')).toEqual({ tags: ['a', ['b']], event: { category: [] } });
+    expect(pickAll('{"tags":["a"],"tags":["b","c"]}')).toEqual({ tags: ['b', 'c'] });
+    // Invalid UTF-8 inside a picked string reads as JSON.parse of the decoded text reads it.
+    agrees(Buffer.concat([Buffer.from('{"tags":["a'), Buffer.from([0xff, 0xc3]), Buffer.from('"],"process":{"name":"'), Buffer.from([0xe2, 0x82]), Buffer.from('"}}')]));
+  });
+
+  test('keys told apart by their first byte: dotted, escaped and empty names still reach their fields', () => {
+    const t = fieldTrie(['a..b', 'x.y', 'event.type']);
+    const pick = (text: string) => {
+      const b = Buffer.from(text);
+      const r = scanObject(b, 0, b.length, out, t);
+      expect(r.error).toBeNull();
+      return r.picked!;
+    };
+    expect(pick('{"a":{"":{"b":1,"c":2},"d":3},"b":4}')).toEqual({ a: { '': { b: 1 } } });
+    expect(pick('{"a.":{"b":5},"x.y":6,"xy":7,"\\u0078":{"y":8},"event.type":["start"],"eventx":0}')).toEqual({ 'a.': { b: 5 }, 'x.y': 6, x: { y: 8 }, 'event.type': ['start'] });
+  });
+
   test('agrees with JSON.parse on every example event', () => {
     for (const l of readFileSync('examples/windows-sample.ndjson', 'utf8').split('\n')) if (l.trim()) agrees(l);
   });
