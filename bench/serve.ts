@@ -199,7 +199,9 @@ export async function benchServe(label: string, rules: string, events: number, c
   const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-bench-serve-'));
   const port = 19500 + Math.floor(Math.random() * 400);
   const url = `http://127.0.0.1:${port}`;
-  writeFileSync(path.join(dir, 'eqlite.toml'), '[log]\nlevel = "warn"\n');
+  // EQLITE_BENCH_SERVE_LOG=FILE: the service logs at info level to FILE (with EQLITE_DEBUG_HOLD=1, real time's hold decisions).
+  const logFile = process.env.EQLITE_BENCH_SERVE_LOG;
+  writeFileSync(path.join(dir, 'eqlite.toml'), logFile ? `[log]\nlevel = "info"\nfile = ${JSON.stringify(logFile)}\n` : '[log]\nlevel = "warn"\n');
   // EQLITE_BENCH_SERVE_NODE_ARGS: extra node options for the service (e.g. --cpu-prof --cpu-prof-dir=…).
   const nodeArgs = (process.env.EQLITE_BENCH_SERVE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, process.env.EQLITE_BENCH_SERVE_MAIN ?? path.join(root, 'dist/cli/main.js'), 'serve', '--config', path.join(dir, 'eqlite.toml'), '--data', path.join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--rules', rules], {

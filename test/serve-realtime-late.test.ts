@@ -269,3 +269,61 @@ describe('the hold for requests in flight', () => {
     expect(await run(requestBegan - 500)).toEqual({ held: 2, alerts: 0 });
   });
 });
+
+describe('requests sent together, the last stored long after they began', () => {
+  const SEQUENCE = 'sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]';
+  const EVENT = 'process where process.name == "x"';
+
+  /**
+   * Two requests a shipper sent at once, begun 10 s ago, 1 ms apart: the second (newer events)
+   * is stored first, the first (older events, among them the `a` of an a→b) 300 ms later. The
+   * detector may wait 2 s for a request in flight, far less than the 10 s since they began.
+   * `inFlight(reader, startedFrom)`: when the oldest request began that is in flight and began at
+   * or after `startedFrom`.
+   */
+  async function run(rules: DetectorRules): Promise<{ alerts: Alert[]; status: DetectorStatus; expected: string[] }> {
+    const began = Date.now() - 10_000;
+    const base = Date.now() - 60_000;
+    const older = [evAt(1, base + 1_000, 'h1', 'a'), evAt(2, base + 1_500, 'h2', 'x'), evAt(3, base + 2_000, 'h3', 'a')];
+    const newer = [evAt(4, base + 3_000, 'h1', 'b'), evAt(5, base + 3_500, 'h3', 'b'), evAt(6, base + 4_000, 'h2', 'x')];
+    // Stored in the other order: the newer request's events first (positions as stored).
+    const batches = [newer.map((e, k) => ({ ...e, position: k + 1, began: began + 1 })), older.map((e, k) => ({ ...e, position: k + 4, began }))];
+    const alerts: Alert[] = [];
+    const reader = new PacedReader(batches, 300);
+    const inFlight = (startedFrom: number) => (reader.delivered < 2 && began >= startedFrom ? began : Infinity);
+    const d = detectorOn(reader, rules, alerts, undefined, { inFlightSince: (_after, startedFrom) => inFlight(startedFrom), inFlightWaitMs: 2_000, reorderMs: 0 });
+    await d.start();
+    while (reader.delivered < batches.length) await new Promise((r) => setTimeout(r, 5));
+    await d.drain();
+    const status = d.status();
+    await d.stop();
+    return { alerts, status, expected: huntIds(rules, batches.flat()) };
+  }
+
+  test('the first request is waited for: its older events are pushed with the newer ones, none late, no repair run, the alerts of hunt', async () => {
+    const rules = rulesOf([EVENT, SEQUENCE]);
+    const r = await run(rules);
+    // x@1.5s, x@4s; a→b on h1 and on h3 (2 building blocks + shell each).
+    expect(r.expected).toHaveLength(2 + 3 + 3);
+    expect(r.status.late).toBe(0);
+    expect(r.status.repairs).toBe(0);
+    expect(ids(r.alerts)).toEqual(r.expected);
+  });
+
+  test('a request begun longer than the wait before an event\'s own is not waited for (a slow client holds up no one)', async () => {
+    const rules = rulesOf([SEQUENCE]);
+    const requestBegan = Date.now();
+    const batch = [evAt(1, Date.now() - 60_000, 'h1', 'a'), evAt(2, Date.now() - 59_000, 'h1', 'b')].map((e) => ({ ...e, began: requestBegan }));
+    const alerts: Alert[] = [];
+    const reader = new PacedReader([batch]);
+    // Still being stored all along: begun 3 s before the events' request, the wait is 2 s.
+    const slow = requestBegan - 3_000;
+    const d = detectorOn(reader, rules, alerts, undefined, { inFlightSince: (_after, startedFrom) => (slow >= startedFrom ? slow : Infinity), inFlightWaitMs: 2_000, reorderMs: 0 });
+    await d.start();
+    while (reader.delivered < 1) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 400));
+    const seen = { held: d.status().held, alerts: alerts.length };
+    await d.stop();
+    expect(seen).toEqual({ held: 0, alerts: 3 });
+  });
+});

@@ -133,6 +133,7 @@ export class Ingest {
     while (drop < f.length && (f[drop]!.ended < now - FINISHED_KEPT_MS || f.length - drop >= FINISHED_MAX)) drop++;
     if (drop > 0) this.finished = f.slice(drop);
     this.finished.push({ started: request.started, ended: now });
+    if (process.env.EQLITE_DEBUG_HOLD === '1') this.deps.log.info({ hold: 'request', began: request.started, ended: now, ms: now - request.started, inFlight: this.inFlight.size }, 'hold');
     this.durations[this.durationCount++ % this.durations.length] = now - request.started;
   }
 
