@@ -23,6 +23,10 @@
 //                                 is dated 2025-03-10, outside every window)
 //   EQLITE_BENCH_SERVE_HUNT=1     after detection, `hunt` over the events the service stored (in
 //                                 time order) with the same rules, and the alert ids compared
+//   EQLITE_BENCH_SERVE_LATE=K     the request of payload K is sent after the 8 requests behind it
+//                                 were acknowledged: its events are late (repair runs measured)
+//   EQLITE_BENCH_SERVE_LOG=FILE   the service logs at info level to FILE (with EQLITE_DEBUG_HOLD=1:
+//                                 real time's reads, releases and repairs)
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -234,15 +238,22 @@ export async function benchServe(label: string, rules: string, events: number, c
     const cpu0 = threadCpu(child.pid!);
     const gen0 = process.cpuUsage();
     const t0 = performance.now();
+    // EQLITE_BENCH_SERVE_LATE=K: the request of payload K is held back until the 8 requests after
+    // it were acknowledged (a shipper that sends a buffered batch late): its events, older than
+    // those detection already pushed, are late for sure — a run that measures repairs.
+    const lateAt = process.env.EQLITE_BENCH_SERVE_LATE ? Number(process.env.EQLITE_BENCH_SERVE_LATE) : -1;
+    let ackedAfterLate = 0;
     const sender = async () => {
       for (;;) {
         const i = next++;
         if (i >= payloads.length) return;
+        if (i === lateAt) while (ackedAfterLate < 8 && next < payloads.length) await new Promise((r) => setTimeout(r, 10));
         for (;;) {
           const s = performance.now();
           const r = await post(agent, port, '/_bulk?filter_path=errors', payloads[i]!);
           const text = r.body;
           if (r.status === 200) {
+            if (lateAt >= 0 && i > lateAt) ackedAfterLate++;
             latencies.push(performance.now() - s);
             if (text.includes('"errors":true')) throw new Error(`bulk errors: ${text.slice(0, 200)}`);
             break;

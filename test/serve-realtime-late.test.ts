@@ -243,6 +243,38 @@ describe('out-of-order commits: real time alerts what hunt alerts over the store
   });
 });
 
+describe('after a repair, the stream has the late events: on-time events go to the stream, not to more repairs', () => {
+  const UNBOUNDED = 'sequence by host.id [process where process.name == "a"] [process where process.name == "c"]';
+  const SEQUENCE = 'sequence by host.id with maxspan=30s [process where process.name == "a"] [process where process.name == "b"]';
+  const EVENT = 'process where process.name == "x"';
+
+  test('a late `a` completed by later on-time events: one repair, the stream alerts the rest, the alerts of hunt', async () => {
+    const rules = rulesOf([EVENT, UNBOUNDED, SEQUENCE]);
+    const base = Date.now() - 120_000;
+    const batches = [
+      [evAt(1, base + 10_000, 'h1', 'x'), evAt(2, base + 11_000, 'h2', 'c')],
+      // Late: older than what was pushed; within every rule's span of the events to come.
+      [evAt(3, base + 1_000, 'h1', 'a'), evAt(4, base + 2_000, 'h3', 'a')],
+      // On time, each read after the repair ended: they complete h1's a→c (no maxspan) and
+      // h3's a→b (maxspan 30 s) with the late `a`s, and h4's a→c with an on-time `a`.
+      [evAt(5, base + 20_000, 'h1', 'c'), evAt(6, base + 21_000, 'h4', 'a')],
+      [evAt(7, base + 25_000, 'h3', 'b'), evAt(8, base + 26_000, 'h4', 'c'), evAt(9, base + 27_000, 'h5', 'x')],
+    ];
+    const r = await detect(rules, batches, { since: () => Infinity, paceMs: 400 });
+    const expected = huntIds(rules, batches.flat());
+    // x@10s, x@27s; a→c on h1 and h4, a→b on h3 (3 alerts each).
+    expect(expected).toHaveLength(2 + 3 * 3);
+    expect(r.status.late).toBe(2);
+    // One repair run per ordered rule the late events concern (both sequences), then their
+    // stream states rebuilt: the on-time events after it need no repair (until now each one
+    // within the late events' span sent its rule to another repair run).
+    expect(r.status.repairs).toBe(2);
+    expect(r.status.rebuilds).toBe(2);
+    expect(ids(r.alerts)).toEqual(expected);
+    expect(new Set(ids(r.alerts)).size).toBe(r.alerts.length);
+  });
+});
+
 describe('the hold for requests in flight', () => {
   const SEQUENCE = 'sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]';
 

@@ -291,6 +291,24 @@ export class DetectionEngine {
     this.closeWindow(s, w);
   }
 
+  /**
+   * Stream mode: rule `ruleIndex`'s run starts again from nothing and `events` (in time order,
+   * each with its time) are pushed to it alone: its state rebuilt as if those events had come in
+   * that order (a live service whose real time read some of them late). Their results go through
+   * `accept` and the sink as any: the caller turns them away when they were alerted already.
+   */
+  restream(ruleIndex: number, events: Iterable<EventDoc>): void {
+    if (!this.stream) throw new Error('restream: stream mode only');
+    const s = this.states[ruleIndex]!;
+    s.windows.delete(ALL);
+    s.tieGroup = [];
+    s.tieTime = Number.NaN;
+    for (const ev of events) {
+      if (ev.plain === true) remarkPlain(ev.source);
+      this.deliver(s, ev, ev.time!.ms);
+    }
+  }
+
   private deliver(s: RuleState, ev: EventDoc, t: number): void {
     if (s.tiebreaker && !s.ownOrder) {
       if (t !== s.tieTime) {

@@ -141,6 +141,8 @@ export interface DetectorStatus {
   replayed: number;
   late: number;
   repairs: number;
+  /** Rules whose stream state a repair rebuilt (see rebuildStreams). */
+  rebuilds: number;
   alerts: number;
   pendingWrites: number;
 }
@@ -170,6 +172,9 @@ const REPAIR_WINDOWS_MAX = 1_000;
  */
 const BEGAN_SLACK_MS = 100;
 
+/** Reads of a stream rebuild while events keep coming (see rebuildStreams). */
+const REBUILD_READS_MAX = 4;
+
 /** Largest repair read kept for the next repair (events). */
 const REPAIR_CACHE_MAX = 250_000;
 
@@ -186,9 +191,17 @@ interface RepairPlan {
   kind: 'timestamp' | 'ingested' | 'other';
   /** Results ending before this event time are not the repair's (−Infinity: all are). */
   from: number;
-  /** Event time (@timestamp) read, inclusive (±Infinity: unbounded). */
+  /** Event time (@timestamp) the windows are run over, inclusive (±Infinity: unbounded). */
+  runFrom: number;
+  runTo: number;
+  /** Event time read: the run's, and with `rebuild` everything from lastPushed − the rule's late span on. */
   readFrom: number;
   readTo: number;
+  /**
+   * The stream's state of the rule is rebuilt from the read after the repair (see rebuildStreams):
+   * the late events can still combine with events to come.
+   */
+  rebuild: boolean;
   /** Store time the read starts from. */
   storedFrom: number;
   windows: { runTime: number; start: number; end: number }[];
@@ -247,7 +260,7 @@ export class PartitionDetector {
   private releaseTimer: NodeJS.Timeout | null = null;
   private ackTimer: NodeJS.Timeout | null = null;
   private state: DetectorStatus['state'] = 'starting';
-  private counts = { events: 0, replayed: 0, late: 0, repairs: 0, alerts: 0 };
+  private counts = { events: 0, replayed: 0, late: 0, repairs: 0, rebuilds: 0, alerts: 0 };
   private readonly clock: () => number;
   private writeError: Error | null = null;
 
@@ -641,8 +654,8 @@ export class PartitionDetector {
           try {
             this.repairFrom = p.from;
             for (const w of p.windows) {
-              const lo = p.kind === 'timestamp' ? Math.max(w.start, p.readFrom) : p.readFrom;
-              const hi = p.kind === 'timestamp' ? Math.min(w.end, p.readTo) : p.readTo;
+              const lo = p.kind === 'timestamp' ? Math.max(w.start, p.runFrom) : p.runFrom;
+              const hi = p.kind === 'timestamp' ? Math.min(w.end, p.runTo) : p.runTo;
               this.scheduled.runWindow(p.rule, w.runTime, sliceByTime(own.get(p.rule)!, lo, hi));
             }
           } catch (e) {
@@ -653,6 +666,8 @@ export class PartitionDetector {
         }
         this.counts.repairs += g.length;
         this.opts.onRepair?.(g.length);
+        const rebuild = g.filter((p) => p.rebuild);
+        if (rebuild.length > 0 && !(await this.rebuildStreams(key, rebuild, storedFrom, tFrom, tTo, gen))) return;
         if (DEBUG_HOLD) this.opts.log.info({ hold: 'repair', key, rules: g.length, read: read.events.length, windows: g.reduce((a, p) => a + p.windows.length, 0), covered: covered.length, ms: this.clock() - started }, 'hold');
       }
     } catch (e) {
@@ -665,11 +680,58 @@ export class PartitionDetector {
     } finally {
       this.inRepair = [];
       this.repairing = false;
+      // Nothing left to repair: the reads kept for the next repair go (they hold parsed events,
+      // hundreds of MB for a look-back of a busy flow); a later late event reads afresh.
+      if (this.repair.size === 0 && this.unrepaired.length === 0) this.repairCache.clear();
       // While late events keep coming, the next repair waits twice as long as this one took, so
       // that repairs take at most a third of the thread (the late events of the wait share one run).
       const end = this.clock();
       this.nextRepairAt = end + Math.min(REPAIR_GAP_MAX_MS, 2 * (end - started));
     }
+  }
+
+  /**
+   * After a repair, the stream's state of each of these rules is rebuilt from the events read for
+   * it in time order — the late ones among them, as if they had come on time — and the rule's
+   * on-time events go to the stream again (lateUntil cleared). Until then every on-time event
+   * within the late events' span (a look-back, for rules without a maxspan: minutes) sent the
+   * rule to another repair over its whole windows, and so on until the span had passed. The read
+   * is topped up with what was read meanwhile, until nothing came between its start and its end
+   * (each event read is then in it); events still held are left out (they are pushed later).
+   * Results found while rebuilding are not alerted: each was alerted by the stream or by the
+   * repair, or is left to the next repair (the on-time events pushed while this one ran). False:
+   * the generation changed or reading stopped.
+   */
+  private async rebuildStreams(key: string, plans: readonly RepairPlan[], storedFrom: number, tFrom: number, tTo: number, gen: number): Promise<boolean> {
+    const rules = new Set(plans.map((p) => p.rule));
+    let read: RepairRead | null = null;
+    for (let k = 0; k < REBUILD_READS_MAX && read === null; k++) {
+      const through = this.lastRead.position;
+      const r = await this.repairRead(key, storedFrom, through, rules, tFrom, tTo);
+      if (this.rules.gen !== gen || this.abort?.signal.aborted) return false;
+      if (this.lastRead.position === through) read = r;
+    }
+    // Events keep coming faster than they are read: the rules stay with repairs for now.
+    if (read === null) return true;
+    const held = new Set<number>();
+    for (const h of this.held) held.add(h.position);
+    const own = new Map<number, EventDoc[]>([...rules].map((r) => [r, []]));
+    const events = read.events as (EventDoc & { pos: number })[];
+    for (let k = 0; k < events.length; k++) {
+      if (held.has(events[k]!.pos)) continue;
+      for (const r of read.routes[k]!) own.get(r)?.push(events[k]!);
+    }
+    this.silent = true;
+    try {
+      for (const [r, evs] of own) {
+        this.stream.restream(r, evs);
+        this.lateUntil[r] = -Infinity;
+      }
+    } finally {
+      this.silent = false;
+    }
+    this.counts.rebuilds += own.size;
+    return true;
   }
 
   /** What each repaired rule reads and runs, from the events its repair covers. */
@@ -714,18 +776,30 @@ export class PartitionDetector {
       // the windows for a rule windowed by @timestamp; else its windows, or everything.
       const wStart = windows[0]!.start;
       const wEnd = windows[windows.length - 1]!.end;
-      let readFrom = span > 0 ? tLo - span : -Infinity;
-      let readTo = span > 0 ? tHi + span : Infinity;
+      let runFrom = span > 0 ? tLo - span : -Infinity;
+      let runTo = span > 0 ? tHi + span : Infinity;
       if (kind === 'timestamp') {
-        readFrom = Math.max(readFrom, wStart);
-        readTo = Math.min(readTo, wEnd);
+        runFrom = Math.max(runFrom, wStart);
+        runTo = Math.min(runTo, wEnd);
+      }
+      // While the late events can combine with events to come (the same test lateUntil makes),
+      // the stream's state of the rule is rebuilt after the repair: the read then also covers
+      // every event from one late span before the newest pushed on, which that state needs.
+      const lateSpan = this.ruleSpan[i]!;
+      const rebuild = lateSpan > 0 && this.lastPushed !== -Infinity && tHi + lateSpan >= this.lastPushed;
+      let readFrom = runFrom;
+      let readTo = runTo;
+      if (rebuild) {
+        if (readFrom !== -Infinity) readFrom = Math.min(readFrom, this.lastPushed - lateSpan);
+        readTo = Infinity;
       }
       // Store time read: events are stored after they happen (a minute of clock skew spared), and
       // never more than maxReplayMs before the oldest covered event was stored; by ingest time, the
-      // windows themselves.
+      // windows themselves (and for a rebuild the last late span of store time).
       const floor = storedLo - this.opts.maxReplayMs;
-      const storedFrom = kind === 'ingested' ? wStart - WINDOW_READ_SLACK_MS : kind === 'timestamp' ? Math.max(readFrom - WINDOW_READ_SLACK_MS, floor) : readFrom !== -Infinity ? Math.max(readFrom - WINDOW_READ_SLACK_MS, floor) : floor;
-      plans.push({ rule: i, kind, from: span > 0 ? tLo : -Infinity, readFrom, readTo, storedFrom, windows });
+      const wFrom = rebuild ? Math.min(wStart, this.lastRead.storedAt - lateSpan) : wStart;
+      const storedFrom = kind === 'ingested' ? wFrom - WINDOW_READ_SLACK_MS : kind === 'timestamp' ? Math.max(readFrom - WINDOW_READ_SLACK_MS, floor) : readFrom !== -Infinity ? Math.max(readFrom - WINDOW_READ_SLACK_MS, floor) : floor;
+      plans.push({ rule: i, kind, from: span > 0 ? tLo : -Infinity, runFrom, runTo, readFrom, readTo, rebuild, storedFrom, windows });
     }
     return plans;
   }
