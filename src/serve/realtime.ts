@@ -830,10 +830,17 @@ export class PartitionDetector {
     await this.opts.reader.replay(since, through, (batch) => {
       for (const e of batch) {
         const known = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : null;
-        if (known && known.length === 0) continue;
+        // Routed by ingest to none of these rules: skipped before `source` is touched (reading it
+        // parses the stored document; most events a repair reads are other rules').
+        let routes: readonly number[];
+        if (known) {
+          routes = known.filter((r) => rules.has(r));
+          if (routes.length === 0) continue;
+        }
         const ev = { source: e.source, index: e.index, id: e.id, pos: e.position };
-        const routes = known ?? sub.router.route(ev).map((k) => sub.rules[k]!);
+        routes ??= sub.router.route(ev).map((k) => sub.rules[k]!);
         if (routes.length === 0) continue;
+        // (The scope keeps or drops each rule alone: asking it about the repaired rules only is the same.)
         const mine = this.scope.rulesFor(ev, routes).filter((r) => rules.has(r));
         if (mine.length === 0) continue;
         if (stampEventTime(ev, '@timestamp')) out.push({ ...ev, routes: mine });
