@@ -275,6 +275,57 @@ describe('after a repair, the stream has the late events: on-time events go to t
   });
 });
 
+/** A PacedReader whose replays (repair reads) take `replayMs`: batches come while a repair runs. */
+class SlowReplayReader extends PacedReader {
+  constructor(
+    batches: LogEvent[][],
+    paceMs: number,
+    private readonly replayMs: number,
+  ) {
+    super(batches, paceMs);
+  }
+  override async replay(start: LogStart, through: number, handler: BatchHandler): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.replayMs));
+    await super.replay(start, through, handler);
+  }
+}
+
+describe('events pushed on time while a repair runs', () => {
+  const UNBOUNDED = 'sequence by host.id [process where process.name == "a"] [process where process.name == "c"]';
+  const SEQUENCE = 'sequence by host.id with maxspan=30s [process where process.name == "a"] [process where process.name == "b"]';
+  const EVENT = 'process where process.name == "x"';
+
+  test('complete sequences with the late events: the stream rebuilt after the repair alerts them, no second repair', async () => {
+    const rules = rulesOf([EVENT, UNBOUNDED, SEQUENCE]);
+    const base = Date.now() - 120_000;
+    const batches = [
+      [evAt(1, base + 10_000, 'h1', 'x'), evAt(2, base + 11_000, 'h2', 'c')],
+      [evAt(3, base + 1_000, 'h1', 'a'), evAt(4, base + 2_000, 'h3', 'a')],
+      // Read while the repair of the late `a`s reads the log (600 ms): on time, but within the
+      // late events' span, so the stream leaves their results to a repair.
+      [evAt(5, base + 20_000, 'h1', 'c'), evAt(6, base + 21_000, 'h3', 'b')],
+      [evAt(7, base + 25_000, 'h4', 'a'), evAt(8, base + 26_000, 'h4', 'c'), evAt(9, base + 27_000, 'h5', 'x')],
+    ];
+    const alerts: Alert[] = [];
+    const reader = new SlowReplayReader(batches, 150, 600);
+    const d = detectorOn(reader, rules, alerts);
+    await d.start();
+    while (reader.delivered < batches.length) await new Promise((r) => setTimeout(r, 5));
+    await d.drain();
+    const status = d.status();
+    await d.stop();
+    const expected = huntIds(rules, batches.flat());
+    // x@10s, x@27s; a→c on h1 and h4, a→b on h3.
+    expect(expected).toHaveLength(2 + 3 * 3);
+    expect(status.late).toBe(2);
+    // One repair run of each sequence rule; until now the events read meanwhile made a second.
+    expect(status.repairs).toBe(2);
+    expect(status.rebuilds).toBe(2);
+    expect(ids(alerts)).toEqual(expected);
+    expect(new Set(ids(alerts)).size).toBe(alerts.length);
+  });
+});
+
 describe('the hold for requests in flight', () => {
   const SEQUENCE = 'sequence by host.id with maxspan=5s [process where process.name == "a"] [process where process.name == "b"]';
 

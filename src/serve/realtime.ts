@@ -126,6 +126,10 @@ interface Held {
   began: number;
   /** The event read just before this one: the checkpoint while this one is not done. */
   prev: Checkpoint;
+  /** Waiting for a repair (in `unrepaired`): the rules it needs one of. */
+  need?: number[];
+  /** Pushed on time, its results for `need` left to a repair (the stream lacked late events then). */
+  again?: boolean;
 }
 
 export interface DetectorStatus {
@@ -245,6 +249,11 @@ export class PartitionDetector {
   private maxspan = new Float64Array(0);
   /** Per rule: an event's window time (timestamp_override, with its fallback), or null. */
   private windowTimes: ((ev: EventDoc, t: number) => number | null)[] = [];
+  /**
+   * While stream states are rebuilt (rebuildStreams): per rule, the store positions of the events
+   * pushed on time whose results were left to a repair; the rebuild alerts the results holding one.
+   */
+  private rebuildAccept: Map<number, Set<number>> | null = null;
   /** While a repair runs a rule with a maxspan: results that end before this time are not its own. */
   private repairFrom = -Infinity;
   /** The silent replay's span (state span + reorder hold), set at start. */
@@ -376,7 +385,7 @@ export class PartitionDetector {
       clock: this.clock,
       ledger,
       onWarning: warn,
-      accept: (i, r) => !this.silent && !this.repairOnly(i) && this.scope.owns(i, r),
+      accept: (i, r) => (this.rebuildAccept ? holdsAny(r, this.rebuildAccept.get(i)) : !this.silent && !this.repairOnly(i)) && this.scope.owns(i, r),
       sink: (group, rule) => this.emit(group, rule, 'realtime'),
     });
     this.scheduled = new DetectionEngine({
@@ -528,13 +537,13 @@ export class PartitionDetector {
             // repair run over their current windows finds what it completes. A silent one (at or
             // before the checkpoint) was handled by the previous reader; still, the stream lacks
             // it, so later events it may combine with go to a repair run.
-            let ordered = false;
+            let ordered: number[] | null = null;
             let free: number[] | null = null;
             for (const r of h.routes) {
               const span = this.ruleSpan[r]!;
               if (span === 0) (free ??= []).push(r);
               else {
-                ordered = true;
+                (ordered ??= []).push(r);
                 if (!h.silent) this.repair.add(r);
                 if (h.t + span > this.lateUntil[r]!) this.lateUntil[r] = h.t + span;
               }
@@ -542,7 +551,10 @@ export class PartitionDetector {
             if (h.silent) continue;
             late++;
             if (free) this.stream.push(h.ev, h.t, free);
-            if (ordered) this.unrepaired.push(h);
+            if (ordered) {
+              h.need = ordered;
+              this.unrepaired.push(h);
+            }
             continue;
           }
           this.lastPushed = h.t;
@@ -557,14 +569,18 @@ export class PartitionDetector {
           // On time, but maybe the next step of a sequence whose earlier events came late: the
           // stream lacks those, so a repair run (which reads this event too) must look again.
           if (!h.silent) {
-            let again = false;
+            let need: number[] | null = null;
             for (const r of h.routes) {
               if (h.t <= this.lateUntil[r]!) {
                 this.repair.add(r);
-                again = true;
+                (need ??= []).push(r);
               }
             }
-            if (again) this.unrepaired.push(h);
+            if (need) {
+              h.need = need;
+              h.again = true;
+              this.unrepaired.push(h);
+            }
           }
         }
         if (DEBUG_HOLD) {
@@ -614,7 +630,7 @@ export class PartitionDetector {
       const rest = covered.slice(cut);
       covered = covered.slice(0, cut);
       const wanted = new Set(rules);
-      for (const h of rest) for (const r of h.routes) if (wanted.has(r)) this.repair.add(r);
+      for (const h of rest) for (const r of h.need ?? h.routes) if (wanted.has(r)) this.repair.add(r);
       this.unrepaired = rest;
     }
     this.inRepair = covered;
@@ -721,14 +737,37 @@ export class PartitionDetector {
       if (held.has(events[k]!.pos)) continue;
       for (const r of read.routes[k]!) own.get(r)?.push(events[k]!);
     }
-    this.silent = true;
+    // The on-time events pushed while the repair ran, whose results the stream left to a repair:
+    // the rebuilt state is the in-order one, so the results holding them are found here, and
+    // those events need no repair of these rules any more (until now each such wave of events
+    // made a second repair of the whole windows).
+    const again = new Map<number, Set<number>>();
+    for (const h of this.unrepaired) {
+      if (!h.again) continue;
+      for (const r of h.need!) {
+        if (!rules.has(r)) continue;
+        let set = again.get(r);
+        if (!set) again.set(r, (set = new Set()));
+        set.add(h.position);
+      }
+    }
+    this.rebuildAccept = again;
     try {
       for (const [r, evs] of own) {
         this.stream.restream(r, evs);
         this.lateUntil[r] = -Infinity;
       }
     } finally {
-      this.silent = false;
+      this.rebuildAccept = null;
+    }
+    if (again.size > 0) {
+      this.unrepaired = this.unrepaired.filter((h) => {
+        if (!h.again) return true;
+        h.need = h.need!.filter((r) => !rules.has(r));
+        return h.need.length > 0;
+      });
+      this.repair = new Set();
+      for (const h of this.unrepaired) for (const r of h.need!) this.repair.add(r);
     }
     this.counts.rebuilds += own.size;
     return true;
@@ -750,7 +789,7 @@ export class PartitionDetector {
       let wHi = -Infinity;
       let storedLo = Infinity;
       for (const h of covered) {
-        if (!h.routes.includes(i)) continue;
+        if (!(h.need ?? h.routes).includes(i)) continue;
         if (h.t < tLo) tLo = h.t;
         if (h.t > tHi) tHi = h.t;
         if (h.storedAt < storedLo) storedLo = h.storedAt;
@@ -989,6 +1028,14 @@ function windowTimeOf(rule: Rule): (ev: EventDoc, t: number) => number | null {
     if (v !== undefined && v !== null) return parseInstant(v)?.ms ?? null;
     return fallback ? t : null;
   };
+}
+
+/** Whether a result holds an event read back at one of these store positions (repair reads carry `pos`). */
+function holdsAny(r: QueryResult, positions: Set<number> | undefined): boolean {
+  if (!positions) return false;
+  if (r.kind === 'event') return positions.has((r.event as { pos?: number }).pos ?? -1);
+  for (const e of r.events) if (e && positions.has((e as { pos?: number }).pos ?? -1)) return true;
+  return false;
 }
 
 /** The time of a result's last event (its completion), in ms. */
