@@ -103,6 +103,8 @@ const cases: Case[] = [
   { name: 'agent', args: ['--threads', '0', agentFile] },
   // One file on two workers: read in parts (src/parallel/chunks.ts) when the build does so.
   { name: 'agent-parts', args: ['--threads', '2', agentFile] },
+  // One worker and the main thread share the file in parts: the default on 2 cores.
+  { name: 'agent-main-parts', args: ['--threads', '1', agentFile] },
   { name: 'mixed-threads', args: ['--threads', '2', ...mixedFiles] },
   { name: 'mixed-schedule', args: ['--threads', '2', '--schedule', ...mixedFiles] },
 ];
