@@ -235,6 +235,12 @@ export class PartitionDetector {
   private nextRepairAt = 0;
   /** The last repair read of each kind, for this generation (see repairRead). */
   private repairCache = new Map<string, { storedFrom: number; tFrom: number; tTo: number; through: number; rules: Set<number>; read: RepairRead }>();
+  /**
+   * While a repair runs: the documents its reads parsed and kept, by store position. Its groups
+   * (rules by @timestamp, by event.ingested) and the rebuild's top-ups read overlapping ranges;
+   * each stored document is parsed once and held once.
+   */
+  private repairDocs: Map<number, Record<string, unknown>> | null = null;
   /** Routers over the rule sets of recent repair runs, for this generation (see routerFor). */
   private repairRouters = new Map<string, { router: RuleRouter; rules: number[] }>();
   /**
@@ -648,6 +654,7 @@ export class PartitionDetector {
    */
   private async runRepairs(): Promise<void> {
     this.repairing = true;
+    this.repairDocs = new Map();
     const started = this.clock();
     const rules = [...this.repair];
     let covered = this.unrepaired;
@@ -727,6 +734,7 @@ export class PartitionDetector {
     } finally {
       this.inRepair = [];
       this.repairing = false;
+      this.repairDocs = null;
       // Nothing left to repair: the reads kept for the next repair go (they hold parsed events,
       // hundreds of MB for a look-back of a busy flow); a later late event reads afresh.
       if (this.repair.size === 0 && this.unrepaired.length === 0) this.repairCache.clear();
@@ -907,12 +915,15 @@ export class PartitionDetector {
           routes = known.filter((r) => rules.has(r));
           if (routes.length === 0) continue;
         }
-        const ev = { source: e.source, index: e.index, id: e.id, pos: e.position };
+        const docs = this.repairDocs;
+        const parsed = docs?.get(e.position);
+        const ev = { source: parsed ?? e.source, index: e.index, id: e.id, pos: e.position };
         routes ??= sub.router.route(ev).map((k) => sub.rules[k]!);
         if (routes.length === 0) continue;
         // (The scope keeps or drops each rule alone: asking it about the repaired rules only is the same.)
         const mine = this.scope.rulesFor(ev, routes).filter((r) => rules.has(r));
         if (mine.length === 0) continue;
+        if (docs && !parsed) docs.set(e.position, ev.source);
         if (stampEventTime(ev, '@timestamp')) out.push({ ...ev, routes: mine });
       }
     }, { signal: this.abort!.signal, routedGen: this.rules.gen, eventTime });
