@@ -17,6 +17,7 @@ import { EsError, qs, sendJson, streamBody } from './http.js';
 import type { Metrics } from './metrics.js';
 import type { EventSink } from './event-log.js';
 import { AUTO_ID_LENGTH, setIngested, StoreUnavailableError } from './store/event-store.js';
+import { DEBUG_HOLD } from './debug-hold.js';
 
 /** An event just committed that some rule can use, as detection receives it. */
 export interface StoredEvent {
@@ -133,7 +134,7 @@ export class Ingest {
     while (drop < f.length && (f[drop]!.ended < now - FINISHED_KEPT_MS || f.length - drop >= FINISHED_MAX)) drop++;
     if (drop > 0) this.finished = f.slice(drop);
     this.finished.push({ started: request.started, ended: now });
-    if (process.env.EQLITE_DEBUG_HOLD === '1') this.deps.log.info({ hold: 'request', began: request.started, ended: now, ms: now - request.started, inFlight: this.inFlight.size }, 'hold');
+    if (DEBUG_HOLD) this.deps.log.info({ hold: 'request', began: request.started, ended: now, ms: now - request.started, inFlight: this.inFlight.size }, 'hold');
     this.durations[this.durationCount++ % this.durations.length] = now - request.started;
   }
 

@@ -42,6 +42,7 @@ import type { EventDoc } from '../events/types.js';
 import { fieldAccessor } from '../engine/fields.js';
 import type { Rule } from '../rules/types.js';
 import { FencedError, type BatchTail, type Checkpoint, type LogEvent, type LogStart, type PartitionReader } from './event-log.js';
+import { DEBUG_HOLD } from './debug-hold.js';
 
 /** The rules of one generation, as the detector runs them. */
 export interface DetectorRules {
@@ -150,9 +151,6 @@ export interface DetectorStatus {
   alerts: number;
   pendingWrites: number;
 }
-
-/** EQLITE_DEBUG_HOLD=1: log every read and release of real time's hold (measuring late events). */
-const DEBUG_HOLD = process.env.EQLITE_DEBUG_HOLD === '1';
 
 /** Largest number of alert writes in flight before reading pauses. */
 const MAX_PENDING_WRITES = 2000;
