@@ -9,7 +9,7 @@ import { inferIndex } from '../src/events/sources.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
 import { defaultConfig, loadConfigFile } from '../src/serve/config.js';
 import { eventSource } from '../src/serve/store/event-store.js';
-import { ndjson, req, startService, type TestService } from './serve-helpers.js';
+import { huntStored, ndjson, req, servedAlertIds, startService, waitFor, type TestService } from './serve-helpers.js';
 
 const SAMPLE = path.resolve('examples/windows-sample.ndjson');
 
@@ -29,29 +29,6 @@ function sampleBodies(per: number, shiftMs = 0): string[] {
     bodies.push(ndjson(lines));
   }
   return bodies;
-}
-
-async function waitFor<T>(what: () => T, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = what();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function servedAlertIds(t: TestService): string[] {
-  return (t.svc.alerts.db.prepare('SELECT id FROM alerts ORDER BY id').all() as { id: string }[]).map((r) => r.id);
-}
-
-/** The stored events as Elasticsearch hits (what a `_search` export would give), hunted offline. */
-async function huntStored(t: TestService): Promise<string[]> {
-  const rows = t.svc.store.db().prepare('SELECT idx, id, ingested, src FROM events ORDER BY seq').all() as { idx: string; id: string; ingested: number; src: string }[];
-  const file = path.join(t.dir, 'export.ndjson');
-  writeFileSync(file, rows.map((r) => JSON.stringify({ _index: r.idx, _id: r.id, _source: eventSource(r) })).join('\n') + '\n');
-  const { rules, exceptionLists } = loadRules([defaultRulesDir()]);
-  const { alerts } = await hunt({ rules, exceptionLists, inputs: [file], threads: 0 });
-  return alerts.map((a) => String(a['kibana.alert.uuid'])).sort();
 }
 
 describe('real-time detection', () => {

@@ -1,13 +1,15 @@
 // Starting an `eqlite serve` instance for tests: a fresh data directory, port 0, logs captured.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import pino from 'pino';
-import { defaultRulesDir } from '../src/rules/load.js';
+import { hunt } from '../src/detect/hunt.js';
+import { defaultRulesDir, loadRules } from '../src/rules/load.js';
 import { defaultConfig, type ServeConfig } from '../src/serve/config.js';
 import { Service } from '../src/serve/service.js';
+import { eventSource } from '../src/serve/store/event-store.js';
 
 export interface TestService {
   svc: Service;
@@ -81,4 +83,29 @@ export function ndjson(lines: unknown[]): string {
 
 export function gzip(s: string): Buffer {
   return gzipSync(Buffer.from(s));
+}
+
+/** Polls `what` every 100 ms until `ok` holds or `ms` have passed; returns the last value. */
+export async function waitFor<T>(what: () => T, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = what();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The ids of the alerts the service wrote, sorted. */
+export function servedAlertIds(t: TestService): string[] {
+  return (t.svc.alerts.db.prepare('SELECT id FROM alerts ORDER BY id').all() as { id: string }[]).map((r) => r.id);
+}
+
+/** The stored events as Elasticsearch hits (what a `_search` export would give), hunted offline. */
+export async function huntStored(t: TestService): Promise<string[]> {
+  const rows = t.svc.store.db().prepare('SELECT idx, id, ingested, src FROM events ORDER BY seq').all() as { idx: string; id: string; ingested: number; src: string }[];
+  const file = path.join(t.dir, 'export.ndjson');
+  writeFileSync(file, rows.map((r) => JSON.stringify({ _index: r.idx, _id: r.id, _source: eventSource(r) })).join('\n') + '\n');
+  const { rules, exceptionLists } = loadRules([defaultRulesDir()]);
+  const { alerts } = await hunt({ rules, exceptionLists, inputs: [file], threads: 0 });
+  return alerts.map((a) => String(a['kibana.alert.uuid'])).sort();
 }
