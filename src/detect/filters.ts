@@ -17,7 +17,7 @@
 // IP addresses, strings), wildcard, prefix, nested, match_all, match_none. Anything else
 // (query_string, script, …) cannot be evaluated faithfully offline, so the rule is reported and
 // skipped rather than run without its filter.
-import { fieldAccessor, type Accessor } from '../engine/fields.js';
+import { fieldAccessor, leafValues, type Accessor } from '../engine/fields.js';
 import { compareIps, parseIp } from '../engine/ip.js';
 import { parseInstant } from '../events/time.js';
 import { fieldStatus } from '../rules/validate.js';
@@ -98,7 +98,7 @@ export function compileQuery(query: unknown, opts: FilterOptions): SourcePredica
     case 'exists': {
       if (!isObject(body) || typeof body.field !== 'string') throw new FilterError('exists needs a field');
       const get = fieldAccessor(body.field);
-      return (src) => valuesOf(get(src)).length > 0;
+      return (src) => leafValues(get(src)).length > 0;
     }
     case 'match_phrase':
     case 'match':
@@ -113,7 +113,7 @@ export function compileQuery(query: unknown, opts: FilterOptions): SourcePredica
       const inner = compileQuery(body.query, opts);
       const path = body.path;
       const get = fieldAccessor(path);
-      return (src) => valuesOf(get(src)).some((el) => isObject(el) && inner({ [path]: el }));
+      return (src) => leafValues(get(src)).some((el) => isObject(el) && inner({ [path]: el }));
     }
     default:
       throw new FilterError(`query type "${type}" is not supported offline`);
@@ -241,7 +241,7 @@ function compileFieldQuery(type: string, body: unknown, opts: FilterOptions): So
     default:
       throw new FilterError(`query type "${type}" is not supported offline`);
   }
-  return (src) => valuesOf(get(src)).some(test);
+  return (src) => leafValues(get(src)).some(test);
 }
 
 /** Exact value comparison, as a term query on a keyword, numeric, boolean or ip field. */
@@ -372,17 +372,3 @@ function dateBound(b: unknown, now: number): number | null {
   return t ? t.ms : null;
 }
 
-/** Field values as a flat list (multi-valued fields flattened, nulls dropped). */
-function valuesOf(v: unknown): unknown[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) return [v];
-  const out: unknown[] = [];
-  const walk = (a: unknown[]) => {
-    for (const x of a) {
-      if (Array.isArray(x)) walk(x);
-      else if (x !== null && x !== undefined) out.push(x);
-    }
-  };
-  walk(v);
-  return out;
-}

@@ -335,3 +335,21 @@ function longLookup(name: string, parts: string[]): (obj: unknown, from: number)
   };
   return lookup;
 }
+
+/**
+ * A field's values as a flat list, as Elasticsearch indexes them: arrays (nested too) flattened,
+ * nulls dropped. Query filters and exceptions test each value.
+ */
+export function leafValues(v: unknown): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) return [v];
+  const out: unknown[] = [];
+  const walk = (a: unknown[]) => {
+    for (const x of a) {
+      if (Array.isArray(x)) walk(x);
+      else if (x !== null && x !== undefined) out.push(x);
+    }
+  };
+  walk(v);
+  return out;
+}

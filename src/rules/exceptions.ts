@@ -21,7 +21,7 @@
 // Arrays behave like Elasticsearch multi-valued fields: a clause holds when any value matches.
 
 import path from 'node:path';
-import { fieldAccessor } from '../engine/fields.js';
+import { fieldAccessor, leafValues } from '../engine/fields.js';
 import { TooComplexError } from '../engine/automaton.js';
 import { compileEscapedWildcard } from '../engine/wildcard.js';
 import type { ExceptionEntry, ExceptionItem, ExceptionList, ExceptionListRef, Rule } from './types.js';
@@ -163,8 +163,8 @@ function compileItem(item: ExceptionItem, valueLists: Map<string, Set<string>> |
     const os = new Set(item.os_types);
     const type = fieldAccessor('host.os.type');
     const caseless = fieldAccessor('host.os.name.caseless');
-    parts.unshift((src) => valuesOf(type(src)).some((v) => os.has(v as string)) ||
-      valuesOf(caseless(src)).some((v) => os.has(v as string)));
+    parts.unshift((src) => leafValues(type(src)).some((v) => os.has(v as string)) ||
+      leafValues(caseless(src)).some((v) => os.has(v as string)));
   }
   return and(parts);
 }
@@ -186,7 +186,7 @@ function compileEntry(
     const get = fieldAccessor(entry.field);
     const inner = and(entry.entries.map((e) => compileEntry(e, valueLists, entry.field)));
     return (src) => {
-      for (const el of valuesOf(get(src))) {
+      for (const el of leafValues(get(src))) {
         if (el !== null && typeof el === 'object' && inner(el as Record<string, unknown>)) return true;
       }
       return false;
@@ -194,7 +194,7 @@ function compileEntry(
   }
   const get = fieldAccessor(entry.field);
   const test = compileValueTest(entry, valueLists, parent);
-  const included: ExceptionPredicate = (src) => test(valuesOf(get(src)));
+  const included: ExceptionPredicate = (src) => test(leafValues(get(src)));
   return entry.operator === 'excluded' ? (src) => !included(src) : included;
 }
 
@@ -253,21 +253,6 @@ function phraseEquals(value: string): (v: unknown) => boolean {
  */
 export function wildcardMatcher(pattern: string): (v: string) => boolean {
   return compileEscapedWildcard(pattern);
-}
-
-/** Field values as a flat list (multi-valued fields flattened, nulls dropped). */
-function valuesOf(v: unknown): unknown[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) return [v];
-  const out: unknown[] = [];
-  const walk = (a: unknown[]) => {
-    for (const x of a) {
-      if (Array.isArray(x)) walk(x);
-      else if (x !== null && x !== undefined) out.push(x);
-    }
-  };
-  walk(v);
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
