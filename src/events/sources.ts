@@ -15,6 +15,7 @@ import { getField } from '../engine/fields.js';
 import { DEFAULT_MAX_VALUE_CHARS, JsonSplitter } from './json-split.js';
 import { ByteLines } from './byte-lines.js';
 import { looksLikeXml, XmlEventSplitter } from './windows-xml.js';
+import { LineStarts } from './line-bytes.js';
 import { SNIFF_BYTES, sniffEncoding, textDecoder, type TextChunks } from '../util/text.js';
 import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
@@ -200,6 +201,11 @@ export class EventReader implements AsyncIterable<EventDoc> {
       onSkip?.({ position: { file, line }, reason });
     };
     const keepText = opts.keepText === true;
+    // A part of a file (not its first): each kept text's line is also located in the file's bytes
+    // (EventDoc.textAt), so that a worker can send the place instead of the text.
+    const lineStarts = keepText && opts.range?.continued ? new LineStarts(opts.range.start, opts.range.line) : null;
+    let byteAt = opts.range?.start ?? 0;
+    const where = { at: 0, bytes: 0 };
     const emit = (source: Record<string, unknown>, line: number, index: unknown, id: unknown) => {
       let docId: string;
       let derivedId = false;
@@ -277,7 +283,14 @@ export class EventReader implements AsyncIterable<EventDoc> {
             return;
           }
           emit(o, line, undefined, undefined);
-          if (keepText && text !== undefined) out[out.length - 1]!.text = text;
+          if (keepText && text !== undefined) {
+            const ev = out[out.length - 1]!;
+            ev.text = text;
+            if (lineStarts !== null && lineStarts.lineAt(line, where)) {
+              ev.textAt = where.at;
+              ev.textBytes = where.bytes;
+            }
+          }
         },
         bad: skip,
       },
@@ -350,6 +363,10 @@ export class EventReader implements AsyncIterable<EventDoc> {
     reads: for await (const read of openBytes(this.input, file, opts, counts, damaged, warn)) {
       for (let at = 0; at < read.length; at += DEFAULT_CHUNK) {
         let chunk = read.length <= DEFAULT_CHUNK ? read : read.subarray(at, at + DEFAULT_CHUNK);
+        if (lineStarts !== null) {
+          lineStarts.add(chunk, byteAt);
+          byteAt += chunk.length;
+        }
         if (!inBytes && byteLines && filter !== null && !filter.off && (text === null || (jsonInput && utf8))) {
           // The byte path is entered at a newline: the text up to it is decoded and handed over as
           // before (deciding the format and encoding on the first read), so that the decoder then

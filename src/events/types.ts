@@ -66,6 +66,13 @@ export interface EventDoc {
    * (ReadOptions.keepText: an input worker sends it instead of JSON.stringify's).
    */
   text?: string;
+  /**
+   * With `text`, when the reader knows it (a part of a file other than its first, ReadOptions.range):
+   * the line `text` came from is bytes [textAt, textAt + textBytes) of the file (without its
+   * newline; blanks before `text` included).
+   */
+  textAt?: number;
+  textBytes?: number;
 }
 
 /** A malformed item that was skipped; sources report these instead of throwing. */

@@ -20,6 +20,7 @@ import { partedInput, PART_BYTES, splittable, type LocalParts } from './chunks.j
 import { timestampOverrides, type ByteRange, type EventBatch, type FromWorker, type RouteSpec, type ToWorker, type WorkerConfig } from './protocol.js';
 import type { TermAnswers } from '../engine/types.js';
 import { readAnswers } from '../engine/answers.js';
+import { FileLines } from './file-lines.js';
 
 // node:worker_threads is loaded when the first worker starts: a hunt on the main thread (the
 // default for one NDJSON file) does not pay for it at start-up.
@@ -187,12 +188,26 @@ class WholeEvent implements EventDoc {
     this.json = source === null ? json : null;
     if (derivedHostIp) this.derivedHostIp = true;
   }
+  /** Where the text is in the file when it did not travel (ForwardedEvent.at). */
+  private lines: FileLines | null = null;
+  private at = 0;
+  private bytes = 0;
+  private chars = 0;
+  /** The document is bytes [at, at + bytes) of the file (`lines`), its text `chars` long. */
+  placed(lines: FileLines, at: number, bytes: number, chars: number): void {
+    this.lines = lines;
+    this.at = at;
+    this.bytes = bytes;
+    this.chars = chars;
+  }
   get source(): Record<string, unknown> {
     let d = this.doc;
     if (d === null) {
       // The worker parsed this very text: it parses here too.
-      d = this.doc = JSON.parse(this.json!) as Record<string, unknown>;
+      const json = this.json ?? this.lines!.text(this.at, this.bytes, this.chars, this.pos);
+      d = this.doc = JSON.parse(json) as Record<string, unknown>;
       this.json = null;
+      this.lines = null;
     }
     return d;
   }
@@ -259,6 +274,8 @@ export class FileChannel {
     private readonly onDone: () => void,
     /** A part of the file (ToWorker 'open'), or the rest of it from a line start. */
     private readonly job: { range: ByteRange; part: boolean } | null = null,
+    /** Reads back the lines whole events were sent as (ForwardedEvent.at); made when first needed. */
+    private readonly fileLines: () => FileLines = () => new FileLines(file.path),
   ) {
     this.finished = new Promise<void>((r) => (this.settle = r));
     this.overrides = overridesOf(cfg);
@@ -370,6 +387,7 @@ export class FileChannel {
       if (f < fwd.length && fwd[f]!.i === i) {
         const x = fwd[f++]!;
         const ev = new WholeEvent(x.source, x.json ?? null, x.index, m.ids[i]!, x.derivedId, time, tsField, x.routes, x.derivedHostIp === true, file, m.pos[i]!, chunk, offset);
+        if (x.at !== undefined) ev.placed(this.fileLines(), x.at, x.bytes!, x.chars!);
         if (x.answers !== undefined) {
           const answers = new Array<TermAnswers | null>(x.routes.length);
           readAnswers(x.answers, x.routes.length, answers);
@@ -451,9 +469,17 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
   let closed = false;
   let open = files.length;
 
+  // Per file: reads back the lines whole events were sent as (ForwardedEvent.at).
+  const fileLines = new Map<string, FileLines>();
+  const linesOf = (path: string) => (): FileLines => {
+    let l = fileLines.get(path);
+    if (l === undefined) fileLines.set(path, (l = new FileLines(path)));
+    return l;
+  };
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    for (const l of fileLines.values()) l.close();
     for (const c of channels.values()) c.finish(new Error('parallel inputs closed'));
     await Promise.all(workers.map((w) => w.terminate()));
   };
@@ -499,7 +525,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
   }
 
   const channel = (f: InputFile, worker: Worker, onDone: () => void, job: { range: ByteRange; part: boolean } | null = null): FileChannel => {
-    const c = new FileChannel(nextId++, f, worker, cfg, opts.onSkip, onDone, job);
+    const c = new FileChannel(nextId++, f, worker, cfg, opts.onSkip, onDone, job, linesOf(f.path));
     channels.set(c.id, c);
     return c;
   };

@@ -63,6 +63,16 @@ export interface ForwardedEvent {
   /** The document, or null when it travels as `json` (see WorkerConfig.cloneDepth). */
   source: Record<string, unknown> | null;
   json?: string;
+  /**
+   * Instead of `json`, when the event is one line of a part of the file (EventDoc.textAt): the line
+   * is bytes [at, at + bytes) of the file, and its JSON text (the line after its leading blanks)
+   * has `chars` UTF-16 units. The main thread parses fewer than 1% of the whole events it receives
+   * (with every rule over Agent data), so most texts need not travel at all; it reads the line
+   * back from the file when something reads the document.
+   */
+  at?: number;
+  bytes?: number;
+  chars?: number;
   index: string;
   /** The input gave no `_id` (see documentId in events/ids.ts). */
   derivedId: boolean;

@@ -156,7 +156,14 @@ class BatchBuilder {
     if (this.tb) this.tb.push(tiebreakPrimitive(getField(ev.source, cfg.tiebreakerField!)));
     if (routes.length > 0) {
       const x: ForwardedEvent = { i, source: json === undefined ? ev.source : null, index: ev.index, derivedId: ev.derivedId === true, routes: routes.slice() };
-      if (json !== undefined) x.json = json;
+      if (json !== undefined) {
+        if (json === ev.text && ev.textAt !== undefined) {
+          // The main thread reads the line back from the file if it needs the document at all.
+          x.at = ev.textAt;
+          x.bytes = ev.textBytes!;
+          x.chars = json.length;
+        } else x.json = json;
+      }
       if (ev.derivedHostIp) x.derivedHostIp = true;
       // The main thread's runs then read no field of the event, and parse its text only when
       // something else needs the document (an alert, a sequence that keeps it).
