@@ -23,11 +23,10 @@ export const KEYS_UNKNOWN = -2;
 export const PASSED: TermAnswers = Object.freeze({ mask: 1 });
 
 /**
- * Reads the answers of `count` queries from `flat`, starting at 0, into `out` (null where a query
- * did not answer).
+ * Reads the answers of `count` queries from `flat`, starting at `at`, into `out` (null where a
+ * query did not answer); returns where they end.
  */
-export function readAnswers(flat: readonly unknown[], count: number, out: (TermAnswers | null)[]): void {
-  let at = 0;
+export function readAnswers(flat: readonly unknown[], count: number, out: (TermAnswers | null)[], at = 0): number {
   for (let q = 0; q < count; q++) {
     const mask = flat[at++] as number;
     const keyed = flat[at++] === 1;
@@ -57,4 +56,5 @@ export function readAnswers(flat: readonly unknown[], count: number, out: (TermA
     }
     out[q] = { mask, keys };
   }
+  return at;
 }

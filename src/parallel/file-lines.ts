@@ -1,5 +1,5 @@
 // The main thread's reading back of a line an input worker sent as a byte range of its file
-// (ForwardedEvent.at) instead of its JSON text: done only when something reads the event's
+// (ForwardedColumns.at) instead of its JSON text: done only when something reads the event's
 // document (an alert, a sequence that keeps it), for fewer than 1% of the whole events with every
 // rule over Agent data, so one synchronous read of the (cached) file each time.
 import { closeSync, openSync, readSync } from 'node:fs';

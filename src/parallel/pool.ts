@@ -17,7 +17,7 @@ import type { EventDoc, SkippedItem, SourcePosition } from '../events/types.js';
 import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js';
 import { workerEntry } from '../util/worker-entry.js';
 import { partedInput, PART_BYTES, splittable, type LocalParts } from './chunks.js';
-import { timestampOverrides, type ByteRange, type EventBatch, type FromWorker, type RouteSpec, type ToWorker, type WorkerConfig } from './protocol.js';
+import { FWD_DERIVED_HOST_IP, FWD_DERIVED_ID, timestampOverrides, type ByteRange, type EventBatch, type FromWorker, type RouteSpec, type ToWorker, type WorkerConfig } from './protocol.js';
 import type { TermAnswers } from '../engine/types.js';
 import { readAnswers } from '../engine/answers.js';
 import { FileLines } from './file-lines.js';
@@ -188,7 +188,7 @@ class WholeEvent implements EventDoc {
     this.json = source === null ? json : null;
     if (derivedHostIp) this.derivedHostIp = true;
   }
-  /** Where the text is in the file when it did not travel (ForwardedEvent.at). */
+  /** Where the text is in the file when it did not travel (ForwardedColumns.at). */
   private lines: FileLines | null = null;
   private at = 0;
   private bytes = 0;
@@ -228,7 +228,7 @@ const EMPTY_SOURCE: Record<string, unknown> = Object.freeze({}) as Record<string
 
 const overrideFields = new WeakMap<WorkerConfig, string[]>();
 
-/** timestampOverrides of a hunt's rules (what its workers send in ForwardedEvent.fv), once per pool. */
+/** timestampOverrides of a hunt's rules (what its workers send in ForwardedColumns.fv), once per pool. */
 function overridesOf(cfg: WorkerConfig): string[] {
   let f = overrideFields.get(cfg);
   if (f === undefined) overrideFields.set(cfg, (f = cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules) : []));
@@ -262,7 +262,7 @@ export class FileChannel {
   private lostEvents = 0;
   /** Why the worker's last message could not be received (its `messageerror`). */
   lostReason = '';
-  /** The fields whose values ForwardedEvent.fv carries. */
+  /** The fields whose values ForwardedColumns.fv carries. */
   private readonly overrides: string[];
 
   constructor(
@@ -274,7 +274,7 @@ export class FileChannel {
     private readonly onDone: () => void,
     /** A part of the file (ToWorker 'open'), or the rest of it from a line start. */
     private readonly job: { range: ByteRange; part: boolean } | null = null,
-    /** Reads back the lines whole events were sent as (ForwardedEvent.at); made when first needed. */
+    /** Reads back the lines whole events were sent as (ForwardedColumns.at); made when first needed. */
     private readonly fileLines: () => FileLines = () => new FileLines(file.path),
   ) {
     this.finished = new Promise<void>((r) => (this.settle = r));
@@ -379,26 +379,46 @@ export class FileChannel {
     const tbField = this.cfg.tiebreakerField;
     const out = new Array<EventDoc>(m.n);
     const fwd = m.fwd;
+    const whole = fwd === null ? 0 : fwd.n;
+    // Cursors into fwd's columns: event f, its first route, answer, field value and document.
     let f = 0;
+    let route = 0;
+    let answer = 0;
+    let value = 0;
+    let doc = 0;
     for (let i = 0; i < m.n; i++) {
       const time = { ms: m.ms[i]!, ns: m.ns[i]! };
       const chunk = m.chunk ? m.chunk[i]! : Number.NaN;
       const offset = m.offset ? m.offset[i]! : Number.NaN;
-      if (f < fwd.length && fwd[f]!.i === i) {
-        const x = fwd[f++]!;
-        const ev = new WholeEvent(x.source, x.json ?? null, x.index, m.ids[i]!, x.derivedId, time, tsField, x.routes, x.derivedHostIp === true, file, m.pos[i]!, chunk, offset);
-        if (x.at !== undefined) ev.placed(this.fileLines(), x.at, x.bytes!, x.chars!);
-        if (x.answers !== undefined) {
-          const answers = new Array<TermAnswers | null>(x.routes.length);
-          readAnswers(x.answers, x.routes.length, answers);
+      if (f < whole && fwd!.i[f] === i) {
+        const x = fwd!;
+        const end = x.routeEnd[f]!;
+        const routes = new Array<number>(end - route);
+        for (let r = 0; r < routes.length; r++) routes[r] = x.routes[route + r]!;
+        route = end;
+        const at = x.at[f]!;
+        let source: Record<string, unknown> | null = null;
+        let json: string | null = null;
+        if (Number.isNaN(at)) {
+          const d = x.docs[doc++]!;
+          if (typeof d === 'string') json = d;
+          else source = d;
+        }
+        const flags = x.flags[f]!;
+        const ev = new WholeEvent(source, json, x.indexes[x.index[f]!]!, m.ids[i]!, (flags & FWD_DERIVED_ID) !== 0, time, tsField, routes, (flags & FWD_DERIVED_HOST_IP) !== 0, file, m.pos[i]!, chunk, offset);
+        if (!Number.isNaN(at)) ev.placed(this.fileLines(), at, x.bytes[f]!, x.chars[f]!);
+        if (x.answers !== null) {
+          const answers = new Array<TermAnswers | null>(routes.length);
+          answer = readAnswers(x.answers, routes.length, answers, answer);
           ev.answers = answers;
         }
-        if (x.fv !== undefined) {
+        if (x.fv !== null) {
           const fields = this.overrides;
           const known: Record<string, unknown> = {};
-          for (let k = 0; k < fields.length; k++) known[fields[k]!] = x.fv[k];
+          for (let k = 0; k < fields.length; k++) known[fields[k]!] = x.fv[value++];
           ev.fieldValues = known;
         }
+        f++;
         out[i] = ev;
       } else {
         // The merge orders ties by the tiebreaker, so a stub keeps that one value.
@@ -469,7 +489,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
   let closed = false;
   let open = files.length;
 
-  // Per file: reads back the lines whole events were sent as (ForwardedEvent.at).
+  // Per file: reads back the lines whole events were sent as (ForwardedColumns.at).
   const fileLines = new Map<string, FileLines>();
   const linesOf = (path: string) => (): FileLines => {
     let l = fileLines.get(path);

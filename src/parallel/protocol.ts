@@ -57,36 +57,57 @@ export interface WorkerConfig {
   unclonableBatch?: number;
 }
 
-export interface ForwardedEvent {
+/**
+ * A batch's whole events, as columns: entry k (0 ≤ k < n) is the k-th whole event of the batch.
+ * One object per event cost about 1 µs to serialise on the worker and 2–3 to deserialise on the
+ * main thread (node:v8's serializer, which postMessage uses, on Agent-shaped batches of 256: keys
+ * and small arrays per event); typed columns, transferred, cost a tenth of that.
+ */
+export interface ForwardedColumns {
+  n: number;
   /** Position in the batch. */
-  i: number;
-  /** The document, or null when it travels as `json` (see WorkerConfig.cloneDepth). */
-  source: Record<string, unknown> | null;
-  json?: string;
+  i: Int32Array;
+  /** FWD_DERIVED_ID: the input gave no `_id` (see documentId in events/ids.ts); FWD_DERIVED_HOST_IP: host.ip was added by the mapping (EventDoc.derivedHostIp). */
+  flags: Uint8Array;
+  /** The event's index is indexes[index[k]]. */
+  index: Int32Array;
+  indexes: string[];
+  /** The event's routes are routes[routeEnd[k - 1] (0 for the first), routeEnd[k]). */
+  routes: Int32Array;
+  routeEnd: Int32Array;
   /**
-   * Instead of `json`, when the event is one line of a part of the file (EventDoc.textAt): the line
-   * is bytes [at, at + bytes) of the file, and its JSON text (the line after its leading blanks)
-   * has `chars` UTF-16 units. The main thread parses fewer than 1% of the whole events it receives
-   * (with every rule over Agent data), so most texts need not travel at all; it reads the line
-   * back from the file when something reads the document.
+   * A hunt's: its routes' queries' answers, in the flat form of engine/answers.ts (EventDoc.answers),
+   * one event's after the other's; null otherwise.
    */
-  at?: number;
-  bytes?: number;
-  chars?: number;
-  index: string;
-  /** The input gave no `_id` (see documentId in events/ids.ts). */
-  derivedId: boolean;
-  /** host.ip was added by the mapping (EventDoc.derivedHostIp). */
-  derivedHostIp?: true;
-  routes: number[];
-  /** A hunt's: its routes' queries' answers, in the flat form of engine/answers.ts (EventDoc.answers). */
-  answers?: unknown[];
-  /** A hunt's: the values of timestampOverrides(rules) in the event (EventDoc.fieldValues). */
-  fv?: unknown[];
+  answers: unknown[] | null;
+  /**
+   * A hunt's: the values of timestampOverrides(rules) in each event (EventDoc.fieldValues), that
+   * many per event; null when the rules have none.
+   */
+  fv: unknown[] | null;
+  /**
+   * Where the document is, when it is one line of a part of the file (EventDoc.textAt): bytes
+   * [at, at + bytes) of the file, its JSON text (the line after its leading blanks) `chars` UTF-16
+   * units long. The main thread parses fewer than 1% of the whole events it receives (with every
+   * rule over Agent data), so most texts need not travel at all; it reads the line back from the
+   * file when something reads the document. NaN in `at`: the document travels in `docs`.
+   */
+  at: Float64Array;
+  bytes: Float64Array;
+  chars: Float64Array;
+  /**
+   * The documents that travel, in order, one per event whose `at` is NaN: a string is its JSON
+   * text, which the main thread parses when something reads it (see WorkerConfig.cloneDepth and
+   * forward-form.ts), an object the document itself (a structured clone).
+   */
+  docs: (string | Record<string, unknown>)[];
 }
 
+export const FWD_DERIVED_ID = 1;
+export const FWD_DERIVED_HOST_IP = 2;
+
 /**
- * The rules' timestamp_override fields, in the order ForwardedEvent.fv carries their values: the
+ * The rules' timestamp_override fields, in the order ForwardedColumns.fv carries their values: the
  * detection engine reads them for every (event, rule) pair (a rule's window time).
  */
 export function timestampOverrides(rules: readonly Rule[]): string[] {
@@ -106,7 +127,7 @@ export interface EventBatch {
   ms: Float64Array;
   ns: Float64Array;
   ids: string[];
-  /** 1 where the id is derived (see ForwardedEvent.derivedId). */
+  /** 1 where the id is derived (see ForwardedColumns.flags). */
   derived: Uint8Array;
   /** NDJSON: line; EVTX: record id (NaN when the event has no such position). */
   pos: Float64Array;
@@ -115,7 +136,8 @@ export interface EventBatch {
   offset: Float64Array | null;
   /** Tiebreaker values (only with a tiebreaker field). */
   tb: unknown[] | null;
-  fwd: ForwardedEvent[];
+  /** The whole events (null: none). */
+  fwd: ForwardedColumns | null;
   skips: SkippedItem[];
   /** Only with WorkerConfig.unclonableBatch. */
   probe?: unknown;

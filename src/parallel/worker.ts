@@ -9,7 +9,8 @@ import { fieldAccessor, getField } from '../engine/fields.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { CLONE, forwardForm, JSON_TEXT } from './forward-form.js';
-import { timestampOverrides, type ByteRange, type EventBatch, type ForwardedEvent, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
+import { ForwardedBuilder } from './forwarded.js';
+import { timestampOverrides, type ByteRange, type EventBatch, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
 
 const port = parentPort!;
 const cfg = workerData as WorkerConfig;
@@ -36,13 +37,20 @@ interface FileRouter {
   stub(): void;
   /** The counters so far, which start again from zero (parts of a file share one router). */
   take(): unknown;
-  /** A hunt's: what the routed rules' queries said about the event route() was last asked about (ForwardedEvent.answers). */
-  answers?(): unknown[];
-  /** A hunt's: the values of the rules' timestamp_override fields (ForwardedEvent.fv). */
+  /**
+   * A hunt's: what the routed rules' queries said about the event route() was last asked about
+   * (ForwardedColumns.answers); the array is reused by the next route().
+   */
+  answers?(): readonly unknown[];
+  /** A hunt's: the values of the rules' timestamp_override fields (ForwardedColumns.fv). */
   fieldValues?(ev: EventDoc): unknown[] | undefined;
 }
 
 const NONE: readonly number[] = [];
+/** Where a whole event's line is (ForwardedBuilder.add copies it). */
+const PLACE = { at: 0, bytes: 0, chars: 0 };
+/** Values per whole event in ForwardedColumns.fv. */
+const overrideCount = cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules).length : 0;
 const ZERO: readonly number[] = [0];
 
 /**
@@ -78,7 +86,7 @@ async function routerFactory(): Promise<() => FileRouter> {
     // The router writes its routes' answers here as it decides them (reused for every event).
     const answers: unknown[] = [];
     return {
-      answers: () => answers.slice(),
+      answers: () => answers,
       fieldValues: overrides.length === 0 ? () => undefined : (ev) => overrides.map((get) => get(ev.source)),
       route: (ev) => {
         answers.length = 0;
@@ -123,7 +131,7 @@ class BatchBuilder {
   /** 1 where the id is derived (the input gave no `_id`): the merge orders ties by given ids only. */
   derived: Uint8Array;
   tb: unknown[] | null;
-  fwd: ForwardedEvent[] = [];
+  fwd: ForwardedBuilder;
   skips: SkippedItem[] = [];
 
   constructor(
@@ -137,6 +145,7 @@ class BatchBuilder {
     this.chunk = evtx ? new Float64Array(cap) : null;
     this.offset = evtx ? new Float64Array(cap) : null;
     this.tb = cfg.tiebreakerField === null ? null : [];
+    this.fwd = new ForwardedBuilder(cfg.batchForwarded, cfg.route.kind === 'hunt', overrideCount);
   }
 
   add(ev: EventDoc, ms: number, ns: number, routes: readonly number[], json: string | undefined, router?: FileRouter): void {
@@ -155,22 +164,17 @@ class BatchBuilder {
     // tiebreaker holding a deep object cannot break the message.
     if (this.tb) this.tb.push(tiebreakPrimitive(getField(ev.source, cfg.tiebreakerField!)));
     if (routes.length > 0) {
-      const x: ForwardedEvent = { i, source: json === undefined ? ev.source : null, index: ev.index, derivedId: ev.derivedId === true, routes: routes.slice() };
-      if (json !== undefined) {
-        if (json === ev.text && ev.textAt !== undefined) {
-          // The main thread reads the line back from the file if it needs the document at all.
-          x.at = ev.textAt;
-          x.bytes = ev.textBytes!;
-          x.chars = json.length;
-        } else x.json = json;
+      let place: typeof PLACE | null = null;
+      if (json !== undefined && json === ev.text && ev.textAt !== undefined) {
+        // The main thread reads the line back from the file if it needs the document at all.
+        place = PLACE;
+        place.at = ev.textAt;
+        place.bytes = ev.textBytes!;
+        place.chars = json.length;
       }
-      if (ev.derivedHostIp) x.derivedHostIp = true;
       // The main thread's runs then read no field of the event, and parse its text only when
       // something else needs the document (an alert, a sequence that keeps it).
-      if (router?.answers) x.answers = router.answers();
-      const fv = router?.fieldValues?.(ev);
-      if (fv !== undefined) x.fv = fv;
-      this.fwd.push(x);
+      this.fwd.add(i, ev.index, ev.derivedId === true, ev.derivedHostIp === true, routes, router?.answers?.(), router?.fieldValues?.(ev), place, json, ev.source);
     }
   }
 
@@ -184,8 +188,9 @@ class BatchBuilder {
     const chunk = this.chunk ? cut(this.chunk) : null;
     const offset = this.offset ? cut(this.offset) : null;
     const derived = n === this.cap ? this.derived : this.derived.slice(0, n);
-    const m: EventBatch = { t: 'batch', id, b, sent, n, ms, ns, ids: this.ids, derived, pos, chunk, offset, tb: this.tb, fwd: this.fwd, skips: this.skips, ...counts };
     const transfer = [ms.buffer, ns.buffer, pos.buffer, derived.buffer] as ArrayBuffer[];
+    const fwd = this.fwd.take(transfer);
+    const m: EventBatch = { t: 'batch', id, b, sent, n, ms, ns, ids: this.ids, derived, pos, chunk, offset, tb: this.tb, fwd, skips: this.skips, ...counts };
     if (chunk) transfer.push(chunk.buffer as ArrayBuffer, offset!.buffer as ArrayBuffer);
     if (cfg.unclonableBatch === b) m.probe = nestedValue(5000);
     post(m, transfer);
@@ -263,7 +268,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
           }
           b.add(ev, t.ms, t.ns, routes, json, router);
         }
-        if (b.n >= cfg.batchEvents || b.fwd.length >= cfg.batchForwarded) {
+        if (b.n >= cfg.batchEvents || b.fwd.full) {
           await flush();
           if (job.cancelled) break outer;
         }
