@@ -154,6 +154,20 @@ interface RuleState {
   stats: RuleStats;
 }
 
+/** One scheduled run fed event by event (DetectionEngine.openWindow). */
+export interface WindowFeed {
+  push(ev: EventDoc): void;
+  /** Ends the run: its results become alerts. */
+  close(): void;
+}
+
+/** A stream run being rebuilt apart from the live one (DetectionEngine.rebuild). */
+export interface StreamRebuild {
+  push(ev: EventDoc): void;
+  /** The rebuilt run takes the live one's place. */
+  commit(): void;
+}
+
 /** The single window's key and bounds. */
 const ALL = 0;
 
@@ -255,6 +269,18 @@ export class DetectionEngine {
    * here, and the alerts go to the sink as for pushed events. Independent of push()'s windows.
    */
   runWindow(ruleIndex: number, runTime: number, events: Iterable<EventDoc>): void {
+    const w = this.openWindow(ruleIndex, runTime);
+    for (const ev of events) w.push(ev);
+    w.close();
+  }
+
+  /**
+   * runWindow fed one event at a time (in order), for a driver that reads the window's events in
+   * pages instead of holding them all (a live service's repair runs): close() ends the run and
+   * alerts. Only the run's own state is kept (and, for a rule ordered by its own timestamp_field,
+   * the window's events, which it must sort).
+   */
+  openWindow(ruleIndex: number, runTime: number): WindowFeed {
     const s = this.states[ruleIndex]!;
     s.schedule ??= new RuleSchedule(s.rule, this.grid);
     const { start, end } = s.schedule.windowAt(runTime);
@@ -274,21 +300,28 @@ export class DetectionEngine {
       for (const ev of ties) if (!w.run.done) w.run.push(ev);
       ties = [];
     };
-    for (const ev of events) {
-      if (!inWindow(ev)) continue;
-      if (w.held) {
-        w.held.push(ev);
-        continue;
-      }
-      const t = ev.time?.ms ?? s.windowTime(ev)!;
-      if (t !== tieTime) {
+    let closed = false;
+    return {
+      push: (ev) => {
+        if (closed || !inWindow(ev)) return;
+        if (w.held) {
+          w.held.push(ev);
+          return;
+        }
+        const t = ev.time?.ms ?? s.windowTime(ev)!;
+        if (t !== tieTime) {
+          flush();
+          tieTime = t;
+        }
+        ties.push(ev);
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
         flush();
-        tieTime = t;
-      }
-      ties.push(ev);
-    }
-    flush();
-    this.closeWindow(s, w);
+        this.closeWindow(s, w);
+      },
+    };
   }
 
   /**
@@ -298,15 +331,53 @@ export class DetectionEngine {
    * `accept` and the sink as any: the caller turns them away when they were alerted already.
    */
   restream(ruleIndex: number, events: Iterable<EventDoc>): void {
-    if (!this.stream) throw new Error('restream: stream mode only');
+    const b = this.rebuild(ruleIndex);
+    for (const ev of events) b.push(ev);
+    b.commit();
+  }
+
+  /**
+   * Stream mode: a new run of rule `ruleIndex` built apart from the one in use, fed events in
+   * time order while the rule's live run goes on (a driver that reads them in pages, between
+   * which events keep being pushed); commit() puts it in the old one's place, with its pending
+   * ties. Its results go through `accept` (when given, in place of the engine's) and the sink.
+   */
+  rebuild(ruleIndex: number, accept?: (result: QueryResult) => boolean): StreamRebuild {
+    if (!this.stream) throw new Error('rebuild: stream mode only');
     const s = this.states[ruleIndex]!;
-    s.windows.delete(ALL);
-    s.tieGroup = [];
-    s.tieTime = Number.NaN;
-    for (const ev of events) {
-      if (ev.plain === true) remarkPlain(ev.source);
-      this.deliver(s, ev, ev.time!.ms);
-    }
+    // (Once committed, the run's results go through the engine's accept, as the live run's.)
+    let own = accept;
+    const w: OpenWindow = { k: ALL, runTime: 0, start: -Infinity, end: Infinity, run: s.prepared.query.createRun((r) => this.streamResult(s, r, own)) };
+    let ties: EventDoc[] = [];
+    let tieTime = Number.NaN;
+    const place = (ev: EventDoc) => w.run.push(ev, ev.answers === undefined ? undefined : answersFor(ev, s.index));
+    let done = false;
+    return {
+      push: (ev) => {
+        if (done) throw new Error('rebuild: already committed');
+        if (ev.plain === true) remarkPlain(ev.source);
+        if (!s.tiebreaker || s.ownOrder) {
+          place(ev);
+          return;
+        }
+        const t = ev.time!.ms;
+        if (t !== tieTime) {
+          if (ties.length > 1) sortTies(ties, s.tiebreaker);
+          for (const x of ties) place(x);
+          ties = [];
+          tieTime = t;
+        }
+        ties.push(ev);
+      },
+      commit: () => {
+        if (done) return;
+        done = true;
+        own = undefined;
+        s.windows.set(ALL, w);
+        s.tieGroup = ties;
+        s.tieTime = tieTime;
+      },
+    };
   }
 
   private deliver(s: RuleState, ev: EventDoc, t: number): void {
@@ -454,8 +525,8 @@ export class DetectionEngine {
    * rule interval are written (the same cap a scheduled run has); a result beyond it is left to
    * the scheduled runs, which find it again in their windows.
    */
-  private streamResult(s: RuleState, r: QueryResult): void {
-    if (this.opts.accept && !this.opts.accept(s.index, r)) return;
+  private streamResult(s: RuleState, r: QueryResult, accept?: (result: QueryResult) => boolean): void {
+    if (accept ? !accept(r) : this.opts.accept && !this.opts.accept(s.index, r)) return;
     const now = this.opts.clock ? this.opts.clock() : Date.now();
     s.stats.results++;
     const b = (s.budget ??= { start: now, used: 0, interval: parseInterval(s.rule.interval) });

@@ -93,6 +93,8 @@ export interface ServeConfig {
     reorderMs: number;
     /** Largest number of missed intervals a rule catches up on after downtime (Kibana: 4× interval… see README). */
     maxCatchupRuns: number;
+    /** Events a real-time repair run reads and holds at once (its windows are read in time order, a page at a time). */
+    repairPage: number;
     /** Scheduler tick. */
     tickMs: number;
   };
@@ -123,7 +125,7 @@ export function defaultConfig(): ServeConfig {
     retention: { maxAgeMs: 7 * 86_400_000, maxBytes: 10 * 1024 ** 3, everyMs: 5000 },
     ingest: { maxBodyBytes: 100 * 1024 * 1024, maxPendingEvents: 500_000, partBytes: 16 * 1024 * 1024, receiveBufferBytes: 8 * 1024 * 1024 },
     elasticsearch: { version: '8.19.0', clusterName: 'eqlite' },
-    detection: { realtime: true, latenessMs: 30_000, reorderMs: 250, maxCatchupRuns: 100, tickMs: 1000 },
+    detection: { realtime: true, latenessMs: 30_000, reorderMs: 250, maxCatchupRuns: 100, repairPage: 2_000, tickMs: 1000 },
     webhooks: [],
     webhookRetryBaseMs: 1000,
     auth: { required: false },
@@ -348,7 +350,7 @@ export function loadConfigFile(file: string, base: ServeConfig = defaultConfig()
   }
   if (es.cluster_name !== undefined) c.elasticsearch.clusterName = str(es.cluster_name, at('elasticsearch.cluster_name'));
   const det = table(doc.detection, at('detection'));
-  checkKeys(det, ['realtime', 'lateness', 'reorder', 'max_catchup_runs', 'tick'], at('detection'));
+  checkKeys(det, ['realtime', 'lateness', 'reorder', 'max_catchup_runs', 'repair_page', 'tick'], at('detection'));
   if (det.realtime !== undefined) c.detection.realtime = bool(det.realtime, at('detection.realtime'));
   if (det.lateness !== undefined) c.detection.latenessMs = parseDuration(det.lateness, at('detection.lateness'));
   if (det.reorder !== undefined) {
@@ -357,6 +359,7 @@ export function loadConfigFile(file: string, base: ServeConfig = defaultConfig()
     c.detection.reorderMs = ms;
   }
   if (det.max_catchup_runs !== undefined) c.detection.maxCatchupRuns = posInt(det.max_catchup_runs, at('detection.max_catchup_runs'));
+  if (det.repair_page !== undefined) c.detection.repairPage = posInt(det.repair_page, at('detection.repair_page'));
   if (det.tick !== undefined) c.detection.tickMs = Math.max(50, parseDuration(det.tick, at('detection.tick')));
   if (doc.webhooks !== undefined) {
     if (!Array.isArray(doc.webhooks)) throw new ConfigError(`${at('webhooks')}: expected [[webhooks]] tables`);

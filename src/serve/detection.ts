@@ -278,6 +278,8 @@ export class Detection {
   private running: Promise<void> | null = null;
   /** Alerts written by the current scheduled run (for its record), and their writes in flight. */
   private runAlerts = 0;
+  /** The most events a real-time repair held read at once (the metric eqlite_detection_repair_page_peak_events). */
+  private repairPagePeak = 0;
   private runWrites: Promise<void>[] = [];
   private readonly store: ScheduleStore;
 
@@ -365,6 +367,11 @@ export class Detection {
               sink: (group, rule, mode) => this.written(group, rule, mode, true),
               onLate: (n) => metrics.lateEvents.inc(n),
               onRepair: (n) => metrics.repairRuns.inc(n),
+              repairPage: config.detection.repairPage,
+              onRepairPage: (n) => {
+                if (n > this.repairPagePeak) metrics.repairPagePeak.set((this.repairPagePeak = n));
+              },
+              onRepairSplit: (n) => metrics.repairSplit.inc(n),
               // An alert write failed (the alert store is not writable): start again from the
               // last acknowledgement a little later.
               onStopped: (reason) => {

@@ -112,6 +112,15 @@ export interface PartitionReader {
   consume(from: LogStart, handler: BatchHandler, opts: ReadOptions): Promise<void>;
   /** Reads [from, through] (through: a position already seen) and returns. */
   replay(from: LogStart, through: number, handler: BatchHandler, opts: ReadOptions): Promise<void>;
+  /**
+   * Optional: reads [from, through] like replay, but in @timestamp order (then position), in
+   * pages of at most `opts.page` events, each handed over before the next is read — so that a
+   * reader can run a long window in bounded memory (repair runs). Events without a usable
+   * @timestamp are left out. A page ends where a millisecond ends, unless one millisecond holds
+   * more than a page: its events then span pages (`split` counts them), ordered by position
+   * within it rather than by their sub-millisecond time.
+   */
+  replaySorted?(from: LogStart, through: number, handler: (page: LogEvent[]) => Promise<void> | void, opts: ReadOptions & { page: number }): Promise<{ split: number }>;
   /** Acknowledges everything up to the checkpoint (durable when resolved); FencedError when taken over. */
   ack(c: Checkpoint): Promise<void>;
 }

@@ -25,6 +25,8 @@ export class Metrics {
   readonly detectionBacklog: Gauge;
   readonly lateEvents: Counter;
   readonly repairRuns: Counter;
+  readonly repairPagePeak: Gauge;
+  readonly repairSplit: Counter;
   readonly webhookDeliveries: Counter<'webhook' | 'outcome'>;
   readonly rulesLoaded: Gauge<'state'>;
   readonly rulesGeneration: Gauge;
@@ -70,6 +72,8 @@ export class Metrics {
     this.detectionBacklog = new Gauge({ name: 'eqlite_detection_backlog_events', help: 'Stored events real-time detection has not processed yet', registers: [r] });
     this.lateEvents = new Counter({ name: 'eqlite_detection_late_events_total', help: 'Real-time detection: events read after a later event had been pushed (beyond the reorder hold)', registers: [r] });
     this.repairRuns = new Counter({ name: 'eqlite_detection_repair_runs_total', help: 'Real-time detection: rule runs over a window read again from the store because of late events', registers: [r] });
+    this.repairPagePeak = new Gauge({ name: 'eqlite_detection_repair_page_peak_events', help: 'Real-time detection: the most events a repair run has held read at once (a page of its time-ordered read; [detection] repair_page bounds it)', registers: [r] });
+    this.repairSplit = new Counter({ name: 'eqlite_detection_repair_split_events_total', help: 'Real-time detection: events of a millisecond holding more than a repair page, read over several pages (ordered by store position within it, not by sub-millisecond time)', registers: [r] });
     this.webhookDeliveries = new Counter({ name: 'eqlite_webhook_deliveries_total', help: 'Webhook POSTs by outcome', labelNames: ['webhook', 'outcome'], registers: [r] });
     this.rulesLoaded = new Gauge({ name: 'eqlite_rules', help: 'Rules by state', labelNames: ['state'], registers: [r] });
     this.rulesGeneration = new Gauge({ name: 'eqlite_rules_generation', help: 'Generation of the rules running (grows with every rule change, across restarts)', registers: [r] });

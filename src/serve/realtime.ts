@@ -30,7 +30,7 @@
 //    position before the oldest event still held (or not yet repaired) is acknowledged.
 import type { Logger } from 'pino';
 import type { Alert } from '../detect/alerts.js';
-import { DetectionEngine, type AlertLedger } from '../detect/engine.js';
+import { DetectionEngine, type AlertLedger, type StreamRebuild, type WindowFeed } from '../detect/engine.js';
 import { RuleRouter, ruleTimestampField, type PreparedRule } from '../detect/router.js';
 import { RuleSchedule } from '../detect/schedule.js';
 import type { QueryResult } from '../engine/index.js';
@@ -108,6 +108,16 @@ export interface DetectorOptions {
   onLate?: (n: number) => void;
   /** Repair runs done (one per rule run over a window read again). */
   onRepair?: (runs: number) => void;
+  /**
+   * Events a repair reads and holds at once (default REPAIR_PAGE): a repair reads its windows
+   * from the log in time order, a page at a time (when the log can: replaySorted), and keeps only
+   * its runs' own state, whatever the look-back and the flow.
+   */
+  repairPage?: number;
+  /** A repair read a page of this many events (metrics: the largest). */
+  onRepairPage?: (events: number) => void;
+  /** Events of a millisecond that held more than a repair page, read over several pages (see replaySorted). */
+  onRepairSplit?: (events: number) => void;
   onAlerts?: (group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled') => void;
   /** The detector stopped by itself: fenced (another reader took over) or a read failed. */
   onStopped?: (reason: 'fenced' | 'error', err?: Error) => void;
@@ -146,8 +156,12 @@ export interface DetectorStatus {
   replayed: number;
   late: number;
   repairs: number;
-  /** Rules whose stream state a repair rebuilt (see rebuildStreams). */
+  /** Rules whose stream state a repair rebuilt (see repairGroup). */
   rebuilds: number;
+  /** The most events a repair held read at once (a page of its read; its whole read without replaySorted). */
+  repairPeak: number;
+  /** Events of a millisecond read over several repair pages, ordered by position within it (see replaySorted). */
+  repairSplit: number;
   alerts: number;
   pendingWrites: number;
 }
@@ -174,16 +188,25 @@ const REPAIR_WINDOWS_MAX = 1_000;
  */
 const BEGAN_SLACK_MS = 100;
 
-/** Reads of a stream rebuild while events keep coming (see rebuildStreams). */
-const REBUILD_READS_MAX = 4;
+/** Events a repair reads and holds at once, by default (DetectorOptions.repairPage). */
+export const REPAIR_PAGE = 2_000;
 
-/** Largest repair read kept for the next repair (events). */
-const REPAIR_CACHE_MAX = 250_000;
+/**
+ * Events pushed to a rule while its stream state is rebuilt, kept to be pushed to the rebuilt
+ * state too (see repairGroup); beyond it the rule is left to repair runs for now.
+ */
+const REBUILD_PENDING_MAX = 200_000;
 
-/** Events read for repairs, in time order, with the repaired rules each is routed to. */
-interface RepairRead {
-  events: EventDoc[];
-  routes: (readonly number[])[];
+/** An event read for a repair: its store position, and the repaired rules it is routed to. */
+type RepairEvent = EventDoc & { pos: number; routes: readonly number[] };
+
+/** A rule's stream state being rebuilt during a repair read (see repairGroup). */
+interface Rebuilding {
+  run: StreamRebuild;
+  /** The on-time events pushed to the rule meanwhile (null: too many, the rebuild is dropped). */
+  pushed: EventDoc[] | null;
+  /** A late event of the rule came meanwhile: the rule stays with repairs after the rebuild. */
+  late: boolean;
 }
 
 /** One rule's repair: the scheduled windows it runs again and what it reads for them. */
@@ -231,14 +254,8 @@ export class PartitionDetector {
   private repairing = false;
   /** No repair run starts before this time (repairs of a burst of late events are coalesced). */
   private nextRepairAt = 0;
-  /** The last repair read of each kind, for this generation (see repairRead). */
-  private repairCache = new Map<string, { storedFrom: number; tFrom: number; tTo: number; through: number; rules: Set<number>; read: RepairRead }>();
-  /**
-   * While a repair runs: the documents its reads parsed and kept, by store position. Its groups
-   * (rules by @timestamp, by event.ingested) and the rebuild's top-ups read overlapping ranges;
-   * each stored document is parsed once and held once.
-   */
-  private repairDocs: Map<number, Record<string, unknown>> | null = null;
+  /** While a repair reads: the rules whose stream state it rebuilds (see repairGroup). */
+  private rebuilding: Map<number, Rebuilding> | null = null;
   /** Routers over the rule sets of recent repair runs, for this generation (see routerFor). */
   private repairRouters = new Map<string, { router: RuleRouter; rules: number[] }>();
   /**
@@ -253,11 +270,6 @@ export class PartitionDetector {
   private maxspan = new Float64Array(0);
   /** Per rule: an event's window time (timestamp_override, with its fallback), or null. */
   private windowTimes: ((ev: EventDoc, t: number) => number | null)[] = [];
-  /**
-   * While stream states are rebuilt (rebuildStreams): per rule, the store positions of the events
-   * pushed on time whose results were left to a repair; the rebuild alerts the results holding one.
-   */
-  private rebuildAccept: Map<number, Set<number>> | null = null;
   /** While a repair runs a rule with a maxspan: results that end before this time are not its own. */
   private repairFrom = -Infinity;
   /** The silent replay's span (state span + reorder hold), set at start. */
@@ -273,7 +285,7 @@ export class PartitionDetector {
   private releaseTimer: NodeJS.Timeout | null = null;
   private ackTimer: NodeJS.Timeout | null = null;
   private state: DetectorStatus['state'] = 'starting';
-  private counts = { events: 0, replayed: 0, late: 0, repairs: 0, rebuilds: 0, alerts: 0 };
+  private counts = { events: 0, replayed: 0, late: 0, repairs: 0, rebuilds: 0, repairPeak: 0, repairSplit: 0, alerts: 0 };
   private readonly clock: () => number;
   private writeError: Error | null = null;
 
@@ -381,7 +393,6 @@ export class PartitionDetector {
     this.windowTimes = this.rules.prepared.map((p) => windowTimeOf(p.rule));
     this.lateUntil = new Float64Array(this.rules.stream.length).fill(-Infinity);
     this.repairRouters = new Map();
-    this.repairCache = new Map();
     this.stream = new DetectionEngine({
       rules: this.rules.stream,
       mode: 'stream',
@@ -389,7 +400,7 @@ export class PartitionDetector {
       clock: this.clock,
       ledger,
       onWarning: warn,
-      accept: (i, r) => (this.rebuildAccept ? holdsAny(r, this.rebuildAccept.get(i)) : !this.silent && !this.repairOnly(i)) && this.scope.owns(i, r),
+      accept: (i, r) => !this.silent && !this.repairOnly(i) && this.scope.owns(i, r),
       sink: (group, rule) => this.emit(group, rule, 'realtime'),
     });
     this.scheduled = new DetectionEngine({
@@ -551,6 +562,8 @@ export class PartitionDetector {
                 (ordered ??= []).push(r);
                 if (!h.silent) this.repair.add(r);
                 if (h.t + span > this.lateUntil[r]!) this.lateUntil[r] = h.t + span;
+                const b = this.rebuilding?.get(r);
+                if (b) b.late = true;
               }
             }
             if (h.silent) continue;
@@ -571,6 +584,7 @@ export class PartitionDetector {
           } finally {
             this.silent = false;
           }
+          if (this.rebuilding) this.notePushedWhileRebuilding(h);
           // On time, but maybe the next step of a sequence whose earlier events came late: the
           // stream lacks those, so a repair run (which reads this event too) must look again.
           if (!h.silent) {
@@ -652,7 +666,6 @@ export class PartitionDetector {
    */
   private async runRepairs(): Promise<void> {
     this.repairing = true;
-    this.repairDocs = new Map();
     const started = this.clock();
     const rules = [...this.repair];
     let covered = this.unrepaired;
@@ -683,44 +696,7 @@ export class PartitionDetector {
         g.push(p);
       }
       for (const [key, g] of groups) {
-        let tFrom = Infinity;
-        let tTo = -Infinity;
-        let storedFrom = Infinity;
-        for (const p of g) {
-          tFrom = Math.min(tFrom, p.readFrom);
-          tTo = Math.max(tTo, p.readTo);
-          storedFrom = Math.min(storedFrom, p.storedFrom);
-        }
-        const read = await this.repairRead(key, storedFrom, through, new Set(g.map((p) => p.rule)), tFrom, tTo);
-        if (this.rules.gen !== gen || this.abort?.signal.aborted) return;
-        // Each rule runs over the events routed to it only.
-        const own = new Map<number, EventDoc[]>(g.map((p) => [p.rule, []]));
-        for (let k = 0; k < read.events.length; k++) for (const r of read.routes[k]!) own.get(r)?.push(read.events[k]!);
-        for (let k = 0; k < g.length; k++) {
-          const p = g[k]!;
-          // (Each rule's runs are one task; the event loop gets a turn between two rules.)
-          if (k > 0) {
-            await new Promise<void>((r) => setImmediate(r));
-            if (this.rules.gen !== gen || this.abort?.signal.aborted) return;
-          }
-          try {
-            this.repairFrom = p.from;
-            for (const w of p.windows) {
-              const lo = p.kind === 'timestamp' ? Math.max(w.start, p.runFrom) : p.runFrom;
-              const hi = p.kind === 'timestamp' ? Math.min(w.end, p.runTo) : p.runTo;
-              this.scheduled.runWindow(p.rule, w.runTime, sliceByTime(own.get(p.rule)!, lo, hi));
-            }
-          } catch (e) {
-            this.opts.log.error({ partition: this.partition, rule: this.rules.prepared[p.rule]!.rule.rule_id, err: (e as Error).message }, 'detection: repair run failed');
-          } finally {
-            this.repairFrom = -Infinity;
-          }
-        }
-        this.counts.repairs += g.length;
-        this.opts.onRepair?.(g.length);
-        const rebuild = g.filter((p) => p.rebuild);
-        if (rebuild.length > 0 && !(await this.rebuildStreams(key, rebuild, storedFrom, tFrom, tTo, gen))) return;
-        if (DEBUG_HOLD) this.opts.log.info({ hold: 'repair', key, rules: g.length, read: read.events.length, windows: g.reduce((a, p) => a + p.windows.length, 0), covered: covered.length, ms: this.clock() - started }, 'hold');
+        if (!(await this.repairGroup(key, g, through, gen, covered.length, started))) return;
       }
     } catch (e) {
       // Not repaired: keep the checkpoint before these events and try again on the next tick.
@@ -732,10 +708,7 @@ export class PartitionDetector {
     } finally {
       this.inRepair = [];
       this.repairing = false;
-      this.repairDocs = null;
-      // Nothing left to repair: the reads kept for the next repair go (they hold parsed events,
-      // hundreds of MB for a look-back of a busy flow); a later late event reads afresh.
-      if (this.repair.size === 0 && this.unrepaired.length === 0) this.repairCache.clear();
+      this.rebuilding = null;
       // While late events keep coming, the next repair waits twice as long as this one took, so
       // that repairs take at most a third of the thread (the late events of the wait share one run).
       const end = this.clock();
@@ -744,40 +717,152 @@ export class PartitionDetector {
   }
 
   /**
-   * After a repair, the stream's state of each of these rules is rebuilt from the events read for
-   * it in time order — the late ones among them, as if they had come on time — and the rule's
-   * on-time events go to the stream again (lateUntil cleared). Until then every on-time event
-   * within the late events' span (a look-back, for rules without a maxspan: minutes) sent the
-   * rule to another repair over its whole windows, and so on until the span had passed. The read
-   * is topped up with what was read meanwhile, until nothing came between its start and its end
-   * (each event read is then in it); events still held are left out (they are pushed later).
-   * Results found while rebuilding are not alerted: each was alerted by the stream or by the
-   * repair, or is left to the next repair (the on-time events pushed while this one ran). False:
-   * the generation changed or reading stopped.
+   * One read of a group of repaired rules (rules that read alike), in time order a page at a
+   * time, fed as it goes to each rule's scheduled windows (each closed once the read is past it)
+   * and, for the rules whose late events can still combine with events to come, to a new stream
+   * state of the rule (below): nothing is kept of the read but the page at hand — until the
+   * twelfth session the read was held whole, every event of a look-back for the rules windowed by
+   * `event.ingested` (a burst on a busy flow: about 1 GB), and kept for the next repair.
+   *
+   * The rebuilt stream state: the rule's events in time order — the late ones among them, as if
+   * they had come on time — so that its on-time events go to the stream again (lateUntil
+   * cleared). Until then every on-time event within the late events' span (a look-back, for rules
+   * without a maxspan: minutes) sent the rule to another repair over its whole windows. Built
+   * apart from the live state while the read goes on, from the stored events through `through`
+   * except those held when it began; the events pushed to the rule meanwhile (newer than all of
+   * those) are pushed to it after them, and it then takes the live state's place. Results found
+   * while rebuilding are alerted only when they hold an event pushed on time whose results the
+   * stream left to a repair (the others were alerted by the stream or by the repair). A late event
+   * of the rule read meanwhile is not in it: the rule stays with repairs (lateUntil kept).
+   * False: the generation changed or reading stopped.
    */
-  private async rebuildStreams(key: string, plans: readonly RepairPlan[], storedFrom: number, tFrom: number, tTo: number, gen: number): Promise<boolean> {
-    const rules = new Set(plans.map((p) => p.rule));
-    let read: RepairRead | null = null;
-    for (let k = 0; k < REBUILD_READS_MAX && read === null; k++) {
-      const through = this.lastRead.position;
-      const r = await this.repairRead(key, storedFrom, through, rules, tFrom, tTo);
-      if (this.rules.gen !== gen || this.abort?.signal.aborted) return false;
-      if (this.lastRead.position === through) read = r;
+  private async repairGroup(key: string, g: readonly RepairPlan[], through: number, gen: number, covered: number, started: number): Promise<boolean> {
+    let tFrom = Infinity;
+    let tTo = -Infinity;
+    let storedFrom = Infinity;
+    for (const p of g) {
+      tFrom = Math.min(tFrom, p.readFrom);
+      tTo = Math.max(tTo, p.readTo);
+      storedFrom = Math.min(storedFrom, p.storedFrom);
     }
-    // Events keep coming faster than they are read: the rules stay with repairs for now.
-    if (read === null) return true;
-    const held = new Set<number>();
-    for (const h of this.held) held.add(h.position);
-    const own = new Map<number, EventDoc[]>([...rules].map((r) => [r, []]));
-    const events = read.events as (EventDoc & { pos: number })[];
-    for (let k = 0; k < events.length; k++) {
-      if (held.has(events[k]!.pos)) continue;
-      for (const r of read.routes[k]!) own.get(r)?.push(events[k]!);
+    const rules = new Set(g.map((p) => p.rule));
+    // Each rule's windows, fed the events routed to it within the window's event time.
+    type Feed = { plan: RepairPlan; lo: number; hi: number; run: WindowFeed };
+    const feeds = new Map<number, Feed[]>();
+    const failed = new Set<number>();
+    const fail = (p: RepairPlan, e: unknown) => {
+      if (failed.has(p.rule)) return;
+      failed.add(p.rule);
+      feeds.delete(p.rule);
+      this.opts.log.error({ partition: this.partition, rule: this.rules.prepared[p.rule]!.rule.rule_id, err: (e as Error).message }, 'detection: repair run failed');
+    };
+    for (const p of g) {
+      const list: Feed[] = [];
+      for (const w of p.windows) {
+        const lo = p.kind === 'timestamp' ? Math.max(w.start, p.runFrom) : p.runFrom;
+        const hi = p.kind === 'timestamp' ? Math.min(w.end, p.runTo) : p.runTo;
+        list.push({ plan: p, lo, hi, run: this.scheduled.openWindow(p.rule, w.runTime) });
+      }
+      feeds.set(p.rule, list);
     }
-    // The on-time events pushed while the repair ran, whose results the stream left to a repair:
-    // the rebuilt state is the in-order one, so the results holding them are found here, and
-    // those events need no repair of these rules any more (until now each such wave of events
-    // made a second repair of the whole windows).
+    const close = (f: Feed) => {
+      if (failed.has(f.plan.rule)) return;
+      // (Results that end before the plan's `from` are not the repair's: accept reads it.)
+      this.repairFrom = f.plan.from;
+      try {
+        f.run.close();
+      } catch (e) {
+        fail(f.plan, e);
+      } finally {
+        this.repairFrom = -Infinity;
+      }
+    };
+    /** Closes the windows the read is past (`t`: the newest event time read; null: all of them). */
+    const closePast = (t: number | null) => {
+      for (const [r, list] of feeds) {
+        let k = 0;
+        for (const f of list) {
+          if (t === null || f.hi < t) close(f);
+          else list[k++] = f;
+        }
+        list.length = k;
+        if (k === 0) feeds.delete(r);
+      }
+    };
+    // The stream states rebuilt, and what the rebuilds alert (see above).
+    const rebuild = g.filter((p) => p.rebuild);
+    let heldAtStart: Set<number> | null = null;
+    let again = new Map<number, Set<number>>();
+    if (rebuild.length > 0) {
+      heldAtStart = new Set();
+      for (const h of this.held) heldAtStart.add(h.position);
+      again = this.againPositions(rules);
+      const map = new Map<number, Rebuilding>();
+      for (const p of rebuild) {
+        const r = p.rule;
+        map.set(r, { run: this.stream.rebuild(r, (res) => holdsAny(res, again.get(r)) && this.scope.owns(r, res)), pushed: [], late: false });
+      }
+      this.rebuilding = map;
+    }
+    let read = 0;
+    await this.streamWindow({ time: storedFrom }, through, rules, tFrom !== -Infinity ? { start: tFrom, end: tTo } : undefined, (events) => {
+      if (this.rules.gen !== gen) return;
+      read += events.length;
+      for (const ev of events) {
+        const t = ev.time!.ms;
+        for (const r of ev.routes) {
+          const list = feeds.get(r);
+          if (list) {
+            try {
+              for (const f of list) if (t >= f.lo && t <= f.hi) f.run.push(ev);
+            } catch (e) {
+              fail(list[0]!.plan, e);
+            }
+          }
+          const b = this.rebuilding?.get(r);
+          if (b && !heldAtStart!.has(ev.pos)) b.run.push(ev);
+        }
+      }
+      if (events.length > 0) closePast(events[events.length - 1]!.time!.ms);
+    });
+    if (this.rules.gen !== gen || this.abort?.signal.aborted) return false;
+    closePast(null);
+    this.counts.repairs += g.length;
+    this.opts.onRepair?.(g.length);
+    const rebuilding = this.rebuilding;
+    this.rebuilding = null;
+    if (rebuilding) {
+      // The on-time events pushed while the read went on, whose results the stream left to a
+      // repair, are now known too: the rebuilt state is the in-order one, so the results holding
+      // them are found here, and those events need no repair of these rules any more.
+      again = this.againPositions(rules);
+      const cleared = new Set<number>();
+      for (const [r, b] of rebuilding) {
+        if (failed.has(r) || b.pushed === null) continue;
+        for (const ev of b.pushed) b.run.push(ev);
+        b.run.commit();
+        this.counts.rebuilds++;
+        if (!b.late) {
+          this.lateUntil[r] = -Infinity;
+          cleared.add(r);
+        }
+      }
+      if (cleared.size > 0 && [...again.keys()].some((r) => cleared.has(r))) {
+        this.unrepaired = this.unrepaired.filter((h) => {
+          if (!h.again) return true;
+          h.need = h.need!.filter((r) => !cleared.has(r));
+          return h.need.length > 0;
+        });
+        this.repair = new Set();
+        for (const h of this.unrepaired) for (const r of h.need!) this.repair.add(r);
+      }
+    }
+    if (DEBUG_HOLD) this.opts.log.info({ hold: 'repair', key, rules: g.length, read, windows: g.reduce((a, p) => a + p.windows.length, 0), covered, ms: this.clock() - started }, 'hold');
+    return true;
+  }
+
+  /** Per rule of `rules`: the positions of the events pushed on time whose results the stream left to a repair. */
+  private againPositions(rules: Set<number>): Map<number, Set<number>> {
     const again = new Map<number, Set<number>>();
     for (const h of this.unrepaired) {
       if (!h.again) continue;
@@ -788,26 +873,18 @@ export class PartitionDetector {
         set.add(h.position);
       }
     }
-    this.rebuildAccept = again;
-    try {
-      for (const [r, evs] of own) {
-        this.stream.restream(r, evs);
-        this.lateUntil[r] = -Infinity;
-      }
-    } finally {
-      this.rebuildAccept = null;
+    return again;
+  }
+
+  /** An on-time event pushed while stream states are rebuilt: pushed to the rebuilt ones too, after the read. */
+  private notePushedWhileRebuilding(h: Held): void {
+    for (const r of h.routes) {
+      const b = this.rebuilding!.get(r);
+      if (!b || b.pushed === null) continue;
+      // (With its position: a result holding it is alerted by the rebuild when the stream left it to a repair.)
+      if (b.pushed.length >= REBUILD_PENDING_MAX) b.pushed = null;
+      else b.pushed.push({ ...h.ev, pos: h.position } as RepairEvent);
     }
-    if (again.size > 0) {
-      this.unrepaired = this.unrepaired.filter((h) => {
-        if (!h.again) return true;
-        h.need = h.need!.filter((r) => !rules.has(r));
-        return h.need.length > 0;
-      });
-      this.repair = new Set();
-      for (const h of this.unrepaired) for (const r of h.need!) this.repair.add(r);
-    }
-    this.counts.rebuilds += own.size;
-    return true;
   }
 
   /** What each repaired rule reads and runs, from the events its repair covers. */
@@ -899,68 +976,63 @@ export class PartitionDetector {
     return r;
   }
 
-  /** Events of the partition stored since `since` (through a position already read), in time order. */
-  private async readWindow(since: LogStart, through: number, rules: Set<number>, eventTime?: { start: number; end: number }): Promise<RepairRead> {
-    const out: (EventDoc & { pos: number; routes: readonly number[] })[] = [];
-    const sub = this.routerFor([...rules]);
-    await this.opts.reader.replay(since, through, (batch) => {
-      for (const e of batch) {
-        const known = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : null;
-        // Routed by ingest to none of these rules: skipped before `source` is touched (reading it
-        // parses the stored document; most events a repair reads are other rules').
-        let routes: readonly number[];
-        if (known) {
-          routes = known.filter((r) => rules.has(r));
-          if (routes.length === 0) continue;
-        }
-        const docs = this.repairDocs;
-        const parsed = docs?.get(e.position);
-        const ev = { source: parsed ?? e.source, index: e.index, id: e.id, pos: e.position };
-        routes ??= sub.router.route(ev).map((k) => sub.rules[k]!);
-        if (routes.length === 0) continue;
-        // (The scope keeps or drops each rule alone: asking it about the repaired rules only is the same.)
-        const mine = this.scope.rulesFor(ev, routes).filter((r) => rules.has(r));
-        if (mine.length === 0) continue;
-        if (docs && !parsed) docs.set(e.position, ev.source);
-        if (stampEventTime(ev, '@timestamp')) out.push({ ...ev, routes: mine });
-      }
-    }, { signal: this.abort!.signal, routedGen: this.rules.gen, eventTime });
-    out.sort(byTime);
-    return { events: out, routes: out.map((e) => e.routes) };
-  }
-
   /**
-   * The events a group of repaired rules reads, sorted. The last read of each kind is kept
-   * (while small enough): rules windowed by their whole look-back read the same windows repair
-   * after repair while late events keep coming, and only what was stored since is read again.
+   * The events of the partition stored since `since` (through a position already read) that
+   * these rules can use, in time order, handed to `onPage` a page at a time: read so from a log
+   * that can (replaySorted), else read whole and sorted (a log without it: the cluster's).
    */
-  private async repairRead(key: string, storedFrom: number, through: number, rules: Set<number>, tFrom: number, tTo: number): Promise<RepairRead> {
-    const c = this.repairCache.get(key);
-    if (c && c.storedFrom <= storedFrom && c.tFrom <= tFrom && c.tTo >= tTo && c.through <= through && [...rules].every((r) => c.rules.has(r))) {
-      if (c.through < through) {
-        const more = await this.readWindow({ position: c.through + 1 }, through, c.rules, c.tFrom !== -Infinity ? { start: c.tFrom, end: c.tTo } : undefined);
-        const merged = mergeByTime(c.read, more);
-        c.read = merged;
-        c.through = through;
-        if (merged.events.length > REPAIR_CACHE_MAX) this.repairCache.delete(key);
+  private async streamWindow(since: LogStart, through: number, rules: Set<number>, eventTime: { start: number; end: number } | undefined, onPage: (events: RepairEvent[]) => void): Promise<void> {
+    const sub = this.routerFor([...rules]);
+    const take = (e: LogEvent, out: RepairEvent[]) => {
+      const known = e.routed && e.routed.gen === this.rules.gen ? e.routed.routes : null;
+      // Routed by ingest to none of these rules: skipped before `source` is touched (reading it
+      // parses the stored document).
+      let routes: readonly number[];
+      if (known) {
+        routes = known.filter((r) => rules.has(r));
+        if (routes.length === 0) return;
       }
-      return c.read;
+      const ev = { source: e.source, index: e.index, id: e.id, pos: e.position };
+      routes ??= sub.router.route(ev).map((k) => sub.rules[k]!);
+      if (routes.length === 0) return;
+      // (The scope keeps or drops each rule alone: asking it about the repaired rules only is the same.)
+      const mine = this.scope.rulesFor(ev, routes).filter((r) => rules.has(r));
+      if (mine.length === 0) return;
+      if (stampEventTime(ev, '@timestamp')) out.push({ ...ev, routes: mine });
+    };
+    const held = (n: number) => {
+      if (n > this.counts.repairPeak) this.counts.repairPeak = n;
+      this.opts.onRepairPage?.(n);
+    };
+    const signal = this.abort!.signal;
+    const reader = this.opts.reader;
+    const page = this.opts.repairPage ?? REPAIR_PAGE;
+    if (reader.replaySorted) {
+      const { split } = await reader.replaySorted(
+        since,
+        through,
+        (events) => {
+          held(events.length);
+          const out: RepairEvent[] = [];
+          for (const e of events) take(e, out);
+          // A page ends where a millisecond does: sorted, it goes on from the last one.
+          out.sort(byTime);
+          onPage(out);
+        },
+        { signal, routedGen: this.rules.gen, eventTime, page },
+      );
+      if (split > 0) {
+        this.counts.repairSplit += split;
+        this.opts.onRepairSplit?.(split);
+        this.opts.log.warn({ partition: this.partition, events: split, page }, 'detection: a millisecond held more events than a repair page; they were read over several pages, ordered by store position within it instead of by their sub-millisecond time');
+      }
+      return;
     }
-    // Read anew, for the rules and range of the last read too (the next repair may want them).
-    const all = new Set(rules);
-    let from = storedFrom;
-    let lo = tFrom;
-    let hi = tTo;
-    if (c) {
-      for (const r of c.rules) all.add(r);
-      from = Math.min(from, c.storedFrom);
-      lo = Math.min(lo, c.tFrom);
-      hi = Math.max(hi, c.tTo);
-    }
-    const read = await this.readWindow({ time: from }, through, all, lo !== -Infinity ? { start: lo, end: hi } : undefined);
-    if (read.events.length <= REPAIR_CACHE_MAX) this.repairCache.set(key, { storedFrom: from, tFrom: lo, tTo: hi, through, rules: all, read });
-    else this.repairCache.delete(key);
-    return read;
+    const all: RepairEvent[] = [];
+    await reader.replay(since, through, (batch) => void batch.forEach((e) => take(e, all)), { signal, routedGen: this.rules.gen, eventTime });
+    held(all.length);
+    all.sort(byTime);
+    for (let k = 0; k < all.length; k += page) onPage(all.slice(k, k + page));
   }
 
   // ---- acknowledgement -------------------------------------------------------------------------------
@@ -1091,48 +1163,6 @@ function endsAt(r: QueryResult): number {
 /** Order of repair reads: time, then store position. */
 function byTime(a: EventDoc & { pos: number }, b: EventDoc & { pos: number }): number {
   return a.time!.ms - b.time!.ms || a.time!.ns - b.time!.ns || a.pos - b.pos;
-}
-
-/** Two repair reads merged in time order (`b` was stored after `a`). */
-function mergeByTime(a: RepairRead, b: RepairRead): RepairRead {
-  if (b.events.length === 0) return a;
-  const events: EventDoc[] = [];
-  const routes: (readonly number[])[] = [];
-  let i = 0;
-  let j = 0;
-  const ea = a.events as (EventDoc & { pos: number })[];
-  const eb = b.events as (EventDoc & { pos: number })[];
-  while (i < ea.length || j < eb.length) {
-    if (j >= eb.length || (i < ea.length && byTime(ea[i]!, eb[j]!) <= 0)) {
-      events.push(ea[i]!);
-      routes.push(a.routes[i++]!);
-    } else {
-      events.push(eb[j]!);
-      routes.push(b.routes[j++]!);
-    }
-  }
-  return { events, routes };
-}
-
-/** The events (sorted by time) whose time is in [lo, hi]. */
-export function sliceByTime(events: readonly EventDoc[], lo: number, hi: number): readonly EventDoc[] {
-  if (lo === -Infinity && hi === Infinity) return events;
-  const first = lowerBound(events, lo, false);
-  const end = lowerBound(events, hi, true);
-  return first === 0 && end === events.length ? events : events.slice(first, end);
-}
-
-/** First index whose time is ≥ t (or > t with `after`). */
-function lowerBound(events: readonly EventDoc[], t: number, after: boolean): number {
-  let a = 0;
-  let b = events.length;
-  while (a < b) {
-    const m = (a + b) >>> 1;
-    const x = events[m]!.time!.ms;
-    if (x < t || (after && x === t)) a = m + 1;
-    else b = m;
-  }
-  return a;
 }
 
 /** A rule's look-back (to − from); 0 when its schedule cannot be read. */

@@ -127,6 +127,82 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
+  /**
+   * Rows with from ≤ seq ≤ through in @timestamp order (the `ts` column, then seq), in pages of at
+   * most `page` rows, walking the `ts` index by key (each page's query starts after the last row
+   * of the one before), so nothing but a page is held. A page ends where a millisecond ends (the
+   * next page's rows are newer), so that its reader may order a page's events by their
+   * sub-millisecond time as well; a millisecond with more than a page of rows is the exception
+   * (`split` of the next yield counts its rows). Rows without a `ts` are left out. Without an
+   * event-time range the range's own (its oldest and newest `ts`) is looked up first, one pass
+   * over the rows' headers: a walk of the index from its start would cross every older event.
+   */
+  *sortedRows(from: number, through: number, page: number, skipGen?: number, eventTime?: { start: number; end: number }): Generator<{ events: LogEvent[]; split: number }> {
+    const db = this.store.db();
+    const extra: number[] = [];
+    let skip = '';
+    if (skipGen !== undefined) {
+      skip = ' AND routed <> ?';
+      extra.push(-skipGen);
+    }
+    let lo: number;
+    let hi: number;
+    if (eventTime) {
+      lo = Math.floor(eventTime.start);
+      hi = Math.ceil(eventTime.end);
+    } else {
+      const r = db.prepare(`SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM events WHERE seq >= ? AND seq <= ?${skip}`).get(from, through, ...extra) as { lo: number | null; hi: number | null };
+      if (r.lo === null || r.hi === null) return;
+      lo = r.lo;
+      hi = r.hi;
+    }
+    const stmt = db.prepare(
+      `SELECT seq, idx, id, ingested, src, routed, ts FROM events INDEXED BY events_ts WHERE ts >= ? AND ts <= ? AND (ts > ? OR seq > ?) AND seq >= ? AND seq <= ?${skip} ORDER BY ts, seq LIMIT ?`,
+    );
+    page = Math.max(1, Math.floor(page));
+    let lastTs = lo;
+    let lastSeq = from - 1;
+    let carry: (Row & { ts: number })[] = [];
+    // A millisecond emitted whole as a page of its own, which the next rows may continue.
+    let open: { ts: number; n: number } | null = null;
+    for (;;) {
+      const want = Math.max(1, page - carry.length);
+      const rows = stmt.all(lastTs, hi, lastTs, lastSeq, from, through, ...extra, want) as (Row & { ts: number })[];
+      const done = rows.length < want;
+      let split = 0;
+      if (rows.length > 0) {
+        const last = rows[rows.length - 1]!;
+        lastTs = last.ts;
+        lastSeq = last.seq;
+        if (open && rows[0]!.ts === open.ts) {
+          // That millisecond goes on here: its rows span pages.
+          split += open.n;
+          let k = 0;
+          while (k < rows.length && rows[k]!.ts === open.ts) k++;
+          split += k;
+          open.n = 0;
+          if (k < rows.length) open = null;
+        } else open = null;
+      }
+      const chunk = carry.length === 0 ? rows : carry.concat(rows);
+      let emit = chunk;
+      carry = [];
+      if (!done && chunk.length > 0) {
+        // The last millisecond may go on in the next rows: kept for the next page.
+        const t = chunk[chunk.length - 1]!.ts;
+        let cut = chunk.length;
+        while (cut > 0 && chunk[cut - 1]!.ts === t) cut--;
+        if (cut > 0) {
+          emit = chunk.slice(0, cut);
+          carry = chunk.slice(cut);
+        } else if (!open) open = { ts: t, n: chunk.length };
+      }
+      if (emit.length > 0) yield { events: emit.map(rowEvent), split };
+      else if (split > 0) yield { events: [], split };
+      if (done) return;
+    }
+  }
+
   start(from: LogStart): number {
     return 'position' in from ? from.position : this.positionAt(from.time);
   }
@@ -172,6 +248,20 @@ class SqliteReader implements PartitionReader {
       if (opts.signal.aborted) return;
       if (b.events.length > 0 || opts.routedGen !== undefined) await handler(b.events, opts.routedGen === undefined ? undefined : b.tail);
     }
+  }
+
+  async replaySorted(from: LogStart, through: number, handler: (page: LogEvent[]) => Promise<void> | void, opts: ReadOptions & { page: number }): Promise<{ split: number }> {
+    let split = 0;
+    let first = true;
+    for (const p of this.log.sortedRows(this.log.start(from), through, opts.page, opts.routedGen, opts.eventTime)) {
+      // (A turn of the event loop between pages, as replay gives between batches.)
+      if (!first) await yieldToLoop();
+      first = false;
+      if (opts.signal.aborted) return { split };
+      split += p.split;
+      if (p.events.length > 0) await handler(p.events);
+    }
+    return { split };
   }
 
   async consume(from: LogStart, handler: BatchHandler, opts: ReadOptions): Promise<void> {
