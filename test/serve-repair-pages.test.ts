@@ -11,7 +11,7 @@ import { DetectionEngine } from '../src/detect/engine.js';
 import { prepareRule, RuleRouter } from '../src/detect/router.js';
 import { stampEventTime } from '../src/events/order.js';
 import type { EventDoc } from '../src/events/types.js';
-import type { LogEvent } from '../src/serve/event-log.js';
+import type { LogEvent, PartitionReader } from '../src/serve/event-log.js';
 import type { DetectorRules } from '../src/serve/realtime.js';
 import { openStateDb, type StateDb } from '../src/serve/state.js';
 import { batchOf, EventStore, Op } from '../src/serve/store/event-store.js';
@@ -162,6 +162,69 @@ describe('a repair over a window larger than its page', () => {
     expect(status.repairPeak).toBeGreaterThan(0);
     expect(status.repairPeak).toBeLessThanOrEqual(PAGE);
     expect(status.repairSplit).toBe(0);
+    expect(ids(alerts)).toEqual(expected);
+    expect(new Set(ids(alerts)).size).toBe(alerts.length);
+  });
+});
+
+describe('events pushed on time while a paged repair reads', () => {
+  test('are read back by position into the rebuilt stream states: their sequences with the late events alerted, no second repair, the alerts of hunt', async () => {
+    const { store, log, close } = await openLog();
+    const rules = rulesOf([
+      { query: 'process where process.name == "x"' },
+      { query: 'sequence by host.id [process where process.name == "a"] [process where process.name == "c"]', ingested: true },
+      { query: 'sequence by host.id with maxspan=30s [process where process.name == "a"] [process where process.name == "b"]' },
+    ]);
+    // The store's reader, its time-ordered reads starting 600 ms late: the next events come meanwhile.
+    const inner = log.reader(0);
+    let readBack = 0;
+    const reader: PartitionReader = {
+      partition: 0,
+      claim: () => inner.claim(),
+      ack: (c) => inner.ack(c),
+      consume: (from, handler, opts) => inner.consume(from, handler, opts),
+      replay: (from, through, handler, opts) => inner.replay(from, through, handler, opts),
+      replaySorted: async (from, through, handler, opts) => {
+        await sleep(600);
+        return inner.replaySorted!(from, through, handler, opts);
+      },
+      replayPositions: (positions, handler, opts) => {
+        readBack += positions.length;
+        return inner.replayPositions!(positions, handler, opts);
+      },
+    };
+    const alerts: Alert[] = [];
+    const d = detectorOn(reader, rules, alerts, 3_600_000, { repairPage: 3 });
+    await d.start();
+    try {
+      const base = Date.now() - 120_000;
+      await put(log, store, [proc('x1', base + 10_000, 'h1', 'x'), proc('c2', base + 11_000, 'h2', 'c')]);
+      await sleep(200);
+      await put(log, store, [proc('a1', base + 1_000, 'h1', 'a'), proc('a3', base + 2_000, 'h3', 'a')]);
+      await sleep(200);
+      // On time while the repair waits to read, within the late events' span: the stream leaves
+      // their results to a repair.
+      await put(log, store, [proc('c1', base + 20_000, 'h1', 'c'), proc('b3', base + 21_000, 'h3', 'b')]);
+      await sleep(200);
+      await put(log, store, [proc('a4', base + 25_000, 'h4', 'a'), proc('c4', base + 26_000, 'h4', 'c'), proc('x5', base + 27_000, 'h5', 'x')]);
+      await sleep(1_500);
+      await d.drain();
+    } finally {
+      await d.stop();
+    }
+    const status = d.status();
+    const stored: LogEvent[] = [];
+    for (const b of log.rows(1, log.lastPosition())) stored.push(...b.events);
+    const expected = huntIds(rules, stored);
+    await close();
+    // x1, x5; a→c on h1 and h4, a→b on h3.
+    expect(expected).toHaveLength(2 + 3 * 3);
+    expect(status.late).toBe(2);
+    // One repair run of each sequence rule, each rebuilt with the events pushed meanwhile read back.
+    expect(status.repairs).toBe(2);
+    expect(status.rebuilds).toBe(2);
+    expect(readBack).toBeGreaterThan(0);
+    expect(status.repairPeak).toBeLessThanOrEqual(3);
     expect(ids(alerts)).toEqual(expected);
     expect(new Set(ids(alerts)).size).toBe(alerts.length);
   });

@@ -121,6 +121,11 @@ export interface PartitionReader {
    * within it rather than by their sub-millisecond time.
    */
   replaySorted?(from: LogStart, through: number, handler: (page: LogEvent[]) => Promise<void> | void, opts: ReadOptions & { page: number }): Promise<{ split: number }>;
+  /**
+   * Optional: the events at these positions, in the order given (those no longer stored left
+   * out), in pages of at most `opts.page`, each handed over before the next is read.
+   */
+  replayPositions?(positions: readonly number[], handler: (page: LogEvent[]) => Promise<void> | void, opts: { signal: AbortSignal; page: number }): Promise<void>;
   /** Acknowledges everything up to the checkpoint (durable when resolved); FencedError when taken over. */
   ack(c: Checkpoint): Promise<void>;
 }

@@ -192,21 +192,31 @@ const BEGAN_SLACK_MS = 100;
 export const REPAIR_PAGE = 2_000;
 
 /**
- * Events pushed to a rule while its stream state is rebuilt, kept to be pushed to the rebuilt
- * state too (see repairGroup); beyond it the rule is left to repair runs for now.
+ * Events pushed to the rules whose stream states a repair rebuilds while it reads, noted to be
+ * pushed to the rebuilt states too (see repairGroup): by store position when the log can read
+ * events back by position (8 bytes each), else the events themselves. Beyond it the rebuilds are
+ * dropped and their rules left to repair runs for now.
  */
-const REBUILD_PENDING_MAX = 200_000;
+const REBUILD_PENDING_MAX = 1_000_000;
+const REBUILD_PENDING_DOCS_MAX = 50_000;
+/** Reads back of the events pushed meanwhile before a rebuild gives up (events keep coming faster). */
+const REBUILD_ROUNDS_MAX = 8;
 
 /** An event read for a repair: its store position, and the repaired rules it is routed to. */
 type RepairEvent = EventDoc & { pos: number; routes: readonly number[] };
 
-/** A rule's stream state being rebuilt during a repair read (see repairGroup). */
+/** The stream states a repair rebuilds while it reads (see repairGroup). */
 interface Rebuilding {
-  run: StreamRebuild;
-  /** The on-time events pushed to the rule meanwhile (null: too many, the rebuild is dropped). */
-  pushed: EventDoc[] | null;
-  /** A late event of the rule came meanwhile: the rule stays with repairs after the rebuild. */
-  late: boolean;
+  /** Per rule: its new state, and whether a late event of it came meanwhile (it stays with repairs then). */
+  rules: Map<number, { run: StreamRebuild; late: boolean }>;
+  /**
+   * The on-time events pushed to those rules meanwhile, in push order: store positions (the log
+   * reads them back: replayPositions) or the events (a log that cannot), with the rules pushed to.
+   * Null: too many, the rebuilds are dropped.
+   */
+  pushed: { positions: number[]; docs: RepairEvent[] | null; routes: (readonly number[])[] } | null;
+  /** Per rule: the positions of its events pushed on time whose results the stream left to a repair (what the rebuilds alert). */
+  again: Map<number, Set<number>>;
 }
 
 /** One rule's repair: the scheduled windows it runs again and what it reads for them. */
@@ -255,7 +265,7 @@ export class PartitionDetector {
   /** No repair run starts before this time (repairs of a burst of late events are coalesced). */
   private nextRepairAt = 0;
   /** While a repair reads: the rules whose stream state it rebuilds (see repairGroup). */
-  private rebuilding: Map<number, Rebuilding> | null = null;
+  private rebuilding: Rebuilding | null = null;
   /** Routers over the rule sets of recent repair runs, for this generation (see routerFor). */
   private repairRouters = new Map<string, { router: RuleRouter; rules: number[] }>();
   /**
@@ -562,7 +572,7 @@ export class PartitionDetector {
                 (ordered ??= []).push(r);
                 if (!h.silent) this.repair.add(r);
                 if (h.t + span > this.lateUntil[r]!) this.lateUntil[r] = h.t + span;
-                const b = this.rebuilding?.get(r);
+                const b = this.rebuilding?.rules.get(r);
                 if (b) b.late = true;
               }
             }
@@ -686,7 +696,6 @@ export class PartitionDetector {
     const gen = this.rules.gen;
     try {
       const plans = this.repairPlans(rules, covered);
-      const through = this.lastRead.position;
       // Rules that read alike share one read: by @timestamp or by store time, whole or by maxspan.
       const groups = new Map<string, RepairPlan[]>();
       for (const p of plans) {
@@ -696,7 +705,7 @@ export class PartitionDetector {
         g.push(p);
       }
       for (const [key, g] of groups) {
-        if (!(await this.repairGroup(key, g, through, gen, covered.length, started))) return;
+        if (!(await this.repairGroup(key, g, gen, covered.length, started))) return;
       }
     } catch (e) {
       // Not repaired: keep the checkpoint before these events and try again on the next tick.
@@ -728,15 +737,17 @@ export class PartitionDetector {
    * they had come on time — so that its on-time events go to the stream again (lateUntil
    * cleared). Until then every on-time event within the late events' span (a look-back, for rules
    * without a maxspan: minutes) sent the rule to another repair over its whole windows. Built
-   * apart from the live state while the read goes on, from the stored events through `through`
-   * except those held when it began; the events pushed to the rule meanwhile (newer than all of
+   * apart from the live state while the read goes on, from the events read before it began except
+   * those still held then; the events pushed to the rule meanwhile (newer than all of
    * those) are pushed to it after them, and it then takes the live state's place. Results found
    * while rebuilding are alerted only when they hold an event pushed on time whose results the
    * stream left to a repair (the others were alerted by the stream or by the repair). A late event
    * of the rule read meanwhile is not in it: the rule stays with repairs (lateUntil kept).
    * False: the generation changed or reading stopped.
    */
-  private async repairGroup(key: string, g: readonly RepairPlan[], through: number, gen: number, covered: number, started: number): Promise<boolean> {
+  private async repairGroup(key: string, g: readonly RepairPlan[], gen: number, covered: number, started: number): Promise<boolean> {
+    // Everything read so far (the events pushed from here on are noted for the rebuilds).
+    const through = this.lastRead.position;
     let tFrom = Infinity;
     let tTo = -Infinity;
     let storedFrom = Infinity;
@@ -792,17 +803,15 @@ export class PartitionDetector {
     // The stream states rebuilt, and what the rebuilds alert (see above).
     const rebuild = g.filter((p) => p.rebuild);
     let heldAtStart: Set<number> | null = null;
-    let again = new Map<number, Set<number>>();
     if (rebuild.length > 0) {
       heldAtStart = new Set();
       for (const h of this.held) heldAtStart.add(h.position);
-      again = this.againPositions(rules);
-      const map = new Map<number, Rebuilding>();
+      const rb: Rebuilding = { rules: new Map(), pushed: { positions: [], docs: this.opts.reader.replayPositions ? null : [], routes: [] }, again: this.againPositions(rules) };
       for (const p of rebuild) {
         const r = p.rule;
-        map.set(r, { run: this.stream.rebuild(r, (res) => holdsAny(res, again.get(r)) && this.scope.owns(r, res)), pushed: [], late: false });
+        rb.rules.set(r, { run: this.stream.rebuild(r, (res) => holdsAny(res, rb.again.get(r)) && this.scope.owns(r, res)), late: false });
       }
-      this.rebuilding = map;
+      this.rebuilding = rb;
     }
     let read = 0;
     await this.streamWindow({ time: storedFrom }, through, rules, tFrom !== -Infinity ? { start: tFrom, end: tTo } : undefined, (events) => {
@@ -819,7 +828,7 @@ export class PartitionDetector {
               fail(list[0]!.plan, e);
             }
           }
-          const b = this.rebuilding?.get(r);
+          const b = this.rebuilding?.rules.get(r);
           if (b && !heldAtStart!.has(ev.pos)) b.run.push(ev);
         }
       }
@@ -829,35 +838,9 @@ export class PartitionDetector {
     closePast(null);
     this.counts.repairs += g.length;
     this.opts.onRepair?.(g.length);
-    const rebuilding = this.rebuilding;
-    this.rebuilding = null;
-    if (rebuilding) {
-      // The on-time events pushed while the read went on, whose results the stream left to a
-      // repair, are now known too: the rebuilt state is the in-order one, so the results holding
-      // them are found here, and those events need no repair of these rules any more.
-      again = this.againPositions(rules);
-      const cleared = new Set<number>();
-      for (const [r, b] of rebuilding) {
-        if (failed.has(r) || b.pushed === null) continue;
-        for (const ev of b.pushed) b.run.push(ev);
-        b.run.commit();
-        this.counts.rebuilds++;
-        if (!b.late) {
-          this.lateUntil[r] = -Infinity;
-          cleared.add(r);
-        }
-      }
-      if (cleared.size > 0 && [...again.keys()].some((r) => cleared.has(r))) {
-        this.unrepaired = this.unrepaired.filter((h) => {
-          if (!h.again) return true;
-          h.need = h.need!.filter((r) => !cleared.has(r));
-          return h.need.length > 0;
-        });
-        this.repair = new Set();
-        for (const h of this.unrepaired) for (const r of h.need!) this.repair.add(r);
-      }
-    }
-    if (DEBUG_HOLD) this.opts.log.info({ hold: 'repair', key, rules: g.length, read, windows: g.reduce((a, p) => a + p.windows.length, 0), covered, ms: this.clock() - started }, 'hold');
+    const pending = this.rebuilding?.pushed?.positions.length ?? -1;
+    if (this.rebuilding && !(await this.finishRebuilds(rules, failed, gen))) return false;
+    if (DEBUG_HOLD) this.opts.log.info({ hold: 'repair', key, rules: g.length, read, pending, windows: g.reduce((a, p) => a + p.windows.length, 0), covered, ms: this.clock() - started }, 'hold');
     return true;
   }
 
@@ -878,13 +861,86 @@ export class PartitionDetector {
 
   /** An on-time event pushed while stream states are rebuilt: pushed to the rebuilt ones too, after the read. */
   private notePushedWhileRebuilding(h: Held): void {
-    for (const r of h.routes) {
-      const b = this.rebuilding!.get(r);
-      if (!b || b.pushed === null) continue;
-      // (With its position: a result holding it is alerted by the rebuild when the stream left it to a repair.)
-      if (b.pushed.length >= REBUILD_PENDING_MAX) b.pushed = null;
-      else b.pushed.push({ ...h.ev, pos: h.position } as RepairEvent);
+    const rb = this.rebuilding!;
+    const p = rb.pushed;
+    if (p === null || !h.routes.some((r) => rb.rules.has(r))) return;
+    if (p.positions.length >= (p.docs ? REBUILD_PENDING_DOCS_MAX : REBUILD_PENDING_MAX)) {
+      rb.pushed = null;
+      return;
     }
+    p.positions.push(h.position);
+    p.routes.push(h.routes);
+    // (With its position: a result holding it is alerted by the rebuild when the stream left it to a repair.)
+    p.docs?.push({ ...h.ev, pos: h.position, routes: h.routes });
+  }
+
+  /**
+   * The end of the rebuilds of a repair read: the events pushed to their rules meanwhile are
+   * pushed to the new states too (read back from the log by position, until none came while they
+   * were read; at most REBUILD_ROUNDS_MAX reads), and the new states take the live ones' place.
+   * False: the generation changed or reading stopped.
+   */
+  private async finishRebuilds(rules: Set<number>, failed: Set<number>, gen: number): Promise<boolean> {
+    const rb = this.rebuilding!;
+    const feed = (ev: EventDoc, routes: readonly number[]) => {
+      for (const r of routes) rb.rules.get(r)?.run.push(ev);
+    };
+    let done = 0;
+    const reader = this.opts.reader;
+    for (let round = 0; rb.pushed && done < rb.pushed.positions.length; round++) {
+      const p = rb.pushed;
+      // (The events pushed on time since, whose results the stream left to a repair, included.)
+      rb.again = this.againPositions(rules);
+      if (p.docs) {
+        for (; done < p.docs.length; done++) feed(p.docs[done]!, p.routes[done]!);
+        break;
+      }
+      if (round === REBUILD_ROUNDS_MAX) {
+        rb.pushed = null;
+        break;
+      }
+      const end = p.positions.length;
+      const from = done;
+      await reader.replayPositions!(p.positions.slice(from, end), (events) => {
+        for (const e of events) {
+          const k = p.positions.indexOf(e.position, done);
+          if (k < 0 || k >= end) continue;
+          done = k + 1;
+          const ev = { source: e.source, index: e.index, id: e.id, pos: e.position } as RepairEvent;
+          if (!stampEventTime(ev, '@timestamp')) continue;
+          feed(ev, p.routes[k]!);
+        }
+      }, { signal: this.abort!.signal, page: this.opts.repairPage ?? REPAIR_PAGE });
+      if (this.rules.gen !== gen || this.abort?.signal.aborted) return false;
+      done = end;
+    }
+    this.rebuilding = null;
+    // Too many events came meanwhile: the rules stay with repairs for now (their live states as they were).
+    if (rb.pushed === null) return true;
+    // The on-time events pushed while the read went on, whose results the stream left to a
+    // repair: the rebuilt state is the in-order one, so the results holding them were found
+    // here, and those events need no repair of these rules any more.
+    const again = rb.again;
+    const cleared = new Set<number>();
+    for (const [r, b] of rb.rules) {
+      if (failed.has(r)) continue;
+      b.run.commit();
+      this.counts.rebuilds++;
+      if (!b.late) {
+        this.lateUntil[r] = -Infinity;
+        cleared.add(r);
+      }
+    }
+    if (cleared.size > 0 && [...again.keys()].some((r) => cleared.has(r))) {
+      this.unrepaired = this.unrepaired.filter((h) => {
+        if (!h.again) return true;
+        h.need = h.need!.filter((r) => !cleared.has(r));
+        return h.need.length > 0;
+      });
+      this.repair = new Set();
+      for (const h of this.unrepaired) for (const r of h.need!) this.repair.add(r);
+    }
+    return true;
   }
 
   /** What each repaired rule reads and runs, from the events its repair covers. */

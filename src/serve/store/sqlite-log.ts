@@ -203,6 +203,23 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
+  /** The rows at these positions, in the order given (rows no longer stored left out), `page` at a time. */
+  *rowsAt(positions: readonly number[], page: number): Generator<LogEvent[]> {
+    const stmt = this.store.db().prepare('SELECT seq, idx, id, ingested, src, routed FROM events WHERE seq IN (SELECT value FROM json_each(?))');
+    page = Math.max(1, Math.floor(page));
+    for (let k = 0; k < positions.length; k += page) {
+      const want = positions.slice(k, k + page);
+      const bySeq = new Map<number, Row>();
+      for (const r of stmt.all(JSON.stringify(want)) as Row[]) bySeq.set(r.seq, r);
+      const out: LogEvent[] = [];
+      for (const p of want) {
+        const r = bySeq.get(p);
+        if (r) out.push(rowEvent(r));
+      }
+      yield out;
+    }
+  }
+
   start(from: LogStart): number {
     return 'position' in from ? from.position : this.positionAt(from.time);
   }
@@ -262,6 +279,16 @@ class SqliteReader implements PartitionReader {
       if (p.events.length > 0) await handler(p.events);
     }
     return { split };
+  }
+
+  async replayPositions(positions: readonly number[], handler: (page: LogEvent[]) => Promise<void> | void, opts: { signal: AbortSignal; page: number }): Promise<void> {
+    let first = true;
+    for (const events of this.log.rowsAt(positions, opts.page)) {
+      if (!first) await yieldToLoop();
+      first = false;
+      if (opts.signal.aborted) return;
+      if (events.length > 0) await handler(events);
+    }
   }
 
   async consume(from: LogStart, handler: BatchHandler, opts: ReadOptions): Promise<void> {
