@@ -137,6 +137,11 @@ interface Held {
   began: number;
   /** The event read just before this one: the checkpoint while this one is not done. */
   prev: Checkpoint;
+  /**
+   * Per rule of `need`: the event's window time (NaN: none), noted when it goes to wait for a
+   * repair — its document is let go then (see awaitRepair).
+   */
+  wt?: number[];
   /** Waiting for a repair (in `unrepaired`): the rules it needs one of. */
   need?: number[];
   /** Pushed on time, its results for `need` left to a repair (the stream lacked late events then). */
@@ -187,6 +192,9 @@ const REPAIR_WINDOWS_MAX = 1_000;
  * long after its own.
  */
 const BEGAN_SLACK_MS = 100;
+
+/** The document of an event waiting for a repair, once let go (see awaitRepair). */
+const LET_GO: EventDoc = Object.freeze({ source: Object.freeze({}), index: '', id: '' }) as EventDoc;
 
 /** Events a repair reads and holds at once, by default (DetectorOptions.repairPage). */
 export const REPAIR_PAGE = 2_000;
@@ -516,6 +524,21 @@ export class PartitionDetector {
     while (this.pending.size > MAX_PENDING_WRITES) await Promise.race(this.pending);
   }
 
+  /**
+   * An event goes to wait for a repair of `need` (late, or pushed on time while those rules lack
+   * late events: `again`). What the repair needs of it is kept — its times, position, rules and
+   * window times — but not its document: while a long repair runs, every event pushed within the
+   * late events' span (a look-back, for rules without a maxspan) waits, and until the twelfth
+   * session each kept its parsed document (a burst of the service bench: about 100,000 events).
+   */
+  private awaitRepair(h: Held, need: number[], again: boolean): void {
+    h.need = need;
+    if (again) h.again = true;
+    h.wt = need.map((r) => this.windowTimes[r]!(h.ev, h.t) ?? Number.NaN);
+    h.ev = LET_GO;
+    this.unrepaired.push(h);
+  }
+
   /** Pushes the events held long enough, in time order (`all`: everything held). */
   private release(all: boolean): void {
     if (this.held.length > 0) {
@@ -579,10 +602,7 @@ export class PartitionDetector {
             if (h.silent) continue;
             late++;
             if (free) this.stream.push(h.ev, h.t, free);
-            if (ordered) {
-              h.need = ordered;
-              this.unrepaired.push(h);
-            }
+            if (ordered) this.awaitRepair(h, ordered, false);
             continue;
           }
           this.lastPushed = h.t;
@@ -605,11 +625,7 @@ export class PartitionDetector {
                 (need ??= []).push(r);
               }
             }
-            if (need) {
-              h.need = need;
-              h.again = true;
-              this.unrepaired.push(h);
-            }
+            if (need) this.awaitRepair(h, need, true);
           }
         }
         if (DEBUG_HOLD) {
@@ -934,7 +950,9 @@ export class PartitionDetector {
     if (cleared.size > 0 && [...again.keys()].some((r) => cleared.has(r))) {
       this.unrepaired = this.unrepaired.filter((h) => {
         if (!h.again) return true;
-        h.need = h.need!.filter((r) => !cleared.has(r));
+        const keep = h.need!.map((r) => !cleared.has(r));
+        h.need = h.need!.filter((_, k) => keep[k]);
+        h.wt = h.wt?.filter((_, k) => keep[k]);
         return h.need.length > 0;
       });
       this.repair = new Set();
@@ -963,8 +981,8 @@ export class PartitionDetector {
         if (h.t < tLo) tLo = h.t;
         if (h.t > tHi) tHi = h.t;
         if (h.storedAt < storedLo) storedLo = h.storedAt;
-        const wt = windowTime(h.ev, h.t);
-        if (wt === null) continue;
+        const wt = h.wt ? h.wt[h.need!.indexOf(i)]! : windowTime(h.ev, h.t);
+        if (wt === null || Number.isNaN(wt)) continue;
         if (wt < wLo) wLo = wt;
         if (wt > wHi) wHi = wt;
       }
