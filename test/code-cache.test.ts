@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getHeapStatistics } from 'node:v8';
+import { BUNDLE_HEAD, sourceText } from '../src/cli/launch.js';
 import { repoRoot, runCommand, type CliResult } from './cli-helpers.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'eqlite-code-cache-'));
@@ -73,6 +75,22 @@ function rewrite(file: string, change: (payload: Buffer) => Buffer, header: 'mat
   const head = header === 'matching' ? `${format} ${payload.length} ${createHash('sha256').update(payload).digest('hex')}` : `${format} ${length} ${sha256}`;
   writeFileSync(file, Buffer.concat([Buffer.from(`${head}\n`), payload]));
 }
+
+describe('the bundle\'s text', () => {
+  it('is held outside V8\'s heap when it is ASCII (an external string), and decoded as utf8 otherwise', () => {
+    // 4 MB of ASCII, as a bundle is: the string made of it must not be a copy in the heap.
+    const ascii = Buffer.alloc(4 << 20, 'let x = 1;\n');
+    const before = getHeapStatistics();
+    const text = sourceText(ascii);
+    const after = getHeapStatistics();
+    expect(text.length).toBe(4 << 20);
+    expect(text.slice(0, 22)).toBe('let x = 1;\nlet x = 1;\n');
+    expect(after.used_heap_size - before.used_heap_size).toBeLessThan(1 << 20);
+    expect(after.external_memory - before.external_memory).toBeGreaterThanOrEqual(4 << 20);
+    // Not ASCII (not what the build writes): the characters are those of the utf8 bytes.
+    expect(sourceText(Buffer.from('const s = "d\u00e9j\u00e0 \u2192";', 'utf8'))).toBe('const s = "d\u00e9j\u00e0 \u2192";');
+  });
+});
 
 describe('the code cache of the command line', () => {
   it('is written by the first run, used by the next, and replaced when damaged, cut or rejected; results never change', async () => {
@@ -143,6 +161,27 @@ describe('the code cache of the command line', () => {
       expect(stale.stdout).toBe(fresh.stdout);
     } finally {
       writeFileSync(list, original);
+    }
+    expect(outcome(await hunt(cache))).toBe('used');
+  }, 120_000);
+
+  it('is written inside the module wrapper, and a bundle file without it is not compiled: the ES modules run', async () => {
+    const cache = path.join(work, 'cache-unwrapped');
+    const bundle = path.join(cli, 'program.bundle.cjs');
+    const original = readFileSync(bundle);
+    expect(original.toString('latin1', 0, BUNDLE_HEAD.length)).toBe(BUNDLE_HEAD);
+    expect(original.toString('latin1', original.length - 3)).toBe('\n})');
+    const wrapped = await hunt(cache);
+    expect(outcome(wrapped)).toBe('none');
+    try {
+      // The bundle as the build wrote it before the wrapper was part of the file.
+      writeFileSync(bundle, original.subarray(BUNDLE_HEAD.length, original.length - 3));
+      const bare = await hunt(cache);
+      expect(outcome(bare)).toBeUndefined();
+      expect(bare.stderr).toMatch(/^startup: program bundle not of this build: ES modules loaded /m);
+      expect(bare.stdout).toBe(wrapped.stdout);
+    } finally {
+      writeFileSync(bundle, original);
     }
     expect(outcome(await hunt(cache))).toBe('used');
   }, 120_000);

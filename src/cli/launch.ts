@@ -17,6 +17,7 @@
 // Without the bundle (running src/ under tsx, or a dist/ built by tsc alone), when any module it
 // was made from has changed since (in a checkout, a `tsc` without the bundling step after it),
 // or with EQLITE_BUNDLE=off, main.ts imports program.js as ES modules instead.
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -32,6 +33,8 @@ export interface Program {
 }
 
 export const BUNDLE_FILE = 'program.bundle.cjs';
+/** What the bundle's file starts with (scripts/build-cli-bundle.mjs writes it). */
+export const BUNDLE_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 export const CODE_CACHE_DIR = 'code';
 /** Code caches kept (the most recently written): one per command and build in use. */
 export const KEEP_CODE_CACHES = 8;
@@ -62,6 +65,12 @@ export function loadBundledProgram(mainUrl: string): Program | undefined {
   } catch {
     return undefined;
   }
+  // The file holds the bundle inside the module wrapper of CommonJS already (the build writes it
+  // so); anything else is not a bundle of this build.
+  if (source.length < BUNDLE_HEAD.length || source.toString('latin1', 0, BUNDLE_HEAD.length) !== BUNDLE_HEAD) {
+    markStartup('program bundle not of this build: ES modules loaded');
+    return undefined;
+  }
   const dir = process.argv.includes('--no-cache') ? undefined : cacheDir();
   const file = dir === undefined ? undefined : path.join(dir, CODE_CACHE_DIR, `${commandName()}-${cacheKey(source)}.bin`);
   let cached: Buffer | undefined;
@@ -71,11 +80,9 @@ export function loadBundledProgram(mainUrl: string): Program | undefined {
     if (read === 'damaged') outcome = 'damaged';
     else cached = read;
   }
-  // The module wrapper of CommonJS, so that the bundle sees the usual free variables.
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source.toString('utf8')}\n})`;
   let script: vm.Script;
   try {
-    script = new vm.Script(wrapped, { filename: bundle, cachedData: cached, importModuleDynamically: mainLoader });
+    script = new vm.Script(sourceText(source), { filename: bundle, cachedData: cached, importModuleDynamically: mainLoader });
   } catch {
     // Not a whole script (a build writing it right now): the ES modules are the same code.
     return undefined;
@@ -86,6 +93,17 @@ export function loadBundledProgram(mainUrl: string): Program | undefined {
   markStartup(`program bundle compiled (code cache ${outcome})`);
   if (file !== undefined && outcome !== 'used') process.once('exit', () => writeCodeCache(file, script));
   return module.exports;
+}
+
+/**
+ * The bundle's text. The build writes it in ASCII, and Node makes a string of more than about a
+ * megabyte decoded as latin1 an external string (its bytes stay outside V8's heap); as utf8 it would
+ * be a 1.5 MB string in the heap, which every garbage collection of start-up must then carry (as
+ * the wrapped copy the launcher used to make: 3 MB in all). A byte that is not ASCII (a bundle not
+ * made by the build) is decoded as utf8, as it must be.
+ */
+export function sourceText(source: Buffer): string {
+  return isAscii(source) ? source.toString('latin1') : source.toString('utf8');
 }
 
 /**
