@@ -26,7 +26,7 @@
 //                         EQLITE_BENCH_FILE_EVENTS events each (default 100000), time-interleaved,
 //                         read on the main thread (--threads 0) and on one worker per core
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,13 +155,16 @@ if (haveCorpus && !skip.has('startup')) {
   const first = head.toString('utf8', 0, got).split('\n')[0]!;
   writeFileSync(one, first + '\n');
   const tmp = mkdtempSync(path.join(tmpdir(), 'eqlite-bench-startup-'));
-  const cli = path.join(root, 'dist', 'cli', 'main.js');
+  // What `eqlite` runs: the package's executable (dist/cli/eqlite.cjs, one CommonJS script), not
+  // dist/cli/main.js (the same code as an ES module, which also sets up Node's module loader).
+  const bin = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin.eqlite!;
+  const cli = path.join(root, bin);
   const rulesHome = path.join(tmp, 'rules-home');
   const tomlDir = path.resolve(path.dirname(corpus), 'toml');
   const haveToml = existsSync(tomlDir);
   if (haveToml) execFileSync(process.execPath, [cli, 'rules', 'update', tomlDir], { env: { ...process.env, EQLITE_RULES_HOME: rulesHome }, stdio: 'ignore' });
   console.log('');
-  console.log('start-up with all active Elastic EQL rules: process start to the first event read (EQLITE_TRACE_STARTUP=1)');
+  console.log(`start-up with all active Elastic EQL rules: process start to the first event read (EQLITE_TRACE_STARTUP=1, node ${bin})`);
   console.log('rules                                     cache   CPU ms   wall ms   (runs: CPU/wall)');
   const cases: [string, string[]][] = [['-r eql-rules.ndjson (Kibana export)', ['-r', corpus]]];
   if (haveToml) cases.push(['installed detection-rules TOML (default)', []]);

@@ -12,7 +12,7 @@
 //   walk of dist/) are those of the unbundled module. Any other use of import.meta fails the build
 //   (esbuild's empty-import-meta warning, made an error).
 import { build } from 'esbuild';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -29,9 +29,13 @@ export const BUNDLE_TAIL = '\n})';
 
 /**
  * Bundles `entry` (program.js, or program.ts for the tests) and the modules of `codeRoot` it
- * imports into `outfile`.
+ * imports into `outfile`. With `launcher`, also bundles `launcher.entry` (main.js: the launcher and
+ * the few modules it imports) into `launcher.outfile` as one CommonJS script, the `eqlite`
+ * executable of the package (package.json's bin): Node starts a CommonJS main script without
+ * setting up its ES module loader, about 3% of a hunt's start-up instructions. Its import() of the
+ * program's ES modules (used when the bundle cannot be) is left to Node, as `launcher.program`.
  */
-export async function bundleProgram({ codeRoot, entry, outfile }) {
+export async function bundleProgram({ codeRoot, entry, outfile, launcher }) {
   /** Replaces import.meta.url in each module of codeRoot by its own file's URL, found from the bundle's directory. */
   const moduleUrls = {
     name: 'module-urls',
@@ -86,10 +90,62 @@ export async function bundleProgram({ codeRoot, entry, outfile }) {
     const st = statSync(full);
     return [path.relative(path.dirname(outfile), full).split(path.sep).join('/'), st.size, st.mtimeMs];
   });
+  // The launcher's own inputs are listed with the bundle's: a `tsc` alone after the build that
+  // changed one leaves the CommonJS executable older than they are, and it then imports the ES
+  // modules rather than compile the bundle.
+  if (launcher !== undefined) {
+    const listed = new Set(inputs.map(([f]) => f));
+    for (const input of await bundleLauncher(codeRoot, launcher, moduleUrls, outfile)) if (!listed.has(input[0])) inputs.push(input);
+  }
   writeFileSync(outfile.replace(/\.cjs$/, '.json'), JSON.stringify({ inputs }));
+}
+
+/** Bundles the launcher (see bundleProgram); returns its inputs as the bundle's list records them. */
+async function bundleLauncher(codeRoot, { entry, outfile: out, program }, moduleUrls, bundleFile) {
+  const programImport = {
+    name: 'program-import',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/program\.js$/ }, () => ({ path: program, external: true }));
+      // The entry finds the bundle beside itself: its import.meta.url is the executable's own URL.
+      b.onLoad({ filter: /\.[jt]s$/ }, (args) => {
+        if (args.path !== entry) return undefined;
+        const contents = readFileSync(args.path, 'utf8').replaceAll('import.meta.url', `require('node:url').pathToFileURL(__filename).href`);
+        return { contents, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+      });
+    },
+  };
+  const result = await build({
+    entryPoints: [entry],
+    metafile: true,
+    absWorkingDir: root,
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    charset: 'ascii',
+    external: Object.keys(pkg.dependencies),
+    minify: false,
+    sourcemap: false,
+    logLevel: 'warning',
+    logOverride: { 'empty-import-meta': 'error' },
+    banner: { js: `const __eqliteModuleUrl = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;` },
+    plugins: [programImport, moduleUrls],
+  });
+  chmodSync(out, 0o755);
+  return Object.keys(result.metafile.inputs).map((f) => {
+    const full = path.resolve(root, f);
+    const st = statSync(full);
+    return [path.relative(path.dirname(bundleFile), full).split(path.sep).join('/'), st.size, st.mtimeMs];
+  });
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const dist = path.join(root, 'dist');
-  await bundleProgram({ codeRoot: dist, entry: path.join(dist, 'cli', 'program.js'), outfile: path.join(dist, 'cli', 'program.bundle.cjs') });
+  await bundleProgram({
+    codeRoot: dist,
+    entry: path.join(dist, 'cli', 'program.js'),
+    outfile: path.join(dist, 'cli', 'program.bundle.cjs'),
+    launcher: { entry: path.join(dist, 'cli', 'main.js'), outfile: path.join(dist, 'cli', 'eqlite.cjs'), program: './program.js' },
+  });
 }

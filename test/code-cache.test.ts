@@ -20,6 +20,8 @@ const work = mkdtempSync(path.join(tmpdir(), 'eqlite-code-cache-'));
 const pkg = path.join(work, 'pkg');
 const cli = path.join(pkg, 'dist', 'cli');
 const main = path.join(cli, 'main.mjs');
+// The package's executable: main.ts and the launcher as one CommonJS script.
+const executable = path.join(cli, 'eqlite.cjs');
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -29,9 +31,16 @@ beforeAll(async () => {
   // Packages are required from the bundle's directory, as from dist/cli in a checkout.
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(pkg, 'node_modules'));
   const script = pathToFileURL(path.join(repoRoot, 'scripts', 'build-cli-bundle.mjs')).href;
-  const { bundleProgram } = (await import(script)) as { bundleProgram: (o: { codeRoot: string; entry: string; outfile: string }) => Promise<void> };
+  const { bundleProgram } = (await import(script)) as {
+    bundleProgram: (o: { codeRoot: string; entry: string; outfile: string; launcher?: { entry: string; outfile: string; program: string } }) => Promise<void>;
+  };
   const src = path.join(repoRoot, 'src');
-  await bundleProgram({ codeRoot: src, entry: path.join(src, 'cli', 'program.ts'), outfile: path.join(cli, 'program.bundle.cjs') });
+  await bundleProgram({
+    codeRoot: src,
+    entry: path.join(src, 'cli', 'program.ts'),
+    outfile: path.join(cli, 'program.bundle.cjs'),
+    launcher: { entry: path.join(src, 'cli', 'main.ts'), outfile: executable, program: pathToFileURL(path.join(src, 'cli', 'program.ts')).href },
+  });
   const launch = pathToFileURL(path.join(src, 'cli', 'launch.ts')).href;
   const program = pathToFileURL(path.join(src, 'cli', 'program.ts')).href;
   writeFileSync(
@@ -49,7 +58,11 @@ function hunt(cache: string, ...extra: string[]): Promise<CliResult> {
 }
 
 function huntWith(env: NodeJS.ProcessEnv, cache: string, ...extra: string[]): Promise<CliResult> {
-  return runCommand(process.execPath, ['--import', tsx, main, 'hunt', '--format', 'ndjson', '--no-progress', ...extra, 'examples/windows-sample.ndjson'], {
+  return huntBy(main, env, cache, ...extra);
+}
+
+function huntBy(entry: string, env: NodeJS.ProcessEnv, cache: string, ...extra: string[]): Promise<CliResult> {
+  return runCommand(process.execPath, ['--import', tsx, entry, 'hunt', '--format', 'ndjson', '--no-progress', ...extra, 'examples/windows-sample.ndjson'], {
     env: { EQLITE_CACHE_HOME: cache, EQLITE_TRACE_STARTUP: 'phases', ...env },
   });
 }
@@ -184,6 +197,35 @@ describe('the code cache of the command line', () => {
       writeFileSync(bundle, original);
     }
     expect(outcome(await hunt(cache))).toBe('used');
+  }, 120_000);
+
+  it('the package\'s executable, one CommonJS script, starts the same bundle from the same code cache, and the ES modules once the launcher\'s modules have changed', async () => {
+    const cache = path.join(work, 'cache-executable');
+    expect(readFileSync(executable, 'latin1').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const first = await huntBy(executable, {}, cache);
+    expect(outcome(first)).toBe('none');
+    const again = await huntBy(executable, {}, cache);
+    expect(outcome(again)).toBe('used');
+    const fromModule = await hunt(cache);
+    expect(outcome(fromModule)).toBe('used');
+    expect(again.stdout).toBe(first.stdout);
+    expect(fromModule.stdout).toBe(first.stdout);
+    expect(first.stderr).toMatch(/^alerts: 27$/m);
+    const list = path.join(cli, 'program.bundle.json');
+    const original = readFileSync(list, 'utf8');
+    try {
+      // As if src/cli/launch.ts had been rebuilt after the executable was bundled.
+      const inputs = (JSON.parse(original) as { inputs: [string, number, number][] }).inputs;
+      const launch = inputs.find(([f]) => f.endsWith('/src/cli/launch.ts'))!;
+      launch[2] -= 1000;
+      writeFileSync(list, JSON.stringify({ inputs }));
+      const stale = await huntBy(executable, {}, cache);
+      expect(outcome(stale)).toBeUndefined();
+      expect(stale.stderr).toMatch(/^startup: program bundle out of date: ES modules loaded /m);
+      expect(stale.stdout).toBe(first.stdout);
+    } finally {
+      writeFileSync(list, original);
+    }
   }, 120_000);
 
   it('outside a checkout (an installed package, whose files npm dates at the install) checks sizes, not times', async () => {

@@ -1,7 +1,7 @@
 // What `npm pack` puts in the package a user installs outside the checkout (README: Install outside
 // the checkout): the license, the README, the bundled rule with its license note and tests, the
 // sample, and the compiled code; not the sources, tests or scripts.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, runCommand } from './cli-helpers.js';
@@ -16,6 +16,10 @@ describe('npm pack', () => {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => !/^(dist|rules|examples)\//.test(f))).toEqual(['LICENSE', 'README.md', 'package.json']);
+    // The executable npm links as `eqlite` is the launcher bundled as CommonJS by the build.
+    const bin = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin;
+    expect(bin).toEqual({ eqlite: 'dist/cli/eqlite.cjs' });
     if (existsSync(path.join(repoRoot, 'dist', 'cli', 'main.js'))) expect(files).toContain('dist/cli/main.js');
+    if (existsSync(path.join(repoRoot, 'dist', 'cli', 'eqlite.cjs'))) expect(files).toContain('dist/cli/eqlite.cjs');
   }, 120_000);
 });
