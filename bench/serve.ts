@@ -7,7 +7,9 @@
 // retrying 429s. Reported:
 // events/s acknowledged (stored on disk), events/s through detection (until the real-time backlog
 // is empty), p50/p99 acknowledgement latency (client side), real-time alert latency (the
-// service's commit-to-alert histogram), peak RSS of the service, alerts, late events and repair
+// service's commit-to-alert histogram: the upper bounds of the buckets holding p50, p99 and the
+// slowest alert group, and how many groups were timed — with about a hundred, p99 is the second
+// slowest), peak RSS of the service, alerts, late events and repair
 // runs of real-time detection, and CPU per event of the service's threads and of the generator.
 //   EQLITE_BENCH_SERVE_EVENTS     events sent per configuration (default 200000)
 //   EQLITE_BENCH_SERVE_NODE_ARGS  extra node options for the service (e.g. --cpu-prof)
@@ -54,6 +56,9 @@ export interface ServeBenchResult {
   ackP99Ms: number;
   alertP50Ms: number | null;
   alertP99Ms: number | null;
+  /** Upper bound of the bucket holding the slowest alert, and how many alert groups were timed. */
+  alertMaxMs: number | null;
+  alertGroups: number;
   peakRssMb: number;
   alerts: number;
   retried429: number;
@@ -288,6 +293,7 @@ export async function benchServe(label: string, rules: string, events: number, c
     const sent = lines(payloads) / 2;
     const p50 = histQuantile(m, 'eqlite_realtime_alert_latency_seconds', 0.5);
     const p99 = histQuantile(m, 'eqlite_realtime_alert_latency_seconds', 0.99);
+    const slowest = histQuantile(m, 'eqlite_realtime_alert_latency_seconds', 1);
     const offline = opts.hunt ? await huntStored(path.join(dir, 'data'), rules) : undefined;
     return {
       label,
@@ -299,6 +305,8 @@ export async function benchServe(label: string, rules: string, events: number, c
       ackP99Ms: percentile(latencies, 0.99),
       alertP50Ms: p50 === null ? null : p50 * 1000,
       alertP99Ms: p99 === null ? null : p99 * 1000,
+      alertMaxMs: slowest === null ? null : slowest * 1000,
+      alertGroups: metric(m, 'eqlite_realtime_alert_latency_seconds_count'),
       peakRssMb: peakRss / 1e6,
       alerts: sumMetric(m, 'eqlite_alerts_written_total'),
       retried429: retried,
@@ -343,11 +351,11 @@ async function huntStored(data: string, rulesPath: string): Promise<{ alerts: nu
 }
 
 export function printServe(results: ServeBenchResult[], log: (s: string) => void = console.log, header = true): void {
-  if (header) log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  peak RSS  alerts  429s    late  repairs  CPU µs/event (main+writer+other; generator)  load');
+  if (header) log('configuration                   rules   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  alert max (groups)  peak RSS  alerts  429s    late  repairs  CPU µs/event (main+writer+other; generator)  load');
   for (const r of results) {
     const ms = (v: number | null) => (v === null ? '—' : v === Infinity ? '>10 s' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
     log(
-      `${r.label.padEnd(30)} ${String(r.rules).padStart(6)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.alerts).padStart(7)} ${String(r.retried429).padStart(5)} ${String(r.late).padStart(7)} ${String(r.repairs).padStart(8)}  ${r.cpuUsPerEvent ? `${r.cpuUsPerEvent.main.toFixed(1)}+${r.cpuUsPerEvent.writer.toFixed(1)}+${r.cpuUsPerEvent.other.toFixed(1)}` : '—'}; ${Math.round(r.generatorUsPerEvent)}  ${r.load.toFixed(1)}/${cpus().length}${r.hunt ? `  hunt: ${r.hunt.alerts} alerts, ${r.hunt.missing} missing, ${r.hunt.extra} extra` : ''}`,
+      `${r.label.padEnd(30)} ${String(r.rules).padStart(6)} ${String(r.events).padStart(8)} ${Math.round(r.ackPerSec).toLocaleString('en').padStart(11)} ${Math.round(r.detectedPerSec).toLocaleString('en').padStart(14)} ${ms(r.ackP50Ms).padStart(8)} ${ms(r.ackP99Ms).padStart(8)} ${('≤' + ms(r.alertP50Ms)).padStart(10)} ${('≤' + ms(r.alertP99Ms)).padStart(10)} ${`≤${ms(r.alertMaxMs)} (${r.alertGroups})`.padStart(19)} ${`${r.peakRssMb.toFixed(0)} MB`.padStart(9)} ${String(r.alerts).padStart(7)} ${String(r.retried429).padStart(5)} ${String(r.late).padStart(7)} ${String(r.repairs).padStart(8)}  ${r.cpuUsPerEvent ? `${r.cpuUsPerEvent.main.toFixed(1)}+${r.cpuUsPerEvent.writer.toFixed(1)}+${r.cpuUsPerEvent.other.toFixed(1)}` : '—'}; ${Math.round(r.generatorUsPerEvent)}  ${r.load.toFixed(1)}/${cpus().length}${r.hunt ? `  hunt: ${r.hunt.alerts} alerts, ${r.hunt.missing} missing, ${r.hunt.extra} extra` : ''}`,
     );
   }
 }

@@ -203,6 +203,9 @@ describe('alerts and rules API, Elasticsearch read APIs', () => {
     expect(m.text).toMatch(/^eqlite_alerts_written_total\{severity="medium",mode="realtime"\} 27$/m);
     expect(m.text).toContain('eqlite_bulk_duration_seconds_bucket');
     expect(m.text).toContain('eqlite_realtime_alert_latency_seconds_count');
+    // Buckets fine enough around the promise (a p99 under 1 s) to tell where in it the alerts fall.
+    const les = [...m.text.matchAll(/^eqlite_realtime_alert_latency_seconds_bucket\{le="([^"]+)"\}/gm)].map((x) => x[1]);
+    expect(les).toEqual(['0.005', '0.01', '0.025', '0.05', '0.1', '0.2', '0.3', '0.4', '0.5', '0.6', '0.7', '0.8', '0.9', '0.95', '1', '1.5', '2', '2.5', '5', '10', '+Inf']);
     expect(m.text).toMatch(/^eqlite_store_bytes\{store="events"\} \d+/m);
   });
 });
