@@ -1,13 +1,13 @@
 // Real-time detection of events that come after later ones (realtime.ts): a rule that is one event
 // query without pipes takes a late event at once, as if on time (same alerts as reading in time
 // order, no repair run); sequences get a repair run over their window, read again from the log.
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { Alert } from '../src/detect/alerts.js';
 import { DetectionEngine } from '../src/detect/engine.js';
 import { stampEventTime } from '../src/events/order.js';
 import type { EventDoc } from '../src/events/types.js';
 import type { BatchHandler, Checkpoint, LogEvent, LogStart, PartitionReader, ReadOptions } from '../src/serve/event-log.js';
-import { orderFree, type DetectorRules, type DetectorStatus } from '../src/serve/realtime.js';
+import { orderFree, type DetectorOptions, type DetectorRules, type DetectorStatus } from '../src/serve/realtime.js';
 import { detectorOn, rulesOf } from './realtime-helpers.js';
 
 /** A partition in memory that hands its batches over one at a time, each after the previous one was released. */
@@ -359,6 +359,59 @@ describe('the reorder hold', () => {
     expect(r.status.late).toBe(0);
     expect(r.status.repairs).toBe(0);
     expect(ids(r.alerts)).toEqual(expected);
+  });
+});
+
+describe('when the hold ends (fake timers: the release looks at the hold on a timer)', () => {
+  const EVENT = 'process where process.name == "x"';
+
+  /** The detector's held events and alerts at each of `at` (ms after it started), timers faked. */
+  async function heldAt(batches: LogEvent[][], paceMs: number, opts: Partial<DetectorOptions>, at: number[]): Promise<{ held: number; alerts: number }[]> {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    try {
+      const alerts: Alert[] = [];
+      const reader = new PacedReader(batches, paceMs);
+      const d = detectorOn(reader, rulesOf([EVENT]), alerts, undefined, { inFlightSince: () => Infinity, ...opts });
+      await d.start();
+      const seen: { held: number; alerts: number }[] = [];
+      let now = 0;
+      for (const t of at) {
+        await vi.advanceTimersByTimeAsync(t - now);
+        now = t;
+        seen.push({ held: d.status().held, alerts: alerts.length });
+      }
+      const stopped = d.stop();
+      await vi.advanceTimersByTimeAsync(1000);
+      await stopped;
+      return seen;
+    } finally {
+      vi.useRealTimers();
+    }
+  }
+
+  test('an event is pushed at most a fifth of the hold (at most 50 ms) after it is due', async () => {
+    // Read 130 ms after the start, due 1,130 ms after it. The release used to look every half
+    // hold (250 ms here: at 1,000 and 1,250 ms); now every 50 ms.
+    const batches = [[], [evAt(1, Date.now() - 60_000, 'h1', 'x')]];
+    expect(await heldAt(batches, 130, { reorderMs: 1000 }, [1100, 1200])).toEqual([
+      { held: 1, alerts: 0 },
+      { held: 0, alerts: 1 },
+    ]);
+  });
+
+  test('on a single node the hold counts from when the event was stored, not from when it was read', async () => {
+    // Stored 1.8 s before it was read, with a hold of 2 s: due 200 ms after it was read.
+    const stored = (): LogEvent[][] => [[{ ...evAt(1, Date.now() - 60_000, 'h1', 'x'), storedAt: Date.now() - 1_800 }]];
+    expect(await heldAt(stored(), 60, { reorderMs: 2000, holdFromStored: true }, [150, 300])).toEqual([
+      { held: 1, alerts: 0 },
+      { held: 0, alerts: 1 },
+    ]);
+    // A log on other clocks (the cluster's): from when it was read.
+    expect(await heldAt(stored(), 60, { reorderMs: 2000 }, [300, 1900, 2100])).toEqual([
+      { held: 1, alerts: 0 },
+      { held: 1, alerts: 0 },
+      { held: 0, alerts: 1 },
+    ]);
   });
 });
 

@@ -40,6 +40,7 @@ import type { RuleGap, RunRecord } from './rule-runs.js';
 import type { StateDb } from './state.js';
 import { eventSource, type EventStore } from './store/event-store.js';
 import type { SqliteEventLog } from './store/sqlite-log.js';
+import { DEBUG_HOLD } from './debug-hold.js';
 
 /** Shortest and longest wait of real time for a bulk request begun before an event's own (beyond the reorder hold). */
 const IN_FLIGHT_WAIT_MS = 1000;
@@ -350,6 +351,8 @@ export class Detection {
               ledger: alerts.ledger,
               log,
               reorderMs: config.detection.reorderMs,
+              // The store's commit times are this process's clock.
+              holdFromStored: true,
               inFlightSince: this.deps.inFlightSince,
               // Only requests begun before an event's own are waited for (older events), so this
               // hold is rare and short in a steady flow. A request is waited for while it is
@@ -416,6 +419,7 @@ export class Detection {
     if (realtime) {
       const t = lastIngested(group);
       if (t !== null) metrics.realtimeLatency.observe(Math.max(0, Date.now() - t) / 1000);
+      if (DEBUG_HOLD) this.deps.log.info({ hold: 'alert', mode, ingested: t, now: Date.now(), alerts: group.length }, 'hold');
     }
   }
 

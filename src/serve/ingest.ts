@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { EventDoc } from '../events/types.js';
 import { BulkParser, bulkResponseParts, Outcomes, responseHasIds, toWriteBatch, type BulkItem } from './bulk.js';
-import { MAX_REORDER_MS, type ServeConfig } from './config.js';
+import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
 import { EsError, qs, sendJson, streamBody } from './http.js';
 import type { Metrics } from './metrics.js';
@@ -88,11 +88,6 @@ export class Ingest {
   private lastFailureLog = 0;
   /** Start times (Date.now) of the requests being read and stored, in the order they began. */
   private readonly inFlight = new Set<{ started: number }>();
-  /**
-   * Requests that ended (stored and answered, or failed) within the last FINISHED_KEPT_MS, in the
-   * order they ended: when each began and ended (Date.now).
-   */
-  private finished: { started: number; ended: number }[] = [];
   /** Durations (ms) of the last requests, a ring. */
   private readonly durations = new Float64Array(64);
   private durationCount = 0;
@@ -105,35 +100,25 @@ export class Ingest {
 
   /**
    * When the oldest request began that is still being read or stored (and began at or after
-   * `startedFrom`), or that ended after `after` (Date.now; Infinity: none). Real-time detection holds the events it reads after that until the
-   * request is stored, and then until the request's own events have been held as long as its
-   * reorder hold asks (it passes `after` = now − that hold): the events of a request that began
-   * earlier and was stored later are then pushed with them, in time order, not after them
-   * (realtime.ts).
+   * `startedFrom`; Infinity: none). Real-time detection holds the events it reads after that
+   * until the request is stored (realtime.ts). Once it is, its events are in the detector's hold
+   * (they are handed over before the request ends), whose watermark keeps due events newer than
+   * them held with them: an ended request is not waited for. (Until the twelfth session it was,
+   * until its own events had been held the whole reorder hold too — from before the watermark,
+   * when nothing else kept them in order — which added up to the hold again to the alerts of the
+   * requests begun with it.)
    */
-  oldestInFlight(after = Infinity, startedFrom = -Infinity): number {
-    let oldest = Infinity;
+  oldestInFlight(startedFrom = -Infinity): number {
     // (A Set keeps insertion order: the first entry began first. Requests in flight that began
     // before `startedFrom` are not counted: the caller stopped waiting for them.)
-    for (const r of this.inFlight) {
-      if (r.started < startedFrom) continue;
-      oldest = r.started;
-      break;
-    }
-    const f = this.finished;
-    for (let i = f.length - 1; i >= 0 && f[i]!.ended > after; i--) if (f[i]!.started < oldest) oldest = f[i]!.started;
-    return oldest;
+    for (const r of this.inFlight) if (r.started >= startedFrom) return r.started;
+    return Infinity;
   }
 
-  /** A request ended: kept (for oldestInFlight) as long as a reorder hold may last. */
+  /** A request ended. */
   private ended(request: { started: number }): void {
     this.inFlight.delete(request);
     const now = Date.now();
-    const f = this.finished;
-    let drop = 0;
-    while (drop < f.length && (f[drop]!.ended < now - FINISHED_KEPT_MS || f.length - drop >= FINISHED_MAX)) drop++;
-    if (drop > 0) this.finished = f.slice(drop);
-    this.finished.push({ started: request.started, ended: now });
     if (DEBUG_HOLD) this.deps.log.info({ hold: 'request', began: request.started, ended: now, ms: now - request.started, inFlight: this.inFlight.size }, 'hold');
     this.durations[this.durationCount++ % this.durations.length] = now - request.started;
   }
@@ -225,6 +210,8 @@ export class Ingest {
         metrics.itemsRejected.inc({ reason: error.type });
         if (rejectedLines++ === 0) rejectedExample = r.reason;
       }
+      // (`ingested` is the commit's time in the writer; `now`, when the main thread learnt of it.)
+      if (DEBUG_HOLD) log.info({ hold: 'stored', ingested: res.ingested, now: Date.now(), n: positions.length, began }, 'hold');
       const batch: StoredBatch = { ingested: res.ingested, gen, seqs: new Float64Array(positions.length), count: 0, events: [], began };
       let dup = 0;
       let mapped = 0;
@@ -418,10 +405,6 @@ export class Ingest {
 
 const NO_ROUTES: readonly number[] = [];
 const NOTHING = () => {};
-
-/** How long an ended request is remembered (the longest reorder hold, and a second to spare), and how many at most. */
-const FINISHED_KEPT_MS = MAX_REORDER_MS + 1000;
-const FINISHED_MAX = 100_000;
 
 /** Responses up to this many characters are sent whole; longer ones are streamed. */
 const WHOLE_RESPONSE_CHARS = 4 * 1024 * 1024;

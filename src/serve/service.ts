@@ -137,7 +137,8 @@ export class Service {
       log,
       cluster: node?.scheduling() ?? null,
       // Real time holds events read while an earlier request is still being stored (realtime.ts).
-      inFlightSince: (after, startedFrom) => this.ingest?.oldestInFlight(after, startedFrom) ?? Infinity,
+      // (Requests that ended are not reported: their events are in the hold by then.)
+      inFlightSince: (_after, startedFrom) => this.ingest?.oldestInFlight(startedFrom) ?? Infinity,
       typicalRequestMs: () => this.ingest?.typicalDuration() ?? 0,
     });
     this.sink = node ? node.eventLog.sink : store;
