@@ -120,6 +120,20 @@ describe('whole events of parts travel as places in the file', () => {
     expect(events.map((e) => e.source)).toEqual(docs);
   }, 60_000);
 
+  it('reads lines back from the file opened before the workers read it, also once it is removed', async () => {
+    const file = path.join(dir, 'rotated.ndjson');
+    writeFileSync(file, text);
+    const pool = openParallelInputs([{ path: file, kind: 'json' }], { threads: 2, route: { kind: 'all' }, parts: { bytes: 4096 } });
+    const events: EventDoc[] = [];
+    try {
+      for await (const b of (pool.inputs[0] as ParallelInput).batches()) events.push(...b);
+      rmSync(file);
+      expect(events.map((e) => e.source)).toEqual(docs);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
   it('reports a line of a part that changed before its document was read', async () => {
     const file = path.join(dir, 'changed.ndjson');
     writeFileSync(file, text);

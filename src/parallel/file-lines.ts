@@ -50,6 +50,19 @@ export class FileLines {
     return s;
   }
 
+  /**
+   * Opens the file now, before the workers read it: a file removed or renamed during the hunt (log
+   * rotation) is still read back from what was opened. A failure is left to the reader to report.
+   */
+  open(): void {
+    if (this.fd >= 0 || this.closed) return;
+    try {
+      this.fd = openSync(this.path, 'r');
+    } catch {
+      // The input's reader reports an unreadable file.
+    }
+  }
+
   /** Releases the file; later reads (rare) open it for themselves. */
   close(): void {
     this.closed = true;

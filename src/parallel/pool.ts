@@ -496,16 +496,21 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
     if (l === undefined) fileLines.set(path, (l = new FileLines(path)));
     return l;
   };
-  const close = async (): Promise<void> => {
+  const stop = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    for (const l of fileLines.values()) l.close();
     for (const c of channels.values()) c.finish(new Error('parallel inputs closed'));
     await Promise.all(workers.map((w) => w.terminate()));
   };
+  // The files whole events are read back from stay open until the caller closes the inputs: the
+  // consumer may still read documents after the last batch (a file removed meanwhile included).
+  const close = async (): Promise<void> => {
+    for (const l of fileLines.values()) l.close();
+    await stop();
+  };
   // Workers stop by themselves once every file is done, so a forgotten close() cannot hang.
   const fileDone = () => {
-    if (--open === 0) void close();
+    if (--open === 0) void stop();
   };
 
   for (let w = 0; w < (files.length === 0 ? 0 : n); w++) {
@@ -551,6 +556,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
   };
   if (parted && workers.length > 0) {
     const f = files[0]!;
+    linesOf(f.path)().open();
     const input = partedInput(f, {
       workers,
       channel: (worker, range, part, onDone) => channel(f, worker, onDone, { range, part }),
