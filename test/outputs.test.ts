@@ -193,7 +193,7 @@ describe('back-pressure', () => {
     expect(got.join('')).toBe('0123456789\n0123456789\n');
   });
 
-  it('LineStream: a closed pipe (EPIPE) marks it closed and drops later lines; another error is an OutputError', async () => {
+  it('LineStream: a closed pipe (EPIPE), or a socket its reader closed (ECONNRESET), marks it closed and drops later lines; another error is an OutputError', async () => {
     const failing = (code: string) =>
       new Writable({
         write(_chunk, _enc, cb) {
@@ -206,6 +206,13 @@ describe('back-pressure', () => {
     expect(piped.closed).toBe(true);
     piped.write('b'); // dropped, no throw
     await piped.end();
+    // stdout a socket pair (a parent Node process's pipe) whose reader closed with data unread.
+    const reset = new LineStream(failing('ECONNRESET'));
+    reset.write('a');
+    await new Promise((r) => setImmediate(r));
+    expect(reset.closed).toBe(true);
+    reset.write('b');
+    await reset.end();
     const full = new LineStream(failing('ENOSPC'), 'stdout');
     full.write('a');
     await new Promise((r) => setImmediate(r));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SHAPES, writeGenerated, type GenerateResult, type Shape } from '../generate/index.js';
 import { UserError } from './errors.js';
-import { ioReason } from '../util/files.js';
+import { ioReason, readerGone } from '../util/files.js';
 
 function intArg(min: number): (value: string) => number {
   return (value: string): number => {
@@ -108,7 +108,7 @@ export function registerGenerate(program: Command): Command {
         if (err instanceof RangeError) throw new UserError(err.message, 2);
         const code = (err as NodeJS.ErrnoException).code;
         // `generate --out /dev/stdout | head`: the reader has what it wanted; end quietly.
-        if (code === 'EPIPE') return;
+        if (readerGone(err)) return;
         if (code) {
           process.stderr.write(`error: cannot write ${o.out}: ${ioReason(err)}\n`);
           process.exitCode = 2;

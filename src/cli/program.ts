@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../events/sources.js';
 import { UserError } from './errors.js';
-import { ioReason } from '../util/files.js';
+import { ioReason, readerGone } from '../util/files.js';
 import { escapeLines } from '../util/terminal.js';
 import { markStartup } from '../util/startup-trace.js';
 
@@ -51,7 +51,7 @@ export async function runProgram(): Promise<void> {
   // other outputs; for the others, a closed pipe simply ends the command.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (process.stdout.listenerCount('error') > 1) return;
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (readerGone(e)) process.exit(process.exitCode ?? 0);
     process.stderr.write(`error: cannot write stdout: ${ioReason(e)}\n`);
     process.exit(2);
   });
@@ -59,7 +59,7 @@ export async function runProgram(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') {
+    if (readerGone(err)) {
       // process.stdout on a pipe can throw EPIPE from write() itself: the reader is gone.
       process.exitCode ??= 0;
     } else if (err instanceof CommanderError) {

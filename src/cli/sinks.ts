@@ -12,7 +12,7 @@
 //  * any write error is one line naming the file and the reason (OutputError), never a stack.
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { ioReason } from '../util/files.js';
+import { ioReason, readerGone } from '../util/files.js';
 import { drained } from '../util/drained.js';
 
 /** Where lines go: a file (NdjsonFile) or a stream (LineStream). */
@@ -254,7 +254,7 @@ export class LineStream implements LineSink {
   }
 
   private failed(e: NodeJS.ErrnoException): void {
-    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') this.closed = true;
+    if (readerGone(e) || e.code === 'ERR_STREAM_DESTROYED') this.closed = true;
     else this.error ??= e;
   }
 

@@ -41,6 +41,16 @@ export function ioReason(e: unknown): string {
 }
 
 /**
+ * Whether a write error means the reader is gone, which ends output quietly: EPIPE on a pipe
+ * (`| head` read enough), and ECONNRESET when stdout is a socket — a program that started us with
+ * a socket pair (Node's child_process does) and closed its end with our output still unread.
+ */
+export function readerGone(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EPIPE' || code === 'ECONNRESET';
+}
+
+/**
  * Largest rule file, value list, test case file, mapping or configuration read whole (256 MiB):
  * Elastic's whole rule set as one NDJSON file is about 20 MiB. A device named by mistake
  * (`-r /dev/zero`) would otherwise be read until memory runs out.
