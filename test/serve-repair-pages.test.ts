@@ -119,6 +119,21 @@ function huntIds(rules: DetectorRules, events: LogEvent[]): string[] {
 const ids = (as: Alert[]) => as.map((a) => String(a['kibana.alert.uuid'])).sort();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until the detector has read the events at `positions` and pushed them (nothing left in
+ * its reorder hold): which events are late depends on what was pushed before them, and a fixed
+ * sleep leaves that to the machine's speed (a loaded one reads two requests in one batch, in
+ * time order, and nothing is late).
+ */
+async function pushedThrough(d: { status(): { position: number; held: number } }, positions: number[]): Promise<void> {
+  const last = Math.max(...positions);
+  const end = Date.now() + 30_000;
+  while (!(d.status().position >= last && d.status().held === 0)) {
+    if (Date.now() > end) throw new Error(`the detector did not push position ${last} within 30 s`);
+    await sleep(5);
+  }
+}
+
 describe('a repair over a window larger than its page', () => {
   test('holds at most a page of events read, rebuilds the stream, and alerts what hunt alerts over the stored events', async () => {
     const { store, log, close } = await openLog();
@@ -136,13 +151,12 @@ describe('a repair over a window larger than its page', () => {
       const base = Date.now() - 120_000;
       // 30 on-time events every 100 ms from base + 10 s (h10…h14: c, x and b, none completing a sequence).
       const names = ['c', 'x', 'b'];
-      await put(log, store, Array.from({ length: 30 }, (_, k) => proc(`o${k}`, base + 10_000 + k * 100, `h${10 + (k % 5)}`, names[k % 3]!)));
-      await sleep(300);
+      await pushedThrough(d, await put(log, store, Array.from({ length: 30 }, (_, k) => proc(`o${k}`, base + 10_000 + k * 100, `h${10 + (k % 5)}`, names[k % 3]!))));
       // Late: older than what was pushed, each a sequence's first event.
-      await put(log, store, [proc('la1', base + 1_000, 'h1', 'a'), proc('la3', base + 2_000, 'h3', 'a'), proc('la10', base + 3_000, 'h10', 'a')]);
+      await pushedThrough(d, await put(log, store, [proc('la1', base + 1_000, 'h1', 'a'), proc('la3', base + 2_000, 'h3', 'a'), proc('la10', base + 3_000, 'h10', 'a')]));
       await sleep(600);
       // On time: complete h1's a→c and h3's a→b (within 30 s of its a); h10's a→c and a→b were completed by o0 and o5 already.
-      await put(log, store, [proc('c1', base + 20_000, 'h1', 'c'), proc('b3', base + 21_000, 'h3', 'b'), proc('x9', base + 22_000, 'h9', 'x')]);
+      await pushedThrough(d, await put(log, store, [proc('c1', base + 20_000, 'h1', 'c'), proc('b3', base + 21_000, 'h3', 'b'), proc('x9', base + 22_000, 'h9', 'x')]));
       await sleep(400);
       await d.drain();
     } finally {
@@ -198,14 +212,11 @@ describe('events pushed on time while a paged repair reads', () => {
     await d.start();
     try {
       const base = Date.now() - 120_000;
-      await put(log, store, [proc('x1', base + 10_000, 'h1', 'x'), proc('c2', base + 11_000, 'h2', 'c')]);
-      await sleep(200);
-      await put(log, store, [proc('a1', base + 1_000, 'h1', 'a'), proc('a3', base + 2_000, 'h3', 'a')]);
-      await sleep(200);
+      await pushedThrough(d, await put(log, store, [proc('x1', base + 10_000, 'h1', 'x'), proc('c2', base + 11_000, 'h2', 'c')]));
+      await pushedThrough(d, await put(log, store, [proc('a1', base + 1_000, 'h1', 'a'), proc('a3', base + 2_000, 'h3', 'a')]));
       // On time while the repair waits to read, within the late events' span: the stream leaves
       // their results to a repair.
-      await put(log, store, [proc('c1', base + 20_000, 'h1', 'c'), proc('b3', base + 21_000, 'h3', 'b')]);
-      await sleep(200);
+      await pushedThrough(d, await put(log, store, [proc('c1', base + 20_000, 'h1', 'c'), proc('b3', base + 21_000, 'h3', 'b')]));
       await put(log, store, [proc('a4', base + 25_000, 'h4', 'a'), proc('c4', base + 26_000, 'h4', 'c'), proc('x5', base + 27_000, 'h5', 'x')]);
       await sleep(1_500);
       await d.drain();
