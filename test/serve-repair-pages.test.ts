@@ -116,6 +116,13 @@ function huntIds(rules: DetectorRules, events: LogEvent[]): string[] {
   return ids(alerts);
 }
 
+/** Every event of the log, as a repair reads it back. */
+function storedEvents(log: SqliteEventLog): LogEvent[] {
+  const stored: LogEvent[] = [];
+  for (const b of log.rows(1, log.lastPosition())) stored.push(...b.events);
+  return stored;
+}
+
 const ids = (as: Alert[]) => as.map((a) => String(a['kibana.alert.uuid'])).sort();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -163,9 +170,7 @@ describe('a repair over a window larger than its page', () => {
       await d.stop();
     }
     const status = d.status();
-    const stored: LogEvent[] = [];
-    for (const b of log.rows(1, log.lastPosition())) stored.push(...b.events);
-    const expected = huntIds(rules, stored);
+    const expected = huntIds(rules, storedEvents(log));
     await close();
     // x: 10 on time + x9; a→c on h1 and h10, a→b on h3 and h10 (3 alerts each).
     expect(expected).toHaveLength(11 + 12);
@@ -224,9 +229,7 @@ describe('events pushed on time while a paged repair reads', () => {
       await d.stop();
     }
     const status = d.status();
-    const stored: LogEvent[] = [];
-    for (const b of log.rows(1, log.lastPosition())) stored.push(...b.events);
-    const expected = huntIds(rules, stored);
+    const expected = huntIds(rules, storedEvents(log));
     await close();
     // x1, x5; a→c on h1 and h4, a→b on h3.
     expect(expected).toHaveLength(2 + 3 * 3);
