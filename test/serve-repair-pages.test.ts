@@ -141,15 +141,18 @@ async function pushedThrough(d: { status(): { position: number; held: number } }
   }
 }
 
+/** The rules both repair scenarios run: an event query, and a sequence without and one with a maxspan. */
+const SCENARIO_RULES = [
+  { query: 'process where process.name == "x"' },
+  // No maxspan, windowed by event.ingested: a repair reads every event stored in its look-back.
+  { query: 'sequence by host.id [process where process.name == "a"] [process where process.name == "c"]', ingested: true },
+  { query: 'sequence by host.id with maxspan=30s [process where process.name == "a"] [process where process.name == "b"]' },
+];
+
 describe('a repair over a window larger than its page', () => {
   test('holds at most a page of events read, rebuilds the stream, and alerts what hunt alerts over the stored events', async () => {
     const { store, log, close } = await openLog();
-    const rules = rulesOf([
-      { query: 'process where process.name == "x"' },
-      // No maxspan, windowed by event.ingested: a repair reads every event stored in its look-back.
-      { query: 'sequence by host.id [process where process.name == "a"] [process where process.name == "c"]', ingested: true },
-      { query: 'sequence by host.id with maxspan=30s [process where process.name == "a"] [process where process.name == "b"]' },
-    ]);
+    const rules = rulesOf(SCENARIO_RULES);
     const PAGE = 4;
     const alerts: Alert[] = [];
     const d = detectorOn(log.reader(0), rules, alerts, 3_600_000, { repairPage: PAGE });
@@ -189,11 +192,7 @@ describe('a repair over a window larger than its page', () => {
 describe('events pushed on time while a paged repair reads', () => {
   test('are read back by position into the rebuilt stream states: their sequences with the late events alerted, no second repair, the alerts of hunt', async () => {
     const { store, log, close } = await openLog();
-    const rules = rulesOf([
-      { query: 'process where process.name == "x"' },
-      { query: 'sequence by host.id [process where process.name == "a"] [process where process.name == "c"]', ingested: true },
-      { query: 'sequence by host.id with maxspan=30s [process where process.name == "a"] [process where process.name == "b"]' },
-    ]);
+    const rules = rulesOf(SCENARIO_RULES);
     // The store's reader, its time-ordered reads starting 600 ms late: the next events come meanwhile.
     const inner = log.reader(0);
     let readBack = 0;
