@@ -28,6 +28,30 @@ export const BUNDLE_HEAD = '(function (exports, require, module, __filename, __d
 export const BUNDLE_TAIL = '\n})';
 
 /**
+ * commander requires node:child_process at its top, for the one method that runs a subcommand as
+ * its own executable (`_executeSubCommand`, which eqlite never uses): loading it, with the modules it
+ * requires (dgram, the socket list, the child process wrappers), took about 1 ms of CPU at every
+ * start. In the bundle, commander's `childProcess` is an object whose `spawn` requires the module
+ * when first called. The build fails if commander's source no longer has that line or uses
+ * anything of the module but `spawn`, rather than bundle an unchanged copy silently.
+ */
+const CHILD_PROCESS_LINE = "const childProcess = require('node:child_process');";
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const code = readFileSync(args.path, 'utf8');
+      const uses = code.match(/childProcess\.\w+/g) ?? [];
+      if (!code.includes(CHILD_PROCESS_LINE) || uses.some((u) => u !== 'childProcess.spawn')) {
+        throw new Error(`${args.path}: commander no longer requires node:child_process as the bundle expects (${CHILD_PROCESS_LINE}; childProcess.spawn only)`);
+      }
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: code.replace(CHILD_PROCESS_LINE, lazy), loader: 'js' };
+    });
+  },
+};
+
+/**
  * Bundles `entry` (program.js, or program.ts for the tests) and the modules of `codeRoot` it
  * imports into `outfile`. With `launcher`, also bundles `launcher.entry` (main.js: the launcher and
  * the few modules it imports) into `launcher.outfile` as one CommonJS script, the `eqlite`
@@ -72,7 +96,7 @@ export async function bundleProgram({ codeRoot, entry, outfile, launcher }) {
       // __dirname is the bundle's directory (dist/cli), given by the launcher's wrapper.
       js: `const __eqliteModuleUrl = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;`,
     },
-    plugins: [moduleUrls],
+    plugins: [moduleUrls, lazyChildProcess],
   });
   // esbuild escapes what is not ASCII in code, not in the comments it keeps (a class member's doc
   // comment): those characters are written as \u escapes too, which changes no code.

@@ -40,6 +40,7 @@ import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, type Stats 
 import { readFileCapped } from '../util/files.js';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { withoutTurbofan } from '../util/no-turbofan.js';
 import { buildId } from '../util/build-id.js';
 import { writeCacheFile } from '../util/cache-dir.js';
 import type { Listing, LoadStep } from './load.js';
@@ -135,7 +136,8 @@ export function cachedRuleLoad<T>(
     const rules = carrier.rules(compute(steps, (f) => read.bytes.get(f) ?? readFileCapped(f)));
     return rules.map(coldValuesOf);
   };
-  if (found && found.meta.stable && found.meta.listing !== null && listingHolds(found.meta)) {
+  // The stat-ing loops run without TurboFan: optimizing them costs more than it saves (util/no-turbofan.ts).
+  if (found && found.meta.stable && found.meta.listing !== null && withoutTurbofan(() => listingHolds(found.meta))) {
     const value = decode<T>(found, carrier, recover(found.meta.content));
     if (value !== undefined) {
       lastOutcome = 'hit';
@@ -144,7 +146,7 @@ export function cachedRuleLoad<T>(
   }
 
   const listing: Listing = { dirs: [], replayable: true };
-  const steps = plan(listing);
+  const steps = withoutTurbofan(() => plan(listing));
   lastWalked = true;
   const files = steps.filter((s): s is FileStep => 'file' in s);
   // A FIFO or device named on the command line is read as a stream: nothing to key it by.
