@@ -1,11 +1,13 @@
 // The rules' work per event, for instruction counts: every active Elastic EQL rule, one build
 // (a built checkout), events parsed once; two warm-up passes, then one measured pass — routing
 // (offers, the rules' filters, exceptions and term filters: `route`), the detection engine's pushes
-// of the routed events (windows, sequence state, alerts: `push`), or both. The measured pass runs
+// of the routed events (windows, sequence state, alerts: `push`), or both; `answers`: the pushes
+// fed the rules' answers as an input worker sends them (EventDoc.answers: the main thread's share
+// of a hunt on workers, which runs no term filter). The measured pass runs
 // inside a JSON.parse reviver, so that callgrind can count it alone:
 //
 //   valgrind --tool=callgrind --toggle-collect='v8::internal::JsonParseInternalizer::Internalize*' \
-//     node --single-threaded --import tsx bench/rule-pass.ts <built checkout> route|push|both FILE
+//     node --single-threaded --import tsx bench/rule-pass.ts <built checkout> route|push|both|answers FILE
 //
 // (`--single-threaded` keeps the collector on the measured thread.) Without valgrind it prints the
 // measured pass's CPU time, which on a shared machine says less than the instruction count.
@@ -16,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.resolve(here, '..', '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
 const [dir, mode, file] = process.argv.slice(2);
-if (!dir || !file || !['route', 'push', 'both'].includes(mode ?? '')) {
-  console.error('usage: node --import tsx bench/rule-pass.ts <built checkout> route|push|both FILE (needs ../shared)');
+if (!dir || !file || !['route', 'push', 'both', 'answers'].includes(mode ?? '')) {
+  console.error('usage: node --import tsx bench/rule-pass.ts <built checkout> route|push|both|answers FILE (needs ../shared)');
   process.exit(2);
 }
 const now = Date.parse('2026-01-01T00:00:00Z');
@@ -28,6 +30,7 @@ const router = await load('detect/router.js');
 const { DetectionEngine } = await load('detect/engine.js');
 const { inferIndex } = await load('events/sources.js');
 const { parseInstant } = await load('events/time.js');
+const { readAnswers } = await load('engine/answers.js');
 const loaded = loadRules([corpus]);
 const prepared: unknown[] = [];
 for (const rule of loaded.rules) {
@@ -43,15 +46,27 @@ const events = readFileSync(file, 'utf8')
     return { source, index: inferIndex(source), id: `e:${i}`, time: { ms: t.ms, ns: t.ns }, timeField: '@timestamp' };
   });
 const first = new router.RuleRouter(prepared);
-const routes = events.map((e) => [...(first.route(e) as number[])]);
+const flat: unknown[] = [];
+const routes = events.map((e) => {
+  flat.length = 0;
+  const r = [...(first.route(e, mode === 'answers' ? flat : undefined) as number[])];
+  if (mode === 'answers' && r.length > 0) {
+    // Through a structured clone, as the answers cross from a worker.
+    const answers = new Array<unknown>(r.length);
+    readAnswers(structuredClone(flat), r.length, answers);
+    Object.assign(e, { routed: r, answers });
+  }
+  return r;
+});
 let alerts = 0;
 let routed = 0;
 const pass = (): void => {
-  if (mode !== 'push') {
+  if (mode === 'route' || mode === 'both') {
     const r = new router.RuleRouter(prepared);
     for (const e of events) routed += (r.route(e) as number[]).length;
   }
   if (mode !== 'route') {
+    // (answers: the events carry their answers, and the runs take them instead of their filters.)
     const engine = new DetectionEngine({ rules: prepared, mode: 'schedule', now, timestampField: '@timestamp', onWarning: () => {}, sink: (g: unknown[]) => (alerts += g.length) });
     for (let i = 0; i < events.length; i++) engine.push(events[i], events[i]!.time.ms, routes[i]);
     engine.finish();
