@@ -4,6 +4,7 @@
 // alerts and hunt statistics — also when parts are cut in the middle of lines, and when the file
 // holds multi-line JSON that a part cannot be read on its own from.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { timeOrSkip } from '../src/events/order.js';
 import { fileIdPrefix } from '../src/events/sources.js';
 import type { EventDoc, SkippedItem } from '../src/events/types.js';
 import { generateEvents } from '../src/generate/generator.js';
-import { splittable, type LocalParts } from '../src/parallel/chunks.js';
+import { mainReadsParts, splittable, type LocalParts } from '../src/parallel/chunks.js';
 import { openParallelInputs, type ParallelInput } from '../src/parallel/pool.js';
 import { defaultRulesDir, loadRules } from '../src/rules/load.js';
 import { makeRule, seedPair, tempDir } from './detect-helpers.js';
@@ -67,7 +68,7 @@ async function readParts(file: string, bytes: number, ahead?: number): Promise<R
  * The same file read in parts on one worker and on this thread (chunks.ts, LocalParts): the main
  * thread's parts are read and timed here, as hunt's are.
  */
-async function readPartsWithMain(file: string, bytes: number): Promise<Read & { parts: { started: number; consumed: number; local: number } }> {
+async function readPartsWithMain(file: string, bytes: number, threads = 1): Promise<Read & { parts: { started: number; consumed: number; local: number } }> {
   const skips: SkippedItem[] = [];
   const events: Read['events'] = [];
   let opened = 0;
@@ -82,7 +83,7 @@ async function readPartsWithMain(file: string, bytes: number): Promise<Read & { 
     },
     take: () => ({ opened }),
   };
-  const pool = openParallelInputs([{ path: file, kind: 'json' }], { threads: 1, route: { kind: 'all' }, onSkip: (s) => skips.push(s), parts: { bytes, local } });
+  const pool = openParallelInputs([{ path: file, kind: 'json' }], { threads, route: { kind: 'all' }, onSkip: (s) => skips.push(s), parts: { bytes, local } });
   const input = pool.inputs[0]! as ParallelInput;
   try {
     for await (const b of input.batches()) for (const ev of b) events.push(shape(ev));
@@ -135,6 +136,17 @@ describe('reading one file in parts', () => {
     expect(parted.events).toEqual(serial.events);
     expect(parted.skips).toEqual(serial.skips);
     expect(parted.skips.length).toBe(4);
+  }, 60_000);
+
+  it('leaves the parts to the workers when they take every core', async () => {
+    expect([mainReadsParts(1, 1), mainReadsParts(1, 2), mainReadsParts(2, 2), mainReadsParts(2, 3), mainReadsParts(3, 3), mainReadsParts(3, 8)]).toEqual([true, true, false, true, false, true]);
+    const serial = await readSerial(file);
+    const cores = availableParallelism();
+    const parted = await readPartsWithMain(file, 4096, Math.max(2, cores));
+    expect(parted.parts.local).toBe(0);
+    expect(parted.parts.consumed).toBe(parted.parts.started);
+    expect(parted.events).toEqual(serial.events);
+    expect(parted.skips).toEqual(serial.skips);
   }, 60_000);
 
   it('falls back to one piece from a part that ends inside multi-line JSON', async () => {

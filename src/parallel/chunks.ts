@@ -23,8 +23,11 @@
 //     done yet: with every rule one worker is the bottleneck while the main thread, which runs the
 //     rules' windows and sequences, waits for it about half the time. A part read here is routed
 //     here, by a router of its own, and held (events, skipped items, counters) until its turn, so
-//     what the merge receives is still in file order and the same as from a worker.
+//     what the merge receives is still in file order and the same as from a worker. Only while
+//     the workers leave a core to spare (mainReadsParts): with as many workers as cores the main
+//     thread's parts take a core from a worker, at a higher cost per event than there.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { emptyShape, iterable, type InputShape } from '../events/inputs.js';
 import { InputError, type InputFile } from '../events/sources.js';
@@ -45,6 +48,19 @@ export const PART_BYTES = 4 << 20;
  * took 11.2 s of CPU against the worker's 6.7 s).
  */
 const LOCAL_AHEAD = 2;
+
+/**
+ * Whether the main thread reads parts itself (LocalParts) beside `workers` workers on `cores`
+ * cores: with one worker, or while a core is left over. With as many workers as cores every core
+ * already reads, and an event read here costs more than on a worker (it is routed in the main
+ * thread's larger heap, and its rules' runs evaluate their terms again instead of taking a
+ * worker's answers): every rule over 200,000 Agent events with two workers on 2 cores, five
+ * alternating pairs, took 16.4–20.7 s of CPU without the main thread's parts against 19.1–21.9 s
+ * with them (the main thread 2.3–2.7 s against 4.0–4.9 s).
+ */
+export function mainReadsParts(workers: number, cores: number): boolean {
+  return workers <= 1 || workers < cores;
+}
 
 /** Bytes looked at to decide that a file is UTF-8 NDJSON, and read at a time to measure a part. */
 const PROBE = 64 << 10;
@@ -114,7 +130,10 @@ export interface PartOptions {
   partBytes?: number;
   /** Parts started on the workers and not yet consumed (default 3 per worker). */
   ahead?: number;
-  /** The main thread's own reading of parts; absent: only the workers read them. */
+  /**
+   * The main thread's own reading of parts; absent: only the workers read them. Used only when
+   * mainReadsParts says so on this machine.
+   */
   local?: LocalParts;
   /** Receives the skipped items of the parts read on the main thread, in file order. */
   onSkip?: (item: SkippedItem) => void;
@@ -179,7 +198,7 @@ function addShape(into: InputShape, s: InputShape | undefined): void {
 /** One file read in parts (see the top of this file), as one input of the merge. */
 export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
   const partBytes = Math.max(1, opts.partBytes ?? PART_BYTES);
-  const local = opts.local ?? null;
+  const local = mainReadsParts(opts.workers.length, availableParallelism()) ? (opts.local ?? null) : null;
   const ahead = Math.max(1, opts.ahead ?? 3 * opts.workers.length);
   // The main thread's parts are smaller: it starts one whenever the part it must consume next is
   // not done, and a smaller one overshoots that moment less. Every rule over 200,000 Agent events,
