@@ -24,6 +24,8 @@ export function parseInstant(value: unknown): Instant | null {
     if (Array.isArray(value) && value.length > 0) return parseInstant(value[0]);
     return null;
   }
+  const fast = utcInstant(value);
+  if (fast !== null) return fast;
   const s = value.trim();
   if (/^[+-]?\d+(\.\d+)?$/.test(s)) {
     const dot = s.indexOf('.');
@@ -62,6 +64,58 @@ export function parseInstant(value: unknown): Instant | null {
     ms -= sign * offMin * 60_000;
   }
   return Number.isFinite(ms) ? { ms, ns } : null;
+}
+
+/** The day utcInstant read last (year * 10,000 + month * 100 + day) and its epoch milliseconds. */
+let lastDay = -1;
+let lastDayMs = 0;
+
+/**
+ * The form nearly every event's `@timestamp` has, `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with a year of
+ * 0100–9999, read character by character (the regular expression, its captures and their
+ * conversions were about 1.5% of a worker's CPU in an all-rules hunt); null for any other form,
+ * which the general parse reads. Gives what the general parse gives for the same text: Date.UTC
+ * is linear in hours, minutes and seconds (hour 24 and second 60 roll over alike), so the day's
+ * milliseconds, remembered while the day does not change, plus the time of day are the same sum.
+ */
+function utcInstant(v: string): Instant | null {
+  const n = v.length;
+  if (n < 20 || v.charCodeAt(n - 1) !== 90 /* Z */) return null;
+  if (v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(10) !== 84 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return null;
+  const year = digits(v, 0, 4);
+  const month = digits(v, 5, 7);
+  const day = digits(v, 8, 10);
+  const hour = digits(v, 11, 13);
+  const minute = digits(v, 14, 16);
+  const second = digits(v, 17, 19);
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 24 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
+  let fraction = 0;
+  if (n > 20) {
+    // `.` then 1 to 9 digits, then the Z.
+    const places = n - 21;
+    if (v.charCodeAt(19) !== 46 || places < 1 || places > 9) return null;
+    fraction = digits(v, 20, n - 1);
+    if (fraction < 0) return null;
+    for (let k = places; k < 9; k++) fraction *= 10;
+  } else if (n !== 20) return null;
+  const key = year * 10_000 + month * 100 + day;
+  if (key !== lastDay) {
+    lastDayMs = Date.UTC(year, month - 1, day);
+    lastDay = key;
+  }
+  const sub = fraction % 1_000_000;
+  return { ms: lastDayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + (fraction - sub) / 1_000_000, ns: sub };
+}
+
+/** The decimal number v[from, to) spells (at most 9 digits), or -1 when a character is not a digit. */
+function digits(v: string, from: number, to: number): number {
+  let x = 0;
+  for (let i = from; i < to; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    x = x * 10 + d;
+  }
+  return x;
 }
 
 function fromMillis(v: number): Instant {
