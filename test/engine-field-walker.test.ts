@@ -116,4 +116,34 @@ describe('FieldWalker', () => {
     expect(new FieldWalker([Array(71).fill('p').join('.')]).walk(deep, () => {})).toBe(false);
     expect(walker.walk(deep, () => {})).toBe(true);
   });
+  it('remembers keys met outside the wanted fields without changing what it reports or marks', () => {
+    const walker = new FieldWalker(['process.name', 'a.b']);
+    const plainAfter = (source: Record<string, unknown>, missing: string): boolean => {
+      walker.walk(source, () => {});
+      // Marked plain, an accessor answers "absent" at once for a field that is only under a dotted key.
+      return fieldAccessor(missing)(source) === undefined;
+    };
+    // First sight of `other`, `deep` and `list`: remembered as keys without a dot.
+    expect(plainAfter({ process: { name: 'a', pid: 1 }, other: { deep: { x: 1 }, list: [{ y: 2 }] } }, 'other.deep.x.z')).toBe(true);
+    // The same keys again, now holding dotted keys below them: not plain.
+    const below = { process: { name: 'a', pid: 1 }, other: { deep: { 'x.z': 1 } } };
+    expect(plainAfter(below, 'other.deep.x.z')).toBe(false);
+    expect(fieldAccessor('other.deep.x.z')(below)).toBe(1);
+    const inArray = { other: { list: [{ 'y.z': 3 }] } };
+    expect(plainAfter(inArray, 'other.list.y.z')).toBe(false);
+    expect(fieldAccessor('other.list.y.z')(inArray)).toBe(3);
+    // A dotted key whose path runs through remembered keys reports nothing, as before.
+    const values: unknown[] = [];
+    expect(walker.walk({ 'other.deep': 'v', 'process.pid': 5, 'process.name': 'n', a: { b: 'w' } }, (i, v) => values.push([i, v]))).toBe(true);
+    expect(values).toEqual([[0, 'n'], [1, 'w']]);
+    // Past the bound on remembered keys, new keys are checked as before.
+    for (let i = 0; i < 4200; i += 100) {
+      const many: Record<string, unknown> = {};
+      for (let j = i; j < i + 100; j++) many[`k${j}`] = { v: j };
+      walker.walk({ many }, () => {});
+    }
+    expect(plainAfter({ many: { k9999: { 'v.w': 1 } } }, 'many.k9999.v.w')).toBe(false);
+    expect(plainAfter({ many: { k9998: { w: 1 } } }, 'many.k9998.v.w')).toBe(true);
+    expect(plainAfter({ fresh: { 'p.q': 1 } }, 'fresh.p.q')).toBe(false);
+  });
 });
