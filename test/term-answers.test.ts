@@ -53,6 +53,9 @@ const QUERIES = [
   'sequence by host.id [process where true] by process.name [network where true] by process.name',
 ];
 
+/** Results of the overlapping-windows case below (checked against the runs that read the events). */
+const FOUND_IN_WINDOWS = 106;
+
 describe('term answers worked out ahead', () => {
   for (const text of QUERIES) {
     it(`give the same results and warnings as reading the event: ${text}`, () => {
@@ -81,6 +84,36 @@ describe('term answers worked out ahead', () => {
       expect(found).toBeGreaterThan(0);
     });
   }
+
+  it("give each run its own results when a rule's overlapping windows take the same answers in turn", () => {
+    // The detection engine hands one TermAnswers per (event, rule) to every open window's run, one
+    // run after the other; the runs share the join keys made from it (sequence.ts, keysOfAnswer).
+    let found = 0;
+    for (const text of QUERIES) {
+      const q = compile(text, { size: 5 });
+      const evs = randomEvents(7, 400);
+      // Three windows: the whole stream, from the 100th event, from the 250th to the 350th.
+      const spans = [[0, 400], [100, 400], [250, 350]] as const;
+      const plain = spans.map(() => q.createRun());
+      const answered = spans.map(() => q.createRun());
+      evs.forEach((ev, i) => {
+        if (!q.relevant(ev)) return;
+        const a = answersOf(q, ev) ?? undefined;
+        spans.forEach(([from, to], w) => {
+          if (i < from || i >= to) return;
+          plain[w]!.push(ev);
+          answered[w]!.push(ev, a);
+        });
+      });
+      spans.forEach((_, w) => {
+        const expected = summary(plain[w]!.finish());
+        expect(summary(answered[w]!.finish())).toEqual(expected);
+        expect(answered[w]!.warnings()).toEqual(plain[w]!.warnings());
+        found += expected.length;
+      });
+    }
+    expect(found).toBe(FOUND_IN_WINDOWS);
+  });
 
   it('let a run read no field of an event that no sequence keeps', () => {
     const q = compile('sequence by host.id with maxspan=5s [process where process.name == "a.exe"] [network where true]');

@@ -99,6 +99,23 @@ export function stageKeys(stage: StageSpec, src: Record<string, unknown>): JoinK
   return joinKeys(stage, { source: src, index: '', id: '' }, encodeKeyValue, new KeyCuts());
 }
 
+/**
+ * The join keys of a term's answered key values (TermAnswers.keys), made once per event for all
+ * the runs that take it: a rule's overlapping windows (each a run of its own) are handed the same
+ * TermAnswers one after the other, and shared keys are also one string to hash — every run looks
+ * its key up in maps, and a key of several fields is a concatenation that the first look-up must
+ * flatten and hash. The keys and their values are read, never changed, by the runs.
+ */
+let lastAnswered: unknown[] | null = null;
+let lastAnsweredKeys: JoinKey[] = [];
+function keysOfAnswer(values: unknown[]): JoinKey[] {
+  if (values !== lastAnswered) {
+    lastAnsweredKeys = keysOfValues(values, encodeKeyValue);
+    lastAnswered = values;
+  }
+  return lastAnsweredKeys;
+}
+
 export class SequenceMatcher {
   private readonly positives: number[] = [];
   /** pending[k]: sequences whose last matched positive stage is k (index into positives). */
@@ -166,7 +183,7 @@ export class SequenceMatcher {
     if (stage !== this.keysFor) {
       this.keysFor = stage;
       const given = this.answers !== undefined && stage.bit !== undefined ? this.answers.keys?.[stage.bit] : undefined;
-      this.keysMemo = given === undefined ? joinKeys(stage, this.curEvent!, encodeKeyValue, this.cuts) : given === null ? null : keysOfValues(given, encodeKeyValue);
+      this.keysMemo = given === undefined ? joinKeys(stage, this.curEvent!, encodeKeyValue, this.cuts) : given === null ? null : keysOfAnswer(given);
     }
     return this.keysMemo;
   }
