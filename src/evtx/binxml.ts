@@ -572,7 +572,7 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
   // for this function is not thrown away when a path it had not seen first runs.
   // The values' kinds (see MAX_KINDS), gathered here where each value's type is at hand; an
   // array value has no kind (its instance has no shape).
-  let kinds = n <= MAX_KINDS ? 0 : -1;
+  let kinds = n <= 30 /* MAX_KINDS */ ? 0 : -1;
   let kinds2 = 0;
   let runFirst = -1;
   let runStart = 0;
@@ -583,7 +583,7 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
       size = buf[descPos + 4 * i]! | (buf[descPos + 4 * i + 1]! << 8);
       type = buf[descPos + 4 * i + 2]!;
       if (pos + size > end) throw new BinXmlError(`value ${i} (type 0x${type.toString(16)}, ${size} bytes) overruns the record`, pos);
-      if (type === VT.String && (size & 1) === 0) {
+      if (type === 0x01 /* VT.String */ && (size & 1) === 0) {
         if (runFirst < 0) {
           runFirst = i;
           runStart = pos;
@@ -596,7 +596,7 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
       renderUtf16Strings(buf, descPos, runFirst, i, runStart, pos, values);
       if (kinds >= 0) {
         for (let k = runFirst; k < i; k++) {
-          const kind = (values[k] as string).length === 0 ? KIND_EMPTY : KIND_STRING;
+          const kind = (values[k] as string).length === 0 ? 1 /* KIND_EMPTY */ : 2 /* KIND_STRING */;
           if (k < 15) kinds |= kind << (2 * k);
           else kinds2 |= kind << (2 * k - 30);
         }
@@ -614,7 +614,7 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
     values[i] = v;
     if (kinds >= 0) {
       // What decodeValue made of this type: null, a BinXml value, an array, or a string.
-      const kind = type === VT.Null ? KIND_NULL : type === VT.BinXml ? KIND_NESTED : type & VT.Array ? -1 : (v as string).length === 0 ? KIND_EMPTY : KIND_STRING;
+      const kind = type === 0x00 /* VT.Null */ ? 0 /* KIND_NULL */ : type === 0x21 /* VT.BinXml */ ? 3 /* KIND_NESTED */ : type & 0x80 /* VT.Array */ ? -1 : (v as string).length === 0 ? 1 /* KIND_EMPTY */ : 2 /* KIND_STRING */;
       if (kind < 0) kinds = -1;
       else if (i < 15) kinds |= kind << (2 * i);
       else kinds2 |= kind << (2 * i - 30);
@@ -628,10 +628,10 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
 }
 
 function decodeValue(ctx: ChunkContext, pos: number, size: number, type: number, depth: number): Value {
-  if (type === VT.String) return renderUtf16String(ctx.buf, pos, size);
-  if (type === VT.Null) return null;
-  if (type === VT.BinXml) return decodeBinXml(ctx, pos, size, depth);
-  if (type & VT.Array) return renderArray(ctx.buf, pos, size, type, ctx.guidCase);
+  if (type === 0x01 /* VT.String */) return renderUtf16String(ctx.buf, pos, size);
+  if (type === 0x00 /* VT.Null */) return null;
+  if (type === 0x21 /* VT.BinXml */) return decodeBinXml(ctx, pos, size, depth);
+  if (type & 0x80 /* VT.Array */) return renderArray(ctx.buf, pos, size, type, ctx.guidCase);
   return renderScalar(ctx.buf, pos, size, type, ctx.guidCase);
 }
 

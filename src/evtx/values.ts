@@ -457,29 +457,29 @@ for (let t = 0; t < 256; t++) WIDTH[t] = fixedWidth(t);
  * away.
  */
 export function renderScalar(buf: Buffer, pos: number, size: number, type: number, guidCase: GuidCase): string {
-  if (type === VT.String) return renderUtf16String(buf, pos, size);
+  if (type === 0x01 /* VT.String */) return renderUtf16String(buf, pos, size);
   const w = WIDTH[type & 0xff]!;
   if (size < w) throw new ValueError(`value of type 0x${type.toString(16)} needs ${w} bytes, has ${size}`);
   switch (type) {
-    case VT.UInt8:
+    case 0x04 /* VT.UInt8 */:
       return smallDecimal(buf[pos]!);
-    case VT.UInt16:
+    case 0x06 /* VT.UInt16 */:
       return smallDecimal(buf[pos]! | (buf[pos + 1]! << 8));
-    case VT.UInt32: {
+    case 0x08 /* VT.UInt32 */: {
       const n = u32le(buf, pos);
       return decimal(n);
     }
-    case VT.UInt64:
+    case 0x0a /* VT.UInt64 */:
       return u64Decimal(u32le(buf, pos), u32le(buf, pos + 4));
-    case VT.HexInt32:
+    case 0x14 /* VT.HexInt32 */:
       return hex64(u32le(buf, pos), 0);
-    case VT.HexInt64:
+    case 0x15 /* VT.HexInt64 */:
       return hex64(u32le(buf, pos), u32le(buf, pos + 4));
-    case VT.Guid:
+    case 0x0f /* VT.Guid */:
       return renderGuid(buf, pos, guidCase);
-    case VT.FileTime:
+    case 0x11 /* VT.FileTime */:
       return renderFiletime(u32le(buf, pos), u32le(buf, pos + 4));
-    case VT.Sid:
+    case 0x13 /* VT.Sid */:
       return renderSid(buf, pos, size);
     default:
       return renderRareScalar(buf, pos, size, type);
