@@ -120,7 +120,9 @@ export function renderUtf16Strings(buf: Buffer, descPos: number, first: number, 
   // whose first character is the low half of a pair whose high half ends the value before it,
   // or whose last character is the high half of a pair the next value completes. Its other
   // characters are paired within it, so its two ends decide.
-  const wellFormed = text.isWellFormed();
+  // `=== true`: the builtin's result is of no known type to the JIT, and a plain truth test of it
+  // in the loop below was a generic check per value.
+  const wellFormed = text.isWellFormed() === true;
   let pos = start;
   for (let k = first; k < last; k++) {
     const size = buf[descPos + 4 * k]! | (buf[descPos + 4 * k + 1]! << 8);
@@ -160,18 +162,30 @@ export function renderAnsiString(buf: Buffer, pos: number, size: number): string
 // ---------------------------------------------------------------------------------------
 // Numbers
 
+/**
+ * Hex texts rendered lately, by a hash of the value (one slot each): Keywords masks and the
+ * other hex values of a log repeat record after record, but more than one per record (a log's
+ * providers each have their own mask), so keeping only the last one missed about twice a
+ * record, and `toString(16)` is a call into the runtime.
+ */
+const HEX_SLOTS = 64;
+const hexLo = new Int32Array(HEX_SLOTS);
+const hexHi = new Int32Array(HEX_SLOTS);
+const hexText: string[] = new Array<string>(HEX_SLOTS).fill('');
+
 /** Minimal lower-case hex of a u64 given as two u32 halves, with the 0x prefix. */
 export function hex64(lo: number, hi: number): string {
-  // Keywords masks repeat record after record: the last one is kept.
-  if (lo === lastHexLo && hi === lastHexHi) return lastHex;
-  lastHexLo = lo;
-  lastHexHi = hi;
-  lastHex = hi === 0 ? '0x' + lo.toString(16) : '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
-  return lastHex;
+  const l = lo | 0;
+  const h = hi | 0;
+  const slot = Math.imul(l ^ Math.imul(h, 0x9e3779b1), 0x85ebca6b) >>> 26;
+  // An empty text marks a slot never filled (a hex text is never empty).
+  if (hexLo[slot] === l && hexHi[slot] === h && hexText[slot] !== '') return hexText[slot]!;
+  const text = hi === 0 ? '0x' + lo.toString(16) : '0x' + hi.toString(16) + lo.toString(16).padStart(8, '0');
+  hexLo[slot] = l;
+  hexHi[slot] = h;
+  hexText[slot] = text;
+  return text;
 }
-let lastHexLo = 0;
-let lastHexHi = 0;
-let lastHex = '0x0';
 
 /**
  * Decimal text of 0–65,535, each made once: event ids, levels, tasks, versions, opcodes and
@@ -202,7 +216,14 @@ const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
  */
 export function decimal(n: number): string {
   if (n < SMALL_DECIMALS) return smallDecimal(n);
-  if (n < 1e8) return smallDecimal(Math.floor(n / 10000)) + pad4(n % 10000);
+  if (n < 1e8) {
+    // As an int32 (n < 10^8 < 2^31): the division and remainder are integer operations. A
+    // number from a 64-bit value (record ids) is a double to the JIT, and `%` of doubles is a
+    // call to the C library's fmod.
+    const m = n | 0;
+    const high = (m / 10000) | 0;
+    return smallDecimal(high) + pad4(m - high * 10000);
+  }
   return String(n);
 }
 
@@ -365,8 +386,16 @@ export function renderFiletime(lo: number, hi: number): string {
   let frac: number;
   if (hi < 0x6b000000) {
     const rem = hi * 4967296 + lo; // < 2^53 for hi below this bound
-    seconds = hi * 429 + Math.floor(rem / 1e7);
-    frac = rem % 1e7;
+    // rem - q·10^7 is exact (both below 2^53); the quotient's rounding can make q one too large
+    // (rem just below a multiple of 10^7), which the remainder's sign shows. Not `rem % 1e7`:
+    // `%` of doubles is a call to the C library's fmod, once per time rendered.
+    let q = Math.floor(rem / 1e7);
+    frac = rem - q * 1e7;
+    if (frac < 0) {
+      q--;
+      frac += 1e7;
+    }
+    seconds = hi * 429 + q;
   } else {
     const t = (BigInt(hi) << 32n) | BigInt(lo);
     seconds = Number(t / 10000000n);
