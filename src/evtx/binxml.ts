@@ -238,6 +238,11 @@ export class ChunkContext {
   recordChars = 0;
   /** Resolve nested values while parsing, as the reference path parseRecordXml does. */
   eager = false;
+  /**
+   * The chunk as a DataView: a value descriptor (u16 size, u8 type, u8 0) is one 32-bit read,
+   * with one bounds check, instead of three byte reads with one each.
+   */
+  readonly view: DataView;
   constructor(
     readonly buf: Buffer,
     readonly guidCase: GuidCase,
@@ -245,7 +250,9 @@ export class ChunkContext {
     readonly maxDepth: number = EVTX_LIMITS.depth,
     /** False only for UNCHARGED: resolving what was measured and charged already. */
     readonly limited = true,
-  ) {}
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
   /** Throws when the record or the chunk has expanded beyond its limits. */
   check(at: number): void {
@@ -559,6 +566,7 @@ let valuesKinds2 = 0;
  */
 function readValues(ctx: ChunkContext, pos: number, end: number, depth: number): Value[] {
   const buf = ctx.buf;
+  const view = ctx.view;
   if (pos + 4 > end) throw new BinXmlError(`BinXml truncated: need 4 bytes, ${end - pos} left`, pos);
   const n = u32le(buf, pos);
   pos += 4;
@@ -580,8 +588,9 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
     let size = 0;
     let type = 0;
     if (i < n) {
-      size = buf[descPos + 4 * i]! | (buf[descPos + 4 * i + 1]! << 8);
-      type = buf[descPos + 4 * i + 2]!;
+      const desc = view.getUint32(descPos + 4 * i, true);
+      size = desc & 0xffff;
+      type = (desc >>> 16) & 0xff;
       if (pos + size > end) throw new BinXmlError(`value ${i} (type 0x${type.toString(16)}, ${size} bytes) overruns the record`, pos);
       if (type === 0x01 /* VT.String */ && (size & 1) === 0) {
         if (runFirst < 0) {
@@ -593,7 +602,7 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
       }
     }
     if (runFirst >= 0) {
-      renderUtf16Strings(buf, descPos, runFirst, i, runStart, pos, values);
+      renderUtf16Strings(buf, descPos, runFirst, i, runStart, pos, values, view);
       if (kinds >= 0) {
         for (let k = runFirst; k < i; k++) {
           const kind = (values[k] as string).length === 0 ? 1 /* KIND_EMPTY */ : 2 /* KIND_STRING */;
@@ -632,7 +641,7 @@ function decodeValue(ctx: ChunkContext, pos: number, size: number, type: number,
   if (type === 0x00 /* VT.Null */) return null;
   if (type === 0x21 /* VT.BinXml */) return decodeBinXml(ctx, pos, size, depth);
   if (type & 0x80 /* VT.Array */) return renderArray(ctx.buf, pos, size, type, ctx.guidCase);
-  return renderScalar(ctx.buf, pos, size, type, ctx.guidCase);
+  return renderScalar(ctx.buf, pos, size, type, ctx.guidCase, ctx.view);
 }
 
 /** A BinXml value at its chunk position; elements written directly in it have no dep id. */

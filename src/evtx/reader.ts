@@ -224,18 +224,20 @@ export function parseChunk(
   }
   const lastId = u64(buf, 32);
   const ctx = new ChunkContext(buf, guidCase);
+  // The record headers' fields as 32-bit reads of the chunk (one bounds check each).
+  const view = ctx.view;
   let off = CHUNK_HEADER_SIZE;
   while (off + 24 <= free) {
-    const magic = u32le(buf, off);
+    const magic = view.getUint32(off, true);
     // Zeros: the clean end of the data, even when free-space offset claims more (evtx #197).
     if (magic === 0) break;
     if (magic !== RECORD_MAGIC) {
       rep.warn('record', chunkIndex, null, fileOffset + off, `bad record magic ${hex(magic)}; rest of chunk skipped`);
       break;
     }
-    const size = u32le(buf, off + 4);
-    const id = u64(buf, off + 8);
-    if (size < MIN_RECORD_SIZE || off + size > CHUNK_SIZE || u32le(buf, off + size - 4) !== size) {
+    const size = view.getUint32(off + 4, true);
+    const id = view.getUint32(off + 8, true) + view.getUint32(off + 12, true) * 4294967296;
+    if (size < MIN_RECORD_SIZE || off + size > CHUNK_SIZE || view.getUint32(off + size - 4, true) !== size) {
       // The frame is unreliable, so the following records cannot be located: count this one
       // as skipped and end the chunk (libevtx drops such a truncated record too).
       stats.recordsSkipped++;
@@ -264,7 +266,7 @@ export function parseChunk(
       rep.warn('record', chunkIndex, id, fileOffset + e.chunkOffset, `record skipped: ${e.message}`);
     }
     if (nodes) {
-      records.push(new EvtxRecord(id, u32le(buf, off + 16), u32le(buf, off + 20), chunkIndex, fileOffset + off, nodes));
+      records.push(new EvtxRecord(id, view.getUint32(off + 16, true), view.getUint32(off + 20, true), chunkIndex, fileOffset + off, nodes));
       stats.recordsRead++;
     }
     off += size;
