@@ -130,6 +130,49 @@ describe('router: shared anchor index', () => {
   });
 });
 
+describe('router: one memo per walked field', () => {
+  // process.name carries a case-sensitive, a case-insensitive and an integer group here; a string
+  // value is looked up once for all three, and must mark what each group marks on its own.
+  const MEMO_QUERIES: Record<string, string> = {
+    exact: 'process where process.name == "Exact.exe"',
+    folded: 'process where process.name : "*exact*"',
+    numeric: 'process where process.name == 42',
+    other: 'process where process.executable : "*\\\\tools\\\\*"',
+  };
+  const rules = Object.entries(MEMO_QUERIES).map(([name, query]) => {
+    const p = prepareRule(makeRule({ name, index: ['logs-*'], query }), { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: false });
+    if ('skip' in p) throw new Error(`${name}: ${p.skip}`);
+    return p;
+  });
+  const names = rules.map((r) => r.rule.name);
+  const events: [Record<string, unknown>, string[], string[]][] = [
+    // fields, offered (dispatched), kept (routed)
+    [{ process: { name: 'Exact.exe' } }, ['exact', 'folded', 'numeric'], ['exact', 'folded']],
+    [{ process: { name: 'EXACT.EXE' } }, ['folded', 'numeric'], ['folded']],
+    [{ process: { name: 'notepad.exe' } }, ['numeric'], []],
+    // A number on a field string constants test is left to those rules' own conditions.
+    [{ process: { name: 42 } }, ['exact', 'folded', 'numeric'], ['numeric']],
+    [{ process: { name: 43 } }, ['exact', 'folded'], []],
+    [{ process: { name: ['x', 'exact'], executable: 'C:\\Tools\\a.exe' } }, ['folded', 'numeric', 'other'], ['folded', 'other']],
+  ];
+
+  it('offers and keeps the same rules whether a value is remembered or not, past the memo bound too', () => {
+    const router = new RuleRouter(rules);
+    const offeredBy = (fields: Record<string, unknown>) => {
+      const before = [...router.counters.dispatched];
+      const kept = [...router.route(ev('process', fields))].map((i) => names[i]!).sort();
+      const offered = names.filter((_, i) => router.counters.dispatched[i]! > before[i]!).sort();
+      return { offered, kept };
+    };
+    const expected = events.map(([, offered, kept]) => ({ offered, kept }));
+    for (let pass = 0; pass < 3; pass++) {
+      expect(events.map(([fields]) => offeredBy(fields))).toEqual(expected);
+      // Enough other names to empty the memo between passes (it holds at most 1,024 values).
+      if (pass === 1) for (let i = 0; i < 1100; i++) expect(offeredBy({ process: { name: `p${i}.exe` } })).toEqual({ offered: ['numeric'], kept: [] });
+    }
+  });
+});
+
 const marked = (idx: FieldAnchorIndex, v: string): number[] => {
   const hit = new Float64Array(8);
   idx.markString(v, hit, 1);

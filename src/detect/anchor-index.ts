@@ -188,9 +188,9 @@ export interface AnchorIndexData {
  * Bounds of an index's memo of answers (see FieldAnchorIndex.mark): values longer than this are
  * not remembered, and the memo is emptied when it holds this many values or characters.
  */
-const MEMO_VALUE_CHARS = 256;
-const MEMO_VALUES = 1024;
-const MEMO_CHARS = 65_536;
+export const MEMO_VALUE_CHARS = 256;
+export const MEMO_VALUES = 1024;
+export const MEMO_CHARS = 65_536;
 
 /** Every anchor of every rule on one field and case sensitivity. */
 export class FieldAnchorIndex {
@@ -283,6 +283,11 @@ export class FieldAnchorIndex {
     if (this.suffixes !== null) this.suffixes.collect(v, lists);
     if (this.infixes !== null) this.infixes.collect(v, lists);
     return lists.length === 0 ? NONE : lists;
+  }
+
+  /** The rule lists mark() marks for the event's string (not yet case-folded), without the memo. */
+  listsForRaw(raw: string): readonly (readonly number[])[] {
+    return this.listsFor(this.fold === null ? raw : this.fold(raw));
   }
 
   /** Marks the rules whose anchor here the event's string (not yet case-folded) satisfies. */

@@ -20,7 +20,7 @@ import { EqlError, parse, type Statement } from '../eql/index.js';
 import { lazyQuery, OutlineCache, outlineCacheAt, outlineOf } from '../engine/outline.js';
 import { lower } from '../engine/expr.js';
 import { fieldAccessor, FieldWalker, markPlain, type Accessor } from '../engine/fields.js';
-import { FieldAnchorIndex, type AnchorIndexData } from './anchor-index.js';
+import { FieldAnchorIndex, MEMO_CHARS, MEMO_VALUE_CHARS, MEMO_VALUES, type AnchorIndexData } from './anchor-index.js';
 import type { EventDoc } from '../events/types.js';
 import { compileExceptionItems, resolveRuleExceptions, type ExceptionPredicate, type ExceptionProblem } from '../rules/exceptions.js';
 import type { ExceptionList, ExceptionListRef, Rule } from '../rules/types.js';
@@ -307,6 +307,12 @@ interface IndexSlots {
   any: readonly number[];
 }
 
+/** A walked field's memo of string values (RuleRouter.stringLists). */
+interface FieldMemo {
+  lists: Map<string, readonly (readonly number[])[]>;
+  chars: number;
+}
+
 interface AnchorGroup {
   field: string;
   get: Accessor;
@@ -334,8 +340,20 @@ export class RuleRouter {
   /** Reads every anchored field of an event in one walk; fieldGroups[i]: the groups of its field i. */
   private readonly walker: FieldWalker;
   private readonly fieldGroups: AnchorGroup[][];
+  /** Per walked field: the rule lists a string value marks in all of the field's groups (see stringLists). */
+  private readonly fieldMemos: FieldMemo[];
   private walkStamp = 0;
   private readonly onValue = (field: number, v: unknown): void => {
+    if (typeof v === 'string') {
+      const lists = this.stringLists(field, v);
+      const hit = this.reqHit;
+      const stamp = this.walkStamp;
+      for (let i = 0; i < lists.length; i++) {
+        const l = lists[i]!;
+        for (let j = 0; j < l.length; j++) hit[l[j]!] = stamp;
+      }
+      return;
+    }
     const groups = this.fieldGroups[field]!;
     for (let i = 0; i < groups.length; i++) this.hit(groups[i]!, v, this.walkStamp);
   };
@@ -376,6 +394,7 @@ export class RuleRouter {
     for (const g of this.anchorGroups) push(byField, g.field, g);
     this.walker = new FieldWalker([...byField.keys()]);
     this.fieldGroups = [...byField.values()];
+    this.fieldMemos = this.fieldGroups.map(() => ({ lists: new Map(), chars: 0 }));
     this.needles = d.needles;
   }
 
@@ -476,6 +495,39 @@ export class RuleRouter {
       if (Array.isArray(v)) for (const x of v) this.hit(g, x, stamp);
       else if (v !== undefined) this.hit(g, v, stamp);
     }
+  }
+
+  /**
+   * What a string value of walked field `field` marks in every group of the field (as hit() would
+   * in each: its anchors' lists, and every rule of an integer group), remembered per field: most
+   * fields carry a case-sensitive and a case-insensitive group, and one look-up of the event's
+   * string instead of one per group spares hashing and comparing it again. Bounded as the groups'
+   * own memos are.
+   */
+  private stringLists(field: number, v: string): readonly (readonly number[])[] {
+    const memo = this.fieldMemos[field]!;
+    let lists = memo.lists.get(v);
+    if (lists !== undefined) return lists;
+    const groups = this.fieldGroups[field]!;
+    if (groups.length === 1 && !groups[0]!.numeric) lists = groups[0]!.index.listsForRaw(v);
+    else {
+      const all: (readonly number[])[] = [];
+      for (let i = 0; i < groups.length; i++) {
+        const g = groups[i]!;
+        if (g.numeric) all.push(g.index.all);
+        else all.push(...g.index.listsForRaw(v));
+      }
+      lists = all;
+    }
+    if (v.length <= MEMO_VALUE_CHARS) {
+      if (memo.lists.size >= MEMO_VALUES || memo.chars >= MEMO_CHARS) {
+        memo.lists.clear();
+        memo.chars = 0;
+      }
+      memo.lists.set(v, lists);
+      memo.chars += v.length;
+    }
+    return lists;
   }
 
   private hit(g: AnchorGroup, v: unknown, stamp: number): void {
