@@ -2,9 +2,19 @@
 // collection, the rare collection made when the heap is far over the budget, and both on this
 // process's real heap.
 import { describe, expect, it } from 'vitest';
-import { growingPercent, keepHeapWithin, MIN_FACTOR, oldGenerationUsed, overBudget, SAFETY_FACTOR } from '../src/util/heap-growth.js';
+import { DEFAULT_HEAP_BUDGET, defaultHeapBudget, growingPercent, keepHeapWithin, MIN_FACTOR, oldGenerationUsed, overBudget, SAFETY_FACTOR } from '../src/util/heap-growth.js';
 
 const MB = 1024 * 1024;
+
+describe('defaultHeapBudget', () => {
+  it('is 448 MiB with at most one worker and 64 MiB less with two or more', () => {
+    expect(DEFAULT_HEAP_BUDGET).toBe(448 * MB);
+    expect(defaultHeapBudget(0)).toBe(448 * MB);
+    expect(defaultHeapBudget(1)).toBe(448 * MB);
+    expect(defaultHeapBudget(2)).toBe(384 * MB);
+    expect(defaultHeapBudget(8)).toBe(384 * MB);
+  });
+});
 
 describe('growingPercent', () => {
   it("leaves V8 its own factor while the budget allows V8's largest (4)", () => {

@@ -1,7 +1,9 @@
 // The default number of input worker threads comes from the files' sizes: workers only when they pay.
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultSingleFileThreads, defaultThreads, MAX_DEFAULT_THREADS, SINGLE_FILE_BYTES, WORKER_FILE_BYTES, WORKER_TOTAL_BYTES } from '../src/parallel/pool.js';
+import { defaultSingleFileThreads, defaultThreads, plannedThreads, MAX_DEFAULT_THREADS, SINGLE_FILE_ALL_CORES_BYTES, SINGLE_FILE_BYTES, WORKER_FILE_BYTES, WORKER_TOTAL_BYTES } from '../src/parallel/pool.js';
 
 const MB = 1 << 20;
 const cores = availableParallelism();
@@ -24,11 +26,29 @@ describe('defaultThreads', () => {
     expect(defaultThreads(Array.from({ length: 20 }, () => 261 * MB))).toBe(expectWorkers(20));
   });
 
-  it('reads one large file whose every line is parsed on one worker fewer than the cores', () => {
-    const single = (n: number) => (cores >= 2 ? Math.min(cores - 1, n) : 0);
+  it('reads one large file whose every line is parsed on one worker fewer than the cores, on every core from 1 GiB', () => {
+    const fewer = cores >= 2 ? Math.min(cores - 1, MAX_DEFAULT_THREADS) : 0;
+    const all = cores >= 2 ? Math.min(cores, MAX_DEFAULT_THREADS) : 0;
     expect(SINGLE_FILE_BYTES).toBe(64 * MB);
+    expect(SINGLE_FILE_ALL_CORES_BYTES).toBe(1024 * MB);
     expect(defaultSingleFileThreads(63 * MB)).toBe(0);
-    expect(defaultSingleFileThreads(64 * MB)).toBe(single(MAX_DEFAULT_THREADS));
-    expect(defaultSingleFileThreads(10_000 * MB)).toBe(single(MAX_DEFAULT_THREADS));
+    expect(defaultSingleFileThreads(64 * MB)).toBe(fewer);
+    expect(defaultSingleFileThreads(1023 * MB)).toBe(fewer);
+    expect(defaultSingleFileThreads(1024 * MB)).toBe(all);
+    expect(defaultSingleFileThreads(10_000 * MB)).toBe(all);
+  });
+
+  it('plans what openFiles starts: the caller\'s count, else the single-file or the many-file default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eqlite-threads-'));
+    try {
+      const a = join(dir, 'a.ndjson');
+      writeFileSync(a, '{"@timestamp":"2025-01-01T00:00:00Z"}\n');
+      const one = [{ path: a, kind: 'json' as const }];
+      expect(plannedThreads(one, { threads: 3 })).toBe(3);
+      expect(plannedThreads(one, { everyLine: true, busyMain: true })).toBe(0); // 39 bytes
+      expect(plannedThreads([{ path: '-', kind: 'json' as const }], { everyLine: true, busyMain: true })).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -22,8 +22,8 @@ import { discoverHostAddresses, mentionsHostIp, type HostIpMode } from '../event
 import { emptyShape, iterable, openInput, type HostAddresses, type InputShape, type OpenedInput } from '../events/inputs.js';
 import type { HostAddressBook } from '../events/windows/index.js';
 
-import { openFiles, SINGLE_FILE_MIN_RULES } from '../parallel/pool.js';
-import { DEFAULT_HEAP_BUDGET, keepHeapWithin } from '../util/heap-growth.js';
+import { openFiles, plannedThreads, SINGLE_FILE_MIN_RULES } from '../parallel/pool.js';
+import { defaultHeapBudget, keepHeapWithin } from '../util/heap-growth.js';
 import { timeOrSkip } from '../events/order.js';
 import { readOrdered } from '../events/ordered.js';
 import { DEFAULT_SORT_MEMORY, type SortStats } from '../events/external-sort.js';
@@ -351,9 +351,16 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
     });
     if (fresh.length > 0) deliver(fresh);
   };
+  // Without a line filter (the rules have too many needles, or one has none) a single file can be
+  // read in parts on every thread.
+  const filesOptions = {
+    threads: opts.threads,
+    everyLine: lineFilter(ruleNeedles(prepared), timestampField) === null,
+    busyMain: prepared.length >= SINGLE_FILE_MIN_RULES,
+  };
   // With every rule the main thread keeps 160–260 MB live and V8 let its heap reach four times
   // that before collecting: a hunt of one large file passed 1 GB of RSS (util/heap-growth.ts).
-  const heap = keepHeapWithin(opts.heapBudget ?? DEFAULT_HEAP_BUDGET);
+  const heap = keepHeapWithin(opts.heapBudget ?? defaultHeapBudget(plannedThreads(files, filesOptions)));
   let report: Awaited<ReturnType<typeof readOrdered>>;
   try {
     report = await readOrdered(
@@ -373,11 +380,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
         open: (attempt, io) => {
           localRouters = [];
           opened = openFiles(files, {
-            threads: opts.threads,
-            // Without a line filter (the rules have too many needles, or one has none) a single
-            // file can be read in parts on every thread.
-            everyLine: lineFilter(ruleNeedles(prepared), timestampField) === null,
-            busyMain: prepared.length >= SINGLE_FILE_MIN_RULES,
+            ...filesOptions,
             ...(opts.partBytes !== undefined ? { partBytes: opts.partBytes } : {}),
             route: { kind: 'hunt', rules: prepared.map((p) => p.rule), prepare: prepareOpts },
             timestampField,

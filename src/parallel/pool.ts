@@ -106,19 +106,27 @@ export function defaultThreads(sizes: readonly number[]): number {
  * Worker threads used when the caller does not say, for a single JSON file whose every line is
  * parsed (no line filter: every Elastic rule, say) and that holds SINGLE_FILE_BYTES or more: one
  * core fewer than there are, since the main thread then has a large share of its own (the rules'
- * windows, sequence state and alerts). On 2 cores that is one worker reading, parsing and routing
- * while the main thread runs the rules; the file is read in parts (chunks.ts), which the main
- * thread reads too whenever it would wait for the worker (a hunt gives openFiles its localParts). On the idle 2-core VM (eighth session, every rule, the bench's 1,000,000 Agent
- * events) one worker gave 18,149 events/s by the clock against 14,199 on the main thread alone,
- * for the same CPU time (12,706 and 12,814 events per CPU second). It had been the default once
- * before and was withdrawn when, before routing became cheaper, it gained nothing on the idle VM
- * for 15–18% more CPU.
+ * windows, sequence state and alerts), and one per core from SINGLE_FILE_ALL_CORES_BYTES on. The
+ * file is read in parts (chunks.ts), which the main thread reads too whenever it would wait for
+ * the workers (a hunt gives openFiles its localParts). On the idle 2-core VM (eighth session,
+ * every rule, the bench's 1,000,000 Agent events) one worker gave 18,149 events/s by the clock
+ * against 14,199 on the main thread alone, for the same CPU time. Since whole events travel as a
+ * place in the file and as columns (twelfth session) a second worker pays over long files: over
+ * the same 1,000,000 events (2.7 GB) two workers took 34.5 and 38.6 s against 47.2 and 56.9 s
+ * with one (idle VM, thirteenth session), and less CPU in all (per-thread CPU under load: main
+ * 18.6 s and the workers 26.2 + 26.0, against main 26.7 and the worker 49.9), because the main
+ * thread then seldom reads parts itself, which costs it more than a worker as its heap grows
+ * over a long hunt (heap-growth.ts). Over 100,000 and 200,000 events (275 and 550 MB) the second
+ * worker gained nothing by the clock for 10–15% more CPU (it compiles every rule too).
  */
 export function defaultSingleFileThreads(size: number): number {
   const cores = availableParallelism();
-  return cores >= 2 && size >= SINGLE_FILE_BYTES ? Math.min(cores - 1, MAX_DEFAULT_THREADS) : 0;
+  if (cores < 2 || size < SINGLE_FILE_BYTES) return 0;
+  return Math.min(size >= SINGLE_FILE_ALL_CORES_BYTES ? cores : cores - 1, MAX_DEFAULT_THREADS);
 }
 
+/** Size from which a single file is read on one worker per core (see defaultSingleFileThreads). */
+export const SINGLE_FILE_ALL_CORES_BYTES = 1 << 30;
 /** Size from which a single file is read on workers by default (see defaultSingleFileThreads). */
 export const SINGLE_FILE_BYTES = 64 << 20;
 /**
@@ -625,6 +633,23 @@ export interface OpenedFiles {
   close(): Promise<void>;
 }
 
+/** The path of the one file of `files` when it is a JSON file on disk (not stdin), else null. */
+function singleJsonFile(files: readonly InputFile[]): string | null {
+  return files.length === 1 && files[0]!.path !== '-' && files[0]!.kind === 'json' ? files[0]!.path : null;
+}
+
+/**
+ * The worker threads openFiles starts for `files`: `opts.threads` when given, else
+ * defaultSingleFileThreads for a single JSON file whose every line is parsed by a busy consumer,
+ * else defaultThreads. Also what a hunt sizes its heap budget by before it opens them.
+ */
+export function plannedThreads(files: readonly InputFile[], opts: Pick<FilesOptions, 'threads' | 'everyLine' | 'busyMain'>): number {
+  if (opts.threads !== undefined) return opts.threads;
+  const one = singleJsonFile(files);
+  if (one !== null && opts.everyLine === true && opts.busyMain === true) return defaultSingleFileThreads(sizeOf(one));
+  return defaultThreads(files.filter((f) => f.path !== '-').map((f) => sizeOf(f.path)));
+}
+
 /**
  * What `hunt` and `query` read: files on worker threads when there are threads to use, stdin
  * (which a worker cannot open) and everything else on the main thread through `local`.
@@ -632,9 +657,9 @@ export interface OpenedFiles {
 export function openFiles(files: readonly InputFile[], opts: FilesOptions): OpenedFiles {
   const onDisk = files.filter((f) => f.path !== '-');
   const partBytes = opts.partBytes ?? PART_BYTES;
-  const one = files.length === 1 && onDisk.length === 1 && onDisk[0]!.kind === 'json' ? onDisk[0]!.path : null;
+  const one = singleJsonFile(files);
   const heavy = opts.everyLine === true && one !== null;
-  const threads = opts.threads ?? (heavy && opts.busyMain === true ? defaultSingleFileThreads(sizeOf(one)) : defaultThreads(onDisk.map((f) => sizeOf(f.path))));
+  const threads = plannedThreads(files, opts);
   if (threads < 1 || onDisk.length === 0) return { inputs: files.map(opts.local), parallel: [], close: async () => undefined };
   // One worker reads a single file whole; several share it in parts, and so do one worker and the
   // main thread when it reads parts too.
