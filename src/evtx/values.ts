@@ -285,11 +285,17 @@ const guidText: string[] = new Array<string>(2 * GUID_SLOTS).fill('');
  * {Data1-Data2-Data3-Data4[0..1]-Data4[2..7]}: the first three groups are little-endian. Built
  * by one fromCharCode (a flat string) rather than 38 concatenations (a rope flattened later).
  */
-export function renderGuid(buf: Buffer, pos: number, guidCase: GuidCase = 'upper'): string {
-  const w0 = i32le(buf, pos);
-  const w1 = i32le(buf, pos + 4);
-  const w2 = i32le(buf, pos + 8);
-  const w3 = i32le(buf, pos + 12);
+export function renderGuid(
+  buf: Buffer,
+  pos: number,
+  guidCase: GuidCase = 'upper',
+  /** The same bytes as a DataView (see renderScalar). */
+  view: DataView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+): string {
+  const w0 = view.getInt32(pos, true);
+  const w1 = view.getInt32(pos + 4, true);
+  const w2 = view.getInt32(pos + 8, true);
+  const w3 = view.getInt32(pos + 12, true);
   const slot = (Math.imul(w0 ^ Math.imul(w1, 31) ^ Math.imul(w2, 961) ^ w3, 0x9e3779b1) >>> 24) + (guidCase === 'lower' ? GUID_SLOTS : 0);
   const at = slot * 4;
   // An empty text marks a slot never filled (a GUID's text is never empty).
@@ -339,21 +345,27 @@ const sidCount = new Int32Array(SID_SLOTS);
 const sidText: string[] = new Array<string>(SID_SLOTS).fill('');
 
 /** S-rev-authority-sub1-…: authority is 48-bit big-endian, sub-authorities u32 LE. */
-export function renderSid(buf: Buffer, pos: number, size: number): string {
+export function renderSid(
+  buf: Buffer,
+  pos: number,
+  size: number,
+  /** The same bytes as a DataView (see renderScalar). */
+  view: DataView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength),
+): string {
   if (size < 8) throw new ValueError(`SID of ${size} bytes is shorter than its 8-byte header`);
   const n = buf[pos + 1]!;
   if (8 + 4 * n > size) throw new ValueError(`SID declares ${n} sub-authorities but has only ${size} bytes`);
   const words = 2 + n;
   if (words > SID_WORDS) return sidTextOf(buf, pos, n);
   let h = words;
-  for (let i = 0; i < words; i++) h = Math.imul(h ^ i32le(buf, pos + 4 * i), 0x9e3779b1);
+  for (let i = 0; i < words; i++) h = Math.imul(h ^ view.getInt32(pos + 4 * i, true), 0x9e3779b1);
   const slot = h >>> 24;
   const at = slot * SID_WORDS;
   let same = sidCount[slot] === words;
-  for (let i = 0; same && i < words; i++) same = sidWords[at + i] === i32le(buf, pos + 4 * i);
+  for (let i = 0; same && i < words; i++) same = sidWords[at + i] === view.getInt32(pos + 4 * i, true);
   if (same) return sidText[slot]!;
   const text = sidTextOf(buf, pos, n);
-  for (let i = 0; i < words; i++) sidWords[at + i] = i32le(buf, pos + 4 * i);
+  for (let i = 0; i < words; i++) sidWords[at + i] = view.getInt32(pos + 4 * i, true);
   sidCount[slot] = words;
   sidText[slot] = text;
   return text;
@@ -370,11 +382,6 @@ function sidTextOf(buf: Buffer, pos: number, n: number): string {
 /** The u32 at pos, little-endian (the caller has checked the bounds; inlined where Buffer's method may not be). */
 export function u32le(buf: Buffer, pos: number): number {
   return (buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16)) + buf[pos + 3]! * 0x1000000;
-}
-
-/** The same four bytes as a signed 32-bit integer (for comparing bytes). */
-function i32le(buf: Buffer, pos: number): number {
-  return buf[pos]! | (buf[pos + 1]! << 8) | (buf[pos + 2]! << 16) | (buf[pos + 3]! << 24);
 }
 
 const EPOCH_DIFF_SECONDS = 11644473600; // 1601-01-01 → 1970-01-01
@@ -523,11 +530,11 @@ export function renderScalar(
     case 0x15 /* VT.HexInt64 */:
       return hex64(view.getUint32(pos, true), view.getUint32(pos + 4, true));
     case 0x0f /* VT.Guid */:
-      return renderGuid(buf, pos, guidCase);
+      return renderGuid(buf, pos, guidCase, view);
     case 0x11 /* VT.FileTime */:
       return renderFiletime(view.getUint32(pos, true), view.getUint32(pos + 4, true));
     case 0x13 /* VT.Sid */:
-      return renderSid(buf, pos, size);
+      return renderSid(buf, pos, size, view);
     default:
       return renderRareScalar(buf, pos, size, type);
   }
