@@ -5,7 +5,7 @@
 // compiled once per chunk into a small tree whose substitution slots are filled per record;
 // subtrees without substitutions are resolved once and shared by all records using them.
 
-import { decodeUtf16 as decodeUtf16At, u32le, renderArray, renderScalar, renderUtf16String, renderUtf16Strings, VT, ValueError, type GuidCase } from './values.js';
+import { decodeUtf16 as decodeUtf16At, renderArray, renderScalar, renderUtf16String, renderUtf16Strings, VT, ValueError, type GuidCase } from './values.js';
 import { lookupTable } from '../util/own.js';
 import { findKept, forgetKept, keep, NameRefs } from './kept-templates.js';
 import type { RawWindowsEvent } from './types.js';
@@ -568,7 +568,7 @@ function readValues(ctx: ChunkContext, pos: number, end: number, depth: number):
   const buf = ctx.buf;
   const view = ctx.view;
   if (pos + 4 > end) throw new BinXmlError(`BinXml truncated: need 4 bytes, ${end - pos} left`, pos);
-  const n = u32le(buf, pos);
+  const n = view.getUint32(pos, true);
   pos += 4;
   if (n * 4 > end - pos) throw new BinXmlError(`template instance declares ${n} values, too many for the record`, pos - 4);
   const descPos = pos;
@@ -681,14 +681,14 @@ function readKnownInstance(ctx: ChunkContext, start: number, end: number, depth:
   // [0x0F + 3 bytes], 0x0C, 1 byte, u32 template id, u32 definition offset.
   const at = buf[start] === 0x0f ? start + 4 : start;
   if (at + 10 > end || buf[at] !== 0x0c) return null;
-  const defOffset = u32le(buf, at + 6);
+  const defOffset = ctx.view.getUint32(at + 6, true);
   let tpl = ctx.templates.get(defOffset);
   let pos = at + 10;
   if (defOffset === pos) {
     // The definition written here: compiled (usually found kept) and skipped, as the Parser
     // does; each chunk's first record of a template is one of these.
     if (pos + 24 > end) return null;
-    const size = u32le(buf, pos + 20);
+    const size = ctx.view.getUint32(pos + 20, true);
     if (pos + 24 + size > end) return null;
     tpl ??= compileTemplate(ctx, defOffset, depth);
     pos += 24 + size;
