@@ -2,7 +2,7 @@
 // event. It must find every value each field's accessor finds (nested, dotted, mixed, arrays along
 // the path), and must never mark a source with dotted keys plain.
 import { describe, expect, it } from 'vitest';
-import { fieldAccessor, FieldWalker } from '../src/engine/fields.js';
+import { fieldAccessor, FieldWalker, isMarkedPlain } from '../src/engine/fields.js';
 
 /** The values of a field as the router used them from its accessor: an array's own non-object elements. */
 function accessorValues(name: string, source: Record<string, unknown>): unknown[] {
@@ -145,5 +145,59 @@ describe('FieldWalker', () => {
     expect(plainAfter({ many: { k9999: { 'v.w': 1 } } }, 'many.k9999.v.w')).toBe(false);
     expect(plainAfter({ many: { k9998: { w: 1 } } }, 'many.k9998.v.w')).toBe(true);
     expect(plainAfter({ fresh: { 'p.q': 1 } }, 'fresh.p.q')).toBe(false);
+  });
+  it('reports and marks the same after its memo of outside keys is full, with dotted and prototype-named keys', () => {
+    const names = ['process.name', 'process.parent.name', 'a', 'a.b', '__proto__.x', 'constructor'];
+    const walker = new FieldWalker(names);
+    let seed = 11;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >>> 16) % n;
+    };
+    // Keys of the wanted fields, keys outside them, keys named like Object.prototype's, and dotted
+    // keys through wanted and outside keys; `k<n>` keys are always new (they fill the memo).
+    const plain = ['process', 'name', 'parent', 'a', 'b', 'other', 'x', '__proto__', 'constructor', 'toString', ''];
+    const dotted = ['process.name', 'parent.name', 'a.b', 'other.x', '__proto__.x', 'process.other', '.', 'a.', '.b', 'k1.name'];
+    let fresh = 0;
+    const key = (dots: boolean): string => {
+      const r = rnd(20);
+      if (r < 3) return `k${fresh++}`;
+      if (dots && r < 6) return dotted[rnd(dotted.length)]!;
+      return plain[rnd(plain.length)]!;
+    };
+    const json = (depth: number, dots: boolean): string => {
+      const r = rnd(depth > 4 ? 4 : 7);
+      if (r === 0) return JSON.stringify(`v${rnd(4)}`);
+      if (r === 1) return String(rnd(100));
+      if (r === 2) return 'null';
+      if (r === 3) return '"a.b{[\\""';
+      if (r === 4) return `[${Array.from({ length: rnd(3) }, () => json(depth + 1, dots)).join(',')}]`;
+      return `{${Array.from({ length: 1 + rnd(4) }, () => `${JSON.stringify(key(dots))}:${json(depth + 1, dots)}`).join(',')}}`;
+    };
+    const hasDottedKey = (v: unknown): boolean =>
+      v !== null && typeof v === 'object' && (Array.isArray(v) ? v.some(hasDottedKey) : Object.keys(v).some((k) => k.includes('.') || hasDottedKey((v as Record<string, unknown>)[k])));
+    let marked = 0;
+    let unmarked = 0;
+    for (let round = 0; round < 4000; round++) {
+      // Plain sources first (the memo fills past its 4,096 nodes), then dotted keys among them.
+      const dots = round >= 2000 && round % 2 === 0;
+      // JSON.parse makes `__proto__` an own key, as events have it.
+      const source = JSON.parse(`{${Array.from({ length: 1 + rnd(6) }, () => `${JSON.stringify(key(dots))}:${json(0, dots)}`).join(',')}}`) as Record<string, unknown>;
+      const { ok, values } = walked(walker, names, source);
+      expect(ok).toBe(true);
+      const hasDots = hasDottedKey(source);
+      expect(isMarkedPlain(source), JSON.stringify(source)).toBe(!hasDots);
+      if (hasDots) unmarked++;
+      else marked++;
+      for (const n of names) {
+        const want = sortValues(accessorValues(n, source));
+        const got = sortValues(values[n]!);
+        if (!hasDots) expect(got, `${n} in ${JSON.stringify(source)}`).toEqual(want);
+        else for (const w of new Set(want)) expect(got, `${n} in ${JSON.stringify(source)}`).toContain(w);
+      }
+    }
+    expect(fresh).toBeGreaterThan(4096);
+    expect(marked).toBeGreaterThan(2000);
+    expect(unmarked).toBeGreaterThan(500);
   });
 });
