@@ -53,4 +53,59 @@ describe('parseInstant, the UTC fast path', () => {
     }
     expect(checked).toBeGreaterThan(2000);
   });
+  it('hands hostile near-misses to the general parse, and the remembered day does not leak between texts', () => {
+    // Non-ASCII digits, signs, spaces before the Z, 1–9 fraction digits, years outside 0100–9999.
+    expect(parseInstant('\uff12025-03-10T08:00:00Z')).toBeNull();
+    expect(parseInstant('2025-03-10T08:00:0\u0665Z')).toBeNull();
+    expect(parseInstant('2025-03-10T08:00:-1Z')).toBeNull();
+    expect(parseInstant('2025-03-10T08:00:00+Z')).toBeNull();
+    expect(parseInstant('2025-03-10T08:00:00.+1Z')).toBeNull();
+    expect(parseInstant('+2025-03-10T08:00:00Z')).toEqual({ ms: 1741593600000, ns: 0 });
+    expect(parseInstant('-2025-03-10T08:00:00Z')).toEqual({ ms: -126064137600000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00.123 Z')).toEqual({ ms: 1741593600123, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00.123Z ')).toEqual({ ms: 1741593600123, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00.1234567Z')).toEqual({ ms: 1741593600123, ns: 456700 });
+    expect(parseInstant('2025-03-10T08:00:00.123456789z')).toEqual({ ms: 1741593600123, ns: 456789 });
+    expect(parseInstant('10000-01-01T00:00:00Z')).toEqual({ ms: 253402300800000, ns: 0 });
+    expect(parseInstant('0100-01-01T00:00:00Z')).toEqual({ ms: -59011459200000, ns: 0 });
+    expect(parseInstant('1969-12-31T23:59:59.999999999Z')).toEqual({ ms: -1, ns: 999999 });
+    // Feb 29 of a year that has none rolls over to Mar 1, as the general parse always did.
+    expect(parseInstant('2023-02-29T00:00:00Z')).toEqual({ ms: Date.UTC(2023, 2, 1), ns: 0 });
+    // Alternating days, and texts that share the remembered day but not what follows it.
+    for (let i = 0; i < 3; i++) {
+      expect(parseInstant('2024-02-29T12:00:00Z')).toEqual({ ms: Date.UTC(2024, 1, 29, 12), ns: 0 });
+      expect(parseInstant('2024-02-29T12:00:00+02:00')).toEqual({ ms: Date.UTC(2024, 1, 29, 10), ns: 0 });
+      expect(parseInstant('2024-02-29T12:00:00.5x')).toBeNull();
+      expect(parseInstant('1999-12-31T23:59:60Z')).toEqual({ ms: Date.UTC(2000, 0, 1), ns: 0 });
+      expect(parseInstant('2024-02-29t12:00:00Z')).toEqual({ ms: Date.UTC(2024, 1, 29, 12), ns: 0 });
+    }
+  });
+
+  it('agrees with the general parse on mutated texts', () => {
+    // Random edits of valid texts (digits of other scripts, signs, blanks, separators); a leading
+    // space sends the same text through the general parse.
+    let seed = 3;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const alphabet = '0123456789-:T.tZz+ ,\u0660\uff10\u00a0a';
+    const bases = ['2024-03-10T11:22:33.123456789Z', '2024-02-29T23:59:60Z', '0100-01-01T00:00:00.5Z', '9999-12-31T24:00:00Z'];
+    let read = 0;
+    for (let i = 0; i < 20000; i++) {
+      const chars = bases[rand(bases.length)]!.split('');
+      for (let k = 1 + rand(3); k > 0; k--) {
+        const at = rand(chars.length + 1);
+        const op = rand(3);
+        if (op === 0) chars[at] = alphabet[rand(alphabet.length)]!;
+        else if (op === 1) chars.splice(at, 0, alphabet[rand(alphabet.length)]!);
+        else chars.splice(at, 1);
+      }
+      const text = chars.join('');
+      const general = parseInstant(' ' + text);
+      expect(parseInstant(text), text).toEqual(general);
+      if (general !== null) read++;
+    }
+    expect(read).toBeGreaterThan(2500);
+  });
 });
