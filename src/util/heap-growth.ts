@@ -32,8 +32,8 @@ export const DEFAULT_HEAP_BUDGET = 448 * 1024 * 1024;
  * with at most one, 64 MiB less with more. The growing factor is the process's, so every worker's
  * heap follows the budget too, and a second worker has its own compiled rules and young
  * generation: with two workers over the bench's 1,000,000 Agent events peak RSS was 988–1,044 MB
- * at 448 MiB and 879 MB at 384 MiB, and over a 10 GB file 1,025,580 kB at 448 MiB (thirteenth
- * session).
+ * at 448 MiB and 879 MB at 384 MiB, and over a 10 GB file 1,025,580 kB at 448 MiB, 931,460 kB at
+ * 384 MiB with the main thread reading no part (thirteenth session, load 10–17).
  */
 export function defaultHeapBudget(workers: number): number {
   return workers >= 2 ? DEFAULT_HEAP_BUDGET - 64 * 1024 * 1024 : DEFAULT_HEAP_BUDGET;
