@@ -1,0 +1,72 @@
+// The router's parts, for instruction counts: every active Elastic EQL rule, one build (a built
+// checkout), events parsed once; two warm-up passes, then one measured pass of one part over
+// every event — the field walk with a visitor that does nothing (`walk`), the walk with the anchor
+// marks (`mark`), route() writing the rules' answers as a worker does (`route`) or without them
+// (`relevant`). The measured pass runs inside a JSON.parse reviver, so that callgrind counts it
+// alone (see bench/rule-pass.ts):
+//
+//   valgrind --tool=callgrind --toggle-collect='v8::internal::JsonParseInternalizer::Internalize*' \
+//     node --single-threaded --import tsx bench/route-parts.ts <built checkout> walk|mark|route|relevant FILE
+//
+// It reaches into RuleRouter's private members (the walker, markAnchors), so it measures builds
+// that have them (main from the seventh session on).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const corpus = path.resolve(here, '..', '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
+const [dir, mode, file] = process.argv.slice(2);
+if (!dir || !file || !['walk', 'mark', 'route', 'relevant'].includes(mode ?? '')) {
+  console.error('usage: node --import tsx bench/route-parts.ts <built checkout> walk|mark|route|relevant FILE (needs ../shared)');
+  process.exit(2);
+}
+const now = Date.parse('2026-01-01T00:00:00Z');
+type Mod = Record<string, any>;
+const load = (p: string): Promise<Mod> => import(path.resolve(dir, 'dist', p)) as Promise<Mod>;
+const { loadRules } = await load('rules/load.js');
+const router = await load('detect/router.js');
+const { inferIndex } = await load('events/sources.js');
+const { parseInstant } = await load('events/time.js');
+const loaded = loadRules([corpus]);
+const prepared: unknown[] = [];
+for (const rule of loaded.rules) {
+  const p = router.prepareRule(rule, { timestampField: '@timestamp', exceptionLists: loaded.exceptionLists, now, replay: true });
+  if (!('skip' in p)) prepared.push(p);
+}
+const events = readFileSync(file, 'utf8')
+  .split('\n')
+  .filter((l) => l !== '')
+  .map((line, i) => {
+    const source = JSON.parse(line) as Record<string, unknown>;
+    const t = parseInstant(source['@timestamp']);
+    return { source, index: inferIndex(source), id: `e:${i}`, time: { ms: t.ms, ns: t.ns }, timeField: '@timestamp' };
+  });
+const r = new router.RuleRouter(prepared);
+const answers: unknown[] = [];
+let visits = 0;
+let routed = 0;
+const noop = (): void => {
+  visits++;
+};
+const pass = (): void => {
+  for (const e of events) {
+    if (mode === 'walk') r.walker.walk(e.source, noop);
+    else if (mode === 'mark') r.markAnchors(e.source, ++r.stamp);
+    else if (mode === 'route') {
+      answers.length = 0;
+      routed += r.route(e, answers).length;
+    } else routed += r.route(e).length;
+  }
+};
+pass();
+pass();
+visits = 0;
+routed = 0;
+const c0 = process.cpuUsage();
+JSON.parse('0', () => {
+  pass();
+  return 0;
+});
+const c = process.cpuUsage(c0);
+console.log(`${events.length} events, ${mode}: ${((c.user + c.system) / 1000).toFixed(0)} ms of CPU in the measured pass; ${visits} values visited, ${routed} routes`);
