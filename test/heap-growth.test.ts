@@ -7,12 +7,12 @@ import { DEFAULT_HEAP_BUDGET, defaultHeapBudget, growingPercent, keepHeapWithin,
 const MB = 1024 * 1024;
 
 describe('defaultHeapBudget', () => {
-  it('is 448 MiB with at most one worker and 64 MiB less with two or more', () => {
+  it('is 448 MiB with at most one worker and 128 MiB less with two or more', () => {
     expect(DEFAULT_HEAP_BUDGET).toBe(448 * MB);
     expect(defaultHeapBudget(0)).toBe(448 * MB);
     expect(defaultHeapBudget(1)).toBe(448 * MB);
-    expect(defaultHeapBudget(2)).toBe(384 * MB);
-    expect(defaultHeapBudget(8)).toBe(384 * MB);
+    expect(defaultHeapBudget(2)).toBe(320 * MB);
+    expect(defaultHeapBudget(8)).toBe(320 * MB);
   });
 });
 

@@ -29,14 +29,16 @@ export const DEFAULT_HEAP_BUDGET = 448 * 1024 * 1024;
 
 /**
  * The default budget of a hunt that reads its input on `workers` worker threads: DEFAULT_HEAP_BUDGET
- * with at most one, 64 MiB less with more. The growing factor is the process's, so every worker's
+ * with at most one, 128 MiB less with more. The growing factor is the process's, so every worker's
  * heap follows the budget too, and a second worker has its own compiled rules and young
- * generation: with two workers over the bench's 1,000,000 Agent events peak RSS was 988–1,044 MB
- * at 448 MiB and 879 MB at 384 MiB, and over a 10 GB file 1,025,580 kB at 448 MiB, 931,460 kB at
- * 384 MiB with the main thread reading no part (thirteenth session, load 10–17).
+ * generation. Every rule over a 10 GB file with two workers (thirteenth session): 1,025,580 kB of
+ * peak RSS at 448 MiB (the main thread then still reading parts; load 10); 931,460 and 975,676 kB at
+ * 384 MiB (load 14–17, and beside `.ci/run`); 900,320 kB at 320 MiB (beside `.ci/run`), with no more
+ * CPU (230 s against 270 s in the run before it). Over the bench's 1,000,000 Agent events 988–1,044
+ * MB at 448 MiB, 879 MB at 384 MiB.
  */
 export function defaultHeapBudget(workers: number): number {
-  return workers >= 2 ? DEFAULT_HEAP_BUDGET - 64 * 1024 * 1024 : DEFAULT_HEAP_BUDGET;
+  return workers >= 2 ? DEFAULT_HEAP_BUDGET - 128 * 1024 * 1024 : DEFAULT_HEAP_BUDGET;
 }
 
 /** V8's largest growing factor; from it on V8 chooses. */
