@@ -10,38 +10,14 @@
 //
 // It reaches into RuleRouter's private members (the walker, markAnchors), so it measures builds
 // that have them (main from the seventh session on).
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { checkoutRulesAndEvents } from './checkout.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const corpus = path.resolve(here, '..', '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
 const [dir, mode, file] = process.argv.slice(2);
 if (!dir || !file || !['walk', 'mark', 'route', 'relevant'].includes(mode ?? '')) {
   console.error('usage: node --import tsx bench/route-parts.ts <built checkout> walk|mark|route|relevant FILE (needs ../shared)');
   process.exit(2);
 }
-const now = Date.parse('2026-01-01T00:00:00Z');
-type Mod = Record<string, any>;
-const load = (p: string): Promise<Mod> => import(path.resolve(dir, 'dist', p)) as Promise<Mod>;
-const { loadRules } = await load('rules/load.js');
-const router = await load('detect/router.js');
-const { inferIndex } = await load('events/sources.js');
-const { parseInstant } = await load('events/time.js');
-const loaded = loadRules([corpus]);
-const prepared: unknown[] = [];
-for (const rule of loaded.rules) {
-  const p = router.prepareRule(rule, { timestampField: '@timestamp', exceptionLists: loaded.exceptionLists, now, replay: true });
-  if (!('skip' in p)) prepared.push(p);
-}
-const events = readFileSync(file, 'utf8')
-  .split('\n')
-  .filter((l) => l !== '')
-  .map((line, i) => {
-    const source = JSON.parse(line) as Record<string, unknown>;
-    const t = parseInstant(source['@timestamp']);
-    return { source, index: inferIndex(source), id: `e:${i}`, time: { ms: t.ms, ns: t.ns }, timeField: '@timestamp' };
-  });
+const { router, prepared, events } = await checkoutRulesAndEvents(dir, file);
 const r = new router.RuleRouter(prepared);
 const answers: unknown[] = [];
 let visits = 0;

@@ -11,40 +11,16 @@
 //
 // (`--single-threaded` keeps the collector on the measured thread.) Without valgrind it prints the
 // measured pass's CPU time, which on a shared machine says less than the instruction count.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { checkoutRulesAndEvents, NOW as now } from './checkout.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const corpus = path.resolve(here, '..', '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
 const [dir, mode, file] = process.argv.slice(2);
 if (!dir || !file || !['route', 'push', 'both', 'answers'].includes(mode ?? '')) {
   console.error('usage: node --import tsx bench/rule-pass.ts <built checkout> route|push|both|answers FILE (needs ../shared)');
   process.exit(2);
 }
-const now = Date.parse('2026-01-01T00:00:00Z');
-type Mod = Record<string, any>;
-const load = (p: string): Promise<Mod> => import(path.resolve(dir, 'dist', p)) as Promise<Mod>;
-const { loadRules } = await load('rules/load.js');
-const router = await load('detect/router.js');
+const { load, router, prepared, events } = await checkoutRulesAndEvents(dir, file);
 const { DetectionEngine } = await load('detect/engine.js');
-const { inferIndex } = await load('events/sources.js');
-const { parseInstant } = await load('events/time.js');
 const { readAnswers } = await load('engine/answers.js');
-const loaded = loadRules([corpus]);
-const prepared: unknown[] = [];
-for (const rule of loaded.rules) {
-  const p = router.prepareRule(rule, { timestampField: '@timestamp', exceptionLists: loaded.exceptionLists, now, replay: true });
-  if (!('skip' in p)) prepared.push(p);
-}
-const events = readFileSync(file, 'utf8')
-  .split('\n')
-  .filter((l) => l !== '')
-  .map((line, i) => {
-    const source = JSON.parse(line) as Record<string, unknown>;
-    const t = parseInstant(source['@timestamp']);
-    return { source, index: inferIndex(source), id: `e:${i}`, time: { ms: t.ms, ns: t.ns }, timeField: '@timestamp' };
-  });
 const first = new router.RuleRouter(prepared);
 const flat: unknown[] = [];
 const routes = events.map((e) => {
