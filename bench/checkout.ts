@@ -36,3 +36,21 @@ export async function checkoutRulesAndEvents(dir: string, file: string) {
     });
   return { load, router, prepared, events };
 }
+
+/**
+ * Runs `pass` twice to warm up, then `reset`, then once more inside a JSON.parse reviver — the
+ * window that `valgrind --toggle-collect='v8::internal::JsonParseInternalizer::Internalize*'`
+ * counts alone; gives that pass's CPU time in milliseconds.
+ */
+export function measuredPass(pass: () => void, reset: () => void): number {
+  pass();
+  pass();
+  reset();
+  const c0 = process.cpuUsage();
+  JSON.parse('0', () => {
+    pass();
+    return 0;
+  });
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+}
