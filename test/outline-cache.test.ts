@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/engine/index.js';
-import { engineFingerprint, lazyQuery, outlineFile, OutlineCache, outlineOf, type QueryOutline } from '../src/engine/outline.js';
+import { engineFingerprint, lazyQuery, outlineFile, OutlineCache, outlineOf, outlineTermsFile, type QueryOutline } from '../src/engine/outline.js';
 import type { EventDoc } from '../src/events/types.js';
 import { hasFastProperties, haveSameMap } from './v8-layout.js';
 
@@ -61,18 +61,26 @@ describe('outline cache', () => {
     const a = new OutlineCache(dir, 'build-a-0123456789');
     expect([a.size, a.get('x'), a.get('y'), a.get('z')]).toEqual([2, outline, { error: 'bad query' }, undefined]);
     expect(new OutlineCache(dir, 'build-b-0123456789').get('z')).toEqual(outline);
-    expect(readdirSync(dir).sort()).toEqual([outlineFile('build-a-0123456789'), outlineFile('build-b-0123456789')].sort());
+    expect(readdirSync(dir).sort()).toEqual(
+      [outlineFile('build-a-0123456789'), outlineFile('build-b-0123456789'), outlineTermsFile('build-a-0123456789'), outlineTermsFile('build-b-0123456789')].sort(),
+    );
+    // Each process's terms are kept too (merged as the outlines are).
+    expect(a.get('x')).toEqual(outline);
   });
 
-  it("keeps a query's terms as text, parsed when first read; text that does not parse gives the compiled query's terms", () => {
+  it("keeps a query's terms as text in a file of their own, read when first asked for; terms missing or not parsing give the compiled query's terms", () => {
     const d = mkdtempSync(path.join(dir, 'terms-'));
     const real = compile(SEQ);
     const c = new OutlineCache(d, 'build-t-0123456789');
     c.set('q', outlineOf(real));
     c.save();
     const file = path.join(d, outlineFile('build-t-0123456789'));
-    const stored = JSON.parse(readFileSync(file, 'utf8')) as { outlines: Record<string, { terms: unknown }> };
-    expect(stored.outlines.q!.terms).toBe(JSON.stringify(real.terms));
+    const termsFile = path.join(d, outlineTermsFile('build-t-0123456789'));
+    expect(outlineTermsFile('build-t-0123456789')).toBe('outline-terms-build-t-01234567.json');
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { outlines: Record<string, Record<string, unknown>> };
+    expect(Object.keys(stored.outlines.q!)).toEqual(['type', 'categories', 'needles']);
+    const storedTerms = JSON.parse(readFileSync(termsFile, 'utf8')) as { eqlite: string; terms: Record<string, string> };
+    expect(storedTerms).toEqual({ eqlite: 'build-t-0123456789', terms: { q: JSON.stringify(real.terms) } });
     const known = new OutlineCache(d, 'build-t-0123456789').get('q')!;
     expect(known).toEqual(outlineOf(real));
     let compiled = 0;
@@ -82,17 +90,34 @@ describe('outline cache', () => {
     });
     expect(lazy.terms).toEqual(real.terms);
     expect(compiled).toBe(0);
+    // The terms file is read when a term is first asked for, not when the outlines are.
+    const early = new OutlineCache(d, 'build-t-0123456789').get('q') as QueryOutline;
+    rmSync(termsFile);
+    expect([early.type, early.categories, early.needles]).toEqual([real.type, [...real.categories!], real.needles]);
+    const missing = lazyQuery(early, () => {
+      compiled++;
+      return compile(SEQ);
+    });
+    expect(missing.terms).toEqual(real.terms);
+    expect(compiled).toBe(1);
     // Damaged text: the terms are those of the query compiled.
-    stored.outlines.q!.terms = '[{"category":';
-    writeFileSync(file, JSON.stringify(stored));
+    writeFileSync(termsFile, JSON.stringify({ eqlite: 'build-t-0123456789', terms: { q: '[{"category":' } }));
     const damaged = lazyQuery(new OutlineCache(d, 'build-t-0123456789').get('q') as QueryOutline, () => {
       compiled++;
       return compile(SEQ);
     });
     expect(damaged.terms).toEqual(real.terms);
-    expect(compiled).toBe(1);
-    // An entry of another layout (terms not text) is not used.
-    (stored.outlines.q as { terms: unknown }).terms = real.terms;
+    expect(compiled).toBe(2);
+    // Terms of another build are not used.
+    writeFileSync(termsFile, JSON.stringify({ eqlite: 'build-x-0123456789', terms: { q: JSON.stringify(real.terms) } }));
+    const foreign = lazyQuery(new OutlineCache(d, 'build-t-0123456789').get('q') as QueryOutline, () => {
+      compiled++;
+      return compile(SEQ);
+    });
+    expect(foreign.terms).toEqual(real.terms);
+    expect(compiled).toBe(3);
+    // An entry of another layout (its terms in the outline file) is not used.
+    (stored.outlines.q as { terms: unknown }).terms = JSON.stringify(real.terms);
     writeFileSync(file, JSON.stringify(stored));
     expect(new OutlineCache(d, 'build-t-0123456789').get('q')).toBeUndefined();
   });
@@ -131,15 +156,20 @@ describe('outline cache', () => {
     expect(compiled).toBe(1);
   });
 
-  it('keeps the files of the four most recent builds', () => {
+  it('keeps the files of the four most recent builds, and their terms files', () => {
     const d = mkdtempSync(path.join(dir, 'prune-'));
+    const outline = outlineOf(compile(SEQ));
     for (let i = 0; i < 6; i++) {
       const c = new OutlineCache(d, `build-${i}-0123456789abcdef`);
       c.set('k', { error: String(i) });
+      if (i % 2 === 0) c.set('o', outline);
       c.save();
     }
-    expect(readdirSync(d)).toHaveLength(4);
-    expect(existsSync(path.join(d, outlineFile('build-5-0123456789abcdef')))).toBe(true);
+    expect(readdirSync(d).filter((f) => f.startsWith('outlines-'))).toHaveLength(4);
+    // Builds that saved no outline (errors alone) wrote no terms file.
+    expect(readdirSync(d).filter((f) => f.startsWith('outline-terms-'))).toEqual([outlineTermsFile('build-2-0123456789abcdef'), outlineTermsFile('build-4-0123456789abcdef')].sort());
+    for (const i of [2, 3, 4, 5]) expect(existsSync(path.join(d, outlineFile(`build-${i}-0123456789abcdef`)))).toBe(true);
+    expect(new OutlineCache(d, 'build-4-0123456789abcdef').get('o')).toEqual(outline);
   });
 
   it('the build fingerprint is stable within a process', () => {

@@ -29,6 +29,7 @@ import { compileRuleFilters, FilterError, type SourcePredicate } from './filters
 import { ruleIndexMatcher, type IndexMatcher } from './index-pattern.js';
 import { fixedOffsetOf, intervalTooShort, parseInterval, windowOffsets } from './schedule.js';
 import { extraField } from '../rules/cold-fields.js';
+import { ruleQueryDigest } from '../rules/query-digest.js';
 
 export interface PrepareOptions {
   timestampField: string;
@@ -177,7 +178,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   // With an outline cache, a query seen before compiles only when an event first reaches it. The
   // cache is keyed by the query text, not by a mapping, so a run with a mapping does not use it.
   const cache = opts.outlines && !opts.mapping ? outlineCacheAt(opts.outlines) : null;
-  const key = cache ? OutlineCache.key(text, [copts.timestampField, copts.tiebreakerField, copts.eventCategoryField]) : '';
+  const key = cache ? OutlineCache.key(ruleQueryDigest(rule), [copts.timestampField, copts.tiebreakerField, copts.eventCategoryField]) : '';
   const known = cache?.get(key);
   if (known && 'error' in known) return { skip: `query does not compile: ${known.error}` };
   let query: CompiledQuery;

@@ -11,7 +11,13 @@
 // per process; `saveOutlines()` writes new outlines back merged with what other processes wrote
 // meanwhile. A damaged file is ignored and replaced; only the most recent few builds' files are
 // kept.
-import { createHash, type Hash } from 'node:crypto';
+//
+// The outlines' terms (what the router's index is built from: 70% of the bytes) are in a file of
+// their own beside it (`outline-terms-<fingerprint>.json`), read when a term is first asked for: a
+// hunt whose router index is kept (detect/router-cache.ts) never reads it. An outline whose terms
+// that file lacks (another process wrote the two files in between, or it is damaged) gives the
+// terms of its query compiled, as for terms that do not parse.
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -37,20 +43,19 @@ export interface QueryOutline {
 export type CachedOutline = QueryOutline | { error: string };
 
 /**
- * An outline as the cache file holds it: its terms as JSON text, parsed when first asked for.
- * They are most of the file's bytes and objects, and a hunt whose router index is kept
- * (detect/router-cache.ts) never reads them.
+ * An outline as the cache file holds it, without its terms: they are in the terms file (as JSON
+ * text per key), read and parsed when first asked for. They are most of the outlines' bytes and
+ * objects, and a hunt whose router index is kept (detect/router-cache.ts) never reads them.
  */
 interface StoredOutline {
   type: CompiledQuery['type'];
   categories: string[] | null;
   needles: string[] | null;
-  terms: string;
 }
 type StoredEntry = StoredOutline | { error: string };
 
-/** The terms of the outlines fromStored made: their text, and once read, the terms it holds. */
-const storedTerms = new WeakMap<object, { text: string; terms?: TermOutline[] }>();
+/** The terms of the outlines fromStored made: where to find them, and once read, the terms. */
+const storedTerms = new WeakMap<object, { cache: OutlineCache; key: string; terms?: TermOutline[] }>();
 
 /**
  * `terms` of the outlines fromStored makes: one getter for all of them. An object literal with a
@@ -62,24 +67,27 @@ const STORED_TERMS: PropertyDescriptor = {
   get(this: object): TermOutline[] | undefined {
     const s = storedTerms.get(this);
     if (s === undefined) return undefined;
-    return (s.terms ??= JSON.parse(s.text) as TermOutline[]);
+    return (s.terms ??= s.cache.storedTerms(s.key));
   },
   enumerable: true,
   configurable: true,
 };
 
-/** The outline a stored one stands for; its terms are parsed when first read (throws if they do not parse). */
-function fromStored(e: StoredOutline): QueryOutline {
+/**
+ * The outline a stored one stands for; its terms are read from the cache's terms file when first
+ * asked for (that throws when the file lacks them or they do not parse).
+ */
+function fromStored(e: StoredOutline, cache: OutlineCache, key: string): QueryOutline {
   const o = { type: e.type, categories: e.categories, needles: e.needles };
   Object.defineProperty(o, 'terms', STORED_TERMS);
-  storedTerms.set(o, { text: e.terms });
+  storedTerms.set(o, { cache, key });
   return o as QueryOutline;
 }
 
 function isStored(v: unknown): v is StoredEntry {
   if (v === null || typeof v !== 'object') return false;
   const e = v as Record<string, unknown>;
-  return typeof e.error === 'string' || (typeof e.type === 'string' && typeof e.terms === 'string');
+  return typeof e.error === 'string' || (typeof e.type === 'string' && e.terms === undefined);
 }
 
 export function outlineOf(q: CompiledQuery): QueryOutline {
@@ -174,6 +182,11 @@ export function outlineFile(fingerprint: string): string {
   return `outlines-${fingerprint.slice(0, 16)}.json`;
 }
 
+/** The file of the outlines' terms of one engine build (beside outlineFile's). */
+export function outlineTermsFile(fingerprint: string): string {
+  return `outline-terms-${fingerprint.slice(0, 16)}.json`;
+}
+
 /** Cache files of this many builds are kept (the most recently written). */
 const KEEP_BUILDS = 4;
 
@@ -211,18 +224,29 @@ function ecsVersion(): string {
   }
 }
 
-/** The digest of the last options OutlineCache.key saw, to be copied for each query. */
-let keyBase: { opts: string; hash: Hash } | undefined;
+/** The digest of the last options OutlineCache.key saw. */
+let keyBase: { opts: string; digest: string } | undefined;
 
 interface OutlineFile {
   eqlite: string;
   outlines: Record<string, StoredEntry>;
 }
 
-/** Outlines of one process, backed by a file in `dir`. */
+interface TermsFile {
+  eqlite: string;
+  /** Per key, the outline's terms as JSON text. */
+  terms: Record<string, string>;
+}
+
+/** Outlines of one process, backed by a file in `dir` (and their terms by a second one). */
 export class OutlineCache {
   private readonly file: string;
+  private readonly termsFile: string;
   private readonly entries: Map<string, StoredEntry>;
+  /** Terms text by key: the terms file's, once read, and those of outlines set by this process. */
+  private terms: Map<string, string> | null = null;
+  /** Terms text of the outlines set by this process, to be saved. */
+  private readonly newTerms = new Map<string, string>();
   private dirty = false;
 
   constructor(
@@ -230,6 +254,7 @@ export class OutlineCache {
     private readonly version: string,
   ) {
     this.file = path.join(dir, outlineFile(version));
+    this.termsFile = path.join(dir, outlineTermsFile(version));
     this.entries = new Map();
     this.readInto(this.entries);
   }
@@ -246,21 +271,55 @@ export class OutlineCache {
     }
   }
 
-  static key(query: string, options: unknown): string {
-    // The options are the same for every rule of a hunt: their part of the digest is computed
-    // once and copied (a thousand createHash calls were a tenth of preparing the rules).
+  /** Adds the terms file's entries that `into` lacks (none when it is missing, damaged or not ours). */
+  private readTermsInto(into: Map<string, string>): void {
+    try {
+      const data = JSON.parse(readFileSync(this.termsFile, 'utf8')) as TermsFile;
+      if (data && data.eqlite === this.version && data.terms && typeof data.terms === 'object') {
+        for (const [k, v] of Object.entries(data.terms)) if (!into.has(k) && typeof v === 'string') into.set(k, v);
+      }
+    } catch {
+      // No terms yet, or not ours: nothing to add.
+    }
+  }
+
+  /** The terms of the stored outline `key` (the terms file is read on the first call); throws when there are none or they do not parse. */
+  storedTerms(key: string): TermOutline[] {
+    if (this.terms === null) {
+      this.terms = new Map(this.newTerms);
+      this.readTermsInto(this.terms);
+    }
+    const text = this.terms.get(key);
+    if (text === undefined) throw new Error(`no terms for outline ${key}`);
+    return JSON.parse(text) as TermOutline[];
+  }
+
+  /**
+   * The key of a query's outline: the digest of the options that change it (22 characters of
+   * base64url, 132 bits: a hunt has a few sets of options) followed by the sha256 of the query's
+   * text, `queryDigest` (base64url: rules/query-digest.ts, which a rule-set snapshot carries, so
+   * that a hunt does not digest a thousand queries at every start).
+   */
+  static key(queryDigest: string, options: unknown): string {
+    // The options are the same for every rule of a hunt: their digest is computed once.
     const opts = JSON.stringify(options);
-    if (keyBase?.opts !== opts) keyBase = { opts, hash: createHash('sha256').update(opts).update('\0') };
-    return keyBase.hash.copy().update(query).digest('base64url');
+    if (keyBase?.opts !== opts) keyBase = { opts, digest: createHash('sha256').update(opts).digest('base64url').slice(0, 22) };
+    return keyBase.digest + queryDigest;
   }
 
   get(key: string): CachedOutline | undefined {
     const e = this.entries.get(key);
-    return e === undefined || 'error' in e ? e : fromStored(e);
+    return e === undefined || 'error' in e ? e : fromStored(e, this, key);
   }
 
   set(key: string, value: CachedOutline): void {
-    this.entries.set(key, 'error' in value ? value : { type: value.type, categories: value.categories, needles: value.needles, terms: JSON.stringify(value.terms) });
+    if ('error' in value) this.entries.set(key, value);
+    else {
+      this.entries.set(key, { type: value.type, categories: value.categories, needles: value.needles });
+      const text = JSON.stringify(value.terms);
+      this.newTerms.set(key, text);
+      this.terms?.set(key, text);
+    }
     this.dirty = true;
   }
 
@@ -273,8 +332,17 @@ export class OutlineCache {
     if (!this.dirty) return;
     try {
       mkdirSync(this.dir, { recursive: true });
-      // Another process of the same build may have added outlines since this one read the file.
+      // Another process of the same build may have added outlines since this one read the files.
+      // The terms first: an outline whose terms are not found costs a compile, never a wrong result.
       this.readInto(this.entries);
+      if (this.newTerms.size > 0) {
+        const terms = new Map(this.newTerms);
+        this.readTermsInto(terms);
+        const termsData: TermsFile = { eqlite: this.version, terms: Object.fromEntries(terms) };
+        const termsTmp = `${this.termsFile}.${process.pid}.tmp`;
+        writeFileSync(termsTmp, JSON.stringify(termsData));
+        renameSync(termsTmp, this.termsFile);
+      }
       const tmp = `${this.file}.${process.pid}.tmp`;
       const data: OutlineFile = { eqlite: this.version, outlines: Object.fromEntries(this.entries) };
       writeFileSync(tmp, JSON.stringify(data));
@@ -286,14 +354,22 @@ export class OutlineCache {
     }
   }
 
-  /** Removes the files of all but the KEEP_BUILDS most recently written builds (and the old single file). */
+  /**
+   * Removes the files of all but the KEEP_BUILDS most recently written builds (and the old single
+   * file), and terms files whose outline file is not kept.
+   */
   private prune(): void {
-    const files = readdirSync(this.dir)
+    const names = readdirSync(this.dir);
+    const files = names
       .filter((f) => /^outlines(-[\w-]+)?\.json$/.test(f))
       .map((f) => ({ f, t: statSync(path.join(this.dir, f)).mtimeMs }))
       .sort((a, b) => b.t - a.t);
     const own = path.basename(this.file);
     const keep = new Set([own, ...files.filter(({ f }) => f !== own).slice(0, KEEP_BUILDS - 1).map(({ f }) => f)]);
     for (const { f } of files) if (!keep.has(f)) rmSync(path.join(this.dir, f), { force: true });
+    for (const f of names) {
+      const m = /^outline-terms-([\w-]+)\.json$/.exec(f);
+      if (m !== null && !keep.has(`outlines-${m[1]}.json`)) rmSync(path.join(this.dir, f), { force: true });
+    }
   }
 }

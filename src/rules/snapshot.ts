@@ -46,8 +46,9 @@ import { writeCacheFile } from '../util/cache-dir.js';
 import type { Listing, LoadStep } from './load.js';
 import type { Rule } from './types.js';
 import { attachColdFields, coldValuesOf, splitColdFields, type ColdIndex, type ColdValues } from './cold-fields.js';
+import { queryDigestsOf, rememberQueryDigests } from './query-digest.js';
 
-const FORMAT = 'eqlite-rule-set-snapshot/5';
+const FORMAT = 'eqlite-rule-set-snapshot/6';
 export const SNAPSHOT_DIR = 'rule-sets';
 /** Snapshots kept in the cache directory (the most recently written). */
 export const KEEP_SNAPSHOTS = 8;
@@ -218,8 +219,10 @@ export function cachedRuleLoad<T>(
       payload = serialize(value);
       core = payload.length;
     } else {
-      const split = splitColdFields(carrier.rules(value));
-      const first = serialize([carrier.withRules(value, split.core), split.index]);
+      const rules = carrier.rules(value);
+      const split = splitColdFields(rules);
+      // The queries' digests ride along (query-digest.ts): a hunt keys its outlines by them.
+      const first = serialize([carrier.withRules(value, split.core), split.index, queryDigestsOf(rules)]);
       payload = Buffer.concat([first, split.cold]);
       core = first.length;
     }
@@ -454,9 +457,10 @@ function decode<T>(found: Found, carrier: RuleCarrier<T> | undefined, recover: (
   if (digest(first) !== found.meta.payload.sha256) return undefined;
   try {
     if (carrier === undefined) return deserialize(first) as T;
-    const [value, index] = deserialize(first) as [T, ColdIndex];
+    const [value, index, digests] = deserialize(first) as [T, ColdIndex, unknown];
     const rules = carrier.rules(value);
     if (index?.masks?.length !== rules.length || index.extras?.length !== rules.length) return undefined;
+    if (!rememberQueryDigests(rules, digests)) return undefined;
     // The cold part (8.6 MB for the installed set) is read and checked when first needed. What the
     // reader keeps is what it needs: neither the snapshot's metadata (2,193 paths and their stat
     // data for the installed set) nor the buffer its first part was read into (2.1 MB).

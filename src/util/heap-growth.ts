@@ -139,9 +139,12 @@ export function keepHeapWithin(budget: number, opts: { intervalMs?: number; used
       return;
     }
   });
-  const gc = stopped ? null : gcFunction();
+  // V8's gc() is had when first needed, not now: getting it makes a V8 context (about a
+  // millisecond of every hunt's start-up), and most hunts never reach the budget.
   const check = (): boolean => {
-    if (stopped || gc === null || !overBudget(used(), live, budget)) return false;
+    if (stopped || !overBudget(used(), live, budget)) return false;
+    const gc = gcFunction();
+    if (gc === null) return false;
     gc();
     forced++;
     live = used();
