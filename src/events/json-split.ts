@@ -335,33 +335,41 @@ export class JsonSplitter {
    * text only, then handles the whole line. Returns true when another handler must run.
    */
   private headLineEnd(final: boolean): boolean {
-    let nl = this.buf.indexOf('\n');
+    const chunk = this.buf;
+    let nl = chunk.indexOf('\n');
     if (nl < 0) {
       if (!final) {
         this.pos = 0;
         return false;
       }
-      nl = this.buf.length;
+      nl = chunk.length;
     }
     const line = this.headLine;
     const col = this.headCol;
     const at = this.headAt;
-    const text = this.headText() + this.buf.slice(0, nl);
-    const rest = this.buf.slice(nl);
-    // Handle the line as if it had arrived whole: buf = the line and what follows it.
-    this.buf = text + rest;
+    const base = this.base;
+    const text = this.headText() + chunk.slice(0, nl);
+    // The line is handled alone first, as if it had arrived whole (buf = the line): nearly always
+    // it is a whole value. Joined with the rest of the read as well, the first look at that text
+    // would copy (flatten) all of it, once per read.
+    this.buf = text;
     this.base = at;
     this.pos = 0;
     const savedLine = this.line;
     this.line = line;
-    const more = this.oneLine(0, text.length, col);
-    if (more) return true; // continued as a multi-line value by the scanner, from pos 0
+    if (this.oneLine(0, text.length, col)) {
+      // Continued as a multi-line value by the scanner, from pos 0: it reads on into the rest.
+      this.buf = text + chunk.slice(nl);
+      return true;
+    }
     this.line = savedLine;
-    if (text.length >= this.buf.length) {
-      this.pos = this.buf.length;
+    this.buf = chunk;
+    this.base = base;
+    if (nl >= chunk.length) {
+      this.pos = chunk.length;
       return false;
     }
-    this.pos = text.length + 1;
+    this.pos = nl + 1;
     this.newline(this.pos);
     return true;
   }
