@@ -20,7 +20,8 @@
 // but CPU 94 → 110 s: a collection V8 is asked for is one atomic pause (about 0.8 s for the main
 // thread's 200 MB), not its incremental marking, and the worker's were 30–60 ms each. A hard limit
 // (`--max-old-space-size`, a worker's resourceLimits) would make a heap beyond it a crash.
-import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+import type { PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -78,6 +79,12 @@ export function oldGenerationUsed(): number {
   return used;
 }
 
+let perfHooksModule: typeof import('node:perf_hooks') | undefined;
+/** node:perf_hooks, loaded when first needed. */
+function perfHooks(): typeof import('node:perf_hooks') {
+  return (perfHooksModule ??= createRequire(import.meta.url)('node:perf_hooks') as typeof import('node:perf_hooks'));
+}
+
 let collectGarbage: (() => void) | null | undefined;
 
 /**
@@ -129,19 +136,30 @@ export function keepHeapWithin(budget: number, opts: { intervalMs?: number; used
     percent = p;
     v8.setFlagsFromString(`--heap-growing-percent=${p}`);
   };
-  const observer = new PerformanceObserver((list) => {
-    if (stopped) return;
-    for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
-      if (e.detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue;
-      collections++;
-      // Read now, a moment after the collection: what was promoted since is counted too.
-      set(growingPercent(used(), budget));
-      return;
-    }
-  });
+  // The collections are observed from the first check on (CHECK_MS after the start, or a direct
+  // call), not from the start: node:perf_hooks (ten modules) and its observer of every collection
+  // were about a millisecond of every hunt's start-up, and while the live heap is under a quarter
+  // of the budget no collection changes the factor (growingPercent is 0: V8's own).
+  let observer: PerformanceObserver | null = null;
+  const observe = (): void => {
+    if (observer !== null || stopped) return;
+    const hooks = perfHooks();
+    observer = new hooks.PerformanceObserver((list) => {
+      if (stopped) return;
+      for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
+        if (e.detail?.kind !== hooks.constants.NODE_PERFORMANCE_GC_MAJOR) continue;
+        collections++;
+        // Read now, a moment after the collection: what was promoted since is counted too.
+        set(growingPercent(used(), budget));
+        return;
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
+  };
   // V8's gc() is had when first needed, not now: getting it makes a V8 context (about a
   // millisecond of every hunt's start-up), and most hunts never reach the budget.
   const check = (): boolean => {
+    observe();
     if (stopped || !overBudget(used(), live, budget)) return false;
     const gc = gcFunction();
     if (gc === null) return false;
@@ -152,7 +170,6 @@ export function keepHeapWithin(budget: number, opts: { intervalMs?: number; used
   };
   let timer: NodeJS.Timeout | null = null;
   if (!stopped) {
-    observer.observe({ entryTypes: ['gc'] });
     timer = setInterval(check, opts.intervalMs ?? CHECK_MS);
     timer.unref();
   }
@@ -170,7 +187,7 @@ export function keepHeapWithin(budget: number, opts: { intervalMs?: number; used
     stop() {
       if (timer) clearInterval(timer);
       timer = null;
-      if (!stopped) observer.disconnect();
+      observer?.disconnect();
       stopped = true;
       set(0);
     },
