@@ -154,8 +154,6 @@ describe('isoUtcMillis', () => {
       '2025-08-01T10:00:00.123456789Z',
       '1970-01-01T00:00:00Z',
       '2024-02-29T23:59:59.999Z',
-      '2025-12-31T24:00:00Z',
-      '2016-12-31T23:59:60Z',
     ];
     for (const s of same) expect(read(s), s).toBe(parseInstant(s)!.ms);
     // Forms the fast path leaves to parseInstant (null here): offsets, no zone, dates only,
@@ -167,6 +165,10 @@ describe('isoUtcMillis', () => {
       '0099-08-01T10:00:00Z',
       '2025-08-01T10:00:00.1234567891Z',
       '2025-13-01T10:00:00Z',
+      '2025-12-31T24:00:00Z',
+      '2016-12-31T23:59:60Z',
+      '2025-02-29T10:00:00Z',
+      '2025-06-31T10:00:00Z',
       '2025-08-01T10:61:00Z',
       '2025-08-01T1a:00:00Z',
       '2025-08-01 10:00:00Z',

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseInstant } from '../src/events/time.js';
+import { parseInstant, textInstant } from '../src/events/time.js';
 
 // parseInstant reads the common `YYYY-MM-DDTHH:MM:SS[.fraction]Z` form without its regular
-// expression; a leading space sends the same text through the general parse (which trims it).
+// expression; textInstant reads the same text through the general grammar alone.
 describe('parseInstant, the UTC fast path', () => {
   it('reads the forms Agent events carry to the nanosecond', () => {
     expect(parseInstant('2025-03-10T08:00:00.025Z')).toEqual({ ms: 1741593600025, ns: 0 });
@@ -13,18 +13,22 @@ describe('parseInstant, the UTC fast path', () => {
     expect(parseInstant('1970-01-01T00:00:00.000001Z')).toEqual({ ms: 0, ns: 1000 });
   });
 
-  it('rolls over as Date.UTC does (hour 24, second 60, day 31 of a short month), across day changes', () => {
-    expect(parseInstant('2025-03-10T24:00:00Z')).toEqual({ ms: Date.UTC(2025, 2, 11), ns: 0 });
-    expect(parseInstant('2025-03-10T23:59:60.5Z')).toEqual({ ms: Date.UTC(2025, 2, 11) + 500, ns: 0 });
-    expect(parseInstant('2025-02-31T00:00:00Z')).toEqual({ ms: Date.UTC(2025, 2, 3), ns: 0 });
+  it('refuses hour 24, second 60 and a day past the month end, as Elasticsearch does, across day changes', () => {
+    for (const t of ['2025-03-10T24:00:00Z', '2025-03-10T23:59:60.5Z', '2025-02-31T00:00:00Z', '2025-04-31T00:00:00Z', '2023-02-29T00:00:00Z', '2100-02-29T00:00:00Z']) {
+      expect(parseInstant(t), t).toBeNull();
+      expect(textInstant(t), t).toBeNull();
+    }
     expect(parseInstant('2024-12-31T23:59:59.999Z')).toEqual({ ms: Date.UTC(2025, 0, 1) - 1, ns: 0 });
     expect(parseInstant('2025-01-01T00:00:00Z')).toEqual({ ms: Date.UTC(2025, 0, 1), ns: 0 });
+    expect(parseInstant('2024-02-29T00:00:00Z')).toEqual({ ms: Date.UTC(2024, 1, 29), ns: 0 });
+    expect(parseInstant('2000-02-29T00:00:00Z')).toEqual({ ms: Date.UTC(2000, 1, 29), ns: 0 });
+    expect(parseInstant('2025-04-30T00:00:00Z')).toEqual({ ms: Date.UTC(2025, 3, 30), ns: 0 });
   });
 
   it('leaves what it does not read to the general parse, which gives the same answers', () => {
     expect(parseInstant('0099-03-10T08:00:00Z')).toEqual({ ms: -59037091200000, ns: 0 });
     expect(parseInstant('2025-03-10T08:00:00.0253Z')).toEqual({ ms: 1741593600025, ns: 300000 });
-    expect(parseInstant('2025-03-10t08:00:00Z')).toEqual({ ms: 1741593600000, ns: 0 });
+    expect(parseInstant('2025-03-10t08:00:00Z')).toBeNull();
     expect(parseInstant('2025-03-10T08:00:00,5Z')).toEqual({ ms: 1741593600500, ns: 0 });
     expect(parseInstant('2025-03-10T08:00:00+01:00')).toEqual({ ms: 1741590000000, ns: 0 });
     expect(parseInstant('2025-03-10T08:00:00.1234567890Z')).toBeNull();
@@ -47,7 +51,7 @@ describe('parseInstant, the UTC fast path', () => {
     for (let i = 0; i < 5000; i++) {
       const frac = rand(3) === 0 ? '' : '.' + pad(rand(1_000_000_000), 9).slice(0, 1 + rand(9));
       const text = `${pad(100 + rand(9900), 4)}-${pad(rand(14), 2)}-${pad(rand(33), 2)}T${pad(rand(26), 2)}:${pad(rand(61), 2)}:${pad(rand(62), 2)}${frac}Z`;
-      const general = parseInstant(' ' + text);
+      const general = textInstant(text);
       expect(parseInstant(text)).toEqual(general);
       if (general !== null) checked++;
     }
@@ -60,37 +64,39 @@ describe('parseInstant, the UTC fast path', () => {
     expect(parseInstant('2025-03-10T08:00:-1Z')).toBeNull();
     expect(parseInstant('2025-03-10T08:00:00+Z')).toBeNull();
     expect(parseInstant('2025-03-10T08:00:00.+1Z')).toBeNull();
-    expect(parseInstant('+2025-03-10T08:00:00Z')).toEqual({ ms: 1741593600000, ns: 0 });
+    expect(parseInstant('+2025-03-10T08:00:00Z')).toBeNull();
     expect(parseInstant('-2025-03-10T08:00:00Z')).toEqual({ ms: -126064137600000, ns: 0 });
-    expect(parseInstant('2025-03-10T08:00:00.123 Z')).toEqual({ ms: 1741593600123, ns: 0 });
-    expect(parseInstant('2025-03-10T08:00:00.123Z ')).toEqual({ ms: 1741593600123, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00.123 Z')).toBeNull();
+    expect(parseInstant('2025-03-10T08:00:00.123Z ')).toBeNull();
     expect(parseInstant('2025-03-10T08:00:00.1234567Z')).toEqual({ ms: 1741593600123, ns: 456700 });
-    expect(parseInstant('2025-03-10T08:00:00.123456789z')).toEqual({ ms: 1741593600123, ns: 456789 });
-    expect(parseInstant('10000-01-01T00:00:00Z')).toEqual({ ms: 253402300800000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00.123456789z')).toBeNull();
+    expect(parseInstant('10000-01-01T00:00:00Z')).toBeNull();
     expect(parseInstant('0100-01-01T00:00:00Z')).toEqual({ ms: -59011459200000, ns: 0 });
     expect(parseInstant('1969-12-31T23:59:59.999999999Z')).toEqual({ ms: -1, ns: 999999 });
-    // Feb 29 of a year that has none rolls over to Mar 1, as the general parse always did.
-    expect(parseInstant('2023-02-29T00:00:00Z')).toEqual({ ms: Date.UTC(2023, 2, 1), ns: 0 });
+    // Feb 29 of a year that has none is refused, also right after a valid day was remembered.
+    expect(parseInstant('2024-02-28T00:00:00Z')).toEqual({ ms: Date.UTC(2024, 1, 28), ns: 0 });
+    expect(parseInstant('2023-02-29T00:00:00Z')).toBeNull();
     // Alternating days, and texts that share the remembered day but not what follows it.
     for (let i = 0; i < 3; i++) {
       expect(parseInstant('2024-02-29T12:00:00Z')).toEqual({ ms: Date.UTC(2024, 1, 29, 12), ns: 0 });
       expect(parseInstant('2024-02-29T12:00:00+02:00')).toEqual({ ms: Date.UTC(2024, 1, 29, 10), ns: 0 });
       expect(parseInstant('2024-02-29T12:00:00.5x')).toBeNull();
-      expect(parseInstant('1999-12-31T23:59:60Z')).toEqual({ ms: Date.UTC(2000, 0, 1), ns: 0 });
-      expect(parseInstant('2024-02-29t12:00:00Z')).toEqual({ ms: Date.UTC(2024, 1, 29, 12), ns: 0 });
+      expect(parseInstant('1999-12-31T23:59:60Z')).toBeNull();
+      expect(parseInstant('2024-02-29t12:00:00Z')).toBeNull();
+      expect(parseInstant('2024-02-30T12:00:00Z')).toBeNull();
     }
   });
 
   it('agrees with the general parse on mutated texts', () => {
-    // Random edits of valid texts (digits of other scripts, signs, blanks, separators); a leading
-    // space sends the same text through the general parse.
+    // Random edits of valid texts (digits of other scripts, signs, blanks, separators), read by
+    // the fast path and by the general grammar alone.
     let seed = 3;
     const rand = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
       return seed % n;
     };
     const alphabet = '0123456789-:T.tZz+ ,\u0660\uff10\u00a0a';
-    const bases = ['2024-03-10T11:22:33.123456789Z', '2024-02-29T23:59:60Z', '0100-01-01T00:00:00.5Z', '9999-12-31T24:00:00Z'];
+    const bases = ['2024-03-10T11:22:33.123456789Z', '2024-02-29T23:59:59Z', '0100-01-01T00:00:00.5Z', '9999-12-31T23:00:00Z', '2023-02-28T10:00:00Z'];
     let read = 0;
     for (let i = 0; i < 20000; i++) {
       const chars = bases[rand(bases.length)]!.split('');
@@ -102,10 +108,10 @@ describe('parseInstant, the UTC fast path', () => {
         else chars.splice(at, 1);
       }
       const text = chars.join('');
-      const general = parseInstant(' ' + text);
+      const general = textInstant(text);
       expect(parseInstant(text), text).toEqual(general);
       if (general !== null) read++;
     }
-    expect(read).toBeGreaterThan(2500);
+    expect(read).toBeGreaterThan(1000);
   });
 });

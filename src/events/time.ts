@@ -9,41 +9,83 @@ export interface Instant {
   ns: number;
 }
 
+// Elasticsearch's default date mapping is `strict_date_optional_time||epoch_millis`: its
+// ISO 8601 parser runs first (Iso8601Parser, then the java.time formatter, both with the STRICT
+// resolver), epoch milliseconds second. What it accepts, and so what this grammar accepts:
+// - a year of exactly 4 digits, optionally negative (no `+`, no 5-digit years), then optionally
+//   `-MM`, then `-DD`, then `T` (upper case only) and optionally `HH`, `:mm`, `:ss`, and a
+//   fraction of 1–9 digits after `.` or `,`;
+// - an offset only after the hour: `Z` (upper case), `±HH`, `±HH:MM`, `±HHMM`, `±HH:MM:SS` or
+//   `±HHMMSS` (hours ≤ 23, minutes and seconds ≤ 59, at most 18:00 in all);
+// - no blanks anywhere, no space for the `T`, no hour 24, no second 60 and no day past the
+//   month's end (Feb 29 only in leap years of the proleptic Gregorian calendar): the STRICT
+//   resolver refuses what Date.UTC would roll over. A document with such an @timestamp is
+//   refused at index time, so it never reaches a rule.
 const ISO =
-  /^([+-]?\d{4,6})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+  /^(-?\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(?:(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::\d{2}(?::\d{2})?|\d{2}(?:\d{2})?)?)?)?)?)?)?$/;
+
+/** Epoch milliseconds as text: digits, optionally negative, then optionally `.` and 0–6 digits. */
+const EPOCH_MILLIS = /^-?\d{1,19}(?:\.\d{0,6})?$/;
+
+/** The largest epoch milliseconds a JS Date holds (±100,000,000 days): beyond it a time is not read. */
+const MAX_MS = 8.64e15;
+
+/** Days in a month (1–12) of a proleptic Gregorian year. */
+export function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
 
 /**
- * Reads a timestamp value: a number or numeric string is epoch milliseconds (fractions keep
- * sub-millisecond precision); a string is ISO 8601 (missing offset means UTC, as in ES).
- * Returns null when the value is not a time.
+ * Reads a timestamp value as Elasticsearch's default date mapping does: a string in its ISO 8601
+ * form (missing offset means UTC), else epoch milliseconds as text (fractions keep
+ * sub-millisecond precision); a number is read as its text would be, so 4 digits are a year
+ * (`2024` is 2024-01-01, as in Elasticsearch) and others are epoch milliseconds. Returns null
+ * when the value is not a time Elasticsearch would index.
  */
 export function parseInstant(value: unknown): Instant | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? fromMillis(value) : null;
-  if (typeof value === 'bigint') return fromMillis(Number(value));
+  if (typeof value === 'number') return numberInstant(value);
+  if (typeof value === 'bigint') return numberInstant(Number(value));
   if (typeof value !== 'string') {
     if (Array.isArray(value) && value.length > 0) return parseInstant(value[0]);
     return null;
   }
-  const fast = utcInstant(value);
-  if (fast !== null) return fast;
-  const s = value.trim();
-  if (/^[+-]?\d+(\.\d+)?$/.test(s)) {
-    const dot = s.indexOf('.');
-    if (dot < 0) return fromMillis(Number(s));
-    const ms = Number(s.slice(0, dot));
-    const frac = (s.slice(dot + 1) + '000000').slice(0, 6);
-    const ns = Number(frac);
-    return ms < 0 && ns > 0 ? { ms: ms - 1, ns: 1_000_000 - ns } : { ms, ns };
-  }
-  const m = ISO.exec(s);
-  if (!m) return null;
+  return utcInstant(value) ?? textInstant(value);
+}
+
+/** A string read by the general grammar alone (the fast path's tests compare against it). */
+export function textInstant(value: string): Instant | null {
+  const m = ISO.exec(value);
+  if (m) return isoFields(m);
+  if (!EPOCH_MILLIS.test(value)) return null;
+  const dot = value.indexOf('.');
+  if (dot < 0) return inRange(fromMillis(Number(value)));
+  const ms = Number(value.slice(0, dot));
+  const ns = Number((value.slice(dot + 1) + '000000').slice(0, 6));
+  // -1.5 is 1.5 ms before the epoch: the whole part goes one further down, the fraction counts up.
+  return inRange(value.charCodeAt(0) === 45 && ns > 0 ? { ms: ms - 1, ns: 1_000_000 - ns } : { ms, ns });
+}
+
+function numberInstant(v: number): Instant | null {
+  if (!Number.isFinite(v)) return null;
+  // Elasticsearch parses a number's text: four digits are a year to its ISO parser.
+  if (Number.isInteger(v) && Math.abs(v) >= 1000 && Math.abs(v) <= 9999) return isoFields(ISO.exec(String(v))!);
+  return inRange(fromMillis(v));
+}
+
+function inRange(t: Instant): Instant | null {
+  return t.ms >= -MAX_MS && t.ms <= MAX_MS ? t : null;
+}
+
+/** The instant of an ISO match, or null when a field is out of its range (Elasticsearch's STRICT resolver). */
+function isoFields(m: RegExpExecArray): Instant | null {
   const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
+  const month = m[2] ? Number(m[2]) : 1;
+  const day = m[3] ? Number(m[3]) : 1;
   const hour = m[4] ? Number(m[4]) : 0;
   const minute = m[5] ? Number(m[5]) : 0;
   const second = m[6] ? Number(m[6]) : 0;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return null;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
   let ms = Date.UTC(year, month - 1, day, hour, minute, second);
   if (year >= 0 && year < 100) {
     const d = new Date(ms);
@@ -57,13 +99,16 @@ export function parseInstant(value: unknown): Instant | null {
     ns = Number(frac.slice(3));
   }
   const zone = m[8];
-  if (zone && zone !== 'Z' && zone !== 'z') {
-    const sign = zone[0] === '-' ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    const offMin = Number(digits.slice(0, 2)) * 60 + (digits.length > 2 ? Number(digits.slice(2, 4)) : 0);
-    ms -= sign * offMin * 60_000;
+  if (zone && zone !== 'Z') {
+    const digits = zone.slice(1).replaceAll(':', '');
+    const h = Number(digits.slice(0, 2));
+    const mi = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
+    const se = digits.length > 4 ? Number(digits.slice(4, 6)) : 0;
+    const off = h * 3600 + mi * 60 + se;
+    if (h > 23 || mi > 59 || se > 59 || off > 18 * 3600) return null;
+    ms -= (zone[0] === '-' ? -1 : 1) * off * 1000;
   }
-  return Number.isFinite(ms) ? { ms, ns } : null;
+  return { ms, ns };
 }
 
 /** The day utcInstant read last (year * 10,000 + month * 100 + day) and its epoch milliseconds. */
@@ -74,9 +119,10 @@ let lastDayMs = 0;
  * The form nearly every event's `@timestamp` has, `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with a year of
  * 0100–9999, read character by character (the regular expression, its captures and their
  * conversions were about 1.5% of a worker's CPU in an all-rules hunt); null for any other form,
- * which the general parse reads. Gives what the general parse gives for the same text: Date.UTC
- * is linear in hours, minutes and seconds (hour 24 and second 60 roll over alike), so the day's
- * milliseconds, remembered while the day does not change, plus the time of day are the same sum.
+ * which the general parse reads. Gives what the general parse gives for the same text (null for
+ * hour 24, second 60 or a day past the month's end, as Elasticsearch refuses them): Date.UTC is
+ * linear in hours, minutes and seconds, so the day's milliseconds, remembered while the day does
+ * not change, plus the time of day are the same sum.
  */
 function utcInstant(v: string): Instant | null {
   const n = v.length;
@@ -88,7 +134,7 @@ function utcInstant(v: string): Instant | null {
   const hour = digits(v, 11, 13);
   const minute = digits(v, 14, 16);
   const second = digits(v, 17, 19);
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 24 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
   let fraction = 0;
   if (n > 20) {
     // `.` then 1 to 9 digits, then the Z.
@@ -100,6 +146,8 @@ function utcInstant(v: string): Instant | null {
   } else if (n !== 20) return null;
   const key = year * 10_000 + month * 100 + day;
   if (key !== lastDay) {
+    // Checked only when the day changes: a remembered day is a valid one.
+    if (day > 28 && day > daysInMonth(year, month)) return null;
     lastDayMs = Date.UTC(year, month - 1, day);
     lastDay = key;
   }
@@ -139,23 +187,28 @@ export function formatInstant(t: Instant): string {
 
 /**
  * The span of time a date literal denotes, as Elasticsearch's date parsing with rounding sees it:
- * `"2017-08-30T20:47:33Z"` covers that whole second, `"…33.510Z"` that millisecond, and an
- * epoch-millis number that millisecond. Equality on a date field means "inside the span".
+ * `"2017-08-30T20:47:33Z"` covers that whole second, `"…33.510Z"` that millisecond, `"2024-02"`
+ * that month, `"2024"` (or 2024) that year, and an epoch-millis number that millisecond. Equality
+ * on a date field means "inside the span".
  */
 export function parseInstantSpan(value: unknown): { lo: Instant; hi: Instant } | null {
   const lo = parseInstant(value);
   if (!lo) return null;
+  const text = typeof value === 'number' && Number.isInteger(value) && Math.abs(value) >= 1000 && Math.abs(value) <= 9999 ? String(value) : value;
   let widthNs = 1_000_000;
-  if (typeof value === 'string') {
-    const m = ISO.exec(value.trim());
+  if (typeof text === 'string') {
+    const m = ISO.exec(text);
     if (m) {
       if (m[7]) widthNs = 10 ** (9 - m[7].length);
-      else if (m[6]) widthNs = 1e9;
-      else if (m[5]) widthNs = 60e9;
-      else if (m[4]) widthNs = 3600e9;
-      else widthNs = 86400e9;
-    } else if (value.includes('.')) widthNs = 1;
-  } else if (typeof value === 'number' && !Number.isInteger(value)) widthNs = 1;
+      else {
+        // Whole units from a whole second up: no sub-millisecond part to carry.
+        const year = Number(m[1]);
+        const days = m[3] ? 1 : m[2] ? daysInMonth(year, Number(m[2])) : daysInMonth(year, 2) + 337;
+        const widthMs = m[6] ? 1000 : m[5] ? 60_000 : m[4] ? 3_600_000 : days * 86_400_000;
+        return { lo, hi: { ms: lo.ms + widthMs - 1, ns: 999_999 } };
+      }
+    } else if (text.includes('.')) widthNs = 1;
+  } else if (typeof text === 'number' && !Number.isInteger(text)) widthNs = 1;
   return { lo, hi: addNanos(lo, widthNs - 1) };
 }
 

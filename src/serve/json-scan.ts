@@ -9,7 +9,7 @@
 // ASCII need no decoding here; control characters (below 0x20) are refused inside strings;
 // escapes are `\" \\ \/ \b \f \n \r \t \uXXXX`; numbers are `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`.
 // One bound, as for every loop over untrusted data: nesting deeper than MAX_DEPTH is refused.
-import { parseInstant } from '../events/time.js';
+import { daysInMonth, parseInstant } from '../events/time.js';
 
 /** Deepest nesting of objects and arrays accepted. */
 export const MAX_DEPTH = 512;
@@ -482,7 +482,9 @@ export function isoUtcMillis(b: Uint8Array, s: number, e: number): number | null
   const hour = digits(b, s + 11, 2);
   const minute = digits(b, s + 14, 2);
   const second = digits(b, s + 17, 2);
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 24 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
+  // Elasticsearch's STRICT resolver refuses a day past the month's end (parseInstant does too).
+  if (day > 28 && day > daysInMonth(year, month)) return null;
   let ms = Date.UTC(year, month - 1, day, hour, minute, second);
   if (len > 20) {
     // A dot needs at least one digit after it.
