@@ -94,7 +94,7 @@ describe('eqlite query field hints', () => {
 describe('inputs without event.category or time', () => {
   it('are named with the shape they were read as and what to do, with and without worker threads', async () => {
     const plain = path.join(dir, 'plain.json');
-    writeFileSync(plain, '{"EventTime":"2025-01-01 10:00:00","message":"a"}\n{"EventTime":"2025-01-01 10:00:01","message":"b"}\n');
+    writeFileSync(plain, '{"EventTime":"2025-01-01T10:00:00","message":"a"}\n{"EventTime":"2025-01-01T10:00:01","message":"b"}\n');
     const nocat = path.join(dir, 'nocat.json');
     writeFileSync(nocat, '{"@timestamp":"2025-01-01T10:00:00Z","message":"a"}\n');
     const expected = [

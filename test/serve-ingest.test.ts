@@ -340,6 +340,51 @@ describe('bulk edge cases', () => {
     expect(ids).toEqual([{ idx: 'logs-utf-default', id: 'u1' }, { idx: 'logs-utf-default', id: 'u4' }]);
   });
 
+  test('a document whose @timestamp Elasticsearch\'s default date mapping refuses gets a 400 on every path; the others are stored', async () => {
+    const body = ndjson([
+      // An index no rule reads (checked by the store's writer thread).
+      { create: { _index: 'logs-ts-default', _id: 't1' } },
+      { '@timestamp': '2025-02-29T10:00:00Z', message: 'no Feb 29 in 2025' },
+      { create: { _index: 'logs-ts-default', _id: 't2' } },
+      { '@timestamp': '2025-08-01T24:00:00Z' },
+      { create: { _index: 'logs-ts-default', _id: 't3' } },
+      { '@timestamp': '2024-02-29T23:59:59.999999999Z', message: 'a leap day' },
+      { create: { _index: 'logs-ts-default', _id: 't4' } },
+      { '@timestamp': true },
+      { create: { _index: 'logs-ts-default', _id: 't5' } },
+      { '@timestamp': null, message: 'no time at all is not refused' },
+      // An index the rules read: scanned on the request's thread, and parsed when a rule may use it.
+      { create: { _index: 'logs-endpoint.events.process-default', _id: 't6' } },
+      { '@timestamp': '2025-08-01t10:00:00z', event: { category: ['process'] }, process: { name: 'notepad.exe' } },
+      { create: { _index: 'logs-endpoint.events.process-default', _id: 't7' } },
+      { '@timestamp': '2025-08-01 10:00:00', event: { category: ['process'], type: ['start'] }, process: { name: 'wscript.exe', parent: { name: 'winword.exe' } } },
+      { create: { _index: 'logs-endpoint.events.process-default', _id: 't8' } },
+      { '@timestamp': '2025-08-01T10:00:00+14:00', event: { category: ['process'] }, process: { name: 'notepad.exe' } },
+    ]);
+    const r = await req(`${t.url}/_bulk`, 'POST', body, { 'content-type': 'application/json' });
+    expect(r.status).toBe(200);
+    expect(r.json.errors).toBe(true);
+    const reason = (v: string) => `failed to parse field [@timestamp] of type [date] with format [strict_date_optional_time||epoch_millis]. Preview of field's value: '${v}'`;
+    expect(r.json.items.map((i: any) => [i.create._id, i.create.status, i.create.error?.type, i.create.error?.reason])).toEqual([
+      ['t1', 400, 'document_parsing_exception', reason('2025-02-29T10:00:00Z')],
+      ['t2', 400, 'document_parsing_exception', reason('2025-08-01T24:00:00Z')],
+      ['t3', 201, undefined, undefined],
+      ['t4', 400, 'document_parsing_exception', 'failed to parse field [@timestamp] of type [date] with format [strict_date_optional_time||epoch_millis]'],
+      ['t5', 201, undefined, undefined],
+      ['t6', 400, 'document_parsing_exception', reason('2025-08-01t10:00:00z')],
+      ['t7', 400, 'document_parsing_exception', reason('2025-08-01 10:00:00')],
+      ['t8', 201, undefined, undefined],
+    ]);
+    const rows = t.svc.store.db().prepare("SELECT id, ts FROM events WHERE id IN ('t1','t2','t3','t4','t5','t6','t7','t8') ORDER BY seq").all();
+    expect(rows).toEqual([
+      { id: 't3', ts: Date.UTC(2024, 1, 29, 23, 59, 59, 999) },
+      { id: 't5', ts: null },
+      { id: 't8', ts: Date.UTC(2025, 6, 31, 20) },
+    ]);
+    const kept = t.svc.store.db().prepare("SELECT line FROM rejected WHERE reason LIKE 'failed to parse field [@timestamp]%' ORDER BY seq").all() as { line: string }[];
+    expect(kept.map((k) => JSON.parse(k.line)['@timestamp'])).toEqual(['2025-02-29T10:00:00Z', '2025-08-01T24:00:00Z', true, '2025-08-01t10:00:00z', '2025-08-01 10:00:00']);
+  });
+
   test('documents are stored as sent, byte for byte; a raw Windows event is mapped to ECS also in an index no rule reads', async () => {
     // Spacing, key order, escapes and non-ASCII as the shipper sent them (nothing re-serialised).
     const asSent = '{ "@timestamp" : "2025-08-01T10:00:00.5Z", "message":"caf\\u00e9 é\\n", "n": 1.50, "event":{"category":["process"]} }';

@@ -514,6 +514,22 @@ function digits(b: Uint8Array, at: number, n: number): number {
 }
 
 /**
+ * Why Elasticsearch refuses a document for its @timestamp: there is one (not null) and its
+ * default date mapping (`strict_date_optional_time||epoch_millis`) does not read it as a date
+ * (`2025-02-30T…`, hour 24, second 60, `t`/`z`, a blank, text): a data stream's @timestamp never
+ * ignores a malformed value. `shown` is the value as the client wrote it, when known.
+ */
+export function timestampRefusal(shown: string | null): string {
+  const preview = shown === null ? '' : `. Preview of field's value: '${shown.length > 200 ? shown.slice(0, 200) + '…' : shown}'`;
+  return `failed to parse field [@timestamp] of type [date] with format [strict_date_optional_time||epoch_millis]${preview}`;
+}
+
+/** The @timestamp's text as scanned into `r` (a string's contents or a number), or null for other values. */
+export function scannedTimeText(b: Buffer, r: ScanResult): string | null {
+  return r.tsKind === TS_STRING || r.tsKind === TS_NUMBER ? b.toString('utf8', r.tsStart, r.tsEnd) : null;
+}
+
+/**
  * The @timestamp (epoch ms) of the document scanned into `r` (bytes [start, end) of `b`), as
  * parseInstant reads the value JSON.parse gives; null when absent or not a time.
  */

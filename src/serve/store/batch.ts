@@ -2,7 +2,7 @@
 // Sources are spans of the request body (the bytes the shipper sent, stored unchanged) or, for
 // the few documents eqlite rewrites (raw Windows events mapped to ECS, partial updates), strings
 // appended after the body.
-import { scannedTime, scanObject, type ScanResult } from '../json-scan.js';
+import { scannedTime, scannedTimeText, scanObject, timestampRefusal, TS_NONE, type ScanResult } from '../json-scan.js';
 import { autoId } from './auto-id.js';
 import { AUTO_ID_LENGTH, F, META, Op as Ops, type Op, type RejectedLine, type WriteBatch } from './protocol.js';
 
@@ -181,7 +181,10 @@ export function decodeBatch(b: WriteBatch): DecodedItem[] {
     if (doc && op !== OpUpdate) {
       if (m[o + F.checked] === 1) ts = Number.isNaN(m[o + F.ts]!) ? null : m[o + F.ts]!;
       else if (scanObject(doc, 0, len, decodeScan).error !== null) refused = `failed to parse the document: ${decodeScan.error}`;
-      else ts = scannedTime(doc, 0, len, decodeScan);
+      else {
+        ts = scannedTime(doc, 0, len, decodeScan);
+        if (ts === null && decodeScan.tsKind !== TS_NONE) refused = timestampRefusal(scannedTimeText(doc, decodeScan));
+      }
     }
     const clientId = b.ids ? b.ids[i]! : null;
     const id = clientId ?? (doc && refused === null ? autoId(ts, doc) : '');
