@@ -80,6 +80,41 @@ describe('parseInstant reads what Elasticsearch indexes, to the nanosecond', () 
     }
   });
 
+  it('reads a zone by name as java.time does: gaps move later, overlaps take the earlier offset', () => {
+    expect(parseInstant('2025-03-10T08:00:00Europe/Paris')).toEqual({ ms: 1741590000000, ns: 0 });
+    expect(parseInstant('2025-07-10T08:00:00Europe/Paris')).toEqual({ ms: 1752127200000, ns: 0 });
+    // 02:30 on 30 March 2025 does not exist in Paris (02:00 → 03:00): it is 03:30+02:00.
+    expect(parseInstant('2025-03-30T02:30:00Europe/Paris')).toEqual({ ms: 1743298200000, ns: 0 });
+    // 02:30 on 26 October 2025 happens twice: the first, at +02:00.
+    expect(parseInstant('2025-10-26T02:30:00Europe/Paris')).toEqual({ ms: 1761438600000, ns: 0 });
+    // Local mean time before standard time (Paris: +00:09:21).
+    expect(parseInstant('1850-01-01T00:00:00Europe/Paris')).toEqual({ ms: -3786826161000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00.5Asia/Kolkata')).toEqual({ ms: 1741573800500, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00America/New_York')).toEqual({ ms: 1741608000000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00EST')).toEqual({ ms: 1741611600000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00Etc/GMT+5')).toEqual({ ms: 1741611600000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00Zulu')).toEqual({ ms: 1741593600000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00UTC')).toEqual({ ms: 1741593600000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00GMT+1')).toEqual({ ms: 1741590000000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00GMT+01:00')).toEqual({ ms: 1741590000000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00UTC-05:30')).toEqual({ ms: 1741613400000, ns: 0 });
+    expect(parseInstant('2025-03-10T08:00:00UT+0530')).toEqual({ ms: 1741573800000, ns: 0 });
+    expect(parseInstant('2025-03-10T08Europe/Paris')).toEqual({ ms: 1741590000000, ns: 0 });
+    for (const t of [
+      '2025-03-10T08:00:00europe/paris',
+      '2025-03-10T08:00:00utc',
+      '2025-03-10T08:00:00PST',
+      '2025-03-10T08:00:00GMT+1:00',
+      '2025-03-10T08:00:00GMT+19',
+      '2025-03-10T08:00:00GMT+01:60',
+      '2025-03-10T08:00:00Foo/Bar',
+      '2025-03-10Europe/Paris',
+      '2025-03-10T08:00:00 Europe/Paris',
+    ]) {
+      expect(parseInstant(t), t).toBeNull();
+    }
+  });
+
   it('takes `T` and `Z` in upper case only, and no blanks', () => {
     for (const t of [
       '2025-03-10t08:00:00Z',

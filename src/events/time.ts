@@ -2,6 +2,8 @@
 // A JS number cannot hold epoch nanoseconds exactly (2^53 < 1.7e18), so a time is two numbers:
 // whole epoch milliseconds (UTC) and the nanoseconds within that millisecond.
 
+import { namedZoneOffsetMs } from './zones.js';
+
 export interface Instant {
   /** Epoch milliseconds, an integer (floor). */
   ms: number;
@@ -16,13 +18,14 @@ export interface Instant {
 //   `-MM`, then `-DD`, then `T` (upper case only) and optionally `HH`, `:mm`, `:ss`, and a
 //   fraction of 1–9 digits after `.` or `,`;
 // - an offset only after the hour: `Z` (upper case), `±HH`, `±HH:MM`, `±HHMM`, `±HH:MM:SS` or
-//   `±HHMMSS` (hours ≤ 23, minutes and seconds ≤ 59, at most 18:00 in all);
+//   `±HHMMSS` (hours ≤ 23, minutes and seconds ≤ 59, at most 18:00 in all), or a zone by name as
+//   java.time's ZoneId.of reads it (`UTC`, `GMT+01:00`, `Europe/Paris`: see zones.ts);
 // - no blanks anywhere, no space for the `T`, no hour 24, no second 60 and no day past the
 //   month's end (Feb 29 only in leap years of the proleptic Gregorian calendar): the STRICT
 //   resolver refuses what Date.UTC would roll over. A document with such an @timestamp is
 //   refused at index time, so it never reaches a rule.
 const ISO =
-  /^(-?\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(?:(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::\d{2}(?::\d{2})?|\d{2}(?:\d{2})?)?)?)?)?)?)?$/;
+  /^(-?\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(?:(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::\d{2}(?::\d{2})?|\d{2}(?:\d{2})?)?|[A-Za-z][A-Za-z0-9~/._+:-]+)?)?)?)?)?$/;
 
 /** Epoch milliseconds as text: digits, optionally negative, then optionally `.` and 0–6 digits. */
 const EPOCH_MILLIS = /^-?\d{1,19}(?:\.\d{0,6})?$/;
@@ -99,6 +102,10 @@ function isoFields(m: RegExpExecArray): Instant | null {
     ns = Number(frac.slice(3));
   }
   const zone = m[8];
+  if (zone && zone.charCodeAt(0) !== 43 && zone.charCodeAt(0) !== 45 && zone !== 'Z') {
+    const off = namedZoneOffsetMs(zone, ms);
+    return off === null ? null : { ms: ms - off, ns };
+  }
   if (zone && zone !== 'Z') {
     const digits = zone.slice(1).replaceAll(':', '');
     const h = Number(digits.slice(0, 2));
