@@ -403,7 +403,11 @@ describe('seed rule: script interpreter executing a process via WMI', () => {
 });
 
 describe('streaming memory', () => {
-  /** A matcher spec timed by `@timestamp` (epoch millis). */
+  /**
+   * A matcher spec timed by `@timestamp` (epoch millis, from T0: as in Elasticsearch, a number of
+   * four digits would be a year).
+   */
+  const T0 = 1_741_593_600_000;
   const spec = (stages: StageSpec[], maxspanMs: number): SequenceSpec => ({
     stages,
     until: null,
@@ -426,7 +430,7 @@ describe('streaming memory', () => {
     const samples: number[] = [];
     for (let i = 0; i < N; i++) {
       const s = Math.floor(i / KEYS) % 4;
-      matcher.push({ source: { '@timestamp': i, k: i % KEYS, s }, index: 'i', id: String(i) });
+      matcher.push({ source: { '@timestamp': T0 + i, k: i % KEYS, s }, index: 'i', id: String(i) });
       const live = matcher.liveSequences;
       if (live > max) max = live;
       // i % 20000 == 999: the end of a block with s = 1, when every key is pending at stage 1.
@@ -463,7 +467,7 @@ describe('streaming memory', () => {
     // 101 + 4095 = 4196 at most, whatever N is.
     let max = 0;
     for (let i = 0; i < N; i++) {
-      matcher.push({ source: { '@timestamp': i, k: i, s: 0 }, index: 'i', id: String(i) });
+      matcher.push({ source: { '@timestamp': T0 + i, k: i, s: 0 }, index: 'i', id: String(i) });
       if (matcher.liveSequences > max) max = matcher.liveSequences;
     }
     expect(max).toBe(4196);
