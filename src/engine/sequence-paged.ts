@@ -137,18 +137,27 @@ export class PagedTailSequences {
   private readonly ns = new Column(i32);
   /** Per buffered event, by ordinal: the event, or null when no returned sequence can hold it. */
   private readonly bodies: (EventDoc | null)[] = [];
-  /** Interned join keys: a ref ≥ 0 is the one key keyLists[ref]; a ref < 0 is multiKeys[-1 - ref]. */
+  /**
+   * Interned join keys. Each distinct key (its encoding) has a slot: keyIds maps the encoding to it,
+   * keyLists[slot] holds the one-key list it first came with, and the columns below its state, so
+   * that an event's term costs one map look-up per key (the maps were most of the main thread's
+   * look-ups in a hunt with every rule). A hit's ref ≥ 0 is the slot of its one key; a ref < 0
+   * is multiKeys[-1 - ref] (several keys, or one whose values differ from the slot's).
+   */
   private readonly keyIds = new Map<string, number>();
   private readonly keyLists: JoinKey[][] = [];
   private readonly multiKeys: JoinKey[][] = [];
-  /** Per join key: the latest millisecond of a first-stage event with it. */
-  private readonly firstStageMs = new Map<string, number>();
+  /** Per key slot: the latest millisecond of a first-stage event with it (NONE: none yet). */
+  private readonly firstStageMs = new Column(f64);
   /**
-   * Per join key: the latest millisecond of a later-stage event that a first-stage event with the
-   * key could precede within maxspan. A first-stage event older than any such continuation of its
-   * keys, and too old for any event still to come, cannot be in a returned sequence (prune).
+   * Per key slot: the latest millisecond of a later-stage event that a first-stage event with the
+   * key could precede within maxspan (NONE: none yet). A first-stage event older than any such
+   * continuation of its keys, and too old for any event still to come, cannot be in a returned
+   * sequence (prune).
    */
-  private readonly continuedMs = new Map<string, number>();
+  private readonly continuedMs = new Column(f64);
+  /** The slot of the one key of the event onTerm was last told (set by keyRef when it has one key). */
+  private lastSlot = -1;
   /** Per buffered event, by ordinal: 1 when it is kept as a later stage's event. */
   private readonly keptLater = new Column(u8);
   /** The latest millisecond told so far (events come in time order). */
@@ -208,9 +217,14 @@ export class PagedTailSequences {
     if (stage < 0 || this.spec.stages[stage]!.missing) return;
     if (stage === this.firstPos || PagedTailSequences.keepAllEvents) {
       this.bodies[this.lastOrd] = ev;
-      for (const k of keys) {
-        const seen = this.firstStageMs.get(k.key);
-        if (seen === undefined || ts.ms > seen) this.firstStageMs.set(k.key, ts.ms);
+      const first = this.firstStageMs;
+      if (keys.length === 1) {
+        if (ts.ms > first.at(this.lastSlot)) first.set(this.lastSlot, ts.ms);
+      } else {
+        for (const k of keys) {
+          const slot = this.slotOf(k);
+          if (ts.ms > first.at(slot)) first.set(slot, ts.ms);
+        }
       }
     } else if (this.continues(keys, ts.ms)) {
       this.bodies[this.lastOrd] = ev;
@@ -237,13 +251,14 @@ export class PagedTailSequences {
       if (at >= horizon) break;
       if (this.bodies[ord] === null || this.keptLater.at(ord) === 1) continue;
       const ref = first.keys.at(i);
-      const keys = ref >= 0 ? this.keyLists[ref]! : this.multiKeys[-1 - ref]!;
       let continued = false;
-      for (const k of keys) {
-        const c = this.continuedMs.get(k.key);
-        if (c !== undefined && c >= at) {
-          continued = true;
-          break;
+      if (ref >= 0) continued = this.continuedMs.at(ref) >= at;
+      else {
+        for (const k of this.multiKeys[-1 - ref]!) {
+          if (this.continuedMs.at(this.slotOf(k)) >= at) {
+            continued = true;
+            break;
+          }
         }
       }
       if (!continued) {
@@ -262,18 +277,34 @@ export class PagedTailSequences {
    * stage passed by this same event is not yet counted (a sequence's events are distinct).
    */
   private continues(keys: JoinKey[], ms: number): boolean {
-    const maxspan = this.spec.maxspanMs;
+    if (keys.length === 1) return this.continuesSlot(this.lastSlot, ms);
     let continues = false;
     // Every key is recorded (not only the first that continues): prune() asks about each.
-    for (const k of keys) {
-      const first = this.firstStageMs.get(k.key);
-      if (first !== undefined && (maxspan === null || maxspan <= 0 || ms - first <= maxspan)) {
-        continues = true;
-        const c = this.continuedMs.get(k.key);
-        if (c === undefined || ms > c) this.continuedMs.set(k.key, ms);
-      }
-    }
+    for (const k of keys) if (this.continuesSlot(this.slotOf(k), ms)) continues = true;
     return continues;
+  }
+
+  private continuesSlot(slot: number, ms: number): boolean {
+    const maxspan = this.spec.maxspanMs;
+    const first = this.firstStageMs.at(slot);
+    if (first === NONE || !(maxspan === null || maxspan <= 0 || ms - first <= maxspan)) return false;
+    if (ms > this.continuedMs.at(slot)) this.continuedMs.set(slot, ms);
+    return true;
+  }
+
+  /** The slot of one key, made on its first sight (interned with the values it came with). */
+  private slotOf(k: JoinKey): number {
+    const slot = this.keyIds.get(k.key);
+    return slot === undefined ? this.newSlot(k, [k]) : slot;
+  }
+
+  private newSlot(k: JoinKey, list: JoinKey[]): number {
+    const slot = this.keyLists.length;
+    this.keyIds.set(k.key, slot);
+    this.keyLists.push(list);
+    this.firstStageMs.push(NONE);
+    this.continuedMs.push(NONE);
+    return slot;
   }
 
   /**
@@ -285,11 +316,8 @@ export class PagedTailSequences {
     if (keys.length === 1) {
       const k = keys[0]!;
       const id = this.keyIds.get(k.key);
-      if (id === undefined) {
-        this.keyIds.set(k.key, this.keyLists.length);
-        this.keyLists.push(keys);
-        return this.keyLists.length - 1;
-      }
+      if (id === undefined) return (this.lastSlot = this.newSlot(k, keys));
+      this.lastSlot = id;
       // Equal encodings of one string are equal strings (values.ts): no need to read the interned
       // key's values, which sit in the old generation (a cache miss per event and term).
       if ((k.values.length === 1 && typeof k.values[0] === 'string') || sameValues(this.keyLists[id]![0]!.values, k.values)) return id;
@@ -316,6 +344,7 @@ export class PagedTailSequences {
     this.multiKeys.length = 0;
     this.firstStageMs.clear();
     this.continuedMs.clear();
+    this.lastSlot = -1;
     this.keptLater.clear();
     this.maxMs = -Infinity;
     this.pruneCursor = 0;
@@ -431,6 +460,8 @@ class Column<A extends Float64Array | Int32Array | Uint8Array> {
 }
 
 const f64 = (n: number) => new Float64Array(n);
+/** A key slot's millisecond before any event set it (below every event's time). */
+const NONE = -Infinity;
 const i32 = (n: number) => new Int32Array(n);
 const u8 = (n: number) => new Uint8Array(n);
 /** New buffered events between two prune() passes (a power of two). */
