@@ -126,6 +126,8 @@ export class SequenceMatcher {
   private readonly missingIndexes: number[] = [];
   private readonly leading: number[] = [];
   private readonly trailing: number[] = [];
+  /** Per stage: whether it is a missing-event term after the last positive one. */
+  private readonly isTrailing: boolean[] = [];
   /** For each gap between positives i and i+1: the missing stages lying in it. */
   private readonly between: number[][] = [];
   private readonly candidates: Candidate[] = [];
@@ -156,6 +158,7 @@ export class SequenceMatcher {
       if (m < first) this.leading.push(m);
       else if (m > last) this.trailing.push(m);
     }
+    for (let i = 0; i < spec.stages.length; i++) this.isTrailing.push(this.trailing.includes(i));
     for (let k = 0; k + 1 < this.positives.length; k++) {
       const a = this.positives[k]!;
       const b = this.positives[k + 1]!;
@@ -211,12 +214,18 @@ export class SequenceMatcher {
       const keys = this.stageKeys(stage);
       if (!keys) continue;
       this.spec.onTerm?.(m, ev, ts, keys);
+      if (this.isTrailing[m]) {
+        // A trailing term's events only decide waiting candidates; complete() never reads their
+        // history (only in-between and leading terms'), so none is kept — a trailing term such as
+        // "telemetry of any kind" matches most events.
+        if (this.candidates.length > 0) for (const k of keys) this.onTrailingEvent(k.key, ts.ms);
+        continue;
+      }
+      const hist = this.missingHistory[m]!;
       for (const k of keys) {
-        const hist = this.missingHistory[m]!;
         const list = hist.get(k.key);
         if (list) list.push(ts.ms);
         else hist.set(k.key, [ts.ms]);
-        if (this.trailing.includes(m)) this.onTrailingEvent(k.key, ts.ms);
       }
     }
 
