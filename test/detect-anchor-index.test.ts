@@ -24,7 +24,7 @@ const QUERIES: Record<string, string> = {
   notNull: 'process where process.parent.name != null and process.args : "*-nop*"',
   // a sequence whose terms have different categories and anchors
   seq: 'sequence by host.id [process where process.name : "winword.exe"] [network where destination.port == 443 and host.os.type == "windows"]',
-  // regex~ gives no anchor; the broad host.os.type does
+  // regex~ of three letters and `.exe`: the five-character ends its letters fold to (regex-pieces.ts)
   regex: 'process where host.os.type == "windows" and process.name regex~ "[a-z]{3}\\\\.exe"',
   // function calls are evaluated by the rule (no anchor of their own)
   ends: 'process where endsWith~(process.name, ".SCR") and event.type == "start"',
@@ -32,6 +32,12 @@ const QUERIES: Record<string, string> = {
   both: 'process where process.name : "both.exe" and process.parent.name : "parent.exe"',
   // a non-ASCII piece (folded by toLowerCase as the matcher folds it)
   unicode: 'file where file.name : "*ÄÖÜ*"',
+  // a one-character piece (the RTLO rule) and a regex~ with a literal run (the ADS rule)
+  rtlo: 'file where file.path : "*\\u{202E}*"',
+  ads: 'file where file.path regex~ """[A-Z]:\\\\:.+"""',
+  // gates: a term's test of host.os.type, checked per data stream and value
+  linuxOnly: 'process where host.os.type == "linux" and process.name == "lx"',
+  macCi: 'process where host.os.type : "MacOS" and process.name == "lx"',
 };
 
 function prepared(): PreparedRule[] {
@@ -71,6 +77,17 @@ const EVENTS: [string, EventDoc, string[]][] = [
   ['non-ASCII case folding', ev('file', { file: { name: 'xäöüy' } }), ['unicode']],
   ['another index', ev('process', { process: { name: 'cmd.exe' } }, 'winlogbeat-8'), []],
   ['both requirements met', ev('process', { process: { name: 'BOTH.exe', parent: { name: 'parent.exe' } } }), ['both']],
+  ['a right-to-left override in a path', ev('file', { file: { path: 'C:\\Users\\u\\cod\u202Eexe.doc' } }), ['rtlo']],
+  ['an alternate data stream at a lower-case volume root', ev('file', { file: { path: 'c:\\:stream' } }), ['ads']],
+  ['a long s folds onto S: an ADS at volume ſ:', ev('file', { file: { path: 'ſ:\\:x' } }), ['ads']],
+  ['the Kelvin sign is no upper-case form of A–Z', ev('file', { file: { path: '\u212A:\\:x' } }), []],
+  ['a stream below the root', ev('file', { file: { path: 'C:\\x:y:\\' } }), []],
+  ['a Linux event meets the Linux gate', ev('process', { process: { name: 'lx' }, host: { id: 'h', os: { type: 'linux' } } }), ['linuxOnly', 'negated']],
+  ['a Windows event meets neither gate', ev('process', { process: { name: 'lx' } }), ['negated']],
+  ['an event without host.os.type meets no gate', ev('process', { process: { name: 'lx' }, host: { id: 'h' } }), ['negated']],
+  ['an array of OS types: any element', ev('process', { process: { name: 'lx' }, host: { id: 'h', os: { type: ['windows', 'linux'] } } }), ['linuxOnly', 'negated']],
+  ['`:` folds the gate value', ev('process', { process: { name: 'lx' }, host: { id: 'h', os: { type: 'MACOS' } } }), ['macCi', 'negated']],
+  ['== does not', ev('process', { process: { name: 'lx' }, host: { id: 'h', os: { type: 'Linux' } } }), ['negated']],
   ['one requirement of two met', ev('process', { process: { name: 'both.exe', parent: { name: 'other.exe' } } }), []],
 ];
 
@@ -116,6 +133,13 @@ describe('router: shared anchor index', () => {
     expect(router.counters.dispatched[both]).toBe(0);
     router.route(ev('process', { process: { name: 'both.exe', parent: { name: 'PARENT.EXE' } } }));
     expect(router.counters.dispatched[both]).toBe(1);
+    // A term whose gate the event's host.os.type misses is not offered it, whatever its anchors.
+    const linux = names.indexOf('linuxOnly');
+    router.route(ev('process', { process: { name: 'lx' } }));
+    router.route(ev('process', { process: { name: 'lx' }, host: { id: 'h' } }));
+    expect(router.counters.dispatched[linux]).toBe(0);
+    router.route(ev('process', { process: { name: 'lx' }, host: { id: 'h', os: { type: 'linux' } } }));
+    expect(router.counters.dispatched[linux]).toBe(1);
   });
 
   it('mayDispatch agrees with route on which events some rule is offered', () => {

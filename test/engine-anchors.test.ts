@@ -31,7 +31,7 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
     ]);
     // A branch with a specific anchor and one with only a broad one: both alternatives are kept.
     expect(anchors('any where process.executable != null and ((event.category == "file" and file.path regex "x.*") or process.name in ("vi", "sed"))')).toEqual([
-      { field: 'event.category', values: ['file'], caseInsensitive: false },
+      { field: 'file.path', values: [], prefixes: ['x'], caseInsensitive: false },
       { field: 'process.name', values: ['vi', 'sed'], caseInsensitive: false },
     ]);
     // A wildcard's literal end is more specific than a broad field.
@@ -53,9 +53,14 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
     ]);
     // like is case-sensitive: pieces keep their case; `?` splits like `*`.
     expect(anchors('file where file.name like ("Ab?cdef*", "*XYZ")')).toEqual([{ field: 'file.name', values: [], suffixes: ['XYZ'], infixes: ['cdef'], caseInsensitive: false }]);
-    // Runs shorter than three characters give no anchor; one such pattern spoils the list.
-    expect(anchors('file where file.name : ("*.js", "ab*")')).toBeNull();
-    expect(anchors('file where file.name : "?:\\\\*"')).toBeNull();
+    // Runs shorter than three characters are pieces too (looked for by a scan of the value)…
+    expect(anchors('file where file.name : ("*.js", "ab*")')).toEqual([{ field: 'file.name', values: [], prefixes: ['ab'], suffixes: ['.js'], caseInsensitive: true }]);
+    expect(anchors('file where file.name : "?:\\\\*"')).toEqual([{ field: 'file.name', values: [], infixes: [':\\'], caseInsensitive: true }]);
+    expect(anchors('file where file.name : ("*", "a*")')).toBeNull();
+    // …but only over broad fields, and never as an extra requirement.
+    expect(anchors('file where event.type == "creation" and file.path : "*\u{202E}*"')).toEqual([{ field: 'file.path', values: [], infixes: ['\u202e'], caseInsensitive: true }]);
+    expect(anchors('file where event.action == "creation" and file.path : "*\u{202E}*"')).toEqual([{ field: 'event.action', values: ['creation'], caseInsensitive: false }]);
+    expect(compile('file where file.name == "a" and file.path : "*\u{202E}*"').terms![0]!.anchors).toEqual([{ field: 'file.name', values: ['a'], caseInsensitive: false }]);
     // A literal piece beats a field like event.action whose values most events share…
     expect(anchors('library where event.action == "load" and process.executable : "?:\\\\Windows\\\\System32\\\\lsass.exe"')).toEqual([
       { field: 'process.executable', values: [], suffixes: [':\\windows\\system32\\lsass.exe'], caseInsensitive: true },
@@ -69,9 +74,21 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
   it('gives each term its category and anchors', () => {
     expect(compile('sequence by process.entity_id [process where process.name : "a.exe"] [network where host.os.type == "windows"] until [any where event.code == "1"]').terms).toEqual([
       { category: 'process', anchors: [{ field: 'process.name', values: ['a.exe'], caseInsensitive: true }] },
-      { category: 'network', anchors: [{ field: 'host.os.type', values: ['windows'], caseInsensitive: false }] },
+      // host.os.type is the term's gate too (the router tests it per data stream and value).
+      { category: 'network', anchors: [{ field: 'host.os.type', values: ['windows'], caseInsensitive: false }], gate: [{ field: 'host.os.type', values: ['windows'], caseInsensitive: false }] },
       { category: null, anchors: [{ field: 'event.code', values: ['1'], caseInsensitive: false }] },
     ]);
+    // The first top-level test of host.os.type with literal values only; never one inside a negation or beside another field.
+    expect(compile('process where process.name : "a.exe" and host.os.type in~ ("Linux", "macos") and host.os.type == "linux"').terms![0]!.gate).toEqual([
+      { field: 'host.os.type', values: ['linux', 'macos'], caseInsensitive: true },
+    ]);
+    expect(compile('process where host.os.type == "linux" or host.os.type : "MacOS"').terms![0]!.gate).toEqual([
+      { field: 'host.os.type', values: ['linux'], caseInsensitive: false },
+      { field: 'host.os.type', values: ['macos'], caseInsensitive: true },
+    ]);
+    expect(compile('process where not host.os.type == "linux"').terms![0]!.gate).toBeUndefined();
+    expect(compile('process where host.os.type == "linux" or process.name == "x"').terms![0]!.gate).toBeUndefined();
+    expect(compile('process where host.os.type : "lin*"').terms![0]!.gate).toBeUndefined();
     expect(compile('sequence [process where true] [process where process.name == "b"]').terms).toEqual([
       { category: 'process', anchors: null },
       { category: 'process', anchors: [{ field: 'process.name', values: ['b'], caseInsensitive: false }] },
@@ -89,6 +106,7 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
           { field: 'process.executable', values: [], suffixes: ['\\cmd.exe'], caseInsensitive: true, requirement: 1 },
           { field: 'event.action', values: ['start'], caseInsensitive: false, requirement: 2 },
         ],
+        gate: [{ field: 'host.os.type', values: ['windows'], caseInsensitive: false }],
       },
     ]);
     // Integer comparisons give integer anchors, whatever the field's type (two integers are

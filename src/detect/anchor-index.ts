@@ -182,6 +182,8 @@ export interface AnchorIndexData {
   prefixes: EndIndexData | null;
   suffixes: EndIndexData | null;
   infixes: InfixIndexData | null;
+  /** Contained pieces shorter than the infix index's key (one or two characters). */
+  shortInfixes: Entry[] | null;
 }
 
 /**
@@ -198,6 +200,11 @@ export class FieldAnchorIndex {
   private prefixes: EndIndex | null;
   private suffixes: EndIndex | null;
   private infixes: InfixIndex | null;
+  /**
+   * Contained pieces of one or two characters (the RTLO rule's U+202E): too short for the infix
+   * index's three-character keys, each is looked for with one `indexOf` per value.
+   */
+  private shortInfixes: Entry[] | null;
   /** Every rule with an anchor here, for values the index cannot judge (numbers, booleans). */
   readonly all: number[];
   /**
@@ -222,6 +229,7 @@ export class FieldAnchorIndex {
     this.prefixes = built?.prefixes ? new EndIndex(true, built.prefixes) : null;
     this.suffixes = built?.suffixes ? new EndIndex(false, built.suffixes) : null;
     this.infixes = built?.infixes ? new InfixIndex(built.infixes) : null;
+    this.shortInfixes = built?.shortInfixes ?? null;
   }
 
   /** What the index holds, as plain data (shared with the index, not copied). */
@@ -233,6 +241,7 @@ export class FieldAnchorIndex {
       prefixes: this.prefixes === null ? null : this.prefixes.data(),
       suffixes: this.suffixes === null ? null : this.suffixes.data(),
       infixes: this.infixes === null ? null : this.infixes.data(),
+      shortInfixes: this.shortInfixes,
     };
   }
 
@@ -261,8 +270,11 @@ export class FieldAnchorIndex {
       for (let i = 0; i < suffixes.length; i++) index.add(suffixes[i]!, rule);
     }
     if (infixes !== undefined && infixes.length > 0) {
-      const index = (this.infixes ??= new InfixIndex());
-      for (let i = 0; i < infixes.length; i++) index.add(infixes[i]!, rule);
+      for (let i = 0; i < infixes.length; i++) {
+        const piece = infixes[i]!;
+        if (piece.length >= 3) (this.infixes ??= new InfixIndex()).add(piece, rule);
+        else if (piece.length > 0) addRule(entryFor((this.shortInfixes ??= []), piece).rules, rule);
+      }
     }
   }
 
@@ -282,6 +294,8 @@ export class FieldAnchorIndex {
     if (this.prefixes !== null) this.prefixes.collect(v, lists);
     if (this.suffixes !== null) this.suffixes.collect(v, lists);
     if (this.infixes !== null) this.infixes.collect(v, lists);
+    const short = this.shortInfixes;
+    if (short !== null) for (let i = 0; i < short.length; i++) if (v.includes(short[i]!.piece)) lists.push(short[i]!.rules);
     return lists.length === 0 ? NONE : lists;
   }
 

@@ -106,6 +106,8 @@ function wellFormed(x: unknown, rules: number): x is RouterIndexData {
   const d = x as RouterIndexData;
   if (!(d.slotRule instanceof Int32Array) || !(d.slotReqs instanceof Int32Array) || d.slotReqs.length !== d.slotRule.length + 1) return false;
   for (let s = 0; s < d.slotRule.length; s++) if (!(d.slotRule[s]! >= 0 && d.slotRule[s]! < rules)) return false;
+  if (!Array.isArray(d.slotGates) || d.slotGates.length !== d.slotRule.length) return false;
+  for (const g of d.slotGates) if (g !== null && (!Array.isArray(g?.exact) || !Array.isArray(g.folded))) return false;
   if (!Array.isArray(d.tables) || !Array.isArray(d.groups) || !(d.needles === null || Array.isArray(d.needles))) return false;
   for (const t of d.tables) if (typeof t?.field !== 'string' || !(t.byCategory instanceof Map) || !Array.isArray(t.any)) return false;
   for (const g of d.groups) {
@@ -114,6 +116,7 @@ function wellFormed(x: unknown, rules: number): x is RouterIndexData {
     if (!(ix.exact instanceof Map) || !Array.isArray(ix.all) || typeof ix.folded !== 'boolean') return false;
     for (const e of [ix.prefixes, ix.suffixes]) if (e !== null && (!(e?.byKey instanceof Map) || typeof e.lengths !== 'number' || typeof e.maxLength !== 'number')) return false;
     if (ix.infixes !== null && (!(ix.infixes?.byKey instanceof Map) || typeof ix.infixes.size !== 'number')) return false;
+    if (ix.shortInfixes !== null && !Array.isArray(ix.shortInfixes)) return false;
   }
   return true;
 }

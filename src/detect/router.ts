@@ -8,7 +8,8 @@
 //   2. the rule's query can match the event's category (a table keyed by category; queries with
 //      `any` terms take every category);
 //   3. the rule has no anchors, or the event holds a value one of them requires (engine/anchors,
-//      looked up in one index per field: anchor-index.ts);
+//      looked up in one index per field: anchor-index.ts), and its term's test of host.os.type,
+//      if any, holds (its gate: checked once per index and value, see viewFor);
 //   — the rule is now "dispatched" the event —
 //   4. the rule's `filters` accept it and its exceptions do not withhold it (Kibana adds both to
 //      the rule's search, see filters.ts and rules/exceptions.ts);
@@ -30,6 +31,7 @@ import { ruleIndexMatcher, type IndexMatcher } from './index-pattern.js';
 import { fixedOffsetOf, intervalTooShort, parseInterval, windowOffsets } from './schedule.js';
 import { extraField } from '../rules/cold-fields.js';
 import { ruleQueryDigest } from '../rules/query-digest.js';
+import { GATE_FIELD } from '../engine/anchors.js';
 
 export interface PrepareOptions {
   timestampField: string;
@@ -296,10 +298,30 @@ interface CategoryTable {
   any: number[];
 }
 
-/** Per index: which rules search it, and per category table the slots of those rules. */
+/**
+ * Per index and value of the gate field (host.os.type): which rules search the index, which slots
+ * the value lets through (their gate, engine/anchors.ts eventGate), and per category table those
+ * slots.
+ */
 interface IndexView {
   mask: Uint8Array;
+  /** Per slot: 1 when the event's gate value meets the slot's gate (or it has none); null: every slot. */
+  pass: Uint8Array | null;
   tables: IndexSlots[];
+}
+
+/** An index's views: one per gate value seen lately, one for events without one, one for any other value. */
+interface IndexViews {
+  mask: Uint8Array;
+  byValue: Map<string, IndexView>;
+  missing: IndexView | null;
+  ungated: IndexView | null;
+}
+
+/** A slot's gate: the values (as they are) and lower-cased values one of which the event's must be. */
+export interface SlotGate {
+  exact: string[];
+  folded: string[];
 }
 
 interface IndexSlots {
@@ -368,7 +390,11 @@ export class RuleRouter {
   private readonly reqHit: Float64Array;
   /** Per rule: stamp of the event it was last offered. */
   private readonly offered: Float64Array;
-  private readonly indexViews = new Map<string, IndexView>();
+  private readonly indexViews = new Map<string, IndexViews>();
+  /** Per slot: its gate, or null (buildRouterIndex); `gated`: some slot has one. */
+  private readonly slotGates: readonly (SlotGate | null)[];
+  private readonly gated: boolean;
+  private readonly gateGet: Accessor = fieldAccessor(GATE_FIELD);
   private readonly out: number[] = [];
   /** route()'s `answers`, while it routes. */
   private answersOut: unknown[] | null = null;
@@ -390,6 +416,8 @@ export class RuleRouter {
     this.slotReqs = d.slotReqs;
     this.reqHit = new Float64Array(d.slotReqs[d.slotRule.length]!);
     this.tables = d.tables.map((t) => ({ field: t.field, get: fieldAccessor(t.field), byCategory: t.byCategory, any: t.any }));
+    this.slotGates = d.slotGates;
+    this.gated = d.slotGates.some((g) => g !== null);
     this.anchorGroups = d.groups.map((g) => ({ field: g.field, get: fieldAccessor(g.field), numeric: g.numeric, index: new FieldAnchorIndex(lower, g.index) }));
     const byField = new Map<string, AnchorGroup[]>();
     for (const g of this.anchorGroups) push(byField, g.field, g);
@@ -415,18 +443,18 @@ export class RuleRouter {
     const stamp = ++this.stamp;
     const src = ev.source;
     this.markAnchors(src, stamp);
-    const view = this.viewFor(ev.index);
+    const view = this.viewFor(ev.index, this.gated ? this.gateGet(src) : null);
     let dispatched = false;
     for (let ti = 0; ti < this.tables.length; ti++) {
       const table = this.tables[ti]!;
       const slots = view.tables[ti]!;
       const c = table.get(src);
       if (typeof c === 'string') {
-        const l = this.slotsOf(table, slots, view.mask, c);
+        const l = this.slotsOf(table, slots, view, c);
         if (l !== null && this.offer(l, ev, stamp)) dispatched = true;
       } else if (Array.isArray(c)) {
         for (const x of c) {
-          const l = typeof x === 'string' ? this.slotsOf(table, slots, view.mask, x) : null;
+          const l = typeof x === 'string' ? this.slotsOf(table, slots, view, x) : null;
           if (l !== null && this.offer(l, ev, stamp)) dispatched = true;
         }
       }
@@ -437,13 +465,14 @@ export class RuleRouter {
   }
 
   /**
-   * The fields steps 1–3 read (category fields and anchor fields): an event that holds the same
+   * The fields steps 1–3 read (category fields, anchor fields and the gate field): an event that holds the same
    * values in these fields is dispatched to the same rules.
    */
   dispatchFields(): string[] {
     const fields = new Set<string>();
     for (const t of this.tables) fields.add(t.field);
     for (const g of this.anchorGroups) fields.add(g.field);
+    if (this.gated) fields.add(GATE_FIELD);
     return [...fields];
   }
 
@@ -456,11 +485,13 @@ export class RuleRouter {
     if (index === '') return false;
     const stamp = ++this.stamp;
     this.markAnchors(source, stamp);
-    const mask = this.viewFor(index).mask;
+    const view = this.viewFor(index, this.gated ? this.gateGet(source) : null);
+    const mask = view.mask;
+    const pass = view.pass;
     const open = (list: number[]): boolean => {
       for (let k = 0; k < list.length; k++) {
         const s = list[k]!;
-        if (mask[this.slotRule[s]!] && this.anchorsMet(s, stamp)) return true;
+        if (mask[this.slotRule[s]!] && (pass === null || pass[s] === 1) && this.anchorsMet(s, stamp)) return true;
       }
       return false;
     };
@@ -585,11 +616,11 @@ export class RuleRouter {
    * to rules whose index patterns do not select its data stream, and were checked and passed over
    * one by one for every event.
    */
-  private slotsOf(table: CategoryTable, slots: IndexSlots, mask: Uint8Array, category: string): readonly number[] | null {
+  private slotsOf(table: CategoryTable, slots: IndexSlots, view: IndexView, category: string): readonly number[] | null {
     let l = slots.byCategory.get(category);
     if (l === undefined) {
       const all = table.byCategory.get(category);
-      l = all === undefined ? null : this.selected(all, mask);
+      l = all === undefined ? null : this.selected(all, view);
       // Bounded like the views: an input that names a new category per event must not grow it.
       if (slots.byCategory.size >= 4096) slots.byCategory.clear();
       slots.byCategory.set(category, l);
@@ -597,24 +628,58 @@ export class RuleRouter {
     return l;
   }
 
-  private selected(list: readonly number[], mask: Uint8Array): number[] {
+  private selected(list: readonly number[], view: IndexView): number[] {
     const out: number[] = [];
-    for (const s of list) if (mask[this.slotRule[s]!]) out.push(s);
+    const { mask, pass } = view;
+    for (const s of list) if (mask[this.slotRule[s]!] && (pass === null || pass[s] === 1)) out.push(s);
     return out;
   }
 
-  /** The index's mask of rules and its slot lists (see slotsOf). */
-  private viewFor(index: string): IndexView {
-    let v = this.indexViews.get(index);
-    if (!v) {
+  /**
+   * The view of an index and gate value (the event's host.os.type): its mask of rules, the slots
+   * the value lets through and its slot lists (see slotsOf). A string is a value; null or
+   * undefined meets no gate (a missing field equals no string); anything else (an array, a number)
+   * is left to the rules' own conditions, as the anchor index leaves it.
+   */
+  private viewFor(index: string, gate: unknown): IndexView {
+    let views = this.indexViews.get(index);
+    if (!views) {
       const mask = new Uint8Array(this.rules.length);
       for (let i = 0; i < this.rules.length; i++) mask[i] = this.rules[i]!.matchIndex(index) ? 1 : 0;
-      v = { mask, tables: this.tables.map((t) => ({ byCategory: new Map(), any: this.selected(t.any, mask) })) };
+      views = { mask, byValue: new Map(), missing: null, ungated: null };
       // Bounded: input that names a new index per event must not grow this without limit.
       if (this.indexViews.size >= 4096) this.indexViews.clear();
-      this.indexViews.set(index, v);
+      this.indexViews.set(index, views);
     }
+    if (!this.gated) return (views.ungated ??= this.makeView(views.mask, null));
+    if (typeof gate === 'string') {
+      let v = views.byValue.get(gate);
+      if (v === undefined) {
+        v = this.makeView(views.mask, this.gatePasses(gate));
+        if (views.byValue.size >= 256) views.byValue.clear();
+        views.byValue.set(gate, v);
+      }
+      return v;
+    }
+    if (gate === undefined || gate === null) return (views.missing ??= this.makeView(views.mask, this.gatePasses(null)));
+    return (views.ungated ??= this.makeView(views.mask, null));
+  }
+
+  private makeView(mask: Uint8Array, pass: Uint8Array | null): IndexView {
+    const v: IndexView = { mask, pass, tables: [] };
+    v.tables = this.tables.map((t) => ({ byCategory: new Map(), any: this.selected(t.any, v) }));
     return v;
+  }
+
+  /** Per slot: 1 when the gate value (null: none) meets the slot's gate or the slot has none. */
+  private gatePasses(value: string | null): Uint8Array {
+    const pass = new Uint8Array(this.slotGates.length);
+    const folded = value === null ? null : lower(value);
+    for (let s = 0; s < pass.length; s++) {
+      const g = this.slotGates[s]!;
+      pass[s] = g === null || (value !== null && (g.exact.includes(value) || g.folded.includes(folded!))) ? 1 : 0;
+    }
+    return pass;
   }
 }
 
@@ -632,6 +697,8 @@ export interface RouterIndexData {
   /** Per slot: its rule; and its requirements slotReqs[s] to slotReqs[s + 1] - 1 (RuleRouter). */
   slotRule: Int32Array;
   slotReqs: Int32Array;
+  /** Per slot: its gate (TermOutline.gate), or null. */
+  slotGates: (SlotGate | null)[];
   needles: readonly string[] | null;
 }
 
@@ -695,6 +762,12 @@ export function buildRouterIndex(rules: readonly PreparedRule[]): RouterIndexDat
     groups: ordered.map((g) => ({ field: g.field, numeric: g.numeric, index: g.index.data() })),
     slotRule: Int32Array.from(slotRules),
     slotReqs,
+    slotGates: slotTerms.map((t) => {
+      if (t.gate === undefined) return null;
+      const g: SlotGate = { exact: [], folded: [] };
+      for (const a of t.gate) (a.caseInsensitive ? g.folded : g.exact).push(...a.values);
+      return g;
+    }),
     needles: ruleNeedles(rules),
   };
 }

@@ -6,6 +6,7 @@
 // in an index (detect/anchor-index.ts) and skip every rule whose anchor it misses, instead of
 // evaluating each rule's condition.
 import type { EventQuery, Expr, Query } from '../eql/ast.js';
+import { regexFacts } from './regex-pieces.js';
 
 export interface Anchor {
   field: string;
@@ -35,7 +36,11 @@ export interface Anchor {
   numeric?: boolean;
 }
 
-/** Shortest literal piece of a wildcard pattern worth an index entry. */
+/**
+ * Shortest literal piece of a wildcard pattern the index looks up by its first characters; a
+ * pattern with only shorter runs (`*\u{202E}*`, `?:\\*`) gives a one- or two-character piece,
+ * tested by a scan of the value and chosen only over broad fields (SHORT_PIECE).
+ */
 export const MIN_PIECE = 3;
 
 // Fields that nearly every event of a data source shares: an anchor on them rarely skips a rule,
@@ -65,12 +70,18 @@ type PieceKind = 'prefix' | 'suffix' | 'infix';
 const EXACT = 1;
 const ON_MEDIUM = 10;
 const ON_BROAD = 100;
-const pieceWeakness = (kind: PieceKind, length: number) => (kind === 'infix' ? 3 : 2) + Math.max(0, 8 - length);
+/**
+ * A piece shorter than MIN_PIECE: better than a broad field (the RTLO rule's `*\u{202E}*` is met
+ * by almost no path, `host.os.type == "windows"` by every Windows event), worse than anything
+ * else, and never an extra requirement (eventAnchors): `:\` is in most Windows paths.
+ */
+const SHORT_PIECE = ON_BROAD - 1;
+const pieceWeakness = (kind: PieceKind, length: number) => (length < MIN_PIECE ? SHORT_PIECE : (kind === 'infix' ? 3 : 2) + Math.max(0, 8 - length));
 
 /**
  * The piece of one wildcard pattern (already lower-cased for `:`) an index tests best: its literal
- * start or end, else the longest literal run inside it; null when every run is shorter than
- * MIN_PIECE (`*`, `?:\\*`).
+ * start or end, else the longest literal run inside it; a run shorter than MIN_PIECE only when
+ * there is no longer one; null when every run is empty (`*`, `?*`).
  */
 export function patternPiece(pattern: string): { kind: PieceKind; piece: string } | null {
   const runs = pattern.split(/[*?]/);
@@ -78,7 +89,7 @@ export function patternPiece(pattern: string): { kind: PieceKind; piece: string 
   let best: { kind: PieceKind; piece: string } | null = null;
   let bestWeak = Infinity;
   const consider = (kind: PieceKind, piece: string) => {
-    if (piece.length < MIN_PIECE) return;
+    if (piece.length === 0) return;
     const w = pieceWeakness(kind, piece.length) - piece.length / 1000;
     if (w < bestWeak) {
       best = { kind, piece };
@@ -150,7 +161,47 @@ function anchorOf(e: Expr): Graded | null {
     if (pieces.infix.length > 0) anchor.infixes = pieces.infix;
     return grade(anchor, weakness);
   }
+  if (e.kind === 'match' && e.op === 'regex' && e.operand.kind === 'field') return regexAnchor(e.operand.name, e.patterns, e.caseInsensitive, grade);
   return null;
+}
+
+/**
+ * The anchor of `field regex[~] (patterns)`: per pattern, its exact values when its language is
+ * small, else the set of pieces (starts, ends or contained) that narrows best (regex-pieces.ts);
+ * null when a pattern gives nothing. Pieces are lower-cased for regex~, as the router folds them.
+ */
+function regexAnchor(field: string, patterns: readonly Expr[], caseInsensitive: boolean, grade: (a: Anchor, w: number) => Graded): Graded | null {
+  const values: string[] = [];
+  const pieces: Record<PieceKind, string[]> = { prefix: [], suffix: [], infix: [] };
+  let weakness = EXACT;
+  for (const p of patterns) {
+    if (p.kind !== 'literal' || typeof p.value !== 'string') return null;
+    const f = regexFacts(p.value, caseInsensitive);
+    if (f === null) return null;
+    if (f.exact !== null) {
+      values.push(...f.exact);
+      continue;
+    }
+    let best: { kind: PieceKind; set: string[]; weak: number } | null = null;
+    const consider = (kind: PieceKind, set: string[] | null) => {
+      if (set === null) return;
+      let weak = 0;
+      for (const x of set) weak = Math.max(weak, pieceWeakness(kind, x.length));
+      if (best === null || weak < best.weak || (weak === best.weak && set.length < best.set.length)) best = { kind, set, weak };
+    };
+    consider('prefix', f.prefixes);
+    consider('suffix', f.suffixes);
+    consider('infix', f.infixes);
+    if (best === null) return null;
+    const b: { kind: PieceKind; set: string[]; weak: number } = best;
+    pieces[b.kind].push(...b.set);
+    weakness = Math.max(weakness, b.weak);
+  }
+  const anchor: Anchor = { field, values: [...new Set(values)], caseInsensitive };
+  if (pieces.prefix.length > 0) anchor.prefixes = pieces.prefix;
+  if (pieces.suffix.length > 0) anchor.suffixes = pieces.suffix;
+  if (pieces.infix.length > 0) anchor.infixes = pieces.infix;
+  return grade(anchor, weakness);
 }
 
 interface Choice {
@@ -212,10 +263,41 @@ export function eventAnchors(q: EventQuery, usable: (field: string) => boolean =
   choices.sort((a, b) => a.weakness - b.weakness);
   const out: Anchor[] = [];
   choices.forEach((c, i) => {
-    if (i > 0 && c.weakness >= ON_BROAD) return;
+    if (i > 0 && c.weakness >= SHORT_PIECE) return;
     for (const a of c.anchors) out.push(i === 0 ? a : { ...a, requirement: i });
   });
   return out;
+}
+
+/**
+ * Fields whose top-level test the router applies per data stream and value instead of through
+ * the anchor index (RuleRouter's gates): `host.os.type == "windows"` is a conjunct of most Windows
+ * rules, too broad for the index (eventAnchors), yet a Linux rule is offered every Windows event
+ * of its category and action without it.
+ */
+export const GATE_FIELD = 'host.os.type';
+
+/**
+ * The alternatives of the first top-level conjunct of an event query that tests GATE_FIELD
+ * against literal strings only (exact values: `==`, `in`, `in~`, `:` without wildcards), or
+ * null. The event's value must be one of them (lower-cased when `caseInsensitive`) for the query
+ * to match: the same necessary condition as an anchor's.
+ */
+export function eventGate(q: EventQuery, usable: (field: string) => boolean = () => true): Anchor[] | null {
+  let gate: Anchor[] | null = null;
+  const conjuncts = (e: Expr): void => {
+    if (gate !== null) return;
+    if (e.kind === 'and') {
+      conjuncts(e.left);
+      conjuncts(e.right);
+      return;
+    }
+    const c = choose(e, usable);
+    if (c === null || !c.anchors.every((a) => a.field === GATE_FIELD && !a.numeric && !a.prefixes && !a.suffixes && !a.infixes)) return;
+    gate = c.anchors.map((a) => ({ field: a.field, values: [...a.values], caseInsensitive: a.caseInsensitive }));
+  };
+  conjuncts(q.condition);
+  return gate;
 }
 
 /** The best requirement's anchors of one event query (see eventAnchors), or null. */

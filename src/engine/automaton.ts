@@ -82,7 +82,7 @@ function caseVariants(): Int32Array {
 }
 
 /** Sorts and merges inclusive [lo, hi] pairs. */
-function normalizeRanges(r: number[]): number[] {
+export function normalizeRanges(r: number[]): number[] {
   const pairs: [number, number][] = [];
   for (let i = 0; i < r.length; i += 2) pairs.push([r[i]!, r[i + 1]!]);
   pairs.sort((a, b) => a[0] - b[0]);
@@ -130,8 +130,10 @@ function reverseVariants(): Map<number, number[]> {
 /**
  * The set plus every code point whose lower or upper case form is in it: a value character
  * matches case-insensitively when it, its lower case or its upper case form is in the set.
+ * (Exported for the router's anchors of regex~ patterns, engine/regex-pieces.ts, which must
+ * accept every character the matcher accepts.)
  */
-function foldRanges(r: number[]): number[] {
+export function foldRanges(r: number[]): number[] {
   const base = normalizeRanges(r);
   const extra: number[] = [];
   let size = 0;

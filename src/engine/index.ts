@@ -3,7 +3,7 @@ import type { EventQuery, Expr, SequenceTerm, Statement } from '../eql/ast.js';
 import type { EventDoc } from '../events/types.js';
 import { checkTypes, formatExpr, parse } from '../eql/index.js';
 import { eventInstant, parseInstant } from '../events/time.js';
-import { eventAnchors, queryAnchors } from './anchors.js';
+import { eventAnchors, eventGate, queryAnchors } from './anchors.js';
 import { queryNeedles } from './needles.js';
 import { compileTermFilter, compileValue, type ExprContext } from './expr.js';
 import { fieldAccessor } from './fields.js';
@@ -235,7 +235,10 @@ export function compile(query: Statement | string, options: CompileOptions = {})
   const cats: ReadonlySet<string> | null = categories;
   const termQueries: EventQuery[] =
     q.kind === 'event' ? [q] : q.kind === 'sample' ? q.terms.map((t) => t.query) : [...q.terms.map((t) => t.query), ...(q.until ? [q.until.query] : [])];
-  const terms: TermOutline[] = [...new Set(termQueries)].map((t) => ({ category: t.category, anchors: eventAnchors(t, stringField) }));
+  const terms: TermOutline[] = [...new Set(termQueries)].map((t) => {
+    const gate = eventGate(t, stringField);
+    return gate === null ? { category: t.category, anchors: eventAnchors(t, stringField) } : { category: t.category, anchors: eventAnchors(t, stringField), gate };
+  });
   const relevant =
     termFilters.length === 1
       ? termFilters[0]!

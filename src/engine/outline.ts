@@ -94,7 +94,11 @@ export function outlineOf(q: CompiledQuery): QueryOutline {
   return {
     type: q.type,
     categories: q.categories === null ? null : [...q.categories],
-    terms: q.terms.map((t) => ({ category: t.category, anchors: t.anchors === null ? null : t.anchors.map(copyAnchor) })),
+    terms: q.terms.map((t) => {
+      const term: TermOutline = { category: t.category, anchors: t.anchors === null ? null : t.anchors.map(copyAnchor) };
+      if (t.gate !== undefined) term.gate = t.gate.map(copyAnchor);
+      return term;
+    }),
     needles: q.needles === null ? null : [...q.needles],
   };
 }

@@ -296,6 +296,12 @@ export const MAX_REGEX_LENGTH = 1000;
 /** Bound on group nesting, so that the recursive parser cannot exhaust the stack. */
 export const MAX_REGEX_NESTING = 100;
 
+/** The pattern tree of a Lucene regular expression (throws RegexSyntaxError), as compileLuceneRegex parses it. */
+export function parseLuceneRegex(pattern: string): PatternNode {
+  if (pattern.length > MAX_REGEX_LENGTH) throw new RegexSyntaxError(`regex longer than ${MAX_REGEX_LENGTH}`, 0);
+  return new Parser(pattern).parse();
+}
+
 /**
  * Compiles a Lucene regular expression into an anchored whole-value test that runs in time
  * linear in the value (a DFA). Throws RegexSyntaxError for invalid, unsupported or too complex

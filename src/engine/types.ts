@@ -8,6 +8,11 @@ export type { Anchor };
 export interface TermOutline {
   category: string | null;
   anchors: Anchor[] | null;
+  /**
+   * The term's test of host.os.type (engine/anchors.ts eventGate): alternatives, one of which the
+   * event's value must equal. Absent when the term has none.
+   */
+  gate?: Anchor[];
 }
 
 export interface EngineOptions {
