@@ -213,6 +213,24 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
     if (e instanceof FilterError) return { skip: `rule filters cannot be applied: ${e.message}` };
     throw e;
   }
+  // Most rules name no exception list: nothing to resolve or compile (a thousand rules' worth of
+  // empty lists and closures was allocated while a hunt starts).
+  if (rule.exceptions_list.length === 0) {
+    return {
+      rule,
+      query,
+      maxSignals,
+      matchIndex: lazyIndexMatcher(rule.index),
+      excepted: null,
+      filter,
+      expiring: [],
+      missingLists: [],
+      exceptionProblems: [],
+      unprocessedExceptions: [],
+      ...(opts.mapping ? { mapped: ruleMapping(rule, opts.mapping) !== null } : {}),
+      ...(known ? { outline: key } : {}),
+    };
+  }
   const { lists, missing } = resolveRuleExceptions(rule, opts.exceptionLists);
   const items = lists.flatMap((l) => l.items);
   const expireOf = (i: (typeof items)[number]) => (i.expire_time === undefined ? Number.NaN : Date.parse(i.expire_time));
