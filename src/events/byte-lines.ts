@@ -5,14 +5,16 @@
 // byte: a copy, no UTF-8 decoding), which the filter searches for its needles and markers
 // exactly as it searches decoded text (LineFilter.skipLatin1 says why the decisions agree). A
 // line the filter skips becomes a stub and is only counted by the splitter; every other line is
-// decoded alone and handed to the splitter, which then reads it as it always did — and while the
-// splitter is not at the start of a line (inside a pretty-printed value, an array, a line to read
-// again), lines are handed over without asking the filter, as the splitter would not offer them.
+// decoded alone (decodeUtf8: Buffer.toString's text, cheaper for mostly-ASCII lines) and handed
+// to the splitter, which then reads it as it always did — and while the splitter is not at the
+// start of a line (inside a pretty-printed value, an array, a line to read again), lines are
+// handed over without asking the filter, as the splitter would not offer them.
 // So the filter sees the same lines in the same order, and skips and counts the same ones, as
 // when whole reads are decoded first. The line a read ends in is carried over to the next read
 // as bytes (joined with the next read's first line only); one longer than MAX_CARRY is handed to
 // the splitter as text instead, whose caps apply to it.
 import type { JsonSplitter } from './json-split.js';
+import { decodeUtf8 } from '../util/utf8.js';
 import type { LineFilter } from './prefilter.js';
 import type { Instant } from './time.js';
 
@@ -123,7 +125,7 @@ export class ByteLines {
           if (filter.off) return from + p;
           this.offered = true;
           try {
-            splitter.push(buf.toString('utf8', from + p, from + nl + 1));
+            splitter.push(decodeUtf8(buf, from + p, from + nl + 1));
           } finally {
             this.offered = false;
           }
@@ -131,7 +133,7 @@ export class ByteLines {
           continue;
         }
       }
-      splitter.push(buf.toString('utf8', from + p, from + nl + 1));
+      splitter.push(decodeUtf8(buf, from + p, from + nl + 1));
       p = nl + 1;
     }
     return end;
