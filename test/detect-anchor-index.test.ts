@@ -38,6 +38,8 @@ const QUERIES: Record<string, string> = {
   // gates: a term's test of host.os.type, checked per data stream and value
   linuxOnly: 'process where host.os.type == "linux" and process.name == "lx"',
   macCi: 'process where host.os.type : "MacOS" and process.name == "lx"',
+  // a boolean anchor in a disjunction with names (the Local Scheduled Task Creation rule's first term)
+  untrusted: 'process where process.name : "cmd.exe" or ?process.code_signature.trusted == false',
 };
 
 function prepared(): PreparedRule[] {
@@ -64,7 +66,7 @@ const EVENTS: [string, EventDoc, string[]][] = [
   ['like is case-sensitive', ev('file', { file: { name: 'report12.docx' } }), []],
   ['like with ? matches exactly one character', ev('file', { file: { name: 'Report12.DOCX' } }), ['likeCase']],
   ['like end', ev('file', { file: { name: 'evil.PS1', path: 'C:\\Users\\u\\Start Menu\\Programs\\Startup\\evil.PS1' } }), ['likeCase', 'mixed']],
-  ['in~ in a disjunction', ev('process', { process: { name: 'cmd.EXE' } }), ['mixed', 'regex']],
+  ['in~ in a disjunction', ev('process', { process: { name: 'cmd.EXE' } }), ['mixed', 'regex', 'untrusted']],
   ['multi-valued category and name', ev(['process', 'file'], { process: { name: ['winword.exe', 'x'] } }), ['seq']],
   ['second sequence term', ev('network', { destination: { port: 443 } }), ['seq']],
   ['network event without the port still matches the broad anchor only', ev('network', { destination: { port: 80 } }), []],
@@ -88,6 +90,10 @@ const EVENTS: [string, EventDoc, string[]][] = [
   ['an array of OS types: any element', ev('process', { process: { name: 'lx' }, host: { id: 'h', os: { type: ['windows', 'linux'] } } }), ['linuxOnly', 'negated']],
   ['`:` folds the gate value', ev('process', { process: { name: 'lx' }, host: { id: 'h', os: { type: 'MACOS' } } }), ['macCi', 'negated']],
   ['== does not', ev('process', { process: { name: 'lx' }, host: { id: 'h', os: { type: 'Linux' } } }), ['negated']],
+  ['an untrusted process', ev('process', { process: { name: 'x.exe', code_signature: { trusted: false } } }), ['untrusted']],
+  ['a trusted one', ev('process', { process: { name: 'x.exe', code_signature: { trusted: true } } }), []],
+  ['trusted in an array', ev('process', { process: { name: 'x.exe', code_signature: { trusted: [true, false] } } }), ['untrusted']],
+  ['a trusted cmd.exe', ev('process', { process: { name: 'CMD.exe', code_signature: { trusted: true } } }), ['mixed', 'regex', 'untrusted']],
   ['one requirement of two met', ev('process', { process: { name: 'both.exe', parent: { name: 'other.exe' } } }), []],
 ];
 
@@ -140,6 +146,14 @@ describe('router: shared anchor index', () => {
     expect(router.counters.dispatched[linux]).toBe(0);
     router.route(ev('process', { process: { name: 'lx' }, host: { id: 'h', os: { type: 'linux' } } }));
     expect(router.counters.dispatched[linux]).toBe(1);
+    // A boolean anchor: a trusted process is not offered to the rule that wants an untrusted one
+    // (or cmd.exe); a value that is not a boolean is left to the rule.
+    const untrusted = names.indexOf('untrusted');
+    router.route(ev('process', { process: { name: 'x.exe', code_signature: { trusted: true } } }));
+    expect(router.counters.dispatched[untrusted]).toBe(0);
+    router.route(ev('process', { process: { name: 'x.exe', code_signature: { trusted: 'false' } } }));
+    router.route(ev('process', { process: { name: 'x.exe', code_signature: { trusted: false } } }));
+    expect(router.counters.dispatched[untrusted]).toBe(2);
   });
 
   it('mayDispatch agrees with route on which events some rule is offered', () => {

@@ -120,6 +120,15 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
         ],
       },
     ]);
+    // Boolean comparisons give boolean anchors, whatever the field's type: better than a broad
+    // field, never an extra requirement (most events are trusted), the first on ties.
+    expect(compile('process where host.os.type == "windows" and (process.name : "a.exe" or ?process.code_signature.trusted == false) and dll.code_signature.trusted == true').terms![0]!.anchors).toEqual([
+      { field: 'process.name', values: ['a.exe'], caseInsensitive: true },
+      { field: 'process.code_signature.trusted', values: ['false'], caseInsensitive: false, boolean: true },
+    ]);
+    expect(compile('process where host.os.type == "windows" and dll.code_signature.trusted == true and process.name : "a.exe"').terms![0]!.anchors).toEqual([
+      { field: 'process.name', values: ['a.exe'], caseInsensitive: true },
+    ]);
     // A term repeated with [runs=2] is one entry.
     expect(compile('sequence [process where process.name == "b"] with runs=2').terms).toHaveLength(1);
   });

@@ -359,6 +359,8 @@ interface AnchorGroup {
   get: Accessor;
   /** Integer anchors (Anchor.numeric): only integer values are looked up. */
   numeric: boolean;
+  /** Boolean anchors (Anchor.boolean): only booleans are looked up. */
+  boolean: boolean;
   index: FieldAnchorIndex;
 }
 
@@ -436,7 +438,7 @@ export class RuleRouter {
     this.tables = d.tables.map((t) => ({ field: t.field, get: fieldAccessor(t.field), byCategory: t.byCategory, any: t.any }));
     this.slotGates = d.slotGates;
     this.gated = d.slotGates.some((g) => g !== null);
-    this.anchorGroups = d.groups.map((g) => ({ field: g.field, get: fieldAccessor(g.field), numeric: g.numeric, index: new FieldAnchorIndex(lower, g.index) }));
+    this.anchorGroups = d.groups.map((g) => ({ field: g.field, get: fieldAccessor(g.field), numeric: g.numeric, boolean: g.boolean === true, index: new FieldAnchorIndex(lower, g.index) }));
     const byField = new Map<string, AnchorGroup[]>();
     for (const g of this.anchorGroups) push(byField, g.field, g);
     this.walker = new FieldWalker([...byField.keys()]);
@@ -559,12 +561,12 @@ export class RuleRouter {
     let lists = memo.lists.get(v);
     if (lists !== undefined) return lists;
     const groups = this.fieldGroups[field]!;
-    if (groups.length === 1 && !groups[0]!.numeric) lists = groups[0]!.index.listsForRaw(v);
+    if (groups.length === 1 && !groups[0]!.numeric && !groups[0]!.boolean) lists = groups[0]!.index.listsForRaw(v);
     else {
       const all: (readonly number[])[] = [];
       for (let i = 0; i < groups.length; i++) {
         const g = groups[i]!;
-        if (g.numeric) all.push(g.index.all);
+        if (g.numeric || g.boolean) all.push(g.index.all);
         else all.push(...g.index.listsForRaw(v));
       }
       lists = all;
@@ -581,6 +583,12 @@ export class RuleRouter {
   }
 
   private hit(g: AnchorGroup, v: unknown, stamp: number): void {
+    if (g.boolean) {
+      // A boolean is one of the anchor's or meets none of them; anything else: the query decides.
+      if (typeof v === 'boolean') g.index.markExact(v ? 'true' : 'false', this.reqHit, stamp);
+      else if (v !== null && v !== undefined && typeof v !== 'object') g.index.markAll(this.reqHit, stamp);
+      return;
+    }
     if (g.numeric) {
       // An integer is one of the anchor's integers or meets none of them; anything else: the query decides.
       if (typeof v === 'number' && Number.isSafeInteger(v)) g.index.markExact(String(v), this.reqHit, stamp);
@@ -710,8 +718,8 @@ export class RuleRouter {
 export interface RouterIndexData {
   /** Per category field: category → its slots, and the slots of `any` terms. */
   tables: { field: string; byCategory: Map<string, number[]>; any: number[] }[];
-  /** Per anchored field and kind (case-sensitive, case-insensitive, integer), in order of first use. */
-  groups: { field: string; numeric: boolean; index: AnchorIndexData }[];
+  /** Per anchored field and kind (case-sensitive, case-insensitive, integer, boolean), in order of first use. */
+  groups: { field: string; numeric: boolean; boolean?: boolean; index: AnchorIndexData }[];
   /** Per slot: its rule; and its requirements slotReqs[s] to slotReqs[s + 1] - 1 (RuleRouter). */
   slotRule: Int32Array;
   slotReqs: Int32Array;
@@ -748,9 +756,9 @@ export function buildRouterIndex(rules: readonly PreparedRule[]): RouterIndexDat
   }
 
   const tables = new Map<string, RouterIndexData['tables'][number]>();
-  /** Per field: its anchor groups by kind (0 case-sensitive, 1 case-insensitive, 2 integer). */
-  const groups = new Map<string, ({ field: string; numeric: boolean; index: FieldAnchorIndex } | undefined)[]>();
-  const ordered: { field: string; numeric: boolean; index: FieldAnchorIndex }[] = [];
+  /** Per field: its anchor groups by kind (0 case-sensitive, 1 case-insensitive, 2 integer, 3 boolean). */
+  const groups = new Map<string, ({ field: string; numeric: boolean; boolean: boolean; index: FieldAnchorIndex } | undefined)[]>();
+  const ordered: { field: string; numeric: boolean; boolean: boolean; index: FieldAnchorIndex }[] = [];
   let table: RouterIndexData['tables'][number] | undefined;
   for (let s = 0; s < nSlots; s++) {
     const term = slotTerms[s]!;
@@ -767,17 +775,18 @@ export function buildRouterIndex(rules: readonly PreparedRule[]): RouterIndexDat
     for (let k = 0; k < anchors.length; k++) {
       const a = anchors[k]!;
       const numeric = a.numeric === true;
-      const kind = numeric ? 2 : a.caseInsensitive ? 1 : 0;
+      const boolean = a.boolean === true;
+      const kind = boolean ? 3 : numeric ? 2 : a.caseInsensitive ? 1 : 0;
       let byKind = groups.get(a.field);
-      if (!byKind) groups.set(a.field, (byKind = [undefined, undefined, undefined]));
+      if (!byKind) groups.set(a.field, (byKind = [undefined, undefined, undefined, undefined]));
       let g = byKind[kind];
-      if (!g) ordered.push((g = byKind[kind] = { field: a.field, numeric, index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
+      if (!g) ordered.push((g = byKind[kind] = { field: a.field, numeric, boolean, index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
       g.index.add(a, slotReqs[s]! + (a.requirement ?? 0));
     }
   }
   return {
     tables: [...tables.values()],
-    groups: ordered.map((g) => ({ field: g.field, numeric: g.numeric, index: g.index.data() })),
+    groups: ordered.map((g) => (g.boolean ? { field: g.field, numeric: false, boolean: true, index: g.index.data() } : { field: g.field, numeric: g.numeric, index: g.index.data() })),
     slotRule: Int32Array.from(slotRules),
     slotReqs,
     slotGates: slotTerms.map((t) => {
