@@ -170,7 +170,7 @@ export function validateRule(rule: Rule, opts: ValidateOptions = {}): Finding[] 
 // ---------------------------------------------------------------------------------------------
 // Field knowledge
 
-interface EcsInfo {
+export interface EcsInfo {
   version: string;
   /** flat_name → Elasticsearch type, including multi-fields (`process.name.text`). */
   types: Map<string, string>;
@@ -186,6 +186,21 @@ let ecsCache: EcsInfo | undefined;
  * and container fields — are kept in the cache directory (see util/cache-dir.ts) per package
  * version and read from there when present.
  */
+/**
+ * The ECS facts a kept cache file holds, or null when it does not have their shape: the file is
+ * outside the package, so anything may be in it, and a wrong shape must not fail every rule.
+ */
+export function keptEcsInfo(kept: unknown): EcsInfo | null {
+  if (typeof kept !== 'object' || kept === null) return null;
+  const { version, types, containers } = kept as Record<string, unknown>;
+  if (typeof version !== 'string' || !Array.isArray(types) || !Array.isArray(containers)) return null;
+  for (const t of types) {
+    if (!Array.isArray(t) || t.length !== 2 || typeof t[0] !== 'string' || typeof t[1] !== 'string') return null;
+  }
+  for (const c of containers) if (typeof c !== 'string') return null;
+  return { version, types: new Map(types as [string, string][]), containers: containers as string[] };
+}
+
 function ecs(): EcsInfo {
   if (ecsCache) return ecsCache;
   const require = createRequire(import.meta.url);
@@ -195,9 +210,12 @@ function ecs(): EcsInfo {
     try {
       const { version } = require('@elastic/ecs/package.json') as { version: string };
       file = path.join(dir, `ecs-types-${version}.json`);
-      const kept = JSON.parse(readFileSync(file, 'utf8')) as { version: string; types: [string, string][]; containers: string[] };
-      ecsCache = { version: kept.version, types: new Map(kept.types), containers: kept.containers };
-      return ecsCache;
+      const kept = keptEcsInfo(JSON.parse(readFileSync(file, 'utf8')));
+      if (kept !== null) {
+        ecsCache = kept;
+        return ecsCache;
+      }
+      // Valid JSON of another shape (a damaged or foreign file): built again below and rewritten.
     } catch {
       // Not kept yet (or unreadable): load the package, and keep what is needed below.
     }
