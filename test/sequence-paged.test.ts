@@ -329,4 +329,32 @@ describe('first-stage events that maxspan left without a continuation are let go
     // keyed by the key's text (before key slots: the same events let go).
     expect(PagedTailSequences.prunedEvents - before).toBe(145_050);
   });
+
+  it('with one positive term (and missing-event terms), its events are whole sequences and none is let go', () => {
+    // Found by a differential check: such a run let its first-stage events go after maxspan, as
+    // if a later stage had to continue them, and the replay then failed ("a returned event was
+    // not kept") whenever paging returned an old one.
+    const evs: EventDoc[] = [];
+    let t = 0;
+    for (let i = 0; i < 1200; i++) {
+      t += rand(4) === 0 ? 0 : 0.25 + rand(4) * 0.25;
+      const c = rand(3) === 0 ? 'c' : 'a';
+      evs.push({ source: { '@timestamp': new Date(BASE + t * 1000).toISOString(), event: { category: c }, k: `k${rand(6)}`, x: rand(3) }, index: 'test', id: String(i + 1) });
+    }
+    const before = PagedTailSequences.prunedEvents;
+    let sequences = 0;
+    for (const q of ['sequence with maxspan=500ms ![any where true] [a where x == 1]', 'sequence by k with maxspan=1s [a where true] ![c where x == 2]', 'sequence by k with maxspan=2s ![c where x == 0] [a where x != 0] ![c where x == 1]']) {
+      for (const fetchSize of [1, 7, 100]) {
+        for (const size of [1, 10]) {
+          PagedTailSequences.keepAllEvents = true;
+          const expected = ids(q, evs, { size, fetchSize });
+          PagedTailSequences.keepAllEvents = false;
+          expect(ids(q, evs, { size, fetchSize }), `${q} fetch ${fetchSize} size ${size}`).toEqual(expected);
+          sequences += expected.length;
+        }
+      }
+    }
+    expect(sequences).toBe(99);
+    expect(PagedTailSequences.prunedEvents - before).toBe(0);
+  });
 });

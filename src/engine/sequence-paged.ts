@@ -242,6 +242,9 @@ export class PagedTailSequences {
   private prune(): void {
     const maxspan = this.spec.maxspanMs;
     if (maxspan === null || maxspan <= 0 || PagedTailSequences.keepAllEvents || this.firstPos < 0) return;
+    // With one positive term (the others missing-event terms) a first-stage event is a whole
+    // sequence: no later stage continues it, and it may be returned however old it is.
+    if (this.spec.stages.findIndex((st, i) => i > this.firstPos && !st.missing) < 0) return;
     const first = this.terms[this.firstPos]!;
     const horizon = this.maxMs - maxspan;
     let i = this.pruneCursor;
