@@ -11,9 +11,8 @@ import { mulberry32 } from './prng.js';
 const bytes = (...parts: (string | number[])[]): Buffer =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
 
-/** Decodes `b` written in pieces cut at `cuts`, with Utf8Chunks. */
-function streamed(b: Buffer, cuts: number[]): string {
-  const d = new Utf8Chunks();
+/** Decodes `b` written in pieces cut at `cuts`, with a streaming decoder. */
+function decodedInPieces(d: { write(b: Buffer): string; end(): string }, b: Buffer, cuts: number[]): string {
   let out = '';
   let at = 0;
   for (const c of [...cuts, b.length]) {
@@ -23,17 +22,11 @@ function streamed(b: Buffer, cuts: number[]): string {
   return out + d.end();
 }
 
+/** With Utf8Chunks. */
+const streamed = (b: Buffer, cuts: number[]): string => decodedInPieces(new Utf8Chunks(), b, cuts);
+
 /** The same with Node's StringDecoder. */
-function nodeStreamed(b: Buffer, cuts: number[]): string {
-  const d = new StringDecoder('utf8');
-  let out = '';
-  let at = 0;
-  for (const c of [...cuts, b.length]) {
-    out += d.write(b.subarray(at, c));
-    at = c;
-  }
-  return out + d.end();
-}
+const nodeStreamed = (b: Buffer, cuts: number[]): string => decodedInPieces(new StringDecoder('utf8'), b, cuts);
 
 describe('decodeUtf8', () => {
   it('decodes Latin-1 characters among ASCII to the exact text', () => {
