@@ -20,7 +20,7 @@
 // per read; with more than MAX_NEEDLES needles the filter is not used (the pass
 // then costs about what parsing saves, and nearly every line holds some needle anyway).
 import type { Instant } from './time.js';
-import { daysInMonth, parseInstant } from './time.js';
+import { parseInstant, strictFields } from './time.js';
 
 /** More needles than this cost more to search than parsing saves: no filter then. */
 export const MAX_NEEDLES = 24;
@@ -297,9 +297,7 @@ export function isoInstant(text: string, s: number, e: number): Instant | null {
   const hour = digits(text, s + 11, 2);
   const minute = digits(text, s + 14, 2);
   const second = digits(text, s + 17, 2);
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
-  // Elasticsearch's STRICT resolver refuses a day past the month's end (parseInstant does too).
-  if (day > 28 && day > daysInMonth(year, month)) return null;
+  if (year < 100 || !strictFields(year, month, day, hour, minute, second)) return null;
   let ms = Date.UTC(year, month - 1, day, hour, minute, second);
   let ns = 0;
   if (len > 20) {

@@ -40,6 +40,23 @@ export function daysInMonth(year: number, month: number): number {
 }
 
 /**
+ * Whether date and time fields name a time Elasticsearch's STRICT resolver accepts: no month 13,
+ * no day past the month's end, no hour 24, no second 60 (what Date.UTC would roll over). A field
+ * a fast path could not read as digits is negative, and refused too.
+ */
+export function strictFields(year: number, month: number, day: number, hour: number, minute: number, second: number): boolean {
+  return (
+    month >= 1 && month <= 12 && day >= 1 && (day <= 28 || day <= daysInMonth(year, month)) &&
+    hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59
+  );
+}
+
+/** Whether a number is a year to Elasticsearch, which parses a number's text: four digits are. */
+function isYearNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) >= 1000 && Math.abs(v) <= 9999;
+}
+
+/**
  * Reads a timestamp value as Elasticsearch's default date mapping does: a string in its ISO 8601
  * form (missing offset means UTC), else epoch milliseconds as text (fractions keep
  * sub-millisecond precision); a number is read as its text would be, so 4 digits are a year
@@ -72,7 +89,7 @@ export function textInstant(value: string): Instant | null {
 function numberInstant(v: number): Instant | null {
   if (!Number.isFinite(v)) return null;
   // Elasticsearch parses a number's text: four digits are a year to its ISO parser.
-  if (Number.isInteger(v) && Math.abs(v) >= 1000 && Math.abs(v) <= 9999) return isoFields(ISO.exec(String(v))!);
+  if (isYearNumber(v)) return isoFields(ISO.exec(String(v))!);
   return inRange(fromMillis(v));
 }
 
@@ -88,7 +105,7 @@ function isoFields(m: RegExpExecArray): Instant | null {
   const hour = m[4] ? Number(m[4]) : 0;
   const minute = m[5] ? Number(m[5]) : 0;
   const second = m[6] ? Number(m[6]) : 0;
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
+  if (!strictFields(year, month, day, hour, minute, second)) return null;
   let ms = Date.UTC(year, month - 1, day, hour, minute, second);
   if (year >= 0 && year < 100) {
     const d = new Date(ms);
@@ -141,7 +158,7 @@ function utcInstant(v: string): Instant | null {
   const hour = digits(v, 11, 13);
   const minute = digits(v, 14, 16);
   const second = digits(v, 17, 19);
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
+  if (year < 100 || !strictFields(year, month, day, hour, minute, second)) return null;
   let fraction = 0;
   if (n > 20) {
     // `.` then 1 to 9 digits, then the Z.
@@ -153,8 +170,6 @@ function utcInstant(v: string): Instant | null {
   } else if (n !== 20) return null;
   const key = year * 10_000 + month * 100 + day;
   if (key !== lastDay) {
-    // Checked only when the day changes: a remembered day is a valid one.
-    if (day > 28 && day > daysInMonth(year, month)) return null;
     lastDayMs = Date.UTC(year, month - 1, day);
     lastDay = key;
   }
@@ -201,7 +216,7 @@ export function formatInstant(t: Instant): string {
 export function parseInstantSpan(value: unknown): { lo: Instant; hi: Instant } | null {
   const lo = parseInstant(value);
   if (!lo) return null;
-  const text = typeof value === 'number' && Number.isInteger(value) && Math.abs(value) >= 1000 && Math.abs(value) <= 9999 ? String(value) : value;
+  const text = isYearNumber(value) ? String(value) : value;
   let widthNs = 1_000_000;
   if (typeof text === 'string') {
     const m = ISO.exec(text);

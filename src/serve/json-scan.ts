@@ -9,7 +9,7 @@
 // ASCII need no decoding here; control characters (below 0x20) are refused inside strings;
 // escapes are `\" \\ \/ \b \f \n \r \t \uXXXX`; numbers are `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`.
 // One bound, as for every loop over untrusted data: nesting deeper than MAX_DEPTH is refused.
-import { daysInMonth, parseInstant } from '../events/time.js';
+import { parseInstant, strictFields } from '../events/time.js';
 
 /** Deepest nesting of objects and arrays accepted. */
 export const MAX_DEPTH = 512;
@@ -482,9 +482,7 @@ export function isoUtcMillis(b: Uint8Array, s: number, e: number): number | null
   const hour = digits(b, s + 11, 2);
   const minute = digits(b, s + 14, 2);
   const second = digits(b, s + 17, 2);
-  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return null;
-  // Elasticsearch's STRICT resolver refuses a day past the month's end (parseInstant does too).
-  if (day > 28 && day > daysInMonth(year, month)) return null;
+  if (year < 100 || !strictFields(year, month, day, hour, minute, second)) return null;
   let ms = Date.UTC(year, month - 1, day, hour, minute, second);
   if (len > 20) {
     // A dot needs at least one digit after it.
@@ -524,9 +522,15 @@ export function timestampRefusal(shown: string | null): string {
   return `failed to parse field [@timestamp] of type [date] with format [strict_date_optional_time||epoch_millis]${preview}`;
 }
 
-/** The @timestamp's text as scanned into `r` (a string's contents or a number), or null for other values. */
-export function scannedTimeText(b: Buffer, r: ScanResult): string | null {
-  return r.tsKind === TS_STRING || r.tsKind === TS_NUMBER ? b.toString('utf8', r.tsStart, r.tsEnd) : null;
+/**
+ * Why Elasticsearch refuses the document scanned into `r` (bytes of `b`) for its @timestamp, given
+ * `ts`, what scannedTime read of it: a reason when there is one that is not a time, else null.
+ */
+export function scannedTimeRefusal(b: Buffer, r: ScanResult, ts: number | null): string | null {
+  if (ts !== null || r.tsKind === TS_NONE) return null;
+  // The value as the client wrote it: a string's contents or a number's text.
+  const shown = r.tsKind === TS_STRING || r.tsKind === TS_NUMBER ? b.toString('utf8', r.tsStart, r.tsEnd) : null;
+  return timestampRefusal(shown);
 }
 
 /**

@@ -28,7 +28,7 @@ import {
   toLong,
 } from './common.js';
 import { setOwn } from '../../util/own.js';
-import { daysInMonth } from '../time.js';
+import { strictFields } from '../time.js';
 
 export interface SysmonOptions {
   profile: 'integration' | 'winlogbeat';
@@ -63,7 +63,7 @@ export function parseUtcTime(v: unknown): string | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{3})$/.exec(v.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, ms] = m;
-  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > daysInMonth(Number(y), Number(mo)) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) {
+  if (!strictFields(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s))) {
     return undefined;
   }
   return `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;
