@@ -24,7 +24,7 @@ import { parseInstant } from '../events/time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
 import { needleFilter, type NeedleFilter } from './needles.js';
-import { fieldTrie, scannedTime, scannedTimeText, scanObject, timestampRefusal, TS_NONE, type FieldTrie, type ScanResult } from './json-scan.js';
+import { fieldTrie, scannedTime, scannedTimeRefusal, scanObject, timestampRefusal, type FieldTrie, type ScanResult } from './json-scan.js';
 import { Op, WriteBatchBuilder, type RejectedLine, type WriteBatch } from './store/event-store.js';
 
 export type BulkOp = 'create' | 'index' | 'delete' | 'update';
@@ -411,15 +411,16 @@ export class BulkParser {
     }
     if (!raw && !dispatch) {
       const ts = scannedTime(this.body, start, end, scan);
-      if (ts === null && scan.tsKind !== TS_NONE) return this.badTimestamp(a, start, end, line, scannedTimeText(this.body, scan));
+      const refusal = scannedTimeRefusal(this.body, scan, ts);
+      if (refusal !== null) return this.badTimestamp(a, start, end, line, refusal);
       return { op: a.op, index: a.index, id: a.id ?? '', autoId: a.id === null, ts, checked: true, srcStart: start, srcEnd: end, line, routed: router ? -router.gen : undefined };
     }
     return this.parseSource(a, start, end, line);
   }
 
   /** A document whose @timestamp Elasticsearch would not index: a 400 item, the line kept in the rejected table. */
-  private badTimestamp(a: PendingAction, start: number, end: number, line: number, shown: string | null): BulkItem {
-    const error = { status: 400, type: 'document_parsing_exception', reason: timestampRefusal(shown) };
+  private badTimestamp(a: PendingAction, start: number, end: number, line: number, reason: string): BulkItem {
+    const error = { status: 400, type: 'document_parsing_exception', reason };
     this.reject(this.body.toString('utf8', start, Math.min(end, start + REJECTED_LINE_MAX)), a.index, error.reason);
     return errorItem(a, error, line);
   }
@@ -461,7 +462,7 @@ export class BulkParser {
     const stamp = item.doc['@timestamp'];
     item.ts = parseInstant(stamp)?.ms ?? null;
     if (item.ts === null && stamp !== undefined && stamp !== null) {
-      return this.badTimestamp(a, start, end, line, typeof stamp === 'string' || typeof stamp === 'number' ? String(stamp) : null);
+      return this.badTimestamp(a, start, end, line, timestampRefusal(typeof stamp === 'string' || typeof stamp === 'number' ? String(stamp) : null));
     }
     const router = this.defaults.router;
     if (router && router.wants(a.index)) {

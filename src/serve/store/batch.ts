@@ -2,7 +2,7 @@
 // Sources are spans of the request body (the bytes the shipper sent, stored unchanged) or, for
 // the few documents eqlite rewrites (raw Windows events mapped to ECS, partial updates), strings
 // appended after the body.
-import { scannedTime, scannedTimeText, scanObject, timestampRefusal, TS_NONE, type ScanResult } from '../json-scan.js';
+import { scannedTime, scannedTimeRefusal, scanObject, type ScanResult } from '../json-scan.js';
 import { autoId } from './auto-id.js';
 import { AUTO_ID_LENGTH, F, META, Op as Ops, type Op, type RejectedLine, type WriteBatch } from './protocol.js';
 
@@ -154,7 +154,7 @@ export interface DecodedItem {
   routed: number;
   /** @timestamp (epoch ms) of a checked document. */
   ts: number | null;
-  /** Why the document is refused (not one JSON object), or null. */
+  /** Why the document is refused (not one JSON object, or an @timestamp that is not a time), or null. */
   refused: string | null;
 }
 
@@ -183,7 +183,7 @@ export function decodeBatch(b: WriteBatch): DecodedItem[] {
       else if (scanObject(doc, 0, len, decodeScan).error !== null) refused = `failed to parse the document: ${decodeScan.error}`;
       else {
         ts = scannedTime(doc, 0, len, decodeScan);
-        if (ts === null && decodeScan.tsKind !== TS_NONE) refused = timestampRefusal(scannedTimeText(doc, decodeScan));
+        refused = scannedTimeRefusal(doc, decodeScan, ts);
       }
     }
     const clientId = b.ids ? b.ids[i]! : null;

@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { parseInstant } from '../../events/time.js';
 import { EVENTS_SCHEMA, EVENTS_SCHEMA_VERSION } from './schema.js';
-import { scannedTime, scannedTimeText, scanObject, timestampRefusal, TS_NONE, type ScanResult } from '../json-scan.js';
+import { scannedTime, scannedTimeRefusal, scanObject, TS_NONE, type ScanResult } from '../json-scan.js';
 import { autoId } from './auto-id.js';
 import { AUTO_ID_LENGTH, F, META, Op, Outcome, type FromWriter, type ItemRefusal, type RejectedLine, type ToWriter, type WriteBatch, type WriterConfig, type WriterFailure } from './protocol.js';
 
@@ -400,8 +400,8 @@ function applyBatch(c: Conn, p: WriteBatch, ingested: number): BatchResult {
       continue;
     }
     const ts = checked ? (Number.isNaN(m[o + F.ts]!) ? null : m[o + F.ts]!) : scannedTime(doc, 0, len, scan);
-    if (!checked && ts === null && scan.tsKind !== TS_NONE) {
-      const reason = timestampRefusal(scannedTimeText(doc, scan));
+    const reason = checked ? null : scannedTimeRefusal(doc, scan, ts);
+    if (reason !== null) {
       status[i] = Outcome.Invalid;
       refused.push({ i, reason });
       rejected.push({ reason, idx, line: doc.toString('utf8', 0, Math.min(len, REJECTED_LINE_MAX)), at: m[o + F.line]! });
