@@ -301,6 +301,36 @@ describe('inferIndex', () => {
     expect(inferIndex({})).toBe('');
   });
 
+  it('reads a data_stream object as getField does, whatever the names already seen', () => {
+    const one = (type: unknown, dataset: unknown, namespace?: unknown, extra: Record<string, unknown> = {}) =>
+      inferIndex({ data_stream: namespace === undefined ? { type, dataset } : { type, dataset, namespace }, ...extra });
+    // The same dataset with other types and namespaces: each its own name (the memo is keyed by all three).
+    expect(one('logs', 'x.y', 'default')).toBe('logs-x.y-default');
+    expect(one('logs', 'x.y', 'Prod')).toBe('logs-x.y-prod');
+    expect(one('Metrics', 'x.y', 'default')).toBe('metrics-x.y-default');
+    expect(one('logs', 'x.y', 'prod')).toBe('logs-x.y-prod');
+    expect(one('logs', 'X.Y', 'default')).toBe('logs-x.y-default');
+    // More combinations per dataset than are remembered, then the first again.
+    for (let i = 0; i < 20; i++) expect(one('logs', 'x.y', `n${i}`)).toBe(`logs-x.y-n${i}`);
+    expect(one('logs', 'x.y', 'default')).toBe('logs-x.y-default');
+    // No or an empty or non-string namespace: default; a namespace the object lacks is looked up
+    // under a dotted key too.
+    expect(one('logs', 'x.y')).toBe('logs-x.y-default');
+    expect(one('logs', 'x.y', '')).toBe('logs-x.y-default');
+    expect(one('logs', 'x.y', null, { 'data_stream.namespace': 'flat' })).toBe('logs-x.y-default');
+    expect(one('logs', 'x.y', 7)).toBe('logs-x.y-default');
+    expect(one('logs', 'x.y', undefined, { 'data_stream.namespace': 'flat' })).toBe('logs-x.y-flat');
+    // The object's own value comes before a dotted key; one it lacks is found under the dotted key.
+    expect(one('logs', 'x.y', 'a', { 'data_stream.type': 'traces' })).toBe('logs-x.y-a');
+    expect(inferIndex({ data_stream: { dataset: 'x.y' }, 'data_stream.type': 'traces' })).toBe('traces-x.y-default');
+    // Not a usable name: the fallbacks, as before.
+    expect(one('', 'x.y', 'a', { agent: { type: 'winlogbeat', version: '8.1.0' } })).toBe('winlogbeat-8.1.0');
+    expect(one(1, 'x.y', 'a')).toBe('');
+    expect(one('logs', ['x.y'], 'a', {})).toBe('');
+    expect(inferIndex({ data_stream: [{ type: 'logs', dataset: 'x.y' }] })).toBe('logs-x.y-default');
+    expect(inferIndex({ data_stream: null, 'data_stream.type': 'logs', 'data_stream.dataset': 'x.y' })).toBe('logs-x.y-default');
+  });
+
   it('is applied by readEvents, after a hit _index', async () => {
     const p = file('idx.ndjson', [
       JSON.stringify({ _index: 'given', _source: ds }),
