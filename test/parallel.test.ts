@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hunt, type HuntOptions } from '../src/detect/hunt.js';
 import { openInput } from '../src/events/inputs.js';
 import { mergeOrdered, timeOrSkip } from '../src/events/order.js';
-import type { InputFile } from '../src/events/sources.js';
+import { fileIdPrefix, type InputFile } from '../src/events/sources.js';
 import type { EventDoc, SkippedItem } from '../src/events/types.js';
 import { generateEvents } from '../src/generate/generator.js';
 import { openParallelInputs } from '../src/parallel/pool.js';
@@ -132,6 +132,31 @@ describe('openParallelInputs', () => {
     expect(merged.map((e) => [e.id, e.position, e.time])).toEqual(serial.map((e) => [e.id, e.position, e.time]));
     expect(merged.length).toBe(160);
     expect(merged.every((e) => e.routed!.length === 0 && Object.keys(e.source).length === 0)).toBe(true);
+  });
+
+  it('ids: given, derived from the line (made on the main thread) and derived with a suffix arrive as the reader gives them', async () => {
+    const t = (s: number) => `2024-05-01T10:00:0${s}Z`;
+    const lines = [
+      JSON.stringify(wlb(t(0), 'process', { n: 1 })),
+      JSON.stringify({ _id: 'given-1', _index: 'x', _source: { '@timestamp': t(1) } }),
+      JSON.stringify([wlb(t(2), 'process', { n: 2 }), wlb(t(3), 'process', { n: 3 })]),
+      JSON.stringify({ _id: 42, _source: { '@timestamp': t(4) } }),
+      JSON.stringify(wlb(t(5), 'network', { n: 4 })),
+    ];
+    const p = path.join(dir, 'ids.ndjson');
+    writeFileSync(p, lines.join('\n') + '\n');
+    const files: InputFile[] = [{ path: p, kind: 'json' }];
+    const prefix = fileIdPrefix(p);
+    const want = [`${prefix}:1`, 'given-1', `${prefix}:3`, `${prefix}:3.1`, '42', `${prefix}:5`];
+    expect((await readSerial(files))[0]!.events.map((e) => [e.id, e.derivedId === true])).toEqual(want.map((id) => [id, id.startsWith(prefix)]));
+    for (const route of [{ kind: 'all' }, { kind: 'none' }] as const) {
+      // Batches of 4: the explicit ids fall in both batches.
+      const par = openParallelInputs(files, { threads: 1, route, batchEvents: 4, credits: 1 });
+      const got: EventDoc[] = [];
+      for await (const b of par.inputs[0]!.batches()) got.push(...b);
+      await par.close();
+      expect(got.map((e) => [e.id, e.derivedId === true, e.position])).toEqual(want.map((id, i) => [id, id.startsWith(prefix), { file: p, line: [1, 2, 3, 3, 4, 5][i] }]));
+    }
   });
 
   it('fails a file that cannot be opened without stopping the others', async () => {

@@ -149,7 +149,9 @@ class StubEvent implements EventDoc {
   readonly index = '';
   readonly routed = NOBODY;
   constructor(
-    readonly id: string,
+    /** The id, or null for `<idPrefix>:<pos>` (EventBatch.ids). */
+    private readonly given: string | null,
+    private readonly idPrefix: string,
     readonly derivedId: boolean,
     readonly time: { ms: number; ns: number },
     readonly timeField: string,
@@ -159,6 +161,9 @@ class StubEvent implements EventDoc {
     private readonly chunk: number,
     private readonly offset: number,
   ) {}
+  get id(): string {
+    return this.given ?? `${this.idPrefix}:${this.pos}`;
+  }
   get position(): SourcePosition {
     return makePosition(this.file, this.pos, this.chunk, this.offset);
   }
@@ -181,7 +186,9 @@ class WholeEvent implements EventDoc {
     source: Record<string, unknown> | null,
     json: string | null,
     readonly index: string,
-    readonly id: string,
+    /** The id, or null for `<idPrefix>:<pos>` (EventBatch.ids). */
+    private readonly given: string | null,
+    private readonly idPrefix: string,
     readonly derivedId: boolean,
     readonly time: { ms: number; ns: number },
     readonly timeField: string,
@@ -207,6 +214,9 @@ class WholeEvent implements EventDoc {
     this.at = at;
     this.bytes = bytes;
     this.chars = chars;
+  }
+  get id(): string {
+    return this.given ?? `${this.idPrefix}:${this.pos}`;
   }
   get source(): Record<string, unknown> {
     let d = this.doc;
@@ -394,8 +404,12 @@ export class FileChannel {
     let answer = 0;
     let value = 0;
     let doc = 0;
+    // Cursor into the ids that travelled (EventBatch.ids); the others are made from idPrefix.
+    const idAt = m.idAt;
+    let given = 0;
     for (let i = 0; i < m.n; i++) {
       const time = { ms: m.ms[i]!, ns: m.ns[i]! };
+      const id = given < idAt.length && idAt[given] === i ? m.ids[given++]! : null;
       const chunk = m.chunk ? m.chunk[i]! : Number.NaN;
       const offset = m.offset ? m.offset[i]! : Number.NaN;
       if (f < whole && fwd!.i[f] === i) {
@@ -413,7 +427,7 @@ export class FileChannel {
           else source = d;
         }
         const flags = x.flags[f]!;
-        const ev = new WholeEvent(source, json, x.indexes[x.index[f]!]!, m.ids[i]!, (flags & FWD_DERIVED_ID) !== 0, time, tsField, routes, (flags & FWD_DERIVED_HOST_IP) !== 0, file, m.pos[i]!, chunk, offset);
+        const ev = new WholeEvent(source, json, x.indexes[x.index[f]!]!, id, m.idPrefix, (flags & FWD_DERIVED_ID) !== 0, time, tsField, routes, (flags & FWD_DERIVED_HOST_IP) !== 0, file, m.pos[i]!, chunk, offset);
         if (!Number.isNaN(at)) ev.placed(this.fileLines(), at, x.bytes[f]!, x.chars[f]!);
         if (x.answers !== null) {
           const answers = new Array<TermAnswers | null>(routes.length);
@@ -431,7 +445,7 @@ export class FileChannel {
       } else {
         // The merge orders ties by the tiebreaker, so a stub keeps that one value.
         const source = m.tb && m.tb[i] !== undefined ? { [tbField!]: m.tb[i] } : EMPTY_SOURCE;
-        out[i] = new StubEvent(m.ids[i]!, m.derived[i] === 1, time, tsField, source, file, m.pos[i]!, chunk, offset);
+        out[i] = new StubEvent(id, m.idPrefix, m.derived[i] === 1, time, tsField, source, file, m.pos[i]!, chunk, offset);
       }
     }
     return out;

@@ -126,7 +126,16 @@ export interface EventBatch {
   n: number;
   ms: Float64Array;
   ns: Float64Array;
+  /**
+   * The ids of the events at positions idAt[k] (ascending). Every other event's id is derived and
+   * is `<idPrefix>:<pos>`, which the main thread makes when it is asked for: sending that string
+   * for every event cost about 0.1–0.3 µs of the worker's serialiser and 0.03–0.14 µs of the main
+   * thread's deserialiser per event (node:v8, batches of 1,000 such ids).
+   */
   ids: string[];
+  idAt: Int32Array;
+  /** The reader's prefix of derived ids for this file (fileIdPrefix). */
+  idPrefix: string;
   /** 1 where the id is derived (see ForwardedColumns.flags). */
   derived: Uint8Array;
   /** NDJSON: line; EVTX: record id (NaN when the event has no such position). */

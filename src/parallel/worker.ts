@@ -3,7 +3,7 @@
 // file the merge is not consuming yet stops being read once its credits are spent.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openInput, type HostAddresses } from '../events/inputs.js';
-import { InputError } from '../events/sources.js';
+import { fileIdPrefix, InputError, STDIN_NAME } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
 import { fieldAccessor, getField } from '../engine/fields.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
@@ -127,7 +127,9 @@ class BatchBuilder {
   pos: Float64Array;
   chunk: Float64Array | null;
   offset: Float64Array | null;
+  /** The ids the main thread cannot make (EventBatch.ids), and their events' positions. */
   ids: string[] = [];
+  idAt: Int32Array;
   /** 1 where the id is derived (the input gave no `_id`): the merge orders ties by given ids only. */
   derived: Uint8Array;
   tb: unknown[] | null;
@@ -137,7 +139,10 @@ class BatchBuilder {
   constructor(
     private readonly cap: number,
     private readonly evtx: boolean,
+    /** The reader's prefix of derived ids (EventBatch.idPrefix). */
+    private readonly idPrefix: string,
   ) {
+    this.idAt = new Int32Array(cap);
     this.ms = new Float64Array(cap);
     this.ns = new Float64Array(cap);
     this.pos = new Float64Array(cap);
@@ -152,10 +157,17 @@ class BatchBuilder {
     const i = this.n++;
     this.ms[i] = ms;
     this.ns[i] = ns;
-    this.ids.push(ev.id);
     this.derived[i] = ev.derivedId ? 1 : 0;
     const p = ev.position;
-    this.pos[i] = (this.evtx ? p?.record : p?.line) ?? Number.NaN;
+    const line = this.evtx ? undefined : p?.line;
+    this.pos[i] = (this.evtx ? p?.record : line) ?? Number.NaN;
+    // A derived id that is `<prefix>:<line>` (checked, not assumed) is made by the main thread
+    // from the line if it needs it; any other id travels.
+    const id = ev.id;
+    if (!(ev.derivedId === true && line !== undefined && id === `${this.idPrefix}:${line}`)) {
+      this.idAt[this.ids.length] = i;
+      this.ids.push(id);
+    }
     if (this.evtx) {
       this.chunk![i] = p?.chunk ?? Number.NaN;
       this.offset![i] = p?.offset ?? Number.NaN;
@@ -188,13 +200,14 @@ class BatchBuilder {
     const chunk = this.chunk ? cut(this.chunk) : null;
     const offset = this.offset ? cut(this.offset) : null;
     const derived = n === this.cap ? this.derived : this.derived.slice(0, n);
-    const transfer = [ms.buffer, ns.buffer, pos.buffer, derived.buffer] as ArrayBuffer[];
+    const idAt = this.idAt.slice(0, this.ids.length);
+    const transfer = [ms.buffer, ns.buffer, pos.buffer, derived.buffer, idAt.buffer] as ArrayBuffer[];
     const fwd = this.fwd.take(transfer);
-    const m: EventBatch = { t: 'batch', id, b, sent, n, ms, ns, ids: this.ids, derived, pos, chunk, offset, tb: this.tb, fwd, skips: this.skips, ...counts };
+    const m: EventBatch = { t: 'batch', id, b, sent, n, ms, ns, ids: this.ids, idAt, idPrefix: this.idPrefix, derived, pos, chunk, offset, tb: this.tb, fwd, skips: this.skips, ...counts };
     if (chunk) transfer.push(chunk.buffer as ArrayBuffer, offset!.buffer as ArrayBuffer);
     if (cfg.unclonableBatch === b) m.probe = nestedValue(5000);
     post(m, transfer);
-    return new BatchBuilder(this.cap, this.evtx);
+    return new BatchBuilder(this.cap, this.evtx, this.idPrefix);
   }
 }
 
@@ -226,7 +239,8 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
     );
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
     const tsField = cfg.timestampField;
-    let b = new BatchBuilder(cfg.batchEvents, kind === 'evtx');
+    // The prefix the reader gives derived ids (readEvents: the name used in positions).
+    let b = new BatchBuilder(cfg.batchEvents, kind === 'evtx', fileIdPrefix(path === '-' ? STDIN_NAME : path));
     let batches = 0;
     let sent = 0;
     const send = () => {
