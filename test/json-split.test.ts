@@ -3,7 +3,7 @@
 // their neighbours intact, and no input makes it recurse or rescan without bound.
 
 import { describe, expect, it } from 'vitest';
-import { findJsonError, JsonSplitter, MAX_JSON_DEPTH, nestedDeeperThan } from '../src/events/json-split.js';
+import { findJsonError, JsonSplitter, MAX_JSON_DEPTH, nestedDeeperThan, parsedDeeperThan } from '../src/events/json-split.js';
 import { mulberry32 as prng } from './prng.js';
 
 interface Outcome {
@@ -153,5 +153,53 @@ describe('findJsonError and nestedDeeperThan', () => {
     const s = JSON.stringify({ a: '['.repeat(50) }) + '[[[';
     expect(nestedDeeperThan(s, 0, s.length, 3)).toBe(false);
     expect(nestedDeeperThan('[[[[', 0, 4, 3)).toBe(true);
+  });
+  it('parsedDeeperThan agrees with nestedDeeperThan on valid JSON, at the limits of its bound', () => {
+    const M = MAX_JSON_DEPTH;
+    const arrays = (d: number) => '['.repeat(d) + ']'.repeat(d);
+    const objects = (d: number) => '{"":'.repeat(d - 1) + '{}' + '}'.repeat(d - 1);
+    const cases: [string, boolean][] = [
+      [arrays(M), false],
+      [arrays(M + 1), true],
+      [objects(M), false],
+      [objects(M + 1), true],
+      // Settled by the bound: 5,000 characters, no '[' (3·0 + 5,000 + 3 > 5,000: the count decides).
+      [JSON.stringify({ a: 'x'.repeat(4990) }), false],
+      // Long enough for the bound, its '[' in a string: counted, then the exact scan says no.
+      [JSON.stringify({ a: '['.repeat(1500) }), false],
+      // Deep under a long key, then padding: beyond the bound, decided by the exact scan.
+      ['{"k":' + objects(M) + ',"p":"' + 'y'.repeat(3000) + '"}', true],
+      ['{"k":' + objects(M - 1) + ',"p":"' + 'y'.repeat(3000) + '"}', false],
+    ];
+    for (const [text, deep] of cases) {
+      expect(JSON.parse(text)).toBeDefined();
+      expect([nestedDeeperThan(text, 0, text.length, M), parsedDeeperThan(text, 0, text.length, M)]).toEqual([deep, deep]);
+    }
+    // Random valid values around a small limit: mixed arrays and objects, keys of any length,
+    // brackets inside strings, blanks; the text offered inside a longer buffer.
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const value = (depth: number): string => {
+      if (depth === 0) return ['1', '"[{"', 'null', '"x"', '[]', '{}'][rnd(6)]!;
+      const inner = value(depth - 1);
+      const pad = ' '.repeat(rnd(3));
+      const sib = rnd(3) === 0 ? `,"${'['.repeat(rnd(4))}"` : '';
+      return rnd(2) === 0 ? `[${pad}${inner}${sib}]` : `{"${'k'.repeat(rnd(3))}":${pad}${inner}${sib ? `,"s"${sib.replace(',', ':')}` : ''}}`;
+    };
+    // The depth, from the parsed value.
+    const depthOf = (v: unknown): number => (v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0);
+    let settled = 0;
+    let deep = 0;
+    for (let k = 0; k < 3000; k++) {
+      const text = value(4 + rnd(12));
+      const want = depthOf(JSON.parse(text)) > 12;
+      const buf = `xx${text}\n`;
+      expect(nestedDeeperThan(buf, 2, 2 + text.length, 12)).toBe(want);
+      expect(parsedDeeperThan(buf, 2, 2 + text.length, 12)).toBe(want);
+      if (text.length > 24 && 5 * 12 - text.length - 3 >= 0) settled++;
+      if (want) deep++;
+    }
+    expect(settled).toBeGreaterThan(100);
+    expect(deep).toBeGreaterThan(100);
   });
 });
