@@ -467,3 +467,43 @@ describe('eqlite query --threads', () => {
     expect(out.split('\n').filter(Boolean).length).toBe(3);
   }, 120_000);
 });
+
+describe('openParallelInputs: timestamp_override values (EventDoc.fieldValues)', () => {
+  it('gives every event its override values, with one shared object for the events that hold none', async () => {
+    const f = writeNdjson(dir, 'override.ndjson', [
+      wlb('2024-05-01T10:00:00Z', 'process', { n: 1 }),
+      wlb('2024-05-01T10:00:01Z', 'process', { n: 2, event: { category: ['process'], type: ['start'], kind: 'event', ingested: '2024-05-01T10:05:00Z' } }),
+      wlb('2024-05-01T10:00:02Z', 'process', { n: 3 }),
+      wlb('2024-05-01T10:00:03Z', 'process', { n: 4, event: { category: ['process'], type: ['start'], kind: 'event', ingested: null } }),
+    ]);
+    const rules = [
+      makeRule({ name: 'ingested', query: 'process where true', index: ['winlogbeat-*'], timestamp_override: 'event.ingested' }),
+      makeRule({ name: 'plain', query: 'process where true', index: ['winlogbeat-*'] }),
+    ];
+    const par = openParallelInputs([{ path: f, kind: 'json' }], {
+      threads: 1,
+      route: { kind: 'hunt', rules, prepare: { timestampField: '@timestamp', exceptionLists: [], now: Date.parse('2024-05-02T00:00:00Z'), replay: true } },
+      batchEvents: 2,
+    });
+    const events: EventDoc[] = [];
+    try {
+      for await (const b of par.inputs[0]!.batches()) events.push(...b);
+    } finally {
+      await par.close();
+    }
+    expect(events.map((e) => (e.source as { n: number }).n)).toEqual([1, 2, 3, 4]);
+    const values = events.map((e) => e.fieldValues!);
+    expect(values.map((v) => Object.entries(v))).toEqual([
+      [['event.ingested', undefined]],
+      [['event.ingested', '2024-05-01T10:05:00Z']],
+      [['event.ingested', undefined]],
+      [['event.ingested', null]],
+    ]);
+    // Absent, the field was still read on the worker: the key is there (the engine then does not
+    // read the document), and events 1 and 3 (in two batches) share one frozen object.
+    expect(Object.hasOwn(values[0]!, 'event.ingested')).toBe(true);
+    expect(values[2]).toBe(values[0]);
+    expect(Object.isFrozen(values[0])).toBe(true);
+    expect(values[1]).not.toBe(values[0]);
+  });
+});
