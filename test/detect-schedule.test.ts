@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hunt } from '../src/detect/hunt.js';
-import { parseInterval, resolveDateMath, TimeExpressionError } from '../src/detect/schedule.js';
+import { parseInterval, resolveDateMath, RuleSchedule, TimeExpressionError } from '../src/detect/schedule.js';
 import { makeRule, tempDir, wlb, writeNdjson } from './detect-helpers.js';
 
 const T = (s: string) => Date.parse(s);
@@ -184,5 +184,28 @@ describe('tiebreaker_field', () => {
       ['plain', 2, 0, 0, 0],
       ['tb', 2, 2, 3, 3],
     ]);
+  });
+});
+
+describe('RuleSchedule.runsContaining', () => {
+  // Runs every 5 minutes from the anchor, each searching the 9 minutes before it: a time lies in
+  // the windows of the two runs at or after it, 5 minutes apart.
+  const anchor = T('2024-05-01T00:00:00Z');
+  const fixed = new RuleSchedule({ interval: '5m', from: 'now-9m', to: 'now' }, { anchor, clipEnd: T('2024-05-01T01:00:00Z') });
+  const searched = new RuleSchedule({ interval: '5m', from: 'now-9m/m', to: 'now' }, { anchor, clipStart: T('2024-05-01T00:10:00Z') });
+
+  it('writes the runs into the object it is given, which it returns, as into a new one', () => {
+    const out = { lo: -7, hi: -7 };
+    for (const [s, t, lo, hi] of [
+      [fixed, T('2024-05-01T00:12:00Z'), 3, 4],
+      [fixed, T('2024-05-01T00:59:30Z'), 12, 12],
+      [fixed, T('2024-05-01T02:00:00Z'), 1, 0],
+      [searched, T('2024-05-01T00:12:00Z'), 3, 4],
+      [searched, T('2024-05-01T00:05:00Z'), 1, 0],
+    ] as const) {
+      expect(s.runsContaining(t)).toEqual({ lo, hi });
+      expect(s.runsContaining(t, out)).toBe(out);
+      expect(out).toEqual({ lo, hi });
+    }
   });
 });

@@ -183,6 +183,8 @@ export class DetectionEngine {
   private lastTime = -Infinity;
   /** Events excepted by expiring exception items from at least one of their windows, per rule. */
   private readonly expiringExcepted: number[];
+  /** place()'s runs of the event's window time (Schedule.runsContaining), reused. */
+  private readonly runRange = { lo: 0, hi: 0 };
 
   constructor(private readonly opts: DetectionEngineOptions) {
     this.replay = opts.mode === 'schedule';
@@ -437,7 +439,7 @@ export class DetectionEngine {
       return;
     }
     const sched = s.schedule!;
-    const { lo, hi } = sched.runsContaining(wt);
+    const { lo, hi } = sched.runsContaining(wt, this.runRange);
     let placed = false;
     let excepted = false;
     for (let k = Math.max(lo, s.closedThrough + 1); k <= hi; k++) {
