@@ -185,7 +185,7 @@ describe('byte path: exact decisions', () => {
 });
 
 describe('byte path: other encodings and damaged bytes', () => {
-  it('decides on invalid UTF-8 as on its decoded text, and reads gzip and UTF-16 input alike', async () => {
+  it('refuses lines that are not UTF-8 as on decoded text (never a stub), and reads gzip and UTF-16 input alike', async () => {
     const lines = [
       Buffer.from(`{${T(1)},"a":"ok"}\n`),
       Buffer.concat([Buffer.from(`{${T(2)},"a":"bad `), Buffer.from([0xff, 0xe2, 0x84, 0x41, 0xc4]), Buffer.from(` bytes"}\n`)]),
@@ -195,13 +195,18 @@ describe('byte path: other encodings and damaged bytes', () => {
     ];
     const file = write(Buffer.concat(lines));
     const whole = await read(file, NEEDLES);
+    // Elasticsearch's parser refuses lines 2–4: skipped with the first bad byte, whether the
+    // filter would have skipped the line (2) or parsed it (3, 4: a needle).
     expect(whole.events.map((e) => [e[0], e[1]])).toEqual([
       ['stub', 1],
-      ['stub', 2],
-      ['parsed', 3],
-      ['parsed', 4],
       ['stub', 5],
     ]);
+    expect(whole.skipped).toEqual([
+      [2, 'invalid UTF-8 byte 0xff at byte 47 of the line'],
+      [3, 'invalid UTF-8 byte 0x50 at byte 49 of the line'],
+      [4, 'invalid UTF-8 byte 0xe2 at byte 45 of the line'],
+    ]);
+    expect([whole.read, whole.offered, whole.skippedLines]).toEqual([2, 2, 2]);
     for (const chunk of [1, 2, 3, 7, 1 << 16]) {
       expect(await read(file, NEEDLES, chunk), `reads of ${chunk}`).toEqual(whole);
       expect(await read(file, NEEDLES, chunk, undefined, false), `decoded reads of ${chunk}`).toEqual(whole);

@@ -180,7 +180,7 @@ describe('reading one file in parts', () => {
     more.splice(700, 0, '['.repeat(5000) + ']'.repeat(5000));
     more.splice(1500, 0, more[1500]!.slice(0, 300));
     const text = Buffer.from(more.join('\n') + '\n');
-    // Bytes that are not UTF-8 inside a string value of line 2,001.
+    // Bytes that are not UTF-8 inside a string value.
     const at = text.indexOf('"message"', text.indexOf(more[2000]!.slice(0, 60)));
     const f = path.join(dir, 'damaged.ndjson');
     writeFileSync(f, Buffer.concat([text.subarray(0, at + 12), Buffer.from([0xff, 0xfe, 0xc3]), text.subarray(at + 12)]));
@@ -194,10 +194,16 @@ describe('reading one file in parts', () => {
     expect(withMain.events).toEqual(serial.events);
     expect(withMain.skips).toEqual(serial.skips);
     expect(withMain.parts.consumed).toBe(withMain.parts.started);
-    expect(serial.events.length).toBe(3000);
+    // The line the bytes went into is refused as Elasticsearch's parser refuses it, naming the
+    // 0xff put 12 bytes into its "message" key (the first such key after where line 2,001's
+    // start is first found, which is on line 2,012).
+    const lineAt = text.lastIndexOf(10, at) + 1;
+    expect([text.subarray(0, at).filter((c) => c === 10).length + 1, at + 12 - lineAt + 1]).toEqual([2012, 1001]);
+    expect(serial.events.length).toBe(2999);
     expect(serial.skips.map((x) => [x.position.line, x.reason])).toEqual([
       [701, 'JSON nested deeper than 1000 levels'],
       [1501, 'invalid JSON at line 1501 column 301: unterminated string'],
+      [2012, 'invalid UTF-8 byte 0xff at byte 1001 of the line'],
     ]);
   }, 60_000);
 

@@ -260,7 +260,7 @@ describe('scanObject picking fields', () => {
 
 describe('firstInvalidUtf8', () => {
   test('agrees with Node on every byte sequence of random documents, and names the first bad byte', async () => {
-    const { firstInvalidUtf8 } = await import('../src/serve/bulk.js');
+    const { firstInvalidUtf8 } = await import('../src/util/utf8.js');
     const { isUtf8 } = await import('node:buffer');
     expect(firstInvalidUtf8(Buffer.from('plain ascii é 𝄞 €'), 0, Buffer.byteLength('plain ascii é 𝄞 €'))).toBe(-1);
     // overlong "/", a surrogate, above U+10FFFF, a truncated 3-byte sequence, a bad middle byte

@@ -13,8 +13,13 @@
 // when whole reads are decoded first. The line a read ends in is carried over to the next read
 // as bytes (joined with the next read's first line only); one longer than MAX_CARRY is handed to
 // the splitter as text instead, whose caps apply to it.
+// A line holding bytes that are not UTF-8 is never taken from its bytes: Elasticsearch's parser
+// refuses such a document, so the reader is told (`bad`, before the line is handed over, decoded
+// with U+FFFD) and skips what the splitter makes of it. One isUtf8 pass (SIMD) over each read's
+// lines proves them valid; only a read it refuses is searched line by line.
+import { isUtf8 } from 'node:buffer';
 import type { JsonSplitter } from './json-split.js';
-import { decodeUtf8 } from '../util/utf8.js';
+import { decodeUtf8, firstInvalidUtf8 } from '../util/utf8.js';
 import type { LineFilter } from './prefilter.js';
 import type { Instant } from './time.js';
 
@@ -28,6 +33,11 @@ const CR = 13;
 const LBRACE = 123;
 
 export type TakeStub = (time: Instant, line: number, hasCategory: boolean) => void;
+/**
+ * A line holding bytes that are not UTF-8 (before it is handed to the splitter): the first bad
+ * byte's value and place in the line (1-based).
+ */
+export type BadLine = (line: number, value: number, byte: number) => void;
 
 export class ByteLines {
   /**
@@ -48,6 +58,7 @@ export class ByteLines {
     /** The splitter's cap on a line (characters): a longer line is left to the splitter. */
     private readonly maxLineChars: number,
     private readonly take: TakeStub,
+    private readonly bad: BadLine,
   ) {}
 
   /**
@@ -106,9 +117,19 @@ export class ByteLines {
     const n = end - from;
     const splitter = this.splitter;
     const filter = this.filter;
+    const valid = isUtf8(buf.subarray(from, end));
     let p = 0;
     while (p < n) {
       const nl = view.indexOf('\n', p);
+      if (!valid) {
+        const bad = firstInvalidUtf8(buf, from + p, from + nl);
+        if (bad >= 0) {
+          this.bad(splitter.nextTextLine, buf[bad]!, bad - from - p + 1);
+          splitter.push(decodeUtf8(buf, from + p, from + nl + 1));
+          p = nl + 1;
+          continue;
+        }
+      }
       if (splitter.atLineStart) {
         // What the splitter's NDJSON path does: blanks, then a line starting with `{` is offered.
         let s = p;

@@ -172,6 +172,15 @@ export class JsonSplitter {
   }
 
   /**
+   * Between pushes, the number of the line the next text pushed starts in (1-based), wherever
+   * the splitter stands: lineNumber, or one more while the scanner stands on the newline that ended
+   * the last text, waiting for the next character before counting it (see scan).
+   */
+  get nextTextLine(): number {
+    return this.mode === Mode.Scan && this.pos < this.buf.length && this.buf.charCodeAt(this.pos) === NL ? this.line + 1 : this.line;
+  }
+
+  /**
    * A whole line, newline included, that the reader took without handing it over (only while
    * atLineStart): counted as the splitter counts lines. `length` need not be in characters (the
    * reader may only know bytes): positions are only compared within text handed over.

@@ -17,6 +17,7 @@ import { ByteLines } from './byte-lines.js';
 import { looksLikeXml, XmlEventSplitter } from './windows-xml.js';
 import { LineStarts } from './line-bytes.js';
 import { SNIFF_BYTES, sniffEncoding, textDecoder, type TextChunks } from '../util/text.js';
+import { invalidUtf8Reason } from '../util/utf8.js';
 import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
@@ -200,6 +201,32 @@ export class EventReader implements AsyncIterable<EventDoc> {
       counts.skipped++;
       onSkip?.({ position: { file, line }, reason });
     };
+    // Lines holding bytes that are not UTF-8 (ascending, each once), with the first bad byte's
+    // value and place in its line: Elasticsearch's JSON parser refuses such a document, so an
+    // item on such a line is skipped, naming the byte, instead of read with U+FFFD in place of
+    // the bytes. Found in the bytes before their text is handed to the splitter (the decoder's
+    // faults, ByteLines), looked up when an item is complete.
+    let badLines: number[] = [];
+    let badBytes: number[] = [];
+    let badNext = 0;
+    const markBad = (line: number, value: number, byte: number) => {
+      if (badLines.length > badNext && badLines[badLines.length - 1]! >= line) return;
+      if (badNext > 1024 && badNext * 2 > badLines.length) {
+        badLines = badLines.slice(badNext);
+        badBytes = badBytes.slice(2 * badNext);
+        badNext = 0;
+      }
+      badLines.push(line);
+      badBytes.push(value, byte);
+    };
+    /** Why an item on lines [first, last] is refused, or null. Items come in line order. */
+    const badIn = (first: number, last: number): string | null => {
+      while (badNext < badLines.length && badLines[badNext]! < first) badNext++;
+      if (badNext === badLines.length) return null;
+      const l = badLines[badNext]!;
+      if (l > last) return null;
+      return invalidUtf8Reason(badBytes[2 * badNext]!, badBytes[2 * badNext + 1]!, 1, l === first ? 'the line' : `line ${l}`);
+    };
     const keepText = opts.keepText === true;
     // A part of a file (not its first): each kept text's line is also located in the file's bytes
     // (EventDoc.textAt), so that a worker can send the place instead of the text.
@@ -246,6 +273,8 @@ export class EventReader implements AsyncIterable<EventDoc> {
           filter === null
             ? undefined
             : (text, start, end, line) => {
+                // A line that is not UTF-8 is never a stub: it is parsed and refused (badIn).
+                if (badNext < badLines.length && badIn(line, line) !== null) return false;
                 // A line refused from its bytes is not offered twice (the filter counts lines).
                 if (bytes !== null && bytes.offered) return false;
                 const time = filter.skip(text, start, end);
@@ -254,6 +283,14 @@ export class EventReader implements AsyncIterable<EventDoc> {
                 return true;
               },
         value(v, line, text) {
+          if (badNext < badLines.length) {
+            // The item ends on the line the splitter stands on.
+            const why = badIn(line, splitter.currentLine);
+            if (why !== null) {
+              skip(line, why);
+              return;
+            }
+          }
           if (v === null || typeof v !== 'object' || Array.isArray(v)) {
             skip(line, `expected a JSON object, found ${describeType(v)}`);
             return;
@@ -292,7 +329,11 @@ export class EventReader implements AsyncIterable<EventDoc> {
             }
           }
         },
-        bad: skip,
+        bad(line, reason) {
+          // A line that is not UTF-8 is refused for that, as Elasticsearch's parser stops at the
+          // bytes before it reaches the end of a line cut short.
+          skip(line, (badNext < badLines.length ? badIn(line, line) : null) ?? reason);
+        },
       },
       maxChars,
       opts.range?.continued ? { line: opts.range.line } : undefined,
@@ -326,7 +367,18 @@ export class EventReader implements AsyncIterable<EventDoc> {
         chunk = head;
         head = null;
       }
-      return decoder.write(chunk);
+      return checked(decoder.write(chunk));
+    };
+    // After each write to the decoder (before its text is fed): its UTF-8 faults, by line.
+    const checked = (t: string): string => {
+      const faults = decoder!.faults;
+      if (faults !== undefined && faults.length > 0) {
+        // The line the write starts in: the splitter's, past the blank text held undecided.
+        let line = splitter.nextTextLine;
+        if (text === null) for (let i = lead.indexOf('\n'); i >= 0; i = lead.indexOf('\n', i + 1)) line++;
+        for (const f of faults) markBad(line + f.newlines, f.value, f.byte);
+      }
+      return t;
     };
     // JSON, or Windows XML events (decided by the first non-blank character; see windows-xml.ts).
     let text: { push(s: string): void; end(): void } | null = null;
@@ -381,7 +433,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
             feed(decoded);
             chunk = chunk.subarray(nl + 1);
             if (jsonInput && utf8 && decoder !== null) {
-              bytes ??= new ByteLines(splitter, filter, maxChars, takeStub);
+              bytes ??= new ByteLines(splitter, filter, maxChars, takeStub, markBad);
               inBytes = true;
             }
           }
@@ -434,9 +486,9 @@ export class EventReader implements AsyncIterable<EventDoc> {
     }
     if (inBytes) {
       const last = bytes!.end();
-      if (last) feed((decoder as TextChunks | null)!.write(last));
+      if (last) feed(checked((decoder as TextChunks | null)!.write(last)));
     }
-    const rest = (decoder as TextChunks | null)?.end();
+    const rest = decoder === null ? undefined : checked((decoder as TextChunks).end());
     if (rest) feed(rest);
     (text ?? splitter).end();
     if (out.length > 0) yield out;

@@ -19,6 +19,7 @@
 // line is kept in the store's `rejected` table. After a broken action line, the next line is taken
 // as the next action if it looks like one, otherwise as the broken action's source.
 import { isUtf8 } from 'node:buffer';
+import { firstInvalidUtf8, invalidUtf8Reason } from '../util/utf8.js';
 import { markPlain } from '../engine/fields.js';
 import { parseInstant } from '../events/time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
@@ -364,7 +365,7 @@ export class BulkParser {
     // alone); decoding it would store U+FFFD in place of the bytes sent.
     if (!this.partIsUtf8) {
       const bad = firstInvalidUtf8(this.body, start, end);
-      if (bad >= 0) return this.malformed(a, start, end, line, `invalid UTF-8 byte 0x${this.body[bad]!.toString(16).padStart(2, '0')} at byte ${bad - start + 1} of the document`);
+      if (bad >= 0) return this.malformed(a, start, end, line, invalidUtf8Reason(this.body[bad]!, bad, start, 'the document'));
     }
     if (a.op === 'update') return this.parseSource(a, start, end, line);
     // Checked from its bytes; with rules for its index, the fields routing reads are picked.
@@ -483,43 +484,6 @@ export class BulkParser {
   private reject(line: string, idx: string | null, reason: string): void {
     this.rejected.push({ reason, idx, line: line.length > REJECTED_LINE_MAX ? line.slice(0, REJECTED_LINE_MAX) : line, at: this.lineNo });
   }
-}
-
-/**
- * Offset of the first byte of [start, end) that is not part of a well-formed UTF-8 sequence
- * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or -1. Only called for a
- * part that Buffer's isUtf8 refused, so it may be simple.
- */
-export function firstInvalidUtf8(b: Uint8Array, start: number, end: number): number {
-  let i = start;
-  while (i < end) {
-    const c = b[i]!;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    let n: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) n = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      if (c === 0xe0) lo = 0xa0;
-      else if (c === 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      if (c === 0xf0) lo = 0x90;
-      else if (c === 0xf4) hi = 0x8f;
-    } else return i;
-    for (let k = 1; k <= n; k++) {
-      // A sequence cut by the document's end is wrong at its first byte.
-      if (i + k >= end) return i;
-      const x = b[i + k]!;
-      if (x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i + k;
-    }
-    i += n + 1;
-  }
-  return -1;
 }
 
 function errorItem(a: Pick<PendingAction, 'op' | 'index' | 'id' | 'line'>, error: ItemError, line = a.line ?? 0): BulkItem {

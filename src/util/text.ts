@@ -2,7 +2,7 @@
 // PowerShell 5, Notepad's "Unicode") write UTF-16 with a byte order mark; reading that as UTF-8
 // makes every line fail. UTF-16 is decoded (with a BOM, or recognised from a JSON/TOML start such
 // as `{\0`), UTF-32 is refused with a message naming it, anything else is read as UTF-8.
-import { Utf8Chunks } from './utf8.js';
+import { Utf8Chunks, type Utf8Fault } from './utf8.js';
 
 export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be';
 
@@ -32,6 +32,8 @@ export function sniffEncoding(b: Uint8Array): Sniffed {
 export interface TextChunks {
   write(b: Buffer): string;
   end(): string;
+  /** UTF-8 only: the lines of the last write (or end) holding bytes that are not UTF-8. */
+  readonly faults?: readonly Utf8Fault[];
 }
 
 export function textDecoder(encoding: TextEncoding): TextChunks {

@@ -11,7 +11,7 @@
 // — provided that every other byte is ASCII, which one `isAscii` (simdutf) over a copy with those
 // pairs blanked establishes. Anything else (other scripts, invalid sequences, a dense run of
 // non-ASCII characters) is decoded by V8 as before.
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 
 /** Largest region decoded through the scratch copy; longer ones are decoded by V8. */
@@ -33,10 +33,20 @@ let leads = new Int32Array(256);
 /** The result's pieces (reused). */
 const pieces: string[] = [];
 
+/**
+ * Set by each decodeUtf8: true when its bytes were proved valid UTF-8 on the way (the latin1
+ * path), false when V8 decoded them (they may hold sequences it replaced with U+FFFD).
+ */
+let provedValid = false;
+
 /** b[s, e) decoded as UTF-8: exactly b.toString('utf8', s, e). */
 export function decodeUtf8(b: Buffer, s: number, e: number): string {
+  provedValid = false;
   const n = e - s;
-  if (n <= 0) return '';
+  if (n <= 0) {
+    provedValid = true;
+    return '';
+  }
   if (n > MAX_FAST_BYTES) return b.toString('utf8', s, e);
   const view = b.toString('latin1', s, e);
   const most = n / MAX_LEAD_SPACING;
@@ -62,7 +72,11 @@ export function decodeUtf8(b: Buffer, s: number, e: number): string {
     }
     leads[k++] = p;
   }
-  if (k === 0) return isAscii(b.subarray(s, e)) ? view : b.toString('utf8', s, e);
+  if (k === 0) {
+    if (!isAscii(b.subarray(s, e))) return b.toString('utf8', s, e);
+    provedValid = true;
+    return view;
+  }
   if (scratch === null || scratch.length < n) scratch = Buffer.allocUnsafe(Math.max(n, 1 << 16));
   b.copy(scratch, 0, s, e);
   for (let i = 0; i < k; i++) {
@@ -82,7 +96,65 @@ export function decodeUtf8(b: Buffer, s: number, e: number): string {
   pieces.push(view.slice(from));
   const text = pieces.join('');
   pieces.length = 0;
+  provedValid = true;
   return text;
+}
+
+/**
+ * Offset of the first byte of [start, end) that is not part of a well-formed UTF-8 sequence
+ * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or -1. Meant for bytes
+ * that Buffer's isUtf8 (SIMD) refused, so it may be simple.
+ */
+export function firstInvalidUtf8(b: Uint8Array, start: number, end: number): number {
+  let i = start;
+  while (i < end) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+      else if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      else if (c === 0xf4) hi = 0x8f;
+    } else return i;
+    for (let k = 1; k <= n; k++) {
+      // A sequence cut by the end is wrong at its first byte.
+      if (i + k >= end) return i;
+      const x = b[i + k]!;
+      if (x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i + k;
+    }
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * Why bytes are refused, in the words used for a bulk document and an input line alike: the byte
+ * firstInvalidUtf8 found and its place, 1-based, in `what` ('the document', 'the line', 'line 9'),
+ * which starts at `start`.
+ */
+export function invalidUtf8Reason(byte: number, at: number, start: number, what: string): string {
+  return `invalid UTF-8 byte 0x${byte.toString(16).padStart(2, '0')} at byte ${at - start + 1} of ${what}`;
+}
+
+/**
+ * A line holding bytes that are not UTF-8, found by Utf8Chunks: `newlines` newline bytes of the
+ * write lie before the bad byte (0 for one found at end(), or in a sequence begun in earlier
+ * writes), which is byte `byte` (1-based) of its line and has the value `value`.
+ */
+export interface Utf8Fault {
+  newlines: number;
+  byte: number;
+  value: number;
 }
 
 /**
@@ -97,31 +169,150 @@ export class Utf8Chunks {
   private readonly decoder = new StringDecoder('utf8');
   /** Whether the StringDecoder may hold the start of a character (its last bytes were not ASCII). */
   private open = false;
+  /** Offset in the input of the next write's first byte, and of the start of the line it is in. */
+  private at = 0;
+  private lineStart = 0;
+  /**
+   * The open run of non-ASCII bytes (the bytes the StringDecoder decodes, which may span writes):
+   * its last sequence while that may still be completed by the next write, and where it starts.
+   */
+  private held: Buffer | null = null;
+  private heldAt = 0;
+  /** The open run already holds a fault (one per run: a run holds no newline, so one line). */
+  private runFaulted = false;
+  /**
+   * After each write() and end(): the lines of what they decoded that hold bytes that are not
+   * UTF-8 (each line once, in order), which the text has as U+FFFD (see Utf8Fault).
+   * Elasticsearch's JSON parser refuses such a document; the reader skips it (events/sources.ts).
+   * Proving the bytes valid costs nothing where decodeUtf8 decoded them through latin1, one
+   * isUtf8 (SIMD) pass where V8 did, and a few bytes at the edges of each write.
+   */
+  readonly faults: Utf8Fault[] = [];
 
   write(b: Buffer): string {
+    if (this.faults.length > 0) this.faults.length = 0;
     const len = b.length;
+    const at = this.at;
+    this.at += len;
     let s = 0;
     let head = '';
     if (this.open) {
       while (s < len && b[s]! >= 0x80) s++;
-      if (s === len) return this.decoder.write(b);
+      if (s === len) {
+        this.runAdd(b, at, b);
+        return this.decoder.write(b);
+      }
+      this.runAdd(b.subarray(0, s), at, b);
+      this.runClose(b, b[s]!);
       s++; // through the first ASCII byte: the decoder then holds nothing
       head = this.decoder.write(b.subarray(0, s));
       this.open = false;
     }
     let e = len;
     while (e > s && b[e - 1]! >= 0x80) e--;
-    let text = e > s ? decodeUtf8(b, s, e) : '';
+    let text = '';
+    if (e > s) {
+      text = decodeUtf8(b, s, e);
+      // [s, e) starts and ends at ASCII bytes (or the input's start), so it is checked alone.
+      if (!provedValid && !isUtf8(b.subarray(s, e))) this.scan(b, s, e);
+    }
     if (head !== '') text = head + text;
     if (e < len) {
+      this.runAdd(b.subarray(e), at + e, b);
       text += this.decoder.write(b.subarray(e));
       this.open = true;
     }
+    const nl = b.lastIndexOf(10);
+    if (nl >= 0) this.lineStart = at + nl + 1;
     return text;
   }
 
   end(): string {
+    if (this.faults.length > 0) this.faults.length = 0;
     this.open = false;
+    this.runClose(null, -1);
     return this.decoder.end();
+  }
+
+  /**
+   * Records the first bad byte of each line of b[s, e), which isUtf8 refused. Each line is
+   * searched without its newline, as a whole line is (a sequence the newline cuts short is wrong
+   * at its lead byte, as at the end of a bulk document).
+   */
+  private scan(b: Buffer, s: number, e: number): void {
+    for (let i = s; i < e; ) {
+      let nl = b.indexOf(10, i);
+      if (nl < 0 || nl > e) nl = e;
+      const bad = firstInvalidUtf8(b, i, nl);
+      if (bad >= 0) this.fault(this.at - b.length + bad, b[bad]!, b);
+      i = nl + 1;
+    }
+  }
+
+  /**
+   * A fault at input offset `off` (in the write b, or earlier in an open run when b is null or
+   * `off` is before b).
+   */
+  private fault(off: number, value: number, b: Buffer | null): void {
+    let newlines = 0;
+    let lineStart = this.lineStart;
+    if (b !== null) {
+      const at = this.at - b.length;
+      const o = off - at;
+      if (o > 0) {
+        for (let i = b.indexOf(10); i >= 0 && i < o; i = b.indexOf(10, i + 1)) {
+          newlines++;
+          lineStart = at + i + 1;
+        }
+      }
+    }
+    this.faults.push({ newlines, byte: off - lineStart + 1, value });
+  }
+
+  /** Adds the bytes p (all non-ASCII), at input offset `off`, to the open run; b is the write. */
+  private runAdd(p: Buffer, off: number, b: Buffer): void {
+    if (this.runFaulted || p.length === 0) return;
+    const all = this.held === null ? p : Buffer.concat([this.held, p]);
+    const allAt = this.held === null ? off : this.heldAt;
+    // The last sequence is held back while the next write may complete it: a lead byte within
+    // the last three bytes whose sequence is longer than what follows it.
+    let cut = all.length;
+    for (let j = all.length - 1; j >= 0 && j >= all.length - 3; j--) {
+      const c = all[j]!;
+      if (c >= 0xc0) {
+        if (all.length - j < (c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2)) cut = j;
+        break;
+      }
+    }
+    this.held = null;
+    if (cut > 0 && !isUtf8(all.subarray(0, cut))) {
+      // Searched through the held sequence too, so that the byte named is the one the whole line
+      // would name (a sequence broken by the lead byte held is wrong at that lead byte).
+      const bad = Math.max(0, firstInvalidUtf8(all, 0, all.length));
+      this.runFaulted = true;
+      this.fault(allAt + bad, all[bad]!, allAt + bad >= this.at - b.length ? b : null);
+      return;
+    }
+    if (cut < all.length) {
+      this.held = Buffer.from(all.subarray(cut));
+      this.heldAt = allAt + cut;
+    }
+  }
+
+  /**
+   * The open run ends, at the ASCII byte `next` of the write b, or at the input's end (b null):
+   * a sequence still held is cut short, wrong where firstInvalidUtf8 over the whole line says.
+   */
+  private runClose(b: Buffer | null, next: number): void {
+    const held = this.held;
+    if (held !== null && !this.runFaulted) {
+      // (The line ends at a newline: the sequence is cut short by the line's end.)
+      const seq = next >= 0 && next !== 10 ? Buffer.concat([held, Buffer.of(next)]) : held;
+      const bad = Math.max(0, firstInvalidUtf8(seq, 0, seq.length));
+      const off = this.heldAt + bad;
+      this.fault(off, seq[bad]!, b !== null && off >= this.at - b.length ? b : null);
+    }
+    this.held = null;
+    this.runFaulted = false;
   }
 }
