@@ -68,4 +68,14 @@ describe('picking the dispatch fields only while it pays', () => {
     expect(reasons(picked)).toEqual(['10: 400 failed to parse the document: expected a key at byte 64', '1500: 400 failed to parse the document: expected a key at byte 64']);
     expect(reasons(parsed)).toEqual(reasons(picked));
   });
+
+  test('a number @timestamp is read from its text whether the document was picked first or parsed at once', () => {
+    // Elasticsearch's date field parses a JSON number's text: no exponent, at most six decimals.
+    const stamps = ['1.7e12', '1700000000000.5', '17E11', '1700000000000.1234567', '2024', '1700000000000'];
+    const b = Buffer.from(stamps.map((v) => `{"create":{"_index":"logs-test-default"}}\n{"@timestamp":${v},"process":{"name":"x"}}\n`).join(''));
+    const said = (items: BulkItem[]) => items.map((it) => it.error?.reason.replace(/.*Preview of field's value: /, '') ?? it.ts);
+    const want = ["'1.7e12'", 1700000000000, "'17E11'", "'1700000000000.1234567'", Date.UTC(2024, 0, 1), 1700000000000];
+    expect(said(new BulkParser({ router: stubRouter(() => false) }).parse(b))).toEqual(want);
+    expect(said(new BulkParser({ router: stubRouter(() => true) }).parse(b))).toEqual(want);
+  });
 });

@@ -20,7 +20,7 @@
 // per read; with more than MAX_NEEDLES needles the filter is not used (the pass
 // then costs about what parsing saves, and nearly every line holds some needle anyway).
 import type { Instant } from './time.js';
-import { parseInstant, strictFields } from './time.js';
+import { parseInstant, strictFields, textInstant } from './time.js';
 
 /** More needles than this cost more to search than parsing saves: no filter then. */
 export const MAX_NEEDLES = 24;
@@ -268,7 +268,11 @@ function timeAt(text: string, p: number, end: number, latin1: boolean): Instant 
     else break;
   }
   if (q === p) return null;
-  const n = Number(text.slice(p, q));
+  const raw = text.slice(p, q);
+  // A number Elasticsearch does not read as a time from its text (`1.7e12`) is left to the parse,
+  // which refuses the line (sources.ts numberTimeRefusal); else its time is the parsed number's.
+  if (textInstant(raw) === null) return null;
+  const n = Number(raw);
   return Number.isFinite(n) ? parseInstant(n) : null;
 }
 

@@ -21,7 +21,8 @@ import { invalidUtf8Reason } from '../util/utf8.js';
 import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
-import type { Instant } from './time.js';
+import { parseInstant, textInstant, type Instant } from './time.js';
+import { scanObject, TS_NONE, TS_NUMBER, type ScanResult } from '../serve/json-scan.js';
 import { drained } from '../util/drained.js';
 
 // node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
@@ -319,6 +320,13 @@ export class EventReader implements AsyncIterable<EventDoc> {
             }
             return;
           }
+          if (text !== undefined && typeof o['@timestamp'] === 'number') {
+            const why = numberTimeRefusal(text);
+            if (why !== null) {
+              skip(line, why);
+              return;
+            }
+          }
           emit(o, line, undefined, undefined);
           if (keepText && text !== undefined) {
             const ev = out[out.length - 1]!;
@@ -497,6 +505,23 @@ export class EventReader implements AsyncIterable<EventDoc> {
       throw new InputError('stdin is empty: nothing was piped in (did the command before "|" fail?)');
     }
   }
+}
+
+const numberScan: ScanResult = { error: null, tsKind: TS_NONE, tsStart: 0, tsEnd: 0, picked: null };
+
+/**
+ * Why the document whose JSON text is `text` (a line) is refused for a top-level @timestamp that
+ * is a number, or null. Elasticsearch's date field reads a JSON number as its text (Jackson's
+ * getText), so `1.7e12`, `17E11` and more than six decimals are no epoch_millis to it, and the
+ * document is refused at index time; JSON.parse's number alone cannot tell. (Numbers are rare
+ * there: the line is scanned again only then.)
+ */
+export function numberTimeRefusal(text: string): string | null {
+  const b = Buffer.from(text, 'utf8');
+  if (scanObject(b, 0, b.length, numberScan).tsKind !== TS_NUMBER) return null;
+  const raw = b.toString('latin1', numberScan.tsStart, numberScan.tsEnd);
+  if (textInstant(raw) !== null || parseInstant(Number(raw)) === null) return null;
+  return `unparseable @timestamp ${raw} (Elasticsearch reads a number as its text: epoch milliseconds take no exponent and at most six decimals); skipped`;
 }
 
 /** Finds the hits of a search (or scroll) response: `{"hits":{"hits":[…]}}`. */

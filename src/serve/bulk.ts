@@ -21,11 +21,11 @@
 import { isUtf8 } from 'node:buffer';
 import { firstInvalidUtf8, invalidUtf8Reason } from '../util/utf8.js';
 import { markPlain } from '../engine/fields.js';
-import { parseInstant } from '../events/time.js';
+import { parseInstant, textInstant } from '../events/time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
 import { needleFilter, type NeedleFilter } from './needles.js';
-import { fieldTrie, scannedTime, scannedTimeRefusal, scanObject, timestampRefusal, type FieldTrie, type ScanResult } from './json-scan.js';
+import { fieldTrie, scannedTime, scannedTimeRefusal, scanObject, timestampRefusal, TS_NUMBER, type FieldTrie, type ScanResult } from './json-scan.js';
 import { Op, WriteBatchBuilder, type RejectedLine, type WriteBatch } from './store/event-store.js';
 
 export type BulkOp = 'create' | 'index' | 'delete' | 'update';
@@ -461,9 +461,14 @@ export class BulkParser {
     item.mapped = mapped.mapped;
     if (mapped.mapped) item.text = JSON.stringify(mapped.doc);
     const stamp = item.doc['@timestamp'];
-    item.ts = parseInstant(stamp)?.ms ?? null;
+    let shown = typeof stamp === 'string' || typeof stamp === 'number' ? String(stamp) : null;
+    if (typeof stamp === 'number' && !mapped.mapped && scanObject(this.body, start, end, this.scan).tsKind === TS_NUMBER) {
+      // A number is read from its text, as Elasticsearch reads it (see scannedTime).
+      shown = this.body.toString('latin1', this.scan.tsStart, this.scan.tsEnd);
+      item.ts = textInstant(shown)?.ms ?? null;
+    } else item.ts = parseInstant(stamp)?.ms ?? null;
     if (item.ts === null && stamp !== undefined && stamp !== null) {
-      return this.badTimestamp(a, start, end, line, timestampRefusal(typeof stamp === 'string' || typeof stamp === 'number' ? String(stamp) : null));
+      return this.badTimestamp(a, start, end, line, timestampRefusal(shown));
     }
     const router = this.defaults.router;
     if (router && router.wants(a.index)) {

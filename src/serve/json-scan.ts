@@ -9,7 +9,7 @@
 // ASCII need no decoding here; control characters (below 0x20) are refused inside strings;
 // escapes are `\" \\ \/ \b \f \n \r \t \uXXXX`; numbers are `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`.
 // One bound, as for every loop over untrusted data: nesting deeper than MAX_DEPTH is refused.
-import { parseInstant, strictFields } from '../events/time.js';
+import { parseInstant, strictFields, textInstant } from '../events/time.js';
 
 /** Deepest nesting of objects and arrays accepted. */
 export const MAX_DEPTH = 512;
@@ -535,14 +535,16 @@ export function scannedTimeRefusal(b: Buffer, r: ScanResult, ts: number | null):
 
 /**
  * The @timestamp (epoch ms) of the document scanned into `r` (bytes [start, end) of `b`), as
- * parseInstant reads the value JSON.parse gives; null when absent or not a time.
+ * parseInstant reads the value JSON.parse gives — but a number as its text: Elasticsearch's date
+ * field parses the text of a JSON number (Jackson's getText), so `1.7e12` and more than six
+ * decimals are not epoch_millis to it; null when absent or not a time.
  */
 export function scannedTime(b: Buffer, start: number, end: number, r: ScanResult): number | null {
   switch (r.tsKind) {
     case TS_STRING:
       return isoUtcMillis(b, r.tsStart, r.tsEnd) ?? parseInstant(b.toString('utf8', r.tsStart, r.tsEnd))?.ms ?? null;
     case TS_NUMBER:
-      return parseInstant(Number(b.toString('latin1', r.tsStart, r.tsEnd)))?.ms ?? null;
+      return textInstant(b.toString('latin1', r.tsStart, r.tsEnd))?.ms ?? null;
     case TS_OTHER:
       return parseInstant((JSON.parse(b.toString('utf8', start, end)) as Record<string, unknown>)['@timestamp'])?.ms ?? null;
     default:
