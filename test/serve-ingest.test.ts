@@ -684,3 +684,55 @@ describe('requests in flight (real-time detection waits for them)', () => {
     }
   });
 });
+
+describe('@timestamp as Elasticsearch indexes it: updates and numbers', () => {
+  let t: TestService;
+  beforeAll(async () => {
+    t = await startService();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  test('an update or upsert that leaves an @timestamp Elasticsearch cannot read is refused, and the stored document kept', async () => {
+    const put = await req(`${t.url}/logs-upd-default/_bulk`, 'POST', ndjson([{ create: { _id: 'k1' } }, { '@timestamp': '2025-08-01T10:00:00Z', a: 1 }]), { 'content-type': 'application/json' });
+    expect(put.json.errors).toBe(false);
+    const upd = await req(
+      `${t.url}/_bulk`,
+      'POST',
+      ndjson([
+        { update: { _index: 'logs-upd-default', _id: 'k1' } },
+        { doc: { '@timestamp': '2025-02-30T10:00:00Z', a: 2 } },
+        { update: { _index: 'logs-upd-default', _id: 'k2' } },
+        { doc: { a: 3 }, upsert: { '@timestamp': 'yesterday', a: 3 } },
+        { update: { _index: 'logs-upd-default', _id: 'k1' } },
+        { doc: { '@timestamp': '2025-08-01T10:00:05Z', a: 4 } },
+      ]),
+      { 'content-type': 'application/json' },
+    );
+    expect(upd.json.errors).toBe(true);
+    expect(upd.json.items.map((i: Record<string, { status: number; error?: { type: string; reason: string } }>) => [i.update!.status, i.update!.error?.type, i.update!.error?.reason])).toEqual([
+      [400, 'document_parsing_exception', "failed to parse field [@timestamp] of type [date] with format [strict_date_optional_time||epoch_millis]. Preview of field's value: '2025-02-30T10:00:00Z'"],
+      [400, 'document_parsing_exception', "failed to parse field [@timestamp] of type [date] with format [strict_date_optional_time||epoch_millis]. Preview of field's value: 'yesterday'"],
+      [200, undefined, undefined],
+    ]);
+    const rows = storedEvents(t).filter((e) => e.idx === 'logs-upd-default');
+    expect(rows.map((r) => [r.id, r.src])).toEqual([['k1', { '@timestamp': '2025-08-01T10:00:05Z', a: 4 }]]);
+  });
+
+  test('a JSON number @timestamp is read from its text, as Elasticsearch reads it', async () => {
+    // epoch_millis takes digits and at most 6 decimals, no exponent; four digits are a year.
+    const body = ['{"@timestamp":1.7e12,"n":1}', '{"@timestamp":1700000000000.5,"n":2}', '{"@timestamp":1700000000000,"n":3}', '{"@timestamp":17E11,"n":4}', '{"@timestamp":1700000000000.1234567,"n":5}', '{"@timestamp":2024,"n":6}']
+      .flatMap((d, i) => [`{"create":{"_index":"logs-num-default","_id":"n${i + 1}"}}`, d])
+      .join('\n');
+    const r = await req(`${t.url}/_bulk`, 'POST', body + '\n', { 'content-type': 'application/x-ndjson' });
+    expect(r.json.items.map((i: Record<string, { status: number; error?: { reason: string } }>) => [i.create!.status, i.create!.error?.reason.replace(/.*Preview of field's value: /, '')])).toEqual([
+      [400, "'1.7e12'"],
+      [201, undefined],
+      [201, undefined],
+      [400, "'17E11'"],
+      [400, "'1700000000000.1234567'"],
+      [201, undefined],
+    ]);
+  });
+});

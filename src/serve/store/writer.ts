@@ -11,7 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { parseInstant } from '../../events/time.js';
 import { EVENTS_SCHEMA, EVENTS_SCHEMA_VERSION } from './schema.js';
-import { scannedTime, scannedTimeRefusal, scanObject, TS_NONE, type ScanResult } from '../json-scan.js';
+import { scannedTime, scannedTimeRefusal, scanObject, timestampRefusal, TS_NONE, type ScanResult } from '../json-scan.js';
 import { autoId } from './auto-id.js';
 import { AUTO_ID_LENGTH, F, META, Op, Outcome, type FromWriter, type ItemRefusal, type RejectedLine, type ToWriter, type WriteBatch, type WriterConfig, type WriterFailure } from './protocol.js';
 
@@ -397,6 +397,10 @@ function applyBatch(c: Conn, p: WriteBatch, ingested: number): BatchResult {
       const r = update(c, clientId!, idx, doc.toString('utf8'), upsert, routed, ingested);
       status[i] = r.status;
       seq[i] = r.seq;
+      if (r.refused !== undefined) {
+        refused.push({ i, reason: r.refused });
+        rejected.push({ reason: r.refused, idx, line: doc.toString('utf8', 0, Math.min(len, REJECTED_LINE_MAX)), at: m[o + F.line]! });
+      }
       continue;
     }
     const ts = checked ? (Number.isNaN(m[o + F.ts]!) ? null : m[o + F.ts]!) : scannedTime(doc, 0, len, scan);
@@ -441,20 +445,32 @@ function remove(c: Conn, id: string, idx: string): number {
   return Outcome.Deleted;
 }
 
-function update(c: Conn, id: string, idx: string, patch: string, upsert: string | null, routed: number, ingested: number): { status: number; seq: number } {
+/**
+ * An update: the stored document merged with the patch, or the upsert when there is none. The
+ * document it leaves is indexed as any other, so one whose @timestamp Elasticsearch would not read
+ * is refused (400, `refused` says why) and the stored document is left as it was.
+ */
+function update(c: Conn, id: string, idx: string, patch: string, upsert: string | null, routed: number, ingested: number): { status: number; seq: number; refused?: string } {
   const old = c.find.get(id, idx) as { seq: number; src: string } | undefined;
   if (!old) {
     if (!upsert) return { status: Outcome.NotFound, seq: 0 };
-    return { status: Outcome.Created, seq: insert(c, idx, id, timeOf(upsert), ingested, routed, upsert) };
+    const t = timeOf(upsert);
+    if (typeof t === 'string') return { status: Outcome.Invalid, seq: 0, refused: t };
+    return { status: Outcome.Created, seq: insert(c, idx, id, t, ingested, routed, upsert) };
   }
   const merged = JSON.stringify(merge(JSON.parse(old.src) as unknown, JSON.parse(patch) as unknown));
+  const t = timeOf(merged);
+  if (typeof t === 'string') return { status: Outcome.Invalid, seq: 0, refused: t };
   c.remove.run(old.seq);
-  return { status: Outcome.Updated, seq: insert(c, idx, id, timeOf(merged), ingested, routed, merged) };
+  return { status: Outcome.Updated, seq: insert(c, idx, id, t, ingested, routed, merged) };
 }
 
-function timeOf(json: string): number | null {
-  const doc = JSON.parse(json) as Record<string, unknown>;
-  return parseInstant(doc['@timestamp'])?.ms ?? null;
+/** The @timestamp (epoch ms) of a document to store, null when it has none, or why it is refused. */
+function timeOf(json: string): number | null | string {
+  const stamp = (JSON.parse(json) as Record<string, unknown>)['@timestamp'];
+  const ms = parseInstant(stamp)?.ms ?? null;
+  if (ms === null && stamp !== undefined && stamp !== null) return timestampRefusal(typeof stamp === 'string' || typeof stamp === 'number' ? String(stamp) : null);
+  return ms;
 }
 
 /** Elasticsearch's partial-document merge: objects merge recursively, anything else replaces. */
