@@ -18,6 +18,7 @@ import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { JsonSplitter, MAX_JSON_DEPTH } from '../src/events/json-split.js';
+import { LineFilter } from '../src/events/prefilter.js';
 import { readEvents } from '../src/events/sources.js';
 import { mapRawWindowsEvent } from '../src/events/windows/index.js';
 import { EvtxError, readEvtx } from '../src/evtx/index.js';
@@ -243,6 +244,38 @@ async function checkJson(r: Rand, text: string, dir: string): Promise<void> {
   const file = path.join(dir, 'sample.ndjson.gz');
   writeFileSync(file, gz);
   for await (const batch of readEvents(file, { onSkip: () => undefined, chunkSize: 1 + int(r, 4096) }).batches()) void batch;
+  // Bytes that are not UTF-8 put anywhere: the lines holding them are skipped, and what is read
+  // and skipped does not depend on read sizes or on the line filter's byte path.
+  const bad = [[0xff], [0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xf0, 0x9f]];
+  let bytes = Buffer.from(text);
+  for (let k = 0, n = 1 + int(r, 4); k < n; k++) {
+    const at = int(r, bytes.length + 1);
+    bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(pick(r, bad)), bytes.subarray(at)]);
+  }
+  const raw = path.join(dir, 'sample-bytes.ndjson');
+  writeFileSync(raw, bytes);
+  const readAll = async (o: { chunkSize?: number; filter?: boolean; byteLines?: boolean }) => {
+    // (Events and skipped items apart: a skip is told when found, events when a batch is handed on.)
+    const out: string[] = [];
+    const skips: string[] = [];
+    const opts = { chunkSize: o.chunkSize, byteLines: o.byteLines, lineFilter: o.filter ? new LineFilter(['k1'], '@timestamp') : null };
+    for await (const batch of readEvents(raw, { ...opts, onSkip: (x) => skips.push(`${x.position.line} ! ${x.reason}`) }).batches()) {
+      for (const e of batch) {
+        const json = JSON.stringify(e.source) ?? '';
+        if (json.includes('\ufffd')) throw new Error(`read a value holding U+FFFD from bytes that are not UTF-8 (line ${e.position?.line})`);
+        out.push(`${e.position?.line} ${json}`);
+      }
+    }
+    return [...out, ...skips].join('\n');
+  };
+  const plain = await readAll({});
+  // (Reads of a few bytes only for small samples: a long one would take longer than a sample may.)
+  const sized = bytes.length < 20_000 && r() < 0.5 ? 1 + int(r, 8) : 64 + int(r, 5000);
+  if ((await readAll({ chunkSize: sized })) !== plain) throw new Error(`invalid UTF-8: the reader's result depends on read sizes (${sized})`);
+  const filtered = await readAll({ filter: true });
+  for (const byteLines of [true, false]) {
+    if ((await readAll({ chunkSize: sized, filter: true, byteLines })) !== filtered) throw new Error(`invalid UTF-8: the filtered result depends on read sizes (${sized}) or the byte path (${byteLines})`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

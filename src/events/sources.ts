@@ -285,9 +285,12 @@ export class EventReader implements AsyncIterable<EventDoc> {
               },
         value(v, line, text) {
           if (badNext < badLines.length) {
-            // The item ends on the line the splitter stands on.
-            const why = badIn(line, splitter.currentLine);
-            if (why !== null) {
+            // A one-line object (`text`): its line holds bad bytes. A value the scanner read
+            // (pretty-printed, in an array, several on a line) ends on the line the splitter stands
+            // on, whose bytes after the value may not have been read yet: it is refused when it
+            // holds the U+FFFD its own bad bytes became, so that reads of any size agree.
+            const why = text !== undefined ? badIn(line, line) : badIn(line, splitter.currentLine);
+            if (why !== null && (text !== undefined || holdsReplacement(v))) {
               skip(line, why);
               return;
             }
@@ -337,11 +340,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
             }
           }
         },
-        bad(line, reason) {
-          // A line that is not UTF-8 is refused for that, as Elasticsearch's parser stops at the
-          // bytes before it reaches the end of a line cut short.
-          skip(line, (badNext < badLines.length ? badIn(line, line) : null) ?? reason);
-        },
+        bad: skip,
       },
       maxChars,
       opts.range?.continued ? { line: opts.range.line } : undefined,
@@ -380,7 +379,8 @@ export class EventReader implements AsyncIterable<EventDoc> {
     // After each write to the decoder (before its text is fed): its UTF-8 faults, by line.
     const checked = (t: string): string => {
       const faults = decoder!.faults;
-      if (faults !== undefined && faults.length > 0) {
+      // (Only JSON documents are refused: Windows XML events are eqlite's own to map.)
+      if (faults !== undefined && faults.length > 0 && (text === null || jsonInput)) {
         // The line the write starts in: the splitter's, past the blank text held undecided.
         let line = splitter.nextTextLine;
         if (text === null) for (let i = lead.indexOf('\n'); i >= 0; i = lead.indexOf('\n', i + 1)) line++;
@@ -505,6 +505,25 @@ export class EventReader implements AsyncIterable<EventDoc> {
       throw new InputError('stdin is empty: nothing was piped in (did the command before "|" fail?)');
     }
   }
+}
+
+/** Whether a parsed value holds U+FFFD in a string or a key (walked without recursion). */
+function holdsReplacement(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') {
+      if (x.includes('\ufffd')) return true;
+    } else if (Array.isArray(x)) {
+      for (const y of x) stack.push(y);
+    } else if (x !== null && typeof x === 'object') {
+      for (const [k, y] of Object.entries(x)) {
+        if (k.includes('\ufffd')) return true;
+        stack.push(y);
+      }
+    }
+  }
+  return false;
 }
 
 const numberScan: ScanResult = { error: null, tsKind: TS_NONE, tsStart: 0, tsEnd: 0, picked: null };
