@@ -358,3 +358,77 @@ describe('first-stage events that maxspan left without a continuation are let go
     expect(PagedTailSequences.prunedEvents - before).toBe(0);
   });
 });
+
+describe('long runs: recent first-stage keys are forgotten after maxspan, and later stages that none can precede skip the matcher', () => {
+  // Streams long enough for the buffer to forget first-stage keys (sweepRecent, here at every
+  // prune: every 256 buffered events), with few keys and rare first-stage events, and for the matcher to be told that a later-stage event has no
+  // first-stage event of its keys within maxspan (onTerm answers false; the matcher then does not
+  // look its waiting sequences up). Neither may change an answer: the streamed one (a page larger
+  // than the data, so no replay) must equal the last N of all sequences found without a tail
+  // buffer, and the replayed one must equal the replay that keeps every event.
+  const next = mulberry32(9001);
+  const rand = (n: number) => Math.floor(next() * n);
+  const queries = [
+    'sequence by k with maxspan=2s [a where true] [b where x == 1]',
+    'sequence by k with maxspan=3s [a where x != 2] [b where true] [c where x == 0]',
+    'sequence by k with maxspan=2s [a where true] [b where true] until [c where x == 2]',
+    'sequence by k with maxspan=3s [a where true] with runs=2 [b where x != 1]',
+    'sequence by k with maxspan=3s [a where true] ![c where x == 1] [b where x == 2]',
+    'sequence by k [a where x == 0] [b where x == 1]',
+  ];
+  const streams: EventDoc[][] = [];
+  for (let round = 0; round < 3; round++) {
+    const evs: EventDoc[] = [];
+    let t = 0;
+    for (let i = 0; i < 6000; i++) {
+      t += rand(4) === 0 ? 0 : 0.25 + rand(4) * 0.25;
+      const k = rand(8) === 0 ? ['k1', `k${rand(8)}`] : `k${rand(8)}`;
+      const c = rand(6) === 0 ? 'a' : rand(2) === 0 ? 'b' : 'c';
+      evs.push({ source: { '@timestamp': new Date(BASE + t * 1000).toISOString(), event: { category: c }, k, x: rand(3) }, index: 'test', id: String(i + 1) });
+    }
+    streams.push(evs);
+  }
+  beforeAll(() => {
+    PagedTailSequences.sweepEveryPrunes = 1;
+  });
+  afterAll(() => {
+    PagedTailSequences.keepAllEvents = false;
+    PagedTailSequences.sweepEveryPrunes = 4;
+  });
+
+  it('streamed answers (no paging): the last N of all sequences', () => {
+    let sequences = 0;
+    for (const evs of streams) {
+      for (const q of queries) {
+        const all = ids(q, evs, {});
+        for (const size of [1, 10, 100_000]) {
+          const expected = all.slice(Math.max(0, all.length - size));
+          expect(ids(q, evs, { size, fetchSize: 1_000_000 }), `${q} size ${size}`).toEqual(expected);
+          sequences += expected.length;
+        }
+      }
+    }
+    expect(sequences).toBe(2_438);
+  });
+
+  it('replayed answers (pages of 50 and 500): the same as keeping every event', () => {
+    const before = PagedTailSequences.prunedEvents;
+    let sequences = 0;
+    for (const evs of streams) {
+      for (const q of queries) {
+        for (const fetchSize of [50, 500]) {
+          for (const size of [1, 10, 200]) {
+            PagedTailSequences.keepAllEvents = true;
+            const expected = ids(q, evs, { size, fetchSize });
+            PagedTailSequences.keepAllEvents = false;
+            expect(ids(q, evs, { size, fetchSize }), `${q} fetch ${fetchSize} size ${size}`).toEqual(expected);
+            sequences += expected.length;
+          }
+        }
+      }
+    }
+    expect(sequences).toBe(4_290);
+    // Not vacuous: first-stage events were let go (as many as before keys were forgotten).
+    expect(PagedTailSequences.prunedEvents - before).toBe(27_138);
+  });
+});

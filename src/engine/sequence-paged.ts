@@ -138,26 +138,36 @@ export class PagedTailSequences {
   /** Per buffered event, by ordinal: the event, or null when no returned sequence can hold it. */
   private readonly bodies: (EventDoc | null)[] = [];
   /**
-   * Interned join keys. Each distinct key (its encoding) has a slot: keyIds maps the encoding to it,
-   * keyLists[slot] holds the one-key list it first came with, and the columns below its state, so
-   * that an event's term costs one map look-up per key (the maps were most of the main thread's
-   * look-ups in a hunt with every rule). A hit's ref ≥ 0 is the slot of its one key; a ref < 0
-   * is multiKeys[-1 - ref] (several keys, or one whose values differ from the slot's).
+   * Interned join keys, shared by the runs (see KeyTable). A hit's ref ≥ 0 is the table's id of
+   * its one key; a ref < 0 is multiKeys[-1 - ref] (several keys, or one whose values differ from
+   * the interned ones).
    */
-  private readonly keyIds = new Map<string, number>();
-  private readonly keyLists: JoinKey[][] = [];
+  private readonly table: KeyTable;
   private readonly multiKeys: JoinKey[][] = [];
-  /** Per key slot: the latest millisecond of a first-stage event with it (NONE: none yet). */
+  /** The table id of the one key of the event onTerm was last told (set by keyRef when it has one key). */
+  private lastId = -1;
+  /**
+   * The keys of recent first-stage events: table id → a slot of the two columns below. Only the
+   * keys whose latest first-stage event is within maxspan of the newest event are kept (sweep),
+   * so the map stays small: a look-up in a map of every key a run saw (hundreds of thousands in
+   * a hunt) costs a cache miss or more, and a hunt asks for every later-stage event of every run.
+   */
+  private readonly recent = new Map<number, number>();
+  /** Slots of `recent` given back by sweepRecent, for reuse. */
+  private readonly freeSlots: number[] = [];
+  /** Per slot: the latest millisecond of a first-stage event with the key. */
   private readonly firstStageMs = new Column(f64);
   /**
-   * Per key slot: the latest millisecond of a later-stage event that a first-stage event with the
-   * key could precede within maxspan (NONE: none yet). A first-stage event older than any such
+   * Per slot: the latest millisecond of a later-stage event that a first-stage event with the key
+   * could precede within maxspan (NONE: none yet). A first-stage event older than any such
    * continuation of its keys, and too old for any event still to come, cannot be in a returned
    * sequence (prune).
    */
   private readonly continuedMs = new Column(f64);
-  /** The slot of the one key of the event onTerm was last told (set by keyRef when it has one key). */
-  private lastSlot = -1;
+  /** Whether a positive stage follows the first one (else no event continues another: nothing to track). */
+  private readonly hasLater: boolean;
+  /** prune() calls since recent was last swept. */
+  private prunesSinceSweep = 0;
   /** Per buffered event, by ordinal: 1 when it is kept as a later stage's event. */
   private readonly keptLater = new Column(u8);
   /** The latest millisecond told so far (events come in time order). */
@@ -181,19 +191,23 @@ export class PagedTailSequences {
     for (let i = 0; i < spec.stages.length; i++) this.terms.push(new HitColumn());
     this.untilTerm = new HitColumn();
     this.firstPos = spec.stages.findIndex((s) => !s.missing);
+    this.hasLater = this.firstPos >= 0 && spec.stages.some((st, i) => i > this.firstPos && !st.missing);
+    this.table = currentKeyTable(this.firstPos >= 0 ? spec.stages[this.firstPos]!.keys.length : 0);
   }
 
   /**
    * SequenceSpec.onTerm: the streaming matcher tells each term an event passed, with its time and
    * join keys (stage -1 is until; missing-event stages too), so terms are evaluated once for both.
+   * False for a later positive stage when no first-stage event with one of the keys came within
+   * maxspan before the event (continues), so that no partial sequence can take it.
    */
-  readonly onTerm = (stage: number, ev: EventDoc, ts: Instant, keys: JoinKey[]): void => {
-    if (this.overflow) return;
+  readonly onTerm = (stage: number, ev: EventDoc, ts: Instant, keys: JoinKey[]): boolean => {
+    if (this.overflow) return true;
     if (ev !== this.lastEvent) {
       if (ts.ms < this.maxMs && this.pruned) {
         // Never in a hunt or a scheduled run (their events come in order); kept safe all the same.
         this.dropBuffer('its events came out of time order');
-        return;
+        return true;
       }
       if (ts.ms > this.maxMs) this.maxMs = ts.ms;
       this.lastEvent = ev;
@@ -206,30 +220,27 @@ export class PagedTailSequences {
       liveBuffered++;
       if (this.bodies.length > MAX_PAGED_EVENTS) {
         this.dropBuffer(`more than ${MAX_PAGED_EVENTS.toLocaleString('en-US')} events matched its terms`);
-        return;
+        return true;
       }
       if (liveBuffered > MAX_PAGED_EVENTS_TOTAL) {
         this.dropBuffer(`the runs in progress held more than ${MAX_PAGED_EVENTS_TOTAL.toLocaleString('en-US')} events together`);
-        return;
+        return true;
       }
     }
-    (stage < 0 ? this.untilTerm : this.terms[stage]!).push(this.lastOrd, this.keyRef(keys));
-    if (stage < 0 || this.spec.stages[stage]!.missing) return;
-    if (stage === this.firstPos || PagedTailSequences.keepAllEvents) {
+    (stage < 0 ? this.untilTerm : this.terms[stage]!).push(this.lastOrd, this.keyRef(ev, keys));
+    if (stage < 0 || this.spec.stages[stage]!.missing) return true;
+    if (stage === this.firstPos) {
       this.bodies[this.lastOrd] = ev;
-      const first = this.firstStageMs;
-      if (keys.length === 1) {
-        if (ts.ms > first.at(this.lastSlot)) first.set(this.lastSlot, ts.ms);
-      } else {
-        for (const k of keys) {
-          const slot = this.slotOf(k);
-          if (ts.ms > first.at(slot)) first.set(slot, ts.ms);
-        }
-      }
-    } else if (this.continues(keys, ts.ms)) {
+      if (!this.hasLater) return true;
+      if (keys.length === 1) this.firstSeen(this.lastId, ts.ms);
+      else for (const k of keys) this.firstSeen(this.table.id(ev, k), ts.ms);
+    } else if (PagedTailSequences.keepAllEvents) {
+      this.bodies[this.lastOrd] = ev;
+    } else if (this.continues(ev, keys, ts.ms)) {
       this.bodies[this.lastOrd] = ev;
       this.keptLater.set(this.lastOrd, 1);
-    }
+    } else return false;
+    return true;
   };
 
   /**
@@ -244,7 +255,7 @@ export class PagedTailSequences {
     if (maxspan === null || maxspan <= 0 || PagedTailSequences.keepAllEvents || this.firstPos < 0) return;
     // With one positive term (the others missing-event terms) a first-stage event is a whole
     // sequence: no later stage continues it, and it may be returned however old it is.
-    if (this.spec.stages.findIndex((st, i) => i > this.firstPos && !st.missing) < 0) return;
+    if (!this.hasLater) return;
     const first = this.terms[this.firstPos]!;
     const horizon = this.maxMs - maxspan;
     let i = this.pruneCursor;
@@ -255,10 +266,10 @@ export class PagedTailSequences {
       if (this.bodies[ord] === null || this.keptLater.at(ord) === 1) continue;
       const ref = first.keys.at(i);
       let continued = false;
-      if (ref >= 0) continued = this.continuedMs.at(ref) >= at;
+      if (ref >= 0) continued = this.continuedAt(ref) >= at;
       else {
         for (const k of this.multiKeys[-1 - ref]!) {
-          if (this.continuedMs.at(this.slotOf(k)) >= at) {
+          if (this.continuedAt(this.table.id(null, k)) >= at) {
             continued = true;
             break;
           }
@@ -271,6 +282,51 @@ export class PagedTailSequences {
       }
     }
     this.pruneCursor = i;
+    if (++this.prunesSinceSweep >= PagedTailSequences.sweepEveryPrunes) {
+      this.prunesSinceSweep = 0;
+      this.sweepRecent(horizon);
+    }
+  }
+
+  /**
+   * Forgets the keys whose latest first-stage event is older than `horizon` (maxspan before the
+   * newest event): every event still to come is more than maxspan after it, so continuesSlot()
+   * would answer false for it as for a key never seen, and prune() has passed every first-stage
+   * event up to the horizon, so it asks about none of them again. Forgetting relies on the order
+   * of events, as letting events go does (pruned).
+   */
+  private sweepRecent(horizon: number): void {
+    for (const [id, slot] of this.recent) {
+      if (this.firstStageMs.at(slot) < horizon) {
+        this.recent.delete(id);
+        this.freeSlots.push(slot);
+        this.pruned = true;
+      }
+    }
+  }
+
+  /** The latest continuation of a key (NONE when no first-stage event with it is remembered). */
+  private continuedAt(id: number): number {
+    const slot = this.recent.get(id);
+    return slot === undefined ? NONE : this.continuedMs.at(slot);
+  }
+
+  /** A first-stage event with key `id` came at `ms`. */
+  private firstSeen(id: number, ms: number): void {
+    let slot = this.recent.get(id);
+    if (slot === undefined) {
+      const free = this.freeSlots.pop();
+      if (free === undefined) {
+        slot = this.firstStageMs.length;
+        this.firstStageMs.push(ms);
+        this.continuedMs.push(NONE);
+      } else {
+        slot = free;
+        this.firstStageMs.set(slot, ms);
+        this.continuedMs.set(slot, NONE);
+      }
+      this.recent.set(id, slot);
+    } else if (ms > this.firstStageMs.at(slot)) this.firstStageMs.set(slot, ms);
   }
 
   /**
@@ -279,35 +335,22 @@ export class PagedTailSequences {
    * exceedsMaxspan lets through). The matcher tells an event's stages last to first, so a first
    * stage passed by this same event is not yet counted (a sequence's events are distinct).
    */
-  private continues(keys: JoinKey[], ms: number): boolean {
-    if (keys.length === 1) return this.continuesSlot(this.lastSlot, ms);
+  private continues(ev: EventDoc, keys: JoinKey[], ms: number): boolean {
+    if (keys.length === 1) return this.continuesKey(this.lastId, ms);
     let continues = false;
     // Every key is recorded (not only the first that continues): prune() asks about each.
-    for (const k of keys) if (this.continuesSlot(this.slotOf(k), ms)) continues = true;
+    for (const k of keys) if (this.continuesKey(this.table.id(ev, k), ms)) continues = true;
     return continues;
   }
 
-  private continuesSlot(slot: number, ms: number): boolean {
+  private continuesKey(id: number, ms: number): boolean {
+    const slot = this.recent.get(id);
+    if (slot === undefined) return false;
     const maxspan = this.spec.maxspanMs;
     const first = this.firstStageMs.at(slot);
-    if (first === NONE || !(maxspan === null || maxspan <= 0 || ms - first <= maxspan)) return false;
+    if (!(maxspan === null || maxspan <= 0 || ms - first <= maxspan)) return false;
     if (ms > this.continuedMs.at(slot)) this.continuedMs.set(slot, ms);
     return true;
-  }
-
-  /** The slot of one key, made on its first sight (interned with the values it came with). */
-  private slotOf(k: JoinKey): number {
-    const slot = this.keyIds.get(k.key);
-    return slot === undefined ? this.newSlot(k, [k]) : slot;
-  }
-
-  private newSlot(k: JoinKey, list: JoinKey[]): number {
-    const slot = this.keyLists.length;
-    this.keyIds.set(k.key, slot);
-    this.keyLists.push(list);
-    this.firstStageMs.push(NONE);
-    this.continuedMs.push(NONE);
-    return slot;
   }
 
   /**
@@ -315,15 +358,13 @@ export class PagedTailSequences {
    * with; values that encode the same but are not the same (0 and -0, equal objects) stay apart,
    * so every hit keeps exactly its own values.
    */
-  private keyRef(keys: JoinKey[]): number {
+  private keyRef(ev: EventDoc, keys: JoinKey[]): number {
     if (keys.length === 1) {
       const k = keys[0]!;
-      const id = this.keyIds.get(k.key);
-      if (id === undefined) return (this.lastSlot = this.newSlot(k, keys));
-      this.lastSlot = id;
+      const id = (this.lastId = this.table.id(ev, k));
       // Equal encodings of one string are equal strings (values.ts): no need to read the interned
       // key's values, which sit in the old generation (a cache miss per event and term).
-      if ((k.values.length === 1 && typeof k.values[0] === 'string') || sameValues(this.keyLists[id]![0]!.values, k.values)) return id;
+      if ((k.values.length === 1 && typeof k.values[0] === 'string') || sameValues(this.table.key(id).values, k.values)) return id;
     }
     this.multiKeys.push(keys);
     return -this.multiKeys.length;
@@ -342,12 +383,12 @@ export class PagedTailSequences {
     this.bodies.length = 0;
     this.ms.clear();
     this.ns.clear();
-    this.keyIds.clear();
-    this.keyLists.length = 0;
     this.multiKeys.length = 0;
+    this.recent.clear();
+    this.freeSlots.length = 0;
     this.firstStageMs.clear();
     this.continuedMs.clear();
-    this.lastSlot = -1;
+    this.lastId = -1;
     this.keptLater.clear();
     this.maxMs = -Infinity;
     this.pruneCursor = 0;
@@ -372,6 +413,8 @@ export class PagedTailSequences {
   static alwaysReplay = false;
   /** Tests: keep every buffered event, to check that the events left out are never returned. */
   static keepAllEvents = false;
+  /** prune() passes between two sweeps of the recent first-stage keys (tests sweep at every one). */
+  static sweepEveryPrunes = 4;
   /** First-stage events prune() let go of, over the process (tests check that it happens). */
   static prunedEvents = 0;
 
@@ -388,7 +431,7 @@ export class PagedTailSequences {
       const out: Hit[] = [];
       for (let i = 0; i < t.length; i++) {
         const ref = t.keys.at(i);
-        out.push({ rec: recs[t.ords.at(i)]!, keys: ref >= 0 ? this.keyLists[ref]! : this.multiKeys[-1 - ref]! });
+        out.push({ rec: recs[t.ords.at(i)]!, keys: ref >= 0 ? this.table.list(ref) : this.multiKeys[-1 - ref]! });
       }
       return out;
     };
@@ -418,6 +461,80 @@ export class PagedTailSequences {
     this.release();
     return out;
   }
+}
+
+/**
+ * Join keys interned once for every run: an id per distinct encoding, with the one-key list it
+ * first came with. A hunt runs hundreds of rules, and most of their keys are the same few fields
+ * (process.entity_id, host.id): each run interning its own keys made a map per run of every key
+ * it saw, and a look-up per run and term, each a cache miss in a large map. Runs that take the same
+ * event ask the table one after the other, so the ids of the event's keys are remembered for it
+ * (compared by content: each rule's answers carry their own copy of a string).
+ *
+ * A table takes new keys until it holds KEY_TABLE_LIMIT; runs that start after that get a new
+ * one, and a table is let go with the last run that uses it, so a long hunt holds at most the
+ * keys of the runs in progress (and of the table being filled).
+ */
+class KeyTable {
+  private readonly ids = new Map<string, number>();
+  private readonly lists: JoinKey[][] = [];
+  private memoEvent: EventDoc | null = null;
+  private memoCount = 0;
+  private readonly memoKeys: string[] = [];
+  private readonly memoIds: number[] = [];
+
+  get size(): number {
+    return this.lists.length;
+  }
+
+  /** The id of a key, interned on its first sight; `ev` (null: none) is the event it came with, for the memo. */
+  id(ev: EventDoc | null, k: JoinKey): number {
+    const key = k.key;
+    if (ev !== null) {
+      if (ev !== this.memoEvent) {
+        this.memoEvent = ev;
+        this.memoCount = 0;
+      } else {
+        for (let i = 0; i < this.memoCount; i++) if (this.memoKeys[i] === key) return this.memoIds[i]!;
+      }
+    }
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.lists.length;
+      this.ids.set(key, id);
+      this.lists.push([k]);
+    }
+    if (ev !== null && this.memoCount < KEY_MEMO) {
+      this.memoKeys[this.memoCount] = key;
+      this.memoIds[this.memoCount++] = id;
+    }
+    return id;
+  }
+
+  key(id: number): JoinKey {
+    return this.lists[id]![0]!;
+  }
+
+  list(id: number): JoinKey[] {
+    return this.lists[id]!;
+  }
+}
+
+/** Keys a table takes before runs that start get a new one. */
+const KEY_TABLE_LIMIT = 1 << 19;
+/** Distinct keys of one event whose ids a table remembers. */
+const KEY_MEMO = 8;
+/**
+ * The tables being filled, by the number of key fields: keys of different widths may encode the
+ * same (one field holding "a\u0001b" and two holding "a" and "b"), and a run reads an interned
+ * one-string key's values without comparing them (keyRef).
+ */
+const keyTables = new Map<number, KeyTable>();
+
+function currentKeyTable(width: number): KeyTable {
+  let t = keyTables.get(width);
+  if (t === undefined || t.size >= KEY_TABLE_LIMIT) keyTables.set(width, (t = new KeyTable()));
+  return t;
 }
 
 function sameValues(a: unknown[], b: unknown[]): boolean {

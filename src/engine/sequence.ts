@@ -40,9 +40,12 @@ export interface SequenceSpec {
   trace?: SequenceTrace;
   /**
    * Told each term (positive, missing-event or until) an event passed, with its time and join keys, as the matcher
-   * computes them (sequence-paged.ts replays ES's paging from these); `stage` is -1 for until.
+   * computes them (sequence-paged.ts replays ES's paging from these); `stage` is -1 for until. May answer false
+   * for a positive stage after the first when it knows that no first-stage event with one of the keys came within
+   * maxspan before this one: no partial sequence of these keys can then take the event (any waiting one would
+   * exceed maxspan), and the matcher skips looking them up.
    */
-  onTerm?: (stage: number, ev: EventDoc, ts: Instant, keys: JoinKey[]) => void;
+  onTerm?: (stage: number, ev: EventDoc, ts: Instant, keys: JoinKey[]) => boolean;
 }
 
 /**
@@ -236,8 +239,12 @@ export class SequenceMatcher {
       if (!ts) continue;
       const keys = this.stageKeys(stage);
       if (!keys) continue;
-      this.spec.onTerm?.(this.positives[k]!, ev, ts, keys);
+      const continuable = this.spec.onTerm?.(this.positives[k]!, ev, ts, keys);
       const trace = this.spec.trace;
+      // A waiting sequence that would take the event exceeds maxspan and is dropped when looked
+      // up; left unread, it is replaced by its key's next first-stage event or swept, with the same
+      // outcome. (A trace reports the expiry, so it looks.)
+      if (continuable === false && k > 0 && trace === undefined) continue;
       for (const key of keys) {
         if (k === 0) {
           const seq: Pending = { events: [ev], startMs: ts.ms, startNs: ts.ns, times: [ts.ms], lastOrdinal: ord, keyValues: key.values };
