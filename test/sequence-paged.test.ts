@@ -432,3 +432,40 @@ describe('long runs: recent first-stage keys are forgotten after maxspan, and la
     expect(PagedTailSequences.prunedEvents - before).toBe(27_138);
   });
 });
+
+describe('join keys of several fields whose values hold the separator stay apart', () => {
+  // ("a\u0001b", "c") and ("a", "b\u0001c") are different keys (ES compares the values); joined
+  // with \u0001 unescaped they were one key: the second first-stage event replaced the first, and
+  // a later-stage event of one key took the other's sequence.
+  afterAll(() => {
+    PagedTailSequences.alwaysReplay = false;
+  });
+  const row = (c: string, k1: string, k2: string, t: number): EventDoc => ({
+    source: { '@timestamp': new Date(BASE + t * 1000).toISOString(), event: { category: c }, k1, k2 } as Src,
+    index: 'test',
+    id: String(t),
+  });
+  // (A third key, ("a\u0002\u0003b", "c"), is what an escape of \u0001 alone would make of the first.)
+  const evs = [
+    row('a', 'a\u0001b', 'c', 1),
+    row('a', 'a', 'b\u0001c', 2),
+    row('b', 'a\u0002\u0003b', 'c', 2.5),
+    row('b', 'a\u0001b', 'c', 3),
+    row('b', 'a', 'b\u0001c', 4),
+  ];
+  const expected = [
+    [['a\u0001b', 'c'], ['1', '3']],
+    [['a', 'b\u0001c'], ['2', '4']],
+  ];
+  const run = (options: CompileOptions) =>
+    compile('sequence by k1, k2 [a where true] [b where true]', options)
+      .run(evs)
+      .map((r) => (r.kind === 'sequence' ? [r.joinKeys, r.events.map((e) => e?.id)] : null));
+  it('streamed', () => {
+    expect(run({})).toEqual(expected);
+  });
+  it('replayed', () => {
+    PagedTailSequences.alwaysReplay = true;
+    expect(run({ size: 10 })).toEqual(expected);
+  });
+});

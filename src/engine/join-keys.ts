@@ -96,7 +96,7 @@ export function joinKeys(
   const take = Math.min(product, MAX_JOIN_KEY_COMBINATIONS);
   if (product > take) cuts.note(ev, spec, lists.map((l) => l.length), product);
   // Odometer over the lists, last key fastest: combinations in document order, no full product.
-  const parts = lists.map((l) => l.map(encode));
+  const parts = lists.map((l) => l.map((v) => (n > 1 ? keyPart(encode(v)) : encode(v))));
   const idx = new Array<number>(n).fill(0);
   const out: JoinKey[] = [];
   for (let c = 0; c < take; c++) {
@@ -123,10 +123,23 @@ const NO_KEYS: JoinKey[] = [{ key: '', values: [] }];
  */
 export function keysOfValues(values: unknown[], encode: (v: unknown) => string): JoinKey[] {
   if (values.length === 0) return NO_KEYS;
-  let key = '';
-  for (let i = 0; i < values.length; i++) key += (i ? '\u0001' : '') + encode(values[i]);
+  if (values.length === 1) return [{ key: encode(values[0]), values }];
+  let key = keyPart(encode(values[0]));
+  for (let i = 1; i < values.length; i++) key += '\u0001' + keyPart(encode(values[i]));
   return [{ key, values }];
 }
+
+/**
+ * One value's part of a key of several fields, which are joined with \u0001: a value that holds
+ * \u0001 (or the escape \u0002) is escaped (\u0002 → \u0002\u0002, \u0001 → \u0002\u0003), so that
+ * ("a\u0001b", "c") and ("a", "b\u0001c") stay two keys, as Elasticsearch compares the values.
+ */
+function keyPart(part: string): string {
+  return SEPARATOR_OR_ESCAPE.test(part) ? part.replace(SEPARATOR_OR_ESCAPE_ALL, (c) => (c === '\u0001' ? '\u0002\u0003' : '\u0002\u0002')) : part;
+}
+
+const SEPARATOR_OR_ESCAPE = /[\u0001\u0002]/;
+const SEPARATOR_OR_ESCAPE_ALL = /[\u0001\u0002]/g;
 
 /**
  * What TermAnswers.keys says for a term whose filter passed: the values of its one join key, null
