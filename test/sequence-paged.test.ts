@@ -469,3 +469,18 @@ describe('join keys of several fields whose values hold the separator stay apart
     expect(run({ size: 10 })).toEqual(expected);
   });
 });
+
+describe('the shared key table is let go when no run uses it', () => {
+  it('held while a tail run is in progress, not after its result', () => {
+    const evs = events([
+      { c: 'a', k: 'x', t: 1 },
+      { c: 'b', k: 'x', t: 2 },
+    ]);
+    expect(PagedTailSequences.keyTablesHeld).toBe(0);
+    const run = compile(AB, { size: 1 }).createRun();
+    for (const ev of evs) run.push(ev);
+    expect(PagedTailSequences.keyTablesHeld).toBe(1);
+    expect(run.finish().map((r) => (r.kind === 'sequence' ? r.events.map((e) => e?.id) : null))).toEqual([['1', '2']]);
+    expect(PagedTailSequences.keyTablesHeld).toBe(0);
+  });
+});

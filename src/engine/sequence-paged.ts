@@ -168,6 +168,8 @@ export class PagedTailSequences {
   private readonly hasLater: boolean;
   /** prune() calls since recent was last swept. */
   private prunesSinceSweep = 0;
+  /** Whether release() has told the key table this run no longer uses it. */
+  private tableReleased = false;
   /** Per buffered event, by ordinal: 1 when it is kept as a later stage's event. */
   private readonly keptLater = new Column(u8);
   /** The latest millisecond told so far (events come in time order). */
@@ -192,7 +194,7 @@ export class PagedTailSequences {
     this.untilTerm = new HitColumn();
     this.firstPos = spec.stages.findIndex((s) => !s.missing);
     this.hasLater = this.firstPos >= 0 && spec.stages.some((st, i) => i > this.firstPos && !st.missing);
-    this.table = currentKeyTable(this.firstPos >= 0 ? spec.stages[this.firstPos]!.keys.length : 0);
+    this.table = useKeyTable(this.firstPos >= 0 ? spec.stages[this.firstPos]!.keys.length : 0);
   }
 
   /**
@@ -377,6 +379,10 @@ export class PagedTailSequences {
 
   /** Gives the buffer back (after the result, or when giving up). */
   private release(): void {
+    if (!this.tableReleased) {
+      this.tableReleased = true;
+      leaveKeyTable(this.table);
+    }
     for (const t of this.terms) t.clear();
     this.untilTerm.clear();
     liveBuffered -= this.bodies.length;
@@ -415,6 +421,10 @@ export class PagedTailSequences {
   static keepAllEvents = false;
   /** prune() passes between two sweeps of the recent first-stage keys (tests sweep at every one). */
   static sweepEveryPrunes = 4;
+  /** Key tables the module holds (tests: none once every run has given its buffer back). */
+  static get keyTablesHeld(): number {
+    return keyTables.size;
+  }
   /** First-stage events prune() let go of, over the process (tests check that it happens). */
   static prunedEvents = 0;
 
@@ -476,6 +486,9 @@ export class PagedTailSequences {
  * keys of the runs in progress (and of the table being filled).
  */
 class KeyTable {
+  /** Runs that use the table and have not released their buffer. */
+  users = 0;
+  constructor(readonly width: number) {}
   private readonly ids = new Map<string, number>();
   private readonly lists: JoinKey[][] = [];
   private memoEvent: EventDoc | null = null;
@@ -531,10 +544,19 @@ const KEY_MEMO = 8;
  */
 const keyTables = new Map<number, KeyTable>();
 
-function currentKeyTable(width: number): KeyTable {
+function useKeyTable(width: number): KeyTable {
   let t = keyTables.get(width);
-  if (t === undefined || t.size >= KEY_TABLE_LIMIT) keyTables.set(width, (t = new KeyTable()));
+  if (t === undefined || t.size >= KEY_TABLE_LIMIT) keyTables.set(width, (t = new KeyTable(width)));
+  t.users++;
   return t;
+}
+
+/**
+ * A run is done with its table: once no run uses the table being filled, it is let go, so a
+ * long-lived process (a service's scheduled runs) does not keep the keys of runs long finished.
+ */
+function leaveKeyTable(t: KeyTable): void {
+  if (--t.users === 0 && keyTables.get(t.width) === t) keyTables.delete(t.width);
 }
 
 function sameValues(a: unknown[], b: unknown[]): boolean {
