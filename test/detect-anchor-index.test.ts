@@ -40,6 +40,9 @@ const QUERIES: Record<string, string> = {
   macCi: 'process where host.os.type : "MacOS" and process.name == "lx"',
   // a boolean anchor in a disjunction with names (the Local Scheduled Task Creation rule's first term)
   untrusted: 'process where process.name : "cmd.exe" or ?process.code_signature.trusted == false',
+  // ranges of numbers (the recent-DLL rules) and an existence test (the DNS term of a sequence)
+  recent: 'library where dll.Ext.relative_file_creation_time <= 500 or dll.Ext.relative_file_name_modify_time < -60',
+  dns: 'network where dns.question.name != null',
 };
 
 function prepared(): PreparedRule[] {
@@ -95,6 +98,23 @@ const EVENTS: [string, EventDoc, string[]][] = [
   ['trusted in an array', ev('process', { process: { name: 'x.exe', code_signature: { trusted: [true, false] } } }), ['untrusted']],
   ['a trusted cmd.exe', ev('process', { process: { name: 'CMD.exe', code_signature: { trusted: true } } }), ['mixed', 'regex', 'untrusted']],
   ['one requirement of two met', ev('process', { process: { name: 'both.exe', parent: { name: 'other.exe' } } }), []],
+  ['a DLL created 500 s ago: the bound is in', ev('library', { dll: { Ext: { relative_file_creation_time: 500 } } }), ['recent']],
+  ['500.5 s ago is out', ev('library', { dll: { Ext: { relative_file_creation_time: 500.5 } } }), []],
+  ['renamed before the process started', ev('library', { dll: { Ext: { relative_file_name_modify_time: -60.5 } } }), ['recent']],
+  ['-60 is not below -60', ev('library', { dll: { Ext: { relative_file_name_modify_time: -60, relative_file_creation_time: 9000 } } }), []],
+  ['a number in a string: the query compares it as a number', ev('library', { dll: { Ext: { relative_file_creation_time: '100' } } }), ['recent']],
+  ['an array: any element', ev('library', { dll: { Ext: { relative_file_creation_time: [86400, 12] } } }), ['recent']],
+  ['no times at all', ev('library', { dll: { name: 'a.dll' } }), []],
+  ['a DNS question', ev('network', { dns: { question: { name: 'example.com' } } }), ['dns']],
+  ['a null, an empty array and an all-null array are no value', ev('network', { dns: { question: { name: null } }, destination: { port: 1 } }), []],
+  ['an empty array', ev('network', { dns: { question: { name: [] } } }), []],
+  ['an array of nulls', ev('network', { dns: { question: { name: [null, null] } } }), []],
+  ['a null and a name', ev('network', { dns: { question: { name: [null, 'a.com'] } } }), ['dns']],
+  ['an object is a value (the walk reports none)', ev('network', { dns: { question: { name: { x: 1 } } } }), ['dns']],
+  ['a number is a value', ev('network', { dns: { question: { name: 0 } } }), ['dns']],
+  ['a flat dotted key', ev('network', { 'dns.question.name': 'a.com' }), ['dns']],
+  ['too many keys to walk: every field is read by its accessor', ev('library', { dll: { Ext: { relative_file_creation_time: 3 } }, dns: { question: { name: 'a' } }, ...Object.fromEntries(Array.from({ length: 4100 }, (_, i) => [`k${i}`, i])) }), ['recent']],
+  ['too many keys, a DNS event', ev('network', { dns: { question: { name: 'a' } }, ...Object.fromEntries(Array.from({ length: 4100 }, (_, i) => [`k${i}`, i])) }), ['dns']],
 ];
 
 describe('router: shared anchor index', () => {
@@ -154,6 +174,26 @@ describe('router: shared anchor index', () => {
     router.route(ev('process', { process: { name: 'x.exe', code_signature: { trusted: 'false' } } }));
     router.route(ev('process', { process: { name: 'x.exe', code_signature: { trusted: false } } }));
     expect(router.counters.dispatched[untrusted]).toBe(2);
+    // A range: numbers outside it are offered to nobody; a string or a boolean is left to the rule
+    // (offered), a missing field or null is not.
+    const recent = names.indexOf('recent');
+    router.route(ev('library', { dll: { Ext: { relative_file_creation_time: 501 } } }));
+    router.route(ev('library', { dll: { Ext: { relative_file_creation_time: null } } }));
+    router.route(ev('library', { dll: { name: 'x.dll' } }));
+    router.route(ev('library', { dll: { Ext: { relative_file_name_modify_time: -60 } } }));
+    router.route(ev('library', { dll: { Ext: { relative_file_creation_time: [501, 1e9] } } }));
+    expect(router.counters.dispatched[recent]).toBe(0);
+    router.route(ev('library', { dll: { Ext: { relative_file_creation_time: 'soon' } } }));
+    router.route(ev('library', { dll: { Ext: { relative_file_creation_time: true } } }));
+    router.route(ev('library', { dll: { Ext: { relative_file_creation_time: 0 } } }));
+    expect(router.counters.dispatched[recent]).toBe(3);
+    // Existence: a network event without a question is offered to nobody.
+    const dns = names.indexOf('dns');
+    router.route(ev('network', { destination: { port: 80 } }));
+    for (const name of [null, [], [null], [undefined, null]]) router.route(ev('network', { dns: { question: { name } } }));
+    expect(router.counters.dispatched[dns]).toBe(0);
+    router.route(ev('network', { dns: { question: { name: '' } } }));
+    expect(router.counters.dispatched[dns]).toBe(1);
   });
 
   it('mayDispatch agrees with route on which events some rule is offered', () => {

@@ -11,7 +11,7 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
   });
 
   it('falls back to a broad field when it is the only literal condition', () => {
-    expect(anchors('process where host.os.type == "linux" and process.args_count > 3')).toEqual([
+    expect(anchors('process where host.os.type == "linux" and length(process.name) > 3')).toEqual([
       { field: 'host.os.type', values: ['linux'], caseInsensitive: false },
     ]);
   });
@@ -131,6 +131,62 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
     ]);
     // A term repeated with [runs=2] is one entry.
     expect(compile('sequence [process where process.name == "b"] with runs=2').terms).toHaveLength(1);
+  });
+
+  it('anchors ranges of numbers where numbers compare as numbers', () => {
+    // The Unsigned DLL rule's shape: the recent-file disjunction is the best requirement (ranges
+    // rate as a field of few values, like code_signature.status; the first on ties), and the
+    // status an extra one; the negations and the function give nothing.
+    expect(
+      compile(
+        'library where host.os.type == "windows" and (dll.Ext.relative_file_creation_time <= 500 or dll.Ext.relative_file_name_modify_time < 60 or dll.Ext.device.product_id : ("Virtual Disk")) and process.code_signature.status : "trusted" and not dll.code_signature.status : "trusted" and not startsWith(dll.name, "x")',
+      ).terms![0]!.anchors,
+    ).toEqual([
+      { field: 'dll.Ext.relative_file_creation_time', values: [], caseInsensitive: false, range: { max: 500 } },
+      { field: 'dll.Ext.relative_file_name_modify_time', values: [], caseInsensitive: false, range: { max: 60, maxOpen: true } },
+      { field: 'dll.Ext.device.product_id', values: ['virtual disk'], caseInsensitive: true },
+      { field: 'process.code_signature.status', values: ['trusted'], caseInsensitive: true, requirement: 1 },
+    ]);
+    // Either way round, all four comparisons; fractions and negative bounds too.
+    expect(anchors('process where 3 < process.args_count and -1.5 >= process.parent.Ext.real.pid and process.pid > 0.25 and process.args_count >= 2')).toEqual([
+      { field: 'process.args_count', values: [], caseInsensitive: false, range: { min: 3, minOpen: true } },
+    ]);
+    expect(compile('process where 3 < process.args_count and -1.5 >= process.parent.Ext.real.pid and process.pid > 0.25').terms![0]!.anchors).toEqual([
+      { field: 'process.args_count', values: [], caseInsensitive: false, range: { min: 3, minOpen: true } },
+      { field: 'process.parent.Ext.real.pid', values: [], caseInsensitive: false, range: { max: -1.5 }, requirement: 1 },
+      { field: 'process.pid', values: [], caseInsensitive: false, range: { min: 0.25, minOpen: true }, requirement: 2 },
+    ]);
+    // Keyword fields compare "1000" < "500" as text, dates by time, the timestamp as a date: no
+    // range; nor against a string constant, or under a negation (true when the field is missing).
+    const types: Record<string, string> = { 'file.size': 'long', 'file.name': 'keyword', 'file.created': 'date', 'file.version': 'version' };
+    expect(anchors('file where file.size > 10', (f) => types[f])).toEqual([{ field: 'file.size', values: [], caseInsensitive: false, range: { min: 10, minOpen: true } }]);
+    expect(anchors('file where file.name > 10', (f) => types[f])).toBeNull();
+    expect(anchors('file where file.created > 10', (f) => types[f])).toBeNull();
+    expect(anchors('file where file.version > 10', (f) => types[f])).toBeNull();
+    expect(anchors('file where @timestamp > 10')).toBeNull();
+    expect(anchors('file where file.size > "10"')).toBeNull();
+    expect(anchors('file where not file.size > 10')).toBeNull();
+    expect(anchors('file where file.size != 10')).toBeNull();
+  });
+
+  it('anchors an existence test only where nothing else anchors the term', () => {
+    expect(anchors('network where dns.question.name != null and not dns.question.name : "*.local"')).toEqual([
+      { field: 'dns.question.name', values: [], caseInsensitive: false, exists: true },
+    ]);
+    expect(anchors('network where not null == dns.question.name')).toEqual([{ field: 'dns.question.name', values: [], caseInsensitive: false, exists: true }]);
+    // Worse than a broad field, and never an extra requirement (a look-up per event).
+    expect(compile('network where host.os.type == "windows" and dns.question.name != null').terms![0]!.anchors).toEqual([
+      { field: 'host.os.type', values: ['windows'], caseInsensitive: false },
+    ]);
+    expect(compile('network where dns.question.name != null and destination.port == 53').terms![0]!.anchors).toEqual([
+      { field: 'destination.port', values: ['53'], caseInsensitive: false, numeric: true },
+    ]);
+    // Negations other than of `== null` match events that lack the field (EQL §4): no anchor.
+    expect(anchors('network where dns.question.name != "x"')).toBeNull();
+    expect(anchors('network where not dns.question.name != null')).toBeNull();
+    expect(anchors('network where dns.question.name == null')).toBeNull();
+    expect(anchors('network where dns.question.name not in ("x")')).toBeNull();
+    expect(anchors('network where not dns.question.name : "x*"')).toBeNull();
   });
 
   it('needs an anchor for every term of a sequence, until included', () => {

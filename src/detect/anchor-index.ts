@@ -2,6 +2,8 @@
 // marks every rule with an anchor the value satisfies — an exact value, a literal start, end or
 // contained piece of a wildcard pattern — in a few map look-ups, however many rules share the field.
 //
+import { inRange, type NumberRange } from '../engine/anchors.js';
+
 // Marking means `hit[rule] = stamp` (the router's per-event stamp), so nothing is allocated or
 // cleared per event. The index only narrows: a marked rule still runs its own condition.
 
@@ -153,6 +155,8 @@ function markAll(rules: readonly number[], hit: Float64Array, stamp: number): vo
 
 export interface AnchorPieces {
   values: readonly string[];
+  /** A range anchor's bounds (engine/anchors.ts Anchor.range): numbers are looked up by markNumber. */
+  range?: NumberRange;
   prefixes?: readonly string[];
   suffixes?: readonly string[];
   infixes?: readonly string[];
@@ -184,6 +188,14 @@ export interface AnchorIndexData {
   infixes: InfixIndexData | null;
   /** Contained pieces shorter than the infix index's key (one or two characters). */
   shortInfixes: Entry[] | null;
+  /** Ranges of numbers, each with its rules (absent in an index without them). */
+  ranges?: RangeEntry[];
+}
+
+/** Rules whose anchor is one range of numbers. */
+interface RangeEntry {
+  range: NumberRange;
+  rules: number[];
 }
 
 /**
@@ -205,6 +217,8 @@ export class FieldAnchorIndex {
    * index's three-character keys, each is looked for with one `indexOf` per value.
    */
   private shortInfixes: Entry[] | null;
+  /** Ranges of numbers (few: a rule set has a few dozen), tested one by one. */
+  private ranges: RangeEntry[] | null;
   /** Every rule with an anchor here, for values the index cannot judge (numbers, booleans). */
   readonly all: number[];
   /**
@@ -230,6 +244,7 @@ export class FieldAnchorIndex {
     this.suffixes = built?.suffixes ? new EndIndex(false, built.suffixes) : null;
     this.infixes = built?.infixes ? new InfixIndex(built.infixes) : null;
     this.shortInfixes = built?.shortInfixes ?? null;
+    this.ranges = built?.ranges ?? null;
   }
 
   /** What the index holds, as plain data (shared with the index, not copied). */
@@ -242,6 +257,7 @@ export class FieldAnchorIndex {
       suffixes: this.suffixes === null ? null : this.suffixes.data(),
       infixes: this.infixes === null ? null : this.infixes.data(),
       shortInfixes: this.shortInfixes,
+      ...(this.ranges === null ? {} : { ranges: this.ranges }),
     };
   }
 
@@ -259,6 +275,13 @@ export class FieldAnchorIndex {
       const l = this.exact.get(v);
       if (l === undefined) this.exact.set(v, [rule]);
       else addRule(l, rule);
+    }
+    const range = anchor.range;
+    if (range !== undefined) {
+      const list = (this.ranges ??= []);
+      let entry = list.find((e) => e.range.min === range.min && e.range.max === range.max && e.range.minOpen === range.minOpen && e.range.maxOpen === range.maxOpen);
+      if (entry === undefined) list.push((entry = { range: { ...range }, rules: [] }));
+      addRule(entry.rules, rule);
     }
     const { prefixes, suffixes, infixes } = anchor;
     if (prefixes !== undefined && prefixes.length > 0) {
@@ -325,6 +348,13 @@ export class FieldAnchorIndex {
   markExact(v: string, hit: Float64Array, stamp: number): void {
     const l = this.exact.get(v);
     if (l !== undefined) markAll(l, hit, stamp);
+  }
+
+  /** Marks the rules with a range holding the number. */
+  markNumber(v: number, hit: Float64Array, stamp: number): void {
+    const ranges = this.ranges;
+    if (ranges === null) return;
+    for (let i = 0; i < ranges.length; i++) if (inRange(ranges[i]!.range, v)) markAll(ranges[i]!.rules, hit, stamp);
   }
 
   /** Marks every rule anchored here (a value the index cannot judge). */

@@ -361,6 +361,13 @@ interface AnchorGroup {
   numeric: boolean;
   /** Boolean anchors (Anchor.boolean): only booleans are looked up. */
   boolean: boolean;
+  /** Range anchors (Anchor.range): only numbers are looked up. */
+  range: boolean;
+  /**
+   * Presence anchors (Anchor.exists): read with the accessor, not walked, as the engine reads the
+   * field (an object or a nested array is a value too, and the walk reports neither).
+   */
+  exists: boolean;
   index: FieldAnchorIndex;
 }
 
@@ -380,6 +387,8 @@ export class RuleRouter {
   readonly needles: readonly string[] | null;
   private readonly tables: CategoryTable[];
   private readonly anchorGroups: AnchorGroup[];
+  /** The presence groups among them (markAnchors reads their fields one by one). */
+  private readonly existsGroups: AnchorGroup[];
   /** Reads every anchored field of an event in one walk; fieldGroups[i]: the groups of its field i. */
   private readonly walker: FieldWalker;
   private readonly fieldGroups: AnchorGroup[][];
@@ -438,9 +447,18 @@ export class RuleRouter {
     this.tables = d.tables.map((t) => ({ field: t.field, get: fieldAccessor(t.field), byCategory: t.byCategory, any: t.any }));
     this.slotGates = d.slotGates;
     this.gated = d.slotGates.some((g) => g !== null);
-    this.anchorGroups = d.groups.map((g) => ({ field: g.field, get: fieldAccessor(g.field), numeric: g.numeric, boolean: g.boolean === true, index: new FieldAnchorIndex(lower, g.index) }));
+    this.anchorGroups = d.groups.map((g) => ({
+      field: g.field,
+      get: fieldAccessor(g.field),
+      numeric: g.numeric,
+      boolean: g.boolean === true,
+      range: g.range === true,
+      exists: g.exists === true,
+      index: new FieldAnchorIndex(lower, g.index),
+    }));
+    this.existsGroups = this.anchorGroups.filter((g) => g.exists);
     const byField = new Map<string, AnchorGroup[]>();
-    for (const g of this.anchorGroups) push(byField, g.field, g);
+    for (const g of this.anchorGroups) if (!g.exists) push(byField, g.field, g);
     this.walker = new FieldWalker([...byField.keys()]);
     this.fieldGroups = [...byField.values()];
     this.fieldMemos = this.fieldGroups.map(() => ({ lists: new Map(), chars: 0 }));
@@ -538,15 +556,19 @@ export class RuleRouter {
    */
   private markAnchors(src: Record<string, unknown>, stamp: number): void {
     this.walkStamp = stamp;
-    if (this.walker.walk(src, this.onValue)) return;
-    // Too large to walk: one look-up per field (marking a slot twice changes nothing).
-    markPlain(src);
-    for (let ai = 0; ai < this.anchorGroups.length; ai++) {
-      const g = this.anchorGroups[ai]!;
-      const v = g.get(src);
-      if (Array.isArray(v)) for (const x of v) this.hit(g, x, stamp);
-      else if (v !== undefined) this.hit(g, v, stamp);
+    if (!this.walker.walk(src, this.onValue)) {
+      // Too large to walk: one look-up per field (marking a slot twice changes nothing).
+      markPlain(src);
+      for (let ai = 0; ai < this.anchorGroups.length; ai++) {
+        const g = this.anchorGroups[ai]!;
+        if (g.exists) continue;
+        const v = g.get(src);
+        if (Array.isArray(v)) for (const x of v) this.hit(g, x, stamp);
+        else if (v !== undefined) this.hit(g, v, stamp);
+      }
     }
+    const exists = this.existsGroups;
+    for (let i = 0; i < exists.length; i++) if (present(exists[i]!.get(src))) exists[i]!.index.markAll(this.reqHit, stamp);
   }
 
   /**
@@ -561,12 +583,12 @@ export class RuleRouter {
     let lists = memo.lists.get(v);
     if (lists !== undefined) return lists;
     const groups = this.fieldGroups[field]!;
-    if (groups.length === 1 && !groups[0]!.numeric && !groups[0]!.boolean) lists = groups[0]!.index.listsForRaw(v);
+    if (groups.length === 1 && !groups[0]!.numeric && !groups[0]!.boolean && !groups[0]!.range) lists = groups[0]!.index.listsForRaw(v);
     else {
       const all: (readonly number[])[] = [];
       for (let i = 0; i < groups.length; i++) {
         const g = groups[i]!;
-        if (g.numeric || g.boolean) all.push(g.index.all);
+        if (g.numeric || g.boolean || g.range) all.push(g.index.all);
         else all.push(...g.index.listsForRaw(v));
       }
       lists = all;
@@ -583,6 +605,12 @@ export class RuleRouter {
   }
 
   private hit(g: AnchorGroup, v: unknown, stamp: number): void {
+    if (g.range) {
+      // A number lies in the anchor's ranges or meets none of them; anything else: the query decides.
+      if (typeof v === 'number') g.index.markNumber(v, this.reqHit, stamp);
+      else if (v !== null && v !== undefined && typeof v !== 'object') g.index.markAll(this.reqHit, stamp);
+      return;
+    }
     if (g.boolean) {
       // A boolean is one of the anchor's or meets none of them; anything else: the query decides.
       if (typeof v === 'boolean') g.index.markExact(v ? 'true' : 'false', this.reqHit, stamp);
@@ -718,8 +746,8 @@ export class RuleRouter {
 export interface RouterIndexData {
   /** Per category field: category → its slots, and the slots of `any` terms. */
   tables: { field: string; byCategory: Map<string, number[]>; any: number[] }[];
-  /** Per anchored field and kind (case-sensitive, case-insensitive, integer, boolean), in order of first use. */
-  groups: { field: string; numeric: boolean; boolean?: boolean; index: AnchorIndexData }[];
+  /** Per anchored field and kind (case-sensitive, case-insensitive, integer, boolean, range, presence), in order of first use. */
+  groups: { field: string; numeric: boolean; boolean?: boolean; range?: boolean; exists?: boolean; index: AnchorIndexData }[];
   /** Per slot: its rule; and its requirements slotReqs[s] to slotReqs[s + 1] - 1 (RuleRouter). */
   slotRule: Int32Array;
   slotReqs: Int32Array;
@@ -756,9 +784,10 @@ export function buildRouterIndex(rules: readonly PreparedRule[]): RouterIndexDat
   }
 
   const tables = new Map<string, RouterIndexData['tables'][number]>();
-  /** Per field: its anchor groups by kind (0 case-sensitive, 1 case-insensitive, 2 integer, 3 boolean). */
-  const groups = new Map<string, ({ field: string; numeric: boolean; boolean: boolean; index: FieldAnchorIndex } | undefined)[]>();
-  const ordered: { field: string; numeric: boolean; boolean: boolean; index: FieldAnchorIndex }[] = [];
+  /** Per field: its anchor groups by kind (0 case-sensitive, 1 case-insensitive, 2 integer, 3 boolean, 4 range, 5 presence). */
+  type Kind = 'numeric' | 'boolean' | 'range' | 'exists' | null;
+  const groups = new Map<string, ({ field: string; kind: Kind; index: FieldAnchorIndex } | undefined)[]>();
+  const ordered: { field: string; kind: Kind; index: FieldAnchorIndex }[] = [];
   let table: RouterIndexData['tables'][number] | undefined;
   for (let s = 0; s < nSlots; s++) {
     const term = slotTerms[s]!;
@@ -774,19 +803,21 @@ export function buildRouterIndex(rules: readonly PreparedRule[]): RouterIndexDat
     if (anchors === null) continue;
     for (let k = 0; k < anchors.length; k++) {
       const a = anchors[k]!;
-      const numeric = a.numeric === true;
-      const boolean = a.boolean === true;
-      const kind = boolean ? 3 : numeric ? 2 : a.caseInsensitive ? 1 : 0;
+      const kind: Kind = a.exists ? 'exists' : a.range !== undefined ? 'range' : a.boolean ? 'boolean' : a.numeric ? 'numeric' : null;
+      const slot = kind === 'exists' ? 5 : kind === 'range' ? 4 : kind === 'boolean' ? 3 : kind === 'numeric' ? 2 : a.caseInsensitive ? 1 : 0;
       let byKind = groups.get(a.field);
-      if (!byKind) groups.set(a.field, (byKind = [undefined, undefined, undefined, undefined]));
-      let g = byKind[kind];
-      if (!g) ordered.push((g = byKind[kind] = { field: a.field, numeric, boolean, index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
+      if (!byKind) groups.set(a.field, (byKind = [undefined, undefined, undefined, undefined, undefined, undefined]));
+      let g = byKind[slot];
+      if (!g) ordered.push((g = byKind[slot] = { field: a.field, kind, index: new FieldAnchorIndex(a.caseInsensitive ? lower : null) }));
       g.index.add(a, slotReqs[s]! + (a.requirement ?? 0));
     }
   }
   return {
     tables: [...tables.values()],
-    groups: ordered.map((g) => (g.boolean ? { field: g.field, numeric: false, boolean: true, index: g.index.data() } : { field: g.field, numeric: g.numeric, index: g.index.data() })),
+    groups: ordered.map((g) => {
+      const d = { field: g.field, numeric: g.kind === 'numeric', index: g.index.data() };
+      return g.kind === 'boolean' ? { ...d, boolean: true } : g.kind === 'range' ? { ...d, range: true } : g.kind === 'exists' ? { ...d, exists: true } : d;
+    }),
     slotRule: Int32Array.from(slotRules),
     slotReqs,
     slotGates: slotTerms.map((t) => {
@@ -808,6 +839,18 @@ export function ruleNeedles(rules: readonly PreparedRule[]): readonly string[] |
     for (const n of r.query.needles) needles.add(n);
   }
   return [...needles];
+}
+
+/**
+ * Whether a field's value (as its accessor gives it) is one: not missing, null, an empty array or
+ * an array of nulls — the engine's `normalize` (engine/expr.ts), under which a comparison with a
+ * constant can hold.
+ */
+function present(v: unknown): boolean {
+  if (v === undefined || v === null) return false;
+  if (!Array.isArray(v)) return true;
+  for (let i = 0; i < v.length; i++) if (v[i] !== null && v[i] !== undefined) return true;
+  return false;
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, i: V): void {

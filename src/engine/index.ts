@@ -14,6 +14,7 @@ import { PagedTailSequences } from './sequence-paged.js';
 import type { CompiledQuery, EngineOptions, QueryResult, QueryRun, TermOutline } from './types.js';
 import { KEYS_MISSING, KEYS_UNKNOWN, MAX_ANSWERED_TERMS, NOT_ANSWERED } from './answers.js';
 import { singleKeyValues } from './join-keys.js';
+import { modeForType } from './values.js';
 
 export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult, TermAnswers, TermOutline } from './types.js';
 export { fieldAccessor, getField } from './fields.js';
@@ -232,12 +233,19 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     const t = options.fieldType?.(field);
     return t === undefined || t === 'keyword' || t === 'wildcard' || t === 'constant_keyword' || t === 'text' || t === 'match_only_text';
   };
+  // Fields that compare a number value with a number constant numerically (engine/values.ts: a
+  // numeric type, or none — 'auto'): the ones range anchors use.
+  const numberField = (field: string): boolean => {
+    if (field === timestampField) return false;
+    const t = options.fieldType?.(field);
+    return t === undefined || modeForType(t) === 'number';
+  };
   const cats: ReadonlySet<string> | null = categories;
   const termQueries: EventQuery[] =
     q.kind === 'event' ? [q] : q.kind === 'sample' ? q.terms.map((t) => t.query) : [...q.terms.map((t) => t.query), ...(q.until ? [q.until.query] : [])];
   const terms: TermOutline[] = [...new Set(termQueries)].map((t) => {
     const gate = eventGate(t, stringField);
-    return gate === null ? { category: t.category, anchors: eventAnchors(t, stringField) } : { category: t.category, anchors: eventAnchors(t, stringField), gate };
+    return gate === null ? { category: t.category, anchors: eventAnchors(t, stringField, numberField) } : { category: t.category, anchors: eventAnchors(t, stringField, numberField), gate };
   });
   const relevant =
     termFilters.length === 1
@@ -251,7 +259,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
     categories: cats,
     relevant,
     writeAnswers,
-    anchors: queryAnchors(q, stringField),
+    anchors: queryAnchors(q, stringField, numberField),
     terms,
     needles: queryNeedles(q, stringField),
     createRun,
