@@ -43,6 +43,10 @@ const QUERIES: Record<string, string> = {
   // ranges of numbers (the recent-DLL rules) and an existence test (the DNS term of a sequence)
   recent: 'library where dll.Ext.relative_file_creation_time <= 500 or dll.Ext.relative_file_name_modify_time < -60',
   dns: 'network where dns.question.name != null',
+  // checks on the value: a term's exclusions of the field (Program Files Directory Masquerading)
+  // and a case-sensitive regular expression (the Unquoted Service Path rule)
+  masq: 'process where process.executable : "C:\\\\*Program Files*\\\\*.exe" and not process.executable : ("?:\\\\Program Files\\\\*.exe", "?:\\\\Program Files (x86)\\\\*.exe")',
+  unquoted: 'process where process.executable regex """C:\\\\Program Files\\\\\\w+.exe"""',
 };
 
 function prepared(): PreparedRule[] {
@@ -114,6 +118,12 @@ const EVENTS: [string, EventDoc, string[]][] = [
   ['a number is a value', ev('network', { dns: { question: { name: 0 } } }), ['dns']],
   ['a flat dotted key', ev('network', { 'dns.question.name': 'a.com' }), ['dns']],
   ['too many keys to walk: every field is read by its accessor', ev('library', { dll: { Ext: { relative_file_creation_time: 3 } }, dns: { question: { name: 'a' } }, ...Object.fromEntries(Array.from({ length: 4100 }, (_, i) => [`k${i}`, i])) }), ['recent']],
+  ['a program in Program Files: excluded, and a folder below it', ev('process', { process: { name: 'a.exe', executable: 'C:\\Program Files\\App\\a.exe' } }), []],
+  ['directly in Program Files: excluded, and the regex matches', ev('process', { process: { name: 'app.exe', executable: 'C:\\Program Files\\app.exe' } }), ['regex', 'unquoted']],
+  ['Program Files below another folder', ev('process', { process: { name: 'x.exe', executable: 'C:\\Tools\\Program Files\\x.exe' } }), ['masq']],
+  ['lower case: `:` folds, regex does not', ev('process', { process: { name: 'x.exe', executable: 'c:\\tools\\program files\\APP.EXE' } }), ['masq']],
+  ['an excluded path in an array excludes the event', ev('process', { process: { name: 'x.exe', executable: ['C:\\Program Files\\a\\b.exe', 'C:\\Tools\\Program Files\\y.exe'] } }), []],
+  ['a .dll is no match of the anchor\'s own pattern', ev('process', { process: { name: 'x.exe', executable: 'C:\\Tools\\Program Files\\x.dll' } }), []],
   ['too many keys, a DNS event', ev('network', { dns: { question: { name: 'a' } }, ...Object.fromEntries(Array.from({ length: 4100 }, (_, i) => [`k${i}`, i])) }), ['dns']],
 ];
 
@@ -148,9 +158,10 @@ describe('router: shared anchor index', () => {
     router.route(ev('network', { destination: { port: 80.5 } }));
     expect(router.counters.dispatched[seq]).toBe(3);
     router.route(ev('process', { process: { name: 'notepad.exe', executable: 'C:\\Program Files\\x.exe' } }));
-    // The regex rule (broad anchor), the negation and the function rule (no anchors); not the
-    // suffix/prefix/infix/sequence rules, whose anchors notepad misses.
-    expect(offered()).toEqual(['ends', 'negated', 'regex', 'seq']);
+    // The regex rule (broad anchor), the negation and the function rule (no anchors), and the
+    // Unquoted Service Path rule (x.exe directly in Program Files); not the suffix/prefix/infix/
+    // sequence rules, whose anchors notepad misses, nor the masquerading rule, which excludes it.
+    expect(offered()).toEqual(['ends', 'negated', 'regex', 'seq', 'unquoted']);
     expect(router.counters.dispatched[seq]).toBe(3);
     // Both of a term's requirements must be met for it to be offered the event.
     const both = names.indexOf('both');
@@ -194,6 +205,17 @@ describe('router: shared anchor index', () => {
     expect(router.counters.dispatched[dns]).toBe(0);
     router.route(ev('network', { dns: { question: { name: '' } } }));
     expect(router.counters.dispatched[dns]).toBe(1);
+    // Checks: values with the anchor's pieces that an exclusion, the anchor's own patterns or the
+    // regular expression rule out are offered to nobody.
+    const masq = names.indexOf('masq');
+    const unquoted = names.indexOf('unquoted');
+    for (const executable of ['C:\\Program Files\\App\\a.exe', 'D:\\PROGRAM FILES (X86)\\b.exe', 'C:\\Tools\\Program Files\\x.dll']) {
+      router.route(ev('process', { process: { name: 'x.exe', executable } }));
+    }
+    // (The unquoted rule was offered C:\Program Files\x.exe above.)
+    expect([router.counters.dispatched[masq], router.counters.dispatched[unquoted]]).toEqual([0, 1]);
+    router.route(ev('process', { process: { name: 'x.exe', executable: ['C:\\Program Files\\x.exe', 'C:\\Tools\\Program Files\\y.exe'] } }));
+    expect([router.counters.dispatched[masq], router.counters.dispatched[unquoted]]).toEqual([1, 2]);
   });
 
   it('mayDispatch agrees with route on which events some rule is offered', () => {

@@ -31,7 +31,7 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
     ]);
     // A branch with a specific anchor and one with only a broad one: both alternatives are kept.
     expect(anchors('any where process.executable != null and ((event.category == "file" and file.path regex "x.*") or process.name in ("vi", "sed"))')).toEqual([
-      { field: 'file.path', values: [], prefixes: ['x'], caseInsensitive: false },
+      { field: 'file.path', values: [], prefixes: ['x'], caseInsensitive: false, check: { regex: ['x.*'] } },
       { field: 'process.name', values: ['vi', 'sed'], caseInsensitive: false },
     ]);
     // A wildcard's literal end is more specific than a broad field.
@@ -187,6 +187,60 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
     expect(anchors('network where dns.question.name == null')).toBeNull();
     expect(anchors('network where dns.question.name not in ("x")')).toBeNull();
     expect(anchors('network where not dns.question.name : "x*"')).toBeNull();
+  });
+
+  it('checks a term\'s exclusions of a field, and case-sensitive regular expressions, on the values its pieces find', () => {
+    const terms = (q: string) => compile(q).terms![0]!.anchors;
+    // The Program Files Directory Masquerading shape: the anchor's own patterns, and each negated
+    // test of the field (the name's exclusion is on another field).
+    expect(
+      terms('process where process.executable : ("C:\\\\*Program Files*\\\\*.exe", "x") and not process.executable : ("?:\\\\Program Files\\\\*.exe", "?:\\\\Program Files (x86)\\\\*.exe") and not process.name in~ ("A.exe")'),
+    ).toEqual([
+      {
+        field: 'process.executable',
+        values: ['x'],
+        infixes: ['program files'],
+        caseInsensitive: true,
+        check: {
+          like: { patterns: ['c:\\*program files*\\*.exe', 'x'], folded: true, wildcard: true },
+          unless: [{ patterns: ['?:\\program files\\*.exe', '?:\\program files (x86)\\*.exe'], folded: true, wildcard: true }],
+        },
+      },
+    ]);
+    // A case-sensitive anchor takes case-insensitive exclusions too (the value is lower-cased for
+    // them), and each part of `not (… or …)`; a case-insensitive anchor (lower-cased values) takes
+    // no case-sensitive one.
+    expect(terms('file where file.name like "*.SCR" and not (file.name : "A*" or file.name in ("B.SCR") or file.path : "x") and not file.name in~ ("C.SCR")')).toEqual([
+      {
+        field: 'file.name',
+        values: [],
+        suffixes: ['.SCR'],
+        caseInsensitive: false,
+        check: {
+          like: { patterns: ['*.SCR'], folded: false, wildcard: true },
+          unless: [
+            { patterns: ['a*'], folded: true, wildcard: true },
+            { patterns: ['B.SCR'], folded: false, wildcard: false },
+            { patterns: ['c.scr'], folded: true, wildcard: false },
+          ],
+        },
+      },
+    ]);
+    expect(terms('process where process.name : ("*.scr") and not process.name like "X*" and process.name not in ("a.scr")')).toEqual([
+      { field: 'process.name', values: [], suffixes: ['.scr'], caseInsensitive: true },
+    ]);
+    // Only a top-level conjunct excludes: under `or` a negation need not hold.
+    expect(terms('process where process.name : "*.exe" and (not process.name : "a*" or process.pid == 1)')).toEqual([
+      { field: 'process.name', values: [], suffixes: ['.exe'], caseInsensitive: true },
+    ]);
+    // The Unquoted Service Path shape: the regular expression itself, behind its 63 prefixes.
+    const unquoted = terms('process where process.executable regex """C:\\\\Program Files\\\\\\w+.exe"""')!;
+    expect(unquoted).toHaveLength(1);
+    expect(unquoted[0]!.prefixes).toHaveLength(63);
+    expect(unquoted[0]!.check).toEqual({ regex: ['C:\\\\Program Files\\\\\\w+.exe'] });
+    // regex~ (folded inside the matcher) and an exact language get no check.
+    expect(terms('process where process.executable regex~ """C:\\\\Program Files\\\\[a-z]+"""')![0]!.check).toBeUndefined();
+    expect(terms('process where process.name regex """(cmd|pwsh)\\.exe"""')).toEqual([{ field: 'process.name', values: ['cmd.exe', 'pwsh.exe'], caseInsensitive: false }]);
   });
 
   it('needs an anchor for every term of a sequence, until included', () => {

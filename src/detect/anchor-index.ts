@@ -2,7 +2,10 @@
 // marks every rule with an anchor the value satisfies — an exact value, a literal start, end or
 // contained piece of a wildcard pattern — in a few map look-ups, however many rules share the field.
 //
-import { inRange, type NumberRange } from '../engine/anchors.js';
+import { inRange, type AnchorCheck, type Exclusion, type NumberRange } from '../engine/anchors.js';
+import { lower } from '../engine/expr.js';
+import { compileLuceneRegex } from '../engine/regex.js';
+import { compileWildcardList } from '../engine/wildcard.js';
 
 // Marking means `hit[rule] = stamp` (the router's per-event stamp), so nothing is allocated or
 // cleared per event. The index only narrows: a marked rule still runs its own condition.
@@ -157,6 +160,8 @@ export interface AnchorPieces {
   values: readonly string[];
   /** A range anchor's bounds (engine/anchors.ts Anchor.range): numbers are looked up by markNumber. */
   range?: NumberRange;
+  /** Checks on the value beyond the pieces (engine/anchors.ts Anchor.check). */
+  check?: AnchorCheck;
   prefixes?: readonly string[];
   suffixes?: readonly string[];
   infixes?: readonly string[];
@@ -190,6 +195,16 @@ export interface AnchorIndexData {
   shortInfixes: Entry[] | null;
   /** Ranges of numbers, each with its rules (absent in an index without them). */
   ranges?: RangeEntry[];
+  /**
+   * Anchors with checks: an index of their values and pieces whose "rules" are numbers of checks,
+   * and per check its rules (absent in an index without them).
+   */
+  checked?: { index: AnchorIndexData; checks: CheckData[] };
+}
+
+/** One checked anchor: its checks and its rules. */
+interface CheckData extends AnchorCheck {
+  rules: number[];
 }
 
 /** Rules whose anchor is one range of numbers. */
@@ -219,6 +234,12 @@ export class FieldAnchorIndex {
   private shortInfixes: Entry[] | null;
   /** Ranges of numbers (few: a rule set has a few dozen), tested one by one. */
   private ranges: RangeEntry[] | null;
+  /**
+   * Anchors with checks (AnchorPieces.check): their values and pieces are looked up in an index of
+   * their own, and a check runs only on a value that holds one of its anchor's pieces; `tests`
+   * are compiled when first run.
+   */
+  private checked: { index: FieldAnchorIndex; checks: CheckData[]; tests: (((v: string) => boolean) | undefined)[] } | null;
   /** Every rule with an anchor here, for values the index cannot judge (numbers, booleans). */
   readonly all: number[];
   /**
@@ -245,6 +266,7 @@ export class FieldAnchorIndex {
     this.infixes = built?.infixes ? new InfixIndex(built.infixes) : null;
     this.shortInfixes = built?.shortInfixes ?? null;
     this.ranges = built?.ranges ?? null;
+    this.checked = built?.checked ? { index: new FieldAnchorIndex(null, built.checked.index), checks: built.checked.checks, tests: [] } : null;
   }
 
   /** What the index holds, as plain data (shared with the index, not copied). */
@@ -258,6 +280,7 @@ export class FieldAnchorIndex {
       infixes: this.infixes === null ? null : this.infixes.data(),
       shortInfixes: this.shortInfixes,
       ...(this.ranges === null ? {} : { ranges: this.ranges }),
+      ...(this.checked === null ? {} : { checked: { index: this.checked.index.data(), checks: this.checked.checks } }),
     };
   }
 
@@ -275,6 +298,14 @@ export class FieldAnchorIndex {
       const l = this.exact.get(v);
       if (l === undefined) this.exact.set(v, [rule]);
       else addRule(l, rule);
+    }
+    if (anchor.check !== undefined) {
+      // Its values and pieces lead to its check, not to its rule.
+      const c = (this.checked ??= { index: new FieldAnchorIndex(null), checks: [], tests: [] });
+      const id = c.checks.length;
+      c.checks.push({ ...(JSON.parse(JSON.stringify(anchor.check)) as AnchorCheck), rules: [rule] });
+      c.index.add({ values: anchor.values, prefixes: anchor.prefixes, suffixes: anchor.suffixes, infixes: anchor.infixes }, id);
+      return;
     }
     const range = anchor.range;
     if (range !== undefined) {
@@ -319,7 +350,66 @@ export class FieldAnchorIndex {
     if (this.infixes !== null) this.infixes.collect(v, lists);
     const short = this.shortInfixes;
     if (short !== null) for (let i = 0; i < short.length; i++) if (v.includes(short[i]!.piece)) lists.push(short[i]!.rules);
+    const checked = this.checked;
+    if (checked !== null) {
+      const candidates = checked.index.listsFor(v);
+      for (let i = 0; i < candidates.length; i++) {
+        const ids = candidates[i]!;
+        for (let j = 0; j < ids.length; j++) {
+          const id = ids[j]!;
+          const test = (checked.tests[id] ??= this.compileCheck(checked.checks[id]!));
+          if (test(v)) lists.push(checked.checks[id]!.rules);
+        }
+      }
+    }
     return lists.length === 0 ? NONE : lists;
+  }
+
+  /**
+   * The test of a check, on a value as listsFor gets it (lower-cased when the index folds). A
+   * pattern the engine could not compile would have kept the rule from compiling; should one fail
+   * here all the same, its part of the check is left out (the value passes it).
+   */
+  private compileCheck(c: AnchorCheck): (v: string) => boolean {
+    const folds = this.fold !== null;
+    // A test of the value as given, or lower-cased; null when the value was folded and the
+    // patterns need it as the event holds it (the anchors never ask for that).
+    const on = (x: Exclusion): ((v: string) => boolean) | null => {
+      if (!x.folded && folds) return null;
+      let t: (v: string) => boolean;
+      if (!x.wildcard) {
+        const set = new Set(x.patterns);
+        t = (v) => set.has(v);
+      } else {
+        try {
+          t = compileWildcardList(x.patterns);
+        } catch {
+          return null;
+        }
+      }
+      return x.folded && !folds ? (v) => t(lower(v)) : t;
+    };
+    const parts: ((v: string) => boolean)[] = [];
+    if (c.regex !== undefined && !folds) {
+      try {
+        const rs = c.regex.map((p) => compileLuceneRegex(p, false));
+        parts.push((v) => rs.some((r) => r(v)));
+      } catch {
+        /* left out */
+      }
+    }
+    if (c.like !== undefined) {
+      const t = on(c.like);
+      if (t !== null) parts.push(t);
+    }
+    for (const x of c.unless ?? []) {
+      const t = on(x);
+      if (t !== null) parts.push((v) => !t(v));
+    }
+    return (v) => {
+      for (let i = 0; i < parts.length; i++) if (!parts[i]!(v)) return false;
+      return true;
+    };
   }
 
   /** The rule lists mark() marks for the event's string (not yet case-folded), without the memo. */

@@ -53,6 +53,36 @@ export interface Anchor {
    * false when the field is missing, null or an empty or all-null array). `values` is empty.
    */
   exists?: boolean;
+  /**
+   * What the value itself must also be, beyond the anchor's values and pieces (a string anchor
+   * only): the index looks its pieces up, then checks these on the value (anchor-index.ts).
+   */
+  check?: AnchorCheck;
+}
+
+/**
+ * A string anchor's checks: necessary conditions a piece cannot express — the whole of a
+ * case-sensitive regular expression (`C:\\Program Files\\\w+.exe` has no backslash after the
+ * prefix), and the term's negated tests of the same field (`not process.executable : ("?:\\Program
+ * Files\\*.exe")`) with the anchor's own wildcard patterns.
+ */
+export interface AnchorCheck {
+  /** Lucene regular expressions (case-sensitive): the whole value matches one of them. */
+  regex?: string[];
+  /** The anchor's wildcard patterns (like Exclusion's): the value matches one of them. */
+  like?: Exclusion;
+  /** One per negated test of the field: the value matches none of its patterns. */
+  unless?: Exclusion[];
+}
+
+/**
+ * Patterns of one test of a field: wildcard patterns, or exact strings (`in`); lower-cased when
+ * `folded`, and then matched against the lower-cased value, as `:`, `like~` and `in~` match.
+ */
+export interface Exclusion {
+  patterns: string[];
+  folded: boolean;
+  wildcard: boolean;
 }
 
 /** Bounds of a range anchor; an absent bound is unbounded. */
@@ -180,6 +210,13 @@ function fieldVsConstant(e: Expr): { field: string; op: keyof typeof MIRROR; val
   return null;
 }
 
+/**
+ * The wildcard patterns of anchors made from `:`/`like` with pieces: checked on the value (as the
+ * anchor's `check.like`) only when the term also excludes values of the field (eventAnchors), as
+ * the exclusions are checked then anyway.
+ */
+const wildcards = new WeakMap<Anchor, Exclusion>();
+
 /** The anchor a single conjunct gives, if it is a field tested against literal strings only. */
 function anchorOf(e: Expr): Graded | null {
   const grade = (anchor: Anchor, weakness: number): Graded => ({
@@ -246,6 +283,9 @@ function anchorOf(e: Expr): Graded | null {
     if (pieces.prefix.length > 0) anchor.prefixes = pieces.prefix;
     if (pieces.suffix.length > 0) anchor.suffixes = pieces.suffix;
     if (pieces.infix.length > 0) anchor.infixes = pieces.infix;
+    if (anchor.prefixes || anchor.suffixes || anchor.infixes) {
+      wildcards.set(anchor, { patterns: e.patterns.map((p) => (e.caseInsensitive ? (p as { value: string }).value.toLowerCase() : (p as { value: string }).value)), folded: e.caseInsensitive, wildcard: true });
+    }
     return grade(anchor, weakness);
   }
   if (e.kind === 'match' && e.op === 'regex' && e.operand.kind === 'field') return regexAnchor(e.operand.name, e.patterns, e.caseInsensitive, grade);
@@ -288,6 +328,10 @@ function regexAnchor(field: string, patterns: readonly Expr[], caseInsensitive: 
   if (pieces.prefix.length > 0) anchor.prefixes = pieces.prefix;
   if (pieces.suffix.length > 0) anchor.suffixes = pieces.suffix;
   if (pieces.infix.length > 0) anchor.infixes = pieces.infix;
+  // A piece says little of a regular expression's value (a prefix and then only word characters):
+  // the router runs the whole expression on values that hold a piece. Case-sensitive only: the
+  // index lower-cases the values of a case-insensitive anchor, and regex~ folds inside the matcher.
+  if (!caseInsensitive && (anchor.prefixes || anchor.suffixes || anchor.infixes)) anchor.check = { regex: patterns.map((p) => (p as { value: string }).value) };
   return grade(anchor, weakness);
 }
 
@@ -302,8 +346,9 @@ interface Choice {
 
 /**
  * Anchors of a condition: a conjunction takes the better of its parts (the first on ties), a
- * disjunction the union of its branches' (when every branch has some). `not` and anything else
- * give none.
+ * disjunction the union of its branches' (when every branch has some). `not` (but for
+ * `not F == null`, an existence test) and anything else give none; a term's top-level negations
+ * of a field become checks of its anchors on that field (eventAnchors).
  */
 function choose(e: Expr, usable: FieldTest, numeric: FieldTest): Choice | null {
   if (e.kind === 'and') {
@@ -341,12 +386,14 @@ function choose(e: Expr, usable: FieldTest, numeric: FieldTest): Choice | null {
  */
 export function eventAnchors(q: EventQuery, usable: FieldTest = () => true, numeric: FieldTest = () => true): Anchor[] | null {
   const choices: Choice[] = [];
+  const excluded = new Map<string, Exclusion[]>();
   const conjuncts = (e: Expr): void => {
     if (e.kind === 'and') {
       conjuncts(e.left);
       conjuncts(e.right);
       return;
     }
+    exclusions(e, usable, excluded);
     const c = choose(e, usable, numeric);
     if (c) choices.push(c);
   };
@@ -357,9 +404,54 @@ export function eventAnchors(q: EventQuery, usable: FieldTest = () => true, nume
   const out: Anchor[] = [];
   choices.forEach((c, i) => {
     if (i > 0 && c.weakness >= SHORT_PIECE) return;
-    for (const a of c.anchors) out.push(i === 0 ? a : { ...a, requirement: i });
+    for (const a of c.anchors) out.push(excluding(i === 0 ? a : { ...a, requirement: i }, excluded.get(a.field), wildcards.get(a)));
   });
   return out;
+}
+
+/**
+ * Records what a top-level conjunct of a term excludes: `not F : (…)`, `not F like[~] (…)`,
+ * `F not in[~] (…)`, `not F in[~] (…)` with literal strings, and each part of `not (X or Y)` (under
+ * `not`, `or` is two-valued: neither X nor Y may hold). The term holds only if no value of F
+ * matches such a test (`not` of a test true for one value of a multi-valued field is false).
+ */
+function exclusions(e: Expr, usable: FieldTest, into: Map<string, Exclusion[]>): void {
+  const add = (field: string, x: Exclusion) => {
+    const l = into.get(field);
+    if (l === undefined) into.set(field, [x]);
+    else l.push(x);
+  };
+  const strings = (xs: readonly Expr[]): string[] | null => (xs.length > 0 && xs.every((x) => x.kind === 'literal' && typeof x.value === 'string') ? xs.map((x) => (x as { value: string }).value) : null);
+  const positive = (x: Expr): void => {
+    if (x.kind === 'or') {
+      positive(x.left);
+      positive(x.right);
+      return;
+    }
+    if (x.kind === 'match' && x.op === 'like' && x.operand.kind === 'field') {
+      const p = strings(x.patterns);
+      if (p !== null) add(x.operand.name, { patterns: x.caseInsensitive ? p.map((v) => v.toLowerCase()) : p, folded: x.caseInsensitive, wildcard: true });
+    } else if (x.kind === 'in' && !x.negated && x.operand.kind === 'field' && usable(x.operand.name)) {
+      // `in` compares as strings only on keyword-like fields (an ip field takes CIDR blocks).
+      const p = strings(x.values);
+      if (p !== null) add(x.operand.name, { patterns: x.caseInsensitive ? p.map((v) => v.toLowerCase()) : p, folded: x.caseInsensitive, wildcard: false });
+    }
+  };
+  if (e.kind === 'not') positive(e.operand);
+  else if (e.kind === 'in' && e.negated) positive({ ...e, negated: false });
+}
+
+/**
+ * The anchor with the field's exclusions among its checks (a string anchor; a case-insensitive
+ * anchor's values are lower-cased, so only exclusions that lower-case the value too), and then its
+ * own wildcard patterns: a value with the anchor's piece that the anchor's patterns do not match
+ * is no better than one an exclusion matches.
+ */
+function excluding(a: Anchor, excluded: readonly Exclusion[] | undefined, like: Exclusion | undefined): Anchor {
+  if (excluded === undefined || a.numeric || a.boolean || a.range || a.exists) return a;
+  const unless = excluded.filter((x) => x.folded || !a.caseInsensitive);
+  if (unless.length === 0) return a;
+  return { ...a, check: { ...a.check, ...(like !== undefined ? { like } : {}), unless } };
 }
 
 /**
@@ -431,5 +523,6 @@ export function copyAnchor(a: Anchor): Anchor {
   if (a.boolean) c.boolean = true;
   if (a.range) c.range = { ...a.range };
   if (a.exists) c.exists = true;
+  if (a.check) c.check = JSON.parse(JSON.stringify(a.check)) as AnchorCheck;
   return c;
 }
