@@ -14,6 +14,13 @@ import { compileWildcardList } from '../engine/wildcard.js';
 interface Entry {
   piece: string;
   rules: number[];
+  /** Checked anchors (FieldAnchorIndex checks) holding the piece: their checks' numbers. */
+  checks?: number[];
+}
+
+/** Adds a rule, or a check's number, to an entry. */
+function addTo(entry: Entry, id: number, check: boolean): void {
+  addRule(check ? (entry.checks ??= []) : entry.rules, id);
 }
 
 /** Prefixes and suffixes are looked up by their first / last KEY characters (all of a shorter one). */
@@ -47,7 +54,7 @@ class EndIndex {
     return { byKey: this.byKey, lengths: this.lengths, maxLength: this.maxLength };
   }
 
-  add(piece: string, rule: number): void {
+  add(piece: string, rule: number, check = false): void {
     const len = Math.min(KEY, piece.length);
     let h = 0;
     for (let k = 1; k <= len; k++) h = step(h, piece.charCodeAt(this.atStart ? k - 1 : piece.length - k), k);
@@ -55,12 +62,11 @@ class EndIndex {
     this.maxLength = Math.max(this.maxLength, len);
     let list = this.byKey.get(h);
     if (!list) this.byKey.set(h, (list = []));
-    const entry = entryFor(list, piece);
-    addRule(entry.rules, rule);
+    addTo(entryFor(list, piece), rule, check);
   }
 
-  /** Appends the rule list of every piece the value starts (ends) with. */
-  collect(v: string, into: number[][]): void {
+  /** Appends the rule list of every piece the value starts (ends) with (and its checks to `checks`). */
+  collect(v: string, into: number[][], checks: number[][]): void {
     const n = v.length;
     const max = Math.min(n, this.maxLength);
     let h = 0;
@@ -71,7 +77,10 @@ class EndIndex {
       if (list === undefined) continue;
       for (let j = 0; j < list.length; j++) {
         const e = list[j]!;
-        if (this.atStart ? v.startsWith(e.piece) : v.endsWith(e.piece)) into.push(e.rules);
+        if (this.atStart ? v.startsWith(e.piece) : v.endsWith(e.piece)) {
+          if (e.rules.length > 0) into.push(e.rules);
+          if (e.checks !== undefined) checks.push(e.checks);
+        }
       }
     }
   }
@@ -101,7 +110,7 @@ class InfixIndex {
     return { byKey: this.byKey, size: this.size };
   }
 
-  add(piece: string, rule: number): void {
+  add(piece: string, rule: number, check = false): void {
     const c0 = piece.charCodeAt(0) & 0x7f;
     const c1 = piece.charCodeAt(1) & 0x7f;
     const key = (c0 << 14) | (c1 << 7) | (piece.charCodeAt(2) & 0x7f);
@@ -111,11 +120,11 @@ class InfixIndex {
     const before = list.length;
     const entry = entryFor(list, piece);
     if (list.length > before) this.size++;
-    addRule(entry.rules, rule);
+    addTo(entry, rule, check);
   }
 
-  /** Appends the rule list of every piece the value contains (a list once per place it occurs). */
-  collect(v: string, into: number[][]): void {
+  /** Appends the rule list of every piece the value contains (a list once per place it occurs; checks to `checks`). */
+  collect(v: string, into: number[][], checks: number[][]): void {
     const end = v.length - 2;
     if (end <= 0) return;
     let c1 = v.charCodeAt(0) & 0x7f;
@@ -127,7 +136,10 @@ class InfixIndex {
       if (list === undefined) continue;
       for (let j = 0; j < list.length; j++) {
         const e = list[j]!;
-        if (v.startsWith(e.piece, i)) into.push(e.rules);
+        if (v.startsWith(e.piece, i)) {
+          if (e.rules.length > 0) into.push(e.rules);
+          if (e.checks !== undefined) checks.push(e.checks);
+        }
       }
     }
   }
@@ -196,10 +208,11 @@ export interface AnchorIndexData {
   /** Ranges of numbers, each with its rules (absent in an index without them). */
   ranges?: RangeEntry[];
   /**
-   * Anchors with checks: an index of their values and pieces whose "rules" are numbers of checks,
-   * and per check its rules (absent in an index without them).
+   * Anchors with checks, numbered: their pieces' entries list them (Entry.checks), their exact
+   * values are in `exactChecks` (both absent in an index without them).
    */
-  checked?: { index: AnchorIndexData; checks: CheckData[] };
+  checks?: CheckData[];
+  exactChecks?: Map<string, number[]>;
 }
 
 /** One checked anchor: its checks and its rules. */
@@ -235,11 +248,15 @@ export class FieldAnchorIndex {
   /** Ranges of numbers (few: a rule set has a few dozen), tested one by one. */
   private ranges: RangeEntry[] | null;
   /**
-   * Anchors with checks (AnchorPieces.check): their values and pieces are looked up in an index of
-   * their own, and a check runs only on a value that holds one of its anchor's pieces; `tests`
-   * are compiled when first run.
+   * Anchors with checks (AnchorPieces.check), numbered: their pieces are in the same entries as
+   * the others' (Entry.checks), their exact values in `exactChecks`, so one scan of a value finds
+   * both; a check runs only on a value that holds one of its anchor's pieces. `tests` are compiled
+   * when first run; `candidates` is listsFor's scratch list of checks found.
    */
-  private checked: { index: FieldAnchorIndex; checks: CheckData[]; tests: (((v: string) => boolean) | undefined)[] } | null;
+  private checks: CheckData[] | null;
+  private exactChecks: Map<string, number[]> | null;
+  private readonly tests: (((v: string) => boolean) | undefined)[] = [];
+  private readonly candidates: number[][] = [];
   /** Every rule with an anchor here, for values the index cannot judge (numbers, booleans). */
   readonly all: number[];
   /**
@@ -266,7 +283,8 @@ export class FieldAnchorIndex {
     this.infixes = built?.infixes ? new InfixIndex(built.infixes) : null;
     this.shortInfixes = built?.shortInfixes ?? null;
     this.ranges = built?.ranges ?? null;
-    this.checked = built?.checked ? { index: new FieldAnchorIndex(null, built.checked.index), checks: built.checked.checks, tests: [] } : null;
+    this.checks = built?.checks ?? null;
+    this.exactChecks = built?.exactChecks ?? null;
   }
 
   /** What the index holds, as plain data (shared with the index, not copied). */
@@ -280,7 +298,7 @@ export class FieldAnchorIndex {
       infixes: this.infixes === null ? null : this.infixes.data(),
       shortInfixes: this.shortInfixes,
       ...(this.ranges === null ? {} : { ranges: this.ranges }),
-      ...(this.checked === null ? {} : { checked: { index: this.checked.index.data(), checks: this.checked.checks } }),
+      ...(this.checks === null ? {} : { checks: this.checks, exactChecks: this.exactChecks ?? new Map() }),
     };
   }
 
@@ -300,11 +318,17 @@ export class FieldAnchorIndex {
       else addRule(l, rule);
     }
     if (anchor.check !== undefined) {
-      // Its values and pieces lead to its check, not to its rule.
-      const c = (this.checked ??= { index: new FieldAnchorIndex(null), checks: [], tests: [] });
-      const id = c.checks.length;
-      c.checks.push({ ...(JSON.parse(JSON.stringify(anchor.check)) as AnchorCheck), rules: [rule] });
-      c.index.add({ values: anchor.values, prefixes: anchor.prefixes, suffixes: anchor.suffixes, infixes: anchor.infixes }, id);
+      // Its values and pieces lead to its check, which leads to its rule.
+      const checks = (this.checks ??= []);
+      const id = checks.length;
+      checks.push({ ...(JSON.parse(JSON.stringify(anchor.check)) as AnchorCheck), rules: [rule] });
+      const exact = (this.exactChecks ??= new Map());
+      for (const v of anchor.values) {
+        const l = exact.get(v);
+        if (l === undefined) exact.set(v, [id]);
+        else addRule(l, id);
+      }
+      this.addPieces(anchor, id, true);
       return;
     }
     const range = anchor.range;
@@ -314,20 +338,25 @@ export class FieldAnchorIndex {
       if (entry === undefined) list.push((entry = { range: { ...range }, rules: [] }));
       addRule(entry.rules, rule);
     }
+    this.addPieces(anchor, rule, false);
+  }
+
+  /** Adds an anchor's pieces for a rule (or, `check`, for a check's number). */
+  private addPieces(anchor: AnchorPieces, id: number, check: boolean): void {
     const { prefixes, suffixes, infixes } = anchor;
     if (prefixes !== undefined && prefixes.length > 0) {
       const index = (this.prefixes ??= new EndIndex(true));
-      for (let i = 0; i < prefixes.length; i++) index.add(prefixes[i]!, rule);
+      for (let i = 0; i < prefixes.length; i++) index.add(prefixes[i]!, id, check);
     }
     if (suffixes !== undefined && suffixes.length > 0) {
       const index = (this.suffixes ??= new EndIndex(false));
-      for (let i = 0; i < suffixes.length; i++) index.add(suffixes[i]!, rule);
+      for (let i = 0; i < suffixes.length; i++) index.add(suffixes[i]!, id, check);
     }
     if (infixes !== undefined && infixes.length > 0) {
       for (let i = 0; i < infixes.length; i++) {
         const piece = infixes[i]!;
-        if (piece.length >= 3) (this.infixes ??= new InfixIndex()).add(piece, rule);
-        else if (piece.length > 0) addRule(entryFor((this.shortInfixes ??= []), piece).rules, rule);
+        if (piece.length >= 3) (this.infixes ??= new InfixIndex()).add(piece, id, check);
+        else if (piece.length > 0) addTo(entryFor((this.shortInfixes ??= []), piece), id, check);
       }
     }
   }
@@ -343,24 +372,35 @@ export class FieldAnchorIndex {
    */
   listsFor(v: string): readonly (readonly number[])[] {
     const lists: number[][] = [];
+    const checks = this.candidates;
+    checks.length = 0;
     const l = this.exact.get(v);
     if (l !== undefined) lists.push(l);
-    if (this.prefixes !== null) this.prefixes.collect(v, lists);
-    if (this.suffixes !== null) this.suffixes.collect(v, lists);
-    if (this.infixes !== null) this.infixes.collect(v, lists);
+    if (this.prefixes !== null) this.prefixes.collect(v, lists, checks);
+    if (this.suffixes !== null) this.suffixes.collect(v, lists, checks);
+    if (this.infixes !== null) this.infixes.collect(v, lists, checks);
     const short = this.shortInfixes;
-    if (short !== null) for (let i = 0; i < short.length; i++) if (v.includes(short[i]!.piece)) lists.push(short[i]!.rules);
-    const checked = this.checked;
-    if (checked !== null) {
-      const candidates = checked.index.listsFor(v);
-      for (let i = 0; i < candidates.length; i++) {
-        const ids = candidates[i]!;
+    if (short !== null) {
+      for (let i = 0; i < short.length; i++) {
+        const e = short[i]!;
+        if (!v.includes(e.piece)) continue;
+        if (e.rules.length > 0) lists.push(e.rules);
+        if (e.checks !== undefined) checks.push(e.checks);
+      }
+    }
+    if (this.checks !== null) {
+      const x = this.exactChecks?.get(v);
+      if (x !== undefined) checks.push(x);
+      for (let i = 0; i < checks.length; i++) {
+        const ids = checks[i]!;
         for (let j = 0; j < ids.length; j++) {
           const id = ids[j]!;
-          const test = (checked.tests[id] ??= this.compileCheck(checked.checks[id]!));
-          if (test(v)) lists.push(checked.checks[id]!.rules);
+          const c = this.checks[id]!;
+          const test = (this.tests[id] ??= this.compileCheck(c));
+          if (test(v)) lists.push(c.rules);
         }
       }
+      checks.length = 0;
     }
     return lists.length === 0 ? NONE : lists;
   }
