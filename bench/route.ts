@@ -8,25 +8,9 @@
 // FILE: NDJSON events, e.g. `head -n 20000` of the bench's Agent data. Also reports, per build,
 // how many rules each event was offered (dispatched) and kept, which must be equal across builds.
 import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { abArgs, corpus, root } from './ab-args.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
-const corpus = path.resolve(root, '..', 'shared', 'corpus', 'elastic-rules', 'eql-rules.ndjson');
-
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const file = process.argv[process.argv.length - 1]!;
-const ref = arg('--ref');
-const limit = Number(arg('--events') ?? 20_000);
-const passes = Number(arg('--passes') ?? 6);
-if (!existsSync(corpus) || !existsSync(file) || file.endsWith('.ts')) {
-  console.error('usage: tsx bench/route.ts [--ref <built checkout>] [--events N] [--passes N] FILE (needs ../shared)');
-  process.exit(2);
-}
+const { file, ref, limit, passes } = abArgs('route.ts', 6);
 
 type Mod = Record<string, any>;
 interface Build {
