@@ -367,6 +367,12 @@ function applyBatch(c: Conn, p: WriteBatch, ingested: number): BatchResult {
   const ids: string[] = new Array<string>(n);
   const refused: ItemRefusal[] = [];
   const rejected: RejectedLine[] = [];
+  /** Item i, the document doc of index idx, refused: its reason answered, its line kept in `rejected`. */
+  const refuse = (i: number, idx: string, doc: Buffer, reason: string): void => {
+    status[i] = Outcome.Invalid;
+    refused.push({ i, reason });
+    rejected.push({ reason, idx, line: doc.toString('utf8', 0, Math.min(doc.length, REJECTED_LINE_MAX)), at: m[i * META + F.line]! });
+  };
   for (let i = 0; i < n; i++) {
     const o = i * META;
     const op = m[o + F.op]! as Op;
@@ -385,10 +391,7 @@ function applyBatch(c: Conn, p: WriteBatch, ingested: number): BatchResult {
     // Documents the request parser checked come with their @timestamp; the others are checked here.
     const checked = m[o + F.checked] === 1 && op !== Op.Update;
     if (!checked && scanObject(doc, 0, len, scan).error !== null) {
-      const reason = `failed to parse the document: ${scan.error}`;
-      status[i] = Outcome.Invalid;
-      refused.push({ i, reason });
-      rejected.push({ reason, idx, line: doc.toString('utf8', 0, Math.min(len, REJECTED_LINE_MAX)), at: m[o + F.line]! });
+      refuse(i, idx, doc, `failed to parse the document: ${scan.error}`);
       continue;
     }
     if (op === Op.Update) {
@@ -397,18 +400,13 @@ function applyBatch(c: Conn, p: WriteBatch, ingested: number): BatchResult {
       const r = update(c, clientId!, idx, doc.toString('utf8'), upsert, routed, ingested);
       status[i] = r.status;
       seq[i] = r.seq;
-      if (r.refused !== undefined) {
-        refused.push({ i, reason: r.refused });
-        rejected.push({ reason: r.refused, idx, line: doc.toString('utf8', 0, Math.min(len, REJECTED_LINE_MAX)), at: m[o + F.line]! });
-      }
+      if (r.refused !== undefined) refuse(i, idx, doc, r.refused);
       continue;
     }
     const ts = checked ? (Number.isNaN(m[o + F.ts]!) ? null : m[o + F.ts]!) : scannedTime(doc, 0, len, scan);
     const reason = checked ? null : scannedTimeRefusal(doc, scan, ts);
     if (reason !== null) {
-      status[i] = Outcome.Invalid;
-      refused.push({ i, reason });
-      rejected.push({ reason, idx, line: doc.toString('utf8', 0, Math.min(len, REJECTED_LINE_MAX)), at: m[o + F.line]! });
+      refuse(i, idx, doc, reason);
       continue;
     }
     let id = clientId;
