@@ -3,7 +3,9 @@
 // decimals are refused at index time, `1700000000000.5` is epoch milliseconds and a half, and
 // four digits are a year. Offline readers skip what would be refused — with and without the line
 // filter's stubs — and serve refuses it (test/serve-ingest.test.ts).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +13,10 @@ import { timeOrSkip } from '../src/events/order.js';
 import { LineFilter } from '../src/events/prefilter.js';
 import { numberTimeRefusal, readEvents, STUB_SOURCE } from '../src/events/sources.js';
 import { textInstant } from '../src/events/time.js';
+import { topLevelNumberText } from '../src/events/number-time.js';
+import { arrayElementTexts } from '../src/events/json-split.js';
 import type { SkippedItem } from '../src/events/types.js';
+import { runCli } from './cli-helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-number-ts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,5 +79,198 @@ describe('a number as @timestamp', () => {
     expect(await read(false)).toEqual({ ...want, stubs: 0 });
     // Lines 2, 3, 6 and 9 are stubs (no needle; line 7 does not start with its time), at the parsed time.
     expect(await read(true)).toEqual({ ...want, stubs: 4 });
+  });
+});
+
+// The same documents written one per line, pretty-printed, as a top-level array (pretty-printed
+// and on one line), several on one line, gzip-compressed, and read in reads of 1, 7 and 64 KiB
+// bytes: each gets the same time (from its number's text) or the same refusal.
+describe('a number @timestamp in every shape of document', () => {
+  /** Documents as [key, raw value text] members; `n` names each. */
+  const DOCS: [string, string][][] = [
+    [['"@timestamp"', '1.7e12']],
+    [['"@timestamp"', '1741593600123.5']],
+    [['"@timestamp"', '1741593600123.456789']],
+    [['"@timestamp"', '1741593600123.999999']],
+    [['"@timestamp"', '17E11']],
+    [['"@timestamp"', '1700000000000.1234567']],
+    [['"@timestamp"', '2024']],
+    [['"@timestamp"', '2024.0']],
+    [['"@timestamp"', '-1.5e3']],
+    [['"x"', '{"@timestamp":1.7e12,"y":[1,{"@timestamp":2e3}]}'], ['"@timestamp"', '1700000000001']],
+    [['"@timestamp"', '1e300']],
+    [['"@time\\u0073tamp"', '1.7e12']],
+    [['"@timestamp"', '1.7e12'], ['"@timestamp"', '"2025-03-10T08:00:00Z"']],
+    [['"@timestamp"', '"x"'], ['"@timestamp"', '1741593600123.000001']],
+    [['"@timestamp"', '-1.5']],
+  ].map((members, i) => [['"n"', String(i + 1)], ...(members as [string, string][])]);
+
+  const oneLine = (d: [string, string][]) => `{${d.map(([k, v]) => `${k}:${v}`).join(',')}}`;
+  const pretty = (d: [string, string][], indent = '') => `${indent}{\n${d.map(([k, v]) => `${indent}  ${k} : ${v}`).join(',\n')}\n${indent}}`;
+
+  /** A rendering: its text and the line each document starts on. */
+  interface Shape {
+    text: string;
+    lines: number[];
+  }
+  const SHAPES: Record<string, () => Shape> = {
+    'one per line': () => ({ text: DOCS.map(oneLine).join('\n') + '\n', lines: DOCS.map((_, i) => i + 1) }),
+    'pretty-printed': () => {
+      const lines: number[] = [];
+      let at = 1;
+      const parts = DOCS.map((d) => {
+        lines.push(at);
+        const p = pretty(d);
+        at += p.split('\n').length;
+        return p;
+      });
+      return { text: parts.join('\n') + '\n', lines };
+    },
+    'pretty-printed array': () => {
+      const lines: number[] = [];
+      let at = 2;
+      const parts = DOCS.map((d) => {
+        lines.push(at);
+        const p = pretty(d, '  ');
+        at += p.split('\n').length;
+        return p;
+      });
+      return { text: '[\n' + parts.join(',\n') + '\n]\n', lines };
+    },
+    'one-line array': () => ({ text: '[' + DOCS.map(oneLine).join(', ') + ']\n', lines: DOCS.map(() => 1) }),
+    'several on a line': () => ({ text: DOCS.map(oneLine).join(' ') + '\n', lines: DOCS.map(() => 1) }),
+  };
+
+  /** What each document gives: [n, ms, ns] for a time, or [n, reason] for a refusal. */
+  const WANT: (number[] | [number, string])[] = [
+    [1, REFUSED('1.7e12')],
+    [2, 1741593600123, 500000],
+    [3, 1741593600123, 456789],
+    [4, 1741593600123, 999999],
+    [5, REFUSED('17E11')],
+    [6, REFUSED('1700000000000.1234567')],
+    [7, Date.UTC(2024, 0, 1), 0],
+    [8, 2024, 0],
+    [9, REFUSED('-1.5e3')],
+    [10, 1700000000001, 0],
+    [11, 'unparseable'],
+    [12, REFUSED('1.7e12')],
+    [13, 1741593600000, 0],
+    [14, 1741593600123, 1],
+    [15, -2, 500000],
+  ];
+
+  async function readShape(file: string, lines: number[], opts: { chunkSize?: number; filter?: boolean; gzip?: boolean; stdin?: boolean }) {
+    const got: (number[] | [number, string])[] = [];
+    const refusedAt = new Map<number, string>();
+    const onSkip = (s: SkippedItem) => refusedAt.set(s.position.line!, s.reason);
+    const reader = readEvents(opts.stdin ? '-' : file, {
+      onSkip,
+      ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+      ...(opts.stdin ? { stdin: Readable.from([readFileSync(file)]) } : {}),
+      lineFilter: opts.filter ? new LineFilter(['nothing-matches-this'], '@timestamp') : null,
+    });
+    for await (const batch of reader.batches()) {
+      for (const e of batch) {
+        const n = e.source === STUB_SOURCE ? lines.indexOf(e.position!.line!) + 1 : (e.source.n as number);
+        const t = e.source === STUB_SOURCE ? e.time! : timeOrSkip(e, '@timestamp', (s) => got.push([n, s.reason.includes('has an unparseable @timestamp 1e+300') ? 'unparseable' : s.reason]));
+        if (t) got.push([n, t.ms, t.ns]);
+      }
+    }
+    // A refused document is known by its line (several may share one: they are refused in order).
+    const refused = [...refusedAt.entries()];
+    for (const [line, reason] of refused) {
+      // (each shape with one document per line names it by its line)
+      const n = lines.indexOf(line) + 1;
+      if (lines.filter((l) => l === line).length === 1) got.push([n, reason]);
+    }
+    return got.sort((a, b) => (a[0] as number) - (b[0] as number));
+  }
+
+  for (const [name, make] of Object.entries(SHAPES)) {
+    it(name, async () => {
+      const { text, lines } = make();
+      const file = path.join(dir, `shape-${name.replaceAll(' ', '-')}.json`);
+      writeFileSync(file, text);
+      const gz = file + '.gz';
+      writeFileSync(gz, gzipSync(text));
+      const sharedLine = new Set(lines).size < lines.length;
+      // Where several documents share a line, their refusals are compared as a list of reasons.
+      const want = sharedLine ? WANT.filter((w) => typeof w[1] !== 'string' || w[1] === 'unparseable') : WANT;
+      for (const opts of [{}, { chunkSize: 1 }, { chunkSize: 7 }, { filter: true }, { filter: true, chunkSize: 5 }, { gzip: true }, { stdin: true }]) {
+        const got = await readShape('gzip' in opts ? gz : file, lines, opts);
+        expect({ opts, got }).toEqual({ opts, got: want });
+      }
+      if (sharedLine) {
+        const reasons: string[] = [];
+        for await (const _ of readEvents(file, { onSkip: (s) => reasons.push(s.reason) })) void _;
+        expect(reasons).toEqual(WANT.filter((w) => typeof w[1] === 'string' && w[1] !== 'unparseable').map((w) => w[1]));
+      }
+    });
+  }
+});
+
+describe('finding a number in the text', () => {
+  it('topLevelNumberText: the last top-level member of the name, strings and nesting skipped', () => {
+    expect(topLevelNumberText('{"@timestamp":1.7e12}', '@timestamp')).toBe('1.7e12');
+    expect(topLevelNumberText('{ "a" : "{\\"@timestamp\\":1,", "b":[{"@timestamp":2}], "@timestamp" :\n  -17E+11 }', '@timestamp')).toBe('-17E+11');
+    expect(topLevelNumberText('{"@timestamp":1,"@timestamp":"2025-01-01"}', '@timestamp')).toBeNull();
+    expect(topLevelNumberText('{"@timestamp":"2025-01-01","@timestamp":2.50}', '@timestamp')).toBe('2.50');
+    expect(topLevelNumberText('{"@timestamp":{"x":1}}', '@timestamp')).toBeNull();
+    expect(topLevelNumberText('{"@time\\u0073tamp":3e0}', '@timestamp')).toBe('3e0');
+    expect(topLevelNumberText('{"a\\\\":"@timestamp","b":1}', '@timestamp')).toBeNull();
+  });
+
+  it('arrayElementTexts: each element of an array line', () => {
+    expect(arrayElementTexts('[{"a":"],"}, [1,2] ,3,"x\\"",{}]')).toEqual(['{"a":"],"}', '[1,2]', '3', '"x\\""', '{}']);
+    expect(arrayElementTexts('[ ]')).toEqual([]);
+  });
+
+  it('an array line read again after an abandoned value: its elements are read from their text', async () => {
+    const file = path.join(dir, 'rescan.json');
+    writeFileSync(file, '{"a": [\n[{"n":1,"@timestamp":1.7e12}, {"n":2,"@timestamp":1741593600123.999999}]\n"unterminated\n');
+    const skipped: string[] = [];
+    const times: unknown[] = [];
+    for await (const e of readEvents(file, { onSkip: (s) => skipped.push(`${s.position.line}: ${s.reason}`) })) times.push([e.source.n, timeOrSkip(e, '@timestamp', undefined)]);
+    expect(times).toEqual([[2, { ms: 1741593600123, ns: 999999 }]]);
+    expect(skipped).toEqual([
+      '1: invalid JSON: unterminated string (the line ends inside a string)',
+      '2: ' + REFUSED('1.7e12'),
+      '3: expected a JSON object or array, found "\\"unterminated"',
+    ]);
+  });
+});
+
+describe('the time read from the text orders events', () => {
+  // 1741593600123.999999 is 1 ns before 08:00:00.124 as Elasticsearch reads its text; its nearest
+  // double is 1741593600124, a tie that input order would break the other way.
+  const docs = ['{"n":1,"@timestamp":"2025-03-10T08:00:00.124Z"}', '{"n":2,"@timestamp":1741593600123.999999}'];
+  const files = {
+    'one.ndjson': docs.join('\n') + '\n',
+    'pretty-array.json': '[\n' + docs.map((d) => '  ' + d.replace('{', '{\n    ').replace(',', ',\n    ').replace(/}$/, '\n  }')).join(',\n') + '\n]\n',
+  };
+  for (const [name, text] of Object.entries(files)) {
+    for (const threads of ['0', '2']) {
+      it(`${name}, --threads ${threads}`, async () => {
+        const file = path.join(dir, name);
+        writeFileSync(file, text);
+        const r = await runCli(['query', 'sequence [any where n == 2] [any where n == 1]', file, '--threads', threads]);
+        expect(r.code).toBe(0);
+        expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { events: { _source: { n: number } }[] }).events.map((e) => e._source.n))).toEqual([[2, 1]]);
+      });
+    }
+  }
+});
+
+describe('the line filter with another time field', () => {
+  it('makes no stub of a line with a number @timestamp (its parse may refuse it), and stubs the rest at their own field', () => {
+    const f = new LineFilter(['nothing-matches-this'], 'ts');
+    const lines = [
+      '{"ts":"2025-03-10T08:00:00Z","@timestamp":1.7e12}',
+      '{"ts":"2025-03-10T08:00:00Z","@timestamp" : -5}',
+      '{"ts":"2025-03-10T08:00:00Z","@timestamp":"2025-03-10T08:00:00Z"}',
+      '{"ts":1741593600123.999999,"n":1}',
+    ];
+    expect(lines.map((l) => f.skip(l, 0, l.length))).toEqual([null, null, { ms: 1741593600000, ns: 0 }, { ms: 1741593600124, ns: 0 }]);
   });
 });

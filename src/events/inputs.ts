@@ -216,6 +216,11 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
           batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
           // The text is the document before mapping: not this event's.
           delete batch[i]!.text;
+          // Nor is a time read from that text, unless mapping kept the @timestamp it was read from.
+          if (ev.time !== undefined && mapped.source['@timestamp'] !== ev.source['@timestamp']) {
+            delete batch[i]!.time;
+            delete batch[i]!.timeField;
+          }
           if (mapped.hostIpAdded) batch[i]!.derivedHostIp = true;
           countShape(shapes, label, mapped.source);
         } catch (err) {

@@ -26,7 +26,12 @@
 export interface SplitSink {
   /** A complete top-level value (or top-level array element) that starts on `line`. */
   /** `text`: for an object that was one NDJSON line of its own, the text it was parsed from. */
-  value(v: unknown, line: number, text?: string): void;
+  /**
+   * `scanned`: otherwise, the text of the value alone (pretty-printed, an array's element, one of
+   * several values on a line), for the few readers that need more than the parsed value (a number
+   * is read from its text: src/events/number-time.ts).
+   */
+  value(v: unknown, line: number, text?: string, scanned?: string): void;
   /** A malformed item starting on `line`; it has been skipped. */
   bad(line: number, reason: string): void;
   /**
@@ -464,7 +469,11 @@ export class JsonSplitter {
         if (parsedDeeperThan(buf, s, nl, MAX_JSON_DEPTH)) {
           this.sink.bad(this.line, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
         } else if (c === LBRACKET) {
-          for (const el of v as unknown[]) this.sink.value(el, this.line);
+          // (A line read again after an abandoned value: rare, so its elements' texts are found
+          // by one more pass over it.)
+          const els = v as unknown[];
+          const texts = arrayElementTexts(line);
+          for (let i = 0; i < els.length; i++) this.sink.value(els[i], this.line, undefined, texts[i]);
         } else {
           this.sink.value(v, this.line, line);
         }
@@ -718,7 +727,7 @@ export class JsonSplitter {
       this.sink.bad(line, describeJsonError(text, line, col));
       return;
     }
-    this.sink.value(v, line);
+    this.sink.value(v, line, undefined, text);
   }
 
   /**
@@ -832,6 +841,36 @@ export function parsedDeeperThan(buf: string, s: number, e: number, max: number)
     if (i < 0 || i >= e) return false;
   }
   return nestedDeeperThan(buf, s, e, max);
+}
+
+/**
+ * The texts of the elements of the JSON array `text` (which JSON.parse accepted), in order; one
+ * pass, nesting counted, strings skipped.
+ */
+export function arrayElementTexts(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = -1;
+  const n = text.length;
+  const close = (end: number) => {
+    if (start >= 0) out.push(text.slice(start, end).trimEnd());
+    start = -1;
+  };
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (depth === 1 && start < 0 && c !== SPACE && c !== TAB && c !== CR && c !== NL && c !== COMMA && c !== RBRACKET) start = i;
+    if (c === QUOTE) {
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === BACKSLASH) i++;
+        else if (d === QUOTE) break;
+      }
+    } else if (c === LBRACE || c === LBRACKET) depth++;
+    else if (c === RBRACE || c === RBRACKET) {
+      if (--depth === 0) close(i);
+    } else if (c === COMMA && depth === 1) close(i);
+  }
+  return out;
 }
 
 function trimEnd(buf: string, s: number, e: number): string {

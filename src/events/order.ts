@@ -206,6 +206,8 @@ export function stampEventTime(doc: EventDoc, tsField: string): Instant | null {
  * merge would) and returns null. Parallel workers and hunt's routing stage use it before routing.
  */
 export function timeOrSkip(doc: EventDoc, tsField: string, onSkip: ((item: SkippedItem) => void) | undefined): Instant | null {
+  // The reader may have read it already, from the text (a number @timestamp: number-time.ts).
+  if (doc.time !== undefined && doc.timeField === tsField) return doc.time;
   const t = stampEventTime(doc, tsField);
   if (!t) onSkip?.({ position: doc.position ?? { file: '' }, reason: timelessReason(doc, tsField) });
   return t;

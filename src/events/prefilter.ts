@@ -162,6 +162,8 @@ class TextScan {
 
 export class LineFilter {
   private readonly prefix: string;
+  /** The field is `@timestamp`, whose number the parse reads from its text (number-time.ts). */
+  private readonly atTimestamp: boolean;
   /** The prefix as a latin1 view of its UTF-8 bytes shows it. */
   private readonly prefixLatin1: string;
   /**
@@ -188,6 +190,7 @@ export class LineFilter {
     readonly timestampField: string,
   ) {
     this.prefix = `{${JSON.stringify(timestampField)}:`;
+    this.atTimestamp = timestampField === '@timestamp';
     this.prefixLatin1 = latin1Of(this.prefix);
     // One pass over a read finds: the needles (ignoring ASCII case); `\u` and `\/` escapes (an odd
     // run of backslashes before `u` or `/`); the keys of Windows shapes mapped on read
@@ -239,7 +242,8 @@ export class LineFilter {
     if (text.charCodeAt(e - 1) !== RBRACE) return null;
     if (scan.parseHits.any(start, e)) return null;
     if (scan.winlogHits.any(start, e) && !ECS_EVENT.test(text.slice(start, e))) return null;
-    const t = timeAt(text, start + prefix.length, e, latin1);
+    if (!this.atTimestamp && numberTimestampIn(text, start, e)) return null;
+    const t = timeAt(text, start + prefix.length, e, latin1, this.atTimestamp);
     if (t) {
       this.skipped++;
       this.lastHasCategory = scan.categoryIn(text, start, e);
@@ -252,7 +256,7 @@ export class LineFilter {
  * The time written at text[p…]: a string without escapes, or a number; null otherwise. `latin1`:
  * text is a latin1 view of UTF-8 bytes (a string other than the ISO form is decoded first).
  */
-function timeAt(text: string, p: number, end: number, latin1: boolean): Instant | null {
+function timeAt(text: string, p: number, end: number, latin1: boolean, atTimestamp: boolean): Instant | null {
   if (text.charCodeAt(p) === QUOTE) {
     const q = text.indexOf('"', p + 1);
     if (q < 0 || q >= end) return null;
@@ -270,10 +274,33 @@ function timeAt(text: string, p: number, end: number, latin1: boolean): Instant 
   if (q === p) return null;
   const raw = text.slice(p, q);
   // A number Elasticsearch does not read as a time from its text (`1.7e12`) is left to the parse,
-  // which refuses the line (sources.ts numberTimeRefusal); else its time is the parsed number's.
-  if (textInstant(raw) === null) return null;
+  // which refuses the line (number-time.ts).
+  const t = textInstant(raw);
+  if (t === null) return null;
+  // An @timestamp is read from its text by the parse too (to the nanosecond, `2024.0` as 2,024
+  // ms); another field, as its value (the parse reads it so).
+  if (atTimestamp) return t;
   const n = Number(raw);
   return Number.isFinite(n) ? parseInstant(n) : null;
+}
+
+const TS_KEY = '"@timestamp"';
+
+/**
+ * Whether text[start, end) may hold an @timestamp that is a number (not its first key): the parse
+ * reads it from its text and may refuse the line (number-time.ts), so such a line is no stub.
+ */
+function numberTimestampIn(text: string, start: number, end: number): boolean {
+  for (let i = text.indexOf(TS_KEY, start); i >= 0 && i < end; i = text.indexOf(TS_KEY, i + 1)) {
+    let p = i + TS_KEY.length;
+    while (p < end && text.charCodeAt(p) <= 32) p++;
+    if (text.charCodeAt(p) !== 58 /* : */) continue;
+    p++;
+    while (p < end && text.charCodeAt(p) <= 32) p++;
+    const c = text.charCodeAt(p);
+    if (c === 45 || (c >= 48 && c <= 57)) return true;
+  }
+  return false;
 }
 
 function digits(text: string, at: number, n: number): number {

@@ -21,8 +21,8 @@ import { invalidUtf8Reason } from '../util/utf8.js';
 import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
-import { parseInstant, textInstant, type Instant } from './time.js';
-import { scanObject, TS_NONE, TS_NUMBER, type ScanResult } from '../serve/json-scan.js';
+import type { Instant } from './time.js';
+import { numberTextTime, topLevelNumberText } from './number-time.js';
 import { drained } from '../util/drained.js';
 
 // node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
@@ -283,7 +283,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
                 takeStub(time, line, filter.lastHasCategory);
                 return true;
               },
-        value(v, line, text) {
+        value(v, line, text, scanned) {
           if (badNext < badLines.length) {
             // A one-line object (`text`): its line holds bad bytes. A value the scanner read
             // (pretty-printed, in an array, several on a line) ends on the line the splitter stands
@@ -323,14 +323,24 @@ export class EventReader implements AsyncIterable<EventDoc> {
             }
             return;
           }
-          if (text !== undefined && typeof o['@timestamp'] === 'number') {
-            const why = numberTimeRefusal(text);
-            if (why !== null) {
-              skip(line, why);
+          // A number @timestamp is read from its text (number-time.ts), one line or not.
+          let numberTime: Instant | null = null;
+          if (typeof o['@timestamp'] === 'number') {
+            const itemText = text ?? scanned;
+            const raw = itemText === undefined ? null : topLevelNumberText(itemText, '@timestamp');
+            const t = raw === null ? null : numberTextTime(raw);
+            if (typeof t === 'string') {
+              skip(line, t);
               return;
             }
+            numberTime = t;
           }
           emit(o, line, undefined, undefined);
+          if (numberTime !== null) {
+            const ev = out[out.length - 1]!;
+            ev.time = numberTime;
+            ev.timeField = '@timestamp';
+          }
           if (keepText && text !== undefined) {
             const ev = out[out.length - 1]!;
             ev.text = text;
@@ -526,21 +536,14 @@ function holdsReplacement(v: unknown): boolean {
   return false;
 }
 
-const numberScan: ScanResult = { error: null, tsKind: TS_NONE, tsStart: 0, tsEnd: 0, picked: null };
-
 /**
- * Why the document whose JSON text is `text` (a line) is refused for a top-level @timestamp that
- * is a number, or null. Elasticsearch's date field reads a JSON number as its text (Jackson's
- * getText), so `1.7e12`, `17E11` and more than six decimals are no epoch_millis to it, and the
- * document is refused at index time; JSON.parse's number alone cannot tell. (Numbers are rare
- * there: the line is scanned again only then.)
+ * Why the document whose JSON text is `text` (one object, pretty-printed or not) is refused for a
+ * top-level @timestamp that is a number, or null: see number-time.ts.
  */
 export function numberTimeRefusal(text: string): string | null {
-  const b = Buffer.from(text, 'utf8');
-  if (scanObject(b, 0, b.length, numberScan).tsKind !== TS_NUMBER) return null;
-  const raw = b.toString('latin1', numberScan.tsStart, numberScan.tsEnd);
-  if (textInstant(raw) !== null || parseInstant(Number(raw)) === null) return null;
-  return `unparseable @timestamp ${raw} (Elasticsearch reads a number as its text: epoch milliseconds take no exponent and at most six decimals); skipped`;
+  const raw = topLevelNumberText(text, '@timestamp');
+  const t = raw === null ? null : numberTextTime(raw);
+  return typeof t === 'string' ? t : null;
 }
 
 /** Finds the hits of a search (or scroll) response: `{"hits":{"hits":[…]}}`. */
