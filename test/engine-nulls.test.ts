@@ -162,6 +162,45 @@ describe('constant folding and optional fields', () => {
   });
 });
 
+// A null among `in`'s values (Elasticsearch's In, x-pack/plugin/ql): on a field, its terms query
+// leaves nulls out (ExpressionTranslators.InComparisons); elsewhere InProcessor.apply compares with
+// Comparisons.eq, null for a null side; a list of nulls alone folds to null (In.foldable/fold).
+describe('null among the values of `in`', () => {
+  const mapped: CompileOptions = { fieldExists: (n) => n === 'f' || n === 'n' };
+  it.each([
+    // A missing field never matches `in`, a null among the values or not; `not in` matches it.
+    ['f in ("a", null)', [1]],
+    ['f not in ("a", null)', [2, 3, 4]],
+    ['not f in ("a", null)', [2, 3, 4]],
+    ['n in (2, null)', [1]],
+    ['n not in (2, null)', [2, 3, 4]],
+    // Scripts: the same matches.
+    ['length(f) in (1, null)', [1, 2]],
+    ['length(f) not in (1, null)', [3, 4]],
+    ['length(f) not in (5, null)', [1, 2, 3, 4]],
+    // Only nulls: the whole `in` is null, negated or not.
+    ['f in (null)', []],
+    ['f not in (null)', []],
+    ['not f in (null, null)', []],
+    ['f == "a" or f not in (null)', [1]],
+    // Inside an expression, equal to no value with a null among them is null, not false.
+    ['(f in ("a", null)) == false', []],
+    ['(f in ("a", null)) == null', [2, 3, 4]],
+    ['(f in ("a", "c")) == false', [2]],
+  ] as const)('%s', (cond, expected) => {
+    expect(match(cond, rows)).toEqual(expected);
+  });
+  it('folded constants are three-valued: a null among the values makes a miss null', () => {
+    expect(match('"a" in ("a", null)', rows)).toEqual([1, 2, 3, 4]);
+    expect(match('"a" in ("b", null)', rows)).toEqual([]);
+    expect(match('not "a" in ("b", null)', rows)).toEqual([]);
+    expect(match('"a" not in ("b", null)', rows)).toEqual([]);
+    expect(match('not "a" in ("b")', rows)).toEqual([1, 2, 3, 4]);
+    expect(match('?absent in ("x", null)', rows, mapped)).toEqual([]);
+    expect(match('?absent not in ("x", null)', rows, mapped)).toEqual([]);
+  });
+});
+
 describe('multi-valued fields', () => {
   const mv: Src[] = [{ t: ['a', 'b'] }, { t: ['B', 'c'] }, { t: [] }, { t: [null] }, { t: 'a' }, { t: [null, 'a'] }];
   it('any element matches ==, :, in, like, regex', () => {

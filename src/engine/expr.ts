@@ -114,6 +114,9 @@ export function fold(e: Expr, ctx: ExprContext): Expr {
     case 'in': {
       const operand = fold(e.operand, ctx);
       const values = e.values.map((v) => fold(v, ctx));
+      // Elasticsearch's In (case-sensitive `in`) whose values are all null folds to null, negated
+      // or not (In.foldable and fold): nothing matches `f in (null)` nor `f not in (null)`.
+      if (!e.caseInsensitive && values.length > 0 && values.every((v) => isLit(v) && v.value === null)) return lit(null, e);
       const n: In = { ...e, operand, values };
       return isLit(operand) && values.every(isLit) ? evalConst(n, ctx) : n;
     }
@@ -845,6 +848,19 @@ function compileIn(e: In, ctx: ExprContext): ValueFn {
       if (typeof x === 'boolean') return strings.has(String(x));
       return false;
     };
+    // A null among the values of a case-sensitive `in` matches nothing, as in Elasticsearch: on a
+    // field its terms query leaves nulls out, and elsewhere (a script, a folded constant) its
+    // InProcessor compares each value with Comparisons.eq, which is null for a null side — so a
+    // null operand is null, and an operand equal to no value is null rather than false when a
+    // value is null (three-valued inside an expression; either way not a match).
+    if (!ci) {
+      return (s) => {
+        const v = operand(s);
+        if (v === null) return null;
+        const r = anyOf(v, member);
+        return finish(r !== true && hasNull ? null : r);
+      };
+    }
     return (s) => {
       const v = operand(s);
       if (v === null) return hasNull ? finish(true) : null;
