@@ -21,6 +21,7 @@ import { FWD_DERIVED_HOST_IP, FWD_DERIVED_ID, timestampOverrides, type ByteRange
 import type { TermAnswers } from '../engine/types.js';
 import { rangeHash, RangeMemo, readPackedAnswers } from './forwarded.js';
 import { FileLines } from './file-lines.js';
+import { workersTakeDefaultYoungGeneration } from '../util/young-generation.js';
 
 // node:worker_threads is loaded when the first worker starts: a hunt on the main thread (the
 // default for one NDJSON file) does not pay for it at start-up.
@@ -575,6 +576,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
     if (--open === 0) void stop();
   };
 
+  if (files.length > 0 && n > 0) workersTakeDefaultYoungGeneration();
   for (let w = 0; w < (files.length === 0 ? 0 : n); w++) {
     const worker = new (workerThreads().Worker)(entry.entry, { workerData: cfg, eval: entry.eval });
     worker.on('message', (m: FromWorker) => {

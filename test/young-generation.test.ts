@@ -1,0 +1,51 @@
+// A young generation given to the main isolate at start (`node --max-semi-space-size=N`) stays the
+// main thread's: src/util/young-generation.ts sets the process-wide flag back before the input
+// workers start (src/parallel/pool.ts), so that they keep V8's default size.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// Fills the isolate's young generation until it has grown to its largest, then prints its size in
+// MB (both semi-spaces).
+const FILL = `const v8 = require('node:v8'); globalThis.kept = []; for (let i = 0; i < 3e6; i++) kept.push({ i });
+const size = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576;`;
+
+/** Young-generation sizes (MB) of the main isolate, a worker started before the reset and one started after it. */
+function sizes(flags: string[]): { main: number; before: number; after: number } {
+  const script = `
+import { Worker } from 'node:worker_threads';
+import { workersTakeDefaultYoungGeneration } from ${JSON.stringify(path.join(root, 'src/util/young-generation.ts'))};
+const worker = () => new Promise((resolve, reject) => {
+  const w = new Worker(${JSON.stringify(`${FILL} require('node:worker_threads').parentPort.postMessage(size);`)}, { eval: true, execArgv: [] });
+  w.once('message', (m) => { resolve(m); void w.terminate(); });
+  w.once('error', reject);
+});
+const before = await worker();
+workersTakeDefaultYoungGeneration();
+workersTakeDefaultYoungGeneration();
+const after = await worker();
+const require = (await import('node:module')).createRequire(import.meta.url);
+${FILL}
+console.log(JSON.stringify({ main: size, before, after }));`;
+  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout.trim()) as { main: number; before: number; after: number };
+}
+
+describe('the young generation of the main isolate', () => {
+  it('is given at start to the main isolate only: workers started after the reset take the default', () => {
+    const plain = sizes([]);
+    // Without the flag every isolate has V8's default, which the reset leaves as it is.
+    expect(plain.before).toBe(plain.main);
+    expect(plain.after).toBe(plain.main);
+    const given = sizes(['--max-semi-space-size=64']);
+    // Two semi-spaces of 64 MB; the flag is the process's, so a worker started before the reset takes it too.
+    expect(given.main).toBe(128);
+    expect(given.before).toBe(128);
+    expect(given.after).toBe(plain.main);
+    expect(plain.main).toBeLessThan(128);
+  }, 60_000);
+});
