@@ -3,7 +3,7 @@
 // same parsed events (so reading and parsing are left out and both builds see the same heap and
 // machine load). The best and the median pass of each are reported, and the median ratio.
 //
-//   npm run build && npx tsx bench/route.ts [--ref <built checkout>] [--events N] [--passes N] FILE
+//   npm run build && npx tsx bench/route.ts [--ref <built checkout>] [--events N] [--passes N] [--answers] FILE
 //
 // FILE: NDJSON events, e.g. `head -n 20000` of the bench's Agent data. Also reports, per build,
 // how many rules each event was offered (dispatched) and kept, which must be equal across builds.
@@ -11,11 +11,14 @@ import path from 'node:path';
 import { abArgs, corpus, root } from './ab-args.js';
 
 const { file, ref, limit, passes } = abArgs('route.ts', 6);
+// With --answers, route() also writes the routed rules' answers, as a hunt's input workers ask it
+// to (the rules' conditions run on the event then).
+const answers: unknown[] | undefined = process.argv.includes('--answers') ? [] : undefined;
 
 type Mod = Record<string, any>;
 interface Build {
   name: string;
-  router: { route(ev: unknown): readonly number[]; counters: { dispatched: number[] } };
+  router: { route(ev: unknown, answers?: unknown[]): readonly number[]; counters: { dispatched: number[] } };
   times: number[];
 }
 
@@ -56,7 +59,10 @@ for (let p = 0; p < passes; p++) {
       const bi = (c + p) % 2 === 0 ? j : builds.length - 1 - j;
       const b = builds[bi]!;
       const start = process.cpuUsage();
-      for (let i = from; i < to; i++) k[bi]! += b.router.route(events[i]).length;
+      for (let i = from; i < to; i++) {
+        if (answers !== undefined) answers.length = 0;
+        k[bi]! += b.router.route(events[i], answers).length;
+      }
       const u = process.cpuUsage(start);
       used[bi]! += u.user + u.system;
     }
