@@ -17,21 +17,27 @@ interface Build {
   times: number[];
 }
 
-/** The router's walked fields: its anchor groups' fields, in the order it gives them to its walker. */
-async function fieldNames(dir: string): Promise<string[]> {
+/**
+ * The router's walked fields: its anchor groups' fields, in the order it gives them to its walker,
+ * and the fields it walks to unreported (a build before session 16's relative plain mark ignores them).
+ */
+async function fieldNames(dir: string): Promise<{ names: string[]; also: string[] }> {
   const load = (await import(path.join(dir, 'dist', 'rules', 'load.js'))) as Mod;
   const router = (await import(path.join(dir, 'dist', 'detect', 'router.js'))) as Mod;
   const rules = load.loadRules([corpus]).rules.filter((r: Mod) => !r.unsupported);
   const opts = { timestampField: '@timestamp', exceptionLists: [], now: Date.parse('2025-06-01T00:00:00Z'), replay: false };
   const prepared = rules.map((r: Mod) => router.prepareRule(r, opts)).filter((p: Mod) => !('skip' in p));
   const r = new router.RuleRouter(prepared) as Mod;
-  return [...new Set<string>((r.anchorGroups as { field: string }[]).map((g) => g.field))];
+  const names = [...new Set<string>((r.anchorGroups as { field: string; exists: boolean }[]).filter((g) => !g.exists).map((g) => g.field))];
+  const anchors = (await import(path.join(dir, 'dist', 'engine', 'anchors.js'))) as Mod;
+  const also = [...(r.tables as { field: string }[]).map((t) => t.field), anchors.GATE_FIELD as string, ...(r.existsGroups as { field: string }[]).map((g) => g.field)];
+  return { names, also: [...new Set(also)].filter((f) => !names.includes(f)) };
 }
 
-const names = await fieldNames(root);
+const { names, also } = await fieldNames(root);
 async function build(dir: string, name: string): Promise<Build> {
   const fields = (await import(path.join(dir, 'dist', 'engine', 'fields.js'))) as Mod;
-  return { name, walker: new fields.FieldWalker(names), times: [] };
+  return { name, walker: new fields.FieldWalker(names, also), times: [] };
 }
 const builds = [await build(root, 'this build')];
 if (ref) builds.push(await build(path.resolve(ref), 'reference'));

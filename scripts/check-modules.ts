@@ -114,6 +114,7 @@ async function checkWalker(): Promise<void> {
     return obj(depth + 1);
   };
   const obj = (depth: number): string => `{${Array.from({ length: ri(depth < 3 ? 8 : 3) }, () => `${JSON.stringify(key())}:${val(depth)}`).join(',')}}`;
+  const probes = [...names, 'process', 'process.other', 'other.a.b', 'a.b.c.d', 'a.other', 'deep.d1.x', 'k1.name', 'x', 'toString.a'];
   const wo = new o.FieldWalker(names);
   const wm = new m.FieldWalker(names);
   const one = (text: string) => {
@@ -121,8 +122,16 @@ async function checkWalker(): Promise<void> {
     const vo: unknown[] = [];
     const vm: unknown[] = [];
     const ro = wo.walk(doc, (f: number, v: unknown) => vo.push([f, v]));
+    // What the walk's plain mark decides: the answers of accessors of its fields and of others
+    // (the reference marks only sources with no dotted key anywhere; this build, since session
+    // 16, marks for its own fields alone, and the others' accessors look as if unmarked).
+    const ao = probes.map((n) => o.fieldAccessor(n)(doc));
     const rm = wm.walk(doc, (f: number, v: unknown) => vm.push([f, v]));
-    c.cmp(text, [ro, o.isMarkedPlain(doc), vo], [rm, m.isMarkedPlain(doc), vm]);
+    const am = probes.map((n) => m.fieldAccessor(n)(doc));
+    // A source too large to walk whole (the reference gives up, having visited some values) may be
+    // walked whole by this build, which leaves unread what leads to none of its fields.
+    if (!ro && rm) c.cmp(text, [false, ao], [false, am]);
+    else c.cmp(text, [ro, vo, ao], [rm, vm, am]);
   };
   // Plain keys first, many of them new (the memo of outside keys fills), then dotted keys.
   for (let i = 0; i < 3000; i++) one(obj(0));

@@ -1,8 +1,9 @@
-// FieldWalker (src/engine/fields.ts) reads the router's ~150 anchored fields in one walk of an
+// FieldWalker (src/engine/fields.ts) reads the router's ~190 anchored fields in one walk of an
 // event. It must find every value each field's accessor finds (nested, dotted, mixed, arrays along
-// the path), and must never mark a source with dotted keys plain.
+// the path), and must never mark a source plain for an accessor that a dotted key would mislead:
+// it walks only to the fields it knows, so its mark holds for their accessors alone.
 import { describe, expect, it } from 'vitest';
-import { fieldAccessor, FieldWalker, isMarkedPlain } from '../src/engine/fields.js';
+import { fieldAccessor, FieldWalker, isMarkedPlain, plainScopeOf, remarkPlain } from '../src/engine/fields.js';
 
 /** The values of a field as the router used them from its accessor: an array's own non-object elements. */
 function accessorValues(name: string, source: Record<string, unknown>): unknown[] {
@@ -176,6 +177,20 @@ describe('FieldWalker', () => {
     };
     const hasDottedKey = (v: unknown): boolean =>
       v !== null && typeof v === 'object' && (Array.isArray(v) ? v.some(hasDottedKey) : Object.keys(v).some((k) => k.includes('.') || hasDottedKey((v as Record<string, unknown>)[k])));
+    // The paths the walker knows (every prefix of its fields), and whether a dotted key spells one
+    // of them from where it is: only such a key may keep the source from being marked plain.
+    const known = new Set(names.flatMap((n) => n.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
+    const misleads = (v: unknown, path: string): boolean => {
+      if (v === null || typeof v !== 'object') return false;
+      if (Array.isArray(v)) return v.some((x) => misleads(x, path));
+      return Object.keys(v).some((k) => {
+        const p = path === '' ? k : `${path}.${k}`;
+        return known.has(p) && (k.includes('.') || misleads((v as Record<string, unknown>)[k], p));
+      });
+    };
+    // Fields the walker knows and fields it does not, whose accessors must answer as on an unmarked copy.
+    const probes = [...names, 'process', 'process.parent', 'k1.name', 'other.x', 'other.x.name', 'other.x.name.process.other', 'a.b.c', 'process.other', 'x', '.', 'a.', '.b', 'b'];
+    let outside = 0;
     let marked = 0;
     let unmarked = 0;
     for (let round = 0; round < 4000; round++) {
@@ -186,9 +201,13 @@ describe('FieldWalker', () => {
       const { ok, values } = walked(walker, names, source);
       expect(ok).toBe(true);
       const hasDots = hasDottedKey(source);
-      expect(isMarkedPlain(source), JSON.stringify(source)).toBe(!hasDots);
-      if (hasDots) unmarked++;
+      const misled = misleads(source, '');
+      expect(isMarkedPlain(source), JSON.stringify(source)).toBe(!misled);
+      if (misled) unmarked++;
       else marked++;
+      if (hasDots && !misled) outside++;
+      const copy = JSON.parse(JSON.stringify(source)) as Record<string, unknown>;
+      for (const n of probes) expect(fieldAccessor(n)(source), `${n} in ${JSON.stringify(source)}`).toEqual(fieldAccessor(n)(copy));
       for (const n of names) {
         const want = sortValues(accessorValues(n, source));
         const got = sortValues(values[n]!);
@@ -198,6 +217,75 @@ describe('FieldWalker', () => {
     }
     expect(fresh).toBeGreaterThan(4096);
     expect(marked).toBeGreaterThan(2000);
-    expect(unmarked).toBeGreaterThan(500);
+    expect(unmarked).toBeGreaterThan(100);
+    // Marked although dotted keys lie where no known field can be spelled.
+    expect(outside).toBeGreaterThan(300);
+  });
+
+  it('skips what leads to no field it knows, dotted keys there too, and marks plain for its own fields only', () => {
+    const walker = new FieldWalker(['process.name', 'process.parent.name'], ['event.category']);
+    const values: unknown[] = [];
+    // A dotted key under a skipped subtree (`agent`) and one at a known object that spells no
+    // known field (`process.pe.original_file_name` is not one): marked plain, nothing visited there.
+    const skipped = { agent: { 'x.y': 1, deep: [{ 'a.b': 2 }] }, process: { name: 'cmd.exe', 'pe.original_file_name': 'CMD.EXE' }, event: { category: ['process'] } };
+    expect(walker.walk(skipped, (i, v) => values.push([i, v]))).toBe(true);
+    expect(values).toEqual([[0, 'cmd.exe']]);
+    expect(isMarkedPlain(skipped)).toBe(true);
+    // Accessors of fields the walker knows take the mark; the others still find dotted keys.
+    expect(fieldAccessor('process.parent.name')(skipped)).toBeUndefined();
+    expect(fieldAccessor('event.category')(skipped)).toEqual(['process']);
+    expect(fieldAccessor('agent.x.y')(skipped)).toBe(1);
+    expect(fieldAccessor('agent.deep.a.b')(skipped)).toBe(2);
+    expect(fieldAccessor('process.pe.original_file_name')(skipped)).toBe('CMD.EXE');
+  });
+
+  it('reports and does not mark plain a dotted key that spells a known field, also in arrays of objects along the path', () => {
+    const walker = new FieldWalker(['process.parent.name', 'a.b.c']);
+    const cases: [Record<string, unknown>, unknown[]][] = [
+      [{ process: { 'parent.name': 'p1' } }, [[0, 'p1']]],
+      [{ 'process.parent': { name: 'p2' } }, [[0, 'p2']]],
+      [{ 'process.parent.name': ['p3', 'p4'] }, [[0, 'p3'], [0, 'p4']]],
+      [{ process: [{ 'parent.name': 'p5' }, { parent: { name: 'p6' } }] }, [[0, 'p5'], [0, 'p6']]],
+      [{ a: [{ 'b.c': 1 }, [{ b: [{ c: 2 }] }]] }, [[1, 1], [1, 2]]],
+      // A prefix of a known field spelled with a dot, holding nothing: still not plain for `a.b.c`.
+      [{ 'a.b': { d: 1 } }, []],
+    ];
+    for (const [source, want] of cases) {
+      const got: unknown[] = [];
+      expect(walker.walk(source, (i, v) => got.push([i, v]))).toBe(true);
+      expect(got, JSON.stringify(source)).toEqual(want);
+      expect(isMarkedPlain(source), JSON.stringify(source)).toBe(false);
+    }
+    // Arrays of objects along a skipped path: plain, and an accessor outside the known fields finds the dotted key.
+    const inArrays = { a: [{ x: [{ 'y.z': 3 }] }, { b: { c: 4 } }], process: [{ parent: [{ name: 'q' }] }] };
+    const got: unknown[] = [];
+    expect(walker.walk(inArrays, (i, v) => got.push([i, v]))).toBe(true);
+    expect(got).toEqual([[1, 4], [0, 'q']]);
+    expect(isMarkedPlain(inArrays)).toBe(true);
+    expect(fieldAccessor('a.x.y.z')(inArrays)).toBe(3);
+    expect(fieldAccessor('a.b.c')(inArrays)).toBe(4);
+  });
+
+  it('keeps the mark from an accessor made after the walk, and gives the scope back with remarkPlain', () => {
+    const walker = new FieldWalker(['m1.n1.o1']);
+    const first = { m1: { n1: { o1: 'v' }, 'q1.r1': 1 } };
+    const second = { m1: { n1: { o1: 'w' } } };
+    walker.walk(first, () => {});
+    const scope = plainScopeOf(first);
+    expect(scope).toBeDefined();
+    walker.walk(second, () => {});
+    expect(plainScopeOf(first)).toBeUndefined();
+    remarkPlain(first, scope!);
+    expect(isMarkedPlain(first)).toBe(true);
+    // First made now, after the walks: `m1.q1.r1` is not a field the walker knows, `m1.n1` is.
+    expect(fieldAccessor('m1.q1.r1')(first)).toBe(1);
+    expect(fieldAccessor('m1.n1.p1')(first)).toBeUndefined();
+    expect(fieldAccessor('m1.n1')(first)).toEqual({ o1: 'v' });
+    // Taken in at the next walk: the walker knows `m1.n1`, not `m1.q1.r1`.
+    const third = { m1: { 'q1.r1': 2, n1: {} } };
+    walker.walk(third, () => {});
+    expect(isMarkedPlain(third)).toBe(true);
+    expect(fieldAccessor('m1.q1.r1')(third)).toBe(2);
+    expect(fieldAccessor('m1.n1.o1')(third)).toBeUndefined();
   });
 });

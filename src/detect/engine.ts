@@ -217,7 +217,7 @@ export class DetectionEngine {
     if (t > this.lastTime) this.lastTime = t;
     if (t < this.firstTime) this.firstTime = t;
     if (t > this.nextClose) this.advance(t);
-    if (ev.plain === true) remarkPlain(ev.source);
+    if (ev.plain !== undefined) remarkPlain(ev.source, ev.plain);
     for (let i = 0; i < rules.length; i++) this.deliver(this.states[rules[i]!]!, ev, t);
   }
 
@@ -357,7 +357,7 @@ export class DetectionEngine {
     return {
       push: (ev) => {
         if (done) throw new Error('rebuild: already committed');
-        if (ev.plain === true) remarkPlain(ev.source);
+        if (ev.plain !== undefined) remarkPlain(ev.source, ev.plain);
         if (!s.tiebreaker || s.ownOrder) {
           place(ev);
           return;

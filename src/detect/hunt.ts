@@ -16,7 +16,7 @@
 // counted per rule as "events excepted" and "events filtered".
 import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
-import { fieldAccessor, isMarkedPlain } from '../engine/fields.js';
+import { fieldAccessor, plainScopeOf } from '../engine/fields.js';
 import { expandInputs } from '../events/sources.js';
 import { discoverHostAddresses, mentionsHostIp, type HostIpMode } from '../events/host-discovery.js';
 import { emptyShape, iterable, openInput, type HostAddresses, type InputShape, type OpenedInput } from '../events/inputs.js';
@@ -539,7 +539,7 @@ function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, on
           const routes = router.route(ev);
           // The router's walk marked the source plain (or not); the engine, which pushes the event
           // after the whole batch is routed, marks it again from this (EventDoc.plain).
-          ev.plain = isMarkedPlain(ev.source);
+          ev.plain = plainScopeOf(ev.source);
           ev.routed = routes.length === 0 ? NOBODY : routes.slice();
         }
         batch[w++] = ev;

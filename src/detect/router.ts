@@ -459,7 +459,10 @@ export class RuleRouter {
     this.existsGroups = this.anchorGroups.filter((g) => g.exists);
     const byField = new Map<string, AnchorGroup[]>();
     for (const g of this.anchorGroups) if (!g.exists) push(byField, g.field, g);
-    this.walker = new FieldWalker([...byField.keys()]);
+    // The fields route() reads by accessor besides the walked ones are walked to as well, unreported,
+    // so that its accessors may trust the walk's plain mark (engine/fields.ts PlainScope).
+    const also = [...new Set([...this.tables.map((t) => t.field), GATE_FIELD, ...this.existsGroups.map((g) => g.field)])].filter((f) => !byField.has(f));
+    this.walker = new FieldWalker([...byField.keys()], also);
     this.fieldGroups = [...byField.values()];
     this.fieldMemos = this.fieldGroups.map(() => ({ lists: new Map(), chars: 0 }));
     this.needles = d.needles;

@@ -9,13 +9,21 @@ const cache = new Map<string, Accessor>();
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
+ * The name of every accessor made so far, in the order made (accessor i is number i): a plain
+ * mark's scope says which of them may trust it (PlainScope), and a FieldWalker looks up which of
+ * these fields it knows.
+ */
+const registry: string[] = [];
+
+/**
  * Returns a function reading `name` from a source document: the value, an array when the field is
  * multi-valued, or undefined when absent. Accessors are cached per name.
  */
 export function fieldAccessor(name: string): Accessor {
   let fn = cache.get(name);
   if (!fn) {
-    fn = buildAccessor(name);
+    fn = buildAccessor(name, registry.length);
+    registry.push(name);
     cache.set(name, fn);
   }
   return fn;
@@ -23,10 +31,26 @@ export function fieldAccessor(name: string): Accessor {
 
 // A source whose objects hold no dotted key (`{"process.name": …}`) — nearly every event — can
 // answer "absent" as soon as the nested walk stops, without the general lookup that looks for the
-// field under dotted keys. The router checks each event once (markPlain) and the accessors of
-// every rule's conditions then read it at the fast path's cost. The mark is one source at a time:
-// sources are not mutated once read (see EventDoc.source), so the check stays true while it is set.
+// field under dotted keys. The router checks each event once (markPlain, or its FieldWalker's walk)
+// and the accessors of every rule's conditions then read it at the fast path's cost. The mark is
+// one source at a time: sources are not mutated once read (see EventDoc.source), so the check
+// stays true while it is set.
+//
+// A walker's mark is relative: it looks for dotted keys only where they could spell one of the
+// fields it knows, and skips the rest of the event unread. So the mark carries a scope, the
+// accessors that may trust it; markPlain, which looks at every key, vouches for all.
 let plainSource: object | null = null;
+
+/**
+ * Which accessors a plain mark vouches for: those (numbered as in registry) that `members` holds a
+ * 1 for, or all when `members` is null.
+ */
+export interface PlainScope {
+  readonly members: Uint8Array | null;
+}
+
+const ALL: PlainScope = { members: null };
+let plainScope: PlainScope = ALL;
 
 /** Bound on the keys markPlain looks at: a larger source is simply not marked. */
 const PLAIN_MAX_KEYS = 4096;
@@ -36,28 +60,38 @@ const PLAIN_MAX_KEYS = 4096;
  * missing fields of it as absent at once (until another source is marked). Returns whether it did.
  */
 export function markPlain(source: Record<string, unknown>): boolean {
-  if (source === plainSource) return true;
+  if (source === plainSource && plainScope === ALL) return true;
   plainSource = null;
   budget = PLAIN_MAX_KEYS;
   if (!noDottedKeys(source, 0)) return false;
   plainSource = source;
+  plainScope = ALL;
   return true;
 }
 
 let budget = 0;
 
-/** Whether `source` is the source marked plain now (by markPlain or a FieldWalker's walk). */
+/** Whether `source` is the source marked plain now (by markPlain or a FieldWalker's walk, for some accessors at least). */
 export function isMarkedPlain(source: object): boolean {
   return source === plainSource;
 }
 
 /**
- * Marks a source plain again that was found plain before (isMarkedPlain) and has not changed
- * since (sources are not mutated once read): the detection engine pushes events after the router
- * has walked a whole batch of them, when the mark belongs to the batch's last event.
+ * The scope of the plain mark `source` has now (see plainScope), to give back to remarkPlain;
+ * undefined when it is not marked.
  */
-export function remarkPlain(source: object): void {
+export function plainScopeOf(source: object): PlainScope | undefined {
+  return source === plainSource ? plainScope : undefined;
+}
+
+/**
+ * Marks a source plain again, with the scope it was marked with (plainScopeOf), that has not
+ * changed since (sources are not mutated once read): the detection engine pushes events after the
+ * router has walked a whole batch of them, when the mark belongs to the batch's last event.
+ */
+export function remarkPlain(source: object, scope: PlainScope): void {
   plainSource = source;
+  plainScope = scope;
 }
 
 function noDottedKeys(o: object, depth: number): boolean {
@@ -80,47 +114,93 @@ function noDottedKeys(o: object, depth: number): boolean {
 
 /**
  * Reads many fields of a source in one walk of it, instead of one look-up per field: the router
- * reads about 150 anchored fields of every event, most of them absent. The walk visits every key
- * once (which markPlain does anyway), follows the keys that lead to a wanted field through a tree
- * of the fields' segments, and marks the source plain as markPlain would. It finds each value the
- * field's accessor finds — nested objects, flat dotted keys or both, arrays along the path
- * flattened — and, where an accessor would return only the first of several spellings of a field
- * (`{"process":{"name":…},"process.name":…}`), the values of all of them.
+ * reads about 190 anchored fields of every event, most of them absent. The walk follows only the
+ * keys that lead to a field it knows — its own fields and the `also` fields — through a tree of
+ * the fields' segments, and skips the rest unread: nothing under a key that leads to no known
+ * field can be one, even spelled with dotted keys, as every spelling of a field runs through keys
+ * that lead to it. It finds each value the field's accessor finds — nested objects, flat dotted
+ * keys or both, arrays along the path flattened — and, where an accessor would return only the
+ * first of several spellings of a field (`{"process":{"name":…},"process.name":…}`), the values of
+ * all of them. When no key it followed has a dot, it marks the source plain for the accessors of
+ * the fields it knows (see PlainScope): any other accessor looks for dotted keys as if unmarked.
  */
 export class FieldWalker {
   private readonly root: WalkNode = { next: new Map(), field: -1, outside: false };
   private visit: (field: number, value: unknown) => void = () => {};
-  /** Nodes added for keys met outside the wanted fields (see WalkNode.outside); at most OUTSIDE_NODES. */
+  /** Nodes added for keys met outside the known fields (see WalkNode.outside); at most OUTSIDE_NODES. */
   private outsideNodes = 0;
+  /**
+   * Per accessor (registry), up to `synced`: 1 when the tree knows its field. Fixed once written,
+   * as the fields the tree knows are (outside nodes lead to none), so a mark made before more
+   * accessors were taken in stays true for them too.
+   */
+  private members = new Uint8Array(256);
+  private scope: PlainScope = { members: this.members };
+  private synced = 0;
 
-  /** `names[i]` is reported as field i. */
-  constructor(names: readonly string[]) {
+  /**
+   * `names[i]` is reported as field i; the `also` fields are walked to as well, unreported, so
+   * that their accessors may trust the plain mark.
+   */
+  constructor(names: readonly string[], also: readonly string[] = []) {
     names.forEach((name, i) => {
-      let node = this.root;
-      for (const part of name.split('.')) {
-        let next = node.next.get(part);
-        if (!next) node.next.set(part, (next = { next: new Map(), field: -1, outside: false }));
-        node = next;
-      }
+      const node = this.add(name);
       if (node.field >= 0) throw new Error(`field ${name} given twice`);
       node.field = i;
     });
+    for (const name of also) this.add(name);
+  }
+
+  /** The node of a field, made along its path. */
+  private add(name: string): WalkNode {
+    let node = this.root;
+    for (const part of name.split('.')) {
+      let next = node.next.get(part);
+      if (!next) node.next.set(part, (next = { next: new Map(), field: -1, outside: false }));
+      node = next;
+    }
+    return node;
+  }
+
+  /** Whether the tree knows field `name` (every segment of it leads on). */
+  private knows(name: string): boolean {
+    let node: WalkNode | undefined = this.root;
+    for (const part of name.split('.')) if ((node = node.next.get(part)) === undefined || node.outside) return false;
+    return true;
+  }
+
+  /** Takes the accessors made since the last walk into `members`. */
+  private sync(): void {
+    const n = registry.length;
+    if (n > this.members.length) {
+      const grown = new Uint8Array(Math.max(n, this.members.length * 2));
+      grown.set(this.members);
+      this.members = grown;
+      this.scope = { members: grown };
+    }
+    for (let i = this.synced; i < n; i++) this.members[i] = this.knows(registry[i]!) ? 1 : 0;
+    this.synced = n;
   }
 
   /**
    * Calls `visit(i, value)` for every value of field i in `source` that is not an object, an array
-   * or null (an array's elements are visited one by one),
-   * and marks it plain (see markPlain) when none of its keys has a dot. Returns false, having
+   * or null (an array's elements are visited one by one), and marks it plain for the accessors of
+   * the fields it knows when no key that leads to one of them has a dot. Returns false, having
    * visited only some of the values and marked nothing, when the source is too large or deep to
-   * walk (more than PLAIN_MAX_KEYS keys, 64 levels): the caller then reads the fields one by one.
+   * walk (more than PLAIN_MAX_KEYS keys walked, 64 levels): the caller then reads the fields one
+   * by one.
    */
   walk(source: Record<string, unknown>, visit: (field: number, value: unknown) => void): boolean {
     plainSource = null;
+    if (this.synced !== registry.length) this.sync();
     budget = PLAIN_MAX_KEYS;
     dotted = false;
     this.visit = visit;
     const ok = this.object(source, this.root, 0);
-    if (ok && !dotted) plainSource = source;
+    if (ok && !dotted) {
+      plainSource = source;
+      plainScope = this.scope;
+    }
     return ok;
   }
 
@@ -129,65 +209,33 @@ export class FieldWalker {
     if (depth > 64) return false;
     for (const k in o) {
       if (--budget < 0) return false;
-      const v = o[k];
       let next = node.next.get(k);
       if (next === undefined) {
-        if (k.indexOf('.') >= 0) {
-          dotted = true;
-          next = node;
-          for (const part of k.split('.')) if ((next = next.next.get(part)) === undefined || next.outside) break;
-          if (next !== undefined && next.outside) next = undefined;
-        } else next = this.outsideNode(node, k);
-      }
-      if (next === undefined) {
-        // Outside the wanted fields only the dot check remains, until a dotted key is found.
-        if (!dotted && v !== null && typeof v === 'object' && !noDottedKeys(v, depth + 1)) dotted = true;
-      } else if (!next.outside) {
-        if (!this.value(v, next, depth + 1)) return false;
-      } else if (!dotted && v !== null && typeof v === 'object' && !this.clean(v, next, depth + 1)) dotted = true;
+        if (k.indexOf('.') < 0) {
+          this.outsideNode(node, k);
+          continue;
+        }
+        next = node;
+        for (const part of k.split('.')) if ((next = next.next.get(part)) === undefined || next.outside) break;
+        // A dotted key that spells no known field's path: nothing under it can be one.
+        if (next === undefined || next.outside) continue;
+        // One that does: an accessor's nested walk would not find what is under it.
+        dotted = true;
+      } else if (next.outside) continue;
+      if (!this.value(o[k], next, depth + 1)) return false;
     }
     return true;
   }
 
   /**
-   * The node for a key without a dot that leads to no wanted field, added to `node` the first time
-   * the key is met there (null once OUTSIDE_NODES are made): the same keys recur from event to
-   * event, and finding the key in the map the walk looks it up in anyway replaces testing it for a
-   * dot (which was about a third of the walk).
+   * Remembers a key without a dot that leads to no known field under `node` (while fewer than
+   * OUTSIDE_NODES are): the same keys recur from event to event, and finding the key in the map the
+   * walk looks it up in anyway spares testing it for a dot.
    */
-  private outsideNode(node: WalkNode, k: string): WalkNode | undefined {
-    if (this.outsideNodes >= OUTSIDE_NODES) return undefined;
+  private outsideNode(node: WalkNode, k: string): void {
+    if (this.outsideNodes >= OUTSIDE_NODES) return;
     this.outsideNodes++;
-    const next: WalkNode = { next: new Map(), field: -1, outside: true };
-    node.next.set(k, next);
-    return next;
-  }
-
-  /**
-   * noDottedKeys of a value reached at an outside node (the same answer and budget), with its keys'
-   * dot checks remembered as outside nodes.
-   */
-  private clean(o: object, node: WalkNode, depth: number): boolean {
-    if (depth > 64) return false;
-    if (Array.isArray(o)) {
-      for (let i = 0; i < o.length; i++) {
-        const v: unknown = o[i];
-        if (v !== null && typeof v === 'object' && !this.clean(v, node, depth + 1)) return false;
-      }
-      return true;
-    }
-    const rec = o as Record<string, unknown>;
-    for (const k in rec) {
-      if (--budget < 0) return false;
-      let next = node.next.get(k);
-      if (next === undefined) {
-        if (k.indexOf('.') >= 0) return false;
-        next = this.outsideNode(node, k);
-      }
-      const v = rec[k];
-      if (v !== null && typeof v === 'object' && !(next === undefined ? noDottedKeys(v, depth + 1) : this.clean(v, next, depth + 1))) return false;
-    }
-    return true;
+    node.next.set(k, { next: new Map(), field: -1, outside: true });
   }
 
   /** A value reached at `node`: reported if the node is a field, walked if it leads further. */
@@ -227,14 +275,14 @@ interface WalkNode {
   next: Map<string, WalkNode>;
   /** The field this node ends, or -1. */
   field: number;
-  /** A key met outside the wanted fields, known to hold no dot (nothing under it is wanted). */
+  /** A key without a dot met outside the known fields: nothing under it is walked (it has no children). */
   outside: boolean;
 }
 
 /** Bound on a walker's outside nodes: input with ever new keys must not grow it without limit. */
 const OUTSIDE_NODES = 4096;
 
-/** Set by a FieldWalker's walk when it meets a key with a dot. */
+/** Set by a FieldWalker's walk when a key it follows has a dot. */
 let dotted = false;
 
 /** One-off read; prefer `fieldAccessor` on hot paths. */
@@ -249,7 +297,7 @@ export function getField(source: Record<string, unknown>, name: string): unknown
  */
 const TABLE_SEGMENTS = 32;
 
-function buildAccessor(name: string): Accessor {
+function buildAccessor(name: string, seq: number): Accessor {
   const parts = name.split('.');
   const n = parts.length;
   // A segment that names an Object.prototype member (`constructor`, `toString`, …) must be read
@@ -266,7 +314,8 @@ function buildAccessor(name: string): Accessor {
    * events — costs a few own-key tests.
    */
   const miss = (source: Record<string, unknown>, at: number): unknown => {
-    if (source === plainSource) return undefined;
+    // (A walker's mark vouches only for accessors made before its walk: see plainScope.)
+    if (source === plainSource && (plainScope.members === null || plainScope.members[seq] === 1)) return undefined;
     if (joined === null) return lookup(source, 0);
     let cur: Record<string, unknown> = source;
     for (let k = 0; k <= at; k++) {

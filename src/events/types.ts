@@ -1,4 +1,5 @@
 // The unit that flows from sources through ordering into the engine and detection.
+import type { PlainScope } from '../engine/fields.js';
 import type { TermAnswers } from '../engine/types.js';
 
 /** Where an event came from, for error messages and alerts. */
@@ -57,10 +58,11 @@ export interface EventDoc {
    */
   fieldValues?: Readonly<Record<string, unknown>>;
   /**
-   * Set by the main thread's router: the source has no dotted key (engine/fields.ts markPlain), so
-   * the detection engine can mark it plain again without walking it.
+   * Set by the main thread's router when its walk marked the source plain: the mark's scope
+   * (engine/fields.ts plainScopeOf), so the detection engine can mark it plain again without
+   * walking it.
    */
-  plain?: boolean;
+  plain?: PlainScope;
   /**
    * The JSON text `source` was parsed from, kept only when the reader is asked to
    * (ReadOptions.keepText: an input worker sends it instead of JSON.stringify's).
