@@ -47,6 +47,9 @@ const QUERIES: Record<string, string> = {
   // and a case-sensitive regular expression (the Unquoted Service Path rule)
   masq: 'process where process.executable : "C:\\\\*Program Files*\\\\*.exe" and not process.executable : ("?:\\\\Program Files\\\\*.exe", "?:\\\\Program Files (x86)\\\\*.exe")',
   unquoted: 'process where process.executable regex """C:\\\\Program Files\\\\\\w+.exe"""',
+  // a condition on a field no rule anchors (a function's argument): the router's walk does not
+  // go to it, so its accessor must find it under dotted keys by itself
+  workdir: 'process where process.name == "wd.exe" and startsWith~(process.working_directory, "C:\\\\Temp")',
 };
 
 function prepared(): PreparedRule[] {
@@ -124,6 +127,10 @@ const EVENTS: [string, EventDoc, string[]][] = [
   ['lower case: `:` folds, regex does not', ev('process', { process: { name: 'x.exe', executable: 'c:\\tools\\program files\\APP.EXE' } }), ['masq']],
   ['an excluded path in an array excludes the event', ev('process', { process: { name: 'x.exe', executable: ['C:\\Program Files\\a\\b.exe', 'C:\\Tools\\Program Files\\y.exe'] } }), []],
   ['a .dll is no match of the anchor\'s own pattern', ev('process', { process: { name: 'x.exe', executable: 'C:\\Tools\\Program Files\\x.dll' } }), []],
+  ['an unwalked field, nested', ev('process', { process: { name: 'wd.exe', working_directory: 'C:\\TEMP\\x' } }), ['workdir']],
+  ['an unwalked field under a flat dotted key', ev('process', { 'process.working_directory': 'C:\\Temp\\x', process: { name: 'wd.exe' } }), ['workdir']],
+  ['an unwalked field under a dotted key in an array of objects', ev('process', { process: [{ name: 'wd.exe' }, { 'working_directory': 'C:\\Temp\\y' }] }), ['workdir']],
+  ['dotted keys in a subtree no field leads to', ev('process', { agent: { 'x.y': 1, z: [{ 'p.q': 2 }] }, process: { name: 'wd.exe', working_directory: 'D:\\Temp' } }), []],
   ['too many keys, a DNS event', ev('network', { dns: { question: { name: 'a' } }, ...Object.fromEntries(Array.from({ length: 4100 }, (_, i) => [`k${i}`, i])) }), ['dns']],
 ];
 
