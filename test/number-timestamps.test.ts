@@ -13,7 +13,8 @@ import { timeOrSkip } from '../src/events/order.js';
 import { LineFilter } from '../src/events/prefilter.js';
 import { numberTimeRefusal, readEvents, STUB_SOURCE } from '../src/events/sources.js';
 import { textInstant } from '../src/events/time.js';
-import { topLevelNumberText } from '../src/events/number-time.js';
+import { fieldNumberText, topLevelNumberText } from '../src/events/number-time.js';
+import { getField } from '../src/engine/fields.js';
 import { arrayElementTexts } from '../src/events/json-split.js';
 import type { SkippedItem } from '../src/events/types.js';
 import { runCli } from './cli-helpers.js';
@@ -271,6 +272,177 @@ describe('the line filter with another time field', () => {
       '{"ts":"2025-03-10T08:00:00Z","@timestamp":"2025-03-10T08:00:00Z"}',
       '{"ts":1741593600123.999999,"n":1}',
     ];
-    expect(lines.map((l) => f.skip(l, 0, l.length))).toEqual([null, null, { ms: 1741593600000, ns: 0 }, { ms: 1741593600124, ns: 0 }]);
+    // The last: its number read from its text, as the parse reads the time field's now.
+    expect(lines.map((l) => f.skip(l, 0, l.length))).toEqual([null, null, { ms: 1741593600000, ns: 0 }, { ms: 1741593600123, ns: 999999 }]);
   });
+
+  it('reads a dotted time field first in the line from its text, and makes no stub where the field may be found elsewhere', () => {
+    const f = new LineFilter(['nothing-matches-this'], 'event.ingested');
+    const lines = [
+      '{"event.ingested":1741593600123.999999,"n":1}',
+      '{"event.ingested":2024.0,"n":1}',
+      '{"event.ingested":1.7e12,"n":1}',
+      '{"event.ingested":"2025-03-10T08:00:00Z","n":1}',
+      // The field access finds event → ingested first, and a key's last member.
+      '{"event.ingested":"2025-03-10T08:00:00Z","event":{"ingested":1.7e12}}',
+      '{"event.ingested":"2025-03-10T08:00:00Z","event":{"ingested":"2026-01-01T00:00:00Z"}}',
+      '{"event.ingested":"2025-03-10T08:00:00Z","event.ingested":"2026-01-01T00:00:00Z"}',
+      '{"event.ingested":"2025-03-10T08:00:00Z","@timestamp":1.7e12}',
+    ];
+    expect(lines.map((l) => f.skip(l, 0, l.length))).toEqual([{ ms: 1741593600123, ns: 999999 }, { ms: 2024, ns: 0 }, null, { ms: 1741593600000, ns: 0 }, null, null, null, null]);
+    // The same decisions on a latin1 view of the bytes.
+    const g = new LineFilter(['nothing-matches-this'], 'event.ingested');
+    expect(lines.map((l) => g.skipLatin1(Buffer.from(l).toString('latin1'), 0, l.length))).toEqual([{ ms: 1741593600123, ns: 999999 }, { ms: 2024, ns: 0 }, null, { ms: 1741593600000, ns: 0 }, null, null, null, null]);
+  });
+});
+
+// `--timestamp-field event.ingested` (nested or a dotted key): a number there is read from its
+// text as a number @timestamp is, found where the field access (getField) finds the value. Only
+// through an array on its path (a multi-valued field: getField picks it out of the array) is it
+// still read as its value.
+describe('a number in another time field, in every shape of document', () => {
+  const FIELD = 'event.ingested';
+  const REFUSED_FIELD = (raw: string) => `unparseable ${FIELD} ${raw} (Elasticsearch reads a number as its text: epoch milliseconds take no exponent and at most six decimals); skipped`;
+  const DOCS: [string, string][][] = [
+    [['"event"', '{"ingested":1.7e12}']],
+    [['"event"', '{ "kind" : "event", "ingested" : 1741593600123.999999 }']],
+    [['"event.ingested"', '1741593600123.5']],
+    [['"event.ingested"', '17E11']],
+    [['"event"', '{"ingested":2024.0}']],
+    [['"event"', '{"ingested":2024}']],
+    [['"event"', '{"ingested":1700000000000.1234567}']],
+    // Both spellings: event → ingested is found first.
+    [['"event"', '{"ingested":1}'], ['"event.ingested"', '1.7e12']],
+    [['"event"', '{"x":"ingested"}'], ['"event.ingested"', '1.7e12']],
+    // Through an array: the value's (1.7e12 as 1,700,000,000,000 ms).
+    [['"event"', '[{"ingested":1.7e12}]']],
+    // A key's last member counts.
+    [['"event"', '{"ingested":"x"}'], ['"event"', '{"ingested":-1.5}']],
+    [['"event"', '{"ingested":1e300}']],
+    [['"ev\\u0065nt"', '{"ingested":17e11}']],
+    // A number @timestamp is refused whatever the time field.
+    [['"@timestamp"', '1.7e12'], ['"event"', '{"ingested":1741593600000}']],
+    [['"@timestamp"', '1741593600000.25'], ['"event"', '{"ingested":"2025-03-10T08:00:00.000000001Z"}']],
+    [['"x"', '{"event":{"ingested":1.7e12}}'], ['"event"', '{"ingested":1741593600000.000001}']],
+  ].map((members, i) => [['"n"', String(i + 1)], ...(members as [string, string][])]);
+  const WANT: (number[] | [number, string])[] = [
+    [1, REFUSED_FIELD('1.7e12')],
+    [2, 1741593600123, 999999],
+    [3, 1741593600123, 500000],
+    [4, REFUSED_FIELD('17E11')],
+    [5, 2024, 0],
+    [6, Date.UTC(2024, 0, 1), 0],
+    [7, REFUSED_FIELD('1700000000000.1234567')],
+    [8, 1, 0],
+    [9, REFUSED_FIELD('1.7e12')],
+    [10, 1700000000000, 0],
+    [11, -2, 500000],
+    [12, 'unparseable'],
+    [13, REFUSED_FIELD('17e11')],
+    [14, REFUSED('1.7e12')],
+    [15, 1741593600000, 1],
+    [16, 1741593600000, 1],
+  ];
+  const oneLine = (d: [string, string][]) => `{${d.map(([k, v]) => `${k}:${v}`).join(',')}}`;
+  const pretty = (d: [string, string][], indent = '') => `${indent}{\n${d.map(([k, v]) => `${indent}  ${k} : ${v}`).join(',\n')}\n${indent}}`;
+  const shapes: Record<string, { text: string; lines: number[] }> = {};
+  {
+    shapes['one per line'] = { text: DOCS.map(oneLine).join('\n') + '\n', lines: DOCS.map((_, i) => i + 1) };
+    let at = 1;
+    const lines: number[] = [];
+    const parts = DOCS.map((d) => {
+      lines.push(at);
+      const p = pretty(d);
+      at += p.split('\n').length;
+      return p;
+    });
+    shapes['pretty-printed'] = { text: parts.join('\n') + '\n', lines };
+    at = 2;
+    const aLines: number[] = [];
+    const aParts = DOCS.map((d) => {
+      aLines.push(at);
+      const p = pretty(d, '  ');
+      at += p.split('\n').length;
+      return p;
+    });
+    shapes['pretty-printed array'] = { text: '[\n' + aParts.join(',\n') + '\n]\n', lines: aLines };
+    shapes['one-line array'] = { text: '[' + DOCS.map(oneLine).join(', ') + ']\n', lines: DOCS.map(() => 1) };
+    shapes['several on a line'] = { text: DOCS.map(oneLine).join(' ') + '\n', lines: DOCS.map(() => 1) };
+  }
+
+  for (const [name, { text, lines }] of Object.entries(shapes)) {
+    it(name, async () => {
+      const file = path.join(dir, `field-${name.replaceAll(' ', '-')}.json`);
+      writeFileSync(file, text);
+      const sharedLine = new Set(lines).size < lines.length;
+      for (const opts of [{}, { chunkSize: 1 }, { chunkSize: 7 }, { filter: true }]) {
+        const got: (number[] | [number, string])[] = [];
+        const reasons: string[] = [];
+        const onSkip = (s: SkippedItem) => {
+          reasons.push(s.reason);
+          if (!sharedLine) got.push([lines.indexOf(s.position.line!) + 1, s.reason]);
+        };
+        const reader = readEvents(file, {
+          onSkip,
+          timestampField: FIELD,
+          ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+          lineFilter: opts.filter ? new LineFilter(['nothing-matches-this'], FIELD) : null,
+        });
+        for await (const batch of reader.batches()) {
+          for (const e of batch) {
+            expect(e.source).not.toBe(STUB_SOURCE);
+            const n = e.source.n as number;
+            const t = timeOrSkip(e, FIELD, (s) => got.push([n, s.reason.includes(`has an unparseable ${FIELD} 1e+300`) ? 'unparseable' : s.reason]));
+            if (t) got.push([n, t.ms, t.ns]);
+          }
+        }
+        got.sort((a, b) => (a[0] as number) - (b[0] as number));
+        // Where several documents share a line, their refusals are compared as a list of reasons.
+        const want = sharedLine ? WANT.filter((w) => typeof w[1] !== 'string' || w[1] === 'unparseable') : WANT;
+        expect({ opts, got }).toEqual({ opts, got: want });
+        expect({ opts, reasons }).toEqual({ opts, reasons: WANT.filter((w) => typeof w[1] === 'string' && w[1] !== 'unparseable').map((w) => w[1]) });
+      }
+    });
+  }
+
+  it('fieldNumberText finds the number getField gives, or none', () => {
+    const cases: [string, string | null][] = [
+      ['{"event":{"ingested":1.7e12}}', '1.7e12'],
+      ['{"event.ingested":1741593600123.999999}', '1741593600123.999999'],
+      ['{"event":{"ingested":1},"event.ingested":2}', '1'],
+      ['{"event":{"x":1},"event.ingested":2}', '2'],
+      ['{"event":5,"event.ingested":6}', '6'],
+      ['{"event":null,"event.ingested":7}', '7'],
+      ['{"event":{"ingested":null},"event.ingested":8}', null],
+      ['{"event":[{"ingested":1.7e12}]}', null],
+      ['{"event":[{"x":1},null],"event.ingested":3e0}', '3e0'],
+      ['{"event":{"ingested":"x"},"event":{"ingested":  -17E+11 }}', '-17E+11'],
+      ['{"a":"{\\"event\\":","event" : { "k":[1,{"a":2}], "ingested" :\n 12.5 } }', '12.5'],
+      ['{"ev\\u0065nt":{"ingested":4}}', '4'],
+      ['{"event":{"ingested":{"x":1}}}', null],
+    ];
+    expect(cases.map(([t]) => fieldNumberText(t, FIELD))).toEqual(cases.map(([, w]) => w));
+    // And the value it gives is getField's wherever it finds one.
+    for (const [t, w] of cases) if (w !== null) expect(Number(w)).toBe(getField(JSON.parse(t) as Record<string, unknown>, FIELD));
+  });
+});
+
+describe('the time read from the text of --timestamp-field orders events', () => {
+  const docs = ['{"n":1,"event":{"ingested":"2025-03-10T08:00:00.124Z"}}', '{"n":2,"event":{"ingested":1741593600123.999999}}', '{"n":3,"event.ingested":1.7e12}'];
+  const files = {
+    'field-one.ndjson': docs.join('\n') + '\n',
+    'field-pretty.json': docs.map((d) => d.replace('{', '{\n  ').replace(',', ',\n  ')).join('\n') + '\n',
+  };
+  for (const [name, text] of Object.entries(files)) {
+    for (const threads of ['0', '2']) {
+      it(`${name}, --threads ${threads}`, async () => {
+        const file = path.join(dir, name);
+        writeFileSync(file, text);
+        const r = await runCli(['query', 'sequence [any where n == 2] [any where n == 1]', file, '--timestamp-field', 'event.ingested', '--threads', threads]);
+        expect(r.code).toBe(0);
+        expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { events: { _source: { n: number } }[] }).events.map((e) => e._source.n))).toEqual([[2, 1]]);
+        expect(r.stderr).toContain(REFUSED('1.7e12').replace('@timestamp', 'event.ingested'));
+      });
+    }
+  }
 });

@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { HostAddressBook, WindowsProfile } from './windows/index.js';
 import { windowsShapeOf } from './windows/shape.js';
-import { expandInputs, fileIdPrefix, InputError, readEvents, STUB_SOURCE, type InputFile, type LineStub, type ReadOptions } from './sources.js';
+import { expandInputs, fileIdPrefix, getField, InputError, readEvents, STUB_SOURCE, type InputFile, type LineStub, type ReadOptions } from './sources.js';
 import { lineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem } from './types.js';
 
@@ -67,7 +67,7 @@ export interface OpenOptions {
    * that must be parsed whatever the needles are (see events/prefilter.ts).
    */
   needles?: readonly string[] | null;
-  /** Field holding the event time, for stubs (default @timestamp). */
+  /** Field holding the event time, for stubs and a number's text (default @timestamp; ReadOptions.timestampField). */
   timestampField?: string;
   /** JSON inputs: read only part of the file (see ReadOptions.range). */
   range?: ReadOptions['range'];
@@ -179,6 +179,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
     lineFilter: lineFilter(opts.needles ?? null, opts.timestampField ?? '@timestamp'),
     ...(opts.range ? { range: opts.range } : {}),
     ...(opts.keepText ? { keepText: true } : {}),
+    ...(opts.timestampField ? { timestampField: opts.timestampField } : {}),
   });
   const profile = opts.profile;
   const raw = opts.evtx === 'raw';
@@ -216,8 +217,8 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
           batch[i] = { ...ev, source: mapped.source, index: ev.index || mapped.index };
           // The text is the document before mapping: not this event's.
           delete batch[i]!.text;
-          // Nor is a time read from that text, unless mapping kept the @timestamp it was read from.
-          if (ev.time !== undefined && mapped.source['@timestamp'] !== ev.source['@timestamp']) {
+          // Nor is a time read from that text, unless mapping kept the field it was read from.
+          if (ev.time !== undefined && getField(mapped.source, ev.timeField!) !== getField(ev.source, ev.timeField!)) {
             delete batch[i]!.time;
             delete batch[i]!.timeField;
           }

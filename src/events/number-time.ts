@@ -76,9 +76,9 @@ export function topLevelNumberText(text: string, key: string): string | null {
   return found;
 }
 
-/** Why a document is refused for the number text `raw` as its @timestamp (the same words everywhere). */
-export function numberTimeReason(raw: string): string {
-  return `unparseable @timestamp ${raw} (Elasticsearch reads a number as its text: epoch milliseconds take no exponent and at most six decimals); skipped`;
+/** Why a document is refused for the number text `raw` as its time `field` (the same words everywhere). */
+export function numberTimeReason(raw: string, field = '@timestamp'): string {
+  return `unparseable ${field} ${raw} (Elasticsearch reads a number as its text: epoch milliseconds take no exponent and at most six decimals); skipped`;
 }
 
 /**
@@ -86,8 +86,124 @@ export function numberTimeReason(raw: string): string {
  * the text is no time although the value would be one (the document is refused); null when
  * neither reads, which the time check reports in its own words (as for any unreadable time).
  */
-export function numberTextTime(raw: string): Instant | string | null {
+export function numberTextTime(raw: string, field = '@timestamp'): Instant | string | null {
   const t = textInstant(raw);
   if (t !== null) return t;
-  return parseInstant(Number(raw)) === null ? null : numberTimeReason(raw);
+  return parseInstant(Number(raw)) === null ? null : numberTimeReason(raw, field);
+}
+
+// A time field other than @timestamp (`--timestamp-field event.ingested`) is found where the
+// value's field access finds it (engine/fields.ts getField): at each object, the keys that spell
+// the rest of the name are tried shortest first (`event` then `event.ingested`), a key's last
+// member counting (as JSON.parse keeps it), and the first that holds the field wins. The lookup
+// below walks the text the same way, so that the number read from its text is the one whose
+// value the field access gives.
+
+/** The lookup met an array on the way to a value: the field is multi-valued there (left to the value). */
+const VIA_ARRAY = -1;
+
+/** Index just past the JSON value starting at text[p] (which JSON.parse accepted). */
+function valueEnd(text: string, p: number): number {
+  const n = text.length;
+  const c = text.charCodeAt(p);
+  if (c === QUOTE) return stringEnd(text, p);
+  if (c !== LBRACE && c !== LBRACKET) {
+    let q = p;
+    while (q < n) {
+      const x = text.charCodeAt(q);
+      if (x === COMMA || x === RBRACE || x === RBRACKET || x <= 32) break;
+      q++;
+    }
+    return q;
+  }
+  let depth = 0;
+  for (let q = p; q < n; q++) {
+    const x = text.charCodeAt(q);
+    if (x === QUOTE) q = stringEnd(text, q) - 1;
+    else if (x === LBRACE || x === LBRACKET) depth++;
+    else if ((x === RBRACE || x === RBRACKET) && --depth === 0) return q + 1;
+  }
+  return n;
+}
+
+function skipBlank(text: string, p: number): number {
+  while (p < text.length && text.charCodeAt(p) <= 32) p++;
+  return p;
+}
+
+/** The members of the object at text[p] ('{'): name → start of its value, the last of a name counting. */
+function members(text: string, p: number): Map<string, number> {
+  const out = new Map<string, number>();
+  p = skipBlank(text, p + 1);
+  while (text.charCodeAt(p) === QUOTE) {
+    const e = stringEnd(text, p);
+    const raw = text.slice(p + 1, e - 1);
+    const name = raw.indexOf('\\') < 0 ? raw : (JSON.parse(text.slice(p, e)) as string);
+    let v = skipBlank(text, e);
+    v = skipBlank(text, v + 1); // past the colon
+    out.set(name, v);
+    p = skipBlank(text, valueEnd(text, v));
+    if (text.charCodeAt(p) === COMMA) p = skipBlank(text, p + 1);
+  }
+  return out;
+}
+
+/** The starts of the elements of the array at text[p] ('['). */
+function elements(text: string, p: number): number[] {
+  const out: number[] = [];
+  p = skipBlank(text, p + 1);
+  while (p < text.length && text.charCodeAt(p) !== RBRACKET) {
+    out.push(p);
+    p = skipBlank(text, valueEnd(text, p));
+    if (text.charCodeAt(p) === COMMA) p = skipBlank(text, p + 1);
+  }
+  return out;
+}
+
+/**
+ * Where the value of the field `parts[from…]` starts in the value at text[p], as getField finds
+ * it: a start index, VIA_ARRAY (found through an array, a multi-valued field), or undefined
+ * (not there). Recursion goes one level per name segment or array met: bounded by the name's
+ * segments and the document's nesting (the splitter refuses documents nested deeper than
+ * MAX_JSON_DEPTH).
+ */
+function fieldStart(text: string, p: number, parts: readonly string[], from: number): number | undefined {
+  const c = text.charCodeAt(p);
+  if (c === LBRACKET) {
+    // getField collects every element's value (fromArray): anything found makes it multi-valued
+    // or picked out of an array, which is the value's to read, as before.
+    for (const el of elements(text, p)) {
+      const at = fieldStart(text, el, parts, from);
+      if (at === VIA_ARRAY) return VIA_ARRAY;
+      if (at !== undefined && !text.startsWith('null', at)) return VIA_ARRAY;
+    }
+    return undefined;
+  }
+  if (c !== LBRACE) return undefined;
+  const m = members(text, p);
+  let key = '';
+  for (let i = from; i < parts.length; i++) {
+    key = i === from ? parts[i]! : key + '.' + parts[i]!;
+    const v = m.get(key);
+    if (v === undefined) continue;
+    if (i === parts.length - 1) return v;
+    const found = fieldStart(text, v, parts, i + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The text of the number that getField(JSON.parse(text), field) gives, `text` being one JSON object
+ * JSON.parse accepted; null when the field is not a number there, or is one only through an array
+ * on its path (`{"event":[{"ingested":…}]}`: a multi-valued field, read as its value).
+ */
+export function fieldNumberText(text: string, field: string): string | null {
+  const p = skipBlank(text, 0);
+  if (text.charCodeAt(p) !== LBRACE) return null;
+  const at = fieldStart(text, p, field.split('.'), 0);
+  if (at === undefined || at === VIA_ARRAY) return null;
+  const d = text.charCodeAt(at);
+  if (d !== 45 && !(d >= 48 && d <= 57)) return null;
+  return text.slice(at, valueEnd(text, at));
 }

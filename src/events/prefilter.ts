@@ -162,8 +162,11 @@ class TextScan {
 
 export class LineFilter {
   private readonly prefix: string;
-  /** The field is `@timestamp`, whose number the parse reads from its text (number-time.ts). */
+  /** The field is `@timestamp` (the default, which needs no more checks than its prefix). */
   private readonly atTimestamp: boolean;
+  /** Another field's last name segment and closing quote (`ingested"`), JSON-escaped; and as latin1 shows its UTF-8. */
+  private readonly lastKey: string;
+  private readonly lastKeyLatin1: string;
   /** The prefix as a latin1 view of its UTF-8 bytes shows it. */
   private readonly prefixLatin1: string;
   /**
@@ -191,6 +194,8 @@ export class LineFilter {
   ) {
     this.prefix = `{${JSON.stringify(timestampField)}:`;
     this.atTimestamp = timestampField === '@timestamp';
+    this.lastKey = JSON.stringify(timestampField.slice(timestampField.lastIndexOf('.') + 1)).slice(1);
+    this.lastKeyLatin1 = latin1Of(this.lastKey);
     this.prefixLatin1 = latin1Of(this.prefix);
     // One pass over a read finds: the needles (ignoring ASCII case); `\u` and `\/` escapes (an odd
     // run of backslashes before `u` or `/`); the keys of Windows shapes mapped on read
@@ -242,8 +247,8 @@ export class LineFilter {
     if (text.charCodeAt(e - 1) !== RBRACE) return null;
     if (scan.parseHits.any(start, e)) return null;
     if (scan.winlogHits.any(start, e) && !ECS_EVENT.test(text.slice(start, e))) return null;
-    if (!this.atTimestamp && numberTimestampIn(text, start, e)) return null;
-    const t = timeAt(text, start + prefix.length, e, latin1, this.atTimestamp);
+    if (!this.atTimestamp && (numberTimestampIn(text, start, e) || keyAgainIn(text, start + prefix.length, e, latin1 ? this.lastKeyLatin1 : this.lastKey))) return null;
+    const t = timeAt(text, start + prefix.length, e, latin1);
     if (t) {
       this.skipped++;
       this.lastHasCategory = scan.categoryIn(text, start, e);
@@ -256,7 +261,7 @@ export class LineFilter {
  * The time written at text[p…]: a string without escapes, or a number; null otherwise. `latin1`:
  * text is a latin1 view of UTF-8 bytes (a string other than the ISO form is decoded first).
  */
-function timeAt(text: string, p: number, end: number, latin1: boolean, atTimestamp: boolean): Instant | null {
+function timeAt(text: string, p: number, end: number, latin1: boolean): Instant | null {
   if (text.charCodeAt(p) === QUOTE) {
     const q = text.indexOf('"', p + 1);
     if (q < 0 || q >= end) return null;
@@ -275,13 +280,24 @@ function timeAt(text: string, p: number, end: number, latin1: boolean, atTimesta
   const raw = text.slice(p, q);
   // A number Elasticsearch does not read as a time from its text (`1.7e12`) is left to the parse,
   // which refuses the line (number-time.ts).
-  const t = textInstant(raw);
-  if (t === null) return null;
-  // An @timestamp is read from its text by the parse too (to the nanosecond, `2024.0` as 2,024
-  // ms); another field, as its value (the parse reads it so).
-  if (atTimestamp) return t;
-  const n = Number(raw);
-  return Number.isFinite(n) ? parseInstant(n) : null;
+  // Else the time field's number is read from its text by the parse too (to the nanosecond,
+  // `2024.0` as 2,024 ms), @timestamp or another.
+  return textInstant(raw);
+}
+
+/**
+ * Whether text[from, end) may name the time field again, nested (`"event":{"ingested":…}`), as a
+ * dotted key, or as a key given twice: the parse's field access may find its time there rather
+ * than in the first key (nested objects first, a key's last member), or refuse the line for a
+ * number there, so such a line is no stub. `key`: the last name segment and its closing quote;
+ * found after a quote or a dot (a string value that ends so only costs the line a parse).
+ */
+function keyAgainIn(text: string, from: number, end: number, key: string): boolean {
+  for (let i = text.indexOf(key, from); i >= 0 && i < end; i = text.indexOf(key, i + 1)) {
+    const c = text.charCodeAt(i - 1);
+    if (c === QUOTE || c === 46 /* . */) return true;
+  }
+  return false;
 }
 
 const TS_KEY = '"@timestamp"';

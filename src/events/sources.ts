@@ -11,7 +11,7 @@ import { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
-import { getField } from '../engine/fields.js';
+import { fieldAccessor, getField } from '../engine/fields.js';
 import { DEFAULT_MAX_VALUE_CHARS, JsonSplitter } from './json-split.js';
 import { ByteLines } from './byte-lines.js';
 import { looksLikeXml, XmlEventSplitter } from './windows-xml.js';
@@ -22,7 +22,7 @@ import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
-import { numberTextTime, topLevelNumberText } from './number-time.js';
+import { fieldNumberText, numberTextTime, topLevelNumberText } from './number-time.js';
 import { drained } from '../util/drained.js';
 
 // node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
@@ -70,6 +70,11 @@ export interface ReadOptions {
   range?: { start: number; end?: number; line: number; continued: boolean };
   /** Keep on each event that was one NDJSON line of its own the text it was parsed from (EventDoc.text). */
   keepText?: boolean;
+  /**
+   * The field holding the event time (default: the line filter's, else @timestamp). A number
+   * there is read from its text, as a number @timestamp always is (number-time.ts).
+   */
+  timestampField?: string;
 }
 
 /** The source of a stub event (a line not parsed, see ReadOptions.lineFilter): empty, frozen. */
@@ -258,6 +263,9 @@ export class EventReader implements AsyncIterable<EventDoc> {
     };
     const filter = opts.lineFilter ?? null;
     const tsField = filter?.timestampField;
+    // The time field, when not @timestamp: its number is read from its text too (below).
+    const timeField = opts.timestampField ?? tsField ?? '@timestamp';
+    const otherTime = timeField === '@timestamp' ? null : fieldAccessor(timeField);
     const takeStub = (time: Instant, line: number, hasCategory: boolean) => {
       // A line skipped starts a value of its own: the first on its line.
       lastLine = line;
@@ -335,11 +343,34 @@ export class EventReader implements AsyncIterable<EventDoc> {
             }
             numberTime = t;
           }
+          // So is a number in another time field (`--timestamp-field event.ingested`), where the
+          // field access finds it (nested or dotted keys). Through an array it stays the value's.
+          let fieldTime: Instant | null = null;
+          if (otherTime !== null) {
+            const value = otherTime(o);
+            if (typeof value === 'number') {
+              const itemText = text ?? scanned;
+              const raw = itemText === undefined ? null : fieldNumberText(itemText, timeField);
+              // (The same member as the value's by construction; checked, as a mismatch would
+              // give the wrong time where the value gives the right one.)
+              const t = raw === null || Number(raw) !== value ? null : numberTextTime(raw, timeField);
+              if (typeof t === 'string') {
+                skip(line, t);
+                return;
+              }
+              fieldTime = t;
+            }
+          }
           emit(o, line, undefined, undefined);
           if (numberTime !== null) {
             const ev = out[out.length - 1]!;
             ev.time = numberTime;
             ev.timeField = '@timestamp';
+          }
+          if (fieldTime !== null) {
+            const ev = out[out.length - 1]!;
+            ev.time = fieldTime;
+            ev.timeField = timeField;
           }
           if (keepText && text !== undefined) {
             const ev = out[out.length - 1]!;

@@ -512,7 +512,7 @@ export async function explainRule(opts: ExplainOptions): Promise<Explanation> {
       onWarning: opts.onWarning,
       open: (_attempt, io) => {
         // Read on this thread; a reader ends with its iteration, so there is nothing to close.
-        const inputs = files.map((f) => openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin }));
+        const inputs = files.map((f) => openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin, timestampField }));
         return { inputs, close: async () => {} };
       },
     },
