@@ -3,10 +3,16 @@
 // same parsed events (so reading and parsing are left out and both builds see the same heap and
 // machine load). The best and the median pass of each are reported, and the median ratio.
 //
-//   npm run build && npx tsx bench/route.ts [--ref <built checkout>] [--events N] [--passes N] [--answers] FILE
+//   npm run build && npx tsx bench/route.ts [--ref <built checkout>] [--events N] [--passes N] [--answers] [--fresh] FILE
+//
+// --fresh: each build routes events parsed again from their lines just before its turn at a chunk
+// (outside the timed part), as a hunt routes events it has just parsed: their strings are new
+// objects, whose hashes the router's look-ups compute again, where reused events keep theirs.
 //
 // FILE: NDJSON events, e.g. `head -n 20000` of the bench's Agent data. Also reports, per build,
 // how many rules each event was offered (dispatched) and kept, which must be equal across builds.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { abArgs, corpus, root } from './ab-args.js';
 
@@ -35,12 +41,22 @@ const builds = [await build(root, 'this build')];
 if (ref) builds.push(await build(path.resolve(ref), 'reference'));
 
 const { readEvents } = (await import(path.join(root, 'dist', 'events', 'sources.js'))) as Mod;
-const events: unknown[] = [];
+const events: { source: unknown }[] = [];
 outer: for await (const batch of readEvents(file).batches()) {
   for (const ev of batch) {
     events.push(ev);
     if (events.length >= limit) break outer;
   }
+}
+const fresh = process.argv.includes('--fresh');
+const lines: string[] = [];
+if (fresh) {
+  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+    if (line === '') continue;
+    lines.push(line);
+    if (lines.length >= events.length) break;
+  }
+  if (lines.length !== events.length) throw new Error(`--fresh: ${lines.length} lines for ${events.length} events`);
 }
 
 // Each pass routes the events in chunks of CHUNK, every chunk through both builds in turn (which
@@ -58,6 +74,7 @@ for (let p = 0; p < passes; p++) {
     for (let j = 0; j < builds.length; j++) {
       const bi = (c + p) % 2 === 0 ? j : builds.length - 1 - j;
       const b = builds[bi]!;
+      if (fresh) for (let i = from; i < to; i++) events[i]!.source = JSON.parse(lines[i]!);
       const start = process.cpuUsage();
       for (let i = from; i < to; i++) {
         if (answers !== undefined) answers.length = 0;
