@@ -280,6 +280,50 @@ describe('router: one memo per walked field', () => {
   });
 });
 
+describe('router: only the fields of the slots an event may be offered are looked up', () => {
+  // Two category tables (event.category and a rule's event_category_override of event.type), a
+  // sequence over two categories and a presence anchor: an event's values are looked up only for
+  // fields some slot of its index, gate and categories reads, and routing is what it was.
+  const Q: [string, string, Record<string, unknown>?][] = [
+    ['proc', 'process where process.name == "p.exe"'],
+    ['file', 'file where file.path : "*/evil/*"'],
+    ['seq', 'sequence by host.id [process where process.name == "s.exe"] [network where destination.ip == "10.0.0.1"]'],
+    ['dns', 'network where dns.question.name != null'],
+    ['typed', 'start where file.path : "*/typed/*"', { event_category_override: 'event.type' }],
+    ['other', 'process where process.name == "p.exe"', { index: ['winlogbeat-*'] }],
+  ];
+  const rules = Q.map(([name, query, extra]) => {
+    const p = prepareRule(makeRule({ name, index: ['logs-*'], query, ...extra }), { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: false });
+    if ('skip' in p) throw new Error(`${name}: ${p.skip}`);
+    return p;
+  });
+  const names = rules.map((r) => r.rule.name);
+  const both = { process: { name: ['p.exe', 's.exe'] }, file: { path: 'C:/evil/typed/x' }, destination: { ip: '10.0.0.1' }, dns: { question: { name: 'a.com' } } };
+  const cases: [string, string | string[], string[], string[]][] = [
+    // name, event.category, offered, fields looked up (memo entries made)
+    ['a process event', 'process', ['proc', 'seq', 'typed'], ['file.path', 'process.name']],
+    ['a file event', 'file', ['file', 'typed'], ['file.path']],
+    ['a network event', 'network', ['dns', 'seq', 'typed'], ['file.path']],
+    ['process and file', ['process', 'file'], ['file', 'proc', 'seq', 'typed'], ['file.path', 'process.name']],
+    ['no category: only the override table', 'none', ['typed'], ['file.path']],
+  ];
+  for (const [name, category, offered, looked] of cases) {
+    it(`${name}: offered ${offered.join(', ')}`, () => {
+      const router = new RuleRouter(rules);
+      const e = ev(category, both);
+      (e.source as { event: { type: string } }).event.type = 'start';
+      router.route(e);
+      expect(names.filter((_, i) => router.counters.dispatched[i] === 1).sort()).toEqual(offered);
+      // The router's per-field memos (private) show which fields' values were looked up.
+      const r = router as unknown as { fieldGroups: { field: string }[][]; fieldMemos: { lists: Map<string, unknown> }[] };
+      expect(r.fieldGroups.map((g, f) => (r.fieldMemos[f]!.lists.size > 0 ? g[0]!.field : '')).filter((f) => f !== '').sort()).toEqual(looked);
+      // mayDispatch reads every field (destination.ip has no anchor: an ip field; dns.question.name is read by its accessor).
+      expect(router.mayDispatch(e.source, e.index)).toBe(true);
+      expect(r.fieldMemos.filter((m) => m.lists.size > 0).length).toBe(2);
+    });
+  }
+});
+
 const marked = (idx: FieldAnchorIndex, v: string): number[] => {
   const hit = new Float64Array(8);
   idx.markString(v, hit, 1);

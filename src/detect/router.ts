@@ -344,8 +344,24 @@ export interface SlotGate {
 
 interface IndexSlots {
   /** Category → the slots of rules that search the index (null: none of that category). */
-  byCategory: Map<string, readonly number[] | null>;
-  any: readonly number[];
+  byCategory: Map<string, SlotList | null>;
+  any: SlotList;
+}
+
+/**
+ * Slots an event may be offered (one category's, or the `any` terms', of rules that search the
+ * index), with the anchored fields their requirements read: only those fields' values can change
+ * whether one of these slots is offered, so the walk's other values are not looked up.
+ */
+interface SlotList {
+  slots: readonly number[];
+  /**
+   * Per slot of `slots`: its first requirement, or -1 when it has none. Nearly every slot offer()
+   * looks at has an anchor the event does not meet, and this one read rules it out.
+   */
+  firstReq: Int32Array;
+  /** Walked fields (their numbers in fieldGroups) and, after them, presence groups (fieldGroups.length + i). */
+  fields: Int32Array;
 }
 
 /** A walked field's memo of string values (RuleRouter.stringLists). */
@@ -395,7 +411,19 @@ export class RuleRouter {
   /** Per walked field: the rule lists a string value marks in all of the field's groups (see stringLists). */
   private readonly fieldMemos: FieldMemo[];
   private walkStamp = 0;
+  /**
+   * Per walked field, then per presence group: the stamp of the event some slot it may be offered
+   * reads the field for (route() stamps the fields of its slot lists before the walk); the walk's
+   * values of other fields could only mark requirements of slots the event is not offered.
+   */
+  private readonly fieldWanted: Float64Array;
+  /** Per slot: the numbers (as in SlotList.fields) of the fields its anchors read, slotFields[s] to slotFields[s + 1] - 1 in slotFieldList. */
+  private readonly slotFields: Int32Array;
+  private readonly slotFieldList: Int32Array;
+  /** route()'s slot lists for the event, in the order they are offered. */
+  private readonly eventLists: SlotList[] = [];
   private readonly onValue = (field: number, v: unknown): void => {
+    if (this.fieldWanted[field] !== this.walkStamp) return;
     if (typeof v === 'string') {
       const lists = this.stringLists(field, v);
       const hit = this.reqHit;
@@ -466,6 +494,29 @@ export class RuleRouter {
     this.fieldGroups = [...byField.values()];
     this.fieldMemos = this.fieldGroups.map(() => ({ lists: new Map(), chars: 0 }));
     this.needles = d.needles;
+    // Which fields each slot's requirements read: a group's `all` lists every requirement anchored
+    // in it (a requirement met by anchors on several fields is in each field's groups).
+    const nFields = this.fieldGroups.length;
+    this.fieldWanted = new Float64Array(nFields + this.existsGroups.length);
+    const reqFields: number[][] = Array.from({ length: this.reqHit.length }, () => []);
+    const addField = (list: readonly number[], f: number) => {
+      for (let k = 0; k < list.length; k++) {
+        const l = reqFields[list[k]!]!;
+        if (l[l.length - 1] !== f) l.push(f);
+      }
+    };
+    for (let f = 0; f < nFields; f++) for (const g of this.fieldGroups[f]!) addField(g.index.all, f);
+    this.existsGroups.forEach((g, i) => addField(g.index.all, nFields + i));
+    const nSlots = this.slotRule.length;
+    const starts = new Int32Array(nSlots + 1);
+    const list: number[] = [];
+    for (let s = 0; s < nSlots; s++) {
+      const from = list.length;
+      for (let r = this.slotReqs[s]!; r < this.slotReqs[s + 1]!; r++) for (const f of reqFields[r]!) if (list.indexOf(f, from) < 0) list.push(f);
+      starts[s + 1] = list.length;
+    }
+    this.slotFields = starts;
+    this.slotFieldList = Int32Array.from(list);
   }
 
   /**
@@ -483,24 +534,35 @@ export class RuleRouter {
     }
     const stamp = ++this.stamp;
     const src = ev.source;
-    this.markAnchors(src, stamp);
+    // The slots the event may be offered first (its index, gate value and categories), so that
+    // the walk looks up only the values of fields their anchors read.
     const view = this.viewFor(ev.index, this.gated ? this.gateGet(src) : null);
-    let dispatched = false;
+    const lists = this.eventLists;
+    lists.length = 0;
     for (let ti = 0; ti < this.tables.length; ti++) {
       const table = this.tables[ti]!;
       const slots = view.tables[ti]!;
       const c = table.get(src);
       if (typeof c === 'string') {
         const l = this.slotsOf(table, slots, view, c);
-        if (l !== null && this.offer(l, ev, stamp)) dispatched = true;
+        if (l !== null) lists.push(l);
       } else if (Array.isArray(c)) {
         for (const x of c) {
           const l = typeof x === 'string' ? this.slotsOf(table, slots, view, x) : null;
-          if (l !== null && this.offer(l, ev, stamp)) dispatched = true;
+          if (l !== null) lists.push(l);
         }
       }
-      if (this.offer(slots.any, ev, stamp)) dispatched = true;
+      lists.push(slots.any);
     }
+    const wanted = this.fieldWanted;
+    for (let li = 0; li < lists.length; li++) {
+      const fields = lists[li]!.fields;
+      for (let k = 0; k < fields.length; k++) wanted[fields[k]!] = stamp;
+    }
+    this.markAnchors(src, stamp);
+    let dispatched = false;
+    for (let li = 0; li < lists.length; li++) if (this.offer(lists[li]!, ev, stamp)) dispatched = true;
+    lists.length = 0;
     if (!dispatched) this.counters.unrouted++;
     return out;
   }
@@ -525,6 +587,8 @@ export class RuleRouter {
   mayDispatch(source: Record<string, unknown>, index: string): boolean {
     if (index === '') return false;
     const stamp = ++this.stamp;
+    // Any slot may be open: every field is looked up.
+    this.fieldWanted.fill(stamp);
     this.markAnchors(source, stamp);
     const view = this.viewFor(index, this.gated ? this.gateGet(source) : null);
     const mask = view.mask;
@@ -571,7 +635,10 @@ export class RuleRouter {
       }
     }
     const exists = this.existsGroups;
-    for (let i = 0; i < exists.length; i++) if (present(exists[i]!.get(src))) exists[i]!.index.markAll(this.reqHit, stamp);
+    const first = this.fieldGroups.length;
+    for (let i = 0; i < exists.length; i++) {
+      if (this.fieldWanted[first + i] === stamp && present(exists[i]!.get(src))) exists[i]!.index.markAll(this.reqHit, stamp);
+    }
   }
 
   /**
@@ -642,10 +709,15 @@ export class RuleRouter {
    * Offers the event to the rule of each slot of a list (once per event); true if any was
    * dispatched it. The list holds only slots whose rule searches the event's index (viewFor).
    */
-  private offer(list: readonly number[], ev: EventDoc, stamp: number): boolean {
+  private offer(list: SlotList, ev: EventDoc, stamp: number): boolean {
     let any = false;
-    for (let k = 0; k < list.length; k++) {
-      const s = list[k]!;
+    const slots = list.slots;
+    const firstReq = list.firstReq;
+    const hit = this.reqHit;
+    for (let k = 0; k < slots.length; k++) {
+      const q = firstReq[k]!;
+      if (q >= 0 && hit[q] !== stamp) continue;
+      const s = slots[k]!;
       const i = this.slotRule[s]!;
       if (this.offered[i] === stamp || !this.anchorsMet(s, stamp)) continue;
       this.offered[i] = stamp;
@@ -673,16 +745,32 @@ export class RuleRouter {
    * to rules whose index patterns do not select its data stream, and were checked and passed over
    * one by one for every event.
    */
-  private slotsOf(table: CategoryTable, slots: IndexSlots, view: IndexView, category: string): readonly number[] | null {
+  private slotsOf(table: CategoryTable, slots: IndexSlots, view: IndexView, category: string): SlotList | null {
     let l = slots.byCategory.get(category);
     if (l === undefined) {
       const all = table.byCategory.get(category);
-      l = all === undefined ? null : this.selected(all, view);
+      l = all === undefined ? null : this.slotList(this.selected(all, view));
       // Bounded like the views: an input that names a new category per event must not grow it.
       if (slots.byCategory.size >= 4096) slots.byCategory.clear();
       slots.byCategory.set(category, l);
     }
     return l;
+  }
+
+  /** The slots with the fields they read (SlotList). */
+  private slotList(slots: number[]): SlotList {
+    const fields: number[] = [];
+    const seen = new Uint8Array(this.fieldWanted.length);
+    for (const s of slots) {
+      for (let k = this.slotFields[s]!; k < this.slotFields[s + 1]!; k++) {
+        const f = this.slotFieldList[k]!;
+        if (seen[f] === 1) continue;
+        seen[f] = 1;
+        fields.push(f);
+      }
+    }
+    const firstReq = Int32Array.from(slots, (s) => (this.slotReqs[s + 1]! > this.slotReqs[s]! ? this.slotReqs[s]! : -1));
+    return { slots, firstReq, fields: Int32Array.from(fields) };
   }
 
   private selected(list: readonly number[], view: IndexView): number[] {
@@ -724,7 +812,7 @@ export class RuleRouter {
 
   private makeView(mask: Uint8Array, pass: Uint8Array | null): IndexView {
     const v: IndexView = { mask, pass, tables: [] };
-    v.tables = this.tables.map((t) => ({ byCategory: new Map(), any: this.selected(t.any, v) }));
+    v.tables = this.tables.map((t) => ({ byCategory: new Map(), any: this.slotList(this.selected(t.any, v)) }));
     return v;
   }
 
