@@ -324,6 +324,44 @@ describe('router: only the fields of the slots an event may be offered are looke
   }
 });
 
+describe('router: the order rules are offered and kept in', () => {
+  // route() offers the event's category lists in the order of its categories, then the `any`
+  // terms, table by table (tables in the order rules first use them: event.type's first here),
+  // each list in its slots' order, and each rule once: that order is the
+  // order of its answer (and of the answers written), whichever slots' requirements were marked.
+  const Q: [string, string, Record<string, unknown>?][] = [
+    ['typed', 'start where file.path : "*/x/*"', { event_category_override: 'event.type' }],
+    ['proc', 'process where process.name == "p.exe"'],
+    ['file', 'file where file.path : "*/x/*"'],
+    ['anyName', 'any where process.name : "P.EXE"'],
+    ['both', 'sequence by host.id [file where file.path : "*/x/*"] [process where process.name == "p.exe"]'],
+    ['open', 'process where not process.name == "q.exe"'],
+  ];
+  const rules = Q.map(([name, query, extra]) => {
+    const p = prepareRule(makeRule({ name, index: ['logs-*'], query, ...extra }), { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: false });
+    if ('skip' in p) throw new Error(`${name}: ${p.skip}`);
+    return p;
+  });
+  const names = rules.map((r) => r.rule.name);
+  const fields = { process: { name: 'p.exe' }, file: { path: 'C:/x/y' } };
+  const cases: [string | string[], string[]][] = [
+    ['process', ['typed', 'proc', 'both', 'open', 'anyName']],
+    ['file', ['typed', 'file', 'both', 'anyName']],
+    [['file', 'process'], ['typed', 'file', 'both', 'proc', 'open', 'anyName']],
+    [['process', 'file', 'process'], ['typed', 'proc', 'both', 'open', 'file', 'anyName']],
+    ['network', ['typed', 'anyName']],
+  ];
+  for (const [category, kept] of cases) {
+    it(`event.category ${JSON.stringify(category)}: ${kept.join(', ')}`, () => {
+      const router = new RuleRouter(rules);
+      const answers: unknown[] = [];
+      const out = [...router.route(ev(category, fields), answers)].map((i) => names[i]!);
+      expect(out).toEqual(kept);
+      expect(router.counters.dispatched.reduce((a, b) => a + b, 0)).toBe(kept.length);
+    });
+  }
+});
+
 const marked = (idx: FieldAnchorIndex, v: string): number[] => {
   const hit = new Float64Array(8);
   idx.markString(v, hit, 1);
