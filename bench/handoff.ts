@@ -180,26 +180,9 @@ function consume(evs: Mod[]): void {
 
 // Each pass goes over the events batch by batch, each batch through every build in turn (which
 // goes first alternates), so both meet the same machine load.
-// Strings a worker meets are fresh from JSON.parse, their hashes not yet computed (a Map of them
-// hashes each): each pass gives the answers fresh copies of their strings, one per event and value
-// (one event's rules read the same string of its document).
-function freshStrings(): void {
-  for (const e of events) {
-    const copies = new Map<string, string>();
-    const a = e.answers;
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i];
-      if (typeof v !== 'string') continue;
-      let c = copies.get(v);
-      if (c === undefined) copies.set(v, (c = JSON.parse(JSON.stringify(v)) as string));
-      a[i] = c;
-    }
-  }
-}
 const { port1, port2 } = new MessageChannel();
 const ratios: { worker: number; main: number; total: number }[] = [];
 for (let p = 0; p < passes; p++) {
-  freshStrings();
   for (const s of sides) s.worker = s.main = 0;
   const next = sides.map(() => 0);
   for (let c = 0; next.some((x) => x < events.length); c++) {
