@@ -6,7 +6,7 @@
 // EQL rule. Both ends of an in-process MessageChannel run on this thread, so the CPU time of both
 // sides is measured (receiveMessageOnPort deserialises synchronously).
 //
-//   npm run build && npx tsx bench/handoff.ts [--ref <built checkout>] [--events N] [--passes N] [--keep N] FILE
+//   npm run build && npx tsx bench/handoff.ts [--ref <built checkout>] [--events N] [--passes N] FILE
 //
 // FILE: NDJSON events (e.g. /tmp/agent100k.ndjson); they are read as a part of the file (as the
 // workers read, so whole events travel as places in it). A reference without parallel/batch.js
@@ -18,10 +18,6 @@ import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { abArgs, corpus, root } from './ab-args.js';
 
 const { file, ref, limit, passes } = abArgs('handoff.ts', 7);
-// --keep N: the events of each build's last N batches stay reachable, as a hunt's windows and
-// sequences keep events a while (their collection then costs what they hold).
-const keepArg = process.argv.indexOf('--keep');
-const keepBatches = keepArg >= 0 ? Number(process.argv[keepArg + 1]) : 0;
 
 type Mod = Record<string, any>;
 interface Routed {
@@ -65,7 +61,6 @@ interface Side {
   worker: number;
   main: number;
   times: number[];
-  kept: Mod[][];
 }
 
 const cfgFor = () => ({ route: { kind: 'hunt', rules, prepare }, timestampField: '@timestamp', tiebreakerField: null, batchEvents: 4096, batchForwarded: 256, credits: 4, cloneDepth: 256 });
@@ -103,7 +98,7 @@ async function side(dir: string, name: string): Promise<Side> {
       return { m, transfer, next: i };
     };
   }
-  return { name, batch, unpack, worker: 0, main: 0, times: [], kept: [] };
+  return { name, batch, unpack, worker: 0, main: 0, times: [] };
 }
 
 /** The reference's worker-side batch (worker.ts at e7dcb9f), NDJSON without a tiebreaker. */
@@ -195,12 +190,7 @@ for (let p = 0; p < passes; p++) {
       port1.postMessage(m, transfer);
       const t1 = cpu();
       const got = receiveMessageOnPort(port2)!.message as Mod;
-      const evs = s.unpack(got);
-      consume(evs);
-      if (keepBatches > 0) {
-        s.kept.push(evs);
-        if (s.kept.length > keepBatches) s.kept.shift();
-      }
+      consume(s.unpack(got));
       const t2 = cpu();
       s.worker += t1 - t0;
       s.main += t2 - t1;

@@ -238,86 +238,11 @@ export class ForwardedBuilder {
 }
 
 /**
- * What was already made of ranges of one batch's Int32 column, by their ints: a batch's equal
- * ranges give equal values, which consumers only read, so one object serves every event.
- *
- * Answers (readPackedAnswers): equal ints there are equal answers (each distinct string of the
- * batch is one value number), and most answers repeat — one event's rules join on the same field,
- * and the batch's events of one process or host carry the same values: over 40,000 Agent events
- * with every rule, 66,531 keyed answers were 24,931 distinct per batch. Runs only read TermAnswers
- * (engine/types.ts), and shared key values also let the sequence runs reuse the join keys they make
- * of them (sequence.ts, keysOfAnswer). Routes (EventDoc.routed, read-only): the events of one
- * category and data stream mostly go to the same rules.
- */
-export class RangeMemo<T> {
-  // An open-addressing table (linear probing) in typed arrays, emptied per batch by a new
-  // generation: with a Map and an entry object per distinct range, sharing saved a quarter less.
-  private size = 1024;
-  private gen = 1;
-  private used = 0;
-  private stamp = new Int32Array(this.size);
-  private hashes = new Int32Array(this.size);
-  private starts = new Int32Array(this.size);
-  private ends = new Int32Array(this.size);
-  private made: (T | undefined)[] = new Array<T | undefined>(this.size);
-  /** The slot find() stopped at: where remember() puts what it was not given. */
-  private slot = -1;
-
-  /** Starts a batch: one whose column holds `ranges` ranges at most. */
-  clear(ranges: number): void {
-    this.gen++;
-    this.used = 0;
-    if (ranges * 2 > this.size) {
-      let size = this.size;
-      while (ranges * 2 > size) size *= 2;
-      this.size = size;
-      this.stamp = new Int32Array(size);
-      this.hashes = new Int32Array(size);
-      this.starts = new Int32Array(size);
-      this.ends = new Int32Array(size);
-      this.made = new Array<T | undefined>(size);
-    }
-  }
-
-  /** What was made before of ints equal to [at, end) of `packed` (the batch's column), or undefined. */
-  find(packed: Int32Array, at: number, end: number, hash: number): T | undefined {
-    const mask = this.size - 1;
-    const len = end - at;
-    let i = hash & mask;
-    while (this.stamp[i] === this.gen) {
-      if (this.hashes[i] === hash && this.ends[i]! - this.starts[i]! === len) {
-        const s = this.starts[i]!;
-        let k = 0;
-        while (k < len && packed[s + k] === packed[at + k]) k++;
-        if (k === len) return this.made[i];
-      }
-      i = (i + 1) & mask;
-    }
-    this.slot = i;
-    return undefined;
-  }
-
-  /** What ints [at, end) gave, after find() did not know them. */
-  remember(at: number, end: number, hash: number, made: T): void {
-    // Half full at most: the batch holds no more ranges than clear() was told.
-    if (this.used * 2 >= this.size) return;
-    const i = this.slot;
-    this.stamp[i] = this.gen;
-    this.hashes[i] = hash;
-    this.starts[i] = at;
-    this.ends[i] = end;
-    this.made[i] = made;
-    this.used++;
-  }
-}
-
-/**
  * Reads the answers of `count` queries from a batch's packed answers (ForwardedColumns.answers
  * and .values), starting at `at`, into `out`: the TermAnswers readAnswers gives for the flat form
- * they were packed from — with `memo`, the same object for the batch's equal answers. Returns
- * where they end.
+ * they were packed from. Returns where they end.
  */
-export function readPackedAnswers(packed: Int32Array, values: readonly unknown[], count: number, out: (TermAnswers | null)[], at: number, memo?: RangeMemo<TermAnswers>): number {
+export function readPackedAnswers(packed: Int32Array, values: readonly unknown[], count: number, out: (TermAnswers | null)[], at: number): number {
   for (let q = 0; q < count; q++) {
     const mask = packed[at++]!;
     const keyed = packed[at++] === 1;
@@ -329,51 +254,23 @@ export function readPackedAnswers(packed: Int32Array, values: readonly unknown[]
       out[q] = mask === 1 ? PASSED : { mask };
       continue;
     }
-    // Where this answer's ints end.
-    const start = at - 2;
-    let end = at;
-    for (let j = 0; j < MAX_ANSWERED_TERMS && mask >>> j !== 0; j++) {
-      if (((mask >>> j) & 1) === 0) continue;
-      const n = packed[end++]!;
-      if (n > 0) end += n;
+    const keys: (unknown[] | null | undefined)[] = [];
+    for (let j = 0; j < MAX_ANSWERED_TERMS; j++) {
+      if (((mask >>> j) & 1) === 0) {
+        if (mask >>> j === 0) break;
+        keys.push(undefined);
+        continue;
+      }
+      const n = packed[at++]!;
+      if (n === KEYS_MISSING) keys.push(null);
+      else if (n === KEYS_UNKNOWN) keys.push(undefined);
+      else {
+        const v = new Array<unknown>(n);
+        for (let i = 0; i < n; i++) v[i] = values[packed[at++]!];
+        keys.push(v);
+      }
     }
-    const h = memo === undefined ? 0 : rangeHash(packed, start, end);
-    const known = memo?.find(packed, start, end, h);
-    if (known !== undefined) out[q] = known;
-    else {
-      const a = readKeyed(packed, values, mask, at);
-      memo?.remember(start, end, h, a);
-      out[q] = a;
-    }
-    at = end;
+    out[q] = { mask, keys };
   }
   return at;
-}
-
-/** A keyed answer's TermAnswers, from the ints after its mask and flag at `at`. */
-function readKeyed(packed: Int32Array, values: readonly unknown[], mask: number, at: number): TermAnswers {
-  const keys: (unknown[] | null | undefined)[] = [];
-  for (let j = 0; j < MAX_ANSWERED_TERMS; j++) {
-    if (((mask >>> j) & 1) === 0) {
-      if (mask >>> j === 0) break;
-      keys.push(undefined);
-      continue;
-    }
-    const n = packed[at++]!;
-    if (n === KEYS_MISSING) keys.push(null);
-    else if (n === KEYS_UNKNOWN) keys.push(undefined);
-    else {
-      const v = new Array<unknown>(n);
-      for (let i = 0; i < n; i++) v[i] = values[packed[at++]!];
-      keys.push(v);
-    }
-  }
-  return { mask, keys };
-}
-
-/** The hash RangeMemo is given for ints [at, end) of `a`. */
-export function rangeHash(a: Int32Array, at: number, end: number): number {
-  let h = 0x2f5a3c1b;
-  for (let i = at; i < end; i++) h = Math.imul(h ^ a[i]!, 0x01000193);
-  return h & 0x3fffffff;
 }

@@ -19,7 +19,7 @@ import { workerEntry } from '../util/worker-entry.js';
 import { partedInput, PART_BYTES, splittable, type LocalParts } from './chunks.js';
 import { FWD_DERIVED_HOST_IP, FWD_DERIVED_ID, timestampOverrides, type ByteRange, type EventBatch, type FromWorker, type RouteSpec, type ToWorker, type WorkerConfig } from './protocol.js';
 import type { TermAnswers } from '../engine/types.js';
-import { rangeHash, RangeMemo, readPackedAnswers } from './forwarded.js';
+import { readPackedAnswers } from './forwarded.js';
 import { FileLines } from './file-lines.js';
 import { workersTakeDefaultYoungGeneration } from '../util/young-generation.js';
 
@@ -301,9 +301,6 @@ export class FileChannel {
   lostReason = '';
   /** The fields whose values ForwardedColumns.fv carries. */
   private readonly overrides: Overrides;
-  /** A batch's routes and answers already unpacked (RangeMemo). */
-  private readonly routeMemo = new RangeMemo<readonly number[]>();
-  private readonly answerMemo = new RangeMemo<TermAnswers>();
 
   constructor(
     readonly id: number,
@@ -426,13 +423,6 @@ export class FileChannel {
     let answer = 0;
     let value = 0;
     let doc = 0;
-    // Equal routes and answers of the batch's events are one object each (RangeMemo).
-    const routeMemo = this.routeMemo;
-    const memo = this.answerMemo;
-    if (fwd !== null) {
-      routeMemo.clear(fwd.n);
-      if (fwd.answers !== null) memo.clear(fwd.routes.length);
-    }
     // Cursor into the ids that travelled (EventBatch.ids); the others are made from idPrefix.
     const idAt = m.idAt;
     let given = 0;
@@ -444,14 +434,8 @@ export class FileChannel {
       if (f < whole && fwd!.i[f] === i) {
         const x = fwd!;
         const end = x.routeEnd[f]!;
-        const h = rangeHash(x.routes, route, end);
-        let routes = routeMemo.find(x.routes, route, end, h);
-        if (routes === undefined) {
-          const made = new Array<number>(end - route);
-          for (let r = 0; r < made.length; r++) made[r] = x.routes[route + r]!;
-          routeMemo.remember(route, end, h, made);
-          routes = made;
-        }
+        const routes = new Array<number>(end - route);
+        for (let r = 0; r < routes.length; r++) routes[r] = x.routes[route + r]!;
         route = end;
         const at = x.at[f]!;
         let source: Record<string, unknown> | null = null;
@@ -466,7 +450,7 @@ export class FileChannel {
         if (!Number.isNaN(at)) ev.placed(this.fileLines(), at, x.bytes[f]!, x.chars[f]!);
         if (x.answers !== null) {
           const answers = new Array<TermAnswers | null>(routes.length);
-          answer = readPackedAnswers(x.answers, x.values!, routes.length, answers, answer, memo);
+          answer = readPackedAnswers(x.answers, x.values!, routes.length, answers, answer);
           ev.answers = answers;
         }
         if (x.fv !== null) {
