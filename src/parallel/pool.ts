@@ -19,7 +19,7 @@ import { workerEntry } from '../util/worker-entry.js';
 import { partedInput, PART_BYTES, splittable, type LocalParts } from './chunks.js';
 import { FWD_DERIVED_HOST_IP, FWD_DERIVED_ID, timestampOverrides, type ByteRange, type EventBatch, type FromWorker, type RouteSpec, type ToWorker, type WorkerConfig } from './protocol.js';
 import type { TermAnswers } from '../engine/types.js';
-import { readPackedAnswers } from './forwarded.js';
+import { readAnswers } from '../engine/answers.js';
 import { FileLines } from './file-lines.js';
 import { workersTakeDefaultYoungGeneration } from '../util/young-generation.js';
 
@@ -450,7 +450,7 @@ export class FileChannel {
         if (!Number.isNaN(at)) ev.placed(this.fileLines(), at, x.bytes[f]!, x.chars[f]!);
         if (x.answers !== null) {
           const answers = new Array<TermAnswers | null>(routes.length);
-          answer = readPackedAnswers(x.answers, x.values!, routes.length, answers, answer);
+          answer = readAnswers(x.answers, routes.length, answers, answer);
           ev.answers = answers;
         }
         if (x.fv !== null) {

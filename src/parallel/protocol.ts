@@ -61,9 +61,7 @@ export interface WorkerConfig {
  * A batch's whole events, as columns: entry k (0 ≤ k < n) is the k-th whole event of the batch.
  * One object per event cost about 1 µs to serialise on the worker and 2–3 to deserialise on the
  * main thread (node:v8's serializer, which postMessage uses, on Agent-shaped batches of 256: keys
- * and small arrays per event); typed columns, transferred, cost a tenth of that. Every typed
- * column of a batch (these and EventBatch's) is a view of one ArrayBuffer, the one buffer the
- * batch transfers (forwarded.ts, ColumnPack).
+ * and small arrays per event); typed columns, transferred, cost a tenth of that.
  */
 export interface ForwardedColumns {
   n: number;
@@ -78,15 +76,10 @@ export interface ForwardedColumns {
   routes: Int32Array;
   routeEnd: Int32Array;
   /**
-   * A hunt's: its routes' queries' answers (EventDoc.answers), one event's after the other's, in
-   * the flat form of engine/answers.ts with each join-key value replaced by its place in `values`
-   * (forwarded.ts: readPackedAnswers); null otherwise. Typed, it is copied with the batch's other
-   * columns instead of being serialised value by value (about 10 values per whole event with every
-   * rule over Agent data, a third of them strings).
+   * A hunt's: its routes' queries' answers, in the flat form of engine/answers.ts (EventDoc.answers),
+   * one event's after the other's; null otherwise.
    */
-  answers: Int32Array | null;
-  /** A hunt's: the join-key values the answers name, each distinct string once per batch. */
-  values: unknown[] | null;
+  answers: unknown[] | null;
   /**
    * A hunt's: the values of timestampOverrides(rules) in each event (EventDoc.fieldValues), that
    * many per event; null when the rules have none.

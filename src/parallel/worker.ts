@@ -5,12 +5,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openInput, type HostAddresses } from '../events/inputs.js';
 import { fileIdPrefix, InputError, STDIN_NAME } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
-import { fieldAccessor } from '../engine/fields.js';
+import { fieldAccessor, getField } from '../engine/fields.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { CLONE, forwardForm, JSON_TEXT } from './forward-form.js';
-import { BatchBuilder } from './batch.js';
-import { timestampOverrides, type ByteRange, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
+import { ForwardedBuilder } from './forwarded.js';
+import { timestampOverrides, type ByteRange, type EventBatch, type FromWorker, type ToWorker, type WorkerConfig } from './protocol.js';
 
 const port = parentPort!;
 const cfg = workerData as WorkerConfig;
@@ -42,11 +42,13 @@ interface FileRouter {
    * (ForwardedColumns.answers); the array is reused by the next route().
    */
   answers?(): readonly unknown[];
-  /** A hunt's: the values of the rules' timestamp_override fields (ForwardedColumns.fv); the array is reused. */
-  fieldValues?(ev: EventDoc): readonly unknown[] | undefined;
+  /** A hunt's: the values of the rules' timestamp_override fields (ForwardedColumns.fv). */
+  fieldValues?(ev: EventDoc): unknown[] | undefined;
 }
 
 const NONE: readonly number[] = [];
+/** Where a whole event's line is (ForwardedBuilder.add copies it). */
+const PLACE = { at: 0, bytes: 0, chars: 0 };
 /** Values per whole event in ForwardedColumns.fv. */
 const overrideCount = cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules).length : 0;
 const ZERO: readonly number[] = [0];
@@ -79,21 +81,13 @@ async function routerFactory(): Promise<() => FileRouter> {
     return p;
   });
   const overrides = timestampOverrides(spec.rules).map((f) => fieldAccessor(f));
-  // Filled for each whole event, which the batch copies at once (ForwardedBuilder.add).
-  const values = new Array<unknown>(overrides.length);
   return () => {
     const router = new RuleRouter(prepared);
     // The router writes its routes' answers here as it decides them (reused for every event).
     const answers: unknown[] = [];
     return {
       answers: () => answers,
-      fieldValues:
-        overrides.length === 0
-          ? () => undefined
-          : (ev) => {
-              for (let k = 0; k < overrides.length; k++) values[k] = overrides[k]!(ev.source);
-              return values;
-            },
+      fieldValues: overrides.length === 0 ? () => undefined : (ev) => overrides.map((get) => get(ev.source)),
       route: (ev) => {
         answers.length = 0;
         return router.route(ev, answers);
@@ -126,6 +120,97 @@ function post(m: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
 }
 
+class BatchBuilder {
+  n = 0;
+  ms: Float64Array;
+  ns: Float64Array;
+  pos: Float64Array;
+  chunk: Float64Array | null;
+  offset: Float64Array | null;
+  /** The ids the main thread cannot make (EventBatch.ids), and their events' positions. */
+  ids: string[] = [];
+  idAt: Int32Array;
+  /** 1 where the id is derived (the input gave no `_id`): the merge orders ties by given ids only. */
+  derived: Uint8Array;
+  tb: unknown[] | null;
+  fwd: ForwardedBuilder;
+  skips: SkippedItem[] = [];
+
+  constructor(
+    private readonly cap: number,
+    private readonly evtx: boolean,
+    /** The reader's prefix of derived ids (EventBatch.idPrefix). */
+    private readonly idPrefix: string,
+  ) {
+    this.idAt = new Int32Array(cap);
+    this.ms = new Float64Array(cap);
+    this.ns = new Float64Array(cap);
+    this.pos = new Float64Array(cap);
+    this.derived = new Uint8Array(cap);
+    this.chunk = evtx ? new Float64Array(cap) : null;
+    this.offset = evtx ? new Float64Array(cap) : null;
+    this.tb = cfg.tiebreakerField === null ? null : [];
+    this.fwd = new ForwardedBuilder(cfg.batchForwarded, cfg.route.kind === 'hunt', overrideCount);
+  }
+
+  add(ev: EventDoc, ms: number, ns: number, routes: readonly number[], json: string | undefined, router?: FileRouter): void {
+    const i = this.n++;
+    this.ms[i] = ms;
+    this.ns[i] = ns;
+    this.derived[i] = ev.derivedId ? 1 : 0;
+    const p = ev.position;
+    const line = this.evtx ? undefined : p?.line;
+    this.pos[i] = (this.evtx ? p?.record : line) ?? Number.NaN;
+    // A derived id that is `<prefix>:<line>` (checked, not assumed) is made by the main thread
+    // from the line if it needs it; any other id travels.
+    const id = ev.id;
+    if (!(ev.derivedId === true && line !== undefined && id === `${this.idPrefix}:${line}`)) {
+      this.idAt[this.ids.length] = i;
+      this.ids.push(id);
+    }
+    if (this.evtx) {
+      this.chunk![i] = p?.chunk ?? Number.NaN;
+      this.offset![i] = p?.offset ?? Number.NaN;
+    }
+    // The merge orders by a number or string only (the first of several): send just that, so a
+    // tiebreaker holding a deep object cannot break the message.
+    if (this.tb) this.tb.push(tiebreakPrimitive(getField(ev.source, cfg.tiebreakerField!)));
+    if (routes.length > 0) {
+      let place: typeof PLACE | null = null;
+      if (json !== undefined && json === ev.text && ev.textAt !== undefined) {
+        // The main thread reads the line back from the file if it needs the document at all.
+        place = PLACE;
+        place.at = ev.textAt;
+        place.bytes = ev.textBytes!;
+        place.chars = json.length;
+      }
+      // The main thread's runs then read no field of the event, and parse its text only when
+      // something else needs the document (an alert, a sequence that keeps it).
+      this.fwd.add(i, ev.index, ev.derivedId === true, ev.derivedHostIp === true, routes, router?.answers?.(), router?.fieldValues?.(ev), place, json, ev.source);
+    }
+  }
+
+  /** Sends the batch (transferring its columns) and starts a new one. */
+  send(id: number, b: number, sent: number, counts: { bytes: number; read: number; skipped: number }): BatchBuilder {
+    const n = this.n;
+    const cut = (a: Float64Array) => (n === this.cap ? a : a.slice(0, n));
+    const ms = cut(this.ms);
+    const ns = cut(this.ns);
+    const pos = cut(this.pos);
+    const chunk = this.chunk ? cut(this.chunk) : null;
+    const offset = this.offset ? cut(this.offset) : null;
+    const derived = n === this.cap ? this.derived : this.derived.slice(0, n);
+    const idAt = this.idAt.slice(0, this.ids.length);
+    const transfer = [ms.buffer, ns.buffer, pos.buffer, derived.buffer, idAt.buffer] as ArrayBuffer[];
+    const fwd = this.fwd.take(transfer);
+    const m: EventBatch = { t: 'batch', id, b, sent, n, ms, ns, ids: this.ids, idAt, idPrefix: this.idPrefix, derived, pos, chunk, offset, tb: this.tb, fwd, skips: this.skips, ...counts };
+    if (chunk) transfer.push(chunk.buffer as ArrayBuffer, offset!.buffer as ArrayBuffer);
+    if (cfg.unclonableBatch === b) m.probe = nestedValue(5000);
+    post(m, transfer);
+    return new BatchBuilder(this.cap, this.evtx, this.idPrefix);
+  }
+}
+
 /** The router of this worker's parts of files (see ToWorker 'open'); made once. */
 let partRouter: FileRouter | null = null;
 
@@ -155,25 +240,14 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
     const tsField = cfg.timestampField;
     // The prefix the reader gives derived ids (readEvents: the name used in positions).
-    const b = new BatchBuilder({
-      events: cfg.batchEvents,
-      forwarded: cfg.batchForwarded,
-      evtx: kind === 'evtx',
-      idPrefix: fileIdPrefix(path === '-' ? STDIN_NAME : path),
-      tiebreakerField: cfg.tiebreakerField,
-      answers: cfg.route.kind === 'hunt',
-      fields: overrideCount,
-    });
+    let b = new BatchBuilder(cfg.batchEvents, kind === 'evtx', fileIdPrefix(path === '-' ? STDIN_NAME : path));
     let batches = 0;
     let sent = 0;
     const send = () => {
       b.skips = skips;
       skips = [];
       sent += b.n;
-      const n = batches++;
-      const { m, transfer } = b.take(id, n, sent, counts());
-      if (cfg.unclonableBatch === n) m.probe = nestedValue(5000);
-      post(m, transfer);
+      b = b.send(id, batches++, sent, counts());
     };
     const flush = async () => {
       send();
@@ -206,10 +280,9 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
               continue;
             }
           }
-          if (routes.length === 0) b.add(ev, t.ms, t.ns, routes, json);
-          else b.add(ev, t.ms, t.ns, routes, json, router.answers?.(), router.fieldValues?.(ev));
+          b.add(ev, t.ms, t.ns, routes, json, router);
         }
-        if (b.full) {
+        if (b.n >= cfg.batchEvents || b.fwd.full) {
           await flush();
           if (job.cancelled) break outer;
         }
@@ -246,6 +319,11 @@ function asJson(v: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function tiebreakPrimitive(v: unknown): unknown {
+  if (Array.isArray(v)) v = v[0];
+  return typeof v === 'number' || typeof v === 'string' || typeof v === 'bigint' ? v : undefined;
 }
 
 port.on('message', (m: ToWorker) => {
