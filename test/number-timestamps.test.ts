@@ -11,9 +11,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { timeOrSkip } from '../src/events/order.js';
 import { LineFilter } from '../src/events/prefilter.js';
-import { numberTimeRefusal, readEvents, STUB_SOURCE } from '../src/events/sources.js';
+import { readEvents, STUB_SOURCE } from '../src/events/sources.js';
 import { textInstant } from '../src/events/time.js';
-import { fieldNumberText, topLevelNumberText } from '../src/events/number-time.js';
+import { fieldNumberText, fieldNumberTime, topLevelNumberText } from '../src/events/number-time.js';
 import { getField } from '../src/engine/fields.js';
 import { arrayElementTexts } from '../src/events/json-split.js';
 import type { SkippedItem } from '../src/events/types.js';
@@ -52,6 +52,12 @@ async function read(filter: boolean): Promise<{ events: [number, number, number]
     }
   }
   return { events, skipped, stubs };
+}
+
+/** Why the document `text` is refused for its top-level number @timestamp, or null (fieldNumberTime). */
+function numberTimeRefusal(text: string): string | null {
+  const t = fieldNumberTime(text, '@timestamp', (JSON.parse(text) as Record<string, number>)['@timestamp']!);
+  return typeof t === 'string' ? t : null;
 }
 
 describe('a number as @timestamp', () => {
@@ -420,6 +426,12 @@ describe('a number in another time field, in every shape of document', () => {
       ['{"a":"{\\"event\\":","event" : { "k":[1,{"a":2}], "ingested" :\n 12.5 } }', '12.5'],
       ['{"ev\\u0065nt":{"ingested":4}}', '4'],
       ['{"event":{"ingested":{"x":1}}}', null],
+      // Nested arrays are flattened, as getField flattens them (one pass over the nest).
+      ['{"event":[[[{"x":1}],"s"],[null]],"event.ingested":9}', '9'],
+      ['{"event":[[["]",{"ingested":5}]]]}', null],
+      ['{"event":[[[{"ingested":null}]]],"event.ingested":10}', '10'],
+      ['{"event":[[], [[{"k":{"ingested":3}}]], "x\\"]"],"event.ingested":11}', '11'],
+      ['{"a":[[1]],"event":[ [ {"ingested" : 2} ] ]}', null],
     ];
     expect(cases.map(([t]) => fieldNumberText(t, FIELD))).toEqual(cases.map(([, w]) => w));
     // And the value it gives is getField's wherever it finds one.

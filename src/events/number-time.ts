@@ -148,18 +148,6 @@ function members(text: string, p: number): Map<string, number> {
   return out;
 }
 
-/** The starts of the elements of the array at text[p] ('['). */
-function elements(text: string, p: number): number[] {
-  const out: number[] = [];
-  p = skipBlank(text, p + 1);
-  while (p < text.length && text.charCodeAt(p) !== RBRACKET) {
-    out.push(p);
-    p = skipBlank(text, valueEnd(text, p));
-    if (text.charCodeAt(p) === COMMA) p = skipBlank(text, p + 1);
-  }
-  return out;
-}
-
 /**
  * Where the value of the field `parts[from…]` starts in the value at text[p], as getField finds
  * it: a start index, VIA_ARRAY (found through an array, a multi-valued field), or undefined
@@ -170,12 +158,25 @@ function elements(text: string, p: number): number[] {
 function fieldStart(text: string, p: number, parts: readonly string[], from: number): number | undefined {
   const c = text.charCodeAt(p);
   if (c === LBRACKET) {
-    // getField collects every element's value (fromArray): anything found makes it multi-valued
-    // or picked out of an array, which is the value's to read, as before.
-    for (const el of elements(text, p)) {
-      const at = fieldStart(text, el, parts, from);
-      if (at === VIA_ARRAY) return VIA_ARRAY;
-      if (at !== undefined && !text.startsWith('null', at)) return VIA_ARRAY;
+    // getField collects every element's value (fromArray), nested arrays flattened: anything found
+    // makes it multi-valued or picked out of an array, which is the value's to read, as before.
+    // One pass over the whole nest of arrays, so that arrays nested deep are not scanned again
+    // per level (a nest of 900 arrays around 10 MB took 27 s that way); strings and scalars hold
+    // no field, and each object is looked into (one name segment further, at most) and skipped.
+    let depth = 0;
+    const n = text.length;
+    for (let q = p; q < n; q++) {
+      const x = text.charCodeAt(q);
+      if (x === QUOTE) q = stringEnd(text, q) - 1;
+      else if (x === LBRACKET) depth++;
+      else if (x === RBRACKET) {
+        if (--depth === 0) break;
+      } else if (x === LBRACE) {
+        const at = fieldStart(text, q, parts, from);
+        if (at === VIA_ARRAY) return VIA_ARRAY;
+        if (at !== undefined && !text.startsWith('null', at)) return VIA_ARRAY;
+        q = valueEnd(text, q) - 1;
+      }
     }
     return undefined;
   }
@@ -194,11 +195,26 @@ function fieldStart(text: string, p: number, parts: readonly string[], from: num
 }
 
 /**
+ * The time of the number `value` that `field` holds in the document `text` (one JSON object, which
+ * JSON.parse accepted), read from the number's text as Elasticsearch reads it: an Instant; a
+ * string, the reason the document is refused (see numberTextTime); null when the time is the
+ * value's to give (no number text there, e.g. reached through an array).
+ */
+export function fieldNumberTime(text: string, field: string, value: number): Instant | string | null {
+  const raw = fieldNumberText(text, field);
+  // The same member as the value's by construction; checked, as a mismatch would give the wrong
+  // time where the value gives the right one.
+  return raw === null || Number(raw) !== value ? null : numberTextTime(raw, field);
+}
+
+/**
  * The text of the number that getField(JSON.parse(text), field) gives, `text` being one JSON object
  * JSON.parse accepted; null when the field is not a number there, or is one only through an array
  * on its path (`{"event":[{"ingested":…}]}`: a multi-valued field, read as its value).
  */
 export function fieldNumberText(text: string, field: string): string | null {
+  // A field of one segment is a top-level member: found in one pass without a map of members.
+  if (field.indexOf('.') < 0) return topLevelNumberText(text, field);
   const p = skipBlank(text, 0);
   if (text.charCodeAt(p) !== LBRACE) return null;
   const at = fieldStart(text, p, field.split('.'), 0);

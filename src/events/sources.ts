@@ -22,7 +22,7 @@ import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
-import { fieldNumberText, numberTextTime, topLevelNumberText } from './number-time.js';
+import { fieldNumberTime } from './number-time.js';
 import { drained } from '../util/drained.js';
 
 // node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
@@ -331,46 +331,32 @@ export class EventReader implements AsyncIterable<EventDoc> {
             }
             return;
           }
-          // A number @timestamp is read from its text (number-time.ts), one line or not.
-          let numberTime: Instant | null = null;
-          if (typeof o['@timestamp'] === 'number') {
-            const itemText = text ?? scanned;
-            const raw = itemText === undefined ? null : topLevelNumberText(itemText, '@timestamp');
-            const t = raw === null ? null : numberTextTime(raw);
-            if (typeof t === 'string') {
-              skip(line, t);
-              return;
-            }
-            numberTime = t;
-          }
-          // So is a number in another time field (`--timestamp-field event.ingested`), where the
-          // field access finds it (nested or dotted keys). Through an array it stays the value's.
-          let fieldTime: Instant | null = null;
-          if (otherTime !== null) {
+          // A number time is read from its text (number-time.ts), one line or not: @timestamp's
+          // (refused when Elasticsearch cannot read it, whatever the time field), and the time
+          // field's when another (`--timestamp-field event.ingested`), where the field access finds
+          // it (nested or dotted keys; through an array it stays the value's).
+          const itemText = text ?? scanned;
+          let time: Instant | string | null = null;
+          let timeFrom = '@timestamp';
+          const at = o['@timestamp'];
+          if (itemText !== undefined && typeof at === 'number') time = fieldNumberTime(itemText, '@timestamp', at);
+          if (typeof time !== 'string' && itemText !== undefined && otherTime !== null) {
             const value = otherTime(o);
-            if (typeof value === 'number') {
-              const itemText = text ?? scanned;
-              const raw = itemText === undefined ? null : fieldNumberText(itemText, timeField);
-              // (The same member as the value's by construction; checked, as a mismatch would
-              // give the wrong time where the value gives the right one.)
-              const t = raw === null || Number(raw) !== value ? null : numberTextTime(raw, timeField);
-              if (typeof t === 'string') {
-                skip(line, t);
-                return;
-              }
-              fieldTime = t;
+            const t = typeof value === 'number' ? fieldNumberTime(itemText, timeField, value) : null;
+            if (t !== null) {
+              time = t;
+              timeFrom = timeField;
             }
+          }
+          if (typeof time === 'string') {
+            skip(line, time);
+            return;
           }
           emit(o, line, undefined, undefined);
-          if (numberTime !== null) {
+          if (time !== null) {
             const ev = out[out.length - 1]!;
-            ev.time = numberTime;
-            ev.timeField = '@timestamp';
-          }
-          if (fieldTime !== null) {
-            const ev = out[out.length - 1]!;
-            ev.time = fieldTime;
-            ev.timeField = timeField;
+            ev.time = time;
+            ev.timeField = timeFrom;
           }
           if (keepText && text !== undefined) {
             const ev = out[out.length - 1]!;
@@ -565,16 +551,6 @@ function holdsReplacement(v: unknown): boolean {
     }
   }
   return false;
-}
-
-/**
- * Why the document whose JSON text is `text` (one object, pretty-printed or not) is refused for a
- * top-level @timestamp that is a number, or null: see number-time.ts.
- */
-export function numberTimeRefusal(text: string): string | null {
-  const raw = topLevelNumberText(text, '@timestamp');
-  const t = raw === null ? null : numberTextTime(raw);
-  return typeof t === 'string' ? t : null;
 }
 
 /** Finds the hits of a search (or scroll) response: `{"hits":{"hits":[…]}}`. */
