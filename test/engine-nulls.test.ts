@@ -201,6 +201,63 @@ describe('null among the values of `in`', () => {
   });
 });
 
+// `in~` and `:` with null among their values. Elasticsearch's parser makes each value an
+// InsensitiveEquals (x-pack/plugin/eql …/parser/ExpressionBuilder.java); on a field the query
+// translator makes it a case-insensitive term query (…/planner/QueryTranslator.java), whose builder
+// throws on a null value (server …/index/query/BaseTermQueryBuilder.java), so the search fails; on
+// a function or a constant StringComparisons.insensitiveEquals is null for a null side. `like` and
+// `regex` with a null pattern fail whatever the operand (the parser and Match.makeSubstitute call
+// toString() on it).
+describe('null among the values of `in~` and the patterns of `:`, `like`, `regex`', () => {
+  const mapped: CompileOptions = { fieldExists: (n) => n === 'f' || n === 'n' };
+  it.each([
+    'f in~ ("a", null)',
+    'f not in~ ("a", null)',
+    'not f in~ ("A", null)',
+    'f in~ (null)',
+    'f : null',
+    'f : ("a*", null)',
+    'not f : ("a", null)',
+    'n == 2 or f in~ (null, "b")',
+    '?f in~ ("a", null)',
+  ])('on a field the query is refused: %s', (cond) => {
+    expect(() => match(cond, rows, mapped)).toThrow(/compares the field with null, which Elasticsearch cannot search/);
+  });
+  it.each(['f like null', 'f like~ ("a", null)', 'f regex null', 'f regex~ ("a", null)', '"a" like null', 'concat(f) regex null'])('like and regex with a null pattern are refused whatever the operand: %s', (cond) => {
+    expect(() => match(cond, rows)).toThrow(/with the pattern null is not supported by Elasticsearch EQL/);
+  });
+  it.each([
+    // On a function (a script in Elasticsearch) the null value never matches; `not` is outside.
+    ['concat(f, "") in~ ("A", null)', [1]],
+    ['concat(f, "") not in~ ("A", null)', [2, 3, 4]],
+    ['not concat(f, "") in~ ("A", null)', [2, 3, 4]],
+    ['concat(f, "") in~ (null)', []],
+    ['concat(f, "") not in~ (null)', [1, 2, 3, 4]],
+    ['concat(f, "") : ("A*", null)', [1]],
+    ['concat(f, "") : null', []],
+    ['not concat(f, "") : ("A", null)', [2, 3, 4]],
+    // Inside an expression a miss with a null value is null, not false.
+    ['(concat(f, "") in~ ("A", null)) == null', [2, 3, 4]],
+    ['(concat(f, "") in~ ("A", "c")) == null', [3, 4]],
+    ['(concat(f, "") : ("A", null)) == null', [2, 3, 4]],
+    // Constants fold three-valued: a hit is true, a miss with a null value is null.
+    ['"a" in~ ("A", null)', [1, 2, 3, 4]],
+    ['"a" in~ ("b", null)', []],
+    ['"a" not in~ ("b", null)', []],
+    ['"a" : ("b", null)', []],
+    ['"a" : ("A*", null)', [1, 2, 3, 4]],
+    // An unmapped optional field is the constant null: nothing matches, negated or not.
+    ['?absent in~ ("x", null)', []],
+    ['?absent not in~ ("x", null)', []],
+    ['?absent : null', []],
+    // Pruned before translation: no term query is built, so no error.
+    ['f in~ (null) and false', []],
+    ['f : null and false', []],
+  ] as const)('%s', (cond, expected) => {
+    expect(match(cond, rows, mapped)).toEqual(expected);
+  });
+});
+
 describe('multi-valued fields', () => {
   const mv: Src[] = [{ t: ['a', 'b'] }, { t: ['B', 'c'] }, { t: [] }, { t: [null] }, { t: 'a' }, { t: [null, 'a'] }];
   it('any element matches ==, :, in, like, regex', () => {

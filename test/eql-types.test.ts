@@ -118,7 +118,9 @@ describe('operators', () => {
     expect(verdict('foo where process_name : 123')).toBe('1:26: the right operand of `:` must be a string, found 123 (integer)');
     expect(verdict('foo where process_name : ("a*", true)')).toBe('1:33: the right operand of `:` must be a string, found true (boolean)');
     expect(verdict('foo where source_address : "10.*"')).toBe('1:11: the left operand of `:` must be a string, found `source_address` (ip)');
-    expect(verdict('foo where process_name : ("a*", null) and hostname : "x"')).toBe('accepted');
+    // The verifier accepts a null pattern (its string checks let null through); on a field the
+    // translation then fails (engine-nulls.test.ts), on a function it is a comparison with null.
+    expect(verdict('foo where concat(process_name) : ("a*", null) and hostname : "x"')).toBe('accepted');
   });
   it('like and regex need a string on the left; a regex pattern must be a string (testLikeWithNumericField)', () => {
     expect(verdict('process where pid like "*.exe"')).toBe('1:15: the left operand of `like` must be a string, found `pid` (long)');
@@ -132,7 +134,7 @@ describe('operators', () => {
     expect(verdict('foo where source_address in ("10.0.0.1")')).toBe('1:30: value 1 of `in` must be of the type of `source_address` (ip), found "10.0.0.1" (keyword)');
     expect(verdict('foo where pid in~ ("1")')).toBe('1:11: the operand of `in~` must be a string, found `pid` (long)');
     expect(verdict('foo where process_name not in~ ("a", 2)')).toBe('1:38: value 2 of `not in~` must be a string, found 2 (integer)');
-    expect(verdict('foo where long_field in (1, 2.5, null) and process_name in ("a", null) and md5 in~ ("A", null)')).toBe('accepted');
+    expect(verdict('foo where long_field in (1, 2.5, null) and process_name in ("a", null) and concat(md5) in~ ("A", null)')).toBe('accepted');
     expect(verdict('foo where hostname in ("a") and length(md5) in (32, 40)')).toBe('accepted');
     // testPropertyEquationInClauseFilterUnsupported: In's values are constants, whatever its operand.
     expect(verdict('foo where "SYSTEM" in (process_name)')).toBe('1:24: the values of `in` must be constants, found process_name');

@@ -70,8 +70,71 @@ function isNullLit(e: Expr): boolean {
   return e.kind === 'literal' && e.value === null;
 }
 
-/** Replaces unmapped optional fields by null and evaluates every field-free subtree (three-valued). */
+/**
+ * Replaces unmapped optional fields by null and evaluates every field-free subtree (three-valued),
+ * then refuses what Elasticsearch cannot translate of what is left (refuseNullTerms).
+ */
 export function fold(e: Expr, ctx: ExprContext): Expr {
+  const folded = foldTree(e, ctx);
+  refuseNullTerms(folded, ctx);
+  return folded;
+}
+
+/**
+ * `f in~ (…, null)` and `f : (…, null)` on a field: Elasticsearch's parser makes each value an
+ * InsensitiveEquals (x-pack/plugin/eql …/parser/ExpressionBuilder.java, IN_INSENSITIVE and SEQ),
+ * and on a field its query translator turns each into a case-insensitive term query
+ * (…/planner/QueryTranslator.java, InsensitiveBinaryComparisons), whose builder throws on a null
+ * value (server …/index/query/BaseTermQueryBuilder.java: "value cannot be null"), so the search
+ * fails. Only what survives folding is translated (`f in~ (null) and false` is pruned first),
+ * hence the check on the folded tree. A script operand (a function) or a constant is no error:
+ * there the comparison with null is null (…/comparison/StringComparisons.java).
+ */
+function refuseNullTerms(e: Expr, ctx: ExprContext): void {
+  const refuse = (at: Expr, what: string): never => {
+    throw new EqlError(
+      'semantic',
+      `${what} compares the field with null, which Elasticsearch cannot search (a case-insensitive term query's value cannot be null)`,
+      ctx.source ?? '',
+      at.span,
+      'test for a missing value with `field == null`',
+    );
+  };
+  switch (e.kind) {
+    case 'literal':
+    case 'field':
+      return;
+    case 'not':
+    case 'negate':
+      refuseNullTerms(e.operand, ctx);
+      return;
+    case 'and':
+    case 'or':
+    case 'compare':
+    case 'arith':
+      refuseNullTerms(e.left, ctx);
+      refuseNullTerms(e.right, ctx);
+      return;
+    case 'in': {
+      const nul = e.caseInsensitive && e.operand.kind === 'field' ? e.values.find(isNullLit) : undefined;
+      if (nul) refuse(nul, `\`${e.negated ? 'not in~' : 'in~'}\``);
+      refuseNullTerms(e.operand, ctx);
+      e.values.forEach((v) => refuseNullTerms(v, ctx));
+      return;
+    }
+    case 'match': {
+      const nul = e.colon && e.operand.kind === 'field' ? e.patterns.find(isNullLit) : undefined;
+      if (nul) refuse(nul, '`:`');
+      refuseNullTerms(e.operand, ctx);
+      return;
+    }
+    case 'call':
+      e.args.forEach((a) => refuseNullTerms(a, ctx));
+      return;
+  }
+}
+
+function foldTree(e: Expr, ctx: ExprContext): Expr {
   switch (e.kind) {
     case 'literal':
       return e;
@@ -79,8 +142,8 @@ export function fold(e: Expr, ctx: ExprContext): Expr {
       return e.optional && ctx.fieldExists && !ctx.fieldExists(e.name) ? { ...NULL_LITERAL, span: e.span } : e;
     case 'and':
     case 'or': {
-      const left = fold(e.left, ctx);
-      const right = fold(e.right, ctx);
+      const left = foldTree(e.left, ctx);
+      const right = foldTree(e.right, ctx);
       if (isLit(left) && isLit(right)) return evalConst({ ...e, left, right }, ctx);
       const constSide = isLit(left) ? left : isLit(right) ? right : null;
       const other = constSide === left ? right : left;
@@ -97,23 +160,23 @@ export function fold(e: Expr, ctx: ExprContext): Expr {
       return { ...e, left, right };
     }
     case 'not': {
-      const operand = fold(e.operand, ctx);
+      const operand = foldTree(e.operand, ctx);
       return isLit(operand) ? evalConst({ ...e, operand }, ctx) : { ...e, operand };
     }
     case 'negate': {
-      const operand = fold(e.operand, ctx);
+      const operand = foldTree(e.operand, ctx);
       return isLit(operand) ? evalConst({ ...e, operand }, ctx) : { ...e, operand };
     }
     case 'compare':
     case 'arith': {
-      const left = fold(e.left, ctx);
-      const right = fold(e.right, ctx);
+      const left = foldTree(e.left, ctx);
+      const right = foldTree(e.right, ctx);
       const n = { ...e, left, right } as Expr;
       return isLit(left) && isLit(right) ? evalConst(n, ctx) : n;
     }
     case 'in': {
-      const operand = fold(e.operand, ctx);
-      const values = e.values.map((v) => fold(v, ctx));
+      const operand = foldTree(e.operand, ctx);
+      const values = e.values.map((v) => foldTree(v, ctx));
       // Elasticsearch's In (case-sensitive `in`) whose values are all null folds to null, negated
       // or not (In.foldable and fold): nothing matches `f in (null)` nor `f not in (null)`.
       if (!e.caseInsensitive && values.length > 0 && values.every((v) => isLit(v) && v.value === null)) return lit(null, e);
@@ -121,13 +184,13 @@ export function fold(e: Expr, ctx: ExprContext): Expr {
       return isLit(operand) && values.every(isLit) ? evalConst(n, ctx) : n;
     }
     case 'match': {
-      const operand = fold(e.operand, ctx);
-      const patterns = e.patterns.map((v) => fold(v, ctx));
+      const operand = foldTree(e.operand, ctx);
+      const patterns = e.patterns.map((v) => foldTree(v, ctx));
       const n: Match = { ...e, operand, patterns };
       return isLit(operand) && patterns.every(isLit) ? evalConst(n, ctx) : n;
     }
     case 'call': {
-      const args = e.args.map((a) => fold(a, ctx));
+      const args = e.args.map((a) => foldTree(a, ctx));
       const n: Call = { ...e, args };
       return args.every(isLit) ? evalConst(n, ctx) : n;
     }
@@ -853,18 +916,14 @@ function compileIn(e: In, ctx: ExprContext): ValueFn {
     // InProcessor compares each value with Comparisons.eq, which is null for a null side — so a
     // null operand is null, and an operand equal to no value is null rather than false when a
     // value is null (three-valued inside an expression; either way not a match).
-    if (!ci) {
-      return (s) => {
-        const v = operand(s);
-        if (v === null) return null;
-        const r = anyOf(v, member);
-        return finish(r !== true && hasNull ? null : r);
-      };
-    }
+    // The same for `in~` (an OR of InsensitiveEquals in Elasticsearch): where it runs at all — on a
+    // function or a constant; on a field it is refused (refuseNullTerms) — StringComparisons'
+    // insensitiveEquals is null for a null side, so a null value never matches.
     return (s) => {
       const v = operand(s);
-      if (v === null) return hasNull ? finish(true) : null;
-      return finish(anyOf(v, member));
+      if (v === null) return null;
+      const r = anyOf(v, member);
+      return finish(r !== true && hasNull ? null : r);
     };
   }
   const values = e.values.map((v) => compileValueFolded(v, ctx));
@@ -937,7 +996,10 @@ function compileMatch(e: Match, ctx: ExprContext): ValueFn {
   return (s) => {
     const ps = patterns.map((p) => scalarToString(scalar(p(s)))).filter((p): p is string => p !== null);
     if (ps.length === 0) return null;
-    return run(operand(s), compileList(ps));
+    // `:` with a null among its patterns (on a function or a constant; on a field it is refused):
+    // the comparison with null is null, so a miss is null rather than false.
+    const r = run(operand(s), compileList(ps));
+    return r !== true && ps.length < patterns.length ? null : r;
   };
 }
 

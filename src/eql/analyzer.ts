@@ -185,9 +185,20 @@ class Analyzer {
         }
         return;
       }
-      case 'match':
+      case 'match': {
         this.expr(e.operand);
+        // `like`/`regex` with the pattern null: Elasticsearch fails the query whatever the operand —
+        // its parser renders each like pattern with toString() (x-pack/plugin/eql …/parser/
+        // ExpressionBuilder.java), and the regex Match function does the same when the optimizer
+        // substitutes it (…/function/scalar/string/Match.java, makeSubstitute), both on null.
+        // `:` is checked after folding instead (engine/expr.ts, refuseNullTerms).
+        const nul = e.colon ? undefined : e.patterns.find((p) => p.kind === 'literal' && p.value === null);
+        if (nul) {
+          const op = `${e.op}${e.caseInsensitive ? '~' : ''}`;
+          this.fail('unsupported', `\`${op}\` with the pattern null is not supported by Elasticsearch EQL (the query fails)`, nul.span, 'test for a missing value with `field == null`');
+        }
         return;
+      }
       case 'call':
         this.call(e);
         return;
