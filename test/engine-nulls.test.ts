@@ -184,9 +184,10 @@ describe('null among the values of `in`', () => {
     ['not f in (null, null)', []],
     ['f == "a" or f not in (null)', [1]],
     // Inside an expression, equal to no value with a null among them is null, not false.
-    ['(f in ("a", null)) == false', []],
     ['(f in ("a", null)) == null', [2, 3, 4]],
-    ['(f in ("a", "c")) == false', [2]],
+    // `P == false` is `not P` (BooleanFunctionEqualsElimination, see below): must_not.
+    ['(f in ("a", null)) == false', [2, 3, 4]],
+    ['(f in ("a", "c")) == false', [2, 3, 4]],
   ] as const)('%s', (cond, expected) => {
     expect(match(cond, rows)).toEqual(expected);
   });
@@ -255,6 +256,40 @@ describe('null among the values of `in~` and the patterns of `:`, `like`, `regex
     ['f : null and false', []],
   ] as const)('%s', (cond, expected) => {
     expect(match(cond, rows, mapped)).toEqual(expected);
+  });
+});
+
+// Elasticsearch's optimizer rewrites `P == true` to P and `P == false` to `not P` (`!=` the other
+// way round; `false == P` too) when P is a function of any kind — a comparison, `in`, a predicate,
+// `and`/`or`/`not`, a function call — not a field (x-pack/plugin/ql …/optimizer/OptimizerRules.java,
+// BooleanFunctionEqualsElimination, in x-pack/plugin/eql …/optimizer/Optimizer.java's batch).
+describe('a predicate compared with true or false', () => {
+  const flags: Src[] = [{ f: 'a', b: true }, { f: 'b', b: false }, {}, { f: null, b: null }];
+  it.each([
+    ['(f == "a") == false', [2, 3, 4]],
+    ['false == (f == "a")', [2, 3, 4]],
+    ['(f == "a") != true', [2, 3, 4]],
+    ['(f == "a") == true', [1]],
+    ['(f == "a") != false', [1]],
+    ['true == (f == "a")', [1]],
+    ['(f : "A*") == false', [2, 3, 4]],
+    ['(f like "a") == false', [2, 3, 4]],
+    ['(f regex "a") == false', [2, 3, 4]],
+    ['(f in~ ("A")) == false', [2, 3, 4]],
+    ['startsWith(f, "a") == false', [2, 3, 4]],
+    ['stringContains(f, "a") != true', [2, 3, 4]],
+    ['(f == "a" or f == "b") == false', [3, 4]],
+    ['(f == "a" and b == true) == false', [2, 3, 4]],
+    ['(not f == "a") == false', [1]],
+    ['((f == "a") == false) == false', [1]],
+    // A field compared with a boolean is a term query: missing values do not match.
+    ['b == false', [2]],
+    ['b != true', [2, 3, 4]],
+    // Comparing with null is a null test (ReplaceNullChecks) and stays one.
+    ['(f == "a") == null', [3, 4]],
+    ['(f == "a") != null', [1, 2]],
+  ] as const)('%s', (cond, expected) => {
+    expect(match(cond, flags)).toEqual(expected);
   });
 });
 

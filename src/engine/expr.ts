@@ -172,7 +172,8 @@ function foldTree(e: Expr, ctx: ExprContext): Expr {
       const left = foldTree(e.left, ctx);
       const right = foldTree(e.right, ctx);
       const n = { ...e, left, right } as Expr;
-      return isLit(left) && isLit(right) ? evalConst(n, ctx) : n;
+      if (isLit(left) && isLit(right)) return evalConst(n, ctx);
+      return n.kind === 'compare' ? eliminateBooleanEquals(n) : n;
     }
     case 'in': {
       const operand = foldTree(e.operand, ctx);
@@ -195,6 +196,31 @@ function foldTree(e: Expr, ctx: ExprContext): Expr {
       return args.every(isLit) ? evalConst(n, ctx) : n;
     }
   }
+}
+
+/** Calls that give a boolean (the others give strings or numbers). */
+const BOOLEAN_FUNCTIONS: ReadonlySet<string> = new Set(['cidrMatch', 'endsWith', 'startsWith', 'stringContains']);
+
+/**
+ * `P == true` is P, `P == false` is `not P` (and `!=` the other way round) when P is a predicate —
+ * a comparison, `in`, `:`/like/regex, `and`/`or`/`not` or a boolean function — as Elasticsearch's
+ * optimizer rewrites them (x-pack/plugin/ql …/optimizer/OptimizerRules.java,
+ * BooleanFunctionEqualsElimination, used by x-pack/plugin/eql …/optimizer/Optimizer.java, after
+ * LiteralsOnTheRight so `false == P` too). So `(f == "a") == false` is a must_not and matches
+ * events without f, where a three-valued comparison (null == false) would not. A field (a boolean
+ * field compared with true) is left as it is; so are arithmetic and other functions, which
+ * Elasticsearch would rewrite into a non-boolean filter.
+ */
+function eliminateBooleanEquals(e: Compare): Expr {
+  if (e.op !== '==' && e.op !== '!=') return e;
+  const b = isLit(e.right) ? e.right : isLit(e.left) ? e.left : null;
+  if (!b || typeof b.value !== 'boolean') return e;
+  const p = b === e.right ? e.left : e.right;
+  const predicate =
+    p.kind === 'compare' || p.kind === 'in' || p.kind === 'match' || p.kind === 'and' || p.kind === 'or' || p.kind === 'not' || (p.kind === 'call' && BOOLEAN_FUNCTIONS.has(p.name));
+  if (!predicate) return e;
+  const keep = (e.op === '==') === b.value;
+  return keep ? p : { kind: 'not', operand: p, span: e.span };
 }
 
 function evalConst(e: Expr, ctx: ExprContext): Literal {
