@@ -385,3 +385,42 @@ describe('event category', () => {
     expect(ids('"Process" where true')).toEqual(['3']);
   });
 });
+
+// A number written as text in a document. On a numeric field Elasticsearch indexes the number
+// ("1.50" and "01" are 1.5 and 1; the number field mappers parse strings, coerce on), and `==` and
+// `in` (term and terms queries on the number) compare numbers. On a keyword field the text is the
+// term, and a number literal is turned into its Java text (a term query on a keyword field renders
+// its value with toString(): 1.5 is "1.5", 1 is "1"), so "1.50" and "01" are other terms and ranges
+// compare text.
+describe('numbers written as text, on numeric and keyword fields', () => {
+  const rows: Src[] = [
+    { k: '1.50', p: '1.50' },
+    { k: '01', p: '01' },
+    { k: '1.5', p: '1.5' },
+    { k: '1', p: '1' },
+    { p: 1.5 },
+    { p: 1 },
+    { k: 'abc' },
+  ];
+  const t = types({ k: 'keyword', p: 'double' });
+  it.each([
+    ['p == 1.5', [1, 3, 5]],
+    ['p == "1.50"', [1, 3, 5]],
+    ['p == "01"', [2, 4, 6]],
+    ['p in (1.5)', [1, 3, 5]],
+    ['p in (1)', [2, 4, 6]],
+    ['p in (1, 1.5)', [1, 2, 3, 4, 5, 6]],
+    ['p not in (1.5)', [2, 4, 6, 7]],
+    ['p > 1', [1, 3, 5]],
+    ['k == 1.5', [3]],
+    ['k == 1', [4]],
+    ['k == "1.50"', [1]],
+    ['k == "01"', [2]],
+    ['k : "1.5"', [3]],
+    ['k in ("01", "1.5")', [2, 3]],
+    ['k < 2', [1, 2, 3, 4]],
+    ['k > 1', [1, 3, 7]],
+  ] as const)('%s', (cond, expected) => {
+    expect(match(cond, rows, t)).toEqual(expected);
+  });
+});

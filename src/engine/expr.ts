@@ -15,7 +15,7 @@ import { javaNumberToString } from './java-number.js';
 import { TooComplexError } from './automaton.js';
 import { compileLuceneRegex, RegexSyntaxError } from './regex.js';
 import { EqlError } from '../eql/errors.js';
-import { compareValues, modeForType, scalarToString, type CompareMode } from './values.js';
+import { compareValues, modeForType, scalarToString, toNumber, type CompareMode } from './values.js';
 import { compileWildcardList, type StringTest } from './wildcard.js';
 
 export type Source = Record<string, unknown>;
@@ -932,6 +932,12 @@ function compileIn(e: In, ctx: ExprContext): ValueFn {
         return t !== null && spans.some((sp) => sp !== null && compareInstants(t, sp.lo) >= 0 && compareInstants(t, sp.hi) <= 0);
       }
       if (special) return nonNull.some((c) => compareValues(x, c, mode) === 0);
+      // A numeric field indexes a number sent as text ("1.50", "01") as its value, and its terms
+      // query compares numbers: `f in (1.5)` matches "1.50" as `f == 1.5` does.
+      if (mode === 'number' && typeof x === 'string') {
+        const n = toNumber(x);
+        return n !== null && numbers.has(n);
+      }
       if (typeof x === 'string') return strings.has(ci ? lower(x) : x);
       if (typeof x === 'number') return numbers.has(x) || strings.has(String(x));
       if (typeof x === 'boolean') return strings.has(String(x));
