@@ -401,6 +401,7 @@ describe('numbers written as text, on numeric and keyword fields', () => {
     { p: 1.5 },
     { p: 1 },
     { k: 'abc' },
+    { k: '1.0' },
   ];
   const t = types({ k: 'keyword', p: 'double' });
   it.each([
@@ -410,7 +411,7 @@ describe('numbers written as text, on numeric and keyword fields', () => {
     ['p in (1.5)', [1, 3, 5]],
     ['p in (1)', [2, 4, 6]],
     ['p in (1, 1.5)', [1, 2, 3, 4, 5, 6]],
-    ['p not in (1.5)', [2, 4, 6, 7]],
+    ['p not in (1.5)', [2, 4, 6, 7, 8]],
     ['p > 1', [1, 3, 5]],
     ['k == 1.5', [3]],
     ['k == 1', [4]],
@@ -418,8 +419,13 @@ describe('numbers written as text, on numeric and keyword fields', () => {
     ['k == "01"', [2]],
     ['k : "1.5"', [3]],
     ['k in ("01", "1.5")', [2, 3]],
-    ['k < 2', [1, 2, 3, 4]],
-    ['k > 1', [1, 3, 7]],
+    ['k < 2', [1, 2, 3, 4, 8]],
+    ['k > 1', [1, 3, 7, 8]],
+    // The decimal literal 1.0 is a Double: its term is "1.0", and 1 (an Integer) is "1".
+    ['k == 1.0', [8]],
+    ['k != 1.0', [1, 2, 3, 4, 5, 6, 7]],
+    ['k >= 1.0', [1, 3, 7, 8]],
+    ['k == -1.0', []],
   ] as const)('%s', (cond, expected) => {
     expect(match(cond, rows, t)).toEqual(expected);
   });

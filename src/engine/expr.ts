@@ -847,7 +847,10 @@ function compileCompare(e: Compare, ctx: ExprContext): ValueFn {
     }
   }
   if (isLit(e.right)) {
-    const c = e.right.value;
+    // On a keyword field a number constant is a term of text: Elasticsearch's term and range
+    // queries render it with Java's toString() (KeywordFieldType.indexedValueForSearch), so the
+    // decimal literal 1.0 is the term "1.0" and 1.5 is "1.5" (not "1.50").
+    const c = mode === 'string' && typeof e.right.value === 'number' ? javaNumberToString(e.right.value, e.right.isFloat === true) : e.right.value;
     // Element tests are built once: a closure per evaluation would allocate on the hot path.
     if (mode === 'auto' && typeof c === 'string' && op === '==') {
       const eqString = (x: unknown) => (x === c ? true : typeof x === 'string' ? false : compareValues(x, c, mode) === 0);
