@@ -430,3 +430,24 @@ describe('numbers written as text, on numeric and keyword fields', () => {
     expect(match(cond, rows, t)).toEqual(expected);
   });
 });
+
+// A field of unknown type (no mapping, outside ECS): `==` compares a string value with a number
+// constant as numbers when the text is one (compareAuto), and `in` does the same, so that
+// `u in (1)` and `u == 1` never disagree (in Elasticsearch both are term queries on one field).
+describe('numbers written as text, on a field of unknown type: `in` agrees with `==`', () => {
+  const rows: Src[] = [{ u: '01' }, { u: '1.50' }, { u: 1 }, { u: 'x' }, { u: 1.5 }, {}];
+  it.each([
+    ['u == 1', [1, 3]],
+    ['u in (1)', [1, 3]],
+    ['u == 1.5', [2, 5]],
+    ['u in (1.5)', [2, 5]],
+    ['u in (1, 1.5)', [1, 2, 3, 5]],
+    ['u == "1"', [3]],
+    ['u in ("1")', [3]],
+    ['u == "01"', [1, 3]],
+    ['u in ("01")', [1, 3]],
+    ['u not in (1)', [2, 4, 5, 6]],
+  ] as const)('%s', (cond, expected) => {
+    expect(match(cond, rows)).toEqual(expected);
+  });
+});

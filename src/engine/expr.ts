@@ -936,10 +936,16 @@ function compileIn(e: In, ctx: ExprContext): ValueFn {
       }
       if (special) return nonNull.some((c) => compareValues(x, c, mode) === 0);
       // A numeric field indexes a number sent as text ("1.50", "01") as its value, and its terms
-      // query compares numbers: `f in (1.5)` matches "1.50" as `f == 1.5` does.
+      // query compares numbers: `f in (1.5)` matches "1.50" as `f == 1.5` does. A field of unknown
+      // type takes a number value as `==` does (compareAuto: as numbers when the text is one), so
+      // that `f in (1)` and `f == 1` agree.
       if (mode === 'number' && typeof x === 'string') {
         const n = toNumber(x);
         return n !== null && numbers.has(n);
+      }
+      if (mode === 'auto' && typeof x === 'string' && numbers.size > 0 && !strings.has(ci ? lower(x) : x)) {
+        const n = toNumber(x);
+        return n !== null && numbers.has(n) && consts.some((c) => typeof c === 'number' && c === n);
       }
       if (typeof x === 'string') return strings.has(ci ? lower(x) : x);
       if (typeof x === 'number') return numbers.has(x) || strings.has(String(x));
