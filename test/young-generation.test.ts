@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { startSemiSpaceSize } from '../src/util/young-generation.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -48,4 +49,13 @@ describe('the young generation of the main isolate', () => {
     expect(given.after).toBe(plain.main);
     expect(plain.main).toBeLessThan(128);
   }, 60_000);
+});
+
+describe('startSemiSpaceSize', () => {
+  it('reads the flag from NODE_OPTIONS, then the command line, which Node reads after it', () => {
+    expect(startSemiSpaceSize([], '')).toBeUndefined();
+    expect(startSemiSpaceSize(['--max-semi-space-size=32'], '')).toBe('32');
+    expect(startSemiSpaceSize([], '--trace-gc --max-semi-space-size=16')).toBe('16');
+    expect(startSemiSpaceSize(['--max_semi_space_size', '64'], '--max-semi-space-size=16')).toBe('64');
+  });
 });

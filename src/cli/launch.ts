@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { cacheDir, digestedFile, pruneCacheFiles, readDigestedFile } from '../util/cache-dir.js';
 import { markStartup } from '../util/startup-trace.js';
+import { restoreStartYoungGeneration } from '../util/young-generation.js';
 
 /** What program.ts exports. */
 export interface Program {
@@ -157,6 +158,7 @@ function writeCodeCache(file: string, script: vm.Script): void {
     mkdirSync(path.dirname(file), { recursive: true });
     // Opened before serializing: an unwritable directory costs nothing more.
     fd = openSync(tmp, 'w');
+    restoreStartYoungGeneration();
     writeFileSync(fd, digestedFile(FORMAT, script.createCachedData()));
     closeSync(fd);
     fd = undefined;

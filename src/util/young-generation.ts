@@ -22,3 +22,29 @@ export function workersTakeDefaultYoungGeneration(): void {
   reset = true;
   v8.setFlagsFromString('--max-semi-space-size=0');
 }
+
+/**
+ * The `--max-semi-space-size` the process was started with (NODE_OPTIONS, then its command line,
+ * which Node reads after it), or undefined.
+ */
+export function startSemiSpaceSize(execArgv: readonly string[], nodeOptions: string): string | undefined {
+  let value: string | undefined;
+  const words = [...nodeOptions.split(/\s+/), ...execArgv];
+  for (let i = 0; i < words.length; i++) {
+    const m = /^--max[-_]semi[-_]space[-_]size(?:=(.*))?$/.exec(words[i]!);
+    if (m === null) continue;
+    value = m[1] ?? words[++i];
+  }
+  return value;
+}
+
+/**
+ * Sets the flag back to the value the process started with. V8 refuses a code cache made under
+ * other flags than its own, and hashes their values when the cache is made: the code cache that a
+ * hunt started with the flag writes when it exits (cli/launch.ts), after the reset above, was
+ * refused by every later start with the same flag, which then compiled the program without it.
+ */
+export function restoreStartYoungGeneration(): void {
+  const v = startSemiSpaceSize(process.execArgv, process.env.NODE_OPTIONS ?? '');
+  if (v !== undefined && /^\d+$/.test(v)) v8.setFlagsFromString(`--max-semi-space-size=${v}`);
+}
