@@ -26,6 +26,7 @@ import { CACHE_HOME_ENV, cacheDir } from '../util/cache-dir.js';
 import { handleInterrupts, interruptExitCode, interruptName } from './interrupt.js';
 import { markStartup } from '../util/startup-trace.js';
 import { DEFAULT_HEAP_BUDGET } from '../util/heap-growth.js';
+import { CHILD_ENV, inputBytes, listenToParent, rerunInChild, youngGenerationDecision, type YoungDecision } from './young-rerun.js';
 
 // The progress bar's module is loaded only when a bar is shown (stderr a terminal).
 const require = createRequire(import.meta.url);
@@ -596,6 +597,23 @@ export function registerHunt(program: Command): Command {
     .option('--no-cache', 'load and compile every rule from its file, without reading or writing the cache directory ($EQLITE_CACHE_HOME)');
   return addSelectionOptions(cmd)
     .action(async (inputs: string[], o: HuntCliOptions) => {
+      // A hunt over large files runs again in a child with a larger young generation for its main
+      // isolate (young-rerun.ts); decided before anything else, so that this process does nothing
+      // but wait for it.
+      if (process.env[CHILD_ENV] !== undefined) {
+        markStartup(`young generation: re-run child (pid ${process.pid}), execArgv ${JSON.stringify(process.execArgv)}`);
+        listenToParent();
+      } else {
+        let decision: YoungDecision;
+        try {
+          decision = youngGenerationDecision(process.env, process.execArgv, (enough) => inputBytes(inputs, enough));
+        } catch (e) {
+          process.stderr.write(`error: ${(e as Error).message}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        if (decision.rerun) await rerunInChild(decision.semiSpaceMb);
+      }
       // Ctrl-C or kill: the hunt stops at its next batch, writes what is done and the summary, and
       // exits 130 (SIGINT) or 143 (SIGTERM). A second signal ends the process at once (FILE.partial
       // then holds the whole alert lines written so far).

@@ -20,20 +20,67 @@ export interface Interruption {
   dispose(): void;
 }
 
-/** Handles SIGINT and SIGTERM until dispose(): the first aborts `signal`, a second exits at once. */
+/** The handler of the Interruption in use; forwardedSignal passes it the signals a parent forwards. */
+let active: ((name: NodeJS.Signals, forwarded: boolean) => void) | undefined;
+
+/**
+ * Handles SIGINT and SIGTERM until dispose(): the first aborts `signal`, a second exits at once.
+ *
+ * In the child a large hunt re-runs itself in (young-rerun.ts), the parent forwards the signals it
+ * receives (forwardedSignal) while a Ctrl-C reaches the child directly as well: each press arrives
+ * twice, once by each path, and a `kill` of either process by one path only. So the signals
+ * received and those forwarded are counted apart, and the presses are the larger count.
+ */
 export function handleInterrupts(): Interruption {
   const stop = new AbortController();
-  const onSignal = (name: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(name === 'SIGTERM' ? 143 : 130);
+  const presses = new Presses();
+  const onSignal = (name: NodeJS.Signals, fromParent: boolean) => {
+    const n = presses.add(fromParent);
+    // 0: the other path's copy of a press already counted.
+    if (n === 0) return;
+    if (n > 1) process.exit(name === 'SIGTERM' ? 143 : 130);
     stop.abort(name);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const onReceived = (name: NodeJS.Signals) => onSignal(name, false);
+  process.on('SIGINT', onReceived);
+  process.on('SIGTERM', onReceived);
+  active = onSignal;
   return {
     signal: stop.signal,
     dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onReceived);
+      process.off('SIGTERM', onReceived);
+      if (active === onSignal) active = undefined;
     },
   };
+}
+
+/**
+ * Interruptions counted from the signals received directly and those a parent forwarded: a press
+ * of Ctrl-C arrives by both paths, a `kill` of one process by one path, so the presses are the
+ * larger of the two counts.
+ */
+export class Presses {
+  private received = 0;
+  private forwarded = 0;
+
+  /** Counts a signal; returns the number of the press it makes, or 0 when it is a press already counted. */
+  add(fromParent: boolean): number {
+    const before = Math.max(this.received, this.forwarded);
+    if (fromParent) this.forwarded++;
+    else this.received++;
+    const after = Math.max(this.received, this.forwarded);
+    return after === before ? 0 : after;
+  }
+}
+
+/**
+ * A signal the parent process received and forwarded (young-rerun.ts): SIGINT and SIGTERM go to
+ * the Interruption in use; without one, and for any other signal, the process signals itself, so
+ * that the signal does what it would have done had it come directly (its default action: the end
+ * of the process).
+ */
+export function forwardedSignal(name: NodeJS.Signals): void {
+  if (active !== undefined && (name === 'SIGINT' || name === 'SIGTERM')) active(name, true);
+  else process.kill(process.pid, name);
 }
