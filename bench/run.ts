@@ -31,6 +31,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeGenerated, type Shape } from '../src/generate/index.js';
+import { inputBytes, youngGenerationDecision } from '../src/cli/young-rerun.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -67,8 +68,20 @@ async function dataFile(name: string, opts: { events: number; hosts: number; see
   return file;
 }
 
+/**
+ * The node flags `eqlite hunt` would run a hunt over `input` with: over large files the command
+ * re-runs itself with a larger young generation for its main thread (src/cli/young-rerun.ts), and
+ * the hunt phases call the library, so they take the same decision here (the re-run's second start
+ * of Node, ~0.1 s of CPU, is not in their figures).
+ */
+function huntFlags(phase: string, input: string, env: Record<string, string>): string[] {
+  if (!phase.startsWith('hunt-')) return [];
+  const d = youngGenerationDecision({ ...process.env, ...env }, process.execArgv, (enough) => inputBytes([input], enough));
+  return d.rerun ? [`--max-semi-space-size=${d.semiSpaceMb}`] : [];
+}
+
 function runPhase(phase: string, input: string, extra: string[] = [], env: Record<string, string> = {}): PhaseResult {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(here, 'phase.ts'), phase, input, ...extra], {
+  const out = execFileSync(process.execPath, [...huntFlags(phase, input, env), '--import', 'tsx', path.join(here, 'phase.ts'), phase, input, ...extra], {
     cwd: root,
     env: { ...process.env, ...env },
     encoding: 'utf8',
