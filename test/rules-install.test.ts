@@ -9,9 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tar from 'tar';
 import yazl from 'yazl';
-import { installRules, InstallError, classifyMember, contentDigest, PINNED_RELEASE } from '../src/rules/install.js';
+import { installRules, InstallError, classifyMember, contentDigest, PINNED_RELEASE, type InstallReport } from '../src/rules/install.js';
 import { currentRelease, loadRuleSet, rulesHome } from '../src/rules/home.js';
-import { runRulesUpdate, runRulesRemove } from '../src/cli/rules.js';
+import { formatInstallReport, runRulesUpdate, runRulesRemove } from '../src/cli/rules.js';
 import { runHunt } from '../src/cli/hunt.js';
 import { runCommand } from './cli-helpers.js';
 
@@ -172,6 +172,7 @@ describe('rules update from a local HTTP server', () => {
       runnable: 4,
       by_type: { eql: 5, query: 1 },
       deprecated: 1,
+      deprecated_by_type: { eql: 1 },
       not_production: 0,
       invalid: 0,
     });
@@ -259,6 +260,26 @@ describe('rules update from a local HTTP server', () => {
     expect(r.code).toBe(1);
     expect(existsSync(home) ? readdir(home) : []).toEqual([]);
   }, 60_000);
+
+  it('the report counts each rule that does not run once: a deprecated rule of another type is among the deprecated only', () => {
+    // elastic/detection-rules 14cf530f: 2,192 rules, 1,024 run; 124 deprecated, 67 of them not EQL.
+    // Counted by type and again as deprecated, the line read "508 query, 245 new_terms, 212 esql,
+    // 106 machine_learning, 31 threshold, 9 threat_match, 124 deprecated" (1,235 rules, not 1,168).
+    const report = (counts: Partial<InstallReport['counts']>): string =>
+      formatInstallReport({
+        status: 'installed', release: 'r', dir: '/x/r', previous: null, source: '/src', sourceKind: 'directory', contentSha256: 'c', verifiedDigest: false, licenseFiles: ['LICENSE.txt'],
+        counts: { files: 2192, rules: 2192, runnable: 1024, by_type: { eql: 1081, query: 508, new_terms: 245, esql: 212, machine_learning: 106, threshold: 31, threat_match: 9 }, deprecated: 124, not_production: 0, invalid: 0, ...counts },
+        added: [], changed: [], removed: [], invalid: [],
+      });
+    const notRun = (text: string) => text.split('\n').find((l) => l.startsWith('  not run: '));
+    expect(notRun(report({ deprecated_by_type: { eql: 57, query: 54, new_terms: 4, esql: 3, threshold: 3, threat_match: 3 } }))).toBe(
+      '  not run: 454 query, 241 new_terms, 209 esql, 106 machine_learning, 28 threshold, 6 threat_match, 124 deprecated',
+    );
+    // A type whose every rule is deprecated is not listed with 0.
+    expect(notRun(report({ by_type: { eql: 5, query: 2 }, deprecated: 3, deprecated_by_type: { eql: 1, query: 2 } }))).toBe('  not run: 3 deprecated');
+    // A manifest written before deprecated_by_type was kept counts by type as it did.
+    expect(notRun(report({ by_type: { eql: 5, query: 2 }, deprecated: 3 }))).toBe('  not run: 2 query, 3 deprecated');
+  });
 
   it('the CLI prints the report, and after a failed update hunt still runs the installed rules', async () => {
     const home = freshHome();

@@ -210,8 +210,12 @@ export function formatInstallReport(r: InstallReport): string {
     `  rule files: ${c.files}, content sha256 ${r.contentSha256}` +
       (r.verifiedDigest ? ` (verified: elastic/detection-rules ${PINNED_RELEASE.commit.slice(0, 12)})` : ' (no known digest to compare)'),
   );
+  // Each rule that does not run is counted once: a deprecated rule of another type is among the
+  // deprecated only (the counts then add up to the rules less those that run, as validate's do).
   const other = Object.entries(c.by_type)
     .filter(([t]) => t !== 'eql')
+    .map(([t, n]): [string, number] => [t, n - (c.deprecated_by_type?.[t] ?? 0)])
+    .filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1])
     .map(([t, n]) => `${n} ${t}`);
   L.push(`  runs by default: ${c.runnable} production EQL rules`);

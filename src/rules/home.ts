@@ -59,6 +59,12 @@ export interface ReleaseManifest {
     runnable: number;
     by_type: Record<string, number>;
     deprecated: number;
+    /**
+     * The deprecated rules among by_type, by type, so that a report of what does not run counts each
+     * rule once (a deprecated query rule is "deprecated", not also "query"). Absent in manifests
+     * written before it was added.
+     */
+    deprecated_by_type?: Record<string, number>;
     not_production: number;
     invalid: number;
   };

@@ -593,6 +593,7 @@ function checkRules(dir: string): { counts: ReleaseManifest['counts']; rules: Re
   for (const s of loaded.skipped) if (s.kind === 'invalid') invalid.push({ file: `${rel(s.file)}${s.line ? ':' + s.line : ''}`, reason: s.reason });
   const digests = new Map<string, string>();
   const byType: Record<string, number> = {};
+  const deprecatedByType: Record<string, number> = {};
   const rules: Record<string, ManifestRule> = {};
   let deprecated = 0;
   let notProduction = 0;
@@ -604,7 +605,10 @@ function checkRules(dir: string): { counts: ReleaseManifest['counts']; rules: Re
     let sha = digests.get(file);
     if (!sha) digests.set(file, (sha = createHash('sha256').update(readFileSync(r.origin.file)).digest('hex')));
     const isDeprecated = r.origin.maturity === 'deprecated' || file.includes('/_deprecated/');
-    if (isDeprecated) deprecated++;
+    if (isDeprecated) {
+      deprecated++;
+      countInto(deprecatedByType, r.type);
+    }
     const eql = r.type === 'eql' && !r.unsupported;
     const production = r.origin.maturity === undefined || r.origin.maturity === 'production';
     if (eql && !isDeprecated && !production) notProduction++;
@@ -628,6 +632,7 @@ function checkRules(dir: string): { counts: ReleaseManifest['counts']; rules: Re
       runnable,
       by_type: byType,
       deprecated,
+      deprecated_by_type: deprecatedByType,
       not_production: notProduction,
       invalid: invalid.length,
     },
