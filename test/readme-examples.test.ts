@@ -2,12 +2,16 @@
 // README's code blocks are run in order with bash (in a scratch directory holding the checkout's
 // examples/, samples/ and rules/, with `eqlite` on PATH running this source tree), and each must
 // exit 0 — or fail exactly as the README shows — and print every output line the README shows
-// (lines with "…" are abbreviated and not compared; durations and sizes may differ).
+// (durations and sizes may differ; in a line with "…" each "…" stands for any text, so a table
+// row shortened by the README is still compared around it, and a line of "…" alone matches any).
 //
 // Markers, on the line before a code block:
 //   <!-- readme-test: needs-shared -->   runs only when ../shared is present
 //   <!-- readme-test: needs-server -->   not run here (needs a running service; its own suite covers it)
 //   <!-- readme-test: skip REASON -->    not run (say why: installs globally, takes minutes, …)
+//   <!-- readme-test: output-of: CMD --> the block, which has no `$ ` line, is what CMD prints (e.g.
+//                                        the quick start's `npm start` output: its CMD is the hunt
+//                                        package.json's start script runs)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,8 +50,10 @@ export function readmeBlocks(text: string): Block[] {
       continue;
     }
     const block: Block = { line: i + 1, marker, examples: [] };
+    const outputOf = /^output-of:\s*(.+)$/.exec(marker ?? '');
     marker = null;
-    let cur: Example | null = null;
+    let cur: Example | null = outputOf ? { line: i + 1, command: outputOf[1]!, expected: [] } : null;
+    if (cur) block.examples.push(cur);
     for (i++; i < lines.length && !/^```/.test(lines[i]!); i++) {
       const b = lines[i]!;
       if (b.startsWith('$ ')) {
@@ -119,6 +125,17 @@ function openQuote(cmd: string): boolean {
 }
 
 /** Durations and sizes vary from run to run; trailing blanks are layout. */
+/**
+ * Whether the output has a line the README shows: the same line or, where the README abbreviates
+ * with "…", a line that has the rest of it in order from start to end.
+ */
+export function shows(actual: readonly string[], want: string): boolean {
+  if (actual.includes(want)) return true;
+  if (!want.includes('…')) return false;
+  const pattern = new RegExp(`^${want.split('…').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return actual.some((l) => pattern.test(l));
+}
+
 function normalize(s: string): string {
   return s
     .replace(/\bin \d+(\.\d+)? ?s\b/g, 'in Ns')
@@ -168,16 +185,21 @@ function bash(command: string, env: NodeJS.ProcessEnv): Promise<{ status: number
 }
 
 async function run(ex: Example, block: Block): Promise<string | null> {
-  const r = await bash(ex.command, {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     PATH: `${path.join(work, 'bin')}:${process.env.PATH}`,
-    // Each block starts as a fresh install would: no rule set installed (`eqlite rules update`
-    // in one block must not change what the others run, nor touch the user's own).
-    EQLITE_RULES_HOME: path.join(parent, `rules-home-${block.line}`),
-    HOME: parent,
+    // Each block starts as a fresh install would: a home of its own with no rule set installed
+    // (`eqlite rules update` in one block must not change what the others run, nor touch the
+    // user's own), found where a user's is (~/.local/share/eqlite/rules), as the README shows it.
+    HOME: path.join(parent, `home-${block.line}`),
+    // The compiled-rule caches are shared, as one user's are: blocks start faster, and no output depends on them.
+    EQLITE_CACHE_HOME: path.join(parent, 'cache'),
     NO_COLOR: '1',
     FORCE_COLOR: '0',
-  });
+  };
+  delete env['EQLITE_RULES_HOME'];
+  delete env['XDG_DATA_HOME'];
+  const r = await bash(ex.command, env);
   const actual = (r.stdout + r.stderr).split('\n').map(normalize);
   const shown = ex.expected.map(normalize).filter((l) => l !== '');
   const problems: string[] = [];
@@ -189,8 +211,7 @@ async function run(ex: Example, block: Block): Promise<string | null> {
   }
   if (/internal error|^\s+at .*\.(ts|js):\d+/m.test(r.stderr)) problems.push('it printed an internal error or a stack trace');
   for (const want of shown) {
-    if (want.includes('…')) continue;
-    if (!actual.includes(want)) problems.push(`the README shows a line it did not print: ${JSON.stringify(want)}`);
+    if (!shows(actual, want)) problems.push(`the README shows a line it did not print: ${JSON.stringify(want)}`);
   }
   if (problems.length === 0) return null;
   return (
@@ -220,6 +241,25 @@ describe('README examples run as printed', () => {
   it('every command example is run (written with a `$ ` prompt) or says why not (a readme-test marker)', () => {
     expect(unpromptedCommandBlocks(readme).map((l) => `README.md:${l}`)).toEqual([]);
     expect(unpromptedCommandBlocks('```sh\nnpm ci\n```\n```\neqlite hunt [options] <inputs...>\n```\n<!-- readme-test: skip slow -->\n```\nnpm test\n```\n')).toEqual([1]);
+  });
+  it('a line with "…" is compared around it; an output block marked output-of is an example of that command', () => {
+    const out = ['hunt: 1800 events', '2025-03-10T08:00:01.847Z  medium  Windows Script Interpreter Executing Process vi…  ws-fin-100'];
+    expect(shows(out, '2025-03-10T08:00:01.847Z  medium  Windows Script Interpreter Executing Process vi…  ws-fin-100')).toBe(true);
+    expect(shows(out, '2025-03-10T08:00:01.847Z  medium  Windows Script…  ws-fin-100')).toBe(true);
+    expect(shows(out, '2025-03-10T08:00:01.847000Z  medium  Windows Script…  ws-fin-100')).toBe(false);
+    expect(shows(out, '… ws-fin-101')).toBe(false);
+    expect(shows(out, '…')).toBe(true);
+    expect(shows(out, 'hunt: 1800 events (x)')).toBe(false);
+    expect(readmeBlocks('<!-- readme-test: output-of: eqlite hunt examples/ -->\n```\nalerts: 27\n…\n```\n')).toEqual([
+      { line: 2, marker: 'output-of: eqlite hunt examples/', examples: [{ line: 2, command: 'eqlite hunt examples/', expected: ['alerts: 27', '…'] }] },
+    ]);
+  });
+  it('the quick start\'s npm start output is checked: it is the output of the hunt package.json\'s start script runs', () => {
+    const start = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start'];
+    expect(start).toBe('node dist/cli/main.js hunt --format table examples/');
+    const quick = blocks.filter((b) => b.marker?.startsWith('output-of:'));
+    expect(quick.map((b) => b.examples[0]!.command)).toContain(start!.replace(/^node dist\/cli\/main\.js /, 'eqlite '));
+    expect(readme).toContain('`npm start` runs `eqlite hunt --format table examples/`');
   });
   for (const b of blocks) {
     // Examples piping into jq or sqlite3 need them installed (.ci/run installs them from Debian).
