@@ -114,6 +114,60 @@ describe('--help and the README agree', () => {
     });
   }
 
+  it('every option in the README\'s usage lines exists (`eqlite validate [RULES...] [--strict] …` and the command list)', () => {
+    // A usage line is a code-block line that starts with `eqlite <command>` and is not a `$ `
+    // example (those are run by readme-examples.test.ts); lines indented under it continue it. In
+    // the command list only the part before the description (two or more spaces) is usage.
+    const byName = new Map(all.map((c) => [c.name, c.cmd]));
+    const problems: string[] = [];
+    let checked = 0;
+    const lines = readme.split('\n');
+    let inBlock = false;
+    let current: { name: string; cmds: Command[] } | null = null;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      if (l.startsWith('```')) {
+        inBlock = !inBlock;
+        current = null;
+        continue;
+      }
+      if (!inBlock) continue;
+      let usage: string;
+      const head = /^eqlite ([a-z]+)(?: ([a-z]+)(?: ([a-z]+))?)?(?![:\w])/.exec(l);
+      if (head) {
+        // The deepest command the line names: `eqlite serve keys create` → serve keys create.
+        const words = [head[1]!, head[2], head[3]].filter((w): w is string => w !== undefined);
+        const cmds: Command[] = [];
+        let name = '';
+        for (let n = words.length; n >= 1; n--) {
+          const c = byName.get(words.slice(0, n).join(' '));
+          if (c) cmds.push(c);
+          if (c && name === '') name = words.slice(0, n).join(' ');
+        }
+        if (cmds.length === 0) {
+          current = null;
+          continue;
+        }
+        current = { name, cmds };
+        usage = l.split(/ {2,}/)[0]!;
+      } else if (current && /^\s+\S/.test(l)) usage = l;
+      else {
+        current = null;
+        continue;
+      }
+      for (const m of usage.matchAll(/(?<![\w-])(--?[a-z][\w-]*)/g)) {
+        const flag = m[1]!;
+        checked++;
+        // An option of the command named or of a command above it (`serve keys create --data`).
+        const known = current.cmds.some((c) => (c.options as Option[]).some((o) => o.long === flag || o.short === flag || (o.negate && o.long === flag)));
+        if (!known && flag !== '--help') problems.push(`README.md:${i + 1}: ${flag} is not an option of eqlite ${current.name} (${usage.trim().slice(0, 70)})`);
+      }
+    }
+    expect(problems).toEqual([]);
+    // The usage lines of validate, rules, explain, convert, serve and ui name about 40 options.
+    expect(checked).toBeGreaterThan(30);
+  });
+
   it('every option in the README\'s option tables exists', () => {
     const problems: string[] = [];
     for (const [name, heading] of Object.entries(SECTIONS)) {
