@@ -124,7 +124,6 @@ function openQuote(cmd: string): boolean {
   return q !== null;
 }
 
-/** Durations and sizes vary from run to run; trailing blanks are layout. */
 /**
  * Whether the output has a line the README shows: the same line or, where the README abbreviates
  * with "…", a line that has the rest of it in order from start to end.
@@ -136,6 +135,7 @@ export function shows(actual: readonly string[], want: string): boolean {
   return actual.some((l) => pattern.test(l));
 }
 
+/** Durations and sizes vary from run to run; trailing blanks are layout. */
 function normalize(s: string): string {
   return s
     .replace(/\bin \d+(\.\d+)? ?s\b/g, 'in Ns')
