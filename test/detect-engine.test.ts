@@ -87,4 +87,30 @@ describe('DetectionEngine', () => {
     expect(warnings).toEqual(['rule "proc": max_signals (3) reached in real time within one interval; further matches are left to the scheduled runs']);
     expect(b.stats[0]).toMatchObject({ results: 6, alerts: 3, duplicates: 2, maxSignalsReached: 1 });
   });
+
+  it('lets go of a worker\'s answers once the event is placed, and keeps them for an event held among ties until it is placed', () => {
+    const names = (g: Alert[]) => g.map((x) => (x.process as { name: string }).name);
+    const out: string[] = [];
+    const engine = new DetectionEngine({
+      rules: [prepared(rule), prepared({ ...rule, name: 'tied', tiebreaker_field: 'event.sequence' })],
+      mode: 'single',
+      now: 0,
+      sink: (g, r) => out.push(...names(g).map((n) => `${r.name}:${n}`)),
+    });
+    // The answers say that rule 1's query does not take p1 and rule 0's does not take p3, although
+    // the queries would: the runs go by the answers, so they are read (and only then let go).
+    const withAnswers = (e: EventDoc, routed: number[], answers: { mask: number }[]): EventDoc => Object.assign(e, { routed, answers });
+    const p1 = withAnswers(ev('a', '2024-05-01T10:01:00Z', 'p1'), [0, 1], [{ mask: 1 }, { mask: 0 }]);
+    engine.push(p1, p1.time!.ms, [0, 1]);
+    // Rule 1 holds p1 among the events of its millisecond: their order is only known after it.
+    expect(p1.answers).toEqual([{ mask: 1 }, { mask: 0 }]);
+    const p2 = withAnswers(ev('b', '2024-05-01T10:02:00Z', 'p2'), [0], [{ mask: 1 }]);
+    engine.push(p2, p2.time!.ms, [0]);
+    expect(p2.answers).toBeUndefined();
+    const p3 = withAnswers(ev('c', '2024-05-01T10:03:00Z', 'p3'), [0], [{ mask: 0 }]);
+    engine.push(p3, p3.time!.ms, [0]);
+    expect(p3.answers).toBeUndefined();
+    engine.finish();
+    expect(out.sort()).toEqual(['proc:p1', 'proc:p2']);
+  });
 });

@@ -185,6 +185,8 @@ export class DetectionEngine {
   private readonly expiringExcepted: number[];
   /** place()'s runs of the event's window time (Schedule.runsContaining), reused. */
   private readonly runRange = { lo: 0, hi: 0 };
+  /** push(): a rule held the event among ties, to place it later (deliver). */
+  private tied = false;
 
   constructor(private readonly opts: DetectionEngineOptions) {
     this.replay = opts.mode === 'schedule';
@@ -218,7 +220,13 @@ export class DetectionEngine {
     if (t < this.firstTime) this.firstTime = t;
     if (t > this.nextClose) this.advance(t);
     if (ev.plain !== undefined) remarkPlain(ev.source, ev.plain);
+    this.tied = false;
     for (let i = 0; i < rules.length; i++) this.deliver(this.states[rules[i]!]!, ev, t);
+    // The answers are read when the event is placed in its rules' windows, and never after: an
+    // event kept by a run (a sequence's first stage, a rule's last matches) would keep them too,
+    // and they were most of what such an event holds (the join keys of each of its rules' terms).
+    // Only an event held among ties (placed later, by flushTies) keeps them until then.
+    if (!this.tied && ev.answers !== undefined) ev.answers = undefined;
   }
 
   /**
@@ -389,6 +397,7 @@ export class DetectionEngine {
         s.tieTime = t;
       }
       s.tieGroup.push(ev);
+      this.tied = true;
       return;
     }
     this.place(s, ev);
