@@ -21,6 +21,7 @@ import { FWD_DERIVED_HOST_IP, FWD_DERIVED_ID, timestampOverrides, type ByteRange
 import type { TermAnswers } from '../engine/types.js';
 import { readAnswers } from '../engine/answers.js';
 import { FileLines } from './file-lines.js';
+import { RouteLists } from './route-lists.js';
 import { workersTakeDefaultYoungGeneration } from '../util/young-generation.js';
 
 // node:worker_threads is loaded when the first worker starts: a hunt on the main thread (the
@@ -260,6 +261,15 @@ interface Overrides {
 
 const overrideFields = new WeakMap<WorkerConfig, Overrides>();
 
+/** The whole events' route lists of a pool (route-lists.ts), shared by its files and parts. */
+const routeListsOfPool = new WeakMap<WorkerConfig, RouteLists>();
+
+function routeListsOf(cfg: WorkerConfig): RouteLists {
+  let l = routeListsOfPool.get(cfg);
+  if (l === undefined) routeListsOfPool.set(cfg, (l = new RouteLists()));
+  return l;
+}
+
 /** timestampOverrides of a hunt's rules (what its workers send in ForwardedColumns.fv), once per pool. */
 function overridesOf(cfg: WorkerConfig): Overrides {
   let o = overrideFields.get(cfg);
@@ -301,6 +311,7 @@ export class FileChannel {
   lostReason = '';
   /** The fields whose values ForwardedColumns.fv carries. */
   private readonly overrides: Overrides;
+  private readonly routeLists: RouteLists;
 
   constructor(
     readonly id: number,
@@ -316,6 +327,7 @@ export class FileChannel {
   ) {
     this.finished = new Promise<void>((r) => (this.settle = r));
     this.overrides = overridesOf(cfg);
+    this.routeLists = routeListsOf(cfg);
   }
 
   /** Whether the worker is done with this file or part (whenDone has settled or is about to). */
@@ -434,8 +446,7 @@ export class FileChannel {
       if (f < whole && fwd!.i[f] === i) {
         const x = fwd!;
         const end = x.routeEnd[f]!;
-        const routes = new Array<number>(end - route);
-        for (let r = 0; r < routes.length; r++) routes[r] = x.routes[route + r]!;
+        const routes = this.routeLists.take(x.routes, route, end);
         route = end;
         const at = x.at[f]!;
         let source: Record<string, unknown> | null = null;
