@@ -437,3 +437,53 @@ describe('markPlain', () => {
     expect(get(flat)).toBe('q');
   });
 });
+
+describe('router: requirements an `or` of conjunctions implies', () => {
+  // (name a and args x) or (name b and args yés*): an event must meet a name of the two, an args
+  // value of the two, and x or the name b.exe. The Clearing Windows Event Logs shape (a name from one list, an args
+  // value from another, per branch), and one where a branch's only anchor is on the broad
+  // host.os.type (no requirement beyond the names then).
+  const Q: Record<string, string> = {
+    pairs: 'process where (process.name : "a.exe" and process.args : "x") or (process.name : "b.exe" and process.args : "Yés*")',
+    broad: 'process where (host.os.type == "windows" and process.name : "w.exe") or (host.os.type == "linux" and process.name : "l")',
+  };
+  const rules = Object.entries(Q).map(([name, query]) => {
+    const p = prepareRule(makeRule({ name, index: ['logs-*'], query }), { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: false });
+    if ('skip' in p) throw new Error(`${name}: ${p.skip}`);
+    return p;
+  });
+  const names = rules.map((r) => r.rule.name);
+  const cases: [string, Record<string, unknown>, string[], string[]][] = [
+    // what, fields, offered, kept
+    ['a name and its args value', { process: { name: 'a.exe', args: ['a.exe', 'x'] } }, ['pairs'], ['pairs']],
+    ['`:` folds both', { process: { name: 'A.EXE', args: 'X' } }, ['pairs'], ['pairs']],
+    ['a name with neither args value: not offered', { process: { name: 'a.exe', args: ['a.exe', 'zz'] } }, [], []],
+    // (the args value of the other branch is one alternative of the second requirement, but x or
+    // the name b.exe is a third)
+    ['the other branch\'s args value: not offered either', { process: { name: 'a.exe', args: ['zz', 'yésno'] } }, [], []],
+    ['b.exe with a.exe\'s args value: offered, not kept', { process: { name: 'b.exe', args: ['x'] } }, ['pairs'], []],
+    ['b.exe and yés…, folded (non-ASCII too), in arrays', { process: { name: ['other', 'B.exe'], args: ['YÉSNO'] } }, ['pairs'], ['pairs']],
+    ['yes without the accent: not offered', { process: { name: 'b.exe', args: ['yesno'] } }, [], []],
+    ['b.exe without args: not offered', { process: { name: 'b.exe' } }, [], []],
+    ['args null: not offered', { process: { name: 'b.exe', args: null } }, [], []],
+    ['args of nulls: not offered', { process: { name: 'b.exe', args: [null] } }, [], []],
+    ['args without a name: not offered', { process: { args: 'x' } }, [], []],
+    ['a number in args is left to the query', { process: { name: 'a.exe', args: [7] } }, ['pairs'], []],
+    ['args under a flat dotted key', { 'process.args': ['yésyés'], process: { name: 'b.exe' } }, ['pairs'], ['pairs']],
+    ['the broad rule on Windows', { process: { name: 'W.EXE' } }, ['broad'], ['broad']],
+    ['its Linux name on Windows: offered (host.os.type is no requirement), not kept', { process: { name: 'l' } }, ['broad'], []],
+  ];
+  it('offers an event only when it meets one alternative of each, and keeps what the rules keep', () => {
+    const router = new RuleRouter(rules);
+    const got = cases.map(([, fields]) => {
+      const e = ev('process', fields);
+      const before = [...router.counters.dispatched];
+      const kept = [...router.route(e)].map((i) => names[i]!).sort();
+      const offered = names.filter((_, i) => router.counters.dispatched[i]! > before[i]!).sort();
+      // Never a rule its own filter would keep and the router did not offer.
+      expect(rules.filter((r) => r.query.relevant(e)).map((r) => r.rule.name).sort()).toEqual(kept);
+      return { offered, kept };
+    });
+    expect(got).toEqual(cases.map(([, , offered, kept]) => ({ offered, kept })));
+  });
+});

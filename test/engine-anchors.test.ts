@@ -259,4 +259,50 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
       { field: 'source.ip', values: ['10.0.0.1'], caseInsensitive: false },
     ]);
   });
+  it('requires, of an `or` of conjunctions, each branch\'s best anchor, then unions of others', () => {
+    const terms = (q: string) => compile(q).terms![0]!.anchors;
+    // The Clearing Windows Event Logs shape: a name per branch, and an args value per branch.
+    expect(
+      terms('process where host.os.type == "windows" and ((process.name : "wevtutil.exe" and process.args : ("cl", "clear-log")) or (process.name : ("powershell.exe", "pwsh.exe") and process.args : "Clear-EventLog"))'),
+    ).toEqual([
+      { field: 'process.name', values: ['wevtutil.exe'], caseInsensitive: true },
+      { field: 'process.name', values: ['powershell.exe', 'pwsh.exe'], caseInsensitive: true },
+      { field: 'process.args', values: ['cl', 'clear-log'], caseInsensitive: true, requirement: 1 },
+      { field: 'process.args', values: ['clear-eventlog'], caseInsensitive: true, requirement: 1 },
+      // …and a name of one branch or the args value of the other (implied too).
+      { field: 'process.name', values: ['wevtutil.exe'], caseInsensitive: true, requirement: 2 },
+      { field: 'process.args', values: ['clear-eventlog'], caseInsensitive: true, requirement: 2 },
+    ]);
+    // A branch with one anchor gives it to every requirement; three branches, nested: those that
+    // share the fewest anchors with the first come next.
+    expect(terms('process where (process.name : "a" and process.args : "x") or process.name : "b" or (process.args : "y" and process.parent.name : "p")')).toEqual([
+      { field: 'process.name', values: ['a'], caseInsensitive: true },
+      { field: 'process.name', values: ['b'], caseInsensitive: true },
+      { field: 'process.args', values: ['y'], caseInsensitive: true },
+      { field: 'process.args', values: ['x'], caseInsensitive: true, requirement: 1 },
+      { field: 'process.name', values: ['b'], caseInsensitive: true, requirement: 1 },
+      { field: 'process.parent.name', values: ['p'], caseInsensitive: true, requirement: 1 },
+      { field: 'process.name', values: ['a'], caseInsensitive: true, requirement: 2 },
+      { field: 'process.name', values: ['b'], caseInsensitive: true, requirement: 2 },
+      { field: 'process.parent.name', values: ['p'], caseInsensitive: true, requirement: 2 },
+    ]);
+    // A second requirement as weak as a broad field's is left out, as any such conjunct is.
+    expect(terms('process where (host.os.type == "windows" and process.name : "w") or (host.os.type == "linux" and process.name : "l")')).toEqual([
+      { field: 'process.name', values: ['w'], caseInsensitive: true },
+      { field: 'process.name', values: ['l'], caseInsensitive: true },
+    ]);
+    // A negation gives no anchor: its branch's args value is in both requirements.
+    expect(terms('process where (process.name : "a" and process.args : "x") or (not process.name : "b" and process.args : "y")')).toEqual([
+      { field: 'process.name', values: ['a'], caseInsensitive: true },
+      { field: 'process.args', values: ['y'], caseInsensitive: true },
+      { field: 'process.args', values: ['x'], caseInsensitive: true, requirement: 1 },
+      { field: 'process.args', values: ['y'], caseInsensitive: true, requirement: 1 },
+    ]);
+    expect(terms('process where (process.name : "a" and process.args : "x") or not process.name : "b"')).toBeNull();
+    // The query's anchors (one requirement per term) are choose()'s, unchanged.
+    expect(anchors('process where (process.name : "a" and process.args : "x") or (process.name : "b" and process.args : "y")')).toEqual([
+      { field: 'process.name', values: ['a'], caseInsensitive: true },
+      { field: 'process.name', values: ['b'], caseInsensitive: true },
+    ]);
+  });
 });

@@ -373,6 +373,61 @@ function choose(e: Expr, usable: FieldTest, numeric: FieldTest): Choice | null {
   return { anchors: [an], weakness: a.weakness };
 }
 
+/** Requirements clauses() keeps per expression. */
+const MAX_CLAUSES = 3;
+
+/**
+ * Several requirements one conjunct implies (each a Choice: alternatives one of which must hold),
+ * the best first, at most MAX_CLAUSES. An `and` implies every requirement of each part. An `or`
+ * implies, for any requirement of its left and any of its right, their union: first the union of
+ * both sides' best (choose()'s anchors, in the same order), then those sharing the fewest anchors
+ * with it. So `(name : "a.exe"
+ * and args : "x") or (name : "b.exe" and args : "y")` requires a name of the two and also an args
+ * value of the two: an event with one of the names but neither args value is not offered.
+ */
+function clauses(e: Expr, usable: FieldTest, numeric: FieldTest): Choice[] {
+  if (e.kind === 'and') {
+    const l = clauses(e.left, usable, numeric);
+    const r = clauses(e.right, usable, numeric);
+    if (l.length === 0 || r.length === 0) return l.length === 0 ? r : l;
+    // Both lists go from best to worst: merge them, the left part first on ties (as choose()).
+    const out: Choice[] = [];
+    let i = 0;
+    let j = 0;
+    while (out.length < MAX_CLAUSES && (i < l.length || j < r.length)) {
+      if (j >= r.length || (i < l.length && l[i]!.weakness <= r[j]!.weakness)) out.push(l[i++]!);
+      else out.push(r[j++]!);
+    }
+    return out;
+  }
+  if (e.kind === 'or') {
+    const l = clauses(e.left, usable, numeric);
+    if (l.length === 0) return [];
+    const r = clauses(e.right, usable, numeric);
+    if (r.length === 0) return [];
+    const union = (a: Choice, b: Choice): Choice => ({ anchors: [...a.anchors, ...b.anchors], weakness: Math.max(a.weakness, b.weakness) });
+    const best = union(l[0]!, r[0]!);
+    const others: { c: Choice; shared: number }[] = [];
+    for (let i = 0; i < l.length; i++) {
+      for (let j = 0; j < r.length; j++) {
+        if (i === 0 && j === 0) continue;
+        const c = union(l[i]!, r[j]!);
+        let shared = 0;
+        for (const a of c.anchors) if (best.anchors.includes(a)) shared++;
+        others.push({ c, shared });
+      }
+    }
+    // Those sharing anchors with the first add less (most of an event's offers already met the
+    // first): the fewest shared first, then the least weak; any as weak as a short piece last (it
+    // can be no extra requirement: eventAnchors). Stable: on full ties the left side's first.
+    const weak = (c: Choice) => (c.weakness >= SHORT_PIECE ? 1 : 0);
+    others.sort((a, b) => weak(a.c) - weak(b.c) || a.shared - b.shared || a.c.weakness - b.c.weakness);
+    return [best, ...others.slice(0, MAX_CLAUSES - 1).map((x) => x.c)];
+  }
+  const c = choose(e, usable, numeric);
+  return c === null ? [] : [c];
+}
+
 /**
  * The anchors of one event query, as requirements (see Anchor.requirement): the best conjunct of
  * its condition's top-level `and`s that gives anchors (alternatives on specific fields before
@@ -394,8 +449,7 @@ export function eventAnchors(q: EventQuery, usable: FieldTest = () => true, nume
       return;
     }
     exclusions(e, usable, excluded);
-    const c = choose(e, usable, numeric);
-    if (c) choices.push(c);
+    choices.push(...clauses(e, usable, numeric));
   };
   conjuncts(q.condition);
   if (choices.length === 0) return null;
