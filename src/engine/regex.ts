@@ -316,9 +316,40 @@ export function compileLuceneRegex(pattern: string, caseInsensitive: boolean): (
   }
   const ast = new Parser(pattern).parse();
   try {
-    return compileDfa(ast, caseInsensitive, JSON.stringify(pattern)).run;
+    const run = compileDfa(ast, caseInsensitive, JSON.stringify(pattern)).run;
+    // Compiled all the same, so that a pattern is refused exactly when the DFA would refuse it.
+    const contains = caseInsensitive ? null : containsClass(ast);
+    return contains === null ? run : (v) => contains.test(v);
   } catch (e) {
     if (e instanceof TooComplexError) throw new RegexSyntaxError(`regular expression too complex to determinize: ${e.message}`, 0);
     throw e;
+  }
+}
+
+/**
+ * The pattern `.*C.*` or `.*C+.*` (`@` for `.*` too), C a class that is not negated: its language
+ * is the values that contain a character of C, which the JS engine's own regular expression finds
+ * (the class alone, unanchored, with the `u` flag so that it reads code points as the DFA does:
+ * a surrogate pair as one, a lone surrogate as itself) in one native scan with no backtracking
+ * instead of the DFA's walk of its table one character at a time: a few times faster on command
+ * lines (the Unicode modifier letters rule's `.*[ʰ-˿ᴬ-ᶻ]+.*`). Null for any other pattern.
+ */
+export function containsClass(ast: Node): RegExp | null {
+  if (ast.t !== 'cat' || ast.items.length !== 3) return null;
+  const [a, c, b] = ast.items as [Node, Node, Node];
+  const anyString = (n: Node) => n.t === 'rep' && n.sub.t === 'any' && n.min === 0 && n.max === -1;
+  if (!anyString(a) || !anyString(b)) return null;
+  const cls = c.t === 'class' ? c : c.t === 'rep' && c.min === 1 && c.sub.t === 'class' ? c.sub : null;
+  if (cls === null || cls.neg) return null;
+  const r = cls.ranges;
+  let body = '';
+  for (let i = 0; i + 1 < r.length; i += 2) {
+    if (!(r[i]! <= r[i + 1]!) || r[i + 1]! > 0x10ffff) return null;
+    body += `\\u{${r[i]!.toString(16)}}-\\u{${r[i + 1]!.toString(16)}}`;
+  }
+  try {
+    return new RegExp(`[${body}]`, 'u');
+  } catch {
+    return null;
   }
 }
