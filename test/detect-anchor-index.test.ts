@@ -487,3 +487,37 @@ describe('router: requirements an `or` of conjunctions implies', () => {
     expect(got).toEqual(cases.map(([, , offered, kept]) => ({ offered, kept })));
   });
 });
+
+describe('router: a character outside ASCII a value must contain', () => {
+  // The Unicode modifier letters rule's shape: offered only when the command line holds one.
+  const rules = [['mod', 'process where process.name : "cmd.exe" and process.command_line regex """.*[ʰ-˿ᴬ-ᶻ]+.*"""']].map(([name, query]) => {
+    const p = prepareRule(makeRule({ name: name!, index: ['logs-*'], query: query! }), { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: false });
+    if ('skip' in p) throw new Error(`${name}: ${p.skip}`);
+    return p;
+  });
+  const cases: [string, Record<string, unknown>, boolean, boolean][] = [
+    // what, fields, offered, kept
+    ['an ASCII command line', { process: { name: 'cmd.exe', command_line: 'cmd /c whoami' } }, false, false],
+    ['a modifier letter', { process: { name: 'CMD.EXE', command_line: 'cmd /c wʰoami' } }, true, true],
+    ['the first and last of the ranges', { process: { name: 'cmd.exe', command_line: ['x', 'a\u02B0', 'b\u1DBB'] } }, true, true],
+    ['just outside them', { process: { name: 'cmd.exe', command_line: '\u02AF \u0300 \u1D2B \u1DBC' } }, false, false],
+    ['in one value of an array', { process: { name: 'cmd.exe', command_line: ['cmd', 'net \u1D2C'] } }, true, true],
+    ['a lone surrogate and an astral character', { process: { name: 'cmd.exe', command_line: '\uD83D \u{1F600}' } }, false, false],
+    ['no command line', { process: { name: 'cmd.exe' } }, false, false],
+    ['a null one', { process: { name: 'cmd.exe', command_line: null } }, false, false],
+    ['a number: left to the query', { process: { name: 'cmd.exe', command_line: 7 } }, true, false],
+    ['under a flat dotted key', { 'process.command_line': 'ˈcmd', process: { name: 'cmd.exe' } }, true, true],
+    ['another name', { process: { name: 'x.exe', command_line: 'ʰ' } }, false, false],
+  ];
+  it('offers an event only when a value holds one, and keeps what the rule keeps', () => {
+    const router = new RuleRouter(rules);
+    const got = cases.map(([, fields]) => {
+      const e = ev('process', fields);
+      const before = router.counters.dispatched[0]!;
+      const kept = router.route(e).length === 1;
+      expect(rules[0]!.query.relevant(e)).toBe(kept);
+      return [router.counters.dispatched[0]! > before, kept];
+    });
+    expect(got).toEqual(cases.map(([, , offered, kept]) => [offered, kept]));
+  });
+});

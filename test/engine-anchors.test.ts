@@ -305,4 +305,25 @@ describe('query anchors (necessary literal conditions for dispatch)', () => {
       { field: 'process.name', values: ['b'], caseInsensitive: true },
     ]);
   });
+  it('requires a character outside ASCII of a case-sensitive `regex ".*C+.*"`', () => {
+    const terms = (q: string) => compile(q).terms![0]!.anchors;
+    // The Unicode modifier letters rule's shape: the names first, the characters a requirement.
+    expect(terms('process where process.name : ("cmd.exe", "Reg.exe") and process.command_line regex """.*[ʰ-˿ᴬ-ᶻ]+.*"""')).toEqual([
+      { field: 'process.name', values: ['cmd.exe', 'reg.exe'], caseInsensitive: true },
+      { field: 'process.command_line', values: [], caseInsensitive: false, chars: [0x2b0, 0x2ff, 0x1d2c, 0x1dbb], requirement: 1 },
+    ]);
+    // Several patterns: any of their ranges; alone, the characters are the anchor.
+    expect(anchors('process where process.command_line regex (".*[\u{202E}].*", "@[é-ë]@")')).toEqual([
+      { field: 'process.command_line', values: [], caseInsensitive: false, chars: [0x202e, 0x202e, 0xe9, 0xeb] },
+    ]);
+    // Not: regex~ (it folds: [À-Þ] holds the upper-case of à…), a class with ASCII, two in a row,
+    // a negated class, a pattern of another shape among them (other anchors, if any, are pieces).
+    const chars = (q: string) => (anchors(q) ?? []).filter((a) => a.chars !== undefined);
+    expect(chars('process where process.command_line regex~ ".*[À-Þ].*"')).toEqual([]);
+    expect(chars('process where process.command_line regex ".*[a-é].*"')).toEqual([]);
+    expect(chars('process where process.command_line regex ".*[é]{2}.*"')).toEqual([]);
+    expect(chars('process where process.command_line regex ".*[^é].*"')).toEqual([]);
+    expect(chars('process where process.command_line regex (".*[é].*", ".*x")')).toEqual([]);
+    expect(anchors('process where not process.command_line regex ".*[é].*"')).toBeNull();
+  });
 });

@@ -48,8 +48,11 @@ describe('anchors of regular expressions', () => {
       // The router runs the expression itself on values with one of the ends (engine/anchors.ts check).
       { field: 'dns.question.name', values: [], suffixes: ['.top', '.buzz', '.ml'], caseInsensitive: false, check: { regex: ['.*\\.(top|buzz|ml)'] } },
     ]);
+    // Nothing literal, but a character outside ASCII the value must hold (engine/anchors.ts chars).
+    expect(anchors('process where process.command_line regex """.*[ʰ-˿ᴬ-ᶻ]+.*"""')).toEqual([
+      { field: 'process.command_line', values: [], caseInsensitive: false, chars: [0x2b0, 0x2ff, 0x1d2c, 0x1dbb] },
+    ]);
     // Nothing literal, or too many alternatives: no anchor.
-    expect(anchors('process where process.command_line regex """.*[ʰ-˿ᴬ-ᶻ]+.*"""')).toBeNull();
     expect(anchors('process where process.name regex~ """.*"""')).toBeNull();
     expect(anchors('process where process.name regex~ """[^a].exe"""')).toEqual([
       { field: 'process.name', values: [], suffixes: ['exe'], caseInsensitive: true },

@@ -170,6 +170,8 @@ function markAll(rules: readonly number[], hit: Float64Array, stamp: number): vo
 
 export interface AnchorPieces {
   values: readonly string[];
+  /** Ranges of characters one of which the value must contain (engine/anchors.ts Anchor.chars). */
+  chars?: readonly number[];
   /** A range anchor's bounds (engine/anchors.ts Anchor.range): numbers are looked up by markNumber. */
   range?: NumberRange;
   /** Checks on the value beyond the pieces (engine/anchors.ts Anchor.check). */
@@ -207,6 +209,8 @@ export interface AnchorIndexData {
   shortInfixes: Entry[] | null;
   /** Ranges of numbers, each with its rules (absent in an index without them). */
   ranges?: RangeEntry[];
+  /** Ranges of characters, each set with its rules (absent in an index without them). */
+  chars?: CharsEntry[];
   /**
    * Anchors with checks, numbered: their pieces' entries list them (Entry.checks), their exact
    * values are in `exactChecks` (both absent in an index without them).
@@ -217,6 +221,12 @@ export interface AnchorIndexData {
 
 /** One checked anchor: its checks and its rules. */
 interface CheckData extends AnchorCheck {
+  rules: number[];
+}
+
+/** Rules whose anchor is one set of ranges of characters ([lo, hi] code point pairs). */
+interface CharsEntry {
+  ranges: number[];
   rules: number[];
 }
 
@@ -247,6 +257,12 @@ export class FieldAnchorIndex {
   private shortInfixes: Entry[] | null;
   /** Ranges of numbers (few: a rule set has a few dozen), tested one by one. */
   private ranges: RangeEntry[] | null;
+  /**
+   * Sets of character ranges (a rule set has one or two), each tested by one search of the value
+   * (`charTests`, made when first needed: a RegExp of the class alone).
+   */
+  private chars: CharsEntry[] | null;
+  private readonly charTests: RegExp[] = [];
   /**
    * Anchors with checks (AnchorPieces.check), numbered: their pieces are in the same entries as
    * the others' (Entry.checks), their exact values in `exactChecks`, so one scan of a value finds
@@ -283,6 +299,7 @@ export class FieldAnchorIndex {
     this.infixes = built?.infixes ? new InfixIndex(built.infixes) : null;
     this.shortInfixes = built?.shortInfixes ?? null;
     this.ranges = built?.ranges ?? null;
+    this.chars = built?.chars ?? null;
     this.checks = built?.checks ?? null;
     this.exactChecks = built?.exactChecks ?? null;
   }
@@ -298,6 +315,7 @@ export class FieldAnchorIndex {
       infixes: this.infixes === null ? null : this.infixes.data(),
       shortInfixes: this.shortInfixes,
       ...(this.ranges === null ? {} : { ranges: this.ranges }),
+      ...(this.chars === null ? {} : { chars: this.chars }),
       ...(this.checks === null ? {} : { checks: this.checks, exactChecks: this.exactChecks ?? new Map() }),
     };
   }
@@ -330,6 +348,13 @@ export class FieldAnchorIndex {
       }
       this.addPieces(anchor, id, true);
       return;
+    }
+    const chars = anchor.chars;
+    if (chars !== undefined && chars.length > 0) {
+      const list = (this.chars ??= []);
+      let entry = list.find((e) => e.ranges.length === chars.length && e.ranges.every((x, i) => x === chars[i]));
+      if (entry === undefined) list.push((entry = { ranges: [...chars], rules: [] }));
+      addRule(entry.rules, rule);
     }
     const range = anchor.range;
     if (range !== undefined) {
@@ -386,6 +411,13 @@ export class FieldAnchorIndex {
         if (!v.includes(e.piece)) continue;
         if (e.rules.length > 0) lists.push(e.rules);
         if (e.checks !== undefined) checks.push(e.checks);
+      }
+    }
+    const chars = this.chars;
+    if (chars !== null) {
+      for (let i = 0; i < chars.length; i++) {
+        const test = (this.charTests[i] ??= charsTest(chars[i]!.ranges));
+        if (test.test(v)) lists.push(chars[i]!.rules);
       }
     }
     if (this.checks !== null) {
@@ -491,4 +523,14 @@ export class FieldAnchorIndex {
   markAll(hit: Float64Array, stamp: number): void {
     markAll(this.all, hit, stamp);
   }
+}
+
+/**
+ * A search for one character of the ranges: the class alone, unanchored, read by code points (the
+ * `u` flag) as the regex engine reads values (engine/regex.ts containsClass).
+ */
+function charsTest(ranges: readonly number[]): RegExp {
+  let body = '';
+  for (let i = 0; i + 1 < ranges.length; i += 2) body += `\\u{${ranges[i]!.toString(16)}}-\\u{${ranges[i + 1]!.toString(16)}}`;
+  return new RegExp(`[${body}]`, 'u');
 }

@@ -117,6 +117,7 @@ function wellFormed(x: unknown, rules: number): x is RouterIndexData {
     for (const e of [ix.prefixes, ix.suffixes]) if (e !== null && (!(e?.byKey instanceof Map) || typeof e.lengths !== 'number' || typeof e.maxLength !== 'number')) return false;
     if (ix.infixes !== null && (!(ix.infixes?.byKey instanceof Map) || typeof ix.infixes.size !== 'number')) return false;
     if (ix.shortInfixes !== null && !Array.isArray(ix.shortInfixes)) return false;
+    if (ix.chars !== undefined && (!Array.isArray(ix.chars) || !ix.chars.every((c) => Array.isArray(c?.ranges) && Array.isArray(c.rules)))) return false;
   }
   return true;
 }

@@ -9,6 +9,7 @@
 // field (`dns.question.name != null`).
 import type { EventQuery, Expr, Query } from '../eql/ast.js';
 import { regexFacts } from './regex-pieces.js';
+import { containsClass, parseLuceneRegex } from './regex.js';
 
 export interface Anchor {
   field: string;
@@ -58,6 +59,12 @@ export interface Anchor {
    * only): the index looks its pieces up, then checks these on the value (anchor-index.ts).
    */
   check?: AnchorCheck;
+  /**
+   * The value must contain a character (a code point) in one of these inclusive ranges, given as
+   * [lo, hi] pairs, all outside ASCII (a case-sensitive `regex ".*[ʰ-˿ᴬ-ᶻ]+.*"`: such characters are
+   * rare in any field). `values` is empty.
+   */
+  chars?: number[];
 }
 
 /**
@@ -298,6 +305,8 @@ function anchorOf(e: Expr): Graded | null {
  * null when a pattern gives nothing. Pieces are lower-cased for regex~, as the router folds them.
  */
 function regexAnchor(field: string, patterns: readonly Expr[], caseInsensitive: boolean, grade: (a: Anchor, w: number) => Graded): Graded | null {
+  const chars = charsAnchor(patterns, caseInsensitive);
+  if (chars !== null) return grade({ field, values: [], caseInsensitive: false, chars }, CHARS);
   const values: string[] = [];
   const pieces: Record<PieceKind, string[]> = { prefix: [], suffix: [], infix: [] };
   let weakness = EXACT;
@@ -333,6 +342,38 @@ function regexAnchor(field: string, patterns: readonly Expr[], caseInsensitive: 
   // index lower-cases the values of a case-insensitive anchor, and regex~ folds inside the matcher.
   if (!caseInsensitive && (anchor.prefixes || anchor.suffixes || anchor.infixes)) anchor.check = { regex: patterns.map((p) => (p as { value: string }).value) };
   return grade(anchor, weakness);
+}
+
+/**
+ * A character outside ASCII the value must contain: about as narrow as a contained piece of four
+ * characters (most values of most fields are ASCII), tested by one scan of the value.
+ */
+const CHARS = 7;
+
+/**
+ * The ranges of `regex ".*C+.*"` (every pattern of that shape, C a class of characters outside
+ * ASCII only, case-sensitive: regex~ folds, and a folded class can hold ASCII letters): the value
+ * must contain a character of one of them. Null for anything else.
+ */
+function charsAnchor(patterns: readonly Expr[], caseInsensitive: boolean): number[] | null {
+  if (caseInsensitive || patterns.length === 0) return null;
+  const ranges: number[] = [];
+  for (const p of patterns) {
+    if (p.kind !== 'literal' || typeof p.value !== 'string') return null;
+    let ast;
+    try {
+      ast = parseLuceneRegex(p.value);
+    } catch {
+      return null;
+    }
+    if (containsClass(ast) === null || ast.t !== 'cat') return null;
+    const c = ast.items[1]!;
+    const cls = c.t === 'class' ? c : c.t === 'rep' && c.sub.t === 'class' ? c.sub : null;
+    if (cls === null || cls.ranges.length === 0) return null;
+    for (let i = 0; i < cls.ranges.length; i += 2) if (cls.ranges[i]! < 0x80) return null;
+    ranges.push(...cls.ranges);
+  }
+  return ranges;
 }
 
 type FieldTest = (field: string) => boolean;
@@ -502,7 +543,7 @@ function exclusions(e: Expr, usable: FieldTest, into: Map<string, Exclusion[]>):
  * is no better than one an exclusion matches.
  */
 function excluding(a: Anchor, excluded: readonly Exclusion[] | undefined, like: Exclusion | undefined): Anchor {
-  if (excluded === undefined || a.numeric || a.boolean || a.range || a.exists) return a;
+  if (excluded === undefined || a.numeric || a.boolean || a.range || a.exists || a.chars) return a;
   const unless = excluded.filter((x) => x.folded || !a.caseInsensitive);
   if (unless.length === 0) return a;
   return { ...a, check: { ...a.check, ...(like !== undefined ? { like } : {}), unless } };
@@ -532,7 +573,7 @@ export function eventGate(q: EventQuery, usable: FieldTest = () => true): Anchor
       return;
     }
     const c = choose(e, usable, () => false);
-    if (c === null || !c.anchors.every((a) => a.field === GATE_FIELD && !a.numeric && !a.boolean && !a.exists && !a.prefixes && !a.suffixes && !a.infixes)) return;
+    if (c === null || !c.anchors.every((a) => a.field === GATE_FIELD && !a.numeric && !a.boolean && !a.exists && !a.chars && !a.prefixes && !a.suffixes && !a.infixes)) return;
     gate = c.anchors.map((a) => ({ field: a.field, values: [...a.values], caseInsensitive: a.caseInsensitive }));
   };
   conjuncts(q.condition);
@@ -578,5 +619,6 @@ export function copyAnchor(a: Anchor): Anchor {
   if (a.range) c.range = { ...a.range };
   if (a.exists) c.exists = true;
   if (a.check) c.check = JSON.parse(JSON.stringify(a.check)) as AnchorCheck;
+  if (a.chars) c.chars = [...a.chars];
   return c;
 }
