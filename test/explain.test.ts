@@ -264,12 +264,13 @@ describe('eqlite explain CLI', () => {
     const h = await hunt({ rules, inputs, threads: 0 });
     const seen = h.stats.perRule.filter((s) => s.dispatched > 0);
     // The router hands an event only to rules one of whose terms it can meet (category and an
-    // anchor of each of the term's requirements, wildcard pieces included): 80 rules are offered
-    // some event of the sample (82 before checks of exclusions and regular expressions on values;
+    // anchor of each of the term's requirements, wildcard pieces included): 65 rules are offered
+    // some event of the sample (80 before the requirements an `or` of conjunctions implies and
+    // characters outside ASCII; 82 before checks of exclusions and regular expressions on values;
     // 86 before ranges of numbers and existence tests; 119 before anchors
     // from short pieces, regular expressions, booleans and host.os.type gates; 194 when only a
     // term's best requirement was looked at).
-    expect(seen.length).toBe(80);
+    expect(seen.length).toBe(65);
     // A deterministic sample of them keeps the test short; the full check ran on all (see README).
     for (const s of seen.filter((_, i) => i % 9 === 0)) {
       const x = await explainRule({ rule: rules.find((r) => r.rule_id === s.rule_id)!, inputs });
