@@ -73,3 +73,34 @@ export function readmeSection(text: string, heading: string): string {
   }
   return lines.slice(start, end).join('\n');
 }
+
+/**
+ * A one-rule detection-rules TOML file: "Evil process", `process where process.name == "evil.exe"`
+ * over `logs-*`, run every `interval` over `now-6m` (the CLI tests' common rule).
+ */
+export function evilRuleToml(interval = '5m'): string {
+  return [
+    '[metadata]',
+    'creation_date = "2025/01/01"',
+    'maturity = "production"',
+    'updated_date = "2025/01/01"',
+    '',
+    '[rule]',
+    'author = ["test"]',
+    'description = "evil.exe started"',
+    'index = ["logs-*"]',
+    'language = "eql"',
+    'license = "Apache-2.0"',
+    'name = "Evil process"',
+    'risk_score = 47',
+    'rule_id = "evil-1"',
+    'severity = "medium"',
+    'type = "eql"',
+    `interval = "${interval}"`,
+    'from = "now-6m"',
+    "query = '''",
+    'process where process.name == "evil.exe"',
+    "'''",
+    '',
+  ].join('\n');
+}

@@ -17,37 +17,10 @@ import { hunt } from '../src/detect/hunt.js';
 import { runValidate } from '../src/cli/validate.js';
 import { loadRules } from '../src/rules/load.js';
 import { openAlertStore } from '../src/store/sqlite.js';
-import { repoRoot, runCli, runCommand } from './cli-helpers.js';
+import { evilRuleToml, repoRoot, runCli, runCommand } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
 
 const main = path.join(repoRoot, 'src', 'cli', 'main.ts');
-
-function ruleToml(interval = '5m'): string {
-  return [
-    '[metadata]',
-    'creation_date = "2025/01/01"',
-    'maturity = "production"',
-    'updated_date = "2025/01/01"',
-    '',
-    '[rule]',
-    'author = ["test"]',
-    'description = "evil.exe started"',
-    'index = ["logs-*"]',
-    'language = "eql"',
-    'license = "Apache-2.0"',
-    'name = "Evil process"',
-    'risk_score = 47',
-    'rule_id = "evil-1"',
-    'severity = "medium"',
-    'type = "eql"',
-    `interval = "${interval}"`,
-    'from = "now-6m"',
-    "query = '''",
-    'process where process.name == "evil.exe"',
-    "'''",
-    '',
-  ].join('\n');
-}
 
 /** Minute m holds one evil.exe start and 9 others; every evil.exe start is one alert. */
 function eventLines(minutes: number, from = 0): string[] {
@@ -71,7 +44,7 @@ function eventLines(minutes: number, from = 0): string[] {
 function setup(interval = '5m') {
   const dir = tempDir('eqlite-outputs-');
   const rules = path.join(dir, 'rule.toml');
-  writeFileSync(rules, ruleToml(interval));
+  writeFileSync(rules, evilRuleToml(interval));
   const input = path.join(dir, 'events.ndjson');
   writeFileSync(input, eventLines(200).join('\n') + '\n');
   return { dir, rules, input };

@@ -15,7 +15,7 @@ import {
   youngGenerationDecision,
   YOUNG_ENV,
 } from '../src/cli/young-rerun.js';
-import { repoRoot, runCli } from './cli-helpers.js';
+import { evilRuleToml, repoRoot, runCli } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
 
 const MB = 1024 * 1024;
@@ -112,31 +112,6 @@ describe('Presses', () => {
   });
 });
 
-const RULE = [
-  '[metadata]',
-  'creation_date = "2025/01/01"',
-  'maturity = "production"',
-  'updated_date = "2025/01/01"',
-  '',
-  '[rule]',
-  'author = ["test"]',
-  'description = "evil.exe started"',
-  'index = ["logs-*"]',
-  'language = "eql"',
-  'license = "Apache-2.0"',
-  'name = "Evil process"',
-  'risk_score = 47',
-  'rule_id = "evil-1"',
-  'severity = "medium"',
-  'type = "eql"',
-  'interval = "5m"',
-  'from = "now-6m"',
-  "query = '''",
-  'process where process.name == "evil.exe"',
-  "'''",
-  '',
-].join('\n');
-
 /** Minute m holds one evil.exe start and 9 others: one alert a minute. */
 function eventLines(minutes: number): string {
   const lines: string[] = [];
@@ -152,7 +127,7 @@ function eventLines(minutes: number): string {
 function setup() {
   const dir = tempDir('eqlite-young-');
   const rules = path.join(dir, 'rule.toml');
-  writeFileSync(rules, RULE);
+  writeFileSync(rules, evilRuleToml());
   const input = path.join(dir, 'events.ndjson');
   writeFileSync(input, eventLines(60));
   return { dir, rules, input };
