@@ -4,7 +4,7 @@
 //
 import { inRange, type AnchorCheck, type Exclusion, type NumberRange } from '../engine/anchors.js';
 import { lower } from '../engine/expr.js';
-import { compileLuceneRegex } from '../engine/regex.js';
+import { classSearch, compileLuceneRegex } from '../engine/regex.js';
 import { compileWildcardList } from '../engine/wildcard.js';
 
 // Marking means `hit[rule] = stamp` (the router's per-event stamp), so nothing is allocated or
@@ -525,12 +525,9 @@ export class FieldAnchorIndex {
   }
 }
 
-/**
- * A search for one character of the ranges: the class alone, unanchored, read by code points (the
- * `u` flag) as the regex engine reads values (engine/regex.ts containsClass).
- */
+/** The search of a character anchor's ranges (validated where the anchor was made: anchors.ts). */
 function charsTest(ranges: readonly number[]): RegExp {
-  let body = '';
-  for (let i = 0; i + 1 < ranges.length; i += 2) body += `\\u{${ranges[i]!.toString(16)}}-\\u{${ranges[i + 1]!.toString(16)}}`;
-  return new RegExp(`[${body}]`, 'u');
+  const re = classSearch(ranges);
+  if (re === null) throw new Error(`character anchor with invalid ranges: ${ranges.join(',')}`);
+  return re;
 }

@@ -341,11 +341,19 @@ export function containsClass(ast: Node): RegExp | null {
   if (!anyString(a) || !anyString(b)) return null;
   const cls = c.t === 'class' ? c : c.t === 'rep' && c.min === 1 && c.sub.t === 'class' ? c.sub : null;
   if (cls === null || cls.neg) return null;
-  const r = cls.ranges;
+  return classSearch(cls.ranges);
+}
+
+/**
+ * A search for one character of `ranges` ([lo, hi] code point pairs): the class alone, unanchored,
+ * with the `u` flag so that it reads code points as the DFA does. Null when a pair is out of order
+ * or beyond U+10FFFF. Also the router's test of a character anchor (detect/anchor-index.ts).
+ */
+export function classSearch(ranges: readonly number[]): RegExp | null {
   let body = '';
-  for (let i = 0; i + 1 < r.length; i += 2) {
-    if (!(r[i]! <= r[i + 1]!) || r[i + 1]! > 0x10ffff) return null;
-    body += `\\u{${r[i]!.toString(16)}}-\\u{${r[i + 1]!.toString(16)}}`;
+  for (let i = 0; i + 1 < ranges.length; i += 2) {
+    if (!(ranges[i]! <= ranges[i + 1]!) || ranges[i + 1]! > 0x10ffff) return null;
+    body += `\\u{${ranges[i]!.toString(16)}}-\\u{${ranges[i + 1]!.toString(16)}}`;
   }
   try {
     return new RegExp(`[${body}]`, 'u');
