@@ -917,6 +917,10 @@ function compileIn(e: In, ctx: ExprContext): ValueFn {
       strings.add(ci ? s.toLowerCase() : s);
       if (typeof c === 'string' && mode !== 'string' && /^\s*[+-]?\d+(\.\d+)?\s*$/.test(c)) numbers.add(Number(c));
     }
+    // The constants that are numbers (not text that reads as one): what a number sent as text
+    // meets on a field of unknown type (below).
+    const numberConsts = new Set<number>();
+    for (const c of consts) if (typeof c === 'number') numberConsts.add(c);
     const special = mode === 'date' || mode === 'ip' || mode === 'version';
     const nonNull = consts.filter((c) => c !== null);
     // ES translates `in` on a date field into one `==` per value: each literal covers its span.
@@ -943,9 +947,9 @@ function compileIn(e: In, ctx: ExprContext): ValueFn {
         const n = toNumber(x);
         return n !== null && numbers.has(n);
       }
-      if (mode === 'auto' && typeof x === 'string' && numbers.size > 0 && !strings.has(ci ? lower(x) : x)) {
+      if (mode === 'auto' && typeof x === 'string' && numberConsts.size > 0 && !strings.has(ci ? lower(x) : x)) {
         const n = toNumber(x);
-        return n !== null && numbers.has(n) && consts.some((c) => typeof c === 'number' && c === n);
+        return n !== null && numberConsts.has(n);
       }
       if (typeof x === 'string') return strings.has(ci ? lower(x) : x);
       if (typeof x === 'number') return numbers.has(x) || strings.has(String(x));
