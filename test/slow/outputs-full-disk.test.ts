@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
+import { evilRuleToml } from '../cli-helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
@@ -20,28 +21,6 @@ function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
     child.on('close', (code) => resolve({ code, stderr }));
   });
 }
-
-const RULE = [
-  '[metadata]',
-  'creation_date = "2025/01/01"',
-  'maturity = "production"',
-  'updated_date = "2025/01/01"',
-  '[rule]',
-  'author = ["test"]',
-  'description = "evil.exe started"',
-  'index = ["logs-*"]',
-  'language = "eql"',
-  'license = "Apache-2.0"',
-  'name = "Evil process"',
-  'risk_score = 47',
-  'rule_id = "evil-1"',
-  'severity = "medium"',
-  'type = "eql"',
-  "query = '''",
-  'process where process.name == "evil.exe"',
-  "'''",
-  '',
-].join('\n');
 
 /** 2,000 minutes, one evil.exe start each: 2,000 alerts of ~3 KB, far more than the disk holds. */
 function events(): string {
@@ -66,7 +45,7 @@ describe.runIf(isRoot)('outputs on a full disk', () => {
     }
     try {
       const rules = path.join(work, 'rule.toml');
-      writeFileSync(rules, RULE);
+      writeFileSync(rules, evilRuleToml());
       const input = path.join(work, 'events.ndjson');
       writeFileSync(input, events());
 
