@@ -46,6 +46,7 @@ import type { QueryResult, QueryRun, TermAnswers } from '../engine/index.js';
 import { fieldAccessor, getField, remarkPlain, type Accessor } from '../engine/fields.js';
 import type { EventDoc } from '../events/types.js';
 import { eventInstant, parseInstant } from '../events/time.js';
+import { overrideInstant } from '../events/number-time.js';
 import type { Rule } from '../rules/types.js';
 import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
 import { ruleTimestampField, type PreparedRule } from './router.js';
@@ -609,8 +610,12 @@ function newRuleState(p: PreparedRule, index: number, grid: ScheduleGrid | null,
   const windowTime = (ev: EventDoc): number | null => {
     if (override) {
       const known = ev.fieldValues;
+      // A worker sends a number whose text it found as that text (parallel/worker.ts).
       const v = known !== undefined && Object.hasOwn(known, overrideField!) ? known[overrideField!] : override(ev.source);
-      if (v !== undefined && v !== null) return parseInstant(v)?.ms ?? null;
+      const t = overrideInstant(v, ev.numberTexts?.[overrideField!]);
+      if (t !== null) return t.ms;
+      // No time there (absent, null, or one the date field ignores as malformed): Kibana's filter
+      // takes @timestamp then, unless the fallback is disabled.
       if (!fallback) return null;
     }
     return eventInstant(ev, '@timestamp', tsAcc)?.ms ?? null;

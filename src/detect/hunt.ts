@@ -23,6 +23,7 @@ import { emptyShape, iterable, openInput, type HostAddresses, type InputShape, t
 import type { HostAddressBook } from '../events/windows/index.js';
 
 import { openFiles, plannedThreads, SINGLE_FILE_MIN_RULES } from '../parallel/pool.js';
+import { timestampOverrides } from '../parallel/protocol.js';
 import { defaultHeapBudget, keepHeapWithin } from '../util/heap-growth.js';
 import { timeOrSkip } from '../events/order.js';
 import { readOrdered } from '../events/ordered.js';
@@ -353,6 +354,8 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   };
   // Without a line filter (the rules have too many needles, or one has none) a single file can be
   // read in parts on every thread.
+  // The rules' timestamp_override fields: their numbers are read from their text (EventDoc.numberTexts).
+  const numberTimeFields = timestampOverrides(prepared.map((p) => p.rule));
   const filesOptions = {
     threads: opts.threads,
     everyLine: lineFilter(ruleNeedles(prepared), timestampField) === null,
@@ -395,7 +398,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
               localRouters.push(router);
               // Lines holding none of the rules' needles are read unparsed (not in the sorting attempt).
               const needles = attempt === 'stream' ? router.needles : null;
-              const input = openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin, needles, timestampField });
+              const input = openInput(f, { index: opts.index, hostAddresses, onSkip: io.onSkip, onWarning: io.onWarning, stdin: io.stdin, needles, timestampField, numberTimeFields });
               return routedInput(input, router, timestampField, io.onSkip);
             },
             // The parts of a single file the main thread reads while it would wait for the worker,
@@ -405,7 +408,7 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
               return {
                 open: (range, onSkip) => {
                   router ??= new RuleRouter(prepared, routerIndexFor(prepared, opts.outlines));
-                  const input = openInput(f, { range, index: opts.index, hostAddresses, onSkip, onWarning: io.onWarning, timestampField });
+                  const input = openInput(f, { range, index: opts.index, hostAddresses, onSkip, onWarning: io.onWarning, timestampField, numberTimeFields });
                   return routedInput(input, router, timestampField, onSkip);
                 },
                 take: () => (router === null ? null : takeCounters(router.counters)),

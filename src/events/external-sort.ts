@@ -48,6 +48,9 @@ interface EventRecord {
   p?: SourcePosition;
   f?: string;
   r?: number[];
+  /** EventDoc.numberTexts and fieldValues: the source's JSON numbers lose their text here. */
+  n?: Readonly<Record<string, string>>;
+  v?: Readonly<Record<string, unknown>>;
 }
 
 function toEntry(line: string): Entry & { rec: EventRecord } {
@@ -62,6 +65,8 @@ function toEvent(e: SortKey & { rec: EventRecord }): EventDoc {
   if (r.p) ev.position = r.p;
   if (r.f !== undefined) ev.timeField = r.f;
   if (r.r) ev.routed = r.r;
+  if (r.n) ev.numberTexts = r.n;
+  if (r.v) ev.fieldValues = r.v;
   return ev;
 }
 
@@ -95,6 +100,12 @@ export class ExternalSorter {
     if (ev.position) rec.p = { ...ev.position };
     if (ev.timeField !== undefined) rec.f = ev.timeField;
     if (ev.routed !== undefined) rec.r = [...ev.routed];
+    if (ev.numberTexts !== undefined) rec.n = ev.numberTexts;
+    // Only the values held: an absent one is read from the source again.
+    if (ev.fieldValues !== undefined) {
+      const held = Object.entries(ev.fieldValues).filter(([, x]) => x !== undefined);
+      if (held.length > 0) rec.v = Object.fromEntries(held);
+    }
     const line = JSON.stringify([key.ms, key.ns, key.tb ?? null, key.idk, key.src, key.seq, rec], (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
     this.held.push({ ms: key.ms, ns: key.ns, tb: key.tb, idk: key.idk, src: key.src, seq: key.seq, line });
     this.heldBytes += line.length + ENTRY_OVERHEAD;

@@ -69,6 +69,8 @@ export interface OpenOptions {
   needles?: readonly string[] | null;
   /** Field holding the event time, for stubs and a number's text (default @timestamp; ReadOptions.timestampField). */
   timestampField?: string;
+  /** JSON inputs: date fields whose numbers are read from their text (ReadOptions.numberTimeFields). */
+  numberTimeFields?: readonly string[];
   /** JSON inputs: read only part of the file (see ReadOptions.range). */
   range?: ReadOptions['range'];
   /** JSON inputs: keep each plain NDJSON event's text (ReadOptions.keepText). */
@@ -180,6 +182,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
     ...(opts.range ? { range: opts.range } : {}),
     ...(opts.keepText ? { keepText: true } : {}),
     ...(opts.timestampField ? { timestampField: opts.timestampField } : {}),
+    ...(opts.numberTimeFields && opts.numberTimeFields.length > 0 ? { numberTimeFields: opts.numberTimeFields } : {}),
   });
   const profile = opts.profile;
   const raw = opts.evtx === 'raw';

@@ -198,10 +198,11 @@ function fieldStart(text: string, p: number, parts: readonly string[], from: num
  * The time of the number `value` that `field` holds in the document `text` (one JSON object, which
  * JSON.parse accepted), read from the number's text as Elasticsearch reads it: an Instant; a
  * string, the reason the document is refused (see numberTextTime); null when the time is the
- * value's to give (no number text there, e.g. reached through an array).
+ * value's to give (no number text there, e.g. reached through an array). `path` is where the
+ * field is in `text` when that is not the document itself (`_source.` + field in a search hit).
  */
-export function fieldNumberTime(text: string, field: string, value: number): Instant | string | null {
-  const raw = fieldNumberText(text, field);
+export function fieldNumberTime(text: string, field: string, value: number, path = field): Instant | string | null {
+  const raw = fieldNumberText(text, path);
   // The same member as the value's by construction; checked, as a mismatch would give the wrong
   // time where the value gives the right one.
   return raw === null || Number(raw) !== value ? null : numberTextTime(raw, field);
@@ -222,4 +223,45 @@ export function fieldNumberText(text: string, field: string): string | null {
   const d = text.charCodeAt(at);
   if (d !== 45 && !(d >= 48 && d <= 57)) return null;
   return text.slice(at, valueEnd(text, at));
+}
+
+/**
+ * The texts of the numbers that `fields` hold in `doc`, found in `text` (where each is `path` +
+ * the field: `path` is '' for a document, `_source.` for a search hit): what a date field of
+ * Elasticsearch reads (EventDoc.numberTexts). Undefined when none of them is a number whose text
+ * was found (a field reached through an array is left to its value, as for the time field).
+ */
+export function numberTextsOf(
+  text: string,
+  doc: Record<string, unknown>,
+  fields: readonly string[],
+  gets: readonly ((source: Record<string, unknown>) => unknown)[],
+  path: string,
+): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (let k = 0; k < fields.length; k++) {
+    const v = gets[k]!(doc);
+    if (typeof v !== 'number') continue;
+    const raw = fieldNumberText(text, path + fields[k]!);
+    // The same member as the value's by construction; checked, as in fieldNumberTime.
+    if (raw === null || Number(raw) !== v) continue;
+    (out ??= {})[fields[k]!] = raw;
+  }
+  return out;
+}
+
+/**
+ * The time a rule's window filter finds in its timestamp_override field (Kibana's
+ * buildTimeRangeFilter: a range on the field, else — `must_not exists` — on @timestamp), given the
+ * field's value and, for a number, its text (EventDoc.numberTexts, when the reader found it).
+ * Elasticsearch's date field parses the text (DateFieldMapper.parseCreateField reads
+ * `parser().textOrNull()` with `strict_date_optional_time||epoch_millis`), so a number's text is
+ * read like a string's. Null when the field holds no time: absent, null, or a value the format
+ * does not read — which a logs data stream's date field ignores (`logs@settings` sets
+ * `index.mapping.ignore_malformed`, for every field but the data stream's @timestamp), leaving the
+ * document without a value there, so that the fallback to @timestamp applies.
+ */
+export function overrideInstant(value: unknown, text: string | undefined): Instant | null {
+  if (value === undefined || value === null) return null;
+  return parseInstant(typeof value === 'number' && text !== undefined ? text : value);
 }

@@ -22,7 +22,7 @@ import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
-import { fieldNumberTime } from './number-time.js';
+import { fieldNumberTime, numberTextsOf } from './number-time.js';
 import { drained } from '../util/drained.js';
 
 // node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
@@ -75,6 +75,12 @@ export interface ReadOptions {
    * there is read from its text, as a number @timestamp always is (number-time.ts).
    */
   timestampField?: string;
+  /**
+   * Date fields (the rules' timestamp_override) whose JSON numbers are read from their text, as
+   * Elasticsearch's date field reads them: each event holding one gets its text in
+   * EventDoc.numberTexts.
+   */
+  numberTimeFields?: readonly string[];
 }
 
 /** The source of a stub event (a line not parsed, see ReadOptions.lineFilter): empty, frozen. */
@@ -266,6 +272,8 @@ export class EventReader implements AsyncIterable<EventDoc> {
     // The time field, when not @timestamp: its number is read from its text too (below).
     const timeField = opts.timestampField ?? tsField ?? '@timestamp';
     const otherTime = timeField === '@timestamp' ? null : fieldAccessor(timeField);
+    const numberFields = opts.numberTimeFields ?? [];
+    const numberGets = numberFields.map((f) => fieldAccessor(f));
     const takeStub = (time: Instant, line: number, hasCategory: boolean) => {
       // A line skipped starts a value of its own: the first on its line.
       lastLine = line;
@@ -307,17 +315,24 @@ export class EventReader implements AsyncIterable<EventDoc> {
             skip(line, `expected a JSON object, found ${describeType(v)}`);
             return;
           }
-          const o = v as Record<string, unknown>;
+          let o = v as Record<string, unknown>;
           const src = o._source;
+          // A search hit: its `_source` is the event, whose numbers are found in the hit's text
+          // below `_source` (`path`), read as for a plain document.
+          let path = '';
+          let hitIndex: unknown;
+          let hitId: unknown;
           if (src !== undefined) {
             if (src === null || typeof src !== 'object' || Array.isArray(src)) {
               skip(line, 'Elasticsearch hit whose _source is not an object');
               return;
             }
-            emit(src as Record<string, unknown>, line, o._index, o._id);
-            return;
+            hitIndex = o._index;
+            hitId = o._id;
+            o = src as Record<string, unknown>;
+            path = '_source.';
           }
-          const hits = searchHits(o);
+          const hits = path === '' ? searchHits(o) : null;
           if (hits) {
             for (let i = 0; i < hits.length; i++) {
               const h = hits[i];
@@ -339,10 +354,10 @@ export class EventReader implements AsyncIterable<EventDoc> {
           let time: Instant | string | null = null;
           let timeFrom = '@timestamp';
           const at = o['@timestamp'];
-          if (itemText !== undefined && typeof at === 'number') time = fieldNumberTime(itemText, '@timestamp', at);
+          if (itemText !== undefined && typeof at === 'number') time = fieldNumberTime(itemText, '@timestamp', at, path + '@timestamp');
           if (typeof time !== 'string' && itemText !== undefined && otherTime !== null) {
             const value = otherTime(o);
-            const t = typeof value === 'number' ? fieldNumberTime(itemText, timeField, value) : null;
+            const t = typeof value === 'number' ? fieldNumberTime(itemText, timeField, value, path + timeField) : null;
             if (t !== null) {
               time = t;
               timeFrom = timeField;
@@ -352,13 +367,18 @@ export class EventReader implements AsyncIterable<EventDoc> {
             skip(line, time);
             return;
           }
-          emit(o, line, undefined, undefined);
+          emit(o, line, hitIndex, hitId);
           if (time !== null) {
             const ev = out[out.length - 1]!;
             ev.time = time;
             ev.timeField = timeFrom;
           }
-          if (keepText && text !== undefined) {
+          if (numberGets.length > 0 && itemText !== undefined) {
+            const texts = numberTextsOf(itemText, o, numberFields, numberGets, path);
+            if (texts !== undefined) out[out.length - 1]!.numberTexts = texts;
+          }
+          // A hit's text is not its event's (`_source`'s): only a plain document's is kept.
+          if (keepText && text !== undefined && path === '') {
             const ev = out[out.length - 1]!;
             ev.text = text;
             if (lineStarts !== null && lineStarts.lineAt(line, where)) {

@@ -58,6 +58,13 @@ export interface EventDoc {
    */
   fieldValues?: Readonly<Record<string, unknown>>;
   /**
+   * The text of each JSON number that a field of ReadOptions.numberTimeFields (the rules'
+   * timestamp_override) holds, when the reader found it: Elasticsearch's date field parses a
+   * number's text with its format, not its value (`2024.0` is 2,024 ms where the value 2024 reads
+   * as a year; `1.7e12` is no time). Absent for events holding no such number.
+   */
+  numberTexts?: Readonly<Record<string, string>>;
+  /**
    * Set by the main thread's router when its walk marked the source plain: the mark's scope
    * (engine/fields.ts plainScopeOf), so the detection engine can mark it plain again without
    * walking it.

@@ -80,14 +80,23 @@ async function routerFactory(): Promise<() => FileRouter> {
     if ('skip' in p) throw new Error(`rule "${rule.name}" cannot be prepared in a worker: ${p.skip}`);
     return p;
   });
-  const overrides = timestampOverrides(spec.rules).map((f) => fieldAccessor(f));
+  const overrideFields = timestampOverrides(spec.rules);
+  const overrides = overrideFields.map((f) => fieldAccessor(f));
+  // A number the reader found the text of (EventDoc.numberTexts) travels as that text: the rule's
+  // window time is what Elasticsearch's date field reads from it (see DetectionEngine windowTime).
+  const overrideValue = (ev: EventDoc, k: number): unknown => {
+    const v = overrides[k]!(ev.source);
+    if (typeof v !== 'number') return v;
+    const text = ev.numberTexts?.[overrideFields[k]!];
+    return text !== undefined ? text : v;
+  };
   return () => {
     const router = new RuleRouter(prepared);
     // The router writes its routes' answers here as it decides them (reused for every event).
     const answers: unknown[] = [];
     return {
       answers: () => answers,
-      fieldValues: overrides.length === 0 ? () => undefined : (ev) => overrides.map((get) => get(ev.source)),
+      fieldValues: overrides.length === 0 ? () => undefined : (ev) => overrides.map((_get, k) => overrideValue(ev, k)),
       route: (ev) => {
         answers.length = 0;
         return router.route(ev, answers);
@@ -235,6 +244,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
         // Whole events are sent as the text they were parsed from when they have one.
         keepText: true,
         timestampField: cfg.timestampField,
+        numberTimeFields: cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules) : [],
       },
     );
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });

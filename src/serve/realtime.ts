@@ -37,7 +37,7 @@ import type { QueryResult } from '../engine/index.js';
 import type { Query } from '../eql/ast.js';
 import { parse } from '../eql/index.js';
 import { stampEventTime } from '../events/order.js';
-import { parseInstant } from '../events/time.js';
+import { overrideInstant } from '../events/number-time.js';
 import type { EventDoc } from '../events/types.js';
 import { fieldAccessor } from '../engine/fields.js';
 import type { Rule } from '../rules/types.js';
@@ -1224,8 +1224,11 @@ function windowTimeOf(rule: Rule): (ev: EventDoc, t: number) => number | null {
   const get = fieldAccessor(over);
   const fallback = rule.timestamp_override_fallback_disabled !== true;
   return (ev, t) => {
-    const v = get(ev.source);
-    if (v !== undefined && v !== null) return parseInstant(v)?.ms ?? null;
+    // As the hunt's windows (detect/engine.ts): no time there, or one the date field ignores as
+    // malformed, falls back to @timestamp. (A number is read by its value here: serve keeps no
+    // number's text; it sets event.ingested itself.)
+    const w = overrideInstant(get(ev.source), ev.numberTexts?.[over]);
+    if (w !== null) return w.ms;
     return fallback ? t : null;
   };
 }
