@@ -183,3 +183,18 @@ describe('the external sort keeps what the source re-serialised loses', () => {
     ]);
   });
 });
+
+describe('kibana.alert.original_time of a number @timestamp', () => {
+  it('is the time Elasticsearch indexed from the number’s text (Kibana reads it from `fields`)', async () => {
+    const dir = tempDir();
+    const doc = (ts: string, name: string) => ({ ...wlb('x', 'process', { process: { name } }), '@timestamp': num(ts) });
+    const file = writeRaw(dir, 'ts.ndjson', [doc('1714557720123.999999', 'sub-ms'), doc('2024.0', 'millis')]);
+    const plain = makeRule({ name: 'p', index: ['winlogbeat-*'], query: 'process where true' });
+    const { alerts } = await hunt({ rules: [plain], inputs: [file], singleWindow: true });
+    // The value 1714557720123.999999 is the double 1714557720124 and the value 2024 a year.
+    expect(alerts.map((a) => [(a.process as { name: string }).name, a['kibana.alert.original_time']])).toEqual([
+      ['millis', '1970-01-01T00:00:02.024Z'],
+      ['sub-ms', '2024-05-01T10:02:00.123Z'],
+    ]);
+  });
+});

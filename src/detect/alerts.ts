@@ -16,7 +16,7 @@
 // Values Kibana leaves undefined are omitted (they are absent from the JSON it sends).
 import { createHash } from 'node:crypto';
 import { collectFields, parse } from '../eql/index.js';
-import { parseInstant } from '../events/time.js';
+import { parseInstant, type Instant } from '../events/time.js';
 import { documentId } from '../events/ids.js';
 import type { EventDoc } from '../events/types.js';
 import type { Rule } from '../rules/types.js';
@@ -323,6 +323,8 @@ interface Parent {
   id: string;
   index: string;
   source: Record<string, unknown>;
+  /** The event's @timestamp as the reader or the ordering stage read it (EventDoc.time), when known. */
+  time?: Instant;
 }
 
 function isAlertDoc(src: Record<string, unknown>): 'alert' | 'signal' | null {
@@ -350,7 +352,9 @@ function buildAncestors(p: Parent): Ancestor[] {
 }
 
 function eventParent(ev: EventDoc): Parent {
-  return { id: documentId(ev), index: ev.index, source: ev.source };
+  const p: Parent = { id: documentId(ev), index: ev.index, source: ev.source };
+  if (ev.time !== undefined && ev.timeField === '@timestamp') p.time = ev.time;
+  return p;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,11 +366,17 @@ interface Overrides {
   riskScore: number;
 }
 
-/** `kibana.alert.original_time`: the parent's @timestamp as an ISO instant in UTC (milliseconds). */
-function originalTime(src: Record<string, unknown>): string | undefined {
-  const v = src['@timestamp'];
+/**
+ * `kibana.alert.original_time`: the parent's @timestamp as an ISO instant in UTC (milliseconds).
+ * Kibana's getValidDateFromDoc takes it from the hit's `fields` first, which the search asks for
+ * with the format strict_date_optional_time: the date field's indexed milliseconds, which
+ * Elasticsearch parsed from the text of a JSON number. So a number's time is the one the reader
+ * read from its text (`2024.0` is 2,024 ms, not the year its value 2024 would be).
+ */
+function originalTime(p: Parent): string | undefined {
+  const v = p.source['@timestamp'];
   if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  const t = parseInstant(v);
+  const t = typeof v === 'number' && p.time !== undefined ? p.time : parseInstant(v);
   if (!t) return undefined;
   const d = new Date(t.ms);
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
@@ -390,7 +400,7 @@ function alertFields(
     ['@timestamp', ctx.runTime],
     ['kibana.space_ids', [SPACE_ID]],
     ['event.kind', 'signal'],
-    ['kibana.alert.original_time', docs[0] ? originalTime(docs[0].source) : undefined],
+    ['kibana.alert.original_time', docs[0] ? originalTime(docs[0]) : undefined],
     ['kibana.alert.rule.consumer', 'siem'],
     ['kibana.alert.ancestors', ancestors],
     ['kibana.alert.status', 'active'],
