@@ -198,3 +198,39 @@ describe('kibana.alert.original_time of a number @timestamp', () => {
     ]);
   });
 });
+
+describe('a search response: each hit’s numbers read from its own text', () => {
+  it('finds every hit’s text, and reads its @timestamp and override numbers from it', async () => {
+    const { searchHitTexts } = await import('../src/events/number-time.js');
+    const response = '{"took":1,"hits":{"total":{"value":3},"hits":[{"_id":"a","_source":{"n":[1,{"x":"]"}]}} , {"_id":"b"},\n{"_id":"c","_source":{"@timestamp":2024.0}}]}}';
+    expect(searchHitTexts(response)).toEqual(['{"_id":"a","_source":{"n":[1,{"x":"]"}]}}', '{"_id":"b"}', '{"_id":"c","_source":{"@timestamp":2024.0}}']);
+    expect(searchHitTexts('{"hits":{"hits":{}}}')).toBeNull();
+
+    const dir = tempDir();
+    const hit = (id: string, ts: string, ingested: string) => ({
+      _index: 'winlogbeat-8.12.0-2024.05.01',
+      _id: id,
+      _source: { ...ev(id, num(ingested)), '@timestamp': num(ts) },
+    });
+    const file = path.join(dir, 'response.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ took: 2, hits: { hits: [hit('bad-ts', '1.7e12', INGESTED_1012), hit('exponent', '1714557720000', '1.71455832e12'), hit('millis', '1714557720000.5', INGESTED_1012)] } }, null, 1).replace(/"@@([^@]+)@@"/g, '$1'),
+    );
+    const skipped: SkippedItem[] = [];
+    const got: EventDoc[] = [];
+    for await (const b of readEvents(file, { onSkip: (s) => skipped.push(s), numberTimeFields: ['event.ingested'] }).batches()) got.push(...b);
+    expect(skipped.map((s) => s.reason)).toEqual([
+      'unparseable @timestamp 1.7e12 (Elasticsearch reads a number as its text: epoch milliseconds take no exponent and at most six decimals); skipped',
+    ]);
+    expect(got.map((e) => [e.id, e.time, e.numberTexts])).toEqual([
+      ['exponent', { ms: 1714557720000, ns: 0 }, { 'event.ingested': '1.71455832e12' }],
+      ['millis', { ms: 1714557720000, ns: 500_000 }, { 'event.ingested': INGESTED_1012 }],
+    ]);
+    const { alerts } = await hunt({ rules: [rule()], inputs: [file], ...range });
+    expect(runOf(alerts)).toEqual([
+      ['exponent', '2024-05-01T10:05:00.000Z'],
+      ['millis', '2024-05-01T10:15:00.000Z'],
+    ]);
+  });
+});

@@ -265,3 +265,27 @@ export function overrideInstant(value: unknown, text: string | undefined): Insta
   if (value === undefined || value === null) return null;
   return parseInstant(typeof value === 'number' && text !== undefined ? text : value);
 }
+
+/**
+ * The text of each element of a search response's `hits.hits` (`text` is one JSON object that
+ * JSON.parse accepted, whose `hits.hits` the reader took as the hits: the last member of each
+ * name, as JSON.parse keeps), so that each hit's numbers are read from their text as a single
+ * hit's are; null when that is not an array.
+ */
+export function searchHitTexts(text: string): string[] | null {
+  const p = skipBlank(text, 0);
+  if (text.charCodeAt(p) !== LBRACE) return null;
+  const hits = members(text, p).get('hits');
+  if (hits === undefined || text.charCodeAt(hits) !== LBRACE) return null;
+  const arr = members(text, hits).get('hits');
+  if (arr === undefined || text.charCodeAt(arr) !== LBRACKET) return null;
+  const out: string[] = [];
+  let q = skipBlank(text, arr + 1);
+  while (q < text.length && text.charCodeAt(q) !== RBRACKET) {
+    const e = valueEnd(text, q);
+    out.push(text.slice(q, e));
+    q = skipBlank(text, e);
+    if (text.charCodeAt(q) === COMMA) q = skipBlank(text, q + 1);
+  }
+  return out;
+}

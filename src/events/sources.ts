@@ -22,7 +22,7 @@ import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
-import { fieldNumberTime, numberTextsOf } from './number-time.js';
+import { fieldNumberTime, numberTextsOf, searchHitTexts } from './number-time.js';
 import { drained } from '../util/drained.js';
 
 // node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
@@ -284,6 +284,44 @@ export class EventReader implements AsyncIterable<EventDoc> {
     // The byte path (byte-lines.ts), while the filter is on; made when first entered.
     let bytes: ByteLines | null = null;
     const maxChars = opts.maxEventChars ?? DEFAULT_MAX_VALUE_CHARS;
+    /**
+     * Emits the event `o` whose JSON text is `itemText` (`path` + a field is where the field is in
+     * it: '' for a document, `_source.` for a hit), or skips it; whether it was emitted. A number
+     * time is read from its text (number-time.ts), whatever the document's shape: @timestamp's
+     * (refused when Elasticsearch cannot read it, whatever the time field), and the time field's
+     * when another (`--timestamp-field event.ingested`), where the field access finds it (nested
+     * or dotted keys; through an array it stays the value's); so are the numbers of
+     * numberTimeFields (EventDoc.numberTexts).
+     */
+    const emitTimed = (o: Record<string, unknown>, itemText: string | undefined, path: string, line: number, index: unknown, id: unknown): boolean => {
+      let time: Instant | string | null = null;
+      let timeFrom = '@timestamp';
+      const at = o['@timestamp'];
+      if (itemText !== undefined && typeof at === 'number') time = fieldNumberTime(itemText, '@timestamp', at, path + '@timestamp');
+      if (typeof time !== 'string' && itemText !== undefined && otherTime !== null) {
+        const value = otherTime(o);
+        const t = typeof value === 'number' ? fieldNumberTime(itemText, timeField, value, path + timeField) : null;
+        if (t !== null) {
+          time = t;
+          timeFrom = timeField;
+        }
+      }
+      if (typeof time === 'string') {
+        skip(line, time);
+        return false;
+      }
+      emit(o, line, index, id);
+      const ev = out[out.length - 1]!;
+      if (time !== null) {
+        ev.time = time;
+        ev.timeField = timeFrom;
+      }
+      if (numberGets.length > 0 && itemText !== undefined) {
+        const texts = numberTextsOf(itemText, o, numberFields, numberGets, path);
+        if (texts !== undefined) ev.numberTexts = texts;
+      }
+      return true;
+    };
     const splitter = new JsonSplitter(
       {
         line:
@@ -317,6 +355,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
           }
           let o = v as Record<string, unknown>;
           const src = o._source;
+          const itemText = text ?? scanned;
           // A search hit: its `_source` is the event, whose numbers are found in the hit's text
           // below `_source` (`path`), read as for a plain document.
           let path = '';
@@ -334,6 +373,8 @@ export class EventReader implements AsyncIterable<EventDoc> {
           }
           const hits = path === '' ? searchHits(o) : null;
           if (hits) {
+            // Each hit's text, for its numbers (null when the response's text is not at hand).
+            const hitTexts = itemText === undefined ? null : searchHitTexts(itemText);
             for (let i = 0; i < hits.length; i++) {
               const h = hits[i];
               const hs = h !== null && typeof h === 'object' ? (h as Record<string, unknown>)._source : undefined;
@@ -342,41 +383,11 @@ export class EventReader implements AsyncIterable<EventDoc> {
                 continue;
               }
               const hr = h as Record<string, unknown>;
-              emit(hs as Record<string, unknown>, line, hr._index, hr._id);
+              emitTimed(hs as Record<string, unknown>, hitTexts?.[i], '_source.', line, hr._index, hr._id);
             }
             return;
           }
-          // A number time is read from its text (number-time.ts), one line or not: @timestamp's
-          // (refused when Elasticsearch cannot read it, whatever the time field), and the time
-          // field's when another (`--timestamp-field event.ingested`), where the field access finds
-          // it (nested or dotted keys; through an array it stays the value's).
-          const itemText = text ?? scanned;
-          let time: Instant | string | null = null;
-          let timeFrom = '@timestamp';
-          const at = o['@timestamp'];
-          if (itemText !== undefined && typeof at === 'number') time = fieldNumberTime(itemText, '@timestamp', at, path + '@timestamp');
-          if (typeof time !== 'string' && itemText !== undefined && otherTime !== null) {
-            const value = otherTime(o);
-            const t = typeof value === 'number' ? fieldNumberTime(itemText, timeField, value, path + timeField) : null;
-            if (t !== null) {
-              time = t;
-              timeFrom = timeField;
-            }
-          }
-          if (typeof time === 'string') {
-            skip(line, time);
-            return;
-          }
-          emit(o, line, hitIndex, hitId);
-          if (time !== null) {
-            const ev = out[out.length - 1]!;
-            ev.time = time;
-            ev.timeField = timeFrom;
-          }
-          if (numberGets.length > 0 && itemText !== undefined) {
-            const texts = numberTextsOf(itemText, o, numberFields, numberGets, path);
-            if (texts !== undefined) out[out.length - 1]!.numberTexts = texts;
-          }
+          if (!emitTimed(o, itemText, path, line, hitIndex, hitId)) return;
           // A hit's text is not its event's (`_source`'s): only a plain document's is kept.
           if (keepText && text !== undefined && path === '') {
             const ev = out[out.length - 1]!;
