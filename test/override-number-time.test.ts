@@ -201,10 +201,13 @@ describe('kibana.alert.original_time of a number @timestamp', () => {
 
 describe('a search response: each hit’s numbers read from its own text', () => {
   it('finds every hit’s text, and reads its @timestamp and override numbers from it', async () => {
-    const { searchHitTexts } = await import('../src/events/number-time.js');
+    const { searchHitStarts, fieldNumberText } = await import('../src/events/number-time.js');
     const response = '{"took":1,"hits":{"total":{"value":3},"hits":[{"_id":"a","_source":{"n":[1,{"x":"]"}]}} , {"_id":"b"},\n{"_id":"c","_source":{"@timestamp":2024.0}}]}}';
-    expect(searchHitTexts(response)).toEqual(['{"_id":"a","_source":{"n":[1,{"x":"]"}]}}', '{"_id":"b"}', '{"_id":"c","_source":{"@timestamp":2024.0}}']);
-    expect(searchHitTexts('{"hits":{"hits":{}}}')).toBeNull();
+    const starts = searchHitStarts(response)!;
+    expect(starts.map((p) => response.slice(p, p + 9))).toEqual(['{"_id":"a', '{"_id":"b', '{"_id":"c']);
+    expect(fieldNumberText(response, '_source.@timestamp', starts[2])).toBe('2024.0');
+    expect(fieldNumberText(response, '_source.@timestamp', starts[0])).toBeNull();
+    expect(searchHitStarts('{"hits":{"hits":{}}}')).toBeNull();
 
     const dir = tempDir();
     const hit = (id: string, ts: string, ingested: string) => ({

@@ -4,7 +4,10 @@
 // index time), `1741593600123.456789` is that many nanoseconds (the nearest double is not), and
 // `2024.0` is 2,024 ms where the value 2024 would be a year. JSON.parse keeps only the value, so
 // the readers look the number up in the document's text, whatever its shape (one line,
-// pretty-printed, an array element): the same document gets the same time or refusal.
+// pretty-printed, an array element, an Elasticsearch hit's `_source`): the same document gets the
+// same time or refusal. The same holds for every date field, so the rules' timestamp_override
+// numbers are looked up too (numberTextsOf, overrideInstant); a value there that is no time is
+// ignored, not refused (a logs data stream ignores malformed values of its other fields).
 import { parseInstant, textInstant, type Instant } from './time.js';
 
 const QUOTE = 34;
@@ -201,8 +204,8 @@ function fieldStart(text: string, p: number, parts: readonly string[], from: num
  * value's to give (no number text there, e.g. reached through an array). `path` is where the
  * field is in `text` when that is not the document itself (`_source.` + field in a search hit).
  */
-export function fieldNumberTime(text: string, field: string, value: number, path = field): Instant | string | null {
-  const raw = fieldNumberText(text, path);
+export function fieldNumberTime(text: string, field: string, value: number, path = field, from = 0): Instant | string | null {
+  const raw = fieldNumberText(text, path, from);
   // The same member as the value's by construction; checked, as a mismatch would give the wrong
   // time where the value gives the right one.
   return raw === null || Number(raw) !== value ? null : numberTextTime(raw, field);
@@ -213,10 +216,10 @@ export function fieldNumberTime(text: string, field: string, value: number, path
  * JSON.parse accepted; null when the field is not a number there, or is one only through an array
  * on its path (`{"event":[{"ingested":…}]}`: a multi-valued field, read as its value).
  */
-export function fieldNumberText(text: string, field: string): string | null {
+export function fieldNumberText(text: string, field: string, from = 0): string | null {
   // A field of one segment is a top-level member: found in one pass without a map of members.
-  if (field.indexOf('.') < 0) return topLevelNumberText(text, field);
-  const p = skipBlank(text, 0);
+  if (from === 0 && field.indexOf('.') < 0) return topLevelNumberText(text, field);
+  const p = skipBlank(text, from);
   if (text.charCodeAt(p) !== LBRACE) return null;
   const at = fieldStart(text, p, field.split('.'), 0);
   if (at === undefined || at === VIA_ARRAY) return null;
@@ -237,12 +240,13 @@ export function numberTextsOf(
   fields: readonly string[],
   gets: readonly ((source: Record<string, unknown>) => unknown)[],
   path: string,
+  from = 0,
 ): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
   for (let k = 0; k < fields.length; k++) {
     const v = gets[k]!(doc);
     if (typeof v !== 'number') continue;
-    const raw = fieldNumberText(text, path + fields[k]!);
+    const raw = fieldNumberText(text, path + fields[k]!, from);
     // The same member as the value's by construction; checked, as in fieldNumberTime.
     if (raw === null || Number(raw) !== v) continue;
     (out ??= {})[fields[k]!] = raw;
@@ -267,24 +271,24 @@ export function overrideInstant(value: unknown, text: string | undefined): Insta
 }
 
 /**
- * The text of each element of a search response's `hits.hits` (`text` is one JSON object that
+ * Where each element of a search response's `hits.hits` starts in `text` (one JSON object that
  * JSON.parse accepted, whose `hits.hits` the reader took as the hits: the last member of each
  * name, as JSON.parse keeps), so that each hit's numbers are read from their text as a single
- * hit's are; null when that is not an array.
+ * hit's are (`from` of fieldNumberTime and numberTextsOf); null when that is not an array.
+ * Offsets, not copies: a response of many megabytes is not held twice.
  */
-export function searchHitTexts(text: string): string[] | null {
+export function searchHitStarts(text: string): number[] | null {
   const p = skipBlank(text, 0);
   if (text.charCodeAt(p) !== LBRACE) return null;
   const hits = members(text, p).get('hits');
   if (hits === undefined || text.charCodeAt(hits) !== LBRACE) return null;
   const arr = members(text, hits).get('hits');
   if (arr === undefined || text.charCodeAt(arr) !== LBRACKET) return null;
-  const out: string[] = [];
+  const out: number[] = [];
   let q = skipBlank(text, arr + 1);
   while (q < text.length && text.charCodeAt(q) !== RBRACKET) {
-    const e = valueEnd(text, q);
-    out.push(text.slice(q, e));
-    q = skipBlank(text, e);
+    out.push(q);
+    q = skipBlank(text, valueEnd(text, q));
     if (text.charCodeAt(q) === COMMA) q = skipBlank(text, q + 1);
   }
   return out;

@@ -22,7 +22,7 @@ import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
-import { fieldNumberTime, numberTextsOf, searchHitTexts } from './number-time.js';
+import { fieldNumberTime, numberTextsOf, searchHitStarts } from './number-time.js';
 import { drained } from '../util/drained.js';
 
 // node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
@@ -274,6 +274,13 @@ export class EventReader implements AsyncIterable<EventDoc> {
     const otherTime = timeField === '@timestamp' ? null : fieldAccessor(timeField);
     const numberFields = opts.numberTimeFields ?? [];
     const numberGets = numberFields.map((f) => fieldAccessor(f));
+    /** Whether a field of numberTimeFields holds a number in `o` (then its text is looked up). */
+    const holdsNumber = (o: Record<string, unknown>): boolean => {
+      for (const get of numberGets) if (typeof get(o) === 'number') return true;
+      return false;
+    };
+    /** A document is its whole text. */
+    const ZERO = (): number => 0;
     const takeStub = (time: Instant, line: number, hasCategory: boolean) => {
       // A line skipped starts a value of its own: the first on its line.
       lastLine = line;
@@ -291,19 +298,33 @@ export class EventReader implements AsyncIterable<EventDoc> {
      * (refused when Elasticsearch cannot read it, whatever the time field), and the time field's
      * when another (`--timestamp-field event.ingested`), where the field access finds it (nested
      * or dotted keys; through an array it stays the value's); so are the numbers of
-     * numberTimeFields (EventDoc.numberTexts).
+     * numberTimeFields (EventDoc.numberTexts). `start()`: where the document is in `itemText`
+     * (asked only for a number; undefined when not found: the numbers are left to their values).
      */
-    const emitTimed = (o: Record<string, unknown>, itemText: string | undefined, path: string, line: number, index: unknown, id: unknown): boolean => {
+    const emitTimed = (
+      o: Record<string, unknown>,
+      text: string | undefined,
+      path: string,
+      line: number,
+      index: unknown,
+      id: unknown,
+      start: () => number | undefined,
+    ): boolean => {
+      const at = o['@timestamp'];
+      const other = otherTime === null ? undefined : otherTime(o);
+      // Where the document is in `text`, looked up only when one of its numbers is to be read.
+      const from =
+        text !== undefined && (typeof at === 'number' || typeof other === 'number' || (numberGets.length > 0 && holdsNumber(o))) ? start() : undefined;
       let time: Instant | string | null = null;
       let timeFrom = '@timestamp';
-      const at = o['@timestamp'];
-      if (itemText !== undefined && typeof at === 'number') time = fieldNumberTime(itemText, '@timestamp', at, path + '@timestamp');
-      if (typeof time !== 'string' && itemText !== undefined && otherTime !== null) {
-        const value = otherTime(o);
-        const t = typeof value === 'number' ? fieldNumberTime(itemText, timeField, value, path + timeField) : null;
-        if (t !== null) {
-          time = t;
-          timeFrom = timeField;
+      if (from !== undefined) {
+        if (typeof at === 'number') time = fieldNumberTime(text!, '@timestamp', at, path + '@timestamp', from);
+        if (typeof time !== 'string' && typeof other === 'number') {
+          const t = fieldNumberTime(text!, timeField, other, path + timeField, from);
+          if (t !== null) {
+            time = t;
+            timeFrom = timeField;
+          }
         }
       }
       if (typeof time === 'string') {
@@ -316,8 +337,8 @@ export class EventReader implements AsyncIterable<EventDoc> {
         ev.time = time;
         ev.timeField = timeFrom;
       }
-      if (numberGets.length > 0 && itemText !== undefined) {
-        const texts = numberTextsOf(itemText, o, numberFields, numberGets, path);
+      if (from !== undefined && numberGets.length > 0) {
+        const texts = numberTextsOf(text!, o, numberFields, numberGets, path, from);
         if (texts !== undefined) ev.numberTexts = texts;
       }
       return true;
@@ -373,8 +394,13 @@ export class EventReader implements AsyncIterable<EventDoc> {
           }
           const hits = path === '' ? searchHits(o) : null;
           if (hits) {
-            // Each hit's text, for its numbers (null when the response's text is not at hand).
-            const hitTexts = itemText === undefined ? null : searchHitTexts(itemText);
+            // Where each hit is in the response's text, for its numbers: found when a hit first
+            // holds one (null when the text is not at hand or holds no such array).
+            let starts: number[] | null | undefined = itemText === undefined ? null : undefined;
+            const startOf = (i: number): number | undefined => {
+              if (starts === undefined) starts = searchHitStarts(itemText!);
+              return starts?.[i];
+            };
             for (let i = 0; i < hits.length; i++) {
               const h = hits[i];
               const hs = h !== null && typeof h === 'object' ? (h as Record<string, unknown>)._source : undefined;
@@ -383,11 +409,11 @@ export class EventReader implements AsyncIterable<EventDoc> {
                 continue;
               }
               const hr = h as Record<string, unknown>;
-              emitTimed(hs as Record<string, unknown>, hitTexts?.[i], '_source.', line, hr._index, hr._id);
+              emitTimed(hs as Record<string, unknown>, itemText, '_source.', line, hr._index, hr._id, () => startOf(i));
             }
             return;
           }
-          if (!emitTimed(o, itemText, path, line, hitIndex, hitId)) return;
+          if (!emitTimed(o, itemText, path, line, hitIndex, hitId, ZERO)) return;
           // A hit's text is not its event's (`_source`'s): only a plain document's is kept.
           if (keepText && text !== undefined && path === '') {
             const ev = out[out.length - 1]!;
