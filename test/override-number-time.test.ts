@@ -91,6 +91,18 @@ describe('timestamp_override holding a number', () => {
     expect(runOf((await hunt({ rules: [rule()], inputs: [hits], ...range })).alerts)).toEqual(expected);
   });
 
+  it('gives the same windows when the file is read on worker threads', async () => {
+    const { alerts } = await hunt({ rules: [rule()], inputs: [file], ...range, threads: 2 });
+    expect(runOf(alerts)).toEqual([
+      ['exponent', '2024-05-01T10:05:00.000Z'],
+      ['seven-decimals', '2024-05-01T10:05:00.000Z'],
+      ['not-a-date', '2024-05-01T10:05:00.000Z'],
+      ['millis', '2024-05-01T10:15:00.000Z'],
+      ['six-decimals', '2024-05-01T10:15:00.000Z'],
+      ['millis-string', '2024-05-01T10:15:00.000Z'],
+    ]);
+  });
+
   it('carries the number text through a worker (fieldValues) to the same windows', async () => {
     const rules = [rule()];
     const par = openParallelInputs([{ path: file, kind: 'json' }], {
