@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { startSemiSpaceSize } from '../src/util/young-generation.js';
+import { nodeOptionsWords, startSemiSpaceSize, startYoungGenerationFlags } from '../src/util/young-generation.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -51,11 +51,59 @@ describe('the young generation of the main isolate', () => {
   }, 60_000);
 });
 
+describe('startYoungGenerationFlags', () => {
+  it('lists the young-generation flags of NODE_OPTIONS, then of the command line, with their values', () => {
+    expect(startYoungGenerationFlags([], '')).toEqual([]);
+    expect(startYoungGenerationFlags(['--enable-source-maps', '--max-old-space-size=4096'], '--trace-gc --no-young-generation-large-objects')).toEqual([]);
+    expect(
+      startYoungGenerationFlags(['--max_semi_space_size=64', '--semi-space-growth-factor=4'], '--trace-gc --min-semi-space-size=2 "--max-semi-space-size=16"'),
+    ).toEqual([
+      { name: 'min-semi-space-size', value: '2' },
+      { name: 'max-semi-space-size', value: '16' },
+      { name: 'max-semi-space-size', value: '64' },
+      { name: 'semi-space-growth-factor', value: '4' },
+    ]);
+    // Node takes no value from the next word (it refuses to start with `--max-semi-space-size 32`).
+    expect(startYoungGenerationFlags(['--max_semi_space_size', '8'], '')).toEqual([{ name: 'max-semi-space-size', value: undefined }]);
+    expect(startYoungGenerationFlags(['--max-young-generation-size=48', '--young_generation_large_objects'], '')).toEqual([
+      { name: 'max-young-generation-size', value: '48' },
+      { name: 'young-generation-large-objects', value: undefined },
+    ]);
+    // A word that only contains a flag is not one.
+    expect(startYoungGenerationFlags(['--title=--max-semi-space-size=8', '-max-semi-space-size=8'], 'x--semi-space-growth-factor=2')).toEqual([]);
+  });
+});
+
+describe('nodeOptionsWords', () => {
+  it('splits as Node does: at spaces outside double quotes, backslash escapes inside them, tabs kept', () => {
+    expect(nodeOptionsWords('')).toEqual([]);
+    expect(nodeOptionsWords('  --a   --b=1 ')).toEqual(['--a', '--b=1']);
+    expect(nodeOptionsWords('--require "./my dir/x.js" --c')).toEqual(['--require', './my dir/x.js', '--c']);
+    expect(nodeOptionsWords('"--max-semi-space-size=\\8" x\\y')).toEqual(['--max-semi-space-size=8', 'x\\y']);
+    expect(nodeOptionsWords('--t="a \\"b\\" c" "" --d')).toEqual(['--t=a "b" c', '--d']);
+    expect(nodeOptionsWords('--a\t--b')).toEqual(['--a\t--b']);
+  });
+});
+
 describe('startSemiSpaceSize', () => {
-  it('reads the flag from NODE_OPTIONS, then the command line, which Node reads after it', () => {
+  it('is the last --max-semi-space-size, NODE_OPTIONS read before the command line', () => {
     expect(startSemiSpaceSize([], '')).toBeUndefined();
     expect(startSemiSpaceSize(['--max-semi-space-size=32'], '')).toBe('32');
     expect(startSemiSpaceSize([], '--trace-gc --max-semi-space-size=16')).toBe('16');
-    expect(startSemiSpaceSize(['--max_semi_space_size', '64'], '--max-semi-space-size=16')).toBe('64');
+    expect(startSemiSpaceSize(['--max_semi_space_size=64'], '--max-semi-space-size=16')).toBe('64');
+    expect(startSemiSpaceSize(['--min-semi-space-size=64'], '--max-semi-space-size=16 --max-semi-space-size=2')).toBe('2');
   });
+
+  it('agrees with the semi-space size V8 gives the main isolate', () => {
+    const measured = (execArgv: string[], nodeOptions: string) => {
+      const r = spawnSync(process.execPath, [...execArgv, '-e', `${FILL} console.log(size / 2);`], {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: nodeOptions },
+      });
+      if (r.status !== 0) throw new Error(r.stderr);
+      return { v8: Number(r.stdout.trim()), read: startSemiSpaceSize(execArgv, nodeOptions) };
+    };
+    expect(measured([], '--max-semi-space-size=2 "--max_semi_space_size=\\8"')).toEqual({ v8: 8, read: '8' });
+    expect(measured(['--max-semi-space-size=4'], '--max-semi-space-size=8')).toEqual({ v8: 4, read: '4' });
+  }, 60_000);
 });

@@ -60,12 +60,14 @@ describe('youngGenerationDecision', () => {
   });
 
   it('leaves a process started with a young-generation flag as it is, and never re-runs the child', () => {
-    const started = { rerun: false, reason: 'started with a young-generation flag' };
-    expect(decide(1e10, {}, ['--max-semi-space-size=16']).decision).toEqual(started);
-    expect(decide(1e10, {}, ['--max_semi_space_size', '8']).decision).toEqual(started);
-    expect(decide(1e10, {}, ['--min-semi-space-size=4']).decision).toEqual(started);
-    expect(decide(1e10, { NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=64' }).decision).toEqual(started);
-    expect(decide(1e10, { NODE_OPTIONS: '--semi-space-growth-factor=4' }).decision).toEqual(started);
+    const started = (flag: string) => ({ decision: { rerun: false, reason: `started with ${flag}` }, asked: [] });
+    expect(decide(1e10, {}, ['--max-semi-space-size=16'])).toEqual(started('--max-semi-space-size'));
+    expect(decide(1e10, {}, ['--max_semi_space_size', '8'])).toEqual(started('--max-semi-space-size'));
+    expect(decide(1e10, {}, ['--min-semi-space-size=4'])).toEqual(started('--min-semi-space-size'));
+    expect(decide(1e10, { NODE_OPTIONS: '--enable-source-maps --max-semi-space-size=64' })).toEqual(started('--max-semi-space-size'));
+    expect(decide(1e10, { NODE_OPTIONS: '--semi-space-growth-factor=4' })).toEqual(started('--semi-space-growth-factor'));
+    // Read as Node reads NODE_OPTIONS (util/young-generation.ts): a quoted flag counts; the last one is named.
+    expect(decide(1e10, { NODE_OPTIONS: '"--max_semi_space_size=8"' }, ['--min-semi-space-size=1'])).toEqual(started('--min-semi-space-size'));
     // Other flags do not count.
     expect(decide(1e10, { NODE_OPTIONS: '--max-old-space-size=4096' }, ['--enable-source-maps']).decision).toEqual({ rerun: true, semiSpaceMb: 32 });
     expect(decide(1e10, { [CHILD_ENV]: '1' })).toEqual({ decision: { rerun: false, reason: 'this is the re-run child' }, asked: [] });

@@ -35,6 +35,7 @@ import path from 'node:path';
 import { forwardedSignal } from './interrupt.js';
 import { markStartup } from '../util/startup-trace.js';
 import { parseMemory } from './memory.js';
+import { startYoungGenerationFlags } from '../util/young-generation.js';
 
 // node:child_process and node:net are loaded only when used: every hunt's start-up passes here.
 const require = createRequire(import.meta.url);
@@ -58,9 +59,6 @@ export const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Entries looked at below directories given as inputs, at most, to add up their files' sizes. */
 const DIRECTORY_ENTRY_BUDGET = 10_000;
 
-/** A V8 flag that sizes the young generation, as the user may have given one (`-` or `_`). */
-const YOUNG_FLAG = /--(?:(?:max|min)[-_])?semi[-_]space|--(?:max[-_])?young[-_]generation/;
-
 export type YoungDecision = { rerun: true; semiSpaceMb: number } | { rerun: false; reason: string };
 
 /**
@@ -79,9 +77,8 @@ export function youngGenerationDecision(env: NodeJS.ProcessEnv, execArgv: readon
     if (!/^\d+$/.test(setting) || n < 1 || n > 256) throw new Error(`${YOUNG_ENV}: expected off or a semi-space size in MB from 1 to 256; got ${JSON.stringify(env[YOUNG_ENV])}`);
     semiSpaceMb = n;
   }
-  if (execArgv.some((a) => YOUNG_FLAG.test(a)) || YOUNG_FLAG.test(env.NODE_OPTIONS ?? '')) {
-    return { rerun: false, reason: 'started with a young-generation flag' };
-  }
+  const given = startYoungGenerationFlags(execArgv, env.NODE_OPTIONS ?? '');
+  if (given.length > 0) return { rerun: false, reason: `started with --${given[given.length - 1]!.name}` };
   const min = minInputBytes(env);
   const inputBytes = sizeOfInputs(min);
   if (inputBytes < min) return { rerun: false, reason: `inputs of ${inputBytes} bytes, fewer than ${min}` };

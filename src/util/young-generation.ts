@@ -23,19 +23,63 @@ export function workersTakeDefaultYoungGeneration(): void {
   v8.setFlagsFromString('--max-semi-space-size=0');
 }
 
+/** A V8 flag sizing the young generation that the process was started with. */
+export interface YoungGenerationFlag {
+  /** Its name without the leading `--`, with `-` where `_` was written: 'max-semi-space-size'. */
+  name: string;
+  /** What follows its `=`, or undefined (V8 takes no value from the next word: Node refuses `--max-semi-space-size 32`). */
+  value: string | undefined;
+}
+
+// The semi-space flags of V8 (--min-semi-space-size, --max-semi-space-size, --semi-space-growth-factor)
+// and any --young-generation… or --max-young-generation… flag: a whole word, `-` or `_` alike.
+const YOUNG_FLAG = /^--((?:(?:max|min)[-_])?semi[-_]space(?:[-_][a-z_-]*)?|(?:max[-_])?young[-_]generation(?:[-_][a-z_-]*)?)(?:=(.*))?$/s;
+
 /**
- * The `--max-semi-space-size` the process was started with (NODE_OPTIONS, then its command line,
- * which Node reads after it), or undefined.
+ * The words of NODE_OPTIONS as Node 20 splits them (node_options.cc): at spaces outside double
+ * quotes; a quote opens or closes a quoted part and is dropped; inside one, a backslash keeps the
+ * character after it as it is. Only the space separates: Node reads a tab as part of a word.
  */
-export function startSemiSpaceSize(execArgv: readonly string[], nodeOptions: string): string | undefined {
-  let value: string | undefined;
-  const words = [...nodeOptions.split(/\s+/), ...execArgv];
-  for (let i = 0; i < words.length; i++) {
-    const m = /^--max[-_]semi[-_]space[-_]size(?:=(.*))?$/.exec(words[i]!);
-    if (m === null) continue;
-    value = m[1] ?? words[++i];
+export function nodeOptionsWords(nodeOptions: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quoted = false;
+  for (let i = 0; i < nodeOptions.length; i++) {
+    let c = nodeOptions[i]!;
+    if (c === '\\' && quoted && i + 1 < nodeOptions.length) c = nodeOptions[++i]!;
+    else if (c === ' ' && !quoted) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+      continue;
+    } else if (c === '"') {
+      // As in Node, `""` alone makes no word.
+      quoted = !quoted;
+      continue;
+    }
+    word = (word ?? '') + c;
   }
-  return value;
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+/**
+ * Every young-generation flag the process was started with, in the order V8 reads them: those of
+ * NODE_OPTIONS, then those of its command line (execArgv), so the last of a name is the one in force.
+ * The one place that reads them, for cli/young-rerun.ts (was any given?) and for
+ * restoreStartYoungGeneration below (which --max-semi-space-size is in force).
+ */
+export function startYoungGenerationFlags(execArgv: readonly string[], nodeOptions: string): YoungGenerationFlag[] {
+  const flags: YoungGenerationFlag[] = [];
+  for (const word of [...nodeOptionsWords(nodeOptions), ...execArgv]) {
+    const m = YOUNG_FLAG.exec(word);
+    if (m !== null) flags.push({ name: m[1]!.replaceAll('_', '-'), value: m[2] });
+  }
+  return flags;
+}
+
+/** The `--max-semi-space-size` value the process was started with (see startYoungGenerationFlags), or undefined. */
+export function startSemiSpaceSize(execArgv: readonly string[], nodeOptions: string): string | undefined {
+  return startYoungGenerationFlags(execArgv, nodeOptions).findLast((f) => f.name === 'max-semi-space-size')?.value;
 }
 
 /**
