@@ -12,6 +12,23 @@
 // heap-growth.ts), 13–20 when the flag is set back before they start. So it is set back before the
 // first worker starts: 0 is V8's "not set", the main isolate keeps the young generation it was
 // started with, and each worker's is V8's default again.
+//
+// Tried and dropped (eighteenth session): giving the input workers a young generation of their own,
+// `new Worker(…, { resourceLimits: { maxYoungGenerationSizeMb } })`. V8 takes it once the flag is 0
+// again (the flag wins while set), as three semi-spaces' worth, the semi-space rounded up to a power
+// of two (24 → 8 MB semi-spaces, 72 or 96 → 32, 192 → 64; V8's default is 16). Alternating pairs
+// against the default with every rule, CPU summed over every thread of the hunt's processes
+// (loaded VM, load 4–17, so medians of pairs). Over the first 400,000 events of the bench's Agent
+// file (two workers, ~23 s of CPU): 8 MB −0.1 s (6 pairs, −0.6…+2.8; GC helper threads +0.7 s),
+// peak RSS −27 MB (−77…+1); 32 MB −0.3 s (6 pairs, −3.8…+1.5), +53 MB (+20…+70); 64 MB +0.2 s
+// and +117 MB (2 pairs). Over all 1,000,000 events (~50 s of CPU): 8 MB +6.5 s (3 pairs,
+// +6.1…+10.2; workers +3.9, helper threads +2.3), peak RSS +18 MB (−66…+79); 32 MB +2.6 s
+// (4 pairs, −3.3…+10.2), +58 MB (+36…+116), beyond the 10 GB hunt's 26 MB margin under 1 GB:
+// the 10 GB file peaked at 1,013 MB in the child against 919 MB by default (one pair, load 7).
+// `--trace-gc-nvp` over the 400,000 events (one run each), per worker: 189–198 scavenges and 4–5
+// full collections by default, 325–337 and 14–15 with 8 MB, 83–89 and 7–10 with 32 MB. A
+// worker's maxOldGenerationSizeMb was not tried: a heap beyond a hard limit is a crash
+// (heap-growth.ts).
 import v8 from 'node:v8';
 
 let reset = false;
