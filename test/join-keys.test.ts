@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../src/engine/index.js';
-import { MAX_JOIN_KEY_COMBINATIONS } from '../src/engine/join-keys.js';
+import { MAX_JOIN_KEY_COMBINATIONS, singleKeyValues, writeKeyValues } from '../src/engine/join-keys.js';
 import type { EventDoc } from '../src/events/types.js';
 import { runCommand } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
@@ -135,5 +135,32 @@ describe('join-key encoding', () => {
       ['e1', 'e3'],
       ['e0', 'e4'],
     ]);
+  });
+});
+
+describe('writeKeyValues (the join keys of an answer, written in place)', () => {
+  const spec = (keyOptional: boolean[]) => ({
+    keys: keyOptional.map((_, i) => (s: Record<string, unknown>) => s[`k${i}`]),
+    keyOptional,
+    keyNames: keyOptional.map((_, i) => `k${i}`),
+  });
+  const write = (sp: ReturnType<typeof spec>, source: Record<string, unknown>) => {
+    const out: unknown[] = ['before'];
+    writeKeyValues(sp, ev(0, source), out, -1, -2);
+    return out;
+  };
+  it('appends the count and the values, as singleKeyValues gives them', () => {
+    expect(write(spec([false, false]), { k0: 'a', k1: 7 })).toEqual(['before', 2, 'a', 7]);
+    expect(write(spec([false]), { k0: ['x', null, 'x'] })).toEqual(['before', 1, 'x']);
+    expect(write(spec([]), {})).toEqual(['before', 0]);
+    const s = spec([false, true]);
+    expect(singleKeyValues(s, ev(0, { k0: 'a' }))).toEqual(['a', null]);
+    expect(write(s, { k0: 'a' })).toEqual(['before', 2, 'a', null]);
+  });
+  it('writes only the marker, nothing of the values before it, when a required key is missing or a key holds several values', () => {
+    expect(write(spec([false, false]), { k0: 'a' })).toEqual(['before', -1]);
+    expect(write(spec([false, false]), { k0: 'a', k1: [null] })).toEqual(['before', -1]);
+    expect(write(spec([false, false]), { k0: 'a', k1: ['b', 'c'] })).toEqual(['before', -2]);
+    expect(write(spec([false, false]), { k0: ['b', 'c'], k1: null })).toEqual(['before', -2]);
   });
 });

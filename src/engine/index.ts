@@ -13,7 +13,7 @@ import { SequenceMatcher, type SequenceTrace, type StageSpec } from './sequence.
 import { PagedTailSequences } from './sequence-paged.js';
 import type { CompiledQuery, EngineOptions, QueryResult, QueryRun, TermOutline } from './types.js';
 import { KEYS_MISSING, KEYS_UNKNOWN, MAX_ANSWERED_TERMS, NOT_ANSWERED } from './answers.js';
-import { singleKeyValues } from './join-keys.js';
+import { writeKeyValues } from './join-keys.js';
 import { modeForType } from './values.js';
 
 export type { CompiledQuery, EngineOptions, QueryResult, QueryRun, EventResult, SequenceResult, TermAnswers, TermOutline } from './types.js';
@@ -143,13 +143,7 @@ export function compile(query: Statement | string, options: CompileOptions = {})
         out.push(mask, 1);
         for (let j = 0; j < termFilters.length; j++) {
           if (((mask >>> j) & 1) === 0) continue;
-          const values = singleKeyValues(specs[j]!, ev);
-          if (values === null) out.push(KEYS_MISSING);
-          else if (values === undefined) out.push(KEYS_UNKNOWN);
-          else {
-            out.push(values.length);
-            for (let i = 0; i < values.length; i++) out.push(values[i]);
-          }
+          writeKeyValues(specs[j]!, ev, out, KEYS_MISSING, KEYS_UNKNOWN);
         }
         return true;
       };

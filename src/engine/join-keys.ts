@@ -164,3 +164,35 @@ export function singleKeyValues(spec: KeySpec, ev: EventDoc): unknown[] | null |
   }
   return values;
 }
+
+/**
+ * Appends to `out` what singleKeyValues says of the event for a term, as TermAnswers' wire form
+ * (engine/answers.ts) has it: the count and the values, or `missing` (a required key is missing)
+ * or `unknown` (a key held several values). The same answer without the array singleKeyValues
+ * makes: an input worker writes one for nearly every term that keeps an event.
+ */
+export function writeKeyValues(spec: KeySpec, ev: EventDoc, out: unknown[], missing: number, unknown: number): void {
+  const n = spec.keys.length;
+  const src = ev.source;
+  const at = out.length;
+  out.push(n);
+  for (let i = 0; i < n; i++) {
+    const raw = spec.keys[i]!(src);
+    let v: unknown;
+    if (Array.isArray(raw)) {
+      const vals = valuesOf(raw);
+      if (vals.length > 1) {
+        out.length = at;
+        out.push(unknown);
+        return;
+      }
+      v = vals[0];
+    } else v = raw === undefined ? null : raw;
+    if (v === null && !spec.keyOptional[i]) {
+      out.length = at;
+      out.push(missing);
+      return;
+    }
+    out.push(v);
+  }
+}
