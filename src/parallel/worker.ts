@@ -49,8 +49,12 @@ interface FileRouter {
 const NONE: readonly number[] = [];
 /** Where a whole event's line is (ForwardedBuilder.add copies it). */
 const PLACE = { at: 0, bytes: 0, chars: 0 };
-/** Values per whole event in ForwardedColumns.fv. */
-const overrideCount = cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules).length : 0;
+/**
+ * A hunt's timestampOverrides: their values travel in ForwardedColumns.fv (so many per whole
+ * event), and their numbers are read from their text (ReadOptions.numberTimeFields).
+ */
+const overrideFields: readonly string[] = cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules) : [];
+const overrideCount = overrideFields.length;
 const ZERO: readonly number[] = [0];
 
 /**
@@ -80,7 +84,6 @@ async function routerFactory(): Promise<() => FileRouter> {
     if ('skip' in p) throw new Error(`rule "${rule.name}" cannot be prepared in a worker: ${p.skip}`);
     return p;
   });
-  const overrideFields = timestampOverrides(spec.rules);
   const overrides = overrideFields.map((f) => fieldAccessor(f));
   // A number the reader found the text of (EventDoc.numberTexts) travels as that text: the rule's
   // window time is what Elasticsearch's date field reads from it (see DetectionEngine windowTime).
@@ -244,7 +247,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
         // Whole events are sent as the text they were parsed from when they have one.
         keepText: true,
         timestampField: cfg.timestampField,
-        numberTimeFields: cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules) : [],
+        numberTimeFields: overrideFields,
       },
     );
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
