@@ -278,14 +278,50 @@ export function overrideInstant(value: unknown, text: string | undefined): Insta
  * Offsets, not copies: a response of many megabytes is not held twice.
  */
 export function searchHitStarts(text: string): number[] | null {
+  const hits = responseHits(text);
+  if (hits === null) return null;
+  const arr = members(text, hits).get('hits');
+  return arr === undefined ? null : elementStarts(text, arr);
+}
+
+/**
+ * Where each event of a saved EQL search response starts in `text` (one JSON object that
+ * JSON.parse accepted, taken by the reader as such a response), grouped as the reader walks them:
+ * [0] the elements of `hits.events` (an event query's), then one group per element of
+ * `hits.sequences` (a sequence or sample query's): the elements of its `events`. A group is empty
+ * where that member is absent or no array; the last member of each name counts, as JSON.parse
+ * keeps it. Null when `hits` is no object. Offsets, not copies, as searchHitStarts.
+ */
+export function eqlHitStarts(text: string): number[][] | null {
+  const hits = responseHits(text);
+  if (hits === null) return null;
+  const m = members(text, hits);
+  const events = m.get('events');
+  const out: number[][] = [events === undefined ? [] : (elementStarts(text, events) ?? [])];
+  const sequences = m.get('sequences');
+  const seqs = sequences === undefined ? null : elementStarts(text, sequences);
+  if (seqs !== null) {
+    for (const s of seqs) {
+      const e = text.charCodeAt(s) === LBRACE ? members(text, s).get('events') : undefined;
+      out.push(e === undefined ? [] : (elementStarts(text, e) ?? []));
+    }
+  }
+  return out;
+}
+
+/** Where the value of the top-level member `hits` starts in `text`, when it is an object; else null. */
+function responseHits(text: string): number | null {
   const p = skipBlank(text, 0);
   if (text.charCodeAt(p) !== LBRACE) return null;
   const hits = members(text, p).get('hits');
-  if (hits === undefined || text.charCodeAt(hits) !== LBRACE) return null;
-  const arr = members(text, hits).get('hits');
-  if (arr === undefined || text.charCodeAt(arr) !== LBRACKET) return null;
+  return hits === undefined || text.charCodeAt(hits) !== LBRACE ? null : hits;
+}
+
+/** Where each element of the array at text[p] starts; null when the value there is no array. */
+function elementStarts(text: string, p: number): number[] | null {
+  if (text.charCodeAt(p) !== LBRACKET) return null;
   const out: number[] = [];
-  let q = skipBlank(text, arr + 1);
+  let q = skipBlank(text, p + 1);
   while (q < text.length && text.charCodeAt(q) !== RBRACKET) {
     out.push(q);
     q = skipBlank(text, valueEnd(text, q));

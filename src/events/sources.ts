@@ -4,8 +4,9 @@
 // The format is detected from the content, not the file name: gzip by its magic bytes, then
 // Windows XML events (`<`, see windows-xml.ts) or the JSON shape by the first non-blank character
 // (see json-split.ts). Each value is then classified:
-// a search response (`{"hits":{"hits":[…]}}`) gives its hits, a hit (`_source`) gives its source
-// with `_index`/`_id`, any other object is the event itself.
+// a search response (`{"hits":{"hits":[…]}}`) gives its hits, an EQL search response
+// (`{"hits":{"events":[…]}}` or `{"hits":{"sequences":[{"events":[…]}]}}`) its events, a hit
+// (`_source`) gives its source with `_index`/`_id`, any other object is the event itself.
 import { createHash } from 'node:crypto';
 import { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -22,7 +23,7 @@ import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
-import { fieldNumberTime, numberTextsOf, searchHitStarts } from './number-time.js';
+import { eqlHitStarts, fieldNumberTime, numberTextsOf, searchHitStarts } from './number-time.js';
 import { drained } from '../util/drained.js';
 
 // node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
@@ -127,6 +128,10 @@ export interface ReadCounts {
   skipped: number;
   /** Bytes consumed from the input (compressed size for gzip). */
   bytes: number;
+  /** Missing-event placeholders of saved EQL search responses passed over (no document; see eqlResponse). */
+  missing: number;
+  /** Hits of a saved EQL search response passed over as a document it listed before (same `_index` and `_id`). */
+  repeated: number;
 }
 
 /** Name used in positions and ids for the input '-'. */
@@ -161,7 +166,7 @@ export function readEvents(input: string, opts: ReadOptions = {}): EventReader {
 }
 
 export class EventReader implements AsyncIterable<EventDoc> {
-  readonly counts: ReadCounts = { read: 0, skipped: 0, bytes: 0 };
+  readonly counts: ReadCounts = { read: 0, skipped: 0, bytes: 0, missing: 0, repeated: 0 };
   /** What the content turned out to be (known once reading has started). */
   format: 'json' | 'xml' | undefined;
   /** The name used in positions ('<stdin>' for '-'). */
@@ -343,6 +348,70 @@ export class EventReader implements AsyncIterable<EventDoc> {
       }
       return true;
     };
+    /**
+     * The events of a saved EQL search response (`GET <index>/_eql/search`, see EqlHits), read
+     * as a `_search` response's hits are: each `_source` is an event with the hit's `_index` and
+     * `_id`, its numbers read from the hit's own text, a hit without a `_source` object skipped
+     * with the reason. Two kinds of element are no document and are passed over, neither read
+     * nor skipped (counted in ReadCounts.missing): the placeholders of a sequence's missing
+     * events (`!` stages: `{"_index":"","_id":"","_source":{},"missing":true}`; before 8.10 without
+     * `missing`, an empty `_index` and `_id`, which no stored document has). And one document can
+     * be listed in several sequences of a response (an event that ends one sequence and starts
+     * the next): it is read once, at its first place (ReadCounts.repeated counts the others),
+     * since a response lists stored documents, and one `_index` + `_id` is one document there:
+     * read twice, it would be two events with one id (a sequence could be matched from the same
+     * event twice, an event rule alerts once per copy). Documents are not merged across
+     * responses or files, as a `_search` response's hits are not.
+     */
+    const eqlResponse = (response: EqlHits, itemText: string | undefined, line: number): void => {
+      let starts: number[][] | null | undefined = itemText === undefined ? null : undefined;
+      const seen = new Set<string>();
+      const read = (group: unknown[], g: number, where: (j: number) => string) => {
+        for (let j = 0; j < group.length; j++) {
+          const h = group[j];
+          const hr = h !== null && typeof h === 'object' && !Array.isArray(h) ? (h as Record<string, unknown>) : null;
+          if (hr !== null && (hr.missing === true || (hr._index === '' && hr._id === ''))) {
+            counts.missing++;
+            continue;
+          }
+          const id = hr?._id;
+          if (typeof id === 'string' || typeof id === 'number') {
+            const index = typeof hr!._index === 'string' ? hr!._index : '';
+            // The length first: no index name and id can then make the same key as another pair.
+            const key = `${index.length}:${index}${typeof id}${id}`;
+            if (seen.has(key)) {
+              counts.repeated++;
+              continue;
+            }
+            seen.add(key);
+          }
+          const hs = hr?._source;
+          if (hs === null || typeof hs !== 'object' || Array.isArray(hs)) {
+            // The kind first, the place after the colon: the summary groups items by the kind.
+            skip(line, `EQL search response event without a _source object (was _source disabled?): ${where(j)}`);
+            continue;
+          }
+          emitTimed(hs as Record<string, unknown>, itemText, '_source.', line, hr!._index, id, () => {
+            if (starts === undefined) starts = eqlHitStarts(itemText!);
+            return starts?.[g]?.[j];
+          });
+        }
+      };
+      if (response.events !== null) read(response.events, 0, (j) => `hits.events[${j}]`);
+      const sequences = response.sequences;
+      if (sequences === null) return;
+      for (let s = 0; s < sequences.length; s++) {
+        const q = sequences[s];
+        const events = q !== null && typeof q === 'object' && !Array.isArray(q) ? (q as Record<string, unknown>).events : undefined;
+        // A sequence without events: Elasticsearch leaves the member out when the list is empty.
+        if (events === undefined) continue;
+        if (!Array.isArray(events)) {
+          skip(line, `EQL search response sequence whose events are not an array: hits.sequences[${s}]`);
+          continue;
+        }
+        read(events, s + 1, (j) => `hits.sequences[${s}].events[${j}]`);
+      }
+    };
     const splitter = new JsonSplitter(
       {
         line:
@@ -392,7 +461,14 @@ export class EventReader implements AsyncIterable<EventDoc> {
             o = src as Record<string, unknown>;
             path = '_source.';
           }
-          const hits = path === '' ? searchHits(o) : null;
+          // A saved response (`_search` or `_eql/search`): only a value with a `hits` member is
+          // looked at further, so an ordinary event costs one property read here.
+          const response = path === '' && o.hits !== undefined ? savedResponse(o) : null;
+          if (response !== null && !Array.isArray(response)) {
+            eqlResponse(response, itemText, line);
+            return;
+          }
+          const hits = response;
           if (hits) {
             // Where each hit is in the response's text, for its numbers: found when a hit first
             // holds one (null when the text is not at hand or holds no such array).
@@ -610,18 +686,53 @@ function holdsReplacement(v: unknown): boolean {
   return false;
 }
 
-/** Finds the hits of a search (or scroll) response: `{"hits":{"hits":[…]}}`. */
-function searchHits(o: Record<string, unknown>): unknown[] | null {
+/**
+ * The hits of an EQL search response (`GET <index>/_eql/search`, EqlSearchResponse in
+ * Elasticsearch's x-pack/plugin/eql): `{"is_partial","is_running","took","timed_out","hits":{
+ * "total", "events":[hit…]}}` for an event query, `"sequences":[{"join_keys":[…],"events":[hit…]}]`
+ * for a sequence or sample query (members left out when empty). Null member: absent or no array.
+ */
+interface EqlHits {
+  events: unknown[] | null;
+  sequences: unknown[] | null;
+}
+
+/**
+ * The hits of a saved response held by `o`: a search (or scroll) response's `hits.hits` list, an
+ * EQL search response's EqlHits, or null when `o` is no response (an event).
+ */
+function savedResponse(o: Record<string, unknown>): unknown[] | EqlHits | null {
   const h = o.hits;
   if (h === null || typeof h !== 'object' || Array.isArray(h)) return null;
   const arr = (h as Record<string, unknown>).hits;
-  if (!Array.isArray(arr)) return null;
+  if (!Array.isArray(arr)) return eqlHits(h as Record<string, unknown>);
   // An event with its own `hits.hits` field is unlikely, but only treat the value as a response
   // when the hits look like hits.
   if (arr.length > 0 && (arr[0] === null || typeof arr[0] !== 'object' || !('_source' in arr[0] || '_id' in arr[0]))) {
     return null;
   }
   return arr;
+}
+
+/**
+ * `hits` as an EQL search response's: an `events` or `sequences` array, whose first element looks
+ * like an EQL hit (`_source`, `_id` or `missing`) or a sequence (`events` or `join_keys`). As for a
+ * `_search` response, an event holding such a `hits` field is unlikely, but only a value that
+ * looks so is taken as a response.
+ */
+function eqlHits(h: Record<string, unknown>): EqlHits | null {
+  const events = Array.isArray(h.events) ? (h.events as unknown[]) : null;
+  const sequences = Array.isArray(h.sequences) ? (h.sequences as unknown[]) : null;
+  if (events === null && sequences === null) return null;
+  if (events !== null && events.length > 0 && !hasKey(events[0], '_source', '_id', 'missing')) return null;
+  if (sequences !== null && sequences.length > 0 && !hasKey(sequences[0], 'events', 'join_keys')) return null;
+  return { events, sequences };
+}
+
+/** Whether `v` is an object (not an array) with one of the two or three keys. */
+function hasKey(v: unknown, a: string, b: string, c?: string): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  return a in v || b in v || (c !== undefined && c in v);
 }
 
 function describeType(v: unknown): string {
@@ -892,7 +1003,7 @@ export type InputKind = 'json' | 'evtx';
 export interface InputFile {
   /** Path as given (directory + relative path for files found in a directory); '-' for stdin. */
   path: string;
-  /** 'json' covers NDJSON, JSON arrays, ES hits and their .gz; 'evtx' is for the EVTX reader. */
+  /** 'json' covers NDJSON, JSON arrays, ES hits, search and EQL search responses and their .gz; 'evtx' is for the EVTX reader. */
   kind: InputKind;
 }
 
