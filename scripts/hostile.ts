@@ -242,6 +242,27 @@ export async function writeHostileCases(dir: string, opts: { heavy?: boolean } =
       heavy: false,
     });
   }
+  {
+    // A saved EQL search response listing one document in 100,000 sequences, each beside a
+    // missing-event placeholder and a hit without _source: the document read once (its number
+    // @timestamp read from its text), the placeholders passed over, each bad hit reported.
+    const doc = '{"_index":".ds-logs-x-default-2024.01.20-000001","_id":"same","_source":{"@timestamp":1705708805000.5,"event":{"category":"process"},"host":{"name":"good"}}}';
+    const sequences: string[] = [];
+    for (let i = 0; i < 100_000; i++) sequences.push(`{"join_keys":["good"],"events":[${doc},{"_index":"","_id":"","_source":{},"missing":true},{"_index":"i","_id":"n${i}"}]}`);
+    writeFileSync(
+      f('json-eql-response.ndjson'),
+      [GOOD(1), `{"is_partial":false,"is_running":false,"took":1,"timed_out":false,"hits":{"total":{"value":100000,"relation":"eq"},"sequences":[${sequences.join(',')}]}}`, GOOD(9)].join('\n') + '\n',
+    );
+    cases.push({
+      name: 'json-eql-response',
+      what: 'an EQL search response listing one document in 100,000 sequences, each with a missing event and a hit without _source',
+      args: ['query', 'any where true', f('json-eql-response.ndjson')],
+      exit: 0,
+      stdoutLines: 3,
+      stderr: [/json-eql-response\.ndjson:2: EQL search response event without a _source object \(was _source disabled\?\): hits\.sequences\[0\]\.events\[2\]/, /skipped 100000 item\(s\): 100000 EQL search response event without a _source object/],
+      heavy: true,
+    });
+  }
   if (opts.heavy) {
     await writeStream(f('json-long-line.ndjson'), async (write) => {
       await write(GOOD(1) + '\n{"big":"');
