@@ -252,6 +252,8 @@ describe('eqlite serve’s own _eql/search answers read back', () => {
       ['a.exe', 'b.exe', 'missing'],
       ['b.exe', 'c.exe', 'missing'],
     ]);
+    // Missing events as Elasticsearch writes them.
+    expect(seqs.map((s) => s.events[2])).toEqual([MISSING, MISSING]);
     const evFile = file('serve-events.json', events.text);
     const seqFile = file('serve-sequences.json', sequences.text);
     const ev = await readAll(evFile);

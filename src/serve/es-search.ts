@@ -182,7 +182,9 @@ export function registerEsSearch(app: FastifyInstance, deps: EsSearchDeps): void
     const events = deps.clusterEvents ? await readClusterEventsForEql(deps.clusterEvents, index, filter, timestampField, tiebreakerField) : readEventsForEql(deps, index, filter, timestampField, tiebreakerField);
     let results = compiled.run(events);
     if (position === 'tail' && results.length > size) results = results.slice(results.length - size);
-    const hit = (ev: EventDoc | null) => (ev === null ? { _index: '', _id: '', missing: true } : { _index: deps.objects.backingIndex(ev.index), _id: ev.id, _source: ev.source });
+    // A missing event (`![…]` stage) as Elasticsearch writes it (EqlSearchResponse.Event.MISSING_EVENT:
+    // empty index and id, an empty `_source`, `missing: true`).
+    const hit = (ev: EventDoc | null) => (ev === null ? { _index: '', _id: '', _source: {}, missing: true } : { _index: deps.objects.backingIndex(ev.index), _id: ev.id, _source: ev.source });
     const hits: Record<string, unknown> = { total: { value: results.length, relation: 'eq' } };
     if (compiled.type === 'event') hits.events = results.map((r) => hit((r as Extract<QueryResult, { kind: 'event' }>).event));
     else hits.sequences = results.map((r) => ({ join_keys: raw.add(joinKeysJson((r as SequenceResult).joinKeys, keyClasses)), events: (r as SequenceResult).events.map(hit) }));
