@@ -125,9 +125,9 @@ describe('numberTextsOf and overrideInstant', () => {
     const hit = '{"_id":"a","_source":{"event.ingested":1.5e3,"x":7}}';
     const src = (JSON.parse(hit) as { _source: Record<string, unknown> })._source;
     expect(numberTextsOf(hit, src, fields, gets, '_source.')).toEqual({ 'event.ingested': '1.5e3', x: '7' });
-    // Through an array the field is multi-valued: left to its value.
+    // Through an array of one object the field has that one value: its text too.
     const arr = '{"event":[{"ingested":2024.0}]}';
-    expect(numberTextsOf(arr, JSON.parse(arr) as Record<string, unknown>, fields, gets, '')).toBeUndefined();
+    expect(numberTextsOf(arr, JSON.parse(arr) as Record<string, unknown>, fields, gets, '')).toEqual({ 'event.ingested': '2024.0' });
   });
 
   it('reads a number by its text when known, and gives null for no time', () => {

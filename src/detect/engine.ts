@@ -46,7 +46,7 @@ import type { QueryResult, QueryRun, TermAnswers } from '../engine/index.js';
 import { fieldAccessor, getField, remarkPlain, type Accessor } from '../engine/fields.js';
 import type { EventDoc } from '../events/types.js';
 import { eventInstant, parseInstant } from '../events/time.js';
-import { overrideInstant } from '../events/number-time.js';
+import { overrideTimes } from '../events/number-time.js';
 import type { Rule } from '../rules/types.js';
 import { buildEventAlert, buildSequenceAlerts, ruleUuid, type Alert, type AlertContext } from './alerts.js';
 import { ruleTimestampField, type PreparedRule } from './router.js';
@@ -124,6 +124,25 @@ export interface DetectionEngineOptions {
   onWarning?: (message: string) => void;
 }
 
+/**
+ * The time(s) a rule's window filter finds in an event (ms): one number — nearly always —, or the
+ * ascending values of a multi-valued timestamp_override (a run's window holds the event when any
+ * is in it, as Elasticsearch's range query matches a document by any value); null for none.
+ */
+type WindowTime = number | readonly number[] | null;
+
+/** placeRuns' answer: some run holds the event; an expiring exception kept it from some run. */
+const PLACED = 1;
+const EXCEPTED = 2;
+
+/** Whether a window time is in [start, end] (any of its values). */
+function timeIn(wt: WindowTime, start: number, end: number): boolean {
+  if (wt === null) return false;
+  if (typeof wt === 'number') return wt >= start && wt <= end;
+  for (const t of wt) if (t >= start && t <= end) return true;
+  return false;
+}
+
 /** A rule's open window: its run and where it searches. */
 interface OpenWindow extends ScheduledWindow {
   run: QueryRun;
@@ -136,8 +155,8 @@ interface RuleState {
   index: number;
   prepared: PreparedRule;
   rule: Rule;
-  /** Window time of an event: timestamp_override with fallback (schedule replay). */
-  windowTime: (ev: EventDoc) => number | null;
+  /** Window time of an event: timestamp_override with fallback (schedule replay); several for a multi-valued override. */
+  windowTime: (ev: EventDoc) => WindowTime;
   tiebreaker: Accessor | null;
   /** Events with the same ordering time, held to be sorted by the rule's tiebreaker. */
   tieGroup: EventDoc[];
@@ -301,8 +320,7 @@ export class DetectionEngine {
     const inWindow = (ev: EventDoc) => {
       if (!p.matchIndex(ev.index) || (p.filter && !p.filter(ev.source)) || (p.excepted && p.excepted(ev.source))) return false;
       if (p.expiring.length > 0 && runTime < expiringUntil(p, ev)) return false;
-      const wt = s.windowTime(ev);
-      return wt !== null && wt >= start && wt <= end;
+      return timeIn(s.windowTime(ev), start, end);
     };
     let ties: EventDoc[] = [];
     let tieTime = Number.NaN;
@@ -319,7 +337,7 @@ export class DetectionEngine {
           w.held.push(ev);
           return;
         }
-        const t = ev.time?.ms ?? s.windowTime(ev)!;
+        const t = ev.time?.ms ?? firstTime(s.windowTime(ev));
         if (t !== tieTime) {
           flush();
           tieTime = t;
@@ -427,8 +445,7 @@ export class DetectionEngine {
     const exceptedUntil = p.expiring.length > 0 ? expiringUntil(p, ev) : -Infinity;
     if (!this.replay) {
       if (this.opts.from !== undefined || this.opts.to !== undefined) {
-        const wt = s.windowTime(ev);
-        if (wt === null || wt < (this.opts.from ?? -Infinity) || wt > (this.opts.to ?? Infinity)) {
+        if (!timeIn(s.windowTime(ev), this.opts.from ?? -Infinity, this.opts.to ?? Infinity)) {
           s.stats.outsideWindows++;
           return;
         }
@@ -449,10 +466,34 @@ export class DetectionEngine {
       return;
     }
     const sched = s.schedule!;
-    const { lo, hi } = sched.runsContaining(wt, this.runRange);
-    let placed = false;
-    let excepted = false;
-    for (let k = Math.max(lo, s.closedThrough + 1); k <= hi; k++) {
+    let got = 0;
+    if (typeof wt === 'number') {
+      const { lo, hi } = sched.runsContaining(wt, this.runRange);
+      got = this.placeRuns(s, ev, a, wt, Math.max(lo, s.closedThrough + 1), hi, exceptedUntil);
+    } else {
+      // Every run whose window holds one of the values, each once: the values ascend, so do their
+      // runs' ranges, and each range starts past the runs already given the event.
+      let next = s.closedThrough + 1;
+      for (const t of wt) {
+        const { lo, hi } = sched.runsContaining(t, this.runRange);
+        const from = Math.max(lo, next);
+        if (from > hi) continue;
+        got |= this.placeRuns(s, ev, a, t, from, hi, exceptedUntil);
+        next = hi + 1;
+      }
+    }
+    if ((got & PLACED) === 0) s.stats.outsideWindows++;
+    if ((got & EXCEPTED) !== 0) this.expiringExcepted[s.index]!++;
+  }
+
+  /**
+   * Hands an event whose window time `wt` runs k = lo…hi contain to those runs, opening them as
+   * needed: PLACED when a run holds it, | EXCEPTED when an expiring exception kept it from one.
+   */
+  private placeRuns(s: RuleState, ev: EventDoc, a: TermAnswers | undefined, wt: number, lo: number, hi: number, exceptedUntil: number): number {
+    const sched = s.schedule!;
+    let got = 0;
+    for (let k = lo; k <= hi; k++) {
       let w = s.windows.get(k);
       if (!w) {
         w = this.newWindow(s, sched.window(k));
@@ -461,16 +502,15 @@ export class DetectionEngine {
         if (w.end < s.nextClose) s.nextClose = w.end;
         if (w.end < this.nextClose) this.nextClose = w.end;
       }
-      placed = true;
+      got |= PLACED;
       if (w.runTime < exceptedUntil) {
-        excepted = true;
+        got |= EXCEPTED;
         continue;
       }
       if (w.held) w.held.push(ev);
       else if (!w.run.done) w.run.push(ev, a);
     }
-    if (!placed) s.stats.outsideWindows++;
-    if (excepted) this.expiringExcepted[s.index]!++;
+    return got;
   }
 
   private newWindow(s: RuleState, at: ScheduledWindow): OpenWindow {
@@ -607,13 +647,13 @@ function newRuleState(p: PreparedRule, index: number, grid: ScheduleGrid | null,
   // Called for every (event, rule) pair: @timestamp comes from the time the ordering stage read
   // (EventDoc.time, when it was read from that field) instead of being parsed once per rule.
   const overrideField = rule.timestamp_override;
-  const windowTime = (ev: EventDoc): number | null => {
+  const windowTime = (ev: EventDoc): WindowTime => {
     if (override) {
       const known = ev.fieldValues;
       // A worker sends a number whose text it found as that text (parallel/worker.ts).
       const v = known !== undefined && Object.hasOwn(known, overrideField!) ? known[overrideField!] : override(ev.source);
-      const t = overrideInstant(v, ev.numberTexts?.[overrideField!]);
-      if (t !== null) return t.ms;
+      const t = overrideTimes(v, ev.numberTexts?.[overrideField!]);
+      if (t !== null) return t;
       // No time there (absent, null, or one the date field ignores as malformed): Kibana's filter
       // takes @timestamp then, unless the fallback is disabled.
       if (!fallback) return null;
@@ -650,6 +690,11 @@ function newRuleState(p: PreparedRule, index: number, grid: ScheduleGrid | null,
       dropped: 0,
     },
   };
+}
+
+/** The first (earliest) of a window time's values: an event's time when it has none of its own. */
+function firstTime(wt: WindowTime): number {
+  return typeof wt === 'number' ? wt : wt![0]!;
 }
 
 /** Stable sort of equal-time events by a tiebreaker: numbers numerically, strings by code unit, missing last (as the merge does). */

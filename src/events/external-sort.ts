@@ -49,7 +49,7 @@ interface EventRecord {
   f?: string;
   r?: number[];
   /** EventDoc.numberTexts and fieldValues: the source's JSON numbers lose their text here. */
-  n?: Readonly<Record<string, string>>;
+  n?: Readonly<Record<string, string | readonly string[]>>;
   v?: Readonly<Record<string, unknown>>;
 }
 

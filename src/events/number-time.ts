@@ -8,6 +8,7 @@
 // same time or refusal. The same holds for every date field, so the rules' timestamp_override
 // numbers are looked up too (numberTextsOf, overrideInstant); a value there that is no time is
 // ignored, not refused (a logs data stream ignores malformed values of its other fields).
+import { leafValues } from '../engine/fields.js';
 import { parseInstant, textInstant, type Instant } from './time.js';
 
 const QUOTE = 34;
@@ -197,15 +198,135 @@ function fieldStart(text: string, p: number, parts: readonly string[], from: num
   return undefined;
 }
 
+// A field reached through an array, or holding one, is multi-valued: Elasticsearch's document
+// parser hands every element of an array (arrays nested in arrays flattened, objects of an array
+// walked for the rest of the name) to the field's mapper, and a date field parses each element's
+// text like a single value's (DocumentParser.parseArray → parseValue → DateFieldMapper.parseCreateField,
+// `parser().textOrNull()`). The walk below collects the texts of the numbers among the values that
+// getField (engine/fields.ts) finds, in the order leafValues lists them, so that each number of a
+// multi-valued field is read from its text too.
+
+/** What getField finds at a step: nothing (undefined), null, or a value. */
+const NOT_FOUND = 0;
+const FOUND_NULL = 1;
+const FOUND = 2;
+
+/** Pushes the text of every number in the value at text[p]: the value itself, or an array's elements, nested arrays flattened (objects hold no leaf). */
+function leafNumberTexts(text: string, p: number, out: string[]): void {
+  const c = text.charCodeAt(p);
+  if (c === 45 || (c >= 48 && c <= 57)) {
+    out.push(text.slice(p, valueEnd(text, p)));
+    return;
+  }
+  if (c !== LBRACKET) return;
+  // One pass over the whole nest of arrays (see fieldStart): objects and strings skipped whole.
+  let depth = 0;
+  const n = text.length;
+  for (let q = p; q < n; q++) {
+    const x = text.charCodeAt(q);
+    if (x === QUOTE) q = stringEnd(text, q) - 1;
+    else if (x === LBRACKET) depth++;
+    else if (x === RBRACKET) {
+      if (--depth === 0) return;
+    } else if (x === LBRACE) q = valueEnd(text, q) - 1;
+    else if (x === 45 || (x >= 48 && x <= 57)) {
+      const e = valueEnd(text, q);
+      out.push(text.slice(q, e));
+      q = e - 1;
+    }
+  }
+}
+
+/**
+ * getField's lookup of `parts[from…]` in the value at text[p], collecting the texts of the numbers
+ * it finds into `out`: at an object the keys that spell the rest of the name are tried shortest
+ * first and the first that finds anything (null included) wins; an array finds what its elements
+ * find, nulls dropped (fromArray), so it finds nothing when they find only null. Texts are pushed
+ * only on the way to a found value. Recursion: one level per name segment (objects in arrays
+ * included), as fieldStart.
+ */
+function collectField(text: string, p: number, parts: readonly string[], from: number, out: string[]): number {
+  const c = text.charCodeAt(p);
+  if (c === LBRACKET) {
+    let found = NOT_FOUND;
+    let depth = 0;
+    const n = text.length;
+    for (let q = p; q < n; q++) {
+      const x = text.charCodeAt(q);
+      if (x === QUOTE) q = stringEnd(text, q) - 1;
+      else if (x === LBRACKET) depth++;
+      else if (x === RBRACKET) {
+        if (--depth === 0) break;
+      } else if (x === LBRACE) {
+        if (collectField(text, q, parts, from, out) === FOUND) found = FOUND;
+        q = valueEnd(text, q) - 1;
+      }
+    }
+    return found;
+  }
+  if (c !== LBRACE) return NOT_FOUND;
+  const m = members(text, p);
+  let key = '';
+  for (let i = from; i < parts.length; i++) {
+    key = i === from ? parts[i]! : key + '.' + parts[i]!;
+    const v = m.get(key);
+    if (v === undefined) continue;
+    if (i === parts.length - 1) {
+      if (text.startsWith('null', v)) return FOUND_NULL;
+      leafNumberTexts(text, v, out);
+      return FOUND;
+    }
+    const found = collectField(text, v, parts, i + 1, out);
+    if (found !== NOT_FOUND) return found;
+  }
+  return NOT_FOUND;
+}
+
+/**
+ * The texts of the numbers among the values of `field` in the document `text` (one JSON object
+ * that JSON.parse accepted), through arrays too, in the order of leafValues(getField(doc, field));
+ * null when the field is not found. `from`: where the document starts in `text`.
+ */
+export function fieldNumberTexts(text: string, field: string, from = 0): string[] | null {
+  const p = skipBlank(text, from);
+  if (text.charCodeAt(p) !== LBRACE) return null;
+  const out: string[] = [];
+  return collectField(text, p, field.split('.'), 0, out) === FOUND ? out : null;
+}
+
+/**
+ * The number an event's time is read from in the value `v` of its time field, if any: `v` itself,
+ * or for an array the first element's, as parseInstant reads an array by its first element.
+ */
+export function timeNumber(v: unknown): number | undefined {
+  while (Array.isArray(v)) {
+    if (v.length === 0) return undefined;
+    v = v[0];
+  }
+  return typeof v === 'number' ? v : undefined;
+}
+
+/**
+ * The text of the number `value` among a multi-valued field's numbers (`texts`, from
+ * fieldNumberTexts) when it is their first: the time field of an event is read from its first
+ * value (parseInstant), which is that number when it is one.
+ */
+function firstNumberText(texts: readonly string[] | null, value: number): string | null {
+  return texts !== null && texts.length > 0 && Number(texts[0]) === value ? texts[0]! : null;
+}
+
 /**
  * The time of the number `value` that `field` holds in the document `text` (one JSON object, which
  * JSON.parse accepted), read from the number's text as Elasticsearch reads it: an Instant; a
  * string, the reason the document is refused (see numberTextTime); null when the time is the
- * value's to give (no number text there, e.g. reached through an array). `path` is where the
- * field is in `text` when that is not the document itself (`_source.` + field in a search hit).
+ * value's to give (no number text found). `value` is the number the event's time is read from:
+ * the field's value, or its first when the field is multi-valued (an array, or reached through
+ * one), whose text is then the first of its numbers'. `path` is where the field is in `text` when
+ * that is not the document itself (`_source.` + field in a search hit).
  */
 export function fieldNumberTime(text: string, field: string, value: number, path = field, from = 0): Instant | string | null {
-  const raw = fieldNumberText(text, path, from);
+  // The common case, a number reached without an array, in one pass; else the multi-valued walk.
+  const raw = fieldNumberText(text, path, from) ?? firstNumberText(fieldNumberTexts(text, path, from), value);
   // The same member as the value's by construction; checked, as a mismatch would give the wrong
   // time where the value gives the right one.
   return raw === null || Number(raw) !== value ? null : numberTextTime(raw, field);
@@ -230,9 +351,10 @@ export function fieldNumberText(text: string, field: string, from = 0): string |
 
 /**
  * The texts of the numbers that `fields` hold in `doc`, found in `text` (where each is `path` +
- * the field: `path` is '' for a document, `_source.` for a search hit): what a date field of
- * Elasticsearch reads (EventDoc.numberTexts). Undefined when none of them is a number whose text
- * was found (a field reached through an array is left to its value, as for the time field).
+ * the field: `path` is '' for a document, `_source.` for a hit): what a date field of
+ * Elasticsearch reads (EventDoc.numberTexts). A field holding one number gets its text; one
+ * holding several values (an array, or reached through one) gets the texts of its numbers, in
+ * the order of leafValues. Undefined when none of them is a number whose text was found.
  */
 export function numberTextsOf(
   text: string,
@@ -241,17 +363,34 @@ export function numberTextsOf(
   gets: readonly ((source: Record<string, unknown>) => unknown)[],
   path: string,
   from = 0,
-): Record<string, string> | undefined {
-  let out: Record<string, string> | undefined;
+): Record<string, string | readonly string[]> | undefined {
+  let out: Record<string, string | readonly string[]> | undefined;
   for (let k = 0; k < fields.length; k++) {
     const v = gets[k]!(doc);
-    if (typeof v !== 'number') continue;
-    const raw = fieldNumberText(text, path + fields[k]!, from);
-    // The same member as the value's by construction; checked, as in fieldNumberTime.
-    if (raw === null || Number(raw) !== v) continue;
-    (out ??= {})[fields[k]!] = raw;
+    if (typeof v === 'number') {
+      // A number reached through an array (`{"event":[{"ingested":…}]}`) is the array's one value.
+      const raw = fieldNumberText(text, path + fields[k]!, from) ?? firstNumberText(fieldNumberTexts(text, path + fields[k]!, from), v);
+      // The same member as the value's by construction; checked, as in fieldNumberTime.
+      if (raw === null || Number(raw) !== v) continue;
+      (out ??= {})[fields[k]!] = raw;
+    } else if (Array.isArray(v)) {
+      const nums = leafValues(v).filter((x) => typeof x === 'number');
+      if (nums.length === 0) continue;
+      const raws = fieldNumberTexts(text, path + fields[k]!, from);
+      // Checked number by number: any mismatch leaves the field to its values.
+      if (raws === null || raws.length !== nums.length || raws.some((r, i) => Number(r) !== nums[i])) continue;
+      (out ??= {})[fields[k]!] = raws;
+    }
   }
   return out;
+}
+
+/** Whether `v` is, or holds at some depth of arrays, a number: a value whose text numberTextsOf looks up. */
+export function holdsNumberValue(v: unknown): boolean {
+  if (typeof v === 'number') return true;
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (holdsNumberValue(x)) return true;
+  return false;
 }
 
 /**
@@ -263,11 +402,57 @@ export function numberTextsOf(
  * read like a string's. Null when the field holds no time: absent, null, or a value the format
  * does not read — which a logs data stream's date field ignores (`logs@settings` sets
  * `index.mapping.ignore_malformed`, for every field but the data stream's @timestamp), leaving the
- * document without a value there, so that the fallback to @timestamp applies.
+ * document without a value there, so that the fallback to @timestamp applies. (A single value:
+ * see overrideTimes for every value of a multi-valued field.)
  */
 export function overrideInstant(value: unknown, text: string | undefined): Instant | null {
   if (value === undefined || value === null) return null;
   return parseInstant(typeof value === 'number' && text !== undefined ? text : value);
+}
+
+/**
+ * Every time (epoch ms) a rule's window filter finds in its timestamp_override field: one number
+ * for a single value (the common case, no array made), ascending numbers for several, null for
+ * none (then the fallback to @timestamp applies). Elasticsearch indexes each value of a
+ * multi-valued date field on its own — one the format does not read is ignored alone under
+ * ignore_malformed (DateFieldMapper.parseCreateField returns for that value only), the others
+ * are kept — and a range query matches a document by any of its values, so a run's window holds
+ * the event when any of its times is in it, and `exists` (the fallback's test) is true when one
+ * is left. `texts`: EventDoc.numberTexts of the field (a string for one number, the numbers'
+ * texts in leafValues order for several); numbers without them are read by value.
+ */
+export function overrideTimes(value: unknown, texts: string | readonly string[] | undefined): number | number[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) {
+    const t = parseInstant(typeof value === 'number' && typeof texts === 'string' ? texts : value);
+    return t === null ? null : t.ms;
+  }
+  const leaves = leafValues(value);
+  const numberTexts = Array.isArray(texts) ? (texts as readonly string[]) : null;
+  const out: number[] = [];
+  let j = 0;
+  for (const x of leaves) {
+    // Objects and booleans are no date to the field (malformed, ignored); arrays are flattened.
+    if (typeof x !== 'string' && typeof x !== 'number') continue;
+    const t = parseInstant(typeof x === 'number' && numberTexts !== null ? numberTexts[j++]! : x);
+    if (t !== null) out.push(t.ms);
+  }
+  if (out.length === 0) return null;
+  if (out.length === 1) return out[0]!;
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The values of a timestamp_override field as a worker sends them (ForwardedColumns.fv): each
+ * number whose text the reader found replaced by that text, which the main thread reads as
+ * Elasticsearch reads the number (overrideTimes reads a string as the date field reads a text).
+ */
+export function overrideWireValue(value: unknown, texts: string | readonly string[] | undefined): unknown {
+  if (texts === undefined) return value;
+  if (typeof value === 'number') return typeof texts === 'string' ? texts : value;
+  if (!Array.isArray(value) || typeof texts === 'string') return value;
+  let j = 0;
+  return leafValues(value).map((x) => (typeof x === 'number' ? texts[j++] : x));
 }
 
 /**

@@ -23,7 +23,7 @@ import { fileTypeName, ioReason } from '../util/files.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
-import { eqlHitStarts, fieldNumberTime, numberTextsOf, searchHitStarts } from './number-time.js';
+import { eqlHitStarts, fieldNumberTime, holdsNumberValue, numberTextsOf, searchHitStarts, timeNumber } from './number-time.js';
 import { drained } from '../util/drained.js';
 
 // node:zlib is loaded for the first gzip input, not at start-up (this module is part of every
@@ -281,7 +281,10 @@ export class EventReader implements AsyncIterable<EventDoc> {
     const numberGets = numberFields.map((f) => fieldAccessor(f));
     /** Whether a field of numberTimeFields holds a number in `o` (then its text is looked up). */
     const holdsNumber = (o: Record<string, unknown>): boolean => {
-      for (const get of numberGets) if (typeof get(o) === 'number') return true;
+      for (const get of numberGets) {
+        const v = get(o);
+        if (typeof v === 'number' || (typeof v === 'object' && v !== null && holdsNumberValue(v))) return true;
+      }
       return false;
     };
     /** A document is its whole text. */
@@ -302,7 +305,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
      * time is read from its text (number-time.ts), whatever the document's shape: @timestamp's
      * (refused when Elasticsearch cannot read it, whatever the time field), and the time field's
      * when another (`--timestamp-field event.ingested`), where the field access finds it (nested
-     * or dotted keys; through an array it stays the value's); so are the numbers of
+     * or dotted keys; in or through an array, the first value's, which is the one read); so are the numbers of
      * numberTimeFields (EventDoc.numberTexts). `start()`: where the document is in `itemText`
      * (asked only for a number; undefined when not found: the numbers are left to their values).
      */
@@ -315,8 +318,9 @@ export class EventReader implements AsyncIterable<EventDoc> {
       id: unknown,
       start: () => number | undefined,
     ): boolean => {
-      const at = o['@timestamp'];
-      const other = otherTime === null ? undefined : otherTime(o);
+      // The number an event's time is read from: the field's, or its first value's (parseInstant).
+      const at = timeNumber(o['@timestamp']);
+      const other = otherTime === null ? undefined : timeNumber(otherTime(o));
       // Where the document is in `text`, looked up only when one of its numbers is to be read.
       const from =
         text !== undefined && (typeof at === 'number' || typeof other === 'number' || (numberGets.length > 0 && holdsNumber(o))) ? start() : undefined;

@@ -61,9 +61,10 @@ export interface EventDoc {
    * The text of each JSON number that a field of ReadOptions.numberTimeFields (the rules'
    * timestamp_override) holds, when the reader found it: Elasticsearch's date field parses a
    * number's text with its format, not its value (`2024.0` is 2,024 ms where the value 2024 reads
-   * as a year; `1.7e12` is no time). Absent for events holding no such number.
+   * as a year; `1.7e12` is no time). A field of several values (an array, or reached through
+   * one) has the texts of its numbers, in leafValues order. Absent for events holding no such number.
    */
-  numberTexts?: Readonly<Record<string, string>>;
+  numberTexts?: Readonly<Record<string, string | readonly string[]>>;
   /**
    * Set by the main thread's router when its walk marked the source plain: the mark's scope
    * (engine/fields.ts plainScopeOf), so the detection engine can mark it plain again without

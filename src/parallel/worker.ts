@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openInput, type HostAddresses } from '../events/inputs.js';
 import { fileIdPrefix, InputError, STDIN_NAME } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
+import { overrideWireValue } from '../events/number-time.js';
 import { fieldAccessor, getField } from '../engine/fields.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
@@ -87,11 +88,11 @@ async function routerFactory(): Promise<() => FileRouter> {
   const overrides = overrideFields.map((f) => fieldAccessor(f));
   // A number the reader found the text of (EventDoc.numberTexts) travels as that text: the rule's
   // window time is what Elasticsearch's date field reads from it (see DetectionEngine windowTime).
+  // A multi-valued field's numbers travel as their texts too (overrideWireValue); other values as read.
   const overrideValue = (ev: EventDoc, k: number): unknown => {
     const v = overrides[k]!(ev.source);
-    if (typeof v !== 'number') return v;
-    const text = ev.numberTexts?.[overrideFields[k]!];
-    return text !== undefined ? text : v;
+    if (typeof v !== 'number' && !Array.isArray(v)) return v;
+    return overrideWireValue(v, ev.numberTexts?.[overrideFields[k]!]);
   };
   return () => {
     const router = new RuleRouter(prepared);

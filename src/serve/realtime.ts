@@ -37,7 +37,7 @@ import type { QueryResult } from '../engine/index.js';
 import type { Query } from '../eql/ast.js';
 import { parse } from '../eql/index.js';
 import { stampEventTime } from '../events/order.js';
-import { overrideInstant } from '../events/number-time.js';
+import { overrideTimes } from '../events/number-time.js';
 import type { EventDoc } from '../events/types.js';
 import { fieldAccessor } from '../engine/fields.js';
 import type { Rule } from '../rules/types.js';
@@ -151,7 +151,7 @@ interface Held {
    * Per rule of `need`: the event's window time (NaN: none), noted when it goes to wait for a
    * repair — its document is let go then (see awaitRepair).
    */
-  wt?: number[];
+  wt?: (number | readonly number[])[];
   /** Waiting for a repair (in `unrepaired`): the rules it needs one of. */
   need?: number[];
   /** Pushed on time, its results for `need` left to a repair (the stream lacked late events then). */
@@ -297,7 +297,7 @@ export class PartitionDetector {
   /** Per rule: its maxspan on @timestamp when it is a sequence with one (0: none; see repairPlans). */
   private maxspan = new Float64Array(0);
   /** Per rule: an event's window time (timestamp_override, with its fallback), or null. */
-  private windowTimes: ((ev: EventDoc, t: number) => number | null)[] = [];
+  private windowTimes: ((ev: EventDoc, t: number) => number | readonly number[] | null)[] = [];
   /** While a repair runs a rule with a maxspan: results that end before this time are not its own. */
   private repairFrom = -Infinity;
   /** The silent replay's span (state span + reorder hold), set at start. */
@@ -996,9 +996,13 @@ export class PartitionDetector {
         if (h.t > tHi) tHi = h.t;
         if (h.storedAt < storedLo) storedLo = h.storedAt;
         const wt = h.wt ? h.wt[h.need!.indexOf(i)]! : windowTime(h.ev, h.t);
-        if (wt === null || Number.isNaN(wt)) continue;
-        if (wt < wLo) wLo = wt;
-        if (wt > wHi) wHi = wt;
+        if (wt === null) continue;
+        // A multi-valued override's values ascend: the runs of its first and last cover the rest.
+        const lo = typeof wt === 'number' ? wt : wt[0]!;
+        const hi = typeof wt === 'number' ? wt : wt[wt.length - 1]!;
+        if (Number.isNaN(lo)) continue;
+        if (lo < wLo) wLo = lo;
+        if (hi > wHi) wHi = hi;
       }
       if (wLo === Infinity) continue;
       const sched = new RuleSchedule(rule, { anchor: 0, firstRun: -Infinity });
@@ -1218,7 +1222,7 @@ export function maxspanMs(rule: Rule): number {
 }
 
 /** A rule's window time of an event ordered at `t` (@timestamp): its timestamp_override, with the fallback. */
-function windowTimeOf(rule: Rule): (ev: EventDoc, t: number) => number | null {
+function windowTimeOf(rule: Rule): (ev: EventDoc, t: number) => number | readonly number[] | null {
   const over = rule.timestamp_override;
   if (!over || over === '@timestamp') return (_ev, t) => t;
   const get = fieldAccessor(over);
@@ -1227,8 +1231,8 @@ function windowTimeOf(rule: Rule): (ev: EventDoc, t: number) => number | null {
     // As the hunt's windows (detect/engine.ts): no time there, or one the date field ignores as
     // malformed, falls back to @timestamp. (A number is read by its value here: serve keeps no
     // number's text; it sets event.ingested itself.)
-    const w = overrideInstant(get(ev.source), ev.numberTexts?.[over]);
-    if (w !== null) return w.ms;
+    const w = overrideTimes(get(ev.source), ev.numberTexts?.[over]);
+    if (w !== null) return w;
     return fallback ? t : null;
   };
 }
