@@ -49,7 +49,7 @@ function toLogEvent(m: JsMsg): LogEvent {
   const d = decodeEvent(m.data);
   const source = JSON.parse(d.src) as Record<string, unknown>;
   setIngested(source, d.ingested);
-  return { position: m.seq, storedAt: Number(m.timestampNanos / 1_000_000n), index: d.index, id: d.id, ingested: d.ingested, source };
+  return { position: m.seq, storedAt: Number(m.timestampNanos / 1_000_000n), index: d.index, id: d.id, ingested: d.ingested, source, text: d.src };
 }
 
 export interface PublishOptions {

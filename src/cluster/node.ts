@@ -138,7 +138,7 @@ export class ClusterNode {
       store: this.schedule,
       readWindow: (start, end, byIngested) => {
         const g = this.deps.rules.current;
-        return readStreamWindow(this.deps.res, start, end, byIngested, (ev) => g.router.route(ev).length > 0);
+        return readStreamWindow(this.deps.res, start, end, byIngested, (ev) => g.router.route(ev).length > 0, g.numberTexts);
       },
       active: () => this.scheduler?.active ?? false,
       sink: (group: Alert[], rule: Rule, mode: 'realtime' | 'scheduled') => this.alerts.write(group, rule, mode),

@@ -21,6 +21,7 @@
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type { EventDoc } from '../events/types.js';
+import type { NumberTextReader } from '../events/number-time.js';
 import { stampEventTime } from '../events/order.js';
 import type { GapRow, RunRow, ScheduleStore } from '../serve/detection.js';
 import { MAX_WINDOW_EVENTS, WindowReadError } from '../serve/detection.js';
@@ -264,7 +265,14 @@ export class SchedulerLease {
  * the last event stored when the run began). `wanted` drops events no current rule can use.
  * At most MAX_WINDOW_EVENTS kept: beyond, the run fails with a WindowReadError.
  */
-export async function readStreamWindow(res: ClusterResources, start: number, end: number, byIngested: boolean, wanted: (ev: EventDoc) => boolean): Promise<EventDoc[]> {
+export async function readStreamWindow(
+  res: ClusterResources,
+  start: number,
+  end: number,
+  byIngested: boolean,
+  wanted: (ev: EventDoc) => boolean,
+  numberTexts: NumberTextReader | null = null,
+): Promise<EventDoc[]> {
   const through = await lastSequence(res);
   const out: (EventDoc & { seq: number })[] = [];
   const seen = new Set<string>();
@@ -284,11 +292,14 @@ export async function readStreamWindow(res: ClusterResources, start: number, end
       return;
     }
     setIngested(source, d.ingested);
-    const ev = { source, index: d.index, id: d.id, seq: m.seq };
+    const ev: EventDoc & { seq: number } = { source, index: d.index, id: d.id, seq: m.seq };
     const t = stampEventTime(ev, '@timestamp');
     if (!t) return;
     if (!byIngested && (t.ms < start || t.ms > end)) return;
     if (!wanted(ev)) return;
+    // A rule's timestamp_override numbers are read from the stored text (EventDoc.numberTexts).
+    const texts = numberTexts?.(d.src, source);
+    if (texts !== undefined) ev.numberTexts = texts;
     seen.add(key);
     out.push(ev);
     if (out.length > MAX_WINDOW_EVENTS) {

@@ -8,7 +8,7 @@
 // same time or refusal. The same holds for every date field, so the rules' timestamp_override
 // numbers are looked up too (numberTextsOf, overrideInstant); a value there that is no time is
 // ignored, not refused (a logs data stream ignores malformed values of its other fields).
-import { leafValues } from '../engine/fields.js';
+import { fieldAccessor, leafValues } from '../engine/fields.js';
 import { parseInstant, textInstant, type Instant } from './time.js';
 
 const QUOTE = 34;
@@ -391,6 +391,36 @@ export function holdsNumberValue(v: unknown): boolean {
   if (!Array.isArray(v)) return false;
   for (const x of v) if (holdsNumberValue(x)) return true;
   return false;
+}
+
+/** What numberTextReader gives: the texts of a document's numbers in some fields, or undefined. */
+export type NumberTextReader = (text: string, doc: Record<string, unknown>) => Record<string, string | readonly string[]> | undefined;
+
+/**
+ * numberTextsOf for the documents of `eqlite serve`, whose JSON text (`text`, the document alone)
+ * is at hand where they are parsed or read back: undefined at the cost of one field read per
+ * field for a document holding no number there (nearly all). Null when there are no fields.
+ */
+export function numberTextReader(fields: readonly string[]): NumberTextReader | null {
+  if (fields.length === 0) return null;
+  const gets = fields.map((f) => fieldAccessor(f));
+  return (text, doc) => {
+    for (const get of gets) {
+      const v = get(doc);
+      if (typeof v === 'number' || (typeof v === 'object' && v !== null && holdsNumberValue(v))) return numberTextsOf(text, doc, fields, gets, '');
+    }
+    return undefined;
+  };
+}
+
+/**
+ * The timestamp_override fields of `eqlite serve`'s rules whose numbers it reads from their text:
+ * all but @timestamp (ingest reads it so itself) and event.ingested (which serve sets).
+ */
+export function serveNumberFields(overrides: Iterable<string | undefined>): string[] {
+  const out = new Set<string>();
+  for (const f of overrides) if (f && f !== '@timestamp' && f !== 'event.ingested') out.add(f);
+  return [...out];
 }
 
 /**

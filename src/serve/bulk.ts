@@ -22,6 +22,7 @@ import { isUtf8 } from 'node:buffer';
 import { firstInvalidUtf8, invalidUtf8Reason } from '../util/utf8.js';
 import { markPlain } from '../engine/fields.js';
 import { parseInstant, textInstant } from '../events/time.js';
+import type { NumberTextReader } from '../events/number-time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
 import { needleFilter, type NeedleFilter } from './needles.js';
@@ -62,6 +63,8 @@ export interface BulkItem {
   routes?: readonly number[];
   /** True when the document was mapped from raw winlog.* to ECS on ingest. */
   mapped?: boolean;
+  /** EventDoc.numberTexts of a routed document (BulkRouter.numberTexts), when it holds such a number. */
+  numberTexts?: Readonly<Record<string, string | readonly string[]>>;
   error?: ItemError;
 }
 
@@ -81,6 +84,11 @@ export interface BulkRouter {
   needles?: readonly string[] | null;
   /** The rules that can use the event. */
   route(ev: { source: Record<string, unknown>; index: string; id: string }): readonly number[];
+  /**
+   * The texts of the numbers a routed document holds in the rules' timestamp_override fields
+   * other than event.ingested (serveNumberFields), read from its text; null when no rule has one.
+   */
+  numberTexts?: NumberTextReader | null;
 }
 
 export interface BulkDefaults {
@@ -478,7 +486,13 @@ export class BulkParser {
       if (routes.length === 0) {
         item.routes = NO_ROUTES;
         item.doc = undefined;
-      } else item.routes = routes.slice();
+      } else {
+        item.routes = routes.slice();
+        // Its timestamp_override numbers as the date field reads them: from their text (a mapped
+        // document's are eqlite's own, written by JSON.stringify).
+        const texts = mapped.mapped ? undefined : router.numberTexts?.(text, item.doc);
+        if (texts !== undefined) item.numberTexts = texts;
+      }
     } else {
       if (router) item.routed = -router.gen;
       item.doc = undefined;

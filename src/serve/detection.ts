@@ -454,9 +454,14 @@ export class Detection {
       rows = db.prepare('SELECT seq, idx, id, ingested, src FROM events WHERE ts BETWEEN ? AND ? AND routed > ?').all(start, end, notOurs) as Row[];
     }
     const out: (EventDoc & { seq: number })[] = [];
+    // A rule's timestamp_override numbers are read from the stored text (EventDoc.numberTexts).
+    const numberTexts = this.gen.numberTexts;
     for (const r of rows) {
-      const ev = { source: eventSource(r), index: r.idx, id: r.id, seq: r.seq };
-      if (stampEventTime(ev, '@timestamp')) out.push(ev);
+      const ev: EventDoc & { seq: number } = { source: eventSource(r), index: r.idx, id: r.id, seq: r.seq };
+      if (!stampEventTime(ev, '@timestamp')) continue;
+      const texts = numberTexts?.(r.src, ev.source);
+      if (texts !== undefined) ev.numberTexts = texts;
+      out.push(ev);
     }
     out.sort((a, b) => a.time!.ms - b.time!.ms || a.time!.ns - b.time!.ns || a.seq - b.seq);
     return out;

@@ -27,6 +27,17 @@ export interface LogEvent {
   ingested: number;
   source: Record<string, unknown>;
   /**
+   * EventDoc.numberTexts, when the process that stored it read them (the single-node log's live
+   * tail: ingest's own); else readers find them in `text`.
+   */
+  numberTexts?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * The stored `_source` JSON (numbers as the client wrote them; without the `event.ingested`
+   * that `source` has), when the log read it: where a rule's timestamp_override numbers are read
+   * from their text (numberTextReader).
+   */
+  readonly text?: string;
+  /**
    * Routing already computed for this event by the process that read it (the single-node log
    * hands ingest's own routing over): rule generation and rule indexes. Absent: route again.
    */

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { EventDoc } from '../events/types.js';
+import type { NumberTextReader } from '../events/number-time.js';
 import { BulkParser, bulkResponseParts, Outcomes, responseHasIds, toWriteBatch, type BulkItem } from './bulk.js';
 import type { ServeConfig } from './config.js';
 import type { EsObjects } from './es-api.js';
@@ -29,6 +30,8 @@ export interface StoredEvent {
   /** @timestamp, epoch ms (null when absent). */
   ts: number | null;
   ingested: number;
+  /** EventDoc.numberTexts (BulkItem.numberTexts). */
+  numberTexts?: Readonly<Record<string, string | readonly string[]>>;
   /** Rule generation the routes refer to, and the indexes of the rules that can use the event. */
   gen: number;
   routes: readonly number[];
@@ -66,6 +69,8 @@ export interface IngestRouter {
   /** Strings one of which every event some rule can use contains (RuleRouter.needles), or null. */
   needles: readonly string[] | null;
   route(ev: EventDoc): readonly number[];
+  /** BulkRouter.numberTexts. */
+  numberTexts?: NumberTextReader | null;
 }
 
 export type StoredListener = (batch: StoredBatch) => void;
@@ -243,7 +248,9 @@ export class Ingest {
           if (it.mapped) mapped++;
           if (it.doc) {
             setIngested(it.doc, res.ingested);
-            batch.events.push({ seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested, gen, routes: it.routes ?? NO_ROUTES });
+            const stored: StoredEvent = { seq, index: it.index, id: it.id, source: it.doc, ts: it.ts, ingested: res.ingested, gen, routes: it.routes ?? NO_ROUTES };
+            if (it.numberTexts !== undefined) stored.numberTexts = it.numberTexts;
+            batch.events.push(stored);
             // (Held by the batch now; the item keeps what the response needs.)
             it.doc = undefined;
           }

@@ -37,7 +37,7 @@ import type { QueryResult } from '../engine/index.js';
 import type { Query } from '../eql/ast.js';
 import { parse } from '../eql/index.js';
 import { stampEventTime } from '../events/order.js';
-import { overrideTimes } from '../events/number-time.js';
+import { numberTextReader, overrideTimes, serveNumberFields, type NumberTextReader } from '../events/number-time.js';
 import type { EventDoc } from '../events/types.js';
 import { fieldAccessor } from '../engine/fields.js';
 import type { Rule } from '../rules/types.js';
@@ -298,6 +298,8 @@ export class PartitionDetector {
   private maxspan = new Float64Array(0);
   /** Per rule: an event's window time (timestamp_override, with its fallback), or null. */
   private windowTimes: ((ev: EventDoc, t: number) => number | readonly number[] | null)[] = [];
+  /** Reads the rules' timestamp_override numbers from a stored event's text (null: no rule needs it). */
+  private numberTexts: NumberTextReader | null = null;
   /** While a repair runs a rule with a maxspan: results that end before this time are not its own. */
   private repairFrom = -Infinity;
   /** The silent replay's span (state span + reorder hold), set at start. */
@@ -422,6 +424,7 @@ export class PartitionDetector {
     this.ruleSpan = Float64Array.from(this.rules.stream, (p) => (orderFree(p) ? 0 : lateSpanMs(p.rule)));
     this.maxspan = Float64Array.from(this.rules.prepared, (p) => maxspanMs(p.rule));
     this.windowTimes = this.rules.prepared.map((p) => windowTimeOf(p.rule));
+    this.numberTexts = numberTextReader(serveNumberFields(this.rules.prepared.map((p) => p.rule.timestamp_override)));
     this.lateUntil = new Float64Array(this.rules.stream.length).fill(-Infinity);
     this.repairRouters = new Map();
     this.stream = new DetectionEngine({
@@ -517,6 +520,7 @@ export class PartitionDetector {
       const ev: EventDoc = { source: e.source, index: e.index, id: e.id };
       let routes: readonly number[] = known ?? router.route(ev).slice();
       if (routes.length === 0) continue;
+      this.setNumberTexts(ev, e);
       routes = this.scope.rulesFor(ev, routes);
       if (routes.length === 0) continue;
       const time = stampEventTime(ev, '@timestamp');
@@ -551,6 +555,15 @@ export class PartitionDetector {
     h.wt = need.map((r) => this.windowTimes[r]!(h.ev, h.t) ?? Number.NaN);
     h.ev = LET_GO;
     this.unrepaired.push(h);
+  }
+
+  /**
+   * A log event's EventDoc.numberTexts, so that its rules' timestamp_override numbers are read
+   * from their text as in a hunt: ingest's (the live tail), or read from its stored text.
+   */
+  private setNumberTexts(ev: EventDoc, e: LogEvent): void {
+    const texts = e.numberTexts ?? (e.text === undefined || this.numberTexts === null ? undefined : this.numberTexts(e.text, ev.source));
+    if (texts !== undefined) ev.numberTexts = texts;
   }
 
   /** Pushes the events held long enough, in time order (`all`: everything held). */
@@ -938,6 +951,7 @@ export class PartitionDetector {
           done = k + 1;
           const ev = { source: e.source, index: e.index, id: e.id, pos: e.position } as RepairEvent;
           if (!stampEventTime(ev, '@timestamp')) continue;
+          this.setNumberTexts(ev, e);
           feed(ev, p.routes[k]!);
         }
       }, { signal: this.abort!.signal, page: this.opts.repairPage ?? REPAIR_PAGE });
@@ -1090,7 +1104,9 @@ export class PartitionDetector {
       // (The scope keeps or drops each rule alone: asking it about the repaired rules only is the same.)
       const mine = this.scope.rulesFor(ev, routes).filter((r) => rules.has(r));
       if (mine.length === 0) return;
-      if (stampEventTime(ev, '@timestamp')) out.push({ ...ev, routes: mine });
+      if (!stampEventTime(ev, '@timestamp')) return;
+      this.setNumberTexts(ev, e);
+      out.push({ ...ev, routes: mine });
     };
     const held = (n: number) => {
       if (n > this.counts.repairPeak) this.counts.repairPeak = n;
@@ -1229,8 +1245,8 @@ function windowTimeOf(rule: Rule): (ev: EventDoc, t: number) => number | readonl
   const fallback = rule.timestamp_override_fallback_disabled !== true;
   return (ev, t) => {
     // As the hunt's windows (detect/engine.ts): no time there, or one the date field ignores as
-    // malformed, falls back to @timestamp. (A number is read by its value here: serve keeps no
-    // number's text; it sets event.ingested itself.)
+    // malformed, falls back to @timestamp; a number is read from its text (setNumberTexts), every
+    // value of a multi-valued field counting. (event.ingested is serve's own, an ISO string.)
     const w = overrideTimes(get(ev.source), ev.numberTexts?.[over]);
     if (w !== null) return w;
     return fallback ? t : null;

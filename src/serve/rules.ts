@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { ruleUuid } from '../detect/alerts.js';
 import { prepareRule, RuleRouter, type PreparedRule, type PrepareOptions } from '../detect/router.js';
 import { loadValueLists } from '../rules/exceptions.js';
+import { numberTextReader, serveNumberFields, type NumberTextReader } from '../events/number-time.js';
 import { currentRelease, loadRuleSet } from '../rules/home.js';
 import { describeSelection, hasSelection, selectRules, type RuleSelection } from '../rules/select.js';
 import { defaultRulesDir, loadRules, type LoadResult } from '../rules/load.js';
@@ -78,6 +79,11 @@ export interface RuleGeneration {
   wants(index: string): boolean;
   /** The fields the router's dispatch reads (picked from a document's bytes before parsing it). */
   dispatchFields: readonly string[];
+  /**
+   * Reads the texts of a document's numbers in the rules' timestamp_override fields that serve
+   * does not set itself (serveNumberFields), as their date field reads them; null: no such field.
+   */
+  numberTexts: NumberTextReader | null;
   all: ServedRule[];
   exceptionLists: ExceptionList[];
 }
@@ -223,7 +229,7 @@ export class RuleSet {
       return w;
     };
     const router = new RuleRouter(prepared);
-    this.current = { gen: this.nextGeneration(), prepared, stream, router, wants, dispatchFields: router.dispatchFields(), all, exceptionLists: lists };
+    this.current = { gen: this.nextGeneration(), prepared, stream, router, wants, dispatchFields: router.dispatchFields(), numberTexts: numberTextReader(serveNumberFields(prepared.map((p) => p.rule.timestamp_override))), all, exceptionLists: lists };
     this.opts.onChange?.(this.current);
     return this.current;
   }

@@ -151,7 +151,7 @@ export class Service {
       backlog: () => (node ? node.backlog() : this.detection.backlog()),
       router: () => {
         const g = this.rules.current;
-        return { gen: g.gen, wants: g.wants, fields: g.dispatchFields, needles: g.router.needles, mayDispatch: (picked, index) => g.router.mayDispatch(picked, index), route: (ev) => g.router.route(ev) };
+        return { gen: g.gen, wants: g.wants, fields: g.dispatchFields, needles: g.router.needles, mayDispatch: (picked, index) => g.router.mayDispatch(picked, index), route: (ev) => g.router.route(ev), numberTexts: g.numberTexts };
       },
     });
     this.ingest.onStored((evs) => this.log$.notify(evs));

@@ -44,6 +44,7 @@ function rowEvent(r: Row): LogEvent {
       }
       return source;
     },
+    text: r.src,
     // routed = -G: no rule of generation G could use the event.
     routed: r.routed < 0 ? { gen: -r.routed, routes: [] } : undefined,
   };
@@ -346,7 +347,7 @@ class SqliteReader implements PartitionReader {
           }
           last = lastSeq;
           const events = b.events.map(
-            (e): LogEvent => ({ position: e.seq, storedAt: e.ingested, index: e.index, id: e.id, ingested: e.ingested, source: e.source, routed: { gen: e.gen, routes: e.routes }, began: b.began }),
+            (e): LogEvent => ({ position: e.seq, storedAt: e.ingested, index: e.index, id: e.id, ingested: e.ingested, source: e.source, numberTexts: e.numberTexts, routed: { gen: e.gen, routes: e.routes }, began: b.began }),
           );
           await handler(events, routedGen === undefined ? undefined : { position: lastSeq, storedAt: b.ingested, skipped: b.count - b.events.length });
         }
