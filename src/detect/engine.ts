@@ -468,8 +468,25 @@ export class DetectionEngine {
     const sched = s.schedule!;
     let got = 0;
     if (typeof wt === 'number') {
+      // The common case, inline (the hot path: every routed event of every rule).
       const { lo, hi } = sched.runsContaining(wt, this.runRange);
-      got = this.placeRuns(s, ev, a, wt, Math.max(lo, s.closedThrough + 1), hi, exceptedUntil);
+      for (let k = Math.max(lo, s.closedThrough + 1); k <= hi; k++) {
+        let w = s.windows.get(k);
+        if (!w) {
+          w = this.newWindow(s, sched.window(k));
+          if (w.start > wt || w.end < wt) continue; // clipped away
+          s.windows.set(k, w);
+          if (w.end < s.nextClose) s.nextClose = w.end;
+          if (w.end < this.nextClose) this.nextClose = w.end;
+        }
+        got |= PLACED;
+        if (w.runTime < exceptedUntil) {
+          got |= EXCEPTED;
+          continue;
+        }
+        if (w.held) w.held.push(ev);
+        else if (!w.run.done) w.run.push(ev, a);
+      }
     } else {
       // Every run whose window holds one of the values, each once: the values ascend, so do their
       // runs' ranges, and each range starts past the runs already given the event.
@@ -489,6 +506,7 @@ export class DetectionEngine {
   /**
    * Hands an event whose window time `wt` runs k = lo…hi contain to those runs, opening them as
    * needed: PLACED when a run holds it, | EXCEPTED when an expiring exception kept it from one.
+   * (The loop place() runs inline for a single window time.)
    */
   private placeRuns(s: RuleState, ev: EventDoc, a: TermAnswers | undefined, wt: number, lo: number, hi: number, exceptedUntil: number): number {
     const sched = s.schedule!;
