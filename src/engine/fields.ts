@@ -285,6 +285,15 @@ const OUTSIDE_NODES = 4096;
 /** Set by a FieldWalker's walk when a key it follows has a dot. */
 let dotted = false;
 
+/**
+ * The names of the accessors made so far (in the order made): once a worker's router is built,
+ * every field anything on that thread reads through an accessor (bench/wasm-scan.ts prunes
+ * documents to them).
+ */
+export function accessorNames(): readonly string[] {
+  return registry;
+}
+
 /** One-off read; prefer `fieldAccessor` on hot paths. */
 export function getField(source: Record<string, unknown>, name: string): unknown {
   return fieldAccessor(name)(source);
