@@ -12,7 +12,9 @@
 //          (latin1Slice when ASCII); then the walk;
 //   tape+d the same tape, strings sliced from the chunk decoded as in `a` (the worker decodes it
 //          anyway when it forwards line text; assumes lines without leading blanks, as the
-//          scanner's offsets start at a line's `{`).
+//          scanner's offsets start at a line's `{`);
+//   picker the product's LinePicker (src/events/line-picker.ts, a tape as above, with the
+//          reader's own fields too) as the reader's byte path uses it.
 //
 // The wanted fields are every field an accessor reads on a worker once its router is built (the
 // rules' anchors, conditions, join keys, exceptions and timestamp overrides: fields.ts
@@ -316,11 +318,39 @@ function wasmVariant(s: Scanner, form: number, decoded: boolean): Variant {
   };
 }
 
+// The product's picker (src/events/line-picker.ts) as the reader's byte path uses it.
+const { LinePicker } = await imp('events/line-picker.js');
+const { PICK_READER_FIELDS } = await imp('events/sources.js');
+const product = LinePicker.create([...wanted, ...PICK_READER_FIELDS]) as {
+  load(b: Uint8Array, from: number, end: number): void;
+  pick(p: number, nl: number): Record<string, unknown> | null;
+};
+const picked: Variant = (chunk, each) => {
+  product.load(chunk, 0, chunk.length);
+  let n = 0;
+  for (let p = 0; p < chunk.length; ) {
+    let nl = chunk.indexOf(10, p);
+    if (nl < 0) nl = chunk.length;
+    if (nl > p) {
+      let doc = product.pick(p, nl);
+      if (doc === null) {
+        fallbacks++;
+        doc = JSON.parse(chunk.toString('utf8', p, nl)) as Record<string, unknown>;
+      }
+      each(doc);
+      n++;
+    }
+    p = nl + 1;
+  }
+  return n;
+};
+
 const variants: { name: string; run: Variant; times: number[] }[] = [
   { name: 'a (decode + JSON.parse + walk)', run: parsed, times: [] },
   { name: 'text (WASM pruned JSON text + JSON.parse + walk)', run: wasmVariant(textScan, FORM_TEXT, false), times: [] },
   { name: 'tape (WASM tape, strings from WASM memory + walk)', run: wasmVariant(tapeScan, FORM_TAPE, false), times: [] },
   { name: 'tape+d (WASM tape, strings sliced from the decoded chunk + walk)', run: wasmVariant(tapeScan, FORM_TAPE, true), times: [] },
+  { name: 'picker (src/events/line-picker.ts, as the reader uses it + walk)', run: picked, times: [] },
 ];
 
 // ---- Every line checked first: the walk's values and the router's decisions must be equal.
@@ -344,7 +374,12 @@ const variants: { name: string; run: Variant; times: number[] }[] = [
       v.run(c, (doc) => {
         const r = ref[i++]!;
         if (walkOf(doc) !== r.walk || routeOf(doc) !== r.route) {
-          if (bad++ < 3) console.error(`${v.name}: line ${i} differs:\n  ${walkOf(doc).slice(0, 400)}\n  ${r.walk.slice(0, 400)}\n  ${routeOf(doc).slice(0, 300)}\n  ${r.route.slice(0, 300)}`);
+          if (bad++ < 3) {
+            const w = walkOf(doc);
+            let k = 0;
+            while (k < w.length && w[k] === r.walk[k]) k++;
+            console.error(`${v.name}: line ${i} differs at ${k}:\n  ${w.slice(k - 100, k + 200)}\n  ${r.walk.slice(k - 100, k + 200)}\n  ${routeOf(doc).slice(0, 300)}\n  ${r.route.slice(0, 300)}`);
+          }
         }
       });
     if (i !== ref.length || bad > 0) throw new Error(`${v.name}: ${bad} of ${i} lines differ (${ref.length} expected)`);

@@ -17,10 +17,14 @@
 // refuses such a document, so the reader is told (`bad`, before the line is handed over, decoded
 // with U+FFFD) and skips what the splitter makes of it. One isUtf8 pass (SIMD) over each read's
 // lines proves them valid; only a read it refuses is searched line by line.
+// Without a filter, with a LinePicker (ReadOptions.pick): each line at a line start is offered to
+// the picker, whose document of the wanted fields the reader takes (`pick`) in place of parsing
+// the line; a line the picker or the reader declines is decoded and handed over as above.
 import { isUtf8 } from 'node:buffer';
 import type { JsonSplitter } from './json-split.js';
 import { decodeUtf8, firstInvalidUtf8 } from '../util/utf8.js';
 import type { LineFilter } from './prefilter.js';
+import type { LinePicker } from './line-picker.js';
 import type { Instant } from './time.js';
 
 /** A partial line carried over longer than this goes to the splitter as text. */
@@ -38,6 +42,11 @@ export type TakeStub = (time: Instant, line: number, hasCategory: boolean) => vo
  * byte's value and place in the line (1-based).
  */
 export type BadLine = (line: number, value: number, byte: number) => void;
+/**
+ * A line's document of the wanted fields (LinePicker), its line number and its length in UTF-16
+ * units: whether the reader took it (else the line is parsed as usual).
+ */
+export type TakePicked = (doc: Record<string, unknown>, line: number, chars: number) => boolean;
 
 export class ByteLines {
   /**
@@ -54,11 +63,14 @@ export class ByteLines {
 
   constructor(
     private readonly splitter: JsonSplitter,
-    private readonly filter: LineFilter,
+    /** Null: lines are offered to `picker` instead. */
+    private readonly filter: LineFilter | null,
     /** The splitter's cap on a line (characters): a longer line is left to the splitter. */
     private readonly maxLineChars: number,
     private readonly take: TakeStub,
     private readonly bad: BadLine,
+    private readonly picker: LinePicker | null = null,
+    private readonly takePicked: TakePicked | null = null,
   ) {}
 
   /**
@@ -113,6 +125,7 @@ export class ByteLines {
    * the start of the line at which the filter turned off.
    */
   private lines(buf: Buffer, from: number, end: number): number {
+    if (this.filter === null) return this.pickLines(buf, from, end);
     const view = buf.toString('latin1', from, end);
     const n = end - from;
     const splitter = this.splitter;
@@ -136,14 +149,14 @@ export class ByteLines {
         let c = view.charCodeAt(s);
         while (c === SPACE || c === TAB || c === CR) c = view.charCodeAt(++s);
         if (c === LBRACE && nl - s <= this.maxLineChars) {
-          const time = filter.skipLatin1(view, s, nl);
+          const time = filter!.skipLatin1(view, s, nl);
           if (time !== null) {
-            this.take(time, splitter.lineNumber, filter.lastHasCategory);
+            this.take(time, splitter.lineNumber, filter!.lastHasCategory);
             splitter.tookLine(nl + 1 - p);
             p = nl + 1;
             continue;
           }
-          if (filter.off) return from + p;
+          if (filter!.off) return from + p;
           this.offered = true;
           try {
             splitter.push(decodeUtf8(buf, from + p, from + nl + 1));
@@ -155,6 +168,36 @@ export class ByteLines {
         }
       }
       splitter.push(decodeUtf8(buf, from + p, from + nl + 1));
+      p = nl + 1;
+    }
+    return end;
+  }
+
+  /**
+   * The lines of buf[from, end) (ending with a newline) offered to the picker: all of them are
+   * taken or handed over. The picker validates what it takes (UTF-8 included); a line it declines
+   * is checked for bytes that are not UTF-8 only then.
+   */
+  private pickLines(buf: Buffer, from: number, end: number): number {
+    const splitter = this.splitter;
+    const picker = this.picker!;
+    const take = this.takePicked!;
+    picker.load(buf, from, end);
+    let p = from;
+    while (p < end) {
+      const nl = buf.indexOf(NL, p);
+      // (A line's characters are at most its bytes: one within the cap in bytes is within it.)
+      if (splitter.atLineStart && nl - p <= this.maxLineChars) {
+        const doc = picker.pick(p - from, nl - from);
+        if (doc !== null && take(doc, splitter.lineNumber, picker.lineChars)) {
+          splitter.tookLine(nl + 1 - p);
+          p = nl + 1;
+          continue;
+        }
+      }
+      const bad = isUtf8(buf.subarray(p, nl)) ? -1 : firstInvalidUtf8(buf, p, nl);
+      if (bad >= 0) this.bad(splitter.nextTextLine, buf[bad]!, bad - p + 1);
+      splitter.push(decodeUtf8(buf, p, nl + 1));
       p = nl + 1;
     }
     return end;

@@ -5,6 +5,7 @@
 // im_msvistalog documents and RawWindowsEvent JSON — are recognised per document and mapped on
 // read, so rules see the same fields. Every input
 // is batched (one promise per ~1,000 events) so the time-ordered merge stays cheap.
+import type { LinePicker } from './line-picker.js';
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,8 @@ export interface OpenOptions {
   range?: ReadOptions['range'];
   /** JSON inputs: keep each plain NDJSON event's text (ReadOptions.keepText). */
   keepText?: boolean;
+  /** JSON inputs: read lines into documents of these fields where it can (ReadOptions.pick). */
+  pick?: LinePicker | null;
 }
 
 /**
@@ -181,6 +184,7 @@ function openJson(file: string, opts: OpenOptions): OpenedInput {
     lineFilter: lineFilter(opts.needles ?? null, opts.timestampField ?? '@timestamp'),
     ...(opts.range ? { range: opts.range } : {}),
     ...(opts.keepText ? { keepText: true } : {}),
+    ...(opts.pick ? { pick: opts.pick } : {}),
     ...(opts.timestampField ? { timestampField: opts.timestampField } : {}),
     ...(opts.numberTimeFields && opts.numberTimeFields.length > 0 ? { numberTimeFields: opts.numberTimeFields } : {}),
   });

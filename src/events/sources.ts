@@ -15,6 +15,8 @@ import { createRequire } from 'node:module';
 import { fieldAccessor, getField } from '../engine/fields.js';
 import { DEFAULT_MAX_VALUE_CHARS, JsonSplitter } from './json-split.js';
 import { ByteLines } from './byte-lines.js';
+import type { LinePicker } from './line-picker.js';
+import { windowsShapeOf } from './windows/shape.js';
 import { looksLikeXml, XmlEventSplitter } from './windows-xml.js';
 import { LineStarts } from './line-bytes.js';
 import { SNIFF_BYTES, sniffEncoding, textDecoder, type TextChunks } from '../util/text.js';
@@ -82,7 +84,27 @@ export interface ReadOptions {
    * EventDoc.numberTexts.
    */
   numberTimeFields?: readonly string[];
+  /**
+   * A part of a file other than its first (range.continued) read with keepText and no line
+   * filter: lines are read into documents of the picker's fields (events/line-picker.ts), which
+   * must hold every field read from these events (PICK_READER_FIELDS for the reader's own reads).
+   * Such events carry `picked`, textAt, textBytes and textChars, and no text. Lines it declines,
+   * search hits, Windows documents mapped on read and number times read from their text are
+   * parsed as without it.
+   */
+  pick?: LinePicker | null;
 }
+
+/**
+ * What the reader and openInput read of a document themselves (inferIndex, searchHits, `_source`,
+ * windowsShapeOf, hasCategory): a picker's fields must include these (ReadOptions.pick), and the
+ * time fields the reader is given. (A key such as `winlog` or `agent` stays in a picked document
+ * whenever the line has it, emptied of what is not wanted: its presence is what is read.)
+ */
+export const PICK_READER_FIELDS: readonly string[] = [
+  '@timestamp', '_source', 'hits', 'data_stream', 'agent.type', 'agent.version', 'event.category', 'event.type',
+  'EventID', 'Channel', 'Hostname', 'SourceName', 'System', 'winlog.event_id', 'winlog.channel', 'winlog.provider_name',
+];
 
 /** The source of a stub event (a line not parsed, see ReadOptions.lineFilter): empty, frozen. */
 export const STUB_SOURCE: Record<string, unknown> = Object.freeze({});
@@ -298,6 +320,29 @@ export class EventReader implements AsyncIterable<EventDoc> {
     };
     // The byte path (byte-lines.ts), while the filter is on; made when first entered.
     let bytes: ByteLines | null = null;
+    // Lines read by the picker (ReadOptions.pick): only where the reader finds the lines' bytes.
+    const picker = opts.pick != null && lineStarts !== null && filter === null ? opts.pick : null;
+    /**
+     * A picked line's document, taken as the value sink would take its parsed document, unless
+     * the sink would need what picking left out: the line's text (a number time), a search hit's
+     * or response's shape, or the whole document (a Windows shape mapped on read, inputs.ts).
+     */
+    const takePicked = (doc: Record<string, unknown>, line: number, chars: number): boolean => {
+      // (A document with a `hits` member may be a saved search or EQL search response: parsed.)
+      if (doc._source !== undefined || doc.hits !== undefined || windowsShapeOf(doc) !== null) return false;
+      // (emitTimed's test for reading a number from the text, on the same fields.)
+      const at = timeNumber(doc['@timestamp']);
+      const other = otherTime === null ? undefined : timeNumber(otherTime(doc));
+      if (typeof at === 'number' || typeof other === 'number' || (numberGets.length > 0 && holdsNumber(doc))) return false;
+      if (!lineStarts!.lineAt(line, where)) return false;
+      emit(doc, line, undefined, undefined);
+      const ev = out[out.length - 1]!;
+      ev.picked = true;
+      ev.textAt = where.at;
+      ev.textBytes = where.bytes;
+      ev.textChars = chars;
+      return true;
+    };
     const maxChars = opts.maxEventChars ?? DEFAULT_MAX_VALUE_CHARS;
     /**
      * Emits the event `o` whose JSON text is `itemText` (`path` + a field is where the field is in
@@ -591,7 +636,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
           lineStarts.add(chunk, byteAt);
           byteAt += chunk.length;
         }
-        if (!inBytes && byteLines && filter !== null && !filter.off && (text === null || (jsonInput && utf8))) {
+        if (!inBytes && byteLines && ((filter !== null && !filter.off) || picker !== null) && (text === null || (jsonInput && utf8))) {
           // The byte path is entered at a newline: the text up to it is decoded and handed over as
           // before (deciding the format and encoding on the first read), so that the decoder then
           // holds nothing and the splitter stands at a line start or inside a value it reads on.
@@ -605,7 +650,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
             feed(decoded);
             chunk = chunk.subarray(nl + 1);
             if (jsonInput && utf8 && decoder !== null) {
-              bytes ??= new ByteLines(splitter, filter, maxChars, takeStub, markBad);
+              bytes ??= new ByteLines(splitter, filter, maxChars, takeStub, markBad, picker, takePicked);
               inBytes = true;
             }
           }

@@ -83,6 +83,13 @@ export interface EventDoc {
    */
   textAt?: number;
   textBytes?: number;
+  /**
+   * A document read by a LinePicker (ReadOptions.pick): `source` holds only the fields that will
+   * be read, so it must never stand for the event's document (an input worker sends the line's
+   * place, textAt and textBytes); textChars is the length of the line's text.
+   */
+  picked?: true;
+  textChars?: number;
 }
 
 /** A malformed item that was skipped; sources report these instead of throwing. */

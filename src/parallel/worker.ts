@@ -6,7 +6,9 @@ import { openInput, type HostAddresses } from '../events/inputs.js';
 import { fileIdPrefix, InputError, STDIN_NAME } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
 import { overrideWireValue } from '../events/number-time.js';
-import { fieldAccessor, getField } from '../engine/fields.js';
+import { accessorNames, fieldAccessor, getField } from '../engine/fields.js';
+import { LinePicker } from '../events/line-picker.js';
+import { PICK_READER_FIELDS } from '../events/sources.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { CLONE, forwardForm, JSON_TEXT } from './forward-form.js';
@@ -196,6 +198,11 @@ class BatchBuilder {
         place.at = ev.textAt;
         place.bytes = ev.textBytes!;
         place.chars = json.length;
+      } else if (ev.picked === true) {
+        place = PLACE;
+        place.at = ev.textAt!;
+        place.bytes = ev.textBytes!;
+        place.chars = ev.textChars!;
       }
       // The main thread's runs then read no field of the event, and parse its text only when
       // something else needs the document (an alert, a sequence that keeps it).
@@ -227,6 +234,66 @@ class BatchBuilder {
 /** The router of this worker's parts of files (see ToWorker 'open'); made once. */
 let partRouter: FileRouter | null = null;
 
+/**
+ * A hunt's parts of files are read by a LinePicker into documents of the fields anything on this
+ * thread reads (ReadOptions.pick): every accessor made once the router is built (the rules'
+ * anchors, conditions, join keys, exceptions, timestamp overrides), the reader's own fields, the
+ * time and tiebreaker fields. EQLITE_PICK=off reads them whole (to compare).
+ */
+let picker: LinePicker | null | undefined;
+/** Accessors made when the picker was built: one made later must read a field it picks (checkPicked). */
+let pickedAccessors = 0;
+/**
+ * Parts read by this worker before it builds a picker: finding the fields costs a parse of every
+ * rule's query (about 0.2–0.4 s), which pays only over large files.
+ */
+const PICK_AFTER_PARTS = 8;
+let partsRead = 0;
+async function partPicker(): Promise<LinePicker | null> {
+  if (picker !== undefined) return picker;
+  const spec = cfg.route;
+  if (spec.kind !== 'hunt' || process.env.EQLITE_PICK === 'off') return (picker = null);
+  if (++partsRead <= PICK_AFTER_PARTS) return null;
+  picker = null;
+  if (cfg.tiebreakerField !== null) fieldAccessor(cfg.tiebreakerField);
+  fieldAccessor(cfg.timestampField);
+  const names = new Set(accessorNames());
+  pickedAccessors = names.size;
+  // A query taken from the outline cache compiles when an event first reaches it (detect/router.ts
+  // prepareRule), making its accessors then: its fields are found from its text now.
+  const { ruleCompileOptions } = await import('../detect/router.js');
+  const { forEachField } = await import('../eql/index.js');
+  const { parseStatementSyntax } = await import('../eql/parser.js');
+  for (const rule of spec.rules) {
+    if (!rule.query || rule.unsupported) continue;
+    const o = ruleCompileOptions(rule, spec.prepare);
+    names.add(o.timestampField ?? '@timestamp');
+    names.add(o.eventCategoryField ?? 'event.category');
+    if (o.tiebreakerField) names.add(o.tiebreakerField);
+    try {
+      forEachField(parseStatementSyntax(rule.query), (f) => names.add(f.name));
+    } catch {
+      // (A query that does not parse was not prepared: the worker would have failed already.)
+    }
+  }
+  picker = LinePicker.create([...names, ...PICK_READER_FIELDS]);
+  return picker;
+}
+
+/**
+ * Fails the part when an accessor was made after the picker was built for a field it does not
+ * pick (a field read lazily): events picked before then may lack it. Nothing in eqlite does so;
+ * this keeps it so.
+ */
+function checkPicked(): void {
+  const names = accessorNames();
+  if (picker == null || names.length === pickedAccessors) return;
+  for (let i = pickedAccessors; i < names.length; i++) {
+    if (!picker.picks(names[i]!)) throw new Error(`internal: field ${names[i]} is read but was not picked from the lines (EQLITE_PICK=off reads them whole)`);
+  }
+  pickedAccessors = names.length;
+}
+
 async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteRange | undefined, part: boolean): Promise<void> {
   const job: Job = { credits: part ? Infinity : cfg.credits, wake: null, cancelled: false };
   jobs.set(id, job);
@@ -234,6 +301,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
   const onSkip = (item: SkippedItem) => skips.push(item);
   try {
     const router = part ? (partRouter ??= (await factory)()) : (await factory)();
+    const pick = part ? await partPicker() : null;
     const input = openInput(
       { path, kind },
       {
@@ -249,6 +317,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
         keepText: true,
         timestampField: cfg.timestampField,
         numberTimeFields: overrideFields,
+        pick,
       },
     );
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
@@ -258,6 +327,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
     let batches = 0;
     let sent = 0;
     const send = () => {
+      if (pick !== null) checkPicked();
       b.skips = skips;
       skips = [];
       sent += b.n;
@@ -285,8 +355,9 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
           // The line an NDJSON event was parsed from gives the same document again (and costs
           // nothing here); a document nested deeper than the main thread's JSON.parse takes was
           // refused by the reader (MAX_JSON_DEPTH).
-          const form = routes.length === 0 ? CLONE : ev.text !== undefined ? JSON_TEXT : forwardForm(ev.source, cfg.cloneDepth);
-          if (form !== CLONE) {
+          // A picked document (ReadOptions.pick) holds only the fields read here: its line's place travels.
+          const form = routes.length === 0 ? CLONE : ev.text !== undefined || ev.picked === true ? JSON_TEXT : forwardForm(ev.source, cfg.cloneDepth);
+          if (form !== CLONE && ev.picked !== true) {
             json = ev.text ?? asJson(ev.source);
             if (json === undefined) {
               // Deeper than JSON.stringify can go on this thread's stack: say so, do not lose it silently.
