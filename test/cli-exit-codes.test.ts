@@ -21,7 +21,11 @@ beforeAll(async () => {
   main = await bundleCli(path.join(root, 'build', 'cli'));
   writeFileSync(path.join(cwd, 'ev.ndjson'), '{"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"},"process":{"name":"a.exe"}}\n');
   mkdirSync(path.join(cwd, 'empty-rules'));
+  // Events in a folder, under a name directories are not searched for.
+  mkdirSync(path.join(cwd, 'logs'));
+  writeFileSync(path.join(cwd, 'logs', 'events.log'), '{"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"}}\n');
 });
+const NO_FILES = 'no input files found in logs: directories are searched for .ndjson, .jsonl, .json, .gz and .evtx files (name any other file on the command line to read it)';
 afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
 const HELP_POINTER = '(add --help for the usage and options)';
@@ -37,6 +41,7 @@ const CASES: Array<[string[], string]> = [
   [['hunt', 'ev.ndjson', '--from', 'yesterday'], 'error: invalid time "yesterday": expected an ISO 8601 time or date math such as now-24h'],
   [['hunt'], "error: missing required argument 'inputs'"],
   [['hunt', 'nope.ndjson'], 'error: cannot read nope.ndjson: no such file or directory'],
+  [['hunt', 'logs'], `error: ${NO_FILES}`],
   [['hunt', 'ev.ndjson', '--rules', 'nope'], 'error: cannot read rules nope: no such file or directory'],
   [['hunt', 'ev.ndjson', '--rules', 'empty-rules'], 'error: no EQL rule in empty-rules; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)'],
   [['hunt', 'ev.ndjson', '--value-list', 'nope.txt'], 'error: cannot read value list nope.txt: no such file or directory'],
@@ -47,6 +52,7 @@ const CASES: Array<[string[], string]> = [
   [['query', 'process where true', 'ev.ndjson', '--size', 'abc'], "error: option '--size <n>' argument 'abc' is invalid. expected a non-negative integer"],
   [['query'], "error: missing required argument 'query'"],
   [['query', 'process where true', 'nope.ndjson'], 'eqlite: cannot read nope.ndjson: no such file or directory'],
+  [['query', 'process where true', 'logs'], `eqlite: ${NO_FILES}`],
   [['query', 'process where process.name = "x"', 'ev.ndjson'], 'query:1:28: error: `=` is not supported by Elasticsearch EQL'],
   // validate
   [['validate', '--bogus'], "error: unknown option '--bogus'"],
@@ -57,6 +63,7 @@ const CASES: Array<[string[], string]> = [
   [['convert', 'ev.ndjson', '--profile', 'x'], 'error: option \'--profile <profile>\' argument \'x\' is invalid. expected "integration" or "winlogbeat"'],
   [['convert'], "error: missing required argument 'inputs'"],
   [['convert', 'nope.evtx'], 'warning: cannot read nope.evtx: no such file or directory'],
+  [['convert', 'logs'], `warning: ${NO_FILES}`],
   [['convert', 'ev.ndjson', '-o', 'no-dir/a.ndjson'], 'error: cannot write no-dir/a.ndjson: directory no-dir does not exist'],
   // generate
   [['generate', '--out', 'g.ndjson', '--bogus'], "error: unknown option '--bogus'"],
@@ -83,6 +90,7 @@ const CASES: Array<[string[], string]> = [
   [['explain', 'ev.ndjson'], "error: required option '--rule <rule>' not specified"],
   [['explain', '--rule', SEED], "error: missing required argument 'files'"],
   [['explain', '--rule', SEED, 'nope.ndjson'], 'error: cannot read nope.ndjson: no such file or directory'],
+  [['explain', '--rule', SEED, 'logs'], `error: ${NO_FILES}`],
   [['explain', '--rule', SEED, 'ev.ndjson', '--rules', 'nope'], 'error: cannot read rules nope: no such file or directory'],
   [['explain', '--rule', SEED, 'ev.ndjson', '--value-list', 'nope.txt'], 'error: cannot read value list nope.txt: no such file or directory'],
   [['explain', '--rule', 'nope', 'ev.ndjson'], 'error: no rule with rule_id or name "nope" among 1 loaded rule(s)'],

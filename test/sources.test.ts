@@ -387,6 +387,19 @@ describe('expandInputs', () => {
     ]);
   });
 
+  it('names a directory that held no input file in a warning when other inputs remain, and nothing when none remain', async () => {
+    const logs = path.join(dir, 'only-logs');
+    file('only-logs/app.log', '{}');
+    const one = file('one/a.ndjson', '{}');
+    const warnings: string[] = [];
+    expect(await expandInputs([logs, one], { onWarning: (m) => warnings.push(m) })).toEqual([{ path: one, kind: 'json' }]);
+    expect(warnings).toEqual([`no input files found in ${logs}: directories are searched for .ndjson, .jsonl, .json, .gz and .evtx files (name any other file on the command line to read it)`]);
+    // Alone, it gives no file and no warning: the caller refuses the run with that message.
+    warnings.length = 0;
+    expect(await expandInputs([logs], { onWarning: (m) => warnings.push(m) })).toEqual([]);
+    expect(warnings).toEqual([]);
+  });
+
   it('throws InputError for a missing path', async () => {
     const p = path.join(dir, 'missing-dir');
     await expect(expandInputs([p])).rejects.toThrow(`cannot read ${p}: no such file or directory`);

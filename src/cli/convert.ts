@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatPosition, openInput } from '../events/inputs.js';
-import { expandInputs, InputError, type InputFile } from '../events/sources.js';
+import { expandInputs, InputError, noInputFilesMessage, type InputFile } from '../events/sources.js';
 import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js';
 import { discoverHostAddresses } from '../events/host-discovery.js';
 import { hostIpOption, type HostIpMode } from './threads.js';
@@ -87,6 +87,12 @@ export async function convertFiles(
       } catch (e) {
         counts.failedFiles++;
         warn((e as Error).message);
+        continue;
+      }
+      // A directory without input files is an input that could not be read: reported, exit 2.
+      if (files.length === 0) {
+        counts.failedFiles++;
+        warn(noInputFilesMessage([p]));
         continue;
       }
       for (const f of files) {

@@ -12,7 +12,7 @@ import { ecsFieldType, fieldStatus, suggestField } from '../rules/validate.js';
 import { emptyShape, openInput, type OpenedInput } from '../events/inputs.js';
 import { shapeWarnings, TimelessCounter } from './diagnose.js';
 import type { SkippedItem } from '../events/types.js';
-import { expandInputs } from '../events/sources.js';
+import { expandInputs, noInputFilesMessage } from '../events/sources.js';
 import { openFiles } from '../parallel/pool.js';
 import { hostIpOption, threadsOption, type HostIpMode } from './threads.js';
 import { discoverHostAddresses, mentionsHostIp } from '../events/host-discovery.js';
@@ -119,7 +119,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     throw new UserError('no input: give files or directories, or pipe events into stdin', 2);
   }
   const files = await expandInputs(paths.length ? paths : ['-'], { onWarning });
-  if (files.length === 0) throw new UserError(`no input files found in ${paths.join(', ')} (NDJSON, JSON, .gz, .evtx or Windows XML)`, 2);
+  if (files.length === 0) throw new UserError(noInputFilesMessage(paths), 2);
   // host.ip of Windows events mapped on read: a first pass over the files when the query uses it.
   let hostAddresses: HostAddressBook | undefined;
   const hostIp = opts.hostIp ?? 'auto';

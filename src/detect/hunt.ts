@@ -17,7 +17,7 @@
 import { tmpdir } from 'node:os';
 import type { Readable } from 'node:stream';
 import { fieldAccessor, plainScopeOf } from '../engine/fields.js';
-import { expandInputs } from '../events/sources.js';
+import { expandInputs, InputError, noInputFilesMessage } from '../events/sources.js';
 import { discoverHostAddresses, mentionsHostIp, type HostIpMode } from '../events/host-discovery.js';
 import { emptyShape, iterable, openInput, type HostAddresses, type InputShape, type OpenedInput } from '../events/inputs.js';
 import type { HostAddressBook } from '../events/windows/index.js';
@@ -294,6 +294,9 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
   // beyond the reorder buffers — read again through an external sort. The first attempt's engine
   // warnings are held until it is known to be the final one; its alerts are written (see sink).
   const files = await expandInputs(opts.inputs, { onWarning: warn });
+  // Directories that hold no input file are an input error, as a missing file is: a hunt over
+  // a folder of .log files must not look like a clean run over no events.
+  if (files.length === 0) throw new InputError(noInputFilesMessage(opts.inputs));
   stats.inputs = files.length;
   const mode = opts.hostIp ?? 'auto';
   let hostAddresses: HostAddresses | undefined;

@@ -1097,6 +1097,10 @@ export async function expandInputs(paths: string[], opts: ExpandOptions = {}): P
     out.push({ path: p, kind });
   };
   const warn = opts.onWarning ?? (() => undefined);
+  // Directories named on the command line that held no input file (a folder of .log files, an
+  // empty one): when other inputs remain they are named in a warning; when nothing remains the
+  // caller refuses the run with noInputFilesMessage, rather than report a clean run over nothing.
+  const fruitless: string[] = [];
   for (const p of paths) {
     if (p === '-') {
       out.push({ path: '-', kind: 'json' });
@@ -1116,10 +1120,22 @@ export async function expandInputs(paths: string[], opts: ExpandOptions = {}): P
       } catch (e) {
         throw new InputError(`cannot read directory ${p}: ${ioReason(e)}`);
       }
+      const before = out.length;
       await walk(p, add, new Set(), warn);
+      if (out.length === before) fruitless.push(p);
     } else await add(p, classifyInput(p) === 'evtx' ? 'evtx' : 'json');
   }
+  if (out.length > 0) for (const p of fruitless) warn(noInputFilesMessage([p]));
   return out;
+}
+
+/**
+ * Why named inputs gave no file to read: only files with an input's extension are picked up in
+ * directories (XML exports and .log files are often something else), so the message says which
+ * and how to read another file.
+ */
+export function noInputFilesMessage(paths: readonly string[]): string {
+  return `no input files found in ${paths.join(', ')}: directories are searched for .ndjson, .jsonl, .json, .gz and .evtx files (name any other file on the command line to read it)`;
 }
 
 async function walk(dir: string, add: (p: string, k: InputKind) => Promise<void>, active: Set<string>, warn: (m: string) => void): Promise<void> {

@@ -18,7 +18,7 @@ import { stageKeys, type SequenceTrace } from '../engine/sequence.js';
 import { discoverHostAddresses } from '../events/host-discovery.js';
 import { openInput } from '../events/inputs.js';
 import { readOrdered } from '../events/ordered.js';
-import { expandInputs } from '../events/sources.js';
+import { expandInputs, InputError, noInputFilesMessage } from '../events/sources.js';
 import { eventInstant } from '../events/time.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { prepareRule, ruleCompileOptions, ruleStatement } from '../detect/router.js';
@@ -500,7 +500,8 @@ export async function explainRule(opts: ExplainOptions): Promise<Explanation> {
     skipped++;
     opts.onSkip?.(item);
   };
-  const files = await expandInputs(opts.inputs);
+  const files = await expandInputs(opts.inputs, { onWarning: opts.onWarning });
+  if (files.length === 0) throw new InputError(noInputFilesMessage(opts.inputs));
   // host.ip as hunt derives it (its `auto` mode), so that the verdicts are hunt's.
   const hostAddresses = rulesUseHostIp([opts.rule], opts.exceptionLists ?? []) ? (await discoverHostAddresses(files)).book : undefined;
   let pass = newPass();
