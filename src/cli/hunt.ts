@@ -15,7 +15,7 @@ import type { Alert } from '../detect/alerts.js';
 import { InputError } from '../events/sources.js';
 import { mappedOnRead } from '../events/inputs.js';
 import { loadValueLists } from '../rules/exceptions.js';
-import { defaultRulesDir, type LoadResult } from '../rules/load.js';
+import { defaultRulesDir, skippedPlace, type LoadResult } from '../rules/load.js';
 import { UserError } from './errors.js';
 import { addSelectionOptions, loadSelectedRules, type SelectionCliOptions } from './rule-selection.js';
 import { openAlertStore, StoreError, type AlertStore } from '../store/sqlite.js';
@@ -27,6 +27,7 @@ import { handleInterrupts, interruptExitCode, interruptName } from './interrupt.
 import { markStartup } from '../util/startup-trace.js';
 import { DEFAULT_HEAP_BUDGET } from '../util/heap-growth.js';
 import { CHILD_ENV, inputBytes, listenToParent, rerunInChild, youngGenerationDecision, type YoungDecision } from './young-rerun.js';
+import { queryProblemPlace } from '../rules/query-place.js';
 
 // The progress bar's module is loaded only when a bar is shown (stderr a terminal).
 const require = createRequire(import.meta.url);
@@ -132,7 +133,7 @@ export async function runHunt(
   }
   if (!loaded.rules.some((r) => r.type === 'eql')) {
     const invalid = loaded.skipped.filter((s) => s.kind === 'invalid');
-    for (const s of invalid.slice(0, 10)) err(`${s.file}${s.line ? ':' + s.line : ''}: ${s.reason}`);
+    for (const s of invalid.slice(0, 10)) err(`${skippedPlace(s)}: ${s.reason}`);
     const found = loaded.rules.length > 0 ? ` (${loaded.rules.length} rule(s) of other types)` : '';
     err(`error: no EQL rule in ${(rulePaths ?? [defaultRulesDir()]).join(', ')}${found}; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)`);
     return 2;
@@ -504,13 +505,16 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
   // Each reason names a rule it skipped (the first), so the rule can be found and fixed.
   for (const [reason, n] of countBy(stats.rulesSkipped, (r) => r.reason).slice(0, 10)) {
     const r = stats.rulesSkipped.find((x) => x.reason === reason)!;
-    L.push(`  skipped ${n}: ${reason} (${n > 1 ? 'e.g. ' : ''}rule "${r.name}" in ${r.file}${r.line !== undefined ? `:${r.line}` : ''})`);
+    // A query that does not compile is named at its mistake (file:line:column), as validate does.
+    const rule = reason.startsWith('query does not compile') ? loaded.rules.find((x) => x.rule_id === r.rule_id && x.origin.file === r.file && x.origin.line === r.line) : undefined;
+    const place = (rule && queryProblemPlace(rule)) ?? `${r.file}${r.line !== undefined ? `:${r.line}` : ''}`;
+    L.push(`  skipped ${n}: ${reason} (${n > 1 ? 'e.g. ' : ''}rule "${r.name}" in ${place})`);
   }
   // Deprecated rules are skipped on purpose: a count is enough. Invalid entries are listed.
   const deprecated = loaded.skipped.filter((s) => s.kind === 'deprecated').length;
   if (deprecated > 0) L.push(`  not loaded: ${deprecated} deprecated rules`);
   const invalid = loaded.skipped.filter((s) => s.kind === 'invalid');
-  for (const s of invalid.slice(0, 10)) L.push(`  not loaded (invalid): ${s.file}${s.line ? ':' + s.line : ''}: ${s.reason}`);
+  for (const s of invalid.slice(0, 10)) L.push(`  not loaded (invalid): ${skippedPlace(s)}: ${s.reason}`);
   if (invalid.length > 10) L.push(`  … ${invalid.length - 10} more invalid entries`);
   // Events
   let skippedTotal = 0;

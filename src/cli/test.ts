@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { ioReason, outputProblem, writeFileAtomic } from '../util/files.js';
 import type { Command } from 'commander';
-import { loadRules } from '../rules/load.js';
+import { loadRules, skippedPlace } from '../rules/load.js';
 import { selectRules, hasSelection, describeSelection } from '../rules/select.js';
 import { globRegExp } from '../rules/select.js';
 import type { TestCase } from '../ruletest/cases.js';
@@ -43,7 +43,7 @@ export async function runTestCommand(paths: string[], o: TestCliOptions, io: Tes
     return 2;
   }
   const loaded = loadRules(paths);
-  for (const s of loaded.skipped.filter((x) => x.kind === 'invalid')) io.err(`${s.file}${s.line ? ':' + s.line : ''}: ${s.reason}\n`);
+  for (const s of loaded.skipped.filter((x) => x.kind === 'invalid')) io.err(`${skippedPlace(s)}: ${s.reason}\n`);
   let rules = loaded.rules;
   const selection = selectionFromOptions(o);
   if (hasSelection(selection)) {

@@ -27,6 +27,7 @@ import { rulesUseHostIp } from '../detect/hunt.js';
 import { compileExceptionItems, resolveRuleExceptions } from '../rules/exceptions.js';
 import type { ExceptionItem, ExceptionList, Rule } from '../rules/types.js';
 import { planQuery, type ConditionPlan, type QueryPlan, type StagePlan } from './plan.js';
+import { queryProblemPlace } from '../rules/query-place.js';
 
 export interface ExplainOptions {
   rule: Rule;
@@ -203,7 +204,10 @@ export async function explainRule(opts: ExplainOptions): Promise<Explanation> {
   const examples = opts.examples ?? 5;
   const now = opts.now ?? Date.now();
   const prepared = prepareRule(rule, { timestampField: opts.timestampField ?? '@timestamp', exceptionLists: opts.exceptionLists ?? [], valueLists: opts.valueLists, now, replay: false, mapping: opts.mapping });
-  if ('skip' in prepared) throw new ExplainError(`rule "${rule.name}" cannot run: ${prepared.skip}`);
+  if ('skip' in prepared) {
+    const place = prepared.skip.startsWith('query does not compile') ? queryProblemPlace(rule) : undefined;
+    throw new ExplainError(`rule "${rule.name}" cannot run: ${prepared.skip}${place ? ` (${place})` : ''}`);
+  }
   if (prepared.mapped === false) opts.onWarning?.(`no index of --mapping is selected by the rule's index patterns (${(rule.index ?? []).join(', ')}); ECS field types are used`);
   const copts = ruleCompileOptions(rule, { timestampField: opts.timestampField ?? '@timestamp', mapping: opts.mapping });
   // The rule's own timestamp_field, when it has one, orders what its query sees (as in hunt).

@@ -46,6 +46,11 @@ export interface SkippedRule {
   kind: 'deprecated' | 'invalid';
 }
 
+/** `file:line:column` of a skipped entry, as much of it as is known, for one-line reports. */
+export function skippedPlace(s: SkippedRule): string {
+  return s.file + (s.line ? `:${s.line}${s.column ? `:${s.column}` : ''}` : '');
+}
+
 export interface LoadCounts {
   /** Files read (rule files found in directories plus files named directly). */
   files: number;

@@ -1,0 +1,86 @@
+// What a user is told after the common mistakes, exactly: each message names the file and the
+// place (line:column) of the mistake and its reason, on one line, with the exit code the README
+// gives. Run in process (runHunt, runExplain, …) with stdout and stderr captured.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runExplain } from '../src/cli/explain.js';
+import { runHunt } from '../src/cli/hunt.js';
+import { tempDir } from './detect-helpers.js';
+
+const EVENT = '{"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"},"process":{"name":"a.exe"}}\n';
+
+/** A detection-rules TOML rule whose query (from line 12) is `query`. */
+function tomlRule(ruleId: string, query: string): string {
+  return [
+    '[metadata]',
+    'creation_date = "2024/01/01"',
+    'maturity = "production"',
+    '',
+    '[rule]',
+    `rule_id = "${ruleId}"`,
+    `name = "Rule ${ruleId}"`,
+    'description = "x"',
+    'risk_score = 21',
+    'severity = "low"',
+    'type = "eql"',
+    "query = '''",
+    query,
+    "'''",
+    '',
+  ].join('\n');
+}
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+async function hunt(args: { inputs: string[]; rules: string[] }): Promise<{ code: number; stderr: string }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await runHunt(args.inputs, { rules: args.rules, format: 'none', progress: false, cache: false }, { stdout, stderr });
+  return { code, stderr: stderr.text };
+}
+
+describe('a rule whose EQL does not compile is named at its mistake: file:line:column', () => {
+  const dir = tempDir('eqlite-messages-');
+  const events = path.join(dir, 'ev.ndjson');
+  writeFileSync(events, EVENT);
+  const rules = path.join(dir, 'rules');
+  mkdirSync(rules);
+  // The mistake is on the query's second line, column 23: line 14 of the file.
+  const toml = path.join(rules, 'bad.toml');
+  writeFileSync(toml, tomlRule('bad-1', 'process where process.name == "x" and\n  process.parent.name = "y"'));
+  // JSON (Kibana API form): the query string holds escapes; the mistake is on the file's line 2.
+  const json = path.join(dir, 'bad.json');
+  writeFileSync(json, '{"rule_id":"j-1","name":"JSON bad","type":"eql","language":"eql","index":["logs-*"],"risk_score":1,"severity":"low","description":"x",\n "query":"process where\\n  process.name ==\\n \\"x\\" and foo(1)"}\n');
+  // A TOML file that does not parse: its line and column.
+  const broken = path.join(rules, 'broken.toml');
+  writeFileSync(broken, '[metadata]\nmaturity = "production"\n\n[rule\nname = "b"\n');
+
+  it('hunt: in the summary line of the skipped rule, and the broken file with its column; exit 2 when no rule can run', async () => {
+    const r = await hunt({ inputs: [events], rules: [rules, json] });
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split('\n');
+    expect(lines).toContain(`  skipped 1: query does not compile: \`=\` is not supported by Elasticsearch EQL (rule "Rule bad-1" in ${toml}:14:23)`);
+    expect(lines).toContain(`  skipped 1: query does not compile: unknown function \`foo\` (rule "JSON bad" in ${json}:2:56)`);
+    expect(lines).toContain(`  not loaded (invalid): ${broken}:4:6: TOML syntax error: illegal character in key`);
+    expect(lines).toContain('error: no runnable EQL rules were loaded');
+  });
+
+  it('explain: one error line naming the place', async () => {
+    let out = '';
+    let err = '';
+    const code = await runExplain([events], { rule: 'bad-1', rules: [toml] }, { out: (s) => (out += s), err: (s) => (err += s) });
+    expect({ code, out, err }).toEqual({
+      code: 2,
+      out: '',
+      err: `error: rule "Rule bad-1" cannot run: query does not compile: \`=\` is not supported by Elasticsearch EQL (${toml}:14:23)\n`,
+    });
+  });
+});
