@@ -21,6 +21,7 @@ beforeAll(async () => {
   main = await bundleCli(path.join(root, 'build', 'cli'));
   writeFileSync(path.join(cwd, 'ev.ndjson'), '{"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"},"process":{"name":"a.exe"}}\n');
   mkdirSync(path.join(cwd, 'empty-rules'));
+  writeFileSync(path.join(cwd, 'empty.json'), '');
   // Events in a folder, under a name directories are not searched for.
   mkdirSync(path.join(cwd, 'logs'));
   writeFileSync(path.join(cwd, 'logs', 'events.log'), '{"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"}}\n');
@@ -45,6 +46,9 @@ const CASES: Array<[string[], string]> = [
   [['hunt', 'ev.ndjson', '--rules', 'nope'], 'error: cannot read rules nope: no such file or directory'],
   [['hunt', 'ev.ndjson', '--rules', 'empty-rules'], 'error: no EQL rule in empty-rules; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)'],
   [['hunt', 'ev.ndjson', '--value-list', 'nope.txt'], 'error: cannot read value list nope.txt: no such file or directory'],
+  [['hunt', 'ev.ndjson', '--mapping', 'nope.json'], 'error: --mapping nope.json: cannot read: no such file or directory'],
+  [['hunt', 'ev.ndjson', '--mapping', 'empty-rules'], 'error: --mapping empty-rules: cannot read: is a directory'],
+  [['query', 'process where true', 'ev.ndjson', '--mapping', 'empty.json'], "eqlite: --mapping empty.json: empty file: expected the JSON that Elasticsearch's GET <index>/_mapping returns"],
   [['hunt', 'ev.ndjson', '--out', 'no-dir/a.ndjson'], 'error: cannot write no-dir/a.ndjson: directory no-dir does not exist'],
   [['hunt', 'ev.ndjson', '--rule-id', 'nope'], 'error: no rule matches the selection (rule id "nope") among 1 loaded rule(s)'],
   // query
@@ -77,6 +81,7 @@ const CASES: Array<[string[], string]> = [
   [['rules', 'list', '--rules', 'nope'], 'eqlite: cannot read rules nope: no such file or directory'],
   [['rules', 'show'], "error: missing required argument 'rule'"],
   [['rules', 'show', 'nope'], 'eqlite: no rule with rule_id or name "nope" among 1 loaded rule(s)'],
+  [['rules', 'show', 'b6'], 'eqlite: "b6" is too short for a rule_id prefix: give at least 4 characters (1 rule_id(s) start with it)'],
   [['rules', 'update', 'no-such-dir'], 'eqlite: cannot read no-such-dir: no such file or directory'],
   [['rules', 'update', '--sha256', 'xyz'], 'eqlite: --sha256 expects 64 hexadecimal digits'],
   [['rules', 'remove', '--bogus'], "error: unknown option '--bogus'"],
@@ -84,6 +89,7 @@ const CASES: Array<[string[], string]> = [
   [['test', '--bogus'], "error: unknown option '--bogus'"],
   [['test'], "error: missing required argument 'rules'"],
   [['test', 'nope.toml'], 'error: cannot read nope.toml: no such file or directory'],
+  [['test', '../eqlite/rules', '--case', 'zzz*'], 'error: no test case matches --case "zzz*" (12 case(s) found)'],
   // explain
   [['explain', '--rule', SEED, 'ev.ndjson', '--bogus'], "error: unknown option '--bogus'"],
   [['explain', '--rule', SEED, 'ev.ndjson', '--examples', 'x'], "error: option '--examples <n>' argument 'x' is invalid. expected a positive integer"],

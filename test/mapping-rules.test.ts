@@ -129,10 +129,10 @@ describe('eqlite hunt / explain / serve --mapping', () => {
   it('hunt and explain: an unreadable mapping is one line and exit 2', async () => {
     const h = await hunt(['--mapping', path.join(dir, 'nope.json')]);
     expect(h.code).toBe(2);
-    expect(h.stderr.trim()).toBe(`error: --mapping ${path.join(dir, 'nope.json')}: cannot read: ENOENT`);
+    expect(h.stderr.trim()).toBe(`error: --mapping ${path.join(dir, 'nope.json')}: cannot read: no such file or directory`);
     const x = await runCli(['explain', input, '--rule', 'alias', '--rules', rules, '--mapping', path.join(dir, 'nope.json')]);
     expect(x.code).toBe(2);
-    expect(x.stderr.trim()).toBe(`error: --mapping ${path.join(dir, 'nope.json')}: cannot read: ENOENT`);
+    expect(x.stderr.trim()).toBe(`error: --mapping ${path.join(dir, 'nope.json')}: cannot read: no such file or directory`);
   });
 
   it('explain plans the rule against the mapping', async () => {

@@ -133,6 +133,10 @@ export function findRule(rules: readonly Rule[], key: string): Rule {
     const many = prefix.length > 1 ? prefix : byName;
     throw new UserError(`"${key}" names ${many.length} rules: ${many.slice(0, 5).map((r) => r.rule_id).join(', ')}${many.length > 5 ? ', …' : ''}`, 2);
   }
+  // A prefix shorter than 4 characters is not looked up (too easily ambiguous), so say that
+  // rather than "no rule" when rule_ids do start with it.
+  const short = k.length < 4 && k.length > 0 ? rules.filter((r) => r.rule_id.toLowerCase().startsWith(k)).length : 0;
+  if (short > 0) throw new UserError(`"${key}" is too short for a rule_id prefix: give at least 4 characters (${short} rule_id(s) start with it)`, 2);
   throw new UserError(`no rule with rule_id or name "${key}" among ${rules.length} loaded rule(s)`, 2);
 }
 

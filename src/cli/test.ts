@@ -58,7 +58,16 @@ export async function runTestCommand(paths: string[], o: TestCliOptions, io: Tes
     return 2;
   }
   const caseRes = (o.case ?? []).map(globRegExp);
-  const filter = caseRes.length > 0 ? (c: TestCase) => caseRes.some((re) => re.test(c.name)) : undefined;
+  // Cases left out by --case are counted, so that a glob matching none is not called "no cases".
+  let leftOut = 0;
+  const filter =
+    caseRes.length > 0
+      ? (c: TestCase) => {
+          const kept = caseRes.some((re) => re.test(c.name));
+          if (!kept) leftOut++;
+          return kept;
+        }
+      : undefined;
   let lastRule = '';
   const run = await runRuleTests({
     rules,
@@ -74,6 +83,10 @@ export async function runTestCommand(paths: string[], o: TestCliOptions, io: Tes
     },
   });
   for (const p of run.problems) io.err(`error: ${formatProblem(p)}\n`);
+  if (run.results.length === 0 && run.problems.length === 0 && leftOut > 0) {
+    io.err(`error: no test case matches ${o.case!.map((g) => `--case "${g}"`).join(', ')} (${leftOut} case(s) found)\n`);
+    return 2;
+  }
   if (run.results.length === 0 && run.problems.length === 0) {
     io.err(`error: no test cases found for the ${rules.length} rule(s) given: put them in <rule file without .toml>.test/*.toml next to a rule, or give a folder with --tests\n`);
     return 2;

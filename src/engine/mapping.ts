@@ -6,7 +6,7 @@
 import type { Statement } from '../eql/ast.js';
 import { EqlError } from '../eql/errors.js';
 import { collectFields, forEachField, type FieldRef } from '../eql/index.js';
-import { readFileCapped } from '../util/files.js';
+import { ioReason, readFileCapped } from '../util/files.js';
 
 export interface IndexMapping {
   /** Leaf field → mapping type (`text` with a keyword sub-field is recorded as keyword). */
@@ -58,14 +58,16 @@ export function parseIndexMappings(json: unknown): IndexMappings {
   };
 }
 
-/** Reads a mapping file; throws an Error with a one-line reason (`cannot read: ENOENT`, the shape). */
+/** Reads a mapping file; throws an Error with a one-line reason (`cannot read: no such file or directory`, the shape). */
 export function loadIndexMappings(file: string): IndexMappings {
   let text: string;
   try {
     text = readFileCapped(file).toString('utf8');
   } catch (e) {
-    throw new Error(`cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`cannot read: ${ioReason(e)}`);
   }
+  // JSON.parse would say "Unexpected end of JSON input" of an empty file (a failed curl > file).
+  if (text.trim() === '') throw new Error("empty file: expected the JSON that Elasticsearch's GET <index>/_mapping returns");
   let json: unknown;
   try {
     json = JSON.parse(text);
