@@ -62,6 +62,7 @@ const CASES: Array<[string[], string]> = [
   [['validate', '--bogus'], "error: unknown option '--bogus'"],
   [['validate', '--format', 'xml'], 'error: option \'--format <format>\' argument \'xml\' is invalid. expected "text" or "json"'],
   [['validate', 'nope.toml'], 'eqlite: cannot read rules nope.toml: no such file or directory'],
+  [['validate', 'empty-rules'], 'eqlite: no rule in empty-rules; give rule files or directories (detection-rules TOML, Kibana export NDJSON, JSON)'],
   // convert
   [['convert', 'ev.ndjson', '--bogus'], "error: unknown option '--bogus'"],
   [['convert', 'ev.ndjson', '--profile', 'x'], 'error: option \'--profile <profile>\' argument \'x\' is invalid. expected "integration" or "winlogbeat"'],

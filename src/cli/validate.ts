@@ -6,6 +6,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { formatFinding, formatSummary, validateRules, type ValidateReport } from '../rules/validate.js';
 import { addSelectionOptions, loadSelectedRules, type SelectionCliOptions } from './rule-selection.js';
 import { escapeJsonControls } from '../util/terminal.js';
+import { UserError } from './errors.js';
 
 export interface ValidateCliOptions extends SelectionCliOptions {
   strict?: boolean;
@@ -20,6 +21,11 @@ function parseFormat(v: string): 'text' | 'json' {
 /** Runs the validation and writes the report; returns the exit code. */
 export function runValidate(paths: string[], opts: ValidateCliOptions, out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(s)): number {
   const loaded = loadSelectedRules(paths, opts);
+  // Paths that hold no rule file at all (an empty folder, an empty file) are a usage error, as for
+  // hunt: "checked 0 EQL rule(s)" and exit 0 would let a CI job that points at the wrong folder pass.
+  if (loaded.rules.length === 0 && loaded.skipped.length === 0) {
+    throw new UserError(`no rule in ${paths.join(', ')}; give rule files or directories (detection-rules TOML, Kibana export NDJSON, JSON)`, 2);
+  }
   for (const n of loaded.notes) err(n + '\n');
   const report = validateRules(loaded, { strict: opts.strict === true });
   if (opts.format === 'json') out(escapeJsonControls(JSON.stringify(jsonReport(report), null, 2)) + '\n');
