@@ -51,6 +51,19 @@ describe('eqlite convert', () => {
     expect(lines[2].powershell.engine).toEqual({ new_state: 'Stopped', previous_state: 'Available' });
   });
 
+  it('shows the first 20 skipped lines of a file that is not JSON, counts them all', async () => {
+    const junk = path.join(dir, 'junk.ndjson');
+    writeFileSync(junk, Array.from({ length: 30 }, (_, i) => `garbage ${i}`).join('\n') + '\n');
+    const out = new PassThrough();
+    out.resume();
+    const warnings: string[] = [];
+    const counts = await convertFiles([junk], {}, out, (m) => warnings.push(m));
+    expect(counts).toEqual({ files: 1, converted: 0, skipped: 30, failedFiles: 0, outputClosed: false, interrupted: false });
+    expect(warnings.length).toBe(21);
+    expect(warnings[19]).toBe(`${junk}:20: expected a JSON object or array, found "garbage 19"`);
+    expect(warnings[20]).toBe('further skipped items are counted, not shown');
+  });
+
   it('writes bulk pairs with each document index (--index for those without one)', async () => {
     const { lines, warnings } = await convert([nxlog, xml], { bulk: true, namespace: 'lab' });
     expect(lines.filter((_, i) => i % 2 === 0)).toEqual([{ create: { _index: 'logs-system.security-lab' } }, { create: {} }, { create: { _index: 'logs-windows.powershell-lab' } }]);

@@ -44,6 +44,9 @@ export interface ConvertCounts {
   interrupted: boolean;
 }
 
+/** Skipped lines and records reported one by one; the summary counts them all. */
+const MAX_SKIPS_SHOWN = 20;
+
 /** The reader of the output went away (`| head`): conversion stops there. */
 class OutputClosed extends Error {}
 
@@ -64,6 +67,7 @@ export async function convertFiles(
   const aborted = signal ? new Promise<null>((resolve) => (signal.aborted ? resolve(null) : signal.addEventListener('abort', () => resolve(null), { once: true }))) : null;
   const sink: LineSink = out instanceof Writable ? new LineStream(out, 'the output') : out;
   let unindexed = 0;
+  let skipsShown = 0;
   const write = async (line: string) => {
     sink.write(line);
     if (sink.closed) throw new OutputClosed();
@@ -102,7 +106,11 @@ export async function convertFiles(
           evtx: opts.raw ? 'raw' : 'ecs',
           strict: opts.strict,
           hostAddresses,
-          onSkip: (s) => warn(`${formatPosition(s.position)}: ${s.reason}`),
+          onSkip: (s) => {
+            // A binary or foreign file skips every line: the first ones are shown, the rest counted.
+            if (++skipsShown <= MAX_SKIPS_SHOWN) warn(`${formatPosition(s.position)}: ${s.reason}`);
+            else if (skipsShown === MAX_SKIPS_SHOWN + 1) warn('further skipped items are counted, not shown');
+          },
           onWarning: warn,
         });
         try {
