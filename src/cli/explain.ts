@@ -9,6 +9,7 @@ import { MAPPING_OPTION_HELP, readMappingOption } from './mapping-option.js';
 import { loadSelectedRules } from './rule-selection.js';
 import { findRule } from './rules.js';
 import { escapeText } from '../util/terminal.js';
+import { exitOnInterrupt } from './interrupt.js';
 
 export interface ExplainCliOptions {
   rule: string;
@@ -86,6 +87,11 @@ export function registerExplain(program: Command): Command {
     .addOption(new Option('--examples <n>', 'examples shown per list (default 5)').argParser(positive))
     .option('--json', 'the explanation as JSON')
     .action(async (files: string[], o: ExplainCliOptions) => {
-      process.exitCode = await runExplain(files, o);
+      const off = exitOnInterrupt((name) => `interrupted (${name}): no explanation was printed (it is printed when every input has been read)`);
+      try {
+        process.exitCode = await runExplain(files, o);
+      } finally {
+        off();
+      }
     });
 }

@@ -84,3 +84,25 @@ export function forwardedSignal(name: NodeJS.Signals): void {
   if (active !== undefined && (name === 'SIGINT' || name === 'SIGTERM')) active(name, true);
   else process.kill(process.pid, name);
 }
+
+/**
+ * Ctrl-C and kill for the commands that print only when every input has been read (query,
+ * explain): there is nothing partial to write, so the first SIGINT or SIGTERM prints one line
+ * (`note`) and exits at once with 130 or 143 — through process.exit, so that the temporary files
+ * of a sort or a spooled stdin are removed (util/temp-dirs.ts), which Node's default handling of
+ * the signals would not do. Returns the function that removes the handlers.
+ */
+export function exitOnInterrupt(note: (name: 'SIGINT' | 'SIGTERM') => string, err: (s: string) => void = (s) => process.stderr.write(s)): () => void {
+  const on = (name: 'SIGINT' | 'SIGTERM') => () => {
+    err(note(name) + '\n');
+    process.exit(name === 'SIGTERM' ? 143 : 130);
+  };
+  const onInt = on('SIGINT');
+  const onTerm = on('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  };
+}

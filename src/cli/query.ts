@@ -25,6 +25,7 @@ import type { EventDoc } from '../events/types.js';
 import { SkipReporter, UserError } from './errors.js';
 import { escapeControl, escapeJsonControls } from '../util/terminal.js';
 import { LineStream, OutputError } from './sinks.js';
+import { exitOnInterrupt } from './interrupt.js';
 
 export interface QueryCommandOptions {
   timestampField: string;
@@ -280,6 +281,11 @@ export function registerQuery(program: Command): Command {
     .addOption(threadsOption())
     .addOption(hostIpOption('when the query uses host.ip'))
     .action(async (query: string, files: string[], opts: QueryCommandOptions) => {
-      process.exitCode = await runQueryCommand(query, files, opts);
+      const off = exitOnInterrupt((name) => `eqlite: interrupted (${name}): no results were printed (they are printed when every input has been read)`);
+      try {
+        process.exitCode = await runQueryCommand(query, files, opts);
+      } finally {
+        off();
+      }
     });
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { Heap } from '../util/heap.js';
 import { compareKeyed, type SortKey } from './order.js';
 import type { EventDoc, SourcePosition } from './types.js';
+import { trackTempDir, untrackTempDir } from '../util/temp-dirs.js';
 
 /** Default memory budget of a sort (bytes of serialised events held before spilling). */
 export const DEFAULT_SORT_MEMORY = 512 * 1024 * 1024;
@@ -150,13 +151,16 @@ export class ExternalSorter {
   /** Removes the temporary files (also when the sort is abandoned before sorted() ends). */
   dispose(): void {
     this.held = [];
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) {
+      rmSync(this.dir, { recursive: true, force: true });
+      untrackTempDir(this.dir);
+    }
     this.dir = null;
     this.runFiles = [];
   }
 
   private newFile(): { file: string; fd: number } {
-    this.dir ??= mkdtempSync(path.join(this.tmpDir, 'eqlite-sort-'));
+    this.dir ??= trackTempDir(mkdtempSync(path.join(this.tmpDir, 'eqlite-sort-')));
     const file = path.join(this.dir, `run-${++this.fileSeq}.ndjson`);
     return { file, fd: openSync(file, 'w') };
   }

@@ -17,6 +17,7 @@ import { windowsShapeOf } from './windows/shape.js';
 import { expandInputs, fileIdPrefix, getField, InputError, readEvents, STUB_SOURCE, type InputFile, type LineStub, type ReadOptions } from './sources.js';
 import { lineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem } from './types.js';
+import { trackTempDir, untrackTempDir } from '../util/temp-dirs.js';
 
 export { formatPosition } from './position.js';
 
@@ -275,7 +276,10 @@ function openEvtx(file: string, opts: OpenOptions): OpenedInput {
     try {
       yield* evtxBatches(spool ?? file);
     } finally {
-      if (spool) await rm(path.dirname(spool), { recursive: true, force: true });
+      if (spool) {
+        await rm(path.dirname(spool), { recursive: true, force: true });
+        untrackTempDir(path.dirname(spool));
+      }
     }
     done = true;
   }
@@ -355,12 +359,13 @@ async function spoolIfNotRegular(file: string): Promise<string | null> {
     return null; // the reader reports it
   }
   if (st.isFile()) return null;
-  const dir = await mkdtemp(path.join(tmpdir(), 'eqlite-spool-'));
+  const dir = trackTempDir(await mkdtemp(path.join(tmpdir(), 'eqlite-spool-')));
   const copy = path.join(dir, 'input.evtx');
   try {
     await pipeline(createReadStream(file), createWriteStream(copy));
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
+    untrackTempDir(dir);
     throw new InputError(`cannot read ${file}: ${(e as Error).message}`);
   }
   return copy;

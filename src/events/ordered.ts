@@ -21,6 +21,7 @@ import { ExternalSorter, DEFAULT_SORT_MEMORY, type SortStats } from './external-
 import { Keyer, mergeOrdered, OutOfOrderError } from './order.js';
 import { InputError } from './sources.js';
 import type { EventDoc, SkippedItem } from './types.js';
+import { trackTempDir, untrackTempDir } from '../util/temp-dirs.js';
 
 export type Attempt = 'stream' | 'sort';
 
@@ -254,7 +255,7 @@ class StdinSpool {
   }
 
   first(): Readable {
-    this.dir = mkdtempSync(path.join(this.tmp, 'eqlite-stdin-'));
+    this.dir = trackTempDir(mkdtempSync(path.join(this.tmp, 'eqlite-stdin-')));
     this.file = path.join(this.dir, 'stdin');
     this.fd = openSync(this.file, 'w');
     const self = this;
@@ -304,7 +305,10 @@ class StdinSpool {
   dispose(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) {
+      rmSync(this.dir, { recursive: true, force: true });
+      untrackTempDir(this.dir);
+    }
     this.dir = null;
   }
 }
