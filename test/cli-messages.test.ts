@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runExplain } from '../src/cli/explain.js';
 import { runHunt } from '../src/cli/hunt.js';
+import { repoRoot } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
 
 const EVENT = '{"@timestamp":"2025-01-01T00:00:00Z","event":{"category":"process"},"process":{"name":"a.exe"}}\n';
@@ -82,5 +83,21 @@ describe('a rule whose EQL does not compile is named at its mistake: file:line:c
       out: '',
       err: `error: rule "Rule bad-1" cannot run: query does not compile: \`=\` is not supported by Elasticsearch EQL (${toml}:14:23)\n`,
     });
+  });
+});
+
+describe('hunt --db says how many alerts were new', () => {
+  it('all new on the first run, none on the rerun (create-only by alert id)', async () => {
+    const dir = tempDir('eqlite-messages-db-');
+    const db = path.join(dir, 'alerts.sqlite');
+    const args = { inputs: [path.join(repoRoot, 'examples', 'windows-sample.ndjson')], rules: [path.join(repoRoot, 'rules')] };
+    const run = async () => {
+      const stdout = new Capture();
+      const stderr = new Capture();
+      const code = await runHunt(args.inputs, { rules: args.rules, db, format: 'none', progress: false, cache: false }, { stdout, stderr });
+      return { code, stored: stderr.text.split('\n').filter((l) => l.startsWith('alerts stored in') || l.startsWith('alerts: ')) };
+    };
+    expect(await run()).toEqual({ code: 0, stored: ['alerts: 27', `alerts stored in ${db} (27 new)`] });
+    expect(await run()).toEqual({ code: 0, stored: ['alerts: 27', `alerts stored in ${db} (0 new, 27 stored before)`] });
   });
 });

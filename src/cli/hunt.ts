@@ -190,6 +190,9 @@ export async function runHunt(
     : null;
   let barStarted = false;
   const pendingDb: Alert[] = [];
+  // Alerts --db did not hold before (it is create-only by id): a rerun says how many are new.
+  let dbAdded = 0;
+  const countAdded = (n: number) => (dbAdded += n);
   // The table is sorted by time, so its rows wait for the end — as short, capped strings, never
   // whole alerts. A JSON array is streamed like NDJSON (one element held back for its comma).
   const tableRows: string[][] = [];
@@ -226,7 +229,7 @@ export async function runHunt(
   // found: a hunt over a quiet stdin, or one that is interrupted or killed, has stored what it found.
   const flushSinks = () => {
     outFile?.flush();
-    if (store && pendingDb.length > 0) store.write(pendingDb.splice(0));
+    if (store && pendingDb.length > 0) dbAdded += store.write(pendingDb.splice(0));
   };
   let sinkError: unknown = null;
   const flusher = setInterval(() => {
@@ -300,7 +303,7 @@ export async function runHunt(
       err(`error: ${e.message}`);
       // The alerts already printed as a JSON array stay a valid array.
       if (format === 'json' && !(e instanceof OutputError)) json.end(false);
-      const stored = e instanceof StoreError ? closeStore(store, []) : closeStore(store, pendingDb);
+      const stored = e instanceof StoreError ? closeStore(store, [], countAdded) : closeStore(store, pendingDb, countAdded);
       if (stored) err(`error: ${stored.message}`);
       if (outFile && !(e instanceof OutputError) && outFile.written === 0) {
         // Nothing was written (a missing input, a bad --from): the previous FILE stays as it was.
@@ -320,7 +323,7 @@ export async function runHunt(
   for (const m of warnings) err(`warning: ${m}`);
   if (warningCount > MAX_WARNINGS_SHOWN) err(`warning: … ${warningCount - MAX_WARNINGS_SHOWN} more warnings not shown`);
   let failed = false;
-  const stored = closeStore(store, pendingDb);
+  const stored = closeStore(store, pendingDb, countAdded);
   if (stored) {
     err(`error: ${stored.message}`);
     failed = true;
@@ -341,7 +344,7 @@ export async function runHunt(
   }
   // `| head` closed stdout with nothing else receiving alerts: stop quietly, as `head` expects.
   if (stdout.closed && stdoutOnly) return 0;
-  err(formatHuntSummary(stats, loaded, (Date.now() - started) / 1000, { out: o.out, db: o.db }));
+  err(formatHuntSummary(stats, loaded, (Date.now() - started) / 1000, { out: o.out, db: o.db, dbAdded }));
   for (const w of shapeWarnings(stats.inputShapes ?? [], timeless, o.timestampField ?? '@timestamp')) err(`warning: ${w}`);
   for (const n of notes) err(n);
   if (stats.interrupted) {
@@ -372,10 +375,10 @@ function heapBudget(): number {
 }
 
 /** Writes the alerts still pending and closes the store; the store's error, if any. */
-function closeStore(store: AlertStore | null, pending: Alert[]): StoreError | null {
+function closeStore(store: AlertStore | null, pending: Alert[], onAdded: (n: number) => void): StoreError | null {
   if (!store) return null;
   try {
-    if (pending.length > 0) store.write(pending.splice(0));
+    if (pending.length > 0) onAdded(store.write(pending.splice(0)));
     return null;
   } catch (e) {
     if (e instanceof StoreError) return e;
@@ -480,7 +483,7 @@ function countBy<T>(items: T[], key: (t: T) => string): [string, number][] {
 }
 
 /** The stderr summary: what was read, what ran, what was skipped and why, what alerted. */
-export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds: number, dest: { out?: string; db?: string } = {}): string {
+export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds: number, dest: { out?: string; db?: string; dbAdded?: number } = {}): string {
   const L: string[] = [];
   const mb = (stats.bytes / 1e6).toFixed(1);
   L.push(`hunt: ${stats.events} events from ${stats.inputs} input(s) (${mb} MB) in ${seconds.toFixed(1)}s`);
@@ -570,7 +573,11 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
     }
   }
   if (dest.out) L.push(`alerts written to ${dest.out}`);
-  if (dest.db) L.push(`alerts stored in ${dest.db}`);
+  if (dest.db) {
+    // The others were stored by an earlier hunt (or another path to the same events): kept as they were.
+    const before = dest.dbAdded === undefined ? 0 : stats.alerts - dest.dbAdded;
+    L.push(`alerts stored in ${dest.db}` + (dest.dbAdded === undefined ? '' : ` (${dest.dbAdded} new${before > 0 ? `, ${before} stored before` : ''})`));
+  }
   return L.join('\n');
 }
 
