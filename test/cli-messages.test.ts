@@ -101,3 +101,14 @@ describe('hunt --db says how many alerts were new', () => {
     expect(await run()).toEqual({ code: 0, stored: ['alerts: 27', `alerts stored in ${db} (0 new, 27 stored before)`] });
   });
 });
+
+describe('hunt over an empty file', () => {
+  it('reads 0 events and says nothing about windows (no rule ran in either mode)', async () => {
+    const dir = tempDir('eqlite-messages-empty-');
+    const empty = path.join(dir, 'empty.ndjson');
+    writeFileSync(empty, '');
+    const r = await hunt({ inputs: [empty], rules: [path.join(repoRoot, 'rules')] });
+    expect(r.code).toBe(0);
+    expect(r.stderr.split('\n').slice(1, 3)).toEqual(['rules: 1 loaded, 1 run', 'alerts: 0']);
+  });
+});

@@ -488,7 +488,8 @@ export function formatHuntSummary(stats: HuntStats, loaded: LoadResult, seconds:
   const mb = (stats.bytes / 1e6).toFixed(1);
   L.push(`hunt: ${stats.events} events from ${stats.inputs} input(s) (${mb} MB) in ${seconds.toFixed(1)}s`);
   if (stats.range) L.push(`schedule replay over ${stats.range.from} – ${stats.range.to ?? 'end of data'}`);
-  else if (stats.rulesRun > 0) L.push('single window: each rule ran once over all events');
+  // Without events nothing ran, in either mode (a replay has no range then: it is not 'single').
+  else if (stats.rulesRun > 0 && stats.events > 0) L.push('single window: each rule ran once over all events');
   if (stats.sorted) {
     const x = stats.sorted;
     L.push(`inputs were sorted: ${x.reason}`);
