@@ -6,7 +6,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runExplain } from '../src/cli/explain.js';
-import { runHunt } from '../src/cli/hunt.js';
+import { Command } from 'commander';
+import { registerHunt, runHunt } from '../src/cli/hunt.js';
+import { registerQuery } from '../src/cli/query.js';
 import { repoRoot } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
 
@@ -110,5 +112,16 @@ describe('hunt over an empty file', () => {
     const r = await hunt({ inputs: [empty], rules: [path.join(repoRoot, 'rules')] });
     expect(r.code).toBe(0);
     expect(r.stderr.split('\n').slice(1, 3)).toEqual(['rules: 1 loaded, 1 run', 'alerts: 0']);
+  });
+});
+
+describe('--threads help', () => {
+  it("query's gives its own default (a query never shares one file among threads), hunt's the one-file case too", () => {
+    const p = new Command('eqlite');
+    registerQuery(p);
+    registerHunt(p);
+    const help = (name: string) => p.commands.find((c) => c.name() === name)!.options.find((o) => o.long === '--threads')!.description;
+    expect(help('query')).toBe('worker threads that read, map and filter the input files (0: main thread only; default: one per core when two or more files of 8 MiB or more hold 64 MiB together; else 0; at most 8)');
+    expect(help('hunt')).toContain('for a hunt with 100 rules or more over one NDJSON file of 64 MiB or more');
   });
 });

@@ -601,7 +601,7 @@ export function registerHunt(program: Command): Command {
     .addOption(new Option('--max-signals <n>', "override every rule's max_signals").argParser(parsePositive))
     .addOption(new Option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)').argParser(parseNonNegative))
     .addOption(memoryOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption('hunt'))
     .addOption(hostIpOption())
     .option('--value-list <file>', 'value list for "is in list" exceptions (repeatable)', collectList)
     .option('--mapping <file>', MAPPING_OPTION_HELP)

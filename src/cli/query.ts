@@ -278,7 +278,7 @@ export function registerQuery(program: Command): Command {
     .option('--index <name>', 'index name for events that carry none')
     .option('--reorder-window <n>', 'events held to repair out-of-order input (default: adaptive, 256 per input growing to 4000 at the first out-of-order event; 0: no reordering)', positiveInt)
     .addOption(memoryOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption('query'))
     .addOption(hostIpOption('when the query uses host.ip'))
     .action(async (query: string, files: string[], opts: QueryCommandOptions) => {
       const off = exitOnInterrupt((name) => `eqlite: interrupted (${name}): no results were printed (they are printed when every input has been read)`);

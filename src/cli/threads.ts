@@ -5,10 +5,18 @@ import type { HostIpMode } from '../events/host-discovery.js';
 
 export type { HostIpMode };
 
-export function threadsOption(): Option {
+/**
+ * `--threads N`. The default differs: a hunt with many rules also shares one large file among
+ * threads (parallel/pool.ts plannedThreads), a query never does, so each command's help says its own.
+ */
+export function threadsOption(command: 'hunt' | 'query'): Option {
+  const oneFile =
+    command === 'hunt'
+      ? '; for a hunt with 100 rules or more over one NDJSON file of 64 MiB or more whose every line is parsed, one fewer than the cores (one per core from 1 GiB), sharing the file in parts with the main thread'
+      : '';
   return new Option(
     '--threads <n>',
-    'worker threads that read, map and filter the input files (0: main thread only; default: one per core when two or more files of 8 MiB or more hold 64 MiB together; for a hunt with 100 rules or more over one NDJSON file of 64 MiB or more whose every line is parsed, one fewer than the cores (one per core from 1 GiB), sharing the file in parts with the main thread; else 0; at most 8)',
+    `worker threads that read, map and filter the input files (0: main thread only; default: one per core when two or more files of 8 MiB or more hold 64 MiB together${oneFile}; else 0; at most 8)`,
   ).argParser((v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
