@@ -74,6 +74,7 @@ const CASES: Array<[string[], string]> = [
   [['generate', '--out', 'g.ndjson', '--bogus'], "error: unknown option '--bogus'"],
   [['generate', '--out', 'g.ndjson', '--events', 'abc'], "error: option '--events <n>' argument 'abc' is invalid. expected an integer >= 0"],
   [['generate'], "error: required option '--out <file>' not specified"],
+  [['generate', '--out', 'g.ndjson', '--start', 'yesterday'], "error: option '--start <time>' argument 'yesterday' is invalid. expected an ISO 8601 time such as 2025-03-10T08:00:00Z"],
   [['generate', '--out', 'no-dir/g.ndjson'], 'error: cannot write no-dir/g.ndjson: directory no-dir does not exist'],
   [['generate', '--out', '.'], 'error: cannot write .: is a directory'],
   // rules

@@ -65,6 +65,12 @@ function outputProblem(out: string): string | null {
   return null;
 }
 
+/** `--start`: refused as a usage error (with --help's pointer), as the other options' bad values are. */
+function startArg(v: string): string {
+  if (!Number.isFinite(Date.parse(v))) throw new InvalidArgumentError('expected an ISO 8601 time such as 2025-03-10T08:00:00Z');
+  return v;
+}
+
 /** Adds the `generate` command to the CLI program. */
 export function registerGenerate(program: Command): Command {
   return program
@@ -74,7 +80,7 @@ export function registerGenerate(program: Command): Command {
     .option('--hosts <n>', 'number of hosts (shapes rotate Defend, Winlogbeat, Agent)', intArg(1), 20)
     .option('--seed <seed>', 'PRNG seed; the same seed gives identical output', '1')
     .requiredOption('--out <file>', 'output file (.ndjson, or .gz for gzip)')
-    .option('--start <time>', 'start of the time window (ISO 8601)')
+    .option('--start <time>', 'start of the time window (ISO 8601; default 2025-03-10T08:00:00Z)', startArg)
     .option('--rate <n>', 'background activities per host per second', rateArg, 0.5)
     .option('--positives <n>', 'planted true positives of the seed rule per shape', intArg(0), 3)
     .option('--no-near-misses', 'do not plant the near-miss scenarios')
