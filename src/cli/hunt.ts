@@ -348,7 +348,10 @@ export async function runHunt(
   for (const w of shapeWarnings(stats.inputShapes ?? [], timeless, o.timestampField ?? '@timestamp')) err(`warning: ${w}`);
   for (const n of notes) err(n);
   if (stats.interrupted) {
-    err(`interrupted (${interruptName(signal)}) after ${stats.events} events: the alerts of completed rule runs were written; runs still open were not alerted — rerun to complete them` + (o.db ? ` (${o.db} keeps one row per alert: no duplicates)` : ''));
+    // Stopped while the out-of-order inputs were sorted: no event has reached the sorted pass yet,
+    // so "after 0 events" would belie the reading done; say where it stopped instead.
+    const where = stats.events === 0 && stats.sorted ? `while the inputs were being sorted (${stats.sorted.events} events sorted so far)` : `after ${stats.events} events`;
+    err(`interrupted (${interruptName(signal)}) ${where}: the alerts of completed rule runs were written; runs still open were not alerted — rerun to complete them` + (o.db ? ` (${o.db} keeps one row per alert: no duplicates)` : ''));
     return interruptExitCode(signal);
   }
   if (failed) return 2;
