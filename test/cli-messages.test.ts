@@ -125,3 +125,20 @@ describe('--threads help', () => {
     expect(help('hunt')).toContain('for a hunt with 100 rules or more over one NDJSON file of 64 MiB or more');
   });
 });
+
+describe('an event file given with --rules', () => {
+  it('is one line for the file, a hint and the error (not a line per event); exit 2', async () => {
+    const dir = tempDir('eqlite-messages-swap-');
+    const events = path.join(dir, 'events.ndjson');
+    writeFileSync(events, EVENT.repeat(30));
+    const r = await hunt({ inputs: [events], rules: [events] });
+    expect({ code: r.code, lines: r.stderr.trimEnd().split('\n') }).toEqual({
+      code: 2,
+      lines: [
+        `${events}:1: unrecognised object: neither a rule, an exception list/item nor an export summary (and 29 more line(s) of this file alike)`,
+        'hint: events are given as inputs (eqlite hunt FILE…), rules with --rules',
+        `error: no EQL rule in ${events}; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)`,
+      ],
+    });
+  });
+});

@@ -133,7 +133,15 @@ export async function runHunt(
   }
   if (!loaded.rules.some((r) => r.type === 'eql')) {
     const invalid = loaded.skipped.filter((s) => s.kind === 'invalid');
-    for (const s of invalid.slice(0, 10)) err(`${skippedPlace(s)}: ${s.reason}`);
+    // One line per file and reason: an event file given with --rules would repeat one reason per line.
+    const groups = new Map<string, { first: (typeof invalid)[number]; n: number }>();
+    for (const s of invalid) {
+      const g = groups.get(`${s.file}\0${s.reason}`);
+      if (g) g.n++;
+      else groups.set(`${s.file}\0${s.reason}`, { first: s, n: 1 });
+    }
+    for (const { first, n } of [...groups.values()].slice(0, 10)) err(`${skippedPlace(first)}: ${first.reason}${n > 1 ? ` (and ${n - 1} more line(s) of this file alike)` : ''}`);
+    if (invalid.some((s) => s.reason.startsWith('unrecognised object'))) err('hint: events are given as inputs (eqlite hunt FILE…), rules with --rules');
     const found = loaded.rules.length > 0 ? ` (${loaded.rules.length} rule(s) of other types)` : '';
     err(`error: no EQL rule in ${(rulePaths ?? [defaultRulesDir()]).join(', ')}${found}; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)`);
     return 2;
