@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runExplain } from '../src/cli/explain.js';
 import { Command } from 'commander';
-import { registerHunt, runHunt } from '../src/cli/hunt.js';
+import { rangeMisses, registerHunt, runHunt } from '../src/cli/hunt.js';
 import { registerQuery } from '../src/cli/query.js';
 import { repoRoot } from './cli-helpers.js';
 import { tempDir } from './detect-helpers.js';
@@ -140,5 +140,20 @@ describe('an event file given with --rules', () => {
         `error: no EQL rule in ${events}; give rule files or directories with --rules (detection-rules TOML, Kibana export NDJSON, JSON)`,
       ],
     });
+  });
+});
+
+describe('--from after the last event, --to before the first', () => {
+  it('a warning says that no event lies in the range (the replayed range would end before it starts)', async () => {
+    const stderr = new Capture();
+    const code = await runHunt([path.join(repoRoot, 'examples', 'windows-sample.ndjson')], { rules: [path.join(repoRoot, 'rules')], from: '2026-01-01T00:00:00Z', format: 'none', progress: false, cache: false }, { stdout: new Capture(), stderr });
+    expect(code).toBe(0);
+    expect(stderr.text.split('\n').filter((l) => l.startsWith('warning:'))).toEqual([
+      "warning: --from 2026-01-01T00:00:00Z (2026-01-01T00:00:00.000Z) is after the last event (2025-03-10T08:01:01.175Z): no event lies in the hunt's range",
+    ]);
+    expect(rangeMisses({ from: '2025-03-10T08:00:00.009Z', to: '2020-01-01T00:00:00.000Z' }, { to: '2020-01-01' })).toBe(
+      "--to 2020-01-01 (2020-01-01T00:00:00.000Z) is before the first event (2025-03-10T08:00:00.009Z): no event lies in the hunt's range",
+    );
+    expect(rangeMisses({ from: '2025-03-10T08:00:30.000Z', to: '2025-03-10T08:01:01.175Z' }, { from: '2025-03-10T08:00:30Z' })).toBeNull();
   });
 });

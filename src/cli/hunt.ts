@@ -354,6 +354,8 @@ export async function runHunt(
   if (stdout.closed && stdoutOnly) return 0;
   err(formatHuntSummary(stats, loaded, (Date.now() - started) / 1000, { out: o.out, db: o.db, dbAdded }));
   for (const w of shapeWarnings(stats.inputShapes ?? [], timeless, o.timestampField ?? '@timestamp')) err(`warning: ${w}`);
+  const disjoint = rangeMisses(stats.range, o);
+  if (disjoint) err(`warning: ${disjoint}`);
   for (const n of notes) err(n);
   if (stats.interrupted) {
     // Stopped while the out-of-order inputs were sorted: no event has reached the sorted pass yet,
@@ -491,6 +493,18 @@ function countBy<T>(items: T[], key: (t: T) => string): [string, number][] {
   const m = new Map<string, number>();
   for (const it of items) m.set(key(it), (m.get(key(it)) ?? 0) + 1);
   return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+/**
+ * --from after the last event, or --to before the first (`--from now-24h` over last year's logs):
+ * the replayed range is then empty — it ends before it starts — and no event can alert. Says so,
+ * instead of a bare "alerts: 0" under a reversed range.
+ */
+export function rangeMisses(range: HuntStats['range'], o: { from?: string; to?: string }): string | null {
+  if (!range || range.to === null || Date.parse(range.from) <= Date.parse(range.to)) return null;
+  if (o.from !== undefined) return `--from ${o.from} (${range.from}) is after the last event (${range.to}): no event lies in the hunt's range`;
+  if (o.to !== undefined) return `--to ${o.to} (${range.to}) is before the first event (${range.from}): no event lies in the hunt's range`;
+  return null;
 }
 
 /** The stderr summary: what was read, what ran, what was skipped and why, what alerted. */
