@@ -325,11 +325,19 @@ function firstNumberText(texts: readonly string[] | null, value: number): string
  * that is not the document itself (`_source.` + field in a search hit).
  */
 export function fieldNumberTime(text: string, field: string, value: number, path = field, from = 0): Instant | string | null {
-  // The common case, a number reached without an array, in one pass; else the multi-valued walk.
+  const raw = numberTextOfValue(text, path, value, from);
+  return raw === null ? null : numberTextTime(raw, field);
+}
+
+/**
+ * The text of the number `value` that `path` gives in `text` (its value, or its first when it is
+ * multi-valued), or null. The common case, a number reached without an array, in one pass; else
+ * the multi-valued walk. The text is the same member as the value's by construction; checked, as
+ * a mismatch would give the wrong time where the value gives the right one.
+ */
+function numberTextOfValue(text: string, path: string, value: number, from: number): string | null {
   const raw = fieldNumberText(text, path, from) ?? firstNumberText(fieldNumberTexts(text, path, from), value);
-  // The same member as the value's by construction; checked, as a mismatch would give the wrong
-  // time where the value gives the right one.
-  return raw === null || Number(raw) !== value ? null : numberTextTime(raw, field);
+  return raw === null || Number(raw) !== value ? null : raw;
 }
 
 /**
@@ -369,9 +377,8 @@ export function numberTextsOf(
     const v = gets[k]!(doc);
     if (typeof v === 'number') {
       // A number reached through an array (`{"event":[{"ingested":…}]}`) is the array's one value.
-      const raw = fieldNumberText(text, path + fields[k]!, from) ?? firstNumberText(fieldNumberTexts(text, path + fields[k]!, from), v);
-      // The same member as the value's by construction; checked, as in fieldNumberTime.
-      if (raw === null || Number(raw) !== v) continue;
+      const raw = numberTextOfValue(text, path + fields[k]!, v, from);
+      if (raw === null) continue;
       (out ??= {})[fields[k]!] = raw;
     } else if (Array.isArray(v)) {
       const nums = leafValues(v).filter((x) => typeof x === 'number');
