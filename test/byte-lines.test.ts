@@ -203,8 +203,8 @@ describe('byte path: other encodings and damaged bytes', () => {
     ]);
     expect(whole.skipped).toEqual([
       [2, 'invalid UTF-8 byte 0xff at byte 47 of the line'],
-      [3, 'invalid UTF-8 byte 0x50 at byte 49 of the line'],
-      [4, 'invalid UTF-8 byte 0xe2 at byte 45 of the line'],
+      [3, 'invalid UTF-8 byte 0xe2 at byte 47 of the line'],
+      [4, 'invalid UTF-8 byte 0xf0 at byte 43 of the line'], // f0 9f cut short by the e2 that follows
     ]);
     expect([whole.read, whole.offered, whole.skippedLines]).toEqual([2, 2, 2]);
     for (const chunk of [1, 2, 3, 7, 1 << 16]) {

@@ -142,11 +142,13 @@ describe('reading input that is not UTF-8', () => {
     const want: Got = {
       events: [`1 {"@timestamp":"2025-03-10T08:00:01Z","a":"ok ®"}`, `11 {"@timestamp":"2025-03-10T08:00:08Z","a":"whole €𝄞"}`],
       skipped: [
-        '2: invalid UTF-8 byte 0x22 at byte 54 of the line', // e9 begins a three-byte sequence
-        '3: invalid UTF-8 byte 0xa0 at byte 54 of the line',
+        // The byte named is the one that has to be fixed: the lead byte of the broken sequence
+        // (the Latin-1 "é", not the quote after it).
+        '2: invalid UTF-8 byte 0xe9 at byte 53 of the line',
+        '3: invalid UTF-8 byte 0xed at byte 53 of the line',
         '4: invalid UTF-8 byte 0xc0 at byte 52 of the line',
-        '5: invalid UTF-8 byte 0x90 at byte 60 of the line',
-        '6: invalid UTF-8 byte 0x70 at byte 49 of the line',
+        '5: invalid UTF-8 byte 0xf4 at byte 59 of the line',
+        '6: invalid UTF-8 byte 0xe2 at byte 47 of the line',
         '7: invalid UTF-8 byte 0xfe at byte 16 of line 9',
         // Not JSON either: told as the JSON error, which reads of any size find alike.
         '12: invalid JSON at line 12 column 59: unterminated string',

@@ -333,7 +333,7 @@ describe('bulk edge cases', () => {
     expect(r.json.items.map((i: any) => [i.create._id, i.create.status, i.create.error?.type, i.create.error?.reason])).toEqual([
       ['u1', 201, undefined, undefined],
       ['u2', 400, 'document_parsing_exception', 'failed to parse the document: invalid UTF-8 byte 0x80 at byte 51 of the document'],
-      ['u3', 400, 'document_parsing_exception', 'failed to parse the document: invalid UTF-8 byte 0x28 at byte 61 of the document'],
+      ['u3', 400, 'document_parsing_exception', 'failed to parse the document: invalid UTF-8 byte 0xe2 at byte 60 of the document'],
       ['u4', 201, undefined, undefined],
     ]);
     const ids = t.svc.store.db().prepare("SELECT idx, id FROM events WHERE id IN ('u1','u2','u3','u4') AND idx IN ('logs-utf-default', 'logs-endpoint.events.process-default') ORDER BY seq").all();

@@ -263,12 +263,15 @@ describe('firstInvalidUtf8', () => {
     const { firstInvalidUtf8 } = await import('../src/util/utf8.js');
     const { isUtf8 } = await import('node:buffer');
     expect(firstInvalidUtf8(Buffer.from('plain ascii é 𝄞 €'), 0, Buffer.byteLength('plain ascii é 𝄞 €'))).toBe(-1);
-    // overlong "/", a surrogate, above U+10FFFF, a truncated 3-byte sequence, a bad middle byte
+    // overlong "/", a surrogate, above U+10FFFF, a truncated 3-byte sequence, a bad middle byte,
+    // a Latin-1 "é" before a quote: each is wrong at the lead byte of the broken sequence
     expect(firstInvalidUtf8(Buffer.from([0x41, 0xc0, 0xaf]), 0, 3)).toBe(1);
-    expect(firstInvalidUtf8(Buffer.from([0x41, 0xed, 0xa0, 0x80]), 0, 4)).toBe(2);
-    expect(firstInvalidUtf8(Buffer.from([0xf4, 0x90, 0x80, 0x80]), 0, 4)).toBe(1);
+    expect(firstInvalidUtf8(Buffer.from([0x41, 0xed, 0xa0, 0x80]), 0, 4)).toBe(1);
+    expect(firstInvalidUtf8(Buffer.from([0xf4, 0x90, 0x80, 0x80]), 0, 4)).toBe(0);
     expect(firstInvalidUtf8(Buffer.from([0x41, 0xe2, 0x82]), 0, 3)).toBe(1);
-    expect(firstInvalidUtf8(Buffer.from([0xe2, 0x82, 0x41]), 0, 3)).toBe(2);
+    expect(firstInvalidUtf8(Buffer.from([0xe2, 0x82, 0x41]), 0, 3)).toBe(0);
+    expect(firstInvalidUtf8(Buffer.from('caf\u00e9"', 'latin1'), 0, 5)).toBe(3);
+    expect(firstInvalidUtf8(Buffer.from([0xc3, 0xc3, 0xa9]), 0, 3)).toBe(0);
     // only [start, end) is looked at
     expect(firstInvalidUtf8(Buffer.from([0xff, 0x41, 0x42, 0xff]), 1, 3)).toBe(-1);
     let seed = 12345;
@@ -280,8 +283,9 @@ describe('firstInvalidUtf8', () => {
       expect(at === -1).toBe(isUtf8(b));
       if (at >= 0) {
         bad++;
-        // the bytes before it are valid UTF-8 up to the start of the sequence it breaks
+        // the bytes before it are valid UTF-8, and it starts no valid sequence
         expect(at).toBeLessThan(b.length);
+        expect(isUtf8(b.subarray(0, at))).toBe(true);
       }
     }
     expect(bad).toBeGreaterThan(10000);

@@ -104,6 +104,10 @@ export function decodeUtf8(b: Buffer, s: number, e: number): string {
  * Offset of the first byte of [start, end) that is not part of a well-formed UTF-8 sequence
  * (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or -1. Meant for bytes
  * that Buffer's isUtf8 (SIMD) refused, so it may be simple.
+ *
+ * A sequence broken by a byte that cannot continue it (a Latin-1 "é", 0xe9, followed by `"`) is
+ * wrong at its lead byte: that is the byte the user has to find and fix, while the byte after it
+ * is usually plain ASCII and valid on its own.
  */
 export function firstInvalidUtf8(b: Uint8Array, start: number, end: number): number {
   let i = start;
@@ -130,7 +134,7 @@ export function firstInvalidUtf8(b: Uint8Array, start: number, end: number): num
       // A sequence cut by the end is wrong at its first byte.
       if (i + k >= end) return i;
       const x = b[i + k]!;
-      if (x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i + k;
+      if (x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i;
     }
     i += n + 1;
   }
