@@ -106,6 +106,9 @@ describe('eqlite serve: hostile keys in every request body', () => {
       ['PUT', '/_template/t1', `{${H}}`, json],
       ['PUT', '/logs-hostile', `{"settings":{${H}},"mappings":{"properties":{${H}}}}`, json],
       ['POST', '/_bulk', `{"index":{"_index":"logs-hostile",${H}}}\n{"@timestamp":"2025-08-01T10:00:00Z","event":{"category":["process"]},${H}}\n`, { 'content-type': 'application/x-ndjson' }],
+      // Objects as metadata values: a malformed action line, refused as a whole (Elasticsearch's
+      // "expected a simple value"); simple values under those names are ignored.
+      ['POST', '/logs-hostile/_bulk', `{"index":{"__proto__":"x","constructor":"y","prototype":"z"}}\n{"@timestamp":"2025-08-01T10:00:00Z","event":{"category":["process"]},${H}}\n`, { 'content-type': 'application/x-ndjson' }],
       ['POST', '/logs-*/_eql/search', `{"query":"process where constructor != null",${H},"filter":{"term":{"__proto__.polluted":"yes"}}}`, json],
       ['POST', '/_search', `{"query":{"term":{"constructor":"x"}},${H}}`, json],
       ['POST', '/logs-*/_count', `{"query":{"bool":{"filter":[{"term":{"__proto__":"x"}}],${H}}}}`, json],
@@ -122,8 +125,10 @@ describe('eqlite serve: hostile keys in every request body', () => {
       const probe: Record<string, unknown> = {};
       expect([probe.polluted, probe.size, probe.status], `${method} ${p}`).toEqual([undefined, undefined, undefined]);
     }
-    // Accepted, or refused as a client error (a bool clause named __proto__, a run without start).
+    // Accepted, or refused as a client error (objects in bulk metadata, a bool clause named
+    // __proto__, a run without start).
     expect(statuses.filter(([, s]) => s !== 200)).toEqual([
+      ['POST /_bulk', 400],
       ['POST /logs-*/_count', 400],
       ['POST /api/rules/hostile-1/_run', 400],
     ]);

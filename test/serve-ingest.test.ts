@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { request } from 'node:http';
 import { Client } from '@elastic/elasticsearch';
 import { gzip, ndjson, req, startService, type Res, type TestService } from './serve-helpers.js';
+import { BulkParser } from '../src/serve/bulk.js';
 
 /** A raw Sysmon process-creation event as Winlogbeat 8/9 ships it (ECS mapping left to the pipeline). */
 function rawSysmon(recordId: number, image: string, parent: string, time = '2025-08-01T10:00:00.000Z') {
@@ -274,13 +275,12 @@ describe('bulk edge cases', () => {
     expect(rows.map((r) => [r.id, r.src])).toEqual([['u1', { '@timestamp': '2025-08-01T10:00:00Z', a: 1, b: { c: 3 } }]]);
   });
 
-  test('malformed lines get a per-item 400 in their position and are kept; the other items are stored', async () => {
+  test('malformed source lines get a per-item 400 in their position and are kept; the other items are stored', async () => {
     const body = [
       '{"create":{"_index":"logs-bad-default","_id":"ok1"}}',
       '{"@timestamp":"2025-08-01T10:00:00Z","good":1}',
       '{"create":{"_index":"logs-bad-default","_id":"bad1"}}',
       '{"@timestamp": "2025-08-01T10:00:00Z", "truncated',
-      '{not an action',
       '{"create":{"_index":"logs-bad-default","_id":"ok2"}}',
       '{"@timestamp":"2025-08-01T10:00:01Z","good":2}',
       '{"create":{"_index":"Logs-Upper","_id":"x"}}',
@@ -294,9 +294,9 @@ describe('bulk edge cases', () => {
     expect(r.status).toBe(200);
     expect(r.json.errors).toBe(true);
     const statuses = r.json.items.map((i: Record<string, { status: number }>) => Object.values(i)[0]!.status);
-    expect(statuses).toEqual([201, 400, 400, 201, 400, 400, 201]);
+    expect(statuses).toEqual([201, 400, 201, 400, 400, 201]);
     expect(r.json.items[1].create.error.type).toBe('document_parsing_exception');
-    expect(r.json.items[4].create.error.type).toBe('invalid_index_name_exception');
+    expect(r.json.items[3].create.error.type).toBe('invalid_index_name_exception');
     const ids = storedEvents(t)
       .filter((e) => e.idx === 'logs-bad-default')
       .map((e) => e.id);
@@ -305,12 +305,59 @@ describe('bulk edge cases', () => {
     const rejected = t.svc.store.db().prepare('SELECT reason, line FROM rejected ORDER BY seq').all() as { reason: string; line: string }[];
     expect(rejected.map((x) => x.line)).toEqual([
       '{"@timestamp": "2025-08-01T10:00:00Z", "truncated',
-      '{not an action',
       '{"create":{"_index":"Logs-Upper","_id":"x"}}',
       // the source line of a refused action is kept too: nothing is dropped silently
       '{"@timestamp":"2025-08-01T10:00:01Z","good":3}',
       '[1,2]',
     ]);
+  });
+
+  test('a malformed action/metadata line refuses the whole request with 400, as Elasticsearch does, and nothing of it is stored', async () => {
+    const good = ['{"create":{"_index":"logs-malformed-default","_id":"m1"}}', '{"@timestamp":"2025-08-01T10:00:00Z","n":1}'];
+    const cases: [string, string, string][] = [
+      // (line 3 of each body: after one good item)
+      ['"create"', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected START_OBJECT but found [VALUE_STRING]'],
+      ['[{"create":{}}]', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected START_OBJECT but found [START_ARRAY]'],
+      ['42', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected START_OBJECT but found [VALUE_NUMBER]'],
+      ['{}', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected FIELD_NAME but found [END_OBJECT]'],
+      ['{"insert":{"_index":"logs-malformed-default"}}', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected field [create], [delete], [index] or [update] but found [insert]'],
+      // the first key in the text is the action, even one Object.keys would put later
+      ['{"remove":{},"1":{}}', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected field [create], [delete], [index] or [update] but found [remove]'],
+      ['{"index":"logs-malformed-default"}', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected START_OBJECT or END_OBJECT but found [VALUE_STRING]'],
+      ['{"index":null}', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected START_OBJECT or END_OBJECT but found [VALUE_NULL]'],
+      ['{"create":{"_index":["a","b"]}}', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected a simple value for field [_index] but found [START_ARRAY]'],
+      ['{"create":{"_id":{"a":1}}}', 'illegal_argument_exception', 'Malformed action/metadata line [3], expected a simple value for field [_id] but found [START_OBJECT]'],
+      ['{not an action', 'x_content_parse_exception', '[3:2] unexpected "n", expected a property name in double quotes'],
+    ];
+    for (const [line, type, reason] of cases) {
+      const body = [...good, line, '{"@timestamp":"2025-08-01T10:00:01Z","n":2}', ...good].join('\n') + '\n';
+      const r = await req(`${t.url}/_bulk`, 'POST', body, { 'content-type': 'application/x-ndjson' });
+      expect([line, r.status, r.json]).toEqual([line, 400, { error: { root_cause: [{ type, reason }], type, reason }, status: 400 }]);
+    }
+    // Not even the good item before the bad line was stored (or acknowledged).
+    expect(storedEvents(t).filter((e) => e.idx === 'logs-malformed-default')).toEqual([]);
+    // A _source object is allowed in the metadata, and a number or boolean _id is its text (as in
+    // Elasticsearch); an action line with a second key is read by its first (Elasticsearch 8).
+    const ok = ['{"create":{"_index":"logs-malformed-default","_id":7,"_source":{"includes":["a"]}}}', '{"@timestamp":"2025-08-01T10:00:00Z","n":3}', '{"index":{"_index":"logs-malformed-default","_id":true},"extra":1}', '{"@timestamp":"2025-08-01T10:00:00Z","n":4}'].join('\n') + '\n';
+    const r = await req(`${t.url}/_bulk`, 'POST', ok, { 'content-type': 'application/x-ndjson' });
+    expect([r.status, r.json.errors, r.json.items.map((i: Record<string, { _id: string; status: number }>) => [Object.keys(i)[0], Object.values(i)[0]!._id, Object.values(i)[0]!.status])]).toEqual([
+      200,
+      false,
+      [
+        ['create', '7', 201],
+        ['index', 'true', 201],
+      ],
+    ]);
+  });
+
+  test('an action line with a second key: read by its first as Elasticsearch 8 does, refused as Elasticsearch 9 does', () => {
+    const body = Buffer.from('{"create":{"_index":"logs-x-default"},"extra":1}\n{"@timestamp":"2025-08-01T10:00:00Z"}\n');
+    const lenient = new BulkParser({});
+    expect(lenient.parse(body).map((i) => [i.op, i.index, i.error])).toEqual([['create', 'logs-x-default', undefined]]);
+    expect(lenient.fatal).toBe(null);
+    const strict = new BulkParser({ strictActionLines: true });
+    expect(strict.parse(body)).toEqual([]);
+    expect(strict.fatal).toEqual({ type: 'illegal_argument_exception', reason: 'Malformed action/metadata line [1], expected END_OBJECT but found [FIELD_NAME]', line: 1 });
   });
 
   test('a document that is not valid UTF-8 gets a 400 of its own, as Elasticsearch\'s parser refuses it; the others are stored', async () => {
@@ -502,8 +549,6 @@ describe('a body parsed and stored in parts', () => {
           expected.push(201);
         }
       }
-      lines.push('{not an action');
-      expected.push(400);
       // The first document again: a retry, acknowledged and not stored twice.
       lines.push(action, lines[1]!);
       expected.push(200);
@@ -518,7 +563,7 @@ describe('a body parsed and stored in parts', () => {
         const statuses = r.json.items.map((it: Record<string, { status: number }>) => Object.values(it)[0]!.status);
         expect(statuses, label).toEqual(expected);
         expect(r.json.items[150].create.error.type).toBe('document_parsing_exception');
-        expect(r.json.items[401].create._id).toBe(r.json.items[0].create._id);
+        expect(r.json.items[400].create._id).toBe(r.json.items[0].create._id);
       }
       const sent = Array.from({ length: 400 }, (_, i) => i)
         .filter((i) => i !== 150)
@@ -533,7 +578,17 @@ describe('a body parsed and stored in parts', () => {
       const commits = (t.svc.store.db().prepare('SELECT COUNT(*) AS n FROM ingest_marks').get() as { n: number }).n;
       expect(commits).toBeGreaterThan(2);
       const rejected = t.svc.store.db().prepare('SELECT line FROM rejected ORDER BY seq').all() as { line: string }[];
-      expect(rejected.map((x) => x.line)).toEqual(['{"@timestamp":"2025-08-01T10:00:00Z","broken":', '{not an action', '{"@timestamp":"2025-08-01T10:00:00Z","broken":', '{not an action']);
+      expect(rejected.map((x) => x.line)).toEqual(['{"@timestamp":"2025-08-01T10:00:00Z","broken":', '{"@timestamp":"2025-08-01T10:00:00Z","broken":']);
+      // A malformed action line in a later part refuses the request: nothing is acknowledged, the
+      // part holding it and those after are not stored (the parts before it were, as they came).
+      const bad = lines.slice(0, 2 * 300).map((l) => l.replaceAll('logs-parts-default', 'logs-parts-bad'));
+      bad.push('{"update":{"_index":"logs-parts-bad"}}{"_id":"x"}', lines[1]!, action.replaceAll('logs-parts-default', 'logs-parts-bad'), lines[3]!);
+      const refused = await req(`${t.url}/_bulk`, 'POST', bad.join('\n') + '\n', { 'content-type': 'application/x-ndjson' });
+      expect([refused.status, refused.json.error.type, refused.json.error.reason]).toEqual([400, 'x_content_parse_exception', '[601:39] unexpected "{" after the end of a value']);
+      const storedBad = (t.svc.store.db().prepare("SELECT src FROM events WHERE idx = 'logs-parts-bad' ORDER BY seq").all() as { src: string }[]).map((x) => x.src);
+      expect(storedBad.length).toBeGreaterThan(0);
+      expect(storedBad.length).toBeLessThan(290);
+      expect(storedBad).toEqual(sent.slice(0, storedBad.length));
     } finally {
       await t.close();
     }

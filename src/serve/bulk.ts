@@ -14,14 +14,22 @@
 // document that holds none of their needles (needles.ts) and cannot be a raw Windows event is not
 // even scanned here: its bytes go to the writer thread, which checks them.
 //
-// A bad line never disturbs the other items: an action line that is not a valid action, or a
-// source line that is not a JSON object, becomes an item with status 400 in its position, and the
-// line is kept in the store's `rejected` table. After a broken action line, the next line is taken
-// as the next action if it looks like one, otherwise as the broken action's source.
+// A bad source line never disturbs the other items: a source that is not a JSON object, or the
+// action of a well-formed action line that is refused (a bad index name or _id), becomes an item
+// with status 400 in its position, and the line is kept in the store's `rejected` table. After a
+// refused action line, the next line is taken as the next action if it looks like one, otherwise
+// as the refused action's source.
+//
+// An action/metadata line that is malformed (not JSON, not an object, no action or an unknown
+// one, metadata that is not an object, a metadata value that is an array) refuses the whole
+// request, as Elasticsearch's BulkRequestParser does (400, before any item is executed): with the
+// line out of step, which line is a source is unknown, so no item can be trusted. BulkParser.fatal
+// holds the refusal; the request's handler answers it and stores nothing more.
 import { isUtf8 } from 'node:buffer';
 import { firstInvalidUtf8, invalidUtf8Reason } from '../util/utf8.js';
 import { markPlain } from '../engine/fields.js';
 import { parseInstant, textInstant } from '../events/time.js';
+import { findJsonError } from '../events/json-split.js';
 import type { NumberTextReader } from '../events/number-time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
@@ -101,6 +109,22 @@ export interface BulkDefaults {
   router?: BulkRouter | null;
   /** `?pipeline=` (recorded; eqlite runs its own Windows mapping, see mapDocument). */
   pipeline?: string;
+  /**
+   * Refuse an action line with more than one key (Elasticsearch 9: `{"index":{},"x":1}`);
+   * Elasticsearch 8 uses the first key and ignores the others (with a deprecation warning).
+   */
+  strictActionLines?: boolean;
+}
+
+/**
+ * Why a whole request is refused: a malformed action/metadata line (Elasticsearch answers 400
+ * with this error for the request, and executes none of its items).
+ */
+export interface BulkRefusal {
+  type: 'illegal_argument_exception' | 'x_content_parse_exception';
+  reason: string;
+  /** Line number of the malformed line in the body. */
+  line: number;
 }
 
 /** Longest line kept in the rejected table. */
@@ -195,6 +219,8 @@ function statsOf(router: BulkRouter): PickingStats {
 export class BulkParser {
   readonly items: BulkItem[] = [];
   readonly rejected: RejectedLine[] = [];
+  /** Set at the first malformed action line: the whole request is refused; later lines are not read. */
+  fatal: BulkRefusal | null = null;
   /** Bytes of body seen. */
   bytes = 0;
   /** Documents parsed here (the others are checked by the store's writer). */
@@ -235,6 +261,7 @@ export class BulkParser {
    * `buf` (srcStart, srcEnd); a body may come in several such parts, each in a buffer of its own.
    */
   feed(buf: Buffer, end: number): void {
+    if (this.fatal !== null) return;
     this.body = buf;
     this.bytes += end;
     // One pass over the part (SIMD in Node): when it is all valid UTF-8, as shippers send, no
@@ -246,6 +273,7 @@ export class BulkParser {
       const nl = buf.indexOf(10, start);
       if (nl < 0 || nl >= end) break;
       this.line(start, nl);
+      if (this.fatal !== null) return;
       start = nl + 1;
     }
     if (start < end) this.line(start, end);
@@ -280,8 +308,8 @@ export class BulkParser {
     if (p.broken) {
       // After a broken action: a valid action line starts the next item, anything else was its source.
       const text = buf.toString('utf8', start, end);
-      const a = parseAction(text, this.defaults);
-      if (a && !a.error) {
+      const a = parseAction(text, this.defaults, this.lineNo);
+      if (!isRefusal(a) && !a.error) {
         this.pending = null;
         this.items.push(errorItem(p, p.error!));
         a.line = this.lineNo;
@@ -321,11 +349,9 @@ export class BulkParser {
       this.accept(known, this.lineNo);
       return;
     }
-    const a = parseAction(text, this.defaults);
-    if (a === null) {
-      const error = { status: 400, type: 'illegal_argument_exception', reason: `malformed action/metadata line: ${describeJsonError(text)}` };
-      this.reject(text, null, error.reason);
-      this.pending = { op: 'index', index: this.defaults.index ?? '', id: null, error, broken: true, line: this.lineNo };
+    const a = parseAction(text, this.defaults, this.lineNo);
+    if (isRefusal(a)) {
+      this.fatal = a;
       return;
     }
     a.line = this.lineNo;
@@ -534,27 +560,65 @@ function updateItem(a: PendingAction, body: Record<string, unknown>, line: numbe
   return item;
 }
 
-/** The parsed action line, or null when it is not a bulk action at all. */
-function parseAction(text: string, defaults: BulkDefaults): PendingAction | null {
+/** Elasticsearch's name (XContentParser.Token) for the first token of a JSON value. */
+function tokenOf(v: unknown): string {
+  if (v === null) return 'VALUE_NULL';
+  if (Array.isArray(v)) return 'START_ARRAY';
+  switch (typeof v) {
+    case 'string':
+      return 'VALUE_STRING';
+    case 'number':
+      return 'VALUE_NUMBER';
+    case 'boolean':
+      return 'VALUE_BOOLEAN';
+    default:
+      return 'START_OBJECT';
+  }
+}
+
+function isRefusal(a: PendingAction | BulkRefusal): a is BulkRefusal {
+  return 'reason' in a;
+}
+
+/** Metadata keys whose value may be an object (Elasticsearch's BulkRequestParser). */
+const OBJECT_PARAMS: ReadonlySet<string> = new Set(['_source', 'dynamic_templates']);
+
+/** The first key of a JSON object's text (in text order, which Object.keys does not keep for keys like "1"). */
+const FIRST_KEY = /^[ \t\r\n]*\{[ \t\r\n]*("(?:[^"\\]|\\.)*")/;
+
+/**
+ * The parsed action line (its `error` set when the action is refused on its own: a bad index
+ * name or _id), or the refusal of the whole request when the line is malformed, in the words of
+ * Elasticsearch's BulkRequestParser (`line`: the line's number in the body).
+ */
+function parseAction(text: string, defaults: BulkDefaults, line: number): PendingAction | BulkRefusal {
+  const malformed = (what: string): BulkRefusal => ({ type: 'illegal_argument_exception', reason: `Malformed action/metadata line [${line}], ${what}`, line });
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
-    return null;
+    // Elasticsearch's reason is its JSON parser's, at [line:column] of what it parsed: here the
+    // line is the body's, so that the user can find it.
+    const fault = findJsonError(text);
+    return { type: 'x_content_parse_exception', reason: `[${line}:${fault.pos + 1}] ${fault.message}`, line };
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return malformed(`expected START_OBJECT but found [${tokenOf(v)}]`);
   const keys = Object.keys(v);
-  if (keys.length !== 1 || !OPS.has(keys[0]!)) return null;
-  const op = keys[0] as BulkOp;
+  if (keys.length === 0) return malformed('expected FIELD_NAME but found [END_OBJECT]');
+  const op = JSON.parse(FIRST_KEY.exec(text)![1]!) as string;
+  if (!OPS.has(op)) return malformed(`expected field [create], [delete], [index] or [update] but found [${op}]`);
   const meta = (v as Record<string, unknown>)[op];
-  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return null;
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return malformed(`expected START_OBJECT or END_OBJECT but found [${tokenOf(meta)}]`);
+  if (keys.length > 1 && defaults.strictActionLines) return malformed('expected END_OBJECT but found [FIELD_NAME]');
+  for (const [k, x] of Object.entries(meta)) {
+    if (x !== null && typeof x === 'object' && (Array.isArray(x) || !OBJECT_PARAMS.has(k))) return malformed(`expected a simple value for field [${k}] but found [${tokenOf(x)}]`);
+  }
   const m = meta as Record<string, unknown>;
   const rawIndex = Object.hasOwn(m, '_index') ? m._index : defaults.index;
   const rawId = Object.hasOwn(m, '_id') ? m._id : undefined;
-  const a: PendingAction = { op, index: typeof rawIndex === 'string' ? logicalIndex(rawIndex) : '', id: null };
-  if (typeof rawId === 'string' || typeof rawId === 'number') a.id = String(rawId);
-  else if (rawId !== undefined && rawId !== null) a.error = { status: 400, type: 'illegal_argument_exception', reason: '_id must be a string' };
-  if (a.error) return a;
+  const a: PendingAction = { op: op as BulkOp, index: typeof rawIndex === 'string' ? logicalIndex(rawIndex) : '', id: null };
+  // (Elasticsearch takes any simple value's text: 5 and true are the ids "5" and "true".)
+  if (rawId !== undefined && rawId !== null) a.id = String(rawId);
   if (rawIndex === undefined || rawIndex === null || a.index === '') {
     a.error = { status: 400, type: 'action_request_validation_exception', reason: 'index is missing' };
     return a;

@@ -175,7 +175,8 @@ export class Ingest {
     const params = req.params as { index?: string };
     const filterPath = qs(req, 'filter_path');
     const router = this.deps.router?.() ?? null;
-    const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline'), router });
+    const strictActionLines = Number(config.elasticsearch.version.split('.')[0]) >= 9;
+    const parser = new BulkParser({ index: params.index, pipeline: qs(req, 'pipeline'), router, strictActionLines });
     const gen = router?.gen ?? 0;
     const withIds = responseHasIds(filterPath);
     // Per item, what became of it; grown as parts of the body are parsed.
@@ -281,6 +282,17 @@ export class Ingest {
     }
     // The last part: the lines after the last part handed over (for most requests, the whole body).
     parser.feed(last, last.length);
+    const fatal = parser.fatal;
+    if (fatal !== null) {
+      // A malformed action/metadata line: the whole request is refused, as Elasticsearch refuses
+      // it, and nothing of it is acknowledged. (Only the parts of a body larger than
+      // config.ingest.partBytes before that line were stored; a shipper's retry of the request is
+      // stored once, by _id or by content.)
+      await Promise.allSettled(writes);
+      metrics.bulkRequests.inc({ status: '400' });
+      log.warn({ line: fatal.line, reason: fatal.reason, remote: req.ip }, 'bulk: request refused: malformed action/metadata line');
+      throw new EsError(400, fatal.type, fatal.reason);
+    }
     const items = parser.finish();
     if (items.length === 0) {
       metrics.bulkRequests.inc({ status: '400' });
@@ -362,10 +374,15 @@ export class Ingest {
       len -= part.length;
       buf = next;
       parser.feed(part, part.length);
+      // (A part that holds a malformed action line is not stored: the request is refused.)
+      if (parser.fatal !== null) return;
       // (The part's buffer is transferred to the writer thread here: not read again.)
       inflight.push(flush(part));
     };
     await streamBody(req, limit, (c) => {
+      // After a malformed action line the request is refused: the rest of the body is read
+      // (so that the answer reaches the client) and dropped.
+      if (parser.fatal !== null) return undefined;
       let off = 0;
       while (off < c.length) {
         if (len === buf.length) {
