@@ -22,6 +22,7 @@ import { LineStarts } from './line-bytes.js';
 import { SNIFF_BYTES, sniffEncoding, textDecoder, type TextChunks } from '../util/text.js';
 import { invalidUtf8Reason } from '../util/utf8.js';
 import { fileTypeName, ioReason } from '../util/files.js';
+import { binaryReason, fileStartsAsEvtx } from './binary.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
@@ -897,6 +898,13 @@ async function* bytesOf(
     return;
   }
   if (first[0] !== 0x1f || first[1] !== 0x8b) {
+    // An image, an executable, other compressed data…: one item saying what it looks like, not
+    // thousands of broken lines.
+    const binary = binaryReason(first, file);
+    if (binary !== null) {
+      damaged(0, binary);
+      return;
+    }
     yield first;
     for (let b = await next(); b; b = await next()) yield b;
     return;
@@ -929,6 +937,14 @@ async function* bytesOf(
   let failed: Error | null = null;
   try {
     for await (const d of gunzip) {
+      // (What was compressed may be binary too: a .tar.gz, a gzip of an EVTX file.)
+      if (out === 0) {
+        const binary = binaryReason(d as Buffer, file);
+        if (binary !== null) {
+          damaged(0, binary.replace(/^binary file: /, 'binary file (gzip-compressed): '));
+          return;
+        }
+      }
       out += (d as Buffer).length;
       if (!warned && out > GZIP_WARN_BYTES && out > GZIP_WARN_RATIO * counts.bytes) {
         warned = true;
@@ -1123,7 +1139,7 @@ export async function expandInputs(paths: string[], opts: ExpandOptions = {}): P
       const before = out.length;
       await walk(p, add, new Set(), warn);
       if (out.length === before) fruitless.push(p);
-    } else await add(p, classifyInput(p) === 'evtx' ? 'evtx' : 'json');
+    } else await add(p, classifyInput(p) === 'evtx' || (st.isFile() && fileStartsAsEvtx(p)) ? 'evtx' : 'json');
   }
   if (out.length > 0) for (const p of fruitless) warn(noInputFilesMessage([p]));
   return out;
@@ -1166,7 +1182,8 @@ async function walk(dir: string, add: (p: string, k: InputKind) => Promise<void>
     else {
       const input = classifyInput(ent.name);
       if (!input) continue;
-      if (kind.isFile()) await add(p, input);
+      // (A .json or .ndjson file holding an EVTX log is read as EVTX: the content decides.)
+      if (kind.isFile()) await add(p, input === 'json' && fileStartsAsEvtx(p) ? 'evtx' : input);
       else warn(`skipped ${p}: ${fileTypeName(kind)}; only regular files are read from directories (name it on the command line to stream it)`);
     }
   }
