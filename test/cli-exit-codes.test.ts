@@ -48,21 +48,21 @@ const CASES: Array<[string[], string]> = [
   [['hunt', 'ev.ndjson', '--value-list', 'nope.txt'], 'error: cannot read value list nope.txt: no such file or directory'],
   [['hunt', 'ev.ndjson', '--mapping', 'nope.json'], 'error: --mapping nope.json: cannot read: no such file or directory'],
   [['hunt', 'ev.ndjson', '--mapping', 'empty-rules'], 'error: --mapping empty-rules: cannot read: is a directory'],
-  [['query', 'process where true', 'ev.ndjson', '--mapping', 'empty.json'], "eqlite: --mapping empty.json: empty file: expected the JSON that Elasticsearch's GET <index>/_mapping returns"],
+  [['query', 'process where true', 'ev.ndjson', '--mapping', 'empty.json'], "error: --mapping empty.json: empty file: expected the JSON that Elasticsearch's GET <index>/_mapping returns"],
   [['hunt', 'ev.ndjson', '--out', 'no-dir/a.ndjson'], 'error: cannot write no-dir/a.ndjson: directory no-dir does not exist'],
   [['hunt', 'ev.ndjson', '--rule-id', 'nope'], 'error: no rule matches the selection (rule id "nope") among 1 loaded rule(s)'],
   // query
   [['query', 'process where true', 'ev.ndjson', '--bogus'], "error: unknown option '--bogus'"],
   [['query', 'process where true', 'ev.ndjson', '--size', 'abc'], "error: option '--size <n>' argument 'abc' is invalid. expected a non-negative integer"],
   [['query'], "error: missing required argument 'query'"],
-  [['query', 'process where true', 'nope.ndjson'], 'eqlite: cannot read nope.ndjson: no such file or directory'],
-  [['query', 'process where true', 'logs'], `eqlite: ${NO_FILES}`],
+  [['query', 'process where true', 'nope.ndjson'], 'error: cannot read nope.ndjson: no such file or directory'],
+  [['query', 'process where true', 'logs'], `error: ${NO_FILES}`],
   [['query', 'process where process.name = "x"', 'ev.ndjson'], 'query:1:28: error: `=` is not supported by Elasticsearch EQL'],
   // validate
   [['validate', '--bogus'], "error: unknown option '--bogus'"],
   [['validate', '--format', 'xml'], 'error: option \'--format <format>\' argument \'xml\' is invalid. expected "text" or "json"'],
-  [['validate', 'nope.toml'], 'eqlite: cannot read rules nope.toml: no such file or directory'],
-  [['validate', 'empty-rules'], 'eqlite: no rule in empty-rules; give rule files or directories (detection-rules TOML, Kibana export NDJSON, JSON)'],
+  [['validate', 'nope.toml'], 'error: cannot read rules nope.toml: no such file or directory'],
+  [['validate', 'empty-rules'], 'error: no rule in empty-rules; give rule files or directories (detection-rules TOML, Kibana export NDJSON, JSON)'],
   // convert
   [['convert', 'ev.ndjson', '--bogus'], "error: unknown option '--bogus'"],
   [['convert', 'ev.ndjson', '--profile', 'x'], 'error: option \'--profile <profile>\' argument \'x\' is invalid. expected "integration" or "winlogbeat"'],
@@ -80,12 +80,12 @@ const CASES: Array<[string[], string]> = [
   // rules
   [['rules', 'list', '--bogus'], "error: unknown option '--bogus'"],
   [['rules', 'list', '--severity', 'x'], "error: option '--severity <min>' argument 'x' is invalid. expected low, medium, high or critical"],
-  [['rules', 'list', '--rules', 'nope'], 'eqlite: cannot read rules nope: no such file or directory'],
+  [['rules', 'list', '--rules', 'nope'], 'error: cannot read rules nope: no such file or directory'],
   [['rules', 'show'], "error: missing required argument 'rule'"],
-  [['rules', 'show', 'nope'], 'eqlite: no rule with rule_id or name "nope" among 1 loaded rule(s)'],
-  [['rules', 'show', 'b6'], 'eqlite: "b6" is too short for a rule_id prefix: give at least 4 characters (1 rule_id(s) start with it)'],
-  [['rules', 'update', 'no-such-dir'], 'eqlite: cannot read no-such-dir: no such file or directory'],
-  [['rules', 'update', '--sha256', 'xyz'], 'eqlite: --sha256 expects 64 hexadecimal digits'],
+  [['rules', 'show', 'nope'], 'error: no rule with rule_id or name "nope" among 1 loaded rule(s)'],
+  [['rules', 'show', 'b6'], 'error: "b6" is too short for a rule_id prefix: give at least 4 characters (1 rule_id(s) start with it)'],
+  [['rules', 'update', 'no-such-dir'], 'error: cannot read no-such-dir: no such file or directory'],
+  [['rules', 'update', '--sha256', 'xyz'], 'error: --sha256 expects 64 hexadecimal digits'],
   [['rules', 'remove', '--bogus'], "error: unknown option '--bogus'"],
   // test
   [['test', '--bogus'], "error: unknown option '--bogus'"],
@@ -104,17 +104,17 @@ const CASES: Array<[string[], string]> = [
   [['explain', '--rule', 'nope', 'ev.ndjson'], 'error: no rule with rule_id or name "nope" among 1 loaded rule(s)'],
   // serve (each fails before it listens)
   [['serve', '--bogus'], "error: unknown option '--bogus'"],
-  [['serve', '--listen', 'abc'], 'eqlite: --listen: invalid address "abc": expected HOST:PORT such as 127.0.0.1:9200'],
-  [['serve', '--config', 'nope.toml'], 'eqlite: cannot read config file nope.toml: no such file'],
-  [['serve', '--data', 'd', '--listen', '127.0.0.1:0', '--rules', 'nope'], 'eqlite: cannot read rules nope: no such file or directory'],
-  [['serve', '--data', 'd', '--listen', '127.0.0.1:0', '--value-list', 'nope.txt'], 'eqlite: cannot read value list nope.txt: no such file or directory'],
+  [['serve', '--listen', 'abc'], 'error: --listen: invalid address "abc": expected HOST:PORT such as 127.0.0.1:9200'],
+  [['serve', '--config', 'nope.toml'], 'error: cannot read config file nope.toml: no such file'],
+  [['serve', '--data', 'd', '--listen', '127.0.0.1:0', '--rules', 'nope'], 'error: cannot read rules nope: no such file or directory'],
+  [['serve', '--data', 'd', '--listen', '127.0.0.1:0', '--value-list', 'nope.txt'], 'error: cannot read value list nope.txt: no such file or directory'],
   [['serve', 'keys', 'create', '--role', 'x', '--data', 'd'], 'error: option \'--role <role>\' argument \'x\' is invalid. unknown role "x": expected ingest, read or admin'],
   [['serve', 'keys', 'revoke'], "error: missing required argument 'id-or-name'"],
   // ui
   [['ui', '--bogus', 'a.db'], "error: unknown option '--bogus'"],
   [['ui'], "error: missing required argument 'alerts.db'"],
-  [['ui', 'nope.db'], 'eqlite: nope.db: no such file (write one with eqlite hunt --db nope.db …)'],
-  [['ui', 'nope.db', '--listen', 'abc'], 'eqlite: --listen: invalid address "abc": expected HOST:PORT such as 127.0.0.1:9200'],
+  [['ui', 'nope.db'], 'error: nope.db: no such file (write one with eqlite hunt --db nope.db …)'],
+  [['ui', 'nope.db', '--listen', 'abc'], 'error: --listen: invalid address "abc": expected HOST:PORT such as 127.0.0.1:9200'],
 ];
 
 // Each case is a separate short process: run a few at a time.

@@ -17,7 +17,7 @@ describe('usage and input errors exit 2 with one message', () => {
     ['bad value', ['hunt', events, '--format', 'xml'], "error: option '--format <format>' argument 'xml' is invalid. expected table, ndjson, json or none"],
     ['missing input', ['hunt'], "error: missing required argument 'inputs'"],
     ['missing file in hunt', ['hunt', path.join(dir, 'nope.ndjson')], `error: cannot read ${path.join(dir, 'nope.ndjson')}: no such file or directory`],
-    ['missing file in query', ['query', 'process where true', path.join(dir, 'nope.ndjson')], `eqlite: cannot read ${path.join(dir, 'nope.ndjson')}: no such file or directory`],
+    ['missing file in query', ['query', 'process where true', path.join(dir, 'nope.ndjson')], `error: cannot read ${path.join(dir, 'nope.ndjson')}: no such file or directory`],
     ['bad threads value', ['query', 'process where true', events, '--threads', '-1'], "error: option '--threads <n>' argument '-1' is invalid. expected a non-negative integer"],
   ])('%s', async (_name, args, message) => {
     const r = await runCli(args);
@@ -52,7 +52,7 @@ describe('usage and input errors exit 2 with one message', () => {
     expect(h.stderr).toBe('error: stdin is empty: nothing was piped in (did the command before "|" fail?)\n');
     const q = await runCli(['query', 'process where true', '-'], { input: '' });
     expect(q.code).toBe(2);
-    expect(q.stderr).toBe('eqlite: stdin is empty: nothing was piped in (did the command before "|" fail?)\n');
+    expect(q.stderr).toBe('error: stdin is empty: nothing was piped in (did the command before "|" fail?)\n');
   });
 });
 

@@ -143,6 +143,6 @@ describe('eqlite query --mapping', () => {
     writeFileSync(broken, '{"x": 1}');
     const r = await runCli(['query', 'process where true', input, '--mapping', broken]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`eqlite: --mapping ${broken}: "x" holds no "mappings" object (expected the response of GET <index>/_mapping)`);
+    expect(r.stderr.trim()).toBe(`error: --mapping ${broken}: "x" holds no "mappings" object (expected the response of GET <index>/_mapping)`);
   });
 });

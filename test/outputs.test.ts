@@ -514,7 +514,7 @@ describe('eqlite serve: its log file', () => {
     writeFileSync(config, `listen = "127.0.0.1:0"\n[log]\nfile = "${path.join(dir, 'no-such-dir', 'eqlite.log')}"\n`);
     const r = await runCli(['serve', '--config', config, '--data', path.join(dir, 'data')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`eqlite: cannot write the log file ${path.join(dir, 'no-such-dir', 'eqlite.log')}: no such file or directory\n`);
+    expect(r.stderr).toBe(`error: cannot write the log file ${path.join(dir, 'no-such-dir', 'eqlite.log')}: no such file or directory\n`);
   }, 60_000);
 });
 

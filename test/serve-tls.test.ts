@@ -82,10 +82,10 @@ describe('TLS', () => {
       const missing = path.join(dir, 'cert.pem');
       const r = await runCli(['serve', '--data', path.join(dir, 'data'), '--listen', '127.0.0.1:0', '--tls-cert', missing, '--tls-key', KEY]);
       expect(r.code).toBe(2);
-      expect(r.stderr.trim()).toBe(`eqlite: cannot read TLS certificate ${missing}: no such file`);
+      expect(r.stderr.trim()).toBe(`error: cannot read TLS certificate ${missing}: no such file`);
       const lone = await runCli(['serve', '--data', path.join(dir, 'data'), '--listen', '127.0.0.1:0', '--tls-cert', CERT]);
       expect(lone.code).toBe(2);
-      expect(lone.stderr.trim()).toBe('eqlite: --tls-cert and --tls-key go together');
+      expect(lone.stderr.trim()).toBe('error: --tls-cert and --tls-key go together');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,7 +4,10 @@ import { formatPosition } from '../events/inputs.js';
 import type { SkippedItem } from '../events/types.js';
 import { escapeControl } from '../util/terminal.js';
 
-/** An error meant for the user: printed as `eqlite: message`, then exit with `code`. */
+/**
+ * An error meant for the user: printed as `error: message` (the prefix of every command's errors,
+ * and of commander's usage errors), then exit with `code`.
+ */
 export class UserError extends Error {
   constructor(
     message: string,

@@ -66,10 +66,10 @@ export async function runProgram(): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
     } else if (err instanceof UserError || err instanceof InputError) {
       // Input errors (a missing or unreadable file, an empty stdin) are usage errors: exit 2.
-      process.stderr.write(`eqlite: ${escapeLines(err.message)}\n`);
+      process.stderr.write(`error: ${escapeLines(err.message)}\n`);
       process.exitCode = err instanceof UserError ? err.code : 2;
     } else {
-      process.stderr.write(`eqlite: internal error: ${escapeLines((err as Error).message)}\n`);
+      process.stderr.write(`error: internal error: ${escapeLines((err as Error).message)}\n`);
       if (process.env.EQLITE_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
       process.exitCode = 70;
     }

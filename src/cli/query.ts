@@ -115,7 +115,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     timeless.add(item);
     skips.add(item);
   };
-  const onWarning = (m: string) => process.stderr.write(`eqlite: warning: ${escapeControl(m)}\n`);
+  const onWarning = (m: string) => process.stderr.write(`warning: ${escapeControl(m)}\n`);
   if (paths.length === 0 && process.stdin.isTTY) {
     throw new UserError('no input: give files or directories, or pipe events into stdin', 2);
   }
@@ -203,7 +203,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
     await out.end();
   } catch (e) {
     if (!(e instanceof OutputError)) throw e;
-    process.stderr.write(`eqlite: ${escapeControl(e.message)}\n`);
+    process.stderr.write(`error: ${escapeControl(e.message)}\n`);
     return 2;
   }
   if (out.closed) return 0;
@@ -225,7 +225,7 @@ export async function runQueryCommand(query: string, paths: string[], opts: Quer
   let read = 0;
   for (const i of inputs) read += i.counts().read;
   for (const w of shapeWarnings(inputs.map((i) => ({ file: i.file, shape: i.shape?.() ?? emptyShape() })), timeless, opts.timestampField)) {
-    process.stderr.write(`eqlite: warning: ${w}\n`);
+    process.stderr.write(`warning: ${w}\n`);
   }
   const summary = skips.summary();
   if (summary) process.stderr.write(`eqlite: read ${read} event(s); ${escapeControl(summary)}\n`);

@@ -35,7 +35,7 @@ export function registerUi(program: Command): void {
         throw e;
       }
       const loopback = listen.host === 'localhost' || listen.host === '::1' || listen.host.startsWith('127.');
-      if (!loopback) process.stderr.write(`eqlite ui: warning: listening on ${listen.host} without credentials: anyone who can reach it can read and triage these alerts\n`);
+      if (!loopback) process.stderr.write(`warning: listening on ${listen.host} without credentials: anyone who can reach it can read and triage these alerts\n`);
       const prefix = o.pathPrefix ? '/' + o.pathPrefix.replace(/^\/+|\/+$/g, '') : '';
       const alerts = b.queries.count({});
       const blocks = b.alerts.count() - alerts;
