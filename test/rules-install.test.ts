@@ -368,14 +368,19 @@ describe('rules update from archives and folders', () => {
     const e = (await installRules({ source: folder, home }).catch((x: unknown) => x)) as InstallError;
     expect(e).toBeInstanceOf(InstallError);
     expect(e.message).toBe(`2 rule(s) of ${folder} do not load or compile; nothing was installed (use --allow-invalid to install the others anyway)`);
+    // Each at file:line:column, as validate names them: the TOML error where the parser stopped,
+    // the query's problem where it is in the rule file.
+    const broken = ruleToml(ID(8), 'Broken query', 'process where process.name = "x"').split('\n');
+    const queryLine = broken.findIndex((l) => l.includes('process.name = "x"'));
+    const column = broken[queryLine]!.indexOf('=') + 1;
     expect(e.details).toEqual([
-      expect.stringMatching(/^rules\/windows\/notoml\.toml:1: TOML syntax error: /),
-      expect.stringMatching(/^rules\/windows\/broken\.toml: rule "Broken query" \(00000000-0000-4000-8000-000000000008\): query does not compile: .*`=` is not supported/),
+      expect.stringMatching(/^rules\/windows\/notoml\.toml:1:6: TOML syntax error: /),
+      expect.stringMatching(new RegExp(`^rules/windows/broken\\.toml:${queryLine + 1}:${column}: rule "Broken query" \\(00000000-0000-4000-8000-000000000008\\): query does not compile: .*\`=\` is not supported`)),
     ]);
     expect(currentRelease({ home })).toBe(null);
     const r = await installRules({ source: folder, home, allowInvalid: true });
     expect(r.counts.runnable).toBe(4);
-    expect(r.invalid).toHaveLength(2);
+    expect(r.invalid.map((x) => x.file)).toEqual(['rules/windows/notoml.toml:1:6', `rules/windows/broken.toml:${queryLine + 1}:${column}`]);
     expect(r.counts.invalid).toBe(2);
   });
 

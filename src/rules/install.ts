@@ -26,7 +26,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
-import { prepareRule } from '../detect/router.js';
+import { prepareRule, ruleCompileOptions } from '../detect/router.js';
+import { compile } from '../engine/index.js';
+import { EqlError } from '../eql/index.js';
+import { queryPosition } from './position.js';
+import type { Rule } from './types.js';
 import { loadRules } from './load.js';
 import { CURRENT_FILE, MANIFEST_FILE, currentRelease, readManifest, releaseRulePaths, rulesHome, RuleSetError, type ManifestRule, type ReleaseManifest, type RulesHomeOptions } from './home.js';
 import { countInto, own, setOwn } from '../util/own.js';
@@ -590,7 +594,7 @@ function checkRules(dir: string): { counts: ReleaseManifest['counts']; rules: Re
   const loaded = loadRules(releaseRulePaths(dir), { includeDeprecated: true });
   const rel = (f: string) => path.relative(dir, f).split(path.sep).join('/');
   const invalid: { file: string; reason: string }[] = [];
-  for (const s of loaded.skipped) if (s.kind === 'invalid') invalid.push({ file: `${rel(s.file)}${s.line ? ':' + s.line : ''}`, reason: s.reason });
+  for (const s of loaded.skipped) if (s.kind === 'invalid') invalid.push({ file: filePosition(rel(s.file), s.line, s.column), reason: s.reason });
   const digests = new Map<string, string>();
   const byType: Record<string, number> = {};
   const deprecatedByType: Record<string, number> = {};
@@ -616,7 +620,7 @@ function checkRules(dir: string): { counts: ReleaseManifest['counts']; rules: Re
     if (ok) {
       const p = prepareRule(r, { timestampField: '@timestamp', exceptionLists: [], now, replay: true });
       if ('skip' in p) {
-        invalid.push({ file, reason: `rule "${r.name}" (${r.rule_id}): ${p.skip}` });
+        invalid.push({ file: filePosition(file, ...skipPosition(r)), reason: `rule "${r.name}" (${r.rule_id}): ${p.skip}` });
         ok = false;
       }
     }
@@ -640,6 +644,31 @@ function checkRules(dir: string): { counts: ReleaseManifest['counts']; rules: Re
     runnable,
     invalid,
   };
+}
+
+/** `file:line:column`, as `validate` and the rule loader name a place (as much of it as is known). */
+function filePosition(file: string, line: number | undefined, column: number | undefined): string {
+  return file + (line ? `:${line}${column ? `:${column}` : ''}` : '');
+}
+
+/**
+ * Where a rule that prepareRule refused is wrong: a query that does not compile at its first
+ * problem (the line and column of the rule file, as `validate` shows it), anything else (its
+ * schedule, its filters) at the rule's table.
+ */
+function skipPosition(r: Rule): [number | undefined, number | undefined] {
+  if (r.query) {
+    try {
+      compile(r.query, ruleCompileOptions(r, { timestampField: '@timestamp' }));
+    } catch (e) {
+      const first = e instanceof EqlError ? e.all()[0] : undefined;
+      if (first !== undefined) {
+        const pos = queryPosition(r.origin.query, r.query, first.span.start);
+        return [pos.line, pos.column];
+      }
+    }
+  }
+  return [r.origin.line, undefined];
 }
 
 /** Runnable rules added, changed (file content differs) and removed between two releases. */
