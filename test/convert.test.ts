@@ -42,7 +42,7 @@ describe('eqlite convert', () => {
   it('maps NXLog, Windows XML and ECS documents to ECS, in input order', async () => {
     const { counts, lines, warnings } = await convert([nxlog, xml], {});
     expect(warnings).toEqual([]);
-    expect(counts).toEqual({ files: 2, converted: 3, skipped: 0, failedFiles: 0, outputClosed: false, interrupted: false });
+    expect(counts).toEqual({ files: 2, converted: 3, skipped: 0, failedFiles: 0, outputClosed: false, interrupted: false, partial: null });
     expect(lines.map((l) => [l.event.code ?? null, l.event.category, l.host?.id ?? null])).toEqual([
       ['4624', ['authentication'], hostIdFor('workstation6')],
       [null, ['process'], null],
@@ -58,10 +58,36 @@ describe('eqlite convert', () => {
     out.resume();
     const warnings: string[] = [];
     const counts = await convertFiles([junk], {}, out, (m) => warnings.push(m));
-    expect(counts).toEqual({ files: 1, converted: 0, skipped: 30, failedFiles: 0, outputClosed: false, interrupted: false });
+    expect(counts).toEqual({ files: 1, converted: 0, skipped: 30, failedFiles: 0, outputClosed: false, interrupted: false, partial: null });
     expect(warnings.length).toBe(21);
     expect(warnings[19]).toBe(`${junk}:20: expected a JSON object or array, found "garbage 19"`);
     expect(warnings[20]).toBe('further skipped items are counted, not shown');
+  });
+
+  it('interrupted: counts the input being read when some of it was written, names it, and counts its skipped lines', async () => {
+    const first = path.join(dir, 'first.ndjson');
+    const second = path.join(dir, 'second.ndjson');
+    const ev = (i: number) => JSON.stringify({ '@timestamp': '2020-09-21T23:04:41Z', event: { category: ['process'] }, process: { pid: i, name: 'x'.repeat(100) } });
+    writeFileSync(first, ['{broken', ev(0), ev(1), ev(2)].join('\n') + '\n');
+    // Many reads long: its batches come one after another.
+    writeFileSync(second, ['{broken', ...Array.from({ length: 20_000 }, (_, i) => ev(i))].join('\n') + '\n');
+    const stop = new AbortController();
+    let lines = 0;
+    // The output: Ctrl-C arrives with the first document of the second input.
+    const out = new PassThrough();
+    out.on('data', (c: Buffer) => {
+      for (const b of c) if (b === 10 && ++lines === 4) stop.abort();
+    });
+    const counts = await convertFiles([first, second], { signal: stop.signal }, out, () => {});
+    expect({ ...counts, converted: counts.converted > 3 && counts.converted < 20_003 }).toEqual({
+      files: 2,
+      converted: true,
+      skipped: 2,
+      failedFiles: 0,
+      outputClosed: false,
+      interrupted: true,
+      partial: second,
+    });
   });
 
   it('writes bulk pairs with each document index (--index for those without one)', async () => {

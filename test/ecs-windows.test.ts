@@ -1039,7 +1039,7 @@ describe.skipIf(!existsSync(CSCRIPT_EVTX))('convert (shared EVTX)', () => {
       return { counts, lines: Buffer.concat(chunks).toString('utf8').trimEnd().split('\n'), warnings };
     };
     const ecs = await collect({});
-    expect(ecs.counts).toEqual({ files: 1, converted: 6, skipped: 0, failedFiles: 0, outputClosed: false, interrupted: false });
+    expect(ecs.counts).toEqual({ files: 1, converted: 6, skipped: 0, failedFiles: 0, outputClosed: false, interrupted: false, partial: null });
     expect(ecs.lines.map((l) => JSON.parse(l).event.code)).toEqual(['1', '7', '7', '1', '11', '10']);
     const bulk = await collect({ bulk: true, profile: 'winlogbeat' });
     expect(bulk.lines).toHaveLength(12);
@@ -1049,7 +1049,7 @@ describe.skipIf(!existsSync(CSCRIPT_EVTX))('convert (shared EVTX)', () => {
     const out = new PassThrough();
     const warnings: string[] = [];
     const counts = await convertFiles([join(EVTX_DIR, 'no-such-file.evtx')], {}, out, (m) => warnings.push(m));
-    expect(counts).toEqual({ files: 0, converted: 0, skipped: 0, failedFiles: 1, outputClosed: false, interrupted: false });
+    expect(counts).toEqual({ files: 0, converted: 0, skipped: 0, failedFiles: 1, outputClosed: false, interrupted: false, partial: null });
     expect(warnings).toHaveLength(1);
   });
 });

@@ -405,6 +405,11 @@ describe('convert -o interrupted', () => {
     child.stdin!.destroy();
     expect(code).toBe(130);
     const converted = Number(/^converted (\d+) document\(s\)/m.exec(stderr)![1]);
+    // The input being read counts when some of it was converted, and is named as read in part
+    // (it said "from 0 input(s)").
+    expect(stderr).toContain(
+      converted > 0 ? `converted ${converted} document(s) from 1 input(s), the last (<stdin>) only in part; skipped 1\n` : 'converted 0 document(s) from 0 input(s); skipped 1\n',
+    );
     expect(stderr).toContain(`interrupted (SIGINT): the documents converted until then were written to ${out}; rerun to convert everything`);
     expect(existsSync(`${out}.partial`)).toBe(false);
     const text = readFileSync(out, 'utf8');

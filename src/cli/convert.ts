@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatPosition, openInput } from '../events/inputs.js';
-import { expandInputs, InputError, noInputFilesMessage, type InputFile } from '../events/sources.js';
+import { expandInputs, InputError, noInputFilesMessage, STDIN_NAME, type InputFile } from '../events/sources.js';
 import type { HostAddressBook, WindowsProfile } from '../events/windows/index.js';
 import { discoverHostAddresses } from '../events/host-discovery.js';
 import { hostIpOption, type HostIpMode } from './threads.js';
@@ -42,6 +42,11 @@ export interface ConvertCounts {
   outputClosed: boolean;
   /** Stopped by ConvertOptions.signal: what was converted until then is written, whole. */
   interrupted: boolean;
+  /**
+   * The input that was being converted when the conversion was interrupted, when some of its
+   * documents were written (it is counted in `files`), else null.
+   */
+  partial: string | null;
 }
 
 /** Skipped lines and records reported one by one; the summary counts them all. */
@@ -61,7 +66,7 @@ export async function convertFiles(
   out: Writable | LineSink,
   warn: (message: string) => void,
 ): Promise<ConvertCounts> {
-  const counts: ConvertCounts = { files: 0, converted: 0, skipped: 0, failedFiles: 0, outputClosed: false, interrupted: false };
+  const counts: ConvertCounts = { files: 0, converted: 0, skipped: 0, failedFiles: 0, outputClosed: false, interrupted: false, partial: null };
   // A read that waits (a quiet stdin) must not keep a signal from stopping the conversion.
   const signal = opts.signal;
   const aborted = signal ? new Promise<null>((resolve) => (signal.aborted ? resolve(null) : signal.addEventListener('abort', () => resolve(null), { once: true }))) : null;
@@ -113,12 +118,18 @@ export async function convertFiles(
           },
           onWarning: warn,
         });
+        const before = counts.converted;
         try {
           const batches = input.batches()[Symbol.asyncIterator]();
           for (;;) {
             const next = aborted ? await Promise.race([batches.next(), aborted]) : await batches.next();
             if (next === null || signal?.aborted) {
               counts.interrupted = true;
+              // Documents of this input were written: it counts, as an input converted in part.
+              if (counts.converted > before) {
+                counts.files++;
+                counts.partial = f.path === '-' ? STDIN_NAME : f.path;
+              }
               void batches.return?.(undefined)?.catch(() => {});
               break;
             }
@@ -134,8 +145,8 @@ export async function convertFiles(
               counts.converted++;
             }
           }
-          if (counts.interrupted) break;
-          counts.files++;
+          // (An interrupted input's skipped items are counted below, before the loop stops.)
+          if (!counts.interrupted) counts.files++;
         } catch (e) {
           if (e instanceof OutputClosed || e instanceof OutputError) throw e;
           counts.failedFiles++;
@@ -218,7 +229,7 @@ export function registerConvert(program: Command): Command {
       // `convert … | head`: the reader stopped; a count of what was written would mislead.
       if (counts.outputClosed) return;
       process.stderr.write(
-        `converted ${counts.converted} document(s) from ${counts.files} input(s); skipped ${counts.skipped}` +
+        `converted ${counts.converted} document(s) from ${counts.files} input(s)${counts.partial !== null ? `, the last (${counts.partial}) only in part` : ''}; skipped ${counts.skipped}` +
           (counts.failedFiles > 0 ? `; ${counts.failedFiles} input(s) could not be read` : '') +
           '\n',
       );
