@@ -189,9 +189,9 @@ describe('case files', () => {
     const xf = path.join(t, 'x.toml');
     expect(c.err()).toBe(
       [
-        `error: ${cf}:1: case 1: unknown key "alert" (expected name, events, expect, alerts, matches, rule, index, description)`,
-        `error: ${cf}:6: case 2: "missing file": events file nope.ndjson not found (looked for ${path.join(d, 'r.test/nope.ndjson')})`,
-        `error: ${cf}:11: case 3: "two expectations": give one of expect, alerts or matches, not expect and alerts`,
+        `error: ${cf}:4: case 1: unknown key "alert" (expected name, events, expect, alerts, matches, rule, index, description)`,
+        `error: ${cf}:8: case 2: "missing file": events file nope.ndjson not found (looked for ${path.join(d, 'r.test/nope.ndjson')})`,
+        `error: ${cf}:15: case 3: "two expectations": give one of expect, alerts or matches, not expect and alerts`,
         `error: ${xf}:1: case "for whom" does not say which rule it tests: add rule = "<rule_id>" to the case or the file`,
         `error: ${xf}:6: case "unknown rule" is for rule zzz, which is not among the 2 rule(s) given`,
         '',
@@ -204,6 +204,43 @@ describe('case files', () => {
     const none = io();
     expect(await runTestCommand([path.join(d, 'other.toml')], {}, none.io)).toBe(2);
     expect(none.err()).toContain('error: no test cases found for the 1 rule(s) given');
+  });
+
+  it('a problem with a key is reported at the line of the key, quoted or not, at the top level and in a case', () => {
+    const d = mkdtempSync(path.join(tmp, 'keys-'));
+    writeFileSync(path.join(d, 'ok.ndjson'), '{"@timestamp":"2025-01-01T00:00:00Z"}\n');
+    const f = path.join(d, 'cases.toml');
+    writeFileSync(
+      f,
+      [
+        '# cases', // 1
+        'rule = "r1"', // 2
+        'ruel = "typo"', // 3
+        '', // 4
+        '[[case]]', // 5
+        'name = "one"', // 6
+        'events = "ok.ndjson"', // 7
+        '"expcet" = "none"', // 8
+        '', // 9
+        '[[case]]', // 10
+        'name = "two"', // 11
+        'events = "ok.ndjson"', // 12
+        '', // 13
+        'alerts = 1.5', // 14
+        '', // 15
+        '[[case]]', // 16
+        'name = "three"', // 17
+        'events = "ok.ndjson"', // 18
+        'matches = [["ok.ndjson:1"]]', // 19
+        'expect = "none"', // 20
+      ].join('\n') + '\n',
+    );
+    expect(readCaseFile(f).problems).toEqual([
+      { file: f, line: 3, reason: 'unknown top-level key "ruel" (expected rule and [[case]] tables)' },
+      { file: f, line: 8, reason: 'case 1: unknown key "expcet" (expected name, events, expect, alerts, matches, rule, index, description)' },
+      { file: f, line: 14, reason: 'case 2: "two": alerts must be a whole number' },
+      { file: f, line: 20, reason: 'case 3: "three": give one of expect, alerts or matches, not expect and matches' },
+    ]);
   });
 
   it('EVTX event files: events are referred to by record id', async () => {

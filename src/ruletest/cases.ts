@@ -82,6 +82,18 @@ export function caseHeaderLines(text: string): number[] {
   return out;
 }
 
+/**
+ * Line (1-based) of the first `key = …` in lines [from, to) of a case file (1-based, `to`
+ * excluded), the key bare or quoted, or undefined: so that a problem with a key is reported
+ * where the key is written, not at its table's header.
+ */
+export function keyLine(lines: readonly string[], from: number, to: number, key: string): number | undefined {
+  const k = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^\\s*(?:${k}|"${k}"|'${k}')\\s*[=.]`);
+  for (let i = from; i < to && i <= lines.length; i++) if (re.test(lines[i - 1]!)) return i;
+  return undefined;
+}
+
 /** Reads and checks one case file. Problems are returned, never thrown. */
 export function readCaseFile(file: string): CaseFile {
   const out: CaseFile = { file, cases: [], problems: [] };
@@ -100,7 +112,17 @@ export function readCaseFile(file: string): CaseFile {
     else out.problems.push({ file, reason: `TOML syntax error: ${(e as Error).message}` });
     return out;
   }
-  for (const k of Object.keys(doc)) if (!FILE_KEYS.has(k)) out.problems.push({ file, reason: `unknown top-level key ${JSON.stringify(k)} (expected rule and [[case]] tables)` });
+  const lines = text.split('\n');
+  const headers = caseHeaderLines(text);
+  // The top-level keys are written before the first table.
+  const topEnd = headers[0] ?? lines.length + 1;
+  for (const k of Object.keys(doc)) {
+    if (FILE_KEYS.has(k)) continue;
+    const problem: CaseFileProblem = { file, reason: `unknown top-level key ${JSON.stringify(k)} (expected rule and [[case]] tables)` };
+    const line = keyLine(lines, 1, topEnd, k);
+    if (line !== undefined) problem.line = line;
+    out.problems.push(problem);
+  }
   if (doc['rule'] !== undefined) {
     if (typeof doc['rule'] === 'string') out.rule = doc['rule'];
     else out.problems.push({ file, reason: 'rule must be a rule_id string' });
@@ -114,47 +136,52 @@ export function readCaseFile(file: string): CaseFile {
     out.problems.push({ file, reason: 'case must be an array of tables: write [[case]]' });
     return out;
   }
-  const headers = caseHeaderLines(text);
   const dir = path.dirname(file);
   const names = new Set<string>();
   raw.forEach((c, i) => {
     const line = headers[i];
-    const bad = (reason: string) => out.problems.push({ file, line, reason: `case ${i + 1}: ${reason}` });
+    // A problem with a key is placed at the key's line within the case (else at its header).
+    const end = headers[i + 1] ?? lines.length + 1;
+    const bad = (reason: string, key?: string) => out.problems.push({ file, line: (line !== undefined && key !== undefined ? keyLine(lines, line + 1, end, key) : undefined) ?? line, reason: `case ${i + 1}: ${reason}` });
     if (c === null || typeof c !== 'object' || Array.isArray(c)) return bad('not a table');
     const o = c as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (!CASE_KEYS.has(k)) return bad(`unknown key ${JSON.stringify(k)} (expected ${[...CASE_KEYS].join(', ')})`);
-    if (typeof o['name'] !== 'string' || o['name'].trim() === '') return bad('name must be a non-empty string');
+    for (const k of Object.keys(o)) if (!CASE_KEYS.has(k)) return bad(`unknown key ${JSON.stringify(k)} (expected ${[...CASE_KEYS].join(', ')})`, k);
+    if (typeof o['name'] !== 'string' || o['name'].trim() === '') return bad('name must be a non-empty string', 'name');
     const name = o['name'];
-    if (names.has(name)) return bad(`duplicate case name ${JSON.stringify(name)}`);
+    if (names.has(name)) return bad(`duplicate case name ${JSON.stringify(name)}`, 'name');
     names.add(name);
     const ev = o['events'];
     const evList = typeof ev === 'string' ? [ev] : Array.isArray(ev) && ev.every((x) => typeof x === 'string') ? (ev as string[]) : null;
-    if (!evList || evList.length === 0) return bad(`"${name}": events must be a file name or a list of them`);
+    if (!evList || evList.length === 0) return bad(`"${name}": events must be a file name or a list of them`, 'events');
     const events = evList.map((e) => path.resolve(dir, e));
-    for (const [k, e] of events.entries()) if (!existsSync(e)) return bad(`"${name}": events file ${evList[k]} not found (looked for ${e})`);
+    for (const [k, e] of events.entries()) if (!existsSync(e)) return bad(`"${name}": events file ${evList[k]} not found (looked for ${e})`, 'events');
     const given = ['expect', 'alerts', 'matches'].filter((k) => o[k] !== undefined);
-    if (given.length > 1) return bad(`"${name}": give one of expect, alerts or matches, not ${given.join(' and ')}`);
+    if (given.length > 1) {
+      // At the last of them written: the one that contradicts those before it.
+      const at = (k: string) => (line !== undefined ? (keyLine(lines, line + 1, end, k) ?? 0) : 0);
+      return bad(`"${name}": give one of expect, alerts or matches, not ${given.join(' and ')}`, given.reduce((a, b) => (at(b) > at(a) ? b : a)));
+    }
     let expect: Expectation = { kind: 'missing' };
     if (o['expect'] !== undefined) {
-      if (o['expect'] !== 'none') return bad(`"${name}": expect can only be "none" (use alerts = N or matches = [...] otherwise)`);
+      if (o['expect'] !== 'none') return bad(`"${name}": expect can only be "none" (use alerts = N or matches = [...] otherwise)`, 'expect');
       expect = { kind: 'none' };
     } else if (o['alerts'] !== undefined) {
       const n = o['alerts'];
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) return bad(`"${name}": alerts must be a whole number`);
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) return bad(`"${name}": alerts must be a whole number`, 'alerts');
       expect = { kind: 'count', alerts: n };
     } else if (o['matches'] !== undefined) {
       const m = o['matches'];
-      if (!Array.isArray(m)) return bad(`"${name}": matches must be a list of alerts, each a list of event refs`);
+      if (!Array.isArray(m)) return bad(`"${name}": matches must be a list of alerts, each a list of event refs`, 'matches');
       const matches: string[][] = [];
       for (const a of m) {
         if (typeof a === 'string') matches.push([a]);
         else if (Array.isArray(a) && a.length > 0 && a.every((x) => typeof x === 'string')) matches.push(a as string[]);
-        else return bad(`"${name}": each entry of matches must be an event ref or a non-empty list of them`);
+        else return bad(`"${name}": each entry of matches must be an event ref or a non-empty list of them`, 'matches');
       }
       expect = { kind: 'matches', matches };
     }
     for (const k of ['rule', 'index', 'description']) {
-      if (o[k] !== undefined && typeof o[k] !== 'string') return bad(`"${name}": ${k} must be a string`);
+      if (o[k] !== undefined && typeof o[k] !== 'string') return bad(`"${name}": ${k} must be a string`, k);
     }
     const tc: TestCase = { name, file, index: i, line: line ?? 1, events, expect };
     const rule = (o['rule'] as string | undefined) ?? out.rule;
