@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { waitUp } from './wait-up.js';
 import { writeGenerated } from '../src/generate/index.js';
 import { inferIndex } from '../src/events/sources.js';
-import { NatsCluster, natsServerPath } from '../test/nats-helpers.js';
+import { NatsCluster, natsServerPath, releasePorts, reservePorts } from '../test/nats-helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -109,15 +109,16 @@ async function workerStatus(url: string): Promise<WorkerStatus> {
   return (await (await fetch(`${url}/api/cluster`)).json()) as WorkerStatus;
 }
 
-export async function benchCluster(nats: NatsCluster, replicas: number, workers: number, payloads: string[], basePort: number): Promise<ClusterBenchResult> {
+/** `ports`: the ingest node's HTTP port, then one per detect worker (reserved: test/nats-helpers.ts). */
+export async function benchCluster(nats: NatsCluster, replicas: number, workers: number, payloads: string[], ports: readonly number[]): Promise<ClusterBenchResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-bench-cluster-'));
   const name = `bench${replicas}x${workers}${Math.random().toString(36).slice(2, 6)}`;
-  const ingest = startNode(path.join(dir, 'ingest'), 'ingest', basePort, nats.urls, name, replicas, 'ingest');
+  const ingest = startNode(path.join(dir, 'ingest'), 'ingest', ports[0]!, nats.urls, name, replicas, 'ingest');
   const procs: Proc[] = [ingest];
   try {
     await waitUp(ingest.url);
     const detect: Proc[] = [];
-    for (let w = 0; w < workers; w++) detect.push(startNode(path.join(dir, `w${w}`), `w${w}`, basePort + 1 + w, nats.urls, name, replicas, 'detect'));
+    for (let w = 0; w < workers; w++) detect.push(startNode(path.join(dir, `w${w}`), `w${w}`, ports[1 + w]!, nats.urls, name, replicas, 'detect'));
     procs.push(...detect);
     await Promise.all(detect.map((p) => waitUp(p.url)));
     // Every partition held, shared out (a fair share each), before the load starts.
@@ -214,16 +215,17 @@ export async function runClusterBench(log: (s: string) => void = console.log): P
   const events = Number(process.env.EQLITE_BENCH_CLUSTER_EVENTS ?? 20_000);
   const workerCounts = (process.env.EQLITE_BENCH_CLUSTER_WORKERS ?? '1,2,4').split(',').map(Number);
   const payloads = await bodies(events);
-  const base = 26000 + Math.floor(Math.random() * 50) * 10;
-  const nats = await NatsCluster.start(3, base);
+  const nats = await NatsCluster.start(3);
+  const ports = await reservePorts(1 + Math.max(...workerCounts));
   try {
     log(`eqlite serve --cluster: 3 nats-server (JetStream, loopback), 1 ingest node, 16 partitions; ${events.toLocaleString('en')} generated Windows events (200 hosts, seed rule) in bulk requests of 1,600 over 4 connections; every process on this machine`);
     log('repl  workers   events  acked ev/s  detected ev/s  ack p50  ack p99  alert p50  alert p99  alerts  CPU µs per event: ingest workers   nats');
     for (const replicas of [1, 3]) {
-      for (const w of workerCounts) printCluster(await benchCluster(nats, replicas, w, payloads, base + 400), log);
+      for (const w of workerCounts) printCluster(await benchCluster(nats, replicas, w, payloads, ports), log);
     }
   } finally {
     await nats.stop();
+    releasePorts(ports);
   }
 }
 

@@ -34,8 +34,7 @@ describe.runIf(nats !== null)(nats ? 'cluster mode on one nats-server' : NO_NATS
   };
 
   beforeAll(async () => {
-    const port = 23000 + Math.floor(Math.random() * 80) * 10;
-    server = await NatsCluster.start(1, port, ['mappings = { "map.*": "mapped.{{partition(8,1)}}.{{wildcard(1)}}" }']);
+    server = await NatsCluster.start(1, ['mappings = { "map.*": "mapped.{{partition(8,1)}}.{{wildcard(1)}}" }']);
     nc = await connect({ servers: server.urls });
   }, 120_000);
 

@@ -76,8 +76,7 @@ describe.runIf(nats !== null)(nats ? 'cluster mode: scheduled runs and max_signa
   const dirs: string[] = [];
 
   beforeAll(async () => {
-    const port = 24000 + Math.floor(Math.random() * 80) * 10;
-    server = await NatsCluster.start(1, port);
+    server = await NatsCluster.start(1);
   }, 120_000);
 
   afterAll(async () => {

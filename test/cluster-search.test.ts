@@ -64,8 +64,7 @@ describe.runIf(nats !== null)(nats ? 'cluster mode: event search over the stream
   let other: ServiceT;
 
   beforeAll(async () => {
-    const port = 25000 + Math.floor(Math.random() * 80) * 10;
-    server = await NatsCluster.start(1, port);
+    server = await NatsCluster.start(1);
     const { Service } = await import('../src/serve/service.js');
     const rules = rulesDir();
     dirs.push(rules);

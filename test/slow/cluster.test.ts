@@ -21,7 +21,7 @@ import { partitionOfKey } from '../../src/cluster/partition.js';
 import { hunt } from '../../src/detect/hunt.js';
 import { inferIndex } from '../../src/events/sources.js';
 import { loadRules } from '../../src/rules/load.js';
-import { NatsCluster, natsServerPath, NO_NATS } from '../nats-helpers.js';
+import { NatsCluster, natsServerPath, NO_NATS, releasePorts, reservePorts } from '../nats-helpers.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RULES = path.join(ROOT, 'rules');
@@ -123,12 +123,13 @@ const nats = natsServerPath();
 
 describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server JetStream cluster' : NO_NATS, () => {
   test('kill -9 of a worker and of a NATS server under load: every acknowledged event once, alerts = offline hunt on every node', async () => {
-    const base = 24000 + Math.floor(Math.random() * 60) * 10;
-    const cluster = await NatsCluster.start(3, base);
+    const cluster = await NatsCluster.start(3);
+    // The nodes' HTTP ports are reserved too: w1 is killed and restarted on its own port.
+    const ports = await reservePorts(3);
     const work = mkdtempSync(path.join(tmpdir(), 'eqlite-cluster-'));
     let keep = false;
     const nodes: EqNode[] = [0, 1, 2].map((i) => {
-      const port = base + 300 + i;
+      const port = ports[i]!;
       return { name: `w${i + 1}`, port, dir: path.join(work, `w${i + 1}`), log: path.join(work, `w${i + 1}.log`), proc: null, url: `http://127.0.0.1:${port}` };
     });
     try {
@@ -277,6 +278,7 @@ describe.runIf(nats !== null)(nats ? 'eqlite serve --cluster on a three-server J
     } finally {
       for (const n of nodes) n.proc?.kill('SIGKILL');
       await cluster.stop();
+      releasePorts(ports);
       if (!keep) rmSync(work, { recursive: true, force: true });
     }
   }, 600_000);

@@ -19,6 +19,7 @@ import { hunt } from '../../src/detect/hunt.js';
 import { inferIndex } from '../../src/events/sources.js';
 import { loadRules } from '../../src/rules/load.js';
 import { eventSource } from '../../src/serve/store/event-store.js';
+import { reservePorts } from '../nats-helpers.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RULES = path.join(ROOT, 'rules');
@@ -74,7 +75,7 @@ function events(copies: number): Record<string, unknown>[] {
 describe('kill -9 under continuous load', () => {
   test('every acknowledged event is stored once; the alerts are those of hunting the stored events', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-kill-'));
-    const port = 19400 + Math.floor(Math.random() * 500);
+    const [port] = (await reservePorts(1)) as [number]; // kept until the file ends: the service restarts on it
     const url = `http://127.0.0.1:${port}`;
     const docs = events(4);
     const batches: string[] = [];
@@ -184,7 +185,7 @@ describe.runIf(isRoot)('full disk and read-only data directory', () => {
     }
     const dir = path.join(mnt, 'data');
     mkdirSync(dir);
-    const port = 19900 + Math.floor(Math.random() * 90);
+    const [port] = (await reservePorts(1)) as [number]; // kept until the file ends: the service restarts on it
     const url = `http://127.0.0.1:${port}`;
     const logFile = path.join(tmpdir(), `eqlite-fs-${port}.log`);
     let server = startServer(dir, port, logFile);
@@ -316,7 +317,7 @@ describe.runIf(isRoot)('the data directory turns read-only under the running ser
     }
     const dir = path.join(fs.mnt, 'data');
     mkdirSync(dir);
-    const port = 19800 + Math.floor(Math.random() * 90);
+    const [port] = (await reservePorts(1)) as [number]; // kept until the file ends: the service restarts on it
     const url = `http://127.0.0.1:${port}`;
     const logFile = path.join(base, 'serve.log');
     let server: ChildProcess | null = startServer(dir, port, logFile);
