@@ -22,7 +22,7 @@ import type { Alert } from '../detect/alerts.js';
 import type { AlertLedger } from '../detect/engine.js';
 import type { Rule } from '../rules/types.js';
 import type { ServedAlerts, WorkflowStatus } from '../serve/alerts.js';
-import { isTransient, sleep, type ClusterResources } from './nats.js';
+import { isTransient, ORDERED_CONSUME, restartOnRecovery, sleep, type ClusterResources } from './nats.js';
 
 const REPLICA_SCHEMA = `
 CREATE TABLE IF NOT EXISTS cluster_replica (
@@ -137,7 +137,8 @@ export class ClusterAlerts {
           this.applied[stream] = from - 1;
           if (info.state.last_seq < from) ready();
           const c = await this.res.js.consumers.get(stream, { opt_start_seq: from, inactive_threshold: 60_000 });
-          const msgs = await c.consume({ max_messages: 1000 });
+          const msgs = await c.consume({ max_messages: 1000, ...ORDERED_CONSUME });
+          restartOnRecovery(msgs, (reason) => this.log.info({ stream, reason, applied: this.applied[stream] }, 'cluster: alert replica restarts its consumer'));
           const onAbort = () => void msgs.close();
           this.abort.signal.addEventListener('abort', onAbort, { once: true });
           let batch: JsMsg[] = [];

@@ -21,7 +21,7 @@ import { FencedError } from '../serve/event-log.js';
 import { autoIdsOf, decodeBatch, Op, setIngested, StoreUnavailableError, type ItemRefusal, type WriteBatch, type WriteResult, type WriterFailure } from '../serve/store/event-store.js';
 import { fnv1a32 } from './partition.js';
 import { AsyncPublisher, type Ack } from './publisher.js';
-import { isTransient, sleep, type ClusterResources } from './nats.js';
+import { isTransient, ORDERED_CONSUME, restartOnRecovery, sleep, type ClusterResources } from './nats.js';
 
 /** Subjects of the event stream. */
 export function eventSubjects(prefix: string) {
@@ -245,7 +245,8 @@ class JetStreamReader implements PartitionReader {
     while (!signal.aborted) {
       try {
         const c = await this.consumer(next);
-        const msgs = await c.consume({ max_messages: max * 2 });
+        const msgs = await c.consume({ max_messages: max * 2, ...ORDERED_CONSUME });
+        restartOnRecovery(msgs, (reason) => this.log.info({ partition: this.partition, reason, next }, 'cluster: partition reader restarts its consumer'));
         const onAbort = () => void msgs.close();
         signal.addEventListener('abort', onAbort, { once: true });
         let batch: LogEvent[] = [];

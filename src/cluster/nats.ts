@@ -18,7 +18,7 @@
 // are used; the client library refuses newer features on an older server by itself.
 import { hostname } from 'node:os';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type StreamConfig, DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type StreamConfig, DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import type { ClusterConfig, ServeConfig } from '../serve/config.js';
@@ -222,3 +222,33 @@ export function isTransient(e: unknown): boolean {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * consume() options of the cluster's long-lived ordered consumers (alert and status replicas,
+ * partition readers). The client library (@nats-io/jetstream 3.4) notices a lost pull request —
+ * its consumer was on a NATS server that was killed, or was re-created — only by two missed idle
+ * heartbeats, by default half of `expires` (30 s) each, and retries a failing consumer look-up
+ * once per `expires`: recovery took 30-90 s. A 1 s heartbeat and 5 s pulls bound that to seconds
+ * (one small heartbeat message a second per idle consumer).
+ */
+export const ORDERED_CONSUME = { expires: 5000, idle_heartbeat: 1000 } as const;
+
+/**
+ * Ends `msgs` when the client library re-created its ordered consumer or missed its heartbeats, so
+ * the caller creates a fresh consumer from its own position (each caller keeps it anyway). Why:
+ * after re-creating the consumer (a server killed and back), the library pulls with a batch of 0
+ * (its count of messages still owed by the old consumer is not cleared), so nothing is delivered
+ * until heartbeats are missed and it pulls again; a status change then reached the other nodes'
+ * replicas 45-90 s late (test/slow/cluster.test.ts failed so). A fresh consumer pulls properly.
+ */
+export function restartOnRecovery(msgs: ConsumerMessages, onRestart: (reason: string) => void): void {
+  void (async () => {
+    for await (const s of msgs.status()) {
+      if (s.type === 'ordered_consumer_recreated' || s.type === 'heartbeats_missed') {
+        onRestart(s.type);
+        await msgs.close().catch(() => undefined);
+        return;
+      }
+    }
+  })().catch(() => undefined);
+}
