@@ -48,7 +48,9 @@ async function main(): Promise<void> {
       limit ? Number(limit) : undefined,
     );
     rules = eql.length;
-    const r = await hunt({ rules: eql, exceptionLists: loaded.exceptionLists, inputs: [file], threads, collect: false, onAlert: () => results++ });
+    // EQLITE_BENCH_OUTLINES: an outline cache directory, as the command passes its own (run.ts warmOutlines).
+    const outlines = process.env.EQLITE_BENCH_OUTLINES;
+    const r = await hunt({ rules: eql, exceptionLists: loaded.exceptionLists, inputs: [file], threads, collect: false, onAlert: () => results++, ...(outlines ? { outlines } : {}) });
     events = r.stats.events;
   } else if (phase === 'parse') {
     for await (const batch of readEvents(file).batches()) events += batch.length;

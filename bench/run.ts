@@ -104,8 +104,8 @@ function measure(phase: string, input: string, extra: string[] = [], env: Record
 const mbOf = (file: string) => statSync(file).size / 1e6;
 const rate = (r: PhaseResult) => Math.round(r.events / r.seconds).toLocaleString('en');
 
-/** Rows: [label, phase, description, extra arguments]. */
-type Row = [string, string, string, string[]];
+/** Rows: [label, phase, description, extra arguments, extra environment]. */
+type Row = [string, string, string, string[], Record<string, string>?];
 
 function table(title: string, file: string, rows: Row[]): PhaseResult | null {
   const mb = mbOf(file);
@@ -113,8 +113,8 @@ function table(title: string, file: string, rows: Row[]): PhaseResult | null {
   console.log(title);
   console.log('phase        events/s   MB/s   ratio  CPU ev/s  CPU ratio  peak RSS  results  what');
   let base: PhaseResult | null = null;
-  for (const [phase, name, what, extra] of rows) {
-    const r = measure(name, file, extra);
+  for (const [phase, name, what, extra, env] of rows) {
+    const r = measure(name, file, extra, env ?? {});
     base ??= r;
     const label = r.rules ? `${what} (${r.rules} rules)` : what;
     console.log(
@@ -134,6 +134,27 @@ console.log(
 );
 process.on('exit', () => console.log(`\nload average at the end: ${load()} (1, 5, 15 min)`));
 
+/**
+ * An outline cache (src/engine/outline.ts) holding every rule, as `eqlite hunt` leaves its cache
+ * directory after a first run: the rule-set phases above compile every rule before reading (a
+ * first run, or the library without `outlines`); `rules-all+c` measures what later runs of the
+ * command do. Warmed by one hunt over the Agent file's first 2,000 lines.
+ */
+function warmOutlines(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-bench-outlines-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const head = path.join(dir, 'head.ndjson');
+  const fd = openSync(agentFile, 'r');
+  const buf = Buffer.alloc(16 << 20);
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  let end = 0;
+  for (let lines = 0; lines < 2000 && end < n; lines++) end = buf.indexOf(10, end) + 1 || n;
+  writeFileSync(head, buf.subarray(0, end));
+  runPhase('hunt-corpus', head, [corpus], { EQLITE_BENCH_OUTLINES: dir });
+  return dir;
+}
+
 // ---- main case: Agent data
 const rows: Row[] = [['parse', 'parse', 'read + JSON.parse (baseline)', []]];
 if (!skip.has('order')) rows.push(['order', 'order', 'read + parse + time-ordered merge', []]);
@@ -142,6 +163,7 @@ if (!skip.has('seed')) rows.push(['seed', 'seed', "eqlite query: the seed rule's
 if (!skip.has('hunt-seed')) rows.push(['hunt-seed', 'hunt-seed', 'eqlite hunt, bundled seed rule (alerts built)', []]);
 if (haveCorpus && !skip.has('scaling')) {
   for (const n of scale) rows.push([`rules-${n}`, 'hunt-corpus', 'eqlite hunt, active Elastic EQL rules in one pass', n === 'all' ? [corpus] : [corpus, n]]);
+  if (scale.includes('all')) rows.push(['rules-all+c', 'hunt-corpus', 'the same with the outline cache warm, as `eqlite hunt` runs from its second run on', [corpus], { EQLITE_BENCH_OUTLINES: warmOutlines() }]);
 }
 table(`Agent data (every event carries data_stream.*): ${mbOf(agentFile).toFixed(0)} MB NDJSON`, agentFile, rows);
 if (!haveCorpus) console.log(`(rule-set phases skipped: ${corpus} not found)`);
