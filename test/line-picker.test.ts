@@ -12,6 +12,7 @@ import { PICK_READER_FIELDS, readEvents } from '../src/events/sources.js';
 import { PICK_WASM } from '../src/events/pick-wasm.js';
 import type { EventDoc } from '../src/events/types.js';
 import { tempDir } from './detect-helpers.js';
+import { FileLines } from '../src/parallel/file-lines.js';
 import { mulberry32 } from './prng.js';
 
 const dir = tempDir('eqlite-line-picker-');
@@ -260,5 +261,27 @@ describe('reading with a picker', () => {
     });
     expect(picked.got[5]!.source).toEqual({ '@timestamp': '2026-11-01T00:00:06Z', process: { name: 'f.exe' } });
     expect(picked.got[1]!.source).toEqual({ '@timestamp': '2026-11-01T00:00:02Z', process: { name: 'é😀.exe' } });
+  });
+  it("places a file's first part's lines too, but not its first line (a byte order mark is not in its text)", async () => {
+    const lines = [
+      '\uFEFF{"@timestamp":"2026-11-01T00:00:00Z","process":{"name":"a.exe"}}',
+      '{"@timestamp":"2026-11-01T00:00:01Z","process":{"name":"b.exe"}}',
+      '{"@timestamp":"2026-11-01T00:00:02Z","process":{"name":"c.exe"}}',
+    ];
+    const file = path.join(dir, 'first-part.ndjson');
+    const body = Buffer.from(lines.join('\n') + '\n');
+    writeFileSync(file, body);
+    const got: EventDoc[] = [];
+    const pick = LinePicker.create(['process.name', ...PICK_READER_FIELDS]);
+    for await (const b of readEvents(file, { range: { start: 0, end: body.length, line: 1, continued: false }, keepText: true, pick }).batches()) got.push(...b);
+    expect(got.map((e) => [e.position?.line, e.picked === true, e.textAt, e.textBytes])).toEqual([
+      [1, false, undefined, undefined],
+      [2, true, Buffer.byteLength(lines[0]!) + 1, lines[1]!.length],
+      [3, true, Buffer.byteLength(lines[0]!) + lines[1]!.length + 2, lines[2]!.length],
+    ]);
+    // What the main thread reads back for a placed line is its text.
+    const e = got[2]!;
+    expect(new FileLines(file).text(e.textAt!, e.textBytes!, e.textChars!, 3)).toBe(lines[2]);
+    expect(got[0]!.text).toBe(lines[0]!.slice(1));
   });
 });

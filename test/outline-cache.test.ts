@@ -7,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compile } from '../src/engine/index.js';
 import { engineFingerprint, lazyQuery, outlineFile, OutlineCache, outlineOf, outlineTermsFile, type QueryOutline } from '../src/engine/outline.js';
 import type { EventDoc } from '../src/events/types.js';
+import { prepareRule, queryFieldNames, type PreparedRule } from '../src/detect/router.js';
+import { makeRule } from './detect-helpers.js';
 import { hasFastProperties, haveSameMap } from './v8-layout.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'eqlite-outline-'));
@@ -130,7 +132,7 @@ describe('outline cache', () => {
     c.save();
     const again = new OutlineCache(d, 'build-l-0123456789');
     const [a, b] = [again.get('a') as QueryOutline, again.get('b') as QueryOutline];
-    expect(Object.keys(a)).toEqual(['type', 'categories', 'needles', 'terms']);
+    expect(Object.keys(a)).toEqual(['type', 'categories', 'needles', 'fields', 'terms']);
     expect([hasFastProperties(a), hasFastProperties(b), haveSameMap(a, b)]).toEqual([true, true, true]);
     expect(a.terms).toEqual(compile(SEQ).terms);
     // The getter shared by all of them reads nothing from an object it was copied onto.
@@ -154,6 +156,33 @@ describe('outline cache', () => {
     expect(lb.relevant).not.toBe(relevant);
     expect(lb.relevant(ev(2, { event: { category: ['process'] }, process: { name: 'other.exe' } }))).toBe(false);
     expect(compiled).toBe(1);
+  });
+
+  it("keeps each query's field names, which prepareRule then gives without parsing the query", () => {
+    const d = mkdtempSync(path.join(dir, 'fields-'));
+    const c = new OutlineCache(d, 'build-f-0123456789');
+    c.set('a', { ...outlineOf(compile(SEQ)), fields: ['host.id', 'dll.name', 'process.parent.name'] });
+    c.set('b', outlineOf(compile('process where true')));
+    c.save();
+    const again = new OutlineCache(d, 'build-f-0123456789');
+    expect((again.get('a') as QueryOutline).fields).toEqual(['host.id', 'dll.name', 'process.parent.name']);
+    // An outline stored without them has none (its query's text is parsed for them).
+    expect((again.get('b') as QueryOutline).fields).toBeUndefined();
+    expect(queryFieldNames(SEQ)).toEqual(['host.id', 'dll.name', 'process.parent.name']);
+    expect(queryFieldNames('sequence by user.name [process where `odd name`.x == process.pid and process.pid > 1] by process.pid [file where true] by process.pid')).toEqual(['user.name', 'odd name.x', 'process.pid']);
+
+    const opts = { timestampField: '@timestamp', exceptionLists: [], now: 0, replay: false, outlines: mkdtempSync(path.join(dir, 'prepare-')) };
+    const rule = makeRule({ name: 'r', index: ['logs-*'], query: SEQ });
+    // First seen: compiled now, its fields found from its text and kept with its outline.
+    const first = prepareRule(rule, opts);
+    expect('skip' in first).toBe(false);
+    expect([(first as PreparedRule).outline, (first as PreparedRule).fields]).toEqual([undefined, ['host.id', 'dll.name', 'process.parent.name']]);
+    // Seen again: made from the outline (not compiled), the fields taken from it.
+    const second = prepareRule(rule, opts) as PreparedRule;
+    expect(typeof second.outline).toBe('string');
+    expect(second.fields).toEqual(['host.id', 'dll.name', 'process.parent.name']);
+    // Without a cache the query is compiled and no fields are given.
+    expect((prepareRule(rule, { ...opts, outlines: undefined }) as PreparedRule).fields).toBeUndefined();
   });
 
   it('keeps the files of the four most recent builds, and their terms files', () => {

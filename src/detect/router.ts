@@ -17,7 +17,8 @@
 //      cannot change the rule's results.
 import { compile, type CompiledQuery, type CompileOptions, type TermOutline } from '../engine/index.js';
 import { applyMapping, mappingCompileOptions, mappingForIndices, type IndexMapping, type IndexMappings } from '../engine/mapping.js';
-import { EqlError, parse, type Statement } from '../eql/index.js';
+import { EqlError, forEachField, parse, type Statement } from '../eql/index.js';
+import { parseStatementSyntax } from '../eql/parser.js';
 import { lazyQuery, OutlineCache, outlineCacheAt, outlineOf } from '../engine/outline.js';
 import { lower } from '../engine/expr.js';
 import { fieldAccessor, FieldWalker, markPlain, type Accessor } from '../engine/fields.js';
@@ -97,6 +98,19 @@ export interface PreparedRule {
    * from it (router-cache.ts). Undefined when the query was compiled now.
    */
   outline?: string;
+  /**
+   * The names of the fields the query's text reads (queryFieldNames), when an outline cache is
+   * used: kept in the query's outline, so that a hunt's threads learn the fields to pick from the
+   * lines (hunt-picker.ts) without parsing a thousand queries. Undefined without a cache.
+   */
+  fields?: readonly string[];
+}
+
+/** The names of the fields a query's text reads (its `by` keys included), each once, in order. */
+export function queryFieldNames(query: string): string[] {
+  const names = new Set<string>();
+  forEachField(parseStatementSyntax(query), (f) => names.add(f.name));
+  return [...names];
 }
 
 /** The rule's index matcher, built the first time an index is asked about (most never are). */
@@ -184,11 +198,20 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
   const known = cache?.get(key);
   if (known && 'error' in known) return { skip: `query does not compile: ${known.error}` };
   let query: CompiledQuery;
+  let fields: readonly string[] | undefined;
   try {
-    if (known) query = lazyQuery(known, () => compile(text, copts));
-    else {
+    if (known) {
+      query = lazyQuery(known, () => compile(text, copts));
+      fields = known.fields;
+    } else {
       query = compile(opts.mapping ? ruleStatement(rule, opts.mapping) : text, copts);
-      cache?.set(key, outlineOf(query));
+      if (cache) {
+        // (The text parsed again, once per query and build: what the cache then spares each
+        // input worker of every later hunt.)
+        const names = queryFieldNames(text);
+        fields = names;
+        cache.set(key, { ...outlineOf(query), fields: names });
+      }
     }
   } catch (e) {
     // Every problem ES's verifier would list, on the rule's one line.
@@ -229,6 +252,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
       unprocessedExceptions: [],
       ...(opts.mapping ? { mapped: ruleMapping(rule, opts.mapping) !== null } : {}),
       ...(known ? { outline: key } : {}),
+      ...(fields ? { fields } : {}),
     };
   }
   const { lists, missing } = resolveRuleExceptions(rule, opts.exceptionLists);
@@ -263,6 +287,7 @@ export function prepareRule(rule: Rule, opts: PrepareOptions): PreparedRule | { 
     unprocessedExceptions: unprocessed.map((i) => i.name),
     ...(opts.mapping ? { mapped: ruleMapping(rule, opts.mapping) !== null } : {}),
     ...(known ? { outline: key } : {}),
+    ...(fields ? { fields } : {}),
   };
 }
 

@@ -37,6 +37,12 @@ export interface QueryOutline {
   categories: string[] | null;
   terms: TermOutline[];
   needles: string[] | null;
+  /**
+   * The names of the fields the query's text reads (detect/router.ts queryFieldNames), kept so
+   * that a hunt's threads learn what to pick from the lines (detect/hunt-picker.ts) without
+   * parsing the query; absent in outlines made without them.
+   */
+  fields?: string[];
 }
 
 /** A cached outcome: the outline, or the message of the error compiling the query gave. */
@@ -51,6 +57,7 @@ interface StoredOutline {
   type: CompiledQuery['type'];
   categories: string[] | null;
   needles: string[] | null;
+  fields?: string[];
 }
 type StoredEntry = StoredOutline | { error: string };
 
@@ -78,7 +85,8 @@ const STORED_TERMS: PropertyDescriptor = {
  * asked for (that throws when the file lacks them or they do not parse).
  */
 function fromStored(e: StoredOutline, cache: OutlineCache, key: string): QueryOutline {
-  const o = { type: e.type, categories: e.categories, needles: e.needles };
+  // (fields always set, undefined when not stored: every such object keeps one hidden class.)
+  const o = { type: e.type, categories: e.categories, needles: e.needles, fields: Array.isArray(e.fields) ? e.fields : undefined };
   Object.defineProperty(o, 'terms', STORED_TERMS);
   storedTerms.set(o, { cache, key });
   return o as QueryOutline;
@@ -319,7 +327,9 @@ export class OutlineCache {
   set(key: string, value: CachedOutline): void {
     if ('error' in value) this.entries.set(key, value);
     else {
-      this.entries.set(key, { type: value.type, categories: value.categories, needles: value.needles });
+      const stored: StoredOutline = { type: value.type, categories: value.categories, needles: value.needles };
+      if (value.fields !== undefined) stored.fields = value.fields;
+      this.entries.set(key, stored);
       const text = JSON.stringify(value.terms);
       this.newTerms.set(key, text);
       this.terms?.set(key, text);

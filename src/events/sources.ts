@@ -268,9 +268,13 @@ export class EventReader implements AsyncIterable<EventDoc> {
       return invalidUtf8Reason(badBytes[2 * badNext]!, badBytes[2 * badNext + 1]!, 1, l === first ? 'the line' : `line ${l}`);
     };
     const keepText = opts.keepText === true;
-    // A part of a file (not its first): each kept text's line is also located in the file's bytes
-    // (EventDoc.textAt), so that a worker can send the place instead of the text.
-    const lineStarts = keepText && opts.range?.continued ? new LineStarts(opts.range.start, opts.range.line) : null;
+    // A part of a file: each kept text's line is also located in the file's bytes (EventDoc.textAt),
+    // so that a worker can send the place instead of the text. Not the first line of a file's
+    // first part, whose bytes may begin with a byte order mark its text lacks.
+    const lineStarts = keepText && opts.range !== undefined ? new LineStarts(opts.range.start, opts.range.line) : null;
+    const firstPlaced = opts.range === undefined ? 0 : opts.range.continued ? opts.range.line : opts.range.line + 1;
+    /** Where `line` is in the file's bytes (into `where`); false when not known. */
+    const placeLine = (line: number): boolean => line >= firstPlaced && lineStarts!.lineAt(line, where);
     let byteAt = opts.range?.start ?? 0;
     const where = { at: 0, bytes: 0 };
     const emit = (source: Record<string, unknown>, line: number, index: unknown, id: unknown) => {
@@ -335,7 +339,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
       const at = timeNumber(doc['@timestamp']);
       const other = otherTime === null ? undefined : timeNumber(otherTime(doc));
       if (typeof at === 'number' || typeof other === 'number' || (numberGets.length > 0 && holdsNumber(doc))) return false;
-      if (!lineStarts!.lineAt(line, where)) return false;
+      if (!placeLine(line)) return false;
       emit(doc, line, undefined, undefined);
       const ev = out[out.length - 1]!;
       ev.picked = true;
@@ -544,7 +548,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
           if (keepText && text !== undefined && path === '') {
             const ev = out[out.length - 1]!;
             ev.text = text;
-            if (lineStarts !== null && lineStarts.lineAt(line, where)) {
+            if (lineStarts !== null && placeLine(line)) {
               ev.textAt = where.at;
               ev.textBytes = where.bytes;
             }

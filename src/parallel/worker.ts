@@ -6,9 +6,9 @@ import { openInput, type HostAddresses } from '../events/inputs.js';
 import { fileIdPrefix, InputError, STDIN_NAME } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
 import { overrideWireValue } from '../events/number-time.js';
-import { accessorNames, fieldAccessor, getField } from '../engine/fields.js';
-import { LinePicker } from '../events/line-picker.js';
-import { PICK_READER_FIELDS } from '../events/sources.js';
+import { fieldAccessor, getField } from '../engine/fields.js';
+import type { HuntPicker } from '../detect/hunt-picker.js';
+import type { PreparedRule } from '../detect/router.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
 import type { EventDoc, SkippedItem } from '../events/types.js';
 import { CLONE, forwardForm, JSON_TEXT } from './forward-form.js';
@@ -87,6 +87,7 @@ async function routerFactory(): Promise<() => FileRouter> {
     if ('skip' in p) throw new Error(`rule "${rule.name}" cannot be prepared in a worker: ${p.skip}`);
     return p;
   });
+  huntPrepared = prepared;
   const overrides = overrideFields.map((f) => fieldAccessor(f));
   // A number the reader found the text of (EventDoc.numberTexts) travels as that text: the rule's
   // window time is what Elasticsearch's date field reads from it (see DetectionEngine windowTime).
@@ -119,6 +120,9 @@ async function routerFactory(): Promise<() => FileRouter> {
     };
   };
 }
+
+/** A hunt's rules as this worker prepared them (set by routerFactory). */
+let huntPrepared: readonly PreparedRule[] | null = null;
 
 const factory = routerFactory();
 // Failures surface per file (run() awaits it); this only marks the rejection as handled.
@@ -236,62 +240,26 @@ let partRouter: FileRouter | null = null;
 
 /**
  * A hunt's parts of files are read by a LinePicker into documents of the fields anything on this
- * thread reads (ReadOptions.pick): every accessor made once the router is built (the rules'
- * anchors, conditions, join keys, exceptions, timestamp overrides), the reader's own fields, the
- * time and tiebreaker fields. EQLITE_PICK=off reads them whole (to compare).
+ * thread reads (ReadOptions.pick; detect/hunt-picker.ts). EQLITE_PICK=off reads them whole (to
+ * compare).
  */
-let picker: LinePicker | null | undefined;
-/** Accessors made when the picker was built: one made later must read a field it picks (checkPicked). */
-let pickedAccessors = 0;
+let picker: HuntPicker | null | undefined;
 /**
- * Parts read by this worker before it builds a picker: finding the fields costs a parse of every
- * rule's query (about 0.2–0.4 s), which pays only over large files.
+ * Parts read by this worker before it builds a picker when a rule's query fields are not known
+ * from the outline cache (PreparedRule.fields): finding them costs a parse of every rule's query
+ * (about 0.2–0.4 s), which pays only over large files.
  */
 const PICK_AFTER_PARTS = 8;
 let partsRead = 0;
-async function partPicker(): Promise<LinePicker | null> {
+async function partPicker(): Promise<HuntPicker | null> {
   if (picker !== undefined) return picker;
   const spec = cfg.route;
   if (spec.kind !== 'hunt' || process.env.EQLITE_PICK === 'off') return (picker = null);
-  if (++partsRead <= PICK_AFTER_PARTS) return null;
-  picker = null;
-  if (cfg.tiebreakerField !== null) fieldAccessor(cfg.tiebreakerField);
-  fieldAccessor(cfg.timestampField);
-  const names = new Set(accessorNames());
-  pickedAccessors = names.size;
-  // A query taken from the outline cache compiles when an event first reaches it (detect/router.ts
-  // prepareRule), making its accessors then: its fields are found from its text now.
-  const { ruleCompileOptions } = await import('../detect/router.js');
-  const { forEachField } = await import('../eql/index.js');
-  const { parseStatementSyntax } = await import('../eql/parser.js');
-  for (const rule of spec.rules) {
-    if (!rule.query || rule.unsupported) continue;
-    const o = ruleCompileOptions(rule, spec.prepare);
-    names.add(o.timestampField ?? '@timestamp');
-    names.add(o.eventCategoryField ?? 'event.category');
-    if (o.tiebreakerField) names.add(o.tiebreakerField);
-    try {
-      forEachField(parseStatementSyntax(rule.query), (f) => names.add(f.name));
-    } catch {
-      // (A query that does not parse was not prepared: the worker would have failed already.)
-    }
-  }
-  picker = LinePicker.create([...names, ...PICK_READER_FIELDS]);
+  const rules = huntPrepared!;
+  if (++partsRead <= PICK_AFTER_PARTS && rules.some((p) => p.fields === undefined)) return null;
+  const { HuntPicker } = await import('../detect/hunt-picker.js');
+  picker = HuntPicker.create(rules, spec.prepare, cfg.timestampField, cfg.tiebreakerField);
   return picker;
-}
-
-/**
- * Fails the part when an accessor was made after the picker was built for a field it does not
- * pick (a field read lazily): events picked before then may lack it. Nothing in eqlite does so;
- * this keeps it so.
- */
-function checkPicked(): void {
-  const names = accessorNames();
-  if (picker == null || names.length === pickedAccessors) return;
-  for (let i = pickedAccessors; i < names.length; i++) {
-    if (!picker.picks(names[i]!)) throw new Error(`internal: field ${names[i]} is read but was not picked from the lines (EQLITE_PICK=off reads them whole)`);
-  }
-  pickedAccessors = names.length;
 }
 
 async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteRange | undefined, part: boolean): Promise<void> {
@@ -317,7 +285,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
         keepText: true,
         timestampField: cfg.timestampField,
         numberTimeFields: overrideFields,
-        pick,
+        pick: pick?.picker ?? null,
       },
     );
     const counts = () => ({ bytes: input.bytesRead(), ...input.counts() });
@@ -327,7 +295,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
     let batches = 0;
     let sent = 0;
     const send = () => {
-      if (pick !== null) checkPicked();
+      pick?.check();
       b.skips = skips;
       skips = [];
       sent += b.n;
