@@ -7,7 +7,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { LinePicker } from '../src/events/line-picker.js';
 import { hunt, type HuntOptions } from '../src/detect/hunt.js';
 import { openInput } from '../src/events/inputs.js';
 import { timeOrSkip } from '../src/events/order.js';
@@ -273,7 +274,13 @@ describe('hunt over one file in parts equals hunt on the main thread', () => {
     expect(parted.r.stats).toEqual(serial.r.stats);
     expect(parted.skipped).toEqual(serial.skipped);
     // One worker and the main thread share the parts (the default on 2 cores for a large file).
+    // The main thread reads its parts through a LinePicker too: its events stand for their lines,
+    // read back for the alerts and the sequences that keep them.
+    const picks = vi.spyOn(LinePicker.prototype, 'pick');
     const shared = await run(1, { partBytes: 16 << 10 });
+    const picked = picks.mock.results.filter((x) => x.type === 'return' && x.value !== null).length;
+    picks.mockRestore();
+    expect(picked).toBeGreaterThan(0);
     expect(shared.r.alerts).toEqual(serial.r.alerts);
     expect(shared.r.stats).toEqual(serial.r.stats);
     expect(shared.skipped).toEqual(serial.skipped);

@@ -22,7 +22,11 @@ import { discoverHostAddresses, mentionsHostIp, type HostIpMode } from '../event
 import { emptyShape, iterable, openInput, type HostAddresses, type InputShape, type OpenedInput } from '../events/inputs.js';
 import type { HostAddressBook } from '../events/windows/index.js';
 
-import { openFiles, plannedThreads, SINGLE_FILE_MIN_RULES } from '../parallel/pool.js';
+import { openFiles, placedEvent, plannedThreads, SINGLE_FILE_MIN_RULES } from '../parallel/pool.js';
+import type { FileLines } from '../parallel/file-lines.js';
+import { readAnswers } from '../engine/answers.js';
+import type { TermAnswers } from '../engine/types.js';
+import { HuntPicker } from './hunt-picker.js';
 import { timestampOverrides } from '../parallel/protocol.js';
 import { defaultHeapBudget, keepHeapWithin } from '../util/heap-growth.js';
 import { timeOrSkip } from '../events/order.js';
@@ -406,13 +410,19 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
             },
             // The parts of a single file the main thread reads while it would wait for the worker,
             // routed by one router of their own (its counters travel with each part, see chunks.ts).
+            // Their lines are read through a LinePicker too (hunt-picker.ts), as the workers read
+            // theirs: such an event stands for its line, read back when its document is needed.
             localParts: (f) => {
               let router: RuleRouter | null = null;
+              let picker: HuntPicker | null | undefined;
               return {
-                open: (range, onSkip) => {
+                open: (range, onSkip, lines) => {
                   router ??= new RuleRouter(prepared, routerIndexFor(prepared, opts.outlines));
-                  const input = openInput(f, { range, index: opts.index, hostAddresses, onSkip, onWarning: io.onWarning, timestampField, numberTimeFields });
-                  return routedInput(input, router, timestampField, onSkip);
+                  // (Made once the router is: its accessors are among the fields picked.)
+                  picker ??= HuntPicker.create(prepared, prepareOpts, timestampField, null);
+                  const pick = picker?.picker ?? null;
+                  const input = openInput(f, { range, index: opts.index, hostAddresses, onSkip, onWarning: io.onWarning, timestampField, numberTimeFields, pick, keepText: pick !== null });
+                  return routedInput(input, router, timestampField, onSkip, pick === null ? null : { lines: lines(), overrides: numberTimeFields });
                 },
                 take: () => (router === null ? null : takeCounters(router.counters)),
               };
@@ -530,7 +540,28 @@ function skipCategory(reason: string): string {
  * reads (src/parallel/worker.ts) — time each event (those without one are reported and skipped)
  * and attach the rules that need it.
  */
-function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, onSkip: (item: SkippedItem) => void): OpenedInput {
+function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, onSkip: (item: SkippedItem) => void, placed: PlacedParts | null = null): OpenedInput {
+  // Picked events' answers, as the router writes them (reused for every event).
+  const flat: unknown[] = [];
+  const overrides = placed === null ? [] : placed.overrides.map((f) => fieldAccessor(f));
+  let absent: Readonly<Record<string, unknown>> | undefined;
+  if (placed !== null && overrides.length > 0) {
+    const a: Record<string, unknown> = {};
+    for (const f of placed.overrides) a[f] = undefined;
+    absent = Object.freeze(a);
+  }
+  /** The values of the rules' timestamp_override fields in a picked document (EventDoc.fieldValues). */
+  const fieldValues = (src: Record<string, unknown>): Readonly<Record<string, unknown>> | undefined => {
+    if (absent === undefined) return undefined;
+    let known: Record<string, unknown> | undefined;
+    for (let k = 0; k < overrides.length; k++) {
+      const v = overrides[k]!(src);
+      if (v === undefined) continue;
+      known ??= { ...absent };
+      known[placed!.overrides[k]!] = v;
+    }
+    return known ?? absent;
+  };
   async function* batches(): AsyncGenerator<EventDoc[]> {
     for await (const batch of input.batches()) {
       markFirstEventRead();
@@ -542,6 +573,23 @@ function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, on
           router.counters.unrouted++;
         } else {
           if (!timeOrSkip(ev, tsField, onSkip)) continue;
+          if (placed !== null) {
+            if (ev.picked === true) {
+              flat.length = 0;
+              const routes = router.route(ev, flat);
+              if (routes.length === 0) {
+                ev.routed = NOBODY;
+                batch[w++] = ev;
+              } else {
+                const answers = new Array<TermAnswers | null>(routes.length);
+                readAnswers(flat, routes.length, answers);
+                batch[w++] = placedEvent(ev, routes.slice(), answers, fieldValues(ev.source), placed.lines);
+              }
+              continue;
+            }
+            // (Kept for the picker's line places only: not held with the event.)
+            if (ev.text !== undefined) ev.text = undefined;
+          }
           const routes = router.route(ev);
           // The router's walk marked the source plain (or not); the engine, which pushes the event
           // after the whole batch is routed, marks it again from this (EventDoc.plain).
@@ -558,3 +606,11 @@ function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, on
 }
 
 const NOBODY: readonly number[] = [];
+
+/** What routedInput needs for events read through a LinePicker (EventDoc.picked). */
+interface PlacedParts {
+  /** Reads their lines back (parallel/file-lines.ts). */
+  lines: FileLines;
+  /** The rules' timestamp_override fields (their values travel as EventDoc.fieldValues). */
+  overrides: readonly string[];
+}

@@ -37,6 +37,7 @@ import type { OpenedInput } from '../events/inputs.js';
 import { sniffEncoding } from '../util/text.js';
 import type { FileChannel, ParallelInput } from './pool.js';
 import type { ByteRange } from './protocol.js';
+import { FileLines } from './file-lines.js';
 
 /** Size of a part: about 1,500 Agent events; small enough to hold a few per worker in memory. */
 export const PART_BYTES = 4 << 20;
@@ -137,6 +138,8 @@ export interface PartOptions {
   local?: LocalParts;
   /** Receives the skipped items of the parts read on the main thread, in file order. */
   onSkip?: (item: SkippedItem) => void;
+  /** Reads lines of the file back (LocalParts.open); kept open until the pool is closed. */
+  lines?: () => FileLines;
 }
 
 /**
@@ -146,7 +149,11 @@ export interface PartOptions {
  * from zero (as a worker's part router does).
  */
 export interface LocalParts {
-  open(range: ByteRange, onSkip: (item: SkippedItem) => void): OpenedInput;
+  /**
+   * `lines` reads lines of the file back (FileLines): an event read through a LinePicker holds
+   * only some fields and stands for its line, read back when its document is needed.
+   */
+  open(range: ByteRange, onSkip: (item: SkippedItem) => void, lines: () => FileLines): OpenedInput;
   take(): unknown;
 }
 
@@ -206,6 +213,8 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
   // KiB), 7.3–8.4 s with a quarter; with a sixteenth the worker took 9.6–11.3 s (the main thread
   // then waited more than it read).
   const localBytes = Math.max(1, Math.floor(partBytes / 8));
+  const lines = opts.lines ?? (() => (ownLines ??= new FileLines(file.path)));
+  let ownLines: FileLines | null = null;
   const idle = new Set<Worker>(opts.workers);
   const parts: Part[] = [];
   let fd = -1;
@@ -233,6 +242,8 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
     doneCalled = true;
     if (fd >= 0) closeSync(fd);
     fd = -1;
+    // (Documents read after the input's end open the file for themselves: FileLines.close.)
+    ownLines?.close();
     opts.onDone();
   };
 
@@ -286,7 +297,7 @@ export function partedInput(file: InputFile, opts: PartOptions): ParallelInput {
     const part: Part = { worker: null, local: null, start: p.start, line: p.line, channel: null };
     parts.push(part);
     let pending: SkippedItem[] = [];
-    const input = local!.open(p.range, (s) => pending.push(s));
+    const input = local!.open(p.range, (s) => pending.push(s), lines);
     const batches: EventDoc[][] = [];
     const skips: SkippedItem[][] = [];
     for await (const b of input.batches()) {

@@ -236,6 +236,29 @@ class WholeEvent implements EventDoc {
   }
 }
 
+/**
+ * An event the main thread read from a part of a file through a LinePicker (EventDoc.picked) and
+ * routed itself (detect/hunt.ts): it stands as a worker's whole event sent by its line's place
+ * does. Its rules' runs take `answers` (what the router's queries said, as a worker's) and
+ * `fieldValues` (the rules' timestamp_override fields) instead of reading its fields, and its
+ * document is the line read back from the file when something reads it (an alert, a sequence
+ * that keeps it): the picked document holds only the fields the router reads.
+ */
+export function placedEvent(
+  ev: EventDoc,
+  routed: readonly number[],
+  answers: readonly (TermAnswers | null)[],
+  fieldValues: Readonly<Record<string, unknown>> | undefined,
+  lines: FileLines,
+): EventDoc {
+  const line = ev.position?.line ?? Number.NaN;
+  const w = new WholeEvent(null, null, ev.index, ev.id, '', ev.derivedId === true, ev.time!, ev.timeField!, routed, ev.derivedHostIp === true, ev.position?.file ?? lines.path, line, Number.NaN, Number.NaN);
+  w.placed(lines, ev.textAt!, ev.textBytes!, ev.textChars!);
+  w.answers = answers;
+  if (fieldValues !== undefined) w.fieldValues = fieldValues;
+  return w;
+}
+
 function makePosition(file: string, pos: number, chunk: number, offset: number): SourcePosition {
   if (Number.isNaN(chunk)) return Number.isNaN(pos) ? { file } : { file, line: pos };
   const p: SourcePosition = { file, chunk };
@@ -626,6 +649,7 @@ export function openParallelInputs(files: readonly InputFile[], opts: ParallelOp
       ahead: opts.parts!.ahead,
       local: opts.parts!.local,
       onSkip: opts.onSkip,
+      lines: linesOf(f.path),
     });
     return { inputs: [input], close };
   }
