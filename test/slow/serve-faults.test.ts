@@ -224,7 +224,7 @@ describe.runIf(isRoot)('full disk and read-only data directory', () => {
       ro.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
       const code = await new Promise((r) => ro.once('exit', r));
       expect(code).toBe(2);
-      expect(stderr).toMatch(/^eqlite: cannot use the data directory .*it must be writable\n$/);
+      expect(stderr).toMatch(/^error: cannot use the data directory .*it must be writable\n$/);
       execFileSync('mount', ['-o', 'remount,rw', mnt]);
       server = startServer(dir, port, logFile);
       await waitHealthy(url);
