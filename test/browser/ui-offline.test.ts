@@ -102,7 +102,7 @@ suite('eqlite ui over a hunt --db store (Chromium)', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const bad = spawnSync(process.execPath, [CLI, 'ui', path.join(dir, 'missing.db')], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toBe(`eqlite: ${path.join(dir, 'missing.db')}: no such file (write one with eqlite hunt --db ${path.join(dir, 'missing.db')} …)\n`);
+    expect(bad.stderr).toBe(`error: ${path.join(dir, 'missing.db')}: no such file (write one with eqlite hunt --db ${path.join(dir, 'missing.db')} …)\n`);
     writeFileSync(path.join(dir, 'not.db'), 'hello');
     const notDb = spawnSync(process.execPath, [CLI, 'ui', path.join(dir, 'not.db')], { encoding: 'utf8' });
     expect(notDb.status).toBe(2);
