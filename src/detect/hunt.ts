@@ -22,7 +22,7 @@ import { discoverHostAddresses, mentionsHostIp, type HostIpMode } from '../event
 import { emptyShape, iterable, openInput, type HostAddresses, type InputShape, type OpenedInput } from '../events/inputs.js';
 import type { HostAddressBook } from '../events/windows/index.js';
 
-import { openFiles, placedEvent, plannedThreads, SINGLE_FILE_MIN_RULES } from '../parallel/pool.js';
+import { fieldValuesFrom, openFiles, overridesFor, placedEvent, plannedThreads, SINGLE_FILE_MIN_RULES } from '../parallel/pool.js';
 import type { FileLines } from '../parallel/file-lines.js';
 import { readAnswers } from '../engine/answers.js';
 import type { TermAnswers } from '../engine/types.js';
@@ -543,24 +543,16 @@ function skipCategory(reason: string): string {
 function routedInput(input: OpenedInput, router: RuleRouter, tsField: string, onSkip: (item: SkippedItem) => void, placed: PlacedParts | null = null): OpenedInput {
   // Picked events' answers, as the router writes them (reused for every event).
   const flat: unknown[] = [];
-  const overrides = placed === null ? [] : placed.overrides.map((f) => fieldAccessor(f));
-  let absent: Readonly<Record<string, unknown>> | undefined;
-  if (placed !== null && overrides.length > 0) {
-    const a: Record<string, unknown> = {};
-    for (const f of placed.overrides) a[f] = undefined;
-    absent = Object.freeze(a);
-  }
+  // The rules' timestamp_override fields: their values travel as a worker's do (pool.ts). A
+  // picked document holds no number in them (sources.ts takePicked), so they are read as they are.
+  const overrides = placed === null || placed.overrides.length === 0 ? null : overridesFor([...placed.overrides]);
+  const gets = overrides === null ? [] : overrides.fields.map((f) => fieldAccessor(f));
+  const values: unknown[] = [];
   /** The values of the rules' timestamp_override fields in a picked document (EventDoc.fieldValues). */
   const fieldValues = (src: Record<string, unknown>): Readonly<Record<string, unknown>> | undefined => {
-    if (absent === undefined) return undefined;
-    let known: Record<string, unknown> | undefined;
-    for (let k = 0; k < overrides.length; k++) {
-      const v = overrides[k]!(src);
-      if (v === undefined) continue;
-      known ??= { ...absent };
-      known[placed!.overrides[k]!] = v;
-    }
-    return known ?? absent;
+    if (overrides === null) return undefined;
+    for (let k = 0; k < gets.length; k++) values[k] = gets[k]!(src);
+    return fieldValuesFrom(overrides, values, 0);
   };
   async function* batches(): AsyncGenerator<EventDoc[]> {
     for await (const batch of input.batches()) {

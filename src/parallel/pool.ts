@@ -269,7 +269,7 @@ function makePosition(file: string, pos: number, chunk: number, offset: number):
 
 const EMPTY_SOURCE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
-interface Overrides {
+export interface Overrides {
   /** The fields whose values ForwardedColumns.fv carries. */
   fields: string[];
   /**
@@ -284,6 +284,27 @@ interface Overrides {
 
 const overrideFields = new WeakMap<WorkerConfig, Overrides>();
 
+/** The Overrides of a hunt's timestamp_override fields (timestampOverrides), with their shared `absent`. */
+export function overridesFor(fields: string[]): Overrides {
+  const absent: Record<string, unknown> = {};
+  for (const f of fields) absent[f] = undefined;
+  return { fields, absent: Object.freeze(absent) };
+}
+
+/**
+ * EventDoc.fieldValues of an event whose values of `o.fields` are values[from], values[from + 1],
+ * …: the shared `o.absent` when it holds none of them.
+ */
+export function fieldValuesFrom(o: Overrides, values: ArrayLike<unknown>, from: number): Readonly<Record<string, unknown>> {
+  const fields = o.fields;
+  let k = 0;
+  while (k < fields.length && values[from + k] === undefined) k++;
+  if (k === fields.length) return o.absent;
+  const known: Record<string, unknown> = {};
+  for (k = 0; k < fields.length; k++) known[fields[k]!] = values[from + k];
+  return known;
+}
+
 /** The whole events' route lists of a pool (route-lists.ts), shared by its files and parts. */
 const routeListsOfPool = new WeakMap<WorkerConfig, RouteLists>();
 
@@ -297,10 +318,8 @@ function routeListsOf(cfg: WorkerConfig): RouteLists {
 function overridesOf(cfg: WorkerConfig): Overrides {
   let o = overrideFields.get(cfg);
   if (o === undefined) {
-    const fields = cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules) : [];
-    const absent: Record<string, unknown> = {};
-    for (const f of fields) absent[f] = undefined;
-    overrideFields.set(cfg, (o = { fields, absent: Object.freeze(absent) }));
+    o = overridesFor(cfg.route.kind === 'hunt' ? timestampOverrides(cfg.route.rules) : []);
+    overrideFields.set(cfg, o);
   }
   return o;
 }
@@ -488,16 +507,8 @@ export class FileChannel {
           ev.answers = answers;
         }
         if (x.fv !== null) {
-          const fields = this.overrides.fields;
-          let k = 0;
-          while (k < fields.length && x.fv[value + k] === undefined) k++;
-          if (k === fields.length) ev.fieldValues = this.overrides.absent;
-          else {
-            const known: Record<string, unknown> = {};
-            for (k = 0; k < fields.length; k++) known[fields[k]!] = x.fv[value + k];
-            ev.fieldValues = known;
-          }
-          value += fields.length;
+          ev.fieldValues = fieldValuesFrom(this.overrides, x.fv, value);
+          value += this.overrides.fields.length;
         }
         f++;
         out[i] = ev;
