@@ -29,16 +29,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { abArgs, corpus, root } from './ab-args.js';
+import { WA, type WasmMemory } from '../src/util/wasm.js';
 
-// The WebAssembly API as used here (the TypeScript lib this project builds with declares none).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-type WasmModule = object;
-const WA = (globalThis as unknown as {
-  WebAssembly: { Module: new (bytes: Uint8Array) => WasmModule; Instance: new (m: WasmModule, imports: object) => { exports: unknown } };
-}).WebAssembly;
 
 const { file, limit, passes } = abArgs('wasm-scan.ts', 10);
 const WARM = 2;

@@ -12,16 +12,7 @@
 // a wanted field the whole value, and values as JSON.parse makes them: reading a wanted field
 // from it gives what reading it from the whole document gives.
 import { PICK_WASM } from './pick-wasm.js';
-
-// The WebAssembly API as used here (the TypeScript lib this project builds with declares none).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-type WasmModule = object;
-const WA = (globalThis as unknown as {
-  WebAssembly: { Module: new (bytes: Uint8Array) => WasmModule; Instance: new (m: WasmModule, imports: object) => { exports: unknown } };
-}).WebAssembly;
+import { WA, type WasmMemory, type WasmModule } from '../util/wasm.js';
 
 // Memory (wasm/pick.ts): the trie from TRIE, the tape, its numbers, scratch for unescaped strings,
 // and the input from INPUT on (grown as reads need).
