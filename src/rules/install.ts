@@ -27,9 +27,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { prepareRule, ruleCompileOptions } from '../detect/router.js';
-import { compile } from '../engine/index.js';
-import { EqlError } from '../eql/index.js';
-import { queryPosition } from './position.js';
+import { queryProblemPosition } from './query-place.js';
 import type { Rule } from './types.js';
 import { loadRules } from './load.js';
 import { CURRENT_FILE, MANIFEST_FILE, currentRelease, readManifest, releaseRulePaths, rulesHome, RuleSetError, type ManifestRule, type ReleaseManifest, type RulesHomeOptions } from './home.js';
@@ -657,18 +655,8 @@ function filePosition(file: string, line: number | undefined, column: number | u
  * schedule, its filters) at the rule's table.
  */
 function skipPosition(r: Rule): [number | undefined, number | undefined] {
-  if (r.query) {
-    try {
-      compile(r.query, ruleCompileOptions(r, { timestampField: '@timestamp' }));
-    } catch (e) {
-      const first = e instanceof EqlError ? e.all()[0] : undefined;
-      if (first !== undefined) {
-        const pos = queryPosition(r.origin.query, r.query, first.span.start);
-        return [pos.line, pos.column];
-      }
-    }
-  }
-  return [r.origin.line, undefined];
+  const pos = queryProblemPosition(r, ruleCompileOptions(r, { timestampField: '@timestamp' }));
+  return pos === undefined ? [r.origin.line, undefined] : [pos.line, pos.column];
 }
 
 /** Runnable rules added, changed (file content differs) and removed between two releases. */
