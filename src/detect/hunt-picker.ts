@@ -5,7 +5,7 @@
 // exceptions, filters, timestamp overrides), the fields of every rule's query (a query taken from
 // the outline cache compiles when an event first reaches it, making its accessors only then), the
 // rules' time, category and tiebreaker fields, and the reader's own (PICK_READER_FIELDS).
-import { accessorNames, fieldAccessor } from '../engine/fields.js';
+import { accessorNames, fieldAccessor, type FieldWalker } from '../engine/fields.js';
 import { LinePicker } from '../events/line-picker.js';
 import { PICK_READER_FIELDS } from '../events/sources.js';
 import { queryFieldNames, ruleCompileOptions, type PrepareOptions, type PreparedRule } from './router.js';
@@ -46,6 +46,15 @@ export class HuntPicker {
     }
     const picker = LinePicker.create([...names, ...PICK_READER_FIELDS]);
     return picker === null ? null : new HuntPicker(picker, made);
+  }
+
+  /**
+   * Has the picker make `walker`'s walk of each document as it builds it (LinePicker.walkWith):
+   * the walker of the router that routes this thread's picked events. EQLITE_BUILT_WALK=off leaves
+   * the walking to the router (to compare).
+   */
+  walkWith(walker: FieldWalker): void {
+    if (process.env.EQLITE_BUILT_WALK !== 'off') this.picker.walkWith(walker);
   }
 
   /**

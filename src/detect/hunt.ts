@@ -419,7 +419,10 @@ export async function hunt(opts: HuntOptions): Promise<HuntResult> {
                 open: (range, onSkip, lines) => {
                   router ??= new RuleRouter(prepared, routerIndexFor(prepared, opts.outlines));
                   // (Made once the router is: its accessors are among the fields picked.)
-                  picker ??= HuntPicker.create(prepared, prepareOpts, timestampField, null);
+                  if (picker === undefined) {
+                    picker = HuntPicker.create(prepared, prepareOpts, timestampField, null);
+                    picker?.walkWith(router.walker);
+                  }
                   const pick = picker?.picker ?? null;
                   const input = openInput(f, { range, index: opts.index, hostAddresses, onSkip, onWarning: io.onWarning, timestampField, numberTimeFields, pick, keepText: pick !== null });
                   return routedInput(input, router, timestampField, onSkip, pick === null ? null : { lines: lines(), overrides: numberTimeFields });

@@ -21,7 +21,7 @@ import { EqlError, forEachField, parse, type Statement } from '../eql/index.js';
 import { parseStatementSyntax } from '../eql/parser.js';
 import { lazyQuery, OutlineCache, outlineCacheAt, outlineOf } from '../engine/outline.js';
 import { lower } from '../engine/expr.js';
-import { fieldAccessor, FieldWalker, markPlain, type Accessor } from '../engine/fields.js';
+import { fieldAccessor, FieldWalker, markPlain, type Accessor, type BuiltWalk } from '../engine/fields.js';
 import { FieldAnchorIndex, MEMO_CHARS, MEMO_VALUE_CHARS, MEMO_VALUES, type AnchorIndexData } from './anchor-index.js';
 import type { EventDoc } from '../events/types.js';
 import { compileExceptionItems, resolveRuleExceptions, type ExceptionPredicate, type ExceptionProblem } from '../rules/exceptions.js';
@@ -431,7 +431,7 @@ export class RuleRouter {
   /** The presence groups among them (markAnchors reads their fields one by one). */
   private readonly existsGroups: AnchorGroup[];
   /** Reads every anchored field of an event in one walk; fieldGroups[i]: the groups of its field i. */
-  private readonly walker: FieldWalker;
+  readonly walker: FieldWalker;
   private readonly fieldGroups: AnchorGroup[][];
   /** Per walked field: the rule lists a string value marks in all of the field's groups (see stringLists). */
   private readonly fieldMemos: FieldMemo[];
@@ -584,7 +584,7 @@ export class RuleRouter {
       const fields = lists[li]!.fields;
       for (let k = 0; k < fields.length; k++) wanted[fields[k]!] = stamp;
     }
-    this.markAnchors(src, stamp);
+    this.markAnchors(src, stamp, ev.walked);
     let dispatched = false;
     for (let li = 0; li < lists.length; li++) if (this.offer(lists[li]!, ev, stamp)) dispatched = true;
     lists.length = 0;
@@ -646,9 +646,11 @@ export class RuleRouter {
    * Stamps every slot one of whose anchors the event's values meet, and marks the source plain
    * when it is (engine/fields.ts: the rules' accessors then answer its missing fields at once).
    */
-  private markAnchors(src: Record<string, unknown>, stamp: number): void {
+  private markAnchors(src: Record<string, unknown>, stamp: number, built?: BuiltWalk): void {
     this.walkStamp = stamp;
-    if (!this.walker.walk(src, this.onValue)) {
+    // (A walk made as the document was built, by this router's walker: LinePicker.walkWith.)
+    if (built !== undefined && built.walker === this.walker) this.walker.walkBuilt(src, built, this.onValue);
+    else if (!this.walker.walk(src, this.onValue)) {
       // Too large to walk: one look-up per field (marking a slot twice changes nothing).
       markPlain(src);
       for (let ai = 0; ai < this.anchorGroups.length; ai++) {

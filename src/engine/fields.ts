@@ -125,7 +125,7 @@ function noDottedKeys(o: object, depth: number): boolean {
  * the fields it knows (see PlainScope): any other accessor looks for dotted keys as if unmarked.
  */
 export class FieldWalker {
-  private readonly root: WalkNode = { next: new Map(), field: -1, outside: false };
+  private readonly root: WalkNode = { next: new Map(), field: -1, outside: false, seen: 0 };
   private visit: (field: number, value: unknown) => void = () => {};
   /** Nodes added for keys met outside the known fields (see WalkNode.outside); at most OUTSIDE_NODES. */
   private outsideNodes = 0;
@@ -156,7 +156,7 @@ export class FieldWalker {
     let node = this.root;
     for (const part of name.split('.')) {
       let next = node.next.get(part);
-      if (!next) node.next.set(part, (next = { next: new Map(), field: -1, outside: false }));
+      if (!next) node.next.set(part, (next = { next: new Map(), field: -1, outside: false, seen: 0 }));
       node = next;
     }
     return node;
@@ -209,22 +209,93 @@ export class FieldWalker {
     if (depth > 64) return false;
     for (const k in o) {
       if (--budget < 0) return false;
-      let next = node.next.get(k);
+      let next: WalkNode | null | undefined = node.next.get(k);
       if (next === undefined) {
-        if (k.indexOf('.') < 0) {
-          this.outsideNode(node, k);
-          continue;
-        }
-        next = node;
-        for (const part of k.split('.')) if ((next = next.next.get(part)) === undefined || next.outside) break;
-        // A dotted key that spells no known field's path: nothing under it can be one.
-        if (next === undefined || next.outside) continue;
-        // One that does: an accessor's nested walk would not find what is under it.
-        dotted = true;
+        if ((next = this.unknownKey(node, k)) === null) continue;
       } else if (next.outside) continue;
       if (!this.value(o[k], next, depth + 1)) return false;
     }
     return true;
+  }
+
+  /**
+   * The node a key that is not a child of `node` leads to, or null when nothing under it can be
+   * a known field. A key without a dot is remembered as outside; a dotted key that spells a known
+   * field's path leads there, and sets `dotted` (an accessor's nested walk would not find what is
+   * under it).
+   */
+  private unknownKey(node: WalkNode, k: string): WalkNode | null {
+    if (k.indexOf('.') < 0) {
+      this.outsideNode(node, k);
+      return null;
+    }
+    let next: WalkNode | undefined = node;
+    for (const part of k.split('.')) if ((next = next.next.get(part)) === undefined || next.outside) return null;
+    dotted = true;
+    return next;
+  }
+
+  /**
+   * For a builder that follows a document's keys as it makes them (LinePicker with walkWith):
+   * the node key `k` of an object at `node` leads to, as walk() follows it, or null when it is
+   * not followed. `id` numbers the key among the builder's names (-1: none), so that the next
+   * look-up of the same key is an array read.
+   */
+  keyNode(node: WalkNode, k: string, id: number): WalkNode | null {
+    if (id >= 0) {
+      const known = node.ids?.[id];
+      if (known !== undefined) return known;
+    }
+    const next = node.next.get(k);
+    const found = next === undefined ? this.unknownKey(node, k) : next.outside ? null : next;
+    // (A dotted key is never cached: it must set `dotted` each time.)
+    if (id >= 0 && k.indexOf('.') < 0) (node.ids ??= [])[id] = found;
+    return found;
+  }
+
+  /**
+   * Numbers keyNode's keys by `names` (a builder's names, by the ids it passes): the answers
+   * remembered for another numbering are forgotten.
+   */
+  numberKeys(names: readonly string[]): void {
+    if (this.keyNames === names) return;
+    this.keyNames = names;
+    const forget = (n: WalkNode) => {
+      n.ids = undefined;
+      for (const c of n.next.values()) forget(c);
+    };
+    forget(this.root);
+  }
+  private keyNames: readonly string[] | null = null;
+
+  /** The root of the tree, where keyNode starts. */
+  get rootNode(): WalkNode {
+    return this.root;
+  }
+
+  /**
+   * Reports the values of `built` (what a builder found following `source`'s keys, see BuiltWalk)
+   * as walk(source, visit) would, and marks the source plain as it would.
+   */
+  walkBuilt(source: Record<string, unknown>, built: BuiltWalk, visit: (field: number, value: unknown) => void): void {
+    plainSource = null;
+    if (this.synced !== registry.length) this.sync();
+    const v = built.values;
+    for (let i = 0; i < v.length; i += 2) visit(v[i] as number, v[i + 1]);
+    if (!built.dotted) {
+      plainSource = source;
+      plainScope = this.scope;
+    }
+  }
+
+  /** Starts a builder's walk (see keyNode): `dotted` is reset, and read back by builtDotted. */
+  startBuilt(): void {
+    dotted = false;
+  }
+
+  /** Whether a key the builder followed since startBuilt had a dot. */
+  builtDotted(): boolean {
+    return dotted;
   }
 
   /**
@@ -235,7 +306,7 @@ export class FieldWalker {
   private outsideNode(node: WalkNode, k: string): void {
     if (this.outsideNodes >= OUTSIDE_NODES) return;
     this.outsideNodes++;
-    node.next.set(k, { next: new Map(), field: -1, outside: true });
+    node.next.set(k, { next: new Map(), field: -1, outside: true, seen: 0 });
   }
 
   /** A value reached at `node`: reported if the node is a field, walked if it leads further. */
@@ -271,13 +342,34 @@ export class FieldWalker {
   }
 }
 
-interface WalkNode {
+export interface WalkNode {
   next: Map<string, WalkNode>;
   /** The field this node ends, or -1. */
   field: number;
   /** A key without a dot met outside the known fields: nothing under it is walked (it has no children). */
   outside: boolean;
+  /** keyNode's answers by the builder's key id (undefined: not asked yet). */
+  ids?: (WalkNode | null)[];
+  /**
+   * A builder's number of the object it last followed a key to this node from: met again in the
+   * same object, the key is a duplicate, whose first value JSON.parse drops and walk() never sees.
+   */
+  seen: number;
 }
+
+/**
+ * A FieldWalker's walk of a document done by whoever built it (LinePicker): what walk() would
+ * visit, as [field, value, field, value, …], and whether a key it followed had a dot. It is made
+ * only when the walk would succeed (within its key budget and depth).
+ */
+export interface BuiltWalk {
+  readonly walker: FieldWalker;
+  readonly values: readonly unknown[];
+  readonly dotted: boolean;
+}
+
+/** The keys a builder may follow in one document before its walk is given up (walk()'s budget). */
+export const BUILT_WALK_MAX_KEYS = PLAIN_MAX_KEYS;
 
 /** Bound on a walker's outside nodes: input with ever new keys must not grow it without limit. */
 const OUTSIDE_NODES = 4096;

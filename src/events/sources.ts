@@ -333,6 +333,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
      * or response's shape, or the whole document (a Windows shape mapped on read, inputs.ts).
      */
     const takePicked = (doc: Record<string, unknown>, line: number, chars: number): boolean => {
+      const walked = picker!.takeWalk();
       // (A document with a `hits` member may be a saved search or EQL search response: parsed.)
       if (doc._source !== undefined || doc.hits !== undefined || windowsShapeOf(doc) !== null) return false;
       // (emitTimed's test for reading a number from the text, on the same fields.)
@@ -346,6 +347,7 @@ export class EventReader implements AsyncIterable<EventDoc> {
       ev.textAt = where.at;
       ev.textBytes = where.bytes;
       ev.textChars = chars;
+      if (walked !== null) ev.walked = walked;
       return true;
     };
     const maxChars = opts.maxEventChars ?? DEFAULT_MAX_VALUE_CHARS;

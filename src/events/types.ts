@@ -1,5 +1,5 @@
 // The unit that flows from sources through ordering into the engine and detection.
-import type { PlainScope } from '../engine/fields.js';
+import type { BuiltWalk, PlainScope } from '../engine/fields.js';
 import type { TermAnswers } from '../engine/types.js';
 
 /** Where an event came from, for error messages and alerts. */
@@ -90,6 +90,11 @@ export interface EventDoc {
    */
   picked?: true;
   textChars?: number;
+  /**
+   * A picked document's walk, made as it was built (LinePicker.walkWith): the router whose walker
+   * made it reads the document's fields from it instead of walking the document.
+   */
+  walked?: BuiltWalk;
 }
 
 /** A malformed item that was skipped; sources report these instead of throwing. */

@@ -6,7 +6,7 @@ import { openInput, type HostAddresses } from '../events/inputs.js';
 import { fileIdPrefix, InputError, STDIN_NAME } from '../events/sources.js';
 import { timeOrSkip } from '../events/order.js';
 import { overrideWireValue } from '../events/number-time.js';
-import { fieldAccessor, getField } from '../engine/fields.js';
+import { fieldAccessor, getField, type FieldWalker } from '../engine/fields.js';
 import type { HuntPicker } from '../detect/hunt-picker.js';
 import type { PreparedRule } from '../detect/router.js';
 import { HostAddressBook } from '../events/windows/host-ip.js';
@@ -47,6 +47,8 @@ interface FileRouter {
   answers?(): readonly unknown[];
   /** A hunt's: the values of the rules' timestamp_override fields (ForwardedColumns.fv). */
   fieldValues?(ev: EventDoc): unknown[] | undefined;
+  /** A hunt's: the router's walker (its picker makes the walk as it builds documents: HuntPicker.walkWith). */
+  walker?: FieldWalker;
 }
 
 const NONE: readonly number[] = [];
@@ -102,6 +104,7 @@ async function routerFactory(): Promise<() => FileRouter> {
     // The router writes its routes' answers here as it decides them (reused for every event).
     const answers: unknown[] = [];
     return {
+      walker: router.walker,
       answers: () => answers,
       fieldValues: overrides.length === 0 ? () => undefined : (ev) => overrides.map((_get, k) => overrideValue(ev, k)),
       route: (ev) => {
@@ -251,7 +254,7 @@ let picker: HuntPicker | null | undefined;
  */
 const PICK_AFTER_PARTS = 8;
 let partsRead = 0;
-async function partPicker(): Promise<HuntPicker | null> {
+async function partPicker(router: FileRouter): Promise<HuntPicker | null> {
   if (picker !== undefined) return picker;
   const spec = cfg.route;
   if (spec.kind !== 'hunt' || process.env.EQLITE_PICK === 'off') return (picker = null);
@@ -259,6 +262,7 @@ async function partPicker(): Promise<HuntPicker | null> {
   if (++partsRead <= PICK_AFTER_PARTS && rules.some((p) => p.fields === undefined)) return null;
   const { HuntPicker } = await import('../detect/hunt-picker.js');
   picker = HuntPicker.create(rules, spec.prepare, cfg.timestampField, cfg.tiebreakerField);
+  if (router.walker !== undefined) picker?.walkWith(router.walker);
   return picker;
 }
 
@@ -269,7 +273,7 @@ async function run(id: number, path: string, kind: 'json' | 'evtx', range: ByteR
   const onSkip = (item: SkippedItem) => skips.push(item);
   try {
     const router = part ? (partRouter ??= (await factory)()) : (await factory)();
-    const pick = part ? await partPicker() : null;
+    const pick = part ? await partPicker(router) : null;
     const input = openInput(
       { path, kind },
       {
