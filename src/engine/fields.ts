@@ -260,11 +260,12 @@ export class FieldWalker {
   numberKeys(names: readonly string[]): void {
     if (this.keyNames === names) return;
     this.keyNames = names;
-    const forget = (n: WalkNode) => {
+    // (Without recursion: a rule may name a field of thousands of segments.)
+    const todo: WalkNode[] = [this.root];
+    for (let n = todo.pop(); n !== undefined; n = todo.pop()) {
       n.ids = undefined;
-      for (const c of n.next.values()) forget(c);
-    };
-    forget(this.root);
+      for (const c of n.next.values()) todo.push(c);
+    }
   }
   private keyNames: readonly string[] | null = null;
 

@@ -209,7 +209,8 @@ export class LinePicker {
   /**
    * Makes `walker`'s walk of each document as it is built (null: no longer): the router that owns
    * the walker then reads its fields' values from it (FieldWalker.walkBuilt) instead of walking the
-   * document's keys again, which cost about 7% of an input worker's time with every rule.
+   * document's keys again (every rule over Agent data: about 2.6% less CPU in all, README
+   * "The field walk").
    */
   walkWith(walker: FieldWalker | null): void {
     walker?.numberKeys(this.names);
@@ -291,7 +292,9 @@ export class LinePicker {
    * build() that also makes `walker`'s walk of the document (BuiltWalk): it follows the keys as
    * FieldWalker.walk follows the document's (keyNode), records the values walk() would visit, and
    * gives up (no walk: the router walks the document itself) where walk() would fail — more keys
-   * than its budget, or a followed container nested deeper than 64 levels.
+   * than its budget, or a followed container nested deeper than 64 levels — and where a followed
+   * key is given twice in one object (the document keeps the last value, as JSON.parse does, but
+   * the values of both were recorded).
    */
   private buildWalking(count: number, walker: FieldWalker): Record<string, unknown> {
     const t = this.tape;
