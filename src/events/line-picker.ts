@@ -224,10 +224,41 @@ export class LinePicker {
     return b;
   }
 
+  /** The value of tape entry `i` (its first word `k`, of `kind`, not K_END; `w` = 8i), as JSON.parse makes it. */
+  private valueAt(k: number, kind: number, i: number, w: number): unknown {
+    const t = this.tape;
+    switch (kind) {
+      case K_OBJ:
+        return {};
+      case K_ARR:
+        return [];
+      case K_STR:
+      case K_ESC:
+        // (K_STR: bytes of the input; K_ESC: of the scratch area, unescaped.)
+        return k & ASCII ? this.mem.latin1Slice(t[w + 2]!, t[w + 3]!) : this.mem.utf8Slice(t[w + 2]!, t[w + 3]!);
+      case K_NUM:
+        return this.nums[i];
+      case K_NUMT:
+        // Number() reads a JSON number's text to the double JSON.parse gives.
+        return Number(this.mem.latin1Slice(t[w + 2]!, t[w + 3]!));
+      case K_TRUE:
+        return true;
+      case K_FALSE:
+        return false;
+      default:
+        return null;
+    }
+  }
+
+  /** The key of an object's member entry: a trie name (`id` >= 0), or its bytes in the input. */
+  private keyAt(k: number, id: number, w: number): string {
+    const t = this.tape;
+    return id >= 0 ? this.names[id]! : k & KEY_ASCII ? this.mem.latin1Slice(t[w + 6]!, t[w + 7]!) : this.mem.utf8Slice(t[w + 6]!, t[w + 7]!);
+  }
+
   /** The document from the tape's `count` entries. */
   private build(count: number): Record<string, unknown> {
     const t = this.tape;
-    const mem = this.mem;
     const stack = this.stack;
     const doc: Record<string, unknown> = {};
     let cur: Record<string, unknown> | unknown[] = doc;
@@ -242,39 +273,11 @@ export class LinePicker {
         inArray = Array.isArray(cur);
         continue;
       }
-      let v: unknown;
-      switch (kind) {
-        case K_OBJ:
-          v = {};
-          break;
-        case K_ARR:
-          v = [];
-          break;
-        case K_STR:
-        case K_ESC:
-          // (K_STR: bytes of the input; K_ESC: of the scratch area, unescaped.)
-          v = k & ASCII ? mem.latin1Slice(t[w + 2]!, t[w + 3]!) : mem.utf8Slice(t[w + 2]!, t[w + 3]!);
-          break;
-        case K_NUM:
-          v = this.nums[i];
-          break;
-        case K_NUMT:
-          // Number() reads a JSON number's text to the double JSON.parse gives.
-          v = Number(mem.latin1Slice(t[w + 2]!, t[w + 3]!));
-          break;
-        case K_TRUE:
-          v = true;
-          break;
-        case K_FALSE:
-          v = false;
-          break;
-        default:
-          v = null;
-      }
+      const v = this.valueAt(k, kind, i, w);
       if (inArray) (cur as unknown[]).push(v);
       else {
         const id = t[w + 1]!;
-        const key = id >= 0 ? this.names[id]! : k & KEY_ASCII ? mem.latin1Slice(t[w + 6]!, t[w + 7]!) : mem.utf8Slice(t[w + 6]!, t[w + 7]!);
+        const key = this.keyAt(k, id, w);
         // JSON.parse makes `__proto__` an own property; an assignment would set the prototype.
         if (key === '__proto__') Object.defineProperty(cur, key, { value: v, writable: true, enumerable: true, configurable: true });
         else (cur as Record<string, unknown>)[key] = v;
@@ -298,7 +301,6 @@ export class LinePicker {
    */
   private buildWalking(count: number, walker: FieldWalker): Record<string, unknown> {
     const t = this.tape;
-    const mem = this.mem;
     const stack = this.stack;
     const nodes = this.walkNodes;
     const owns = this.walkOwn;
@@ -330,40 +332,14 @@ export class LinePicker {
         object = objects[depth]!;
         continue;
       }
-      let v: unknown;
-      switch (kind) {
-        case K_OBJ:
-          v = {};
-          break;
-        case K_ARR:
-          v = [];
-          break;
-        case K_STR:
-        case K_ESC:
-          v = k & ASCII ? mem.latin1Slice(t[w + 2]!, t[w + 3]!) : mem.utf8Slice(t[w + 2]!, t[w + 3]!);
-          break;
-        case K_NUM:
-          v = this.nums[i];
-          break;
-        case K_NUMT:
-          v = Number(mem.latin1Slice(t[w + 2]!, t[w + 3]!));
-          break;
-        case K_TRUE:
-          v = true;
-          break;
-        case K_FALSE:
-          v = false;
-          break;
-        default:
-          v = null;
-      }
+      const v = this.valueAt(k, kind, i, w);
       let at: WalkNode | null = null;
       if (inArray) {
         (cur as unknown[]).push(v);
         at = node;
       } else {
         const id = t[w + 1]!;
-        const key = id >= 0 ? this.names[id]! : k & KEY_ASCII ? mem.latin1Slice(t[w + 6]!, t[w + 7]!) : mem.utf8Slice(t[w + 6]!, t[w + 7]!);
+        const key = this.keyAt(k, id, w);
         if (key === '__proto__') Object.defineProperty(cur, key, { value: v, writable: true, enumerable: true, configurable: true });
         else (cur as Record<string, unknown>)[key] = v;
         if (node !== null && !gaveUp) {
