@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { binaryReason } from '../src/events/binary.js';
-import { expandInputs } from '../src/events/sources.js';
+import { binaryReason, headDecides } from '../src/events/binary.js';
+import { expandInputs, readEvents } from '../src/events/sources.js';
 import { repoRoot, runCli } from './cli-helpers.js';
 import { mulberry32 } from './prng.js';
 
@@ -49,6 +49,65 @@ describe('binaryReason', () => {
     expect(binaryReason(Buffer.from(EVENT, 'utf16le'), 'a.json')).toBeNull();
     expect(binaryReason(Buffer.from(EVENT, 'utf16le').swap16(), 'a.json')).toBeNull();
     expect(binaryReason(Buffer.from('not json at all\n'), 'a.json')).toBeNull();
+  });
+});
+
+/** What the reader gives for `file` read `chunkSize` bytes at a time: its events' lines and its skipped items. */
+async function readWith(file: string, chunkSize?: number): Promise<string[]> {
+  const out: string[] = [];
+  const input = readEvents(file, { ...(chunkSize ? { chunkSize } : {}), onSkip: (x) => out.push(`! ${x.position.line ?? '-'} ${x.reason}`) });
+  for await (const batch of input.batches()) for (const e of batch) out.push(`${e.position?.line} ${JSON.stringify(e.source)}`);
+  return out;
+}
+
+describe('the start of an input is judged whatever the read size', () => {
+  it('a NUL byte, a ZIP archive, binary data in gzip: the same with reads of 1 to 8 bytes as with whole reads', async () => {
+    // (Found by the fuzzer: reads of 3 bytes missed the NUL byte at byte 7 and read the file as text.)
+    const cases: [string, Buffer, string][] = [
+      ['nul.ndjson', Buffer.from([0xf0, 0x7b, 0x22, 0xe2, 0xff, 0x61, 0x00, 0x22]), '! - binary file: a NUL byte at byte 7, not NDJSON, JSON or XML text; file skipped'],
+      ['a.zip.json', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), random(64)]), '! - a ZIP archive, not read: unzip it first (its JSON members can be piped: unzip -p FILE | eqlite hunt -)'],
+      ['png.json.gz', gzipSync(png), '! - binary file (gzip-compressed): a PNG image, not NDJSON, JSON or XML text; file skipped'],
+      ['nul.json.gz', gzipSync(Buffer.from('xyz\0 not text')), '! - binary file (gzip-compressed): a NUL byte at byte 4, not NDJSON, JSON or XML text; file skipped'],
+    ];
+    for (const [name, bytes, item] of cases) {
+      const f = path.join(dir, name);
+      writeFileSync(f, bytes);
+      const want = [item.replace('FILE', f)];
+      expect(await readWith(f), name).toEqual(want);
+      for (let size = 1; size <= 8; size++) expect(await readWith(f, size), `${name} in reads of ${size}`).toEqual(want);
+    }
+  });
+
+  it('text is read the same, and a gzip cut short within its first 4 KiB keeps the events before the damage', async () => {
+    const f = path.join(dir, 'short.ndjson');
+    writeFileSync(f, `  ${EVENT}${EVENT}`);
+    const want = [`1 ${JSON.stringify(JSON.parse(EVENT))}`, `2 ${JSON.stringify(JSON.parse(EVENT))}`];
+    for (const size of [undefined, 1, 2, 3, 50]) expect(await readWith(f, size)).toEqual(want);
+    const gz = gzipSync(Buffer.from(EVENT.repeat(20)));
+    const cut = path.join(dir, 'cut.ndjson.gz');
+    writeFileSync(cut, gz.subarray(0, gz.length - 12));
+    const whole = await readWith(cut);
+    // (The last 4 bytes of compressed data lost take the last four events with them.)
+    expect(whole.filter((l) => !l.startsWith('!')).length).toBe(16);
+    expect(whole.slice(16)).toEqual([
+      '! - gzip data is damaged or truncated (unexpected end of file); the rest of the file was not read',
+      '! 17 invalid JSON: unterminated value (end of input before it closed)',
+    ]);
+    for (const size of [1, 7, 64]) expect(await readWith(cut, size)).toEqual(whole);
+  });
+
+  it('from stdin, a start that looks like JSON or XML is judged at once; anything else on 4 KiB or the end', () => {
+    const b = (s: string) => Buffer.from(s);
+    expect(headDecides(b('{"a'), false, true)).toBe(true);
+    expect(headDecides(b('\ufeff \n['), false, true)).toBe(true);
+    expect(headDecides(b('<Ev'), false, true)).toBe(true);
+    expect(headDecides(b('  \n'), false, true)).toBe(false);
+    expect(headDecides(Buffer.from([0xef, 0xbb]), false, true)).toBe(false);
+    expect(headDecides(b('xyz'), false, true)).toBe(false);
+    expect(headDecides(b('xyz'), true, true)).toBe(true);
+    // A file is always judged on its first 4 KiB (or all of it).
+    expect(headDecides(b('{"a'), false, false)).toBe(false);
+    expect(headDecides(Buffer.alloc(4096, 0x20), false, false)).toBe(true);
   });
 });
 

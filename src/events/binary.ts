@@ -44,6 +44,26 @@ const STDIN = '<stdin>';
 /** Bytes of the start searched for a NUL byte. */
 const NUL_WINDOW = 4096;
 
+/**
+ * Whether `head`, the first bytes read of an input (all of it when `ended`), is enough for
+ * binaryReason to decide as it would on the input's first NUL_WINDOW bytes: reads are joined until
+ * it is, so that the decision does not depend on read sizes (a NUL byte at byte 7 is seen by reads
+ * of 3 bytes too). From stdin a start that looks like JSON or XML text (`{`, `[` or `<` after an
+ * optional byte order mark and blanks) is decided at once: events arriving one by one on a pipe
+ * are not held back for 4 KiB. (Only a tar archive whose first member's name starts so is then
+ * missed: its magic lies at byte 257.)
+ */
+export function headDecides(head: Uint8Array, ended: boolean, stdin: boolean): boolean {
+  if (ended || head.length >= NUL_WINDOW) return true;
+  if (!stdin) return false;
+  let i = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x09 || head[i] === 0x0a || head[i] === 0x0d)) i++;
+  // (A byte order mark cut short, or nothing but blanks so far: more is needed.)
+  if (i >= head.length || (i === 0 && head[0] === 0xef && head.length < 3)) return false;
+  const c = head[i];
+  return c === 0x7b || c === 0x5b || c === 0x3c;
+}
+
 function matches(b: Uint8Array, m: Magic): boolean {
   const at = m.at ?? 0;
   if (b.length < at + m.bytes.length) return false;

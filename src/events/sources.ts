@@ -22,7 +22,7 @@ import { LineStarts } from './line-bytes.js';
 import { SNIFF_BYTES, sniffEncoding, textDecoder, type TextChunks } from '../util/text.js';
 import { invalidUtf8Reason } from '../util/utf8.js';
 import { fileTypeName, ioReason } from '../util/files.js';
-import { binaryReason, fileStartsAsEvtx } from './binary.js';
+import { binaryReason, fileStartsAsEvtx, headDecides } from './binary.js';
 import type { LineFilter } from './prefilter.js';
 import type { EventDoc, SkippedItem, SourcePosition } from './types.js';
 import type { Instant } from './time.js';
@@ -897,13 +897,21 @@ async function* bytesOf(
     first = Buffer.concat([first, more]);
   }
   if (!first) return;
-  // A ZIP archive (how the OTRF Security-Datasets / Mordor ship their JSON) is not read member by
-  // member: one clear item instead of its compressed bytes reported as broken JSON lines.
-  if (first.length >= 4 && first.readUInt32LE(0) === 0x04034b50) {
-    damaged(0, `a ZIP archive, not read: unzip it first (its JSON members can be piped: unzip -p ${file} | eqlite hunt -)`);
-    return;
-  }
+  const stdin = file === STDIN_NAME;
   if (first[0] !== 0x1f || first[1] !== 0x8b) {
+    // The start is judged on as many bytes whatever the read size (binary.ts headDecides).
+    let ended = false;
+    while (!headDecides(first, ended, stdin)) {
+      const more = await next();
+      if (more) first = Buffer.concat([first, more]);
+      else ended = true;
+    }
+    // A ZIP archive (how the OTRF Security-Datasets / Mordor ship their JSON) is not read member by
+    // member: one clear item instead of its compressed bytes reported as broken JSON lines.
+    if (first.length >= 4 && first.readUInt32LE(0) === 0x04034b50) {
+      damaged(0, `a ZIP archive, not read: unzip it first (its JSON members can be piped: unzip -p ${file} | eqlite hunt -)`);
+      return;
+    }
     // An image, an executable, other compressed data…: one item saying what it looks like, not
     // thousands of broken lines.
     const binary = binaryReason(first, file);
@@ -941,17 +949,26 @@ async function* bytesOf(
   let out = 0;
   let warned = false;
   let failed: Error | null = null;
+  // What was compressed may be binary too (a .tar.gz, a gzip of an EVTX file): its start is judged
+  // as a plain input's, on as many bytes whatever the sizes zlib hands them out in.
+  let head: Buffer | null = Buffer.alloc(0);
+  const judge = (): boolean => {
+    const binary = binaryReason(head!, file);
+    if (binary === null) return true;
+    damaged(0, binary.replace(/^binary file: /, 'binary file (gzip-compressed): '));
+    return false;
+  };
   try {
-    for await (const d of gunzip) {
-      // (What was compressed may be binary too: a .tar.gz, a gzip of an EVTX file.)
-      if (out === 0) {
-        const binary = binaryReason(d as Buffer, file);
-        if (binary !== null) {
-          damaged(0, binary.replace(/^binary file: /, 'binary file (gzip-compressed): '));
-          return;
-        }
+    for await (const chunk of gunzip) {
+      let d = chunk as Buffer;
+      if (head !== null) {
+        head = head.length === 0 ? d : Buffer.concat([head, d]);
+        if (!headDecides(head, false, stdin)) continue;
+        if (!judge()) return;
+        d = head;
+        head = null;
       }
-      out += (d as Buffer).length;
+      out += d.length;
       if (!warned && out > GZIP_WARN_BYTES && out > GZIP_WARN_RATIO * counts.bytes) {
         warned = true;
         warn(
@@ -959,16 +976,21 @@ async function* bytesOf(
           `gzip data expands more than ${GZIP_WARN_RATIO}× (${(out / 2 ** 20).toFixed(0)} MiB from ${(counts.bytes / 2 ** 20).toFixed(1)} MiB so far): a decompression bomb? reading on`,
         );
       }
-      yield d as Buffer;
+      yield d;
     }
   } catch (e) {
-    if (readError) throw readError;
-    failed = e as Error;
+    if (!readError) failed = e as Error;
   } finally {
     // Also on an early exit by the consumer: free zlib's native state now.
     gunzip.destroy();
   }
   void pump; // ends by itself: it sees the destroyed stream at its next chunk
+  // A decompressed input shorter than the head, whole or cut short by damage: judged now, and
+  // what it holds read before the damage is told.
+  if (head !== null && head.length > 0) {
+    if (!judge()) return;
+    yield head;
+  }
   if (readError) throw readError;
   if (failed) {
     damaged(counts.bytes, `gzip data is damaged or truncated (${failed.message}); the rest of the file was not read`);
