@@ -350,6 +350,34 @@ describe('bulk edge cases', () => {
     ]);
   });
 
+  test('an action line with data after its object, or without its closing brace: read as Elasticsearch 8 reads it, refused as 9 refuses it', () => {
+    const act = '{"create":{"_index":"logs-x-default"}}';
+    const doc = '{"@timestamp":"2025-08-01T10:00:00Z"}';
+    const read = (line: string, strict: boolean) => {
+      const p = new BulkParser({ strictActionLines: strict });
+      const items = p.parse(Buffer.from(`${line}\n${doc}\n`));
+      return [items.map((i) => [i.op, i.index, i.error ?? null]), p.fatal];
+    };
+    const after = { type: 'illegal_argument_exception', reason: 'Malformed action/metadata line [1], unexpected data after the closing brace', line: 1 };
+    // Data after the closing brace that starts a JSON token: ignored by 8, refused by 9.
+    for (const rest of [' {"another":1}', '{}', ' 42', ' [1', ' "s', ' null,']) {
+      expect(read(act + rest, false), rest).toEqual([[['create', 'logs-x-default', null]], null]);
+      expect(read(act + rest, true), rest).toEqual([[], after]);
+    }
+    // What no JSON token starts: the parser's error, from either.
+    for (const [rest, at, what] of [[' xyz', 40, '"x"'], [' truex', 40, '"t"'], [' }', 40, '"}"']] as const) {
+      const fatal = { type: 'x_content_parse_exception', reason: `[1:${at}] unexpected ${what}, expected end of value`, line: 1 };
+      expect(read(act + rest, false), rest).toEqual([[], fatal]);
+      expect(read(act + rest, true), rest).toEqual([[], fatal]);
+    }
+    // The action's closing brace missing at the end of the line: read by 8, the parser's end-of-input error from 9.
+    const unclosed = act.slice(0, -1);
+    expect(read(unclosed, false)).toEqual([[['create', 'logs-x-default', null]], null]);
+    expect(read(unclosed, true)).toEqual([[], { type: 'x_content_parse_exception', reason: "[1:38] unexpected end of input, expected ',' or '}'", line: 1 }]);
+    // The metadata's own brace missing too: refused by both.
+    expect(read('{"create":{"_index":"logs-x-default"', false)[1]).toEqual({ type: 'x_content_parse_exception', reason: "[1:37] unexpected end of input, expected ',' or '}'", line: 1 });
+  });
+
   test('an action line with a second key: read by its first as Elasticsearch 8 does, refused as Elasticsearch 9 does', () => {
     const body = Buffer.from('{"create":{"_index":"logs-x-default"},"extra":1}\n{"@timestamp":"2025-08-01T10:00:00Z"}\n');
     const lenient = new BulkParser({});
@@ -582,9 +610,9 @@ describe('a body parsed and stored in parts', () => {
       // A malformed action line in a later part refuses the request: nothing is acknowledged, the
       // part holding it and those after are not stored (the parts before it were, as they came).
       const bad = lines.slice(0, 2 * 300).map((l) => l.replaceAll('logs-parts-default', 'logs-parts-bad'));
-      bad.push('{"update":{"_index":"logs-parts-bad"}}{"_id":"x"}', lines[1]!, action.replaceAll('logs-parts-default', 'logs-parts-bad'), lines[3]!);
+      bad.push('{"update":{"_index":"logs-parts-bad"}} xyz', lines[1]!, action.replaceAll('logs-parts-default', 'logs-parts-bad'), lines[3]!);
       const refused = await req(`${t.url}/_bulk`, 'POST', bad.join('\n') + '\n', { 'content-type': 'application/x-ndjson' });
-      expect([refused.status, refused.json.error.type, refused.json.error.reason]).toEqual([400, 'x_content_parse_exception', '[601:39] unexpected "{" after the end of a value']);
+      expect([refused.status, refused.json.error.type, refused.json.error.reason]).toEqual([400, 'x_content_parse_exception', '[601:40] unexpected "x", expected end of value']);
       const storedBad = (t.svc.store.db().prepare("SELECT src FROM events WHERE idx = 'logs-parts-bad' ORDER BY seq").all() as { src: string }[]).map((x) => x.src);
       expect(storedBad.length).toBeGreaterThan(0);
       expect(storedBad.length).toBeLessThan(290);

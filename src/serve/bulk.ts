@@ -29,7 +29,7 @@ import { isUtf8 } from 'node:buffer';
 import { firstInvalidUtf8, invalidUtf8Reason } from '../util/utf8.js';
 import { markPlain } from '../engine/fields.js';
 import { parseInstant, textInstant } from '../events/time.js';
-import { findJsonError } from '../events/json-split.js';
+import { findJsonError, type JsonFault } from '../events/json-split.js';
 import type { NumberTextReader } from '../events/number-time.js';
 import { isUnmappedWinlogDocument, mapWinlogbeatDocument } from '../events/windows/index.js';
 import { applyFilterPath, parseFilterPath } from './filter-path.js';
@@ -580,6 +580,44 @@ function isRefusal(a: PendingAction | BulkRefusal): a is BulkRefusal {
   return 'reason' in a;
 }
 
+/**
+ * An action line JSON.parse refuses that Elasticsearch 8's bulk parser reads all the same, as it
+ * reads the action's object token by token and stops after it (BulkRequestParser
+ * checkBulkActionIsProperlyClosed, each with a deprecation warning): an object followed by more on
+ * its line (the next token must be one: `{`, `[`, a string, a number or a literal), or one whose
+ * closing brace is missing at the end of the line. `value`: the action's object; `text`: its text.
+ * Null when the line is refused.
+ */
+function lenientAction(text: string, fault: JsonFault): { value: Record<string, unknown>; text: string; unclosed: boolean } | null {
+  const object = (t: string): Record<string, unknown> | null => {
+    try {
+      const v: unknown = JSON.parse(t);
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  };
+  if (fault.kind === 'eof') {
+    const closed = `${text.trimEnd()}}`;
+    const v = object(closed);
+    return v === null ? null : { value: v, text: closed, unclosed: true };
+  }
+  const head = text.slice(0, fault.pos);
+  const v = object(head);
+  return v !== null && startsToken(text.slice(fault.pos)) ? { value: v, text: head, unclosed: false } : null;
+}
+
+/** Whether `rest` (no blank first) starts with a whole JSON token a streaming parser reads without error. */
+function startsToken(rest: string): boolean {
+  const c = rest[0];
+  if (c === '{' || c === '[' || c === '"') return true;
+  const m = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(rest);
+  if (m === null) return false;
+  // (A literal or number runs to a delimiter: `truex` or `12ab` is no token.)
+  const after = rest[m[0].length];
+  return after === undefined || ' \t\r\n,:[]{}"'.includes(after);
+}
+
 /** Metadata keys whose value may be an object (Elasticsearch's BulkRequestParser). */
 const OBJECT_PARAMS: ReadonlySet<string> = new Set(['_source', 'dynamic_templates']);
 
@@ -591,16 +629,28 @@ const FIRST_KEY = /^[ \t\r\n]*\{[ \t\r\n]*("(?:[^"\\]|\\.)*")/;
  * name or _id), or the refusal of the whole request when the line is malformed, in the words of
  * Elasticsearch's BulkRequestParser (`line`: the line's number in the body).
  */
-function parseAction(text: string, defaults: BulkDefaults, line: number): PendingAction | BulkRefusal {
+function parseAction(lineText: string, defaults: BulkDefaults, line: number): PendingAction | BulkRefusal {
+  let text = lineText;
   const malformed = (what: string): BulkRefusal => ({ type: 'illegal_argument_exception', reason: `Malformed action/metadata line [${line}], ${what}`, line });
   let v: unknown;
+  /** What follows the action's object on its line (Elasticsearch 8 reads past it: see below). */
+  let trailing = false;
   try {
     v = JSON.parse(text);
   } catch {
-    // Elasticsearch's reason is its JSON parser's, at [line:column] of what it parsed: here the
-    // line is the body's, so that the user can find it.
     const fault = findJsonError(text);
-    return { type: 'x_content_parse_exception', reason: `[${line}:${fault.pos + 1}] ${fault.message}`, line };
+    const lenient = lenientAction(text, fault);
+    if (lenient === null) {
+      // Elasticsearch's reason is its JSON parser's, at [line:column] of what it parsed: here the
+      // line is the body's, so that the user can find it.
+      return { type: 'x_content_parse_exception', reason: `[${line}:${fault.pos + 1}] ${fault.message}`, line };
+    }
+    // An action object not closed at the end of its line is refused by Elasticsearch 9 (its
+    // parser's end-of-input error), as here.
+    if (lenient.unclosed && defaults.strictActionLines) return { type: 'x_content_parse_exception', reason: `[${line}:${fault.pos + 1}] ${fault.message}`, line };
+    v = lenient.value;
+    trailing = !lenient.unclosed;
+    text = lenient.text;
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return malformed(`expected START_OBJECT but found [${tokenOf(v)}]`);
   const keys = Object.keys(v);
@@ -610,6 +660,9 @@ function parseAction(text: string, defaults: BulkDefaults, line: number): Pendin
   const meta = (v as Record<string, unknown>)[op];
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return malformed(`expected START_OBJECT or END_OBJECT but found [${tokenOf(meta)}]`);
   if (keys.length > 1 && defaults.strictActionLines) return malformed('expected END_OBJECT but found [FIELD_NAME]');
+  // Elasticsearch 8 ignores data after the action's closing brace (with a deprecation warning);
+  // 9 refuses it.
+  if (trailing && defaults.strictActionLines) return malformed('unexpected data after the closing brace');
   for (const [k, x] of Object.entries(meta)) {
     if (x !== null && typeof x === 'object' && (Array.isArray(x) || !OBJECT_PARAMS.has(k))) return malformed(`expected a simple value for field [${k}] but found [${tokenOf(x)}]`);
   }
