@@ -374,6 +374,12 @@ describe('bulk edge cases', () => {
     const unclosed = act.slice(0, -1);
     expect(read(unclosed, false)).toEqual([[['create', 'logs-x-default', null]], null]);
     expect(read(unclosed, true)).toEqual([[], { type: 'x_content_parse_exception', reason: "[1:38] unexpected end of input, expected ',' or '}'", line: 1 }]);
+    // As Elasticsearch 9 checks: the metadata's values first, then the token after it (a second key
+    // before a missing brace, which before data after it).
+    expect(read('{"create":{"_id":[1]}} {}', true)[1]).toEqual({ type: 'illegal_argument_exception', reason: 'Malformed action/metadata line [1], expected a simple value for field [_id] but found [START_ARRAY]', line: 1 });
+    expect(read('{"create":{"_id":[1]}', true)[1]).toEqual({ type: 'illegal_argument_exception', reason: 'Malformed action/metadata line [1], expected a simple value for field [_id] but found [START_ARRAY]', line: 1 });
+    expect(read('{"create":{"_index":"logs-x-default"},"x":1', true)[1]).toEqual({ type: 'illegal_argument_exception', reason: 'Malformed action/metadata line [1], expected END_OBJECT but found [FIELD_NAME]', line: 1 });
+    expect(read('{"create":{"_index":"logs-x-default"},"x":1', false)).toEqual([[['create', 'logs-x-default', null]], null]);
     // The metadata's own brace missing too: refused by both.
     expect(read('{"create":{"_index":"logs-x-default"', false)[1]).toEqual({ type: 'x_content_parse_exception', reason: "[1:37] unexpected end of input, expected ',' or '}'", line: 1 });
   });

@@ -633,24 +633,22 @@ function parseAction(lineText: string, defaults: BulkDefaults, line: number): Pe
   let text = lineText;
   const malformed = (what: string): BulkRefusal => ({ type: 'illegal_argument_exception', reason: `Malformed action/metadata line [${line}], ${what}`, line });
   let v: unknown;
-  /** What follows the action's object on its line (Elasticsearch 8 reads past it: see below). */
+  /** Data after the action's closing brace, or the refusal of a line missing it (Elasticsearch 8 reads both: see below). */
   let trailing = false;
+  let unclosed: BulkRefusal | null = null;
   try {
     v = JSON.parse(text);
   } catch {
     const fault = findJsonError(text);
+    // Elasticsearch's reason is its JSON parser's, at [line:column] of what it parsed: here the
+    // line is the body's, so that the user can find it.
+    const refusal: BulkRefusal = { type: 'x_content_parse_exception', reason: `[${line}:${fault.pos + 1}] ${fault.message}`, line };
     const lenient = lenientAction(text, fault);
-    if (lenient === null) {
-      // Elasticsearch's reason is its JSON parser's, at [line:column] of what it parsed: here the
-      // line is the body's, so that the user can find it.
-      return { type: 'x_content_parse_exception', reason: `[${line}:${fault.pos + 1}] ${fault.message}`, line };
-    }
-    // An action object not closed at the end of its line is refused by Elasticsearch 9 (its
-    // parser's end-of-input error), as here.
-    if (lenient.unclosed && defaults.strictActionLines) return { type: 'x_content_parse_exception', reason: `[${line}:${fault.pos + 1}] ${fault.message}`, line };
+    if (lenient === null) return refusal;
     v = lenient.value;
-    trailing = !lenient.unclosed;
     text = lenient.text;
+    if (lenient.unclosed) unclosed = refusal;
+    else trailing = true;
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return malformed(`expected START_OBJECT but found [${tokenOf(v)}]`);
   const keys = Object.keys(v);
@@ -659,12 +657,16 @@ function parseAction(lineText: string, defaults: BulkDefaults, line: number): Pe
   if (!OPS.has(op)) return malformed(`expected field [create], [delete], [index] or [update] but found [${op}]`);
   const meta = (v as Record<string, unknown>)[op];
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return malformed(`expected START_OBJECT or END_OBJECT but found [${tokenOf(meta)}]`);
-  if (keys.length > 1 && defaults.strictActionLines) return malformed('expected END_OBJECT but found [FIELD_NAME]');
-  // Elasticsearch 8 ignores data after the action's closing brace (with a deprecation warning);
-  // 9 refuses it.
-  if (trailing && defaults.strictActionLines) return malformed('unexpected data after the closing brace');
   for (const [k, x] of Object.entries(meta)) {
     if (x !== null && typeof x === 'object' && (Array.isArray(x) || !OBJECT_PARAMS.has(k))) return malformed(`expected a simple value for field [${k}] but found [${tokenOf(x)}]`);
+  }
+  // After the metadata, how the action's object ends (BulkRequestParser.checkBulkActionIsProperlyClosed):
+  // Elasticsearch 8 reads on past a second key, a missing closing brace or data after it (with a
+  // deprecation warning); 9 refuses each, in this order (the token after the metadata decides).
+  if (defaults.strictActionLines) {
+    if (keys.length > 1) return malformed('expected END_OBJECT but found [FIELD_NAME]');
+    if (unclosed !== null) return unclosed;
+    if (trailing) return malformed('unexpected data after the closing brace');
   }
   const m = meta as Record<string, unknown>;
   const rawIndex = Object.hasOwn(m, '_index') ? m._index : defaults.index;
